@@ -1,0 +1,37 @@
+# haoyuan — the two commands of the README, and the pieces they are made of.
+#
+#   make demo   a Dongguan-size city morning on the in-memory engine (Rust example)
+#   make test   every test: Rust (unit, property, stress, workload), C ABI, Python, fuzz corpora
+#
+# Each face of the project adds its own targets in mk/*.mk and appends them to TEST_TARGETS,
+# so that the pieces can grow independently.
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+TEST_TARGETS := test-rust
+
+-include mk/*.mk
+
+.PHONY: demo test test-rust workload bench clean
+
+demo:
+	$(CARGO) run --release -p haoyuan --example dongguan
+
+test: $(TEST_TARGETS)
+	@echo "make test: all passed ($(TEST_TARGETS))"
+
+test-rust:
+	$(CARGO) test --workspace --exclude haoyuan-python 2>/dev/null || $(CARGO) test
+	$(CARGO) run --release -p haoyuan --example workload -- --seed 1 --steps 20000
+	$(CARGO) run --release -p haoyuan --example workload -- --seed 2 --steps 20000 --threads 4
+
+# Reproduce a workload run exactly: make workload SEED=1234
+workload:
+	$(CARGO) run --release -p haoyuan --example workload -- --seed $(or $(SEED),1) --steps $(or $(STEPS),100000)
+
+bench:
+	$(CARGO) bench
+
+clean:
+	$(CARGO) clean

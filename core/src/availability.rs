@@ -1,0 +1,298 @@
+//! Availability: free slots by department, resource, institution, tier, district, date range
+//! and time of day, earliest first; free places per department-day; and alternatives at other
+//! institutions when a department-day is full (load spreading). Read-only and lock-free on the
+//! slots; the indexes are read under dashmap's shard read guards.
+
+use crate::error::{Error, Result};
+use crate::ids::*;
+use crate::registry::Tier;
+use crate::slot::{Pool, Slot};
+use crate::time::{Date, TimeOfDay, Timestamp};
+use crate::Engine;
+use serde::{Deserialize, Serialize};
+
+/// Longest date range one query may cover.
+pub const QUERY_DAYS_MAX: i32 = 366;
+/// Most results one query returns.
+pub const QUERY_LIMIT_MAX: u32 = 100_000;
+
+/// Which free slots to list. Unset filters match everything; the date range is required.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AvailabilityQuery {
+    pub department: Option<DepartmentId>,
+    pub resource: Option<ResourceId>,
+    pub institution: Option<InstitutionId>,
+    pub specialty: Option<String>,
+    pub tier: Option<Tier>,
+    pub district: Option<String>,
+    pub date_from: Date,
+    pub date_to: Date,
+    pub time: Option<TimeOfDay>,
+    /// Count the referral pool as free (for a patient holding a referral).
+    pub with_referral: bool,
+    pub limit: u32,
+}
+
+impl Default for AvailabilityQuery {
+    fn default() -> Self {
+        AvailabilityQuery {
+            department: None,
+            resource: None,
+            institution: None,
+            specialty: None,
+            tier: None,
+            district: None,
+            date_from: Date(0),
+            date_to: Date(0),
+            time: None,
+            with_referral: false,
+            limit: 100,
+        }
+    }
+}
+
+impl AvailabilityQuery {
+    /// Free slots of one department over a date range.
+    pub fn department(department: DepartmentId, date_from: Date, date_to: Date) -> Self {
+        AvailabilityQuery { department: Some(department), date_from, date_to, ..Default::default() }
+    }
+}
+
+/// A slot with free places.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FreeSlot {
+    pub slot: SlotId,
+    pub resource: ResourceId,
+    pub department: DepartmentId,
+    pub institution: InstitutionId,
+    pub date: Date,
+    pub start_min: u16,
+    pub end_min: u16,
+    /// Places free to this kind of requester now.
+    pub free: u32,
+    pub starts_at: Timestamp,
+}
+
+/// Free and total places of one department-day.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayAvailability {
+    pub date: Date,
+    pub free: u32,
+    pub places: u32,
+}
+
+/// Another institution's department with free places, for load spreading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alternative {
+    pub department: DepartmentId,
+    pub institution: InstitutionId,
+    pub tier: Tier,
+    /// Its earliest free slot in the range.
+    pub earliest: FreeSlot,
+    /// Booked share of its places over the range (0 = empty, 1 = full).
+    pub load: f32,
+}
+
+impl Engine {
+    fn check_range(&self, from: Date, to: Date) -> Result<()> {
+        for d in [from, to] {
+            if !d.is_valid() {
+                return Err(Error::InvalidDate(d));
+            }
+        }
+        if from > to || to.0 - from.0 >= QUERY_DAYS_MAX {
+            return Err(Error::invalid(format!("date range {from} ..= {to} must be ordered and at most {QUERY_DAYS_MAX} days")));
+        }
+        Ok(())
+    }
+
+    /// Places a requester could take in `slot` right now.
+    fn free_now(&self, slot: &Slot, with_referral: bool, now: Timestamp) -> u32 {
+        let window = self.window(slot);
+        if now >= window.closes_at {
+            return 0;
+        }
+        let general = self.pool_order(slot, &window, ChannelId(0), None, now).ok();
+        let referral = if with_referral { self.pool_order(slot, &window, ChannelId(0), Some(crate::events::Urgency::Urgent), now).ok() } else { None };
+        let mut pools: Vec<Pool> = Vec::with_capacity(4);
+        for order in [general, referral].into_iter().flatten() {
+            for &p in order.as_slice() {
+                if !pools.contains(&p) {
+                    pools.push(p);
+                }
+            }
+        }
+        slot.free_in(&pools)
+    }
+
+    fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
+        FreeSlot {
+            slot: id,
+            resource: slot.resource,
+            department: slot.department,
+            institution: self.registry.department(slot.department).map(|d| d.institution).unwrap_or(InstitutionId(u32::MAX)),
+            date: slot.date,
+            start_min: slot.start_min,
+            end_min: slot.end_min,
+            free,
+            starts_at: self.local(slot.date, slot.start_min),
+        }
+    }
+
+    /// Departments a query covers.
+    fn query_departments(&self, q: &AvailabilityQuery) -> Result<Vec<DepartmentId>> {
+        if let Some(d) = q.department {
+            self.registry.department(d)?;
+            return Ok(vec![d]);
+        }
+        let specialty = match &q.specialty {
+            Some(s) => Some(self.registry.find_specialty(s).ok_or_else(|| Error::invalid(format!("unknown specialty {s:?}")))?),
+            None => None,
+        };
+        let district = match &q.district {
+            Some(s) => Some(self.registry.find_district(s).ok_or_else(|| Error::invalid(format!("unknown district {s:?}")))?),
+            None => None,
+        };
+        if let Some(i) = q.institution {
+            self.registry.institution(i)?;
+        }
+        let keep = |d: &crate::registry::Department| {
+            let Ok(inst) = self.registry.institution(d.institution) else { return false };
+            specialty.is_none_or(|s| s == d.specialty)
+                && district.is_none_or(|x| x == inst.district)
+                && q.institution.is_none_or(|i| i == d.institution)
+                && q.tier.is_none_or(|t| t == inst.tier)
+        };
+        if let (Some(s), Some(x)) = (specialty, district) {
+            let ids = self.registry.by_specialty_district.get(&(s, x)).map(|l| l.clone()).unwrap_or_default();
+            return Ok(ids.into_iter().filter(|d| self.registry.department(*d).is_ok_and(keep)).collect());
+        }
+        Ok(self.registry.departments.iter().filter(|(_, d)| keep(d)).map(|(_, d)| d.id).collect())
+    }
+
+    /// Free slots matching the query, earliest first, at most `limit`.
+    pub fn find_free_slots(&self, q: &AvailabilityQuery) -> Result<Vec<FreeSlot>> {
+        self.check_range(q.date_from, q.date_to)?;
+        if q.limit == 0 || q.limit > QUERY_LIMIT_MAX {
+            return Err(Error::invalid(format!("limit {} must be 1 ..= {QUERY_LIMIT_MAX}", q.limit)));
+        }
+        let now = self.now();
+        let mut out = Vec::new();
+        let resource_dept = match q.resource {
+            Some(r) => Some(self.registry.resource(r)?.department),
+            None => None,
+        };
+        let departments = match resource_dept {
+            Some(d) => vec![d],
+            None => self.query_departments(q)?,
+        };
+        let mut date = q.date_from;
+        while date <= q.date_to && out.len() < q.limit as usize {
+            let mut day: Vec<FreeSlot> = Vec::new();
+            let mut scan = |ids: &[SlotId]| {
+                for &id in ids {
+                    let Some(s) = self.store.get(id) else { continue };
+                    if q.resource.is_some_and(|r| r != s.resource) || q.time.is_some_and(|t| !t.contains_start(s.start_min)) {
+                        continue;
+                    }
+                    let free = self.free_now(s, q.with_referral, now);
+                    if free > 0 {
+                        day.push(self.free_slot(id, s, free));
+                    }
+                }
+            };
+            match q.resource {
+                Some(r) => {
+                    if let Some(ids) = self.store.by_resource_day.get(&(r, date)) {
+                        scan(&ids);
+                    }
+                }
+                None => {
+                    for d in &departments {
+                        if let Some(ids) = self.store.by_department_day.get(&(*d, date)) {
+                            scan(&ids);
+                        }
+                    }
+                }
+            }
+            day.sort_by_key(|f| (f.start_min, f.slot));
+            out.extend(day.into_iter().take(q.limit as usize - out.len()));
+            date = date.plus_days(1);
+        }
+        Ok(out)
+    }
+
+    /// Free and total places of a department for each day of a range.
+    pub fn free_places_by_day(&self, department: DepartmentId, date_from: Date, date_to: Date) -> Result<Vec<DayAvailability>> {
+        self.registry.department(department)?;
+        self.check_range(date_from, date_to)?;
+        let now = self.now();
+        let mut out = Vec::new();
+        let mut date = date_from;
+        while date <= date_to {
+            let (mut free, mut places) = (0, 0);
+            if let Some(ids) = self.store.by_department_day.get(&(department, date)) {
+                for s in ids.iter().filter_map(|id| self.store.get(*id)) {
+                    free += self.free_now(s, false, now);
+                    places += s.capacity as u32;
+                }
+            }
+            out.push(DayAvailability { date, free, places });
+            date = date.plus_days(1);
+        }
+        Ok(out)
+    }
+
+    /// Other institutions' departments of the same specialty and district with free places in
+    /// the range, ranked by earliest free place, then by load (least booked first), so that
+    /// crowds spread out.
+    pub fn alternatives(&self, department: DepartmentId, date_from: Date, date_to: Date, limit: u32) -> Result<Vec<Alternative>> {
+        self.check_range(date_from, date_to)?;
+        if limit == 0 || limit > QUERY_LIMIT_MAX {
+            return Err(Error::invalid(format!("limit {limit} must be 1 ..= {QUERY_LIMIT_MAX}")));
+        }
+        let home = self.registry.department(department)?;
+        let district = self.registry.institution(home.institution)?.district;
+        let others: Vec<DepartmentId> = self
+            .registry
+            .by_specialty_district
+            .get(&(home.specialty, district))
+            .map(|l| l.iter().copied().filter(|d| self.registry.department(*d).is_ok_and(|x| x.institution != home.institution)).collect())
+            .unwrap_or_default();
+        let now = self.now();
+        let mut out = Vec::new();
+        for d in others {
+            let (mut taken, mut places) = (0u32, 0u32);
+            let mut earliest: Option<FreeSlot> = None;
+            let mut date = date_from;
+            while date <= date_to {
+                if let Some(ids) = self.store.by_department_day.get(&(d, date)) {
+                    for &id in ids.iter() {
+                        let Some(s) = self.store.get(id) else { continue };
+                        taken += s.taken_total();
+                        places += s.capacity as u32;
+                        if earliest.is_none() {
+                            let free = self.free_now(s, false, now);
+                            if free > 0 {
+                                earliest = Some(self.free_slot(id, s, free));
+                            }
+                        }
+                    }
+                }
+                date = date.plus_days(1);
+            }
+            if let Some(earliest) = earliest {
+                let dep = self.registry.department(d)?;
+                let tier = self.registry.institution(dep.institution)?.tier;
+                let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
+                out.push(Alternative { department: d, institution: dep.institution, tier, earliest, load });
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.earliest.date, a.earliest.start_min).cmp(&(b.earliest.date, b.earliest.start_min)).then(a.load.total_cmp(&b.load))
+        });
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+}

@@ -1,0 +1,495 @@
+//! The booking path, in one file: `hold` → `confirm` → `check_in` → `fulfil`, `book`, `submit`,
+//! `cancel`, expiry and `mark_no_show`.
+//!
+//! Every request does the same few steps, and the order is what keeps the invariants:
+//!
+//! 1. Read the slot (lock-free) and decide from the clock which of its pools this request may
+//!    take, and in which order (`pool_order`): booking window, referral pool, channel quotas.
+//! 2. Lock **this patient only** (`Patients::lock`). Under that lock: suspension, referral and
+//!    per-patient limits are checked, the attempt is logged for provider suspensions, the place
+//!    is claimed with one compare-and-swap on the slot, and the booking is recorded. Two
+//!    requests of one patient therefore serialise (limits can never both pass, invariant 2),
+//!    while requests of different patients never wait for each other.
+//! 3. Events are emitted under the same lock, so a patient's events are in order.
+//! 4. A place that frees up is offered to the waitlist *after* the patient lock is released:
+//!    no thread ever holds two patient locks.
+
+use crate::error::{Error, Result};
+use crate::events::{CancelledBy, EventKind, Urgency};
+use crate::ids::*;
+use crate::patients::{Booking, BookingState, PatientState, BOOKINGS_PER_PATIENT_MAX};
+use crate::registry::Tier;
+use crate::slot::{ClaimError, Pool, Slot};
+use crate::time::Timestamp;
+use crate::Engine;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+
+/// A request for a place in one slot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub patient: PatientId,
+    pub slot: SlotId,
+    pub channel: ChannelId,
+    /// A referral from a lower tier: opens the referral pool and raises priority.
+    #[serde(default)]
+    pub referral: Option<ReferralId>,
+    /// A follow-up visit (priority between referrals and the general public).
+    #[serde(default)]
+    pub follow_up: bool,
+}
+
+impl Request {
+    pub fn new(patient: PatientId, slot: SlotId, channel: ChannelId) -> Request {
+        Request { patient, slot, channel, referral: None, follow_up: false }
+    }
+
+    pub fn with_referral(mut self, referral: ReferralId) -> Request {
+        self.referral = Some(referral);
+        self
+    }
+
+    pub fn as_follow_up(mut self) -> Request {
+        self.follow_up = true;
+        self
+    }
+}
+
+/// The outcome of [`Engine::submit`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Submission {
+    /// Booked at once (first come, first served).
+    Booked { booking: Booking },
+    /// Entered into the release lottery, drawn at `draws_at`; the result arrives as a
+    /// `lottery_won` / `lottery_lost` event.
+    Entered { ticket: TicketId, draws_at: Timestamp },
+}
+
+/// Priority classes, highest first. Used by the lottery weights and waitlist order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityClass {
+    Emergency,
+    Urgent,
+    Routine,
+    FollowUp,
+    General,
+}
+
+impl PriorityClass {
+    pub(crate) fn of(urgency: Option<Urgency>, follow_up: bool) -> PriorityClass {
+        match urgency {
+            Some(Urgency::Emergency) => PriorityClass::Emergency,
+            Some(Urgency::Urgent) => PriorityClass::Urgent,
+            Some(Urgency::Routine) => PriorityClass::Routine,
+            None if follow_up => PriorityClass::FollowUp,
+            None => PriorityClass::General,
+        }
+    }
+}
+
+/// How a place is taken.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Mode {
+    /// `None`: booked at once; `Some(ttl)`: held for `ttl` seconds.
+    pub hold_ttl_s: Option<u32>,
+    pub offer: Option<WaitlistId>,
+    /// The lottery itself (and waitlist offers) place requests inside the release window.
+    pub bypass_lottery: bool,
+}
+
+/// Up to four pools in the order a request tries them.
+pub(crate) struct PoolOrder {
+    pools: [Pool; 4],
+    len: usize,
+}
+
+impl PoolOrder {
+    fn new() -> Self {
+        PoolOrder { pools: [Pool::General; 4], len: 0 }
+    }
+    fn push(&mut self, p: Pool) {
+        if !self.pools[..self.len].contains(&p) {
+            self.pools[self.len] = p;
+            self.len += 1;
+        }
+    }
+    pub fn as_slice(&self) -> &[Pool] {
+        &self.pools[..self.len]
+    }
+}
+
+/// Opening and closing instants of one slot under the policy.
+pub(crate) struct Window {
+    pub public_opens_at: Timestamp,
+    pub referral_opens_at: Timestamp,
+    pub closes_at: Timestamp,
+    pub starts_at: Timestamp,
+}
+
+impl Engine {
+    pub(crate) fn window(&self, slot: &Slot) -> Window {
+        let w = &self.policy.window;
+        let public_opens_at = self.local(slot.date.plus_days(-(w.open_days_ahead as i32)), w.release_at_min);
+        let referral_opens_at =
+            self.local(slot.date.plus_days(-(self.policy.referral.open_days_ahead as i32)), w.release_at_min).min(public_opens_at);
+        let starts_at = self.local(slot.date, slot.start_min);
+        let closes_at = match w.close_day_before_at_min {
+            Some(m) => self.local(slot.date.plus_days(-1), m).min(starts_at),
+            None => starts_at,
+        };
+        Window { public_opens_at, referral_opens_at, closes_at, starts_at }
+    }
+
+    /// When the release lottery of a slot draws, if `now` is inside its window.
+    pub(crate) fn lottery_draw_at(&self, window: &Window, now: Timestamp) -> Option<Timestamp> {
+        let len = self.policy.lottery.window_s as i64;
+        let draws_at = window.public_opens_at.plus_s(len);
+        (len > 0 && now >= window.public_opens_at && now < draws_at).then_some(draws_at)
+    }
+
+    /// Which pools a request may take now, in the order it tries them.
+    pub(crate) fn pool_order(&self, slot: &Slot, window: &Window, channel: ChannelId, urgency: Option<Urgency>, now: Timestamp) -> Result<PoolOrder> {
+        let group = self.channel_groups.get(channel.0 as usize).copied().flatten();
+        let public_open = now >= window.public_opens_at;
+        let cut_off = |g: usize| {
+            let hours = self.policy.channel_quotas.get(g).map_or(0, |q| q.cutoff_hours_before_start) as i64;
+            now >= window.starts_at.plus_s(-hours * 3600)
+        };
+        let mut order = PoolOrder::new();
+        match urgency {
+            Some(u) => {
+                if now < window.referral_opens_at {
+                    return Err(Error::NotOpenYet { slot: SlotId(u32::MAX), opens_at: window.referral_opens_at });
+                }
+                order.push(Pool::Referral);
+                if u == Urgency::Emergency {
+                    // Emergency may take any pool, from the referral opening on.
+                    for p in Pool::ALL {
+                        order.push(p);
+                    }
+                    return Ok(order);
+                }
+                if !public_open {
+                    return Ok(order);
+                }
+            }
+            None if !public_open => {
+                return Err(Error::NotOpenYet { slot: SlotId(u32::MAX), opens_at: window.public_opens_at });
+            }
+            None => {}
+        }
+        if let Some(g) = group {
+            order.push(Pool::quota(g as usize));
+        }
+        order.push(Pool::General);
+        if self.policy.referral.rollover_at_public_open {
+            order.push(Pool::Referral);
+        }
+        for g in 0..self.policy.channel_quotas.len() {
+            if cut_off(g) {
+                order.push(Pool::quota(g));
+            }
+        }
+        let _ = slot;
+        Ok(order)
+    }
+
+    /// Check a referral for this slot; returns its urgency.
+    fn check_referral(&self, state: &PatientState, id: ReferralId, slot: &Slot, now: Timestamp) -> Result<Urgency> {
+        let invalid = |reason: &str| Error::ReferralInvalid { referral: id, reason: reason.into() };
+        let r = state.referrals.iter().find(|r| r.id == id).ok_or_else(|| invalid("not a referral of this patient"))?;
+        if r.used_by.is_some() {
+            return Err(invalid("already used by another booking"));
+        }
+        if now < r.valid_from || now > r.valid_until {
+            return Err(invalid("outside its validity period"));
+        }
+        let department = self.registry.department(slot.department)?;
+        if department.specialty != r.specialty {
+            return Err(invalid("issued for another specialty"));
+        }
+        if r.institution.is_some_and(|i| i != department.institution) {
+            return Err(invalid("issued for another institution"));
+        }
+        let to = self.registry.institution(department.institution)?.tier;
+        let from = self.registry.institution(r.from)?.tier;
+        if to <= from || to == Tier::Community {
+            return Err(invalid("the slot is not at a higher tier than the referring institution"));
+        }
+        Ok(r.urgency)
+    }
+
+    /// The whole booking path; see the module comment.
+    pub(crate) fn place(&self, req: &Request, mode: Mode, now: Timestamp) -> Result<Booking> {
+        let slot = self.slot_ref(req.slot)?;
+        self.registry.channel(req.channel)?;
+        let window = self.window(slot);
+        if now >= window.closes_at {
+            return Err(Error::BookingClosed { slot: req.slot, closed_at: window.closes_at });
+        }
+        if slot.is_closed() {
+            return Err(Error::SlotClosed { slot: req.slot });
+        }
+        if !mode.bypass_lottery {
+            if let Some(draws_at) = self.lottery_draw_at(&window, now) {
+                return Err(Error::LotteryWindow { slot: req.slot, draws_at });
+            }
+        }
+
+        let (patient, mut state) = self.patients.lock(req.patient)?;
+        if let Some(until) = state.suspended_until.filter(|u| *u > now) {
+            return Err(Error::PatientSuspended { patient, until });
+        }
+        let urgency = match req.referral {
+            Some(r) => Some(self.check_referral(&state, r, slot, now)?),
+            None => None,
+        };
+        let order = self.pool_order(slot, &window, req.channel, urgency, now).map_err(|e| match e {
+            Error::NotOpenYet { opens_at, .. } => Error::NotOpenYet { slot: req.slot, opens_at },
+            e => e,
+        })?;
+        state.check_limits(patient, &self.policy.limits, slot.department, slot.date)?;
+        if state.bookings.len() >= BOOKINGS_PER_PATIENT_MAX {
+            return Err(Error::CapacityExceeded(format!("{patient} has {BOOKINGS_PER_PATIENT_MAX} bookings on record")));
+        }
+
+        // Logged before the claim: a provider suspension that closes the slot after our claim
+        // is guaranteed to find this entry (store.rs).
+        self.store.log_attempt(slot.date, req.slot, patient);
+        let pool = slot.claim(order.as_slice()).map_err(|e| match e {
+            ClaimError::Full => Error::SlotFull { slot: req.slot },
+            ClaimError::Closed => Error::SlotClosed { slot: req.slot },
+        })?;
+
+        let id = BookingId::new(patient, state.next_seq);
+        state.next_seq += 1;
+        let expires_at = now.plus_s(mode.hold_ttl_s.unwrap_or(0) as i64);
+        let booking = Booking {
+            id,
+            patient,
+            slot: req.slot,
+            department: slot.department,
+            date: slot.date,
+            channel: req.channel,
+            state: if mode.hold_ttl_s.is_some() { BookingState::Held } else { BookingState::Booked },
+            pool,
+            referral: req.referral,
+            offer: mode.offer,
+            created_at: now,
+            expires_at,
+            starts_at: window.starts_at,
+        };
+        if let Some(r) = req.referral.and_then(|r| state.referral_mut(r)) {
+            r.used_by = Some(id);
+        }
+        state.bookings.push(booking.clone());
+        let (slot_id, channel, referral) = (req.slot, req.channel, req.referral);
+        match mode.hold_ttl_s {
+            Some(_) => {
+                self.timers.push(expires_at, id);
+                self.emit_at(now, EventKind::Held { booking: id, slot: slot_id, patient, channel, pool, expires_at, referral, offer: mode.offer });
+            }
+            None => {
+                self.emit_at(now, EventKind::Booked { booking: id, slot: slot_id, patient, channel, pool, referral });
+            }
+        }
+        if let Some(referral) = referral {
+            self.emit_at(now, EventKind::ReferralConsumed { referral, booking: id });
+        }
+        Ok(booking)
+    }
+
+    /// Hold a place for the policy's hold time (default 10 minutes) while the patient confirms
+    /// or pays. Inside a release-lottery window this is [`Error::LotteryWindow`]: use
+    /// [`Engine::submit`].
+    pub fn hold(&self, req: &Request) -> Result<Booking> {
+        let ttl = self.policy.hold.ttl_s;
+        self.place(req, Mode { hold_ttl_s: Some(ttl), offer: None, bypass_lottery: false }, self.now()).and_then(|b| self.durable(b))
+    }
+
+    /// Hold with an explicit time-to-live in seconds (1 ..= 86,400).
+    pub fn hold_for(&self, req: &Request, ttl_s: u32) -> Result<Booking> {
+        if !(1..=86_400).contains(&ttl_s) {
+            return Err(Error::invalid(format!("hold ttl_s {ttl_s} must be 1 ..= 86400")));
+        }
+        self.place(req, Mode { hold_ttl_s: Some(ttl_s), offer: None, bypass_lottery: false }, self.now()).and_then(|b| self.durable(b))
+    }
+
+    /// Hold and confirm in one call.
+    pub fn book(&self, req: &Request) -> Result<Booking> {
+        self.place(req, Mode { hold_ttl_s: None, offer: None, bypass_lottery: false }, self.now()).and_then(|b| self.durable(b))
+    }
+
+    /// Book, or — inside a release-lottery window — enter the lottery of that release.
+    pub fn submit(&self, req: &Request) -> Result<Submission> {
+        let now = self.now();
+        let slot = self.slot_ref(req.slot)?;
+        let window = self.window(slot);
+        match self.lottery_draw_at(&window, now) {
+            Some(draws_at) => self.enter_lottery(req, window.public_opens_at, draws_at, now).and_then(|s| self.durable(s)),
+            None => self.book(req).map(|booking| Submission::Booked { booking }),
+        }
+    }
+
+    /// Run `f` on a booking under its patient's lock.
+    fn with_booking<T>(&self, id: BookingId, f: impl FnOnce(&Engine, &mut PatientState, usize) -> Result<T>) -> Result<T> {
+        let (_, mut state) = self.patients.lock(id.origin_patient()).map_err(|_| Error::not_found("booking", id.0))?;
+        let index = state.bookings.iter().rposition(|b| b.id == id).ok_or_else(|| Error::not_found("booking", id.0))?;
+        f(self, &mut state, index)
+    }
+
+    fn wrong_state(b: &Booking, action: &str) -> Error {
+        Error::WrongState { booking: b.id, state: b.state.name().into(), action: action.into() }
+    }
+
+    /// End an active booking: give the place back and the referral too. Under the patient lock.
+    fn end_booking(&self, state: &mut PatientState, index: usize, to: BookingState, now: Timestamp) -> (SlotId, Option<ReferralId>) {
+        let b = &mut state.bookings[index];
+        debug_assert!(b.state.is_active());
+        b.state = to;
+        if let Some(slot) = self.store.get(b.slot) {
+            slot.release(b.pool);
+        }
+        let (slot, referral) = (b.slot, b.referral);
+        if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
+            r.used_by = None;
+            self.emit_at(now, EventKind::ReferralReturned { referral: r.id });
+        }
+        (slot, referral)
+    }
+
+    /// Confirm a hold. A hold past its expiry is expired now and reported as
+    /// [`Error::HoldExpired`].
+    pub fn confirm(&self, id: BookingId) -> Result<Booking> {
+        let now = self.now();
+        let (result, freed) = self.with_booking(id, |engine, state, i| {
+            let b = &state.bookings[i];
+            if b.state != BookingState::Held {
+                return Ok((Err(Self::wrong_state(b, "confirm")), None));
+            }
+            if now >= b.expires_at {
+                let expired_at = b.expires_at;
+                let (slot, _) = engine.end_booking(state, i, BookingState::Expired, now);
+                engine.emit_at(now, EventKind::Expired { booking: id, slot });
+                return Ok((Err(Error::HoldExpired { booking: id, expired_at }), Some(slot)));
+            }
+            state.bookings[i].state = BookingState::Booked;
+            engine.emit_at(now, EventKind::Confirmed { booking: id });
+            Ok((Ok(state.bookings[i].clone()), None))
+        })?;
+        if let Some(slot) = freed {
+            self.offer_freed_place(slot, now);
+        }
+        result.and_then(|b| self.durable(b))
+    }
+
+    /// Cancel a hold or booking. Cancelling a booking after the policy's free-cancellation time
+    /// (default 15:00 the day before) counts as a fraction of a no-show.
+    pub fn cancel(&self, id: BookingId) -> Result<Booking> {
+        let now = self.now();
+        let (booking, slot) = self.with_booking(id, |engine, state, i| {
+            let b = &state.bookings[i];
+            if !matches!(b.state, BookingState::Held | BookingState::Booked) {
+                return Err(Self::wrong_state(b, "cancel"));
+            }
+            let free_until = engine.local(b.date.plus_days(-1), engine.policy.cancellation.free_until_day_before_at_min);
+            let late = b.state == BookingState::Booked && now >= free_until;
+            let patient = b.patient;
+            let (slot, _) = engine.end_booking(state, i, BookingState::Cancelled, now);
+            engine.emit_at(now, EventKind::Cancelled { booking: id, slot, by: CancelledBy::Patient, late });
+            if late {
+                let weight = engine.policy.cancellation.late_cancel_weight;
+                if let Some((until, n)) = state.add_no_show(weight, now, &engine.policy.no_show, engine.utc_offset_s) {
+                    engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
+                }
+            }
+            Ok((state.bookings[i].clone(), slot))
+        })?;
+        self.offer_freed_place(slot, now);
+        self.durable(booking)
+    }
+
+    /// The patient arrived.
+    pub fn check_in(&self, id: BookingId) -> Result<Booking> {
+        let now = self.now();
+        self.with_booking(id, |engine, state, i| {
+            let b = &mut state.bookings[i];
+            if b.state != BookingState::Booked {
+                return Err(Self::wrong_state(b, "check in"));
+            }
+            b.state = BookingState::CheckedIn;
+            if let Some(slot) = engine.store.get(b.slot) {
+                if let Ok(r) = engine.registry.resource(slot.resource) {
+                    r.outcomes.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            engine.emit_at(now, EventKind::CheckedIn { booking: id });
+            Ok(b.clone())
+        })
+        .and_then(|b| self.durable(b))
+    }
+
+    /// The visit took place.
+    pub fn fulfil(&self, id: BookingId) -> Result<Booking> {
+        let now = self.now();
+        self.with_booking(id, |engine, state, i| {
+            let b = &mut state.bookings[i];
+            if b.state != BookingState::CheckedIn {
+                return Err(Self::wrong_state(b, "fulfil"));
+            }
+            b.state = BookingState::Fulfilled;
+            engine.emit_at(now, EventKind::Fulfilled { booking: id });
+            Ok(b.clone())
+        })
+        .and_then(|b| self.durable(b))
+    }
+
+    /// The patient did not come. Allowed once the segment has started. Counts one no-show and
+    /// may start a suspension (the ladder of the policy).
+    pub fn mark_no_show(&self, id: BookingId) -> Result<Booking> {
+        let now = self.now();
+        self.with_booking(id, |engine, state, i| {
+            let b = &mut state.bookings[i];
+            if b.state != BookingState::Booked {
+                return Err(Self::wrong_state(b, "mark as no-show"));
+            }
+            if now < b.starts_at {
+                return Err(Error::invalid(format!("{id} starts at {}; a no-show can only be marked after that", b.starts_at)));
+            }
+            b.state = BookingState::NoShow;
+            let (slot, patient) = (b.slot, b.patient);
+            if let Some(r) = engine.store.get(slot).and_then(|s| engine.registry.resource(s.resource).ok()) {
+                r.outcomes.fetch_add(1, Ordering::Relaxed);
+                r.no_shows.fetch_add(1, Ordering::Relaxed);
+            }
+            engine.emit_at(now, EventKind::NoShow { booking: id, slot });
+            if let Some((until, n)) = state.add_no_show(1.0, now, &engine.policy.no_show, engine.utc_offset_s) {
+                engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
+            }
+            Ok(state.bookings[i].clone())
+        })
+        .and_then(|b| self.durable(b))
+    }
+
+    /// Expire a hold whose deadline passed (called by `tick`). Returns whether it expired.
+    pub(crate) fn expire_if_due(&self, id: BookingId, now: Timestamp) -> bool {
+        let freed = self.with_booking(id, |engine, state, i| {
+            let b = &state.bookings[i];
+            if b.state != BookingState::Held || now < b.expires_at {
+                return Ok(None);
+            }
+            let (slot, _) = engine.end_booking(state, i, BookingState::Expired, now);
+            engine.emit_at(now, EventKind::Expired { booking: id, slot });
+            Ok(Some(slot))
+        });
+        match freed {
+            Ok(Some(slot)) => {
+                self.offer_freed_place(slot, now);
+                true
+            }
+            _ => false,
+        }
+    }
+}

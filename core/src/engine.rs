@@ -1,0 +1,697 @@
+//! The engine: one region-wide pool of slots, shared by every channel, used through `&self` from
+//! any number of threads. This file holds the state and everything that is not the booking path
+//! (which is in `booking.rs`): construction, the clock, the registry and patient index,
+//! publishing and suspending slots, and reading records back.
+//!
+//! See `docs/concurrency.md` for which lock or atomic guards what.
+
+use crate::error::{Error, Result};
+use crate::events::{Event, EventBus, EventKind, EventSink};
+use crate::ids::*;
+use crate::lottery::Lotteries;
+use crate::patients::{Booking, BookingState, Card, PatientRecord, Patients};
+use crate::policy::Policy;
+use crate::registry::{Channel, Department, Institution, Registry, Resource, ResourceKind, ResourceStats, Tier, STANDARD_CHANNELS};
+use crate::roster::{Roster, Rosters};
+use crate::slot::{spread_share, Pool, Slot, SlotSpec, PLACES_MAX};
+use crate::store::{SlotStore, SLOTS_MAX};
+use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
+use crate::waitlist::Waitlists;
+use crossbeam_channel::Receiver;
+use parking_lot::Mutex;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::ops::Range;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// Most slots one bulk publish call accepts (a bound on one call's memory).
+pub const PUBLISH_BATCH_MAX: usize = 5_000_000;
+
+/// How an engine is set up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    pub policy: Policy,
+    /// The region's offset from UTC in seconds (China: +8 h). Dates and minutes of day in slots
+    /// and policy are local to the region.
+    pub utc_offset_s: i32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { policy: Policy::default(), utc_offset_s: 8 * 3600 }
+    }
+}
+
+/// A published slot as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlotInfo {
+    pub id: SlotId,
+    pub resource: ResourceId,
+    pub department: DepartmentId,
+    pub institution: InstitutionId,
+    pub date: Date,
+    pub start_min: u16,
+    pub end_min: u16,
+    pub capacity: u16,
+    /// Places of each pool (general, referral, quota 0, quota 1); general includes overbooking.
+    pub pool_places: [u16; 4],
+    /// Places taken from each pool.
+    pub pool_taken: [u16; 4],
+    pub closed: bool,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+}
+
+/// What a session suspension (停诊) did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuspensionReport {
+    pub slots: Vec<SlotId>,
+    /// Holds and bookings cancelled as `provider_cancelled`; the host notifies and rebooks them.
+    pub cancelled: Vec<Booking>,
+}
+
+/// Counters for a quick look at the engine.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineStats {
+    pub institutions: usize,
+    pub departments: usize,
+    pub resources: usize,
+    pub patients: usize,
+    pub slots: usize,
+    pub last_event_seq: u64,
+}
+
+const TIMER_SHARDS: usize = 16;
+
+/// Hold expiry deadlines, sharded so that concurrent holds rarely touch the same lock. Entries
+/// are never removed early: a confirmed or cancelled hold's deadline is skipped when it fires.
+#[derive(Default)]
+pub(crate) struct Timers {
+    shards: [Mutex<BinaryHeap<Reverse<(i64, u64)>>>; TIMER_SHARDS],
+}
+
+impl Timers {
+    pub fn push(&self, at: Timestamp, booking: BookingId) {
+        let shard = (booking.0 as usize ^ (booking.0 >> 32) as usize) % TIMER_SHARDS;
+        self.shards[shard].lock().push(Reverse((at.0, booking.0)));
+    }
+
+    /// Every deadline at or before `now`, in (deadline, booking) order so expiry is deterministic.
+    pub fn take_due(&self, now: Timestamp) -> Vec<(Timestamp, BookingId)> {
+        let mut due = Vec::new();
+        for shard in &self.shards {
+            let mut heap = shard.lock();
+            while let Some(Reverse((at, id))) = heap.peek().copied() {
+                if at > now.0 {
+                    break;
+                }
+                heap.pop();
+                due.push((Timestamp(at), BookingId(id)));
+            }
+        }
+        due.sort_unstable();
+        due
+    }
+}
+
+/// The engine. `Send + Sync`; every method takes `&self`.
+///
+/// ```
+/// use haoyuan::*;
+/// let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(Date::from_ymd(2026, 11, 23).unwrap(), 16 * 60, 8 * 3600));
+/// let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng").unwrap();
+/// let cardiology = engine.add_department(hospital, "cardiology", "Cardiology").unwrap();
+/// let dr_li = engine.add_resource(cardiology, ResourceKind::Doctor, "Dr Li", false).unwrap();
+/// let tomorrow = Date::from_ymd(2026, 11, 24).unwrap();
+/// let slots = engine.publish_slots(&[SlotSpec { resource: dr_li, date: tomorrow, start_min: 8 * 60, end_min: 8 * 60 + 15, capacity: 10 }]).unwrap();
+/// let patient = engine.register_patient().unwrap();
+/// let app = engine.channel_id("app").unwrap();
+/// let booking = engine.book(&Request::new(patient, slots.start, app)).unwrap();
+/// assert_eq!(engine.booking(booking.id).unwrap().state, BookingState::Booked);
+/// ```
+pub struct Engine {
+    pub(crate) policy: Policy,
+    pub(crate) utc_offset_s: i32,
+    clock: Arc<dyn Clock>,
+    manual_clock: Option<Arc<ManualClock>>,
+    pub(crate) registry: Registry,
+    pub(crate) patients: Patients,
+    pub(crate) store: SlotStore,
+    pub(crate) events: EventBus,
+    pub(crate) timers: Timers,
+    pub(crate) waitlists: Waitlists,
+    pub(crate) lotteries: Lotteries,
+    pub(crate) rosters: Rosters,
+    /// Quota group of each channel (by channel id), fixed when the channel is added.
+    pub(crate) channel_groups: boxcar::Vec<Option<u8>>,
+    /// Serialises publishers only (never bookings), so that one batch gets contiguous slot ids.
+    publish_lock: Mutex<()>,
+    /// Serialises `tick` so expiry and draws happen once, in order.
+    tick_lock: Mutex<()>,
+    pub(crate) next_referral: AtomicU64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("stats", &self.stats()).finish()
+    }
+}
+
+impl Engine {
+    /// An engine on the system clock.
+    pub fn new(config: EngineConfig) -> Result<Engine> {
+        Engine::build(config, Arc::new(SystemClock), None)
+    }
+
+    /// An engine on a manual clock starting at `start`; time moves only through
+    /// [`Engine::advance_clock`] / [`Engine::advance_to`]. Panics never: an invalid policy
+    /// is reported by [`Engine::try_with_manual_clock`]; this shorthand falls back to defaults
+    /// only in doc examples, so prefer the `try_` form in code.
+    pub fn with_manual_clock(config: EngineConfig, start: Timestamp) -> Engine {
+        match Engine::try_with_manual_clock(config, start) {
+            Ok(e) => e,
+            Err(_) => Engine::try_with_manual_clock(EngineConfig::default(), start).expect("default config is valid"),
+        }
+    }
+
+    /// An engine on a manual clock, reporting an invalid configuration.
+    pub fn try_with_manual_clock(config: EngineConfig, start: Timestamp) -> Result<Engine> {
+        let manual = Arc::new(ManualClock::new(start));
+        Engine::build(config, manual.clone(), Some(manual))
+    }
+
+    /// An engine on any clock.
+    pub fn with_clock(config: EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine> {
+        Engine::build(config, clock, None)
+    }
+
+    fn build(config: EngineConfig, clock: Arc<dyn Clock>, manual_clock: Option<Arc<ManualClock>>) -> Result<Engine> {
+        config.policy.validate()?;
+        if config.utc_offset_s.abs() > 14 * 3600 {
+            return Err(Error::invalid(format!("utc_offset_s {} is beyond ±14 h", config.utc_offset_s)));
+        }
+        let engine = Engine {
+            policy: config.policy,
+            utc_offset_s: config.utc_offset_s,
+            clock,
+            manual_clock,
+            registry: Registry::new(),
+            patients: Patients::default(),
+            store: SlotStore::default(),
+            events: EventBus::default(),
+            timers: Timers::default(),
+            waitlists: Waitlists::default(),
+            lotteries: Lotteries::default(),
+            rosters: Rosters::default(),
+            channel_groups: boxcar::Vec::new(),
+            publish_lock: Mutex::new(()),
+            tick_lock: Mutex::new(()),
+            next_referral: AtomicU64::new(1),
+        };
+        for name in STANDARD_CHANNELS {
+            engine.add_channel(name)?;
+        }
+        Ok(engine)
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn utc_offset_s(&self) -> i32 {
+        self.utc_offset_s
+    }
+
+    // ---------------------------------------------------------------- clock
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Move the manual clock forward by `seconds` and process what fell due.
+    pub fn advance_clock(&self, seconds: i64) -> Result<()> {
+        if !(0..=366 * DAY_S).contains(&seconds) {
+            return Err(Error::invalid(format!("advance of {seconds} s must be 0 ..= 366 days")));
+        }
+        let clock = self.manual_clock.as_ref().ok_or(Error::NotManualClock)?;
+        clock.advance(seconds);
+        self.tick();
+        self.durable(())
+    }
+
+    /// Move the manual clock to `t` (never backwards) and process what fell due.
+    pub fn advance_to(&self, t: Timestamp) -> Result<()> {
+        let clock = self.manual_clock.as_ref().ok_or(Error::NotManualClock)?;
+        clock.set(t);
+        self.tick();
+        self.durable(())
+    }
+
+    /// Process everything due at the current time: expire holds (releasing their places and
+    /// passing them to waitlists) and draw release lotteries whose window closed. Call it about
+    /// once a second on the system clock; the manual clock calls it on every advance.
+    /// Returns how many holds expired.
+    pub fn tick(&self) -> usize {
+        let _one_at_a_time = self.tick_lock.lock();
+        let now = self.now();
+        let mut expired = 0;
+        for (_, booking) in self.timers.take_due(now) {
+            if self.expire_if_due(booking, now) {
+                expired += 1;
+            }
+        }
+        self.draw_due_lotteries(now);
+        expired
+    }
+
+    // ---------------------------------------------------------------- registry
+
+    pub fn add_institution(&self, name: &str, tier: Tier, district: &str) -> Result<InstitutionId> {
+        let id = self.registry.add_institution(name, tier, district)?;
+        self.emit(EventKind::InstitutionAdded { institution: id, name: name.into(), tier, district: district.into() });
+        self.durable(id)
+    }
+
+    pub fn add_department(&self, institution: InstitutionId, specialty: &str, name: &str) -> Result<DepartmentId> {
+        let id = self.registry.add_department(institution, specialty, name)?;
+        self.emit(EventKind::DepartmentAdded { department: id, institution, specialty: specialty.into(), name: name.into() });
+        self.durable(id)
+    }
+
+    pub fn add_resource(&self, department: DepartmentId, kind: ResourceKind, name: &str, expert: bool) -> Result<ResourceId> {
+        let id = self.registry.add_resource(department, kind, name, expert)?;
+        self.emit(EventKind::ResourceAdded { resource: id, department, kind, name: name.into(), expert });
+        self.durable(id)
+    }
+
+    /// Add a channel (idempotent by name). The six standard channels exist from the start.
+    pub fn add_channel(&self, name: &str) -> Result<ChannelId> {
+        // Under the publish lock so the group table stays aligned with channel ids.
+        let _guard = self.publish_lock.lock();
+        let before = self.registry.channels.count();
+        let id = self.registry.add_channel(name)?;
+        if self.registry.channels.count() > before {
+            let group = self.policy.channel_quotas.iter().position(|q| q.channels.iter().any(|c| c == name));
+            self.channel_groups.push(group.map(|g| g as u8));
+            self.emit(EventKind::ChannelAdded { channel: id, name: name.into() });
+        }
+        drop(_guard);
+        self.durable(id)
+    }
+
+    pub fn channel_id(&self, name: &str) -> Result<ChannelId> {
+        self.registry
+            .find_channel(name)
+            .ok_or_else(|| Error::invalid(format!("unknown channel {name:?}")))
+    }
+
+    pub fn institution(&self, id: InstitutionId) -> Result<Institution> {
+        self.registry.institution(id).cloned()
+    }
+
+    pub fn department(&self, id: DepartmentId) -> Result<Department> {
+        self.registry.department(id).cloned()
+    }
+
+    pub fn resource(&self, id: ResourceId) -> Result<Resource> {
+        self.registry.resource(id).map(Resource::snapshot)
+    }
+
+    pub fn channel(&self, id: ChannelId) -> Result<Channel> {
+        self.registry.channel(id).cloned()
+    }
+
+    pub fn district_name(&self, id: DistrictId) -> Result<String> {
+        self.registry.districts.get(id.0 as usize).cloned().ok_or_else(|| Error::not_found("district", id.0 as u64))
+    }
+
+    pub fn specialty_name(&self, id: SpecialtyId) -> Result<String> {
+        self.registry.specialties.get(id.0 as usize).cloned().ok_or_else(|| Error::not_found("specialty", id.0 as u64))
+    }
+
+    /// Measured no-show rate of a resource, for setting its overbooking ratio.
+    pub fn resource_stats(&self, id: ResourceId) -> Result<ResourceStats> {
+        self.registry.resource_stats(id)
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            institutions: self.registry.institutions.count(),
+            departments: self.registry.departments.count(),
+            resources: self.registry.resources.count(),
+            patients: self.patients.count(),
+            slots: self.store.count(),
+            last_event_seq: self.events.last_seq(),
+        }
+    }
+
+    // ---------------------------------------------------------------- master patient index
+
+    pub fn register_patient(&self) -> Result<PatientId> {
+        let id = self.patients.register()?;
+        self.emit(EventKind::PatientRegistered { patient: id });
+        self.durable(id)
+    }
+
+    /// Link a card to a patient. A card that already belongs to someone else is
+    /// [`Error::CardTaken`]; linking it again to its owner is a no-op.
+    pub fn link_card(&self, patient: PatientId, card_type: &str, number: &str) -> Result<()> {
+        let card = Card::new(card_type, number)?;
+        let (patient, mut state) = self.patients.lock(patient)?;
+        match self.patients.cards.entry(card.clone()) {
+            dashmap::mapref::entry::Entry::Occupied(e) => {
+                // The stored owner, not resolved: resolving would lock a second patient.
+                let owner = *e.get();
+                if owner == patient {
+                    return Ok(());
+                }
+                return Err(Error::CardTaken { card_type: card.card_type, number: card.number, owner });
+            }
+            dashmap::mapref::entry::Entry::Vacant(e) => {
+                e.insert(patient);
+            }
+        }
+        state.cards.push(card);
+        self.emit(EventKind::CardLinked { patient, card_type: card_type.into(), number: number.into() });
+        drop(state);
+        self.durable(())
+    }
+
+    /// The patient a card belongs to (following merges).
+    pub fn find_patient_by_card(&self, card_type: &str, number: &str) -> Result<Option<PatientId>> {
+        let card = Card::new(card_type, number)?;
+        let Some(id) = self.patients.cards.get(&card).map(|r| *r) else { return Ok(None) };
+        Ok(Some(self.patients.resolve(id)?))
+    }
+
+    /// Merge `merged` into `survivor` (the same person found twice): cards, bookings, referrals
+    /// and no-show history move to the survivor; `merged` then resolves to `survivor`.
+    /// Locks one patient at a time: the loser's data is taken out under its lock (which
+    /// tombstones it, so new requests follow the merge), then added under the survivor's.
+    pub fn merge_patients(&self, survivor: PatientId, merged: PatientId) -> Result<()> {
+        let survivor = self.patients.resolve(survivor)?;
+        let merged_now = self.patients.resolve(merged)?;
+        if survivor == merged_now {
+            return Err(Error::invalid(format!("{merged} and {survivor} are already one patient")));
+        }
+        let taken = {
+            let mut loser = self.patients.lock_raw(merged_now)?;
+            if loser.merged_into.is_some() {
+                return Err(Error::invalid(format!("{merged} was merged concurrently; retry")));
+            }
+            let taken = std::mem::take(&mut *loser);
+            // Tombstone in the same critical section: from here on, `lock` follows the merge.
+            loser.merged_into = Some(survivor);
+            taken
+        };
+        for card in &taken.cards {
+            self.patients.cards.insert(card.clone(), survivor);
+        }
+        {
+            let (_, mut s) = self.patients.lock(survivor)?;
+            s.absorb(taken);
+        }
+        self.emit(EventKind::PatientsMerged { survivor, merged: merged_now });
+        self.durable(())
+    }
+
+    /// A patient's record: cards, no-shows in the counting window, suspension, active bookings,
+    /// referrals.
+    pub fn patient_record(&self, patient: PatientId) -> Result<PatientRecord> {
+        let now = self.now();
+        let (patient, state) = self.patients.lock(patient)?;
+        Ok(PatientRecord {
+            patient,
+            cards: state.cards.clone(),
+            no_shows_in_window: state.no_shows_in_window(&self.policy.no_show, now, self.utc_offset_s),
+            suspended_until: state.suspended_until.filter(|u| *u > now),
+            active_bookings: state.bookings.iter().filter(|b| b.state.is_active()).cloned().collect(),
+            referrals: state.referrals.clone(),
+            waitlist_entries: state.waitlist_entries,
+        })
+    }
+
+    /// Every hold and booking of a patient, ended ones included, oldest first.
+    pub fn bookings_of(&self, patient: PatientId) -> Result<Vec<Booking>> {
+        let (_, state) = self.patients.lock(patient)?;
+        Ok(state.bookings.clone())
+    }
+
+    /// One hold or booking, by id.
+    pub fn booking(&self, id: BookingId) -> Result<Booking> {
+        let (_, mut state) = self.patients.lock(id.origin_patient()).map_err(|_| Error::not_found("booking", id.0))?;
+        state.booking_mut(id).cloned().ok_or_else(|| Error::not_found("booking", id.0))
+    }
+
+    // ---------------------------------------------------------------- slots
+
+    /// A slot as the engine reports it.
+    pub fn slot(&self, id: SlotId) -> Result<SlotInfo> {
+        let s = self.slot_ref(id)?;
+        let institution = self.registry.department(s.department)?.institution;
+        Ok(SlotInfo {
+            id,
+            resource: s.resource,
+            department: s.department,
+            institution,
+            date: s.date,
+            start_min: s.start_min,
+            end_min: s.end_min,
+            capacity: s.capacity,
+            pool_places: s.sizes,
+            pool_taken: s.taken(),
+            closed: s.is_closed(),
+            starts_at: self.local(s.date, s.start_min),
+            ends_at: self.local(s.date, s.end_min),
+        })
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.store.count()
+    }
+
+    pub(crate) fn slot_ref(&self, id: SlotId) -> Result<&Slot> {
+        self.store.get(id).ok_or_else(|| Error::not_found("slot", id.0 as u64))
+    }
+
+    pub(crate) fn local(&self, date: Date, minute: u16) -> Timestamp {
+        Timestamp::from_local(date, minute, self.utc_offset_s)
+    }
+
+    fn check_spec(&self, spec: &SlotSpec) -> Result<DepartmentId> {
+        let resource = self.registry.resource(spec.resource)?;
+        if !spec.date.is_valid() {
+            return Err(Error::InvalidDate(spec.date));
+        }
+        if spec.start_min >= spec.end_min || spec.end_min > 1440 {
+            return Err(Error::invalid(format!(
+                "segment {}..{} must satisfy start < end <= 1440 minutes",
+                spec.start_min, spec.end_min
+            )));
+        }
+        if spec.capacity == 0 || spec.capacity > PLACES_MAX {
+            return Err(Error::invalid(format!("capacity {} must be 1 ..= {PLACES_MAX}", spec.capacity)));
+        }
+        Ok(resource.department)
+    }
+
+    /// Publish slots in one call (a whole city-day is one call). All or nothing: one bad spec
+    /// rejects the batch. Returns the new ids, contiguous and in input order.
+    ///
+    /// Pool sizes are fixed here from the policy: the referral share at secondary and tertiary
+    /// institutions (larger for experts), spread over each run of consecutive specs of one
+    /// resource-day so that the session as a whole reserves the share; channel quotas likewise;
+    /// overbooking adds ⌊capacity × ratio⌋ general places.
+    pub fn publish_slots(&self, specs: &[SlotSpec]) -> Result<Range<SlotId>> {
+        if specs.len() > PUBLISH_BATCH_MAX {
+            return Err(Error::CapacityExceeded(format!("at most {PUBLISH_BATCH_MAX} slots per publish call")));
+        }
+        // Runs of one resource-day, each split into pools independently and in parallel.
+        let mut runs: Vec<Range<usize>> = Vec::new();
+        for i in 0..specs.len() {
+            match runs.last_mut() {
+                Some(r) if specs[r.start].resource == specs[i].resource && specs[r.start].date == specs[i].date => r.end = i + 1,
+                _ => runs.push(i..i + 1),
+            }
+        }
+        let built: Vec<Vec<Slot>> = runs.par_iter().map(|run| self.build_run(&specs[run.clone()])).collect::<Result<_>>()?;
+        let _guard = self.publish_lock.lock();
+        let first = self.store.count();
+        if first + specs.len() > SLOTS_MAX {
+            return Err(Error::CapacityExceeded(format!("at most {SLOTS_MAX} slots")));
+        }
+        for slot in built.into_iter().flatten() {
+            self.store.slots.push(slot);
+        }
+        let ids: Vec<SlotId> = (first..first + specs.len()).map(|i| SlotId(i as u32)).collect();
+        self.store.index(&ids);
+        self.emit(EventKind::SlotsPublished { first: SlotId(first as u32), specs: specs.to_vec() });
+        drop(_guard);
+        self.durable(SlotId(first as u32)..SlotId((first + specs.len()) as u32))
+    }
+
+    fn build_run(&self, run: &[SlotSpec]) -> Result<Vec<Slot>> {
+        let department = self.check_spec(&run[0])?;
+        for spec in &run[1..] {
+            self.check_spec(spec)?;
+        }
+        let resource = self.registry.resource(run[0].resource)?;
+        let tier = self.registry.institution(self.registry.department(department)?.institution)?.tier;
+        let capacities: Vec<u16> = run.iter().map(|s| s.capacity).collect();
+        let referral_share = match tier {
+            Tier::Community => 0.0,
+            _ if resource.expert => self.policy.referral.expert_share,
+            _ => self.policy.referral.share,
+        };
+        let referral = spread_share(&capacities, referral_share);
+        let quotas: Vec<Vec<u16>> = self.policy.channel_quotas.iter().map(|q| spread_share(&capacities, q.share)).collect();
+        let ratio = self
+            .policy
+            .overbooking
+            .by_resource
+            .get(&resource.id.0)
+            .or_else(|| self.policy.overbooking.by_department.get(&department.0))
+            .copied()
+            .unwrap_or(self.policy.overbooking.ratio);
+        Ok(run
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                let mut sizes = [0u16; 4];
+                sizes[Pool::Referral as usize] = referral[i];
+                for (g, q) in quotas.iter().enumerate() {
+                    sizes[Pool::quota(g) as usize] = q[i];
+                }
+                let reserved: u16 = sizes.iter().sum();
+                // Shares are validated to sum to ≤ 1, so reserved ≤ capacity; saturate anyway.
+                let over = (spec.capacity as f32 * ratio).floor() as u16;
+                sizes[Pool::General as usize] = spec.capacity.saturating_sub(reserved) + over;
+                Slot::new(spec, department, sizes)
+            })
+            .collect())
+    }
+
+    /// Add a weekly roster template. Slots are created by [`Engine::publish_rosters_until`].
+    pub fn add_roster(&self, roster: Roster) -> Result<RosterId> {
+        roster.validate()?;
+        self.registry.resource(roster.resource)?;
+        let id = self.rosters.add(roster.clone())?;
+        self.emit(EventKind::RosterAdded { roster: id, template: roster });
+        self.durable(id)
+    }
+
+    /// A roster template, by id.
+    pub fn roster(&self, id: RosterId) -> Result<Roster> {
+        self.rosters.get(id).ok_or_else(|| Error::not_found("roster", id.0 as u64))
+    }
+
+    /// Publish every roster's slots up to and including `until` (idempotent: dates already
+    /// published are skipped). Returns how many slots were created.
+    pub fn publish_rosters_until(&self, until: Date) -> Result<usize> {
+        if !until.is_valid() {
+            return Err(Error::InvalidDate(until));
+        }
+        let specs = self.rosters.take_due(until);
+        self.emit(EventKind::RostersPublished { until });
+        let n = specs.len();
+        if n > 0 {
+            for chunk in specs.chunks(PUBLISH_BATCH_MAX) {
+                self.publish_slots(chunk)?;
+            }
+        }
+        self.durable(n)
+    }
+
+    /// Suspend a resource's session (停诊) on `date`, the whole day or the segments starting in
+    /// `time`. Its slots close; every hold and booking on them becomes `provider_cancelled`
+    /// (never counted against the patient), referrals are given back, and events tell the host
+    /// whom to notify and rebook.
+    pub fn suspend_session(&self, resource: ResourceId, date: Date, time: Option<TimeOfDay>) -> Result<SuspensionReport> {
+        self.registry.resource(resource)?;
+        if !date.is_valid() {
+            return Err(Error::InvalidDate(date));
+        }
+        let now = self.now();
+        let slots: Vec<SlotId> = self
+            .store
+            .resource_day(resource, date)
+            .into_iter()
+            .filter(|id| time.map_or(true, |t| self.store.get(*id).is_some_and(|s| t.contains_start(s.start_min))))
+            .collect();
+        for id in &slots {
+            if let Some(s) = self.store.get(*id) {
+                s.close();
+            }
+        }
+        // Every claim that won before the close logged its patient first (see store.rs).
+        let closed: HashSet<SlotId> = slots.iter().copied().collect();
+        let mut patients: Vec<PatientId> = match self.store.day_log.get(&date) {
+            Some(log) => log.iter().filter(|(_, (s, _))| closed.contains(s)).map(|(_, (_, p))| *p).collect(),
+            None => Vec::new(),
+        };
+        patients.sort_unstable();
+        patients.dedup();
+        let mut cancelled = Vec::new();
+        for p in patients {
+            let Ok((_, mut state)) = self.patients.lock(p) else { continue };
+            let mut returned = Vec::new();
+            for b in state.bookings.iter_mut().filter(|b| b.state.is_active() && closed.contains(&b.slot)) {
+                b.state = BookingState::ProviderCancelled;
+                if let Some(s) = self.store.get(b.slot) {
+                    s.release(b.pool);
+                }
+                self.emit_at(now, EventKind::Cancelled { booking: b.id, slot: b.slot, by: crate::events::CancelledBy::Provider, late: false });
+                if let Some(r) = b.referral {
+                    returned.push(r);
+                }
+                cancelled.push(b.clone());
+            }
+            for r in returned {
+                if let Some(r) = state.referral_mut(r) {
+                    r.used_by = None;
+                    self.emit_at(now, EventKind::ReferralReturned { referral: r.id });
+                }
+            }
+        }
+        self.emit_at(
+            now,
+            EventKind::SessionSuspended { resource, date, time, slots: slots.len() as u32, cancelled: cancelled.len() as u32 },
+        );
+        self.durable(SuspensionReport { slots, cancelled })
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// Receive every event emitted from now on (unbounded crossbeam channel; drop it to leave).
+    pub fn subscribe(&self) -> Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// The sequence number of the last event emitted.
+    pub fn last_event_seq(&self) -> u64 {
+        self.events.last_seq()
+    }
+
+    /// Attach a durable journal (see [`EventSink`]); at most once per engine.
+    pub fn set_event_sink(&self, sink: Arc<dyn EventSink>) -> Result<()> {
+        if self.events.set_sink(sink) { Ok(()) } else { Err(Error::invalid("an event sink is already attached")) }
+    }
+
+    /// Acknowledge a successful operation: with a durable journal attached, wait (outside every
+    /// lock) until its events are on stable storage.
+    pub(crate) fn durable<T>(&self, value: T) -> Result<T> {
+        self.events.wait_durable().map(|()| value)
+    }
+
+    pub(crate) fn emit(&self, kind: EventKind) -> u64 {
+        self.events.emit(self.now(), kind)
+    }
+
+    pub(crate) fn emit_at(&self, at: Timestamp, kind: EventKind) -> u64 {
+        self.events.emit(at, kind)
+    }
+}

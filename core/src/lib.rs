@@ -1,0 +1,63 @@
+//! # haoyuan — one region-wide pool of hospital appointment slots (号源)
+//!
+//! A lock-minimal, in-memory engine that holds a city's or a province's time-segmented slots,
+//! allocates them fairly (per-patient limits, release-time lottery, waitlists), applies no-show
+//! penalties and honours tiered referral priority. [`Engine`] is `Send + Sync` and used through
+//! `&self` from any number of threads: places are claimed with one compare-and-swap per slot,
+//! and only the requesting patient's own record is locked.
+//!
+//! ```
+//! use haoyuan::*;
+//! let day = Date::from_ymd(2026, 11, 24).unwrap();
+//! // A manual clock: 16:00 the day before, after the 15:00 release of `day`'s slots.
+//! let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600));
+//! let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng").unwrap();
+//! let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics").unwrap();
+//! let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false).unwrap();
+//! engine.add_roster(Roster {
+//!     resource: dr_chen, weekdays: vec![0, 1, 2, 3, 4], start_min: 8 * 60, end_min: 12 * 60,
+//!     segment_min: 30, places: 6, valid_from: day, valid_until: day.plus_days(13), closed_dates: vec![],
+//! }).unwrap();
+//! engine.publish_rosters_until(day.plus_days(13)).unwrap();
+//!
+//! let patient = engine.register_patient().unwrap();
+//! engine.link_card(patient, "social_security", "441900199001011234").unwrap();
+//! let free = engine.find_free_slots(&AvailabilityQuery::department(paediatrics, day, day)).unwrap();
+//! let hold = engine.hold(&Request::new(patient, free[0].slot, engine.channel_id("wechat").unwrap())).unwrap();
+//! let booking = engine.confirm(hold.id).unwrap();
+//! assert_eq!(booking.state, BookingState::Booked);
+//! // A tertiary slot keeps 30% of its places for referrals until the public release; after it,
+//! // unused referral places roll into the general pool, so all 6 were free.
+//! assert_eq!(free[0].free, 6);
+//! ```
+
+mod availability;
+mod booking;
+mod engine;
+mod error;
+mod events;
+mod ids;
+mod lottery;
+mod patients;
+mod policy;
+mod registry;
+mod roster;
+mod slot;
+mod store;
+mod time;
+mod waitlist;
+
+pub use availability::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
+pub use booking::{PriorityClass, Request, Submission};
+pub use engine::{Engine, EngineConfig, EngineStats, SlotInfo, SuspensionReport, PUBLISH_BATCH_MAX};
+pub use error::{Error, ErrorCode, LimitKind, Result};
+pub use events::{CancelledBy, Event, EventKind, EventSink, Urgency};
+pub use ids::*;
+pub use lottery::weighted_order;
+pub use patients::{Booking, BookingState, Card, NoShowMark, PatientRecord, Referral};
+pub use policy::*;
+pub use registry::{Channel, Department, Institution, Resource, ResourceKind, ResourceStats, Tier, STANDARD_CHANNELS};
+pub use roster::Roster;
+pub use slot::{Pool, SlotSpec, PLACES_MAX};
+pub use time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
+pub use waitlist::{ReferralRequest, WaitlistEntry, WaitlistRequest};

@@ -1,0 +1,352 @@
+//! The master patient index (居民主索引) and each patient's own state.
+//!
+//! Every patient has one `parking_lot::Mutex`. The booking path takes exactly one patient lock
+//! at a time — the requester's — and does its limit checks, the slot claim and the booking
+//! record under it, so two concurrent requests of one patient can never both pass a limit
+//! (invariant 2). Merging two records is the only place that touches two patients; it takes
+//! them one after the other, never nested (see `Engine::merge_patients`).
+
+use crate::error::{Error, LimitKind, Result};
+use crate::events::Urgency;
+use crate::ids::*;
+use crate::policy::{LimitPolicy, NoShowPolicy, NoShowWindow};
+use crate::slot::Pool;
+use crate::time::{Date, Timestamp, DAY_S};
+use dashmap::DashMap;
+use parking_lot::{Mutex, MutexGuard};
+use serde::{Deserialize, Serialize};
+
+/// Longest card type and number, in bytes.
+pub const CARD_FIELD_LEN_MAX: usize = 64;
+/// Most patients in one engine (ids are u32; the high bit is kept free).
+pub const PATIENTS_MAX: usize = 1 << 31;
+/// Most bookings a single patient record keeps (history included): a bound on one record.
+pub const BOOKINGS_PER_PATIENT_MAX: usize = 100_000;
+/// Most referrals a single patient record keeps.
+pub const REFERRALS_PER_PATIENT_MAX: usize = 10_000;
+
+/// An external identifier linked to a patient: a social-security card, e-health card, a
+/// hospital's own card … ("one person, one card").
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Card {
+    pub card_type: String,
+    pub number: String,
+}
+
+impl Card {
+    pub fn new(card_type: &str, number: &str) -> Result<Card> {
+        for (what, v) in [("card type", card_type), ("card number", number)] {
+            if v.trim().is_empty() || v.len() > CARD_FIELD_LEN_MAX {
+                return Err(Error::invalid(format!("{what} must be 1 ..= {CARD_FIELD_LEN_MAX} bytes")));
+            }
+        }
+        Ok(Card { card_type: card_type.to_string(), number: number.to_string() })
+    }
+}
+
+/// The lifecycle of a hold or booking:
+/// `held → booked → checked_in → fulfilled`; `held → expired`; `held | booked → cancelled`
+/// (or `provider_cancelled`); `booked → no_show`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingState {
+    Held,
+    Booked,
+    CheckedIn,
+    Fulfilled,
+    Expired,
+    Cancelled,
+    ProviderCancelled,
+    NoShow,
+}
+
+impl BookingState {
+    /// Holds, bookings and check-ins occupy a place and count against the patient's limits.
+    pub fn is_active(self) -> bool {
+        matches!(self, BookingState::Held | BookingState::Booked | BookingState::CheckedIn)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BookingState::Held => "held",
+            BookingState::Booked => "booked",
+            BookingState::CheckedIn => "checked_in",
+            BookingState::Fulfilled => "fulfilled",
+            BookingState::Expired => "expired",
+            BookingState::Cancelled => "cancelled",
+            BookingState::ProviderCancelled => "provider_cancelled",
+            BookingState::NoShow => "no_show",
+        }
+    }
+}
+
+impl std::fmt::Display for BookingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A hold or booking as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Booking {
+    pub id: BookingId,
+    pub patient: PatientId,
+    pub slot: SlotId,
+    pub department: DepartmentId,
+    pub date: Date,
+    pub channel: ChannelId,
+    pub state: BookingState,
+    pub pool: Pool,
+    pub referral: Option<ReferralId>,
+    /// A waitlist offer this hold came from.
+    pub offer: Option<WaitlistId>,
+    pub created_at: Timestamp,
+    /// When a hold expires (only meaningful while `held`).
+    pub expires_at: Timestamp,
+    /// Start of the booked segment.
+    pub starts_at: Timestamp,
+}
+
+/// A referral from a lower-tier institution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Referral {
+    pub id: ReferralId,
+    pub patient: PatientId,
+    pub from: InstitutionId,
+    pub specialty: SpecialtyId,
+    /// Restrict to one institution, or any higher-tier institution with the specialty.
+    pub institution: Option<InstitutionId>,
+    pub urgency: Urgency,
+    pub valid_from: Timestamp,
+    pub valid_until: Timestamp,
+    /// The booking that consumed it, while that booking stands.
+    pub used_by: Option<BookingId>,
+}
+
+/// A counted no-show (or a late cancellation counted as a fraction of one).
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoShowMark {
+    pub at: Timestamp,
+    pub weight: f32,
+}
+
+/// A patient's record as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatientRecord {
+    pub patient: PatientId,
+    pub cards: Vec<Card>,
+    /// Weighted no-shows in the policy's counting window.
+    pub no_shows_in_window: f32,
+    pub suspended_until: Option<Timestamp>,
+    pub active_bookings: Vec<Booking>,
+    pub referrals: Vec<Referral>,
+    pub waitlist_entries: u32,
+}
+
+#[derive(Default, Debug)]
+pub(crate) struct PatientState {
+    pub merged_into: Option<PatientId>,
+    pub cards: Vec<Card>,
+    pub bookings: Vec<Booking>,
+    pub next_seq: u32,
+    pub no_shows: Vec<NoShowMark>,
+    pub suspended_until: Option<Timestamp>,
+    pub referrals: Vec<Referral>,
+    pub waitlist_entries: u32,
+}
+
+impl PatientState {
+    pub fn booking_mut(&mut self, id: BookingId) -> Option<&mut Booking> {
+        self.bookings.iter_mut().rev().find(|b| b.id == id)
+    }
+
+    pub fn referral_mut(&mut self, id: ReferralId) -> Option<&mut Referral> {
+        self.referrals.iter_mut().find(|r| r.id == id)
+    }
+
+    /// Take over a merged record's data (the merge keeps everything, drops nothing).
+    pub fn absorb(&mut self, other: PatientState) {
+        for card in other.cards {
+            if !self.cards.contains(&card) {
+                self.cards.push(card);
+            }
+        }
+        self.bookings.extend(other.bookings);
+        self.no_shows.extend(other.no_shows);
+        self.no_shows.sort_by_key(|m| m.at);
+        self.suspended_until = match (self.suspended_until, other.suspended_until) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.referrals.extend(other.referrals);
+        self.waitlist_entries += other.waitlist_entries;
+    }
+
+    /// Check DOMAIN.md's per-patient limits for a new booking on `date` in `department`.
+    pub fn check_limits(&self, me: PatientId, limits: &LimitPolicy, department: DepartmentId, date: Date) -> Result<()> {
+        let active = || self.bookings.iter().filter(|b| b.state.is_active());
+        let refuse = |limit, max| Err(Error::LimitReached { patient: me, limit, max });
+        if active().count() as u32 >= limits.total_active {
+            return refuse(LimitKind::TotalActive, limits.total_active);
+        }
+        if active().filter(|b| b.date == date).count() as u32 >= limits.per_visit_date {
+            return refuse(LimitKind::PerVisitDate, limits.per_visit_date);
+        }
+        if active().filter(|b| b.date == date && b.department == department).count() as u32 >= limits.per_department_day {
+            return refuse(LimitKind::PerDepartmentDay, limits.per_department_day);
+        }
+        // Every 7-day window containing `date` must stay within the limit.
+        for first in (date.0 - 6)..=date.0 {
+            let n = active().filter(|b| (first..first + 7).contains(&b.date.0)).count() as u32;
+            if n >= limits.per_seven_days {
+                return refuse(LimitKind::PerSevenDays, limits.per_seven_days);
+            }
+        }
+        Ok(())
+    }
+
+    /// Weighted no-shows counted at `now` under the policy's window.
+    pub fn no_shows_in_window(&self, policy: &NoShowPolicy, now: Timestamp, utc_offset_s: i32) -> f32 {
+        let counts = |m: &&NoShowMark| match policy.window {
+            NoShowWindow::CalendarYear => m.at.to_local(utc_offset_s).0.year() == now.to_local(utc_offset_s).0.year(),
+            NoShowWindow::RollingDays(d) => m.at.0 > now.0 - d as i64 * DAY_S,
+        };
+        self.no_shows.iter().filter(counts).map(|m| m.weight).sum()
+    }
+
+    /// Record a (possibly fractional) no-show and, when the count crosses a whole number, start
+    /// the suspension of the ladder. Returns the new suspension end if one was issued.
+    pub fn add_no_show(&mut self, weight: f32, now: Timestamp, policy: &NoShowPolicy, utc_offset_s: i32) -> Option<(Timestamp, f32)> {
+        if weight <= 0.0 {
+            return None;
+        }
+        let before = self.no_shows_in_window(policy, now, utc_offset_s);
+        self.no_shows.push(NoShowMark { at: now, weight });
+        let after = before + weight;
+        // A small epsilon so that e.g. 0.1 × 10 reaches 1.
+        let n_before = (before + 1e-4).floor() as u32;
+        let n_after = (after + 1e-4).floor() as u32;
+        if n_after > n_before {
+            let days = policy.suspension_days(n_after) as i64;
+            let until = now.plus_s(days * DAY_S);
+            let end = self.suspended_until.map_or(until, |u| u.max(until));
+            self.suspended_until = Some(end);
+            return Some((end, after));
+        }
+        None
+    }
+}
+
+/// The index: patients by id, and cards to patients.
+#[derive(Default)]
+pub(crate) struct Patients {
+    pub records: boxcar::Vec<Mutex<PatientState>>,
+    pub cards: DashMap<Card, PatientId>,
+}
+
+impl Patients {
+    pub fn register(&self) -> Result<PatientId> {
+        if self.records.count() >= PATIENTS_MAX {
+            return Err(Error::CapacityExceeded(format!("at most {PATIENTS_MAX} patients")));
+        }
+        Ok(PatientId(self.records.push(Mutex::new(PatientState::default())) as u32))
+    }
+
+    pub fn count(&self) -> usize {
+        self.records.count()
+    }
+
+    /// Lock a patient's record as stored, without following merges.
+    pub fn lock_raw(&self, id: PatientId) -> Result<MutexGuard<'_, PatientState>> {
+        Ok(self
+            .records
+            .get(id.0 as usize)
+            .ok_or_else(|| Error::not_found("patient", id.0 as u64))?
+            .lock())
+    }
+
+    /// Lock the record that now holds `id`'s data, following merges to the survivor.
+    pub fn lock(&self, id: PatientId) -> Result<(PatientId, MutexGuard<'_, PatientState>)> {
+        let mut current = id;
+        // Merge chains are short; the bound keeps a corrupted chain from looping forever.
+        for _ in 0..64 {
+            let guard = self.lock_raw(current)?;
+            match guard.merged_into {
+                None => return Ok((current, guard)),
+                Some(next) => current = next,
+            }
+        }
+        Err(Error::invalid(format!("merge chain of {id} is too long")))
+    }
+
+    /// The survivor id that `id` now resolves to.
+    pub fn resolve(&self, id: PatientId) -> Result<PatientId> {
+        self.lock(id).map(|(p, _)| p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn booking(date: i32, dept: u32, state: BookingState) -> Booking {
+        Booking {
+            id: BookingId(0),
+            patient: PatientId(0),
+            slot: SlotId(0),
+            department: DepartmentId(dept),
+            date: Date(date),
+            channel: ChannelId(0),
+            state,
+            pool: Pool::General,
+            referral: None,
+            offer: None,
+            created_at: Timestamp(0),
+            expires_at: Timestamp(0),
+            starts_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn limits_follow_domain_defaults() {
+        let l = LimitPolicy::default();
+        let me = PatientId(0);
+        let mut p = PatientState::default();
+        p.bookings.push(booking(100, 1, BookingState::Booked));
+        let err = p.check_limits(me, &l, DepartmentId(1), Date(100)).unwrap_err();
+        assert!(matches!(err, Error::LimitReached { limit: LimitKind::PerDepartmentDay, .. }));
+        assert!(p.check_limits(me, &l, DepartmentId(2), Date(100)).is_ok());
+        p.bookings.push(booking(100, 2, BookingState::Held));
+        let err = p.check_limits(me, &l, DepartmentId(3), Date(100)).unwrap_err();
+        assert!(matches!(err, Error::LimitReached { limit: LimitKind::PerVisitDate, .. }));
+        p.bookings.push(booking(106, 3, BookingState::Booked));
+        // 100, 100, 106 lie in one 7-day window; 107 shares a window with 106 only... and with 101..107.
+        let err = p.check_limits(me, &l, DepartmentId(4), Date(103)).unwrap_err();
+        assert!(matches!(err, Error::LimitReached { limit: LimitKind::PerSevenDays, .. }));
+        assert!(p.check_limits(me, &l, DepartmentId(4), Date(107)).is_ok());
+        // Ended bookings do not count.
+        p.bookings[0].state = BookingState::Cancelled;
+        assert!(p.check_limits(me, &l, DepartmentId(4), Date(103)).is_ok());
+        p.bookings.push(booking(200, 3, BookingState::Booked));
+        p.bookings.push(booking(300, 3, BookingState::Booked));
+        p.bookings.push(booking(400, 3, BookingState::CheckedIn));
+        let err = p.check_limits(me, &l, DepartmentId(4), Date(500)).unwrap_err();
+        assert!(matches!(err, Error::LimitReached { limit: LimitKind::TotalActive, .. }));
+    }
+
+    #[test]
+    fn no_show_ladder_and_fractions() {
+        let pol = NoShowPolicy::default();
+        let mut p = PatientState::default();
+        let t0 = Timestamp(1_800_000_000);
+        assert_eq!(p.add_no_show(0.5, t0, &pol, 0), None);
+        let (until, n) = p.add_no_show(0.5, t0, &pol, 0).unwrap();
+        assert_eq!(until, t0.plus_s(30 * DAY_S));
+        assert!((n - 1.0).abs() < 1e-6);
+        let (until, _) = p.add_no_show(1.0, t0, &pol, 0).unwrap();
+        assert_eq!(until, t0.plus_s(60 * DAY_S));
+        // Rolling window: old marks fall out.
+        let rolling = NoShowPolicy { window: NoShowWindow::RollingDays(10), ..NoShowPolicy::default() };
+        assert_eq!(p.no_shows_in_window(&rolling, t0.plus_s(11 * DAY_S), 0), 0.0);
+    }
+}

@@ -1,0 +1,368 @@
+//! The allocation policy: every rule of DOMAIN.md as one serde value, with DOMAIN.md's numbers
+//! (Beijing 114 platform, Beijing referral rules, NHS e-RS) as defaults.
+//!
+//! ```
+//! let p = haoyuan::Policy::from_toml("[limits]\ntotal_active = 3\n").unwrap();
+//! assert_eq!(p.limits.total_active, 3);
+//! assert_eq!(p.hold.ttl_s, 600); // everything not named keeps its default
+//! ```
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// All allocation rules. Unknown fields are an error, so a typo in a config file is caught.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub window: WindowPolicy,
+    pub hold: HoldPolicy,
+    pub limits: LimitPolicy,
+    pub cancellation: CancellationPolicy,
+    pub no_show: NoShowPolicy,
+    pub referral: ReferralPolicy,
+    /// At most [`MAX_CHANNEL_QUOTAS`] quota groups.
+    pub channel_quotas: Vec<ChannelQuota>,
+    pub lottery: LotteryPolicy,
+    pub waitlist: WaitlistPolicy,
+    pub overbooking: OverbookingPolicy,
+}
+
+/// How many channel quota groups a slot can carry (each is a counter packed in the slot word).
+pub const MAX_CHANNEL_QUOTAS: usize = 2;
+
+/// When a slot opens to the public and when booking closes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowPolicy {
+    /// Days before the visit date on which the public release happens (Beijing: 7).
+    pub open_days_ahead: u16,
+    /// Local minute of day of the release (Beijing: 15:00 = 900).
+    pub release_at_min: u16,
+    /// If set, booking closes at this local minute of the day before the visit (some hospitals:
+    /// 16:00 = 960); otherwise it closes when the segment starts.
+    pub close_day_before_at_min: Option<u16>,
+}
+
+impl Default for WindowPolicy {
+    fn default() -> Self {
+        WindowPolicy { open_days_ahead: 7, release_at_min: 900, close_day_before_at_min: None }
+    }
+}
+
+/// How long places are held.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HoldPolicy {
+    /// Time to confirm or pay before a hold expires (10 minutes).
+    pub ttl_s: u32,
+    /// Time a waitlisted patient has to accept an offer (15 minutes).
+    pub offer_ttl_s: u32,
+}
+
+impl Default for HoldPolicy {
+    fn default() -> Self {
+        HoldPolicy { ttl_s: 600, offer_ttl_s: 900 }
+    }
+}
+
+/// Real-name per-patient limits (anti-scalping). Holds count as active.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitPolicy {
+    pub per_department_day: u32,
+    pub per_visit_date: u32,
+    pub per_seven_days: u32,
+    pub total_active: u32,
+}
+
+impl Default for LimitPolicy {
+    fn default() -> Self {
+        LimitPolicy { per_department_day: 1, per_visit_date: 2, per_seven_days: 3, total_active: 5 }
+    }
+}
+
+/// Cancellation by the patient.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CancellationPolicy {
+    /// Free cancellation until this local minute of the day before the visit (15:00).
+    pub free_until_day_before_at_min: u16,
+    /// How much of a no-show a late cancellation counts as (default 1 = a full no-show).
+    pub late_cancel_weight: f32,
+}
+
+impl Default for CancellationPolicy {
+    fn default() -> Self {
+        CancellationPolicy { free_until_day_before_at_min: 900, late_cancel_weight: 1.0 }
+    }
+}
+
+/// Over which period no-shows are counted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoShowWindow {
+    /// Counted per calendar year (Beijing).
+    CalendarYear,
+    /// Counted over the last N days.
+    RollingDays(u32),
+}
+
+/// No-show penalties: the n-th no-show in the window suspends the patient for
+/// `ladder_days[n-1]` days, and beyond the ladder for `last + step_days × extra` days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NoShowPolicy {
+    pub window: NoShowWindow,
+    pub ladder_days: Vec<u32>,
+    pub step_days: u32,
+    pub max_suspension_days: u32,
+}
+
+impl Default for NoShowPolicy {
+    fn default() -> Self {
+        NoShowPolicy {
+            window: NoShowWindow::CalendarYear,
+            ladder_days: vec![30, 60, 90],
+            step_days: 30,
+            max_suspension_days: 365,
+        }
+    }
+}
+
+impl NoShowPolicy {
+    /// Suspension in days for the `n`-th no-show (n ≥ 1).
+    pub fn suspension_days(&self, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        let days = match self.ladder_days.get(n as usize - 1) {
+            Some(d) => *d,
+            None => {
+                let last = self.ladder_days.last().copied().unwrap_or(0);
+                let extra = n as usize - self.ladder_days.len();
+                last.saturating_add(self.step_days.saturating_mul(extra as u32))
+            }
+        };
+        days.min(self.max_suspension_days)
+    }
+}
+
+/// Tiered referral priority: a pool of each secondary/tertiary slot reserved for referrals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReferralPolicy {
+    /// Share of places reserved for referrals at secondary and tertiary institutions (30%).
+    pub share: f32,
+    /// Share for expert (senior doctor) resources (50%).
+    pub expert_share: f32,
+    /// Days before the visit on which the referral pool opens (Beijing: 14, against 7 public).
+    pub open_days_ahead: u16,
+    /// Whether unused referral places roll into the general pool when the public window opens.
+    pub rollover_at_public_open: bool,
+}
+
+impl Default for ReferralPolicy {
+    fn default() -> Self {
+        ReferralPolicy { share: 0.30, expert_share: 0.50, open_days_ahead: 14, rollover_at_public_open: true }
+    }
+}
+
+/// A share of every slot kept for a group of channels (e.g. kiosk + phone for the elderly).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelQuota {
+    /// Channel names (as registered: "kiosk", "phone" …).
+    pub channels: Vec<String>,
+    pub share: f32,
+    /// Unused quota places roll into the general pool this many hours before the segment starts.
+    #[serde(default = "default_quota_cutoff")]
+    pub cutoff_hours_before_start: u32,
+}
+
+fn default_quota_cutoff() -> u32 {
+    24
+}
+
+/// Release-time fairness.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LotteryPolicy {
+    /// Requests within this many seconds after a public release are drawn by lottery
+    /// (0 = off; typical 60).
+    pub window_s: u32,
+    /// Seed of the draw; each release instant derives its own stream from it.
+    pub seed: u64,
+    /// Weight of each priority class in the draw.
+    pub weight_emergency: f64,
+    pub weight_urgent: f64,
+    pub weight_routine: f64,
+    pub weight_follow_up: f64,
+    pub weight_general: f64,
+    /// Each counted no-show divides the weight by (1 + this).
+    pub no_show_penalty: f64,
+    /// Most requests one lottery accepts (a bound on memory under a flash crowd).
+    pub max_entries: u32,
+}
+
+impl Default for LotteryPolicy {
+    fn default() -> Self {
+        LotteryPolicy {
+            window_s: 0,
+            seed: 0x6861_6f79_7561_6e00,
+            weight_emergency: 8.0,
+            weight_urgent: 4.0,
+            weight_routine: 2.0,
+            weight_follow_up: 1.5,
+            weight_general: 1.0,
+            no_show_penalty: 0.5,
+            max_entries: 1_000_000,
+        }
+    }
+}
+
+/// Waitlists.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WaitlistPolicy {
+    pub enabled: bool,
+    pub max_entries_per_patient: u32,
+}
+
+impl Default for WaitlistPolicy {
+    fn default() -> Self {
+        WaitlistPolicy { enabled: true, max_entries_per_patient: 3 }
+    }
+}
+
+/// Overbooking: accept up to capacity × (1 + ratio) bookings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct OverbookingPolicy {
+    pub ratio: f32,
+    /// Per-department overrides, by department id.
+    pub by_department: BTreeMap<u32, f32>,
+    /// Per-resource overrides, by resource id (take precedence over department).
+    pub by_resource: BTreeMap<u32, f32>,
+}
+
+impl Policy {
+    /// Parse from TOML; unspecified fields keep their defaults.
+    pub fn from_toml(s: &str) -> Result<Policy> {
+        let p: Policy = toml::from_str(s).map_err(|e| Error::InvalidPolicy(e.to_string()))?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Parse from JSON; unspecified fields keep their defaults.
+    pub fn from_json(s: &str) -> Result<Policy> {
+        let p: Policy = serde_json::from_str(s).map_err(|e| Error::InvalidPolicy(e.to_string()))?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Check every number is in range. Called by the parsers and by `Engine::new`.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidPolicy(m));
+        let share_ok = |x: f32| x.is_finite() && (0.0..=1.0).contains(&x);
+        if self.window.release_at_min >= 1440 {
+            return bad(format!("window.release_at_min {} is not a minute of the day", self.window.release_at_min));
+        }
+        if matches!(self.window.close_day_before_at_min, Some(m) if m >= 1440) {
+            return bad("window.close_day_before_at_min is not a minute of the day".into());
+        }
+        if self.window.open_days_ahead > 366 || self.referral.open_days_ahead > 366 {
+            return bad("open_days_ahead must be at most 366".into());
+        }
+        if self.hold.ttl_s == 0 || self.hold.offer_ttl_s == 0 || self.hold.ttl_s > 86_400 || self.hold.offer_ttl_s > 86_400 {
+            return bad("hold ttl_s and offer_ttl_s must be 1 ..= 86400 seconds".into());
+        }
+        if self.cancellation.free_until_day_before_at_min >= 1440 {
+            return bad("cancellation.free_until_day_before_at_min is not a minute of the day".into());
+        }
+        let w = self.cancellation.late_cancel_weight;
+        if !(w.is_finite() && (0.0..=1.0).contains(&w)) {
+            return bad(format!("cancellation.late_cancel_weight {w} must be within 0 ..= 1"));
+        }
+        if let NoShowWindow::RollingDays(0) = self.no_show.window {
+            return bad("no_show.window rolling_days must be > 0".into());
+        }
+        if !share_ok(self.referral.share) || !share_ok(self.referral.expert_share) {
+            return bad("referral shares must be within 0 ..= 1".into());
+        }
+        if self.channel_quotas.len() > MAX_CHANNEL_QUOTAS {
+            return bad(format!("at most {MAX_CHANNEL_QUOTAS} channel quota groups"));
+        }
+        let mut total = self.referral.share.max(self.referral.expert_share);
+        for q in &self.channel_quotas {
+            if !share_ok(q.share) || q.channels.is_empty() {
+                return bad("each channel quota needs channels and a share within 0 ..= 1".into());
+            }
+            total += q.share;
+        }
+        if total > 1.0 + 1e-6 {
+            return bad(format!("referral and channel quota shares add up to {total:.2} > 1"));
+        }
+        let l = &self.lottery;
+        for (name, x) in [
+            ("weight_emergency", l.weight_emergency),
+            ("weight_urgent", l.weight_urgent),
+            ("weight_routine", l.weight_routine),
+            ("weight_follow_up", l.weight_follow_up),
+            ("weight_general", l.weight_general),
+        ] {
+            if !(x.is_finite() && x > 0.0 && x <= 1e6) {
+                return bad(format!("lottery.{name} must be a positive finite number"));
+            }
+        }
+        if !(l.no_show_penalty.is_finite() && l.no_show_penalty >= 0.0) {
+            return bad("lottery.no_show_penalty must be >= 0".into());
+        }
+        if l.window_s > 86_400 {
+            return bad("lottery.window_s must be at most a day".into());
+        }
+        let ratio_ok = |x: f32| x.is_finite() && (0.0..=1.0).contains(&x);
+        if !ratio_ok(self.overbooking.ratio)
+            || !self.overbooking.by_department.values().all(|x| ratio_ok(*x))
+            || !self.overbooking.by_resource.values().all(|x| ratio_ok(*x))
+        {
+            return bad("overbooking ratios must be within 0 ..= 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_through_toml_and_json() {
+        let p = Policy::default();
+        assert_eq!(Policy::from_toml(&p.to_toml()).unwrap(), p);
+        assert_eq!(Policy::from_json(&p.to_json()).unwrap(), p);
+    }
+
+    #[test]
+    fn typos_and_bad_numbers_are_errors() {
+        assert!(matches!(Policy::from_toml("[limits]\ntotl = 3"), Err(Error::InvalidPolicy(_))));
+        assert!(matches!(Policy::from_json(r#"{"hold":{"ttl_s":0}}"#), Err(Error::InvalidPolicy(_))));
+        assert!(matches!(Policy::from_json(r#"{"referral":{"share":1.5}}"#), Err(Error::InvalidPolicy(_))));
+        assert!(matches!(Policy::from_json("not json"), Err(Error::InvalidPolicy(_))));
+    }
+
+    #[test]
+    fn suspension_ladder() {
+        let p = NoShowPolicy::default();
+        assert_eq!([1, 2, 3, 4, 5].map(|n| p.suspension_days(n)), [30, 60, 90, 120, 150]);
+        assert_eq!(p.suspension_days(100), 365);
+    }
+}

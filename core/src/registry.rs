@@ -1,0 +1,266 @@
+//! The registry: institutions, departments, resources, channels, and the interned names
+//! (districts, specialties) that let the engine find "the same department in the same district"
+//! elsewhere.
+//!
+//! Entities are append-only (`boxcar::Vec`): reading one on the booking path is a lock-free
+//! index, and nothing is ever moved, so a `&Resource` stays valid for the engine's lifetime.
+
+use crate::error::{Error, Result};
+use crate::ids::*;
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Longest accepted name, in bytes.
+pub const NAME_LEN_MAX: usize = 200;
+/// Most entities of one kind (ids are u32; channels u16).
+pub const ENTITIES_MAX: usize = u32::MAX as usize / 2;
+
+/// The level of care of an institution (分级诊疗).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// 基层 / 一级: community clinics and township hospitals.
+    Community = 1,
+    /// 二级.
+    Secondary = 2,
+    /// 三级.
+    Tertiary = 3,
+}
+
+/// What is booked.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Doctor,
+    Bed,
+    Exam,
+    Nursing,
+    Pharmacy,
+    Service,
+}
+
+/// A hospital or clinic.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Institution {
+    pub id: InstitutionId,
+    pub name: String,
+    pub tier: Tier,
+    pub district: DistrictId,
+}
+
+/// A specialty at one institution.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Department {
+    pub id: DepartmentId,
+    pub institution: InstitutionId,
+    pub specialty: SpecialtyId,
+    pub name: String,
+}
+
+/// A bookable resource of a department. `expert` marks senior-doctor resources, which keep a
+/// larger referral share.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Resource {
+    pub id: ResourceId,
+    pub department: DepartmentId,
+    pub kind: ResourceKind,
+    pub name: String,
+    pub expert: bool,
+    /// Bookings of this resource that reached an outcome (fulfilled or no-show), for the measured
+    /// no-show rate a host uses to set overbooking.
+    #[serde(skip)]
+    pub(crate) outcomes: AtomicU64,
+    #[serde(skip)]
+    pub(crate) no_shows: AtomicU64,
+}
+
+impl Resource {
+    /// A copy of the descriptive fields (the outcome counters stay with the engine).
+    pub(crate) fn snapshot(&self) -> Resource {
+        Resource {
+            id: self.id,
+            department: self.department,
+            kind: self.kind,
+            name: self.name.clone(),
+            expert: self.expert,
+            outcomes: AtomicU64::new(self.outcomes.load(Ordering::Relaxed)),
+            no_shows: AtomicU64::new(self.no_shows.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// The measured no-show rate of a resource.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceStats {
+    pub resource: ResourceId,
+    /// Bookings that reached an outcome: attended or no-show.
+    pub outcomes: u64,
+    pub no_shows: u64,
+    /// `no_shows / outcomes`, 0 when nothing was observed yet.
+    pub no_show_rate: f64,
+}
+
+/// A booking channel.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub name: String,
+}
+
+/// Channels every engine starts with, in id order.
+pub const STANDARD_CHANNELS: [&str; 6] = ["app", "wechat", "web", "kiosk", "phone", "clinic"];
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub institutions: boxcar::Vec<Institution>,
+    pub departments: boxcar::Vec<Department>,
+    pub resources: boxcar::Vec<Resource>,
+    pub channels: boxcar::Vec<Channel>,
+    pub districts: boxcar::Vec<String>,
+    pub specialties: boxcar::Vec<String>,
+    district_ids: DashMap<String, DistrictId>,
+    specialty_ids: DashMap<String, SpecialtyId>,
+    channel_ids: DashMap<String, ChannelId>,
+    /// (specialty, district) → departments: where to look for alternatives.
+    pub by_specialty_district: DashMap<(SpecialtyId, DistrictId), Vec<DepartmentId>>,
+}
+
+pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid(format!("{what} name is empty")));
+    }
+    if name.len() > NAME_LEN_MAX {
+        return Err(Error::invalid(format!("{what} name is longer than {NAME_LEN_MAX} bytes")));
+    }
+    Ok(())
+}
+
+fn check_room(what: &str, count: usize, max: usize) -> Result<()> {
+    if count >= max {
+        return Err(Error::CapacityExceeded(format!("at most {max} {what}s")));
+    }
+    Ok(())
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        let r = Registry::default();
+        for name in STANDARD_CHANNELS {
+            r.add_channel(name).expect("standard channel names are valid");
+        }
+        r
+    }
+
+    // Interning goes through the map's entry lock, so two concurrent registrations of one name
+    // agree on one id.
+    pub fn district(&self, name: &str) -> Result<DistrictId> {
+        check_name("district", name)?;
+        check_room("district", self.districts.count(), ENTITIES_MAX)?;
+        let id = *self
+            .district_ids
+            .entry(name.to_string())
+            .or_insert_with(|| DistrictId(self.districts.push(name.to_string()) as u32));
+        Ok(id)
+    }
+
+    pub fn specialty(&self, name: &str) -> Result<SpecialtyId> {
+        check_name("specialty", name)?;
+        check_room("specialty", self.specialties.count(), ENTITIES_MAX)?;
+        let id = *self
+            .specialty_ids
+            .entry(name.to_string())
+            .or_insert_with(|| SpecialtyId(self.specialties.push(name.to_string()) as u32));
+        Ok(id)
+    }
+
+    pub fn find_district(&self, name: &str) -> Option<DistrictId> {
+        self.district_ids.get(name).map(|r| *r)
+    }
+
+    pub fn find_specialty(&self, name: &str) -> Option<SpecialtyId> {
+        self.specialty_ids.get(name).map(|r| *r)
+    }
+
+    pub fn find_channel(&self, name: &str) -> Option<ChannelId> {
+        self.channel_ids.get(name).map(|r| *r)
+    }
+
+    pub fn add_institution(&self, name: &str, tier: Tier, district: &str) -> Result<InstitutionId> {
+        check_name("institution", name)?;
+        check_room("institution", self.institutions.count(), ENTITIES_MAX)?;
+        let district = self.district(district)?;
+        let id = self.institutions.push_with(|i| Institution {
+            id: InstitutionId(i as u32),
+            name: name.to_string(),
+            tier,
+            district,
+        });
+        Ok(InstitutionId(id as u32))
+    }
+
+    pub fn add_department(&self, institution: InstitutionId, specialty: &str, name: &str) -> Result<DepartmentId> {
+        check_name("department", name)?;
+        check_room("department", self.departments.count(), ENTITIES_MAX)?;
+        let inst = self.institution(institution)?;
+        let specialty = self.specialty(specialty)?;
+        let district = inst.district;
+        let id = DepartmentId(self.departments.push_with(|i| Department {
+            id: DepartmentId(i as u32),
+            institution,
+            specialty,
+            name: name.to_string(),
+        }) as u32);
+        self.by_specialty_district.entry((specialty, district)).or_default().push(id);
+        Ok(id)
+    }
+
+    pub fn add_resource(&self, department: DepartmentId, kind: ResourceKind, name: &str, expert: bool) -> Result<ResourceId> {
+        check_name("resource", name)?;
+        check_room("resource", self.resources.count(), ENTITIES_MAX)?;
+        self.department(department)?;
+        let id = self.resources.push_with(|i| Resource {
+            id: ResourceId(i as u32),
+            department,
+            kind,
+            name: name.to_string(),
+            expert,
+            outcomes: AtomicU64::new(0),
+            no_shows: AtomicU64::new(0),
+        });
+        Ok(ResourceId(id as u32))
+    }
+
+    pub fn add_channel(&self, name: &str) -> Result<ChannelId> {
+        check_name("channel", name)?;
+        check_room("channel", self.channels.count(), u16::MAX as usize)?;
+        let id = *self.channel_ids.entry(name.to_string()).or_insert_with(|| {
+            ChannelId(self.channels.push_with(|i| Channel { id: ChannelId(i as u16), name: name.to_string() }) as u16)
+        });
+        Ok(id)
+    }
+
+    pub fn institution(&self, id: InstitutionId) -> Result<&Institution> {
+        self.institutions.get(id.0 as usize).ok_or_else(|| Error::not_found("institution", id.0 as u64))
+    }
+
+    pub fn department(&self, id: DepartmentId) -> Result<&Department> {
+        self.departments.get(id.0 as usize).ok_or_else(|| Error::not_found("department", id.0 as u64))
+    }
+
+    pub fn resource(&self, id: ResourceId) -> Result<&Resource> {
+        self.resources.get(id.0 as usize).ok_or_else(|| Error::not_found("resource", id.0 as u64))
+    }
+
+    pub fn channel(&self, id: ChannelId) -> Result<&Channel> {
+        self.channels.get(id.0 as usize).ok_or_else(|| Error::not_found("channel", id.0 as u64))
+    }
+
+    pub fn resource_stats(&self, id: ResourceId) -> Result<ResourceStats> {
+        let r = self.resource(id)?;
+        let outcomes = r.outcomes.load(Ordering::Relaxed);
+        let no_shows = r.no_shows.load(Ordering::Relaxed);
+        let no_show_rate = if outcomes == 0 { 0.0 } else { no_shows as f64 / outcomes as f64 };
+        Ok(ResourceStats { resource: id, outcomes, no_shows, no_show_rate })
+    }
+}

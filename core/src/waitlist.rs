@@ -1,0 +1,272 @@
+//! Waitlists and referrals: the two ways a patient gets priority beyond first come, first served.
+//!
+//! A waitlist entry waits for a place in a department (optionally one resource) over a date
+//! range. When a place frees up (cancel, expiry, provider suspension does not count), the first
+//! matching entry — by priority class, then joining order — is removed from the list and the
+//! place is held for that patient with the policy's offer time-to-live. An unanswered offer
+//! expires like any hold, which frees the place again and passes it to the next entry.
+//!
+//! Locking: the department's list is locked only to find and remove an entry; the offer itself
+//! runs the ordinary booking path afterwards, under the patient lock alone.
+
+use crate::booking::{Mode, PriorityClass, Request};
+use crate::error::{Error, Result};
+use crate::events::{EventKind, Urgency};
+use crate::ids::*;
+use crate::patients::{Referral, REFERRALS_PER_PATIENT_MAX};
+use crate::registry::Tier;
+use crate::time::{Date, TimeOfDay, Timestamp, DAY_S};
+use crate::Engine;
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Most entries one department's waitlist holds.
+pub const WAITLIST_PER_DEPARTMENT_MAX: usize = 1_000_000;
+/// Most entries tried per freed place before giving up (a bound on one cancel's work).
+const OFFER_ATTEMPTS_MAX: usize = 32;
+
+/// What a patient waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitlistRequest {
+    pub patient: PatientId,
+    pub department: DepartmentId,
+    /// One resource of the department, or any.
+    #[serde(default)]
+    pub resource: Option<ResourceId>,
+    pub date_from: Date,
+    pub date_to: Date,
+    /// Only segments starting in this time of day.
+    #[serde(default)]
+    pub time: Option<TimeOfDay>,
+    pub channel: ChannelId,
+    #[serde(default)]
+    pub referral: Option<ReferralId>,
+    #[serde(default)]
+    pub follow_up: bool,
+}
+
+/// A waitlist entry as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaitlistEntry {
+    pub id: WaitlistId,
+    pub request: WaitlistRequest,
+    pub priority: PriorityClass,
+    pub joined_at: Timestamp,
+}
+
+#[derive(Default)]
+pub(crate) struct Waitlists {
+    /// Per department, sorted by (priority, id).
+    lists: DashMap<DepartmentId, Vec<WaitlistEntry>>,
+    where_is: DashMap<WaitlistId, DepartmentId>,
+    next: AtomicU64,
+}
+
+impl Waitlists {
+    fn insert(&self, entry: WaitlistEntry) {
+        self.where_is.insert(entry.id, entry.request.department);
+        let mut list = self.lists.entry(entry.request.department).or_default();
+        let at = list.partition_point(|e| (e.priority, e.id) < (entry.priority, entry.id));
+        list.insert(at, entry);
+    }
+
+    fn remove(&self, id: WaitlistId) -> Option<WaitlistEntry> {
+        let (_, department) = self.where_is.remove(&id)?;
+        let mut list = self.lists.get_mut(&department)?;
+        let i = list.iter().position(|e| e.id == id)?;
+        Some(list.remove(i))
+    }
+}
+
+/// A referral to issue: from a community or secondary institution to a specialty at a higher
+/// tier (any institution of that tier or above, or one named institution).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralRequest {
+    pub patient: PatientId,
+    pub from: InstitutionId,
+    pub specialty: String,
+    #[serde(default)]
+    pub institution: Option<InstitutionId>,
+    pub urgency: Urgency,
+    /// Valid for this many days from now (1 ..= 366).
+    pub valid_days: u16,
+}
+
+impl Engine {
+    /// Issue a referral. The referring institution must be community or secondary, and a named
+    /// target institution must be of a higher tier and have the specialty.
+    pub fn issue_referral(&self, r: &ReferralRequest) -> Result<Referral> {
+        let now = self.now();
+        let from = self.registry.institution(r.from)?;
+        if from.tier == Tier::Tertiary {
+            return Err(Error::invalid("a tertiary institution cannot refer upwards"));
+        }
+        let specialty = self
+            .registry
+            .find_specialty(&r.specialty)
+            .ok_or_else(|| Error::invalid(format!("unknown specialty {:?}", r.specialty)))?;
+        if let Some(to) = r.institution {
+            let to = self.registry.institution(to)?;
+            if to.tier <= from.tier {
+                return Err(Error::invalid(format!("{} is not of a higher tier than {}", to.name, from.name)));
+            }
+        }
+        if !(1..=366).contains(&r.valid_days) {
+            return Err(Error::invalid(format!("valid_days {} must be 1 ..= 366", r.valid_days)));
+        }
+        let id = ReferralId(self.next_referral.fetch_add(1, Ordering::Relaxed));
+        let (patient, mut state) = self.patients.lock(r.patient)?;
+        if state.referrals.len() >= REFERRALS_PER_PATIENT_MAX {
+            return Err(Error::CapacityExceeded(format!("{patient} has {REFERRALS_PER_PATIENT_MAX} referrals")));
+        }
+        let referral = Referral {
+            id,
+            patient,
+            from: r.from,
+            specialty,
+            institution: r.institution,
+            urgency: r.urgency,
+            valid_from: now,
+            valid_until: now.plus_s(r.valid_days as i64 * DAY_S),
+            used_by: None,
+        };
+        state.referrals.push(referral.clone());
+        self.emit_at(
+            now,
+            EventKind::ReferralIssued {
+                referral: id,
+                patient,
+                from: r.from,
+                specialty,
+                institution: r.institution,
+                urgency: r.urgency,
+                valid_until: referral.valid_until,
+            },
+        );
+        drop(state);
+        self.durable(referral)
+    }
+
+    /// Join a waitlist.
+    pub fn join_waitlist(&self, req: &WaitlistRequest) -> Result<WaitlistEntry> {
+        if !self.policy.waitlist.enabled {
+            return Err(Error::invalid("waitlists are disabled by the policy"));
+        }
+        self.registry.department(req.department)?;
+        self.registry.channel(req.channel)?;
+        if let Some(r) = req.resource {
+            if self.registry.resource(r)?.department != req.department {
+                return Err(Error::invalid(format!("{r} is not in {}", req.department)));
+            }
+        }
+        for d in [req.date_from, req.date_to] {
+            if !d.is_valid() {
+                return Err(Error::InvalidDate(d));
+            }
+        }
+        if req.date_from > req.date_to || req.date_to.0 - req.date_from.0 > 366 {
+            return Err(Error::invalid("waitlist dates must satisfy date_from <= date_to, at most 366 days apart"));
+        }
+        if req.time.is_some_and(|t| t.start_min >= t.end_min || t.end_min > 1440) {
+            return Err(Error::invalid("waitlist time of day must satisfy start < end <= 1440"));
+        }
+        if self.waitlists.lists.get(&req.department).is_some_and(|l| l.len() >= WAITLIST_PER_DEPARTMENT_MAX) {
+            return Err(Error::CapacityExceeded(format!("the waitlist of {} is full", req.department)));
+        }
+        let now = self.now();
+        let entry = {
+            let (patient, mut state) = self.patients.lock(req.patient)?;
+            if let Some(until) = state.suspended_until.filter(|u| *u > now) {
+                return Err(Error::PatientSuspended { patient, until });
+            }
+            let max = self.policy.waitlist.max_entries_per_patient;
+            if state.waitlist_entries >= max {
+                return Err(Error::LimitReached { patient, limit: crate::error::LimitKind::WaitlistEntries, max });
+            }
+            let urgency = match req.referral {
+                Some(r) => Some(
+                    state
+                        .referrals
+                        .iter()
+                        .find(|x| x.id == r)
+                        .ok_or_else(|| Error::ReferralInvalid { referral: r, reason: "not a referral of this patient".into() })?
+                        .urgency,
+                ),
+                None => None,
+            };
+            state.waitlist_entries += 1;
+            let id = WaitlistId(self.waitlists.next.fetch_add(1, Ordering::Relaxed) + 1);
+            let entry = WaitlistEntry {
+                id,
+                request: WaitlistRequest { patient, ..req.clone() },
+                priority: PriorityClass::of(urgency, req.follow_up),
+                joined_at: now,
+            };
+            self.emit_at(now, EventKind::WaitlistJoined { entry: entry.clone() });
+            entry
+        };
+        self.waitlists.insert(entry.clone());
+        self.durable(entry)
+    }
+
+    /// Leave a waitlist.
+    pub fn leave_waitlist(&self, id: WaitlistId) -> Result<()> {
+        let entry = self.waitlists.remove(id).ok_or_else(|| Error::not_found("waitlist entry", id.0))?;
+        self.forget_entry(&entry);
+        self.durable(())
+    }
+
+    /// The entries of a department's waitlist, in serving order.
+    pub fn waitlist(&self, department: DepartmentId) -> Result<Vec<WaitlistEntry>> {
+        self.registry.department(department)?;
+        Ok(self.waitlists.lists.get(&department).map(|l| l.clone()).unwrap_or_default())
+    }
+
+    fn forget_entry(&self, entry: &WaitlistEntry) {
+        if let Ok((patient, mut state)) = self.patients.lock(entry.request.patient) {
+            state.waitlist_entries = state.waitlist_entries.saturating_sub(1);
+            self.emit(EventKind::WaitlistLeft { entry: entry.id, patient });
+        }
+    }
+
+    /// A place in `slot` was freed: offer it to the first matching waitlist entry.
+    pub(crate) fn offer_freed_place(&self, slot_id: SlotId, now: Timestamp) {
+        let Some(slot) = self.store.get(slot_id) else { return };
+        let matches = |e: &WaitlistEntry| {
+            let r = &e.request;
+            r.resource.is_none_or(|x| x == slot.resource)
+                && (r.date_from..=r.date_to).contains(&slot.date)
+                && r.time.is_none_or(|t| t.contains_start(slot.start_min))
+        };
+        let candidates: Vec<WaitlistId> = match self.waitlists.lists.get(&slot.department) {
+            Some(list) => list.iter().filter(|e| matches(e)).take(OFFER_ATTEMPTS_MAX).map(|e| e.id).collect(),
+            None => return,
+        };
+        let ttl = self.policy.hold.offer_ttl_s;
+        for id in candidates {
+            let Some(entry) = self.waitlists.remove(id) else { continue };
+            let r = &entry.request;
+            let req = Request { patient: r.patient, slot: slot_id, channel: r.channel, referral: r.referral, follow_up: r.follow_up };
+            match self.place(&req, Mode { hold_ttl_s: Some(ttl), offer: Some(id), bypass_lottery: true }, now) {
+                Ok(b) => {
+                    if let Ok((_, mut state)) = self.patients.lock(r.patient) {
+                        state.waitlist_entries = state.waitlist_entries.saturating_sub(1);
+                    }
+                    self.emit_at(now, EventKind::WaitlistOffered { entry: id, booking: b.id });
+                    return;
+                }
+                // The place is gone (taken by someone else) or cannot be booked any more: keep
+                // the entry for the next place.
+                Err(Error::SlotFull { .. } | Error::SlotClosed { .. } | Error::BookingClosed { .. }) => {
+                    self.waitlists.insert(entry);
+                    return;
+                }
+                // Not for this patient yet (window): keep the entry, try the next one.
+                Err(Error::NotOpenYet { .. }) => self.waitlists.insert(entry),
+                // The patient cannot book at all (suspended, limits, referral used): drop it.
+                Err(_) => self.forget_entry(&entry),
+            }
+        }
+    }
+}
