@@ -40,6 +40,7 @@ mod ids;
 mod lottery;
 mod patients;
 mod policy;
+mod referral;
 mod registry;
 mod roster;
 mod slot;
@@ -60,4 +61,5 @@ pub use registry::{Channel, Department, Institution, Resource, ResourceKind, Res
 pub use roster::Roster;
 pub use slot::{Pool, SlotSpec, PLACES_MAX};
 pub use time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
-pub use waitlist::{ReferralRequest, WaitlistEntry, WaitlistRequest};
+pub use referral::ReferralRequest;
+pub use waitlist::{WaitlistEntry, WaitlistRequest};

@@ -1,0 +1,83 @@
+//! Referrals: a community or secondary institution refers a patient upwards (分级诊疗、有序转诊).
+//! A referral opens the referral pool of higher-tier slots (see `booking.rs`), is consumed by
+//! the booking it makes and given back if that booking is cancelled.
+
+use crate::error::{Error, Result};
+use crate::events::{EventKind, Urgency};
+use crate::ids::*;
+use crate::patients::{Referral, REFERRALS_PER_PATIENT_MAX};
+use crate::registry::Tier;
+use crate::time::DAY_S;
+use crate::Engine;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+
+/// A referral to issue: from a community or secondary institution to a specialty at a higher
+/// tier (any institution of that tier or above, or one named institution).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralRequest {
+    pub patient: PatientId,
+    pub from: InstitutionId,
+    pub specialty: String,
+    #[serde(default)]
+    pub institution: Option<InstitutionId>,
+    pub urgency: Urgency,
+    /// Valid for this many days from now (1 ..= 366).
+    pub valid_days: u16,
+}
+
+impl Engine {
+    /// Issue a referral. The referring institution must be community or secondary, and a named
+    /// target institution must be of a higher tier and have the specialty.
+    pub fn issue_referral(&self, r: &ReferralRequest) -> Result<Referral> {
+        let now = self.now();
+        let from = self.registry.institution(r.from)?;
+        if from.tier == Tier::Tertiary {
+            return Err(Error::invalid("a tertiary institution cannot refer upwards"));
+        }
+        let specialty = self
+            .registry
+            .find_specialty(&r.specialty)
+            .ok_or_else(|| Error::invalid(format!("unknown specialty {:?}", r.specialty)))?;
+        if let Some(to) = r.institution {
+            let to = self.registry.institution(to)?;
+            if to.tier <= from.tier {
+                return Err(Error::invalid(format!("{} is not of a higher tier than {}", to.name, from.name)));
+            }
+        }
+        if !(1..=366).contains(&r.valid_days) {
+            return Err(Error::invalid(format!("valid_days {} must be 1 ..= 366", r.valid_days)));
+        }
+        let id = ReferralId(self.next_referral.fetch_add(1, Ordering::Relaxed));
+        let (patient, mut state) = self.patients.lock(r.patient)?;
+        if state.referrals.len() >= REFERRALS_PER_PATIENT_MAX {
+            return Err(Error::CapacityExceeded(format!("{patient} has {REFERRALS_PER_PATIENT_MAX} referrals")));
+        }
+        let referral = Referral {
+            id,
+            patient,
+            from: r.from,
+            specialty,
+            institution: r.institution,
+            urgency: r.urgency,
+            valid_from: now,
+            valid_until: now.plus_s(r.valid_days as i64 * DAY_S),
+            used_by: None,
+        };
+        state.referrals.push(referral.clone());
+        self.emit_at(
+            now,
+            EventKind::ReferralIssued {
+                referral: id,
+                patient,
+                from: r.from,
+                specialty,
+                institution: r.institution,
+                urgency: r.urgency,
+                valid_until: referral.valid_until,
+            },
+        );
+        drop(state);
+        self.durable(referral)
+    }
+}
