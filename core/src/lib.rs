@@ -36,6 +36,8 @@ mod booking;
 mod engine;
 mod error;
 mod events;
+#[cfg(feature = "fhir")]
+pub mod fhir;
 mod ids;
 mod lottery;
 mod patients;

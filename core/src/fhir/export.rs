@@ -1,0 +1,500 @@
+//! Export: Schedule, Slot, Appointment and Bundle resources as FHIR R4 JSON.
+
+use super::*;
+use crate::availability::QUERY_DAYS_MAX;
+use crate::engine::SlotInfo;
+use crate::patients::{Booking, BookingState};
+use crate::registry::{Department, Institution, Resource, ResourceKind};
+use crate::slot::Pool;
+use crate::waitlist::WaitlistEntry;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// FHIR `Slot.status`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SlotStatus {
+    Free,
+    Busy,
+    BusyTentative,
+    BusyUnavailable,
+    EnteredInError,
+}
+
+impl SlotStatus {
+    pub const ALL: [SlotStatus; 5] =
+        [SlotStatus::Free, SlotStatus::Busy, SlotStatus::BusyTentative, SlotStatus::BusyUnavailable, SlotStatus::EnteredInError];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SlotStatus::Free => "free",
+            SlotStatus::Busy => "busy",
+            SlotStatus::BusyTentative => "busy-tentative",
+            SlotStatus::BusyUnavailable => "busy-unavailable",
+            SlotStatus::EnteredInError => "entered-in-error",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SlotStatus> {
+        SlotStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// A slot's status from its places: free until the last place is taken; then
+    /// busy-tentative while any taken place is only held; busy-unavailable once suspended.
+    pub fn of(info: &SlotInfo, held: u32) -> SlotStatus {
+        let places: u32 = info.pool_places.iter().map(|&p| p as u32).sum();
+        let taken: u32 = info.pool_taken.iter().map(|&p| p as u32).sum();
+        if info.closed {
+            SlotStatus::BusyUnavailable
+        } else if taken < places {
+            SlotStatus::Free
+        } else if held > 0 {
+            SlotStatus::BusyTentative
+        } else {
+            SlotStatus::Busy
+        }
+    }
+}
+
+/// What [`bundle`] exports: the slots of a date range, of one institution or one resource (or
+/// the whole region), optionally with their holds and bookings as Appointments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportScope {
+    pub date_from: Date,
+    pub date_to: Date,
+    pub institution: Option<InstitutionId>,
+    pub resource: Option<ResourceId>,
+    pub appointments: bool,
+}
+
+impl ExportScope {
+    pub fn from_json(v: &Value) -> FhirResult<ExportScope> {
+        let o = v.as_object().ok_or_else(|| FhirError::invalid(None, "export scope must be a JSON object"))?;
+        for k in o.keys() {
+            if !["date_from", "date_to", "institution", "resource", "appointments"].contains(&k.as_str()) {
+                return Err(FhirError::invalid(Some(k.clone()), format!("unknown field {k:?}")));
+            }
+        }
+        let date = |k: &str| -> FhirResult<Date> {
+            let s = o.get(k).and_then(Value::as_str).ok_or_else(|| FhirError::one(Issue::error("required", Some(k.to_string()), "a date YYYY-MM-DD is required")))?;
+            Date::parse(s).ok_or_else(|| FhirError::invalid(Some(k.to_string()), format!("{s:?} is not a valid date YYYY-MM-DD")))
+        };
+        let id = |k: &str| -> FhirResult<Option<u32>> {
+            match o.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(|| FhirError::invalid(Some(k.to_string()), "must be a non-negative integer id")),
+            }
+        };
+        let appointments = match o.get("appointments") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(FhirError::invalid(Some("appointments".into()), "must be true or false")),
+        };
+        Ok(ExportScope {
+            date_from: date("date_from")?,
+            date_to: date("date_to")?,
+            institution: id("institution")?.map(InstitutionId),
+            resource: id("resource")?.map(ResourceId),
+            appointments,
+        })
+    }
+}
+
+fn kind_code(k: ResourceKind) -> &'static str {
+    match k {
+        ResourceKind::Doctor => "doctor",
+        ResourceKind::Bed => "bed",
+        ResourceKind::Exam => "exam",
+        ResourceKind::Nursing => "nursing",
+        ResourceKind::Pharmacy => "pharmacy",
+        ResourceKind::Service => "service",
+    }
+}
+
+/// The FHIR resource type that stands for a haoyuan resource as a Schedule actor.
+pub(crate) fn actor_type(k: ResourceKind) -> &'static str {
+    match k {
+        ResourceKind::Doctor => "Practitioner",
+        ResourceKind::Bed => "Location",
+        ResourceKind::Exam => "Device",
+        ResourceKind::Nursing | ResourceKind::Pharmacy | ResourceKind::Service => "HealthcareService",
+    }
+}
+
+/// Resource types accepted where a haoyuan resource is referenced (`resource-N`).
+pub(crate) const RESOURCE_REF_TYPES: [&str; 5] = ["Schedule", "Practitioner", "Location", "Device", "HealthcareService"];
+
+fn pool_code(p: Pool) -> &'static str {
+    match p {
+        Pool::General => "general",
+        Pool::Referral => "referral",
+        Pool::Quota0 => "quota0",
+        Pool::Quota1 => "quota1",
+    }
+}
+
+/// Registry facts of one resource, looked up once per export.
+struct ResourceFacts {
+    resource: Resource,
+    department: Department,
+    institution: Institution,
+    specialty: String,
+}
+
+impl ResourceFacts {
+    fn of(engine: &Engine, id: ResourceId) -> FhirResult<ResourceFacts> {
+        let resource = engine.resource(id)?;
+        let department = engine.department(resource.department)?;
+        let institution = engine.institution(department.institution)?;
+        let specialty = engine.specialty_name(department.specialty)?;
+        Ok(ResourceFacts { resource, department, institution, specialty })
+    }
+
+    fn service_type(&self) -> Value {
+        let k = kind_code(self.resource.kind);
+        concept(CS_RESOURCE_KIND, k, k)
+    }
+
+    fn specialty(&self) -> Value {
+        concept(CS_SPECIALTY, &self.specialty, &self.department.name)
+    }
+
+    fn actor(&self) -> Value {
+        json!({ "reference": format!("{}/resource-{}", actor_type(self.resource.kind), self.resource.id.0), "display": self.resource.name })
+    }
+}
+
+#[derive(Default)]
+struct FactsCache(HashMap<ResourceId, ResourceFacts>);
+
+impl FactsCache {
+    fn get(&mut self, engine: &Engine, id: ResourceId) -> FhirResult<&ResourceFacts> {
+        match self.0.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => Ok(e.insert(ResourceFacts::of(engine, id)?)),
+        }
+    }
+}
+
+fn schedule_value(f: &ResourceFacts) -> Value {
+    let r = &f.resource;
+    json!({
+        "resourceType": "Schedule",
+        "id": format!("resource-{}", r.id.0),
+        "identifier": [{ "system": SID_RESOURCE, "value": r.id.0.to_string() }],
+        "active": true,
+        "serviceType": [f.service_type()],
+        "specialty": [f.specialty()],
+        "actor": [
+            f.actor(),
+            { "reference": format!("HealthcareService/department-{}", f.department.id.0), "display": f.department.name },
+        ],
+        "extension": [{
+            "url": EXT_ORGANIZATION,
+            "valueReference": { "reference": format!("Organization/institution-{}", f.institution.id.0), "display": f.institution.name },
+        }],
+        "comment": format!("{} — {}, {}{}", r.name, f.department.name, f.institution.name, if r.expert { " (expert)" } else { "" }),
+    })
+}
+
+fn slot_value(engine: &Engine, info: &SlotInfo, held: u32, f: &ResourceFacts) -> Value {
+    let off = engine.utc_offset_s();
+    let places: u32 = info.pool_places.iter().map(|&p| p as u32).sum();
+    let taken: u32 = info.pool_taken.iter().map(|&p| p as u32).sum();
+    let free = if info.closed { 0 } else { places.saturating_sub(taken) };
+    json!({
+        "resourceType": "Slot",
+        "id": format!("slot-{}", info.id.0),
+        "identifier": [{ "system": SID_SLOT, "value": info.id.0.to_string() }],
+        "extension": [
+            { "url": EXT_CAPACITY, "valuePositiveInt": info.capacity },
+            { "url": EXT_FREE, "valueUnsignedInt": free },
+        ],
+        "serviceType": [f.service_type()],
+        "specialty": [f.specialty()],
+        "schedule": { "reference": format!("Schedule/resource-{}", info.resource.0), "display": f.resource.name },
+        "status": SlotStatus::of(info, held).code(),
+        "start": rfc3339(info.starts_at, off),
+        "end": rfc3339(info.ends_at, off),
+        "overbooked": taken > info.capacity as u32,
+    })
+}
+
+/// Holds and bookings on `slots`, found through the day log (every claim logs its patient
+/// first), so no global booking map is needed.
+fn bookings_on(engine: &Engine, slots: &[(SlotId, Date)]) -> Vec<Booking> {
+    let wanted: HashSet<SlotId> = slots.iter().map(|s| s.0).collect();
+    let dates: BTreeSet<Date> = slots.iter().map(|s| s.1).collect();
+    let mut patients: BTreeSet<PatientId> = BTreeSet::new();
+    for d in dates {
+        if let Some(log) = engine.store.day_log.get(&d) {
+            patients.extend(log.iter().filter(|(_, (s, _))| wanted.contains(s)).map(|(_, (_, p))| *p));
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen: HashSet<BookingId> = HashSet::new();
+    for p in patients {
+        // A merged patient's bookings live with the survivor; `seen` drops the repeats.
+        let Ok((_, state)) = engine.patients.lock(p) else { continue };
+        for b in state.bookings.iter().filter(|b| wanted.contains(&b.slot)) {
+            if seen.insert(b.id) {
+                out.push(b.clone());
+            }
+        }
+    }
+    out.sort_by_key(|b| (b.slot, b.id));
+    out
+}
+
+fn held_counts(bookings: &[Booking]) -> HashMap<SlotId, u32> {
+    let mut held = HashMap::new();
+    for b in bookings.iter().filter(|b| b.state == BookingState::Held) {
+        *held.entry(b.slot).or_insert(0) += 1;
+    }
+    held
+}
+
+/// The `Schedule` of one resource.
+pub fn schedule(engine: &Engine, resource: ResourceId) -> FhirResult<Value> {
+    Ok(schedule_value(&ResourceFacts::of(engine, resource)?))
+}
+
+/// The `Slot` of one slot, with its status as of now.
+pub fn slot(engine: &Engine, id: SlotId) -> FhirResult<Value> {
+    let info = engine.slot(id)?;
+    let held = held_counts(&bookings_on(engine, &[(id, info.date)])).get(&id).copied().unwrap_or(0);
+    Ok(slot_value(engine, &info, held, &ResourceFacts::of(engine, info.resource)?))
+}
+
+/// The `Appointment` of one hold or booking.
+pub fn appointment(engine: &Engine, id: BookingId) -> FhirResult<Value> {
+    let b = engine.booking(id)?;
+    let info = engine.slot(b.slot)?;
+    appointment_value(engine, &b, &info, &ResourceFacts::of(engine, info.resource)?)
+}
+
+/// Every hold and booking of a patient, ended ones included, as Appointments.
+pub fn appointments_of(engine: &Engine, patient: PatientId) -> FhirResult<Vec<Value>> {
+    let mut cache = FactsCache::default();
+    let mut out = Vec::new();
+    for b in engine.bookings_of(patient)? {
+        let info = engine.slot(b.slot)?;
+        let f = cache.get(engine, info.resource)?;
+        out.push(appointment_value(engine, &b, &info, f)?);
+    }
+    Ok(out)
+}
+
+fn appointment_value(engine: &Engine, b: &Booking, info: &SlotInfo, f: &ResourceFacts) -> FhirResult<Value> {
+    let off = engine.utc_offset_s();
+    let (status, patient_status, reason) = match b.state {
+        BookingState::Held => ("pending", "tentative", None),
+        BookingState::Booked => ("booked", "accepted", None),
+        BookingState::CheckedIn => ("checked-in", "accepted", None),
+        BookingState::Fulfilled => ("fulfilled", "accepted", None),
+        BookingState::NoShow => ("noshow", "accepted", None),
+        BookingState::Cancelled => ("cancelled", "declined", Some(("pat", "Patient", "cancelled by the patient"))),
+        BookingState::ProviderCancelled => {
+            ("cancelled", "accepted", Some(("prov", "Provider", "cancelled by the provider: the session was suspended")))
+        }
+        BookingState::Expired => ("cancelled", "declined", Some(("other", "Other", "the hold expired before it was confirmed"))),
+    };
+    let channel = engine.channel(b.channel)?.name;
+    let mut extension = vec![
+        json!({ "url": EXT_CHANNEL, "valueString": channel }),
+        json!({ "url": EXT_POOL, "valueCode": pool_code(b.pool) }),
+    ];
+    if b.state == BookingState::Held {
+        extension.push(json!({ "url": EXT_HOLD_EXPIRES, "valueInstant": rfc3339(b.expires_at, off) }));
+    }
+    let mut v = json!({
+        "resourceType": "Appointment",
+        "id": format!("booking-{}", b.id.0),
+        "identifier": [{ "system": SID_BOOKING, "value": b.id.0.to_string() }],
+        "extension": extension,
+        "status": status,
+        "serviceType": [f.service_type()],
+        "specialty": [f.specialty()],
+        "start": rfc3339(info.starts_at, off),
+        "end": rfc3339(info.ends_at, off),
+        "minutesDuration": info.end_min.saturating_sub(info.start_min),
+        "slot": [{ "reference": format!("Slot/slot-{}", b.slot.0) }],
+        "created": rfc3339(b.created_at, off),
+        "participant": [
+            { "actor": { "reference": format!("Patient/patient-{}", b.patient.0) }, "required": "required", "status": patient_status },
+            { "actor": f.actor(), "required": "required", "status": "accepted" },
+        ],
+    });
+    if let Some((code, display, text)) = reason {
+        v["cancelationReason"] = json!({ "coding": [{ "system": CS_CANCEL_REASON, "code": code, "display": display }], "text": text });
+    }
+    if let Some(r) = b.referral {
+        v["basedOn"] = json!([{ "reference": format!("ServiceRequest/referral-{}", r.0) }]);
+    }
+    if let Some(w) = b.offer {
+        v["comment"] = json!(format!("offered from waitlist entry waitlist-{}", w.0));
+    }
+    Ok(v)
+}
+
+/// A waitlist entry as a `waitlist` Appointment with its `requestedPeriod`.
+pub fn waitlist_appointment(engine: &Engine, e: &WaitlistEntry) -> FhirResult<Value> {
+    let off = engine.utc_offset_s();
+    let r = &e.request;
+    let department = engine.department(r.department)?;
+    let specialty = engine.specialty_name(department.specialty)?;
+    let (from_min, to_min) = r.time.map_or((0, 1440), |t| (t.start_min, t.end_min));
+    let period_end = if to_min >= 1440 { Timestamp::from_local(r.date_to.plus_days(1), 0, off) } else { Timestamp::from_local(r.date_to, to_min, off) };
+    let mut participants = vec![json!({
+        "actor": { "reference": format!("Patient/patient-{}", r.patient.0) }, "required": "required", "status": "needs-action",
+    })];
+    let mut service_type = None;
+    match r.resource {
+        Some(res) => {
+            let f = ResourceFacts::of(engine, res)?;
+            participants.push(json!({ "actor": f.actor(), "required": "required", "status": "needs-action" }));
+            service_type = Some(f.service_type());
+        }
+        None => participants.push(json!({
+            "actor": { "reference": format!("HealthcareService/department-{}", department.id.0), "display": department.name },
+            "required": "required", "status": "needs-action",
+        })),
+    }
+    let channel = engine.channel(r.channel)?.name;
+    let mut v = json!({
+        "resourceType": "Appointment",
+        "id": format!("waitlist-{}", e.id.0),
+        "identifier": [{ "system": SID_WAITLIST, "value": e.id.0.to_string() }],
+        "extension": [{ "url": EXT_CHANNEL, "valueString": channel }],
+        "status": "waitlist",
+        "specialty": [concept(CS_SPECIALTY, &specialty, &department.name)],
+        "created": rfc3339(e.joined_at, off),
+        "requestedPeriod": [{
+            "start": rfc3339(Timestamp::from_local(r.date_from, from_min, off), off),
+            "end": rfc3339(period_end, off),
+        }],
+        "participant": participants,
+        "comment": format!("priority {:?}", e.priority),
+    });
+    if let Some(st) = service_type {
+        v["serviceType"] = json!([st]);
+    }
+    if let Some(rf) = r.referral {
+        v["basedOn"] = json!([{ "reference": format!("ServiceRequest/referral-{}", rf.0) }]);
+    }
+    Ok(v)
+}
+
+/// The waitlist of a department as `waitlist` Appointments, in serving order.
+pub fn waitlist(engine: &Engine, department: DepartmentId) -> FhirResult<Vec<Value>> {
+    engine.waitlist(department)?.iter().map(|e| waitlist_appointment(engine, e)).collect()
+}
+
+pub(crate) fn entry(resource: Value, mode: Option<&str>) -> Value {
+    let url = format!("{BASE}/{}/{}", resource["resourceType"].as_str().unwrap_or("Resource"), resource["id"].as_str().unwrap_or("0"));
+    let mut e = json!({ "fullUrl": url, "resource": resource });
+    if let Some(m) = mode {
+        e["search"] = json!({ "mode": m });
+    }
+    e
+}
+
+/// The slots of `scope` as SlotInfo, in (resource, date, start) order.
+fn scope_slots(engine: &Engine, scope: &ExportScope) -> FhirResult<Vec<SlotInfo>> {
+    for d in [scope.date_from, scope.date_to] {
+        if !d.is_valid() {
+            return Err(Error::InvalidDate(d).into());
+        }
+    }
+    if scope.date_from > scope.date_to || scope.date_to.0 - scope.date_from.0 >= QUERY_DAYS_MAX {
+        return Err(FhirError::invalid(None, format!("date range must be ordered and at most {QUERY_DAYS_MAX} days")));
+    }
+    let resources: Vec<ResourceId> = match (scope.resource, scope.institution) {
+        (Some(r), i) => {
+            let res = engine.resource(r)?;
+            if let Some(i) = i {
+                if engine.department(res.department)?.institution != i {
+                    return Err(FhirError::invalid(None, format!("{r} is not at {i}")));
+                }
+            }
+            vec![r]
+        }
+        (None, i) => {
+            if let Some(i) = i {
+                engine.institution(i)?;
+            }
+            engine
+                .registry
+                .resources
+                .iter()
+                .filter(|(_, r)| i.is_none_or(|i| engine.registry.department(r.department).is_ok_and(|d| d.institution == i)))
+                .map(|(_, r)| r.id)
+                .collect()
+        }
+    };
+    let mut out = Vec::new();
+    for r in resources {
+        let mut d = scope.date_from;
+        while d <= scope.date_to {
+            for id in engine.store.resource_day(r, d) {
+                out.push(engine.slot(id)?);
+            }
+            d = d.plus_days(1);
+        }
+    }
+    Ok(out)
+}
+
+/// A `collection` Bundle: the Schedule of every resource with slots in scope, each Slot, and
+/// (if `scope.appointments`) each hold and booking on those slots. This is also the format
+/// [`super::import::import_bundle`] reads.
+pub fn bundle(engine: &Engine, scope: &ExportScope) -> FhirResult<Value> {
+    let infos = scope_slots(engine, scope)?;
+    let keys: Vec<(SlotId, Date)> = infos.iter().map(|i| (i.id, i.date)).collect();
+    let bookings = bookings_on(engine, &keys);
+    let held = held_counts(&bookings);
+    let mut cache = FactsCache::default();
+    let mut schedules: BTreeMap<ResourceId, Value> = BTreeMap::new();
+    let mut slots = Vec::with_capacity(infos.len());
+    for info in &infos {
+        let f = cache.get(engine, info.resource)?;
+        schedules.entry(info.resource).or_insert_with(|| schedule_value(f));
+        slots.push(slot_value(engine, info, held.get(&info.id).copied().unwrap_or(0), f));
+    }
+    let mut entries: Vec<Value> = schedules.into_values().map(|s| entry(s, None)).collect();
+    entries.extend(slots.into_iter().map(|s| entry(s, None)));
+    if scope.appointments {
+        let by_id: HashMap<SlotId, &SlotInfo> = infos.iter().map(|i| (i.id, i)).collect();
+        for b in &bookings {
+            let info = by_id[&b.slot];
+            let f = cache.get(engine, info.resource)?;
+            entries.push(entry(appointment_value(engine, b, info, f)?, None));
+        }
+    }
+    Ok(json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": rfc3339(engine.now(), engine.utc_offset_s()),
+        "entry": entries,
+    }))
+}
+
+/// A `searchset` Bundle of Slots (mode `match`) with their Schedules (mode `include`).
+pub(crate) fn searchset(engine: &Engine, infos: &[SlotInfo]) -> FhirResult<Value> {
+    let keys: Vec<(SlotId, Date)> = infos.iter().map(|i| (i.id, i.date)).collect();
+    let held = held_counts(&bookings_on(engine, &keys));
+    let mut cache = FactsCache::default();
+    let mut schedules: BTreeMap<ResourceId, Value> = BTreeMap::new();
+    let mut entries = Vec::with_capacity(infos.len());
+    for info in infos {
+        let f = cache.get(engine, info.resource)?;
+        schedules.entry(info.resource).or_insert_with(|| schedule_value(f));
+        entries.push(entry(slot_value(engine, info, held.get(&info.id).copied().unwrap_or(0), f), Some("match")));
+    }
+    entries.extend(schedules.into_values().map(|s| entry(s, Some("include"))));
+    Ok(json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": rfc3339(engine.now(), engine.utc_offset_s()),
+        "total": infos.len(),
+        "entry": entries,
+    }))
+}
