@@ -1,0 +1,333 @@
+//! Demand: who asks for what, when, through which channel, and how they behave afterwards.
+//!
+//! Every random number of a request is drawn when its day is generated, from a stream that
+//! depends only on the seed and the day. Two policies run with one seed therefore see the same
+//! patients asking for the same things at the same instants with the same "dice" for no-show,
+//! cancellation and patience: common random numbers, so that a comparison measures the policy
+//! and not the noise.
+
+use crate::error::{Error, Result};
+use crate::events::Urgency;
+use crate::registry::Tier;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Most residents in a simulated population.
+pub const POPULATION_MAX: u32 = 50_000_000;
+/// Most requests a simulated day may carry.
+pub const REQUESTS_PER_DAY_MAX: f64 = 5_000_000.0;
+
+/// The no-show model: `p = base + per_lead_day × lead days + per_past_no_show × past no-shows`,
+/// capped at `max` (literature: ~15% at a Chinese hospital, 7.6% NHS England, ~23% worldwide).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NoShowModel {
+    pub base: f64,
+    pub per_lead_day: f64,
+    pub per_past_no_show: f64,
+    pub max: f64,
+}
+
+impl Default for NoShowModel {
+    fn default() -> Self {
+        NoShowModel { base: 0.11, per_lead_day: 0.008, per_past_no_show: 0.10, max: 0.9 }
+    }
+}
+
+impl NoShowModel {
+    pub fn probability(&self, lead_days: f64, past_no_shows: u32) -> f64 {
+        (self.base + self.per_lead_day * lead_days.max(0.0) + self.per_past_no_show * past_no_shows as f64).clamp(0.0, self.max)
+    }
+}
+
+/// What patients ask for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemandSpec {
+    /// Residents who book (each has a home district and a no-show history).
+    pub population: u32,
+    /// Mean requests on a day with weekday factor 1.
+    pub requests_per_day: f64,
+    /// Monday … Sunday multipliers.
+    pub weekday_factor: [f64; 7],
+    /// Relative arrivals by local hour of day.
+    pub hourly_weights: [f64; 24],
+    /// Share of the day's requests that arrive in the minute after the daily release (15:00)
+    /// for the newly released date.
+    pub release_spike_share: f64,
+    /// Preference of self-referred patients for community, secondary and tertiary institutions
+    /// (the crowding of big hospitals the seeds describe).
+    pub tier_preference: [f64; 3],
+    /// Relative demand by specialty name; a specialty not named gets `other_specialty_weight`.
+    pub specialty_weights: BTreeMap<String, f64>,
+    pub other_specialty_weight: f64,
+    /// Share of requests that are referrals from a community clinic (booked by the family
+    /// doctor through the `clinic` channel).
+    pub referral_share: f64,
+    /// Emergency, urgent, routine shares among referrals.
+    pub urgency_mix: [f64; 3],
+    /// Share of self-referred requests that are follow-up visits.
+    pub follow_up_share: f64,
+    /// Relative use of the patient channels (referrals always use `clinic`).
+    pub channel_mix: BTreeMap<String, f64>,
+    pub no_show: NoShowModel,
+    /// Probability that a booking is cancelled by the patient before the visit.
+    pub cancel_probability: f64,
+    /// Probability that a hold is never confirmed (the patient walks away from payment).
+    pub hold_abandon_probability: f64,
+    /// Probability that a patient who found nothing joins the department's waitlist.
+    pub waitlist_probability: f64,
+    /// Probability that a waitlist offer is accepted.
+    pub offer_accept_probability: f64,
+    /// The longest wait (days) a patient accepts at the preferred place before taking an
+    /// earlier alternative; drawn uniformly from 0 ..= this.
+    pub tolerance_days_max: u8,
+}
+
+impl Default for DemandSpec {
+    fn default() -> Self {
+        let mut hourly = [0.0; 24];
+        // Requests through the day: the morning peak, a lunch dip, an evening tail.
+        for (h, w) in [(7, 3.0), (8, 9.0), (9, 10.0), (10, 9.0), (11, 7.0), (12, 4.0), (13, 5.0), (14, 6.0), (15, 7.0), (16, 6.0), (17, 5.0), (18, 4.0), (19, 4.0), (20, 5.0), (21, 4.0), (22, 2.0), (23, 1.0), (6, 1.0)] {
+            hourly[h] = w;
+        }
+        let specialty_weights: BTreeMap<String, f64> = [
+            ("internal_medicine", 0.26),
+            ("paediatrics", 0.12),
+            ("gynaecology", 0.07),
+            ("surgery", 0.06),
+            ("stomatology", 0.05),
+            ("ophthalmology", 0.05),
+            ("cardiology", 0.05),
+            ("orthopaedics", 0.05),
+            ("imaging", 0.04),
+            ("inpatient", 0.01),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let channel_mix: BTreeMap<String, f64> =
+            [("app", 0.30), ("wechat", 0.38), ("web", 0.05), ("kiosk", 0.15), ("phone", 0.12)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        DemandSpec {
+            population: 20_000,
+            requests_per_day: 600.0,
+            weekday_factor: [1.15, 1.05, 1.0, 1.0, 0.95, 0.6, 0.45],
+            hourly_weights: hourly,
+            release_spike_share: 0.08,
+            tier_preference: [0.2, 0.3, 0.5],
+            specialty_weights,
+            other_specialty_weight: 0.03,
+            referral_share: 0.10,
+            urgency_mix: [0.05, 0.25, 0.70],
+            follow_up_share: 0.15,
+            channel_mix,
+            no_show: NoShowModel::default(),
+            cancel_probability: 0.08,
+            hold_abandon_probability: 0.03,
+            waitlist_probability: 0.3,
+            offer_accept_probability: 0.8,
+            tolerance_days_max: 3,
+        }
+    }
+}
+
+impl DemandSpec {
+    /// Dongguan-sized demand: a million residents booking about 45,000 visits on a weekday.
+    pub fn dongguan() -> DemandSpec {
+        DemandSpec { population: 1_000_000, requests_per_day: 45_000.0, ..DemandSpec::default() }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::invalid(format!("demand: {m}")));
+        let p = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
+        let w = |x: f64| x.is_finite() && x >= 0.0 && x <= 1e9;
+        if self.population == 0 || self.population > POPULATION_MAX {
+            return bad("population must be 1 ..= 50,000,000");
+        }
+        if !(self.requests_per_day.is_finite() && (0.0..=REQUESTS_PER_DAY_MAX).contains(&self.requests_per_day)) {
+            return bad("requests_per_day must be 0 ..= 5,000,000");
+        }
+        if !self.weekday_factor.iter().all(|x| w(*x) && *x <= 10.0) {
+            return bad("weekday_factor entries must be 0 ..= 10");
+        }
+        if !self.hourly_weights.iter().all(|x| w(*x)) || self.hourly_weights.iter().sum::<f64>() <= 0.0 {
+            return bad("hourly_weights must be non-negative with a positive sum");
+        }
+        if !self.tier_preference.iter().all(|x| w(*x)) || self.tier_preference.iter().sum::<f64>() <= 0.0 {
+            return bad("tier_preference must be non-negative with a positive sum");
+        }
+        if !self.urgency_mix.iter().all(|x| w(*x)) || self.urgency_mix.iter().sum::<f64>() <= 0.0 {
+            return bad("urgency_mix must be non-negative with a positive sum");
+        }
+        if !self.specialty_weights.values().all(|x| w(*x)) || !w(self.other_specialty_weight) || self.specialty_weights.len() > 1000 {
+            return bad("specialty weights must be non-negative (at most 1000 named)");
+        }
+        if self.channel_mix.is_empty() || self.channel_mix.len() > 64 || !self.channel_mix.values().all(|x| w(*x)) || self.channel_mix.values().sum::<f64>() <= 0.0 {
+            return bad("channel_mix needs 1 ..= 64 channels with non-negative weights and a positive sum");
+        }
+        for (name, x) in [
+            ("release_spike_share", self.release_spike_share),
+            ("referral_share", self.referral_share),
+            ("follow_up_share", self.follow_up_share),
+            ("cancel_probability", self.cancel_probability),
+            ("hold_abandon_probability", self.hold_abandon_probability),
+            ("waitlist_probability", self.waitlist_probability),
+            ("offer_accept_probability", self.offer_accept_probability),
+            ("no_show.base", self.no_show.base),
+            ("no_show.max", self.no_show.max),
+        ] {
+            if !p(x) {
+                return Err(Error::invalid(format!("demand: {name} {x} must be within 0 ..= 1")));
+            }
+        }
+        if !(w(self.no_show.per_lead_day) && w(self.no_show.per_past_no_show)) {
+            return bad("no_show slopes must be non-negative");
+        }
+        if self.tolerance_days_max > 60 {
+            return bad("tolerance_days_max must be at most 60");
+        }
+        Ok(())
+    }
+}
+
+/// Kind of a request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    General,
+    FollowUp,
+    Referral(Urgency),
+}
+
+/// One request with all of its dice.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Req {
+    /// Seconds after the simulation's local midnight of day 0 (may be negative in warm-up).
+    pub at_s: i64,
+    pub day: i32,
+    pub patient: u32,
+    pub specialty: u32,
+    pub kind: Kind,
+    /// Index into the simulator's channel table.
+    pub channel: u8,
+    pub spike: bool,
+    /// Uniforms: tier choice, institution choice, slot choice at release, no-show, cancel,
+    /// cancel time, hold abandonment, waitlist, offer acceptance, referring clinic.
+    pub u_tier: f32,
+    pub u_inst: f32,
+    pub u_slot: f32,
+    pub u_no_show: f32,
+    pub u_cancel: f32,
+    pub u_cancel_at: f32,
+    pub u_abandon: f32,
+    pub u_waitlist: f32,
+    pub u_offer: f32,
+    pub u_clinic: f32,
+    pub tolerance_days: u8,
+}
+
+fn pick(weights: &[f64], u: f64) -> usize {
+    let total: f64 = weights.iter().sum();
+    let mut x = u * total;
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i;
+        }
+        x -= w;
+    }
+    weights.iter().rposition(|w| *w > 0.0).unwrap_or(0)
+}
+
+/// Precomputed weights for drawing requests.
+pub(crate) struct Sampler {
+    pub specialty_w: Vec<f64>,
+    pub channel_w: Vec<f64>,
+    hour_w: Vec<f64>,
+    referral_ok: Vec<bool>,
+}
+
+impl Sampler {
+    /// `referral_ok[s]`: the specialty exists at a secondary or tertiary institution.
+    pub fn new(d: &DemandSpec, specialties: &[String], referral_ok: Vec<bool>, channel_names: &[String]) -> Sampler {
+        let specialty_w = specialties.iter().map(|s| d.specialty_weights.get(s).copied().unwrap_or(d.other_specialty_weight)).collect();
+        let channel_w = channel_names.iter().map(|c| d.channel_mix.get(c).copied().unwrap_or(0.0)).collect();
+        Sampler { specialty_w, channel_w, hour_w: d.hourly_weights.to_vec(), referral_ok }
+    }
+
+    /// The requests of simulated day `day` (`weekday` Monday = 0), sorted by time.
+    /// `release_s`: seconds after local midnight of the daily release.
+    pub fn day(&self, d: &DemandSpec, seed: u64, day: i32, weekday: u8, release_s: i64, clinic_channel: u8) -> Vec<Req> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((day as i64 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        let mean = d.requests_per_day * d.weekday_factor[weekday as usize];
+        let n = mean.floor() as u64 + (rng.random::<f64>() < mean.fract()) as u64;
+        let base = day as i64 * 86_400;
+        let mut out = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let spike = rng.random::<f64>() < d.release_spike_share;
+            let hour = pick(&self.hour_w, rng.random());
+            let in_hour: f64 = rng.random();
+            let mut specialty = pick(&self.specialty_w, rng.random()) as u32;
+            let referral = rng.random::<f64>() < d.referral_share && self.referral_ok.get(specialty as usize).copied().unwrap_or(false);
+            let kind = if referral {
+                Kind::Referral([Urgency::Emergency, Urgency::Urgent, Urgency::Routine][pick(&d.urgency_mix, rng.random())])
+            } else if rng.random::<f64>() < d.follow_up_share {
+                Kind::FollowUp
+            } else {
+                Kind::General
+            };
+            let channel = if referral { clinic_channel } else { pick(&self.channel_w, rng.random()) as u8 };
+            // Release-time requests: app users are there within seconds, kiosk and phone later.
+            let speed: f64 = rng.random();
+            let at_s = if spike {
+                let slow = matches!(channel, 3 | 4);
+                release_s + if slow { (speed * 90.0) as i64 } else { (speed * 20.0) as i64 }
+            } else {
+                hour as i64 * 3600 + (in_hour * 3600.0) as i64
+            };
+            if self.specialty_w.get(specialty as usize).is_none() {
+                specialty = 0;
+            }
+            out.push(Req {
+                at_s: base + at_s,
+                day,
+                patient: rng.random_range(0..d.population),
+                specialty,
+                kind,
+                channel,
+                spike: spike && !referral,
+                u_tier: rng.random(),
+                u_inst: rng.random(),
+                u_slot: rng.random(),
+                u_no_show: rng.random(),
+                u_cancel: rng.random(),
+                u_cancel_at: rng.random(),
+                u_abandon: rng.random(),
+                u_waitlist: rng.random(),
+                u_offer: rng.random(),
+                u_clinic: rng.random(),
+                tolerance_days: rng.random_range(0..=d.tolerance_days_max),
+            });
+        }
+        out.sort_by_key(|r| r.at_s);
+        out
+    }
+}
+
+/// Tier choice of a self-referred patient among the tiers that offer the specialty.
+pub(crate) fn pick_tier(pref: &[f64; 3], available: [bool; 3], u: f32) -> Option<Tier> {
+    let w: Vec<f64> = (0..3).map(|i| if available[i] { pref[i] } else { 0.0 }).collect();
+    if w.iter().sum::<f64>() <= 0.0 {
+        // Preferred tiers do not offer it: any tier that does.
+        return available.iter().position(|a| *a).map(tier_of);
+    }
+    Some(tier_of(pick(&w, u as f64)))
+}
+
+pub(crate) fn tier_of(i: usize) -> Tier {
+    match i {
+        0 => Tier::Community,
+        1 => Tier::Secondary,
+        _ => Tier::Tertiary,
+    }
+}

@@ -1,0 +1,766 @@
+//! The simulation loop: one manual-clock engine, one time-ordered queue of actions (requests,
+//! cancellations, visits, lottery draws), processed one at a time so that a seed fixes the run.
+//! Everything the patients do goes through the engine's public API; the loop only keeps its
+//! own tally of outcomes, fed by return values and by the engine's event stream (waitlist
+//! offers, lottery results, suspensions and expiries happen inside the engine).
+
+use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler};
+use super::metrics::{Access, Counts, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage};
+use super::region::{build_region, Region, RegionSpec};
+use super::{ChoiceContext, Offer, SimHooks, SimPolicy};
+use crate::availability::AvailabilityQuery;
+use crate::booking::{Request, Submission};
+use crate::error::{Error, Result};
+use crate::events::{CancelledBy, Event, EventKind, Urgency};
+use crate::ids::*;
+use crate::patients::Booking;
+use crate::referral::ReferralRequest;
+use crate::registry::{Tier, STANDARD_CHANNELS};
+use crate::time::{Date, Timestamp, DAY_S};
+use crate::waitlist::WaitlistRequest;
+use crate::{Engine, EngineConfig};
+use crossbeam_channel::Receiver;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+const CLINIC: u8 = 5;
+const CLASSES: [&str; 5] = ["emergency", "urgent", "routine", "follow_up", "general"];
+
+fn class_of(kind: Kind) -> usize {
+    match kind {
+        Kind::Referral(Urgency::Emergency) => 0,
+        Kind::Referral(Urgency::Urgent) => 1,
+        Kind::Referral(Urgency::Routine) => 2,
+        Kind::FollowUp => 3,
+        Kind::General => 4,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Request(Req, Option<ReferralId>, bool),
+    Cancel(u32),
+    Visit(u32),
+    Tick,
+}
+
+struct Item {
+    t: i64,
+    seq: u64,
+    action: Action,
+}
+
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        (self.t, self.seq) == (o.t, o.seq)
+    }
+}
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.t, o.seq).cmp(&(self.t, self.seq))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LiveState {
+    Booked,
+    Cancelled,
+}
+
+/// A booking the loop follows until its visit.
+#[derive(Clone, Copy)]
+struct Live {
+    id: BookingId,
+    req: Req,
+    slot: SlotId,
+    starts_at: Timestamp,
+    created_at: Timestamp,
+    state: LiveState,
+}
+
+#[derive(Clone, Copy, Default)]
+struct SlotRec {
+    department: u32,
+    capacity: u16,
+    booked: u16,
+    attended: u16,
+}
+
+struct Sim<'a> {
+    engine: Engine,
+    region: Region,
+    demand: &'a DemandSpec,
+    policy: &'a SimPolicy,
+    hooks: Option<&'a dyn SimHooks>,
+    events: Receiver<Event>,
+    /// Local midnight of day 0.
+    t0: Timestamp,
+    days: i32,
+    queue: BinaryHeap<Item>,
+    seq: u64,
+    channels: Vec<ChannelId>,
+    channel_names: Vec<String>,
+    patient_base: u32,
+    home: Vec<u16>,
+    past_no_shows: Vec<u16>,
+    community_all: Vec<u32>,
+    live: Vec<Live>,
+    free_live: Vec<u32>,
+    slots: Vec<SlotRec>,
+    tickets: HashMap<TicketId, (Req, Option<ReferralId>)>,
+    waiting: HashMap<WaitlistId, (Req, Option<ReferralId>, u32)>,
+    counts: Counts,
+    suspensions: u64,
+    districts: Vec<Access>,
+    channel_access: Vec<Access>,
+    release: [(u64, u64); 5],
+    referrals: [(u64, u64, LeadAcc); 3],
+    lead: LeadAcc,
+    lead_tier: [LeadAcc; 3],
+    notes: Vec<String>,
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Days of demand before day 0, so that day 0 starts with the bookings a live system has.
+pub(crate) fn warm_days(spec: &RegionSpec, policy: &SimPolicy) -> u32 {
+    let p = &policy.engine;
+    p.window.open_days_ahead.max(p.referral.open_days_ahead).min(spec.horizon_days) as u32
+}
+
+pub(crate) fn run(
+    spec: &RegionSpec,
+    demand: &DemandSpec,
+    policy: &SimPolicy,
+    days: u32,
+    seed: u64,
+    hooks: Option<&dyn SimHooks>,
+    progress: &dyn Fn(u64, u64),
+) -> Result<SimResult> {
+    let started = std::time::Instant::now();
+    spec.validate()?;
+    demand.validate()?;
+    policy.validate()?;
+    let start = spec.start()?;
+    let warm = warm_days(spec, policy) as i32;
+    let config = EngineConfig { policy: policy.engine.clone(), ..EngineConfig::default() };
+    let offset = config.utc_offset_s;
+    let t0 = Timestamp::from_local(start, 0, offset);
+    let engine = Engine::try_with_manual_clock(config, t0.plus_s(-(warm as i64) * DAY_S))?;
+    let region = build_region(&engine, spec, seed)?;
+    let events = engine.subscribe();
+
+    let mut channel_names: Vec<String> = STANDARD_CHANNELS.iter().map(|s| s.to_string()).collect();
+    for name in demand.channel_mix.keys() {
+        if !channel_names.contains(name) {
+            channel_names.push(name.clone());
+        }
+    }
+    if channel_names.len() > 250 {
+        return Err(Error::invalid("at most 250 channels"));
+    }
+    let channels = channel_names.iter().map(|n| engine.add_channel(n)).collect::<Result<Vec<_>>>()?;
+    let patient_base = engine.stats().patients as u32;
+    for _ in 0..demand.population {
+        engine.register_patient()?;
+    }
+    let home: Vec<u16> = (0..demand.population).map(|i| (splitmix(seed ^ ((i as u64) << 20)) % region.districts as u64) as u16).collect();
+    let community_all: Vec<u32> = (0..region.institutions.len() as u32).filter(|i| region.institutions[*i as usize].tier == Tier::Community).collect();
+    let districts = (0..region.districts).map(|d| Access { name: format!("district {}", d + 1), ..Access::default() }).collect();
+    let channel_access = channel_names.iter().map(|n| Access { name: n.clone(), ..Access::default() }).collect();
+    let mut sim = Sim {
+        engine,
+        region,
+        demand,
+        policy,
+        hooks,
+        events,
+        t0,
+        days: days as i32,
+        queue: BinaryHeap::new(),
+        seq: 0,
+        channels,
+        channel_names,
+        patient_base,
+        home,
+        past_no_shows: vec![0; demand.population as usize],
+        community_all,
+        live: Vec::new(),
+        free_live: Vec::new(),
+        slots: Vec::new(),
+        tickets: HashMap::new(),
+        waiting: HashMap::new(),
+        counts: Counts::default(),
+        suspensions: 0,
+        districts,
+        channel_access,
+        release: [(0, 0); 5],
+        referrals: Default::default(),
+        lead: LeadAcc::default(),
+        lead_tier: Default::default(),
+        notes: Vec::new(),
+    };
+    let referral_ok: Vec<bool> = (0..sim.region.specialties.len()).map(|s| !sim.region.by_specialty_tier[s][1].is_empty() || !sim.region.by_specialty_tier[s][2].is_empty()).collect();
+    let sampler = {
+        let mut s = Sampler::new(demand, &sim.region.specialties, referral_ok, &sim.channel_names);
+        // Nobody asks for a specialty the region does not offer.
+        for (i, w) in s.specialty_w.iter_mut().enumerate() {
+            if sim.region.by_specialty_tier[i].iter().all(|l| l.is_empty()) {
+                *w = 0.0;
+            }
+        }
+        s.channel_w[CLINIC as usize] = 0.0;
+        s
+    };
+    let release_s = policy.engine.window.release_at_min as i64 * 60;
+    let total = (days as i32 + warm) as u64;
+    for day in -warm..days as i32 {
+        let day_start = day as i64 * DAY_S;
+        sim.advance(day_start)?;
+        sim.publish(start, day, spec.horizon_days as i32)?;
+        let weekday = start.plus_days(day).weekday();
+        for req in sampler.day(demand, seed, day, weekday, release_s, CLINIC) {
+            sim.push(req.at_s, Action::Request(req, None, false));
+        }
+        if policy.engine.lottery.window_s > 0 {
+            sim.push(day_start + release_s + policy.engine.lottery.window_s as i64, Action::Tick);
+        }
+        while sim.queue.peek().is_some_and(|i| i.t < day_start + DAY_S) {
+            let item = sim.queue.pop().expect("peeked");
+            sim.advance(item.t)?;
+            match item.action {
+                Action::Request(req, referral, retry) => sim.request(req, referral, retry)?,
+                Action::Cancel(i) => sim.cancel(i)?,
+                Action::Visit(i) => sim.visit(i)?,
+                Action::Tick => {}
+            }
+            sim.drain()?;
+        }
+        progress((day + warm + 1) as u64, total);
+    }
+    Ok(sim.finish(days, seed, started.elapsed().as_secs_f64()))
+}
+
+impl<'a> Sim<'a> {
+    fn push(&mut self, t: i64, action: Action) {
+        self.seq += 1;
+        self.queue.push(Item { t, seq: self.seq, action });
+    }
+
+    fn ts(&self, s: i64) -> Timestamp {
+        self.t0.plus_s(s)
+    }
+
+    fn advance(&mut self, s: i64) -> Result<()> {
+        let t = self.ts(s);
+        if t > self.engine.now() {
+            self.engine.advance_to(t)?;
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    fn anomaly(&mut self, what: &str, e: &Error) {
+        self.counts.anomalies += 1;
+        if self.notes.len() < 10 {
+            self.notes.push(format!("{what}: {e}"));
+        }
+    }
+
+    /// Publish slots up to `horizon` days ahead (never beyond the last simulated day) and note
+    /// each new slot's department and capacity.
+    fn publish(&mut self, start: Date, day: i32, horizon: i32) -> Result<()> {
+        let until = (day + horizon).min(self.days - 1);
+        if until < 0 {
+            return Ok(());
+        }
+        let before = self.engine.slot_count();
+        self.engine.publish_rosters_until(start.plus_days(until))?;
+        let after = self.engine.slot_count();
+        // Ids are dense from 0 in this engine: the slot table is indexed by id.
+        self.slots.resize(after, SlotRec::default());
+        for id in before..after {
+            let info = self.engine.slot(SlotId(id as u32))?;
+            let department = self.region.department_index(info.department).ok_or_else(|| Error::invalid("slot of an unknown department"))? as u32;
+            self.slots[id] = SlotRec { department, capacity: info.capacity, booked: 0, attended: 0 };
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> Result<()> {
+        while let Ok(ev) = self.events.try_recv() {
+            match ev.kind {
+                EventKind::WaitlistOffered { entry, booking } => {
+                    self.counts.waitlist_offers += 1;
+                    let Some((req, referral, dept)) = self.waiting.remove(&entry) else { continue };
+                    if (req.u_offer as f64) < self.demand.offer_accept_probability {
+                        self.counts.engine_calls += 1;
+                        match self.engine.confirm(booking) {
+                            Ok(b) => {
+                                self.counts.waitlist_offers_accepted += 1;
+                                let preferred = dept == self.region.department_index(b.department).unwrap_or(usize::MAX) as u32;
+                                self.took(req, referral, b, !preferred, false);
+                            }
+                            Err(e) => self.anomaly("confirm offer", &e),
+                        }
+                    }
+                }
+                EventKind::PatientSuspended { .. } if ev.at >= self.t0 => self.suspensions += 1,
+                EventKind::Expired { .. } => self.counts.holds_expired += 1,
+                EventKind::Cancelled { by: CancelledBy::Patient, late: true, .. } => self.counts.late_cancellations += 1,
+                EventKind::LotteryWon { ticket, booking } => {
+                    let Some((req, referral)) = self.tickets.remove(&ticket) else { continue };
+                    self.counts.lottery_won += 1;
+                    match self.engine.booking(booking) {
+                        Ok(b) => self.took(req, referral, b, false, true),
+                        Err(e) => self.anomaly("lottery booking", &e),
+                    }
+                }
+                EventKind::LotteryLost { ticket, .. } => {
+                    // Lost the draw: try again at once, first come first served.
+                    if let Some((req, referral)) = self.tickets.remove(&ticket) {
+                        let t = (ev.at.0 - self.t0.0) + 1;
+                        self.push(t, Action::Request(req, referral, true));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn pick_department(&self, req: &Req, referral: bool) -> Option<u32> {
+        let s = req.specialty as usize;
+        let by_tier = self.region.by_specialty_tier.get(s)?;
+        let mut available = [!by_tier[0].is_empty(), !by_tier[1].is_empty(), !by_tier[2].is_empty()];
+        let mut pref = self.demand.tier_preference;
+        if referral {
+            // A referral goes up a tier.
+            available[0] = false;
+            pref[0] = 0.0;
+        }
+        let tier = pick_tier(&pref, available, req.u_tier)?;
+        let ti = tier as usize - 1;
+        let district = self.home[req.patient as usize] as usize;
+        let local = &self.region.by_specialty_tier_district[s][ti][district];
+        // Clinics and district hospitals are chosen near home; tertiary hospitals city-wide.
+        let list = if tier != Tier::Tertiary && !local.is_empty() { local } else { &by_tier[ti] };
+        let i = ((req.u_inst as f64 * list.len() as f64) as usize).min(list.len().saturating_sub(1));
+        list.get(i).copied()
+    }
+
+    fn context(&self, req: &Req) -> ChoiceContext {
+        ChoiceContext {
+            patient: PatientId(self.patient_base + req.patient),
+            day: req.day,
+            district: self.home[req.patient as usize] as u32,
+            specialty: self.region.specialties.get(req.specialty as usize).cloned().unwrap_or_default(),
+            class: CLASSES[class_of(req.kind)].to_string(),
+            channel: self.channel_names[req.channel as usize].clone(),
+            tolerance_days: req.tolerance_days,
+            past_no_shows: self.past_no_shows[req.patient as usize] as u32,
+        }
+    }
+
+    fn request(&mut self, req: Req, mut referral: Option<ReferralId>, retry: bool) -> Result<()> {
+        let measured = req.day >= 0;
+        let class = class_of(req.kind);
+        let district = self.home[req.patient as usize] as usize;
+        let patient = PatientId(self.patient_base + req.patient);
+        if measured && !retry {
+            self.counts.requests += 1;
+            self.districts[district].requests += 1;
+            self.channel_access[req.channel as usize].requests += 1;
+            if req.spike {
+                self.release[class].0 += 1;
+            }
+            if let Kind::Referral(u) = req.kind {
+                self.referrals[u as usize].0 += 1;
+            }
+        }
+        let is_referral = matches!(req.kind, Kind::Referral(_));
+        if let (Kind::Referral(urgency), None) = (req.kind, referral) {
+            // The family doctor at a clinic of the patient's district refers upwards.
+            let clinics = if self.region.community_by_district[district].is_empty() { &self.community_all } else { &self.region.community_by_district[district] };
+            if let Some(&c) = clinics.get(((req.u_clinic as f64 * clinics.len() as f64) as usize).min(clinics.len().saturating_sub(1))) {
+                let r = ReferralRequest {
+                    patient,
+                    from: self.region.institutions[c as usize].id,
+                    specialty: self.region.specialties[req.specialty as usize].clone(),
+                    institution: None,
+                    urgency,
+                    valid_days: 30,
+                };
+                self.counts.engine_calls += 1;
+                match self.engine.issue_referral(&r) {
+                    Ok(r) => {
+                        self.counts.referrals_issued += 1;
+                        referral = Some(r.id);
+                    }
+                    Err(e) => self.anomaly("issue referral", &e),
+                }
+            }
+        }
+        let Some(dept) = self.pick_department(&req, is_referral) else {
+            self.counts.found_nothing += measured as u64;
+            return Ok(());
+        };
+        let pol = &self.policy.engine;
+        let ahead = if referral.is_some() { pol.referral.open_days_ahead.max(pol.window.open_days_ahead) } else { pol.window.open_days_ahead } as i32;
+        let (from, to) = if req.spike && !retry { (req.day + pol.window.open_days_ahead as i32, req.day + pol.window.open_days_ahead as i32) } else { (req.day, req.day + ahead) };
+        let to = to.min(self.days - 1);
+        if from > to || to < 0 {
+            self.counts.found_nothing += measured as u64;
+            return Ok(());
+        }
+        let from = from.max(0);
+        let start = self.region.start;
+        let (date_from, date_to) = (start.plus_days(from), start.plus_days(to));
+        let department = self.region.departments[dept as usize].id;
+        let q = AvailabilityQuery {
+            department: Some(department),
+            date_from,
+            date_to,
+            with_referral: referral.is_some(),
+            limit: if req.spike && !retry { 64 } else { 1 },
+            ..AvailabilityQuery::default()
+        };
+        self.counts.engine_calls += 1;
+        let free = self.engine.find_free_slots(&q)?;
+        let mut offers: Vec<Offer> = Vec::new();
+        if !free.is_empty() {
+            // At release everyone sees the same fresh day; each picks a segment they like.
+            let i = if req.spike && !retry { ((req.u_slot as f64 * free.len() as f64) as usize).min(free.len() - 1) } else { 0 };
+            let f = &free[i];
+            let d = &self.region.departments[dept as usize];
+            offers.push(Offer {
+                slot: f.slot,
+                department,
+                institution: f.institution,
+                tier: d.tier,
+                district: d.district,
+                days_ahead: f.date.0 - start.0 - req.day,
+                start_min: f.start_min,
+                free: f.free,
+                preferred: true,
+            });
+        }
+        let too_far = offers.first().is_none_or(|o| o.days_ahead > req.tolerance_days as i32);
+        if self.policy.unified_pool && self.policy.alternatives > 0 && too_far {
+            self.counts.engine_calls += 1;
+            for a in self.engine.alternatives(department, date_from, date_to, self.policy.alternatives)? {
+                if is_referral && a.tier == Tier::Community {
+                    continue;
+                }
+                let Some(di) = self.region.department_index(a.department) else { continue };
+                offers.push(Offer {
+                    slot: a.earliest.slot,
+                    department: a.department,
+                    institution: a.institution,
+                    tier: a.tier,
+                    district: self.region.departments[di].district,
+                    days_ahead: a.earliest.date.0 - start.0 - req.day,
+                    start_min: a.earliest.start_min,
+                    free: a.earliest.free,
+                    preferred: false,
+                });
+            }
+        }
+        let choice = if offers.is_empty() {
+            None
+        } else if let Some(h) = self.hooks {
+            let ctx = self.context(&req);
+            match h.choose(&ctx, &offers)? {
+                Some(i) if i < offers.len() => Some(i),
+                Some(i) => return Err(Error::invalid(format!("choose hook returned {i} for {} offers", offers.len()))),
+                None => None,
+            }
+        } else {
+            // The preferred place if it is soon enough, else the earliest alternative if it is
+            // earlier (the engine ranks alternatives by earliest place, then load).
+            let key = |o: &Offer| (o.days_ahead, o.start_min);
+            match (offers.first().filter(|o| o.preferred), offers.iter().position(|o| !o.preferred)) {
+                (Some(p), Some(a)) if p.days_ahead > req.tolerance_days as i32 && key(&offers[a]) < key(p) => Some(a),
+                (Some(_), _) => Some(0),
+                (None, Some(a)) => Some(a),
+                (None, None) => None,
+            }
+        };
+        let Some(ci) = choice else {
+            return self.found_nothing(req, referral, dept, date_from, date_to, measured);
+        };
+        let offer = offers[ci].clone();
+        if let Some(h) = self.hooks {
+            let info = self.engine.slot(offer.slot)?;
+            let booked: u32 = info.pool_taken.iter().map(|x| *x as u32).sum();
+            if booked >= info.capacity as u32 && !h.overbook(&self.context(&req), &offer, booked, info.capacity as u32)? {
+                self.counts.overbooking_declined += 1;
+                return self.found_nothing(req, referral, dept, date_from, date_to, measured);
+            }
+        }
+        let mut r = Request::new(patient, offer.slot, self.channels[req.channel as usize]);
+        r.referral = referral;
+        r.follow_up = req.kind == Kind::FollowUp;
+        let alternative = !offer.preferred;
+        self.counts.engine_calls += 1;
+        let outcome = if req.spike && !retry {
+            match self.engine.submit(&r) {
+                Ok(Submission::Booked { booking }) => Ok(Some(booking)),
+                Ok(Submission::Entered { ticket, .. }) => {
+                    self.counts.lottery_entries += 1;
+                    self.tickets.insert(ticket, (req, referral));
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            let held = match self.engine.hold(&r) {
+                // Inside a release lottery (a date released this minute): enter it instead.
+                Err(Error::LotteryWindow { .. }) => match self.engine.submit(&r) {
+                    Ok(Submission::Booked { booking }) => Ok(booking),
+                    Ok(Submission::Entered { ticket, .. }) => {
+                        self.counts.lottery_entries += 1;
+                        self.tickets.insert(ticket, (req, referral));
+                        return Ok(());
+                    }
+                    Err(e) => Err(e),
+                },
+                other => other,
+            };
+            match held {
+                Ok(hold) if hold.state == crate::patients::BookingState::Booked => Ok(Some(hold)),
+                Ok(hold) if (req.u_abandon as f64) < self.demand.hold_abandon_probability => {
+                    // Walks away from payment: the hold expires and the place returns.
+                    let _ = hold;
+                    self.counts.holds_abandoned += 1;
+                    Ok(None)
+                }
+                Ok(hold) => {
+                    self.counts.engine_calls += 1;
+                    self.engine.confirm(hold.id).map(Some)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match outcome {
+            Ok(Some(b)) => self.took(req, referral, b, alternative, req.spike && !retry),
+            Ok(None) => {}
+            Err(Error::LimitReached { .. }) => self.counts.refused_limit += measured as u64,
+            Err(Error::PatientSuspended { .. }) => self.counts.refused_suspended += measured as u64,
+            // The same patient entered this slot's lottery twice: one entry counts.
+            Err(Error::InvalidArgument(m)) if m.contains("already entered the lottery") => {}
+            Err(Error::SlotFull { .. }) => return self.found_nothing(req, referral, dept, date_from, date_to, measured),
+            Err(e) => self.anomaly("book", &e),
+        }
+        Ok(())
+    }
+
+    fn found_nothing(&mut self, req: Req, referral: Option<ReferralId>, dept: u32, date_from: Date, date_to: Date, measured: bool) -> Result<()> {
+        self.counts.found_nothing += measured as u64;
+        if !self.policy.engine.waitlist.enabled || (req.u_waitlist as f64) >= self.demand.waitlist_probability {
+            return Ok(());
+        }
+        let w = WaitlistRequest {
+            patient: PatientId(self.patient_base + req.patient),
+            department: self.region.departments[dept as usize].id,
+            resource: None,
+            date_from,
+            date_to,
+            time: None,
+            channel: self.channels[req.channel as usize],
+            referral,
+            follow_up: req.kind == Kind::FollowUp,
+        };
+        self.counts.engine_calls += 1;
+        match self.engine.join_waitlist(&w) {
+            Ok(entry) => {
+                self.counts.waitlist_joined += measured as u64;
+                self.waiting.insert(entry.id, (req, referral, dept));
+            }
+            // Suspended or already on three waitlists: the patient gives up.
+            Err(Error::PatientSuspended { .. } | Error::LimitReached { .. }) => {}
+            Err(e) => self.anomaly("join waitlist", &e),
+        }
+        Ok(())
+    }
+
+    /// A request got a confirmed booking: follow it to its visit.
+    fn took(&mut self, req: Req, _referral: Option<ReferralId>, b: Booking, alternative: bool, at_release: bool) {
+        let measured = req.day >= 0;
+        if measured {
+            self.counts.served += 1;
+            self.counts.took_alternative += alternative as u64;
+            self.districts[self.home[req.patient as usize] as usize].served += 1;
+            self.channel_access[req.channel as usize].served += 1;
+            if at_release {
+                self.release[class_of(req.kind)].1 += 1;
+            }
+            if let Kind::Referral(u) = req.kind {
+                self.referrals[u as usize].1 += 1;
+            }
+        }
+        let now = self.engine.now();
+        let live = Live { id: b.id, req, slot: b.slot, starts_at: b.starts_at, created_at: b.created_at, state: LiveState::Booked };
+        let i = match self.free_live.pop() {
+            Some(i) => {
+                self.live[i as usize] = live;
+                i
+            }
+            None => {
+                self.live.push(live);
+                self.live.len() as u32 - 1
+            }
+        };
+        let visit = b.starts_at.0 - self.t0.0;
+        self.push(visit, Action::Visit(i));
+        if (req.u_cancel as f64) < self.demand.cancel_probability {
+            let span = (b.starts_at.0 - now.0).max(0) as f64;
+            let at = now.0 - self.t0.0 + (req.u_cancel_at as f64 * span) as i64;
+            if at < visit {
+                self.push(at, Action::Cancel(i));
+            }
+        }
+    }
+
+    fn cancel(&mut self, i: u32) -> Result<()> {
+        let l = self.live[i as usize];
+        if l.state != LiveState::Booked {
+            return Ok(());
+        }
+        self.counts.engine_calls += 1;
+        match self.engine.cancel(l.id) {
+            Ok(_) => {
+                self.counts.cancellations += (l.req.day >= 0) as u64;
+                self.live[i as usize].state = LiveState::Cancelled;
+            }
+            Err(e) => self.anomaly("cancel", &e),
+        }
+        Ok(())
+    }
+
+    fn visit(&mut self, i: u32) -> Result<()> {
+        let l = self.live[i as usize];
+        self.free_live.push(i);
+        if l.state != LiveState::Booked {
+            return Ok(());
+        }
+        let lead_s = l.starts_at.0 - l.created_at.0;
+        let past = self.past_no_shows[l.req.patient as usize];
+        let p = self.demand.no_show.probability(lead_s as f64 / DAY_S as f64, past as u32);
+        let rec = &mut self.slots[l.slot.0 as usize];
+        rec.booked += 1;
+        let tier = self.region.departments[rec.department as usize].tier;
+        self.counts.engine_calls += 1;
+        if (l.req.u_no_show as f64) < p {
+            if let Err(e) = self.engine.mark_no_show(l.id) {
+                self.anomaly("mark no-show", &e);
+            }
+            self.past_no_shows[l.req.patient as usize] = past.saturating_add(1);
+        } else {
+            rec.attended += 1;
+            self.counts.engine_calls += 1;
+            if let Err(e) = self.engine.check_in(l.id).and_then(|_| self.engine.fulfil(l.id)) {
+                self.anomaly("check in", &e);
+            }
+        }
+        self.lead.add(lead_s);
+        self.lead_tier[tier as usize - 1].add(lead_s);
+        if let Kind::Referral(u) = l.req.kind {
+            self.referrals[u as usize].2.add(l.starts_at.0 - self.t0.0 - l.req.at_s);
+        }
+        Ok(())
+    }
+
+    fn finish(self, days: u32, seed: u64, elapsed_s: f64) -> SimResult {
+        let region = &self.region;
+        let mut total = Usage::default();
+        let mut tiers: [Usage; 3] = Default::default();
+        let mut inst: Vec<Usage> = vec![Usage::default(); region.institutions.len()];
+        let mut dept: Vec<Usage> = vec![Usage::default(); region.departments.len()];
+        for s in &self.slots {
+            let d = &region.departments[s.department as usize];
+            total.add_slot(s.capacity, s.booked, s.attended);
+            tiers[d.tier as usize - 1].add_slot(s.capacity, s.booked, s.attended);
+            inst[d.institution as usize].add_slot(s.capacity, s.booked, s.attended);
+            dept[s.department as usize].add_slot(s.capacity, s.booked, s.attended);
+        }
+        total.finish();
+        let by_tier = tiers
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut u)| {
+                u.finish();
+                (tier_of(i), u)
+            })
+            .collect();
+        let unit = |id: u32, tier: Tier, district: u32, specialty: String, mut u: Usage| {
+            u.finish();
+            UnitUsage { id, tier, district, specialty, places: u.places, booked: u.booked, attended: u.attended, utilisation: u.utilisation }
+        };
+        let by_institution =
+            region.institutions.iter().zip(inst).map(|(i, u)| unit(i.id.0, i.tier, i.district, String::new(), u)).collect();
+        let by_department = region
+            .departments
+            .iter()
+            .zip(dept)
+            .map(|(d, u)| unit(d.id.0, d.tier, d.district, region.specialties[d.specialty as usize].clone(), u))
+            .collect();
+        let won: u64 = self.release.iter().map(|r| r.1).sum();
+        let asked: u64 = self.release.iter().map(|r| r.0).sum();
+        let release = CLASSES
+            .iter()
+            .zip(self.release)
+            .map(|(c, (requests, w))| ReleaseClass {
+                class: c.to_string(),
+                requests,
+                won: w,
+                share_won: if won == 0 { 0.0 } else { w as f64 / won as f64 },
+                share_requests: if asked == 0 { 0.0 } else { requests as f64 / asked as f64 },
+            })
+            .collect();
+        let referral_lead = CLASSES[..3]
+            .iter()
+            .zip(self.referrals.iter())
+            .map(|(c, (requests, served, lead))| ReferralLead { urgency: c.to_string(), requests: *requests, served: *served, lead: lead.finish() })
+            .collect();
+        let no_show_rate = total.no_shows as f64 / total.booked.max(1) as f64;
+        let mut counts = self.counts;
+        if !self.notes.is_empty() {
+            // Anomalies are counted; their first messages help whoever reads the result.
+            counts.anomalies = counts.anomalies.max(self.notes.len() as u64);
+        }
+        SimResult {
+            days,
+            seed,
+            slots: self.slots.len() as u64,
+            total,
+            by_tier,
+            by_institution,
+            by_department,
+            days_to_appointment: self.lead.finish(),
+            days_to_appointment_by_tier: self.lead_tier.iter().enumerate().map(|(i, l)| (tier_of(i), l.finish())).collect(),
+            no_show_rate,
+            referral_lead,
+            fairness_districts: Fairness::of(self.districts),
+            fairness_channels: Fairness::of(self.channel_access.into_iter().filter(|c| c.requests > 0).collect()),
+            release,
+            suspensions_issued: self.suspensions,
+            counts,
+            notes: self.notes,
+            elapsed_s,
+        }
+    }
+}
+
