@@ -24,6 +24,8 @@
 pub mod export;
 pub mod import;
 pub mod ops;
+#[doc(hidden)]
+pub mod samples;
 
 use crate::error::{Error, ErrorCode};
 use crate::ids::*;
