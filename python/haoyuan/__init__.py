@@ -1,0 +1,412 @@
+"""haoyuan — one region-wide pool of hospital appointment slots (号源), from Python.
+
+The engine is the Rust crate ``haoyuan``; this package is a thin layer over its private native
+module ``haoyuan._native``. Every engine call releases the GIL, so several Python threads can
+drive one engine; the bulk forms (``publish_slots_arrays``, ``book_many``, ``lifecycle_many``,
+``find_free_many``) take and return NumPy arrays so that no Python loop sits on a hot path.
+Bookings, slots and events convert to pandas DataFrames and Arrow tables.
+
+Names follow the domain vocabulary: institutions (tier, district), departments, resources,
+rosters, slots, pools, patients and cards, channels, holds and bookings, referrals, waitlists,
+no-shows and suspensions. Ids are ints, dates ``datetime.date``, instants int seconds since the
+Unix epoch (``to_datetime`` turns one into an aware ``datetime``), enums their snake_case names.
+
+Errors are ``HaoyuanError`` subclasses, one per domain error (``SlotFull``,
+``PatientSuspended``, ``NotOpenYet``, ``LimitReached`` …); each carries ``code`` (the stable
+number shared with the C ABI), its fields as attributes (``e.slot``, ``e.until`` …) and as the
+dict ``e.fields``.
+
+Threads and processes: parallel work runs on a rayon pool owned by this process; a forked child
+builds its own, so ``multiprocessing`` with ``fork`` cannot deadlock on the parent's.
+``HAOYUAN_PARALLELISM=false`` runs it on one worker, ``HAOYUAN_NUM_THREADS=n`` sizes it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
+
+import numpy as np
+
+from . import _native
+from ._native import (
+    BOOKING_STATES,
+    BULK_ROWS_MAX,
+    POOLS,
+    Alternative,
+    Booking,
+    BookingClosed,
+    CapacityExceeded,
+    Card,
+    CardTaken,
+    Channel,
+    DayAvailability,
+    Department,
+    Durability,
+    EngineStats,
+    Event,
+    FreeSlot,
+    HaoyuanError,
+    HoldExpired,
+    Institution,
+    InvalidArgument,
+    InvalidDate,
+    InvalidPolicy,
+    LimitReached,
+    LotteryWindow,
+    NotFound,
+    NotManualClock,
+    NotOpenYet,
+    PatientMerged,
+    PatientRecord,
+    PatientSuspended,
+    Policy,
+    Referral,
+    ReferralInvalid,
+    Resource,
+    ResourceStats,
+    Roster,
+    Slot,
+    SlotClosed,
+    SlotFull,
+    Submission,
+    SuspensionReport,
+    WaitlistEntry,
+    WrongState,
+    num_threads,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas
+    import pyarrow
+
+__version__: str = _native.__version__
+
+#: Exception class of each stable error code (``book_many`` and ``lifecycle_many`` return codes).
+ERROR_CLASSES: dict[int, type[HaoyuanError]] = {
+    10: InvalidArgument,
+    11: InvalidPolicy,
+    12: NotFound,
+    13: CardTaken,
+    14: WrongState,
+    15: HoldExpired,
+    16: SlotFull,
+    17: SlotClosed,
+    18: NotOpenYet,
+    19: BookingClosed,
+    20: PatientSuspended,
+    21: LimitReached,
+    22: ReferralInvalid,
+    23: LotteryWindow,
+    24: PatientMerged,
+    25: NotManualClock,
+    26: CapacityExceeded,
+    27: InvalidDate,
+    28: Durability,
+}
+#: Stable error code of each exception class name; 0 means success in the bulk results.
+ERROR_CODES: dict[str, int] = {cls.__name__: code for code, cls in ERROR_CLASSES.items()}
+
+DateLike = Union[_dt.date, str]
+_EPOCH = _dt.date(1970, 1, 1)
+
+
+def _invalid(msg: str) -> InvalidArgument:
+    """An ``InvalidArgument`` raised by the Python layer, shaped like the engine's own."""
+    e = InvalidArgument(f"invalid argument: {msg}")
+    e.code = 10  # type: ignore[attr-defined]
+    e.detail = msg  # type: ignore[attr-defined]
+    e.fields = {"detail": msg}  # type: ignore[attr-defined]
+    return e
+
+
+def error_name(code: int) -> str:
+    """The exception name of a bulk error code (``"ok"`` for 0)."""
+    if code == 0:
+        return "ok"
+    cls = ERROR_CLASSES.get(int(code))
+    return cls.__name__ if cls is not None else f"unknown({code})"
+
+
+def to_datetime(ts: int) -> _dt.datetime:
+    """An engine instant (int seconds since the epoch) as an aware UTC ``datetime``."""
+    return _dt.datetime.fromtimestamp(int(ts), tz=_dt.timezone.utc)
+
+
+def day_number(date: DateLike) -> int:
+    """Days since 1970-01-01 of a date (the form the array calls use)."""
+    if isinstance(date, str):
+        date = _dt.date.fromisoformat(date)
+    if isinstance(date, _dt.datetime):
+        raise _invalid("expected a datetime.date, got a datetime.datetime (use .date())")
+    return (date - _EPOCH).days
+
+
+def _days(values: Any) -> np.ndarray:
+    """Dates as int32 day numbers: accepts ``datetime64`` arrays, ints, dates or ISO strings."""
+    arr = np.asarray(values)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        return arr.astype("datetime64[D]").astype(np.int64).astype(np.int32)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int32)
+    return np.array([day_number(v) for v in arr.ravel()], dtype=np.int32)
+
+
+def _u(values: Any, dtype: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise _invalid(f"{name} must be one-dimensional")
+    if arr.size and arr.dtype.kind in "iu" and (arr.min() < 0 or arr.max() > np.iinfo(dtype).max):
+        raise _invalid(f"{name} has values outside {np.dtype(dtype).name}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise _invalid(f"{name} must hold integers, got {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _require(module: str, extra: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(f"{module} is needed for this call: pip install 'haoyuan[{extra}]'") from e
+
+
+def _frame(columns: dict[str, Any]) -> "pandas.DataFrame":
+    pd = _require("pandas", "pandas")
+    return pd.DataFrame(columns)
+
+
+def _booking_frame_columns(cols: dict[str, np.ndarray]) -> dict[str, Any]:
+    pd = _require("pandas", "pandas")
+    out: dict[str, Any] = dict(cols)
+    out["state"] = pd.Categorical.from_codes(cols["state"].astype(np.int8), categories=list(BOOKING_STATES))
+    out["pool"] = pd.Categorical.from_codes(cols["pool"].astype(np.int8), categories=list(POOLS))
+    out["date"] = cols["date"].astype("datetime64[D]").astype("datetime64[s]")
+    for c in ("created_at", "expires_at", "starts_at"):
+        out[c] = pd.to_datetime(cols[c], unit="s", utc=True)
+    return out
+
+
+def _arrow_table(cols: dict[str, Any], categorical: dict[str, Sequence[str]], dates: Sequence[str], instants: Sequence[str]) -> "pyarrow.Table":
+    pa = _require("pyarrow", "arrow")
+    arrays: dict[str, Any] = {}
+    for name, values in cols.items():
+        if name in categorical:
+            arrays[name] = pa.DictionaryArray.from_arrays(pa.array(np.asarray(values, dtype=np.int8)), pa.array(list(categorical[name])))
+        elif name in dates:
+            arrays[name] = pa.array(np.asarray(values).astype("datetime64[D]"), type=pa.date32())
+        elif name in instants:
+            arrays[name] = pa.array(np.asarray(values, dtype=np.int64), type=pa.int64()).cast(pa.timestamp("s", tz="UTC"))
+        else:
+            arrays[name] = pa.array(values)
+    return pa.table(arrays)
+
+
+class Subscription:
+    """The engine's events from the moment of ``Engine.subscribe()``, polled by the caller.
+
+    Unread events queue up in memory: poll regularly (or drop the subscription).
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.Subscription) -> None:
+        self._native = native
+
+    def poll(self, max_events: int = 100_000, timeout_s: float = 0.0) -> list[Event]:
+        """Events that have arrived, in sequence order; waits up to ``timeout_s`` for the first."""
+        return self._native.poll(max_events, timeout_s)
+
+    def poll_columns(self, max_events: int = 1_000_000) -> dict[str, Any]:
+        """Events that have arrived, as columns (see ``to_pandas``)."""
+        return self._native.poll_columns(max_events)
+
+    def pending(self) -> int:
+        """Events waiting to be polled."""
+        return self._native.pending()
+
+    def to_pandas(self, max_events: int = 1_000_000) -> "pandas.DataFrame":
+        """Drain waiting events into a DataFrame: seq, at (UTC), kind, booking, slot, patient
+        (-1 where the event has none) and data (the event's fields as JSON text)."""
+        return events_to_pandas(self.poll_columns(max_events))
+
+    def to_arrow(self, max_events: int = 1_000_000) -> "pyarrow.Table":
+        """Drain waiting events into an Arrow table (the columns of ``to_pandas``)."""
+        return events_to_arrow(self.poll_columns(max_events))
+
+    def __repr__(self) -> str:
+        return f"Subscription(pending={self.pending()})"
+
+
+def _event_columns(source: Union[Subscription, Iterable[Event], dict[str, Any]]) -> dict[str, Any]:
+    import json
+
+    if isinstance(source, Subscription):
+        return source.poll_columns()
+    if isinstance(source, dict):
+        return source
+    events = list(source)
+    cols: dict[str, Any] = {
+        "seq": np.array([e.seq for e in events], dtype=np.uint64),
+        "at": np.array([e.at for e in events], dtype=np.int64),
+        "kind": [e.kind for e in events],
+    }
+    for key in ("booking", "slot", "patient"):
+        cols[key] = np.array([int(e.data.get(key, -1)) if isinstance(e.data.get(key, -1), int) else -1 for e in events], dtype=np.int64)
+    cols["data"] = [json.dumps(e.data) for e in events]
+    return cols
+
+
+def events_to_pandas(source: Union[Subscription, Iterable[Event], dict[str, Any]]) -> "pandas.DataFrame":
+    """Events (a subscription, which is drained, or a list of ``Event``) as a DataFrame."""
+    pd = _require("pandas", "pandas")
+    cols = dict(_event_columns(source))
+    cols["at"] = pd.to_datetime(np.asarray(cols["at"], dtype=np.int64), unit="s", utc=True)
+    cols["kind"] = pd.Categorical(cols["kind"])
+    return pd.DataFrame(cols)
+
+
+def events_to_arrow(source: Union[Subscription, Iterable[Event], dict[str, Any]]) -> "pyarrow.Table":
+    """Events as an Arrow table (the columns of ``events_to_pandas``)."""
+    cols = dict(_event_columns(source))
+    return _arrow_table(cols, {}, (), ("at",))
+
+
+class Engine(_native.Engine):
+    """The engine: one region-wide pool of slots shared by every channel.
+
+    ``Engine(policy=None, *, start=None, utc_offset_s=28800)``: on the system clock, or with
+    ``start`` (int seconds or an aware datetime) on a manual clock that moves only through
+    ``advance_clock`` / ``advance_to`` — the form for tests and simulations. ``policy`` is a
+    ``Policy``, a dict, or TOML / JSON text; fields not given keep their defaults.
+    """
+
+    def subscribe(self) -> Subscription:  # type: ignore[override]
+        """Receive every event emitted from now on."""
+        return Subscription(super().subscribe())
+
+    # ---------------------------------------------------------------- bulk with conversions
+
+    def publish_slots_arrays(self, resource: Any, date: Any, start_min: Any, end_min: Any, capacity: Any) -> range:  # type: ignore[override]
+        """Publish one slot per row of equal-length arrays (``date`` as ``datetime64``, day
+        numbers, dates or ISO strings). All or nothing; returns the new ids as a ``range``."""
+        return super().publish_slots_arrays(
+            _u(resource, np.uint32, "resource"),
+            _days(date),
+            _u(start_min, np.uint16, "start_min"),
+            _u(end_min, np.uint16, "end_min"),
+            _u(capacity, np.uint16, "capacity"),
+        )
+
+    def book_many(self, patient: Any, slot: Any, channel: Any, *, hold: bool = False, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
+        """Book (or hold) one request per row; returns ``(booking_ids, error_codes)`` arrays
+        (code 0 = booked; see ``ERROR_CLASSES``). ``channel`` may be one channel id or name
+        for every row."""
+        patient = _u(patient, np.uint32, "patient")
+        if isinstance(channel, str):
+            channel = self.channel_id(channel)
+        if np.ndim(channel) == 0:
+            channel = np.full(len(patient), int(channel), dtype=np.uint16)
+        return super().book_many(patient, _u(slot, np.uint32, "slot"), _u(channel, np.uint16, "channel"), hold=hold, parallel=parallel)
+
+    def lifecycle_many(self, action: str, booking: Any) -> np.ndarray:  # type: ignore[override]
+        """Apply ``confirm``/``cancel``/``check_in``/``fulfil``/``mark_no_show`` to each id;
+        returns the error code per row (0 = done)."""
+        return super().lifecycle_many(action, _u(booking, np.uint64, "booking"))
+
+    def find_free_many(self, department: Any, date_from: Any, date_to: Any = None, *, limit: int = 1) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """One availability query per row; returns columns ``query`` (row), ``slot``, ``date``,
+        ``start_min``, ``free``, ``starts_at``, up to ``limit`` results per query."""
+        dep = _u(department, np.uint32, "department")
+        f = _days(date_from)
+        t = f if date_to is None else _days(date_to)
+        if f.ndim == 0 or f.size == 1 and dep.size > 1:
+            f = np.full(dep.size, int(f.ravel()[0]), dtype=np.int32)
+        if t.ndim == 0 or t.size == 1 and dep.size > 1:
+            t = np.full(dep.size, int(t.ravel()[0]), dtype=np.int32)
+        return super().find_free_many(dep, f, t, limit=limit)
+
+    # ---------------------------------------------------------------- tables
+
+    def bookings_to_pandas(self, patients: Any = None) -> "pandas.DataFrame":
+        """Every hold and booking (or those of ``patients``) as a DataFrame, one row each:
+        id, patient, slot, department, date, channel, state, pool, referral and offer (-1 for
+        none), created_at, expires_at, starts_at (UTC)."""
+        cols = self.booking_columns(None if patients is None else _u(patients, np.uint32, "patients"))
+        return _frame(_booking_frame_columns(cols))
+
+    def bookings_to_arrow(self, patients: Any = None) -> "pyarrow.Table":
+        """Every hold and booking as an Arrow table (the columns of ``bookings_to_pandas``)."""
+        cols = self.booking_columns(None if patients is None else _u(patients, np.uint32, "patients"))
+        return _arrow_table(cols, {"state": BOOKING_STATES, "pool": POOLS}, ("date",), ("created_at", "expires_at", "starts_at"))
+
+    def slots_to_pandas(self, slots: Any = None) -> "pandas.DataFrame":
+        """Every slot (or ``slots``) as a DataFrame: places and places taken over all pools."""
+        pd = _require("pandas", "pandas")
+        cols = dict(self.slot_columns(None if slots is None else _u(slots, np.uint32, "slots")))
+        cols["date"] = cols["date"].astype("datetime64[D]").astype("datetime64[s]")
+        cols["starts_at"] = pd.to_datetime(cols["starts_at"], unit="s", utc=True)
+        return pd.DataFrame(cols)
+
+    def slots_to_arrow(self, slots: Any = None) -> "pyarrow.Table":
+        """Every slot (or ``slots``) as an Arrow table."""
+        cols = self.slot_columns(None if slots is None else _u(slots, np.uint32, "slots"))
+        return _arrow_table(cols, {}, ("date",), ("starts_at",))
+
+
+__all__ = [
+    "Alternative",
+    "BOOKING_STATES",
+    "BULK_ROWS_MAX",
+    "Booking",
+    "BookingClosed",
+    "CapacityExceeded",
+    "Card",
+    "CardTaken",
+    "Channel",
+    "DayAvailability",
+    "Department",
+    "Durability",
+    "ERROR_CLASSES",
+    "ERROR_CODES",
+    "Engine",
+    "EngineStats",
+    "Event",
+    "FreeSlot",
+    "HaoyuanError",
+    "HoldExpired",
+    "Institution",
+    "InvalidArgument",
+    "InvalidDate",
+    "InvalidPolicy",
+    "LimitReached",
+    "LotteryWindow",
+    "NotFound",
+    "NotManualClock",
+    "NotOpenYet",
+    "POOLS",
+    "PatientMerged",
+    "PatientRecord",
+    "PatientSuspended",
+    "Policy",
+    "Referral",
+    "ReferralInvalid",
+    "Resource",
+    "ResourceStats",
+    "Roster",
+    "Slot",
+    "SlotClosed",
+    "SlotFull",
+    "Submission",
+    "Subscription",
+    "SuspensionReport",
+    "WaitlistEntry",
+    "WrongState",
+    "day_number",
+    "error_name",
+    "events_to_arrow",
+    "events_to_pandas",
+    "num_threads",
+    "to_datetime",
+]

@@ -1,0 +1,126 @@
+//! Conversions between Python values and the engine's types.
+//!
+//! Dates are `datetime.date` (or `"YYYY-MM-DD"` on input); instants are int seconds since the
+//! Unix epoch (or a timezone-aware `datetime` on input: a naive one is ambiguous and refused);
+//! enums are their DOMAIN.md names as strings (`"tertiary"`, `"booked"`, …).
+
+use crate::errors::invalid;
+use chrono::NaiveDate;
+use haoyuan::{Date, Timestamp};
+use pyo3::prelude::*;
+use pyo3::types::{PyDate, PyDateTime, PyDict, PyList, PyString};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 exists")
+}
+
+/// An engine date as a `datetime.date`.
+pub fn date_to_py(d: Date) -> NaiveDate {
+    epoch().checked_add_signed(chrono::Duration::days(d.0 as i64)).unwrap_or(epoch())
+}
+
+/// A date argument: `datetime.date` or an ISO string.
+#[derive(Copy, Clone, Debug)]
+pub struct DateArg(pub Date);
+
+impl<'py> FromPyObject<'py> for DateArg {
+    fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = ob.downcast::<PyString>() {
+            let s = s.to_cow()?;
+            return Date::parse(&s).map(DateArg).ok_or_else(|| invalid(format!("{s:?} is not a date YYYY-MM-DD in 1970 ..= 2199")));
+        }
+        if ob.is_instance_of::<PyDateTime>() {
+            return Err(invalid("expected a datetime.date, got a datetime.datetime (use .date())"));
+        }
+        if ob.is_instance_of::<PyDate>() {
+            let d: NaiveDate = ob.extract()?;
+            let days = (d - epoch()).num_days();
+            let date = Date(i32::try_from(days).map_err(|_| invalid(format!("date {d} is out of range")))?);
+            if !date.is_valid() {
+                return Err(invalid(format!("date {d} is outside 1970-01-01 ..= 2199-12-31")));
+            }
+            return Ok(DateArg(date));
+        }
+        Err(invalid(format!("expected a datetime.date or 'YYYY-MM-DD', got {}", ob.get_type().name()?)))
+    }
+}
+
+/// An instant argument: int seconds since the epoch, or an aware `datetime`.
+#[derive(Copy, Clone, Debug)]
+pub struct TimeArg(pub Timestamp);
+
+impl<'py> FromPyObject<'py> for TimeArg {
+    fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if ob.is_instance_of::<PyDateTime>() {
+            if ob.getattr("tzinfo")?.is_none() {
+                return Err(invalid("a naive datetime is ambiguous: give it a tzinfo, or pass int seconds"));
+            }
+            let s: f64 = ob.call_method0("timestamp")?.extract()?;
+            return Ok(TimeArg(Timestamp(s.floor() as i64)));
+        }
+        if ob.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(invalid("expected int seconds or a datetime, got a bool"));
+        }
+        match ob.extract::<i64>() {
+            Ok(s) => Ok(TimeArg(Timestamp(s))),
+            Err(_) => Err(invalid(format!("expected int seconds or an aware datetime, got {}", ob.get_type().name()?))),
+        }
+    }
+}
+
+/// The snake_case name of a serde enum value (`Tier::Tertiary` → `"tertiary"`).
+pub fn enum_str<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::from("?"),
+    }
+}
+
+/// Parse a serde enum from its snake_case name, listing the accepted names on error.
+pub fn parse_enum<T: DeserializeOwned>(what: &str, s: &str, accepted: &[&str]) -> PyResult<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| invalid(format!("unknown {what} {s:?}; expected one of {}", accepted.join(", "))))
+}
+
+pub const TIERS: &[&str] = &["community", "secondary", "tertiary"];
+pub const RESOURCE_KINDS: &[&str] = &["doctor", "bed", "exam", "nursing", "pharmacy", "service"];
+pub const URGENCIES: &[&str] = &["emergency", "urgent", "routine"];
+
+/// A JSON value as plain Python objects (dict, list, int, float, str, bool, None).
+pub fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(a) => {
+            let list = PyList::empty(py);
+            for x in a {
+                list.append(json_to_py(py, x)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(o) => {
+            let dict = PyDict::new(py);
+            for (k, x) in o {
+                dict.set_item(k, json_to_py(py, x)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// A Python object as JSON text, through the standard library's `json` (so a dict from a
+/// config loader, or one from `Policy.to_dict()`, round-trips exactly).
+pub fn py_to_json(ob: &Bound<'_, PyAny>) -> PyResult<String> {
+    let json = ob.py().import("json")?;
+    json.call_method1("dumps", (ob,))?.extract()
+}

@@ -1,0 +1,624 @@
+//! `haoyuan.Engine`: the whole engine API with DOMAIN.md's names. Each method converts its
+//! arguments, then calls the Rust engine through `runtime::run` (GIL released, errors mapped).
+//! The engine is `Send + Sync` and the class is frozen, so any number of Python threads may call
+//! one engine at once.
+
+use crate::bulk;
+use crate::convert::{enum_str, parse_enum, DateArg, TimeArg, RESOURCE_KINDS, TIERS, URGENCIES};
+use crate::errors::{invalid, HyErr};
+use crate::events::Subscription;
+use crate::policy::{policy_arg, Policy};
+use crate::runtime::{run, run_parallel};
+use crate::types::*;
+use haoyuan::{
+    AvailabilityQuery, BookingId, ChannelId, DepartmentId, EngineConfig, InstitutionId, PatientId, ReferralId, ReferralRequest, Request,
+    ResourceId, RosterId, SlotId, SlotSpec, TimeOfDay, WaitlistId, WaitlistRequest,
+};
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyRange};
+use std::sync::Arc;
+
+/// A channel argument: its id, or its name ("app", "wechat", "kiosk" …).
+#[derive(FromPyObject)]
+pub enum ChannelArg {
+    Id(u16),
+    Name(String),
+}
+
+/// A time-of-day argument `(start_min, end_min)`.
+fn time_of_day(t: Option<(u16, u16)>) -> PyResult<Option<TimeOfDay>> {
+    match t {
+        None => Ok(None),
+        Some((s, e)) if s < e && e <= 1440 => Ok(Some(TimeOfDay { start_min: s, end_min: e })),
+        Some((s, e)) => Err(invalid(format!("time of day ({s}, {e}) must satisfy start < end <= 1440 minutes"))),
+    }
+}
+
+/// Most specs one list-based `publish_slots` call takes (the array form takes the engine's own
+/// bound, `PUBLISH_BATCH_MAX`).
+const PUBLISH_LIST_MAX: usize = haoyuan::PUBLISH_BATCH_MAX;
+
+/// The engine: one region-wide pool of slots. `Engine()` runs on the system clock;
+/// `Engine(start=t)` on a manual clock that moves only through `advance_clock` / `advance_to`.
+#[pyclass(module = "haoyuan._native", frozen, subclass)]
+pub struct Engine {
+    pub inner: Arc<haoyuan::Engine>,
+    manual: bool,
+}
+
+impl Engine {
+    fn channel_of(&self, c: ChannelArg) -> PyResult<ChannelId> {
+        match c {
+            ChannelArg::Id(id) => Ok(ChannelId(id)),
+            ChannelArg::Name(name) => Ok(self.inner.channel_id(&name).map_err(HyErr)?),
+        }
+    }
+
+    fn request(&self, patient: u32, slot: u32, channel: ChannelArg, referral: Option<u64>, follow_up: bool) -> PyResult<Request> {
+        Ok(Request {
+            patient: PatientId(patient),
+            slot: SlotId(slot),
+            channel: self.channel_of(channel)?,
+            referral: referral.map(ReferralId),
+            follow_up,
+        })
+    }
+
+    pub fn institution_record(&self, i: haoyuan::Institution) -> Institution {
+        Institution {
+            id: i.id.0,
+            name: i.name,
+            tier: enum_str(&i.tier),
+            district: self.inner.district_name(i.district).unwrap_or_default(),
+        }
+    }
+
+    fn referral_record(&self, r: haoyuan::Referral) -> Referral {
+        Referral {
+            id: r.id.0,
+            patient: r.patient.0,
+            from_: r.from.0,
+            specialty: self.inner.specialty_name(r.specialty).unwrap_or_default(),
+            institution: r.institution.map(|i| i.0),
+            urgency: enum_str(&r.urgency),
+            valid_from: r.valid_from.0,
+            valid_until: r.valid_until.0,
+            used_by: r.used_by.map(|b| b.0),
+        }
+    }
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (policy=None, *, start=None, utc_offset_s=8 * 3600))]
+    fn new(py: Python<'_>, policy: Option<&Bound<'_, PyAny>>, start: Option<TimeArg>, utc_offset_s: i32) -> PyResult<Self> {
+        let config = EngineConfig { policy: policy_arg(policy)?, utc_offset_s };
+        let (engine, manual) = match start {
+            Some(TimeArg(t)) => (run(py, || haoyuan::Engine::try_with_manual_clock(config, t))?, true),
+            None => (run(py, || haoyuan::Engine::new(config))?, false),
+        };
+        Ok(Engine { inner: Arc::new(engine), manual })
+    }
+
+    fn __repr__(&self) -> String {
+        let s = self.inner.stats();
+        format!(
+            "Engine(clock={}, institutions={}, departments={}, resources={}, patients={}, slots={}, last_event_seq={})",
+            if self.manual { "manual" } else { "system" },
+            s.institutions,
+            s.departments,
+            s.resources,
+            s.patients,
+            s.slots,
+            s.last_event_seq
+        )
+    }
+
+    /// The policy the engine runs (fixed at construction).
+    #[getter]
+    fn policy(&self) -> Policy {
+        Policy { inner: self.inner.policy().clone() }
+    }
+
+    #[getter]
+    fn utc_offset_s(&self) -> i32 {
+        self.inner.utc_offset_s()
+    }
+
+    /// Whether the engine runs on a manual clock.
+    #[getter]
+    fn manual_clock(&self) -> bool {
+        self.manual
+    }
+
+    // ------------------------------------------------------------------ clock
+
+    /// The engine's current time, int seconds since the epoch.
+    fn now(&self) -> i64 {
+        self.inner.now().0
+    }
+
+    /// Move the manual clock forward by `seconds` (0 ..= 366 days) and process what fell due.
+    fn advance_clock(&self, py: Python<'_>, seconds: i64) -> PyResult<()> {
+        let e = &*self.inner;
+        run(py, || e.advance_clock(seconds))
+    }
+
+    /// Move the manual clock to `t` (never backwards) and process what fell due.
+    fn advance_to(&self, py: Python<'_>, t: TimeArg) -> PyResult<()> {
+        let e = &*self.inner;
+        run(py, || e.advance_to(t.0))
+    }
+
+    /// Expire due holds and draw due lotteries; returns how many holds expired.
+    fn tick(&self, py: Python<'_>) -> PyResult<usize> {
+        let e = &*self.inner;
+        run(py, || Ok(e.tick()))
+    }
+
+    // ------------------------------------------------------------------ registry
+
+    fn add_institution(&self, py: Python<'_>, name: &str, tier: &str, district: &str) -> PyResult<u32> {
+        let tier = parse_enum("tier", tier, TIERS)?;
+        let e = &*self.inner;
+        run(py, || e.add_institution(name, tier, district)).map(|i| i.0)
+    }
+
+    fn add_department(&self, py: Python<'_>, institution: u32, specialty: &str, name: &str) -> PyResult<u32> {
+        let e = &*self.inner;
+        run(py, || e.add_department(InstitutionId(institution), specialty, name)).map(|d| d.0)
+    }
+
+    #[pyo3(signature = (department, kind, name, expert=false))]
+    fn add_resource(&self, py: Python<'_>, department: u32, kind: &str, name: &str, expert: bool) -> PyResult<u32> {
+        let kind = parse_enum("resource kind", kind, RESOURCE_KINDS)?;
+        let e = &*self.inner;
+        run(py, || e.add_resource(DepartmentId(department), kind, name, expert)).map(|r| r.0)
+    }
+
+    /// Add a channel (idempotent by name); the six standard channels exist from the start.
+    fn add_channel(&self, py: Python<'_>, name: &str) -> PyResult<u16> {
+        let e = &*self.inner;
+        run(py, || e.add_channel(name)).map(|c| c.0)
+    }
+
+    fn channel_id(&self, name: &str) -> PyResult<u16> {
+        Ok(self.inner.channel_id(name).map_err(HyErr)?.0)
+    }
+
+    fn institution(&self, id: u32) -> PyResult<Institution> {
+        let i = self.inner.institution(InstitutionId(id)).map_err(HyErr)?;
+        Ok(self.institution_record(i))
+    }
+
+    fn department(&self, id: u32) -> PyResult<Department> {
+        let d = self.inner.department(DepartmentId(id)).map_err(HyErr)?;
+        Ok(Department {
+            id: d.id.0,
+            institution: d.institution.0,
+            specialty: self.inner.specialty_name(d.specialty).map_err(HyErr)?,
+            name: d.name,
+        })
+    }
+
+    fn resource(&self, id: u32) -> PyResult<Resource> {
+        let r = self.inner.resource(ResourceId(id)).map_err(HyErr)?;
+        Ok(Resource { id: r.id.0, department: r.department.0, kind: enum_str(&r.kind), name: r.name.clone(), expert: r.expert })
+    }
+
+    fn channel(&self, id: u16) -> PyResult<Channel> {
+        let c = self.inner.channel(ChannelId(id)).map_err(HyErr)?;
+        Ok(Channel { id: c.id.0, name: c.name })
+    }
+
+    /// Measured no-show rate of a resource (for setting its overbooking ratio).
+    fn resource_stats(&self, id: u32) -> PyResult<ResourceStats> {
+        Ok(self.inner.resource_stats(ResourceId(id)).map_err(HyErr)?.into())
+    }
+
+    fn stats(&self) -> EngineStats {
+        self.inner.stats().into()
+    }
+
+    // ------------------------------------------------------------------ patients
+
+    fn register_patient(&self, py: Python<'_>) -> PyResult<u32> {
+        let e = &*self.inner;
+        run(py, || e.register_patient()).map(|p| p.0)
+    }
+
+    /// Link a card (card type + number) to a patient; a card owned by another is `CardTaken`.
+    fn link_card(&self, py: Python<'_>, patient: u32, card_type: &str, number: &str) -> PyResult<()> {
+        let e = &*self.inner;
+        run(py, || e.link_card(PatientId(patient), card_type, number))
+    }
+
+    /// The patient a card belongs to (following merges), or None.
+    fn find_patient_by_card(&self, py: Python<'_>, card_type: &str, number: &str) -> PyResult<Option<u32>> {
+        let e = &*self.inner;
+        run(py, || e.find_patient_by_card(card_type, number)).map(|p| p.map(|p| p.0))
+    }
+
+    /// Merge `merged` into `survivor` (the same person found twice).
+    fn merge_patients(&self, py: Python<'_>, survivor: u32, merged: u32) -> PyResult<()> {
+        let e = &*self.inner;
+        run(py, || e.merge_patients(PatientId(survivor), PatientId(merged)))
+    }
+
+    fn patient_record(&self, py: Python<'_>, patient: u32) -> PyResult<PatientRecord> {
+        let e = &*self.inner;
+        let r = run(py, || e.patient_record(PatientId(patient)))?;
+        Ok(PatientRecord {
+            patient: r.patient.0,
+            cards: r.cards.into_iter().map(Card::from).collect(),
+            no_shows_in_window: r.no_shows_in_window + 0.0, // an empty f32 sum is -0.0
+            suspended_until: r.suspended_until.map(|t| t.0),
+            active_bookings: r.active_bookings.into_iter().map(Booking::from).collect(),
+            referrals: r.referrals.into_iter().map(|x| self.referral_record(x)).collect(),
+            waitlist_entries: r.waitlist_entries,
+        })
+    }
+
+    /// Every hold and booking of a patient, ended ones included, oldest first.
+    fn bookings_of(&self, py: Python<'_>, patient: u32) -> PyResult<Vec<Booking>> {
+        let e = &*self.inner;
+        run(py, || e.bookings_of(PatientId(patient))).map(|v| v.into_iter().map(Booking::from).collect())
+    }
+
+    fn booking(&self, py: Python<'_>, id: u64) -> PyResult<Booking> {
+        let e = &*self.inner;
+        run(py, || e.booking(BookingId(id))).map(Booking::from)
+    }
+
+    // ------------------------------------------------------------------ slots and rosters
+
+    fn slot(&self, id: u32) -> PyResult<Slot> {
+        Ok(self.inner.slot(SlotId(id)).map_err(HyErr)?.into())
+    }
+
+    fn slot_count(&self) -> usize {
+        self.inner.slot_count()
+    }
+
+    /// Publish slots from an iterable of `(resource, date, start_min, end_min, capacity)`
+    /// tuples. All or nothing; returns the new ids as a `range`.
+    fn publish_slots<'py>(&self, py: Python<'py>, specs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyRange>> {
+        let mut parsed: Vec<SlotSpec> = Vec::new();
+        for item in specs.try_iter()? {
+            if parsed.len() >= PUBLISH_LIST_MAX {
+                return Err(invalid(format!("at most {PUBLISH_LIST_MAX} slots per publish call")));
+            }
+            let (resource, date, start_min, end_min, capacity): (u32, DateArg, u16, u16, u16) = item?
+                .extract()
+                .map_err(|e| invalid(format!("a slot spec is (resource, date, start_min, end_min, capacity): {e}")))?;
+            parsed.push(SlotSpec { resource: ResourceId(resource), date: date.0, start_min, end_min, capacity });
+        }
+        let e = &*self.inner;
+        let ids = run_parallel(py, || e.publish_slots(&parsed))?;
+        PyRange::new(py, ids.start.0 as isize, ids.end.0 as isize)
+    }
+
+    /// Publish slots from equal-length NumPy arrays (dates as days since 1970-01-01; the Python
+    /// wrapper also accepts `datetime64`). Returns the new ids as a `range`.
+    fn publish_slots_arrays<'py>(
+        &self,
+        py: Python<'py>,
+        resource: PyReadonlyArray1<'py, u32>,
+        date: PyReadonlyArray1<'py, i32>,
+        start_min: PyReadonlyArray1<'py, u16>,
+        end_min: PyReadonlyArray1<'py, u16>,
+        capacity: PyReadonlyArray1<'py, u16>,
+    ) -> PyResult<Bound<'py, PyRange>> {
+        let specs = bulk::slot_specs(&resource, &date, &start_min, &end_min, &capacity)?;
+        let e = &*self.inner;
+        let ids = run_parallel(py, || e.publish_slots(&specs))?;
+        PyRange::new(py, ids.start.0 as isize, ids.end.0 as isize)
+    }
+
+    /// Add a weekly roster template (weekdays: Monday = 0 … Sunday = 6).
+    #[pyo3(signature = (resource, weekdays, start_min, end_min, segment_min, places, valid_from, valid_until, closed_dates=Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_roster(
+        &self,
+        py: Python<'_>,
+        resource: u32,
+        weekdays: Vec<u8>,
+        start_min: u16,
+        end_min: u16,
+        segment_min: u16,
+        places: u16,
+        valid_from: DateArg,
+        valid_until: DateArg,
+        closed_dates: Vec<DateArg>,
+    ) -> PyResult<u32> {
+        if weekdays.len() > 7 || closed_dates.len() > 10_000 {
+            return Err(invalid("a roster has at most 7 weekdays and 10,000 closed dates"));
+        }
+        let roster = haoyuan::Roster {
+            resource: ResourceId(resource),
+            weekdays,
+            start_min,
+            end_min,
+            segment_min,
+            places,
+            valid_from: valid_from.0,
+            valid_until: valid_until.0,
+            closed_dates: closed_dates.into_iter().map(|d| d.0).collect(),
+        };
+        let e = &*self.inner;
+        run(py, || e.add_roster(roster)).map(|r| r.0)
+    }
+
+    fn roster(&self, id: u32) -> PyResult<Roster> {
+        Ok(self.inner.roster(RosterId(id)).map_err(HyErr)?.into())
+    }
+
+    /// Publish every roster's slots up to and including `until`; returns how many were created.
+    fn publish_rosters_until(&self, py: Python<'_>, until: DateArg) -> PyResult<usize> {
+        let e = &*self.inner;
+        run_parallel(py, || e.publish_rosters_until(until.0))
+    }
+
+    /// Suspend a resource's session (停诊) on `date`, the whole day or the segments starting in
+    /// `time = (start_min, end_min)`.
+    #[pyo3(signature = (resource, date, time=None))]
+    fn suspend_session(&self, py: Python<'_>, resource: u32, date: DateArg, time: Option<(u16, u16)>) -> PyResult<SuspensionReport> {
+        let time = time_of_day(time)?;
+        let e = &*self.inner;
+        run(py, || e.suspend_session(ResourceId(resource), date.0, time)).map(SuspensionReport::from)
+    }
+
+    // ------------------------------------------------------------------ availability
+
+    /// Free slots matching the filters, earliest first, at most `limit`.
+    #[pyo3(signature = (date_from, date_to=None, *, department=None, resource=None, institution=None, specialty=None, tier=None, district=None, time=None, with_referral=false, limit=100))]
+    #[allow(clippy::too_many_arguments)]
+    fn find_free_slots(
+        &self,
+        py: Python<'_>,
+        date_from: DateArg,
+        date_to: Option<DateArg>,
+        department: Option<u32>,
+        resource: Option<u32>,
+        institution: Option<u32>,
+        specialty: Option<String>,
+        tier: Option<&str>,
+        district: Option<String>,
+        time: Option<(u16, u16)>,
+        with_referral: bool,
+        limit: u32,
+    ) -> PyResult<Vec<FreeSlot>> {
+        let q = AvailabilityQuery {
+            department: department.map(DepartmentId),
+            resource: resource.map(ResourceId),
+            institution: institution.map(InstitutionId),
+            specialty,
+            tier: tier.map(|t| parse_enum("tier", t, TIERS)).transpose()?,
+            district,
+            date_from: date_from.0,
+            date_to: date_to.unwrap_or(date_from).0,
+            time: time_of_day(time)?,
+            with_referral,
+            limit,
+        };
+        let e = &*self.inner;
+        run(py, || e.find_free_slots(&q)).map(|v| v.into_iter().map(FreeSlot::from).collect())
+    }
+
+    /// Free and total places of a department for each day of a range.
+    fn free_places_by_day(&self, py: Python<'_>, department: u32, date_from: DateArg, date_to: DateArg) -> PyResult<Vec<DayAvailability>> {
+        let e = &*self.inner;
+        run(py, || e.free_places_by_day(DepartmentId(department), date_from.0, date_to.0))
+            .map(|v| v.into_iter().map(DayAvailability::from).collect())
+    }
+
+    /// Other institutions' departments of the same specialty and district with free places.
+    #[pyo3(signature = (department, date_from, date_to, limit=10))]
+    fn alternatives(&self, py: Python<'_>, department: u32, date_from: DateArg, date_to: DateArg, limit: u32) -> PyResult<Vec<Alternative>> {
+        let e = &*self.inner;
+        run(py, || e.alternatives(DepartmentId(department), date_from.0, date_to.0, limit))
+            .map(|v| v.into_iter().map(Alternative::from).collect())
+    }
+
+    // ------------------------------------------------------------------ the lifecycle
+
+    /// Hold a place while the patient confirms or pays (policy TTL, or `ttl_s`).
+    #[pyo3(signature = (patient, slot, channel, *, referral=None, follow_up=false, ttl_s=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn hold(
+        &self,
+        py: Python<'_>,
+        patient: u32,
+        slot: u32,
+        channel: ChannelArg,
+        referral: Option<u64>,
+        follow_up: bool,
+        ttl_s: Option<u32>,
+    ) -> PyResult<Booking> {
+        let req = self.request(patient, slot, channel, referral, follow_up)?;
+        let e = &*self.inner;
+        match ttl_s {
+            Some(ttl) => run(py, || e.hold_for(&req, ttl)),
+            None => run(py, || e.hold(&req)),
+        }
+        .map(Booking::from)
+    }
+
+    /// Hold and confirm in one call.
+    #[pyo3(signature = (patient, slot, channel, *, referral=None, follow_up=false))]
+    fn book(&self, py: Python<'_>, patient: u32, slot: u32, channel: ChannelArg, referral: Option<u64>, follow_up: bool) -> PyResult<Booking> {
+        let req = self.request(patient, slot, channel, referral, follow_up)?;
+        let e = &*self.inner;
+        run(py, || e.book(&req)).map(Booking::from)
+    }
+
+    /// Book, or inside a release-lottery window enter the lottery.
+    #[pyo3(signature = (patient, slot, channel, *, referral=None, follow_up=false))]
+    fn submit(&self, py: Python<'_>, patient: u32, slot: u32, channel: ChannelArg, referral: Option<u64>, follow_up: bool) -> PyResult<Submission> {
+        let req = self.request(patient, slot, channel, referral, follow_up)?;
+        let e = &*self.inner;
+        run(py, || e.submit(&req)).map(Submission::from)
+    }
+
+    fn confirm(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+        let e = &*self.inner;
+        run(py, || e.confirm(BookingId(booking))).map(Booking::from)
+    }
+
+    fn cancel(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+        let e = &*self.inner;
+        run(py, || e.cancel(BookingId(booking))).map(Booking::from)
+    }
+
+    fn check_in(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+        let e = &*self.inner;
+        run(py, || e.check_in(BookingId(booking))).map(Booking::from)
+    }
+
+    fn fulfil(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+        let e = &*self.inner;
+        run(py, || e.fulfil(BookingId(booking))).map(Booking::from)
+    }
+
+    fn mark_no_show(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+        let e = &*self.inner;
+        run(py, || e.mark_no_show(BookingId(booking))).map(Booking::from)
+    }
+
+    // ------------------------------------------------------------------ referrals and waitlists
+
+    /// Issue a referral from a community or secondary institution `from_` to a specialty at a
+    /// higher tier (any institution, or `institution`).
+    #[pyo3(signature = (patient, from_, specialty, urgency="routine", valid_days=30, institution=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn issue_referral(
+        &self,
+        py: Python<'_>,
+        patient: u32,
+        from_: u32,
+        specialty: String,
+        urgency: &str,
+        valid_days: u16,
+        institution: Option<u32>,
+    ) -> PyResult<Referral> {
+        let r = ReferralRequest {
+            patient: PatientId(patient),
+            from: InstitutionId(from_),
+            specialty,
+            institution: institution.map(InstitutionId),
+            urgency: parse_enum("urgency", urgency, URGENCIES)?,
+            valid_days,
+        };
+        let e = &*self.inner;
+        let referral = run(py, || e.issue_referral(&r))?;
+        Ok(self.referral_record(referral))
+    }
+
+    /// Join a department's waitlist over a date range.
+    #[pyo3(signature = (patient, department, date_from, date_to, channel, *, resource=None, time=None, referral=None, follow_up=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn join_waitlist(
+        &self,
+        py: Python<'_>,
+        patient: u32,
+        department: u32,
+        date_from: DateArg,
+        date_to: DateArg,
+        channel: ChannelArg,
+        resource: Option<u32>,
+        time: Option<(u16, u16)>,
+        referral: Option<u64>,
+        follow_up: bool,
+    ) -> PyResult<WaitlistEntry> {
+        let req = WaitlistRequest {
+            patient: PatientId(patient),
+            department: DepartmentId(department),
+            resource: resource.map(ResourceId),
+            date_from: date_from.0,
+            date_to: date_to.0,
+            time: time_of_day(time)?,
+            channel: self.channel_of(channel)?,
+            referral: referral.map(ReferralId),
+            follow_up,
+        };
+        let e = &*self.inner;
+        run(py, || e.join_waitlist(&req)).map(WaitlistEntry::from)
+    }
+
+    fn leave_waitlist(&self, py: Python<'_>, entry: u64) -> PyResult<()> {
+        let e = &*self.inner;
+        run(py, || e.leave_waitlist(WaitlistId(entry)))
+    }
+
+    /// A department's waitlist, in serving order.
+    fn waitlist(&self, py: Python<'_>, department: u32) -> PyResult<Vec<WaitlistEntry>> {
+        let e = &*self.inner;
+        run(py, || e.waitlist(DepartmentId(department))).map(|v| v.into_iter().map(WaitlistEntry::from).collect())
+    }
+
+    // ------------------------------------------------------------------ events
+
+    /// Receive every event emitted from now on.
+    fn subscribe(&self) -> Subscription {
+        Subscription::new(self.inner.subscribe())
+    }
+
+    fn last_event_seq(&self) -> u64 {
+        self.inner.last_event_seq()
+    }
+
+    // ------------------------------------------------------------------ bulk (NumPy)
+
+    /// Book (or hold) one request per row of equal-length arrays, in order, with the GIL
+    /// released. Returns `(booking_ids: uint64, error_codes: uint32)`: code 0 and the booking id
+    /// on success, else the error's code and id 0. `parallel=True` spreads the rows over the
+    /// worker pool (then the order between rows is not fixed).
+    #[pyo3(signature = (patient, slot, channel, *, hold=false, parallel=false))]
+    fn book_many<'py>(
+        &self,
+        py: Python<'py>,
+        patient: PyReadonlyArray1<'py, u32>,
+        slot: PyReadonlyArray1<'py, u32>,
+        channel: PyReadonlyArray1<'py, u16>,
+        hold: bool,
+        parallel: bool,
+    ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+        bulk::book_many(py, &self.inner, &patient, &slot, &channel, hold, parallel)
+    }
+
+    /// Apply one lifecycle action (`"confirm"`, `"cancel"`, `"check_in"`, `"fulfil"`,
+    /// `"mark_no_show"`) to each booking id; returns the error code per row (0 = done).
+    fn lifecycle_many<'py>(&self, py: Python<'py>, action: &str, booking: PyReadonlyArray1<'py, u64>) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        bulk::lifecycle_many(py, &self.inner, action, &booking)
+    }
+
+    /// Many availability queries at once: one per row of `department`, `date_from`, `date_to`
+    /// (days since the epoch), each returning up to `limit` free slots. Returns a dict of
+    /// arrays: `query` (row index), `slot`, `date`, `start_min`, `free`, `starts_at`.
+    #[pyo3(signature = (department, date_from, date_to, *, limit=1))]
+    fn find_free_many<'py>(
+        &self,
+        py: Python<'py>,
+        department: PyReadonlyArray1<'py, u32>,
+        date_from: PyReadonlyArray1<'py, i32>,
+        date_to: PyReadonlyArray1<'py, i32>,
+        limit: u32,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        bulk::find_free_many(py, &self.inner, &department, &date_from, &date_to, limit)
+    }
+
+    /// Every slot (or the ids in `slots`) as a dict of column arrays.
+    #[pyo3(signature = (slots=None))]
+    fn slot_columns<'py>(&self, py: Python<'py>, slots: Option<PyReadonlyArray1<'py, u32>>) -> PyResult<Bound<'py, PyDict>> {
+        bulk::slot_columns(py, &self.inner, slots.as_ref())
+    }
+
+    /// Every hold and booking (or those of `patients`) as a dict of column arrays.
+    #[pyo3(signature = (patients=None))]
+    fn booking_columns<'py>(&self, py: Python<'py>, patients: Option<PyReadonlyArray1<'py, u32>>) -> PyResult<Bound<'py, PyDict>> {
+        bulk::booking_columns(py, &self.inner, patients.as_ref())
+    }
+}
+

@@ -1,0 +1,162 @@
+//! Events from Python: `Engine.subscribe()` gives a `Subscription`; `poll()` drains what has
+//! arrived as `Event` objects, `poll_columns()` as column arrays for pandas / Arrow.
+
+use crate::convert::json_to_py;
+use crate::errors::invalid;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use numpy::PyArray1;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::time::Duration;
+
+/// Most events one poll returns (a bound on one call's memory).
+pub const POLL_MAX: usize = 10_000_000;
+
+/// One state change: `kind` is the event type (`"booked"`, `"cancelled"`, `"no_show"` …) and
+/// `data` its fields as the engine serialises them (ids and instants as ints, dates as days
+/// since 1970-01-01).
+#[pyclass(module = "haoyuan._native", frozen, get_all)]
+pub struct Event {
+    pub seq: u64,
+    pub at: i64,
+    pub kind: String,
+    pub data: Py<PyDict>,
+}
+
+#[pymethods]
+impl Event {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Event(seq={}, at={}, kind={:?}, data={})", self.seq, self.at, self.kind, self.data.bind(py).repr()?))
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(o) = other.downcast::<Event>() else { return Ok(false) };
+        let o = o.get();
+        Ok(self.seq == o.seq && self.at == o.at && self.kind == o.kind && self.data.bind(py).eq(o.data.bind(py))?)
+    }
+
+    /// `seq`, `at`, `kind` and the fields of `data` in one flat dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("seq", self.seq)?;
+        d.set_item("at", self.at)?;
+        d.set_item("kind", &self.kind)?;
+        for (k, v) in self.data.bind(py).iter() {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+}
+
+/// The event's type tag and its other fields as JSON.
+fn split(event: &haoyuan::Event) -> (String, serde_json::Map<String, serde_json::Value>) {
+    match serde_json::to_value(&event.kind) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            let kind = match map.remove("type") {
+                Some(serde_json::Value::String(s)) => s,
+                _ => String::from("unknown"),
+            };
+            (kind, map)
+        }
+        _ => (String::from("unknown"), serde_json::Map::new()),
+    }
+}
+
+fn id_field(map: &serde_json::Map<String, serde_json::Value>, key: &str) -> i64 {
+    map.get(key).and_then(|v| v.as_i64()).unwrap_or(-1)
+}
+
+/// A stream of the engine's events from the moment of `subscribe()`. Unread events queue up in
+/// memory: poll regularly, or drop the subscription.
+#[pyclass(module = "haoyuan._native", frozen)]
+pub struct Subscription {
+    rx: Receiver<haoyuan::Event>,
+}
+
+impl Subscription {
+    pub fn new(rx: Receiver<haoyuan::Event>) -> Self {
+        Subscription { rx }
+    }
+
+    /// Up to `max_events` events, waiting at most `timeout_s` for the first (GIL released).
+    fn take(&self, py: Python<'_>, max_events: usize, timeout_s: f64) -> PyResult<Vec<haoyuan::Event>> {
+        if max_events == 0 || max_events > POLL_MAX {
+            return Err(invalid(format!("max_events must be 1 ..= {POLL_MAX}")));
+        }
+        if !(timeout_s.is_finite() && (0.0..=86_400.0).contains(&timeout_s)) {
+            return Err(invalid("timeout_s must be 0 ..= 86400 seconds"));
+        }
+        let rx = &self.rx;
+        Ok(py.allow_threads(|| {
+            let mut out = Vec::new();
+            if timeout_s > 0.0 {
+                match rx.recv_timeout(Duration::from_secs_f64(timeout_s)) {
+                    Ok(e) => out.push(e),
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return out,
+                }
+            }
+            while out.len() < max_events {
+                match rx.try_recv() {
+                    Ok(e) => out.push(e),
+                    Err(_) => break,
+                }
+            }
+            // Events of different threads may arrive a few places out of order; seq is gap-free.
+            out.sort_by_key(|e| e.seq);
+            out
+        }))
+    }
+}
+
+#[pymethods]
+impl Subscription {
+    /// Events that have arrived (up to `max_events`), in sequence order; with `timeout_s > 0`,
+    /// wait that long for the first one.
+    #[pyo3(signature = (max_events=100_000, timeout_s=0.0))]
+    fn poll(&self, py: Python<'_>, max_events: usize, timeout_s: f64) -> PyResult<Vec<Event>> {
+        let events = self.take(py, max_events, timeout_s)?;
+        let mut out = Vec::with_capacity(events.len());
+        for e in &events {
+            let (kind, map) = split(e);
+            let data = json_to_py(py, &serde_json::Value::Object(map))?.downcast_into::<PyDict>()?.unbind();
+            out.push(Event { seq: e.seq, at: e.at.0, kind, data });
+        }
+        Ok(out)
+    }
+
+    /// Like `poll`, as columns: `seq`, `at` (arrays), `kind` (list of str), `booking`, `slot`,
+    /// `patient` (int64 arrays, -1 where the event has no such field) and `data` (JSON text).
+    #[pyo3(signature = (max_events=1_000_000))]
+    fn poll_columns<'py>(&self, py: Python<'py>, max_events: usize) -> PyResult<Bound<'py, PyDict>> {
+        let events = self.take(py, max_events, 0.0)?;
+        let n = events.len();
+        let (mut seq, mut at, mut booking, mut slot, mut patient) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let kinds = PyList::empty(py);
+        let data = PyList::empty(py);
+        for e in &events {
+            let (kind, map) = split(e);
+            seq.push(e.seq);
+            at.push(e.at.0);
+            booking.push(id_field(&map, "booking"));
+            slot.push(id_field(&map, "slot"));
+            patient.push(id_field(&map, "patient"));
+            kinds.append(kind)?;
+            data.append(serde_json::Value::Object(map).to_string())?;
+        }
+        let out = PyDict::new(py);
+        out.set_item("seq", PyArray1::from_vec(py, seq))?;
+        out.set_item("at", PyArray1::from_vec(py, at))?;
+        out.set_item("kind", kinds)?;
+        out.set_item("booking", PyArray1::from_vec(py, booking))?;
+        out.set_item("slot", PyArray1::from_vec(py, slot))?;
+        out.set_item("patient", PyArray1::from_vec(py, patient))?;
+        out.set_item("data", data)?;
+        Ok(out)
+    }
+
+    /// Events waiting to be polled.
+    fn pending(&self) -> usize {
+        self.rx.len()
+    }
+}

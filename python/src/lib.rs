@@ -1,0 +1,40 @@
+//! `haoyuan._native`: the pyo3 glue between the haoyuan engine and its Python package.
+//!
+//! This crate is ordinary Rust (polars' `crates/polars-python` model): conversions, one
+//! exception mapping, one GIL-releasing call helper. The public API is the hand-written Python
+//! package `haoyuan` (in `haoyuan/`), with a `.pyi` stub checked against this module by
+//! `mypy.stubtest` in `make test`.
+
+mod bulk;
+mod convert;
+mod engine;
+mod errors;
+mod events;
+mod policy;
+mod runtime;
+mod types;
+
+use pyo3::prelude::*;
+
+/// Worker threads the pool uses in this process (see `HAOYUAN_PARALLELISM`,
+/// `HAOYUAN_NUM_THREADS`).
+#[pyfunction]
+fn num_threads() -> usize {
+    runtime::num_threads()
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("BOOKING_STATES", bulk::STATE_NAMES.to_vec())?;
+    m.add("POOLS", bulk::POOL_NAMES.to_vec())?;
+    m.add("BULK_ROWS_MAX", bulk::BULK_ROWS_MAX)?;
+    m.add_class::<engine::Engine>()?;
+    m.add_class::<policy::Policy>()?;
+    m.add_class::<events::Event>()?;
+    m.add_class::<events::Subscription>()?;
+    types::register(m)?;
+    errors::register(m)?;
+    m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    Ok(())
+}
