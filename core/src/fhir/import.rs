@@ -228,6 +228,7 @@ pub fn parse_bundle(engine: &Engine, v: &Value, opts: &ImportOptions) -> FhirRes
     // Pass 1: Schedules, by `Schedule/<id>` and by fullUrl.
     let mut schedules: HashMap<String, ResourceId> = HashMap::new();
     let mut by_name: Option<ByName> = None;
+    let mut unresolved: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (i, e) in entries.iter().enumerate() {
         let at = format!("Bundle.entry[{i}].resource");
         let Some(r) = e.get("resource").filter(|r| r.is_object()) else {
@@ -245,6 +246,9 @@ pub fn parse_bundle(engine: &Engine, v: &Value, opts: &ImportOptions) -> FhirRes
                     Ok(res) => res,
                     Err((code, field, m)) => {
                         issues.push(code, format!("{at}{field}"), m);
+                        // Its Slots are not reported again: this issue covers them.
+                        unresolved.insert(format!("Schedule/{id}"));
+                        unresolved.extend(get_str(e, "fullUrl").map(str::to_string));
                         continue;
                     }
                 };
@@ -278,6 +282,7 @@ pub fn parse_bundle(engine: &Engine, v: &Value, opts: &ImportOptions) -> FhirRes
                 let tail = s.rsplitn(3, '/').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("/");
                 match schedules.get(s.as_str()).or_else(|| schedules.get(&tail)) {
                     Some(r) => Some(*r),
+                    None if unresolved.contains(s.as_str()) || unresolved.contains(&tail) => continue,
                     None => {
                         issues.push("not-found", format!("{at}.schedule"), format!("references {s:?}, which is not a Schedule in this bundle"));
                         None

@@ -138,7 +138,11 @@ fn issue_json(i: &Issue) -> Value {
 
 impl fmt::Display for FhirError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 10;
         for (n, i) in self.issues.iter().enumerate() {
+            if n == SHOWN {
+                return write!(f, "; and {} more", self.issues.len() - SHOWN);
+            }
             if n > 0 {
                 f.write_str("; ")?;
             }
