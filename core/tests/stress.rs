@@ -1,0 +1,174 @@
+//! Multi-threaded stress: 8 threads × 100,000 mixed operations racing for a few slots, with
+//! limits, referrals, waitlist offers, expiries and a provider suspension in the mix. Afterwards
+//! every invariant is checked against the bookings themselves:
+//! - no slot (and no pool) holds more places than it has (invariant 1);
+//! - the places each slot counts taken equal the active bookings that point at it, so every
+//!   hold is accounted for (invariant 3) and nothing leaked;
+//! - no patient has more active bookings than a limit allows (invariant 2).
+
+mod common;
+use common::*;
+use haoyuan::*;
+use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const THREADS: usize = 8;
+const OPS_PER_THREAD: usize = 100_000;
+
+#[test]
+fn eight_threads_race_for_few_slots_without_breaking_invariants() {
+    // 09:00: cancellations are still free (until 15:00 the day before), so patients are not
+    // suspended en masse by late cancels; suspension has its own tests.
+    let c = city_with(Policy::default(), at(day0(), 9, 0));
+    let engine = Arc::new(c.engine);
+    let dates: Vec<Date> = (1..=3).map(|d| day0().plus_days(d)).collect();
+    let mut slots = Vec::new();
+    for &date in &dates {
+        for &doctor in &c.doctor {
+            let specs: Vec<SlotSpec> = (0..4).map(|i| SlotSpec { resource: doctor, date, start_min: 480 + i * 15, end_min: 495 + i * 15, capacity: 3 }).collect();
+            let r = engine.publish_slots(&specs).unwrap();
+            slots.extend((r.start.0..r.end.0).map(SlotId));
+        }
+    }
+    let patients: Vec<PatientId> = (0..200).map(|_| engine.register_patient().unwrap()).collect();
+    let referrals: Vec<(PatientId, ReferralId)> = patients[..50]
+        .iter()
+        .map(|&p| {
+            let r = engine
+                .issue_referral(&ReferralRequest { patient: p, from: c.community, specialty: "cardiology".into(), institution: None, urgency: Urgency::Urgent, valid_days: 30 })
+                .unwrap();
+            (p, r.id)
+        })
+        .collect();
+    let departments = c.cardio;
+    let app = c.app;
+
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let engine = engine.clone();
+            let slots = slots.clone();
+            let patients = patients.clone();
+            let referrals = referrals.clone();
+            let dates = dates.clone();
+            std::thread::spawn(move || {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(t as u64);
+                let mut mine: Vec<BookingId> = Vec::new();
+                let mut counts = [0usize; 4];
+                for i in 0..OPS_PER_THREAD {
+                    // Thread 0 moves the clock (2 minutes per 2,000 of its operations, 100
+                    // minutes in all): holds expire and waitlist offers pass on mid-race.
+                    if t == 0 && i % 2000 == 0 {
+                        engine.advance_clock(120).unwrap();
+                    }
+                    let slot = slots[rng.random_range(0..slots.len())];
+                    let patient = patients[rng.random_range(0..patients.len())];
+                    match rng.random_range(0..100) {
+                        0..=29 => {
+                            if let Ok(b) = engine.hold(&Request::new(patient, slot, app)) {
+                                mine.push(b.id);
+                                counts[0] += 1;
+                            }
+                        }
+                        30..=49 => match engine.book(&Request::new(patient, slot, app)) {
+                            Ok(b) => {
+                                mine.push(b.id);
+                                counts[0] += 1;
+                            }
+                            Err(_) => {}
+                        },
+                        50..=54 => {
+                            let (p, r) = referrals[rng.random_range(0..referrals.len())];
+                            if let Ok(b) = engine.book(&Request::new(p, slot, app).with_referral(r)) {
+                                mine.push(b.id);
+                            }
+                        }
+                        55..=69 if !mine.is_empty() => {
+                            let b = mine.swap_remove(rng.random_range(0..mine.len()));
+                            if engine.confirm(b).is_ok() {
+                                counts[1] += 1;
+                            }
+                            mine.push(b);
+                        }
+                        70..=89 if !mine.is_empty() => {
+                            let b = mine.swap_remove(rng.random_range(0..mine.len()));
+                            if engine.cancel(b).is_ok() {
+                                counts[2] += 1;
+                            }
+                        }
+                        90 => {
+                            let d = dates[rng.random_range(0..dates.len())];
+                            let _ = engine.join_waitlist(&WaitlistRequest {
+                                patient,
+                                department: departments[rng.random_range(0..4)],
+                                resource: None,
+                                date_from: d,
+                                date_to: d,
+                                time: None,
+                                channel: app,
+                                referral: None,
+                                follow_up: false,
+                            });
+                        }
+                        91..=96 => {
+                            let _ = engine.patient_record(patient);
+                            let _ = engine.find_free_slots(&AvailabilityQuery::department(departments[0], dates[0], dates[2]));
+                        }
+                        _ => {}
+                    }
+                }
+                counts
+            })
+        })
+        .collect();
+    // Meanwhile, a provider suspends one session.
+    let suspended = engine.suspend_session(c.doctor[3], dates[2], None).unwrap();
+    let totals: Vec<[usize; 4]> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let placed: usize = totals.iter().map(|c| c[0]).sum();
+    let cancels: usize = totals.iter().map(|c| c[2]).sum();
+    assert!(placed > 500 && cancels > 300, "the race must actually book and cancel: {placed} placed, {cancels} cancelled");
+
+    // Invariant 1 and 3: per slot, taken == active bookings on it, and ≤ pool sizes.
+    let mut active_per_slot: HashMap<SlotId, [u16; 4]> = HashMap::new();
+    let policy = engine.policy().clone();
+    for &p in &patients {
+        let record = engine.patient_record(p).unwrap();
+        let all = engine.bookings_of(p).unwrap();
+        let active: Vec<&Booking> = all.iter().filter(|b| b.state.is_active()).collect();
+        assert_eq!(active.len(), record.active_bookings.len());
+        // Invariant 2.
+        assert!(active.len() as u32 <= policy.limits.total_active, "{p}: {} active", active.len());
+        let mut per_day: HashMap<Date, u32> = HashMap::new();
+        let mut per_dept_day: HashMap<(DepartmentId, Date), u32> = HashMap::new();
+        for b in &active {
+            *per_day.entry(b.date).or_default() += 1;
+            *per_dept_day.entry((b.department, b.date)).or_default() += 1;
+            active_per_slot.entry(b.slot).or_default()[b.pool as usize] += 1;
+        }
+        assert!(per_day.values().all(|&n| n <= policy.limits.per_visit_date));
+        assert!(per_dept_day.values().all(|&n| n <= policy.limits.per_department_day));
+        // Every referral is used by at most one active booking, and that booking exists.
+        for r in record.referrals.iter().filter_map(|r| r.used_by) {
+            assert!(active.iter().any(|b| b.id == r), "referral used by an ended booking");
+        }
+    }
+    for &s in &slots {
+        let info = engine.slot(s).unwrap();
+        let expect = active_per_slot.get(&s).copied().unwrap_or_default();
+        assert_eq!(info.pool_taken, expect, "{s}: counted places must equal its active bookings");
+        for p in 0..4 {
+            assert!(info.pool_taken[p] <= info.pool_places[p], "{s} pool {p} over its size");
+        }
+        if suspended.slots.contains(&s) {
+            assert_eq!(info.pool_taken, [0; 4], "a suspended session keeps no bookings");
+        }
+    }
+    let offers = patients.iter().flat_map(|p| engine.bookings_of(*p).unwrap()).filter(|b| b.offer.is_some()).count();
+    assert!(offers > 50, "waitlist offers must take part in the race: {offers}");
+    eprintln!("stress: {placed} placed, {cancels} cancelled, {offers} waitlist offers");
+    // Every hold ends: after the last deadline passes, nothing is left held.
+    engine.advance_clock(24 * 3600 - 1).unwrap();
+    for &p in &patients {
+        assert!(engine.bookings_of(p).unwrap().iter().all(|b| b.state != BookingState::Held || b.expires_at > engine.now()));
+    }
+}
