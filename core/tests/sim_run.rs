@@ -28,6 +28,24 @@ fn same_seed_same_result_bit_for_bit() {
 }
 
 #[test]
+fn query_hints_and_suggestion_refresh_change_nothing_but_speed() {
+    // The hints skip days the engine already reported full; with them off every query goes to
+    // the engine. Suggestions refreshed for every patient vs every 10 minutes do differ, so
+    // both runs keep the refresh fixed.
+    let region = RegionSpec::small();
+    let d = demand(1200.0);
+    let mut exact = SimPolicy::default();
+    exact.query_hints = false;
+    exact.engine.lottery.window_s = 60;
+    let mut hinted = exact.clone();
+    hinted.query_hints = true;
+    let a = simulate(&region, &d, &exact, 10, 9, &quiet).unwrap();
+    let b = simulate(&region, &d, &hinted, 10, 9, &quiet).unwrap();
+    assert_eq!(serde_json::to_string(&a.without_timing()).unwrap(), serde_json::to_string(&b.without_timing()).unwrap());
+    assert!(a.total.booking_rate > 0.5, "the test must reach full departments: {}", a.total.booking_rate);
+}
+
+#[test]
 fn metrics_are_consistent() {
     let region = RegionSpec::small();
     let r = simulate(&region, &demand(700.0), &SimPolicy::default(), 14, 7, &quiet).unwrap();
@@ -84,8 +102,10 @@ fn unified_pool_books_more_and_spreads_load_down() {
 fn overbooking_raises_utilisation_and_overflow() {
     let region = RegionSpec::small();
     let d = demand(1500.0);
-    let base = simulate(&region, &d, &SimPolicy::default(), 10, 5, &quiet).unwrap();
-    let mut over = SimPolicy::default();
+    // Each patient sticks to one clinic (no load spreading), as in LaGanga & Lawrence's
+    // single-clinic model.
+    let base = simulate(&region, &d, &SimPolicy::islands(), 10, 5, &quiet).unwrap();
+    let mut over = SimPolicy::islands();
     over.engine.overbooking.ratio = 0.2;
     let over = simulate(&region, &d, &over, 10, 5, &quiet).unwrap();
     assert!(over.total.utilisation > base.total.utilisation);

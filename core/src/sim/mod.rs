@@ -58,11 +58,20 @@ pub struct SimPolicy {
     /// With a unified pool: how many load-spreading alternatives a patient is shown when the
     /// preferred place is full or too far away (0 = none).
     pub alternatives: u32,
+    /// How often (seconds) the platform recomputes a department's load-spreading suggestions;
+    /// patients in between see the last list (each place is still checked by the engine when
+    /// booked). 0 = fresh for every patient. Suggestions scan a whole district, so this is the
+    /// simulator's largest cost on a city.
+    pub alternatives_refresh_s: u32,
+    /// Skip department-days the engine already reported full until the simulator sees a place
+    /// of that department freed (cancellation, expiry). Exact: the engine would report the
+    /// same; off = query everything (the test that they agree turns it off).
+    pub query_hints: bool,
 }
 
 impl Default for SimPolicy {
     fn default() -> Self {
-        SimPolicy { engine: Policy::default(), unified_pool: true, alternatives: 5 }
+        SimPolicy { engine: Policy::default(), unified_pool: true, alternatives: 5, alternatives_refresh_s: 600, query_hints: true }
     }
 }
 
@@ -74,6 +83,9 @@ impl SimPolicy {
 
     pub fn validate(&self) -> Result<()> {
         self.engine.validate()?;
+        if self.alternatives_refresh_s > 86_400 {
+            return Err(Error::invalid("alternatives_refresh_s must be at most a day"));
+        }
         if self.alternatives > 100 {
             return Err(Error::invalid(format!("alternatives {} must be at most 100", self.alternatives)));
         }

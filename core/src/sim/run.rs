@@ -125,6 +125,11 @@ struct Sim<'a> {
     lead: LeadAcc,
     lead_tier: [LeadAcc; 3],
     notes: Vec<String>,
+    /// Per department: the last date (day index) the engine reported full for public
+    /// requesters, from the first open date on; cleared when a place there frees up.
+    full_through: Vec<Option<i32>>,
+    /// Per department: (computed at, day, range end, suggestions).
+    suggestions: HashMap<u32, (i64, i32, i32, Vec<crate::availability::Alternative>)>,
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -211,7 +216,10 @@ pub(crate) fn run(
         lead: LeadAcc::default(),
         lead_tier: Default::default(),
         notes: Vec::new(),
+        full_through: Vec::new(),
+        suggestions: HashMap::new(),
     };
+    sim.full_through = vec![None; sim.region.departments.len()];
     let referral_ok: Vec<bool> = (0..sim.region.specialties.len()).map(|s| !sim.region.by_specialty_tier[s][1].is_empty() || !sim.region.by_specialty_tier[s][2].is_empty()).collect();
     let sampler = {
         let mut s = Sampler::new(demand, &sim.region.specialties, referral_ok, &sim.channel_names);
@@ -318,8 +326,14 @@ impl<'a> Sim<'a> {
                     }
                 }
                 EventKind::PatientSuspended { .. } if ev.at >= self.t0 => self.suspensions += 1,
-                EventKind::Expired { .. } => self.counts.holds_expired += 1,
-                EventKind::Cancelled { by: CancelledBy::Patient, late: true, .. } => self.counts.late_cancellations += 1,
+                EventKind::Expired { slot, .. } => {
+                    self.counts.holds_expired += 1;
+                    self.freed(slot);
+                }
+                EventKind::Cancelled { slot, by, late, .. } => {
+                    self.counts.late_cancellations += (by == CancelledBy::Patient && late) as u64;
+                    self.freed(slot);
+                }
                 EventKind::LotteryWon { ticket, booking } => {
                     let Some((req, referral)) = self.tickets.remove(&ticket) else { continue };
                     self.counts.lottery_won += 1;
@@ -339,6 +353,22 @@ impl<'a> Sim<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A place of `slot` came back: its department is no longer known to be full.
+    fn freed(&mut self, slot: SlotId) {
+        if let Some(rec) = self.slots.get(slot.0 as usize) {
+            self.full_through[rec.department as usize] = None;
+        }
+    }
+
+    /// The last date (day index) open to the public at the current instant.
+    fn last_open_day(&self) -> i32 {
+        let now = self.engine.now().0 - self.t0.0;
+        let today = now.div_euclid(DAY_S) as i32;
+        let w = &self.policy.engine.window;
+        let released_today = now.rem_euclid(DAY_S) >= w.release_at_min as i64 * 60;
+        today + w.open_days_ahead as i32 - (!released_today) as i32
     }
 
     fn pick_department(&self, req: &Req, referral: bool) -> Option<u32> {
@@ -438,7 +468,28 @@ impl<'a> Sim<'a> {
             ..AvailabilityQuery::default()
         };
         self.counts.engine_calls += 1;
-        let free = self.engine.find_free_slots(&q)?;
+        // Public requests skip the days the engine already said were full (see `query_hints`).
+        let hinted = self.policy.query_hints && referral.is_none() && self.policy.engine.channel_quotas.is_empty();
+        let skip_to = if hinted { self.full_through[dept as usize].map_or(from, |x| from.max(x + 1)) } else { from };
+        let free = if skip_to > to {
+            Vec::new()
+        } else {
+            let q = AvailabilityQuery { date_from: start.plus_days(skip_to), ..q };
+            self.engine.find_free_slots(&q)?
+        };
+        // Only scans that start today extend the hint: it means "every day from today (or
+        // earlier) through X is full", which release-time scans of one day cannot tell.
+        if hinted && !(req.spike && !retry) {
+            // Everything scanned before the first free day (or the whole open range) was full.
+            let open_end = to.min(self.last_open_day());
+            let full = match free.first() {
+                Some(f) => Some(f.date.0 - start.0 - 1),
+                None => Some(open_end),
+            };
+            if let Some(x) = full.filter(|x| *x >= from && skip_to <= *x + 1) {
+                self.full_through[dept as usize] = Some(self.full_through[dept as usize].map_or(x, |y| y.max(x)));
+            }
+        }
         let mut offers: Vec<Offer> = Vec::new();
         if !free.is_empty() {
             // At release everyone sees the same fresh day; each picks a segment they like.
@@ -460,7 +511,17 @@ impl<'a> Sim<'a> {
         let too_far = offers.first().is_none_or(|o| o.days_ahead > req.tolerance_days as i32);
         if self.policy.unified_pool && self.policy.alternatives > 0 && too_far {
             self.counts.engine_calls += 1;
-            for a in self.engine.alternatives(department, date_from, date_to, self.policy.alternatives)? {
+            let now = self.engine.now().0;
+            let fresh = match self.suggestions.get(&dept) {
+                Some((at, day, end, _)) => now - at >= self.policy.alternatives_refresh_s as i64 || *day != req.day || *end != to,
+                None => true,
+            };
+            if fresh {
+                let list = self.engine.alternatives(department, date_from, date_to, self.policy.alternatives)?;
+                self.suggestions.insert(dept, (now, req.day, to, list));
+            }
+            let list = self.suggestions.get(&dept).map(|x| x.3.clone()).unwrap_or_default();
+            for a in list {
                 if is_referral && a.tier == Tier::Community {
                     continue;
                 }
@@ -561,7 +622,8 @@ impl<'a> Sim<'a> {
             Err(Error::PatientSuspended { .. }) => self.counts.refused_suspended += measured as u64,
             // The same patient entered this slot's lottery twice: one entry counts.
             Err(Error::InvalidArgument(m)) if m.contains("already entered the lottery") => {}
-            Err(Error::SlotFull { .. }) => return self.found_nothing(req, referral, dept, date_from, date_to, measured),
+            // A suggestion computed a few minutes ago may be gone or closed by now.
+            Err(Error::SlotFull { .. } | Error::BookingClosed { .. }) => return self.found_nothing(req, referral, dept, date_from, date_to, measured),
             Err(e) => self.anomaly("book", &e),
         }
         Ok(())

@@ -1,0 +1,39 @@
+//! The city-year benchmark of `make bench-sim` (ignored by `cargo test`): the Dongguan preset
+//! for `SIM_DAYS` days (default 365), timed, with the headline metrics printed as one JSON line.
+//!
+//!     cargo test --release -p haoyuan --test sim_bench -- --ignored --nocapture
+
+use haoyuan::sim::*;
+use std::time::Instant;
+
+#[test]
+#[ignore = "benchmark: run by make bench-sim"]
+fn dongguan_city_year() {
+    let days: u32 = std::env::var("SIM_DAYS").ok().and_then(|s| s.parse().ok()).unwrap_or(365);
+    let t = Instant::now();
+    let mut last = Instant::now();
+    let r = simulate(&RegionSpec::dongguan(), &DemandSpec::dongguan(), &SimPolicy::default(), days, 1, &|d, total| {
+        if d == total || last.elapsed().as_secs() >= 10 {
+            eprintln!("  day {d}/{total} at {:.1} s", t.elapsed().as_secs_f64());
+        }
+    })
+    .unwrap();
+    let _ = &mut last;
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(r.counts.anomalies, 0, "{:?}", r.notes);
+    let summary: std::collections::BTreeMap<String, f64> = r.summary().into_iter().collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "dongguan_city_year",
+            "days": days,
+            "seconds": secs,
+            "slots": r.slots,
+            "places": r.total.places,
+            "requests": r.counts.requests,
+            "engine_calls": r.counts.engine_calls,
+            "engine_calls_per_s": r.counts.engine_calls as f64 / secs,
+            "summary": summary,
+        })
+    );
+}
