@@ -11,7 +11,7 @@ use crate::ids::*;
 use crate::lottery::Lotteries;
 use crate::patients::{Booking, BookingState, Card, PatientRecord, Patients};
 use crate::policy::Policy;
-use crate::registry::{Channel, Department, Institution, Registry, Resource, ResourceKind, ResourceStats, Tier, STANDARD_CHANNELS};
+use crate::registry::{Channel, Department, Institution, Registry, Resource, ResourceKind, ResourceStats, Tier};
 use crate::roster::{Roster, Rosters};
 use crate::slot::{spread_share, Pool, Slot, SlotSpec, PLACES_MAX};
 use crate::store::{SlotStore, SLOTS_MAX};
@@ -212,8 +212,9 @@ impl Engine {
             tick_lock: Mutex::new(()),
             next_referral: AtomicU64::new(1),
         };
-        for name in STANDARD_CHANNELS {
-            engine.add_channel(name)?;
+        // The registry starts with the standard channels; give each its quota group.
+        for (_, channel) in engine.registry.channels.iter() {
+            engine.channel_groups.push(engine.quota_group_of(&channel.name));
         }
         Ok(engine)
     }
@@ -295,12 +296,16 @@ impl Engine {
         let before = self.registry.channels.count();
         let id = self.registry.add_channel(name)?;
         if self.registry.channels.count() > before {
-            let group = self.policy.channel_quotas.iter().position(|q| q.channels.iter().any(|c| c == name));
-            self.channel_groups.push(group.map(|g| g as u8));
+            self.channel_groups.push(self.quota_group_of(name));
             self.emit(EventKind::ChannelAdded { channel: id, name: name.into() });
         }
         drop(_guard);
         self.durable(id)
+    }
+
+    fn quota_group_of(&self, channel: &str) -> Option<u8> {
+        let group = self.policy.channel_quotas.iter().position(|q| q.channels.iter().any(|c| c == channel));
+        group.map(|g| g as u8)
     }
 
     pub fn channel_id(&self, name: &str) -> Result<ChannelId> {

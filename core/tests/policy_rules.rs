@@ -181,7 +181,8 @@ fn channel_quota_is_kept_until_its_cutoff() {
 
 #[test]
 fn per_patient_limits() {
-    let c = city();
+    // 09:00: cancelling tomorrow's booking is still free (late would suspend the patient).
+    let c = city_with(Policy::default(), at(day0(), 9, 0));
     let p = c.patient();
     let d1 = day0().plus_days(1);
     let s = c.slots(c.doctor[2], d1, &[480, 495], 5);
