@@ -219,6 +219,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Recovery only (durability): the manual clock, to restore its time without a tick.
+    pub(crate) fn manual_clock(&self) -> Option<&ManualClock> {
+        self.manual_clock.as_deref()
+    }
+
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
@@ -539,7 +544,7 @@ impl Engine {
         self.durable(SlotId(first as u32)..SlotId((first + specs.len()) as u32))
     }
 
-    fn build_run(&self, run: &[SlotSpec]) -> Result<Vec<Slot>> {
+    pub(crate) fn build_run(&self, run: &[SlotSpec]) -> Result<Vec<Slot>> {
         let department = self.check_spec(&run[0])?;
         for spec in &run[1..] {
             self.check_spec(spec)?;

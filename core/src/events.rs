@@ -178,6 +178,11 @@ impl EventBus {
         }
     }
 
+    /// Recovery only (durability): continue the sequence after the last replayed event.
+    pub(crate) fn restore_seq(&self, last: u64) {
+        self.next_seq.store(last, Ordering::Release);
+    }
+
     /// The sequence number of the last event emitted (0 before any).
     pub fn last_seq(&self) -> u64 {
         self.next_seq.load(Ordering::Acquire)

@@ -18,24 +18,24 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-struct Ticket {
-    id: TicketId,
-    request: Request,
-    weight: f64,
+pub(crate) struct Ticket {
+    pub id: TicketId,
+    pub request: Request,
+    pub weight: f64,
 }
 
 #[derive(Default)]
-struct Draw {
-    draws_at: Timestamp,
-    tickets: Vec<Ticket>,
-    entered: HashSet<(PatientId, SlotId)>,
+pub(crate) struct Draw {
+    pub draws_at: Timestamp,
+    pub tickets: Vec<Ticket>,
+    pub entered: HashSet<(PatientId, SlotId)>,
 }
 
 /// Open lotteries by release instant.
 #[derive(Default)]
 pub(crate) struct Lotteries {
-    open: DashMap<Timestamp, Draw>,
-    next_ticket: AtomicU64,
+    pub(crate) open: DashMap<Timestamp, Draw>,
+    pub(crate) next_ticket: AtomicU64,
 }
 
 /// SplitMix64: derives one independent seed per release instant from the policy seed.

@@ -73,7 +73,7 @@ impl Roster {
 #[derive(Default)]
 pub(crate) struct Rosters {
     /// Each roster with the last date already published.
-    inner: Mutex<Vec<(Roster, Option<Date>)>>,
+    pub(crate) inner: Mutex<Vec<(Roster, Option<Date>)>>,
 }
 
 impl Rosters {

@@ -122,6 +122,45 @@ impl Slot {
         debug_assert!(Self::taken_in(prev, pool) > 0, "released a place never claimed");
     }
 
+    /// Replay only (durability): take a place from `pool` without the size check — the journal
+    /// already decided it, and events of different patients may replay a few positions out of
+    /// the order their claims happened in. Fails only when the 15-bit counter is full.
+    pub(crate) fn force_take(&self, pool: Pool) -> bool {
+        let mut word = self.counts.load(Ordering::Acquire);
+        loop {
+            if Self::taken_in(word, pool) as u64 >= FIELD_MASK {
+                return false;
+            }
+            match self.counts.compare_exchange_weak(word, word + (1u64 << pool.shift()), Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    /// Replay only: give back a place; false (and no change) if the pool has none taken.
+    pub(crate) fn force_release(&self, pool: Pool) -> bool {
+        let mut word = self.counts.load(Ordering::Acquire);
+        loop {
+            if Self::taken_in(word, pool) == 0 {
+                return false;
+            }
+            match self.counts.compare_exchange_weak(word, word - (1u64 << pool.shift()), Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    /// Snapshot restore only: set the taken counts and the closed flag at once.
+    pub(crate) fn restore_counts(&self, taken: [u16; 4], closed: bool) {
+        let mut word = if closed { CLOSED } else { 0 };
+        for p in Pool::ALL {
+            word |= (taken[p as usize] as u64 & FIELD_MASK) << p.shift();
+        }
+        self.counts.store(word, Ordering::Release);
+    }
+
     /// Stop all further claims (provider suspension). Returns false if it was already closed.
     pub fn close(&self) -> bool {
         self.counts.fetch_or(CLOSED, Ordering::AcqRel) & CLOSED == 0

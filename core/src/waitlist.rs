@@ -56,20 +56,20 @@ pub struct WaitlistEntry {
 #[derive(Default)]
 pub(crate) struct Waitlists {
     /// Per department, sorted by (priority, id).
-    lists: DashMap<DepartmentId, Vec<WaitlistEntry>>,
+    pub(crate) lists: DashMap<DepartmentId, Vec<WaitlistEntry>>,
     where_is: DashMap<WaitlistId, DepartmentId>,
-    next: AtomicU64,
+    pub(crate) next: AtomicU64,
 }
 
 impl Waitlists {
-    fn insert(&self, entry: WaitlistEntry) {
+    pub(crate) fn insert(&self, entry: WaitlistEntry) {
         self.where_is.insert(entry.id, entry.request.department);
         let mut list = self.lists.entry(entry.request.department).or_default();
         let at = list.partition_point(|e| (e.priority, e.id) < (entry.priority, entry.id));
         list.insert(at, entry);
     }
 
-    fn remove(&self, id: WaitlistId) -> Option<WaitlistEntry> {
+    pub(crate) fn remove(&self, id: WaitlistId) -> Option<WaitlistEntry> {
         let (_, department) = self.where_is.remove(&id)?;
         let mut list = self.lists.get_mut(&department)?;
         let i = list.iter().position(|e| e.id == id)?;

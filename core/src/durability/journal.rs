@@ -1,0 +1,421 @@
+//! The segmented append-only journal: a writer thread with group commit, and the reader.
+//!
+//! Emitting threads encode and checksum their event (in parallel, under their patient lock —
+//! cheap) and hand the frame to one writer thread over a bounded channel. The writer appends
+//! frames **in sequence order**: a frame that arrives before a smaller sequence number waits in
+//! a small reorder buffer (the gap closes within microseconds: numbering and recording are
+//! adjacent in `EventBus::emit`). A segment is therefore a gap-free run of sequence numbers,
+//! and the durable point is simply the last sequence number written before the last fsync.
+//!
+//! `sync`: each round the writer takes *everything* queued, writes it with one `write` and makes
+//! it durable with one `fdatasync`, then wakes every waiter whose sequence number is covered.
+//! Operations that arrive during an fsync form the next batch — group commit, with no timer.
+//! `buffered`: the same writer, but acknowledgements do not wait, and fsync runs on an interval.
+
+use super::codec::{self, corrupt, Frame};
+use crate::error::{Error, Result};
+use crate::events::{Event, EventSink};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::{Condvar, Mutex};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A segment is sealed and a new one started past this size.
+pub(crate) const SEGMENT_BYTES: u64 = 64 << 20;
+/// Frames queued for the writer before emitting threads wait (back-pressure, bounded memory).
+const QUEUE_MAX: usize = 1 << 16;
+/// Bytes written per round at most, so waiters are woken regularly under a flood.
+const BATCH_BYTES_MAX: usize = 8 << 20;
+
+pub(crate) fn segment_name(first_seq: u64) -> String {
+    format!("seg-{first_seq:020}.hyj")
+}
+
+pub(crate) fn snapshot_name(seq: u64) -> String {
+    format!("snap-{seq:020}.hys")
+}
+
+/// Numbered files of a kind in the directory, sorted by number.
+pub(crate) fn list(dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io("list", dir, e))? {
+        let entry = entry.map_err(|e| io("list", dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(n) = name.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)).and_then(|n| n.parse::<u64>().ok()) {
+            out.push((n, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub(crate) fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Durability(format!("cannot {what} {}: {e}", path.display()))
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io("sync directory", dir, e))
+}
+
+/// Create a segment file holding only its header, durable.
+pub(crate) fn create_segment(dir: &Path, first_seq: u64) -> Result<File> {
+    let path = dir.join(segment_name(first_seq));
+    let mut f = OpenOptions::new().create(true).truncate(true).write(true).open(&path).map_err(|e| io("create", &path, e))?;
+    f.write_all(&codec::segment_header(first_seq)).map_err(|e| io("write", &path, e))?;
+    f.sync_all().map_err(|e| io("sync", &path, e))?;
+    sync_dir(dir)?;
+    Ok(f)
+}
+
+// ------------------------------------------------------------------ reading
+
+/// Where a scan of one segment stopped.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Stop {
+    /// The data ended cleanly.
+    End,
+    /// Damage at `offset` with nothing valid after it: a torn tail.
+    Torn { offset: usize, reason: &'static str },
+}
+
+/// Reads the events of one segment, in order, from its bytes.
+pub(crate) struct SegmentScan<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    pub first_seq: u64,
+    expected: u64,
+    pub stop: Option<Stop>,
+}
+
+impl<'a> SegmentScan<'a> {
+    /// `None` when the header itself is missing or damaged.
+    pub fn new(buf: &'a [u8]) -> Option<SegmentScan<'a>> {
+        let first_seq = codec::parse_segment_header(buf)?;
+        Some(SegmentScan { buf, pos: codec::SEGMENT_HEADER_LEN, first_seq, expected: first_seq, stop: None })
+    }
+
+    /// The next event, `Ok(None)` at the end or at a torn tail (see `stop`), or an error for
+    /// damage with valid records after it, or a checksummed record that is not the next event.
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
+        if self.stop.is_some() {
+            return Ok(None);
+        }
+        match codec::read_frame(self.buf, self.pos) {
+            Frame::End => {
+                self.stop = Some(Stop::End);
+                Ok(None)
+            }
+            Frame::Bad(reason) => match codec::valid_frame_after(self.buf, self.pos) {
+                Some(next) => Err(corrupt(format!(
+                    "journal corrupt in the middle: {reason} at offset {}, yet a valid record follows at offset {next}",
+                    self.pos
+                ))),
+                None => {
+                    self.stop = Some(Stop::Torn { offset: self.pos, reason });
+                    Ok(None)
+                }
+            },
+            Frame::Ok(payload, end) => {
+                let event: Event = codec::decode(payload)
+                    .map_err(|e| corrupt(format!("checksummed record at offset {} does not decode: {e}", self.pos)))?;
+                if event.seq != self.expected {
+                    return Err(corrupt(format!("record at offset {} is event {}, expected {}", self.pos, event.seq, self.expected)));
+                }
+                self.expected += 1;
+                self.pos = end;
+                Ok(Some(event))
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ writing
+
+/// How durable an acknowledged operation is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Pure memory (simulations): nothing is written; `open` still recovers a directory.
+    None,
+    /// A background writer appends every event; fsync runs every `interval`. A crash loses at
+    /// most the last interval of acknowledged operations.
+    Buffered { interval: Duration },
+    /// An operation is acknowledged only once its events are fsynced; concurrent operations
+    /// share one fsync (group commit).
+    Sync,
+}
+
+enum Msg {
+    Record(u64, Result<Vec<u8>>),
+    /// Seal the current segment; reply with the last sequence number it holds.
+    Rotate(Sender<Result<u64>>),
+    /// Write and fsync what is queued; reply when done.
+    Flush(Sender<Result<u64>>),
+}
+
+#[derive(Default)]
+struct Progress {
+    durable: u64,
+    failed: Option<String>,
+}
+
+struct Shared {
+    progress: Mutex<Progress>,
+    cond: Condvar,
+}
+
+/// The engine's [`EventSink`]: hands frames to the writer, waits for the durable point.
+pub(crate) struct JournalSink {
+    tx: Sender<Msg>,
+    shared: Arc<Shared>,
+    sync: bool,
+}
+
+impl EventSink for JournalSink {
+    fn record(&self, event: &Event) {
+        // A send fails only once the writer is gone; `wait_durable` reports that.
+        let _ = self.tx.send(Msg::Record(event.seq, codec::encode_frame(event)));
+    }
+
+    fn wait_durable(&self, seq: u64) -> Result<()> {
+        let mut p = self.shared.progress.lock();
+        loop {
+            if let Some(msg) = &p.failed {
+                return Err(Error::Durability(msg.clone()));
+            }
+            if !self.sync || p.durable >= seq {
+                return Ok(());
+            }
+            self.shared.cond.wait(&mut p);
+        }
+    }
+}
+
+/// The writer thread's handle.
+pub(crate) struct Journal {
+    tx: Sender<Msg>,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    sync: bool,
+}
+
+impl Journal {
+    /// Start writing at `next_seq` into a new segment of `dir`.
+    pub fn start(dir: &Path, next_seq: u64, mode: Durability) -> Result<Journal> {
+        let interval = match mode {
+            Durability::None => return Err(Error::invalid("no journal in Durability::None")),
+            Durability::Buffered { interval } => Some(interval.clamp(Duration::from_millis(1), Duration::from_secs(3600))),
+            Durability::Sync => None,
+        };
+        let file = create_segment(dir, next_seq)?;
+        let (tx, rx) = crossbeam_channel::bounded(QUEUE_MAX);
+        let shared = Arc::new(Shared { progress: Mutex::new(Progress { durable: next_seq - 1, failed: None }), cond: Condvar::new() });
+        let mut w = Writer {
+            dir: dir.to_path_buf(),
+            file,
+            file_len: codec::SEGMENT_HEADER_LEN as u64,
+            next: next_seq,
+            pending: BTreeMap::new(),
+            buf: Vec::with_capacity(1 << 20),
+            written: next_seq - 1,
+            durable: next_seq - 1,
+            shared: shared.clone(),
+            interval,
+            last_sync: Instant::now(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("haoyuan-journal".into())
+            .spawn(move || w.run(rx))
+            .map_err(|e| Error::Durability(format!("cannot start the journal writer: {e}")))?;
+        Ok(Journal { tx, shared, thread: Mutex::new(Some(thread)), sync: interval.is_none() })
+    }
+
+    pub fn sink(&self) -> Arc<JournalSink> {
+        Arc::new(JournalSink { tx: self.tx.clone(), shared: self.shared.clone(), sync: self.sync })
+    }
+
+    fn ask(&self, make: impl FnOnce(Sender<Result<u64>>) -> Msg) -> Result<u64> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.tx.send(make(tx)).map_err(|_| Error::Durability("the journal writer stopped".into()))?;
+        rx.recv().map_err(|_| Error::Durability("the journal writer stopped".into()))?
+    }
+
+    /// Seal the current segment; returns the last sequence number in sealed segments.
+    pub fn rotate(&self) -> Result<u64> {
+        self.ask(Msg::Rotate)
+    }
+
+    /// Make everything recorded so far durable (whatever the mode).
+    pub fn flush(&self) -> Result<u64> {
+        self.ask(Msg::Flush)
+    }
+
+    /// Flush and stop the writer. Idempotent.
+    pub fn close(&self) -> Result<()> {
+        let result = if self.thread.lock().is_some() { self.flush().map(|_| ()) } else { Ok(()) };
+        // Dropping our sender is not enough (the engine's sink holds one): the writer exits on
+        // a poisoned progress, which close sets after the final flush.
+        {
+            let mut p = self.shared.progress.lock();
+            if p.failed.is_none() {
+                p.failed = Some("the journal is closed".into());
+            }
+        }
+        self.shared.cond.notify_all();
+        let _ = self.tx.send(Msg::Flush(crossbeam_channel::bounded(1).0));
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+        result
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+struct Writer {
+    dir: PathBuf,
+    file: File,
+    file_len: u64,
+    /// The next sequence number to append.
+    next: u64,
+    /// Frames that arrived before a smaller sequence number.
+    pending: BTreeMap<u64, Vec<u8>>,
+    buf: Vec<u8>,
+    written: u64,
+    durable: u64,
+    shared: Arc<Shared>,
+    interval: Option<Duration>,
+    last_sync: Instant,
+}
+
+impl Writer {
+    fn run(&mut self, rx: Receiver<Msg>) {
+        let mut replies: Vec<(bool, Sender<Result<u64>>)> = Vec::new();
+        loop {
+            let first = match self.interval {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(i) => rx.recv_timeout(i.saturating_sub(self.last_sync.elapsed()).max(Duration::from_micros(100))),
+            };
+            let mut msgs = match first {
+                Ok(m) => vec![m],
+                Err(RecvTimeoutError::Timeout) => Vec::new(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.write_and_sync(true);
+                    return;
+                }
+            };
+            msgs.extend(rx.try_iter().take(QUEUE_MAX));
+            for m in msgs {
+                match m {
+                    Msg::Record(seq, frame) => match frame {
+                        Ok(f) => self.accept(seq, f),
+                        Err(e) => {
+                            self.fail(e.to_string());
+                        }
+                    },
+                    Msg::Rotate(reply) => replies.push((true, reply)),
+                    Msg::Flush(reply) => replies.push((false, reply)),
+                }
+                if self.buf.len() >= BATCH_BYTES_MAX {
+                    let _ = self.write_and_sync(self.interval.is_none());
+                }
+            }
+            let force = !replies.is_empty() || self.interval.is_none_or(|i| self.last_sync.elapsed() >= i);
+            let result = self.write_and_sync(force);
+            for (rotate, reply) in replies.drain(..) {
+                let r = match (&result, rotate) {
+                    (Err(e), _) => Err(e.clone()),
+                    (Ok(()), true) => self.rotate(),
+                    (Ok(()), false) => Ok(self.durable),
+                };
+                let _ = reply.send(r);
+            }
+            if self.shared.progress.lock().failed.is_some() {
+                return;
+            }
+            if self.file_len >= SEGMENT_BYTES {
+                if let Err(e) = self.rotate() {
+                    self.fail(e.to_string());
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, seq: u64, frame: Vec<u8>) {
+        if seq < self.next {
+            return; // cannot happen: sequence numbers are unique
+        }
+        if seq == self.next && self.pending.is_empty() {
+            self.buf.extend_from_slice(&frame);
+            self.next += 1;
+            return;
+        }
+        self.pending.insert(seq, frame);
+        while let Some(f) = self.pending.remove(&self.next) {
+            self.buf.extend_from_slice(&f);
+            self.next += 1;
+        }
+    }
+
+    /// Append the buffer; fsync if `sync`; publish the durable point.
+    fn write_and_sync(&mut self, sync: bool) -> Result<()> {
+        if let Some(msg) = &self.shared.progress.lock().failed {
+            return Err(Error::Durability(msg.clone()));
+        }
+        if !self.buf.is_empty() {
+            if let Err(e) = self.file.write_all(&self.buf) {
+                return Err(self.fail(format!("journal write failed: {e}")));
+            }
+            self.file_len += self.buf.len() as u64;
+            self.buf.clear();
+            self.written = self.next - 1;
+        }
+        if sync && self.written > self.durable {
+            // fdatasync; after a failure the page cache state is unknown, so the journal is
+            // poisoned rather than retried (the fsync-gate lesson).
+            if let Err(e) = self.file.sync_data() {
+                return Err(self.fail(format!("journal fsync failed: {e}")));
+            }
+            self.durable = self.written;
+            self.last_sync = Instant::now();
+            self.shared.progress.lock().durable = self.durable;
+            self.shared.cond.notify_all();
+        } else if sync {
+            self.last_sync = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Seal the current segment (already synced by the caller) and start the next.
+    fn rotate(&mut self) -> Result<u64> {
+        self.write_and_sync(true)?;
+        let sealed = self.written;
+        match create_segment(&self.dir, self.next) {
+            Ok(f) => {
+                self.file = f;
+                self.file_len = codec::SEGMENT_HEADER_LEN as u64;
+                Ok(sealed)
+            }
+            Err(e) => Err(self.fail(e.to_string())),
+        }
+    }
+
+    fn fail(&self, msg: String) -> Error {
+        let mut p = self.shared.progress.lock();
+        if p.failed.is_none() {
+            p.failed = Some(msg.clone());
+        }
+        drop(p);
+        self.shared.cond.notify_all();
+        Error::Durability(msg)
+    }
+}

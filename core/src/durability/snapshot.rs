@@ -1,0 +1,273 @@
+//! Snapshots: the whole state of a *quiescent* engine as one serde value.
+//!
+//! Snapshots are never copied out of the live engine. `DurableEngine::snapshot` seals the
+//! current journal segment and rebuilds the state at exactly that segment's last sequence number
+//! from the previous snapshot plus the sealed segments, in a private engine that nobody else
+//! touches (log compaction). The live engine is not locked at all, bookings never pause, and the
+//! snapshot is consistent at one sequence number, so the journal after it replays onto it with
+//! no idempotence tricks. The cost is a second copy of the state in memory while it is built and
+//! the replay of the journal since the last snapshot, on the caller's thread.
+
+use super::codec::corrupt;
+use super::replay::{new_engine, ClockKind, Replayer};
+use crate::engine::{Engine, EngineConfig};
+use crate::error::Result;
+use crate::ids::*;
+use crate::lottery::{Draw, Ticket};
+use crate::booking::Request;
+use crate::patients::{Booking, BookingState, Card, NoShowMark, PatientState, Referral};
+use crate::registry::{ResourceKind, Tier};
+use crate::roster::Roster;
+use crate::slot::{Slot, SlotSpec};
+use crate::time::{Date, Timestamp};
+use crate::waitlist::WaitlistEntry;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) struct State {
+    pub config: EngineConfig,
+    pub seq: u64,
+    pub clock: Timestamp,
+    /// name, tier, district name
+    pub institutions: Vec<(String, Tier, String)>,
+    /// institution, specialty name, name
+    pub departments: Vec<(InstitutionId, String, String)>,
+    pub resources: Vec<ResourceRec>,
+    pub channels: Vec<String>,
+    pub patients: Vec<PatientRec>,
+    pub cards: Vec<(Card, PatientId)>,
+    pub slots: Vec<SlotRec>,
+    pub rosters: Vec<(Roster, Option<Date>)>,
+    pub waitlist: Vec<WaitlistEntry>,
+    pub next_waitlist: u64,
+    pub lotteries: Vec<DrawRec>,
+    pub next_ticket: u64,
+    pub drawn: Vec<Timestamp>,
+    pub next_referral: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) struct ResourceRec {
+    pub department: DepartmentId,
+    pub kind: ResourceKind,
+    pub name: String,
+    pub expert: bool,
+    pub outcomes: u64,
+    pub no_shows: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) struct PatientRec {
+    pub merged_into: Option<PatientId>,
+    pub cards: Vec<Card>,
+    pub bookings: Vec<Booking>,
+    pub next_seq: u32,
+    pub no_shows: Vec<NoShowMark>,
+    pub suspended_until: Option<Timestamp>,
+    pub referrals: Vec<Referral>,
+    pub waitlist_entries: u32,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) struct SlotRec {
+    pub spec: SlotSpec,
+    pub department: DepartmentId,
+    pub sizes: [u16; 4],
+    pub taken: [u16; 4],
+    pub closed: bool,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) struct DrawRec {
+    pub release_at: Timestamp,
+    pub draws_at: Timestamp,
+    pub tickets: Vec<(TicketId, Request, f64)>,
+}
+
+impl State {
+    /// Copy a replayer's engine. Only for an engine no other thread uses.
+    pub fn capture(r: &Replayer) -> State {
+        Self::capture_engine(&r.engine, r.last_seq, r.clock, r.drawn.iter().copied().collect())
+    }
+
+    /// Copy an engine's state (consistent only when no other thread changes it).
+    pub fn capture_engine(e: &Engine, seq: u64, clock: Timestamp, drawn: Vec<Timestamp>) -> State {
+        let reg = &e.registry;
+        let name_of = |v: &boxcar::Vec<String>, i: u32| v.get(i as usize).cloned().unwrap_or_default();
+        let mut slots = Vec::with_capacity(e.store.count());
+        for (_, s) in e.store.slots.iter() {
+            slots.push(SlotRec {
+                spec: SlotSpec { resource: s.resource, date: s.date, start_min: s.start_min, end_min: s.end_min, capacity: s.capacity },
+                department: s.department,
+                sizes: s.sizes,
+                taken: s.taken(),
+                closed: s.is_closed(),
+            });
+        }
+        let mut cards: Vec<(Card, PatientId)> = e.patients.cards.iter().map(|c| (c.key().clone(), *c.value())).collect();
+        cards.sort_by(|a, b| (&a.0.card_type, &a.0.number).cmp(&(&b.0.card_type, &b.0.number)));
+        let mut waitlist: Vec<WaitlistEntry> = e.waitlists.lists.iter().flat_map(|l| l.value().clone()).collect();
+        waitlist.sort_by_key(|w| w.id);
+        let mut lotteries: Vec<DrawRec> = e
+            .lotteries
+            .open
+            .iter()
+            .map(|d| DrawRec {
+                release_at: *d.key(),
+                draws_at: d.draws_at,
+                tickets: d.tickets.iter().map(|t| (t.id, t.request.clone(), t.weight)).collect(),
+            })
+            .collect();
+        lotteries.sort_by_key(|d| d.release_at);
+        State {
+            config: EngineConfig { policy: e.policy.clone(), utc_offset_s: e.utc_offset_s },
+            seq,
+            clock,
+            institutions: reg.institutions.iter().map(|(_, i)| (i.name.clone(), i.tier, name_of(&reg.districts, i.district.0))).collect(),
+            departments: reg.departments.iter().map(|(_, d)| (d.institution, name_of(&reg.specialties, d.specialty.0), d.name.clone())).collect(),
+            resources: reg
+                .resources
+                .iter()
+                .map(|(_, r)| ResourceRec {
+                    department: r.department,
+                    kind: r.kind,
+                    name: r.name.clone(),
+                    expert: r.expert,
+                    outcomes: r.outcomes.load(Ordering::Relaxed),
+                    no_shows: r.no_shows.load(Ordering::Relaxed),
+                })
+                .collect(),
+            channels: reg.channels.iter().map(|(_, c)| c.name.clone()).collect(),
+            patients: e
+                .patients
+                .records
+                .iter()
+                .map(|(_, m)| {
+                    let p = m.lock();
+                    PatientRec {
+                        merged_into: p.merged_into,
+                        cards: p.cards.clone(),
+                        bookings: p.bookings.clone(),
+                        next_seq: p.next_seq,
+                        no_shows: p.no_shows.clone(),
+                        suspended_until: p.suspended_until,
+                        referrals: p.referrals.clone(),
+                        waitlist_entries: p.waitlist_entries,
+                    }
+                })
+                .collect(),
+            cards,
+            slots,
+            rosters: e.rosters.inner.lock().clone(),
+            waitlist,
+            next_waitlist: e.waitlists.next.load(Ordering::Relaxed),
+            lotteries,
+            next_ticket: e.lotteries.next_ticket.load(Ordering::Relaxed),
+            drawn,
+            next_referral: e.next_referral.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Rebuild an engine. Every reference is checked: a snapshot that passed its checksum but
+    /// is inconsistent (a bug, or a fuzzer) is an error, never a panic.
+    pub fn restore(self, clock: ClockKind) -> Result<Replayer> {
+        let clock = match clock {
+            ClockKind::Manual(t) => ClockKind::Manual(t.max(self.clock)),
+            c => c,
+        };
+        let e = new_engine(self.config, clock)?;
+        let reg = &e.registry;
+        for (name, tier, district) in &self.institutions {
+            reg.add_institution(name, *tier, district)?;
+        }
+        for (institution, specialty, name) in &self.departments {
+            reg.add_department(*institution, specialty, name)?;
+        }
+        for r in &self.resources {
+            let id = reg.add_resource(r.department, r.kind, &r.name, r.expert)?;
+            let res = reg.resource(id)?;
+            res.outcomes.store(r.outcomes, Ordering::Relaxed);
+            res.no_shows.store(r.no_shows, Ordering::Relaxed);
+        }
+        for (i, name) in self.channels.iter().enumerate() {
+            if e.add_channel(name)?.0 as usize != i {
+                return Err(corrupt(format!("snapshot channel {name:?} is listed twice")));
+            }
+        }
+        for s in &self.slots {
+            let res = reg.resource(s.spec.resource)?;
+            if res.department != s.department || s.taken.iter().any(|&t| t > 0x7fff) {
+                return Err(corrupt(format!("snapshot slot of {} is inconsistent", s.spec.resource)));
+            }
+            let slot = Slot::new(&s.spec, s.department, s.sizes);
+            slot.restore_counts(s.taken, s.closed);
+            e.store.slots.push(slot);
+        }
+        let ids: Vec<SlotId> = (0..self.slots.len()).map(|i| SlotId(i as u32)).collect();
+        e.store.index(&ids);
+        let patient_count = self.patients.len();
+        let known = |p: PatientId| (p.0 as usize) < patient_count;
+        for p in self.patients {
+            if p.merged_into.is_some_and(|m| !known(m)) {
+                return Err(corrupt("snapshot merges a patient into an unknown one"));
+            }
+            for b in &p.bookings {
+                let slot = e.slot_ref(b.slot)?;
+                if !known(b.patient) {
+                    return Err(corrupt(format!("snapshot {} belongs to an unknown patient", b.id)));
+                }
+                e.store.log_attempt(slot.date, b.slot, b.patient);
+                if b.state == BookingState::Held {
+                    e.timers.push(b.expires_at, b.id);
+                }
+            }
+            e.patients.records.push(Mutex::new(PatientState {
+                merged_into: p.merged_into,
+                cards: p.cards,
+                bookings: p.bookings,
+                next_seq: p.next_seq,
+                no_shows: p.no_shows,
+                suspended_until: p.suspended_until,
+                referrals: p.referrals,
+                waitlist_entries: p.waitlist_entries,
+            }));
+        }
+        for (card, owner) in self.cards {
+            if !known(owner) {
+                return Err(corrupt("snapshot card of an unknown patient"));
+            }
+            e.patients.cards.insert(card, owner);
+        }
+        for (roster, done) in self.rosters {
+            roster.validate()?;
+            reg.resource(roster.resource)?;
+            e.rosters.add(roster)?;
+            if let Some(last) = e.rosters.inner.lock().last_mut() {
+                last.1 = done;
+            }
+        }
+        for w in self.waitlist {
+            reg.department(w.request.department)?;
+            if !known(w.request.patient) {
+                return Err(corrupt("snapshot waitlist entry of an unknown patient"));
+            }
+            e.waitlists.insert(w);
+        }
+        e.waitlists.next.store(self.next_waitlist, Ordering::Relaxed);
+        for d in self.lotteries {
+            let mut draw = Draw { draws_at: d.draws_at, ..Draw::default() };
+            for (id, request, weight) in d.tickets {
+                draw.entered.insert((request.patient, request.slot));
+                draw.tickets.push(Ticket { id, request, weight });
+            }
+            e.lotteries.open.insert(d.release_at, draw);
+        }
+        e.lotteries.next_ticket.store(self.next_ticket, Ordering::Relaxed);
+        e.next_referral.store(self.next_referral, Ordering::Relaxed);
+        let drawn: BTreeSet<Timestamp> = self.drawn.into_iter().collect();
+        Ok(Replayer::from_parts(e, self.seq, self.clock, drawn))
+    }
+}

@@ -1,0 +1,177 @@
+//! A small region and a seeded random operation mix, shared by the durability tests.
+#![allow(dead_code)]
+
+use haoyuan::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+
+pub fn day0() -> Date {
+    Date::from_ymd(2026, 11, 23).unwrap()
+}
+
+/// 16:00 local on day 0: after the 15:00 release of day 7.
+pub fn start() -> Timestamp {
+    Timestamp::from_local(day0(), 16 * 60, 8 * 3600)
+}
+
+pub fn config() -> EngineConfig {
+    let mut c = EngineConfig::default();
+    c.policy.lottery.window_s = 60;
+    c
+}
+
+/// A fresh, empty directory under the target dir.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("durability-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub struct World {
+    pub community: InstitutionId,
+    pub patients: Vec<PatientId>,
+    pub resources: Vec<ResourceId>,
+    pub departments: Vec<DepartmentId>,
+}
+
+pub fn build_world(e: &Engine) -> World {
+    let community = e.add_institution("Nancheng Community Clinic", Tier::Community, "Nancheng").unwrap();
+    let hospital = e.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Nancheng").unwrap();
+    let cardio = e.add_department(hospital, "cardiology", "Cardiology").unwrap();
+    let paed = e.add_department(hospital, "paediatrics", "Paediatrics").unwrap();
+    e.add_department(community, "general", "General practice").unwrap();
+    let mut resources = Vec::new();
+    for (d, name, expert) in [(cardio, "Dr Li", false), (cardio, "Prof Wang", true), (paed, "Dr Chen", false)] {
+        let r = e.add_resource(d, ResourceKind::Doctor, name, expert).unwrap();
+        e.add_roster(Roster {
+            resource: r,
+            weekdays: vec![0, 1, 2, 3, 4, 5, 6],
+            start_min: 8 * 60,
+            end_min: 12 * 60,
+            segment_min: 30,
+            places: 3,
+            valid_from: day0(),
+            valid_until: day0().plus_days(30),
+            closed_dates: vec![],
+        })
+        .unwrap();
+        resources.push(r);
+    }
+    e.publish_rosters_until(day0().plus_days(10)).unwrap();
+    let mut patients = Vec::new();
+    for i in 0..40 {
+        let p = e.register_patient().unwrap();
+        e.link_card(p, "social_security", &format!("4419{i:08}")).unwrap();
+        patients.push(p);
+    }
+    World { community, patients, resources, departments: vec![cardio, paed] }
+}
+
+/// Seeded operations; every result is ignored except the ids it yields. Deterministic on a
+/// manual clock: the same seed on two engines gives the same state.
+pub struct Ops {
+    rng: ChaCha8Rng,
+    pub bookings: Vec<BookingId>,
+    pub waitlist: Vec<WaitlistId>,
+    pub referrals: Vec<(PatientId, ReferralId)>,
+    pub ok: usize,
+}
+
+impl Ops {
+    pub fn new(seed: u64) -> Ops {
+        Ops { rng: ChaCha8Rng::seed_from_u64(seed), bookings: Vec::new(), waitlist: Vec::new(), referrals: Vec::new(), ok: 0 }
+    }
+
+    fn pick<T: Copy>(&mut self, v: &[T]) -> Option<T> {
+        if v.is_empty() { None } else { Some(v[self.rng.random_range(0..v.len())]) }
+    }
+
+    pub fn step(&mut self, e: &Engine, w: &mut World) {
+        let slots = e.slot_count() as u32;
+        let p = self.pick(&w.patients).unwrap();
+        let slot = SlotId(self.rng.random_range(0..slots));
+        let channel = ChannelId(self.rng.random_range(0..6));
+        let req = Request::new(p, slot, channel);
+        let op = self.rng.random_range(0..100);
+        let ok = match op {
+            0..=14 => e.hold(&req).map(|b| self.bookings.push(b.id)).is_ok(),
+            15..=27 => e.book(&req).map(|b| self.bookings.push(b.id)).is_ok(),
+            28..=35 => e
+                .submit(&req)
+                .map(|s| {
+                    if let Submission::Booked { booking } = s {
+                        self.bookings.push(booking.id)
+                    }
+                })
+                .is_ok(),
+            36..=43 => self.pick(&self.bookings.clone()).is_some_and(|b| e.confirm(b).is_ok()),
+            44..=51 => self.pick(&self.bookings.clone()).is_some_and(|b| e.cancel(b).is_ok()),
+            52..=55 => self.pick(&self.bookings.clone()).is_some_and(|b| e.check_in(b).is_ok()),
+            56..=58 => self.pick(&self.bookings.clone()).is_some_and(|b| e.fulfil(b).is_ok()),
+            59..=61 => self.pick(&self.bookings.clone()).is_some_and(|b| e.mark_no_show(b).is_ok()),
+            62..=69 => {
+                let s = self.rng.random_range(0..4 * 3600);
+                e.advance_clock(s).is_ok()
+            }
+            70..=75 => {
+                let d = self.pick(&w.departments).unwrap();
+                let from = day0().plus_days(self.rng.random_range(0..8));
+                let wr = WaitlistRequest {
+                    patient: p,
+                    department: d,
+                    resource: None,
+                    date_from: from,
+                    date_to: from.plus_days(3),
+                    time: None,
+                    channel,
+                    referral: None,
+                    follow_up: self.rng.random_bool(0.3),
+                };
+                e.join_waitlist(&wr).map(|x| self.waitlist.push(x.id)).is_ok()
+            }
+            76..=78 => self.pick(&self.waitlist.clone()).is_some_and(|x| e.leave_waitlist(x).is_ok()),
+            79..=83 => {
+                let urgency = [Urgency::Emergency, Urgency::Urgent, Urgency::Routine][self.rng.random_range(0..3)];
+                let r = ReferralRequest { patient: p, from: w.community, specialty: "cardiology".into(), institution: None, urgency, valid_days: 30 };
+                e.issue_referral(&r).map(|r| self.referrals.push((p, r.id))).is_ok()
+            }
+            84..=88 => match self.pick(&self.referrals.clone()) {
+                Some((rp, r)) => e.book(&Request::new(rp, slot, channel).with_referral(r)).map(|b| self.bookings.push(b.id)).is_ok(),
+                None => false,
+            },
+            89 => {
+                let r = self.pick(&w.resources).unwrap();
+                let date = day0().plus_days(self.rng.random_range(1..10));
+                let time = self.rng.random_bool(0.5).then_some(TimeOfDay { start_min: 9 * 60, end_min: 10 * 60 });
+                e.suspend_session(r, date, time).is_ok()
+            }
+            90..=91 => e.link_card(p, "e_health", &format!("EH{}", self.rng.random_range(0..60))).is_ok(),
+            92 => {
+                let q = self.pick(&w.patients).unwrap();
+                e.merge_patients(p, q).is_ok()
+            }
+            93..=94 => e.register_patient().map(|x| w.patients.push(x)).is_ok(),
+            95..=96 => {
+                let r = self.pick(&w.resources).unwrap();
+                let date = day0().plus_days(self.rng.random_range(1..12));
+                let start = 13 * 60 + 15 * self.rng.random_range(0..8u16);
+                e.publish_slots(&[SlotSpec { resource: r, date, start_min: start, end_min: start + 15, capacity: self.rng.random_range(1..4) }]).is_ok()
+            }
+            97 => e.publish_rosters_until(day0().plus_days(self.rng.random_range(10..20))).is_ok(),
+            _ => e.tick() > 0,
+        };
+        self.ok += ok as usize;
+    }
+}
+
+/// Every slot's places taken within its pools' sizes.
+pub fn assert_no_slot_over_capacity(e: &Engine) {
+    for i in 0..e.slot_count() {
+        let s = e.slot(SlotId(i as u32)).unwrap();
+        for p in 0..4 {
+            assert!(s.pool_taken[p] <= s.pool_places[p], "slot {i} pool {p}: {} taken of {}", s.pool_taken[p], s.pool_places[p]);
+        }
+    }
+}
