@@ -1,0 +1,157 @@
+//! Memory: bytes per live slot and per booking, measured with a counting global allocator
+//! (every byte the engine asks the allocator for, so growth slack counts) and, beside it, the
+//! resident set (RSS) from /proc, which shows what was actually touched. Goals: ≤ 64 B per live
+//! slot, ≤ 96 B per booking.
+//!
+//! The pool is the province of the availability bench: 14 Dongguan-size cities × 14 days =
+//! 10,192,000 live slots. Then 1,000,000 patients are registered and book three rounds of one
+//! booking each (days 1, 2, 3 — the most the per-patient limits allow within 7 days).
+//!
+//! Run: `cargo bench -p haoyuan-benches --bench memory` (not a criterion bench: it prints a
+//! report; ~2 GB of memory, ~1 minute). Smaller: `… --bench memory -- --cities 2`.
+
+use haoyuan::*;
+use haoyuan_benches::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Instant;
+
+/// The system allocator, counting the bytes currently allocated.
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live() -> f64 {
+    LIVE_BYTES.load(Ordering::Relaxed) as f64
+}
+
+/// Resident set size in bytes (Linux), 0 elsewhere.
+fn rss() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0.0);
+    pages * 4096.0
+}
+
+struct Sample {
+    live: f64,
+    rss: f64,
+}
+
+fn sample() -> Sample {
+    Sample { live: live(), rss: rss() }
+}
+
+fn per(what: &str, before: &Sample, n: usize, goal: Option<f64>) -> f64 {
+    let after = sample();
+    let bytes = (after.live - before.live) / n as f64;
+    let rss = (after.rss - before.rss) / n as f64;
+    let verdict = match goal {
+        Some(g) if bytes <= g => format!("goal ≤ {g} B: met"),
+        Some(g) => format!("goal ≤ {g} B: MISSED"),
+        None => String::new(),
+    };
+    println!("{what:<34} {n:>11} × {bytes:>7.1} B allocated, {rss:>7.1} B resident   {verdict}");
+    bytes
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; only our own flags are read.
+    let cities = arg("--cities", PROVINCE_CITIES).clamp(1, 64);
+    let patients_n = arg("--patients", 1_000_000).clamp(1, 50_000_000);
+    println!("haoyuan memory report: {cities} cities × {HORIZON_DAYS} days, {patients_n} patients");
+    println!("size_of: Booking {} B, SlotSpec {} B", std::mem::size_of::<Booking>(), std::mem::size_of::<SlotSpec>());
+
+    let s0 = sample();
+    let engine = Engine::try_with_manual_clock(EngineConfig::default(), booking_time()).expect("default policy");
+    let city_list: Vec<City> = (0..cities).map(|c| add_city(&engine, c).expect("city")).collect();
+    let resources: usize = city_list.iter().map(|c| c.resources.len()).sum();
+    per("registry, per resource", &s0, resources, None);
+
+    let t0 = Instant::now();
+    let s1 = sample();
+    for d in 0..HORIZON_DAYS {
+        for city in &city_list {
+            // The spec vector is the caller's and is freed before the next sample.
+            engine.publish_slots(&city_day_specs(city, visit_day().plus_days(d))).expect("publish");
+        }
+    }
+    let build = t0.elapsed();
+    let slots = engine.slot_count();
+    let slot_bytes = per("live slot", &s1, slots, Some(64.0));
+    println!("  ({slots} slots published in {:.2} s)", build.as_secs_f64());
+
+    let s2 = sample();
+    let patients = register_patients(&engine, patients_n);
+    per("patient (empty record)", &s2, patients_n, None);
+
+    let app = engine.channel_id("app").expect("standard channel");
+    let per_day = cities * CITY_DAY_SLOTS;
+    let mut booking_bytes = Vec::new();
+    let mut booked_total = 0usize;
+    let s3 = sample();
+    for round in 0..3 {
+        let s = sample();
+        let first = round * per_day; // the slots of visit day `round`
+        let mut booked = 0;
+        for (i, &p) in patients.iter().enumerate() {
+            // Spread patients over the day's slots; on a full slot try the next ones.
+            for attempt in 0..64 {
+                let slot = SlotId((first + (i * 7 + attempt) % per_day) as u32);
+                match engine.book(&Request::new(p, slot, app)) {
+                    Ok(_) => {
+                        booked += 1;
+                        break;
+                    }
+                    Err(Error::SlotFull { .. }) | Err(Error::LimitReached { .. }) => continue,
+                    Err(e) => panic!("unexpected refusal: {e}"),
+                }
+            }
+        }
+        booked_total += booked;
+        booking_bytes.push(per(&format!("booking, round {} (marginal)", round + 1), &s, booked, None));
+    }
+    let avg = per("booking, 3 rounds (average)", &s3, booked_total, Some(96.0));
+    let _ = assert_not_oversold(&engine, SlotId(0)..SlotId(slots as u32));
+    println!("summary: {slot_bytes:.1} B per live slot (goal ≤ 64), {avg:.1} B per booking (goal ≤ 96); total live {:.0} MB, RSS {:.0} MB",
+        live() / 1e6, rss() / 1e6);
+}

@@ -1,0 +1,17 @@
+# Benchmarks (issue 8). Nothing here is part of `make test`: timings belong in benchmarks,
+# never in timed tests, and the comparison needs servers.
+#
+#   make bench-compare   haoyuan vs PostgreSQL, Redis and a one-Mutex baseline -> BENCHMARKS.md
+#   make bench-memory    bytes per live slot and per booking over ~10 M slots (counting allocator)
+#   make bench-suite     the criterion suite (publish, availability, booking, contention, flash crowd)
+
+.PHONY: bench-compare bench-memory bench-suite
+
+bench-compare:
+	bash benches/compare/run.sh
+
+bench-memory:
+	$(CARGO) bench -p haoyuan-benches --bench memory
+
+bench-suite:
+	$(CARGO) bench -p haoyuan-benches
