@@ -70,6 +70,12 @@ fn random_operations_survive_close_snapshot_and_reopen() {
             assert_eq!(pair[1].seq, pair[0].seq + 1);
         }
         assert_eq!(events.last().unwrap().seq, again.last_event_seq());
+        let mut kinds = std::collections::BTreeMap::new();
+        for e in &events {
+            let name = serde_json::to_value(&e.kind).unwrap()["type"].as_str().unwrap().to_string();
+            *kinds.entry(name).or_insert(0) += 1;
+        }
+        eprintln!("seed {seed}: journal after the oldest kept snapshot: {kinds:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -71,7 +71,7 @@ impl Replayer {
     pub fn fresh(config: EngineConfig, clock: ClockKind) -> Result<Replayer> {
         let engine = new_engine(config, clock)?;
         let last_seq = engine.last_event_seq();
-        Ok(Replayer { engine, last_seq, clock: Timestamp(i64::MIN), drawn: BTreeSet::new(), parked: BTreeMap::new() })
+        Ok(Replayer { engine, last_seq, clock: Timestamp(0), drawn: BTreeSet::new(), parked: BTreeMap::new() })
     }
 
     pub fn from_parts(engine: Engine, last_seq: u64, clock: Timestamp, drawn: BTreeSet<Timestamp>) -> Replayer {
@@ -82,6 +82,9 @@ impl Replayer {
     pub fn apply(&mut self, event: Event) -> Result<()> {
         if event.seq != self.last_seq + 1 {
             return Err(corrupt(format!("journal gap: expected event {}, found {}", self.last_seq + 1, event.seq)));
+        }
+        if !sane_time(event.at) {
+            return Err(corrupt(format!("event {} is dated {}, outside the engine's calendar", event.seq, event.at.0)));
         }
         self.last_seq = event.seq;
         self.clock = self.clock.max(event.at);
@@ -222,8 +225,15 @@ impl Replayer {
                 if !until.is_valid() {
                     return Err(Error::InvalidDate(until));
                 }
-                // Only the "published up to" marks matter; the slots follow as SlotsPublished.
-                e.rosters.take_due(until);
+                // Only the "published up to" marks matter (the slots follow as SlotsPublished):
+                // set them as `Rosters::take_due` does, without expanding every date.
+                for (roster, done) in e.rosters.inner.lock().iter_mut() {
+                    let from = done.map_or(roster.valid_from, |d| d.plus_days(1)).max(roster.valid_from);
+                    let to = until.min(roster.valid_until);
+                    if to >= from {
+                        *done = Some(to);
+                    }
+                }
                 Ok(())
             }
             EventKind::Held { booking, slot, patient, channel, pool, expires_at, referral, offer } => {
@@ -450,6 +460,11 @@ impl Replayer {
         f(e, &mut state);
         Ok(())
     }
+}
+
+/// Instants the engine's arithmetic is safe with: the supported calendar (see `Date`).
+pub(crate) fn sane_time(t: Timestamp) -> bool {
+    (0..=(crate::time::DATE_MAX.0 as i64 + 2) * crate::time::DAY_S).contains(&t.0)
 }
 
 fn expect_id(got: u64, want: u64) -> Result<()> {

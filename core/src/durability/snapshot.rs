@@ -9,7 +9,7 @@
 //! the replay of the journal since the last snapshot, on the caller's thread.
 
 use super::codec::corrupt;
-use super::replay::{new_engine, ClockKind, Replayer};
+use super::replay::{new_engine, sane_time, ClockKind, Replayer};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::Result;
 use crate::ids::*;
@@ -178,6 +178,9 @@ impl State {
             ClockKind::Manual(t) => ClockKind::Manual(t.max(self.clock)),
             c => c,
         };
+        if !sane_time(self.clock) {
+            return Err(corrupt("snapshot clock outside the engine's calendar"));
+        }
         let e = new_engine(self.config, clock)?;
         let reg = &e.registry;
         for (name, tier, district) in &self.institutions {
@@ -211,7 +214,7 @@ impl State {
         let patient_count = self.patients.len();
         let known = |p: PatientId| (p.0 as usize) < patient_count;
         for p in self.patients {
-            if p.merged_into.is_some_and(|m| !known(m)) {
+            if p.merged_into.is_some_and(|m| !known(m)) || p.no_shows.iter().any(|m| !sane_time(m.at)) {
                 return Err(corrupt("snapshot merges a patient into an unknown one"));
             }
             for b in &p.bookings {

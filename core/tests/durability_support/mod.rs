@@ -53,7 +53,7 @@ pub fn build_world(e: &Engine) -> World {
             segment_min: 30,
             places: 3,
             valid_from: day0(),
-            valid_until: day0().plus_days(30),
+            valid_until: day0().plus_days(60),
             closed_dates: vec![],
         })
         .unwrap();
@@ -94,7 +94,7 @@ impl Ops {
         let slot = SlotId(self.rng.random_range(0..slots));
         let channel = ChannelId(self.rng.random_range(0..6));
         let req = Request::new(p, slot, channel);
-        let op = self.rng.random_range(0..100);
+        let op = self.rng.random_range(0..101);
         let ok = match op {
             0..=14 => e.hold(&req).map(|b| self.bookings.push(b.id)).is_ok(),
             15..=27 => e.book(&req).map(|b| self.bookings.push(b.id)).is_ok(),
@@ -106,13 +106,17 @@ impl Ops {
                     }
                 })
                 .is_ok(),
-            36..=43 => self.pick(&self.bookings.clone()).is_some_and(|b| e.confirm(b).is_ok()),
+            36..=43 => {
+                // Recent holds: older ones have mostly expired.
+                let recent = self.bookings[self.bookings.len().saturating_sub(3)..].to_vec();
+                self.pick(&recent).is_some_and(|b| e.confirm(b).is_ok())
+            }
             44..=51 => self.pick(&self.bookings.clone()).is_some_and(|b| e.cancel(b).is_ok()),
             52..=55 => self.pick(&self.bookings.clone()).is_some_and(|b| e.check_in(b).is_ok()),
             56..=58 => self.pick(&self.bookings.clone()).is_some_and(|b| e.fulfil(b).is_ok()),
             59..=61 => self.pick(&self.bookings.clone()).is_some_and(|b| e.mark_no_show(b).is_ok()),
             62..=69 => {
-                let s = self.rng.random_range(0..4 * 3600);
+                let s = self.rng.random_range(0..2 * 3600);
                 e.advance_clock(s).is_ok()
             }
             70..=75 => {
@@ -159,8 +163,25 @@ impl Ops {
                 let start = 13 * 60 + 15 * self.rng.random_range(0..8u16);
                 e.publish_slots(&[SlotSpec { resource: r, date, start_min: start, end_min: start + 15, capacity: self.rng.random_range(1..4) }]).is_ok()
             }
-            97 => e.publish_rosters_until(day0().plus_days(self.rng.random_range(10..20))).is_ok(),
-            _ => e.tick() > 0,
+            97 => e.publish_rosters_until(day0().plus_days(self.rng.random_range(10..40))).is_ok(),
+            98..=99 => e.tick() > 0,
+            _ => {
+                // A release-time lottery: jump to the next 15:00 release, submit a burst of
+                // requests for the slots it opens, then let the window close and the draw run.
+                let (today, minute) = e.now().to_local(8 * 3600);
+                let release_day = if minute < 15 * 60 { today } else { today.plus_days(1) };
+                e.advance_to(Timestamp::from_local(release_day, 15 * 60, 8 * 3600)).unwrap();
+                let date = release_day.plus_days(7);
+                let d = self.pick(&w.departments).unwrap();
+                let free: Vec<SlotId> = e.find_free_slots(&AvailabilityQuery::department(d, date, date)).unwrap_or_default().into_iter().map(|f| f.slot).collect();
+                let mut entered = 0;
+                for _ in 0..6 {
+                    let (Some(s), Some(p)) = (self.pick(&free), self.pick(&w.patients)) else { break };
+                    entered += e.submit(&Request::new(p, s, channel)).is_ok() as usize;
+                }
+                e.advance_clock(61).unwrap();
+                entered > 0
+            }
         };
         self.ok += ok as usize;
     }
