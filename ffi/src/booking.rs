@@ -1,0 +1,215 @@
+//! The booking path through C: single calls, and bulk calls that cross the boundary once per
+//! batch. Each function is a thin conversion around the `Engine` method of the same name.
+
+use crate::engine::{try_engine, hy_engine, HY_ARRAY_MAX};
+use crate::error::{hy_result, set_last_error};
+use crate::ffi::{ffi_panic_boundary, try_out, try_ref, try_slice, try_slice_mut};
+use crate::types::*;
+use haoyuan_core::*;
+
+/// Run `f` on the request, write the booking on success.
+fn with_request(
+    e: *const hy_engine,
+    request: *const hy_request,
+    booking_out: *mut hy_booking,
+    f: impl FnOnce(&Engine, &Request) -> Result<Booking>,
+) -> Result<(), hy_result> {
+    let e = try_engine(e)?;
+    let out = try_out(booking_out, "booking_out")?;
+    let req = Request::from(try_ref(request, "request")?);
+    out.set((&f(e, &req)?).into());
+    Ok(())
+}
+
+/// Run `f` on a booking id, write the booking on success.
+fn with_booking(
+    e: *const hy_engine,
+    id: hy_booking_id,
+    booking_out: *mut hy_booking,
+    f: impl FnOnce(&Engine, BookingId) -> Result<Booking>,
+) -> Result<(), hy_result> {
+    let e = try_engine(e)?;
+    let out = try_out(booking_out, "booking_out")?;
+    out.set((&f(e, BookingId(id))?).into());
+    Ok(())
+}
+
+/// Hold a place for the policy's hold time (default 10 minutes) while the patient confirms or
+/// pays; it expires by itself unless confirmed or cancelled.
+#[no_mangle]
+pub extern "C" fn hy_engine_hold(engine: *mut hy_engine, request: *const hy_request, booking_out: *mut hy_booking) -> hy_result {
+    ffi_panic_boundary! { with_request(engine, request, booking_out, |e, r| e.hold(r)) }
+}
+
+/// Hold a place for `ttl_s` seconds (1 ..= 86400).
+#[no_mangle]
+pub extern "C" fn hy_engine_hold_for(
+    engine: *mut hy_engine,
+    request: *const hy_request,
+    ttl_s: u32,
+    booking_out: *mut hy_booking,
+) -> hy_result {
+    ffi_panic_boundary! { with_request(engine, request, booking_out, |e, r| e.hold_for(r, ttl_s)) }
+}
+
+/// Hold and confirm in one step.
+#[no_mangle]
+pub extern "C" fn hy_engine_book(engine: *mut hy_engine, request: *const hy_request, booking_out: *mut hy_booking) -> hy_result {
+    ffi_panic_boundary! { with_request(engine, request, booking_out, |e, r| e.book(r)) }
+}
+
+/// Book, or — inside a slot's release lottery window — enter the lottery (the outcome arrives
+/// as an event). Use this instead of `hy_engine_book` at release time.
+#[no_mangle]
+pub extern "C" fn hy_engine_submit(engine: *mut hy_engine, request: *const hy_request, submission_out: *mut hy_submission) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(submission_out, "submission_out")?;
+        let req = Request::from(try_ref(request, "request")?);
+        out.set((&e.submit(&req)?).into());
+        Ok(())
+    }
+}
+
+/// Confirm a hold (HY_HOLD_EXPIRED if it ran out).
+#[no_mangle]
+pub extern "C" fn hy_engine_confirm(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+    ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.confirm(id)) }
+}
+
+/// Cancel a hold or booking by the patient. Free until the policy's deadline; later it counts
+/// as a (fractional) no-show.
+#[no_mangle]
+pub extern "C" fn hy_engine_cancel(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+    ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.cancel(id)) }
+}
+
+/// The patient arrived.
+#[no_mangle]
+pub extern "C" fn hy_engine_check_in(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+    ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.check_in(id)) }
+}
+
+/// The visit took place.
+#[no_mangle]
+pub extern "C" fn hy_engine_fulfil(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+    ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.fulfil(id)) }
+}
+
+/// The patient did not come: counted towards suspension by the policy.
+#[no_mangle]
+pub extern "C" fn hy_engine_mark_no_show(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+    ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.mark_no_show(id)) }
+}
+
+/// One hold or booking, by id.
+#[no_mangle]
+pub extern "C" fn hy_engine_booking(engine: *const hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+    ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.booking(id)) }
+}
+
+fn bulk<T>(
+    e: *const hy_engine,
+    items: *const T,
+    len: usize,
+    results: *mut hy_booking_result,
+    f: impl Fn(&Engine, &T) -> Result<Booking>,
+) -> Result<(), hy_result> {
+    let e = try_engine(e)?;
+    let items = try_slice(items, len, HY_ARRAY_MAX, "items")?;
+    let results = try_slice_mut(results, len, HY_ARRAY_MAX, "results")?;
+    for (item, out) in items.iter().zip(results.iter_mut()) {
+        // Per item, no thread-local message: that would cost an allocation per failure.
+        *out = match f(e, item) {
+            Ok(b) => hy_booking_result { result: hy_result::HY_OK, booking: (&b).into() },
+            Err(err) => hy_booking_result { result: err.code().into(), booking: hy_booking::default() },
+        };
+    }
+    Ok(())
+}
+
+/// Book `len` requests in one call, in order, each independently (one failing does not stop
+/// the others): `results[i]` is the outcome of `requests[i]`. The call returns HY_OK when it
+/// ran; look at each `results[i].result`. Both arrays have `len` entries (at most
+/// HY_ARRAY_MAX), read/written during the call only.
+#[no_mangle]
+pub extern "C" fn hy_engine_book_bulk(
+    engine: *mut hy_engine,
+    requests: *const hy_request,
+    len: usize,
+    results: *mut hy_booking_result,
+) -> hy_result {
+    ffi_panic_boundary! { bulk(engine, requests, len, results, |e, r| e.book(&Request::from(r))) }
+}
+
+/// Hold `len` requests in one call; as `hy_engine_book_bulk`.
+#[no_mangle]
+pub extern "C" fn hy_engine_hold_bulk(
+    engine: *mut hy_engine,
+    requests: *const hy_request,
+    len: usize,
+    results: *mut hy_booking_result,
+) -> hy_result {
+    ffi_panic_boundary! { bulk(engine, requests, len, results, |e, r| e.hold(&Request::from(r))) }
+}
+
+/// Cancel `len` bookings in one call; as `hy_engine_book_bulk`.
+#[no_mangle]
+pub extern "C" fn hy_engine_cancel_bulk(
+    engine: *mut hy_engine,
+    bookings: *const hy_booking_id,
+    len: usize,
+    results: *mut hy_booking_result,
+) -> hy_result {
+    ffi_panic_boundary! { bulk(engine, bookings, len, results, |e, id| e.cancel(BookingId(*id))) }
+}
+
+// ------------------------------------------------------------------ referrals and waitlists
+
+/// Issue a referral from a community or secondary institution to a specialty at a higher tier.
+/// It opens the referral pool (and raises priority) for the booking that uses it.
+#[no_mangle]
+pub extern "C" fn hy_engine_issue_referral(
+    engine: *mut hy_engine,
+    request: *const hy_referral_request,
+    referral_out: *mut hy_referral,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(referral_out, "referral_out")?;
+        let req = referral_request_from(try_ref(request, "request")?)?;
+        out.set((&e.issue_referral(&req)?).into());
+        Ok(())
+    }
+}
+
+/// Join a waitlist: when a matching place frees up, it is held for the patient (an offer, a
+/// `waitlist_offered` event) with the policy's offer time.
+#[no_mangle]
+pub extern "C" fn hy_engine_join_waitlist(
+    engine: *mut hy_engine,
+    request: *const hy_waitlist_request,
+    entry_out: *mut hy_waitlist_id,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(entry_out, "entry_out")?;
+        let req = waitlist_request_from(try_ref(request, "request")?)?;
+        out.set(e.join_waitlist(&req)?.id.0);
+        Ok(())
+    }
+}
+
+/// Leave a waitlist.
+#[no_mangle]
+pub extern "C" fn hy_engine_leave_waitlist(engine: *mut hy_engine, entry: hy_waitlist_id) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        if entry == 0 {
+            set_last_error("waitlist entry 0 does not exist".into());
+            return Err(hy_result::HY_NOT_FOUND);
+        }
+        e.leave_waitlist(WaitlistId(entry))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,599 @@
+//! The engine handle: construction, clock, registry, patients, publishing, availability and
+//! records. The booking path is in `booking.rs`, events in `events.rs`.
+
+use crate::error::{hy_result, set_last_error};
+use crate::ffi::{copy_out, ffi_panic_boundary, try_opt_str, try_out, try_ref, try_slice, try_slice_mut, try_str};
+use crate::types::*;
+use haoyuan_core::*;
+use std::ffi::c_char;
+
+/// One region-wide pool of slots (an in-memory `haoyuan::Engine`).
+///
+/// Thread-safety: every function taking a `hy_engine` may be called from any number of threads
+/// at once on the same handle, except `hy_engine_free`, which must be the last call on it (no
+/// other call on the handle in progress or after it). Bookings by different patients never wait
+/// for each other.
+///
+/// Lifetime: from `hy_engine_new*` until `hy_engine_free`. Pointers passed *into* any call are
+/// read during the call only and never kept; results are copied into caller-owned memory.
+///
+/// After `HY_PANIC` (a bug in haoyuan, caught at the boundary): the handle stays valid and
+/// memory-safe, its locks do not poison and every other patient's bookings are unaffected, but
+/// the one operation that panicked may have been applied in part. Log the message
+/// (`hy_last_error_message`), treat that operation's outcome as unknown and read it back (for
+/// example with `hy_engine_booking`).
+pub struct hy_engine {
+    pub(crate) inner: Engine,
+}
+
+impl hy_engine {
+    pub(crate) fn boxed(inner: Engine) -> *mut hy_engine {
+        Box::into_raw(Box::new(hy_engine { inner }))
+    }
+
+    /// The Rust engine behind the handle, for Rust code that holds a handle made by C (and for
+    /// the overhead bench). Not part of the C API.
+    pub fn as_engine(&self) -> &Engine {
+        &self.inner
+    }
+}
+
+/// The engine behind a handle, or `HY_NULL_PARAMETER`.
+pub(crate) fn try_engine<'a>(p: *const hy_engine) -> Result<&'a Engine, hy_result> {
+    try_ref(p, "engine").map(|e| &e.inner)
+}
+
+/// Most items one array argument or result holds (bulk calls, slot specs, query results): a
+/// bound on one call's memory and time.
+pub const HY_ARRAY_MAX: usize = 5_000_000;
+
+fn config_from(policy: *const c_char, format: hy_policy_format, utc_offset_s: i32) -> Result<EngineConfig, hy_result> {
+    let policy = match try_opt_str(policy, "policy")? {
+        None => Policy::default(),
+        Some(text) => match format {
+            HY_POLICY_JSON => Policy::from_json(text)?,
+            HY_POLICY_TOML => Policy::from_toml(text)?,
+            other => {
+                set_last_error(format!("policy format {other} is not HY_POLICY_JSON or HY_POLICY_TOML"));
+                return Err(hy_result::HY_INVALID_ARGUMENT);
+            }
+        },
+    };
+    Ok(EngineConfig { policy, utc_offset_s })
+}
+
+/// Create an engine on the system clock.
+///
+/// `policy` is a policy text in `format` (HY_POLICY_JSON or HY_POLICY_TOML; unspecified fields
+/// keep their defaults), or NULL for the default policy. `utc_offset_s` is the region's offset
+/// from UTC in seconds (China: 28800). On HY_OK `*engine_out` is a new handle to free with
+/// `hy_engine_free`. Call `hy_engine_tick` about once a second so that holds expire.
+#[no_mangle]
+pub extern "C" fn hy_engine_new(policy: *const c_char, format: hy_policy_format, utc_offset_s: i32, engine_out: *mut *mut hy_engine) -> hy_result {
+    ffi_panic_boundary! {
+        let out = try_out(engine_out, "engine_out")?;
+        let config = config_from(policy, format, utc_offset_s)?;
+        out.set(hy_engine::boxed(Engine::new(config)?));
+        Ok(())
+    }
+}
+
+/// Create an engine on a manual clock starting at `start` (Unix seconds): time moves only with
+/// `hy_engine_advance_clock` / `hy_engine_advance_to`, so runs are reproducible (tests,
+/// simulations). Arguments as `hy_engine_new`.
+#[no_mangle]
+pub extern "C" fn hy_engine_new_manual_clock(
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+    start: hy_timestamp,
+    engine_out: *mut *mut hy_engine,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let out = try_out(engine_out, "engine_out")?;
+        let config = config_from(policy, format, utc_offset_s)?;
+        // Keep every instant far from overflow (the engine's dates end in 2199).
+        if !(0..=7_258_118_400).contains(&start) {
+            set_last_error(format!("start {start} must be within 1970-01-01 ..= 2200-01-01"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        out.set(hy_engine::boxed(Engine::try_with_manual_clock(config, Timestamp(start))?));
+        Ok(())
+    }
+}
+
+// Durability: when core gains `Engine::open(dir, config)` (a journal in a directory, replayed
+// on open), it is exposed here as
+//   hy_result hy_engine_open(const char *dir, const char *policy, hy_policy_format format,
+//                            int32_t utc_offset_s, hy_engine **engine_out);
+// with HY_DURABILITY for I/O failures; every other call stays as it is.
+
+/// Free an engine. NULL is accepted and ignored. No other call on this handle may be in
+/// progress or follow; `hy_events` handles made from it stay valid (they receive no more).
+#[no_mangle]
+pub extern "C" fn hy_engine_free(engine: *mut hy_engine) {
+    let _ = ffi_panic_boundary! {
+        if !engine.is_null() {
+            // SAFETY: made by `hy_engine::boxed` (Box::into_raw); the caller frees it once.
+            drop(unsafe { Box::from_raw(engine) });
+        }
+        Ok(())
+    };
+}
+
+/// The engine's current time (Unix seconds).
+#[no_mangle]
+pub extern "C" fn hy_engine_now(engine: *const hy_engine, now_out: *mut hy_timestamp) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        try_out(now_out, "now_out")?.set(e.now().0);
+        Ok(())
+    }
+}
+
+/// Move a manual clock forward by `seconds` (0 ..= 366 days) and process what fell due
+/// (expired holds, release lotteries). HY_NOT_MANUAL_CLOCK on a system-clock engine.
+#[no_mangle]
+pub extern "C" fn hy_engine_advance_clock(engine: *mut hy_engine, seconds: i64) -> hy_result {
+    ffi_panic_boundary! {
+        try_engine(engine)?.advance_clock(seconds)?;
+        Ok(())
+    }
+}
+
+/// Move a manual clock to `t` (Unix seconds; never backwards: an earlier `t` leaves it) and
+/// process what fell due.
+#[no_mangle]
+pub extern "C" fn hy_engine_advance_to(engine: *mut hy_engine, t: hy_timestamp) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        if !(0..=7_258_118_400).contains(&t) {
+            set_last_error(format!("t {t} must be within 1970-01-01 ..= 2200-01-01"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        e.advance_to(Timestamp(t))?;
+        Ok(())
+    }
+}
+
+/// Process everything due now: expire holds and draw release lotteries. Call it about once a
+/// second on the system clock. `*expired_out` (may be NULL) receives how many holds expired.
+#[no_mangle]
+pub extern "C" fn hy_engine_tick(engine: *mut hy_engine, expired_out: *mut usize) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let n = e.tick();
+        if !expired_out.is_null() {
+            try_out(expired_out, "expired_out")?.set(n);
+        }
+        Ok(())
+    }
+}
+
+/// Counters: institutions, departments, resources, patients, slots, last event sequence.
+#[no_mangle]
+pub extern "C" fn hy_engine_stats(engine: *const hy_engine, stats_out: *mut hy_stats) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(stats_out, "stats_out")?;
+        let s = e.stats();
+        out.set(hy_stats {
+            institutions: s.institutions as u64,
+            departments: s.departments as u64,
+            resources: s.resources as u64,
+            patients: s.patients as u64,
+            slots: s.slots as u64,
+            last_event_seq: s.last_event_seq,
+        });
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ registry
+
+/// Add a hospital or clinic. `name` and `district` are NUL-terminated UTF-8 (1 ..= 200 bytes).
+#[no_mangle]
+pub extern "C" fn hy_engine_add_institution(
+    engine: *mut hy_engine,
+    name: *const c_char,
+    tier: hy_tier,
+    district: *const c_char,
+    id_out: *mut hy_institution_id,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(id_out, "id_out")?;
+        let (name, district, tier) = (try_str(name, "name")?, try_str(district, "district")?, tier_from(tier)?);
+        out.set(e.add_institution(name, tier, district)?.0);
+        Ok(())
+    }
+}
+
+/// Add a department of `specialty` (e.g. "cardiology", shared across institutions to find
+/// alternatives) to an institution.
+#[no_mangle]
+pub extern "C" fn hy_engine_add_department(
+    engine: *mut hy_engine,
+    institution: hy_institution_id,
+    specialty: *const c_char,
+    name: *const c_char,
+    id_out: *mut hy_department_id,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(id_out, "id_out")?;
+        let (specialty, name) = (try_str(specialty, "specialty")?, try_str(name, "name")?);
+        out.set(e.add_department(InstitutionId(institution), specialty, name)?.0);
+        Ok(())
+    }
+}
+
+/// Add a bookable resource (doctor, bed, exam device …) to a department. `expert` marks a
+/// senior doctor (a larger referral share).
+#[no_mangle]
+pub extern "C" fn hy_engine_add_resource(
+    engine: *mut hy_engine,
+    department: hy_department_id,
+    kind: hy_resource_kind,
+    name: *const c_char,
+    expert: bool,
+    id_out: *mut hy_resource_id,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(id_out, "id_out")?;
+        let (kind, name) = (kind_from(kind)?, try_str(name, "name")?);
+        out.set(e.add_resource(DepartmentId(department), kind, name, expert)?.0);
+        Ok(())
+    }
+}
+
+/// Add a booking channel (idempotent by name). "app", "wechat", "web", "kiosk", "phone" and
+/// "clinic" exist from the start.
+#[no_mangle]
+pub extern "C" fn hy_engine_add_channel(engine: *mut hy_engine, name: *const c_char, id_out: *mut hy_channel_id) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(id_out, "id_out")?;
+        out.set(e.add_channel(try_str(name, "name")?)?.0);
+        Ok(())
+    }
+}
+
+/// The id of a channel by name (HY_INVALID_ARGUMENT if there is none).
+#[no_mangle]
+pub extern "C" fn hy_engine_channel_id(engine: *const hy_engine, name: *const c_char, id_out: *mut hy_channel_id) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(id_out, "id_out")?;
+        out.set(e.channel_id(try_str(name, "name")?)?.0);
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ master patient index
+
+/// Register a new patient in the master patient index.
+#[no_mangle]
+pub extern "C" fn hy_engine_register_patient(engine: *mut hy_engine, id_out: *mut hy_patient_id) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(id_out, "id_out")?;
+        out.set(e.register_patient()?.0);
+        Ok(())
+    }
+}
+
+/// Link a card (type + number, each 1 ..= 64 bytes) to a patient. HY_CARD_TAKEN if it belongs
+/// to someone else; linking it again to its owner is HY_OK.
+#[no_mangle]
+pub extern "C" fn hy_engine_link_card(engine: *mut hy_engine, patient: hy_patient_id, card_type: *const c_char, number: *const c_char) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let (card_type, number) = (try_str(card_type, "card_type")?, try_str(number, "number")?);
+        e.link_card(PatientId(patient), card_type, number)?;
+        Ok(())
+    }
+}
+
+/// The patient a card belongs to (following merges); HY_NOT_FOUND if no one has it.
+#[no_mangle]
+pub extern "C" fn hy_engine_find_patient_by_card(
+    engine: *const hy_engine,
+    card_type: *const c_char,
+    number: *const c_char,
+    id_out: *mut hy_patient_id,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(id_out, "id_out")?;
+        let (card_type, number) = (try_str(card_type, "card_type")?, try_str(number, "number")?);
+        match e.find_patient_by_card(card_type, number)? {
+            Some(p) => out.set(p.0),
+            None => {
+                set_last_error(format!("no patient holds card {card_type}:{number}"));
+                return Err(hy_result::HY_NOT_FOUND);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Merge `merged` into `survivor` (one person registered twice): cards, bookings, referrals and
+/// no-shows move to the survivor, and `merged` resolves to it from now on.
+#[no_mangle]
+pub extern "C" fn hy_engine_merge_patients(engine: *mut hy_engine, survivor: hy_patient_id, merged: hy_patient_id) -> hy_result {
+    ffi_panic_boundary! {
+        try_engine(engine)?.merge_patients(PatientId(survivor), PatientId(merged))?;
+        Ok(())
+    }
+}
+
+/// A patient's record as one JSON object (cards, no-shows in the counting window, suspension,
+/// active bookings, referrals), NUL-terminated into `buf`. `*written` is its length without the
+/// NUL; on HY_BUFFER_TOO_SMALL it is the buffer size needed and `buf` is untouched.
+#[no_mangle]
+pub extern "C" fn hy_engine_patient_record_json(
+    engine: *const hy_engine,
+    patient: hy_patient_id,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        // Checked before the work; written by `copy_out`.
+        try_out(written, "written")?;
+        let record = e.patient_record(PatientId(patient))?;
+        let json = serde_json::to_string(&record).map_err(|err| {
+            set_last_error(format!("cannot encode the record: {err}"));
+            hy_result::HY_INVALID_ARGUMENT
+        })?;
+        copy_out(&json, buf, len, written)
+    }
+}
+
+// ------------------------------------------------------------------ rosters and slots
+
+/// Add a weekly roster template; its slots are created by `hy_engine_publish_rosters_until`.
+/// `roster->closed_dates` is read during the call only (at most 4096 dates).
+#[no_mangle]
+pub extern "C" fn hy_engine_add_roster(engine: *mut hy_engine, roster: *const hy_roster, id_out: *mut hy_roster_id) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(id_out, "id_out")?;
+        let roster = roster_from(try_ref(roster, "roster")?)?;
+        out.set(e.add_roster(roster)?.0);
+        Ok(())
+    }
+}
+
+/// Publish every roster's slots up to and including `until` (dates already published are
+/// skipped). `*created_out` (may be NULL) receives how many slots were created.
+#[no_mangle]
+pub extern "C" fn hy_engine_publish_rosters_until(engine: *mut hy_engine, until: hy_date, created_out: *mut usize) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = if created_out.is_null() { None } else { Some(try_out(created_out, "created_out")?) };
+        let n = e.publish_rosters_until(Date(until))?;
+        if let Some(out) = out {
+            out.set(n);
+        }
+        Ok(())
+    }
+}
+
+/// Publish `len` slots in one call (a whole city-day is one call), all or nothing. The new ids
+/// are contiguous, in input order: `*first_out` … `*first_out + len - 1`. `specs` is read during
+/// the call only; `len` at most HY_ARRAY_MAX (NULL allowed when `len` is 0).
+#[no_mangle]
+pub extern "C" fn hy_engine_publish_slots(engine: *mut hy_engine, specs: *const hy_slot_spec, len: usize, first_out: *mut hy_slot_id) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(first_out, "first_out")?;
+        let specs: Vec<SlotSpec> = try_slice(specs, len, HY_ARRAY_MAX, "specs")?.iter().map(SlotSpec::from).collect();
+        out.set(e.publish_slots(&specs)?.start.0);
+        Ok(())
+    }
+}
+
+/// A published slot: places and takings per pool, times, whether it is closed.
+#[no_mangle]
+pub extern "C" fn hy_engine_slot(engine: *const hy_engine, slot: hy_slot_id, info_out: *mut hy_slot_info) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(info_out, "info_out")?;
+        let s = e.slot(SlotId(slot))?;
+        out.set(hy_slot_info {
+            id: s.id.0,
+            resource: s.resource.0,
+            department: s.department.0,
+            institution: s.institution.0,
+            date: s.date.0,
+            start_min: s.start_min,
+            end_min: s.end_min,
+            capacity: s.capacity,
+            pool_places: s.pool_places,
+            pool_taken: s.pool_taken,
+            closed: s.closed,
+            starts_at: s.starts_at.0,
+            ends_at: s.ends_at.0,
+        });
+        Ok(())
+    }
+}
+
+/// Suspend a resource's session (停诊) on `date`: the whole day when `time_start_min` and
+/// `time_end_min` are both 0, else the segments starting in [start, end). Its slots close and
+/// every hold and booking on them becomes HY_BOOKING_PROVIDER_CANCELLED (never counted against
+/// the patient; `cancelled` events say whom to notify). `*cancelled_out` (may be NULL) receives
+/// how many were cancelled.
+#[no_mangle]
+pub extern "C" fn hy_engine_suspend_session(
+    engine: *mut hy_engine,
+    resource: hy_resource_id,
+    date: hy_date,
+    time_start_min: u16,
+    time_end_min: u16,
+    cancelled_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = if cancelled_out.is_null() { None } else { Some(try_out(cancelled_out, "cancelled_out")?) };
+        let time = time_of_day(time_start_min, time_end_min)?;
+        let report = e.suspend_session(ResourceId(resource), Date(date), time)?;
+        if let Some(out) = out {
+            out.set(report.cancelled.len());
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ availability
+
+/// Free slots matching `query`, earliest first, into the caller's array `out` of `cap` entries
+/// (1 ..= HY_ARRAY_MAX). At most min(query->limit or cap, cap) are written; `*written_out` says
+/// how many.
+#[no_mangle]
+pub extern "C" fn hy_engine_find_free_slots(
+    engine: *const hy_engine,
+    query: *const hy_availability_query,
+    out: *mut hy_free_slot,
+    cap: usize,
+    written_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let written = try_out(written_out, "written_out")?;
+        if cap == 0 {
+            set_last_error("cap must be at least 1".into());
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        let dst = try_slice_mut(out, cap, HY_ARRAY_MAX, "out")?;
+        let q = query_from(try_ref(query, "query")?, cap)?;
+        let free = e.find_free_slots(&q)?;
+        let n = free.len().min(dst.len());
+        for (d, f) in dst.iter_mut().zip(&free) {
+            *d = f.into();
+        }
+        written.set(n);
+        Ok(())
+    }
+}
+
+/// Free and total places of a department for each day of `date_from ..= date_to` (at most 366
+/// days), into `out` (`cap` entries). HY_BUFFER_TOO_SMALL, with the number of days needed in
+/// `*written_out`, if `cap` is less than the number of days.
+#[no_mangle]
+pub extern "C" fn hy_engine_free_places_by_day(
+    engine: *const hy_engine,
+    department: hy_department_id,
+    date_from: hy_date,
+    date_to: hy_date,
+    out: *mut hy_day_availability,
+    cap: usize,
+    written_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let written = try_out(written_out, "written_out")?;
+        let days = e.free_places_by_day(DepartmentId(department), Date(date_from), Date(date_to))?;
+        if days.len() > cap {
+            set_last_error(format!("{} days need {} entries; cap is {cap}", days.len(), days.len()));
+            written.set(days.len());
+            return Err(hy_result::HY_BUFFER_TOO_SMALL);
+        }
+        let dst = try_slice_mut(out, cap, HY_ARRAY_MAX, "out")?;
+        for (d, a) in dst.iter_mut().zip(&days) {
+            *d = hy_day_availability { date: a.date.0, free: a.free, places: a.places };
+        }
+        written.set(days.len());
+        Ok(())
+    }
+}
+
+/// Departments of the same specialty and district at other institutions with free places in
+/// `date_from ..= date_to`, least loaded first (load spreading), into `out` (`cap` entries, at
+/// most 1000); `*written_out` says how many.
+#[no_mangle]
+pub extern "C" fn hy_engine_alternatives(
+    engine: *const hy_engine,
+    department: hy_department_id,
+    date_from: hy_date,
+    date_to: hy_date,
+    out: *mut hy_alternative,
+    cap: usize,
+    written_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let written = try_out(written_out, "written_out")?;
+        let dst = try_slice_mut(out, cap, 1000, "out")?;
+        let alts = e.alternatives(DepartmentId(department), Date(date_from), Date(date_to), cap as u32)?;
+        let n = alts.len().min(dst.len());
+        for (d, a) in dst.iter_mut().zip(&alts) {
+            *d = hy_alternative {
+                department: a.department.0,
+                institution: a.institution.0,
+                tier: tier_to(a.tier),
+                earliest: (&a.earliest).into(),
+                load: a.load,
+            };
+        }
+        written.set(n);
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ dates
+
+/// The `hy_date` of a calendar day (HY_INVALID_DATE if there is no such day in 1970 ..= 2199).
+#[no_mangle]
+pub extern "C" fn hy_date_from_ymd(year: i32, month: u32, day: u32, date_out: *mut hy_date) -> hy_result {
+    ffi_panic_boundary! {
+        let out = try_out(date_out, "date_out")?;
+        match Date::from_ymd(year, month, day) {
+            Some(d) => out.set(d.0),
+            None => {
+                set_last_error(format!("{year:04}-{month:02}-{day:02} is not a date in 1970 ..= 2199"));
+                return Err(hy_result::HY_INVALID_DATE);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parse "YYYY-MM-DD" into a `hy_date`.
+#[no_mangle]
+pub extern "C" fn hy_date_parse(text: *const c_char, date_out: *mut hy_date) -> hy_result {
+    ffi_panic_boundary! {
+        let out = try_out(date_out, "date_out")?;
+        let text = try_str(text, "text")?;
+        match Date::parse(text) {
+            Some(d) => out.set(d.0),
+            None => {
+                set_last_error(format!("{text:?} is not a YYYY-MM-DD date in 1970 ..= 2199"));
+                return Err(hy_result::HY_INVALID_DATE);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The instant of local `minute` (0 ..= 1440) on `date` in a region `utc_offset_s` from UTC.
+#[no_mangle]
+pub extern "C" fn hy_timestamp_from_local(date: hy_date, minute: u16, utc_offset_s: i32, timestamp_out: *mut hy_timestamp) -> hy_result {
+    ffi_panic_boundary! {
+        let out = try_out(timestamp_out, "timestamp_out")?;
+        if !Date(date).is_valid() {
+            set_last_error(format!("date {date} is outside 1970-01-01 ..= 2199-12-31"));
+            return Err(hy_result::HY_INVALID_DATE);
+        }
+        if minute > 1440 || utc_offset_s.abs() > 14 * 3600 {
+            set_last_error(format!("minute {minute} must be 0 ..= 1440 and utc_offset_s {utc_offset_s} within ±14 h"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        out.set(Timestamp::from_local(Date(date), minute, utc_offset_s).0);
+        Ok(())
+    }
+}

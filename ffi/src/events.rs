@@ -1,0 +1,153 @@
+//! Events through C: a subscription handle, read either by polling JSON lines into a buffer or
+//! by a callback per event, both on the caller's own thread. Each event is the JSON of the
+//! core's serde `Event` (`{"seq":…,"at":…,"kind":{"type":"booked",…}}`), one per line.
+
+use crate::engine::{hy_engine, try_engine};
+use crate::error::{hy_result, set_last_error};
+use crate::ffi::{ffi_panic_boundary, try_mut, try_out, try_slice_mut};
+use crossbeam_channel::Receiver;
+use haoyuan_core::Event;
+use std::ffi::{c_char, c_void};
+
+/// A subscription to an engine's events: it receives every event emitted after
+/// `hy_events_new`, in the engine's per-patient order (events of different patients may be a
+/// few positions apart; `seq` has no gaps, so sort by it if you need the total order).
+///
+/// Thread-safety: one thread at a time per handle (poll/dispatch mutate it). Make one handle
+/// per consumer thread if several need events.
+///
+/// Lifetime: from `hy_events_new` until `hy_events_free`; it may outlive its engine (it then
+/// receives nothing more). Unread events are kept in memory until read or freed, so a host that
+/// subscribes must keep reading.
+pub struct hy_events {
+    rx: Receiver<Event>,
+    /// An event already taken from the channel that did not fit the caller's buffer.
+    pending: Option<(u64, String)>,
+}
+
+impl hy_events {
+    /// The next event as (seq, JSON), if one is waiting.
+    fn next_line(&mut self) -> Option<(u64, String)> {
+        if let Some(line) = self.pending.take() {
+            return Some(line);
+        }
+        let event = self.rx.try_recv().ok()?;
+        // Every event type serialises; an error would be a bug, reported as a bare sequence
+        // number rather than a gap.
+        let json = serde_json::to_string(&event).unwrap_or_else(|_| format!("{{\"seq\":{}}}", event.seq));
+        Some((event.seq, json))
+    }
+}
+
+/// Called once per event by `hy_events_dispatch`, on the thread that called it. `json` points
+/// to `json_len` bytes of UTF-8 JSON plus a NUL, valid only during the callback. Return 0 to
+/// go on, anything else to stop after this event. It must not unwind (no C++ exception or
+/// longjmp out of it). It may call any `hy_engine_*` function, but not this `hy_events` handle.
+#[allow(non_camel_case_types)]
+pub type hy_event_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, seq: u64, json: *const c_char, json_len: usize) -> i32>;
+
+/// Most events one poll or dispatch call hands over (a bound on one call's time).
+pub const HY_EVENTS_PER_CALL_MAX: usize = 1_000_000;
+
+/// Subscribe to an engine's events.
+#[no_mangle]
+pub extern "C" fn hy_events_new(engine: *const hy_engine, events_out: *mut *mut hy_events) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(events_out, "events_out")?;
+        out.set(Box::into_raw(Box::new(hy_events { rx: e.subscribe(), pending: None })));
+        Ok(())
+    }
+}
+
+/// Unsubscribe and free. NULL is accepted and ignored.
+#[no_mangle]
+pub extern "C" fn hy_events_free(events: *mut hy_events) {
+    let _ = ffi_panic_boundary! {
+        if !events.is_null() {
+            // SAFETY: made by `hy_events_new` (Box::into_raw); the caller frees it once.
+            drop(unsafe { Box::from_raw(events) });
+        }
+        Ok(())
+    };
+}
+
+/// Copy as many whole events as fit into `buf` as JSON lines (each ending in '\n'), then a
+/// NUL. `*written_out` is the byte count without the NUL and `*count_out` the number of events
+/// (0 when none is waiting). An event that does not fit stays for the next call; if the first
+/// one alone does not fit, the result is HY_BUFFER_TOO_SMALL and `*written_out` is the buffer
+/// size it needs. Never blocks.
+#[no_mangle]
+pub extern "C" fn hy_events_poll(events: *mut hy_events, buf: *mut c_char, len: usize, written_out: *mut usize, count_out: *mut usize) -> hy_result {
+    ffi_panic_boundary! {
+        let events = try_mut(events, "events")?;
+        let written = try_out(written_out, "written_out")?;
+        let count = try_out(count_out, "count_out")?;
+        let dst = try_slice_mut(buf.cast::<u8>(), len, usize::MAX, "buf")?;
+        let (mut at, mut n) = (0usize, 0usize);
+        while n < HY_EVENTS_PER_CALL_MAX {
+            let Some((seq, line)) = events.next_line() else { break };
+            // The line, its '\n' and the final NUL must fit.
+            let need = line.len() + 2;
+            if at + need > dst.len() {
+                if n == 0 {
+                    set_last_error(format!("the next event needs a buffer of {need} bytes; len is {len}"));
+                    events.pending = Some((seq, line));
+                    written.set(need);
+                    return Err(hy_result::HY_BUFFER_TOO_SMALL);
+                }
+                events.pending = Some((seq, line));
+                break;
+            }
+            dst[at..at + line.len()].copy_from_slice(line.as_bytes());
+            dst[at + line.len()] = b'\n';
+            at += line.len() + 1;
+            n += 1;
+        }
+        if let Some(end) = dst.get_mut(at) {
+            *end = 0;
+        }
+        written.set(at);
+        count.set(n);
+        Ok(())
+    }
+}
+
+/// Call `callback(userdata, seq, json, json_len)` for each waiting event, up to `max_events`
+/// (0 means HY_EVENTS_PER_CALL_MAX), until none is left or the callback returns non-zero.
+/// `*delivered_out` (may be NULL) receives how many events were delivered. Never blocks.
+#[no_mangle]
+pub extern "C" fn hy_events_dispatch(
+    events: *mut hy_events,
+    callback: hy_event_callback,
+    userdata: *mut c_void,
+    max_events: usize,
+    delivered_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let events = try_mut(events, "events")?;
+        let Some(callback) = callback else {
+            set_last_error("callback is NULL".into());
+            return Err(hy_result::HY_NULL_PARAMETER);
+        };
+        let delivered = if delivered_out.is_null() { None } else { Some(try_out(delivered_out, "delivered_out")?) };
+        let max = if max_events == 0 { HY_EVENTS_PER_CALL_MAX } else { max_events.min(HY_EVENTS_PER_CALL_MAX) };
+        let mut n = 0usize;
+        while n < max {
+            let Some((seq, line)) = events.next_line() else { break };
+            let mut cstr = line.into_bytes();
+            let json_len = cstr.len();
+            cstr.push(0);
+            // SAFETY: the callback's contract is in its typedef; the string lives across the call.
+            let stop = unsafe { callback(userdata, seq, cstr.as_ptr().cast::<c_char>(), json_len) };
+            n += 1;
+            if stop != 0 {
+                break;
+            }
+        }
+        if let Some(d) = delivered {
+            d.set(n);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,634 @@
+//! Plain C structs and the integer types and constants the header declares, with their
+//! conversions from and to the core's types. Enums a caller *passes in* are plain integers with
+//! named constants: a C caller can put any number in them, and an out-of-range value in a Rust
+//! enum would be undefined behaviour, so they are checked here instead. Enums the library only
+//! writes out (`hy_booking_state`, `hy_pool`) are real enums.
+
+use crate::error::{hy_result, set_last_error};
+use crate::ffi::{try_opt_str, try_slice, try_str};
+use haoyuan_core::*;
+
+/// Days since 1970-01-01 (local to the region); valid 0 (1970-01-01) ..= 84005 (2199-12-31).
+/// Make one with `hy_date_from_ymd` or `hy_date_parse`.
+#[allow(non_camel_case_types)]
+pub type hy_date = i32;
+/// Seconds since the Unix epoch, UTC.
+#[allow(non_camel_case_types)]
+pub type hy_timestamp = i64;
+#[allow(non_camel_case_types)]
+pub type hy_institution_id = u32;
+#[allow(non_camel_case_types)]
+pub type hy_department_id = u32;
+#[allow(non_camel_case_types)]
+pub type hy_resource_id = u32;
+#[allow(non_camel_case_types)]
+pub type hy_channel_id = u16;
+#[allow(non_camel_case_types)]
+pub type hy_patient_id = u32;
+#[allow(non_camel_case_types)]
+pub type hy_slot_id = u32;
+#[allow(non_camel_case_types)]
+pub type hy_roster_id = u32;
+/// A hold or booking (the patient id in the high 32 bits, that patient's sequence below).
+#[allow(non_camel_case_types)]
+pub type hy_booking_id = u64;
+/// A referral. Never 0, so 0 means "no referral" in structs.
+#[allow(non_camel_case_types)]
+pub type hy_referral_id = u64;
+/// A waitlist entry. Never 0, so 0 means "none" in structs.
+#[allow(non_camel_case_types)]
+pub type hy_waitlist_id = u64;
+/// A release-lottery ticket. Never 0.
+#[allow(non_camel_case_types)]
+pub type hy_ticket_id = u64;
+
+/// "No id" / "any" in a 32-bit id field of an input struct (institution, department, resource).
+pub const HY_NONE: u32 = 0xFFFF_FFFF;
+
+/// Level of care of an institution (分级诊疗). 0 means "any" in an availability query.
+#[allow(non_camel_case_types)]
+pub type hy_tier = u32;
+pub const HY_TIER_ANY: hy_tier = 0;
+pub const HY_TIER_COMMUNITY: hy_tier = 1;
+pub const HY_TIER_SECONDARY: hy_tier = 2;
+pub const HY_TIER_TERTIARY: hy_tier = 3;
+
+/// What is booked.
+#[allow(non_camel_case_types)]
+pub type hy_resource_kind = u32;
+pub const HY_RESOURCE_DOCTOR: hy_resource_kind = 0;
+pub const HY_RESOURCE_BED: hy_resource_kind = 1;
+pub const HY_RESOURCE_EXAM: hy_resource_kind = 2;
+pub const HY_RESOURCE_NURSING: hy_resource_kind = 3;
+pub const HY_RESOURCE_PHARMACY: hy_resource_kind = 4;
+pub const HY_RESOURCE_SERVICE: hy_resource_kind = 5;
+
+/// Urgency of a referral.
+#[allow(non_camel_case_types)]
+pub type hy_urgency = u32;
+pub const HY_URGENCY_EMERGENCY: hy_urgency = 0;
+pub const HY_URGENCY_URGENT: hy_urgency = 1;
+pub const HY_URGENCY_ROUTINE: hy_urgency = 2;
+
+/// The language of a policy text.
+#[allow(non_camel_case_types)]
+pub type hy_policy_format = u32;
+pub const HY_POLICY_JSON: hy_policy_format = 0;
+pub const HY_POLICY_TOML: hy_policy_format = 1;
+
+fn invalid(msg: String) -> hy_result {
+    set_last_error(msg);
+    hy_result::HY_INVALID_ARGUMENT
+}
+
+pub(crate) fn tier_from(t: hy_tier) -> Result<Tier, hy_result> {
+    match t {
+        HY_TIER_COMMUNITY => Ok(Tier::Community),
+        HY_TIER_SECONDARY => Ok(Tier::Secondary),
+        HY_TIER_TERTIARY => Ok(Tier::Tertiary),
+        _ => Err(invalid(format!("tier {t} is not one of HY_TIER_COMMUNITY/SECONDARY/TERTIARY"))),
+    }
+}
+
+pub(crate) fn tier_to(t: Tier) -> hy_tier {
+    match t {
+        Tier::Community => HY_TIER_COMMUNITY,
+        Tier::Secondary => HY_TIER_SECONDARY,
+        Tier::Tertiary => HY_TIER_TERTIARY,
+    }
+}
+
+pub(crate) fn kind_from(k: hy_resource_kind) -> Result<ResourceKind, hy_result> {
+    Ok(match k {
+        HY_RESOURCE_DOCTOR => ResourceKind::Doctor,
+        HY_RESOURCE_BED => ResourceKind::Bed,
+        HY_RESOURCE_EXAM => ResourceKind::Exam,
+        HY_RESOURCE_NURSING => ResourceKind::Nursing,
+        HY_RESOURCE_PHARMACY => ResourceKind::Pharmacy,
+        HY_RESOURCE_SERVICE => ResourceKind::Service,
+        _ => return Err(invalid(format!("resource kind {k} is not one of HY_RESOURCE_*"))),
+    })
+}
+
+pub(crate) fn urgency_from(u: hy_urgency) -> Result<Urgency, hy_result> {
+    Ok(match u {
+        HY_URGENCY_EMERGENCY => Urgency::Emergency,
+        HY_URGENCY_URGENT => Urgency::Urgent,
+        HY_URGENCY_ROUTINE => Urgency::Routine,
+        _ => return Err(invalid(format!("urgency {u} is not one of HY_URGENCY_*"))),
+    })
+}
+
+pub(crate) fn urgency_to(u: Urgency) -> hy_urgency {
+    match u {
+        Urgency::Emergency => HY_URGENCY_EMERGENCY,
+        Urgency::Urgent => HY_URGENCY_URGENT,
+        Urgency::Routine => HY_URGENCY_ROUTINE,
+    }
+}
+
+fn opt_u32(v: u32) -> Option<u32> {
+    (v != HY_NONE).then_some(v)
+}
+
+fn opt_u64(v: u64) -> Option<u64> {
+    (v != 0).then_some(v)
+}
+
+/// A time-of-day filter from two minutes; (0, 0) means "the whole day".
+pub(crate) fn time_of_day(start_min: u16, end_min: u16) -> Result<Option<TimeOfDay>, hy_result> {
+    if start_min == 0 && end_min == 0 {
+        return Ok(None);
+    }
+    if start_min >= end_min || end_min > 1440 {
+        return Err(invalid(format!("time of day {start_min}..{end_min} must satisfy start < end <= 1440 (or 0, 0 for all day)")));
+    }
+    Ok(Some(TimeOfDay { start_min, end_min }))
+}
+
+/// The state of a hold or booking (see DOMAIN.md, "Booking lifecycle").
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum hy_booking_state {
+    HY_BOOKING_HELD = 0,
+    HY_BOOKING_BOOKED = 1,
+    HY_BOOKING_CHECKED_IN = 2,
+    HY_BOOKING_FULFILLED = 3,
+    HY_BOOKING_EXPIRED = 4,
+    HY_BOOKING_CANCELLED = 5,
+    HY_BOOKING_PROVIDER_CANCELLED = 6,
+    HY_BOOKING_NO_SHOW = 7,
+}
+
+/// Which share of a slot's places a booking took.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum hy_pool {
+    HY_POOL_GENERAL = 0,
+    HY_POOL_REFERRAL = 1,
+    HY_POOL_QUOTA0 = 2,
+    HY_POOL_QUOTA1 = 3,
+}
+
+/// One time segment of one resource to publish.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_slot_spec {
+    pub resource: hy_resource_id,
+    pub date: hy_date,
+    /// Minutes after local midnight, start_min < end_min <= 1440.
+    pub start_min: u16,
+    pub end_min: u16,
+    /// Places, 1 ..= 16000.
+    pub capacity: u16,
+}
+
+impl From<&hy_slot_spec> for SlotSpec {
+    fn from(s: &hy_slot_spec) -> SlotSpec {
+        SlotSpec { resource: ResourceId(s.resource), date: Date(s.date), start_min: s.start_min, end_min: s.end_min, capacity: s.capacity }
+    }
+}
+
+/// A weekly roster template (排班).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_roster {
+    pub resource: hy_resource_id,
+    /// Days it runs: bit 0 = Monday … bit 6 = Sunday.
+    pub weekdays: u8,
+    pub start_min: u16,
+    pub end_min: u16,
+    pub segment_min: u16,
+    /// Places per segment.
+    pub places: u16,
+    pub valid_from: hy_date,
+    /// Inclusive.
+    pub valid_until: hy_date,
+    /// Dates it does not run (holidays); may be NULL when `closed_dates_len` is 0.
+    /// Read during the call only.
+    pub closed_dates: *const hy_date,
+    pub closed_dates_len: usize,
+}
+
+/// Most closed dates one roster lists.
+const CLOSED_DATES_MAX: usize = 4096;
+
+pub(crate) fn roster_from(r: &hy_roster) -> Result<Roster, hy_result> {
+    if r.weekdays & 0x80 != 0 {
+        return Err(invalid(format!("weekdays mask {:#04x} has bit 7 set; bits 0 (Monday) ..= 6 (Sunday) only", r.weekdays)));
+    }
+    let closed = try_slice(r.closed_dates, r.closed_dates_len, CLOSED_DATES_MAX, "roster.closed_dates")?;
+    Ok(Roster {
+        resource: ResourceId(r.resource),
+        weekdays: (0..7u8).filter(|d| r.weekdays & (1 << d) != 0).collect(),
+        start_min: r.start_min,
+        end_min: r.end_min,
+        segment_min: r.segment_min,
+        places: r.places,
+        valid_from: Date(r.valid_from),
+        valid_until: Date(r.valid_until),
+        closed_dates: closed.iter().map(|d| Date(*d)).collect(),
+    })
+}
+
+/// A request for a place in one slot.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_request {
+    pub patient: hy_patient_id,
+    pub slot: hy_slot_id,
+    pub channel: hy_channel_id,
+    /// A follow-up visit (priority above the general public).
+    pub follow_up: bool,
+    /// A referral held by the patient, or 0 for none.
+    pub referral: hy_referral_id,
+}
+
+impl From<&hy_request> for Request {
+    fn from(r: &hy_request) -> Request {
+        Request {
+            patient: PatientId(r.patient),
+            slot: SlotId(r.slot),
+            channel: ChannelId(r.channel),
+            referral: opt_u64(r.referral).map(ReferralId),
+            follow_up: r.follow_up,
+        }
+    }
+}
+
+/// A hold or booking as the engine reports it.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_booking {
+    pub id: hy_booking_id,
+    pub patient: hy_patient_id,
+    pub slot: hy_slot_id,
+    pub department: hy_department_id,
+    pub date: hy_date,
+    pub channel: hy_channel_id,
+    pub state: hy_booking_state,
+    pub pool: hy_pool,
+    /// The referral it used, or 0.
+    pub referral: hy_referral_id,
+    /// The waitlist entry whose offer this hold is, or 0.
+    pub offer: hy_waitlist_id,
+    pub created_at: hy_timestamp,
+    /// When a hold expires (meaningful while HY_BOOKING_HELD).
+    pub expires_at: hy_timestamp,
+    /// Start of the booked segment.
+    pub starts_at: hy_timestamp,
+}
+
+impl Default for hy_booking {
+    fn default() -> Self {
+        hy_booking {
+            id: 0,
+            patient: 0,
+            slot: 0,
+            department: 0,
+            date: 0,
+            channel: 0,
+            state: hy_booking_state::HY_BOOKING_HELD,
+            pool: hy_pool::HY_POOL_GENERAL,
+            referral: 0,
+            offer: 0,
+            created_at: 0,
+            expires_at: 0,
+            starts_at: 0,
+        }
+    }
+}
+
+impl From<&Booking> for hy_booking {
+    fn from(b: &Booking) -> hy_booking {
+        hy_booking {
+            id: b.id.0,
+            patient: b.patient.0,
+            slot: b.slot.0,
+            department: b.department.0,
+            date: b.date.0,
+            channel: b.channel.0,
+            state: match b.state {
+                BookingState::Held => hy_booking_state::HY_BOOKING_HELD,
+                BookingState::Booked => hy_booking_state::HY_BOOKING_BOOKED,
+                BookingState::CheckedIn => hy_booking_state::HY_BOOKING_CHECKED_IN,
+                BookingState::Fulfilled => hy_booking_state::HY_BOOKING_FULFILLED,
+                BookingState::Expired => hy_booking_state::HY_BOOKING_EXPIRED,
+                BookingState::Cancelled => hy_booking_state::HY_BOOKING_CANCELLED,
+                BookingState::ProviderCancelled => hy_booking_state::HY_BOOKING_PROVIDER_CANCELLED,
+                BookingState::NoShow => hy_booking_state::HY_BOOKING_NO_SHOW,
+            },
+            pool: match b.pool {
+                Pool::General => hy_pool::HY_POOL_GENERAL,
+                Pool::Referral => hy_pool::HY_POOL_REFERRAL,
+                Pool::Quota0 => hy_pool::HY_POOL_QUOTA0,
+                Pool::Quota1 => hy_pool::HY_POOL_QUOTA1,
+            },
+            referral: b.referral.map_or(0, |r| r.0),
+            offer: b.offer.map_or(0, |w| w.0),
+            created_at: b.created_at.0,
+            expires_at: b.expires_at.0,
+            starts_at: b.starts_at.0,
+        }
+    }
+}
+
+/// One entry of a bulk call's results: the item's own result code and, when it is HY_OK, the
+/// booking. Otherwise `booking` is all zeros (not a booking: look at `result`), and no message
+/// is kept for the item (call the single form to get one).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_booking_result {
+    pub result: hy_result,
+    pub booking: hy_booking,
+}
+
+impl Default for hy_result {
+    fn default() -> Self {
+        hy_result::HY_OK
+    }
+}
+
+/// What `hy_engine_submit` did.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum hy_submission_outcome {
+    /// Booked at once; `booking` is set.
+    HY_SUBMISSION_BOOKED = 0,
+    /// Entered into the release lottery; `ticket` and `draws_at` are set, the result arrives
+    /// as a `lottery_won` / `lottery_lost` event.
+    HY_SUBMISSION_ENTERED = 1,
+}
+
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_submission {
+    pub outcome: hy_submission_outcome,
+    pub booking: hy_booking,
+    pub ticket: hy_ticket_id,
+    pub draws_at: hy_timestamp,
+}
+
+impl From<&Submission> for hy_submission {
+    fn from(s: &Submission) -> hy_submission {
+        match s {
+            Submission::Booked { booking } => hy_submission {
+                outcome: hy_submission_outcome::HY_SUBMISSION_BOOKED,
+                booking: booking.into(),
+                ticket: 0,
+                draws_at: 0,
+            },
+            Submission::Entered { ticket, draws_at } => hy_submission {
+                outcome: hy_submission_outcome::HY_SUBMISSION_ENTERED,
+                booking: hy_booking::default(),
+                ticket: ticket.0,
+                draws_at: draws_at.0,
+            },
+        }
+    }
+}
+
+/// Which free slots to list. Id filters take HY_NONE for "any", `tier` HY_TIER_ANY, strings
+/// NULL; the time of day (0, 0) means the whole day. The date range is required.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_availability_query {
+    pub department: hy_department_id,
+    pub resource: hy_resource_id,
+    pub institution: hy_institution_id,
+    pub tier: hy_tier,
+    /// A specialty name (e.g. "cardiology") or NULL; read during the call only.
+    pub specialty: *const std::ffi::c_char,
+    /// A district name or NULL; read during the call only.
+    pub district: *const std::ffi::c_char,
+    pub date_from: hy_date,
+    /// Inclusive; at most 366 days after `date_from`.
+    pub date_to: hy_date,
+    pub time_start_min: u16,
+    pub time_end_min: u16,
+    /// Count the referral pool as free (for a patient holding a referral).
+    pub with_referral: bool,
+    /// Most results wanted; 0 means "as many as the output array holds".
+    pub limit: u32,
+}
+
+pub(crate) fn query_from(q: &hy_availability_query, cap: usize) -> Result<AvailabilityQuery, hy_result> {
+    let limit = match q.limit {
+        0 => cap,
+        n => (n as usize).min(cap),
+    }
+    .min(QUERY_LIMIT_MAX as usize) as u32;
+    Ok(AvailabilityQuery {
+        department: opt_u32(q.department).map(DepartmentId),
+        resource: opt_u32(q.resource).map(ResourceId),
+        institution: opt_u32(q.institution).map(InstitutionId),
+        specialty: try_opt_str(q.specialty, "query.specialty")?.map(str::to_string),
+        tier: if q.tier == HY_TIER_ANY { None } else { Some(tier_from(q.tier)?) },
+        district: try_opt_str(q.district, "query.district")?.map(str::to_string),
+        date_from: Date(q.date_from),
+        date_to: Date(q.date_to),
+        time: time_of_day(q.time_start_min, q.time_end_min)?,
+        with_referral: q.with_referral,
+        limit,
+    })
+}
+
+/// A slot with free places.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_free_slot {
+    pub slot: hy_slot_id,
+    pub resource: hy_resource_id,
+    pub department: hy_department_id,
+    pub institution: hy_institution_id,
+    pub date: hy_date,
+    pub start_min: u16,
+    pub end_min: u16,
+    /// Places free to this kind of requester now.
+    pub free: u32,
+    pub starts_at: hy_timestamp,
+}
+
+impl From<&FreeSlot> for hy_free_slot {
+    fn from(f: &FreeSlot) -> hy_free_slot {
+        hy_free_slot {
+            slot: f.slot.0,
+            resource: f.resource.0,
+            department: f.department.0,
+            institution: f.institution.0,
+            date: f.date.0,
+            start_min: f.start_min,
+            end_min: f.end_min,
+            free: f.free,
+            starts_at: f.starts_at.0,
+        }
+    }
+}
+
+/// Free and total places of one department-day.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_day_availability {
+    pub date: hy_date,
+    pub free: u32,
+    pub places: u32,
+}
+
+/// Another institution's department with free places (load spreading).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_alternative {
+    pub department: hy_department_id,
+    pub institution: hy_institution_id,
+    pub tier: hy_tier,
+    /// Its earliest free slot in the range.
+    pub earliest: hy_free_slot,
+    /// Booked share of its places over the range (0 = empty, 1 = full).
+    pub load: f32,
+}
+
+/// A published slot.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_slot_info {
+    pub id: hy_slot_id,
+    pub resource: hy_resource_id,
+    pub department: hy_department_id,
+    pub institution: hy_institution_id,
+    pub date: hy_date,
+    pub start_min: u16,
+    pub end_min: u16,
+    pub capacity: u16,
+    /// Places of each pool, indexed by hy_pool (general includes overbooking).
+    pub pool_places: [u16; 4],
+    /// Places taken from each pool.
+    pub pool_taken: [u16; 4],
+    /// The session was suspended.
+    pub closed: bool,
+    pub starts_at: hy_timestamp,
+    pub ends_at: hy_timestamp,
+}
+
+/// A referral to issue, from a community or secondary institution upwards.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_referral_request {
+    pub patient: hy_patient_id,
+    /// The referring institution.
+    pub from: hy_institution_id,
+    /// The specialty referred to (e.g. "cardiology"); read during the call only.
+    pub specialty: *const std::ffi::c_char,
+    /// One target institution, or HY_NONE for any of a higher tier.
+    pub institution: hy_institution_id,
+    pub urgency: hy_urgency,
+    /// Valid for this many days from now, 1 ..= 366.
+    pub valid_days: u16,
+}
+
+pub(crate) fn referral_request_from(r: &hy_referral_request) -> Result<ReferralRequest, hy_result> {
+    Ok(ReferralRequest {
+        patient: PatientId(r.patient),
+        from: InstitutionId(r.from),
+        specialty: try_str(r.specialty, "referral.specialty")?.to_string(),
+        institution: opt_u32(r.institution).map(InstitutionId),
+        urgency: urgency_from(r.urgency)?,
+        valid_days: r.valid_days,
+    })
+}
+
+/// An issued referral.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_referral {
+    pub id: hy_referral_id,
+    pub patient: hy_patient_id,
+    pub from: hy_institution_id,
+    /// The specialty's id in the engine's registry.
+    pub specialty: u32,
+    /// The target institution, or HY_NONE for any of a higher tier.
+    pub institution: hy_institution_id,
+    pub urgency: hy_urgency,
+    pub valid_from: hy_timestamp,
+    pub valid_until: hy_timestamp,
+    /// The booking that uses it, or 0.
+    pub used_by: hy_booking_id,
+}
+
+impl From<&Referral> for hy_referral {
+    fn from(r: &Referral) -> hy_referral {
+        hy_referral {
+            id: r.id.0,
+            patient: r.patient.0,
+            from: r.from.0,
+            specialty: r.specialty.0,
+            institution: r.institution.map_or(HY_NONE, |i| i.0),
+            urgency: urgency_to(r.urgency),
+            valid_from: r.valid_from.0,
+            valid_until: r.valid_until.0,
+            used_by: r.used_by.map_or(0, |b| b.0),
+        }
+    }
+}
+
+/// What a patient waits for on a waitlist.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_waitlist_request {
+    pub patient: hy_patient_id,
+    pub department: hy_department_id,
+    /// One resource of the department, or HY_NONE for any.
+    pub resource: hy_resource_id,
+    pub date_from: hy_date,
+    pub date_to: hy_date,
+    /// Only segments starting in this time of day; (0, 0) for the whole day.
+    pub time_start_min: u16,
+    pub time_end_min: u16,
+    pub channel: hy_channel_id,
+    pub follow_up: bool,
+    /// A referral held by the patient, or 0.
+    pub referral: hy_referral_id,
+}
+
+pub(crate) fn waitlist_request_from(w: &hy_waitlist_request) -> Result<WaitlistRequest, hy_result> {
+    Ok(WaitlistRequest {
+        patient: PatientId(w.patient),
+        department: DepartmentId(w.department),
+        resource: opt_u32(w.resource).map(ResourceId),
+        date_from: Date(w.date_from),
+        date_to: Date(w.date_to),
+        time: time_of_day(w.time_start_min, w.time_end_min)?,
+        channel: ChannelId(w.channel),
+        referral: opt_u64(w.referral).map(ReferralId),
+        follow_up: w.follow_up,
+    })
+}
+
+/// Counters for a quick look at an engine.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_stats {
+    pub institutions: u64,
+    pub departments: u64,
+    pub resources: u64,
+    pub patients: u64,
+    pub slots: u64,
+    pub last_event_seq: u64,
+}

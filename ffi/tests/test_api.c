@@ -1,0 +1,496 @@
+/* The C API on its happy paths: one test_x() per case (the regex-capi ctest pattern). Each
+ * test builds its own engine and frees it, so valgrind's leak check covers every path. */
+#include "test_common.h"
+
+static void test_version_matches_header(void) {
+    char expected[64];
+    snprintf(expected, sizeof expected, "%d.%d.%d", HY_VERSION_MAJOR, HY_VERSION_MINOR, HY_VERSION_PATCH);
+    CHECK(strcmp(hy_version(), expected) == 0);
+    CHECK(strcmp(hy_version(), HY_VERSION) == 0);
+}
+
+static void test_error_messages(void) {
+    char buf[128];
+    size_t n = 0;
+    CHECK_OK(hy_error_message(HY_SLOT_FULL, buf, sizeof buf, &n));
+    CHECK(n == strlen(buf) && strstr(buf, "free place") != NULL);
+    CHECK_OK(hy_error_message(999, buf, sizeof buf, &n));
+    CHECK(strcmp(buf, "unknown result code") == 0);
+    /* Truncated to fit, still NUL-terminated. */
+    CHECK_OK(hy_error_message(HY_NULL_PARAMETER, buf, 5, &n));
+    CHECK(n == 4 && strcmp(buf, "a re") == 0);
+    /* The domain codes are the core's stable numbers. */
+    CHECK(HY_INVALID_ARGUMENT == 10 && HY_SLOT_FULL == 16 && HY_DURABILITY == 28);
+}
+
+static void test_dates(void) {
+    hy_date d, e;
+    CHECK_OK(hy_date_from_ymd(1970, 1, 2, &d));
+    CHECK(d == 1);
+    CHECK_OK(hy_date_parse("2026-11-25", &e));
+    CHECK_OK(hy_date_from_ymd(2026, 11, 25, &d));
+    CHECK(d == e);
+    hy_timestamp t;
+    CHECK_OK(hy_timestamp_from_local(1, 60, 3600, &t));
+    CHECK(t == 86400);
+}
+
+static void test_registry_and_stats(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_channel_id kiosk, added, again;
+    CHECK_OK(hy_engine_channel_id(r.engine, "kiosk", &kiosk));
+    CHECK_OK(hy_engine_add_channel(r.engine, "alipay", &added));
+    CHECK_OK(hy_engine_add_channel(r.engine, "alipay", &again));
+    CHECK(added == again && added != kiosk);
+    hy_stats s;
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.institutions == 2 && s.departments == 2 && s.resources == 1 && s.slots == 0);
+    CHECK(s.last_event_seq > 0);
+    hy_engine_free(r.engine);
+}
+
+static void test_publish_and_query(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first;
+    CHECK(region_publish(&r, r.dr_li, 4, 10, &first));
+    hy_slot_info info;
+    CHECK_OK(hy_engine_slot(r.engine, first + 3, &info));
+    CHECK(info.capacity == 10 && info.date == r.visit_day && info.start_min == 9 * 60 + 30);
+    /* A tertiary hospital reserves 30% for referrals. */
+    CHECK(info.pool_places[HY_POOL_REFERRAL] == 3 && info.pool_places[HY_POOL_GENERAL] == 7);
+
+    hy_availability_query q;
+    memset(&q, 0, sizeof q);
+    q.department = r.cardiology;
+    q.resource = HY_NONE;
+    q.institution = HY_NONE;
+    q.date_from = r.visit_day;
+    q.date_to = r.visit_day;
+    hy_free_slot out[8];
+    size_t n = 0;
+    CHECK_OK(hy_engine_find_free_slots(r.engine, &q, out, 8, &n));
+    CHECK(n == 4);
+    /* After the public release, unused referral places roll into the general pool. */
+    CHECK(out[0].slot == first && out[0].free == 10 && out[0].institution == r.hospital);
+    CHECK(out[1].starts_at > out[0].starts_at);
+    /* The output array bounds the results. */
+    CHECK_OK(hy_engine_find_free_slots(r.engine, &q, out, 2, &n));
+    CHECK(n == 2);
+    /* Filters: morning 08:00-09:00 only. */
+    q.time_start_min = 8 * 60;
+    q.time_end_min = 9 * 60;
+    CHECK_OK(hy_engine_find_free_slots(r.engine, &q, out, 8, &n));
+    CHECK(n == 2);
+
+    hy_day_availability days[3];
+    CHECK_OK(hy_engine_free_places_by_day(r.engine, r.cardiology, r.today, r.visit_day, days, 3, &n));
+    CHECK(n == 3 && days[2].date == r.visit_day && days[2].places == 40 && days[2].free == 40 && days[0].places == 0);
+    hy_engine_free(r.engine);
+}
+
+static void test_rosters(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_date holiday = r.visit_day;
+    hy_roster roster;
+    memset(&roster, 0, sizeof roster);
+    roster.resource = r.dr_li;
+    roster.weekdays = 0x1f; /* Monday to Friday */
+    roster.start_min = 8 * 60;
+    roster.end_min = 12 * 60;
+    roster.segment_min = 30;
+    roster.places = 6;
+    roster.valid_from = r.today;
+    roster.valid_until = r.today + 13;
+    roster.closed_dates = &holiday;
+    roster.closed_dates_len = 1;
+    hy_roster_id id;
+    CHECK_OK(hy_engine_add_roster(r.engine, &roster, &id));
+    size_t created = 0;
+    CHECK_OK(hy_engine_publish_rosters_until(r.engine, r.today + 13, &created));
+    /* 2026-11-23 is a Monday: 14 days hold 10 weekdays, less the holiday, 8 segments each. */
+    CHECK(created == 9 * 8);
+    CHECK_OK(hy_engine_publish_rosters_until(r.engine, r.today + 13, &created));
+    CHECK(created == 0);
+    hy_day_availability day;
+    size_t n;
+    CHECK_OK(hy_engine_free_places_by_day(r.engine, r.cardiology, r.visit_day, r.visit_day, &day, 1, &n));
+    CHECK(n == 1 && day.places == 0);
+    hy_engine_free(r.engine);
+}
+
+static void test_patients_and_cards(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_patient_id a, b, found;
+    CHECK_OK(hy_engine_register_patient(r.engine, &a));
+    CHECK_OK(hy_engine_register_patient(r.engine, &b));
+    CHECK(a != b);
+    CHECK_OK(hy_engine_link_card(r.engine, a, "social_security", "441900199001011234"));
+    CHECK_OK(hy_engine_link_card(r.engine, a, "social_security", "441900199001011234"));
+    CHECK_RC(hy_engine_link_card(r.engine, b, "social_security", "441900199001011234"), HY_CARD_TAKEN);
+    CHECK_OK(hy_engine_link_card(r.engine, b, "e_health", "EH-77"));
+    CHECK_OK(hy_engine_find_patient_by_card(r.engine, "social_security", "441900199001011234", &found));
+    CHECK(found == a);
+    found = 12345;
+    CHECK_RC(hy_engine_find_patient_by_card(r.engine, "social_security", "nobody", &found), HY_NOT_FOUND);
+    CHECK(found == 12345); /* outputs are written only on success */
+    /* The same person registered twice: merge, and b's card now finds a. */
+    CHECK_OK(hy_engine_merge_patients(r.engine, a, b));
+    CHECK_OK(hy_engine_find_patient_by_card(r.engine, "e_health", "EH-77", &found));
+    CHECK(found == a);
+    CHECK_RC(hy_engine_merge_patients(r.engine, a, b), HY_INVALID_ARGUMENT);
+    hy_engine_free(r.engine);
+}
+
+static void test_booking_lifecycle(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first;
+    CHECK(region_publish(&r, r.dr_li, 2, 2, &first));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, first, r.app);
+    hy_booking b, c;
+    CHECK_OK(hy_engine_hold(r.engine, &q, &b));
+    CHECK(b.state == HY_BOOKING_HELD && b.slot == first && b.patient == p);
+    CHECK(b.expires_at - b.created_at == 600);
+    CHECK_OK(hy_engine_confirm(r.engine, b.id, &c));
+    CHECK(c.state == HY_BOOKING_BOOKED && c.id == b.id);
+    CHECK_RC(hy_engine_confirm(r.engine, b.id, &c), HY_WRONG_STATE);
+    CHECK_RC(hy_engine_fulfil(r.engine, b.id, &c), HY_WRONG_STATE);
+    /* Visit day: check in, then the visit takes place. */
+    hy_timestamp visit;
+    CHECK_OK(hy_timestamp_from_local(r.visit_day, 8 * 60, OFFSET_S, &visit));
+    CHECK_OK(hy_engine_advance_to(r.engine, visit));
+    CHECK_OK(hy_engine_check_in(r.engine, b.id, &c));
+    CHECK(c.state == HY_BOOKING_CHECKED_IN);
+    CHECK_OK(hy_engine_fulfil(r.engine, b.id, &c));
+    CHECK(c.state == HY_BOOKING_FULFILLED);
+    CHECK_RC(hy_engine_cancel(r.engine, b.id, &c), HY_WRONG_STATE);
+    CHECK_OK(hy_engine_booking(r.engine, b.id, &c));
+    CHECK(c.state == HY_BOOKING_FULFILLED);
+    hy_engine_free(r.engine);
+}
+
+static void test_cancel_frees_the_place(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 1, &slot));
+    hy_patient_id a, b;
+    CHECK_OK(hy_engine_register_patient(r.engine, &a));
+    CHECK_OK(hy_engine_register_patient(r.engine, &b));
+    hy_request qa = request_for(a, slot, r.app), qb = request_for(b, slot, r.app);
+    hy_booking ba, bb;
+    CHECK_OK(hy_engine_book(r.engine, &qa, &ba));
+    CHECK(ba.state == HY_BOOKING_BOOKED);
+    CHECK_RC(hy_engine_book(r.engine, &qb, &bb), HY_SLOT_FULL);
+    CHECK_OK(hy_engine_cancel(r.engine, ba.id, &ba));
+    CHECK(ba.state == HY_BOOKING_CANCELLED);
+    CHECK_OK(hy_engine_book(r.engine, &qb, &bb));
+    hy_slot_info info;
+    CHECK_OK(hy_engine_slot(r.engine, slot, &info));
+    CHECK(info.pool_taken[0] + info.pool_taken[1] + info.pool_taken[2] + info.pool_taken[3] == 1);
+    hy_engine_free(r.engine);
+}
+
+static void test_hold_expires_on_the_clock(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 1, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, slot, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_hold_for(r.engine, &q, 120, &b));
+    CHECK(b.expires_at - b.created_at == 120);
+    CHECK_OK(hy_engine_advance_clock(r.engine, 121));
+    CHECK_OK(hy_engine_booking(r.engine, b.id, &b));
+    CHECK(b.state == HY_BOOKING_EXPIRED);
+    CHECK_RC(hy_engine_confirm(r.engine, b.id, &b), HY_WRONG_STATE);
+    size_t expired = 99;
+    CHECK_OK(hy_engine_tick(r.engine, &expired));
+    CHECK(expired == 0);
+    hy_engine_free(r.engine);
+}
+
+static void test_policy_json_and_toml(void) {
+    region r;
+    CHECK(region_open(&r, "{\"hold\": {\"ttl_s\": 60}}", HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 1, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, slot, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_hold(r.engine, &q, &b));
+    CHECK(b.expires_at - b.created_at == 60);
+    hy_engine_free(r.engine);
+
+    CHECK(region_open(&r, "[hold]\nttl_s = 90\n[limits]\ntotal_active = 7\n", HY_POLICY_TOML));
+    CHECK(region_publish(&r, r.dr_li, 1, 1, &slot));
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    q = request_for(p, slot, r.app);
+    CHECK_OK(hy_engine_hold(r.engine, &q, &b));
+    CHECK(b.expires_at - b.created_at == 90);
+    hy_engine_free(r.engine);
+}
+
+static void test_no_show_suspends(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first;
+    CHECK(region_publish(&r, r.dr_li, 2, 2, &first));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, first, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(r.engine, &q, &b));
+    /* Not before the segment starts. */
+    CHECK_RC(hy_engine_mark_no_show(r.engine, b.id, &b), HY_INVALID_ARGUMENT);
+    CHECK_OK(hy_engine_advance_to(r.engine, b.starts_at + 60));
+    CHECK_OK(hy_engine_mark_no_show(r.engine, b.id, &b));
+    CHECK(b.state == HY_BOOKING_NO_SHOW);
+    /* First no-show: a 30-day suspension blocks the next booking. */
+    q.slot = first + 1;
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_PATIENT_SUSPENDED);
+    hy_engine_free(r.engine);
+}
+
+static void test_limits(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first;
+    CHECK(region_publish(&r, r.dr_li, 2, 2, &first));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, first, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(r.engine, &q, &b));
+    q.slot = first + 1;
+    /* One active booking per (institution, department, date). */
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_LIMIT_REACHED);
+    hy_engine_free(r.engine);
+}
+
+static void test_referral_opens_the_referral_pool(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    /* A slot 10 days ahead: the public window (7 days) is not open, the referral window
+     * (14 days) is. */
+    hy_slot_spec spec = {r.dr_li, r.today + 10, 9 * 60, 9 * 60 + 30, 10};
+    hy_slot_id slot;
+    CHECK_OK(hy_engine_publish_slots(r.engine, &spec, 1, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, slot, r.app);
+    hy_booking b;
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_OPEN_YET);
+    hy_referral_request rr;
+    memset(&rr, 0, sizeof rr);
+    rr.patient = p;
+    rr.from = r.clinic;
+    rr.specialty = "cardiology";
+    rr.institution = HY_NONE;
+    rr.urgency = HY_URGENCY_URGENT;
+    rr.valid_days = 30;
+    hy_referral ref;
+    CHECK_OK(hy_engine_issue_referral(r.engine, &rr, &ref));
+    CHECK(ref.id != 0 && ref.patient == p && ref.urgency == HY_URGENCY_URGENT && ref.used_by == 0);
+    q.referral = ref.id;
+    CHECK_OK(hy_engine_book(r.engine, &q, &b));
+    CHECK(b.pool == HY_POOL_REFERRAL && b.referral == ref.id);
+    /* A tertiary hospital cannot refer upwards. */
+    rr.from = r.hospital;
+    CHECK_RC(hy_engine_issue_referral(r.engine, &rr, &ref), HY_INVALID_ARGUMENT);
+    hy_engine_free(r.engine);
+}
+
+static void test_waitlist_offer_on_cancel(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 1, &slot));
+    hy_patient_id a, b;
+    CHECK_OK(hy_engine_register_patient(r.engine, &a));
+    CHECK_OK(hy_engine_register_patient(r.engine, &b));
+    hy_request qa = request_for(a, slot, r.app);
+    hy_booking ba;
+    CHECK_OK(hy_engine_book(r.engine, &qa, &ba));
+    hy_waitlist_request w;
+    memset(&w, 0, sizeof w);
+    w.patient = b;
+    w.department = r.cardiology;
+    w.resource = HY_NONE;
+    w.date_from = r.visit_day;
+    w.date_to = r.visit_day;
+    w.channel = r.app;
+    hy_waitlist_id entry;
+    CHECK_OK(hy_engine_join_waitlist(r.engine, &w, &entry));
+    CHECK(entry != 0);
+    CHECK_OK(hy_engine_cancel(r.engine, ba.id, &ba));
+    /* The freed place is now held for b: b's record lists one active (held) booking. */
+    char json[4096];
+    size_t n;
+    CHECK_OK(hy_engine_patient_record_json(r.engine, b, json, sizeof json, &n));
+    CHECK(strstr(json, "\"state\":\"held\"") != NULL);
+    CHECK(strstr(json, "\"offer\":null") == NULL);
+    /* The entry was consumed by the offer. */
+    CHECK_RC(hy_engine_leave_waitlist(r.engine, entry), HY_NOT_FOUND);
+
+    /* Join and leave. */
+    CHECK_OK(hy_engine_join_waitlist(r.engine, &w, &entry));
+    CHECK_OK(hy_engine_leave_waitlist(r.engine, entry));
+    hy_engine_free(r.engine);
+}
+
+static void test_patient_record_json(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK_OK(hy_engine_link_card(r.engine, p, "social_security", "4419"));
+    char small[8];
+    size_t need = 0;
+    CHECK_RC(hy_engine_patient_record_json(r.engine, p, small, sizeof small, &need), HY_BUFFER_TOO_SMALL);
+    CHECK(need > sizeof small);
+    char *buf = malloc(need);
+    size_t n = 0;
+    CHECK_OK(hy_engine_patient_record_json(r.engine, p, buf, need, &n));
+    int ok = n + 1 == need && strlen(buf) == n && strstr(buf, "\"number\":\"4419\"") != NULL &&
+             strstr(buf, "\"active_bookings\":[]") != NULL;
+    free(buf);
+    CHECK(ok);
+    hy_engine_free(r.engine);
+}
+
+static void test_bulk_book_and_cancel(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first;
+    CHECK(region_publish(&r, r.dr_li, 3, 1, &first));
+    enum { N = 4 };
+    hy_request reqs[N];
+    for (int i = 0; i < N; i++) {
+        hy_patient_id p;
+        CHECK_OK(hy_engine_register_patient(r.engine, &p));
+        reqs[i] = request_for(p, first + (hy_slot_id)i, r.app);
+    }
+    reqs[3].slot = first; /* the first slot is taken by request 0 */
+    hy_booking_result results[N];
+    CHECK_OK(hy_engine_book_bulk(r.engine, reqs, N, results));
+    for (int i = 0; i < 3; i++) {
+        CHECK(results[i].result == HY_OK && results[i].booking.state == HY_BOOKING_BOOKED);
+        CHECK(results[i].booking.slot == first + (hy_slot_id)i);
+    }
+    CHECK(results[3].result == HY_SLOT_FULL && results[3].booking.id == 0);
+
+    hy_booking_id ids[N] = {results[0].booking.id, results[1].booking.id, results[2].booking.id, 424242};
+    hy_booking_result cancelled[N];
+    CHECK_OK(hy_engine_cancel_bulk(r.engine, ids, N, cancelled));
+    for (int i = 0; i < 3; i++) CHECK(cancelled[i].result == HY_OK && cancelled[i].booking.state == HY_BOOKING_CANCELLED);
+    CHECK(cancelled[3].result == HY_NOT_FOUND);
+
+    hy_booking_result held[1];
+    CHECK_OK(hy_engine_hold_bulk(r.engine, reqs, 1, held));
+    CHECK(held[0].result == HY_OK && held[0].booking.state == HY_BOOKING_HELD);
+    /* An empty batch is fine, with NULL arrays. */
+    CHECK_OK(hy_engine_book_bulk(r.engine, NULL, 0, NULL));
+    hy_engine_free(r.engine);
+}
+
+static void test_submit_books_outside_the_lottery(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 1, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, slot, r.app);
+    hy_submission s;
+    CHECK_OK(hy_engine_submit(r.engine, &q, &s));
+    CHECK(s.outcome == HY_SUBMISSION_BOOKED && s.booking.state == HY_BOOKING_BOOKED);
+    hy_engine_free(r.engine);
+}
+
+static void test_suspend_session_cancels_for_the_provider(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first;
+    CHECK(region_publish(&r, r.dr_li, 2, 2, &first));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, first + 1, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(r.engine, &q, &b));
+    size_t cancelled = 0;
+    CHECK_OK(hy_engine_suspend_session(r.engine, r.dr_li, r.visit_day, 0, 0, &cancelled));
+    CHECK(cancelled == 1);
+    CHECK_OK(hy_engine_booking(r.engine, b.id, &b));
+    CHECK(b.state == HY_BOOKING_PROVIDER_CANCELLED);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_SLOT_CLOSED);
+    hy_slot_info info;
+    CHECK_OK(hy_engine_slot(r.engine, first, &info));
+    CHECK(info.closed);
+    hy_engine_free(r.engine);
+}
+
+static void test_alternatives_spread_the_load(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_resource_id dr_wang;
+    CHECK_OK(hy_engine_add_resource(r.engine, r.clinic_cardiology, HY_RESOURCE_DOCTOR, "Dr Wang", false, &dr_wang));
+    hy_slot_id full, open;
+    CHECK(region_publish(&r, r.dr_li, 1, 1, &full));
+    CHECK(region_publish(&r, dr_wang, 2, 3, &open));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, full, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(r.engine, &q, &b));
+    hy_alternative alts[4];
+    size_t n = 0;
+    CHECK_OK(hy_engine_alternatives(r.engine, r.cardiology, r.visit_day, r.visit_day, alts, 4, &n));
+    CHECK(n == 1);
+    CHECK(alts[0].institution == r.clinic && alts[0].tier == HY_TIER_COMMUNITY && alts[0].earliest.slot == open);
+    hy_engine_free(r.engine);
+}
+
+static void test_system_clock_engine(void) {
+    hy_engine *e = NULL;
+    CHECK_OK(hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, &e));
+    hy_timestamp now = 0;
+    CHECK_OK(hy_engine_now(e, &now));
+    CHECK(now > 1700000000);
+    CHECK_RC(hy_engine_advance_clock(e, 10), HY_NOT_MANUAL_CLOCK);
+    CHECK_OK(hy_engine_tick(e, NULL));
+    hy_engine_free(e);
+}
+
+TEST_MAIN_BEGIN
+    RUN(test_version_matches_header);
+    RUN(test_error_messages);
+    RUN(test_dates);
+    RUN(test_registry_and_stats);
+    RUN(test_publish_and_query);
+    RUN(test_rosters);
+    RUN(test_patients_and_cards);
+    RUN(test_booking_lifecycle);
+    RUN(test_cancel_frees_the_place);
+    RUN(test_hold_expires_on_the_clock);
+    RUN(test_policy_json_and_toml);
+    RUN(test_no_show_suspends);
+    RUN(test_limits);
+    RUN(test_referral_opens_the_referral_pool);
+    RUN(test_waitlist_offer_on_cancel);
+    RUN(test_patient_record_json);
+    RUN(test_bulk_book_and_cancel);
+    RUN(test_submit_books_outside_the_lottery);
+    RUN(test_suspend_session_cancels_for_the_provider);
+    RUN(test_alternatives_spread_the_load);
+    RUN(test_system_clock_engine);
+TEST_MAIN_END

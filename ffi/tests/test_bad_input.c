@@ -1,0 +1,352 @@
+/* Everything a careless or hostile caller can pass: NULL everywhere, invalid UTF-8 and JSON,
+ * out-of-range numbers and enum values, unknown ids, wrong states, misaligned pointers. Each
+ * must come back as an error code (never an abort), leave outputs untouched, and leave a
+ * message in hy_last_error_message(). */
+#include "test_common.h"
+
+#define SENTINEL32 0xDEADBEEFu
+
+static void test_null_engine_everywhere(void) {
+    hy_timestamp t;
+    hy_institution_id i;
+    hy_patient_id p;
+    hy_booking b;
+    hy_request q = request_for(0, 0, 0);
+    hy_stats s;
+    hy_events *ev;
+    CHECK_RC(hy_engine_now(NULL, &t), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_advance_clock(NULL, 1), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_tick(NULL, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_stats(NULL, &s), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_add_institution(NULL, "x", HY_TIER_TERTIARY, "y", &i), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_register_patient(NULL, &p), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_book(NULL, &q, &b), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_cancel(NULL, 1, &b), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_book_bulk(NULL, &q, 1, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_events_new(NULL, &ev), HY_NULL_PARAMETER);
+    CHECK(strstr(last_error(), "engine is NULL") != NULL);
+    /* Free accepts NULL. */
+    hy_engine_free(NULL);
+    hy_events_free(NULL);
+}
+
+static void test_null_arguments_and_outputs(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_institution_id inst = SENTINEL32;
+    CHECK_RC(hy_engine_add_institution(r.engine, NULL, HY_TIER_TERTIARY, "d", &inst), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_add_institution(r.engine, "n", HY_TIER_TERTIARY, NULL, &inst), HY_NULL_PARAMETER);
+    CHECK(inst == SENTINEL32);
+    CHECK_RC(hy_engine_add_institution(r.engine, "n", HY_TIER_TERTIARY, "d", NULL), HY_NULL_PARAMETER);
+    /* A NULL output is refused before anything happens: no institution was added. */
+    hy_stats s;
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.institutions == 2);
+    CHECK_RC(hy_engine_register_patient(r.engine, NULL), HY_NULL_PARAMETER);
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.patients == 0);
+
+    hy_booking b;
+    CHECK_RC(hy_engine_book(r.engine, NULL, &b), HY_NULL_PARAMETER);
+    hy_request q = request_for(0, 0, r.app);
+    CHECK_RC(hy_engine_book(r.engine, &q, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_link_card(r.engine, 0, NULL, "1"), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_find_patient_by_card(r.engine, "a", NULL, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_add_roster(r.engine, NULL, NULL), HY_NULL_PARAMETER);
+    hy_slot_id first;
+    CHECK_RC(hy_engine_publish_slots(r.engine, NULL, 3, &first), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_find_free_slots(r.engine, NULL, NULL, 0, NULL), HY_NULL_PARAMETER);
+    hy_free_slot out[2];
+    size_t n;
+    CHECK_RC(hy_engine_find_free_slots(r.engine, NULL, out, 2, &n), HY_NULL_PARAMETER);
+    hy_referral_request rr;
+    memset(&rr, 0, sizeof rr);
+    rr.from = r.clinic;
+    rr.urgency = HY_URGENCY_ROUTINE;
+    rr.valid_days = 10;
+    hy_referral ref;
+    CHECK_RC(hy_engine_issue_referral(r.engine, &rr, &ref), HY_NULL_PARAMETER); /* specialty */
+    CHECK_RC(hy_engine_patient_record_json(r.engine, 0, NULL, 0, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_error_message(HY_OK, NULL, 10, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_last_error_message(NULL, 0, NULL), HY_NULL_PARAMETER);
+    hy_engine_free(r.engine);
+}
+
+static void test_invalid_policy_and_config(void) {
+    hy_engine *e = (hy_engine *)0x1;
+    CHECK_RC(hy_engine_new("{not json", HY_POLICY_JSON, OFFSET_S, &e), HY_INVALID_POLICY);
+    CHECK(e == (hy_engine *)0x1);
+    CHECK_RC(hy_engine_new("{\"hold\": {\"ttl_s\": 0}}", HY_POLICY_JSON, OFFSET_S, &e), HY_INVALID_POLICY);
+    CHECK(strstr(last_error(), "ttl_s") != NULL);
+    CHECK_RC(hy_engine_new("{\"no_such_field\": 1}", HY_POLICY_JSON, OFFSET_S, &e), HY_INVALID_POLICY);
+    CHECK_RC(hy_engine_new("[hold\nttl_s = ", HY_POLICY_TOML, OFFSET_S, &e), HY_INVALID_POLICY);
+    CHECK_RC(hy_engine_new("{}", 7, OFFSET_S, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_new("{\"hold\": \"\xff\xfe\"}", HY_POLICY_JSON, OFFSET_S, &e), HY_INVALID_UTF8);
+    CHECK_RC(hy_engine_new(NULL, HY_POLICY_JSON, 1000000, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, OFFSET_S, -5, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, OFFSET_S, INT64_MAX, &e), HY_INVALID_ARGUMENT);
+    CHECK(e == (hy_engine *)0x1);
+}
+
+static void test_invalid_utf8_and_long_strings(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_institution_id inst;
+    CHECK_RC(hy_engine_add_institution(r.engine, "Hospital \xc3\x28", HY_TIER_SECONDARY, "d", &inst), HY_INVALID_UTF8);
+    CHECK(strstr(last_error(), "UTF-8") != NULL);
+    /* Valid UTF-8 (Chinese) is of course fine. */
+    CHECK_OK(hy_engine_add_institution(r.engine, "东莞市人民医院", HY_TIER_TERTIARY, "莞城", &inst));
+    /* 2 MiB without a terminator inside the limit: refused at the limit, not read further. */
+    size_t big = 2u << 20;
+    char *s = malloc(big + 1);
+    memset(s, 'a', big);
+    s[big] = 0;
+    hy_result rc = hy_engine_add_institution(r.engine, s, HY_TIER_SECONDARY, "d", &inst);
+    free(s);
+    CHECK(rc == HY_INVALID_ARGUMENT);
+    /* A name over the core's 200-byte limit. */
+    char name[300];
+    memset(name, 'b', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    CHECK_RC(hy_engine_add_institution(r.engine, name, HY_TIER_SECONDARY, "d", &inst), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_link_card(r.engine, 0, "ss", "1"), HY_NOT_FOUND); /* no patient 0 yet */
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK_RC(hy_engine_link_card(r.engine, p, "", "1"), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_link_card(r.engine, p, "ss", "\x80"), HY_INVALID_UTF8);
+    hy_date d = 77;
+    CHECK_RC(hy_date_parse("2026-02-30", &d), HY_INVALID_DATE);
+    CHECK_RC(hy_date_parse("\xff", &d), HY_INVALID_UTF8);
+    CHECK(d == 77);
+    hy_engine_free(r.engine);
+}
+
+static void test_bad_enum_values(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_institution_id inst;
+    hy_resource_id res;
+    CHECK_RC(hy_engine_add_institution(r.engine, "x", 0, "d", &inst), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_add_institution(r.engine, "x", 99, "d", &inst), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_add_resource(r.engine, r.cardiology, 6, "x", false, &res), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_add_resource(r.engine, r.cardiology, 0xFFFFFFFFu, "x", false, &res), HY_INVALID_ARGUMENT);
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_referral_request rr = {p, r.clinic, "cardiology", HY_NONE, 3, 10};
+    hy_referral ref;
+    CHECK_RC(hy_engine_issue_referral(r.engine, &rr, &ref), HY_INVALID_ARGUMENT);
+    hy_availability_query q;
+    memset(&q, 0, sizeof q);
+    q.department = q.resource = q.institution = HY_NONE;
+    q.tier = 12;
+    q.date_from = q.date_to = r.visit_day;
+    hy_free_slot out[1];
+    size_t n;
+    CHECK_RC(hy_engine_find_free_slots(r.engine, &q, out, 1, &n), HY_INVALID_ARGUMENT);
+    hy_roster roster;
+    memset(&roster, 0, sizeof roster);
+    roster.resource = r.dr_li;
+    roster.weekdays = 0x80;
+    roster.start_min = 480;
+    roster.end_min = 600;
+    roster.segment_min = 30;
+    roster.places = 3;
+    roster.valid_from = roster.valid_until = r.visit_day;
+    hy_roster_id rid;
+    CHECK_RC(hy_engine_add_roster(r.engine, &roster, &rid), HY_INVALID_ARGUMENT);
+    roster.weekdays = 0;
+    CHECK_RC(hy_engine_add_roster(r.engine, &roster, &rid), HY_INVALID_ARGUMENT);
+    hy_engine_free(r.engine);
+}
+
+static void test_absurd_numbers(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_spec spec = {r.dr_li, r.visit_day, 480, 510, 0};
+    hy_slot_id first = SENTINEL32;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_INVALID_ARGUMENT); /* capacity 0 */
+    spec.capacity = 60000;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_INVALID_ARGUMENT);
+    spec.capacity = 5;
+    spec.start_min = 600;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_INVALID_ARGUMENT); /* start > end */
+    spec.start_min = 480;
+    spec.end_min = 5000;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_INVALID_ARGUMENT);
+    spec.end_min = 510;
+    spec.date = -3;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_INVALID_DATE);
+    spec.date = 2000000000;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_INVALID_DATE);
+    spec.date = r.visit_day;
+    spec.resource = 999999;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_NOT_FOUND);
+    /* A length past HY_ARRAY_MAX is refused before the pointer is read. */
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, (size_t)-1, &first), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_book_bulk(r.engine, NULL, SIZE_MAX / 2, NULL), HY_INVALID_ARGUMENT);
+    CHECK(first == SENTINEL32);
+    /* All or nothing: one bad spec in a batch publishes none. */
+    hy_slot_spec two[2] = {{r.dr_li, r.visit_day, 480, 510, 5}, {r.dr_li, r.visit_day, 510, 540, 0}};
+    CHECK_RC(hy_engine_publish_slots(r.engine, two, 2, &first), HY_INVALID_ARGUMENT);
+    hy_stats s;
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.slots == 0);
+
+    CHECK_RC(hy_engine_advance_clock(r.engine, -1), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_advance_clock(r.engine, INT64_MAX), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_advance_to(r.engine, INT64_MIN), HY_INVALID_ARGUMENT);
+    hy_timestamp t;
+    CHECK_RC(hy_timestamp_from_local(r.visit_day, 5000, OFFSET_S, &t), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_timestamp_from_local(INT32_MIN, 0, OFFSET_S, &t), HY_INVALID_DATE);
+    hy_date d;
+    CHECK_RC(hy_date_from_ymd(INT32_MAX, 13, 40, &d), HY_INVALID_DATE);
+
+    hy_availability_query q;
+    memset(&q, 0, sizeof q);
+    q.department = r.cardiology;
+    q.resource = q.institution = HY_NONE;
+    q.date_from = r.visit_day;
+    q.date_to = r.visit_day + 5000;
+    hy_free_slot out[1];
+    size_t n = 12345;
+    CHECK_RC(hy_engine_find_free_slots(r.engine, &q, out, 1, &n), HY_INVALID_ARGUMENT);
+    q.date_to = r.visit_day;
+    CHECK_RC(hy_engine_find_free_slots(r.engine, &q, out, 0, &n), HY_INVALID_ARGUMENT);
+    q.time_start_min = 900;
+    q.time_end_min = 800;
+    CHECK_RC(hy_engine_find_free_slots(r.engine, &q, out, 1, &n), HY_INVALID_ARGUMENT);
+    CHECK(n == 12345);
+    hy_day_availability days[2];
+    CHECK_RC(hy_engine_free_places_by_day(r.engine, r.cardiology, r.today, r.today + 5, days, 2, &n), HY_BUFFER_TOO_SMALL);
+    CHECK(n == 6);
+
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK(region_publish(&r, r.dr_li, 1, 1, &first));
+    hy_request req = request_for(p, first, r.app);
+    hy_booking b;
+    CHECK_RC(hy_engine_hold_for(r.engine, &req, 0, &b), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_hold_for(r.engine, &req, 0xFFFFFFFFu, &b), HY_INVALID_ARGUMENT);
+    hy_engine_free(r.engine);
+}
+
+static void test_unknown_ids(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_booking b;
+    memset(&b, 0xAB, sizeof b);
+    hy_booking before = b;
+    hy_request q = request_for(p, 999999, r.app);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND);
+    q = request_for(777777, slot, r.app);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND);
+    q = request_for(p, slot, 9999);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND);
+    q = request_for(p, slot, r.app);
+    q.referral = 55555;
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_REFERRAL_INVALID);
+    CHECK_RC(hy_engine_confirm(r.engine, 0, &b), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_cancel(r.engine, UINT64_MAX, &b), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_booking(r.engine, 123456789, &b), HY_NOT_FOUND);
+    CHECK(memcmp(&b, &before, sizeof b) == 0);
+    hy_slot_info info;
+    CHECK_RC(hy_engine_slot(r.engine, 4000000000u, &info), HY_NOT_FOUND);
+    hy_department_id dep;
+    CHECK_RC(hy_engine_add_department(r.engine, 424242, "x", "y", &dep), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_merge_patients(r.engine, p, 999), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_leave_waitlist(r.engine, 0), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_leave_waitlist(r.engine, 31337), HY_NOT_FOUND);
+    hy_channel_id ch;
+    CHECK_RC(hy_engine_channel_id(r.engine, "carrier pigeon", &ch), HY_INVALID_ARGUMENT);
+    char json[64];
+    size_t n;
+    CHECK_RC(hy_engine_patient_record_json(r.engine, 5555, json, sizeof json, &n), HY_NOT_FOUND);
+    CHECK(strlen(last_error()) > 0);
+    hy_engine_free(r.engine);
+}
+
+static void test_wrong_states(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, slot, r.app);
+    hy_booking held, b;
+    CHECK_OK(hy_engine_hold(r.engine, &q, &held));
+    CHECK_RC(hy_engine_check_in(r.engine, held.id, &b), HY_WRONG_STATE);
+    CHECK(strstr(last_error(), "held") != NULL);
+    CHECK_RC(hy_engine_fulfil(r.engine, held.id, &b), HY_WRONG_STATE);
+    CHECK_RC(hy_engine_mark_no_show(r.engine, held.id, &b), HY_WRONG_STATE);
+    CHECK_OK(hy_engine_cancel(r.engine, held.id, &b));
+    CHECK_RC(hy_engine_cancel(r.engine, held.id, &b), HY_WRONG_STATE);
+    CHECK_RC(hy_engine_confirm(r.engine, held.id, &b), HY_WRONG_STATE);
+    hy_engine_free(r.engine);
+}
+
+static void test_hold_expired_on_confirm(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_request q = request_for(p, slot, r.app);
+    hy_booking held, b;
+    CHECK_OK(hy_engine_hold_for(r.engine, &q, 60, &held));
+    /* The manual clock ticks on every advance, so the hold is expired (not held) by now. */
+    CHECK_OK(hy_engine_advance_clock(r.engine, 61));
+    CHECK_RC(hy_engine_confirm(r.engine, held.id, &b), HY_WRONG_STATE);
+    CHECK_OK(hy_engine_booking(r.engine, held.id, &b));
+    CHECK(b.state == HY_BOOKING_EXPIRED);
+    hy_engine_free(r.engine);
+}
+
+static void test_misaligned_pointers(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    _Alignas(8) unsigned char raw[2 * sizeof(hy_request) + 8];
+    memset(raw, 0, sizeof raw);
+    hy_request *bad = (hy_request *)(raw + 1);
+    hy_booking b;
+    CHECK_RC(hy_engine_book(r.engine, bad, &b), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "aligned") != NULL);
+    _Alignas(8) unsigned char out[sizeof(hy_booking) + 8];
+    hy_request q = request_for(0, 0, r.app);
+    CHECK_RC(hy_engine_book(r.engine, &q, (hy_booking *)(out + 4)), HY_INVALID_ARGUMENT);
+    hy_engine_free(r.engine);
+}
+
+static void test_error_message_buffers(void) {
+    hy_engine *e = NULL;
+    CHECK_RC(hy_engine_new("{", HY_POLICY_JSON, OFFSET_S, &e), HY_INVALID_POLICY);
+    char tiny[4];
+    size_t n = 99;
+    CHECK_OK(hy_last_error_message(tiny, sizeof tiny, &n));
+    CHECK(n == 3 && tiny[3] == 0);
+    CHECK_OK(hy_last_error_message(NULL, 0, &n));
+    CHECK(n == 0);
+    char full[512];
+    CHECK_OK(hy_last_error_message(full, sizeof full, &n));
+    CHECK(strncmp(full, "invalid policy", 14) == 0 && n == strlen(full));
+}
+
+TEST_MAIN_BEGIN
+    RUN(test_null_engine_everywhere);
+    RUN(test_null_arguments_and_outputs);
+    RUN(test_invalid_policy_and_config);
+    RUN(test_invalid_utf8_and_long_strings);
+    RUN(test_bad_enum_values);
+    RUN(test_absurd_numbers);
+    RUN(test_unknown_ids);
+    RUN(test_wrong_states);
+    RUN(test_hold_expired_on_confirm);
+    RUN(test_misaligned_pointers);
+    RUN(test_error_message_buffers);
+TEST_MAIN_END

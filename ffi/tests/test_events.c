@@ -1,0 +1,152 @@
+/* Events through C: polling JSON lines into a buffer (including one too small for the next
+ * event), and the callback form. */
+#include "test_common.h"
+
+static hy_booking book_one(region *r, hy_slot_id slot) {
+    hy_patient_id p;
+    hy_booking b;
+    memset(&b, 0, sizeof b);
+    if (hy_engine_register_patient(r->engine, &p) != HY_OK) return b;
+    hy_request q = request_for(p, slot, r->app);
+    hy_engine_book(r->engine, &q, &b);
+    return b;
+}
+
+static void test_poll_json_lines(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_events *ev;
+    CHECK_OK(hy_events_new(r.engine, &ev));
+    char buf[4096];
+    size_t n = 0, count = 7;
+    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK(count == 0 && n == 0 && buf[0] == 0); /* only events after subscribing */
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_booking b = book_one(&r, slot);
+    CHECK(b.state == HY_BOOKING_BOOKED);
+    hy_booking c;
+    CHECK_OK(hy_engine_cancel(r.engine, b.id, &c));
+    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    /* slots_published, patient_registered, booked, cancelled */
+    CHECK(count == 4 && n == strlen(buf));
+    const char *types[] = {"slots_published", "patient_registered", "booked", "cancelled"};
+    const char *line = buf;
+    unsigned long long last_seq = 0;
+    for (int i = 0; i < 4; i++) {
+        const char *nl = strchr(line, '\n');
+        CHECK(nl != NULL);
+        char want[64];
+        snprintf(want, sizeof want, "\"type\":\"%s\"", types[i]);
+        const char *hit = strstr(line, want);
+        CHECK(hit != NULL && hit < nl);
+        unsigned long long seq = 0;
+        CHECK(sscanf(line, "{\"seq\":%llu", &seq) == 1 && seq > last_seq);
+        last_seq = seq;
+        line = nl + 1;
+    }
+    CHECK(*line == 0);
+    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK(count == 0);
+    hy_events_free(ev);
+    hy_engine_free(r.engine);
+}
+
+static void test_poll_buffer_too_small_keeps_the_event(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_events *ev;
+    CHECK_OK(hy_events_new(r.engine, &ev));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    char small[8];
+    size_t need = 0, count = 99;
+    CHECK_RC(hy_events_poll(ev, small, sizeof small, &need, &count), HY_BUFFER_TOO_SMALL);
+    CHECK(need > sizeof small && count == 99);
+    /* Exactly the size asked for takes that event, and only it. */
+    char *buf = malloc(need);
+    size_t n = 0;
+    hy_result rc = hy_events_poll(ev, buf, need, &n, &count);
+    int ok = rc == HY_OK && count == 1 && n + 1 == need && strstr(buf, "\"patient_registered\"") != NULL;
+    free(buf);
+    CHECK(ok);
+    /* The second event is still there. */
+    char big[1024];
+    CHECK_OK(hy_events_poll(ev, big, sizeof big, &n, &count));
+    CHECK(count == 1);
+    CHECK_RC(hy_events_poll(NULL, big, sizeof big, &n, &count), HY_NULL_PARAMETER);
+    CHECK_RC(hy_events_poll(ev, NULL, 10, &n, &count), HY_NULL_PARAMETER);
+    hy_events_free(ev);
+    hy_engine_free(r.engine);
+}
+
+typedef struct {
+    int calls;
+    int stop_after;
+    unsigned long long seqs[16];
+    char types[16][32];
+} collector;
+
+static int collect(void *userdata, uint64_t seq, const char *json, size_t json_len) {
+    collector *c = userdata;
+    if (strlen(json) != json_len) return 1;
+    if (c->calls < 16) {
+        c->seqs[c->calls] = seq;
+        const char *t = strstr(json, "\"type\":\"");
+        if (t) sscanf(t + 8, "%31[a-z_]", c->types[c->calls]);
+    }
+    c->calls++;
+    return c->stop_after > 0 && c->calls >= c->stop_after;
+}
+
+static void test_dispatch_callback(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_events *ev;
+    CHECK_OK(hy_events_new(r.engine, &ev));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_booking b = book_one(&r, slot);
+    CHECK(b.state == HY_BOOKING_BOOKED);
+    collector c;
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2;
+    size_t delivered = 0;
+    CHECK_OK(hy_events_dispatch(ev, collect, &c, 0, &delivered));
+    CHECK(delivered == 2 && c.calls == 2);
+    CHECK(strcmp(c.types[0], "slots_published") == 0 && strcmp(c.types[1], "patient_registered") == 0);
+    CHECK(c.seqs[1] == c.seqs[0] + 1);
+    c.stop_after = 0;
+    CHECK_OK(hy_events_dispatch(ev, collect, &c, 0, &delivered));
+    CHECK(delivered == 1 && strcmp(c.types[2], "booked") == 0);
+    CHECK_OK(hy_events_dispatch(ev, collect, &c, 0, NULL));
+    CHECK(c.calls == 3);
+    CHECK_RC(hy_events_dispatch(ev, NULL, &c, 0, &delivered), HY_NULL_PARAMETER);
+    hy_events_free(ev);
+    hy_engine_free(r.engine);
+}
+
+static void test_events_outlive_the_engine(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_events *ev;
+    CHECK_OK(hy_events_new(r.engine, &ev));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_engine_free(r.engine);
+    char buf[512];
+    size_t n, count;
+    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK(count == 1);
+    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK(count == 0);
+    hy_events_free(ev);
+}
+
+TEST_MAIN_BEGIN
+    RUN(test_poll_json_lines);
+    RUN(test_poll_buffer_too_small_keeps_the_event);
+    RUN(test_dispatch_callback);
+    RUN(test_events_outlive_the_engine);
+TEST_MAIN_END
