@@ -22,9 +22,9 @@ test: $(TEST_TARGETS)
 	@echo "make test: all passed ($(TEST_TARGETS))"
 
 test-rust:
-	$(CARGO) test --workspace --exclude haoyuan-python 2>/dev/null || $(CARGO) test
-	$(CARGO) run --release -p haoyuan --example workload -- --seed 1 --steps 20000
-	$(CARGO) run --release -p haoyuan --example workload -- --seed 2 --steps 20000 --threads 4
+	$(CARGO) test -p haoyuan
+	$(CARGO) run --release -p haoyuan --example workload -- --seed 1 --steps 10000
+	$(CARGO) run --release -p haoyuan --example workload -- --seed 2 --steps 200000 --threads 4
 
 # Reproduce a workload run exactly: make workload SEED=1234
 workload:
