@@ -208,7 +208,7 @@ impl RegionSpec {
         for tier in [Tier::Community, Tier::Secondary, Tier::Tertiary] {
             let t = self.tier(tier);
             institutions += t.institutions as u64;
-            if t.departments as usize > self.specialties.len() {
+            if t.institutions > 0 && t.departments as usize > self.specialties.len() {
                 return bad(format!("{tier:?}: {} departments but only {} specialties", t.departments, self.specialties.len()));
             }
             if t.doctors_per_department > 1000 || t.exam_devices > 1000 {
