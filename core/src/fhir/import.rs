@@ -438,7 +438,7 @@ fn schedule_resource(
     });
     let found: Vec<ResourceId> = map
         .get(name)
-        .map(|v| v.iter().filter(|(_, s)| specialty.is_none_or(|x| x == s)).map(|(id, _)| *id).collect())
+        .map(|v| v.iter().filter(|(_, s)| specialty.map_or(true, |x| x == s)).map(|(id, _)| *id).collect())
         .unwrap_or_default();
     let kind_type = actor.and_then(|a| get_str(a, "reference")).and_then(|s| s.split('/').rev().nth(1)).unwrap_or("");
     match found.as_slice() {
