@@ -390,11 +390,14 @@ pub fn waitlist(engine: &Engine, department: DepartmentId) -> FhirResult<Vec<Val
 
 pub(crate) fn entry(resource: Value, mode: Option<&str>) -> Value {
     let url = format!("{BASE}/{}/{}", resource["resourceType"].as_str().unwrap_or("Resource"), resource["id"].as_str().unwrap_or("0"));
-    let mut e = json!({ "fullUrl": url, "resource": resource });
+    // Built by hand: `json!` would deep-copy `resource` through serde.
+    let mut e = Map::new();
+    e.insert("fullUrl".into(), Value::String(url));
+    e.insert("resource".into(), resource);
     if let Some(m) = mode {
-        e["search"] = json!({ "mode": m });
+        e.insert("search".into(), json!({ "mode": m }));
     }
-    e
+    Value::Object(e)
 }
 
 /// The slots of `scope` as SlotInfo, in (resource, date, start) order.
@@ -469,12 +472,9 @@ pub fn bundle(engine: &Engine, scope: &ExportScope) -> FhirResult<Value> {
             entries.push(entry(appointment_value(engine, b, info, f)?, None));
         }
     }
-    Ok(json!({
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": rfc3339(engine.now(), engine.utc_offset_s()),
-        "entry": entries,
-    }))
+    let mut b = json!({ "resourceType": "Bundle", "type": "collection", "timestamp": rfc3339(engine.now(), engine.utc_offset_s()) });
+    b["entry"] = Value::Array(entries);
+    Ok(b)
 }
 
 /// A `searchset` Bundle of Slots (mode `match`) with their Schedules (mode `include`).
@@ -490,11 +490,12 @@ pub(crate) fn searchset(engine: &Engine, infos: &[SlotInfo]) -> FhirResult<Value
         entries.push(entry(slot_value(engine, info, held.get(&info.id).copied().unwrap_or(0), f), Some("match")));
     }
     entries.extend(schedules.into_values().map(|s| entry(s, Some("include"))));
-    Ok(json!({
+    let mut b = json!({
         "resourceType": "Bundle",
         "type": "searchset",
         "timestamp": rfc3339(engine.now(), engine.utc_offset_s()),
         "total": infos.len(),
-        "entry": entries,
-    }))
+    });
+    b["entry"] = Value::Array(entries);
+    Ok(b)
 }
