@@ -70,3 +70,8 @@ pub use slot::{Pool, SlotSpec, PLACES_MAX};
 pub use time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 pub use referral::ReferralRequest;
 pub use waitlist::{WaitlistEntry, WaitlistRequest};
+
+/// The README's example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctest;
