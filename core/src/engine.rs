@@ -445,7 +445,8 @@ impl Engine {
         })
     }
 
-    /// Every hold and booking of a patient, ended ones included, oldest first.
+    /// A patient's holds and bookings, oldest first: every active one, and the most recent
+    /// ended ones (at most `ENDED_BOOKINGS_KEPT`; the event stream has them all).
     pub fn bookings_of(&self, patient: PatientId) -> Result<Vec<Booking>> {
         let (_, state) = self.patients.lock(patient)?;
         Ok(state.bookings.clone())

@@ -24,6 +24,10 @@ pub const PATIENTS_MAX: usize = 1 << 31;
 pub const BOOKINGS_PER_PATIENT_MAX: usize = 100_000;
 /// Most referrals a single patient record keeps.
 pub const REFERRALS_PER_PATIENT_MAX: usize = 10_000;
+/// Ended bookings (fulfilled, cancelled, expired, no-show) kept in memory per patient, newest
+/// first to go last. Older ones live on in the event stream and the journal; keeping them all
+/// would make a patient's record, and the limit check that scans it, grow without bound.
+pub const ENDED_BOOKINGS_KEPT: usize = 64;
 
 /// An external identifier linked to a patient: a social-security card, e-health card, a
 /// hospital's own card … ("one person, one card").
@@ -162,6 +166,24 @@ impl PatientState {
 
     pub fn referral_mut(&mut self, id: ReferralId) -> Option<&mut Referral> {
         self.referrals.iter_mut().find(|r| r.id == id)
+    }
+
+    /// Record a new hold or booking, first forgetting the oldest ended bookings beyond
+    /// [`ENDED_BOOKINGS_KEPT`]. Amortised O(1): the list is compacted only when it has grown to
+    /// twice the kept history. Deterministic, so replaying the same events keeps the same ones.
+    pub fn push_booking(&mut self, booking: Booking) {
+        if self.bookings.len() >= 2 * ENDED_BOOKINGS_KEPT {
+            let ended = self.bookings.iter().filter(|b| !b.state.is_active()).count();
+            let mut drop = ended.saturating_sub(ENDED_BOOKINGS_KEPT);
+            if drop > 0 {
+                self.bookings.retain(|b| {
+                    let forget = drop > 0 && !b.state.is_active();
+                    drop -= forget as usize;
+                    !forget
+                });
+            }
+        }
+        self.bookings.push(booking);
     }
 
     /// Take over a merged record's data (the merge keeps everything, drops nothing).
@@ -332,6 +354,21 @@ mod tests {
         p.bookings.push(booking(400, 3, BookingState::CheckedIn));
         let err = p.check_limits(me, &l, DepartmentId(4), Date(500)).unwrap_err();
         assert!(matches!(err, Error::LimitReached { limit: LimitKind::TotalActive, .. }));
+    }
+
+    #[test]
+    fn ended_history_is_bounded_and_active_bookings_are_kept() {
+        let mut p = PatientState::default();
+        p.push_booking(booking(1, 1, BookingState::Booked));
+        for i in 0..1000 {
+            let mut b = booking(2, 1, BookingState::Cancelled);
+            b.id = BookingId(i + 10);
+            p.push_booking(b);
+        }
+        assert!(p.bookings.len() <= 2 * ENDED_BOOKINGS_KEPT);
+        assert_eq!(p.bookings[0].state, BookingState::Booked, "active bookings are never dropped");
+        assert_eq!(p.bookings.last().unwrap().id, BookingId(1009), "the newest ended ones are kept");
+        assert!(p.bookings.iter().filter(|b| !b.state.is_active()).count() >= ENDED_BOOKINGS_KEPT);
     }
 
     #[test]
