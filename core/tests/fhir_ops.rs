@@ -313,6 +313,13 @@ fn the_json_text_api_returns_resources_or_operation_outcomes() {
     assert_eq!(v["status"], "cancelled");
     let v: Value = serde_json::from_str(&fhir::find_json(&r.engine, "{\"start\": \"2026-11-24\", \"end\": \"2026-11-24\"}").unwrap()).unwrap();
     assert_eq!(v["total"], 2);
+    let mine: Value = serde_json::from_str(&fhir::export_patient_appointments_json(&r.engine, p.0).unwrap()).unwrap();
+    assert_eq!(mine["type"], "collection");
+    assert_eq!(mine["entry"][0]["resource"]["status"], "cancelled");
+    assert_eq!(mine["entry"].as_array().unwrap().len(), 1);
+    let w: Value = serde_json::from_str(&fhir::export_waitlist_json(&r.engine, r.cardiology.0).unwrap()).unwrap();
+    assert_eq!(w["entry"].as_array().unwrap().len(), 0);
+    assert!(fhir::export_waitlist_json(&r.engine, 99).unwrap_err().contains("not-found"));
     let huge = " ".repeat(fhir::JSON_INPUT_MAX + 1);
     assert!(fhir::find_json(&r.engine, &huge).unwrap_err().contains("too-costly"));
 }

@@ -400,6 +400,13 @@ pub(crate) fn entry(resource: Value, mode: Option<&str>) -> Value {
     Value::Object(e)
 }
 
+/// Resources as a `collection` Bundle.
+pub fn collection(resources: Vec<Value>) -> Value {
+    let mut b = json!({ "resourceType": "Bundle", "type": "collection" });
+    b["entry"] = Value::Array(resources.into_iter().map(|r| entry(r, None)).collect());
+    b
+}
+
 /// The slots of `scope` as SlotInfo, in (resource, date, start) order.
 fn scope_slots(engine: &Engine, scope: &ExportScope) -> FhirResult<Vec<SlotInfo>> {
     for d in [scope.date_from, scope.date_to] {

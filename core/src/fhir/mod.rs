@@ -238,6 +238,18 @@ pub fn export_appointment_json(engine: &Engine, booking: u64) -> Result<String, 
     out(export::appointment(engine, BookingId(booking)))
 }
 
+/// Every hold and booking of a patient (ended ones included) as a `collection` `Bundle` of
+/// Appointments.
+pub fn export_patient_appointments_json(engine: &Engine, patient: u32) -> Result<String, String> {
+    out(export::appointments_of(engine, PatientId(patient)).map(export::collection))
+}
+
+/// A department's waitlist, in serving order, as a `collection` `Bundle` of `waitlist`
+/// Appointments.
+pub fn export_waitlist_json(engine: &Engine, department: u32) -> Result<String, String> {
+    out(export::waitlist(engine, DepartmentId(department)).map(export::collection))
+}
+
 /// A `collection` `Bundle` of Schedules and Slots (and Appointments if asked) for a scope:
 /// `{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 0, "resource": 3,
 /// "appointments": true}` (institution/resource/appointments optional).
