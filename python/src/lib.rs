@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod policy;
 mod runtime;
+mod sim;
 mod types;
 
 use pyo3::prelude::*;
@@ -35,6 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<events::Subscription>()?;
     types::register(m)?;
     errors::register(m)?;
+    sim::register(m)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     Ok(())
 }

@@ -1,0 +1,317 @@
+//! Bindings of the policy simulator (`haoyuan::sim`). The simulator's inputs and outputs are
+//! serde values, so they cross into Python as plain dicts (and back): `haoyuan.sim` (the Python
+//! side) describes regions, demand and policies as dicts and analyses the result dicts.
+//!
+//! The run itself is entirely Rust with the GIL released; the GIL is taken back only to report
+//! progress (at most every 50 ms) and to call a user's custom-policy hooks, if any.
+
+use crate::convert::{json_to_py, py_to_json};
+use crate::errors::{invalid, HyErr};
+use crate::policy::Policy;
+use crate::runtime::pool;
+use haoyuan::sim::{self, ChoiceContext, DemandSpec, Offer, RegionSpec, SimHooks, SimPolicy, SimResult};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+fn from_py<T: DeserializeOwned>(what: &str, ob: &Bound<'_, PyAny>) -> PyResult<T> {
+    let text = match ob.downcast::<PyString>() {
+        Ok(s) => s.to_cow()?.into_owned(),
+        Err(_) => py_to_json(ob)?,
+    };
+    serde_json::from_str(&text).map_err(|e| invalid(format!("{what}: {e}")))
+}
+
+fn to_py<'py, T: Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
+    let value = serde_json::to_value(v).map_err(|e| invalid(e.to_string()))?;
+    json_to_py(py, &value)
+}
+
+fn region_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<RegionSpec> {
+    let Some(ob) = ob.filter(|o| !o.is_none()) else { return Ok(RegionSpec::small()) };
+    if let Ok(name) = ob.extract::<String>() {
+        match name.as_str() {
+            "dongguan" => return Ok(RegionSpec::dongguan()),
+            "small" => return Ok(RegionSpec::small()),
+            _ if name.trim_start().starts_with('{') => {}
+            _ => return Err(invalid(format!("unknown region preset {name:?}; expected dongguan or small"))),
+        }
+    }
+    let r: RegionSpec = from_py("region", ob)?;
+    r.validate().map_err(HyErr)?;
+    Ok(r)
+}
+
+fn demand_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<DemandSpec> {
+    let Some(ob) = ob.filter(|o| !o.is_none()) else { return Ok(DemandSpec::default()) };
+    if let Ok(name) = ob.extract::<String>() {
+        match name.as_str() {
+            "dongguan" => return Ok(DemandSpec::dongguan()),
+            "default" => return Ok(DemandSpec::default()),
+            _ if name.trim_start().starts_with('{') => {}
+            _ => return Err(invalid(format!("unknown demand preset {name:?}; expected dongguan or default"))),
+        }
+    }
+    let d: DemandSpec = from_py("demand", ob)?;
+    d.validate().map_err(HyErr)?;
+    Ok(d)
+}
+
+/// A simulated policy: a dict of `SimPolicy` (`engine`, `unified_pool`, `alternatives`), a
+/// `haoyuan.Policy` (the engine's rules on a unified pool), `"unified"` or `"islands"`.
+fn policy_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<SimPolicy> {
+    let Some(ob) = ob.filter(|o| !o.is_none()) else { return Ok(SimPolicy::default()) };
+    if let Ok(p) = ob.downcast::<Policy>() {
+        return Ok(SimPolicy { engine: p.get().inner.clone(), ..SimPolicy::default() });
+    }
+    if let Ok(name) = ob.extract::<String>() {
+        match name.as_str() {
+            "unified" => return Ok(SimPolicy::default()),
+            "islands" => return Ok(SimPolicy::islands()),
+            _ if name.trim_start().starts_with('{') => {}
+            _ => return Err(invalid(format!("unknown policy preset {name:?}; expected unified or islands"))),
+        }
+    }
+    let p: SimPolicy = from_py("policy", ob)?;
+    p.validate().map_err(HyErr)?;
+    Ok(p)
+}
+
+/// Calls a Python progress callback `(done, total)` at most every 50 ms (and at the end); the
+/// first exception it raises is kept and re-raised after the run.
+struct ProgressSink {
+    callback: Option<Py<PyAny>>,
+    last: Mutex<Option<Instant>>,
+    error: Mutex<Option<PyErr>>,
+}
+
+impl ProgressSink {
+    fn new(callback: Option<Py<PyAny>>) -> Self {
+        ProgressSink { callback, last: Mutex::new(None), error: Mutex::new(None) }
+    }
+
+    fn report(&self, done: u64, total: u64) {
+        let Some(cb) = &self.callback else { return };
+        {
+            let mut last = self.last.lock();
+            let due = last.is_none_or(|t| t.elapsed() >= Duration::from_millis(50));
+            if !due && done < total {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        if self.error.lock().is_some() {
+            return;
+        }
+        Python::with_gil(|py| {
+            if let Err(e) = cb.call1(py, (done, total)) {
+                self.error.lock().get_or_insert(e);
+            }
+        });
+    }
+
+    fn finish<T>(self, r: PyResult<T>) -> PyResult<T> {
+        match self.error.into_inner() {
+            Some(e) => Err(e),
+            None => r,
+        }
+    }
+}
+
+/// A custom policy written in Python: an object with `choose(ctx, offers) -> int | None` and
+/// optionally `overbook(ctx, offer, booked, capacity) -> bool` (dicts in, as the simulator's
+/// `ChoiceContext` and `Offer`). An exception stops the run and is re-raised.
+struct PyHooks {
+    obj: Py<PyAny>,
+    has_choose: bool,
+    has_overbook: bool,
+    error: Mutex<Option<PyErr>>,
+}
+
+impl PyHooks {
+    fn fail(&self, e: PyErr) -> haoyuan::Error {
+        let msg = e.to_string();
+        self.error.lock().get_or_insert(e);
+        haoyuan::Error::InvalidArgument(format!("custom policy hook raised: {msg}"))
+    }
+}
+
+impl SimHooks for PyHooks {
+    fn choose(&self, ctx: &ChoiceContext, offers: &[Offer]) -> haoyuan::Result<Option<usize>> {
+        if !self.has_choose {
+            return Ok(Some(0));
+        }
+        Python::with_gil(|py| {
+            let call = || -> PyResult<Option<usize>> {
+                let list = PyList::empty(py);
+                for o in offers {
+                    list.append(to_py(py, o)?)?;
+                }
+                let r = self.obj.call_method1(py, "choose", (to_py(py, ctx)?, list))?;
+                let choice: Option<i64> = r.extract(py)?;
+                match choice {
+                    None => Ok(None),
+                    Some(i) if i >= 0 && (i as usize) < offers.len() => Ok(Some(i as usize)),
+                    Some(i) => Err(invalid(format!("choose returned {i}; expected None or 0 ..= {}", offers.len() - 1))),
+                }
+            };
+            call().map_err(|e| self.fail(e))
+        })
+    }
+
+    fn overbook(&self, ctx: &ChoiceContext, offer: &Offer, booked: u32, capacity: u32) -> haoyuan::Result<bool> {
+        if !self.has_overbook {
+            return Ok(true);
+        }
+        Python::with_gil(|py| {
+            let call = || -> PyResult<bool> {
+                self.obj.call_method1(py, "overbook", (to_py(py, ctx)?, to_py(py, offer)?, booked, capacity))?.extract(py)
+            };
+            call().map_err(|e| self.fail(e))
+        })
+    }
+}
+
+/// The region preset `name` (`"dongguan"` or `"small"`) as a dict.
+#[pyfunction]
+pub fn sim_region(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+    let r = region_arg(Some(&PyString::new(py, name).into_any()))?;
+    Ok(to_py(py, &r)?.unbind())
+}
+
+/// The demand preset `name` (`"default"` or `"dongguan"`) as a dict.
+#[pyfunction]
+pub fn sim_demand(py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+    let d = demand_arg(Some(&PyString::new(py, name).into_any()))?;
+    Ok(to_py(py, &d)?.unbind())
+}
+
+/// A simulated policy as a dict: `"unified"` (one city-wide pool), `"islands"`, or a
+/// `haoyuan.Policy` / dict completed with the defaults.
+#[pyfunction]
+pub fn sim_policy(py: Python<'_>, policy: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    let p = policy_arg(Some(policy))?;
+    Ok(to_py(py, &p)?.unbind())
+}
+
+/// Run the simulator: `region`, `demand` and `policy` as dicts (or preset names), `days`
+/// measured days, `seed`. Returns the result as a dict. Same inputs and seed, same result (bar
+/// `elapsed_s`). `progress(done, total)` is called now and then; `hooks` is a custom policy.
+#[pyfunction]
+#[pyo3(signature = (region=None, demand=None, policy=None, days=7, seed=0, progress=None, hooks=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn sim_simulate(
+    py: Python<'_>,
+    region: Option<&Bound<'_, PyAny>>,
+    demand: Option<&Bound<'_, PyAny>>,
+    policy: Option<&Bound<'_, PyAny>>,
+    days: u32,
+    seed: u64,
+    progress: Option<Py<PyAny>>,
+    hooks: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (region, demand, policy) = (region_arg(region)?, demand_arg(demand)?, policy_arg(policy)?);
+    let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
+    let hooks = match hooks.filter(|h| !h.is_none(py)) {
+        Some(h) => {
+            let (has_choose, has_overbook) = (h.bind(py).hasattr("choose")?, h.bind(py).hasattr("overbook")?);
+            if !has_choose && !has_overbook {
+                return Err(invalid("hooks must have a choose(ctx, offers) and/or an overbook(ctx, offer, booked, capacity) method"));
+            }
+            Some(PyHooks { obj: h, has_choose, has_overbook, error: Mutex::new(None) })
+        }
+        None => None,
+    };
+    let report = |d: u64, t: u64| sink.report(d, t);
+    let result: haoyuan::Result<SimResult> = py.allow_threads(|| match &hooks {
+        Some(h) => sim::simulate_with_hooks(&region, &demand, &policy, days, seed, h, &report),
+        None => sim::simulate(&region, &demand, &policy, days, seed, &report),
+    });
+    if let Some(e) = hooks.and_then(|h| h.error.into_inner()) {
+        return Err(e);
+    }
+    let result = sink.finish(result.map_err(|e| PyErr::from(HyErr(e))))?;
+    Ok(to_py(py, &result)?.unbind())
+}
+
+/// Run every policy of `policies` (a dict name → policy) for `replications` replications on
+/// common random numbers, in parallel on the worker pool. Returns a list of dicts with
+/// `policy`, `replication`, `seed`, `result` and `summary` (the headline numbers).
+#[pyfunction]
+#[pyo3(signature = (policies, region=None, demand=None, days=7, replications=1, seed=0, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn sim_compare(
+    py: Python<'_>,
+    policies: &Bound<'_, PyDict>,
+    region: Option<&Bound<'_, PyAny>>,
+    demand: Option<&Bound<'_, PyAny>>,
+    days: u32,
+    replications: u32,
+    seed: u64,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (region, demand) = (region_arg(region)?, demand_arg(demand)?);
+    let mut named: Vec<(String, SimPolicy)> = Vec::with_capacity(policies.len());
+    for (k, v) in policies.iter() {
+        named.push((k.extract::<String>()?, policy_arg(Some(&v))?));
+    }
+    let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
+    let workers = pool().map_err(invalid)?;
+    let report = |d: u64, t: u64| sink.report(d, t);
+    let runs = py.allow_threads(|| workers.install(|| sim::compare(&region, &demand, &named, days, replications, seed, &report)));
+    let runs = sink.finish(runs.map_err(|e| PyErr::from(HyErr(e))))?;
+    let out = PyList::empty(py);
+    for r in &runs {
+        let d = PyDict::new(py);
+        d.set_item("policy", &r.policy)?;
+        d.set_item("replication", r.replication)?;
+        d.set_item("seed", r.seed)?;
+        d.set_item("result", to_py(py, &r.result)?)?;
+        d.set_item("summary", summary_dict(py, &r.result)?)?;
+        out.append(d)?;
+    }
+    Ok(out.into_any().unbind())
+}
+
+fn summary_dict<'py>(py: Python<'py>, r: &SimResult) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in r.summary() {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
+/// The headline numbers of a result dict (what `compare` tabulates), in a fixed order.
+#[pyfunction]
+pub fn sim_summary<'py>(py: Python<'py>, result: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let r: SimResult = from_py("result", result)?;
+    summary_dict(py, &r)
+}
+
+/// Jain's fairness index of non-negative values (1 = perfectly even).
+#[pyfunction]
+pub fn jain_index(xs: Vec<f64>) -> f64 {
+    sim::jain_index(&xs)
+}
+
+/// The Gini coefficient of non-negative values (0 = perfectly even).
+#[pyfunction]
+pub fn gini(xs: Vec<f64>) -> f64 {
+    sim::gini(&xs)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(sim_region, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_demand, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_compare, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(jain_index, m)?)?;
+    m.add_function(wrap_pyfunction!(gini, m)?)?;
+    m.add("SIM_DAYS_MAX", sim::SIM_DAYS_MAX)?;
+    Ok(())
+}
