@@ -1,1 +1,170 @@
-fn main() {}
+//! Durability benchmarks: booking throughput in memory, `Buffered` and `Sync` (group commit)
+//! at 1, 2 and 8 threads, and recovery time of a one-million-record journal.
+//!
+//! `cargo bench -p haoyuan --bench durability` (add `-- --quick` style filters as usual). The
+//! journal directories live under the target dir and are removed afterwards.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use haoyuan::*;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+const PATIENTS: u32 = 200_000;
+const SLOTS: usize = 400;
+
+fn config() -> EngineConfig {
+    let mut c = EngineConfig::default();
+    // One department-day takes every booking: limits out of the way.
+    c.policy.limits = LimitPolicy { per_department_day: 100_000, per_visit_date: 100_000, per_seven_days: 100_000, total_active: 100_000 };
+    c
+}
+
+fn start() -> Timestamp {
+    Timestamp::from_local(Date::from_ymd(2026, 11, 23).unwrap(), 16 * 60, 8 * 3600)
+}
+
+/// A hospital day of `SLOTS` slots with 16,000 places each, and `patients` patients.
+fn build(e: &Engine, patients: u32) {
+    let h = e.add_institution("Dongguan People's Hospital", Tier::Community, "Guancheng").unwrap();
+    let d = e.add_department(h, "general", "General practice").unwrap();
+    let r = e.add_resource(d, ResourceKind::Service, "Certificate desk", false).unwrap();
+    let day = Date::from_ymd(2026, 11, 24).unwrap();
+    let specs: Vec<SlotSpec> = (0..SLOTS).map(|i| SlotSpec { resource: r, date: day, start_min: i as u16, end_min: i as u16 + 1, capacity: PLACES_MAX }).collect();
+    e.publish_slots(&specs).unwrap();
+    for _ in 0..patients {
+        e.register_patient().unwrap();
+    }
+}
+
+fn bench_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("durability-bench-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn options(mode: Durability) -> OpenOptions {
+    OpenOptions::new(mode).config(config()).clock(ClockKind::Manual(start()))
+}
+
+/// An engine of each mode, built without timing (the durable ones are built buffered, then
+/// reopened in their mode).
+enum Subject {
+    Memory(Engine),
+    Durable(DurableEngine, PathBuf),
+}
+
+impl Subject {
+    fn new(mode: &str) -> Subject {
+        match mode {
+            "memory" => {
+                let e = Engine::try_with_manual_clock(config(), start()).unwrap();
+                build(&e, PATIENTS);
+                Subject::Memory(e)
+            }
+            _ => {
+                let dir = bench_dir(mode);
+                let e = DurableEngine::open(&dir, options(Durability::Buffered { interval: Duration::from_millis(20) })).unwrap();
+                build(&e, PATIENTS);
+                e.close().unwrap();
+                let m = if mode == "sync" { Durability::Sync } else { Durability::Buffered { interval: Duration::from_millis(10) } };
+                Subject::Durable(DurableEngine::open(&dir, options(m)).unwrap(), dir)
+            }
+        }
+    }
+
+    fn engine(&self) -> &Engine {
+        match self {
+            Subject::Memory(e) => e,
+            Subject::Durable(e, _) => e,
+        }
+    }
+}
+
+fn booking_throughput(c: &mut Criterion) {
+    let mut group = c.benchmark_group("booking");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    for mode in ["memory", "buffered", "sync"] {
+        for threads in [1usize, 2, 8] {
+            let subject = Arc::new(Subject::new(mode));
+            let next = Arc::new(AtomicU64::new(0));
+            let app = subject.engine().channel_id("app").unwrap();
+            group.bench_with_input(BenchmarkId::new(mode, threads), &threads, |b, &threads| {
+                b.iter_custom(|iters| {
+                    let barrier = Arc::new(Barrier::new(threads + 1));
+                    let handles: Vec<_> = (0..threads)
+                        .map(|t| {
+                            let (subject, next, barrier) = (subject.clone(), next.clone(), barrier.clone());
+                            let n = iters / threads as u64 + if t == 0 { iters % threads as u64 } else { 0 };
+                            std::thread::spawn(move || {
+                                let e = subject.engine();
+                                barrier.wait();
+                                for _ in 0..n {
+                                    let i = next.fetch_add(1, Ordering::Relaxed);
+                                    let req = Request::new(PatientId((i % PATIENTS as u64) as u32), SlotId((i % SLOTS as u64) as u32), app);
+                                    e.book(&req).expect("the bench world has room");
+                                }
+                            })
+                        })
+                        .collect();
+                    barrier.wait();
+                    let t0 = Instant::now();
+                    for h in handles {
+                        h.join().unwrap();
+                    }
+                    t0.elapsed()
+                });
+            });
+            if let Ok(Subject::Durable(e, dir)) = Arc::try_unwrap(subject) {
+                drop(e);
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+    group.finish();
+}
+
+/// Recovery of a journal of one million records (100,000 registrations, 900,000 bookings) and
+/// no snapshot: the time reported is the time per million records.
+fn recovery(c: &mut Criterion) {
+    const RECORDS: u64 = 1_000_000;
+    let dir = bench_dir("recovery");
+    {
+        let e = DurableEngine::open(&dir, options(Durability::Buffered { interval: Duration::from_millis(50) })).unwrap();
+        build(&e, 100_000);
+        let app = e.channel_id("app").unwrap();
+        let have = e.last_event_seq();
+        let total = RECORDS + 6; // the six standard channels are numbered before the journal
+        let mut i = 0u64;
+        while e.last_event_seq() < total {
+            let req = Request::new(PatientId((i % 100_000) as u32), SlotId((i % SLOTS as u64) as u32), app);
+            e.book(&req).unwrap();
+            i += 1;
+        }
+        assert!(have < total);
+        e.close().unwrap();
+    }
+    let mut group = c.benchmark_group("recovery");
+    group.sample_size(10).warm_up_time(Duration::from_millis(100)).measurement_time(Duration::from_secs(10));
+    group.throughput(Throughput::Elements(RECORDS));
+    group.bench_function("1M_records", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t0 = Instant::now();
+                let e = DurableEngine::open(&dir, options(Durability::None)).unwrap();
+                total += t0.elapsed();
+                assert!(e.last_event_seq() >= RECORDS);
+                drop(e);
+            }
+            total
+        });
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, booking_throughput, recovery);
+criterion_main!(benches);

@@ -344,11 +344,15 @@ impl Engine {
         Error::WrongState { booking: b.id, state: b.state.name().into(), action: action.into() }
     }
 
-    /// End an active booking: give the place back and the referral too. Under the patient lock.
-    fn end_booking(&self, state: &mut PatientState, index: usize, to: BookingState, now: Timestamp) -> (SlotId, Option<ReferralId>) {
+    /// End an active booking: emit `event`, give the place back and the referral too. Under the
+    /// patient lock. The event is numbered *before* the place is released, so a claim that
+    /// takes this place is numbered after it: every prefix of the journal (what a crash leaves)
+    /// is within capacity.
+    fn end_booking(&self, state: &mut PatientState, index: usize, to: BookingState, now: Timestamp, event: EventKind) -> (SlotId, Option<ReferralId>) {
         let b = &mut state.bookings[index];
         debug_assert!(b.state.is_active());
         b.state = to;
+        self.emit_at(now, event);
         if let Some(slot) = self.store.get(b.slot) {
             slot.release(b.pool);
         }
@@ -371,8 +375,8 @@ impl Engine {
             }
             if now >= b.expires_at {
                 let expired_at = b.expires_at;
-                let (slot, _) = engine.end_booking(state, i, BookingState::Expired, now);
-                engine.emit_at(now, EventKind::Expired { booking: id, slot });
+                let slot = b.slot;
+                engine.end_booking(state, i, BookingState::Expired, now, EventKind::Expired { booking: id, slot });
                 return Ok((Err(Error::HoldExpired { booking: id, expired_at }), Some(slot)));
             }
             state.bookings[i].state = BookingState::Booked;
@@ -396,9 +400,8 @@ impl Engine {
             }
             let free_until = engine.local(b.date.plus_days(-1), engine.policy.cancellation.free_until_day_before_at_min);
             let late = b.state == BookingState::Booked && now >= free_until;
-            let patient = b.patient;
-            let (slot, _) = engine.end_booking(state, i, BookingState::Cancelled, now);
-            engine.emit_at(now, EventKind::Cancelled { booking: id, slot, by: CancelledBy::Patient, late });
+            let (patient, slot) = (b.patient, b.slot);
+            engine.end_booking(state, i, BookingState::Cancelled, now, EventKind::Cancelled { booking: id, slot, by: CancelledBy::Patient, late });
             if late {
                 let weight = engine.policy.cancellation.late_cancel_weight;
                 if let Some((until, n)) = state.add_no_show(weight, now, &engine.policy.no_show, engine.utc_offset_s) {
@@ -480,8 +483,8 @@ impl Engine {
             if b.state != BookingState::Held || now < b.expires_at {
                 return Ok(None);
             }
-            let (slot, _) = engine.end_booking(state, i, BookingState::Expired, now);
-            engine.emit_at(now, EventKind::Expired { booking: id, slot });
+            let slot = b.slot;
+            engine.end_booking(state, i, BookingState::Expired, now, EventKind::Expired { booking: id, slot });
             Ok(Some(slot))
         });
         match freed {

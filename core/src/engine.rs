@@ -652,10 +652,11 @@ impl Engine {
             let mut returned = Vec::new();
             for b in state.bookings.iter_mut().filter(|b| b.state.is_active() && closed.contains(&b.slot)) {
                 b.state = BookingState::ProviderCancelled;
+                // Numbered before the release, as in `end_booking` (journal prefixes stay within capacity).
+                self.emit_at(now, EventKind::Cancelled { booking: b.id, slot: b.slot, by: crate::events::CancelledBy::Provider, late: false });
                 if let Some(s) = self.store.get(b.slot) {
                     s.release(b.pool);
                 }
-                self.emit_at(now, EventKind::Cancelled { booking: b.id, slot: b.slot, by: crate::events::CancelledBy::Provider, late: false });
                 if let Some(r) = b.referral {
                     returned.push(r);
                 }

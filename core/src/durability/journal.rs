@@ -162,6 +162,8 @@ enum Msg {
 struct Progress {
     durable: u64,
     failed: Option<String>,
+    /// fsyncs done and events made durable by them (events per fsync = group commit width).
+    fsyncs: u64,
 }
 
 struct Shared {
@@ -214,7 +216,7 @@ impl Journal {
         };
         let file = create_segment(dir, next_seq)?;
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_MAX);
-        let shared = Arc::new(Shared { progress: Mutex::new(Progress { durable: next_seq - 1, failed: None }), cond: Condvar::new() });
+        let shared = Arc::new(Shared { progress: Mutex::new(Progress { durable: next_seq - 1, failed: None, fsyncs: 0 }), cond: Condvar::new() });
         let mut w = Writer {
             dir: dir.to_path_buf(),
             file,
@@ -253,6 +255,12 @@ impl Journal {
     /// Make everything recorded so far durable (whatever the mode).
     pub fn flush(&self) -> Result<u64> {
         self.ask(Msg::Flush)
+    }
+
+    /// (fsyncs so far, durable sequence number).
+    pub fn stats(&self) -> (u64, u64) {
+        let p = self.shared.progress.lock();
+        (p.fsyncs, p.durable)
     }
 
     /// Flush and stop the writer. Idempotent.
@@ -387,7 +395,11 @@ impl Writer {
             }
             self.durable = self.written;
             self.last_sync = Instant::now();
-            self.shared.progress.lock().durable = self.durable;
+            {
+                let mut p = self.shared.progress.lock();
+                p.durable = self.durable;
+                p.fsyncs += 1;
+            }
             self.shared.cond.notify_all();
         } else if sync {
             self.last_sync = Instant::now();

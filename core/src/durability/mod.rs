@@ -96,6 +96,13 @@ pub struct TornTail {
     pub reason: String,
 }
 
+/// Counters of the journal writer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct JournalStats {
+    pub fsyncs: u64,
+    pub durable_seq: u64,
+}
+
 /// What recovery found and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -176,6 +183,15 @@ impl DurableEngine {
             Some(j) => j.flush(),
             None => Ok(self.engine.last_event_seq()),
         }
+    }
+
+    /// How the journal is doing: fsyncs so far and the durable sequence number (`None` without
+    /// a journal). Events per fsync over a run is the width of group commit.
+    pub fn journal_stats(&self) -> Option<JournalStats> {
+        self.journal.as_ref().map(|j| {
+            let (fsyncs, durable_seq) = j.stats();
+            JournalStats { fsyncs, durable_seq }
+        })
     }
 
     /// Write a snapshot and remove the journal it makes unnecessary. Returns its sequence
