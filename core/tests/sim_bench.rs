@@ -12,7 +12,11 @@ fn dongguan_city_year() {
     let days: u32 = std::env::var("SIM_DAYS").ok().and_then(|s| s.parse().ok()).unwrap_or(365);
     let t = Instant::now();
     let mut last = Instant::now();
-    let r = simulate(&RegionSpec::dongguan(), &DemandSpec::dongguan(), &SimPolicy::default(), days, 1, &|d, total| {
+    let mut policy = SimPolicy::default();
+    if let Some(s) = std::env::var("SIM_REFRESH_S").ok().and_then(|s| s.parse().ok()) {
+        policy.alternatives_refresh_s = s;
+    }
+    let r = simulate(&RegionSpec::dongguan(), &DemandSpec::dongguan(), &policy, days, 1, &|d, total| {
         if d == total || last.elapsed().as_secs() >= 10 {
             eprintln!("  day {d}/{total} at {:.1} s", t.elapsed().as_secs_f64());
         }
@@ -32,6 +36,8 @@ fn dongguan_city_year() {
             "places": r.total.places,
             "requests": r.counts.requests,
             "engine_calls": r.counts.engine_calls,
+            "suggestion_lists": r.counts.suggestion_lists,
+            "alternatives_refresh_s": policy.alternatives_refresh_s,
             "engine_calls_per_s": r.counts.engine_calls as f64 / secs,
             "summary": summary,
         })

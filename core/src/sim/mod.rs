@@ -58,7 +58,7 @@ pub struct SimPolicy {
     /// With a unified pool: how many load-spreading alternatives a patient is shown when the
     /// preferred place is full or too far away (0 = none).
     pub alternatives: u32,
-    /// How often (seconds) the platform recomputes a department's load-spreading suggestions;
+    /// How often (seconds, default 30 minutes) the platform recomputes a department's load-spreading suggestions;
     /// patients in between see the last list (each place is still checked by the engine when
     /// booked). 0 = fresh for every patient. Suggestions scan a whole district, so this is the
     /// simulator's largest cost on a city.
@@ -71,7 +71,7 @@ pub struct SimPolicy {
 
 impl Default for SimPolicy {
     fn default() -> Self {
-        SimPolicy { engine: Policy::default(), unified_pool: true, alternatives: 5, alternatives_refresh_s: 600, query_hints: true }
+        SimPolicy { engine: Policy::default(), unified_pool: true, alternatives: 5, alternatives_refresh_s: 1800, query_hints: true }
     }
 }
 

@@ -107,7 +107,9 @@ struct Sim<'a> {
     seq: u64,
     channels: Vec<ChannelId>,
     channel_names: Vec<String>,
-    patient_base: u32,
+    /// Engine id of each resident, registered on their first request (u32::MAX: not yet), so
+    /// that a million-resident city costs only the residents who book.
+    patient_ids: Vec<u32>,
     home: Vec<u16>,
     past_no_shows: Vec<u16>,
     community_all: Vec<u32>,
@@ -128,8 +130,9 @@ struct Sim<'a> {
     /// Per department: the last date (day index) the engine reported full for public
     /// requesters, from the first open date on; cleared when a place there frees up.
     full_through: Vec<Option<i32>>,
-    /// Per department: (computed at, day, range end, suggestions).
-    suggestions: HashMap<u32, (i64, i32, i32, Vec<crate::availability::Alternative>)>,
+    /// Per (department, first day): (computed at, last day, suggestions). Entries of past days
+    /// are dropped at each day's start.
+    suggestions: HashMap<(u32, i32), (i64, i32, Vec<crate::availability::Alternative>)>,
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -177,10 +180,6 @@ pub(crate) fn run(
         return Err(Error::invalid("at most 250 channels"));
     }
     let channels = channel_names.iter().map(|n| engine.add_channel(n)).collect::<Result<Vec<_>>>()?;
-    let patient_base = engine.stats().patients as u32;
-    for _ in 0..demand.population {
-        engine.register_patient()?;
-    }
     let home: Vec<u16> = (0..demand.population).map(|i| (splitmix(seed ^ ((i as u64) << 20)) % region.districts as u64) as u16).collect();
     let community_all: Vec<u32> = (0..region.institutions.len() as u32).filter(|i| region.institutions[*i as usize].tier == Tier::Community).collect();
     let districts = (0..region.districts).map(|d| Access { name: format!("district {}", d + 1), ..Access::default() }).collect();
@@ -198,7 +197,7 @@ pub(crate) fn run(
         seq: 0,
         channels,
         channel_names,
-        patient_base,
+        patient_ids: vec![u32::MAX; demand.population as usize],
         home,
         past_no_shows: vec![0; demand.population as usize],
         community_all,
@@ -238,6 +237,7 @@ pub(crate) fn run(
         let day_start = day as i64 * DAY_S;
         sim.advance(day_start)?;
         sim.publish(start, day, spec.horizon_days as i32)?;
+        sim.suggestions.retain(|(_, from), _| *from >= day);
         let weekday = start.plus_days(day).weekday();
         for req in sampler.day(demand, seed, day, weekday, release_s, CLINIC) {
             sim.push(req.at_s, Action::Request(req, None, false));
@@ -265,6 +265,14 @@ impl<'a> Sim<'a> {
     fn push(&mut self, t: i64, action: Action) {
         self.seq += 1;
         self.queue.push(Item { t, seq: self.seq, action });
+    }
+
+    fn patient(&mut self, i: u32) -> Result<PatientId> {
+        let id = &mut self.patient_ids[i as usize];
+        if *id == u32::MAX {
+            *id = self.engine.register_patient()?.0;
+        }
+        Ok(PatientId(*id))
     }
 
     fn ts(&self, s: i64) -> Timestamp {
@@ -393,7 +401,7 @@ impl<'a> Sim<'a> {
 
     fn context(&self, req: &Req) -> ChoiceContext {
         ChoiceContext {
-            patient: PatientId(self.patient_base + req.patient),
+            patient: PatientId(self.patient_ids[req.patient as usize]),
             day: req.day,
             district: self.home[req.patient as usize] as u32,
             specialty: self.region.specialties.get(req.specialty as usize).cloned().unwrap_or_default(),
@@ -408,7 +416,7 @@ impl<'a> Sim<'a> {
         let measured = req.day >= 0;
         let class = class_of(req.kind);
         let district = self.home[req.patient as usize] as usize;
-        let patient = PatientId(self.patient_base + req.patient);
+        let patient = self.patient(req.patient)?;
         if measured && !retry {
             self.counts.requests += 1;
             self.districts[district].requests += 1;
@@ -512,15 +520,20 @@ impl<'a> Sim<'a> {
         if self.policy.unified_pool && self.policy.alternatives > 0 && too_far {
             self.counts.engine_calls += 1;
             let now = self.engine.now().0;
-            let fresh = match self.suggestions.get(&dept) {
-                Some((at, day, end, _)) => now - at >= self.policy.alternatives_refresh_s as i64 || *day != req.day || *end != to,
+            // Only as far as the most patient patient would wait: the suggestions are for
+            // those who find the preferred place too far away.
+            let alt_to = (from + self.demand.tolerance_days_max as i32).min(to);
+            let key = (dept, from);
+            let fresh = match self.suggestions.get(&key) {
+                Some((at, end, _)) => now - at >= self.policy.alternatives_refresh_s as i64 || *end != alt_to,
                 None => true,
             };
             if fresh {
-                let list = self.engine.alternatives(department, date_from, date_to, self.policy.alternatives)?;
-                self.suggestions.insert(dept, (now, req.day, to, list));
+                self.counts.suggestion_lists += 1;
+                let list = self.engine.alternatives(department, date_from, start.plus_days(alt_to), self.policy.alternatives)?;
+                self.suggestions.insert(key, (now, alt_to, list));
             }
-            let list = self.suggestions.get(&dept).map(|x| x.3.clone()).unwrap_or_default();
+            let list = self.suggestions.get(&key).map(|x| x.2.clone()).unwrap_or_default();
             for a in list {
                 if is_referral && a.tier == Tier::Community {
                     continue;
@@ -562,71 +575,84 @@ impl<'a> Sim<'a> {
         let Some(ci) = choice else {
             return self.found_nothing(req, referral, dept, date_from, date_to, measured);
         };
-        let offer = offers[ci].clone();
-        if let Some(h) = self.hooks {
-            let info = self.engine.slot(offer.slot)?;
-            let booked: u32 = info.pool_taken.iter().map(|x| *x as u32).sum();
-            if booked >= info.capacity as u32 && !h.overbook(&self.context(&req), &offer, booked, info.capacity as u32)? {
-                self.counts.overbooking_declined += 1;
-                return self.found_nothing(req, referral, dept, date_from, date_to, measured);
-            }
+        // The chosen place first; if it is gone by the time the patient books (suggestions
+        // may be minutes old), the next ones they would take, at most three tries.
+        let mut order = vec![ci];
+        if self.hooks.is_none() {
+            let mut rest: Vec<usize> = (0..offers.len()).filter(|i| *i != ci).collect();
+            rest.sort_by_key(|i| (!offers[*i].preferred, offers[*i].days_ahead, offers[*i].start_min));
+            order.extend(rest);
         }
-        let mut r = Request::new(patient, offer.slot, self.channels[req.channel as usize]);
-        r.referral = referral;
-        r.follow_up = req.kind == Kind::FollowUp;
-        let alternative = !offer.preferred;
-        self.counts.engine_calls += 1;
-        let outcome = if req.spike && !retry {
-            match self.engine.submit(&r) {
-                Ok(Submission::Booked { booking }) => Ok(Some(booking)),
-                Ok(Submission::Entered { ticket, .. }) => {
-                    self.counts.lottery_entries += 1;
-                    self.tickets.insert(ticket, (req, referral));
-                    Ok(None)
+        order.truncate(3);
+        for oi in order {
+            let offer = offers[oi].clone();
+            if let Some(h) = self.hooks {
+                let info = self.engine.slot(offer.slot)?;
+                let booked: u32 = info.pool_taken.iter().map(|x| *x as u32).sum();
+                if booked >= info.capacity as u32 && !h.overbook(&self.context(&req), &offer, booked, info.capacity as u32)? {
+                    self.counts.overbooking_declined += 1;
+                    continue;
                 }
-                Err(e) => Err(e),
             }
-        } else {
-            let held = match self.engine.hold(&r) {
-                // Inside a release lottery (a date released this minute): enter it instead.
-                Err(Error::LotteryWindow { .. }) => match self.engine.submit(&r) {
-                    Ok(Submission::Booked { booking }) => Ok(booking),
+            let mut r = Request::new(patient, offer.slot, self.channels[req.channel as usize]);
+            r.referral = referral;
+            r.follow_up = req.kind == Kind::FollowUp;
+            let alternative = !offer.preferred;
+            self.counts.engine_calls += 1;
+            let outcome = if req.spike && !retry {
+                match self.engine.submit(&r) {
+                    Ok(Submission::Booked { booking }) => Ok(Some(booking)),
                     Ok(Submission::Entered { ticket, .. }) => {
                         self.counts.lottery_entries += 1;
                         self.tickets.insert(ticket, (req, referral));
-                        return Ok(());
+                        Ok(None)
                     }
                     Err(e) => Err(e),
-                },
-                other => other,
+                }
+            } else {
+                let held = match self.engine.hold(&r) {
+                    // Inside a release lottery (a date released this minute): enter it instead.
+                    Err(Error::LotteryWindow { .. }) => match self.engine.submit(&r) {
+                        Ok(Submission::Booked { booking }) => Ok(booking),
+                        Ok(Submission::Entered { ticket, .. }) => {
+                            self.counts.lottery_entries += 1;
+                            self.tickets.insert(ticket, (req, referral));
+                            return Ok(());
+                        }
+                        Err(e) => Err(e),
+                    },
+                    other => other,
+                };
+                match held {
+                    Ok(hold) if hold.state == crate::patients::BookingState::Booked => Ok(Some(hold)),
+                    Ok(hold) if (req.u_abandon as f64) < self.demand.hold_abandon_probability => {
+                        // Walks away from payment: the hold expires and the place returns.
+                        let _ = hold;
+                        self.counts.holds_abandoned += 1;
+                        Ok(None)
+                    }
+                    Ok(hold) => {
+                        self.counts.engine_calls += 1;
+                        self.engine.confirm(hold.id).map(Some)
+                    }
+                    Err(e) => Err(e),
+                }
             };
-            match held {
-                Ok(hold) if hold.state == crate::patients::BookingState::Booked => Ok(Some(hold)),
-                Ok(hold) if (req.u_abandon as f64) < self.demand.hold_abandon_probability => {
-                    // Walks away from payment: the hold expires and the place returns.
-                    let _ = hold;
-                    self.counts.holds_abandoned += 1;
-                    Ok(None)
-                }
-                Ok(hold) => {
-                    self.counts.engine_calls += 1;
-                    self.engine.confirm(hold.id).map(Some)
-                }
-                Err(e) => Err(e),
+            match outcome {
+                Ok(Some(b)) => self.took(req, referral, b, alternative, req.spike && !retry),
+                Ok(None) => {}
+                Err(Error::LimitReached { .. }) => self.counts.refused_limit += measured as u64,
+                Err(Error::PatientSuspended { .. }) => self.counts.refused_suspended += measured as u64,
+                // The same patient entered this slot's lottery twice: one entry counts.
+                Err(Error::InvalidArgument(m)) if m.contains("already entered the lottery") => {}
+                // A suggestion computed a few minutes ago may be gone or closed by now: the
+                // patient tries the next place they would take.
+                Err(Error::SlotFull { .. } | Error::BookingClosed { .. }) => continue,
+                Err(e) => self.anomaly("book", &e),
             }
-        };
-        match outcome {
-            Ok(Some(b)) => self.took(req, referral, b, alternative, req.spike && !retry),
-            Ok(None) => {}
-            Err(Error::LimitReached { .. }) => self.counts.refused_limit += measured as u64,
-            Err(Error::PatientSuspended { .. }) => self.counts.refused_suspended += measured as u64,
-            // The same patient entered this slot's lottery twice: one entry counts.
-            Err(Error::InvalidArgument(m)) if m.contains("already entered the lottery") => {}
-            // A suggestion computed a few minutes ago may be gone or closed by now.
-            Err(Error::SlotFull { .. } | Error::BookingClosed { .. }) => return self.found_nothing(req, referral, dept, date_from, date_to, measured),
-            Err(e) => self.anomaly("book", &e),
+            return Ok(());
         }
-        Ok(())
+        self.found_nothing(req, referral, dept, date_from, date_to, measured)
     }
 
     fn found_nothing(&mut self, req: Req, referral: Option<ReferralId>, dept: u32, date_from: Date, date_to: Date, measured: bool) -> Result<()> {
@@ -635,7 +661,7 @@ impl<'a> Sim<'a> {
             return Ok(());
         }
         let w = WaitlistRequest {
-            patient: PatientId(self.patient_base + req.patient),
+            patient: PatientId(self.patient_ids[req.patient as usize]),
             department: self.region.departments[dept as usize].id,
             resource: None,
             date_from,

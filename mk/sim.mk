@@ -1,0 +1,46 @@
+# The policy simulator (haoyuan::sim, haoyuan.sim, haoyuan.plots).
+#
+#   make test-sim    Rust simulator tests + the Python simulator tests with matplotlib, tqdm
+#                    and SimPy present (part of `make test`)
+#   make bench-sim   the Dongguan city-year, and SimPy vs haoyuan.sim on the same small model
+#                    (not part of `make test`)
+#   make sim-study   python/examples/policy_study.py: three policies on the Dongguan preset,
+#                    plots in target/policy_study/
+#
+# The Rust tests run in `test-rust` already (cargo test --workspace); test-sim runs them once
+# more only when called alone. The Python side reuses python/.venv with the compiled module
+# when the Python face's own target built it; on a fresh machine it builds it here.
+
+SIM_VENV ?= python/.venv
+SIM_PY := $(SIM_VENV)/bin/python
+SIM_PIP_EXTRA := matplotlib==3.11.2 tqdm==4.70.1 simpy==4.1.2
+SIM_OUT := $(or $(CARGO_TARGET_DIR),target)/sim
+
+.PHONY: test-sim test-sim-rust test-sim-python sim-python-env bench-sim sim-study
+TEST_TARGETS += test-sim
+
+test-sim: test-sim-python
+
+test-sim-rust:
+	$(CARGO) test -p haoyuan --test sim_run
+
+# A venv with the dev requirements, the simulator's extras and the compiled module.
+sim-python-env:
+	@test -x $(SIM_PY) || python3 -m venv $(SIM_VENV)
+	@$(SIM_PY) -c "import matplotlib, tqdm, simpy, pandas, hypothesis, pytest" 2>/dev/null || \
+	  $(SIM_PY) -m pip install -q -r python/requirements-dev.txt $(SIM_PIP_EXTRA)
+	@$(SIM_PY) -c "import haoyuan._native as n; n.sim_simulate" 2>/dev/null || \
+	  (cd python && VIRTUAL_ENV=$(abspath $(SIM_VENV)) $(abspath $(SIM_VENV))/bin/maturin develop --release -q)
+
+test-sim-python: sim-python-env
+	cd python && $(abspath $(SIM_PY)) -m pytest -q tests/test_sim.py tests/test_sim_validation.py tests/test_sim_plots.py
+
+bench-sim: sim-python-env
+	@mkdir -p $(SIM_OUT)
+	@echo "== Dongguan city-year (365 days, release build)"
+	$(CARGO) test --release -p haoyuan --test sim_bench -- --ignored --nocapture | tee $(SIM_OUT)/city_year.txt
+	@echo "== SimPy vs haoyuan.sim, same small model"
+	cd python && $(abspath $(SIM_PY)) benchmarks/simpy_vs_haoyuan.py --reps 5 --json $(abspath $(SIM_OUT))/simpy_vs_haoyuan.json
+
+sim-study: sim-python-env
+	cd python && $(abspath $(SIM_PY)) examples/policy_study.py --out $(abspath $(SIM_OUT))/policy_study
