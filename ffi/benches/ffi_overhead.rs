@@ -8,10 +8,10 @@
 //!
 //! The extern "C" functions are called through `black_box`ed function pointers so they cannot
 //! be inlined into the bench: each call pays a real call, the pointer checks, the struct
-//! conversions and the panic boundary, as from C. Every timed run gets a freshly built engine
-//! (built outside the timing) where each patient books at most `USES_PER_PATIENT` times, so a
-//! patient's growing history does not drift the numbers. Targets: single within 1.2× of Rust,
-//! bulk within 1.05×.
+//! conversions and the panic boundary, as from C. Engines are built outside the timing, the
+//! same size for both sides, and rebuilt before any patient has booked `USES_PER_PATIENT`
+//! times, so a patient's growing history does not drift the numbers. Targets: single within
+//! 1.2× of Rust, bulk within 1.05×.
 //!
 //! Run: `cargo bench -p haoyuan-ffi --bench ffi_overhead` (or `make bench-ffi`); a quick run:
 //! `cargo bench -p haoyuan-ffi --bench ffi_overhead -- --measurement-time 3 --warm-up-time 1`.
@@ -93,22 +93,36 @@ type CancelFn = extern "C" fn(*mut hy_engine, hy_booking_id, *mut hy_booking) ->
 type BookBulkFn = extern "C" fn(*mut hy_engine, *const hy_request, usize, *mut hy_booking_result) -> hy_result;
 type CancelBulkFn = extern "C" fn(*mut hy_engine, *const hy_booking_id, usize, *mut hy_booking_result) -> hy_result;
 
-/// Time `iters` runs of `run` on a fresh fixture sized so no patient books more than
-/// `USES_PER_PATIENT` times.
-fn timed(iters: u64, bookings_per_iter: usize, run: impl Fn(&Fixture, usize)) -> Duration {
-    let fixture = Fixture::new((iters as usize * bookings_per_iter).div_ceil(USES_PER_PATIENT).max(bookings_per_iter));
-    let start = Instant::now();
-    for i in 0..iters as usize {
-        run(&fixture, i);
+/// Time `iters` runs of `run`. The engines are rebuilt (untimed) every `runs_per_fixture`
+/// runs, always with `patients` patients, so both sides of a comparison measure the same
+/// workload whatever iteration counts criterion picks, and no patient books more than
+/// `USES_PER_PATIENT` times in one engine.
+fn timed(iters: u64, patients: usize, runs_per_fixture: usize, run: impl Fn(&Fixture, usize)) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0usize;
+    while done < iters as usize {
+        let n = (iters as usize - done).min(runs_per_fixture);
+        let fixture = Fixture::new(patients);
+        let start = Instant::now();
+        for i in 0..n {
+            run(&fixture, i);
+        }
+        total += start.elapsed();
+        done += n;
     }
-    start.elapsed()
+    total
 }
+
+const SINGLE_PATIENTS: usize = 4096;
+const SINGLE_RUNS_PER_FIXTURE: usize = SINGLE_PATIENTS * USES_PER_PATIENT;
+const BULK_PATIENTS: usize = 8 * BULK;
+const BULK_RUNS_PER_FIXTURE: usize = BULK_PATIENTS * USES_PER_PATIENT / BULK;
 
 fn single(c: &mut Criterion) {
     let mut g = c.benchmark_group("single");
     g.bench_function("rust", |b| {
         b.iter_custom(|iters| {
-            timed(iters, 1, |f, i| {
+            timed(iters, SINGLE_PATIENTS, SINGLE_RUNS_PER_FIXTURE, |f, i| {
                 let e = f.engine();
                 let booking = e.book(black_box(&f.rust_request(i))).unwrap();
                 black_box(e.cancel(booking.id).unwrap());
@@ -119,7 +133,7 @@ fn single(c: &mut Criterion) {
     let cancel: CancelFn = black_box(hy_engine_cancel);
     g.bench_function("c", |b| {
         b.iter_custom(|iters| {
-            timed(iters, 1, |f, i| {
+            timed(iters, SINGLE_PATIENTS, SINGLE_RUNS_PER_FIXTURE, |f, i| {
                 let req = f.c_request(i);
                 let mut out = hy_booking::default();
                 assert_eq!(book(f.handle, black_box(&req), &mut out), hy_result::HY_OK);
@@ -137,7 +151,7 @@ fn bulk(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("rust", |b| {
         b.iter_custom(|iters| {
-            timed(iters, BULK, |f, i| {
+            timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
                 let e = f.engine();
                 let ids: Vec<BookingId> = (0..BULK).map(|k| e.book(&f.rust_request(i * BULK + k)).unwrap().id).collect();
                 for id in ids {
@@ -150,7 +164,7 @@ fn bulk(c: &mut Criterion) {
     let cancel_bulk: CancelBulkFn = black_box(hy_engine_cancel_bulk);
     g.bench_function("c", |b| {
         b.iter_custom(|iters| {
-            timed(iters, BULK, |f, i| {
+            timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
                 let reqs: Vec<hy_request> = (0..BULK).map(|k| f.c_request(i * BULK + k)).collect();
                 let mut results = vec![hy_booking_result::default(); BULK];
                 assert_eq!(book_bulk(f.handle, reqs.as_ptr(), BULK, results.as_mut_ptr()), hy_result::HY_OK);

@@ -330,6 +330,9 @@ typedef struct {
 // The language of a policy text.
 typedef uint32_t hy_policy_format;
 
+// How a durable engine writes its journal.
+typedef uint32_t hy_journal_mode;
+
 // Counters for a quick look at an engine.
 typedef struct {
   uint64_t institutions;
@@ -460,6 +463,17 @@ typedef int32_t (*hy_event_callback)(void *userdata,
                                      uint64_t seq,
                                      const char *json,
                                      size_t json_len);
+
+// An operation returns only once its events are on disk (fsync; concurrent operations share
+// one). Nothing acknowledged is ever lost.
+#define HY_JOURNAL_SYNC 0
+
+// A background writer appends every event and fsyncs every `fsync_interval_ms`: a crash
+// loses at most that interval.
+#define HY_JOURNAL_BUFFERED 1
+
+// Recover the directory but write nothing more (read-only replays, simulations).
+#define HY_JOURNAL_NONE 2
 
 // Every code, for the tests and for `hy_error_message`.
 #define hy_result_ALL { HY_OK, HY_NULL_PARAMETER, HY_PANIC, HY_INVALID_UTF8, HY_BUFFER_TOO_SMALL, HY_INVALID_ARGUMENT, HY_INVALID_POLICY, HY_NOT_FOUND, HY_CARD_TAKEN, HY_WRONG_STATE, HY_HOLD_EXPIRED, HY_SLOT_FULL, HY_SLOT_CLOSED, HY_NOT_OPEN_YET, HY_BOOKING_CLOSED, HY_PATIENT_SUSPENDED, HY_LIMIT_REACHED, HY_REFERRAL_INVALID, HY_LOTTERY_WINDOW, HY_PATIENT_MERGED, HY_NOT_MANUAL_CLOCK, HY_CAPACITY_EXCEEDED, HY_INVALID_DATE, HY_DURABILITY, }
@@ -613,7 +627,46 @@ hy_result hy_engine_new_manual_clock(const char *policy,
                                      hy_timestamp start,
                                      hy_engine **engine_out);
 
-// Free an engine. NULL is accepted and ignored. No other call on this handle may be in
+// Open (creating if needed) a durable engine on directory `dir`, on the system clock: the
+// state found there is recovered (newest snapshot, then the journal after it), and from then
+// on every acknowledged operation is journaled there. Policy and `utc_offset_s` as in
+// `hy_engine_new`; they are stored with a new directory and must be the same on every later
+// open (HY_INVALID_ARGUMENT otherwise). One open handle per directory (a second is
+// HY_DURABILITY). I/O failures and damaged files are HY_DURABILITY with the file named in the
+// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000).
+hy_result hy_engine_open(const char *dir,
+                         const char *policy,
+                         hy_policy_format format,
+                         int32_t utc_offset_s,
+                         hy_journal_mode mode,
+                         uint32_t fsync_interval_ms,
+                         hy_engine **engine_out);
+
+// As `hy_engine_open`, on a manual clock that starts at the later of `start` and the latest
+// event time found in the directory (a simulation continues where it stopped).
+hy_result hy_engine_open_manual_clock(const char *dir,
+                                      const char *policy,
+                                      hy_policy_format format,
+                                      int32_t utc_offset_s,
+                                      hy_journal_mode mode,
+                                      uint32_t fsync_interval_ms,
+                                      hy_timestamp start,
+                                      hy_engine **engine_out);
+
+// Write a snapshot of a durable engine and drop the journal it makes unnecessary (bookings go
+// on meanwhile). `*seq_out` (may be NULL) receives the snapshot's event sequence number.
+// HY_INVALID_ARGUMENT on an in-memory engine.
+hy_result hy_engine_snapshot(hy_engine *engine,
+                             uint64_t *seq_out);
+
+// Make everything done so far durable (for HY_JOURNAL_BUFFERED before a planned stop).
+// `*seq_out` (may be NULL) receives the durable sequence number. HY_INVALID_ARGUMENT on an
+// in-memory engine. `hy_engine_free` also flushes.
+hy_result hy_engine_flush(hy_engine *engine,
+                          uint64_t *seq_out);
+
+// Free an engine (a durable one flushes and closes its journal first). NULL is accepted and
+// ignored. No other call on this handle may be in
 // progress or follow; `hy_events` handles made from it stay valid (they receive no more).
 void hy_engine_free(hy_engine *engine);
 

@@ -23,24 +23,43 @@ use std::ffi::c_char;
 /// (`hy_last_error_message`), treat that operation's outcome as unknown and read it back (for
 /// example with `hy_engine_booking`).
 pub struct hy_engine {
-    pub(crate) inner: Engine,
+    inner: Inner,
+}
+
+/// In memory, or journaled on a directory (`DurableEngine` derefs to `Engine`).
+enum Inner {
+    Memory(Engine),
+    Durable(DurableEngine),
 }
 
 impl hy_engine {
     pub(crate) fn boxed(inner: Engine) -> *mut hy_engine {
-        Box::into_raw(Box::new(hy_engine { inner }))
+        Box::into_raw(Box::new(hy_engine { inner: Inner::Memory(inner) }))
     }
 
     /// The Rust engine behind the handle, for Rust code that holds a handle made by C (and for
     /// the overhead bench). Not part of the C API.
     pub fn as_engine(&self) -> &Engine {
-        &self.inner
+        match &self.inner {
+            Inner::Memory(e) => e,
+            Inner::Durable(d) => d,
+        }
+    }
+
+    fn durable(&self) -> Result<&DurableEngine, hy_result> {
+        match &self.inner {
+            Inner::Durable(d) => Ok(d),
+            Inner::Memory(_) => {
+                set_last_error("this engine is in memory only; open one with hy_engine_open".into());
+                Err(hy_result::HY_INVALID_ARGUMENT)
+            }
+        }
     }
 }
 
 /// The engine behind a handle, or `HY_NULL_PARAMETER`.
 pub(crate) fn try_engine<'a>(p: *const hy_engine) -> Result<&'a Engine, hy_result> {
-    try_ref(p, "engine").map(|e| &e.inner)
+    try_ref(p, "engine").map(hy_engine::as_engine)
 }
 
 /// Most items one array argument or result holds (bulk calls, slot specs, query results): a
@@ -102,13 +121,128 @@ pub extern "C" fn hy_engine_new_manual_clock(
     }
 }
 
-// Durability: when core gains `Engine::open(dir, config)` (a journal in a directory, replayed
-// on open), it is exposed here as
-//   hy_result hy_engine_open(const char *dir, const char *policy, hy_policy_format format,
-//                            int32_t utc_offset_s, hy_engine **engine_out);
-// with HY_DURABILITY for I/O failures; every other call stays as it is.
+// ------------------------------------------------------------------ durability
 
-/// Free an engine. NULL is accepted and ignored. No other call on this handle may be in
+/// How a durable engine writes its journal.
+pub type hy_journal_mode = u32;
+/// An operation returns only once its events are on disk (fsync; concurrent operations share
+/// one). Nothing acknowledged is ever lost.
+pub const HY_JOURNAL_SYNC: hy_journal_mode = 0;
+/// A background writer appends every event and fsyncs every `fsync_interval_ms`: a crash
+/// loses at most that interval.
+pub const HY_JOURNAL_BUFFERED: hy_journal_mode = 1;
+/// Recover the directory but write nothing more (read-only replays, simulations).
+pub const HY_JOURNAL_NONE: hy_journal_mode = 2;
+
+fn open_durable(
+    dir: *const c_char,
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+    mode: hy_journal_mode,
+    fsync_interval_ms: u32,
+    clock: ClockKind,
+    engine_out: *mut *mut hy_engine,
+) -> Result<(), hy_result> {
+    let out = try_out(engine_out, "engine_out")?;
+    let dir = try_str(dir, "dir")?;
+    let config = config_from(policy, format, utc_offset_s)?;
+    let durability = match mode {
+        HY_JOURNAL_SYNC => Durability::Sync,
+        HY_JOURNAL_NONE => Durability::None,
+        HY_JOURNAL_BUFFERED if (1..=60_000).contains(&fsync_interval_ms) => {
+            Durability::Buffered { interval: std::time::Duration::from_millis(fsync_interval_ms as u64) }
+        }
+        HY_JOURNAL_BUFFERED => {
+            set_last_error(format!("fsync_interval_ms {fsync_interval_ms} must be 1 ..= 60000"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        other => {
+            set_last_error(format!("journal mode {other} is not one of HY_JOURNAL_*"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+    };
+    let engine = DurableEngine::open(dir, OpenOptions::new(durability).config(config).clock(clock))?;
+    out.set(Box::into_raw(Box::new(hy_engine { inner: Inner::Durable(engine) })));
+    Ok(())
+}
+
+/// Open (creating if needed) a durable engine on directory `dir`, on the system clock: the
+/// state found there is recovered (newest snapshot, then the journal after it), and from then
+/// on every acknowledged operation is journaled there. Policy and `utc_offset_s` as in
+/// `hy_engine_new`; they are stored with a new directory and must be the same on every later
+/// open (HY_INVALID_ARGUMENT otherwise). One open handle per directory (a second is
+/// HY_DURABILITY). I/O failures and damaged files are HY_DURABILITY with the file named in the
+/// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000).
+#[no_mangle]
+pub extern "C" fn hy_engine_open(
+    dir: *const c_char,
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+    mode: hy_journal_mode,
+    fsync_interval_ms: u32,
+    engine_out: *mut *mut hy_engine,
+) -> hy_result {
+    ffi_panic_boundary! { open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, ClockKind::System, engine_out) }
+}
+
+/// As `hy_engine_open`, on a manual clock that starts at the later of `start` and the latest
+/// event time found in the directory (a simulation continues where it stopped).
+#[no_mangle]
+pub extern "C" fn hy_engine_open_manual_clock(
+    dir: *const c_char,
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+    mode: hy_journal_mode,
+    fsync_interval_ms: u32,
+    start: hy_timestamp,
+    engine_out: *mut *mut hy_engine,
+) -> hy_result {
+    ffi_panic_boundary! {
+        if !(0..=7_258_118_400).contains(&start) {
+            set_last_error(format!("start {start} must be within 1970-01-01 ..= 2200-01-01"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, ClockKind::Manual(Timestamp(start)), engine_out)
+    }
+}
+
+/// Write a snapshot of a durable engine and drop the journal it makes unnecessary (bookings go
+/// on meanwhile). `*seq_out` (may be NULL) receives the snapshot's event sequence number.
+/// HY_INVALID_ARGUMENT on an in-memory engine.
+#[no_mangle]
+pub extern "C" fn hy_engine_snapshot(engine: *mut hy_engine, seq_out: *mut u64) -> hy_result {
+    ffi_panic_boundary! {
+        let h = try_ref(engine, "engine")?;
+        let out = if seq_out.is_null() { None } else { Some(try_out(seq_out, "seq_out")?) };
+        let seq = h.durable()?.snapshot()?;
+        if let Some(out) = out {
+            out.set(seq);
+        }
+        Ok(())
+    }
+}
+
+/// Make everything done so far durable (for HY_JOURNAL_BUFFERED before a planned stop).
+/// `*seq_out` (may be NULL) receives the durable sequence number. HY_INVALID_ARGUMENT on an
+/// in-memory engine. `hy_engine_free` also flushes.
+#[no_mangle]
+pub extern "C" fn hy_engine_flush(engine: *mut hy_engine, seq_out: *mut u64) -> hy_result {
+    ffi_panic_boundary! {
+        let h = try_ref(engine, "engine")?;
+        let out = if seq_out.is_null() { None } else { Some(try_out(seq_out, "seq_out")?) };
+        let seq = h.durable()?.flush()?;
+        if let Some(out) = out {
+            out.set(seq);
+        }
+        Ok(())
+    }
+}
+
+/// Free an engine (a durable one flushes and closes its journal first). NULL is accepted and
+/// ignored. No other call on this handle may be in
 /// progress or follow; `hy_events` handles made from it stay valid (they receive no more).
 #[no_mangle]
 pub extern "C" fn hy_engine_free(engine: *mut hy_engine) {
@@ -352,6 +486,10 @@ pub extern "C" fn hy_engine_patient_record_json(
         copy_out(&json, buf, len, written)
     }
 }
+
+// FHIR: the core's `fhir` feature exports slots, schedules and appointments as FHIR JSON. When
+// it is exposed here it follows `hy_engine_patient_record_json`: one `hy_engine_fhir_*_json`
+// per resource kind, copying the JSON out with `copy_out` (HY_BUFFER_TOO_SMALL gives the size).
 
 // ------------------------------------------------------------------ rosters and slots
 

@@ -12,7 +12,7 @@
 
 static int hy_test_failures = 0;
 
-static const char *last_error(void) {
+static inline const char *last_error(void) {
     static __thread char buf[1024];
     size_t n = 0;
     if (hy_last_error_message(buf, sizeof buf, &n) != HY_OK) return "(no message)";
@@ -73,7 +73,7 @@ typedef struct {
     hy_channel_id app;
 } region;
 
-static int region_open(region *r, const char *policy, hy_policy_format format) {
+static inline int region_open(region *r, const char *policy, hy_policy_format format) {
     memset(r, 0, sizeof *r);
     hy_timestamp start;
     if (hy_date_from_ymd(2026, 11, 23, &r->today) != HY_OK) return 0;
@@ -91,7 +91,7 @@ static int region_open(region *r, const char *policy, hy_policy_format format) {
 
 /* Publish `n` consecutive 30-minute segments from 08:00 on the visit day, `capacity` places
  * each; returns the first slot id through `first`. */
-static int region_publish(region *r, hy_resource_id resource, int n, uint16_t capacity, hy_slot_id *first) {
+static inline int region_publish(region *r, hy_resource_id resource, int n, uint16_t capacity, hy_slot_id *first) {
     hy_slot_spec specs[48];
     if (n > 48) return 0;
     for (int i = 0; i < n; i++) {
@@ -104,7 +104,7 @@ static int region_publish(region *r, hy_resource_id resource, int n, uint16_t ca
     return hy_engine_publish_slots(r->engine, specs, (size_t)n, first) == HY_OK;
 }
 
-static hy_request request_for(hy_patient_id patient, hy_slot_id slot, hy_channel_id channel) {
+static inline hy_request request_for(hy_patient_id patient, hy_slot_id slot, hy_channel_id channel) {
     hy_request q;
     memset(&q, 0, sizeof q);
     q.patient = patient;

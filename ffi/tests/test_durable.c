@@ -1,0 +1,87 @@
+/* A durable engine on a directory through C: what was acknowledged is there after reopening,
+ * the configuration is fixed for the directory's life, and misuse is an error code. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "test_common.h"
+
+static void remove_dir(const char *dir) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static void test_reopen_recovers_bookings(void) {
+    char dir[] = "/tmp/hy-ffi-durable-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    hy_date day;
+    hy_timestamp start;
+    CHECK_OK(hy_date_from_ymd(2026, 11, 23, &day));
+    CHECK_OK(hy_timestamp_from_local(day, 16 * 60, OFFSET_S, &start));
+    const char *policy = "{\"hold\": {\"ttl_s\": 120}}";
+
+    hy_engine *e = NULL;
+    CHECK_OK(hy_engine_open_manual_clock(dir, policy, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, start, &e));
+    hy_institution_id inst;
+    hy_department_id dep;
+    hy_resource_id res;
+    hy_channel_id app;
+    CHECK_OK(hy_engine_add_institution(e, "Huizhou Central", HY_TIER_TERTIARY, "Huicheng", &inst));
+    CHECK_OK(hy_engine_add_department(e, inst, "obstetrics", "Obstetrics", &dep));
+    CHECK_OK(hy_engine_add_resource(e, dep, HY_RESOURCE_BED, "Delivery bed pool", false, &res));
+    CHECK_OK(hy_engine_channel_id(e, "app", &app));
+    hy_slot_spec spec = {res, day + 2, 0, 1440, 4};
+    hy_slot_id slot;
+    CHECK_OK(hy_engine_publish_slots(e, &spec, 1, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(e, &p));
+    CHECK_OK(hy_engine_link_card(e, p, "e_health", "HZ-1"));
+    hy_request q = request_for(p, slot, app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(e, &q, &b));
+    uint64_t seq = 0;
+    CHECK_OK(hy_engine_flush(e, &seq));
+    CHECK(seq > 0);
+    /* One open handle per directory. */
+    hy_engine *second = NULL;
+    CHECK_RC(hy_engine_open(dir, policy, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &second), HY_DURABILITY);
+    CHECK(second == NULL);
+    CHECK_OK(hy_engine_snapshot(e, NULL));
+    hy_engine_free(e);
+
+    /* Another configuration is refused; the same one recovers everything. */
+    CHECK_RC(hy_engine_open(dir, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e), HY_INVALID_ARGUMENT);
+    CHECK_OK(hy_engine_open_manual_clock(dir, policy, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_BUFFERED, 5, start, &e));
+    hy_booking again;
+    CHECK_OK(hy_engine_booking(e, b.id, &again));
+    CHECK(again.state == HY_BOOKING_BOOKED && again.slot == slot);
+    hy_patient_id found;
+    CHECK_OK(hy_engine_find_patient_by_card(e, "e_health", "HZ-1", &found));
+    CHECK(found == p);
+    hy_slot_info info;
+    CHECK_OK(hy_engine_slot(e, slot, &info));
+    CHECK(info.pool_taken[0] + info.pool_taken[1] + info.pool_taken[2] + info.pool_taken[3] == 1);
+    hy_engine_free(e);
+    remove_dir(dir);
+}
+
+static void test_durable_misuse(void) {
+    hy_engine *e = NULL;
+    CHECK_RC(hy_engine_open(NULL, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_open("/tmp/x", NULL, HY_POLICY_JSON, OFFSET_S, 9, 0, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_open("/tmp/x", NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_BUFFERED, 0, &e), HY_INVALID_ARGUMENT);
+    /* A directory that cannot be created. */
+    CHECK_RC(hy_engine_open("/proc/hy-no-such-dir/x", NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e), HY_DURABILITY);
+    CHECK(e == NULL);
+    /* Snapshots and flushes need a durable engine. */
+    CHECK_OK(hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, &e));
+    CHECK_RC(hy_engine_snapshot(e, NULL), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_flush(e, NULL), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_flush(NULL, NULL), HY_NULL_PARAMETER);
+    hy_engine_free(e);
+}
+
+TEST_MAIN_BEGIN
+    RUN(test_reopen_recovers_bookings);
+    RUN(test_durable_misuse);
+TEST_MAIN_END
