@@ -139,3 +139,59 @@ fn a_directory_keeps_its_configuration_and_refuses_a_second_opener() {
     assert!(e.snapshot().is_err(), "no journal, no snapshot");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What a crash leaves is a prefix of the event sequence (the journal is written in sequence
+/// order). Every prefix must be within capacity: a place given back is numbered before any
+/// claim that takes it again. Eight threads race book/cancel on one single-place slot.
+#[test]
+fn every_prefix_of_the_event_sequence_is_within_capacity() {
+    let e = Arc::new(Engine::try_with_manual_clock(config(), start()).unwrap());
+    let h = e.add_institution("Shijie Clinic", Tier::Community, "Shijie").unwrap();
+    let d = e.add_department(h, "general", "General practice").unwrap();
+    let r = e.add_resource(d, ResourceKind::Doctor, "Dr Guo", false).unwrap();
+    let specs = [SlotSpec { resource: r, date: day0().plus_days(2), start_min: 480, end_min: 490, capacity: 1 }];
+    let slots = e.publish_slots(&specs).unwrap();
+    let patients: Vec<PatientId> = (0..64).map(|_| e.register_patient().unwrap()).collect();
+    let events = e.subscribe();
+    let app = e.channel_id("app").unwrap();
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let e = e.clone();
+            let mine: Vec<PatientId> = patients.iter().copied().skip(t).step_by(8).collect();
+            let slot = slots.start;
+            std::thread::spawn(move || {
+                let mut full = 0;
+                for i in 0..20_000usize {
+                    let p = mine[i % mine.len()];
+                    match e.book(&Request::new(p, slot, app)) {
+                        Ok(b) => {
+                            e.cancel(b.id).unwrap();
+                        }
+                        Err(Error::SlotFull { .. }) => full += 1,
+                        Err(err) => panic!("{err}"),
+                    }
+                }
+                full
+            })
+        })
+        .collect();
+    let full: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let mut all: Vec<Event> = events.try_iter().collect();
+    all.sort_by_key(|e| e.seq);
+    let mut taken = std::collections::HashMap::new();
+    let (mut claims, mut max_seen) = (0, 0);
+    for ev in &all {
+        match &ev.kind {
+            EventKind::Booked { slot, .. } => {
+                let n = taken.entry(*slot).or_insert(0);
+                *n += 1;
+                claims += 1;
+                max_seen = max_seen.max(*n);
+                assert!(*n <= 1, "after event {}, {slot} has {n} places taken of 1", ev.seq);
+            }
+            EventKind::Cancelled { slot, .. } => *taken.get_mut(slot).unwrap() -= 1,
+            _ => {}
+        }
+    }
+    assert!(claims > 1000 && max_seen == 1 && full > 100, "the race must contend: {claims} claims, {full} refused as full");
+}
