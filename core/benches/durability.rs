@@ -51,7 +51,7 @@ fn options(mode: Durability) -> OpenOptions {
 /// An engine of each mode, built without timing (the durable ones are built buffered, then
 /// reopened in their mode).
 enum Subject {
-    Memory(Engine),
+    Memory(Box<Engine>),
     Durable(DurableEngine, PathBuf),
 }
 
@@ -61,7 +61,7 @@ impl Subject {
             "memory" => {
                 let e = Engine::try_with_manual_clock(config(), start()).unwrap();
                 build(&e, PATIENTS);
-                Subject::Memory(e)
+                Subject::Memory(Box::new(e))
             }
             _ => {
                 let dir = bench_dir(mode);

@@ -75,10 +75,13 @@ fn truncation_at_every_offset_recovers_the_prefix() {
         let torn = cut != bytes.len() && !ends.contains(&cut) && cut != 20;
         assert_eq!(e.recovery_report().torn_tail.is_some(), torn, "cut at {cut}: {:?}", e.recovery_report());
         drop(e);
-        // The repaired directory opens cleanly and can be written again.
-        let again = DurableEngine::open(&work, options(Durability::Sync)).unwrap();
-        assert!(again.recovery_report().torn_tail.is_none());
-        again.register_patient().unwrap();
+        // The repaired directory opens cleanly and can be written again (every few offsets:
+        // each of these opens costs fsyncs).
+        if cut % 7 == 0 || torn {
+            let again = DurableEngine::open(&work, options(Durability::Sync)).unwrap();
+            assert!(again.recovery_report().torn_tail.is_none());
+            again.register_patient().unwrap();
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -280,7 +280,8 @@ fn prune(dir: &Path) -> Result<()> {
             std::fs::remove_file(path).map_err(|e| io("remove", path, e))?;
         }
     }
-    let keep_from = snaps.iter().rev().take(SNAPSHOTS_KEPT).last().map(|(s, _)| *s);
+    // The oldest snapshot kept (`snaps` is sorted oldest first and not yet pruned).
+    let keep_from = snaps.len().checked_sub(SNAPSHOTS_KEPT).map_or(snaps.first(), |i| snaps.get(i)).map(|(s, _)| *s);
     if let Some(oldest_kept) = keep_from {
         let segs = list(dir, "seg-", ".hyj")?;
         // A segment's last event is the next segment's first minus one.

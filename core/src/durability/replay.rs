@@ -446,7 +446,13 @@ impl Replayer {
         if b.slot != slot {
             return Err(corrupt(format!("{id} is on {}, not {slot}", b.slot)));
         }
-        if !matches!(b.state, BookingState::Held | BookingState::Booked) && !(to == BookingState::ProviderCancelled && b.state.is_active()) {
+        // Patients cancel holds and bookings; a provider suspension also ends check-ins.
+        let may_end = match to {
+            BookingState::ProviderCancelled => b.state.is_active(),
+            BookingState::Expired => b.state == BookingState::Held,
+            _ => matches!(b.state, BookingState::Held | BookingState::Booked),
+        };
+        if !may_end {
             return Err(corrupt(format!("{id} is {}; cannot end as {to}", b.state)));
         }
         b.state = to;
