@@ -23,8 +23,9 @@ test: $(TEST_TARGETS)
 
 test-rust:
 	$(CARGO) test -p haoyuan
-	$(CARGO) run --release -p haoyuan --example workload -- --seed 1 --steps 10000
-	$(CARGO) run --release -p haoyuan --example workload -- --seed 2 --steps 200000 --threads 4
+	@# The workload runs in the test profile (optimised, see Cargo.toml) to reuse its build.
+	$(CARGO) run -p haoyuan --example workload -- --seed 1 --steps 10000
+	$(CARGO) run -p haoyuan --example workload -- --seed 2 --steps 200000 --threads 4
 
 # Reproduce a workload run exactly: make workload SEED=1234
 workload:
