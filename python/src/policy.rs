@@ -1,7 +1,7 @@
 //! The allocation policy from Python: from a dict, TOML or JSON, and back (round trips).
 //! Every field not given keeps DOMAIN.md's default; an unknown field is an `InvalidPolicy`.
 
-use crate::convert::{json_to_py, py_to_json};
+use crate::convert::py_to_json;
 use crate::errors::HyErr;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -50,8 +50,10 @@ impl Policy {
     }
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let v = serde_json::to_value(&self.inner).map_err(|e| crate::errors::invalid(e.to_string()))?;
-        Ok(json_to_py(py, &v)?.downcast_into::<PyDict>()?)
+        // Through JSON text, not `serde_json::Value`: the text writes an f32 share as `0.3`,
+        // where the value would widen it to 0.30000001192092896 and break the round trip.
+        let json = py.import("json")?;
+        Ok(json.call_method1("loads", (self.inner.to_json(),))?.downcast_into::<PyDict>()?)
     }
 
     fn to_toml(&self) -> String {

@@ -5,7 +5,7 @@
 //! The run itself is entirely Rust with the GIL released; the GIL is taken back only to report
 //! progress (at most every 50 ms) and to call a user's custom-policy hooks, if any.
 
-use crate::convert::{json_to_py, py_to_json};
+use crate::convert::py_to_json;
 use crate::errors::{invalid, HyErr};
 use crate::policy::Policy;
 use crate::runtime::pool;
@@ -26,8 +26,9 @@ fn from_py<T: DeserializeOwned>(what: &str, ob: &Bound<'_, PyAny>) -> PyResult<T
 }
 
 fn to_py<'py, T: Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
-    let value = serde_json::to_value(v).map_err(|e| invalid(e.to_string()))?;
-    json_to_py(py, &value)
+    // Through JSON text so that f32 fields keep their short form (see `Policy.to_dict`).
+    let text = serde_json::to_string(v).map_err(|e| invalid(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
 }
 
 fn region_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<RegionSpec> {

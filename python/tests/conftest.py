@@ -1,0 +1,53 @@
+"""Shared fixtures: a small region on a manual clock.
+
+The clock starts on Monday 2026-11-23 at 16:00 local time (+08:00): the public window of the
+visit dates up to 2026-11-30 is open (7 days ahead at 15:00), and cancelling a visit on
+2026-11-26 or later is still free (until 15:00 the day before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+import haoyuan as hy
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+START = dt.datetime(2026, 11, 23, 16, 0, tzinfo=TZ)
+DAY = dt.date(2026, 11, 26)
+
+
+@dataclass
+class Region:
+    engine: hy.Engine
+    tertiary: int
+    secondary: int
+    clinic: int
+    cardiology: int
+    cardiology2: int
+    dr_li: int
+    dr_wang: int
+    slots: range
+
+
+def make_region(policy: object = None, capacity: int = 10) -> Region:
+    e = hy.Engine(policy, start=START)
+    t = e.add_institution("Dongguan People's Hospital", "tertiary", "Guancheng")
+    s = e.add_institution("Guancheng District Hospital", "secondary", "Guancheng")
+    c = e.add_institution("Xinghua Community Clinic", "community", "Guancheng")
+    e.add_department(c, "general_practice", "General practice")
+    d = e.add_department(t, "cardiology", "Cardiology")
+    d2 = e.add_department(s, "cardiology", "Cardiology")
+    r = e.add_resource(d, "doctor", "Dr Li")
+    r2 = e.add_resource(d2, "doctor", "Dr Wang")
+    specs = [(r, DAY, 8 * 60 + 30 * i, 8 * 60 + 30 * (i + 1), capacity) for i in range(4)]
+    specs += [(r2, DAY, 8 * 60 + 30 * i, 8 * 60 + 30 * (i + 1), capacity) for i in range(4)]
+    slots = e.publish_slots(specs)
+    return Region(e, t, s, c, d, d2, r, r2, slots)
+
+
+@pytest.fixture
+def region() -> Region:
+    return make_region()

@@ -1,0 +1,280 @@
+"""The engine API from Python: registry, patients, rosters, availability, the lifecycle,
+referrals, waitlists, policy, clock, events and the typed exceptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import haoyuan as hy
+
+from conftest import DAY, START, Region, make_region
+
+
+def test_registry_records_have_domain_names(region: Region) -> None:
+    e = region.engine
+    inst = e.institution(region.tertiary)
+    assert (inst.name, inst.tier, inst.district) == ("Dongguan People's Hospital", "tertiary", "Guancheng")
+    dep = e.department(region.cardiology)
+    assert (dep.institution, dep.specialty) == (region.tertiary, "cardiology")
+    res = e.resource(region.dr_li)
+    assert (res.kind, res.department, res.expert) == ("doctor", region.cardiology, False)
+    assert e.channel(e.channel_id("wechat")).name == "wechat"
+    assert e.add_channel("wechat") == e.channel_id("wechat"), "adding a channel is idempotent"
+    assert "tier='tertiary'" in repr(inst)
+    assert inst == e.institution(region.tertiary) and inst != e.institution(region.secondary)
+    stats = e.stats()
+    assert (stats.institutions, stats.departments, stats.slots) == (3, 3, 8)
+    with pytest.raises(hy.InvalidArgument):
+        e.add_institution("X", "quaternary", "Guancheng")
+    with pytest.raises(hy.InvalidArgument):
+        e.add_resource(region.cardiology, "robot", "R2D2")
+
+
+def test_booking_lifecycle_and_states(region: Region) -> None:
+    e = region.engine
+    p = e.register_patient()
+    hold = e.hold(p, region.slots[0], "wechat")
+    assert hold.state == "held" and hold.expires_at == e.now() + 600
+    assert hold.date == DAY and hold.patient == p and hold.channel == e.channel_id("wechat")
+    booked = e.confirm(hold.id)
+    assert booked.state == "booked"
+    with pytest.raises(hy.WrongState) as info:
+        e.confirm(hold.id)
+    assert info.value.code == 14 and info.value.state == "booked" and info.value.action == "confirm"
+    e.advance_to(int(booked.starts_at))
+    assert e.check_in(hold.id).state == "checked_in"
+    assert e.fulfil(hold.id).state == "fulfilled"
+    assert [b.state for b in e.bookings_of(p)] == ["fulfilled"]
+    assert e.resource_stats(region.dr_li).outcomes == 1
+
+
+def test_cancel_gives_the_place_back(region: Region) -> None:
+    e = region.engine
+    p = e.register_patient()
+    b = e.book(p, region.slots[1], 0)
+    assert e.slot(region.slots[1]).pool_taken[0] == 1
+    assert e.cancel(b.id).state == "cancelled"
+    assert sum(e.slot(region.slots[1]).pool_taken) == 0
+    assert e.patient_record(p).no_shows_in_window == 0.0, "cancelling two days ahead is free"
+
+
+def test_hold_expires_on_the_manual_clock(region: Region) -> None:
+    e = region.engine
+    p = e.register_patient()
+    h = e.hold(p, region.slots[0], "app", ttl_s=60)
+    e.advance_clock(59)
+    assert e.booking(h.id).state == "held"
+    e.advance_clock(1)
+    assert e.booking(h.id).state == "expired"
+    assert sum(e.slot(region.slots[0]).pool_taken) == 0
+
+
+def test_errors_carry_code_and_fields() -> None:
+    r = make_region(capacity=1)
+    e = r.engine
+    a, b = e.register_patient(), e.register_patient()
+    e.book(a, r.slots[0], "app")
+    with pytest.raises(hy.SlotFull) as full:
+        e.book(b, r.slots[0], "app")
+    assert isinstance(full.value, hy.HaoyuanError)
+    assert full.value.code == 16 and full.value.slot == r.slots[0] and full.value.fields == {"slot": r.slots[0]}
+    with pytest.raises(hy.LimitReached) as limit:
+        e.book(a, r.slots[1], "app")
+    assert (limit.value.limit, limit.value.max, limit.value.patient) == ("per_department_day", 1, a)
+    with pytest.raises(hy.NotFound) as nf:
+        e.slot(10_000)
+    assert nf.value.code == 12 and nf.value.kind == "slot" and nf.value.id == 10_000
+    far = e.publish_slots([(r.dr_li, DAY + dt.timedelta(days=20), 480, 510, 2)])
+    with pytest.raises(hy.NotOpenYet) as nyet:
+        e.book(b, far[0], "app")
+    assert nyet.value.opens_at > e.now() and nyet.value.slot == far[0]
+    with pytest.raises(hy.NotManualClock):
+        hy.Engine().advance_clock(1)
+    with pytest.raises(hy.InvalidArgument):
+        e.find_free_slots(DAY, department=r.cardiology, limit=0)
+    with pytest.raises(hy.InvalidArgument):
+        e.book(a, r.slots[0], "pigeon")
+    for code, cls in hy.ERROR_CLASSES.items():
+        assert issubclass(cls, hy.HaoyuanError) and hy.ERROR_CODES[cls.__name__] == code
+
+
+def test_no_show_suspends(region: Region) -> None:
+    e = region.engine
+    p = e.register_patient()
+    b = e.book(p, region.slots[0], "app")
+    with pytest.raises(hy.InvalidArgument):
+        e.mark_no_show(b.id)  # before the segment starts
+    e.advance_to(b.starts_at)
+    assert e.mark_no_show(b.id).state == "no_show"
+    rec = e.patient_record(p)
+    assert rec.no_shows_in_window == 1.0 and rec.suspended_until == e.now() + 30 * 86400
+    with pytest.raises(hy.PatientSuspended) as s:
+        e.book(p, region.slots[7], "app")
+    assert s.value.until == rec.suspended_until and s.value.code == 20
+    assert e.resource_stats(region.dr_li).no_show_rate == 1.0
+
+
+def test_patients_cards_and_merge(region: Region) -> None:
+    e = region.engine
+    a, b = e.register_patient(), e.register_patient()
+    e.link_card(a, "social_security", "441900199001011234")
+    e.link_card(a, "social_security", "441900199001011234")  # idempotent for the owner
+    with pytest.raises(hy.CardTaken) as taken:
+        e.link_card(b, "social_security", "441900199001011234")
+    assert taken.value.owner == a
+    e.link_card(b, "ehealth", "E-77")
+    booking = e.book(b, region.slots[0], "app")
+    e.merge_patients(a, b)
+    assert e.find_patient_by_card("ehealth", "E-77") == a
+    assert e.find_patient_by_card("ehealth", "nope") is None
+    rec = e.patient_record(b)
+    assert rec.patient == a and {c.number for c in rec.cards} == {"441900199001011234", "E-77"}
+    assert [x.id for x in rec.active_bookings] == [booking.id]
+
+
+def test_rosters_publish_and_availability(region: Region) -> None:
+    e = region.engine
+    monday = dt.date(2026, 11, 30)
+    rid = e.add_roster(region.dr_wang, [0, 2], 8 * 60, 10 * 60, 30, 3, monday, monday + dt.timedelta(days=6), closed_dates=[monday + dt.timedelta(days=2)])
+    assert e.roster(rid).closed_dates == [monday + dt.timedelta(days=2)]
+    assert e.publish_rosters_until(monday + dt.timedelta(days=6)) == 4, "Monday only: Wednesday is closed"
+    assert e.publish_rosters_until(monday + dt.timedelta(days=6)) == 0, "idempotent"
+    free = e.find_free_slots(DAY, department=region.cardiology)
+    assert [f.slot for f in free] == list(region.slots[:4]) and all(f.free == 10 for f in free)
+    assert len(e.find_free_slots(DAY, "2026-11-26", specialty="cardiology", tier="secondary")) == 4
+    assert len(e.find_free_slots(DAY, district="Guancheng", time=(8 * 60, 9 * 60), limit=3)) == 3
+    days = e.free_places_by_day(region.cardiology, DAY, DAY + dt.timedelta(days=1))
+    assert [(d.date, d.free, d.places) for d in days] == [(DAY, 40, 40), (DAY + dt.timedelta(days=1), 0, 0)]
+    alt = e.alternatives(region.cardiology, DAY, DAY)
+    assert [a.department for a in alt] == [region.cardiology2] and alt[0].tier == "secondary"
+    assert alt[0].earliest.slot == region.slots[4]
+
+
+def test_suspend_session_cancels_as_provider(region: Region) -> None:
+    e = region.engine
+    p = e.register_patient()
+    b = e.book(p, region.slots[0], "app")
+    report = e.suspend_session(region.dr_li, DAY, time=(8 * 60, 9 * 60))
+    assert report.slots == [region.slots[0], region.slots[1]]
+    assert [c.id for c in report.cancelled] == [b.id] and report.cancelled[0].state == "provider_cancelled"
+    with pytest.raises(hy.SlotClosed):
+        e.book(e.register_patient(), region.slots[0], "app")
+    assert e.patient_record(p).no_shows_in_window == 0.0
+
+
+def test_referrals_open_the_referral_pool(region: Region) -> None:
+    e = region.engine
+    p = e.register_patient()
+    ref = e.issue_referral(p, region.clinic, "cardiology", "urgent", valid_days=30)
+    assert (ref.from_, ref.specialty, ref.urgency, ref.used_by) == (region.clinic, "cardiology", "urgent", None)
+    b = e.book(p, region.slots[2], "clinic", referral=ref.id)
+    assert b.referral == ref.id and b.pool == "referral"
+    assert e.patient_record(p).referrals[0].used_by == b.id
+    e.cancel(b.id)
+    assert e.patient_record(p).referrals[0].used_by is None, "a cancelled booking gives its referral back"
+    with pytest.raises(hy.InvalidArgument):
+        e.issue_referral(p, region.tertiary, "cardiology")
+    with pytest.raises(hy.ReferralInvalid):
+        e.book(e.register_patient(), region.slots[2], "app", referral=ref.id)
+
+
+def test_waitlist_offer_on_cancel() -> None:
+    r = make_region(capacity=1)
+    e = r.engine
+    a, b = e.register_patient(), e.register_patient()
+    first = e.book(a, r.slots[0], "app")
+    entry = e.join_waitlist(b, r.cardiology, DAY, DAY, "wechat", resource=r.dr_li, time=(8 * 60, 9 * 60))
+    assert entry.priority == "general" and entry.time == (480, 540)
+    assert [w.id for w in e.waitlist(r.cardiology)] == [entry.id]
+    assert e.patient_record(b).waitlist_entries == 1
+    e.cancel(first.id)
+    offers = [x for x in e.bookings_of(b) if x.offer == entry.id]
+    assert len(offers) == 1 and offers[0].state == "held" and offers[0].slot == r.slots[0]
+    assert e.waitlist(r.cardiology) == []
+    other = e.join_waitlist(a, r.cardiology, DAY, DAY, 0)
+    e.leave_waitlist(other.id)
+    with pytest.raises(hy.NotFound):
+        e.leave_waitlist(other.id)
+
+
+def test_submit_enters_the_release_lottery() -> None:
+    e = hy.Engine({"lottery": {"window_s": 60}}, start=START.replace(hour=15, minute=0, second=10))
+    h = e.add_institution("H", "secondary", "D")
+    r = e.add_resource(e.add_department(h, "ent", "ENT"), "doctor", "Dr Zhou")
+    visit = START.date() + dt.timedelta(days=7)  # released today at 15:00
+    s = e.publish_slots([(r, visit, 480, 490, 1)])[0]
+    ps = [e.register_patient() for _ in range(3)]
+    with pytest.raises(hy.LotteryWindow):
+        e.book(ps[0], s, "app")
+    subs = [e.submit(p, s, "app") for p in ps]
+    assert all(x.outcome == "entered" and x.booking is None and x.ticket for x in subs)
+    sub = e.subscribe()
+    e.advance_to(subs[0].draws_at)
+    kinds = [ev.kind for ev in sub.poll()]
+    assert kinds.count("lottery_won") == 1 and kinds.count("lottery_lost") == 2 and "lottery_drawn" in kinds
+    assert sum(e.slot(s).pool_taken) == 1
+
+
+def test_policy_round_trips_through_dict_toml_and_json() -> None:
+    p = hy.Policy({"limits": {"total_active": 3}}, hold={"ttl_s": 120})
+    assert p.to_dict()["limits"]["total_active"] == 3 and p.to_dict()["hold"]["ttl_s"] == 120
+    assert p.to_dict()["limits"]["per_visit_date"] == 2, "unnamed fields keep their defaults"
+    assert hy.Policy.from_toml(p.to_toml()) == p
+    assert hy.Policy.from_json(p.to_json()) == p
+    assert hy.Policy.from_dict(p.to_dict()) == p
+    assert json.loads(p.to_json()) == p.to_dict()
+    assert hy.Policy() == hy.Policy.from_dict({}) and hy.Policy() != p
+    e = hy.Engine(p.to_toml(), start=0)
+    assert e.policy == p
+    assert hy.Engine(p.to_json(), start=0).policy == p
+    with pytest.raises(hy.InvalidPolicy) as bad:
+        hy.Policy.from_toml("[limits]\ntotl = 3\n")
+    assert bad.value.code == 11
+    with pytest.raises(hy.InvalidPolicy):
+        hy.Policy({"referral": {"share": 1.5}})
+
+
+def test_clock_accepts_ints_and_aware_datetimes() -> None:
+    e = hy.Engine(start=START)
+    assert e.now() == int(START.timestamp()) and e.manual_clock
+    e.advance_to(START + dt.timedelta(hours=1))
+    assert hy.to_datetime(e.now()) == START + dt.timedelta(hours=1)
+    e.advance_to(0)  # never backwards
+    assert e.now() == int(START.timestamp()) + 3600
+    with pytest.raises(hy.InvalidArgument):
+        e.advance_to(dt.datetime(2026, 12, 1))  # naive: ambiguous
+    with pytest.raises(hy.InvalidArgument):
+        e.advance_clock(-1)
+    assert e.tick() == 0
+    system = hy.Engine()
+    assert not system.manual_clock and abs(system.now() - int(dt.datetime.now(dt.timezone.utc).timestamp())) < 5
+    with pytest.raises(hy.InvalidArgument):
+        e.find_free_slots(dt.datetime(2026, 11, 26, 8, 0))
+    with pytest.raises(hy.InvalidArgument):
+        e.find_free_slots("2026-02-30")
+
+
+def test_events_poll_and_tables(region: Region) -> None:
+    e = region.engine
+    sub = e.subscribe()
+    p = e.register_patient()
+    b = e.book(p, region.slots[0], "app")
+    e.cancel(b.id)
+    events = sub.poll()
+    assert [ev.kind for ev in events] == ["patient_registered", "booked", "cancelled"]
+    assert [ev.seq for ev in events] == sorted(ev.seq for ev in events)
+    assert events[1].data["booking"] == b.id and events[2].data["by"] == "patient"
+    assert events[1].to_dict()["kind"] == "booked" and "Event(seq=" in repr(events[0])
+    assert sub.poll() == [] and sub.pending() == 0
+    e.book(p, region.slots[1], "app")
+    df = sub.to_pandas()
+    assert list(df["kind"]) == ["booked"] and df["patient"].tolist() == [p]
+    assert str(df["at"].dt.tz) == "UTC"
+    e.register_patient()
+    table = sub.to_arrow()
+    assert table.column("kind").to_pylist() == ["patient_registered"]
+    frame = hy.events_to_pandas(events)
+    assert frame["booking"].tolist() == [-1, b.id, b.id]
