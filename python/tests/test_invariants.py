@@ -100,5 +100,5 @@ class EngineMachine(RuleBasedStateMachine):
         assert (held["expires_at"].astype("int64") // 10**9 > now).all(), "a hold outlived its expiry"
 
 
-EngineMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
+EngineMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None, database=None)
 TestEngineInvariants = EngineMachine.TestCase
