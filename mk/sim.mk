@@ -7,9 +7,9 @@
 #   make sim-study   python/examples/policy_study.py: three policies on the Dongguan preset,
 #                    plots in target/policy_study/
 #
-# The Rust tests run in `test-rust` already (cargo test --workspace); test-sim runs them once
-# more only when called alone. The Python side reuses python/.venv with the compiled module
-# when the Python face's own target built it; on a fresh machine it builds it here.
+# The Rust tests (core/tests/sim_run.rs) run in `test-rust` (cargo test --workspace);
+# `make test-sim-rust` runs them alone. The Python side shares python/.venv with the Python
+# face (mk/python.mk), adds the simulator's extras and runs the simulator's pytest files.
 
 SIM_VENV ?= python/.venv
 SIM_PY := $(SIM_VENV)/bin/python
@@ -29,11 +29,11 @@ sim-python-env:
 	@test -x $(SIM_PY) || python3 -m venv $(SIM_VENV)
 	@$(SIM_PY) -c "import matplotlib, tqdm, simpy, pandas, hypothesis, pytest" 2>/dev/null || \
 	  $(SIM_PY) -m pip install -q -r python/requirements-dev.txt $(SIM_PIP_EXTRA)
-	@$(SIM_PY) -c "import haoyuan._native as n; n.sim_simulate" 2>/dev/null || \
-	  (cd python && VIRTUAL_ENV=$(abspath $(SIM_VENV)) $(abspath $(SIM_VENV))/bin/maturin develop --release -q)
+	@# Same command and target dir as the Python face's build: a no-op when it just ran.
+	cd python && VIRTUAL_ENV=$(abspath $(SIM_VENV)) PATH="$(abspath $(SIM_VENV))/bin:$$PATH" $(abspath $(SIM_VENV))/bin/maturin develop --release -q
 
 test-sim-python: sim-python-env
-	cd python && $(abspath $(SIM_PY)) -m pytest -q tests/test_sim.py tests/test_sim_validation.py tests/test_sim_plots.py
+	cd python && $(abspath $(SIM_PY)) -m pytest -q -p no:cacheprovider tests/test_sim.py tests/test_sim_validation.py tests/test_sim_plots.py
 
 bench-sim: sim-python-env
 	@mkdir -p $(SIM_OUT)

@@ -316,6 +316,14 @@ def summarise(runs: Sequence[Mapping[str, Any]]) -> "Any":
     return pd.DataFrame(out)
 
 
+class _Runs(list):
+    """The raw runs kept in ``df.attrs["runs"]``: shared, not copied, by every frame derived
+    from the comparison (pandas deep-copies ``attrs`` on each operation)."""
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "_Runs":
+        return self
+
+
 def compare(
     policies: Mapping[str, Any],
     region: Spec = "small",
@@ -340,7 +348,7 @@ def compare(
     finally:
         close()
     df = summarise(runs)
-    df.attrs["runs"] = runs
+    df.attrs["runs"] = _Runs(runs)
     return df
 
 
