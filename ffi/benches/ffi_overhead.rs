@@ -15,8 +15,10 @@
 //!
 //! Run: `cargo bench -p haoyuan-ffi --bench ffi_overhead` (or `make bench-ffi`); a quick run:
 //! `cargo bench -p haoyuan-ffi --bench ffi_overhead -- --measurement-time 3 --warm-up-time 1`.
+//! On a busy machine, `HY_FFI_AB=1 cargo bench -p haoyuan-ffi --bench ffi_overhead` alternates
+//! the two sides round by round instead and prints the median ratios (see `interleaved`).
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use haoyuan::*;
 use haoyuan_core::{BookingId, ChannelId, Engine, PatientId, Request, SlotId};
 use std::hint::black_box;
@@ -183,4 +185,87 @@ fn config() -> Criterion {
 }
 
 criterion_group! { name = benches; config = config(); targets = single, bulk }
-criterion_main!(benches);
+
+/// On a shared, loaded machine criterion's runs of A and then B see different loads. With
+/// `HY_FFI_AB=1` the bench instead alternates A and B in short rounds (swapping which goes
+/// first) and reports the median of the per-round ratios, which the load drift cancels out of.
+fn interleaved() {
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    }
+    const ROUNDS: usize = 41;
+    let book: BookFn = black_box(hy_engine_book);
+    let cancel: CancelFn = black_box(hy_engine_cancel);
+    let book_bulk: BookBulkFn = black_box(hy_engine_book_bulk);
+    let cancel_bulk: CancelBulkFn = black_box(hy_engine_cancel_bulk);
+    let single_rust = |iters| {
+        timed(iters, SINGLE_PATIENTS, SINGLE_RUNS_PER_FIXTURE, |f, i| {
+            let e = f.engine();
+            let booking = e.book(black_box(&f.rust_request(i))).unwrap();
+            black_box(e.cancel(booking.id).unwrap());
+        })
+    };
+    let single_c = |iters| {
+        timed(iters, SINGLE_PATIENTS, SINGLE_RUNS_PER_FIXTURE, |f, i| {
+            let req = f.c_request(i);
+            let mut out = hy_booking::default();
+            assert_eq!(book(f.handle, black_box(&req), &mut out), hy_result::HY_OK);
+            let mut cancelled = hy_booking::default();
+            assert_eq!(cancel(f.handle, out.id, &mut cancelled), hy_result::HY_OK);
+            black_box(&cancelled);
+        })
+    };
+    let bulk_rust = |iters| {
+        timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
+            let e = f.engine();
+            let ids: Vec<BookingId> = (0..BULK).map(|k| e.book(&f.rust_request(i * BULK + k)).unwrap().id).collect();
+            for id in ids {
+                black_box(e.cancel(id).unwrap());
+            }
+        })
+    };
+    let bulk_c = |iters| {
+        timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
+            let reqs: Vec<hy_request> = (0..BULK).map(|k| f.c_request(i * BULK + k)).collect();
+            let mut results = vec![hy_booking_result::default(); BULK];
+            assert_eq!(book_bulk(f.handle, reqs.as_ptr(), BULK, results.as_mut_ptr()), hy_result::HY_OK);
+            let ids: Vec<hy_booking_id> = results.iter().map(|r| r.booking.id).collect();
+            assert_eq!(cancel_bulk(f.handle, ids.as_ptr(), BULK, results.as_mut_ptr()), hy_result::HY_OK);
+            black_box(&results);
+        })
+    };
+    let pairs: [(&str, u64, &dyn Fn(u64) -> Duration, &dyn Fn(u64) -> Duration); 2] =
+        [("single", 30_000, &single_rust, &single_c), ("bulk", 30, &bulk_rust, &bulk_c)];
+    for (name, iters, rust, c) in pairs {
+        let (mut rs, mut cs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let (r, k) = if round % 2 == 0 {
+                let r = rust(iters);
+                (r, c(iters))
+            } else {
+                let k = c(iters);
+                (rust(iters), k)
+            };
+            let (r, k) = (r.as_nanos() as f64 / iters as f64, k.as_nanos() as f64 / iters as f64);
+            rs.push(r);
+            cs.push(k);
+            ratios.push(k / r);
+        }
+        println!(
+            "{name}: rust median {:.0} ns, c median {:.0} ns, median ratio c/rust {:.3} ({ROUNDS} alternating rounds of {iters})",
+            median(rs),
+            median(cs),
+            median(ratios)
+        );
+    }
+}
+
+fn main() {
+    if std::env::var_os("HY_FFI_AB").is_some() {
+        interleaved();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
