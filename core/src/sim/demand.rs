@@ -152,6 +152,10 @@ impl DemandSpec {
         if !self.weekday_factor.iter().all(|x| w(*x) && *x <= 10.0) {
             return bad("weekday_factor entries must be 0 ..= 10");
         }
+        // The busiest day's requests are generated at once: bound that day, not just the mean.
+        if self.requests_per_day * self.weekday_factor.iter().cloned().fold(0.0, f64::max) > REQUESTS_PER_DAY_MAX {
+            return bad("requests_per_day × the largest weekday_factor must be at most 5,000,000");
+        }
         if !self.hourly_weights.iter().all(|x| w(*x)) || self.hourly_weights.iter().sum::<f64>() <= 0.0 {
             return bad("hourly_weights must be non-negative with a positive sum");
         }
