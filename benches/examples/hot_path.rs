@@ -1,5 +1,5 @@
 //! A plain loop over one hot path, for profilers (criterion's own machinery would dominate a
-//! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `query` or `flash`.
+//! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `spread2`, `query`, `publish` or `flash`.
 //!
 //! Run: `cargo run --release -p haoyuan-benches --example hot_path -- book_cancel 2000000`
 //! Profile: `valgrind --tool=callgrind --callgrind-out-file=cg.out <target>/release/examples/hot_path book_cancel 200000`
@@ -10,6 +10,28 @@ use haoyuan_benches::*;
 use std::hint::black_box;
 use std::time::Instant;
 
+/// CPU time of the whole process, exited threads included (user + system, in 10 ms clock
+/// ticks: use it over runs of a second or more). From `/proc/self/stat`; 0 elsewhere.
+fn process_cpu_ns() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    // Fields 14 and 15 of stat(5) (utime, stime) are 11 and 12 after the command name.
+    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) * 10_000_000
+}
+
+/// Nanoseconds this process has spent on a CPU (all threads), from the scheduler's own
+/// accounting (Linux `/proc/self/task/*/schedstat`). On a shared machine the wall time
+/// includes waiting for a core; this does not, so it shows the engine's own cost. 0 elsewhere.
+fn on_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|x| x.parse::<u64>().ok()))
+        .sum()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map(String::as_str).unwrap_or("book_cancel");
@@ -18,7 +40,7 @@ fn main() {
         "book_cancel" | "hold_confirm_cancel" => {
             let f = booking_fixture(200_000);
             let n_slots = f.slots.end.0 - f.slots.start.0;
-            let start = Instant::now();
+            let (start, cpu0) = (Instant::now(), on_cpu_ns());
             for i in 0..n {
                 let patient = f.patients[i % f.patients.len()];
                 let slot = SlotId(f.slots.start.0 + ((i as u32).wrapping_mul(7_919) % n_slots));
@@ -32,31 +54,79 @@ fn main() {
                 black_box(f.engine.cancel(b.id).expect("cancel"));
             }
             let ns = start.elapsed().as_nanos() as f64 / n as f64;
-            println!("{what}: {ns:.1} ns per iteration, {:.2} M operations/s", (if what == "book_cancel" { 2.0 } else { 3.0 }) * 1e3 / ns);
+            let cpu = (on_cpu_ns() - cpu0) as f64 / n as f64;
+            let ops = if what == "book_cancel" { 2.0 } else { 3.0 };
+            println!("{what}: wall {ns:.1} ns per iteration ({:.2} M operations/s); on-CPU {cpu:.1} ns ({:.2} M operations/s)", ops * 1e3 / ns, ops * 1e3 / cpu);
+        }
+        "spread2" => {
+            // book + cancel on spread slots from 1 and then 2 threads: on a shared machine the
+            // wall time says how much CPU we were given; the on-CPU time per pair says whether
+            // a second thread makes each pair dearer (contention) or not.
+            let f = booking_fixture(200_000);
+            let n_slots = f.slots.end.0 - f.slots.start.0;
+            for threads in [1usize, 2] {
+                let (start, cpu0) = (Instant::now(), process_cpu_ns());
+                std::thread::scope(|s| {
+                    for t in 0..threads {
+                        let f = &f;
+                        s.spawn(move || {
+                            for k in (t..n).step_by(threads) {
+                                let patient = f.patients[(k * 2 + t) % f.patients.len() / threads * threads + t];
+                                let slot = SlotId(f.slots.start.0 + ((k as u32).wrapping_mul(7_919) % n_slots));
+                                if let Ok(b) = f.engine.book(&Request::new(patient, slot, f.app)) {
+                                    black_box(f.engine.cancel(b.id).expect("cancel"));
+                                }
+                            }
+                        });
+                    }
+                });
+                let wall = start.elapsed().as_nanos() as f64 / n as f64;
+                let cpu = (process_cpu_ns() - cpu0) as f64 / n as f64;
+                println!("spread, {threads} thread(s): wall {wall:.1} ns per pair, on-CPU {cpu:.1} ns per pair (all threads)");
+            }
         }
         "query" => {
             let (engine, city) = city_engine(Policy::default(), booking_time());
             engine.publish_slots(&city_day_specs(&city, visit_day())).expect("publish");
-            let start = Instant::now();
+            let (start, cpu0) = (Instant::now(), on_cpu_ns());
             for i in 0..n {
                 let d = city.hospital_departments[i.wrapping_mul(7_919) % city.hospital_departments.len()];
                 black_box(engine.find_free_slots(&AvailabilityQuery::department(d, visit_day(), visit_day())).expect("query"));
             }
-            println!("department-day query: {:.1} ns", start.elapsed().as_nanos() as f64 / n as f64);
+            println!("department-day query: wall {:.1} ns, on-CPU {:.1} ns", start.elapsed().as_nanos() as f64 / n as f64, (on_cpu_ns() - cpu0) as f64 / n as f64);
+        }
+        "publish" => {
+            let (engine, city) = city_engine(Policy::default(), booking_time());
+            drop(engine);
+            let specs = city_day_specs(&city, visit_day());
+            let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                let (engine, _) = city_engine(Policy::default(), booking_time());
+                let (start, cpu0) = (Instant::now(), on_cpu_ns());
+                black_box(engine.publish_slots(&specs).expect("publish"));
+                wall.push(start.elapsed().as_secs_f64() * 1e3);
+                cpu.push((on_cpu_ns() - cpu0) as f64 / 1e6);
+            }
+            println!("publish a city-day: median wall {:.2} ms, on-CPU (all threads) {:.2} ms", median(&mut wall), median(&mut cpu));
         }
         "flash" => {
             let lottery = n > 1; // `flash 2` runs the lottery, `flash 1` first-come-first-served
             let f = flash_crowd(FLASH_REQUESTS, FLASH_SLOTS, if lottery { 60 } else { 0 }, 1);
-            let start = Instant::now();
+            let (start, cpu0) = (Instant::now(), on_cpu_ns());
             for r in &f.requests {
                 let _ = black_box(f.engine.submit(r));
             }
             if lottery {
                 f.engine.advance_clock(60).expect("manual clock");
             }
-            println!("flash crowd ({}): {:.2} ms", if lottery { "lottery" } else { "fcfs" }, start.elapsed().as_secs_f64() * 1e3);
+            println!(
+                "flash crowd ({}, 1 thread): wall {:.2} ms, on-CPU {:.2} ms",
+                if lottery { "lottery" } else { "fcfs" },
+                start.elapsed().as_secs_f64() * 1e3,
+                (on_cpu_ns() - cpu0) as f64 / 1e6
+            );
             assert_eq!(assert_not_oversold(&f.engine, f.slots.clone()) as usize, FLASH_SLOTS);
         }
-        other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | query | flash"),
+        other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | spread2 | query | publish | flash"),
     }
 }
