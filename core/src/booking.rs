@@ -284,7 +284,7 @@ impl Engine {
         if let Some(r) = req.referral.and_then(|r| state.referral_mut(r)) {
             r.used_by = Some(id);
         }
-        state.push_booking(booking.clone());
+        state.push_booking(booking.clone(), now);
         let (slot_id, channel, referral) = (req.slot, req.channel, req.referral);
         match mode.hold_ttl_s {
             Some(_) => {

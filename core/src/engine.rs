@@ -152,6 +152,8 @@ pub struct Engine {
     publish_lock: Mutex<()>,
     /// Serialises `tick` so expiry and draws happen once, in order.
     tick_lock: Mutex<()>,
+    /// Serialises patient merges (see `merge_patients`).
+    merge_lock: Mutex<()>,
     pub(crate) next_referral: AtomicU64,
 }
 
@@ -210,6 +212,7 @@ impl Engine {
             channel_groups: boxcar::Vec::new(),
             publish_lock: Mutex::new(()),
             tick_lock: Mutex::new(()),
+            merge_lock: Mutex::new(()),
             next_referral: AtomicU64::new(1),
         };
         // The registry starts with the standard channels; give each its quota group.
@@ -400,32 +403,32 @@ impl Engine {
 
     /// Merge `merged` into `survivor` (the same person found twice): cards, bookings, referrals
     /// and no-show history move to the survivor; `merged` then resolves to `survivor`.
-    /// Locks one patient at a time: the loser's data is taken out under its lock (which
-    /// tombstones it, so new requests follow the merge), then added under the survivor's.
+    ///
+    /// Merges are rare administrative acts, so they are serialised by one mutex; that makes the
+    /// merging thread the only one that ever holds two patient locks (booking paths hold one),
+    /// so no lock cycle can form. Both records are locked while the data moves, so no request,
+    /// cancellation or provider suspension ever sees the bookings in neither record.
     pub fn merge_patients(&self, survivor: PatientId, merged: PatientId) -> Result<()> {
+        let _one_merge_at_a_time = self.merge_lock.lock();
         let survivor = self.patients.resolve(survivor)?;
         let merged_now = self.patients.resolve(merged)?;
         if survivor == merged_now {
             return Err(Error::invalid(format!("{merged} and {survivor} are already one patient")));
         }
-        let taken = {
+        let cards = {
             let mut loser = self.patients.lock_raw(merged_now)?;
-            if loser.merged_into.is_some() {
-                return Err(Error::invalid(format!("{merged} was merged concurrently; retry")));
-            }
+            let mut kept = self.patients.lock_raw(survivor)?;
             let taken = std::mem::take(&mut *loser);
-            // Tombstone in the same critical section: from here on, `lock` follows the merge.
+            // Tombstone: from here on, `lock` follows the merge.
             loser.merged_into = Some(survivor);
-            taken
+            let cards = taken.cards.clone();
+            kept.absorb(taken);
+            self.emit(EventKind::PatientsMerged { survivor, merged: merged_now });
+            cards
         };
-        for card in &taken.cards {
-            self.patients.cards.insert(card.clone(), survivor);
+        for card in cards {
+            self.patients.cards.insert(card, survivor);
         }
-        {
-            let (_, mut s) = self.patients.lock(survivor)?;
-            s.absorb(taken);
-        }
-        self.emit(EventKind::PatientsMerged { survivor, merged: merged_now });
         self.durable(())
     }
 

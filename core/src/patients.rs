@@ -169,15 +169,21 @@ impl PatientState {
     }
 
     /// Record a new hold or booking, first forgetting the oldest ended bookings beyond
-    /// [`ENDED_BOOKINGS_KEPT`]. Amortised O(1): the list is compacted only when it has grown to
-    /// twice the kept history. Deterministic, so replaying the same events keeps the same ones.
-    pub fn push_booking(&mut self, booking: Booking) {
+    /// [`ENDED_BOOKINGS_KEPT`] — only those that no longer matter to a slot: cancelled or
+    /// expired ones, and fulfilled or no-show ones whose segment has started (their place stays
+    /// counted in the slot). Amortised O(1): the list is compacted only when it has grown to
+    /// twice the kept history. Deterministic in `now`, so a replay keeps the same ones.
+    pub fn push_booking(&mut self, booking: Booking, now: Timestamp) {
         if self.bookings.len() >= 2 * ENDED_BOOKINGS_KEPT {
-            let ended = self.bookings.iter().filter(|b| !b.state.is_active()).count();
-            let mut drop = ended.saturating_sub(ENDED_BOOKINGS_KEPT);
+            let forgettable = |b: &Booking| match b.state {
+                BookingState::Cancelled | BookingState::Expired | BookingState::ProviderCancelled => true,
+                BookingState::Fulfilled | BookingState::NoShow => b.starts_at <= now,
+                _ => false,
+            };
+            let mut drop = self.bookings.iter().filter(|b| forgettable(b)).count().saturating_sub(ENDED_BOOKINGS_KEPT);
             if drop > 0 {
                 self.bookings.retain(|b| {
-                    let forget = drop > 0 && !b.state.is_active();
+                    let forget = drop > 0 && forgettable(b);
                     drop -= forget as usize;
                     !forget
                 });
@@ -359,11 +365,11 @@ mod tests {
     #[test]
     fn ended_history_is_bounded_and_active_bookings_are_kept() {
         let mut p = PatientState::default();
-        p.push_booking(booking(1, 1, BookingState::Booked));
+        p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
         for i in 0..1000 {
             let mut b = booking(2, 1, BookingState::Cancelled);
             b.id = BookingId(i + 10);
-            p.push_booking(b);
+            p.push_booking(b, Timestamp(0));
         }
         assert!(p.bookings.len() <= 2 * ENDED_BOOKINGS_KEPT);
         assert_eq!(p.bookings[0].state, BookingState::Booked, "active bookings are never dropped");

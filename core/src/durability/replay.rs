@@ -391,7 +391,8 @@ impl Replayer {
             }
             e.store.log_attempt(slot.date, slot_id, patient);
             state.next_seq = own_seq.checked_add(1).ok_or_else(|| corrupt(format!("{id}: booking numbers exhausted")))?;
-            state.bookings.push(Booking {
+            // Same history bound as the live path, so the recovered record is identical.
+            state.push_booking(Booking {
                 id,
                 patient,
                 slot: slot_id,
@@ -405,7 +406,7 @@ impl Replayer {
                 created_at: at,
                 expires_at: hold_until.unwrap_or(at),
                 starts_at: window.starts_at,
-            });
+            }, at);
             if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
                 r.used_by = Some(id);
             }
