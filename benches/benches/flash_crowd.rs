@@ -3,6 +3,7 @@
 //! - `fcfs`: lottery off; every request is a `book`, first come first served.
 //! - `lottery`: a 60 s release window; every request is a `submit` that enters the draw, then
 //!   the clock advances past the window and `tick` draws and places all 100,000 tickets.
+//!
 //! The timed part is the whole crowd being decided (for the lottery: submissions + draw). Each
 //! iteration gets a fresh engine (untimed), and after it the bench asserts that exactly 2,000
 //! places were given and no slot is oversold (invariant 1). Goal: ≤ 20 ms, zero oversold.
