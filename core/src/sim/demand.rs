@@ -142,7 +142,7 @@ impl DemandSpec {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::invalid(format!("demand: {m}")));
         let p = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
-        let w = |x: f64| x.is_finite() && x >= 0.0 && x <= 1e9;
+        let w = |x: f64| x.is_finite() && (0.0..=1e9).contains(&x);
         if self.population == 0 || self.population > POPULATION_MAX {
             return bad("population must be 1 ..= 50,000,000");
         }

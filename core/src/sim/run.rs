@@ -487,7 +487,7 @@ impl<'a> Sim<'a> {
         };
         // Only scans that start today extend the hint: it means "every day from today (or
         // earlier) through X is full", which release-time scans of one day cannot tell.
-        if hinted && !(req.spike && !retry) {
+        if hinted && (!req.spike || retry) {
             // Everything scanned before the first free day (or the whole open range) was full.
             let open_end = to.min(self.last_open_day());
             let full = match free.first() {
@@ -516,7 +516,7 @@ impl<'a> Sim<'a> {
                 preferred: true,
             });
         }
-        let too_far = offers.first().is_none_or(|o| o.days_ahead > req.tolerance_days as i32);
+        let too_far = offers.first().map_or(true, |o| o.days_ahead > req.tolerance_days as i32);
         if self.policy.unified_pool && self.policy.alternatives > 0 && too_far {
             self.counts.engine_calls += 1;
             let now = self.engine.now().0;
