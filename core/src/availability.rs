@@ -115,15 +115,17 @@ impl Engine {
         }
         let general = self.pool_order(slot, &window, ChannelId(0), None, now).ok();
         let referral = if with_referral { self.pool_order(slot, &window, ChannelId(0), Some(crate::events::Urgency::Urgent), now).ok() } else { None };
-        let mut pools: Vec<Pool> = Vec::with_capacity(4);
+        // At most the four pools: a stack array, no allocation per slot scanned.
+        let (mut pools, mut n) = ([Pool::General; 4], 0);
         for order in [general, referral].into_iter().flatten() {
             for &p in order.as_slice() {
-                if !pools.contains(&p) {
-                    pools.push(p);
+                if !pools[..n].contains(&p) {
+                    pools[n] = p;
+                    n += 1;
                 }
             }
         }
-        slot.free_in(&pools)
+        slot.free_in(&pools[..n])
     }
 
     fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {

@@ -189,6 +189,11 @@ impl PatientState {
                 });
             }
         }
+        if self.bookings.capacity() == 0 {
+            // Most patients hold one or two bookings: Vec's default first growth (4) would
+            // triple the memory of a patient's first booking.
+            self.bookings.reserve_exact(1);
+        }
         self.bookings.push(booking);
     }
 

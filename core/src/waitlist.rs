@@ -17,7 +17,7 @@ use crate::time::{Date, TimeOfDay, Timestamp};
 use crate::Engine;
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Most entries one department's waitlist holds.
 pub const WAITLIST_PER_DEPARTMENT_MAX: usize = 1_000_000;
@@ -59,6 +59,9 @@ pub(crate) struct Waitlists {
     pub(crate) lists: DashMap<DepartmentId, Vec<WaitlistEntry>>,
     where_is: DashMap<WaitlistId, DepartmentId>,
     pub(crate) next: AtomicU64,
+    /// Entries on all lists. Every cancel and expiry asks for a waiting patient; with nobody
+    /// waiting this one load answers it, instead of a map lookup on the booking path.
+    entries: AtomicUsize,
 }
 
 impl Waitlists {
@@ -67,12 +70,14 @@ impl Waitlists {
         let mut list = self.lists.entry(entry.request.department).or_default();
         let at = list.partition_point(|e| (e.priority, e.id) < (entry.priority, entry.id));
         list.insert(at, entry);
+        self.entries.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn remove(&self, id: WaitlistId) -> Option<WaitlistEntry> {
         let (_, department) = self.where_is.remove(&id)?;
         let mut list = self.lists.get_mut(&department)?;
         let i = list.iter().position(|e| e.id == id)?;
+        self.entries.fetch_sub(1, Ordering::Relaxed);
         Some(list.remove(i))
     }
 }
@@ -162,6 +167,9 @@ impl Engine {
 
     /// A place in `slot` was freed: offer it to the first matching waitlist entry.
     pub(crate) fn offer_freed_place(&self, slot_id: SlotId, now: Timestamp) {
+        if self.waitlists.entries.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let Some(slot) = self.store.get(slot_id) else { return };
         let matches = |e: &WaitlistEntry| {
             let r = &e.request;
