@@ -53,6 +53,9 @@ fn code(r: &haoyuan::Result<haoyuan::Booking>) -> (u64, u32) {
     }
 }
 
+/// Booking ids and error codes of a bulk booking, one per row.
+pub type BookResult<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>);
+
 pub fn book_many<'py>(
     py: Python<'py>,
     engine: &Engine,
@@ -61,7 +64,7 @@ pub fn book_many<'py>(
     channel: &PyReadonlyArray1<'py, u16>,
     hold: bool,
     parallel: bool,
-) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+) -> PyResult<BookResult<'py>> {
     let (p, s, c) = (rows("patient", patient)?, rows("slot", slot)?, rows("channel", channel)?);
     let n = same_len(&[("patient", p.len()), ("slot", s.len()), ("channel", c.len())])?;
     let one = |i: usize| {

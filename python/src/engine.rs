@@ -584,7 +584,7 @@ impl Engine {
         channel: PyReadonlyArray1<'py, u16>,
         hold: bool,
         parallel: bool,
-    ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+    ) -> PyResult<bulk::BookResult<'py>> {
         bulk::book_many(py, &self.inner, &patient, &slot, &channel, hold, parallel)
     }
 

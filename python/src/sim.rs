@@ -98,7 +98,7 @@ impl ProgressSink {
         let Some(cb) = &self.callback else { return };
         {
             let mut last = self.last.lock();
-            let due = last.is_none_or(|t| t.elapsed() >= Duration::from_millis(50));
+            let due = last.map_or(true, |t| t.elapsed() >= Duration::from_millis(50));
             if !due && done < total {
                 return;
             }
