@@ -15,6 +15,6 @@ test-fhir:
 	$(FHIR_VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-fhir.txt
 	rm -rf $(FHIR_SAMPLES)
 	$(CARGO) run -q -p haoyuan --example fhir_export -- $(FHIR_SAMPLES)
-	HAOYUAN_FHIR_SAMPLES=$(abspath $(FHIR_SAMPLES)) $(FHIR_VENV)/bin/python -m pytest -q -p no:cacheprovider -o addopts= python/tests/test_fhir_validation.py
+	HAOYUAN_FHIR_SAMPLES=$(abspath $(FHIR_SAMPLES)) $(FHIR_VENV)/bin/python -m pytest -q -p no:cacheprovider --noconftest -o addopts= python/tests/test_fhir_validation.py
 
 TEST_TARGETS += test-fhir
