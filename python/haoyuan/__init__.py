@@ -45,6 +45,7 @@ from ._native import (
     Durability,
     EngineStats,
     Event,
+    FhirError,
     FreeSlot,
     HaoyuanError,
     HoldExpired,
@@ -355,6 +356,84 @@ class Engine(_native.Engine):
         return _arrow_table(cols, {}, ("date",), ("starts_at",))
 
 
+# ------------------------------------------------------------------ FHIR R4 (haoyuan::fhir)
+# Thin JSON wrappers: the engine speaks FHIR JSON text; these take and return dicts. A refusal
+# raises FhirError, whose `outcome` is the OperationOutcome dict.
+
+
+def _fhir_json(text: str) -> dict[str, Any]:
+    import json
+
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
+def _fhir_dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def fhir_find(engine: Engine, params: dict[str, Any]) -> dict[str, Any]:
+    """`$find`: IHE parameters (a `Parameters` resource or a plain object) -> searchset Bundle."""
+    return _fhir_json(_native.fhir_find(engine, _fhir_dumps(params)))
+
+
+def fhir_hold(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """`$hold`: `{"slot": "Slot/slot-N", "patient": "Patient/patient-N", "channel": ...}` -> pending Appointment."""
+    return _fhir_json(_native.fhir_hold(engine, _fhir_dumps(request)))
+
+
+def fhir_book(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """`$book`: book a slot, or confirm the hold named by `appointment` -> booked Appointment."""
+    return _fhir_json(_native.fhir_book(engine, _fhir_dumps(request)))
+
+
+def fhir_cancel(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """Cancel the hold or booking named by `appointment` -> cancelled Appointment."""
+    return _fhir_json(_native.fhir_cancel(engine, _fhir_dumps(request)))
+
+
+def fhir_export_schedule(engine: Engine, resource: int) -> dict[str, Any]:
+    """The Schedule of a resource."""
+    return _fhir_json(_native.fhir_export_schedule(engine, resource))
+
+
+def fhir_export_slot(engine: Engine, slot: int) -> dict[str, Any]:
+    """The Slot of a slot."""
+    return _fhir_json(_native.fhir_export_slot(engine, slot))
+
+
+def fhir_export_appointment(engine: Engine, booking: int) -> dict[str, Any]:
+    """The Appointment of a hold or booking."""
+    return _fhir_json(_native.fhir_export_appointment(engine, booking))
+
+
+def fhir_export_patient_appointments(engine: Engine, patient: int) -> dict[str, Any]:
+    """Every hold and booking of a patient as a collection Bundle of Appointments."""
+    return _fhir_json(_native.fhir_export_patient_appointments(engine, patient))
+
+
+def fhir_export_waitlist(engine: Engine, department: int) -> dict[str, Any]:
+    """A department's waitlist, in serving order, as a collection Bundle."""
+    return _fhir_json(_native.fhir_export_waitlist(engine, department))
+
+
+def fhir_export_bundle(engine: Engine, scope: dict[str, Any]) -> dict[str, Any]:
+    """Schedules and Slots (and Appointments if asked) for a scope, as a collection Bundle."""
+    return _fhir_json(_native.fhir_export_bundle(engine, _fhir_dumps(scope)))
+
+
+def fhir_import_bundle(engine: Engine, bundle: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Import a Schedule + Slot bundle (all or nothing) -> the import report."""
+    return _fhir_json(_native.fhir_import_bundle(engine, _fhir_dumps(bundle), _fhir_dumps(options or {})))
+
+
+def fhir_import_csv(engine: Engine, csv: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Import a CSV roster (all or nothing); options `{"institution", "valid_from", "valid_until"}`."""
+    return _fhir_json(_native.fhir_import_csv(engine, csv, _fhir_dumps(options)))
+
+
 __all__ = [
     "Alternative",
     "BOOKING_STATES",
@@ -373,6 +452,7 @@ __all__ = [
     "Engine",
     "EngineStats",
     "Event",
+    "FhirError",
     "FreeSlot",
     "HaoyuanError",
     "HoldExpired",
@@ -407,6 +487,18 @@ __all__ = [
     "error_name",
     "events_to_arrow",
     "events_to_pandas",
+    "fhir_book",
+    "fhir_cancel",
+    "fhir_export_appointment",
+    "fhir_export_bundle",
+    "fhir_export_patient_appointments",
+    "fhir_export_schedule",
+    "fhir_export_slot",
+    "fhir_export_waitlist",
+    "fhir_find",
+    "fhir_hold",
+    "fhir_import_bundle",
+    "fhir_import_csv",
     "num_threads",
     "to_datetime",
 ]

@@ -10,6 +10,7 @@ mod convert;
 mod engine;
 mod errors;
 mod events;
+mod fhir;
 mod policy;
 mod runtime;
 mod sim;
@@ -37,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     types::register(m)?;
     errors::register(m)?;
     sim::register(m)?;
+    fhir::register(m)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     Ok(())
 }
