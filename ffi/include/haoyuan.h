@@ -885,6 +885,79 @@ hy_result hy_events_dispatch(hy_events *events,
                              size_t max_events,
                              size_t *delivered_out);
 
+// `$find` (IHE parameters as a `Parameters` resource or a plain object: start, end,
+// specialty, practitioner, organization, location, patient) → a searchset `Bundle` of free
+// `Slot`s.
+hy_result hy_engine_fhir_find(const hy_engine *engine,
+                              const char *json,
+                              char *buf,
+                              size_t len,
+                              size_t *written);
+
+// `$hold`: `{"slot": "Slot/slot-3", "patient": "Patient/patient-1", "channel": "app"}` (or
+// an `Appointment`/`Parameters`) → the `pending` `Appointment`.
+hy_result hy_engine_fhir_hold(hy_engine *engine,
+                              const char *json,
+                              char *buf,
+                              size_t len,
+                              size_t *written);
+
+// `$book`: book a slot, or confirm the hold named by `appointment` → the `booked`
+// `Appointment`.
+hy_result hy_engine_fhir_book(hy_engine *engine,
+                              const char *json,
+                              char *buf,
+                              size_t len,
+                              size_t *written);
+
+// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`.
+hy_result hy_engine_fhir_cancel(hy_engine *engine,
+                                const char *json,
+                                char *buf,
+                                size_t len,
+                                size_t *written);
+
+// A `collection` `Bundle` of Schedules and Slots for a scope
+// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 0}`).
+hy_result hy_engine_fhir_export_bundle(const hy_engine *engine,
+                                       const char *json,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *written);
+
+// The FHIR `Slot` of a slot.
+hy_result hy_engine_fhir_export_slot(const hy_engine *engine,
+                                     hy_slot_id slot,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *written);
+
+// The FHIR `Appointment` of a hold or booking.
+hy_result hy_engine_fhir_export_appointment(const hy_engine *engine,
+                                            hy_booking_id booking,
+                                            char *buf,
+                                            size_t len,
+                                            size_t *written);
+
+// Import a CSV roster (all or nothing; `options`:
+// `{"institution": 0, "valid_from": "2026-11-23", "valid_until": "2026-12-06"}`). The report
+// (`{"first_slot":…, "slots":…}`) is copied out; per-row errors are in the OperationOutcome.
+hy_result hy_engine_fhir_import_csv(hy_engine *engine,
+                                    const char *csv,
+                                    const char *options,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *written);
+
+// Import a FHIR `Schedule` + `Slot` bundle (all or nothing; `options`: `{}` or
+// `{"institution": 0}`).
+hy_result hy_engine_fhir_import_bundle(hy_engine *engine,
+                                       const char *bundle,
+                                       const char *options,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *written);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

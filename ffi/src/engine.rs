@@ -487,9 +487,7 @@ pub extern "C" fn hy_engine_patient_record_json(
     }
 }
 
-// FHIR: the core's `fhir` feature exports slots, schedules and appointments as FHIR JSON. When
-// it is exposed here it follows `hy_engine_patient_record_json`: one `hy_engine_fhir_*_json`
-// per resource kind, copying the JSON out with `copy_out` (HY_BUFFER_TOO_SMALL gives the size).
+// FHIR R4 (export, $find/$hold/$book/$cancel, roster import) is in `fhir.rs`.
 
 // ------------------------------------------------------------------ rosters and slots
 

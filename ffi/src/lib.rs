@@ -18,6 +18,7 @@ mod engine;
 mod error;
 mod events;
 mod ffi;
+mod fhir;
 mod types;
 
 pub use booking::*;
