@@ -11,7 +11,7 @@ use crate::engine::{hy_engine, try_engine};
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{copy_out, ffi_panic_boundary, try_out, try_str};
 use crate::types::*;
-use haoyuan_core::{fhir, ErrorCode};
+use haoyuan_core::fhir;
 use std::ffi::c_char;
 
 /// The engine error number an OperationOutcome carries (`issue[0].details.coding[0].code`),
@@ -20,30 +20,27 @@ fn outcome_code(outcome: &str) -> hy_result {
     let number = serde_json::from_str::<serde_json::Value>(outcome).ok().and_then(|v| {
         v["issue"].as_array()?.iter().find_map(|i| i["details"]["coding"][0]["code"].as_str()?.parse::<u32>().ok())
     });
-    const CODES: [ErrorCode; 19] = [
-        ErrorCode::InvalidArgument,
-        ErrorCode::InvalidPolicy,
-        ErrorCode::NotFound,
-        ErrorCode::CardTaken,
-        ErrorCode::WrongState,
-        ErrorCode::HoldExpired,
-        ErrorCode::SlotFull,
-        ErrorCode::SlotClosed,
-        ErrorCode::NotOpenYet,
-        ErrorCode::BookingClosed,
-        ErrorCode::PatientSuspended,
-        ErrorCode::LimitReached,
-        ErrorCode::ReferralInvalid,
-        ErrorCode::LotteryWindow,
-        ErrorCode::PatientMerged,
-        ErrorCode::NotManualClock,
-        ErrorCode::CapacityExceeded,
-        ErrorCode::InvalidDate,
-        ErrorCode::Durability,
-    ];
-    match number.and_then(|n| CODES.into_iter().find(|c| *c as u32 == n)) {
-        Some(code) => code.into(),
-        None => hy_result::HY_INVALID_ARGUMENT,
+    // The domain codes of hy_result are the core's numbers (checked in error.rs's tests).
+    number
+        .filter(|n| *n >= hy_result::HY_INVALID_ARGUMENT as u32)
+        .and_then(|n| hy_result::ALL.into_iter().find(|r| *r as u32 == n))
+        .unwrap_or(hy_result::HY_INVALID_ARGUMENT)
+}
+
+/// The shared body of the calls that take one JSON text.
+fn text_call(
+    engine: *const hy_engine,
+    json: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+    call: fn(&haoyuan_core::Engine, &str) -> Result<String, String>,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let json = try_str(json, "json")?;
+        try_out(written, "written")?;
+        deliver(call(e, json), buf, len, written)
     }
 }
 
@@ -63,59 +60,34 @@ fn deliver(r: Result<String, String>, buf: *mut c_char, len: usize, written: *mu
 /// `Slot`s.
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_find(engine: *const hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    ffi_panic_boundary! {
-        let e = try_engine(engine)?;
-        let json = try_str(json, "json")?;
-        try_out(written, "written")?;
-        deliver(fhir::find_json(e, json), buf, len, written)
-    }
+    text_call(engine, json, buf, len, written, fhir::find_json)
 }
 
 /// `$hold`: `{"slot": "Slot/slot-3", "patient": "Patient/patient-1", "channel": "app"}` (or
 /// an `Appointment`/`Parameters`) → the `pending` `Appointment`.
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_hold(engine: *mut hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    ffi_panic_boundary! {
-        let e = try_engine(engine)?;
-        let json = try_str(json, "json")?;
-        try_out(written, "written")?;
-        deliver(fhir::hold_json(e, json), buf, len, written)
-    }
+    text_call(engine, json, buf, len, written, fhir::hold_json)
 }
 
 /// `$book`: book a slot, or confirm the hold named by `appointment` → the `booked`
 /// `Appointment`.
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_book(engine: *mut hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    ffi_panic_boundary! {
-        let e = try_engine(engine)?;
-        let json = try_str(json, "json")?;
-        try_out(written, "written")?;
-        deliver(fhir::book_json(e, json), buf, len, written)
-    }
+    text_call(engine, json, buf, len, written, fhir::book_json)
 }
 
 /// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`.
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_cancel(engine: *mut hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    ffi_panic_boundary! {
-        let e = try_engine(engine)?;
-        let json = try_str(json, "json")?;
-        try_out(written, "written")?;
-        deliver(fhir::cancel_json(e, json), buf, len, written)
-    }
+    text_call(engine, json, buf, len, written, fhir::cancel_json)
 }
 
 /// A `collection` `Bundle` of Schedules and Slots for a scope
 /// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 0}`).
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_export_bundle(engine: *const hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    ffi_panic_boundary! {
-        let e = try_engine(engine)?;
-        let json = try_str(json, "json")?;
-        try_out(written, "written")?;
-        deliver(fhir::export_bundle_json(e, json), buf, len, written)
-    }
+    text_call(engine, json, buf, len, written, fhir::export_bundle_json)
 }
 
 /// The FHIR `Slot` of a slot.
