@@ -102,7 +102,7 @@ fn main() {
     println!("size_of: Booking {} B, SlotSpec {} B", std::mem::size_of::<Booking>(), std::mem::size_of::<SlotSpec>());
 
     let s0 = sample();
-    let engine = Engine::try_with_manual_clock(EngineConfig::default(), booking_time()).expect("default policy");
+    let engine = Engine::with_manual_clock(EngineConfig::default(), booking_time()).expect("default policy");
     let city_list: Vec<City> = (0..cities).map(|c| add_city(&engine, c).expect("city")).collect();
     let resources: usize = city_list.iter().map(|c| c.resources.len()).sum();
     per("registry, per resource", &s0, resources, None);

@@ -115,7 +115,7 @@ pub fn city_day_specs(city: &City, date: Date) -> Vec<SlotSpec> {
 
 /// An engine on a manual clock at `now` with one city registered.
 pub fn city_engine(policy: Policy, now: Timestamp) -> (Engine, City) {
-    let engine = Engine::try_with_manual_clock(EngineConfig { policy, ..EngineConfig::default() }, now).expect("valid policy");
+    let engine = Engine::with_manual_clock(EngineConfig { policy, ..EngineConfig::default() }, now).expect("valid policy");
     let city = add_city(&engine, 0).expect("city registers");
     (engine, city)
 }
@@ -156,7 +156,7 @@ pub const PROVINCE_CITIES: usize = 14;
 
 pub fn build_province(cities: usize, days: i32, now: Timestamp) -> Province {
     let t0 = std::time::Instant::now();
-    let engine = Engine::try_with_manual_clock(EngineConfig::default(), now).expect("default policy");
+    let engine = Engine::with_manual_clock(EngineConfig::default(), now).expect("default policy");
     let cities: Vec<City> = (0..cities).map(|c| add_city(&engine, c).expect("city registers")).collect();
     for d in 0..days {
         for city in &cities {
@@ -201,7 +201,7 @@ pub const FLASH_REQUESTS: usize = 100_000;
 pub fn flash_crowd(requests: usize, slots: usize, lottery_window_s: u32, seed: u64) -> FlashCrowd {
     let mut policy = Policy::default();
     policy.lottery.window_s = lottery_window_s;
-    let engine = Engine::try_with_manual_clock(EngineConfig { policy, ..EngineConfig::default() }, release_of(visit_day())).expect("valid policy");
+    let engine = Engine::with_manual_clock(EngineConfig { policy, ..EngineConfig::default() }, release_of(visit_day())).expect("valid policy");
     let (slots, requests) = add_flash_crowd(&engine, requests, slots, seed).expect("flash crowd fixture");
     FlashCrowd { engine, slots, requests }
 }

@@ -59,7 +59,7 @@ impl Subject {
     fn new(mode: &str) -> Subject {
         match mode {
             "memory" => {
-                let e = Engine::try_with_manual_clock(config(), start()).unwrap();
+                let e = Engine::with_manual_clock(config(), start()).unwrap();
                 build(&e, PATIENTS);
                 Subject::Memory(Box::new(e))
             }

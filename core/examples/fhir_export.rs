@@ -50,7 +50,7 @@ fn day() -> Date {
 
 /// 1,000 doctors in 20 departments of 10 hospitals; nothing published.
 fn registry() -> Engine {
-    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day().plus_days(-1), 16 * 60, 8 * 3600));
+    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day().plus_days(-1), 16 * 60, 8 * 3600)).expect("default config");
     let mut departments = Vec::new();
     for h in 0..10 {
         let i = engine.add_institution(&format!("Hospital {h}"), Tier::Tertiary, &format!("District {}", h % 4)).unwrap();

@@ -13,9 +13,9 @@ use crate::patients::{Booking, BookingState, Card, PatientRecord, Patients};
 use crate::policy::Policy;
 use crate::registry::{Channel, Department, Institution, Registry, Resource, ResourceKind, ResourceStats, Tier};
 use crate::roster::{Roster, Rosters};
-use crate::slot::{spread_share, Pool, Slot, SlotSpec, PLACES_MAX};
+use crate::slot::{pool_sizes, Slot, SlotSpec, PLACES_MAX};
 use crate::store::{SlotStore, SLOTS_MAX};
-use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
+use crate::time::{check_utc_offset, Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::waitlist::Waitlists;
 use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
@@ -38,6 +38,15 @@ pub struct EngineConfig {
     /// The region's offset from UTC in seconds (China: +8 h). Dates and minutes of day in slots
     /// and policy are local to the region.
     pub utc_offset_s: i32,
+}
+
+impl EngineConfig {
+    /// Check the policy and the UTC offset (±14 h). Every constructor and
+    /// `DurableEngine::open` call it before anything else happens.
+    pub fn validate(&self) -> Result<()> {
+        self.policy.validate()?;
+        check_utc_offset(self.utc_offset_s)
+    }
 }
 
 impl Default for EngineConfig {
@@ -122,7 +131,7 @@ impl Timers {
 ///
 /// ```
 /// use haoyuan::*;
-/// let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(Date::from_ymd(2026, 11, 23).unwrap(), 16 * 60, 8 * 3600));
+/// let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(Date::from_ymd(2026, 11, 23).unwrap(), 16 * 60, 8 * 3600)).unwrap();
 /// let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng").unwrap();
 /// let cardiology = engine.add_department(hospital, "cardiology", "Cardiology").unwrap();
 /// let dr_li = engine.add_resource(cardiology, ResourceKind::Doctor, "Dr Li", false).unwrap();
@@ -170,18 +179,8 @@ impl Engine {
     }
 
     /// An engine on a manual clock starting at `start`; time moves only through
-    /// [`Engine::advance_clock`] / [`Engine::advance_to`]. Panics never: an invalid policy
-    /// is reported by [`Engine::try_with_manual_clock`]; this shorthand falls back to defaults
-    /// only in doc examples, so prefer the `try_` form in code.
-    pub fn with_manual_clock(config: EngineConfig, start: Timestamp) -> Engine {
-        match Engine::try_with_manual_clock(config, start) {
-            Ok(e) => e,
-            Err(_) => Engine::try_with_manual_clock(EngineConfig::default(), start).expect("default config is valid"),
-        }
-    }
-
-    /// An engine on a manual clock, reporting an invalid configuration.
-    pub fn try_with_manual_clock(config: EngineConfig, start: Timestamp) -> Result<Engine> {
+    /// [`Engine::advance_clock`] / [`Engine::advance_to`] (simulations, tests, replays).
+    pub fn with_manual_clock(config: EngineConfig, start: Timestamp) -> Result<Engine> {
         let manual = Arc::new(ManualClock::new(start));
         Engine::build(config, manual.clone(), Some(manual))
     }
@@ -192,10 +191,7 @@ impl Engine {
     }
 
     fn build(config: EngineConfig, clock: Arc<dyn Clock>, manual_clock: Option<Arc<ManualClock>>) -> Result<Engine> {
-        config.policy.validate()?;
-        if config.utc_offset_s.abs() > 14 * 3600 {
-            return Err(Error::invalid(format!("utc_offset_s {} is beyond ±14 h", config.utc_offset_s)));
-        }
+        config.validate()?;
         let engine = Engine {
             policy: config.policy,
             utc_offset_s: config.utc_offset_s,
@@ -517,28 +513,22 @@ impl Engine {
     /// rejects the batch. Returns the new ids, contiguous and in input order.
     ///
     /// Pool sizes are fixed here from the policy: the referral share at secondary and tertiary
-    /// institutions (larger for experts), spread over each run of consecutive specs of one
-    /// resource-day so that the session as a whole reserves the share; channel quotas likewise;
-    /// overbooking adds ⌊capacity × ratio⌋ general places.
+    /// institutions (larger for experts) and the channel quotas, spread over each resource-day
+    /// as a whole — counting the places it already has — so that a session reserves its shares
+    /// however its slots are published (`slot::pool_sizes`); overbooking adds
+    /// ⌊capacity × ratio⌋ general places.
     pub fn publish_slots(&self, specs: &[SlotSpec]) -> Result<Range<SlotId>> {
         if specs.len() > PUBLISH_BATCH_MAX {
             return Err(Error::CapacityExceeded(format!("at most {PUBLISH_BATCH_MAX} slots per publish call")));
         }
-        // Runs of one resource-day, each split into pools independently and in parallel.
-        let mut runs: Vec<Range<usize>> = Vec::new();
-        for i in 0..specs.len() {
-            match runs.last_mut() {
-                Some(r) if specs[r.start].resource == specs[i].resource && specs[r.start].date == specs[i].date => r.end = i + 1,
-                _ => runs.push(i..i + 1),
-            }
-        }
-        let built: Vec<Vec<Slot>> = runs.par_iter().map(|run| self.build_run(&specs[run.clone()])).collect::<Result<_>>()?;
+        // Held while the pools are computed: they depend on the slots already published.
         let _guard = self.publish_lock.lock();
         let first = self.store.count();
         if first + specs.len() > SLOTS_MAX {
             return Err(Error::CapacityExceeded(format!("at most {SLOTS_MAX} slots")));
         }
-        for slot in built.into_iter().flatten() {
+        let built = self.build_batch(specs)?;
+        for slot in built {
             self.store.slots.push(slot);
         }
         let ids: Vec<SlotId> = (first..first + specs.len()).map(|i| SlotId(i as u32)).collect();
@@ -548,21 +538,50 @@ impl Engine {
         self.durable(SlotId(first as u32)..SlotId((first + specs.len()) as u32))
     }
 
-    pub(crate) fn build_run(&self, run: &[SlotSpec]) -> Result<Vec<Slot>> {
-        let department = self.check_spec(&run[0])?;
-        for spec in &run[1..] {
-            self.check_spec(spec)?;
+    /// The slots of a batch, in input order, with their pool sizes. Called under the publish
+    /// lock (live) or by replay, so the resource-days' existing places cannot change meanwhile.
+    pub(crate) fn build_batch(&self, specs: &[SlotSpec]) -> Result<Vec<Slot>> {
+        // Group by resource-day, keeping input order inside each group.
+        let mut groups: std::collections::HashMap<(ResourceId, Date), Vec<usize>> = Default::default();
+        for (i, spec) in specs.iter().enumerate() {
+            groups.entry((spec.resource, spec.date)).or_default().push(i);
         }
-        let resource = self.registry.resource(run[0].resource)?;
+        let groups: Vec<Vec<usize>> = groups.into_values().collect();
+        let built: Vec<Vec<(usize, Slot)>> = groups.par_iter().map(|g| self.build_resource_day(specs, g)).collect::<Result<_>>()?;
+        let mut slots: Vec<Option<Slot>> = (0..specs.len()).map(|_| None).collect();
+        for (i, slot) in built.into_iter().flatten() {
+            slots[i] = Some(slot);
+        }
+        Ok(slots.into_iter().map(|s| s.expect("every spec belongs to one group")).collect())
+    }
+
+    /// Slots of one resource-day (`indexes` into `specs`, in publication order).
+    fn build_resource_day(&self, specs: &[SlotSpec], indexes: &[usize]) -> Result<Vec<(usize, Slot)>> {
+        let first = &specs[indexes[0]];
+        let department = self.check_spec(first)?;
+        for &i in &indexes[1..] {
+            self.check_spec(&specs[i])?;
+        }
+        let resource = self.registry.resource(first.resource)?;
         let tier = self.registry.institution(self.registry.department(department)?.institution)?.tier;
-        let capacities: Vec<u16> = run.iter().map(|s| s.capacity).collect();
         let referral_share = match tier {
             Tier::Community => 0.0,
             _ if resource.expert => self.policy.referral.expert_share,
             _ => self.policy.referral.share,
         };
-        let referral = spread_share(&capacities, referral_share);
-        let quotas: Vec<Vec<u16>> = self.policy.channel_quotas.iter().map(|q| spread_share(&capacities, q.share)).collect();
+        let mut shares = [referral_share as f64, 0.0, 0.0];
+        for (g, q) in self.policy.channel_quotas.iter().enumerate() {
+            shares[1 + g] = q.share as f64;
+        }
+        let before: u32 = self
+            .store
+            .resource_day(first.resource, first.date)
+            .iter()
+            .filter_map(|id| self.store.get(*id))
+            .map(|s| s.capacity as u32)
+            .sum();
+        let capacities: Vec<u16> = indexes.iter().map(|&i| specs[i].capacity).collect();
+        let reserved = pool_sizes(before, &capacities, shares);
         let ratio = self
             .policy
             .overbooking
@@ -571,20 +590,18 @@ impl Engine {
             .or_else(|| self.policy.overbooking.by_department.get(&department.0))
             .copied()
             .unwrap_or(self.policy.overbooking.ratio);
-        Ok(run
+        Ok(indexes
             .iter()
-            .enumerate()
-            .map(|(i, spec)| {
-                let mut sizes = [0u16; 4];
-                sizes[Pool::Referral as usize] = referral[i];
-                for (g, q) in quotas.iter().enumerate() {
-                    sizes[Pool::quota(g) as usize] = q[i];
-                }
-                let reserved: u16 = sizes.iter().sum();
-                // Shares are validated to sum to ≤ 1, so reserved ≤ capacity; saturate anyway.
+            .zip(reserved)
+            .map(|(&i, r)| {
+                let spec = &specs[i];
+                let reserved_total: u16 = r.iter().sum();
                 let over = (spec.capacity as f32 * ratio).floor() as u16;
-                sizes[Pool::General as usize] = spec.capacity.saturating_sub(reserved) + over;
-                Slot::new(spec, department, sizes)
+                let sizes = [spec.capacity - reserved_total + over, r[0], r[1], r[2]];
+                // Invariant 1 at publication: a slot's pools never sum past its capacity plus
+                // the overbooking allowance (pool_sizes guarantees reserved ≤ capacity).
+                assert_eq!(sizes.iter().map(|&x| x as u32).sum::<u32>(), spec.capacity as u32 + over as u32);
+                (i, Slot::new(spec, department, sizes))
             })
             .collect())
     }

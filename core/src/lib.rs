@@ -10,7 +10,7 @@
 //! use haoyuan::*;
 //! let day = Date::from_ymd(2026, 11, 24).unwrap();
 //! // A manual clock: 16:00 the day before, after the 15:00 release of `day`'s slots.
-//! let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600));
+//! let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600)).unwrap();
 //! let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng").unwrap();
 //! let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics").unwrap();
 //! let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false).unwrap();
@@ -67,7 +67,7 @@ pub use policy::*;
 pub use registry::{Channel, Department, Institution, Resource, ResourceKind, ResourceStats, Tier, STANDARD_CHANNELS};
 pub use roster::Roster;
 pub use slot::{Pool, SlotSpec, PLACES_MAX};
-pub use time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
+pub use time::{check_utc_offset, Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S, UTC_OFFSET_MAX_S};
 pub use referral::ReferralRequest;
 pub use waitlist::{WaitlistEntry, WaitlistRequest};
 

@@ -193,20 +193,54 @@ impl Slot {
     }
 }
 
-/// Split a run of slots' capacities into pool sizes so that the run *together* reserves the
-/// right share: reserved(i) = round(share × places up to i) − round(share × places before i).
-/// With one place per segment and a 30% share, 3 of every 10 segments are reserved, rather than
-/// 0 (rounding each slot down) or 10 (rounding each up).
-pub(crate) fn spread_share(capacities: &[u16], share: f32) -> Vec<u16> {
+/// Reserved pools of a slot, in `Pool` order after `General`: referral, quota 0, quota 1.
+pub(crate) const RESERVED_POOLS: usize = 3;
+
+/// Split a resource-day's places into reserved pools so that the session *as a whole* keeps
+/// every share, however its slots were published (one call, many calls, any order), and no
+/// slot's pools ever sum past its capacity (invariant 1).
+///
+/// `before` is the capacity of the resource-day's slots already published; `capacities` are
+/// the new slots' capacities in publication order. The reserved total of the first `c` places
+/// of the day is `h(c) = round(S × c)` with `S` the sum of the shares (≤ 1, so `h(c) ≤ c` and
+/// one slot never receives more reserved places than it has: `h(c + k) − h(c) ≤ k`). Those
+/// places are dealt to the pools one at a time by the Sainte-Laguë (Webster) rule — the next
+/// reserved place goes to the pool with the largest `share / (2 × places + 1)`, ties to the
+/// earlier pool — which is *house-monotone*: a pool never loses a place as the day grows, so a
+/// slot's share is exactly the increase between two prefixes and the day's totals depend only
+/// on its total capacity. (Rounding each pool separately let a referral place and a quota
+/// place land on the same one-place slot: the oversold slot of the hardening issue.)
+pub(crate) fn pool_sizes(before: u32, capacities: &[u16], shares: [f64; RESERVED_POOLS]) -> Vec<[u16; RESERVED_POOLS]> {
+    let total_share: f64 = shares.iter().sum();
+    let reserved_upto = |c: u32| -> u32 { ((total_share * c as f64 + 0.5).floor() as u32).min(c) };
+    let mut dealt = [0u32; RESERVED_POOLS];
+    let deal = |upto: u32, dealt: &mut [u32; RESERVED_POOLS]| {
+        while dealt.iter().sum::<u32>() < upto {
+            let mut best: Option<usize> = None;
+            for p in 0..RESERVED_POOLS {
+                if shares[p] <= 0.0 {
+                    continue;
+                }
+                let quotient = |q: usize| shares[q] / (2.0 * dealt[q] as f64 + 1.0);
+                if best.is_none_or(|b| quotient(p) > quotient(b)) {
+                    best = Some(p);
+                }
+            }
+            // upto > 0 implies some share is positive.
+            let Some(p) = best else { break };
+            dealt[p] += 1;
+        }
+    };
+    deal(reserved_upto(before), &mut dealt);
+    let mut cum = before;
     let mut out = Vec::with_capacity(capacities.len());
-    let mut cum: u64 = 0;
-    let mut reserved_before: u64 = 0;
     for &c in capacities {
-        cum += c as u64;
-        let reserved_upto = (share as f64 * cum as f64).round() as u64;
-        let r = reserved_upto.saturating_sub(reserved_before).min(c as u64);
-        reserved_before += r;
-        out.push(r as u16);
+        let prev = dealt;
+        cum += c as u32;
+        deal(reserved_upto(cum), &mut dealt);
+        let mine: [u16; RESERVED_POOLS] = std::array::from_fn(|p| (dealt[p] - prev[p]) as u16);
+        assert!(mine.iter().map(|&x| x as u32).sum::<u32>() <= c as u32, "reserved pools exceed a slot's capacity");
+        out.push(mine);
     }
     out
 }
@@ -248,12 +282,34 @@ mod tests {
         assert!(!s.is_closed());
     }
 
+    fn one_pool(capacities: &[u16], share: f64) -> Vec<u16> {
+        pool_sizes(0, capacities, [share, 0.0, 0.0]).iter().map(|p| p[0]).collect()
+    }
+
     #[test]
     fn shares_spread_over_a_session() {
-        assert_eq!(spread_share(&[1; 10], 0.3).iter().sum::<u16>(), 3);
-        assert_eq!(spread_share(&[1; 10], 0.5).iter().sum::<u16>(), 5);
-        assert_eq!(spread_share(&[4; 5], 0.3), vec![1, 1, 2, 1, 1]);
-        assert_eq!(spread_share(&[3], 1.0), vec![3]);
-        assert_eq!(spread_share(&[3, 3], 0.0), vec![0, 0]);
+        assert_eq!(one_pool(&[1; 10], 0.3).iter().sum::<u16>(), 3);
+        assert_eq!(one_pool(&[1; 10], 0.5).iter().sum::<u16>(), 5);
+        assert_eq!(one_pool(&[4; 5], 0.3), vec![1, 1, 2, 1, 1]);
+        assert_eq!(one_pool(&[3], 1.0), vec![3]);
+        assert_eq!(one_pool(&[3, 3], 0.0), vec![0, 0]);
+    }
+
+    #[test]
+    fn several_shares_never_exceed_a_slot_and_keep_their_totals() {
+        // DOMAIN.md's example: 30% referral and 10% for kiosk + phone on one-place slots.
+        let sizes = pool_sizes(0, &[1; 10], [0.3, 0.1, 0.0]);
+        assert!(sizes.iter().all(|p| p.iter().sum::<u16>() <= 1));
+        let totals = sizes.iter().fold([0u16; 3], |t, p| std::array::from_fn(|i| t[i] + p[i]));
+        assert_eq!(totals, [3, 1, 0]);
+        // Published in two calls, or one slot at a time: the same totals.
+        for split in 0..=10 {
+            let mut first = pool_sizes(0, &[1; 10][..split], [0.3, 0.1, 0.0]);
+            first.extend(pool_sizes(split as u32, &[1; 10][split..], [0.3, 0.1, 0.0]));
+            assert_eq!(first, sizes, "split at {split}");
+        }
+        // Shares summing to 1 reserve everything, still within each slot.
+        let full = pool_sizes(0, &[1, 2, 1, 3], [0.5, 0.25, 0.25]);
+        assert_eq!(full.iter().map(|p| p.iter().sum::<u16>()).collect::<Vec<_>>(), vec![1, 2, 1, 3]);
     }
 }

@@ -32,6 +32,19 @@ impl Timestamp {
         Timestamp(date.0 as i64 * DAY_S + minute as i64 * 60 - utc_offset_s as i64)
     }
 
+    /// [`Timestamp::from_local`] for input from outside: the offset within ±14 h, the minute
+    /// within the day (1440 = the next midnight) and the date within the engine's calendar.
+    pub fn try_from_local(date: Date, minute: u16, utc_offset_s: i32) -> crate::Result<Self> {
+        check_utc_offset(utc_offset_s)?;
+        if !date.is_valid() {
+            return Err(crate::Error::InvalidDate(date));
+        }
+        if minute > 1440 {
+            return Err(crate::Error::InvalidArgument(format!("minute {minute} is not within 0 ..= 1440")));
+        }
+        Ok(Timestamp::from_local(date, minute, utc_offset_s))
+    }
+
     /// Saturating addition of seconds (no overflow panic on absurd input).
     pub fn plus_s(self, seconds: i64) -> Self {
         Timestamp(self.0.saturating_add(seconds))
@@ -44,6 +57,19 @@ impl fmt::Display for Timestamp {
             Some(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
             None => write!(f, "@{}s", self.0),
         }
+    }
+}
+
+/// The largest UTC offset of any time zone (±14 h, Kiribati); larger ones are input errors.
+pub const UTC_OFFSET_MAX_S: i32 = 14 * 3600;
+
+/// Check a UTC offset from a caller: within ±[`UTC_OFFSET_MAX_S`]. The one place every face
+/// validates offsets (`i32::abs` would overflow on `i32::MIN`, so the range is compared).
+pub fn check_utc_offset(utc_offset_s: i32) -> crate::Result<()> {
+    if (-UTC_OFFSET_MAX_S..=UTC_OFFSET_MAX_S).contains(&utc_offset_s) {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidArgument(format!("utc_offset_s {utc_offset_s} is beyond ±14 h")))
     }
 }
 

@@ -16,7 +16,7 @@ fn open(dir: &std::path::Path, mode: Durability) -> DurableEngine {
 fn random_operations_survive_close_snapshot_and_reopen() {
     for (seed, mode) in [(1, Durability::Sync), (2, Durability::Buffered { interval: Duration::from_millis(5) }), (3, Durability::Sync)] {
         let dir = fresh_dir(&format!("roundtrip-{seed}"));
-        let memory = Engine::try_with_manual_clock(config(), start()).unwrap();
+        let memory = Engine::with_manual_clock(config(), start()).unwrap();
         let (mut wm, mut om) = (build_world(&memory), Ops::new(seed));
         let expected_after_first;
         {
@@ -145,7 +145,7 @@ fn a_directory_keeps_its_configuration_and_refuses_a_second_opener() {
 /// claim that takes it again. Eight threads race book/cancel on one single-place slot.
 #[test]
 fn every_prefix_of_the_event_sequence_is_within_capacity() {
-    let e = Arc::new(Engine::try_with_manual_clock(config(), start()).unwrap());
+    let e = Arc::new(Engine::with_manual_clock(config(), start()).unwrap());
     let h = e.add_institution("Shijie Clinic", Tier::Community, "Shijie").unwrap();
     let d = e.add_department(h, "general", "General practice").unwrap();
     let r = e.add_resource(d, ResourceKind::Doctor, "Dr Guo", false).unwrap();

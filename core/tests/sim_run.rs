@@ -184,7 +184,7 @@ fn dongguan_preset_has_domain_numbers() {
     assert_eq!(institutions, 2_300);
     assert!(spec.community.institutions as f64 / institutions as f64 > 0.9, "most are community clinics");
     // Slots of a Wednesday, counted from the rosters (doctors, beds and exam devices).
-    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp(0));
+    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp(0)).unwrap();
     let region = build_region(&engine, &spec, 1).unwrap();
     let wednesday = region.start.plus_days(2);
     assert_eq!(wednesday.weekday(), 2);

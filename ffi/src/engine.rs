@@ -116,7 +116,7 @@ pub extern "C" fn hy_engine_new_manual_clock(
             set_last_error(format!("start {start} must be within 1970-01-01 ..= 2200-01-01"));
             return Err(hy_result::HY_INVALID_ARGUMENT);
         }
-        out.set(hy_engine::boxed(Engine::try_with_manual_clock(config, Timestamp(start))?));
+        out.set(hy_engine::boxed(Engine::with_manual_clock(config, Timestamp(start))?));
         Ok(())
     }
 }
@@ -721,15 +721,7 @@ pub extern "C" fn hy_date_parse(text: *const c_char, date_out: *mut hy_date) -> 
 pub extern "C" fn hy_timestamp_from_local(date: hy_date, minute: u16, utc_offset_s: i32, timestamp_out: *mut hy_timestamp) -> hy_result {
     ffi_panic_boundary! {
         let out = try_out(timestamp_out, "timestamp_out")?;
-        if !Date(date).is_valid() {
-            set_last_error(format!("date {date} is outside 1970-01-01 ..= 2199-12-31"));
-            return Err(hy_result::HY_INVALID_DATE);
-        }
-        if minute > 1440 || utc_offset_s.abs() > 14 * 3600 {
-            set_last_error(format!("minute {minute} must be 0 ..= 1440 and utc_offset_s {utc_offset_s} within ±14 h"));
-            return Err(hy_result::HY_INVALID_ARGUMENT);
-        }
-        out.set(Timestamp::from_local(Date(date), minute, utc_offset_s).0);
+        out.set(Timestamp::try_from_local(Date(date), minute, utc_offset_s)?.0);
         Ok(())
     }
 }

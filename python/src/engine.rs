@@ -96,7 +96,7 @@ impl Engine {
     fn new(py: Python<'_>, policy: Option<&Bound<'_, PyAny>>, start: Option<TimeArg>, utc_offset_s: i32) -> PyResult<Self> {
         let config = EngineConfig { policy: policy_arg(policy)?, utc_offset_s };
         let (engine, manual) = match start {
-            Some(TimeArg(t)) => (run(py, || haoyuan::Engine::try_with_manual_clock(config, t))?, true),
+            Some(TimeArg(t)) => (run(py, || haoyuan::Engine::with_manual_clock(config, t))?, true),
             None => (run(py, || haoyuan::Engine::new(config))?, false),
         };
         Ok(Engine { inner: Arc::new(engine), manual })

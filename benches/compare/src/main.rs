@@ -219,7 +219,7 @@ fn median_round(mut run: impl FnMut() -> Res<Outcome>) -> Res<Outcome> {
 }
 
 fn run_haoyuan(w: &Workload, threads: usize) -> Res<Outcome> {
-    let engine = Engine::try_with_manual_clock(EngineConfig::default(), workload_clock(w)).map_err(|e| e.to_string())?;
+    let engine = Engine::with_manual_clock(EngineConfig::default(), workload_clock(w)).map_err(|e| e.to_string())?;
     let (reqs, slots) = haoyuan_setup(&engine, w)?;
     let (engine_ref, reqs_ref) = (&engine, &reqs);
     let o = drive("haoyuan (in memory)", w, threads, false, &|| Ok(Box::new(move |i: usize| haoyuan_book(engine_ref, &reqs_ref[i])) as Client))?;

@@ -144,6 +144,13 @@ impl DurableEngine {
     /// Open (creating if needed) a directory: recover its state, then journal from there on.
     pub fn open(dir: impl AsRef<Path>, options: OpenOptions) -> Result<DurableEngine> {
         let dir = dir.as_ref().to_path_buf();
+        // Input is checked before anything touches the disk: a refused open leaves no trace.
+        if dir.as_os_str().is_empty() {
+            return Err(Error::invalid("the durable directory path is empty"));
+        }
+        if let Some(config) = &options.config {
+            config.validate()?;
+        }
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = FsOpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| io("open", &lock_path, e))?;
@@ -237,7 +244,7 @@ fn settle_config(dir: &Path, wanted: Option<EngineConfig>) -> Result<EngineConfi
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let config = wanted.unwrap_or_default();
-            config.policy.validate()?;
+            config.validate()?;
             let json = serde_json::to_vec_pretty(&config).map_err(|e| corrupt(e.to_string()))?;
             write_atomically(dir, CONFIG_FILE, &json)?;
             Ok(config)

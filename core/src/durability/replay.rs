@@ -499,17 +499,9 @@ pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::slot::SlotSpec]
     if specs.len() > crate::engine::PUBLISH_BATCH_MAX || e.store.count() + specs.len() > crate::store::SLOTS_MAX {
         return Err(corrupt("slot batch above its bound"));
     }
-    let mut start = 0;
     let mut ids = Vec::with_capacity(specs.len());
-    while start < specs.len() {
-        let mut end = start + 1;
-        while end < specs.len() && specs[end].resource == specs[start].resource && specs[end].date == specs[start].date {
-            end += 1;
-        }
-        for slot in e.build_run(&specs[start..end])? {
-            ids.push(SlotId(e.store.slots.push(slot) as u32));
-        }
-        start = end;
+    for slot in e.build_batch(specs)? {
+        ids.push(SlotId(e.store.slots.push(slot) as u32));
     }
     e.store.index(&ids);
     Ok(())
@@ -518,6 +510,6 @@ pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::slot::SlotSpec]
 pub(crate) fn new_engine(config: EngineConfig, clock: ClockKind) -> Result<Engine> {
     match clock {
         ClockKind::System => Engine::new(config),
-        ClockKind::Manual(start) => Engine::try_with_manual_clock(config, start),
+        ClockKind::Manual(start) => Engine::with_manual_clock(config, start),
     }
 }

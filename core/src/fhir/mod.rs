@@ -394,7 +394,7 @@ pub fn fuzz_one(data: &[u8]) {
 pub fn fuzz_engine() -> Engine {
     use crate::{EngineConfig, ResourceKind, SlotSpec, Tier};
     let day = Date::from_ymd(2026, 11, 24).expect("valid date");
-    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600));
+    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600)).expect("default config");
     let setup = || -> crate::Result<()> {
         let h = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
         let cardio = engine.add_department(h, "cardiology", "Cardiology")?;

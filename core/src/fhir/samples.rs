@@ -13,7 +13,7 @@ pub fn sample_exports() -> FhirResult<Vec<(String, Value)>> {
     let mut out: Vec<(String, Value)> = Vec::new();
     let day = Date::from_ymd(2026, 11, 24).ok_or_else(|| FhirError::invalid(None, "date"))?;
     let off = 8 * 3600;
-    let engine = Engine::try_with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, off))?;
+    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, off))?;
     let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
     let clinic = engine.add_institution("Dongcheng Community Health Centre", Tier::Community, "Guancheng")?;
     let cardiology = engine.add_department(hospital, "cardiology", "Cardiology")?;

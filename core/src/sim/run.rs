@@ -166,7 +166,7 @@ pub(crate) fn run(
     let config = EngineConfig { policy: policy.engine.clone(), ..EngineConfig::default() };
     let offset = config.utc_offset_s;
     let t0 = Timestamp::from_local(start, 0, offset);
-    let engine = Engine::try_with_manual_clock(config, t0.plus_s(-(warm as i64) * DAY_S))?;
+    let engine = Engine::with_manual_clock(config, t0.plus_s(-(warm as i64) * DAY_S))?;
     let region = build_region(&engine, spec, seed)?;
     let events = engine.subscribe();
 

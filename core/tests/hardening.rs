@@ -1,0 +1,126 @@
+//! Regression tests of the hardening issue: each test reproduces one defect found on the engine
+//! as it stood, and failed there before the fix. The name says which item of the issue it is.
+
+mod common;
+use common::*;
+use haoyuan::*;
+
+fn kiosk_quota_policy() -> Policy {
+    let mut policy = Policy::default();
+    policy.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share: 0.1, cutoff_hours_before_start: 24 }];
+    policy
+}
+
+/// Item A (invariant 1): a referral share and a channel quota spread independently over ten
+/// one-place slots landed on the same slot (#4: pools [0, 1, 1, 0] on a capacity of 1), and two
+/// patients both booked it.
+#[test]
+fn a_referral_share_and_channel_quota_never_oversell_a_one_place_slot() {
+    let date = day0().plus_days(2);
+    let c = city_with(kiosk_quota_policy(), at(date.plus_days(-1), 16, 0));
+    let slots = c.slots(c.doctor[2], date, &(0..10).map(|i| 480 + i * 10).collect::<Vec<_>>(), 1);
+    let phone = c.engine.channel_id("phone").unwrap();
+    for &s in &slots {
+        let info = c.engine.slot(s).unwrap();
+        assert!(info.pool_places.iter().sum::<u16>() <= info.capacity, "{s}: pools {:?} on capacity {}", info.pool_places, info.capacity);
+        for channel in [c.kiosk, c.app, phone, c.app] {
+            let _ = c.engine.book(&Request::new(c.patient(), s, channel));
+        }
+        let info = c.engine.slot(s).unwrap();
+        assert!(info.pool_taken.iter().sum::<u16>() <= info.capacity, "{s} oversold: taken {:?}", info.pool_taken);
+    }
+    // The session as a whole still keeps every share: 30% referral, 10% kiosk+phone.
+    let totals = c.engine_pool_totals(&slots);
+    assert_eq!(totals[Pool::Referral as usize], 3);
+    assert_eq!(totals[Pool::Quota0 as usize], 1);
+}
+
+/// Item 1: pool shares depended on how the slots were published. Two expert doctors' one-place
+/// segments interleaved by start time reserved 100% of their places instead of 50%.
+#[test]
+fn i1_pool_shares_do_not_depend_on_publication_order() {
+    let date = day0().plus_days(3);
+    let c = city_with(kiosk_quota_policy(), at(day0(), 16, 0));
+    let a = c.engine.add_resource(c.cardio[2], ResourceKind::Doctor, "Prof A", true).unwrap();
+    let b = c.engine.add_resource(c.cardio[2], ResourceKind::Doctor, "Prof B", true).unwrap();
+    let specs: Vec<SlotSpec> = (0..10u16)
+        .flat_map(|i| [a, b].map(|r| SlotSpec { resource: r, date, start_min: 480 + 10 * i, end_min: 490 + 10 * i, capacity: 1 }))
+        .collect();
+    let range = c.engine.publish_slots(&specs).unwrap();
+    let ids: Vec<SlotId> = (range.start.0..range.end.0).map(SlotId).collect();
+    let totals = c.engine_pool_totals(&ids);
+    assert_eq!(totals[Pool::Referral as usize], 10, "50% of 20 expert places");
+    assert_eq!(totals[Pool::Quota0 as usize], 2, "10% of 20 places");
+    // One slot per call: the same totals, for an ordinary doctor (30%).
+    let one_by_one: Vec<SlotId> = (0..10u16)
+        .map(|i| c.slot(c.doctor[3], date, 480 + 10 * i, 1))
+        .collect();
+    let totals = c.engine_pool_totals(&one_by_one);
+    assert_eq!(totals[Pool::Referral as usize], 3, "30% of 10 places, published one per call");
+    assert_eq!(totals[Pool::Quota0 as usize], 1);
+}
+
+/// Item 3: a UTC offset of i32::MIN passed the ±14 h check (`i32::abs` wraps in release and
+/// panics in debug).
+#[test]
+fn i3_extreme_utc_offsets_are_refused_everywhere() {
+    for offset in [i32::MIN, i32::MIN + 1, -14 * 3600 - 1, 14 * 3600 + 1, i32::MAX] {
+        let config = EngineConfig { utc_offset_s: offset, ..EngineConfig::default() };
+        assert_eq!(Engine::new(config.clone()).unwrap_err().code(), ErrorCode::InvalidArgument, "{offset}");
+        assert_eq!(Engine::with_manual_clock(config, Timestamp(1_800_000_000)).unwrap_err().code(), ErrorCode::InvalidArgument);
+        assert_eq!(Timestamp::try_from_local(day0(), 0, offset).unwrap_err().code(), ErrorCode::InvalidArgument);
+    }
+    for offset in [-14 * 3600, 0, 8 * 3600, 14 * 3600] {
+        let config = EngineConfig { utc_offset_s: offset, ..EngineConfig::default() };
+        Engine::new(config).unwrap();
+        assert_eq!(Timestamp::try_from_local(day0(), 60, offset).unwrap(), Timestamp::from_local(day0(), 60, offset));
+    }
+    assert_eq!(Timestamp::try_from_local(day0(), 1441, 0).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(Timestamp::try_from_local(Date(-1), 0, 0).unwrap_err().code(), ErrorCode::InvalidDate);
+}
+
+/// Item 9: `with_manual_clock` fell back to the default configuration when given an invalid one.
+#[test]
+fn i9_an_invalid_config_is_an_error_on_the_manual_clock_too() {
+    let mut policy = Policy::default();
+    policy.hold.ttl_s = 0;
+    let err = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET }, at(day0(), 9, 0)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidPolicy);
+}
+
+trait PoolTotals {
+    fn engine_pool_totals(&self, slots: &[SlotId]) -> [u32; 4];
+}
+
+impl PoolTotals for City {
+    fn engine_pool_totals(&self, slots: &[SlotId]) -> [u32; 4] {
+        let mut t = [0u32; 4];
+        for s in slots {
+            let info = self.engine.slot(*s).unwrap();
+            for p in 0..4 {
+                t[p] += info.pool_places[p] as u32;
+            }
+        }
+        t
+    }
+}
+
+/// Items 3 and 4 on a durable directory: an invalid offset or an empty path is refused before
+/// anything touches the disk (an empty path used to write `LOCK` and `config.json` into the
+/// current directory, then fail).
+#[test]
+fn i3_i4_durable_open_refuses_bad_input_before_touching_the_disk() {
+    let dir = std::env::temp_dir().join(format!("hy-hardening-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = EngineConfig { utc_offset_s: i32::MIN, ..EngineConfig::default() };
+    let err = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).config(config)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(!dir.exists(), "nothing may be created for a refused open");
+
+    let cwd = std::env::current_dir().unwrap();
+    let before: Vec<_> = std::fs::read_dir(&cwd).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let err = DurableEngine::open("", OpenOptions::new(Durability::Sync)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+    let after: Vec<_> = std::fs::read_dir(&cwd).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(before, after, "an empty path wrote into the current directory");
+}
