@@ -67,7 +67,7 @@ fn args() -> (usize, u64) {
 /// One resident's request during the morning: search, hold, confirm — or a referral from the
 /// family doctor — with load spreading when the chosen department is full.
 fn morning_request(engine: &Engine, region: &Region, rng: &mut ChaCha8Rng, today: Date, patients: u32, channels: &[ChannelId]) -> (Outcome, Option<BookingId>) {
-    let patient = PatientId(rng.random_range(0..patients));
+    let patient = PatientId(rng.random_range(1..=patients));
     let district = rng.random_range(0..region.districts) as usize;
     let clinical = region.by_specialty_tier.len().min(14);
     // Commoner specialties first (a rough Zipf mix).
@@ -360,7 +360,7 @@ fn main() {
     let mut by_class: HashMap<&str, u64> = HashMap::new();
     let mut oversold = 0;
     let n_slots = engine.slot_count();
-    for id in 0..n_slots as u32 {
+    for id in 1..=n_slots as u32 {
         let Ok(s) = engine.slot(SlotId(id)) else { continue };
         let taken: u32 = s.pool_taken.iter().map(|&x| x as u32).sum();
         let tier = engine.institution(s.institution).map(|i| i.tier).unwrap_or(Tier::Community);

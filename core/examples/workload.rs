@@ -122,7 +122,7 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
     let patient = w.patients[rng.random_range(0..w.patients.len())];
     // Mostly the newest slots (the next two weeks), where the action is.
     let count = e.slot_count() as u32;
-    let slot = SlotId(count - 1 - rng.random_range(0..count.min(300)));
+    let slot = SlotId(count - rng.random_range(0..count.min(300)));
     let channel = w.channels[rng.random_range(0..w.channels.len())];
     let pick = |rng: &mut ChaCha8Rng, b: &Vec<BookingId>| (!b.is_empty()).then(|| b[rng.random_range(0..b.len())]);
     let suspended_until = e.patient_record(patient).map_err(|x| x.to_string())?.suspended_until;
@@ -253,7 +253,7 @@ fn check(w: &World) -> Result<(), String> {
             }
         }
     }
-    for s in (0..e.slot_count() as u32).map(SlotId) {
+    for s in (1..=e.slot_count() as u32).map(SlotId) {
         let info = e.slot(s).map_err(|x| x.to_string())?;
         let expect = using.get(&s).copied().unwrap_or_default();
         // A started slot's fulfilled and no-show places stay taken while the patient record

@@ -151,7 +151,7 @@ impl Engine {
 
     /// Which pools a request may take now, in the order it tries them.
     pub(crate) fn pool_order(&self, slot: &Slot, window: &Window, channel: ChannelId, urgency: Option<Urgency>, now: Timestamp) -> Result<PoolOrder> {
-        let group = self.channel_groups.get(channel.0 as usize).copied().flatten();
+        let group = channel.index().and_then(|i| self.channel_groups.get(i)).copied().flatten();
         let public_open = now >= window.public_opens_at;
         let cut_off = |g: usize| {
             let hours = self.policy.channel_quotas.get(g).map_or(0, |q| q.cutoff_hours_before_start) as i64;

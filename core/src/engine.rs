@@ -335,11 +335,11 @@ impl Engine {
     }
 
     pub fn district_name(&self, id: DistrictId) -> Result<String> {
-        self.registry.districts.get(id.0 as usize).cloned().ok_or_else(|| Error::not_found("district", id.0 as u64))
+        id.index().and_then(|i| self.registry.districts.get(i)).cloned().ok_or_else(|| Error::not_found("district", id.0 as u64))
     }
 
     pub fn specialty_name(&self, id: SpecialtyId) -> Result<String> {
-        self.registry.specialties.get(id.0 as usize).cloned().ok_or_else(|| Error::not_found("specialty", id.0 as u64))
+        id.index().and_then(|i| self.registry.specialties.get(i)).cloned().ok_or_else(|| Error::not_found("specialty", id.0 as u64))
     }
 
     /// Measured no-show rate of a resource, for setting its overbooking ratio.
@@ -531,11 +531,11 @@ impl Engine {
         for slot in built {
             self.store.slots.push(slot);
         }
-        let ids: Vec<SlotId> = (first..first + specs.len()).map(|i| SlotId(i as u32)).collect();
+        let ids: Vec<SlotId> = (first..first + specs.len()).map(SlotId::from_index).collect();
         self.store.index(&ids);
-        self.emit(EventKind::SlotsPublished { first: SlotId(first as u32), specs: specs.to_vec() });
+        self.emit(EventKind::SlotsPublished { first: SlotId::from_index(first), specs: specs.to_vec() });
         drop(_guard);
-        self.durable(SlotId(first as u32)..SlotId((first + specs.len()) as u32))
+        self.durable(SlotId::from_index(first)..SlotId::from_index(first + specs.len()))
     }
 
     /// The slots of a batch, in input order, with their pool sizes. Called under the publish

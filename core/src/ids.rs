@@ -1,5 +1,8 @@
 //! Typed identifiers. Every id is a small integer so that slots, bookings and indexes stay
 //! compact; the newtypes keep a `SlotId` from being passed where a `PatientId` is meant.
+//!
+//! No id of any kind is ever 0: dense ids are storage index + 1, counters start at 1, and a
+//! booking id embeds its patient's id (≥ 1) in its high bits. Hosts may use 0 for "none".
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -10,6 +13,23 @@ macro_rules! id_type {
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub $inner);
+
+        impl $name {
+            /// The dense storage index of this id: ids start at 1, so that 0 is never an id
+            /// (C and Python hosts use 0 for "none"); `None` for 0.
+            #[inline]
+            #[allow(dead_code)]
+            pub(crate) fn index(self) -> Option<usize> {
+                (self.0 as usize).checked_sub(1)
+            }
+
+            /// The id stored at dense index `i`.
+            #[inline]
+            #[allow(dead_code)]
+            pub(crate) fn from_index(i: usize) -> Self {
+                $name((i + 1) as $inner)
+            }
+        }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

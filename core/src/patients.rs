@@ -282,7 +282,7 @@ impl Patients {
         if self.records.count() >= PATIENTS_MAX {
             return Err(Error::CapacityExceeded(format!("at most {PATIENTS_MAX} patients")));
         }
-        Ok(PatientId(self.records.push(Mutex::new(PatientState::default())) as u32))
+        Ok(PatientId::from_index(self.records.push(Mutex::new(PatientState::default()))))
     }
 
     pub fn count(&self) -> usize {
@@ -293,7 +293,7 @@ impl Patients {
     pub fn lock_raw(&self, id: PatientId) -> Result<MutexGuard<'_, PatientState>> {
         Ok(self
             .records
-            .get(id.0 as usize)
+            .get(id.index().ok_or_else(|| Error::not_found("patient", 0))?)
             .ok_or_else(|| Error::not_found("patient", id.0 as u64))?
             .lock())
     }

@@ -160,7 +160,7 @@ impl Registry {
         let id = *self
             .district_ids
             .entry(name.to_string())
-            .or_insert_with(|| DistrictId(self.districts.push(name.to_string()) as u32));
+            .or_insert_with(|| DistrictId::from_index(self.districts.push(name.to_string())));
         Ok(id)
     }
 
@@ -170,7 +170,7 @@ impl Registry {
         let id = *self
             .specialty_ids
             .entry(name.to_string())
-            .or_insert_with(|| SpecialtyId(self.specialties.push(name.to_string()) as u32));
+            .or_insert_with(|| SpecialtyId::from_index(self.specialties.push(name.to_string())));
         Ok(id)
     }
 
@@ -191,12 +191,12 @@ impl Registry {
         check_room("institution", self.institutions.count(), ENTITIES_MAX)?;
         let district = self.district(district)?;
         let id = self.institutions.push_with(|i| Institution {
-            id: InstitutionId(i as u32),
+            id: InstitutionId::from_index(i),
             name: name.to_string(),
             tier,
             district,
         });
-        Ok(InstitutionId(id as u32))
+        Ok(InstitutionId::from_index(id))
     }
 
     pub fn add_department(&self, institution: InstitutionId, specialty: &str, name: &str) -> Result<DepartmentId> {
@@ -205,12 +205,12 @@ impl Registry {
         let inst = self.institution(institution)?;
         let specialty = self.specialty(specialty)?;
         let district = inst.district;
-        let id = DepartmentId(self.departments.push_with(|i| Department {
-            id: DepartmentId(i as u32),
+        let id = DepartmentId::from_index(self.departments.push_with(|i| Department {
+            id: DepartmentId::from_index(i),
             institution,
             specialty,
             name: name.to_string(),
-        }) as u32);
+        }));
         self.by_specialty_district.entry((specialty, district)).or_default().push(id);
         Ok(id)
     }
@@ -220,7 +220,7 @@ impl Registry {
         check_room("resource", self.resources.count(), ENTITIES_MAX)?;
         self.department(department)?;
         let id = self.resources.push_with(|i| Resource {
-            id: ResourceId(i as u32),
+            id: ResourceId::from_index(i),
             department,
             kind,
             name: name.to_string(),
@@ -228,32 +228,32 @@ impl Registry {
             outcomes: AtomicU64::new(0),
             no_shows: AtomicU64::new(0),
         });
-        Ok(ResourceId(id as u32))
+        Ok(ResourceId::from_index(id))
     }
 
     pub fn add_channel(&self, name: &str) -> Result<ChannelId> {
         check_name("channel", name)?;
-        check_room("channel", self.channels.count(), u16::MAX as usize)?;
+        check_room("channel", self.channels.count(), u16::MAX as usize - 1)?;
         let id = *self.channel_ids.entry(name.to_string()).or_insert_with(|| {
-            ChannelId(self.channels.push_with(|i| Channel { id: ChannelId(i as u16), name: name.to_string() }) as u16)
+            ChannelId::from_index(self.channels.push_with(|i| Channel { id: ChannelId::from_index(i), name: name.to_string() }))
         });
         Ok(id)
     }
 
     pub fn institution(&self, id: InstitutionId) -> Result<&Institution> {
-        self.institutions.get(id.0 as usize).ok_or_else(|| Error::not_found("institution", id.0 as u64))
+        id.index().and_then(|i| self.institutions.get(i)).ok_or_else(|| Error::not_found("institution", id.0 as u64))
     }
 
     pub fn department(&self, id: DepartmentId) -> Result<&Department> {
-        self.departments.get(id.0 as usize).ok_or_else(|| Error::not_found("department", id.0 as u64))
+        id.index().and_then(|i| self.departments.get(i)).ok_or_else(|| Error::not_found("department", id.0 as u64))
     }
 
     pub fn resource(&self, id: ResourceId) -> Result<&Resource> {
-        self.resources.get(id.0 as usize).ok_or_else(|| Error::not_found("resource", id.0 as u64))
+        id.index().and_then(|i| self.resources.get(i)).ok_or_else(|| Error::not_found("resource", id.0 as u64))
     }
 
     pub fn channel(&self, id: ChannelId) -> Result<&Channel> {
-        self.channels.get(id.0 as usize).ok_or_else(|| Error::not_found("channel", id.0 as u64))
+        id.index().and_then(|i| self.channels.get(i)).ok_or_else(|| Error::not_found("channel", id.0 as u64))
     }
 
     pub fn resource_stats(&self, id: ResourceId) -> Result<ResourceStats> {

@@ -83,11 +83,11 @@ impl Rosters {
             return Err(Error::CapacityExceeded(format!("at most {ROSTERS_MAX} rosters")));
         }
         all.push((roster, None));
-        Ok(RosterId(all.len() as u32 - 1))
+        Ok(RosterId::from_index(all.len() - 1))
     }
 
     pub fn get(&self, id: RosterId) -> Option<Roster> {
-        self.inner.lock().get(id.0 as usize).map(|(r, _)| r.clone())
+        self.inner.lock().get(id.index()?).map(|(r, _)| r.clone())
     }
 
     /// Specs of every date not yet published up to `until`, and mark them published.

@@ -27,7 +27,7 @@ pub(crate) struct SlotStore {
 
 impl SlotStore {
     pub fn get(&self, id: SlotId) -> Option<&Slot> {
-        self.slots.get(id.0 as usize)
+        self.slots.get(id.index()?)
     }
 
     pub fn count(&self) -> usize {

@@ -88,7 +88,7 @@ fn crash_child() {
                         writeln!(out.lock().unwrap(), "C {}", b.0).unwrap();
                     }
                 } else {
-                    let req = Request::new(PatientId(rng.random_range(0..PATIENTS)), SlotId(rng.random_range(0..slots)), channel);
+                    let req = Request::new(PatientId(rng.random_range(1..=PATIENTS)), SlotId(rng.random_range(1..=slots)), channel);
                     if let Ok(b) = e.book(&req) {
                         // Printed only once `book` returned: acknowledged means durable.
                         writeln!(out.lock().unwrap(), "B {}", b.id.0).unwrap();
@@ -171,7 +171,7 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
             }
         }
         for i in 0..e.slot_count() {
-            let s = e.slot(SlotId(i as u32)).unwrap();
+            let s = e.slot(SlotId(i as u32 + 1)).unwrap();
             for p in 0..4 {
                 assert!(s.pool_taken[p] <= s.pool_places[p], "round {round}: slot {i} over capacity");
             }

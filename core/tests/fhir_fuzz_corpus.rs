@@ -32,11 +32,11 @@ fn corpus_seeds_reach_both_the_accepting_and_the_refusing_paths() {
     let before = e.slot_count();
     // busy-unavailable is skipped: two slots.
     assert!(fhir::import_bundle_json(&e, &text("bundle-good.json"), "{}").unwrap().contains("\"slots\":2"));
-    assert!(fhir::import_bundle_json(&e, &text("bundle-by-name.json"), "{\"institution\": 0}").unwrap().contains("\"slots\":2"));
+    assert!(fhir::import_bundle_json(&e, &text("bundle-by-name.json"), "{\"institution\": 1}").unwrap().contains("\"slots\":2"));
     assert_eq!(e.slot_count(), before + 4);
     let bad = fhir::import_bundle_json(&e, &text("bundle-bad.json"), "{}").unwrap_err();
     assert!(bad.contains("code-invalid"), "{bad}");
-    let opts = "{\"institution\": 0, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}";
+    let opts = "{\"institution\": 1, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}";
     assert!(fhir::import_csv_json(&e, &text("roster-good.csv"), opts).is_ok());
     let bad = fhir::import_csv_json(&e, &text("roster-bad.csv"), opts).unwrap_err();
     assert!(bad.contains("line 2, weekday") && bad.contains("line 5, session_start"), "{bad}");

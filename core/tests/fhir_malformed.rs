@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 fn schedule() -> Value {
     json!({ "fullUrl": "urn:uuid:1", "resource": {
         "resourceType": "Schedule", "id": "li",
-        "identifier": [{ "system": fhir::SID_RESOURCE, "value": "0" }],
-        "actor": [{ "reference": "Practitioner/resource-0", "display": "Dr Li" }],
+        "identifier": [{ "system": fhir::SID_RESOURCE, "value": "1" }],
+        "actor": [{ "reference": "Practitioner/resource-1", "display": "Dr Li" }],
     }})
 }
 
@@ -53,7 +53,7 @@ fn the_good_bundle_imports() {
     let r = region();
     let report = fhir::import::import_bundle(&r.engine, &bundle(good()), &ImportOptions::default()).unwrap();
     assert_eq!(report.specs.len(), 2);
-    assert_eq!(slot_set(&r.engine), vec![(0, day().0, 480, 510, 3), (0, day().0, 510, 540, 3)]);
+    assert_eq!(slot_set(&r.engine), vec![(1, day().0, 480, 510, 3), (1, day().0, 510, 540, 3)]);
 }
 
 #[test]
@@ -111,7 +111,7 @@ fn bad_times() {
     // Ending at local midnight is the last segment of the day, not an error.
     let r = region();
     fhir::import::import_bundle(&r.engine, &bundle(vec![schedule(), slot("2026-11-24T23:30:00+08:00", "2026-11-25T00:00:00+08:00")]), &ImportOptions::default()).unwrap();
-    assert_eq!(slot_set(&r.engine), vec![(0, day().0, 1410, 1440, 3)]);
+    assert_eq!(slot_set(&r.engine), vec![(1, day().0, 1410, 1440, 3)]);
 }
 
 #[test]
@@ -202,14 +202,14 @@ fn csv_quoting_header_order_and_ids() {
     let r = region();
     let csv = "\u{feff}places,resource,department,weekday,session_start,session_end,segment_minutes\r\n\
                2 , \"Dr Li\" ,\"Cardiology\",MON,08:00,09:00,30\r\n\
-               1,resource-1,paediatrics,7,23:00,24:00,60\r\n";
+               1,resource-2,paediatrics,7,23:00,24:00,60\r\n";
     let opts = CsvImport { institution: r.hospital, valid_from: day().plus_days(-1), valid_until: day().plus_days(5) };
     let report = fhir::import::import_csv(&r.engine, csv, &opts).unwrap();
     // Monday 23 Nov: 2 segments; Sunday 29 Nov: 23:00–24:00.
-    assert_eq!(slot_set(&r.engine), vec![(0, day().0 - 1, 480, 510, 2), (0, day().0 - 1, 510, 540, 2), (1, day().0 + 5, 1380, 1440, 1)]);
+    assert_eq!(slot_set(&r.engine), vec![(1, day().0 - 1, 480, 510, 2), (1, day().0 - 1, 510, 540, 2), (2, day().0 + 5, 1380, 1440, 1)]);
     assert_eq!(report.rosters[1].weekdays, vec![6]);
     // An id outside the department is not found there.
-    csv_refused(&format!("{HEADER}resource-1,Cardiology,mon,08:00,09:00,30,1\n"), "line 2, resource", "no resource");
+    csv_refused(&format!("{HEADER}resource-2,Cardiology,mon,08:00,09:00,30,1\n"), "line 2, resource", "no resource");
 }
 
 #[test]
@@ -217,10 +217,10 @@ fn bad_options_and_oversized_inputs() {
     let r = region();
     let bad = |v: Value| fhir::import_csv_json(&r.engine, HEADER, &v.to_string()).unwrap_err();
     assert!(bad(json!({ "institution": 9, "valid_from": "2026-11-24", "valid_until": "2026-11-25" })).contains("not-found"));
-    assert!(bad(json!({ "institution": 0, "valid_from": "2026-11-25", "valid_until": "2026-11-24" })).contains("must be ordered"));
-    assert!(bad(json!({ "institution": 0, "valid_from": "2026-11-24", "valid_until": "2027-12-24" })).contains("366"));
-    assert!(bad(json!({ "institution": 0, "valid_from": "24/11/2026", "valid_until": "2026-11-25" })).contains("valid date"));
-    assert!(bad(json!({ "institution": 0, "valid_from": "2026-11-24", "valid_until": "2026-11-25", "extra": 1 })).contains("unknown option"));
+    assert!(bad(json!({ "institution": 1, "valid_from": "2026-11-25", "valid_until": "2026-11-24" })).contains("must be ordered"));
+    assert!(bad(json!({ "institution": 1, "valid_from": "2026-11-24", "valid_until": "2027-12-24" })).contains("366"));
+    assert!(bad(json!({ "institution": 1, "valid_from": "24/11/2026", "valid_until": "2026-11-25" })).contains("valid date"));
+    assert!(bad(json!({ "institution": 1, "valid_from": "2026-11-24", "valid_until": "2026-11-25", "extra": 1 })).contains("unknown option"));
     let big = "x".repeat(fhir::import::CSV_BYTES_MAX + 1);
     let opts = CsvImport { institution: r.hospital, valid_from: day(), valid_until: day() };
     assert_eq!(fhir::import::import_csv(&r.engine, &big, &opts).unwrap_err().issues[0].code, "too-costly");

@@ -66,7 +66,7 @@ fn json_text_round_trip_and_a_second_import_is_refused_as_duplicate() {
     let b = region();
     let report: Value = serde_json::from_str(&fhir::import_bundle_json(&b.engine, &text, "{}").unwrap()).unwrap();
     assert_eq!(report["slots"], a.engine.slot_count());
-    assert_eq!(report["first_slot"], 0);
+    assert_eq!(report["first_slot"], 1);
     assert_eq!(slot_set(&b.engine), slot_set(&a.engine));
 
     let before = b.engine.slot_count();
@@ -103,7 +103,7 @@ fn csv_roster_gives_the_same_slots_as_the_rosters() {
     assert_eq!(report.rosters.len(), 14);
     assert_eq!(slot_set(&c.engine), slot_set(&a.engine));
     // Pools are the engine's own: the referral share is spread over each resource-day run.
-    let referral_places = |e: &Engine| (0..e.slot_count() as u32).map(|i| e.slot(SlotId(i)).unwrap().pool_places[1] as u32).sum::<u32>();
+    let referral_places = |e: &Engine| (1..=e.slot_count() as u32).map(|i| e.slot(SlotId(i)).unwrap().pool_places[1] as u32).sum::<u32>();
     assert_eq!(referral_places(&c.engine), referral_places(&a.engine));
 
     // The CSV export → import through the bundle gives the same again.

@@ -124,3 +124,56 @@ fn i3_i4_durable_open_refuses_bad_input_before_touching_the_disk() {
     let after: Vec<_> = std::fs::read_dir(&cwd).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(before, after, "an empty path wrote into the current directory");
 }
+
+/// Item 8: booking id 0 was a real booking (patient 0's first), while the bulk calls of C and
+/// Python answer 0 for a refused row. No id of any kind is ever 0.
+#[test]
+fn i8_no_id_of_any_kind_is_zero() {
+    let mut policy = Policy::default();
+    policy.lottery.window_s = 60;
+    let date = day0().plus_days(7);
+    // Just before the release of `date`: the lottery opens at 15:00.
+    let c = city_with(policy, at(day0(), 14, 0));
+    assert!(STANDARD_CHANNELS.iter().all(|n| c.engine.channel_id(n).unwrap().0 != 0));
+    assert_ne!(c.engine.add_channel("hospital_app").unwrap().0, 0);
+    for id in [c.community.0, c.secondary.0, c.tertiary.0, c.cardio[0].0, c.doctor[0].0] {
+        assert_ne!(id, 0);
+    }
+    let dept = c.engine.department(c.cardio[0]).unwrap();
+    assert_ne!(dept.specialty.0, 0);
+    assert_ne!(c.engine.institution(c.community).unwrap().district.0, 0);
+    let roster = c
+        .engine
+        .add_roster(Roster { resource: c.doctor[1], weekdays: vec![0, 1, 2, 3, 4, 5, 6], start_min: 480, end_min: 540, segment_min: 30, places: 2, valid_from: date, valid_until: date, closed_dates: vec![] })
+        .unwrap();
+    assert_ne!(roster.0, 0);
+    let first = c.patient();
+    assert_ne!(first.0, 0, "the first patient");
+    let slot = c.slot(c.doctor[2], date, 480, 4);
+    assert_ne!(slot.0, 0, "the first slot");
+    let referral = c
+        .engine
+        .issue_referral(&ReferralRequest { patient: first, from: c.community, specialty: "cardiology".into(), institution: None, urgency: Urgency::Urgent, valid_days: 30 })
+        .unwrap();
+    assert_ne!(referral.id.0, 0);
+    // Referral pool: open 14 days ahead, so this books before the public release.
+    let booking = c.engine.book(&c.req(first, slot).with_referral(referral.id)).unwrap();
+    assert_ne!(booking.id.0, 0, "the first booking of the first patient");
+    let waiter = c.patient();
+    let entry = c
+        .engine
+        .join_waitlist(&WaitlistRequest { patient: waiter, department: c.cardio[0], resource: None, date_from: date, date_to: date, time: None, channel: c.app, referral: None, follow_up: false })
+        .unwrap();
+    assert_ne!(entry.id.0, 0);
+    c.engine.advance_to(at(day0(), 15, 0)).unwrap();
+    match c.engine.submit(&c.req(c.patient(), slot)).unwrap() {
+        Submission::Entered { ticket, .. } => assert_ne!(ticket.0, 0),
+        other => panic!("expected a lottery entry, got {other:?}"),
+    }
+    // Id 0 is never found, for every kind of lookup.
+    assert_eq!(c.engine.slot(SlotId(0)).unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(c.engine.patient_record(PatientId(0)).unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(c.engine.booking(BookingId(0)).unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(c.engine.institution(InstitutionId(0)).unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(c.engine.channel(ChannelId(0)).unwrap_err().code(), ErrorCode::NotFound);
+}

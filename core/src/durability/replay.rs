@@ -99,9 +99,10 @@ impl Replayer {
         })
     }
 
+    /// The id the next addition of `kind` receives (ids are dense index + 1).
     fn next_id(&self, kind: u8) -> u64 {
         let e = &self.engine;
-        (match kind {
+        1 + (match kind {
             0 => e.registry.institutions.count(),
             1 => e.registry.departments.count(),
             2 => e.registry.resources.count(),
@@ -493,7 +494,7 @@ fn take_entry(e: &Engine, id: WaitlistId) {
 
 /// Re-publish a batch at its journaled ids, with pool sizes recomputed from the same policy.
 pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::slot::SlotSpec]) -> Result<()> {
-    if first.0 as usize != e.store.count() {
+    if first.index() != Some(e.store.count()) {
         return Err(corrupt(format!("slots published at {first}, but {} slots exist", e.store.count())));
     }
     if specs.len() > crate::engine::PUBLISH_BATCH_MAX || e.store.count() + specs.len() > crate::store::SLOTS_MAX {
@@ -501,7 +502,7 @@ pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::slot::SlotSpec]
     }
     let mut ids = Vec::with_capacity(specs.len());
     for slot in e.build_batch(specs)? {
-        ids.push(SlotId(e.store.slots.push(slot) as u32));
+        ids.push(SlotId::from_index(e.store.slots.push(slot)));
     }
     e.store.index(&ids);
     Ok(())

@@ -96,7 +96,7 @@ impl State {
     /// Copy an engine's state (consistent only when no other thread changes it).
     pub fn capture_engine(e: &Engine, seq: u64, clock: Timestamp, drawn: Vec<Timestamp>) -> State {
         let reg = &e.registry;
-        let name_of = |v: &boxcar::Vec<String>, i: u32| v.get(i as usize).cloned().unwrap_or_default();
+        let name_of = |v: &boxcar::Vec<String>, i: u32| (i as usize).checked_sub(1).and_then(|i| v.get(i)).cloned().unwrap_or_default();
         let mut slots = Vec::with_capacity(e.store.count());
         for (_, s) in e.store.slots.iter() {
             slots.push(SlotRec {
@@ -196,7 +196,7 @@ impl State {
             res.no_shows.store(r.no_shows, Ordering::Relaxed);
         }
         for (i, name) in self.channels.iter().enumerate() {
-            if e.add_channel(name)?.0 as usize != i {
+            if e.add_channel(name)?.index() != Some(i) {
                 return Err(corrupt(format!("snapshot channel {name:?} is listed twice")));
             }
         }
@@ -209,10 +209,10 @@ impl State {
             slot.restore_counts(s.taken, s.closed);
             e.store.slots.push(slot);
         }
-        let ids: Vec<SlotId> = (0..self.slots.len()).map(|i| SlotId(i as u32)).collect();
+        let ids: Vec<SlotId> = (0..self.slots.len()).map(SlotId::from_index).collect();
         e.store.index(&ids);
         let patient_count = self.patients.len();
-        let known = |p: PatientId| (p.0 as usize) < patient_count;
+        let known = |p: PatientId| p.index().is_some_and(|i| i < patient_count);
         for p in self.patients {
             if p.merged_into.is_some_and(|m| !known(m)) || p.no_shows.iter().any(|m| !sane_time(m.at)) {
                 return Err(corrupt("snapshot merges a patient into an unknown one"));

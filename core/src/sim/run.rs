@@ -305,10 +305,10 @@ impl<'a> Sim<'a> {
         let before = self.engine.slot_count();
         self.engine.publish_rosters_until(start.plus_days(until))?;
         let after = self.engine.slot_count();
-        // Ids are dense from 0 in this engine: the slot table is indexed by id.
+        // Ids are dense from 1 in this engine: the slot table is indexed by id − 1.
         self.slots.resize(after, SlotRec::default());
         for id in before..after {
-            let info = self.engine.slot(SlotId(id as u32))?;
+            let info = self.engine.slot(SlotId(id as u32 + 1))?;
             let department = self.region.department_index(info.department).ok_or_else(|| Error::invalid("slot of an unknown department"))? as u32;
             self.slots[id] = SlotRec { department, capacity: info.capacity, booked: 0, attended: 0 };
         }
@@ -365,7 +365,7 @@ impl<'a> Sim<'a> {
 
     /// A place of `slot` came back: its department is no longer known to be full.
     fn freed(&mut self, slot: SlotId) {
-        if let Some(rec) = self.slots.get(slot.0 as usize) {
+        if let Some(rec) = self.slots.get((slot.0 as usize).wrapping_sub(1)) {
             self.full_through[rec.department as usize] = None;
         }
     }
@@ -747,7 +747,7 @@ impl<'a> Sim<'a> {
         let lead_s = l.starts_at.0 - l.created_at.0;
         let past = self.past_no_shows[l.req.patient as usize];
         let p = self.demand.no_show.probability(lead_s as f64 / DAY_S as f64, past as u32);
-        let rec = &mut self.slots[l.slot.0 as usize];
+        let rec = &mut self.slots[l.slot.0 as usize - 1];
         rec.booked += 1;
         let tier = self.region.departments[rec.department as usize].tier;
         self.counts.engine_calls += 1;

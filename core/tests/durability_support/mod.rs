@@ -91,8 +91,8 @@ impl Ops {
     pub fn step(&mut self, e: &Engine, w: &mut World) {
         let slots = e.slot_count() as u32;
         let p = self.pick(&w.patients).unwrap();
-        let slot = SlotId(self.rng.random_range(0..slots));
-        let channel = ChannelId(self.rng.random_range(0..6));
+        let slot = SlotId(self.rng.random_range(1..=slots));
+        let channel = ChannelId(self.rng.random_range(1..=6));
         let req = Request::new(p, slot, channel);
         let op = self.rng.random_range(0..101);
         let ok = match op {
@@ -190,7 +190,7 @@ impl Ops {
 /// Every slot's places taken within its pools' sizes.
 pub fn assert_no_slot_over_capacity(e: &Engine) {
     for i in 0..e.slot_count() {
-        let s = e.slot(SlotId(i as u32)).unwrap();
+        let s = e.slot(SlotId(i as u32 + 1)).unwrap();
         for p in 0..4 {
             assert!(s.pool_taken[p] <= s.pool_places[p], "slot {i} pool {p}: {} taken of {}", s.pool_taken[p], s.pool_places[p]);
         }

@@ -78,7 +78,7 @@ ECG room 2,Cardiology,sun,08:00,10:00,15,4
 
 /// Every slot as (resource, date, start, end, capacity), sorted: what "the same slots" means.
 pub fn slot_set(engine: &Engine) -> Vec<(u32, i32, u16, u16, u16)> {
-    let mut v: Vec<_> = (0..engine.slot_count() as u32)
+    let mut v: Vec<_> = (1..=engine.slot_count() as u32)
         .map(|i| engine.slot(SlotId(i)).unwrap())
         .map(|s| (s.resource.0, s.date.0, s.start_min, s.end_min, s.capacity))
         .collect();
