@@ -364,20 +364,33 @@ impl Engine {
         (slot, referral)
     }
 
-    /// Confirm a hold. A hold past its expiry is expired now and reported as
-    /// [`Error::HoldExpired`].
+    /// A hold whose time is up answers [`Error::HoldExpired`], however it is asked about and
+    /// whether or not `tick` processed it yet: a hold past its deadline is expired here first
+    /// (releasing its place, as the tick would). Returns the error and the freed slot, if this
+    /// call expired it.
+    fn expired_hold(&self, state: &mut PatientState, i: usize, now: Timestamp) -> Option<(Error, Option<SlotId>)> {
+        let b = &state.bookings[i];
+        let (id, expired_at, slot) = (b.id, b.expires_at, b.slot);
+        match b.state {
+            BookingState::Expired => Some((Error::HoldExpired { booking: id, expired_at }, None)),
+            BookingState::Held if now >= expired_at => {
+                self.end_booking(state, i, BookingState::Expired, now, EventKind::Expired { booking: id, slot });
+                Some((Error::HoldExpired { booking: id, expired_at }, Some(slot)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Confirm a hold. A hold past its expiry is [`Error::HoldExpired`] (see `expired_hold`).
     pub fn confirm(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
         let (result, freed) = self.with_booking(id, |engine, state, i| {
+            if let Some((err, freed)) = engine.expired_hold(state, i, now) {
+                return Ok((Err(err), freed));
+            }
             let b = &state.bookings[i];
             if b.state != BookingState::Held {
                 return Ok((Err(Self::wrong_state(b, "confirm")), None));
-            }
-            if now >= b.expires_at {
-                let expired_at = b.expires_at;
-                let slot = b.slot;
-                engine.end_booking(state, i, BookingState::Expired, now, EventKind::Expired { booking: id, slot });
-                return Ok((Err(Error::HoldExpired { booking: id, expired_at }), Some(slot)));
             }
             state.bookings[i].state = BookingState::Booked;
             engine.emit_at(now, EventKind::Confirmed { booking: id });
@@ -386,14 +399,20 @@ impl Engine {
         if let Some(slot) = freed {
             self.offer_freed_place(slot, now);
         }
-        result.and_then(|b| self.durable(b))
+        // The expiry this call performed is a state change: durable before it is reported.
+        self.durable(())?;
+        result
     }
 
     /// Cancel a hold or booking. Cancelling a booking after the policy's free-cancellation time
-    /// (default 15:00 the day before) counts as a fraction of a no-show.
+    /// (default 15:00 the day before) counts as a fraction of a no-show. A hold past its expiry
+    /// is [`Error::HoldExpired`].
     pub fn cancel(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
-        let (booking, slot) = self.with_booking(id, |engine, state, i| {
+        let (result, slot) = self.with_booking(id, |engine, state, i| {
+            if let Some((err, freed)) = engine.expired_hold(state, i, now) {
+                return Ok((Err(err), freed));
+            }
             let b = &state.bookings[i];
             if !matches!(b.state, BookingState::Held | BookingState::Booked) {
                 return Err(Self::wrong_state(b, "cancel"));
@@ -408,10 +427,13 @@ impl Engine {
                     engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
                 }
             }
-            Ok((state.bookings[i].clone(), slot))
+            Ok((Ok(state.bookings[i].clone()), Some(slot)))
         })?;
-        self.offer_freed_place(slot, now);
-        self.durable(booking)
+        if let Some(slot) = slot {
+            self.offer_freed_place(slot, now);
+        }
+        self.durable(())?;
+        result
     }
 
     /// The patient arrived.

@@ -177,3 +177,38 @@ fn i8_no_id_of_any_kind_is_zero() {
     assert_eq!(c.engine.institution(InstitutionId(0)).unwrap_err().code(), ErrorCode::NotFound);
     assert_eq!(c.engine.channel(ChannelId(0)).unwrap_err().code(), ErrorCode::NotFound);
 }
+
+/// Item 6: an expired hold answered `HoldExpired` when `confirm` found the expiry itself, but
+/// `WrongState` once `tick`/`advance_clock` had processed it. Always `HoldExpired`.
+#[test]
+fn i6_an_expired_hold_always_answers_hold_expired() {
+    // A clock the engine does not tick: the expiry is found by the call itself first.
+    let clock = std::sync::Arc::new(ManualClock::new(at(day0(), 16, 0)));
+    let engine = Engine::with_clock(EngineConfig { policy: Policy::default(), utc_offset_s: OFFSET }, clock.clone()).unwrap();
+    let h = engine.add_institution("Clinic", Tier::Community, "Nancheng").unwrap();
+    let d = engine.add_department(h, "cardiology", "Cardiology").unwrap();
+    let r = engine.add_resource(d, ResourceKind::Doctor, "Dr Wu", false).unwrap();
+    let slot = engine.publish_slots(&[SlotSpec { resource: r, date: day0().plus_days(2), start_min: 480, end_min: 495, capacity: 4 }]).unwrap().start;
+    let app = engine.channel_id("app").unwrap();
+    let hold = |ttl| engine.hold_for(&Request::new(engine.register_patient().unwrap(), slot, app), ttl).unwrap();
+    let (a, b, c) = (hold(30), hold(30), hold(30));
+    clock.advance(31);
+    let expect_expired = |what: &str, result: Result<Booking>, id: BookingId| match result {
+        Err(Error::HoldExpired { booking, expired_at }) => {
+            assert_eq!(booking, id, "{what}");
+            assert_eq!(expired_at, engine.booking(id).unwrap().expires_at, "{what}");
+        }
+        other => panic!("{what} of an expired hold: {other:?}"),
+    };
+    // Found by the call: confirm and cancel both say so.
+    expect_expired("confirm", engine.confirm(a.id), a.id);
+    expect_expired("cancel", engine.cancel(b.id), b.id);
+    // Processed by the tick first: the same answer.
+    assert_eq!(engine.tick(), 1);
+    assert_eq!(engine.booking(c.id).unwrap().state, BookingState::Expired);
+    for id in [a.id, b.id, c.id] {
+        expect_expired("confirm", engine.confirm(id), id);
+        expect_expired("cancel", engine.cancel(id), id);
+    }
+    assert_eq!(engine.slot(slot).unwrap().pool_taken, [0, 0, 0, 0], "every expired place is back");
+}

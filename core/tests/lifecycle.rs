@@ -51,7 +51,7 @@ fn holds_expire_on_the_clock_and_late_confirms_fail() {
     assert_eq!(c.engine.booking(hold.id).unwrap().state, BookingState::Held, "one second before expiry");
     c.engine.advance_clock(1).unwrap();
     assert_eq!(c.engine.booking(hold.id).unwrap().state, BookingState::Expired);
-    assert!(matches!(c.engine.confirm(hold.id), Err(Error::WrongState { .. })));
+    assert!(matches!(c.engine.confirm(hold.id), Err(Error::HoldExpired { .. })));
     c.engine.book(&c.req(q, slot)).unwrap();
 
     // A confirm that arrives after the deadline but before a tick expires the hold itself.

@@ -204,6 +204,11 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, limits: LimitPolicy) -> Result<(), Te
                 let i = i % ids.len();
                 let id = ids[i];
                 match op {
+                    // An expired hold answers HoldExpired to whoever asks about it.
+                    Op::Confirm(_) | Op::Cancel(_) if model.bookings[i].state == St::Expired => {
+                        let got = if matches!(op, Op::Confirm(_)) { e.confirm(id) } else { e.cancel(id) };
+                        (code(got), Err(ErrorCode::HoldExpired))
+                    }
                     Op::Confirm(_) => (code(e.confirm(id)), model.transition(i, &[St::Held], St::Booked)),
                     Op::Cancel(_) => {
                         let b = &model.bookings[i];
