@@ -159,6 +159,12 @@ pub struct Engine {
     pub(crate) channel_groups: boxcar::Vec<Option<u8>>,
     /// Serialises publishers only (never bookings), so that one batch gets contiguous slot ids.
     publish_lock: Mutex<()>,
+    /// Held while a dense id (registry items, channels, patients, rosters) is taken *and* its
+    /// event numbered, so that the journal lists such additions in id order: replay then never
+    /// meets an event about an id whose addition comes later, whatever the interleaving of the
+    /// threads and wherever a crash cuts the journal (hardening issue, item B). Additions are
+    /// rare and short; bookings never take it.
+    alloc_lock: Mutex<()>,
     /// Serialises `tick` so expiry and draws happen once, in order.
     tick_lock: Mutex<()>,
     /// Serialises patient merges (see `merge_patients`).
@@ -207,6 +213,7 @@ impl Engine {
             rosters: Rosters::default(),
             channel_groups: boxcar::Vec::new(),
             publish_lock: Mutex::new(()),
+            alloc_lock: Mutex::new(()),
             tick_lock: Mutex::new(()),
             merge_lock: Mutex::new(()),
             next_referral: AtomicU64::new(1),
@@ -276,27 +283,39 @@ impl Engine {
     // ---------------------------------------------------------------- registry
 
     pub fn add_institution(&self, name: &str, tier: Tier, district: &str) -> Result<InstitutionId> {
-        let id = self.registry.add_institution(name, tier, district)?;
-        self.emit(EventKind::InstitutionAdded { institution: id, name: name.into(), tier, district: district.into() });
+        let id = {
+            let _in_id_order = self.alloc_lock.lock();
+            let id = self.registry.add_institution(name, tier, district)?;
+            self.emit(EventKind::InstitutionAdded { institution: id, name: name.into(), tier, district: district.into() });
+            id
+        };
         self.durable(id)
     }
 
     pub fn add_department(&self, institution: InstitutionId, specialty: &str, name: &str) -> Result<DepartmentId> {
-        let id = self.registry.add_department(institution, specialty, name)?;
-        self.emit(EventKind::DepartmentAdded { department: id, institution, specialty: specialty.into(), name: name.into() });
+        let id = {
+            let _in_id_order = self.alloc_lock.lock();
+            let id = self.registry.add_department(institution, specialty, name)?;
+            self.emit(EventKind::DepartmentAdded { department: id, institution, specialty: specialty.into(), name: name.into() });
+            id
+        };
         self.durable(id)
     }
 
     pub fn add_resource(&self, department: DepartmentId, kind: ResourceKind, name: &str, expert: bool) -> Result<ResourceId> {
-        let id = self.registry.add_resource(department, kind, name, expert)?;
-        self.emit(EventKind::ResourceAdded { resource: id, department, kind, name: name.into(), expert });
+        let id = {
+            let _in_id_order = self.alloc_lock.lock();
+            let id = self.registry.add_resource(department, kind, name, expert)?;
+            self.emit(EventKind::ResourceAdded { resource: id, department, kind, name: name.into(), expert });
+            id
+        };
         self.durable(id)
     }
 
     /// Add a channel (idempotent by name). The six standard channels exist from the start.
     pub fn add_channel(&self, name: &str) -> Result<ChannelId> {
-        // Under the publish lock so the group table stays aligned with channel ids.
-        let _guard = self.publish_lock.lock();
+        // In id order (see `alloc_lock`), which also keeps the group table aligned with ids.
+        let _guard = self.alloc_lock.lock();
         let before = self.registry.channels.count();
         let id = self.registry.add_channel(name)?;
         if self.registry.channels.count() > before {
@@ -361,8 +380,12 @@ impl Engine {
     // ---------------------------------------------------------------- master patient index
 
     pub fn register_patient(&self) -> Result<PatientId> {
-        let id = self.patients.register()?;
-        self.emit(EventKind::PatientRegistered { patient: id });
+        let id = {
+            let _in_id_order = self.alloc_lock.lock();
+            let id = self.patients.register()?;
+            self.emit(EventKind::PatientRegistered { patient: id });
+            id
+        };
         self.durable(id)
     }
 
@@ -610,8 +633,12 @@ impl Engine {
     pub fn add_roster(&self, roster: Roster) -> Result<RosterId> {
         roster.validate()?;
         self.registry.resource(roster.resource)?;
-        let id = self.rosters.add(roster.clone())?;
-        self.emit(EventKind::RosterAdded { roster: id, template: roster });
+        let id = {
+            let _in_id_order = self.alloc_lock.lock();
+            let id = self.rosters.add(roster.clone())?;
+            self.emit(EventKind::RosterAdded { roster: id, template: roster });
+            id
+        };
         self.durable(id)
     }
 

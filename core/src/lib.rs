@@ -56,7 +56,7 @@ pub use availability::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot
 pub use booking::{PriorityClass, Request, Submission};
 pub use engine::{Engine, EngineConfig, EngineStats, SlotInfo, SuspensionReport, PUBLISH_BATCH_MAX};
 pub use error::{Error, ErrorCode, LimitKind, Result};
-pub use durability::{read_journal, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions, RecoveryReport, TornTail};
+pub use durability::{read_journal, BUFFERED_UNFLUSHED_MAX_DEFAULT, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions, RecoveryReport, TornTail};
 #[doc(hidden)]
 pub use durability::{debug_state, fuzz_decode_segment, fuzz_decode_snapshot, fuzz_decode_snapshot_payload, fuzz_segment_from_payloads};
 pub use events::{CancelledBy, Event, EventKind, EventSink, Urgency};

@@ -68,12 +68,28 @@ pub struct OpenOptions {
     pub config: Option<EngineConfig>,
     pub durability: Durability,
     pub clock: ClockKind,
+    /// `Buffered` mode only: most journal records an acknowledged operation may be ahead of the
+    /// last fsync. An operation that would pass it waits for the next fsync, so a crash loses at
+    /// most this many acknowledged records — hence operations, each has at least one — however
+    /// the writer thread is scheduled (a time interval alone is no bound when threads outnumber
+    /// cores). 1 ..= 1,000,000; default [`BUFFERED_UNFLUSHED_MAX_DEFAULT`].
+    pub max_unflushed: u32,
 }
+
+/// Default bound on unflushed acknowledged records in `Buffered` mode (see
+/// [`OpenOptions::max_unflushed`]).
+pub const BUFFERED_UNFLUSHED_MAX_DEFAULT: u32 = 4096;
 
 impl OpenOptions {
     /// The stored (or default) configuration on the system clock.
     pub fn new(durability: Durability) -> OpenOptions {
-        OpenOptions { config: None, durability, clock: ClockKind::System }
+        OpenOptions { config: None, durability, clock: ClockKind::System, max_unflushed: BUFFERED_UNFLUSHED_MAX_DEFAULT }
+    }
+
+    /// See [`OpenOptions::max_unflushed`].
+    pub fn max_unflushed(mut self, records: u32) -> OpenOptions {
+        self.max_unflushed = records;
+        self
     }
 
     pub fn config(mut self, config: EngineConfig) -> OpenOptions {
@@ -151,6 +167,9 @@ impl DurableEngine {
         if let Some(config) = &options.config {
             config.validate()?;
         }
+        if !(1..=1_000_000).contains(&options.max_unflushed) {
+            return Err(Error::invalid(format!("max_unflushed {} must be 1 ..= 1000000", options.max_unflushed)));
+        }
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = FsOpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| io("open", &lock_path, e))?;
@@ -162,7 +181,7 @@ impl DurableEngine {
         let journal = match options.durability {
             Durability::None => None,
             mode => {
-                let j = Journal::start(&dir, last_seq + 1, mode)?;
+                let j = Journal::start(&dir, last_seq + 1, mode, options.max_unflushed as u64)?;
                 engine.set_event_sink(j.sink())?;
                 Some(j)
             }
