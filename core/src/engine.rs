@@ -6,7 +6,7 @@
 //! See `docs/concurrency.md` for which lock or atomic guards what.
 
 use crate::error::{Error, Result};
-use crate::events::{Event, EventBus, EventKind, EventSink};
+use crate::events::{EventBus, EventKind, EventSink, SubscribeOptions, Subscription};
 use crate::ids::*;
 use crate::lottery::Lotteries;
 use crate::patients::{Booking, BookingState, Card, PatientRecord, Patients};
@@ -17,7 +17,6 @@ use crate::slot::{pool_sizes, Slot, SlotSpec, PLACES_MAX};
 use crate::store::{SlotStore, SLOTS_MAX};
 use crate::time::{check_utc_offset, Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::waitlist::Waitlists;
-use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -277,6 +276,8 @@ impl Engine {
             }
         }
         self.draw_due_lotteries(now);
+        drop(_one_at_a_time);
+        EventBus::deliver_waiting();
         expired
     }
 
@@ -725,9 +726,16 @@ impl Engine {
 
     // ---------------------------------------------------------------- events
 
-    /// Receive every event emitted from now on (unbounded crossbeam channel; drop it to leave).
-    pub fn subscribe(&self) -> Receiver<Event> {
-        self.events.subscribe()
+    /// Receive every event emitted from now on, through a queue of
+    /// [`SUBSCRIPTION_CAPACITY_DEFAULT`](crate::SUBSCRIPTION_CAPACITY_DEFAULT) events; a
+    /// subscriber that lets it fill up is cut off ([`Overflow::Disconnect`](crate::Overflow)). Drop it to leave.
+    pub fn subscribe(&self) -> Subscription {
+        self.events.subscribe(SubscribeOptions::default()).expect("the default options are valid")
+    }
+
+    /// Subscribe with a queue size and a policy for a full queue (see [`Overflow`](crate::Overflow)).
+    pub fn subscribe_with(&self, options: SubscribeOptions) -> Result<Subscription> {
+        self.events.subscribe(options)
     }
 
     /// The sequence number of the last event emitted.

@@ -14,10 +14,10 @@ use crate::waitlist::WaitlistEntry;
 use crate::registry::{ResourceKind, Tier};
 use crate::slot::{Pool, SlotSpec};
 use crate::time::{Date, TimeOfDay, Timestamp};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where a durable journal plugs in (see the durability module).
@@ -115,25 +115,156 @@ pub enum EventKind {
     LotteryLost { ticket: TicketId, reason: String },
 }
 
+/// What the engine does when a subscriber's queue is full.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Cut the subscriber off: it keeps what is queued, then its subscription ends
+    /// ([`Subscription::is_cut_off`]), and the events it missed show as a gap in `seq`. The
+    /// engine never waits for a subscriber. The default.
+    #[default]
+    Disconnect,
+    /// The operation that emitted the event waits until the subscriber made room — at its very
+    /// end, after it released every lock, so no other patient or slot is held up by it. A slow
+    /// subscriber slows the engine down by design (an audit log that must not miss an event).
+    /// Never read such a subscription on a thread that also calls the engine: it would wait
+    /// for itself.
+    Block,
+}
+
+/// Most events one subscription may queue (a bound on a slow subscriber's memory).
+pub const SUBSCRIPTION_CAPACITY_MAX: usize = 1 << 22;
+/// Queue size of [`crate::Engine::subscribe`].
+pub const SUBSCRIPTION_CAPACITY_DEFAULT: usize = 1 << 16;
+
+/// How to subscribe: the queue's size and what happens when it is full.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribeOptions {
+    /// Events queued at most, 1 ..= [`SUBSCRIPTION_CAPACITY_MAX`].
+    pub capacity: usize,
+    pub overflow: Overflow,
+}
+
+impl Default for SubscribeOptions {
+    fn default() -> Self {
+        SubscribeOptions { capacity: SUBSCRIPTION_CAPACITY_DEFAULT, overflow: Overflow::Disconnect }
+    }
+}
+
+/// A stream of the engine's events from the moment of subscribing, through a bounded queue (see
+/// [`SubscribeOptions`]). Drop it to unsubscribe. Events of one patient arrive in order; events
+/// of different patients may arrive a few positions apart — `seq` has no gaps, so a consumer
+/// that needs the total order re-sequences by it, and a consumer that was cut off sees where.
+#[derive(Debug)]
+pub struct Subscription {
+    rx: Receiver<Event>,
+    cut_off: Arc<AtomicBool>,
+}
+
+impl Subscription {
+    /// The next event if one is queued.
+    pub fn try_recv(&self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Wait for the next event; `None` once the subscription ended (cut off, or the engine is
+    /// gone) and everything queued was read.
+    pub fn recv(&self) -> Option<Event> {
+        self.rx.recv().ok()
+    }
+
+    /// Wait at most `timeout` for the next event; `None` on timeout or end ([`Self::is_ended`]).
+    pub fn recv_timeout(&self, timeout: std::time::Duration) -> Option<Event> {
+        self.rx.recv_timeout(timeout).ok()
+    }
+
+    /// Every event queued now, without waiting.
+    pub fn try_iter(&self) -> impl Iterator<Item = Event> + '_ {
+        self.rx.try_iter()
+    }
+
+    /// Events as they come, until the subscription ends.
+    pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
+        self.rx.iter()
+    }
+
+    /// Events queued now.
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// The queue's size.
+    pub fn capacity(&self) -> usize {
+        self.rx.capacity().unwrap_or(0)
+    }
+
+    /// Whether the engine cut this subscriber off because its queue was full
+    /// ([`Overflow::Disconnect`]); the events after the last one queued were not delivered.
+    pub fn is_cut_off(&self) -> bool {
+        self.cut_off.load(Ordering::Acquire)
+    }
+
+    /// Whether nothing more will arrive: the queue is empty and the engine stopped sending (it
+    /// cut this subscriber off, or it was dropped).
+    pub fn is_ended(&self) -> bool {
+        self.rx.is_empty() && (self.is_cut_off() || self.rx.recv_timeout(std::time::Duration::ZERO).is_err_and(|e| e.is_disconnected()))
+    }
+}
+
+struct Subscriber {
+    id: u64,
+    tx: Sender<Event>,
+    overflow: Overflow,
+    cut_off: Arc<AtomicBool>,
+}
+
+thread_local! {
+    /// Events for [`Overflow::Block`] subscribers whose queue was full when they were emitted
+    /// (under a patient lock, where waiting is forbidden). The emitting operation sends them,
+    /// waiting for room, at its end (`EventBus::deliver_waiting`). At most the events of one
+    /// operation, so bounded by the operation's own bounds.
+    static WAITING: std::cell::RefCell<Vec<(u64, Sender<Event>, Event)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Events parked in any thread's `WAITING`: lets every operation skip the thread-local lookup
+/// in the common case of nothing waiting anywhere.
+static WAITING_TOTAL: AtomicUsize = AtomicUsize::new(0);
+
 /// Fan-out of events to subscribers.
 #[derive(Default)]
 pub(crate) struct EventBus {
     next_seq: AtomicU64,
-    subscribers: RwLock<Vec<Sender<Event>>>,
+    subscribers: RwLock<Vec<Subscriber>>,
+    next_subscriber: AtomicU64,
     /// Read without the lock: with no subscriber, emitting costs one atomic add.
     subscriber_count: AtomicUsize,
     sink: OnceLock<Arc<dyn EventSink>>,
 }
 
 impl EventBus {
-    pub fn subscribe(&self) -> Receiver<Event> {
-        let (tx, rx) = crossbeam_channel::unbounded();
+    pub fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription> {
+        if !(1..=SUBSCRIPTION_CAPACITY_MAX).contains(&options.capacity) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "subscription capacity {} must be 1 ..= {SUBSCRIPTION_CAPACITY_MAX}",
+                options.capacity
+            )));
+        }
+        let (tx, rx) = crossbeam_channel::bounded(options.capacity);
+        let cut_off = Arc::new(AtomicBool::new(false));
+        let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
         let mut subs = self.subscribers.write();
-        subs.push(tx);
+        subs.push(Subscriber { id, tx, overflow: options.overflow, cut_off: cut_off.clone() });
         self.subscriber_count.store(subs.len(), Ordering::Release);
-        rx
+        Ok(Subscription { rx, cut_off })
     }
 
+    /// Number and record an event, and queue it for every subscriber. Called under the lock of
+    /// what changed, so it never waits: a full queue either cuts its subscriber off or parks the
+    /// event for the end of the operation (see [`Overflow`]).
     pub fn emit(&self, at: Timestamp, kind: EventKind) -> u64 {
         let seq = self.next_seq.fetch_add(1, Ordering::AcqRel) + 1;
         let sink = self.sink.get();
@@ -147,22 +278,53 @@ impl EventBus {
         if self.subscriber_count.load(Ordering::Acquire) == 0 {
             return seq;
         }
-        let mut gone: Vec<Sender<Event>> = Vec::new();
+        let mut gone: Vec<u64> = Vec::new();
         {
             let subs = self.subscribers.read();
-            for tx in subs.iter() {
-                if tx.send(event.clone()).is_err() {
-                    gone.push(tx.clone());
+            for sub in subs.iter() {
+                // A blocking subscriber with an event already parked by this thread gets the
+                // later ones parked too, so that this thread's events reach it in order.
+                let parked_before = sub.overflow == Overflow::Block
+                    && WAITING_TOTAL.load(Ordering::Acquire) > 0
+                    && WAITING.with(|w| w.borrow().iter().any(|(id, _, _)| *id == sub.id));
+                let result = if parked_before { Err(TrySendError::Full(event.clone())) } else { sub.tx.try_send(event.clone()) };
+                match result {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(ev)) => match sub.overflow {
+                        Overflow::Disconnect => {
+                            sub.cut_off.store(true, Ordering::Release);
+                            gone.push(sub.id);
+                        }
+                        Overflow::Block => {
+                            WAITING.with(|w| w.borrow_mut().push((sub.id, sub.tx.clone(), ev)));
+                            WAITING_TOTAL.fetch_add(1, Ordering::AcqRel);
+                        }
+                    },
+                    Err(TrySendError::Disconnected(_)) => gone.push(sub.id),
                 }
             }
         }
         if !gone.is_empty() {
-            // A subscriber dropped its receiver: forget it.
+            // Dropping the sender ends the subscription once its queue is read.
             let mut subs = self.subscribers.write();
-            subs.retain(|tx| !gone.iter().any(|g| g.same_channel(tx)));
+            subs.retain(|s| !gone.contains(&s.id));
             self.subscriber_count.store(subs.len(), Ordering::Release);
         }
         seq
+    }
+
+    /// Send the events this thread parked for full [`Overflow::Block`] queues, waiting for
+    /// room. Called at the end of every operation, outside every lock.
+    pub fn deliver_waiting() {
+        if WAITING_TOTAL.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let waiting = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+        WAITING_TOTAL.fetch_sub(waiting.len(), Ordering::AcqRel);
+        for (_, tx, event) in waiting {
+            // Fails only when the subscription was dropped meanwhile: nothing to deliver to.
+            let _ = tx.send(event);
+        }
     }
 
     /// Attach the durable sink; only one, once.
@@ -170,8 +332,10 @@ impl EventBus {
         self.sink.set(sink).is_ok()
     }
 
-    /// Block until everything emitted so far is durable (no-op without a sink).
+    /// Block until everything emitted so far is durable (no-op without a sink), after handing
+    /// this thread's parked events to their blocking subscribers.
     pub fn wait_durable(&self) -> Result<()> {
+        Self::deliver_waiting();
         match self.sink.get() {
             Some(sink) => sink.wait_durable(self.last_seq()),
             None => Ok(()),

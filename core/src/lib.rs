@@ -59,7 +59,7 @@ pub use error::{Error, ErrorCode, LimitKind, Result};
 pub use durability::{read_journal, BUFFERED_UNFLUSHED_MAX_DEFAULT, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions, RecoveryReport, TornTail};
 #[doc(hidden)]
 pub use durability::{debug_state, fuzz_decode_segment, fuzz_decode_snapshot, fuzz_decode_snapshot_payload, fuzz_segment_from_payloads};
-pub use events::{CancelledBy, Event, EventKind, EventSink, Urgency};
+pub use events::{CancelledBy, Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription, Urgency, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX};
 pub use ids::*;
 pub use lottery::weighted_order;
 pub use patients::{Booking, BookingState, Card, NoShowMark, PatientRecord, Referral};

@@ -212,3 +212,93 @@ fn i6_an_expired_hold_always_answers_hold_expired() {
     }
     assert_eq!(engine.slot(slot).unwrap().pool_taken, [0, 0, 0, 0], "every expired place is back");
 }
+
+/// Bounded event queues: a subscriber that never reads used to grow the engine's memory without
+/// end (each subscriber queue was unbounded and fed under the patient lock).
+#[test]
+fn q_a_subscriber_that_never_reads_holds_a_bounded_queue() {
+    let c = city();
+    let idle = c.engine.subscribe();
+    for _ in 0..SUBSCRIPTION_CAPACITY_DEFAULT + 1000 {
+        c.patient();
+    }
+    assert!(idle.len() <= SUBSCRIPTION_CAPACITY_DEFAULT, "{} events queued", idle.len());
+    assert!(idle.is_cut_off(), "the default policy cuts a full subscriber off");
+    // It keeps what was queued: the first events, gap-free, then the end.
+    let seqs: Vec<u64> = idle.try_iter().map(|e| e.seq).collect();
+    assert_eq!(seqs.len(), SUBSCRIPTION_CAPACITY_DEFAULT);
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+    assert!(idle.is_ended());
+    // A new subscriber after the cut-off is served as usual.
+    let fresh = c.engine.subscribe();
+    c.patient();
+    assert_eq!(fresh.try_recv().unwrap().seq, c.engine.last_event_seq());
+}
+
+/// `Overflow::Disconnect`: the engine never waits; the subscriber detects the gap.
+#[test]
+fn q_disconnect_policy_cuts_off_and_the_gap_shows() {
+    let c = city();
+    let sub = c.engine.subscribe_with(SubscribeOptions { capacity: 8, overflow: Overflow::Disconnect }).unwrap();
+    let first = c.engine.last_event_seq() + 1;
+    for _ in 0..20 {
+        c.patient();
+    }
+    assert!(sub.is_cut_off());
+    let got: Vec<u64> = sub.try_iter().map(|e| e.seq).collect();
+    assert_eq!(got, (first..first + 8).collect::<Vec<_>>());
+    assert!(sub.is_ended() && sub.recv().is_none());
+    assert_eq!(c.engine.last_event_seq(), first + 19, "every operation went on");
+    assert_eq!(c.engine.subscribe_with(SubscribeOptions { capacity: 0, overflow: Overflow::Block }).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(
+        c.engine.subscribe_with(SubscribeOptions { capacity: SUBSCRIPTION_CAPACITY_MAX + 1, overflow: Overflow::Block }).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+}
+
+/// `Overflow::Block`: nothing is lost, the queue never exceeds its bound, and the waiting
+/// operation holds no lock while it waits.
+#[test]
+fn q_block_policy_loses_nothing_and_waits_outside_every_lock() {
+    use std::sync::Arc;
+    let c = Arc::new(city());
+    let slot = c.slot(c.doctor[0], day0().plus_days(2), 480, 100);
+    let sub = c.engine.subscribe_with(SubscribeOptions { capacity: 4, overflow: Overflow::Block }).unwrap();
+    let first = c.engine.last_event_seq() + 1;
+    // Fill the queue, then one more booking: it must wait for the reader...
+    let patients: Vec<PatientId> = (0..4).map(|_| c.engine.register_patient().unwrap()).collect();
+    assert_eq!(sub.len(), 4);
+    let booker = {
+        let c = c.clone();
+        let p = patients[0];
+        std::thread::spawn(move || c.engine.book(&c.req(p, slot)).unwrap())
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(!booker.is_finished(), "a full Block queue holds the emitting operation back");
+    // ... with no lock held: the same patient's record and the same slot can be read, and
+    // another patient can book (its event parks behind the first).
+    assert_eq!(c.engine.patient_record(patients[0]).unwrap().active_bookings.len(), 1);
+    assert_eq!(c.engine.slot(slot).unwrap().pool_taken.iter().sum::<u16>(), 1);
+    let other = {
+        let c = c.clone();
+        let p = patients[1];
+        std::thread::spawn(move || c.engine.book(&c.req(p, slot)).unwrap())
+    };
+    // Read slowly: every event arrives, in a queue never above its bound.
+    let mut seqs = Vec::new();
+    // Four registrations and two bookings (one `booked` event each).
+    while seqs.len() < 4 + 2 {
+        assert!(sub.len() <= 4);
+        if let Some(e) = sub.recv_timeout(std::time::Duration::from_secs(10)) {
+            seqs.push(e.seq);
+        } else {
+            panic!("events missing: got {seqs:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    booker.join().unwrap();
+    other.join().unwrap();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (first..first + 6).collect::<Vec<_>>(), "every event, gap-free");
+    assert!(!sub.is_cut_off());
+}

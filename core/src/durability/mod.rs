@@ -173,7 +173,7 @@ impl DurableEngine {
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = FsOpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| io("open", &lock_path, e))?;
-        lock.try_lock().map_err(|_| Error::Durability(format!("{} is open in another process or handle", dir.display())))?;
+        lock_directory(&lock, &dir)?;
         let config = settle_config(&dir, options.config)?;
         let (replayer, report) = recover(&dir, &config, options.clock, None, true)?;
         let last_seq = replayer.last_seq;
@@ -245,6 +245,24 @@ impl DurableEngine {
             None => Ok(()),
         }
     }
+}
+
+/// Take the directory's advisory lock. A lock just released by a clean `close` can still be
+/// held for a moment by a child process that another thread of the host is spawning: between
+/// `fork` and `exec` the child shares the parent's open files, and so the lock, until exec closes
+/// them. A few retries over half a second ride that out; a directory really open elsewhere is
+/// still refused.
+fn lock_directory(lock: &File, dir: &Path) -> Result<()> {
+    const ATTEMPTS: u32 = 50;
+    for attempt in 0..ATTEMPTS {
+        if lock.try_lock().is_ok() {
+            return Ok(());
+        }
+        if attempt + 1 < ATTEMPTS {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    Err(Error::Durability(format!("{} is open in another process or handle", dir.display())))
 }
 
 fn settle_config(dir: &Path, wanted: Option<EngineConfig>) -> Result<EngineConfig> {

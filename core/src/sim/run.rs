@@ -11,7 +11,7 @@ use super::{ChoiceContext, Offer, SimHooks, SimPolicy};
 use crate::availability::AvailabilityQuery;
 use crate::booking::{Request, Submission};
 use crate::error::{Error, Result};
-use crate::events::{CancelledBy, Event, EventKind, Urgency};
+use crate::events::{CancelledBy, EventKind, Overflow, SubscribeOptions, Subscription, Urgency, SUBSCRIPTION_CAPACITY_MAX};
 use crate::ids::*;
 use crate::patients::Booking;
 use crate::referral::ReferralRequest;
@@ -19,7 +19,6 @@ use crate::registry::{Tier, STANDARD_CHANNELS};
 use crate::time::{Date, Timestamp, DAY_S};
 use crate::waitlist::WaitlistRequest;
 use crate::{Engine, EngineConfig};
-use crossbeam_channel::Receiver;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -99,7 +98,7 @@ struct Sim<'a> {
     demand: &'a DemandSpec,
     policy: &'a SimPolicy,
     hooks: Option<&'a dyn SimHooks>,
-    events: Receiver<Event>,
+    events: Subscription,
     /// Local midnight of day 0.
     t0: Timestamp,
     days: i32,
@@ -168,7 +167,9 @@ pub(crate) fn run(
     let t0 = Timestamp::from_local(start, 0, offset);
     let engine = Engine::with_manual_clock(config, t0.plus_s(-(warm as i64) * DAY_S))?;
     let region = build_region(&engine, spec, seed)?;
-    let events = engine.subscribe();
+    // The run reads its own events after every step; the largest queue, and a cut-off is an
+    // error rather than silently wrong metrics.
+    let events = engine.subscribe_with(SubscribeOptions { capacity: SUBSCRIPTION_CAPACITY_MAX, overflow: Overflow::Disconnect })?;
 
     let mut channel_names: Vec<String> = STANDARD_CHANNELS.iter().map(|s| s.to_string()).collect();
     for name in demand.channel_mix.keys() {
@@ -316,7 +317,7 @@ impl<'a> Sim<'a> {
     }
 
     fn drain(&mut self) -> Result<()> {
-        while let Ok(ev) = self.events.try_recv() {
+        while let Some(ev) = self.events.try_recv() {
             match ev.kind {
                 EventKind::WaitlistOffered { entry, booking } => {
                     self.counts.waitlist_offers += 1;
@@ -359,6 +360,9 @@ impl<'a> Sim<'a> {
                 }
                 _ => {}
             }
+        }
+        if self.events.is_cut_off() {
+            return Err(Error::CapacityExceeded("the simulation fell behind its own event stream".into()));
         }
         Ok(())
     }
