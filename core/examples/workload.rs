@@ -64,9 +64,24 @@ fn random_policy(rng: &mut ChaCha8Rng) -> Policy {
         p.lottery.window_s = rng.random_range(30..600);
         p.lottery.seed = rng.random();
     }
-    if rng.random_bool(0.5) {
-        p.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share: 0.2, cutoff_hours_before_start: 24 }];
-    }
+    // Shares that collide on small slots: a referral share and one or two channel quotas (the
+    // combination that once oversold one-place slots unseen).
+    p.referral.share = [0.0, 0.1, 0.3, 0.45][rng.random_range(0..4)];
+    p.referral.expert_share = p.referral.share.max([0.3, 0.5][rng.random_range(0..2)]);
+    let groups: &[&[&str]] = match rng.random_range(0..3) {
+        0 => &[],
+        1 => &[&["kiosk", "phone"]],
+        _ => &[&["kiosk", "phone"], &["wechat"]],
+    };
+    let room = 1.0 - p.referral.expert_share;
+    p.channel_quotas = groups
+        .iter()
+        .map(|channels| ChannelQuota {
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            share: (room / groups.len() as f32) * [0.25, 0.5, 1.0][rng.random_range(0..3)],
+            cutoff_hours_before_start: [12, 24, 72][rng.random_range(0..3)],
+        })
+        .collect();
     p.overbooking.ratio = [0.0, 0.0, 0.2][rng.random_range(0..3)];
     p.referral.rollover_at_public_open = rng.random_bool(0.8);
     if rng.random_bool(0.3) {
@@ -96,14 +111,17 @@ fn build(seed: u64) -> World {
     // Rosters keep publishing two weeks ahead as the clock moves, so the run never runs dry.
     for &(r, _) in &resources {
         let weekdays: Vec<u8> = (0..7).filter(|_| rng.random_bool(0.6)).collect();
+        // Sessions of 1 to 12 segments, mostly one place each.
+        let segment_min = [10, 15, 30][rng.random_range(0..3)];
+        let segments = rng.random_range(1..=12u16);
         engine
             .add_roster(Roster {
                 resource: r,
                 weekdays: if weekdays.is_empty() { vec![0] } else { weekdays },
                 start_min: 8 * 60,
-                end_min: 9 * 60,
-                segment_min: 30,
-                places: rng.random_range(1..4),
+                end_min: 8 * 60 + segments * segment_min,
+                segment_min,
+                places: [1, 1, 1, 2, 3][rng.random_range(0..5)],
                 valid_from: day0,
                 valid_until: day0.plus_days(3650),
                 closed_dates: vec![],
@@ -197,9 +215,27 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
             let other = w.patients[rng.random_range(0..w.patients.len())];
             Some(format!("merge {patient} ← {other}: {:?}", e.merge_patients(patient, other)))
         }
-        93..=94 => {
+        93 => {
             let number = format!("{}", rng.random_range(0..40));
             Some(format!("card: {:?}", e.link_card(patient, "ehealth", &number)))
+        }
+        94 => {
+            // An afternoon session published by hand, a few days past the rosters' horizon, in
+            // a random partition into calls and a random order: its shares must not depend on it.
+            let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
+            let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(15..30));
+            let mut specs: Vec<SlotSpec> = (0..rng.random_range(1..10u16))
+                .map(|i| SlotSpec { resource, date, start_min: 14 * 60 + 10 * i, end_min: 14 * 60 + 10 * i + 10, capacity: rng.random_range(1..3) })
+                .collect();
+            specs.sort_by_key(|_| rng.random::<u32>());
+            let mut published = 0;
+            while !specs.is_empty() {
+                let n = rng.random_range(1..=specs.len());
+                let chunk: Vec<SlotSpec> = specs.drain(..n).collect();
+                let r = e.publish_slots(&chunk).map_err(|x| x.to_string())?;
+                published += (r.end.0 - r.start.0) as usize;
+            }
+            Some(format!("publish {published} afternoon slots of {resource} on {date}"))
         }
         _ => {
             let (_, department) = w.resources[rng.random_range(0..w.resources.len())];
@@ -250,6 +286,52 @@ fn check(w: &World) -> Result<(), String> {
             }
             if matches!(b.state, BookingState::Held | BookingState::Booked | BookingState::CheckedIn | BookingState::Fulfilled | BookingState::NoShow) {
                 using.entry(b.slot).or_default()[b.pool as usize] += 1;
+            }
+        }
+    }
+    // Invariant 1 at publication: a slot's pools sum to its capacity plus the overbooking
+    // allowance, and every resource-day reserves its shares in all (whatever the order and
+    // partition of its publication).
+    let policy = e.policy();
+    let ratio = policy.overbooking.ratio;
+    let mut days: HashMap<(ResourceId, Date), ([u32; 4], u32)> = HashMap::new();
+    for s in (1..=e.slot_count() as u32).map(SlotId) {
+        let info = e.slot(s).map_err(|x| x.to_string())?;
+        let over = (info.capacity as f32 * ratio).floor() as u16;
+        if info.pool_places.iter().sum::<u16>() != info.capacity + over {
+            return Err(format!("{s}: pools {:?} on capacity {} + {over}", info.pool_places, info.capacity));
+        }
+        if info.pool_taken.iter().sum::<u16>() > info.capacity + over {
+            return Err(format!("{s} oversold: taken {:?} on capacity {} + {over}", info.pool_taken, info.capacity));
+        }
+        let day = days.entry((info.resource, info.date)).or_default();
+        for p in 0..4 {
+            day.0[p] += info.pool_places[p] as u32;
+        }
+        day.1 += info.capacity as u32;
+    }
+    for ((resource, date), (places, capacity)) in days {
+        let r = e.resource(resource).map_err(|x| x.to_string())?;
+        let tier = e.institution(e.department(r.department).map_err(|x| x.to_string())?.institution).map_err(|x| x.to_string())?.tier;
+        let referral = match tier {
+            Tier::Community => 0.0,
+            _ if r.expert => policy.referral.expert_share,
+            _ => policy.referral.share,
+        };
+        let mut shares = vec![(1usize, referral)];
+        for (g, q) in policy.channel_quotas.iter().enumerate() {
+            shares.push((2 + g, q.share));
+        }
+        let ppm = |x: f32| (x as f64 * 1e6).round() as u64;
+        let total_ppm: u64 = shares.iter().map(|s| ppm(s.1)).sum();
+        let reserved: u32 = places[1..].iter().sum();
+        let want = ((total_ppm * capacity as u64 + 500_000) / 1_000_000) as u32;
+        if reserved != want {
+            return Err(format!("{resource} on {date}: {reserved} reserved places of {capacity}, the shares want {want}"));
+        }
+        for (p, share) in shares {
+            if (places[p] as f64 - share as f64 * capacity as f64).abs() > 1.0 {
+                return Err(format!("{resource} on {date}: pool {p} has {} of {capacity} places for a share of {share}", places[p]));
             }
         }
     }

@@ -13,7 +13,7 @@ use crate::patients::{Booking, BookingState, Card, PatientRecord, Patients};
 use crate::policy::Policy;
 use crate::registry::{Channel, Department, Institution, Registry, Resource, ResourceKind, ResourceStats, Tier};
 use crate::roster::{Roster, Rosters};
-use crate::slot::{pool_sizes, Slot, SlotSpec, PLACES_MAX};
+use crate::slot::{pool_sizes, share_ppm, Slot, SlotSpec, PLACES_MAX};
 use crate::store::{SlotStore, SLOTS_MAX};
 use crate::time::{check_utc_offset, Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::waitlist::Waitlists;
@@ -593,9 +593,9 @@ impl Engine {
             _ if resource.expert => self.policy.referral.expert_share,
             _ => self.policy.referral.share,
         };
-        let mut shares = [referral_share as f64, 0.0, 0.0];
+        let mut shares = [share_ppm(referral_share), 0, 0];
         for (g, q) in self.policy.channel_quotas.iter().enumerate() {
-            shares[1 + g] = q.share as f64;
+            shares[1 + g] = share_ppm(q.share);
         }
         let before: u32 = self
             .store

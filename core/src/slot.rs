@@ -196,33 +196,40 @@ impl Slot {
 /// Reserved pools of a slot, in `Pool` order after `General`: referral, quota 0, quota 1.
 pub(crate) const RESERVED_POOLS: usize = 3;
 
+/// Shares are dealt in whole parts per million, so that rounding is exact integer arithmetic:
+/// 30% + 35% of 10 places is exactly 6.5 → 7, never 6.4999… → 6 (`f32` shares are not exact).
+pub(crate) const SHARE_UNIT: u64 = 1_000_000;
+
+/// A policy share (0 ..= 1) in parts per million.
+pub(crate) fn share_ppm(share: f32) -> u64 {
+    ((share as f64).clamp(0.0, 1.0) * SHARE_UNIT as f64).round() as u64
+}
+
 /// Split a resource-day's places into reserved pools so that the session *as a whole* keeps
 /// every share, however its slots were published (one call, many calls, any order), and no
 /// slot's pools ever sum past its capacity (invariant 1).
 ///
 /// `before` is the capacity of the resource-day's slots already published; `capacities` are
-/// the new slots' capacities in publication order. The reserved total of the first `c` places
-/// of the day is `h(c) = round(S × c)` with `S` the sum of the shares (≤ 1, so `h(c) ≤ c` and
-/// one slot never receives more reserved places than it has: `h(c + k) − h(c) ≤ k`). Those
-/// places are dealt to the pools one at a time by the Sainte-Laguë (Webster) rule — the next
-/// reserved place goes to the pool with the largest `share / (2 × places + 1)`, ties to the
-/// earlier pool — which is *house-monotone*: a pool never loses a place as the day grows, so a
-/// slot's share is exactly the increase between two prefixes and the day's totals depend only
-/// on its total capacity. (Rounding each pool separately let a referral place and a quota
-/// place land on the same one-place slot: the oversold slot of the hardening issue.)
-pub(crate) fn pool_sizes(before: u32, capacities: &[u16], shares: [f64; RESERVED_POOLS]) -> Vec<[u16; RESERVED_POOLS]> {
-    let total_share: f64 = shares.iter().sum();
-    let reserved_upto = |c: u32| -> u32 { ((total_share * c as f64 + 0.5).floor() as u32).min(c) };
-    let mut dealt = [0u32; RESERVED_POOLS];
+/// the new slots' capacities in publication order; `shares` are in parts per million. The
+/// reserved total of the first `c` places of the day is `h(c) = round(S × c)` (half up) with `S`
+/// the sum of the shares (≤ 1, so `h(c) ≤ c` and one slot never receives more reserved places
+/// than it has: `h(c + k) − h(c) ≤ k`). Those places are dealt to the pools one at a time by the
+/// Sainte-Laguë (Webster) rule — the next reserved place goes to the pool with the largest
+/// `share / (2 × places + 1)`, ties to the earlier pool — which is *house-monotone*: a pool
+/// never loses a place as the day grows, so a slot's share is exactly the increase between two
+/// prefixes and the day's totals depend only on its total capacity. (Rounding each pool
+/// separately let a referral place and a quota place land on the same one-place slot: the
+/// oversold slot of the hardening issue.)
+pub(crate) fn pool_sizes(before: u32, capacities: &[u16], shares: [u64; RESERVED_POOLS]) -> Vec<[u16; RESERVED_POOLS]> {
+    let total_share: u64 = shares.iter().sum::<u64>().min(SHARE_UNIT);
+    let reserved_upto = |c: u32| -> u32 { ((total_share * c as u64 + SHARE_UNIT / 2) / SHARE_UNIT) as u32 };
     let deal = |upto: u32, dealt: &mut [u32; RESERVED_POOLS]| {
         while dealt.iter().sum::<u32>() < upto {
+            // share_p / (2 dealt_p + 1) > share_b / (2 dealt_b + 1), compared exactly.
+            let ahead = |p: usize, b: usize| shares[p] as u128 * (2 * dealt[b] as u128 + 1) > shares[b] as u128 * (2 * dealt[p] as u128 + 1);
             let mut best: Option<usize> = None;
-            for p in 0..RESERVED_POOLS {
-                if shares[p] <= 0.0 {
-                    continue;
-                }
-                let quotient = |q: usize| shares[q] / (2.0 * dealt[q] as f64 + 1.0);
-                if best.is_none_or(|b| quotient(p) > quotient(b)) {
+            for p in (0..RESERVED_POOLS).filter(|&p| shares[p] > 0) {
+                if best.is_none_or(|b| ahead(p, b)) {
                     best = Some(p);
                 }
             }
@@ -231,6 +238,7 @@ pub(crate) fn pool_sizes(before: u32, capacities: &[u16], shares: [f64; RESERVED
             dealt[p] += 1;
         }
     };
+    let mut dealt = [0u32; RESERVED_POOLS];
     deal(reserved_upto(before), &mut dealt);
     let mut cum = before;
     let mut out = Vec::with_capacity(capacities.len());
@@ -283,7 +291,7 @@ mod tests {
     }
 
     fn one_pool(capacities: &[u16], share: f64) -> Vec<u16> {
-        pool_sizes(0, capacities, [share, 0.0, 0.0]).iter().map(|p| p[0]).collect()
+        pool_sizes(0, capacities, [share_ppm(share as f32), 0, 0]).iter().map(|p| p[0]).collect()
     }
 
     #[test]
@@ -298,18 +306,21 @@ mod tests {
     #[test]
     fn several_shares_never_exceed_a_slot_and_keep_their_totals() {
         // DOMAIN.md's example: 30% referral and 10% for kiosk + phone on one-place slots.
-        let sizes = pool_sizes(0, &[1; 10], [0.3, 0.1, 0.0]);
+        let sizes = pool_sizes(0, &[1; 10], [300_000, 100_000, 0]);
         assert!(sizes.iter().all(|p| p.iter().sum::<u16>() <= 1));
         let totals = sizes.iter().fold([0u16; 3], |t, p| std::array::from_fn(|i| t[i] + p[i]));
         assert_eq!(totals, [3, 1, 0]);
         // Published in two calls, or one slot at a time: the same totals.
         for split in 0..=10 {
-            let mut first = pool_sizes(0, &[1; 10][..split], [0.3, 0.1, 0.0]);
-            first.extend(pool_sizes(split as u32, &[1; 10][split..], [0.3, 0.1, 0.0]));
+            let mut first = pool_sizes(0, &[1; 10][..split], [300_000, 100_000, 0]);
+            first.extend(pool_sizes(split as u32, &[1; 10][split..], [300_000, 100_000, 0]));
             assert_eq!(first, sizes, "split at {split}");
         }
         // Shares summing to 1 reserve everything, still within each slot.
-        let full = pool_sizes(0, &[1, 2, 1, 3], [0.5, 0.25, 0.25]);
+        // 30% + 35% of 10 places is 6.5, rounded up: exact, whatever f32 makes of 0.35.
+        let half = pool_sizes(0, &[10], [share_ppm(0.3), share_ppm(0.35), 0]);
+        assert_eq!(half[0].iter().sum::<u16>(), 7);
+        let full = pool_sizes(0, &[1, 2, 1, 3], [500_000, 250_000, 250_000]);
         assert_eq!(full.iter().map(|p| p.iter().sum::<u16>()).collect::<Vec<_>>(), vec![1, 2, 1, 3]);
     }
 }

@@ -1,7 +1,14 @@
 //! Model-based property test: random operation sequences run against the engine and against a
-//! deliberately simple, sequential reference model of DOMAIN.md's rules (capacity, limits, hold
-//! expiry, the public booking window, the lifecycle, late cancellation and the no-show suspension ladder). After every
-//! step the outcome (success or error code) and the whole state must agree.
+//! deliberately simple, sequential reference model of DOMAIN.md's rules (capacity, pools,
+//! channel quotas and referral roll-over, limits, hold expiry, the public booking window, the
+//! lifecycle, late cancellation and the no-show suspension ladder). After every step the
+//! outcome (success or error code) and the whole state must agree.
+//!
+//! The generator covers what once broke invariant 1 unseen: a referral share *and* a channel
+//! quota on sessions of one-place slots at a tertiary hospital, published in one call or one
+//! slot at a time, booked from a quota channel and an ordinary one. Pool sizes are read from
+//! the engine but checked independently: each slot's pools sum to its capacity plus the
+//! overbooking allowance, and each session reserves its shares.
 
 mod common;
 use common::*;
@@ -10,8 +17,8 @@ use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Hold { patient: usize, slot: usize },
-    Book { patient: usize, slot: usize },
+    Hold { patient: usize, slot: usize, kiosk: bool },
+    Book { patient: usize, slot: usize, kiosk: bool },
     Confirm(usize),
     Cancel(usize),
     CheckIn(usize),
@@ -22,8 +29,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..3usize, 0..12usize).prop_map(|(patient, slot)| Op::Hold { patient, slot }),
-        4 => (0..3usize, 0..12usize).prop_map(|(patient, slot)| Op::Book { patient, slot }),
+        4 => (0..4usize, 0..SLOTS, any::<bool>()).prop_map(|(patient, slot, kiosk)| Op::Hold { patient, slot, kiosk }),
+        6 => (0..4usize, 0..SLOTS, any::<bool>()).prop_map(|(patient, slot, kiosk)| Op::Book { patient, slot, kiosk }),
         2 => (0..64usize).prop_map(Op::Confirm),
         2 => (0..64usize).prop_map(Op::Cancel),
         1 => (0..64usize).prop_map(Op::CheckIn),
@@ -48,8 +55,18 @@ enum St {
     NoShow,
 }
 
+/// Two departments (a community clinic's and a tertiary hospital's) × six dates × a session of
+/// `SEGMENTS` segments.
+const SEGMENTS: usize = 4;
+const DATES: [i32; 6] = [1, 2, 3, 9, 10, 11];
+const SLOTS: usize = 2 * DATES.len() * SEGMENTS;
+
 struct MSlot {
     capacity: usize,
+    /// Pool sizes (general, referral, quota 0, quota 1) as the engine published them; checked
+    /// against the policy in `check_pools`.
+    sizes: [u16; 4],
+    taken: [u16; 4],
     department: usize,
     date: Date,
     starts_at: Timestamp,
@@ -58,8 +75,20 @@ struct MSlot {
 struct MBooking {
     patient: usize,
     slot: usize,
+    pool: Pool,
     state: St,
     expires_at: Timestamp,
+}
+
+/// The allocation rules the model applies (a subset of `Policy`, drawn by the generator).
+#[derive(Clone, Debug)]
+struct Rules {
+    limits: LimitPolicy,
+    /// Share kept for kiosk + phone, if any, and its cut-off before the segment starts.
+    quota: Option<(f32, u32)>,
+    rollover: bool,
+    overbooking: f32,
+    one_by_one: bool,
 }
 
 #[derive(Default, Clone)]
@@ -69,6 +98,7 @@ struct MPatient {
 }
 
 struct Model {
+    rules: Rules,
     limits: LimitPolicy,
     now: Timestamp,
     slots: Vec<MSlot>,
@@ -86,7 +116,7 @@ fn uses_place(s: St) -> bool {
 }
 
 impl Model {
-    fn place(&mut self, patient: usize, slot: usize, held: bool) -> Result<usize, ErrorCode> {
+    fn place(&mut self, patient: usize, slot: usize, held: bool, kiosk: bool) -> Result<usize, ErrorCode> {
         let s = &self.slots[slot];
         if self.now >= s.starts_at {
             return Err(ErrorCode::BookingClosed);
@@ -109,12 +139,33 @@ impl Model {
         if mine.len() as u32 >= l.total_active || same_date as u32 >= l.per_visit_date || same_dept_day as u32 >= l.per_department_day || within_week {
             return Err(ErrorCode::LimitReached);
         }
-        let taken = self.bookings.iter().filter(|b| b.slot == slot && uses_place(b.state)).count();
-        if taken >= s.capacity {
-            return Err(ErrorCode::SlotFull);
+        // The pools a public request may take, in order: its channel's quota, the general pool,
+        // the referral pool once the public window rolled it over, every quota past its cut-off.
+        let mut order = Vec::new();
+        if kiosk && self.rules.quota.is_some() {
+            order.push(Pool::Quota0);
         }
-        self.bookings.push(MBooking { patient, slot, state: if held { St::Held } else { St::Booked }, expires_at: self.now.plus_s(600) });
+        order.push(Pool::General);
+        if self.rules.rollover {
+            order.push(Pool::Referral);
+        }
+        if let Some((_, cutoff_h)) = self.rules.quota {
+            if self.now >= s.starts_at.plus_s(-(cutoff_h as i64) * 3600) {
+                order.push(Pool::Quota0);
+            }
+        }
+        let Some(pool) = order.into_iter().find(|p| s.taken[*p as usize] < s.sizes[*p as usize]) else {
+            return Err(ErrorCode::SlotFull);
+        };
+        self.slots[slot].taken[pool as usize] += 1;
+        self.bookings.push(MBooking { patient, slot, pool, state: if held { St::Held } else { St::Booked }, expires_at: self.now.plus_s(600) });
         Ok(self.bookings.len() - 1)
+    }
+
+    /// A booking ends and its place goes back to its pool.
+    fn release(&mut self, i: usize) {
+        let b = &self.bookings[i];
+        self.slots[b.slot].taken[b.pool as usize] -= 1;
     }
 
     fn add_no_show(&mut self, patient: usize) {
@@ -131,14 +182,18 @@ impl Model {
             return Err(ErrorCode::WrongState);
         }
         b.state = to;
+        if !uses_place(to) {
+            self.release(i);
+        }
         Ok(())
     }
 
     fn advance(&mut self, secs: i64) {
         self.now = self.now.plus_s(secs);
-        for b in &mut self.bookings {
-            if b.state == St::Held && b.expires_at <= self.now {
-                b.state = St::Expired;
+        for i in 0..self.bookings.len() {
+            if self.bookings[i].state == St::Held && self.bookings[i].expires_at <= self.now {
+                self.bookings[i].state = St::Expired;
+                self.release(i);
             }
         }
     }
@@ -159,39 +214,88 @@ fn st(s: BookingState) -> St {
 
 // ---------------------------------------------------------------- the property
 
-fn run(ops: Vec<Op>, capacities: Vec<u16>, limits: LimitPolicy) -> Result<(), TestCaseError> {
+/// Invariant 1 at publication, checked against the policy rather than the engine's own rule:
+/// every slot's pools sum to its capacity plus ⌊capacity × overbooking⌋, and each session
+/// (resource-day) reserves round(share × its places) in all, each pool within one place of its
+/// own share.
+fn check_pools(model: &Model, tertiary: &[bool]) -> Result<(), TestCaseError> {
+    for (k, s) in model.slots.iter().enumerate() {
+        let over = (s.capacity as f32 * model.rules.overbooking).floor() as usize;
+        prop_assert_eq!(s.sizes.iter().map(|&x| x as usize).sum::<usize>(), s.capacity + over, "pools of slot {}", k);
+    }
+    for session in model.slots.chunks(SEGMENTS).zip(tertiary.chunks(SEGMENTS)) {
+        let (slots, tertiary) = session;
+        let places: usize = slots.iter().map(|s| s.capacity).sum();
+        // Shares in parts per million, rounded half up in integers: 30% + 35% of 10 is 7.
+        let referral_ppm: usize = if tertiary[0] { 300_000 } else { 0 };
+        let quota_ppm: usize = model.rules.quota.map_or(0, |q| (q.0 as f64 * 1e6).round() as usize);
+        let (referral_share, quota_share) = (referral_ppm as f64 / 1e6, quota_ppm as f64 / 1e6);
+        let total = |p: Pool| slots.iter().map(|s| s.sizes[p as usize] as usize).sum::<usize>();
+        let reserved = total(Pool::Referral) + total(Pool::Quota0);
+        prop_assert_eq!(reserved, ((referral_ppm + quota_ppm) * places + 500_000) / 1_000_000, "session reserves its shares");
+        prop_assert!((total(Pool::Referral) as f64 - referral_share * places as f64).abs() <= 1.0);
+        prop_assert!((total(Pool::Quota0) as f64 - quota_share * places as f64).abs() <= 1.0);
+    }
+    Ok(())
+}
+
+fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseError> {
     let mut policy = Policy::default();
-    policy.limits = limits.clone();
+    policy.limits = rules.limits.clone();
+    policy.referral.rollover_at_public_open = rules.rollover;
+    policy.overbooking.ratio = rules.overbooking;
+    if let Some((share, cutoff_hours_before_start)) = rules.quota {
+        policy.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share, cutoff_hours_before_start }];
+    }
     let c = city_with(policy, at(day0(), 16, 0));
     let e = &c.engine;
-    // Two community departments (no referral pool), six dates, one segment each.
-    let second_dept = e.add_department(c.community, "paediatrics", "Paediatrics").unwrap();
-    let second_doc = e.add_resource(second_dept, ResourceKind::Doctor, "Dr P", false).unwrap();
-    let mut model = Model { limits, now: e.now(), slots: Vec::new(), bookings: Vec::new(), patients: vec![MPatient::default(); 4] };
+    let mut model = Model { limits: rules.limits.clone(), rules: rules.clone(), now: e.now(), slots: Vec::new(), bookings: Vec::new(), patients: vec![MPatient::default(); 4] };
     let mut slot_ids = Vec::new();
-    for (dept, doctor) in [(0usize, c.doctor[0]), (1, second_doc)] {
+    let mut tertiary = Vec::new();
+    // A community clinic's department (no referral pool) and a tertiary hospital's (30%).
+    for (dept, doctor, is_tertiary) in [(0usize, c.doctor[0], false), (1, c.doctor[2], true)] {
         // Two weeks, so that both the 7-day and the total limit are reachable; the later dates
         // open to the public during the run.
-        for day in [1, 2, 3, 9, 10, 11] {
-            for seg in 0..1u16 {
-                let date = day0().plus_days(day);
-                let capacity = capacities[slot_ids.len()];
-                let start_min = 8 * 60 + seg * 30;
-                slot_ids.push(c.slot(doctor, date, start_min, capacity));
-                model.slots.push(MSlot { capacity: capacity as usize, department: dept, date, starts_at: at(date, 8, seg * 30) });
+        for day in DATES {
+            let date = day0().plus_days(day);
+            let specs: Vec<SlotSpec> = (0..SEGMENTS)
+                .map(|seg| SlotSpec { resource: doctor, date, start_min: 8 * 60 + seg as u16 * 15, end_min: 8 * 60 + seg as u16 * 15 + 15, capacity: capacities[slot_ids.len() + seg] })
+                .collect();
+            // One call for the session, or one call per slot in reverse order: the same totals.
+            let ids: Vec<SlotId> = if rules.one_by_one {
+                let mut ids: Vec<SlotId> = specs.iter().rev().map(|s| e.publish_slots(std::slice::from_ref(s)).unwrap().start).collect();
+                ids.reverse();
+                ids
+            } else {
+                let r = e.publish_slots(&specs).unwrap();
+                (r.start.0..r.end.0).map(SlotId).collect()
+            };
+            for (spec, id) in specs.iter().zip(ids) {
+                let info = e.slot(id).unwrap();
+                slot_ids.push(id);
+                tertiary.push(is_tertiary);
+                model.slots.push(MSlot {
+                    capacity: spec.capacity as usize,
+                    sizes: info.pool_places,
+                    taken: [0; 4],
+                    department: dept,
+                    date,
+                    starts_at: at(date, 8, spec.start_min - 8 * 60),
+                });
             }
         }
     }
+    check_pools(&model, &tertiary)?;
     let patients: Vec<PatientId> = (0..4).map(|_| c.patient()).collect();
     let mut ids: Vec<BookingId> = Vec::new();
     for op in ops {
         let code = |r: Result<Booking>| r.map(|_| ()).map_err(|e| e.code());
         let (got, want) = match op {
-            Op::Hold { patient, slot } | Op::Book { patient, slot } => {
+            Op::Hold { patient, slot, kiosk } | Op::Book { patient, slot, kiosk } => {
                 let held = matches!(op, Op::Hold { .. });
-                let req = c.req(patients[patient], slot_ids[slot]);
+                let req = Request::new(patients[patient], slot_ids[slot], if kiosk { c.kiosk } else { c.app });
                 let got = if held { e.hold(&req) } else { e.book(&req) };
-                let want = model.place(patient, slot, held);
+                let want = model.place(patient, slot, held, kiosk);
                 if let Ok(b) = &got {
                     ids.push(b.id);
                 }
@@ -252,9 +356,12 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, limits: LimitPolicy) -> Result<(), Te
             prop_assert_eq!(st(e.booking(*id).unwrap().state), b.state, "state of {}", id);
         }
         for (k, s) in slot_ids.iter().enumerate() {
-            let taken: u16 = e.slot(*s).unwrap().pool_taken.iter().sum();
+            let info = e.slot(*s).unwrap();
+            prop_assert_eq!(info.pool_taken, model.slots[k].taken, "places taken per pool in {}", s);
+            let over = (info.capacity as f32 * model.rules.overbooking).floor() as u16;
+            prop_assert!(info.pool_taken.iter().sum::<u16>() <= info.capacity + over, "{} is oversold", s);
             let expect = model.bookings.iter().filter(|b| b.slot == k && uses_place(b.state)).count() as u16;
-            prop_assert_eq!(taken, expect, "places taken in {}", s);
+            prop_assert_eq!(info.pool_taken.iter().sum::<u16>(), expect, "places taken in {}", s);
         }
         for (k, p) in patients.iter().enumerate() {
             let rec = e.patient_record(*p).unwrap();
@@ -270,11 +377,17 @@ proptest! {
 
     #[test]
     fn engine_agrees_with_the_reference_model(
-        ops in proptest::collection::vec(op(), 1..90),
-        capacities in proptest::collection::vec(1u16..3, 12),
+        ops in proptest::collection::vec(op(), 1..120),
+        // Mostly one-place slots: where shares collide.
+        capacities in proptest::collection::vec(prop_oneof![3 => Just(1u16), 1 => 2u16..4], SLOTS),
         // Random limits, often tighter than the defaults, so that each one is reached.
         (per_department_day, per_visit_date, per_seven_days, total_active) in (1u32..3, 1u32..3, 1u32..4, 1u32..5),
+        quota in proptest::option::of((prop_oneof![Just(0.1f32), Just(0.2), Just(0.35)], prop_oneof![Just(24u32), Just(72)])),
+        rollover in any::<bool>(),
+        overbooking in prop_oneof![3 => Just(0.0f32), 1 => Just(0.5)],
+        one_by_one in any::<bool>(),
     ) {
-        run(ops, capacities, LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active })?;
+        let limits = LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active };
+        run(ops, capacities, Rules { limits, quota, rollover, overbooking, one_by_one })?;
     }
 }
