@@ -853,7 +853,9 @@ hy_result hy_error_message(uint32_t result,
 
 // Copy the detailed message of the last failed call on this thread into `buf` (NUL-terminated,
 // truncated to fit at a character boundary) and its length without the NUL into `*written`.
-// Empty if no call failed on this thread yet. This call itself does not change the message.
+// Empty if no call failed on this thread yet. This call never changes the message, whatever
+// its outcome: a NULL `buf` (with `len` > 0) or a NULL or misaligned `written` is reported by
+// the result code alone, so the message can be read again with correct arguments.
 hy_result hy_last_error_message(char *buf,
                                 size_t len,
                                 size_t *written);

@@ -337,6 +337,39 @@ static void test_error_message_buffers(void) {
     CHECK(strncmp(full, "invalid policy", 14) == 0 && n == strlen(full));
 }
 
+static int message_is(const char *expected) {
+    char now[1024];
+    size_t n = 0;
+    if (hy_last_error_message(now, sizeof now, &n) != HY_OK) return 0;
+    return strcmp(now, expected) == 0 && n == strlen(expected);
+}
+
+/* Issue 12: hy_last_error_message(buf, len, NULL) replaced the message with "written is NULL"
+ * (so did a NULL buf or a misaligned `written`), though the header promises the call never
+ * changes it. */
+static void test_last_error_message_never_changes_the_message(void) {
+    hy_engine *e = NULL;
+    CHECK_RC(hy_engine_new("{", HY_POLICY_JSON, OFFSET_S, &e), HY_INVALID_POLICY);
+    char original[1024];
+    size_t n = 0;
+    CHECK_OK(hy_last_error_message(original, sizeof original, &n));
+    CHECK(n > 0 && strncmp(original, "invalid policy", 14) == 0);
+    char buf[64];
+    CHECK_RC(hy_last_error_message(buf, sizeof buf, NULL), HY_NULL_PARAMETER);
+    CHECK(message_is(original));
+    CHECK_RC(hy_last_error_message(NULL, 0, NULL), HY_NULL_PARAMETER);
+    CHECK(message_is(original));
+    CHECK_RC(hy_last_error_message(NULL, 10, &n), HY_NULL_PARAMETER);
+    CHECK(message_is(original));
+    CHECK_RC(hy_last_error_message(buf, sizeof buf, MISALIGNED_SIZE_T), HY_INVALID_ARGUMENT);
+    CHECK(message_is(original));
+    char tiny[4];
+    CHECK_OK(hy_last_error_message(tiny, sizeof tiny, &n)); /* truncated */
+    CHECK(n == 3 && message_is(original));
+    CHECK_OK(hy_last_error_message(NULL, 0, &n)); /* nothing fits */
+    CHECK(n == 0 && message_is(original));
+}
+
 TEST_MAIN_BEGIN
     RUN(test_null_engine_everywhere);
     RUN(test_null_arguments_and_outputs);
@@ -349,4 +382,5 @@ TEST_MAIN_BEGIN
     RUN(test_hold_expired_on_confirm);
     RUN(test_misaligned_pointers);
     RUN(test_error_message_buffers);
+    RUN(test_last_error_message_never_changes_the_message);
 TEST_MAIN_END
