@@ -296,9 +296,11 @@ pub extern "C" fn hy_engine_advance_to(engine: *mut hy_engine, t: hy_timestamp) 
 pub extern "C" fn hy_engine_tick(engine: *mut hy_engine, expired_out: *mut usize) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
+        // Checked before the tick: a refused output must not come back after holds expired.
+        let out = if expired_out.is_null() { None } else { Some(try_out(expired_out, "expired_out")?) };
         let n = e.tick();
-        if !expired_out.is_null() {
-            try_out(expired_out, "expired_out")?.set(n);
+        if let Some(out) = out {
+            out.set(n);
         }
         Ok(())
     }

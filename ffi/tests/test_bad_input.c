@@ -2,6 +2,8 @@
  * out-of-range numbers and enum values, unknown ids, wrong states, misaligned pointers. Each
  * must come back as an error code (never an abort), leave outputs untouched, and leave a
  * message in hy_last_error_message(). */
+#include <time.h>
+
 #include "test_common.h"
 
 #define SENTINEL32 0xDEADBEEFu
@@ -337,6 +339,45 @@ static void test_error_message_buffers(void) {
     CHECK(strncmp(full, "invalid policy", 14) == 0 && n == strlen(full));
 }
 
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+/* Found by the audit of every mutating call (issue 12): hy_engine_tick checked `expired_out`
+ * after expiring the holds, so a misaligned output came back as HY_INVALID_ARGUMENT with the
+ * holds already expired and their places returned. */
+static void test_tick_refused_output_expires_nothing(void) {
+    hy_engine *e = NULL;
+    CHECK_OK(hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, &e));
+    hy_timestamp now;
+    CHECK_OK(hy_engine_now(e, &now));
+    hy_date today = (hy_date)((now + OFFSET_S) / 86400);
+    hy_institution_id inst;
+    hy_department_id dep;
+    hy_resource_id res;
+    hy_channel_id app;
+    CHECK_OK(hy_engine_add_institution(e, "Xiamen Maternity", HY_TIER_SECONDARY, "Siming", &inst));
+    CHECK_OK(hy_engine_add_department(e, inst, "obstetrics", "Obstetrics", &dep));
+    CHECK_OK(hy_engine_add_resource(e, dep, HY_RESOURCE_BED, "Delivery beds", false, &res));
+    CHECK_OK(hy_engine_channel_id(e, "app", &app));
+    hy_slot_spec spec = {res, today + 2, 0, 1440, 2};
+    hy_slot_id slot;
+    CHECK_OK(hy_engine_publish_slots(e, &spec, 1, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(e, &p));
+    hy_request q = request_for(p, slot, app);
+    hy_booking held;
+    CHECK_OK(hy_engine_hold_for(e, &q, 1, &held));
+    sleep_ms(1200); /* the system clock passes the 1-second hold; nothing has ticked */
+    CHECK_RC(hy_engine_tick(e, MISALIGNED_SIZE_T), HY_INVALID_ARGUMENT);
+    CHECK(slot_taken(e, slot) == 1); /* the tick did not run */
+    size_t expired = 0;
+    CHECK_OK(hy_engine_tick(e, &expired));
+    CHECK(expired == 1 && slot_taken(e, slot) == 0);
+    hy_engine_free(e);
+}
+
 static int message_is(const char *expected) {
     char now[1024];
     size_t n = 0;
@@ -383,4 +424,5 @@ TEST_MAIN_BEGIN
     RUN(test_misaligned_pointers);
     RUN(test_error_message_buffers);
     RUN(test_last_error_message_never_changes_the_message);
+    RUN(test_tick_refused_output_expires_nothing);
 TEST_MAIN_END
