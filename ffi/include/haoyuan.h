@@ -8,7 +8,10 @@
  *    hy_last_error_message() on the same thread.
  *  - Inputs come before outputs; outputs are written only when the call returns HY_OK (the one
  *    exception: HY_BUFFER_TOO_SMALL writes the size needed to the length output).
- *  - A `const hy_engine *` first argument means the call does not change the engine.
+ *  - A `const hy_engine *` first argument means the call does not change the engine. A call
+ *    that changes it checks every argument and output first: an error code (other than
+ *    HY_PANIC) means nothing changed. Such calls never fill a caller's buffer; text they
+ *    return is a library-allocated string (`char **json_out`) freed with hy_string_free.
  *  - Every pointer passed in is read during the call only and never kept; strings are
  *    NUL-terminated UTF-8 (at most 1 MiB); arrays are (pointer, length) with NULL allowed for
  *    length 0. Nothing a caller passes (NULL, bad UTF-8, out-of-range numbers, wrong states)
@@ -516,6 +519,12 @@ extern "C" {
 // with HY_VERSION_MAJOR/MINOR/PATCH from the header to catch a header/library mismatch.
 const char *hy_version(void);
 
+// Free a string the library handed out (`*json_out` of `hy_engine_fhir_hold`, `_book`,
+// `_cancel`, `_import_csv`, `_import_bundle`). NULL is accepted and ignored. Free each string
+// once, unchanged (read it, do not write into it), and only with this function, never with
+// `free()`: the library's allocator is not necessarily the C runtime's.
+void hy_string_free(char *s);
+
 // Hold a place for the policy's hold time (default 10 minutes) while the patient confirms or
 // pays; it expires by itself unless confirmed or cancelled.
 hy_result hy_engine_hold(hy_engine *engine,
@@ -897,30 +906,30 @@ hy_result hy_engine_fhir_find(const hy_engine *engine,
                               size_t *written);
 
 // `$hold`: `{"slot": "Slot/slot-3", "patient": "Patient/patient-1", "channel": "app"}` (or
-// an `Appointment`/`Parameters`) → the `pending` `Appointment`.
+// an `Appointment`/`Parameters`) → the `pending` `Appointment`, as a new string in
+// `*json_out` (its length without the NUL in `*len_out`) to free with `hy_string_free`.
+// Both outputs are checked before anything happens: on any error no place was taken.
 hy_result hy_engine_fhir_hold(hy_engine *engine,
                               const char *json,
-                              char *buf,
-                              size_t len,
-                              size_t *written);
+                              char **json_out,
+                              size_t *len_out);
 
 // `$book`: book a slot, or confirm the hold named by `appointment` → the `booked`
-// `Appointment`.
+// `Appointment`, handed out as by `hy_engine_fhir_hold` (free it with `hy_string_free`).
 hy_result hy_engine_fhir_book(hy_engine *engine,
                               const char *json,
-                              char *buf,
-                              size_t len,
-                              size_t *written);
+                              char **json_out,
+                              size_t *len_out);
 
-// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`.
+// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`, handed
+// out as by `hy_engine_fhir_hold` (free it with `hy_string_free`).
 hy_result hy_engine_fhir_cancel(hy_engine *engine,
                                 const char *json,
-                                char *buf,
-                                size_t len,
-                                size_t *written);
+                                char **json_out,
+                                size_t *len_out);
 
 // A `collection` `Bundle` of Schedules and Slots for a scope
-// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 0}`).
+// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 1}`).
 hy_result hy_engine_fhir_export_bundle(const hy_engine *engine,
                                        const char *json,
                                        char *buf,
@@ -942,23 +951,23 @@ hy_result hy_engine_fhir_export_appointment(const hy_engine *engine,
                                             size_t *written);
 
 // Import a CSV roster (all or nothing; `options`:
-// `{"institution": 0, "valid_from": "2026-11-23", "valid_until": "2026-12-06"}`). The report
-// (`{"first_slot":…, "slots":…}`) is copied out; per-row errors are in the OperationOutcome.
+// `{"institution": 1, "valid_from": "2026-11-23", "valid_until": "2026-12-06"}`). The report
+// (`{"first_slot":…, "slots":…}`) is handed out as by `hy_engine_fhir_hold` (free it with
+// `hy_string_free`); per-row errors are in the OperationOutcome.
 hy_result hy_engine_fhir_import_csv(hy_engine *engine,
                                     const char *csv,
                                     const char *options,
-                                    char *buf,
-                                    size_t len,
-                                    size_t *written);
+                                    char **json_out,
+                                    size_t *len_out);
 
 // Import a FHIR `Schedule` + `Slot` bundle (all or nothing; `options`: `{}` or
-// `{"institution": 0}`).
+// `{"institution": 1}`). The report is handed out as by `hy_engine_fhir_hold` (free it with
+// `hy_string_free`).
 hy_result hy_engine_fhir_import_bundle(hy_engine *engine,
                                        const char *bundle,
                                        const char *options,
-                                       char *buf,
-                                       size_t len,
-                                       size_t *written);
+                                       char **json_out,
+                                       size_t *len_out);
 
 #ifdef __cplusplus
 }  // extern "C"
