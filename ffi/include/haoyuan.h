@@ -620,8 +620,9 @@ hy_result hy_engine_leave_waitlist(hy_engine *engine,
 //
 // `policy` is a policy text in `format` (HY_POLICY_JSON or HY_POLICY_TOML; unspecified fields
 // keep their defaults), or NULL for the default policy. `utc_offset_s` is the region's offset
-// from UTC in seconds (China: 28800). On HY_OK `*engine_out` is a new handle to free with
-// `hy_engine_free`. Call `hy_engine_tick` about once a second so that holds expire.
+// from UTC in seconds (China: 28800), within ±14 h (±50400; beyond is HY_INVALID_ARGUMENT). On
+// HY_OK `*engine_out` is a new handle to free with `hy_engine_free`. Call `hy_engine_tick`
+// about once a second so that holds expire.
 hy_result hy_engine_new(const char *policy,
                         hy_policy_format format,
                         int32_t utc_offset_s,
@@ -642,7 +643,9 @@ hy_result hy_engine_new_manual_clock(const char *policy,
 // `hy_engine_new`; they are stored with a new directory and must be the same on every later
 // open (HY_INVALID_ARGUMENT otherwise). One open handle per directory (a second is
 // HY_DURABILITY). I/O failures and damaged files are HY_DURABILITY with the file named in the
-// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000).
+// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000). Every
+// argument is checked before anything touches the disk: an empty `dir`, an invalid policy or
+// offset, or a bad mode is an error that creates no file or directory.
 hy_result hy_engine_open(const char *dir,
                          const char *policy,
                          hy_policy_format format,

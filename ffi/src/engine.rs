@@ -85,8 +85,9 @@ fn config_from(policy: *const c_char, format: hy_policy_format, utc_offset_s: i3
 ///
 /// `policy` is a policy text in `format` (HY_POLICY_JSON or HY_POLICY_TOML; unspecified fields
 /// keep their defaults), or NULL for the default policy. `utc_offset_s` is the region's offset
-/// from UTC in seconds (China: 28800). On HY_OK `*engine_out` is a new handle to free with
-/// `hy_engine_free`. Call `hy_engine_tick` about once a second so that holds expire.
+/// from UTC in seconds (China: 28800), within ±14 h (±50400; beyond is HY_INVALID_ARGUMENT). On
+/// HY_OK `*engine_out` is a new handle to free with `hy_engine_free`. Call `hy_engine_tick`
+/// about once a second so that holds expire.
 #[no_mangle]
 pub extern "C" fn hy_engine_new(policy: *const c_char, format: hy_policy_format, utc_offset_s: i32, engine_out: *mut *mut hy_engine) -> hy_result {
     ffi_panic_boundary! {
@@ -173,7 +174,9 @@ fn open_durable(
 /// `hy_engine_new`; they are stored with a new directory and must be the same on every later
 /// open (HY_INVALID_ARGUMENT otherwise). One open handle per directory (a second is
 /// HY_DURABILITY). I/O failures and damaged files are HY_DURABILITY with the file named in the
-/// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000).
+/// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000). Every
+/// argument is checked before anything touches the disk: an empty `dir`, an invalid policy or
+/// offset, or a bad mode is an error that creates no file or directory.
 #[no_mangle]
 pub extern "C" fn hy_engine_open(
     dir: *const c_char,

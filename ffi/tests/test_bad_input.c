@@ -339,6 +339,55 @@ static void test_error_message_buffers(void) {
     CHECK(strncmp(full, "invalid policy", 14) == 0 && n == strlen(full));
 }
 
+/* UTC offsets (issue 12): beyond ±14 h is HY_INVALID_ARGUMENT at every entry point, checked
+ * once in the core; INT32_MIN used to reach `i32::abs`, which overflows. */
+static const int32_t bad_offsets[] = {INT32_MIN, INT32_MIN + 1, -(14 * 3600 + 1), 14 * 3600 + 1, INT32_MAX};
+static const int32_t good_offsets[] = {-14 * 3600, 0, 14 * 3600};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Before the fix: INT32_MIN panicked inside (HY_PANIC, `i32::abs` overflow in a debug build; in a
+ * release build it wrapped and the engine was created). */
+static void test_utc_offsets_hy_engine_new(void) {
+    for (size_t i = 0; i < COUNT(bad_offsets); i++) {
+        hy_engine *e = (hy_engine *)0x1;
+        CHECK_RC(hy_engine_new(NULL, HY_POLICY_JSON, bad_offsets[i], &e), HY_INVALID_ARGUMENT);
+        CHECK(e == (hy_engine *)0x1);
+    }
+    for (size_t i = 0; i < COUNT(good_offsets); i++) {
+        hy_engine *e = NULL;
+        CHECK_OK(hy_engine_new(NULL, HY_POLICY_JSON, good_offsets[i], &e));
+        hy_engine_free(e);
+    }
+}
+
+/* Before the fix: as hy_engine_new. */
+static void test_utc_offsets_hy_engine_new_manual_clock(void) {
+    for (size_t i = 0; i < COUNT(bad_offsets); i++) {
+        hy_engine *e = (hy_engine *)0x1;
+        CHECK_RC(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, bad_offsets[i], 1795939200, &e), HY_INVALID_ARGUMENT);
+        CHECK(e == (hy_engine *)0x1);
+    }
+    for (size_t i = 0; i < COUNT(good_offsets); i++) {
+        hy_engine *e = NULL;
+        CHECK_OK(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, good_offsets[i], 1795939200, &e));
+        hy_engine_free(e);
+    }
+}
+
+/* Before the fix: INT32_MIN panicked (`i32::abs`), HY_PANIC instead of HY_INVALID_ARGUMENT. */
+static void test_utc_offsets_hy_timestamp_from_local(void) {
+    for (size_t i = 0; i < COUNT(bad_offsets); i++) {
+        hy_timestamp t = 42;
+        CHECK_RC(hy_timestamp_from_local(20000, 600, bad_offsets[i], &t), HY_INVALID_ARGUMENT);
+        CHECK(t == 42);
+    }
+    for (size_t i = 0; i < COUNT(good_offsets); i++) {
+        hy_timestamp t = 0;
+        CHECK_OK(hy_timestamp_from_local(20000, 600, good_offsets[i], &t));
+        CHECK(t == 20000LL * 86400 + 600 * 60 - good_offsets[i]);
+    }
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {}
@@ -425,4 +474,7 @@ TEST_MAIN_BEGIN
     RUN(test_error_message_buffers);
     RUN(test_last_error_message_never_changes_the_message);
     RUN(test_tick_refused_output_expires_nothing);
+    RUN(test_utc_offsets_hy_engine_new);
+    RUN(test_utc_offsets_hy_engine_new_manual_clock);
+    RUN(test_utc_offsets_hy_timestamp_from_local);
 TEST_MAIN_END
