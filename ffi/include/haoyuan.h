@@ -548,13 +548,15 @@ hy_result hy_engine_submit(hy_engine *engine,
                            const hy_request *request,
                            hy_submission *submission_out);
 
-// Confirm a hold (HY_HOLD_EXPIRED if it ran out).
+// Confirm a hold. HY_HOLD_EXPIRED if it ran out, whether or not a tick has processed the
+// expiry yet.
 hy_result hy_engine_confirm(hy_engine *engine,
                             hy_booking_id booking,
                             hy_booking *booking_out);
 
 // Cancel a hold or booking by the patient. Free until the policy's deadline; later it counts
-// as a (fractional) no-show.
+// as a (fractional) no-show. A hold that ran out is HY_HOLD_EXPIRED (its place is already
+// back), whether or not a tick has processed the expiry yet.
 hy_result hy_engine_cancel(hy_engine *engine,
                            hy_booking_id booking,
                            hy_booking *booking_out);

@@ -1,5 +1,7 @@
 /* The C API on its happy paths: one test_x() per case (the regex-capi ctest pattern). Each
  * test builds its own engine and frees it, so valgrind's leak check covers every path. */
+#include <time.h>
+
 #include "test_common.h"
 
 static void test_version_matches_header(void) {
@@ -211,7 +213,7 @@ static void test_hold_expires_on_the_clock(void) {
     CHECK_OK(hy_engine_advance_clock(r.engine, 121));
     CHECK_OK(hy_engine_booking(r.engine, b.id, &b));
     CHECK(b.state == HY_BOOKING_EXPIRED);
-    CHECK_RC(hy_engine_confirm(r.engine, b.id, &b), HY_WRONG_STATE);
+    CHECK_RC(hy_engine_confirm(r.engine, b.id, &b), HY_HOLD_EXPIRED);
     size_t expired = 99;
     CHECK_OK(hy_engine_tick(r.engine, &expired));
     CHECK(expired == 0);
@@ -471,6 +473,103 @@ static void test_system_clock_engine(void) {
     hy_engine_free(e);
 }
 
+/* Expired holds (issue 12): confirm and cancel answer HY_HOLD_EXPIRED whether the call finds
+ * the expiry itself or a tick (hy_engine_tick, or hy_engine_advance_clock) processed it first. */
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+typedef struct {
+    hy_engine *engine;
+    hy_slot_id slot;
+    hy_booking held[4];
+} wall_clock_holds;
+
+/* A system-clock engine with four 1-second holds that have run out (not yet ticked). */
+static int hold_four_and_wait(wall_clock_holds *w) {
+    memset(w, 0, sizeof *w);
+    if (hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, &w->engine) != HY_OK) return 0;
+    hy_timestamp now;
+    if (hy_engine_now(w->engine, &now) != HY_OK) return 0;
+    hy_date today = (hy_date)((now + OFFSET_S) / 86400);
+    hy_institution_id inst;
+    hy_department_id dep;
+    hy_resource_id res;
+    hy_channel_id app;
+    if (hy_engine_add_institution(w->engine, "Qingdao Municipal", HY_TIER_SECONDARY, "Shinan", &inst) != HY_OK) return 0;
+    if (hy_engine_add_department(w->engine, inst, "cardiology", "Cardiology", &dep) != HY_OK) return 0;
+    if (hy_engine_add_resource(w->engine, dep, HY_RESOURCE_DOCTOR, "Dr Zhao", false, &res) != HY_OK) return 0;
+    if (hy_engine_channel_id(w->engine, "app", &app) != HY_OK) return 0;
+    hy_slot_spec spec = {res, today + 2, 9 * 60, 9 * 60 + 30, 4};
+    if (hy_engine_publish_slots(w->engine, &spec, 1, &w->slot) != HY_OK) return 0;
+    for (int i = 0; i < 4; i++) {
+        hy_patient_id p;
+        if (hy_engine_register_patient(w->engine, &p) != HY_OK) return 0;
+        hy_request q = request_for(p, w->slot, app);
+        if (hy_engine_hold_for(w->engine, &q, 1, &w->held[i]) != HY_OK) return 0;
+    }
+    sleep_ms(1200);
+    return 1;
+}
+
+/* Before the fix, hy_engine_cancel of a hold past its expiry, before any tick, succeeded: the
+ * hold was "cancelled" though it had expired. */
+static void test_expired_hold_answers_hold_expired_before_the_tick(void) {
+    wall_clock_holds w;
+    CHECK(hold_four_and_wait(&w));
+    hy_booking b;
+    memset(&b, 0, sizeof b);
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[0].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[1].id, &b), HY_HOLD_EXPIRED);
+    /* Asked again, after the calls themselves found the expiry, and crosswise. */
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[0].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[0].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[1].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[1].id, &b), HY_HOLD_EXPIRED);
+    CHECK(b.id == 0); /* never written */
+    hy_engine_free(w.engine);
+}
+
+/* Before the fix, once hy_engine_tick had expired the hold, confirm and cancel answered
+ * HY_WRONG_STATE. */
+static void test_expired_hold_answers_hold_expired_after_the_tick(void) {
+    wall_clock_holds w;
+    CHECK(hold_four_and_wait(&w));
+    size_t expired = 0;
+    CHECK_OK(hy_engine_tick(w.engine, &expired));
+    CHECK(expired == 4 && slot_taken(w.engine, w.slot) == 0);
+    hy_booking b;
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[2].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[3].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[2].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[3].id, &b), HY_HOLD_EXPIRED);
+    CHECK(booking_state(w.engine, w.held[2].id) == HY_BOOKING_EXPIRED);
+    hy_engine_free(w.engine);
+}
+
+/* Before the fix, after hy_engine_advance_clock (which ticks): HY_WRONG_STATE. */
+static void test_expired_hold_answers_hold_expired_after_advance_clock(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_patient_id p, q;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK_OK(hy_engine_register_patient(r.engine, &q));
+    hy_request rp = request_for(p, slot, r.app), rq = request_for(q, slot, r.app);
+    hy_booking a, c, b;
+    CHECK_OK(hy_engine_hold_for(r.engine, &rp, 60, &a));
+    CHECK_OK(hy_engine_hold_for(r.engine, &rq, 60, &c));
+    CHECK_OK(hy_engine_advance_clock(r.engine, 60));
+    CHECK(booking_state(r.engine, a.id) == HY_BOOKING_EXPIRED && slot_taken(r.engine, slot) == 0);
+    CHECK_RC(hy_engine_confirm(r.engine, a.id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(r.engine, c.id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(r.engine, a.id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_confirm(r.engine, c.id, &b), HY_HOLD_EXPIRED);
+    hy_engine_free(r.engine);
+}
+
 TEST_MAIN_BEGIN
     RUN(test_version_matches_header);
     RUN(test_error_messages);
@@ -493,4 +592,7 @@ TEST_MAIN_BEGIN
     RUN(test_suspend_session_cancels_for_the_provider);
     RUN(test_alternatives_spread_the_load);
     RUN(test_system_clock_engine);
+    RUN(test_expired_hold_answers_hold_expired_before_the_tick);
+    RUN(test_expired_hold_answers_hold_expired_after_the_tick);
+    RUN(test_expired_hold_answers_hold_expired_after_advance_clock);
 TEST_MAIN_END
