@@ -16,6 +16,8 @@
  *    NUL-terminated UTF-8 (at most 1 MiB); arrays are (pointer, length) with NULL allowed for
  *    length 0. Nothing a caller passes (NULL, bad UTF-8, out-of-range numbers, wrong states)
  *    aborts the process: it is an error code.
+ *  - No id of any kind is ever 0 (ids start at 1): a bulk result row with booking id 0 is a
+ *    refused request, and 0 means "none" in optional 64-bit id fields (HY_NONE in 32-bit ones).
  *  - Thread-safety: a hy_engine may be used from any number of threads at once; a hy_events
  *    handle by one thread at a time.
  */
@@ -44,6 +46,7 @@
 #define HY_EVENTS_PER_CALL_MAX 1000000
 
 // "No id" / "any" in a 32-bit id field of an input struct (institution, department, resource).
+// (0 is never an id either, but 0 in such a field is looked up and is HY_NOT_FOUND.)
 #define HY_NONE 4294967295
 
 // The result of every call. `HY_OK` is 0; everything else is an error whose readable detail
@@ -202,10 +205,14 @@ typedef struct hy_engine hy_engine;
 // subscribes must keep reading.
 typedef struct hy_events hy_events;
 
+// A patient in the master patient index. Never 0.
 typedef uint32_t hy_patient_id;
 
+// A published slot. Never 0.
 typedef uint32_t hy_slot_id;
 
+// A booking channel; the standard ones ("app", "wechat", "web", "kiosk", "phone", "clinic")
+// are 1 ..= 6. Never 0.
 typedef uint16_t hy_channel_id;
 
 // A referral. Never 0, so 0 means "no referral" in structs.
@@ -223,8 +230,10 @@ typedef struct {
 } hy_request;
 
 // A hold or booking (the patient id in the high 32 bits, that patient's sequence below).
+// Never 0: a bulk result row whose booking id is 0 is a refused request.
 typedef uint64_t hy_booking_id;
 
+// A department of an institution. Never 0.
 typedef uint32_t hy_department_id;
 
 // Days since 1970-01-01 (local to the region); valid 0 (1970-01-01) ..= 84005 (2199-12-31).
@@ -269,13 +278,14 @@ typedef struct {
 } hy_submission;
 
 // One entry of a bulk call's results: the item's own result code and, when it is HY_OK, the
-// booking. Otherwise `booking` is all zeros (not a booking: look at `result`), and no message
-// is kept for the item (call the single form to get one).
+// booking. Otherwise `booking` is all zeros (`booking.id` 0, which is never a booking id: look
+// at `result`), and no message is kept for the item (call the single form to get one).
 typedef struct {
   hy_result result;
   hy_booking booking;
 } hy_booking_result;
 
+// An institution (hospital or clinic). Never 0.
 typedef uint32_t hy_institution_id;
 
 // Urgency of a referral.
@@ -311,6 +321,7 @@ typedef struct {
   hy_booking_id used_by;
 } hy_referral;
 
+// A bookable resource (doctor, bed, exam device …). Never 0.
 typedef uint32_t hy_resource_id;
 
 // What a patient waits for on a waitlist.
@@ -371,6 +382,7 @@ typedef struct {
   size_t closed_dates_len;
 } hy_roster;
 
+// A weekly roster template. Never 0.
 typedef uint32_t hy_roster_id;
 
 // One time segment of one resource to publish.

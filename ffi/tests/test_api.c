@@ -570,6 +570,131 @@ static void test_expired_hold_answers_hold_expired_after_advance_clock(void) {
     hy_engine_free(r.engine);
 }
 
+/* No id of any kind is 0 (issue 12): 0 is free to mean "none" (bulk results, optional ids). */
+/* Before the fix: the first institution, department, resource, patient, slot and roster were id 0,
+ * and so was the "app" channel; booking ids of patient 0 were small numbers. */
+static void test_no_id_handed_out_is_zero(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    CHECK(r.hospital != 0 && r.clinic != 0 && r.cardiology != 0 && r.clinic_cardiology != 0 && r.dr_li != 0);
+    const char *standard[] = {"app", "wechat", "web", "kiosk", "phone", "clinic"};
+    for (size_t i = 0; i < (sizeof standard / sizeof standard[0]); i++) {
+        hy_channel_id ch = 0;
+        CHECK_OK(hy_engine_channel_id(r.engine, standard[i], &ch));
+        CHECK(ch != 0);
+    }
+    hy_channel_id added = 0;
+    CHECK_OK(hy_engine_add_channel(r.engine, "alipay", &added));
+    CHECK(added != 0);
+    hy_patient_id p = 0;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK(p != 0);
+    hy_slot_id slot = 0;
+    CHECK(region_publish(&r, r.dr_li, 2, 3, &slot));
+    CHECK(slot != 0);
+    hy_roster roster;
+    memset(&roster, 0, sizeof roster);
+    roster.resource = r.dr_li;
+    roster.weekdays = 0x1f;
+    roster.start_min = 14 * 60;
+    roster.end_min = 16 * 60;
+    roster.segment_min = 30;
+    roster.places = 2;
+    roster.valid_from = r.today;
+    roster.valid_until = r.today + 6;
+    hy_roster_id roster_id = 0;
+    CHECK_OK(hy_engine_add_roster(r.engine, &roster, &roster_id));
+    CHECK(roster_id != 0);
+    hy_request q = request_for(p, slot, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(r.engine, &q, &b));
+    CHECK(b.id != 0 && b.patient == p && b.slot == slot && b.department == r.cardiology && b.channel == r.app);
+    hy_booking_result bulk[1];
+    hy_patient_id p2;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p2));
+    hy_request q2 = request_for(p2, slot + 1, r.app);
+    CHECK_OK(hy_engine_book_bulk(r.engine, &q2, 1, bulk));
+    CHECK(bulk[0].result == HY_OK && bulk[0].booking.id != 0);
+    hy_referral_request rr = {p2, r.clinic, "cardiology", HY_NONE, HY_URGENCY_ROUTINE, 30};
+    hy_referral ref;
+    CHECK_OK(hy_engine_issue_referral(r.engine, &rr, &ref));
+    CHECK(ref.id != 0 && ref.specialty != 0);
+    hy_waitlist_request wl;
+    memset(&wl, 0, sizeof wl);
+    wl.patient = p;
+    wl.department = r.cardiology;
+    wl.resource = HY_NONE;
+    wl.date_from = r.visit_day + 1;
+    wl.date_to = r.visit_day + 3;
+    wl.channel = r.app;
+    hy_waitlist_id entry = 0;
+    CHECK_OK(hy_engine_join_waitlist(r.engine, &wl, &entry));
+    CHECK(entry != 0);
+    hy_engine_free(r.engine);
+}
+
+/* Before the fix: id 0 was the first institution, slot, patient, …, so looking it up succeeded. */
+static void test_id_zero_is_never_found(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_slot_info info;
+    CHECK_RC(hy_engine_slot(r.engine, 0, &info), HY_NOT_FOUND);
+    hy_booking b;
+    CHECK_RC(hy_engine_booking(r.engine, 0, &b), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_confirm(r.engine, 0, &b), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_cancel(r.engine, 0, &b), HY_NOT_FOUND);
+    char json[256];
+    size_t n;
+    CHECK_RC(hy_engine_patient_record_json(r.engine, 0, json, sizeof json, &n), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_link_card(r.engine, 0, "e_health", "EH-0"), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_merge_patients(r.engine, p, 0), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_merge_patients(r.engine, 0, p), HY_NOT_FOUND);
+    hy_department_id dep;
+    CHECK_RC(hy_engine_add_department(r.engine, 0, "cardiology", "Cardiology", &dep), HY_NOT_FOUND);
+    hy_resource_id res;
+    CHECK_RC(hy_engine_add_resource(r.engine, 0, HY_RESOURCE_DOCTOR, "Dr Nobody", false, &res), HY_NOT_FOUND);
+    hy_slot_spec spec = {0, r.visit_day, 600, 630, 1};
+    hy_slot_id first;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_NOT_FOUND);
+    hy_request q = request_for(0, slot, r.app);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND); /* patient 0 */
+    q = request_for(p, 0, r.app);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND); /* slot 0 */
+    q = request_for(p, slot, 0);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND); /* channel 0 */
+    size_t cancelled;
+    CHECK_RC(hy_engine_suspend_session(r.engine, 0, r.visit_day, 0, 0, &cancelled), HY_NOT_FOUND);
+    hy_day_availability days[1];
+    CHECK_RC(hy_engine_free_places_by_day(r.engine, 0, r.visit_day, r.visit_day, days, 1, &n), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_leave_waitlist(r.engine, 0), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_fhir_export_slot(r.engine, 0, json, sizeof json, &n), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_fhir_export_appointment(r.engine, 0, json, sizeof json, &n), HY_NOT_FOUND);
+    /* In an optional 32-bit id field, 0 is not "none" (that is HY_NONE): it is looked up. */
+    hy_availability_query aq;
+    memset(&aq, 0, sizeof aq);
+    aq.department = 0;
+    aq.resource = aq.institution = HY_NONE;
+    aq.date_from = aq.date_to = r.visit_day;
+    hy_free_slot free_slots[2];
+    CHECK_RC(hy_engine_find_free_slots(r.engine, &aq, free_slots, 2, &n), HY_NOT_FOUND);
+    aq.department = HY_NONE;
+    aq.institution = 0;
+    CHECK_RC(hy_engine_find_free_slots(r.engine, &aq, free_slots, 2, &n), HY_NOT_FOUND);
+    hy_referral_request rr = {p, r.clinic, "cardiology", 0, HY_URGENCY_ROUTINE, 30};
+    hy_referral ref;
+    CHECK_RC(hy_engine_issue_referral(r.engine, &rr, &ref), HY_NOT_FOUND);
+    rr.institution = HY_NONE;
+    rr.from = 0;
+    CHECK_RC(hy_engine_issue_referral(r.engine, &rr, &ref), HY_NOT_FOUND);
+    /* Nothing changed on the way. */
+    CHECK(slot_taken(r.engine, slot) == 0 && slot_count(r.engine) == 1);
+    hy_engine_free(r.engine);
+}
+
 TEST_MAIN_BEGIN
     RUN(test_version_matches_header);
     RUN(test_error_messages);
@@ -595,4 +720,6 @@ TEST_MAIN_BEGIN
     RUN(test_expired_hold_answers_hold_expired_before_the_tick);
     RUN(test_expired_hold_answers_hold_expired_after_the_tick);
     RUN(test_expired_hold_answers_hold_expired_after_advance_clock);
+    RUN(test_no_id_handed_out_is_zero);
+    RUN(test_id_zero_is_never_found);
 TEST_MAIN_END

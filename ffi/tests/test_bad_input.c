@@ -112,7 +112,7 @@ static void test_invalid_utf8_and_long_strings(void) {
     memset(name, 'b', sizeof name - 1);
     name[sizeof name - 1] = 0;
     CHECK_RC(hy_engine_add_institution(r.engine, name, HY_TIER_SECONDARY, "d", &inst), HY_INVALID_ARGUMENT);
-    CHECK_RC(hy_engine_link_card(r.engine, 0, "ss", "1"), HY_NOT_FOUND); /* no patient 0 yet */
+    CHECK_RC(hy_engine_link_card(r.engine, 0, "ss", "1"), HY_NOT_FOUND); /* there is never a patient 0 */
     hy_patient_id p;
     CHECK_OK(hy_engine_register_patient(r.engine, &p));
     CHECK_RC(hy_engine_link_card(r.engine, p, "", "1"), HY_INVALID_ARGUMENT);
