@@ -27,6 +27,9 @@ pub struct hy_engine {
 }
 
 /// In memory, or journaled on a directory (`DurableEngine` derefs to `Engine`).
+// The variants differ in size, but there is one `Inner` per handle and the handle is already
+// boxed: boxing the larger variant would only add an indirection to every call.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Memory(Engine),
     Durable(DurableEngine),
@@ -135,6 +138,8 @@ pub const HY_JOURNAL_BUFFERED: hy_journal_mode = 1;
 /// Recover the directory but write nothing more (read-only replays, simulations).
 pub const HY_JOURNAL_NONE: hy_journal_mode = 2;
 
+// The arguments of `hy_engine_open*` as the C caller passed them, checked here in one place.
+#[allow(clippy::too_many_arguments)]
 fn open_durable(
     dir: *const c_char,
     policy: *const c_char,

@@ -12,8 +12,9 @@ use std::ffi::c_char;
 /// is in `hy_last_error_message()` on the same thread.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum hy_result {
+    #[default]
     HY_OK = 0,
     /// A required pointer argument was NULL.
     HY_NULL_PARAMETER = 1,

@@ -362,12 +362,6 @@ pub struct hy_booking_result {
     pub booking: hy_booking,
 }
 
-impl Default for hy_result {
-    fn default() -> Self {
-        hy_result::HY_OK
-    }
-}
-
 /// What `hy_engine_submit` did.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
