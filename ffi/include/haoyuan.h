@@ -10,8 +10,9 @@
  *    exception: HY_BUFFER_TOO_SMALL writes the size needed to the length output).
  *  - A `const hy_engine *` first argument means the call does not change the engine. A call
  *    that changes it checks every argument and output first: an error code (other than
- *    HY_PANIC) means nothing changed. Such calls never fill a caller's buffer; text they
- *    return is a library-allocated string (`char **json_out`) freed with hy_string_free.
+ *    HY_PANIC, or HY_DURABILITY from a durable engine's journal) means nothing changed. Such
+ *    calls never fill a caller's buffer; text they return is a library-allocated string
+ *    (`char **json_out`) freed with hy_string_free.
  *  - Every pointer passed in is read during the call only and never kept; strings are
  *    NUL-terminated UTF-8 (at most 1 MiB); arrays are (pointer, length) with NULL allowed for
  *    length 0. Nothing a caller passes (NULL, bad UTF-8, out-of-range numbers, wrong states)
