@@ -235,7 +235,8 @@ fn interleaved() {
             black_box(&results);
         })
     };
-    let pairs: [(&str, u64, &dyn Fn(u64) -> Duration, &dyn Fn(u64) -> Duration); 2] =
+    type Side<'a> = &'a dyn Fn(u64) -> Duration;
+    let pairs: [(&str, u64, Side, Side); 2] =
         [("single", 30_000, &single_rust, &single_c), ("bulk", 30, &bulk_rust, &bulk_c)];
     for (name, iters, rust, c) in pairs {
         let (mut rs, mut cs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());

@@ -2,8 +2,9 @@
  * his_embed.c — embedding haoyuan in a hospital information system (HIS), top to bottom.
  *
  * A HIS owns the engine for its region: it opens one engine, registers its hospital, publishes
- * tomorrow's clinic sessions, books patients from its channels, cancels when they call, and
- * forwards the engine's events (JSON lines) to whatever notifies patients and audits changes.
+ * tomorrow's clinic sessions, books patients from its channels, cancels when they call, books
+ * for the regional platform through FHIR, and forwards the engine's events (JSON lines) to
+ * whatever notifies patients and audits changes.
  *
  * Build and run (as `make test` does):
  *   cargo build -p haoyuan-ffi
@@ -125,13 +126,26 @@ int main(void) {
     check(hy_engine_cancel(engine, booking.id, &booking), "cancel");
     printf("booking %llu is %s\n", (unsigned long long)booking.id, booking.state == HY_BOOKING_CANCELLED ? "cancelled" : "?");
 
-    /* 6. Forward the events: each is one JSON object; the callback runs on this thread. */
+    /* 6. The regional platform speaks HL7 FHIR: its $book takes the JSON it received and hands
+     *    back the booked Appointment as a string the library allocated (no buffer of ours can
+     *    be too small once the place is taken); free it with hy_string_free. */
+    char fhir_request[256];
+    snprintf(fhir_request, sizeof fhir_request,
+             "{\"slot\": \"Slot/slot-%u\", \"patient\": \"Patient/patient-%u\", \"channel\": \"web\"}",
+             free_slots[2].slot, child);
+    char *appointment = NULL;
+    size_t appointment_len = 0;
+    check(hy_engine_fhir_book(engine, fhir_request, &appointment, &appointment_len), "fhir book");
+    printf("FHIR Appointment (%zu bytes): %.60s...\n", appointment_len, appointment);
+    hy_string_free(appointment);
+
+    /* 7. Forward the events: each is one JSON object; the callback runs on this thread. */
     printf("events:\n");
     size_t delivered = 0;
     check(hy_events_dispatch(events, print_event, NULL, 0, &delivered), "events");
     printf("%zu events forwarded\n", delivered);
 
-    /* 7. Close: free the subscription and the engine (both accept NULL). */
+    /* 8. Close: free the subscription and the engine (both accept NULL). */
     hy_events_free(events);
     hy_engine_free(engine);
     return 0;

@@ -8,11 +8,17 @@
  *    hy_last_error_message() on the same thread.
  *  - Inputs come before outputs; outputs are written only when the call returns HY_OK (the one
  *    exception: HY_BUFFER_TOO_SMALL writes the size needed to the length output).
- *  - A `const hy_engine *` first argument means the call does not change the engine.
+ *  - A `const hy_engine *` first argument means the call does not change the engine. A call
+ *    that changes it checks every argument and output first: an error code (other than
+ *    HY_PANIC, or HY_DURABILITY from a durable engine's journal) means nothing changed. Such
+ *    calls never fill a caller's buffer; text they return is a library-allocated string
+ *    (`char **json_out`) freed with hy_string_free.
  *  - Every pointer passed in is read during the call only and never kept; strings are
  *    NUL-terminated UTF-8 (at most 1 MiB); arrays are (pointer, length) with NULL allowed for
  *    length 0. Nothing a caller passes (NULL, bad UTF-8, out-of-range numbers, wrong states)
  *    aborts the process: it is an error code.
+ *  - No id of any kind is ever 0 (ids start at 1): a bulk result row with booking id 0 is a
+ *    refused request, and 0 means "none" in optional 64-bit id fields (HY_NONE in 32-bit ones).
  *  - Thread-safety: a hy_engine may be used from any number of threads at once; a hy_events
  *    handle by one thread at a time.
  */
@@ -41,6 +47,7 @@
 #define HY_EVENTS_PER_CALL_MAX 1000000
 
 // "No id" / "any" in a 32-bit id field of an input struct (institution, department, resource).
+// (0 is never an id either, but 0 in such a field is looked up and is HY_NOT_FOUND.)
 #define HY_NONE 4294967295
 
 // The result of every call. `HY_OK` is 0; everything else is an error whose readable detail
@@ -199,10 +206,14 @@ typedef struct hy_engine hy_engine;
 // subscribes must keep reading.
 typedef struct hy_events hy_events;
 
+// A patient in the master patient index. Never 0.
 typedef uint32_t hy_patient_id;
 
+// A published slot. Never 0.
 typedef uint32_t hy_slot_id;
 
+// A booking channel; the standard ones ("app", "wechat", "web", "kiosk", "phone", "clinic")
+// are 1 ..= 6. Never 0.
 typedef uint16_t hy_channel_id;
 
 // A referral. Never 0, so 0 means "no referral" in structs.
@@ -220,8 +231,10 @@ typedef struct {
 } hy_request;
 
 // A hold or booking (the patient id in the high 32 bits, that patient's sequence below).
+// Never 0: a bulk result row whose booking id is 0 is a refused request.
 typedef uint64_t hy_booking_id;
 
+// A department of an institution. Never 0.
 typedef uint32_t hy_department_id;
 
 // Days since 1970-01-01 (local to the region); valid 0 (1970-01-01) ..= 84005 (2199-12-31).
@@ -266,13 +279,14 @@ typedef struct {
 } hy_submission;
 
 // One entry of a bulk call's results: the item's own result code and, when it is HY_OK, the
-// booking. Otherwise `booking` is all zeros (not a booking: look at `result`), and no message
-// is kept for the item (call the single form to get one).
+// booking. Otherwise `booking` is all zeros (`booking.id` 0, which is never a booking id: look
+// at `result`), and no message is kept for the item (call the single form to get one).
 typedef struct {
   hy_result result;
   hy_booking booking;
 } hy_booking_result;
 
+// An institution (hospital or clinic). Never 0.
 typedef uint32_t hy_institution_id;
 
 // Urgency of a referral.
@@ -308,6 +322,7 @@ typedef struct {
   hy_booking_id used_by;
 } hy_referral;
 
+// A bookable resource (doctor, bed, exam device …). Never 0.
 typedef uint32_t hy_resource_id;
 
 // What a patient waits for on a waitlist.
@@ -368,6 +383,7 @@ typedef struct {
   size_t closed_dates_len;
 } hy_roster;
 
+// A weekly roster template. Never 0.
 typedef uint32_t hy_roster_id;
 
 // One time segment of one resource to publish.
@@ -516,6 +532,12 @@ extern "C" {
 // with HY_VERSION_MAJOR/MINOR/PATCH from the header to catch a header/library mismatch.
 const char *hy_version(void);
 
+// Free a string the library handed out (`*json_out` of `hy_engine_fhir_hold`, `_book`,
+// `_cancel`, `_import_csv`, `_import_bundle`). NULL is accepted and ignored. Free each string
+// once, unchanged (read it, do not write into it), and only with this function, never with
+// `free()`: the library's allocator is not necessarily the C runtime's.
+void hy_string_free(char *s);
+
 // Hold a place for the policy's hold time (default 10 minutes) while the patient confirms or
 // pays; it expires by itself unless confirmed or cancelled.
 hy_result hy_engine_hold(hy_engine *engine,
@@ -539,13 +561,15 @@ hy_result hy_engine_submit(hy_engine *engine,
                            const hy_request *request,
                            hy_submission *submission_out);
 
-// Confirm a hold (HY_HOLD_EXPIRED if it ran out).
+// Confirm a hold. HY_HOLD_EXPIRED if it ran out, whether or not a tick has processed the
+// expiry yet.
 hy_result hy_engine_confirm(hy_engine *engine,
                             hy_booking_id booking,
                             hy_booking *booking_out);
 
 // Cancel a hold or booking by the patient. Free until the policy's deadline; later it counts
-// as a (fractional) no-show.
+// as a (fractional) no-show. A hold that ran out is HY_HOLD_EXPIRED (its place is already
+// back), whether or not a tick has processed the expiry yet.
 hy_result hy_engine_cancel(hy_engine *engine,
                            hy_booking_id booking,
                            hy_booking *booking_out);
@@ -611,8 +635,9 @@ hy_result hy_engine_leave_waitlist(hy_engine *engine,
 //
 // `policy` is a policy text in `format` (HY_POLICY_JSON or HY_POLICY_TOML; unspecified fields
 // keep their defaults), or NULL for the default policy. `utc_offset_s` is the region's offset
-// from UTC in seconds (China: 28800). On HY_OK `*engine_out` is a new handle to free with
-// `hy_engine_free`. Call `hy_engine_tick` about once a second so that holds expire.
+// from UTC in seconds (China: 28800), within ±14 h (±50400; beyond is HY_INVALID_ARGUMENT). On
+// HY_OK `*engine_out` is a new handle to free with `hy_engine_free`. Call `hy_engine_tick`
+// about once a second so that holds expire.
 hy_result hy_engine_new(const char *policy,
                         hy_policy_format format,
                         int32_t utc_offset_s,
@@ -633,7 +658,9 @@ hy_result hy_engine_new_manual_clock(const char *policy,
 // `hy_engine_new`; they are stored with a new directory and must be the same on every later
 // open (HY_INVALID_ARGUMENT otherwise). One open handle per directory (a second is
 // HY_DURABILITY). I/O failures and damaged files are HY_DURABILITY with the file named in the
-// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000).
+// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000). Every
+// argument is checked before anything touches the disk: an empty `dir`, an invalid policy or
+// offset, or a bad mode is an error that creates no file or directory.
 hy_result hy_engine_open(const char *dir,
                          const char *policy,
                          hy_policy_format format,
@@ -853,7 +880,9 @@ hy_result hy_error_message(uint32_t result,
 
 // Copy the detailed message of the last failed call on this thread into `buf` (NUL-terminated,
 // truncated to fit at a character boundary) and its length without the NUL into `*written`.
-// Empty if no call failed on this thread yet. This call itself does not change the message.
+// Empty if no call failed on this thread yet. This call never changes the message, whatever
+// its outcome: a NULL `buf` (with `len` > 0) or a NULL or misaligned `written` is reported by
+// the result code alone, so the message can be read again with correct arguments.
 hy_result hy_last_error_message(char *buf,
                                 size_t len,
                                 size_t *written);
@@ -895,30 +924,30 @@ hy_result hy_engine_fhir_find(const hy_engine *engine,
                               size_t *written);
 
 // `$hold`: `{"slot": "Slot/slot-3", "patient": "Patient/patient-1", "channel": "app"}` (or
-// an `Appointment`/`Parameters`) → the `pending` `Appointment`.
+// an `Appointment`/`Parameters`) → the `pending` `Appointment`, as a new string in
+// `*json_out` (its length without the NUL in `*len_out`) to free with `hy_string_free`.
+// Both outputs are checked before anything happens: on any error no place was taken.
 hy_result hy_engine_fhir_hold(hy_engine *engine,
                               const char *json,
-                              char *buf,
-                              size_t len,
-                              size_t *written);
+                              char **json_out,
+                              size_t *len_out);
 
 // `$book`: book a slot, or confirm the hold named by `appointment` → the `booked`
-// `Appointment`.
+// `Appointment`, handed out as by `hy_engine_fhir_hold` (free it with `hy_string_free`).
 hy_result hy_engine_fhir_book(hy_engine *engine,
                               const char *json,
-                              char *buf,
-                              size_t len,
-                              size_t *written);
+                              char **json_out,
+                              size_t *len_out);
 
-// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`.
+// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`, handed
+// out as by `hy_engine_fhir_hold` (free it with `hy_string_free`).
 hy_result hy_engine_fhir_cancel(hy_engine *engine,
                                 const char *json,
-                                char *buf,
-                                size_t len,
-                                size_t *written);
+                                char **json_out,
+                                size_t *len_out);
 
 // A `collection` `Bundle` of Schedules and Slots for a scope
-// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 0}`).
+// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 1}`).
 hy_result hy_engine_fhir_export_bundle(const hy_engine *engine,
                                        const char *json,
                                        char *buf,
@@ -940,23 +969,23 @@ hy_result hy_engine_fhir_export_appointment(const hy_engine *engine,
                                             size_t *written);
 
 // Import a CSV roster (all or nothing; `options`:
-// `{"institution": 0, "valid_from": "2026-11-23", "valid_until": "2026-12-06"}`). The report
-// (`{"first_slot":…, "slots":…}`) is copied out; per-row errors are in the OperationOutcome.
+// `{"institution": 1, "valid_from": "2026-11-23", "valid_until": "2026-12-06"}`). The report
+// (`{"first_slot":…, "slots":…}`) is handed out as by `hy_engine_fhir_hold` (free it with
+// `hy_string_free`); per-row errors are in the OperationOutcome.
 hy_result hy_engine_fhir_import_csv(hy_engine *engine,
                                     const char *csv,
                                     const char *options,
-                                    char *buf,
-                                    size_t len,
-                                    size_t *written);
+                                    char **json_out,
+                                    size_t *len_out);
 
 // Import a FHIR `Schedule` + `Slot` bundle (all or nothing; `options`: `{}` or
-// `{"institution": 0}`).
+// `{"institution": 1}`). The report is handed out as by `hy_engine_fhir_hold` (free it with
+// `hy_string_free`).
 hy_result hy_engine_fhir_import_bundle(hy_engine *engine,
                                        const char *bundle,
                                        const char *options,
-                                       char *buf,
-                                       size_t len,
-                                       size_t *written);
+                                       char **json_out,
+                                       size_t *len_out);
 
 #ifdef __cplusplus
 }  // extern "C"

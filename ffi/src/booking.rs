@@ -71,14 +71,16 @@ pub extern "C" fn hy_engine_submit(engine: *mut hy_engine, request: *const hy_re
     }
 }
 
-/// Confirm a hold (HY_HOLD_EXPIRED if it ran out).
+/// Confirm a hold. HY_HOLD_EXPIRED if it ran out, whether or not a tick has processed the
+/// expiry yet.
 #[no_mangle]
 pub extern "C" fn hy_engine_confirm(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.confirm(id)) }
 }
 
 /// Cancel a hold or booking by the patient. Free until the policy's deadline; later it counts
-/// as a (fractional) no-show.
+/// as a (fractional) no-show. A hold that ran out is HY_HOLD_EXPIRED (its place is already
+/// back), whether or not a tick has processed the expiry yet.
 #[no_mangle]
 pub extern "C" fn hy_engine_cancel(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.cancel(id)) }

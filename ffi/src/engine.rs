@@ -27,6 +27,9 @@ pub struct hy_engine {
 }
 
 /// In memory, or journaled on a directory (`DurableEngine` derefs to `Engine`).
+// The variants differ in size, but there is one `Inner` per handle and the handle is already
+// boxed: boxing the larger variant would only add an indirection to every call.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Memory(Engine),
     Durable(DurableEngine),
@@ -85,8 +88,9 @@ fn config_from(policy: *const c_char, format: hy_policy_format, utc_offset_s: i3
 ///
 /// `policy` is a policy text in `format` (HY_POLICY_JSON or HY_POLICY_TOML; unspecified fields
 /// keep their defaults), or NULL for the default policy. `utc_offset_s` is the region's offset
-/// from UTC in seconds (China: 28800). On HY_OK `*engine_out` is a new handle to free with
-/// `hy_engine_free`. Call `hy_engine_tick` about once a second so that holds expire.
+/// from UTC in seconds (China: 28800), within ±14 h (±50400; beyond is HY_INVALID_ARGUMENT). On
+/// HY_OK `*engine_out` is a new handle to free with `hy_engine_free`. Call `hy_engine_tick`
+/// about once a second so that holds expire.
 #[no_mangle]
 pub extern "C" fn hy_engine_new(policy: *const c_char, format: hy_policy_format, utc_offset_s: i32, engine_out: *mut *mut hy_engine) -> hy_result {
     ffi_panic_boundary! {
@@ -134,6 +138,8 @@ pub const HY_JOURNAL_BUFFERED: hy_journal_mode = 1;
 /// Recover the directory but write nothing more (read-only replays, simulations).
 pub const HY_JOURNAL_NONE: hy_journal_mode = 2;
 
+// The arguments of `hy_engine_open*` as the C caller passed them, checked here in one place.
+#[allow(clippy::too_many_arguments)]
 fn open_durable(
     dir: *const c_char,
     policy: *const c_char,
@@ -173,7 +179,9 @@ fn open_durable(
 /// `hy_engine_new`; they are stored with a new directory and must be the same on every later
 /// open (HY_INVALID_ARGUMENT otherwise). One open handle per directory (a second is
 /// HY_DURABILITY). I/O failures and damaged files are HY_DURABILITY with the file named in the
-/// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000).
+/// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000). Every
+/// argument is checked before anything touches the disk: an empty `dir`, an invalid policy or
+/// offset, or a bad mode is an error that creates no file or directory.
 #[no_mangle]
 pub extern "C" fn hy_engine_open(
     dir: *const c_char,
@@ -296,9 +304,11 @@ pub extern "C" fn hy_engine_advance_to(engine: *mut hy_engine, t: hy_timestamp) 
 pub extern "C" fn hy_engine_tick(engine: *mut hy_engine, expired_out: *mut usize) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
+        // Checked before the tick: a refused output must not come back after holds expired.
+        let out = if expired_out.is_null() { None } else { Some(try_out(expired_out, "expired_out")?) };
         let n = e.tick();
-        if !expired_out.is_null() {
-            try_out(expired_out, "expired_out")?.set(n);
+        if let Some(out) = out {
+            out.set(n);
         }
         Ok(())
     }

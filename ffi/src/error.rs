@@ -12,8 +12,9 @@ use std::ffi::c_char;
 /// is in `hy_last_error_message()` on the same thread.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum hy_result {
+    #[default]
     HY_OK = 0,
     /// A required pointer argument was NULL.
     HY_NULL_PARAMETER = 1,
@@ -213,13 +214,17 @@ pub extern "C" fn hy_error_message(result: u32, buf: *mut c_char, len: usize, wr
 
 /// Copy the detailed message of the last failed call on this thread into `buf` (NUL-terminated,
 /// truncated to fit at a character boundary) and its length without the NUL into `*written`.
-/// Empty if no call failed on this thread yet. This call itself does not change the message.
+/// Empty if no call failed on this thread yet. This call never changes the message, whatever
+/// its outcome: a NULL `buf` (with `len` > 0) or a NULL or misaligned `written` is reported by
+/// the result code alone, so the message can be read again with correct arguments.
 #[no_mangle]
 pub extern "C" fn hy_last_error_message(buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    ffi_panic_boundary! {
-        let msg = LAST_ERROR.with(|m| m.borrow().clone());
-        copy_truncated(&msg, buf, len, written)
-    }
+    // The argument checks (and, should one ever happen, a caught panic) record their own
+    // message; put the one this call reports back afterwards, whatever the result.
+    let msg = LAST_ERROR.try_with(|m| m.borrow().clone()).unwrap_or_default();
+    let result = ffi_panic_boundary! { copy_truncated(&msg, buf, len, written) };
+    let _ = LAST_ERROR.try_with(|m| *m.borrow_mut() = msg);
+    result
 }
 
 #[cfg(test)]
@@ -270,6 +275,22 @@ mod tests {
         assert_eq!(r, hy_result::HY_PANIC);
         let msg = LAST_ERROR.with(|m| m.borrow().clone());
         assert!(msg.contains("index out of bounds"), "{msg}");
+    }
+
+    #[test]
+    fn reading_the_message_never_changes_it() {
+        set_last_error("the slot is full".into());
+        let mut buf = [0 as c_char; 32];
+        let mut n = 0usize;
+        let misaligned = (std::ptr::addr_of_mut!(n) as *mut u8).wrapping_add(1).cast::<usize>();
+        for r in [
+            hy_last_error_message(buf.as_mut_ptr(), buf.len(), std::ptr::null_mut()),
+            hy_last_error_message(std::ptr::null_mut(), 8, &mut n),
+            hy_last_error_message(buf.as_mut_ptr(), buf.len(), misaligned),
+        ] {
+            assert_ne!(r, hy_result::HY_OK);
+            assert_eq!(LAST_ERROR.with(|m| m.borrow().clone()), "the slot is full");
+        }
     }
 
     #[test]

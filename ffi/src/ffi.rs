@@ -4,7 +4,7 @@
 //! and copying text out into a caller's buffer. Everything else in this crate is safe code.
 
 use crate::error::{hy_result, set_last_error};
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 
 /// Longest C string any call reads (names, card numbers, policies). A bound on the scan for the
 /// terminating NUL as much as on memory.
@@ -173,4 +173,22 @@ pub(crate) fn copy_truncated(s: &str, buf: *mut c_char, len: usize, written: *mu
     dst[n] = 0;
     written.set(n);
     Ok(())
+}
+
+/// Hand `s` out as a NUL-terminated string allocated here (`*json_out`, its length without the
+/// NUL in `*len_out`), for the caller to free with `hy_string_free`. Cannot fail, so a call that
+/// has already changed the engine can always report what it did.
+pub(crate) fn give_string(s: String, json_out: Out<'_, *mut c_char>, len_out: Out<'_, usize>) {
+    let text = match CString::new(s) {
+        Ok(c) => c,
+        // JSON text never holds a raw NUL (serde escapes it); drop any rather than fail.
+        Err(e) => {
+            let mut bytes = e.into_vec();
+            bytes.retain(|b| *b != 0);
+            // SAFETY: every NUL byte was just removed.
+            unsafe { CString::from_vec_unchecked(bytes) }
+        }
+    };
+    len_out.set(text.as_bytes().len());
+    json_out.set(text.into_raw());
 }

@@ -1,15 +1,24 @@
 //! HL7 FHIR R4 through C: JSON text in, JSON text out (the core's `haoyuan::fhir` JSON API).
 //!
-//! Every call copies its resource into the caller's buffer like `hy_engine_patient_record_json`
-//! (NUL-terminated; `*written` is the length without the NUL; on HY_BUFFER_TOO_SMALL it is the
-//! size needed and `buf` is untouched). On failure nothing is written to `buf`: the result code
-//! is the engine error behind it (e.g. HY_SLOT_FULL) or HY_INVALID_ARGUMENT for malformed FHIR,
-//! and `hy_last_error_message` returns the `OperationOutcome` JSON that explains it.
-//! Input strings are read during the call only (at most 1 MiB each).
+//! Two ways out, by whether the call changes the engine:
+//! - The read-only calls (`$find`, the exports) copy their resource into the caller's buffer like
+//!   `hy_engine_patient_record_json` (NUL-terminated; `*written` is the length without the NUL;
+//!   on HY_BUFFER_TOO_SMALL it is the size needed and `buf` is untouched): calling again with a
+//!   bigger buffer is harmless.
+//! - The calls that change it (`$hold`, `$book`, `$cancel`, the imports) cannot be retried like
+//!   that: the place is taken by the first call. They check every argument and output first and
+//!   then hand out a library-allocated string (`*json_out`, `*len_out` its length without the
+//!   NUL) that the caller frees with `hy_string_free`: there is no buffer to be too small, so a
+//!   call that changed the engine always reports HY_OK with its result.
+//!
+//! On failure nothing is written: the result code is the engine error behind it (e.g.
+//! HY_SLOT_FULL) or HY_INVALID_ARGUMENT for malformed FHIR, and `hy_last_error_message` returns
+//! the `OperationOutcome` JSON that explains it. Input strings are read during the call only (at
+//! most 1 MiB each).
 
 use crate::engine::{hy_engine, try_engine};
 use crate::error::{hy_result, set_last_error};
-use crate::ffi::{copy_out, ffi_panic_boundary, try_out, try_str};
+use crate::ffi::{copy_out, ffi_panic_boundary, give_string, try_out, try_str, Out};
 use crate::types::*;
 use haoyuan_core::fhir;
 use std::ffi::c_char;
@@ -44,14 +53,46 @@ fn text_call(
     }
 }
 
+fn fail(outcome: String) -> hy_result {
+    let code = outcome_code(&outcome);
+    set_last_error(outcome);
+    code
+}
+
+/// A read-only call's resource into the caller's buffer (a retry with a bigger one is harmless).
 fn deliver(r: Result<String, String>, buf: *mut c_char, len: usize, written: *mut usize) -> Result<(), hy_result> {
     match r {
         Ok(json) => copy_out(&json, buf, len, written),
-        Err(outcome) => {
-            let code = outcome_code(&outcome);
-            set_last_error(outcome);
-            Err(code)
+        Err(outcome) => Err(fail(outcome)),
+    }
+}
+
+/// A mutating call's resource as a library-allocated string: nothing can fail once the engine
+/// has changed (its outputs were checked before the call).
+fn hand_out(r: Result<String, String>, json_out: Out<'_, *mut c_char>, len_out: Out<'_, usize>) -> Result<(), hy_result> {
+    match r {
+        Ok(json) => {
+            give_string(json, json_out, len_out);
+            Ok(())
         }
+        Err(outcome) => Err(fail(outcome)),
+    }
+}
+
+/// The shared body of the mutating calls that take one JSON text: every pointer is checked
+/// before the engine is touched.
+fn mutating_text_call(
+    engine: *mut hy_engine,
+    json: *const c_char,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+    call: fn(&haoyuan_core::Engine, &str) -> Result<String, String>,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let json = try_str(json, "json")?;
+        let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
+        hand_out(call(e, json), json_out, len_out)
     }
 }
 
@@ -64,27 +105,30 @@ pub extern "C" fn hy_engine_fhir_find(engine: *const hy_engine, json: *const c_c
 }
 
 /// `$hold`: `{"slot": "Slot/slot-3", "patient": "Patient/patient-1", "channel": "app"}` (or
-/// an `Appointment`/`Parameters`) → the `pending` `Appointment`.
+/// an `Appointment`/`Parameters`) → the `pending` `Appointment`, as a new string in
+/// `*json_out` (its length without the NUL in `*len_out`) to free with `hy_string_free`.
+/// Both outputs are checked before anything happens: on any error no place was taken.
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_hold(engine: *mut hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    text_call(engine, json, buf, len, written, fhir::hold_json)
+pub extern "C" fn hy_engine_fhir_hold(engine: *mut hy_engine, json: *const c_char, json_out: *mut *mut c_char, len_out: *mut usize) -> hy_result {
+    mutating_text_call(engine, json, json_out, len_out, fhir::hold_json)
 }
 
 /// `$book`: book a slot, or confirm the hold named by `appointment` → the `booked`
-/// `Appointment`.
+/// `Appointment`, handed out as by `hy_engine_fhir_hold` (free it with `hy_string_free`).
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_book(engine: *mut hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    text_call(engine, json, buf, len, written, fhir::book_json)
+pub extern "C" fn hy_engine_fhir_book(engine: *mut hy_engine, json: *const c_char, json_out: *mut *mut c_char, len_out: *mut usize) -> hy_result {
+    mutating_text_call(engine, json, json_out, len_out, fhir::book_json)
 }
 
-/// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`.
+/// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`, handed
+/// out as by `hy_engine_fhir_hold` (free it with `hy_string_free`).
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_cancel(engine: *mut hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    text_call(engine, json, buf, len, written, fhir::cancel_json)
+pub extern "C" fn hy_engine_fhir_cancel(engine: *mut hy_engine, json: *const c_char, json_out: *mut *mut c_char, len_out: *mut usize) -> hy_result {
+    mutating_text_call(engine, json, json_out, len_out, fhir::cancel_json)
 }
 
 /// A `collection` `Bundle` of Schedules and Slots for a scope
-/// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 0}`).
+/// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 1}`).
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_export_bundle(engine: *const hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
     text_call(engine, json, buf, len, written, fhir::export_bundle_json)
@@ -111,42 +155,42 @@ pub extern "C" fn hy_engine_fhir_export_appointment(engine: *const hy_engine, bo
 }
 
 /// Import a CSV roster (all or nothing; `options`:
-/// `{"institution": 0, "valid_from": "2026-11-23", "valid_until": "2026-12-06"}`). The report
-/// (`{"first_slot":…, "slots":…}`) is copied out; per-row errors are in the OperationOutcome.
+/// `{"institution": 1, "valid_from": "2026-11-23", "valid_until": "2026-12-06"}`). The report
+/// (`{"first_slot":…, "slots":…}`) is handed out as by `hy_engine_fhir_hold` (free it with
+/// `hy_string_free`); per-row errors are in the OperationOutcome.
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_import_csv(
     engine: *mut hy_engine,
     csv: *const c_char,
     options: *const c_char,
-    buf: *mut c_char,
-    len: usize,
-    written: *mut usize,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
 ) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let csv = try_str(csv, "csv")?;
         let options = try_str(options, "options")?;
-        try_out(written, "written")?;
-        deliver(fhir::import_csv_json(e, csv, options), buf, len, written)
+        let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
+        hand_out(fhir::import_csv_json(e, csv, options), json_out, len_out)
     }
 }
 
 /// Import a FHIR `Schedule` + `Slot` bundle (all or nothing; `options`: `{}` or
-/// `{"institution": 0}`).
+/// `{"institution": 1}`). The report is handed out as by `hy_engine_fhir_hold` (free it with
+/// `hy_string_free`).
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_import_bundle(
     engine: *mut hy_engine,
     bundle: *const c_char,
     options: *const c_char,
-    buf: *mut c_char,
-    len: usize,
-    written: *mut usize,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
 ) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let bundle = try_str(bundle, "bundle")?;
         let options = try_str(options, "options")?;
-        try_out(written, "written")?;
-        deliver(fhir::import_bundle_json(e, bundle, options), buf, len, written)
+        let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
+        hand_out(fhir::import_bundle_json(e, bundle, options), json_out, len_out)
     }
 }

@@ -27,11 +27,27 @@ pub use error::*;
 pub use events::*;
 pub use types::*;
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 
 /// The library's version, "MAJOR.MINOR.PATCH" (NUL-terminated, static: never free it). Compare
 /// with HY_VERSION_MAJOR/MINOR/PATCH from the header to catch a header/library mismatch.
 #[no_mangle]
 pub extern "C" fn hy_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Free a string the library handed out (`*json_out` of `hy_engine_fhir_hold`, `_book`,
+/// `_cancel`, `_import_csv`, `_import_bundle`). NULL is accepted and ignored. Free each string
+/// once, unchanged (read it, do not write into it), and only with this function, never with
+/// `free()`: the library's allocator is not necessarily the C runtime's.
+#[no_mangle]
+pub extern "C" fn hy_string_free(s: *mut c_char) {
+    let _ = ffi::ffi_panic_boundary! {
+        if !s.is_null() {
+            // SAFETY: made by `CString::into_raw` in `ffi::give_string`; the caller frees it
+            // once and has not changed its length.
+            drop(unsafe { CString::from_raw(s) });
+        }
+        Ok(())
+    };
 }

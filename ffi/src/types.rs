@@ -15,21 +15,32 @@ pub type hy_date = i32;
 /// Seconds since the Unix epoch, UTC.
 #[allow(non_camel_case_types)]
 pub type hy_timestamp = i64;
+// No id of any kind is ever 0: the engine's dense ids start at 1 (storage index + 1), so 0 is
+// free to mean "no booking" in a bulk result row and "none" in the optional 64-bit id fields.
+/// An institution (hospital or clinic). Never 0.
 #[allow(non_camel_case_types)]
 pub type hy_institution_id = u32;
+/// A department of an institution. Never 0.
 #[allow(non_camel_case_types)]
 pub type hy_department_id = u32;
+/// A bookable resource (doctor, bed, exam device …). Never 0.
 #[allow(non_camel_case_types)]
 pub type hy_resource_id = u32;
+/// A booking channel; the standard ones ("app", "wechat", "web", "kiosk", "phone", "clinic")
+/// are 1 ..= 6. Never 0.
 #[allow(non_camel_case_types)]
 pub type hy_channel_id = u16;
+/// A patient in the master patient index. Never 0.
 #[allow(non_camel_case_types)]
 pub type hy_patient_id = u32;
+/// A published slot. Never 0.
 #[allow(non_camel_case_types)]
 pub type hy_slot_id = u32;
+/// A weekly roster template. Never 0.
 #[allow(non_camel_case_types)]
 pub type hy_roster_id = u32;
 /// A hold or booking (the patient id in the high 32 bits, that patient's sequence below).
+/// Never 0: a bulk result row whose booking id is 0 is a refused request.
 #[allow(non_camel_case_types)]
 pub type hy_booking_id = u64;
 /// A referral. Never 0, so 0 means "no referral" in structs.
@@ -43,6 +54,7 @@ pub type hy_waitlist_id = u64;
 pub type hy_ticket_id = u64;
 
 /// "No id" / "any" in a 32-bit id field of an input struct (institution, department, resource).
+/// (0 is never an id either, but 0 in such a field is looked up and is HY_NOT_FOUND.)
 pub const HY_NONE: u32 = 0xFFFF_FFFF;
 
 /// Level of care of an institution (分级诊疗). 0 means "any" in an availability query.
@@ -340,20 +352,14 @@ impl From<&Booking> for hy_booking {
 }
 
 /// One entry of a bulk call's results: the item's own result code and, when it is HY_OK, the
-/// booking. Otherwise `booking` is all zeros (not a booking: look at `result`), and no message
-/// is kept for the item (call the single form to get one).
+/// booking. Otherwise `booking` is all zeros (`booking.id` 0, which is never a booking id: look
+/// at `result`), and no message is kept for the item (call the single form to get one).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_booking_result {
     pub result: hy_result,
     pub booking: hy_booking,
-}
-
-impl Default for hy_result {
-    fn default() -> Self {
-        hy_result::HY_OK
-    }
 }
 
 /// What `hy_engine_submit` did.

@@ -1,5 +1,7 @@
 /* The C API on its happy paths: one test_x() per case (the regex-capi ctest pattern). Each
  * test builds its own engine and frees it, so valgrind's leak check covers every path. */
+#include <time.h>
+
 #include "test_common.h"
 
 static void test_version_matches_header(void) {
@@ -211,7 +213,7 @@ static void test_hold_expires_on_the_clock(void) {
     CHECK_OK(hy_engine_advance_clock(r.engine, 121));
     CHECK_OK(hy_engine_booking(r.engine, b.id, &b));
     CHECK(b.state == HY_BOOKING_EXPIRED);
-    CHECK_RC(hy_engine_confirm(r.engine, b.id, &b), HY_WRONG_STATE);
+    CHECK_RC(hy_engine_confirm(r.engine, b.id, &b), HY_HOLD_EXPIRED);
     size_t expired = 99;
     CHECK_OK(hy_engine_tick(r.engine, &expired));
     CHECK(expired == 0);
@@ -471,6 +473,228 @@ static void test_system_clock_engine(void) {
     hy_engine_free(e);
 }
 
+/* Expired holds (issue 12): confirm and cancel answer HY_HOLD_EXPIRED whether the call finds
+ * the expiry itself or a tick (hy_engine_tick, or hy_engine_advance_clock) processed it first. */
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+typedef struct {
+    hy_engine *engine;
+    hy_slot_id slot;
+    hy_booking held[4];
+} wall_clock_holds;
+
+/* A system-clock engine with four 1-second holds that have run out (not yet ticked). */
+static int hold_four_and_wait(wall_clock_holds *w) {
+    memset(w, 0, sizeof *w);
+    if (hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, &w->engine) != HY_OK) return 0;
+    hy_timestamp now;
+    if (hy_engine_now(w->engine, &now) != HY_OK) return 0;
+    hy_date today = (hy_date)((now + OFFSET_S) / 86400);
+    hy_institution_id inst;
+    hy_department_id dep;
+    hy_resource_id res;
+    hy_channel_id app;
+    if (hy_engine_add_institution(w->engine, "Qingdao Municipal", HY_TIER_SECONDARY, "Shinan", &inst) != HY_OK) return 0;
+    if (hy_engine_add_department(w->engine, inst, "cardiology", "Cardiology", &dep) != HY_OK) return 0;
+    if (hy_engine_add_resource(w->engine, dep, HY_RESOURCE_DOCTOR, "Dr Zhao", false, &res) != HY_OK) return 0;
+    if (hy_engine_channel_id(w->engine, "app", &app) != HY_OK) return 0;
+    hy_slot_spec spec = {res, today + 2, 9 * 60, 9 * 60 + 30, 4};
+    if (hy_engine_publish_slots(w->engine, &spec, 1, &w->slot) != HY_OK) return 0;
+    for (int i = 0; i < 4; i++) {
+        hy_patient_id p;
+        if (hy_engine_register_patient(w->engine, &p) != HY_OK) return 0;
+        hy_request q = request_for(p, w->slot, app);
+        if (hy_engine_hold_for(w->engine, &q, 1, &w->held[i]) != HY_OK) return 0;
+    }
+    sleep_ms(1200);
+    return 1;
+}
+
+/* Before the fix, hy_engine_cancel of a hold past its expiry, before any tick, succeeded: the
+ * hold was "cancelled" though it had expired. */
+static void test_expired_hold_answers_hold_expired_before_the_tick(void) {
+    wall_clock_holds w;
+    CHECK(hold_four_and_wait(&w));
+    hy_booking b;
+    memset(&b, 0, sizeof b);
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[0].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[1].id, &b), HY_HOLD_EXPIRED);
+    /* Asked again, after the calls themselves found the expiry, and crosswise. */
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[0].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[0].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[1].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[1].id, &b), HY_HOLD_EXPIRED);
+    CHECK(b.id == 0); /* never written */
+    hy_engine_free(w.engine);
+}
+
+/* Before the fix, once hy_engine_tick had expired the hold, confirm and cancel answered
+ * HY_WRONG_STATE. */
+static void test_expired_hold_answers_hold_expired_after_the_tick(void) {
+    wall_clock_holds w;
+    CHECK(hold_four_and_wait(&w));
+    size_t expired = 0;
+    CHECK_OK(hy_engine_tick(w.engine, &expired));
+    CHECK(expired == 4 && slot_taken(w.engine, w.slot) == 0);
+    hy_booking b;
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[2].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[3].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(w.engine, w.held[2].id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_confirm(w.engine, w.held[3].id, &b), HY_HOLD_EXPIRED);
+    CHECK(booking_state(w.engine, w.held[2].id) == HY_BOOKING_EXPIRED);
+    hy_engine_free(w.engine);
+}
+
+/* Before the fix, after hy_engine_advance_clock (which ticks): HY_WRONG_STATE. */
+static void test_expired_hold_answers_hold_expired_after_advance_clock(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_patient_id p, q;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK_OK(hy_engine_register_patient(r.engine, &q));
+    hy_request rp = request_for(p, slot, r.app), rq = request_for(q, slot, r.app);
+    hy_booking a, c, b;
+    CHECK_OK(hy_engine_hold_for(r.engine, &rp, 60, &a));
+    CHECK_OK(hy_engine_hold_for(r.engine, &rq, 60, &c));
+    CHECK_OK(hy_engine_advance_clock(r.engine, 60));
+    CHECK(booking_state(r.engine, a.id) == HY_BOOKING_EXPIRED && slot_taken(r.engine, slot) == 0);
+    CHECK_RC(hy_engine_confirm(r.engine, a.id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(r.engine, c.id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(r.engine, a.id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_confirm(r.engine, c.id, &b), HY_HOLD_EXPIRED);
+    hy_engine_free(r.engine);
+}
+
+/* No id of any kind is 0 (issue 12): 0 is free to mean "none" (bulk results, optional ids). */
+/* Before the fix: the first institution, department, resource, patient, slot and roster were id 0,
+ * and so was the "app" channel; booking ids of patient 0 were small numbers. */
+static void test_no_id_handed_out_is_zero(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    CHECK(r.hospital != 0 && r.clinic != 0 && r.cardiology != 0 && r.clinic_cardiology != 0 && r.dr_li != 0);
+    const char *standard[] = {"app", "wechat", "web", "kiosk", "phone", "clinic"};
+    for (size_t i = 0; i < (sizeof standard / sizeof standard[0]); i++) {
+        hy_channel_id ch = 0;
+        CHECK_OK(hy_engine_channel_id(r.engine, standard[i], &ch));
+        CHECK(ch != 0);
+    }
+    hy_channel_id added = 0;
+    CHECK_OK(hy_engine_add_channel(r.engine, "alipay", &added));
+    CHECK(added != 0);
+    hy_patient_id p = 0;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK(p != 0);
+    hy_slot_id slot = 0;
+    CHECK(region_publish(&r, r.dr_li, 2, 3, &slot));
+    CHECK(slot != 0);
+    hy_roster roster;
+    memset(&roster, 0, sizeof roster);
+    roster.resource = r.dr_li;
+    roster.weekdays = 0x1f;
+    roster.start_min = 14 * 60;
+    roster.end_min = 16 * 60;
+    roster.segment_min = 30;
+    roster.places = 2;
+    roster.valid_from = r.today;
+    roster.valid_until = r.today + 6;
+    hy_roster_id roster_id = 0;
+    CHECK_OK(hy_engine_add_roster(r.engine, &roster, &roster_id));
+    CHECK(roster_id != 0);
+    hy_request q = request_for(p, slot, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(r.engine, &q, &b));
+    CHECK(b.id != 0 && b.patient == p && b.slot == slot && b.department == r.cardiology && b.channel == r.app);
+    hy_booking_result bulk[1];
+    hy_patient_id p2;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p2));
+    hy_request q2 = request_for(p2, slot + 1, r.app);
+    CHECK_OK(hy_engine_book_bulk(r.engine, &q2, 1, bulk));
+    CHECK(bulk[0].result == HY_OK && bulk[0].booking.id != 0);
+    hy_referral_request rr = {p2, r.clinic, "cardiology", HY_NONE, HY_URGENCY_ROUTINE, 30};
+    hy_referral ref;
+    CHECK_OK(hy_engine_issue_referral(r.engine, &rr, &ref));
+    CHECK(ref.id != 0 && ref.specialty != 0);
+    hy_waitlist_request wl;
+    memset(&wl, 0, sizeof wl);
+    wl.patient = p;
+    wl.department = r.cardiology;
+    wl.resource = HY_NONE;
+    wl.date_from = r.visit_day + 1;
+    wl.date_to = r.visit_day + 3;
+    wl.channel = r.app;
+    hy_waitlist_id entry = 0;
+    CHECK_OK(hy_engine_join_waitlist(r.engine, &wl, &entry));
+    CHECK(entry != 0);
+    hy_engine_free(r.engine);
+}
+
+/* Before the fix: id 0 was the first institution, slot, patient, …, so looking it up succeeded. */
+static void test_id_zero_is_never_found(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    hy_slot_info info;
+    CHECK_RC(hy_engine_slot(r.engine, 0, &info), HY_NOT_FOUND);
+    hy_booking b;
+    CHECK_RC(hy_engine_booking(r.engine, 0, &b), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_confirm(r.engine, 0, &b), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_cancel(r.engine, 0, &b), HY_NOT_FOUND);
+    char json[256];
+    size_t n;
+    CHECK_RC(hy_engine_patient_record_json(r.engine, 0, json, sizeof json, &n), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_link_card(r.engine, 0, "e_health", "EH-0"), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_merge_patients(r.engine, p, 0), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_merge_patients(r.engine, 0, p), HY_NOT_FOUND);
+    hy_department_id dep;
+    CHECK_RC(hy_engine_add_department(r.engine, 0, "cardiology", "Cardiology", &dep), HY_NOT_FOUND);
+    hy_resource_id res;
+    CHECK_RC(hy_engine_add_resource(r.engine, 0, HY_RESOURCE_DOCTOR, "Dr Nobody", false, &res), HY_NOT_FOUND);
+    hy_slot_spec spec = {0, r.visit_day, 600, 630, 1};
+    hy_slot_id first;
+    CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_NOT_FOUND);
+    hy_request q = request_for(0, slot, r.app);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND); /* patient 0 */
+    q = request_for(p, 0, r.app);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND); /* slot 0 */
+    q = request_for(p, slot, 0);
+    CHECK_RC(hy_engine_book(r.engine, &q, &b), HY_NOT_FOUND); /* channel 0 */
+    size_t cancelled;
+    CHECK_RC(hy_engine_suspend_session(r.engine, 0, r.visit_day, 0, 0, &cancelled), HY_NOT_FOUND);
+    hy_day_availability days[1];
+    CHECK_RC(hy_engine_free_places_by_day(r.engine, 0, r.visit_day, r.visit_day, days, 1, &n), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_leave_waitlist(r.engine, 0), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_fhir_export_slot(r.engine, 0, json, sizeof json, &n), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_fhir_export_appointment(r.engine, 0, json, sizeof json, &n), HY_NOT_FOUND);
+    /* In an optional 32-bit id field, 0 is not "none" (that is HY_NONE): it is looked up. */
+    hy_availability_query aq;
+    memset(&aq, 0, sizeof aq);
+    aq.department = 0;
+    aq.resource = aq.institution = HY_NONE;
+    aq.date_from = aq.date_to = r.visit_day;
+    hy_free_slot free_slots[2];
+    CHECK_RC(hy_engine_find_free_slots(r.engine, &aq, free_slots, 2, &n), HY_NOT_FOUND);
+    aq.department = HY_NONE;
+    aq.institution = 0;
+    CHECK_RC(hy_engine_find_free_slots(r.engine, &aq, free_slots, 2, &n), HY_NOT_FOUND);
+    hy_referral_request rr = {p, r.clinic, "cardiology", 0, HY_URGENCY_ROUTINE, 30};
+    hy_referral ref;
+    CHECK_RC(hy_engine_issue_referral(r.engine, &rr, &ref), HY_NOT_FOUND);
+    rr.institution = HY_NONE;
+    rr.from = 0;
+    CHECK_RC(hy_engine_issue_referral(r.engine, &rr, &ref), HY_NOT_FOUND);
+    /* Nothing changed on the way. */
+    CHECK(slot_taken(r.engine, slot) == 0 && slot_count(r.engine) == 1);
+    hy_engine_free(r.engine);
+}
+
 TEST_MAIN_BEGIN
     RUN(test_version_matches_header);
     RUN(test_error_messages);
@@ -493,4 +717,9 @@ TEST_MAIN_BEGIN
     RUN(test_suspend_session_cancels_for_the_provider);
     RUN(test_alternatives_spread_the_load);
     RUN(test_system_clock_engine);
+    RUN(test_expired_hold_answers_hold_expired_before_the_tick);
+    RUN(test_expired_hold_answers_hold_expired_after_the_tick);
+    RUN(test_expired_hold_answers_hold_expired_after_advance_clock);
+    RUN(test_no_id_handed_out_is_zero);
+    RUN(test_id_zero_is_never_found);
 TEST_MAIN_END

@@ -2,6 +2,8 @@
  * out-of-range numbers and enum values, unknown ids, wrong states, misaligned pointers. Each
  * must come back as an error code (never an abort), leave outputs untouched, and leave a
  * message in hy_last_error_message(). */
+#include <time.h>
+
 #include "test_common.h"
 
 #define SENTINEL32 0xDEADBEEFu
@@ -110,7 +112,7 @@ static void test_invalid_utf8_and_long_strings(void) {
     memset(name, 'b', sizeof name - 1);
     name[sizeof name - 1] = 0;
     CHECK_RC(hy_engine_add_institution(r.engine, name, HY_TIER_SECONDARY, "d", &inst), HY_INVALID_ARGUMENT);
-    CHECK_RC(hy_engine_link_card(r.engine, 0, "ss", "1"), HY_NOT_FOUND); /* no patient 0 yet */
+    CHECK_RC(hy_engine_link_card(r.engine, 0, "ss", "1"), HY_NOT_FOUND); /* there is never a patient 0 */
     hy_patient_id p;
     CHECK_OK(hy_engine_register_patient(r.engine, &p));
     CHECK_RC(hy_engine_link_card(r.engine, p, "", "1"), HY_INVALID_ARGUMENT);
@@ -300,9 +302,11 @@ static void test_hold_expired_on_confirm(void) {
     hy_request q = request_for(p, slot, r.app);
     hy_booking held, b;
     CHECK_OK(hy_engine_hold_for(r.engine, &q, 60, &held));
-    /* The manual clock ticks on every advance, so the hold is expired (not held) by now. */
+    /* The manual clock ticks on every advance, so the hold is expired (not held) by now; it
+     * still answers HY_HOLD_EXPIRED, not HY_WRONG_STATE. */
     CHECK_OK(hy_engine_advance_clock(r.engine, 61));
-    CHECK_RC(hy_engine_confirm(r.engine, held.id, &b), HY_WRONG_STATE);
+    CHECK_RC(hy_engine_confirm(r.engine, held.id, &b), HY_HOLD_EXPIRED);
+    CHECK_RC(hy_engine_cancel(r.engine, held.id, &b), HY_HOLD_EXPIRED);
     CHECK_OK(hy_engine_booking(r.engine, held.id, &b));
     CHECK(b.state == HY_BOOKING_EXPIRED);
     hy_engine_free(r.engine);
@@ -337,6 +341,127 @@ static void test_error_message_buffers(void) {
     CHECK(strncmp(full, "invalid policy", 14) == 0 && n == strlen(full));
 }
 
+/* UTC offsets (issue 12): beyond ±14 h is HY_INVALID_ARGUMENT at every entry point, checked
+ * once in the core; INT32_MIN used to reach `i32::abs`, which overflows. */
+static const int32_t bad_offsets[] = {INT32_MIN, INT32_MIN + 1, -(14 * 3600 + 1), 14 * 3600 + 1, INT32_MAX};
+static const int32_t good_offsets[] = {-14 * 3600, 0, 14 * 3600};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Before the fix: INT32_MIN panicked inside (HY_PANIC, `i32::abs` overflow in a debug build; in a
+ * release build it wrapped and the engine was created). */
+static void test_utc_offsets_hy_engine_new(void) {
+    for (size_t i = 0; i < COUNT(bad_offsets); i++) {
+        hy_engine *e = (hy_engine *)0x1;
+        CHECK_RC(hy_engine_new(NULL, HY_POLICY_JSON, bad_offsets[i], &e), HY_INVALID_ARGUMENT);
+        CHECK(e == (hy_engine *)0x1);
+    }
+    for (size_t i = 0; i < COUNT(good_offsets); i++) {
+        hy_engine *e = NULL;
+        CHECK_OK(hy_engine_new(NULL, HY_POLICY_JSON, good_offsets[i], &e));
+        hy_engine_free(e);
+    }
+}
+
+/* Before the fix: as hy_engine_new. */
+static void test_utc_offsets_hy_engine_new_manual_clock(void) {
+    for (size_t i = 0; i < COUNT(bad_offsets); i++) {
+        hy_engine *e = (hy_engine *)0x1;
+        CHECK_RC(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, bad_offsets[i], 1795939200, &e), HY_INVALID_ARGUMENT);
+        CHECK(e == (hy_engine *)0x1);
+    }
+    for (size_t i = 0; i < COUNT(good_offsets); i++) {
+        hy_engine *e = NULL;
+        CHECK_OK(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, good_offsets[i], 1795939200, &e));
+        hy_engine_free(e);
+    }
+}
+
+/* Before the fix: INT32_MIN panicked (`i32::abs`), HY_PANIC instead of HY_INVALID_ARGUMENT. */
+static void test_utc_offsets_hy_timestamp_from_local(void) {
+    for (size_t i = 0; i < COUNT(bad_offsets); i++) {
+        hy_timestamp t = 42;
+        CHECK_RC(hy_timestamp_from_local(20000, 600, bad_offsets[i], &t), HY_INVALID_ARGUMENT);
+        CHECK(t == 42);
+    }
+    for (size_t i = 0; i < COUNT(good_offsets); i++) {
+        hy_timestamp t = 0;
+        CHECK_OK(hy_timestamp_from_local(20000, 600, good_offsets[i], &t));
+        CHECK(t == 20000LL * 86400 + 600 * 60 - good_offsets[i]);
+    }
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+/* Found by the audit of every mutating call (issue 12): hy_engine_tick checked `expired_out`
+ * after expiring the holds, so a misaligned output came back as HY_INVALID_ARGUMENT with the
+ * holds already expired and their places returned. */
+static void test_tick_refused_output_expires_nothing(void) {
+    hy_engine *e = NULL;
+    CHECK_OK(hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, &e));
+    hy_timestamp now;
+    CHECK_OK(hy_engine_now(e, &now));
+    hy_date today = (hy_date)((now + OFFSET_S) / 86400);
+    hy_institution_id inst;
+    hy_department_id dep;
+    hy_resource_id res;
+    hy_channel_id app;
+    CHECK_OK(hy_engine_add_institution(e, "Xiamen Maternity", HY_TIER_SECONDARY, "Siming", &inst));
+    CHECK_OK(hy_engine_add_department(e, inst, "obstetrics", "Obstetrics", &dep));
+    CHECK_OK(hy_engine_add_resource(e, dep, HY_RESOURCE_BED, "Delivery beds", false, &res));
+    CHECK_OK(hy_engine_channel_id(e, "app", &app));
+    hy_slot_spec spec = {res, today + 2, 0, 1440, 2};
+    hy_slot_id slot;
+    CHECK_OK(hy_engine_publish_slots(e, &spec, 1, &slot));
+    hy_patient_id p;
+    CHECK_OK(hy_engine_register_patient(e, &p));
+    hy_request q = request_for(p, slot, app);
+    hy_booking held;
+    CHECK_OK(hy_engine_hold_for(e, &q, 1, &held));
+    sleep_ms(1200); /* the system clock passes the 1-second hold; nothing has ticked */
+    CHECK_RC(hy_engine_tick(e, MISALIGNED_SIZE_T), HY_INVALID_ARGUMENT);
+    CHECK(slot_taken(e, slot) == 1); /* the tick did not run */
+    size_t expired = 0;
+    CHECK_OK(hy_engine_tick(e, &expired));
+    CHECK(expired == 1 && slot_taken(e, slot) == 0);
+    hy_engine_free(e);
+}
+
+static int message_is(const char *expected) {
+    char now[1024];
+    size_t n = 0;
+    if (hy_last_error_message(now, sizeof now, &n) != HY_OK) return 0;
+    return strcmp(now, expected) == 0 && n == strlen(expected);
+}
+
+/* Issue 12: hy_last_error_message(buf, len, NULL) replaced the message with "written is NULL"
+ * (so did a NULL buf or a misaligned `written`), though the header promises the call never
+ * changes it. */
+static void test_last_error_message_never_changes_the_message(void) {
+    hy_engine *e = NULL;
+    CHECK_RC(hy_engine_new("{", HY_POLICY_JSON, OFFSET_S, &e), HY_INVALID_POLICY);
+    char original[1024];
+    size_t n = 0;
+    CHECK_OK(hy_last_error_message(original, sizeof original, &n));
+    CHECK(n > 0 && strncmp(original, "invalid policy", 14) == 0);
+    char buf[64];
+    CHECK_RC(hy_last_error_message(buf, sizeof buf, NULL), HY_NULL_PARAMETER);
+    CHECK(message_is(original));
+    CHECK_RC(hy_last_error_message(NULL, 0, NULL), HY_NULL_PARAMETER);
+    CHECK(message_is(original));
+    CHECK_RC(hy_last_error_message(NULL, 10, &n), HY_NULL_PARAMETER);
+    CHECK(message_is(original));
+    CHECK_RC(hy_last_error_message(buf, sizeof buf, MISALIGNED_SIZE_T), HY_INVALID_ARGUMENT);
+    CHECK(message_is(original));
+    char tiny[4];
+    CHECK_OK(hy_last_error_message(tiny, sizeof tiny, &n)); /* truncated */
+    CHECK(n == 3 && message_is(original));
+    CHECK_OK(hy_last_error_message(NULL, 0, &n)); /* nothing fits */
+    CHECK(n == 0 && message_is(original));
+}
+
 TEST_MAIN_BEGIN
     RUN(test_null_engine_everywhere);
     RUN(test_null_arguments_and_outputs);
@@ -349,4 +474,9 @@ TEST_MAIN_BEGIN
     RUN(test_hold_expired_on_confirm);
     RUN(test_misaligned_pointers);
     RUN(test_error_message_buffers);
+    RUN(test_last_error_message_never_changes_the_message);
+    RUN(test_tick_refused_output_expires_nothing);
+    RUN(test_utc_offsets_hy_engine_new);
+    RUN(test_utc_offsets_hy_engine_new_manual_clock);
+    RUN(test_utc_offsets_hy_timestamp_from_local);
 TEST_MAIN_END

@@ -113,4 +113,34 @@ static inline hy_request request_for(hy_patient_id patient, hy_slot_id slot, hy_
     return q;
 }
 
+/* Places taken in a slot, over all pools (-1 if the slot cannot be read). */
+static inline int slot_taken(hy_engine *e, hy_slot_id slot) {
+    hy_slot_info info;
+    if (hy_engine_slot(e, slot, &info) != HY_OK) return -1;
+    return info.pool_taken[0] + info.pool_taken[1] + info.pool_taken[2] + info.pool_taken[3];
+}
+
+/* The state of a hold or booking (an impossible value if it cannot be read). */
+static inline hy_booking_state booking_state(hy_engine *e, hy_booking_id id) {
+    hy_booking b;
+    memset(&b, 0xff, sizeof b);
+    hy_engine_booking(e, id, &b);
+    return b.state;
+}
+
+/* Slots published so far. */
+static inline uint64_t slot_count(hy_engine *e) {
+    hy_stats s;
+    if (hy_engine_stats(e, &s) != HY_OK) return UINT64_MAX;
+    return s.slots;
+}
+
+/* A misaligned pointer for an output: refused with HY_INVALID_ARGUMENT, like NULL, before the
+ * call does anything. */
+static inline size_t *misaligned_size_t(void) {
+    static _Alignas(8) unsigned char raw[2 * sizeof(uint64_t)];
+    return (size_t *)(void *)(raw + 1);
+}
+#define MISALIGNED_SIZE_T (misaligned_size_t())
+
 #endif

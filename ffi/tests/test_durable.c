@@ -1,6 +1,8 @@
 /* A durable engine on a directory through C: what was acknowledged is there after reopening,
  * the configuration is fixed for the directory's life, and misuse is an error code. */
+#include <dirent.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test_common.h"
@@ -9,6 +11,22 @@ static void remove_dir(const char *dir) {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Entries in a directory other than "." and ".." (-1 if it cannot be read). */
+static int entries_in(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
 }
 
 static void test_reopen_recovers_bookings(void) {
@@ -81,7 +99,75 @@ static void test_durable_misuse(void) {
     hy_engine_free(e);
 }
 
+/* Issue 12: hy_engine_open("") wrote LOCK and config.json into the current directory, then
+ * failed with HY_DURABILITY. An empty path is now HY_INVALID_ARGUMENT before any disk access. */
+static void test_open_empty_path_touches_nothing(void) {
+    char cwd[4096];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    char dir[] = "/tmp/hy-ffi-emptypath-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(chdir(dir) == 0);
+    hy_engine *e = (hy_engine *)0x1;
+    hy_result open_rc = hy_engine_open("", NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e);
+    hy_result manual_rc = hy_engine_open_manual_clock("", NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, 1795939200, &e);
+    int left = entries_in(".");
+    int back = chdir(cwd);
+    remove_dir(dir);
+    CHECK(back == 0);
+    CHECK_RC(open_rc, HY_INVALID_ARGUMENT);
+    CHECK_RC(manual_rc, HY_INVALID_ARGUMENT);
+    CHECK(left == 0);
+    CHECK(e == (hy_engine *)0x1);
+}
+
+/* UTC offsets (issue 12), as in test_bad_input.c: a refused offset creates nothing on disk. */
+static const int32_t bad_offsets[] = {INT32_MIN, INT32_MIN + 1, -(14 * 3600 + 1), 14 * 3600 + 1, INT32_MAX};
+static const int32_t good_offsets[] = {-14 * 3600, 0, 14 * 3600};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Open a durable engine with each offset: refused ones create nothing on disk. */
+static void check_open_offsets(int manual) {
+    char base[] = "/tmp/hy-ffi-offset-XXXXXX";
+    CHECK(mkdtemp(base) != NULL);
+    char dir[256];
+    int failed_before = hy_test_failures;
+    for (size_t i = 0; i < COUNT(bad_offsets) && hy_test_failures == failed_before; i++) {
+        snprintf(dir, sizeof dir, "%s/bad-%zu", base, i);
+        hy_engine *e = (hy_engine *)0x1;
+        hy_result rc = manual ? hy_engine_open_manual_clock(dir, NULL, HY_POLICY_JSON, bad_offsets[i], HY_JOURNAL_SYNC, 0, 1795939200, &e)
+                              : hy_engine_open(dir, NULL, HY_POLICY_JSON, bad_offsets[i], HY_JOURNAL_SYNC, 0, &e);
+        if (rc != HY_INVALID_ARGUMENT || e != (hy_engine *)0x1 || exists(dir)) {
+            fprintf(stderr, "  FAIL %s:%d: offset %d: result %u, directory %s\n    last error: %s\n", __FILE__, __LINE__,
+                    (int)bad_offsets[i], (unsigned)rc, exists(dir) ? "created" : "absent", last_error());
+            hy_test_failures++;
+            if (rc == HY_OK && e != (hy_engine *)0x1) hy_engine_free(e);
+        }
+    }
+    for (size_t i = 0; i < COUNT(good_offsets) && hy_test_failures == failed_before; i++) {
+        snprintf(dir, sizeof dir, "%s/good-%zu", base, i);
+        hy_engine *e = NULL;
+        hy_result rc = manual ? hy_engine_open_manual_clock(dir, NULL, HY_POLICY_JSON, good_offsets[i], HY_JOURNAL_SYNC, 0, 1795939200, &e)
+                              : hy_engine_open(dir, NULL, HY_POLICY_JSON, good_offsets[i], HY_JOURNAL_SYNC, 0, &e);
+        if (rc != HY_OK) {
+            fprintf(stderr, "  FAIL %s:%d: offset %d refused (%u): %s\n", __FILE__, __LINE__, (int)good_offsets[i], (unsigned)rc, last_error());
+            hy_test_failures++;
+        }
+        hy_engine_free(e);
+    }
+    remove_dir(base);
+}
+
+/* Before the fix, INT32_MIN created the directory, then panicked (`i32::abs` overflow):
+ * HY_PANIC. */
+static void test_utc_offsets_hy_engine_open(void) { check_open_offsets(0); }
+
+/* Before the fix, as hy_engine_open. */
+static void test_utc_offsets_hy_engine_open_manual_clock(void) { check_open_offsets(1); }
+
 TEST_MAIN_BEGIN
     RUN(test_reopen_recovers_bookings);
     RUN(test_durable_misuse);
+    RUN(test_open_empty_path_touches_nothing);
+    RUN(test_utc_offsets_hy_engine_open);
+    RUN(test_utc_offsets_hy_engine_open_manual_clock);
 TEST_MAIN_END
