@@ -46,6 +46,10 @@
 // Most events one poll or dispatch call hands over (a bound on one call's time).
 #define HY_EVENTS_PER_CALL_MAX 1000000
 
+
+
+
+
 // "No id" / "any" in a 32-bit id field of an input struct (institution, department, resource).
 // (0 is never an id either, but 0 in such a field is looked up and is HY_NOT_FOUND.)
 #define HY_NONE 4294967295
@@ -202,8 +206,9 @@ typedef struct hy_engine hy_engine;
 // per consumer thread if several need events.
 //
 // Lifetime: from `hy_events_new` until `hy_events_free`; it may outlive its engine (it then
-// receives nothing more). Unread events are kept in memory until read or freed, so a host that
-// subscribes must keep reading.
+// receives nothing more). Unread events wait in a bounded queue (`HY_EVENTS_CAPACITY_DEFAULT`
+// events, or the capacity given to `hy_events_new_with`); what happens when it is full is the
+// handle's `hy_overflow` policy.
 typedef struct hy_events hy_events;
 
 // A patient in the master patient index. Never 0.
@@ -471,6 +476,9 @@ typedef struct {
   float load;
 } hy_alternative;
 
+// What the engine does when a subscription's queue is full (`hy_events_new_with`).
+typedef uint32_t hy_overflow;
+
 // Called once per event by `hy_events_dispatch`, on the thread that called it. `json` points
 // to `json_len` bytes of UTF-8 JSON plus a NUL, valid only during the callback. Return 0 to
 // go on, anything else to stop after this event. It must not unwind (no C++ exception or
@@ -523,6 +531,14 @@ typedef int32_t (*hy_event_callback)(void *userdata,
 #define HY_POLICY_JSON 0
 
 #define HY_POLICY_TOML 1
+
+// Cut the subscriber off: it keeps what is queued, then `hy_events_is_cut_off` is true and the
+// events it missed show as a gap in `seq`. The engine never waits. The default.
+#define HY_OVERFLOW_DISCONNECT 0
+
+// The engine call that emitted the event waits for room at its end, after it released every
+// lock. Never read such a handle on a thread that also calls the engine.
+#define HY_OVERFLOW_BLOCK 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -887,9 +903,22 @@ hy_result hy_last_error_message(char *buf,
                                 size_t len,
                                 size_t *written);
 
-// Subscribe to an engine's events.
+// Subscribe to an engine's events, with a queue of `HY_EVENTS_CAPACITY_DEFAULT` events and
+// `HY_OVERFLOW_DISCONNECT`.
 hy_result hy_events_new(const hy_engine *engine,
                         hy_events **events_out);
+
+// Subscribe with a queue of `capacity` events (1 ..= `HY_EVENTS_CAPACITY_MAX`) and a policy
+// for a full queue.
+hy_result hy_events_new_with(const hy_engine *engine,
+                             size_t capacity,
+                             hy_overflow overflow,
+                             hy_events **events_out);
+
+// Whether the engine cut this subscriber off because its queue was full
+// (`HY_OVERFLOW_DISCONNECT`): the events after those still queued were not delivered.
+hy_result hy_events_is_cut_off(const hy_events *events,
+                               bool *cut_off_out);
 
 // Unsubscribe and free. NULL is accepted and ignored.
 void hy_events_free(hy_events *events);

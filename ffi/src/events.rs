@@ -5,8 +5,8 @@
 use crate::engine::{hy_engine, try_engine};
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{ffi_panic_boundary, try_mut, try_out, try_slice_mut};
-use crossbeam_channel::Receiver;
-use haoyuan_core::Event;
+use crate::types::{hy_overflow, overflow_from};
+use haoyuan_core::{SubscribeOptions, Subscription};
 use std::ffi::{c_char, c_void};
 
 /// A subscription to an engine's events: it receives every event emitted after
@@ -17,10 +17,11 @@ use std::ffi::{c_char, c_void};
 /// per consumer thread if several need events.
 ///
 /// Lifetime: from `hy_events_new` until `hy_events_free`; it may outlive its engine (it then
-/// receives nothing more). Unread events are kept in memory until read or freed, so a host that
-/// subscribes must keep reading.
+/// receives nothing more). Unread events wait in a bounded queue (`HY_EVENTS_CAPACITY_DEFAULT`
+/// events, or the capacity given to `hy_events_new_with`); what happens when it is full is the
+/// handle's `hy_overflow` policy.
 pub struct hy_events {
-    rx: Receiver<Event>,
+    rx: Subscription,
     /// An event already taken from the channel that did not fit the caller's buffer.
     pending: Option<(u64, String)>,
 }
@@ -31,7 +32,7 @@ impl hy_events {
         if let Some(line) = self.pending.take() {
             return Some(line);
         }
-        let event = self.rx.try_recv().ok()?;
+        let event = self.rx.try_recv()?;
         // Every event type serialises; an error would be a bug, reported as a bare sequence
         // number rather than a gap.
         let json = serde_json::to_string(&event).unwrap_or_else(|_| format!("{{\"seq\":{}}}", event.seq));
@@ -49,13 +50,40 @@ pub type hy_event_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, 
 /// Most events one poll or dispatch call hands over (a bound on one call's time).
 pub const HY_EVENTS_PER_CALL_MAX: usize = 1_000_000;
 
-/// Subscribe to an engine's events.
+/// Queue size of `hy_events_new` (events).
+pub const HY_EVENTS_CAPACITY_DEFAULT: usize = haoyuan_core::SUBSCRIPTION_CAPACITY_DEFAULT;
+/// Largest queue `hy_events_new_with` accepts (events).
+pub const HY_EVENTS_CAPACITY_MAX: usize = haoyuan_core::SUBSCRIPTION_CAPACITY_MAX;
+
+/// Subscribe to an engine's events, with a queue of `HY_EVENTS_CAPACITY_DEFAULT` events and
+/// `HY_OVERFLOW_DISCONNECT`.
 #[no_mangle]
 pub extern "C" fn hy_events_new(engine: *const hy_engine, events_out: *mut *mut hy_events) -> hy_result {
+    hy_events_new_with(engine, HY_EVENTS_CAPACITY_DEFAULT, crate::types::HY_OVERFLOW_DISCONNECT, events_out)
+}
+
+/// Subscribe with a queue of `capacity` events (1 ..= `HY_EVENTS_CAPACITY_MAX`) and a policy
+/// for a full queue.
+#[no_mangle]
+pub extern "C" fn hy_events_new_with(engine: *const hy_engine, capacity: usize, overflow: hy_overflow, events_out: *mut *mut hy_events) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(events_out, "events_out")?;
-        out.set(Box::into_raw(Box::new(hy_events { rx: e.subscribe(), pending: None })));
+        let overflow = overflow_from(overflow)?;
+        let rx = e.subscribe_with(SubscribeOptions { capacity, overflow })?;
+        out.set(Box::into_raw(Box::new(hy_events { rx, pending: None })));
+        Ok(())
+    }
+}
+
+/// Whether the engine cut this subscriber off because its queue was full
+/// (`HY_OVERFLOW_DISCONNECT`): the events after those still queued were not delivered.
+#[no_mangle]
+pub extern "C" fn hy_events_is_cut_off(events: *const hy_events, cut_off_out: *mut bool) -> hy_result {
+    ffi_panic_boundary! {
+        let events = crate::ffi::try_ref(events, "events")?;
+        let out = try_out(cut_off_out, "cut_off_out")?;
+        out.set(events.rx.is_cut_off());
         Ok(())
     }
 }

@@ -88,6 +88,24 @@ pub type hy_policy_format = u32;
 pub const HY_POLICY_JSON: hy_policy_format = 0;
 pub const HY_POLICY_TOML: hy_policy_format = 1;
 
+/// What the engine does when a subscription's queue is full (`hy_events_new_with`).
+#[allow(non_camel_case_types)]
+pub type hy_overflow = u32;
+/// Cut the subscriber off: it keeps what is queued, then `hy_events_is_cut_off` is true and the
+/// events it missed show as a gap in `seq`. The engine never waits. The default.
+pub const HY_OVERFLOW_DISCONNECT: hy_overflow = 0;
+/// The engine call that emitted the event waits for room at its end, after it released every
+/// lock. Never read such a handle on a thread that also calls the engine.
+pub const HY_OVERFLOW_BLOCK: hy_overflow = 1;
+
+pub(crate) fn overflow_from(o: hy_overflow) -> Result<haoyuan_core::Overflow, hy_result> {
+    match o {
+        HY_OVERFLOW_DISCONNECT => Ok(haoyuan_core::Overflow::Disconnect),
+        HY_OVERFLOW_BLOCK => Ok(haoyuan_core::Overflow::Block),
+        other => Err(invalid(format!("overflow {other} is not an hy_overflow"))),
+    }
+}
+
 fn invalid(msg: String) -> hy_result {
     set_last_error(msg);
     hy_result::HY_INVALID_ARGUMENT

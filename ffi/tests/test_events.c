@@ -144,8 +144,61 @@ static void test_events_outlive_the_engine(void) {
     hy_events_free(ev);
 }
 
+/* A subscriber that does not read holds a bounded queue; with HY_OVERFLOW_DISCONNECT it is cut
+ * off and the events it kept are the first ones, gap-free. */
+static void test_full_queue_disconnects(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_events *ev;
+    CHECK_RC(hy_events_new_with(r.engine, 0, HY_OVERFLOW_DISCONNECT, &ev), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_events_new_with(r.engine, 4, 7, &ev), HY_INVALID_ARGUMENT);
+    CHECK_OK(hy_events_new_with(r.engine, 4, HY_OVERFLOW_DISCONNECT, &ev));
+    bool cut = true;
+    CHECK_OK(hy_events_is_cut_off(ev, &cut));
+    CHECK(!cut);
+    for (int i = 0; i < 10; i++) {
+        hy_patient_id p;
+        CHECK_OK(hy_engine_register_patient(r.engine, &p)); /* the engine never waits */
+    }
+    CHECK_OK(hy_events_is_cut_off(ev, &cut));
+    CHECK(cut);
+    char buf[4096];
+    size_t n = 0, count = 0;
+    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK(count == 4);
+    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK(count == 0);
+    hy_events_free(ev);
+    hy_engine_free(r.engine);
+}
+
+/* HY_OVERFLOW_BLOCK: nothing is lost; a full queue only holds the next event back until the
+ * reader made room (here the same thread reads between calls, so no call ever waits). */
+static void test_block_policy_keeps_every_event(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_events *ev;
+    CHECK_OK(hy_events_new_with(r.engine, 2, HY_OVERFLOW_BLOCK, &ev));
+    char buf[4096];
+    size_t n = 0, count = 0, total = 0;
+    for (int i = 0; i < 10; i++) {
+        hy_patient_id p;
+        CHECK_OK(hy_engine_register_patient(r.engine, &p));
+        CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+        total += count;
+    }
+    CHECK(total == 10);
+    bool cut = true;
+    CHECK_OK(hy_events_is_cut_off(ev, &cut));
+    CHECK(!cut);
+    hy_events_free(ev);
+    hy_engine_free(r.engine);
+}
+
 TEST_MAIN_BEGIN
     RUN(test_poll_json_lines);
+    RUN(test_full_queue_disconnects);
+    RUN(test_block_policy_keeps_every_event);
     RUN(test_poll_buffer_too_small_keeps_the_event);
     RUN(test_dispatch_callback);
     RUN(test_events_outlive_the_engine);
