@@ -11,6 +11,9 @@ rosters, slots, pools, patients and cards, channels, holds and bookings, referra
 no-shows and suspensions. Ids are ints, dates ``datetime.date``, instants int seconds since the
 Unix epoch (``to_datetime`` turns one into an aware ``datetime``), enums their snake_case names.
 
+Ids of every kind start at 1: 0 is never a valid id (looking it up is ``NotFound``), which is
+why the bulk calls can return 0 for a refused row.
+
 Errors are ``HaoyuanError`` subclasses, one per domain error (``SlotFull``,
 ``PatientSuspended``, ``NotOpenYet``, ``LimitReached`` …); each carries ``code`` (the stable
 number shared with the C ABI), its fields as attributes (``e.slot``, ``e.until`` …) and as the
@@ -302,8 +305,8 @@ class Engine(_native.Engine):
 
     def book_many(self, patient: Any, slot: Any, channel: Any, *, hold: bool = False, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         """Book (or hold) one request per row; returns ``(booking_ids, error_codes)`` arrays
-        (code 0 = booked; see ``ERROR_CLASSES``). ``channel`` may be one channel id or name
-        for every row."""
+        (code 0 = booked; see ``ERROR_CLASSES``): a refused row has booking id 0, which is never
+        a valid id. ``channel`` may be one channel id or name for every row."""
         patient = _u(patient, np.uint32, "patient")
         if isinstance(channel, str):
             channel = self.channel_id(channel)

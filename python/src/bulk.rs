@@ -46,6 +46,8 @@ pub fn slot_specs(
     Ok((0..n).map(|i| SlotSpec { resource: ResourceId(r[i]), date: Date(d[i]), start_min: s[i], end_min: e[i], capacity: c[i] }).collect())
 }
 
+/// A bulk booking's outcome: the booking id and code 0, or id 0 (never a valid id) and the
+/// error's code.
 fn code(r: &haoyuan::Result<haoyuan::Booking>) -> (u64, u32) {
     match r {
         Ok(b) => (b.id.0, 0),
@@ -147,7 +149,8 @@ pub fn slot_columns<'py>(py: Python<'py>, engine: &Engine, slots: Option<&PyRead
             if n > BULK_ROWS_MAX * 4 {
                 return Err(invalid(format!("{n} slots: pass the ids to read in parts")));
             }
-            (0..n as u32).collect()
+            // Slot ids are 1 ..= n (no id is 0).
+            (1..=n as u32).collect()
         }
     };
     let infos: Vec<haoyuan::SlotInfo> = run(py, || ids.iter().map(|&i| engine.slot(SlotId(i))).collect())?;
@@ -191,7 +194,8 @@ fn state_code(s: BookingState) -> u8 {
 pub fn booking_columns<'py>(py: Python<'py>, engine: &Engine, patients: Option<&PyReadonlyArray1<'py, u32>>) -> PyResult<Bound<'py, PyDict>> {
     let who: Vec<u32> = match patients {
         Some(a) => rows("patients", a)?,
-        None => (0..engine.stats().patients as u32).collect(),
+        // Patient ids are 1 ..= n (no id is 0).
+        None => (1..=engine.stats().patients as u32).collect(),
     };
     let all: Vec<haoyuan::Booking> = run(py, || {
         let mut seen = HashSet::new();

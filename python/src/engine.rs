@@ -573,7 +573,7 @@ impl Engine {
 
     /// Book (or hold) one request per row of equal-length arrays, in order, with the GIL
     /// released. Returns `(booking_ids: uint64, error_codes: uint32)`: code 0 and the booking id
-    /// on success, else the error's code and id 0. `parallel=True` spreads the rows over the
+    /// on success, else the error's code and id 0 (never a valid id). `parallel=True` spreads the rows over the
     /// worker pool (then the order between rows is not fixed).
     #[pyo3(signature = (patient, slot, channel, *, hold=false, parallel=false))]
     fn book_many<'py>(
