@@ -43,7 +43,17 @@ pub fn slot_specs(
 ) -> PyResult<Vec<SlotSpec>> {
     let (r, d, s, e, c) = (rows("resource", resource)?, rows("date", date)?, rows("start_min", start_min)?, rows("end_min", end_min)?, rows("capacity", capacity)?);
     let n = same_len(&[("resource", r.len()), ("date", d.len()), ("start_min", s.len()), ("end_min", e.len()), ("capacity", c.len())])?;
+    check_days("date", &d)?;
     Ok((0..n).map(|i| SlotSpec { resource: ResourceId(r[i]), date: Date(d[i]), start_min: s[i], end_min: e[i], capacity: c[i] }).collect())
+}
+
+/// Day numbers must name dates of the engine's calendar: `InvalidArgument` naming the first that
+/// does not, as a `datetime.date` argument outside it is.
+fn check_days(name: &str, days: &[i32]) -> PyResult<()> {
+    match days.iter().find(|&&d| !Date(d).is_valid()) {
+        Some(d) => Err(invalid(format!("{name} has day number {d}, outside 0 (1970-01-01) ..= 2199-12-31"))),
+        None => Ok(()),
+    }
 }
 
 /// A bulk booking's outcome: the booking id and code 0, or id 0 (never a valid id) and the
@@ -108,6 +118,8 @@ pub fn find_free_many<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let (d, f, t) = (rows("department", department)?, rows("date_from", date_from)?, rows("date_to", date_to)?);
     let n = same_len(&[("department", d.len()), ("date_from", f.len()), ("date_to", t.len())])?;
+    check_days("date_from", &f)?;
+    check_days("date_to", &t)?;
     if limit == 0 || limit as usize * n > BULK_ROWS_MAX * 2 {
         return Err(invalid(format!("limit {limit} × {n} queries must be 1 ..= {} results", BULK_ROWS_MAX * 2)));
     }

@@ -1,5 +1,11 @@
 """Regression tests of the hardening issue (#12), Python face (the issue's items in brackets).
 
+1. [7] Out-of-range integers (ids, counts, ``ttl_s``, ``valid_days``, ``limit``,
+   ``advance_clock`` …) answer ``InvalidArgument`` in every entry point — never ``OverflowError``
+   or ``TypeError`` — and change nothing. ``INT_ARGS`` lists every integer position of every
+   public callable; ``test_int_table_covers_every_public_callable`` keeps it complete against
+   ``dir()``.
+2. [3] A UTC offset beyond ±14 h (``-2**31`` included) is ``InvalidArgument``; ±14 h is accepted.
 3. [6] An expired hold answers ``HoldExpired`` to confirm and cancel, before and after the clock
    processed it.
 4. [8] No id of any kind is 0, and looking up id 0 is ``NotFound``.
@@ -8,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -16,6 +23,7 @@ import numpy as np
 import pytest
 
 import haoyuan as hy
+from haoyuan import _native, sim
 
 from conftest import DAY, START
 
@@ -67,7 +75,294 @@ def snapshot(w: World) -> tuple[Any, ...]:
     return (e.now(), e.last_event_seq(), e.stats().to_dict(), bookings, slots, e.waitlist(w.cardiology), e.roster(w.roster), w.sub.pending())
 
 
+# ------------------------------------------------------------------ 1. integers out of range
+
+# The Rust type behind each integer position, and the values that must be refused there.
+U8, U16, U32, U64 = "u8", "u16", "u32", "u64"
+I32 = "i32"  # a plain signed count (none is public today; kept for the table's readers)
+SECONDS = "seconds"  # advance_clock: i64, 0 ..= 366 days
+INSTANT = "instant"  # int seconds since the epoch within the engine's calendar (1970 ..= 2199)
+OFFSET = "offset"  # utc_offset_s: i32 within ±14 h
+DAYNUM = "day"  # a day number of the array calls: 0 (1970-01-01) ..= 2199-12-31
+
+BAD: dict[str, list[Any]] = {
+    U8: [-1, 2**8, 2**64],
+    U16: [-1, 2**16, 2**64],
+    U32: [-1, 2**32, 2**64],
+    U64: [-1, 2**64, 2**70],
+    SECONDS: [-1, 2**63, -(2**63) - 1, 2**64],
+    INSTANT: [-1, 2**63, 2**64],
+    OFFSET: [-(2**31), 2**31, 2**64, 14 * 3600 + 1, -(14 * 3600 + 1)],
+    DAYNUM: [-1, 2**31, 2**64, 84_006],
+}
+# Not integers at all where one is expected (pyo3 alone would raise TypeError).
+WRONG_TYPES: list[Any] = [1.5, True]
+
 Call = Callable[[World, Any], Any]
+
+# Every public callable that takes an integer: (name, kind, call with `v` in one position).
+INT_ARGS: dict[str, list[tuple[str, Call]]] = {
+    "Engine": [
+        (OFFSET, lambda w, v: hy.Engine(utc_offset_s=v)),
+        (OFFSET, lambda w, v: hy.Engine(start=START, utc_offset_s=v)),
+        (INSTANT, lambda w, v: hy.Engine(start=v)),
+    ],
+    "Engine.advance_clock": [(SECONDS, lambda w, v: w.e.advance_clock(v))],
+    "Engine.advance_to": [(INSTANT, lambda w, v: w.e.advance_to(v))],
+    "Engine.add_department": [(U32, lambda w, v: w.e.add_department(v, "ent", "ENT"))],
+    "Engine.add_resource": [(U32, lambda w, v: w.e.add_resource(v, "doctor", "Dr X"))],
+    "Engine.institution": [(U32, lambda w, v: w.e.institution(v))],
+    "Engine.department": [(U32, lambda w, v: w.e.department(v))],
+    "Engine.resource": [(U32, lambda w, v: w.e.resource(v))],
+    "Engine.channel": [(U16, lambda w, v: w.e.channel(v))],
+    "Engine.resource_stats": [(U32, lambda w, v: w.e.resource_stats(v))],
+    "Engine.link_card": [(U32, lambda w, v: w.e.link_card(v, "ehealth", "E-1"))],
+    "Engine.merge_patients": [
+        (U32, lambda w, v: w.e.merge_patients(v, w.q)),
+        (U32, lambda w, v: w.e.merge_patients(w.p, v)),
+    ],
+    "Engine.patient_record": [(U32, lambda w, v: w.e.patient_record(v))],
+    "Engine.bookings_of": [(U32, lambda w, v: w.e.bookings_of(v))],
+    "Engine.booking": [(U64, lambda w, v: w.e.booking(v))],
+    "Engine.slot": [(U32, lambda w, v: w.e.slot(v))],
+    "Engine.publish_slots": [
+        (U32, lambda w, v: w.e.publish_slots([(v, DAY, 600, 630, 1)])),
+        (U16, lambda w, v: w.e.publish_slots([(w.dr_li, DAY, v, 630, 1)])),
+        (U16, lambda w, v: w.e.publish_slots([(w.dr_li, DAY, 600, v, 1)])),
+        (U16, lambda w, v: w.e.publish_slots([(w.dr_li, DAY, 600, 630, v)])),
+    ],
+    "Engine.publish_slots_arrays": [
+        (U32, lambda w, v: w.e.publish_slots_arrays([v], [DAY], [600], [630], [1])),
+        (DAYNUM, lambda w, v: w.e.publish_slots_arrays([w.dr_li], [v], [600], [630], [1])),
+        (U16, lambda w, v: w.e.publish_slots_arrays([w.dr_li], [DAY], [v], [630], [1])),
+        (U16, lambda w, v: w.e.publish_slots_arrays([w.dr_li], [DAY], [600], [v], [1])),
+        (U16, lambda w, v: w.e.publish_slots_arrays([w.dr_li], [DAY], [600], [630], [v])),
+    ],
+    "Engine.add_roster": [
+        (U32, lambda w, v: w.e.add_roster(v, [0], 480, 540, 30, 2, DAY, DAY)),
+        (U8, lambda w, v: w.e.add_roster(w.dr_li, [v], 480, 540, 30, 2, DAY, DAY)),
+        (U16, lambda w, v: w.e.add_roster(w.dr_li, [0], v, 540, 30, 2, DAY, DAY)),
+        (U16, lambda w, v: w.e.add_roster(w.dr_li, [0], 480, v, 30, 2, DAY, DAY)),
+        (U16, lambda w, v: w.e.add_roster(w.dr_li, [0], 480, 540, v, 2, DAY, DAY)),
+        (U16, lambda w, v: w.e.add_roster(w.dr_li, [0], 480, 540, 30, v, DAY, DAY)),
+    ],
+    "Engine.roster": [(U32, lambda w, v: w.e.roster(v))],
+    "Engine.suspend_session": [
+        (U32, lambda w, v: w.e.suspend_session(v, DAY)),
+        (U16, lambda w, v: w.e.suspend_session(w.dr_li, DAY, time=(v, 600))),
+        (U16, lambda w, v: w.e.suspend_session(w.dr_li, DAY, time=(480, v))),
+    ],
+    "Engine.find_free_slots": [
+        (U32, lambda w, v: w.e.find_free_slots(DAY, department=v)),
+        (U32, lambda w, v: w.e.find_free_slots(DAY, resource=v)),
+        (U32, lambda w, v: w.e.find_free_slots(DAY, institution=v)),
+        (U16, lambda w, v: w.e.find_free_slots(DAY, time=(v, 600))),
+        (U16, lambda w, v: w.e.find_free_slots(DAY, time=(480, v))),
+        (U32, lambda w, v: w.e.find_free_slots(DAY, limit=v)),
+    ],
+    "Engine.free_places_by_day": [(U32, lambda w, v: w.e.free_places_by_day(v, DAY, DAY))],
+    "Engine.alternatives": [
+        (U32, lambda w, v: w.e.alternatives(v, DAY, DAY)),
+        (U32, lambda w, v: w.e.alternatives(w.cardiology, DAY, DAY, v)),
+    ],
+    "Engine.hold": [
+        (U32, lambda w, v: w.e.hold(v, w.slots[2], "app")),
+        (U32, lambda w, v: w.e.hold(w.p, v, "app")),
+        (U16, lambda w, v: w.e.hold(w.p, w.slots[2], v)),
+        (U64, lambda w, v: w.e.hold(w.p, w.slots[2], "app", referral=v)),
+        (U32, lambda w, v: w.e.hold(w.p, w.slots[2], "app", ttl_s=v)),
+    ],
+    "Engine.book": [
+        (U32, lambda w, v: w.e.book(v, w.slots[2], "app")),
+        (U32, lambda w, v: w.e.book(w.p, v, "app")),
+        (U16, lambda w, v: w.e.book(w.p, w.slots[2], v)),
+        (U64, lambda w, v: w.e.book(w.p, w.slots[2], "app", referral=v)),
+    ],
+    "Engine.submit": [
+        (U32, lambda w, v: w.e.submit(v, w.slots[2], "app")),
+        (U32, lambda w, v: w.e.submit(w.p, v, "app")),
+        (U16, lambda w, v: w.e.submit(w.p, w.slots[2], v)),
+        (U64, lambda w, v: w.e.submit(w.p, w.slots[2], "app", referral=v)),
+    ],
+    "Engine.confirm": [(U64, lambda w, v: w.e.confirm(v))],
+    "Engine.cancel": [(U64, lambda w, v: w.e.cancel(v))],
+    "Engine.check_in": [(U64, lambda w, v: w.e.check_in(v))],
+    "Engine.fulfil": [(U64, lambda w, v: w.e.fulfil(v))],
+    "Engine.mark_no_show": [(U64, lambda w, v: w.e.mark_no_show(v))],
+    "Engine.issue_referral": [
+        (U32, lambda w, v: w.e.issue_referral(v, w.clinic, "cardiology")),
+        (U32, lambda w, v: w.e.issue_referral(w.q, v, "cardiology")),
+        (U16, lambda w, v: w.e.issue_referral(w.q, w.clinic, "cardiology", valid_days=v)),
+        (U32, lambda w, v: w.e.issue_referral(w.q, w.clinic, "cardiology", institution=v)),
+    ],
+    "Engine.join_waitlist": [
+        (U32, lambda w, v: w.e.join_waitlist(v, w.cardiology, DAY, DAY, "app")),
+        (U32, lambda w, v: w.e.join_waitlist(w.p, v, DAY, DAY, "app")),
+        (U16, lambda w, v: w.e.join_waitlist(w.p, w.cardiology, DAY, DAY, v)),
+        (U32, lambda w, v: w.e.join_waitlist(w.p, w.cardiology, DAY, DAY, "app", resource=v)),
+        (U16, lambda w, v: w.e.join_waitlist(w.p, w.cardiology, DAY, DAY, "app", time=(v, 600))),
+        (U16, lambda w, v: w.e.join_waitlist(w.p, w.cardiology, DAY, DAY, "app", time=(480, v))),
+        (U64, lambda w, v: w.e.join_waitlist(w.p, w.cardiology, DAY, DAY, "app", referral=v)),
+    ],
+    "Engine.leave_waitlist": [(U64, lambda w, v: w.e.leave_waitlist(v))],
+    "Engine.waitlist": [(U32, lambda w, v: w.e.waitlist(v))],
+    "Engine.book_many": [
+        (U32, lambda w, v: w.e.book_many([v], [w.slots[2]], "app")),
+        (U32, lambda w, v: w.e.book_many([w.p], [v], "app")),
+        (U16, lambda w, v: w.e.book_many([w.p], [w.slots[2]], v)),
+        (U16, lambda w, v: w.e.book_many([w.p], [w.slots[2]], [v])),
+    ],
+    "Engine.lifecycle_many": [(U64, lambda w, v: w.e.lifecycle_many("cancel", [v]))],
+    "Engine.find_free_many": [
+        (U32, lambda w, v: w.e.find_free_many([v], DAY)),
+        (DAYNUM, lambda w, v: w.e.find_free_many([w.cardiology], [v])),
+        (DAYNUM, lambda w, v: w.e.find_free_many([w.cardiology], [hy.day_number(DAY)], [v])),
+        (U32, lambda w, v: w.e.find_free_many([w.cardiology], DAY, limit=v)),
+    ],
+    "Engine.slot_columns": [(U32, lambda w, v: w.e.slot_columns([v]))],
+    "Engine.booking_columns": [(U32, lambda w, v: w.e.booking_columns([v]))],
+    "Engine.bookings_to_pandas": [(U32, lambda w, v: w.e.bookings_to_pandas([v]))],
+    "Engine.bookings_to_arrow": [(U32, lambda w, v: w.e.bookings_to_arrow([v]))],
+    "Engine.slots_to_pandas": [(U32, lambda w, v: w.e.slots_to_pandas([v]))],
+    "Engine.slots_to_arrow": [(U32, lambda w, v: w.e.slots_to_arrow([v]))],
+    "Subscription.poll": [(U64, lambda w, v: w.sub.poll(v))],
+    "Subscription.poll_columns": [(U64, lambda w, v: w.sub.poll_columns(v))],
+    "Subscription.to_pandas": [(U64, lambda w, v: w.sub.to_pandas(v))],
+    "Subscription.to_arrow": [(U64, lambda w, v: w.sub.to_arrow(v))],
+    "error_name": [(U32, lambda w, v: hy.error_name(v))],
+    "to_datetime": [(INSTANT, lambda w, v: hy.to_datetime(v))],
+    "fhir_export_schedule": [(U32, lambda w, v: hy.fhir_export_schedule(w.e, v))],
+    "fhir_export_slot": [(U32, lambda w, v: hy.fhir_export_slot(w.e, v))],
+    "fhir_export_appointment": [(U64, lambda w, v: hy.fhir_export_appointment(w.e, v))],
+    "fhir_export_patient_appointments": [(U32, lambda w, v: hy.fhir_export_patient_appointments(w.e, v))],
+    "fhir_export_waitlist": [(U32, lambda w, v: hy.fhir_export_waitlist(w.e, v))],
+    "_native.fhir_export_schedule": [(U32, lambda w, v: _native.fhir_export_schedule(w.e, v))],
+    "_native.fhir_export_slot": [(U32, lambda w, v: _native.fhir_export_slot(w.e, v))],
+    "_native.fhir_export_appointment": [(U64, lambda w, v: _native.fhir_export_appointment(w.e, v))],
+    "_native.fhir_export_patient_appointments": [(U32, lambda w, v: _native.fhir_export_patient_appointments(w.e, v))],
+    "_native.fhir_export_waitlist": [(U32, lambda w, v: _native.fhir_export_waitlist(w.e, v))],
+    "_native.sim_simulate": [
+        (U32, lambda w, v: _native.sim_simulate(None, None, None, v)),
+        (U64, lambda w, v: _native.sim_simulate(None, None, None, 1, v)),
+    ],
+    "_native.sim_compare": [
+        (U32, lambda w, v: _native.sim_compare({"u": "unified"}, None, None, v)),
+        (U32, lambda w, v: _native.sim_compare({"u": "unified"}, None, None, 1, v)),
+        (U64, lambda w, v: _native.sim_compare({"u": "unified"}, None, None, 1, 1, v)),
+    ],
+    "sim.simulate": [
+        (U32, lambda w, v: sim.simulate("small", "default", "unified", v)),
+        (U64, lambda w, v: sim.simulate("small", "default", "unified", 1, v)),
+    ],
+    "sim.compare": [
+        (U32, lambda w, v: sim.compare({"u": "unified"}, days=v)),
+        (U32, lambda w, v: sim.compare({"u": "unified"}, days=1, replications=v)),
+        (U64, lambda w, v: sim.compare({"u": "unified"}, days=1, replications=1, seed=v)),
+    ],
+}
+
+# Public callables without an integer argument (their other inputs are tested elsewhere).
+NO_INT_ARGS: set[str] = {
+    "Engine.policy", "Engine.utc_offset_s", "Engine.manual_clock", "Engine.now", "Engine.tick",
+    "Engine.add_institution", "Engine.add_channel", "Engine.channel_id", "Engine.stats",
+    "Engine.register_patient", "Engine.find_patient_by_card", "Engine.slot_count",
+    "Engine.publish_rosters_until", "Engine.subscribe", "Engine.last_event_seq",
+    "Subscription.pending",
+    "day_number", "events_to_pandas", "events_to_arrow", "num_threads",
+    "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv",
+    "_native.num_threads", "_native.fhir_find", "_native.fhir_hold", "_native.fhir_book", "_native.fhir_cancel",
+    "_native.fhir_export_bundle", "_native.fhir_import_bundle", "_native.fhir_import_csv",
+    "_native.sim_region", "_native.sim_demand", "_native.sim_policy", "_native.sim_summary",
+    "_native.jain_index", "_native.gini",  # lists of floats
+    "sim.region", "sim.demand", "sim.policy", "sim.summarise", "sim.results_of",
+    # A pure math helper, not an engine entry point: degrees of freedom below 1 answer NaN by
+    # contract (summarise relies on it).
+    "sim.t_quantile_975",
+}  # fmt: skip
+
+
+def _public_callables() -> set[str]:
+    """Every public function and method of haoyuan, haoyuan._native and haoyuan.sim (classes:
+    Engine and Subscription; the record classes and Policy take no integers)."""
+    names = {"Engine"}
+    for cls in (hy.Engine, hy.Subscription):
+        names |= {f"{cls.__name__}.{n}" for n in dir(cls) if not n.startswith("_")}
+    for n in hy.__all__:
+        obj = getattr(hy, n)
+        if callable(obj) and not inspect.isclass(obj):
+            names.add(n)
+    for n in dir(_native):
+        obj = getattr(_native, n)
+        if not n.startswith("_") and inspect.isbuiltin(obj):
+            names.add(f"_native.{n}")
+    for n in sim.__all__:
+        obj = getattr(sim, n)
+        if callable(obj) and not inspect.isclass(obj):
+            names.add(f"sim.{n}")
+    return names
+
+
+def test_int_table_covers_every_public_callable() -> None:
+    public = _public_callables()
+    listed = set(INT_ARGS) | NO_INT_ARGS
+    assert not set(INT_ARGS) & NO_INT_ARGS
+    assert public - listed == set(), "new public callables: list their integer arguments in INT_ARGS"
+    assert listed - public == set(), "listed callables that no longer exist"
+
+
+INT_CASES = [
+    pytest.param(call, kind, v, id=f"{name}[{i}]={v!r}")
+    for name, calls in INT_ARGS.items()
+    for i, (kind, call) in enumerate(calls)
+    for v in BAD[kind] + WRONG_TYPES
+    if not (kind == OFFSET and v is True)  # True would be offset 1 s … but it is refused anyway
+]
+
+
+@pytest.mark.parametrize(("call", "kind", "v"), INT_CASES)
+def test_out_of_range_integers_are_invalid_argument(call: Call, kind: str, v: Any) -> None:
+    w = world()
+    before = snapshot(w)
+    with pytest.raises(hy.InvalidArgument) as err:
+        call(w, v)
+    assert err.value.code == hy.ERROR_CODES["InvalidArgument"]
+    if not isinstance(v, bool):
+        assert repr(v) in str(err.value), f"the message names the value: {err.value}"
+    assert snapshot(w) == before, "a refused call changed the engine"
+
+
+def test_patient_record_minus_one_is_the_issue_example() -> None:
+    with pytest.raises(hy.InvalidArgument):
+        hy.Engine().patient_record(-1)
+
+
+def test_numpy_integers_are_still_accepted() -> None:
+    w = world()
+    assert w.e.patient_record(np.uint32(w.p)).patient == w.p
+    assert w.e.booking(np.uint64(w.booking)).id == w.booking
+    assert w.e.booking(np.int64(w.booking)).id == w.booking
+    assert w.e.find_free_slots(DAY, department=np.int32(w.cardiology), limit=np.uint8(1))[0].slot == w.slots[0]
+
+
+# ------------------------------------------------------------------ 2. UTC offsets
+
+
+@pytest.mark.parametrize("offset", [-(2**31), 14 * 3600 + 1, -(14 * 3600 + 1), 2**31 - 1])
+def test_utc_offset_beyond_14_hours_is_invalid(offset: int) -> None:
+    with pytest.raises(hy.InvalidArgument):
+        hy.Engine(utc_offset_s=offset)
+    with pytest.raises(hy.InvalidArgument):
+        hy.Engine(start=START, utc_offset_s=offset)
+
+
+@pytest.mark.parametrize("offset", [14 * 3600, -14 * 3600, 0, -1])
+def test_utc_offset_within_14_hours_is_accepted(offset: int) -> None:
+    e = hy.Engine(start=START, utc_offset_s=offset)
+    assert e.utc_offset_s == offset
+    h = e.add_institution("H", "community", "D")
+    r = e.add_resource(e.add_department(h, "gp", "GP"), "doctor", "Dr A")
+    s = e.publish_slots([(r, DAY, 480, 510, 1)])[0]
+    assert e.slot(s).starts_at == int(dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.timezone(dt.timedelta(seconds=offset))).timestamp())
 
 
 # ------------------------------------------------------------------ 3. expired holds
