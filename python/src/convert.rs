@@ -153,8 +153,20 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound
 }
 
 /// A Python object as JSON text, through the standard library's `json` (so a dict from a
-/// config loader, or one from `Policy.to_dict()`, round-trips exactly).
+/// config loader, or one from `Policy.to_dict()`, round-trips exactly). NaN and infinities have
+/// no JSON form and are refused here; so is anything `json` cannot write (`InvalidArgument`).
 pub fn py_to_json(ob: &Bound<'_, PyAny>) -> PyResult<String> {
-    let json = ob.py().import("json")?;
-    json.call_method1("dumps", (ob,))?.extract()
+    json_text(ob)?.map_err(invalid)
+}
+
+/// [`py_to_json`] with the refusal as a message, for callers that raise another class.
+pub fn json_text(ob: &Bound<'_, PyAny>) -> PyResult<Result<String, String>> {
+    let py = ob.py();
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("allow_nan", false)?;
+    match py.import("json")?.call_method("dumps", (ob,), Some(&kwargs)) {
+        Ok(text) => Ok(Ok(text.extract()?)),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyException>(py) => Ok(Err(format!("not expressible as JSON: {e}"))),
+        Err(e) => Err(e),
+    }
 }

@@ -2,25 +2,29 @@
 
 1. [7] Out-of-range integers (ids, counts, ``ttl_s``, ``valid_days``, ``limit``,
    ``advance_clock`` …) answer ``InvalidArgument`` in every entry point — never ``OverflowError``
-   or ``TypeError`` — and change nothing. ``INT_ARGS`` lists every integer position of every
-   public callable; ``test_int_table_covers_every_public_callable`` keeps it complete against
-   ``dir()``.
+   or ``TypeError`` — and change nothing. ``INT_ARGS`` lists every integer position of every public callable;
+   ``test_int_table_covers_every_public_callable`` keeps it complete against ``dir()``.
 2. [3] A UTC offset beyond ±14 h (``-2**31`` included) is ``InvalidArgument``; ±14 h is accepted.
 3. [6] An expired hold answers ``HoldExpired`` to confirm and cancel, before and after the clock
    processed it.
 4. [8] No id of any kind is 0, and looking up id 0 is ``NotFound``.
+5. No input reaches a Rust panic (``pyo3_runtime.PanicException``): extreme dates and instants,
+   lists beyond their bounds, NaN and infinite floats in policies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import inspect
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import haoyuan as hy
 from haoyuan import _native, sim
@@ -504,3 +508,198 @@ def test_id_zero_in_bulk_and_fhir_calls() -> None:
         with pytest.raises(hy.FhirError) as err:
             call(w.e, 0)
         assert err.value.outcome["issue"][0]["code"] == "not-found", err.value.outcome
+
+
+# ------------------------------------------------------------------ 5. never a panic
+
+
+def _typed_or_ok(f: Callable[[], Any]) -> None:
+    """`f` succeeds or raises a HaoyuanError — never PanicException (a BaseException) or another
+    Python error."""
+    try:
+        f()
+    except hy.HaoyuanError:
+        pass
+
+
+FAR = dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone.utc)
+ANCIENT = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        pytest.param(lambda w: hy.Engine(start=FAR), hy.InvalidArgument, id="start-year-9999"),
+        pytest.param(lambda w: hy.Engine(start=ANCIENT), hy.InvalidArgument, id="start-year-1"),
+        pytest.param(lambda w: w.e.advance_to(FAR), hy.InvalidArgument, id="advance_to-year-9999"),
+        pytest.param(lambda w: w.e.advance_to(2**62), hy.InvalidArgument, id="advance_to-2**62"),
+        pytest.param(lambda w: w.e.advance_clock(366 * 86400 + 1), hy.InvalidArgument, id="advance_clock-beyond-a-year"),
+        pytest.param(lambda w: (w.e.advance_to(hy.INSTANT_MAX - 10), w.e.advance_clock(11)), hy.InvalidArgument, id="advance_clock-past-the-calendar"),
+        pytest.param(lambda w: (w.e.advance_to(hy.INSTANT_MAX - 10), w.e.advance_clock(10)), None, id="advance_clock-to-the-calendar-end"),
+        pytest.param(lambda w: w.e.find_free_slots(dt.date(9999, 12, 31)), hy.InvalidArgument, id="find-9999"),
+        pytest.param(lambda w: w.e.find_free_slots(dt.date(1, 1, 1)), hy.InvalidArgument, id="find-0001"),
+        pytest.param(lambda w: w.e.find_free_slots("1970-01-01", "2199-12-31", limit=100_000), hy.InvalidArgument, id="find-whole-calendar"),
+        pytest.param(lambda w: w.e.find_free_slots(DAY, limit=2**32 - 1), hy.InvalidArgument, id="find-limit-u32-max"),
+        pytest.param(lambda w: w.e.find_free_slots("2199-12-31", "1970-01-01"), hy.InvalidArgument, id="find-reversed"),
+        pytest.param(lambda w: w.e.publish_slots([(w.dr_li, "2199-12-31", 1439, 1440, 16_000)]), None, id="publish-last-minute-of-2199"),
+        pytest.param(lambda w: w.e.publish_slots([(w.dr_li, "1970-01-01", 0, 1, 1)]), None, id="publish-1970"),
+        pytest.param(lambda w: w.e.publish_slots([(w.dr_li, DAY, 0, 1441, 1)]), hy.InvalidArgument, id="publish-end-1441"),
+        pytest.param(lambda w: w.e.publish_slots([(w.dr_li, DAY, 600, 630, 65535)]), hy.InvalidArgument, id="publish-capacity-u16-max"),
+        pytest.param(lambda w: w.e.publish_slots([(w.dr_li, DAY, 600, 630, 1)] * (hy.PUBLISH_SLOTS_MAX + 1)), hy.InvalidArgument, id="publish-list-beyond-bound"),
+        pytest.param(lambda w: w.e.publish_slots([(w.dr_li, DAY, 600)]), hy.InvalidArgument, id="publish-short-tuple"),
+        pytest.param(lambda w: w.e.publish_slots(None), hy.InvalidArgument, id="publish-none"),
+        pytest.param(lambda w: w.e.publish_slots_arrays(np.zeros(3, np.uint32), [0], [1], [2], [3]), hy.InvalidArgument, id="arrays-ragged"),
+        pytest.param(lambda w: w.e.publish_slots_arrays([[1]], [[0]], [[1]], [[2]], [[3]]), hy.InvalidArgument, id="arrays-2d"),
+        pytest.param(lambda w: w.e.publish_slots_arrays([1.5], [0], [1], [2], [3]), hy.InvalidArgument, id="arrays-floats"),
+        pytest.param(lambda w: w.e.publish_slots_arrays([w.dr_li], [np.datetime64("2262-04-11")], [600], [630], [1]), hy.InvalidArgument, id="arrays-date-2262"),
+        pytest.param(lambda w: w.e.add_roster(w.dr_li, list(range(8)), 480, 540, 30, 2, DAY, DAY), hy.InvalidArgument, id="roster-8-weekdays"),
+        pytest.param(lambda w: w.e.add_roster(w.dr_li, [7], 480, 540, 30, 2, DAY, DAY), hy.InvalidArgument, id="roster-weekday-7"),
+        pytest.param(lambda w: w.e.add_roster(w.dr_li, [0], 480, 540, 30, 2, DAY, DAY, closed_dates=[DAY] * 10_001), hy.InvalidArgument, id="roster-closed-dates-beyond-bound"),
+        pytest.param(lambda w: w.e.add_roster(w.dr_li, [0], 0, 1440, 65535, 2, DAY, DAY), hy.InvalidArgument, id="roster-segment-u16-max"),
+        pytest.param(lambda w: w.e.add_roster(w.dr_li, [0], 1440, 1440, 1, 2, DAY, DAY), hy.InvalidArgument, id="roster-empty-session"),
+        pytest.param(lambda w: w.e.suspend_session(w.dr_li, DAY, time=(1440, 1440)), hy.InvalidArgument, id="suspend-empty-time"),
+        pytest.param(lambda w: w.e.suspend_session(w.dr_li, "2199-12-31", time=(0, 65535)), hy.InvalidArgument, id="suspend-time-u16-max"),
+        pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "app", ttl_s=2**32 - 1), hy.InvalidArgument, id="hold-ttl-u32-max"),
+        pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "app", ttl_s=0), hy.InvalidArgument, id="hold-ttl-0"),
+        pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "x" * 10_000), hy.InvalidArgument, id="hold-channel-name-10k"),
+        pytest.param(lambda w: w.e.issue_referral(w.q, w.clinic, "cardiology", valid_days=65535), hy.InvalidArgument, id="referral-valid-days-u16-max"),
+        pytest.param(lambda w: w.e.issue_referral(w.q, w.clinic, "x" * 100_000), hy.InvalidArgument, id="referral-specialty-100k"),
+        pytest.param(lambda w: w.e.join_waitlist(w.q, w.cardiology, "1970-01-01", "2199-12-31", "app"), hy.InvalidArgument, id="waitlist-whole-calendar"),
+        pytest.param(lambda w: w.e.join_waitlist(w.q, w.cardiology, DAY, DAY, "app", time=(600, 480)), hy.InvalidArgument, id="waitlist-time-reversed"),
+        pytest.param(lambda w: w.e.alternatives(w.cardiology, "1970-01-01", "2199-12-31", limit=2**32 - 1), hy.InvalidArgument, id="alternatives-huge"),
+        pytest.param(lambda w: w.e.free_places_by_day(w.cardiology, "1970-01-01", "2199-12-31"), hy.InvalidArgument, id="free-places-whole-calendar"),
+        pytest.param(lambda w: w.e.link_card(w.p, "x" * 1000, "y" * 1_000_000), hy.InvalidArgument, id="card-1MB"),
+        pytest.param(lambda w: w.e.link_card(w.p, "", ""), hy.InvalidArgument, id="card-empty"),
+        pytest.param(lambda w: w.e.find_patient_by_card("\x00", "\x00"), None, id="card-nul"),
+        pytest.param(lambda w: w.e.add_institution("x" * 1_000_000, "tertiary", "D"), hy.InvalidArgument, id="institution-name-1MB"),
+        pytest.param(lambda w: w.e.add_channel(""), hy.InvalidArgument, id="channel-empty"),
+        pytest.param(lambda w: w.e.book_many(np.zeros(hy.BULK_ROWS_MAX + 1, np.uint32), np.zeros(hy.BULK_ROWS_MAX + 1, np.uint32), "app"), hy.InvalidArgument, id="book_many-beyond-bound"),
+        pytest.param(lambda w: w.e.book_many([w.p, w.q], [w.slots[2]], "app"), hy.InvalidArgument, id="book_many-ragged"),
+        pytest.param(lambda w: w.e.book_many([w.p], [w.slots[2]], "pigeon"), hy.InvalidArgument, id="book_many-unknown-channel"),
+        pytest.param(lambda w: w.e.lifecycle_many("confirm", np.zeros(hy.BULK_ROWS_MAX + 1, np.uint64)), hy.InvalidArgument, id="lifecycle_many-beyond-bound"),
+        pytest.param(lambda w: w.e.find_free_many([w.cardiology] * 10, DAY, limit=2**32 - 1), hy.InvalidArgument, id="find_free_many-limit-times-rows"),
+        pytest.param(lambda w: w.e.find_free_many([w.cardiology], "1970-01-01", "2199-12-31", limit=100_000), hy.InvalidArgument, id="find_free_many-whole-calendar"),
+        pytest.param(lambda w: w.sub.poll(timeout_s=math.nan), hy.InvalidArgument, id="poll-timeout-nan"),
+        pytest.param(lambda w: w.sub.poll(timeout_s=math.inf), hy.InvalidArgument, id="poll-timeout-inf"),
+        pytest.param(lambda w: w.sub.poll(timeout_s=-1.0), hy.InvalidArgument, id="poll-timeout-negative"),
+        pytest.param(lambda w: w.sub.poll(max_events=0), hy.InvalidArgument, id="poll-zero-events"),
+        pytest.param(lambda w: hy.Policy({"referral": {"share": math.nan}}), hy.InvalidPolicy, id="policy-nan-share"),
+        pytest.param(lambda w: hy.Policy({"overbooking": {"ratio": math.inf}}), hy.InvalidPolicy, id="policy-inf-overbooking"),
+        pytest.param(lambda w: hy.Policy({"limits": {"total_active": 2**64}}), hy.InvalidPolicy, id="policy-limit-2**64"),
+        pytest.param(lambda w: hy.Policy({"limits": {"total_active": -1}}), hy.InvalidPolicy, id="policy-limit-negative"),
+        pytest.param(lambda w: hy.Policy({"hold": {"ttl_s": 2**40}}), hy.InvalidPolicy, id="policy-ttl-huge"),
+        pytest.param(lambda w: hy.Policy.from_toml("[referral]\nshare = nan\n"), hy.InvalidPolicy, id="policy-toml-nan"),
+        pytest.param(lambda w: hy.Policy.from_toml("[overbooking]\nratio = inf\n"), hy.InvalidPolicy, id="policy-toml-inf"),
+        pytest.param(lambda w: hy.Policy.from_toml("[lottery]\nwindow_s = -1\n"), hy.InvalidPolicy, id="policy-toml-negative"),
+        pytest.param(lambda w: hy.Policy.from_json('{"referral": {"share": 1e999}}'), hy.InvalidPolicy, id="policy-json-1e999"),
+        pytest.param(lambda w: hy.Policy.from_json('{"referral": {"share": NaN}}'), hy.InvalidPolicy, id="policy-json-NaN"),
+        pytest.param(lambda w: hy.Policy.from_toml("[cancellation]\nlate_cancel_weight = nan\n"), hy.InvalidPolicy, id="policy-toml-late-cancel-nan"),
+        pytest.param(lambda w: hy.Policy.from_toml("[lottery]\nweight_urgent = nan\n"), hy.InvalidPolicy, id="policy-toml-lottery-weight-nan"),
+        pytest.param(lambda w: hy.Policy.from_toml("[lottery]\nweight_general = inf\nno_show_penalty = -inf\n"), hy.InvalidPolicy, id="policy-toml-lottery-inf"),
+        pytest.param(lambda w: hy.Policy.from_toml("[referral]\nexpert_share = -nan\n"), hy.InvalidPolicy, id="policy-toml-expert-share-nan"),
+        pytest.param(lambda w: hy.Policy.from_toml('[[channel_quotas]]\nchannels = ["kiosk"]\nshare = nan\n'), hy.InvalidPolicy, id="policy-toml-quota-nan"),
+        pytest.param(lambda w: hy.Engine("[referral]\nshare = nan\n", start=START), hy.InvalidPolicy, id="engine-policy-toml-nan"),
+        pytest.param(lambda w: hy.Engine("[overbooking]\nratio = nan\n", start=START), hy.InvalidPolicy, id="engine-overbooking-nan"),
+        pytest.param(lambda w: sim.simulate("small", sim.demand(requests_per_day=math.nan), "unified", days=1), hy.InvalidArgument, id="sim-demand-nan"),
+        pytest.param(lambda w: sim.simulate("small", sim.demand(requests_per_day=math.inf), "unified", days=1), hy.InvalidArgument, id="sim-demand-inf"),
+        pytest.param(lambda w: sim.simulate(sim.region(districts=2**40), "default", "unified", days=1), hy.InvalidArgument, id="sim-region-huge"),
+        pytest.param(lambda w: sim.simulate("small", "default", sim.policy(engine={"referral": {"share": math.nan}}), days=1), hy.InvalidArgument, id="sim-policy-nan"),
+        pytest.param(lambda w: _native.sim_summary({"total": math.nan}), hy.InvalidArgument, id="sim-summary-garbage"),
+        pytest.param(lambda w: _native.jain_index([math.nan, math.inf, -math.inf]), None, id="jain-nan"),
+        pytest.param(lambda w: _native.gini([math.nan, math.inf, -1.0]), None, id="gini-nan"),
+        pytest.param(lambda w: _native.gini([2**10_000]), hy.InvalidArgument, id="gini-int-beyond-a-float"),
+        pytest.param(lambda w: _native.jain_index([1.0, 2**10_000]), hy.InvalidArgument, id="jain-int-beyond-a-float"),
+        pytest.param(lambda w: w.sub.poll(1, 2**10_000), hy.InvalidArgument, id="poll-timeout-int-beyond-a-float"),
+        pytest.param(lambda w: hy.fhir_find(w.e, {"start": "0001-01-01", "end": "9999-12-31"}), hy.FhirError, id="fhir-find-extreme-dates"),
+        pytest.param(lambda w: hy.fhir_hold(w.e, {"slot": f"Slot/slot-{2**64}", "patient": "Patient/patient--1", "channel": "app"}), hy.FhirError, id="fhir-hold-huge-ids"),
+        pytest.param(lambda w: hy.fhir_import_csv(w.e, "resource\n" + "x\n" * 1000, {"institution": 2**64}), hy.FhirError, id="fhir-csv-huge-institution"),
+    ],
+)
+def test_bad_input_is_a_typed_error_never_a_panic(bad: Callable[[World], Any], expected: type[hy.HaoyuanError] | None) -> None:
+    """Each case answers its typed error (`None`: a legal extreme that succeeds), and the engine
+    still answers afterwards."""
+    w = world()
+    if expected is None:
+        bad(w)
+    else:
+        with pytest.raises(expected):
+            bad(w)
+    assert w.e.patient_record(w.p).patient == w.p
+
+
+def test_instant_max_is_the_end_of_the_calendar() -> None:
+    assert hy.INSTANT_MAX == hy.day_number(dt.date(2200, 1, 1)) * 86_400 - 1
+    assert hy.to_datetime(hy.INSTANT_MAX) == dt.datetime(2199, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+    e = hy.Engine(start=hy.INSTANT_MAX)
+    assert e.now() == hy.INSTANT_MAX
+    hy.Engine(start=0)
+
+
+def test_extreme_clock_keeps_every_call_typed() -> None:
+    """With the clock at the end of the calendar, every kind of call still answers."""
+    w = world()
+    w.e.advance_to(dt.datetime(2199, 12, 31, 23, 0, tzinfo=dt.timezone.utc))
+    e = w.e
+    for f in (
+        lambda: e.book(w.q, w.slots[3], "app"),
+        lambda: e.hold(e.register_patient(), w.slots[3], "app"),
+        lambda: e.confirm(w.hold),
+        lambda: e.cancel(w.booking),
+        lambda: e.mark_no_show(w.booking),
+        lambda: e.issue_referral(w.q, w.clinic, "cardiology", valid_days=65535),
+        lambda: e.join_waitlist(w.q, w.cardiology, "2199-12-31", "2199-12-31", "app"),
+        lambda: e.publish_slots([(w.dr_li, "2199-12-31", 1439, 1440, 1)]),
+        lambda: e.publish_rosters_until("2199-12-31"),
+        lambda: e.find_free_slots("2199-12-31"),
+        lambda: e.patient_record(w.p),
+        lambda: e.tick(),
+        lambda: e.advance_clock(366 * 86400),
+        lambda: e.bookings_to_pandas(),
+        lambda: w.sub.to_pandas(),
+    ):
+        _typed_or_ok(f)
+
+
+# Values no caller should send, for any argument of any call.
+NASTY: list[Any] = [
+    -1, 0, 1, 7, 1440, 1441, 2**16, 2**31, -(2**31) - 1, 2**32, 2**63, 2**64, -(2**63) - 1, 10**30,
+    math.nan, math.inf, -math.inf, 1.5, -0.0, 1e308,
+    "", "app", "x" * 5000, "\x00", "9999-12-31", "1970-01-01", "{", "[referral]\nshare = nan\n",
+    dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(2200, 1, 1),
+    dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc), dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2026, 1, 1),
+    [], [-1], [2**64], [1.5], list(range(8)), [(1, "9999-01-01", 0, 1440, 16_000)], [math.nan], [None],
+    (0, 0), (-1, 2**16), (1, 2, 3), {}, {"a": math.nan}, {"institution": 2**64},
+    np.array([-1]), np.zeros(3), np.array([2**63], dtype=np.uint64), np.array([np.datetime64("NaT")]), np.array([[1]]),
+    None, True, object(), b"bytes", 1j,
+]  # fmt: skip
+# Calls that run a simulation or may wait: their arguments are covered by the tables above.
+NOT_FUZZED = {"sim.simulate", "sim.compare", "_native.sim_simulate", "_native.sim_compare", "Subscription.poll"}
+
+
+def _resolve(w: World, name: str) -> Callable[..., Any]:
+    if name == "Engine":
+        return hy.Engine
+    owner, _, attr = name.rpartition(".")
+    base: Any = {"Engine": w.e, "Subscription": w.sub, "_native": _native, "sim": sim, "": hy}[owner]
+    return getattr(base, attr)
+
+
+FUZZED = sorted(_public_callables() - NOT_FUZZED)
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(FUZZED), args=st.lists(st.sampled_from(NASTY), max_size=6), data=st.data())
+def test_any_value_in_any_argument_is_never_a_panic_nor_an_overflow(name: str, args: list[Any], data: st.DataObject) -> None:
+    """Any value in any position: a result or an exception — never `PanicException` (a
+    BaseException: it would fail this test), `OverflowError` or `SystemError`. Non-integer
+    arguments of the wrong kind (a list for a name …) may still raise `TypeError`."""
+    w = world()
+    f = _resolve(w, name)
+    if name.startswith(("fhir_", "_native.fhir_")) and args and data.draw(st.booleans()):
+        args[0] = w.e  # reach past the engine argument
+    try:
+        f(*args)
+    except (OverflowError, SystemError):
+        raise
+    except Exception:  # noqa: BLE001 - every typed error is an acceptable answer here
+        pass
