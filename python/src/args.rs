@@ -54,14 +54,21 @@ pub fn int_named<T: IntType>(ob: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
     if ob.is_instance_of::<PyBool>() {
         return Err(invalid(format!("{what} must be an integer in {}, got the bool {}", range(), shown(ob))));
     }
-    match ob.extract::<i128>() {
-        Ok(v) => T::try_from(v).map_err(|_| invalid(format!("{what} {v} is out of range {}", range()))),
-        Err(e) if e.is_instance_of::<PyOverflowError>(py) => Err(invalid(format!("{what} {} is out of range {}", shown(ob), range()))),
+    let out_of_range = || invalid(format!("{what} {} is out of range {}", shown(ob), range()));
+    // i64 first (one C call for every ordinary id), then u64 for the top half of the u64 range.
+    let v: i128 = match ob.extract::<i64>() {
+        Ok(v) => v.into(),
+        Err(e) if e.is_instance_of::<PyOverflowError>(py) => match ob.extract::<u64>() {
+            Ok(v) => v.into(),
+            Err(e) if e.is_instance_of::<PyOverflowError>(py) => return Err(out_of_range()),
+            Err(e) => return Err(e),
+        },
         Err(e) if e.is_instance_of::<PyTypeError>(py) || e.is_instance_of::<PyValueError>(py) => {
-            Err(invalid(format!("{what} must be an integer in {}, got {} {}", range(), type_name(ob), shown(ob))))
+            return Err(invalid(format!("{what} must be an integer in {}, got {} {}", range(), type_name(ob), shown(ob))));
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    T::try_from(v).map_err(|_| out_of_range())
 }
 
 /// Whether `ob` is an integer (an `int`, or an object with `__index__` such as a NumPy integer)
