@@ -2,7 +2,8 @@
 #
 #   make test-python    build the module (release) into python/.venv, run its pytest suite
 #                       (engine API, bulk calls, threads, fork, hypothesis invariants, the
-#                       README example) and check the stub with mypy.stubtest (part of `make test`)
+#                       hardening regressions of issue 12, the README example) and check the
+#                       stub with mypy.stubtest (part of `make test`)
 #   make bench-python   per-call overhead of one booking from Python vs Rust, and of a bulk call
 #
 # Works on a fresh machine: the venv is created with python3 -m venv and filled from
@@ -12,7 +13,7 @@
 PY_VENV := python/.venv
 PY_BIN := $(abspath $(PY_VENV))/bin
 PY_STAMP := $(PY_VENV)/.requirements-dev.stamp
-PY_TESTS := tests/test_engine.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py README.md
+PY_TESTS := tests/test_engine.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py tests/test_hardening.py README.md
 
 .PHONY: test-python python-build bench-python
 TEST_TARGETS += test-python

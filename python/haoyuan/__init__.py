@@ -11,6 +11,11 @@ rosters, slots, pools, patients and cards, channels, holds and bookings, referra
 no-shows and suspensions. Ids are ints, dates ``datetime.date``, instants int seconds since the
 Unix epoch (``to_datetime`` turns one into an aware ``datetime``), enums their snake_case names.
 
+Ids of every kind start at 1: 0 is never a valid id (looking it up is ``NotFound``), which is
+why the bulk calls can return 0 for a refused row. An integer argument outside its range
+(negative, beyond the id's width), a bool or a float where an int belongs is
+``InvalidArgument`` — in every call, scalar or array — and changes nothing.
+
 Errors are ``HaoyuanError`` subclasses, one per domain error (``SlotFull``,
 ``PatientSuspended``, ``NotOpenYet``, ``LimitReached`` …); each carries ``code`` (the stable
 number shared with the C ABI), its fields as attributes (``e.slot``, ``e.until`` …) and as the
@@ -32,7 +37,9 @@ from . import _native
 from ._native import (
     BOOKING_STATES,
     BULK_ROWS_MAX,
+    INSTANT_MAX,
     POOLS,
+    PUBLISH_SLOTS_MAX,
     Alternative,
     Booking,
     BookingClosed,
@@ -121,46 +128,101 @@ def _invalid(msg: str) -> InvalidArgument:
     return e
 
 
+def _int(value: Any, lo: int, hi: int, name: str) -> int:
+    """An integer argument checked in Python (as the native module checks its own): a bool, a
+    float or a value outside ``lo ..= hi`` is ``InvalidArgument`` naming the value."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise _invalid(f"{name} must be an integer in {lo} ..= {hi}, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if not lo <= v <= hi:
+        raise _invalid(f"{name} {v} is out of range {lo} ..= {hi}")
+    return v
+
+
 def error_name(code: int) -> str:
     """The exception name of a bulk error code (``"ok"`` for 0)."""
+    code = _int(code, 0, 2**32 - 1, "error code")
     if code == 0:
         return "ok"
-    cls = ERROR_CLASSES.get(int(code))
+    cls = ERROR_CLASSES.get(code)
     return cls.__name__ if cls is not None else f"unknown({code})"
 
 
 def to_datetime(ts: int) -> _dt.datetime:
-    """An engine instant (int seconds since the epoch) as an aware UTC ``datetime``."""
-    return _dt.datetime.fromtimestamp(int(ts), tz=_dt.timezone.utc)
+    """An engine instant (int seconds since the epoch, ``0 ..= INSTANT_MAX``) as an aware UTC
+    ``datetime``."""
+    return _dt.datetime.fromtimestamp(_int(ts, 0, INSTANT_MAX, "instant"), tz=_dt.timezone.utc)
 
 
 def day_number(date: DateLike) -> int:
     """Days since 1970-01-01 of a date (the form the array calls use)."""
     if isinstance(date, str):
-        date = _dt.date.fromisoformat(date)
+        try:
+            date = _dt.date.fromisoformat(date)
+        except ValueError:
+            raise _invalid(f"{date!r} is not a date YYYY-MM-DD") from None
     if isinstance(date, _dt.datetime):
         raise _invalid("expected a datetime.date, got a datetime.datetime (use .date())")
+    if not isinstance(date, _dt.date):
+        raise _invalid(f"expected a datetime.date or 'YYYY-MM-DD', got {type(date).__name__} {date!r}")
     return (date - _EPOCH).days
 
 
-def _days(values: Any) -> np.ndarray:
-    """Dates as int32 day numbers: accepts ``datetime64`` arrays, ints, dates or ISO strings."""
-    arr = np.asarray(values)
+_I32 = np.iinfo(np.int32)
+
+
+def _array(values: Any, name: str) -> np.ndarray:
+    try:
+        return np.asarray(values)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise _invalid(f"{name} must be a sequence of one kind of value: {e}") from None
+
+
+def _in_range(arr: np.ndarray, lo: int, hi: int, name: str) -> None:
+    """Every value of an integer array within ``lo ..= hi``, or ``InvalidArgument`` naming the
+    first that is not (vectorised: the array calls take millions of rows)."""
+    if arr.size and (arr.min() < lo or arr.max() > hi):
+        bad = arr.ravel()[(arr.ravel() < lo) | (arr.ravel() > hi)][0]
+        raise _invalid(f"{name} has {int(bad)}, outside {lo} ..= {hi}")
+
+
+def _days(values: Any, name: str = "date") -> np.ndarray:
+    """Dates as int32 day numbers: accepts ``datetime64`` arrays, ints, dates or ISO strings
+    (the native call checks that each names a day of the engine's calendar)."""
+    arr = _array(values, name)
     if np.issubdtype(arr.dtype, np.datetime64):
-        return arr.astype("datetime64[D]").astype(np.int64).astype(np.int32)
+        if arr.size and np.isnat(arr).any():
+            raise _invalid(f"{name} holds NaT")
+        arr = arr.astype("datetime64[D]").astype(np.int64)
     if arr.dtype.kind in "iu":
+        _in_range(arr, _I32.min, _I32.max, name)
         return arr.astype(np.int32)
-    return np.array([day_number(v) for v in arr.ravel()], dtype=np.int32)
+    if arr.dtype.kind == "b":
+        raise _invalid(f"{name} must hold dates or day numbers, got bool")
+
+    def one(v: Any) -> int:
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            return _int(v, _I32.min, _I32.max, name)
+        return day_number(v)
+
+    return np.array([one(v) for v in arr.ravel()], dtype=np.int32).reshape(arr.shape)
 
 
 def _u(values: Any, dtype: Any, name: str) -> np.ndarray:
-    arr = np.asarray(values)
+    """A one-dimensional integer array of ``dtype``, or ``InvalidArgument`` naming the first
+    value outside it (negative, too wide, a bool or a float)."""
+    info = np.iinfo(dtype)
+    arr = _array(values, name)
     if arr.ndim != 1:
         raise _invalid(f"{name} must be one-dimensional")
-    if arr.size and arr.dtype.kind in "iu" and (arr.min() < 0 or arr.max() > np.iinfo(dtype).max):
-        raise _invalid(f"{name} has values outside {np.dtype(dtype).name}")
-    if arr.size and arr.dtype.kind not in "iu":
-        raise _invalid(f"{name} must hold integers, got {arr.dtype}")
+    if arr.size == 0:
+        return np.zeros(0, dtype=dtype)
+    if arr.dtype.kind == "O":
+        # Python ints beyond 64 bits (or mixed with other objects): numpy keeps them as objects.
+        return np.array([_int(v, int(info.min), int(info.max), name) for v in arr.tolist()], dtype=dtype)
+    if arr.dtype.kind not in "iu":
+        raise _invalid(f"{name} must hold integers, got {arr.dtype} such as {arr.ravel()[0].item()!r}")
+    _in_range(arr, int(info.min), int(info.max), name)
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
@@ -302,13 +364,13 @@ class Engine(_native.Engine):
 
     def book_many(self, patient: Any, slot: Any, channel: Any, *, hold: bool = False, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         """Book (or hold) one request per row; returns ``(booking_ids, error_codes)`` arrays
-        (code 0 = booked; see ``ERROR_CLASSES``). ``channel`` may be one channel id or name
-        for every row."""
+        (code 0 = booked; see ``ERROR_CLASSES``): a refused row has booking id 0, which is never
+        a valid id. ``channel`` may be one channel id or name for every row."""
         patient = _u(patient, np.uint32, "patient")
         if isinstance(channel, str):
             channel = self.channel_id(channel)
         if np.ndim(channel) == 0:
-            channel = np.full(len(patient), int(channel), dtype=np.uint16)
+            channel = np.full(len(patient), _int(channel, 0, 2**16 - 1, "channel"), dtype=np.uint16)
         return super().book_many(patient, _u(slot, np.uint32, "slot"), _u(channel, np.uint16, "channel"), hold=hold, parallel=parallel)
 
     def lifecycle_many(self, action: str, booking: Any) -> np.ndarray:  # type: ignore[override]
@@ -320,13 +382,21 @@ class Engine(_native.Engine):
         """One availability query per row; returns columns ``query`` (row), ``slot``, ``date``,
         ``start_min``, ``free``, ``starts_at``, up to ``limit`` results per query."""
         dep = _u(department, np.uint32, "department")
-        f = _days(date_from)
-        t = f if date_to is None else _days(date_to)
+        f = _days(date_from, "date_from")
+        t = f if date_to is None else _days(date_to, "date_to")
         if f.ndim == 0 or f.size == 1 and dep.size > 1:
             f = np.full(dep.size, int(f.ravel()[0]), dtype=np.int32)
         if t.ndim == 0 or t.size == 1 and dep.size > 1:
             t = np.full(dep.size, int(t.ravel()[0]), dtype=np.int32)
         return super().find_free_many(dep, f, t, limit=limit)
+
+    def slot_columns(self, slots: Any = None) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """Every slot (or the ids in ``slots``) as a dict of column arrays."""
+        return super().slot_columns(None if slots is None else _u(slots, np.uint32, "slots"))
+
+    def booking_columns(self, patients: Any = None) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """Every hold and booking (or those of ``patients``) as a dict of column arrays."""
+        return super().booking_columns(None if patients is None else _u(patients, np.uint32, "patients"))
 
     # ---------------------------------------------------------------- tables
 
@@ -334,25 +404,24 @@ class Engine(_native.Engine):
         """Every hold and booking (or those of ``patients``) as a DataFrame, one row each:
         id, patient, slot, department, date, channel, state, pool, referral and offer (-1 for
         none), created_at, expires_at, starts_at (UTC)."""
-        cols = self.booking_columns(None if patients is None else _u(patients, np.uint32, "patients"))
-        return _frame(_booking_frame_columns(cols))
+        return _frame(_booking_frame_columns(self.booking_columns(patients)))
 
     def bookings_to_arrow(self, patients: Any = None) -> "pyarrow.Table":
         """Every hold and booking as an Arrow table (the columns of ``bookings_to_pandas``)."""
-        cols = self.booking_columns(None if patients is None else _u(patients, np.uint32, "patients"))
+        cols = self.booking_columns(patients)
         return _arrow_table(cols, {"state": BOOKING_STATES, "pool": POOLS}, ("date",), ("created_at", "expires_at", "starts_at"))
 
     def slots_to_pandas(self, slots: Any = None) -> "pandas.DataFrame":
         """Every slot (or ``slots``) as a DataFrame: places and places taken over all pools."""
         pd = _require("pandas", "pandas")
-        cols = dict(self.slot_columns(None if slots is None else _u(slots, np.uint32, "slots")))
+        cols = dict(self.slot_columns(slots))
         cols["date"] = cols["date"].astype("datetime64[D]").astype("datetime64[s]")
         cols["starts_at"] = pd.to_datetime(cols["starts_at"], unit="s", utc=True)
         return pd.DataFrame(cols)
 
     def slots_to_arrow(self, slots: Any = None) -> "pyarrow.Table":
         """Every slot (or ``slots``) as an Arrow table."""
-        cols = self.slot_columns(None if slots is None else _u(slots, np.uint32, "slots"))
+        cols = self.slot_columns(slots)
         return _arrow_table(cols, {}, ("date",), ("starts_at",))
 
 
@@ -456,6 +525,7 @@ __all__ = [
     "FreeSlot",
     "HaoyuanError",
     "HoldExpired",
+    "INSTANT_MAX",
     "Institution",
     "InvalidArgument",
     "InvalidDate",
@@ -466,6 +536,7 @@ __all__ = [
     "NotManualClock",
     "NotOpenYet",
     "POOLS",
+    "PUBLISH_SLOTS_MAX",
     "PatientMerged",
     "PatientRecord",
     "PatientSuspended",

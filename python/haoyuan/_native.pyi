@@ -8,12 +8,14 @@ from typing_extensions import disjoint_base
 import numpy as np
 import numpy.typing as npt
 
-__all__: list[str] = ["__version__", "BOOKING_STATES", "POOLS", "BULK_ROWS_MAX", "Engine", "Policy", "Event", "Subscription", "Institution", "Department", "Resource", "Channel", "ResourceStats", "EngineStats", "Card", "Booking", "Slot", "FreeSlot", "DayAvailability", "Alternative", "Referral", "PatientRecord", "WaitlistEntry", "Roster", "SuspensionReport", "Submission", "HaoyuanError", "InvalidArgument", "InvalidPolicy", "NotFound", "CardTaken", "WrongState", "HoldExpired", "SlotFull", "SlotClosed", "NotOpenYet", "BookingClosed", "PatientSuspended", "LimitReached", "ReferralInvalid", "LotteryWindow", "PatientMerged", "NotManualClock", "CapacityExceeded", "InvalidDate", "Durability", "FhirError", "sim_region", "sim_demand", "sim_policy", "sim_simulate", "sim_compare", "sim_summary", "jain_index", "gini", "SIM_DAYS_MAX", "num_threads", "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_schedule", "fhir_export_slot", "fhir_export_appointment", "fhir_export_patient_appointments", "fhir_export_waitlist", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv"]
+__all__: list[str] = ["__version__", "BOOKING_STATES", "POOLS", "BULK_ROWS_MAX", "PUBLISH_SLOTS_MAX", "INSTANT_MAX", "Engine", "Policy", "Event", "Subscription", "Institution", "Department", "Resource", "Channel", "ResourceStats", "EngineStats", "Card", "Booking", "Slot", "FreeSlot", "DayAvailability", "Alternative", "Referral", "PatientRecord", "WaitlistEntry", "Roster", "SuspensionReport", "Submission", "HaoyuanError", "InvalidArgument", "InvalidPolicy", "NotFound", "CardTaken", "WrongState", "HoldExpired", "SlotFull", "SlotClosed", "NotOpenYet", "BookingClosed", "PatientSuspended", "LimitReached", "ReferralInvalid", "LotteryWindow", "PatientMerged", "NotManualClock", "CapacityExceeded", "InvalidDate", "Durability", "FhirError", "sim_region", "sim_demand", "sim_policy", "sim_simulate", "sim_compare", "sim_summary", "jain_index", "gini", "SIM_DAYS_MAX", "num_threads", "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_schedule", "fhir_export_slot", "fhir_export_appointment", "fhir_export_patient_appointments", "fhir_export_waitlist", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv"]
 
 __version__: str
 BOOKING_STATES: list[str]
 POOLS: list[str]
 BULK_ROWS_MAX: int
+PUBLISH_SLOTS_MAX: int
+INSTANT_MAX: int
 SIM_DAYS_MAX: int
 
 _DateLike = datetime.date | str

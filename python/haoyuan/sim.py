@@ -340,8 +340,10 @@ def compare(
     ``df.attrs["runs"]``."""
     if not policies:
         raise ValueError("compare needs at least one policy")
-    if not isinstance(replications, int) or replications < 1:
-        raise ValueError("replications must be a positive int")
+    if isinstance(replications, bool) or not isinstance(replications, int) or not 1 <= replications < 2**32:
+        from . import _invalid
+
+        raise _invalid(f"replications must be an integer in 1 ..= {2**32 - 1}, got {replications!r}")
     callback, close = _progress_bar(progress, "compare")
     try:
         runs = _native.sim_compare(dict(policies), region, demand, days, replications, seed, callback)

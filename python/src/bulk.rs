@@ -43,9 +43,21 @@ pub fn slot_specs(
 ) -> PyResult<Vec<SlotSpec>> {
     let (r, d, s, e, c) = (rows("resource", resource)?, rows("date", date)?, rows("start_min", start_min)?, rows("end_min", end_min)?, rows("capacity", capacity)?);
     let n = same_len(&[("resource", r.len()), ("date", d.len()), ("start_min", s.len()), ("end_min", e.len()), ("capacity", c.len())])?;
+    check_days("date", &d)?;
     Ok((0..n).map(|i| SlotSpec { resource: ResourceId(r[i]), date: Date(d[i]), start_min: s[i], end_min: e[i], capacity: c[i] }).collect())
 }
 
+/// Day numbers must name dates of the engine's calendar: `InvalidArgument` naming the first that
+/// does not, as a `datetime.date` argument outside it is.
+fn check_days(name: &str, days: &[i32]) -> PyResult<()> {
+    match days.iter().find(|&&d| !Date(d).is_valid()) {
+        Some(d) => Err(invalid(format!("{name} has day number {d}, outside 0 (1970-01-01) ..= 2199-12-31"))),
+        None => Ok(()),
+    }
+}
+
+/// A bulk booking's outcome: the booking id and code 0, or id 0 (never a valid id) and the
+/// error's code.
 fn code(r: &haoyuan::Result<haoyuan::Booking>) -> (u64, u32) {
     match r {
         Ok(b) => (b.id.0, 0),
@@ -106,6 +118,8 @@ pub fn find_free_many<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let (d, f, t) = (rows("department", department)?, rows("date_from", date_from)?, rows("date_to", date_to)?);
     let n = same_len(&[("department", d.len()), ("date_from", f.len()), ("date_to", t.len())])?;
+    check_days("date_from", &f)?;
+    check_days("date_to", &t)?;
     if limit == 0 || limit as usize * n > BULK_ROWS_MAX * 2 {
         return Err(invalid(format!("limit {limit} × {n} queries must be 1 ..= {} results", BULK_ROWS_MAX * 2)));
     }
@@ -147,7 +161,8 @@ pub fn slot_columns<'py>(py: Python<'py>, engine: &Engine, slots: Option<&PyRead
             if n > BULK_ROWS_MAX * 4 {
                 return Err(invalid(format!("{n} slots: pass the ids to read in parts")));
             }
-            (0..n as u32).collect()
+            // Slot ids are 1 ..= n (no id is 0).
+            (1..=n as u32).collect()
         }
     };
     let infos: Vec<haoyuan::SlotInfo> = run(py, || ids.iter().map(|&i| engine.slot(SlotId(i))).collect())?;
@@ -191,7 +206,8 @@ fn state_code(s: BookingState) -> u8 {
 pub fn booking_columns<'py>(py: Python<'py>, engine: &Engine, patients: Option<&PyReadonlyArray1<'py, u32>>) -> PyResult<Bound<'py, PyDict>> {
     let who: Vec<u32> = match patients {
         Some(a) => rows("patients", a)?,
-        None => (0..engine.stats().patients as u32).collect(),
+        // Patient ids are 1 ..= n (no id is 0).
+        None => (1..=engine.stats().patients as u32).collect(),
     };
     let all: Vec<haoyuan::Booking> = run(py, || {
         let mut seen = HashSet::new();

@@ -4,9 +4,10 @@
 //! Unix epoch (or a timezone-aware `datetime` on input: a naive one is ambiguous and refused);
 //! enums are their DOMAIN.md names as strings (`"tertiary"`, `"booked"`, …).
 
+use crate::args::{self, Int};
 use crate::errors::invalid;
 use chrono::NaiveDate;
-use haoyuan::{Date, Timestamp};
+use haoyuan::{Date, TimeOfDay, Timestamp};
 use pyo3::prelude::*;
 use pyo3::types::{PyDate, PyDateTime, PyDict, PyList, PyString};
 use serde::de::DeserializeOwned;
@@ -47,25 +48,58 @@ impl<'py> FromPyObject<'py> for DateArg {
     }
 }
 
-/// An instant argument: int seconds since the epoch, or an aware `datetime`.
+/// The latest instant a caller may pass: the end of the engine's calendar (2199-12-31, UTC).
+pub const INSTANT_MAX: i64 = 84_006 * haoyuan::DAY_S - 1;
+
+/// An instant argument: int seconds since the epoch, or an aware `datetime`, within
+/// `0 ..= INSTANT_MAX` — the engine's calendar, so that every date it derives from a clock or
+/// an expiry is one it accepts (a clock in year 9999 or before 1970 is a caller's mistake).
 #[derive(Copy, Clone, Debug)]
 pub struct TimeArg(pub Timestamp);
 
 impl<'py> FromPyObject<'py> for TimeArg {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
-        if ob.is_instance_of::<PyDateTime>() {
+        let seconds = if ob.is_instance_of::<PyDateTime>() {
             if ob.getattr("tzinfo")?.is_none() {
                 return Err(invalid("a naive datetime is ambiguous: give it a tzinfo, or pass int seconds"));
             }
-            let s: f64 = ob.call_method0("timestamp")?.extract()?;
-            return Ok(TimeArg(Timestamp(s.floor() as i64)));
+            let s = args::float(&ob.call_method0("timestamp")?)?;
+            if !(0.0..=INSTANT_MAX as f64).contains(&s) {
+                return Err(invalid(format!("instant {} is outside 1970-01-01 ..= 2199-12-31", ob.repr()?)));
+            }
+            s.floor() as i64
+        } else if args::is_int(ob) {
+            match args::int_named::<i64>(ob, "instant") {
+                Ok(s) => s,
+                Err(_) => return Err(invalid(format!("instant {} is outside 0 ..= {INSTANT_MAX} (1970-01-01 ..= 2199-12-31)", ob.repr()?))),
+            }
+        } else {
+            return Err(invalid(format!("expected int seconds or an aware datetime, got {} {}", ob.get_type().name()?, ob.repr()?)));
+        };
+        if !(0..=INSTANT_MAX).contains(&seconds) {
+            return Err(invalid(format!("instant {seconds} is outside 0 ..= {INSTANT_MAX} (1970-01-01 ..= 2199-12-31)")));
         }
-        if ob.is_instance_of::<pyo3::types::PyBool>() {
-            return Err(invalid("expected int seconds or a datetime, got a bool"));
-        }
-        match ob.extract::<i64>() {
-            Ok(s) => Ok(TimeArg(Timestamp(s))),
-            Err(_) => Err(invalid(format!("expected int seconds or an aware datetime, got {}", ob.get_type().name()?))),
+        Ok(TimeArg(Timestamp(seconds)))
+    }
+}
+
+/// A time-of-day argument `(start_min, end_min)`: `start < end <= 1440` minutes.
+#[derive(Copy, Clone, Debug)]
+pub struct TimeOfDayArg(pub TimeOfDay);
+
+impl<'py> FromPyObject<'py> for TimeOfDayArg {
+    fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let (Int(s), Int(e)): (Int<u16>, Int<u16>) = ob.extract().map_err(|err| {
+            if err.is_instance_of::<crate::errors::InvalidArgument>(ob.py()) {
+                err
+            } else {
+                invalid(format!("a time of day is a (start_min, end_min) tuple, got {}", ob.repr().map(|r| r.to_string()).unwrap_or_default()))
+            }
+        })?;
+        if s < e && e <= 1440 {
+            Ok(TimeOfDayArg(TimeOfDay { start_min: s, end_min: e }))
+        } else {
+            Err(invalid(format!("time of day ({s}, {e}) must satisfy start < end <= 1440 minutes")))
         }
     }
 }
@@ -119,8 +153,20 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound
 }
 
 /// A Python object as JSON text, through the standard library's `json` (so a dict from a
-/// config loader, or one from `Policy.to_dict()`, round-trips exactly).
+/// config loader, or one from `Policy.to_dict()`, round-trips exactly). NaN and infinities have
+/// no JSON form and are refused here; so is anything `json` cannot write (`InvalidArgument`).
 pub fn py_to_json(ob: &Bound<'_, PyAny>) -> PyResult<String> {
-    let json = ob.py().import("json")?;
-    json.call_method1("dumps", (ob,))?.extract()
+    json_text(ob)?.map_err(invalid)
+}
+
+/// [`py_to_json`] with the refusal as a message, for callers that raise another class.
+pub fn json_text(ob: &Bound<'_, PyAny>) -> PyResult<Result<String, String>> {
+    let py = ob.py();
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("allow_nan", false)?;
+    match py.import("json")?.call_method("dumps", (ob,), Some(&kwargs)) {
+        Ok(text) => Ok(Ok(text.extract()?)),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyException>(py) => Ok(Err(format!("not expressible as JSON: {e}"))),
+        Err(e) => Err(e),
+    }
 }

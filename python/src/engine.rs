@@ -3,8 +3,9 @@
 //! The engine is `Send + Sync` and the class is frozen, so any number of Python threads may call
 //! one engine at once.
 
+use crate::args::{int, Id, Int};
 use crate::bulk;
-use crate::convert::{enum_str, parse_enum, DateArg, TimeArg, RESOURCE_KINDS, TIERS, URGENCIES};
+use crate::convert::{enum_str, parse_enum, DateArg, TimeArg, TimeOfDayArg, INSTANT_MAX, RESOURCE_KINDS, TIERS, URGENCIES};
 use crate::errors::{invalid, HyErr};
 use crate::events::Subscription;
 use crate::policy::{policy_arg, Policy};
@@ -12,26 +13,25 @@ use crate::runtime::{run, run_parallel};
 use crate::types::*;
 use haoyuan::{
     AvailabilityQuery, BookingId, ChannelId, DepartmentId, EngineConfig, InstitutionId, PatientId, ReferralId, ReferralRequest, Request,
-    ResourceId, RosterId, SlotId, SlotSpec, TimeOfDay, WaitlistId, WaitlistRequest,
+    ResourceId, RosterId, SlotId, SlotSpec, WaitlistId, WaitlistRequest,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyRange};
+use pyo3::types::{PyDict, PyRange, PyString};
 use std::sync::Arc;
 
 /// A channel argument: its id, or its name ("app", "wechat", "kiosk" …).
-#[derive(FromPyObject)]
 pub enum ChannelArg {
-    Id(u16),
+    Id(ChannelId),
     Name(String),
 }
 
-/// A time-of-day argument `(start_min, end_min)`.
-fn time_of_day(t: Option<(u16, u16)>) -> PyResult<Option<TimeOfDay>> {
-    match t {
-        None => Ok(None),
-        Some((s, e)) if s < e && e <= 1440 => Ok(Some(TimeOfDay { start_min: s, end_min: e })),
-        Some((s, e)) => Err(invalid(format!("time of day ({s}, {e}) must satisfy start < end <= 1440 minutes"))),
+impl<'py> FromPyObject<'py> for ChannelArg {
+    fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        match ob.downcast::<PyString>() {
+            Ok(s) => Ok(ChannelArg::Name(s.to_cow()?.into_owned())),
+            Err(_) => Ok(ChannelArg::Id(ob.extract::<Id<ChannelId>>()?.0)),
+        }
     }
 }
 
@@ -50,19 +50,13 @@ pub struct Engine {
 impl Engine {
     fn channel_of(&self, c: ChannelArg) -> PyResult<ChannelId> {
         match c {
-            ChannelArg::Id(id) => Ok(ChannelId(id)),
+            ChannelArg::Id(id) => Ok(id),
             ChannelArg::Name(name) => Ok(self.inner.channel_id(&name).map_err(HyErr)?),
         }
     }
 
-    fn request(&self, patient: u32, slot: u32, channel: ChannelArg, referral: Option<u64>, follow_up: bool) -> PyResult<Request> {
-        Ok(Request {
-            patient: PatientId(patient),
-            slot: SlotId(slot),
-            channel: self.channel_of(channel)?,
-            referral: referral.map(ReferralId),
-            follow_up,
-        })
+    fn request(&self, patient: PatientId, slot: SlotId, channel: ChannelArg, referral: Option<Id<ReferralId>>, follow_up: bool) -> PyResult<Request> {
+        Ok(Request { patient, slot, channel: self.channel_of(channel)?, referral: referral.map(|r| r.0), follow_up })
     }
 
     pub fn institution_record(&self, i: haoyuan::Institution) -> Institution {
@@ -92,8 +86,9 @@ impl Engine {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (policy=None, *, start=None, utc_offset_s=8 * 3600))]
-    fn new(py: Python<'_>, policy: Option<&Bound<'_, PyAny>>, start: Option<TimeArg>, utc_offset_s: i32) -> PyResult<Self> {
+    #[pyo3(signature = (policy=None, *, start=None, utc_offset_s=Int(8 * 3600)))]
+    fn new(py: Python<'_>, policy: Option<&Bound<'_, PyAny>>, start: Option<TimeArg>, utc_offset_s: Int<i32>) -> PyResult<Self> {
+        let Int(utc_offset_s) = utc_offset_s;
         let config = EngineConfig { policy: policy_arg(policy)?, utc_offset_s };
         let (engine, manual) = match start {
             Some(TimeArg(t)) => (run(py, || haoyuan::Engine::with_manual_clock(config, t))?, true),
@@ -140,9 +135,14 @@ impl Engine {
         self.inner.now().0
     }
 
-    /// Move the manual clock forward by `seconds` (0 ..= 366 days) and process what fell due.
-    fn advance_clock(&self, py: Python<'_>, seconds: i64) -> PyResult<()> {
+    /// Move the manual clock forward by `seconds` (0 ..= 366 days, and never past
+    /// `INSTANT_MAX`, the end of the calendar) and process what fell due.
+    fn advance_clock(&self, py: Python<'_>, seconds: Int<i64>) -> PyResult<()> {
+        let Int(seconds) = seconds;
         let e = &*self.inner;
+        if self.manual && seconds > 0 && e.now().0.saturating_add(seconds) > INSTANT_MAX {
+            return Err(invalid(format!("advance of {seconds} s would move the clock past {INSTANT_MAX} (2199-12-31)")));
+        }
         run(py, || e.advance_clock(seconds))
     }
 
@@ -166,16 +166,16 @@ impl Engine {
         run(py, || e.add_institution(name, tier, district)).map(|i| i.0)
     }
 
-    fn add_department(&self, py: Python<'_>, institution: u32, specialty: &str, name: &str) -> PyResult<u32> {
+    fn add_department(&self, py: Python<'_>, institution: Id<InstitutionId>, specialty: &str, name: &str) -> PyResult<u32> {
         let e = &*self.inner;
-        run(py, || e.add_department(InstitutionId(institution), specialty, name)).map(|d| d.0)
+        run(py, || e.add_department(institution.0, specialty, name)).map(|d| d.0)
     }
 
     #[pyo3(signature = (department, kind, name, expert=false))]
-    fn add_resource(&self, py: Python<'_>, department: u32, kind: &str, name: &str, expert: bool) -> PyResult<u32> {
+    fn add_resource(&self, py: Python<'_>, department: Id<DepartmentId>, kind: &str, name: &str, expert: bool) -> PyResult<u32> {
         let kind = parse_enum("resource kind", kind, RESOURCE_KINDS)?;
         let e = &*self.inner;
-        run(py, || e.add_resource(DepartmentId(department), kind, name, expert)).map(|r| r.0)
+        run(py, || e.add_resource(department.0, kind, name, expert)).map(|r| r.0)
     }
 
     /// Add a channel (idempotent by name); the six standard channels exist from the start.
@@ -188,13 +188,13 @@ impl Engine {
         Ok(self.inner.channel_id(name).map_err(HyErr)?.0)
     }
 
-    fn institution(&self, id: u32) -> PyResult<Institution> {
-        let i = self.inner.institution(InstitutionId(id)).map_err(HyErr)?;
+    fn institution(&self, id: Id<InstitutionId>) -> PyResult<Institution> {
+        let i = self.inner.institution(id.0).map_err(HyErr)?;
         Ok(self.institution_record(i))
     }
 
-    fn department(&self, id: u32) -> PyResult<Department> {
-        let d = self.inner.department(DepartmentId(id)).map_err(HyErr)?;
+    fn department(&self, id: Id<DepartmentId>) -> PyResult<Department> {
+        let d = self.inner.department(id.0).map_err(HyErr)?;
         Ok(Department {
             id: d.id.0,
             institution: d.institution.0,
@@ -203,19 +203,19 @@ impl Engine {
         })
     }
 
-    fn resource(&self, id: u32) -> PyResult<Resource> {
-        let r = self.inner.resource(ResourceId(id)).map_err(HyErr)?;
+    fn resource(&self, id: Id<ResourceId>) -> PyResult<Resource> {
+        let r = self.inner.resource(id.0).map_err(HyErr)?;
         Ok(Resource { id: r.id.0, department: r.department.0, kind: enum_str(&r.kind), name: r.name.clone(), expert: r.expert })
     }
 
-    fn channel(&self, id: u16) -> PyResult<Channel> {
-        let c = self.inner.channel(ChannelId(id)).map_err(HyErr)?;
+    fn channel(&self, id: Id<ChannelId>) -> PyResult<Channel> {
+        let c = self.inner.channel(id.0).map_err(HyErr)?;
         Ok(Channel { id: c.id.0, name: c.name })
     }
 
     /// Measured no-show rate of a resource (for setting its overbooking ratio).
-    fn resource_stats(&self, id: u32) -> PyResult<ResourceStats> {
-        Ok(self.inner.resource_stats(ResourceId(id)).map_err(HyErr)?.into())
+    fn resource_stats(&self, id: Id<ResourceId>) -> PyResult<ResourceStats> {
+        Ok(self.inner.resource_stats(id.0).map_err(HyErr)?.into())
     }
 
     fn stats(&self) -> EngineStats {
@@ -230,9 +230,9 @@ impl Engine {
     }
 
     /// Link a card (card type + number) to a patient; a card owned by another is `CardTaken`.
-    fn link_card(&self, py: Python<'_>, patient: u32, card_type: &str, number: &str) -> PyResult<()> {
+    fn link_card(&self, py: Python<'_>, patient: Id<PatientId>, card_type: &str, number: &str) -> PyResult<()> {
         let e = &*self.inner;
-        run(py, || e.link_card(PatientId(patient), card_type, number))
+        run(py, || e.link_card(patient.0, card_type, number))
     }
 
     /// The patient a card belongs to (following merges), or None.
@@ -242,14 +242,14 @@ impl Engine {
     }
 
     /// Merge `merged` into `survivor` (the same person found twice).
-    fn merge_patients(&self, py: Python<'_>, survivor: u32, merged: u32) -> PyResult<()> {
+    fn merge_patients(&self, py: Python<'_>, survivor: Id<PatientId>, merged: Id<PatientId>) -> PyResult<()> {
         let e = &*self.inner;
-        run(py, || e.merge_patients(PatientId(survivor), PatientId(merged)))
+        run(py, || e.merge_patients(survivor.0, merged.0))
     }
 
-    fn patient_record(&self, py: Python<'_>, patient: u32) -> PyResult<PatientRecord> {
+    fn patient_record(&self, py: Python<'_>, patient: Id<PatientId>) -> PyResult<PatientRecord> {
         let e = &*self.inner;
-        let r = run(py, || e.patient_record(PatientId(patient)))?;
+        let r = run(py, || e.patient_record(patient.0))?;
         Ok(PatientRecord {
             patient: r.patient.0,
             cards: r.cards.into_iter().map(Card::from).collect(),
@@ -262,20 +262,20 @@ impl Engine {
     }
 
     /// Every hold and booking of a patient, ended ones included, oldest first.
-    fn bookings_of(&self, py: Python<'_>, patient: u32) -> PyResult<Vec<Booking>> {
+    fn bookings_of(&self, py: Python<'_>, patient: Id<PatientId>) -> PyResult<Vec<Booking>> {
         let e = &*self.inner;
-        run(py, || e.bookings_of(PatientId(patient))).map(|v| v.into_iter().map(Booking::from).collect())
+        run(py, || e.bookings_of(patient.0)).map(|v| v.into_iter().map(Booking::from).collect())
     }
 
-    fn booking(&self, py: Python<'_>, id: u64) -> PyResult<Booking> {
+    fn booking(&self, py: Python<'_>, id: Id<BookingId>) -> PyResult<Booking> {
         let e = &*self.inner;
-        run(py, || e.booking(BookingId(id))).map(Booking::from)
+        run(py, || e.booking(id.0)).map(Booking::from)
     }
 
     // ------------------------------------------------------------------ slots and rosters
 
-    fn slot(&self, id: u32) -> PyResult<Slot> {
-        Ok(self.inner.slot(SlotId(id)).map_err(HyErr)?.into())
+    fn slot(&self, id: Id<SlotId>) -> PyResult<Slot> {
+        Ok(self.inner.slot(id.0).map_err(HyErr)?.into())
     }
 
     fn slot_count(&self) -> usize {
@@ -285,15 +285,30 @@ impl Engine {
     /// Publish slots from an iterable of `(resource, date, start_min, end_min, capacity)`
     /// tuples. All or nothing; returns the new ids as a `range`.
     fn publish_slots<'py>(&self, py: Python<'py>, specs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyRange>> {
+        let too_many = || invalid(format!("at most {PUBLISH_LIST_MAX} slots per publish call"));
+        // A sized collection beyond the bound is refused before one item is converted.
+        if specs.len().is_ok_and(|n| n > PUBLISH_LIST_MAX) {
+            return Err(too_many());
+        }
+        let Ok(items) = specs.try_iter() else {
+            let kind = specs.get_type().name()?;
+            return Err(invalid(format!("specs must be an iterable of (resource, date, start_min, end_min, capacity), got {kind}")));
+        };
         let mut parsed: Vec<SlotSpec> = Vec::new();
-        for item in specs.try_iter()? {
+        for item in items {
             if parsed.len() >= PUBLISH_LIST_MAX {
-                return Err(invalid(format!("at most {PUBLISH_LIST_MAX} slots per publish call")));
+                return Err(too_many());
             }
-            let (resource, date, start_min, end_min, capacity): (u32, DateArg, u16, u16, u16) = item?
-                .extract()
-                .map_err(|e| invalid(format!("a slot spec is (resource, date, start_min, end_min, capacity): {e}")))?;
-            parsed.push(SlotSpec { resource: ResourceId(resource), date: date.0, start_min, end_min, capacity });
+            let item = item?;
+            let (Id(resource), DateArg(date), Int(start_min), Int(end_min), Int(capacity)): (Id<ResourceId>, DateArg, Int<u16>, Int<u16>, Int<u16>) =
+                item.extract().map_err(|e| {
+                    if e.is_instance_of::<crate::errors::InvalidArgument>(py) {
+                        e
+                    } else {
+                        invalid(format!("a slot spec is (resource, date, start_min, end_min, capacity), got {}", item.repr().map(|r| r.to_string()).unwrap_or_default()))
+                    }
+                })?;
+            parsed.push(SlotSpec { resource, date, start_min, end_min, capacity });
         }
         let e = &*self.inner;
         let ids = run_parallel(py, || e.publish_slots(&parsed))?;
@@ -323,12 +338,12 @@ impl Engine {
     fn add_roster(
         &self,
         py: Python<'_>,
-        resource: u32,
-        weekdays: Vec<u8>,
-        start_min: u16,
-        end_min: u16,
-        segment_min: u16,
-        places: u16,
+        resource: Id<ResourceId>,
+        weekdays: Vec<Int<u8>>,
+        start_min: Int<u16>,
+        end_min: Int<u16>,
+        segment_min: Int<u16>,
+        places: Int<u16>,
         valid_from: DateArg,
         valid_until: DateArg,
         closed_dates: Vec<DateArg>,
@@ -337,12 +352,12 @@ impl Engine {
             return Err(invalid("a roster has at most 7 weekdays and 10,000 closed dates"));
         }
         let roster = haoyuan::Roster {
-            resource: ResourceId(resource),
-            weekdays,
-            start_min,
-            end_min,
-            segment_min,
-            places,
+            resource: resource.0,
+            weekdays: weekdays.into_iter().map(|d| d.0).collect(),
+            start_min: start_min.0,
+            end_min: end_min.0,
+            segment_min: segment_min.0,
+            places: places.0,
             valid_from: valid_from.0,
             valid_until: valid_until.0,
             closed_dates: closed_dates.into_iter().map(|d| d.0).collect(),
@@ -351,8 +366,8 @@ impl Engine {
         run(py, || e.add_roster(roster)).map(|r| r.0)
     }
 
-    fn roster(&self, id: u32) -> PyResult<Roster> {
-        Ok(self.inner.roster(RosterId(id)).map_err(HyErr)?.into())
+    fn roster(&self, id: Id<RosterId>) -> PyResult<Roster> {
+        Ok(self.inner.roster(id.0).map_err(HyErr)?.into())
     }
 
     /// Publish every roster's slots up to and including `until`; returns how many were created.
@@ -364,10 +379,9 @@ impl Engine {
     /// Suspend a resource's session (停诊) on `date`, the whole day or the segments starting in
     /// `time = (start_min, end_min)`.
     #[pyo3(signature = (resource, date, time=None))]
-    fn suspend_session(&self, py: Python<'_>, resource: u32, date: DateArg, time: Option<(u16, u16)>) -> PyResult<SuspensionReport> {
-        let time = time_of_day(time)?;
+    fn suspend_session(&self, py: Python<'_>, resource: Id<ResourceId>, date: DateArg, time: Option<TimeOfDayArg>) -> PyResult<SuspensionReport> {
         let e = &*self.inner;
-        run(py, || e.suspend_session(ResourceId(resource), date.0, time)).map(SuspensionReport::from)
+        run(py, || e.suspend_session(resource.0, date.0, time.map(|t| t.0))).map(SuspensionReport::from)
     }
 
     // ------------------------------------------------------------------ availability
@@ -380,26 +394,26 @@ impl Engine {
         py: Python<'_>,
         date_from: DateArg,
         date_to: Option<DateArg>,
-        department: Option<u32>,
-        resource: Option<u32>,
-        institution: Option<u32>,
+        department: Option<Id<DepartmentId>>,
+        resource: Option<Id<ResourceId>>,
+        institution: Option<Id<InstitutionId>>,
         specialty: Option<String>,
         tier: Option<&str>,
         district: Option<String>,
-        time: Option<(u16, u16)>,
+        time: Option<TimeOfDayArg>,
         with_referral: bool,
-        limit: u32,
+        #[pyo3(from_py_with = int::<u32>)] limit: u32,
     ) -> PyResult<Vec<FreeSlot>> {
         let q = AvailabilityQuery {
-            department: department.map(DepartmentId),
-            resource: resource.map(ResourceId),
-            institution: institution.map(InstitutionId),
+            department: department.map(|d| d.0),
+            resource: resource.map(|r| r.0),
+            institution: institution.map(|i| i.0),
             specialty,
             tier: tier.map(|t| parse_enum("tier", t, TIERS)).transpose()?,
             district,
             date_from: date_from.0,
             date_to: date_to.unwrap_or(date_from).0,
-            time: time_of_day(time)?,
+            time: time.map(|t| t.0),
             with_referral,
             limit,
         };
@@ -408,17 +422,24 @@ impl Engine {
     }
 
     /// Free and total places of a department for each day of a range.
-    fn free_places_by_day(&self, py: Python<'_>, department: u32, date_from: DateArg, date_to: DateArg) -> PyResult<Vec<DayAvailability>> {
+    fn free_places_by_day(&self, py: Python<'_>, department: Id<DepartmentId>, date_from: DateArg, date_to: DateArg) -> PyResult<Vec<DayAvailability>> {
         let e = &*self.inner;
-        run(py, || e.free_places_by_day(DepartmentId(department), date_from.0, date_to.0))
+        run(py, || e.free_places_by_day(department.0, date_from.0, date_to.0))
             .map(|v| v.into_iter().map(DayAvailability::from).collect())
     }
 
     /// Other institutions' departments of the same specialty and district with free places.
     #[pyo3(signature = (department, date_from, date_to, limit=10))]
-    fn alternatives(&self, py: Python<'_>, department: u32, date_from: DateArg, date_to: DateArg, limit: u32) -> PyResult<Vec<Alternative>> {
+    fn alternatives(
+        &self,
+        py: Python<'_>,
+        department: Id<DepartmentId>,
+        date_from: DateArg,
+        date_to: DateArg,
+        #[pyo3(from_py_with = int::<u32>)] limit: u32,
+    ) -> PyResult<Vec<Alternative>> {
         let e = &*self.inner;
-        run(py, || e.alternatives(DepartmentId(department), date_from.0, date_to.0, limit))
+        run(py, || e.alternatives(department.0, date_from.0, date_to.0, limit))
             .map(|v| v.into_iter().map(Alternative::from).collect())
     }
 
@@ -430,17 +451,17 @@ impl Engine {
     fn hold(
         &self,
         py: Python<'_>,
-        patient: u32,
-        slot: u32,
+        patient: Id<PatientId>,
+        slot: Id<SlotId>,
         channel: ChannelArg,
-        referral: Option<u64>,
+        referral: Option<Id<ReferralId>>,
         follow_up: bool,
-        ttl_s: Option<u32>,
+        ttl_s: Option<Int<u32>>,
     ) -> PyResult<Booking> {
-        let req = self.request(patient, slot, channel, referral, follow_up)?;
+        let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
         let e = &*self.inner;
         match ttl_s {
-            Some(ttl) => run(py, || e.hold_for(&req, ttl)),
+            Some(Int(ttl)) => run(py, || e.hold_for(&req, ttl)),
             None => run(py, || e.hold(&req)),
         }
         .map(Booking::from)
@@ -448,43 +469,51 @@ impl Engine {
 
     /// Hold and confirm in one call.
     #[pyo3(signature = (patient, slot, channel, *, referral=None, follow_up=false))]
-    fn book(&self, py: Python<'_>, patient: u32, slot: u32, channel: ChannelArg, referral: Option<u64>, follow_up: bool) -> PyResult<Booking> {
-        let req = self.request(patient, slot, channel, referral, follow_up)?;
+    fn book(&self, py: Python<'_>, patient: Id<PatientId>, slot: Id<SlotId>, channel: ChannelArg, referral: Option<Id<ReferralId>>, follow_up: bool) -> PyResult<Booking> {
+        let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
         let e = &*self.inner;
         run(py, || e.book(&req)).map(Booking::from)
     }
 
     /// Book, or inside a release-lottery window enter the lottery.
     #[pyo3(signature = (patient, slot, channel, *, referral=None, follow_up=false))]
-    fn submit(&self, py: Python<'_>, patient: u32, slot: u32, channel: ChannelArg, referral: Option<u64>, follow_up: bool) -> PyResult<Submission> {
-        let req = self.request(patient, slot, channel, referral, follow_up)?;
+    fn submit(
+        &self,
+        py: Python<'_>,
+        patient: Id<PatientId>,
+        slot: Id<SlotId>,
+        channel: ChannelArg,
+        referral: Option<Id<ReferralId>>,
+        follow_up: bool,
+    ) -> PyResult<Submission> {
+        let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
         let e = &*self.inner;
         run(py, || e.submit(&req)).map(Submission::from)
     }
 
-    fn confirm(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+    fn confirm(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
         let e = &*self.inner;
-        run(py, || e.confirm(BookingId(booking))).map(Booking::from)
+        run(py, || e.confirm(booking.0)).map(Booking::from)
     }
 
-    fn cancel(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+    fn cancel(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
         let e = &*self.inner;
-        run(py, || e.cancel(BookingId(booking))).map(Booking::from)
+        run(py, || e.cancel(booking.0)).map(Booking::from)
     }
 
-    fn check_in(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+    fn check_in(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
         let e = &*self.inner;
-        run(py, || e.check_in(BookingId(booking))).map(Booking::from)
+        run(py, || e.check_in(booking.0)).map(Booking::from)
     }
 
-    fn fulfil(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+    fn fulfil(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
         let e = &*self.inner;
-        run(py, || e.fulfil(BookingId(booking))).map(Booking::from)
+        run(py, || e.fulfil(booking.0)).map(Booking::from)
     }
 
-    fn mark_no_show(&self, py: Python<'_>, booking: u64) -> PyResult<Booking> {
+    fn mark_no_show(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
         let e = &*self.inner;
-        run(py, || e.mark_no_show(BookingId(booking))).map(Booking::from)
+        run(py, || e.mark_no_show(booking.0)).map(Booking::from)
     }
 
     // ------------------------------------------------------------------ referrals and waitlists
@@ -496,18 +525,18 @@ impl Engine {
     fn issue_referral(
         &self,
         py: Python<'_>,
-        patient: u32,
-        from_: u32,
+        patient: Id<PatientId>,
+        from_: Id<InstitutionId>,
         specialty: String,
         urgency: &str,
-        valid_days: u16,
-        institution: Option<u32>,
+        #[pyo3(from_py_with = int::<u16>)] valid_days: u16,
+        institution: Option<Id<InstitutionId>>,
     ) -> PyResult<Referral> {
         let r = ReferralRequest {
-            patient: PatientId(patient),
-            from: InstitutionId(from_),
+            patient: patient.0,
+            from: from_.0,
             specialty,
-            institution: institution.map(InstitutionId),
+            institution: institution.map(|i| i.0),
             urgency: parse_enum("urgency", urgency, URGENCIES)?,
             valid_days,
         };
@@ -522,40 +551,40 @@ impl Engine {
     fn join_waitlist(
         &self,
         py: Python<'_>,
-        patient: u32,
-        department: u32,
+        patient: Id<PatientId>,
+        department: Id<DepartmentId>,
         date_from: DateArg,
         date_to: DateArg,
         channel: ChannelArg,
-        resource: Option<u32>,
-        time: Option<(u16, u16)>,
-        referral: Option<u64>,
+        resource: Option<Id<ResourceId>>,
+        time: Option<TimeOfDayArg>,
+        referral: Option<Id<ReferralId>>,
         follow_up: bool,
     ) -> PyResult<WaitlistEntry> {
         let req = WaitlistRequest {
-            patient: PatientId(patient),
-            department: DepartmentId(department),
-            resource: resource.map(ResourceId),
+            patient: patient.0,
+            department: department.0,
+            resource: resource.map(|r| r.0),
             date_from: date_from.0,
             date_to: date_to.0,
-            time: time_of_day(time)?,
+            time: time.map(|t| t.0),
             channel: self.channel_of(channel)?,
-            referral: referral.map(ReferralId),
+            referral: referral.map(|r| r.0),
             follow_up,
         };
         let e = &*self.inner;
         run(py, || e.join_waitlist(&req)).map(WaitlistEntry::from)
     }
 
-    fn leave_waitlist(&self, py: Python<'_>, entry: u64) -> PyResult<()> {
+    fn leave_waitlist(&self, py: Python<'_>, entry: Id<WaitlistId>) -> PyResult<()> {
         let e = &*self.inner;
-        run(py, || e.leave_waitlist(WaitlistId(entry)))
+        run(py, || e.leave_waitlist(entry.0))
     }
 
     /// A department's waitlist, in serving order.
-    fn waitlist(&self, py: Python<'_>, department: u32) -> PyResult<Vec<WaitlistEntry>> {
+    fn waitlist(&self, py: Python<'_>, department: Id<DepartmentId>) -> PyResult<Vec<WaitlistEntry>> {
         let e = &*self.inner;
-        run(py, || e.waitlist(DepartmentId(department))).map(|v| v.into_iter().map(WaitlistEntry::from).collect())
+        run(py, || e.waitlist(department.0)).map(|v| v.into_iter().map(WaitlistEntry::from).collect())
     }
 
     // ------------------------------------------------------------------ events
@@ -573,7 +602,7 @@ impl Engine {
 
     /// Book (or hold) one request per row of equal-length arrays, in order, with the GIL
     /// released. Returns `(booking_ids: uint64, error_codes: uint32)`: code 0 and the booking id
-    /// on success, else the error's code and id 0. `parallel=True` spreads the rows over the
+    /// on success, else the error's code and id 0 (never a valid id). `parallel=True` spreads the rows over the
     /// worker pool (then the order between rows is not fixed).
     #[pyo3(signature = (patient, slot, channel, *, hold=false, parallel=false))]
     fn book_many<'py>(
@@ -604,7 +633,7 @@ impl Engine {
         department: PyReadonlyArray1<'py, u32>,
         date_from: PyReadonlyArray1<'py, i32>,
         date_to: PyReadonlyArray1<'py, i32>,
-        limit: u32,
+        #[pyo3(from_py_with = int::<u32>)] limit: u32,
     ) -> PyResult<Bound<'py, PyDict>> {
         bulk::find_free_many(py, &self.inner, &department, &date_from, &date_to, limit)
     }

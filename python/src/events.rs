@@ -1,6 +1,7 @@
 //! Events from Python: `Engine.subscribe()` gives a `Subscription`; `poll()` drains what has
 //! arrived as `Event` objects, `poll_columns()` as column arrays for pandas / Arrow.
 
+use crate::args::{float, int};
 use crate::convert::json_to_py;
 use crate::errors::invalid;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -79,10 +80,11 @@ impl Subscription {
     }
 
     /// Up to `max_events` events, waiting at most `timeout_s` for the first (GIL released).
-    fn take(&self, py: Python<'_>, max_events: usize, timeout_s: f64) -> PyResult<Vec<haoyuan::Event>> {
-        if max_events == 0 || max_events > POLL_MAX {
-            return Err(invalid(format!("max_events must be 1 ..= {POLL_MAX}")));
+    fn take(&self, py: Python<'_>, max_events: u64, timeout_s: f64) -> PyResult<Vec<haoyuan::Event>> {
+        if max_events == 0 || max_events > POLL_MAX as u64 {
+            return Err(invalid(format!("max_events {max_events} must be 1 ..= {POLL_MAX}")));
         }
+        let max_events = max_events as usize;
         if !(timeout_s.is_finite() && (0.0..=86_400.0).contains(&timeout_s)) {
             return Err(invalid("timeout_s must be 0 ..= 86400 seconds"));
         }
@@ -113,7 +115,12 @@ impl Subscription {
     /// Events that have arrived (up to `max_events`), in sequence order; with `timeout_s > 0`,
     /// wait that long for the first one.
     #[pyo3(signature = (max_events=100_000, timeout_s=0.0))]
-    fn poll(&self, py: Python<'_>, max_events: usize, timeout_s: f64) -> PyResult<Vec<Event>> {
+    fn poll(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = int::<u64>)] max_events: u64,
+        #[pyo3(from_py_with = float)] timeout_s: f64,
+    ) -> PyResult<Vec<Event>> {
         let events = self.take(py, max_events, timeout_s)?;
         let mut out = Vec::with_capacity(events.len());
         for e in &events {
@@ -127,7 +134,7 @@ impl Subscription {
     /// Like `poll`, as columns: `seq`, `at` (arrays), `kind` (list of str), `booking`, `slot`,
     /// `patient` (int64 arrays, -1 where the event has no such field) and `data` (JSON text).
     #[pyo3(signature = (max_events=1_000_000))]
-    fn poll_columns<'py>(&self, py: Python<'py>, max_events: usize) -> PyResult<Bound<'py, PyDict>> {
+    fn poll_columns<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = int::<u64>)] max_events: u64) -> PyResult<Bound<'py, PyDict>> {
         let events = self.take(py, max_events, 0.0)?;
         let n = events.len();
         let (mut seq, mut at, mut booking, mut slot, mut patient) =

@@ -2,6 +2,7 @@
 //! JSON text, with the GIL released. A refusal raises `FhirError`, whose `outcome` attribute is
 //! the OperationOutcome as a dict.
 
+use crate::args::Id;
 use crate::engine::Engine;
 use crate::errors::HaoyuanError;
 use pyo3::create_exception;
@@ -37,11 +38,12 @@ macro_rules! text_op {
 }
 
 macro_rules! id_op {
-    ($name:ident, $core:ident, $arg:ident: $ty:ty) => {
+    ($name:ident, $core:ident, $arg:ident: $id:ident) => {
         #[pyfunction]
-        fn $name(py: Python<'_>, engine: &Engine, $arg: $ty) -> PyResult<String> {
+        fn $name(py: Python<'_>, engine: &Engine, $arg: Id<haoyuan::$id>) -> PyResult<String> {
             let e = engine.inner.clone();
-            call(py, move || haoyuan::fhir::$core(&e, $arg))
+            let Id(haoyuan::$id(raw)) = $arg;
+            call(py, move || haoyuan::fhir::$core(&e, raw))
         }
     };
 }
@@ -51,11 +53,11 @@ text_op!(fhir_hold, hold_json, request);
 text_op!(fhir_book, book_json, request);
 text_op!(fhir_cancel, cancel_json, request);
 text_op!(fhir_export_bundle, export_bundle_json, scope);
-id_op!(fhir_export_schedule, export_schedule_json, resource: u32);
-id_op!(fhir_export_slot, export_slot_json, slot: u32);
-id_op!(fhir_export_appointment, export_appointment_json, booking: u64);
-id_op!(fhir_export_patient_appointments, export_patient_appointments_json, patient: u32);
-id_op!(fhir_export_waitlist, export_waitlist_json, department: u32);
+id_op!(fhir_export_schedule, export_schedule_json, resource: ResourceId);
+id_op!(fhir_export_slot, export_slot_json, slot: SlotId);
+id_op!(fhir_export_appointment, export_appointment_json, booking: BookingId);
+id_op!(fhir_export_patient_appointments, export_patient_appointments_json, patient: PatientId);
+id_op!(fhir_export_waitlist, export_waitlist_json, department: DepartmentId);
 
 #[pyfunction]
 fn fhir_import_bundle(py: Python<'_>, engine: &Engine, bundle: &str, options: &str) -> PyResult<String> {

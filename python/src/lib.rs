@@ -5,6 +5,7 @@
 //! package `haoyuan` (in `haoyuan/`), with a `.pyi` stub checked against this module by
 //! `mypy.stubtest` in `make test`.
 
+mod args;
 mod bulk;
 mod convert;
 mod engine;
@@ -31,6 +32,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BOOKING_STATES", bulk::STATE_NAMES.to_vec())?;
     m.add("POOLS", bulk::POOL_NAMES.to_vec())?;
     m.add("BULK_ROWS_MAX", bulk::BULK_ROWS_MAX)?;
+    m.add("PUBLISH_SLOTS_MAX", haoyuan::PUBLISH_BATCH_MAX)?;
+    m.add("INSTANT_MAX", convert::INSTANT_MAX)?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<policy::Policy>()?;
     m.add_class::<events::Event>()?;

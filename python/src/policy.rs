@@ -1,7 +1,7 @@
 //! The allocation policy from Python: from a dict, TOML or JSON, and back (round trips).
 //! Every field not given keeps DOMAIN.md's default; an unknown field is an `InvalidPolicy`.
 
-use crate::convert::py_to_json;
+use crate::convert::json_text;
 use crate::errors::HyErr;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -35,7 +35,8 @@ impl Policy {
 
     #[staticmethod]
     fn from_dict(rules: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let json = py_to_json(rules.as_any())?;
+        // A dict `json` cannot write (NaN, infinities, objects) is a malformed policy.
+        let json = json_text(rules.as_any())?.map_err(|m| HyErr(haoyuan::Error::InvalidPolicy(m)))?;
         Ok(Policy { inner: haoyuan::Policy::from_json(&json).map_err(HyErr)? })
     }
 

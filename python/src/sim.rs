@@ -5,6 +5,7 @@
 //! The run itself is entirely Rust with the GIL released; the GIL is taken back only to report
 //! progress (at most every 50 ms) and to call a user's custom-policy hooks, if any.
 
+use crate::args::{int, int_named, Float};
 use crate::convert::py_to_json;
 use crate::errors::{invalid, HyErr};
 use crate::policy::Policy;
@@ -98,7 +99,7 @@ impl ProgressSink {
         let Some(cb) = &self.callback else { return };
         {
             let mut last = self.last.lock();
-            let due = last.map_or(true, |t| t.elapsed() >= Duration::from_millis(50));
+            let due = last.is_none_or(|t| t.elapsed() >= Duration::from_millis(50));
             if !due && done < total {
                 return;
             }
@@ -151,12 +152,14 @@ impl SimHooks for PyHooks {
                 for o in offers {
                     list.append(to_py(py, o)?)?;
                 }
-                let r = self.obj.call_method1(py, "choose", (to_py(py, ctx)?, list))?;
-                let choice: Option<i64> = r.extract(py)?;
-                match choice {
-                    None => Ok(None),
-                    Some(i) if i >= 0 && (i as usize) < offers.len() => Ok(Some(i as usize)),
-                    Some(i) => Err(invalid(format!("choose returned {i}; expected None or 0 ..= {}", offers.len() - 1))),
+                let r = self.obj.call_method1(py, "choose", (to_py(py, ctx)?, list))?.into_bound(py);
+                if r.is_none() {
+                    return Ok(None);
+                }
+                let i = int_named::<i64>(&r, "choose's return value")?;
+                match usize::try_from(i) {
+                    Ok(i) if i < offers.len() => Ok(Some(i)),
+                    _ => Err(invalid(format!("choose returned {i}; expected None or an index into the {} offers", offers.len()))),
                 }
             };
             call().map_err(|e| self.fail(e))
@@ -169,7 +172,8 @@ impl SimHooks for PyHooks {
         }
         Python::with_gil(|py| {
             let call = || -> PyResult<bool> {
-                self.obj.call_method1(py, "overbook", (to_py(py, ctx)?, to_py(py, offer)?, booked, capacity))?.extract(py)
+                let r = self.obj.call_method1(py, "overbook", (to_py(py, ctx)?, to_py(py, offer)?, booked, capacity))?.into_bound(py);
+                r.extract::<bool>().map_err(|_| invalid(format!("overbook must return a bool, got {}", r.repr().map(|s| s.to_string()).unwrap_or_default())))
             };
             call().map_err(|e| self.fail(e))
         })
@@ -209,8 +213,8 @@ pub fn sim_simulate(
     region: Option<&Bound<'_, PyAny>>,
     demand: Option<&Bound<'_, PyAny>>,
     policy: Option<&Bound<'_, PyAny>>,
-    days: u32,
-    seed: u64,
+    #[pyo3(from_py_with = int::<u32>)] days: u32,
+    #[pyo3(from_py_with = int::<u64>)] seed: u64,
     progress: Option<Py<PyAny>>,
     hooks: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
@@ -249,9 +253,9 @@ pub fn sim_compare(
     policies: &Bound<'_, PyDict>,
     region: Option<&Bound<'_, PyAny>>,
     demand: Option<&Bound<'_, PyAny>>,
-    days: u32,
-    replications: u32,
-    seed: u64,
+    #[pyo3(from_py_with = int::<u32>)] days: u32,
+    #[pyo3(from_py_with = int::<u32>)] replications: u32,
+    #[pyo3(from_py_with = int::<u64>)] seed: u64,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let (region, demand) = (region_arg(region)?, demand_arg(demand)?);
@@ -294,14 +298,14 @@ pub fn sim_summary<'py>(py: Python<'py>, result: &Bound<'py, PyAny>) -> PyResult
 
 /// Jain's fairness index of non-negative values (1 = perfectly even).
 #[pyfunction]
-pub fn jain_index(xs: Vec<f64>) -> f64 {
-    sim::jain_index(&xs)
+pub fn jain_index(xs: Vec<Float>) -> f64 {
+    sim::jain_index(&xs.into_iter().map(|x| x.0).collect::<Vec<f64>>())
 }
 
 /// The Gini coefficient of non-negative values (0 = perfectly even).
 #[pyfunction]
-pub fn gini(xs: Vec<f64>) -> f64 {
-    sim::gini(&xs)
+pub fn gini(xs: Vec<Float>) -> f64 {
+    sim::gini(&xs.into_iter().map(|x| x.0).collect::<Vec<f64>>())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -31,11 +31,11 @@ def test_publish_slots_arrays_matches_the_list_form() -> None:
     e, slots = city(2, 3, 4)
     assert len(slots) == 6 and e.slot_count() == 6
     s = e.slot(slots[4])
-    assert (s.resource, s.date, s.start_min, s.end_min, s.capacity) == (1, DAY, 490, 500, 4)
+    assert (s.resource, s.date, s.start_min, s.end_min, s.capacity) == (2, DAY, 490, 500, 4), "resources are ids 1 and 2"
     with pytest.raises(hy.InvalidArgument):
-        e.publish_slots_arrays([0, 1], [0], [480, 480], [490, 490], [1, 1])  # ragged
+        e.publish_slots_arrays([1, 2], [0], [480, 480], [490, 490], [1, 1])  # ragged
     with pytest.raises(hy.InvalidArgument):
-        e.publish_slots_arrays([0], [hy.day_number(DAY)], [480], [470], [1])  # end before start
+        e.publish_slots_arrays([1], [hy.day_number(DAY)], [480], [470], [1])  # end before start
     with pytest.raises(hy.InvalidArgument):
         e.publish_slots_arrays([-1], [0], [480], [490], [1])
     assert e.slot_count() == 6, "a rejected batch publishes nothing"
@@ -54,7 +54,7 @@ def test_book_many_respects_capacity_and_returns_codes() -> None:
     # One patient, two slots of one department-day: the second is refused by the limit.
     p = e.register_patient()
     e.cancel(int(booked[0]))
-    ids2, codes2 = e.book_many([p, p], [slots[0], slots[0]], 0, hold=True)
+    ids2, codes2 = e.book_many([p, p], [slots[0], slots[0]], e.channel_id("app"), hold=True)
     assert codes2[0] == 0 and hy.error_name(int(codes2[1])) == "LimitReached"
     assert e.booking(int(ids2[0])).state == "held"
     assert list(e.lifecycle_many("confirm", ids2[:1])) == [0]

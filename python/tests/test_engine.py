@@ -54,7 +54,7 @@ def test_booking_lifecycle_and_states(region: Region) -> None:
 def test_cancel_gives_the_place_back(region: Region) -> None:
     e = region.engine
     p = e.register_patient()
-    b = e.book(p, region.slots[1], 0)
+    b = e.book(p, region.slots[1], e.channel_id("app"))  # a channel by id
     assert e.slot(region.slots[1]).pool_taken[0] == 1
     assert e.cancel(b.id).state == "cancelled"
     assert sum(e.slot(region.slots[1]).pool_taken) == 0
@@ -194,7 +194,7 @@ def test_waitlist_offer_on_cancel() -> None:
     offers = [x for x in e.bookings_of(b) if x.offer == entry.id]
     assert len(offers) == 1 and offers[0].state == "held" and offers[0].slot == r.slots[0]
     assert e.waitlist(r.cardiology) == []
-    other = e.join_waitlist(a, r.cardiology, DAY, DAY, 0)
+    other = e.join_waitlist(a, r.cardiology, DAY, DAY, e.channel_id("app"))
     e.leave_waitlist(other.id)
     with pytest.raises(hy.NotFound):
         e.leave_waitlist(other.id)
