@@ -269,7 +269,10 @@ def _arrow_table(cols: dict[str, Any], categorical: dict[str, Sequence[str]], da
 class Subscription:
     """The engine's events from the moment of ``Engine.subscribe()``, polled by the caller.
 
-    Unread events queue up in memory: poll regularly (or drop the subscription).
+    Unread events wait in a bounded queue (``capacity`` events): poll regularly. With
+    ``overflow="disconnect"`` (the default) a full queue cuts the subscription off — ``cut_off``
+    turns true and the missed events show as a gap in ``seq``; with ``overflow="block"`` the
+    engine call that emitted the event waits until there is room.
     """
 
     __slots__ = ("_native",)
@@ -289,6 +292,16 @@ class Subscription:
         """Events waiting to be polled."""
         return self._native.pending()
 
+    @property
+    def capacity(self) -> int:
+        """The queue's size (events)."""
+        return self._native.capacity
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether the engine cut this subscription off because its queue was full."""
+        return self._native.cut_off
+
     def to_pandas(self, max_events: int = 1_000_000) -> "pandas.DataFrame":
         """Drain waiting events into a DataFrame: seq, at (UTC), kind, booking, slot, patient
         (-1 where the event has none) and data (the event's fields as JSON text)."""
@@ -299,7 +312,7 @@ class Subscription:
         return events_to_arrow(self.poll_columns(max_events))
 
     def __repr__(self) -> str:
-        return f"Subscription(pending={self.pending()})"
+        return f"Subscription(pending={self.pending()}, capacity={self.capacity}, cut_off={self.cut_off})"
 
 
 def _event_columns(source: Union[Subscription, Iterable[Event], dict[str, Any]]) -> dict[str, Any]:
@@ -345,9 +358,12 @@ class Engine(_native.Engine):
     ``Policy``, a dict, or TOML / JSON text; fields not given keep their defaults.
     """
 
-    def subscribe(self) -> Subscription:  # type: ignore[override]
-        """Receive every event emitted from now on."""
-        return Subscription(super().subscribe())
+    def subscribe(self, capacity: int = 65536, overflow: str = "disconnect") -> Subscription:  # type: ignore[override]
+        """Receive every event emitted from now on, through a queue of ``capacity`` events;
+        ``overflow`` is ``"disconnect"`` (cut off when full; the engine never waits) or
+        ``"block"`` (the emitting call waits for room, outside every lock — never poll such a
+        subscription from a thread that also calls the engine)."""
+        return Subscription(super().subscribe(capacity, overflow))
 
     # ---------------------------------------------------------------- bulk with conversions
 

@@ -589,9 +589,23 @@ impl Engine {
 
     // ------------------------------------------------------------------ events
 
-    /// Receive every event emitted from now on.
-    fn subscribe(&self) -> Subscription {
-        Subscription::new(self.inner.subscribe())
+    /// Receive every event emitted from now on, through a queue of `capacity` events. When it
+    /// is full, `overflow="disconnect"` cuts the subscription off (see `Subscription.cut_off`;
+    /// the engine never waits) and `overflow="block"` makes the emitting engine call wait at its
+    /// end, outside every lock, until the queue has room — never poll such a subscription from a
+    /// thread that also calls the engine.
+    // A literal default, so that the signature (and the stub) show it; asserted equal to core's.
+    #[pyo3(signature = (capacity=65536, overflow="disconnect"))]
+    fn subscribe(&self, #[pyo3(from_py_with = crate::args::int::<u64>)] capacity: u64, overflow: &str) -> PyResult<Subscription> {
+        const _: () = assert!(haoyuan::SUBSCRIPTION_CAPACITY_DEFAULT == 65536);
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
+        let overflow = match overflow {
+            "disconnect" => haoyuan::Overflow::Disconnect,
+            "block" => haoyuan::Overflow::Block,
+            other => return Err(invalid(format!("overflow {other:?} must be \"disconnect\" or \"block\""))),
+        };
+        let sub = self.inner.subscribe_with(haoyuan::SubscribeOptions { capacity, overflow }).map_err(HyErr)?;
+        Ok(Subscription::new(sub))
     }
 
     fn last_event_seq(&self) -> u64 {

@@ -4,7 +4,6 @@
 use crate::args::{float, int};
 use crate::convert::json_to_py;
 use crate::errors::invalid;
-use crossbeam_channel::{Receiver, RecvTimeoutError};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -67,15 +66,15 @@ fn id_field(map: &serde_json::Map<String, serde_json::Value>, key: &str) -> i64 
     map.get(key).and_then(|v| v.as_i64()).unwrap_or(-1)
 }
 
-/// A stream of the engine's events from the moment of `subscribe()`. Unread events queue up in
-/// memory: poll regularly, or drop the subscription.
+/// A stream of the engine's events from the moment of `subscribe()`, through a bounded queue:
+/// poll regularly (what happens when it is full was chosen at `subscribe()`).
 #[pyclass(module = "haoyuan._native", frozen)]
 pub struct Subscription {
-    rx: Receiver<haoyuan::Event>,
+    rx: haoyuan::Subscription,
 }
 
 impl Subscription {
-    pub fn new(rx: Receiver<haoyuan::Event>) -> Self {
+    pub fn new(rx: haoyuan::Subscription) -> Self {
         Subscription { rx }
     }
 
@@ -93,14 +92,14 @@ impl Subscription {
             let mut out = Vec::new();
             if timeout_s > 0.0 {
                 match rx.recv_timeout(Duration::from_secs_f64(timeout_s)) {
-                    Ok(e) => out.push(e),
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return out,
+                    Some(e) => out.push(e),
+                    None => return out,
                 }
             }
             while out.len() < max_events {
                 match rx.try_recv() {
-                    Ok(e) => out.push(e),
-                    Err(_) => break,
+                    Some(e) => out.push(e),
+                    None => break,
                 }
             }
             // Events of different threads may arrive a few places out of order; seq is gap-free.
@@ -165,5 +164,19 @@ impl Subscription {
     /// Events waiting to be polled.
     fn pending(&self) -> usize {
         self.rx.len()
+    }
+
+    /// The queue's size (events).
+    #[getter]
+    fn capacity(&self) -> usize {
+        self.rx.capacity()
+    }
+
+    /// Whether the engine cut this subscription off because its queue was full
+    /// (`overflow="disconnect"`): events after those still queued were not delivered, and
+    /// the gap shows in `seq`.
+    #[getter]
+    fn cut_off(&self) -> bool {
+        self.rx.is_cut_off()
     }
 }

@@ -229,6 +229,7 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "Engine.bookings_to_arrow": [(U32, lambda w, v: w.e.bookings_to_arrow([v]))],
     "Engine.slots_to_pandas": [(U32, lambda w, v: w.e.slots_to_pandas([v]))],
     "Engine.slots_to_arrow": [(U32, lambda w, v: w.e.slots_to_arrow([v]))],
+    "Engine.subscribe": [(U64, lambda w, v: w.e.subscribe(v))],
     "Subscription.poll": [(U64, lambda w, v: w.sub.poll(v))],
     "Subscription.poll_columns": [(U64, lambda w, v: w.sub.poll_columns(v))],
     "Subscription.to_pandas": [(U64, lambda w, v: w.sub.to_pandas(v))],
@@ -270,8 +271,8 @@ NO_INT_ARGS: set[str] = {
     "Engine.policy", "Engine.utc_offset_s", "Engine.manual_clock", "Engine.now", "Engine.tick",
     "Engine.add_institution", "Engine.add_channel", "Engine.channel_id", "Engine.stats",
     "Engine.register_patient", "Engine.find_patient_by_card", "Engine.slot_count",
-    "Engine.publish_rosters_until", "Engine.subscribe", "Engine.last_event_seq",
-    "Subscription.pending",
+    "Engine.publish_rosters_until", "Engine.last_event_seq",
+    "Subscription.pending", "Subscription.capacity", "Subscription.cut_off",
     "day_number", "events_to_pandas", "events_to_arrow", "num_threads",
     "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv",
     "_native.num_threads", "_native.fhir_find", "_native.fhir_hold", "_native.fhir_book", "_native.fhir_cancel",
@@ -703,3 +704,26 @@ def test_any_value_in_any_argument_is_never_a_panic_nor_an_overflow(name: str, a
         raise
     except Exception:  # noqa: BLE001 - every typed error is an acceptable answer here
         pass
+
+
+def test_event_queues_are_bounded_and_both_policies_work() -> None:
+    """Bounded event queues: a subscriber that never reads is cut off (and sees a gap);
+    `overflow="block"` loses nothing. Neither grows without bound."""
+    e = hy.Engine(start=dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    idle = e.subscribe(capacity=4)
+    assert idle.capacity == 4 and not idle.cut_off
+    for _ in range(10):
+        e.register_patient()  # the engine never waits for a disconnect-policy subscriber
+    assert idle.cut_off and idle.pending() == 4
+    seqs = [ev.seq for ev in idle.poll()]
+    assert seqs == list(range(seqs[0], seqs[0] + 4))
+    block = e.subscribe(capacity=2, overflow="block")
+    got = []
+    for _ in range(6):
+        e.register_patient()
+        got += [ev.seq for ev in block.poll()]
+    assert got == list(range(got[0], got[0] + 6)) and not block.cut_off
+    with pytest.raises(hy.InvalidArgument):
+        e.subscribe(capacity=0)
+    with pytest.raises(hy.InvalidArgument):
+        e.subscribe(overflow="drop")
