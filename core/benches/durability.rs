@@ -52,7 +52,7 @@ fn options(mode: Durability) -> OpenOptions {
 /// reopened in their mode).
 enum Subject {
     Memory(Box<Engine>),
-    Durable(DurableEngine, PathBuf),
+    Durable(Box<DurableEngine>, PathBuf),
 }
 
 impl Subject {
@@ -69,7 +69,7 @@ impl Subject {
                 build(&e, PATIENTS);
                 e.close().unwrap();
                 let m = if mode == "sync" { Durability::Sync } else { Durability::Buffered { interval: Duration::from_millis(10) } };
-                Subject::Durable(DurableEngine::open(&dir, options(m)).unwrap(), dir)
+                Subject::Durable(Box::new(DurableEngine::open(&dir, options(m)).unwrap()), dir)
             }
         }
     }

@@ -351,7 +351,7 @@ fn main() {
         draw
     );
     let mut reasons: Vec<_> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     println!("  won: {won}; lost: {lost}: {}", reasons.iter().take(3).map(|(r, n)| format!("{n} {r}")).collect::<Vec<_>>().join("; "));
 
     // How places were shared, from every booking in the engine.
@@ -393,7 +393,7 @@ fn main() {
         println!("  {:<10} {:>8} of {:>9} places ({:.1}%)", format!("{tier:?}"), t, c, 100.0 * t as f64 / c.max(1) as f64);
     }
     let mut rows: Vec<_> = by_channel.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     println!("bookings by channel: {}", rows.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", "));
     let mut rows: Vec<_> = by_class.into_iter().collect();
     rows.sort();

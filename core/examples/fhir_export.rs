@@ -90,7 +90,7 @@ fn measure() {
     let source = registry();
     let mut csv = String::from("resource,department,weekday,session_start,session_end,segment_minutes,places\n");
     for n in 0..DOCTORS {
-        let d = if (n as usize % 20) % 2 == 0 { "Department 0" } else { "Department 1" };
+        let d = if (n as usize % 20).is_multiple_of(2) { "Department 0" } else { "Department 1" };
         csv.push_str(&format!("Dr {n},{d},tue,{ROSTER_ROW}\nDr {n},{d},tue,14:00,18:40,10,2\n"));
     }
     let mut csv_times = Vec::new();

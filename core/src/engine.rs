@@ -13,7 +13,7 @@ use crate::patients::{Booking, BookingState, Card, PatientRecord, Patients};
 use crate::policy::Policy;
 use crate::registry::{Channel, Department, Institution, Registry, Resource, ResourceKind, ResourceStats, Tier};
 use crate::roster::{Roster, Rosters};
-use crate::slot::{pool_sizes, share_ppm, Slot, SlotSpec, PLACES_MAX};
+use crate::slot::{pool_sizes, share_ppm, Dealt, Slot, SlotSpec, PLACES_MAX};
 use crate::store::{SlotStore, SLOTS_MAX};
 use crate::time::{check_utc_offset, Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::waitlist::Waitlists;
@@ -28,6 +28,8 @@ use std::sync::Arc;
 
 /// Most slots one bulk publish call accepts (a bound on one call's memory).
 pub const PUBLISH_BATCH_MAX: usize = 5_000_000;
+/// How far ahead of today `publish_rosters_until` may publish, in days.
+pub const ROSTER_HORIZON_DAYS_MAX: i32 = 366;
 
 /// How an engine is set up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,8 +101,11 @@ const TIMER_SHARDS: usize = 16;
 /// are never removed early: a confirmed or cancelled hold's deadline is skipped when it fires.
 #[derive(Default)]
 pub(crate) struct Timers {
-    shards: [Mutex<BinaryHeap<Reverse<(i64, u64)>>>; TIMER_SHARDS],
+    shards: [Mutex<Deadlines>; TIMER_SHARDS],
 }
+
+/// Earliest first: (deadline, booking id).
+type Deadlines = BinaryHeap<Reverse<(i64, u64)>>;
 
 impl Timers {
     pub fn push(&self, at: Timestamp, booking: BookingId) {
@@ -164,6 +169,8 @@ pub struct Engine {
     /// threads and wherever a crash cuts the journal (hardening issue, item B). Additions are
     /// rare and short; bookings never take it.
     alloc_lock: Mutex<()>,
+    /// Serialises roster publications (see `publish_rosters_until`).
+    roster_lock: Mutex<()>,
     /// Serialises `tick` so expiry and draws happen once, in order.
     tick_lock: Mutex<()>,
     /// Serialises patient merges (see `merge_patients`).
@@ -213,6 +220,7 @@ impl Engine {
             channel_groups: boxcar::Vec::new(),
             publish_lock: Mutex::new(()),
             alloc_lock: Mutex::new(()),
+            roster_lock: Mutex::new(()),
             tick_lock: Mutex::new(()),
             merge_lock: Mutex::new(()),
             next_referral: AtomicU64::new(1),
@@ -597,15 +605,19 @@ impl Engine {
         for (g, q) in self.policy.channel_quotas.iter().enumerate() {
             shares[1 + g] = share_ppm(q.share);
         }
-        let before: u32 = self
-            .store
-            .resource_day(first.resource, first.date)
-            .iter()
-            .filter_map(|id| self.store.get(*id))
-            .map(|s| s.capacity as u32)
-            .sum();
+        // Where the resource-day's dealing stands: remembered from its last publication, or
+        // rebuilt from its slots (after a restart; the state is a function of the places).
+        let key = (first.resource, first.date);
+        let start = match self.store.dealt.get(&key) {
+            Some(d) => *d,
+            None => {
+                let places: u64 = self.store.resource_day(first.resource, first.date).iter().filter_map(|id| self.store.get(*id)).map(|s| s.capacity as u64).sum();
+                Dealt::at(places, shares)
+            }
+        };
         let capacities: Vec<u16> = indexes.iter().map(|&i| specs[i].capacity).collect();
-        let reserved = pool_sizes(before, &capacities, shares);
+        let (reserved, dealt) = pool_sizes(start, &capacities, shares);
+        self.store.dealt.insert(key, dealt);
         let ratio = self
             .policy
             .overbooking
@@ -650,19 +662,32 @@ impl Engine {
 
     /// Publish every roster's slots up to and including `until` (idempotent: dates already
     /// published are skipped). Returns how many slots were created.
+    ///
+    /// `until` may lie at most [`ROSTER_HORIZON_DAYS_MAX`] days past today (a bound on what one
+    /// call creates). All or nothing: every due slot is checked before any is published.
     pub fn publish_rosters_until(&self, until: Date) -> Result<usize> {
         if !until.is_valid() {
             return Err(Error::InvalidDate(until));
         }
-        let specs = self.rosters.take_due(until);
-        self.emit(EventKind::RostersPublished { until });
-        let n = specs.len();
-        if n > 0 {
-            for chunk in specs.chunks(PUBLISH_BATCH_MAX) {
-                self.publish_slots(chunk)?;
-            }
+        let today = self.now().to_local(self.utc_offset_s).0;
+        if until > today.plus_days(ROSTER_HORIZON_DAYS_MAX) {
+            return Err(Error::invalid(format!("publishing rosters until {until} is more than {ROSTER_HORIZON_DAYS_MAX} days ahead of {today}")));
         }
-        self.durable(n)
+        // One roster publication at a time: the due dates are read, checked and marked as one step.
+        let _one_at_a_time = self.roster_lock.lock();
+        let specs = self.rosters.due(until);
+        for spec in &specs {
+            self.check_spec(spec)?;
+        }
+        if self.store.count() + specs.len() > SLOTS_MAX {
+            return Err(Error::CapacityExceeded(format!("at most {SLOTS_MAX} slots")));
+        }
+        self.rosters.mark_published(until);
+        self.emit(EventKind::RostersPublished { until });
+        for chunk in specs.chunks(PUBLISH_BATCH_MAX) {
+            self.publish_slots(chunk)?;
+        }
+        self.durable(specs.len())
     }
 
     /// Suspend a resource's session (停诊) on `date`, the whole day or the segments starting in
@@ -679,7 +704,7 @@ impl Engine {
             .store
             .resource_day(resource, date)
             .into_iter()
-            .filter(|id| time.map_or(true, |t| self.store.get(*id).is_some_and(|s| t.contains_start(s.start_min))))
+            .filter(|id| time.is_none_or(|t| self.store.get(*id).is_some_and(|s| t.contains_start(s.start_min))))
             .collect();
         for id in &slots {
             if let Some(s) = self.store.get(*id) {

@@ -90,11 +90,12 @@ impl Rosters {
         self.inner.lock().get(id.index()?).map(|(r, _)| r.clone())
     }
 
-    /// Specs of every date not yet published up to `until`, and mark them published.
-    pub fn take_due(&self, until: Date) -> Vec<SlotSpec> {
-        let mut all = self.inner.lock();
+    /// Specs of every date not yet published up to `until` (nothing is marked: see
+    /// [`Rosters::mark_published`]).
+    pub fn due(&self, until: Date) -> Vec<SlotSpec> {
+        let all = self.inner.lock();
         let mut specs = Vec::new();
-        for (roster, done) in all.iter_mut() {
+        for (roster, done) in all.iter() {
             let from = done.map_or(roster.valid_from, |d| d.plus_days(1)).max(roster.valid_from);
             let to = until.min(roster.valid_until);
             let mut d = from;
@@ -102,11 +103,20 @@ impl Rosters {
                 specs.extend(roster.expand_date(d));
                 d = d.plus_days(1);
             }
+        }
+        specs
+    }
+
+    /// Mark every roster published up to `until` (live after its slots were checked, and on
+    /// replay of `RostersPublished`).
+    pub fn mark_published(&self, until: Date) {
+        for (roster, done) in self.inner.lock().iter_mut() {
+            let from = done.map_or(roster.valid_from, |d| d.plus_days(1)).max(roster.valid_from);
+            let to = until.min(roster.valid_until);
             if to >= from {
                 *done = Some(to);
             }
         }
-        specs
     }
 }
 
@@ -141,8 +151,11 @@ mod tests {
         let rosters = Rosters::default();
         rosters.add(r).unwrap();
         // Two weeks: Mon 23, Mon 30, Wed 2 Dec (Wed 25 closed) = 3 days × 8.
-        assert_eq!(rosters.take_due(Date::from_ymd(2026, 12, 6).unwrap()).len(), 24);
-        assert!(rosters.take_due(Date::from_ymd(2026, 12, 6).unwrap()).is_empty(), "idempotent");
+        let until = Date::from_ymd(2026, 12, 6).unwrap();
+        assert_eq!(rosters.due(until).len(), 24);
+        assert_eq!(rosters.due(until).len(), 24, "reading marks nothing");
+        rosters.mark_published(until);
+        assert!(rosters.due(until).is_empty(), "idempotent once marked");
     }
 
     #[test]

@@ -209,8 +209,9 @@ pub(crate) fn share_ppm(share: f32) -> u64 {
 /// every share, however its slots were published (one call, many calls, any order), and no
 /// slot's pools ever sum past its capacity (invariant 1).
 ///
-/// `before` is the capacity of the resource-day's slots already published; `capacities` are
-/// the new slots' capacities in publication order; `shares` are in parts per million. The
+/// `start` is where the resource-day's dealing stands (its slots already published);
+/// `capacities` are the new slots' capacities in publication order; `shares` are in parts per
+/// million. Returns each new slot's reserved places and where the dealing then stands. The
 /// reserved total of the first `c` places of the day is `h(c) = round(S × c)` (half up) with `S`
 /// the sum of the shares (≤ 1, so `h(c) ≤ c` and one slot never receives more reserved places
 /// than it has: `h(c + k) − h(c) ≤ k`). Those places are dealt to the pools one at a time by the
@@ -220,13 +221,44 @@ pub(crate) fn share_ppm(share: f32) -> u64 {
 /// prefixes and the day's totals depend only on its total capacity. (Rounding each pool
 /// separately let a referral place and a quota place land on the same one-place slot: the
 /// oversold slot of the hardening issue.)
-pub(crate) fn pool_sizes(before: u32, capacities: &[u16], shares: [u64; RESERVED_POOLS]) -> Vec<[u16; RESERVED_POOLS]> {
-    let total_share: u64 = shares.iter().sum::<u64>().min(SHARE_UNIT);
-    let reserved_upto = |c: u32| -> u32 { ((total_share * c as u64 + SHARE_UNIT / 2) / SHARE_UNIT) as u32 };
-    let deal = |upto: u32, dealt: &mut [u32; RESERVED_POOLS]| {
-        while dealt.iter().sum::<u32>() < upto {
+pub(crate) fn pool_sizes(start: Dealt, capacities: &[u16], shares: [u64; RESERVED_POOLS]) -> (Vec<[u16; RESERVED_POOLS]>, Dealt) {
+    let mut dealt = start;
+    let mut out = Vec::with_capacity(capacities.len());
+    for &c in capacities {
+        let prev = dealt.pools;
+        dealt = dealt.grow(c as u64, shares);
+        let mine: [u16; RESERVED_POOLS] = std::array::from_fn(|p| (dealt.pools[p] - prev[p]) as u16);
+        assert!(mine.iter().map(|&x| x as u32).sum::<u32>() <= c as u32, "reserved pools exceed a slot's capacity");
+        out.push(mine);
+    }
+    (out, dealt)
+}
+
+/// Where the dealing of a resource-day stands: its places so far and the reserved places each
+/// pool received. A function of the places alone (see [`pool_sizes`]), so the engine may keep
+/// it between calls — saving the re-deal — or rebuild it from the slots after a restart.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Dealt {
+    pub places: u64,
+    pub pools: [u32; RESERVED_POOLS],
+}
+
+impl Dealt {
+    /// The state after `places` places, dealt from nothing.
+    pub fn at(places: u64, shares: [u64; RESERVED_POOLS]) -> Dealt {
+        Dealt::default().grow(places, shares)
+    }
+
+    /// The state after `more` places.
+    fn grow(self, more: u64, shares: [u64; RESERVED_POOLS]) -> Dealt {
+        let total_share = shares.iter().sum::<u64>().min(SHARE_UNIT) as u128;
+        let places = self.places + more;
+        let upto = ((total_share * places as u128 + SHARE_UNIT as u128 / 2) / SHARE_UNIT as u128) as u64;
+        let mut pools = self.pools;
+        let mut dealt: u64 = pools.iter().map(|&x| x as u64).sum();
+        while dealt < upto {
             // share_p / (2 dealt_p + 1) > share_b / (2 dealt_b + 1), compared exactly.
-            let ahead = |p: usize, b: usize| shares[p] as u128 * (2 * dealt[b] as u128 + 1) > shares[b] as u128 * (2 * dealt[p] as u128 + 1);
+            let ahead = |p: usize, b: usize| shares[p] as u128 * (2 * pools[b] as u128 + 1) > shares[b] as u128 * (2 * pools[p] as u128 + 1);
             let mut best: Option<usize> = None;
             for p in (0..RESERVED_POOLS).filter(|&p| shares[p] > 0) {
                 if best.is_none_or(|b| ahead(p, b)) {
@@ -235,22 +267,11 @@ pub(crate) fn pool_sizes(before: u32, capacities: &[u16], shares: [u64; RESERVED
             }
             // upto > 0 implies some share is positive.
             let Some(p) = best else { break };
-            dealt[p] += 1;
+            pools[p] += 1;
+            dealt += 1;
         }
-    };
-    let mut dealt = [0u32; RESERVED_POOLS];
-    deal(reserved_upto(before), &mut dealt);
-    let mut cum = before;
-    let mut out = Vec::with_capacity(capacities.len());
-    for &c in capacities {
-        let prev = dealt;
-        cum += c as u32;
-        deal(reserved_upto(cum), &mut dealt);
-        let mine: [u16; RESERVED_POOLS] = std::array::from_fn(|p| (dealt[p] - prev[p]) as u16);
-        assert!(mine.iter().map(|&x| x as u32).sum::<u32>() <= c as u32, "reserved pools exceed a slot's capacity");
-        out.push(mine);
+        Dealt { places, pools }
     }
-    out
 }
 
 #[cfg(test)]
@@ -291,7 +312,7 @@ mod tests {
     }
 
     fn one_pool(capacities: &[u16], share: f64) -> Vec<u16> {
-        pool_sizes(0, capacities, [share_ppm(share as f32), 0, 0]).iter().map(|p| p[0]).collect()
+        pool_sizes(Dealt::default(), capacities, [share_ppm(share as f32), 0, 0]).0.iter().map(|p| p[0]).collect()
     }
 
     #[test]
@@ -306,21 +327,23 @@ mod tests {
     #[test]
     fn several_shares_never_exceed_a_slot_and_keep_their_totals() {
         // DOMAIN.md's example: 30% referral and 10% for kiosk + phone on one-place slots.
-        let sizes = pool_sizes(0, &[1; 10], [300_000, 100_000, 0]);
+        let sizes = pool_sizes(Dealt::default(), &[1; 10], [300_000, 100_000, 0]).0;
         assert!(sizes.iter().all(|p| p.iter().sum::<u16>() <= 1));
         let totals = sizes.iter().fold([0u16; 3], |t, p| std::array::from_fn(|i| t[i] + p[i]));
         assert_eq!(totals, [3, 1, 0]);
         // Published in two calls, or one slot at a time: the same totals.
         for split in 0..=10 {
-            let mut first = pool_sizes(0, &[1; 10][..split], [300_000, 100_000, 0]);
-            first.extend(pool_sizes(split as u32, &[1; 10][split..], [300_000, 100_000, 0]));
+            let shares = [300_000, 100_000, 0];
+            let (mut first, dealt) = pool_sizes(Dealt::default(), &[1; 10][..split], shares);
+            assert_eq!(dealt, Dealt::at(split as u64, shares), "the state is a function of the places");
+            first.extend(pool_sizes(Dealt::at(split as u64, shares), &[1; 10][split..], shares).0);
             assert_eq!(first, sizes, "split at {split}");
         }
         // Shares summing to 1 reserve everything, still within each slot.
         // 30% + 35% of 10 places is 6.5, rounded up: exact, whatever f32 makes of 0.35.
-        let half = pool_sizes(0, &[10], [share_ppm(0.3), share_ppm(0.35), 0]);
+        let half = pool_sizes(Dealt::default(), &[10], [share_ppm(0.3), share_ppm(0.35), 0]).0;
         assert_eq!(half[0].iter().sum::<u16>(), 7);
-        let full = pool_sizes(0, &[1, 2, 1, 3], [500_000, 250_000, 250_000]);
+        let full = pool_sizes(Dealt::default(), &[1, 2, 1, 3], [500_000, 250_000, 250_000]).0;
         assert_eq!(full.iter().map(|p| p.iter().sum::<u16>()).collect::<Vec<_>>(), vec![1, 2, 1, 3]);
     }
 }

@@ -10,7 +10,7 @@
 //! before the slot was closed appended its entry first (see `Engine::suspend_session`).
 
 use crate::ids::*;
-use crate::slot::Slot;
+use crate::slot::{Dealt, Slot};
 use crate::time::Date;
 use dashmap::DashMap;
 
@@ -23,6 +23,10 @@ pub(crate) struct SlotStore {
     pub by_department_day: DashMap<(DepartmentId, Date), Vec<SlotId>>,
     pub by_resource_day: DashMap<(ResourceId, Date), Vec<SlotId>>,
     pub day_log: DashMap<Date, boxcar::Vec<(SlotId, PatientId)>>,
+    /// Where the dealing of each resource-day's reserved places stands (`slot::pool_sizes`):
+    /// saves re-dealing a day from its first place at every publication. Derived state — a
+    /// missing entry is rebuilt from the day's slots — so neither journaled nor snapshotted.
+    pub dealt: DashMap<(ResourceId, Date), Dealt>,
 }
 
 impl SlotStore {

@@ -15,7 +15,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const PATIENTS: u32 = 3000;
@@ -85,13 +86,13 @@ fn crash_child() {
                 if rng.random_bool(0.2) && !mine.is_empty() {
                     let b = mine.swap_remove(rng.random_range(0..mine.len()));
                     if e.cancel(b).is_ok() {
-                        writeln!(out.lock().unwrap(), "C {}", b.0).unwrap();
+                        writeln!(out.lock(), "C {}", b.0).unwrap();
                     }
                 } else {
                     let req = Request::new(PatientId(rng.random_range(1..=PATIENTS)), SlotId(rng.random_range(1..=slots)), channel);
                     if let Ok(b) = e.book(&req) {
                         // Printed only once `book` returned: acknowledged means durable.
-                        writeln!(out.lock().unwrap(), "B {}", b.id.0).unwrap();
+                        writeln!(out.lock(), "B {}", b.id.0).unwrap();
                         mine.push(b.id);
                     }
                 }

@@ -97,8 +97,8 @@ impl PoolTotals for City {
         let mut t = [0u32; 4];
         for s in slots {
             let info = self.engine.slot(*s).unwrap();
-            for p in 0..4 {
-                t[p] += info.pool_places[p] as u32;
+            for (total, places) in t.iter_mut().zip(info.pool_places) {
+                *total += places as u32;
             }
         }
         t

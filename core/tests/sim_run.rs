@@ -34,8 +34,7 @@ fn query_hints_and_suggestion_refresh_change_nothing_but_speed() {
     // both runs keep the refresh fixed.
     let region = RegionSpec::small();
     let d = demand(1200.0);
-    let mut exact = SimPolicy::default();
-    exact.query_hints = false;
+    let mut exact = SimPolicy { query_hints: false, ..SimPolicy::default() };
     exact.engine.lottery.window_s = 60;
     let mut hinted = exact.clone();
     hinted.query_hints = true;
@@ -184,7 +183,7 @@ fn dongguan_preset_has_domain_numbers() {
     assert_eq!(institutions, 2_300);
     assert!(spec.community.institutions as f64 / institutions as f64 > 0.9, "most are community clinics");
     // Slots of a Wednesday, counted from the rosters (doctors, beds and exam devices).
-    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp(0)).unwrap();
+    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(Date::from_ymd(2026, 1, 1).unwrap(), 0, 8 * 3600)).unwrap();
     let region = build_region(&engine, &spec, 1).unwrap();
     let wednesday = region.start.plus_days(2);
     assert_eq!(wednesday.weekday(), 2);

@@ -70,13 +70,12 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
                                 counts[0] += 1;
                             }
                         }
-                        30..=49 => match engine.book(&Request::new(patient, slot, app)) {
-                            Ok(b) => {
+                        30..=49 => {
+                            if let Ok(b) = engine.book(&Request::new(patient, slot, app)) {
                                 mine.push(b.id);
                                 counts[0] += 1;
                             }
-                            Err(_) => {}
-                        },
+                        }
                         50..=54 => {
                             let (p, r) = referrals[rng.random_range(0..referrals.len())];
                             if let Ok(b) = engine.book(&Request::new(p, slot, app).with_referral(r)) {

@@ -226,15 +226,8 @@ impl Replayer {
                 if !until.is_valid() {
                     return Err(Error::InvalidDate(until));
                 }
-                // Only the "published up to" marks matter (the slots follow as SlotsPublished):
-                // set them as `Rosters::take_due` does, without expanding every date.
-                for (roster, done) in e.rosters.inner.lock().iter_mut() {
-                    let from = done.map_or(roster.valid_from, |d| d.plus_days(1)).max(roster.valid_from);
-                    let to = until.min(roster.valid_until);
-                    if to >= from {
-                        *done = Some(to);
-                    }
-                }
+                // Only the "published up to" marks matter (the slots follow as SlotsPublished).
+                e.rosters.mark_published(until);
                 Ok(())
             }
             EventKind::Held { booking, slot, patient, channel, pool, expires_at, referral, offer } => {

@@ -435,7 +435,7 @@ fn scope_slots(engine: &Engine, scope: &ExportScope) -> FhirResult<Vec<SlotInfo>
                 .registry
                 .resources
                 .iter()
-                .filter(|(_, r)| i.map_or(true, |i| engine.registry.department(r.department).is_ok_and(|d| d.institution == i)))
+                .filter(|(_, r)| i.is_none_or(|i| engine.registry.department(r.department).is_ok_and(|d| d.institution == i)))
                 .map(|(_, r)| r.id)
                 .collect()
         }

@@ -438,7 +438,7 @@ fn schedule_resource(
     });
     let found: Vec<ResourceId> = map
         .get(name)
-        .map(|v| v.iter().filter(|(_, s)| specialty.map_or(true, |x| x == s)).map(|(id, _)| *id).collect())
+        .map(|v| v.iter().filter(|(_, s)| specialty.is_none_or(|x| x == s)).map(|(id, _)| *id).collect())
         .unwrap_or_default();
     let kind_type = actor.and_then(|a| get_str(a, "reference")).and_then(|s| s.split('/').rev().nth(1)).unwrap_or("");
     match found.as_slice() {
@@ -709,7 +709,7 @@ pub fn import_csv(engine: &Engine, text: &str, opts: &CsvImport) -> FhirResult<I
     while d <= opts.valid_until {
         for (line, r) in &rosters {
             let day = r.expand_date(d);
-            spec_line.extend(std::iter::repeat(*line).take(day.len()));
+            spec_line.extend(std::iter::repeat_n(*line, day.len()));
             specs.extend(day);
             if specs.len() > PUBLISH_BATCH_MAX {
                 return Err(FhirError::one(Issue::error("too-costly", None, format!("the roster expands to more than {PUBLISH_BATCH_MAX} slots"))));

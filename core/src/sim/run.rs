@@ -520,7 +520,7 @@ impl<'a> Sim<'a> {
                 preferred: true,
             });
         }
-        let too_far = offers.first().map_or(true, |o| o.days_ahead > req.tolerance_days as i32);
+        let too_far = offers.first().is_none_or(|o| o.days_ahead > req.tolerance_days as i32);
         if self.policy.unified_pool && self.policy.alternatives > 0 && too_far {
             self.counts.engine_calls += 1;
             let now = self.engine.now().0;
