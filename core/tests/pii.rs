@@ -161,8 +161,8 @@ fn no_card_number_in_any_byte_written_emitted_or_printed() {
             views.extend(error_views("invalid card", &err));
             views.extend(error_views("invalid find", &e.find_patient_by_card(t, &n).unwrap_err()));
         }
-        for (i, _) in ps.iter().enumerate().take(3) {
-            e.book(&Request::new(ps[i], slots[i], app)).unwrap();
+        for (p, slot) in ps.iter().zip(&slots).take(3) {
+            e.book(&Request::new(*p, *slot, app)).unwrap();
         }
         e.hold(&Request::new(ps[4], slots[4], app)).unwrap();
         // Found by number (hashed), the type bound in.
@@ -403,7 +403,7 @@ fn a_format1_directory_opens_under_any_key_until_written_in_format2() {
     let e = DurableEngine::open(&dir, options(Some(key()))).unwrap();
     e.snapshot().unwrap();
     drop(e);
-    let newest = listing(&dir).into_iter().filter(|(p, _)| p.extension().is_some_and(|x| x == "hys")).next_back().unwrap();
+    let newest = listing(&dir).into_iter().rfind(|(p, _)| p.extension().is_some_and(|x| x == "hys")).unwrap();
     assert_eq!(&newest.1[..8], &[b'H', b'Y', b'S', b'N', b'A', b'P', 2, 0], "magic + u16 version 2");
     assert_clean("new snapshot", &newest.1, FIXTURE_NUMBERS);
     let _ = std::fs::remove_dir_all(&dir);
