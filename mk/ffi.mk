@@ -11,7 +11,8 @@ FFI_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O1 -Iffi/include
 FFI_STATIC_LIBS := $(FFI_BUILD)/libhaoyuan.a -lpthread -ldl -lm
 FFI_C_TESTS := test_api test_bad_input test_events test_threads test_fhir test_durable
 # rayon's global pool threads live until exit: "possibly lost", not errors, so not shown.
-FFI_VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no
+# --fair-sched: the tests have threads that poll; timeout: a hang fails instead of stalling CI.
+FFI_VALGRIND := timeout 300 valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no
 
 .PHONY: test-c ffi-header bench-ffi
 TEST_TARGETS += test-c

@@ -15,7 +15,7 @@ const PATIENTS: u32 = 200_000;
 const SLOTS: usize = 400;
 
 fn config() -> EngineConfig {
-    let mut c = EngineConfig::default();
+    let mut c = EngineConfig::default().with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
     // One department-day takes every booking: limits out of the way.
     c.policy.limits = LimitPolicy { per_department_day: 100_000, per_visit_date: 100_000, per_seven_days: 100_000, total_active: 100_000 };
     c

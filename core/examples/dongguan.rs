@@ -208,7 +208,7 @@ fn main() {
     policy.lottery.window_s = 60; // release-time fairness: the first minute after 15:00 is a lottery
     policy.lottery.seed = seed;
     policy.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share: 0.1, cutoff_hours_before_start: 24 }];
-    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET }, Timestamp::from_local(today, 7 * 60, OFFSET))
+    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }, Timestamp::from_local(today, 7 * 60, OFFSET))
         .expect("valid configuration");
     println!("haoyuan demo — {} on the in-memory engine, {threads} threads, seed {seed}", spec.name);
 

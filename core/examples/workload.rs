@@ -95,7 +95,7 @@ fn build(seed: u64) -> World {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let policy = random_policy(&mut rng);
     let day0 = Date::from_ymd(2026, 11, 23).expect("valid date");
-    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET }, Timestamp::from_local(day0, 9 * 60, OFFSET))
+    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }, Timestamp::from_local(day0, 9 * 60, OFFSET))
         .expect("random policies are valid");
     let mut institutions = Vec::new();
     let mut resources = Vec::new();

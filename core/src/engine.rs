@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::events::{EventBus, EventKind, EventSink, SubscribeOptions, Subscription};
 use crate::ids::*;
 use crate::lottery::Lotteries;
-use crate::patients::{Booking, BookingState, Card, PatientRecord, Patients};
+use crate::cards::CardKey;
+use crate::patients::{Booking, BookingState, LinkedCard, PatientRecord, Patients};
 use crate::policy::Policy;
 use crate::registry::{Channel, Department, Institution, Registry, Resource, ResourceKind, ResourceStats, Tier};
 use crate::roster::{Roster, Rosters};
@@ -32,13 +33,28 @@ pub const PUBLISH_BATCH_MAX: usize = 5_000_000;
 pub const ROSTER_HORIZON_DAYS_MAX: i32 = 366;
 
 /// How an engine is set up.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     pub policy: Policy,
     /// The region's offset from UTC in seconds (China: +8 h). Dates and minutes of day in slots
     /// and policy are local to the region.
     pub utc_offset_s: i32,
+    /// The deployment's secret under which card numbers are hashed (see [`CardKey`]). `None`:
+    /// the environment's (`HAOYUAN_CARD_KEY` / `HAOYUAN_CARD_KEY_FILE`), else, for an in-memory
+    /// engine only, a random one that lives and dies with the engine. Never serialised (a
+    /// durable directory's `config.json` does not hold it) and ignored by `==`.
+    #[serde(skip)]
+    pub card_key: Option<CardKey>,
+}
+
+/// Equal policies and offsets; the card key is not part of a configuration's identity (a
+/// stored configuration never holds it; the directory checks the key on its own).
+impl PartialEq for EngineConfig {
+    fn eq(&self, other: &EngineConfig) -> bool {
+        let EngineConfig { policy, utc_offset_s, card_key: _ } = self;
+        *policy == other.policy && *utc_offset_s == other.utc_offset_s
+    }
 }
 
 impl EngineConfig {
@@ -48,11 +64,17 @@ impl EngineConfig {
         self.policy.validate()?;
         check_utc_offset(self.utc_offset_s)
     }
+
+    /// This configuration with a card key.
+    pub fn with_card_key(mut self, key: CardKey) -> EngineConfig {
+        self.card_key = Some(key);
+        self
+    }
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { policy: Policy::default(), utc_offset_s: 8 * 3600 }
+        EngineConfig { policy: Policy::default(), utc_offset_s: 8 * 3600, card_key: None }
     }
 }
 
@@ -176,6 +198,8 @@ pub struct Engine {
     /// Serialises patient merges (see `merge_patients`).
     merge_lock: Mutex<()>,
     pub(crate) next_referral: AtomicU64,
+    /// Card numbers are hashed under it (never printed: see `CardKey`'s `Debug`).
+    card_key: CardKey,
 }
 
 impl std::fmt::Debug for Engine {
@@ -204,6 +228,13 @@ impl Engine {
 
     fn build(config: EngineConfig, clock: Arc<dyn Clock>, manual_clock: Option<Arc<ManualClock>>) -> Result<Engine> {
         config.validate()?;
+        let card_key = match config.card_key {
+            Some(key) => key,
+            None => match CardKey::from_env()? {
+                Some(key) => key,
+                None => CardKey::generate()?,
+            },
+        };
         let engine = Engine {
             policy: config.policy,
             utc_offset_s: config.utc_offset_s,
@@ -224,6 +255,7 @@ impl Engine {
             tick_lock: Mutex::new(()),
             merge_lock: Mutex::new(()),
             next_referral: AtomicU64::new(1),
+            card_key,
         };
         // The registry starts with the standard channels; give each its quota group.
         for (_, channel) in engine.registry.channels.iter() {
@@ -243,6 +275,11 @@ impl Engine {
 
     pub fn utc_offset_s(&self) -> i32 {
         self.utc_offset_s
+    }
+
+    /// The key card numbers are hashed under (durability: the snapshot's rebuild engine).
+    pub(crate) fn card_key(&self) -> &CardKey {
+        &self.card_key
     }
 
     // ---------------------------------------------------------------- clock
@@ -399,33 +436,36 @@ impl Engine {
     }
 
     /// Link a card to a patient. A card that already belongs to someone else is
-    /// [`Error::CardTaken`]; linking it again to its owner is a no-op.
+    /// [`Error::CardTaken`]; linking it again to its owner is a no-op. The number is hashed
+    /// and masked here and goes no further: no event, record or error holds it.
     pub fn link_card(&self, patient: PatientId, card_type: &str, number: &str) -> Result<()> {
-        let card = Card::new(card_type, number)?;
+        let card = LinkedCard::new(&self.card_key, card_type, number)?;
         let (patient, mut state) = self.patients.lock(patient)?;
-        match self.patients.cards.entry(card.clone()) {
+        match self.patients.cards.entry(card.digest) {
             dashmap::mapref::entry::Entry::Occupied(e) => {
                 // The stored owner, not resolved: resolving would lock a second patient.
                 let owner = *e.get();
                 if owner == patient {
                     return Ok(());
                 }
-                return Err(Error::CardTaken { card_type: card.card_type, number: card.number, owner });
+                return Err(Error::CardTaken { card_type: card.card_type, masked: card.masked, owner });
             }
             dashmap::mapref::entry::Entry::Vacant(e) => {
                 e.insert(patient);
             }
         }
+        let event = EventKind::CardLinked { patient, card_type: card.card_type.clone(), masked: card.masked.clone(), digest: card.digest };
         state.cards.push(card);
-        self.emit(EventKind::CardLinked { patient, card_type: card_type.into(), number: number.into() });
+        self.emit(event);
         drop(state);
         self.durable(())
     }
 
-    /// The patient a card belongs to (following merges).
+    /// The patient a card belongs to (following merges): the number is hashed under the card
+    /// key and looked up by its digest.
     pub fn find_patient_by_card(&self, card_type: &str, number: &str) -> Result<Option<PatientId>> {
-        let card = Card::new(card_type, number)?;
-        let Some(id) = self.patients.cards.get(&card).map(|r| *r) else { return Ok(None) };
+        let card = LinkedCard::new(&self.card_key, card_type, number)?;
+        let Some(id) = self.patients.cards.get(&card.digest).map(|r| *r) else { return Ok(None) };
         Ok(Some(self.patients.resolve(id)?))
     }
 
@@ -449,13 +489,13 @@ impl Engine {
             let taken = std::mem::take(&mut *loser);
             // Tombstone: from here on, `lock` follows the merge.
             loser.merged_into = Some(survivor);
-            let cards = taken.cards.clone();
+            let cards: Vec<_> = taken.cards.iter().map(|c| c.digest).collect();
             kept.absorb(taken);
             self.emit(EventKind::PatientsMerged { survivor, merged: merged_now });
             cards
         };
-        for card in cards {
-            self.patients.cards.insert(card, survivor);
+        for digest in cards {
+            self.patients.cards.insert(digest, survivor);
         }
         self.durable(())
     }
@@ -467,7 +507,7 @@ impl Engine {
         let (patient, state) = self.patients.lock(patient)?;
         Ok(PatientRecord {
             patient,
-            cards: state.cards.clone(),
+            cards: state.cards.iter().map(LinkedCard::public).collect(),
             no_shows_in_window: state.no_shows_in_window(&self.policy.no_show, now, self.utc_offset_s),
             suspended_until: state.suspended_until.filter(|u| *u > now),
             active_bookings: state.bookings.iter().filter(|b| b.state.is_active()).cloned().collect(),

@@ -35,8 +35,9 @@ pub enum Error {
     InvalidPolicy(String),
     #[error("unknown {kind} id {id}")]
     NotFound { kind: String, id: u64 },
-    #[error("card {card_type}:{number} already belongs to {owner}")]
-    CardTaken { card_type: String, number: String, owner: PatientId },
+    /// The card number never appears here: only its masked form.
+    #[error("card {card_type}:{masked} already belongs to {owner}")]
+    CardTaken { card_type: String, masked: String, owner: PatientId },
     #[error("{booking} is {state}; cannot {action}")]
     WrongState { booking: BookingId, state: String, action: String },
     #[error("{booking}: the hold expired at {expired_at}")]

@@ -7,6 +7,7 @@
 //! that needs the total order re-sequences by `seq`, which the absence of gaps makes exact.
 
 use crate::booking::Request;
+use crate::cards::CardDigest;
 use crate::error::Result;
 use crate::ids::*;
 use crate::roster::Roster;
@@ -67,7 +68,9 @@ pub enum EventKind {
     ResourceAdded { resource: ResourceId, department: DepartmentId, kind: ResourceKind, name: String, expert: bool },
     ChannelAdded { channel: ChannelId, name: String },
     PatientRegistered { patient: PatientId },
-    CardLinked { patient: PatientId, card_type: String, number: String },
+    /// The number itself is never emitted: its masked form, and the keyed digest that indexes
+    /// it (pseudonymous; replay needs it).
+    CardLinked { patient: PatientId, card_type: String, masked: String, digest: CardDigest },
     PatientsMerged { survivor: PatientId, merged: PatientId },
     /// A batch of slots; ids are `first .. first + specs.len()` in order.
     SlotsPublished { first: SlotId, specs: Vec<SlotSpec> },

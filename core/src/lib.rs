@@ -33,6 +33,7 @@
 
 mod availability;
 mod booking;
+mod cards;
 mod durability;
 mod engine;
 mod error;
@@ -54,6 +55,7 @@ mod waitlist;
 
 pub use availability::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
 pub use booking::{PriorityClass, Request, Submission};
+pub use cards::{mask_card_number, CardDigest, CardKey, CARD_DIGEST_LEN, CARD_FIELD_LEN_MAX, CARD_KEY_ENV, CARD_KEY_FILE_ENV, CARD_KEY_LEN};
 pub use engine::{Engine, EngineConfig, EngineStats, SlotInfo, SuspensionReport, PUBLISH_BATCH_MAX};
 pub use error::{Error, ErrorCode, LimitKind, Result};
 pub use durability::{read_journal, BUFFERED_UNFLUSHED_MAX_DEFAULT, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions, RecoveryReport, TornTail};

@@ -6,6 +6,7 @@
 //! (invariant 2). Merging two records is the only place that touches two patients; it takes
 //! them one after the other, never nested (see `Engine::merge_patients`).
 
+use crate::cards::{check_card_fields, mask_card_number, CardDigest, CardKey};
 use crate::error::{Error, LimitKind, Result};
 use crate::events::Urgency;
 use crate::ids::*;
@@ -16,8 +17,6 @@ use dashmap::DashMap;
 use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
-/// Longest card type and number, in bytes.
-pub const CARD_FIELD_LEN_MAX: usize = 64;
 /// Most patients in one engine (ids are u32; the high bit is kept free).
 pub const PATIENTS_MAX: usize = 1 << 31;
 /// Most bookings a single patient record keeps (history included): a bound on one record.
@@ -29,22 +28,39 @@ pub const REFERRALS_PER_PATIENT_MAX: usize = 10_000;
 /// would make a patient's record, and the limit check that scans it, grow without bound.
 pub const ENDED_BOOKINGS_KEPT: usize = 64;
 
-/// An external identifier linked to a patient: a social-security card, e-health card, a
-/// hospital's own card … ("one person, one card").
+/// An external identifier linked to a patient, as the engine reports it: a social-security
+/// card, e-health card, a hospital's own card … ("one person, one card"). The number itself is
+/// never kept (see `cards.rs`): only its masked form, e.g. `4419**********1234`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Card {
     pub card_type: String,
-    pub number: String,
+    /// The number masked for display ([`mask_card_number`](crate::mask_card_number)).
+    pub masked: String,
 }
 
-impl Card {
-    pub fn new(card_type: &str, number: &str) -> Result<Card> {
-        for (what, v) in [("card type", card_type), ("card number", number)] {
-            if v.trim().is_empty() || v.len() > CARD_FIELD_LEN_MAX {
-                return Err(Error::invalid(format!("{what} must be 1 ..= {CARD_FIELD_LEN_MAX} bytes")));
-            }
-        }
-        Ok(Card { card_type: card_type.to_string(), number: number.to_string() })
+/// A card as the engine keeps it: type, masked number, and the keyed digest that indexes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LinkedCard {
+    pub card_type: String,
+    pub masked: String,
+    pub digest: CardDigest,
+}
+
+impl LinkedCard {
+    /// Check, hash and mask a card number; the number goes no further.
+    pub fn new(key: &CardKey, card_type: &str, number: &str) -> Result<LinkedCard> {
+        check_card_fields(card_type, number)?;
+        Ok(LinkedCard { card_type: card_type.to_string(), masked: mask_card_number(number), digest: key.digest(card_type, number) })
+    }
+
+    /// A card read back from the journal or a snapshot.
+    pub fn restored(card_type: String, masked: String, digest: CardDigest) -> Result<LinkedCard> {
+        check_card_fields(&card_type, &masked)?;
+        Ok(LinkedCard { card_type, masked, digest })
+    }
+
+    pub fn public(&self) -> Card {
+        Card { card_type: self.card_type.clone(), masked: self.masked.clone() }
     }
 }
 
@@ -150,7 +166,7 @@ pub struct PatientRecord {
 #[derive(Default, Debug)]
 pub(crate) struct PatientState {
     pub merged_into: Option<PatientId>,
-    pub cards: Vec<Card>,
+    pub cards: Vec<LinkedCard>,
     pub bookings: Vec<Booking>,
     pub next_seq: u32,
     pub no_shows: Vec<NoShowMark>,
@@ -200,7 +216,7 @@ impl PatientState {
     /// Take over a merged record's data (the merge keeps everything, drops nothing).
     pub fn absorb(&mut self, other: PatientState) {
         for card in other.cards {
-            if !self.cards.contains(&card) {
+            if !self.cards.iter().any(|c| c.digest == card.digest) {
                 self.cards.push(card);
             }
         }
@@ -270,11 +286,11 @@ impl PatientState {
     }
 }
 
-/// The index: patients by id, and cards to patients.
+/// The index: patients by id, and card digests to patients (16 bytes a card, no number).
 #[derive(Default)]
 pub(crate) struct Patients {
     pub records: boxcar::Vec<Mutex<PatientState>>,
-    pub cards: DashMap<Card, PatientId>,
+    pub cards: DashMap<CardDigest, PatientId>,
 }
 
 impl Patients {

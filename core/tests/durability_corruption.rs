@@ -39,10 +39,15 @@ fn small_journal(name: &str) -> (PathBuf, PathBuf, u64) {
     (dir, seg, last)
 }
 
-/// Where each frame of a segment ends (after its 20-byte header).
+/// Bytes of a segment header (format 2: magic, version, length, first seq, key check, CRC).
+const HEADER: usize = 40;
+/// Bytes of a snapshot header (format 2).
+const SNAPSHOT_HEADER: usize = 52;
+
+/// Where each frame of a segment ends (after its header).
 fn frame_ends(bytes: &[u8]) -> Vec<usize> {
     let mut ends = Vec::new();
-    let mut pos = 20;
+    let mut pos = HEADER;
     while pos + 8 <= bytes.len() {
         let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
         pos += 8 + len;
@@ -70,9 +75,9 @@ fn truncation_at_every_offset_recovers_the_prefix() {
     for cut in 0..=bytes.len() {
         let e = recover_damaged(&work, &dir, &seg, &bytes[..cut]).unwrap_or_else(|err| panic!("cut at {cut}: {err}"));
         let whole = ends.iter().filter(|&&end| end <= cut).count() as u64;
-        let expected_last = if cut < 20 { first - 1 } else { first - 1 + whole };
+        let expected_last = if cut < HEADER { first - 1 } else { first - 1 + whole };
         assert_eq!(e.last_event_seq(), expected_last, "cut at {cut}");
-        let torn = cut != bytes.len() && !ends.contains(&cut) && cut != 20;
+        let torn = cut != bytes.len() && !ends.contains(&cut) && cut != HEADER;
         assert_eq!(e.recovery_report().torn_tail.is_some(), torn, "cut at {cut}: {:?}", e.recovery_report());
         drop(e);
         // The repaired directory opens cleanly and can be written again (every few offsets:
@@ -102,7 +107,7 @@ fn a_flipped_byte_is_cut_off_at_the_tail_and_an_error_in_the_middle() {
                 Ok(e) => {
                     // Only damage with nothing valid after it may be cut off: the header
                     // (the whole segment) or the last frame.
-                    assert!(i < 20 || i >= last_frame_start, "flip at {i} silently skipped");
+                    assert!(i < HEADER || i >= last_frame_start, "flip at {i} silently skipped");
                     assert!(e.recovery_report().torn_tail.is_some());
                     assert!(e.last_event_seq() < last);
                     cut += 1;
@@ -110,7 +115,7 @@ fn a_flipped_byte_is_cut_off_at_the_tail_and_an_error_in_the_middle() {
                 Err(err) => {
                     assert_eq!(err.code(), ErrorCode::Durability, "flip at {i}: {err}");
                     assert!(err.to_string().contains("corrupt") || err.to_string().contains("header"), "{err}");
-                    assert!((20..last_frame_start).contains(&i), "flip at {i} in the tail must be cut, not fail: {err}");
+                    assert!((HEADER..last_frame_start).contains(&i), "flip at {i} in the tail must be cut, not fail: {err}");
                     errors += 1;
                 }
             }
@@ -225,8 +230,8 @@ fn fuzz_journal(data: &[u8]) -> bool {
 /// = fuzz/fuzz_targets/snapshot.rs
 fn fuzz_snapshot(data: &[u8]) {
     let _ = fuzz_decode_snapshot(data);
-    if data.len() > 28 {
-        let _ = fuzz_decode_snapshot_payload(&data[28..]);
+    if data.len() > SNAPSHOT_HEADER {
+        let _ = fuzz_decode_snapshot_payload(&data[SNAPSHOT_HEADER..]);
     }
 }
 
@@ -244,7 +249,7 @@ fn write_corpus() {
     let bytes = std::fs::read(&seg).unwrap();
     std::fs::write(root.join("journal/small"), &bytes).unwrap();
     std::fs::write(root.join("journal/torn"), &bytes[..bytes.len() - 5]).unwrap();
-    std::fs::write(root.join("journal/header-only"), &bytes[..20]).unwrap();
+    std::fs::write(root.join("journal/header-only"), &bytes[..HEADER]).unwrap();
     let e = DurableEngine::open(&dir, options(Durability::Sync)).unwrap();
     let mut w = build_world(&e);
     let mut ops = Ops::new(5);
@@ -258,7 +263,7 @@ fn write_corpus() {
         if name.ends_with(".hys") {
             std::fs::write(root.join("snapshot/world"), std::fs::read(&p).unwrap()).unwrap();
         }
-        if name.ends_with(".hyj") && std::fs::metadata(&p).unwrap().len() > 20 && std::fs::metadata(&p).unwrap().len() < 20_000 {
+        if name.ends_with(".hyj") && std::fs::metadata(&p).unwrap().len() > HEADER as u64 && std::fs::metadata(&p).unwrap().len() < 20_000 {
             std::fs::write(root.join(format!("journal/world-{}", &name[4..24])), std::fs::read(&p).unwrap()).unwrap();
         }
     }

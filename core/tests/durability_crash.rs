@@ -26,7 +26,7 @@ fn start() -> Timestamp {
 }
 
 fn config() -> EngineConfig {
-    let mut c = EngineConfig::default();
+    let mut c = EngineConfig::default().with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
     // Limits out of the way: this test is about durability, not anti-scalping.
     c.policy.limits = LimitPolicy { per_department_day: 1000, per_visit_date: 1000, per_seven_days: 1000, total_active: 1000 };
     c

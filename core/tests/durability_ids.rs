@@ -37,7 +37,7 @@ fn start() -> Timestamp {
 }
 
 fn config() -> EngineConfig {
-    let mut c = EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() };
+    let mut c = EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() }.with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
     c.policy.lottery.window_s = 3600;
     c
 }

@@ -126,7 +126,7 @@ fn concurrent_bookings_with_snapshots_recover_exactly() {
 fn a_directory_keeps_its_configuration_and_refuses_a_second_opener() {
     let dir = fresh_dir("config");
     let e = open(&dir, Durability::Sync);
-    let err = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync)).unwrap_err();
+    let err = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).card_key(test_key())).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Durability, "{err}");
     drop(e);
     let mut other = config();
@@ -134,7 +134,7 @@ fn a_directory_keeps_its_configuration_and_refuses_a_second_opener() {
     let err = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).config(other)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
     // Without a config, the stored one is used.
-    let e = DurableEngine::open(&dir, OpenOptions::new(Durability::None).clock(ClockKind::Manual(start()))).unwrap();
+    let e = DurableEngine::open(&dir, OpenOptions::new(Durability::None).card_key(test_key()).clock(ClockKind::Manual(start()))).unwrap();
     assert_eq!(e.policy().lottery.window_s, 60);
     assert!(e.snapshot().is_err(), "no journal, no snapshot");
     let _ = std::fs::remove_dir_all(&dir);

@@ -84,7 +84,7 @@ fn i3_extreme_utc_offsets_are_refused_everywhere() {
 fn i9_an_invalid_config_is_an_error_on_the_manual_clock_too() {
     let mut policy = Policy::default();
     policy.hold.ttl_s = 0;
-    let err = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET }, at(day0(), 9, 0)).unwrap_err();
+    let err = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }, at(day0(), 9, 0)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidPolicy);
 }
 
@@ -184,7 +184,7 @@ fn i8_no_id_of_any_kind_is_zero() {
 fn i6_an_expired_hold_always_answers_hold_expired() {
     // A clock the engine does not tick: the expiry is found by the call itself first.
     let clock = std::sync::Arc::new(ManualClock::new(at(day0(), 16, 0)));
-    let engine = Engine::with_clock(EngineConfig { policy: Policy::default(), utc_offset_s: OFFSET }, clock.clone()).unwrap();
+    let engine = Engine::with_clock(EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() }, clock.clone()).unwrap();
     let h = engine.add_institution("Clinic", Tier::Community, "Nancheng").unwrap();
     let d = engine.add_department(h, "cardiology", "Cardiology").unwrap();
     let r = engine.add_resource(d, ResourceKind::Doctor, "Dr Wu", false).unwrap();

@@ -654,6 +654,9 @@ hy_result hy_engine_leave_waitlist(hy_engine *engine,
 // from UTC in seconds (China: 28800), within ±14 h (±50400; beyond is HY_INVALID_ARGUMENT). On
 // HY_OK `*engine_out` is a new handle to free with `hy_engine_free`. Call `hy_engine_tick`
 // about once a second so that holds expire.
+// Card numbers are hashed under the card key of the environment (`HAOYUAN_CARD_KEY`, 64 hex
+// characters, or `HAOYUAN_CARD_KEY_FILE`, a file holding them), else under a random key that
+// lives with the engine; a malformed key in the environment is HY_INVALID_ARGUMENT.
 hy_result hy_engine_new(const char *policy,
                         hy_policy_format format,
                         int32_t utc_offset_s,
@@ -677,6 +680,12 @@ hy_result hy_engine_new_manual_clock(const char *policy,
 // message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000). Every
 // argument is checked before anything touches the disk: an empty `dir`, an invalid policy or
 // offset, or a bad mode is an error that creates no file or directory.
+//
+// The deployment's card key (under which card numbers are hashed; no file holds a number or
+// the key) is read from the environment: `HAOYUAN_CARD_KEY` (64 hex characters) or
+// `HAOYUAN_CARD_KEY_FILE` (a file holding them). Without one, or with one other than the key
+// the directory was written with, the open is HY_INVALID_ARGUMENT. A file of a journal format
+// this build does not read is HY_DURABILITY naming the format.
 hy_result hy_engine_open(const char *dir,
                          const char *policy,
                          hy_policy_format format,
@@ -776,7 +785,8 @@ hy_result hy_engine_register_patient(hy_engine *engine,
                                      hy_patient_id *id_out);
 
 // Link a card (type + number, each 1 ..= 64 bytes) to a patient. HY_CARD_TAKEN if it belongs
-// to someone else; linking it again to its owner is HY_OK.
+// to someone else; linking it again to its owner is HY_OK. The engine keeps only a keyed digest
+// and the masked number (`4419**********1234`): no message, event or record holds the number.
 hy_result hy_engine_link_card(hy_engine *engine,
                               hy_patient_id patient,
                               const char *card_type,

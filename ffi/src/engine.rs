@@ -81,7 +81,8 @@ fn config_from(policy: *const c_char, format: hy_policy_format, utc_offset_s: i3
             }
         },
     };
-    Ok(EngineConfig { policy, utc_offset_s })
+    // The card key comes from the environment (HAOYUAN_CARD_KEY / HAOYUAN_CARD_KEY_FILE).
+    Ok(EngineConfig { policy, utc_offset_s, ..EngineConfig::default() })
 }
 
 /// Create an engine on the system clock.
@@ -91,6 +92,9 @@ fn config_from(policy: *const c_char, format: hy_policy_format, utc_offset_s: i3
 /// from UTC in seconds (China: 28800), within ±14 h (±50400; beyond is HY_INVALID_ARGUMENT). On
 /// HY_OK `*engine_out` is a new handle to free with `hy_engine_free`. Call `hy_engine_tick`
 /// about once a second so that holds expire.
+/// Card numbers are hashed under the card key of the environment (`HAOYUAN_CARD_KEY`, 64 hex
+/// characters, or `HAOYUAN_CARD_KEY_FILE`, a file holding them), else under a random key that
+/// lives with the engine; a malformed key in the environment is HY_INVALID_ARGUMENT.
 #[no_mangle]
 pub extern "C" fn hy_engine_new(policy: *const c_char, format: hy_policy_format, utc_offset_s: i32, engine_out: *mut *mut hy_engine) -> hy_result {
     ffi_panic_boundary! {
@@ -182,6 +186,12 @@ fn open_durable(
 /// message. `fsync_interval_ms` is used by HY_JOURNAL_BUFFERED only (1 ..= 60000). Every
 /// argument is checked before anything touches the disk: an empty `dir`, an invalid policy or
 /// offset, or a bad mode is an error that creates no file or directory.
+///
+/// The deployment's card key (under which card numbers are hashed; no file holds a number or
+/// the key) is read from the environment: `HAOYUAN_CARD_KEY` (64 hex characters) or
+/// `HAOYUAN_CARD_KEY_FILE` (a file holding them). Without one, or with one other than the key
+/// the directory was written with, the open is HY_INVALID_ARGUMENT. A file of a journal format
+/// this build does not read is HY_DURABILITY naming the format.
 #[no_mangle]
 pub extern "C" fn hy_engine_open(
     dir: *const c_char,
@@ -429,7 +439,8 @@ pub extern "C" fn hy_engine_register_patient(engine: *mut hy_engine, id_out: *mu
 }
 
 /// Link a card (type + number, each 1 ..= 64 bytes) to a patient. HY_CARD_TAKEN if it belongs
-/// to someone else; linking it again to its owner is HY_OK.
+/// to someone else; linking it again to its owner is HY_OK. The engine keeps only a keyed digest
+/// and the masked number (`4419**********1234`): no message, event or record holds the number.
 #[no_mangle]
 pub extern "C" fn hy_engine_link_card(engine: *mut hy_engine, patient: hy_patient_id, card_type: *const c_char, number: *const c_char) -> hy_result {
     ffi_panic_boundary! {
@@ -455,7 +466,8 @@ pub extern "C" fn hy_engine_find_patient_by_card(
         match e.find_patient_by_card(card_type, number)? {
             Some(p) => out.set(p.0),
             None => {
-                set_last_error(format!("no patient holds card {card_type}:{number}"));
+                // The number is personal information: never in a message.
+                set_last_error(format!("no patient holds card {card_type}:{}", mask_card_number(number)));
                 return Err(hy_result::HY_NOT_FOUND);
             }
         }

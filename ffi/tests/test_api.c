@@ -123,6 +123,20 @@ static void test_rosters(void) {
     hy_engine_free(r.engine);
 }
 
+/* Whether `text` holds `number` or any 8-character piece of it (card numbers are personal
+ * information: only the masked form, at most 4 characters at either end, may ever be shown). */
+static int holds_piece_of(const char *text, const char *number) {
+    size_t n = strlen(number);
+    if (strstr(text, number) != NULL) return 1;
+    for (size_t i = 0; n >= 8 && i + 8 <= n; i++) {
+        char piece[9];
+        memcpy(piece, number + i, 8);
+        piece[8] = 0;
+        if (strstr(text, piece) != NULL) return 1;
+    }
+    return 0;
+}
+
 static void test_patients_and_cards(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
@@ -133,6 +147,16 @@ static void test_patients_and_cards(void) {
     CHECK_OK(hy_engine_link_card(r.engine, a, "social_security", "441900199001011234"));
     CHECK_OK(hy_engine_link_card(r.engine, a, "social_security", "441900199001011234"));
     CHECK_RC(hy_engine_link_card(r.engine, b, "social_security", "441900199001011234"), HY_CARD_TAKEN);
+    /* The message names the card by its masked form only. */
+    CHECK(strstr(last_error(), "social_security:4419**********1234") != NULL);
+    CHECK(!holds_piece_of(last_error(), "441900199001011234"));
+    CHECK_RC(hy_engine_find_patient_by_card(r.engine, "national_id", "110105196912310027", &found), HY_NOT_FOUND);
+    CHECK(!holds_piece_of(last_error(), "110105196912310027"));
+    char json[4096];
+    size_t n = 0;
+    CHECK_OK(hy_engine_patient_record_json(r.engine, a, json, sizeof json, &n));
+    CHECK(strstr(json, "\"masked\":\"4419**********1234\"") != NULL);
+    CHECK(!holds_piece_of(json, "441900199001011234") && strstr(json, "number") == NULL);
     CHECK_OK(hy_engine_link_card(r.engine, b, "e_health", "EH-77"));
     CHECK_OK(hy_engine_find_patient_by_card(r.engine, "social_security", "441900199001011234", &found));
     CHECK(found == a);
@@ -363,7 +387,7 @@ static void test_patient_record_json(void) {
     char *buf = malloc(need);
     size_t n = 0;
     CHECK_OK(hy_engine_patient_record_json(r.engine, p, buf, need, &n));
-    int ok = n + 1 == need && strlen(buf) == n && strstr(buf, "\"number\":\"4419\"") != NULL &&
+    int ok = n + 1 == need && strlen(buf) == n && strstr(buf, "\"masked\":\"4**9\"") != NULL &&
              strstr(buf, "\"active_bookings\":[]") != NULL;
     free(buf);
     CHECK(ok);

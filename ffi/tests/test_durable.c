@@ -29,6 +29,9 @@ static int exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+/* The deployment's card key, as a host supplies it to a durable engine: the environment. */
+static const char *CARD_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
 static void test_reopen_recovers_bookings(void) {
     char dir[] = "/tmp/hy-ffi-durable-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -85,6 +88,25 @@ static void test_reopen_recovers_bookings(void) {
 
 static void test_durable_misuse(void) {
     hy_engine *e = NULL;
+    /* Without a card key a durable engine does not open; nothing is created. */
+    char dir[] = "/tmp/hy-ffi-nokey-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char sub[64];
+    snprintf(sub, sizeof sub, "%s/d", dir);
+    CHECK(unsetenv("HAOYUAN_CARD_KEY") == 0);
+    CHECK_RC(hy_engine_open(sub, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "HAOYUAN_CARD_KEY") != NULL);
+    CHECK(access(sub, F_OK) != 0);
+    /* Another key than the directory's is refused. */
+    CHECK(setenv("HAOYUAN_CARD_KEY", CARD_KEY, 1) == 0);
+    CHECK_OK(hy_engine_open(sub, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e));
+    hy_engine_free(e);
+    e = NULL;
+    CHECK(setenv("HAOYUAN_CARD_KEY", "4242424242424242424242424242424242424242424242424242424242424242", 1) == 0);
+    CHECK_RC(hy_engine_open(sub, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "the card key does not match") != NULL);
+    CHECK(setenv("HAOYUAN_CARD_KEY", CARD_KEY, 1) == 0);
+    remove_dir(dir);
     CHECK_RC(hy_engine_open(NULL, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_open("/tmp/x", NULL, HY_POLICY_JSON, OFFSET_S, 9, 0, &e), HY_INVALID_ARGUMENT);
     CHECK_RC(hy_engine_open("/tmp/x", NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_BUFFERED, 0, &e), HY_INVALID_ARGUMENT);
@@ -165,6 +187,8 @@ static void test_utc_offsets_hy_engine_open(void) { check_open_offsets(0); }
 static void test_utc_offsets_hy_engine_open_manual_clock(void) { check_open_offsets(1); }
 
 TEST_MAIN_BEGIN
+    /* Before any thread exists: the engine reads the key from the environment. */
+    if (setenv("HAOYUAN_CARD_KEY", CARD_KEY, 1) != 0) return 1;
     RUN(test_reopen_recovers_bookings);
     RUN(test_durable_misuse);
     RUN(test_open_empty_path_touches_nothing);

@@ -6,7 +6,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = haoyuan::fuzz_decode_snapshot(data);
-    if data.len() > 28 {
-        let _ = haoyuan::fuzz_decode_snapshot_payload(&data[28..]);
+    // Past the 52-byte header of a format-2 snapshot.
+    if data.len() > 52 {
+        let _ = haoyuan::fuzz_decode_snapshot_payload(&data[52..]);
     }
 });

@@ -352,10 +352,15 @@ def events_to_arrow(source: Union[Subscription, Iterable[Event], dict[str, Any]]
 class Engine(_native.Engine):
     """The engine: one region-wide pool of slots shared by every channel.
 
-    ``Engine(policy=None, *, start=None, utc_offset_s=28800)``: on the system clock, or with
-    ``start`` (int seconds or an aware datetime) on a manual clock that moves only through
-    ``advance_clock`` / ``advance_to`` — the form for tests and simulations. ``policy`` is a
-    ``Policy``, a dict, or TOML / JSON text; fields not given keep their defaults.
+    ``Engine(policy=None, *, start=None, utc_offset_s=28800, card_key=None)``: on the system
+    clock, or with ``start`` (int seconds or an aware datetime) on a manual clock that moves only
+    through ``advance_clock`` / ``advance_to`` — the form for tests and simulations. ``policy`` is
+    a ``Policy``, a dict, or TOML / JSON text; fields not given keep their defaults.
+
+    Card numbers are personal information: the engine keeps a keyed digest and a masked form
+    (``4419**********1234``), never the number. ``card_key`` (32 bytes, or 64 hex characters)
+    is the deployment's secret for the digest; ``None`` takes ``HAOYUAN_CARD_KEY`` /
+    ``HAOYUAN_CARD_KEY_FILE`` from the environment, else a random key for this engine.
     """
 
     def subscribe(self, capacity: int = 65536, overflow: str = "disconnect") -> Subscription:  # type: ignore[override]

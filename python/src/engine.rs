@@ -12,7 +12,7 @@ use crate::policy::{policy_arg, Policy};
 use crate::runtime::{run, run_parallel};
 use crate::types::*;
 use haoyuan::{
-    AvailabilityQuery, BookingId, ChannelId, DepartmentId, EngineConfig, InstitutionId, PatientId, ReferralId, ReferralRequest, Request,
+    AvailabilityQuery, BookingId, CardKey, ChannelId, DepartmentId, EngineConfig, InstitutionId, PatientId, ReferralId, ReferralRequest, Request,
     ResourceId, RosterId, SlotId, SlotSpec, WaitlistId, WaitlistRequest,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
@@ -83,13 +83,27 @@ impl Engine {
     }
 }
 
+/// The card key: 32 bytes, or 64 hex characters; `None` leaves it to the environment
+/// (`HAOYUAN_CARD_KEY` / `HAOYUAN_CARD_KEY_FILE`), else a random key per engine.
+fn card_key_arg(key: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CardKey>> {
+    let Some(key) = key.filter(|k| !k.is_none()) else { return Ok(None) };
+    let parsed = if let Ok(b) = key.downcast::<pyo3::types::PyBytes>() {
+        CardKey::from_bytes(b.as_bytes())
+    } else if let Ok(s) = key.extract::<String>() {
+        CardKey::from_hex(&s)
+    } else {
+        return Err(invalid("card_key must be 32 bytes or 64 hexadecimal characters"));
+    };
+    Ok(Some(parsed.map_err(HyErr)?))
+}
+
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (policy=None, *, start=None, utc_offset_s=Int(8 * 3600)))]
-    fn new(py: Python<'_>, policy: Option<&Bound<'_, PyAny>>, start: Option<TimeArg>, utc_offset_s: Int<i32>) -> PyResult<Self> {
+    #[pyo3(signature = (policy=None, *, start=None, utc_offset_s=Int(8 * 3600), card_key=None))]
+    fn new(py: Python<'_>, policy: Option<&Bound<'_, PyAny>>, start: Option<TimeArg>, utc_offset_s: Int<i32>, card_key: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let Int(utc_offset_s) = utc_offset_s;
-        let config = EngineConfig { policy: policy_arg(policy)?, utc_offset_s };
+        let config = EngineConfig { policy: policy_arg(policy)?, utc_offset_s, card_key: card_key_arg(card_key)? };
         let (engine, manual) = match start {
             Some(TimeArg(t)) => (run(py, || haoyuan::Engine::with_manual_clock(config, t))?, true),
             None => (run(py, || haoyuan::Engine::new(config))?, false),

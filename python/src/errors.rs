@@ -86,9 +86,9 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
             fields.set_item("kind", kind)?;
             fields.set_item("id", id)?;
         }
-        Error::CardTaken { card_type, number, owner } => {
+        Error::CardTaken { card_type, masked, owner } => {
             fields.set_item("card_type", card_type)?;
-            fields.set_item("number", number)?;
+            fields.set_item("masked", masked)?;
             fields.set_item("owner", owner.0)?;
         }
         Error::WrongState { booking, state, action } => {

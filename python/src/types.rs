@@ -61,8 +61,9 @@ record!(
     EngineStats { institutions: u64, departments: u64, resources: u64, patients: u64, slots: u64, last_event_seq: u64 }
 );
 record!(
-    /// An external identifier linked to a patient.
-    Card { card_type: String, number: String }
+    /// An external identifier linked to a patient: its type and masked number
+    /// (`4419**********1234`); the number itself is never kept.
+    Card { card_type: String, masked: String }
 );
 record!(
     /// A hold or booking. `state` is one of held, booked, checked_in, fulfilled, expired,
@@ -272,7 +273,7 @@ impl From<haoyuan::Alternative> for Alternative {
 
 impl From<haoyuan::Card> for Card {
     fn from(c: haoyuan::Card) -> Self {
-        Card { card_type: c.card_type, number: c.number }
+        Card { card_type: c.card_type, masked: c.masked }
     }
 }
 

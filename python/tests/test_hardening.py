@@ -571,7 +571,7 @@ ANCIENT = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
         pytest.param(lambda w: w.e.free_places_by_day(w.cardiology, "1970-01-01", "2199-12-31"), hy.InvalidArgument, id="free-places-whole-calendar"),
         pytest.param(lambda w: w.e.link_card(w.p, "x" * 1000, "y" * 1_000_000), hy.InvalidArgument, id="card-1MB"),
         pytest.param(lambda w: w.e.link_card(w.p, "", ""), hy.InvalidArgument, id="card-empty"),
-        pytest.param(lambda w: w.e.find_patient_by_card("\x00", "\x00"), None, id="card-nul"),
+        pytest.param(lambda w: w.e.find_patient_by_card("\x00", "\x00"), hy.InvalidArgument, id="card-nul"),
         pytest.param(lambda w: w.e.add_institution("x" * 1_000_000, "tertiary", "D"), hy.InvalidArgument, id="institution-name-1MB"),
         pytest.param(lambda w: w.e.add_channel(""), hy.InvalidArgument, id="channel-empty"),
         pytest.param(lambda w: w.e.book_many(np.zeros(hy.BULK_ROWS_MAX + 1, np.uint32), np.zeros(hy.BULK_ROWS_MAX + 1, np.uint32), "app"), hy.InvalidArgument, id="book_many-beyond-bound"),

@@ -239,13 +239,15 @@ fn run_haoyuan_sync(w: &Workload, threads: usize, dir: &std::path::Path) -> Res<
     // Build the registry, slots and patients with a buffered journal (setup is not measured),
     // then reopen the directory in `Sync` mode: recovery replays it, and from then on every
     // acknowledged booking is fsynced (concurrent ones share an fsync).
+    // A throwaway directory: a throwaway card key (the same for both opens).
+    let key = CardKey::generate().map_err(e)?;
     let reqs = {
-        let setup = DurableEngine::open(&dir, OpenOptions::new(Durability::Buffered { interval: Duration::from_millis(5) }).config(EngineConfig::default()).clock(clock)).map_err(e)?;
+        let setup = DurableEngine::open(&dir, OpenOptions::new(Durability::Buffered { interval: Duration::from_millis(5) }).config(EngineConfig::default()).clock(clock).card_key(key.clone())).map_err(e)?;
         let (reqs, _) = haoyuan_setup(&setup, w)?;
         setup.close().map_err(e)?;
         reqs
     };
-    let engine = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).clock(clock)).map_err(e)?;
+    let engine = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).clock(clock).card_key(key)).map_err(e)?;
     let (engine_ref, reqs_ref) = (&*engine, &reqs);
     let o = drive("haoyuan (sync journal)", w, threads, true, &|| Ok(Box::new(move |i: usize| haoyuan_book(engine_ref, &reqs_ref[i])) as Client))?;
     check_booked(&o, w)?;

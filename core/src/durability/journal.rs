@@ -12,7 +12,8 @@
 //! Operations that arrive during an fsync form the next batch — group commit, with no timer.
 //! `buffered`: the same writer, but acknowledgements do not wait, and fsync runs on an interval.
 
-use super::codec::{self, corrupt, Frame};
+use super::codec::{self, corrupt, Frame, HeaderProblem};
+use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -63,11 +64,12 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io("sync directory", dir, e))
 }
 
-/// Create a segment file holding only its header, durable.
-pub(crate) fn create_segment(dir: &Path, first_seq: u64) -> Result<File> {
+/// Create a segment file holding only its header (current format, with the card key's check
+/// value), durable.
+pub(crate) fn create_segment(dir: &Path, first_seq: u64, key_check: &[u8; KEY_CHECK_LEN]) -> Result<File> {
     let path = dir.join(segment_name(first_seq));
     let mut f = OpenOptions::new().create(true).truncate(true).write(true).open(&path).map_err(|e| io("create", &path, e))?;
-    f.write_all(&codec::segment_header(first_seq)).map_err(|e| io("write", &path, e))?;
+    f.write_all(&codec::segment_header(first_seq, key_check)).map_err(|e| io("write", &path, e))?;
     f.sync_all().map_err(|e| io("sync", &path, e))?;
     sync_dir(dir)?;
     Ok(f)
@@ -89,15 +91,27 @@ pub(crate) struct SegmentScan<'a> {
     buf: &'a [u8],
     pos: usize,
     pub first_seq: u64,
+    /// The segment's format version (see `codec.rs`).
+    version: u16,
+    /// Format 1 needs it to hash card numbers; later formats are checked against it.
+    key: Option<&'a CardKey>,
     expected: u64,
     pub stop: Option<Stop>,
 }
 
 impl<'a> SegmentScan<'a> {
-    /// `None` when the header itself is missing or damaged.
-    pub fn new(buf: &'a [u8]) -> Option<SegmentScan<'a>> {
-        let first_seq = codec::parse_segment_header(buf)?;
-        Some(SegmentScan { buf, pos: codec::SEGMENT_HEADER_LEN, first_seq, expected: first_seq, stop: None })
+    /// `Ok(None)` when the header itself is missing or damaged; an error for a format this
+    /// build does not read or a segment written under another card key than `key`.
+    pub fn new(buf: &'a [u8], key: Option<&'a CardKey>) -> Result<Option<SegmentScan<'a>>> {
+        let h = match codec::parse_segment_header(buf) {
+            Ok(h) => h,
+            Err(HeaderProblem::Damaged(_)) => return Ok(None),
+            Err(HeaderProblem::Unsupported(v)) => return Err(codec::unsupported("the journal segment", v)),
+        };
+        if let Some(key) = key {
+            codec::check_key(h.key_check, key)?;
+        }
+        Ok(Some(SegmentScan { buf, pos: h.len, first_seq: h.first_seq, version: h.version, key, expected: h.first_seq, stop: None }))
     }
 
     /// The next event, `Ok(None)` at the end or at a torn tail (see `stop`), or an error for
@@ -122,8 +136,10 @@ impl<'a> SegmentScan<'a> {
                 }
             },
             Frame::Ok(payload, end) => {
-                let event: Event = codec::decode(payload)
-                    .map_err(|e| corrupt(format!("checksummed record at offset {} does not decode: {e}", self.pos)))?;
+                let event: Event = codec::decode_event(self.version, payload, self.key).map_err(|e| match e {
+                    Error::Durability(e) => corrupt(format!("checksummed record at offset {} does not decode: {e}", self.pos)),
+                    e => e,
+                })?;
                 if event.seq != self.expected {
                     return Err(corrupt(format!("record at offset {} is event {}, expected {}", self.pos, event.seq, self.expected)));
                 }
@@ -214,21 +230,23 @@ pub(crate) struct Journal {
 }
 
 impl Journal {
-    /// Start writing at `next_seq` into a new segment of `dir`.
-    pub fn start(dir: &Path, next_seq: u64, mode: Durability, max_unflushed: u64) -> Result<Journal> {
+    /// Start writing at `next_seq` into a new segment of `dir`; every segment header carries
+    /// `key_check`, the card key's check value.
+    pub fn start(dir: &Path, next_seq: u64, mode: Durability, key_check: [u8; KEY_CHECK_LEN], max_unflushed: u64) -> Result<Journal> {
         assert!(max_unflushed >= 1, "validated by DurableEngine::open");
         let interval = match mode {
             Durability::None => return Err(Error::invalid("no journal in Durability::None")),
             Durability::Buffered { interval } => Some(interval.clamp(Duration::from_millis(1), Duration::from_secs(3600))),
             Durability::Sync => None,
         };
-        let file = create_segment(dir, next_seq)?;
+        let file = create_segment(dir, next_seq, &key_check)?;
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_MAX);
         let shared = Arc::new(Shared { progress: Mutex::new(Progress { durable: next_seq - 1, failed: None, fsyncs: 0 }), cond: Condvar::new() });
         let mut w = Writer {
             dir: dir.to_path_buf(),
             file,
             file_len: codec::SEGMENT_HEADER_LEN as u64,
+            key_check,
             next: next_seq,
             pending: BTreeMap::new(),
             buf: Vec::with_capacity(1 << 20),
@@ -302,6 +320,8 @@ struct Writer {
     dir: PathBuf,
     file: File,
     file_len: u64,
+    /// The card key's check value, for the headers of new segments.
+    key_check: [u8; KEY_CHECK_LEN],
     /// The next sequence number to append.
     next: u64,
     /// Frames that arrived before a smaller sequence number.
@@ -424,7 +444,7 @@ impl Writer {
     fn rotate(&mut self) -> Result<u64> {
         self.write_and_sync(true)?;
         let sealed = self.written;
-        match create_segment(&self.dir, self.next) {
+        match create_segment(&self.dir, self.next, &self.key_check) {
             Ok(f) => {
                 self.file = f;
                 self.file_len = codec::SEGMENT_HEADER_LEN as u64;

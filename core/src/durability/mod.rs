@@ -7,7 +7,9 @@
 //!
 //! ```no_run
 //! use haoyuan::*;
-//! let engine = DurableEngine::open("/var/lib/haoyuan", OpenOptions::new(Durability::Sync)).unwrap();
+//! // The deployment's card key: here from a file (or set HAOYUAN_CARD_KEY / _FILE).
+//! let key = CardKey::from_file("/etc/haoyuan/card.key").unwrap();
+//! let engine = DurableEngine::open("/var/lib/haoyuan", OpenOptions::new(Durability::Sync).card_key(key)).unwrap();
 //! println!("recovered: {:?}", engine.recovery_report());
 //! let patient = engine.register_patient().unwrap(); // acknowledged = fsynced
 //! engine.snapshot().unwrap(); // compacts the journal; bookings go on meanwhile
@@ -15,13 +17,32 @@
 //!
 //! # The directory
 //! - `config.json`: the [`EngineConfig`] the directory was created with; replay recomputes pool
-//!   sizes from it, so it is fixed for the directory's life.
+//!   sizes from it, so it is fixed for the directory's life. It never holds the card key.
 //! - `seg-<first seq>.hyj`: journal segments, each a header and gap-free checksummed frames
 //!   (`journal.rs`, `codec.rs`).
 //! - `snap-<seq>.hys`: snapshots, each consistent at exactly one sequence number
 //!   (`snapshot.rs`); the two newest are kept, with the segments after the older one, so a
 //!   damaged newest snapshot falls back to the previous one.
 //! - `LOCK`: held (advisory lock) while the directory is open, so two processes never write it.
+//!
+//! Every segment and snapshot header names its **format version** (`codec.rs` has the layouts):
+//! a file is read by the rules of its own version, and one of a version this build does not
+//! know is refused with an [`Error::Durability`] naming that version, never misread.
+//!
+//! # Card numbers and the card key
+//! No file holds a card number (personal information, see `cards.rs`): events and snapshots
+//! keep the masked form and a keyed digest. Opening needs the deployment's [`CardKey`]
+//! ([`OpenOptions::card_key`], else [`EngineConfig::card_key`], else the environment's
+//! `HAOYUAN_CARD_KEY` / `HAOYUAN_CARD_KEY_FILE`); without one, `open` is an
+//! [`Error::InvalidArgument`] before anything touches the disk. The key is never written: each
+//! format-2 header holds its check value, and a directory written under another key is refused
+//! (`InvalidArgument`: "the card key does not match the one this directory was written with")
+//! before anything is read or repaired.
+//!
+//! A directory written before card numbers were hashed (format 1) opens: its numbers are hashed
+//! under the key and masked as they are read, and what is written from then on is format 2.
+//! Its old files keep their plain numbers until compaction removes them: two snapshots after
+//! the upgrade, no format-1 file is left.
 //!
 //! # Recovery
 //! The newest valid snapshot, then every journal event after it, applied forcibly
@@ -35,6 +56,7 @@
 //! consistent step on its own.
 
 mod codec;
+mod format1;
 mod journal;
 mod replay;
 mod snapshot;
@@ -42,10 +64,11 @@ mod snapshot;
 pub use journal::Durability;
 pub use replay::ClockKind;
 
+use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use codec::corrupt;
+use codec::{corrupt, HeaderProblem};
 use journal::{io, list, snapshot_name, sync_dir, Journal, SegmentScan, Stop};
 use parking_lot::Mutex;
 use replay::Replayer;
@@ -64,7 +87,7 @@ const SNAPSHOTS_KEPT: usize = 2;
 #[derive(Clone, Debug)]
 pub struct OpenOptions {
     /// The configuration of a new directory. For an existing one, `None` uses the stored one
-    /// and `Some` must equal it.
+    /// and `Some` must equal it (its card key is not compared: see `card_key`).
     pub config: Option<EngineConfig>,
     pub durability: Durability,
     pub clock: ClockKind,
@@ -74,6 +97,10 @@ pub struct OpenOptions {
     /// the writer thread is scheduled (a time interval alone is no bound when threads outnumber
     /// cores). 1 ..= 1,000,000; default [`BUFFERED_UNFLUSHED_MAX_DEFAULT`].
     pub max_unflushed: u32,
+    /// The deployment's card key. `None`: the one in `config`, else the environment's
+    /// (`HAOYUAN_CARD_KEY`, `HAOYUAN_CARD_KEY_FILE`); a durable engine refuses to open
+    /// without a key.
+    pub card_key: Option<CardKey>,
 }
 
 /// Default bound on unflushed acknowledged records in `Buffered` mode (see
@@ -83,12 +110,17 @@ pub const BUFFERED_UNFLUSHED_MAX_DEFAULT: u32 = 4096;
 impl OpenOptions {
     /// The stored (or default) configuration on the system clock.
     pub fn new(durability: Durability) -> OpenOptions {
-        OpenOptions { config: None, durability, clock: ClockKind::System, max_unflushed: BUFFERED_UNFLUSHED_MAX_DEFAULT }
+        OpenOptions { config: None, durability, clock: ClockKind::System, card_key: None, max_unflushed: BUFFERED_UNFLUSHED_MAX_DEFAULT }
     }
 
     /// See [`OpenOptions::max_unflushed`].
     pub fn max_unflushed(mut self, records: u32) -> OpenOptions {
         self.max_unflushed = records;
+        self
+    }
+
+    pub fn card_key(mut self, key: CardKey) -> OpenOptions {
+        self.card_key = Some(key);
         self
     }
 
@@ -170,18 +202,22 @@ impl DurableEngine {
         if !(1..=1_000_000).contains(&options.max_unflushed) {
             return Err(Error::invalid(format!("max_unflushed {} must be 1 ..= 1000000", options.max_unflushed)));
         }
+        let key = card_key_of(&options)?;
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = FsOpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| io("open", &lock_path, e))?;
         lock_directory(&lock, &dir)?;
-        let config = settle_config(&dir, options.config)?;
-        let (replayer, report) = recover(&dir, &config, options.clock, None, true)?;
+        // Versions and key first: a refused directory is left exactly as it was.
+        check_headers(&dir, &key)?;
+        let mut config = settle_config(&dir, options.config)?;
+        config.card_key = Some(key.clone());
+        let (replayer, report) = recover(&dir, &config, &key, options.clock, None, true)?;
         let last_seq = replayer.last_seq;
         let engine = replayer.finish()?;
         let journal = match options.durability {
             Durability::None => None,
             mode => {
-                let j = Journal::start(&dir, last_seq + 1, mode, options.max_unflushed as u64)?;
+                let j = Journal::start(&dir, last_seq + 1, mode, key.check_value(), options.max_unflushed as u64)?;
                 engine.set_event_sink(j.sink())?;
                 Some(j)
             }
@@ -226,14 +262,15 @@ impl DurableEngine {
         let journal = self.journal.as_ref().ok_or_else(|| Error::invalid("Durability::None keeps no journal to snapshot"))?;
         let _one_at_a_time = self.snapshot_lock.lock();
         let sealed = journal.rotate()?;
-        let config = EngineConfig { policy: self.engine.policy().clone(), utc_offset_s: self.engine.utc_offset_s() };
-        let (replayer, _) = recover(&self.dir, &config, ClockKind::Manual(crate::time::Timestamp(0)), Some(sealed), false)?;
+        let key = self.engine.card_key().clone();
+        let config = EngineConfig { policy: self.engine.policy().clone(), utc_offset_s: self.engine.utc_offset_s(), card_key: Some(key.clone()) };
+        let (replayer, _) = recover(&self.dir, &config, &key, ClockKind::Manual(crate::time::Timestamp(0)), Some(sealed), false)?;
         if replayer.last_seq != sealed {
             return Err(corrupt(format!("snapshot rebuilt up to {}, expected {sealed}", replayer.last_seq)));
         }
         let state = State::capture(&replayer);
         drop(replayer);
-        write_snapshot(&self.dir, &state)?;
+        write_snapshot(&self.dir, &state, &key.check_value())?;
         prune(&self.dir)?;
         Ok(sealed)
     }
@@ -263,6 +300,54 @@ fn lock_directory(lock: &File, dir: &Path) -> Result<()> {
         }
     }
     Err(Error::Durability(format!("{} is open in another process or handle", dir.display())))
+}
+
+/// The card key to open with: the options', else the configuration's, else the environment's.
+/// Two different keys given, or none at all, refuse the open.
+fn card_key_of(options: &OpenOptions) -> Result<CardKey> {
+    let in_config = options.config.as_ref().and_then(|c| c.card_key.as_ref());
+    match (&options.card_key, in_config) {
+        (Some(a), Some(b)) if !a.same_as(b) => Err(Error::invalid("OpenOptions::card_key and EngineConfig::card_key are two different keys")),
+        (Some(k), _) | (None, Some(k)) => Ok(k.clone()),
+        (None, None) => CardKey::from_env()?.ok_or_else(|| {
+            Error::invalid(format!(
+                "a durable engine needs the card key under which card numbers are hashed: pass it in OpenOptions::card_key or EngineConfig::card_key, or set {} (64 hexadecimal characters) or {} (a file holding them)",
+                crate::cards::CARD_KEY_ENV,
+                crate::cards::CARD_KEY_FILE_ENV
+            ))
+        }),
+    }
+}
+
+/// The first bytes of a file: enough for any header.
+fn read_head(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(codec::HEADER_LEN_MAX);
+    File::open(path)
+        .and_then(|f| f.take(codec::HEADER_LEN_MAX as u64).read_to_end(&mut head))
+        .map_err(|e| io("read", path, e))?;
+    Ok(head)
+}
+
+/// Refuse a directory holding a segment or snapshot of a format this build does not read, or
+/// written under another card key. Damaged headers are left to recovery (a torn tail, a
+/// damaged snapshot).
+fn check_headers(dir: &Path, key: &CardKey) -> Result<()> {
+    for (_, path) in list(dir, "snap-", ".hys")? {
+        match codec::parse_snapshot_header(&read_head(&path)?) {
+            Err(HeaderProblem::Unsupported(v)) => return Err(codec::unsupported(&path.display().to_string(), v)),
+            Err(HeaderProblem::Damaged(_)) => {}
+            Ok(h) => codec::check_key(h.key_check, key)?,
+        }
+    }
+    for (_, path) in list(dir, "seg-", ".hyj")? {
+        match codec::parse_segment_header(&read_head(&path)?) {
+            Err(HeaderProblem::Unsupported(v)) => return Err(codec::unsupported(&path.display().to_string(), v)),
+            Err(HeaderProblem::Damaged(_)) => {}
+            Ok(h) => codec::check_key(h.key_check, key)?,
+        }
+    }
+    Ok(())
 }
 
 fn settle_config(dir: &Path, wanted: Option<EngineConfig>) -> Result<EngineConfig> {
@@ -301,19 +386,30 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
-fn write_snapshot(dir: &Path, state: &State) -> Result<()> {
+fn write_snapshot(dir: &Path, state: &State, key_check: &[u8; KEY_CHECK_LEN]) -> Result<()> {
     let payload = codec::encode(state)?;
-    write_atomically(dir, &snapshot_name(state.seq), &codec::snapshot_bytes(state.seq, &payload))
+    write_atomically(dir, &snapshot_name(state.seq), &codec::snapshot_bytes(state.seq, key_check, &payload))
 }
 
-/// Decode a snapshot file's bytes (checksum, then content).
-pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<State> {
-    let (seq, payload) = codec::parse_snapshot(bytes)?;
-    let state: State = codec::decode(payload)?;
-    if state.seq != seq {
-        return Err(corrupt(format!("snapshot header says {seq}, content says {}", state.seq)));
-    }
-    Ok(state)
+/// Decode a snapshot file's bytes (checksum, then content, its cards under `key`). The outer
+/// error refuses the directory (a format this build does not read, another card key); the
+/// inner one is damage, which recovery passes over for an older snapshot.
+pub(crate) fn decode_snapshot(bytes: &[u8], key: &CardKey) -> Result<Result<State, String>> {
+    let s = match codec::parse_snapshot(bytes) {
+        Ok(s) => s,
+        Err(HeaderProblem::Damaged(why)) => return Ok(Err(why)),
+        Err(HeaderProblem::Unsupported(v)) => return Err(codec::unsupported("the snapshot", v)),
+    };
+    codec::check_key(s.key_check, key)?;
+    let state = match s.version {
+        1 => format1::decode_state(s.payload, key),
+        _ => codec::decode::<State>(s.payload),
+    };
+    Ok(match state {
+        Ok(state) if state.seq != s.seq => Err(format!("snapshot header says {}, content says {}", s.seq, state.seq)),
+        Ok(state) => Ok(state),
+        Err(e) => Err(e.to_string()),
+    })
 }
 
 /// Keep the newest snapshots; drop older ones and every segment wholly before the oldest kept.
@@ -339,8 +435,10 @@ fn prune(dir: &Path) -> Result<()> {
 }
 
 /// Rebuild the state of `dir`: newest valid snapshot, then the journal after it, up to
-/// `until` if given. With `repair`, a torn tail is truncated on disk; without, only reported.
-fn recover(dir: &Path, config: &EngineConfig, clock: ClockKind, until: Option<u64>, repair: bool) -> Result<(Replayer, RecoveryReport)> {
+/// `until` if given, card numbers of format-1 files hashed under `key` (`config` holds it too,
+/// for the rebuilt engine). With `repair`, a torn tail is truncated on disk; without, only
+/// reported.
+fn recover(dir: &Path, config: &EngineConfig, key: &CardKey, clock: ClockKind, until: Option<u64>, repair: bool) -> Result<(Replayer, RecoveryReport)> {
     let mut report = RecoveryReport::default();
     for (_, tmp) in list(dir, "", ".tmp").unwrap_or_default() {
         let _ = std::fs::remove_file(tmp);
@@ -350,17 +448,27 @@ fn recover(dir: &Path, config: &EngineConfig, clock: ClockKind, until: Option<u6
         if until.is_some_and(|u| seq > u) {
             continue;
         }
-        let loaded = std::fs::read(&path).map_err(|e| io("read", &path, e)).and_then(|b| decode_snapshot(&b));
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                report.snapshots_skipped.push((path.clone(), io("read", &path, e).to_string()));
+                continue;
+            }
+        };
+        let loaded = decode_snapshot(&bytes, key).map_err(|e| match e {
+            Error::Durability(m) => Error::Durability(format!("{}: {m}", path.display())),
+            e => e,
+        })?;
         match loaded {
             Ok(state) if state.config != *config => {
                 return Err(corrupt(format!("{} was written under another configuration", path.display())));
             }
             Ok(state) => {
                 report.snapshot_seq = Some(state.seq);
-                replayer = Some(state.restore(clock)?);
+                replayer = Some(state.restore(clock, key)?);
                 break;
             }
-            Err(e) => report.snapshots_skipped.push((path, e.to_string())),
+            Err(why) => report.snapshots_skipped.push((path, why)),
         }
     }
     let mut replayer = match replayer {
@@ -383,7 +491,7 @@ fn recover(dir: &Path, config: &EngineConfig, clock: ClockKind, until: Option<u6
             Error::Durability(m) => Error::Durability(format!("{}: {m}", path.display())),
             e => e,
         };
-        let Some(mut scan) = SegmentScan::new(&bytes) else {
+        let Some(mut scan) = SegmentScan::new(&bytes, Some(key)).map_err(at)? else {
             if is_last && until.is_none() {
                 // A crash while creating the segment: it holds nothing.
                 report.torn_tail = Some(TornTail { segment: path.clone(), offset: 0, bytes_dropped: bytes.len() as u64, reason: "damaged segment header".into() });
@@ -448,14 +556,20 @@ fn recover(dir: &Path, config: &EngineConfig, clock: ClockKind, until: Option<u6
 /// Every journaled event still on disk in `dir`, in sequence order: the journal after the
 /// oldest kept snapshot (older events were compacted into it). For audit and data frames.
 /// Reading a directory that is open elsewhere is safe; it ends at the last complete record.
+///
+/// The card key is taken from the environment if it is set there: segments are then checked
+/// against it, and format-1 segments (plain card numbers) need it to be read at all (their
+/// numbers come out hashed and masked, as in the current format).
 pub fn read_journal(dir: impl AsRef<Path>) -> Result<JournalReader> {
     let dir = dir.as_ref();
+    let key = CardKey::from_env()?;
     let segments = list(dir, "seg-", ".hyj")?;
-    Ok(JournalReader { segments: segments.into_iter().map(|(_, p)| p).collect(), next_segment: 0, events: Vec::new().into_iter(), last: None, done: false })
+    Ok(JournalReader { segments: segments.into_iter().map(|(_, p)| p).collect(), next_segment: 0, events: Vec::new().into_iter(), last: None, done: false, key })
 }
 
 /// Iterator over journaled events; yields an error (then stops) on corruption.
 pub struct JournalReader {
+    key: Option<CardKey>,
     segments: Vec<PathBuf>,
     next_segment: usize,
     events: std::vec::IntoIter<Event>,
@@ -469,7 +583,11 @@ impl JournalReader {
         self.next_segment += 1;
         let is_last = self.next_segment == self.segments.len();
         let bytes = std::fs::read(&path).map_err(|e| io("read", &path, e))?;
-        let Some(mut scan) = SegmentScan::new(&bytes) else {
+        let Some(mut scan) = SegmentScan::new(&bytes, self.key.as_ref()).map_err(|e| match e {
+            Error::Durability(m) => corrupt(format!("{}: {m}", path.display())),
+            e => e,
+        })?
+        else {
             return if is_last { Ok(false) } else { Err(corrupt(format!("{}: damaged segment header", path.display()))) };
         };
         let mut events = Vec::new();
@@ -523,13 +641,14 @@ impl Iterator for JournalReader {
 /// the events up to a torn tail, or the error recovery would report. Never panics.
 #[doc(hidden)]
 pub fn fuzz_decode_segment(bytes: &[u8]) -> Result<Vec<Event>> {
-    let mut scan = SegmentScan::new(bytes).ok_or_else(|| corrupt("damaged segment header"))?;
+    let key = fuzz_key();
+    let mut scan = SegmentScan::new(bytes, Some(&key))?.ok_or_else(|| corrupt("damaged segment header"))?;
     let mut out = Vec::new();
     while let Some(e) = scan.next_event()? {
         out.push(e);
     }
     // Replay them as recovery would (into a fresh engine), to exercise `apply` too.
-    let mut r = Replayer::fresh(EngineConfig::default(), ClockKind::Manual(crate::time::Timestamp(0)))?;
+    let mut r = Replayer::fresh(EngineConfig::default().with_card_key(key.clone()), ClockKind::Manual(crate::time::Timestamp(0)))?;
     r.last_seq = out.first().map_or(r.last_seq, |e| e.seq.saturating_sub(1));
     for e in out.iter().cloned() {
         r.apply(e)?;
@@ -541,9 +660,10 @@ pub fn fuzz_decode_segment(bytes: &[u8]) -> Result<Vec<Event>> {
 /// Fuzzing: decode a snapshot file's bytes and rebuild an engine from it. Never panics.
 #[doc(hidden)]
 pub fn fuzz_decode_snapshot(bytes: &[u8]) -> Result<u64> {
-    let state = decode_snapshot(bytes)?;
+    let key = fuzz_key();
+    let state = decode_snapshot(bytes, &key)?.map_err(corrupt)?;
     let seq = state.seq;
-    state.restore(ClockKind::Manual(crate::time::Timestamp(0)))?.finish()?;
+    state.restore(ClockKind::Manual(crate::time::Timestamp(0)), &key)?.finish()?;
     Ok(seq)
 }
 
@@ -553,7 +673,7 @@ pub fn fuzz_decode_snapshot(bytes: &[u8]) -> Result<u64> {
 pub fn fuzz_decode_snapshot_payload(payload: &[u8]) -> Result<u64> {
     let state: State = codec::decode(payload)?;
     let seq = state.seq;
-    state.restore(ClockKind::Manual(crate::time::Timestamp(0)))?.finish()?;
+    state.restore(ClockKind::Manual(crate::time::Timestamp(0)), &fuzz_key())?.finish()?;
     Ok(seq)
 }
 
@@ -561,7 +681,7 @@ pub fn fuzz_decode_snapshot_payload(payload: &[u8]) -> Result<u64> {
 /// reaches the event decoder and replay.
 #[doc(hidden)]
 pub fn fuzz_segment_from_payloads(first_seq: u64, payloads: &[&[u8]]) -> Vec<u8> {
-    let mut out = codec::segment_header(first_seq).to_vec();
+    let mut out = codec::segment_header(first_seq, &fuzz_key().check_value()).to_vec();
     for p in payloads {
         let len = (p.len() as u32).to_le_bytes();
         let crc = crc32c::crc32c_append(crc32c::crc32c(&len), p);
@@ -570,6 +690,12 @@ pub fn fuzz_segment_from_payloads(first_seq: u64, payloads: &[&[u8]]) -> Vec<u8>
         out.extend_from_slice(p);
     }
     out
+}
+
+/// The card key of the fuzzing entry points: fixed, so that the segments
+/// `fuzz_segment_from_payloads` frames are readable by `fuzz_decode_segment`.
+fn fuzz_key() -> CardKey {
+    CardKey::from_bytes(&[0x5a; 32]).expect("32 bytes")
 }
 
 /// Tests: the whole state of a quiescent engine as text (everything a snapshot holds, minus the

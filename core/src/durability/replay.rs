@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::events::{CancelledBy, Event, EventKind};
 use crate::ids::*;
 use crate::lottery::{Draw, Ticket};
-use crate::patients::{Booking, BookingState, Card, PatientState, Referral, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX};
+use crate::patients::{Booking, BookingState, LinkedCard, PatientState, Referral, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX};
 use crate::slot::Pool;
 use crate::time::Timestamp;
 use crate::waitlist::WAITLIST_PER_DEPARTMENT_MAX;
@@ -188,11 +188,11 @@ impl Replayer {
             }
             EventKind::ChannelAdded { channel, name } => expect_id(e.add_channel(&name)?.0 as u64, channel.0 as u64),
             EventKind::PatientRegistered { patient } => expect_id(e.patients.register()?.0 as u64, patient.0 as u64),
-            EventKind::CardLinked { patient, card_type, number } => {
-                let card = Card::new(&card_type, &number)?;
+            EventKind::CardLinked { patient, card_type, masked, digest } => {
+                let card = LinkedCard::restored(card_type, masked, digest)?;
                 let (p, mut state) = e.patients.lock(patient)?;
-                if !state.cards.contains(&card) {
-                    e.patients.cards.insert(card.clone(), p);
+                if !state.cards.iter().any(|c| c.digest == card.digest) {
+                    e.patients.cards.insert(card.digest, p);
                     state.cards.push(card);
                 }
                 Ok(())
@@ -211,7 +211,7 @@ impl Replayer {
                     taken
                 };
                 for card in &taken.cards {
-                    e.patients.cards.insert(card.clone(), survivor);
+                    e.patients.cards.insert(card.digest, survivor);
                 }
                 let (_, mut s) = e.patients.lock(survivor)?;
                 s.absorb(taken);

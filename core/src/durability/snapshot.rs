@@ -15,7 +15,8 @@ use crate::error::Result;
 use crate::ids::*;
 use crate::lottery::{Draw, Ticket};
 use crate::booking::Request;
-use crate::patients::{Booking, BookingState, Card, NoShowMark, PatientState, Referral};
+use crate::cards::{CardDigest, CardKey};
+use crate::patients::{Booking, BookingState, LinkedCard, NoShowMark, PatientState, Referral};
 use crate::registry::{ResourceKind, Tier};
 use crate::roster::Roster;
 use crate::slot::{Slot, SlotSpec};
@@ -26,8 +27,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
+/// The state. Generic over how a card and a card index key are kept, so that format 1 (plain
+/// numbers, read only: `format1.rs`) shares the shape: `C` is a patient's card, `I` the index
+/// key of a card.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-pub(crate) struct State {
+pub(crate) struct State<C = LinkedCard, I = CardDigest> {
     pub config: EngineConfig,
     pub seq: u64,
     pub clock: Timestamp,
@@ -37,8 +41,8 @@ pub(crate) struct State {
     pub departments: Vec<(InstitutionId, String, String)>,
     pub resources: Vec<ResourceRec>,
     pub channels: Vec<String>,
-    pub patients: Vec<PatientRec>,
-    pub cards: Vec<(Card, PatientId)>,
+    pub patients: Vec<PatientRec<C>>,
+    pub cards: Vec<(I, PatientId)>,
     pub slots: Vec<SlotRec>,
     pub rosters: Vec<(Roster, Option<Date>)>,
     pub waitlist: Vec<WaitlistEntry>,
@@ -60,9 +64,9 @@ pub(crate) struct ResourceRec {
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
-pub(crate) struct PatientRec {
+pub(crate) struct PatientRec<C = LinkedCard> {
     pub merged_into: Option<PatientId>,
-    pub cards: Vec<Card>,
+    pub cards: Vec<C>,
     pub bookings: Vec<Booking>,
     pub next_seq: u32,
     pub no_shows: Vec<NoShowMark>,
@@ -87,6 +91,48 @@ pub(crate) struct DrawRec {
     pub tickets: Vec<(TicketId, Request, f64)>,
 }
 
+impl<C, I> State<C, I> {
+    /// The same state with its cards converted (format 1 → current).
+    pub fn map_cards<C2, I2>(self, mut card: impl FnMut(C) -> Result<C2>, mut index: impl FnMut(I) -> Result<I2>) -> Result<State<C2, I2>> {
+        let patients = self
+            .patients
+            .into_iter()
+            .map(|p| {
+                Ok(PatientRec {
+                    merged_into: p.merged_into,
+                    cards: p.cards.into_iter().map(&mut card).collect::<Result<_>>()?,
+                    bookings: p.bookings,
+                    next_seq: p.next_seq,
+                    no_shows: p.no_shows,
+                    suspended_until: p.suspended_until,
+                    referrals: p.referrals,
+                    waitlist_entries: p.waitlist_entries,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let cards = self.cards.into_iter().map(|(c, p)| Ok((index(c)?, p))).collect::<Result<_>>()?;
+        Ok(State {
+            config: self.config,
+            seq: self.seq,
+            clock: self.clock,
+            institutions: self.institutions,
+            departments: self.departments,
+            resources: self.resources,
+            channels: self.channels,
+            patients,
+            cards,
+            slots: self.slots,
+            rosters: self.rosters,
+            waitlist: self.waitlist,
+            next_waitlist: self.next_waitlist,
+            lotteries: self.lotteries,
+            next_ticket: self.next_ticket,
+            drawn: self.drawn,
+            next_referral: self.next_referral,
+        })
+    }
+}
+
 impl State {
     /// Copy a replayer's engine. Only for an engine no other thread uses.
     pub fn capture(r: &Replayer) -> State {
@@ -107,8 +153,8 @@ impl State {
                 closed: s.is_closed(),
             });
         }
-        let mut cards: Vec<(Card, PatientId)> = e.patients.cards.iter().map(|c| (c.key().clone(), *c.value())).collect();
-        cards.sort_by(|a, b| (&a.0.card_type, &a.0.number).cmp(&(&b.0.card_type, &b.0.number)));
+        let mut cards: Vec<(CardDigest, PatientId)> = e.patients.cards.iter().map(|c| (*c.key(), *c.value())).collect();
+        cards.sort_unstable();
         let mut waitlist: Vec<WaitlistEntry> = e.waitlists.lists.iter().flat_map(|l| l.value().clone()).collect();
         waitlist.sort_by_key(|w| w.id);
         let mut lotteries: Vec<DrawRec> = e
@@ -123,7 +169,7 @@ impl State {
             .collect();
         lotteries.sort_by_key(|d| d.release_at);
         State {
-            config: EngineConfig { policy: e.policy.clone(), utc_offset_s: e.utc_offset_s },
+            config: EngineConfig { policy: e.policy.clone(), utc_offset_s: e.utc_offset_s, card_key: None },
             seq,
             clock,
             institutions: reg.institutions.iter().map(|(_, i)| (i.name.clone(), i.tier, name_of(&reg.districts, i.district.0))).collect(),
@@ -171,9 +217,11 @@ impl State {
         }
     }
 
-    /// Rebuild an engine. Every reference is checked: a snapshot that passed its checksum but
-    /// is inconsistent (a bug, or a fuzzer) is an error, never a panic.
-    pub fn restore(self, clock: ClockKind) -> Result<Replayer> {
+    /// Rebuild an engine (its cards hashed under `key`, which the snapshot's header was checked
+    /// against). Every reference is checked: a snapshot that passed its checksum but is
+    /// inconsistent (a bug, or a fuzzer) is an error, never a panic.
+    pub fn restore(mut self, clock: ClockKind, key: &CardKey) -> Result<Replayer> {
+        self.config.card_key = Some(key.clone());
         let clock = match clock {
             ClockKind::Manual(t) => ClockKind::Manual(t.max(self.clock)),
             c => c,
@@ -238,11 +286,11 @@ impl State {
                 waitlist_entries: p.waitlist_entries,
             }));
         }
-        for (card, owner) in self.cards {
+        for (digest, owner) in self.cards {
             if !known(owner) {
                 return Err(corrupt("snapshot card of an unknown patient"));
             }
-            e.patients.cards.insert(card, owner);
+            e.patients.cards.insert(digest, owner);
         }
         for (roster, done) in self.rosters {
             roster.validate()?;

@@ -28,7 +28,7 @@ pub struct City {
 }
 
 pub fn city_with(policy: Policy, now: Timestamp) -> City {
-    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET }, now).unwrap();
+    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }, now).unwrap();
     let community = engine.add_institution("Nancheng Community Clinic", Tier::Community, "Nancheng").unwrap();
     let secondary = engine.add_institution("Nancheng District Hospital", Tier::Secondary, "Nancheng").unwrap();
     let tertiary = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Nancheng").unwrap();

@@ -15,8 +15,14 @@ pub fn start() -> Timestamp {
     Timestamp::from_local(day0(), 16 * 60, 8 * 3600)
 }
 
+/// The card key of the test directories (a durable engine needs one).
+pub fn test_key() -> CardKey {
+    CardKey::from_bytes(&[7; 32]).unwrap()
+}
+
+/// With the test card key, so in-memory and durable engines hash cards alike.
 pub fn config() -> EngineConfig {
-    let mut c = EngineConfig::default();
+    let mut c = EngineConfig::default().with_card_key(test_key());
     c.policy.lottery.window_s = 60;
     c
 }
