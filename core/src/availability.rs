@@ -3,96 +3,18 @@
 //! institutions when a department-day is full (load spreading). Read-only and lock-free on the
 //! slots; the indexes are read under dashmap's shard read guards.
 
+use crate::model::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, Pool};
 use crate::error::{Error, Result};
 use crate::ids::*;
-use crate::registry::Tier;
-use crate::slot::{Pool, Slot};
-use crate::time::{Date, TimeOfDay, Timestamp};
+
+use crate::slot::Slot;
+use crate::time::{Date, Timestamp};
 use crate::Engine;
-use serde::{Deserialize, Serialize};
 
 /// Longest date range one query may cover.
 pub const QUERY_DAYS_MAX: i32 = 366;
 /// Most results one query returns.
 pub const QUERY_LIMIT_MAX: u32 = 100_000;
-
-/// Which free slots to list. Unset filters match everything; the date range is required.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AvailabilityQuery {
-    pub department: Option<DepartmentId>,
-    pub resource: Option<ResourceId>,
-    pub institution: Option<InstitutionId>,
-    pub specialty: Option<String>,
-    pub tier: Option<Tier>,
-    pub district: Option<String>,
-    pub date_from: Date,
-    pub date_to: Date,
-    pub time: Option<TimeOfDay>,
-    /// Count the referral pool as free (for a patient holding a referral).
-    pub with_referral: bool,
-    pub limit: u32,
-}
-
-impl Default for AvailabilityQuery {
-    fn default() -> Self {
-        AvailabilityQuery {
-            department: None,
-            resource: None,
-            institution: None,
-            specialty: None,
-            tier: None,
-            district: None,
-            date_from: Date(0),
-            date_to: Date(0),
-            time: None,
-            with_referral: false,
-            limit: 100,
-        }
-    }
-}
-
-impl AvailabilityQuery {
-    /// Free slots of one department over a date range.
-    pub fn department(department: DepartmentId, date_from: Date, date_to: Date) -> Self {
-        AvailabilityQuery { department: Some(department), date_from, date_to, ..Default::default() }
-    }
-}
-
-/// A slot with free places.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FreeSlot {
-    pub slot: SlotId,
-    pub resource: ResourceId,
-    pub department: DepartmentId,
-    pub institution: InstitutionId,
-    pub date: Date,
-    pub start_min: u16,
-    pub end_min: u16,
-    /// Places free to this kind of requester now.
-    pub free: u32,
-    pub starts_at: Timestamp,
-}
-
-/// Free and total places of one department-day.
-#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DayAvailability {
-    pub date: Date,
-    pub free: u32,
-    pub places: u32,
-}
-
-/// Another institution's department with free places, for load spreading.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Alternative {
-    pub department: DepartmentId,
-    pub institution: InstitutionId,
-    pub tier: Tier,
-    /// Its earliest free slot in the range.
-    pub earliest: FreeSlot,
-    /// Booked share of its places over the range (0 = empty, 1 = full).
-    pub load: f32,
-}
 
 impl Engine {
     fn check_range(&self, from: Date, to: Date) -> Result<()> {
@@ -114,7 +36,7 @@ impl Engine {
             return 0;
         }
         let general = self.pool_order(slot, &window, ChannelId(0), None, now).ok();
-        let referral = if with_referral { self.pool_order(slot, &window, ChannelId(0), Some(crate::events::Urgency::Urgent), now).ok() } else { None };
+        let referral = if with_referral { self.pool_order(slot, &window, ChannelId(0), Some(crate::model::Urgency::Urgent), now).ok() } else { None };
         // At most the four pools: a stack array, no allocation per slot scanned.
         let (mut pools, mut n) = ([Pool::General; 4], 0);
         for order in [general, referral].into_iter().flatten() {
@@ -159,7 +81,7 @@ impl Engine {
         if let Some(i) = q.institution {
             self.registry.institution(i)?;
         }
-        let keep = |d: &crate::registry::Department| {
+        let keep = |d: &crate::model::Department| {
             let Ok(inst) = self.registry.institution(d.institution) else { return false };
             specialty.is_none_or(|s| s == d.specialty)
                 && district.is_none_or(|x| x == inst.district)

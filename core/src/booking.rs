@@ -14,80 +14,16 @@
 //! 4. A place that frees up is offered to the waitlist *after* the patient lock is released:
 //!    no thread ever holds two patient locks.
 
+use crate::model::{Booking, BookingState, CancelledBy, Pool, Request, Submission, Tier, Urgency};
 use crate::error::{Error, Result};
-use crate::events::{CancelledBy, EventKind, Urgency};
+use crate::events::EventKind;
 use crate::ids::*;
-use crate::patients::{Booking, BookingState, PatientState, BOOKINGS_PER_PATIENT_MAX};
-use crate::registry::Tier;
-use crate::slot::{ClaimError, Pool, Slot};
+use crate::patients::{PatientState, BOOKINGS_PER_PATIENT_MAX};
+
+use crate::slot::{ClaimError, Slot};
 use crate::time::Timestamp;
 use crate::Engine;
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
-
-/// A request for a place in one slot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Request {
-    pub patient: PatientId,
-    pub slot: SlotId,
-    pub channel: ChannelId,
-    /// A referral from a lower tier: opens the referral pool and raises priority.
-    #[serde(default)]
-    pub referral: Option<ReferralId>,
-    /// A follow-up visit (priority between referrals and the general public).
-    #[serde(default)]
-    pub follow_up: bool,
-}
-
-impl Request {
-    pub fn new(patient: PatientId, slot: SlotId, channel: ChannelId) -> Request {
-        Request { patient, slot, channel, referral: None, follow_up: false }
-    }
-
-    pub fn with_referral(mut self, referral: ReferralId) -> Request {
-        self.referral = Some(referral);
-        self
-    }
-
-    pub fn as_follow_up(mut self) -> Request {
-        self.follow_up = true;
-        self
-    }
-}
-
-/// The outcome of [`Engine::submit`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Submission {
-    /// Booked at once (first come, first served).
-    Booked { booking: Booking },
-    /// Entered into the release lottery, drawn at `draws_at`; the result arrives as a
-    /// `lottery_won` / `lottery_lost` event.
-    Entered { ticket: TicketId, draws_at: Timestamp },
-}
-
-/// Priority classes, highest first. Used by the lottery weights and waitlist order.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PriorityClass {
-    Emergency,
-    Urgent,
-    Routine,
-    FollowUp,
-    General,
-}
-
-impl PriorityClass {
-    pub(crate) fn of(urgency: Option<Urgency>, follow_up: bool) -> PriorityClass {
-        match urgency {
-            Some(Urgency::Emergency) => PriorityClass::Emergency,
-            Some(Urgency::Urgent) => PriorityClass::Urgent,
-            Some(Urgency::Routine) => PriorityClass::Routine,
-            None if follow_up => PriorityClass::FollowUp,
-            None => PriorityClass::General,
-        }
-    }
-}
 
 /// How a place is taken.
 #[derive(Copy, Clone, Debug)]

@@ -5,24 +5,26 @@
 //!
 //! See `docs/concurrency.md` for which lock or atomic guards what.
 
+use crate::model::{Booking, BookingState, Channel, Department, EngineStats, Institution, PatientRecord, ResourceKind, ResourceStats, Roster, SlotInfo, SlotSpec, SuspensionReport, Tier};
 use crate::error::{Error, Result};
 use crate::events::{EventBus, EventKind, EventSink, SubscribeOptions, Subscription};
 use crate::ids::*;
-use crate::lottery::Lotteries;
+use crate::lotteries::Lotteries;
+use crate::timers::Timers;
 use crate::cards::CardKey;
-use crate::patients::{Booking, BookingState, LinkedCard, PatientRecord, Patients};
+use crate::patients::{LinkedCard, Patients};
 use crate::policy::Policy;
-use crate::registry::{Channel, Department, Institution, Registry, Resource, ResourceKind, ResourceStats, Tier};
-use crate::roster::{Roster, Rosters};
-use crate::slot::{pool_sizes, share_ppm, Dealt, Slot, SlotSpec, PLACES_MAX};
+use crate::registry::{Registry, Resource};
+use crate::roster::Rosters;
+use crate::slot::{pool_sizes, share_ppm, Dealt, Slot, PLACES_MAX};
 use crate::store::{SlotStore, SLOTS_MAX};
-use crate::time::{check_utc_offset, Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
-use crate::waitlist::Waitlists;
+use crate::calendar::check_utc_offset;
+use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
+use crate::waitlists::Waitlists;
 use parking_lot::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -75,81 +77,6 @@ impl EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig { policy: Policy::default(), utc_offset_s: 8 * 3600, card_key: None }
-    }
-}
-
-/// A published slot as the engine reports it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SlotInfo {
-    pub id: SlotId,
-    pub resource: ResourceId,
-    pub department: DepartmentId,
-    pub institution: InstitutionId,
-    pub date: Date,
-    pub start_min: u16,
-    pub end_min: u16,
-    pub capacity: u16,
-    /// Places of each pool (general, referral, quota 0, quota 1); general includes overbooking.
-    pub pool_places: [u16; 4],
-    /// Places taken from each pool.
-    pub pool_taken: [u16; 4],
-    pub closed: bool,
-    pub starts_at: Timestamp,
-    pub ends_at: Timestamp,
-}
-
-/// What a session suspension (停诊) did.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SuspensionReport {
-    pub slots: Vec<SlotId>,
-    /// Holds and bookings cancelled as `provider_cancelled`; the host notifies and rebooks them.
-    pub cancelled: Vec<Booking>,
-}
-
-/// Counters for a quick look at the engine.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct EngineStats {
-    pub institutions: usize,
-    pub departments: usize,
-    pub resources: usize,
-    pub patients: usize,
-    pub slots: usize,
-    pub last_event_seq: u64,
-}
-
-const TIMER_SHARDS: usize = 16;
-
-/// Hold expiry deadlines, sharded so that concurrent holds rarely touch the same lock. Entries
-/// are never removed early: a confirmed or cancelled hold's deadline is skipped when it fires.
-#[derive(Default)]
-pub(crate) struct Timers {
-    shards: [Mutex<Deadlines>; TIMER_SHARDS],
-}
-
-/// Earliest first: (deadline, booking id).
-type Deadlines = BinaryHeap<Reverse<(i64, u64)>>;
-
-impl Timers {
-    pub fn push(&self, at: Timestamp, booking: BookingId) {
-        let shard = (booking.0 as usize ^ (booking.0 >> 32) as usize) % TIMER_SHARDS;
-        self.shards[shard].lock().push(Reverse((at.0, booking.0)));
-    }
-
-    /// Every deadline at or before `now`, in (deadline, booking) order so expiry is deterministic.
-    pub fn take_due(&self, now: Timestamp) -> Vec<(Timestamp, BookingId)> {
-        let mut due = Vec::new();
-        for shard in &self.shards {
-            let mut heap = shard.lock();
-            while let Some(Reverse((at, id))) = heap.peek().copied() {
-                if at > now.0 {
-                    break;
-                }
-                heap.pop();
-                due.push((Timestamp(at), BookingId(id)));
-            }
-        }
-        due.sort_unstable();
-        due
     }
 }
 
@@ -766,7 +693,7 @@ impl Engine {
             for b in state.bookings.iter_mut().filter(|b| b.state.is_active() && closed.contains(&b.slot)) {
                 b.state = BookingState::ProviderCancelled;
                 // Numbered before the release, as in `end_booking` (journal prefixes stay within capacity).
-                self.emit_at(now, EventKind::Cancelled { booking: b.id, slot: b.slot, by: crate::events::CancelledBy::Provider, late: false });
+                self.emit_at(now, EventKind::Cancelled { booking: b.id, slot: b.slot, by: crate::model::CancelledBy::Provider, late: false });
                 if let Some(s) = self.store.get(b.slot) {
                     s.release(b.pool);
                 }

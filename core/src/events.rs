@@ -6,14 +6,11 @@
 //! emitted by different threads may reach a subscriber a few positions out of order: a consumer
 //! that needs the total order re-sequences by `seq`, which the absence of gaps makes exact.
 
-use crate::booking::Request;
+use crate::model::{CancelledBy, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency, WaitlistEntry};
 use crate::cards::CardDigest;
 use crate::error::Result;
 use crate::ids::*;
-use crate::roster::Roster;
-use crate::waitlist::WaitlistEntry;
-use crate::registry::{ResourceKind, Tier};
-use crate::slot::{Pool, SlotSpec};
+
 use crate::time::{Date, TimeOfDay, Timestamp};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::RwLock;
@@ -31,24 +28,6 @@ use std::sync::{Arc, OnceLock};
 pub trait EventSink: Send + Sync {
     fn record(&self, event: &Event);
     fn wait_durable(&self, seq: u64) -> Result<()>;
-}
-
-/// Who ended a booking by cancelling it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CancelledBy {
-    Patient,
-    /// The clinic session was suspended (停诊); never counts against the patient.
-    Provider,
-}
-
-/// Urgency of a referral (NHS e-RS: two-week-wait/emergency, urgent, routine).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Urgency {
-    Emergency,
-    Urgent,
-    Routine,
 }
 
 /// One state change.

@@ -33,6 +33,7 @@
 
 mod availability;
 mod booking;
+mod calendar;
 mod cards;
 mod durability;
 mod engine;
@@ -42,7 +43,9 @@ mod events;
 pub mod fhir;
 pub mod sim;
 mod ids;
+mod lotteries;
 mod lottery;
+mod model;
 mod patients;
 mod policy;
 mod referral;
@@ -51,27 +54,29 @@ mod roster;
 mod slot;
 mod store;
 mod time;
+mod timers;
 mod waitlist;
+mod waitlists;
 
-pub use availability::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
-pub use booking::{PriorityClass, Request, Submission};
+pub use availability::{QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
+
 pub use cards::{mask_card_number, CardDigest, CardKey, CARD_DIGEST_LEN, CARD_FIELD_LEN_MAX, CARD_KEY_ENV, CARD_KEY_FILE_ENV, CARD_KEY_LEN};
-pub use engine::{Engine, EngineConfig, EngineStats, SlotInfo, SuspensionReport, PUBLISH_BATCH_MAX};
+pub use engine::{Engine, EngineConfig, PUBLISH_BATCH_MAX};
 pub use error::{Error, ErrorCode, LimitKind, Result};
 pub use durability::{read_journal, BUFFERED_UNFLUSHED_MAX_DEFAULT, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions, RecoveryReport, TornTail};
 #[doc(hidden)]
 pub use durability::{debug_state, fuzz_decode_segment, fuzz_decode_snapshot, fuzz_decode_snapshot_payload, fuzz_segment_from_payloads};
-pub use events::{CancelledBy, Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription, Urgency, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX};
+pub use events::{Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX};
 pub use ids::*;
+pub use model::{Alternative, AvailabilityQuery, Booking, BookingState, CancelledBy, Card, Channel, DayAvailability, Department, EngineStats, FreeSlot, Institution, NoShowMark, PatientRecord, Pool, PriorityClass, Referral, ReferralRequest, Request, ResourceKind, ResourceStats, Roster, SlotInfo, SlotSpec, Submission, SuspensionReport, Tier, Urgency, WaitlistEntry, WaitlistRequest};
 pub use lottery::weighted_order;
-pub use patients::{Booking, BookingState, Card, NoShowMark, PatientRecord, Referral};
+
 pub use policy::*;
-pub use registry::{Channel, Department, Institution, Resource, ResourceKind, ResourceStats, Tier, STANDARD_CHANNELS};
-pub use roster::Roster;
-pub use slot::{Pool, SlotSpec, PLACES_MAX};
-pub use time::{check_utc_offset, Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S, UTC_OFFSET_MAX_S};
-pub use referral::ReferralRequest;
-pub use waitlist::{WaitlistEntry, WaitlistRequest};
+pub use registry::{Resource, STANDARD_CHANNELS};
+pub use slot::PLACES_MAX;
+pub use calendar::check_utc_offset;
+pub use time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S, UTC_OFFSET_MAX_S};
+
 
 /// The README's example, compiled and run as a doctest so it cannot rot.
 #[cfg(doctest)]

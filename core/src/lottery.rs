@@ -6,37 +6,17 @@
 //! (patient, slot), so the draw depends only on *who* entered, not on which thread arrived
 //! first: the same entries and seed give the same order, and `LotteryDrawn` records it.
 
-use crate::booking::{Mode, PriorityClass, Request, Submission};
+use crate::model::{PriorityClass, Request, Submission};
+use crate::booking::Mode;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
+use crate::lotteries::{Draw, Ticket};
 use crate::time::Timestamp;
 use crate::Engine;
-use dashmap::DashMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-pub(crate) struct Ticket {
-    pub id: TicketId,
-    pub request: Request,
-    pub weight: f64,
-}
-
-#[derive(Default)]
-pub(crate) struct Draw {
-    pub draws_at: Timestamp,
-    pub tickets: Vec<Ticket>,
-    pub entered: HashSet<(PatientId, SlotId)>,
-}
-
-/// Open lotteries by release instant.
-#[derive(Default)]
-pub(crate) struct Lotteries {
-    pub(crate) open: DashMap<Timestamp, Draw>,
-    pub(crate) next_ticket: AtomicU64,
-}
+use std::sync::atomic::Ordering;
 
 /// SplitMix64: derives one independent seed per release instant from the policy seed.
 fn mix(mut x: u64) -> u64 {

@@ -6,12 +6,13 @@
 //! (invariant 2). Merging two records is the only place that touches two patients; it takes
 //! them one after the other, never nested (see `Engine::merge_patients`).
 
+use crate::model::{Booking, BookingState, Card, NoShowMark, Referral};
 use crate::cards::{check_card_fields, mask_card_number, CardDigest, CardKey};
 use crate::error::{Error, LimitKind, Result};
-use crate::events::Urgency;
+
 use crate::ids::*;
 use crate::policy::{LimitPolicy, NoShowPolicy, NoShowWindow};
-use crate::slot::Pool;
+
 use crate::time::{Date, Timestamp, DAY_S};
 use dashmap::DashMap;
 use parking_lot::{Mutex, MutexGuard};
@@ -27,16 +28,6 @@ pub const REFERRALS_PER_PATIENT_MAX: usize = 10_000;
 /// first to go last. Older ones live on in the event stream and the journal; keeping them all
 /// would make a patient's record, and the limit check that scans it, grow without bound.
 pub const ENDED_BOOKINGS_KEPT: usize = 64;
-
-/// An external identifier linked to a patient, as the engine reports it: a social-security
-/// card, e-health card, a hospital's own card … ("one person, one card"). The number itself is
-/// never kept (see `cards.rs`): only its masked form, e.g. `4419**********1234`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Card {
-    pub card_type: String,
-    /// The number masked for display ([`mask_card_number`](crate::mask_card_number)).
-    pub masked: String,
-}
 
 /// A card as the engine keeps it: type, masked number, and the keyed digest that indexes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,105 +53,6 @@ impl LinkedCard {
     pub fn public(&self) -> Card {
         Card { card_type: self.card_type.clone(), masked: self.masked.clone() }
     }
-}
-
-/// The lifecycle of a hold or booking:
-/// `held → booked → checked_in → fulfilled`; `held → expired`; `held | booked → cancelled`
-/// (or `provider_cancelled`); `booked → no_show`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BookingState {
-    Held,
-    Booked,
-    CheckedIn,
-    Fulfilled,
-    Expired,
-    Cancelled,
-    ProviderCancelled,
-    NoShow,
-}
-
-impl BookingState {
-    /// Holds, bookings and check-ins occupy a place and count against the patient's limits.
-    pub fn is_active(self) -> bool {
-        matches!(self, BookingState::Held | BookingState::Booked | BookingState::CheckedIn)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            BookingState::Held => "held",
-            BookingState::Booked => "booked",
-            BookingState::CheckedIn => "checked_in",
-            BookingState::Fulfilled => "fulfilled",
-            BookingState::Expired => "expired",
-            BookingState::Cancelled => "cancelled",
-            BookingState::ProviderCancelled => "provider_cancelled",
-            BookingState::NoShow => "no_show",
-        }
-    }
-}
-
-impl std::fmt::Display for BookingState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A hold or booking as the engine reports it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Booking {
-    pub id: BookingId,
-    pub patient: PatientId,
-    pub slot: SlotId,
-    pub department: DepartmentId,
-    pub date: Date,
-    pub channel: ChannelId,
-    pub state: BookingState,
-    pub pool: Pool,
-    pub referral: Option<ReferralId>,
-    /// A waitlist offer this hold came from.
-    pub offer: Option<WaitlistId>,
-    pub created_at: Timestamp,
-    /// When a hold expires (only meaningful while `held`).
-    pub expires_at: Timestamp,
-    /// Start of the booked segment.
-    pub starts_at: Timestamp,
-}
-
-/// A referral from a lower-tier institution.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Referral {
-    pub id: ReferralId,
-    pub patient: PatientId,
-    pub from: InstitutionId,
-    pub specialty: SpecialtyId,
-    /// Restrict to one institution, or any higher-tier institution with the specialty.
-    pub institution: Option<InstitutionId>,
-    pub urgency: Urgency,
-    pub valid_from: Timestamp,
-    pub valid_until: Timestamp,
-    /// The booking that consumed it, while that booking stands.
-    pub used_by: Option<BookingId>,
-}
-
-/// A counted no-show (or a late cancellation counted as a fraction of one).
-#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NoShowMark {
-    pub at: Timestamp,
-    pub weight: f32,
-}
-
-/// A patient's record as the engine reports it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PatientRecord {
-    pub patient: PatientId,
-    pub cards: Vec<Card>,
-    /// Weighted no-shows in the policy's counting window.
-    pub no_shows_in_window: f32,
-    pub suspended_until: Option<Timestamp>,
-    pub active_bookings: Vec<Booking>,
-    pub referrals: Vec<Referral>,
-    pub waitlist_entries: u32,
 }
 
 #[derive(Default, Debug)]
@@ -337,6 +229,7 @@ impl Patients {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::*;
 
     fn booking(date: i32, dept: u32, state: BookingState) -> Booking {
         Booking {

@@ -2,29 +2,15 @@
 //! A referral opens the referral pool of higher-tier slots (see `booking.rs`), is consumed by
 //! the booking it makes and given back if that booking is cancelled.
 
+use crate::model::{Referral, ReferralRequest, Tier};
 use crate::error::{Error, Result};
-use crate::events::{EventKind, Urgency};
+use crate::events::EventKind;
 use crate::ids::*;
-use crate::patients::{Referral, REFERRALS_PER_PATIENT_MAX};
-use crate::registry::Tier;
+use crate::patients::REFERRALS_PER_PATIENT_MAX;
+
 use crate::time::DAY_S;
 use crate::Engine;
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
-
-/// A referral to issue: from a community or secondary institution to a specialty at a higher
-/// tier (any institution of that tier or above, or one named institution).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReferralRequest {
-    pub patient: PatientId,
-    pub from: InstitutionId,
-    pub specialty: String,
-    #[serde(default)]
-    pub institution: Option<InstitutionId>,
-    pub urgency: Urgency,
-    /// Valid for this many days from now (1 ..= 366).
-    pub valid_days: u16,
-}
 
 impl Engine {
     /// Issue a referral. The referring institution must be community or secondary, and a named

@@ -5,6 +5,7 @@
 //! Entities are append-only (`boxcar::Vec`): reading one on the booking path is a lock-free
 //! index, and nothing is ever moved, so a `&Resource` stays valid for the engine's lifetime.
 
+use crate::model::{Channel, Department, Institution, ResourceKind, ResourceStats, Tier};
 use crate::error::{Error, Result};
 use crate::ids::*;
 use dashmap::DashMap;
@@ -15,48 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const NAME_LEN_MAX: usize = 200;
 /// Most entities of one kind (ids are u32; channels u16).
 pub const ENTITIES_MAX: usize = u32::MAX as usize / 2;
-
-/// The level of care of an institution (分级诊疗).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tier {
-    /// 基层 / 一级: community clinics and township hospitals.
-    Community = 1,
-    /// 二级.
-    Secondary = 2,
-    /// 三级.
-    Tertiary = 3,
-}
-
-/// What is booked.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResourceKind {
-    Doctor,
-    Bed,
-    Exam,
-    Nursing,
-    Pharmacy,
-    Service,
-}
-
-/// A hospital or clinic.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Institution {
-    pub id: InstitutionId,
-    pub name: String,
-    pub tier: Tier,
-    pub district: DistrictId,
-}
-
-/// A specialty at one institution.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Department {
-    pub id: DepartmentId,
-    pub institution: InstitutionId,
-    pub specialty: SpecialtyId,
-    pub name: String,
-}
 
 /// A bookable resource of a department. `expert` marks senior-doctor resources, which keep a
 /// larger referral share.
@@ -88,24 +47,6 @@ impl Resource {
             no_shows: AtomicU64::new(self.no_shows.load(Ordering::Relaxed)),
         }
     }
-}
-
-/// The measured no-show rate of a resource.
-#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ResourceStats {
-    pub resource: ResourceId,
-    /// Bookings that reached an outcome: attended or no-show.
-    pub outcomes: u64,
-    pub no_shows: u64,
-    /// `no_shows / outcomes`, 0 when nothing was observed yet.
-    pub no_show_rate: f64,
-}
-
-/// A booking channel.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Channel {
-    pub id: ChannelId,
-    pub name: String,
 }
 
 /// Channels every engine starts with, in id order.

@@ -1,32 +1,14 @@
 //! Weekly roster templates (排班) and their expansion into time-segmented slots.
 
+use crate::model::{Roster, SlotSpec};
 use crate::error::{Error, Result};
 use crate::ids::*;
-use crate::slot::{SlotSpec, PLACES_MAX};
+use crate::slot::PLACES_MAX;
 use crate::time::Date;
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 
 /// Most rosters one engine keeps.
 pub const ROSTERS_MAX: usize = 10_000_000;
-
-/// A weekly schedule: on each of `weekdays`, a session from `start_min` to `end_min` cut into
-/// segments of `segment_min` minutes with `places` places each, between `valid_from` and
-/// `valid_until` inclusive, except on `closed_dates`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Roster {
-    pub resource: ResourceId,
-    /// Monday = 0 … Sunday = 6.
-    pub weekdays: Vec<u8>,
-    pub start_min: u16,
-    pub end_min: u16,
-    pub segment_min: u16,
-    pub places: u16,
-    pub valid_from: Date,
-    pub valid_until: Date,
-    #[serde(default)]
-    pub closed_dates: Vec<Date>,
-}
 
 impl Roster {
     pub fn validate(&self) -> Result<()> {

@@ -6,9 +6,9 @@
 //! claim are one atomic step: no lock, and no interleaving can take a pool past its size
 //! (invariant 1). A booking remembers which pool it was charged to and gives that place back.
 
+use crate::model::{Pool, SlotSpec};
 use crate::ids::*;
 use crate::time::Date;
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Most places one slot may have (a bed pool or an exam device day), so that capacity plus the
@@ -18,41 +18,6 @@ pub const PLACES_MAX: u16 = 16_000;
 const FIELD_BITS: u32 = 16;
 const FIELD_MASK: u64 = 0x7fff;
 const CLOSED: u64 = 1 << 63;
-
-/// Which share of a slot a place was taken from.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[repr(u8)]
-pub enum Pool {
-    General = 0,
-    Referral = 1,
-    Quota0 = 2,
-    Quota1 = 3,
-}
-
-impl Pool {
-    pub const ALL: [Pool; 4] = [Pool::General, Pool::Referral, Pool::Quota0, Pool::Quota1];
-
-    pub fn quota(group: usize) -> Pool {
-        if group == 0 { Pool::Quota0 } else { Pool::Quota1 }
-    }
-
-    fn shift(self) -> u32 {
-        self as u32 * FIELD_BITS
-    }
-}
-
-/// What a caller publishes: one time segment of one resource.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SlotSpec {
-    pub resource: ResourceId,
-    pub date: Date,
-    /// Minutes after local midnight, `start_min < end_min <= 1440`.
-    pub start_min: u16,
-    pub end_min: u16,
-    /// Places, 1 ..= [`PLACES_MAX`].
-    pub capacity: u16,
-}
 
 /// A published slot. 40 bytes: the packed counter, where and when, and the size of each pool
 /// (fixed at publication from the policy).
@@ -68,6 +33,17 @@ pub(crate) struct Slot {
     /// Places of each pool, indexed by `Pool as usize`. The general pool includes the
     /// overbooking allowance.
     pub sizes: [u16; 4],
+}
+
+/// Where a pool's counter sits in the slot's word.
+trait CounterField {
+    fn shift_bits(self) -> u32;
+}
+
+impl CounterField for Pool {
+    fn shift_bits(self) -> u32 {
+        self as u32 * FIELD_BITS
+    }
 }
 
 /// Why a claim failed.
@@ -92,7 +68,7 @@ impl Slot {
     }
 
     fn taken_in(word: u64, pool: Pool) -> u16 {
-        ((word >> pool.shift()) & FIELD_MASK) as u16
+        ((word >> pool.shift_bits()) & FIELD_MASK) as u16
     }
 
     /// Take one place from the first pool in `order` that has room. Lock-free: retried only when
@@ -108,7 +84,7 @@ impl Slot {
                 .copied()
                 .find(|&p| Self::taken_in(word, p) < self.sizes[p as usize])
                 .ok_or(ClaimError::Full)?;
-            let next = word + (1u64 << pool.shift());
+            let next = word + (1u64 << pool.shift_bits());
             match self.counts.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return Ok(pool),
                 Err(current) => word = current,
@@ -118,7 +94,7 @@ impl Slot {
 
     /// Give back a place taken from `pool`.
     pub fn release(&self, pool: Pool) {
-        let prev = self.counts.fetch_sub(1u64 << pool.shift(), Ordering::AcqRel);
+        let prev = self.counts.fetch_sub(1u64 << pool.shift_bits(), Ordering::AcqRel);
         debug_assert!(Self::taken_in(prev, pool) > 0, "released a place never claimed");
     }
 
@@ -131,7 +107,7 @@ impl Slot {
             if Self::taken_in(word, pool) as u64 >= FIELD_MASK {
                 return false;
             }
-            match self.counts.compare_exchange_weak(word, word + (1u64 << pool.shift()), Ordering::AcqRel, Ordering::Acquire) {
+            match self.counts.compare_exchange_weak(word, word + (1u64 << pool.shift_bits()), Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return true,
                 Err(current) => word = current,
             }
@@ -145,7 +121,7 @@ impl Slot {
             if Self::taken_in(word, pool) == 0 {
                 return false;
             }
-            match self.counts.compare_exchange_weak(word, word - (1u64 << pool.shift()), Ordering::AcqRel, Ordering::Acquire) {
+            match self.counts.compare_exchange_weak(word, word - (1u64 << pool.shift_bits()), Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return true,
                 Err(current) => word = current,
             }
@@ -156,7 +132,7 @@ impl Slot {
     pub(crate) fn restore_counts(&self, taken: [u16; 4], closed: bool) {
         let mut word = if closed { CLOSED } else { 0 };
         for p in Pool::ALL {
-            word |= (taken[p as usize] as u64 & FIELD_MASK) << p.shift();
+            word |= (taken[p as usize] as u64 & FIELD_MASK) << p.shift_bits();
         }
         self.counts.store(word, Ordering::Release);
     }

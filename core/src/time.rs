@@ -32,19 +32,6 @@ impl Timestamp {
         Timestamp(date.0 as i64 * DAY_S + minute as i64 * 60 - utc_offset_s as i64)
     }
 
-    /// [`Timestamp::from_local`] for input from outside: the offset within ±14 h, the minute
-    /// within the day (1440 = the next midnight) and the date within the engine's calendar.
-    pub fn try_from_local(date: Date, minute: u16, utc_offset_s: i32) -> crate::Result<Self> {
-        check_utc_offset(utc_offset_s)?;
-        if !date.is_valid() {
-            return Err(crate::Error::InvalidDate(date));
-        }
-        if minute > 1440 {
-            return Err(crate::Error::InvalidArgument(format!("minute {minute} is not within 0 ..= 1440")));
-        }
-        Ok(Timestamp::from_local(date, minute, utc_offset_s))
-    }
-
     /// Saturating addition of seconds (no overflow panic on absurd input).
     pub fn plus_s(self, seconds: i64) -> Self {
         Timestamp(self.0.saturating_add(seconds))
@@ -63,15 +50,6 @@ impl fmt::Display for Timestamp {
 /// The largest UTC offset of any time zone (±14 h, Kiribati); larger ones are input errors.
 pub const UTC_OFFSET_MAX_S: i32 = 14 * 3600;
 
-/// Check a UTC offset from a caller: within ±[`UTC_OFFSET_MAX_S`]. The one place every face
-/// validates offsets (`i32::abs` would overflow on `i32::MIN`, so the range is compared).
-pub fn check_utc_offset(utc_offset_s: i32) -> crate::Result<()> {
-    if (-UTC_OFFSET_MAX_S..=UTC_OFFSET_MAX_S).contains(&utc_offset_s) {
-        Ok(())
-    } else {
-        Err(crate::Error::InvalidArgument(format!("utc_offset_s {utc_offset_s} is beyond ±14 h")))
-    }
-}
 
 /// A local calendar date: days since 1970-01-01.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
@@ -85,18 +63,12 @@ pub const DATE_MIN: Date = Date(0);
 pub const DATE_MAX: Date = Date(84_005);
 
 impl Date {
-    /// The date for a year, month (1–12) and day (1–31); `None` if no such date exists.
-    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
-        let d = NaiveDate::from_ymd_opt(year, month, day)?;
+    /// The date of a calendar day if it exists and lies in the engine's calendar (the checked,
+    /// public forms are `Date::from_ymd` and `Date::parse`, in `calendar.rs`).
+    pub(crate) fn from_naive(d: NaiveDate) -> Option<Date> {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
         let date = Date((d - epoch).num_days() as i32);
         (DATE_MIN..=DATE_MAX).contains(&date).then_some(date)
-    }
-
-    /// Parse `YYYY-MM-DD`.
-    pub fn parse(s: &str) -> Option<Date> {
-        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-        Date::from_ymd(d.year(), d.month(), d.day())
     }
 
     fn naive(self) -> Option<NaiveDate> {
@@ -207,8 +179,8 @@ mod tests {
         let t = Timestamp::from_local(d, 15 * 60, 8 * 3600);
         assert_eq!(t.to_string(), "2026-11-23T07:00:00Z");
         assert_eq!(t.to_local(8 * 3600), (d, 900));
-        assert_eq!(Date::parse("2026-02-30"), None);
-        assert_eq!(Date::parse("2026-11-23"), Some(d));
+        assert!(Date::parse("2026-02-30").is_err());
+        assert_eq!(Date::parse("2026-11-23").unwrap(), d);
         assert_eq!(d.year(), 2026);
     }
 

@@ -9,78 +9,18 @@
 //! Locking: the department's list is locked only to find and remove an entry; the offer itself
 //! runs the ordinary booking path afterwards, under the patient lock alone.
 
-use crate::booking::{Mode, PriorityClass, Request};
+use crate::model::{PriorityClass, Request, WaitlistEntry, WaitlistRequest};
+use crate::booking::Mode;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
-use crate::time::{Date, TimeOfDay, Timestamp};
+use crate::waitlists::WAITLIST_PER_DEPARTMENT_MAX;
+use crate::time::Timestamp;
 use crate::Engine;
-use dashmap::DashMap;
-use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-/// Most entries one department's waitlist holds.
-pub const WAITLIST_PER_DEPARTMENT_MAX: usize = 1_000_000;
 /// Most entries tried per freed place before giving up (a bound on one cancel's work).
 const OFFER_ATTEMPTS_MAX: usize = 32;
-
-/// What a patient waits for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WaitlistRequest {
-    pub patient: PatientId,
-    pub department: DepartmentId,
-    /// One resource of the department, or any.
-    #[serde(default)]
-    pub resource: Option<ResourceId>,
-    pub date_from: Date,
-    pub date_to: Date,
-    /// Only segments starting in this time of day.
-    #[serde(default)]
-    pub time: Option<TimeOfDay>,
-    pub channel: ChannelId,
-    #[serde(default)]
-    pub referral: Option<ReferralId>,
-    #[serde(default)]
-    pub follow_up: bool,
-}
-
-/// A waitlist entry as the engine reports it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WaitlistEntry {
-    pub id: WaitlistId,
-    pub request: WaitlistRequest,
-    pub priority: PriorityClass,
-    pub joined_at: Timestamp,
-}
-
-#[derive(Default)]
-pub(crate) struct Waitlists {
-    /// Per department, sorted by (priority, id).
-    pub(crate) lists: DashMap<DepartmentId, Vec<WaitlistEntry>>,
-    where_is: DashMap<WaitlistId, DepartmentId>,
-    pub(crate) next: AtomicU64,
-    /// Entries on all lists. Every cancel and expiry asks for a waiting patient; with nobody
-    /// waiting this one load answers it, instead of a map lookup on the booking path.
-    entries: AtomicUsize,
-}
-
-impl Waitlists {
-    pub(crate) fn insert(&self, entry: WaitlistEntry) {
-        self.where_is.insert(entry.id, entry.request.department);
-        let mut list = self.lists.entry(entry.request.department).or_default();
-        let at = list.partition_point(|e| (e.priority, e.id) < (entry.priority, entry.id));
-        list.insert(at, entry);
-        self.entries.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn remove(&self, id: WaitlistId) -> Option<WaitlistEntry> {
-        let (_, department) = self.where_is.remove(&id)?;
-        let mut list = self.lists.get_mut(&department)?;
-        let i = list.iter().position(|e| e.id == id)?;
-        self.entries.fetch_sub(1, Ordering::Relaxed);
-        Some(list.remove(i))
-    }
-}
 
 impl Engine {
     /// Join a waitlist.
@@ -167,7 +107,7 @@ impl Engine {
 
     /// A place in `slot` was freed: offer it to the first matching waitlist entry.
     pub(crate) fn offer_freed_place(&self, slot_id: SlotId, now: Timestamp) {
-        if self.waitlists.entries.load(Ordering::Relaxed) == 0 {
+        if self.waitlists.is_empty() {
             return;
         }
         let Some(slot) = self.store.get(slot_id) else { return };

@@ -40,7 +40,6 @@
 //! The key check value is a keyed hash of a fixed label under the card key (`cards.rs`), never
 //! the key: opening a directory under another key is refused before anything is read.
 
-use super::format1;
 use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::error::{Error, Result};
 use crate::events::Event;
@@ -255,15 +254,6 @@ pub(crate) fn parse_segment_header(buf: &[u8]) -> Result<SegmentHeader, HeaderPr
     }
 }
 
-/// Decode one checksummed frame payload of a segment of `version`. Format 1 needs the card key
-/// to turn a card number into its digest and masked form.
-pub(crate) fn decode_event(version: u16, payload: &[u8], key: Option<&CardKey>) -> Result<Event> {
-    match version {
-        1 => format1::decode_event(payload, key),
-        _ => decode(payload),
-    }
-}
-
 pub(crate) fn snapshot_bytes(seq: u64, key_check: &[u8; KEY_CHECK_LEN], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(SNAPSHOT_HEADER_LEN + payload.len());
     out.extend_from_slice(SNAPSHOT_MAGIC);
@@ -337,9 +327,10 @@ pub(crate) fn parse_snapshot(buf: &[u8]) -> Result<ParsedSnapshot<'_>, HeaderPro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{CancelledBy, EventKind};
+    use crate::model::*;
+    use crate::events::EventKind;
     use crate::ids::*;
-    use crate::slot::Pool;
+    
     use crate::time::Timestamp;
 
     #[test]

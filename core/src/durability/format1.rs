@@ -164,7 +164,7 @@ mod tests {
                 slot: SlotId(3),
                 patient: PatientId(1),
                 channel: ChannelId(1),
-                pool: crate::slot::Pool::General,
+                pool: crate::model::Pool::General,
                 expires_at: Timestamp(600),
                 referral: None,
                 offer: Some(WaitlistId(2)),

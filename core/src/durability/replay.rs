@@ -15,16 +15,17 @@
 //! journaled in the opposite order of their ids. Such an event waits ("is parked") until the
 //! ids before it exist.
 
+use crate::model::{Booking, BookingState, CancelledBy, Pool, Referral};
 use super::codec::corrupt;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
-use crate::events::{CancelledBy, Event, EventKind};
+use crate::events::{Event, EventKind};
 use crate::ids::*;
-use crate::lottery::{Draw, Ticket};
-use crate::patients::{Booking, BookingState, LinkedCard, PatientState, Referral, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX};
-use crate::slot::Pool;
+use crate::lotteries::{Draw, Ticket};
+use crate::patients::{LinkedCard, PatientState, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX};
+
 use crate::time::Timestamp;
-use crate::waitlist::WAITLIST_PER_DEPARTMENT_MAX;
+use crate::waitlists::WAITLIST_PER_DEPARTMENT_MAX;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
@@ -486,7 +487,7 @@ fn take_entry(e: &Engine, id: WaitlistId) {
 }
 
 /// Re-publish a batch at its journaled ids, with pool sizes recomputed from the same policy.
-pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::slot::SlotSpec]) -> Result<()> {
+pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::model::SlotSpec]) -> Result<()> {
     if first.index() != Some(e.store.count()) {
         return Err(corrupt(format!("slots published at {first}, but {} slots exist", e.store.count())));
     }

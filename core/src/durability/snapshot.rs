@@ -8,20 +8,20 @@
 //! no idempotence tricks. The cost is a second copy of the state in memory while it is built and
 //! the replay of the journal since the last snapshot, on the caller's thread.
 
+use crate::model::{Booking, BookingState, NoShowMark, Referral, Request, ResourceKind, Roster, SlotSpec, Tier, WaitlistEntry};
 use super::codec::corrupt;
 use super::replay::{new_engine, sane_time, ClockKind, Replayer};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::Result;
 use crate::ids::*;
-use crate::lottery::{Draw, Ticket};
-use crate::booking::Request;
+use crate::lotteries::{Draw, Ticket};
+
 use crate::cards::{CardDigest, CardKey};
-use crate::patients::{Booking, BookingState, LinkedCard, NoShowMark, PatientState, Referral};
-use crate::registry::{ResourceKind, Tier};
-use crate::roster::Roster;
-use crate::slot::{Slot, SlotSpec};
+use crate::patients::{LinkedCard, PatientState};
+
+use crate::slot::Slot;
 use crate::time::{Date, Timestamp};
-use crate::waitlist::WaitlistEntry;
+
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -1,12 +1,10 @@
 //! Export: Schedule, Slot, Appointment and Bundle resources as FHIR R4 JSON.
 
+use crate::model::{Booking, BookingState, Department, Institution, Pool, ResourceKind, SlotInfo, WaitlistEntry};
 use super::*;
 use crate::availability::QUERY_DAYS_MAX;
-use crate::engine::SlotInfo;
-use crate::patients::{Booking, BookingState};
-use crate::registry::{Department, Institution, Resource, ResourceKind};
-use crate::slot::Pool;
-use crate::waitlist::WaitlistEntry;
+
+use crate::registry::Resource;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// FHIR `Slot.status`.
@@ -75,7 +73,7 @@ impl ExportScope {
         }
         let date = |k: &str| -> FhirResult<Date> {
             let s = o.get(k).and_then(Value::as_str).ok_or_else(|| FhirError::one(Issue::error("required", Some(k.to_string()), "a date YYYY-MM-DD is required")))?;
-            Date::parse(s).ok_or_else(|| FhirError::invalid(Some(k.to_string()), format!("{s:?} is not a valid date YYYY-MM-DD")))
+            Date::parse(s).map_err(|_| FhirError::invalid(Some(k.to_string()), format!("{s:?} is not a valid date YYYY-MM-DD")))
         };
         let id = |k: &str| -> FhirResult<Option<u32>> {
             match o.get(k) {

@@ -11,11 +11,12 @@
 //! newline or a stray quote is an error with its line number, not a guess), and it keeps the
 //! core crate free of another dependency. It is fuzzed with the other importers.
 
+use crate::model::{Roster, SlotSpec};
 use super::export::{actor_type, SlotStatus, RESOURCE_REF_TYPES};
 use super::*;
 use crate::engine::PUBLISH_BATCH_MAX;
-use crate::roster::Roster;
-use crate::slot::{SlotSpec, PLACES_MAX};
+
+use crate::slot::PLACES_MAX;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
@@ -73,7 +74,7 @@ impl CsvImport {
         }
         let date = |k: &str| -> FhirResult<Date> {
             let s = o.get(k).and_then(Value::as_str).ok_or_else(|| FhirError::one(Issue::error("required", Some(k.into()), "a date YYYY-MM-DD is required")))?;
-            Date::parse(s).ok_or_else(|| FhirError::invalid(Some(k.into()), format!("{s:?} is not a valid date YYYY-MM-DD")))
+            Date::parse(s).map_err(|_| FhirError::invalid(Some(k.into()), format!("{s:?} is not a valid date YYYY-MM-DD")))
         };
         let institution = opt_id(o, "institution")?.ok_or_else(|| FhirError::one(Issue::error("required", Some("institution".into()), "institution is required")))?;
         Ok(CsvImport { institution: InstitutionId(institution), valid_from: date("valid_from")?, valid_until: date("valid_until")? })

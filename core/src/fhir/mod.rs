@@ -301,7 +301,7 @@ pub(crate) fn parse_instant(s: &str) -> Result<Timestamp, String> {
 /// stands for its local midnight; `end_of_day` moves it to the next midnight (an inclusive end).
 pub(crate) fn parse_date_or_time(s: &str, utc_offset_s: i32, end_of_day: bool) -> Result<Timestamp, String> {
     if s.len() == 10 {
-        let d = Date::parse(s).ok_or_else(|| format!("{s:?} is not a valid date (YYYY-MM-DD, 1970..2199)"))?;
+        let d = Date::parse(s).map_err(|_| format!("{s:?} is not a valid date (YYYY-MM-DD, 1970..2199)"))?;
         let d = if end_of_day { d.plus_days(1) } else { d };
         return Ok(Timestamp::from_local(d, 0, utc_offset_s));
     }

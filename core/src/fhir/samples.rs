@@ -11,7 +11,7 @@ use crate::{EngineConfig, ReferralRequest, Request, ResourceKind, SlotSpec, Tier
 #[doc(hidden)]
 pub fn sample_exports() -> FhirResult<Vec<(String, Value)>> {
     let mut out: Vec<(String, Value)> = Vec::new();
-    let day = Date::from_ymd(2026, 11, 24).ok_or_else(|| FhirError::invalid(None, "date"))?;
+    let day = Date::from_ymd(2026, 11, 24).map_err(|_| FhirError::invalid(None, "date"))?;
     let off = 8 * 3600;
     let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, off))?;
     let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;

@@ -6,9 +6,9 @@
 //! cancellation and patience: common random numbers, so that a comparison measures the policy
 //! and not the noise.
 
+use crate::model::{Tier, Urgency};
 use crate::error::{Error, Result};
-use crate::events::Urgency;
-use crate::registry::Tier;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

@@ -33,10 +33,11 @@ pub use demand::{DemandSpec, NoShowModel, POPULATION_MAX, REQUESTS_PER_DAY_MAX};
 pub use metrics::{gini, jain_index, Access, Counts, Fairness, LeadTime, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage, LEAD_HOURS_MAX};
 pub use region::{build_region, Region, RegionDepartment, RegionInstitution, RegionSpec, TierSpec, BEDS_SPECIALTY, EXAMS_SPECIALTY};
 
+use crate::model::Tier;
 use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::policy::Policy;
-use crate::registry::Tier;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};

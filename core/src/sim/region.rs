@@ -1,10 +1,10 @@
 //! Synthetic regions: institutions by tier and district, departments, doctors with weekly
 //! rosters, beds and exam devices, built through the public [`Engine`] API only.
 
+use crate::model::{ResourceKind, Roster, Tier};
 use crate::error::{Error, Result};
 use crate::ids::*;
-use crate::registry::{ResourceKind, Tier};
-use crate::roster::Roster;
+
 use crate::time::Date;
 use crate::Engine;
 use rand::{Rng, SeedableRng};
@@ -184,7 +184,7 @@ impl RegionSpec {
     }
 
     pub fn start(&self) -> Result<Date> {
-        Date::parse(&self.start_date).ok_or_else(|| Error::invalid(format!("region start_date {:?} is not YYYY-MM-DD", self.start_date)))
+        Date::parse(&self.start_date).map_err(|_| Error::invalid(format!("region start_date {:?} is not YYYY-MM-DD", self.start_date)))
     }
 
     /// Check every size against its bound.

@@ -4,20 +4,19 @@
 //! own tally of outcomes, fed by return values and by the engine's event stream (waitlist
 //! offers, lottery results, suspensions and expiries happen inside the engine).
 
+use crate::model::{AvailabilityQuery, Booking, CancelledBy, ReferralRequest, Request, Submission, Tier, Urgency, WaitlistRequest};
 use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler};
 use super::metrics::{Access, Counts, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage};
 use super::region::{build_region, Region, RegionSpec};
 use super::{ChoiceContext, Offer, SimHooks, SimPolicy};
-use crate::availability::AvailabilityQuery;
-use crate::booking::{Request, Submission};
+
 use crate::error::{Error, Result};
-use crate::events::{CancelledBy, EventKind, Overflow, SubscribeOptions, Subscription, Urgency, SUBSCRIPTION_CAPACITY_MAX};
+use crate::events::{EventKind, Overflow, SubscribeOptions, Subscription, SUBSCRIPTION_CAPACITY_MAX};
 use crate::ids::*;
-use crate::patients::Booking;
-use crate::referral::ReferralRequest;
-use crate::registry::{Tier, STANDARD_CHANNELS};
+
+use crate::registry::STANDARD_CHANNELS;
 use crate::time::{Date, Timestamp, DAY_S};
-use crate::waitlist::WaitlistRequest;
+
 use crate::{Engine, EngineConfig};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -131,7 +130,7 @@ struct Sim<'a> {
     full_through: Vec<Option<i32>>,
     /// Per (department, first day): (computed at, last day, suggestions). Entries of past days
     /// are dropped at each day's start.
-    suggestions: HashMap<(u32, i32), (i64, i32, Vec<crate::availability::Alternative>)>,
+    suggestions: HashMap<(u32, i32), (i64, i32, Vec<crate::model::Alternative>)>,
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -628,7 +627,7 @@ impl<'a> Sim<'a> {
                     other => other,
                 };
                 match held {
-                    Ok(hold) if hold.state == crate::patients::BookingState::Booked => Ok(Some(hold)),
+                    Ok(hold) if hold.state == crate::model::BookingState::Booked => Ok(Some(hold)),
                     Ok(hold) if (req.u_abandon as f64) < self.demand.hold_abandon_probability => {
                         // Walks away from payment: the hold expires and the place returns.
                         let _ = hold;

@@ -1,0 +1,491 @@
+//! The model: the engine's plain data types — what goes in and comes out of every call, the
+//! records the events and the journal carry — apart from the operations on them (TigerBeetle
+//! keeps its types in `tigerbeetle.zig` and its operations in `state_machine.zig`).
+//!
+//! This module depends only on ids, time and serde, so that every other module can use it and
+//! none is needed to read it. State (slots, patients, the registry, events, timers, rosters,
+//! waitlists, lotteries) lives in modules that import the model; operations (`engine`,
+//! `booking`, `waitlist`, `lottery`, `referral`, `availability`) implement `Engine` on top.
+
+use crate::ids::*;
+use crate::time::{Date, TimeOfDay, Timestamp};
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------- the region
+
+/// The level of care of an institution (分级诊疗).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// 基层 / 一级: community clinics and township hospitals.
+    Community = 1,
+    /// 二级.
+    Secondary = 2,
+    /// 三级.
+    Tertiary = 3,
+}
+
+/// What is booked.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Doctor,
+    Bed,
+    Exam,
+    Nursing,
+    Pharmacy,
+    Service,
+}
+
+/// A hospital or clinic.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Institution {
+    pub id: InstitutionId,
+    pub name: String,
+    pub tier: Tier,
+    pub district: DistrictId,
+}
+
+/// A specialty at one institution.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Department {
+    pub id: DepartmentId,
+    pub institution: InstitutionId,
+    pub specialty: SpecialtyId,
+    pub name: String,
+}
+
+/// The measured no-show rate of a resource.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceStats {
+    pub resource: ResourceId,
+    /// Bookings that reached an outcome: attended or no-show.
+    pub outcomes: u64,
+    pub no_shows: u64,
+    /// `no_shows / outcomes`, 0 when nothing was observed yet.
+    pub no_show_rate: f64,
+}
+
+/// A booking channel.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub name: String,
+}
+
+// ---------------------------------------------------------------- slots
+
+/// Which share of a slot a place was taken from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum Pool {
+    General = 0,
+    Referral = 1,
+    Quota0 = 2,
+    Quota1 = 3,
+}
+
+impl Pool {
+    pub const ALL: [Pool; 4] = [Pool::General, Pool::Referral, Pool::Quota0, Pool::Quota1];
+
+    pub fn quota(group: usize) -> Pool {
+        if group == 0 { Pool::Quota0 } else { Pool::Quota1 }
+    }
+}
+
+/// What a caller publishes: one time segment of one resource.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotSpec {
+    pub resource: ResourceId,
+    pub date: Date,
+    /// Minutes after local midnight, `start_min < end_min <= 1440`.
+    pub start_min: u16,
+    pub end_min: u16,
+    /// Places, 1 ..= [`PLACES_MAX`](crate::PLACES_MAX).
+    pub capacity: u16,
+}
+
+// ---------------------------------------------------------------- requests
+
+/// A request for a place in one slot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub patient: PatientId,
+    pub slot: SlotId,
+    pub channel: ChannelId,
+    /// A referral from a lower tier: opens the referral pool and raises priority.
+    #[serde(default)]
+    pub referral: Option<ReferralId>,
+    /// A follow-up visit (priority between referrals and the general public).
+    #[serde(default)]
+    pub follow_up: bool,
+}
+
+impl Request {
+    pub fn new(patient: PatientId, slot: SlotId, channel: ChannelId) -> Request {
+        Request { patient, slot, channel, referral: None, follow_up: false }
+    }
+
+    pub fn with_referral(mut self, referral: ReferralId) -> Request {
+        self.referral = Some(referral);
+        self
+    }
+
+    pub fn as_follow_up(mut self) -> Request {
+        self.follow_up = true;
+        self
+    }
+}
+
+/// The outcome of [`Engine::submit`](crate::Engine::submit).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Submission {
+    /// Booked at once (first come, first served).
+    Booked { booking: Booking },
+    /// Entered into the release lottery, drawn at `draws_at`; the result arrives as a
+    /// `lottery_won` / `lottery_lost` event.
+    Entered { ticket: TicketId, draws_at: Timestamp },
+}
+
+/// Priority classes, highest first. Used by the lottery weights and waitlist order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityClass {
+    Emergency,
+    Urgent,
+    Routine,
+    FollowUp,
+    General,
+}
+
+impl PriorityClass {
+    pub(crate) fn of(urgency: Option<Urgency>, follow_up: bool) -> PriorityClass {
+        match urgency {
+            Some(Urgency::Emergency) => PriorityClass::Emergency,
+            Some(Urgency::Urgent) => PriorityClass::Urgent,
+            Some(Urgency::Routine) => PriorityClass::Routine,
+            None if follow_up => PriorityClass::FollowUp,
+            None => PriorityClass::General,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- referrals
+
+/// Who ended a booking by cancelling it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelledBy {
+    Patient,
+    /// The clinic session was suspended (停诊); never counts against the patient.
+    Provider,
+}
+
+/// Urgency of a referral (NHS e-RS: two-week-wait/emergency, urgent, routine).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Emergency,
+    Urgent,
+    Routine,
+}
+
+/// A referral to issue: from a community or secondary institution to a specialty at a higher
+/// tier (any institution of that tier or above, or one named institution).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralRequest {
+    pub patient: PatientId,
+    pub from: InstitutionId,
+    pub specialty: String,
+    #[serde(default)]
+    pub institution: Option<InstitutionId>,
+    pub urgency: Urgency,
+    /// Valid for this many days from now (1 ..= 366).
+    pub valid_days: u16,
+}
+
+// ---------------------------------------------------------------- patients and bookings
+
+/// An external identifier linked to a patient, as the engine reports it: a social-security
+/// card, e-health card, a hospital's own card … ("one person, one card"). The number itself is
+/// never kept (see `cards.rs`): only its masked form, e.g. `4419**********1234`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Card {
+    pub card_type: String,
+    /// The number masked for display ([`mask_card_number`](crate::mask_card_number)).
+    pub masked: String,
+}
+
+/// The lifecycle of a hold or booking:
+/// `held → booked → checked_in → fulfilled`; `held → expired`; `held | booked → cancelled`
+/// (or `provider_cancelled`); `booked → no_show`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingState {
+    Held,
+    Booked,
+    CheckedIn,
+    Fulfilled,
+    Expired,
+    Cancelled,
+    ProviderCancelled,
+    NoShow,
+}
+
+impl BookingState {
+    /// Holds, bookings and check-ins occupy a place and count against the patient's limits.
+    pub fn is_active(self) -> bool {
+        matches!(self, BookingState::Held | BookingState::Booked | BookingState::CheckedIn)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BookingState::Held => "held",
+            BookingState::Booked => "booked",
+            BookingState::CheckedIn => "checked_in",
+            BookingState::Fulfilled => "fulfilled",
+            BookingState::Expired => "expired",
+            BookingState::Cancelled => "cancelled",
+            BookingState::ProviderCancelled => "provider_cancelled",
+            BookingState::NoShow => "no_show",
+        }
+    }
+}
+
+impl std::fmt::Display for BookingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A hold or booking as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Booking {
+    pub id: BookingId,
+    pub patient: PatientId,
+    pub slot: SlotId,
+    pub department: DepartmentId,
+    pub date: Date,
+    pub channel: ChannelId,
+    pub state: BookingState,
+    pub pool: Pool,
+    pub referral: Option<ReferralId>,
+    /// A waitlist offer this hold came from.
+    pub offer: Option<WaitlistId>,
+    pub created_at: Timestamp,
+    /// When a hold expires (only meaningful while `held`).
+    pub expires_at: Timestamp,
+    /// Start of the booked segment.
+    pub starts_at: Timestamp,
+}
+
+/// A referral from a lower-tier institution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Referral {
+    pub id: ReferralId,
+    pub patient: PatientId,
+    pub from: InstitutionId,
+    pub specialty: SpecialtyId,
+    /// Restrict to one institution, or any higher-tier institution with the specialty.
+    pub institution: Option<InstitutionId>,
+    pub urgency: Urgency,
+    pub valid_from: Timestamp,
+    pub valid_until: Timestamp,
+    /// The booking that consumed it, while that booking stands.
+    pub used_by: Option<BookingId>,
+}
+
+/// A counted no-show (or a late cancellation counted as a fraction of one).
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoShowMark {
+    pub at: Timestamp,
+    pub weight: f32,
+}
+
+/// A patient's record as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatientRecord {
+    pub patient: PatientId,
+    pub cards: Vec<Card>,
+    /// Weighted no-shows in the policy's counting window.
+    pub no_shows_in_window: f32,
+    pub suspended_until: Option<Timestamp>,
+    pub active_bookings: Vec<Booking>,
+    pub referrals: Vec<Referral>,
+    pub waitlist_entries: u32,
+}
+
+// ---------------------------------------------------------------- waitlists
+
+/// What a patient waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitlistRequest {
+    pub patient: PatientId,
+    pub department: DepartmentId,
+    /// One resource of the department, or any.
+    #[serde(default)]
+    pub resource: Option<ResourceId>,
+    pub date_from: Date,
+    pub date_to: Date,
+    /// Only segments starting in this time of day.
+    #[serde(default)]
+    pub time: Option<TimeOfDay>,
+    pub channel: ChannelId,
+    #[serde(default)]
+    pub referral: Option<ReferralId>,
+    #[serde(default)]
+    pub follow_up: bool,
+}
+
+/// A waitlist entry as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaitlistEntry {
+    pub id: WaitlistId,
+    pub request: WaitlistRequest,
+    pub priority: PriorityClass,
+    pub joined_at: Timestamp,
+}
+
+// ---------------------------------------------------------------- availability
+
+/// Which free slots to list. Unset filters match everything; the date range is required.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AvailabilityQuery {
+    pub department: Option<DepartmentId>,
+    pub resource: Option<ResourceId>,
+    pub institution: Option<InstitutionId>,
+    pub specialty: Option<String>,
+    pub tier: Option<Tier>,
+    pub district: Option<String>,
+    pub date_from: Date,
+    pub date_to: Date,
+    pub time: Option<TimeOfDay>,
+    /// Count the referral pool as free (for a patient holding a referral).
+    pub with_referral: bool,
+    pub limit: u32,
+}
+
+impl Default for AvailabilityQuery {
+    fn default() -> Self {
+        AvailabilityQuery {
+            department: None,
+            resource: None,
+            institution: None,
+            specialty: None,
+            tier: None,
+            district: None,
+            date_from: Date(0),
+            date_to: Date(0),
+            time: None,
+            with_referral: false,
+            limit: 100,
+        }
+    }
+}
+
+impl AvailabilityQuery {
+    /// Free slots of one department over a date range.
+    pub fn department(department: DepartmentId, date_from: Date, date_to: Date) -> Self {
+        AvailabilityQuery { department: Some(department), date_from, date_to, ..Default::default() }
+    }
+}
+
+/// A slot with free places.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FreeSlot {
+    pub slot: SlotId,
+    pub resource: ResourceId,
+    pub department: DepartmentId,
+    pub institution: InstitutionId,
+    pub date: Date,
+    pub start_min: u16,
+    pub end_min: u16,
+    /// Places free to this kind of requester now.
+    pub free: u32,
+    pub starts_at: Timestamp,
+}
+
+/// Free and total places of one department-day.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayAvailability {
+    pub date: Date,
+    pub free: u32,
+    pub places: u32,
+}
+
+/// Another institution's department with free places, for load spreading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alternative {
+    pub department: DepartmentId,
+    pub institution: InstitutionId,
+    pub tier: Tier,
+    /// Its earliest free slot in the range.
+    pub earliest: FreeSlot,
+    /// Booked share of its places over the range (0 = empty, 1 = full).
+    pub load: f32,
+}
+
+// ---------------------------------------------------------------- engine reports
+
+/// A published slot as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlotInfo {
+    pub id: SlotId,
+    pub resource: ResourceId,
+    pub department: DepartmentId,
+    pub institution: InstitutionId,
+    pub date: Date,
+    pub start_min: u16,
+    pub end_min: u16,
+    pub capacity: u16,
+    /// Places of each pool (general, referral, quota 0, quota 1); general includes overbooking.
+    pub pool_places: [u16; 4],
+    /// Places taken from each pool.
+    pub pool_taken: [u16; 4],
+    pub closed: bool,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+}
+
+/// What a session suspension (停诊) did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuspensionReport {
+    pub slots: Vec<SlotId>,
+    /// Holds and bookings cancelled as `provider_cancelled`; the host notifies and rebooks them.
+    pub cancelled: Vec<Booking>,
+}
+
+/// Counters for a quick look at the engine.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineStats {
+    pub institutions: usize,
+    pub departments: usize,
+    pub resources: usize,
+    pub patients: usize,
+    pub slots: usize,
+    pub last_event_seq: u64,
+}
+
+// ---------------------------------------------------------------- rosters
+
+/// A weekly schedule: on each of `weekdays`, a session from `start_min` to `end_min` cut into
+/// segments of `segment_min` minutes with `places` places each, between `valid_from` and
+/// `valid_until` inclusive, except on `closed_dates`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roster {
+    pub resource: ResourceId,
+    /// Monday = 0 … Sunday = 6.
+    pub weekdays: Vec<u8>,
+    pub start_min: u16,
+    pub end_min: u16,
+    pub segment_min: u16,
+    pub places: u16,
+    pub valid_from: Date,
+    pub valid_until: Date,
+    #[serde(default)]
+    pub closed_dates: Vec<Date>,
+}
+
