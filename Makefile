@@ -16,20 +16,21 @@ TEST_TARGETS := test-rust
 .PHONY: demo test test-rust workload bench clean
 
 demo:
-	$(CARGO) run --release -p haoyuan --example dongguan
+	$(CARGO) run --release -p haoyuan-sim --example dongguan
 
 test: $(TEST_TARGETS)
 	@echo "make test: all passed ($(TEST_TARGETS))"
 
 test-rust:
-	$(CARGO) test -p haoyuan
+	$(CARGO) test -p haoyuan -p haoyuan-sim -p haoyuan-fhir
 	@# The workload runs in the test profile (optimised, see Cargo.toml) to reuse its build.
-	$(CARGO) run -p haoyuan --example workload -- --seed 1 --steps 10000
-	$(CARGO) run -p haoyuan --example workload -- --seed 2 --steps 200000 --threads 4
+	$(CARGO) run -p haoyuan-tests --bin workload -- --seed 1 --steps 10000
+	$(CARGO) run -p haoyuan-tests --bin workload -- --seed 2 --steps 200000 --threads 4
+	CARGO=$(CARGO) tests/workload/run-seeds.sh
 
 # Reproduce a workload run exactly: make workload SEED=1234
 workload:
-	$(CARGO) run --release -p haoyuan --example workload -- --seed $(or $(SEED),1) --steps $(or $(STEPS),100000)
+	$(CARGO) run --release -p haoyuan-tests --bin workload -- --seed $(or $(SEED),1) --steps $(or $(STEPS),100000)
 
 bench:
 	$(CARGO) bench

@@ -1,6 +1,6 @@
-# HL7 FHIR R4 scheduling interop (issue 7, core/src/fhir).
+# HL7 FHIR R4 scheduling interop (issue 7, fhir/).
 #
-# The Rust tests (core/tests/fhir_*.rs, the fuzz corpus included) run with test-rust. This adds
+# The Rust tests (fhir/tests/fhir_*.rs, the fuzz corpus included) run with test-rust. This adds
 # the validation by an independent implementation: the example writes one exported resource
 # of every kind and status, and fhir.resources (R4 models) must parse each of them.
 #
@@ -14,7 +14,7 @@ test-fhir:
 	@test -x $(FHIR_VENV)/bin/python || python3 -m venv $(FHIR_VENV)
 	$(FHIR_VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-fhir.txt
 	rm -rf $(FHIR_SAMPLES)
-	$(CARGO) run -q -p haoyuan --example fhir_export -- $(FHIR_SAMPLES)
+	$(CARGO) run -q -p haoyuan-fhir --example fhir_export -- $(FHIR_SAMPLES)
 	HAOYUAN_FHIR_SAMPLES=$(abspath $(FHIR_SAMPLES)) $(FHIR_VENV)/bin/python -m pytest -q -p no:cacheprovider --noconftest -o addopts= python/tests/test_fhir_validation.py
 
 TEST_TARGETS += test-fhir

@@ -1,4 +1,4 @@
-# The policy simulator (haoyuan::sim, haoyuan.sim, haoyuan.plots).
+# The policy simulator (haoyuan-sim, haoyuan.sim, haoyuan.plots).
 #
 #   make test-sim    Rust simulator tests + the Python simulator tests with matplotlib, tqdm
 #                    and SimPy present (part of `make test`)
@@ -7,7 +7,7 @@
 #   make sim-study   python/examples/policy_study.py: three policies on the Dongguan preset,
 #                    plots in target/policy_study/
 #
-# The Rust tests (core/tests/sim_run.rs) run in `test-rust` (cargo test --workspace);
+# The Rust tests (sim/tests/sim_run.rs) run in `test-rust` (cargo test --workspace);
 # `make test-sim-rust` runs them alone. The Python side shares python/.venv with the Python
 # face (mk/python.mk), adds the simulator's extras and runs the simulator's pytest files.
 
@@ -22,7 +22,7 @@ TEST_TARGETS += test-sim
 test-sim: test-sim-python
 
 test-sim-rust:
-	$(CARGO) test -p haoyuan --test sim_run
+	$(CARGO) test -p haoyuan-sim --test sim_run
 
 # A venv with the dev requirements, the simulator's extras and the compiled module.
 sim-python-env:
@@ -38,7 +38,7 @@ test-sim-python: sim-python-env
 bench-sim: sim-python-env
 	@mkdir -p $(SIM_OUT)
 	@echo "== Dongguan city-year (365 days, release build)"
-	$(CARGO) test --release -p haoyuan --test sim_bench -- --ignored --nocapture | tee $(SIM_OUT)/city_year.txt
+	$(CARGO) test --release -p haoyuan-sim --test sim_bench -- --ignored --nocapture | tee $(SIM_OUT)/city_year.txt
 	@echo "== SimPy vs haoyuan.sim, same small model"
 	cd python && $(abspath $(SIM_PY)) benchmarks/simpy_vs_haoyuan.py --reps 5 --json $(abspath $(SIM_OUT))/simpy_vs_haoyuan.json
 

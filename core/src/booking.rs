@@ -277,7 +277,7 @@ impl Engine {
     }
 
     fn wrong_state(b: &Booking, action: &str) -> Error {
-        Error::WrongState { booking: b.id, state: b.state.name().into(), action: action.into() }
+        Error::WrongState { booking: b.id, state: b.state, action: action.into() }
     }
 
     /// End an active booking: emit `event`, give the place back and the referral too. Under the

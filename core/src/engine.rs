@@ -31,6 +31,8 @@ use std::sync::Arc;
 
 /// Most slots one bulk publish call accepts (a bound on one call's memory).
 pub const PUBLISH_BATCH_MAX: usize = 5_000_000;
+/// Most slots one `bookings_on` call accepts.
+pub const SLOTS_PER_QUERY_MAX: usize = 1_000_000;
 /// How far ahead of today `publish_rosters_until` may publish, in days.
 pub const ROSTER_HORIZON_DAYS_MAX: i32 = 366;
 
@@ -448,6 +450,74 @@ impl Engine {
     pub fn bookings_of(&self, patient: PatientId) -> Result<Vec<Booking>> {
         let (_, state) = self.patients.lock(patient)?;
         Ok(state.bookings.clone())
+    }
+
+    /// Every hold and booking on `slots` (at most [`SLOTS_PER_QUERY_MAX`]), active ones and the
+    /// ended ones patients' records still keep, ordered by (slot, id): an audit of who holds a
+    /// place, without scanning every patient. Found through the day log, which every claim
+    /// writes before it takes a place.
+    pub fn bookings_on(&self, slots: &[SlotId]) -> Result<Vec<Booking>> {
+        if slots.len() > SLOTS_PER_QUERY_MAX {
+            return Err(Error::CapacityExceeded(format!("at most {SLOTS_PER_QUERY_MAX} slots per call")));
+        }
+        let mut wanted: HashSet<SlotId> = HashSet::with_capacity(slots.len());
+        let mut dates: Vec<Date> = Vec::new();
+        for &id in slots {
+            let s = self.slot_ref(id)?;
+            wanted.insert(id);
+            dates.push(s.date);
+        }
+        dates.sort_unstable();
+        dates.dedup();
+        let mut patients: Vec<PatientId> = Vec::new();
+        for d in dates {
+            if let Some(log) = self.store.day_log.get(&d) {
+                patients.extend(log.iter().filter(|(_, (s, _))| wanted.contains(s)).map(|(_, (_, p))| *p));
+            }
+        }
+        patients.sort_unstable();
+        patients.dedup();
+        let mut out = Vec::new();
+        let mut seen: HashSet<BookingId> = HashSet::new();
+        for p in patients {
+            // A merged patient's bookings live with the survivor; `seen` drops the repeats.
+            let Ok((_, state)) = self.patients.lock(p) else { continue };
+            for b in state.bookings.iter().filter(|b| wanted.contains(&b.slot)) {
+                if seen.insert(b.id) {
+                    out.push(b.clone());
+                }
+            }
+        }
+        out.sort_by_key(|b| (b.slot, b.id));
+        Ok(out)
+    }
+
+    /// The slots of a resource on a date, in start order (empty when none is published).
+    pub fn resource_day_slots(&self, resource: ResourceId, date: Date) -> Result<Vec<SlotId>> {
+        self.registry.resource(resource)?;
+        if !date.is_valid() {
+            return Err(Error::InvalidDate(date));
+        }
+        Ok(self.store.resource_day(resource, date))
+    }
+
+    /// An institution's departments, in id order.
+    pub fn departments_of(&self, institution: InstitutionId) -> Result<Vec<Department>> {
+        self.registry.institution(institution)?;
+        let ids = self.registry.by_institution.get(&institution).map(|l| l.clone()).unwrap_or_default();
+        ids.into_iter().map(|d| self.department(d)).collect()
+    }
+
+    /// A department's resources, in id order.
+    pub fn resources_of(&self, department: DepartmentId) -> Result<Vec<Resource>> {
+        self.registry.department(department)?;
+        let ids = self.registry.by_department.get(&department).map(|l| l.clone()).unwrap_or_default();
+        ids.into_iter().map(|r| self.resource(r)).collect()
+    }
+
+    /// Every institution, in id order.
+    pub fn institutions(&self) -> Vec<Institution> {
+        self.registry.institutions.iter().map(|(_, i)| i.clone()).collect()
     }
 
     /// One hold or booking, by id.

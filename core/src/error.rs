@@ -3,6 +3,7 @@
 //! Python exceptions use.
 
 use crate::ids::*;
+use crate::model::BookingState;
 use crate::time::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,25 @@ pub enum LimitKind {
     WaitlistEntries,
 }
 
+impl LimitKind {
+    /// The name as in policies and serialized errors: `per_seven_days` …
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitKind::PerDepartmentDay => "per_department_day",
+            LimitKind::PerVisitDate => "per_visit_date",
+            LimitKind::PerSevenDays => "per_seven_days",
+            LimitKind::TotalActive => "total_active",
+            LimitKind::WaitlistEntries => "waitlist_entries",
+        }
+    }
+}
+
+impl std::fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Everything that can go wrong, as a value.
 #[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
@@ -39,7 +59,7 @@ pub enum Error {
     #[error("card {card_type}:{masked} already belongs to {owner}")]
     CardTaken { card_type: String, masked: String, owner: PatientId },
     #[error("{booking} is {state}; cannot {action}")]
-    WrongState { booking: BookingId, state: String, action: String },
+    WrongState { booking: BookingId, state: BookingState, action: String },
     #[error("{booking}: the hold expired at {expired_at}")]
     HoldExpired { booking: BookingId, expired_at: Timestamp },
     #[error("{slot} has no free place for this request")]
@@ -52,7 +72,7 @@ pub enum Error {
     BookingClosed { slot: SlotId, closed_at: Timestamp },
     #[error("{patient} is suspended until {until} after no-shows")]
     PatientSuspended { patient: PatientId, until: Timestamp },
-    #[error("{patient} reached the {limit:?} limit of {max} active bookings")]
+    #[error("{patient} reached the {limit} limit of {max} active bookings")]
     LimitReached { patient: PatientId, limit: LimitKind, max: u32 },
     #[error("{referral} cannot be used: {reason}")]
     ReferralInvalid { referral: ReferralId, reason: String },
@@ -72,29 +92,72 @@ pub enum Error {
     Durability(String),
 }
 
-/// Stable numeric codes shared by the C ABI (`HY_*`) and the Python exception classes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[repr(u32)]
-pub enum ErrorCode {
-    InvalidArgument = 10,
-    InvalidPolicy = 11,
-    NotFound = 12,
-    CardTaken = 13,
-    WrongState = 14,
-    HoldExpired = 15,
-    SlotFull = 16,
-    SlotClosed = 17,
-    NotOpenYet = 18,
-    BookingClosed = 19,
-    PatientSuspended = 20,
-    LimitReached = 21,
-    ReferralInvalid = 22,
-    LotteryWindow = 23,
-    PatientMerged = 24,
-    NotManualClock = 25,
-    CapacityExceeded = 26,
-    InvalidDate = 27,
-    Durability = 28,
+/// The one table of error codes: number, name and description of every error, from which
+/// [`ErrorCode`], [`ErrorCode::ALL`], [`ErrorCode::name`] and [`ErrorCode::description`] are
+/// generated. The C ABI's `hy_result` (`HY_` + the name in capitals) and the Python exception
+/// classes (the name) are derived from, and tested against, this table.
+macro_rules! error_table {
+    ($($name:ident = $code:literal: $description:literal,)*) => {
+        /// Stable numeric codes shared by the C ABI (`HY_*`) and the Python exception classes.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[repr(u32)]
+        pub enum ErrorCode {
+            $(#[doc = $description] $name = $code,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name),*];
+
+            /// The name: the Python exception class (`SlotFull`); the C result is `HY_` and the
+            /// name in capitals with underscores (`HY_SLOT_FULL`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$name => stringify!($name),)*
+                }
+            }
+
+            /// What the error means, in one sentence.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$name => $description,)*
+                }
+            }
+
+            /// The code of a number, if it is one.
+            pub fn from_number(n: u32) -> Option<ErrorCode> {
+                ErrorCode::ALL.iter().copied().find(|c| *c as u32 == n)
+            }
+        }
+    };
+}
+
+error_table! {
+    InvalidArgument = 10: "An argument was out of range or malformed.",
+    InvalidPolicy = 11: "A policy was malformed or a number in it out of range.",
+    NotFound = 12: "An id does not name anything the engine knows.",
+    CardTaken = 13: "The card already belongs to another patient.",
+    WrongState = 14: "The booking is in a state that does not allow this action.",
+    HoldExpired = 15: "The hold expired before it was confirmed.",
+    SlotFull = 16: "The slot has no free place for this request.",
+    SlotClosed = 17: "The slot's session was suspended by the provider.",
+    NotOpenYet = 18: "The slot is not open for booking yet.",
+    BookingClosed = 19: "Booking for the slot has closed.",
+    PatientSuspended = 20: "The patient is suspended after no-shows.",
+    LimitReached = 21: "A per-patient limit refused the request.",
+    ReferralInvalid = 22: "The referral cannot be used for this request.",
+    LotteryWindow = 23: "The slot is in its release lottery: submit the request instead.",
+    PatientMerged = 24: "The patient was merged into another.",
+    NotManualClock = 25: "The engine runs on the system clock.",
+    CapacityExceeded = 26: "A size bound of the engine was reached.",
+    InvalidDate = 27: "A date is outside the supported range.",
+    Durability = 28: "The journal could not make an operation durable.",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Error {
@@ -123,11 +186,30 @@ impl Error {
         }
     }
 
-    pub(crate) fn not_found(kind: &str, id: u64) -> Error {
+    /// [`Error::NotFound`] of a `kind` of id.
+    pub fn not_found(kind: &str, id: u64) -> Error {
         Error::NotFound { kind: kind.to_string(), id }
     }
 
-    pub(crate) fn invalid(msg: impl Into<String>) -> Error {
+    /// [`Error::InvalidArgument`] with a message.
+    pub fn invalid(msg: impl Into<String>) -> Error {
         Error::InvalidArgument(msg.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_dense_ordered_and_named() {
+        assert_eq!(ErrorCode::ALL.len(), 19);
+        for (i, c) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(*c as u32, 10 + i as u32, "codes are 10, 11, … in order");
+            assert_eq!(ErrorCode::from_number(*c as u32), Some(*c));
+            assert!(!c.description().is_empty() && c.name().chars().next().unwrap().is_ascii_uppercase());
+        }
+        assert_eq!(ErrorCode::SlotFull.name(), "SlotFull");
+        assert_eq!(ErrorCode::from_number(9), None);
     }
 }

@@ -39,9 +39,6 @@ mod durability;
 mod engine;
 mod error;
 mod events;
-#[cfg(feature = "fhir")]
-pub mod fhir;
-pub mod sim;
 mod ids;
 mod lotteries;
 mod lottery;
@@ -61,10 +58,10 @@ mod waitlists;
 pub use availability::{QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
 
 pub use cards::{mask_card_number, CardDigest, CardKey, CARD_DIGEST_LEN, CARD_FIELD_LEN_MAX, CARD_KEY_ENV, CARD_KEY_FILE_ENV, CARD_KEY_LEN};
-pub use engine::{Engine, EngineConfig, PUBLISH_BATCH_MAX};
+pub use engine::{Engine, EngineConfig, PUBLISH_BATCH_MAX, ROSTER_HORIZON_DAYS_MAX, SLOTS_PER_QUERY_MAX};
 pub use error::{Error, ErrorCode, LimitKind, Result};
 pub use durability::{read_journal, BUFFERED_UNFLUSHED_MAX_DEFAULT, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions, RecoveryReport, TornTail};
-#[doc(hidden)]
+#[cfg(feature = "fuzz-hooks")]
 pub use durability::{debug_state, fuzz_decode_segment, fuzz_decode_snapshot, fuzz_decode_snapshot_payload, fuzz_segment_from_payloads};
 pub use events::{Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX};
 pub use ids::*;

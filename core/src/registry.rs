@@ -65,6 +65,10 @@ pub(crate) struct Registry {
     channel_ids: DashMap<String, ChannelId>,
     /// (specialty, district) → departments: where to look for alternatives.
     pub by_specialty_district: DashMap<(SpecialtyId, DistrictId), Vec<DepartmentId>>,
+    /// institution → its departments, in id order.
+    pub by_institution: DashMap<InstitutionId, Vec<DepartmentId>>,
+    /// department → its resources, in id order.
+    pub by_department: DashMap<DepartmentId, Vec<ResourceId>>,
 }
 
 pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
@@ -153,6 +157,7 @@ impl Registry {
             name: name.to_string(),
         }));
         self.by_specialty_district.entry((specialty, district)).or_default().push(id);
+        self.by_institution.entry(institution).or_default().push(id);
         Ok(id)
     }
 
@@ -169,7 +174,9 @@ impl Registry {
             outcomes: AtomicU64::new(0),
             no_shows: AtomicU64::new(0),
         });
-        Ok(ResourceId::from_index(id))
+        let id = ResourceId::from_index(id);
+        self.by_department.entry(department).or_default().push(id);
+        Ok(id)
     }
 
     pub fn add_channel(&self, name: &str) -> Result<ChannelId> {

@@ -34,7 +34,7 @@ fn wrong_transitions_are_typed_errors() {
     c.engine.cancel(hold.id).unwrap();
     for result in [c.engine.confirm(hold.id), c.engine.cancel(hold.id), c.engine.check_in(hold.id)] {
         let err = result.unwrap_err();
-        assert!(matches!(err, Error::WrongState { ref state, .. } if state == "cancelled"), "{err}");
+        assert!(matches!(err, Error::WrongState { state: BookingState::Cancelled, .. }), "{err}");
     }
     assert!(matches!(c.engine.confirm(BookingId(u64::MAX)), Err(Error::NotFound { .. })));
     assert!(matches!(c.engine.booking(BookingId(12345)), Err(Error::NotFound { .. })));

@@ -15,6 +15,7 @@ mod durability_support;
 
 use durability_support::{day0, fresh_dir, start};
 use haoyuan::*;
+use haoyuan_fhir as fhir;
 use std::path::{Path, PathBuf};
 
 /// The cards of the durable scenario: (patient index, card type, number).

@@ -711,8 +711,8 @@ pub extern "C" fn hy_date_from_ymd(year: i32, month: u32, day: u32, date_out: *m
     ffi_panic_boundary! {
         let out = try_out(date_out, "date_out")?;
         match Date::from_ymd(year, month, day) {
-            Some(d) => out.set(d.0),
-            None => {
+            Ok(d) => out.set(d.0),
+            Err(_) => {
                 set_last_error(format!("{year:04}-{month:02}-{day:02} is not a date in 1970 ..= 2199"));
                 return Err(hy_result::HY_INVALID_DATE);
             }
@@ -728,8 +728,8 @@ pub extern "C" fn hy_date_parse(text: *const c_char, date_out: *mut hy_date) -> 
         let out = try_out(date_out, "date_out")?;
         let text = try_str(text, "text")?;
         match Date::parse(text) {
-            Some(d) => out.set(d.0),
-            None => {
+            Ok(d) => out.set(d.0),
+            Err(_) => {
                 set_last_error(format!("{text:?} is not a YYYY-MM-DD date in 1970 ..= 2199"));
                 return Err(hy_result::HY_INVALID_DATE);
             }

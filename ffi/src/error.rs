@@ -66,31 +66,12 @@ pub enum hy_result {
     HY_DURABILITY = 28,
 }
 
+/// The C result of a core error code: the variant with the same number (the table is core's;
+/// `hy_result` is written out for cbindgen, and `the_c_enum_is_core_error_table` checks that the
+/// two agree in numbers and names).
 impl From<ErrorCode> for hy_result {
     fn from(code: ErrorCode) -> hy_result {
-        // Exhaustive on purpose: a new core error code fails to compile here until it has a
-        // C name.
-        match code {
-            ErrorCode::InvalidArgument => hy_result::HY_INVALID_ARGUMENT,
-            ErrorCode::InvalidPolicy => hy_result::HY_INVALID_POLICY,
-            ErrorCode::NotFound => hy_result::HY_NOT_FOUND,
-            ErrorCode::CardTaken => hy_result::HY_CARD_TAKEN,
-            ErrorCode::WrongState => hy_result::HY_WRONG_STATE,
-            ErrorCode::HoldExpired => hy_result::HY_HOLD_EXPIRED,
-            ErrorCode::SlotFull => hy_result::HY_SLOT_FULL,
-            ErrorCode::SlotClosed => hy_result::HY_SLOT_CLOSED,
-            ErrorCode::NotOpenYet => hy_result::HY_NOT_OPEN_YET,
-            ErrorCode::BookingClosed => hy_result::HY_BOOKING_CLOSED,
-            ErrorCode::PatientSuspended => hy_result::HY_PATIENT_SUSPENDED,
-            ErrorCode::LimitReached => hy_result::HY_LIMIT_REACHED,
-            ErrorCode::ReferralInvalid => hy_result::HY_REFERRAL_INVALID,
-            ErrorCode::LotteryWindow => hy_result::HY_LOTTERY_WINDOW,
-            ErrorCode::PatientMerged => hy_result::HY_PATIENT_MERGED,
-            ErrorCode::NotManualClock => hy_result::HY_NOT_MANUAL_CLOCK,
-            ErrorCode::CapacityExceeded => hy_result::HY_CAPACITY_EXCEEDED,
-            ErrorCode::InvalidDate => hy_result::HY_INVALID_DATE,
-            ErrorCode::Durability => hy_result::HY_DURABILITY,
-        }
+        hy_result::from_u32(code as u32).unwrap_or(hy_result::HY_INVALID_ARGUMENT)
     }
 }
 
@@ -103,68 +84,59 @@ impl From<Error> for hy_result {
     }
 }
 
-impl hy_result {
-    /// Every code, for the tests and for `hy_error_message`.
-    pub const ALL: [hy_result; 24] = [
-        hy_result::HY_OK,
-        hy_result::HY_NULL_PARAMETER,
-        hy_result::HY_PANIC,
-        hy_result::HY_INVALID_UTF8,
-        hy_result::HY_BUFFER_TOO_SMALL,
-        hy_result::HY_INVALID_ARGUMENT,
-        hy_result::HY_INVALID_POLICY,
-        hy_result::HY_NOT_FOUND,
-        hy_result::HY_CARD_TAKEN,
-        hy_result::HY_WRONG_STATE,
-        hy_result::HY_HOLD_EXPIRED,
-        hy_result::HY_SLOT_FULL,
-        hy_result::HY_SLOT_CLOSED,
-        hy_result::HY_NOT_OPEN_YET,
-        hy_result::HY_BOOKING_CLOSED,
-        hy_result::HY_PATIENT_SUSPENDED,
-        hy_result::HY_LIMIT_REACHED,
-        hy_result::HY_REFERRAL_INVALID,
-        hy_result::HY_LOTTERY_WINDOW,
-        hy_result::HY_PATIENT_MERGED,
-        hy_result::HY_NOT_MANUAL_CLOCK,
-        hy_result::HY_CAPACITY_EXCEEDED,
-        hy_result::HY_INVALID_DATE,
-        hy_result::HY_DURABILITY,
-    ];
+/// The boundary's own codes, below the core's domain codes.
+const BOUNDARY_CODES: [(hy_result, &str); 5] = [
+    (hy_result::HY_OK, "ok"),
+    (hy_result::HY_NULL_PARAMETER, "a required pointer argument was NULL"),
+    (hy_result::HY_PANIC, "internal error: a panic was caught at the C boundary"),
+    (hy_result::HY_INVALID_UTF8, "a string argument is not valid UTF-8"),
+    (hy_result::HY_BUFFER_TOO_SMALL, "the output buffer is too small"),
+];
 
-    /// The code for a number a C caller passed in, if it is one.
+impl hy_result {
+    /// The code of a number, if it is one. The one written-out list besides the enum itself.
     pub fn from_u32(n: u32) -> Option<hy_result> {
-        hy_result::ALL.into_iter().find(|r| *r as u32 == n)
+        use hy_result::*;
+        Some(match n {
+            0 => HY_OK,
+            1 => HY_NULL_PARAMETER,
+            2 => HY_PANIC,
+            3 => HY_INVALID_UTF8,
+            4 => HY_BUFFER_TOO_SMALL,
+            10 => HY_INVALID_ARGUMENT,
+            11 => HY_INVALID_POLICY,
+            12 => HY_NOT_FOUND,
+            13 => HY_CARD_TAKEN,
+            14 => HY_WRONG_STATE,
+            15 => HY_HOLD_EXPIRED,
+            16 => HY_SLOT_FULL,
+            17 => HY_SLOT_CLOSED,
+            18 => HY_NOT_OPEN_YET,
+            19 => HY_BOOKING_CLOSED,
+            20 => HY_PATIENT_SUSPENDED,
+            21 => HY_LIMIT_REACHED,
+            22 => HY_REFERRAL_INVALID,
+            23 => HY_LOTTERY_WINDOW,
+            24 => HY_PATIENT_MERGED,
+            25 => HY_NOT_MANUAL_CLOCK,
+            26 => HY_CAPACITY_EXCEEDED,
+            27 => HY_INVALID_DATE,
+            28 => HY_DURABILITY,
+            _ => return None,
+        })
     }
 
-    /// A fixed one-line description of the code.
+    /// Every code: the boundary's, then one per core error code (derived from core's table).
+    pub fn all() -> impl Iterator<Item = hy_result> {
+        BOUNDARY_CODES.iter().map(|(r, _)| *r).chain(ErrorCode::ALL.iter().map(|c| hy_result::from(*c)))
+    }
+
+    /// A fixed one-line description of the code: the boundary's own, or core's table's.
     pub fn description(self) -> &'static str {
-        match self {
-            hy_result::HY_OK => "ok",
-            hy_result::HY_NULL_PARAMETER => "a required pointer argument was NULL",
-            hy_result::HY_PANIC => "internal error: a panic was caught at the C boundary",
-            hy_result::HY_INVALID_UTF8 => "a string argument is not valid UTF-8",
-            hy_result::HY_BUFFER_TOO_SMALL => "the output buffer is too small",
-            hy_result::HY_INVALID_ARGUMENT => "invalid argument",
-            hy_result::HY_INVALID_POLICY => "invalid policy",
-            hy_result::HY_NOT_FOUND => "no such id",
-            hy_result::HY_CARD_TAKEN => "the card belongs to another patient",
-            hy_result::HY_WRONG_STATE => "the booking's state does not allow this",
-            hy_result::HY_HOLD_EXPIRED => "the hold expired",
-            hy_result::HY_SLOT_FULL => "no free place in this slot for this request",
-            hy_result::HY_SLOT_CLOSED => "the session was suspended by the provider",
-            hy_result::HY_NOT_OPEN_YET => "booking has not opened yet",
-            hy_result::HY_BOOKING_CLOSED => "booking has closed",
-            hy_result::HY_PATIENT_SUSPENDED => "the patient is suspended after no-shows",
-            hy_result::HY_LIMIT_REACHED => "a per-patient booking limit was reached",
-            hy_result::HY_REFERRAL_INVALID => "the referral cannot be used",
-            hy_result::HY_LOTTERY_WINDOW => "the slot is in its release lottery; submit the request",
-            hy_result::HY_PATIENT_MERGED => "the patient was merged into another",
-            hy_result::HY_NOT_MANUAL_CLOCK => "the engine does not run on a manual clock",
-            hy_result::HY_CAPACITY_EXCEEDED => "a capacity limit was reached",
-            hy_result::HY_INVALID_DATE => "date outside the supported range",
-            hy_result::HY_DURABILITY => "durability failure",
+        if let Some((_, d)) = BOUNDARY_CODES.iter().find(|(r, _)| *r == self) {
+            return d;
         }
+        ErrorCode::from_number(self as u32).map_or("unknown result code", |c| c.description())
     }
 }
 
@@ -231,37 +203,45 @@ pub extern "C" fn hy_last_error_message(buf: *mut c_char, len: usize, written: *
 mod tests {
     use super::*;
 
+    /// `HY_` + the name in capitals with underscores: `SlotFull` → `HY_SLOT_FULL`.
+    fn c_name(name: &str) -> String {
+        let mut out = String::from("HY_");
+        for (i, ch) in name.chars().enumerate() {
+            if ch.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_uppercase());
+        }
+        out
+    }
+
     #[test]
-    fn domain_codes_are_the_core_numbers() {
-        let codes = [
-            ErrorCode::InvalidArgument,
-            ErrorCode::InvalidPolicy,
-            ErrorCode::NotFound,
-            ErrorCode::CardTaken,
-            ErrorCode::WrongState,
-            ErrorCode::HoldExpired,
-            ErrorCode::SlotFull,
-            ErrorCode::SlotClosed,
-            ErrorCode::NotOpenYet,
-            ErrorCode::BookingClosed,
-            ErrorCode::PatientSuspended,
-            ErrorCode::LimitReached,
-            ErrorCode::ReferralInvalid,
-            ErrorCode::LotteryWindow,
-            ErrorCode::PatientMerged,
-            ErrorCode::NotManualClock,
-            ErrorCode::CapacityExceeded,
-            ErrorCode::InvalidDate,
-            ErrorCode::Durability,
-        ];
-        for c in codes {
-            assert_eq!(hy_result::from(c) as u32, c as u32, "{c:?}");
+    fn the_c_enum_is_core_error_table() {
+        // Every core code has the C variant of the same number and name ...
+        for &c in ErrorCode::ALL {
+            let r = hy_result::from_u32(c as u32).unwrap_or_else(|| panic!("{c} has no hy_result"));
+            assert_eq!(format!("{r:?}"), c_name(c.name()), "{c}");
+            assert_eq!(hy_result::from(c), r);
+            assert_eq!(r.description(), c.description());
         }
-        // Every code round-trips through its number, and the numbers are distinct.
-        for r in hy_result::ALL {
-            assert_eq!(hy_result::from_u32(r as u32), Some(r));
+        // ... and every C code from 10 up is a core code; below 10, the boundary's own.
+        let all: Vec<hy_result> = hy_result::all().collect();
+        for n in 0..1000 {
+            match hy_result::from_u32(n) {
+                Some(r) if n >= 10 => assert!(ErrorCode::from_number(n).is_some(), "{r:?} is not in core's table"),
+                Some(r) => assert!(BOUNDARY_CODES.iter().any(|(b, _)| *b == r)),
+                None => assert!(ErrorCode::from_number(n).is_none()),
+            }
+            if let Some(r) = hy_result::from_u32(n) {
+                assert!(all.contains(&r), "{r:?} missing from all()");
+            }
         }
-        assert_eq!(hy_result::from_u32(5), None);
+        assert_eq!(all.len(), BOUNDARY_CODES.len() + ErrorCode::ALL.len());
+        // The header has them all, with the same numbers.
+        let header = include_str!("../include/haoyuan.h");
+        for r in &all {
+            assert!(header.contains(&format!("{r:?} = {}", *r as u32)), "{r:?} in haoyuan.h");
+        }
     }
 
     #[test]

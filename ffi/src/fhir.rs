@@ -1,4 +1,4 @@
-//! HL7 FHIR R4 through C: JSON text in, JSON text out (the core's `haoyuan::fhir` JSON API).
+//! HL7 FHIR R4 through C: JSON text in, JSON text out (`haoyuan-fhir`'s JSON API).
 //!
 //! Two ways out, by whether the call changes the engine:
 //! - The read-only calls (`$find`, the exports) copy their resource into the caller's buffer like
@@ -20,21 +20,8 @@ use crate::engine::{hy_engine, try_engine};
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{copy_out, ffi_panic_boundary, give_string, try_out, try_str, Out};
 use crate::types::*;
-use haoyuan_core::fhir;
+use haoyuan_fhir::{self as fhir, FhirError, FhirResult};
 use std::ffi::c_char;
-
-/// The engine error number an OperationOutcome carries (`issue[0].details.coding[0].code`),
-/// as a result code; malformed FHIR has none and is HY_INVALID_ARGUMENT.
-fn outcome_code(outcome: &str) -> hy_result {
-    let number = serde_json::from_str::<serde_json::Value>(outcome).ok().and_then(|v| {
-        v["issue"].as_array()?.iter().find_map(|i| i["details"]["coding"][0]["code"].as_str()?.parse::<u32>().ok())
-    });
-    // The domain codes of hy_result are the core's numbers (checked in error.rs's tests).
-    number
-        .filter(|n| *n >= hy_result::HY_INVALID_ARGUMENT as u32)
-        .and_then(|n| hy_result::ALL.into_iter().find(|r| *r as u32 == n))
-        .unwrap_or(hy_result::HY_INVALID_ARGUMENT)
-}
 
 /// The shared body of the calls that take one JSON text.
 fn text_call(
@@ -43,7 +30,7 @@ fn text_call(
     buf: *mut c_char,
     len: usize,
     written: *mut usize,
-    call: fn(&haoyuan_core::Engine, &str) -> Result<String, String>,
+    call: fn(&haoyuan_core::Engine, &str) -> FhirResult<String>,
 ) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
@@ -53,29 +40,29 @@ fn text_call(
     }
 }
 
-fn fail(outcome: String) -> hy_result {
-    let code = outcome_code(&outcome);
-    set_last_error(outcome);
-    code
+/// A refused call: its engine code, and its OperationOutcome as the thread's last error.
+fn fail(e: FhirError) -> hy_result {
+    set_last_error(e.outcome_json());
+    e.code().into()
 }
 
 /// A read-only call's resource into the caller's buffer (a retry with a bigger one is harmless).
-fn deliver(r: Result<String, String>, buf: *mut c_char, len: usize, written: *mut usize) -> Result<(), hy_result> {
+fn deliver(r: FhirResult<String>, buf: *mut c_char, len: usize, written: *mut usize) -> Result<(), hy_result> {
     match r {
         Ok(json) => copy_out(&json, buf, len, written),
-        Err(outcome) => Err(fail(outcome)),
+        Err(e) => Err(fail(e)),
     }
 }
 
 /// A mutating call's resource as a library-allocated string: nothing can fail once the engine
 /// has changed (its outputs were checked before the call).
-fn hand_out(r: Result<String, String>, json_out: Out<'_, *mut c_char>, len_out: Out<'_, usize>) -> Result<(), hy_result> {
+fn hand_out(r: FhirResult<String>, json_out: Out<'_, *mut c_char>, len_out: Out<'_, usize>) -> Result<(), hy_result> {
     match r {
         Ok(json) => {
             give_string(json, json_out, len_out);
             Ok(())
         }
-        Err(outcome) => Err(fail(outcome)),
+        Err(e) => Err(fail(e)),
     }
 }
 
@@ -86,7 +73,7 @@ fn mutating_text_call(
     json: *const c_char,
     json_out: *mut *mut c_char,
     len_out: *mut usize,
-    call: fn(&haoyuan_core::Engine, &str) -> Result<String, String>,
+    call: fn(&haoyuan_core::Engine, &str) -> FhirResult<String>,
 ) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;

@@ -18,6 +18,7 @@ mod engine;
 mod error;
 mod events;
 mod ffi;
+#[cfg(feature = "fhir")]
 mod fhir;
 mod types;
 

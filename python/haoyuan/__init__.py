@@ -90,28 +90,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __version__: str = _native.__version__
 
-#: Exception class of each stable error code (``book_many`` and ``lifecycle_many`` return codes).
-ERROR_CLASSES: dict[int, type[HaoyuanError]] = {
-    10: InvalidArgument,
-    11: InvalidPolicy,
-    12: NotFound,
-    13: CardTaken,
-    14: WrongState,
-    15: HoldExpired,
-    16: SlotFull,
-    17: SlotClosed,
-    18: NotOpenYet,
-    19: BookingClosed,
-    20: PatientSuspended,
-    21: LimitReached,
-    22: ReferralInvalid,
-    23: LotteryWindow,
-    24: PatientMerged,
-    25: NotManualClock,
-    26: CapacityExceeded,
-    27: InvalidDate,
-    28: Durability,
-}
+#: Exception class of each stable error code (``book_many`` and ``lifecycle_many`` return codes),
+#: from the engine's one error table.
+ERROR_CLASSES: dict[int, type[HaoyuanError]] = {code: getattr(_native, name) for code, name, _ in _native.ERROR_TABLE}
 #: Stable error code of each exception class name; 0 means success in the bulk results.
 ERROR_CODES: dict[str, int] = {cls.__name__: code for code, cls in ERROR_CLASSES.items()}
 

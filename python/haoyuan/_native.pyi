@@ -8,7 +8,7 @@ from typing_extensions import disjoint_base
 import numpy as np
 import numpy.typing as npt
 
-__all__: list[str] = ["__version__", "BOOKING_STATES", "POOLS", "BULK_ROWS_MAX", "PUBLISH_SLOTS_MAX", "INSTANT_MAX", "Engine", "Policy", "Event", "Subscription", "Institution", "Department", "Resource", "Channel", "ResourceStats", "EngineStats", "Card", "Booking", "Slot", "FreeSlot", "DayAvailability", "Alternative", "Referral", "PatientRecord", "WaitlistEntry", "Roster", "SuspensionReport", "Submission", "HaoyuanError", "InvalidArgument", "InvalidPolicy", "NotFound", "CardTaken", "WrongState", "HoldExpired", "SlotFull", "SlotClosed", "NotOpenYet", "BookingClosed", "PatientSuspended", "LimitReached", "ReferralInvalid", "LotteryWindow", "PatientMerged", "NotManualClock", "CapacityExceeded", "InvalidDate", "Durability", "FhirError", "sim_region", "sim_demand", "sim_policy", "sim_simulate", "sim_compare", "sim_summary", "jain_index", "gini", "SIM_DAYS_MAX", "num_threads", "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_schedule", "fhir_export_slot", "fhir_export_appointment", "fhir_export_patient_appointments", "fhir_export_waitlist", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv"]
+__all__: list[str] = ["__version__", "BOOKING_STATES", "POOLS", "BULK_ROWS_MAX", "PUBLISH_SLOTS_MAX", "INSTANT_MAX", "Engine", "Policy", "Event", "Subscription", "Institution", "Department", "Resource", "Channel", "ResourceStats", "EngineStats", "Card", "Booking", "Slot", "FreeSlot", "DayAvailability", "Alternative", "Referral", "PatientRecord", "WaitlistEntry", "Roster", "SuspensionReport", "Submission", "HaoyuanError", "InvalidArgument", "InvalidPolicy", "NotFound", "CardTaken", "WrongState", "HoldExpired", "SlotFull", "SlotClosed", "NotOpenYet", "BookingClosed", "PatientSuspended", "LimitReached", "ReferralInvalid", "LotteryWindow", "PatientMerged", "NotManualClock", "CapacityExceeded", "InvalidDate", "Durability", "FhirError", "ERROR_TABLE", "sim_region", "sim_demand", "sim_policy", "sim_simulate", "sim_compare", "sim_summary", "jain_index", "gini", "SIM_DAYS_MAX", "num_threads", "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_schedule", "fhir_export_slot", "fhir_export_appointment", "fhir_export_patient_appointments", "fhir_export_waitlist", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv"]
 
 __version__: str
 BOOKING_STATES: list[str]
@@ -21,6 +21,8 @@ SIM_DAYS_MAX: int
 _DateLike = datetime.date | str
 _TimeLike = int | datetime.datetime
 _ChannelLike = int | str
+
+ERROR_TABLE: list[tuple[int, str, str]]
 
 class HaoyuanError(Exception):
     code: int
@@ -46,6 +48,7 @@ class InvalidDate(HaoyuanError): ...
 class Durability(HaoyuanError): ...
 
 class FhirError(HaoyuanError):
+    """Also an instance of its engine error class (`SlotFull` …)."""
     outcome: dict[str, Any]
 
 @final

@@ -30,7 +30,7 @@ impl<'py> FromPyObject<'py> for DateArg {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
         if let Ok(s) = ob.downcast::<PyString>() {
             let s = s.to_cow()?;
-            return Date::parse(&s).map(DateArg).ok_or_else(|| invalid(format!("{s:?} is not a date YYYY-MM-DD in 1970 ..= 2199")));
+            return Date::parse(&s).map(DateArg).map_err(|_| invalid(format!("{s:?} is not a date YYYY-MM-DD in 1970 ..= 2199")));
         }
         if ob.is_instance_of::<PyDateTime>() {
             return Err(invalid("expected a datetime.date, got a datetime.datetime (use .date())"));
@@ -90,7 +90,7 @@ pub struct TimeOfDayArg(pub TimeOfDay);
 impl<'py> FromPyObject<'py> for TimeOfDayArg {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
         let (Int(s), Int(e)): (Int<u16>, Int<u16>) = ob.extract().map_err(|err| {
-            if err.is_instance_of::<crate::errors::InvalidArgument>(ob.py()) {
+            if crate::errors::is_invalid_argument(ob.py(), &err) {
                 err
             } else {
                 invalid(format!("a time of day is a (start_min, end_min) tuple, got {}", ob.repr().map(|r| r.to_string()).unwrap_or_default()))

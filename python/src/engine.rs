@@ -316,7 +316,7 @@ impl Engine {
             let item = item?;
             let (Id(resource), DateArg(date), Int(start_min), Int(end_min), Int(capacity)): (Id<ResourceId>, DateArg, Int<u16>, Int<u16>, Int<u16>) =
                 item.extract().map_err(|e| {
-                    if e.is_instance_of::<crate::errors::InvalidArgument>(py) {
+                    if crate::errors::is_invalid_argument(py, &e) {
                         e
                     } else {
                         invalid(format!("a slot spec is (resource, date, start_min, end_min, capacity), got {}", item.repr().map(|r| r.to_string()).unwrap_or_default()))

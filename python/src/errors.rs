@@ -1,35 +1,73 @@
-//! The exception hierarchy: `haoyuan.HaoyuanError` and one subclass per domain error, mapped in
-//! one place (`From<HyErr> for PyErr`). Each exception carries the stable numeric `code`
-//! (the same as the C ABI's) and the error's fields as attributes and as a `fields` dict, so a
-//! host can react to `e.slot` or `e.until` without parsing the message.
+//! The exception hierarchy, built from core's one error table (`ErrorCode::ALL`): the base
+//! `haoyuan.HaoyuanError`, one subclass per code with the table's name and description
+//! (`SlotFull`, `PatientSuspended` …), and `FhirError` for refusals that came through FHIR —
+//! which are also instances of their engine class (a full slot reached through FHIR is caught
+//! by `except SlotFull`). Every exception carries the stable numeric `code` (the same as the C
+//! ABI's) and the error's fields as attributes and as a `fields` dict, so a host can react to
+//! `e.slot` or `e.until` without parsing the message; a FHIR one also `outcome`, the
+//! OperationOutcome as a dict.
 
 use crate::convert::{date_to_py, enum_str};
-use haoyuan::Error;
+use haoyuan::{Error, ErrorCode};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use std::ffi::CString;
 
 create_exception!(haoyuan._native, HaoyuanError, PyException, "Base class of every error the engine reports; `code` is the stable error number.");
-create_exception!(haoyuan._native, InvalidArgument, HaoyuanError, "An argument was out of range or malformed.");
-create_exception!(haoyuan._native, InvalidPolicy, HaoyuanError, "A policy was malformed or a number in it out of range.");
-create_exception!(haoyuan._native, NotFound, HaoyuanError, "An id does not name anything the engine knows.");
-create_exception!(haoyuan._native, CardTaken, HaoyuanError, "The card already belongs to another patient.");
-create_exception!(haoyuan._native, WrongState, HaoyuanError, "The booking is in a state that does not allow this action.");
-create_exception!(haoyuan._native, HoldExpired, HaoyuanError, "The hold expired before it was confirmed.");
-create_exception!(haoyuan._native, SlotFull, HaoyuanError, "The slot has no free place for this request.");
-create_exception!(haoyuan._native, SlotClosed, HaoyuanError, "The slot's session was suspended by the provider.");
-create_exception!(haoyuan._native, NotOpenYet, HaoyuanError, "The slot is not open for booking yet.");
-create_exception!(haoyuan._native, BookingClosed, HaoyuanError, "Booking for the slot has closed.");
-create_exception!(haoyuan._native, PatientSuspended, HaoyuanError, "The patient is suspended after no-shows.");
-create_exception!(haoyuan._native, LimitReached, HaoyuanError, "A per-patient limit refused the request.");
-create_exception!(haoyuan._native, ReferralInvalid, HaoyuanError, "The referral cannot be used for this request.");
-create_exception!(haoyuan._native, LotteryWindow, HaoyuanError, "The slot is in its release lottery: use submit().");
-create_exception!(haoyuan._native, PatientMerged, HaoyuanError, "The patient was merged into another.");
-create_exception!(haoyuan._native, NotManualClock, HaoyuanError, "The engine runs on the system clock.");
-create_exception!(haoyuan._native, CapacityExceeded, HaoyuanError, "A size bound of the engine was reached.");
-create_exception!(haoyuan._native, InvalidDate, HaoyuanError, "A date is outside the supported range.");
-create_exception!(haoyuan._native, Durability, HaoyuanError, "The journal could not make an operation durable.");
+create_exception!(
+    haoyuan._native,
+    FhirError,
+    HaoyuanError,
+    "A FHIR request was refused. It is also an instance of its engine error class (`SlotFull` …); `code` and `fields` are the engine's, `outcome` is the OperationOutcome (a dict)."
+);
+
+/// The classes of the table, by code: the engine's and their FHIR twins.
+struct Classes {
+    engine: Vec<(ErrorCode, Py<PyType>)>,
+    fhir: Vec<(ErrorCode, Py<PyType>)>,
+}
+
+static CLASSES: GILOnceCell<Classes> = GILOnceCell::new();
+
+fn classes(py: Python<'_>) -> PyResult<&Classes> {
+    CLASSES.get_or_try_init(py, || {
+        let base = py.get_type::<HaoyuanError>();
+        let fhir_base = py.get_type::<FhirError>();
+        let type_of_types = py.get_type::<PyType>();
+        let mut engine = Vec::new();
+        let mut fhir = Vec::new();
+        for &code in ErrorCode::ALL {
+            let name = CString::new(format!("haoyuan._native.{}", code.name())).expect("names have no NUL");
+            let doc = CString::new(code.description()).expect("descriptions have no NUL");
+            let class = PyErr::new_type(py, &name, Some(&doc), Some(&base), None)?;
+            class.bind(py).setattr("code", code as u32)?;
+            // The FHIR twin: `class FhirSlotFull(SlotFull, FhirError)`, never named in the module.
+            let attrs = PyDict::new(py);
+            attrs.set_item("__module__", "haoyuan._native")?;
+            attrs.set_item("__doc__", format!("{} (through FHIR)", code.description()))?;
+            let bases = PyTuple::new(py, [class.bind(py).as_any(), fhir_base.as_any()])?;
+            let twin = type_of_types.call1((format!("Fhir{}", code.name()), bases, attrs))?.downcast_into::<PyType>()?.unbind();
+            engine.push((code, class));
+            fhir.push((code, twin));
+        }
+        Ok(Classes { engine, fhir })
+    })
+}
+
+/// Whether `err` is the engine's `InvalidArgument` (or its FHIR twin).
+pub fn is_invalid_argument(py: Python<'_>, err: &PyErr) -> bool {
+    class_of(py, ErrorCode::InvalidArgument, false).is_ok_and(|c| err.is_instance(py, &c))
+}
+
+fn class_of<'py>(py: Python<'py>, code: ErrorCode, through_fhir: bool) -> PyResult<Bound<'py, PyType>> {
+    let c = classes(py)?;
+    let list = if through_fhir { &c.fhir } else { &c.engine };
+    let (_, class) = list.iter().find(|(c, _)| *c == code).expect("every code has a class");
+    Ok(class.bind(py).clone())
+}
 
 /// An engine error on its way to Python (a local newtype: `PyErr` and `Error` are both foreign).
 pub struct HyErr(pub Error);
@@ -55,28 +93,12 @@ pub fn invalid(msg: impl Into<String>) -> PyErr {
 }
 
 fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
+    build_as(py, e, false)
+}
+
+fn build_as(py: Python<'_>, e: &Error, through_fhir: bool) -> PyResult<PyErr> {
     let msg = e.to_string();
-    let err = match e {
-        Error::InvalidArgument(_) => InvalidArgument::new_err(msg),
-        Error::InvalidPolicy(_) => InvalidPolicy::new_err(msg),
-        Error::NotFound { .. } => NotFound::new_err(msg),
-        Error::CardTaken { .. } => CardTaken::new_err(msg),
-        Error::WrongState { .. } => WrongState::new_err(msg),
-        Error::HoldExpired { .. } => HoldExpired::new_err(msg),
-        Error::SlotFull { .. } => SlotFull::new_err(msg),
-        Error::SlotClosed { .. } => SlotClosed::new_err(msg),
-        Error::NotOpenYet { .. } => NotOpenYet::new_err(msg),
-        Error::BookingClosed { .. } => BookingClosed::new_err(msg),
-        Error::PatientSuspended { .. } => PatientSuspended::new_err(msg),
-        Error::LimitReached { .. } => LimitReached::new_err(msg),
-        Error::ReferralInvalid { .. } => ReferralInvalid::new_err(msg),
-        Error::LotteryWindow { .. } => LotteryWindow::new_err(msg),
-        Error::PatientMerged { .. } => PatientMerged::new_err(msg),
-        Error::NotManualClock => NotManualClock::new_err(msg),
-        Error::CapacityExceeded(_) => CapacityExceeded::new_err(msg),
-        Error::InvalidDate(_) => InvalidDate::new_err(msg),
-        Error::Durability(_) => Durability::new_err(msg),
-    };
+    let err = PyErr::from_type(class_of(py, e.code(), through_fhir)?, msg);
     let fields = PyDict::new(py);
     match e {
         Error::InvalidArgument(m) | Error::InvalidPolicy(m) | Error::CapacityExceeded(m) | Error::Durability(m) => {
@@ -93,7 +115,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         }
         Error::WrongState { booking, state, action } => {
             fields.set_item("booking", booking.0)?;
-            fields.set_item("state", state)?;
+            fields.set_item("state", state.name())?;
             fields.set_item("action", action)?;
         }
         Error::HoldExpired { booking, expired_at } => {
@@ -142,28 +164,33 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     Ok(err)
 }
 
-/// Register the exception classes on the module.
+/// A FHIR refusal: the class of its engine error's FHIR twin (so both `except FhirError` and
+/// `except SlotFull` catch it), with the engine's code, a readable message and the
+/// OperationOutcome as `outcome`.
+#[cfg(feature = "fhir")]
+pub fn fhir_error(py: Python<'_>, e: &haoyuan_fhir::FhirError) -> PyResult<PyErr> {
+    let err = PyErr::from_type(class_of(py, e.code(), true)?, e.to_string());
+    let value = err.value(py);
+    value.setattr("code", e.code() as u32)?;
+    let fields = PyDict::new(py);
+    fields.set_item("detail", e.to_string())?;
+    value.setattr("detail", e.to_string())?;
+    value.setattr("fields", fields)?;
+    let outcome = py.import("json")?.call_method1("loads", (e.outcome_json(),))?;
+    value.setattr("outcome", outcome)?;
+    Ok(err)
+}
+
+/// Register the exception classes on the module, and `ERROR_TABLE`: the table itself, as
+/// `(code, name, description)` tuples (the tests compare classes, stub and C header with it).
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("HaoyuanError", py.get_type::<HaoyuanError>())?;
-    m.add("InvalidArgument", py.get_type::<InvalidArgument>())?;
-    m.add("InvalidPolicy", py.get_type::<InvalidPolicy>())?;
-    m.add("NotFound", py.get_type::<NotFound>())?;
-    m.add("CardTaken", py.get_type::<CardTaken>())?;
-    m.add("WrongState", py.get_type::<WrongState>())?;
-    m.add("HoldExpired", py.get_type::<HoldExpired>())?;
-    m.add("SlotFull", py.get_type::<SlotFull>())?;
-    m.add("SlotClosed", py.get_type::<SlotClosed>())?;
-    m.add("NotOpenYet", py.get_type::<NotOpenYet>())?;
-    m.add("BookingClosed", py.get_type::<BookingClosed>())?;
-    m.add("PatientSuspended", py.get_type::<PatientSuspended>())?;
-    m.add("LimitReached", py.get_type::<LimitReached>())?;
-    m.add("ReferralInvalid", py.get_type::<ReferralInvalid>())?;
-    m.add("LotteryWindow", py.get_type::<LotteryWindow>())?;
-    m.add("PatientMerged", py.get_type::<PatientMerged>())?;
-    m.add("NotManualClock", py.get_type::<NotManualClock>())?;
-    m.add("CapacityExceeded", py.get_type::<CapacityExceeded>())?;
-    m.add("InvalidDate", py.get_type::<InvalidDate>())?;
-    m.add("Durability", py.get_type::<Durability>())?;
+    m.add("FhirError", py.get_type::<FhirError>())?;
+    for (code, class) in &classes(py)?.engine {
+        m.add(code.name(), class.bind(py))?;
+    }
+    let table: Vec<(u32, &str, &str)> = ErrorCode::ALL.iter().map(|c| (*c as u32, c.name(), c.description())).collect();
+    m.add("ERROR_TABLE", table)?;
     Ok(())
 }

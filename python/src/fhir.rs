@@ -1,29 +1,20 @@
-//! HL7 FHIR R4 scheduling interop (`haoyuan::fhir`'s JSON text API): every call takes and returns
-//! JSON text, with the GIL released. A refusal raises `FhirError`, whose `outcome` attribute is
-//! the OperationOutcome as a dict.
+//! HL7 FHIR R4 scheduling interop (`haoyuan-fhir`'s JSON text API): every call takes and returns
+//! JSON text, with the GIL released. A refusal raises `FhirError` — also an instance of its
+//! engine error class (`SlotFull` …) — whose `outcome` attribute is the OperationOutcome as a dict.
 
 use crate::args::Id;
 use crate::engine::Engine;
-use crate::errors::HaoyuanError;
-use pyo3::create_exception;
+use haoyuan_fhir::{self as fhir, FhirResult};
 use pyo3::prelude::*;
 
-create_exception!(haoyuan._native, FhirError, HaoyuanError, "A FHIR request was refused; `outcome` is the OperationOutcome (a dict).");
-
-/// Run one FHIR call without the GIL; an `Err` becomes `FhirError` carrying the outcome.
+/// Run one FHIR call without the GIL; a refusal raises the FHIR twin of its engine error.
 fn call<F>(py: Python<'_>, f: F) -> PyResult<String>
 where
-    F: FnOnce() -> Result<String, String> + Send,
+    F: FnOnce() -> FhirResult<String> + Send,
 {
     match py.allow_threads(f) {
         Ok(s) => Ok(s),
-        Err(outcome) => {
-            // The outcome as a dict, so a host reads `e.outcome["issue"]` without parsing.
-            let dict = py.import("json")?.call_method1("loads", (outcome.as_str(),))?;
-            let err = FhirError::new_err(outcome);
-            err.value(py).setattr("outcome", dict)?;
-            Err(err)
-        }
+        Err(e) => Err(crate::errors::fhir_error(py, &e)?),
     }
 }
 
@@ -32,7 +23,7 @@ macro_rules! text_op {
         #[pyfunction]
         fn $name(py: Python<'_>, engine: &Engine, $arg: &str) -> PyResult<String> {
             let e = engine.inner.clone();
-            call(py, move || haoyuan::fhir::$core(&e, $arg))
+            call(py, move || fhir::$core(&e, $arg))
         }
     };
 }
@@ -43,7 +34,7 @@ macro_rules! id_op {
         fn $name(py: Python<'_>, engine: &Engine, $arg: Id<haoyuan::$id>) -> PyResult<String> {
             let e = engine.inner.clone();
             let Id(haoyuan::$id(raw)) = $arg;
-            call(py, move || haoyuan::fhir::$core(&e, raw))
+            call(py, move || fhir::$core(&e, raw))
         }
     };
 }
@@ -62,17 +53,16 @@ id_op!(fhir_export_waitlist, export_waitlist_json, department: DepartmentId);
 #[pyfunction]
 fn fhir_import_bundle(py: Python<'_>, engine: &Engine, bundle: &str, options: &str) -> PyResult<String> {
     let e = engine.inner.clone();
-    call(py, move || haoyuan::fhir::import_bundle_json(&e, bundle, options))
+    call(py, move || fhir::import_bundle_json(&e, bundle, options))
 }
 
 #[pyfunction]
 fn fhir_import_csv(py: Python<'_>, engine: &Engine, csv: &str, options: &str) -> PyResult<String> {
     let e = engine.inner.clone();
-    call(py, move || haoyuan::fhir::import_csv_json(&e, csv, options))
+    call(py, move || fhir::import_csv_json(&e, csv, options))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("FhirError", m.py().get_type::<FhirError>())?;
     m.add_function(wrap_pyfunction!(fhir_find, m)?)?;
     m.add_function(wrap_pyfunction!(fhir_hold, m)?)?;
     m.add_function(wrap_pyfunction!(fhir_book, m)?)?;

@@ -11,9 +11,11 @@ mod convert;
 mod engine;
 mod errors;
 mod events;
+#[cfg(feature = "fhir")]
 mod fhir;
 mod policy;
 mod runtime;
+#[cfg(feature = "sim")]
 mod sim;
 mod types;
 
@@ -40,7 +42,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<events::Subscription>()?;
     types::register(m)?;
     errors::register(m)?;
+    #[cfg(feature = "sim")]
     sim::register(m)?;
+    #[cfg(feature = "fhir")]
     fhir::register(m)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     Ok(())

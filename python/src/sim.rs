@@ -1,4 +1,4 @@
-//! Bindings of the policy simulator (`haoyuan::sim`). The simulator's inputs and outputs are
+//! Bindings of the policy simulator (`haoyuan-sim`). The simulator's inputs and outputs are
 //! serde values, so they cross into Python as plain dicts (and back): `haoyuan.sim` (the Python
 //! side) describes regions, demand and policies as dicts and analyses the result dicts.
 //!
@@ -10,7 +10,7 @@ use crate::convert::py_to_json;
 use crate::errors::{invalid, HyErr};
 use crate::policy::Policy;
 use crate::runtime::pool;
-use haoyuan::sim::{self, ChoiceContext, DemandSpec, Offer, RegionSpec, SimHooks, SimPolicy, SimResult};
+use haoyuan_sim::{self as sim, ChoiceContext, DemandSpec, Offer, RegionSpec, SimHooks, SimPolicy, SimResult};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};

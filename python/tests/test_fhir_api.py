@@ -127,3 +127,21 @@ def test_csv_import_bad_row_changes_nothing(region: Region) -> None:
         hy.fhir_import_csv(region.engine, CSV.replace("fri", "fryday"), {"institution": region.tertiary, "valid_from": "2026-11-27", "valid_until": "2026-11-27"})
     assert "line 2" in _error_issue(exc)["location"][0]
     assert region.engine.slot_count() == before
+
+
+def test_fhir_errors_are_engine_errors_too(region: Region) -> None:
+    """A refusal through FHIR carries the engine's code and fields, keeps `outcome`, and is
+    caught by the engine's own class: a full slot is `SlotFull` as well as `FhirError`."""
+    e = region.engine
+    slot = e.publish_slots([(region.dr_li, "2026-11-26", 600, 615, 1)])[0]
+    first = e.register_patient()
+    hy.fhir_book(e, {"slot": f"Slot/slot-{slot}", "patient": f"Patient/patient-{first}", "channel": "app"})
+    late = e.register_patient()
+    with pytest.raises(hy.SlotFull) as exc:
+        hy.fhir_book(e, {"slot": f"Slot/slot-{slot}", "patient": f"Patient/patient-{late}", "channel": "app"})
+    assert isinstance(exc.value, hy.FhirError)
+    assert exc.value.code == 16 and exc.value.outcome["issue"][0]["code"] == "conflict"
+    assert "OperationOutcome" not in str(exc.value), "the message is words, the outcome is separate"
+    with pytest.raises(hy.FhirError) as bad:
+        hy.fhir_hold(e, "{")
+    assert isinstance(bad.value, hy.InvalidArgument) and bad.value.code == 10

@@ -639,7 +639,7 @@ impl Iterator for JournalReader {
 
 /// Fuzzing and corruption tests: decode a journal segment's bytes as recovery does. Returns
 /// the events up to a torn tail, or the error recovery would report. Never panics.
-#[doc(hidden)]
+#[cfg(feature = "fuzz-hooks")]
 pub fn fuzz_decode_segment(bytes: &[u8]) -> Result<Vec<Event>> {
     let key = fuzz_key();
     let mut scan = SegmentScan::new(bytes, Some(&key))?.ok_or_else(|| corrupt("damaged segment header"))?;
@@ -658,7 +658,7 @@ pub fn fuzz_decode_segment(bytes: &[u8]) -> Result<Vec<Event>> {
 }
 
 /// Fuzzing: decode a snapshot file's bytes and rebuild an engine from it. Never panics.
-#[doc(hidden)]
+#[cfg(feature = "fuzz-hooks")]
 pub fn fuzz_decode_snapshot(bytes: &[u8]) -> Result<u64> {
     let key = fuzz_key();
     let state = decode_snapshot(bytes, &key)?.map_err(corrupt)?;
@@ -669,7 +669,7 @@ pub fn fuzz_decode_snapshot(bytes: &[u8]) -> Result<u64> {
 
 /// Fuzzing: the payload bytes of a snapshot decoded without its checksum, so a fuzzer reaches
 /// the decoder and the restore checks rather than stopping at the CRC.
-#[doc(hidden)]
+#[cfg(feature = "fuzz-hooks")]
 pub fn fuzz_decode_snapshot_payload(payload: &[u8]) -> Result<u64> {
     let state: State = codec::decode(payload)?;
     let seq = state.seq;
@@ -679,7 +679,7 @@ pub fn fuzz_decode_snapshot_payload(payload: &[u8]) -> Result<u64> {
 
 /// Fuzzing: frame raw bytes as one journal segment (valid header and checksums) so a fuzzer
 /// reaches the event decoder and replay.
-#[doc(hidden)]
+#[cfg(feature = "fuzz-hooks")]
 pub fn fuzz_segment_from_payloads(first_seq: u64, payloads: &[&[u8]]) -> Vec<u8> {
     let mut out = codec::segment_header(first_seq, &fuzz_key().check_value()).to_vec();
     for p in payloads {
@@ -694,13 +694,14 @@ pub fn fuzz_segment_from_payloads(first_seq: u64, payloads: &[&[u8]]) -> Vec<u8>
 
 /// The card key of the fuzzing entry points: fixed, so that the segments
 /// `fuzz_segment_from_payloads` frames are readable by `fuzz_decode_segment`.
+#[cfg(feature = "fuzz-hooks")]
 fn fuzz_key() -> CardKey {
     CardKey::from_bytes(&[0x5a; 32]).expect("32 bytes")
 }
 
 /// Tests: the whole state of a quiescent engine as text (everything a snapshot holds, minus the
 /// clock and sequence number), to compare an engine with its recovered copy.
-#[doc(hidden)]
+#[cfg(feature = "fuzz-hooks")]
 pub fn debug_state(engine: &Engine) -> String {
     format!("{:#?}", State::capture_engine(engine, 0, crate::time::Timestamp(0), Vec::new()))
 }

@@ -3,7 +3,7 @@
 //! them to files; `python/tests/test_fhir_validation.py` parses each with `fhir.resources`).
 
 use super::*;
-use crate::{EngineConfig, ReferralRequest, Request, ResourceKind, SlotSpec, Tier, Urgency, WaitlistRequest};
+use haoyuan::{EngineConfig, ReferralRequest, Request, ResourceKind, SlotSpec, Tier, Urgency, WaitlistRequest};
 
 /// `(name, resource)` pairs: Schedule, Slots (free, busy, busy-tentative, busy-unavailable),
 /// Appointments (pending, booked, checked-in, fulfilled, noshow, cancelled ×3, referral,
@@ -34,7 +34,7 @@ pub fn sample_exports() -> FhirResult<Vec<(String, Value)>> {
         seg(bed, day.plus_days(1), 0, 1),
     ])?;
     let slot = |i: u32| SlotId(ids.start.0 + i);
-    let p: Vec<PatientId> = (0..10).map(|_| engine.register_patient()).collect::<crate::Result<_>>()?;
+    let p: Vec<PatientId> = (0..10).map(|_| engine.register_patient()).collect::<haoyuan::Result<_>>()?;
     let app = engine.channel_id("app")?;
     let wechat = engine.channel_id("wechat")?;
     let clinic_channel = engine.channel_id("clinic")?;

@@ -9,10 +9,10 @@
 //! what happened and checks that no slot was oversold.
 //!
 //! ```text
-//! cargo run --release -p haoyuan --example dongguan [-- --threads 4 --seed 7]
+//! cargo run --release -p haoyuan-sim --example dongguan [-- --threads 4 --seed 7]
 //! ```
 
-use haoyuan::sim::{build_region, Region, RegionSpec};
+use haoyuan_sim::{build_region, Region, RegionSpec};
 use haoyuan::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -6,8 +6,8 @@
 //! cancellation and patience: common random numbers, so that a comparison measures the policy
 //! and not the noise.
 
-use crate::model::{Tier, Urgency};
-use crate::error::{Error, Result};
+use haoyuan::{Tier, Urgency};
+use haoyuan::{Error, Result};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

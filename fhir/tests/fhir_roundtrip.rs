@@ -1,11 +1,10 @@
 //! Export → import gives the same slots (FHIR bundle and CSV roster), and imports are
 //! all-or-nothing.
-#![cfg(feature = "fhir")]
 
 mod fhir_common;
 
 use fhir_common::*;
-use haoyuan::fhir::{self, CsvImport, ExportScope, ImportOptions};
+use haoyuan_fhir::{self as fhir, CsvImport, ExportScope, ImportOptions};
 use haoyuan::*;
 use serde_json::{json, Value};
 
@@ -70,7 +69,7 @@ fn json_text_round_trip_and_a_second_import_is_refused_as_duplicate() {
     assert_eq!(slot_set(&b.engine), slot_set(&a.engine));
 
     let before = b.engine.slot_count();
-    let outcome: Value = serde_json::from_str(&fhir::import_bundle_json(&b.engine, &text, "{}").unwrap_err()).unwrap();
+    let outcome: Value = serde_json::from_str(&fhir::import_bundle_json(&b.engine, &text, "{}").unwrap_err().outcome_json()).unwrap();
     assert_eq!(outcome["resourceType"], "OperationOutcome");
     assert_eq!(outcome["issue"][0]["code"], "duplicate");
     assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap().contains("already published as Slot/slot-"));
@@ -129,6 +128,6 @@ fn csv_json_api() {
     // Tuesday only: Dr Li 8 + Dr Chen 9 + ECG 8.
     assert_eq!(report["slots"], 25);
     assert_eq!(c.engine.slot_count(), 25);
-    let bad = fhir::import_csv_json(&c.engine, ROSTER_CSV, "{\"institution\": 0, \"valid_from\": \"2026-11-24\"}").unwrap_err();
+    let bad = fhir::import_csv_json(&c.engine, ROSTER_CSV, "{\"institution\": 1, \"valid_from\": \"2026-11-24\"}").unwrap_err().outcome_json();
     assert!(bad.contains("valid_until"), "{bad}");
 }

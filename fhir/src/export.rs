@@ -1,11 +1,11 @@
 //! Export: Schedule, Slot, Appointment and Bundle resources as FHIR R4 JSON.
 
-use crate::model::{Booking, BookingState, Department, Institution, Pool, ResourceKind, SlotInfo, WaitlistEntry};
+use haoyuan::{Booking, BookingState, Department, Institution, Pool, ResourceKind, SlotInfo, WaitlistEntry};
 use super::*;
-use crate::availability::QUERY_DAYS_MAX;
+use haoyuan::QUERY_DAYS_MAX;
 
-use crate::registry::Resource;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use haoyuan::Resource;
+use std::collections::{BTreeMap, HashMap};
 
 /// FHIR `Slot.status`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -216,30 +216,10 @@ fn slot_value(engine: &Engine, info: &SlotInfo, held: u32, f: &ResourceFacts) ->
     })
 }
 
-/// Holds and bookings on `slots`, found through the day log (every claim logs its patient
-/// first), so no global booking map is needed.
+/// Holds and bookings on `slots` (the engine's `bookings_on`).
 fn bookings_on(engine: &Engine, slots: &[(SlotId, Date)]) -> Vec<Booking> {
-    let wanted: HashSet<SlotId> = slots.iter().map(|s| s.0).collect();
-    let dates: BTreeSet<Date> = slots.iter().map(|s| s.1).collect();
-    let mut patients: BTreeSet<PatientId> = BTreeSet::new();
-    for d in dates {
-        if let Some(log) = engine.store.day_log.get(&d) {
-            patients.extend(log.iter().filter(|(_, (s, _))| wanted.contains(s)).map(|(_, (_, p))| *p));
-        }
-    }
-    let mut out = Vec::new();
-    let mut seen: HashSet<BookingId> = HashSet::new();
-    for p in patients {
-        // A merged patient's bookings live with the survivor; `seen` drops the repeats.
-        let Ok((_, state)) = engine.patients.lock(p) else { continue };
-        for b in state.bookings.iter().filter(|b| wanted.contains(&b.slot)) {
-            if seen.insert(b.id) {
-                out.push(b.clone());
-            }
-        }
-    }
-    out.sort_by_key(|b| (b.slot, b.id));
-    out
+    let ids: Vec<SlotId> = slots.iter().map(|s| s.0).collect();
+    engine.bookings_on(&ids).unwrap_or_default()
 }
 
 fn held_counts(bookings: &[Booking]) -> HashMap<SlotId, u32> {
@@ -429,20 +409,25 @@ fn scope_slots(engine: &Engine, scope: &ExportScope) -> FhirResult<Vec<SlotInfo>
             if let Some(i) = i {
                 engine.institution(i)?;
             }
-            engine
-                .registry
-                .resources
-                .iter()
-                .filter(|(_, r)| i.is_none_or(|i| engine.registry.department(r.department).is_ok_and(|d| d.institution == i)))
-                .map(|(_, r)| r.id)
-                .collect()
+            let institutions = match i {
+                Some(i) => vec![engine.institution(i)?],
+                None => engine.institutions(),
+            };
+            let mut ids = Vec::new();
+            for inst in institutions {
+                for d in engine.departments_of(inst.id)? {
+                    ids.extend(engine.resources_of(d.id)?.into_iter().map(|r| r.id));
+                }
+            }
+            ids.sort_unstable();
+            ids
         }
     };
     let mut out = Vec::new();
     for r in resources {
         let mut d = scope.date_from;
         while d <= scope.date_to {
-            for id in engine.store.resource_day(r, d) {
+            for id in engine.resource_day_slots(r, d)? {
                 out.push(engine.slot(id)?);
             }
             d = d.plus_days(1);

@@ -1,4 +1,4 @@
-//! HL7 FHIR R4 scheduling interop (feature `fhir`, on by default).
+//! # haoyuan-fhir: HL7 FHIR R4 scheduling interop for the haoyuan engine
 //!
 //! Hosts speak FHIR; haoyuan speaks its own types. This module maps between them, following
 //! DOMAIN.md's "Interoperability" section:
@@ -17,7 +17,8 @@
 //! Entry points: [`export`] (resources and bundles), [`ops`] (`$find`, `$hold`, `$book`,
 //! `$cancel`), [`import`] (Schedule + Slot bundles and CSV rosters, all-or-nothing), and the
 //! `*_json` functions below, which take and return JSON text for the C ABI and Python: `Ok` is
-//! the resulting resource, `Err` an `OperationOutcome`.
+//! the resulting resource, `Err` a [`FhirError`] carrying the engine's error code
+//! ([`FhirError::code`]) and its `OperationOutcome` ([`FhirError::outcome_json`]).
 //!
 //! Times are RFC 3339 with the region's offset (`2026-11-24T08:00:00+08:00`).
 
@@ -27,10 +28,10 @@ pub mod ops;
 #[doc(hidden)]
 pub mod samples;
 
-use crate::error::{Error, ErrorCode};
-use crate::ids::*;
-use crate::time::{Date, Timestamp};
-use crate::Engine;
+use haoyuan::{Error, ErrorCode};
+use haoyuan::*;
+use haoyuan::{Date, Timestamp};
+use haoyuan::Engine;
 use serde_json::{json, Map, Value};
 use std::fmt;
 
@@ -157,6 +158,20 @@ impl fmt::Display for FhirError {
 
 impl std::error::Error for FhirError {}
 
+impl FhirError {
+    /// The engine's stable error code for this failure, the same the C ABI and the Python
+    /// exceptions use: the code of the first issue the engine raised, else
+    /// [`ErrorCode::InvalidArgument`] (the FHIR input itself was malformed).
+    pub fn code(&self) -> ErrorCode {
+        self.issues.iter().find_map(|i| i.engine_code).unwrap_or(ErrorCode::InvalidArgument)
+    }
+
+    /// The `OperationOutcome` as JSON text.
+    pub fn outcome_json(&self) -> String {
+        self.to_operation_outcome().to_string()
+    }
+}
+
 impl From<Error> for FhirError {
     /// Severity `error` (`fatal` for durability failures) and the IssueType that fits: a full
     /// slot is a `conflict`, limits, windows, suspensions and lifecycle rules are
@@ -196,71 +211,68 @@ fn parse_input(text: &str) -> FhirResult<Value> {
     serde_json::from_str(text).map_err(|e| FhirError::one(Issue::error("structure", None, format!("not JSON: {e}"))))
 }
 
-fn out(r: FhirResult<Value>) -> Result<String, String> {
-    match r {
-        Ok(v) => Ok(v.to_string()),
-        Err(e) => Err(e.to_operation_outcome().to_string()),
-    }
+fn out(r: FhirResult<Value>) -> FhirResult<String> {
+    r.map(|v| v.to_string())
 }
 
 /// `$find`: IHE parameters (a `Parameters` resource or a plain object) → searchset `Bundle`.
-pub fn find_json(engine: &Engine, params: &str) -> Result<String, String> {
+pub fn find_json(engine: &Engine, params: &str) -> FhirResult<String> {
     out(parse_input(params).and_then(|v| ops::find(engine, &v)))
 }
 
 /// `$hold`: an `Appointment`, `Parameters` or plain object → `pending` `Appointment`.
-pub fn hold_json(engine: &Engine, request: &str) -> Result<String, String> {
+pub fn hold_json(engine: &Engine, request: &str) -> FhirResult<String> {
     out(parse_input(request).and_then(|v| ops::hold(engine, &v)))
 }
 
 /// `$book`: book a slot, or confirm the pending hold named by `appointment` → `booked` `Appointment`.
-pub fn book_json(engine: &Engine, request: &str) -> Result<String, String> {
+pub fn book_json(engine: &Engine, request: &str) -> FhirResult<String> {
     out(parse_input(request).and_then(|v| ops::book(engine, &v)))
 }
 
 /// Cancel the hold or booking named by `appointment` → `cancelled` `Appointment`.
-pub fn cancel_json(engine: &Engine, request: &str) -> Result<String, String> {
+pub fn cancel_json(engine: &Engine, request: &str) -> FhirResult<String> {
     out(parse_input(request).and_then(|v| ops::cancel(engine, &v)))
 }
 
 /// The `Schedule` of a resource.
-pub fn export_schedule_json(engine: &Engine, resource: u32) -> Result<String, String> {
+pub fn export_schedule_json(engine: &Engine, resource: u32) -> FhirResult<String> {
     out(export::schedule(engine, ResourceId(resource)))
 }
 
 /// The `Slot` of a slot.
-pub fn export_slot_json(engine: &Engine, slot: u32) -> Result<String, String> {
+pub fn export_slot_json(engine: &Engine, slot: u32) -> FhirResult<String> {
     out(export::slot(engine, SlotId(slot)))
 }
 
 /// The `Appointment` of a hold or booking.
-pub fn export_appointment_json(engine: &Engine, booking: u64) -> Result<String, String> {
+pub fn export_appointment_json(engine: &Engine, booking: u64) -> FhirResult<String> {
     out(export::appointment(engine, BookingId(booking)))
 }
 
 /// Every hold and booking of a patient (ended ones included) as a `collection` `Bundle` of
 /// Appointments.
-pub fn export_patient_appointments_json(engine: &Engine, patient: u32) -> Result<String, String> {
+pub fn export_patient_appointments_json(engine: &Engine, patient: u32) -> FhirResult<String> {
     out(export::appointments_of(engine, PatientId(patient)).map(export::collection))
 }
 
 /// A department's waitlist, in serving order, as a `collection` `Bundle` of `waitlist`
 /// Appointments.
-pub fn export_waitlist_json(engine: &Engine, department: u32) -> Result<String, String> {
+pub fn export_waitlist_json(engine: &Engine, department: u32) -> FhirResult<String> {
     out(export::waitlist(engine, DepartmentId(department)).map(export::collection))
 }
 
 /// A `collection` `Bundle` of Schedules and Slots (and Appointments if asked) for a scope:
 /// `{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 0, "resource": 3,
 /// "appointments": true}` (institution/resource/appointments optional).
-pub fn export_bundle_json(engine: &Engine, scope: &str) -> Result<String, String> {
+pub fn export_bundle_json(engine: &Engine, scope: &str) -> FhirResult<String> {
     out(parse_input(scope).and_then(|v| ExportScope::from_json(&v)).and_then(|s| export::bundle(engine, &s)))
 }
 
 /// Import a Schedule + Slot bundle (all or nothing). `options`: `{}` or `{"institution": 0}`
 /// (needed only for Schedules that do not carry haoyuan's resource identifier). `Ok` is the
 /// import report as JSON (`{"first_slot":…, "slots":…, "skipped":…}`).
-pub fn import_bundle_json(engine: &Engine, bundle: &str, options: &str) -> Result<String, String> {
+pub fn import_bundle_json(engine: &Engine, bundle: &str, options: &str) -> FhirResult<String> {
     out(parse_input(options)
         .and_then(|o| ImportOptions::from_json(&o))
         .and_then(|o| parse_input(bundle).and_then(|b| import::import_bundle(engine, &b, &o)))
@@ -269,7 +281,7 @@ pub fn import_bundle_json(engine: &Engine, bundle: &str, options: &str) -> Resul
 
 /// Import a CSV roster (all or nothing). `options`: `{"institution": 0, "valid_from":
 /// "2026-11-23", "valid_until": "2026-12-06"}`.
-pub fn import_csv_json(engine: &Engine, csv: &str, options: &str) -> Result<String, String> {
+pub fn import_csv_json(engine: &Engine, csv: &str, options: &str) -> FhirResult<String> {
     out(parse_input(options)
         .and_then(|o| CsvImport::from_json(&o))
         .and_then(|o| import::import_csv(engine, csv, &o))
@@ -362,23 +374,23 @@ pub(crate) fn id_u32(n: u64, what: &str) -> Result<u32, String> {
 /// Run every importer and operation on `data` against a small fixed engine and check that a
 /// refused input changed nothing. Used by the cargo-fuzz target `fhir_import` and, over the
 /// committed corpus, by an ordinary test. Panics only when an invariant is broken.
-#[doc(hidden)]
+#[cfg(feature = "fuzz-hooks")]
 pub fn fuzz_one(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let engine = fuzz_engine();
     let before = engine.stats();
     let slots_before = engine.slot_count();
-    let check_unchanged = |what: &str, r: &Result<String, String>| {
-        if let Err(outcome) = r {
+    let check_unchanged = |what: &str, r: &FhirResult<String>| {
+        if let Err(e) = r {
             assert_eq!(engine.slot_count(), slots_before, "{what} refused the input but changed the slots");
-            let v: Value = serde_json::from_str(outcome).expect("an OperationOutcome is JSON");
+            let v: Value = serde_json::from_str(&e.outcome_json()).expect("an OperationOutcome is JSON");
             assert_eq!(v["resourceType"], "OperationOutcome");
         }
     };
-    let r = import_bundle_json(&engine, text, "{\"institution\": 0}");
+    let r = import_bundle_json(&engine, text, "{\"institution\": 1}");
     check_unchanged("bundle import", &r);
     let after_bundle = engine.slot_count();
-    let r = import_csv_json(&engine, text, "{\"institution\": 0, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}");
+    let r = import_csv_json(&engine, text, "{\"institution\": 1, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}");
     if r.is_err() {
         assert_eq!(engine.slot_count(), after_bundle, "csv import refused the input but changed the slots");
     }
@@ -390,12 +402,12 @@ pub fn fuzz_one(data: &[u8]) {
 
 /// The engine the fuzz body runs against: one tertiary hospital, two departments, three
 /// resources, one published day, a patient with a booking.
-#[doc(hidden)]
+#[cfg(feature = "fuzz-hooks")]
 pub fn fuzz_engine() -> Engine {
-    use crate::{EngineConfig, ResourceKind, SlotSpec, Tier};
+    use haoyuan::{EngineConfig, ResourceKind, SlotSpec, Tier};
     let day = Date::from_ymd(2026, 11, 24).expect("valid date");
     let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600)).expect("default config");
-    let setup = || -> crate::Result<()> {
+    let setup = || -> haoyuan::Result<()> {
         let h = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
         let cardio = engine.add_department(h, "cardiology", "Cardiology")?;
         let paed = engine.add_department(h, "paediatrics", "Paediatrics")?;
@@ -404,7 +416,7 @@ pub fn fuzz_engine() -> Engine {
         engine.add_resource(cardio, ResourceKind::Exam, "ECG", false)?;
         let s = engine.publish_slots(&[SlotSpec { resource: li, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
         let p = engine.register_patient()?;
-        engine.book(&crate::Request::new(p, s.start, engine.channel_id("app")?))?;
+        engine.book(&haoyuan::Request::new(p, s.start, engine.channel_id("app")?))?;
         Ok(())
     };
     setup().expect("fuzz engine setup");

@@ -1,11 +1,10 @@
 //! Malformed imports — wrong types, unknown status codes, bad times, missing references, bad
 //! CSV rows — give a clear error (where and why) and change nothing.
-#![cfg(feature = "fhir")]
 
 mod fhir_common;
 
 use fhir_common::*;
-use haoyuan::fhir::{self, CsvImport, FhirError, ImportOptions};
+use haoyuan_fhir::{self as fhir, CsvImport, FhirError, ImportOptions};
 use serde_json::{json, Value};
 
 fn schedule() -> Value {
@@ -215,7 +214,7 @@ fn csv_quoting_header_order_and_ids() {
 #[test]
 fn bad_options_and_oversized_inputs() {
     let r = region();
-    let bad = |v: Value| fhir::import_csv_json(&r.engine, HEADER, &v.to_string()).unwrap_err();
+    let bad = |v: Value| fhir::import_csv_json(&r.engine, HEADER, &v.to_string()).unwrap_err().outcome_json();
     assert!(bad(json!({ "institution": 9, "valid_from": "2026-11-24", "valid_until": "2026-11-25" })).contains("not-found"));
     assert!(bad(json!({ "institution": 1, "valid_from": "2026-11-25", "valid_until": "2026-11-24" })).contains("must be ordered"));
     assert!(bad(json!({ "institution": 1, "valid_from": "2026-11-24", "valid_until": "2027-12-24" })).contains("366"));
@@ -224,9 +223,9 @@ fn bad_options_and_oversized_inputs() {
     let big = "x".repeat(fhir::import::CSV_BYTES_MAX + 1);
     let opts = CsvImport { institution: r.hospital, valid_from: day(), valid_until: day() };
     assert_eq!(fhir::import::import_csv(&r.engine, &big, &opts).unwrap_err().issues[0].code, "too-costly");
-    assert!(fhir::import_bundle_json(&r.engine, "{not json", "{}").unwrap_err().contains("not JSON"));
-    assert!(fhir::import_bundle_json(&r.engine, &bundle(good()).to_string(), "{\"institution\": \"x\"}").unwrap_err().contains("integer id"));
+    assert!(fhir::import_bundle_json(&r.engine, "{not json", "{}").unwrap_err().outcome_json().contains("not JSON"));
+    assert!(fhir::import_bundle_json(&r.engine, &bundle(good()).to_string(), "{\"institution\": \"x\"}").unwrap_err().outcome_json().contains("integer id"));
     let deep = "[".repeat(100_000);
-    assert!(fhir::import_bundle_json(&r.engine, &deep, "{}").unwrap_err().contains("not JSON"));
+    assert!(fhir::import_bundle_json(&r.engine, &deep, "{}").unwrap_err().outcome_json().contains("not JSON"));
     assert_eq!(r.engine.slot_count(), 0);
 }

@@ -1,12 +1,12 @@
 //! Synthetic regions: institutions by tier and district, departments, doctors with weekly
 //! rosters, beds and exam devices, built through the public [`Engine`] API only.
 
-use crate::model::{ResourceKind, Roster, Tier};
-use crate::error::{Error, Result};
-use crate::ids::*;
+use haoyuan::{ResourceKind, Roster, Tier};
+use haoyuan::{Error, Result};
+use haoyuan::*;
 
-use crate::time::Date;
-use crate::Engine;
+use haoyuan::Date;
+use haoyuan::Engine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

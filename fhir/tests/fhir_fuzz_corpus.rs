@@ -1,9 +1,8 @@
 //! The body of the cargo-fuzz target `fhir_import` (fuzz/fuzz_targets/fhir_import.rs) run on
 //! stable: over the committed corpus, and over deterministic mutations of it (byte flips,
 //! cuts, repeats and inserted tokens), so the importers meet broken input in every `cargo test`.
-#![cfg(feature = "fhir")]
 
-use haoyuan::fhir;
+use haoyuan_fhir as fhir;
 use std::path::PathBuf;
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
@@ -34,11 +33,11 @@ fn corpus_seeds_reach_both_the_accepting_and_the_refusing_paths() {
     assert!(fhir::import_bundle_json(&e, &text("bundle-good.json"), "{}").unwrap().contains("\"slots\":2"));
     assert!(fhir::import_bundle_json(&e, &text("bundle-by-name.json"), "{\"institution\": 1}").unwrap().contains("\"slots\":2"));
     assert_eq!(e.slot_count(), before + 4);
-    let bad = fhir::import_bundle_json(&e, &text("bundle-bad.json"), "{}").unwrap_err();
+    let bad = fhir::import_bundle_json(&e, &text("bundle-bad.json"), "{}").unwrap_err().outcome_json();
     assert!(bad.contains("code-invalid"), "{bad}");
     let opts = "{\"institution\": 1, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}";
     assert!(fhir::import_csv_json(&e, &text("roster-good.csv"), opts).is_ok());
-    let bad = fhir::import_csv_json(&e, &text("roster-bad.csv"), opts).unwrap_err();
+    let bad = fhir::import_csv_json(&e, &text("roster-bad.csv"), opts).unwrap_err().outcome_json();
     assert!(bad.contains("line 2, weekday") && bad.contains("line 5, session_start"), "{bad}");
     assert!(fhir::find_json(&e, &text("find-parameters.json")).is_ok());
 }

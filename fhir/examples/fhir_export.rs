@@ -1,14 +1,14 @@
 //! Write one exported FHIR R4 resource of every kind and status to a directory, for
 //! validation by an independent implementation (`make test-fhir` runs `fhir.resources` on them).
 //!
-//!     cargo run -p haoyuan --example fhir_export -- target/fhir-samples
+//!     cargo run -p haoyuan-fhir --example fhir_export -- target/fhir-samples
 //!
 //! With `--measure`, time the interop paths on a Dongguan-size day instead (52,000 slots of
 //! 1,000 doctors; medians of 5 runs, 200 for $find):
 //!
-//!     cargo run --release -p haoyuan --example fhir_export -- --measure
+//!     cargo run --release -p haoyuan-fhir --example fhir_export -- --measure
 
-use haoyuan::fhir::{self, CsvImport, ExportScope, ImportOptions};
+use haoyuan_fhir::{self as fhir, CsvImport, ExportScope, ImportOptions};
 use haoyuan::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -3,8 +3,8 @@
 //! step, and the whole run replayed from the same seed to prove it is reproducible.
 //!
 //! ```text
-//! cargo run --release -p haoyuan --example workload -- --seed 1234 --steps 100000
-//! cargo run --release -p haoyuan --example workload -- --seed 7 --threads 4   # races; checked at the end
+//! cargo run --release -p haoyuan-tests --bin workload -- --seed 1234 --steps 100000
+//! cargo run --release -p haoyuan-tests --bin workload -- --seed 7 --threads 4   # races; checked at the end
 //! ```
 //! A failure prints the seed and the step: rerun with the same `--seed` to reproduce it exactly.
 
@@ -95,7 +95,11 @@ fn build(seed: u64) -> World {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let policy = random_policy(&mut rng);
     let day0 = Date::from_ymd(2026, 11, 23).expect("valid date");
-    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }, Timestamp::from_local(day0, 9 * 60, OFFSET))
+    // A card key from the seed: card digests are in the events, and a run must replay exactly
+    // (an engine without a key hashes under a random one).
+    let key = CardKey::from_bytes(&[seed as u8; 32]).expect("32 bytes");
+    let config = EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }.with_card_key(key);
+    let engine = Engine::with_manual_clock(config, Timestamp::from_local(day0, 9 * 60, OFFSET))
         .expect("random policies are valid");
     let mut institutions = Vec::new();
     let mut resources = Vec::new();
@@ -432,7 +436,7 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         (Err(m), _) | (_, Err(m)) => {
-            eprintln!("workload seed {}: FAILED: {m}\nreproduce: cargo run --release -p haoyuan --example workload -- --seed {} --steps {}", args.seed, args.seed, args.steps);
+            eprintln!("workload seed {}: FAILED: {m}\nreproduce: cargo run --release -p haoyuan-tests --bin workload -- --seed {} --steps {}", args.seed, args.seed, args.steps);
             ExitCode::FAILURE
         }
     }

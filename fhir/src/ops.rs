@@ -7,10 +7,10 @@
 //! object with the same names (`{"slot": "Slot/slot-3", "patient": "Patient/patient-1",
 //! "channel": "wechat"}`). Unknown names are refused, so a typo is never silently ignored.
 
-use crate::model::{AvailabilityQuery, Request, SlotInfo};
+use haoyuan::{AvailabilityQuery, Request, SlotInfo};
 use super::export::{searchset, RESOURCE_REF_TYPES};
 use super::*;
-use crate::availability::QUERY_LIMIT_MAX;
+use haoyuan::QUERY_LIMIT_MAX;
 
 /// Most Slots one `$find` returns when `_count` is not given.
 pub const FIND_COUNT_DEFAULT: u32 = 100;

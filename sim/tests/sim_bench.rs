@@ -3,7 +3,7 @@
 //!
 //!     cargo test --release -p haoyuan --test sim_bench -- --ignored --nocapture
 
-use haoyuan::sim::*;
+use haoyuan_sim::*;
 use std::time::Instant;
 
 #[test]

@@ -1,7 +1,7 @@
 //! # The policy simulator: the real engine, driven by synthetic patients
 //!
 //! A data scientist asks "what happens to waiting times, fairness and no-shows in our city if
-//! we change the rules?". [`simulate`] answers on the very same [`Engine`](crate::Engine) a
+//! we change the rules?". [`simulate`] answers on the very same [`Engine`](haoyuan::Engine) a
 //! hospital runs: it builds a region ([`RegionSpec`], e.g. [`RegionSpec::dongguan`]), lets
 //! seeded patients ([`DemandSpec`]) query availability, hold, confirm, cancel, arrive or not
 //! come, on a manual clock, and returns a [`SimResult`]. The same inputs and seed give the same
@@ -9,7 +9,7 @@
 //! common random numbers, in parallel.
 //!
 //! ```
-//! use haoyuan::sim::*;
+//! use haoyuan_sim::*;
 //! let region = RegionSpec::small();
 //! let demand = DemandSpec { requests_per_day: 300.0, ..DemandSpec::default() };
 //! let r = simulate(&region, &demand, &SimPolicy::default(), 7, 1, &|_, _| {}).unwrap();
@@ -33,10 +33,10 @@ pub use demand::{DemandSpec, NoShowModel, POPULATION_MAX, REQUESTS_PER_DAY_MAX};
 pub use metrics::{gini, jain_index, Access, Counts, Fairness, LeadTime, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage, LEAD_HOURS_MAX};
 pub use region::{build_region, Region, RegionDepartment, RegionInstitution, RegionSpec, TierSpec, BEDS_SPECIALTY, EXAMS_SPECIALTY};
 
-use crate::model::Tier;
-use crate::error::{Error, Result};
-use crate::ids::*;
-use crate::policy::Policy;
+use haoyuan::Tier;
+use haoyuan::{Error, Result};
+use haoyuan::*;
+use haoyuan::Policy;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

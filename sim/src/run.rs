@@ -4,20 +4,20 @@
 //! own tally of outcomes, fed by return values and by the engine's event stream (waitlist
 //! offers, lottery results, suspensions and expiries happen inside the engine).
 
-use crate::model::{AvailabilityQuery, Booking, CancelledBy, ReferralRequest, Request, Submission, Tier, Urgency, WaitlistRequest};
+use haoyuan::{AvailabilityQuery, Booking, CancelledBy, ReferralRequest, Request, Submission, Tier, Urgency, WaitlistRequest};
 use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler};
 use super::metrics::{Access, Counts, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage};
 use super::region::{build_region, Region, RegionSpec};
 use super::{ChoiceContext, Offer, SimHooks, SimPolicy};
 
-use crate::error::{Error, Result};
-use crate::events::{EventKind, Overflow, SubscribeOptions, Subscription, SUBSCRIPTION_CAPACITY_MAX};
-use crate::ids::*;
+use haoyuan::{Error, Result};
+use haoyuan::{EventKind, Overflow, SubscribeOptions, Subscription, SUBSCRIPTION_CAPACITY_MAX};
+use haoyuan::*;
 
-use crate::registry::STANDARD_CHANNELS;
-use crate::time::{Date, Timestamp, DAY_S};
+use haoyuan::STANDARD_CHANNELS;
+use haoyuan::{Date, Timestamp, DAY_S};
 
-use crate::{Engine, EngineConfig};
+use haoyuan::{Engine, EngineConfig};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -130,7 +130,7 @@ struct Sim<'a> {
     full_through: Vec<Option<i32>>,
     /// Per (department, first day): (computed at, last day, suggestions). Entries of past days
     /// are dropped at each day's start.
-    suggestions: HashMap<(u32, i32), (i64, i32, Vec<crate::model::Alternative>)>,
+    suggestions: HashMap<(u32, i32), (i64, i32, Vec<haoyuan::Alternative>)>,
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -627,7 +627,7 @@ impl<'a> Sim<'a> {
                     other => other,
                 };
                 match held {
-                    Ok(hold) if hold.state == crate::model::BookingState::Booked => Ok(Some(hold)),
+                    Ok(hold) if hold.state == haoyuan::BookingState::Booked => Ok(Some(hold)),
                     Ok(hold) if (req.u_abandon as f64) < self.demand.hold_abandon_probability => {
                         // Walks away from payment: the hold expires and the place returns.
                         let _ = hold;

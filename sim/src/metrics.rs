@@ -1,6 +1,6 @@
 //! What a simulation measures, as one serde value, and the small statistics it needs.
 
-use crate::model::Tier;
+use haoyuan::Tier;
 use serde::{Deserialize, Serialize};
 
 /// Longest lead time the histograms resolve, in hours (30 days); longer waits land in the last bin.

@@ -11,12 +11,12 @@
 //! newline or a stray quote is an error with its line number, not a guess), and it keeps the
 //! core crate free of another dependency. It is fuzzed with the other importers.
 
-use crate::model::{Roster, SlotSpec};
+use haoyuan::{Roster, SlotSpec};
 use super::export::{actor_type, SlotStatus, RESOURCE_REF_TYPES};
 use super::*;
-use crate::engine::PUBLISH_BATCH_MAX;
+use haoyuan::PUBLISH_BATCH_MAX;
 
-use crate::slot::PLACES_MAX;
+use haoyuan::PLACES_MAX;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
@@ -163,10 +163,10 @@ fn check_duplicates(engine: &Engine, specs: &[SlotSpec], at: &dyn Fn(usize) -> S
         }
         let day = existing.entry((s.resource, s.date)).or_insert_with(|| {
             engine
-                .store
-                .resource_day(s.resource, s.date)
+                .resource_day_slots(s.resource, s.date)
+                .unwrap_or_default()
                 .into_iter()
-                .filter_map(|id| engine.store.get(id).map(|x| ((x.start_min, x.end_min), id)))
+                .filter_map(|id| engine.slot(id).ok().map(|x| ((x.start_min, x.end_min), id)))
                 .collect()
         });
         if let Some(id) = day.get(&(s.start_min, s.end_min)) {
@@ -428,11 +428,10 @@ fn schedule_resource(
     let specialty = r.get("specialty").and_then(|s| s.get(0)).and_then(|c| c.get("coding")).and_then(|c| c.get(0)).and_then(|c| get_str(c, "code"));
     let map = by_name.get_or_insert_with(|| {
         let mut m: ByName = HashMap::new();
-        for (_, res) in engine.registry.resources.iter() {
-            let Ok(d) = engine.registry.department(res.department) else { continue };
-            if d.institution == institution {
-                let spec = engine.specialty_name(d.specialty).unwrap_or_default();
-                m.entry(res.name.clone()).or_default().push((res.id, spec));
+        for d in engine.departments_of(institution).unwrap_or_default() {
+            let spec = engine.specialty_name(d.specialty).unwrap_or_default();
+            for res in engine.resources_of(d.id).unwrap_or_default() {
+                m.entry(res.name.clone()).or_default().push((res.id, spec.clone()));
             }
         }
         m
@@ -590,7 +589,8 @@ pub fn parse_csv(engine: &Engine, text: &str, opts: &CsvImport) -> FhirResult<Ve
 
     // The institution's departments and resources, by name (one registry scan).
     let mut departments: HashMap<String, Vec<DepartmentId>> = HashMap::new();
-    for (_, d) in engine.registry.departments.iter().filter(|(_, d)| d.institution == opts.institution) {
+    let institution_departments = engine.departments_of(opts.institution).map_err(FhirError::from)?;
+    for d in &institution_departments {
         departments.entry(d.name.clone()).or_default().push(d.id);
         if let Ok(s) = engine.specialty_name(d.specialty) {
             if s != d.name {
@@ -599,8 +599,10 @@ pub fn parse_csv(engine: &Engine, text: &str, opts: &CsvImport) -> FhirResult<Ve
         }
     }
     let mut resources: HashMap<(DepartmentId, String), Vec<ResourceId>> = HashMap::new();
-    for (_, r) in engine.registry.resources.iter() {
-        resources.entry((r.department, r.name.clone())).or_default().push(r.id);
+    for d in &institution_departments {
+        for r in engine.resources_of(d.id).map_err(FhirError::from)? {
+            resources.entry((r.department, r.name.clone())).or_default().push(r.id);
+        }
     }
 
     let mut issues = Issues::default();

@@ -1,7 +1,7 @@
 //! The policy simulator on small regions: determinism bit for bit, sanity of every metric, bad
 //! input as typed errors, and the direction of the effects it exists to measure.
 
-use haoyuan::sim::*;
+use haoyuan_sim::*;
 use haoyuan::*;
 
 fn demand(requests_per_day: f64) -> DemandSpec {

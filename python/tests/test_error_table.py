@@ -1,0 +1,35 @@
+"""One error table: the exception classes, the stub and the C header all follow core's table
+(`_native.ERROR_TABLE`: code, name, description)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import haoyuan as hy
+from haoyuan import _native
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_code_has_its_class() -> None:
+    assert len(_native.ERROR_TABLE) >= 19
+    for code, name, description in _native.ERROR_TABLE:
+        cls = getattr(hy, name)
+        assert issubclass(cls, hy.HaoyuanError) and cls.code == code, name
+        assert cls.__doc__ == description
+        assert name in hy.__all__
+    assert issubclass(hy.FhirError, hy.HaoyuanError)
+
+
+def test_the_stub_lists_exactly_the_table() -> None:
+    stub = (ROOT / "python" / "haoyuan" / "_native.pyi").read_text()
+    declared = set(re.findall(r"^class (\w+)\(HaoyuanError\)", stub, re.M)) - {"FhirError"}
+    assert declared == {name for _, name, _ in _native.ERROR_TABLE}
+
+
+def test_the_c_header_has_the_same_numbers() -> None:
+    header = (ROOT / "ffi" / "include" / "haoyuan.h").read_text()
+    for code, name, _ in _native.ERROR_TABLE:
+        c_name = "HY_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).upper()
+        assert f"{c_name} = {code}" in header, c_name
