@@ -32,11 +32,17 @@ fn availability(c: &mut Criterion) {
     let first_day = (PROVINCE_CITIES * CITY_DAY_SLOTS) as u32;
     for _ in 0..first_day / 20 {
         let patient = p.engine.register_patient().expect("patient");
-        let _ = p.engine.book(&Request::new(patient, SlotId(rng.below(first_day as usize) as u32), app));
+        let _ = p.engine.book(&Request::new(
+            patient,
+            SlotId(rng.below(first_day as usize) as u32),
+            app,
+        ));
     }
 
-    let depts: Vec<DepartmentId> = p.cities.iter().flat_map(|c| c.hospital_departments.iter().copied()).collect();
-    let clinics: Vec<DepartmentId> = p.cities.iter().flat_map(|c| c.clinic_departments.iter().copied()).collect();
+    let depts: Vec<DepartmentId> =
+        p.cities.iter().flat_map(|c| c.hospital_departments.iter().copied()).collect();
+    let clinics: Vec<DepartmentId> =
+        p.cities.iter().flat_map(|c| c.clinic_departments.iter().copied()).collect();
     let mut g = c.benchmark_group("availability_10m_slots");
     let mut i = 0usize;
     g.bench_function("department_day", |b| {
@@ -45,14 +51,22 @@ fn availability(c: &mut Criterion) {
             let d = depts[i.wrapping_mul(7_919) % depts.len()];
             // Days 0..4 are released at `booking_time()`; later days answer "not open yet".
             let date = day.plus_days((i % 4) as i32);
-            black_box(p.engine.find_free_slots(&AvailabilityQuery::department(d, date, date)).expect("query"))
+            black_box(
+                p.engine
+                    .find_free_slots(&AvailabilityQuery::department(d, date, date))
+                    .expect("query"),
+            )
         })
     });
     g.bench_function("department_14_days", |b| {
         b.iter(|| {
             i += 1;
             let d = depts[i.wrapping_mul(7_919) % depts.len()];
-            black_box(p.engine.free_places_by_day(d, day, day.plus_days(HORIZON_DAYS - 1)).expect("query"))
+            black_box(
+                p.engine
+                    .free_places_by_day(d, day, day.plus_days(HORIZON_DAYS - 1))
+                    .expect("query"),
+            )
         })
     });
     g.bench_function("alternatives_hospital", |b| {

@@ -27,8 +27,11 @@ fn run(f: &BookingFixture, slots: &[SlotId], threads: usize, pairs: u64, round: 
                     // Patients of thread t: t, t + threads, …; each patient is used by one
                     // thread only, so the per-patient lock is never contended.
                     let per_thread_patients = (PATIENTS / threads) as u64;
-                    let patient = f.patients[t + threads * (round.wrapping_add(k) % per_thread_patients) as usize];
-                    let slot = slots[((k as u32 ^ (t as u32) << 20).wrapping_mul(SLOT_STRIDE) as usize) % slots.len()];
+                    let patient = f.patients
+                        [t + threads * (round.wrapping_add(k) % per_thread_patients) as usize];
+                    let slot = slots[((k as u32 ^ (t as u32) << 20).wrapping_mul(SLOT_STRIDE)
+                        as usize)
+                        % slots.len()];
                     // Two threads may pick the same one-place slot at once: the loser's
                     // `SlotFull` is a correct answer, and costs what a booking attempt costs.
                     match f.engine.book(&Request::new(patient, slot, f.app)) {
@@ -50,7 +53,13 @@ fn contention(c: &mut Criterion) {
     let spread: Vec<SlotId> = (f.slots.start.0..f.slots.end.0).map(SlotId).collect();
     let hot_resource = f.city.resources[0].0;
     let hot_specs: Vec<SlotSpec> = (0..HOT_SLOTS)
-        .map(|s| SlotSpec { resource: hot_resource, date: visit_day().plus_days(1), start_min: 14 * 60 + s * 15, end_min: 14 * 60 + s * 15 + 15, capacity: 64 })
+        .map(|s| SlotSpec {
+            resource: hot_resource,
+            date: visit_day().plus_days(1),
+            start_min: 14 * 60 + s * 15,
+            end_min: 14 * 60 + s * 15 + 15,
+            capacity: 64,
+        })
         .collect();
     let hot_range = f.engine.publish_slots(&hot_specs).expect("publish hot slots");
     let hot: Vec<SlotId> = (hot_range.start.0..hot_range.end.0).map(SlotId).collect();
@@ -59,12 +68,16 @@ fn contention(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("contention_{name}"));
         g.throughput(Throughput::Elements(2));
         for threads in [1usize, 2, 4, 8] {
-            g.bench_with_input(BenchmarkId::from_parameter(format!("{threads}_threads")), &threads, |b, &threads| {
-                b.iter_custom(|iters| {
-                    round = round.wrapping_add(iters);
-                    run(&f, slots, threads, iters, round)
-                })
-            });
+            g.bench_with_input(
+                BenchmarkId::from_parameter(format!("{threads}_threads")),
+                &threads,
+                |b, &threads| {
+                    b.iter_custom(|iters| {
+                        round = round.wrapping_add(iters);
+                        run(&f, slots, threads, iters, round)
+                    })
+                },
+            );
         }
         g.finish();
     }

@@ -30,7 +30,9 @@ fn crowd(engine: &Engine, requests: &[Request], threads: usize, lottery: bool) -
                     if lottery {
                         match engine.submit(r) {
                             Ok(Submission::Entered { .. }) => {}
-                            other => panic!("inside the window every submit enters the draw: {other:?}"),
+                            other => {
+                                panic!("inside the window every submit enters the draw: {other:?}")
+                            }
                         }
                     } else {
                         match engine.book(r) {
@@ -53,28 +55,39 @@ fn flash(c: &mut Criterion) {
     for (mode, lottery) in [("fcfs", false), ("lottery", true)] {
         for threads in [1usize, 2] {
             let mut seed = 0u64;
-            g.bench_with_input(BenchmarkId::new(mode, format!("{threads}_threads")), &threads, |b, &threads| {
-                b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        seed += 1;
-                        let f = flash_crowd(FLASH_REQUESTS, FLASH_SLOTS, if lottery { LOTTERY_WINDOW_S } else { 0 }, seed);
-                        let start = Instant::now();
-                        let won = crowd(&f.engine, &f.requests, threads, lottery);
-                        if lottery {
-                            f.engine.advance_clock(LOTTERY_WINDOW_S as i64).expect("manual clock");
+            g.bench_with_input(
+                BenchmarkId::new(mode, format!("{threads}_threads")),
+                &threads,
+                |b, &threads| {
+                    b.iter_custom(|iters| {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            seed += 1;
+                            let f = flash_crowd(
+                                FLASH_REQUESTS,
+                                FLASH_SLOTS,
+                                if lottery { LOTTERY_WINDOW_S } else { 0 },
+                                seed,
+                            );
+                            let start = Instant::now();
+                            let won = crowd(&f.engine, &f.requests, threads, lottery);
+                            if lottery {
+                                f.engine
+                                    .advance_clock(LOTTERY_WINDOW_S as i64)
+                                    .expect("manual clock");
+                            }
+                            total += start.elapsed();
+                            // Untimed checks: every place given exactly once, none oversold.
+                            let taken = assert_not_oversold(&f.engine, f.slots.clone());
+                            assert_eq!(taken as usize, FLASH_SLOTS, "all 2,000 places are decided");
+                            if !lottery {
+                                assert_eq!(won, FLASH_SLOTS);
+                            }
                         }
-                        total += start.elapsed();
-                        // Untimed checks: every place given exactly once, none oversold.
-                        let taken = assert_not_oversold(&f.engine, f.slots.clone());
-                        assert_eq!(taken as usize, FLASH_SLOTS, "all 2,000 places are decided");
-                        if !lottery {
-                            assert_eq!(won, FLASH_SLOTS);
-                        }
-                    }
-                    total
-                })
-            });
+                        total
+                    })
+                },
+            );
         }
     }
     g.finish();

@@ -99,10 +99,15 @@ fn main() {
     let cities = arg("--cities", PROVINCE_CITIES).clamp(1, 64);
     let patients_n = arg("--patients", 1_000_000).clamp(1, 50_000_000);
     println!("haoyuan memory report: {cities} cities × {HORIZON_DAYS} days, {patients_n} patients");
-    println!("size_of: Booking {} B, SlotSpec {} B", std::mem::size_of::<Booking>(), std::mem::size_of::<SlotSpec>());
+    println!(
+        "size_of: Booking {} B, SlotSpec {} B",
+        std::mem::size_of::<Booking>(),
+        std::mem::size_of::<SlotSpec>()
+    );
 
     let s0 = sample();
-    let engine = Engine::with_manual_clock(EngineConfig::default(), booking_time()).expect("default policy");
+    let engine =
+        Engine::with_manual_clock(EngineConfig::default(), booking_time()).expect("default policy");
     let city_list: Vec<City> = (0..cities).map(|c| add_city(&engine, c).expect("city")).collect();
     let resources: usize = city_list.iter().map(|c| c.resources.len()).sum();
     per("registry, per resource", &s0, resources, None);
@@ -148,7 +153,12 @@ fn main() {
             }
         }
         booked_total += booked;
-        booking_bytes.push(per(&format!("booking, round {} (marginal)", round + 1), &s, booked, None));
+        booking_bytes.push(per(
+            &format!("booking, round {} (marginal)", round + 1),
+            &s,
+            booked,
+            None,
+        ));
     }
     let avg = per("booking, 3 rounds (average)", &s3, booked_total, Some(96.0));
     let _ = assert_not_oversold(&engine, SlotId(1)..SlotId(slots as u32 + 1));

@@ -28,7 +28,8 @@ fn publish(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    let horizon: Vec<Vec<haoyuan::SlotSpec>> = (0..HORIZON_DAYS).map(|d| city_day_specs(&city, visit_day().plus_days(d))).collect();
+    let horizon: Vec<Vec<haoyuan::SlotSpec>> =
+        (0..HORIZON_DAYS).map(|d| city_day_specs(&city, visit_day().plus_days(d))).collect();
     g.throughput(Throughput::Elements((day.len() * HORIZON_DAYS as usize) as u64));
     g.sample_size(10);
     g.bench_function("horizon_14_days_728k", |b| {

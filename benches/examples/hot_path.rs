@@ -35,7 +35,8 @@ fn on_cpu_ns() -> u64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map(String::as_str).unwrap_or("book_cancel");
-    let n: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(1_000_000).clamp(1, 1_000_000_000);
+    let n: usize =
+        args.get(2).and_then(|v| v.parse().ok()).unwrap_or(1_000_000).clamp(1, 1_000_000_000);
     match what {
         "book_cancel" | "hold_confirm_cancel" => {
             let f = booking_fixture(200_000);

@@ -20,9 +20,26 @@ pub const CITY_HOSPITALS: usize = 40;
 pub const CITY_DISTRICTS: usize = 33;
 pub const CENTRAL_DISTRICTS: usize = 8;
 pub const SPECIALTIES: [&str; 20] = [
-    "cardiology", "paediatrics", "obstetrics", "gynaecology", "orthopaedics", "neurology", "dermatology",
-    "ophthalmology", "ent", "gastroenterology", "respiratory", "endocrinology", "nephrology", "urology",
-    "oncology", "psychiatry", "stomatology", "rehabilitation", "tcm", "general_surgery",
+    "cardiology",
+    "paediatrics",
+    "obstetrics",
+    "gynaecology",
+    "orthopaedics",
+    "neurology",
+    "dermatology",
+    "ophthalmology",
+    "ent",
+    "gastroenterology",
+    "respiratory",
+    "endocrinology",
+    "nephrology",
+    "urology",
+    "oncology",
+    "psychiatry",
+    "stomatology",
+    "rehabilitation",
+    "tcm",
+    "general_surgery",
 ];
 /// Doctors per hospital department; the first is an expert at tertiary hospitals.
 pub const DOCTORS_PER_DEPARTMENT: usize = 2;
@@ -75,7 +92,8 @@ pub fn add_city(engine: &Engine, city: usize) -> Result<City> {
             i if i < 10 => Tier::Tertiary,
             _ => Tier::Secondary,
         };
-        let inst = engine.add_institution(&format!("city{city}-institution{i}"), tier, &district)?;
+        let inst =
+            engine.add_institution(&format!("city{city}-institution{i}"), tier, &district)?;
         out.institutions.push(inst);
         if hospital {
             for specialty in SPECIALTIES {
@@ -83,7 +101,12 @@ pub fn add_city(engine: &Engine, city: usize) -> Result<City> {
                 out.hospital_departments.push(dept);
                 for d in 0..DOCTORS_PER_DEPARTMENT {
                     let expert = tier == Tier::Tertiary && d == 0;
-                    let r = engine.add_resource(dept, ResourceKind::Doctor, &format!("dr{d}"), expert)?;
+                    let r = engine.add_resource(
+                        dept,
+                        ResourceKind::Doctor,
+                        &format!("dr{d}"),
+                        expert,
+                    )?;
                     out.resources.push((r, HOSPITAL_SEGMENTS, if expert { 1 } else { 3 }));
                 }
             }
@@ -107,7 +130,13 @@ pub fn city_day_specs(city: &City, date: Date) -> Vec<SlotSpec> {
                 break 'all;
             }
             let start_min = 8 * 60 + s * SEGMENT_MIN;
-            specs.push(SlotSpec { resource, date, start_min, end_min: start_min + SEGMENT_MIN, capacity: places });
+            specs.push(SlotSpec {
+                resource,
+                date,
+                start_min,
+                end_min: start_min + SEGMENT_MIN,
+                capacity: places,
+            });
         }
     }
     specs
@@ -115,7 +144,8 @@ pub fn city_day_specs(city: &City, date: Date) -> Vec<SlotSpec> {
 
 /// An engine on a manual clock at `now` with one city registered.
 pub fn city_engine(policy: Policy, now: Timestamp) -> (Engine, City) {
-    let engine = Engine::with_manual_clock(EngineConfig { policy, ..EngineConfig::default() }, now).expect("valid policy");
+    let engine = Engine::with_manual_clock(EngineConfig { policy, ..EngineConfig::default() }, now)
+        .expect("valid policy");
     let city = add_city(&engine, 0).expect("city registers");
     (engine, city)
 }
@@ -157,7 +187,8 @@ pub const PROVINCE_CITIES: usize = 14;
 pub fn build_province(cities: usize, days: i32, now: Timestamp) -> Province {
     let t0 = std::time::Instant::now();
     let engine = Engine::with_manual_clock(EngineConfig::default(), now).expect("default policy");
-    let cities: Vec<City> = (0..cities).map(|c| add_city(&engine, c).expect("city registers")).collect();
+    let cities: Vec<City> =
+        (0..cities).map(|c| add_city(&engine, c).expect("city registers")).collect();
     for d in 0..days {
         for city in &cities {
             engine.publish_slots(&city_day_specs(city, visit_day().plus_days(d))).expect("publish");
@@ -201,27 +232,46 @@ pub const FLASH_REQUESTS: usize = 100_000;
 pub fn flash_crowd(requests: usize, slots: usize, lottery_window_s: u32, seed: u64) -> FlashCrowd {
     let mut policy = Policy::default();
     policy.lottery.window_s = lottery_window_s;
-    let engine = Engine::with_manual_clock(EngineConfig { policy, ..EngineConfig::default() }, release_of(visit_day())).expect("valid policy");
-    let (slots, requests) = add_flash_crowd(&engine, requests, slots, seed).expect("flash crowd fixture");
+    let engine = Engine::with_manual_clock(
+        EngineConfig { policy, ..EngineConfig::default() },
+        release_of(visit_day()),
+    )
+    .expect("valid policy");
+    let (slots, requests) =
+        add_flash_crowd(&engine, requests, slots, seed).expect("flash crowd fixture");
     FlashCrowd { engine, slots, requests }
 }
 
 /// Add the flash crowd's hospital, slots and patients to an existing engine (e.g. a durable
 /// one) whose clock stands at `release_of(visit_day())`.
-pub fn add_flash_crowd(engine: &Engine, requests: usize, slots: usize, seed: u64) -> Result<(Range<SlotId>, Vec<Request>)> {
+pub fn add_flash_crowd(
+    engine: &Engine,
+    requests: usize,
+    slots: usize,
+    seed: u64,
+) -> Result<(Range<SlotId>, Vec<Request>)> {
     let day = visit_day();
-    let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    let hospital =
+        engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
     let mut specs = Vec::with_capacity(slots);
     let mut doctor = 0;
     while specs.len() < slots {
-        let dept = engine.add_department(hospital, SPECIALTIES[doctor % SPECIALTIES.len()], "dept")?;
-        let r = engine.add_resource(dept, ResourceKind::Doctor, &format!("expert{doctor}"), true)?;
+        let dept =
+            engine.add_department(hospital, SPECIALTIES[doctor % SPECIALTIES.len()], "dept")?;
+        let r =
+            engine.add_resource(dept, ResourceKind::Doctor, &format!("expert{doctor}"), true)?;
         for s in 0..HOSPITAL_SEGMENTS {
             if specs.len() == slots {
                 break;
             }
             let start_min = 8 * 60 + s * SEGMENT_MIN;
-            specs.push(SlotSpec { resource: r, date: day, start_min, end_min: start_min + SEGMENT_MIN, capacity: 1 });
+            specs.push(SlotSpec {
+                resource: r,
+                date: day,
+                start_min,
+                end_min: start_min + SEGMENT_MIN,
+                capacity: 1,
+            });
         }
         doctor += 1;
     }
@@ -244,7 +294,11 @@ pub fn assert_not_oversold(engine: &Engine, slots: Range<SlotId>) -> u32 {
         let s = engine.slot(SlotId(id)).expect("published slot");
         let taken: u32 = s.pool_taken.iter().map(|&t| t as u32).sum();
         let places: u32 = s.pool_places.iter().map(|&t| t as u32).sum();
-        assert!(taken <= places && taken <= s.capacity as u32, "slot {id} oversold: {taken} taken of {}", s.capacity);
+        assert!(
+            taken <= places && taken <= s.capacity as u32,
+            "slot {id} oversold: {taken} taken of {}",
+            s.capacity
+        );
         taken_total += taken;
     }
     taken_total

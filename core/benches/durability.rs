@@ -17,7 +17,12 @@ const SLOTS: usize = 400;
 fn config() -> EngineConfig {
     let mut c = EngineConfig::default().with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
     // One department-day takes every booking: limits out of the way.
-    c.policy.limits = LimitPolicy { per_department_day: 100_000, per_visit_date: 100_000, per_seven_days: 100_000, total_active: 100_000 };
+    c.policy.limits = LimitPolicy {
+        per_department_day: 100_000,
+        per_visit_date: 100_000,
+        per_seven_days: 100_000,
+        total_active: 100_000,
+    };
     c
 }
 
@@ -31,7 +36,15 @@ fn build(e: &Engine, patients: u32) {
     let d = e.add_department(h, "general", "General practice").unwrap();
     let r = e.add_resource(d, ResourceKind::Service, "Certificate desk", false).unwrap();
     let day = Date::from_ymd(2026, 11, 24).unwrap();
-    let specs: Vec<SlotSpec> = (0..SLOTS).map(|i| SlotSpec { resource: r, date: day, start_min: i as u16, end_min: i as u16 + 1, capacity: PLACES_MAX }).collect();
+    let specs: Vec<SlotSpec> = (0..SLOTS)
+        .map(|i| SlotSpec {
+            resource: r,
+            date: day,
+            start_min: i as u16,
+            end_min: i as u16 + 1,
+            capacity: PLACES_MAX,
+        })
+        .collect();
     e.publish_slots(&specs).unwrap();
     for _ in 0..patients {
         e.register_patient().unwrap();
@@ -65,10 +78,18 @@ impl Subject {
             }
             _ => {
                 let dir = bench_dir(mode);
-                let e = DurableEngine::open(&dir, options(Durability::Buffered { interval: Duration::from_millis(20) })).unwrap();
+                let e = DurableEngine::open(
+                    &dir,
+                    options(Durability::Buffered { interval: Duration::from_millis(20) }),
+                )
+                .unwrap();
                 build(&e, PATIENTS);
                 e.close().unwrap();
-                let m = if mode == "sync" { Durability::Sync } else { Durability::Buffered { interval: Duration::from_millis(10) } };
+                let m = if mode == "sync" {
+                    Durability::Sync
+                } else {
+                    Durability::Buffered { interval: Duration::from_millis(10) }
+                };
                 Subject::Durable(Box::new(DurableEngine::open(&dir, options(m)).unwrap()), dir)
             }
         }
@@ -85,7 +106,10 @@ impl Subject {
 fn booking_throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group("booking");
     group.throughput(Throughput::Elements(1));
-    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
     for mode in ["memory", "buffered", "sync"] {
         for threads in [1usize, 2, 8] {
             let subject = Arc::new(Subject::new(mode));
@@ -96,14 +120,20 @@ fn booking_throughput(c: &mut Criterion) {
                     let barrier = Arc::new(Barrier::new(threads + 1));
                     let handles: Vec<_> = (0..threads)
                         .map(|t| {
-                            let (subject, next, barrier) = (subject.clone(), next.clone(), barrier.clone());
-                            let n = iters / threads as u64 + if t == 0 { iters % threads as u64 } else { 0 };
+                            let (subject, next, barrier) =
+                                (subject.clone(), next.clone(), barrier.clone());
+                            let n = iters / threads as u64
+                                + if t == 0 { iters % threads as u64 } else { 0 };
                             std::thread::spawn(move || {
                                 let e = subject.engine();
                                 barrier.wait();
                                 for _ in 0..n {
                                     let i = next.fetch_add(1, Ordering::Relaxed);
-                                    let req = Request::new(PatientId((i % PATIENTS as u64) as u32), SlotId((i % SLOTS as u64) as u32), app);
+                                    let req = Request::new(
+                                        PatientId((i % PATIENTS as u64) as u32),
+                                        SlotId((i % SLOTS as u64) as u32),
+                                        app,
+                                    );
                                     e.book(&req).expect("the bench world has room");
                                 }
                             })
@@ -132,14 +162,22 @@ fn recovery(c: &mut Criterion) {
     const RECORDS: u64 = 1_000_000;
     let dir = bench_dir("recovery");
     {
-        let e = DurableEngine::open(&dir, options(Durability::Buffered { interval: Duration::from_millis(50) })).unwrap();
+        let e = DurableEngine::open(
+            &dir,
+            options(Durability::Buffered { interval: Duration::from_millis(50) }),
+        )
+        .unwrap();
         build(&e, 100_000);
         let app = e.channel_id("app").unwrap();
         let have = e.last_event_seq();
         let total = RECORDS + 6; // the six standard channels are numbered before the journal
         let mut i = 0u64;
         while e.last_event_seq() < total {
-            let req = Request::new(PatientId((i % 100_000) as u32), SlotId((i % SLOTS as u64) as u32), app);
+            let req = Request::new(
+                PatientId((i % 100_000) as u32),
+                SlotId((i % SLOTS as u64) as u32),
+                app,
+            );
             e.book(&req).unwrap();
             i += 1;
         }
@@ -147,7 +185,10 @@ fn recovery(c: &mut Criterion) {
         e.close().unwrap();
     }
     let mut group = c.benchmark_group("recovery");
-    group.sample_size(10).warm_up_time(Duration::from_millis(100)).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(RECORDS));
     group.bench_function("1M_records", |b| {
         b.iter_custom(|iters| {

@@ -3,9 +3,9 @@
 //! institutions when a department-day is full (load spreading). Read-only and lock-free on the
 //! slots; the indexes are read under dashmap's shard read guards.
 
-use crate::model::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, Pool};
 use crate::error::{Error, Result};
 use crate::ids::*;
+use crate::model::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, Pool};
 
 use crate::slot::Slot;
 use crate::time::{Date, Timestamp};
@@ -24,7 +24,9 @@ impl Engine {
             }
         }
         if from > to || to.0 - from.0 >= QUERY_DAYS_MAX {
-            return Err(Error::invalid(format!("date range {from} ..= {to} must be ordered and at most {QUERY_DAYS_MAX} days")));
+            return Err(Error::invalid(format!(
+                "date range {from} ..= {to} must be ordered and at most {QUERY_DAYS_MAX} days"
+            )));
         }
         Ok(())
     }
@@ -36,7 +38,12 @@ impl Engine {
             return 0;
         }
         let general = self.pool_order(slot, &window, ChannelId(0), None, now).ok();
-        let referral = if with_referral { self.pool_order(slot, &window, ChannelId(0), Some(crate::model::Urgency::Urgent), now).ok() } else { None };
+        let referral = if with_referral {
+            self.pool_order(slot, &window, ChannelId(0), Some(crate::model::Urgency::Urgent), now)
+                .ok()
+        } else {
+            None
+        };
         // At most the four pools: a stack array, no allocation per slot scanned.
         let (mut pools, mut n) = ([Pool::General; 4], 0);
         for order in [general, referral].into_iter().flatten() {
@@ -55,7 +62,11 @@ impl Engine {
             slot: id,
             resource: slot.resource,
             department: slot.department,
-            institution: self.registry.department(slot.department).map(|d| d.institution).unwrap_or(InstitutionId(u32::MAX)),
+            institution: self
+                .registry
+                .department(slot.department)
+                .map(|d| d.institution)
+                .unwrap_or(InstitutionId(u32::MAX)),
             date: slot.date,
             start_min: slot.start_min,
             end_min: slot.end_min,
@@ -71,11 +82,19 @@ impl Engine {
             return Ok(vec![d]);
         }
         let specialty = match &q.specialty {
-            Some(s) => Some(self.registry.find_specialty(s).ok_or_else(|| Error::invalid(format!("unknown specialty {s:?}")))?),
+            Some(s) => Some(
+                self.registry
+                    .find_specialty(s)
+                    .ok_or_else(|| Error::invalid(format!("unknown specialty {s:?}")))?,
+            ),
             None => None,
         };
         let district = match &q.district {
-            Some(s) => Some(self.registry.find_district(s).ok_or_else(|| Error::invalid(format!("unknown district {s:?}")))?),
+            Some(s) => Some(
+                self.registry
+                    .find_district(s)
+                    .ok_or_else(|| Error::invalid(format!("unknown district {s:?}")))?,
+            ),
             None => None,
         };
         if let Some(i) = q.institution {
@@ -89,8 +108,16 @@ impl Engine {
                 && q.tier.is_none_or(|t| t == inst.tier)
         };
         if let (Some(s), Some(x)) = (specialty, district) {
-            let ids = self.registry.by_specialty_district.get(&(s, x)).map(|l| l.clone()).unwrap_or_default();
-            return Ok(ids.into_iter().filter(|d| self.registry.department(*d).is_ok_and(keep)).collect());
+            let ids = self
+                .registry
+                .by_specialty_district
+                .get(&(s, x))
+                .map(|l| l.clone())
+                .unwrap_or_default();
+            return Ok(ids
+                .into_iter()
+                .filter(|d| self.registry.department(*d).is_ok_and(keep))
+                .collect());
         }
         Ok(self.registry.departments.iter().filter(|(_, d)| keep(d)).map(|(_, d)| d.id).collect())
     }
@@ -99,7 +126,10 @@ impl Engine {
     pub fn find_free_slots(&self, q: &AvailabilityQuery) -> Result<Vec<FreeSlot>> {
         self.check_range(q.date_from, q.date_to)?;
         if q.limit == 0 || q.limit > QUERY_LIMIT_MAX {
-            return Err(Error::invalid(format!("limit {} must be 1 ..= {QUERY_LIMIT_MAX}", q.limit)));
+            return Err(Error::invalid(format!(
+                "limit {} must be 1 ..= {QUERY_LIMIT_MAX}",
+                q.limit
+            )));
         }
         let now = self.now();
         let mut out = Vec::new();
@@ -117,7 +147,9 @@ impl Engine {
             let mut scan = |ids: &[SlotId]| {
                 for &id in ids {
                     let Some(s) = self.store.get(id) else { continue };
-                    if q.resource.is_some_and(|r| r != s.resource) || q.time.is_some_and(|t| !t.contains_start(s.start_min)) {
+                    if q.resource.is_some_and(|r| r != s.resource)
+                        || q.time.is_some_and(|t| !t.contains_start(s.start_min))
+                    {
                         continue;
                     }
                     let free = self.free_now(s, q.with_referral, now);
@@ -148,7 +180,12 @@ impl Engine {
     }
 
     /// Free and total places of a department for each day of a range.
-    pub fn free_places_by_day(&self, department: DepartmentId, date_from: Date, date_to: Date) -> Result<Vec<DayAvailability>> {
+    pub fn free_places_by_day(
+        &self,
+        department: DepartmentId,
+        date_from: Date,
+        date_to: Date,
+    ) -> Result<Vec<DayAvailability>> {
         self.registry.department(department)?;
         self.check_range(date_from, date_to)?;
         let now = self.now();
@@ -171,7 +208,13 @@ impl Engine {
     /// Other institutions' departments of the same specialty and district with free places in
     /// the range, ranked by earliest free place, then by load (least booked first), so that
     /// crowds spread out.
-    pub fn alternatives(&self, department: DepartmentId, date_from: Date, date_to: Date, limit: u32) -> Result<Vec<Alternative>> {
+    pub fn alternatives(
+        &self,
+        department: DepartmentId,
+        date_from: Date,
+        date_to: Date,
+        limit: u32,
+    ) -> Result<Vec<Alternative>> {
         self.check_range(date_from, date_to)?;
         if limit == 0 || limit > QUERY_LIMIT_MAX {
             return Err(Error::invalid(format!("limit {limit} must be 1 ..= {QUERY_LIMIT_MAX}")));
@@ -182,7 +225,16 @@ impl Engine {
             .registry
             .by_specialty_district
             .get(&(home.specialty, district))
-            .map(|l| l.iter().copied().filter(|d| self.registry.department(*d).is_ok_and(|x| x.institution != home.institution)).collect())
+            .map(|l| {
+                l.iter()
+                    .copied()
+                    .filter(|d| {
+                        self.registry
+                            .department(*d)
+                            .is_ok_and(|x| x.institution != home.institution)
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         let now = self.now();
         let mut out = Vec::new();
@@ -210,11 +262,19 @@ impl Engine {
                 let dep = self.registry.department(d)?;
                 let tier = self.registry.institution(dep.institution)?.tier;
                 let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
-                out.push(Alternative { department: d, institution: dep.institution, tier, earliest, load });
+                out.push(Alternative {
+                    department: d,
+                    institution: dep.institution,
+                    tier,
+                    earliest,
+                    load,
+                });
             }
         }
         out.sort_by(|a, b| {
-            (a.earliest.date, a.earliest.start_min).cmp(&(b.earliest.date, b.earliest.start_min)).then(a.load.total_cmp(&b.load))
+            (a.earliest.date, a.earliest.start_min)
+                .cmp(&(b.earliest.date, b.earliest.start_min))
+                .then(a.load.total_cmp(&b.load))
         });
         out.truncate(limit as usize);
         Ok(out)

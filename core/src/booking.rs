@@ -14,10 +14,10 @@
 //! 4. A place that frees up is offered to the waitlist *after* the patient lock is released:
 //!    no thread ever holds two patient locks.
 
-use crate::model::{Booking, BookingState, CancelledBy, Pool, Request, Submission, Tier, Urgency};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
+use crate::model::{Booking, BookingState, CancelledBy, Pool, Request, Submission, Tier, Urgency};
 use crate::patients::{PatientState, BOOKINGS_PER_PATIENT_MAX};
 
 use crate::slot::{ClaimError, Slot};
@@ -67,9 +67,14 @@ pub(crate) struct Window {
 impl Engine {
     pub(crate) fn window(&self, slot: &Slot) -> Window {
         let w = &self.policy.window;
-        let public_opens_at = self.local(slot.date.plus_days(-(w.open_days_ahead as i32)), w.release_at_min);
-        let referral_opens_at =
-            self.local(slot.date.plus_days(-(self.policy.referral.open_days_ahead as i32)), w.release_at_min).min(public_opens_at);
+        let public_opens_at =
+            self.local(slot.date.plus_days(-(w.open_days_ahead as i32)), w.release_at_min);
+        let referral_opens_at = self
+            .local(
+                slot.date.plus_days(-(self.policy.referral.open_days_ahead as i32)),
+                w.release_at_min,
+            )
+            .min(public_opens_at);
         let starts_at = self.local(slot.date, slot.start_min);
         let closes_at = match w.close_day_before_at_min {
             Some(m) => self.local(slot.date.plus_days(-1), m).min(starts_at),
@@ -86,18 +91,29 @@ impl Engine {
     }
 
     /// Which pools a request may take now, in the order it tries them.
-    pub(crate) fn pool_order(&self, slot: &Slot, window: &Window, channel: ChannelId, urgency: Option<Urgency>, now: Timestamp) -> Result<PoolOrder> {
+    pub(crate) fn pool_order(
+        &self,
+        slot: &Slot,
+        window: &Window,
+        channel: ChannelId,
+        urgency: Option<Urgency>,
+        now: Timestamp,
+    ) -> Result<PoolOrder> {
         let group = channel.index().and_then(|i| self.channel_groups.get(i)).copied().flatten();
         let public_open = now >= window.public_opens_at;
         let cut_off = |g: usize| {
-            let hours = self.policy.channel_quotas.get(g).map_or(0, |q| q.cutoff_hours_before_start) as i64;
+            let hours =
+                self.policy.channel_quotas.get(g).map_or(0, |q| q.cutoff_hours_before_start) as i64;
             now >= window.starts_at.plus_s(-hours * 3600)
         };
         let mut order = PoolOrder::new();
         match urgency {
             Some(u) => {
                 if now < window.referral_opens_at {
-                    return Err(Error::NotOpenYet { slot: SlotId(u32::MAX), opens_at: window.referral_opens_at });
+                    return Err(Error::NotOpenYet {
+                        slot: SlotId(u32::MAX),
+                        opens_at: window.referral_opens_at,
+                    });
                 }
                 order.push(Pool::Referral);
                 if u == Urgency::Emergency {
@@ -112,7 +128,10 @@ impl Engine {
                 }
             }
             None if !public_open => {
-                return Err(Error::NotOpenYet { slot: SlotId(u32::MAX), opens_at: window.public_opens_at });
+                return Err(Error::NotOpenYet {
+                    slot: SlotId(u32::MAX),
+                    opens_at: window.public_opens_at,
+                });
             }
             None => {}
         }
@@ -133,9 +152,19 @@ impl Engine {
     }
 
     /// Check a referral for this slot; returns its urgency.
-    fn check_referral(&self, state: &PatientState, id: ReferralId, slot: &Slot, now: Timestamp) -> Result<Urgency> {
+    fn check_referral(
+        &self,
+        state: &PatientState,
+        id: ReferralId,
+        slot: &Slot,
+        now: Timestamp,
+    ) -> Result<Urgency> {
         let invalid = |reason: &str| Error::ReferralInvalid { referral: id, reason: reason.into() };
-        let r = state.referrals.iter().find(|r| r.id == id).ok_or_else(|| invalid("not a referral of this patient"))?;
+        let r = state
+            .referrals
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| invalid("not a referral of this patient"))?;
         if r.used_by.is_some() {
             return Err(invalid("already used by another booking"));
         }
@@ -182,13 +211,18 @@ impl Engine {
             Some(r) => Some(self.check_referral(&state, r, slot, now)?),
             None => None,
         };
-        let order = self.pool_order(slot, &window, req.channel, urgency, now).map_err(|e| match e {
-            Error::NotOpenYet { opens_at, .. } => Error::NotOpenYet { slot: req.slot, opens_at },
-            e => e,
-        })?;
+        let order =
+            self.pool_order(slot, &window, req.channel, urgency, now).map_err(|e| match e {
+                Error::NotOpenYet { opens_at, .. } => {
+                    Error::NotOpenYet { slot: req.slot, opens_at }
+                }
+                e => e,
+            })?;
         state.check_limits(patient, &self.policy.limits, slot.department, slot.date)?;
         if state.bookings.len() >= BOOKINGS_PER_PATIENT_MAX {
-            return Err(Error::CapacityExceeded(format!("{patient} has {BOOKINGS_PER_PATIENT_MAX} bookings on record")));
+            return Err(Error::CapacityExceeded(format!(
+                "{patient} has {BOOKINGS_PER_PATIENT_MAX} bookings on record"
+            )));
         }
 
         // Logged before the claim: a provider suspension that closes the slot after our claim
@@ -209,7 +243,11 @@ impl Engine {
             department: slot.department,
             date: slot.date,
             channel: req.channel,
-            state: if mode.hold_ttl_s.is_some() { BookingState::Held } else { BookingState::Booked },
+            state: if mode.hold_ttl_s.is_some() {
+                BookingState::Held
+            } else {
+                BookingState::Booked
+            },
             pool,
             referral: req.referral,
             offer: mode.offer,
@@ -225,10 +263,32 @@ impl Engine {
         match mode.hold_ttl_s {
             Some(_) => {
                 self.timers.push(expires_at, id);
-                self.emit_at(now, EventKind::Held { booking: id, slot: slot_id, patient, channel, pool, expires_at, referral, offer: mode.offer });
+                self.emit_at(
+                    now,
+                    EventKind::Held {
+                        booking: id,
+                        slot: slot_id,
+                        patient,
+                        channel,
+                        pool,
+                        expires_at,
+                        referral,
+                        offer: mode.offer,
+                    },
+                );
             }
             None => {
-                self.emit_at(now, EventKind::Booked { booking: id, slot: slot_id, patient, channel, pool, referral });
+                self.emit_at(
+                    now,
+                    EventKind::Booked {
+                        booking: id,
+                        slot: slot_id,
+                        patient,
+                        channel,
+                        pool,
+                        referral,
+                    },
+                );
             }
         }
         if let Some(referral) = referral {
@@ -242,7 +302,12 @@ impl Engine {
     /// [`Engine::submit`].
     pub fn hold(&self, req: &Request) -> Result<Booking> {
         let ttl = self.policy.hold.ttl_s;
-        self.place(req, Mode { hold_ttl_s: Some(ttl), offer: None, bypass_lottery: false }, self.now()).and_then(|b| self.durable(b))
+        self.place(
+            req,
+            Mode { hold_ttl_s: Some(ttl), offer: None, bypass_lottery: false },
+            self.now(),
+        )
+        .and_then(|b| self.durable(b))
     }
 
     /// Hold with an explicit time-to-live in seconds (1 ..= 86,400).
@@ -250,12 +315,18 @@ impl Engine {
         if !(1..=86_400).contains(&ttl_s) {
             return Err(Error::invalid(format!("hold ttl_s {ttl_s} must be 1 ..= 86400")));
         }
-        self.place(req, Mode { hold_ttl_s: Some(ttl_s), offer: None, bypass_lottery: false }, self.now()).and_then(|b| self.durable(b))
+        self.place(
+            req,
+            Mode { hold_ttl_s: Some(ttl_s), offer: None, bypass_lottery: false },
+            self.now(),
+        )
+        .and_then(|b| self.durable(b))
     }
 
     /// Hold and confirm in one call.
     pub fn book(&self, req: &Request) -> Result<Booking> {
-        self.place(req, Mode { hold_ttl_s: None, offer: None, bypass_lottery: false }, self.now()).and_then(|b| self.durable(b))
+        self.place(req, Mode { hold_ttl_s: None, offer: None, bypass_lottery: false }, self.now())
+            .and_then(|b| self.durable(b))
     }
 
     /// Book, or — inside a release-lottery window — enter the lottery of that release.
@@ -264,15 +335,28 @@ impl Engine {
         let slot = self.slot_ref(req.slot)?;
         let window = self.window(slot);
         match self.lottery_draw_at(&window, now) {
-            Some(draws_at) => self.enter_lottery(req, window.public_opens_at, draws_at, now).and_then(|s| self.durable(s)),
+            Some(draws_at) => self
+                .enter_lottery(req, window.public_opens_at, draws_at, now)
+                .and_then(|s| self.durable(s)),
             None => self.book(req).map(|booking| Submission::Booked { booking }),
         }
     }
 
     /// Run `f` on a booking under its patient's lock.
-    fn with_booking<T>(&self, id: BookingId, f: impl FnOnce(&Engine, &mut PatientState, usize) -> Result<T>) -> Result<T> {
-        let (_, mut state) = self.patients.lock(id.origin_patient()).map_err(|_| Error::not_found("booking", id.0))?;
-        let index = state.bookings.iter().rposition(|b| b.id == id).ok_or_else(|| Error::not_found("booking", id.0))?;
+    fn with_booking<T>(
+        &self,
+        id: BookingId,
+        f: impl FnOnce(&Engine, &mut PatientState, usize) -> Result<T>,
+    ) -> Result<T> {
+        let (_, mut state) = self
+            .patients
+            .lock(id.origin_patient())
+            .map_err(|_| Error::not_found("booking", id.0))?;
+        let index = state
+            .bookings
+            .iter()
+            .rposition(|b| b.id == id)
+            .ok_or_else(|| Error::not_found("booking", id.0))?;
         f(self, &mut state, index)
     }
 
@@ -284,7 +368,14 @@ impl Engine {
     /// patient lock. The event is numbered *before* the place is released, so a claim that
     /// takes this place is numbered after it: every prefix of the journal (what a crash leaves)
     /// is within capacity.
-    fn end_booking(&self, state: &mut PatientState, index: usize, to: BookingState, now: Timestamp, event: EventKind) -> (SlotId, Option<ReferralId>) {
+    fn end_booking(
+        &self,
+        state: &mut PatientState,
+        index: usize,
+        to: BookingState,
+        now: Timestamp,
+        event: EventKind,
+    ) -> (SlotId, Option<ReferralId>) {
         let b = &mut state.bookings[index];
         debug_assert!(b.state.is_active());
         b.state = to;
@@ -304,13 +395,24 @@ impl Engine {
     /// whether or not `tick` processed it yet: a hold past its deadline is expired here first
     /// (releasing its place, as the tick would). Returns the error and the freed slot, if this
     /// call expired it.
-    fn expired_hold(&self, state: &mut PatientState, i: usize, now: Timestamp) -> Option<(Error, Option<SlotId>)> {
+    fn expired_hold(
+        &self,
+        state: &mut PatientState,
+        i: usize,
+        now: Timestamp,
+    ) -> Option<(Error, Option<SlotId>)> {
         let b = &state.bookings[i];
         let (id, expired_at, slot) = (b.id, b.expires_at, b.slot);
         match b.state {
             BookingState::Expired => Some((Error::HoldExpired { booking: id, expired_at }, None)),
             BookingState::Held if now >= expired_at => {
-                self.end_booking(state, i, BookingState::Expired, now, EventKind::Expired { booking: id, slot });
+                self.end_booking(
+                    state,
+                    i,
+                    BookingState::Expired,
+                    now,
+                    EventKind::Expired { booking: id, slot },
+                );
                 Some((Error::HoldExpired { booking: id, expired_at }, Some(slot)))
             }
             _ => None,
@@ -353,14 +455,26 @@ impl Engine {
             if !matches!(b.state, BookingState::Held | BookingState::Booked) {
                 return Err(Self::wrong_state(b, "cancel"));
             }
-            let free_until = engine.local(b.date.plus_days(-1), engine.policy.cancellation.free_until_day_before_at_min);
+            let free_until = engine.local(
+                b.date.plus_days(-1),
+                engine.policy.cancellation.free_until_day_before_at_min,
+            );
             let late = b.state == BookingState::Booked && now >= free_until;
             let (patient, slot) = (b.patient, b.slot);
-            engine.end_booking(state, i, BookingState::Cancelled, now, EventKind::Cancelled { booking: id, slot, by: CancelledBy::Patient, late });
+            engine.end_booking(
+                state,
+                i,
+                BookingState::Cancelled,
+                now,
+                EventKind::Cancelled { booking: id, slot, by: CancelledBy::Patient, late },
+            );
             if late {
                 let weight = engine.policy.cancellation.late_cancel_weight;
-                if let Some((until, n)) = state.add_no_show(weight, now, &engine.policy.no_show, engine.utc_offset_s) {
-                    engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
+                if let Some((until, n)) =
+                    state.add_no_show(weight, now, &engine.policy.no_show, engine.utc_offset_s)
+                {
+                    engine
+                        .emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
                 }
             }
             Ok((Ok(state.bookings[i].clone()), Some(slot)))
@@ -417,16 +531,23 @@ impl Engine {
                 return Err(Self::wrong_state(b, "mark as no-show"));
             }
             if now < b.starts_at {
-                return Err(Error::invalid(format!("{id} starts at {}; a no-show can only be marked after that", b.starts_at)));
+                return Err(Error::invalid(format!(
+                    "{id} starts at {}; a no-show can only be marked after that",
+                    b.starts_at
+                )));
             }
             b.state = BookingState::NoShow;
             let (slot, patient) = (b.slot, b.patient);
-            if let Some(r) = engine.store.get(slot).and_then(|s| engine.registry.resource(s.resource).ok()) {
+            if let Some(r) =
+                engine.store.get(slot).and_then(|s| engine.registry.resource(s.resource).ok())
+            {
                 r.outcomes.fetch_add(1, Ordering::Relaxed);
                 r.no_shows.fetch_add(1, Ordering::Relaxed);
             }
             engine.emit_at(now, EventKind::NoShow { booking: id, slot });
-            if let Some((until, n)) = state.add_no_show(1.0, now, &engine.policy.no_show, engine.utc_offset_s) {
+            if let Some((until, n)) =
+                state.add_no_show(1.0, now, &engine.policy.no_show, engine.utc_offset_s)
+            {
                 engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
             }
             Ok(state.bookings[i].clone())
@@ -442,7 +563,13 @@ impl Engine {
                 return Ok(None);
             }
             let slot = b.slot;
-            engine.end_booking(state, i, BookingState::Expired, now, EventKind::Expired { booking: id, slot });
+            engine.end_booking(
+                state,
+                i,
+                BookingState::Expired,
+                now,
+                EventKind::Expired { booking: id, slot },
+            );
             Ok(Some(slot))
         });
         match freed {

@@ -21,15 +21,21 @@ impl Date {
     /// The date for a year, month (1–12) and day (1–31): [`Error::InvalidArgument`] if no such
     /// day exists, [`Error::InvalidDate`] if it lies outside 1970-01-01 ..= 2199-12-31.
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Result<Date> {
-        let d = NaiveDate::from_ymd_opt(year, month, day)
-            .ok_or_else(|| Error::InvalidArgument(format!("{year:04}-{month:02}-{day:02} is not a calendar day")))?;
-        Date::from_naive(d).ok_or_else(|| Error::InvalidArgument(format!("{year:04}-{month:02}-{day:02} is outside 1970-01-01 ..= 2199-12-31")))
+        let d = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
+            Error::InvalidArgument(format!("{year:04}-{month:02}-{day:02} is not a calendar day"))
+        })?;
+        Date::from_naive(d).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{year:04}-{month:02}-{day:02} is outside 1970-01-01 ..= 2199-12-31"
+            ))
+        })
     }
 
     /// Parse `YYYY-MM-DD` (the errors of [`Date::from_ymd`], or `InvalidArgument` for text of
     /// another form).
     pub fn parse(s: &str) -> Result<Date> {
-        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Error::InvalidArgument(format!("{s:?} is not a date YYYY-MM-DD")))?;
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| Error::InvalidArgument(format!("{s:?} is not a date YYYY-MM-DD")))?;
         Date::from_ymd(d.year(), d.month(), d.day())
     }
 }
@@ -43,7 +49,9 @@ impl Timestamp {
             return Err(Error::InvalidDate(date));
         }
         if minute > 1440 {
-            return Err(Error::InvalidArgument(format!("minute {minute} is not within 0 ..= 1440")));
+            return Err(Error::InvalidArgument(format!(
+                "minute {minute} is not within 0 ..= 1440"
+            )));
         }
         Ok(Timestamp::from_local(date, minute, utc_offset_s))
     }
@@ -56,8 +64,14 @@ mod tests {
     #[test]
     fn dates_from_outside_are_checked() {
         assert_eq!(Date::from_ymd(2026, 11, 23).unwrap().to_string(), "2026-11-23");
-        assert_eq!(Date::from_ymd(2026, 2, 30).unwrap_err().code(), crate::ErrorCode::InvalidArgument);
-        assert_eq!(Date::from_ymd(1969, 12, 31).unwrap_err().code(), crate::ErrorCode::InvalidArgument);
+        assert_eq!(
+            Date::from_ymd(2026, 2, 30).unwrap_err().code(),
+            crate::ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            Date::from_ymd(1969, 12, 31).unwrap_err().code(),
+            crate::ErrorCode::InvalidArgument
+        );
         assert_eq!(Date::parse("2026-11-23").unwrap(), Date::from_ymd(2026, 11, 23).unwrap());
         assert!(Date::parse("23/11/2026").is_err());
     }

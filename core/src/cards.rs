@@ -69,9 +69,9 @@ fn key_error(msg: impl Into<String>) -> Error {
 impl CardKey {
     /// A key from exactly 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<CardKey> {
-        let bytes: [u8; CARD_KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| key_error(format!("a card key is {CARD_KEY_LEN} bytes; this one has {}", bytes.len())))?;
+        let bytes: [u8; CARD_KEY_LEN] = bytes.try_into().map_err(|_| {
+            key_error(format!("a card key is {CARD_KEY_LEN} bytes; this one has {}", bytes.len()))
+        })?;
         Ok(CardKey { bytes })
     }
 
@@ -80,14 +80,22 @@ impl CardKey {
     pub fn from_hex(hex: &str) -> Result<CardKey> {
         let hex = hex.trim().as_bytes();
         if hex.len() != 2 * CARD_KEY_LEN {
-            return Err(key_error(format!("a card key is {} hexadecimal characters; this one has {}", 2 * CARD_KEY_LEN, hex.len())));
+            return Err(key_error(format!(
+                "a card key is {} hexadecimal characters; this one has {}",
+                2 * CARD_KEY_LEN,
+                hex.len()
+            )));
         }
         let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
         let mut bytes = [0u8; CARD_KEY_LEN];
         for (i, pair) in hex.chunks_exact(2).enumerate() {
             match (nibble(pair[0]), nibble(pair[1])) {
                 (Some(hi), Some(lo)) => bytes[i] = hi << 4 | lo,
-                _ => return Err(key_error("a card key holds only hexadecimal characters (0-9, a-f)")),
+                _ => {
+                    return Err(key_error(
+                        "a card key holds only hexadecimal characters (0-9, a-f)",
+                    ))
+                }
             }
         }
         Ok(CardKey { bytes })
@@ -120,9 +128,12 @@ impl CardKey {
         let hex = get(CARD_KEY_ENV).filter(|v| !v.is_empty());
         let file = get(CARD_KEY_FILE_ENV).filter(|v| !v.is_empty());
         match (hex, file) {
-            (Some(_), Some(_)) => Err(key_error(format!("set {CARD_KEY_ENV} or {CARD_KEY_FILE_ENV}, not both"))),
+            (Some(_), Some(_)) => {
+                Err(key_error(format!("set {CARD_KEY_ENV} or {CARD_KEY_FILE_ENV}, not both")))
+            }
             (Some(hex), None) => {
-                let hex = hex.to_str().ok_or_else(|| key_error(format!("{CARD_KEY_ENV} is not text")))?;
+                let hex =
+                    hex.to_str().ok_or_else(|| key_error(format!("{CARD_KEY_ENV} is not text")))?;
                 CardKey::from_hex(hex).map(Some).map_err(|e| match e {
                     Error::InvalidArgument(m) => key_error(format!("{CARD_KEY_ENV}: {m}")),
                     e => e,
@@ -137,7 +148,9 @@ impl CardKey {
     /// a durable directory needs the same key on every open, so it needs a kept one).
     pub fn generate() -> Result<CardKey> {
         let mut bytes = [0u8; CARD_KEY_LEN];
-        getrandom::fill(&mut bytes).map_err(|e| key_error(format!("cannot draw a random card key from the operating system: {e}")))?;
+        getrandom::fill(&mut bytes).map_err(|e| {
+            key_error(format!("cannot draw a random card key from the operating system: {e}"))
+        })?;
         Ok(CardKey { bytes })
     }
 
@@ -157,7 +170,9 @@ impl CardKey {
     /// the key cannot be recovered, equal for equal keys.
     pub(crate) fn check_value(&self) -> [u8; KEY_CHECK_LEN] {
         let mut v = [0u8; KEY_CHECK_LEN];
-        v.copy_from_slice(&blake3::keyed_hash(&self.bytes, KEY_CHECK_LABEL).as_bytes()[..KEY_CHECK_LEN]);
+        v.copy_from_slice(
+            &blake3::keyed_hash(&self.bytes, KEY_CHECK_LABEL).as_bytes()[..KEY_CHECK_LEN],
+        );
         v
     }
 
@@ -212,7 +227,11 @@ impl fmt::Debug for CardDigest {
 
 impl Serialize for CardDigest {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        if s.is_human_readable() { s.serialize_str(&self.to_hex()) } else { s.serialize_bytes(&self.0) }
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_hex())
+        } else {
+            s.serialize_bytes(&self.0)
+        }
     }
 }
 
@@ -224,18 +243,31 @@ impl<'de> Deserialize<'de> for CardDigest {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = CardDigest;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "a card digest: {CARD_DIGEST_LEN} bytes or {} hex characters", 2 * CARD_DIGEST_LEN)
+                write!(
+                    f,
+                    "a card digest: {CARD_DIGEST_LEN} bytes or {} hex characters",
+                    2 * CARD_DIGEST_LEN
+                )
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<CardDigest, E> {
-                CardDigest::from_hex(v).ok_or_else(|| E::custom("a card digest is 32 hex characters"))
+                CardDigest::from_hex(v)
+                    .ok_or_else(|| E::custom("a card digest is 32 hex characters"))
             }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> std::result::Result<CardDigest, E> {
+            fn visit_bytes<E: serde::de::Error>(
+                self,
+                v: &[u8],
+            ) -> std::result::Result<CardDigest, E> {
                 v.try_into().map(CardDigest).map_err(|_| E::invalid_length(v.len(), &self))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<CardDigest, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<CardDigest, A::Error> {
                 let mut d = [0u8; CARD_DIGEST_LEN];
                 for (i, b) in d.iter_mut().enumerate() {
-                    *b = seq.next_element()?.ok_or_else(|| serde::de::Error::invalid_length(i, &self))?;
+                    *b = seq
+                        .next_element()?
+                        .ok_or_else(|| serde::de::Error::invalid_length(i, &self))?;
                 }
                 if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
                     return Err(serde::de::Error::invalid_length(CARD_DIGEST_LEN + 1, &self));
@@ -263,7 +295,11 @@ impl<'de> Deserialize<'de> for CardDigest {
 pub fn mask_card_number(number: &str) -> String {
     let n = number.chars().count();
     let keep = (n / 4).min(4);
-    number.chars().enumerate().map(|(i, c)| if i < keep || i + keep >= n { c } else { '*' }).collect()
+    number
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < keep || i + keep >= n { c } else { '*' })
+        .collect()
 }
 
 /// A card type and number are each 1 ..= 64 bytes, not blank, without NUL. The error never
@@ -313,7 +349,10 @@ mod tests {
         let k1 = CardKey::from_bytes(&[1; 32]).unwrap();
         let k2 = CardKey::from_bytes(&[2; 32]).unwrap();
         assert_eq!(k1.digest("national_id", NATIONAL_ID), k1.digest("national_id", NATIONAL_ID));
-        assert_ne!(k1.digest("national_id", NATIONAL_ID), k1.digest("social_security", NATIONAL_ID));
+        assert_ne!(
+            k1.digest("national_id", NATIONAL_ID),
+            k1.digest("social_security", NATIONAL_ID)
+        );
         assert_ne!(k1.digest("national_id", NATIONAL_ID), k2.digest("national_id", NATIONAL_ID));
         // The separator: "ab" + "c" differs from "a" + "bc".
         assert_ne!(k1.digest("ab", "c"), k1.digest("a", "bc"));
@@ -328,7 +367,14 @@ mod tests {
     fn keys_parse_and_never_print() {
         let hex = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
         let k = CardKey::from_hex(&format!("  {hex}\n")).unwrap();
-        assert!(k.same_as(&CardKey::from_bytes(&[0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]).unwrap()));
+        assert!(k.same_as(
+            &CardKey::from_bytes(&[
+                0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
+                0xee, 0xff, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+                0xcc, 0xdd, 0xee, 0xff
+            ])
+            .unwrap()
+        ));
         assert_eq!(format!("{k:?}"), "CardKey(<secret>)");
         for bad in [hex[..63].to_string(), format!("{}g", &hex[..63])] {
             let e = CardKey::from_hex(&bad).unwrap_err().to_string();
@@ -348,20 +394,30 @@ mod tests {
         assert!(none.is_none());
         let empty = CardKey::from_lookup(|_| Some(OsString::new())).unwrap();
         assert!(empty.is_none());
-        let k = CardKey::from_lookup(|n| (n == CARD_KEY_ENV).then(|| hex.clone().into())).unwrap().unwrap();
+        let k = CardKey::from_lookup(|n| (n == CARD_KEY_ENV).then(|| hex.clone().into()))
+            .unwrap()
+            .unwrap();
         assert!(k.same_as(&CardKey::from_bytes(&[0xab; 32]).unwrap()));
         let dir = std::env::temp_dir().join(format!("haoyuan-cardkey-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("key");
         std::fs::write(&file, format!("{hex}\n")).unwrap();
-        let k = CardKey::from_lookup(|n| (n == CARD_KEY_FILE_ENV).then(|| file.clone().into())).unwrap().unwrap();
+        let k = CardKey::from_lookup(|n| (n == CARD_KEY_FILE_ENV).then(|| file.clone().into()))
+            .unwrap()
+            .unwrap();
         assert!(k.same_as(&CardKey::from_bytes(&[0xab; 32]).unwrap()));
-        let both = CardKey::from_lookup(|n| Some(if n == CARD_KEY_ENV { hex.clone().into() } else { file.clone().into() }));
+        let both = CardKey::from_lookup(|n| {
+            Some(if n == CARD_KEY_ENV { hex.clone().into() } else { file.clone().into() })
+        });
         assert!(matches!(both, Err(Error::InvalidArgument(_))));
         std::fs::write(&file, "not a key").unwrap();
-        let e = CardKey::from_lookup(|n| (n == CARD_KEY_FILE_ENV).then(|| file.clone().into())).unwrap_err().to_string();
+        let e = CardKey::from_lookup(|n| (n == CARD_KEY_FILE_ENV).then(|| file.clone().into()))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("card key file") && !e.contains("not a key"), "{e}");
-        let e = CardKey::from_lookup(|n| (n == CARD_KEY_ENV).then(|| "12345678".into())).unwrap_err().to_string();
+        let e = CardKey::from_lookup(|n| (n == CARD_KEY_ENV).then(|| "12345678".into()))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(CARD_KEY_ENV) && !e.contains("12345678"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -381,7 +437,9 @@ mod tests {
     #[test]
     fn card_fields_are_checked_without_echoing_the_number() {
         assert!(check_card_fields("national_id", NATIONAL_ID).is_ok());
-        for (t, n) in [("", "1"), (" ", "1"), ("x", ""), ("a\0b", "1"), ("x", "12\0"), ("x", &"9".repeat(65))] {
+        for (t, n) in
+            [("", "1"), (" ", "1"), ("x", ""), ("a\0b", "1"), ("x", "12\0"), ("x", &"9".repeat(65))]
+        {
             let e = check_card_fields(t, n).unwrap_err().to_string();
             assert!(n.len() < 3 || !e.contains(n), "{e}");
         }

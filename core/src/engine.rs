@@ -5,21 +5,24 @@
 //!
 //! See `docs/concurrency.md` for which lock or atomic guards what.
 
-use crate::model::{Booking, BookingState, Channel, Department, EngineStats, Institution, PatientRecord, ResourceKind, ResourceStats, Roster, SlotInfo, SlotSpec, SuspensionReport, Tier};
+use crate::calendar::check_utc_offset;
+use crate::cards::CardKey;
 use crate::error::{Error, Result};
 use crate::events::{EventBus, EventKind, EventSink, SubscribeOptions, Subscription};
 use crate::ids::*;
 use crate::lotteries::Lotteries;
-use crate::timers::Timers;
-use crate::cards::CardKey;
+use crate::model::{
+    Booking, BookingState, Channel, Department, EngineStats, Institution, PatientRecord,
+    ResourceKind, ResourceStats, Roster, SlotInfo, SlotSpec, SuspensionReport, Tier,
+};
 use crate::patients::{LinkedCard, Patients};
 use crate::policy::Policy;
 use crate::registry::{Registry, Resource};
 use crate::roster::Rosters;
 use crate::slot::{pool_sizes, share_ppm, Dealt, Slot, PLACES_MAX};
 use crate::store::{SlotStore, SLOTS_MAX};
-use crate::calendar::check_utc_offset;
 use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
+use crate::timers::Timers;
 use crate::waitlists::Waitlists;
 use parking_lot::Mutex;
 use rayon::prelude::*;
@@ -155,7 +158,11 @@ impl Engine {
         Engine::build(config, clock, None)
     }
 
-    fn build(config: EngineConfig, clock: Arc<dyn Clock>, manual_clock: Option<Arc<ManualClock>>) -> Result<Engine> {
+    fn build(
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+        manual_clock: Option<Arc<ManualClock>>,
+    ) -> Result<Engine> {
         config.validate()?;
         let card_key = match config.card_key {
             Some(key) => key,
@@ -261,27 +268,54 @@ impl Engine {
         let id = {
             let _in_id_order = self.alloc_lock.lock();
             let id = self.registry.add_institution(name, tier, district)?;
-            self.emit(EventKind::InstitutionAdded { institution: id, name: name.into(), tier, district: district.into() });
+            self.emit(EventKind::InstitutionAdded {
+                institution: id,
+                name: name.into(),
+                tier,
+                district: district.into(),
+            });
             id
         };
         self.durable(id)
     }
 
-    pub fn add_department(&self, institution: InstitutionId, specialty: &str, name: &str) -> Result<DepartmentId> {
+    pub fn add_department(
+        &self,
+        institution: InstitutionId,
+        specialty: &str,
+        name: &str,
+    ) -> Result<DepartmentId> {
         let id = {
             let _in_id_order = self.alloc_lock.lock();
             let id = self.registry.add_department(institution, specialty, name)?;
-            self.emit(EventKind::DepartmentAdded { department: id, institution, specialty: specialty.into(), name: name.into() });
+            self.emit(EventKind::DepartmentAdded {
+                department: id,
+                institution,
+                specialty: specialty.into(),
+                name: name.into(),
+            });
             id
         };
         self.durable(id)
     }
 
-    pub fn add_resource(&self, department: DepartmentId, kind: ResourceKind, name: &str, expert: bool) -> Result<ResourceId> {
+    pub fn add_resource(
+        &self,
+        department: DepartmentId,
+        kind: ResourceKind,
+        name: &str,
+        expert: bool,
+    ) -> Result<ResourceId> {
         let id = {
             let _in_id_order = self.alloc_lock.lock();
             let id = self.registry.add_resource(department, kind, name, expert)?;
-            self.emit(EventKind::ResourceAdded { resource: id, department, kind, name: name.into(), expert });
+            self.emit(EventKind::ResourceAdded {
+                resource: id,
+                department,
+                kind,
+                name: name.into(),
+                expert,
+            });
             id
         };
         self.durable(id)
@@ -302,7 +336,8 @@ impl Engine {
     }
 
     fn quota_group_of(&self, channel: &str) -> Option<u8> {
-        let group = self.policy.channel_quotas.iter().position(|q| q.channels.iter().any(|c| c == channel));
+        let group =
+            self.policy.channel_quotas.iter().position(|q| q.channels.iter().any(|c| c == channel));
         group.map(|g| g as u8)
     }
 
@@ -329,11 +364,17 @@ impl Engine {
     }
 
     pub fn district_name(&self, id: DistrictId) -> Result<String> {
-        id.index().and_then(|i| self.registry.districts.get(i)).cloned().ok_or_else(|| Error::not_found("district", id.0 as u64))
+        id.index()
+            .and_then(|i| self.registry.districts.get(i))
+            .cloned()
+            .ok_or_else(|| Error::not_found("district", id.0 as u64))
     }
 
     pub fn specialty_name(&self, id: SpecialtyId) -> Result<String> {
-        id.index().and_then(|i| self.registry.specialties.get(i)).cloned().ok_or_else(|| Error::not_found("specialty", id.0 as u64))
+        id.index()
+            .and_then(|i| self.registry.specialties.get(i))
+            .cloned()
+            .ok_or_else(|| Error::not_found("specialty", id.0 as u64))
     }
 
     /// Measured no-show rate of a resource, for setting its overbooking ratio.
@@ -377,13 +418,22 @@ impl Engine {
                 if owner == patient {
                     return Ok(());
                 }
-                return Err(Error::CardTaken { card_type: card.card_type, masked: card.masked, owner });
+                return Err(Error::CardTaken {
+                    card_type: card.card_type,
+                    masked: card.masked,
+                    owner,
+                });
             }
             dashmap::mapref::entry::Entry::Vacant(e) => {
                 e.insert(patient);
             }
         }
-        let event = EventKind::CardLinked { patient, card_type: card.card_type.clone(), masked: card.masked.clone(), digest: card.digest };
+        let event = EventKind::CardLinked {
+            patient,
+            card_type: card.card_type.clone(),
+            masked: card.masked.clone(),
+            digest: card.digest,
+        };
         state.cards.push(card);
         self.emit(event);
         drop(state);
@@ -437,9 +487,18 @@ impl Engine {
         Ok(PatientRecord {
             patient,
             cards: state.cards.iter().map(LinkedCard::public).collect(),
-            no_shows_in_window: state.no_shows_in_window(&self.policy.no_show, now, self.utc_offset_s),
+            no_shows_in_window: state.no_shows_in_window(
+                &self.policy.no_show,
+                now,
+                self.utc_offset_s,
+            ),
             suspended_until: state.suspended_until.filter(|u| *u > now),
-            active_bookings: state.bookings.iter().filter(|b| b.state.is_active()).cloned().collect(),
+            active_bookings: state
+                .bookings
+                .iter()
+                .filter(|b| b.state.is_active())
+                .cloned()
+                .collect(),
             referrals: state.referrals.clone(),
             waitlist_entries: state.waitlist_entries,
         })
@@ -458,7 +517,9 @@ impl Engine {
     /// writes before it takes a place.
     pub fn bookings_on(&self, slots: &[SlotId]) -> Result<Vec<Booking>> {
         if slots.len() > SLOTS_PER_QUERY_MAX {
-            return Err(Error::CapacityExceeded(format!("at most {SLOTS_PER_QUERY_MAX} slots per call")));
+            return Err(Error::CapacityExceeded(format!(
+                "at most {SLOTS_PER_QUERY_MAX} slots per call"
+            )));
         }
         let mut wanted: HashSet<SlotId> = HashSet::with_capacity(slots.len());
         let mut dates: Vec<Date> = Vec::new();
@@ -472,7 +533,9 @@ impl Engine {
         let mut patients: Vec<PatientId> = Vec::new();
         for d in dates {
             if let Some(log) = self.store.day_log.get(&d) {
-                patients.extend(log.iter().filter(|(_, (s, _))| wanted.contains(s)).map(|(_, (_, p))| *p));
+                patients.extend(
+                    log.iter().filter(|(_, (s, _))| wanted.contains(s)).map(|(_, (_, p))| *p),
+                );
             }
         }
         patients.sort_unstable();
@@ -504,14 +567,16 @@ impl Engine {
     /// An institution's departments, in id order.
     pub fn departments_of(&self, institution: InstitutionId) -> Result<Vec<Department>> {
         self.registry.institution(institution)?;
-        let ids = self.registry.by_institution.get(&institution).map(|l| l.clone()).unwrap_or_default();
+        let ids =
+            self.registry.by_institution.get(&institution).map(|l| l.clone()).unwrap_or_default();
         ids.into_iter().map(|d| self.department(d)).collect()
     }
 
     /// A department's resources, in id order.
     pub fn resources_of(&self, department: DepartmentId) -> Result<Vec<Resource>> {
         self.registry.department(department)?;
-        let ids = self.registry.by_department.get(&department).map(|l| l.clone()).unwrap_or_default();
+        let ids =
+            self.registry.by_department.get(&department).map(|l| l.clone()).unwrap_or_default();
         ids.into_iter().map(|r| self.resource(r)).collect()
     }
 
@@ -522,7 +587,10 @@ impl Engine {
 
     /// One hold or booking, by id.
     pub fn booking(&self, id: BookingId) -> Result<Booking> {
-        let (_, mut state) = self.patients.lock(id.origin_patient()).map_err(|_| Error::not_found("booking", id.0))?;
+        let (_, mut state) = self
+            .patients
+            .lock(id.origin_patient())
+            .map_err(|_| Error::not_found("booking", id.0))?;
         state.booking_mut(id).cloned().ok_or_else(|| Error::not_found("booking", id.0))
     }
 
@@ -573,7 +641,10 @@ impl Engine {
             )));
         }
         if spec.capacity == 0 || spec.capacity > PLACES_MAX {
-            return Err(Error::invalid(format!("capacity {} must be 1 ..= {PLACES_MAX}", spec.capacity)));
+            return Err(Error::invalid(format!(
+                "capacity {} must be 1 ..= {PLACES_MAX}",
+                spec.capacity
+            )));
         }
         Ok(resource.department)
     }
@@ -588,7 +659,9 @@ impl Engine {
     /// ⌊capacity × ratio⌋ general places.
     pub fn publish_slots(&self, specs: &[SlotSpec]) -> Result<Range<SlotId>> {
         if specs.len() > PUBLISH_BATCH_MAX {
-            return Err(Error::CapacityExceeded(format!("at most {PUBLISH_BATCH_MAX} slots per publish call")));
+            return Err(Error::CapacityExceeded(format!(
+                "at most {PUBLISH_BATCH_MAX} slots per publish call"
+            )));
         }
         // Held while the pools are computed: they depend on the slots already published.
         let _guard = self.publish_lock.lock();
@@ -602,7 +675,10 @@ impl Engine {
         }
         let ids: Vec<SlotId> = (first..first + specs.len()).map(SlotId::from_index).collect();
         self.store.index(&ids);
-        self.emit(EventKind::SlotsPublished { first: SlotId::from_index(first), specs: specs.to_vec() });
+        self.emit(EventKind::SlotsPublished {
+            first: SlotId::from_index(first),
+            specs: specs.to_vec(),
+        });
         drop(_guard);
         self.durable(SlotId::from_index(first)..SlotId::from_index(first + specs.len()))
     }
@@ -611,12 +687,14 @@ impl Engine {
     /// lock (live) or by replay, so the resource-days' existing places cannot change meanwhile.
     pub(crate) fn build_batch(&self, specs: &[SlotSpec]) -> Result<Vec<Slot>> {
         // Group by resource-day, keeping input order inside each group.
-        let mut groups: std::collections::HashMap<(ResourceId, Date), Vec<usize>> = Default::default();
+        let mut groups: std::collections::HashMap<(ResourceId, Date), Vec<usize>> =
+            Default::default();
         for (i, spec) in specs.iter().enumerate() {
             groups.entry((spec.resource, spec.date)).or_default().push(i);
         }
         let groups: Vec<Vec<usize>> = groups.into_values().collect();
-        let built: Vec<Vec<(usize, Slot)>> = groups.par_iter().map(|g| self.build_resource_day(specs, g)).collect::<Result<_>>()?;
+        let built: Vec<Vec<(usize, Slot)>> =
+            groups.par_iter().map(|g| self.build_resource_day(specs, g)).collect::<Result<_>>()?;
         let mut slots: Vec<Option<Slot>> = (0..specs.len()).map(|_| None).collect();
         for (i, slot) in built.into_iter().flatten() {
             slots[i] = Some(slot);
@@ -625,14 +703,19 @@ impl Engine {
     }
 
     /// Slots of one resource-day (`indexes` into `specs`, in publication order).
-    fn build_resource_day(&self, specs: &[SlotSpec], indexes: &[usize]) -> Result<Vec<(usize, Slot)>> {
+    fn build_resource_day(
+        &self,
+        specs: &[SlotSpec],
+        indexes: &[usize],
+    ) -> Result<Vec<(usize, Slot)>> {
         let first = &specs[indexes[0]];
         let department = self.check_spec(first)?;
         for &i in &indexes[1..] {
             self.check_spec(&specs[i])?;
         }
         let resource = self.registry.resource(first.resource)?;
-        let tier = self.registry.institution(self.registry.department(department)?.institution)?.tier;
+        let tier =
+            self.registry.institution(self.registry.department(department)?.institution)?.tier;
         let referral_share = match tier {
             Tier::Community => 0.0,
             _ if resource.expert => self.policy.referral.expert_share,
@@ -648,7 +731,13 @@ impl Engine {
         let start = match self.store.dealt.get(&key) {
             Some(d) => *d,
             None => {
-                let places: u64 = self.store.resource_day(first.resource, first.date).iter().filter_map(|id| self.store.get(*id)).map(|s| s.capacity as u64).sum();
+                let places: u64 = self
+                    .store
+                    .resource_day(first.resource, first.date)
+                    .iter()
+                    .filter_map(|id| self.store.get(*id))
+                    .map(|s| s.capacity as u64)
+                    .sum();
                 Dealt::at(places, shares)
             }
         };
@@ -673,7 +762,10 @@ impl Engine {
                 let sizes = [spec.capacity - reserved_total + over, r[0], r[1], r[2]];
                 // Invariant 1 at publication: a slot's pools never sum past its capacity plus
                 // the overbooking allowance (pool_sizes guarantees reserved ≤ capacity).
-                assert_eq!(sizes.iter().map(|&x| x as u32).sum::<u32>(), spec.capacity as u32 + over as u32);
+                assert_eq!(
+                    sizes.iter().map(|&x| x as u32).sum::<u32>(),
+                    spec.capacity as u32 + over as u32
+                );
                 (i, Slot::new(spec, department, sizes))
             })
             .collect())
@@ -731,7 +823,12 @@ impl Engine {
     /// `time`. Its slots close; every hold and booking on them becomes `provider_cancelled`
     /// (never counted against the patient), referrals are given back, and events tell the host
     /// whom to notify and rebook.
-    pub fn suspend_session(&self, resource: ResourceId, date: Date, time: Option<TimeOfDay>) -> Result<SuspensionReport> {
+    pub fn suspend_session(
+        &self,
+        resource: ResourceId,
+        date: Date,
+        time: Option<TimeOfDay>,
+    ) -> Result<SuspensionReport> {
         self.registry.resource(resource)?;
         if !date.is_valid() {
             return Err(Error::InvalidDate(date));
@@ -741,7 +838,11 @@ impl Engine {
             .store
             .resource_day(resource, date)
             .into_iter()
-            .filter(|id| time.is_none_or(|t| self.store.get(*id).is_some_and(|s| t.contains_start(s.start_min))))
+            .filter(|id| {
+                time.is_none_or(|t| {
+                    self.store.get(*id).is_some_and(|s| t.contains_start(s.start_min))
+                })
+            })
             .collect();
         for id in &slots {
             if let Some(s) = self.store.get(*id) {
@@ -751,7 +852,9 @@ impl Engine {
         // Every claim that won before the close logged its patient first (see store.rs).
         let closed: HashSet<SlotId> = slots.iter().copied().collect();
         let mut patients: Vec<PatientId> = match self.store.day_log.get(&date) {
-            Some(log) => log.iter().filter(|(_, (s, _))| closed.contains(s)).map(|(_, (_, p))| *p).collect(),
+            Some(log) => {
+                log.iter().filter(|(_, (s, _))| closed.contains(s)).map(|(_, (_, p))| *p).collect()
+            }
             None => Vec::new(),
         };
         patients.sort_unstable();
@@ -760,10 +863,22 @@ impl Engine {
         for p in patients {
             let Ok((_, mut state)) = self.patients.lock(p) else { continue };
             let mut returned = Vec::new();
-            for b in state.bookings.iter_mut().filter(|b| b.state.is_active() && closed.contains(&b.slot)) {
+            for b in state
+                .bookings
+                .iter_mut()
+                .filter(|b| b.state.is_active() && closed.contains(&b.slot))
+            {
                 b.state = BookingState::ProviderCancelled;
                 // Numbered before the release, as in `end_booking` (journal prefixes stay within capacity).
-                self.emit_at(now, EventKind::Cancelled { booking: b.id, slot: b.slot, by: crate::model::CancelledBy::Provider, late: false });
+                self.emit_at(
+                    now,
+                    EventKind::Cancelled {
+                        booking: b.id,
+                        slot: b.slot,
+                        by: crate::model::CancelledBy::Provider,
+                        late: false,
+                    },
+                );
                 if let Some(s) = self.store.get(b.slot) {
                     s.release(b.pool);
                 }
@@ -781,7 +896,13 @@ impl Engine {
         }
         self.emit_at(
             now,
-            EventKind::SessionSuspended { resource, date, time, slots: slots.len() as u32, cancelled: cancelled.len() as u32 },
+            EventKind::SessionSuspended {
+                resource,
+                date,
+                time,
+                slots: slots.len() as u32,
+                cancelled: cancelled.len() as u32,
+            },
         );
         self.durable(SuspensionReport { slots, cancelled })
     }
@@ -807,7 +928,11 @@ impl Engine {
 
     /// Attach a durable journal (see [`EventSink`]); at most once per engine.
     pub fn set_event_sink(&self, sink: Arc<dyn EventSink>) -> Result<()> {
-        if self.events.set_sink(sink) { Ok(()) } else { Err(Error::invalid("an event sink is already attached")) }
+        if self.events.set_sink(sink) {
+            Ok(())
+        } else {
+            Err(Error::invalid("an event sink is already attached"))
+        }
     }
 
     /// Acknowledge a successful operation: with a durable journal attached, wait (outside every

@@ -207,7 +207,10 @@ mod tests {
         for (i, c) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(*c as u32, 10 + i as u32, "codes are 10, 11, … in order");
             assert_eq!(ErrorCode::from_number(*c as u32), Some(*c));
-            assert!(!c.description().is_empty() && c.name().chars().next().unwrap().is_ascii_uppercase());
+            assert!(
+                !c.description().is_empty()
+                    && c.name().chars().next().unwrap().is_ascii_uppercase()
+            );
         }
         assert_eq!(ErrorCode::SlotFull.name(), "SlotFull");
         assert_eq!(ErrorCode::from_number(9), None);

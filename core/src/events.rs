@@ -6,10 +6,12 @@
 //! emitted by different threads may reach a subscriber a few positions out of order: a consumer
 //! that needs the total order re-sequences by `seq`, which the absence of gaps makes exact.
 
-use crate::model::{CancelledBy, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency, WaitlistEntry};
 use crate::cards::CardDigest;
 use crate::error::Result;
 use crate::ids::*;
+use crate::model::{
+    CancelledBy, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency, WaitlistEntry,
+};
 
 use crate::time::{Date, TimeOfDay, Timestamp};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -42,20 +44,57 @@ pub struct Event {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
-    InstitutionAdded { institution: InstitutionId, name: String, tier: Tier, district: String },
-    DepartmentAdded { department: DepartmentId, institution: InstitutionId, specialty: String, name: String },
-    ResourceAdded { resource: ResourceId, department: DepartmentId, kind: ResourceKind, name: String, expert: bool },
-    ChannelAdded { channel: ChannelId, name: String },
-    PatientRegistered { patient: PatientId },
+    InstitutionAdded {
+        institution: InstitutionId,
+        name: String,
+        tier: Tier,
+        district: String,
+    },
+    DepartmentAdded {
+        department: DepartmentId,
+        institution: InstitutionId,
+        specialty: String,
+        name: String,
+    },
+    ResourceAdded {
+        resource: ResourceId,
+        department: DepartmentId,
+        kind: ResourceKind,
+        name: String,
+        expert: bool,
+    },
+    ChannelAdded {
+        channel: ChannelId,
+        name: String,
+    },
+    PatientRegistered {
+        patient: PatientId,
+    },
     /// The number itself is never emitted: its masked form, and the keyed digest that indexes
     /// it (pseudonymous; replay needs it).
-    CardLinked { patient: PatientId, card_type: String, masked: String, digest: CardDigest },
-    PatientsMerged { survivor: PatientId, merged: PatientId },
+    CardLinked {
+        patient: PatientId,
+        card_type: String,
+        masked: String,
+        digest: CardDigest,
+    },
+    PatientsMerged {
+        survivor: PatientId,
+        merged: PatientId,
+    },
     /// A batch of slots; ids are `first .. first + specs.len()` in order.
-    SlotsPublished { first: SlotId, specs: Vec<SlotSpec> },
-    RosterAdded { roster: RosterId, template: Roster },
+    SlotsPublished {
+        first: SlotId,
+        specs: Vec<SlotSpec>,
+    },
+    RosterAdded {
+        roster: RosterId,
+        template: Roster,
+    },
     /// Rosters were expanded up to `until` (their slots follow as `SlotsPublished`).
-    RostersPublished { until: Date },
+    RostersPublished {
+        until: Date,
+    },
     Held {
         booking: BookingId,
         slot: SlotId,
@@ -67,15 +106,49 @@ pub enum EventKind {
         offer: Option<WaitlistId>,
     },
     /// Hold and confirm in one step.
-    Booked { booking: BookingId, slot: SlotId, patient: PatientId, channel: ChannelId, pool: Pool, referral: Option<ReferralId> },
-    Confirmed { booking: BookingId },
-    Cancelled { booking: BookingId, slot: SlotId, by: CancelledBy, late: bool },
-    Expired { booking: BookingId, slot: SlotId },
-    CheckedIn { booking: BookingId },
-    Fulfilled { booking: BookingId },
-    NoShow { booking: BookingId, slot: SlotId },
-    PatientSuspended { patient: PatientId, until: Timestamp, no_shows: f32 },
-    SessionSuspended { resource: ResourceId, date: Date, time: Option<TimeOfDay>, slots: u32, cancelled: u32 },
+    Booked {
+        booking: BookingId,
+        slot: SlotId,
+        patient: PatientId,
+        channel: ChannelId,
+        pool: Pool,
+        referral: Option<ReferralId>,
+    },
+    Confirmed {
+        booking: BookingId,
+    },
+    Cancelled {
+        booking: BookingId,
+        slot: SlotId,
+        by: CancelledBy,
+        late: bool,
+    },
+    Expired {
+        booking: BookingId,
+        slot: SlotId,
+    },
+    CheckedIn {
+        booking: BookingId,
+    },
+    Fulfilled {
+        booking: BookingId,
+    },
+    NoShow {
+        booking: BookingId,
+        slot: SlotId,
+    },
+    PatientSuspended {
+        patient: PatientId,
+        until: Timestamp,
+        no_shows: f32,
+    },
+    SessionSuspended {
+        resource: ResourceId,
+        date: Date,
+        time: Option<TimeOfDay>,
+        slots: u32,
+        cancelled: u32,
+    },
     ReferralIssued {
         referral: ReferralId,
         patient: PatientId,
@@ -85,16 +158,45 @@ pub enum EventKind {
         urgency: Urgency,
         valid_until: Timestamp,
     },
-    ReferralConsumed { referral: ReferralId, booking: BookingId },
-    ReferralReturned { referral: ReferralId },
-    WaitlistJoined { entry: WaitlistEntry },
-    WaitlistOffered { entry: WaitlistId, booking: BookingId },
-    WaitlistLeft { entry: WaitlistId, patient: PatientId },
-    LotteryEntered { ticket: TicketId, request: Request, weight: f64, release_at: Timestamp, draws_at: Timestamp },
+    ReferralConsumed {
+        referral: ReferralId,
+        booking: BookingId,
+    },
+    ReferralReturned {
+        referral: ReferralId,
+    },
+    WaitlistJoined {
+        entry: WaitlistEntry,
+    },
+    WaitlistOffered {
+        entry: WaitlistId,
+        booking: BookingId,
+    },
+    WaitlistLeft {
+        entry: WaitlistId,
+        patient: PatientId,
+    },
+    LotteryEntered {
+        ticket: TicketId,
+        request: Request,
+        weight: f64,
+        release_at: Timestamp,
+        draws_at: Timestamp,
+    },
     /// The order in which the entries of one release were served, from its seed.
-    LotteryDrawn { release_at: Timestamp, seed: u64, order: Vec<TicketId> },
-    LotteryWon { ticket: TicketId, booking: BookingId },
-    LotteryLost { ticket: TicketId, reason: String },
+    LotteryDrawn {
+        release_at: Timestamp,
+        seed: u64,
+        order: Vec<TicketId>,
+    },
+    LotteryWon {
+        ticket: TicketId,
+        booking: BookingId,
+    },
+    LotteryLost {
+        ticket: TicketId,
+        reason: String,
+    },
 }
 
 /// What the engine does when a subscriber's queue is full.
@@ -193,7 +295,12 @@ impl Subscription {
     /// Whether nothing more will arrive: the queue is empty and the engine stopped sending (it
     /// cut this subscriber off, or it was dropped).
     pub fn is_ended(&self) -> bool {
-        self.rx.is_empty() && (self.is_cut_off() || self.rx.recv_timeout(std::time::Duration::ZERO).is_err_and(|e| e.is_disconnected()))
+        self.rx.is_empty()
+            && (self.is_cut_off()
+                || self
+                    .rx
+                    .recv_timeout(std::time::Duration::ZERO)
+                    .is_err_and(|e| e.is_disconnected()))
     }
 }
 
@@ -269,7 +376,11 @@ impl EventBus {
                 let parked_before = sub.overflow == Overflow::Block
                     && WAITING_TOTAL.load(Ordering::Acquire) > 0
                     && WAITING.with(|w| w.borrow().iter().any(|(id, _, _)| *id == sub.id));
-                let result = if parked_before { Err(TrySendError::Full(event.clone())) } else { sub.tx.try_send(event.clone()) };
+                let result = if parked_before {
+                    Err(TrySendError::Full(event.clone()))
+                } else {
+                    sub.tx.try_send(event.clone())
+                };
                 match result {
                     Ok(()) => {}
                     Err(TrySendError::Full(ev)) => match sub.overflow {

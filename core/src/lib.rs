@@ -57,23 +57,44 @@ mod waitlists;
 
 pub use availability::{QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
 
-pub use cards::{mask_card_number, CardDigest, CardKey, CARD_DIGEST_LEN, CARD_FIELD_LEN_MAX, CARD_KEY_ENV, CARD_KEY_FILE_ENV, CARD_KEY_LEN};
-pub use engine::{Engine, EngineConfig, PUBLISH_BATCH_MAX, ROSTER_HORIZON_DAYS_MAX, SLOTS_PER_QUERY_MAX};
-pub use error::{Error, ErrorCode, LimitKind, Result};
-pub use durability::{read_journal, BUFFERED_UNFLUSHED_MAX_DEFAULT, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions, RecoveryReport, TornTail};
+pub use cards::{
+    mask_card_number, CardDigest, CardKey, CARD_DIGEST_LEN, CARD_FIELD_LEN_MAX, CARD_KEY_ENV,
+    CARD_KEY_FILE_ENV, CARD_KEY_LEN,
+};
 #[cfg(feature = "fuzz-hooks")]
-pub use durability::{debug_state, fuzz_decode_segment, fuzz_decode_snapshot, fuzz_decode_snapshot_payload, fuzz_segment_from_payloads};
-pub use events::{Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX};
+pub use durability::{
+    debug_state, fuzz_decode_segment, fuzz_decode_snapshot, fuzz_decode_snapshot_payload,
+    fuzz_segment_from_payloads,
+};
+pub use durability::{
+    read_journal, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions,
+    RecoveryReport, TornTail, BUFFERED_UNFLUSHED_MAX_DEFAULT,
+};
+pub use engine::{
+    Engine, EngineConfig, PUBLISH_BATCH_MAX, ROSTER_HORIZON_DAYS_MAX, SLOTS_PER_QUERY_MAX,
+};
+pub use error::{Error, ErrorCode, LimitKind, Result};
+pub use events::{
+    Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription,
+    SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX,
+};
 pub use ids::*;
-pub use model::{Alternative, AvailabilityQuery, Booking, BookingState, CancelledBy, Card, Channel, DayAvailability, Department, EngineStats, FreeSlot, Institution, NoShowMark, PatientRecord, Pool, PriorityClass, Referral, ReferralRequest, Request, ResourceKind, ResourceStats, Roster, SlotInfo, SlotSpec, Submission, SuspensionReport, Tier, Urgency, WaitlistEntry, WaitlistRequest};
 pub use lottery::weighted_order;
+pub use model::{
+    Alternative, AvailabilityQuery, Booking, BookingState, CancelledBy, Card, Channel,
+    DayAvailability, Department, EngineStats, FreeSlot, Institution, NoShowMark, PatientRecord,
+    Pool, PriorityClass, Referral, ReferralRequest, Request, ResourceKind, ResourceStats, Roster,
+    SlotInfo, SlotSpec, Submission, SuspensionReport, Tier, Urgency, WaitlistEntry,
+    WaitlistRequest,
+};
 
+pub use calendar::check_utc_offset;
 pub use policy::*;
 pub use registry::{Resource, STANDARD_CHANNELS};
 pub use slot::PLACES_MAX;
-pub use calendar::check_utc_offset;
-pub use time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S, UTC_OFFSET_MAX_S};
-
+pub use time::{
+    Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S, UTC_OFFSET_MAX_S,
+};
 
 /// The README's example, compiled and run as a doctest so it cannot rot.
 #[cfg(doctest)]

@@ -6,12 +6,12 @@
 //! (patient, slot), so the draw depends only on *who* entered, not on which thread arrived
 //! first: the same entries and seed give the same order, and `LotteryDrawn` records it.
 
-use crate::model::{PriorityClass, Request, Submission};
 use crate::booking::Mode;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
 use crate::lotteries::{Draw, Ticket};
+use crate::model::{PriorityClass, Request, Submission};
 use crate::time::Timestamp;
 use crate::Engine;
 use rand::{Rng, SeedableRng};
@@ -56,7 +56,13 @@ impl Engine {
         base / (1.0 + l.no_show_penalty).powf(no_shows.max(0.0) as f64)
     }
 
-    pub(crate) fn enter_lottery(&self, req: &Request, release_at: Timestamp, draws_at: Timestamp, now: Timestamp) -> Result<Submission> {
+    pub(crate) fn enter_lottery(
+        &self,
+        req: &Request,
+        release_at: Timestamp,
+        draws_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Submission> {
         self.registry.channel(req.channel)?;
         let (patient, weight) = {
             let (patient, state) = self.patients.lock(req.patient)?;
@@ -69,7 +75,10 @@ impl Engine {
                         .referrals
                         .iter()
                         .find(|x| x.id == r && x.used_by.is_none())
-                        .ok_or_else(|| Error::ReferralInvalid { referral: r, reason: "not an unused referral of this patient".into() })?
+                        .ok_or_else(|| Error::ReferralInvalid {
+                            referral: r,
+                            reason: "not an unused referral of this patient".into(),
+                        })?
                         .urgency,
                 ),
                 None => None,
@@ -79,23 +88,42 @@ impl Engine {
         };
         let id = TicketId(self.lotteries.next_ticket.fetch_add(1, Ordering::Relaxed) + 1);
         {
-            let mut draw = self.lotteries.open.entry(release_at).or_insert_with(|| Draw { draws_at, ..Draw::default() });
+            let mut draw = self
+                .lotteries
+                .open
+                .entry(release_at)
+                .or_insert_with(|| Draw { draws_at, ..Draw::default() });
             if draw.tickets.len() >= self.policy.lottery.max_entries as usize {
-                return Err(Error::CapacityExceeded(format!("the lottery of {release_at} is full")));
+                return Err(Error::CapacityExceeded(format!(
+                    "the lottery of {release_at} is full"
+                )));
             }
             if !draw.entered.insert((patient, req.slot)) {
-                return Err(Error::invalid(format!("{patient} already entered the lottery for {}", req.slot)));
+                return Err(Error::invalid(format!(
+                    "{patient} already entered the lottery for {}",
+                    req.slot
+                )));
             }
             let request = Request { patient, ..req.clone() };
             draw.tickets.push(Ticket { id, request, weight });
         }
-        self.emit_at(now, EventKind::LotteryEntered { ticket: id, request: Request { patient, ..req.clone() }, weight, release_at, draws_at });
+        self.emit_at(
+            now,
+            EventKind::LotteryEntered {
+                ticket: id,
+                request: Request { patient, ..req.clone() },
+                weight,
+                release_at,
+                draws_at,
+            },
+        );
         Ok(Submission::Entered { ticket: id, draws_at })
     }
 
     /// Draw every lottery whose window has closed, oldest release first. Called by `tick`.
     pub(crate) fn draw_due_lotteries(&self, now: Timestamp) {
-        let mut due: Vec<Timestamp> = self.lotteries.open.iter().filter(|d| d.draws_at <= now).map(|d| *d.key()).collect();
+        let mut due: Vec<Timestamp> =
+            self.lotteries.open.iter().filter(|d| d.draws_at <= now).map(|d| *d.key()).collect();
         due.sort_unstable();
         for release_at in due {
             let Some((_, mut draw)) = self.lotteries.open.remove(&release_at) else { continue };
@@ -104,13 +132,25 @@ impl Engine {
             let weights: Vec<f64> = draw.tickets.iter().map(|t| t.weight).collect();
             let order = weighted_order(&weights, seed);
             let at = draw.draws_at;
-            self.emit_at(at, EventKind::LotteryDrawn { release_at, seed, order: order.iter().map(|&i| draw.tickets[i].id).collect() });
+            self.emit_at(
+                at,
+                EventKind::LotteryDrawn {
+                    release_at,
+                    seed,
+                    order: order.iter().map(|&i| draw.tickets[i].id).collect(),
+                },
+            );
             let mode = Mode { hold_ttl_s: None, offer: None, bypass_lottery: true };
             for i in order {
                 let t = &draw.tickets[i];
                 match self.place(&t.request, mode, at) {
-                    Ok(b) => self.emit_at(at, EventKind::LotteryWon { ticket: t.id, booking: b.id }),
-                    Err(e) => self.emit_at(at, EventKind::LotteryLost { ticket: t.id, reason: e.to_string() }),
+                    Ok(b) => {
+                        self.emit_at(at, EventKind::LotteryWon { ticket: t.id, booking: b.id })
+                    }
+                    Err(e) => self.emit_at(
+                        at,
+                        EventKind::LotteryLost { ticket: t.id, reason: e.to_string() },
+                    ),
                 };
             }
         }

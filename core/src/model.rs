@@ -90,7 +90,11 @@ impl Pool {
     pub const ALL: [Pool; 4] = [Pool::General, Pool::Referral, Pool::Quota0, Pool::Quota1];
 
     pub fn quota(group: usize) -> Pool {
-        if group == 0 { Pool::Quota0 } else { Pool::Quota1 }
+        if group == 0 {
+            Pool::Quota0
+        } else {
+            Pool::Quota1
+        }
     }
 }
 
@@ -488,4 +492,3 @@ pub struct Roster {
     #[serde(default)]
     pub closed_dates: Vec<Date>,
 }
-

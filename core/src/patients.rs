@@ -6,9 +6,9 @@
 //! (invariant 2). Merging two records is the only place that touches two patients; it takes
 //! them one after the other, never nested (see `Engine::merge_patients`).
 
-use crate::model::{Booking, BookingState, Card, NoShowMark, Referral};
 use crate::cards::{check_card_fields, mask_card_number, CardDigest, CardKey};
 use crate::error::{Error, LimitKind, Result};
+use crate::model::{Booking, BookingState, Card, NoShowMark, Referral};
 
 use crate::ids::*;
 use crate::policy::{LimitPolicy, NoShowPolicy, NoShowWindow};
@@ -41,7 +41,11 @@ impl LinkedCard {
     /// Check, hash and mask a card number; the number goes no further.
     pub fn new(key: &CardKey, card_type: &str, number: &str) -> Result<LinkedCard> {
         check_card_fields(card_type, number)?;
-        Ok(LinkedCard { card_type: card_type.to_string(), masked: mask_card_number(number), digest: key.digest(card_type, number) })
+        Ok(LinkedCard {
+            card_type: card_type.to_string(),
+            masked: mask_card_number(number),
+            digest: key.digest(card_type, number),
+        })
     }
 
     /// A card read back from the journal or a snapshot.
@@ -84,11 +88,18 @@ impl PatientState {
     pub fn push_booking(&mut self, booking: Booking, now: Timestamp) {
         if self.bookings.len() >= 2 * ENDED_BOOKINGS_KEPT {
             let forgettable = |b: &Booking| match b.state {
-                BookingState::Cancelled | BookingState::Expired | BookingState::ProviderCancelled => true,
+                BookingState::Cancelled
+                | BookingState::Expired
+                | BookingState::ProviderCancelled => true,
                 BookingState::Fulfilled | BookingState::NoShow => b.starts_at <= now,
                 _ => false,
             };
-            let mut drop = self.bookings.iter().filter(|b| forgettable(b)).count().saturating_sub(ENDED_BOOKINGS_KEPT);
+            let mut drop = self
+                .bookings
+                .iter()
+                .filter(|b| forgettable(b))
+                .count()
+                .saturating_sub(ENDED_BOOKINGS_KEPT);
             if drop > 0 {
                 self.bookings.retain(|b| {
                     let forget = drop > 0 && forgettable(b);
@@ -124,7 +135,13 @@ impl PatientState {
     }
 
     /// Check DOMAIN.md's per-patient limits for a new booking on `date` in `department`.
-    pub fn check_limits(&self, me: PatientId, limits: &LimitPolicy, department: DepartmentId, date: Date) -> Result<()> {
+    pub fn check_limits(
+        &self,
+        me: PatientId,
+        limits: &LimitPolicy,
+        department: DepartmentId,
+        date: Date,
+    ) -> Result<()> {
         let active = || self.bookings.iter().filter(|b| b.state.is_active());
         let refuse = |limit, max| Err(Error::LimitReached { patient: me, limit, max });
         if active().count() as u32 >= limits.total_active {
@@ -133,7 +150,9 @@ impl PatientState {
         if active().filter(|b| b.date == date).count() as u32 >= limits.per_visit_date {
             return refuse(LimitKind::PerVisitDate, limits.per_visit_date);
         }
-        if active().filter(|b| b.date == date && b.department == department).count() as u32 >= limits.per_department_day {
+        if active().filter(|b| b.date == date && b.department == department).count() as u32
+            >= limits.per_department_day
+        {
             return refuse(LimitKind::PerDepartmentDay, limits.per_department_day);
         }
         // Every 7-day window containing `date` must stay within the limit.
@@ -147,9 +166,16 @@ impl PatientState {
     }
 
     /// Weighted no-shows counted at `now` under the policy's window.
-    pub fn no_shows_in_window(&self, policy: &NoShowPolicy, now: Timestamp, utc_offset_s: i32) -> f32 {
+    pub fn no_shows_in_window(
+        &self,
+        policy: &NoShowPolicy,
+        now: Timestamp,
+        utc_offset_s: i32,
+    ) -> f32 {
         let counts = |m: &&NoShowMark| match policy.window {
-            NoShowWindow::CalendarYear => m.at.to_local(utc_offset_s).0.year() == now.to_local(utc_offset_s).0.year(),
+            NoShowWindow::CalendarYear => {
+                m.at.to_local(utc_offset_s).0.year() == now.to_local(utc_offset_s).0.year()
+            }
             NoShowWindow::RollingDays(d) => m.at.0 > now.0 - d as i64 * DAY_S,
         };
         self.no_shows.iter().filter(counts).map(|m| m.weight).sum()
@@ -157,7 +183,13 @@ impl PatientState {
 
     /// Record a (possibly fractional) no-show and, when the count crosses a whole number, start
     /// the suspension of the ladder. Returns the new suspension end if one was issued.
-    pub fn add_no_show(&mut self, weight: f32, now: Timestamp, policy: &NoShowPolicy, utc_offset_s: i32) -> Option<(Timestamp, f32)> {
+    pub fn add_no_show(
+        &mut self,
+        weight: f32,
+        now: Timestamp,
+        policy: &NoShowPolicy,
+        utc_offset_s: i32,
+    ) -> Option<(Timestamp, f32)> {
         if weight <= 0.0 {
             return None;
         }
@@ -287,7 +319,11 @@ mod tests {
         }
         assert!(p.bookings.len() <= 2 * ENDED_BOOKINGS_KEPT);
         assert_eq!(p.bookings[0].state, BookingState::Booked, "active bookings are never dropped");
-        assert_eq!(p.bookings.last().unwrap().id, BookingId(1009), "the newest ended ones are kept");
+        assert_eq!(
+            p.bookings.last().unwrap().id,
+            BookingId(1009),
+            "the newest ended ones are kept"
+        );
         assert!(p.bookings.iter().filter(|b| !b.state.is_active()).count() >= ENDED_BOOKINGS_KEPT);
     }
 
@@ -303,7 +339,8 @@ mod tests {
         let (until, _) = p.add_no_show(1.0, t0, &pol, 0).unwrap();
         assert_eq!(until, t0.plus_s(60 * DAY_S));
         // Rolling window: old marks fall out.
-        let rolling = NoShowPolicy { window: NoShowWindow::RollingDays(10), ..NoShowPolicy::default() };
+        let rolling =
+            NoShowPolicy { window: NoShowWindow::RollingDays(10), ..NoShowPolicy::default() };
         assert_eq!(p.no_shows_in_window(&rolling, t0.plus_s(11 * DAY_S), 0), 0.0);
     }
 }

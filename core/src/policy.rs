@@ -164,7 +164,12 @@ pub struct ReferralPolicy {
 
 impl Default for ReferralPolicy {
     fn default() -> Self {
-        ReferralPolicy { share: 0.30, expert_share: 0.50, open_days_ahead: 14, rollover_at_public_open: true }
+        ReferralPolicy {
+            share: 0.30,
+            expert_share: 0.50,
+            open_days_ahead: 14,
+            rollover_at_public_open: true,
+        }
     }
 }
 
@@ -274,7 +279,10 @@ impl Policy {
         let bad = |m: String| Err(Error::InvalidPolicy(m));
         let share_ok = |x: f32| x.is_finite() && (0.0..=1.0).contains(&x);
         if self.window.release_at_min >= 1440 {
-            return bad(format!("window.release_at_min {} is not a minute of the day", self.window.release_at_min));
+            return bad(format!(
+                "window.release_at_min {} is not a minute of the day",
+                self.window.release_at_min
+            ));
         }
         if matches!(self.window.close_day_before_at_min, Some(m) if m >= 1440) {
             return bad("window.close_day_before_at_min is not a minute of the day".into());
@@ -282,11 +290,17 @@ impl Policy {
         if self.window.open_days_ahead > 366 || self.referral.open_days_ahead > 366 {
             return bad("open_days_ahead must be at most 366".into());
         }
-        if self.hold.ttl_s == 0 || self.hold.offer_ttl_s == 0 || self.hold.ttl_s > 86_400 || self.hold.offer_ttl_s > 86_400 {
+        if self.hold.ttl_s == 0
+            || self.hold.offer_ttl_s == 0
+            || self.hold.ttl_s > 86_400
+            || self.hold.offer_ttl_s > 86_400
+        {
             return bad("hold ttl_s and offer_ttl_s must be 1 ..= 86400 seconds".into());
         }
         if self.cancellation.free_until_day_before_at_min >= 1440 {
-            return bad("cancellation.free_until_day_before_at_min is not a minute of the day".into());
+            return bad(
+                "cancellation.free_until_day_before_at_min is not a minute of the day".into()
+            );
         }
         let w = self.cancellation.late_cancel_weight;
         if !(w.is_finite() && (0.0..=1.0).contains(&w)) {
@@ -354,8 +368,14 @@ mod tests {
     #[test]
     fn typos_and_bad_numbers_are_errors() {
         assert!(matches!(Policy::from_toml("[limits]\ntotl = 3"), Err(Error::InvalidPolicy(_))));
-        assert!(matches!(Policy::from_json(r#"{"hold":{"ttl_s":0}}"#), Err(Error::InvalidPolicy(_))));
-        assert!(matches!(Policy::from_json(r#"{"referral":{"share":1.5}}"#), Err(Error::InvalidPolicy(_))));
+        assert!(matches!(
+            Policy::from_json(r#"{"hold":{"ttl_s":0}}"#),
+            Err(Error::InvalidPolicy(_))
+        ));
+        assert!(matches!(
+            Policy::from_json(r#"{"referral":{"share":1.5}}"#),
+            Err(Error::InvalidPolicy(_))
+        ));
         assert!(matches!(Policy::from_json("not json"), Err(Error::InvalidPolicy(_))));
     }
 

@@ -2,10 +2,10 @@
 //! A referral opens the referral pool of higher-tier slots (see `booking.rs`), is consumed by
 //! the booking it makes and given back if that booking is cancelled.
 
-use crate::model::{Referral, ReferralRequest, Tier};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
+use crate::model::{Referral, ReferralRequest, Tier};
 use crate::patients::REFERRALS_PER_PATIENT_MAX;
 
 use crate::time::DAY_S;
@@ -28,7 +28,10 @@ impl Engine {
         if let Some(to) = r.institution {
             let to = self.registry.institution(to)?;
             if to.tier <= from.tier {
-                return Err(Error::invalid(format!("{} is not of a higher tier than {}", to.name, from.name)));
+                return Err(Error::invalid(format!(
+                    "{} is not of a higher tier than {}",
+                    to.name, from.name
+                )));
             }
         }
         if !(1..=366).contains(&r.valid_days) {
@@ -37,7 +40,9 @@ impl Engine {
         let id = ReferralId(self.next_referral.fetch_add(1, Ordering::Relaxed));
         let (patient, mut state) = self.patients.lock(r.patient)?;
         if state.referrals.len() >= REFERRALS_PER_PATIENT_MAX {
-            return Err(Error::CapacityExceeded(format!("{patient} has {REFERRALS_PER_PATIENT_MAX} referrals")));
+            return Err(Error::CapacityExceeded(format!(
+                "{patient} has {REFERRALS_PER_PATIENT_MAX} referrals"
+            )));
         }
         let referral = Referral {
             id,

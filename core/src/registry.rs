@@ -5,9 +5,9 @@
 //! Entities are append-only (`boxcar::Vec`): reading one on the booking path is a lock-free
 //! index, and nothing is ever moved, so a `&Resource` stays valid for the engine's lifetime.
 
-use crate::model::{Channel, Department, Institution, ResourceKind, ResourceStats, Tier};
 use crate::error::{Error, Result};
 use crate::ids::*;
+use crate::model::{Channel, Department, Institution, ResourceKind, ResourceStats, Tier};
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -144,7 +144,12 @@ impl Registry {
         Ok(InstitutionId::from_index(id))
     }
 
-    pub fn add_department(&self, institution: InstitutionId, specialty: &str, name: &str) -> Result<DepartmentId> {
+    pub fn add_department(
+        &self,
+        institution: InstitutionId,
+        specialty: &str,
+        name: &str,
+    ) -> Result<DepartmentId> {
         check_name("department", name)?;
         check_room("department", self.departments.count(), ENTITIES_MAX)?;
         let inst = self.institution(institution)?;
@@ -161,7 +166,13 @@ impl Registry {
         Ok(id)
     }
 
-    pub fn add_resource(&self, department: DepartmentId, kind: ResourceKind, name: &str, expert: bool) -> Result<ResourceId> {
+    pub fn add_resource(
+        &self,
+        department: DepartmentId,
+        kind: ResourceKind,
+        name: &str,
+        expert: bool,
+    ) -> Result<ResourceId> {
         check_name("resource", name)?;
         check_room("resource", self.resources.count(), ENTITIES_MAX)?;
         self.department(department)?;
@@ -182,26 +193,38 @@ impl Registry {
     pub fn add_channel(&self, name: &str) -> Result<ChannelId> {
         check_name("channel", name)?;
         check_room("channel", self.channels.count(), u16::MAX as usize - 1)?;
-        let id = *self.channel_ids.entry(name.to_string()).or_insert_with(|| {
-            ChannelId::from_index(self.channels.push_with(|i| Channel { id: ChannelId::from_index(i), name: name.to_string() }))
-        });
+        let id =
+            *self.channel_ids.entry(name.to_string()).or_insert_with(|| {
+                ChannelId::from_index(self.channels.push_with(|i| Channel {
+                    id: ChannelId::from_index(i),
+                    name: name.to_string(),
+                }))
+            });
         Ok(id)
     }
 
     pub fn institution(&self, id: InstitutionId) -> Result<&Institution> {
-        id.index().and_then(|i| self.institutions.get(i)).ok_or_else(|| Error::not_found("institution", id.0 as u64))
+        id.index()
+            .and_then(|i| self.institutions.get(i))
+            .ok_or_else(|| Error::not_found("institution", id.0 as u64))
     }
 
     pub fn department(&self, id: DepartmentId) -> Result<&Department> {
-        id.index().and_then(|i| self.departments.get(i)).ok_or_else(|| Error::not_found("department", id.0 as u64))
+        id.index()
+            .and_then(|i| self.departments.get(i))
+            .ok_or_else(|| Error::not_found("department", id.0 as u64))
     }
 
     pub fn resource(&self, id: ResourceId) -> Result<&Resource> {
-        id.index().and_then(|i| self.resources.get(i)).ok_or_else(|| Error::not_found("resource", id.0 as u64))
+        id.index()
+            .and_then(|i| self.resources.get(i))
+            .ok_or_else(|| Error::not_found("resource", id.0 as u64))
     }
 
     pub fn channel(&self, id: ChannelId) -> Result<&Channel> {
-        id.index().and_then(|i| self.channels.get(i)).ok_or_else(|| Error::not_found("channel", id.0 as u64))
+        id.index()
+            .and_then(|i| self.channels.get(i))
+            .ok_or_else(|| Error::not_found("channel", id.0 as u64))
     }
 
     pub fn resource_stats(&self, id: ResourceId) -> Result<ResourceStats> {

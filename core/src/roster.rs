@@ -1,8 +1,8 @@
 //! Weekly roster templates (排班) and their expansion into time-segmented slots.
 
-use crate::model::{Roster, SlotSpec};
 use crate::error::{Error, Result};
 use crate::ids::*;
+use crate::model::{Roster, SlotSpec};
 use crate::slot::PLACES_MAX;
 use crate::time::Date;
 use parking_lot::Mutex;
@@ -17,10 +17,16 @@ impl Roster {
             return bad("weekdays must be a non-empty list of 0 (Monday) ..= 6 (Sunday)".into());
         }
         if self.start_min >= self.end_min || self.end_min > 1440 {
-            return bad(format!("session {}..{} must satisfy start < end <= 1440 minutes", self.start_min, self.end_min));
+            return bad(format!(
+                "session {}..{} must satisfy start < end <= 1440 minutes",
+                self.start_min, self.end_min
+            ));
         }
         if self.segment_min == 0 || self.segment_min > self.end_min - self.start_min {
-            return bad(format!("segment_min {} must be 1 ..= the session length", self.segment_min));
+            return bad(format!(
+                "segment_min {} must be 1 ..= the session length",
+                self.segment_min
+            ));
         }
         if self.places == 0 || self.places > PLACES_MAX {
             return bad(format!("places {} must be 1 ..= {PLACES_MAX}", self.places));
@@ -31,21 +37,34 @@ impl Roster {
             }
         }
         if self.valid_from > self.valid_until {
-            return bad(format!("valid_from {} is after valid_until {}", self.valid_from, self.valid_until));
+            return bad(format!(
+                "valid_from {} is after valid_until {}",
+                self.valid_from, self.valid_until
+            ));
         }
         Ok(())
     }
 
     /// The slots of one date (empty when the roster does not run that day).
     pub fn expand_date(&self, date: Date) -> Vec<SlotSpec> {
-        if date < self.valid_from || date > self.valid_until || !self.weekdays.contains(&date.weekday()) || self.closed_dates.contains(&date) {
+        if date < self.valid_from
+            || date > self.valid_until
+            || !self.weekdays.contains(&date.weekday())
+            || self.closed_dates.contains(&date)
+        {
             return Vec::new();
         }
         let mut out = Vec::new();
         let mut start = self.start_min;
         // Whole segments only: a remainder shorter than a segment is not bookable.
         while start + self.segment_min <= self.end_min {
-            out.push(SlotSpec { resource: self.resource, date, start_min: start, end_min: start + self.segment_min, capacity: self.places });
+            out.push(SlotSpec {
+                resource: self.resource,
+                date,
+                start_min: start,
+                end_min: start + self.segment_min,
+                capacity: self.places,
+            });
             start += self.segment_min;
         }
         out

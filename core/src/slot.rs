@@ -6,8 +6,8 @@
 //! claim are one atomic step: no lock, and no interleaving can take a pool past its size
 //! (invariant 1). A booking remembers which pool it was charged to and gives that place back.
 
-use crate::model::{Pool, SlotSpec};
 use crate::ids::*;
+use crate::model::{Pool, SlotSpec};
 use crate::time::Date;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -85,7 +85,8 @@ impl Slot {
                 .find(|&p| Self::taken_in(word, p) < self.sizes[p as usize])
                 .ok_or(ClaimError::Full)?;
             let next = word + (1u64 << pool.shift_bits());
-            match self.counts.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self.counts.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return Ok(pool),
                 Err(current) => word = current,
             }
@@ -107,7 +108,12 @@ impl Slot {
             if Self::taken_in(word, pool) as u64 >= FIELD_MASK {
                 return false;
             }
-            match self.counts.compare_exchange_weak(word, word + (1u64 << pool.shift_bits()), Ordering::AcqRel, Ordering::Acquire) {
+            match self.counts.compare_exchange_weak(
+                word,
+                word + (1u64 << pool.shift_bits()),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return true,
                 Err(current) => word = current,
             }
@@ -121,7 +127,12 @@ impl Slot {
             if Self::taken_in(word, pool) == 0 {
                 return false;
             }
-            match self.counts.compare_exchange_weak(word, word - (1u64 << pool.shift_bits()), Ordering::AcqRel, Ordering::Acquire) {
+            match self.counts.compare_exchange_weak(
+                word,
+                word - (1u64 << pool.shift_bits()),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return true,
                 Err(current) => word = current,
             }
@@ -197,14 +208,22 @@ pub(crate) fn share_ppm(share: f32) -> u64 {
 /// prefixes and the day's totals depend only on its total capacity. (Rounding each pool
 /// separately let a referral place and a quota place land on the same one-place slot: the
 /// oversold slot of the hardening issue.)
-pub(crate) fn pool_sizes(start: Dealt, capacities: &[u16], shares: [u64; RESERVED_POOLS]) -> (Vec<[u16; RESERVED_POOLS]>, Dealt) {
+pub(crate) fn pool_sizes(
+    start: Dealt,
+    capacities: &[u16],
+    shares: [u64; RESERVED_POOLS],
+) -> (Vec<[u16; RESERVED_POOLS]>, Dealt) {
     let mut dealt = start;
     let mut out = Vec::with_capacity(capacities.len());
     for &c in capacities {
         let prev = dealt.pools;
         dealt = dealt.grow(c as u64, shares);
-        let mine: [u16; RESERVED_POOLS] = std::array::from_fn(|p| (dealt.pools[p] - prev[p]) as u16);
-        assert!(mine.iter().map(|&x| x as u32).sum::<u32>() <= c as u32, "reserved pools exceed a slot's capacity");
+        let mine: [u16; RESERVED_POOLS] =
+            std::array::from_fn(|p| (dealt.pools[p] - prev[p]) as u16);
+        assert!(
+            mine.iter().map(|&x| x as u32).sum::<u32>() <= c as u32,
+            "reserved pools exceed a slot's capacity"
+        );
         out.push(mine);
     }
     (out, dealt)
@@ -229,12 +248,16 @@ impl Dealt {
     fn grow(self, more: u64, shares: [u64; RESERVED_POOLS]) -> Dealt {
         let total_share = shares.iter().sum::<u64>().min(SHARE_UNIT) as u128;
         let places = self.places + more;
-        let upto = ((total_share * places as u128 + SHARE_UNIT as u128 / 2) / SHARE_UNIT as u128) as u64;
+        let upto =
+            ((total_share * places as u128 + SHARE_UNIT as u128 / 2) / SHARE_UNIT as u128) as u64;
         let mut pools = self.pools;
         let mut dealt: u64 = pools.iter().map(|&x| x as u64).sum();
         while dealt < upto {
             // share_p / (2 dealt_p + 1) > share_b / (2 dealt_b + 1), compared exactly.
-            let ahead = |p: usize, b: usize| shares[p] as u128 * (2 * pools[b] as u128 + 1) > shares[b] as u128 * (2 * pools[p] as u128 + 1);
+            let ahead = |p: usize, b: usize| {
+                shares[p] as u128 * (2 * pools[b] as u128 + 1)
+                    > shares[b] as u128 * (2 * pools[p] as u128 + 1)
+            };
             let mut best: Option<usize> = None;
             for p in (0..RESERVED_POOLS).filter(|&p| shares[p] > 0) {
                 if best.is_none_or(|b| ahead(p, b)) {
@@ -255,7 +278,13 @@ mod tests {
     use super::*;
 
     fn slot(capacity: u16, sizes: [u16; 4]) -> Slot {
-        let spec = SlotSpec { resource: ResourceId(0), date: Date(0), start_min: 480, end_min: 490, capacity };
+        let spec = SlotSpec {
+            resource: ResourceId(0),
+            date: Date(0),
+            start_min: 480,
+            end_min: 490,
+            capacity,
+        };
         Slot::new(&spec, DepartmentId(0), sizes)
     }
 
@@ -288,7 +317,11 @@ mod tests {
     }
 
     fn one_pool(capacities: &[u16], share: f64) -> Vec<u16> {
-        pool_sizes(Dealt::default(), capacities, [share_ppm(share as f32), 0, 0]).0.iter().map(|p| p[0]).collect()
+        pool_sizes(Dealt::default(), capacities, [share_ppm(share as f32), 0, 0])
+            .0
+            .iter()
+            .map(|p| p[0])
+            .collect()
     }
 
     #[test]
@@ -311,7 +344,11 @@ mod tests {
         for split in 0..=10 {
             let shares = [300_000, 100_000, 0];
             let (mut first, dealt) = pool_sizes(Dealt::default(), &[1; 10][..split], shares);
-            assert_eq!(dealt, Dealt::at(split as u64, shares), "the state is a function of the places");
+            assert_eq!(
+                dealt,
+                Dealt::at(split as u64, shares),
+                "the state is a function of the places"
+            );
             first.extend(pool_sizes(Dealt::at(split as u64, shares), &[1; 10][split..], shares).0);
             assert_eq!(first, sizes, "split at {split}");
         }
@@ -320,6 +357,9 @@ mod tests {
         let half = pool_sizes(Dealt::default(), &[10], [share_ppm(0.3), share_ppm(0.35), 0]).0;
         assert_eq!(half[0].iter().sum::<u16>(), 7);
         let full = pool_sizes(Dealt::default(), &[1, 2, 1, 3], [500_000, 250_000, 250_000]).0;
-        assert_eq!(full.iter().map(|p| p.iter().sum::<u16>()).collect::<Vec<_>>(), vec![1, 2, 1, 3]);
+        assert_eq!(
+            full.iter().map(|p| p.iter().sum::<u16>()).collect::<Vec<_>>(),
+            vec![1, 2, 1, 3]
+        );
     }
 }

@@ -40,8 +40,10 @@ impl SlotStore {
 
     /// Insert ids (already in `slots`) into both indexes, keeping each list in start order.
     pub fn index(&self, ids: &[SlotId]) {
-        let mut by_dept: std::collections::HashMap<(DepartmentId, Date), Vec<SlotId>> = Default::default();
-        let mut by_res: std::collections::HashMap<(ResourceId, Date), Vec<SlotId>> = Default::default();
+        let mut by_dept: std::collections::HashMap<(DepartmentId, Date), Vec<SlotId>> =
+            Default::default();
+        let mut by_res: std::collections::HashMap<(ResourceId, Date), Vec<SlotId>> =
+            Default::default();
         for &id in ids {
             let s = self.get(id).expect("indexed slots exist");
             by_dept.entry((s.department, s.date)).or_default().push(id);

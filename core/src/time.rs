@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub const DAY_S: i64 = 86_400;
 
 /// An instant: seconds since 1970-01-01T00:00:00Z.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -50,9 +52,10 @@ impl fmt::Display for Timestamp {
 /// The largest UTC offset of any time zone (±14 h, Kiribati); larger ones are input errors.
 pub const UTC_OFFSET_MAX_S: i32 = 14 * 3600;
 
-
 /// A local calendar date: days since 1970-01-01.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(transparent)]
 pub struct Date(pub i32);
 
@@ -72,7 +75,8 @@ impl Date {
     }
 
     fn naive(self) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(self.0 as i64))
+        NaiveDate::from_ymd_opt(1970, 1, 1)?
+            .checked_add_signed(chrono::Duration::days(self.0 as i64))
     }
 
     /// Day of the week, Monday = 0 … Sunday = 6.
@@ -132,9 +136,8 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let d =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Timestamp(d.as_secs() as i64)
     }
 }
@@ -156,7 +159,9 @@ impl ManualClock {
     /// Move the time forward by `seconds` (negative values are ignored).
     pub fn advance(&self, seconds: i64) {
         if seconds > 0 {
-            let _ = self.now_s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(t.saturating_add(seconds)));
+            let _ = self.now_s.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(seconds))
+            });
         }
     }
 }

@@ -9,13 +9,13 @@
 //! Locking: the department's list is locked only to find and remove an entry; the offer itself
 //! runs the ordinary booking path afterwards, under the patient lock alone.
 
-use crate::model::{PriorityClass, Request, WaitlistEntry, WaitlistRequest};
 use crate::booking::Mode;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
-use crate::waitlists::WAITLIST_PER_DEPARTMENT_MAX;
+use crate::model::{PriorityClass, Request, WaitlistEntry, WaitlistRequest};
 use crate::time::Timestamp;
+use crate::waitlists::WAITLIST_PER_DEPARTMENT_MAX;
 use crate::Engine;
 use std::sync::atomic::Ordering;
 
@@ -41,13 +41,23 @@ impl Engine {
             }
         }
         if req.date_from > req.date_to || req.date_to.0 - req.date_from.0 > 366 {
-            return Err(Error::invalid("waitlist dates must satisfy date_from <= date_to, at most 366 days apart"));
+            return Err(Error::invalid(
+                "waitlist dates must satisfy date_from <= date_to, at most 366 days apart",
+            ));
         }
         if req.time.is_some_and(|t| t.start_min >= t.end_min || t.end_min > 1440) {
             return Err(Error::invalid("waitlist time of day must satisfy start < end <= 1440"));
         }
-        if self.waitlists.lists.get(&req.department).is_some_and(|l| l.len() >= WAITLIST_PER_DEPARTMENT_MAX) {
-            return Err(Error::CapacityExceeded(format!("the waitlist of {} is full", req.department)));
+        if self
+            .waitlists
+            .lists
+            .get(&req.department)
+            .is_some_and(|l| l.len() >= WAITLIST_PER_DEPARTMENT_MAX)
+        {
+            return Err(Error::CapacityExceeded(format!(
+                "the waitlist of {} is full",
+                req.department
+            )));
         }
         let now = self.now();
         let entry = {
@@ -57,7 +67,11 @@ impl Engine {
             }
             let max = self.policy.waitlist.max_entries_per_patient;
             if state.waitlist_entries >= max {
-                return Err(Error::LimitReached { patient, limit: crate::error::LimitKind::WaitlistEntries, max });
+                return Err(Error::LimitReached {
+                    patient,
+                    limit: crate::error::LimitKind::WaitlistEntries,
+                    max,
+                });
             }
             let urgency = match req.referral {
                 Some(r) => Some(
@@ -65,7 +79,10 @@ impl Engine {
                         .referrals
                         .iter()
                         .find(|x| x.id == r)
-                        .ok_or_else(|| Error::ReferralInvalid { referral: r, reason: "not a referral of this patient".into() })?
+                        .ok_or_else(|| Error::ReferralInvalid {
+                            referral: r,
+                            reason: "not a referral of this patient".into(),
+                        })?
                         .urgency,
                 ),
                 None => None,
@@ -87,7 +104,8 @@ impl Engine {
 
     /// Leave a waitlist.
     pub fn leave_waitlist(&self, id: WaitlistId) -> Result<()> {
-        let entry = self.waitlists.remove(id).ok_or_else(|| Error::not_found("waitlist entry", id.0))?;
+        let entry =
+            self.waitlists.remove(id).ok_or_else(|| Error::not_found("waitlist entry", id.0))?;
         self.forget_entry(&entry);
         self.durable(())
     }
@@ -118,15 +136,27 @@ impl Engine {
                 && r.time.is_none_or(|t| t.contains_start(slot.start_min))
         };
         let candidates: Vec<WaitlistId> = match self.waitlists.lists.get(&slot.department) {
-            Some(list) => list.iter().filter(|e| matches(e)).take(OFFER_ATTEMPTS_MAX).map(|e| e.id).collect(),
+            Some(list) => {
+                list.iter().filter(|e| matches(e)).take(OFFER_ATTEMPTS_MAX).map(|e| e.id).collect()
+            }
             None => return,
         };
         let ttl = self.policy.hold.offer_ttl_s;
         for id in candidates {
             let Some(entry) = self.waitlists.remove(id) else { continue };
             let r = &entry.request;
-            let req = Request { patient: r.patient, slot: slot_id, channel: r.channel, referral: r.referral, follow_up: r.follow_up };
-            match self.place(&req, Mode { hold_ttl_s: Some(ttl), offer: Some(id), bypass_lottery: true }, now) {
+            let req = Request {
+                patient: r.patient,
+                slot: slot_id,
+                channel: r.channel,
+                referral: r.referral,
+                follow_up: r.follow_up,
+            };
+            match self.place(
+                &req,
+                Mode { hold_ttl_s: Some(ttl), offer: Some(id), bypass_lottery: true },
+                now,
+            ) {
                 Ok(b) => {
                     if let Ok((_, mut state)) = self.patients.lock(r.patient) {
                         state.waitlist_entries = state.waitlist_entries.saturating_sub(1);
@@ -136,7 +166,9 @@ impl Engine {
                 }
                 // The place is gone (taken by someone else) or cannot be booked any more: keep
                 // the entry for the next place.
-                Err(Error::SlotFull { .. } | Error::SlotClosed { .. } | Error::BookingClosed { .. }) => {
+                Err(
+                    Error::SlotFull { .. } | Error::SlotClosed { .. } | Error::BookingClosed { .. },
+                ) => {
                     self.waitlists.insert(entry);
                     return;
                 }

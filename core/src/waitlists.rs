@@ -19,7 +19,6 @@ pub(crate) struct Waitlists {
     entries: AtomicUsize,
 }
 
-
 impl Waitlists {
     pub(crate) fn insert(&self, entry: WaitlistEntry) {
         self.where_is.insert(entry.id, entry.request.department);

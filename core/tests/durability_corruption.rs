@@ -22,7 +22,15 @@ fn small_journal(name: &str) -> (PathBuf, PathBuf, u64) {
     let h = e.add_institution("Humen Hospital", Tier::Secondary, "Humen").unwrap();
     let d = e.add_department(h, "orthopaedics", "Orthopaedics").unwrap();
     let r = e.add_resource(d, ResourceKind::Doctor, "Dr Zhou", false).unwrap();
-    let slots = e.publish_slots(&[SlotSpec { resource: r, date: day0().plus_days(2), start_min: 480, end_min: 510, capacity: 2 }]).unwrap();
+    let slots = e
+        .publish_slots(&[SlotSpec {
+            resource: r,
+            date: day0().plus_days(2),
+            start_min: 480,
+            end_min: 510,
+            capacity: 2,
+        }])
+        .unwrap();
     let app = e.channel_id("app").unwrap();
     let mut ids = Vec::new();
     for _ in 0..3 {
@@ -34,7 +42,11 @@ fn small_journal(name: &str) -> (PathBuf, PathBuf, u64) {
     e.cancel(ids[0]).unwrap();
     let last = e.last_event_seq();
     drop(e);
-    let segs: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "hyj")).collect();
+    let segs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "hyj"))
+        .collect();
     let seg = segs.into_iter().max_by_key(|p| std::fs::metadata(p).unwrap().len()).unwrap();
     (dir, seg, last)
 }
@@ -56,7 +68,12 @@ fn frame_ends(bytes: &[u8]) -> Vec<usize> {
     ends
 }
 
-fn recover_damaged(work: &Path, original_dir: &Path, seg: &Path, bytes: &[u8]) -> Result<DurableEngine> {
+fn recover_damaged(
+    work: &Path,
+    original_dir: &Path,
+    seg: &Path,
+    bytes: &[u8],
+) -> Result<DurableEngine> {
     let _ = std::fs::remove_dir_all(work);
     std::fs::create_dir_all(work).unwrap();
     std::fs::copy(original_dir.join("config.json"), work.join("config.json")).unwrap();
@@ -73,12 +90,18 @@ fn truncation_at_every_offset_recovers_the_prefix() {
     let first = last - ends.len() as u64 + 1;
     let work = dir.join("work");
     for cut in 0..=bytes.len() {
-        let e = recover_damaged(&work, &dir, &seg, &bytes[..cut]).unwrap_or_else(|err| panic!("cut at {cut}: {err}"));
+        let e = recover_damaged(&work, &dir, &seg, &bytes[..cut])
+            .unwrap_or_else(|err| panic!("cut at {cut}: {err}"));
         let whole = ends.iter().filter(|&&end| end <= cut).count() as u64;
         let expected_last = if cut < HEADER { first - 1 } else { first - 1 + whole };
         assert_eq!(e.last_event_seq(), expected_last, "cut at {cut}");
         let torn = cut != bytes.len() && !ends.contains(&cut) && cut != HEADER;
-        assert_eq!(e.recovery_report().torn_tail.is_some(), torn, "cut at {cut}: {:?}", e.recovery_report());
+        assert_eq!(
+            e.recovery_report().torn_tail.is_some(),
+            torn,
+            "cut at {cut}: {:?}",
+            e.recovery_report()
+        );
         drop(e);
         // The repaired directory opens cleanly and can be written again (every few offsets:
         // each of these opens costs fsyncs).
@@ -114,8 +137,14 @@ fn a_flipped_byte_is_cut_off_at_the_tail_and_an_error_in_the_middle() {
                 }
                 Err(err) => {
                     assert_eq!(err.code(), ErrorCode::Durability, "flip at {i}: {err}");
-                    assert!(err.to_string().contains("corrupt") || err.to_string().contains("header"), "{err}");
-                    assert!((HEADER..last_frame_start).contains(&i), "flip at {i} in the tail must be cut, not fail: {err}");
+                    assert!(
+                        err.to_string().contains("corrupt") || err.to_string().contains("header"),
+                        "{err}"
+                    );
+                    assert!(
+                        (HEADER..last_frame_start).contains(&i),
+                        "flip at {i} in the tail must be cut, not fail: {err}"
+                    );
                     errors += 1;
                 }
             }
@@ -141,7 +170,11 @@ fn a_damaged_snapshot_falls_back_to_the_previous_one() {
         }
         expected = debug_state(&e);
     }
-    let mut snaps: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "hys")).collect();
+    let mut snaps: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "hys"))
+        .collect();
     snaps.sort();
     assert_eq!(snaps.len(), 2);
     let mut newest = std::fs::read(&snaps[1]).unwrap();
@@ -263,8 +296,15 @@ fn write_corpus() {
         if name.ends_with(".hys") {
             std::fs::write(root.join("snapshot/world"), std::fs::read(&p).unwrap()).unwrap();
         }
-        if name.ends_with(".hyj") && std::fs::metadata(&p).unwrap().len() > HEADER as u64 && std::fs::metadata(&p).unwrap().len() < 20_000 {
-            std::fs::write(root.join(format!("journal/world-{}", &name[4..24])), std::fs::read(&p).unwrap()).unwrap();
+        if name.ends_with(".hyj")
+            && std::fs::metadata(&p).unwrap().len() > HEADER as u64
+            && std::fs::metadata(&p).unwrap().len() < 20_000
+        {
+            std::fs::write(
+                root.join(format!("journal/world-{}", &name[4..24])),
+                std::fs::read(&p).unwrap(),
+            )
+            .unwrap();
         }
     }
     // A tiny snapshot: an engine with one institution.

@@ -8,6 +8,7 @@
 //! binary to build).
 
 use haoyuan::*;
+use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{HashMap, HashSet};
@@ -15,7 +16,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,12 @@ fn start() -> Timestamp {
 fn config() -> EngineConfig {
     let mut c = EngineConfig::default().with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
     // Limits out of the way: this test is about durability, not anti-scalping.
-    c.policy.limits = LimitPolicy { per_department_day: 1000, per_visit_date: 1000, per_seven_days: 1000, total_active: 1000 };
+    c.policy.limits = LimitPolicy {
+        per_department_day: 1000,
+        per_visit_date: 1000,
+        per_seven_days: 1000,
+        total_active: 1000,
+    };
     c
 }
 
@@ -37,13 +42,22 @@ fn options(mode: Durability) -> OpenOptions {
 }
 
 fn setup(dir: &Path) {
-    let e = DurableEngine::open(dir, options(Durability::Buffered { interval: Duration::from_millis(50) })).unwrap();
+    let e = DurableEngine::open(
+        dir,
+        options(Durability::Buffered { interval: Duration::from_millis(50) }),
+    )
+    .unwrap();
     let day = Date::from_ymd(2026, 11, 24).unwrap();
-    let hospital = e.add_institution("Songshan Lake Hospital", Tier::Secondary, "Songshan Lake").unwrap();
+    let hospital =
+        e.add_institution("Songshan Lake Hospital", Tier::Secondary, "Songshan Lake").unwrap();
     for d in 0..5 {
-        let dept = e.add_department(hospital, &format!("specialty-{d}"), &format!("Department {d}")).unwrap();
+        let dept = e
+            .add_department(hospital, &format!("specialty-{d}"), &format!("Department {d}"))
+            .unwrap();
         for r in 0..8 {
-            let res = e.add_resource(dept, ResourceKind::Doctor, &format!("Doctor {d}-{r}"), false).unwrap();
+            let res = e
+                .add_resource(dept, ResourceKind::Doctor, &format!("Doctor {d}-{r}"), false)
+                .unwrap();
             e.add_roster(Roster {
                 resource: res,
                 weekdays: vec![0, 1, 2, 3, 4, 5, 6],
@@ -89,7 +103,11 @@ fn crash_child() {
                         writeln!(out.lock(), "C {}", b.0).unwrap();
                     }
                 } else {
-                    let req = Request::new(PatientId(rng.random_range(1..=PATIENTS)), SlotId(rng.random_range(1..=slots)), channel);
+                    let req = Request::new(
+                        PatientId(rng.random_range(1..=PATIENTS)),
+                        SlotId(rng.random_range(1..=slots)),
+                        channel,
+                    );
                     if let Ok(b) = e.book(&req) {
                         // Printed only once `book` returned: acknowledged means durable.
                         writeln!(out.lock(), "B {}", b.id.0).unwrap();
@@ -108,8 +126,10 @@ fn crash_child() {
 
 #[test]
 fn crash_test_sigkill_loses_nothing_acknowledged() {
-    let kills: usize = std::env::var("HY_CRASH_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(50);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("durability-crash-{}", std::process::id()));
+    let kills: usize =
+        std::env::var("HY_CRASH_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(50);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("durability-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     setup(&dir);
     let exe = std::env::current_exe().unwrap();
@@ -156,25 +176,39 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
             };
             acked_this_round += 1;
         }
-        let e = DurableEngine::open(&dir, options(Durability::None)).unwrap_or_else(|err| panic!("round {round}: recovery failed: {err}"));
+        let e = DurableEngine::open(&dir, options(Durability::None))
+            .unwrap_or_else(|err| panic!("round {round}: recovery failed: {err}"));
         if e.recovery_report().torn_tail.is_some() {
             torn_tails += 1;
         }
         let mut states: HashMap<BookingState, usize> = HashMap::new();
         for &id in &booked {
-            let b = e.booking(BookingId(id)).unwrap_or_else(|err| panic!("round {round}: acknowledged booking {id} lost: {err}"));
+            let b = e.booking(BookingId(id)).unwrap_or_else(|err| {
+                panic!("round {round}: acknowledged booking {id} lost: {err}")
+            });
             *states.entry(b.state).or_default() += 1;
             if cancelled.contains(&id) {
-                assert_eq!(b.state, BookingState::Cancelled, "round {round}: acknowledged cancellation of {id} lost");
+                assert_eq!(
+                    b.state,
+                    BookingState::Cancelled,
+                    "round {round}: acknowledged cancellation of {id} lost"
+                );
             } else {
                 // A cancellation that was not acknowledged may or may not have made it.
-                assert!(matches!(b.state, BookingState::Booked | BookingState::Cancelled), "round {round}: {id} is {}", b.state);
+                assert!(
+                    matches!(b.state, BookingState::Booked | BookingState::Cancelled),
+                    "round {round}: {id} is {}",
+                    b.state
+                );
             }
         }
         for i in 0..e.slot_count() {
             let s = e.slot(SlotId(i as u32 + 1)).unwrap();
             for p in 0..4 {
-                assert!(s.pool_taken[p] <= s.pool_places[p], "round {round}: slot {i} over capacity");
+                assert!(
+                    s.pool_taken[p] <= s.pool_places[p],
+                    "round {round}: slot {i} over capacity"
+                );
             }
         }
         if round % 10 == 0 {

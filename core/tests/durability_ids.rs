@@ -37,7 +37,8 @@ fn start() -> Timestamp {
 }
 
 fn config() -> EngineConfig {
-    let mut c = EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() }.with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
+    let mut c = EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() }
+        .with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
     c.policy.lottery.window_s = 3600;
     c
 }
@@ -47,7 +48,8 @@ fn options(mode: Durability) -> OpenOptions {
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ids-{name}-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ids-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -55,11 +57,19 @@ fn fresh_dir(name: &str) -> PathBuf {
 /// What one thread got acknowledged, as `kind id` lines (the same text the SIGKILL child
 /// prints), so that the parent can check each is present after recovery.
 fn allocate_round(e: &Engine, tag: &str, community: InstitutionId, ack: &mut dyn FnMut(&str, u64)) {
-    let Ok(inst) = e.add_institution(&format!("Hospital {tag}"), Tier::Tertiary, &format!("District {tag}")) else { return };
+    let Ok(inst) =
+        e.add_institution(&format!("Hospital {tag}"), Tier::Tertiary, &format!("District {tag}"))
+    else {
+        return;
+    };
     ack("institution", inst.0 as u64);
-    let Ok(dept) = e.add_department(inst, "cardiology", &format!("Cardiology {tag}")) else { return };
+    let Ok(dept) = e.add_department(inst, "cardiology", &format!("Cardiology {tag}")) else {
+        return;
+    };
     ack("department", dept.0 as u64);
-    let Ok(res) = e.add_resource(dept, ResourceKind::Doctor, &format!("Dr {tag}"), false) else { return };
+    let Ok(res) = e.add_resource(dept, ResourceKind::Doctor, &format!("Dr {tag}"), false) else {
+        return;
+    };
     ack("resource", res.0 as u64);
     if let Ok(ch) = e.add_channel(&format!("channel-{tag}")) {
         ack("channel", ch.0 as u64);
@@ -83,7 +93,13 @@ fn allocate_round(e: &Engine, tag: &str, community: InstitutionId, ack: &mut dyn
     if e.link_card(patient, "e_health", &format!("EH-{tag}")).is_ok() {
         ack("card", patient.0 as u64);
     }
-    let tomorrow = SlotSpec { resource: res, date: day0().plus_days(1), start_min: 8 * 60, end_min: 8 * 60 + 30, capacity: 4 };
+    let tomorrow = SlotSpec {
+        resource: res,
+        date: day0().plus_days(1),
+        start_min: 8 * 60,
+        end_min: 8 * 60 + 30,
+        capacity: 4,
+    };
     let release = SlotSpec { date: day0().plus_days(7), ..tomorrow };
     let Ok(slots) = e.publish_slots(&[tomorrow, release]) else { return };
     ack("slot", slots.start.0 as u64);
@@ -91,10 +107,19 @@ fn allocate_round(e: &Engine, tag: &str, community: InstitutionId, ack: &mut dyn
     if let Ok(b) = e.book(&Request::new(patient, slots.start, app)) {
         ack("booking", b.id.0);
     }
-    if let Ok(Submission::Entered { ticket, .. }) = e.submit(&Request::new(patient, SlotId(slots.start.0 + 1), app)) {
+    if let Ok(Submission::Entered { ticket, .. }) =
+        e.submit(&Request::new(patient, SlotId(slots.start.0 + 1), app))
+    {
         ack("ticket", ticket.0);
     }
-    let referral = ReferralRequest { patient, from: community, specialty: "cardiology".into(), institution: None, urgency: Urgency::Routine, valid_days: 30 };
+    let referral = ReferralRequest {
+        patient,
+        from: community,
+        specialty: "cardiology".into(),
+        institution: None,
+        urgency: Urgency::Routine,
+        valid_days: 30,
+    };
     if let Ok(r) = e.issue_referral(&referral) {
         ack("referral", r.id.0);
     }
@@ -138,7 +163,8 @@ fn present(e: &Engine, kind: &str, id: u64) -> bool {
 
 /// After recovery, new ids of the counter-allocated kinds must be above every acknowledged one.
 fn next_ids_are_fresh(e: &Engine, acked: &BTreeSet<(String, u64)>) {
-    let max = |kind: &str| acked.iter().filter(|(k, _)| k == kind).map(|(_, id)| *id).max().unwrap_or(0);
+    let max =
+        |kind: &str| acked.iter().filter(|(k, _)| k == kind).map(|(_, id)| *id).max().unwrap_or(0);
     let c = community(e);
     let mut got: Vec<(String, u64)> = Vec::new();
     allocate_round(e, "after-recovery", c, &mut |k, id| got.push((k.to_string(), id)));
@@ -188,11 +214,19 @@ fn concurrent_id_allocation_reopens_after_a_clean_close_in_every_mode() {
                 Arc::try_unwrap(e).expect("threads joined").close().unwrap();
                 (acked, expected)
             };
-            let e = DurableEngine::open(&dir, options(mode)).unwrap_or_else(|err| panic!("{name} run {run}: reopen failed: {err}"));
+            let e = DurableEngine::open(&dir, options(mode))
+                .unwrap_or_else(|err| panic!("{name} run {run}: reopen failed: {err}"));
             for (kind, id) in &acked {
-                assert!(present(&e, kind, *id), "{name} run {run}: acknowledged {kind} {id} missing after reopen");
+                assert!(
+                    present(&e, kind, *id),
+                    "{name} run {run}: acknowledged {kind} {id} missing after reopen"
+                );
             }
-            assert_eq!(debug_state_of(&e), expected, "{name} run {run}: replay rebuilt another state");
+            assert_eq!(
+                debug_state_of(&e),
+                expected,
+                "{name} run {run}: replay rebuilt another state"
+            );
             next_ids_are_fresh(&e, &acked);
             drop(e);
             let _ = std::fs::remove_dir_all(&dir);
@@ -218,7 +252,15 @@ fn debug_state_of(e: &Engine) -> String {
         out += &format!("{:?}\n", e.slot(SlotId(i)));
     }
     for i in 1..=stats.patients as u32 {
-        out += &format!("{:?}\n", e.patient_record(PatientId(i)).map(|r| (r.cards, r.active_bookings, r.referrals, r.waitlist_entries)));
+        out += &format!(
+            "{:?}\n",
+            e.patient_record(PatientId(i)).map(|r| (
+                r.cards,
+                r.active_bookings,
+                r.referrals,
+                r.waitlist_entries
+            ))
+        );
     }
     out.replace(&format!("{:?}", e.now()), "<now>")
 }
@@ -234,7 +276,8 @@ fn id_child() {
     let opts = match std::env::var("HY_IDS_MODE").unwrap().as_str() {
         "sync" => options(Durability::Sync),
         // A long interval: only the record bound limits what a crash may lose (item 10).
-        _ => options(Durability::Buffered { interval: Duration::from_millis(100) }).max_unflushed(BUFFERED_BOUND),
+        _ => options(Durability::Buffered { interval: Duration::from_millis(100) })
+            .max_unflushed(BUFFERED_BOUND),
     };
     let round: usize = std::env::var("HY_IDS_ROUND").unwrap().parse().unwrap();
     let e = Arc::new(DurableEngine::open(&dir, opts).unwrap());
@@ -258,7 +301,13 @@ fn id_child() {
     }
 }
 
-fn kill_round(exe: &Path, dir: &Path, mode: &str, round: usize, after_ms: u64) -> Vec<(String, u64)> {
+fn kill_round(
+    exe: &Path,
+    dir: &Path,
+    mode: &str,
+    round: usize,
+    after_ms: u64,
+) -> Vec<(String, u64)> {
     let mut child = Command::new(exe)
         .args(["--exact", "id_child", "--ignored", "--nocapture", "--test-threads", "1"])
         .env("HY_IDS_DIR", dir)
@@ -269,7 +318,9 @@ fn kill_round(exe: &Path, dir: &Path, mode: &str, round: usize, after_ms: u64) -
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>());
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+    });
     std::thread::sleep(Duration::from_millis(after_ms));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -278,13 +329,16 @@ fn kill_round(exe: &Path, dir: &Path, mode: &str, round: usize, after_ms: u64) -
         .unwrap()
         .iter()
         // A line cut short by the kill does not parse: only whole lines count.
-        .filter_map(|l| l.split_once(' ').and_then(|(k, id)| Some((k.to_string(), id.parse::<u64>().ok()?))))
+        .filter_map(|l| {
+            l.split_once(' ').and_then(|(k, id)| Some((k.to_string(), id.parse::<u64>().ok()?)))
+        })
         .collect()
 }
 
 #[test]
 fn sigkill_during_concurrent_id_allocation_loses_nothing_acknowledged() {
-    let kills: usize = std::env::var("HY_IDS_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(20);
+    let kills: usize =
+        std::env::var("HY_IDS_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(20);
     let exe = std::env::current_exe().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0x1d5);
     for mode in ["sync", "buffered"] {
@@ -309,7 +363,10 @@ fn sigkill_during_concurrent_id_allocation_loses_nothing_acknowledged() {
             // What was lost in buffered mode is forgotten by the next rounds.
             acked.retain(|(k, id)| present(&e, k, *id));
         }
-        assert!(acked.iter().filter(|(k, _)| k == "patient").count() > kills, "{mode}: the child must make progress");
+        assert!(
+            acked.iter().filter(|(k, _)| k == "patient").count() > kills,
+            "{mode}: the child must make progress"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

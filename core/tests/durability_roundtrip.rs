@@ -9,12 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn open(dir: &std::path::Path, mode: Durability) -> DurableEngine {
-    DurableEngine::open(dir, OpenOptions::new(mode).config(config()).clock(ClockKind::Manual(start()))).unwrap()
+    DurableEngine::open(
+        dir,
+        OpenOptions::new(mode).config(config()).clock(ClockKind::Manual(start())),
+    )
+    .unwrap()
 }
 
 #[test]
 fn random_operations_survive_close_snapshot_and_reopen() {
-    for (seed, mode) in [(1, Durability::Sync), (2, Durability::Buffered { interval: Duration::from_millis(5) }), (3, Durability::Sync)] {
+    for (seed, mode) in [
+        (1, Durability::Sync),
+        (2, Durability::Buffered { interval: Duration::from_millis(5) }),
+        (3, Durability::Sync),
+    ] {
         let dir = fresh_dir(&format!("roundtrip-{seed}"));
         let memory = Engine::with_manual_clock(config(), start()).unwrap();
         let (mut wm, mut om) = (build_world(&memory), Ops::new(seed));
@@ -35,7 +43,11 @@ fn random_operations_survive_close_snapshot_and_reopen() {
             }
             assert!(od.ok > 300, "the mix must succeed often enough to mean something: {}", od.ok);
             expected_after_first = debug_state(&memory);
-            assert_eq!(debug_state(&durable), expected_after_first, "seed {seed}: durable and in-memory engines diverged");
+            assert_eq!(
+                debug_state(&durable),
+                expected_after_first,
+                "seed {seed}: durable and in-memory engines diverged"
+            );
             durable.close().unwrap();
         }
         // Reopen: snapshot + journal replay gives the same state.
@@ -43,10 +55,19 @@ fn random_operations_survive_close_snapshot_and_reopen() {
         let report = reopened.recovery_report().clone();
         assert!(report.snapshot_seq.is_some(), "{report:?}");
         assert!(report.torn_tail.is_none(), "{report:?}");
-        assert_eq!(debug_state(&reopened), expected_after_first, "seed {seed}: recovered state differs");
+        assert_eq!(
+            debug_state(&reopened),
+            expected_after_first,
+            "seed {seed}: recovered state differs"
+        );
         assert_no_slot_over_capacity(&reopened);
         // Life goes on after recovery, still in step with the in-memory engine (same ids).
-        let mut wd = World { community: wm.community, patients: wm.patients.clone(), resources: wm.resources.clone(), departments: wm.departments.clone() };
+        let mut wd = World {
+            community: wm.community,
+            patients: wm.patients.clone(),
+            resources: wm.resources.clone(),
+            departments: wm.departments.clone(),
+        };
         let mut od = Ops::new(seed + 1000);
         let mut om2 = Ops::new(seed + 1000);
         od.bookings = om.bookings.clone();
@@ -91,10 +112,12 @@ fn concurrent_bookings_with_snapshots_recover_exactly() {
         let mut handles = Vec::new();
         for t in 0..4u64 {
             let (e, patients) = (e.clone(), patients.clone());
-            let (community, resources, departments) = (w.community, w.resources.clone(), w.departments.clone());
+            let (community, resources, departments) =
+                (w.community, w.resources.clone(), w.departments.clone());
             handles.push(std::thread::spawn(move || {
                 let mut ops = Ops::new(100 + t);
-                let mut w = World { community, patients: patients.to_vec(), resources, departments };
+                let mut w =
+                    World { community, patients: patients.to_vec(), resources, departments };
                 for _ in 0..400 {
                     ops.step(&e, &mut w);
                 }
@@ -126,15 +149,21 @@ fn concurrent_bookings_with_snapshots_recover_exactly() {
 fn a_directory_keeps_its_configuration_and_refuses_a_second_opener() {
     let dir = fresh_dir("config");
     let e = open(&dir, Durability::Sync);
-    let err = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).card_key(test_key())).unwrap_err();
+    let err = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).card_key(test_key()))
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Durability, "{err}");
     drop(e);
     let mut other = config();
     other.policy.limits.total_active = 9;
-    let err = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).config(other)).unwrap_err();
+    let err =
+        DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).config(other)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
     // Without a config, the stored one is used.
-    let e = DurableEngine::open(&dir, OpenOptions::new(Durability::None).card_key(test_key()).clock(ClockKind::Manual(start()))).unwrap();
+    let e = DurableEngine::open(
+        &dir,
+        OpenOptions::new(Durability::None).card_key(test_key()).clock(ClockKind::Manual(start())),
+    )
+    .unwrap();
     assert_eq!(e.policy().lottery.window_s, 60);
     assert!(e.snapshot().is_err(), "no journal, no snapshot");
     let _ = std::fs::remove_dir_all(&dir);
@@ -149,7 +178,13 @@ fn every_prefix_of_the_event_sequence_is_within_capacity() {
     let h = e.add_institution("Shijie Clinic", Tier::Community, "Shijie").unwrap();
     let d = e.add_department(h, "general", "General practice").unwrap();
     let r = e.add_resource(d, ResourceKind::Doctor, "Dr Guo", false).unwrap();
-    let specs = [SlotSpec { resource: r, date: day0().plus_days(2), start_min: 480, end_min: 490, capacity: 1 }];
+    let specs = [SlotSpec {
+        resource: r,
+        date: day0().plus_days(2),
+        start_min: 480,
+        end_min: 490,
+        capacity: 1,
+    }];
     let slots = e.publish_slots(&specs).unwrap();
     let patients: Vec<PatientId> = (0..64).map(|_| e.register_patient().unwrap()).collect();
     let events = e.subscribe();
@@ -193,5 +228,8 @@ fn every_prefix_of_the_event_sequence_is_within_capacity() {
             _ => {}
         }
     }
-    assert!(claims > 1000 && max_seen == 1 && full > 100, "the race must contend: {claims} claims, {full} refused as full");
+    assert!(
+        claims > 1000 && max_seen == 1 && full > 100,
+        "the race must contend: {claims} claims, {full} refused as full"
+    );
 }

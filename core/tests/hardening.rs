@@ -7,7 +7,11 @@ use haoyuan::*;
 
 fn kiosk_quota_policy() -> Policy {
     let mut policy = Policy::default();
-    policy.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share: 0.1, cutoff_hours_before_start: 24 }];
+    policy.channel_quotas = vec![ChannelQuota {
+        channels: vec!["kiosk".into(), "phone".into()],
+        share: 0.1,
+        cutoff_hours_before_start: 24,
+    }];
     policy
 }
 
@@ -22,12 +26,21 @@ fn a_referral_share_and_channel_quota_never_oversell_a_one_place_slot() {
     let phone = c.engine.channel_id("phone").unwrap();
     for &s in &slots {
         let info = c.engine.slot(s).unwrap();
-        assert!(info.pool_places.iter().sum::<u16>() <= info.capacity, "{s}: pools {:?} on capacity {}", info.pool_places, info.capacity);
+        assert!(
+            info.pool_places.iter().sum::<u16>() <= info.capacity,
+            "{s}: pools {:?} on capacity {}",
+            info.pool_places,
+            info.capacity
+        );
         for channel in [c.kiosk, c.app, phone, c.app] {
             let _ = c.engine.book(&Request::new(c.patient(), s, channel));
         }
         let info = c.engine.slot(s).unwrap();
-        assert!(info.pool_taken.iter().sum::<u16>() <= info.capacity, "{s} oversold: taken {:?}", info.pool_taken);
+        assert!(
+            info.pool_taken.iter().sum::<u16>() <= info.capacity,
+            "{s} oversold: taken {:?}",
+            info.pool_taken
+        );
     }
     // The session as a whole still keeps every share: 30% referral, 10% kiosk+phone.
     let totals = c.engine_pool_totals(&slots);
@@ -44,7 +57,15 @@ fn i1_pool_shares_do_not_depend_on_publication_order() {
     let a = c.engine.add_resource(c.cardio[2], ResourceKind::Doctor, "Prof A", true).unwrap();
     let b = c.engine.add_resource(c.cardio[2], ResourceKind::Doctor, "Prof B", true).unwrap();
     let specs: Vec<SlotSpec> = (0..10u16)
-        .flat_map(|i| [a, b].map(|r| SlotSpec { resource: r, date, start_min: 480 + 10 * i, end_min: 490 + 10 * i, capacity: 1 }))
+        .flat_map(|i| {
+            [a, b].map(|r| SlotSpec {
+                resource: r,
+                date,
+                start_min: 480 + 10 * i,
+                end_min: 490 + 10 * i,
+                capacity: 1,
+            })
+        })
         .collect();
     let range = c.engine.publish_slots(&specs).unwrap();
     let ids: Vec<SlotId> = (range.start.0..range.end.0).map(SlotId).collect();
@@ -52,9 +73,8 @@ fn i1_pool_shares_do_not_depend_on_publication_order() {
     assert_eq!(totals[Pool::Referral as usize], 10, "50% of 20 expert places");
     assert_eq!(totals[Pool::Quota0 as usize], 2, "10% of 20 places");
     // One slot per call: the same totals, for an ordinary doctor (30%).
-    let one_by_one: Vec<SlotId> = (0..10u16)
-        .map(|i| c.slot(c.doctor[3], date, 480 + 10 * i, 1))
-        .collect();
+    let one_by_one: Vec<SlotId> =
+        (0..10u16).map(|i| c.slot(c.doctor[3], date, 480 + 10 * i, 1)).collect();
     let totals = c.engine_pool_totals(&one_by_one);
     assert_eq!(totals[Pool::Referral as usize], 3, "30% of 10 places, published one per call");
     assert_eq!(totals[Pool::Quota0 as usize], 1);
@@ -66,17 +86,36 @@ fn i1_pool_shares_do_not_depend_on_publication_order() {
 fn i3_extreme_utc_offsets_are_refused_everywhere() {
     for offset in [i32::MIN, i32::MIN + 1, -14 * 3600 - 1, 14 * 3600 + 1, i32::MAX] {
         let config = EngineConfig { utc_offset_s: offset, ..EngineConfig::default() };
-        assert_eq!(Engine::new(config.clone()).unwrap_err().code(), ErrorCode::InvalidArgument, "{offset}");
-        assert_eq!(Engine::with_manual_clock(config, Timestamp(1_800_000_000)).unwrap_err().code(), ErrorCode::InvalidArgument);
-        assert_eq!(Timestamp::try_from_local(day0(), 0, offset).unwrap_err().code(), ErrorCode::InvalidArgument);
+        assert_eq!(
+            Engine::new(config.clone()).unwrap_err().code(),
+            ErrorCode::InvalidArgument,
+            "{offset}"
+        );
+        assert_eq!(
+            Engine::with_manual_clock(config, Timestamp(1_800_000_000)).unwrap_err().code(),
+            ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            Timestamp::try_from_local(day0(), 0, offset).unwrap_err().code(),
+            ErrorCode::InvalidArgument
+        );
     }
     for offset in [-14 * 3600, 0, 8 * 3600, 14 * 3600] {
         let config = EngineConfig { utc_offset_s: offset, ..EngineConfig::default() };
         Engine::new(config).unwrap();
-        assert_eq!(Timestamp::try_from_local(day0(), 60, offset).unwrap(), Timestamp::from_local(day0(), 60, offset));
+        assert_eq!(
+            Timestamp::try_from_local(day0(), 60, offset).unwrap(),
+            Timestamp::from_local(day0(), 60, offset)
+        );
     }
-    assert_eq!(Timestamp::try_from_local(day0(), 1441, 0).unwrap_err().code(), ErrorCode::InvalidArgument);
-    assert_eq!(Timestamp::try_from_local(Date(-1), 0, 0).unwrap_err().code(), ErrorCode::InvalidDate);
+    assert_eq!(
+        Timestamp::try_from_local(day0(), 1441, 0).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        Timestamp::try_from_local(Date(-1), 0, 0).unwrap_err().code(),
+        ErrorCode::InvalidDate
+    );
 }
 
 /// Item 9: `with_manual_clock` fell back to the default configuration when given an invalid one.
@@ -84,7 +123,11 @@ fn i3_extreme_utc_offsets_are_refused_everywhere() {
 fn i9_an_invalid_config_is_an_error_on_the_manual_clock_too() {
     let mut policy = Policy::default();
     policy.hold.ttl_s = 0;
-    let err = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }, at(day0(), 9, 0)).unwrap_err();
+    let err = Engine::with_manual_clock(
+        EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
+        at(day0(), 9, 0),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidPolicy);
 }
 
@@ -113,7 +156,8 @@ fn i3_i4_durable_open_refuses_bad_input_before_touching_the_disk() {
     let dir = std::env::temp_dir().join(format!("hy-hardening-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = EngineConfig { utc_offset_s: i32::MIN, ..EngineConfig::default() };
-    let err = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).config(config)).unwrap_err();
+    let err =
+        DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).config(config)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
     assert!(!dir.exists(), "nothing may be created for a refused open");
 
@@ -144,7 +188,17 @@ fn i8_no_id_of_any_kind_is_zero() {
     assert_ne!(c.engine.institution(c.community).unwrap().district.0, 0);
     let roster = c
         .engine
-        .add_roster(Roster { resource: c.doctor[1], weekdays: vec![0, 1, 2, 3, 4, 5, 6], start_min: 480, end_min: 540, segment_min: 30, places: 2, valid_from: date, valid_until: date, closed_dates: vec![] })
+        .add_roster(Roster {
+            resource: c.doctor[1],
+            weekdays: vec![0, 1, 2, 3, 4, 5, 6],
+            start_min: 480,
+            end_min: 540,
+            segment_min: 30,
+            places: 2,
+            valid_from: date,
+            valid_until: date,
+            closed_dates: vec![],
+        })
         .unwrap();
     assert_ne!(roster.0, 0);
     let first = c.patient();
@@ -153,7 +207,14 @@ fn i8_no_id_of_any_kind_is_zero() {
     assert_ne!(slot.0, 0, "the first slot");
     let referral = c
         .engine
-        .issue_referral(&ReferralRequest { patient: first, from: c.community, specialty: "cardiology".into(), institution: None, urgency: Urgency::Urgent, valid_days: 30 })
+        .issue_referral(&ReferralRequest {
+            patient: first,
+            from: c.community,
+            specialty: "cardiology".into(),
+            institution: None,
+            urgency: Urgency::Urgent,
+            valid_days: 30,
+        })
         .unwrap();
     assert_ne!(referral.id.0, 0);
     // Referral pool: open 14 days ahead, so this books before the public release.
@@ -162,7 +223,17 @@ fn i8_no_id_of_any_kind_is_zero() {
     let waiter = c.patient();
     let entry = c
         .engine
-        .join_waitlist(&WaitlistRequest { patient: waiter, department: c.cardio[0], resource: None, date_from: date, date_to: date, time: None, channel: c.app, referral: None, follow_up: false })
+        .join_waitlist(&WaitlistRequest {
+            patient: waiter,
+            department: c.cardio[0],
+            resource: None,
+            date_from: date,
+            date_to: date,
+            time: None,
+            channel: c.app,
+            referral: None,
+            follow_up: false,
+        })
         .unwrap();
     assert_ne!(entry.id.0, 0);
     c.engine.advance_to(at(day0(), 15, 0)).unwrap();
@@ -184,13 +255,28 @@ fn i8_no_id_of_any_kind_is_zero() {
 fn i6_an_expired_hold_always_answers_hold_expired() {
     // A clock the engine does not tick: the expiry is found by the call itself first.
     let clock = std::sync::Arc::new(ManualClock::new(at(day0(), 16, 0)));
-    let engine = Engine::with_clock(EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() }, clock.clone()).unwrap();
+    let engine = Engine::with_clock(
+        EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() },
+        clock.clone(),
+    )
+    .unwrap();
     let h = engine.add_institution("Clinic", Tier::Community, "Nancheng").unwrap();
     let d = engine.add_department(h, "cardiology", "Cardiology").unwrap();
     let r = engine.add_resource(d, ResourceKind::Doctor, "Dr Wu", false).unwrap();
-    let slot = engine.publish_slots(&[SlotSpec { resource: r, date: day0().plus_days(2), start_min: 480, end_min: 495, capacity: 4 }]).unwrap().start;
+    let slot = engine
+        .publish_slots(&[SlotSpec {
+            resource: r,
+            date: day0().plus_days(2),
+            start_min: 480,
+            end_min: 495,
+            capacity: 4,
+        }])
+        .unwrap()
+        .start;
     let app = engine.channel_id("app").unwrap();
-    let hold = |ttl| engine.hold_for(&Request::new(engine.register_patient().unwrap(), slot, app), ttl).unwrap();
+    let hold = |ttl| {
+        engine.hold_for(&Request::new(engine.register_patient().unwrap(), slot, app), ttl).unwrap()
+    };
     let (a, b, c) = (hold(30), hold(30), hold(30));
     clock.advance(31);
     let expect_expired = |what: &str, result: Result<Booking>, id: BookingId| match result {
@@ -239,7 +325,10 @@ fn q_a_subscriber_that_never_reads_holds_a_bounded_queue() {
 #[test]
 fn q_disconnect_policy_cuts_off_and_the_gap_shows() {
     let c = city();
-    let sub = c.engine.subscribe_with(SubscribeOptions { capacity: 8, overflow: Overflow::Disconnect }).unwrap();
+    let sub = c
+        .engine
+        .subscribe_with(SubscribeOptions { capacity: 8, overflow: Overflow::Disconnect })
+        .unwrap();
     let first = c.engine.last_event_seq() + 1;
     for _ in 0..20 {
         c.patient();
@@ -249,9 +338,21 @@ fn q_disconnect_policy_cuts_off_and_the_gap_shows() {
     assert_eq!(got, (first..first + 8).collect::<Vec<_>>());
     assert!(sub.is_ended() && sub.recv().is_none());
     assert_eq!(c.engine.last_event_seq(), first + 19, "every operation went on");
-    assert_eq!(c.engine.subscribe_with(SubscribeOptions { capacity: 0, overflow: Overflow::Block }).unwrap_err().code(), ErrorCode::InvalidArgument);
     assert_eq!(
-        c.engine.subscribe_with(SubscribeOptions { capacity: SUBSCRIPTION_CAPACITY_MAX + 1, overflow: Overflow::Block }).unwrap_err().code(),
+        c.engine
+            .subscribe_with(SubscribeOptions { capacity: 0, overflow: Overflow::Block })
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        c.engine
+            .subscribe_with(SubscribeOptions {
+                capacity: SUBSCRIPTION_CAPACITY_MAX + 1,
+                overflow: Overflow::Block
+            })
+            .unwrap_err()
+            .code(),
         ErrorCode::InvalidArgument
     );
 }
@@ -263,7 +364,10 @@ fn q_block_policy_loses_nothing_and_waits_outside_every_lock() {
     use std::sync::Arc;
     let c = Arc::new(city());
     let slot = c.slot(c.doctor[0], day0().plus_days(2), 480, 100);
-    let sub = c.engine.subscribe_with(SubscribeOptions { capacity: 4, overflow: Overflow::Block }).unwrap();
+    let sub = c
+        .engine
+        .subscribe_with(SubscribeOptions { capacity: 4, overflow: Overflow::Block })
+        .unwrap();
     let first = c.engine.last_event_seq() + 1;
     // Fill the queue, then one more booking: it must wait for the reader...
     let patients: Vec<PatientId> = (0..4).map(|_| c.engine.register_patient().unwrap()).collect();

@@ -16,7 +16,10 @@ fn hold_confirm_check_in_fulfil() {
     assert_eq!(c.engine.confirm(hold.id).unwrap().state, BookingState::Booked);
     assert_eq!(c.engine.check_in(hold.id).unwrap().state, BookingState::CheckedIn);
     assert_eq!(c.engine.fulfil(hold.id).unwrap().state, BookingState::Fulfilled);
-    let kinds: Vec<String> = events.try_iter().map(|e| serde_json::to_value(&e.kind).unwrap()["type"].as_str().unwrap().to_string()).collect();
+    let kinds: Vec<String> = events
+        .try_iter()
+        .map(|e| serde_json::to_value(&e.kind).unwrap()["type"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(kinds, ["held", "confirmed", "checked_in", "fulfilled"]);
     // Fulfilled keeps its place: the slot still counts it taken.
     assert_eq!(c.engine.slot(slot).unwrap().pool_taken.iter().sum::<u16>(), 1);
@@ -28,11 +31,14 @@ fn wrong_transitions_are_typed_errors() {
     let slot = c.slot(c.doctor[2], day0().plus_days(1), 8 * 60, 2);
     let p = c.patient();
     let hold = c.engine.hold(&c.req(p, slot)).unwrap();
-    for result in [c.engine.check_in(hold.id), c.engine.fulfil(hold.id), c.engine.mark_no_show(hold.id)] {
+    for result in
+        [c.engine.check_in(hold.id), c.engine.fulfil(hold.id), c.engine.mark_no_show(hold.id)]
+    {
         assert!(matches!(result, Err(Error::WrongState { .. })), "{result:?}");
     }
     c.engine.cancel(hold.id).unwrap();
-    for result in [c.engine.confirm(hold.id), c.engine.cancel(hold.id), c.engine.check_in(hold.id)] {
+    for result in [c.engine.confirm(hold.id), c.engine.cancel(hold.id), c.engine.check_in(hold.id)]
+    {
         let err = result.unwrap_err();
         assert!(matches!(err, Error::WrongState { state: BookingState::Cancelled, .. }), "{err}");
     }
@@ -48,7 +54,11 @@ fn holds_expire_on_the_clock_and_late_confirms_fail() {
     let hold = c.engine.hold(&c.req(p, slot)).unwrap();
     assert!(matches!(c.engine.book(&c.req(q, slot)), Err(Error::SlotFull { .. })));
     c.engine.advance_clock(599).unwrap();
-    assert_eq!(c.engine.booking(hold.id).unwrap().state, BookingState::Held, "one second before expiry");
+    assert_eq!(
+        c.engine.booking(hold.id).unwrap().state,
+        BookingState::Held,
+        "one second before expiry"
+    );
     c.engine.advance_clock(1).unwrap();
     assert_eq!(c.engine.booking(hold.id).unwrap().state, BookingState::Expired);
     assert!(matches!(c.engine.confirm(hold.id), Err(Error::HoldExpired { .. })));
@@ -82,7 +92,8 @@ fn capacity_is_never_exceeded() {
 #[test]
 fn publish_rejects_bad_specs_all_or_nothing() {
     let c = city();
-    let good = SlotSpec { resource: c.doctor[2], date: day0(), start_min: 480, end_min: 495, capacity: 1 };
+    let good =
+        SlotSpec { resource: c.doctor[2], date: day0(), start_min: 480, end_min: 495, capacity: 1 };
     let bad = [
         SlotSpec { capacity: 0, ..good },
         SlotSpec { capacity: PLACES_MAX + 1, ..good },
@@ -107,7 +118,9 @@ fn cards_link_find_and_refuse_to_move() {
     c.engine.link_card(a, "social_security", "4419001").unwrap();
     c.engine.link_card(a, "social_security", "4419001").unwrap(); // idempotent
     c.engine.link_card(a, "ehealth", "E-1").unwrap();
-    assert!(matches!(c.engine.link_card(b, "social_security", "4419001"), Err(Error::CardTaken { owner, .. }) if owner == a));
+    assert!(
+        matches!(c.engine.link_card(b, "social_security", "4419001"), Err(Error::CardTaken { owner, .. }) if owner == a)
+    );
     assert_eq!(c.engine.find_patient_by_card("ehealth", "E-1").unwrap(), Some(a));
     assert_eq!(c.engine.find_patient_by_card("ehealth", "nope").unwrap(), None);
     assert!(c.engine.link_card(b, "", "1").is_err());
@@ -157,7 +170,10 @@ fn session_suspension_cancels_as_provider_and_returns_referrals() {
     let morning = c.engine.book(&c.req(p, slots[0])).unwrap();
     let held = c.engine.hold(&c.req(q, slots[1]).with_referral(referral.id)).unwrap();
     let afternoon = c.engine.book(&c.req(c.patient(), slots[2])).unwrap();
-    let report = c.engine.suspend_session(c.doctor[2], date, Some(TimeOfDay { start_min: 0, end_min: 720 })).unwrap();
+    let report = c
+        .engine
+        .suspend_session(c.doctor[2], date, Some(TimeOfDay { start_min: 0, end_min: 720 }))
+        .unwrap();
     assert_eq!(report.slots, slots[..2].to_vec());
     let mut cancelled: Vec<BookingId> = report.cancelled.iter().map(|b| b.id).collect();
     cancelled.sort();
@@ -189,21 +205,47 @@ fn availability_filters_and_orders_earliest_first() {
     let free = c.engine.find_free_slots(&AvailabilityQuery { limit: 1, ..q.clone() }).unwrap();
     assert_eq!((free[0].date, free[0].start_min), (d1, 540));
     // By tier and district, across institutions.
-    let q = AvailabilityQuery { tier: Some(Tier::Tertiary), district: Some("Nancheng".into()), date_from: d1, date_to: d1, ..Default::default() };
+    let q = AvailabilityQuery {
+        tier: Some(Tier::Tertiary),
+        district: Some("Nancheng".into()),
+        date_from: d1,
+        date_to: d1,
+        ..Default::default()
+    };
     let free = c.engine.find_free_slots(&q).unwrap();
     assert_eq!(free[0].start_min, 450);
     assert_eq!(free.len(), 3);
     // Time of day.
-    let q = AvailabilityQuery { time: Some(TimeOfDay { start_min: 570, end_min: 720 }), ..AvailabilityQuery::department(c.cardio[2], d1, d1) };
+    let q = AvailabilityQuery {
+        time: Some(TimeOfDay { start_min: 570, end_min: 720 }),
+        ..AvailabilityQuery::department(c.cardio[2], d1, d1)
+    };
     assert_eq!(c.engine.find_free_slots(&q).unwrap().len(), 1);
     // Free places per day.
     let days = c.engine.free_places_by_day(c.cardio[2], d1, d2).unwrap();
     assert_eq!(days.iter().map(|d| (d.free, d.places)).collect::<Vec<_>>(), [(2, 3), (1, 1)]);
     // Bad queries are errors.
     assert!(c.engine.find_free_slots(&AvailabilityQuery::department(c.cardio[2], d2, d1)).is_err());
-    assert!(c.engine.find_free_slots(&AvailabilityQuery { limit: 0, ..AvailabilityQuery::department(c.cardio[2], d1, d1) }).is_err());
-    assert!(c.engine.find_free_slots(&AvailabilityQuery { specialty: Some("astrology".into()), date_from: d1, date_to: d1, ..Default::default() }).is_err());
-    assert!(c.engine.find_free_slots(&AvailabilityQuery::department(DepartmentId(999), d1, d1)).is_err());
+    assert!(c
+        .engine
+        .find_free_slots(&AvailabilityQuery {
+            limit: 0,
+            ..AvailabilityQuery::department(c.cardio[2], d1, d1)
+        })
+        .is_err());
+    assert!(c
+        .engine
+        .find_free_slots(&AvailabilityQuery {
+            specialty: Some("astrology".into()),
+            date_from: d1,
+            date_to: d1,
+            ..Default::default()
+        })
+        .is_err());
+    assert!(c
+        .engine
+        .find_free_slots(&AvailabilityQuery::department(DepartmentId(999), d1, d1))
+        .is_err());
 }
 
 #[test]
@@ -246,7 +288,10 @@ fn rosters_publish_idempotently() {
     assert_eq!(c.engine.publish_rosters_until(day0().plus_days(6)).unwrap(), 64);
     assert_eq!(c.engine.publish_rosters_until(day0().plus_days(6)).unwrap(), 0);
     assert_eq!(c.engine.publish_rosters_until(day0().plus_days(13)).unwrap(), 80);
-    assert!(c.engine.add_roster(Roster { resource: ResourceId(999), ..c.engine.roster(id).unwrap() }).is_err());
+    assert!(c
+        .engine
+        .add_roster(Roster { resource: ResourceId(999), ..c.engine.roster(id).unwrap() })
+        .is_err());
 }
 
 #[test]

@@ -43,7 +43,6 @@ fn op() -> impl Strategy<Value = Op> {
 
 // ---------------------------------------------------------------- the reference model
 
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum St {
     Held,
@@ -116,7 +115,13 @@ fn uses_place(s: St) -> bool {
 }
 
 impl Model {
-    fn place(&mut self, patient: usize, slot: usize, held: bool, kiosk: bool) -> Result<usize, ErrorCode> {
+    fn place(
+        &mut self,
+        patient: usize,
+        slot: usize,
+        held: bool,
+        kiosk: bool,
+    ) -> Result<usize, ErrorCode> {
         let s = &self.slots[slot];
         if self.now >= s.starts_at {
             return Err(ErrorCode::BookingClosed);
@@ -127,16 +132,25 @@ impl Model {
         if self.now < at(s.date.plus_days(-7), 15, 0) {
             return Err(ErrorCode::NotOpenYet);
         }
-        let mine: Vec<&MBooking> = self.bookings.iter().filter(|b| b.patient == patient && active(b.state)).collect();
+        let mine: Vec<&MBooking> =
+            self.bookings.iter().filter(|b| b.patient == patient && active(b.state)).collect();
         let date_of = |b: &MBooking| self.slots[b.slot].date;
         let same_date = mine.iter().filter(|b| date_of(b) == s.date).count();
-        let same_dept_day = mine.iter().filter(|b| date_of(b) == s.date && self.slots[b.slot].department == s.department).count();
+        let same_dept_day = mine
+            .iter()
+            .filter(|b| date_of(b) == s.date && self.slots[b.slot].department == s.department)
+            .count();
         let within_week = (0..7).any(|k| {
             let first = s.date.0 - 6 + k;
-            mine.iter().filter(|b| (first..first + 7).contains(&date_of(b).0)).count() as u32 >= self.limits.per_seven_days
+            mine.iter().filter(|b| (first..first + 7).contains(&date_of(b).0)).count() as u32
+                >= self.limits.per_seven_days
         });
         let l = &self.limits;
-        if mine.len() as u32 >= l.total_active || same_date as u32 >= l.per_visit_date || same_dept_day as u32 >= l.per_department_day || within_week {
+        if mine.len() as u32 >= l.total_active
+            || same_date as u32 >= l.per_visit_date
+            || same_dept_day as u32 >= l.per_department_day
+            || within_week
+        {
             return Err(ErrorCode::LimitReached);
         }
         // The pools a public request may take, in order: its channel's quota, the general pool,
@@ -154,11 +168,18 @@ impl Model {
                 order.push(Pool::Quota0);
             }
         }
-        let Some(pool) = order.into_iter().find(|p| s.taken[*p as usize] < s.sizes[*p as usize]) else {
+        let Some(pool) = order.into_iter().find(|p| s.taken[*p as usize] < s.sizes[*p as usize])
+        else {
             return Err(ErrorCode::SlotFull);
         };
         self.slots[slot].taken[pool as usize] += 1;
-        self.bookings.push(MBooking { patient, slot, pool, state: if held { St::Held } else { St::Booked }, expires_at: self.now.plus_s(600) });
+        self.bookings.push(MBooking {
+            patient,
+            slot,
+            pool,
+            state: if held { St::Held } else { St::Booked },
+            expires_at: self.now.plus_s(600),
+        });
         Ok(self.bookings.len() - 1)
     }
 
@@ -171,7 +192,11 @@ impl Model {
     fn add_no_show(&mut self, patient: usize) {
         let p = &mut self.patients[patient];
         p.no_shows += 1;
-        let days = [30, 60, 90].get(p.no_shows as usize - 1).copied().unwrap_or(90 + 30 * (p.no_shows as i64 - 3)).min(365);
+        let days = [30, 60, 90]
+            .get(p.no_shows as usize - 1)
+            .copied()
+            .unwrap_or(90 + 30 * (p.no_shows as i64 - 3))
+            .min(365);
         let until = self.now.plus_s(days * DAY_S);
         p.suspended_until = Some(p.suspended_until.map_or(until, |u| u.max(until)));
     }
@@ -221,7 +246,12 @@ fn st(s: BookingState) -> St {
 fn check_pools(model: &Model, tertiary: &[bool]) -> Result<(), TestCaseError> {
     for (k, s) in model.slots.iter().enumerate() {
         let over = (s.capacity as f32 * model.rules.overbooking).floor() as usize;
-        prop_assert_eq!(s.sizes.iter().map(|&x| x as usize).sum::<usize>(), s.capacity + over, "pools of slot {}", k);
+        prop_assert_eq!(
+            s.sizes.iter().map(|&x| x as usize).sum::<usize>(),
+            s.capacity + over,
+            "pools of slot {}",
+            k
+        );
     }
     for session in model.slots.chunks(SEGMENTS).zip(tertiary.chunks(SEGMENTS)) {
         let (slots, tertiary) = session;
@@ -232,7 +262,11 @@ fn check_pools(model: &Model, tertiary: &[bool]) -> Result<(), TestCaseError> {
         let (referral_share, quota_share) = (referral_ppm as f64 / 1e6, quota_ppm as f64 / 1e6);
         let total = |p: Pool| slots.iter().map(|s| s.sizes[p as usize] as usize).sum::<usize>();
         let reserved = total(Pool::Referral) + total(Pool::Quota0);
-        prop_assert_eq!(reserved, ((referral_ppm + quota_ppm) * places + 500_000) / 1_000_000, "session reserves its shares");
+        prop_assert_eq!(
+            reserved,
+            ((referral_ppm + quota_ppm) * places + 500_000) / 1_000_000,
+            "session reserves its shares"
+        );
         prop_assert!((total(Pool::Referral) as f64 - referral_share * places as f64).abs() <= 1.0);
         prop_assert!((total(Pool::Quota0) as f64 - quota_share * places as f64).abs() <= 1.0);
     }
@@ -245,11 +279,22 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
     policy.referral.rollover_at_public_open = rules.rollover;
     policy.overbooking.ratio = rules.overbooking;
     if let Some((share, cutoff_hours_before_start)) = rules.quota {
-        policy.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share, cutoff_hours_before_start }];
+        policy.channel_quotas = vec![ChannelQuota {
+            channels: vec!["kiosk".into(), "phone".into()],
+            share,
+            cutoff_hours_before_start,
+        }];
     }
     let c = city_with(policy, at(day0(), 16, 0));
     let e = &c.engine;
-    let mut model = Model { limits: rules.limits.clone(), rules: rules.clone(), now: e.now(), slots: Vec::new(), bookings: Vec::new(), patients: vec![MPatient::default(); 4] };
+    let mut model = Model {
+        limits: rules.limits.clone(),
+        rules: rules.clone(),
+        now: e.now(),
+        slots: Vec::new(),
+        bookings: Vec::new(),
+        patients: vec![MPatient::default(); 4],
+    };
     let mut slot_ids = Vec::new();
     let mut tertiary = Vec::new();
     // A community clinic's department (no referral pool) and a tertiary hospital's (30%).
@@ -259,11 +304,21 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
         for day in DATES {
             let date = day0().plus_days(day);
             let specs: Vec<SlotSpec> = (0..SEGMENTS)
-                .map(|seg| SlotSpec { resource: doctor, date, start_min: 8 * 60 + seg as u16 * 15, end_min: 8 * 60 + seg as u16 * 15 + 15, capacity: capacities[slot_ids.len() + seg] })
+                .map(|seg| SlotSpec {
+                    resource: doctor,
+                    date,
+                    start_min: 8 * 60 + seg as u16 * 15,
+                    end_min: 8 * 60 + seg as u16 * 15 + 15,
+                    capacity: capacities[slot_ids.len() + seg],
+                })
                 .collect();
             // One call for the session, or one call per slot in reverse order: the same totals.
             let ids: Vec<SlotId> = if rules.one_by_one {
-                let mut ids: Vec<SlotId> = specs.iter().rev().map(|s| e.publish_slots(std::slice::from_ref(s)).unwrap().start).collect();
+                let mut ids: Vec<SlotId> = specs
+                    .iter()
+                    .rev()
+                    .map(|s| e.publish_slots(std::slice::from_ref(s)).unwrap().start)
+                    .collect();
                 ids.reverse();
                 ids
             } else {
@@ -293,7 +348,11 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
         let (got, want) = match op {
             Op::Hold { patient, slot, kiosk } | Op::Book { patient, slot, kiosk } => {
                 let held = matches!(op, Op::Hold { .. });
-                let req = Request::new(patients[patient], slot_ids[slot], if kiosk { c.kiosk } else { c.app });
+                let req = Request::new(
+                    patients[patient],
+                    slot_ids[slot],
+                    if kiosk { c.kiosk } else { c.app },
+                );
                 let got = if held { e.hold(&req) } else { e.book(&req) };
                 let want = model.place(patient, slot, held, kiosk);
                 if let Ok(b) = &got {
@@ -310,13 +369,17 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                 match op {
                     // An expired hold answers HoldExpired to whoever asks about it.
                     Op::Confirm(_) | Op::Cancel(_) if model.bookings[i].state == St::Expired => {
-                        let got = if matches!(op, Op::Confirm(_)) { e.confirm(id) } else { e.cancel(id) };
+                        let got =
+                            if matches!(op, Op::Confirm(_)) { e.confirm(id) } else { e.cancel(id) };
                         (code(got), Err(ErrorCode::HoldExpired))
                     }
-                    Op::Confirm(_) => (code(e.confirm(id)), model.transition(i, &[St::Held], St::Booked)),
+                    Op::Confirm(_) => {
+                        (code(e.confirm(id)), model.transition(i, &[St::Held], St::Booked))
+                    }
                     Op::Cancel(_) => {
                         let b = &model.bookings[i];
-                        let late = b.state == St::Booked && model.now >= at(model.slots[b.slot].date.plus_days(-1), 15, 0);
+                        let late = b.state == St::Booked
+                            && model.now >= at(model.slots[b.slot].date.plus_days(-1), 15, 0);
                         let patient = b.patient;
                         let want = model.transition(i, &[St::Held, St::Booked], St::Cancelled);
                         if want.is_ok() && late {
@@ -324,8 +387,12 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                         }
                         (code(e.cancel(id)), want)
                     }
-                    Op::CheckIn(_) => (code(e.check_in(id)), model.transition(i, &[St::Booked], St::CheckedIn)),
-                    Op::Fulfil(_) => (code(e.fulfil(id)), model.transition(i, &[St::CheckedIn], St::Fulfilled)),
+                    Op::CheckIn(_) => {
+                        (code(e.check_in(id)), model.transition(i, &[St::Booked], St::CheckedIn))
+                    }
+                    Op::Fulfil(_) => {
+                        (code(e.fulfil(id)), model.transition(i, &[St::CheckedIn], St::Fulfilled))
+                    }
                     _ => {
                         let b = &model.bookings[i];
                         let want = if b.state != St::Booked {
@@ -348,7 +415,9 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                 (Ok(()), Ok(()))
             }
         };
-        if std::env::var("MODEL_DEBUG").is_ok() { eprintln!("{op:?} -> engine {got:?} model {want:?}"); }
+        if std::env::var("MODEL_DEBUG").is_ok() {
+            eprintln!("{op:?} -> engine {got:?} model {want:?}");
+        }
         prop_assert_eq!(got, want, "outcome of {:?}", op);
         // The whole state agrees.
         prop_assert_eq!(ids.len(), model.bookings.len());
@@ -357,16 +426,29 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
         }
         for (k, s) in slot_ids.iter().enumerate() {
             let info = e.slot(*s).unwrap();
-            prop_assert_eq!(info.pool_taken, model.slots[k].taken, "places taken per pool in {}", s);
+            prop_assert_eq!(
+                info.pool_taken,
+                model.slots[k].taken,
+                "places taken per pool in {}",
+                s
+            );
             let over = (info.capacity as f32 * model.rules.overbooking).floor() as u16;
-            prop_assert!(info.pool_taken.iter().sum::<u16>() <= info.capacity + over, "{} is oversold", s);
-            let expect = model.bookings.iter().filter(|b| b.slot == k && uses_place(b.state)).count() as u16;
+            prop_assert!(
+                info.pool_taken.iter().sum::<u16>() <= info.capacity + over,
+                "{} is oversold",
+                s
+            );
+            let expect =
+                model.bookings.iter().filter(|b| b.slot == k && uses_place(b.state)).count() as u16;
             prop_assert_eq!(info.pool_taken.iter().sum::<u16>(), expect, "places taken in {}", s);
         }
         for (k, p) in patients.iter().enumerate() {
             let rec = e.patient_record(*p).unwrap();
             prop_assert_eq!(rec.no_shows_in_window, model.patients[k].no_shows as f32);
-            prop_assert_eq!(rec.suspended_until, model.patients[k].suspended_until.filter(|u| *u > model.now));
+            prop_assert_eq!(
+                rec.suspended_until,
+                model.patients[k].suspended_until.filter(|u| *u > model.now)
+            );
         }
     }
     Ok(())

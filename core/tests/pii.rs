@@ -32,9 +32,16 @@ const CARDS: &[(usize, &str, &str)] = &[
 ];
 
 /// The numbers of the format-1 fixture (`fixtures/format1/README.md`).
-const FIXTURE_NUMBERS: &[&str] = &["441900199001011234", "440306198507074321", "EH20260001987", "DG0012345678", "110105196912310027"];
+const FIXTURE_NUMBERS: &[&str] = &[
+    "441900199001011234",
+    "440306198507074321",
+    "EH20260001987",
+    "DG0012345678",
+    "110105196912310027",
+];
 
-const WRONG_KEY_MESSAGE: &str = "the card key does not match the one this directory was written with";
+const WRONG_KEY_MESSAGE: &str =
+    "the card key does not match the one this directory was written with";
 
 fn key() -> CardKey {
     CardKey::from_hex("8f0c6a3e2b1d4f5a69788796a5b4c3d2e1f0112233445566778899aabbccddee").unwrap()
@@ -88,15 +95,32 @@ fn region(e: &Engine) -> (Vec<SlotId>, ChannelId, ResourceId, DepartmentId) {
     let d = e.add_department(h, "general", "General practice").unwrap();
     let r = e.add_resource(d, ResourceKind::Doctor, "Dr Ye", false).unwrap();
     let day = day0().plus_days(1);
-    let specs: Vec<SlotSpec> = (0..10).map(|i| SlotSpec { resource: r, date: day, start_min: 480 + 15 * i, end_min: 495 + 15 * i, capacity: 1 }).collect();
+    let specs: Vec<SlotSpec> = (0..10)
+        .map(|i| SlotSpec {
+            resource: r,
+            date: day,
+            start_min: 480 + 15 * i,
+            end_min: 495 + 15 * i,
+            capacity: 1,
+        })
+        .collect();
     let slots = e.publish_slots(&specs).unwrap();
     let ids = (slots.start.0..slots.end.0).map(SlotId).collect();
     (ids, e.channel_id("app").unwrap(), r, d)
 }
 
 /// Everything an engine shows of itself, its patients and FHIR, as text.
-fn engine_views(e: &Engine, patients: &[PatientId], resource: ResourceId, department: DepartmentId, slots: &[SlotId]) -> Vec<(String, String)> {
-    let mut out = vec![("engine Debug".to_string(), format!("{e:?}")), ("debug_state".into(), debug_state(e))];
+fn engine_views(
+    e: &Engine,
+    patients: &[PatientId],
+    resource: ResourceId,
+    department: DepartmentId,
+    slots: &[SlotId],
+) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("engine Debug".to_string(), format!("{e:?}")),
+        ("debug_state".into(), debug_state(e)),
+    ];
     for p in patients {
         let rec = e.patient_record(*p).unwrap();
         out.push((format!("patient_record({p}) Debug"), format!("{rec:?}")));
@@ -104,11 +128,24 @@ fn engine_views(e: &Engine, patients: &[PatientId], resource: ResourceId, depart
         out.push((format!("bookings_of({p})"), format!("{:?}", e.bookings_of(*p).unwrap())));
         let appts = fhir::export::appointments_of(e, *p).map(fhir::export::collection).unwrap();
         out.push((format!("FHIR appointments of {p}"), appts.to_string()));
-        out.push((format!("FHIR JSON appointments of {p}"), fhir::export_patient_appointments_json(e, p.0).unwrap()));
+        out.push((
+            format!("FHIR JSON appointments of {p}"),
+            fhir::export_patient_appointments_json(e, p.0).unwrap(),
+        ));
     }
-    let scope = fhir::ExportScope { date_from: day0(), date_to: day0().plus_days(2), institution: None, resource: None, appointments: true };
+    let scope = fhir::ExportScope {
+        date_from: day0(),
+        date_to: day0().plus_days(2),
+        institution: None,
+        resource: None,
+        appointments: true,
+    };
     out.push(("FHIR bundle".into(), fhir::export::bundle(e, &scope).unwrap().to_string()));
-    let scope_json = format!(r#"{{"date_from":"{}","date_to":"{}","appointments":true}}"#, day0(), day0().plus_days(2));
+    let scope_json = format!(
+        r#"{{"date_from":"{}","date_to":"{}","appointments":true}}"#,
+        day0(),
+        day0().plus_days(2)
+    );
     out.push(("FHIR bundle JSON".into(), fhir::export_bundle_json(e, &scope_json).unwrap()));
     out.push(("FHIR schedule".into(), fhir::export::schedule(e, resource).unwrap().to_string()));
     out.push(("FHIR waitlist".into(), fhir::export_waitlist_json(e, department.0).unwrap()));
@@ -125,7 +162,10 @@ fn error_views(what: &str, e: &Error) -> Vec<(String, String)> {
         (format!("{what}: Debug"), format!("{e:?}")),
         // (serde cannot serialise the internally tagged newtype variants, e.g. InvalidArgument.)
         (format!("{what}: JSON"), serde_json::to_string(e).unwrap_or_default()),
-        (format!("{what}: FHIR OperationOutcome"), fhir::FhirError::from(e.clone()).to_operation_outcome().to_string()),
+        (
+            format!("{what}: FHIR OperationOutcome"),
+            fhir::FhirError::from(e.clone()).to_operation_outcome().to_string(),
+        ),
     ]
 }
 
@@ -136,7 +176,11 @@ fn no_card_number_in_any_byte_written_emitted_or_printed() {
     let mut views: Vec<(String, String)> = Vec::new();
     let (patients, slots, resource, department);
     {
-        let e = DurableEngine::open(&dir, options(Some(key())).config(durability_support::config().with_card_key(key()))).unwrap();
+        let e = DurableEngine::open(
+            &dir,
+            options(Some(key())).config(durability_support::config().with_card_key(key())),
+        )
+        .unwrap();
         let events = e.subscribe();
         let (s, app, r, d) = region(&e);
         (slots, resource, department) = (s, r, d);
@@ -150,13 +194,20 @@ fn no_card_number_in_any_byte_written_emitted_or_printed() {
         let err = e.link_card(ps[2], "national_id", "441900199001011234").unwrap_err();
         match &err {
             Error::CardTaken { card_type, masked, owner } => {
-                assert_eq!((card_type.as_str(), masked.as_str(), *owner), ("national_id", "4419**********1234", ps[0]));
+                assert_eq!(
+                    (card_type.as_str(), masked.as_str(), *owner),
+                    ("national_id", "4419**********1234", ps[0])
+                );
             }
             other => panic!("{other:?}"),
         }
         views.extend(error_views("CardTaken", &err));
         // Malformed cards: the error never repeats the number.
-        for (t, n) in [("national_id", "441900199001011234".repeat(4)), ("national_id\0", "441900199001011234".into()), ("", "441900199001011234".into())] {
+        for (t, n) in [
+            ("national_id", "441900199001011234".repeat(4)),
+            ("national_id\0", "441900199001011234".into()),
+            ("", "441900199001011234".into()),
+        ] {
             let err = e.link_card(ps[3], t, &n).unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidArgument);
             views.extend(error_views("invalid card", &err));
@@ -174,9 +225,15 @@ fn no_card_number_in_any_byte_written_emitted_or_printed() {
         e.snapshot().unwrap();
         // The same person found twice: patient 4's cards move to patient 3.
         e.merge_patients(ps[3], ps[4]).unwrap();
-        assert_eq!(e.find_patient_by_card("national_id", "110105196912310027").unwrap(), Some(ps[3]));
+        assert_eq!(
+            e.find_patient_by_card("national_id", "110105196912310027").unwrap(),
+            Some(ps[3])
+        );
         let merged_err = e.link_card(ps[0], "social_security", "11010519691231002X").unwrap_err();
-        assert!(matches!(&merged_err, Error::CardTaken { owner, masked, .. } if *owner == ps[3] && masked == "1101**********002X"), "{merged_err:?}");
+        assert!(
+            matches!(&merged_err, Error::CardTaken { owner, masked, .. } if *owner == ps[3] && masked == "1101**********002X"),
+            "{merged_err:?}"
+        );
         views.extend(error_views("CardTaken after merge", &merged_err));
         let rec = e.patient_record(ps[3]).unwrap();
         let masked: Vec<&str> = rec.cards.iter().map(|c| c.masked.as_str()).collect();
@@ -187,11 +244,15 @@ fn no_card_number_in_any_byte_written_emitted_or_printed() {
         views.push(("DurableEngine Debug".into(), format!("{e:?}")));
         views.push(("recovery report".into(), format!("{:?}", e.recovery_report())));
         views.push(("OpenOptions Debug".into(), format!("{:?}", options(Some(key())))));
-        views.push(("EngineConfig Debug".into(), format!("{:?}", durability_support::config().with_card_key(key()))));
+        views.push((
+            "EngineConfig Debug".into(),
+            format!("{:?}", durability_support::config().with_card_key(key())),
+        ));
         // Every event a subscriber received, as JSON and Debug; CardLinked carries the masked
         // form and the digest.
         let received: Vec<Event> = events.try_iter().collect();
-        let linked = received.iter().filter(|ev| matches!(ev.kind, EventKind::CardLinked { .. })).count();
+        let linked =
+            received.iter().filter(|ev| matches!(ev.kind, EventKind::CardLinked { .. })).count();
         assert_eq!(linked, CARDS.len(), "one CardLinked per card, none for a relink");
         for ev in &received {
             if let EventKind::CardLinked { masked, digest, .. } = &ev.kind {
@@ -203,7 +264,10 @@ fn no_card_number_in_any_byte_written_emitted_or_printed() {
         }
         for ev in read_journal(&dir).unwrap() {
             let ev = ev.unwrap();
-            views.push((format!("read_journal event {}", ev.seq), format!("{ev:?} {}", serde_json::to_string(&ev).unwrap())));
+            views.push((
+                format!("read_journal event {}", ev.seq),
+                format!("{ev:?} {}", serde_json::to_string(&ev).unwrap()),
+            ));
         }
         e.close().unwrap();
     }
@@ -255,13 +319,20 @@ fn reopening_needs_the_same_key() {
         assert_eq!(listing(&dir), before, "a refused open changes nothing");
     }
     // Two different keys given.
-    let err = DurableEngine::open(&dir, options(Some(key())).config(EngineConfig::default().with_card_key(other_key()))).unwrap_err();
+    let err = DurableEngine::open(
+        &dir,
+        options(Some(key())).config(EngineConfig::default().with_card_key(other_key())),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
     // No key at all (when the environment has none either: see the child-process test).
     if std::env::var_os(CARD_KEY_ENV).is_none() && std::env::var_os(CARD_KEY_FILE_ENV).is_none() {
         let err = DurableEngine::open(&dir, options(None)).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
-        assert!(err.to_string().contains("card key") && err.to_string().contains(CARD_KEY_ENV), "{err}");
+        assert!(
+            err.to_string().contains("card key") && err.to_string().contains(CARD_KEY_ENV),
+            "{err}"
+        );
         assert_eq!(listing(&dir), before);
         // Refused before touching the disk: no directory is created.
         let nowhere = dir.join("not-created");
@@ -269,7 +340,11 @@ fn reopening_needs_the_same_key() {
         assert!(!nowhere.exists());
     }
     // The key in the configuration is as good as the one in the options.
-    let e = DurableEngine::open(&dir, options(None).config(EngineConfig::default().with_card_key(key()))).unwrap();
+    let e = DurableEngine::open(
+        &dir,
+        options(None).config(EngineConfig::default().with_card_key(key())),
+    )
+    .unwrap();
     assert_eq!(e.find_patient_by_card("national_id", "441900199001011234").unwrap(), Some(p));
     assert_eq!(e.find_patient_by_card("social_security", "440306198507074321").unwrap(), Some(p));
     drop(e);
@@ -278,8 +353,16 @@ fn reopening_needs_the_same_key() {
     let hex = format!("{k:?}");
     assert_eq!(hex, "CardKey(<secret>)");
     for (path, bytes) in listing(&dir) {
-        assert!(!bytes.windows(8).any(|w| w == [0x8f, 0x0c, 0x6a, 0x3e, 0x2b, 0x1d, 0x4f, 0x5a]), "{} holds the key", path.display());
-        assert!(!bytes.windows(16).any(|w| w == b"8f0c6a3e2b1d4f5a"), "{} holds the key in hex", path.display());
+        assert!(
+            !bytes.windows(8).any(|w| w == [0x8f, 0x0c, 0x6a, 0x3e, 0x2b, 0x1d, 0x4f, 0x5a]),
+            "{} holds the key",
+            path.display()
+        );
+        assert!(
+            !bytes.windows(16).any(|w| w == b"8f0c6a3e2b1d4f5a"),
+            "{} holds the key in hex",
+            path.display()
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -326,40 +409,75 @@ fn assert_fixture_cards(e: &Engine) {
         assert_eq!(e.find_patient_by_card(t, n).unwrap(), Some(PatientId(p)), "{t}");
     }
     assert_eq!(e.find_patient_by_card("e_health", "441900199001011234").unwrap(), None);
-    let masked: Vec<String> = e.patient_record(PatientId(2)).unwrap().cards.into_iter().map(|c| format!("{}:{}", c.card_type, c.masked)).collect();
-    assert_eq!(masked, ["social_security:4419**********1234", "e_health:EH2*******987", "hospital_card:DG0******678"]);
+    let masked: Vec<String> = e
+        .patient_record(PatientId(2))
+        .unwrap()
+        .cards
+        .into_iter()
+        .map(|c| format!("{}:{}", c.card_type, c.masked))
+        .collect();
+    assert_eq!(
+        masked,
+        [
+            "social_security:4419**********1234",
+            "e_health:EH2*******987",
+            "hospital_card:DG0******678"
+        ]
+    );
 }
 
 #[test]
 fn a_format1_directory_opens_hashed_and_is_written_without_numbers() {
     let dir = format1_dir("pii-format1");
     // The fixture really holds the numbers in plain text (format 1).
-    let plain = listing(&dir).iter().filter(|(_, b)| b.windows(18).any(|w| w == b"441900199001011234")).count();
+    let plain = listing(&dir)
+        .iter()
+        .filter(|(_, b)| b.windows(18).any(|w| w == b"441900199001011234"))
+        .count();
     assert!(plain >= 1, "the fixture is format 1");
     {
         let e = DurableEngine::open(&dir, options(Some(key()))).unwrap();
         let report = e.recovery_report().clone();
-        assert_eq!((report.snapshot_seq, report.segments_read, report.last_seq), (Some(12), 2, 18), "{report:?}");
+        assert_eq!(
+            (report.snapshot_seq, report.segments_read, report.last_seq),
+            (Some(12), 2, 18),
+            "{report:?}"
+        );
         assert!(report.torn_tail.is_none());
         assert_fixture_cards(&e);
         // The bookings came through too.
         assert_eq!(e.patient_record(PatientId(1)).unwrap().active_bookings.len(), 1);
         assert_eq!(e.patient_record(PatientId(2)).unwrap().active_bookings.len(), 2);
         let err = e.link_card(PatientId(4), "national_id", "441900199001011234").unwrap_err();
-        assert!(matches!(&err, Error::CardTaken { owner, masked, .. } if *owner == PatientId(1) && masked == "4419**********1234"), "{err:?}");
+        assert!(
+            matches!(&err, Error::CardTaken { owner, masked, .. } if *owner == PatientId(1) && masked == "4419**********1234"),
+            "{err:?}"
+        );
         for (what, text) in error_views("CardTaken of a format-1 card", &err) {
             assert_clean(&what, text.as_bytes(), FIXTURE_NUMBERS);
         }
         for p in 1..=4 {
             let rec = e.patient_record(PatientId(p)).unwrap();
-            assert_clean("record", format!("{rec:?} {}", serde_json::to_string(&rec).unwrap()).as_bytes(), FIXTURE_NUMBERS);
+            assert_clean(
+                "record",
+                format!("{rec:?} {}", serde_json::to_string(&rec).unwrap()).as_bytes(),
+                FIXTURE_NUMBERS,
+            );
         }
         assert_clean("debug_state", debug_state(&e).as_bytes(), FIXTURE_NUMBERS);
         e.link_card(PatientId(4), "e_health", "EH20260004444").unwrap();
         e.close().unwrap();
     }
     // Mixed: format-1 snapshot and segments, then a format-2 segment.
-    let new_files: Vec<(PathBuf, Vec<u8>)> = listing(&dir).into_iter().filter(|(p, _)| !Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format1").join(p.file_name().unwrap()).exists()).collect();
+    let new_files: Vec<(PathBuf, Vec<u8>)> = listing(&dir)
+        .into_iter()
+        .filter(|(p, _)| {
+            !Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/format1")
+                .join(p.file_name().unwrap())
+                .exists()
+        })
+        .collect();
     assert_eq!(new_files.len(), 1, "one new segment");
     for (p, b) in &new_files {
         assert_clean(&p.display().to_string(), b, &[FIXTURE_NUMBERS, &["EH20260004444"]].concat());
@@ -368,11 +486,17 @@ fn a_format1_directory_opens_hashed_and_is_written_without_numbers() {
         let e = DurableEngine::open(&dir, options(Some(key()))).unwrap();
         assert_eq!(e.recovery_report().segments_read, 3);
         assert_fixture_cards(&e);
-        assert_eq!(e.find_patient_by_card("e_health", "EH20260004444").unwrap(), Some(PatientId(4)));
+        assert_eq!(
+            e.find_patient_by_card("e_health", "EH20260004444").unwrap(),
+            Some(PatientId(4))
+        );
         // A new snapshot holds no number; after a second one, compaction has removed every
         // format-1 file and the whole directory is clean.
         e.snapshot().unwrap();
-        let snaps: Vec<(PathBuf, Vec<u8>)> = listing(&dir).into_iter().filter(|(p, _)| p.extension().is_some_and(|x| x == "hys")).collect();
+        let snaps: Vec<(PathBuf, Vec<u8>)> = listing(&dir)
+            .into_iter()
+            .filter(|(p, _)| p.extension().is_some_and(|x| x == "hys"))
+            .collect();
         assert_eq!(snaps.len(), 2, "the format-1 snapshot and the new one");
         assert_clean(&snaps[1].0.display().to_string(), &snaps[1].1, FIXTURE_NUMBERS);
         e.register_patient().unwrap();
@@ -404,8 +528,15 @@ fn a_format1_directory_opens_under_any_key_until_written_in_format2() {
     let e = DurableEngine::open(&dir, options(Some(key()))).unwrap();
     e.snapshot().unwrap();
     drop(e);
-    let newest = listing(&dir).into_iter().rfind(|(p, _)| p.extension().is_some_and(|x| x == "hys")).unwrap();
-    assert_eq!(&newest.1[..8], &[b'H', b'Y', b'S', b'N', b'A', b'P', 2, 0], "magic + u16 version 2");
+    let newest = listing(&dir)
+        .into_iter()
+        .rfind(|(p, _)| p.extension().is_some_and(|x| x == "hys"))
+        .unwrap();
+    assert_eq!(
+        &newest.1[..8],
+        &[b'H', b'Y', b'S', b'N', b'A', b'P', 2, 0],
+        "magic + u16 version 2"
+    );
     assert_clean("new snapshot", &newest.1, FIXTURE_NUMBERS);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -437,7 +568,9 @@ fn crc32c(bytes: &[u8]) -> u32 {
 
 #[test]
 fn files_of_a_future_format_are_refused_by_version() {
-    for (kind, name) in [("segment", "seg-00000000000000000100.hyj"), ("snapshot", "snap-00000000000000000100.hys")] {
+    for (kind, name) in
+        [("segment", "seg-00000000000000000100.hyj"), ("snapshot", "snap-00000000000000000100.hys")]
+    {
         let dir = fresh_dir(&format!("pii-future-{kind}"));
         let e = DurableEngine::open(&dir, options(Some(key()))).unwrap();
         let p = e.register_patient().unwrap();
@@ -451,7 +584,10 @@ fn files_of_a_future_format_are_refused_by_version() {
         let before = listing(&dir);
         let err = DurableEngine::open(&dir, options(Some(key()))).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Durability, "{err}");
-        assert!(err.to_string().contains("format 3") && err.to_string().contains(name), "{kind}: {err}");
+        assert!(
+            err.to_string().contains("format 3") && err.to_string().contains(name),
+            "{kind}: {err}"
+        );
         assert_eq!(listing(&dir), before, "{kind}: a refused open changes nothing");
         // A damaged header is not a version: the same bytes with a bad CRC are a torn tail
         // (segment) or a skipped snapshot.
@@ -461,7 +597,9 @@ fn files_of_a_future_format_are_refused_by_version() {
         std::fs::write(dir.join(name), &damaged).unwrap();
         let e = DurableEngine::open(&dir, options(Some(key()))).unwrap();
         match kind {
-            "segment" => assert!(e.recovery_report().torn_tail.is_some(), "{:?}", e.recovery_report()),
+            "segment" => {
+                assert!(e.recovery_report().torn_tail.is_some(), "{:?}", e.recovery_report())
+            }
             _ => assert_eq!(e.recovery_report().snapshots_skipped.len(), 1),
         }
         assert_eq!(e.find_patient_by_card("national_id", "441900199001011234").unwrap(), Some(p));
@@ -519,14 +657,20 @@ fn keys_from_the_environment() {
     ];
     for (mode, env) in cases {
         let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-        cmd.args(["--exact", "env_child", "--ignored", "--test-threads=1"]).env_remove(CARD_KEY_ENV).env_remove(CARD_KEY_FILE_ENV);
+        cmd.args(["--exact", "env_child", "--ignored", "--test-threads=1"])
+            .env_remove(CARD_KEY_ENV)
+            .env_remove(CARD_KEY_FILE_ENV);
         cmd.env(CHILD_MODE, mode).env(CHILD_DIR, &dir);
         for (k, v) in &env {
             cmd.env(k, v);
         }
         let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && stdout.contains("1 passed"), "{mode} {env:?}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{mode} {env:?}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let _ = std::fs::remove_file(&key_file);
     let _ = std::fs::remove_dir_all(&dir);
@@ -535,19 +679,28 @@ fn keys_from_the_environment() {
 #[test]
 #[ignore = "run by keys_from_the_environment in a child process"]
 fn env_child() {
-    let (Ok(mode), Some(dir)) = (std::env::var(CHILD_MODE), std::env::var_os(CHILD_DIR)) else { return };
+    let (Ok(mode), Some(dir)) = (std::env::var(CHILD_MODE), std::env::var_os(CHILD_DIR)) else {
+        return;
+    };
     let opened = DurableEngine::open(&dir, options(None).clock(ClockKind::Manual(start())));
     match mode.as_str() {
         "none" => {
             let err = opened.unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidArgument);
-            assert!(err.to_string().contains(CARD_KEY_ENV) && err.to_string().contains(CARD_KEY_FILE_ENV), "{err}");
+            assert!(
+                err.to_string().contains(CARD_KEY_ENV)
+                    && err.to_string().contains(CARD_KEY_FILE_ENV),
+                "{err}"
+            );
             // An in-memory engine is fine without one.
             assert!(Engine::new(EngineConfig::default()).is_ok());
         }
         "found" => {
             let e = opened.unwrap();
-            assert_eq!(e.find_patient_by_card("national_id", "441900199001011234").unwrap(), Some(PatientId(1)));
+            assert_eq!(
+                e.find_patient_by_card("national_id", "441900199001011234").unwrap(),
+                Some(PatientId(1))
+            );
             // The in-memory engine takes the environment's key too.
             assert!(CardKey::from_env().unwrap().is_some());
         }
@@ -555,8 +708,14 @@ fn env_child() {
         "malformed" => {
             let err = opened.unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidArgument);
-            assert!(err.to_string().contains(CARD_KEY_ENV) && !err.to_string().contains("441900"), "{err}");
-            assert!(Engine::new(EngineConfig::default()).is_err(), "a malformed key is never ignored");
+            assert!(
+                err.to_string().contains(CARD_KEY_ENV) && !err.to_string().contains("441900"),
+                "{err}"
+            );
+            assert!(
+                Engine::new(EngineConfig::default()).is_err(),
+                "a malformed key is never ignored"
+            );
         }
         other => panic!("unknown mode {other}"),
     }

@@ -8,7 +8,14 @@ use haoyuan::*;
 
 fn referral(c: &City, patient: PatientId, from: InstitutionId, urgency: Urgency) -> ReferralId {
     c.engine
-        .issue_referral(&ReferralRequest { patient, from, specialty: "cardiology".into(), institution: None, urgency, valid_days: 30 })
+        .issue_referral(&ReferralRequest {
+            patient,
+            from,
+            specialty: "cardiology".into(),
+            institution: None,
+            urgency,
+            valid_days: 30,
+        })
         .unwrap()
         .id
 }
@@ -50,7 +57,8 @@ fn referral_share_is_spread_over_a_session_not_rounded_away() {
     let date = day0().plus_days(1);
     // Ten one-place segments at a tertiary doctor: 30% → exactly 3 referral places in all.
     let slots = c.slots(c.doctor[2], date, &(0..10).map(|i| 480 + i * 15).collect::<Vec<_>>(), 1);
-    let referral_places: u16 = slots.iter().map(|s| c.engine.slot(*s).unwrap().pool_places[Pool::Referral as usize]).sum();
+    let referral_places: u16 =
+        slots.iter().map(|s| c.engine.slot(*s).unwrap().pool_places[Pool::Referral as usize]).sum();
     assert_eq!(referral_places, 3);
     // One slot of 10 places: 3 referral places.
     let s = c.slot(c.doctor[2], date.plus_days(1), 480, 10);
@@ -59,7 +67,8 @@ fn referral_share_is_spread_over_a_session_not_rounded_away() {
     let s = c.slot(c.doctor[0], date, 480, 10);
     assert_eq!(c.engine.slot(s).unwrap().pool_places, [10, 0, 0, 0]);
     // Experts keep 50%.
-    let expert = c.engine.add_resource(c.cardio[2], ResourceKind::Doctor, "Prof Wang", true).unwrap();
+    let expert =
+        c.engine.add_resource(c.cardio[2], ResourceKind::Doctor, "Prof Wang", true).unwrap();
     let s = c.slot(expert, date, 480, 10);
     assert_eq!(c.engine.slot(s).unwrap().pool_places, [5, 5, 0, 0]);
 }
@@ -78,7 +87,10 @@ fn referral_pool_opens_fourteen_days_ahead_and_rolls_over_at_public_release() {
         if i < 3 {
             assert_eq!(result.unwrap().pool, Pool::Referral);
         } else {
-            assert!(matches!(result, Err(Error::SlotFull { .. })), "only the referral pool is open before the public release");
+            assert!(
+                matches!(result, Err(Error::SlotFull { .. })),
+                "only the referral pool is open before the public release"
+            );
         }
     }
     // At the public release the general pool opens; the referral pool is used up.
@@ -93,7 +105,8 @@ fn referral_pool_opens_fourteen_days_ahead_and_rolls_over_at_public_release() {
 fn unused_referral_places_roll_into_the_general_pool() {
     let c = city();
     let slot = c.slot(c.doctor[2], day0().plus_days(1), 480, 10);
-    let pools: Vec<Pool> = (0..10).map(|_| c.engine.book(&c.req(c.patient(), slot)).unwrap().pool).collect();
+    let pools: Vec<Pool> =
+        (0..10).map(|_| c.engine.book(&c.req(c.patient(), slot)).unwrap().pool).collect();
     assert_eq!(pools.iter().filter(|p| **p == Pool::General).count(), 7);
     assert_eq!(pools.iter().filter(|p| **p == Pool::Referral).count(), 3);
     // Without rollover the public never gets them.
@@ -113,22 +126,54 @@ fn referrals_are_checked_consumed_and_returned() {
     let r = referral(&c, p, c.community, Urgency::Urgent);
     // Someone else's referral, an unknown one, a referral for another tier: refused.
     let q = c.patient();
-    assert!(matches!(c.engine.book(&c.req(q, slot).with_referral(r)), Err(Error::ReferralInvalid { .. })));
-    assert!(matches!(c.engine.book(&c.req(p, slot).with_referral(ReferralId(9999))), Err(Error::ReferralInvalid { .. })));
+    assert!(matches!(
+        c.engine.book(&c.req(q, slot).with_referral(r)),
+        Err(Error::ReferralInvalid { .. })
+    ));
+    assert!(matches!(
+        c.engine.book(&c.req(p, slot).with_referral(ReferralId(9999))),
+        Err(Error::ReferralInvalid { .. })
+    ));
     let from_secondary = referral(&c, p, c.secondary, Urgency::Urgent);
     let sec_slot = c.slot(c.doctor[1], day0().plus_days(10), 480, 10);
-    assert!(matches!(c.engine.book(&c.req(p, sec_slot).with_referral(from_secondary)), Err(Error::ReferralInvalid { .. })), "secondary → secondary is not upwards");
+    assert!(
+        matches!(
+            c.engine.book(&c.req(p, sec_slot).with_referral(from_secondary)),
+            Err(Error::ReferralInvalid { .. })
+        ),
+        "secondary → secondary is not upwards"
+    );
     // Tertiary cannot refer; tier must increase.
     assert!(c
         .engine
-        .issue_referral(&ReferralRequest { patient: p, from: c.tertiary, specialty: "cardiology".into(), institution: None, urgency: Urgency::Routine, valid_days: 5 })
+        .issue_referral(&ReferralRequest {
+            patient: p,
+            from: c.tertiary,
+            specialty: "cardiology".into(),
+            institution: None,
+            urgency: Urgency::Routine,
+            valid_days: 5
+        })
         .is_err());
     assert!(c
         .engine
-        .issue_referral(&ReferralRequest { patient: p, from: c.secondary, specialty: "cardiology".into(), institution: Some(c.community), urgency: Urgency::Routine, valid_days: 5 })
+        .issue_referral(&ReferralRequest {
+            patient: p,
+            from: c.secondary,
+            specialty: "cardiology".into(),
+            institution: Some(c.community),
+            urgency: Urgency::Routine,
+            valid_days: 5
+        })
         .is_err());
     let b = c.engine.book(&c.req(p, slot).with_referral(r)).unwrap();
-    assert!(matches!(c.engine.book(&c.req(p, sec_slot).with_referral(r)), Err(Error::ReferralInvalid { .. })), "consumed");
+    assert!(
+        matches!(
+            c.engine.book(&c.req(p, sec_slot).with_referral(r)),
+            Err(Error::ReferralInvalid { .. })
+        ),
+        "consumed"
+    );
     c.engine.cancel(b.id).unwrap();
     let again = c.engine.book(&c.req(p, slot).with_referral(r)).unwrap();
     assert_eq!(again.referral, Some(r), "given back on cancel");
@@ -142,7 +187,11 @@ fn referrals_are_checked_consumed_and_returned() {
 #[test]
 fn emergency_referrals_may_take_any_pool() {
     let mut policy = Policy::default();
-    policy.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share: 0.2, cutoff_hours_before_start: 24 }];
+    policy.channel_quotas = vec![ChannelQuota {
+        channels: vec!["kiosk".into(), "phone".into()],
+        share: 0.2,
+        cutoff_hours_before_start: 24,
+    }];
     let c = city_with(policy, at(day0(), 16, 0));
     let slot = c.slot(c.doctor[2], day0().plus_days(10), 480, 10); // 5 general, 3 referral, 2 kiosk/phone
     assert_eq!(c.engine.slot(slot).unwrap().pool_places, [5, 3, 2, 0]);
@@ -162,14 +211,21 @@ fn emergency_referrals_may_take_any_pool() {
 #[test]
 fn channel_quota_is_kept_until_its_cutoff() {
     let mut policy = Policy::default();
-    policy.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share: 0.1, cutoff_hours_before_start: 24 }];
+    policy.channel_quotas = vec![ChannelQuota {
+        channels: vec!["kiosk".into(), "phone".into()],
+        share: 0.1,
+        cutoff_hours_before_start: 24,
+    }];
     let c = city_with(policy, at(day0(), 16, 0));
     let date = day0().plus_days(3);
     let slot = c.slot(c.doctor[0], date, 480, 10); // community: 9 general, 1 kiosk/phone
     for _ in 0..9 {
         c.engine.book(&c.req(c.patient(), slot)).unwrap();
     }
-    assert!(matches!(c.engine.book(&c.req(c.patient(), slot)), Err(Error::SlotFull { .. })), "the app may not take the kiosk place");
+    assert!(
+        matches!(c.engine.book(&c.req(c.patient(), slot)), Err(Error::SlotFull { .. })),
+        "the app may not take the kiosk place"
+    );
     // At the cut-off (24 h before 08:00) the kiosk place rolls into the general pool.
     c.engine.advance_to(at(date.plus_days(-1), 8, 0)).unwrap();
     assert_eq!(c.engine.book(&c.req(c.patient(), slot)).unwrap().pool, Pool::Quota0);
@@ -187,15 +243,24 @@ fn per_patient_limits() {
     let d1 = day0().plus_days(1);
     let s = c.slots(c.doctor[2], d1, &[480, 495], 5);
     c.engine.book(&c.req(p, s[0])).unwrap();
-    assert!(matches!(c.engine.book(&c.req(p, s[1])), Err(Error::LimitReached { limit: LimitKind::PerDepartmentDay, .. })));
+    assert!(matches!(
+        c.engine.book(&c.req(p, s[1])),
+        Err(Error::LimitReached { limit: LimitKind::PerDepartmentDay, .. })
+    ));
     let other = c.slot(c.doctor[3], d1, 480, 5);
     c.engine.book(&c.req(p, other)).unwrap();
     let third = c.slot(c.doctor[1], d1, 480, 5);
-    assert!(matches!(c.engine.book(&c.req(p, third)), Err(Error::LimitReached { limit: LimitKind::PerVisitDate, .. })));
+    assert!(matches!(
+        c.engine.book(&c.req(p, third)),
+        Err(Error::LimitReached { limit: LimitKind::PerVisitDate, .. })
+    ));
     let d3 = c.slot(c.doctor[1], day0().plus_days(3), 480, 5);
     c.engine.book(&c.req(p, d3)).unwrap();
     let d5 = c.slot(c.doctor[1], day0().plus_days(5), 480, 5);
-    assert!(matches!(c.engine.book(&c.req(p, d5)), Err(Error::LimitReached { limit: LimitKind::PerSevenDays, .. })));
+    assert!(matches!(
+        c.engine.book(&c.req(p, d5)),
+        Err(Error::LimitReached { limit: LimitKind::PerSevenDays, .. })
+    ));
     // Holds count too; ending a booking frees the limit.
     let b = c.engine.bookings_of(p).unwrap()[0].id;
     c.engine.cancel(b).unwrap();
@@ -293,13 +358,22 @@ fn release_lottery_is_reproducible_and_recorded() {
         let (c, slot, release) = lottery_city(seed);
         let patients: Vec<PatientId> = (0..20).map(|_| c.patient()).collect();
         c.engine.advance_to(release.plus_s(5)).unwrap();
-        assert!(matches!(c.engine.book(&c.req(patients[0], slot)), Err(Error::LotteryWindow { .. })));
+        assert!(matches!(
+            c.engine.book(&c.req(patients[0], slot)),
+            Err(Error::LotteryWindow { .. })
+        ));
         let rx = c.engine.subscribe();
         // Enter in reverse order: the outcome must not depend on arrival order.
         for p in patients.iter().rev() {
-            assert!(matches!(c.engine.submit(&c.req(*p, slot)).unwrap(), Submission::Entered { .. }));
+            assert!(matches!(
+                c.engine.submit(&c.req(*p, slot)).unwrap(),
+                Submission::Entered { .. }
+            ));
         }
-        assert!(c.engine.submit(&c.req(patients[0], slot)).is_err(), "one entry per patient and slot");
+        assert!(
+            c.engine.submit(&c.req(patients[0], slot)).is_err(),
+            "one entry per patient and slot"
+        );
         c.engine.advance_to(release.plus_s(60)).unwrap();
         let mut winners = Vec::new();
         let mut drawn = false;
@@ -316,7 +390,10 @@ fn release_lottery_is_reproducible_and_recorded() {
         assert!(drawn);
         assert_eq!(winners.len(), 3);
         // After the window: first come, first served.
-        assert!(matches!(c.engine.submit(&c.req(c.patient(), slot)).unwrap_err(), Error::SlotFull { .. }));
+        assert!(matches!(
+            c.engine.submit(&c.req(c.patient(), slot)).unwrap_err(),
+            Error::SlotFull { .. }
+        ));
         winners
     };
     assert_eq!(run(1), run(1));
@@ -385,7 +462,17 @@ fn waitlist_offer_passes_on_when_unanswered() {
     let (first, second) = (c.patient(), c.patient());
     let join = |p| {
         c.engine
-            .join_waitlist(&WaitlistRequest { patient: p, department: c.cardio[0], resource: None, date_from: d1, date_to: d1, time: None, channel: c.app, referral: None, follow_up: false })
+            .join_waitlist(&WaitlistRequest {
+                patient: p,
+                department: c.cardio[0],
+                resource: None,
+                date_from: d1,
+                date_to: d1,
+                time: None,
+                channel: c.app,
+                referral: None,
+                follow_up: false,
+            })
             .unwrap()
     };
     join(first);
@@ -415,7 +502,17 @@ fn waitlist_serves_referrals_first_and_respects_its_limits() {
     let general = c.patient();
     let urgent = c.patient();
     let r = referral(&c, urgent, c.community, Urgency::Urgent);
-    let wl = |p, referral| WaitlistRequest { patient: p, department: c.cardio[2], resource: None, date_from: d1, date_to: d1, time: None, channel: c.app, referral, follow_up: false };
+    let wl = |p, referral| WaitlistRequest {
+        patient: p,
+        department: c.cardio[2],
+        resource: None,
+        date_from: d1,
+        date_to: d1,
+        time: None,
+        channel: c.app,
+        referral,
+        follow_up: false,
+    };
     c.engine.join_waitlist(&wl(general, None)).unwrap();
     c.engine.join_waitlist(&wl(urgent, Some(r))).unwrap();
     let list = c.engine.waitlist(c.cardio[2]).unwrap();
@@ -427,9 +524,21 @@ fn waitlist_serves_referrals_first_and_respects_its_limits() {
     for _ in 0..3 {
         c.engine.join_waitlist(&wl(p, None)).unwrap();
     }
-    assert!(matches!(c.engine.join_waitlist(&wl(p, None)), Err(Error::LimitReached { limit: LimitKind::WaitlistEntries, .. })));
-    let e = c.engine.waitlist(c.cardio[2]).unwrap().into_iter().find(|e| e.request.patient == p).unwrap();
+    assert!(matches!(
+        c.engine.join_waitlist(&wl(p, None)),
+        Err(Error::LimitReached { limit: LimitKind::WaitlistEntries, .. })
+    ));
+    let e = c
+        .engine
+        .waitlist(c.cardio[2])
+        .unwrap()
+        .into_iter()
+        .find(|e| e.request.patient == p)
+        .unwrap();
     c.engine.leave_waitlist(e.id).unwrap();
     assert!(c.engine.leave_waitlist(e.id).is_err());
-    assert!(c.engine.join_waitlist(&WaitlistRequest { date_to: d1.plus_days(-5), ..wl(p, None) }).is_err());
+    assert!(c
+        .engine
+        .join_waitlist(&WaitlistRequest { date_to: d1.plus_days(-5), ..wl(p, None) })
+        .is_err());
 }

@@ -26,7 +26,15 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
     let mut slots = Vec::new();
     for &date in &dates {
         for &doctor in &c.doctor {
-            let specs: Vec<SlotSpec> = (0..4).map(|i| SlotSpec { resource: doctor, date, start_min: 480 + i * 15, end_min: 495 + i * 15, capacity: 3 }).collect();
+            let specs: Vec<SlotSpec> = (0..4)
+                .map(|i| SlotSpec {
+                    resource: doctor,
+                    date,
+                    start_min: 480 + i * 15,
+                    end_min: 495 + i * 15,
+                    capacity: 3,
+                })
+                .collect();
             let r = engine.publish_slots(&specs).unwrap();
             slots.extend((r.start.0..r.end.0).map(SlotId));
         }
@@ -36,7 +44,14 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
         .iter()
         .map(|&p| {
             let r = engine
-                .issue_referral(&ReferralRequest { patient: p, from: c.community, specialty: "cardiology".into(), institution: None, urgency: Urgency::Urgent, valid_days: 30 })
+                .issue_referral(&ReferralRequest {
+                    patient: p,
+                    from: c.community,
+                    specialty: "cardiology".into(),
+                    institution: None,
+                    urgency: Urgency::Urgent,
+                    valid_days: 30,
+                })
                 .unwrap();
             (p, r.id)
         })
@@ -78,7 +93,8 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
                         }
                         50..=54 => {
                             let (p, r) = referrals[rng.random_range(0..referrals.len())];
-                            if let Ok(b) = engine.book(&Request::new(p, slot, app).with_referral(r)) {
+                            if let Ok(b) = engine.book(&Request::new(p, slot, app).with_referral(r))
+                            {
                                 mine.push(b.id);
                             }
                         }
@@ -111,7 +127,11 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
                         }
                         91..=96 => {
                             let _ = engine.patient_record(patient);
-                            let _ = engine.find_free_slots(&AvailabilityQuery::department(departments[0], dates[0], dates[2]));
+                            let _ = engine.find_free_slots(&AvailabilityQuery::department(
+                                departments[0],
+                                dates[0],
+                                dates[2],
+                            ));
                         }
                         _ => {}
                     }
@@ -125,7 +145,10 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
     let totals: Vec<[usize; 4]> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     let placed: usize = totals.iter().map(|c| c[0]).sum();
     let cancels: usize = totals.iter().map(|c| c[2]).sum();
-    assert!(placed > 100 && cancels > 50, "the race must actually book and cancel: {placed} placed, {cancels} cancelled");
+    assert!(
+        placed > 100 && cancels > 50,
+        "the race must actually book and cancel: {placed} placed, {cancels} cancelled"
+    );
 
     // Invariant 1 and 3: per slot, taken == active bookings on it, and ≤ pool sizes.
     let mut active_per_slot: HashMap<SlotId, [u16; 4]> = HashMap::new();
@@ -162,12 +185,20 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
             assert_eq!(info.pool_taken, [0; 4], "a suspended session keeps no bookings");
         }
     }
-    let offers = patients.iter().flat_map(|p| engine.bookings_of(*p).unwrap()).filter(|b| b.offer.is_some()).count();
+    let offers = patients
+        .iter()
+        .flat_map(|p| engine.bookings_of(*p).unwrap())
+        .filter(|b| b.offer.is_some())
+        .count();
     assert!(offers > 10, "waitlist offers must take part in the race: {offers}");
     eprintln!("stress: {placed} placed, {cancels} cancelled, {offers} waitlist offers");
     // Every hold ends: after the last deadline passes, nothing is left held.
     engine.advance_clock(24 * 3600 - 1).unwrap();
     for &p in &patients {
-        assert!(engine.bookings_of(p).unwrap().iter().all(|b| b.state != BookingState::Held || b.expires_at > engine.now()));
+        assert!(engine
+            .bookings_of(p)
+            .unwrap()
+            .iter()
+            .all(|b| b.state != BookingState::Held || b.expires_at > engine.now()));
     }
 }

@@ -43,17 +43,63 @@ impl Fixture {
         let mut start = 0;
         assert_eq!(hy_date_from_ymd(2026, 11, 23, &mut day), hy_result::HY_OK);
         assert_eq!(hy_timestamp_from_local(day, 16 * 60, 8 * 3600, &mut start), hy_result::HY_OK);
-        assert_eq!(hy_engine_new_manual_clock(std::ptr::null(), HY_POLICY_JSON, 8 * 3600, start, &mut handle), hy_result::HY_OK);
+        assert_eq!(
+            hy_engine_new_manual_clock(
+                std::ptr::null(),
+                HY_POLICY_JSON,
+                8 * 3600,
+                start,
+                &mut handle
+            ),
+            hy_result::HY_OK
+        );
         let (mut inst, mut dep, mut res, mut channel, mut first_slot) = (0, 0, 0, 0, 0);
-        assert_eq!(hy_engine_add_institution(handle, c"Hospital".as_ptr(), HY_TIER_SECONDARY, c"Guancheng".as_ptr(), &mut inst), hy_result::HY_OK);
-        assert_eq!(hy_engine_add_department(handle, inst, c"cardiology".as_ptr(), c"Cardiology".as_ptr(), &mut dep), hy_result::HY_OK);
-        assert_eq!(hy_engine_add_resource(handle, dep, HY_RESOURCE_DOCTOR, c"Dr Li".as_ptr(), false, &mut res), hy_result::HY_OK);
+        assert_eq!(
+            hy_engine_add_institution(
+                handle,
+                c"Hospital".as_ptr(),
+                HY_TIER_SECONDARY,
+                c"Guancheng".as_ptr(),
+                &mut inst
+            ),
+            hy_result::HY_OK
+        );
+        assert_eq!(
+            hy_engine_add_department(
+                handle,
+                inst,
+                c"cardiology".as_ptr(),
+                c"Cardiology".as_ptr(),
+                &mut dep
+            ),
+            hy_result::HY_OK
+        );
+        assert_eq!(
+            hy_engine_add_resource(
+                handle,
+                dep,
+                HY_RESOURCE_DOCTOR,
+                c"Dr Li".as_ptr(),
+                false,
+                &mut res
+            ),
+            hy_result::HY_OK
+        );
         assert_eq!(hy_engine_channel_id(handle, c"app".as_ptr(), &mut channel), hy_result::HY_OK);
         // Three days ahead: open to the public, cancellation still free.
         let specs: Vec<hy_slot_spec> = (0..SLOTS)
-            .map(|i| hy_slot_spec { resource: res, date: day + 3, start_min: (i * 10) as u16, end_min: (i * 10 + 10) as u16, capacity: 16_000 })
+            .map(|i| hy_slot_spec {
+                resource: res,
+                date: day + 3,
+                start_min: (i * 10) as u16,
+                end_min: (i * 10 + 10) as u16,
+                capacity: 16_000,
+            })
             .collect();
-        assert_eq!(hy_engine_publish_slots(handle, specs.as_ptr(), specs.len(), &mut first_slot), hy_result::HY_OK);
+        assert_eq!(
+            hy_engine_publish_slots(handle, specs.as_ptr(), specs.len(), &mut first_slot),
+            hy_result::HY_OK
+        );
         let patients = (0..patients)
             .map(|_| {
                 let mut p = 0;
@@ -80,7 +126,11 @@ impl Fixture {
     }
 
     fn rust_request(&self, i: usize) -> Request {
-        Request::new(PatientId(self.patients[i % self.patients.len()]), SlotId(self.first_slot + (i as u32 % SLOTS)), ChannelId(self.channel))
+        Request::new(
+            PatientId(self.patients[i % self.patients.len()]),
+            SlotId(self.first_slot + (i as u32 % SLOTS)),
+            ChannelId(self.channel),
+        )
     }
 }
 
@@ -92,14 +142,21 @@ impl Drop for Fixture {
 
 type BookFn = extern "C" fn(*mut hy_engine, *const hy_request, *mut hy_booking) -> hy_result;
 type CancelFn = extern "C" fn(*mut hy_engine, hy_booking_id, *mut hy_booking) -> hy_result;
-type BookBulkFn = extern "C" fn(*mut hy_engine, *const hy_request, usize, *mut hy_booking_result) -> hy_result;
-type CancelBulkFn = extern "C" fn(*mut hy_engine, *const hy_booking_id, usize, *mut hy_booking_result) -> hy_result;
+type BookBulkFn =
+    extern "C" fn(*mut hy_engine, *const hy_request, usize, *mut hy_booking_result) -> hy_result;
+type CancelBulkFn =
+    extern "C" fn(*mut hy_engine, *const hy_booking_id, usize, *mut hy_booking_result) -> hy_result;
 
 /// Time `iters` runs of `run`. The engines are rebuilt (untimed) every `runs_per_fixture`
 /// runs, always with `patients` patients, so both sides of a comparison measure the same
 /// workload whatever iteration counts criterion picks, and no patient books more than
 /// `USES_PER_PATIENT` times in one engine.
-fn timed(iters: u64, patients: usize, runs_per_fixture: usize, run: impl Fn(&Fixture, usize)) -> Duration {
+fn timed(
+    iters: u64,
+    patients: usize,
+    runs_per_fixture: usize,
+    run: impl Fn(&Fixture, usize),
+) -> Duration {
     let mut total = Duration::ZERO;
     let mut done = 0usize;
     while done < iters as usize {
@@ -155,7 +212,8 @@ fn bulk(c: &mut Criterion) {
         b.iter_custom(|iters| {
             timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
                 let e = f.engine();
-                let ids: Vec<BookingId> = (0..BULK).map(|k| e.book(&f.rust_request(i * BULK + k)).unwrap().id).collect();
+                let ids: Vec<BookingId> =
+                    (0..BULK).map(|k| e.book(&f.rust_request(i * BULK + k)).unwrap().id).collect();
                 for id in ids {
                     black_box(e.cancel(id).unwrap());
                 }
@@ -169,10 +227,16 @@ fn bulk(c: &mut Criterion) {
             timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
                 let reqs: Vec<hy_request> = (0..BULK).map(|k| f.c_request(i * BULK + k)).collect();
                 let mut results = vec![hy_booking_result::default(); BULK];
-                assert_eq!(book_bulk(f.handle, reqs.as_ptr(), BULK, results.as_mut_ptr()), hy_result::HY_OK);
+                assert_eq!(
+                    book_bulk(f.handle, reqs.as_ptr(), BULK, results.as_mut_ptr()),
+                    hy_result::HY_OK
+                );
                 let ids: Vec<hy_booking_id> = results.iter().map(|r| r.booking.id).collect();
                 assert!(results.iter().all(|r| r.result == hy_result::HY_OK));
-                assert_eq!(cancel_bulk(f.handle, ids.as_ptr(), BULK, results.as_mut_ptr()), hy_result::HY_OK);
+                assert_eq!(
+                    cancel_bulk(f.handle, ids.as_ptr(), BULK, results.as_mut_ptr()),
+                    hy_result::HY_OK
+                );
                 black_box(&results);
             })
         })
@@ -181,7 +245,9 @@ fn bulk(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5))
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
 }
 
 criterion_group! { name = benches; config = config(); targets = single, bulk }
@@ -219,7 +285,8 @@ fn interleaved() {
     let bulk_rust = |iters| {
         timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
             let e = f.engine();
-            let ids: Vec<BookingId> = (0..BULK).map(|k| e.book(&f.rust_request(i * BULK + k)).unwrap().id).collect();
+            let ids: Vec<BookingId> =
+                (0..BULK).map(|k| e.book(&f.rust_request(i * BULK + k)).unwrap().id).collect();
             for id in ids {
                 black_box(e.cancel(id).unwrap());
             }
@@ -229,9 +296,15 @@ fn interleaved() {
         timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
             let reqs: Vec<hy_request> = (0..BULK).map(|k| f.c_request(i * BULK + k)).collect();
             let mut results = vec![hy_booking_result::default(); BULK];
-            assert_eq!(book_bulk(f.handle, reqs.as_ptr(), BULK, results.as_mut_ptr()), hy_result::HY_OK);
+            assert_eq!(
+                book_bulk(f.handle, reqs.as_ptr(), BULK, results.as_mut_ptr()),
+                hy_result::HY_OK
+            );
             let ids: Vec<hy_booking_id> = results.iter().map(|r| r.booking.id).collect();
-            assert_eq!(cancel_bulk(f.handle, ids.as_ptr(), BULK, results.as_mut_ptr()), hy_result::HY_OK);
+            assert_eq!(
+                cancel_bulk(f.handle, ids.as_ptr(), BULK, results.as_mut_ptr()),
+                hy_result::HY_OK
+            );
             black_box(&results);
         })
     };

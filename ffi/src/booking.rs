@@ -1,7 +1,7 @@
 //! The booking path through C: single calls, and bulk calls that cross the boundary once per
 //! batch. Each function is a thin conversion around the `Engine` method of the same name.
 
-use crate::engine::{try_engine, hy_engine, HY_ARRAY_MAX};
+use crate::engine::{hy_engine, try_engine, HY_ARRAY_MAX};
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{ffi_panic_boundary, try_out, try_ref, try_slice, try_slice_mut};
 use crate::types::*;
@@ -37,7 +37,11 @@ fn with_booking(
 /// Hold a place for the policy's hold time (default 10 minutes) while the patient confirms or
 /// pays; it expires by itself unless confirmed or cancelled.
 #[no_mangle]
-pub extern "C" fn hy_engine_hold(engine: *mut hy_engine, request: *const hy_request, booking_out: *mut hy_booking) -> hy_result {
+pub extern "C" fn hy_engine_hold(
+    engine: *mut hy_engine,
+    request: *const hy_request,
+    booking_out: *mut hy_booking,
+) -> hy_result {
     ffi_panic_boundary! { with_request(engine, request, booking_out, |e, r| e.hold(r)) }
 }
 
@@ -54,14 +58,22 @@ pub extern "C" fn hy_engine_hold_for(
 
 /// Hold and confirm in one step.
 #[no_mangle]
-pub extern "C" fn hy_engine_book(engine: *mut hy_engine, request: *const hy_request, booking_out: *mut hy_booking) -> hy_result {
+pub extern "C" fn hy_engine_book(
+    engine: *mut hy_engine,
+    request: *const hy_request,
+    booking_out: *mut hy_booking,
+) -> hy_result {
     ffi_panic_boundary! { with_request(engine, request, booking_out, |e, r| e.book(r)) }
 }
 
 /// Book, or — inside a slot's release lottery window — enter the lottery (the outcome arrives
 /// as an event). Use this instead of `hy_engine_book` at release time.
 #[no_mangle]
-pub extern "C" fn hy_engine_submit(engine: *mut hy_engine, request: *const hy_request, submission_out: *mut hy_submission) -> hy_result {
+pub extern "C" fn hy_engine_submit(
+    engine: *mut hy_engine,
+    request: *const hy_request,
+    submission_out: *mut hy_submission,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(submission_out, "submission_out")?;
@@ -74,7 +86,11 @@ pub extern "C" fn hy_engine_submit(engine: *mut hy_engine, request: *const hy_re
 /// Confirm a hold. HY_HOLD_EXPIRED if it ran out, whether or not a tick has processed the
 /// expiry yet.
 #[no_mangle]
-pub extern "C" fn hy_engine_confirm(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+pub extern "C" fn hy_engine_confirm(
+    engine: *mut hy_engine,
+    booking: hy_booking_id,
+    booking_out: *mut hy_booking,
+) -> hy_result {
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.confirm(id)) }
 }
 
@@ -82,31 +98,51 @@ pub extern "C" fn hy_engine_confirm(engine: *mut hy_engine, booking: hy_booking_
 /// as a (fractional) no-show. A hold that ran out is HY_HOLD_EXPIRED (its place is already
 /// back), whether or not a tick has processed the expiry yet.
 #[no_mangle]
-pub extern "C" fn hy_engine_cancel(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+pub extern "C" fn hy_engine_cancel(
+    engine: *mut hy_engine,
+    booking: hy_booking_id,
+    booking_out: *mut hy_booking,
+) -> hy_result {
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.cancel(id)) }
 }
 
 /// The patient arrived.
 #[no_mangle]
-pub extern "C" fn hy_engine_check_in(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+pub extern "C" fn hy_engine_check_in(
+    engine: *mut hy_engine,
+    booking: hy_booking_id,
+    booking_out: *mut hy_booking,
+) -> hy_result {
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.check_in(id)) }
 }
 
 /// The visit took place.
 #[no_mangle]
-pub extern "C" fn hy_engine_fulfil(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+pub extern "C" fn hy_engine_fulfil(
+    engine: *mut hy_engine,
+    booking: hy_booking_id,
+    booking_out: *mut hy_booking,
+) -> hy_result {
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.fulfil(id)) }
 }
 
 /// The patient did not come: counted towards suspension by the policy.
 #[no_mangle]
-pub extern "C" fn hy_engine_mark_no_show(engine: *mut hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+pub extern "C" fn hy_engine_mark_no_show(
+    engine: *mut hy_engine,
+    booking: hy_booking_id,
+    booking_out: *mut hy_booking,
+) -> hy_result {
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.mark_no_show(id)) }
 }
 
 /// One hold or booking, by id.
 #[no_mangle]
-pub extern "C" fn hy_engine_booking(engine: *const hy_engine, booking: hy_booking_id, booking_out: *mut hy_booking) -> hy_result {
+pub extern "C" fn hy_engine_booking(
+    engine: *const hy_engine,
+    booking: hy_booking_id,
+    booking_out: *mut hy_booking,
+) -> hy_result {
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.booking(id)) }
 }
 
@@ -124,7 +160,9 @@ fn bulk<T>(
         // Per item, no thread-local message: that would cost an allocation per failure.
         *out = match f(e, item) {
             Ok(b) => hy_booking_result { result: hy_result::HY_OK, booking: (&b).into() },
-            Err(err) => hy_booking_result { result: err.code().into(), booking: hy_booking::default() },
+            Err(err) => {
+                hy_booking_result { result: err.code().into(), booking: hy_booking::default() }
+            }
         };
     }
     Ok(())
@@ -204,7 +242,10 @@ pub extern "C" fn hy_engine_join_waitlist(
 
 /// Leave a waitlist.
 #[no_mangle]
-pub extern "C" fn hy_engine_leave_waitlist(engine: *mut hy_engine, entry: hy_waitlist_id) -> hy_result {
+pub extern "C" fn hy_engine_leave_waitlist(
+    engine: *mut hy_engine,
+    entry: hy_waitlist_id,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         if entry == 0 {

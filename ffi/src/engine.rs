@@ -2,7 +2,9 @@
 //! records. The booking path is in `booking.rs`, events in `events.rs`.
 
 use crate::error::{hy_result, set_last_error};
-use crate::ffi::{copy_out, ffi_panic_boundary, try_opt_str, try_out, try_ref, try_slice, try_slice_mut, try_str};
+use crate::ffi::{
+    copy_out, ffi_panic_boundary, try_opt_str, try_out, try_ref, try_slice, try_slice_mut, try_str,
+};
 use crate::types::*;
 use haoyuan_core::*;
 use std::ffi::c_char;
@@ -53,7 +55,9 @@ impl hy_engine {
         match &self.inner {
             Inner::Durable(d) => Ok(d),
             Inner::Memory(_) => {
-                set_last_error("this engine is in memory only; open one with hy_engine_open".into());
+                set_last_error(
+                    "this engine is in memory only; open one with hy_engine_open".into(),
+                );
                 Err(hy_result::HY_INVALID_ARGUMENT)
             }
         }
@@ -69,14 +73,20 @@ pub(crate) fn try_engine<'a>(p: *const hy_engine) -> Result<&'a Engine, hy_resul
 /// bound on one call's memory and time.
 pub const HY_ARRAY_MAX: usize = 5_000_000;
 
-fn config_from(policy: *const c_char, format: hy_policy_format, utc_offset_s: i32) -> Result<EngineConfig, hy_result> {
+fn config_from(
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+) -> Result<EngineConfig, hy_result> {
     let policy = match try_opt_str(policy, "policy")? {
         None => Policy::default(),
         Some(text) => match format {
             HY_POLICY_JSON => Policy::from_json(text)?,
             HY_POLICY_TOML => Policy::from_toml(text)?,
             other => {
-                set_last_error(format!("policy format {other} is not HY_POLICY_JSON or HY_POLICY_TOML"));
+                set_last_error(format!(
+                    "policy format {other} is not HY_POLICY_JSON or HY_POLICY_TOML"
+                ));
                 return Err(hy_result::HY_INVALID_ARGUMENT);
             }
         },
@@ -96,7 +106,12 @@ fn config_from(policy: *const c_char, format: hy_policy_format, utc_offset_s: i3
 /// characters, or `HAOYUAN_CARD_KEY_FILE`, a file holding them), else under a random key that
 /// lives with the engine; a malformed key in the environment is HY_INVALID_ARGUMENT.
 #[no_mangle]
-pub extern "C" fn hy_engine_new(policy: *const c_char, format: hy_policy_format, utc_offset_s: i32, engine_out: *mut *mut hy_engine) -> hy_result {
+pub extern "C" fn hy_engine_new(
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+    engine_out: *mut *mut hy_engine,
+) -> hy_result {
     ffi_panic_boundary! {
         let out = try_out(engine_out, "engine_out")?;
         let config = config_from(policy, format, utc_offset_s)?;
@@ -160,9 +175,9 @@ fn open_durable(
     let durability = match mode {
         HY_JOURNAL_SYNC => Durability::Sync,
         HY_JOURNAL_NONE => Durability::None,
-        HY_JOURNAL_BUFFERED if (1..=60_000).contains(&fsync_interval_ms) => {
-            Durability::Buffered { interval: std::time::Duration::from_millis(fsync_interval_ms as u64) }
-        }
+        HY_JOURNAL_BUFFERED if (1..=60_000).contains(&fsync_interval_ms) => Durability::Buffered {
+            interval: std::time::Duration::from_millis(fsync_interval_ms as u64),
+        },
         HY_JOURNAL_BUFFERED => {
             set_last_error(format!("fsync_interval_ms {fsync_interval_ms} must be 1 ..= 60000"));
             return Err(hy_result::HY_INVALID_ARGUMENT);
@@ -172,7 +187,8 @@ fn open_durable(
             return Err(hy_result::HY_INVALID_ARGUMENT);
         }
     };
-    let engine = DurableEngine::open(dir, OpenOptions::new(durability).config(config).clock(clock))?;
+    let engine =
+        DurableEngine::open(dir, OpenOptions::new(durability).config(config).clock(clock))?;
     out.set(Box::into_raw(Box::new(hy_engine { inner: Inner::Durable(engine) })));
     Ok(())
 }
@@ -405,7 +421,11 @@ pub extern "C" fn hy_engine_add_resource(
 /// Add a booking channel (idempotent by name). "app", "wechat", "web", "kiosk", "phone" and
 /// "clinic" exist from the start.
 #[no_mangle]
-pub extern "C" fn hy_engine_add_channel(engine: *mut hy_engine, name: *const c_char, id_out: *mut hy_channel_id) -> hy_result {
+pub extern "C" fn hy_engine_add_channel(
+    engine: *mut hy_engine,
+    name: *const c_char,
+    id_out: *mut hy_channel_id,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(id_out, "id_out")?;
@@ -416,7 +436,11 @@ pub extern "C" fn hy_engine_add_channel(engine: *mut hy_engine, name: *const c_c
 
 /// The id of a channel by name (HY_INVALID_ARGUMENT if there is none).
 #[no_mangle]
-pub extern "C" fn hy_engine_channel_id(engine: *const hy_engine, name: *const c_char, id_out: *mut hy_channel_id) -> hy_result {
+pub extern "C" fn hy_engine_channel_id(
+    engine: *const hy_engine,
+    name: *const c_char,
+    id_out: *mut hy_channel_id,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(id_out, "id_out")?;
@@ -429,7 +453,10 @@ pub extern "C" fn hy_engine_channel_id(engine: *const hy_engine, name: *const c_
 
 /// Register a new patient in the master patient index.
 #[no_mangle]
-pub extern "C" fn hy_engine_register_patient(engine: *mut hy_engine, id_out: *mut hy_patient_id) -> hy_result {
+pub extern "C" fn hy_engine_register_patient(
+    engine: *mut hy_engine,
+    id_out: *mut hy_patient_id,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(id_out, "id_out")?;
@@ -442,7 +469,12 @@ pub extern "C" fn hy_engine_register_patient(engine: *mut hy_engine, id_out: *mu
 /// to someone else; linking it again to its owner is HY_OK. The engine keeps only a keyed digest
 /// and the masked number (`4419**********1234`): no message, event or record holds the number.
 #[no_mangle]
-pub extern "C" fn hy_engine_link_card(engine: *mut hy_engine, patient: hy_patient_id, card_type: *const c_char, number: *const c_char) -> hy_result {
+pub extern "C" fn hy_engine_link_card(
+    engine: *mut hy_engine,
+    patient: hy_patient_id,
+    card_type: *const c_char,
+    number: *const c_char,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let (card_type, number) = (try_str(card_type, "card_type")?, try_str(number, "number")?);
@@ -478,7 +510,11 @@ pub extern "C" fn hy_engine_find_patient_by_card(
 /// Merge `merged` into `survivor` (one person registered twice): cards, bookings, referrals and
 /// no-shows move to the survivor, and `merged` resolves to it from now on.
 #[no_mangle]
-pub extern "C" fn hy_engine_merge_patients(engine: *mut hy_engine, survivor: hy_patient_id, merged: hy_patient_id) -> hy_result {
+pub extern "C" fn hy_engine_merge_patients(
+    engine: *mut hy_engine,
+    survivor: hy_patient_id,
+    merged: hy_patient_id,
+) -> hy_result {
     ffi_panic_boundary! {
         try_engine(engine)?.merge_patients(PatientId(survivor), PatientId(merged))?;
         Ok(())
@@ -516,7 +552,11 @@ pub extern "C" fn hy_engine_patient_record_json(
 /// Add a weekly roster template; its slots are created by `hy_engine_publish_rosters_until`.
 /// `roster->closed_dates` is read during the call only (at most 4096 dates).
 #[no_mangle]
-pub extern "C" fn hy_engine_add_roster(engine: *mut hy_engine, roster: *const hy_roster, id_out: *mut hy_roster_id) -> hy_result {
+pub extern "C" fn hy_engine_add_roster(
+    engine: *mut hy_engine,
+    roster: *const hy_roster,
+    id_out: *mut hy_roster_id,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(id_out, "id_out")?;
@@ -529,7 +569,11 @@ pub extern "C" fn hy_engine_add_roster(engine: *mut hy_engine, roster: *const hy
 /// Publish every roster's slots up to and including `until` (dates already published are
 /// skipped). `*created_out` (may be NULL) receives how many slots were created.
 #[no_mangle]
-pub extern "C" fn hy_engine_publish_rosters_until(engine: *mut hy_engine, until: hy_date, created_out: *mut usize) -> hy_result {
+pub extern "C" fn hy_engine_publish_rosters_until(
+    engine: *mut hy_engine,
+    until: hy_date,
+    created_out: *mut usize,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = if created_out.is_null() { None } else { Some(try_out(created_out, "created_out")?) };
@@ -545,7 +589,12 @@ pub extern "C" fn hy_engine_publish_rosters_until(engine: *mut hy_engine, until:
 /// are contiguous, in input order: `*first_out` … `*first_out + len - 1`. `specs` is read during
 /// the call only; `len` at most HY_ARRAY_MAX (NULL allowed when `len` is 0).
 #[no_mangle]
-pub extern "C" fn hy_engine_publish_slots(engine: *mut hy_engine, specs: *const hy_slot_spec, len: usize, first_out: *mut hy_slot_id) -> hy_result {
+pub extern "C" fn hy_engine_publish_slots(
+    engine: *mut hy_engine,
+    specs: *const hy_slot_spec,
+    len: usize,
+    first_out: *mut hy_slot_id,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(first_out, "first_out")?;
@@ -557,7 +606,11 @@ pub extern "C" fn hy_engine_publish_slots(engine: *mut hy_engine, specs: *const 
 
 /// A published slot: places and takings per pool, times, whether it is closed.
 #[no_mangle]
-pub extern "C" fn hy_engine_slot(engine: *const hy_engine, slot: hy_slot_id, info_out: *mut hy_slot_info) -> hy_result {
+pub extern "C" fn hy_engine_slot(
+    engine: *const hy_engine,
+    slot: hy_slot_id,
+    info_out: *mut hy_slot_info,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(info_out, "info_out")?;
@@ -707,7 +760,12 @@ pub extern "C" fn hy_engine_alternatives(
 
 /// The `hy_date` of a calendar day (HY_INVALID_DATE if there is no such day in 1970 ..= 2199).
 #[no_mangle]
-pub extern "C" fn hy_date_from_ymd(year: i32, month: u32, day: u32, date_out: *mut hy_date) -> hy_result {
+pub extern "C" fn hy_date_from_ymd(
+    year: i32,
+    month: u32,
+    day: u32,
+    date_out: *mut hy_date,
+) -> hy_result {
     ffi_panic_boundary! {
         let out = try_out(date_out, "date_out")?;
         match Date::from_ymd(year, month, day) {
@@ -740,7 +798,12 @@ pub extern "C" fn hy_date_parse(text: *const c_char, date_out: *mut hy_date) -> 
 
 /// The instant of local `minute` (0 ..= 1440) on `date` in a region `utc_offset_s` from UTC.
 #[no_mangle]
-pub extern "C" fn hy_timestamp_from_local(date: hy_date, minute: u16, utc_offset_s: i32, timestamp_out: *mut hy_timestamp) -> hy_result {
+pub extern "C" fn hy_timestamp_from_local(
+    date: hy_date,
+    minute: u16,
+    utc_offset_s: i32,
+    timestamp_out: *mut hy_timestamp,
+) -> hy_result {
     ffi_panic_boundary! {
         let out = try_out(timestamp_out, "timestamp_out")?;
         out.set(Timestamp::try_from_local(Date(date), minute, utc_offset_s)?.0);

@@ -2,11 +2,9 @@
 //! the C boundary itself; 10 and above are the core's stable `ErrorCode` numbers, one per domain
 //! error, shared with the Python exceptions.
 
-use crate::ffi::{copy_truncated, ffi_panic_boundary};
 use haoyuan_core::{Error, ErrorCode};
 use std::any::Any;
 use std::cell::RefCell;
-use std::ffi::c_char;
 
 /// The result of every call. `HY_OK` is 0; everything else is an error whose readable detail
 /// is in `hy_last_error_message()` on the same thread.
@@ -128,7 +126,10 @@ impl hy_result {
 
     /// Every code: the boundary's, then one per core error code (derived from core's table).
     pub fn all() -> impl Iterator<Item = hy_result> {
-        BOUNDARY_CODES.iter().map(|(r, _)| *r).chain(ErrorCode::ALL.iter().map(|c| hy_result::from(*c)))
+        BOUNDARY_CODES
+            .iter()
+            .map(|(r, _)| *r)
+            .chain(ErrorCode::ALL.iter().map(|c| hy_result::from(*c)))
     }
 
     /// A fixed one-line description of the code: the boundary's own, or core's table's.
@@ -143,7 +144,7 @@ impl hy_result {
 thread_local! {
     /// The detail of the last failed call on this thread (errno-style: meaningful right after a
     /// call that did not return `HY_OK`).
-    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+    pub(crate) static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// Longest last-error message kept (a bound on what a caller's input can make us store).
@@ -174,34 +175,12 @@ pub(crate) fn panicked(payload: Box<dyn Any + Send>) -> hy_result {
     hy_result::HY_PANIC
 }
 
-/// Copy the fixed description of `result` into `buf` (NUL-terminated, truncated to fit) and its
-/// length without the NUL into `*written`. An unknown number gets "unknown result code".
-#[no_mangle]
-pub extern "C" fn hy_error_message(result: u32, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    ffi_panic_boundary! {
-        let text = hy_result::from_u32(result).map_or("unknown result code", hy_result::description);
-        copy_truncated(text, buf, len, written)
-    }
-}
-
-/// Copy the detailed message of the last failed call on this thread into `buf` (NUL-terminated,
-/// truncated to fit at a character boundary) and its length without the NUL into `*written`.
-/// Empty if no call failed on this thread yet. This call never changes the message, whatever
-/// its outcome: a NULL `buf` (with `len` > 0) or a NULL or misaligned `written` is reported by
-/// the result code alone, so the message can be read again with correct arguments.
-#[no_mangle]
-pub extern "C" fn hy_last_error_message(buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
-    // The argument checks (and, should one ever happen, a caught panic) record their own
-    // message; put the one this call reports back afterwards, whatever the result.
-    let msg = LAST_ERROR.try_with(|m| m.borrow().clone()).unwrap_or_default();
-    let result = ffi_panic_boundary! { copy_truncated(&msg, buf, len, written) };
-    let _ = LAST_ERROR.try_with(|m| *m.borrow_mut() = msg);
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi::ffi_panic_boundary;
+    use crate::messages::hy_last_error_message;
+    use std::ffi::c_char;
 
     /// `HY_` + the name in capitals with underscores: `SlotFull` → `HY_SLOT_FULL`.
     fn c_name(name: &str) -> String {
@@ -228,7 +207,9 @@ mod tests {
         let all: Vec<hy_result> = hy_result::all().collect();
         for n in 0..1000 {
             match hy_result::from_u32(n) {
-                Some(r) if n >= 10 => assert!(ErrorCode::from_number(n).is_some(), "{r:?} is not in core's table"),
+                Some(r) if n >= 10 => {
+                    assert!(ErrorCode::from_number(n).is_some(), "{r:?} is not in core's table")
+                }
                 Some(r) => assert!(BOUNDARY_CODES.iter().any(|(b, _)| *b == r)),
                 None => assert!(ErrorCode::from_number(n).is_none()),
             }

@@ -35,7 +35,8 @@ impl hy_events {
         let event = self.rx.try_recv()?;
         // Every event type serialises; an error would be a bug, reported as a bare sequence
         // number rather than a gap.
-        let json = serde_json::to_string(&event).unwrap_or_else(|_| format!("{{\"seq\":{}}}", event.seq));
+        let json =
+            serde_json::to_string(&event).unwrap_or_else(|_| format!("{{\"seq\":{}}}", event.seq));
         Some((event.seq, json))
     }
 }
@@ -45,7 +46,14 @@ impl hy_events {
 /// go on, anything else to stop after this event. It must not unwind (no C++ exception or
 /// longjmp out of it). It may call any `hy_engine_*` function, but not this `hy_events` handle.
 #[allow(non_camel_case_types)]
-pub type hy_event_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, seq: u64, json: *const c_char, json_len: usize) -> i32>;
+pub type hy_event_callback = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        seq: u64,
+        json: *const c_char,
+        json_len: usize,
+    ) -> i32,
+>;
 
 /// Most events one poll or dispatch call hands over (a bound on one call's time).
 pub const HY_EVENTS_PER_CALL_MAX: usize = 1_000_000;
@@ -58,14 +66,27 @@ pub const HY_EVENTS_CAPACITY_MAX: usize = haoyuan_core::SUBSCRIPTION_CAPACITY_MA
 /// Subscribe to an engine's events, with a queue of `HY_EVENTS_CAPACITY_DEFAULT` events and
 /// `HY_OVERFLOW_DISCONNECT`.
 #[no_mangle]
-pub extern "C" fn hy_events_new(engine: *const hy_engine, events_out: *mut *mut hy_events) -> hy_result {
-    hy_events_new_with(engine, HY_EVENTS_CAPACITY_DEFAULT, crate::types::HY_OVERFLOW_DISCONNECT, events_out)
+pub extern "C" fn hy_events_new(
+    engine: *const hy_engine,
+    events_out: *mut *mut hy_events,
+) -> hy_result {
+    hy_events_new_with(
+        engine,
+        HY_EVENTS_CAPACITY_DEFAULT,
+        crate::types::HY_OVERFLOW_DISCONNECT,
+        events_out,
+    )
 }
 
 /// Subscribe with a queue of `capacity` events (1 ..= `HY_EVENTS_CAPACITY_MAX`) and a policy
 /// for a full queue.
 #[no_mangle]
-pub extern "C" fn hy_events_new_with(engine: *const hy_engine, capacity: usize, overflow: hy_overflow, events_out: *mut *mut hy_events) -> hy_result {
+pub extern "C" fn hy_events_new_with(
+    engine: *const hy_engine,
+    capacity: usize,
+    overflow: hy_overflow,
+    events_out: *mut *mut hy_events,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         let out = try_out(events_out, "events_out")?;
@@ -79,7 +100,10 @@ pub extern "C" fn hy_events_new_with(engine: *const hy_engine, capacity: usize, 
 /// Whether the engine cut this subscriber off because its queue was full
 /// (`HY_OVERFLOW_DISCONNECT`): the events after those still queued were not delivered.
 #[no_mangle]
-pub extern "C" fn hy_events_is_cut_off(events: *const hy_events, cut_off_out: *mut bool) -> hy_result {
+pub extern "C" fn hy_events_is_cut_off(
+    events: *const hy_events,
+    cut_off_out: *mut bool,
+) -> hy_result {
     ffi_panic_boundary! {
         let events = crate::ffi::try_ref(events, "events")?;
         let out = try_out(cut_off_out, "cut_off_out")?;
@@ -106,7 +130,13 @@ pub extern "C" fn hy_events_free(events: *mut hy_events) {
 /// one alone does not fit, the result is HY_BUFFER_TOO_SMALL and `*written_out` is the buffer
 /// size it needs. Never blocks.
 #[no_mangle]
-pub extern "C" fn hy_events_poll(events: *mut hy_events, buf: *mut c_char, len: usize, written_out: *mut usize, count_out: *mut usize) -> hy_result {
+pub extern "C" fn hy_events_poll(
+    events: *mut hy_events,
+    buf: *mut c_char,
+    len: usize,
+    written_out: *mut usize,
+    count_out: *mut usize,
+) -> hy_result {
     ffi_panic_boundary! {
         let events = try_mut(events, "events")?;
         let written = try_out(written_out, "written_out")?;

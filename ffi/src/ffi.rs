@@ -79,7 +79,12 @@ pub(crate) fn try_out<'a, T>(p: *mut T, what: &str) -> Result<Out<'a, T>, hy_res
 
 /// A slice from (pointer, length). A zero length accepts any pointer, NULL included; a length
 /// above `max` is refused before the memory is touched.
-pub(crate) fn try_slice<'a, T>(p: *const T, len: usize, max: usize, what: &str) -> Result<&'a [T], hy_result> {
+pub(crate) fn try_slice<'a, T>(
+    p: *const T,
+    len: usize,
+    max: usize,
+    what: &str,
+) -> Result<&'a [T], hy_result> {
     if len == 0 {
         return Ok(&[]);
     }
@@ -96,7 +101,12 @@ pub(crate) fn try_slice<'a, T>(p: *const T, len: usize, max: usize, what: &str) 
 }
 
 /// A writable slice from (pointer, capacity), same rules as `try_slice`.
-pub(crate) fn try_slice_mut<'a, T>(p: *mut T, len: usize, max: usize, what: &str) -> Result<&'a mut [T], hy_result> {
+pub(crate) fn try_slice_mut<'a, T>(
+    p: *mut T,
+    len: usize,
+    max: usize,
+    what: &str,
+) -> Result<&'a mut [T], hy_result> {
     if len == 0 {
         return Ok(&mut []);
     }
@@ -137,12 +147,21 @@ pub(crate) fn try_str<'a>(p: *const c_char, what: &str) -> Result<&'a str, hy_re
 
 /// Like `try_str`, with NULL meaning "not given".
 pub(crate) fn try_opt_str<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>, hy_result> {
-    if p.is_null() { Ok(None) } else { try_str(p, what).map(Some) }
+    if p.is_null() {
+        Ok(None)
+    } else {
+        try_str(p, what).map(Some)
+    }
 }
 
 /// Copy `s` and a NUL into (`buf`, `len`). On success `*written` is the length without the NUL;
 /// on `HY_BUFFER_TOO_SMALL` it is the buffer size needed (NUL included) and `buf` is untouched.
-pub(crate) fn copy_out(s: &str, buf: *mut c_char, len: usize, written: *mut usize) -> Result<(), hy_result> {
+pub(crate) fn copy_out(
+    s: &str,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> Result<(), hy_result> {
     let written = try_out(written, "written")?;
     if s.len() >= len {
         written.set(s.len() + 1);
@@ -158,7 +177,12 @@ pub(crate) fn copy_out(s: &str, buf: *mut c_char, len: usize, written: *mut usiz
 
 /// Copy as much of `s` as fits, cut at a character boundary, always NUL-terminated when
 /// `len > 0`. For messages, where a truncated text beats none.
-pub(crate) fn copy_truncated(s: &str, buf: *mut c_char, len: usize, written: *mut usize) -> Result<(), hy_result> {
+pub(crate) fn copy_truncated(
+    s: &str,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> Result<(), hy_result> {
     let written = try_out(written, "written")?;
     let dst = try_slice_mut(buf.cast::<u8>(), len, usize::MAX, "buf")?;
     if dst.is_empty() {

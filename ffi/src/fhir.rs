@@ -47,7 +47,12 @@ fn fail(e: FhirError) -> hy_result {
 }
 
 /// A read-only call's resource into the caller's buffer (a retry with a bigger one is harmless).
-fn deliver(r: FhirResult<String>, buf: *mut c_char, len: usize, written: *mut usize) -> Result<(), hy_result> {
+fn deliver(
+    r: FhirResult<String>,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> Result<(), hy_result> {
     match r {
         Ok(json) => copy_out(&json, buf, len, written),
         Err(e) => Err(fail(e)),
@@ -56,7 +61,11 @@ fn deliver(r: FhirResult<String>, buf: *mut c_char, len: usize, written: *mut us
 
 /// A mutating call's resource as a library-allocated string: nothing can fail once the engine
 /// has changed (its outputs were checked before the call).
-fn hand_out(r: FhirResult<String>, json_out: Out<'_, *mut c_char>, len_out: Out<'_, usize>) -> Result<(), hy_result> {
+fn hand_out(
+    r: FhirResult<String>,
+    json_out: Out<'_, *mut c_char>,
+    len_out: Out<'_, usize>,
+) -> Result<(), hy_result> {
     match r {
         Ok(json) => {
             give_string(json, json_out, len_out);
@@ -87,7 +96,13 @@ fn mutating_text_call(
 /// specialty, practitioner, organization, location, patient) → a searchset `Bundle` of free
 /// `Slot`s.
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_find(engine: *const hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
+pub extern "C" fn hy_engine_fhir_find(
+    engine: *const hy_engine,
+    json: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
     text_call(engine, json, buf, len, written, fhir::find_json)
 }
 
@@ -96,34 +111,61 @@ pub extern "C" fn hy_engine_fhir_find(engine: *const hy_engine, json: *const c_c
 /// `*json_out` (its length without the NUL in `*len_out`) to free with `hy_string_free`.
 /// Both outputs are checked before anything happens: on any error no place was taken.
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_hold(engine: *mut hy_engine, json: *const c_char, json_out: *mut *mut c_char, len_out: *mut usize) -> hy_result {
+pub extern "C" fn hy_engine_fhir_hold(
+    engine: *mut hy_engine,
+    json: *const c_char,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> hy_result {
     mutating_text_call(engine, json, json_out, len_out, fhir::hold_json)
 }
 
 /// `$book`: book a slot, or confirm the hold named by `appointment` → the `booked`
 /// `Appointment`, handed out as by `hy_engine_fhir_hold` (free it with `hy_string_free`).
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_book(engine: *mut hy_engine, json: *const c_char, json_out: *mut *mut c_char, len_out: *mut usize) -> hy_result {
+pub extern "C" fn hy_engine_fhir_book(
+    engine: *mut hy_engine,
+    json: *const c_char,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> hy_result {
     mutating_text_call(engine, json, json_out, len_out, fhir::book_json)
 }
 
 /// Cancel the hold or booking named by `appointment` → the `cancelled` `Appointment`, handed
 /// out as by `hy_engine_fhir_hold` (free it with `hy_string_free`).
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_cancel(engine: *mut hy_engine, json: *const c_char, json_out: *mut *mut c_char, len_out: *mut usize) -> hy_result {
+pub extern "C" fn hy_engine_fhir_cancel(
+    engine: *mut hy_engine,
+    json: *const c_char,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> hy_result {
     mutating_text_call(engine, json, json_out, len_out, fhir::cancel_json)
 }
 
 /// A `collection` `Bundle` of Schedules and Slots for a scope
 /// (`{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 1}`).
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_export_bundle(engine: *const hy_engine, json: *const c_char, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
+pub extern "C" fn hy_engine_fhir_export_bundle(
+    engine: *const hy_engine,
+    json: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
     text_call(engine, json, buf, len, written, fhir::export_bundle_json)
 }
 
 /// The FHIR `Slot` of a slot.
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_export_slot(engine: *const hy_engine, slot: hy_slot_id, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
+pub extern "C" fn hy_engine_fhir_export_slot(
+    engine: *const hy_engine,
+    slot: hy_slot_id,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         try_out(written, "written")?;
@@ -133,7 +175,13 @@ pub extern "C" fn hy_engine_fhir_export_slot(engine: *const hy_engine, slot: hy_
 
 /// The FHIR `Appointment` of a hold or booking.
 #[no_mangle]
-pub extern "C" fn hy_engine_fhir_export_appointment(engine: *const hy_engine, booking: hy_booking_id, buf: *mut c_char, len: usize, written: *mut usize) -> hy_result {
+pub extern "C" fn hy_engine_fhir_export_appointment(
+    engine: *const hy_engine,
+    booking: hy_booking_id,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         try_out(written, "written")?;

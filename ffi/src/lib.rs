@@ -20,6 +20,7 @@ mod events;
 mod ffi;
 #[cfg(feature = "fhir")]
 mod fhir;
+mod messages;
 mod types;
 
 pub use booking::*;

@@ -218,7 +218,13 @@ pub struct hy_slot_spec {
 
 impl From<&hy_slot_spec> for SlotSpec {
     fn from(s: &hy_slot_spec) -> SlotSpec {
-        SlotSpec { resource: ResourceId(s.resource), date: Date(s.date), start_min: s.start_min, end_min: s.end_min, capacity: s.capacity }
+        SlotSpec {
+            resource: ResourceId(s.resource),
+            date: Date(s.date),
+            start_min: s.start_min,
+            end_min: s.end_min,
+            capacity: s.capacity,
+        }
     }
 }
 
@@ -249,9 +255,13 @@ const CLOSED_DATES_MAX: usize = 4096;
 
 pub(crate) fn roster_from(r: &hy_roster) -> Result<Roster, hy_result> {
     if r.weekdays & 0x80 != 0 {
-        return Err(invalid(format!("weekdays mask {:#04x} has bit 7 set; bits 0 (Monday) ..= 6 (Sunday) only", r.weekdays)));
+        return Err(invalid(format!(
+            "weekdays mask {:#04x} has bit 7 set; bits 0 (Monday) ..= 6 (Sunday) only",
+            r.weekdays
+        )));
     }
-    let closed = try_slice(r.closed_dates, r.closed_dates_len, CLOSED_DATES_MAX, "roster.closed_dates")?;
+    let closed =
+        try_slice(r.closed_dates, r.closed_dates_len, CLOSED_DATES_MAX, "roster.closed_dates")?;
     Ok(Roster {
         resource: ResourceId(r.resource),
         weekdays: (0..7u8).filter(|d| r.weekdays & (1 << d) != 0).collect(),
@@ -446,7 +456,10 @@ pub struct hy_availability_query {
     pub limit: u32,
 }
 
-pub(crate) fn query_from(q: &hy_availability_query, cap: usize) -> Result<AvailabilityQuery, hy_result> {
+pub(crate) fn query_from(
+    q: &hy_availability_query,
+    cap: usize,
+) -> Result<AvailabilityQuery, hy_result> {
     let limit = match q.limit {
         0 => cap,
         n => (n as usize).min(cap),

@@ -8,7 +8,8 @@ use std::path::Path;
 
 fn generate() -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
+    let mut config =
+        cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
     config.after_includes = Some(format!(
         "\n/* The version of the library this header belongs to; hy_version() returns it at run time. */\n\
          #define HY_VERSION_MAJOR {}\n#define HY_VERSION_MINOR {}\n#define HY_VERSION_PATCH {}\n#define HY_VERSION \"{}\"\n",
@@ -56,7 +57,10 @@ fn header_version_is_cargo_version() {
         ("HY_VERSION_MINOR", env!("CARGO_PKG_VERSION_MINOR")),
         ("HY_VERSION_PATCH", env!("CARGO_PKG_VERSION_PATCH")),
     ] {
-        assert!(header.contains(&format!("#define {name} {v}\n")), "{name} {v} missing from the header");
+        assert!(
+            header.contains(&format!("#define {name} {v}\n")),
+            "{name} {v} missing from the header"
+        );
     }
     // And the library reports the same version at run time.
     let lib = unsafe { std::ffi::CStr::from_ptr(haoyuan::hy_version()) }.to_str().unwrap();

@@ -8,8 +8,8 @@
 //!
 //!     cargo run --release -p haoyuan-fhir --example fhir_export -- --measure
 
-use haoyuan_fhir::{self as fhir, CsvImport, ExportScope, ImportOptions};
 use haoyuan::*;
+use haoyuan_fhir::{self as fhir, CsvImport, ExportScope, ImportOptions};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,8 @@ fn main() {
     };
     for (name, value) in &samples {
         let path = dir.join(format!("{name}.json"));
-        let text = serde_json::to_string_pretty(value).expect("a serde_json::Value always serialises");
+        let text =
+            serde_json::to_string_pretty(value).expect("a serde_json::Value always serialises");
         if let Err(e) = std::fs::write(&path, text) {
             eprintln!("cannot write {}: {e}", path.display());
             std::process::exit(1);
@@ -50,16 +51,41 @@ fn day() -> Date {
 
 /// 1,000 doctors in 20 departments of 10 hospitals; nothing published.
 fn registry() -> Engine {
-    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day().plus_days(-1), 16 * 60, 8 * 3600)).expect("default config");
+    let engine = Engine::with_manual_clock(
+        EngineConfig::default(),
+        Timestamp::from_local(day().plus_days(-1), 16 * 60, 8 * 3600),
+    )
+    .expect("default config");
     let mut departments = Vec::new();
     for h in 0..10 {
-        let i = engine.add_institution(&format!("Hospital {h}"), Tier::Tertiary, &format!("District {}", h % 4)).unwrap();
+        let i = engine
+            .add_institution(
+                &format!("Hospital {h}"),
+                Tier::Tertiary,
+                &format!("District {}", h % 4),
+            )
+            .unwrap();
         for d in 0..2 {
-            departments.push(engine.add_department(i, &format!("specialty-{}", (h * 2 + d) % 8), &format!("Department {d}")).unwrap());
+            departments.push(
+                engine
+                    .add_department(
+                        i,
+                        &format!("specialty-{}", (h * 2 + d) % 8),
+                        &format!("Department {d}"),
+                    )
+                    .unwrap(),
+            );
         }
     }
     for n in 0..DOCTORS {
-        engine.add_resource(departments[n as usize % departments.len()], ResourceKind::Doctor, &format!("Dr {n}"), n % 10 == 0).unwrap();
+        engine
+            .add_resource(
+                departments[n as usize % departments.len()],
+                ResourceKind::Doctor,
+                &format!("Dr {n}"),
+                n % 10 == 0,
+            )
+            .unwrap();
     }
     engine
 }
@@ -88,7 +114,9 @@ fn cpu() -> Duration {
 fn measure() {
     // The CSV roster of the whole region: 2 sessions per doctor on Tuesdays.
     let source = registry();
-    let mut csv = String::from("resource,department,weekday,session_start,session_end,segment_minutes,places\n");
+    let mut csv = String::from(
+        "resource,department,weekday,session_start,session_end,segment_minutes,places\n",
+    );
     for n in 0..DOCTORS {
         let d = if (n as usize % 20).is_multiple_of(2) { "Department 0" } else { "Department 1" };
         csv.push_str(&format!("Dr {n},{d},tue,{ROSTER_ROW}\nDr {n},{d},tue,14:00,18:40,10,2\n"));
@@ -104,11 +132,21 @@ fn measure() {
             let rows: String = csv
                 .lines()
                 .skip(1)
-                .filter(|l| l.split(',').next().and_then(|r| r.strip_prefix("Dr ")).and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| (n as usize % 20) / 2 == h))
+                .filter(|l| {
+                    l.split(',')
+                        .next()
+                        .and_then(|r| r.strip_prefix("Dr "))
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .is_some_and(|n| (n as usize % 20) / 2 == h)
+                })
                 .map(|l| format!("{l}\n"))
                 .collect();
             let file = format!("resource,department,weekday,session_start,session_end,segment_minutes,places\n{rows}");
-            let opts = CsvImport { institution: InstitutionId(h as u32), valid_from: day(), valid_until: day() };
+            let opts = CsvImport {
+                institution: InstitutionId(h as u32),
+                valid_from: day(),
+                valid_until: day(),
+            };
             let t = Instant::now();
             slots += fhir::import::import_csv(target, &file, &opts).unwrap().specs.len();
             dt += t.elapsed();
@@ -116,10 +154,20 @@ fn measure() {
         assert_eq!(slots, 52_000);
         csv_times.push(dt);
     }
-    println!("CSV roster import, 2,000 rows → 52,000 slots (10 files): median {}", ms(median(csv_times)));
+    println!(
+        "CSV roster import, 2,000 rows → 52,000 slots (10 files): median {}",
+        ms(median(csv_times))
+    );
 
-    let scope = ExportScope { date_from: day(), date_to: day(), institution: None, resource: None, appointments: false };
-    let (mut export, mut text_t, mut parse, mut import) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let scope = ExportScope {
+        date_from: day(),
+        date_to: day(),
+        institution: None,
+        resource: None,
+        appointments: false,
+    };
+    let (mut export, mut text_t, mut parse, mut import) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut bytes = 0;
     let mut export_cpu = Vec::new();
     for _ in 0..5 {
@@ -147,7 +195,11 @@ fn measure() {
         ms(median(text_t)),
         bytes as f64 / 1e6
     );
-    println!("import that Bundle: parse JSON {} + validate and publish {} (medians)", ms(median(parse)), ms(median(import)));
+    println!(
+        "import that Bundle: parse JSON {} + validate and publish {} (medians)",
+        ms(median(parse)),
+        ms(median(import))
+    );
 
     let params = serde_json::json!({ "start": "2026-11-24T09:00:00+08:00", "end": "2026-11-24T12:00:00+08:00", "specialty": "specialty-3", "location": "District 1", "_count": 20 });
     let mut find = Vec::new();

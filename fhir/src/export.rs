@@ -1,8 +1,10 @@
 //! Export: Schedule, Slot, Appointment and Bundle resources as FHIR R4 JSON.
 
-use haoyuan::{Booking, BookingState, Department, Institution, Pool, ResourceKind, SlotInfo, WaitlistEntry};
 use super::*;
 use haoyuan::QUERY_DAYS_MAX;
+use haoyuan::{
+    Booking, BookingState, Department, Institution, Pool, ResourceKind, SlotInfo, WaitlistEntry,
+};
 
 use haoyuan::Resource;
 use std::collections::{BTreeMap, HashMap};
@@ -18,8 +20,13 @@ pub enum SlotStatus {
 }
 
 impl SlotStatus {
-    pub const ALL: [SlotStatus; 5] =
-        [SlotStatus::Free, SlotStatus::Busy, SlotStatus::BusyTentative, SlotStatus::BusyUnavailable, SlotStatus::EnteredInError];
+    pub const ALL: [SlotStatus; 5] = [
+        SlotStatus::Free,
+        SlotStatus::Busy,
+        SlotStatus::BusyTentative,
+        SlotStatus::BusyUnavailable,
+        SlotStatus::EnteredInError,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -65,26 +72,50 @@ pub struct ExportScope {
 
 impl ExportScope {
     pub fn from_json(v: &Value) -> FhirResult<ExportScope> {
-        let o = v.as_object().ok_or_else(|| FhirError::invalid(None, "export scope must be a JSON object"))?;
+        let o = v
+            .as_object()
+            .ok_or_else(|| FhirError::invalid(None, "export scope must be a JSON object"))?;
         for k in o.keys() {
-            if !["date_from", "date_to", "institution", "resource", "appointments"].contains(&k.as_str()) {
+            if !["date_from", "date_to", "institution", "resource", "appointments"]
+                .contains(&k.as_str())
+            {
                 return Err(FhirError::invalid(Some(k.clone()), format!("unknown field {k:?}")));
             }
         }
         let date = |k: &str| -> FhirResult<Date> {
-            let s = o.get(k).and_then(Value::as_str).ok_or_else(|| FhirError::one(Issue::error("required", Some(k.to_string()), "a date YYYY-MM-DD is required")))?;
-            Date::parse(s).map_err(|_| FhirError::invalid(Some(k.to_string()), format!("{s:?} is not a valid date YYYY-MM-DD")))
+            let s = o.get(k).and_then(Value::as_str).ok_or_else(|| {
+                FhirError::one(Issue::error(
+                    "required",
+                    Some(k.to_string()),
+                    "a date YYYY-MM-DD is required",
+                ))
+            })?;
+            Date::parse(s).map_err(|_| {
+                FhirError::invalid(
+                    Some(k.to_string()),
+                    format!("{s:?} is not a valid date YYYY-MM-DD"),
+                )
+            })
         };
         let id = |k: &str| -> FhirResult<Option<u32>> {
             match o.get(k) {
                 None | Some(Value::Null) => Ok(None),
-                Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(|| FhirError::invalid(Some(k.to_string()), "must be a non-negative integer id")),
+                Some(v) => {
+                    v.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(|| {
+                        FhirError::invalid(Some(k.to_string()), "must be a non-negative integer id")
+                    })
+                }
             }
         };
         let appointments = match o.get("appointments") {
             None => false,
             Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(FhirError::invalid(Some("appointments".into()), "must be true or false")),
+            Some(_) => {
+                return Err(FhirError::invalid(
+                    Some("appointments".into()),
+                    "must be true or false",
+                ))
+            }
         };
         Ok(ExportScope {
             date_from: date("date_from")?,
@@ -113,12 +144,15 @@ pub(crate) fn actor_type(k: ResourceKind) -> &'static str {
         ResourceKind::Doctor => "Practitioner",
         ResourceKind::Bed => "Location",
         ResourceKind::Exam => "Device",
-        ResourceKind::Nursing | ResourceKind::Pharmacy | ResourceKind::Service => "HealthcareService",
+        ResourceKind::Nursing | ResourceKind::Pharmacy | ResourceKind::Service => {
+            "HealthcareService"
+        }
     }
 }
 
 /// Resource types accepted where a haoyuan resource is referenced (`resource-N`).
-pub(crate) const RESOURCE_REF_TYPES: [&str; 5] = ["Schedule", "Practitioner", "Location", "Device", "HealthcareService"];
+pub(crate) const RESOURCE_REF_TYPES: [&str; 5] =
+    ["Schedule", "Practitioner", "Location", "Device", "HealthcareService"];
 
 fn pool_code(p: Pool) -> &'static str {
     match p {
@@ -167,7 +201,9 @@ impl FactsCache {
     fn get(&mut self, engine: &Engine, id: ResourceId) -> FhirResult<&ResourceFacts> {
         match self.0.entry(id) {
             std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
-            std::collections::hash_map::Entry::Vacant(e) => Ok(e.insert(ResourceFacts::of(engine, id)?)),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                Ok(e.insert(ResourceFacts::of(engine, id)?))
+            }
         }
     }
 }
@@ -261,7 +297,12 @@ pub fn appointments_of(engine: &Engine, patient: PatientId) -> FhirResult<Vec<Va
     Ok(out)
 }
 
-fn appointment_value(engine: &Engine, b: &Booking, info: &SlotInfo, f: &ResourceFacts) -> FhirResult<Value> {
+fn appointment_value(
+    engine: &Engine,
+    b: &Booking,
+    info: &SlotInfo,
+    f: &ResourceFacts,
+) -> FhirResult<Value> {
     let off = engine.utc_offset_s();
     let (status, patient_status, reason) = match b.state {
         BookingState::Held => ("pending", "tentative", None),
@@ -269,11 +310,19 @@ fn appointment_value(engine: &Engine, b: &Booking, info: &SlotInfo, f: &Resource
         BookingState::CheckedIn => ("checked-in", "accepted", None),
         BookingState::Fulfilled => ("fulfilled", "accepted", None),
         BookingState::NoShow => ("noshow", "accepted", None),
-        BookingState::Cancelled => ("cancelled", "declined", Some(("pat", "Patient", "cancelled by the patient"))),
-        BookingState::ProviderCancelled => {
-            ("cancelled", "accepted", Some(("prov", "Provider", "cancelled by the provider: the session was suspended")))
+        BookingState::Cancelled => {
+            ("cancelled", "declined", Some(("pat", "Patient", "cancelled by the patient")))
         }
-        BookingState::Expired => ("cancelled", "declined", Some(("other", "Other", "the hold expired before it was confirmed"))),
+        BookingState::ProviderCancelled => (
+            "cancelled",
+            "accepted",
+            Some(("prov", "Provider", "cancelled by the provider: the session was suspended")),
+        ),
+        BookingState::Expired => (
+            "cancelled",
+            "declined",
+            Some(("other", "Other", "the hold expired before it was confirmed")),
+        ),
     };
     let channel = engine.channel(b.channel)?.name;
     let mut extension = vec![
@@ -281,7 +330,8 @@ fn appointment_value(engine: &Engine, b: &Booking, info: &SlotInfo, f: &Resource
         json!({ "url": EXT_POOL, "valueCode": pool_code(b.pool) }),
     ];
     if b.state == BookingState::Held {
-        extension.push(json!({ "url": EXT_HOLD_EXPIRES, "valueInstant": rfc3339(b.expires_at, off) }));
+        extension
+            .push(json!({ "url": EXT_HOLD_EXPIRES, "valueInstant": rfc3339(b.expires_at, off) }));
     }
     let mut v = json!({
         "resourceType": "Appointment",
@@ -320,7 +370,11 @@ pub fn waitlist_appointment(engine: &Engine, e: &WaitlistEntry) -> FhirResult<Va
     let department = engine.department(r.department)?;
     let specialty = engine.specialty_name(department.specialty)?;
     let (from_min, to_min) = r.time.map_or((0, 1440), |t| (t.start_min, t.end_min));
-    let period_end = if to_min >= 1440 { Timestamp::from_local(r.date_to.plus_days(1), 0, off) } else { Timestamp::from_local(r.date_to, to_min, off) };
+    let period_end = if to_min >= 1440 {
+        Timestamp::from_local(r.date_to.plus_days(1), 0, off)
+    } else {
+        Timestamp::from_local(r.date_to, to_min, off)
+    };
     let mut participants = vec![json!({
         "actor": { "reference": format!("Patient/patient-{}", r.patient.0) }, "required": "required", "status": "needs-action",
     })];
@@ -367,7 +421,11 @@ pub fn waitlist(engine: &Engine, department: DepartmentId) -> FhirResult<Vec<Val
 }
 
 pub(crate) fn entry(resource: Value, mode: Option<&str>) -> Value {
-    let url = format!("{BASE}/{}/{}", resource["resourceType"].as_str().unwrap_or("Resource"), resource["id"].as_str().unwrap_or("0"));
+    let url = format!(
+        "{BASE}/{}/{}",
+        resource["resourceType"].as_str().unwrap_or("Resource"),
+        resource["id"].as_str().unwrap_or("0")
+    );
     // Built by hand: `json!` would deep-copy `resource` through serde.
     let mut e = Map::new();
     e.insert("fullUrl".into(), Value::String(url));
@@ -393,7 +451,10 @@ fn scope_slots(engine: &Engine, scope: &ExportScope) -> FhirResult<Vec<SlotInfo>
         }
     }
     if scope.date_from > scope.date_to || scope.date_to.0 - scope.date_from.0 >= QUERY_DAYS_MAX {
-        return Err(FhirError::invalid(None, format!("date range must be ordered and at most {QUERY_DAYS_MAX} days")));
+        return Err(FhirError::invalid(
+            None,
+            format!("date range must be ordered and at most {QUERY_DAYS_MAX} days"),
+        ));
     }
     let resources: Vec<ResourceId> = match (scope.resource, scope.institution) {
         (Some(r), i) => {
@@ -477,7 +538,10 @@ pub(crate) fn searchset(engine: &Engine, infos: &[SlotInfo]) -> FhirResult<Value
     for info in infos {
         let f = cache.get(engine, info.resource)?;
         schedules.entry(info.resource).or_insert_with(|| schedule_value(f));
-        entries.push(entry(slot_value(engine, info, held.get(&info.id).copied().unwrap_or(0), f), Some("match")));
+        entries.push(entry(
+            slot_value(engine, info, held.get(&info.id).copied().unwrap_or(0), f),
+            Some("match"),
+        ));
     }
     entries.extend(schedules.into_values().map(|s| entry(s, Some("include"))));
     let mut b = json!({

@@ -28,10 +28,10 @@ pub mod ops;
 #[doc(hidden)]
 pub mod samples;
 
-use haoyuan::{Error, ErrorCode};
+use haoyuan::Engine;
 use haoyuan::*;
 use haoyuan::{Date, Timestamp};
-use haoyuan::Engine;
+use haoyuan::{Error, ErrorCode};
 use serde_json::{json, Map, Value};
 use std::fmt;
 
@@ -50,19 +50,25 @@ pub const CS_RESOURCE_KIND: &str = "https://example.invalid/haoyuan/fhir/CodeSys
 pub const CS_SPECIALTY: &str = "https://example.invalid/haoyuan/fhir/CodeSystem/specialty";
 pub const CS_ERROR: &str = "https://example.invalid/haoyuan/fhir/CodeSystem/error-code";
 /// HL7's appointment cancellation reasons (`pat`, `prov`, `other`).
-pub const CS_CANCEL_REASON: &str = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason";
+pub const CS_CANCEL_REASON: &str =
+    "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason";
 /// Places of a slot (`valuePositiveInt`); on import, 1 when absent.
-pub const EXT_CAPACITY: &str = "https://example.invalid/haoyuan/fhir/StructureDefinition/slot-capacity";
+pub const EXT_CAPACITY: &str =
+    "https://example.invalid/haoyuan/fhir/StructureDefinition/slot-capacity";
 /// Places of a slot not taken (`valueUnsignedInt`), export only.
-pub const EXT_FREE: &str = "https://example.invalid/haoyuan/fhir/StructureDefinition/slot-free-places";
+pub const EXT_FREE: &str =
+    "https://example.invalid/haoyuan/fhir/StructureDefinition/slot-free-places";
 /// The booking channel (`valueString`: app, wechat, kiosk …).
-pub const EXT_CHANNEL: &str = "https://example.invalid/haoyuan/fhir/StructureDefinition/booking-channel";
+pub const EXT_CHANNEL: &str =
+    "https://example.invalid/haoyuan/fhir/StructureDefinition/booking-channel";
 /// When a pending hold expires (`valueInstant`).
-pub const EXT_HOLD_EXPIRES: &str = "https://example.invalid/haoyuan/fhir/StructureDefinition/hold-expires";
+pub const EXT_HOLD_EXPIRES: &str =
+    "https://example.invalid/haoyuan/fhir/StructureDefinition/hold-expires";
 /// Which pool a place was taken from (`valueCode`: general, referral, quota0, quota1).
 pub const EXT_POOL: &str = "https://example.invalid/haoyuan/fhir/StructureDefinition/booking-pool";
 /// The institution of a Schedule (`valueReference` to `Organization/institution-N`).
-pub const EXT_ORGANIZATION: &str = "https://example.invalid/haoyuan/fhir/StructureDefinition/schedule-organization";
+pub const EXT_ORGANIZATION: &str =
+    "https://example.invalid/haoyuan/fhir/StructureDefinition/schedule-organization";
 
 /// Largest JSON document the `*_json` functions accept (a region-day bundle is ~30 MB).
 pub const JSON_INPUT_MAX: usize = 256 << 20;
@@ -85,8 +91,18 @@ pub struct Issue {
 }
 
 impl Issue {
-    pub fn error(code: &'static str, location: impl Into<Option<String>>, diagnostics: impl Into<String>) -> Issue {
-        Issue { severity: "error", code, diagnostics: diagnostics.into(), location: location.into(), engine_code: None }
+    pub fn error(
+        code: &'static str,
+        location: impl Into<Option<String>>,
+        diagnostics: impl Into<String>,
+    ) -> Issue {
+        Issue {
+            severity: "error",
+            code,
+            diagnostics: diagnostics.into(),
+            location: location.into(),
+            engine_code: None,
+        }
     }
 }
 
@@ -102,7 +118,10 @@ impl FhirError {
         FhirError { issues: vec![issue] }
     }
 
-    pub fn invalid(location: impl Into<Option<String>>, diagnostics: impl Into<String>) -> FhirError {
+    pub fn invalid(
+        location: impl Into<Option<String>>,
+        diagnostics: impl Into<String>,
+    ) -> FhirError {
         FhirError::one(Issue::error("invalid", location, diagnostics))
     }
 
@@ -178,7 +197,9 @@ impl From<Error> for FhirError {
     /// `business-rule`, bad input is `invalid`.
     fn from(e: Error) -> FhirError {
         let (severity, code) = match &e {
-            Error::InvalidArgument(_) | Error::InvalidPolicy(_) | Error::InvalidDate(_) => ("error", "invalid"),
+            Error::InvalidArgument(_) | Error::InvalidPolicy(_) | Error::InvalidDate(_) => {
+                ("error", "invalid")
+            }
             Error::NotFound { .. } => ("error", "not-found"),
             Error::CardTaken { .. } => ("error", "duplicate"),
             Error::SlotFull { .. } => ("error", "conflict"),
@@ -196,7 +217,13 @@ impl From<Error> for FhirError {
             Error::CapacityExceeded(_) => ("error", "too-costly"),
             Error::Durability(_) => ("fatal", "exception"),
         };
-        FhirError::one(Issue { severity, code, diagnostics: e.to_string(), location: None, engine_code: Some(e.code()) })
+        FhirError::one(Issue {
+            severity,
+            code,
+            diagnostics: e.to_string(),
+            location: None,
+            engine_code: Some(e.code()),
+        })
     }
 }
 
@@ -206,9 +233,14 @@ pub type FhirResult<T> = std::result::Result<T, FhirError>;
 
 fn parse_input(text: &str) -> FhirResult<Value> {
     if text.len() > JSON_INPUT_MAX {
-        return Err(FhirError::one(Issue::error("too-costly", None, format!("input of {} bytes exceeds {JSON_INPUT_MAX}", text.len()))));
+        return Err(FhirError::one(Issue::error(
+            "too-costly",
+            None,
+            format!("input of {} bytes exceeds {JSON_INPUT_MAX}", text.len()),
+        )));
     }
-    serde_json::from_str(text).map_err(|e| FhirError::one(Issue::error("structure", None, format!("not JSON: {e}"))))
+    serde_json::from_str(text)
+        .map_err(|e| FhirError::one(Issue::error("structure", None, format!("not JSON: {e}"))))
 }
 
 fn out(r: FhirResult<Value>) -> FhirResult<String> {
@@ -266,7 +298,9 @@ pub fn export_waitlist_json(engine: &Engine, department: u32) -> FhirResult<Stri
 /// `{"date_from": "2026-11-24", "date_to": "2026-11-30", "institution": 0, "resource": 3,
 /// "appointments": true}` (institution/resource/appointments optional).
 pub fn export_bundle_json(engine: &Engine, scope: &str) -> FhirResult<String> {
-    out(parse_input(scope).and_then(|v| ExportScope::from_json(&v)).and_then(|s| export::bundle(engine, &s)))
+    out(parse_input(scope)
+        .and_then(|v| ExportScope::from_json(&v))
+        .and_then(|s| export::bundle(engine, &s)))
 }
 
 /// Import a Schedule + Slot bundle (all or nothing). `options`: `{}` or `{"institution": 0}`
@@ -305,15 +339,21 @@ pub(crate) fn parse_instant(s: &str) -> Result<Timestamp, String> {
     if s.len() > 64 {
         return Err("is longer than 64 characters".into());
     }
-    let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| format!("{s:?} is not an RFC 3339 date-time with an offset ({e})"))?;
+    let t = chrono::DateTime::parse_from_rfc3339(s)
+        .map_err(|e| format!("{s:?} is not an RFC 3339 date-time with an offset ({e})"))?;
     Ok(Timestamp(t.timestamp()))
 }
 
 /// A FHIR `date` (`YYYY-MM-DD`, local to the region) or a date-time with an offset. A date
 /// stands for its local midnight; `end_of_day` moves it to the next midnight (an inclusive end).
-pub(crate) fn parse_date_or_time(s: &str, utc_offset_s: i32, end_of_day: bool) -> Result<Timestamp, String> {
+pub(crate) fn parse_date_or_time(
+    s: &str,
+    utc_offset_s: i32,
+    end_of_day: bool,
+) -> Result<Timestamp, String> {
     if s.len() == 10 {
-        let d = Date::parse(s).map_err(|_| format!("{s:?} is not a valid date (YYYY-MM-DD, 1970..2199)"))?;
+        let d = Date::parse(s)
+            .map_err(|_| format!("{s:?} is not a valid date (YYYY-MM-DD, 1970..2199)"))?;
         let d = if end_of_day { d.plus_days(1) } else { d };
         return Ok(Timestamp::from_local(d, 0, utc_offset_s));
     }
@@ -322,7 +362,12 @@ pub(crate) fn parse_date_or_time(s: &str, utc_offset_s: i32, end_of_day: bool) -
 
 /// Whether `s` is a valid FHIR `code` (no leading, trailing or double whitespace).
 pub(crate) fn is_code(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 200 && !s.starts_with(char::is_whitespace) && !s.ends_with(char::is_whitespace) && !s.contains("  ") && !s.contains(['\t', '\n', '\r'])
+    !s.is_empty()
+        && s.len() <= 200
+        && !s.starts_with(char::is_whitespace)
+        && !s.ends_with(char::is_whitespace)
+        && !s.contains("  ")
+        && !s.contains(['\t', '\n', '\r'])
 }
 
 /// A CodeableConcept with one coding in `system` (when `code` is a valid code) and a text.
@@ -339,7 +384,9 @@ pub(crate) fn concept(system: &str, code: &str, text: &str) -> Value {
 /// or the plain number (JSON number or digits). `types` are the accepted resource types.
 pub(crate) fn parse_ref(v: &Value, types: &[&str], prefix: &str) -> Result<u64, String> {
     let s = match v {
-        Value::Number(n) => return n.as_u64().ok_or_else(|| format!("{n} is not a non-negative integer id")),
+        Value::Number(n) => {
+            return n.as_u64().ok_or_else(|| format!("{n} is not a non-negative integer id"))
+        }
         Value::String(s) => s.as_str(),
         Value::Object(o) => match o.get("reference") {
             Some(Value::String(s)) => s.as_str(),
@@ -382,17 +429,30 @@ pub fn fuzz_one(data: &[u8]) {
     let slots_before = engine.slot_count();
     let check_unchanged = |what: &str, r: &FhirResult<String>| {
         if let Err(e) = r {
-            assert_eq!(engine.slot_count(), slots_before, "{what} refused the input but changed the slots");
-            let v: Value = serde_json::from_str(&e.outcome_json()).expect("an OperationOutcome is JSON");
+            assert_eq!(
+                engine.slot_count(),
+                slots_before,
+                "{what} refused the input but changed the slots"
+            );
+            let v: Value =
+                serde_json::from_str(&e.outcome_json()).expect("an OperationOutcome is JSON");
             assert_eq!(v["resourceType"], "OperationOutcome");
         }
     };
     let r = import_bundle_json(&engine, text, "{\"institution\": 1}");
     check_unchanged("bundle import", &r);
     let after_bundle = engine.slot_count();
-    let r = import_csv_json(&engine, text, "{\"institution\": 1, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}");
+    let r = import_csv_json(
+        &engine,
+        text,
+        "{\"institution\": 1, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}",
+    );
     if r.is_err() {
-        assert_eq!(engine.slot_count(), after_bundle, "csv import refused the input but changed the slots");
+        assert_eq!(
+            engine.slot_count(),
+            after_bundle,
+            "csv import refused the input but changed the slots"
+        );
     }
     for op in [find_json, hold_json, book_json, cancel_json] {
         let _ = op(&engine, text);
@@ -406,15 +466,26 @@ pub fn fuzz_one(data: &[u8]) {
 pub fn fuzz_engine() -> Engine {
     use haoyuan::{EngineConfig, ResourceKind, SlotSpec, Tier};
     let day = Date::from_ymd(2026, 11, 24).expect("valid date");
-    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600)).expect("default config");
+    let engine = Engine::with_manual_clock(
+        EngineConfig::default(),
+        Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600),
+    )
+    .expect("default config");
     let setup = || -> haoyuan::Result<()> {
-        let h = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+        let h =
+            engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
         let cardio = engine.add_department(h, "cardiology", "Cardiology")?;
         let paed = engine.add_department(h, "paediatrics", "Paediatrics")?;
         let li = engine.add_resource(cardio, ResourceKind::Doctor, "Dr Li", false)?;
         engine.add_resource(paed, ResourceKind::Doctor, "Dr Chen", true)?;
         engine.add_resource(cardio, ResourceKind::Exam, "ECG", false)?;
-        let s = engine.publish_slots(&[SlotSpec { resource: li, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+        let s = engine.publish_slots(&[SlotSpec {
+            resource: li,
+            date: day,
+            start_min: 480,
+            end_min: 510,
+            capacity: 2,
+        }])?;
         let p = engine.register_patient()?;
         engine.book(&haoyuan::Request::new(p, s.start, engine.channel_id("app")?))?;
         Ok(())

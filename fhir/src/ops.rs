@@ -7,10 +7,10 @@
 //! object with the same names (`{"slot": "Slot/slot-3", "patient": "Patient/patient-1",
 //! "channel": "wechat"}`). Unknown names are refused, so a typo is never silently ignored.
 
-use haoyuan::{AvailabilityQuery, Request, SlotInfo};
 use super::export::{searchset, RESOURCE_REF_TYPES};
 use super::*;
 use haoyuan::QUERY_LIMIT_MAX;
+use haoyuan::{AvailabilityQuery, Request, SlotInfo};
 
 /// Most Slots one `$find` returns when `_count` is not given.
 pub const FIND_COUNT_DEFAULT: u32 = 100;
@@ -45,7 +45,9 @@ struct Args {
 
 impl Args {
     fn from(v: &Value, allowed: &[&str]) -> FhirResult<Args> {
-        let Some(o) = v.as_object() else { return Err(FhirError::invalid(None, "input must be a JSON object")) };
+        let Some(o) = v.as_object() else {
+            return Err(FhirError::invalid(None, "input must be a JSON object"));
+        };
         let mut values = Vec::new();
         let shape;
         if o.get("resourceType").and_then(Value::as_str) == Some("Parameters") {
@@ -53,21 +55,43 @@ impl Args {
             let params = match o.get("parameter") {
                 None => &[][..],
                 Some(Value::Array(a)) => a.as_slice(),
-                Some(_) => return Err(FhirError::invalid(Some("Parameters.parameter".into()), "must be an array")),
+                Some(_) => {
+                    return Err(FhirError::invalid(
+                        Some("Parameters.parameter".into()),
+                        "must be an array",
+                    ))
+                }
             };
             for (i, p) in params.iter().enumerate() {
                 let loc = format!("Parameters.parameter[{i}]");
-                let p = p.as_object().ok_or_else(|| FhirError::invalid(Some(loc.clone()), "must be an object"))?;
-                let name = p.get("name").and_then(Value::as_str).ok_or_else(|| FhirError::one(Issue::error("required", Some(format!("{loc}.name")), "a parameter needs a name")))?;
+                let p = p
+                    .as_object()
+                    .ok_or_else(|| FhirError::invalid(Some(loc.clone()), "must be an object"))?;
+                let name = p.get("name").and_then(Value::as_str).ok_or_else(|| {
+                    FhirError::one(Issue::error(
+                        "required",
+                        Some(format!("{loc}.name")),
+                        "a parameter needs a name",
+                    ))
+                })?;
                 let value = p
                     .iter()
                     .find(|(k, _)| k.starts_with("value") || k.as_str() == "resource")
                     .map(|(_, v)| v.clone())
-                    .ok_or_else(|| FhirError::one(Issue::error("required", Some(loc.clone()), format!("parameter {name:?} has no value[x]"))))?;
+                    .ok_or_else(|| {
+                        FhirError::one(Issue::error(
+                            "required",
+                            Some(loc.clone()),
+                            format!("parameter {name:?} has no value[x]"),
+                        ))
+                    })?;
                 values.push((name.to_string(), value));
             }
         } else if o.contains_key("resourceType") {
-            return Err(FhirError::invalid(Some("resourceType".into()), "expected a Parameters resource or a plain object"));
+            return Err(FhirError::invalid(
+                Some("resourceType".into()),
+                "expected a Parameters resource or a plain object",
+            ));
         } else {
             shape = "object";
             values = o.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -89,7 +113,11 @@ impl Args {
     }
 
     fn loc(&self, name: &str) -> Option<String> {
-        Some(if self.shape == "Parameters" { format!("Parameters.parameter.where(name='{name}')") } else { name.to_string() })
+        Some(if self.shape == "Parameters" {
+            format!("Parameters.parameter.where(name='{name}')")
+        } else {
+            name.to_string()
+        })
     }
 
     fn text(&self, name: &str) -> FhirResult<Option<String>> {
@@ -98,28 +126,42 @@ impl Args {
             Some(Value::String(s)) if s.len() <= 256 => Ok(Some(s.clone())),
             // valueCoding / valueCodeableConcept: take the (first) code.
             Some(Value::Object(o)) => {
-                let code = o.get("code").or_else(|| o.get("coding").and_then(|c| c.get(0)).and_then(|c| c.get("code")));
+                let code = o
+                    .get("code")
+                    .or_else(|| o.get("coding").and_then(|c| c.get(0)).and_then(|c| c.get("code")));
                 match code.and_then(Value::as_str) {
                     Some(c) if c.len() <= 256 => Ok(Some(c.to_string())),
-                    _ => Err(FhirError::invalid(self.loc(name), "expected a string, a Coding or a CodeableConcept with a code")),
+                    _ => Err(FhirError::invalid(
+                        self.loc(name),
+                        "expected a string, a Coding or a CodeableConcept with a code",
+                    )),
                 }
             }
-            _ => Err(FhirError::invalid(self.loc(name), "expected a string of at most 256 characters")),
+            _ => Err(FhirError::invalid(
+                self.loc(name),
+                "expected a string of at most 256 characters",
+            )),
         }
     }
 
     fn reference(&self, name: &str, types: &[&str], prefix: &str) -> FhirResult<Option<u64>> {
         match self.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => parse_ref(v, types, prefix).map(Some).map_err(|m| FhirError::invalid(self.loc(name), m)),
+            Some(v) => parse_ref(v, types, prefix)
+                .map(Some)
+                .map_err(|m| FhirError::invalid(self.loc(name), m)),
         }
     }
 
     fn time(&self, name: &str, off: i32, end_of_day: bool) -> FhirResult<Option<Timestamp>> {
         match self.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => parse_date_or_time(s, off, end_of_day).map(Some).map_err(|m| FhirError::invalid(self.loc(name), m)),
-            Some(_) => Err(FhirError::invalid(self.loc(name), "expected a date or date-time string")),
+            Some(Value::String(s)) => parse_date_or_time(s, off, end_of_day)
+                .map(Some)
+                .map_err(|m| FhirError::invalid(self.loc(name), m)),
+            Some(_) => {
+                Err(FhirError::invalid(self.loc(name), "expected a date or date-time string"))
+            }
         }
     }
 
@@ -140,30 +182,53 @@ impl FindParams {
     /// Read `$find` parameters: `start`, `end` (dates or date-times; required), `specialty`,
     /// `practitioner`, `organization`, `location`, `patient`, `_count`.
     pub fn from_json(engine: &Engine, v: &Value) -> FhirResult<FindParams> {
-        let a = Args::from(v, &["start", "end", "specialty", "practitioner", "organization", "location", "patient", "_count"])?;
+        let a = Args::from(
+            v,
+            &[
+                "start",
+                "end",
+                "specialty",
+                "practitioner",
+                "organization",
+                "location",
+                "patient",
+                "_count",
+            ],
+        )?;
         let off = engine.utc_offset_s();
-        let start = a.time("start", off, false)?.ok_or_else(|| required(a.loc("start"), "start"))?;
+        let start =
+            a.time("start", off, false)?.ok_or_else(|| required(a.loc("start"), "start"))?;
         let end = a.time("end", off, true)?.ok_or_else(|| required(a.loc("end"), "end"))?;
         if end <= start {
             return Err(FhirError::invalid(a.loc("end"), "end must be after start"));
         }
         let practitioner = match a.reference("practitioner", &RESOURCE_REF_TYPES, "resource-")? {
-            Some(n) => Some(ResourceId(id_u32(n, "resource").map_err(|m| FhirError::invalid(a.loc("practitioner"), m))?)),
+            Some(n) => Some(ResourceId(
+                id_u32(n, "resource").map_err(|m| FhirError::invalid(a.loc("practitioner"), m))?,
+            )),
             None => None,
         };
         let organization = match a.reference("organization", &["Organization"], "institution-")? {
-            Some(n) => Some(InstitutionId(id_u32(n, "institution").map_err(|m| FhirError::invalid(a.loc("organization"), m))?)),
+            Some(n) => Some(InstitutionId(
+                id_u32(n, "institution")
+                    .map_err(|m| FhirError::invalid(a.loc("organization"), m))?,
+            )),
             None => None,
         };
         let patient = match a.reference("patient", &["Patient"], "patient-")? {
-            Some(n) => Some(PatientId(id_u32(n, "patient").map_err(|m| FhirError::invalid(a.loc("patient"), m))?)),
+            Some(n) => Some(PatientId(
+                id_u32(n, "patient").map_err(|m| FhirError::invalid(a.loc("patient"), m))?,
+            )),
             None => None,
         };
         let (mut location, mut location_resource) = (None, None);
         if let Some(l) = a.text("location")? {
             if l.contains('/') || l.starts_with("resource-") {
-                let n = parse_ref(&Value::String(l), &["Location"], "resource-").map_err(|m| FhirError::invalid(a.loc("location"), m))?;
-                location_resource = Some(ResourceId(id_u32(n, "resource").map_err(|m| FhirError::invalid(a.loc("location"), m))?));
+                let n = parse_ref(&Value::String(l), &["Location"], "resource-")
+                    .map_err(|m| FhirError::invalid(a.loc("location"), m))?;
+                location_resource = Some(ResourceId(
+                    id_u32(n, "resource").map_err(|m| FhirError::invalid(a.loc("location"), m))?,
+                ));
             } else {
                 location = Some(l);
             }
@@ -172,10 +237,25 @@ impl FindParams {
             None | Some(Value::Null) => FIND_COUNT_DEFAULT,
             Some(v) => match v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
                 Some(n) if (1..=QUERY_LIMIT_MAX as u64).contains(&n) => n as u32,
-                _ => return Err(FhirError::invalid(a.loc("_count"), format!("_count must be 1 ..= {QUERY_LIMIT_MAX}"))),
+                _ => {
+                    return Err(FhirError::invalid(
+                        a.loc("_count"),
+                        format!("_count must be 1 ..= {QUERY_LIMIT_MAX}"),
+                    ))
+                }
             },
         };
-        Ok(FindParams { start, end, specialty: a.text("specialty")?, practitioner, organization, location, location_resource, patient, count })
+        Ok(FindParams {
+            start,
+            end,
+            specialty: a.text("specialty")?,
+            practitioner,
+            organization,
+            location,
+            location_resource,
+            patient,
+            count,
+        })
     }
 }
 
@@ -190,13 +270,22 @@ pub fn find(engine: &Engine, v: &Value) -> FhirResult<Value> {
 pub fn find_slots(engine: &Engine, p: &FindParams) -> FhirResult<Vec<SlotInfo>> {
     let off = engine.utc_offset_s();
     let resource = match (p.practitioner, p.location_resource) {
-        (Some(a), Some(b)) if a != b => return Err(FhirError::invalid(None, "practitioner and location name different resources")),
+        (Some(a), Some(b)) if a != b => {
+            return Err(FhirError::invalid(
+                None,
+                "practitioner and location name different resources",
+            ))
+        }
         (a, b) => a.or(b),
     };
     let with_referral = match p.patient {
         Some(patient) => {
             let now = engine.now();
-            engine.patient_record(patient)?.referrals.iter().any(|r| r.used_by.is_none() && r.valid_from <= now && now <= r.valid_until)
+            engine
+                .patient_record(patient)?
+                .referrals
+                .iter()
+                .any(|r| r.used_by.is_none() && r.valid_from <= now && now <= r.valid_until)
         }
         None => false,
     };
@@ -262,18 +351,27 @@ impl AppointmentRequest {
         if v.get("resourceType").and_then(Value::as_str) == Some("Parameters") {
             if let Some(Value::Array(ps)) = v.get("parameter") {
                 if let [p] = ps.as_slice() {
-                    if let Some(r) = p.get("resource").filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("Appointment")) {
+                    if let Some(r) = p.get("resource").filter(|r| {
+                        r.get("resourceType").and_then(Value::as_str) == Some("Appointment")
+                    }) {
                         return Self::from_appointment(r);
                     }
                 }
             }
         }
-        let a = Args::from(v, &["slot", "patient", "channel", "referral", "follow_up", "appointment"])?;
+        let a =
+            Args::from(v, &["slot", "patient", "channel", "referral", "follow_up", "appointment"])?;
         let slot = a.reference("slot", &["Slot"], "slot-")?;
         let patient = a.reference("patient", &["Patient"], "patient-")?;
         Ok(AppointmentRequest {
-            slot: slot.map(|n| id_u32(n, "slot").map(SlotId)).transpose().map_err(|m| FhirError::invalid(a.loc("slot"), m))?,
-            patient: patient.map(|n| id_u32(n, "patient").map(PatientId)).transpose().map_err(|m| FhirError::invalid(a.loc("patient"), m))?,
+            slot: slot
+                .map(|n| id_u32(n, "slot").map(SlotId))
+                .transpose()
+                .map_err(|m| FhirError::invalid(a.loc("slot"), m))?,
+            patient: patient
+                .map(|n| id_u32(n, "patient").map(PatientId))
+                .transpose()
+                .map_err(|m| FhirError::invalid(a.loc("patient"), m))?,
             channel: a.text("channel")?,
             referral: a.reference("referral", &["ServiceRequest"], "referral-")?.map(ReferralId),
             follow_up: a.boolean("follow_up")?,
@@ -287,7 +385,9 @@ impl AppointmentRequest {
         if let Some(id) = v.get("id") {
             let s = id.as_str().ok_or_else(|| inv("id", "must be a string".into()))?;
             if s.starts_with("booking-") {
-                req.appointment = Some(BookingId(parse_ref(id, &["Appointment"], "booking-").map_err(|m| inv("id", m))?));
+                req.appointment = Some(BookingId(
+                    parse_ref(id, &["Appointment"], "booking-").map_err(|m| inv("id", m))?,
+                ));
             }
         }
         match v.get("slot") {
@@ -304,13 +404,23 @@ impl AppointmentRequest {
             None => {}
             Some(Value::Array(ps)) => {
                 for (i, p) in ps.iter().enumerate() {
-                    let Some(r) = p.get("actor").and_then(|a| a.get("reference")).and_then(Value::as_str) else { continue };
+                    let Some(r) =
+                        p.get("actor").and_then(|a| a.get("reference")).and_then(Value::as_str)
+                    else {
+                        continue;
+                    };
                     if r.starts_with("Patient/") || r.contains("/Patient/") {
-                        let n = parse_ref(&Value::String(r.into()), &["Patient"], "patient-").map_err(|m| inv(&format!("participant[{i}].actor"), m))?;
+                        let n = parse_ref(&Value::String(r.into()), &["Patient"], "patient-")
+                            .map_err(|m| inv(&format!("participant[{i}].actor"), m))?;
                         if req.patient.is_some() {
-                            return Err(inv("participant", "more than one Patient participant".into()));
+                            return Err(inv(
+                                "participant",
+                                "more than one Patient participant".into(),
+                            ));
                         }
-                        req.patient = Some(PatientId(id_u32(n, "patient").map_err(|m| inv("participant", m))?));
+                        req.patient = Some(PatientId(
+                            id_u32(n, "patient").map_err(|m| inv("participant", m))?,
+                        ));
                     }
                 }
             }
@@ -320,16 +430,31 @@ impl AppointmentRequest {
             None => {}
             Some(Value::Array(b)) if b.len() <= 1 => {
                 if let Some(r) = b.first() {
-                    req.referral = Some(ReferralId(parse_ref(r, &["ServiceRequest"], "referral-").map_err(|m| inv("basedOn[0]", m))?));
+                    req.referral = Some(ReferralId(
+                        parse_ref(r, &["ServiceRequest"], "referral-")
+                            .map_err(|m| inv("basedOn[0]", m))?,
+                    ));
                 }
             }
-            Some(_) => return Err(inv("basedOn", "must be an array of one ServiceRequest reference".into())),
+            Some(_) => {
+                return Err(inv(
+                    "basedOn",
+                    "must be an array of one ServiceRequest reference".into(),
+                ))
+            }
         }
         if let Some(Value::Array(exts)) = v.get("extension") {
             for e in exts {
                 if e.get("url").and_then(Value::as_str) == Some(EXT_CHANNEL) {
-                    let c = e.get("valueString").or_else(|| e.get("valueCode")).and_then(Value::as_str);
-                    req.channel = Some(c.filter(|c| c.len() <= 256).ok_or_else(|| inv("extension", "the channel extension needs valueString".into()))?.to_string());
+                    let c =
+                        e.get("valueString").or_else(|| e.get("valueCode")).and_then(Value::as_str);
+                    req.channel = Some(
+                        c.filter(|c| c.len() <= 256)
+                            .ok_or_else(|| {
+                                inv("extension", "the channel extension needs valueString".into())
+                            })?
+                            .to_string(),
+                    );
                 }
             }
         }
@@ -339,8 +464,11 @@ impl AppointmentRequest {
     fn request(&self, engine: &Engine) -> FhirResult<Request> {
         let slot = self.slot.ok_or_else(|| required(Some("slot".into()), "slot"))?;
         let patient = self.patient.ok_or_else(|| required(Some("patient".into()), "patient"))?;
-        let channel = self.channel.as_deref().ok_or_else(|| required(Some("channel".into()), "channel"))?;
-        let channel = engine.channel_id(channel).map_err(|e| FhirError::one(Issue::error("code-invalid", Some("channel".into()), e.to_string())))?;
+        let channel =
+            self.channel.as_deref().ok_or_else(|| required(Some("channel".into()), "channel"))?;
+        let channel = engine.channel_id(channel).map_err(|e| {
+            FhirError::one(Issue::error("code-invalid", Some("channel".into()), e.to_string()))
+        })?;
         Ok(Request { patient, slot, channel, referral: self.referral, follow_up: self.follow_up })
     }
 }
@@ -349,7 +477,10 @@ impl AppointmentRequest {
 pub fn hold(engine: &Engine, v: &Value) -> FhirResult<Value> {
     let r = AppointmentRequest::from_json(v)?;
     if r.appointment.is_some() {
-        return Err(FhirError::invalid(Some("appointment".into()), "$hold makes a new appointment; do not name an existing one"));
+        return Err(FhirError::invalid(
+            Some("appointment".into()),
+            "$hold makes a new appointment; do not name an existing one",
+        ));
     }
     let b = engine.hold(&r.request(engine)?)?;
     export::appointment(engine, b.id)
@@ -369,7 +500,9 @@ pub fn book(engine: &Engine, v: &Value) -> FhirResult<Value> {
 /// `$cancel`: cancel the hold or booking named by `appointment`; → the `cancelled` Appointment.
 pub fn cancel(engine: &Engine, v: &Value) -> FhirResult<Value> {
     let r = AppointmentRequest::from_json(v)?;
-    let id = r.appointment.ok_or_else(|| required(Some("appointment".into()), "appointment (Appointment/booking-N)"))?;
+    let id = r.appointment.ok_or_else(|| {
+        required(Some("appointment".into()), "appointment (Appointment/booking-N)")
+    })?;
     let b = engine.cancel(id)?;
     export::appointment(engine, b.id)
 }

@@ -15,7 +15,10 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         }
         for f in std::fs::read_dir(&dir).unwrap() {
             let f = f.unwrap().path();
-            out.push((f.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&f).unwrap()));
+            out.push((
+                f.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&f).unwrap(),
+            ));
         }
     }
     out.sort();
@@ -26,16 +29,24 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 fn corpus_seeds_reach_both_the_accepting_and_the_refusing_paths() {
     let seeds = corpus();
     assert!(seeds.len() >= 8, "the committed corpus is missing: {} files", seeds.len());
-    let text = |name: &str| String::from_utf8(seeds.iter().find(|(n, _)| n == name).unwrap().1.clone()).unwrap();
+    let text = |name: &str| {
+        String::from_utf8(seeds.iter().find(|(n, _)| n == name).unwrap().1.clone()).unwrap()
+    };
     let e = fhir::fuzz_engine();
     let before = e.slot_count();
     // busy-unavailable is skipped: two slots.
-    assert!(fhir::import_bundle_json(&e, &text("bundle-good.json"), "{}").unwrap().contains("\"slots\":2"));
-    assert!(fhir::import_bundle_json(&e, &text("bundle-by-name.json"), "{\"institution\": 1}").unwrap().contains("\"slots\":2"));
+    assert!(fhir::import_bundle_json(&e, &text("bundle-good.json"), "{}")
+        .unwrap()
+        .contains("\"slots\":2"));
+    assert!(fhir::import_bundle_json(&e, &text("bundle-by-name.json"), "{\"institution\": 1}")
+        .unwrap()
+        .contains("\"slots\":2"));
     assert_eq!(e.slot_count(), before + 4);
-    let bad = fhir::import_bundle_json(&e, &text("bundle-bad.json"), "{}").unwrap_err().outcome_json();
+    let bad =
+        fhir::import_bundle_json(&e, &text("bundle-bad.json"), "{}").unwrap_err().outcome_json();
     assert!(bad.contains("code-invalid"), "{bad}");
-    let opts = "{\"institution\": 1, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}";
+    let opts =
+        "{\"institution\": 1, \"valid_from\": \"2026-11-23\", \"valid_until\": \"2026-11-29\"}";
     assert!(fhir::import_csv_json(&e, &text("roster-good.csv"), opts).is_ok());
     let bad = fhir::import_csv_json(&e, &text("roster-bad.csv"), opts).unwrap_err().outcome_json();
     assert!(bad.contains("line 2, weekday") && bad.contains("line 5, session_start"), "{bad}");
@@ -49,8 +60,20 @@ fn the_fuzz_body_holds_on_every_seed() {
     }
 }
 
-const TOKENS: [&[u8]; 12] =
-    [b"\"", b",", b"{", b"}", b"[]", b"-1", b"99999999999", b"\n", b"24:00", b"null", b"\"status\":\"free\"", b"\xff"];
+const TOKENS: [&[u8]; 12] = [
+    b"\"",
+    b",",
+    b"{",
+    b"}",
+    b"[]",
+    b"-1",
+    b"99999999999",
+    b"\n",
+    b"24:00",
+    b"null",
+    b"\"status\":\"free\"",
+    b"\xff",
+];
 
 #[test]
 fn the_fuzz_body_holds_on_mutations_of_the_corpus() {

@@ -52,7 +52,11 @@ pub fn int_named<T: IntType>(ob: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
     let py = ob.py();
     let range = || format!("{} ..= {}", T::MIN, T::MAX);
     if ob.is_instance_of::<PyBool>() {
-        return Err(invalid(format!("{what} must be an integer in {}, got the bool {}", range(), shown(ob))));
+        return Err(invalid(format!(
+            "{what} must be an integer in {}, got the bool {}",
+            range(),
+            shown(ob)
+        )));
     }
     let out_of_range = || invalid(format!("{what} {} is out of range {}", shown(ob), range()));
     // i64 first (one C call for every ordinary id), then u64 for the top half of the u64 range.
@@ -64,7 +68,12 @@ pub fn int_named<T: IntType>(ob: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
             Err(e) => return Err(e),
         },
         Err(e) if e.is_instance_of::<PyTypeError>(py) || e.is_instance_of::<PyValueError>(py) => {
-            return Err(invalid(format!("{what} must be an integer in {}, got {} {}", range(), type_name(ob), shown(ob))));
+            return Err(invalid(format!(
+                "{what} must be an integer in {}, got {} {}",
+                range(),
+                type_name(ob),
+                shown(ob)
+            )));
         }
         Err(e) => return Err(e),
     };
@@ -74,7 +83,8 @@ pub fn int_named<T: IntType>(ob: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
 /// Whether `ob` is an integer (an `int`, or an object with `__index__` such as a NumPy integer)
 /// other than a bool.
 pub fn is_int(ob: &Bound<'_, PyAny>) -> bool {
-    !ob.is_instance_of::<PyBool>() && (ob.is_instance_of::<pyo3::types::PyInt>() || ob.hasattr("__index__").unwrap_or(false))
+    !ob.is_instance_of::<PyBool>()
+        && (ob.is_instance_of::<pyo3::types::PyInt>() || ob.hasattr("__index__").unwrap_or(false))
 }
 
 /// An integer argument of type `T` (for `#[pyo3(from_py_with = int::<T>)]`).
@@ -126,7 +136,9 @@ pub fn float(ob: &Bound<'_, PyAny>) -> PyResult<f64> {
     let py = ob.py();
     match ob.extract::<f64>() {
         Ok(v) => Ok(v),
-        Err(e) if e.is_instance_of::<PyOverflowError>(py) => Err(invalid(format!("{} is too large for a float", shown(ob)))),
+        Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
+            Err(invalid(format!("{} is too large for a float", shown(ob))))
+        }
         Err(e) if e.is_instance_of::<PyTypeError>(py) || e.is_instance_of::<PyValueError>(py) => {
             Err(invalid(format!("expected a number, got {} {}", type_name(ob), shown(ob))))
         }

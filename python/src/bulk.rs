@@ -4,7 +4,10 @@
 
 use crate::errors::invalid;
 use crate::runtime::{pool, run, run_parallel};
-use haoyuan::{AvailabilityQuery, BookingId, BookingState, ChannelId, Date, DepartmentId, Engine, PatientId, Pool, Request, ResourceId, SlotId, SlotSpec};
+use haoyuan::{
+    AvailabilityQuery, BookingId, BookingState, ChannelId, Date, DepartmentId, Engine, PatientId,
+    Pool, Request, ResourceId, SlotId, SlotSpec,
+};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -21,7 +24,10 @@ fn rows<T: numpy::Element + Copy>(name: &str, a: &PyReadonlyArray1<'_, T>) -> Py
         Err(_) => a.as_array().iter().copied().collect(),
     };
     if v.len() > BULK_ROWS_MAX {
-        return Err(invalid(format!("{name} has {} rows; at most {BULK_ROWS_MAX} per call", v.len())));
+        return Err(invalid(format!(
+            "{name} has {} rows; at most {BULK_ROWS_MAX} per call",
+            v.len()
+        )));
     }
     Ok(v)
 }
@@ -41,17 +47,39 @@ pub fn slot_specs(
     end_min: &PyReadonlyArray1<'_, u16>,
     capacity: &PyReadonlyArray1<'_, u16>,
 ) -> PyResult<Vec<SlotSpec>> {
-    let (r, d, s, e, c) = (rows("resource", resource)?, rows("date", date)?, rows("start_min", start_min)?, rows("end_min", end_min)?, rows("capacity", capacity)?);
-    let n = same_len(&[("resource", r.len()), ("date", d.len()), ("start_min", s.len()), ("end_min", e.len()), ("capacity", c.len())])?;
+    let (r, d, s, e, c) = (
+        rows("resource", resource)?,
+        rows("date", date)?,
+        rows("start_min", start_min)?,
+        rows("end_min", end_min)?,
+        rows("capacity", capacity)?,
+    );
+    let n = same_len(&[
+        ("resource", r.len()),
+        ("date", d.len()),
+        ("start_min", s.len()),
+        ("end_min", e.len()),
+        ("capacity", c.len()),
+    ])?;
     check_days("date", &d)?;
-    Ok((0..n).map(|i| SlotSpec { resource: ResourceId(r[i]), date: Date(d[i]), start_min: s[i], end_min: e[i], capacity: c[i] }).collect())
+    Ok((0..n)
+        .map(|i| SlotSpec {
+            resource: ResourceId(r[i]),
+            date: Date(d[i]),
+            start_min: s[i],
+            end_min: e[i],
+            capacity: c[i],
+        })
+        .collect())
 }
 
 /// Day numbers must name dates of the engine's calendar: `InvalidArgument` naming the first that
 /// does not, as a `datetime.date` argument outside it is.
 fn check_days(name: &str, days: &[i32]) -> PyResult<()> {
     match days.iter().find(|&&d| !Date(d).is_valid()) {
-        Some(d) => Err(invalid(format!("{name} has day number {d}, outside 0 (1970-01-01) ..= 2199-12-31"))),
+        Some(d) => Err(invalid(format!(
+            "{name} has day number {d}, outside 0 (1970-01-01) ..= 2199-12-31"
+        ))),
         None => Ok(()),
     }
 }
@@ -93,7 +121,12 @@ pub fn book_many<'py>(
     Ok((PyArray1::from_vec(py, ids), PyArray1::from_vec(py, codes)))
 }
 
-pub fn lifecycle_many<'py>(py: Python<'py>, engine: &Engine, action: &str, booking: &PyReadonlyArray1<'py, u64>) -> PyResult<Bound<'py, PyArray1<u32>>> {
+pub fn lifecycle_many<'py>(
+    py: Python<'py>,
+    engine: &Engine,
+    action: &str,
+    booking: &PyReadonlyArray1<'py, u64>,
+) -> PyResult<Bound<'py, PyArray1<u32>>> {
     type Action = fn(&Engine, BookingId) -> haoyuan::Result<haoyuan::Booking>;
     let f: Action = match action {
         "confirm" => Engine::confirm,
@@ -101,10 +134,15 @@ pub fn lifecycle_many<'py>(py: Python<'py>, engine: &Engine, action: &str, booki
         "check_in" => Engine::check_in,
         "fulfil" => Engine::fulfil,
         "mark_no_show" => Engine::mark_no_show,
-        other => return Err(invalid(format!("unknown action {other:?}; expected confirm, cancel, check_in, fulfil or mark_no_show"))),
+        other => {
+            return Err(invalid(format!(
+            "unknown action {other:?}; expected confirm, cancel, check_in, fulfil or mark_no_show"
+        )))
+        }
     };
     let ids = rows("booking", booking)?;
-    let codes: Vec<u32> = py.allow_threads(|| ids.iter().map(|&id| code(&f(engine, BookingId(id))).1).collect());
+    let codes: Vec<u32> =
+        py.allow_threads(|| ids.iter().map(|&id| code(&f(engine, BookingId(id))).1).collect());
     Ok(PyArray1::from_vec(py, codes))
 }
 
@@ -116,23 +154,38 @@ pub fn find_free_many<'py>(
     date_to: &PyReadonlyArray1<'py, i32>,
     limit: u32,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (d, f, t) = (rows("department", department)?, rows("date_from", date_from)?, rows("date_to", date_to)?);
+    let (d, f, t) =
+        (rows("department", department)?, rows("date_from", date_from)?, rows("date_to", date_to)?);
     let n = same_len(&[("department", d.len()), ("date_from", f.len()), ("date_to", t.len())])?;
     check_days("date_from", &f)?;
     check_days("date_to", &t)?;
     if limit == 0 || limit as usize * n > BULK_ROWS_MAX * 2 {
-        return Err(invalid(format!("limit {limit} × {n} queries must be 1 ..= {} results", BULK_ROWS_MAX * 2)));
+        return Err(invalid(format!(
+            "limit {limit} × {n} queries must be 1 ..= {} results",
+            BULK_ROWS_MAX * 2
+        )));
     }
     // Read-only queries: run them in parallel, results kept in row order.
     let found: Vec<Vec<haoyuan::FreeSlot>> = run_parallel(py, || {
         (0..n)
             .into_par_iter()
-            .map(|i| engine.find_free_slots(&AvailabilityQuery { limit, ..AvailabilityQuery::department(DepartmentId(d[i]), Date(f[i]), Date(t[i])) }))
+            .map(|i| {
+                engine.find_free_slots(&AvailabilityQuery {
+                    limit,
+                    ..AvailabilityQuery::department(DepartmentId(d[i]), Date(f[i]), Date(t[i]))
+                })
+            })
             .collect::<haoyuan::Result<Vec<_>>>()
     })?;
     let total: usize = found.iter().map(Vec::len).sum();
-    let (mut query, mut slot, mut date, mut start, mut free, mut starts_at) =
-        (Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total));
+    let (mut query, mut slot, mut date, mut start, mut free, mut starts_at) = (
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+    );
     for (i, list) in found.iter().enumerate() {
         for fs in list {
             query.push(i as u32);
@@ -153,7 +206,11 @@ pub fn find_free_many<'py>(
     Ok(out)
 }
 
-pub fn slot_columns<'py>(py: Python<'py>, engine: &Engine, slots: Option<&PyReadonlyArray1<'py, u32>>) -> PyResult<Bound<'py, PyDict>> {
+pub fn slot_columns<'py>(
+    py: Python<'py>,
+    engine: &Engine,
+    slots: Option<&PyReadonlyArray1<'py, u32>>,
+) -> PyResult<Bound<'py, PyDict>> {
     let ids: Vec<u32> = match slots {
         Some(a) => rows("slots", a)?,
         None => {
@@ -165,28 +222,92 @@ pub fn slot_columns<'py>(py: Python<'py>, engine: &Engine, slots: Option<&PyRead
             (1..=n as u32).collect()
         }
     };
-    let infos: Vec<haoyuan::SlotInfo> = run(py, || ids.iter().map(|&i| engine.slot(SlotId(i))).collect())?;
+    let infos: Vec<haoyuan::SlotInfo> =
+        run(py, || ids.iter().map(|&i| engine.slot(SlotId(i))).collect())?;
     let col = |f: &dyn Fn(&haoyuan::SlotInfo) -> i64| -> Vec<i64> { infos.iter().map(f).collect() };
     let out = PyDict::new(py);
     out.set_item("id", PyArray1::from_vec(py, infos.iter().map(|s| s.id.0).collect::<Vec<u32>>()))?;
-    out.set_item("resource", PyArray1::from_vec(py, infos.iter().map(|s| s.resource.0).collect::<Vec<u32>>()))?;
-    out.set_item("department", PyArray1::from_vec(py, infos.iter().map(|s| s.department.0).collect::<Vec<u32>>()))?;
-    out.set_item("institution", PyArray1::from_vec(py, infos.iter().map(|s| s.institution.0).collect::<Vec<u32>>()))?;
-    out.set_item("date", PyArray1::from_vec(py, infos.iter().map(|s| s.date.0).collect::<Vec<i32>>()))?;
-    out.set_item("start_min", PyArray1::from_vec(py, infos.iter().map(|s| s.start_min).collect::<Vec<u16>>()))?;
-    out.set_item("end_min", PyArray1::from_vec(py, infos.iter().map(|s| s.end_min).collect::<Vec<u16>>()))?;
-    out.set_item("capacity", PyArray1::from_vec(py, infos.iter().map(|s| s.capacity).collect::<Vec<u16>>()))?;
-    out.set_item("places", PyArray1::from_vec(py, infos.iter().map(|s| s.pool_places.iter().map(|&x| x as u32).sum()).collect::<Vec<u32>>()))?;
-    out.set_item("taken", PyArray1::from_vec(py, infos.iter().map(|s| s.pool_taken.iter().map(|&x| x as u32).sum()).collect::<Vec<u32>>()))?;
-    out.set_item("referral_places", PyArray1::from_vec(py, infos.iter().map(|s| s.pool_places[Pool::Referral as usize]).collect::<Vec<u16>>()))?;
-    out.set_item("referral_taken", PyArray1::from_vec(py, infos.iter().map(|s| s.pool_taken[Pool::Referral as usize]).collect::<Vec<u16>>()))?;
-    out.set_item("closed", PyArray1::from_vec(py, infos.iter().map(|s| s.closed).collect::<Vec<bool>>()))?;
+    out.set_item(
+        "resource",
+        PyArray1::from_vec(py, infos.iter().map(|s| s.resource.0).collect::<Vec<u32>>()),
+    )?;
+    out.set_item(
+        "department",
+        PyArray1::from_vec(py, infos.iter().map(|s| s.department.0).collect::<Vec<u32>>()),
+    )?;
+    out.set_item(
+        "institution",
+        PyArray1::from_vec(py, infos.iter().map(|s| s.institution.0).collect::<Vec<u32>>()),
+    )?;
+    out.set_item(
+        "date",
+        PyArray1::from_vec(py, infos.iter().map(|s| s.date.0).collect::<Vec<i32>>()),
+    )?;
+    out.set_item(
+        "start_min",
+        PyArray1::from_vec(py, infos.iter().map(|s| s.start_min).collect::<Vec<u16>>()),
+    )?;
+    out.set_item(
+        "end_min",
+        PyArray1::from_vec(py, infos.iter().map(|s| s.end_min).collect::<Vec<u16>>()),
+    )?;
+    out.set_item(
+        "capacity",
+        PyArray1::from_vec(py, infos.iter().map(|s| s.capacity).collect::<Vec<u16>>()),
+    )?;
+    out.set_item(
+        "places",
+        PyArray1::from_vec(
+            py,
+            infos
+                .iter()
+                .map(|s| s.pool_places.iter().map(|&x| x as u32).sum())
+                .collect::<Vec<u32>>(),
+        ),
+    )?;
+    out.set_item(
+        "taken",
+        PyArray1::from_vec(
+            py,
+            infos
+                .iter()
+                .map(|s| s.pool_taken.iter().map(|&x| x as u32).sum())
+                .collect::<Vec<u32>>(),
+        ),
+    )?;
+    out.set_item(
+        "referral_places",
+        PyArray1::from_vec(
+            py,
+            infos.iter().map(|s| s.pool_places[Pool::Referral as usize]).collect::<Vec<u16>>(),
+        ),
+    )?;
+    out.set_item(
+        "referral_taken",
+        PyArray1::from_vec(
+            py,
+            infos.iter().map(|s| s.pool_taken[Pool::Referral as usize]).collect::<Vec<u16>>(),
+        ),
+    )?;
+    out.set_item(
+        "closed",
+        PyArray1::from_vec(py, infos.iter().map(|s| s.closed).collect::<Vec<bool>>()),
+    )?;
     out.set_item("starts_at", PyArray1::from_vec(py, col(&|s| s.starts_at.0)))?;
     Ok(out)
 }
 
 /// Booking states in code order (the `state` column holds indexes into this list).
-pub const STATE_NAMES: [&str; 8] = ["held", "booked", "checked_in", "fulfilled", "expired", "cancelled", "provider_cancelled", "no_show"];
+pub const STATE_NAMES: [&str; 8] = [
+    "held",
+    "booked",
+    "checked_in",
+    "fulfilled",
+    "expired",
+    "cancelled",
+    "provider_cancelled",
+    "no_show",
+];
 /// Pools in code order (the `pool` column).
 pub const POOL_NAMES: [&str; 4] = ["general", "referral", "quota0", "quota1"];
 
@@ -203,7 +324,11 @@ fn state_code(s: BookingState) -> u8 {
     }
 }
 
-pub fn booking_columns<'py>(py: Python<'py>, engine: &Engine, patients: Option<&PyReadonlyArray1<'py, u32>>) -> PyResult<Bound<'py, PyDict>> {
+pub fn booking_columns<'py>(
+    py: Python<'py>,
+    engine: &Engine,
+    patients: Option<&PyReadonlyArray1<'py, u32>>,
+) -> PyResult<Bound<'py, PyDict>> {
     let who: Vec<u32> = match patients {
         Some(a) => rows("patients", a)?,
         // Patient ids are 1 ..= n (no id is 0).
@@ -220,24 +345,68 @@ pub fn booking_columns<'py>(py: Python<'py>, engine: &Engine, patients: Option<&
                 }
             }
             if out.len() > BULK_ROWS_MAX * 4 {
-                return Err(haoyuan::Error::CapacityExceeded("too many bookings for one table: pass patients in parts".into()));
+                return Err(haoyuan::Error::CapacityExceeded(
+                    "too many bookings for one table: pass patients in parts".into(),
+                ));
             }
         }
         Ok(out)
     })?;
     let out = PyDict::new(py);
     out.set_item("id", PyArray1::from_vec(py, all.iter().map(|b| b.id.0).collect::<Vec<u64>>()))?;
-    out.set_item("patient", PyArray1::from_vec(py, all.iter().map(|b| b.patient.0).collect::<Vec<u32>>()))?;
-    out.set_item("slot", PyArray1::from_vec(py, all.iter().map(|b| b.slot.0).collect::<Vec<u32>>()))?;
-    out.set_item("department", PyArray1::from_vec(py, all.iter().map(|b| b.department.0).collect::<Vec<u32>>()))?;
-    out.set_item("date", PyArray1::from_vec(py, all.iter().map(|b| b.date.0).collect::<Vec<i32>>()))?;
-    out.set_item("channel", PyArray1::from_vec(py, all.iter().map(|b| b.channel.0).collect::<Vec<u16>>()))?;
-    out.set_item("state", PyArray1::from_vec(py, all.iter().map(|b| state_code(b.state)).collect::<Vec<u8>>()))?;
-    out.set_item("pool", PyArray1::from_vec(py, all.iter().map(|b| b.pool as u8).collect::<Vec<u8>>()))?;
-    out.set_item("referral", PyArray1::from_vec(py, all.iter().map(|b| b.referral.map_or(-1, |r| r.0 as i64)).collect::<Vec<i64>>()))?;
-    out.set_item("offer", PyArray1::from_vec(py, all.iter().map(|b| b.offer.map_or(-1, |o| o.0 as i64)).collect::<Vec<i64>>()))?;
-    out.set_item("created_at", PyArray1::from_vec(py, all.iter().map(|b| b.created_at.0).collect::<Vec<i64>>()))?;
-    out.set_item("expires_at", PyArray1::from_vec(py, all.iter().map(|b| b.expires_at.0).collect::<Vec<i64>>()))?;
-    out.set_item("starts_at", PyArray1::from_vec(py, all.iter().map(|b| b.starts_at.0).collect::<Vec<i64>>()))?;
+    out.set_item(
+        "patient",
+        PyArray1::from_vec(py, all.iter().map(|b| b.patient.0).collect::<Vec<u32>>()),
+    )?;
+    out.set_item(
+        "slot",
+        PyArray1::from_vec(py, all.iter().map(|b| b.slot.0).collect::<Vec<u32>>()),
+    )?;
+    out.set_item(
+        "department",
+        PyArray1::from_vec(py, all.iter().map(|b| b.department.0).collect::<Vec<u32>>()),
+    )?;
+    out.set_item(
+        "date",
+        PyArray1::from_vec(py, all.iter().map(|b| b.date.0).collect::<Vec<i32>>()),
+    )?;
+    out.set_item(
+        "channel",
+        PyArray1::from_vec(py, all.iter().map(|b| b.channel.0).collect::<Vec<u16>>()),
+    )?;
+    out.set_item(
+        "state",
+        PyArray1::from_vec(py, all.iter().map(|b| state_code(b.state)).collect::<Vec<u8>>()),
+    )?;
+    out.set_item(
+        "pool",
+        PyArray1::from_vec(py, all.iter().map(|b| b.pool as u8).collect::<Vec<u8>>()),
+    )?;
+    out.set_item(
+        "referral",
+        PyArray1::from_vec(
+            py,
+            all.iter().map(|b| b.referral.map_or(-1, |r| r.0 as i64)).collect::<Vec<i64>>(),
+        ),
+    )?;
+    out.set_item(
+        "offer",
+        PyArray1::from_vec(
+            py,
+            all.iter().map(|b| b.offer.map_or(-1, |o| o.0 as i64)).collect::<Vec<i64>>(),
+        ),
+    )?;
+    out.set_item(
+        "created_at",
+        PyArray1::from_vec(py, all.iter().map(|b| b.created_at.0).collect::<Vec<i64>>()),
+    )?;
+    out.set_item(
+        "expires_at",
+        PyArray1::from_vec(py, all.iter().map(|b| b.expires_at.0).collect::<Vec<i64>>()),
+    )?;
+    out.set_item(
+        "starts_at",
+        PyArray1::from_vec(py, all.iter().map(|b| b.starts_at.0).collect::<Vec<i64>>()),
+    )?;
     Ok(out)
 }

@@ -30,7 +30,9 @@ impl<'py> FromPyObject<'py> for DateArg {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
         if let Ok(s) = ob.downcast::<PyString>() {
             let s = s.to_cow()?;
-            return Date::parse(&s).map(DateArg).map_err(|_| invalid(format!("{s:?} is not a date YYYY-MM-DD in 1970 ..= 2199")));
+            return Date::parse(&s)
+                .map(DateArg)
+                .map_err(|_| invalid(format!("{s:?} is not a date YYYY-MM-DD in 1970 ..= 2199")));
         }
         if ob.is_instance_of::<PyDateTime>() {
             return Err(invalid("expected a datetime.date, got a datetime.datetime (use .date())"));
@@ -38,13 +40,18 @@ impl<'py> FromPyObject<'py> for DateArg {
         if ob.is_instance_of::<PyDate>() {
             let d: NaiveDate = ob.extract()?;
             let days = (d - epoch()).num_days();
-            let date = Date(i32::try_from(days).map_err(|_| invalid(format!("date {d} is out of range")))?);
+            let date = Date(
+                i32::try_from(days).map_err(|_| invalid(format!("date {d} is out of range")))?,
+            );
             if !date.is_valid() {
                 return Err(invalid(format!("date {d} is outside 1970-01-01 ..= 2199-12-31")));
             }
             return Ok(DateArg(date));
         }
-        Err(invalid(format!("expected a datetime.date or 'YYYY-MM-DD', got {}", ob.get_type().name()?)))
+        Err(invalid(format!(
+            "expected a datetime.date or 'YYYY-MM-DD', got {}",
+            ob.get_type().name()?
+        )))
     }
 }
 
@@ -61,23 +68,39 @@ impl<'py> FromPyObject<'py> for TimeArg {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
         let seconds = if ob.is_instance_of::<PyDateTime>() {
             if ob.getattr("tzinfo")?.is_none() {
-                return Err(invalid("a naive datetime is ambiguous: give it a tzinfo, or pass int seconds"));
+                return Err(invalid(
+                    "a naive datetime is ambiguous: give it a tzinfo, or pass int seconds",
+                ));
             }
             let s = args::float(&ob.call_method0("timestamp")?)?;
             if !(0.0..=INSTANT_MAX as f64).contains(&s) {
-                return Err(invalid(format!("instant {} is outside 1970-01-01 ..= 2199-12-31", ob.repr()?)));
+                return Err(invalid(format!(
+                    "instant {} is outside 1970-01-01 ..= 2199-12-31",
+                    ob.repr()?
+                )));
             }
             s.floor() as i64
         } else if args::is_int(ob) {
             match args::int_named::<i64>(ob, "instant") {
                 Ok(s) => s,
-                Err(_) => return Err(invalid(format!("instant {} is outside 0 ..= {INSTANT_MAX} (1970-01-01 ..= 2199-12-31)", ob.repr()?))),
+                Err(_) => {
+                    return Err(invalid(format!(
+                        "instant {} is outside 0 ..= {INSTANT_MAX} (1970-01-01 ..= 2199-12-31)",
+                        ob.repr()?
+                    )))
+                }
             }
         } else {
-            return Err(invalid(format!("expected int seconds or an aware datetime, got {} {}", ob.get_type().name()?, ob.repr()?)));
+            return Err(invalid(format!(
+                "expected int seconds or an aware datetime, got {} {}",
+                ob.get_type().name()?,
+                ob.repr()?
+            )));
         };
         if !(0..=INSTANT_MAX).contains(&seconds) {
-            return Err(invalid(format!("instant {seconds} is outside 0 ..= {INSTANT_MAX} (1970-01-01 ..= 2199-12-31)")));
+            return Err(invalid(format!(
+                "instant {seconds} is outside 0 ..= {INSTANT_MAX} (1970-01-01 ..= 2199-12-31)"
+            )));
         }
         Ok(TimeArg(Timestamp(seconds)))
     }
@@ -93,7 +116,10 @@ impl<'py> FromPyObject<'py> for TimeOfDayArg {
             if crate::errors::is_invalid_argument(ob.py(), &err) {
                 err
             } else {
-                invalid(format!("a time of day is a (start_min, end_min) tuple, got {}", ob.repr().map(|r| r.to_string()).unwrap_or_default()))
+                invalid(format!(
+                    "a time of day is a (start_min, end_min) tuple, got {}",
+                    ob.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
             }
         })?;
         if s < e && e <= 1440 {
@@ -115,8 +141,9 @@ pub fn enum_str<T: Serialize>(v: &T) -> String {
 
 /// Parse a serde enum from its snake_case name, listing the accepted names on error.
 pub fn parse_enum<T: DeserializeOwned>(what: &str, s: &str, accepted: &[&str]) -> PyResult<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .map_err(|_| invalid(format!("unknown {what} {s:?}; expected one of {}", accepted.join(", "))))
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+        invalid(format!("unknown {what} {s:?}; expected one of {}", accepted.join(", ")))
+    })
 }
 
 pub const TIERS: &[&str] = &["community", "secondary", "tertiary"];
@@ -166,7 +193,9 @@ pub fn json_text(ob: &Bound<'_, PyAny>) -> PyResult<Result<String, String>> {
     kwargs.set_item("allow_nan", false)?;
     match py.import("json")?.call_method("dumps", (ob,), Some(&kwargs)) {
         Ok(text) => Ok(Ok(text.extract()?)),
-        Err(e) if e.is_instance_of::<pyo3::exceptions::PyException>(py) => Ok(Err(format!("not expressible as JSON: {e}"))),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyException>(py) => {
+            Ok(Err(format!("not expressible as JSON: {e}")))
+        }
         Err(e) => Err(e),
     }
 }

@@ -5,15 +5,19 @@
 
 use crate::args::{int, Id, Int};
 use crate::bulk;
-use crate::convert::{enum_str, parse_enum, DateArg, TimeArg, TimeOfDayArg, INSTANT_MAX, RESOURCE_KINDS, TIERS, URGENCIES};
+use crate::convert::{
+    enum_str, parse_enum, DateArg, TimeArg, TimeOfDayArg, INSTANT_MAX, RESOURCE_KINDS, TIERS,
+    URGENCIES,
+};
 use crate::errors::{invalid, HyErr};
 use crate::events::Subscription;
 use crate::policy::{policy_arg, Policy};
 use crate::runtime::{run, run_parallel};
 use crate::types::*;
 use haoyuan::{
-    AvailabilityQuery, BookingId, CardKey, ChannelId, DepartmentId, EngineConfig, InstitutionId, PatientId, ReferralId, ReferralRequest, Request,
-    ResourceId, RosterId, SlotId, SlotSpec, WaitlistId, WaitlistRequest,
+    AvailabilityQuery, BookingId, CardKey, ChannelId, DepartmentId, EngineConfig, InstitutionId,
+    PatientId, ReferralId, ReferralRequest, Request, ResourceId, RosterId, SlotId, SlotSpec,
+    WaitlistId, WaitlistRequest,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -55,8 +59,21 @@ impl Engine {
         }
     }
 
-    fn request(&self, patient: PatientId, slot: SlotId, channel: ChannelArg, referral: Option<Id<ReferralId>>, follow_up: bool) -> PyResult<Request> {
-        Ok(Request { patient, slot, channel: self.channel_of(channel)?, referral: referral.map(|r| r.0), follow_up })
+    fn request(
+        &self,
+        patient: PatientId,
+        slot: SlotId,
+        channel: ChannelArg,
+        referral: Option<Id<ReferralId>>,
+        follow_up: bool,
+    ) -> PyResult<Request> {
+        Ok(Request {
+            patient,
+            slot,
+            channel: self.channel_of(channel)?,
+            referral: referral.map(|r| r.0),
+            follow_up,
+        })
     }
 
     pub fn institution_record(&self, i: haoyuan::Institution) -> Institution {
@@ -101,9 +118,19 @@ fn card_key_arg(key: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CardKey>> {
 impl Engine {
     #[new]
     #[pyo3(signature = (policy=None, *, start=None, utc_offset_s=Int(8 * 3600), card_key=None))]
-    fn new(py: Python<'_>, policy: Option<&Bound<'_, PyAny>>, start: Option<TimeArg>, utc_offset_s: Int<i32>, card_key: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        policy: Option<&Bound<'_, PyAny>>,
+        start: Option<TimeArg>,
+        utc_offset_s: Int<i32>,
+        card_key: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let Int(utc_offset_s) = utc_offset_s;
-        let config = EngineConfig { policy: policy_arg(policy)?, utc_offset_s, card_key: card_key_arg(card_key)? };
+        let config = EngineConfig {
+            policy: policy_arg(policy)?,
+            utc_offset_s,
+            card_key: card_key_arg(card_key)?,
+        };
         let (engine, manual) = match start {
             Some(TimeArg(t)) => (run(py, || haoyuan::Engine::with_manual_clock(config, t))?, true),
             None => (run(py, || haoyuan::Engine::new(config))?, false),
@@ -155,7 +182,9 @@ impl Engine {
         let Int(seconds) = seconds;
         let e = &*self.inner;
         if self.manual && seconds > 0 && e.now().0.saturating_add(seconds) > INSTANT_MAX {
-            return Err(invalid(format!("advance of {seconds} s would move the clock past {INSTANT_MAX} (2199-12-31)")));
+            return Err(invalid(format!(
+                "advance of {seconds} s would move the clock past {INSTANT_MAX} (2199-12-31)"
+            )));
         }
         run(py, || e.advance_clock(seconds))
     }
@@ -174,19 +203,38 @@ impl Engine {
 
     // ------------------------------------------------------------------ registry
 
-    fn add_institution(&self, py: Python<'_>, name: &str, tier: &str, district: &str) -> PyResult<u32> {
+    fn add_institution(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        tier: &str,
+        district: &str,
+    ) -> PyResult<u32> {
         let tier = parse_enum("tier", tier, TIERS)?;
         let e = &*self.inner;
         run(py, || e.add_institution(name, tier, district)).map(|i| i.0)
     }
 
-    fn add_department(&self, py: Python<'_>, institution: Id<InstitutionId>, specialty: &str, name: &str) -> PyResult<u32> {
+    fn add_department(
+        &self,
+        py: Python<'_>,
+        institution: Id<InstitutionId>,
+        specialty: &str,
+        name: &str,
+    ) -> PyResult<u32> {
         let e = &*self.inner;
         run(py, || e.add_department(institution.0, specialty, name)).map(|d| d.0)
     }
 
     #[pyo3(signature = (department, kind, name, expert=false))]
-    fn add_resource(&self, py: Python<'_>, department: Id<DepartmentId>, kind: &str, name: &str, expert: bool) -> PyResult<u32> {
+    fn add_resource(
+        &self,
+        py: Python<'_>,
+        department: Id<DepartmentId>,
+        kind: &str,
+        name: &str,
+        expert: bool,
+    ) -> PyResult<u32> {
         let kind = parse_enum("resource kind", kind, RESOURCE_KINDS)?;
         let e = &*self.inner;
         run(py, || e.add_resource(department.0, kind, name, expert)).map(|r| r.0)
@@ -219,7 +267,13 @@ impl Engine {
 
     fn resource(&self, id: Id<ResourceId>) -> PyResult<Resource> {
         let r = self.inner.resource(id.0).map_err(HyErr)?;
-        Ok(Resource { id: r.id.0, department: r.department.0, kind: enum_str(&r.kind), name: r.name.clone(), expert: r.expert })
+        Ok(Resource {
+            id: r.id.0,
+            department: r.department.0,
+            kind: enum_str(&r.kind),
+            name: r.name.clone(),
+            expert: r.expert,
+        })
     }
 
     fn channel(&self, id: Id<ChannelId>) -> PyResult<Channel> {
@@ -244,19 +298,35 @@ impl Engine {
     }
 
     /// Link a card (card type + number) to a patient; a card owned by another is `CardTaken`.
-    fn link_card(&self, py: Python<'_>, patient: Id<PatientId>, card_type: &str, number: &str) -> PyResult<()> {
+    fn link_card(
+        &self,
+        py: Python<'_>,
+        patient: Id<PatientId>,
+        card_type: &str,
+        number: &str,
+    ) -> PyResult<()> {
         let e = &*self.inner;
         run(py, || e.link_card(patient.0, card_type, number))
     }
 
     /// The patient a card belongs to (following merges), or None.
-    fn find_patient_by_card(&self, py: Python<'_>, card_type: &str, number: &str) -> PyResult<Option<u32>> {
+    fn find_patient_by_card(
+        &self,
+        py: Python<'_>,
+        card_type: &str,
+        number: &str,
+    ) -> PyResult<Option<u32>> {
         let e = &*self.inner;
         run(py, || e.find_patient_by_card(card_type, number)).map(|p| p.map(|p| p.0))
     }
 
     /// Merge `merged` into `survivor` (the same person found twice).
-    fn merge_patients(&self, py: Python<'_>, survivor: Id<PatientId>, merged: Id<PatientId>) -> PyResult<()> {
+    fn merge_patients(
+        &self,
+        py: Python<'_>,
+        survivor: Id<PatientId>,
+        merged: Id<PatientId>,
+    ) -> PyResult<()> {
         let e = &*self.inner;
         run(py, || e.merge_patients(survivor.0, merged.0))
     }
@@ -298,7 +368,11 @@ impl Engine {
 
     /// Publish slots from an iterable of `(resource, date, start_min, end_min, capacity)`
     /// tuples. All or nothing; returns the new ids as a `range`.
-    fn publish_slots<'py>(&self, py: Python<'py>, specs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyRange>> {
+    fn publish_slots<'py>(
+        &self,
+        py: Python<'py>,
+        specs: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyRange>> {
         let too_many = || invalid(format!("at most {PUBLISH_LIST_MAX} slots per publish call"));
         // A sized collection beyond the bound is refused before one item is converted.
         if specs.len().is_ok_and(|n| n > PUBLISH_LIST_MAX) {
@@ -314,14 +388,22 @@ impl Engine {
                 return Err(too_many());
             }
             let item = item?;
-            let (Id(resource), DateArg(date), Int(start_min), Int(end_min), Int(capacity)): (Id<ResourceId>, DateArg, Int<u16>, Int<u16>, Int<u16>) =
-                item.extract().map_err(|e| {
-                    if crate::errors::is_invalid_argument(py, &e) {
-                        e
-                    } else {
-                        invalid(format!("a slot spec is (resource, date, start_min, end_min, capacity), got {}", item.repr().map(|r| r.to_string()).unwrap_or_default()))
-                    }
-                })?;
+            let (Id(resource), DateArg(date), Int(start_min), Int(end_min), Int(capacity)): (
+                Id<ResourceId>,
+                DateArg,
+                Int<u16>,
+                Int<u16>,
+                Int<u16>,
+            ) = item.extract().map_err(|e| {
+                if crate::errors::is_invalid_argument(py, &e) {
+                    e
+                } else {
+                    invalid(format!(
+                        "a slot spec is (resource, date, start_min, end_min, capacity), got {}",
+                        item.repr().map(|r| r.to_string()).unwrap_or_default()
+                    ))
+                }
+            })?;
             parsed.push(SlotSpec { resource, date, start_min, end_min, capacity });
         }
         let e = &*self.inner;
@@ -393,9 +475,16 @@ impl Engine {
     /// Suspend a resource's session (停诊) on `date`, the whole day or the segments starting in
     /// `time = (start_min, end_min)`.
     #[pyo3(signature = (resource, date, time=None))]
-    fn suspend_session(&self, py: Python<'_>, resource: Id<ResourceId>, date: DateArg, time: Option<TimeOfDayArg>) -> PyResult<SuspensionReport> {
+    fn suspend_session(
+        &self,
+        py: Python<'_>,
+        resource: Id<ResourceId>,
+        date: DateArg,
+        time: Option<TimeOfDayArg>,
+    ) -> PyResult<SuspensionReport> {
         let e = &*self.inner;
-        run(py, || e.suspend_session(resource.0, date.0, time.map(|t| t.0))).map(SuspensionReport::from)
+        run(py, || e.suspend_session(resource.0, date.0, time.map(|t| t.0)))
+            .map(SuspensionReport::from)
     }
 
     // ------------------------------------------------------------------ availability
@@ -436,7 +525,13 @@ impl Engine {
     }
 
     /// Free and total places of a department for each day of a range.
-    fn free_places_by_day(&self, py: Python<'_>, department: Id<DepartmentId>, date_from: DateArg, date_to: DateArg) -> PyResult<Vec<DayAvailability>> {
+    fn free_places_by_day(
+        &self,
+        py: Python<'_>,
+        department: Id<DepartmentId>,
+        date_from: DateArg,
+        date_to: DateArg,
+    ) -> PyResult<Vec<DayAvailability>> {
         let e = &*self.inner;
         run(py, || e.free_places_by_day(department.0, date_from.0, date_to.0))
             .map(|v| v.into_iter().map(DayAvailability::from).collect())
@@ -483,7 +578,15 @@ impl Engine {
 
     /// Hold and confirm in one call.
     #[pyo3(signature = (patient, slot, channel, *, referral=None, follow_up=false))]
-    fn book(&self, py: Python<'_>, patient: Id<PatientId>, slot: Id<SlotId>, channel: ChannelArg, referral: Option<Id<ReferralId>>, follow_up: bool) -> PyResult<Booking> {
+    fn book(
+        &self,
+        py: Python<'_>,
+        patient: Id<PatientId>,
+        slot: Id<SlotId>,
+        channel: ChannelArg,
+        referral: Option<Id<ReferralId>>,
+        follow_up: bool,
+    ) -> PyResult<Booking> {
         let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
         let e = &*self.inner;
         run(py, || e.book(&req)).map(Booking::from)
@@ -596,9 +699,14 @@ impl Engine {
     }
 
     /// A department's waitlist, in serving order.
-    fn waitlist(&self, py: Python<'_>, department: Id<DepartmentId>) -> PyResult<Vec<WaitlistEntry>> {
+    fn waitlist(
+        &self,
+        py: Python<'_>,
+        department: Id<DepartmentId>,
+    ) -> PyResult<Vec<WaitlistEntry>> {
         let e = &*self.inner;
-        run(py, || e.waitlist(department.0)).map(|v| v.into_iter().map(WaitlistEntry::from).collect())
+        run(py, || e.waitlist(department.0))
+            .map(|v| v.into_iter().map(WaitlistEntry::from).collect())
     }
 
     // ------------------------------------------------------------------ events
@@ -610,15 +718,26 @@ impl Engine {
     /// thread that also calls the engine.
     // A literal default, so that the signature (and the stub) show it; asserted equal to core's.
     #[pyo3(signature = (capacity=65536, overflow="disconnect"))]
-    fn subscribe(&self, #[pyo3(from_py_with = crate::args::int::<u64>)] capacity: u64, overflow: &str) -> PyResult<Subscription> {
+    fn subscribe(
+        &self,
+        #[pyo3(from_py_with = crate::args::int::<u64>)] capacity: u64,
+        overflow: &str,
+    ) -> PyResult<Subscription> {
         const _: () = assert!(haoyuan::SUBSCRIPTION_CAPACITY_DEFAULT == 65536);
         let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
         let overflow = match overflow {
             "disconnect" => haoyuan::Overflow::Disconnect,
             "block" => haoyuan::Overflow::Block,
-            other => return Err(invalid(format!("overflow {other:?} must be \"disconnect\" or \"block\""))),
+            other => {
+                return Err(invalid(format!(
+                    "overflow {other:?} must be \"disconnect\" or \"block\""
+                )))
+            }
         };
-        let sub = self.inner.subscribe_with(haoyuan::SubscribeOptions { capacity, overflow }).map_err(HyErr)?;
+        let sub = self
+            .inner
+            .subscribe_with(haoyuan::SubscribeOptions { capacity, overflow })
+            .map_err(HyErr)?;
         Ok(Subscription::new(sub))
     }
 
@@ -647,7 +766,12 @@ impl Engine {
 
     /// Apply one lifecycle action (`"confirm"`, `"cancel"`, `"check_in"`, `"fulfil"`,
     /// `"mark_no_show"`) to each booking id; returns the error code per row (0 = done).
-    fn lifecycle_many<'py>(&self, py: Python<'py>, action: &str, booking: PyReadonlyArray1<'py, u64>) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    fn lifecycle_many<'py>(
+        &self,
+        py: Python<'py>,
+        action: &str,
+        booking: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         bulk::lifecycle_many(py, &self.inner, action, &booking)
     }
 
@@ -668,14 +792,21 @@ impl Engine {
 
     /// Every slot (or the ids in `slots`) as a dict of column arrays.
     #[pyo3(signature = (slots=None))]
-    fn slot_columns<'py>(&self, py: Python<'py>, slots: Option<PyReadonlyArray1<'py, u32>>) -> PyResult<Bound<'py, PyDict>> {
+    fn slot_columns<'py>(
+        &self,
+        py: Python<'py>,
+        slots: Option<PyReadonlyArray1<'py, u32>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         bulk::slot_columns(py, &self.inner, slots.as_ref())
     }
 
     /// Every hold and booking (or those of `patients`) as a dict of column arrays.
     #[pyo3(signature = (patients=None))]
-    fn booking_columns<'py>(&self, py: Python<'py>, patients: Option<PyReadonlyArray1<'py, u32>>) -> PyResult<Bound<'py, PyDict>> {
+    fn booking_columns<'py>(
+        &self,
+        py: Python<'py>,
+        patients: Option<PyReadonlyArray1<'py, u32>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         bulk::booking_columns(py, &self.inner, patients.as_ref())
     }
 }
-

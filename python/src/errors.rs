@@ -7,7 +7,6 @@
 //! `e.slot` or `e.until` without parsing the message; a FHIR one also `outcome`, the
 //! OperationOutcome as a dict.
 
-use crate::convert::{date_to_py, enum_str};
 use haoyuan::{Error, ErrorCode};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -16,7 +15,12 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use std::ffi::CString;
 
-create_exception!(haoyuan._native, HaoyuanError, PyException, "Base class of every error the engine reports; `code` is the stable error number.");
+create_exception!(
+    haoyuan._native,
+    HaoyuanError,
+    PyException,
+    "Base class of every error the engine reports; `code` is the stable error number."
+);
 create_exception!(
     haoyuan._native,
     FhirError,
@@ -40,7 +44,8 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
         let mut engine = Vec::new();
         let mut fhir = Vec::new();
         for &code in ErrorCode::ALL {
-            let name = CString::new(format!("haoyuan._native.{}", code.name())).expect("names have no NUL");
+            let name = CString::new(format!("haoyuan._native.{}", code.name()))
+                .expect("names have no NUL");
             let doc = CString::new(code.description()).expect("descriptions have no NUL");
             let class = PyErr::new_type(py, &name, Some(&doc), Some(&base), None)?;
             class.bind(py).setattr("code", code as u32)?;
@@ -49,7 +54,10 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
             attrs.set_item("__module__", "haoyuan._native")?;
             attrs.set_item("__doc__", format!("{} (through FHIR)", code.description()))?;
             let bases = PyTuple::new(py, [class.bind(py).as_any(), fhir_base.as_any()])?;
-            let twin = type_of_types.call1((format!("Fhir{}", code.name()), bases, attrs))?.downcast_into::<PyType>()?.unbind();
+            let twin = type_of_types
+                .call1((format!("Fhir{}", code.name()), bases, attrs))?
+                .downcast_into::<PyType>()?
+                .unbind();
             engine.push((code, class));
             fhir.push((code, twin));
         }
@@ -57,12 +65,22 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
     })
 }
 
+/// A date as `datetime.date` (the engine's calendar starts at 1970-01-01).
+fn date_of(d: haoyuan::Date) -> chrono::NaiveDate {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    epoch.checked_add_signed(chrono::Duration::days(d.0 as i64)).unwrap_or(epoch)
+}
+
 /// Whether `err` is the engine's `InvalidArgument` (or its FHIR twin).
 pub fn is_invalid_argument(py: Python<'_>, err: &PyErr) -> bool {
     class_of(py, ErrorCode::InvalidArgument, false).is_ok_and(|c| err.is_instance(py, &c))
 }
 
-fn class_of<'py>(py: Python<'py>, code: ErrorCode, through_fhir: bool) -> PyResult<Bound<'py, PyType>> {
+fn class_of<'py>(
+    py: Python<'py>,
+    code: ErrorCode,
+    through_fhir: bool,
+) -> PyResult<Bound<'py, PyType>> {
     let c = classes(py)?;
     let list = if through_fhir { &c.fhir } else { &c.engine };
     let (_, class) = list.iter().find(|(c, _)| *c == code).expect("every code has a class");
@@ -101,7 +119,10 @@ fn build_as(py: Python<'_>, e: &Error, through_fhir: bool) -> PyResult<PyErr> {
     let err = PyErr::from_type(class_of(py, e.code(), through_fhir)?, msg);
     let fields = PyDict::new(py);
     match e {
-        Error::InvalidArgument(m) | Error::InvalidPolicy(m) | Error::CapacityExceeded(m) | Error::Durability(m) => {
+        Error::InvalidArgument(m)
+        | Error::InvalidPolicy(m)
+        | Error::CapacityExceeded(m)
+        | Error::Durability(m) => {
             fields.set_item("detail", m)?;
         }
         Error::NotFound { kind, id } => {
@@ -137,7 +158,7 @@ fn build_as(py: Python<'_>, e: &Error, through_fhir: bool) -> PyResult<PyErr> {
         }
         Error::LimitReached { patient, limit, max } => {
             fields.set_item("patient", patient.0)?;
-            fields.set_item("limit", enum_str(limit))?;
+            fields.set_item("limit", limit.name())?;
             fields.set_item("max", max)?;
         }
         Error::ReferralInvalid { referral, reason } => {
@@ -153,7 +174,7 @@ fn build_as(py: Python<'_>, e: &Error, through_fhir: bool) -> PyResult<PyErr> {
             fields.set_item("survivor", survivor.0)?;
         }
         Error::NotManualClock => {}
-        Error::InvalidDate(d) => fields.set_item("date", date_to_py(*d))?,
+        Error::InvalidDate(d) => fields.set_item("date", date_of(*d))?,
     }
     let value = err.value(py);
     value.setattr("code", e.code() as u32)?;
@@ -190,7 +211,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for (code, class) in &classes(py)?.engine {
         m.add(code.name(), class.bind(py))?;
     }
-    let table: Vec<(u32, &str, &str)> = ErrorCode::ALL.iter().map(|c| (*c as u32, c.name(), c.description())).collect();
+    let table: Vec<(u32, &str, &str)> =
+        ErrorCode::ALL.iter().map(|c| (*c as u32, c.name(), c.description())).collect();
     m.add("ERROR_TABLE", table)?;
     Ok(())
 }

@@ -26,13 +26,22 @@ pub struct Event {
 #[pymethods]
 impl Event {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("Event(seq={}, at={}, kind={:?}, data={})", self.seq, self.at, self.kind, self.data.bind(py).repr()?))
+        Ok(format!(
+            "Event(seq={}, at={}, kind={:?}, data={})",
+            self.seq,
+            self.at,
+            self.kind,
+            self.data.bind(py).repr()?
+        ))
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
         let Ok(o) = other.downcast::<Event>() else { return Ok(false) };
         let o = o.get();
-        Ok(self.seq == o.seq && self.at == o.at && self.kind == o.kind && self.data.bind(py).eq(o.data.bind(py))?)
+        Ok(self.seq == o.seq
+            && self.at == o.at
+            && self.kind == o.kind
+            && self.data.bind(py).eq(o.data.bind(py))?)
     }
 
     /// `seq`, `at`, `kind` and the fields of `data` in one flat dict.
@@ -79,7 +88,12 @@ impl Subscription {
     }
 
     /// Up to `max_events` events, waiting at most `timeout_s` for the first (GIL released).
-    fn take(&self, py: Python<'_>, max_events: u64, timeout_s: f64) -> PyResult<Vec<haoyuan::Event>> {
+    fn take(
+        &self,
+        py: Python<'_>,
+        max_events: u64,
+        timeout_s: f64,
+    ) -> PyResult<Vec<haoyuan::Event>> {
         if max_events == 0 || max_events > POLL_MAX as u64 {
             return Err(invalid(format!("max_events {max_events} must be 1 ..= {POLL_MAX}")));
         }
@@ -124,7 +138,9 @@ impl Subscription {
         let mut out = Vec::with_capacity(events.len());
         for e in &events {
             let (kind, map) = split(e);
-            let data = json_to_py(py, &serde_json::Value::Object(map))?.downcast_into::<PyDict>()?.unbind();
+            let data = json_to_py(py, &serde_json::Value::Object(map))?
+                .downcast_into::<PyDict>()?
+                .unbind();
             out.push(Event { seq: e.seq, at: e.at.0, kind, data });
         }
         Ok(out)
@@ -133,11 +149,20 @@ impl Subscription {
     /// Like `poll`, as columns: `seq`, `at` (arrays), `kind` (list of str), `booking`, `slot`,
     /// `patient` (int64 arrays, -1 where the event has no such field) and `data` (JSON text).
     #[pyo3(signature = (max_events=1_000_000))]
-    fn poll_columns<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = int::<u64>)] max_events: u64) -> PyResult<Bound<'py, PyDict>> {
+    fn poll_columns<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = int::<u64>)] max_events: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let events = self.take(py, max_events, 0.0)?;
         let n = events.len();
-        let (mut seq, mut at, mut booking, mut slot, mut patient) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut seq, mut at, mut booking, mut slot, mut patient) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         let kinds = PyList::empty(py);
         let data = PyList::empty(py);
         for e in &events {

@@ -51,7 +51,12 @@ id_op!(fhir_export_patient_appointments, export_patient_appointments_json, patie
 id_op!(fhir_export_waitlist, export_waitlist_json, department: DepartmentId);
 
 #[pyfunction]
-fn fhir_import_bundle(py: Python<'_>, engine: &Engine, bundle: &str, options: &str) -> PyResult<String> {
+fn fhir_import_bundle(
+    py: Python<'_>,
+    engine: &Engine,
+    bundle: &str,
+    options: &str,
+) -> PyResult<String> {
     let e = engine.inner.clone();
     call(py, move || fhir::import_bundle_json(&e, bundle, options))
 }

@@ -19,7 +19,10 @@ impl Policy {
     /// The defaults, or `Policy(dict)` / `Policy(**sections)` overriding some of them.
     #[new]
     #[pyo3(signature = (rules=None, **sections))]
-    fn new(rules: Option<&Bound<'_, PyDict>>, sections: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    fn new(
+        rules: Option<&Bound<'_, PyDict>>,
+        sections: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         let merged = match (rules, sections) {
             (None, None) => return Ok(Policy { inner: haoyuan::Policy::default() }),
             (Some(r), None) => r.clone(),
@@ -36,7 +39,8 @@ impl Policy {
     #[staticmethod]
     fn from_dict(rules: &Bound<'_, PyDict>) -> PyResult<Self> {
         // A dict `json` cannot write (NaN, infinities, objects) is a malformed policy.
-        let json = json_text(rules.as_any())?.map_err(|m| HyErr(haoyuan::Error::InvalidPolicy(m)))?;
+        let json =
+            json_text(rules.as_any())?.map_err(|m| HyErr(haoyuan::Error::InvalidPolicy(m)))?;
         Ok(Policy { inner: haoyuan::Policy::from_json(&json).map_err(HyErr)? })
     }
 
@@ -84,7 +88,11 @@ pub fn policy_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<haoyuan::Policy> {
     }
     if let Ok(s) = ob.downcast::<PyString>() {
         let text = s.to_cow()?;
-        let p = if text.trim_start().starts_with('{') { haoyuan::Policy::from_json(&text) } else { haoyuan::Policy::from_toml(&text) };
+        let p = if text.trim_start().starts_with('{') {
+            haoyuan::Policy::from_json(&text)
+        } else {
+            haoyuan::Policy::from_toml(&text)
+        };
         return Ok(p.map_err(HyErr)?);
     }
     Err(crate::errors::invalid("policy must be a Policy, a dict, or TOML / JSON text"))

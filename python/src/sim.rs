@@ -10,7 +10,9 @@ use crate::convert::py_to_json;
 use crate::errors::{invalid, HyErr};
 use crate::policy::Policy;
 use crate::runtime::pool;
-use haoyuan_sim::{self as sim, ChoiceContext, DemandSpec, Offer, RegionSpec, SimHooks, SimPolicy, SimResult};
+use haoyuan_sim::{
+    self as sim, ChoiceContext, DemandSpec, Offer, RegionSpec, SimHooks, SimPolicy, SimResult,
+};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -39,7 +41,11 @@ fn region_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<RegionSpec> {
             "dongguan" => return Ok(RegionSpec::dongguan()),
             "small" => return Ok(RegionSpec::small()),
             _ if name.trim_start().starts_with('{') => {}
-            _ => return Err(invalid(format!("unknown region preset {name:?}; expected dongguan or small"))),
+            _ => {
+                return Err(invalid(format!(
+                    "unknown region preset {name:?}; expected dongguan or small"
+                )))
+            }
         }
     }
     let r: RegionSpec = from_py("region", ob)?;
@@ -54,7 +60,11 @@ fn demand_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<DemandSpec> {
             "dongguan" => return Ok(DemandSpec::dongguan()),
             "default" => return Ok(DemandSpec::default()),
             _ if name.trim_start().starts_with('{') => {}
-            _ => return Err(invalid(format!("unknown demand preset {name:?}; expected dongguan or default"))),
+            _ => {
+                return Err(invalid(format!(
+                    "unknown demand preset {name:?}; expected dongguan or default"
+                )))
+            }
         }
     }
     let d: DemandSpec = from_py("demand", ob)?;
@@ -74,7 +84,11 @@ fn policy_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<SimPolicy> {
             "unified" => return Ok(SimPolicy::default()),
             "islands" => return Ok(SimPolicy::islands()),
             _ if name.trim_start().starts_with('{') => {}
-            _ => return Err(invalid(format!("unknown policy preset {name:?}; expected unified or islands"))),
+            _ => {
+                return Err(invalid(format!(
+                    "unknown policy preset {name:?}; expected unified or islands"
+                )))
+            }
         }
     }
     let p: SimPolicy = from_py("policy", ob)?;
@@ -152,28 +166,50 @@ impl SimHooks for PyHooks {
                 for o in offers {
                     list.append(to_py(py, o)?)?;
                 }
-                let r = self.obj.call_method1(py, "choose", (to_py(py, ctx)?, list))?.into_bound(py);
+                let r =
+                    self.obj.call_method1(py, "choose", (to_py(py, ctx)?, list))?.into_bound(py);
                 if r.is_none() {
                     return Ok(None);
                 }
                 let i = int_named::<i64>(&r, "choose's return value")?;
                 match usize::try_from(i) {
                     Ok(i) if i < offers.len() => Ok(Some(i)),
-                    _ => Err(invalid(format!("choose returned {i}; expected None or an index into the {} offers", offers.len()))),
+                    _ => Err(invalid(format!(
+                        "choose returned {i}; expected None or an index into the {} offers",
+                        offers.len()
+                    ))),
                 }
             };
             call().map_err(|e| self.fail(e))
         })
     }
 
-    fn overbook(&self, ctx: &ChoiceContext, offer: &Offer, booked: u32, capacity: u32) -> haoyuan::Result<bool> {
+    fn overbook(
+        &self,
+        ctx: &ChoiceContext,
+        offer: &Offer,
+        booked: u32,
+        capacity: u32,
+    ) -> haoyuan::Result<bool> {
         if !self.has_overbook {
             return Ok(true);
         }
         Python::with_gil(|py| {
             let call = || -> PyResult<bool> {
-                let r = self.obj.call_method1(py, "overbook", (to_py(py, ctx)?, to_py(py, offer)?, booked, capacity))?.into_bound(py);
-                r.extract::<bool>().map_err(|_| invalid(format!("overbook must return a bool, got {}", r.repr().map(|s| s.to_string()).unwrap_or_default())))
+                let r = self
+                    .obj
+                    .call_method1(
+                        py,
+                        "overbook",
+                        (to_py(py, ctx)?, to_py(py, offer)?, booked, capacity),
+                    )?
+                    .into_bound(py);
+                r.extract::<bool>().map_err(|_| {
+                    invalid(format!(
+                        "overbook must return a bool, got {}",
+                        r.repr().map(|s| s.to_string()).unwrap_or_default()
+                    ))
+                })
             };
             call().map_err(|e| self.fail(e))
         })
@@ -222,7 +258,8 @@ pub fn sim_simulate(
     let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
     let hooks = match hooks.filter(|h| !h.is_none(py)) {
         Some(h) => {
-            let (has_choose, has_overbook) = (h.bind(py).hasattr("choose")?, h.bind(py).hasattr("overbook")?);
+            let (has_choose, has_overbook) =
+                (h.bind(py).hasattr("choose")?, h.bind(py).hasattr("overbook")?);
             if !has_choose && !has_overbook {
                 return Err(invalid("hooks must have a choose(ctx, offers) and/or an overbook(ctx, offer, booked, capacity) method"));
             }
@@ -266,7 +303,10 @@ pub fn sim_compare(
     let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
     let workers = pool().map_err(invalid)?;
     let report = |d: u64, t: u64| sink.report(d, t);
-    let runs = py.allow_threads(|| workers.install(|| sim::compare(&region, &demand, &named, days, replications, seed, &report)));
+    let runs = py.allow_threads(|| {
+        workers
+            .install(|| sim::compare(&region, &demand, &named, days, replications, seed, &report))
+    });
     let runs = sink.finish(runs.map_err(|e| PyErr::from(HyErr(e))))?;
     let out = PyList::empty(py);
     for r in &runs {
@@ -291,7 +331,10 @@ fn summary_dict<'py>(py: Python<'py>, r: &SimResult) -> PyResult<Bound<'py, PyDi
 
 /// The headline numbers of a result dict (what `compare` tabulates), in a fixed order.
 #[pyfunction]
-pub fn sim_summary<'py>(py: Python<'py>, result: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+pub fn sim_summary<'py>(
+    py: Python<'py>,
+    result: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
     let r: SimResult = from_py("result", result)?;
     summary_dict(py, &r)
 }

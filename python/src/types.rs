@@ -279,7 +279,12 @@ impl From<haoyuan::Card> for Card {
 
 impl From<haoyuan::ResourceStats> for ResourceStats {
     fn from(s: haoyuan::ResourceStats) -> Self {
-        ResourceStats { resource: s.resource.0, outcomes: s.outcomes, no_shows: s.no_shows, no_show_rate: s.no_show_rate }
+        ResourceStats {
+            resource: s.resource.0,
+            outcomes: s.outcomes,
+            no_shows: s.no_shows,
+            no_show_rate: s.no_show_rate,
+        }
     }
 }
 
@@ -334,19 +339,28 @@ impl From<haoyuan::WaitlistEntry> for WaitlistEntry {
 
 impl From<haoyuan::SuspensionReport> for SuspensionReport {
     fn from(r: haoyuan::SuspensionReport) -> Self {
-        SuspensionReport { slots: r.slots.into_iter().map(|s| s.0).collect(), cancelled: r.cancelled.into_iter().map(Booking::from).collect() }
+        SuspensionReport {
+            slots: r.slots.into_iter().map(|s| s.0).collect(),
+            cancelled: r.cancelled.into_iter().map(Booking::from).collect(),
+        }
     }
 }
 
 impl From<haoyuan::Submission> for Submission {
     fn from(s: haoyuan::Submission) -> Self {
         match s {
-            haoyuan::Submission::Booked { booking } => {
-                Submission { outcome: "booked".into(), booking: Some(booking.into()), ticket: None, draws_at: None }
-            }
-            haoyuan::Submission::Entered { ticket, draws_at } => {
-                Submission { outcome: "entered".into(), booking: None, ticket: Some(ticket.0), draws_at: Some(draws_at.0) }
-            }
+            haoyuan::Submission::Booked { booking } => Submission {
+                outcome: "booked".into(),
+                booking: Some(booking.into()),
+                ticket: None,
+                draws_at: None,
+            },
+            haoyuan::Submission::Entered { ticket, draws_at } => Submission {
+                outcome: "entered".into(),
+                booking: None,
+                ticket: Some(ticket.0),
+                draws_at: Some(draws_at.0),
+            },
         }
     }
 }

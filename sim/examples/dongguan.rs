@@ -12,8 +12,8 @@
 //! cargo run --release -p haoyuan-sim --example dongguan [-- --threads 4 --seed 7]
 //! ```
 
-use haoyuan_sim::{build_region, Region, RegionSpec};
 use haoyuan::*;
+use haoyuan_sim::{build_region, Region, RegionSpec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
@@ -66,7 +66,14 @@ fn args() -> (usize, u64) {
 
 /// One resident's request during the morning: search, hold, confirm — or a referral from the
 /// family doctor — with load spreading when the chosen department is full.
-fn morning_request(engine: &Engine, region: &Region, rng: &mut ChaCha8Rng, today: Date, patients: u32, channels: &[ChannelId]) -> (Outcome, Option<BookingId>) {
+fn morning_request(
+    engine: &Engine,
+    region: &Region,
+    rng: &mut ChaCha8Rng,
+    today: Date,
+    patients: u32,
+    channels: &[ChannelId],
+) -> (Outcome, Option<BookingId>) {
     let patient = PatientId(rng.random_range(1..=patients));
     let district = rng.random_range(0..region.districts) as usize;
     let clinical = region.by_specialty_tier.len().min(14);
@@ -76,11 +83,27 @@ fn morning_request(engine: &Engine, region: &Region, rng: &mut ChaCha8Rng, today
 
     if rng.random_bool(0.08) {
         // The family doctor at the community clinic refers the patient upwards.
-        let Some(&clinic) = region.community_by_district[district].first() else { return (Outcome::NothingFree, None) };
+        let Some(&clinic) = region.community_by_district[district].first() else {
+            return (Outcome::NothingFree, None);
+        };
         let from = region.institutions[clinic as usize].id;
-        let urgency = [Urgency::Emergency, Urgency::Urgent, Urgency::Urgent, Urgency::Routine, Urgency::Routine, Urgency::Routine][rng.random_range(0..6)];
+        let urgency = [
+            Urgency::Emergency,
+            Urgency::Urgent,
+            Urgency::Urgent,
+            Urgency::Routine,
+            Urgency::Routine,
+            Urgency::Routine,
+        ][rng.random_range(0..6)];
         let name = &region.specialties[specialty];
-        let referral = match engine.issue_referral(&ReferralRequest { patient, from, specialty: name.clone(), institution: None, urgency, valid_days: 30 }) {
+        let referral = match engine.issue_referral(&ReferralRequest {
+            patient,
+            from,
+            specialty: name.clone(),
+            institution: None,
+            urgency,
+            valid_days: 30,
+        }) {
             Ok(r) => r.id,
             Err(e) => return (Outcome::Rejected(e.code()), None),
         };
@@ -89,10 +112,19 @@ fn morning_request(engine: &Engine, region: &Region, rng: &mut ChaCha8Rng, today
             return (Outcome::NothingFree, None);
         }
         let dept = region.departments[depts[rng.random_range(0..depts.len())] as usize].id;
-        let q = AvailabilityQuery { department: Some(dept), date_from: today, date_to: today.plus_days(13), with_referral: true, limit: 3, ..Default::default() };
+        let q = AvailabilityQuery {
+            department: Some(dept),
+            date_from: today,
+            date_to: today.plus_days(13),
+            with_referral: true,
+            limit: 3,
+            ..Default::default()
+        };
         let clinic_channel = channels[channels.len() - 1];
         for free in engine.find_free_slots(&q).unwrap_or_default() {
-            match engine.book(&Request::new(patient, free.slot, clinic_channel).with_referral(referral)) {
+            match engine
+                .book(&Request::new(patient, free.slot, clinic_channel).with_referral(referral))
+            {
                 Ok(b) => return (Outcome::ReferralBooked, Some(b.id)),
                 Err(Error::SlotFull { .. } | Error::NotOpenYet { .. }) => continue,
                 Err(e) => return (Outcome::Rejected(e.code()), None),
@@ -102,7 +134,13 @@ fn morning_request(engine: &Engine, region: &Region, rng: &mut ChaCha8Rng, today
     }
 
     // The crowd prefers tertiary hospitals (the seeds' "big hospital" problem).
-    let tier = if rng.random_bool(0.6) { 2 } else if rng.random_bool(0.5) { 1 } else { 0 };
+    let tier = if rng.random_bool(0.6) {
+        2
+    } else if rng.random_bool(0.5) {
+        1
+    } else {
+        0
+    };
     let local = &region.by_specialty_tier_district[specialty][tier][district];
     let depts = if local.is_empty() { &region.by_specialty_tier[specialty][tier] } else { local };
     if depts.is_empty() {
@@ -113,14 +151,22 @@ fn morning_request(engine: &Engine, region: &Region, rng: &mut ChaCha8Rng, today
     let (from, to) = (today.plus_days(days), today.plus_days(days.max(6)));
     let mut elsewhere = false;
     let mut candidates: Vec<SlotId> = engine
-        .find_free_slots(&AvailabilityQuery { limit: 3, ..AvailabilityQuery::department(dept, from, to) })
+        .find_free_slots(&AvailabilityQuery {
+            limit: 3,
+            ..AvailabilityQuery::department(dept, from, to)
+        })
         .unwrap_or_default()
         .into_iter()
         .map(|f| f.slot)
         .collect();
     if candidates.is_empty() {
         // Full: spread the load to the same department at other institutions of the district.
-        candidates = engine.alternatives(dept, from, to, 3).unwrap_or_default().into_iter().map(|a| a.earliest.slot).collect();
+        candidates = engine
+            .alternatives(dept, from, to, 3)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.earliest.slot)
+            .collect();
         elsewhere = true;
     }
     for slot in candidates {
@@ -142,18 +188,27 @@ fn morning_request(engine: &Engine, region: &Region, rng: &mut ChaCha8Rng, today
     (Outcome::NothingFree, None)
 }
 
-fn morning(engine: &Engine, region: &Region, threads: usize, seed: u64, today: Date, channels: &[ChannelId]) -> (Tally, Vec<BookingId>, f64) {
+fn morning(
+    engine: &Engine,
+    region: &Region,
+    threads: usize,
+    seed: u64,
+    today: Date,
+    channels: &[ChannelId],
+) -> (Tally, Vec<BookingId>, f64) {
     let started = Instant::now();
     let per_thread = MORNING_REQUESTS / threads;
     let results: Vec<(Tally, Vec<BookingId>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
-                    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (today.0 as u64) << 16 ^ t as u64);
+                    let mut rng =
+                        ChaCha8Rng::seed_from_u64(seed ^ (today.0 as u64) << 16 ^ t as u64);
                     let mut tally = Tally::default();
                     let mut booked = Vec::new();
                     for i in 0..per_thread {
-                        let (o, b) = morning_request(engine, region, &mut rng, today, RESIDENTS, channels);
+                        let (o, b) =
+                            morning_request(engine, region, &mut rng, today, RESIDENTS, channels);
                         tally.add(o);
                         booked.extend(b);
                         // 5% of bookings are cancelled again later in the morning.
@@ -190,7 +245,9 @@ fn print_tally(title: &str, tally: &Tally, secs: f64) {
     for (o, n) in rows {
         let label = match o {
             Outcome::Booked => "booked".to_string(),
-            Outcome::BookedElsewhere => "booked at an alternative institution (load spreading)".to_string(),
+            Outcome::BookedElsewhere => {
+                "booked at an alternative institution (load spreading)".to_string()
+            }
             Outcome::ReferralBooked => "booked with a referral from a community clinic".to_string(),
             Outcome::HoldAbandoned => "held, never confirmed (hold expires)".to_string(),
             Outcome::NothingFree => "nothing free in the department or district".to_string(),
@@ -207,10 +264,20 @@ fn main() {
     let mut policy = Policy::default();
     policy.lottery.window_s = 60; // release-time fairness: the first minute after 15:00 is a lottery
     policy.lottery.seed = seed;
-    policy.channel_quotas = vec![ChannelQuota { channels: vec!["kiosk".into(), "phone".into()], share: 0.1, cutoff_hours_before_start: 24 }];
-    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }, Timestamp::from_local(today, 7 * 60, OFFSET))
-        .expect("valid configuration");
-    println!("haoyuan demo — {} on the in-memory engine, {threads} threads, seed {seed}", spec.name);
+    policy.channel_quotas = vec![ChannelQuota {
+        channels: vec!["kiosk".into(), "phone".into()],
+        share: 0.1,
+        cutoff_hours_before_start: 24,
+    }];
+    let engine = Engine::with_manual_clock(
+        EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
+        Timestamp::from_local(today, 7 * 60, OFFSET),
+    )
+    .expect("valid configuration");
+    println!(
+        "haoyuan demo — {} on the in-memory engine, {threads} threads, seed {seed}",
+        spec.name
+    );
 
     let t = Instant::now();
     let region = build_region(&engine, &spec, seed).expect("region");
@@ -218,7 +285,14 @@ fn main() {
     let t = Instant::now();
     let slots = engine.publish_rosters_until(today.plus_days(13)).expect("publish");
     let published = t.elapsed();
-    let first_day = engine.find_free_slots(&AvailabilityQuery { date_from: today, date_to: today, limit: 1, ..Default::default() }).map(|_| ());
+    let first_day = engine
+        .find_free_slots(&AvailabilityQuery {
+            date_from: today,
+            date_to: today,
+            limit: 1,
+            ..Default::default()
+        })
+        .map(|_| ());
     first_day.expect("query");
     let stats = engine.stats();
     println!(
@@ -247,15 +321,21 @@ fn main() {
                 let mut id = part;
                 while id < RESIDENTS {
                     let p = engine.register_patient().expect("register");
-                    engine.link_card(p, "social_security", &format!("4419{:010}", p.0)).expect("card");
+                    engine
+                        .link_card(p, "social_security", &format!("4419{:010}", p.0))
+                        .expect("card");
                     id += threads as u32;
                 }
             });
         }
     });
-    println!("residents: {RESIDENTS} registered with a social-security card in {:.0?}", t.elapsed());
+    println!(
+        "residents: {RESIDENTS} registered with a social-security card in {:.0?}",
+        t.elapsed()
+    );
 
-    let channels: Vec<ChannelId> = STANDARD_CHANNELS.iter().map(|c| engine.channel_id(c).expect("channel")).collect();
+    let channels: Vec<ChannelId> =
+        STANDARD_CHANNELS.iter().map(|c| engine.channel_id(c).expect("channel")).collect();
 
     // Day 1 morning, 07:00–12:00.
     let (tally, booked_day1, secs) = morning(&engine, &region, threads, seed, today, &channels);
@@ -301,23 +381,38 @@ fn main() {
         .departments
         .iter()
         .filter(|d| d.tier == Tier::Tertiary)
-        .flat_map(|d| engine.find_free_slots(&AvailabilityQuery { limit: 1000, ..AvailabilityQuery::department(d.id, target, target) }).unwrap_or_default())
+        .flat_map(|d| {
+            engine
+                .find_free_slots(&AvailabilityQuery {
+                    limit: 1000,
+                    ..AvailabilityQuery::department(d.id, target, target)
+                })
+                .unwrap_or_default()
+        })
         .filter(|f| engine.resource(f.resource).is_ok_and(|r| r.expert))
         .map(|f| f.slot)
         .collect();
-    let places: u32 = expert_slots.iter().map(|s| engine.slot(*s).map_or(0, |i| i.pool_places.iter().map(|&p| p as u32).sum())).sum();
+    let places: u32 = expert_slots
+        .iter()
+        .map(|s| engine.slot(*s).map_or(0, |i| i.pool_places.iter().map(|&p| p as u32).sum()))
+        .sum();
     let events = engine.subscribe();
     let t = Instant::now();
     let entered = AtomicU64::new(0);
     std::thread::scope(|s| {
         for part in 0..threads {
-            let (engine, expert_slots, entered, channels) = (&engine, &expert_slots, &entered, &channels);
+            let (engine, expert_slots, entered, channels) =
+                (&engine, &expert_slots, &entered, &channels);
             s.spawn(move || {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xf1a5 ^ part as u64);
                 for _ in 0..FLASH_REQUESTS / threads {
                     let patient = PatientId(rng.random_range(0..RESIDENTS));
                     let slot = expert_slots[rng.random_range(0..expert_slots.len())];
-                    if let Ok(Submission::Entered { .. }) = engine.submit(&Request::new(patient, slot, channels[rng.random_range(0..2)])) {
+                    if let Ok(Submission::Entered { .. }) = engine.submit(&Request::new(
+                        patient,
+                        slot,
+                        channels[rng.random_range(0..2)],
+                    )) {
                         entered.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -336,8 +431,13 @@ fn main() {
             EventKind::LotteryLost { reason, .. } => {
                 lost += 1;
                 // "slot#12 has no free place …" → "has no free place …": group by the rule, not the id.
-                let key: String = reason.split_whitespace().skip(1).take(5).collect::<Vec<_>>().join(" ");
-                let key = if key.starts_with("reached") { "reached a per-patient limit".to_string() } else { key };
+                let key: String =
+                    reason.split_whitespace().skip(1).take(5).collect::<Vec<_>>().join(" ");
+                let key = if key.starts_with("reached") {
+                    "reached a per-patient limit".to_string()
+                } else {
+                    key
+                };
                 *reasons.entry(key).or_default() += 1;
             }
             _ => {}
@@ -352,7 +452,10 @@ fn main() {
     );
     let mut reasons: Vec<_> = reasons.into_iter().collect();
     reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
-    println!("  won: {won}; lost: {lost}: {}", reasons.iter().take(3).map(|(r, n)| format!("{n} {r}")).collect::<Vec<_>>().join("; "));
+    println!(
+        "  won: {won}; lost: {lost}: {}",
+        reasons.iter().take(3).map(|(r, n)| format!("{n} {r}")).collect::<Vec<_>>().join("; ")
+    );
 
     // How places were shared, from every booking in the engine.
     let mut by_tier: HashMap<Tier, (u64, u64)> = HashMap::new();
@@ -373,7 +476,13 @@ fn main() {
     }
     for p in 0..RESIDENTS {
         let Ok(rec) = engine.patient_record(PatientId(p)) else { continue };
-        for b in rec.active_bookings.iter().chain(engine.bookings_of(PatientId(p)).unwrap_or_default().iter().filter(|b| b.state == BookingState::Fulfilled)) {
+        for b in rec.active_bookings.iter().chain(
+            engine
+                .bookings_of(PatientId(p))
+                .unwrap_or_default()
+                .iter()
+                .filter(|b| b.state == BookingState::Fulfilled),
+        ) {
             let channel = engine.channel(b.channel).map(|c| c.name).unwrap_or_default();
             *by_channel.entry(channel).or_default() += 1;
             let class = match b.referral.and_then(|r| rec.referrals.iter().find(|x| x.id == r)) {
@@ -390,14 +499,26 @@ fn main() {
     println!("\nplaces taken by tier (all {n_slots} slots of the horizon):");
     for tier in [Tier::Tertiary, Tier::Secondary, Tier::Community] {
         let (t, c) = by_tier.get(&tier).copied().unwrap_or_default();
-        println!("  {:<10} {:>8} of {:>9} places ({:.1}%)", format!("{tier:?}"), t, c, 100.0 * t as f64 / c.max(1) as f64);
+        println!(
+            "  {:<10} {:>8} of {:>9} places ({:.1}%)",
+            format!("{tier:?}"),
+            t,
+            c,
+            100.0 * t as f64 / c.max(1) as f64
+        );
     }
     let mut rows: Vec<_> = by_channel.into_iter().collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.1));
-    println!("bookings by channel: {}", rows.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", "));
+    println!(
+        "bookings by channel: {}",
+        rows.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", ")
+    );
     let mut rows: Vec<_> = by_class.into_iter().collect();
     rows.sort();
-    println!("bookings by priority class: {}", rows.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", "));
+    println!(
+        "bookings by priority class: {}",
+        rows.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", ")
+    );
     println!("events emitted: {}; slots over capacity: {oversold}", engine.last_event_seq());
     if oversold > 0 {
         eprintln!("INVARIANT BROKEN: {oversold} slots oversold");

@@ -6,8 +6,8 @@
 //! cancellation and patience: common random numbers, so that a comparison measures the policy
 //! and not the noise.
 
-use haoyuan::{Tier, Urgency};
 use haoyuan::{Error, Result};
+use haoyuan::{Tier, Urgency};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -38,7 +38,10 @@ impl Default for NoShowModel {
 
 impl NoShowModel {
     pub fn probability(&self, lead_days: f64, past_no_shows: u32) -> f64 {
-        (self.base + self.per_lead_day * lead_days.max(0.0) + self.per_past_no_show * past_no_shows as f64).clamp(0.0, self.max)
+        (self.base
+            + self.per_lead_day * lead_days.max(0.0)
+            + self.per_past_no_show * past_no_shows as f64)
+            .clamp(0.0, self.max)
     }
 }
 
@@ -90,7 +93,26 @@ impl Default for DemandSpec {
     fn default() -> Self {
         let mut hourly = [0.0; 24];
         // Requests through the day: the morning peak, a lunch dip, an evening tail.
-        for (h, w) in [(7, 3.0), (8, 9.0), (9, 10.0), (10, 9.0), (11, 7.0), (12, 4.0), (13, 5.0), (14, 6.0), (15, 7.0), (16, 6.0), (17, 5.0), (18, 4.0), (19, 4.0), (20, 5.0), (21, 4.0), (22, 2.0), (23, 1.0), (6, 1.0)] {
+        for (h, w) in [
+            (7, 3.0),
+            (8, 9.0),
+            (9, 10.0),
+            (10, 9.0),
+            (11, 7.0),
+            (12, 4.0),
+            (13, 5.0),
+            (14, 6.0),
+            (15, 7.0),
+            (16, 6.0),
+            (17, 5.0),
+            (18, 4.0),
+            (19, 4.0),
+            (20, 5.0),
+            (21, 4.0),
+            (22, 2.0),
+            (23, 1.0),
+            (6, 1.0),
+        ] {
             hourly[h] = w;
         }
         let specialty_weights: BTreeMap<String, f64> = [
@@ -109,7 +131,10 @@ impl Default for DemandSpec {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let channel_mix: BTreeMap<String, f64> =
-            [("app", 0.30), ("wechat", 0.38), ("web", 0.05), ("kiosk", 0.15), ("phone", 0.12)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            [("app", 0.30), ("wechat", 0.38), ("web", 0.05), ("kiosk", 0.15), ("phone", 0.12)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
         DemandSpec {
             population: 20_000,
             requests_per_day: 600.0,
@@ -146,30 +171,47 @@ impl DemandSpec {
         if self.population == 0 || self.population > POPULATION_MAX {
             return bad("population must be 1 ..= 50,000,000");
         }
-        if !(self.requests_per_day.is_finite() && (0.0..=REQUESTS_PER_DAY_MAX).contains(&self.requests_per_day)) {
+        if !(self.requests_per_day.is_finite()
+            && (0.0..=REQUESTS_PER_DAY_MAX).contains(&self.requests_per_day))
+        {
             return bad("requests_per_day must be 0 ..= 5,000,000");
         }
         if !self.weekday_factor.iter().all(|x| w(*x) && *x <= 10.0) {
             return bad("weekday_factor entries must be 0 ..= 10");
         }
         // The busiest day's requests are generated at once: bound that day, not just the mean.
-        if self.requests_per_day * self.weekday_factor.iter().cloned().fold(0.0, f64::max) > REQUESTS_PER_DAY_MAX {
+        if self.requests_per_day * self.weekday_factor.iter().cloned().fold(0.0, f64::max)
+            > REQUESTS_PER_DAY_MAX
+        {
             return bad("requests_per_day × the largest weekday_factor must be at most 5,000,000");
         }
-        if !self.hourly_weights.iter().all(|x| w(*x)) || self.hourly_weights.iter().sum::<f64>() <= 0.0 {
+        if !self.hourly_weights.iter().all(|x| w(*x))
+            || self.hourly_weights.iter().sum::<f64>() <= 0.0
+        {
             return bad("hourly_weights must be non-negative with a positive sum");
         }
-        if !self.tier_preference.iter().all(|x| w(*x)) || self.tier_preference.iter().sum::<f64>() <= 0.0 {
+        if !self.tier_preference.iter().all(|x| w(*x))
+            || self.tier_preference.iter().sum::<f64>() <= 0.0
+        {
             return bad("tier_preference must be non-negative with a positive sum");
         }
         if !self.urgency_mix.iter().all(|x| w(*x)) || self.urgency_mix.iter().sum::<f64>() <= 0.0 {
             return bad("urgency_mix must be non-negative with a positive sum");
         }
-        if !self.specialty_weights.values().all(|x| w(*x)) || !w(self.other_specialty_weight) || self.specialty_weights.len() > 1000 {
+        if !self.specialty_weights.values().all(|x| w(*x))
+            || !w(self.other_specialty_weight)
+            || self.specialty_weights.len() > 1000
+        {
             return bad("specialty weights must be non-negative (at most 1000 named)");
         }
-        if self.channel_mix.is_empty() || self.channel_mix.len() > 64 || !self.channel_mix.values().all(|x| w(*x)) || self.channel_mix.values().sum::<f64>() <= 0.0 {
-            return bad("channel_mix needs 1 ..= 64 channels with non-negative weights and a positive sum");
+        if self.channel_mix.is_empty()
+            || self.channel_mix.len() > 64
+            || !self.channel_mix.values().all(|x| w(*x))
+            || self.channel_mix.values().sum::<f64>() <= 0.0
+        {
+            return bad(
+                "channel_mix needs 1 ..= 64 channels with non-negative weights and a positive sum",
+            );
         }
         for (name, x) in [
             ("release_spike_share", self.release_spike_share),
@@ -253,16 +295,35 @@ pub(crate) struct Sampler {
 
 impl Sampler {
     /// `referral_ok[s]`: the specialty exists at a secondary or tertiary institution.
-    pub fn new(d: &DemandSpec, specialties: &[String], referral_ok: Vec<bool>, channel_names: &[String]) -> Sampler {
-        let specialty_w = specialties.iter().map(|s| d.specialty_weights.get(s).copied().unwrap_or(d.other_specialty_weight)).collect();
-        let channel_w = channel_names.iter().map(|c| d.channel_mix.get(c).copied().unwrap_or(0.0)).collect();
+    pub fn new(
+        d: &DemandSpec,
+        specialties: &[String],
+        referral_ok: Vec<bool>,
+        channel_names: &[String],
+    ) -> Sampler {
+        let specialty_w = specialties
+            .iter()
+            .map(|s| d.specialty_weights.get(s).copied().unwrap_or(d.other_specialty_weight))
+            .collect();
+        let channel_w =
+            channel_names.iter().map(|c| d.channel_mix.get(c).copied().unwrap_or(0.0)).collect();
         Sampler { specialty_w, channel_w, hour_w: d.hourly_weights.to_vec(), referral_ok }
     }
 
     /// The requests of simulated day `day` (`weekday` Monday = 0), sorted by time.
     /// `release_s`: seconds after local midnight of the daily release.
-    pub fn day(&self, d: &DemandSpec, seed: u64, day: i32, weekday: u8, release_s: i64, clinic_channel: u8) -> Vec<Req> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((day as i64 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    pub fn day(
+        &self,
+        d: &DemandSpec,
+        seed: u64,
+        day: i32,
+        weekday: u8,
+        release_s: i64,
+        clinic_channel: u8,
+    ) -> Vec<Req> {
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            seed ^ ((day as i64 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+        );
         let mean = d.requests_per_day * d.weekday_factor[weekday as usize];
         let n = mean.floor() as u64 + (rng.random::<f64>() < mean.fract()) as u64;
         let base = day as i64 * 86_400;
@@ -272,15 +333,20 @@ impl Sampler {
             let hour = pick(&self.hour_w, rng.random());
             let in_hour: f64 = rng.random();
             let mut specialty = pick(&self.specialty_w, rng.random()) as u32;
-            let referral = rng.random::<f64>() < d.referral_share && self.referral_ok.get(specialty as usize).copied().unwrap_or(false);
+            let referral = rng.random::<f64>() < d.referral_share
+                && self.referral_ok.get(specialty as usize).copied().unwrap_or(false);
             let kind = if referral {
-                Kind::Referral([Urgency::Emergency, Urgency::Urgent, Urgency::Routine][pick(&d.urgency_mix, rng.random())])
+                Kind::Referral(
+                    [Urgency::Emergency, Urgency::Urgent, Urgency::Routine]
+                        [pick(&d.urgency_mix, rng.random())],
+                )
             } else if rng.random::<f64>() < d.follow_up_share {
                 Kind::FollowUp
             } else {
                 Kind::General
             };
-            let channel = if referral { clinic_channel } else { pick(&self.channel_w, rng.random()) as u8 };
+            let channel =
+                if referral { clinic_channel } else { pick(&self.channel_w, rng.random()) as u8 };
             // Release-time requests: app users are there within seconds, kiosk and phone later.
             let speed: f64 = rng.random();
             let at_s = if spike {

@@ -30,13 +30,19 @@ mod region;
 mod run;
 
 pub use demand::{DemandSpec, NoShowModel, POPULATION_MAX, REQUESTS_PER_DAY_MAX};
-pub use metrics::{gini, jain_index, Access, Counts, Fairness, LeadTime, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage, LEAD_HOURS_MAX};
-pub use region::{build_region, Region, RegionDepartment, RegionInstitution, RegionSpec, TierSpec, BEDS_SPECIALTY, EXAMS_SPECIALTY};
+pub use metrics::{
+    gini, jain_index, Access, Counts, Fairness, LeadTime, ReferralLead, ReleaseClass, SimResult,
+    UnitUsage, Usage, LEAD_HOURS_MAX,
+};
+pub use region::{
+    build_region, Region, RegionDepartment, RegionInstitution, RegionSpec, TierSpec,
+    BEDS_SPECIALTY, EXAMS_SPECIALTY,
+};
 
-use haoyuan::Tier;
-use haoyuan::{Error, Result};
-use haoyuan::*;
 use haoyuan::Policy;
+use haoyuan::Tier;
+use haoyuan::*;
+use haoyuan::{Error, Result};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -72,7 +78,13 @@ pub struct SimPolicy {
 
 impl Default for SimPolicy {
     fn default() -> Self {
-        SimPolicy { engine: Policy::default(), unified_pool: true, alternatives: 5, alternatives_refresh_s: 1800, query_hints: true }
+        SimPolicy {
+            engine: Policy::default(),
+            unified_pool: true,
+            alternatives: 5,
+            alternatives_refresh_s: 1800,
+            query_hints: true,
+        }
     }
 }
 
@@ -88,7 +100,10 @@ impl SimPolicy {
             return Err(Error::invalid("alternatives_refresh_s must be at most a day"));
         }
         if self.alternatives > 100 {
-            return Err(Error::invalid(format!("alternatives {} must be at most 100", self.alternatives)));
+            return Err(Error::invalid(format!(
+                "alternatives {} must be at most 100",
+                self.alternatives
+            )));
         }
         Ok(())
     }
@@ -135,7 +150,13 @@ pub trait SimHooks: Sync {
     fn choose(&self, ctx: &ChoiceContext, offers: &[Offer]) -> Result<Option<usize>>;
     /// Whether to accept a place beyond the slot's capacity (taken from the overbooking
     /// allowance). Called only for such places.
-    fn overbook(&self, ctx: &ChoiceContext, offer: &Offer, booked: u32, capacity: u32) -> Result<bool>;
+    fn overbook(
+        &self,
+        ctx: &ChoiceContext,
+        offer: &Offer,
+        booked: u32,
+        capacity: u32,
+    ) -> Result<bool>;
 }
 
 /// Progress: `(done, total)` in simulated days, warm-up days included (over all runs for `compare`).
@@ -150,7 +171,14 @@ fn check_days(days: u32) -> Result<()> {
 
 /// Simulate `days` days of `demand` on `region` under `policy`. Deterministic: the same inputs
 /// and seed give the same result, bit for bit (apart from `elapsed_s`).
-pub fn simulate(region: &RegionSpec, demand: &DemandSpec, policy: &SimPolicy, days: u32, seed: u64, progress: Progress<'_>) -> Result<SimResult> {
+pub fn simulate(
+    region: &RegionSpec,
+    demand: &DemandSpec,
+    policy: &SimPolicy,
+    days: u32,
+    seed: u64,
+    progress: Progress<'_>,
+) -> Result<SimResult> {
     check_days(days)?;
     run::run(region, demand, policy, days, seed, None, &|d, t| progress(d, t))
 }
@@ -199,14 +227,21 @@ pub fn compare(
     progress: Progress<'_>,
 ) -> Result<Vec<CompareRun>> {
     check_days(days)?;
-    if policies.is_empty() || replications == 0 || policies.len() * replications as usize > COMPARE_RUNS_MAX {
-        return Err(Error::invalid(format!("compare needs 1 ..= {COMPARE_RUNS_MAX} runs (policies × replications)")));
+    if policies.is_empty()
+        || replications == 0
+        || policies.len() * replications as usize > COMPARE_RUNS_MAX
+    {
+        return Err(Error::invalid(format!(
+            "compare needs 1 ..= {COMPARE_RUNS_MAX} runs (policies × replications)"
+        )));
     }
     for (_, p) in policies {
         p.validate()?;
     }
-    let jobs: Vec<(usize, u32)> = (0..policies.len()).flat_map(|p| (0..replications).map(move |r| (p, r))).collect();
-    let total: u64 = jobs.iter().map(|&(p, _)| (days + run::warm_days(region, &policies[p].1)) as u64).sum();
+    let jobs: Vec<(usize, u32)> =
+        (0..policies.len()).flat_map(|p| (0..replications).map(move |r| (p, r))).collect();
+    let total: u64 =
+        jobs.iter().map(|&(p, _)| (days + run::warm_days(region, &policies[p].1)) as u64).sum();
     let done = AtomicU64::new(0);
     jobs.par_iter()
         .map(|&(p, r)| {

@@ -143,7 +143,8 @@ pub fn gini(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     // Σ (2i − n − 1) x_i / (n Σx), i from 1.
-    let num: f64 = v.iter().enumerate().map(|(i, x)| (2.0 * (i as f64 + 1.0) - n as f64 - 1.0) * x).sum();
+    let num: f64 =
+        v.iter().enumerate().map(|(i, x)| (2.0 * (i as f64 + 1.0) - n as f64 - 1.0) * x).sum();
     num / (n as f64 * s)
 }
 
@@ -152,11 +153,13 @@ impl Fairness {
         let groups: Vec<Access> = groups
             .into_iter()
             .map(|mut g| {
-                g.served_rate = if g.requests == 0 { 0.0 } else { g.served as f64 / g.requests as f64 };
+                g.served_rate =
+                    if g.requests == 0 { 0.0 } else { g.served as f64 / g.requests as f64 };
                 g
             })
             .collect();
-        let rates: Vec<f64> = groups.iter().filter(|g| g.requests > 0).map(|g| g.served_rate).collect();
+        let rates: Vec<f64> =
+            groups.iter().filter(|g| g.requests > 0).map(|g| g.served_rate).collect();
         Fairness { jain: jain_index(&rates), gini: gini(&rates), groups }
     }
 }
@@ -273,7 +276,10 @@ impl SimResult {
         let mut out: Vec<(String, f64)> = vec![
             ("utilisation".into(), self.total.utilisation),
             ("booking_rate".into(), self.total.booking_rate),
-            ("overflow_per_place".into(), self.total.overflow as f64 / self.total.places.max(1) as f64),
+            (
+                "overflow_per_place".into(),
+                self.total.overflow as f64 / self.total.places.max(1) as f64,
+            ),
             ("no_show_rate".into(), self.no_show_rate),
             ("served_rate".into(), self.counts.served as f64 / self.counts.requests.max(1) as f64),
             ("days_to_appointment_p50".into(), self.days_to_appointment.p50_days),

@@ -1,9 +1,9 @@
 //! Synthetic regions: institutions by tier and district, departments, doctors with weekly
 //! rosters, beds and exam devices, built through the public [`Engine`] API only.
 
-use haoyuan::{ResourceKind, Roster, Tier};
-use haoyuan::{Error, Result};
 use haoyuan::*;
+use haoyuan::{Error, Result};
+use haoyuan::{ResourceKind, Roster, Tier};
 
 use haoyuan::Date;
 use haoyuan::Engine;
@@ -168,7 +168,13 @@ impl RegionSpec {
             districts: 3,
             community: TierSpec { institutions: 12, ..d.community },
             secondary: TierSpec { institutions: 3, departments: 4, beds: 4, ..d.secondary },
-            tertiary: TierSpec { institutions: 2, departments: 6, beds: 6, exam_devices: 1, ..d.tertiary },
+            tertiary: TierSpec {
+                institutions: 2,
+                departments: 6,
+                beds: 6,
+                exam_devices: 1,
+                ..d.tertiary
+            },
             specialties: d.specialties[..6].to_vec(),
             horizon_days: 14,
             start_date: d.start_date,
@@ -184,7 +190,9 @@ impl RegionSpec {
     }
 
     pub fn start(&self) -> Result<Date> {
-        Date::parse(&self.start_date).map_err(|_| Error::invalid(format!("region start_date {:?} is not YYYY-MM-DD", self.start_date)))
+        Date::parse(&self.start_date).map_err(|_| {
+            Error::invalid(format!("region start_date {:?} is not YYYY-MM-DD", self.start_date))
+        })
     }
 
     /// Check every size against its bound.
@@ -192,13 +200,18 @@ impl RegionSpec {
         let bad = |m: String| Err(Error::invalid(format!("region: {m}")));
         self.start()?;
         if self.districts == 0 || self.districts > REGION_DISTRICTS_MAX {
-            return bad(format!("districts {} must be 1 ..= {REGION_DISTRICTS_MAX}", self.districts));
+            return bad(format!(
+                "districts {} must be 1 ..= {REGION_DISTRICTS_MAX}",
+                self.districts
+            ));
         }
         if self.specialties.is_empty() || self.specialties.len() > 1000 {
             return bad("specialties must list 1 ..= 1000 names".into());
         }
         if self.specialties.iter().any(|s| s == BEDS_SPECIALTY || s == EXAMS_SPECIALTY) {
-            return bad(format!("{BEDS_SPECIALTY:?} and {EXAMS_SPECIALTY:?} are reserved for beds and exams"));
+            return bad(format!(
+                "{BEDS_SPECIALTY:?} and {EXAMS_SPECIALTY:?} are reserved for beds and exams"
+            ));
         }
         if !(1..=60).contains(&self.horizon_days) {
             return bad(format!("horizon_days {} must be 1 ..= 60", self.horizon_days));
@@ -209,15 +222,24 @@ impl RegionSpec {
             let t = self.tier(tier);
             institutions += t.institutions as u64;
             if t.institutions > 0 && t.departments as usize > self.specialties.len() {
-                return bad(format!("{tier:?}: {} departments but only {} specialties", t.departments, self.specialties.len()));
+                return bad(format!(
+                    "{tier:?}: {} departments but only {} specialties",
+                    t.departments,
+                    self.specialties.len()
+                ));
             }
             if t.doctors_per_department > 1000 || t.exam_devices > 1000 {
-                return bad(format!("{tier:?}: at most 1000 doctors per department and 1000 exam devices"));
+                return bad(format!(
+                    "{tier:?}: at most 1000 doctors per department and 1000 exam devices"
+                ));
             }
             if !(t.expert_share.is_finite() && (0.0..=1.0).contains(&t.expert_share)) {
                 return bad(format!("{tier:?}: expert_share must be within 0 ..= 1"));
             }
-            if t.sessions.is_empty() || t.sessions.len() > 8 || t.sessions.iter().any(|(s, e)| s >= e || *e > 1440) {
+            if t.sessions.is_empty()
+                || t.sessions.len() > 8
+                || t.sessions.iter().any(|(s, e)| s >= e || *e > 1440)
+            {
                 return bad(format!("{tier:?}: 1 ..= 8 sessions, each start < end <= 1440"));
             }
             if t.segment_min == 0 || t.sessions.iter().any(|(s, e)| t.segment_min > e - s) {
@@ -230,10 +252,14 @@ impl RegionSpec {
                 return bad(format!("{tier:?}: weekdays must be a non-empty list of 0 ..= 6"));
             }
             resources += t.institutions as u64
-                * (t.departments as u64 * t.doctors_per_department as u64 + t.exam_devices as u64 + (t.beds > 0) as u64);
+                * (t.departments as u64 * t.doctors_per_department as u64
+                    + t.exam_devices as u64
+                    + (t.beds > 0) as u64);
         }
         if institutions == 0 || institutions > REGION_INSTITUTIONS_MAX as u64 {
-            return bad(format!("{institutions} institutions; must be 1 ..= {REGION_INSTITUTIONS_MAX}"));
+            return bad(format!(
+                "{institutions} institutions; must be 1 ..= {REGION_INSTITUTIONS_MAX}"
+            ));
         }
         if resources > REGION_RESOURCES_MAX {
             return bad(format!("{resources} resources; at most {REGION_RESOURCES_MAX}"));
@@ -305,9 +331,12 @@ pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Reg
     let until = start.plus_days(3650);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7265_6769_6f6e);
     let mut specialties = spec.specialties.clone();
-    let any_beds = [Tier::Community, Tier::Secondary, Tier::Tertiary].iter().any(|t| spec.tier(*t).beds > 0 && spec.tier(*t).institutions > 0);
-    let any_exams =
-        [Tier::Community, Tier::Secondary, Tier::Tertiary].iter().any(|t| spec.tier(*t).exam_devices > 0 && spec.tier(*t).institutions > 0);
+    let any_beds = [Tier::Community, Tier::Secondary, Tier::Tertiary]
+        .iter()
+        .any(|t| spec.tier(*t).beds > 0 && spec.tier(*t).institutions > 0);
+    let any_exams = [Tier::Community, Tier::Secondary, Tier::Tertiary]
+        .iter()
+        .any(|t| spec.tier(*t).exam_devices > 0 && spec.tier(*t).institutions > 0);
     let beds_specialty = any_beds.then(|| {
         specialties.push(BEDS_SPECIALTY.into());
         specialties.len() as u32 - 1
@@ -326,12 +355,15 @@ pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Reg
         institutions: Vec::new(),
         departments: Vec::new(),
         by_specialty_tier: vec![Default::default(); n_spec],
-        by_specialty_tier_district: (0..n_spec).map(|_| std::array::from_fn(|_| vec![Vec::new(); districts])).collect(),
+        by_specialty_tier_district: (0..n_spec)
+            .map(|_| std::array::from_fn(|_| vec![Vec::new(); districts]))
+            .collect(),
         community_by_district: vec![Vec::new(); districts],
         resources: 0,
         rosters: 0,
     };
-    let district_names: Vec<String> = (0..districts).map(|d| format!("{} district {}", spec.name, d + 1)).collect();
+    let district_names: Vec<String> =
+        (0..districts).map(|d| format!("{} district {}", spec.name, d + 1)).collect();
     for (ti, tier) in [Tier::Tertiary, Tier::Secondary, Tier::Community].into_iter().enumerate() {
         let t = spec.tier(tier);
         for i in 0..t.institutions {
@@ -345,21 +377,35 @@ pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Reg
             if tier == Tier::Community {
                 region.community_by_district[district as usize].push(inst);
             }
-            let add_department = |engine: &Engine, region: &mut Region, s: u32| -> Result<DepartmentId> {
-                let name = &region.specialties[s as usize];
-                let id = engine.add_department(id, name, name)?;
-                let d = region.departments.len() as u32;
-                region.departments.push(RegionDepartment { id, institution: inst, specialty: s, tier, district });
-                region.by_specialty_tier[s as usize][tier_index(tier)].push(d);
-                region.by_specialty_tier_district[s as usize][tier_index(tier)][district as usize].push(d);
-                Ok(id)
-            };
+            let add_department =
+                |engine: &Engine, region: &mut Region, s: u32| -> Result<DepartmentId> {
+                    let name = &region.specialties[s as usize];
+                    let id = engine.add_department(id, name, name)?;
+                    let d = region.departments.len() as u32;
+                    region.departments.push(RegionDepartment {
+                        id,
+                        institution: inst,
+                        specialty: s,
+                        tier,
+                        district,
+                    });
+                    region.by_specialty_tier[s as usize][tier_index(tier)].push(d);
+                    region.by_specialty_tier_district[s as usize][tier_index(tier)]
+                        [district as usize]
+                        .push(d);
+                    Ok(id)
+                };
             for s in 0..t.departments {
                 let dept = add_department(engine, &mut region, s)?;
                 for k in 0..t.doctors_per_department {
                     let expert = rng.random::<f32>() < t.expert_share;
                     let label = if expert { "expert" } else { "doctor" };
-                    let resource = engine.add_resource(dept, ResourceKind::Doctor, &format!("{label} {}", k + 1), expert)?;
+                    let resource = engine.add_resource(
+                        dept,
+                        ResourceKind::Doctor,
+                        &format!("{label} {}", k + 1),
+                        expert,
+                    )?;
                     region.resources += 1;
                     let mut weekdays = t.weekdays.clone();
                     if weekdays.len() >= 6 {
@@ -401,7 +447,12 @@ pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Reg
             if let (Some(s), true) = (exams_specialty, t.exam_devices > 0) {
                 let dept = add_department(engine, &mut region, s)?;
                 for k in 0..t.exam_devices {
-                    let resource = engine.add_resource(dept, ResourceKind::Exam, &format!("device {}", k + 1), false)?;
+                    let resource = engine.add_resource(
+                        dept,
+                        ResourceKind::Exam,
+                        &format!("device {}", k + 1),
+                        false,
+                    )?;
                     region.resources += 1;
                     engine.add_roster(Roster {
                         resource,

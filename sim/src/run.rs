@@ -4,15 +4,20 @@
 //! own tally of outcomes, fed by return values and by the engine's event stream (waitlist
 //! offers, lottery results, suspensions and expiries happen inside the engine).
 
-use haoyuan::{AvailabilityQuery, Booking, CancelledBy, ReferralRequest, Request, Submission, Tier, Urgency, WaitlistRequest};
 use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler};
-use super::metrics::{Access, Counts, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage};
+use super::metrics::{
+    Access, Counts, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage,
+};
 use super::region::{build_region, Region, RegionSpec};
 use super::{ChoiceContext, Offer, SimHooks, SimPolicy};
+use haoyuan::{
+    AvailabilityQuery, Booking, CancelledBy, ReferralRequest, Request, Submission, Tier, Urgency,
+    WaitlistRequest,
+};
 
+use haoyuan::*;
 use haoyuan::{Error, Result};
 use haoyuan::{EventKind, Overflow, SubscribeOptions, Subscription, SUBSCRIPTION_CAPACITY_MAX};
-use haoyuan::*;
 
 use haoyuan::STANDARD_CHANNELS;
 use haoyuan::{Date, Timestamp, DAY_S};
@@ -168,7 +173,10 @@ pub(crate) fn run(
     let region = build_region(&engine, spec, seed)?;
     // The run reads its own events after every step; the largest queue, and a cut-off is an
     // error rather than silently wrong metrics.
-    let events = engine.subscribe_with(SubscribeOptions { capacity: SUBSCRIPTION_CAPACITY_MAX, overflow: Overflow::Disconnect })?;
+    let events = engine.subscribe_with(SubscribeOptions {
+        capacity: SUBSCRIPTION_CAPACITY_MAX,
+        overflow: Overflow::Disconnect,
+    })?;
 
     let mut channel_names: Vec<String> = STANDARD_CHANNELS.iter().map(|s| s.to_string()).collect();
     for name in demand.channel_mix.keys() {
@@ -179,11 +187,19 @@ pub(crate) fn run(
     if channel_names.len() > 250 {
         return Err(Error::invalid("at most 250 channels"));
     }
-    let channels = channel_names.iter().map(|n| engine.add_channel(n)).collect::<Result<Vec<_>>>()?;
-    let home: Vec<u16> = (0..demand.population).map(|i| (splitmix(seed ^ ((i as u64) << 20)) % region.districts as u64) as u16).collect();
-    let community_all: Vec<u32> = (0..region.institutions.len() as u32).filter(|i| region.institutions[*i as usize].tier == Tier::Community).collect();
-    let districts = (0..region.districts).map(|d| Access { name: format!("district {}", d + 1), ..Access::default() }).collect();
-    let channel_access = channel_names.iter().map(|n| Access { name: n.clone(), ..Access::default() }).collect();
+    let channels =
+        channel_names.iter().map(|n| engine.add_channel(n)).collect::<Result<Vec<_>>>()?;
+    let home: Vec<u16> = (0..demand.population)
+        .map(|i| (splitmix(seed ^ ((i as u64) << 20)) % region.districts as u64) as u16)
+        .collect();
+    let community_all: Vec<u32> = (0..region.institutions.len() as u32)
+        .filter(|i| region.institutions[*i as usize].tier == Tier::Community)
+        .collect();
+    let districts = (0..region.districts)
+        .map(|d| Access { name: format!("district {}", d + 1), ..Access::default() })
+        .collect();
+    let channel_access =
+        channel_names.iter().map(|n| Access { name: n.clone(), ..Access::default() }).collect();
     let mut sim = Sim {
         engine,
         region,
@@ -219,7 +235,12 @@ pub(crate) fn run(
         suggestions: HashMap::new(),
     };
     sim.full_through = vec![None; sim.region.departments.len()];
-    let referral_ok: Vec<bool> = (0..sim.region.specialties.len()).map(|s| !sim.region.by_specialty_tier[s][1].is_empty() || !sim.region.by_specialty_tier[s][2].is_empty()).collect();
+    let referral_ok: Vec<bool> = (0..sim.region.specialties.len())
+        .map(|s| {
+            !sim.region.by_specialty_tier[s][1].is_empty()
+                || !sim.region.by_specialty_tier[s][2].is_empty()
+        })
+        .collect();
     let sampler = {
         let mut s = Sampler::new(demand, &sim.region.specialties, referral_ok, &sim.channel_names);
         // Nobody asks for a specialty the region does not offer.
@@ -309,8 +330,13 @@ impl<'a> Sim<'a> {
         self.slots.resize(after, SlotRec::default());
         for id in before..after {
             let info = self.engine.slot(SlotId(id as u32 + 1))?;
-            let department = self.region.department_index(info.department).ok_or_else(|| Error::invalid("slot of an unknown department"))? as u32;
-            self.slots[id] = SlotRec { department, capacity: info.capacity, booked: 0, attended: 0 };
+            let department = self
+                .region
+                .department_index(info.department)
+                .ok_or_else(|| Error::invalid("slot of an unknown department"))?
+                as u32;
+            self.slots[id] =
+                SlotRec { department, capacity: info.capacity, booked: 0, attended: 0 };
         }
         Ok(())
     }
@@ -326,7 +352,12 @@ impl<'a> Sim<'a> {
                         match self.engine.confirm(booking) {
                             Ok(b) => {
                                 self.counts.waitlist_offers_accepted += 1;
-                                let preferred = dept == self.region.department_index(b.department).unwrap_or(usize::MAX) as u32;
+                                let preferred = dept
+                                    == self
+                                        .region
+                                        .department_index(b.department)
+                                        .unwrap_or(usize::MAX)
+                                        as u32;
                                 self.took(req, referral, b, !preferred, false);
                             }
                             Err(e) => self.anomaly("confirm offer", &e),
@@ -361,7 +392,9 @@ impl<'a> Sim<'a> {
             }
         }
         if self.events.is_cut_off() {
-            return Err(Error::CapacityExceeded("the simulation fell behind its own event stream".into()));
+            return Err(Error::CapacityExceeded(
+                "the simulation fell behind its own event stream".into(),
+            ));
         }
         Ok(())
     }
@@ -385,7 +418,8 @@ impl<'a> Sim<'a> {
     fn pick_department(&self, req: &Req, referral: bool) -> Option<u32> {
         let s = req.specialty as usize;
         let by_tier = self.region.by_specialty_tier.get(s)?;
-        let mut available = [!by_tier[0].is_empty(), !by_tier[1].is_empty(), !by_tier[2].is_empty()];
+        let mut available =
+            [!by_tier[0].is_empty(), !by_tier[1].is_empty(), !by_tier[2].is_empty()];
         let mut pref = self.demand.tier_preference;
         if referral {
             // A referral goes up a tier.
@@ -398,7 +432,8 @@ impl<'a> Sim<'a> {
         let local = &self.region.by_specialty_tier_district[s][ti][district];
         // Clinics and district hospitals are chosen near home; tertiary hospitals city-wide.
         let list = if tier != Tier::Tertiary && !local.is_empty() { local } else { &by_tier[ti] };
-        let i = ((req.u_inst as f64 * list.len() as f64) as usize).min(list.len().saturating_sub(1));
+        let i =
+            ((req.u_inst as f64 * list.len() as f64) as usize).min(list.len().saturating_sub(1));
         list.get(i).copied()
     }
 
@@ -407,7 +442,12 @@ impl<'a> Sim<'a> {
             patient: PatientId(self.patient_ids[req.patient as usize]),
             day: req.day,
             district: self.home[req.patient as usize] as u32,
-            specialty: self.region.specialties.get(req.specialty as usize).cloned().unwrap_or_default(),
+            specialty: self
+                .region
+                .specialties
+                .get(req.specialty as usize)
+                .cloned()
+                .unwrap_or_default(),
             class: CLASSES[class_of(req.kind)].to_string(),
             channel: self.channel_names[req.channel as usize].clone(),
             tolerance_days: req.tolerance_days,
@@ -434,8 +474,15 @@ impl<'a> Sim<'a> {
         let is_referral = matches!(req.kind, Kind::Referral(_));
         if let (Kind::Referral(urgency), None) = (req.kind, referral) {
             // The family doctor at a clinic of the patient's district refers upwards.
-            let clinics = if self.region.community_by_district[district].is_empty() { &self.community_all } else { &self.region.community_by_district[district] };
-            if let Some(&c) = clinics.get(((req.u_clinic as f64 * clinics.len() as f64) as usize).min(clinics.len().saturating_sub(1))) {
+            let clinics = if self.region.community_by_district[district].is_empty() {
+                &self.community_all
+            } else {
+                &self.region.community_by_district[district]
+            };
+            if let Some(&c) = clinics.get(
+                ((req.u_clinic as f64 * clinics.len() as f64) as usize)
+                    .min(clinics.len().saturating_sub(1)),
+            ) {
                 let r = ReferralRequest {
                     patient,
                     from: self.region.institutions[c as usize].id,
@@ -459,8 +506,19 @@ impl<'a> Sim<'a> {
             return Ok(());
         };
         let pol = &self.policy.engine;
-        let ahead = if referral.is_some() { pol.referral.open_days_ahead.max(pol.window.open_days_ahead) } else { pol.window.open_days_ahead } as i32;
-        let (from, to) = if req.spike && !retry { (req.day + pol.window.open_days_ahead as i32, req.day + pol.window.open_days_ahead as i32) } else { (req.day, req.day + ahead) };
+        let ahead = if referral.is_some() {
+            pol.referral.open_days_ahead.max(pol.window.open_days_ahead)
+        } else {
+            pol.window.open_days_ahead
+        } as i32;
+        let (from, to) = if req.spike && !retry {
+            (
+                req.day + pol.window.open_days_ahead as i32,
+                req.day + pol.window.open_days_ahead as i32,
+            )
+        } else {
+            (req.day, req.day + ahead)
+        };
         let to = to.min(self.days - 1);
         if from > to || to < 0 {
             self.counts.found_nothing += measured as u64;
@@ -480,8 +538,14 @@ impl<'a> Sim<'a> {
         };
         self.counts.engine_calls += 1;
         // Public requests skip the days the engine already said were full (see `query_hints`).
-        let hinted = self.policy.query_hints && referral.is_none() && self.policy.engine.channel_quotas.is_empty();
-        let skip_to = if hinted { self.full_through[dept as usize].map_or(from, |x| from.max(x + 1)) } else { from };
+        let hinted = self.policy.query_hints
+            && referral.is_none()
+            && self.policy.engine.channel_quotas.is_empty();
+        let skip_to = if hinted {
+            self.full_through[dept as usize].map_or(from, |x| from.max(x + 1))
+        } else {
+            from
+        };
         let free = if skip_to > to {
             Vec::new()
         } else {
@@ -498,13 +562,18 @@ impl<'a> Sim<'a> {
                 None => Some(open_end),
             };
             if let Some(x) = full.filter(|x| *x >= from && skip_to <= *x + 1) {
-                self.full_through[dept as usize] = Some(self.full_through[dept as usize].map_or(x, |y| y.max(x)));
+                self.full_through[dept as usize] =
+                    Some(self.full_through[dept as usize].map_or(x, |y| y.max(x)));
             }
         }
         let mut offers: Vec<Offer> = Vec::new();
         if !free.is_empty() {
             // At release everyone sees the same fresh day; each picks a segment they like.
-            let i = if req.spike && !retry { ((req.u_slot as f64 * free.len() as f64) as usize).min(free.len() - 1) } else { 0 };
+            let i = if req.spike && !retry {
+                ((req.u_slot as f64 * free.len() as f64) as usize).min(free.len() - 1)
+            } else {
+                0
+            };
             let f = &free[i];
             let d = &self.region.departments[dept as usize];
             offers.push(Offer {
@@ -528,12 +597,19 @@ impl<'a> Sim<'a> {
             let alt_to = (from + self.demand.tolerance_days_max as i32).min(to);
             let key = (dept, from);
             let fresh = match self.suggestions.get(&key) {
-                Some((at, end, _)) => now - at >= self.policy.alternatives_refresh_s as i64 || *end != alt_to,
+                Some((at, end, _)) => {
+                    now - at >= self.policy.alternatives_refresh_s as i64 || *end != alt_to
+                }
                 None => true,
             };
             if fresh {
                 self.counts.suggestion_lists += 1;
-                let list = self.engine.alternatives(department, date_from, start.plus_days(alt_to), self.policy.alternatives)?;
+                let list = self.engine.alternatives(
+                    department,
+                    date_from,
+                    start.plus_days(alt_to),
+                    self.policy.alternatives,
+                )?;
                 self.suggestions.insert(key, (now, alt_to, list));
             }
             let list = self.suggestions.get(&key).map(|x| x.2.clone()).unwrap_or_default();
@@ -561,15 +637,25 @@ impl<'a> Sim<'a> {
             let ctx = self.context(&req);
             match h.choose(&ctx, &offers)? {
                 Some(i) if i < offers.len() => Some(i),
-                Some(i) => return Err(Error::invalid(format!("choose hook returned {i} for {} offers", offers.len()))),
+                Some(i) => {
+                    return Err(Error::invalid(format!(
+                        "choose hook returned {i} for {} offers",
+                        offers.len()
+                    )))
+                }
                 None => None,
             }
         } else {
             // The preferred place if it is soon enough, else the earliest alternative if it is
             // earlier (the engine ranks alternatives by earliest place, then load).
             let key = |o: &Offer| (o.days_ahead, o.start_min);
-            match (offers.first().filter(|o| o.preferred), offers.iter().position(|o| !o.preferred)) {
-                (Some(p), Some(a)) if p.days_ahead > req.tolerance_days as i32 && key(&offers[a]) < key(p) => Some(a),
+            match (offers.first().filter(|o| o.preferred), offers.iter().position(|o| !o.preferred))
+            {
+                (Some(p), Some(a))
+                    if p.days_ahead > req.tolerance_days as i32 && key(&offers[a]) < key(p) =>
+                {
+                    Some(a)
+                }
                 (Some(_), _) => Some(0),
                 (None, Some(a)) => Some(a),
                 (None, None) => None,
@@ -583,7 +669,9 @@ impl<'a> Sim<'a> {
         let mut order = vec![ci];
         if self.hooks.is_none() {
             let mut rest: Vec<usize> = (0..offers.len()).filter(|i| *i != ci).collect();
-            rest.sort_by_key(|i| (!offers[*i].preferred, offers[*i].days_ahead, offers[*i].start_min));
+            rest.sort_by_key(|i| {
+                (!offers[*i].preferred, offers[*i].days_ahead, offers[*i].start_min)
+            });
             order.extend(rest);
         }
         order.truncate(3);
@@ -592,7 +680,9 @@ impl<'a> Sim<'a> {
             if let Some(h) = self.hooks {
                 let info = self.engine.slot(offer.slot)?;
                 let booked: u32 = info.pool_taken.iter().map(|x| *x as u32).sum();
-                if booked >= info.capacity as u32 && !h.overbook(&self.context(&req), &offer, booked, info.capacity as u32)? {
+                if booked >= info.capacity as u32
+                    && !h.overbook(&self.context(&req), &offer, booked, info.capacity as u32)?
+                {
                     self.counts.overbooking_declined += 1;
                     continue;
                 }
@@ -645,7 +735,9 @@ impl<'a> Sim<'a> {
                 Ok(Some(b)) => self.took(req, referral, b, alternative, req.spike && !retry),
                 Ok(None) => {}
                 Err(Error::LimitReached { .. }) => self.counts.refused_limit += measured as u64,
-                Err(Error::PatientSuspended { .. }) => self.counts.refused_suspended += measured as u64,
+                Err(Error::PatientSuspended { .. }) => {
+                    self.counts.refused_suspended += measured as u64
+                }
                 // The same patient entered this slot's lottery twice: one entry counts.
                 Err(Error::InvalidArgument(m)) if m.contains("already entered the lottery") => {}
                 // A suggestion computed a few minutes ago may be gone or closed by now: the
@@ -658,9 +750,19 @@ impl<'a> Sim<'a> {
         self.found_nothing(req, referral, dept, date_from, date_to, measured)
     }
 
-    fn found_nothing(&mut self, req: Req, referral: Option<ReferralId>, dept: u32, date_from: Date, date_to: Date, measured: bool) -> Result<()> {
+    fn found_nothing(
+        &mut self,
+        req: Req,
+        referral: Option<ReferralId>,
+        dept: u32,
+        date_from: Date,
+        date_to: Date,
+        measured: bool,
+    ) -> Result<()> {
         self.counts.found_nothing += measured as u64;
-        if !self.policy.engine.waitlist.enabled || (req.u_waitlist as f64) >= self.demand.waitlist_probability {
+        if !self.policy.engine.waitlist.enabled
+            || (req.u_waitlist as f64) >= self.demand.waitlist_probability
+        {
             return Ok(());
         }
         let w = WaitlistRequest {
@@ -688,7 +790,14 @@ impl<'a> Sim<'a> {
     }
 
     /// A request got a confirmed booking: follow it to its visit.
-    fn took(&mut self, req: Req, _referral: Option<ReferralId>, b: Booking, alternative: bool, at_release: bool) {
+    fn took(
+        &mut self,
+        req: Req,
+        _referral: Option<ReferralId>,
+        b: Booking,
+        alternative: bool,
+        at_release: bool,
+    ) {
         let measured = req.day >= 0;
         if measured {
             self.counts.served += 1;
@@ -703,7 +812,14 @@ impl<'a> Sim<'a> {
             }
         }
         let now = self.engine.now();
-        let live = Live { id: b.id, req, slot: b.slot, starts_at: b.starts_at, created_at: b.created_at, state: LiveState::Booked };
+        let live = Live {
+            id: b.id,
+            req,
+            slot: b.slot,
+            starts_at: b.starts_at,
+            created_at: b.created_at,
+            state: LiveState::Booked,
+        };
         let i = match self.free_live.pop() {
             Some(i) => {
                 self.live[i as usize] = live;
@@ -798,15 +914,36 @@ impl<'a> Sim<'a> {
             .collect();
         let unit = |id: u32, tier: Tier, district: u32, specialty: String, mut u: Usage| {
             u.finish();
-            UnitUsage { id, tier, district, specialty, places: u.places, booked: u.booked, attended: u.attended, utilisation: u.utilisation }
+            UnitUsage {
+                id,
+                tier,
+                district,
+                specialty,
+                places: u.places,
+                booked: u.booked,
+                attended: u.attended,
+                utilisation: u.utilisation,
+            }
         };
-        let by_institution =
-            region.institutions.iter().zip(inst).map(|(i, u)| unit(i.id.0, i.tier, i.district, String::new(), u)).collect();
+        let by_institution = region
+            .institutions
+            .iter()
+            .zip(inst)
+            .map(|(i, u)| unit(i.id.0, i.tier, i.district, String::new(), u))
+            .collect();
         let by_department = region
             .departments
             .iter()
             .zip(dept)
-            .map(|(d, u)| unit(d.id.0, d.tier, d.district, region.specialties[d.specialty as usize].clone(), u))
+            .map(|(d, u)| {
+                unit(
+                    d.id.0,
+                    d.tier,
+                    d.district,
+                    region.specialties[d.specialty as usize].clone(),
+                    u,
+                )
+            })
             .collect();
         let won: u64 = self.release.iter().map(|r| r.1).sum();
         let asked: u64 = self.release.iter().map(|r| r.0).sum();
@@ -824,7 +961,12 @@ impl<'a> Sim<'a> {
         let referral_lead = CLASSES[..3]
             .iter()
             .zip(self.referrals.iter())
-            .map(|(c, (requests, served, lead))| ReferralLead { urgency: c.to_string(), requests: *requests, served: *served, lead: lead.finish() })
+            .map(|(c, (requests, served, lead))| ReferralLead {
+                urgency: c.to_string(),
+                requests: *requests,
+                served: *served,
+                lead: lead.finish(),
+            })
             .collect();
         let no_show_rate = total.no_shows as f64 / total.booked.max(1) as f64;
         let mut counts = self.counts;
@@ -841,11 +983,18 @@ impl<'a> Sim<'a> {
             by_institution,
             by_department,
             days_to_appointment: self.lead.finish(),
-            days_to_appointment_by_tier: self.lead_tier.iter().enumerate().map(|(i, l)| (tier_of(i), l.finish())).collect(),
+            days_to_appointment_by_tier: self
+                .lead_tier
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (tier_of(i), l.finish()))
+                .collect(),
             no_show_rate,
             referral_lead,
             fairness_districts: Fairness::of(self.districts),
-            fairness_channels: Fairness::of(self.channel_access.into_iter().filter(|c| c.requests > 0).collect()),
+            fairness_channels: Fairness::of(
+                self.channel_access.into_iter().filter(|c| c.requests > 0).collect(),
+            ),
             release,
             suspensions_issued: self.suspensions,
             counts,
@@ -854,4 +1003,3 @@ impl<'a> Sim<'a> {
         }
     }
 }
-

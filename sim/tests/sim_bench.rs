@@ -16,11 +16,18 @@ fn dongguan_city_year() {
     if let Some(s) = std::env::var("SIM_REFRESH_S").ok().and_then(|s| s.parse().ok()) {
         policy.alternatives_refresh_s = s;
     }
-    let r = simulate(&RegionSpec::dongguan(), &DemandSpec::dongguan(), &policy, days, 1, &|d, total| {
-        if d == total || last.elapsed().as_secs() >= 10 {
-            eprintln!("  day {d}/{total} at {:.1} s", t.elapsed().as_secs_f64());
-        }
-    })
+    let r = simulate(
+        &RegionSpec::dongguan(),
+        &DemandSpec::dongguan(),
+        &policy,
+        days,
+        1,
+        &|d, total| {
+            if d == total || last.elapsed().as_secs() >= 10 {
+                eprintln!("  day {d}/{total} at {:.1} s", t.elapsed().as_secs_f64());
+            }
+        },
+    )
     .unwrap();
     let _ = &mut last;
     let secs = t.elapsed().as_secs_f64();

@@ -1,8 +1,8 @@
 //! The policy simulator on small regions: determinism bit for bit, sanity of every metric, bad
 //! input as typed errors, and the direction of the effects it exists to measure.
 
-use haoyuan_sim::*;
 use haoyuan::*;
+use haoyuan_sim::*;
 
 fn demand(requests_per_day: f64) -> DemandSpec {
     DemandSpec { requests_per_day, population: 5_000, ..DemandSpec::default() }
@@ -40,8 +40,15 @@ fn query_hints_and_suggestion_refresh_change_nothing_but_speed() {
     hinted.query_hints = true;
     let a = simulate(&region, &d, &exact, 10, 9, &quiet).unwrap();
     let b = simulate(&region, &d, &hinted, 10, 9, &quiet).unwrap();
-    assert_eq!(serde_json::to_string(&a.without_timing()).unwrap(), serde_json::to_string(&b.without_timing()).unwrap());
-    assert!(a.total.booking_rate > 0.5, "the test must reach full departments: {}", a.total.booking_rate);
+    assert_eq!(
+        serde_json::to_string(&a.without_timing()).unwrap(),
+        serde_json::to_string(&b.without_timing()).unwrap()
+    );
+    assert!(
+        a.total.booking_rate > 0.5,
+        "the test must reach full departments: {}",
+        a.total.booking_rate
+    );
 }
 
 #[test]
@@ -91,8 +98,15 @@ fn unified_pool_books_more_and_spreads_load_down() {
     let d = demand(900.0);
     let unified = simulate(&region, &d, &SimPolicy::default(), 14, 3, &quiet).unwrap();
     let islands = simulate(&region, &d, &SimPolicy::islands(), 14, 3, &quiet).unwrap();
-    assert!(unified.total.booking_rate > islands.total.booking_rate, "{} vs {}", unified.total.booking_rate, islands.total.booking_rate);
-    let community = |r: &SimResult| r.by_tier.iter().find(|(t, _)| *t == Tier::Community).unwrap().1.booking_rate;
+    assert!(
+        unified.total.booking_rate > islands.total.booking_rate,
+        "{} vs {}",
+        unified.total.booking_rate,
+        islands.total.booking_rate
+    );
+    let community = |r: &SimResult| {
+        r.by_tier.iter().find(|(t, _)| *t == Tier::Community).unwrap().1.booking_rate
+    };
     assert!(community(&unified) > community(&islands));
     assert!(unified.counts.took_alternative > 0 && islands.counts.took_alternative == 0);
 }
@@ -114,7 +128,10 @@ fn overbooking_raises_utilisation_and_overflow() {
 #[test]
 fn compare_is_parallel_and_deterministic() {
     let region = RegionSpec::small();
-    let policies = vec![("unified".to_string(), SimPolicy::default()), ("islands".to_string(), SimPolicy::islands())];
+    let policies = vec![
+        ("unified".to_string(), SimPolicy::default()),
+        ("islands".to_string(), SimPolicy::islands()),
+    ];
     let progress = std::sync::atomic::AtomicU64::new(0);
     let total = std::sync::atomic::AtomicU64::new(0);
     let runs = compare(&region, &demand(300.0), &policies, 5, 2, 11, &|d, t| {
@@ -129,8 +146,12 @@ fn compare_is_parallel_and_deterministic() {
     assert_eq!(total.into_inner(), 4 * (5 + 14));
     assert_eq!((runs[0].policy.as_str(), runs[0].replication), ("unified", 0));
     assert_eq!(runs[0].seed, runs[2].seed, "common random numbers across policies");
-    let again = simulate(&region, &demand(300.0), &SimPolicy::default(), 5, runs[1].seed, &quiet).unwrap();
-    assert_eq!(serde_json::to_string(&again.without_timing()).unwrap(), serde_json::to_string(&runs[1].result.without_timing()).unwrap());
+    let again =
+        simulate(&region, &demand(300.0), &SimPolicy::default(), 5, runs[1].seed, &quiet).unwrap();
+    assert_eq!(
+        serde_json::to_string(&again.without_timing()).unwrap(),
+        serde_json::to_string(&runs[1].result.without_timing()).unwrap()
+    );
 }
 
 struct Hooks;
@@ -160,18 +181,27 @@ fn bad_input_is_a_typed_error() {
     let d = demand(10.0);
     let p = SimPolicy::default();
     assert!(matches!(simulate(&region, &d, &p, 0, 1, &quiet), Err(Error::InvalidArgument(_))));
-    assert!(matches!(simulate(&region, &d, &p, 100_000, 1, &quiet), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        simulate(&region, &d, &p, 100_000, 1, &quiet),
+        Err(Error::InvalidArgument(_))
+    ));
     let bad_region = RegionSpec { districts: 0, ..RegionSpec::small() };
     assert!(matches!(simulate(&bad_region, &d, &p, 3, 1, &quiet), Err(Error::InvalidArgument(_))));
     let bad_date = RegionSpec { start_date: "2026-02-30".into(), ..RegionSpec::small() };
     assert!(simulate(&bad_date, &d, &p, 3, 1, &quiet).is_err());
     let bad_demand = DemandSpec { cancel_probability: 1.5, ..d.clone() };
-    assert!(matches!(simulate(&region, &bad_demand, &p, 3, 1, &quiet), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        simulate(&region, &bad_demand, &p, 3, 1, &quiet),
+        Err(Error::InvalidArgument(_))
+    ));
     let nan = DemandSpec { requests_per_day: f64::NAN, ..d.clone() };
     assert!(simulate(&region, &nan, &p, 3, 1, &quiet).is_err());
     let mut bad_policy = SimPolicy::default();
     bad_policy.engine.overbooking.ratio = 2.0;
-    assert!(matches!(simulate(&region, &d, &bad_policy, 3, 1, &quiet), Err(Error::InvalidPolicy(_))));
+    assert!(matches!(
+        simulate(&region, &d, &bad_policy, 3, 1, &quiet),
+        Err(Error::InvalidPolicy(_))
+    ));
     assert!(compare(&region, &d, &[], 3, 1, 1, &|_, _| {}).is_err());
 }
 
@@ -179,11 +209,19 @@ fn bad_input_is_a_typed_error() {
 fn dongguan_preset_has_domain_numbers() {
     let spec = RegionSpec::dongguan();
     spec.validate().unwrap();
-    let institutions = spec.community.institutions + spec.secondary.institutions + spec.tertiary.institutions;
+    let institutions =
+        spec.community.institutions + spec.secondary.institutions + spec.tertiary.institutions;
     assert_eq!(institutions, 2_300);
-    assert!(spec.community.institutions as f64 / institutions as f64 > 0.9, "most are community clinics");
+    assert!(
+        spec.community.institutions as f64 / institutions as f64 > 0.9,
+        "most are community clinics"
+    );
     // Slots of a Wednesday, counted from the rosters (doctors, beds and exam devices).
-    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(Date::from_ymd(2026, 1, 1).unwrap(), 0, 8 * 3600)).unwrap();
+    let engine = Engine::with_manual_clock(
+        EngineConfig::default(),
+        Timestamp::from_local(Date::from_ymd(2026, 1, 1).unwrap(), 0, 8 * 3600),
+    )
+    .unwrap();
     let region = build_region(&engine, &spec, 1).unwrap();
     let wednesday = region.start.plus_days(2);
     assert_eq!(wednesday.weekday(), 2);

@@ -87,7 +87,11 @@ fn random_policy(rng: &mut ChaCha8Rng) -> Policy {
     if rng.random_bool(0.3) {
         p.window.close_day_before_at_min = Some(16 * 60);
     }
-    p.no_show.window = if rng.random_bool(0.5) { NoShowWindow::CalendarYear } else { NoShowWindow::RollingDays(90) };
+    p.no_show.window = if rng.random_bool(0.5) {
+        NoShowWindow::CalendarYear
+    } else {
+        NoShowWindow::RollingDays(90)
+    };
     p
 }
 
@@ -98,17 +102,28 @@ fn build(seed: u64) -> World {
     // A card key from the seed: card digests are in the events, and a run must replay exactly
     // (an engine without a key hashes under a random one).
     let key = CardKey::from_bytes(&[seed as u8; 32]).expect("32 bytes");
-    let config = EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }.with_card_key(key);
+    let config =
+        EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }.with_card_key(key);
     let engine = Engine::with_manual_clock(config, Timestamp::from_local(day0, 9 * 60, OFFSET))
         .expect("random policies are valid");
     let mut institutions = Vec::new();
     let mut resources = Vec::new();
-    for (i, tier) in [Tier::Community, Tier::Secondary, Tier::Tertiary, Tier::Tertiary].into_iter().enumerate() {
-        let inst = engine.add_institution(&format!("Institution {i}"), tier, if i % 2 == 0 { "Nancheng" } else { "Dongcheng" }).expect("add");
+    for (i, tier) in
+        [Tier::Community, Tier::Secondary, Tier::Tertiary, Tier::Tertiary].into_iter().enumerate()
+    {
+        let inst = engine
+            .add_institution(
+                &format!("Institution {i}"),
+                tier,
+                if i % 2 == 0 { "Nancheng" } else { "Dongcheng" },
+            )
+            .expect("add");
         institutions.push(inst);
         for specialty in ["cardiology", "paediatrics"] {
             let dept = engine.add_department(inst, specialty, specialty).expect("add");
-            let r = engine.add_resource(dept, ResourceKind::Doctor, "Dr", rng.random_bool(0.3)).expect("add");
+            let r = engine
+                .add_resource(dept, ResourceKind::Doctor, "Dr", rng.random_bool(0.3))
+                .expect("add");
             resources.push((r, dept));
         }
     }
@@ -134,7 +149,8 @@ fn build(seed: u64) -> World {
     }
     engine.publish_rosters_until(day0.plus_days(14)).expect("publish");
     let patients = (0..24).map(|_| engine.register_patient().expect("register")).collect();
-    let channels = STANDARD_CHANNELS.iter().map(|c| engine.channel_id(c).expect("standard")).collect();
+    let channels =
+        STANDARD_CHANNELS.iter().map(|c| engine.channel_id(c).expect("standard")).collect();
     World { engine, patients, institutions, resources, channels }
 }
 
@@ -146,12 +162,20 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
     let count = e.slot_count() as u32;
     let slot = SlotId(count - rng.random_range(0..count.min(300)));
     let channel = w.channels[rng.random_range(0..w.channels.len())];
-    let pick = |rng: &mut ChaCha8Rng, b: &Vec<BookingId>| (!b.is_empty()).then(|| b[rng.random_range(0..b.len())]);
+    let pick = |rng: &mut ChaCha8Rng, b: &Vec<BookingId>| {
+        (!b.is_empty()).then(|| b[rng.random_range(0..b.len())])
+    };
     let suspended_until = e.patient_record(patient).map_err(|x| x.to_string())?.suspended_until;
     let op = rng.random_range(0..100);
     let mut req = Request::new(patient, slot, channel);
     if rng.random_bool(0.2) {
-        if let Some(r) = e.patient_record(patient).map_err(|x| x.to_string())?.referrals.iter().find(|r| r.used_by.is_none()) {
+        if let Some(r) = e
+            .patient_record(patient)
+            .map_err(|x| x.to_string())?
+            .referrals
+            .iter()
+            .find(|r| r.used_by.is_none())
+        {
             req = req.with_referral(r.id);
         }
     }
@@ -173,83 +197,105 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
         bookings.push(id);
         return Ok(format!("place {req:?}"));
     }
-    let desc = match op {
-        40..=49 => pick(rng, bookings).map(|b| format!("confirm {b}: {:?}", e.confirm(b).map(|x| x.state))),
-        50..=59 => pick(rng, bookings).map(|b| format!("cancel {b}: {:?}", e.cancel(b).map(|x| x.state))),
-        60..=62 => pick(rng, bookings).map(|b| format!("check_in {b}: {:?}", e.check_in(b).map(|x| x.state))),
-        63..=64 => pick(rng, bookings).map(|b| format!("fulfil {b}: {:?}", e.fulfil(b).map(|x| x.state))),
-        65..=67 => pick(rng, bookings).map(|b| format!("no-show {b}: {:?}", e.mark_no_show(b).map(|x| x.state))),
-        68..=79 => {
-            let s = rng.random_range(1..3600);
-            e.advance_clock(s).map_err(|x| x.to_string())?;
-            let today = e.now().to_local(OFFSET).0;
-            let n = e.publish_rosters_until(today.plus_days(14)).map_err(|x| x.to_string())?;
-            Some(format!("advance {s}s, {n} slots published"))
-        }
-        80..=84 => {
-            let from = w.institutions[rng.random_range(0..2)];
-            let urgency = [Urgency::Emergency, Urgency::Urgent, Urgency::Routine][rng.random_range(0..3)];
-            let specialty = ["cardiology", "paediatrics"][rng.random_range(0..2)].to_string();
-            let r = e.issue_referral(&ReferralRequest { patient, from, specialty, institution: None, urgency, valid_days: rng.random_range(1..30) });
-            Some(format!("referral: {:?}", r.map(|r| r.id)))
-        }
-        85..=90 => {
-            let (resource, department) = w.resources[rng.random_range(0..w.resources.len())];
-            let from = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..10));
-            let r = e.join_waitlist(&WaitlistRequest {
-                patient,
-                department,
-                resource: rng.random_bool(0.5).then_some(resource),
-                date_from: from,
-                date_to: from.plus_days(rng.random_range(0..8)),
-                time: None,
-                channel,
-                referral: None,
-                follow_up: rng.random_bool(0.2),
-            });
-            Some(format!("waitlist: {:?}", r.map(|x| x.id)))
-        }
-        91 => {
-            let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
-            let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..14));
-            let r = e.suspend_session(resource, date, None).map_err(|x| x.to_string())?;
-            Some(format!("suspend {resource} {date}: {} cancelled", r.cancelled.len()))
-        }
-        92 => {
-            let other = w.patients[rng.random_range(0..w.patients.len())];
-            Some(format!("merge {patient} ← {other}: {:?}", e.merge_patients(patient, other)))
-        }
-        93 => {
-            let number = format!("{}", rng.random_range(0..40));
-            Some(format!("card: {:?}", e.link_card(patient, "ehealth", &number)))
-        }
-        94 => {
-            // An afternoon session published by hand, a few days past the rosters' horizon, in
-            // a random partition into calls and a random order: its shares must not depend on it.
-            let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
-            let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(15..30));
-            let mut specs: Vec<SlotSpec> = (0..rng.random_range(1..10u16))
-                .map(|i| SlotSpec { resource, date, start_min: 14 * 60 + 10 * i, end_min: 14 * 60 + 10 * i + 10, capacity: rng.random_range(1..3) })
-                .collect();
-            specs.sort_by_key(|_| rng.random::<u32>());
-            let mut published = 0;
-            while !specs.is_empty() {
-                let n = rng.random_range(1..=specs.len());
-                let chunk: Vec<SlotSpec> = specs.drain(..n).collect();
-                let r = e.publish_slots(&chunk).map_err(|x| x.to_string())?;
-                published += (r.end.0 - r.start.0) as usize;
+    let desc =
+        match op {
+            40..=49 => pick(rng, bookings)
+                .map(|b| format!("confirm {b}: {:?}", e.confirm(b).map(|x| x.state))),
+            50..=59 => pick(rng, bookings)
+                .map(|b| format!("cancel {b}: {:?}", e.cancel(b).map(|x| x.state))),
+            60..=62 => pick(rng, bookings)
+                .map(|b| format!("check_in {b}: {:?}", e.check_in(b).map(|x| x.state))),
+            63..=64 => pick(rng, bookings)
+                .map(|b| format!("fulfil {b}: {:?}", e.fulfil(b).map(|x| x.state))),
+            65..=67 => pick(rng, bookings)
+                .map(|b| format!("no-show {b}: {:?}", e.mark_no_show(b).map(|x| x.state))),
+            68..=79 => {
+                let s = rng.random_range(1..3600);
+                e.advance_clock(s).map_err(|x| x.to_string())?;
+                let today = e.now().to_local(OFFSET).0;
+                let n = e.publish_rosters_until(today.plus_days(14)).map_err(|x| x.to_string())?;
+                Some(format!("advance {s}s, {n} slots published"))
             }
-            Some(format!("publish {published} afternoon slots of {resource} on {date}"))
-        }
-        _ => {
-            let (_, department) = w.resources[rng.random_range(0..w.resources.len())];
-            let today = e.now().to_local(OFFSET).0;
-            let q = AvailabilityQuery::department(department, today, today.plus_days(13));
-            let n = e.find_free_slots(&q).map_err(|x| x.to_string())?.len();
-            let _ = e.alternatives(department, today, today.plus_days(13), 5).map_err(|x| x.to_string())?;
-            Some(format!("query: {n} free"))
-        }
-    };
+            80..=84 => {
+                let from = w.institutions[rng.random_range(0..2)];
+                let urgency =
+                    [Urgency::Emergency, Urgency::Urgent, Urgency::Routine][rng.random_range(0..3)];
+                let specialty = ["cardiology", "paediatrics"][rng.random_range(0..2)].to_string();
+                let r = e.issue_referral(&ReferralRequest {
+                    patient,
+                    from,
+                    specialty,
+                    institution: None,
+                    urgency,
+                    valid_days: rng.random_range(1..30),
+                });
+                Some(format!("referral: {:?}", r.map(|r| r.id)))
+            }
+            85..=90 => {
+                let (resource, department) = w.resources[rng.random_range(0..w.resources.len())];
+                let from = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..10));
+                let r = e.join_waitlist(&WaitlistRequest {
+                    patient,
+                    department,
+                    resource: rng.random_bool(0.5).then_some(resource),
+                    date_from: from,
+                    date_to: from.plus_days(rng.random_range(0..8)),
+                    time: None,
+                    channel,
+                    referral: None,
+                    follow_up: rng.random_bool(0.2),
+                });
+                Some(format!("waitlist: {:?}", r.map(|x| x.id)))
+            }
+            91 => {
+                let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
+                let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..14));
+                let r = e.suspend_session(resource, date, None).map_err(|x| x.to_string())?;
+                Some(format!("suspend {resource} {date}: {} cancelled", r.cancelled.len()))
+            }
+            92 => {
+                let other = w.patients[rng.random_range(0..w.patients.len())];
+                Some(format!("merge {patient} ← {other}: {:?}", e.merge_patients(patient, other)))
+            }
+            93 => {
+                let number = format!("{}", rng.random_range(0..40));
+                Some(format!("card: {:?}", e.link_card(patient, "ehealth", &number)))
+            }
+            94 => {
+                // An afternoon session published by hand, a few days past the rosters' horizon, in
+                // a random partition into calls and a random order: its shares must not depend on it.
+                let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
+                let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(15..30));
+                let mut specs: Vec<SlotSpec> = (0..rng.random_range(1..10u16))
+                    .map(|i| SlotSpec {
+                        resource,
+                        date,
+                        start_min: 14 * 60 + 10 * i,
+                        end_min: 14 * 60 + 10 * i + 10,
+                        capacity: rng.random_range(1..3),
+                    })
+                    .collect();
+                specs.sort_by_key(|_| rng.random::<u32>());
+                let mut published = 0;
+                while !specs.is_empty() {
+                    let n = rng.random_range(1..=specs.len());
+                    let chunk: Vec<SlotSpec> = specs.drain(..n).collect();
+                    let r = e.publish_slots(&chunk).map_err(|x| x.to_string())?;
+                    published += (r.end.0 - r.start.0) as usize;
+                }
+                Some(format!("publish {published} afternoon slots of {resource} on {date}"))
+            }
+            _ => {
+                let (_, department) = w.resources[rng.random_range(0..w.resources.len())];
+                let today = e.now().to_local(OFFSET).0;
+                let q = AvailabilityQuery::department(department, today, today.plus_days(13));
+                let n = e.find_free_slots(&q).map_err(|x| x.to_string())?.len();
+                let _ = e
+                    .alternatives(department, today, today.plus_days(13), 5)
+                    .map_err(|x| x.to_string())?;
+                Some(format!("query: {n} free"))
+            }
+        };
     Ok(desc.unwrap_or_else(|| "rejected request".into()))
 }
 
@@ -274,7 +320,11 @@ fn check(w: &World) -> Result<(), String> {
         }
         for (origin, list) in per_origin {
             if list.len() as u32 > limits.total_active {
-                return Err(format!("{origin} holds {} active bookings > {}", list.len(), limits.total_active));
+                return Err(format!(
+                    "{origin} holds {} active bookings > {}",
+                    list.len(),
+                    limits.total_active
+                ));
             }
             let mut per_day: HashMap<Date, u32> = HashMap::new();
             for b in &list {
@@ -288,7 +338,14 @@ fn check(w: &World) -> Result<(), String> {
             if b.state == BookingState::Held && b.expires_at <= now {
                 return Err(format!("{} is still held after its expiry", b.id));
             }
-            if matches!(b.state, BookingState::Held | BookingState::Booked | BookingState::CheckedIn | BookingState::Fulfilled | BookingState::NoShow) {
+            if matches!(
+                b.state,
+                BookingState::Held
+                    | BookingState::Booked
+                    | BookingState::CheckedIn
+                    | BookingState::Fulfilled
+                    | BookingState::NoShow
+            ) {
                 using.entry(b.slot).or_default()[b.pool as usize] += 1;
             }
         }
@@ -303,10 +360,16 @@ fn check(w: &World) -> Result<(), String> {
         let info = e.slot(s).map_err(|x| x.to_string())?;
         let over = (info.capacity as f32 * ratio).floor() as u16;
         if info.pool_places.iter().sum::<u16>() != info.capacity + over {
-            return Err(format!("{s}: pools {:?} on capacity {} + {over}", info.pool_places, info.capacity));
+            return Err(format!(
+                "{s}: pools {:?} on capacity {} + {over}",
+                info.pool_places, info.capacity
+            ));
         }
         if info.pool_taken.iter().sum::<u16>() > info.capacity + over {
-            return Err(format!("{s} oversold: taken {:?} on capacity {} + {over}", info.pool_taken, info.capacity));
+            return Err(format!(
+                "{s} oversold: taken {:?} on capacity {} + {over}",
+                info.pool_taken, info.capacity
+            ));
         }
         let day = days.entry((info.resource, info.date)).or_default();
         for p in 0..4 {
@@ -316,7 +379,10 @@ fn check(w: &World) -> Result<(), String> {
     }
     for ((resource, date), (places, capacity)) in days {
         let r = e.resource(resource).map_err(|x| x.to_string())?;
-        let tier = e.institution(e.department(r.department).map_err(|x| x.to_string())?.institution).map_err(|x| x.to_string())?.tier;
+        let tier = e
+            .institution(e.department(r.department).map_err(|x| x.to_string())?.institution)
+            .map_err(|x| x.to_string())?
+            .tier;
         let referral = match tier {
             Tier::Community => 0.0,
             _ if r.expert => policy.referral.expert_share,
@@ -349,7 +415,10 @@ fn check(w: &World) -> Result<(), String> {
             return Err(format!("{s}: taken {:?} but bookings use {:?}", info.pool_taken, expect));
         }
         if (0..4).any(|p| info.pool_taken[p] > info.pool_places[p]) {
-            return Err(format!("{s}: a pool is over its size: {:?} > {:?}", info.pool_taken, info.pool_places));
+            return Err(format!(
+                "{s}: a pool is over its size: {:?} > {:?}",
+                info.pool_taken, info.pool_places
+            ));
         }
     }
     Ok(())
@@ -383,7 +452,8 @@ fn run_threads(seed: u64, steps: usize, threads: usize) -> Result<(), String> {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (t as u64 + 1) << 20);
                 let mut bookings = Vec::new();
                 for i in 0..steps / threads {
-                    step(&w, &mut rng, &mut bookings).map_err(|m| format!("thread {t} step {i}: {m}"))?;
+                    step(&w, &mut rng, &mut bookings)
+                        .map_err(|m| format!("thread {t} step {i}: {m}"))?;
                 }
                 Ok::<(), String>(())
             })
@@ -408,7 +478,13 @@ fn main() -> ExitCode {
     if args.threads > 1 {
         return match run_threads(args.seed, args.steps, args.threads) {
             Ok(()) => {
-                println!("workload seed {} threads {}: {} steps, invariants hold ({:.2?})", args.seed, args.threads, args.steps, started.elapsed());
+                println!(
+                    "workload seed {} threads {}: {} steps, invariants hold ({:.2?})",
+                    args.seed,
+                    args.threads,
+                    args.steps,
+                    started.elapsed()
+                );
                 ExitCode::SUCCESS
             }
             Err(m) => {
@@ -432,7 +508,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         (Ok(a), Ok(b)) => {
-            eprintln!("workload seed {}: FAILED: the replay differs ({:016x}/{} vs {:016x}/{} events)", args.seed, a.0, a.1, b.0, b.1);
+            eprintln!(
+                "workload seed {}: FAILED: the replay differs ({:016x}/{} vs {:016x}/{} events)",
+                args.seed, a.0, a.1, b.0, b.1
+            );
             ExitCode::FAILURE
         }
         (Err(m), _) | (_, Err(m)) => {

@@ -46,11 +46,18 @@ struct Workload {
 fn stream_workload(n: usize) -> Workload {
     let (engine, city) = city_engine(Policy::default(), booking_time());
     drop(engine);
-    let capacities: Vec<u16> = city_day_specs(&city, visit_day()).iter().map(|s| s.capacity).collect();
+    let capacities: Vec<u16> =
+        city_day_specs(&city, visit_day()).iter().map(|s| s.capacity).collect();
     let slots = capacities.len() as u64;
     // A stride co-prime with 52,000: the first 52,000 requests all go to different slots.
     let requests = (0..n as u64).map(|i| (i as u32, ((i * 7_919) % slots) as u32)).collect();
-    Workload { name: "stream", what: format!("{n} bookings spread over a 52,000-slot city-day"), capacities, requests, expect_booked: n }
+    Workload {
+        name: "stream",
+        what: format!("{n} bookings spread over a 52,000-slot city-day"),
+        capacities,
+        requests,
+        expect_booked: n,
+    }
 }
 
 const CROWD_SEED: u64 = 20_261_124;
@@ -61,7 +68,9 @@ fn crowd_workload(n: usize, slots: usize) -> Workload {
     let requests = (0..n as u32).map(|p| (p, rng.below(slots) as u32)).collect();
     Workload {
         name: "crowd",
-        what: format!("flash crowd: {n} requests for {slots} one-place slots, first come first served"),
+        what: format!(
+            "flash crowd: {n} requests for {slots} one-place slots, first come first served"
+        ),
         capacities: vec![1; slots],
         requests,
         expect_booked: slots.min(n),
@@ -92,7 +101,13 @@ type Client<'a> = Box<dyn FnMut(usize) -> Res<bool> + Send + 'a>;
 
 /// Run every request of `w` from `threads` threads (request i on thread i % threads), timing
 /// each; `connect` makes one client per thread before the clock starts.
-fn drive<'a>(system: &str, w: &Workload, threads: usize, durable: bool, connect: &(dyn Fn() -> Res<Client<'a>> + Sync)) -> Res<Outcome> {
+fn drive<'a>(
+    system: &str,
+    w: &Workload,
+    threads: usize,
+    durable: bool,
+    connect: &(dyn Fn() -> Res<Client<'a>> + Sync),
+) -> Res<Outcome> {
     let n = w.requests.len();
     let barrier = Barrier::new(threads + 1);
     let failed = AtomicBool::new(false);
@@ -147,7 +162,12 @@ fn drive<'a>(system: &str, w: &Workload, threads: usize, durable: bool, connect:
     let booked = results.iter().map(|r| r.0).sum();
     let mut lat: Vec<u32> = results.into_iter().flat_map(|r| r.1).collect();
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1e3;
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1e3
+    };
     Ok(Outcome {
         system: system.into(),
         workload: w.name,
@@ -163,7 +183,10 @@ fn drive<'a>(system: &str, w: &Workload, threads: usize, durable: bool, connect:
 
 fn check_booked(o: &Outcome, w: &Workload) -> Res<()> {
     if o.booked != w.expect_booked {
-        return Err(format!("{} on {}: {} booked, expected {}", o.system, w.name, o.booked, w.expect_booked));
+        return Err(format!(
+            "{} on {}: {} booked, expected {}",
+            o.system, w.name, o.booked, w.expect_booked
+        ));
     }
     Ok(())
 }
@@ -178,13 +201,22 @@ fn haoyuan_setup(engine: &Engine, w: &Workload) -> Res<(Vec<Request>, std::ops::
         "stream" => {
             let city = add_city(engine, 0).map_err(e)?;
             let slots = engine.publish_slots(&city_day_specs(&city, visit_day())).map_err(e)?;
-            let patients = (0..w.requests.len()).map(|_| engine.register_patient()).collect::<Result<Vec<_>>>().map_err(e)?;
+            let patients = (0..w.requests.len())
+                .map(|_| engine.register_patient())
+                .collect::<Result<Vec<_>>>()
+                .map_err(e)?;
             let app = engine.channel_id("app").map_err(e)?;
-            let reqs = w.requests.iter().map(|&(p, s)| Request::new(patients[p as usize], SlotId(slots.start.0 + s), app)).collect();
+            let reqs = w
+                .requests
+                .iter()
+                .map(|&(p, s)| Request::new(patients[p as usize], SlotId(slots.start.0 + s), app))
+                .collect();
             Ok((reqs, slots))
         }
         _ => {
-            let (slots, reqs) = add_flash_crowd(engine, w.requests.len(), w.capacities.len(), CROWD_SEED).map_err(e)?;
+            let (slots, reqs) =
+                add_flash_crowd(engine, w.requests.len(), w.capacities.len(), CROWD_SEED)
+                    .map_err(e)?;
             for (r, &(_, s)) in reqs.iter().zip(&w.requests) {
                 if r.slot.0 - slots.start.0 != s {
                     return Err("the flash crowd fixture and the workload disagree".into());
@@ -196,7 +228,11 @@ fn haoyuan_setup(engine: &Engine, w: &Workload) -> Res<(Vec<Request>, std::ops::
 }
 
 fn workload_clock(w: &Workload) -> Timestamp {
-    if w.name == "stream" { booking_time() } else { release_of(visit_day()) }
+    if w.name == "stream" {
+        booking_time()
+    } else {
+        release_of(visit_day())
+    }
 }
 
 fn haoyuan_book(engine: &Engine, r: &Request) -> Res<bool> {
@@ -219,10 +255,13 @@ fn median_round(mut run: impl FnMut() -> Res<Outcome>) -> Res<Outcome> {
 }
 
 fn run_haoyuan(w: &Workload, threads: usize) -> Res<Outcome> {
-    let engine = Engine::with_manual_clock(EngineConfig::default(), workload_clock(w)).map_err(|e| e.to_string())?;
+    let engine = Engine::with_manual_clock(EngineConfig::default(), workload_clock(w))
+        .map_err(|e| e.to_string())?;
     let (reqs, slots) = haoyuan_setup(&engine, w)?;
     let (engine_ref, reqs_ref) = (&engine, &reqs);
-    let o = drive("haoyuan (in memory)", w, threads, false, &|| Ok(Box::new(move |i: usize| haoyuan_book(engine_ref, &reqs_ref[i])) as Client))?;
+    let o = drive("haoyuan (in memory)", w, threads, false, &|| {
+        Ok(Box::new(move |i: usize| haoyuan_book(engine_ref, &reqs_ref[i])) as Client)
+    })?;
     check_booked(&o, w)?;
     if assert_not_oversold(&engine, slots) as usize != w.expect_booked {
         return Err("haoyuan: places taken differ from bookings".into());
@@ -242,14 +281,25 @@ fn run_haoyuan_sync(w: &Workload, threads: usize, dir: &std::path::Path) -> Res<
     // A throwaway directory: a throwaway card key (the same for both opens).
     let key = CardKey::generate().map_err(e)?;
     let reqs = {
-        let setup = DurableEngine::open(&dir, OpenOptions::new(Durability::Buffered { interval: Duration::from_millis(5) }).config(EngineConfig::default()).clock(clock).card_key(key.clone())).map_err(e)?;
+        let setup = DurableEngine::open(
+            &dir,
+            OpenOptions::new(Durability::Buffered { interval: Duration::from_millis(5) })
+                .config(EngineConfig::default())
+                .clock(clock)
+                .card_key(key.clone()),
+        )
+        .map_err(e)?;
         let (reqs, _) = haoyuan_setup(&setup, w)?;
         setup.close().map_err(e)?;
         reqs
     };
-    let engine = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).clock(clock).card_key(key)).map_err(e)?;
+    let engine =
+        DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).clock(clock).card_key(key))
+            .map_err(e)?;
     let (engine_ref, reqs_ref) = (&*engine, &reqs);
-    let o = drive("haoyuan (sync journal)", w, threads, true, &|| Ok(Box::new(move |i: usize| haoyuan_book(engine_ref, &reqs_ref[i])) as Client))?;
+    let o = drive("haoyuan (sync journal)", w, threads, true, &|| {
+        Ok(Box::new(move |i: usize| haoyuan_book(engine_ref, &reqs_ref[i])) as Client)
+    })?;
     check_booked(&o, w)?;
     engine.close().map_err(e)?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -266,7 +316,11 @@ struct Naive {
 }
 
 fn run_naive(w: &Workload, threads: usize) -> Res<Outcome> {
-    let state = Mutex::new(Naive { free: w.capacities.clone(), bookings: Vec::new(), per_patient: Default::default() });
+    let state = Mutex::new(Naive {
+        free: w.capacities.clone(),
+        bookings: Vec::new(),
+        per_patient: Default::default(),
+    });
     let (state_ref, reqs) = (&state, &w.requests);
     let o = drive("one Mutex (in process)", w, threads, false, &|| {
         Ok(Box::new(move |i: usize| {
@@ -326,14 +380,19 @@ fn pg_load(url: &str, w: &Workload) -> Res<()> {
 fn run_postgres(url: &str, w: &Workload, threads: usize, synchronous_commit: bool) -> Res<Outcome> {
     pg_load(url, w)?;
     let reqs = &w.requests;
-    let name = if synchronous_commit { "PostgreSQL (durable commit)" } else { "PostgreSQL (synchronous_commit=off)" };
+    let name = if synchronous_commit {
+        "PostgreSQL (durable commit)"
+    } else {
+        "PostgreSQL (synchronous_commit=off)"
+    };
     let o = drive(name, w, threads, synchronous_commit, &|| {
         let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(pg_err)?;
         if !synchronous_commit {
             c.batch_execute("SET synchronous_commit = off").map_err(pg_err)?;
         }
         let select = c.prepare("SELECT free FROM slot WHERE id = $1 FOR UPDATE").map_err(pg_err)?;
-        let insert = c.prepare("INSERT INTO booking (slot, patient) VALUES ($1, $2)").map_err(pg_err)?;
+        let insert =
+            c.prepare("INSERT INTO booking (slot, patient) VALUES ($1, $2)").map_err(pg_err)?;
         let update = c.prepare("UPDATE slot SET free = free - 1 WHERE id = $1").map_err(pg_err)?;
         Ok(Box::new(move |i: usize| {
             let (patient, slot) = (reqs[i].0 as i32, reqs[i].1 as i32);
@@ -352,7 +411,8 @@ fn run_postgres(url: &str, w: &Workload, threads: usize, synchronous_commit: boo
     check_booked(&o, w)?;
     let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(pg_err)?;
     let bookings: i64 = c.query_one("SELECT count(*) FROM booking", &[]).map_err(pg_err)?.get(0);
-    let given: i64 = c.query_one("SELECT sum(capacity - free)::bigint FROM slot", &[]).map_err(pg_err)?.get(0);
+    let given: i64 =
+        c.query_one("SELECT sum(capacity - free)::bigint FROM slot", &[]).map_err(pg_err)?.get(0);
     if bookings != given || bookings as usize != w.expect_booked {
         return Err(format!("postgres: {bookings} bookings, {given} places taken"));
     }
@@ -380,8 +440,18 @@ fn redis_load(url: &str, w: &Workload, aof_always: bool) -> Res<()> {
     let mut c = client.get_connection().map_err(redis_err)?;
     redis::cmd("FLUSHALL").query::<()>(&mut c).map_err(redis_err)?;
     let (appendonly, fsync) = if aof_always { ("yes", "always") } else { ("no", "everysec") };
-    redis::cmd("CONFIG").arg("SET").arg("appendonly").arg(appendonly).query::<()>(&mut c).map_err(redis_err)?;
-    redis::cmd("CONFIG").arg("SET").arg("appendfsync").arg(fsync).query::<()>(&mut c).map_err(redis_err)?;
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg(appendonly)
+        .query::<()>(&mut c)
+        .map_err(redis_err)?;
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendfsync")
+        .arg(fsync)
+        .query::<()>(&mut c)
+        .map_err(redis_err)?;
     for chunk in w.capacities.chunks(5_000).enumerate() {
         let mut pipe = redis::pipe();
         for (k, cap) in chunk.1.iter().enumerate() {
@@ -391,8 +461,10 @@ fn redis_load(url: &str, w: &Workload, aof_always: bool) -> Res<()> {
     }
     // Turning AOF on starts a rewrite in the background: wait for it, bounded.
     for _ in 0..600 {
-        let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).map_err(redis_err)?;
-        if !info.contains("aof_rewrite_in_progress:1") && !info.contains("aof_rewrite_scheduled:1") {
+        let info: String =
+            redis::cmd("INFO").arg("persistence").query(&mut c).map_err(redis_err)?;
+        if !info.contains("aof_rewrite_in_progress:1") && !info.contains("aof_rewrite_scheduled:1")
+        {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -407,10 +479,17 @@ fn run_redis(url: &str, w: &Workload, threads: usize, aof_always: bool) -> Res<O
     let script = redis::Script::new(REDIS_BOOK);
     let script = &script;
     let o = drive(name, w, threads, aof_always, &|| {
-        let mut c = redis::Client::open(url).map_err(redis_err)?.get_connection().map_err(redis_err)?;
+        let mut c =
+            redis::Client::open(url).map_err(redis_err)?.get_connection().map_err(redis_err)?;
         Ok(Box::new(move |i: usize| {
             let (patient, slot) = reqs[i];
-            let won: i64 = script.key(format!("slot:{slot}")).key("booking:seq").arg(slot).arg(patient).invoke(&mut c).map_err(redis_err)?;
+            let won: i64 = script
+                .key(format!("slot:{slot}"))
+                .key("booking:seq")
+                .arg(slot)
+                .arg(patient)
+                .invoke(&mut c)
+                .map_err(redis_err)?;
             Ok(won == 1)
         }) as Client)
     })?;
@@ -447,14 +526,20 @@ fn fmt_rate(x: f64) -> String {
 }
 
 fn fmt_us(us: f64) -> String {
-    if us >= 1000.0 { format!("{:.2} ms", us / 1000.0) } else { format!("{us:.2} µs") }
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.2} µs")
+    }
 }
 
 fn table(outcomes: &[Outcome], workloads: &[Workload]) -> String {
     let mut s = String::new();
     for w in workloads {
-        let base = outcomes.iter().find(|o| o.workload == w.name && o.system.starts_with("haoyuan (in"));
-        let base_sync = outcomes.iter().find(|o| o.workload == w.name && o.system.starts_with("haoyuan (sync"));
+        let base =
+            outcomes.iter().find(|o| o.workload == w.name && o.system.starts_with("haoyuan (in"));
+        let base_sync =
+            outcomes.iter().find(|o| o.workload == w.name && o.system.starts_with("haoyuan (sync"));
         let _ = writeln!(s, "\n**{}** — {}\n", w.name, w.what);
         let _ = writeln!(s, "| system | threads | booked | wall | throughput | p50 | p99 | haoyuan (memory) is … × faster | haoyuan (sync) is … × faster |");
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -484,7 +569,8 @@ fn table(outcomes: &[Outcome], workloads: &[Workload]) -> String {
     s
 }
 
-const BEGIN: &str = "<!-- bench-compare:begin (written by benches/compare; do not edit by hand) -->";
+const BEGIN: &str =
+    "<!-- bench-compare:begin (written by benches/compare; do not edit by hand) -->";
 const END: &str = "<!-- bench-compare:end -->";
 
 /// Replace the comparison section of `path` (or append one).
@@ -529,7 +615,12 @@ fn parse_args() -> Res<Args> {
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        let num = |v: String, max: usize| v.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| format!("bad number {v:?} (1 ..= {max})"));
+        let num = |v: String, max: usize| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| format!("bad number {v:?} (1 ..= {max})"))
+        };
         match flag.as_str() {
             "--threads" => a.threads = num(val()?, 64)?,
             "--stream" => a.stream = num(val()?, 1_000_000)?,
@@ -567,7 +658,14 @@ fn real_main() -> Res<()> {
     for w in &workloads {
         let mut push = |r: Res<Outcome>| -> Res<()> {
             let o = r?;
-            eprintln!("  {:<40} {:<7} {:>10}  p50 {:>10}  p99 {:>10}", o.system, o.workload, fmt_rate(o.throughput()), fmt_us(o.p50_us), fmt_us(o.p99_us));
+            eprintln!(
+                "  {:<40} {:<7} {:>10}  p50 {:>10}  p99 {:>10}",
+                o.system,
+                o.workload,
+                fmt_rate(o.throughput()),
+                fmt_us(o.p50_us),
+                fmt_us(o.p99_us)
+            );
             outcomes.push(o);
             Ok(())
         };
@@ -591,7 +689,11 @@ fn real_main() -> Res<()> {
             push(run_postgres(url, w, args.threads, false))?;
         }
     }
-    let durable_note = if cfg!(feature = "durable") { "" } else { " (haoyuan's sync journal was not in this build)" };
+    let durable_note = if cfg!(feature = "durable") {
+        ""
+    } else {
+        " (haoyuan's sync journal was not in this build)"
+    };
     let section = format!(
         "## Side by side (`make bench-compare`)\n\nMachine: {}. Date: {}. Client threads: {} per system, one request at a time each \
          (closed loop); every request timed. In-process systems: the median of {IN_PROCESS_ROUNDS} runs on fresh state \

@@ -86,10 +86,14 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 pub(crate) fn encode_frame(event: &Event) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
-    rmp_serde::encode::write(&mut out, event).map_err(|e| corrupt(format!("cannot encode event {}: {e}", event.seq)))?;
+    rmp_serde::encode::write(&mut out, event)
+        .map_err(|e| corrupt(format!("cannot encode event {}: {e}", event.seq)))?;
     let len = out.len() - FRAME_HEADER_LEN;
     if len > RECORD_LEN_MAX {
-        return Err(corrupt(format!("event {} encodes to {len} bytes, above the {RECORD_LEN_MAX} record limit", event.seq)));
+        return Err(corrupt(format!(
+            "event {} encodes to {len} bytes, above the {RECORD_LEN_MAX} record limit",
+            event.seq
+        )));
     }
     let len_bytes = (len as u32).to_le_bytes();
     let crc = crc32c::crc32c_append(crc32c::crc32c(&len_bytes), &out[FRAME_HEADER_LEN..]);
@@ -136,7 +140,8 @@ pub(crate) fn read_frame(buf: &[u8], pos: usize) -> Frame<'_> {
 /// (nothing valid follows: cut it off) or corruption in the middle (valid records follow: an
 /// error, never a silent skip).
 pub(crate) fn valid_frame_after(buf: &[u8], pos: usize) -> Option<usize> {
-    (pos + 1..buf.len().saturating_sub(FRAME_HEADER_LEN - 1)).find(|&q| matches!(read_frame(buf, q), Frame::Ok(..)))
+    (pos + 1..buf.len().saturating_sub(FRAME_HEADER_LEN - 1))
+        .find(|&q| matches!(read_frame(buf, q), Frame::Ok(..)))
 }
 
 /// Why a header cannot be used.
@@ -159,7 +164,9 @@ pub(crate) fn unsupported(what: &str, version: u16) -> Error {
 
 /// The error that refuses a directory written under another card key.
 pub(crate) fn key_mismatch() -> Error {
-    Error::InvalidArgument("the card key does not match the one this directory was written with".into())
+    Error::InvalidArgument(
+        "the card key does not match the one this directory was written with".into(),
+    )
 }
 
 /// Check a header's key check value against the key.
@@ -184,7 +191,12 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 
 /// The version and the header bytes of a file (see the module comment): format 1 by its magic,
 /// later formats by their version field, checked by the header's own CRC.
-fn versioned_header<'a>(buf: &'a [u8], magic: &[u8; 6], len_1: usize, kind: &str) -> Result<(u16, &'a [u8]), HeaderProblem> {
+fn versioned_header<'a>(
+    buf: &'a [u8],
+    magic: &[u8; 6],
+    len_1: usize,
+    kind: &str,
+) -> Result<(u16, &'a [u8]), HeaderProblem> {
     let damaged = |why: &str| HeaderProblem::Damaged(format!("{kind} header {why}"));
     if buf.len() < 8 || &buf[..6] != magic {
         return Err(damaged("has a bad magic or is cut short"));
@@ -223,7 +235,10 @@ pub(crate) struct SegmentHeader {
 }
 
 /// The header of a new segment (current format).
-pub(crate) fn segment_header(first_seq: u64, key_check: &[u8; KEY_CHECK_LEN]) -> [u8; SEGMENT_HEADER_LEN] {
+pub(crate) fn segment_header(
+    first_seq: u64,
+    key_check: &[u8; KEY_CHECK_LEN],
+) -> [u8; SEGMENT_HEADER_LEN] {
     let mut h = [0u8; SEGMENT_HEADER_LEN];
     h[..6].copy_from_slice(SEGMENT_MAGIC);
     h[6..8].copy_from_slice(&FORMAT_CURRENT.to_le_bytes());
@@ -242,9 +257,16 @@ pub(crate) fn parse_segment_header(buf: &[u8]) -> Result<SegmentHeader, HeaderPr
             if crc32c::crc32c(&h[..16]).to_le_bytes() != h[16..20] {
                 return Err(HeaderProblem::Damaged("segment header fails its CRC-32C".into()));
             }
-            Ok(SegmentHeader { version, first_seq: u64_at(h, 8), key_check: None, len: SEGMENT_HEADER_LEN_1 })
+            Ok(SegmentHeader {
+                version,
+                first_seq: u64_at(h, 8),
+                key_check: None,
+                len: SEGMENT_HEADER_LEN_1,
+            })
         }
-        _ if h.len() != SEGMENT_HEADER_LEN => Err(HeaderProblem::Damaged("segment header has the wrong length".into())),
+        _ if h.len() != SEGMENT_HEADER_LEN => {
+            Err(HeaderProblem::Damaged("segment header has the wrong length".into()))
+        }
         _ => Ok(SegmentHeader {
             version,
             first_seq: u64_at(h, 12),
@@ -295,8 +317,16 @@ pub(crate) struct SnapshotHeader {
 pub(crate) fn parse_snapshot_header(buf: &[u8]) -> Result<SnapshotHeader, HeaderProblem> {
     let (version, h) = versioned_header(buf, SNAPSHOT_MAGIC, SNAPSHOT_HEADER_LEN_1, "snapshot")?;
     match version {
-        1 => Ok(SnapshotHeader { version, seq: u64_at(h, 8), payload_len: u64_at(h, 16), key_check: None, len: SNAPSHOT_HEADER_LEN_1 }),
-        _ if h.len() != SNAPSHOT_HEADER_LEN => Err(HeaderProblem::Damaged("snapshot header has the wrong length".into())),
+        1 => Ok(SnapshotHeader {
+            version,
+            seq: u64_at(h, 8),
+            payload_len: u64_at(h, 16),
+            key_check: None,
+            len: SNAPSHOT_HEADER_LEN_1,
+        }),
+        _ if h.len() != SNAPSHOT_HEADER_LEN => {
+            Err(HeaderProblem::Damaged("snapshot header has the wrong length".into()))
+        }
         _ => Ok(SnapshotHeader {
             version,
             seq: u64_at(h, 12),
@@ -312,7 +342,11 @@ pub(crate) fn parse_snapshot(buf: &[u8]) -> Result<ParsedSnapshot<'_>, HeaderPro
     let h = parse_snapshot_header(buf)?;
     let payload = &buf[h.len..];
     if h.payload_len > SNAPSHOT_LEN_MAX || payload.len() as u64 != h.payload_len {
-        return Err(HeaderProblem::Damaged(format!("snapshot length {} does not match the file ({} bytes)", h.payload_len, buf.len())));
+        return Err(HeaderProblem::Damaged(format!(
+            "snapshot length {} does not match the file ({} bytes)",
+            h.payload_len,
+            buf.len()
+        )));
     }
     let crc_ok = match h.version {
         1 => crc32c::crc32c_append(crc32c::crc32c(&buf[..24]), payload) == u32_at(buf, 24),
@@ -327,10 +361,10 @@ pub(crate) fn parse_snapshot(buf: &[u8]) -> Result<ParsedSnapshot<'_>, HeaderPro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::*;
     use crate::events::EventKind;
     use crate::ids::*;
-    
+    use crate::model::*;
+
     use crate::time::Timestamp;
 
     #[test]
@@ -346,8 +380,17 @@ mod tests {
                 referral: Some(ReferralId(4)),
                 offer: None,
             },
-            EventKind::Cancelled { booking: BookingId(1), slot: SlotId(2), by: CancelledBy::Provider, late: true },
-            EventKind::PatientSuspended { patient: PatientId(1), until: Timestamp(5), no_shows: 1.5 },
+            EventKind::Cancelled {
+                booking: BookingId(1),
+                slot: SlotId(2),
+                by: CancelledBy::Provider,
+                late: true,
+            },
+            EventKind::PatientSuspended {
+                patient: PatientId(1),
+                until: Timestamp(5),
+                no_shows: 1.5,
+            },
             EventKind::LotteryLost { ticket: TicketId(3), reason: "slot full".into() },
         ];
         for (i, kind) in events.into_iter().enumerate() {
@@ -365,7 +408,11 @@ mod tests {
 
     #[test]
     fn damaged_frames_are_bad_not_panics() {
-        let e = Event { seq: 1, at: Timestamp(0), kind: EventKind::PatientRegistered { patient: PatientId(0) } };
+        let e = Event {
+            seq: 1,
+            at: Timestamp(0),
+            kind: EventKind::PatientRegistered { patient: PatientId(0) },
+        };
         let frame = encode_frame(&e).unwrap();
         for cut in 1..frame.len() {
             assert!(matches!(read_frame(&frame[..cut], 0), Frame::Bad(_)), "cut at {cut}");
@@ -377,9 +424,25 @@ mod tests {
         }
         let kc = [7u8; KEY_CHECK_LEN];
         let h = parse_segment_header(&segment_header(42, &kc)).unwrap();
-        assert_eq!(h, SegmentHeader { version: FORMAT_CURRENT, first_seq: 42, key_check: Some(kc), len: SEGMENT_HEADER_LEN });
+        assert_eq!(
+            h,
+            SegmentHeader {
+                version: FORMAT_CURRENT,
+                first_seq: 42,
+                key_check: Some(kc),
+                len: SEGMENT_HEADER_LEN
+            }
+        );
         let s = snapshot_bytes(5, &kc, b"abc");
-        assert_eq!(parse_snapshot(&s).unwrap(), ParsedSnapshot { version: FORMAT_CURRENT, seq: 5, key_check: Some(kc), payload: &b"abc"[..] });
+        assert_eq!(
+            parse_snapshot(&s).unwrap(),
+            ParsedSnapshot {
+                version: FORMAT_CURRENT,
+                seq: 5,
+                key_check: Some(kc),
+                payload: &b"abc"[..]
+            }
+        );
         assert!(parse_snapshot(&s[..s.len() - 1]).is_err());
         // Every flipped header bit is damage, never another format or another key.
         for i in 0..SEGMENT_HEADER_LEN * 8 {
@@ -407,23 +470,41 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_the_header() {
-        assert_eq!(parse_segment_header(&future_header(SEGMENT_MAGIC, 3, 64)), Err(HeaderProblem::Unsupported(3)));
-        assert_eq!(parse_segment_header(&future_header(SEGMENT_MAGIC, 900, 20)), Err(HeaderProblem::Unsupported(900)));
-        assert_eq!(parse_snapshot(&future_header(SNAPSHOT_MAGIC, 3, 80)), Err(HeaderProblem::Unsupported(3)));
-        assert!(matches!(parse_segment_header(&future_header(SEGMENT_MAGIC, 1, 40)), Err(HeaderProblem::Damaged(_))));
+        assert_eq!(
+            parse_segment_header(&future_header(SEGMENT_MAGIC, 3, 64)),
+            Err(HeaderProblem::Unsupported(3))
+        );
+        assert_eq!(
+            parse_segment_header(&future_header(SEGMENT_MAGIC, 900, 20)),
+            Err(HeaderProblem::Unsupported(900))
+        );
+        assert_eq!(
+            parse_snapshot(&future_header(SNAPSHOT_MAGIC, 3, 80)),
+            Err(HeaderProblem::Unsupported(3))
+        );
+        assert!(matches!(
+            parse_segment_header(&future_header(SEGMENT_MAGIC, 1, 40)),
+            Err(HeaderProblem::Damaged(_))
+        ));
         assert!(unsupported("seg-1.hyj", 3).to_string().contains("format 3"));
         // Format 1: "HYJRNL01" | first seq | CRC of the 16 bytes.
         let mut v1 = b"HYJRNL01".to_vec();
         v1.extend_from_slice(&9u64.to_le_bytes());
         let crc = crc32c::crc32c(&v1);
         v1.extend_from_slice(&crc.to_le_bytes());
-        assert_eq!(parse_segment_header(&v1).unwrap(), SegmentHeader { version: 1, first_seq: 9, key_check: None, len: 20 });
+        assert_eq!(
+            parse_segment_header(&v1).unwrap(),
+            SegmentHeader { version: 1, first_seq: 9, key_check: None, len: 20 }
+        );
         let mut s1 = b"HYSNAP01".to_vec();
         s1.extend_from_slice(&4u64.to_le_bytes());
         s1.extend_from_slice(&2u64.to_le_bytes());
         let crc = crc32c::crc32c_append(crc32c::crc32c(&s1), b"xy");
         s1.extend_from_slice(&crc.to_le_bytes());
         s1.extend_from_slice(b"xy");
-        assert_eq!(parse_snapshot(&s1).unwrap(), ParsedSnapshot { version: 1, seq: 4, key_check: None, payload: &b"xy"[..] });
+        assert_eq!(
+            parse_snapshot(&s1).unwrap(),
+            ParsedSnapshot { version: 1, seq: 4, key_check: None, payload: &b"xy"[..] }
+        );
     }
 }

@@ -26,7 +26,8 @@ pub(crate) struct PlainCard {
 
 impl PlainCard {
     fn hash(self, key: &CardKey) -> Result<LinkedCard> {
-        LinkedCard::new(key, &self.card_type, &self.number).map_err(|e| corrupt(format!("a format-1 card is invalid: {e}")))
+        LinkedCard::new(key, &self.card_type, &self.number)
+            .map_err(|e| corrupt(format!("a format-1 card is invalid: {e}")))
     }
 }
 
@@ -66,12 +67,20 @@ impl<'de> Deserialize<'de> for Tag {
                 f.write_str("an internally tagged event kind")
             }
             /// MessagePack, structs as arrays: the tag comes first.
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Tag, A::Error> {
-                let tag: String = seq.next_element()?.ok_or_else(|| serde::de::Error::invalid_length(0, &self))?;
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Tag, A::Error> {
+                let tag: String = seq
+                    .next_element()?
+                    .ok_or_else(|| serde::de::Error::invalid_length(0, &self))?;
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Tag(tag))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Tag, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Tag, A::Error> {
                 let mut tag = None;
                 while let Some(k) = map.next_key::<String>()? {
                     if k == "type" {
@@ -105,13 +114,19 @@ pub(crate) fn decode_event(payload: &[u8], key: Option<&CardKey>) -> Result<Even
     let e: CardEvent = rmp_serde::from_slice(payload).map_err(|_| undecodable())?;
     let CardKind::CardLinked { patient, card_type, number } = e.kind;
     let card = PlainCard { card_type, number }.hash(key.ok_or_else(no_key)?)?;
-    let kind = EventKind::CardLinked { patient, card_type: card.card_type, masked: card.masked, digest: card.digest };
+    let kind = EventKind::CardLinked {
+        patient,
+        card_type: card.card_type,
+        masked: card.masked,
+        digest: card.digest,
+    };
     Ok(Event { seq: e.seq, at: e.at, kind })
 }
 
 /// A format-1 snapshot payload as the current state, its cards hashed and masked.
 pub(crate) fn decode_state(payload: &[u8], key: &CardKey) -> Result<State> {
-    let old: State<PlainCard, PlainCard> = rmp_serde::from_slice(payload).map_err(|_| corrupt("the snapshot does not decode as format 1"))?;
+    let old: State<PlainCard, PlainCard> = rmp_serde::from_slice(payload)
+        .map_err(|_| corrupt("the snapshot does not decode as format 1"))?;
     old.map_cards(|c| c.hash(key), |c| Ok(c.hash(key)?.digest))
 }
 
@@ -141,7 +156,11 @@ mod tests {
         let old = OldEvent {
             seq: 4,
             at: Timestamp(1_800_000_000),
-            kind: OldKind::CardLinked { patient: PatientId(2), card_type: "national_id".into(), number: "441900199001011234".into() },
+            kind: OldKind::CardLinked {
+                patient: PatientId(2),
+                card_type: "national_id".into(),
+                number: "441900199001011234".into(),
+            },
         };
         let payload = rmp_serde::to_vec(&old).unwrap();
         let e = decode_event(&payload, Some(&key)).unwrap();
@@ -153,8 +172,15 @@ mod tests {
         };
         assert_eq!((e.seq, e.at, e.kind), (4, Timestamp(1_800_000_000), expected));
         let err = decode_event(&payload, None).unwrap_err();
-        assert!(matches!(err, Error::InvalidArgument(_)) && !err.to_string().contains("441900"), "{err}");
-        let other = Event { seq: 5, at: Timestamp(1), kind: EventKind::CheckedIn { booking: BookingId(1 << 32 | 1) } };
+        assert!(
+            matches!(err, Error::InvalidArgument(_)) && !err.to_string().contains("441900"),
+            "{err}"
+        );
+        let other = Event {
+            seq: 5,
+            at: Timestamp(1),
+            kind: EventKind::CheckedIn { booking: BookingId(1 << 32 | 1) },
+        };
         assert_eq!(decode_event(&rmp_serde::to_vec(&other).unwrap(), Some(&key)).unwrap(), other);
         let held = Event {
             seq: 6,

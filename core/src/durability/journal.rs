@@ -48,7 +48,11 @@ pub(crate) fn list(dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<(u64, P
         let entry = entry.map_err(|e| io("list", dir, e))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let Some(n) = name.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)).and_then(|n| n.parse::<u64>().ok()) {
+        if let Some(n) = name
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_suffix(suffix))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
             out.push((n, entry.path()));
         }
     }
@@ -66,9 +70,18 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Create a segment file holding only its header (current format, with the card key's check
 /// value), durable.
-pub(crate) fn create_segment(dir: &Path, first_seq: u64, key_check: &[u8; KEY_CHECK_LEN]) -> Result<File> {
+pub(crate) fn create_segment(
+    dir: &Path,
+    first_seq: u64,
+    key_check: &[u8; KEY_CHECK_LEN],
+) -> Result<File> {
     let path = dir.join(segment_name(first_seq));
-    let mut f = OpenOptions::new().create(true).truncate(true).write(true).open(&path).map_err(|e| io("create", &path, e))?;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io("create", &path, e))?;
     f.write_all(&codec::segment_header(first_seq, key_check)).map_err(|e| io("write", &path, e))?;
     f.sync_all().map_err(|e| io("sync", &path, e))?;
     sync_dir(dir)?;
@@ -116,12 +129,22 @@ impl<'a> SegmentScan<'a> {
         let h = match codec::parse_segment_header(buf) {
             Ok(h) => h,
             Err(HeaderProblem::Damaged(_)) => return Ok(None),
-            Err(HeaderProblem::Unsupported(v)) => return Err(codec::unsupported("the journal segment", v)),
+            Err(HeaderProblem::Unsupported(v)) => {
+                return Err(codec::unsupported("the journal segment", v))
+            }
         };
         if let Some(key) = key {
             codec::check_key(h.key_check, key)?;
         }
-        Ok(Some(SegmentScan { buf, pos: h.len, first_seq: h.first_seq, version: h.version, key, expected: h.first_seq, stop: None }))
+        Ok(Some(SegmentScan {
+            buf,
+            pos: h.len,
+            first_seq: h.first_seq,
+            version: h.version,
+            key,
+            expected: h.first_seq,
+            stop: None,
+        }))
     }
 
     /// The next event, `Ok(None)` at the end or at a torn tail (see `stop`), or an error for
@@ -242,16 +265,27 @@ pub(crate) struct Journal {
 impl Journal {
     /// Start writing at `next_seq` into a new segment of `dir`; every segment header carries
     /// `key_check`, the card key's check value.
-    pub fn start(dir: &Path, next_seq: u64, mode: Durability, key_check: [u8; KEY_CHECK_LEN], max_unflushed: u64) -> Result<Journal> {
+    pub fn start(
+        dir: &Path,
+        next_seq: u64,
+        mode: Durability,
+        key_check: [u8; KEY_CHECK_LEN],
+        max_unflushed: u64,
+    ) -> Result<Journal> {
         assert!(max_unflushed >= 1, "validated by DurableEngine::open");
         let interval = match mode {
             Durability::None => return Err(Error::invalid("no journal in Durability::None")),
-            Durability::Buffered { interval } => Some(interval.clamp(Duration::from_millis(1), Duration::from_secs(3600))),
+            Durability::Buffered { interval } => {
+                Some(interval.clamp(Duration::from_millis(1), Duration::from_secs(3600)))
+            }
             Durability::Sync => None,
         };
         let file = create_segment(dir, next_seq, &key_check)?;
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_MAX);
-        let shared = Arc::new(Shared { progress: Mutex::new(Progress { durable: next_seq - 1, failed: None, fsyncs: 0 }), cond: Condvar::new() });
+        let shared = Arc::new(Shared {
+            progress: Mutex::new(Progress { durable: next_seq - 1, failed: None, fsyncs: 0 }),
+            cond: Condvar::new(),
+        });
         let mut w = Writer {
             dir: dir.to_path_buf(),
             file,
@@ -271,16 +305,29 @@ impl Journal {
             .name("haoyuan-journal".into())
             .spawn(move || w.run(rx))
             .map_err(|e| Error::Durability(format!("cannot start the journal writer: {e}")))?;
-        Ok(Journal { tx, shared, thread: Mutex::new(Some(thread)), sync: interval.is_none(), max_unflushed })
+        Ok(Journal {
+            tx,
+            shared,
+            thread: Mutex::new(Some(thread)),
+            sync: interval.is_none(),
+            max_unflushed,
+        })
     }
 
     pub fn sink(&self) -> Arc<JournalSink> {
-        Arc::new(JournalSink { tx: self.tx.clone(), shared: self.shared.clone(), sync: self.sync, max_unflushed: self.max_unflushed })
+        Arc::new(JournalSink {
+            tx: self.tx.clone(),
+            shared: self.shared.clone(),
+            sync: self.sync,
+            max_unflushed: self.max_unflushed,
+        })
     }
 
     fn ask(&self, make: impl FnOnce(Sender<Result<u64>>) -> Msg) -> Result<u64> {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        self.tx.send(make(tx)).map_err(|_| Error::Durability("the journal writer stopped".into()))?;
+        self.tx
+            .send(make(tx))
+            .map_err(|_| Error::Durability("the journal writer stopped".into()))?;
         rx.recv().map_err(|_| Error::Durability("the journal writer stopped".into()))?
     }
 
@@ -353,7 +400,9 @@ impl Writer {
         loop {
             let first = match self.interval {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(i) => rx.recv_timeout(i.saturating_sub(self.last_sync.elapsed()).max(Duration::from_micros(100))),
+                Some(i) => rx.recv_timeout(
+                    i.saturating_sub(self.last_sync.elapsed()).max(Duration::from_micros(100)),
+                ),
             };
             let mut msgs = match first {
                 Ok(m) => vec![m],
@@ -380,7 +429,9 @@ impl Writer {
                 }
             }
             let lagging = (self.next - 1).saturating_sub(self.durable) >= self.sync_lag;
-            let force = !replies.is_empty() || lagging || self.interval.is_none_or(|i| self.last_sync.elapsed() >= i);
+            let force = !replies.is_empty()
+                || lagging
+                || self.interval.is_none_or(|i| self.last_sync.elapsed() >= i);
             let result = self.write_and_sync(force);
             for (rotate, reply) in replies.drain(..) {
                 let r = match (&result, rotate) {

@@ -110,7 +110,13 @@ pub const BUFFERED_UNFLUSHED_MAX_DEFAULT: u32 = 4096;
 impl OpenOptions {
     /// The stored (or default) configuration on the system clock.
     pub fn new(durability: Durability) -> OpenOptions {
-        OpenOptions { config: None, durability, clock: ClockKind::System, card_key: None, max_unflushed: BUFFERED_UNFLUSHED_MAX_DEFAULT }
+        OpenOptions {
+            config: None,
+            durability,
+            clock: ClockKind::System,
+            card_key: None,
+            max_unflushed: BUFFERED_UNFLUSHED_MAX_DEFAULT,
+        }
     }
 
     /// See [`OpenOptions::max_unflushed`].
@@ -184,7 +190,10 @@ impl std::ops::Deref for DurableEngine {
 
 impl std::fmt::Debug for DurableEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DurableEngine").field("dir", &self.dir).field("engine", &self.engine).finish()
+        f.debug_struct("DurableEngine")
+            .field("dir", &self.dir)
+            .field("engine", &self.engine)
+            .finish()
     }
 }
 
@@ -200,12 +209,20 @@ impl DurableEngine {
             config.validate()?;
         }
         if !(1..=1_000_000).contains(&options.max_unflushed) {
-            return Err(Error::invalid(format!("max_unflushed {} must be 1 ..= 1000000", options.max_unflushed)));
+            return Err(Error::invalid(format!(
+                "max_unflushed {} must be 1 ..= 1000000",
+                options.max_unflushed
+            )));
         }
         let key = card_key_of(&options)?;
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
-        let lock = FsOpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| io("open", &lock_path, e))?;
+        let lock = FsOpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io("open", &lock_path, e))?;
         lock_directory(&lock, &dir)?;
         // Versions and key first: a refused directory is left exactly as it was.
         check_headers(&dir, &key)?;
@@ -217,12 +234,25 @@ impl DurableEngine {
         let journal = match options.durability {
             Durability::None => None,
             mode => {
-                let j = Journal::start(&dir, last_seq + 1, mode, key.check_value(), options.max_unflushed as u64)?;
+                let j = Journal::start(
+                    &dir,
+                    last_seq + 1,
+                    mode,
+                    key.check_value(),
+                    options.max_unflushed as u64,
+                )?;
                 engine.set_event_sink(j.sink())?;
                 Some(j)
             }
         };
-        Ok(DurableEngine { engine, dir, journal, report, snapshot_lock: Mutex::new(()), _lock: lock })
+        Ok(DurableEngine {
+            engine,
+            dir,
+            journal,
+            report,
+            snapshot_lock: Mutex::new(()),
+            _lock: lock,
+        })
     }
 
     /// What recovery found when this engine was opened.
@@ -259,14 +289,31 @@ impl DurableEngine {
     /// Write a snapshot and remove the journal it makes unnecessary. Returns its sequence
     /// number. Bookings continue meanwhile (see `snapshot.rs`: it is built from the journal).
     pub fn snapshot(&self) -> Result<u64> {
-        let journal = self.journal.as_ref().ok_or_else(|| Error::invalid("Durability::None keeps no journal to snapshot"))?;
+        let journal = self
+            .journal
+            .as_ref()
+            .ok_or_else(|| Error::invalid("Durability::None keeps no journal to snapshot"))?;
         let _one_at_a_time = self.snapshot_lock.lock();
         let sealed = journal.rotate()?;
         let key = self.engine.card_key().clone();
-        let config = EngineConfig { policy: self.engine.policy().clone(), utc_offset_s: self.engine.utc_offset_s(), card_key: Some(key.clone()) };
-        let (replayer, _) = recover(&self.dir, &config, &key, ClockKind::Manual(crate::time::Timestamp(0)), Some(sealed), false)?;
+        let config = EngineConfig {
+            policy: self.engine.policy().clone(),
+            utc_offset_s: self.engine.utc_offset_s(),
+            card_key: Some(key.clone()),
+        };
+        let (replayer, _) = recover(
+            &self.dir,
+            &config,
+            &key,
+            ClockKind::Manual(crate::time::Timestamp(0)),
+            Some(sealed),
+            false,
+        )?;
         if replayer.last_seq != sealed {
-            return Err(corrupt(format!("snapshot rebuilt up to {}, expected {sealed}", replayer.last_seq)));
+            return Err(corrupt(format!(
+                "snapshot rebuilt up to {}, expected {sealed}",
+                replayer.last_seq
+            )));
         }
         let state = State::capture(&replayer);
         drop(replayer);
@@ -335,14 +382,18 @@ fn read_head(path: &Path) -> Result<Vec<u8>> {
 fn check_headers(dir: &Path, key: &CardKey) -> Result<()> {
     for (_, path) in list(dir, "snap-", ".hys")? {
         match codec::parse_snapshot_header(&read_head(&path)?) {
-            Err(HeaderProblem::Unsupported(v)) => return Err(codec::unsupported(&path.display().to_string(), v)),
+            Err(HeaderProblem::Unsupported(v)) => {
+                return Err(codec::unsupported(&path.display().to_string(), v))
+            }
             Err(HeaderProblem::Damaged(_)) => {}
             Ok(h) => codec::check_key(h.key_check, key)?,
         }
     }
     for (_, path) in list(dir, "seg-", ".hyj")? {
         match codec::parse_segment_header(&read_head(&path)?) {
-            Err(HeaderProblem::Unsupported(v)) => return Err(codec::unsupported(&path.display().to_string(), v)),
+            Err(HeaderProblem::Unsupported(v)) => {
+                return Err(codec::unsupported(&path.display().to_string(), v))
+            }
             Err(HeaderProblem::Damaged(_)) => {}
             Ok(h) => codec::check_key(h.key_check, key)?,
         }
@@ -354,8 +405,9 @@ fn settle_config(dir: &Path, wanted: Option<EngineConfig>) -> Result<EngineConfi
     let path = dir.join(CONFIG_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => {
-            let stored: EngineConfig =
-                serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{} is not a valid configuration: {e}", path.display())))?;
+            let stored: EngineConfig = serde_json::from_slice(&bytes).map_err(|e| {
+                corrupt(format!("{} is not a valid configuration: {e}", path.display()))
+            })?;
             match wanted {
                 Some(w) if w != stored => Err(Error::invalid(format!(
                     "{} was created with another configuration; open it with `config: None` or the same one",
@@ -388,7 +440,11 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 
 fn write_snapshot(dir: &Path, state: &State, key_check: &[u8; KEY_CHECK_LEN]) -> Result<()> {
     let payload = codec::encode(state)?;
-    write_atomically(dir, &snapshot_name(state.seq), &codec::snapshot_bytes(state.seq, key_check, &payload))
+    write_atomically(
+        dir,
+        &snapshot_name(state.seq),
+        &codec::snapshot_bytes(state.seq, key_check, &payload),
+    )
 }
 
 /// Decode a snapshot file's bytes (checksum, then content, its cards under `key`). The outer
@@ -406,7 +462,9 @@ pub(crate) fn decode_snapshot(bytes: &[u8], key: &CardKey) -> Result<Result<Stat
         _ => codec::decode::<State>(s.payload),
     };
     Ok(match state {
-        Ok(state) if state.seq != s.seq => Err(format!("snapshot header says {}, content says {}", s.seq, state.seq)),
+        Ok(state) if state.seq != s.seq => {
+            Err(format!("snapshot header says {}, content says {}", s.seq, state.seq))
+        }
         Ok(state) => Ok(state),
         Err(e) => Err(e.to_string()),
     })
@@ -421,7 +479,11 @@ fn prune(dir: &Path) -> Result<()> {
         }
     }
     // The oldest snapshot kept (`snaps` is sorted oldest first and not yet pruned).
-    let keep_from = snaps.len().checked_sub(SNAPSHOTS_KEPT).map_or(snaps.first(), |i| snaps.get(i)).map(|(s, _)| *s);
+    let keep_from = snaps
+        .len()
+        .checked_sub(SNAPSHOTS_KEPT)
+        .map_or(snaps.first(), |i| snaps.get(i))
+        .map(|(s, _)| *s);
     if let Some(oldest_kept) = keep_from {
         let segs = list(dir, "seg-", ".hyj")?;
         // A segment's last event is the next segment's first minus one.
@@ -438,7 +500,14 @@ fn prune(dir: &Path) -> Result<()> {
 /// `until` if given, card numbers of format-1 files hashed under `key` (`config` holds it too,
 /// for the rebuilt engine). With `repair`, a torn tail is truncated on disk; without, only
 /// reported.
-fn recover(dir: &Path, config: &EngineConfig, key: &CardKey, clock: ClockKind, until: Option<u64>, repair: bool) -> Result<(Replayer, RecoveryReport)> {
+fn recover(
+    dir: &Path,
+    config: &EngineConfig,
+    key: &CardKey,
+    clock: ClockKind,
+    until: Option<u64>,
+    repair: bool,
+) -> Result<(Replayer, RecoveryReport)> {
     let mut report = RecoveryReport::default();
     for (_, tmp) in list(dir, "", ".tmp").unwrap_or_default() {
         let _ = std::fs::remove_file(tmp);
@@ -461,7 +530,10 @@ fn recover(dir: &Path, config: &EngineConfig, key: &CardKey, clock: ClockKind, u
         })?;
         match loaded {
             Ok(state) if state.config != *config => {
-                return Err(corrupt(format!("{} was written under another configuration", path.display())));
+                return Err(corrupt(format!(
+                    "{} was written under another configuration",
+                    path.display()
+                )));
             }
             Ok(state) => {
                 report.snapshot_seq = Some(state.seq);
@@ -494,7 +566,12 @@ fn recover(dir: &Path, config: &EngineConfig, key: &CardKey, clock: ClockKind, u
         let Some(mut scan) = SegmentScan::new(&bytes, Some(key)).map_err(at)? else {
             if is_last && until.is_none() {
                 // A crash while creating the segment: it holds nothing.
-                report.torn_tail = Some(TornTail { segment: path.clone(), offset: 0, bytes_dropped: bytes.len() as u64, reason: "damaged segment header".into() });
+                report.torn_tail = Some(TornTail {
+                    segment: path.clone(),
+                    offset: 0,
+                    bytes_dropped: bytes.len() as u64,
+                    reason: "damaged segment header".into(),
+                });
                 if repair {
                     std::fs::remove_file(path).map_err(|e| io("remove", path, e))?;
                     sync_dir(dir)?;
@@ -504,7 +581,11 @@ fn recover(dir: &Path, config: &EngineConfig, key: &CardKey, clock: ClockKind, u
             return Err(corrupt(format!("{}: damaged segment header", path.display())));
         };
         if scan.first_seq != *name_seq {
-            return Err(corrupt(format!("{}: header says it starts at event {}", path.display(), scan.first_seq)));
+            return Err(corrupt(format!(
+                "{}: header says it starts at event {}",
+                path.display(),
+                scan.first_seq
+            )));
         }
         if scan.first_seq > replayer.last_seq + 1 {
             return Err(corrupt(format!(
@@ -527,7 +608,10 @@ fn recover(dir: &Path, config: &EngineConfig, key: &CardKey, clock: ClockKind, u
         }
         if let Some(Stop::Torn { offset, reason }) = scan.stop {
             if !is_last {
-                return Err(corrupt(format!("{}: {reason} at offset {offset}, and later segments exist", path.display())));
+                return Err(corrupt(format!(
+                    "{}: {reason} at offset {offset}, and later segments exist",
+                    path.display()
+                )));
             }
             if until.is_none() {
                 report.torn_tail = Some(TornTail {
@@ -537,7 +621,10 @@ fn recover(dir: &Path, config: &EngineConfig, key: &CardKey, clock: ClockKind, u
                     reason: reason.into(),
                 });
                 if repair {
-                    let f = FsOpenOptions::new().write(true).open(path).map_err(|e| io("open", path, e))?;
+                    let f = FsOpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(|e| io("open", path, e))?;
                     f.set_len(offset as u64).map_err(|e| io("truncate", path, e))?;
                     f.sync_all().map_err(|e| io("sync", path, e))?;
                 }
@@ -546,7 +633,10 @@ fn recover(dir: &Path, config: &EngineConfig, key: &CardKey, clock: ClockKind, u
     }
     if let Some(u) = until {
         if replayer.last_seq < u {
-            return Err(corrupt(format!("the journal ends at event {}, before {u}", replayer.last_seq)));
+            return Err(corrupt(format!(
+                "the journal ends at event {}, before {u}",
+                replayer.last_seq
+            )));
         }
     }
     report.last_seq = replayer.last_seq;
@@ -564,7 +654,14 @@ pub fn read_journal(dir: impl AsRef<Path>) -> Result<JournalReader> {
     let dir = dir.as_ref();
     let key = CardKey::from_env()?;
     let segments = list(dir, "seg-", ".hyj")?;
-    Ok(JournalReader { segments: segments.into_iter().map(|(_, p)| p).collect(), next_segment: 0, events: Vec::new().into_iter(), last: None, done: false, key })
+    Ok(JournalReader {
+        segments: segments.into_iter().map(|(_, p)| p).collect(),
+        next_segment: 0,
+        events: Vec::new().into_iter(),
+        last: None,
+        done: false,
+        key,
+    })
 }
 
 /// Iterator over journaled events; yields an error (then stops) on corruption.
@@ -588,10 +685,16 @@ impl JournalReader {
             e => e,
         })?
         else {
-            return if is_last { Ok(false) } else { Err(corrupt(format!("{}: damaged segment header", path.display()))) };
+            return if is_last {
+                Ok(false)
+            } else {
+                Err(corrupt(format!("{}: damaged segment header", path.display())))
+            };
         };
         let mut events = Vec::new();
-        while let Some(e) = scan.next_event().map_err(|e| corrupt(format!("{}: {e}", path.display())))? {
+        while let Some(e) =
+            scan.next_event().map_err(|e| corrupt(format!("{}: {e}", path.display())))?
+        {
             events.push(e);
         }
         if let (Some(Stop::Torn { offset, reason }), false) = (&scan.stop, is_last) {
@@ -599,7 +702,10 @@ impl JournalReader {
         }
         if let (Some(last), Some(first)) = (self.last, events.first()) {
             if first.seq > last + 1 {
-                return Err(corrupt(format!("journal gap between events {last} and {}", first.seq)));
+                return Err(corrupt(format!(
+                    "journal gap between events {last} and {}",
+                    first.seq
+                )));
             }
         }
         self.events = events.into_iter();
@@ -642,13 +748,17 @@ impl Iterator for JournalReader {
 #[cfg(feature = "fuzz-hooks")]
 pub fn fuzz_decode_segment(bytes: &[u8]) -> Result<Vec<Event>> {
     let key = fuzz_key();
-    let mut scan = SegmentScan::new(bytes, Some(&key))?.ok_or_else(|| corrupt("damaged segment header"))?;
+    let mut scan =
+        SegmentScan::new(bytes, Some(&key))?.ok_or_else(|| corrupt("damaged segment header"))?;
     let mut out = Vec::new();
     while let Some(e) = scan.next_event()? {
         out.push(e);
     }
     // Replay them as recovery would (into a fresh engine), to exercise `apply` too.
-    let mut r = Replayer::fresh(EngineConfig::default().with_card_key(key.clone()), ClockKind::Manual(crate::time::Timestamp(0)))?;
+    let mut r = Replayer::fresh(
+        EngineConfig::default().with_card_key(key.clone()),
+        ClockKind::Manual(crate::time::Timestamp(0)),
+    )?;
     r.last_seq = out.first().map_or(r.last_seq, |e| e.seq.saturating_sub(1));
     for e in out.iter().cloned() {
         r.apply(e)?;

@@ -15,14 +15,16 @@
 //! journaled in the opposite order of their ids. Such an event waits ("is parked") until the
 //! ids before it exist.
 
-use crate::model::{Booking, BookingState, CancelledBy, Pool, Referral};
 use super::codec::corrupt;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
 use crate::ids::*;
 use crate::lotteries::{Draw, Ticket};
-use crate::patients::{LinkedCard, PatientState, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX};
+use crate::model::{Booking, BookingState, CancelledBy, Pool, Referral};
+use crate::patients::{
+    LinkedCard, PatientState, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX,
+};
 
 use crate::time::Timestamp;
 use crate::waitlists::WAITLIST_PER_DEPARTMENT_MAX;
@@ -72,20 +74,38 @@ impl Replayer {
     pub fn fresh(config: EngineConfig, clock: ClockKind) -> Result<Replayer> {
         let engine = new_engine(config, clock)?;
         let last_seq = engine.last_event_seq();
-        Ok(Replayer { engine, last_seq, clock: Timestamp(0), drawn: BTreeSet::new(), parked: BTreeMap::new() })
+        Ok(Replayer {
+            engine,
+            last_seq,
+            clock: Timestamp(0),
+            drawn: BTreeSet::new(),
+            parked: BTreeMap::new(),
+        })
     }
 
-    pub fn from_parts(engine: Engine, last_seq: u64, clock: Timestamp, drawn: BTreeSet<Timestamp>) -> Replayer {
+    pub fn from_parts(
+        engine: Engine,
+        last_seq: u64,
+        clock: Timestamp,
+        drawn: BTreeSet<Timestamp>,
+    ) -> Replayer {
         Replayer { engine, last_seq, clock, drawn, parked: BTreeMap::new() }
     }
 
     /// Apply the next event; it must carry the next sequence number.
     pub fn apply(&mut self, event: Event) -> Result<()> {
         if event.seq != self.last_seq + 1 {
-            return Err(corrupt(format!("journal gap: expected event {}, found {}", self.last_seq + 1, event.seq)));
+            return Err(corrupt(format!(
+                "journal gap: expected event {}, found {}",
+                self.last_seq + 1,
+                event.seq
+            )));
         }
         if !sane_time(event.at) {
-            return Err(corrupt(format!("event {} is dated {}, outside the engine's calendar", event.seq, event.at.0)));
+            return Err(corrupt(format!(
+                "event {} is dated {}, outside the engine's calendar",
+                event.seq, event.at.0
+            )));
         }
         self.last_seq = event.seq;
         self.clock = self.clock.max(event.at);
@@ -166,7 +186,10 @@ impl Replayer {
     /// and a manual clock stands at the latest event time.
     pub fn finish(self) -> Result<Engine> {
         if let Some((_, e)) = self.parked.iter().next() {
-            return Err(corrupt(format!("event {} adds an id whose predecessors never appear: {:?}", e.seq, e.kind)));
+            return Err(corrupt(format!(
+                "event {} adds an id whose predecessors never appear: {:?}",
+                e.seq, e.kind
+            )));
         }
         self.engine.events.restore_seq(self.last_seq);
         if let Some(clock) = self.engine.manual_clock() {
@@ -178,17 +201,24 @@ impl Replayer {
     fn apply_kind(&mut self, at: Timestamp, kind: EventKind) -> Result<()> {
         let e = &self.engine;
         match kind {
-            EventKind::InstitutionAdded { institution, name, tier, district } => {
-                expect_id(e.registry.add_institution(&name, tier, &district)?.0 as u64, institution.0 as u64)
+            EventKind::InstitutionAdded { institution, name, tier, district } => expect_id(
+                e.registry.add_institution(&name, tier, &district)?.0 as u64,
+                institution.0 as u64,
+            ),
+            EventKind::DepartmentAdded { department, institution, specialty, name } => expect_id(
+                e.registry.add_department(institution, &specialty, &name)?.0 as u64,
+                department.0 as u64,
+            ),
+            EventKind::ResourceAdded { resource, department, kind, name, expert } => expect_id(
+                e.registry.add_resource(department, kind, &name, expert)?.0 as u64,
+                resource.0 as u64,
+            ),
+            EventKind::ChannelAdded { channel, name } => {
+                expect_id(e.add_channel(&name)?.0 as u64, channel.0 as u64)
             }
-            EventKind::DepartmentAdded { department, institution, specialty, name } => {
-                expect_id(e.registry.add_department(institution, &specialty, &name)?.0 as u64, department.0 as u64)
+            EventKind::PatientRegistered { patient } => {
+                expect_id(e.patients.register()?.0 as u64, patient.0 as u64)
             }
-            EventKind::ResourceAdded { resource, department, kind, name, expert } => {
-                expect_id(e.registry.add_resource(department, kind, &name, expert)?.0 as u64, resource.0 as u64)
-            }
-            EventKind::ChannelAdded { channel, name } => expect_id(e.add_channel(&name)?.0 as u64, channel.0 as u64),
-            EventKind::PatientRegistered { patient } => expect_id(e.patients.register()?.0 as u64, patient.0 as u64),
             EventKind::CardLinked { patient, card_type, masked, digest } => {
                 let card = LinkedCard::restored(card_type, masked, digest)?;
                 let (p, mut state) = e.patients.lock(patient)?;
@@ -231,13 +261,32 @@ impl Replayer {
                 e.rosters.mark_published(until);
                 Ok(())
             }
-            EventKind::Held { booking, slot, patient, channel, pool, expires_at, referral, offer } => {
-                self.place(at, booking, slot, patient, channel, pool, referral, offer, Some(expires_at))
-            }
+            EventKind::Held {
+                booking,
+                slot,
+                patient,
+                channel,
+                pool,
+                expires_at,
+                referral,
+                offer,
+            } => self.place(
+                at,
+                booking,
+                slot,
+                patient,
+                channel,
+                pool,
+                referral,
+                offer,
+                Some(expires_at),
+            ),
             EventKind::Booked { booking, slot, patient, channel, pool, referral } => {
                 self.place(at, booking, slot, patient, channel, pool, referral, None, None)
             }
-            EventKind::Confirmed { booking } => self.transition(booking, BookingState::Held, BookingState::Booked, |_, _, _| Ok(())),
+            EventKind::Confirmed { booking } => {
+                self.transition(booking, BookingState::Held, BookingState::Booked, |_, _, _| Ok(()))
+            }
             EventKind::Cancelled { booking, slot, by, late } => {
                 let to = match by {
                     CancelledBy::Patient => BookingState::Cancelled,
@@ -250,25 +299,45 @@ impl Replayer {
                 self.end(booking, slot, to, |e, state| {
                     if late {
                         let p = &e.policy;
-                        state.add_no_show(p.cancellation.late_cancel_weight, at, &p.no_show, e.utc_offset_s);
+                        state.add_no_show(
+                            p.cancellation.late_cancel_weight,
+                            at,
+                            &p.no_show,
+                            e.utc_offset_s,
+                        );
                     }
                 })
             }
-            EventKind::Expired { booking, slot } => self.end(booking, slot, BookingState::Expired, |_, _| {}),
-            EventKind::CheckedIn { booking } => self.transition(booking, BookingState::Booked, BookingState::CheckedIn, |e, _, b| {
-                resource_of(e, b.slot)?.outcomes.fetch_add(1, Ordering::Relaxed);
-                Ok(())
-            }),
-            EventKind::Fulfilled { booking } => {
-                self.transition(booking, BookingState::CheckedIn, BookingState::Fulfilled, |_, _, _| Ok(()))
+            EventKind::Expired { booking, slot } => {
+                self.end(booking, slot, BookingState::Expired, |_, _| {})
             }
-            EventKind::NoShow { booking, slot: _ } => self.transition(booking, BookingState::Booked, BookingState::NoShow, |e, state, b| {
-                let r = resource_of(e, b.slot)?;
-                r.outcomes.fetch_add(1, Ordering::Relaxed);
-                r.no_shows.fetch_add(1, Ordering::Relaxed);
-                state.add_no_show(1.0, at, &e.policy.no_show, e.utc_offset_s);
-                Ok(())
-            }),
+            EventKind::CheckedIn { booking } => self.transition(
+                booking,
+                BookingState::Booked,
+                BookingState::CheckedIn,
+                |e, _, b| {
+                    resource_of(e, b.slot)?.outcomes.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                },
+            ),
+            EventKind::Fulfilled { booking } => self.transition(
+                booking,
+                BookingState::CheckedIn,
+                BookingState::Fulfilled,
+                |_, _, _| Ok(()),
+            ),
+            EventKind::NoShow { booking, slot: _ } => self.transition(
+                booking,
+                BookingState::Booked,
+                BookingState::NoShow,
+                |e, state, b| {
+                    let r = resource_of(e, b.slot)?;
+                    r.outcomes.fetch_add(1, Ordering::Relaxed);
+                    r.no_shows.fetch_add(1, Ordering::Relaxed);
+                    state.add_no_show(1.0, at, &e.policy.no_show, e.utc_offset_s);
+                    Ok(())
+                },
+            ),
             EventKind::PatientSuspended { patient, until, .. } => {
                 // Normally already derived from the no-show that caused it; idempotent.
                 let (_, mut state) = e.patients.lock(patient)?;
@@ -285,12 +354,30 @@ impl Replayer {
                 }
                 Ok(())
             }
-            EventKind::ReferralIssued { referral, patient, from, specialty, institution, urgency, valid_until } => {
+            EventKind::ReferralIssued {
+                referral,
+                patient,
+                from,
+                specialty,
+                institution,
+                urgency,
+                valid_until,
+            } => {
                 let (p, mut state) = e.patients.lock(patient)?;
                 if state.referrals.len() >= REFERRALS_PER_PATIENT_MAX {
                     return Err(corrupt(format!("{p} has too many referrals")));
                 }
-                state.referrals.push(Referral { id: referral, patient: p, from, specialty, institution, urgency, valid_from: at, valid_until, used_by: None });
+                state.referrals.push(Referral {
+                    id: referral,
+                    patient: p,
+                    from,
+                    specialty,
+                    institution,
+                    urgency,
+                    valid_from: at,
+                    valid_until,
+                    used_by: None,
+                });
                 e.next_referral.fetch_max(referral.0.saturating_add(1), Ordering::Relaxed);
                 Ok(())
             }
@@ -306,7 +393,11 @@ impl Replayer {
             EventKind::ReferralReturned { .. } => Ok(()),
             EventKind::WaitlistJoined { entry } => {
                 e.registry.department(entry.request.department)?;
-                if e.waitlists.lists.get(&entry.request.department).is_some_and(|l| l.len() >= WAITLIST_PER_DEPARTMENT_MAX) {
+                if e.waitlists
+                    .lists
+                    .get(&entry.request.department)
+                    .is_some_and(|l| l.len() >= WAITLIST_PER_DEPARTMENT_MAX)
+                {
                     return Err(corrupt("waitlist above its bound"));
                 }
                 {
@@ -333,7 +424,11 @@ impl Replayer {
                 if self.drawn.contains(&release_at) {
                     return Ok(());
                 }
-                let mut draw = e.lotteries.open.entry(release_at).or_insert_with(|| Draw { draws_at, ..Draw::default() });
+                let mut draw = e
+                    .lotteries
+                    .open
+                    .entry(release_at)
+                    .or_insert_with(|| Draw { draws_at, ..Draw::default() });
                 if draw.tickets.len() >= e.policy.lottery.max_entries as usize {
                     return Err(corrupt(format!("the lottery of {release_at} is above its bound")));
                 }
@@ -372,7 +467,9 @@ impl Replayer {
         {
             let (p, mut state) = e.patients.lock(patient)?;
             if p != patient {
-                return Err(corrupt(format!("{id} was placed for {patient}, merged into {p} before it")));
+                return Err(corrupt(format!(
+                    "{id} was placed for {patient}, merged into {p} before it"
+                )));
             }
             if state.bookings.len() >= BOOKINGS_PER_PATIENT_MAX {
                 return Err(corrupt(format!("{p} has too many bookings")));
@@ -385,23 +482,32 @@ impl Replayer {
                 return Err(corrupt(format!("{slot_id} pool counter overflow")));
             }
             e.store.log_attempt(slot.date, slot_id, patient);
-            state.next_seq = own_seq.checked_add(1).ok_or_else(|| corrupt(format!("{id}: booking numbers exhausted")))?;
+            state.next_seq = own_seq
+                .checked_add(1)
+                .ok_or_else(|| corrupt(format!("{id}: booking numbers exhausted")))?;
             // Same history bound as the live path, so the recovered record is identical.
-            state.push_booking(Booking {
-                id,
-                patient,
-                slot: slot_id,
-                department: slot.department,
-                date: slot.date,
-                channel,
-                state: if hold_until.is_some() { BookingState::Held } else { BookingState::Booked },
-                pool,
-                referral,
-                offer,
-                created_at: at,
-                expires_at: hold_until.unwrap_or(at),
-                starts_at: window.starts_at,
-            }, at);
+            state.push_booking(
+                Booking {
+                    id,
+                    patient,
+                    slot: slot_id,
+                    department: slot.department,
+                    date: slot.date,
+                    channel,
+                    state: if hold_until.is_some() {
+                        BookingState::Held
+                    } else {
+                        BookingState::Booked
+                    },
+                    pool,
+                    referral,
+                    offer,
+                    created_at: at,
+                    expires_at: hold_until.unwrap_or(at),
+                    starts_at: window.starts_at,
+                },
+                at,
+            );
             if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
                 r.used_by = Some(id);
             }
@@ -424,7 +530,11 @@ impl Replayer {
     ) -> Result<()> {
         let e = &self.engine;
         let (_, mut state) = e.patients.lock(id.origin_patient())?;
-        let i = state.bookings.iter().rposition(|b| b.id == id).ok_or_else(|| Error::not_found("booking", id.0))?;
+        let i = state
+            .bookings
+            .iter()
+            .rposition(|b| b.id == id)
+            .ok_or_else(|| Error::not_found("booking", id.0))?;
         let b = state.bookings[i].clone();
         if b.state != from {
             return Err(corrupt(format!("{id} is {}, not {}", b.state, from)));
@@ -434,10 +544,20 @@ impl Replayer {
     }
 
     /// End an active booking: give its place and referral back.
-    fn end(&self, id: BookingId, slot: SlotId, to: BookingState, f: impl FnOnce(&Engine, &mut PatientState)) -> Result<()> {
+    fn end(
+        &self,
+        id: BookingId,
+        slot: SlotId,
+        to: BookingState,
+        f: impl FnOnce(&Engine, &mut PatientState),
+    ) -> Result<()> {
         let e = &self.engine;
         let (_, mut state) = e.patients.lock(id.origin_patient())?;
-        let i = state.bookings.iter().rposition(|b| b.id == id).ok_or_else(|| Error::not_found("booking", id.0))?;
+        let i = state
+            .bookings
+            .iter()
+            .rposition(|b| b.id == id)
+            .ok_or_else(|| Error::not_found("booking", id.0))?;
         let b = &mut state.bookings[i];
         if b.slot != slot {
             return Err(corrupt(format!("{id} is on {}, not {slot}", b.slot)));
@@ -470,7 +590,11 @@ pub(crate) fn sane_time(t: Timestamp) -> bool {
 }
 
 fn expect_id(got: u64, want: u64) -> Result<()> {
-    if got == want { Ok(()) } else { Err(corrupt(format!("replay assigned id {got} where the journal says {want}"))) }
+    if got == want {
+        Ok(())
+    } else {
+        Err(corrupt(format!("replay assigned id {got} where the journal says {want}")))
+    }
 }
 
 fn resource_of(e: &Engine, slot: SlotId) -> Result<&crate::registry::Resource> {
@@ -489,9 +613,14 @@ fn take_entry(e: &Engine, id: WaitlistId) {
 /// Re-publish a batch at its journaled ids, with pool sizes recomputed from the same policy.
 pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::model::SlotSpec]) -> Result<()> {
     if first.index() != Some(e.store.count()) {
-        return Err(corrupt(format!("slots published at {first}, but {} slots exist", e.store.count())));
+        return Err(corrupt(format!(
+            "slots published at {first}, but {} slots exist",
+            e.store.count()
+        )));
     }
-    if specs.len() > crate::engine::PUBLISH_BATCH_MAX || e.store.count() + specs.len() > crate::store::SLOTS_MAX {
+    if specs.len() > crate::engine::PUBLISH_BATCH_MAX
+        || e.store.count() + specs.len() > crate::store::SLOTS_MAX
+    {
         return Err(corrupt("slot batch above its bound"));
     }
     let mut ids = Vec::with_capacity(specs.len());

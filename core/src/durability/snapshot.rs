@@ -8,13 +8,16 @@
 //! no idempotence tricks. The cost is a second copy of the state in memory while it is built and
 //! the replay of the journal since the last snapshot, on the caller's thread.
 
-use crate::model::{Booking, BookingState, NoShowMark, Referral, Request, ResourceKind, Roster, SlotSpec, Tier, WaitlistEntry};
 use super::codec::corrupt;
 use super::replay::{new_engine, sane_time, ClockKind, Replayer};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::Result;
 use crate::ids::*;
 use crate::lotteries::{Draw, Ticket};
+use crate::model::{
+    Booking, BookingState, NoShowMark, Referral, Request, ResourceKind, Roster, SlotSpec, Tier,
+    WaitlistEntry,
+};
 
 use crate::cards::{CardDigest, CardKey};
 use crate::patients::{LinkedCard, PatientState};
@@ -93,7 +96,11 @@ pub(crate) struct DrawRec {
 
 impl<C, I> State<C, I> {
     /// The same state with its cards converted (format 1 → current).
-    pub fn map_cards<C2, I2>(self, mut card: impl FnMut(C) -> Result<C2>, mut index: impl FnMut(I) -> Result<I2>) -> Result<State<C2, I2>> {
+    pub fn map_cards<C2, I2>(
+        self,
+        mut card: impl FnMut(C) -> Result<C2>,
+        mut index: impl FnMut(I) -> Result<I2>,
+    ) -> Result<State<C2, I2>> {
         let patients = self
             .patients
             .into_iter()
@@ -110,7 +117,8 @@ impl<C, I> State<C, I> {
                 })
             })
             .collect::<Result<_>>()?;
-        let cards = self.cards.into_iter().map(|(c, p)| Ok((index(c)?, p))).collect::<Result<_>>()?;
+        let cards =
+            self.cards.into_iter().map(|(c, p)| Ok((index(c)?, p))).collect::<Result<_>>()?;
         Ok(State {
             config: self.config,
             seq: self.seq,
@@ -142,20 +150,30 @@ impl State {
     /// Copy an engine's state (consistent only when no other thread changes it).
     pub fn capture_engine(e: &Engine, seq: u64, clock: Timestamp, drawn: Vec<Timestamp>) -> State {
         let reg = &e.registry;
-        let name_of = |v: &boxcar::Vec<String>, i: u32| (i as usize).checked_sub(1).and_then(|i| v.get(i)).cloned().unwrap_or_default();
+        let name_of = |v: &boxcar::Vec<String>, i: u32| {
+            (i as usize).checked_sub(1).and_then(|i| v.get(i)).cloned().unwrap_or_default()
+        };
         let mut slots = Vec::with_capacity(e.store.count());
         for (_, s) in e.store.slots.iter() {
             slots.push(SlotRec {
-                spec: SlotSpec { resource: s.resource, date: s.date, start_min: s.start_min, end_min: s.end_min, capacity: s.capacity },
+                spec: SlotSpec {
+                    resource: s.resource,
+                    date: s.date,
+                    start_min: s.start_min,
+                    end_min: s.end_min,
+                    capacity: s.capacity,
+                },
                 department: s.department,
                 sizes: s.sizes,
                 taken: s.taken(),
                 closed: s.is_closed(),
             });
         }
-        let mut cards: Vec<(CardDigest, PatientId)> = e.patients.cards.iter().map(|c| (*c.key(), *c.value())).collect();
+        let mut cards: Vec<(CardDigest, PatientId)> =
+            e.patients.cards.iter().map(|c| (*c.key(), *c.value())).collect();
         cards.sort_unstable();
-        let mut waitlist: Vec<WaitlistEntry> = e.waitlists.lists.iter().flat_map(|l| l.value().clone()).collect();
+        let mut waitlist: Vec<WaitlistEntry> =
+            e.waitlists.lists.iter().flat_map(|l| l.value().clone()).collect();
         waitlist.sort_by_key(|w| w.id);
         let mut lotteries: Vec<DrawRec> = e
             .lotteries
@@ -169,11 +187,25 @@ impl State {
             .collect();
         lotteries.sort_by_key(|d| d.release_at);
         State {
-            config: EngineConfig { policy: e.policy.clone(), utc_offset_s: e.utc_offset_s, card_key: None },
+            config: EngineConfig {
+                policy: e.policy.clone(),
+                utc_offset_s: e.utc_offset_s,
+                card_key: None,
+            },
             seq,
             clock,
-            institutions: reg.institutions.iter().map(|(_, i)| (i.name.clone(), i.tier, name_of(&reg.districts, i.district.0))).collect(),
-            departments: reg.departments.iter().map(|(_, d)| (d.institution, name_of(&reg.specialties, d.specialty.0), d.name.clone())).collect(),
+            institutions: reg
+                .institutions
+                .iter()
+                .map(|(_, i)| (i.name.clone(), i.tier, name_of(&reg.districts, i.district.0)))
+                .collect(),
+            departments: reg
+                .departments
+                .iter()
+                .map(|(_, d)| {
+                    (d.institution, name_of(&reg.specialties, d.specialty.0), d.name.clone())
+                })
+                .collect(),
             resources: reg
                 .resources
                 .iter()
@@ -251,7 +283,10 @@ impl State {
         for s in &self.slots {
             let res = reg.resource(s.spec.resource)?;
             if res.department != s.department || s.taken.iter().any(|&t| t > 0x7fff) {
-                return Err(corrupt(format!("snapshot slot of {} is inconsistent", s.spec.resource)));
+                return Err(corrupt(format!(
+                    "snapshot slot of {} is inconsistent",
+                    s.spec.resource
+                )));
             }
             let slot = Slot::new(&s.spec, s.department, s.sizes);
             slot.restore_counts(s.taken, s.closed);
@@ -262,13 +297,18 @@ impl State {
         let patient_count = self.patients.len();
         let known = |p: PatientId| p.index().is_some_and(|i| i < patient_count);
         for p in self.patients {
-            if p.merged_into.is_some_and(|m| !known(m)) || p.no_shows.iter().any(|m| !sane_time(m.at)) {
+            if p.merged_into.is_some_and(|m| !known(m))
+                || p.no_shows.iter().any(|m| !sane_time(m.at))
+            {
                 return Err(corrupt("snapshot merges a patient into an unknown one"));
             }
             for b in &p.bookings {
                 let slot = e.slot_ref(b.slot)?;
                 if !known(b.patient) {
-                    return Err(corrupt(format!("snapshot {} belongs to an unknown patient", b.id)));
+                    return Err(corrupt(format!(
+                        "snapshot {} belongs to an unknown patient",
+                        b.id
+                    )));
                 }
                 e.store.log_attempt(slot.date, b.slot, b.patient);
                 if b.state == BookingState::Held {

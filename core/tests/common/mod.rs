@@ -28,16 +28,26 @@ pub struct City {
 }
 
 pub fn city_with(policy: Policy, now: Timestamp) -> City {
-    let engine = Engine::with_manual_clock(EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() }, now).unwrap();
-    let community = engine.add_institution("Nancheng Community Clinic", Tier::Community, "Nancheng").unwrap();
-    let secondary = engine.add_institution("Nancheng District Hospital", Tier::Secondary, "Nancheng").unwrap();
-    let tertiary = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Nancheng").unwrap();
-    let other_tertiary = engine.add_institution("Dongguan Tertiary No. 2", Tier::Tertiary, "Nancheng").unwrap();
+    let engine = Engine::with_manual_clock(
+        EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
+        now,
+    )
+    .unwrap();
+    let community =
+        engine.add_institution("Nancheng Community Clinic", Tier::Community, "Nancheng").unwrap();
+    let secondary =
+        engine.add_institution("Nancheng District Hospital", Tier::Secondary, "Nancheng").unwrap();
+    let tertiary =
+        engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Nancheng").unwrap();
+    let other_tertiary =
+        engine.add_institution("Dongguan Tertiary No. 2", Tier::Tertiary, "Nancheng").unwrap();
     let mut cardio = [DepartmentId(0); 4];
     let mut doctor = [ResourceId(0); 4];
     for (i, inst) in [community, secondary, tertiary, other_tertiary].into_iter().enumerate() {
         cardio[i] = engine.add_department(inst, "cardiology", "Cardiology").unwrap();
-        doctor[i] = engine.add_resource(cardio[i], ResourceKind::Doctor, &format!("Dr {i}"), false).unwrap();
+        doctor[i] = engine
+            .add_resource(cardio[i], ResourceKind::Doctor, &format!("Dr {i}"), false)
+            .unwrap();
     }
     let app = engine.channel_id("app").unwrap();
     let kiosk = engine.channel_id("kiosk").unwrap();
@@ -49,7 +59,13 @@ pub fn city() -> City {
 }
 
 impl City {
-    pub fn slots(&self, resource: ResourceId, date: Date, starts: &[u16], capacity: u16) -> Vec<SlotId> {
+    pub fn slots(
+        &self,
+        resource: ResourceId,
+        date: Date,
+        starts: &[u16],
+        capacity: u16,
+    ) -> Vec<SlotId> {
         let specs: Vec<SlotSpec> = starts
             .iter()
             .map(|&s| SlotSpec { resource, date, start_min: s, end_min: s + 15, capacity })

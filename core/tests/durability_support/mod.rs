@@ -29,7 +29,8 @@ pub fn config() -> EngineConfig {
 
 /// A fresh, empty directory under the target dir.
 pub fn fresh_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("durability-{name}-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("durability-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -43,13 +44,17 @@ pub struct World {
 }
 
 pub fn build_world(e: &Engine) -> World {
-    let community = e.add_institution("Nancheng Community Clinic", Tier::Community, "Nancheng").unwrap();
-    let hospital = e.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Nancheng").unwrap();
+    let community =
+        e.add_institution("Nancheng Community Clinic", Tier::Community, "Nancheng").unwrap();
+    let hospital =
+        e.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Nancheng").unwrap();
     let cardio = e.add_department(hospital, "cardiology", "Cardiology").unwrap();
     let paed = e.add_department(hospital, "paediatrics", "Paediatrics").unwrap();
     e.add_department(community, "general", "General practice").unwrap();
     let mut resources = Vec::new();
-    for (d, name, expert) in [(cardio, "Dr Li", false), (cardio, "Prof Wang", true), (paed, "Dr Chen", false)] {
+    for (d, name, expert) in
+        [(cardio, "Dr Li", false), (cardio, "Prof Wang", true), (paed, "Dr Chen", false)]
+    {
         let r = e.add_resource(d, ResourceKind::Doctor, name, expert).unwrap();
         e.add_roster(Roster {
             resource: r,
@@ -87,11 +92,21 @@ pub struct Ops {
 
 impl Ops {
     pub fn new(seed: u64) -> Ops {
-        Ops { rng: ChaCha8Rng::seed_from_u64(seed), bookings: Vec::new(), waitlist: Vec::new(), referrals: Vec::new(), ok: 0 }
+        Ops {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            bookings: Vec::new(),
+            waitlist: Vec::new(),
+            referrals: Vec::new(),
+            ok: 0,
+        }
     }
 
     fn pick<T: Copy>(&mut self, v: &[T]) -> Option<T> {
-        if v.is_empty() { None } else { Some(v[self.rng.random_range(0..v.len())]) }
+        if v.is_empty() {
+            None
+        } else {
+            Some(v[self.rng.random_range(0..v.len())])
+        }
     }
 
     pub fn step(&mut self, e: &Engine, w: &mut World) {
@@ -141,23 +156,41 @@ impl Ops {
                 };
                 e.join_waitlist(&wr).map(|x| self.waitlist.push(x.id)).is_ok()
             }
-            76..=78 => self.pick(&self.waitlist.clone()).is_some_and(|x| e.leave_waitlist(x).is_ok()),
+            76..=78 => {
+                self.pick(&self.waitlist.clone()).is_some_and(|x| e.leave_waitlist(x).is_ok())
+            }
             79..=83 => {
-                let urgency = [Urgency::Emergency, Urgency::Urgent, Urgency::Routine][self.rng.random_range(0..3)];
-                let r = ReferralRequest { patient: p, from: w.community, specialty: "cardiology".into(), institution: None, urgency, valid_days: 30 };
+                let urgency = [Urgency::Emergency, Urgency::Urgent, Urgency::Routine]
+                    [self.rng.random_range(0..3)];
+                let r = ReferralRequest {
+                    patient: p,
+                    from: w.community,
+                    specialty: "cardiology".into(),
+                    institution: None,
+                    urgency,
+                    valid_days: 30,
+                };
                 e.issue_referral(&r).map(|r| self.referrals.push((p, r.id))).is_ok()
             }
             84..=88 => match self.pick(&self.referrals.clone()) {
-                Some((rp, r)) => e.book(&Request::new(rp, slot, channel).with_referral(r)).map(|b| self.bookings.push(b.id)).is_ok(),
+                Some((rp, r)) => e
+                    .book(&Request::new(rp, slot, channel).with_referral(r))
+                    .map(|b| self.bookings.push(b.id))
+                    .is_ok(),
                 None => false,
             },
             89 => {
                 let r = self.pick(&w.resources).unwrap();
                 let date = day0().plus_days(self.rng.random_range(1..10));
-                let time = self.rng.random_bool(0.5).then_some(TimeOfDay { start_min: 9 * 60, end_min: 10 * 60 });
+                let time = self
+                    .rng
+                    .random_bool(0.5)
+                    .then_some(TimeOfDay { start_min: 9 * 60, end_min: 10 * 60 });
                 e.suspend_session(r, date, time).is_ok()
             }
-            90..=91 => e.link_card(p, "e_health", &format!("EH{}", self.rng.random_range(0..60))).is_ok(),
+            90..=91 => {
+                e.link_card(p, "e_health", &format!("EH{}", self.rng.random_range(0..60))).is_ok()
+            }
             92 => {
                 let q = self.pick(&w.patients).unwrap();
                 e.merge_patients(p, q).is_ok()
@@ -167,7 +200,14 @@ impl Ops {
                 let r = self.pick(&w.resources).unwrap();
                 let date = day0().plus_days(self.rng.random_range(1..12));
                 let start = 13 * 60 + 15 * self.rng.random_range(0..8u16);
-                e.publish_slots(&[SlotSpec { resource: r, date, start_min: start, end_min: start + 15, capacity: self.rng.random_range(1..4) }]).is_ok()
+                e.publish_slots(&[SlotSpec {
+                    resource: r,
+                    date,
+                    start_min: start,
+                    end_min: start + 15,
+                    capacity: self.rng.random_range(1..4),
+                }])
+                .is_ok()
             }
             97 => e.publish_rosters_until(day0().plus_days(self.rng.random_range(10..40))).is_ok(),
             98..=99 => e.tick() > 0,
@@ -179,10 +219,17 @@ impl Ops {
                 e.advance_to(Timestamp::from_local(release_day, 15 * 60, 8 * 3600)).unwrap();
                 let date = release_day.plus_days(7);
                 let d = self.pick(&w.departments).unwrap();
-                let free: Vec<SlotId> = e.find_free_slots(&AvailabilityQuery::department(d, date, date)).unwrap_or_default().into_iter().map(|f| f.slot).collect();
+                let free: Vec<SlotId> = e
+                    .find_free_slots(&AvailabilityQuery::department(d, date, date))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|f| f.slot)
+                    .collect();
                 let mut entered = 0;
                 for _ in 0..6 {
-                    let (Some(s), Some(p)) = (self.pick(&free), self.pick(&w.patients)) else { break };
+                    let (Some(s), Some(p)) = (self.pick(&free), self.pick(&w.patients)) else {
+                        break;
+                    };
                     entered += e.submit(&Request::new(p, s, channel)).is_ok() as usize;
                 }
                 e.advance_clock(61).unwrap();
@@ -198,7 +245,12 @@ pub fn assert_no_slot_over_capacity(e: &Engine) {
     for i in 0..e.slot_count() {
         let s = e.slot(SlotId(i as u32 + 1)).unwrap();
         for p in 0..4 {
-            assert!(s.pool_taken[p] <= s.pool_places[p], "slot {i} pool {p}: {} taken of {}", s.pool_taken[p], s.pool_places[p]);
+            assert!(
+                s.pool_taken[p] <= s.pool_places[p],
+                "slot {i} pool {p}: {} taken of {}",
+                s.pool_taken[p],
+                s.pool_places[p]
+            );
         }
     }
 }

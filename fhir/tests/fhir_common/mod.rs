@@ -23,9 +23,16 @@ pub struct Region {
 
 /// The registry only (same ids in every engine built this way).
 pub fn region() -> Region {
-    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day().plus_days(-1), 16 * 60, OFF)).unwrap();
-    let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng").unwrap();
-    let clinic = engine.add_institution("Dongcheng Community Health Centre", Tier::Community, "Guancheng").unwrap();
+    let engine = Engine::with_manual_clock(
+        EngineConfig::default(),
+        Timestamp::from_local(day().plus_days(-1), 16 * 60, OFF),
+    )
+    .unwrap();
+    let hospital =
+        engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng").unwrap();
+    let clinic = engine
+        .add_institution("Dongcheng Community Health Centre", Tier::Community, "Guancheng")
+        .unwrap();
     let cardiology = engine.add_department(hospital, "cardiology", "Cardiology").unwrap();
     let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics").unwrap();
     let dr_li = engine.add_resource(cardiology, ResourceKind::Doctor, "Dr Li", false).unwrap();
