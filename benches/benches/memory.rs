@@ -161,7 +161,8 @@ fn main() {
         ));
     }
     let avg = per("booking, 3 rounds (average)", &s3, booked_total, Some(96.0));
-    let _ = assert_not_oversold(&engine, SlotId(1)..SlotId(slots as u32 + 1));
+    let _ =
+        assert_not_oversold(&engine, SlotRange { start: SlotId(1), end: SlotId(slots as u32 + 1) });
     println!("summary: {slot_bytes:.1} B per live slot (goal ≤ 64), {avg:.1} B per booking (goal ≤ 96); total live {:.0} MB, RSS {:.0} MB",
         live() / 1e6, rss() / 1e6);
 }

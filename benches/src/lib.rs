@@ -6,7 +6,6 @@
 //! bench is a regression in the engine, not in the fixture.
 
 use haoyuan::*;
-use std::ops::Range;
 
 /// Slots a Dongguan day publishes (DOMAIN.md: 30,000–52,000 doctor slots a day).
 pub const CITY_DAY_SLOTS: usize = 52_000;
@@ -159,7 +158,7 @@ pub fn register_patients(engine: &Engine, n: usize) -> Vec<PatientId> {
 pub struct BookingFixture {
     pub engine: Engine,
     pub city: City,
-    pub slots: Range<SlotId>,
+    pub slots: SlotRange,
     pub patients: Vec<PatientId>,
     pub app: ChannelId,
 }
@@ -220,7 +219,7 @@ impl SplitMix {
 /// uniform). The clock stands at the release instant.
 pub struct FlashCrowd {
     pub engine: Engine,
-    pub slots: Range<SlotId>,
+    pub slots: SlotRange,
     /// One request per patient.
     pub requests: Vec<Request>,
 }
@@ -249,7 +248,7 @@ pub fn add_flash_crowd(
     requests: usize,
     slots: usize,
     seed: u64,
-) -> Result<(Range<SlotId>, Vec<Request>)> {
+) -> Result<(SlotRange, Vec<Request>)> {
     let day = visit_day();
     let hospital =
         engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
@@ -288,12 +287,12 @@ pub fn add_flash_crowd(
 
 /// Check invariant 1 over a range of slots: no slot holds more places than its pools allow.
 /// Returns the places taken in total.
-pub fn assert_not_oversold(engine: &Engine, slots: Range<SlotId>) -> u32 {
+pub fn assert_not_oversold(engine: &Engine, slots: SlotRange) -> u32 {
     let mut taken_total = 0;
     for id in slots.start.0..slots.end.0 {
         let s = engine.slot(SlotId(id)).expect("published slot");
-        let taken: u32 = s.pool_taken.iter().map(|&t| t as u32).sum();
-        let places: u32 = s.pool_places.iter().map(|&t| t as u32).sum();
+        let taken: u32 = s.pool_taken.total();
+        let places: u32 = s.pool_places.total();
         assert!(
             taken <= places && taken <= s.capacity as u32,
             "slot {id} oversold: {taken} taken of {}",

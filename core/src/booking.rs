@@ -14,7 +14,7 @@
 //! 4. A place that frees up is offered to the waitlist *after* the patient lock is released:
 //!    no thread ever holds two patient locks.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, FORGOTTEN_BOOKING};
 use crate::events::EventKind;
 use crate::ids::*;
 use crate::model::{Booking, BookingState, CancelledBy, Pool, Request, Submission, Tier, Urgency};
@@ -113,6 +113,7 @@ impl Engine {
                     return Err(Error::NotOpenYet {
                         slot: SlotId(u32::MAX),
                         opens_at: window.referral_opens_at,
+                        utc_offset_s: self.utc_offset_s,
                     });
                 }
                 order.push(Pool::Referral);
@@ -131,6 +132,7 @@ impl Engine {
                 return Err(Error::NotOpenYet {
                     slot: SlotId(u32::MAX),
                     opens_at: window.public_opens_at,
+                    utc_offset_s: self.utc_offset_s,
                 });
             }
             None => {}
@@ -192,20 +194,32 @@ impl Engine {
         self.registry.channel(req.channel)?;
         let window = self.window(slot);
         if now >= window.closes_at {
-            return Err(Error::BookingClosed { slot: req.slot, closed_at: window.closes_at });
+            return Err(Error::BookingClosed {
+                slot: req.slot,
+                closed_at: window.closes_at,
+                utc_offset_s: self.utc_offset_s,
+            });
         }
         if slot.is_closed() {
             return Err(Error::SlotClosed { slot: req.slot });
         }
         if !mode.bypass_lottery {
             if let Some(draws_at) = self.lottery_draw_at(&window, now) {
-                return Err(Error::LotteryWindow { slot: req.slot, draws_at });
+                return Err(Error::LotteryWindow {
+                    slot: req.slot,
+                    draws_at,
+                    utc_offset_s: self.utc_offset_s,
+                });
             }
         }
 
         let (patient, mut state) = self.patients.lock(req.patient)?;
         if let Some(until) = state.suspended_until.filter(|u| *u > now) {
-            return Err(Error::PatientSuspended { patient, until });
+            return Err(Error::PatientSuspended {
+                patient,
+                until,
+                utc_offset_s: self.utc_offset_s,
+            });
         }
         let urgency = match req.referral {
             Some(r) => Some(self.check_referral(&state, r, slot, now)?),
@@ -213,8 +227,8 @@ impl Engine {
         };
         let order =
             self.pool_order(slot, &window, req.channel, urgency, now).map_err(|e| match e {
-                Error::NotOpenYet { opens_at, .. } => {
-                    Error::NotOpenYet { slot: req.slot, opens_at }
+                Error::NotOpenYet { opens_at, utc_offset_s, .. } => {
+                    Error::NotOpenYet { slot: req.slot, opens_at, utc_offset_s }
                 }
                 e => e,
             })?;
@@ -352,12 +366,28 @@ impl Engine {
             .patients
             .lock(id.origin_patient())
             .map_err(|_| Error::not_found("booking", id.0))?;
-        let index = state
-            .bookings
-            .iter()
-            .rposition(|b| b.id == id)
-            .ok_or_else(|| Error::not_found("booking", id.0))?;
-        f(self, &mut state, index)
+        match state.bookings.iter().rposition(|b| b.id == id) {
+            Some(index) => f(self, &mut state, index),
+            None => {
+                drop(state);
+                Err(self.booking_missing(id))
+            }
+        }
+    }
+
+    /// The error for a booking id its patient's record does not hold: an id that was issued
+    /// but whose ended booking has been forgotten (see `ENDED_BOOKINGS_KEPT`) says so, unlike
+    /// an id that never existed. Takes the origin patient's lock itself: call it unlocked.
+    pub(crate) fn booking_missing(&self, id: BookingId) -> Error {
+        let issued = self
+            .patients
+            .lock_raw(id.origin_patient())
+            .is_ok_and(|origin| (id.0 as u32) < origin.next_seq);
+        if issued {
+            Error::not_found(FORGOTTEN_BOOKING, id.0)
+        } else {
+            Error::not_found("booking", id.0)
+        }
     }
 
     fn wrong_state(b: &Booking, action: &str) -> Error {
@@ -404,7 +434,10 @@ impl Engine {
         let b = &state.bookings[i];
         let (id, expired_at, slot) = (b.id, b.expires_at, b.slot);
         match b.state {
-            BookingState::Expired => Some((Error::HoldExpired { booking: id, expired_at }, None)),
+            BookingState::Expired => Some((
+                Error::HoldExpired { booking: id, expired_at, utc_offset_s: self.utc_offset_s },
+                None,
+            )),
             BookingState::Held if now >= expired_at => {
                 self.end_booking(
                     state,
@@ -413,7 +446,10 @@ impl Engine {
                     now,
                     EventKind::Expired { booking: id, slot },
                 );
-                Some((Error::HoldExpired { booking: id, expired_at }, Some(slot)))
+                Some((
+                    Error::HoldExpired { booking: id, expired_at, utc_offset_s: self.utc_offset_s },
+                    Some(slot),
+                ))
             }
             _ => None,
         }

@@ -13,7 +13,8 @@ use crate::ids::*;
 use crate::lotteries::Lotteries;
 use crate::model::{
     Booking, BookingState, Channel, Department, EngineStats, Institution, PatientRecord,
-    ResourceKind, ResourceStats, Roster, SlotInfo, SlotSpec, SuspensionReport, Tier,
+    PoolCounts, ResourceKind, ResourceStats, Roster, SlotInfo, SlotRange, SlotSpec,
+    SuspensionReport, Tier,
 };
 use crate::patients::{LinkedCard, Patients};
 use crate::policy::Policy;
@@ -28,7 +29,6 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::ops::Range;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -127,6 +127,8 @@ pub struct Engine {
     roster_lock: Mutex<()>,
     /// Serialises `tick` so expiry and draws happen once, in order.
     tick_lock: Mutex<()>,
+    /// Serialises manual-clock moves, so their `ClockSet` events reach the journal in order.
+    clock_lock: Mutex<()>,
     /// Serialises patient merges (see `merge_patients`).
     merge_lock: Mutex<()>,
     pub(crate) next_referral: AtomicU64,
@@ -189,6 +191,7 @@ impl Engine {
             alloc_lock: Mutex::new(()),
             roster_lock: Mutex::new(()),
             tick_lock: Mutex::new(()),
+            clock_lock: Mutex::new(()),
             merge_lock: Mutex::new(()),
             next_referral: AtomicU64::new(1),
             card_key,
@@ -224,21 +227,52 @@ impl Engine {
         self.clock.now()
     }
 
-    /// Move the manual clock forward by `seconds` and process what fell due.
+    /// Move the manual clock forward by `seconds` (0 ..= 366 days) and process what fell due.
     pub fn advance_clock(&self, seconds: i64) -> Result<()> {
         if !(0..=366 * DAY_S).contains(&seconds) {
             return Err(Error::invalid(format!("advance of {seconds} s must be 0 ..= 366 days")));
         }
         let clock = self.manual_clock.as_ref().ok_or(Error::NotManualClock)?;
-        clock.advance(seconds);
-        self.tick();
-        self.durable(())
+        self.move_clock(clock, |now| now.plus_s(seconds))
     }
 
-    /// Move the manual clock to `t` (never backwards) and process what fell due.
+    /// Move the manual clock to `t` and process what fell due. `t` may equal the clock's time
+    /// (nothing moves) but never lie before it, nor more than 366 days after it — the same
+    /// rule as [`Engine::advance_clock`]: a manual clock never goes back.
     pub fn advance_to(&self, t: Timestamp) -> Result<()> {
         let clock = self.manual_clock.as_ref().ok_or(Error::NotManualClock)?;
-        clock.set(t);
+        let now = clock.now();
+        let off = self.utc_offset_s;
+        if t < now {
+            return Err(Error::invalid(format!(
+                "advance_to {} is before the clock's time {}; a manual clock never goes back",
+                t.local(off),
+                now.local(off)
+            )));
+        }
+        if t.0 - now.0 > 366 * DAY_S {
+            return Err(Error::invalid(format!(
+                "advance_to {} is more than 366 days after the clock's time {}",
+                t.local(off),
+                now.local(off)
+            )));
+        }
+        self.move_clock(clock, |_| t)
+    }
+
+    /// Move the manual clock, journal where it stands (`ClockSet`, so a durable engine reopens
+    /// there) and process what fell due. One move at a time: two racing advances must not
+    /// journal their positions out of order.
+    fn move_clock(&self, clock: &ManualClock, to: impl Fn(Timestamp) -> Timestamp) -> Result<()> {
+        {
+            let _one_at_a_time = self.clock_lock.lock();
+            let before = clock.now();
+            let after = to(before);
+            if after > before {
+                clock.set(after);
+                self.emit(EventKind::ClockSet { to: after });
+            }
+        }
         self.tick();
         self.durable(())
     }
@@ -585,13 +619,32 @@ impl Engine {
         self.registry.institutions.iter().map(|(_, i)| i.clone()).collect()
     }
 
-    /// One hold or booking, by id.
+    /// A 32-byte BLAKE3 digest of the engine's whole state — registry, patients and their cards'
+    /// keyed digests, bookings, slots and their counters, waitlists, lotteries — leaving out
+    /// only the clock and the event sequence number. Two engines with the same digest hold the
+    /// same state: compare a recovered or standby copy with its primary. Take it while no call
+    /// is in flight (a racing operation may be half in it); equal card keys are needed for equal
+    /// digests, since cards are kept as keyed digests.
+    pub fn state_digest(&self) -> Result<[u8; 32]> {
+        crate::durability::state_digest(self)
+    }
+
+    /// One hold or booking, by id. A patient's record keeps every active booking and the last
+    /// [`ENDED_BOOKINGS_KEPT`](crate::ENDED_BOOKINGS_KEPT) ended ones; an older ended booking
+    /// answers [`Error::NotFound`] with the kind [`FORGOTTEN_BOOKING`](crate::FORGOTTEN_BOOKING) (the event stream and
+    /// the journal still have it), an id never issued the kind `"booking"`.
     pub fn booking(&self, id: BookingId) -> Result<Booking> {
         let (_, mut state) = self
             .patients
             .lock(id.origin_patient())
             .map_err(|_| Error::not_found("booking", id.0))?;
-        state.booking_mut(id).cloned().ok_or_else(|| Error::not_found("booking", id.0))
+        match state.booking_mut(id).cloned() {
+            Some(b) => Ok(b),
+            None => {
+                drop(state);
+                Err(self.booking_missing(id))
+            }
+        }
     }
 
     // ---------------------------------------------------------------- slots
@@ -609,8 +662,8 @@ impl Engine {
             start_min: s.start_min,
             end_min: s.end_min,
             capacity: s.capacity,
-            pool_places: s.sizes,
-            pool_taken: s.taken(),
+            pool_places: PoolCounts::from_array(s.sizes),
+            pool_taken: PoolCounts::from_array(s.taken()),
             closed: s.is_closed(),
             starts_at: self.local(s.date, s.start_min),
             ends_at: self.local(s.date, s.end_min),
@@ -657,7 +710,7 @@ impl Engine {
     /// as a whole — counting the places it already has — so that a session reserves its shares
     /// however its slots are published (`slot::pool_sizes`); overbooking adds
     /// ⌊capacity × ratio⌋ general places.
-    pub fn publish_slots(&self, specs: &[SlotSpec]) -> Result<Range<SlotId>> {
+    pub fn publish_slots(&self, specs: &[SlotSpec]) -> Result<SlotRange> {
         if specs.len() > PUBLISH_BATCH_MAX {
             return Err(Error::CapacityExceeded(format!(
                 "at most {PUBLISH_BATCH_MAX} slots per publish call"
@@ -680,7 +733,10 @@ impl Engine {
             specs: specs.to_vec(),
         });
         drop(_guard);
-        self.durable(SlotId::from_index(first)..SlotId::from_index(first + specs.len()))
+        self.durable(SlotRange {
+            start: SlotId::from_index(first),
+            end: SlotId::from_index(first + specs.len()),
+        })
     }
 
     /// The slots of a batch, in input order, with their pool sizes. Called under the publish

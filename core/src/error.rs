@@ -7,6 +7,12 @@ use crate::model::BookingState;
 use crate::time::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 
+/// The `kind` of [`Error::NotFound`] for a booking that existed but ended long enough ago to be
+/// forgotten: a patient's record keeps its last
+/// [`ENDED_BOOKINGS_KEPT`](crate::ENDED_BOOKINGS_KEPT) ended bookings.
+pub const FORGOTTEN_BOOKING: &str =
+    "booking (ended, past the ended bookings a patient's record keeps; the journal has it)";
+
 /// The result type of every fallible engine call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -60,24 +66,27 @@ pub enum Error {
     CardTaken { card_type: String, masked: String, owner: PatientId },
     #[error("{booking} is {state}; cannot {action}")]
     WrongState { booking: BookingId, state: BookingState, action: String },
-    #[error("{booking}: the hold expired at {expired_at}")]
-    HoldExpired { booking: BookingId, expired_at: Timestamp },
+    #[error("{booking}: the hold expired at {}", .expired_at.local(*.utc_offset_s))]
+    HoldExpired { booking: BookingId, expired_at: Timestamp, utc_offset_s: i32 },
     #[error("{slot} has no free place for this request")]
     SlotFull { slot: SlotId },
     #[error("{slot} is closed: the session was suspended by the provider")]
     SlotClosed { slot: SlotId },
-    #[error("{slot} is not open for booking yet; it opens at {opens_at}")]
-    NotOpenYet { slot: SlotId, opens_at: Timestamp },
-    #[error("booking for {slot} closed at {closed_at}")]
-    BookingClosed { slot: SlotId, closed_at: Timestamp },
-    #[error("{patient} is suspended until {until} after no-shows")]
-    PatientSuspended { patient: PatientId, until: Timestamp },
+    #[error("{slot} is not open for booking yet; it opens at {}", .opens_at.local(*.utc_offset_s))]
+    NotOpenYet { slot: SlotId, opens_at: Timestamp, utc_offset_s: i32 },
+    #[error("booking for {slot} closed at {}", .closed_at.local(*.utc_offset_s))]
+    BookingClosed { slot: SlotId, closed_at: Timestamp, utc_offset_s: i32 },
+    #[error("{patient} is suspended until {} after no-shows", .until.local(*.utc_offset_s))]
+    PatientSuspended { patient: PatientId, until: Timestamp, utc_offset_s: i32 },
     #[error("{patient} reached the {limit} limit of {max} active bookings")]
     LimitReached { patient: PatientId, limit: LimitKind, max: u32 },
     #[error("{referral} cannot be used: {reason}")]
     ReferralInvalid { referral: ReferralId, reason: String },
-    #[error("{slot} is in its release lottery until {draws_at}; submit the request to enter it")]
-    LotteryWindow { slot: SlotId, draws_at: Timestamp },
+    #[error(
+        "{slot} is in its release lottery until {}; submit the request to enter it",
+        .draws_at.local(*.utc_offset_s)
+    )]
+    LotteryWindow { slot: SlotId, draws_at: Timestamp, utc_offset_s: i32 },
     #[error("{patient} was merged into {survivor}")]
     PatientMerged { patient: PatientId, survivor: PatientId },
     #[error("the engine does not run on a manual clock")]

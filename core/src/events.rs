@@ -197,6 +197,11 @@ pub enum EventKind {
         ticket: TicketId,
         reason: String,
     },
+    /// A manual clock moved forward to `to` (the event's own `at`). Journaled so that a durable
+    /// simulation reopens where its clock stood, even if nothing else happened since.
+    ClockSet {
+        to: Timestamp,
+    },
 }
 
 /// What the engine does when a subscriber's queue is full.

@@ -73,7 +73,7 @@ pub use durability::{
 pub use engine::{
     Engine, EngineConfig, PUBLISH_BATCH_MAX, ROSTER_HORIZON_DAYS_MAX, SLOTS_PER_QUERY_MAX,
 };
-pub use error::{Error, ErrorCode, LimitKind, Result};
+pub use error::{Error, ErrorCode, LimitKind, Result, FORGOTTEN_BOOKING};
 pub use events::{
     Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription,
     SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX,
@@ -83,10 +83,11 @@ pub use lottery::weighted_order;
 pub use model::{
     Alternative, AvailabilityQuery, Booking, BookingState, CancelledBy, Card, Channel,
     DayAvailability, Department, EngineStats, FreeSlot, Institution, NoShowMark, PatientRecord,
-    Pool, PriorityClass, Referral, ReferralRequest, Request, ResourceKind, ResourceStats, Roster,
-    SlotInfo, SlotSpec, Submission, SuspensionReport, Tier, Urgency, WaitlistEntry,
-    WaitlistRequest,
+    Pool, PoolCounts, PriorityClass, Referral, ReferralRequest, Request, ResourceKind,
+    ResourceStats, Roster, SlotInfo, SlotRange, SlotRangeIter, SlotSpec, Submission,
+    SuspensionReport, Tier, Urgency, WaitlistEntry, WaitlistRequest,
 };
+pub use patients::ENDED_BOOKINGS_KEPT;
 
 pub use calendar::check_utc_offset;
 pub use policy::*;

@@ -67,7 +67,11 @@ impl Engine {
         let (patient, weight) = {
             let (patient, state) = self.patients.lock(req.patient)?;
             if let Some(until) = state.suspended_until.filter(|u| *u > now) {
-                return Err(Error::PatientSuspended { patient, until });
+                return Err(Error::PatientSuspended {
+                    patient,
+                    until,
+                    utc_offset_s: self.utc_offset_s,
+                });
             }
             let urgency = match req.referral {
                 Some(r) => Some(

@@ -434,6 +434,126 @@ pub struct Alternative {
 
 // ---------------------------------------------------------------- engine reports
 
+/// The ids one [`publish_slots`](crate::Engine::publish_slots) call gave its slots:
+/// contiguous, in input order, `start` included and `end` excluded. Iterate it, or index it
+/// like the input: `range.get(i)` is the id of `specs[i]`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SlotRange {
+    pub start: SlotId,
+    pub end: SlotId,
+}
+
+impl SlotRange {
+    pub fn len(&self) -> usize {
+        self.end.0.saturating_sub(self.start.0) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, id: SlotId) -> bool {
+        (self.start.0..self.end.0).contains(&id.0)
+    }
+
+    /// The id of the `i`-th slot of the call, if there was one.
+    pub fn get(&self, i: usize) -> Option<SlotId> {
+        (i < self.len()).then(|| SlotId(self.start.0 + i as u32))
+    }
+
+    pub fn iter(&self) -> SlotRangeIter {
+        SlotRangeIter(self.start.0..self.end.0)
+    }
+}
+
+impl IntoIterator for SlotRange {
+    type Item = SlotId;
+    type IntoIter = SlotRangeIter;
+    fn into_iter(self) -> SlotRangeIter {
+        self.iter()
+    }
+}
+
+impl IntoIterator for &SlotRange {
+    type Item = SlotId;
+    type IntoIter = SlotRangeIter;
+    fn into_iter(self) -> SlotRangeIter {
+        self.iter()
+    }
+}
+
+impl From<SlotRange> for std::ops::Range<SlotId> {
+    fn from(r: SlotRange) -> Self {
+        r.start..r.end
+    }
+}
+
+/// The ids of a [`SlotRange`], in order.
+#[derive(Clone, Debug)]
+pub struct SlotRangeIter(std::ops::Range<u32>);
+
+impl Iterator for SlotRangeIter {
+    type Item = SlotId;
+    fn next(&mut self) -> Option<SlotId> {
+        self.0.next().map(SlotId)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for SlotRangeIter {
+    fn next_back(&mut self) -> Option<SlotId> {
+        self.0.next_back().map(SlotId)
+    }
+}
+
+impl ExactSizeIterator for SlotRangeIter {}
+
+/// One count per pool, by name. Index it by pool (`counts[Pool::Referral]`) where the pool is a
+/// variable; C and Python keep the array form (`to_array`, ordered as [`Pool::ALL`]).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PoolCounts {
+    pub general: u16,
+    pub referral: u16,
+    pub quota0: u16,
+    pub quota1: u16,
+}
+
+impl PoolCounts {
+    /// From counts ordered as [`Pool::ALL`].
+    pub fn from_array([general, referral, quota0, quota1]: [u16; 4]) -> PoolCounts {
+        PoolCounts { general, referral, quota0, quota1 }
+    }
+
+    /// The counts ordered as [`Pool::ALL`].
+    pub fn to_array(self) -> [u16; 4] {
+        [self.general, self.referral, self.quota0, self.quota1]
+    }
+
+    /// The sum over all pools.
+    pub fn total(&self) -> u32 {
+        self.to_array().iter().map(|&n| n as u32).sum()
+    }
+
+    /// `(pool, count)` for every pool, in [`Pool::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Pool, u16)> {
+        Pool::ALL.into_iter().zip(self.to_array())
+    }
+}
+
+impl std::ops::Index<Pool> for PoolCounts {
+    type Output = u16;
+    fn index(&self, pool: Pool) -> &u16 {
+        match pool {
+            Pool::General => &self.general,
+            Pool::Referral => &self.referral,
+            Pool::Quota0 => &self.quota0,
+            Pool::Quota1 => &self.quota1,
+        }
+    }
+}
+
 /// A published slot as the engine reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SlotInfo {
@@ -445,10 +565,10 @@ pub struct SlotInfo {
     pub start_min: u16,
     pub end_min: u16,
     pub capacity: u16,
-    /// Places of each pool (general, referral, quota 0, quota 1); general includes overbooking.
-    pub pool_places: [u16; 4],
+    /// Places of each pool; general includes overbooking.
+    pub pool_places: PoolCounts,
     /// Places taken from each pool.
-    pub pool_taken: [u16; 4],
+    pub pool_taken: PoolCounts,
     pub closed: bool,
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,

@@ -49,6 +49,33 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// An instant shown in local time: `2026-11-24T08:00:00+08:00` (RFC 3339 with the engine's
+/// offset), as error messages print it — a clerk in Guangzhou reads 08:00, not 00:00Z.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LocalTime {
+    pub at: Timestamp,
+    pub utc_offset_s: i32,
+}
+
+impl Timestamp {
+    /// This instant in the local time of `utc_offset_s` (for display).
+    pub fn local(self, utc_offset_s: i32) -> LocalTime {
+        LocalTime { at: self, utc_offset_s }
+    }
+}
+
+impl fmt::Display for LocalTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let offset = chrono::FixedOffset::east_opt(self.utc_offset_s);
+        match (chrono::DateTime::from_timestamp(self.at.0, 0), offset) {
+            (Some(t), Some(o)) => {
+                write!(f, "{}", t.with_timezone(&o).format("%Y-%m-%dT%H:%M:%S%:z"))
+            }
+            _ => write!(f, "{}", self.at),
+        }
+    }
+}
+
 /// The largest UTC offset of any time zone (±14 h, Kiribati); larger ones are input errors.
 pub const UTC_OFFSET_MAX_S: i32 = 14 * 3600;
 

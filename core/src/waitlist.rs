@@ -63,7 +63,11 @@ impl Engine {
         let entry = {
             let (patient, mut state) = self.patients.lock(req.patient)?;
             if let Some(until) = state.suspended_until.filter(|u| *u > now) {
-                return Err(Error::PatientSuspended { patient, until });
+                return Err(Error::PatientSuspended {
+                    patient,
+                    until,
+                    utc_offset_s: self.utc_offset_s,
+                });
             }
             let max = self.policy.waitlist.max_entries_per_patient;
             if state.waitlist_entries >= max {

@@ -204,7 +204,7 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
         }
         for i in 0..e.slot_count() {
             let s = e.slot(SlotId(i as u32 + 1)).unwrap();
-            for p in 0..4 {
+            for p in Pool::ALL {
                 assert!(
                     s.pool_taken[p] <= s.pool_places[p],
                     "round {round}: slot {i} over capacity"

@@ -27,7 +27,7 @@ fn a_referral_share_and_channel_quota_never_oversell_a_one_place_slot() {
     for &s in &slots {
         let info = c.engine.slot(s).unwrap();
         assert!(
-            info.pool_places.iter().sum::<u16>() <= info.capacity,
+            info.pool_places.total() <= info.capacity as u32,
             "{s}: pools {:?} on capacity {}",
             info.pool_places,
             info.capacity
@@ -37,7 +37,7 @@ fn a_referral_share_and_channel_quota_never_oversell_a_one_place_slot() {
         }
         let info = c.engine.slot(s).unwrap();
         assert!(
-            info.pool_taken.iter().sum::<u16>() <= info.capacity,
+            info.pool_taken.total() <= info.capacity as u32,
             "{s} oversold: taken {:?}",
             info.pool_taken
         );
@@ -140,7 +140,7 @@ impl PoolTotals for City {
         let mut t = [0u32; 4];
         for s in slots {
             let info = self.engine.slot(*s).unwrap();
-            for (total, places) in t.iter_mut().zip(info.pool_places) {
+            for (total, places) in t.iter_mut().zip(info.pool_places.to_array()) {
                 *total += places as u32;
             }
         }
@@ -280,7 +280,7 @@ fn i6_an_expired_hold_always_answers_hold_expired() {
     let (a, b, c) = (hold(30), hold(30), hold(30));
     clock.advance(31);
     let expect_expired = |what: &str, result: Result<Booking>, id: BookingId| match result {
-        Err(Error::HoldExpired { booking, expired_at }) => {
+        Err(Error::HoldExpired { booking, expired_at, .. }) => {
             assert_eq!(booking, id, "{what}");
             assert_eq!(expired_at, engine.booking(id).unwrap().expires_at, "{what}");
         }
@@ -296,7 +296,11 @@ fn i6_an_expired_hold_always_answers_hold_expired() {
         expect_expired("confirm", engine.confirm(id), id);
         expect_expired("cancel", engine.cancel(id), id);
     }
-    assert_eq!(engine.slot(slot).unwrap().pool_taken, [0, 0, 0, 0], "every expired place is back");
+    assert_eq!(
+        engine.slot(slot).unwrap().pool_taken.to_array(),
+        [0, 0, 0, 0],
+        "every expired place is back"
+    );
 }
 
 /// Bounded event queues: a subscriber that never reads used to grow the engine's memory without
@@ -382,7 +386,7 @@ fn q_block_policy_loses_nothing_and_waits_outside_every_lock() {
     // ... with no lock held: the same patient's record and the same slot can be read, and
     // another patient can book (its event parks behind the first).
     assert_eq!(c.engine.patient_record(patients[0]).unwrap().active_bookings.len(), 1);
-    assert_eq!(c.engine.slot(slot).unwrap().pool_taken.iter().sum::<u16>(), 1);
+    assert_eq!(c.engine.slot(slot).unwrap().pool_taken.total(), 1);
     let other = {
         let c = c.clone();
         let p = patients[1];

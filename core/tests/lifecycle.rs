@@ -22,7 +22,7 @@ fn hold_confirm_check_in_fulfil() {
         .collect();
     assert_eq!(kinds, ["held", "confirmed", "checked_in", "fulfilled"]);
     // Fulfilled keeps its place: the slot still counts it taken.
-    assert_eq!(c.engine.slot(slot).unwrap().pool_taken.iter().sum::<u16>(), 1);
+    assert_eq!(c.engine.slot(slot).unwrap().pool_taken.total(), 1);
 }
 
 #[test]

@@ -331,7 +331,7 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                 tertiary.push(is_tertiary);
                 model.slots.push(MSlot {
                     capacity: spec.capacity as usize,
-                    sizes: info.pool_places,
+                    sizes: info.pool_places.to_array(),
                     taken: [0; 4],
                     department: dept,
                     date,
@@ -427,20 +427,20 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
         for (k, s) in slot_ids.iter().enumerate() {
             let info = e.slot(*s).unwrap();
             prop_assert_eq!(
-                info.pool_taken,
+                info.pool_taken.to_array(),
                 model.slots[k].taken,
                 "places taken per pool in {}",
                 s
             );
             let over = (info.capacity as f32 * model.rules.overbooking).floor() as u16;
             prop_assert!(
-                info.pool_taken.iter().sum::<u16>() <= info.capacity + over,
+                info.pool_taken.total() <= (info.capacity + over) as u32,
                 "{} is oversold",
                 s
             );
             let expect =
                 model.bookings.iter().filter(|b| b.slot == k && uses_place(b.state)).count() as u16;
-            prop_assert_eq!(info.pool_taken.iter().sum::<u16>(), expect, "places taken in {}", s);
+            prop_assert_eq!(info.pool_taken.total(), expect as u32, "places taken in {}", s);
         }
         for (k, p) in patients.iter().enumerate() {
             let rec = e.patient_record(*p).unwrap();

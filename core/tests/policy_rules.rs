@@ -58,19 +58,19 @@ fn referral_share_is_spread_over_a_session_not_rounded_away() {
     // Ten one-place segments at a tertiary doctor: 30% → exactly 3 referral places in all.
     let slots = c.slots(c.doctor[2], date, &(0..10).map(|i| 480 + i * 15).collect::<Vec<_>>(), 1);
     let referral_places: u16 =
-        slots.iter().map(|s| c.engine.slot(*s).unwrap().pool_places[Pool::Referral as usize]).sum();
+        slots.iter().map(|s| c.engine.slot(*s).unwrap().pool_places[Pool::Referral]).sum();
     assert_eq!(referral_places, 3);
     // One slot of 10 places: 3 referral places.
     let s = c.slot(c.doctor[2], date.plus_days(1), 480, 10);
-    assert_eq!(c.engine.slot(s).unwrap().pool_places, [7, 3, 0, 0]);
+    assert_eq!(c.engine.slot(s).unwrap().pool_places.to_array(), [7, 3, 0, 0]);
     // Community clinics keep no referral pool.
     let s = c.slot(c.doctor[0], date, 480, 10);
-    assert_eq!(c.engine.slot(s).unwrap().pool_places, [10, 0, 0, 0]);
+    assert_eq!(c.engine.slot(s).unwrap().pool_places.to_array(), [10, 0, 0, 0]);
     // Experts keep 50%.
     let expert =
         c.engine.add_resource(c.cardio[2], ResourceKind::Doctor, "Prof Wang", true).unwrap();
     let s = c.slot(expert, date, 480, 10);
-    assert_eq!(c.engine.slot(s).unwrap().pool_places, [5, 5, 0, 0]);
+    assert_eq!(c.engine.slot(s).unwrap().pool_places.to_array(), [5, 5, 0, 0]);
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn emergency_referrals_may_take_any_pool() {
     }];
     let c = city_with(policy, at(day0(), 16, 0));
     let slot = c.slot(c.doctor[2], day0().plus_days(10), 480, 10); // 5 general, 3 referral, 2 kiosk/phone
-    assert_eq!(c.engine.slot(slot).unwrap().pool_places, [5, 3, 2, 0]);
+    assert_eq!(c.engine.slot(slot).unwrap().pool_places.to_array(), [5, 3, 2, 0]);
     let mut pools = Vec::new();
     for _ in 0..10 {
         let p = c.patient();
@@ -331,14 +331,14 @@ fn overbooking_adds_floor_of_capacity_times_ratio() {
     policy.overbooking.ratio = 0.15;
     let c = city_with(policy.clone(), at(day0(), 16, 0));
     let s = c.slot(c.doctor[0], day0().plus_days(1), 480, 20);
-    assert_eq!(c.engine.slot(s).unwrap().pool_places, [23, 0, 0, 0]);
+    assert_eq!(c.engine.slot(s).unwrap().pool_places.to_array(), [23, 0, 0, 0]);
     let ok = (0..30).filter(|_| c.engine.book(&c.req(c.patient(), s)).is_ok()).count();
     assert_eq!(ok, 23);
     // Per-resource override wins.
     policy.overbooking.by_resource.insert(c.doctor[0].0, 0.5);
     let c = city_with(policy, at(day0(), 16, 0));
     let s = c.slot(c.doctor[0], day0().plus_days(1), 480, 20);
-    assert_eq!(c.engine.slot(s).unwrap().pool_places[0], 30);
+    assert_eq!(c.engine.slot(s).unwrap().pool_places.general, 30);
 }
 
 fn lottery_city(seed: u64) -> (City, SlotId, Timestamp) {

@@ -177,12 +177,16 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
     for &s in &slots {
         let info = engine.slot(s).unwrap();
         let expect = active_per_slot.get(&s).copied().unwrap_or_default();
-        assert_eq!(info.pool_taken, expect, "{s}: counted places must equal its active bookings");
-        for p in 0..4 {
-            assert!(info.pool_taken[p] <= info.pool_places[p], "{s} pool {p} over its size");
+        assert_eq!(
+            info.pool_taken.to_array(),
+            expect,
+            "{s}: counted places must equal its active bookings"
+        );
+        for p in Pool::ALL {
+            assert!(info.pool_taken[p] <= info.pool_places[p], "{s} pool {p:?} over its size");
         }
         if suspended.slots.contains(&s) {
-            assert_eq!(info.pool_taken, [0; 4], "a suspended session keeps no bookings");
+            assert_eq!(info.pool_taken.total(), 0, "a suspended session keeps no bookings");
         }
     }
     let offers = patients

@@ -45,8 +45,8 @@ impl SlotStatus {
     /// A slot's status from its places: free until the last place is taken; then
     /// busy-tentative while any taken place is only held; busy-unavailable once suspended.
     pub fn of(info: &SlotInfo, held: u32) -> SlotStatus {
-        let places: u32 = info.pool_places.iter().map(|&p| p as u32).sum();
-        let taken: u32 = info.pool_taken.iter().map(|&p| p as u32).sum();
+        let places: u32 = info.pool_places.total();
+        let taken: u32 = info.pool_taken.total();
         if info.closed {
             SlotStatus::BusyUnavailable
         } else if taken < places {
@@ -231,8 +231,8 @@ fn schedule_value(f: &ResourceFacts) -> Value {
 
 fn slot_value(engine: &Engine, info: &SlotInfo, held: u32, f: &ResourceFacts) -> Value {
     let off = engine.utc_offset_s();
-    let places: u32 = info.pool_places.iter().map(|&p| p as u32).sum();
-    let taken: u32 = info.pool_taken.iter().map(|&p| p as u32).sum();
+    let places: u32 = info.pool_places.total();
+    let taken: u32 = info.pool_taken.total();
     let free = if info.closed { 0 } else { places.saturating_sub(taken) };
     json!({
         "resourceType": "Slot",

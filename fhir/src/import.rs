@@ -18,7 +18,6 @@ use haoyuan::{Roster, SlotSpec};
 
 use haoyuan::PLACES_MAX;
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
 
 /// Most entries one bundle may hold.
 pub const BUNDLE_ENTRIES_MAX: usize = 1_000_000;
@@ -121,7 +120,7 @@ impl CsvImport {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ImportReport {
     /// The new slots, contiguous, in (resource, date, start) order.
-    pub slots: Option<Range<SlotId>>,
+    pub slots: Option<SlotRange>,
     /// The published specs, in the same order as the ids.
     pub specs: Vec<SlotSpec>,
     /// Bundle Slots not imported because they are `busy-unavailable` or `entered-in-error`.
@@ -251,7 +250,7 @@ fn check_duplicates(
 fn publish(
     engine: &Engine,
     mut specs: Vec<SlotSpec>,
-) -> FhirResult<(Option<Range<SlotId>>, Vec<SlotSpec>)> {
+) -> FhirResult<(Option<SlotRange>, Vec<SlotSpec>)> {
     if specs.len() > PUBLISH_BATCH_MAX {
         return Err(FhirError::one(Issue::error(
             "too-costly",

@@ -145,7 +145,7 @@ fn csv_roster_gives_the_same_slots_as_the_rosters() {
     // Pools are the engine's own: the referral share is spread over each resource-day run.
     let referral_places = |e: &Engine| {
         (1..=e.slot_count() as u32)
-            .map(|i| e.slot(SlotId(i)).unwrap().pool_places[1] as u32)
+            .map(|i| e.slot(SlotId(i)).unwrap().pool_places.referral as u32)
             .sum::<u32>()
     };
     assert_eq!(referral_places(&c.engine), referral_places(&a.engine));

@@ -257,36 +257,24 @@ pub fn slot_columns<'py>(
     )?;
     out.set_item(
         "places",
-        PyArray1::from_vec(
-            py,
-            infos
-                .iter()
-                .map(|s| s.pool_places.iter().map(|&x| x as u32).sum())
-                .collect::<Vec<u32>>(),
-        ),
+        PyArray1::from_vec(py, infos.iter().map(|s| s.pool_places.total()).collect::<Vec<u32>>()),
     )?;
     out.set_item(
         "taken",
-        PyArray1::from_vec(
-            py,
-            infos
-                .iter()
-                .map(|s| s.pool_taken.iter().map(|&x| x as u32).sum())
-                .collect::<Vec<u32>>(),
-        ),
+        PyArray1::from_vec(py, infos.iter().map(|s| s.pool_taken.total()).collect::<Vec<u32>>()),
     )?;
     out.set_item(
         "referral_places",
         PyArray1::from_vec(
             py,
-            infos.iter().map(|s| s.pool_places[Pool::Referral as usize]).collect::<Vec<u16>>(),
+            infos.iter().map(|s| s.pool_places[Pool::Referral]).collect::<Vec<u16>>(),
         ),
     )?;
     out.set_item(
         "referral_taken",
         PyArray1::from_vec(
             py,
-            infos.iter().map(|s| s.pool_taken[Pool::Referral as usize]).collect::<Vec<u16>>(),
+            infos.iter().map(|s| s.pool_taken[Pool::Referral]).collect::<Vec<u16>>(),
         ),
     )?;
     out.set_item(

@@ -139,20 +139,20 @@ fn build_as(py: Python<'_>, e: &Error, through_fhir: bool) -> PyResult<PyErr> {
             fields.set_item("state", state.name())?;
             fields.set_item("action", action)?;
         }
-        Error::HoldExpired { booking, expired_at } => {
+        Error::HoldExpired { booking, expired_at, .. } => {
             fields.set_item("booking", booking.0)?;
             fields.set_item("expired_at", expired_at.0)?;
         }
         Error::SlotFull { slot } | Error::SlotClosed { slot } => fields.set_item("slot", slot.0)?,
-        Error::NotOpenYet { slot, opens_at } => {
+        Error::NotOpenYet { slot, opens_at, .. } => {
             fields.set_item("slot", slot.0)?;
             fields.set_item("opens_at", opens_at.0)?;
         }
-        Error::BookingClosed { slot, closed_at } => {
+        Error::BookingClosed { slot, closed_at, .. } => {
             fields.set_item("slot", slot.0)?;
             fields.set_item("closed_at", closed_at.0)?;
         }
-        Error::PatientSuspended { patient, until } => {
+        Error::PatientSuspended { patient, until, .. } => {
             fields.set_item("patient", patient.0)?;
             fields.set_item("until", until.0)?;
         }
@@ -165,7 +165,7 @@ fn build_as(py: Python<'_>, e: &Error, through_fhir: bool) -> PyResult<PyErr> {
             fields.set_item("referral", referral.0)?;
             fields.set_item("reason", reason)?;
         }
-        Error::LotteryWindow { slot, draws_at } => {
+        Error::LotteryWindow { slot, draws_at, .. } => {
             fields.set_item("slot", slot.0)?;
             fields.set_item("draws_at", draws_at.0)?;
         }

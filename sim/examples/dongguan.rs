@@ -392,10 +392,8 @@ fn main() {
         .filter(|f| engine.resource(f.resource).is_ok_and(|r| r.expert))
         .map(|f| f.slot)
         .collect();
-    let places: u32 = expert_slots
-        .iter()
-        .map(|s| engine.slot(*s).map_or(0, |i| i.pool_places.iter().map(|&p| p as u32).sum()))
-        .sum();
+    let places: u32 =
+        expert_slots.iter().map(|s| engine.slot(*s).map_or(0, |i| i.pool_places.total())).sum();
     let events = engine.subscribe();
     let t = Instant::now();
     let entered = AtomicU64::new(0);
@@ -465,12 +463,12 @@ fn main() {
     let n_slots = engine.slot_count();
     for id in 1..=n_slots as u32 {
         let Ok(s) = engine.slot(SlotId(id)) else { continue };
-        let taken: u32 = s.pool_taken.iter().map(|&x| x as u32).sum();
+        let taken: u32 = s.pool_taken.total();
         let tier = engine.institution(s.institution).map(|i| i.tier).unwrap_or(Tier::Community);
         let e = by_tier.entry(tier).or_default();
         e.0 += taken as u64;
         e.1 += s.capacity as u64;
-        if (0..4).any(|p| s.pool_taken[p] > s.pool_places[p]) {
+        if Pool::ALL.into_iter().any(|p| s.pool_taken[p] > s.pool_places[p]) {
             oversold += 1;
         }
     }

@@ -679,7 +679,7 @@ impl<'a> Sim<'a> {
             let offer = offers[oi].clone();
             if let Some(h) = self.hooks {
                 let info = self.engine.slot(offer.slot)?;
-                let booked: u32 = info.pool_taken.iter().map(|x| *x as u32).sum();
+                let booked: u32 = info.pool_taken.total();
                 if booked >= info.capacity as u32
                     && !h.overbook(&self.context(&req), &offer, booked, info.capacity as u32)?
                 {

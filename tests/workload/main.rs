@@ -359,13 +359,13 @@ fn check(w: &World) -> Result<(), String> {
     for s in (1..=e.slot_count() as u32).map(SlotId) {
         let info = e.slot(s).map_err(|x| x.to_string())?;
         let over = (info.capacity as f32 * ratio).floor() as u16;
-        if info.pool_places.iter().sum::<u16>() != info.capacity + over {
+        if info.pool_places.total() != (info.capacity + over) as u32 {
             return Err(format!(
                 "{s}: pools {:?} on capacity {} + {over}",
                 info.pool_places, info.capacity
             ));
         }
-        if info.pool_taken.iter().sum::<u16>() > info.capacity + over {
+        if info.pool_taken.total() > (info.capacity + over) as u32 {
             return Err(format!(
                 "{s} oversold: taken {:?} on capacity {} + {over}",
                 info.pool_taken, info.capacity
@@ -373,7 +373,7 @@ fn check(w: &World) -> Result<(), String> {
         }
         let day = days.entry((info.resource, info.date)).or_default();
         for p in 0..4 {
-            day.0[p] += info.pool_places[p] as u32;
+            day.0[p] += info.pool_places.to_array()[p] as u32;
         }
         day.1 += info.capacity as u32;
     }
@@ -411,10 +411,11 @@ fn check(w: &World) -> Result<(), String> {
         // A started slot's fulfilled and no-show places stay taken while the patient record
         // forgets the oldest of those bookings (see `push_booking`): there, at least.
         let exact = info.starts_at > now;
-        if (exact && info.pool_taken != expect) || (0..4).any(|p| info.pool_taken[p] < expect[p]) {
+        let taken = info.pool_taken.to_array();
+        if (exact && taken != expect) || (0..4).any(|p| taken[p] < expect[p]) {
             return Err(format!("{s}: taken {:?} but bookings use {:?}", info.pool_taken, expect));
         }
-        if (0..4).any(|p| info.pool_taken[p] > info.pool_places[p]) {
+        if Pool::ALL.into_iter().any(|p| info.pool_taken[p] > info.pool_places[p]) {
             return Err(format!(
                 "{s}: a pool is over its size: {:?} > {:?}",
                 info.pool_taken, info.pool_places

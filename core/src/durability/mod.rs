@@ -142,7 +142,7 @@ impl OpenOptions {
 }
 
 /// A torn tail that recovery cut off.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TornTail {
     pub segment: PathBuf,
     pub offset: u64,
@@ -151,14 +151,14 @@ pub struct TornTail {
 }
 
 /// Counters of the journal writer.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JournalStats {
     pub fsyncs: u64,
     pub durable_seq: u64,
 }
 
 /// What recovery found and did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecoveryReport {
     /// Sequence number of the snapshot loaded, if any.
     pub snapshot_seq: Option<u64>,
@@ -807,6 +807,13 @@ pub fn fuzz_segment_from_payloads(first_seq: u64, payloads: &[&[u8]]) -> Vec<u8>
 #[cfg(feature = "fuzz-hooks")]
 fn fuzz_key() -> CardKey {
     CardKey::from_bytes(&[0x5a; 32]).expect("32 bytes")
+}
+
+/// See [`Engine::state_digest`]: BLAKE3 over the MessagePack of what a snapshot holds, with the
+/// clock and sequence number left out.
+pub(crate) fn state_digest(engine: &Engine) -> Result<[u8; 32]> {
+    let state = State::capture_engine(engine, 0, crate::time::Timestamp(0), Vec::new());
+    Ok(*blake3::hash(&codec::encode(&state)?).as_bytes())
 }
 
 /// Tests: the whole state of a quiescent engine as text (everything a snapshot holds, minus the

@@ -442,6 +442,12 @@ impl Replayer {
                 Ok(())
             }
             EventKind::LotteryWon { .. } | EventKind::LotteryLost { .. } => Ok(()),
+            // The replayer's clock follows every event's `at` (see `apply`); a clock move must
+            // stand where it says, or the journal was written by something else.
+            EventKind::ClockSet { to } if to == at => Ok(()),
+            EventKind::ClockSet { to } => {
+                Err(corrupt(format!("a clock move to {} recorded at {}", to.0, at.0)))
+            }
         }
     }
 

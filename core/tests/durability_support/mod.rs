@@ -244,10 +244,10 @@ impl Ops {
 pub fn assert_no_slot_over_capacity(e: &Engine) {
     for i in 0..e.slot_count() {
         let s = e.slot(SlotId(i as u32 + 1)).unwrap();
-        for p in 0..4 {
+        for p in Pool::ALL {
             assert!(
                 s.pool_taken[p] <= s.pool_places[p],
-                "slot {i} pool {p}: {} taken of {}",
+                "slot {i} pool {p:?}: {} taken of {}",
                 s.pool_taken[p],
                 s.pool_places[p]
             );

@@ -1,0 +1,246 @@
+//! The Rust API as a newcomer meets it (architecture issue, "names that differ between faces"):
+//! each test pins one rough edge that was filed and is now smoothed.
+
+mod common;
+mod durability_support;
+
+use common::*;
+use haoyuan::*;
+
+#[test]
+fn publish_slots_returns_ids_that_iterate_and_index_like_the_input() {
+    let c = city();
+    let date = day0().plus_days(2);
+    let specs: Vec<SlotSpec> = [8 * 60, 8 * 60 + 15, 8 * 60 + 30]
+        .iter()
+        .map(|&m| SlotSpec {
+            resource: c.doctor[2],
+            date,
+            start_min: m,
+            end_min: m + 15,
+            capacity: 2,
+        })
+        .collect();
+    let ids = c.engine.publish_slots(&specs).unwrap();
+    assert_eq!(ids.len(), 3);
+    let listed: Vec<SlotId> = ids.into_iter().collect();
+    assert_eq!(listed.len(), 3);
+    for (i, (id, spec)) in ids.iter().zip(&specs).enumerate() {
+        assert_eq!(ids.get(i), Some(id));
+        assert!(ids.contains(id));
+        assert_eq!(c.engine.slot(id).unwrap().start_min, spec.start_min, "ids follow input order");
+    }
+    assert_eq!(ids.get(3), None);
+    assert!(!ids.contains(ids.end));
+    assert_eq!(ids.iter().rev().next(), ids.get(2));
+    let empty = c.engine.publish_slots(&[]).unwrap();
+    assert!(empty.is_empty() && empty.iter().next().is_none());
+}
+
+#[test]
+fn slot_pools_are_named_and_indexable_by_pool() {
+    let c = city();
+    let slot = c.slot(c.doctor[2], day0().plus_days(2), 8 * 60, 10);
+    let info = c.engine.slot(slot).unwrap();
+    // DOMAIN.md's defaults: 30% of a tertiary session is kept for referrals.
+    assert_eq!(info.pool_places.general + info.pool_places.referral, 10);
+    assert_eq!(info.pool_places[Pool::Referral], info.pool_places.referral);
+    assert_eq!(info.pool_places.total(), 10);
+    assert_eq!(
+        info.pool_places.iter().map(|(p, n)| (p, n as u32)).collect::<Vec<_>>(),
+        Pool::ALL.iter().map(|&p| (p, info.pool_places[p] as u32)).collect::<Vec<_>>()
+    );
+    c.engine.book(&c.req(c.patient(), slot)).unwrap();
+    let info = c.engine.slot(slot).unwrap();
+    assert_eq!(info.pool_taken.general, 1);
+    let json = serde_json::to_value(&info).unwrap();
+    assert_eq!(json["pool_taken"]["general"], 1, "{json}");
+}
+
+#[test]
+fn error_messages_print_local_time_with_the_offset() {
+    let c = city();
+    // Opens at 15:00 local seven days ahead (DOMAIN.md's release rule): ask too early.
+    let slot = c.slot(c.doctor[2], day0().plus_days(10), 9 * 60, 1);
+    let err = c.engine.book(&c.req(c.patient(), slot)).unwrap_err();
+    let Error::NotOpenYet { opens_at, utc_offset_s, .. } = err else {
+        panic!("expected NotOpenYet, got {err:?}")
+    };
+    assert_eq!(utc_offset_s, OFFSET);
+    let text = err.to_string();
+    assert!(text.ends_with(&format!("{}", opens_at.local(OFFSET))), "{text}");
+    assert!(text.contains("+08:00") && !text.contains('Z'), "{text}");
+    assert_eq!(
+        format!("{}", at(day0(), 15, 0).local(OFFSET)),
+        format!("{}T15:00:00+08:00", day0()),
+        "a local instant shows the wall clock of the region"
+    );
+}
+
+#[test]
+fn limit_errors_name_the_limit_as_policies_do() {
+    let policy = Policy {
+        limits: LimitPolicy { per_visit_date: 1, ..LimitPolicy::default() },
+        ..Policy::default()
+    };
+    let c = city_with(policy, at(day0(), 16, 0));
+    let date = day0().plus_days(1);
+    let (a, b) = (c.slot(c.doctor[2], date, 8 * 60, 5), c.slot(c.doctor[1], date, 9 * 60, 5));
+    let p = c.patient();
+    c.engine.book(&c.req(p, a)).unwrap();
+    let err = c.engine.book(&c.req(p, b)).unwrap_err();
+    assert!(err.to_string().contains("per_visit_date"), "{err}");
+    assert!(!err.to_string().contains("PerVisitDate"), "{err}");
+}
+
+#[test]
+fn advance_to_the_past_is_an_error_like_a_negative_advance() {
+    let c = city();
+    let now = c.engine.now();
+    let err = c.engine.advance_to(now.plus_s(-1)).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    assert!(err.to_string().contains("+08:00"), "{err}");
+    assert_eq!(c.engine.now(), now, "a refused call changes nothing");
+    assert!(matches!(c.engine.advance_clock(-1), Err(Error::InvalidArgument(_))));
+    c.engine.advance_to(now).unwrap();
+    assert_eq!(c.engine.now(), now, "advancing to now is allowed and moves nothing");
+    assert!(matches!(
+        c.engine.advance_to(now.plus_s(367 * 86_400)),
+        Err(Error::InvalidArgument(_))
+    ));
+    c.engine.advance_to(now.plus_s(60)).unwrap();
+    assert_eq!(c.engine.now(), now.plus_s(60));
+}
+
+#[test]
+fn clock_moves_are_events() {
+    let c = city();
+    let events = c.engine.subscribe();
+    let now = c.engine.now();
+    c.engine.advance_clock(0).unwrap();
+    c.engine.advance_clock(30).unwrap();
+    c.engine.advance_to(now.plus_s(30)).unwrap();
+    c.engine.advance_to(now.plus_s(90)).unwrap();
+    let moves: Vec<(Timestamp, Timestamp)> = events
+        .try_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ClockSet { to } => Some((e.at, to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [(now.plus_s(30), now.plus_s(30)), (now.plus_s(90), now.plus_s(90))],
+        "one event per move that moved the clock, none for a move that did not"
+    );
+}
+
+#[test]
+fn a_durable_manual_clock_reopens_where_it_stood() {
+    let dir = durability_support::fresh_dir("api-clock");
+    let start = durability_support::start();
+    let open = || {
+        DurableEngine::open(
+            &dir,
+            OpenOptions::new(Durability::Sync)
+                .config(durability_support::config())
+                .clock(ClockKind::Manual(start)),
+        )
+        .unwrap()
+    };
+    {
+        let e = open();
+        e.add_institution("Nancheng Community Clinic", Tier::Community, "Nancheng").unwrap();
+        // Two days pass with nothing else happening.
+        e.advance_clock(2 * 86_400).unwrap();
+        e.close().unwrap();
+    }
+    let e = open();
+    assert_eq!(e.now(), start.plus_s(2 * 86_400), "the clock's position was journaled");
+}
+
+#[test]
+fn an_ended_booking_past_the_kept_history_is_told_apart_from_one_never_issued() {
+    let c = city();
+    let p = c.patient();
+    let date = day0().plus_days(1);
+    let slots = c.slots(c.doctor[2], date, &[8 * 60], 1);
+    // Enough cancelled holds that the oldest is forgotten (twice the history triggers it).
+    let mut ids = Vec::new();
+    for _ in 0..(2 * ENDED_BOOKINGS_KEPT + 2) {
+        let b = c.engine.hold(&c.req(p, slots[0])).unwrap();
+        c.engine.cancel(b.id).unwrap();
+        ids.push(b.id);
+    }
+    let first = ids[0];
+    let forgotten = c.engine.booking(first).unwrap_err();
+    assert!(
+        matches!(&forgotten, Error::NotFound { kind, .. } if kind == FORGOTTEN_BOOKING),
+        "{forgotten:?}"
+    );
+    assert_eq!(forgotten.code(), ErrorCode::NotFound);
+    let cancel = c.engine.cancel(first).unwrap_err();
+    assert!(matches!(&cancel, Error::NotFound { kind, .. } if kind == FORGOTTEN_BOOKING));
+    // The next id of the same patient was never issued: plain "booking".
+    let never = BookingId(ids.last().unwrap().0 + 1);
+    let err = c.engine.booking(never).unwrap_err();
+    assert!(matches!(&err, Error::NotFound { kind, .. } if kind == "booking"), "{err:?}");
+    assert!(c.engine.booking(*ids.last().unwrap()).is_ok(), "recent ended bookings are kept");
+}
+
+#[test]
+fn state_digest_tells_equal_states_from_different_ones() {
+    let key = CardKey::from_bytes(&[7; 32]).unwrap();
+    let build = || {
+        let e = Engine::with_manual_clock(
+            EngineConfig::default().with_card_key(key.clone()),
+            at(day0(), 16, 0),
+        )
+        .unwrap();
+        let i = e.add_institution("Clinic", Tier::Community, "Nancheng").unwrap();
+        let d = e.add_department(i, "cardiology", "Cardiology").unwrap();
+        let r = e.add_resource(d, ResourceKind::Doctor, "Dr Li", false).unwrap();
+        let s = e
+            .publish_slots(&[SlotSpec {
+                resource: r,
+                date: day0().plus_days(1),
+                start_min: 480,
+                end_min: 495,
+                capacity: 3,
+            }])
+            .unwrap();
+        (e, s.start)
+    };
+    let (a, slot) = build();
+    let (b, _) = build();
+    assert_eq!(a.state_digest().unwrap(), b.state_digest().unwrap());
+    b.advance_clock(60).unwrap();
+    assert_eq!(a.state_digest().unwrap(), b.state_digest().unwrap(), "the clock is left out");
+    let app = a.channel_id("app").unwrap();
+    let p = a.register_patient().unwrap();
+    a.book(&Request::new(p, slot, app)).unwrap();
+    assert_ne!(a.state_digest().unwrap(), b.state_digest().unwrap());
+    // The same booking at another time is another state (a booking records when it was made).
+    let q = b.register_patient().unwrap();
+    b.book(&Request::new(q, slot, app)).unwrap();
+    assert_ne!(a.state_digest().unwrap(), b.state_digest().unwrap());
+    let (c, slot) = build();
+    let p = c.register_patient().unwrap();
+    c.book(&Request::new(p, slot, app)).unwrap();
+    assert_eq!(a.state_digest().unwrap(), c.state_digest().unwrap(), "the same booking");
+}
+
+#[test]
+fn recovery_reports_serialise() {
+    let dir = durability_support::fresh_dir("api-report");
+    let e = DurableEngine::open(
+        &dir,
+        OpenOptions::new(Durability::Sync).config(durability_support::config()),
+    )
+    .unwrap();
+    let json = serde_json::to_value(e.recovery_report()).unwrap();
+    assert_eq!(json["events_replayed"], 0, "{json}");
+    assert!(json["torn_tail"].is_null(), "{json}");
+    let back: RecoveryReport = serde_json::from_value(json).unwrap();
+    assert_eq!(&back, e.recovery_report());
+}
