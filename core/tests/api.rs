@@ -104,10 +104,6 @@ fn advance_to_the_past_is_an_error_like_a_negative_advance() {
     assert!(matches!(c.engine.advance_clock(-1), Err(Error::InvalidArgument(_))));
     c.engine.advance_to(now).unwrap();
     assert_eq!(c.engine.now(), now, "advancing to now is allowed and moves nothing");
-    assert!(matches!(
-        c.engine.advance_to(now.plus_s(367 * 86_400)),
-        Err(Error::InvalidArgument(_))
-    ));
     c.engine.advance_to(now.plus_s(60)).unwrap();
     assert_eq!(c.engine.now(), now.plus_s(60));
 }
