@@ -110,10 +110,12 @@ impl Run {
         };
         let key = scenario.get("card_key").and_then(Value::as_str).unwrap_or(CARD_KEY_DEFAULT);
         let key = CardKey::from_hex(key).map_err(|e| format!("card_key: {e}"))?;
-        let clock = scenario.get("clock").and_then(Value::as_object).ok_or("no \"clock\" object")?;
+        let clock =
+            scenario.get("clock").and_then(Value::as_object).ok_or("no \"clock\" object")?;
         let start = instant(clock, utc_offset_s)?.map_err(|(_, m)| format!("clock: {m}"))?;
         let config = EngineConfig { policy, utc_offset_s, card_key: Some(key) };
-        let engine = Engine::with_manual_clock(config, start).map_err(|e| format!("engine: {e}"))?;
+        let engine =
+            Engine::with_manual_clock(config, start).map_err(|e| format!("engine: {e}"))?;
         let events = engine.subscribe();
         Ok(Run {
             name: name.to_string(),
@@ -223,7 +225,8 @@ impl Run {
         match v {
             Value::Number(n) => n.as_u64().ok_or_else(|| format!("{key}: not an id ({n})")),
             Value::String(s) => {
-                let bound = self.names.get(s).ok_or_else(|| format!("{key}: {s:?} is not bound"))?;
+                let bound =
+                    self.names.get(s).ok_or_else(|| format!("{key}: {s:?} is not bound"))?;
                 bound.as_u64().ok_or_else(|| format!("{key}: {s:?} is not bound to an id"))
             }
             _ => Err(format!("{key}: an id is a number or a bound name")),
@@ -251,7 +254,8 @@ impl Run {
             Some(Value::String(name)) => Ok(self.engine.channel_id(name)),
             Some(v) => {
                 let id = self.id_value(v, "channel")?;
-                let id = u16::try_from(id).map_err(|_| format!("channel {id} does not fit 16 bits"))?;
+                let id =
+                    u16::try_from(id).map_err(|_| format!("channel {id} does not fit 16 bits"))?;
                 Ok(Ok(ChannelId(id)))
             }
             None => Err("missing argument channel".into()),
