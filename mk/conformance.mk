@@ -34,9 +34,12 @@ conformance-runners: python-build
 # expectation fails); then each scenario's three outputs must be the same bytes.
 test-conformance: conformance-runners
 	@rm -rf $(CONF_OUT)/rust $(CONF_OUT)/c $(CONF_OUT)/python
-	$(CARGO) run -q -p haoyuan-tests --bin conformance -- --out $(CONF_OUT)/rust $(CONF_SCENARIOS)
-	$(CONF_VALGRIND) $(CONF_OUT)/runner-c --out $(CONF_OUT)/c $(CONF_SCENARIOS)
-	$(PY_BIN)/python $(CONF_DIR)/runner.py --out $(CONF_OUT)/python $(CONF_SCENARIOS)
+	@echo "== rust runner (cargo run -p haoyuan-tests --bin conformance) over $(CONF_DIR)/scenarios/*.json"
+	@$(CARGO) run -q -p haoyuan-tests --bin conformance -- --out $(CONF_OUT)/rust $(CONF_SCENARIOS)
+	@echo "== c runner ($(CONF_OUT)/runner-c, under valgrind)"
+	@$(CONF_VALGRIND) $(CONF_OUT)/runner-c --out $(CONF_OUT)/c $(CONF_SCENARIOS)
+	@echo "== python runner ($(CONF_DIR)/runner.py)"
+	@$(PY_BIN)/python $(CONF_DIR)/runner.py --out $(CONF_OUT)/python $(CONF_SCENARIOS)
 	@for s in $(CONF_SCENARIOS); do \
 	  n=$$(basename $$s .json); \
 	  for face in c python; do \
