@@ -415,6 +415,7 @@ static int bind(run *r, const char *name, const cJSON *value) {
 
 /* An id argument: a number, or the name of a bound id. */
 static int id_value(run *r, const cJSON *v, const char *key, uint64_t *out) {
+    *out = 0;
     if (cJSON_IsString(v)) {
         const cJSON *b = bound(r, v->valuestring);
         if (b == NULL || !cJSON_IsNumber(b)) return bad(r, "%s: \"%s\" is not bound to an id", key, v->valuestring);
@@ -427,12 +428,14 @@ static int id_value(run *r, const cJSON *v, const char *key, uint64_t *out) {
 }
 
 static int get_id(run *r, const cJSON *a, const char *key, uint64_t *out) {
+    *out = 0;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, key);
     if (v == NULL) return bad(r, "missing argument %s", key);
     return id_value(r, v, key, out);
 }
 
 static int get_id32(run *r, const cJSON *a, const char *key, uint32_t *out) {
+    *out = 0;
     uint64_t v;
     TRY(get_id(r, a, key, &v));
     if (v > UINT32_MAX) return bad(r, "%s does not fit 32 bits", key);
@@ -451,6 +454,7 @@ static int opt_id(run *r, const cJSON *a, const char *key, uint64_t none, uint64
 }
 
 static int opt_id32(run *r, const cJSON *a, const char *key, uint32_t *out) {
+    *out = HY_NONE;
     uint64_t v;
     TRY(opt_id(r, a, key, HY_NONE, &v));
     if (v > UINT32_MAX) return bad(r, "%s does not fit 32 bits", key);
@@ -459,6 +463,7 @@ static int opt_id32(run *r, const cJSON *a, const char *key, uint32_t *out) {
 }
 
 static int get_text(run *r, const cJSON *a, const char *key, const char **out) {
+    *out = "";
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, key);
     if (!cJSON_IsString(v)) return bad(r, "missing text argument %s", key);
     *out = v->valuestring;
@@ -484,6 +489,7 @@ static int get_flag(run *r, const cJSON *a, const char *key, bool *out) {
 }
 
 static int get_number(run *r, const cJSON *a, const char *key, double lo, double hi, double *out) {
+    *out = lo;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, key);
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
         return bad(r, "%s is a whole number %.0f ..= %.0f", key, lo, hi);
@@ -492,6 +498,7 @@ static int get_number(run *r, const cJSON *a, const char *key, double lo, double
 }
 
 static int get_u16(run *r, const cJSON *a, const char *key, uint16_t *out) {
+    *out = 0;
     double d;
     TRY(get_number(r, a, key, 0, 65535, &d));
     *out = (uint16_t)d;
@@ -500,6 +507,7 @@ static int get_u16(run *r, const cJSON *a, const char *key, uint16_t *out) {
 
 /* "HH:MM" as minutes after midnight ("24:00" is 1440). */
 static int minute_of(run *r, const cJSON *v, const char *key, uint16_t *out) {
+    *out = 0;
     const char *s = cJSON_IsString(v) ? v->valuestring : "";
     if (strlen(s) != 5 || s[2] != ':' || strspn(s, "0123456789") != 2 || strspn(s + 3, "0123456789") != 2)
         return bad(r, "%s \"%s\" is not HH:MM", key, s);
@@ -524,6 +532,7 @@ static int get_time(run *r, const cJSON *a, uint16_t *start, uint16_t *end) {
 }
 
 static int get_tier(run *r, const cJSON *a, hy_tier *out) {
+    *out = HY_TIER_ANY;
     const char *t;
     TRY(get_text(r, a, "tier", &t));
     if (strcmp(t, "community") == 0) *out = HY_TIER_COMMUNITY;
@@ -541,6 +550,7 @@ typedef struct {
 
 /* A date through the face (a bad date is the call's outcome, not a bad scenario). */
 static int get_date(run *r, const cJSON *a, const char *key, hy_date *out, hy_result *code) {
+    *out = 0;
     const char *s;
     TRY(get_text(r, a, key, &s));
     *code = hy_date_parse(s, out);
@@ -676,8 +686,9 @@ static outcome fhir_handed_out(hy_result code, char *json) {
 
 typedef hy_result (*read_call)(const hy_engine *, const void *arg, char *buf, size_t len, size_t *written);
 
-/* The outcome of a read-only FHIR call that copies into a buffer (grown on HY_BUFFER_TOO_SMALL). */
-static outcome fhir_copied(run *r, read_call call, const void *arg) {
+/* The outcome of a read-only call that copies JSON into a buffer (grown on HY_BUFFER_TOO_SMALL):
+ * the FHIR exports and $find, the patient record. */
+static outcome copied_json(run *r, read_call call, const void *arg) {
     size_t len = 4096, written = 0;
     char *buf = need(malloc(len));
     hy_result code = call(r->engine, arg, buf, len, &written);
@@ -836,7 +847,7 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
     } else if (strcmp(op, "patient_record") == 0) {
         hy_patient_id p;
         TRY(get_id32(r, a, "patient", &p));
-        outcome rec = fhir_copied(r, call_patient_record, &p);
+        outcome rec = copied_json(r, call_patient_record, &p);
         *o = failed(rec.code);
         if (rec.code == HY_OK) {
             cJSON *src = cJSON_GetObjectItemCaseSensitive(rec.out, "resource");
@@ -1098,16 +1109,16 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
         char *body;
         int find = strcmp(op, "fhir_find") == 0;
         TRY(get_body(r, a, find ? "params" : "scope", &body));
-        *o = fhir_copied(r, find ? call_find : call_export_bundle, body);
+        *o = copied_json(r, find ? call_find : call_export_bundle, body);
         cJSON_free(body);
     } else if (strcmp(op, "fhir_export_slot") == 0) {
         hy_slot_id id;
         TRY(get_id32(r, a, "slot", &id));
-        *o = fhir_copied(r, call_export_slot, &id);
+        *o = copied_json(r, call_export_slot, &id);
     } else if (strcmp(op, "fhir_export_appointment") == 0) {
         hy_booking_id id;
         TRY(get_id(r, a, "booking", &id));
-        *o = fhir_copied(r, call_export_appointment, &id);
+        *o = copied_json(r, call_export_appointment, &id);
     } else {
         return bad(r, "unknown op \"%s\"", op);
     }

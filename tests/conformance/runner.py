@@ -157,7 +157,7 @@ class Run:
     def __init__(self, name: str, scenario: dict[str, Any]) -> None:
         self.name = name
         policy = scenario.get("policy")
-        self.utc_offset_s = scenario.get("utc_offset_s", 8 * 3600)
+        self.utc_offset_s: int = scenario.get("utc_offset_s", 8 * 3600)
         clock = scenario.get("clock")
         if not isinstance(clock, dict):
             raise Bad('no "clock" object')
@@ -180,7 +180,8 @@ class Run:
 
     def instant(self, a: dict[str, Any]) -> int:
         """``{"date": "YYYY-MM-DD", "time": "HH:MM"}`` as an instant in the region's time."""
-        return haoyuan.day_number(a["date"]) * 86400 + minute(a.get("time"), "time") * 60 - self.utc_offset_s
+        days: int = haoyuan.day_number(a["date"])
+        return days * 86400 + minute(a.get("time"), "time") * 60 - self.utc_offset_s
 
     def id(self, a: dict[str, Any], key: str) -> int:
         if key not in a:
@@ -514,7 +515,7 @@ def play_file(path: str, out_dir: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    out_dir, files = "target/conformance/python", []
+    out_dir, files = "target/conformance/python", list[str]()
     it = iter(argv)
     for arg in it:
         if arg == "--out":
@@ -533,7 +534,8 @@ def main(argv: list[str]) -> int:
         try:
             mismatches += play_file(path, out_dir)
         except (Bad, KeyError, TypeError) as e:
-            print(f"conformance (python): {path}: malformed scenario: {e!r}", file=sys.stderr)
+            why = str(e) if isinstance(e, Bad) else repr(e)
+            print(f"conformance (python): {path}: malformed scenario: {why}", file=sys.stderr)
             return 2
     if mismatches:
         print(f"conformance (python): {mismatches} expectation(s) failed", file=sys.stderr)
