@@ -671,8 +671,8 @@ fn slot_json(s: &SlotInfo) -> Value {
     json!({
         "id": s.id.0, "resource": s.resource.0, "department": s.department.0,
         "institution": s.institution.0, "date": s.date.0, "start_min": s.start_min,
-        "end_min": s.end_min, "capacity": s.capacity, "pool_places": s.pool_places,
-        "pool_taken": s.pool_taken, "closed": s.closed, "starts_at": s.starts_at.0,
+        "end_min": s.end_min, "capacity": s.capacity, "pool_places": s.pool_places.to_array(),
+        "pool_taken": s.pool_taken.to_array(), "closed": s.closed, "starts_at": s.starts_at.0,
         "ends_at": s.ends_at.0,
     })
 }
