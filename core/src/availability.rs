@@ -125,6 +125,9 @@ impl Engine {
     /// Free slots matching the query, earliest first, at most `limit`.
     pub fn find_free_slots(&self, q: &AvailabilityQuery) -> Result<Vec<FreeSlot>> {
         self.check_range(q.date_from, q.date_to)?;
+        if let Some(t) = q.time {
+            t.check()?;
+        }
         if q.limit == 0 || q.limit > QUERY_LIMIT_MAX {
             return Err(Error::invalid(format!(
                 "limit {} must be 1 ..= {QUERY_LIMIT_MAX}",

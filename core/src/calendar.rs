@@ -4,7 +4,7 @@
 //! type itself carries dates and instants (`time` stays below `error`).
 
 use crate::error::{Error, Result};
-use crate::time::{Date, Timestamp, UTC_OFFSET_MAX_S};
+use crate::time::{Date, TimeOfDay, Timestamp, UTC_OFFSET_MAX_S};
 use chrono::{Datelike, NaiveDate};
 
 /// Check a UTC offset from a caller: within ±[`UTC_OFFSET_MAX_S`]. The one place every face
@@ -14,6 +14,22 @@ pub fn check_utc_offset(utc_offset_s: i32) -> Result<()> {
         Ok(())
     } else {
         Err(Error::InvalidArgument(format!("utc_offset_s {utc_offset_s} is beyond ±14 h")))
+    }
+}
+
+impl TimeOfDay {
+    /// Check a time-of-day range from a caller: `start_min < end_min <= 1440`. An empty range
+    /// would match no segment, so a call given one (a suspension of "00:00–00:00", say) would
+    /// silently do nothing; it is refused instead, the same in every call and every face.
+    pub fn check(&self) -> Result<()> {
+        if self.start_min < self.end_min && self.end_min <= 24 * 60 {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "time of day {}..{} (minutes) must satisfy start < end <= 1440",
+                self.start_min, self.end_min
+            )))
+        }
     }
 }
 

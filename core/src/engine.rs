@@ -496,7 +496,7 @@ impl Engine {
             // Tombstone: from here on, `lock` follows the merge.
             loser.merged_into = Some(survivor);
             let cards: Vec<_> = taken.cards.iter().map(|c| c.digest).collect();
-            kept.absorb(taken);
+            kept.absorb(survivor, taken);
             self.emit(EventKind::PatientsMerged { survivor, merged: merged_now });
             cards
         };
@@ -881,6 +881,9 @@ impl Engine {
         self.registry.resource(resource)?;
         if !date.is_valid() {
             return Err(Error::InvalidDate(date));
+        }
+        if let Some(t) = time {
+            t.check()?;
         }
         let now = self.now();
         let slots: Vec<SlotId> = self

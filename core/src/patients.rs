@@ -116,8 +116,17 @@ impl PatientState {
         self.bookings.push(booking);
     }
 
-    /// Take over a merged record's data (the merge keeps everything, drops nothing).
-    pub fn absorb(&mut self, other: PatientState) {
+    /// Take over a merged record's data (the merge keeps everything, drops nothing). The moved
+    /// bookings and referrals name `me`, the survivor, from now on: the merged id is only a
+    /// tombstone that resolves to `me`, and a record must not report a patient it is not kept
+    /// under (booking ids keep the origin patient; see `BookingId::origin_patient`).
+    pub fn absorb(&mut self, me: PatientId, mut other: PatientState) {
+        for b in &mut other.bookings {
+            b.patient = me;
+        }
+        for r in &mut other.referrals {
+            r.patient = me;
+        }
         for card in other.cards {
             if !self.cards.iter().any(|c| c.digest == card.digest) {
                 self.cards.push(card);

@@ -45,8 +45,8 @@ impl Engine {
                 "waitlist dates must satisfy date_from <= date_to, at most 366 days apart",
             ));
         }
-        if req.time.is_some_and(|t| t.start_min >= t.end_min || t.end_min > 1440) {
-            return Err(Error::invalid("waitlist time of day must satisfy start < end <= 1440"));
+        if let Some(t) = req.time {
+            t.check()?;
         }
         if self
             .waitlists

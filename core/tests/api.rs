@@ -240,3 +240,30 @@ fn recovery_reports_serialise() {
     let back: RecoveryReport = serde_json::from_value(json).unwrap();
     assert_eq!(&back, e.recovery_report());
 }
+
+#[test]
+fn an_empty_time_of_day_is_refused_wherever_it_is_taken() {
+    // Found by the conformance scenarios: C read (0, 0) as the whole day, Rust as nothing at
+    // all (and succeeded), Python refused it. Now every call refuses an empty range.
+    let c = city();
+    let date = day0().plus_days(1);
+    let slot = c.slot(c.doctor[2], date, 8 * 60, 2);
+    let p = c.patient();
+    c.engine.book(&c.req(p, slot)).unwrap();
+    for t in [TimeOfDay { start_min: 0, end_min: 0 }, TimeOfDay { start_min: 600, end_min: 500 }] {
+        let err = c.engine.suspend_session(c.doctor[2], date, Some(t)).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        let q = AvailabilityQuery {
+            date_from: date,
+            date_to: date,
+            time: Some(t),
+            ..AvailabilityQuery::default()
+        };
+        assert!(matches!(c.engine.find_free_slots(&q), Err(Error::InvalidArgument(_))));
+    }
+    let too_late = TimeOfDay { start_min: 0, end_min: 1441 };
+    assert!(c.engine.suspend_session(c.doctor[2], date, Some(too_late)).is_err());
+    assert!(!c.engine.slot(slot).unwrap().closed, "a refused suspension closes nothing");
+    let whole = TimeOfDay { start_min: 0, end_min: 1440 };
+    assert_eq!(c.engine.suspend_session(c.doctor[2], date, Some(whole)).unwrap().slots, [slot]);
+}

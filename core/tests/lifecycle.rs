@@ -142,6 +142,11 @@ fn merge_moves_bookings_cards_and_no_shows_to_the_survivor() {
     let rec = c.engine.patient_record(b).unwrap();
     assert_eq!(rec.patient, a, "the merged id resolves to the survivor");
     assert_eq!(rec.active_bookings.len(), 2);
+    // Every moved booking names the survivor: a record reports no patient it is not kept under
+    // (found by the conformance scenarios; the id keeps its origin).
+    assert!(rec.active_bookings.iter().all(|x| x.patient == a), "{:?}", rec.active_bookings);
+    assert_eq!(c.engine.booking(bb.id).unwrap().patient, a);
+    assert_eq!(bb.id.origin_patient(), b);
     // The merged patient's booking is still reachable by its id and cancellable.
     assert_eq!(c.engine.cancel(bb.id).unwrap().state, BookingState::Cancelled);
     assert_eq!(c.engine.booking(ba.id).unwrap().state, BookingState::Booked);

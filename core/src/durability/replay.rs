@@ -245,7 +245,7 @@ impl Replayer {
                     e.patients.cards.insert(card.digest, survivor);
                 }
                 let (_, mut s) = e.patients.lock(survivor)?;
-                s.absorb(taken);
+                s.absorb(survivor, taken);
                 Ok(())
             }
             EventKind::SlotsPublished { first, specs } => publish(e, first, &specs),
