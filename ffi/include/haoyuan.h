@@ -934,22 +934,6 @@ hy_result hy_events_dispatch(hy_events *events,
                              size_t max_events,
                              size_t *delivered_out);
 
-// Copy the fixed description of `result` into `buf` (NUL-terminated, truncated to fit) and its
-// length without the NUL into `*written`. An unknown number gets "unknown result code".
-hy_result hy_error_message(uint32_t result,
-                           char *buf,
-                           size_t len,
-                           size_t *written);
-
-// Copy the detailed message of the last failed call on this thread into `buf` (NUL-terminated,
-// truncated to fit at a character boundary) and its length without the NUL into `*written`.
-// Empty if no call failed on this thread yet. This call never changes the message, whatever
-// its outcome: a NULL `buf` (with `len` > 0) or a NULL or misaligned `written` is reported by
-// the result code alone, so the message can be read again with correct arguments.
-hy_result hy_last_error_message(char *buf,
-                                size_t len,
-                                size_t *written);
-
 // `$find` (IHE parameters as a `Parameters` resource or a plain object: start, end,
 // specialty, practitioner, organization, location, patient) → a searchset `Bundle` of free
 // `Slot`s.
@@ -1022,6 +1006,22 @@ hy_result hy_engine_fhir_import_bundle(hy_engine *engine,
                                        const char *options,
                                        char **json_out,
                                        size_t *len_out);
+
+// Copy the fixed description of `result` into `buf` (NUL-terminated, truncated to fit) and its
+// length without the NUL into `*written`. An unknown number gets "unknown result code".
+hy_result hy_error_message(uint32_t result,
+                           char *buf,
+                           size_t len,
+                           size_t *written);
+
+// Copy the detailed message of the last failed call on this thread into `buf` (NUL-terminated,
+// truncated to fit at a character boundary) and its length without the NUL into `*written`.
+// Empty if no call failed on this thread yet. This call never changes the message, whatever
+// its outcome: a NULL `buf` (with `len` > 0) or a NULL or misaligned `written` is reported by
+// the result code alone, so the message can be read again with correct arguments.
+hy_result hy_last_error_message(char *buf,
+                                size_t len,
+                                size_t *written);
 
 #ifdef __cplusplus
 }  // extern "C"
