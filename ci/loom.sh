@@ -6,16 +6,16 @@
 # boxcar; such a build is good for nothing else, so it lives in its own target directory and
 # runs only the models (`loom` in the unit tests' names, and the loom_* test files).
 #
-# LOOM_MAX_PREEMPTIONS bounds how often one execution may switch threads away from a runnable
-# one. Unbounded, the id model (three threads through engine construction, boxcar pushes and
-# the lock) does not finish in minutes; every known schedule bug of this kind (a lost update,
-# an id taken outside the lock) needs one or two preemptions, and the bound of 3 still explores
-# every schedule with up to three of them.
+# LOOM_MAX_PREEMPTIONS bounds how often one execution may switch away from a runnable thread.
+# The slot models (three threads in compare-and-swap retry loops) do not finish in minutes
+# unbounded; with a bound of 4 they take about 15 s. The bugs they are for need few preemptions:
+# a claim planted as a load and a store (no compare-and-swap) fails both models within the first
+# second at a bound of 3. The id model is small enough to run unbounded (about 6 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg loom"
-export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}"
+# Exactly these flags: any other RUSTFLAGS would rebuild the whole of target/loom.
+export RUSTFLAGS="--cfg loom"
 target=(--target-dir target/loom -p haoyuan)
-${CARGO:-cargo} test "${target[@]}" --lib --quiet -- loom
+LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-4}" ${CARGO:-cargo} test "${target[@]}" --lib --quiet -- loom
 ${CARGO:-cargo} test "${target[@]}" --test loom_ids --quiet
 echo "loom: models hold"

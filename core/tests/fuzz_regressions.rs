@@ -24,7 +24,7 @@ mod msgpack {
         out
     }
 
-    pub fn str(s: &str) -> Vec<u8> {
+    pub fn string(s: &str) -> Vec<u8> {
         assert!(s.len() < 32);
         let mut out = vec![0xa0 | s.len() as u8];
         out.extend_from_slice(s.as_bytes());
@@ -46,7 +46,7 @@ mod msgpack {
 
 /// The record of event `seq`, dated `at` (seconds since the epoch), registering patient `id`.
 fn patient_registered(seq: u64, at: i64, id: u64) -> Vec<u8> {
-    let kind = msgpack::array(2, &[&msgpack::str("patient_registered"), &msgpack::uint(id)]);
+    let kind = msgpack::array(2, &[&msgpack::string("patient_registered"), &msgpack::uint(id)]);
     msgpack::array(3, &[&msgpack::uint(seq), &msgpack::int(at), &kind])
 }
 
@@ -56,7 +56,7 @@ fn segment(records: &[Vec<u8>]) -> Vec<u8> {
     fuzz_segment_from_payloads(1, &payloads)
 }
 
-/// 2026-11-23 08:00 UTC+8: an ordinary instant.
+/// 2026-11-23 00:00 UTC (08:00 in China): an ordinary instant.
 const NOW_S: i64 = 1_795_392_000;
 
 /// The hand-written records are what the engine writes: a sane one replays. Without this, the
@@ -71,9 +71,10 @@ fn hand_written_records_replay() {
 }
 
 /// 6febf70: a checksummed record dated far past the engine's calendar (`DATE_MAX`; here
-/// `i64::MAX` seconds). Replay took it and set the rebuilt engine's clock there, outside the
-/// range every date computation of the engine assumes (local dates, windows, `plus_s`). Now
-/// `Replayer::apply` refuses the record (`sane_time`) as corruption.
+/// `i64::MAX` seconds). Replay accepted it (the fuzz hook returned `Ok`: checked by removing
+/// the check) and set the rebuilt engine's clock there, outside the range every date
+/// computation of the engine assumes (local dates, windows, `plus_s`). Now `Replayer::apply`
+/// refuses the record (`sane_time`) as corruption.
 #[test]
 fn journal_record_dated_after_the_calendar() {
     let bytes = segment(&[patient_registered(1, NOW_S, 1), patient_registered(2, i64::MAX, 2)]);
@@ -82,9 +83,9 @@ fn journal_record_dated_after_the_calendar() {
     assert!(err.to_string().contains("outside the engine's calendar"), "{err}");
 }
 
-/// 6febf70: the same at the other end, a record dated before 1970 (`i64::MIN`). The fresh
-/// replayer's clock then started at `i64::MIN` too (`Replayer::fresh`), so such a record
-/// passed every comparison; now the clock starts at 0 and the record is refused.
+/// 6febf70: the same at the other end, a record dated before 1970 (`i64::MIN`, -1). The fresh
+/// replayer's clock then started at `i64::MIN` too (`Replayer::fresh`), so such a record was
+/// accepted as well; now the clock starts at 0 and the record is refused.
 #[test]
 fn journal_record_dated_before_the_epoch() {
     for at in [i64::MIN, -1] {
