@@ -122,7 +122,7 @@ pub struct Engine {
     /// meets an event about an id whose addition comes later, whatever the interleaving of the
     /// threads and wherever a crash cuts the journal (hardening issue, item B). Additions are
     /// rare and short; bookings never take it.
-    alloc_lock: Mutex<()>,
+    alloc_lock: crate::sync::Mutex<()>,
     /// Serialises roster publications (see `publish_rosters_until`).
     roster_lock: Mutex<()>,
     /// Serialises `tick` so expiry and draws happen once, in order.
@@ -188,7 +188,7 @@ impl Engine {
             rosters: Rosters::default(),
             channel_groups: boxcar::Vec::new(),
             publish_lock: Mutex::new(()),
-            alloc_lock: Mutex::new(()),
+            alloc_lock: crate::sync::Mutex::new(()),
             roster_lock: Mutex::new(()),
             tick_lock: Mutex::new(()),
             clock_lock: Mutex::new(()),
@@ -808,6 +808,8 @@ impl Engine {
                 let spec = &specs[i];
                 let reserved_total: u16 = r.iter().sum();
                 let over = (spec.capacity as f32 * ratio).floor() as u16;
+                // Ratios are within 0 ..= 1 (`Policy::validate`): the cast above never saturates.
+                assert!(over <= spec.capacity.min(crate::slot::OVERBOOKING_PLACES_MAX));
                 let sizes = [spec.capacity - reserved_total + over, r[0], r[1], r[2]];
                 // Invariant 1 at publication: a slot's pools never sum past its capacity plus
                 // the overbooking allowance (pool_sizes guarantees reserved ≤ capacity).

@@ -50,6 +50,7 @@ mod registry;
 mod roster;
 mod slot;
 mod store;
+mod sync;
 mod time;
 mod timers;
 mod waitlist;

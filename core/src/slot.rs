@@ -8,16 +8,35 @@
 
 use crate::ids::*;
 use crate::model::{Pool, SlotSpec};
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::time::Date;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Most places one slot may have (a bed pool or an exam device day), so that capacity plus the
 /// overbooking allowance fits the 15-bit pool counters.
 pub const PLACES_MAX: u16 = 16_000;
 
+/// Most overbooking places one slot may have: `Policy::validate` keeps every overbooking ratio
+/// within 0 ..= 1, so the allowance ⌊capacity × ratio⌋ is at most the capacity.
+pub(crate) const OVERBOOKING_PLACES_MAX: u16 = PLACES_MAX;
+
 const FIELD_BITS: u32 = 16;
 const FIELD_MASK: u64 = 0x7fff;
 const CLOSED: u64 = 1 << 63;
+/// Most places one pool's counter can count (15 bits).
+pub(crate) const TAKEN_MAX: u16 = FIELD_MASK as u16;
+
+// The layout of the word, checked by the compiler rather than by a comment:
+// - every pool has a field, and the fields fit the word;
+const _: () = assert!(Pool::ALL.len() as u32 * FIELD_BITS <= u64::BITS);
+const _: () = assert!(RESERVED_POOLS + 1 == Pool::ALL.len());
+// - a counter is narrower than its field, and the closed flag lies above the last counter, so
+//   neither a full counter nor the flag ever reads as part of another field;
+const _: () = assert!(FIELD_MASK < 1 << FIELD_BITS && FIELD_MASK.count_ones() == 15);
+const _: () = assert!((FIELD_MASK << ((Pool::ALL.len() as u32 - 1) * FIELD_BITS)) & CLOSED == 0);
+// - the largest pool fits its counter: the general pool holds a whole slot of PLACES_MAX places
+//   plus the largest overbooking allowance, so `claim`'s `taken < size` never lets an increment
+//   carry into the next pool's field (the test `the_largest_slot_fits_the_counter` fills it).
+const _: () = assert!(PLACES_MAX as u64 + OVERBOOKING_PLACES_MAX as u64 <= FIELD_MASK);
 
 /// A published slot. 40 bytes: the packed counter, where and when, and the size of each pool
 /// (fixed at publication from the policy).
@@ -55,6 +74,9 @@ pub(crate) enum ClaimError {
 
 impl Slot {
     pub fn new(spec: &SlotSpec, department: DepartmentId, sizes: [u16; 4]) -> Slot {
+        // `claim` relies on it: a pool that fits its counter is never incremented past it.
+        // Publication deals sizes that fit; a snapshot's are checked before they get here.
+        assert!(Slot::sizes_fit_counters(sizes), "pool sizes {sizes:?} beyond the counters");
         Slot {
             counts: AtomicU64::new(0),
             resource: spec.resource,
@@ -65,6 +87,11 @@ impl Slot {
             capacity: spec.capacity,
             sizes,
         }
+    }
+
+    /// Whether every pool size fits a 15-bit counter (see the layout assertions above).
+    pub(crate) fn sizes_fit_counters(sizes: [u16; 4]) -> bool {
+        sizes.iter().all(|&size| size <= TAKEN_MAX)
     }
 
     fn taken_in(word: u64, pool: Pool) -> u16 {
@@ -87,7 +114,11 @@ impl Slot {
             let next = word + (1u64 << pool.shift_bits());
             match self.counts.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return Ok(pool),
+                Ok(_) => {
+                    // Invariant 1, as the word now says: the pool was below its size.
+                    assert!(Self::taken_in(next, pool) <= self.sizes[pool as usize]);
+                    return Ok(pool);
+                }
                 Err(current) => word = current,
             }
         }
@@ -96,7 +127,9 @@ impl Slot {
     /// Give back a place taken from `pool`.
     pub fn release(&self, pool: Pool) {
         let prev = self.counts.fetch_sub(1u64 << pool.shift_bits(), Ordering::AcqRel);
-        debug_assert!(Self::taken_in(prev, pool) > 0, "released a place never claimed");
+        // A release without its claim would borrow from the next pool's field (or the closed
+        // flag) and corrupt every count of the slot: stop rather than go on with them.
+        assert!(Self::taken_in(prev, pool) > 0, "released a place never claimed");
     }
 
     /// Replay only (durability): take a place from `pool` without the size check — the journal
@@ -105,7 +138,7 @@ impl Slot {
     pub(crate) fn force_take(&self, pool: Pool) -> bool {
         let mut word = self.counts.load(Ordering::Acquire);
         loop {
-            if Self::taken_in(word, pool) as u64 >= FIELD_MASK {
+            if Self::taken_in(word, pool) >= TAKEN_MAX {
                 return false;
             }
             match self.counts.compare_exchange_weak(
@@ -141,9 +174,14 @@ impl Slot {
 
     /// Snapshot restore only: set the taken counts and the closed flag at once.
     pub(crate) fn restore_counts(&self, taken: [u16; 4], closed: bool) {
+        // Checked by the snapshot's restore: masking a count would silently change it.
+        assert!(
+            taken.iter().all(|&t| t <= TAKEN_MAX),
+            "taken counts {taken:?} beyond the counters"
+        );
         let mut word = if closed { CLOSED } else { 0 };
         for p in Pool::ALL {
-            word |= (taken[p as usize] as u64 & FIELD_MASK) << p.shift_bits();
+            word |= (taken[p as usize] as u64) << p.shift_bits();
         }
         self.counts.store(word, Ordering::Release);
     }
@@ -173,6 +211,8 @@ impl Slot {
         if w & CLOSED != 0 {
             return 0;
         }
+        // Saturating, not asserted: replay counts places without the size check (`force_take`),
+        // and a read must not panic on a counter that is past its size for a moment.
         order
             .iter()
             .map(|&p| self.sizes[p as usize].saturating_sub(Self::taken_in(w, p)) as u32)
@@ -218,13 +258,14 @@ pub(crate) fn pool_sizes(
     for &c in capacities {
         let prev = dealt.pools;
         dealt = dealt.grow(c as u64, shares);
-        let mine: [u16; RESERVED_POOLS] =
-            std::array::from_fn(|p| (dealt.pools[p] - prev[p]) as u16);
+        let mine: [u32; RESERVED_POOLS] = std::array::from_fn(|p| dealt.pools[p] - prev[p]);
+        // h(c + k) − h(c) ≤ k (see above): checked before narrowing, so that no cast can hide
+        // an excess.
         assert!(
-            mine.iter().map(|&x| x as u32).sum::<u32>() <= c as u32,
+            mine.iter().map(|&x| x as u64).sum::<u64>() <= c as u64,
             "reserved pools exceed a slot's capacity"
         );
-        out.push(mine);
+        out.push(mine.map(|x| x as u16));
     }
     (out, dealt)
 }
@@ -361,5 +402,84 @@ mod tests {
             full.iter().map(|p| p.iter().sum::<u16>()).collect::<Vec<_>>(),
             vec![1, 2, 1, 3]
         );
+    }
+}
+
+/// loom models of the counter (`ci/loom.sh`): every interleaving of two or three threads on the
+/// real `Slot`, whose word is loom's `AtomicU64` in a `--cfg loom` build (see `sync.rs`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    fn slot(capacity: u16, sizes: [u16; 4]) -> Slot {
+        let spec = SlotSpec {
+            resource: ResourceId(1),
+            date: Date(0),
+            start_min: 480,
+            end_min: 490,
+            capacity,
+        };
+        Slot::new(&spec, DepartmentId(1), sizes)
+    }
+
+    /// Invariant 1 under contention: three patients race for a slot of two places (one
+    /// general, one referral, the general pool tried first). Exactly two claims win, each pool
+    /// is charged at most its size, and the losers see `Full`. A claim that read the word and
+    /// then stored it (no compare-and-swap) lets two threads win the same place.
+    #[test]
+    fn racing_claims_never_overbook() {
+        loom::model(|| {
+            let s = Arc::new(slot(2, [1, 1, 0, 0]));
+            let racers: Vec<_> = (0..3)
+                .map(|_| {
+                    let s = s.clone();
+                    thread::spawn(move || s.claim(&[Pool::General, Pool::Referral]))
+                })
+                .collect();
+            let results: Vec<_> = racers.into_iter().map(|t| t.join().unwrap()).collect();
+            let won: Vec<Pool> = results.iter().filter_map(|r| r.ok()).collect();
+            assert_eq!(won.len(), 2, "two places, two winners: {results:?}");
+            assert!(won.contains(&Pool::General) && won.contains(&Pool::Referral), "{won:?}");
+            assert!(results.iter().all(|r| r.is_ok() || *r == Err(ClaimError::Full)));
+            assert_eq!(s.taken(), [1, 1, 0, 0]);
+        });
+    }
+
+    /// Places come back: two threads each claim the one place of a slot (with one place of
+    /// overbooking allowance in the general pool, so both may hold it at once) and release it
+    /// again; a third closes the slot meanwhile. Whatever the interleaving, no pool ever passes
+    /// its size, every claim won was given back, and the counter ends at zero with the slot
+    /// closed. A release that read-modify-wrote the word with a plain load and store would
+    /// lose a concurrent claim's or release's update and leave a count behind.
+    #[test]
+    fn claims_and_releases_return_to_zero() {
+        loom::model(|| {
+            let s = Arc::new(slot(1, [2, 0, 0, 0]));
+            let patients: Vec<_> = (0..2)
+                .map(|_| {
+                    let s = s.clone();
+                    thread::spawn(move || {
+                        let won = s.claim(&[Pool::General]);
+                        if let Ok(pool) = won {
+                            assert!(s.taken()[pool as usize] <= s.sizes[pool as usize]);
+                            s.release(pool);
+                        }
+                        won.is_ok()
+                    })
+                })
+                .collect();
+            let provider = {
+                let s = s.clone();
+                thread::spawn(move || s.close())
+            };
+            let won = patients.into_iter().map(|t| t.join().unwrap()).filter(|&w| w).count();
+            assert!(provider.join().unwrap(), "the slot was open before");
+            assert!(won <= 2);
+            assert_eq!(s.taken(), [0; 4], "every place given back");
+            assert!(s.is_closed());
+            assert_eq!(s.claim(&[Pool::General]), Err(ClaimError::Closed));
+        });
     }
 }

@@ -22,7 +22,7 @@ use crate::model::{
 use crate::cards::{CardDigest, CardKey};
 use crate::patients::{LinkedCard, PatientState};
 
-use crate::slot::Slot;
+use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
 use crate::time::{Date, Timestamp};
 
 use parking_lot::Mutex;
@@ -282,7 +282,11 @@ impl State {
         }
         for s in &self.slots {
             let res = reg.resource(s.spec.resource)?;
-            if res.department != s.department || s.taken.iter().any(|&t| t > 0x7fff) {
+            if res.department != s.department
+                || !(1..=PLACES_MAX).contains(&s.spec.capacity)
+                || !Slot::sizes_fit_counters(s.sizes)
+                || s.taken.iter().any(|&t| t > TAKEN_MAX)
+            {
                 return Err(corrupt(format!(
                     "snapshot slot of {} is inconsistent",
                     s.spec.resource

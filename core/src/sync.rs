@@ -1,0 +1,34 @@
+//! The synchronisation primitives of the code that the loom models check (`ci/loom.sh`).
+//!
+//! Normally these are the standard atomics and parking_lot's mutex. Built with
+//! `RUSTFLAGS="--cfg loom"` they are loom's, so that a model explores every interleaving of the
+//! real code, not of a copy: the slot counter (`slot.rs`) and the lock that takes a dense id and
+//! numbers its event as one step (`Engine::alloc_lock`). The rest of the engine keeps its own
+//! primitives; a loom build is only good for running the models (loom's types live inside
+//! `loom::model` alone).
+
+#[cfg(not(loom))]
+pub(crate) use parking_lot::Mutex;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic;
+
+/// loom's mutex with parking_lot's face (`lock` returns the guard: no poisoning), so the code
+/// under test reads the same in both builds.
+#[cfg(loom)]
+#[derive(Debug)]
+pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+#[cfg(loom)]
+impl<T> Mutex<T> {
+    pub fn new(value: T) -> Mutex<T> {
+        Mutex(loom::sync::Mutex::new(value))
+    }
+
+    pub fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+        // A model thread panicking while holding the lock fails the model anyway.
+        self.0.lock().expect("loom mutex poisoned")
+    }
+}
