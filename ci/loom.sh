@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # loom models: every interleaving (up to a preemption bound) of two or three threads on the real
-# slot counter (core/src/slot.rs: claims never overbook, releases bring the counts back to zero)
-# and on the real id allocation (core/tests/loom_ids.rs: dense ids reach the journal in id
-# order). `--cfg loom` swaps loom's atomics and mutex into that code (core/src/sync.rs) and into
-# boxcar; such a build is good for nothing else, so it lives in its own target directory and
-# runs only the models (`loom` in the unit tests' names, and the loom_* test files).
+# slot counter (core/src/slot.rs `loom_models`: claims never overbook, releases bring the counts
+# back to zero) and on the real id allocation (loom/tests/ids.rs: dense ids reach the journal in
+# id order). `--cfg loom` swaps loom's atomics and mutex into that code (core/src/sync.rs) and
+# into boxcar; such a build is good for nothing else, so it lives in its own target directory.
+# The harness is its own crate (loom/) so the build compiles core's library, not core's
+# test-only dependencies.
 #
 # LOOM_MAX_PREEMPTIONS bounds how often one execution may switch away from a runnable thread.
 # The slot models (three threads in compare-and-swap retry loops) do not finish in minutes
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Exactly these flags: any other RUSTFLAGS would rebuild the whole of target/loom.
 export RUSTFLAGS="--cfg loom"
-target=(--target-dir target/loom -p haoyuan)
-LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-4}" ${CARGO:-cargo} test "${target[@]}" --lib --quiet -- loom
-${CARGO:-cargo} test "${target[@]}" --test loom_ids --quiet
+target=(--target-dir "${CARGO_TARGET_DIR:-target}/loom" -p haoyuan-loom)
+LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-4}" ${CARGO:-cargo} test "${target[@]}" --test slot --quiet
+${CARGO:-cargo} test "${target[@]}" --test ids --quiet
 echo "loom: models hold"

@@ -89,6 +89,9 @@ pub use model::{
     SuspensionReport, Tier, Urgency, WaitlistEntry, WaitlistRequest,
 };
 pub use patients::ENDED_BOOKINGS_KEPT;
+#[cfg(loom)]
+#[doc(hidden)]
+pub use slot::loom_models;
 
 pub use calendar::check_utc_offset;
 pub use policy::*;

@@ -407,8 +407,13 @@ mod tests {
 
 /// loom models of the counter (`ci/loom.sh`): every interleaving of two or three threads on the
 /// real `Slot`, whose word is loom's `AtomicU64` in a `--cfg loom` build (see `sync.rs`).
-#[cfg(all(test, loom))]
-mod loom_models {
+/// The loom models of the slot counter, run by `loom/tests/slot.rs` (`ci/loom.sh`). They live
+/// here, compiled only in a `--cfg loom` build, because they drive the crate-private `Slot`;
+/// the test harness lives in its own crate so that a loom build compiles the engine's library
+/// alone, not its test-only dependencies (criterion, proptest, haoyuan-fhir).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_models {
     use super::*;
     use loom::sync::Arc;
     use loom::thread;
@@ -428,8 +433,7 @@ mod loom_models {
     /// general, one referral, the general pool tried first). Exactly two claims win, each pool
     /// is charged at most its size, and the losers see `Full`. A claim that read the word and
     /// then stored it (no compare-and-swap) lets two threads win the same place.
-    #[test]
-    fn racing_claims_never_overbook() {
+    pub fn racing_claims_never_overbook() {
         loom::model(|| {
             let s = Arc::new(slot(2, [1, 1, 0, 0]));
             let racers: Vec<_> = (0..3)
@@ -453,8 +457,7 @@ mod loom_models {
     /// its size, every claim won was given back, and the counter ends at zero with the slot
     /// closed. A release that read-modify-wrote the word with a plain load and store would
     /// lose a concurrent claim's or release's update and leave a count behind.
-    #[test]
-    fn claims_and_releases_return_to_zero() {
+    pub fn claims_and_releases_return_to_zero() {
         loom::model(|| {
             let s = Arc::new(slot(1, [2, 0, 0, 0]));
             let patients: Vec<_> = (0..2)
