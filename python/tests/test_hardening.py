@@ -174,7 +174,7 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (U32, lambda w, v: w.e.hold(w.p, v, "app")),
         (U16, lambda w, v: w.e.hold(w.p, w.slots[2], v)),
         (U64, lambda w, v: w.e.hold(w.p, w.slots[2], "app", referral=v)),
-        (U32, lambda w, v: w.e.hold(w.p, w.slots[2], "app", ttl_s=v)),
+        (U32, lambda w, v: w.e.hold_for(w.p, w.slots[2], "app", v)),
     ],
     "Engine.book": [
         (U32, lambda w, v: w.e.book(v, w.slots[2], "app")),
@@ -375,7 +375,7 @@ def test_utc_offset_within_14_hours_is_accepted(offset: int) -> None:
 
 def test_expired_hold_after_the_clock_processed_it_is_hold_expired() -> None:
     w = world()
-    h = w.e.hold(w.e.register_patient(), w.slots[2], "app", ttl_s=60)
+    h = w.e.hold_for(w.e.register_patient(), w.slots[2], "app", 60)
     w.e.advance_clock(60)
     assert w.e.booking(h.id).state == "expired", "advance_clock processed the expiry"
     for action in (w.e.confirm, w.e.cancel):
@@ -393,7 +393,7 @@ def _system_clock_hold() -> tuple[hy.Engine, hy.Booking]:
     r = e.add_resource(e.add_department(h, "gp", "GP"), "doctor", "Dr A")
     local = dt.datetime.fromtimestamp(e.now(), dt.timezone(dt.timedelta(seconds=e.utc_offset_s)))
     s = e.publish_slots([(r, local.date() + dt.timedelta(days=2), 600, 630, 1)])[0]
-    hold = e.hold(e.register_patient(), s, "app", ttl_s=1)
+    hold = e.hold_for(e.register_patient(), s, "app", 1)
     deadline = time.monotonic() + 5
     while e.now() < hold.expires_at and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -560,8 +560,8 @@ ANCIENT = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
         pytest.param(lambda w: w.e.add_roster(w.dr_li, [0], 1440, 1440, 1, 2, DAY, DAY), hy.InvalidArgument, id="roster-empty-session"),
         pytest.param(lambda w: w.e.suspend_session(w.dr_li, DAY, time=(1440, 1440)), hy.InvalidArgument, id="suspend-empty-time"),
         pytest.param(lambda w: w.e.suspend_session(w.dr_li, "2199-12-31", time=(0, 65535)), hy.InvalidArgument, id="suspend-time-u16-max"),
-        pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "app", ttl_s=2**32 - 1), hy.InvalidArgument, id="hold-ttl-u32-max"),
-        pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "app", ttl_s=0), hy.InvalidArgument, id="hold-ttl-0"),
+        pytest.param(lambda w: w.e.hold_for(w.p, w.slots[2], "app", 2**32 - 1), hy.InvalidArgument, id="hold-ttl-u32-max"),
+        pytest.param(lambda w: w.e.hold_for(w.p, w.slots[2], "app", 0), hy.InvalidArgument, id="hold-ttl-0"),
         pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "x" * 10_000), hy.InvalidArgument, id="hold-channel-name-10k"),
         pytest.param(lambda w: w.e.issue_referral(w.q, w.clinic, "cardiology", valid_days=65535), hy.InvalidArgument, id="referral-valid-days-u16-max"),
         pytest.param(lambda w: w.e.issue_referral(w.q, w.clinic, "x" * 100_000), hy.InvalidArgument, id="referral-specialty-100k"),
