@@ -272,7 +272,16 @@ pub extern "C" fn hy_engine_open_manual_clock(
     start: hy_timestamp,
     engine_out: *mut *mut hy_engine,
 ) -> hy_result {
-    hy_engine_open_with_manual_clock(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, start, engine_out)
+    hy_engine_open_with_manual_clock(
+        dir,
+        policy,
+        format,
+        utc_offset_s,
+        mode,
+        fsync_interval_ms,
+        start,
+        engine_out,
+    )
 }
 
 /// Write a snapshot of a durable engine and drop the journal it makes unnecessary (bookings go

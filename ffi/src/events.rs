@@ -267,7 +267,10 @@ pub extern "C" fn hy_subscription_dispatch(
 /// Deprecated: use `hy_engine_subscribe` (same arguments, same result).
 #[deprecated(note = "use hy_engine_subscribe")]
 #[no_mangle]
-pub extern "C" fn hy_events_new(engine: *const hy_engine, events_out: *mut *mut hy_events) -> hy_result {
+pub extern "C" fn hy_events_new(
+    engine: *const hy_engine,
+    events_out: *mut *mut hy_events,
+) -> hy_result {
     hy_engine_subscribe(engine, events_out)
 }
 
@@ -286,7 +289,10 @@ pub extern "C" fn hy_events_new_with(
 /// Deprecated: use `hy_subscription_is_cut_off` (same arguments, same result).
 #[deprecated(note = "use hy_subscription_is_cut_off")]
 #[no_mangle]
-pub extern "C" fn hy_events_is_cut_off(events: *const hy_events, cut_off_out: *mut bool) -> hy_result {
+pub extern "C" fn hy_events_is_cut_off(
+    events: *const hy_events,
+    cut_off_out: *mut bool,
+) -> hy_result {
     hy_subscription_is_cut_off(events, cut_off_out)
 }
 

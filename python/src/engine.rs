@@ -325,7 +325,11 @@ impl Engine {
     }
 
     /// A department's resources, in id order.
-    fn resources_of(&self, py: Python<'_>, department: Id<DepartmentId>) -> PyResult<Vec<Resource>> {
+    fn resources_of(
+        &self,
+        py: Python<'_>,
+        department: Id<DepartmentId>,
+    ) -> PyResult<Vec<Resource>> {
         let e = &*self.inner;
         let all = run(py, || e.resources_of(department.0))?;
         Ok(all.iter().map(Self::resource_record).collect())
@@ -433,7 +437,8 @@ impl Engine {
         date: DateArg,
     ) -> PyResult<Vec<u32>> {
         let e = &*self.inner;
-        run(py, || e.resource_day_slots(resource.0, date.0)).map(|v| v.into_iter().map(|s| s.0).collect())
+        run(py, || e.resource_day_slots(resource.0, date.0))
+            .map(|v| v.into_iter().map(|s| s.0).collect())
     }
 
     fn slot_count(&self) -> usize {

@@ -111,6 +111,10 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (OFFSET, lambda w, v: hy.Engine(start=START, utc_offset_s=v)),
         (INSTANT, lambda w, v: hy.Engine(start=v)),
     ],
+    "Engine.with_manual_clock": [
+        (INSTANT, lambda w, v: hy.Engine.with_manual_clock(start=v)),
+        (OFFSET, lambda w, v: hy.Engine.with_manual_clock(start=START, utc_offset_s=v)),
+    ],
     "Engine.advance_clock": [(SECONDS, lambda w, v: w.e.advance_clock(v))],
     "Engine.advance_to": [(INSTANT, lambda w, v: w.e.advance_to(v))],
     "Engine.add_department": [(U32, lambda w, v: w.e.add_department(v, "ent", "ENT"))],
@@ -120,6 +124,8 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "Engine.resource": [(U32, lambda w, v: w.e.resource(v))],
     "Engine.channel": [(U16, lambda w, v: w.e.channel(v))],
     "Engine.resource_stats": [(U32, lambda w, v: w.e.resource_stats(v))],
+    "Engine.departments_of": [(U32, lambda w, v: w.e.departments_of(v))],
+    "Engine.resources_of": [(U32, lambda w, v: w.e.resources_of(v))],
     "Engine.link_card": [(U32, lambda w, v: w.e.link_card(v, "ehealth", "E-1"))],
     "Engine.merge_patients": [
         (U32, lambda w, v: w.e.merge_patients(v, w.q)),
@@ -127,7 +133,9 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     ],
     "Engine.patient_record": [(U32, lambda w, v: w.e.patient_record(v))],
     "Engine.bookings_of": [(U32, lambda w, v: w.e.bookings_of(v))],
+    "Engine.bookings_on": [(U32, lambda w, v: w.e.bookings_on([v]))],
     "Engine.booking": [(U64, lambda w, v: w.e.booking(v))],
+    "Engine.resource_day_slots": [(U32, lambda w, v: w.e.resource_day_slots(v, DAY))],
     "Engine.slot": [(U32, lambda w, v: w.e.slot(v))],
     "Engine.publish_slots": [
         (U32, lambda w, v: w.e.publish_slots([(v, DAY, 600, 630, 1)])),
@@ -169,12 +177,18 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (U32, lambda w, v: w.e.alternatives(v, DAY, DAY)),
         (U32, lambda w, v: w.e.alternatives(w.cardiology, DAY, DAY, v)),
     ],
+    "Engine.hold_for": [
+        (U32, lambda w, v: w.e.hold_for(v, w.slots[2], "app", 60)),
+        (U32, lambda w, v: w.e.hold_for(w.p, v, "app", 60)),
+        (U16, lambda w, v: w.e.hold_for(w.p, w.slots[2], v, 60)),
+        (U64, lambda w, v: w.e.hold_for(w.p, w.slots[2], "app", 60, referral=v)),
+        (U32, lambda w, v: w.e.hold_for(w.p, w.slots[2], "app", v)),  # ttl_s
+    ],
     "Engine.hold": [
         (U32, lambda w, v: w.e.hold(v, w.slots[2], "app")),
         (U32, lambda w, v: w.e.hold(w.p, v, "app")),
         (U16, lambda w, v: w.e.hold(w.p, w.slots[2], v)),
         (U64, lambda w, v: w.e.hold(w.p, w.slots[2], "app", referral=v)),
-        (U32, lambda w, v: w.e.hold_for(w.p, w.slots[2], "app", v)),
     ],
     "Engine.book": [
         (U32, lambda w, v: w.e.book(v, w.slots[2], "app")),
@@ -215,6 +229,11 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (U32, lambda w, v: w.e.book_many([w.p], [v], "app")),
         (U16, lambda w, v: w.e.book_many([w.p], [w.slots[2]], v)),
         (U16, lambda w, v: w.e.book_many([w.p], [w.slots[2]], [v])),
+    ],
+    "Engine.hold_many": [
+        (U32, lambda w, v: w.e.hold_many([v], [w.slots[2]], "app")),
+        (U32, lambda w, v: w.e.hold_many([w.p], [v], "app")),
+        (U16, lambda w, v: w.e.hold_many([w.p], [w.slots[2]], v)),
     ],
     "Engine.lifecycle_many": [(U64, lambda w, v: w.e.lifecycle_many("cancel", [v]))],
     "Engine.find_free_many": [
@@ -272,7 +291,9 @@ NO_INT_ARGS: set[str] = {
     "Engine.add_institution", "Engine.add_channel", "Engine.channel_id", "Engine.stats",
     "Engine.register_patient", "Engine.find_patient_by_card", "Engine.slot_count",
     "Engine.publish_rosters_until", "Engine.last_event_seq",
+    "Engine.institutions",
     "Subscription.pending", "Subscription.capacity", "Subscription.cut_off",
+    "Subscription.try_recv", "Subscription.recv",  # recv's timeout_s is a float
     "day_number", "events_to_pandas", "events_to_arrow", "num_threads",
     "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv",
     "_native.num_threads", "_native.fhir_find", "_native.fhir_hold", "_native.fhir_book", "_native.fhir_cancel",
@@ -674,7 +695,7 @@ NASTY: list[Any] = [
     None, True, object(), b"bytes", 1j,
 ]  # fmt: skip
 # Calls that run a simulation or may wait: their arguments are covered by the tables above.
-NOT_FUZZED = {"sim.simulate", "sim.compare", "_native.sim_simulate", "_native.sim_compare", "Subscription.poll"}
+NOT_FUZZED = {"sim.simulate", "sim.compare", "_native.sim_simulate", "_native.sim_compare", "Subscription.poll", "Subscription.recv"}
 
 
 def _resolve(w: World, name: str) -> Callable[..., Any]:
