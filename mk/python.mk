@@ -13,7 +13,7 @@
 PY_VENV := python/.venv
 PY_BIN := $(abspath $(PY_VENV))/bin
 PY_STAMP := $(PY_VENV)/.requirements-dev.stamp
-PY_TESTS := tests/test_engine.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py tests/test_hardening.py tests/test_pii.py tests/test_error_table.py README.md
+PY_TESTS := tests/test_engine.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py tests/test_hardening.py tests/test_pii.py tests/test_error_table.py tests/test_faces.py README.md
 
 .PHONY: test-python python-build bench-python
 TEST_TARGETS += test-python

@@ -4,7 +4,7 @@
 //! - `single/rust` vs `single/c`: one booking and its cancellation (`Engine::book` +
 //!   `Engine::cancel` vs `hy_engine_book` + `hy_engine_cancel`).
 //! - `bulk/rust` vs `bulk/c`: 1,000 bookings then their 1,000 cancellations, as a Rust loop vs one
-//!   `hy_engine_book_bulk` + one `hy_engine_cancel_bulk` call (the C side also gathers the ids).
+//!   `hy_engine_book_many` + one `hy_engine_lifecycle_many` (cancel) call (the C side also gathers the ids).
 //!
 //! The extern "C" functions are called through `black_box`ed function pointers so they cannot
 //! be inlined into the bench: each call pays a real call, the pointer checks, the struct
@@ -44,7 +44,7 @@ impl Fixture {
         assert_eq!(hy_date_from_ymd(2026, 11, 23, &mut day), hy_result::HY_OK);
         assert_eq!(hy_timestamp_from_local(day, 16 * 60, 8 * 3600, &mut start), hy_result::HY_OK);
         assert_eq!(
-            hy_engine_new_manual_clock(
+            hy_engine_with_manual_clock(
                 std::ptr::null(),
                 HY_POLICY_JSON,
                 8 * 3600,
@@ -142,6 +142,16 @@ impl Drop for Fixture {
 
 type BookFn = extern "C" fn(*mut hy_engine, *const hy_request, *mut hy_booking) -> hy_result;
 type CancelFn = extern "C" fn(*mut hy_engine, hy_booking_id, *mut hy_booking) -> hy_result;
+/// `hy_engine_lifecycle_many` with HY_LIFECYCLE_CANCEL, as one function pointer.
+extern "C" fn cancel_many(
+    engine: *mut hy_engine,
+    bookings: *const hy_booking_id,
+    len: usize,
+    results: *mut hy_booking_result,
+) -> hy_result {
+    hy_engine_lifecycle_many(engine, HY_LIFECYCLE_CANCEL, bookings, len, results)
+}
+
 type BookBulkFn =
     extern "C" fn(*mut hy_engine, *const hy_request, usize, *mut hy_booking_result) -> hy_result;
 type CancelBulkFn =
@@ -220,8 +230,8 @@ fn bulk(c: &mut Criterion) {
             })
         })
     });
-    let book_bulk: BookBulkFn = black_box(hy_engine_book_bulk);
-    let cancel_bulk: CancelBulkFn = black_box(hy_engine_cancel_bulk);
+    let book_bulk: BookBulkFn = black_box(hy_engine_book_many);
+    let cancel_bulk: CancelBulkFn = black_box(cancel_many);
     g.bench_function("c", |b| {
         b.iter_custom(|iters| {
             timed(iters, BULK_PATIENTS, BULK_RUNS_PER_FIXTURE, |f, i| {
@@ -263,8 +273,8 @@ fn interleaved() {
     const ROUNDS: usize = 41;
     let book: BookFn = black_box(hy_engine_book);
     let cancel: CancelFn = black_box(hy_engine_cancel);
-    let book_bulk: BookBulkFn = black_box(hy_engine_book_bulk);
-    let cancel_bulk: CancelBulkFn = black_box(hy_engine_cancel_bulk);
+    let book_bulk: BookBulkFn = black_box(hy_engine_book_many);
+    let cancel_bulk: CancelBulkFn = black_box(cancel_many);
     let single_rust = |iters| {
         timed(iters, SINGLE_PATIENTS, SINGLE_RUNS_PER_FIXTURE, |f, i| {
             let e = f.engine();

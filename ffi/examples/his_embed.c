@@ -53,7 +53,7 @@ int main(void) {
     hy_timestamp nine_am;
     check(hy_timestamp_from_local(today, 9 * 60, china, &nine_am), "timestamp");
     hy_engine *engine = NULL;
-    check(hy_engine_new_manual_clock("{\"hold\": {\"ttl_s\": 300}}", HY_POLICY_JSON, china, nine_am, &engine), "engine");
+    check(hy_engine_with_manual_clock("{\"hold\": {\"ttl_s\": 300}}", HY_POLICY_JSON, china, nine_am, &engine), "engine");
 
     /* 2. Register the hospital, a department and a doctor. */
     hy_institution_id hospital;
@@ -64,8 +64,8 @@ int main(void) {
     check(hy_engine_add_resource(engine, paediatrics, HY_RESOURCE_DOCTOR, "Dr Chen", false, &dr_chen), "resource");
 
     /* Start listening before anything happens that the HIS must forward. */
-    hy_events *events = NULL;
-    check(hy_events_new(engine, &events), "subscribe");
+    hy_subscription *events = NULL;
+    check(hy_engine_subscribe(engine, &events), "subscribe");
 
     /* 3. Publish tomorrow morning: eight 30-minute segments of 4 places, in one call. */
     hy_slot_spec morning[8];
@@ -142,11 +142,11 @@ int main(void) {
     /* 7. Forward the events: each is one JSON object; the callback runs on this thread. */
     printf("events:\n");
     size_t delivered = 0;
-    check(hy_events_dispatch(events, print_event, NULL, 0, &delivered), "events");
+    check(hy_subscription_dispatch(events, print_event, NULL, 0, &delivered), "events");
     printf("%zu events forwarded\n", delivered);
 
     /* 8. Close: free the subscription and the engine (both accept NULL). */
-    hy_events_free(events);
+    hy_subscription_free(events);
     hy_engine_free(engine);
     return 0;
 }

@@ -2,8 +2,8 @@
  * haoyuan.h — the C ABI of haoyuan, one region-wide pool of hospital appointment slots (号源).
  *
  * Conventions (ffi/README.md has the long form):
- *  - Opaque handles (hy_engine, hy_events) made by hy_<type>_new* and released by
- *    hy_<type>_free, which accepts NULL.
+ *  - Opaque handles (hy_engine, hy_subscription) made by hy_engine_new / _with_manual_clock /
+ *    _open* and hy_engine_subscribe*, released by hy_<type>_free, which accepts NULL.
  *  - Every call returns hy_result; HY_OK is 0. The detail of a failure is in
  *    hy_last_error_message() on the same thread.
  *  - Inputs come before outputs; outputs are written only when the call returns HY_OK (the one
@@ -19,9 +19,19 @@
  *    aborts the process: it is an error code.
  *  - No id of any kind is ever 0 (ids start at 1): a bulk result row with booking id 0 is a
  *    refused request, and 0 means "none" in optional 64-bit id fields (HY_NONE in 32-bit ones).
- *  - Thread-safety: a hy_engine may be used from any number of threads at once; a hy_events
- *    handle by one thread at a time.
+ *  - Thread-safety: a hy_engine may be used from any number of threads at once; a
+ *    hy_subscription handle by one thread at a time.
+ *  - Deprecated names (the first C names of calls renamed to match the Rust and Python faces,
+ *    docs/faces.md) are thin wrappers marked HY_DEPRECATED: the compiler warns, the call works.
  */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HY_DEPRECATED(note) __attribute__((deprecated(note)))
+#elif defined(_MSC_VER)
+#define HY_DEPRECATED(note) __declspec(deprecated(note))
+#else
+#define HY_DEPRECATED(note)
+#endif
 
 #ifndef HAOYUAN_H
 #define HAOYUAN_H
@@ -46,13 +56,25 @@
 // Most events one poll or dispatch call hands over (a bound on one call's time).
 #define HY_EVENTS_PER_CALL_MAX 1000000
 
+// Queue size of `hy_engine_subscribe` (events).
+#define HY_EVENTS_CAPACITY_DEFAULT 65536
 
+// Largest queue `hy_engine_subscribe_with` accepts (events).
+#define HY_EVENTS_CAPACITY_MAX 4194304
 
-
+// Most slots one `hy_engine_bookings_on` call takes.
+#define HY_SLOTS_PER_QUERY_MAX 1000000
 
 // "No id" / "any" in a 32-bit id field of an input struct (institution, department, resource).
 // (0 is never an id either, but 0 in such a field is looked up and is HY_NOT_FOUND.)
 #define HY_NONE 4294967295
+
+// Longest name the registry accepts (institutions, departments, resources, channels,
+// districts, specialties), in bytes.
+#define HY_NAME_LEN_MAX 200
+
+// Size of the name fields of the registry structs: the longest name and its NUL.
+#define HY_NAME_BUF_LEN 201
 
 // The result of every call. `HY_OK` is 0; everything else is an error whose readable detail
 // is in `hy_last_error_message()` on the same thread.
@@ -181,6 +203,26 @@ typedef uint32_t hy_submission_outcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The serving class of a waitlist entry (served in this order, then by joining order).
+enum hy_priority
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  HY_PRIORITY_EMERGENCY = 0,
+  HY_PRIORITY_URGENT = 1,
+  HY_PRIORITY_ROUTINE = 2,
+  HY_PRIORITY_FOLLOW_UP = 3,
+  HY_PRIORITY_GENERAL = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum hy_priority hy_priority;
+#else
+typedef uint32_t hy_priority;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // One region-wide pool of slots (an in-memory `haoyuan::Engine`).
 //
 // Thread-safety: every function taking a `hy_engine` may be called from any number of threads
@@ -198,18 +240,18 @@ typedef uint32_t hy_submission_outcome;
 // example with `hy_engine_booking`).
 typedef struct hy_engine hy_engine;
 
-// A subscription to an engine's events: it receives every event emitted after
-// `hy_events_new`, in the engine's per-patient order (events of different patients may be a
-// few positions apart; `seq` has no gaps, so sort by it if you need the total order).
+// A subscription to an engine's events (`hy_engine_subscribe`): it receives every event
+// emitted after it was made, in the engine's per-patient order (events of different patients
+// may be a few positions apart; `seq` has no gaps, so sort by it if you need the total order).
 //
-// Thread-safety: one thread at a time per handle (poll/dispatch mutate it). Make one handle
-// per consumer thread if several need events.
+// Thread-safety: one thread at a time per handle (reading mutates it). Make one handle per
+// consumer thread if several need events.
 //
-// Lifetime: from `hy_events_new` until `hy_events_free`; it may outlive its engine (it then
-// receives nothing more). Unread events wait in a bounded queue (`HY_EVENTS_CAPACITY_DEFAULT`
-// events, or the capacity given to `hy_events_new_with`); what happens when it is full is the
-// handle's `hy_overflow` policy.
-typedef struct hy_events hy_events;
+// Lifetime: from `hy_engine_subscribe*` until `hy_subscription_free`; it may outlive its
+// engine (it then receives nothing more). Unread events wait in a bounded queue
+// (`HY_EVENTS_CAPACITY_DEFAULT` events, or the capacity given to `hy_engine_subscribe_with`);
+// what happens when it is full is the handle's `hy_overflow` policy.
+typedef struct hy_subscription hy_subscription;
 
 // A patient in the master patient index. Never 0.
 typedef uint32_t hy_patient_id;
@@ -290,6 +332,9 @@ typedef struct {
   hy_result result;
   hy_booking booking;
 } hy_booking_result;
+
+// A bulk lifecycle action (`hy_engine_lifecycle_many`).
+typedef uint32_t hy_lifecycle_action;
 
 // An institution (hospital or clinic). Never 0.
 typedef uint32_t hy_institution_id;
@@ -476,17 +521,109 @@ typedef struct {
   float load;
 } hy_alternative;
 
-// What the engine does when a subscription's queue is full (`hy_events_new_with`).
+// What the engine does when a subscription's queue is full (`hy_engine_subscribe_with`).
 typedef uint32_t hy_overflow;
 
-// Called once per event by `hy_events_dispatch`, on the thread that called it. `json` points
-// to `json_len` bytes of UTF-8 JSON plus a NUL, valid only during the callback. Return 0 to
-// go on, anything else to stop after this event. It must not unwind (no C++ exception or
-// longjmp out of it). It may call any `hy_engine_*` function, but not this `hy_events` handle.
+// Called once per event by `hy_subscription_dispatch`, on the thread that called it. `json`
+// points to `json_len` bytes of UTF-8 JSON plus a NUL, valid only during the callback. Return
+// 0 to go on, anything else to stop after this event. It must not unwind (no C++ exception or
+// longjmp out of it). It may call any `hy_engine_*` function, but not this subscription.
 typedef int32_t (*hy_event_callback)(void *userdata,
                                      uint64_t seq,
                                      const char *json,
                                      size_t json_len);
+
+// Deprecated: use `hy_subscription` (the same type under its first name).
+typedef hy_subscription hy_events;
+
+// A hospital or clinic, as `hy_engine_institution` and `hy_engine_institutions` report it.
+typedef struct {
+  hy_institution_id id;
+  hy_tier tier;
+  // NUL-terminated UTF-8.
+  char name[HY_NAME_BUF_LEN];
+  // NUL-terminated UTF-8.
+  char district[HY_NAME_BUF_LEN];
+} hy_institution;
+
+// A specialty at one institution.
+typedef struct {
+  hy_department_id id;
+  hy_institution_id institution;
+  // NUL-terminated UTF-8 (e.g. "cardiology"; shared across institutions).
+  char specialty[HY_NAME_BUF_LEN];
+  // NUL-terminated UTF-8.
+  char name[HY_NAME_BUF_LEN];
+} hy_department;
+
+// A bookable resource of a department.
+typedef struct {
+  hy_resource_id id;
+  hy_department_id department;
+  hy_resource_kind kind;
+  // A senior doctor (a larger referral share).
+  bool expert;
+  // NUL-terminated UTF-8.
+  char name[HY_NAME_BUF_LEN];
+} hy_resource;
+
+// A booking channel.
+typedef struct {
+  hy_channel_id id;
+  // NUL-terminated UTF-8.
+  char name[HY_NAME_BUF_LEN];
+} hy_channel;
+
+// The measured no-show rate of a resource (for setting its overbooking ratio).
+typedef struct {
+  hy_resource_id resource;
+  // Bookings that reached an outcome: attended or no-show.
+  uint64_t outcomes;
+  uint64_t no_shows;
+  // `no_shows / outcomes`, 0 when nothing was observed yet.
+  double no_show_rate;
+} hy_resource_stats;
+
+// A patient's record in numbers (`hy_engine_patient_record`). The lists behind the counts are
+// read with `hy_engine_bookings_of` (every hold and booking) and `hy_engine_waitlist`; the
+// whole record, masked cards and referrals included, is `hy_engine_patient_record_json`.
+typedef struct {
+  // The patient the id resolves to (after merges, the survivor).
+  hy_patient_id patient;
+  // Cards linked to the patient.
+  uint32_t cards;
+  // Weighted no-shows in the policy's counting window.
+  float no_shows_in_window;
+  // The end of a running suspension, or 0 when the patient may book.
+  hy_timestamp suspended_until;
+  // Holds, bookings and check-ins that occupy a place now.
+  uint32_t active_bookings;
+  // Referrals the patient holds.
+  uint32_t referrals;
+  // Waitlist entries the patient has.
+  uint32_t waitlist_entries;
+} hy_patient_record;
+
+// A patient waiting on a department's waitlist.
+typedef struct {
+  hy_waitlist_id id;
+  hy_patient_id patient;
+  hy_department_id department;
+  // One resource of the department, or HY_NONE for any.
+  hy_resource_id resource;
+  hy_date date_from;
+  // Inclusive.
+  hy_date date_to;
+  // Only segments starting in this time of day; (0, 0) for the whole day.
+  uint16_t time_start_min;
+  uint16_t time_end_min;
+  hy_channel_id channel;
+  bool follow_up;
+  // The referral it uses, or 0.
+  hy_referral_id referral;
+  hy_priority priority;
+  hy_timestamp joined_at;
+} hy_waitlist_entry;
 
 // An operation returns only once its events are on disk (fsync; concurrent operations share
 // one). Nothing acknowledged is ever lost.
@@ -529,13 +666,23 @@ typedef int32_t (*hy_event_callback)(void *userdata,
 
 #define HY_POLICY_TOML 1
 
-// Cut the subscriber off: it keeps what is queued, then `hy_events_is_cut_off` is true and the
+// Cut the subscriber off: it keeps what is queued, then `hy_subscription_is_cut_off` is true and the
 // events it missed show as a gap in `seq`. The engine never waits. The default.
 #define HY_OVERFLOW_DISCONNECT 0
 
 // The engine call that emitted the event waits for room at its end, after it released every
 // lock. Never read such a handle on a thread that also calls the engine.
 #define HY_OVERFLOW_BLOCK 1
+
+#define HY_LIFECYCLE_CONFIRM 0
+
+#define HY_LIFECYCLE_CANCEL 1
+
+#define HY_LIFECYCLE_CHECK_IN 2
+
+#define HY_LIFECYCLE_FULFIL 3
+
+#define HY_LIFECYCLE_MARK_NO_SHOW 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -610,19 +757,44 @@ hy_result hy_engine_booking(const hy_engine *engine,
 // Book `len` requests in one call, in order, each independently (one failing does not stop
 // the others): `results[i]` is the outcome of `requests[i]`. The call returns HY_OK when it
 // ran; look at each `results[i].result`. Both arrays have `len` entries (at most
-// HY_ARRAY_MAX), read/written during the call only.
+// HY_ARRAY_MAX), read/written during the call only. (Python: `Engine.book_many`.)
+hy_result hy_engine_book_many(hy_engine *engine,
+                              const hy_request *requests,
+                              size_t len,
+                              hy_booking_result *results);
+
+// Hold `len` requests in one call; as `hy_engine_book_many`. (Python:
+// `Engine.hold_many`.)
+hy_result hy_engine_hold_many(hy_engine *engine,
+                              const hy_request *requests,
+                              size_t len,
+                              hy_booking_result *results);
+
+// Apply one lifecycle `action` (HY_LIFECYCLE_CONFIRM, _CANCEL, _CHECK_IN, _FULFIL,
+// _MARK_NO_SHOW) to each of `len` bookings in one call; as `hy_engine_book_many`. Another
+// action is HY_INVALID_ARGUMENT before anything changes. (Python: `Engine.lifecycle_many`.)
+hy_result hy_engine_lifecycle_many(hy_engine *engine,
+                                   hy_lifecycle_action action,
+                                   const hy_booking_id *bookings,
+                                   size_t len,
+                                   hy_booking_result *results);
+
+// Deprecated: use `hy_engine_book_many` (same arguments, same result).
+HY_DEPRECATED("use hy_engine_book_many")
 hy_result hy_engine_book_bulk(hy_engine *engine,
                               const hy_request *requests,
                               size_t len,
                               hy_booking_result *results);
 
-// Hold `len` requests in one call; as `hy_engine_book_bulk`.
+// Deprecated: use `hy_engine_hold_many` (same arguments, same result).
+HY_DEPRECATED("use hy_engine_hold_many")
 hy_result hy_engine_hold_bulk(hy_engine *engine,
                               const hy_request *requests,
                               size_t len,
                               hy_booking_result *results);
 
-// Cancel `len` bookings in one call; as `hy_engine_book_bulk`.
+// Deprecated: use `hy_engine_lifecycle_many` with HY_LIFECYCLE_CANCEL (same result).
+HY_DEPRECATED("use hy_engine_lifecycle_many")
 hy_result hy_engine_cancel_bulk(hy_engine *engine,
                                 const hy_booking_id *bookings,
                                 size_t len,
@@ -659,9 +831,18 @@ hy_result hy_engine_new(const char *policy,
                         int32_t utc_offset_s,
                         hy_engine **engine_out);
 
-// Create an engine on a manual clock starting at `start` (Unix seconds): time moves only with
-// `hy_engine_advance_clock` / `hy_engine_advance_to`, so runs are reproducible (tests,
-// simulations). Arguments as `hy_engine_new`.
+// Create an engine on a manual clock starting at `start` (Unix seconds, 1970 ..= 2200): time
+// moves only with `hy_engine_advance_clock` / `hy_engine_advance_to`, so runs are
+// reproducible (tests, simulations). Arguments as `hy_engine_new`. (Rust:
+// `Engine::with_manual_clock`; Python: `Engine.with_manual_clock`.)
+hy_result hy_engine_with_manual_clock(const char *policy,
+                                      hy_policy_format format,
+                                      int32_t utc_offset_s,
+                                      hy_timestamp start,
+                                      hy_engine **engine_out);
+
+// Deprecated: use `hy_engine_with_manual_clock` (same arguments, same result).
+HY_DEPRECATED("use hy_engine_with_manual_clock")
 hy_result hy_engine_new_manual_clock(const char *policy,
                                      hy_policy_format format,
                                      int32_t utc_offset_s,
@@ -693,6 +874,17 @@ hy_result hy_engine_open(const char *dir,
 
 // As `hy_engine_open`, on a manual clock that starts at the later of `start` and the latest
 // event time found in the directory (a simulation continues where it stopped).
+hy_result hy_engine_open_with_manual_clock(const char *dir,
+                                           const char *policy,
+                                           hy_policy_format format,
+                                           int32_t utc_offset_s,
+                                           hy_journal_mode mode,
+                                           uint32_t fsync_interval_ms,
+                                           hy_timestamp start,
+                                           hy_engine **engine_out);
+
+// Deprecated: use `hy_engine_open_with_manual_clock` (same arguments, same result).
+HY_DEPRECATED("use hy_engine_open_with_manual_clock")
 hy_result hy_engine_open_manual_clock(const char *dir,
                                       const char *policy,
                                       hy_policy_format format,
@@ -716,7 +908,7 @@ hy_result hy_engine_flush(hy_engine *engine,
 
 // Free an engine (a durable one flushes and closes its journal first). NULL is accepted and
 // ignored. No other call on this handle may be in
-// progress or follow; `hy_events` handles made from it stay valid (they receive no more).
+// progress or follow; `hy_subscription` handles made from it stay valid (they receive no more).
 void hy_engine_free(hy_engine *engine);
 
 // The engine's current time (Unix seconds).
@@ -894,40 +1086,90 @@ hy_result hy_timestamp_from_local(hy_date date,
                                   int32_t utc_offset_s,
                                   hy_timestamp *timestamp_out);
 
-// Subscribe to an engine's events, with a queue of `HY_EVENTS_CAPACITY_DEFAULT` events and
-// `HY_OVERFLOW_DISCONNECT`.
-hy_result hy_events_new(const hy_engine *engine,
-                        hy_events **events_out);
+// Subscribe to an engine's events (Rust: `Engine::subscribe`), with a queue of
+// `HY_EVENTS_CAPACITY_DEFAULT` events and `HY_OVERFLOW_DISCONNECT`. On HY_OK
+// `*subscription_out` is a new handle to free with `hy_subscription_free`.
+hy_result hy_engine_subscribe(const hy_engine *engine,
+                              hy_subscription **subscription_out);
 
 // Subscribe with a queue of `capacity` events (1 ..= `HY_EVENTS_CAPACITY_MAX`) and a policy
-// for a full queue.
-hy_result hy_events_new_with(const hy_engine *engine,
-                             size_t capacity,
-                             hy_overflow overflow,
-                             hy_events **events_out);
+// for a full queue (Rust: `Engine::subscribe_with`).
+hy_result hy_engine_subscribe_with(const hy_engine *engine,
+                                   size_t capacity,
+                                   hy_overflow overflow,
+                                   hy_subscription **subscription_out);
 
 // Whether the engine cut this subscriber off because its queue was full
 // (`HY_OVERFLOW_DISCONNECT`): the events after those still queued were not delivered.
-hy_result hy_events_is_cut_off(const hy_events *events,
-                               bool *cut_off_out);
+hy_result hy_subscription_is_cut_off(const hy_subscription *subscription,
+                                     bool *cut_off_out);
 
 // Unsubscribe and free. NULL is accepted and ignored.
-void hy_events_free(hy_events *events);
+void hy_subscription_free(hy_subscription *subscription);
+
+// The next waiting event, if any (Rust: `Subscription::try_recv`): its JSON, NUL-terminated,
+// into `buf`, its length without the NUL into `*written_out`, and its sequence number into
+// `*seq_out` (may be NULL). When no event is waiting the result is HY_OK with `*written_out`
+// 0 (an event's JSON is never empty) and `*seq_out` untouched. If the event does not fit, the
+// result is HY_BUFFER_TOO_SMALL with the size needed in `*written_out`, and the event stays
+// for the next call. Never blocks.
+hy_result hy_subscription_try_recv(hy_subscription *subscription,
+                                   char *buf,
+                                   size_t len,
+                                   size_t *written_out,
+                                   uint64_t *seq_out);
 
 // Copy as many whole events as fit into `buf` as JSON lines (each ending in '\n'), then a
 // NUL. `*written_out` is the byte count without the NUL and `*count_out` the number of events
 // (0 when none is waiting). An event that does not fit stays for the next call; if the first
 // one alone does not fit, the result is HY_BUFFER_TOO_SMALL and `*written_out` is the buffer
-// size it needs. Never blocks.
+// size it needs. Never blocks. (Rust: `Subscription::try_iter`.)
+hy_result hy_subscription_poll(hy_subscription *subscription,
+                               char *buf,
+                               size_t len,
+                               size_t *written_out,
+                               size_t *count_out);
+
+// Call `callback(userdata, seq, json, json_len)` for each waiting event, up to `max_events`
+// (0 means HY_EVENTS_PER_CALL_MAX), until none is left or the callback returns non-zero.
+// `*delivered_out` (may be NULL) receives how many events were delivered. Never blocks.
+hy_result hy_subscription_dispatch(hy_subscription *subscription,
+                                   hy_event_callback callback,
+                                   void *userdata,
+                                   size_t max_events,
+                                   size_t *delivered_out);
+
+// Deprecated: use `hy_engine_subscribe` (same arguments, same result).
+HY_DEPRECATED("use hy_engine_subscribe")
+hy_result hy_events_new(const hy_engine *engine,
+                        hy_events **events_out);
+
+// Deprecated: use `hy_engine_subscribe_with` (same arguments, same result).
+HY_DEPRECATED("use hy_engine_subscribe_with")
+hy_result hy_events_new_with(const hy_engine *engine,
+                             size_t capacity,
+                             hy_overflow overflow,
+                             hy_events **events_out);
+
+// Deprecated: use `hy_subscription_is_cut_off` (same arguments, same result).
+HY_DEPRECATED("use hy_subscription_is_cut_off")
+hy_result hy_events_is_cut_off(const hy_events *events,
+                               bool *cut_off_out);
+
+// Deprecated: use `hy_subscription_free`.
+HY_DEPRECATED("use hy_subscription_free")
+void hy_events_free(hy_events *events);
+
+// Deprecated: use `hy_subscription_poll` (same arguments, same result).
+HY_DEPRECATED("use hy_subscription_poll")
 hy_result hy_events_poll(hy_events *events,
                          char *buf,
                          size_t len,
                          size_t *written_out,
                          size_t *count_out);
 
-// Call `callback(userdata, seq, json, json_len)` for each waiting event, up to `max_events`
-// (0 means HY_EVENTS_PER_CALL_MAX), until none is left or the callback returns non-zero.
-// `*delivered_out` (may be NULL) receives how many events were delivered. Never blocks.
+// Deprecated: use `hy_subscription_dispatch` (same arguments, same result).
+HY_DEPRECATED("use hy_subscription_dispatch")
 hy_result hy_events_dispatch(hy_events *events,
                              hy_event_callback callback,
                              void *userdata,
@@ -981,6 +1223,29 @@ hy_result hy_engine_fhir_export_slot(const hy_engine *engine,
                                      size_t len,
                                      size_t *written);
 
+// The FHIR `Schedule` of a resource (HY_NOT_FOUND for an unknown resource).
+hy_result hy_engine_fhir_export_schedule(const hy_engine *engine,
+                                         hy_resource_id resource,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *written);
+
+// Every hold and booking of a patient as a `collection` `Bundle` of `Appointment`s
+// (HY_NOT_FOUND for an unknown patient).
+hy_result hy_engine_fhir_export_patient_appointments(const hy_engine *engine,
+                                                     hy_patient_id patient,
+                                                     char *buf,
+                                                     size_t len,
+                                                     size_t *written);
+
+// A department's waitlist, in serving order, as a `collection` `Bundle` of `waitlist`
+// `Appointment`s (HY_NOT_FOUND for an unknown department).
+hy_result hy_engine_fhir_export_waitlist(const hy_engine *engine,
+                                         hy_department_id department,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *written);
+
 // The FHIR `Appointment` of a hold or booking.
 hy_result hy_engine_fhir_export_appointment(const hy_engine *engine,
                                             hy_booking_id booking,
@@ -1022,6 +1287,98 @@ hy_result hy_error_message(uint32_t result,
 hy_result hy_last_error_message(char *buf,
                                 size_t len,
                                 size_t *written);
+
+// One institution by id (HY_NOT_FOUND if there is none).
+hy_result hy_engine_institution(const hy_engine *engine,
+                                hy_institution_id institution,
+                                hy_institution *institution_out);
+
+// One department by id (HY_NOT_FOUND if there is none).
+hy_result hy_engine_department(const hy_engine *engine,
+                               hy_department_id department,
+                               hy_department *department_out);
+
+// One resource by id (HY_NOT_FOUND if there is none).
+hy_result hy_engine_resource(const hy_engine *engine,
+                             hy_resource_id resource,
+                             hy_resource *resource_out);
+
+// One channel by id (HY_NOT_FOUND if there is none; `hy_engine_channel_id` goes the other way).
+hy_result hy_engine_channel(const hy_engine *engine,
+                            hy_channel_id channel,
+                            hy_channel *channel_out);
+
+// Measured no-show rate of a resource (HY_NOT_FOUND if there is none).
+hy_result hy_engine_resource_stats(const hy_engine *engine,
+                                   hy_resource_id resource,
+                                   hy_resource_stats *stats_out);
+
+// Every institution, in id order, into `out` (`cap` entries; see "Lists" in the README).
+hy_result hy_engine_institutions(const hy_engine *engine,
+                                 hy_institution *out,
+                                 size_t cap,
+                                 size_t *written_out);
+
+// An institution's departments, in id order, into `out` (`cap` entries). HY_NOT_FOUND for an
+// unknown institution.
+hy_result hy_engine_departments_of(const hy_engine *engine,
+                                   hy_institution_id institution,
+                                   hy_department *out,
+                                   size_t cap,
+                                   size_t *written_out);
+
+// A department's resources, in id order, into `out` (`cap` entries). HY_NOT_FOUND for an
+// unknown department.
+hy_result hy_engine_resources_of(const hy_engine *engine,
+                                 hy_department_id department,
+                                 hy_resource *out,
+                                 size_t cap,
+                                 size_t *written_out);
+
+// A patient's record in numbers: the patient it resolves to, counts of cards, active
+// bookings, referrals and waitlist entries, no-shows in the counting window, the end of a
+// suspension (0 = none). HY_NOT_FOUND for an unknown patient. The lists are
+// `hy_engine_bookings_of` and `hy_engine_waitlist`; the full record (masked cards, referrals)
+// is `hy_engine_patient_record_json`.
+hy_result hy_engine_patient_record(const hy_engine *engine,
+                                   hy_patient_id patient,
+                                   hy_patient_record *record_out);
+
+// A patient's holds and bookings, oldest first — every active one and the most recent ended
+// ones — into `out` (`cap` entries). HY_NOT_FOUND for an unknown patient.
+hy_result hy_engine_bookings_of(const hy_engine *engine,
+                                hy_patient_id patient,
+                                hy_booking *out,
+                                size_t cap,
+                                size_t *written_out);
+
+// Every hold and booking on the `slots_len` slots of `slots` (at most
+// HY_SLOTS_PER_QUERY_MAX), ordered by (slot, id), into `out` (`cap` entries): who holds a
+// place. HY_NOT_FOUND if a slot is unknown.
+hy_result hy_engine_bookings_on(const hy_engine *engine,
+                                const hy_slot_id *slots,
+                                size_t slots_len,
+                                hy_booking *out,
+                                size_t cap,
+                                size_t *written_out);
+
+// The slots of a resource on a date, in start order, into `out` (`cap` entries; none when
+// nothing is published). HY_NOT_FOUND for an unknown resource, HY_INVALID_DATE for a date
+// outside 1970 ..= 2199.
+hy_result hy_engine_resource_day_slots(const hy_engine *engine,
+                                       hy_resource_id resource,
+                                       hy_date date,
+                                       hy_slot_id *out,
+                                       size_t cap,
+                                       size_t *written_out);
+
+// A department's waitlist, in serving order (priority, then joining order), into `out` (`cap`
+// entries). HY_NOT_FOUND for an unknown department.
+hy_result hy_engine_waitlist(const hy_engine *engine,
+                             hy_department_id department,
+                             hy_waitlist_entry *out,
+                             size_t cap,
+                             size_t *written_out);
 
 #ifdef __cplusplus
 }  // extern "C"

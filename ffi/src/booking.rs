@@ -171,9 +171,9 @@ fn bulk<T>(
 /// Book `len` requests in one call, in order, each independently (one failing does not stop
 /// the others): `results[i]` is the outcome of `requests[i]`. The call returns HY_OK when it
 /// ran; look at each `results[i].result`. Both arrays have `len` entries (at most
-/// HY_ARRAY_MAX), read/written during the call only.
+/// HY_ARRAY_MAX), read/written during the call only. (Python: `Engine.book_many`.)
 #[no_mangle]
-pub extern "C" fn hy_engine_book_bulk(
+pub extern "C" fn hy_engine_book_many(
     engine: *mut hy_engine,
     requests: *const hy_request,
     len: usize,
@@ -182,9 +182,10 @@ pub extern "C" fn hy_engine_book_bulk(
     ffi_panic_boundary! { bulk(engine, requests, len, results, |e, r| e.book(&Request::from(r))) }
 }
 
-/// Hold `len` requests in one call; as `hy_engine_book_bulk`.
+/// Hold `len` requests in one call; as `hy_engine_book_many`. (Python:
+/// `Engine.hold_many`.)
 #[no_mangle]
-pub extern "C" fn hy_engine_hold_bulk(
+pub extern "C" fn hy_engine_hold_many(
     engine: *mut hy_engine,
     requests: *const hy_request,
     len: usize,
@@ -193,7 +194,59 @@ pub extern "C" fn hy_engine_hold_bulk(
     ffi_panic_boundary! { bulk(engine, requests, len, results, |e, r| e.hold(&Request::from(r))) }
 }
 
-/// Cancel `len` bookings in one call; as `hy_engine_book_bulk`.
+/// Apply one lifecycle `action` (HY_LIFECYCLE_CONFIRM, _CANCEL, _CHECK_IN, _FULFIL,
+/// _MARK_NO_SHOW) to each of `len` bookings in one call; as `hy_engine_book_many`. Another
+/// action is HY_INVALID_ARGUMENT before anything changes. (Python: `Engine.lifecycle_many`.)
+#[no_mangle]
+pub extern "C" fn hy_engine_lifecycle_many(
+    engine: *mut hy_engine,
+    action: hy_lifecycle_action,
+    bookings: *const hy_booking_id,
+    len: usize,
+    results: *mut hy_booking_result,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let f: fn(&Engine, BookingId) -> Result<Booking> = match action {
+            HY_LIFECYCLE_CONFIRM => Engine::confirm,
+            HY_LIFECYCLE_CANCEL => Engine::cancel,
+            HY_LIFECYCLE_CHECK_IN => Engine::check_in,
+            HY_LIFECYCLE_FULFIL => Engine::fulfil,
+            HY_LIFECYCLE_MARK_NO_SHOW => Engine::mark_no_show,
+            other => {
+                set_last_error(format!("lifecycle action {other} is not one of HY_LIFECYCLE_*"));
+                return Err(hy_result::HY_INVALID_ARGUMENT);
+            }
+        };
+        bulk(engine, bookings, len, results, |e, id| f(e, BookingId(*id)))
+    }
+}
+
+/// Deprecated: use `hy_engine_book_many` (same arguments, same result).
+#[deprecated(note = "use hy_engine_book_many")]
+#[no_mangle]
+pub extern "C" fn hy_engine_book_bulk(
+    engine: *mut hy_engine,
+    requests: *const hy_request,
+    len: usize,
+    results: *mut hy_booking_result,
+) -> hy_result {
+    hy_engine_book_many(engine, requests, len, results)
+}
+
+/// Deprecated: use `hy_engine_hold_many` (same arguments, same result).
+#[deprecated(note = "use hy_engine_hold_many")]
+#[no_mangle]
+pub extern "C" fn hy_engine_hold_bulk(
+    engine: *mut hy_engine,
+    requests: *const hy_request,
+    len: usize,
+    results: *mut hy_booking_result,
+) -> hy_result {
+    hy_engine_hold_many(engine, requests, len, results)
+}
+
+/// Deprecated: use `hy_engine_lifecycle_many` with HY_LIFECYCLE_CANCEL (same result).
+#[deprecated(note = "use hy_engine_lifecycle_many")]
 #[no_mangle]
 pub extern "C" fn hy_engine_cancel_bulk(
     engine: *mut hy_engine,
@@ -201,7 +254,7 @@ pub extern "C" fn hy_engine_cancel_bulk(
     len: usize,
     results: *mut hy_booking_result,
 ) -> hy_result {
-    ffi_panic_boundary! { bulk(engine, bookings, len, results, |e, id| e.cancel(BookingId(*id))) }
+    hy_engine_lifecycle_many(engine, HY_LIFECYCLE_CANCEL, bookings, len, results)
 }
 
 // ------------------------------------------------------------------ referrals and waitlists

@@ -120,11 +120,12 @@ pub extern "C" fn hy_engine_new(
     }
 }
 
-/// Create an engine on a manual clock starting at `start` (Unix seconds): time moves only with
-/// `hy_engine_advance_clock` / `hy_engine_advance_to`, so runs are reproducible (tests,
-/// simulations). Arguments as `hy_engine_new`.
+/// Create an engine on a manual clock starting at `start` (Unix seconds, 1970 ..= 2200): time
+/// moves only with `hy_engine_advance_clock` / `hy_engine_advance_to`, so runs are
+/// reproducible (tests, simulations). Arguments as `hy_engine_new`. (Rust:
+/// `Engine::with_manual_clock`; Python: `Engine.with_manual_clock`.)
 #[no_mangle]
-pub extern "C" fn hy_engine_new_manual_clock(
+pub extern "C" fn hy_engine_with_manual_clock(
     policy: *const c_char,
     format: hy_policy_format,
     utc_offset_s: i32,
@@ -142,6 +143,19 @@ pub extern "C" fn hy_engine_new_manual_clock(
         out.set(hy_engine::boxed(Engine::with_manual_clock(config, Timestamp(start))?));
         Ok(())
     }
+}
+
+/// Deprecated: use `hy_engine_with_manual_clock` (same arguments, same result).
+#[deprecated(note = "use hy_engine_with_manual_clock")]
+#[no_mangle]
+pub extern "C" fn hy_engine_new_manual_clock(
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+    start: hy_timestamp,
+    engine_out: *mut *mut hy_engine,
+) -> hy_result {
+    hy_engine_with_manual_clock(policy, format, utc_offset_s, start, engine_out)
 }
 
 // ------------------------------------------------------------------ durability
@@ -224,7 +238,8 @@ pub extern "C" fn hy_engine_open(
 /// As `hy_engine_open`, on a manual clock that starts at the later of `start` and the latest
 /// event time found in the directory (a simulation continues where it stopped).
 #[no_mangle]
-pub extern "C" fn hy_engine_open_manual_clock(
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn hy_engine_open_with_manual_clock(
     dir: *const c_char,
     policy: *const c_char,
     format: hy_policy_format,
@@ -241,6 +256,32 @@ pub extern "C" fn hy_engine_open_manual_clock(
         }
         open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, ClockKind::Manual(Timestamp(start)), engine_out)
     }
+}
+
+/// Deprecated: use `hy_engine_open_with_manual_clock` (same arguments, same result).
+#[deprecated(note = "use hy_engine_open_with_manual_clock")]
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn hy_engine_open_manual_clock(
+    dir: *const c_char,
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+    mode: hy_journal_mode,
+    fsync_interval_ms: u32,
+    start: hy_timestamp,
+    engine_out: *mut *mut hy_engine,
+) -> hy_result {
+    hy_engine_open_with_manual_clock(
+        dir,
+        policy,
+        format,
+        utc_offset_s,
+        mode,
+        fsync_interval_ms,
+        start,
+        engine_out,
+    )
 }
 
 /// Write a snapshot of a durable engine and drop the journal it makes unnecessary (bookings go
@@ -277,7 +318,7 @@ pub extern "C" fn hy_engine_flush(engine: *mut hy_engine, seq_out: *mut u64) -> 
 
 /// Free an engine (a durable one flushes and closes its journal first). NULL is accepted and
 /// ignored. No other call on this handle may be in
-/// progress or follow; `hy_events` handles made from it stay valid (they receive no more).
+/// progress or follow; `hy_subscription` handles made from it stay valid (they receive no more).
 #[no_mangle]
 pub extern "C" fn hy_engine_free(engine: *mut hy_engine) {
     let _ = ffi_panic_boundary! {

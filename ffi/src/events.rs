@@ -1,6 +1,11 @@
-//! Events through C: a subscription handle, read either by polling JSON lines into a buffer or
-//! by a callback per event, both on the caller's own thread. Each event is the JSON of the
-//! core's serde `Event` (`{"seq":…,"at":…,"kind":{"type":"booked",…}}`), one per line.
+//! Events through C: a subscription handle (`hy_subscription`, the engine's `Subscription`),
+//! read one event at a time (`hy_subscription_try_recv`), by polling JSON lines into a buffer
+//! (`hy_subscription_poll`) or by a callback per event (`hy_subscription_dispatch`), all on the
+//! caller's own thread. Each event is the JSON of the core's serde `Event`
+//! (`{"seq":…,"at":…,"kind":{"type":"booked",…}}`), one per line.
+//!
+//! The names follow the Rust API (`Engine::subscribe` → `Subscription`); the first C names
+//! (`hy_events_*`, type `hy_events`) stay as deprecated wrappers.
 
 use crate::engine::{hy_engine, try_engine};
 use crate::error::{hy_result, set_last_error};
@@ -9,24 +14,27 @@ use crate::types::{hy_overflow, overflow_from};
 use haoyuan_core::{SubscribeOptions, Subscription};
 use std::ffi::{c_char, c_void};
 
-/// A subscription to an engine's events: it receives every event emitted after
-/// `hy_events_new`, in the engine's per-patient order (events of different patients may be a
-/// few positions apart; `seq` has no gaps, so sort by it if you need the total order).
+/// A subscription to an engine's events (`hy_engine_subscribe`): it receives every event
+/// emitted after it was made, in the engine's per-patient order (events of different patients
+/// may be a few positions apart; `seq` has no gaps, so sort by it if you need the total order).
 ///
-/// Thread-safety: one thread at a time per handle (poll/dispatch mutate it). Make one handle
-/// per consumer thread if several need events.
+/// Thread-safety: one thread at a time per handle (reading mutates it). Make one handle per
+/// consumer thread if several need events.
 ///
-/// Lifetime: from `hy_events_new` until `hy_events_free`; it may outlive its engine (it then
-/// receives nothing more). Unread events wait in a bounded queue (`HY_EVENTS_CAPACITY_DEFAULT`
-/// events, or the capacity given to `hy_events_new_with`); what happens when it is full is the
-/// handle's `hy_overflow` policy.
-pub struct hy_events {
+/// Lifetime: from `hy_engine_subscribe*` until `hy_subscription_free`; it may outlive its
+/// engine (it then receives nothing more). Unread events wait in a bounded queue
+/// (`HY_EVENTS_CAPACITY_DEFAULT` events, or the capacity given to `hy_engine_subscribe_with`);
+/// what happens when it is full is the handle's `hy_overflow` policy.
+pub struct hy_subscription {
     rx: Subscription,
     /// An event already taken from the channel that did not fit the caller's buffer.
     pending: Option<(u64, String)>,
 }
 
-impl hy_events {
+/// Deprecated: use `hy_subscription` (the same type under its first name).
+pub type hy_events = hy_subscription;
+
+impl hy_subscription {
     /// The next event as (seq, JSON), if one is waiting.
     fn next_line(&mut self) -> Option<(u64, String)> {
         if let Some(line) = self.pending.take() {
@@ -41,10 +49,10 @@ impl hy_events {
     }
 }
 
-/// Called once per event by `hy_events_dispatch`, on the thread that called it. `json` points
-/// to `json_len` bytes of UTF-8 JSON plus a NUL, valid only during the callback. Return 0 to
-/// go on, anything else to stop after this event. It must not unwind (no C++ exception or
-/// longjmp out of it). It may call any `hy_engine_*` function, but not this `hy_events` handle.
+/// Called once per event by `hy_subscription_dispatch`, on the thread that called it. `json`
+/// points to `json_len` bytes of UTF-8 JSON plus a NUL, valid only during the callback. Return
+/// 0 to go on, anything else to stop after this event. It must not unwind (no C++ exception or
+/// longjmp out of it). It may call any `hy_engine_*` function, but not this subscription.
 #[allow(non_camel_case_types)]
 pub type hy_event_callback = Option<
     unsafe extern "C" fn(
@@ -58,41 +66,45 @@ pub type hy_event_callback = Option<
 /// Most events one poll or dispatch call hands over (a bound on one call's time).
 pub const HY_EVENTS_PER_CALL_MAX: usize = 1_000_000;
 
-/// Queue size of `hy_events_new` (events).
-pub const HY_EVENTS_CAPACITY_DEFAULT: usize = haoyuan_core::SUBSCRIPTION_CAPACITY_DEFAULT;
-/// Largest queue `hy_events_new_with` accepts (events).
-pub const HY_EVENTS_CAPACITY_MAX: usize = haoyuan_core::SUBSCRIPTION_CAPACITY_MAX;
+// Literals, so that cbindgen writes them into the header; asserted equal to core's bounds.
+/// Queue size of `hy_engine_subscribe` (events).
+pub const HY_EVENTS_CAPACITY_DEFAULT: usize = 65_536;
+/// Largest queue `hy_engine_subscribe_with` accepts (events).
+pub const HY_EVENTS_CAPACITY_MAX: usize = 4_194_304;
+const _: () = assert!(HY_EVENTS_CAPACITY_DEFAULT == haoyuan_core::SUBSCRIPTION_CAPACITY_DEFAULT);
+const _: () = assert!(HY_EVENTS_CAPACITY_MAX == haoyuan_core::SUBSCRIPTION_CAPACITY_MAX);
 
-/// Subscribe to an engine's events, with a queue of `HY_EVENTS_CAPACITY_DEFAULT` events and
-/// `HY_OVERFLOW_DISCONNECT`.
+/// Subscribe to an engine's events (Rust: `Engine::subscribe`), with a queue of
+/// `HY_EVENTS_CAPACITY_DEFAULT` events and `HY_OVERFLOW_DISCONNECT`. On HY_OK
+/// `*subscription_out` is a new handle to free with `hy_subscription_free`.
 #[no_mangle]
-pub extern "C" fn hy_events_new(
+pub extern "C" fn hy_engine_subscribe(
     engine: *const hy_engine,
-    events_out: *mut *mut hy_events,
+    subscription_out: *mut *mut hy_subscription,
 ) -> hy_result {
-    hy_events_new_with(
+    hy_engine_subscribe_with(
         engine,
         HY_EVENTS_CAPACITY_DEFAULT,
         crate::types::HY_OVERFLOW_DISCONNECT,
-        events_out,
+        subscription_out,
     )
 }
 
 /// Subscribe with a queue of `capacity` events (1 ..= `HY_EVENTS_CAPACITY_MAX`) and a policy
-/// for a full queue.
+/// for a full queue (Rust: `Engine::subscribe_with`).
 #[no_mangle]
-pub extern "C" fn hy_events_new_with(
+pub extern "C" fn hy_engine_subscribe_with(
     engine: *const hy_engine,
     capacity: usize,
     overflow: hy_overflow,
-    events_out: *mut *mut hy_events,
+    subscription_out: *mut *mut hy_subscription,
 ) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
-        let out = try_out(events_out, "events_out")?;
+        let out = try_out(subscription_out, "subscription_out")?;
         let overflow = overflow_from(overflow)?;
         let rx = e.subscribe_with(SubscribeOptions { capacity, overflow })?;
-        out.set(Box::into_raw(Box::new(hy_events { rx, pending: None })));
+        out.set(Box::into_raw(Box::new(hy_subscription { rx, pending: None })));
         Ok(())
     }
 }
@@ -100,61 +112,101 @@ pub extern "C" fn hy_events_new_with(
 /// Whether the engine cut this subscriber off because its queue was full
 /// (`HY_OVERFLOW_DISCONNECT`): the events after those still queued were not delivered.
 #[no_mangle]
-pub extern "C" fn hy_events_is_cut_off(
-    events: *const hy_events,
+pub extern "C" fn hy_subscription_is_cut_off(
+    subscription: *const hy_subscription,
     cut_off_out: *mut bool,
 ) -> hy_result {
     ffi_panic_boundary! {
-        let events = crate::ffi::try_ref(events, "events")?;
+        let sub = crate::ffi::try_ref(subscription, "subscription")?;
         let out = try_out(cut_off_out, "cut_off_out")?;
-        out.set(events.rx.is_cut_off());
+        out.set(sub.rx.is_cut_off());
         Ok(())
     }
 }
 
 /// Unsubscribe and free. NULL is accepted and ignored.
 #[no_mangle]
-pub extern "C" fn hy_events_free(events: *mut hy_events) {
+pub extern "C" fn hy_subscription_free(subscription: *mut hy_subscription) {
     let _ = ffi_panic_boundary! {
-        if !events.is_null() {
-            // SAFETY: made by `hy_events_new` (Box::into_raw); the caller frees it once.
-            drop(unsafe { Box::from_raw(events) });
+        if !subscription.is_null() {
+            // SAFETY: made by `hy_engine_subscribe_with` (Box::into_raw); the caller frees it once.
+            drop(unsafe { Box::from_raw(subscription) });
         }
         Ok(())
     };
+}
+
+/// The next waiting event, if any (Rust: `Subscription::try_recv`): its JSON, NUL-terminated,
+/// into `buf`, its length without the NUL into `*written_out`, and its sequence number into
+/// `*seq_out` (may be NULL). When no event is waiting the result is HY_OK with `*written_out`
+/// 0 (an event's JSON is never empty) and `*seq_out` untouched. If the event does not fit, the
+/// result is HY_BUFFER_TOO_SMALL with the size needed in `*written_out`, and the event stays
+/// for the next call. Never blocks.
+#[no_mangle]
+pub extern "C" fn hy_subscription_try_recv(
+    subscription: *mut hy_subscription,
+    buf: *mut c_char,
+    len: usize,
+    written_out: *mut usize,
+    seq_out: *mut u64,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let sub = try_mut(subscription, "subscription")?;
+        let written = try_out(written_out, "written_out")?;
+        let seq_out = if seq_out.is_null() { None } else { Some(try_out(seq_out, "seq_out")?) };
+        // Checked before an event is taken, so that a refused buffer loses nothing.
+        let dst = try_slice_mut(buf.cast::<u8>(), len, usize::MAX, "buf")?;
+        let Some((seq, line)) = sub.next_line() else {
+            written.set(0);
+            return Ok(());
+        };
+        if line.len() >= dst.len() {
+            set_last_error(format!("the next event needs a buffer of {} bytes; len is {len}", line.len() + 1));
+            written.set(line.len() + 1);
+            sub.pending = Some((seq, line));
+            return Err(hy_result::HY_BUFFER_TOO_SMALL);
+        }
+        dst[..line.len()].copy_from_slice(line.as_bytes());
+        dst[line.len()] = 0;
+        written.set(line.len());
+        if let Some(s) = seq_out {
+            s.set(seq);
+        }
+        Ok(())
+    }
 }
 
 /// Copy as many whole events as fit into `buf` as JSON lines (each ending in '\n'), then a
 /// NUL. `*written_out` is the byte count without the NUL and `*count_out` the number of events
 /// (0 when none is waiting). An event that does not fit stays for the next call; if the first
 /// one alone does not fit, the result is HY_BUFFER_TOO_SMALL and `*written_out` is the buffer
-/// size it needs. Never blocks.
+/// size it needs. Never blocks. (Rust: `Subscription::try_iter`.)
 #[no_mangle]
-pub extern "C" fn hy_events_poll(
-    events: *mut hy_events,
+pub extern "C" fn hy_subscription_poll(
+    subscription: *mut hy_subscription,
     buf: *mut c_char,
     len: usize,
     written_out: *mut usize,
     count_out: *mut usize,
 ) -> hy_result {
     ffi_panic_boundary! {
-        let events = try_mut(events, "events")?;
+        let sub = try_mut(subscription, "subscription")?;
         let written = try_out(written_out, "written_out")?;
         let count = try_out(count_out, "count_out")?;
         let dst = try_slice_mut(buf.cast::<u8>(), len, usize::MAX, "buf")?;
         let (mut at, mut n) = (0usize, 0usize);
         while n < HY_EVENTS_PER_CALL_MAX {
-            let Some((seq, line)) = events.next_line() else { break };
+            let Some((seq, line)) = sub.next_line() else { break };
             // The line, its '\n' and the final NUL must fit.
             let need = line.len() + 2;
             if at + need > dst.len() {
                 if n == 0 {
                     set_last_error(format!("the next event needs a buffer of {need} bytes; len is {len}"));
-                    events.pending = Some((seq, line));
+                    sub.pending = Some((seq, line));
                     written.set(need);
                     return Err(hy_result::HY_BUFFER_TOO_SMALL);
                 }
-                events.pending = Some((seq, line));
+                sub.pending = Some((seq, line));
                 break;
             }
             dst[at..at + line.len()].copy_from_slice(line.as_bytes());
@@ -175,15 +227,15 @@ pub extern "C" fn hy_events_poll(
 /// (0 means HY_EVENTS_PER_CALL_MAX), until none is left or the callback returns non-zero.
 /// `*delivered_out` (may be NULL) receives how many events were delivered. Never blocks.
 #[no_mangle]
-pub extern "C" fn hy_events_dispatch(
-    events: *mut hy_events,
+pub extern "C" fn hy_subscription_dispatch(
+    subscription: *mut hy_subscription,
     callback: hy_event_callback,
     userdata: *mut c_void,
     max_events: usize,
     delivered_out: *mut usize,
 ) -> hy_result {
     ffi_panic_boundary! {
-        let events = try_mut(events, "events")?;
+        let sub = try_mut(subscription, "subscription")?;
         let Some(callback) = callback else {
             set_last_error("callback is NULL".into());
             return Err(hy_result::HY_NULL_PARAMETER);
@@ -192,7 +244,7 @@ pub extern "C" fn hy_events_dispatch(
         let max = if max_events == 0 { HY_EVENTS_PER_CALL_MAX } else { max_events.min(HY_EVENTS_PER_CALL_MAX) };
         let mut n = 0usize;
         while n < max {
-            let Some((seq, line)) = events.next_line() else { break };
+            let Some((seq, line)) = sub.next_line() else { break };
             let mut cstr = line.into_bytes();
             let json_len = cstr.len();
             cstr.push(0);
@@ -208,4 +260,71 @@ pub extern "C" fn hy_events_dispatch(
         }
         Ok(())
     }
+}
+
+// ------------------------------------------------------------------ deprecated names
+
+/// Deprecated: use `hy_engine_subscribe` (same arguments, same result).
+#[deprecated(note = "use hy_engine_subscribe")]
+#[no_mangle]
+pub extern "C" fn hy_events_new(
+    engine: *const hy_engine,
+    events_out: *mut *mut hy_events,
+) -> hy_result {
+    hy_engine_subscribe(engine, events_out)
+}
+
+/// Deprecated: use `hy_engine_subscribe_with` (same arguments, same result).
+#[deprecated(note = "use hy_engine_subscribe_with")]
+#[no_mangle]
+pub extern "C" fn hy_events_new_with(
+    engine: *const hy_engine,
+    capacity: usize,
+    overflow: hy_overflow,
+    events_out: *mut *mut hy_events,
+) -> hy_result {
+    hy_engine_subscribe_with(engine, capacity, overflow, events_out)
+}
+
+/// Deprecated: use `hy_subscription_is_cut_off` (same arguments, same result).
+#[deprecated(note = "use hy_subscription_is_cut_off")]
+#[no_mangle]
+pub extern "C" fn hy_events_is_cut_off(
+    events: *const hy_events,
+    cut_off_out: *mut bool,
+) -> hy_result {
+    hy_subscription_is_cut_off(events, cut_off_out)
+}
+
+/// Deprecated: use `hy_subscription_free`.
+#[deprecated(note = "use hy_subscription_free")]
+#[no_mangle]
+pub extern "C" fn hy_events_free(events: *mut hy_events) {
+    hy_subscription_free(events)
+}
+
+/// Deprecated: use `hy_subscription_poll` (same arguments, same result).
+#[deprecated(note = "use hy_subscription_poll")]
+#[no_mangle]
+pub extern "C" fn hy_events_poll(
+    events: *mut hy_events,
+    buf: *mut c_char,
+    len: usize,
+    written_out: *mut usize,
+    count_out: *mut usize,
+) -> hy_result {
+    hy_subscription_poll(events, buf, len, written_out, count_out)
+}
+
+/// Deprecated: use `hy_subscription_dispatch` (same arguments, same result).
+#[deprecated(note = "use hy_subscription_dispatch")]
+#[no_mangle]
+pub extern "C" fn hy_events_dispatch(
+    events: *mut hy_events,
+    callback: hy_event_callback,
+    userdata: *mut c_void,
+    max_events: usize,
+    delivered_out: *mut usize,
+) -> hy_result {
+    hy_subscription_dispatch(events, callback, userdata, max_events, delivered_out)
 }

@@ -163,12 +163,14 @@ pub(crate) fn copy_out(
     written: *mut usize,
 ) -> Result<(), hy_result> {
     let written = try_out(written, "written")?;
+    // A NULL `buf` with a length is a caller's error whatever the text's size (NULL with
+    // length 0 asks for the size).
+    let dst = try_slice_mut(buf.cast::<u8>(), len, usize::MAX, "buf")?;
     if s.len() >= len {
         written.set(s.len() + 1);
         set_last_error(format!("the buffer of {len} bytes is too small: {} needed", s.len() + 1));
         return Err(hy_result::HY_BUFFER_TOO_SMALL);
     }
-    let dst = try_slice_mut(buf.cast::<u8>(), len, usize::MAX, "buf")?;
     dst[..s.len()].copy_from_slice(s.as_bytes());
     dst[s.len()] = 0;
     written.set(s.len());

@@ -173,6 +173,56 @@ pub extern "C" fn hy_engine_fhir_export_slot(
     }
 }
 
+/// The FHIR `Schedule` of a resource (HY_NOT_FOUND for an unknown resource).
+#[no_mangle]
+pub extern "C" fn hy_engine_fhir_export_schedule(
+    engine: *const hy_engine,
+    resource: hy_resource_id,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        try_out(written, "written")?;
+        deliver(fhir::export_schedule_json(e, resource), buf, len, written)
+    }
+}
+
+/// Every hold and booking of a patient as a `collection` `Bundle` of `Appointment`s
+/// (HY_NOT_FOUND for an unknown patient).
+#[no_mangle]
+pub extern "C" fn hy_engine_fhir_export_patient_appointments(
+    engine: *const hy_engine,
+    patient: hy_patient_id,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        try_out(written, "written")?;
+        deliver(fhir::export_patient_appointments_json(e, patient), buf, len, written)
+    }
+}
+
+/// A department's waitlist, in serving order, as a `collection` `Bundle` of `waitlist`
+/// `Appointment`s (HY_NOT_FOUND for an unknown department).
+#[no_mangle]
+pub extern "C" fn hy_engine_fhir_export_waitlist(
+    engine: *const hy_engine,
+    department: hy_department_id,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        try_out(written, "written")?;
+        deliver(fhir::export_waitlist_json(e, department), buf, len, written)
+    }
+}
+
 /// The FHIR `Appointment` of a hold or booking.
 #[no_mangle]
 pub extern "C" fn hy_engine_fhir_export_appointment(

@@ -21,12 +21,14 @@ mod ffi;
 #[cfg(feature = "fhir")]
 mod fhir;
 mod messages;
+mod reads;
 mod types;
 
 pub use booking::*;
 pub use engine::*;
 pub use error::*;
 pub use events::*;
+pub use reads::*;
 pub use types::*;
 
 use std::ffi::{c_char, CString};

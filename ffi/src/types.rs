@@ -88,10 +88,10 @@ pub type hy_policy_format = u32;
 pub const HY_POLICY_JSON: hy_policy_format = 0;
 pub const HY_POLICY_TOML: hy_policy_format = 1;
 
-/// What the engine does when a subscription's queue is full (`hy_events_new_with`).
+/// What the engine does when a subscription's queue is full (`hy_engine_subscribe_with`).
 #[allow(non_camel_case_types)]
 pub type hy_overflow = u32;
-/// Cut the subscriber off: it keeps what is queued, then `hy_events_is_cut_off` is true and the
+/// Cut the subscriber off: it keeps what is queued, then `hy_subscription_is_cut_off` is true and the
 /// events it missed show as a gap in `seq`. The engine never waits. The default.
 pub const HY_OVERFLOW_DISCONNECT: hy_overflow = 0;
 /// The engine call that emitted the event waits for room at its end, after it released every
@@ -669,3 +669,195 @@ pub struct hy_stats {
     pub slots: u64,
     pub last_event_seq: u64,
 }
+
+// ------------------------------------------------------------------ records read back
+
+/// Longest name the registry accepts (institutions, departments, resources, channels,
+/// districts, specialties), in bytes.
+pub const HY_NAME_LEN_MAX: usize = 200;
+/// Size of the name fields of the registry structs: the longest name and its NUL.
+pub const HY_NAME_BUF_LEN: usize = 201;
+const _: () = assert!(HY_NAME_BUF_LEN == HY_NAME_LEN_MAX + 1);
+
+/// A name as a fixed, NUL-terminated field (names are at most `HY_NAME_LEN_MAX` bytes; a longer
+/// one, which the registry refuses, would be cut at a character boundary).
+pub(crate) fn name_field(s: &str) -> [std::ffi::c_char; HY_NAME_BUF_LEN] {
+    let mut out = [0 as std::ffi::c_char; HY_NAME_BUF_LEN];
+    let mut n = s.len().min(HY_NAME_LEN_MAX);
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    for (d, b) in out.iter_mut().zip(&s.as_bytes()[..n]) {
+        *d = *b as std::ffi::c_char;
+    }
+    out
+}
+
+/// A hospital or clinic, as `hy_engine_institution` and `hy_engine_institutions` report it.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_institution {
+    pub id: hy_institution_id,
+    pub tier: hy_tier,
+    /// NUL-terminated UTF-8.
+    pub name: [std::ffi::c_char; HY_NAME_BUF_LEN],
+    /// NUL-terminated UTF-8.
+    pub district: [std::ffi::c_char; HY_NAME_BUF_LEN],
+}
+
+/// A specialty at one institution.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_department {
+    pub id: hy_department_id,
+    pub institution: hy_institution_id,
+    /// NUL-terminated UTF-8 (e.g. "cardiology"; shared across institutions).
+    pub specialty: [std::ffi::c_char; HY_NAME_BUF_LEN],
+    /// NUL-terminated UTF-8.
+    pub name: [std::ffi::c_char; HY_NAME_BUF_LEN],
+}
+
+/// A bookable resource of a department.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_resource {
+    pub id: hy_resource_id,
+    pub department: hy_department_id,
+    pub kind: hy_resource_kind,
+    /// A senior doctor (a larger referral share).
+    pub expert: bool,
+    /// NUL-terminated UTF-8.
+    pub name: [std::ffi::c_char; HY_NAME_BUF_LEN],
+}
+
+/// A booking channel.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_channel {
+    pub id: hy_channel_id,
+    /// NUL-terminated UTF-8.
+    pub name: [std::ffi::c_char; HY_NAME_BUF_LEN],
+}
+
+/// The measured no-show rate of a resource (for setting its overbooking ratio).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_resource_stats {
+    pub resource: hy_resource_id,
+    /// Bookings that reached an outcome: attended or no-show.
+    pub outcomes: u64,
+    pub no_shows: u64,
+    /// `no_shows / outcomes`, 0 when nothing was observed yet.
+    pub no_show_rate: f64,
+}
+
+pub(crate) fn resource_kind_to(k: ResourceKind) -> hy_resource_kind {
+    match k {
+        ResourceKind::Doctor => HY_RESOURCE_DOCTOR,
+        ResourceKind::Bed => HY_RESOURCE_BED,
+        ResourceKind::Exam => HY_RESOURCE_EXAM,
+        ResourceKind::Nursing => HY_RESOURCE_NURSING,
+        ResourceKind::Pharmacy => HY_RESOURCE_PHARMACY,
+        ResourceKind::Service => HY_RESOURCE_SERVICE,
+    }
+}
+
+/// The serving class of a waitlist entry (served in this order, then by joining order).
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum hy_priority {
+    HY_PRIORITY_EMERGENCY = 0,
+    HY_PRIORITY_URGENT = 1,
+    HY_PRIORITY_ROUTINE = 2,
+    HY_PRIORITY_FOLLOW_UP = 3,
+    HY_PRIORITY_GENERAL = 4,
+}
+
+/// A patient waiting on a department's waitlist.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_waitlist_entry {
+    pub id: hy_waitlist_id,
+    pub patient: hy_patient_id,
+    pub department: hy_department_id,
+    /// One resource of the department, or HY_NONE for any.
+    pub resource: hy_resource_id,
+    pub date_from: hy_date,
+    /// Inclusive.
+    pub date_to: hy_date,
+    /// Only segments starting in this time of day; (0, 0) for the whole day.
+    pub time_start_min: u16,
+    pub time_end_min: u16,
+    pub channel: hy_channel_id,
+    pub follow_up: bool,
+    /// The referral it uses, or 0.
+    pub referral: hy_referral_id,
+    pub priority: hy_priority,
+    pub joined_at: hy_timestamp,
+}
+
+impl From<&WaitlistEntry> for hy_waitlist_entry {
+    fn from(e: &WaitlistEntry) -> hy_waitlist_entry {
+        let r = &e.request;
+        hy_waitlist_entry {
+            id: e.id.0,
+            patient: r.patient.0,
+            department: r.department.0,
+            resource: r.resource.map_or(HY_NONE, |x| x.0),
+            date_from: r.date_from.0,
+            date_to: r.date_to.0,
+            time_start_min: r.time.map_or(0, |t| t.start_min),
+            time_end_min: r.time.map_or(0, |t| t.end_min),
+            channel: r.channel.0,
+            follow_up: r.follow_up,
+            referral: r.referral.map_or(0, |x| x.0),
+            priority: match e.priority {
+                PriorityClass::Emergency => hy_priority::HY_PRIORITY_EMERGENCY,
+                PriorityClass::Urgent => hy_priority::HY_PRIORITY_URGENT,
+                PriorityClass::Routine => hy_priority::HY_PRIORITY_ROUTINE,
+                PriorityClass::FollowUp => hy_priority::HY_PRIORITY_FOLLOW_UP,
+                PriorityClass::General => hy_priority::HY_PRIORITY_GENERAL,
+            },
+            joined_at: e.joined_at.0,
+        }
+    }
+}
+
+/// A patient's record in numbers (`hy_engine_patient_record`). The lists behind the counts are
+/// read with `hy_engine_bookings_of` (every hold and booking) and `hy_engine_waitlist`; the
+/// whole record, masked cards and referrals included, is `hy_engine_patient_record_json`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_patient_record {
+    /// The patient the id resolves to (after merges, the survivor).
+    pub patient: hy_patient_id,
+    /// Cards linked to the patient.
+    pub cards: u32,
+    /// Weighted no-shows in the policy's counting window.
+    pub no_shows_in_window: f32,
+    /// The end of a running suspension, or 0 when the patient may book.
+    pub suspended_until: hy_timestamp,
+    /// Holds, bookings and check-ins that occupy a place now.
+    pub active_bookings: u32,
+    /// Referrals the patient holds.
+    pub referrals: u32,
+    /// Waitlist entries the patient has.
+    pub waitlist_entries: u32,
+}
+
+/// A bulk lifecycle action (`hy_engine_lifecycle_many`).
+#[allow(non_camel_case_types)]
+pub type hy_lifecycle_action = u32;
+pub const HY_LIFECYCLE_CONFIRM: hy_lifecycle_action = 0;
+pub const HY_LIFECYCLE_CANCEL: hy_lifecycle_action = 1;
+pub const HY_LIFECYCLE_CHECK_IN: hy_lifecycle_action = 2;
+pub const HY_LIFECYCLE_FULFIL: hy_lifecycle_action = 3;
+pub const HY_LIFECYCLE_MARK_NO_SHOW: hy_lifecycle_action = 4;

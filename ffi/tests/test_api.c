@@ -408,7 +408,7 @@ static void test_bulk_book_and_cancel(void) {
     }
     reqs[3].slot = first; /* the first slot is taken by request 0 */
     hy_booking_result results[N];
-    CHECK_OK(hy_engine_book_bulk(r.engine, reqs, N, results));
+    CHECK_OK(hy_engine_book_many(r.engine, reqs, N, results));
     for (int i = 0; i < 3; i++) {
         CHECK(results[i].result == HY_OK && results[i].booking.state == HY_BOOKING_BOOKED);
         CHECK(results[i].booking.slot == first + (hy_slot_id)i);
@@ -417,15 +417,15 @@ static void test_bulk_book_and_cancel(void) {
 
     hy_booking_id ids[N] = {results[0].booking.id, results[1].booking.id, results[2].booking.id, 424242};
     hy_booking_result cancelled[N];
-    CHECK_OK(hy_engine_cancel_bulk(r.engine, ids, N, cancelled));
+    CHECK_OK(hy_engine_lifecycle_many(r.engine, HY_LIFECYCLE_CANCEL, ids, N, cancelled));
     for (int i = 0; i < 3; i++) CHECK(cancelled[i].result == HY_OK && cancelled[i].booking.state == HY_BOOKING_CANCELLED);
     CHECK(cancelled[3].result == HY_NOT_FOUND);
 
     hy_booking_result held[1];
-    CHECK_OK(hy_engine_hold_bulk(r.engine, reqs, 1, held));
+    CHECK_OK(hy_engine_hold_many(r.engine, reqs, 1, held));
     CHECK(held[0].result == HY_OK && held[0].booking.state == HY_BOOKING_HELD);
     /* An empty batch is fine, with NULL arrays. */
-    CHECK_OK(hy_engine_book_bulk(r.engine, NULL, 0, NULL));
+    CHECK_OK(hy_engine_book_many(r.engine, NULL, 0, NULL));
     hy_engine_free(r.engine);
 }
 
@@ -637,7 +637,7 @@ static void test_no_id_handed_out_is_zero(void) {
     hy_patient_id p2;
     CHECK_OK(hy_engine_register_patient(r.engine, &p2));
     hy_request q2 = request_for(p2, slot + 1, r.app);
-    CHECK_OK(hy_engine_book_bulk(r.engine, &q2, 1, bulk));
+    CHECK_OK(hy_engine_book_many(r.engine, &q2, 1, bulk));
     CHECK(bulk[0].result == HY_OK && bulk[0].booking.id != 0);
     hy_referral_request rr = {p2, r.clinic, "cardiology", HY_NONE, HY_URGENCY_ROUTINE, 30};
     hy_referral ref;

@@ -15,7 +15,7 @@ static void test_null_engine_everywhere(void) {
     hy_booking b;
     hy_request q = request_for(0, 0, 0);
     hy_stats s;
-    hy_events *ev;
+    hy_subscription *ev;
     CHECK_RC(hy_engine_now(NULL, &t), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_advance_clock(NULL, 1), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_tick(NULL, NULL), HY_NULL_PARAMETER);
@@ -24,12 +24,12 @@ static void test_null_engine_everywhere(void) {
     CHECK_RC(hy_engine_register_patient(NULL, &p), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_book(NULL, &q, &b), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_cancel(NULL, 1, &b), HY_NULL_PARAMETER);
-    CHECK_RC(hy_engine_book_bulk(NULL, &q, 1, NULL), HY_NULL_PARAMETER);
-    CHECK_RC(hy_events_new(NULL, &ev), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_book_many(NULL, &q, 1, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_subscribe(NULL, &ev), HY_NULL_PARAMETER);
     CHECK(strstr(last_error(), "engine is NULL") != NULL);
     /* Free accepts NULL. */
     hy_engine_free(NULL);
-    hy_events_free(NULL);
+    hy_subscription_free(NULL);
 }
 
 static void test_null_arguments_and_outputs(void) {
@@ -86,8 +86,8 @@ static void test_invalid_policy_and_config(void) {
     CHECK_RC(hy_engine_new("{\"hold\": \"\xff\xfe\"}", HY_POLICY_JSON, OFFSET_S, &e), HY_INVALID_UTF8);
     CHECK_RC(hy_engine_new(NULL, HY_POLICY_JSON, 1000000, &e), HY_INVALID_ARGUMENT);
     CHECK_RC(hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, NULL), HY_NULL_PARAMETER);
-    CHECK_RC(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, OFFSET_S, -5, &e), HY_INVALID_ARGUMENT);
-    CHECK_RC(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, OFFSET_S, INT64_MAX, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_with_manual_clock(NULL, HY_POLICY_JSON, OFFSET_S, -5, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_with_manual_clock(NULL, HY_POLICY_JSON, OFFSET_S, INT64_MAX, &e), HY_INVALID_ARGUMENT);
     CHECK(e == (hy_engine *)0x1);
 }
 
@@ -186,7 +186,7 @@ static void test_absurd_numbers(void) {
     CHECK_RC(hy_engine_publish_slots(r.engine, &spec, 1, &first), HY_NOT_FOUND);
     /* A length past HY_ARRAY_MAX is refused before the pointer is read. */
     CHECK_RC(hy_engine_publish_slots(r.engine, &spec, (size_t)-1, &first), HY_INVALID_ARGUMENT);
-    CHECK_RC(hy_engine_book_bulk(r.engine, NULL, SIZE_MAX / 2, NULL), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_book_many(r.engine, NULL, SIZE_MAX / 2, NULL), HY_INVALID_ARGUMENT);
     CHECK(first == SENTINEL32);
     /* All or nothing: one bad spec in a batch publishes none. */
     hy_slot_spec two[2] = {{r.dr_li, r.visit_day, 480, 510, 5}, {r.dr_li, r.visit_day, 510, 540, 0}};
@@ -363,15 +363,15 @@ static void test_utc_offsets_hy_engine_new(void) {
 }
 
 /* Before the fix: as hy_engine_new. */
-static void test_utc_offsets_hy_engine_new_manual_clock(void) {
+static void test_utc_offsets_hy_engine_with_manual_clock(void) {
     for (size_t i = 0; i < COUNT(bad_offsets); i++) {
         hy_engine *e = (hy_engine *)0x1;
-        CHECK_RC(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, bad_offsets[i], 1795939200, &e), HY_INVALID_ARGUMENT);
+        CHECK_RC(hy_engine_with_manual_clock(NULL, HY_POLICY_JSON, bad_offsets[i], 1795939200, &e), HY_INVALID_ARGUMENT);
         CHECK(e == (hy_engine *)0x1);
     }
     for (size_t i = 0; i < COUNT(good_offsets); i++) {
         hy_engine *e = NULL;
-        CHECK_OK(hy_engine_new_manual_clock(NULL, HY_POLICY_JSON, good_offsets[i], 1795939200, &e));
+        CHECK_OK(hy_engine_with_manual_clock(NULL, HY_POLICY_JSON, good_offsets[i], 1795939200, &e));
         hy_engine_free(e);
     }
 }
@@ -477,6 +477,6 @@ TEST_MAIN_BEGIN
     RUN(test_last_error_message_never_changes_the_message);
     RUN(test_tick_refused_output_expires_nothing);
     RUN(test_utc_offsets_hy_engine_new);
-    RUN(test_utc_offsets_hy_engine_new_manual_clock);
+    RUN(test_utc_offsets_hy_engine_with_manual_clock);
     RUN(test_utc_offsets_hy_timestamp_from_local);
 TEST_MAIN_END

@@ -79,7 +79,7 @@ static inline int region_open(region *r, const char *policy, hy_policy_format fo
     if (hy_date_from_ymd(2026, 11, 23, &r->today) != HY_OK) return 0;
     if (hy_date_from_ymd(2026, 11, 25, &r->visit_day) != HY_OK) return 0;
     if (hy_timestamp_from_local(r->today, 16 * 60, OFFSET_S, &start) != HY_OK) return 0;
-    if (hy_engine_new_manual_clock(policy, format, OFFSET_S, start, &r->engine) != HY_OK) return 0;
+    if (hy_engine_with_manual_clock(policy, format, OFFSET_S, start, &r->engine) != HY_OK) return 0;
     if (hy_engine_add_institution(r->engine, "Dongguan People's Hospital", HY_TIER_TERTIARY, "Guancheng", &r->hospital) != HY_OK) return 0;
     if (hy_engine_add_institution(r->engine, "Guancheng Community Clinic", HY_TIER_COMMUNITY, "Guancheng", &r->clinic) != HY_OK) return 0;
     if (hy_engine_add_department(r->engine, r->hospital, "cardiology", "Cardiology", &r->cardiology) != HY_OK) return 0;

@@ -42,7 +42,7 @@ static void test_reopen_recovers_bookings(void) {
     const char *policy = "{\"hold\": {\"ttl_s\": 120}}";
 
     hy_engine *e = NULL;
-    CHECK_OK(hy_engine_open_manual_clock(dir, policy, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, start, &e));
+    CHECK_OK(hy_engine_open_with_manual_clock(dir, policy, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, start, &e));
     hy_institution_id inst;
     hy_department_id dep;
     hy_resource_id res;
@@ -72,7 +72,7 @@ static void test_reopen_recovers_bookings(void) {
 
     /* Another configuration is refused; the same one recovers everything. */
     CHECK_RC(hy_engine_open(dir, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e), HY_INVALID_ARGUMENT);
-    CHECK_OK(hy_engine_open_manual_clock(dir, policy, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_BUFFERED, 5, start, &e));
+    CHECK_OK(hy_engine_open_with_manual_clock(dir, policy, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_BUFFERED, 5, start, &e));
     hy_booking again;
     CHECK_OK(hy_engine_booking(e, b.id, &again));
     CHECK(again.state == HY_BOOKING_BOOKED && again.slot == slot);
@@ -131,7 +131,7 @@ static void test_open_empty_path_touches_nothing(void) {
     CHECK(chdir(dir) == 0);
     hy_engine *e = (hy_engine *)0x1;
     hy_result open_rc = hy_engine_open("", NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &e);
-    hy_result manual_rc = hy_engine_open_manual_clock("", NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, 1795939200, &e);
+    hy_result manual_rc = hy_engine_open_with_manual_clock("", NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, 1795939200, &e);
     int left = entries_in(".");
     int back = chdir(cwd);
     remove_dir(dir);
@@ -156,7 +156,7 @@ static void check_open_offsets(int manual) {
     for (size_t i = 0; i < COUNT(bad_offsets) && hy_test_failures == failed_before; i++) {
         snprintf(dir, sizeof dir, "%s/bad-%zu", base, i);
         hy_engine *e = (hy_engine *)0x1;
-        hy_result rc = manual ? hy_engine_open_manual_clock(dir, NULL, HY_POLICY_JSON, bad_offsets[i], HY_JOURNAL_SYNC, 0, 1795939200, &e)
+        hy_result rc = manual ? hy_engine_open_with_manual_clock(dir, NULL, HY_POLICY_JSON, bad_offsets[i], HY_JOURNAL_SYNC, 0, 1795939200, &e)
                               : hy_engine_open(dir, NULL, HY_POLICY_JSON, bad_offsets[i], HY_JOURNAL_SYNC, 0, &e);
         if (rc != HY_INVALID_ARGUMENT || e != (hy_engine *)0x1 || exists(dir)) {
             fprintf(stderr, "  FAIL %s:%d: offset %d: result %u, directory %s\n    last error: %s\n", __FILE__, __LINE__,
@@ -168,7 +168,7 @@ static void check_open_offsets(int manual) {
     for (size_t i = 0; i < COUNT(good_offsets) && hy_test_failures == failed_before; i++) {
         snprintf(dir, sizeof dir, "%s/good-%zu", base, i);
         hy_engine *e = NULL;
-        hy_result rc = manual ? hy_engine_open_manual_clock(dir, NULL, HY_POLICY_JSON, good_offsets[i], HY_JOURNAL_SYNC, 0, 1795939200, &e)
+        hy_result rc = manual ? hy_engine_open_with_manual_clock(dir, NULL, HY_POLICY_JSON, good_offsets[i], HY_JOURNAL_SYNC, 0, 1795939200, &e)
                               : hy_engine_open(dir, NULL, HY_POLICY_JSON, good_offsets[i], HY_JOURNAL_SYNC, 0, &e);
         if (rc != HY_OK) {
             fprintf(stderr, "  FAIL %s:%d: offset %d refused (%u): %s\n", __FILE__, __LINE__, (int)good_offsets[i], (unsigned)rc, last_error());
@@ -184,7 +184,7 @@ static void check_open_offsets(int manual) {
 static void test_utc_offsets_hy_engine_open(void) { check_open_offsets(0); }
 
 /* Before the fix, as hy_engine_open. */
-static void test_utc_offsets_hy_engine_open_manual_clock(void) { check_open_offsets(1); }
+static void test_utc_offsets_hy_engine_open_with_manual_clock(void) { check_open_offsets(1); }
 
 TEST_MAIN_BEGIN
     /* Before any thread exists: the engine reads the key from the environment. */
@@ -193,5 +193,5 @@ TEST_MAIN_BEGIN
     RUN(test_durable_misuse);
     RUN(test_open_empty_path_touches_nothing);
     RUN(test_utc_offsets_hy_engine_open);
-    RUN(test_utc_offsets_hy_engine_open_manual_clock);
+    RUN(test_utc_offsets_hy_engine_open_with_manual_clock);
 TEST_MAIN_END

@@ -15,11 +15,11 @@ static hy_booking book_one(region *r, hy_slot_id slot) {
 static void test_poll_json_lines(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
-    hy_events *ev;
-    CHECK_OK(hy_events_new(r.engine, &ev));
+    hy_subscription *ev;
+    CHECK_OK(hy_engine_subscribe(r.engine, &ev));
     char buf[4096];
     size_t n = 0, count = 7;
-    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
     CHECK(count == 0 && n == 0 && buf[0] == 0); /* only events after subscribing */
     hy_slot_id slot;
     CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
@@ -27,7 +27,7 @@ static void test_poll_json_lines(void) {
     CHECK(b.state == HY_BOOKING_BOOKED);
     hy_booking c;
     CHECK_OK(hy_engine_cancel(r.engine, b.id, &c));
-    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
     /* slots_published, patient_registered, booked, cancelled */
     CHECK(count == 4 && n == strlen(buf));
     const char *types[] = {"slots_published", "patient_registered", "booked", "cancelled"};
@@ -46,38 +46,38 @@ static void test_poll_json_lines(void) {
         line = nl + 1;
     }
     CHECK(*line == 0);
-    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
     CHECK(count == 0);
-    hy_events_free(ev);
+    hy_subscription_free(ev);
     hy_engine_free(r.engine);
 }
 
 static void test_poll_buffer_too_small_keeps_the_event(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
-    hy_events *ev;
-    CHECK_OK(hy_events_new(r.engine, &ev));
+    hy_subscription *ev;
+    CHECK_OK(hy_engine_subscribe(r.engine, &ev));
     hy_patient_id p;
     CHECK_OK(hy_engine_register_patient(r.engine, &p));
     CHECK_OK(hy_engine_register_patient(r.engine, &p));
     char small[8];
     size_t need = 0, count = 99;
-    CHECK_RC(hy_events_poll(ev, small, sizeof small, &need, &count), HY_BUFFER_TOO_SMALL);
+    CHECK_RC(hy_subscription_poll(ev, small, sizeof small, &need, &count), HY_BUFFER_TOO_SMALL);
     CHECK(need > sizeof small && count == 99);
     /* Exactly the size asked for takes that event, and only it. */
     char *buf = malloc(need);
     size_t n = 0;
-    hy_result rc = hy_events_poll(ev, buf, need, &n, &count);
+    hy_result rc = hy_subscription_poll(ev, buf, need, &n, &count);
     int ok = rc == HY_OK && count == 1 && n + 1 == need && strstr(buf, "\"patient_registered\"") != NULL;
     free(buf);
     CHECK(ok);
     /* The second event is still there. */
     char big[1024];
-    CHECK_OK(hy_events_poll(ev, big, sizeof big, &n, &count));
+    CHECK_OK(hy_subscription_poll(ev, big, sizeof big, &n, &count));
     CHECK(count == 1);
-    CHECK_RC(hy_events_poll(NULL, big, sizeof big, &n, &count), HY_NULL_PARAMETER);
-    CHECK_RC(hy_events_poll(ev, NULL, 10, &n, &count), HY_NULL_PARAMETER);
-    hy_events_free(ev);
+    CHECK_RC(hy_subscription_poll(NULL, big, sizeof big, &n, &count), HY_NULL_PARAMETER);
+    CHECK_RC(hy_subscription_poll(ev, NULL, 10, &n, &count), HY_NULL_PARAMETER);
+    hy_subscription_free(ev);
     hy_engine_free(r.engine);
 }
 
@@ -103,8 +103,8 @@ static int collect(void *userdata, uint64_t seq, const char *json, size_t json_l
 static void test_dispatch_callback(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
-    hy_events *ev;
-    CHECK_OK(hy_events_new(r.engine, &ev));
+    hy_subscription *ev;
+    CHECK_OK(hy_engine_subscribe(r.engine, &ev));
     hy_slot_id slot;
     CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
     hy_booking b = book_one(&r, slot);
@@ -113,35 +113,35 @@ static void test_dispatch_callback(void) {
     memset(&c, 0, sizeof c);
     c.stop_after = 2;
     size_t delivered = 0;
-    CHECK_OK(hy_events_dispatch(ev, collect, &c, 0, &delivered));
+    CHECK_OK(hy_subscription_dispatch(ev, collect, &c, 0, &delivered));
     CHECK(delivered == 2 && c.calls == 2);
     CHECK(strcmp(c.types[0], "slots_published") == 0 && strcmp(c.types[1], "patient_registered") == 0);
     CHECK(c.seqs[1] == c.seqs[0] + 1);
     c.stop_after = 0;
-    CHECK_OK(hy_events_dispatch(ev, collect, &c, 0, &delivered));
+    CHECK_OK(hy_subscription_dispatch(ev, collect, &c, 0, &delivered));
     CHECK(delivered == 1 && strcmp(c.types[2], "booked") == 0);
-    CHECK_OK(hy_events_dispatch(ev, collect, &c, 0, NULL));
+    CHECK_OK(hy_subscription_dispatch(ev, collect, &c, 0, NULL));
     CHECK(c.calls == 3);
-    CHECK_RC(hy_events_dispatch(ev, NULL, &c, 0, &delivered), HY_NULL_PARAMETER);
-    hy_events_free(ev);
+    CHECK_RC(hy_subscription_dispatch(ev, NULL, &c, 0, &delivered), HY_NULL_PARAMETER);
+    hy_subscription_free(ev);
     hy_engine_free(r.engine);
 }
 
 static void test_events_outlive_the_engine(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
-    hy_events *ev;
-    CHECK_OK(hy_events_new(r.engine, &ev));
+    hy_subscription *ev;
+    CHECK_OK(hy_engine_subscribe(r.engine, &ev));
     hy_patient_id p;
     CHECK_OK(hy_engine_register_patient(r.engine, &p));
     hy_engine_free(r.engine);
     char buf[512];
     size_t n, count;
-    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
     CHECK(count == 1);
-    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
     CHECK(count == 0);
-    hy_events_free(ev);
+    hy_subscription_free(ev);
 }
 
 /* A subscriber that does not read holds a bounded queue; with HY_OVERFLOW_DISCONNECT it is cut
@@ -149,26 +149,26 @@ static void test_events_outlive_the_engine(void) {
 static void test_full_queue_disconnects(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
-    hy_events *ev;
-    CHECK_RC(hy_events_new_with(r.engine, 0, HY_OVERFLOW_DISCONNECT, &ev), HY_INVALID_ARGUMENT);
-    CHECK_RC(hy_events_new_with(r.engine, 4, 7, &ev), HY_INVALID_ARGUMENT);
-    CHECK_OK(hy_events_new_with(r.engine, 4, HY_OVERFLOW_DISCONNECT, &ev));
+    hy_subscription *ev;
+    CHECK_RC(hy_engine_subscribe_with(r.engine, 0, HY_OVERFLOW_DISCONNECT, &ev), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_subscribe_with(r.engine, 4, 7, &ev), HY_INVALID_ARGUMENT);
+    CHECK_OK(hy_engine_subscribe_with(r.engine, 4, HY_OVERFLOW_DISCONNECT, &ev));
     bool cut = true;
-    CHECK_OK(hy_events_is_cut_off(ev, &cut));
+    CHECK_OK(hy_subscription_is_cut_off(ev, &cut));
     CHECK(!cut);
     for (int i = 0; i < 10; i++) {
         hy_patient_id p;
         CHECK_OK(hy_engine_register_patient(r.engine, &p)); /* the engine never waits */
     }
-    CHECK_OK(hy_events_is_cut_off(ev, &cut));
+    CHECK_OK(hy_subscription_is_cut_off(ev, &cut));
     CHECK(cut);
     char buf[4096];
     size_t n = 0, count = 0;
-    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
     CHECK(count == 4);
-    CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
     CHECK(count == 0);
-    hy_events_free(ev);
+    hy_subscription_free(ev);
     hy_engine_free(r.engine);
 }
 
@@ -177,21 +177,21 @@ static void test_full_queue_disconnects(void) {
 static void test_block_policy_keeps_every_event(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
-    hy_events *ev;
-    CHECK_OK(hy_events_new_with(r.engine, 2, HY_OVERFLOW_BLOCK, &ev));
+    hy_subscription *ev;
+    CHECK_OK(hy_engine_subscribe_with(r.engine, 2, HY_OVERFLOW_BLOCK, &ev));
     char buf[4096];
     size_t n = 0, count = 0, total = 0;
     for (int i = 0; i < 10; i++) {
         hy_patient_id p;
         CHECK_OK(hy_engine_register_patient(r.engine, &p));
-        CHECK_OK(hy_events_poll(ev, buf, sizeof buf, &n, &count));
+        CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
         total += count;
     }
     CHECK(total == 10);
     bool cut = true;
-    CHECK_OK(hy_events_is_cut_off(ev, &cut));
+    CHECK_OK(hy_subscription_is_cut_off(ev, &cut));
     CHECK(!cut);
-    hy_events_free(ev);
+    hy_subscription_free(ev);
     hy_engine_free(r.engine);
 }
 

@@ -216,6 +216,59 @@ static void test_fhir_import_bundle_refused_outputs_publish_nothing(void) {
     hy_engine_free(r.engine);
 }
 
+/* The read-only exports C gained to match Rust and Python: a resource's Schedule, a patient's
+ * Appointments, a department's waitlist. They copy into the caller's buffer like the other
+ * exports; unknown ids are the engine's HY_NOT_FOUND with an OperationOutcome. */
+static void test_export_schedule_patient_waitlist(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 2, 1, &slot));
+    hy_patient_id p, q;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    CHECK_OK(hy_engine_register_patient(r.engine, &q));
+    hy_request req = request_for(p, slot, r.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(r.engine, &req, &b));
+    hy_waitlist_request w;
+    memset(&w, 0, sizeof w);
+    w.patient = q;
+    w.department = r.cardiology;
+    w.resource = HY_NONE;
+    w.date_from = r.visit_day;
+    w.date_to = r.visit_day;
+    w.channel = r.app;
+    hy_waitlist_id entry;
+    CHECK_OK(hy_engine_join_waitlist(r.engine, &w, &entry));
+
+    size_t n = 0;
+    CHECK_OK(hy_engine_fhir_export_schedule(r.engine, r.dr_li, buf, sizeof buf, &n));
+    CHECK(strlen(buf) == n && strstr(buf, "\"resourceType\":\"Schedule\"") != NULL);
+    CHECK_OK(hy_engine_fhir_export_patient_appointments(r.engine, p, buf, sizeof buf, &n));
+    CHECK(strstr(buf, "\"collection\"") != NULL && strstr(buf, "\"status\":\"booked\"") != NULL);
+    CHECK_OK(hy_engine_fhir_export_waitlist(r.engine, r.cardiology, buf, sizeof buf, &n));
+    CHECK(strstr(buf, "\"collection\"") != NULL && strstr(buf, "\"status\":\"waitlist\"") != NULL);
+    char ref[64];
+    snprintf(ref, sizeof ref, "Patient/patient-%u", q);
+    CHECK(strstr(buf, ref) != NULL);
+
+    /* A small buffer: the size needed, buffer untouched; then it fits. */
+    char tiny[8] = "unset";
+    size_t need = 0;
+    CHECK_RC(hy_engine_fhir_export_waitlist(r.engine, r.cardiology, tiny, sizeof tiny, &need), HY_BUFFER_TOO_SMALL);
+    CHECK(need == n + 1 && strcmp(tiny, "unset") == 0);
+
+    /* Unknown ids, NULLs. */
+    CHECK_RC(hy_engine_fhir_export_schedule(r.engine, 999, buf, sizeof buf, &n), HY_NOT_FOUND);
+    CHECK(strstr(last_error(), "OperationOutcome") != NULL);
+    CHECK_RC(hy_engine_fhir_export_patient_appointments(r.engine, 0, buf, sizeof buf, &n), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_fhir_export_waitlist(r.engine, 999, buf, sizeof buf, &n), HY_NOT_FOUND);
+    CHECK_RC(hy_engine_fhir_export_schedule(NULL, r.dr_li, buf, sizeof buf, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_fhir_export_patient_appointments(r.engine, p, buf, sizeof buf, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_fhir_export_waitlist(r.engine, r.cardiology, NULL, 64, &n), HY_NULL_PARAMETER);
+    hy_engine_free(r.engine);
+}
+
 TEST_MAIN_BEGIN
     RUN(test_export_find_hold_book_cancel);
     RUN(test_bad_fhir_input_is_an_error);
@@ -224,4 +277,5 @@ TEST_MAIN_BEGIN
     RUN(test_fhir_cancel_refused_outputs_cancel_nothing);
     RUN(test_fhir_import_csv_refused_outputs_publish_nothing);
     RUN(test_fhir_import_bundle_refused_outputs_publish_nothing);
+    RUN(test_export_schedule_patient_waitlist);
 TEST_MAIN_END

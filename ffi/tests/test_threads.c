@@ -38,7 +38,7 @@ static void *race(void *arg) {
         hy_booking_result res[PATIENTS_PER_THREAD];
         for (int i = 0; i < PATIENTS_PER_THREAD; i++)
             reqs[i] = request_for(w->patients[i], w->first + (hy_slot_id)((i * 7 + w->index) % SLOTS), w->r->app);
-        if (hy_engine_book_bulk(w->r->engine, reqs, PATIENTS_PER_THREAD, res) != HY_OK) {
+        if (hy_engine_book_many(w->r->engine, reqs, PATIENTS_PER_THREAD, res) != HY_OK) {
             w->other = PATIENTS_PER_THREAD;
             return NULL;
         }
@@ -53,7 +53,7 @@ static void *race(void *arg) {
 }
 
 typedef struct {
-    hy_events *events;
+    hy_subscription *events;
     int stop; /* set once the workers are joined; read with __atomic */
     size_t booked_events, confirmed_events, cancelled_events, lines;
     int failed;
@@ -77,7 +77,7 @@ static void *read_events(void *arg) {
     for (;;) {
         int stopping = __atomic_load_n(&rd->stop, __ATOMIC_ACQUIRE);
         size_t n = 0, count = 0;
-        if (hy_events_poll(rd->events, buf, sizeof buf, &n, &count) != HY_OK) { rd->failed = 1; return NULL; }
+        if (hy_subscription_poll(rd->events, buf, sizeof buf, &n, &count) != HY_OK) { rd->failed = 1; return NULL; }
         count_lines(rd, buf);
         if (count == 0 && stopping) return NULL;
         if (count == 0) sched_yield(); /* a polite poller: leave the CPU to the workers */
@@ -91,7 +91,7 @@ static void test_race_for_few_places_never_overbooks(void) {
     CHECK(region_publish(&r, r.dr_li, SLOTS, CAPACITY, &first));
     reader rd;
     memset(&rd, 0, sizeof rd);
-    CHECK_OK(hy_events_new(r.engine, &rd.events));
+    CHECK_OK(hy_engine_subscribe(r.engine, &rd.events));
     pthread_t reader_thread;
     CHECK(pthread_create(&reader_thread, NULL, read_events, &rd) == 0);
 
@@ -129,7 +129,7 @@ static void test_race_for_few_places_never_overbooks(void) {
         /* Everyone cancels (free: before 15:00 the day before), and the next round races again. */
         for (int t = 0; t < THREADS; t++) {
             hy_booking_result res[PATIENTS_PER_THREAD];
-            CHECK_OK(hy_engine_cancel_bulk(r.engine, w[t].ids, (size_t)w[t].booked, res));
+            CHECK_OK(hy_engine_lifecycle_many(r.engine, HY_LIFECYCLE_CANCEL, w[t].ids, (size_t)w[t].booked, res));
             for (int i = 0; i < w[t].booked; i++) CHECK(res[i].result == HY_OK);
             total_cancelled += (size_t)w[t].booked;
         }
@@ -140,7 +140,7 @@ static void test_race_for_few_places_never_overbooks(void) {
     /* Every success was announced once: a booked (bulk) or a confirmed (hold path) event. */
     CHECK(rd.booked_events + rd.confirmed_events == total_booked_all_rounds);
     CHECK(rd.cancelled_events == total_cancelled);
-    hy_events_free(rd.events);
+    hy_subscription_free(rd.events);
     hy_engine_free(r.engine);
 }
 

@@ -74,9 +74,9 @@ from ._native import (
     Resource,
     ResourceStats,
     Roster,
-    Slot,
     SlotClosed,
     SlotFull,
+    SlotInfo,
     Submission,
     SuspensionReport,
     WaitlistEntry,
@@ -269,6 +269,15 @@ class Subscription:
         """Events that have arrived, as columns (see ``to_pandas``)."""
         return self._native.poll_columns(max_events)
 
+    def try_recv(self) -> Event | None:
+        """The next event if one is waiting, else None; never waits."""
+        return self._native.try_recv()
+
+    def recv(self, timeout_s: float | None = None) -> Event | None:
+        """Wait for the next event, at most ``timeout_s`` seconds (None: until one arrives or the
+        subscription ends); None on timeout or end."""
+        return self._native.recv(timeout_s)
+
     def pending(self) -> int:
         """Events waiting to be polled."""
         return self._native.pending()
@@ -375,6 +384,10 @@ class Engine(_native.Engine):
             channel = np.full(len(patient), _int(channel, 0, 2**16 - 1, "channel"), dtype=np.uint16)
         return super().book_many(patient, _u(slot, np.uint32, "slot"), _u(channel, np.uint16, "channel"), hold=hold, parallel=parallel)
 
+    def hold_many(self, patient: Any, slot: Any, channel: Any, *, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
+        """Hold one request per row; as ``book_many(..., hold=True)``."""
+        return self.book_many(patient, slot, channel, hold=True, parallel=parallel)
+
     def lifecycle_many(self, action: str, booking: Any) -> np.ndarray:  # type: ignore[override]
         """Apply ``confirm``/``cancel``/``check_in``/``fulfil``/``mark_no_show`` to each id;
         returns the error code per row (0 = done)."""
@@ -425,6 +438,22 @@ class Engine(_native.Engine):
         """Every slot (or ``slots``) as an Arrow table."""
         cols = self.slot_columns(slots)
         return _arrow_table(cols, {}, ("date",), ("starts_at",))
+
+
+# ------------------------------------------------------------------ deprecated names
+# Former names kept for code written against them: each use warns (DeprecationWarning) and
+# names its replacement. docs/faces.md lists them with the names of every face.
+_DEPRECATED = {"Slot": ("SlotInfo", SlotInfo)}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        import warnings
+
+        new, value = _DEPRECATED[name]
+        warnings.warn(f"haoyuan.{name} is deprecated: use haoyuan.{new}", DeprecationWarning, stacklevel=2)
+        return value
+    raise AttributeError(f"module 'haoyuan' has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------ FHIR R4 (haoyuan::fhir)
@@ -548,9 +577,9 @@ __all__ = [
     "Resource",
     "ResourceStats",
     "Roster",
-    "Slot",
     "SlotClosed",
     "SlotFull",
+    "SlotInfo",
     "Submission",
     "Subscription",
     "SuspensionReport",

@@ -85,6 +85,25 @@ impl Engine {
         }
     }
 
+    fn department_record(&self, d: haoyuan::Department) -> PyResult<Department> {
+        Ok(Department {
+            id: d.id.0,
+            institution: d.institution.0,
+            specialty: self.inner.specialty_name(d.specialty).map_err(HyErr)?,
+            name: d.name,
+        })
+    }
+
+    fn resource_record(r: &haoyuan::Resource) -> Resource {
+        Resource {
+            id: r.id.0,
+            department: r.department.0,
+            kind: enum_str(&r.kind),
+            name: r.name.clone(),
+            expert: r.expert,
+        }
+    }
+
     fn referral_record(&self, r: haoyuan::Referral) -> Referral {
         Referral {
             id: r.id.0,
@@ -136,6 +155,28 @@ impl Engine {
             None => (run(py, || haoyuan::Engine::new(config))?, false),
         };
         Ok(Engine { inner: Arc::new(engine), manual })
+    }
+
+    /// An engine on a manual clock starting at `start` (int seconds or an aware datetime),
+    /// moved only by `advance_clock` / `advance_to` (Rust `Engine::with_manual_clock`, C
+    /// `hy_engine_with_manual_clock`). The same as `Engine(policy, start=start, ...)`.
+    #[classmethod]
+    #[pyo3(signature = (policy=None, *, start, utc_offset_s=None, card_key=None))]
+    fn with_manual_clock<'py>(
+        cls: &Bound<'py, pyo3::types::PyType>,
+        policy: Option<&Bound<'py, PyAny>>,
+        start: &Bound<'py, PyAny>,
+        utc_offset_s: Option<&Bound<'py, PyAny>>,
+        card_key: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = PyDict::new(cls.py());
+        kwargs.set_item("start", start)?;
+        if let Some(o) = utc_offset_s {
+            kwargs.set_item("utc_offset_s", o)?;
+        }
+        kwargs.set_item("card_key", card_key)?;
+        // Through the class, so that `haoyuan.Engine.with_manual_clock` makes a `haoyuan.Engine`.
+        cls.call((policy,), Some(&kwargs))
     }
 
     fn __repr__(&self) -> String {
@@ -257,23 +298,41 @@ impl Engine {
 
     fn department(&self, id: Id<DepartmentId>) -> PyResult<Department> {
         let d = self.inner.department(id.0).map_err(HyErr)?;
-        Ok(Department {
-            id: d.id.0,
-            institution: d.institution.0,
-            specialty: self.inner.specialty_name(d.specialty).map_err(HyErr)?,
-            name: d.name,
-        })
+        self.department_record(d)
     }
 
     fn resource(&self, id: Id<ResourceId>) -> PyResult<Resource> {
         let r = self.inner.resource(id.0).map_err(HyErr)?;
-        Ok(Resource {
-            id: r.id.0,
-            department: r.department.0,
-            kind: enum_str(&r.kind),
-            name: r.name.clone(),
-            expert: r.expert,
-        })
+        Ok(Self::resource_record(&r))
+    }
+
+    /// Every institution, in id order.
+    fn institutions(&self, py: Python<'_>) -> PyResult<Vec<Institution>> {
+        let e = &*self.inner;
+        let all = run(py, || Ok(e.institutions()))?;
+        Ok(all.into_iter().map(|i| self.institution_record(i)).collect())
+    }
+
+    /// An institution's departments, in id order.
+    fn departments_of(
+        &self,
+        py: Python<'_>,
+        institution: Id<InstitutionId>,
+    ) -> PyResult<Vec<Department>> {
+        let e = &*self.inner;
+        let all = run(py, || e.departments_of(institution.0))?;
+        all.into_iter().map(|d| self.department_record(d)).collect()
+    }
+
+    /// A department's resources, in id order.
+    fn resources_of(
+        &self,
+        py: Python<'_>,
+        department: Id<DepartmentId>,
+    ) -> PyResult<Vec<Resource>> {
+        let e = &*self.inner;
+        let all = run(py, || e.resources_of(department.0))?;
+        Ok(all.iter().map(Self::resource_record).collect())
     }
 
     fn channel(&self, id: Id<ChannelId>) -> PyResult<Channel> {
@@ -351,6 +410,14 @@ impl Engine {
         run(py, || e.bookings_of(patient.0)).map(|v| v.into_iter().map(Booking::from).collect())
     }
 
+    /// Every hold and booking on `slots` (at most 1,000,000 ids), ordered by (slot, id): who
+    /// holds a place.
+    fn bookings_on(&self, py: Python<'_>, slots: Vec<Id<SlotId>>) -> PyResult<Vec<Booking>> {
+        let ids: Vec<SlotId> = slots.into_iter().map(|s| s.0).collect();
+        let e = &*self.inner;
+        run(py, || e.bookings_on(&ids)).map(|v| v.into_iter().map(Booking::from).collect())
+    }
+
     fn booking(&self, py: Python<'_>, id: Id<BookingId>) -> PyResult<Booking> {
         let e = &*self.inner;
         run(py, || e.booking(id.0)).map(Booking::from)
@@ -358,8 +425,20 @@ impl Engine {
 
     // ------------------------------------------------------------------ slots and rosters
 
-    fn slot(&self, id: Id<SlotId>) -> PyResult<Slot> {
+    fn slot(&self, id: Id<SlotId>) -> PyResult<SlotInfo> {
         Ok(self.inner.slot(id.0).map_err(HyErr)?.into())
+    }
+
+    /// The slot ids of a resource on a date, in start order (empty when none is published).
+    fn resource_day_slots(
+        &self,
+        py: Python<'_>,
+        resource: Id<ResourceId>,
+        date: DateArg,
+    ) -> PyResult<Vec<u32>> {
+        let e = &*self.inner;
+        run(py, || e.resource_day_slots(resource.0, date.0))
+            .map(|v| v.into_iter().map(|s| s.0).collect())
     }
 
     fn slot_count(&self) -> usize {
@@ -554,7 +633,8 @@ impl Engine {
 
     // ------------------------------------------------------------------ the lifecycle
 
-    /// Hold a place while the patient confirms or pays (policy TTL, or `ttl_s`).
+    /// Hold a place for the policy's hold time while the patient confirms or pays. (`ttl_s` is
+    /// deprecated: use `hold_for`.)
     #[pyo3(signature = (patient, slot, channel, *, referral=None, follow_up=false, ttl_s=None))]
     #[allow(clippy::too_many_arguments)]
     fn hold(
@@ -567,6 +647,10 @@ impl Engine {
         follow_up: bool,
         ttl_s: Option<Int<u32>>,
     ) -> PyResult<Booking> {
+        if ttl_s.is_some() {
+            let category = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+            PyErr::warn(py, &category, c"Engine.hold(ttl_s=...) is deprecated: use Engine.hold_for(patient, slot, channel, ttl_s)", 1)?;
+        }
         let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
         let e = &*self.inner;
         match ttl_s {
@@ -574,6 +658,25 @@ impl Engine {
             None => run(py, || e.hold(&req)),
         }
         .map(Booking::from)
+    }
+
+    /// Hold a place for `ttl_s` seconds (1 ..= 86400) instead of the policy's hold time.
+    #[pyo3(signature = (patient, slot, channel, ttl_s, *, referral=None, follow_up=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn hold_for(
+        &self,
+        py: Python<'_>,
+        patient: Id<PatientId>,
+        slot: Id<SlotId>,
+        channel: ChannelArg,
+        ttl_s: Int<u32>,
+        referral: Option<Id<ReferralId>>,
+        follow_up: bool,
+    ) -> PyResult<Booking> {
+        let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
+        let e = &*self.inner;
+        let Int(ttl) = ttl_s;
+        run(py, || e.hold_for(&req, ttl)).map(Booking::from)
     }
 
     /// Hold and confirm in one call.
@@ -762,6 +865,19 @@ impl Engine {
         parallel: bool,
     ) -> PyResult<bulk::BookResult<'py>> {
         bulk::book_many(py, &self.inner, &patient, &slot, &channel, hold, parallel)
+    }
+
+    /// Hold one request per row; as `book_many(..., hold=True)` (C `hy_engine_hold_many`).
+    #[pyo3(signature = (patient, slot, channel, *, parallel=false))]
+    fn hold_many<'py>(
+        &self,
+        py: Python<'py>,
+        patient: PyReadonlyArray1<'py, u32>,
+        slot: PyReadonlyArray1<'py, u32>,
+        channel: PyReadonlyArray1<'py, u16>,
+        parallel: bool,
+    ) -> PyResult<bulk::BookResult<'py>> {
+        bulk::book_many(py, &self.inner, &patient, &slot, &channel, true, parallel)
     }
 
     /// Apply one lifecycle action (`"confirm"`, `"cancel"`, `"check_in"`, `"fulfil"`,

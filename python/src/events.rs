@@ -71,6 +71,13 @@ fn split(event: &haoyuan::Event) -> (String, serde_json::Map<String, serde_json:
     }
 }
 
+/// The Python `Event` of an engine event.
+fn to_event(py: Python<'_>, e: &haoyuan::Event) -> PyResult<Event> {
+    let (kind, map) = split(e);
+    let data = json_to_py(py, &serde_json::Value::Object(map))?.downcast_into::<PyDict>()?.unbind();
+    Ok(Event { seq: e.seq, at: e.at.0, kind, data })
+}
+
 fn id_field(map: &serde_json::Map<String, serde_json::Value>, key: &str) -> i64 {
     map.get(key).and_then(|v| v.as_i64()).unwrap_or(-1)
 }
@@ -135,15 +142,42 @@ impl Subscription {
         #[pyo3(from_py_with = float)] timeout_s: f64,
     ) -> PyResult<Vec<Event>> {
         let events = self.take(py, max_events, timeout_s)?;
-        let mut out = Vec::with_capacity(events.len());
-        for e in &events {
-            let (kind, map) = split(e);
-            let data = json_to_py(py, &serde_json::Value::Object(map))?
-                .downcast_into::<PyDict>()?
-                .unbind();
-            out.push(Event { seq: e.seq, at: e.at.0, kind, data });
+        events.iter().map(|e| to_event(py, e)).collect()
+    }
+
+    /// The next event if one is waiting, else None; never waits (Rust
+    /// `Subscription::try_recv`, C `hy_subscription_try_recv`).
+    fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+        self.rx.try_recv().map(|e| to_event(py, &e)).transpose()
+    }
+
+    /// Wait for the next event, at most `timeout_s` seconds (0 ..= 86400; None: until one
+    /// arrives or the subscription ends). None on timeout or end. The GIL is released while
+    /// waiting, and Ctrl-C interrupts the wait (Rust `Subscription::recv` / `recv_timeout`).
+    #[pyo3(signature = (timeout_s=None))]
+    fn recv(&self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<Option<Event>> {
+        if let Some(t) = timeout_s {
+            if !(t.is_finite() && (0.0..=86_400.0).contains(&t)) {
+                return Err(invalid("timeout_s must be 0 ..= 86400 seconds"));
+            }
         }
-        Ok(out)
+        let deadline = timeout_s.map(|t| std::time::Instant::now() + Duration::from_secs_f64(t));
+        // Wait in short steps so that signals (KeyboardInterrupt) are seen between them.
+        const STEP: Duration = Duration::from_millis(100);
+        loop {
+            let step = match deadline {
+                Some(d) => d.saturating_duration_since(std::time::Instant::now()).min(STEP),
+                None => STEP,
+            };
+            let rx = &self.rx;
+            if let Some(e) = py.allow_threads(|| rx.recv_timeout(step)) {
+                return to_event(py, &e).map(Some);
+            }
+            if self.rx.is_ended() || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Ok(None);
+            }
+            py.check_signals()?;
+        }
     }
 
     /// Like `poll`, as columns: `seq`, `at` (arrays), `kind` (list of str), `booking`, `slot`,

@@ -86,8 +86,8 @@ record!(
 );
 record!(
     /// A published slot: its places per pool (general, referral, quota_0, quota_1) and the
-    /// places taken from each.
-    Slot {
+    /// places taken from each. (`Slot` is its former name, kept as a deprecated alias.)
+    SlotInfo {
         id: u32,
         resource: u32,
         department: u32,
@@ -217,9 +217,9 @@ impl From<haoyuan::Booking> for Booking {
     }
 }
 
-impl From<haoyuan::SlotInfo> for Slot {
+impl From<haoyuan::SlotInfo> for SlotInfo {
     fn from(s: haoyuan::SlotInfo) -> Self {
-        Slot {
+        SlotInfo {
             id: s.id.0,
             resource: s.resource.0,
             department: s.department.0,
@@ -375,7 +375,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EngineStats>()?;
     m.add_class::<Card>()?;
     m.add_class::<Booking>()?;
-    m.add_class::<Slot>()?;
+    m.add_class::<SlotInfo>()?;
+    // The former name, for code written against it (`haoyuan.Slot` warns; see __init__.py).
+    m.add("Slot", m.getattr("SlotInfo")?)?;
     m.add_class::<FreeSlot>()?;
     m.add_class::<DayAvailability>()?;
     m.add_class::<Alternative>()?;

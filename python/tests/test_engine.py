@@ -64,7 +64,7 @@ def test_cancel_gives_the_place_back(region: Region) -> None:
 def test_hold_expires_on_the_manual_clock(region: Region) -> None:
     e = region.engine
     p = e.register_patient()
-    h = e.hold(p, region.slots[0], "app", ttl_s=60)
+    h = e.hold_for(p, region.slots[0], "app", 60)
     e.advance_clock(59)
     assert e.booking(h.id).state == "held"
     e.advance_clock(1)
@@ -278,3 +278,105 @@ def test_events_poll_and_tables(region: Region) -> None:
     assert table.column("kind").to_pylist() == ["patient_registered"]
     frame = hy.events_to_pandas(events)
     assert frame["booking"].tolist() == [-1, b.id, b.id]
+
+
+# ------------------------------------------------------------------ the names shared with Rust and C
+
+
+def test_registry_lists(region: Region) -> None:
+    e = region.engine
+    assert [i.id for i in e.institutions()] == [region.tertiary, region.secondary, region.clinic]
+    assert e.institutions()[2] == e.institution(region.clinic)
+    deps = e.departments_of(region.tertiary)
+    assert [d.id for d in deps] == [region.cardiology] and deps[0] == e.department(region.cardiology)
+    ct = e.add_resource(region.cardiology, "exam", "CT 1", expert=True)
+    res = e.resources_of(region.cardiology)
+    assert [r.id for r in res] == [region.dr_li, ct]
+    assert (res[1].kind, res[1].expert, res[1].name) == ("exam", True, "CT 1")
+    empty = e.add_department(region.clinic, "paediatrics", "Paediatrics")
+    assert e.resources_of(empty) == []
+    for call, arg in ((e.departments_of, 999), (e.resources_of, 999), (e.departments_of, 0)):
+        with pytest.raises(hy.NotFound):
+            call(arg)
+    with pytest.raises(hy.InvalidArgument):
+        e.departments_of(-1)
+
+
+def test_bookings_of_on_and_resource_day(region: Region) -> None:
+    e = region.engine
+    p, q = e.register_patient(), e.register_patient()
+    h = e.hold(p, region.slots[0], "app")
+    e.cancel(h.id)
+    b = e.book(p, region.slots[1], "app")
+    c = e.book(q, region.slots[1], "wechat")
+    assert [(x.id, x.state) for x in e.bookings_of(p)] == [(h.id, "cancelled"), (b.id, "booked")]
+    on = e.bookings_on([region.slots[1], region.slots[2]])
+    assert [x.id for x in on] == [b.id, c.id]
+    assert e.bookings_on([]) == []
+    with pytest.raises(hy.NotFound):
+        e.bookings_on([999])
+    with pytest.raises(hy.InvalidArgument):
+        e.bookings_on(["one"])  # type: ignore[list-item]
+    day = e.resource_day_slots(region.dr_li, DAY)
+    assert day == list(region.slots[:4])
+    assert e.resource_day_slots(region.dr_li, DAY + dt.timedelta(days=1)) == []
+    with pytest.raises(hy.NotFound):
+        e.resource_day_slots(999, DAY)
+    with pytest.raises(hy.NotFound):
+        e.bookings_of(999)
+
+
+def test_hold_for_and_the_deprecated_ttl_keyword(region: Region) -> None:
+    e = region.engine
+    p = e.register_patient()
+    h = e.hold_for(p, region.slots[0], "app", 90, follow_up=True)
+    assert h.state == "held" and h.expires_at == e.now() + 90
+    e.cancel(h.id)
+    with pytest.warns(DeprecationWarning, match="use Engine.hold_for"):
+        old = e.hold(p, region.slots[0], "app", ttl_s=90)
+    assert old.expires_at == e.now() + 90
+    with pytest.raises(hy.InvalidArgument):
+        e.hold_for(p, region.slots[1], "app", 0)
+
+
+def test_with_manual_clock_matches_the_constructor() -> None:
+    e = hy.Engine.with_manual_clock({"hold": {"ttl_s": 120}}, start=START)
+    assert type(e) is hy.Engine and e.manual_clock
+    assert e.now() == int(START.timestamp()) and e.policy.to_dict()["hold"]["ttl_s"] == 120
+    assert hy.Engine.with_manual_clock(start=0, utc_offset_s=0).utc_offset_s == 0
+    with pytest.raises(hy.InvalidArgument):
+        hy.Engine.with_manual_clock(start=-1)
+    with pytest.raises(TypeError):
+        hy.Engine.with_manual_clock(None)  # type: ignore[call-arg]  # start is required
+
+
+def test_slot_info_is_the_one_name(region: Region) -> None:
+    s = region.engine.slot(region.slots[0])
+    assert type(s) is hy.SlotInfo and repr(s).startswith("SlotInfo(")
+
+
+def test_subscription_recv_and_try_recv(region: Region) -> None:
+    e = region.engine
+    sub = e.subscribe()
+    assert sub.try_recv() is None
+    assert sub.recv(timeout_s=0.01) is None
+    p = e.register_patient()
+    b = e.book(p, region.slots[0], "app")
+    first = sub.try_recv()
+    assert first is not None
+    rest = []
+    while (ev := sub.recv(timeout_s=0)) is not None:
+        rest.append(ev)
+    seqs = [first.seq] + [x.seq for x in rest]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert any(x.kind == "booked" and x.data["booking"] == b.id for x in [first, *rest])
+    with pytest.raises(hy.InvalidArgument):
+        sub.recv(timeout_s=-1)
+
+
+def test_hold_many_holds(region: Region) -> None:
+    e = region.engine
+    ps = [e.register_patient() for _ in range(3)]
+    ids, codes = e.hold_many(ps, [region.slots[0]] * 3, "app")
+    assert list(codes) == [0, 0, 0]
+    assert {e.booking(int(i)).state for i in ids} == {"held"}

@@ -33,3 +33,17 @@ def test_the_c_header_has_the_same_numbers() -> None:
     for code, name, _ in _native.ERROR_TABLE:
         c_name = "HY_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).upper()
         assert f"{c_name} = {code}" in header, c_name
+
+
+def test_the_stub_exports_the_table_and_documents_fhir_error() -> None:
+    """The stub's `__all__` lists every error class and ERROR_TABLE, as the module does, and
+    FhirError (the FHIR twin) is declared with its `outcome`."""
+    stub = (ROOT / "python" / "haoyuan" / "_native.pyi").read_text()
+    m = re.search(r"^__all__: list\[str\] = \[(.*)\]$", stub, re.M)
+    assert m is not None
+    exported = set(re.findall(r'"(\w+)"', m.group(1)))
+    for _, name, _ in _native.ERROR_TABLE:
+        assert name in exported and name in _native.__all__, name
+    assert {"ERROR_TABLE", "HaoyuanError", "FhirError"} <= exported
+    assert exported == set(_native.__all__)
+    assert re.search(r"^class FhirError\(HaoyuanError\):\n(?:    .*\n)*    outcome: dict\[str, Any\]", stub, re.M)

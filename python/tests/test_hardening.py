@@ -111,6 +111,10 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (OFFSET, lambda w, v: hy.Engine(start=START, utc_offset_s=v)),
         (INSTANT, lambda w, v: hy.Engine(start=v)),
     ],
+    "Engine.with_manual_clock": [
+        (INSTANT, lambda w, v: hy.Engine.with_manual_clock(start=v)),
+        (OFFSET, lambda w, v: hy.Engine.with_manual_clock(start=START, utc_offset_s=v)),
+    ],
     "Engine.advance_clock": [(SECONDS, lambda w, v: w.e.advance_clock(v))],
     "Engine.advance_to": [(INSTANT, lambda w, v: w.e.advance_to(v))],
     "Engine.add_department": [(U32, lambda w, v: w.e.add_department(v, "ent", "ENT"))],
@@ -120,6 +124,8 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "Engine.resource": [(U32, lambda w, v: w.e.resource(v))],
     "Engine.channel": [(U16, lambda w, v: w.e.channel(v))],
     "Engine.resource_stats": [(U32, lambda w, v: w.e.resource_stats(v))],
+    "Engine.departments_of": [(U32, lambda w, v: w.e.departments_of(v))],
+    "Engine.resources_of": [(U32, lambda w, v: w.e.resources_of(v))],
     "Engine.link_card": [(U32, lambda w, v: w.e.link_card(v, "ehealth", "E-1"))],
     "Engine.merge_patients": [
         (U32, lambda w, v: w.e.merge_patients(v, w.q)),
@@ -127,7 +133,9 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     ],
     "Engine.patient_record": [(U32, lambda w, v: w.e.patient_record(v))],
     "Engine.bookings_of": [(U32, lambda w, v: w.e.bookings_of(v))],
+    "Engine.bookings_on": [(U32, lambda w, v: w.e.bookings_on([v]))],
     "Engine.booking": [(U64, lambda w, v: w.e.booking(v))],
+    "Engine.resource_day_slots": [(U32, lambda w, v: w.e.resource_day_slots(v, DAY))],
     "Engine.slot": [(U32, lambda w, v: w.e.slot(v))],
     "Engine.publish_slots": [
         (U32, lambda w, v: w.e.publish_slots([(v, DAY, 600, 630, 1)])),
@@ -169,12 +177,18 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (U32, lambda w, v: w.e.alternatives(v, DAY, DAY)),
         (U32, lambda w, v: w.e.alternatives(w.cardiology, DAY, DAY, v)),
     ],
+    "Engine.hold_for": [
+        (U32, lambda w, v: w.e.hold_for(v, w.slots[2], "app", 60)),
+        (U32, lambda w, v: w.e.hold_for(w.p, v, "app", 60)),
+        (U16, lambda w, v: w.e.hold_for(w.p, w.slots[2], v, 60)),
+        (U64, lambda w, v: w.e.hold_for(w.p, w.slots[2], "app", 60, referral=v)),
+        (U32, lambda w, v: w.e.hold_for(w.p, w.slots[2], "app", v)),  # ttl_s
+    ],
     "Engine.hold": [
         (U32, lambda w, v: w.e.hold(v, w.slots[2], "app")),
         (U32, lambda w, v: w.e.hold(w.p, v, "app")),
         (U16, lambda w, v: w.e.hold(w.p, w.slots[2], v)),
         (U64, lambda w, v: w.e.hold(w.p, w.slots[2], "app", referral=v)),
-        (U32, lambda w, v: w.e.hold(w.p, w.slots[2], "app", ttl_s=v)),
     ],
     "Engine.book": [
         (U32, lambda w, v: w.e.book(v, w.slots[2], "app")),
@@ -215,6 +229,11 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (U32, lambda w, v: w.e.book_many([w.p], [v], "app")),
         (U16, lambda w, v: w.e.book_many([w.p], [w.slots[2]], v)),
         (U16, lambda w, v: w.e.book_many([w.p], [w.slots[2]], [v])),
+    ],
+    "Engine.hold_many": [
+        (U32, lambda w, v: w.e.hold_many([v], [w.slots[2]], "app")),
+        (U32, lambda w, v: w.e.hold_many([w.p], [v], "app")),
+        (U16, lambda w, v: w.e.hold_many([w.p], [w.slots[2]], v)),
     ],
     "Engine.lifecycle_many": [(U64, lambda w, v: w.e.lifecycle_many("cancel", [v]))],
     "Engine.find_free_many": [
@@ -272,7 +291,9 @@ NO_INT_ARGS: set[str] = {
     "Engine.add_institution", "Engine.add_channel", "Engine.channel_id", "Engine.stats",
     "Engine.register_patient", "Engine.find_patient_by_card", "Engine.slot_count",
     "Engine.publish_rosters_until", "Engine.last_event_seq",
+    "Engine.institutions",
     "Subscription.pending", "Subscription.capacity", "Subscription.cut_off",
+    "Subscription.try_recv", "Subscription.recv",  # recv's timeout_s is a float
     "day_number", "events_to_pandas", "events_to_arrow", "num_threads",
     "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv",
     "_native.num_threads", "_native.fhir_find", "_native.fhir_hold", "_native.fhir_book", "_native.fhir_cancel",
@@ -375,7 +396,7 @@ def test_utc_offset_within_14_hours_is_accepted(offset: int) -> None:
 
 def test_expired_hold_after_the_clock_processed_it_is_hold_expired() -> None:
     w = world()
-    h = w.e.hold(w.e.register_patient(), w.slots[2], "app", ttl_s=60)
+    h = w.e.hold_for(w.e.register_patient(), w.slots[2], "app", 60)
     w.e.advance_clock(60)
     assert w.e.booking(h.id).state == "expired", "advance_clock processed the expiry"
     for action in (w.e.confirm, w.e.cancel):
@@ -393,7 +414,7 @@ def _system_clock_hold() -> tuple[hy.Engine, hy.Booking]:
     r = e.add_resource(e.add_department(h, "gp", "GP"), "doctor", "Dr A")
     local = dt.datetime.fromtimestamp(e.now(), dt.timezone(dt.timedelta(seconds=e.utc_offset_s)))
     s = e.publish_slots([(r, local.date() + dt.timedelta(days=2), 600, 630, 1)])[0]
-    hold = e.hold(e.register_patient(), s, "app", ttl_s=1)
+    hold = e.hold_for(e.register_patient(), s, "app", 1)
     deadline = time.monotonic() + 5
     while e.now() < hold.expires_at and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -560,8 +581,8 @@ ANCIENT = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
         pytest.param(lambda w: w.e.add_roster(w.dr_li, [0], 1440, 1440, 1, 2, DAY, DAY), hy.InvalidArgument, id="roster-empty-session"),
         pytest.param(lambda w: w.e.suspend_session(w.dr_li, DAY, time=(1440, 1440)), hy.InvalidArgument, id="suspend-empty-time"),
         pytest.param(lambda w: w.e.suspend_session(w.dr_li, "2199-12-31", time=(0, 65535)), hy.InvalidArgument, id="suspend-time-u16-max"),
-        pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "app", ttl_s=2**32 - 1), hy.InvalidArgument, id="hold-ttl-u32-max"),
-        pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "app", ttl_s=0), hy.InvalidArgument, id="hold-ttl-0"),
+        pytest.param(lambda w: w.e.hold_for(w.p, w.slots[2], "app", 2**32 - 1), hy.InvalidArgument, id="hold-ttl-u32-max"),
+        pytest.param(lambda w: w.e.hold_for(w.p, w.slots[2], "app", 0), hy.InvalidArgument, id="hold-ttl-0"),
         pytest.param(lambda w: w.e.hold(w.p, w.slots[2], "x" * 10_000), hy.InvalidArgument, id="hold-channel-name-10k"),
         pytest.param(lambda w: w.e.issue_referral(w.q, w.clinic, "cardiology", valid_days=65535), hy.InvalidArgument, id="referral-valid-days-u16-max"),
         pytest.param(lambda w: w.e.issue_referral(w.q, w.clinic, "x" * 100_000), hy.InvalidArgument, id="referral-specialty-100k"),
@@ -674,7 +695,7 @@ NASTY: list[Any] = [
     None, True, object(), b"bytes", 1j,
 ]  # fmt: skip
 # Calls that run a simulation or may wait: their arguments are covered by the tables above.
-NOT_FUZZED = {"sim.simulate", "sim.compare", "_native.sim_simulate", "_native.sim_compare", "Subscription.poll"}
+NOT_FUZZED = {"sim.simulate", "sim.compare", "_native.sim_simulate", "_native.sim_compare", "Subscription.poll", "Subscription.recv"}
 
 
 def _resolve(w: World, name: str) -> Callable[..., Any]:
