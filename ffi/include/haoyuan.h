@@ -920,8 +920,9 @@ hy_result hy_engine_now(const hy_engine *engine,
 hy_result hy_engine_advance_clock(hy_engine *engine,
                                   int64_t seconds);
 
-// Move a manual clock to `t` (Unix seconds; never backwards: an earlier `t` leaves it) and
-// process what fell due.
+// Move a manual clock to `t` (Unix seconds) and process what fell due. A manual clock never
+// goes back: an earlier `t` is `HY_INVALID_ARGUMENT` and changes nothing; `t` equal to now
+// is allowed and moves nothing.
 hy_result hy_engine_advance_to(hy_engine *engine,
                                hy_timestamp t);
 

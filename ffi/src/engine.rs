@@ -350,8 +350,9 @@ pub extern "C" fn hy_engine_advance_clock(engine: *mut hy_engine, seconds: i64) 
     }
 }
 
-/// Move a manual clock to `t` (Unix seconds; never backwards: an earlier `t` leaves it) and
-/// process what fell due.
+/// Move a manual clock to `t` (Unix seconds) and process what fell due. A manual clock never
+/// goes back: an earlier `t` is `HY_INVALID_ARGUMENT` and changes nothing; `t` equal to now
+/// is allowed and moves nothing.
 #[no_mangle]
 pub extern "C" fn hy_engine_advance_to(engine: *mut hy_engine, t: hy_timestamp) -> hy_result {
     ffi_panic_boundary! {
@@ -820,19 +821,16 @@ pub extern "C" fn hy_date_from_ymd(
     }
 }
 
-/// Parse "YYYY-MM-DD" into a `hy_date`.
+/// Parse "YYYY-MM-DD" into a `hy_date`: `HY_INVALID_ARGUMENT` if it is no calendar date,
+/// `HY_INVALID_DATE` if it lies outside 1970-01-01 ..= 2199-12-31.
 #[no_mangle]
 pub extern "C" fn hy_date_parse(text: *const c_char, date_out: *mut hy_date) -> hy_result {
     ffi_panic_boundary! {
         let out = try_out(date_out, "date_out")?;
         let text = try_str(text, "text")?;
-        match Date::parse(text) {
-            Ok(d) => out.set(d.0),
-            Err(_) => {
-                set_last_error(format!("{text:?} is not a YYYY-MM-DD date in 1970 ..= 2199"));
-                return Err(hy_result::HY_INVALID_DATE);
-            }
-        }
+        // Core's answer, as in Rust and Python: HY_INVALID_ARGUMENT for text that is no
+        // calendar date ("2026-02-30"), HY_INVALID_DATE for a date outside 1970 ..= 2199.
+        out.set(Date::parse(text)?.0);
         Ok(())
     }
 }

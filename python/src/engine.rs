@@ -230,7 +230,8 @@ impl Engine {
         run(py, || e.advance_clock(seconds))
     }
 
-    /// Move the manual clock to `t` (never backwards) and process what fell due.
+    /// Move the manual clock to `t` and process what fell due. A manual clock never goes back:
+    /// an earlier `t` raises `InvalidArgument` and changes nothing.
     fn advance_to(&self, py: Python<'_>, t: TimeArg) -> PyResult<()> {
         let e = &*self.inner;
         run(py, || e.advance_to(t.0))

@@ -242,7 +242,8 @@ def test_clock_accepts_ints_and_aware_datetimes() -> None:
     assert e.now() == int(START.timestamp()) and e.manual_clock
     e.advance_to(START + dt.timedelta(hours=1))
     assert hy.to_datetime(e.now()) == START + dt.timedelta(hours=1)
-    e.advance_to(0)  # never backwards
+    with pytest.raises(hy.InvalidArgument):
+        e.advance_to(0)  # never backwards: an error, as advance_clock(-1)
     assert e.now() == int(START.timestamp()) + 3600
     with pytest.raises(hy.InvalidArgument):
         e.advance_to(dt.datetime(2026, 12, 1))  # naive: ambiguous

@@ -364,7 +364,7 @@ typedef struct {
 typedef struct {
     const char *name;
     hy_engine *engine;
-    hy_events *events;
+    hy_subscription *events;
     int32_t utc_offset_s;
     struct {
         char *name;
@@ -1221,7 +1221,7 @@ static int step(run *r, int i, const cJSON *op) {
     return rc;
 }
 
-/* One event from hy_events_dispatch, kept as a canonical line. */
+/* One event from hy_subscription_dispatch, kept as a canonical line. */
 static int32_t on_event(void *userdata, uint64_t seq, const char *json, size_t json_len) {
     run *r = userdata;
     (void)json_len;
@@ -1274,16 +1274,16 @@ static int play(run *r, const cJSON *scenario) {
     if (code != HY_OK) return bad(r, "clock: %s", result_name(code));
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(scenario, "policy");
     char *policy_text = policy && !cJSON_IsNull(policy) ? need(cJSON_PrintUnformatted(policy)) : NULL;
-    code = hy_engine_new_manual_clock(policy_text, HY_POLICY_JSON, r->utc_offset_s, start, &r->engine);
+    code = hy_engine_with_manual_clock(policy_text, HY_POLICY_JSON, r->utc_offset_s, start, &r->engine);
     cJSON_free(policy_text);
     if (code != HY_OK) return bad(r, "engine: %s", result_name(code));
-    code = hy_events_new(r->engine, &r->events);
+    code = hy_engine_subscribe(r->engine, &r->events);
     if (code != HY_OK) return bad(r, "events: %s", result_name(code));
     const cJSON *ops = cJSON_GetObjectItemCaseSensitive(scenario, "ops"), *op;
     if (!cJSON_IsArray(ops)) return bad(r, "no \"ops\" array");
     int i = 0;
     cJSON_ArrayForEach(op, ops) TRY(step(r, i++, op));
-    code = hy_events_dispatch(r->events, on_event, r, 0, NULL);
+    code = hy_subscription_dispatch(r->events, on_event, r, 0, NULL);
     if (code != HY_OK) return bad(r, "events: %s", result_name(code));
     qsort(r->events_out, r->events_len, sizeof *r->events_out, by_seq);
     for (size_t k = 0; k < r->events_len; k++) {
@@ -1294,7 +1294,7 @@ static int play(run *r, const cJSON *scenario) {
 }
 
 static void run_free(run *r) {
-    hy_events_free(r->events);
+    hy_subscription_free(r->events);
     hy_engine_free(r->engine);
     for (size_t i = 0; i < r->names_len; i++) {
         free(r->names[i].name);

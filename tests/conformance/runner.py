@@ -143,7 +143,7 @@ def booking_out(b: haoyuan.Booking) -> dict[str, Any]:
     }
 
 
-def slot_out(s: haoyuan.Slot) -> dict[str, Any]:
+def slot_out(s: haoyuan.SlotInfo) -> dict[str, Any]:
     return {
         "id": s.id, "resource": s.resource, "department": s.department,
         "institution": s.institution, "date": day_number(s.date), "start_min": s.start_min,
@@ -415,7 +415,7 @@ class Run:
     def op_hold(self, a: dict[str, Any]) -> Any:
         args, kw = self._request(a)
         if "ttl_s" in a:
-            kw["ttl_s"] = a["ttl_s"]
+            return booking_out(self.engine.hold_for(*args, a["ttl_s"], **kw))
         return booking_out(self.engine.hold(*args, **kw))
 
     def op_book(self, a: dict[str, Any]) -> Any:
