@@ -44,7 +44,7 @@ fn booking(c: &mut Criterion) {
     });
     g.finish();
     // Every place went back: nothing may be left taken.
-    assert_eq!(assert_not_oversold(&f.engine, f.slots.clone()), 0);
+    assert_eq!(assert_not_oversold(&f.engine, f.slots), 0);
 }
 
 criterion_group! {

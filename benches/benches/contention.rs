@@ -81,7 +81,7 @@ fn contention(c: &mut Criterion) {
         }
         g.finish();
     }
-    assert_eq!(assert_not_oversold(&f.engine, f.slots.clone()), 0);
+    assert_eq!(assert_not_oversold(&f.engine, f.slots), 0);
     assert_eq!(assert_not_oversold(&f.engine, hot_range), 0);
 }
 

@@ -78,7 +78,7 @@ fn flash(c: &mut Criterion) {
                             }
                             total += start.elapsed();
                             // Untimed checks: every place given exactly once, none oversold.
-                            let taken = assert_not_oversold(&f.engine, f.slots.clone());
+                            let taken = assert_not_oversold(&f.engine, f.slots);
                             assert_eq!(taken as usize, FLASH_SLOTS, "all 2,000 places are decided");
                             if !lottery {
                                 assert_eq!(won, FLASH_SLOTS);

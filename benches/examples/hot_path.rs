@@ -126,7 +126,7 @@ fn main() {
                 start.elapsed().as_secs_f64() * 1e3,
                 (on_cpu_ns() - cpu0) as f64 / 1e6
             );
-            assert_eq!(assert_not_oversold(&f.engine, f.slots.clone()) as usize, FLASH_SLOTS);
+            assert_eq!(assert_not_oversold(&f.engine, f.slots) as usize, FLASH_SLOTS);
         }
         other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | spread2 | query | publish | flash"),
     }

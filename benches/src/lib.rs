@@ -330,6 +330,6 @@ mod tests {
         let crowd = flash_crowd(500, 20, 0, 1);
         let won = crowd.requests.iter().filter(|r| crowd.engine.book(r).is_ok()).count();
         assert_eq!(won, 20);
-        assert_eq!(assert_not_oversold(&crowd.engine, crowd.slots.clone()), 20);
+        assert_eq!(assert_not_oversold(&crowd.engine, crowd.slots), 20);
     }
 }
