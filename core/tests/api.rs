@@ -32,7 +32,7 @@ fn publish_slots_returns_ids_that_iterate_and_index_like_the_input() {
     }
     assert_eq!(ids.get(3), None);
     assert!(!ids.contains(ids.end));
-    assert_eq!(ids.iter().rev().next(), ids.get(2));
+    assert_eq!(ids.iter().next_back(), ids.get(2));
     let empty = c.engine.publish_slots(&[]).unwrap();
     assert!(empty.is_empty() && empty.iter().next().is_none());
 }
