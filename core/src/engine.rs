@@ -612,16 +612,6 @@ impl Engine {
         self.registry.institutions.iter().map(|(_, i)| i.clone()).collect()
     }
 
-    /// A 32-byte BLAKE3 digest of the engine's whole state — registry, patients and their cards'
-    /// keyed digests, bookings, slots and their counters, waitlists, lotteries — leaving out
-    /// only the clock and the event sequence number. Two engines with the same digest hold the
-    /// same state: compare a recovered or standby copy with its primary. Take it while no call
-    /// is in flight (a racing operation may be half in it); equal card keys are needed for equal
-    /// digests, since cards are kept as keyed digests.
-    pub fn state_digest(&self) -> Result<[u8; 32]> {
-        crate::durability::state_digest(self)
-    }
-
     /// One hold or booking, by id. A patient's record keeps every active booking and the last
     /// [`ENDED_BOOKINGS_KEPT`](crate::ENDED_BOOKINGS_KEPT) ended ones; an older ended booking
     /// answers [`Error::NotFound`] with the kind [`FORGOTTEN_BOOKING`](crate::FORGOTTEN_BOOKING) (the event stream and

@@ -809,11 +809,22 @@ fn fuzz_key() -> CardKey {
     CardKey::from_bytes(&[0x5a; 32]).expect("32 bytes")
 }
 
-/// See [`Engine::state_digest`]: BLAKE3 over the MessagePack of what a snapshot holds, with the
-/// clock and sequence number left out.
-pub(crate) fn state_digest(engine: &Engine) -> Result<[u8; 32]> {
-    let state = State::capture_engine(engine, 0, crate::time::Timestamp(0), Vec::new());
-    Ok(*blake3::hash(&codec::encode(&state)?).as_bytes())
+// Here rather than in engine.rs: the digest is the snapshot's state, and the engine module
+// must not import durability (which imports it).
+impl Engine {
+    /// A 32-byte BLAKE3 digest of the engine's whole state — registry, patients and their cards'
+    /// keyed digests, bookings, slots and their counters, waitlists, lotteries — leaving out
+    /// only the clock and the event sequence number. Two engines with the same digest hold the
+    /// same state: compare a recovered or standby copy with its primary. Take it while no call
+    /// is in flight (a racing operation may be half in it); equal card keys are needed for equal
+    /// digests, since cards are kept as keyed digests.
+
+    ///
+    /// BLAKE3 over the MessagePack of what a snapshot holds.
+    pub fn state_digest(&self) -> Result<[u8; 32]> {
+        let state = State::capture_engine(self, 0, crate::time::Timestamp(0), Vec::new());
+        Ok(*blake3::hash(&codec::encode(&state)?).as_bytes())
+    }
 }
 
 /// Tests: the whole state of a quiescent engine as text (everything a snapshot holds, minus the
