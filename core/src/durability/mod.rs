@@ -818,7 +818,6 @@ impl Engine {
     /// same state: compare a recovered or standby copy with its primary. Take it while no call
     /// is in flight (a racing operation may be half in it); equal card keys are needed for equal
     /// digests, since cards are kept as keyed digests.
-
     ///
     /// BLAKE3 over the MessagePack of what a snapshot holds.
     pub fn state_digest(&self) -> Result<[u8; 32]> {
