@@ -1077,8 +1077,8 @@ hy_result hy_date_from_ymd(int32_t year,
                            uint32_t day,
                            hy_date *date_out);
 
-// Parse "YYYY-MM-DD" into a `hy_date`: `HY_INVALID_ARGUMENT` if it is no calendar date,
-// `HY_INVALID_DATE` if it lies outside 1970-01-01 ..= 2199-12-31.
+// Parse "YYYY-MM-DD" into a `hy_date`: `HY_INVALID_ARGUMENT` if it is no calendar date in
+// 1970-01-01 ..= 2199-12-31 (core's `Date::parse`, as in Rust and Python).
 hy_result hy_date_parse(const char *text,
                         hy_date *date_out);
 

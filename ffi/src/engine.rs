@@ -821,15 +821,14 @@ pub extern "C" fn hy_date_from_ymd(
     }
 }
 
-/// Parse "YYYY-MM-DD" into a `hy_date`: `HY_INVALID_ARGUMENT` if it is no calendar date,
-/// `HY_INVALID_DATE` if it lies outside 1970-01-01 ..= 2199-12-31.
+/// Parse "YYYY-MM-DD" into a `hy_date`: `HY_INVALID_ARGUMENT` if it is no calendar date in
+/// 1970-01-01 ..= 2199-12-31 (core's `Date::parse`, as in Rust and Python).
 #[no_mangle]
 pub extern "C" fn hy_date_parse(text: *const c_char, date_out: *mut hy_date) -> hy_result {
     ffi_panic_boundary! {
         let out = try_out(date_out, "date_out")?;
         let text = try_str(text, "text")?;
-        // Core's answer, as in Rust and Python: HY_INVALID_ARGUMENT for text that is no
-        // calendar date ("2026-02-30"), HY_INVALID_DATE for a date outside 1970 ..= 2199.
+        // Core's answer, as in Rust and Python.
         out.set(Date::parse(text)?.0);
         Ok(())
     }
