@@ -711,7 +711,8 @@ impl Engine {
         }
         let ids: Vec<SlotId> = (first..first + specs.len()).map(SlotId::from_index).collect();
         self.store.index(&ids);
-        self.emit(EventKind::SlotsPublished {
+        // Built only if recorded or received: the copy of a city-day's specs is ~0.8 MB.
+        self.emit_lazily(self.now(), || EventKind::SlotsPublished {
             first: SlotId::from_index(first),
             specs: specs.to_vec(),
         });
@@ -726,8 +727,7 @@ impl Engine {
     /// lock (live) or by replay, so the resource-days' existing places cannot change meanwhile.
     pub(crate) fn build_batch(&self, specs: &[SlotSpec]) -> Result<Vec<Slot>> {
         // Group by resource-day, keeping input order inside each group.
-        let mut groups: std::collections::HashMap<(ResourceId, Date), Vec<usize>> =
-            Default::default();
+        let mut groups: rustc_hash::FxHashMap<(ResourceId, Date), Vec<usize>> = Default::default();
         for (i, spec) in specs.iter().enumerate() {
             groups.entry((spec.resource, spec.date)).or_default().push(i);
         }
@@ -991,5 +991,10 @@ impl Engine {
 
     pub(crate) fn emit_at(&self, at: Timestamp, kind: EventKind) -> u64 {
         self.events.emit(at, kind)
+    }
+
+    /// `emit_at`, building the event only if it is recorded or received (`EventBus::emit_with`).
+    pub(crate) fn emit_lazily(&self, at: Timestamp, kind: impl FnOnce() -> EventKind) -> u64 {
+        self.events.emit_with(at, kind)
     }
 }

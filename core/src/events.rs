@@ -360,12 +360,20 @@ impl EventBus {
     /// what changed, so it never waits: a full queue either cuts its subscriber off or parks the
     /// event for the end of the operation (see [`Overflow`]).
     pub fn emit(&self, at: Timestamp, kind: EventKind) -> u64 {
+        self.emit_with(at, || kind)
+    }
+
+    /// `emit`, building the event only if someone records or receives it: the sequence number
+    /// is taken either way (so numbering, and with it the journal, is the same), but an engine
+    /// with no journal and no subscriber does not pay for events nobody reads — the release
+    /// lottery's ~100,000 `LotteryLost` reasons, a publication's copy of its specs.
+    pub fn emit_with(&self, at: Timestamp, kind: impl FnOnce() -> EventKind) -> u64 {
         let seq = self.next_seq.fetch_add(1, Ordering::AcqRel) + 1;
         let sink = self.sink.get();
         if sink.is_none() && self.subscriber_count.load(Ordering::Acquire) == 0 {
             return seq;
         }
-        let event = Event { seq, at, kind };
+        let event = Event { seq, at, kind: kind() };
         if let Some(sink) = sink {
             sink.record(&event);
         }

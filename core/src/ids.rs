@@ -87,3 +87,9 @@ impl fmt::Display for BookingId {
         write!(f, "booking#{}", self.0)
     }
 }
+
+/// A concurrent map keyed by engine-assigned ids (or keyed digests), hashed with FxHash: these
+/// keys are never chosen by an attacker, so SipHash's flood resistance buys nothing and its
+/// cost shows on every lookup of the hot paths. Maps keyed by names a host supplies keep the
+/// standard hasher.
+pub(crate) type IdMap<K, V> = dashmap::DashMap<K, V, rustc_hash::FxBuildHasher>;

@@ -1,14 +1,28 @@
 //! The open release lotteries (state): the tickets entered per release instant, until their
 //! draw (`lottery.rs` enters and draws them).
+//!
+//! A release brings its whole crowd at once, so entering is built to scale across threads: the
+//! map from release instant to draw is only read on the common path (a shared shard guard, held
+//! just long enough to clone an `Arc`), and each draw has its own mutex, held only for the
+//! duplicate check and the push. Before, every entry took the write lock of the one dashmap
+//! shard that held its release instant, so two threads entering the same release serialised on
+//! the whole lookup.
 
 use crate::ids::*;
 use crate::model::Request;
 use crate::time::Timestamp;
 use dashmap::DashMap;
-use std::collections::HashSet;
+use parking_lot::Mutex;
+use rustc_hash::{FxBuildHasher, FxHashSet};
 use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// Tickets reserved when a draw opens: the first burst of a release enters without regrowing.
+/// (The whole `max_entries` is not reserved up front: most releases draw a few entries.)
+const TICKETS_RESERVED: usize = 4_096;
 
 /// One entry into a release's draw.
+#[derive(Clone)]
 pub(crate) struct Ticket {
     pub id: TicketId,
     pub request: Request,
@@ -19,12 +33,127 @@ pub(crate) struct Ticket {
 pub(crate) struct Draw {
     pub draws_at: Timestamp,
     pub tickets: Vec<Ticket>,
-    pub entered: HashSet<(PatientId, SlotId)>,
+    /// (patient, slot) already entered: one ticket each. Engine-assigned keys: a fast hasher.
+    pub entered: FxHashSet<(PatientId, SlotId)>,
+}
+
+impl Draw {
+    pub fn new(draws_at: Timestamp) -> Draw {
+        Draw {
+            draws_at,
+            tickets: Vec::with_capacity(TICKETS_RESERVED),
+            entered: FxHashSet::with_capacity_and_hasher(TICKETS_RESERVED, FxBuildHasher),
+        }
+    }
+}
+
+/// Why a ticket could not be entered.
+pub(crate) enum EnterError {
+    /// The draw holds `max_entries` tickets already.
+    Full,
+    /// This patient already entered this slot's draw.
+    Duplicate,
+}
+
+/// An open draw in the map. `draws_at` sits outside the mutex so that scanning the map never
+/// locks a draw while holding a shard guard (`enter` does the reverse: it holds the draw's lock
+/// and reads the map), which could otherwise deadlock behind a waiting writer.
+struct OpenDraw {
+    draws_at: Timestamp,
+    draw: Mutex<Draw>,
 }
 
 /// Open lotteries by release instant.
 #[derive(Default)]
 pub(crate) struct Lotteries {
-    pub(crate) open: DashMap<Timestamp, Draw>,
+    open: DashMap<Timestamp, Arc<OpenDraw>, FxBuildHasher>,
     pub(crate) next_ticket: AtomicU64,
+}
+
+impl Lotteries {
+    /// The draw of `release_at`, opened (drawing at `draws_at`) if it is not yet.
+    fn draw(&self, release_at: Timestamp, draws_at: Timestamp) -> Arc<OpenDraw> {
+        if let Some(d) = self.open.get(&release_at) {
+            return d.clone();
+        }
+        self.open
+            .entry(release_at)
+            .or_insert_with(|| {
+                Arc::new(OpenDraw { draws_at, draw: Mutex::new(Draw::new(draws_at)) })
+            })
+            .clone()
+    }
+
+    fn all(&self) -> Vec<(Timestamp, Arc<OpenDraw>)> {
+        self.open.iter().map(|d| (*d.key(), d.value().clone())).collect()
+    }
+
+    /// Enter `ticket` in the draw of `release_at`, unless it holds `max_entries` tickets or the
+    /// patient entered this slot already.
+    ///
+    /// A draw taken out by `take_due` while this call held its `Arc` is gone from the map: the
+    /// caller's `tick` drew it already, so entering it would be lost. The check after locking
+    /// catches that (the lock orders the push before or after the drawing thread's take).
+    pub fn enter(
+        &self,
+        release_at: Timestamp,
+        draws_at: Timestamp,
+        max_entries: usize,
+        ticket: Ticket,
+    ) -> Result<(), EnterError> {
+        loop {
+            let draw = self.draw(release_at, draws_at);
+            let mut d = draw.draw.lock();
+            if !self.open.get(&release_at).is_some_and(|x| Arc::ptr_eq(&x, &draw)) {
+                // Drawn (or replaced) between the lookup and the lock: enter the current one.
+                continue;
+            }
+            if d.tickets.len() >= max_entries {
+                return Err(EnterError::Full);
+            }
+            if !d.entered.insert((ticket.request.patient, ticket.request.slot)) {
+                return Err(EnterError::Duplicate);
+            }
+            d.tickets.push(ticket);
+            return Ok(());
+        }
+    }
+
+    /// Put back a whole draw (snapshot restore).
+    pub fn restore(&self, release_at: Timestamp, draw: Draw) {
+        let draws_at = draw.draws_at;
+        self.open.insert(release_at, Arc::new(OpenDraw { draws_at, draw: Mutex::new(draw) }));
+    }
+
+    /// Forget a release's draw (replay of its `LotteryDrawn`).
+    pub fn remove(&self, release_at: Timestamp) {
+        self.open.remove(&release_at);
+    }
+
+    /// Every open draw, as (release instant, draws at, tickets), in release order.
+    pub fn open_draws(&self) -> Vec<(Timestamp, Timestamp, Vec<Ticket>)> {
+        let mut out: Vec<(Timestamp, Timestamp, Vec<Ticket>)> = self
+            .all()
+            .into_iter()
+            .map(|(release_at, d)| (release_at, d.draws_at, d.draw.lock().tickets.clone()))
+            .collect();
+        out.sort_by_key(|d| d.0);
+        out
+    }
+
+    /// Take out every draw due at `now`, oldest release first.
+    pub fn take_due(&self, now: Timestamp) -> Vec<(Timestamp, Draw)> {
+        let mut due: Vec<Timestamp> =
+            self.open.iter().filter(|d| d.value().draws_at <= now).map(|d| *d.key()).collect();
+        due.sort_unstable();
+        due.into_iter()
+            .filter_map(|release_at| {
+                let (_, draw) = self.open.remove(&release_at)?;
+                // Lock to wait out an `enter` that holds the draw; after this no one can push
+                // to it (`enter` rechecks the map under the lock).
+                let taken = std::mem::take(&mut *draw.draw.lock());
+                Some((release_at, taken))
+            })
+            .collect()
+    }
 }

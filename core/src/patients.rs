@@ -14,7 +14,6 @@ use crate::ids::*;
 use crate::policy::{LimitPolicy, NoShowPolicy, NoShowWindow};
 
 use crate::time::{Date, Timestamp, DAY_S};
-use dashmap::DashMap;
 use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
@@ -223,7 +222,7 @@ impl PatientState {
 #[derive(Default)]
 pub(crate) struct Patients {
     pub records: boxcar::Vec<Mutex<PatientState>>,
-    pub cards: DashMap<CardDigest, PatientId>,
+    pub cards: IdMap<CardDigest, PatientId>,
 }
 
 impl Patients {

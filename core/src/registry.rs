@@ -64,11 +64,11 @@ pub(crate) struct Registry {
     specialty_ids: DashMap<String, SpecialtyId>,
     channel_ids: DashMap<String, ChannelId>,
     /// (specialty, district) → departments: where to look for alternatives.
-    pub by_specialty_district: DashMap<(SpecialtyId, DistrictId), Vec<DepartmentId>>,
+    pub by_specialty_district: IdMap<(SpecialtyId, DistrictId), Vec<DepartmentId>>,
     /// institution → its departments, in id order.
-    pub by_institution: DashMap<InstitutionId, Vec<DepartmentId>>,
+    pub by_institution: IdMap<InstitutionId, Vec<DepartmentId>>,
     /// department → its resources, in id order.
-    pub by_department: DashMap<DepartmentId, Vec<ResourceId>>,
+    pub by_department: IdMap<DepartmentId, Vec<ResourceId>>,
 }
 
 pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {

@@ -12,7 +12,6 @@
 use crate::ids::*;
 use crate::slot::{Dealt, Slot};
 use crate::time::Date;
-use dashmap::DashMap;
 
 /// Most slots in one engine (ids are u32).
 pub const SLOTS_MAX: usize = u32::MAX as usize - 1;
@@ -20,13 +19,13 @@ pub const SLOTS_MAX: usize = u32::MAX as usize - 1;
 #[derive(Default)]
 pub(crate) struct SlotStore {
     pub slots: boxcar::Vec<Slot>,
-    pub by_department_day: DashMap<(DepartmentId, Date), Vec<SlotId>>,
-    pub by_resource_day: DashMap<(ResourceId, Date), Vec<SlotId>>,
-    pub day_log: DashMap<Date, boxcar::Vec<(SlotId, PatientId)>>,
+    pub by_department_day: IdMap<(DepartmentId, Date), Vec<SlotId>>,
+    pub by_resource_day: IdMap<(ResourceId, Date), Vec<SlotId>>,
+    pub day_log: IdMap<Date, boxcar::Vec<(SlotId, PatientId)>>,
     /// Where the dealing of each resource-day's reserved places stands (`slot::pool_sizes`):
     /// saves re-dealing a day from its first place at every publication. Derived state — a
     /// missing entry is rebuilt from the day's slots — so neither journaled nor snapshotted.
-    pub dealt: DashMap<(ResourceId, Date), Dealt>,
+    pub dealt: IdMap<(ResourceId, Date), Dealt>,
 }
 
 impl SlotStore {
@@ -40,10 +39,9 @@ impl SlotStore {
 
     /// Insert ids (already in `slots`) into both indexes, keeping each list in start order.
     pub fn index(&self, ids: &[SlotId]) {
-        let mut by_dept: std::collections::HashMap<(DepartmentId, Date), Vec<SlotId>> =
+        let mut by_dept: rustc_hash::FxHashMap<(DepartmentId, Date), Vec<SlotId>> =
             Default::default();
-        let mut by_res: std::collections::HashMap<(ResourceId, Date), Vec<SlotId>> =
-            Default::default();
+        let mut by_res: rustc_hash::FxHashMap<(ResourceId, Date), Vec<SlotId>> = Default::default();
         for &id in ids {
             let s = self.get(id).expect("indexed slots exist");
             by_dept.entry((s.department, s.date)).or_default().push(id);

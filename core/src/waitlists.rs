@@ -3,7 +3,6 @@
 
 use crate::ids::*;
 use crate::model::WaitlistEntry;
-use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Most entries one department's waitlist holds.
@@ -11,8 +10,8 @@ pub const WAITLIST_PER_DEPARTMENT_MAX: usize = 1_000_000;
 #[derive(Default)]
 pub(crate) struct Waitlists {
     /// Per department, sorted by (priority, id).
-    pub(crate) lists: DashMap<DepartmentId, Vec<WaitlistEntry>>,
-    where_is: DashMap<WaitlistId, DepartmentId>,
+    pub(crate) lists: IdMap<DepartmentId, Vec<WaitlistEntry>>,
+    where_is: IdMap<WaitlistId, DepartmentId>,
     pub(crate) next: AtomicU64,
     /// Entries on all lists. Every cancel and expiry asks for a waiting patient; with nobody
     /// waiting this one load answers it, instead of a map lookup on the booking path.

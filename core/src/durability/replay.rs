@@ -20,7 +20,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
 use crate::ids::*;
-use crate::lotteries::{Draw, Ticket};
+use crate::lotteries::{EnterError, Ticket};
 use crate::model::{Booking, BookingState, CancelledBy, Pool, Referral};
 use crate::patients::{
     LinkedCard, PatientState, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX,
@@ -424,20 +424,24 @@ impl Replayer {
                 if self.drawn.contains(&release_at) {
                     return Ok(());
                 }
-                let mut draw = e
-                    .lotteries
-                    .open
-                    .entry(release_at)
-                    .or_insert_with(|| Draw { draws_at, ..Draw::default() });
-                if draw.tickets.len() >= e.policy.lottery.max_entries as usize {
-                    return Err(corrupt(format!("the lottery of {release_at} is above its bound")));
+                let max = e.policy.lottery.max_entries as usize;
+                match e.lotteries.enter(
+                    release_at,
+                    draws_at,
+                    max,
+                    Ticket { id: ticket, request, weight },
+                ) {
+                    Ok(()) => Ok(()),
+                    Err(EnterError::Full) => {
+                        Err(corrupt(format!("the lottery of {release_at} is above its bound")))
+                    }
+                    Err(EnterError::Duplicate) => {
+                        Err(corrupt(format!("{ticket} enters the lottery of {release_at} twice")))
+                    }
                 }
-                draw.entered.insert((request.patient, request.slot));
-                draw.tickets.push(Ticket { id: ticket, request, weight });
-                Ok(())
             }
             EventKind::LotteryDrawn { release_at, .. } => {
-                e.lotteries.open.remove(&release_at);
+                e.lotteries.remove(release_at);
                 self.drawn.insert(release_at);
                 Ok(())
             }

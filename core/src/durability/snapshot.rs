@@ -175,17 +175,16 @@ impl State {
         let mut waitlist: Vec<WaitlistEntry> =
             e.waitlists.lists.iter().flat_map(|l| l.value().clone()).collect();
         waitlist.sort_by_key(|w| w.id);
-        let mut lotteries: Vec<DrawRec> = e
+        let lotteries: Vec<DrawRec> = e
             .lotteries
-            .open
-            .iter()
-            .map(|d| DrawRec {
-                release_at: *d.key(),
-                draws_at: d.draws_at,
-                tickets: d.tickets.iter().map(|t| (t.id, t.request.clone(), t.weight)).collect(),
+            .open_draws()
+            .into_iter()
+            .map(|(release_at, draws_at, tickets)| DrawRec {
+                release_at,
+                draws_at,
+                tickets: tickets.into_iter().map(|t| (t.id, t.request, t.weight)).collect(),
             })
             .collect();
-        lotteries.sort_by_key(|d| d.release_at);
         State {
             config: EngineConfig {
                 policy: e.policy.clone(),
@@ -353,12 +352,12 @@ impl State {
         }
         e.waitlists.next.store(self.next_waitlist, Ordering::Relaxed);
         for d in self.lotteries {
-            let mut draw = Draw { draws_at: d.draws_at, ..Draw::default() };
+            let mut draw = Draw::new(d.draws_at);
             for (id, request, weight) in d.tickets {
                 draw.entered.insert((request.patient, request.slot));
                 draw.tickets.push(Ticket { id, request, weight });
             }
-            e.lotteries.open.insert(d.release_at, draw);
+            e.lotteries.restore(d.release_at, draw);
         }
         e.lotteries.next_ticket.store(self.next_ticket, Ordering::Relaxed);
         e.next_referral.store(self.next_referral, Ordering::Relaxed);
