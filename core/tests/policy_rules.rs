@@ -400,6 +400,78 @@ fn release_lottery_is_reproducible_and_recorded() {
     assert_ne!(run(1), run(2));
 }
 
+/// The winners of a release with several slots, entered by `threads` threads in the order
+/// given by `arrival` (a permutation of the entries): patients → their bookings' slots.
+fn lottery_winners(seed: u64, arrival: &[usize], threads: usize) -> Vec<(PatientId, SlotId)> {
+    let (c, _, release) = lottery_city(seed);
+    // Three slots of 1, 2 and 3 places, 40 patients asking for one or two of them.
+    let slots: Vec<SlotId> = [(600, 1), (660, 2), (720, 3)]
+        .iter()
+        .map(|&(start, places)| c.slot(c.doctor[2], day0().plus_days(7), start, places))
+        .collect();
+    let patients: Vec<PatientId> = (0..40).map(|_| c.patient()).collect();
+    let entries: Vec<Request> = patients
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &p)| {
+            let mut mine = vec![c.req(p, slots[i % 3])];
+            if i % 4 == 0 {
+                mine.push(c.req(p, slots[(i + 1) % 3]));
+            }
+            mine
+        })
+        .collect();
+    assert_eq!(arrival.len(), entries.len());
+    c.engine.advance_to(release.plus_s(1)).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (c, entries) = (&c, &entries);
+            s.spawn(move || {
+                for &i in arrival.iter().skip(t).step_by(threads) {
+                    assert!(matches!(
+                        c.engine.submit(&entries[i]).unwrap(),
+                        Submission::Entered { .. }
+                    ));
+                }
+            });
+        }
+    });
+    c.engine.advance_to(release.plus_s(61)).unwrap();
+    let mut won: Vec<(PatientId, SlotId)> = patients
+        .iter()
+        .flat_map(|&p| {
+            c.engine
+                .patient_record(p)
+                .unwrap()
+                .active_bookings
+                .into_iter()
+                .map(move |b| (p, b.slot))
+        })
+        .collect();
+    won.sort_unstable();
+    for (i, &s) in slots.iter().enumerate() {
+        assert_eq!(won.iter().filter(|w| w.1 == s).count(), i + 1, "slot {i} is filled exactly");
+    }
+    won
+}
+
+#[test]
+fn lottery_winners_do_not_depend_on_arrival_order_or_threads() {
+    let n = 50; // 40 patients, every fourth asking for two slots
+    let forward: Vec<usize> = (0..n).collect();
+    let backward: Vec<usize> = (0..n).rev().collect();
+    // A fixed shuffle (multiplication by a unit modulo n) for a third order.
+    let shuffled: Vec<usize> = (0..n).map(|i| (i * 17 + 3) % n).collect();
+    for seed in [1, 2, 3] {
+        let reference = lottery_winners(seed, &forward, 1);
+        assert_eq!(lottery_winners(seed, &backward, 1), reference, "seed {seed}, reversed");
+        assert_eq!(lottery_winners(seed, &shuffled, 2), reference, "seed {seed}, 2 threads");
+        assert_eq!(lottery_winners(seed, &backward, 2), reference, "seed {seed}, 2 threads");
+    }
+    // And the seed matters.
+    assert_ne!(lottery_winners(1, &forward, 1), lottery_winners(4, &forward, 1));
+}
+
 #[test]
 fn equal_priority_entrants_win_equally_often() {
     // 6 entrants for 1 place, 600 seeded lotteries: each should win ~100 times.
