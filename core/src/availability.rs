@@ -2,12 +2,22 @@
 //! and time of day, earliest first; free places per department-day; and alternatives at other
 //! institutions when a department-day is full (load spreading). Read-only and lock-free on the
 //! slots; the indexes are read under dashmap's shard read guards.
+//!
+//! Answers come from the availability index (`store::DayCounts`: free places per pool of each
+//! department-day and resource-day, kept on every claim, release and close) wherever the day's
+//! slots all answer alike — which pools a requester may take depends on the time (reserved
+//! pools roll over to the public as a slot's start nears) and is applied here, at query time.
+//! When the first and the last slot of a day differ in that (the roll-over or the booking
+//! deadline falls inside the day), that one day is scanned slot by slot. A full day is skipped
+//! without reading its slots.
 
 use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::model::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, Pool};
 
 use crate::slot::Slot;
+use crate::store::DayList;
+use crate::sync::atomic::Ordering;
 use crate::time::{Date, Timestamp};
 use crate::Engine;
 
@@ -31,11 +41,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Places a requester could take in `slot` right now.
-    fn free_now(&self, slot: &Slot, with_referral: bool, now: Timestamp) -> u32 {
+    /// The pools a requester (with a referral or not) may take from `slot` now, merged, and
+    /// as a bit set (bit `Pool as u8`) to compare days' slots. Empty when booking has closed.
+    fn requester_pools(
+        &self,
+        slot: &Slot,
+        with_referral: bool,
+        now: Timestamp,
+    ) -> ([Pool; 4], usize, u8) {
         let window = self.window(slot);
+        let (mut pools, mut n, mut mask) = ([Pool::General; 4], 0, 0u8);
         if now >= window.closes_at {
-            return 0;
+            return (pools, 0, 0);
         }
         let general = self.pool_order(slot, &window, ChannelId(0), None, now).ok();
         let referral = if with_referral {
@@ -45,16 +62,36 @@ impl Engine {
             None
         };
         // At most the four pools: a stack array, no allocation per slot scanned.
-        let (mut pools, mut n) = ([Pool::General; 4], 0);
         for order in [general, referral].into_iter().flatten() {
             for &p in order.as_slice() {
-                if !pools[..n].contains(&p) {
+                if mask & (1 << p as u8) == 0 {
+                    mask |= 1 << p as u8;
                     pools[n] = p;
                     n += 1;
                 }
             }
         }
+        (pools, n, mask)
+    }
+
+    /// Places a requester could take in `slot` right now.
+    fn free_now(&self, slot: &Slot, with_referral: bool, now: Timestamp) -> u32 {
+        let (pools, n, _) = self.requester_pools(slot, with_referral, now);
         slot.free_in(&pools[..n])
+    }
+
+    /// Free places of a whole day for a requester, from the index, if the day's slots all
+    /// answer alike now; `None` when they do not (the caller scans the day). The deadlines and
+    /// roll-overs move with a slot's start, so the first and last slot (the list is in start
+    /// order) bound the rest: if they agree, every slot between agrees.
+    fn day_free(&self, list: &DayList, with_referral: bool, now: Timestamp) -> Option<u32> {
+        let (Some(&first), Some(&last)) = (list.slots.first(), list.slots.last()) else {
+            return Some(0);
+        };
+        let (first, last) = (self.store.get(first)?, self.store.get(last)?);
+        let (pools, n, mask) = self.requester_pools(first, with_referral, now);
+        let (_, _, last_mask) = self.requester_pools(last, with_referral, now);
+        (mask == last_mask).then(|| self.store.day_counts(list.counts).free_in(&pools[..n]))
     }
 
     fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
@@ -122,6 +159,21 @@ impl Engine {
         Ok(self.registry.departments.iter().filter(|(_, d)| keep(d)).map(|(_, d)| d.id).collect())
     }
 
+    /// Recount the availability index (free places per pool, places taken and capacity of
+    /// every department-day and resource-day) from the slots themselves and compare. The index
+    /// is kept on every claim, release and close, and may trail a racing claim for a moment;
+    /// once operations quiesce it must equal the recount. O(slots): for tests and for an
+    /// operator's health check, not for a request path. `Err` names the first day that differs.
+    ///
+    /// ```
+    /// use haoyuan::*;
+    /// let engine = Engine::new(EngineConfig::default()).unwrap();
+    /// assert!(engine.check_availability_index().is_ok());
+    /// ```
+    pub fn check_availability_index(&self) -> std::result::Result<(), String> {
+        self.store.check_index()
+    }
+
     /// Free slots matching the query, earliest first, at most `limit`.
     pub fn find_free_slots(&self, q: &AvailabilityQuery) -> Result<Vec<FreeSlot>> {
         self.check_range(q.date_from, q.date_to)?;
@@ -161,16 +213,22 @@ impl Engine {
                     }
                 }
             };
+            // A day with nothing free for this requester is skipped without reading a slot.
+            let mut scan_day = |list: &DayList| {
+                if self.day_free(list, q.with_referral, now) != Some(0) {
+                    scan(&list.slots);
+                }
+            };
             match q.resource {
                 Some(r) => {
-                    if let Some(ids) = self.store.by_resource_day.get(&(r, date)) {
-                        scan(&ids);
+                    if let Some(list) = self.store.by_resource_day.get(&(r, date)) {
+                        scan_day(&list);
                     }
                 }
                 None => {
                     for d in &departments {
-                        if let Some(ids) = self.store.by_department_day.get(&(*d, date)) {
-                            scan(&ids);
+                        if let Some(list) = self.store.by_department_day.get(&(*d, date)) {
+                            scan_day(&list);
                         }
                     }
                 }
@@ -196,11 +254,15 @@ impl Engine {
         let mut date = date_from;
         while date <= date_to {
             let (mut free, mut places) = (0, 0);
-            if let Some(ids) = self.store.by_department_day.get(&(department, date)) {
-                for s in ids.iter().filter_map(|id| self.store.get(*id)) {
-                    free += self.free_now(s, false, now);
-                    places += s.capacity as u32;
-                }
+            if let Some(list) = self.store.by_department_day.get(&(department, date)) {
+                places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
+                free = self.day_free(&list, false, now).unwrap_or_else(|| {
+                    list.slots
+                        .iter()
+                        .filter_map(|id| self.store.get(*id))
+                        .map(|s| self.free_now(s, false, now))
+                        .sum()
+                });
             }
             out.push(DayAvailability { date, free, places });
             date = date.plus_days(1);
@@ -246,17 +308,18 @@ impl Engine {
             let mut earliest: Option<FreeSlot> = None;
             let mut date = date_from;
             while date <= date_to {
-                if let Some(ids) = self.store.by_department_day.get(&(d, date)) {
-                    for &id in ids.iter() {
-                        let Some(s) = self.store.get(id) else { continue };
-                        taken += s.taken_total();
-                        places += s.capacity as u32;
-                        if earliest.is_none() {
+                if let Some(list) = self.store.by_department_day.get(&(d, date)) {
+                    let counts = self.store.day_counts(list.counts);
+                    taken += counts.taken.load(Ordering::Acquire);
+                    places += counts.places.load(Ordering::Acquire);
+                    // The earliest free place: the first day with any, read slot by slot only
+                    // there (and only up to its first free slot).
+                    if earliest.is_none() && self.day_free(&list, false, now) != Some(0) {
+                        earliest = list.slots.iter().find_map(|&id| {
+                            let s = self.store.get(id)?;
                             let free = self.free_now(s, false, now);
-                            if free > 0 {
-                                earliest = Some(self.free_slot(id, s, free));
-                            }
-                        }
+                            (free > 0).then(|| self.free_slot(id, s, free))
+                        });
                     }
                 }
                 date = date.plus_days(1);

@@ -242,7 +242,7 @@ impl Engine {
         // Logged before the claim: a provider suspension that closes the slot after our claim
         // is guaranteed to find this entry (store.rs).
         self.store.log_attempt(slot.date, req.slot, patient);
-        let pool = slot.claim(order.as_slice()).map_err(|e| match e {
+        let pool = self.store.claim(slot, order.as_slice()).map_err(|e| match e {
             ClaimError::Full => Error::SlotFull { slot: req.slot },
             ClaimError::Closed => Error::SlotClosed { slot: req.slot },
         })?;
@@ -411,7 +411,7 @@ impl Engine {
         b.state = to;
         self.emit_at(now, event);
         if let Some(slot) = self.store.get(b.slot) {
-            slot.release(b.pool);
+            self.store.release(slot, b.pool);
         }
         let (slot, referral) = (b.slot, b.referral);
         if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {

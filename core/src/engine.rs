@@ -706,11 +706,8 @@ impl Engine {
             return Err(Error::CapacityExceeded(format!("at most {SLOTS_MAX} slots")));
         }
         let built = self.build_batch(specs)?;
-        for slot in built {
-            self.store.slots.push(slot);
-        }
-        let ids: Vec<SlotId> = (first..first + specs.len()).map(SlotId::from_index).collect();
-        self.store.index(&ids);
+        let added = self.store.add(built);
+        debug_assert_eq!(added, first);
         // Built only if recorded or received: the copy of a city-day's specs is ~0.8 MB.
         self.emit_lazily(self.now(), || EventKind::SlotsPublished {
             first: SlotId::from_index(first),
@@ -890,7 +887,7 @@ impl Engine {
             .collect();
         for id in &slots {
             if let Some(s) = self.store.get(*id) {
-                s.close();
+                self.store.close(s);
             }
         }
         // Every claim that won before the close logged its patient first (see store.rs).
@@ -924,7 +921,7 @@ impl Engine {
                     },
                 );
                 if let Some(s) = self.store.get(b.slot) {
-                    s.release(b.pool);
+                    self.store.release(s, b.pool);
                 }
                 if let Some(r) = b.referral {
                     returned.push(r);

@@ -38,8 +38,8 @@ const _: () = assert!((FIELD_MASK << ((Pool::ALL.len() as u32 - 1) * FIELD_BITS)
 //   carry into the next pool's field (the test `the_largest_slot_fits_the_counter` fills it).
 const _: () = assert!(PLACES_MAX as u64 + OVERBOOKING_PLACES_MAX as u64 <= FIELD_MASK);
 
-/// A published slot. 40 bytes: the packed counter, where and when, and the size of each pool
-/// (fixed at publication from the policy).
+/// A published slot. 48 bytes: the packed counter, where and when, the size of each pool
+/// (fixed at publication from the policy), and where its day's availability counters are.
 #[derive(Debug)]
 pub(crate) struct Slot {
     counts: AtomicU64,
@@ -52,6 +52,10 @@ pub(crate) struct Slot {
     /// Places of each pool, indexed by `Pool as usize`. The general pool includes the
     /// overbooking allowance.
     pub sizes: [u16; 4],
+    /// The availability counters of this slot's department-day and resource-day
+    /// (`store::DayCounts`, indexes into `SlotStore::days`), set when the store adds the slot.
+    pub dept_day: u32,
+    pub res_day: u32,
 }
 
 /// Where a pool's counter sits in the slot's word.
@@ -86,6 +90,8 @@ impl Slot {
             end_min: spec.end_min,
             capacity: spec.capacity,
             sizes,
+            dept_day: u32::MAX,
+            res_day: u32::MAX,
         }
     }
 
@@ -124,22 +130,25 @@ impl Slot {
         }
     }
 
-    /// Give back a place taken from `pool`.
-    pub fn release(&self, pool: Pool) {
+    /// Give back a place taken from `pool`. Returns whether the slot was open (the place is
+    /// free again) rather than closed (it is not offered to anyone).
+    pub fn release(&self, pool: Pool) -> bool {
         let prev = self.counts.fetch_sub(1u64 << pool.shift_bits(), Ordering::AcqRel);
         // A release without its claim would borrow from the next pool's field (or the closed
         // flag) and corrupt every count of the slot: stop rather than go on with them.
         assert!(Self::taken_in(prev, pool) > 0, "released a place never claimed");
+        prev & CLOSED == 0
     }
 
     /// Replay only (durability): take a place from `pool` without the size check — the journal
     /// already decided it, and events of different patients may replay a few positions out of
-    /// the order their claims happened in. Fails only when the 15-bit counter is full.
-    pub(crate) fn force_take(&self, pool: Pool) -> bool {
+    /// the order their claims happened in. Fails (`None`) only when the 15-bit counter is
+    /// full; otherwise says whether the slot was open.
+    pub(crate) fn force_take(&self, pool: Pool) -> Option<bool> {
         let mut word = self.counts.load(Ordering::Acquire);
         loop {
             if Self::taken_in(word, pool) >= TAKEN_MAX {
-                return false;
+                return None;
             }
             match self.counts.compare_exchange_weak(
                 word,
@@ -147,18 +156,19 @@ impl Slot {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Some(word & CLOSED == 0),
                 Err(current) => word = current,
             }
         }
     }
 
-    /// Replay only: give back a place; false (and no change) if the pool has none taken.
-    pub(crate) fn force_release(&self, pool: Pool) -> bool {
+    /// Replay only: give back a place; `None` (and no change) if the pool has none taken,
+    /// otherwise whether the slot was open.
+    pub(crate) fn force_release(&self, pool: Pool) -> Option<bool> {
         let mut word = self.counts.load(Ordering::Acquire);
         loop {
             if Self::taken_in(word, pool) == 0 {
-                return false;
+                return None;
             }
             match self.counts.compare_exchange_weak(
                 word,
@@ -166,7 +176,7 @@ impl Slot {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Some(word & CLOSED == 0),
                 Err(current) => word = current,
             }
         }
@@ -187,8 +197,18 @@ impl Slot {
     }
 
     /// Stop all further claims (provider suspension). Returns false if it was already closed.
+    /// (The engine closes through `SlotStore::close`, which keeps the availability index.)
+    #[cfg(any(loom, test))]
     pub fn close(&self) -> bool {
-        self.counts.fetch_or(CLOSED, Ordering::AcqRel) & CLOSED == 0
+        self.close_taking().is_some()
+    }
+
+    /// `close`, returning the places taken from each pool at the instant it closed (`None` if
+    /// it was closed already): what was still free then is what the availability index must
+    /// stop counting, exactly, whatever claims raced the close.
+    pub fn close_taking(&self) -> Option<[u16; 4]> {
+        let prev = self.counts.fetch_or(CLOSED, Ordering::AcqRel);
+        (prev & CLOSED == 0).then(|| Pool::ALL.map(|p| Self::taken_in(prev, p)))
     }
 
     pub fn is_closed(&self) -> bool {
@@ -199,10 +219,6 @@ impl Slot {
     pub fn taken(&self) -> [u16; 4] {
         let w = self.counts.load(Ordering::Acquire);
         Pool::ALL.map(|p| Self::taken_in(w, p))
-    }
-
-    pub fn taken_total(&self) -> u32 {
-        self.taken().iter().map(|&t| t as u32).sum()
     }
 
     /// Places still free in the pools of `order` (0 when closed).

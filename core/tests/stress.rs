@@ -195,6 +195,8 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
         .filter(|b| b.offer.is_some())
         .count();
     assert!(offers > 10, "waitlist offers must take part in the race: {offers}");
+    // The availability index, kept by every racing claim, release and close, equals a recount.
+    engine.check_availability_index().unwrap();
     eprintln!("stress: {placed} placed, {cancels} cancelled, {offers} waitlist offers");
     // Every hold ends: after the last deadline passes, nothing is left held.
     engine.advance_clock(24 * 3600 - 1).unwrap();

@@ -197,111 +197,131 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
         bookings.push(id);
         return Ok(format!("place {req:?}"));
     }
-    let desc =
-        match op {
-            40..=49 => pick(rng, bookings)
-                .map(|b| format!("confirm {b}: {:?}", e.confirm(b).map(|x| x.state))),
-            50..=59 => pick(rng, bookings)
-                .map(|b| format!("cancel {b}: {:?}", e.cancel(b).map(|x| x.state))),
-            60..=62 => pick(rng, bookings)
-                .map(|b| format!("check_in {b}: {:?}", e.check_in(b).map(|x| x.state))),
-            63..=64 => pick(rng, bookings)
-                .map(|b| format!("fulfil {b}: {:?}", e.fulfil(b).map(|x| x.state))),
-            65..=67 => pick(rng, bookings)
-                .map(|b| format!("no-show {b}: {:?}", e.mark_no_show(b).map(|x| x.state))),
-            68..=79 => {
-                let s = rng.random_range(1..3600);
-                e.advance_clock(s).map_err(|x| x.to_string())?;
-                let today = e.now().to_local(OFFSET).0;
-                let n = e.publish_rosters_until(today.plus_days(14)).map_err(|x| x.to_string())?;
-                Some(format!("advance {s}s, {n} slots published"))
+    let desc = match op {
+        40..=49 => {
+            pick(rng, bookings).map(|b| format!("confirm {b}: {:?}", e.confirm(b).map(|x| x.state)))
+        }
+        50..=59 => {
+            pick(rng, bookings).map(|b| format!("cancel {b}: {:?}", e.cancel(b).map(|x| x.state)))
+        }
+        60..=62 => pick(rng, bookings)
+            .map(|b| format!("check_in {b}: {:?}", e.check_in(b).map(|x| x.state))),
+        63..=64 => {
+            pick(rng, bookings).map(|b| format!("fulfil {b}: {:?}", e.fulfil(b).map(|x| x.state)))
+        }
+        65..=67 => pick(rng, bookings)
+            .map(|b| format!("no-show {b}: {:?}", e.mark_no_show(b).map(|x| x.state))),
+        68..=79 => {
+            let s = rng.random_range(1..3600);
+            e.advance_clock(s).map_err(|x| x.to_string())?;
+            let today = e.now().to_local(OFFSET).0;
+            let n = e.publish_rosters_until(today.plus_days(14)).map_err(|x| x.to_string())?;
+            Some(format!("advance {s}s, {n} slots published"))
+        }
+        80..=84 => {
+            let from = w.institutions[rng.random_range(0..2)];
+            let urgency =
+                [Urgency::Emergency, Urgency::Urgent, Urgency::Routine][rng.random_range(0..3)];
+            let specialty = ["cardiology", "paediatrics"][rng.random_range(0..2)].to_string();
+            let r = e.issue_referral(&ReferralRequest {
+                patient,
+                from,
+                specialty,
+                institution: None,
+                urgency,
+                valid_days: rng.random_range(1..30),
+            });
+            Some(format!("referral: {:?}", r.map(|r| r.id)))
+        }
+        85..=90 => {
+            let (resource, department) = w.resources[rng.random_range(0..w.resources.len())];
+            let from = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..10));
+            let r = e.join_waitlist(&WaitlistRequest {
+                patient,
+                department,
+                resource: rng.random_bool(0.5).then_some(resource),
+                date_from: from,
+                date_to: from.plus_days(rng.random_range(0..8)),
+                time: None,
+                channel,
+                referral: None,
+                follow_up: rng.random_bool(0.2),
+            });
+            Some(format!("waitlist: {:?}", r.map(|x| x.id)))
+        }
+        91 => {
+            let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
+            let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..14));
+            let r = e.suspend_session(resource, date, None).map_err(|x| x.to_string())?;
+            Some(format!("suspend {resource} {date}: {} cancelled", r.cancelled.len()))
+        }
+        92 => {
+            let other = w.patients[rng.random_range(0..w.patients.len())];
+            Some(format!("merge {patient} ← {other}: {:?}", e.merge_patients(patient, other)))
+        }
+        93 => {
+            let number = format!("{}", rng.random_range(0..40));
+            Some(format!("card: {:?}", e.link_card(patient, "ehealth", &number)))
+        }
+        94 => {
+            // An afternoon session published by hand, a few days past the rosters' horizon, in
+            // a random partition into calls and a random order: its shares must not depend on it.
+            let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
+            let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(15..30));
+            let mut specs: Vec<SlotSpec> = (0..rng.random_range(1..10u16))
+                .map(|i| SlotSpec {
+                    resource,
+                    date,
+                    start_min: 14 * 60 + 10 * i,
+                    end_min: 14 * 60 + 10 * i + 10,
+                    capacity: rng.random_range(1..3),
+                })
+                .collect();
+            specs.sort_by_key(|_| rng.random::<u32>());
+            let mut published = 0;
+            while !specs.is_empty() {
+                let n = rng.random_range(1..=specs.len());
+                let chunk: Vec<SlotSpec> = specs.drain(..n).collect();
+                let r = e.publish_slots(&chunk).map_err(|x| x.to_string())?;
+                published += (r.end.0 - r.start.0) as usize;
             }
-            80..=84 => {
-                let from = w.institutions[rng.random_range(0..2)];
-                let urgency =
-                    [Urgency::Emergency, Urgency::Urgent, Urgency::Routine][rng.random_range(0..3)];
-                let specialty = ["cardiology", "paediatrics"][rng.random_range(0..2)].to_string();
-                let r = e.issue_referral(&ReferralRequest {
-                    patient,
-                    from,
-                    specialty,
-                    institution: None,
-                    urgency,
-                    valid_days: rng.random_range(1..30),
-                });
-                Some(format!("referral: {:?}", r.map(|r| r.id)))
-            }
-            85..=90 => {
-                let (resource, department) = w.resources[rng.random_range(0..w.resources.len())];
-                let from = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..10));
-                let r = e.join_waitlist(&WaitlistRequest {
-                    patient,
-                    department,
-                    resource: rng.random_bool(0.5).then_some(resource),
-                    date_from: from,
-                    date_to: from.plus_days(rng.random_range(0..8)),
-                    time: None,
-                    channel,
-                    referral: None,
-                    follow_up: rng.random_bool(0.2),
-                });
-                Some(format!("waitlist: {:?}", r.map(|x| x.id)))
-            }
-            91 => {
-                let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
-                let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..14));
-                let r = e.suspend_session(resource, date, None).map_err(|x| x.to_string())?;
-                Some(format!("suspend {resource} {date}: {} cancelled", r.cancelled.len()))
-            }
-            92 => {
-                let other = w.patients[rng.random_range(0..w.patients.len())];
-                Some(format!("merge {patient} ← {other}: {:?}", e.merge_patients(patient, other)))
-            }
-            93 => {
-                let number = format!("{}", rng.random_range(0..40));
-                Some(format!("card: {:?}", e.link_card(patient, "ehealth", &number)))
-            }
-            94 => {
-                // An afternoon session published by hand, a few days past the rosters' horizon, in
-                // a random partition into calls and a random order: its shares must not depend on it.
-                let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
-                let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(15..30));
-                let mut specs: Vec<SlotSpec> = (0..rng.random_range(1..10u16))
-                    .map(|i| SlotSpec {
-                        resource,
-                        date,
-                        start_min: 14 * 60 + 10 * i,
-                        end_min: 14 * 60 + 10 * i + 10,
-                        capacity: rng.random_range(1..3),
-                    })
-                    .collect();
-                specs.sort_by_key(|_| rng.random::<u32>());
-                let mut published = 0;
-                while !specs.is_empty() {
-                    let n = rng.random_range(1..=specs.len());
-                    let chunk: Vec<SlotSpec> = specs.drain(..n).collect();
-                    let r = e.publish_slots(&chunk).map_err(|x| x.to_string())?;
-                    published += (r.end.0 - r.start.0) as usize;
+            Some(format!("publish {published} afternoon slots of {resource} on {date}"))
+        }
+        _ => {
+            let (_, department) = w.resources[rng.random_range(0..w.resources.len())];
+            let today = e.now().to_local(OFFSET).0;
+            let mut q = AvailabilityQuery::department(department, today, today.plus_days(13));
+            q.limit = QUERY_LIMIT_MAX;
+            let free = e.find_free_slots(&q).map_err(|x| x.to_string())?;
+            let n = free.len();
+            // Two paths to one answer: the day totals come from the availability index
+            // wherever a day's slots answer alike, the free slots from reading the slots.
+            let days = e
+                .free_places_by_day(department, today, today.plus_days(13))
+                .map_err(|x| x.to_string())?;
+            for d in days {
+                let listed: u32 = free.iter().filter(|f| f.date == d.date).map(|f| f.free).sum();
+                if listed != d.free {
+                    return Err(format!(
+                            "{department} on {}: free_places_by_day says {} free, the free slots {listed}",
+                            d.date, d.free
+                        ));
                 }
-                Some(format!("publish {published} afternoon slots of {resource} on {date}"))
             }
-            _ => {
-                let (_, department) = w.resources[rng.random_range(0..w.resources.len())];
-                let today = e.now().to_local(OFFSET).0;
-                let q = AvailabilityQuery::department(department, today, today.plus_days(13));
-                let n = e.find_free_slots(&q).map_err(|x| x.to_string())?.len();
-                let _ = e
-                    .alternatives(department, today, today.plus_days(13), 5)
-                    .map_err(|x| x.to_string())?;
-                Some(format!("query: {n} free"))
-            }
-        };
+            let _ = e
+                .alternatives(department, today, today.plus_days(13), 5)
+                .map_err(|x| x.to_string())?;
+            Some(format!("query: {n} free"))
+        }
+    };
     Ok(desc.unwrap_or_else(|| "rejected request".into()))
 }
 
 /// DOMAIN.md's invariants 1–3 over the whole state.
 fn check(w: &World) -> Result<(), String> {
     let e = &w.engine;
+    // The availability index equals a recount of the slots once operations quiesce.
+    e.check_availability_index()?;
     let now = e.now();
     let limits = &e.policy().limits;
     let mut using: HashMap<SlotId, [u16; 4]> = HashMap::new();

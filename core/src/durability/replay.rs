@@ -292,7 +292,7 @@ impl Replayer {
                     CancelledBy::Patient => BookingState::Cancelled,
                     CancelledBy::Provider => {
                         // Only a closed slot's bookings are cancelled by the provider.
-                        e.slot_ref(slot)?.close();
+                        e.store.close(e.slot_ref(slot)?);
                         BookingState::ProviderCancelled
                     }
                 };
@@ -348,7 +348,7 @@ impl Replayer {
                 for id in e.store.resource_day(resource, date) {
                     if let Some(s) = e.store.get(id) {
                         if time.is_none_or(|t| t.contains_start(s.start_min)) {
-                            s.close();
+                            e.store.close(s);
                         }
                     }
                 }
@@ -488,7 +488,7 @@ impl Replayer {
             if own_seq < state.next_seq {
                 return Err(corrupt(format!("{id} is placed twice or out of order")));
             }
-            if !slot.force_take(pool) {
+            if !e.store.force_take(slot, pool) {
                 return Err(corrupt(format!("{slot_id} pool counter overflow")));
             }
             e.store.log_attempt(slot.date, slot_id, patient);
@@ -583,7 +583,7 @@ impl Replayer {
         }
         b.state = to;
         let (pool, referral) = (b.pool, b.referral);
-        if !e.slot_ref(slot)?.force_release(pool) {
+        if !e.store.force_release(e.slot_ref(slot)?, pool) {
             return Err(corrupt(format!("{slot} gives back a place it never counted")));
         }
         if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
@@ -633,11 +633,7 @@ pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::model::SlotSpec
     {
         return Err(corrupt("slot batch above its bound"));
     }
-    let mut ids = Vec::with_capacity(specs.len());
-    for slot in e.build_batch(specs)? {
-        ids.push(SlotId::from_index(e.store.slots.push(slot)));
-    }
-    e.store.index(&ids);
+    e.store.add(e.build_batch(specs)?);
     Ok(())
 }
 

@@ -279,6 +279,7 @@ impl State {
                 return Err(corrupt(format!("snapshot channel {name:?} is listed twice")));
             }
         }
+        let mut restored = Vec::with_capacity(self.slots.len());
         for s in &self.slots {
             let res = reg.resource(s.spec.resource)?;
             if res.department != s.department
@@ -293,10 +294,9 @@ impl State {
             }
             let slot = Slot::new(&s.spec, s.department, s.sizes);
             slot.restore_counts(s.taken, s.closed);
-            e.store.slots.push(slot);
+            restored.push(slot);
         }
-        let ids: Vec<SlotId> = (0..self.slots.len()).map(SlotId::from_index).collect();
-        e.store.index(&ids);
+        e.store.add(restored);
         let patient_count = self.patients.len();
         let known = |p: PatientId| p.index().is_some_and(|i| i < patient_count);
         for p in self.patients {
