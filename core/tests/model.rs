@@ -419,6 +419,10 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
             eprintln!("{op:?} -> engine {got:?} model {want:?}");
         }
         prop_assert_eq!(got, want, "outcome of {:?}", op);
+        // The availability index agrees with a recount of the slots.
+        if let Err(m) = e.check_availability_index() {
+            prop_assert!(false, "availability index after {:?}: {}", op, m);
+        }
         // The whole state agrees.
         prop_assert_eq!(ids.len(), model.bookings.len());
         for (id, b) in ids.iter().zip(&model.bookings) {

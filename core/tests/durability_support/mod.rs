@@ -240,8 +240,12 @@ impl Ops {
     }
 }
 
-/// Every slot's places taken within its pools' sizes.
+/// Every slot's places taken within its pools' sizes, and the availability index (rebuilt by
+/// replay and snapshot restore through the same counted operations) equal to a recount.
 pub fn assert_no_slot_over_capacity(e: &Engine) {
+    if let Err(m) = e.check_availability_index() {
+        panic!("availability index after recovery: {m}");
+    }
     for i in 0..e.slot_count() {
         let s = e.slot(SlotId(i as u32 + 1)).unwrap();
         for p in Pool::ALL {
