@@ -26,6 +26,16 @@ pub const QUERY_DAYS_MAX: i32 = 366;
 /// Most results one query returns.
 pub const QUERY_LIMIT_MAX: u32 = 100_000;
 
+/// The pools a requester may take (at most the four, on the stack), `Engine::requester_pools`.
+#[derive(Copy, Clone)]
+struct Pools([Pool; 4], usize);
+
+impl Pools {
+    fn as_slice(&self) -> &[Pool] {
+        &self.0[..self.1]
+    }
+}
+
 impl Engine {
     fn check_range(&self, from: Date, to: Date) -> Result<()> {
         for d in [from, to] {
@@ -80,18 +90,28 @@ impl Engine {
         slot.free_in(&pools[..n])
     }
 
-    /// Free places of a whole day for a requester, from the index, if the day's slots all
-    /// answer alike now; `None` when they do not (the caller scans the day). The deadlines and
+    /// The pools a requester may take now from *every* slot of a day, if they all answer
+    /// alike; `None` when they do not (the caller asks slot by slot). The deadlines and
     /// roll-overs move with a slot's start, so the first and last slot (the list is in start
     /// order) bound the rest: if they agree, every slot between agrees.
-    fn day_free(&self, list: &DayList, with_referral: bool, now: Timestamp) -> Option<u32> {
-        let (Some(&first), Some(&last)) = (list.slots.first(), list.slots.last()) else {
-            return Some(0);
-        };
-        let (first, last) = (self.store.get(first)?, self.store.get(last)?);
+    fn day_pools(&self, list: &DayList, with_referral: bool, now: Timestamp) -> Option<Pools> {
+        let (first, last) = (list.slots.first()?, list.slots.last()?);
+        let (first, last) = (self.store.get(*first)?, self.store.get(*last)?);
         let (pools, n, mask) = self.requester_pools(first, with_referral, now);
         let (_, _, last_mask) = self.requester_pools(last, with_referral, now);
-        (mask == last_mask).then(|| self.store.day_counts(list.counts).free_in(&pools[..n]))
+        (mask == last_mask).then_some(Pools(pools, n))
+    }
+
+    /// Free places of a whole day for a requester, from the index (see `day_pools`), with the
+    /// pools it was counted over; `None` when the day's slots do not answer alike.
+    fn day_free(
+        &self,
+        list: &DayList,
+        with_referral: bool,
+        now: Timestamp,
+    ) -> Option<(u32, Pools)> {
+        let pools = self.day_pools(list, with_referral, now)?;
+        Some((self.store.day_counts(list.counts).free_in(pools.as_slice()), pools))
     }
 
     fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
@@ -199,7 +219,8 @@ impl Engine {
         let mut date = q.date_from;
         while date <= q.date_to && out.len() < q.limit as usize {
             let mut day: Vec<FreeSlot> = Vec::new();
-            let mut scan = |ids: &[SlotId]| {
+            // `pools`: what the requester may take from every slot of the day, when known.
+            let mut scan = |ids: &[SlotId], pools: Option<Pools>| {
                 for &id in ids {
                     let Some(s) = self.store.get(id) else { continue };
                     if q.resource.is_some_and(|r| r != s.resource)
@@ -207,17 +228,20 @@ impl Engine {
                     {
                         continue;
                     }
-                    let free = self.free_now(s, q.with_referral, now);
+                    let free = match pools {
+                        Some(p) => s.free_in(p.as_slice()),
+                        None => self.free_now(s, q.with_referral, now),
+                    };
                     if free > 0 {
                         day.push(self.free_slot(id, s, free));
                     }
                 }
             };
             // A day with nothing free for this requester is skipped without reading a slot.
-            let mut scan_day = |list: &DayList| {
-                if self.day_free(list, q.with_referral, now) != Some(0) {
-                    scan(&list.slots);
-                }
+            let mut scan_day = |list: &DayList| match self.day_free(list, q.with_referral, now) {
+                Some((0, _)) => {}
+                Some((_, pools)) => scan(&list.slots, Some(pools)),
+                None => scan(&list.slots, None),
             };
             match q.resource {
                 Some(r) => {
@@ -256,13 +280,14 @@ impl Engine {
             let (mut free, mut places) = (0, 0);
             if let Some(list) = self.store.by_department_day.get(&(department, date)) {
                 places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
-                free = self.day_free(&list, false, now).unwrap_or_else(|| {
-                    list.slots
-                        .iter()
-                        .filter_map(|id| self.store.get(*id))
-                        .map(|s| self.free_now(s, false, now))
-                        .sum()
-                });
+                free =
+                    self.day_free(&list, false, now).map(|(free, _)| free).unwrap_or_else(|| {
+                        list.slots
+                            .iter()
+                            .filter_map(|id| self.store.get(*id))
+                            .map(|s| self.free_now(s, false, now))
+                            .sum()
+                    });
             }
             out.push(DayAvailability { date, free, places });
             date = date.plus_days(1);
@@ -310,14 +335,18 @@ impl Engine {
             while date <= date_to {
                 if let Some(list) = self.store.by_department_day.get(&(d, date)) {
                     let counts = self.store.day_counts(list.counts);
-                    taken += counts.taken.load(Ordering::Acquire);
+                    taken += counts.taken();
                     places += counts.places.load(Ordering::Acquire);
                     // The earliest free place: the first day with any, read slot by slot only
                     // there (and only up to its first free slot).
-                    if earliest.is_none() && self.day_free(&list, false, now) != Some(0) {
+                    let day = (earliest.is_none()).then(|| self.day_free(&list, false, now));
+                    if let Some(day) = day.filter(|d| !matches!(d, Some((0, _)))) {
                         earliest = list.slots.iter().find_map(|&id| {
                             let s = self.store.get(id)?;
-                            let free = self.free_now(s, false, now);
+                            let free = match day {
+                                Some((_, pools)) => s.free_in(pools.as_slice()),
+                                None => self.free_now(s, false, now),
+                            };
                             (free > 0).then(|| self.free_slot(id, s, free))
                         });
                     }

@@ -30,8 +30,12 @@ pub(crate) struct DayCounts {
     /// Free places per pool in the day's *open* slots: size − taken, summed. Signed: replay may
     /// take a pool past its size for a moment (`Slot::force_take`).
     pub free: [AtomicI32; 4],
-    /// Places taken in all of the day's slots, closed ones included (`alternatives`' load).
-    pub taken: AtomicU32,
+    /// Sum of the pool sizes of the day's open slots, and places taken in its closed slots:
+    /// with `free` they give the places taken (`taken`), so a claim or a release touches one
+    /// counter per day, not two. Both change only on publication, close, and the rare release
+    /// of a place in a closed slot.
+    open_sizes: AtomicU32,
+    closed_taken: AtomicU32,
     /// Capacity of all of the day's slots (the places of `free_places_by_day`).
     pub places: AtomicU32,
 }
@@ -42,8 +46,23 @@ impl DayCounts {
         pools.iter().map(|&p| self.free[p as usize].load(Ordering::Acquire).max(0) as u32).sum()
     }
 
+    /// Places taken in all of the day's slots, closed ones included (`alternatives`' load).
+    pub fn taken(&self) -> u32 {
+        let free: i64 = self.free.iter().map(|f| f.load(Ordering::Acquire) as i64).sum();
+        let open_taken = self.open_sizes.load(Ordering::Acquire) as i64 - free;
+        (open_taken + self.closed_taken.load(Ordering::Acquire) as i64).max(0) as u32
+    }
+
     fn add_free(&self, pool: Pool, n: i32) {
         self.free[pool as usize].fetch_add(n, Ordering::AcqRel);
+    }
+
+    fn add_closed_taken(&self, n: i32) {
+        if n >= 0 {
+            self.closed_taken.fetch_add(n as u32, Ordering::AcqRel);
+        } else {
+            self.closed_taken.fetch_sub(n.unsigned_abs(), Ordering::AcqRel);
+        }
     }
 }
 
@@ -117,15 +136,18 @@ impl SlotStore {
                 &mut self.by_resource_day.entry((slot.resource, slot.date)).or_default(),
             );
             let taken = slot.taken();
-            let open = !slot.is_closed();
+            let taken_total: u32 = taken.iter().map(|&t| t as u32).sum();
+            let sizes_total: u32 = slot.sizes.iter().map(|&t| t as u32).sum();
             for index in [slot.dept_day, slot.res_day] {
                 let c = self.day_counts(index);
-                for p in Pool::ALL {
-                    if open {
+                if slot.is_closed() {
+                    c.add_closed_taken(taken_total as i32);
+                } else {
+                    for p in Pool::ALL {
                         c.add_free(p, slot.sizes[p as usize] as i32 - taken[p as usize] as i32);
                     }
+                    c.open_sizes.fetch_add(sizes_total, Ordering::AcqRel);
                 }
-                c.taken.fetch_add(taken.iter().map(|&t| t as u32).sum(), Ordering::AcqRel);
                 c.places.fetch_add(slot.capacity as u32, Ordering::AcqRel);
             }
             let pushed = self.slots.push(slot);
@@ -164,11 +186,15 @@ impl SlotStore {
     /// Returns false if it was closed already.
     pub fn close(&self, slot: &Slot) -> bool {
         let Some(taken) = slot.close_taking() else { return false };
+        let taken_total: u32 = taken.iter().map(|&t| t as u32).sum();
+        let sizes_total: u32 = slot.sizes.iter().map(|&t| t as u32).sum();
         for index in [slot.dept_day, slot.res_day] {
             let c = self.day_counts(index);
             for p in Pool::ALL {
                 c.add_free(p, -(slot.sizes[p as usize] as i32 - taken[p as usize] as i32));
             }
+            c.open_sizes.fetch_sub(sizes_total, Ordering::AcqRel);
+            c.add_closed_taken(taken_total as i32);
         }
         true
     }
@@ -180,11 +206,8 @@ impl SlotStore {
             let c = self.day_counts(index);
             if open {
                 c.add_free(pool, -taken);
-            }
-            if taken > 0 {
-                c.taken.fetch_add(taken as u32, Ordering::AcqRel);
             } else {
-                c.taken.fetch_sub(taken.unsigned_abs(), Ordering::AcqRel);
+                c.add_closed_taken(taken);
             }
         }
     }
@@ -208,7 +231,7 @@ impl SlotStore {
             let c = self.day_counts(list.counts);
             let kept = (
                 c.free.each_ref().map(|f| f.load(Ordering::Acquire) as i64),
-                c.taken.load(Ordering::Acquire) as u64,
+                c.taken() as u64,
                 c.places.load(Ordering::Acquire) as u64,
             );
             if kept != (free, taken, places) {
