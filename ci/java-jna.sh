@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Java through JNA: the marshalling rules ffi/README.md ("Other languages") gives Java users
+# (bool fields as byte, size_t, structs, a callback, hy_string_free) are only worth something if
+# a real JVM follows them. Runs ffi/examples/java/HaoyuanJna.java, which opens an engine,
+# publishes, books, cancels and checks every result, against the release library in
+# target/release (the library `make install` installs, before stripping; make test-install
+# builds the same one, so the release build is shared). The struct sizes are checked against
+# the C compiler's sizeof.
+#
+# Needs Debian's openjdk-17-jdk-headless and libjna-java (installed if missing). Java 11+ runs a
+# single source file directly, so nothing is compiled to disk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jna=/usr/share/java/jna.jar
+if ! command -v java >/dev/null || [[ ! -f "$jna" ]]; then
+  apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless libjna-java >/dev/null
+fi
+
+out="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
+${CARGO:-cargo} build --release -q -p haoyuan-ffi
+mkdir -p "$out/ffi-langs"
+
+# sizeof() of the structs the example declares, as the C compiler lays them out.
+"${CC:-cc}" -std=c11 -Iffi/include -x c -o "$out/ffi-langs/struct-sizes" - <<'EOF'
+#include <stdio.h>
+#include "haoyuan.h"
+int main(void) {
+    printf("hy_request=%zu hy_booking=%zu hy_slot_spec=%zu hy_slot_info=%zu\n", sizeof(hy_request),
+           sizeof(hy_booking), sizeof(hy_slot_spec), sizeof(hy_slot_info));
+    return 0;
+}
+EOF
+read -r -a sizes < <("$out/ffi-langs/struct-sizes")
+version="$(sed -n 's/^#define HY_VERSION "\(.*\)"$/\1/p' ffi/include/haoyuan.h)"
+
+java -cp "$jna" -Djna.library.path="$out/release" ffi/examples/java/HaoyuanJna.java "$version" "${sizes[@]}"

@@ -1,0 +1,45 @@
+# Installing the C library the way C, C++, Java and C# developers expect (issue 17): the header,
+# libhaoyuan.so.MAJOR.MINOR.PATCH with its libhaoyuan.so.MAJOR (SONAME) and libhaoyuan.so links,
+# libhaoyuan.a, haoyuan.pc for pkg-config and a CMake package (haoyuan::haoyuan,
+# haoyuan::haoyuan_static). ffi/README.md, "Installing", says how to use them.
+#
+#   make install       cargo build --release -p haoyuan-ffi, then install under
+#                      $(DESTDIR)$(PREFIX) (PREFIX=/usr/local; LIBDIR=$(PREFIX)/lib and
+#                      INCLUDEDIR=$(PREFIX)/include can be set too), libraries stripped of debug
+#                      info, with a manifest in $(PREFIX)/share/haoyuan/install_manifest.txt
+#   make uninstall     remove what the manifest lists (same PREFIX, LIBDIR, DESTDIR), then the
+#                      directories install made, if empty
+#   make test-install  install into $(CARGO_TARGET_DIR or target)/install-test, build and run
+#                      consumers from that prefix alone (C with pkg-config, C++ with CMake, static
+#                      links), stage one with DESTDIR, uninstall both, check that nothing is left
+#                      (part of `make test`)
+#
+# The steps are in ffi/install/install.sh; the templates beside it.
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+INSTALL_RELEASE_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/release
+INSTALL_TEST_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/install-test
+# What libhaoyuan.a needs from the system (Rust's std on Linux): the output of
+#   cargo rustc -p haoyuan-ffi --release --crate-type staticlib -- --print native-static-libs
+# (checked with Rust 1.95 on x86_64 Linux). Goes into Libs.private of haoyuan.pc and the
+# haoyuan::haoyuan_static target.
+INSTALL_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+INSTALL_ENV = PREFIX='$(PREFIX)' LIBDIR='$(LIBDIR)' INCLUDEDIR='$(INCLUDEDIR)' DESTDIR='$(DESTDIR)'
+
+.PHONY: install uninstall test-install
+TEST_TARGETS += test-install
+
+install:
+	$(CARGO) build --release -p haoyuan-ffi
+	@$(INSTALL_ENV) HY_RELEASE_DIR='$(INSTALL_RELEASE_DIR)' HY_STATIC_LIBS='$(INSTALL_STATIC_LIBS)' \
+	  bash ffi/install/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) bash ffi/install/install.sh uninstall
+
+test-install:
+	@command -v cmake >/dev/null && command -v pkg-config >/dev/null && command -v c++ >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq cmake pkg-config g++ >/dev/null; }
+	MAKE='$(MAKE)' bash tests/install/run.sh $(INSTALL_TEST_DIR)
