@@ -1,5 +1,8 @@
 //! A plain loop over one hot path, for profilers (criterion's own machinery would dominate a
-//! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `spread2`, `query`, `publish` or `flash`.
+//! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `spread2`, `query`, `publish`,
+//! `flash`, or on a city 70% booked asking from full departments (`busy_city`): `busy_query`
+//! (department-day), `busy_by_day` (free places by day, 14 days), `busy_alternatives` (clinic,
+//! 7 days, first 5).
 //!
 //! Run: `cargo run --release -p haoyuan-benches --example hot_path -- book_cancel 2000000`
 //! Profile: `valgrind --tool=callgrind --callgrind-out-file=cg.out <target>/release/examples/hot_path book_cancel 200000`
@@ -128,6 +131,30 @@ fn main() {
             );
             assert_eq!(assert_not_oversold(&f.engine, f.slots) as usize, FLASH_SLOTS);
         }
-        other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | spread2 | query | publish | flash"),
+        "busy_query" | "busy_by_day" | "busy_alternatives" => {
+            // On a city 70% booked, asking from full departments (see `busy_city`).
+            let b = busy_city();
+            let (start, cpu0) = (Instant::now(), on_cpu_ns());
+            for i in 0..n {
+                let k = i.wrapping_mul(7_919);
+                let day = visit_day().plus_days((i % BUSY_OPEN_DAYS as usize) as i32);
+                match what {
+                    "busy_query" => {
+                        let d = b.full_hospital[k % b.full_hospital.len()];
+                        black_box(b.engine.find_free_slots(&AvailabilityQuery::department(d, day, day)).expect("query"));
+                    }
+                    "busy_by_day" => {
+                        let d = b.full_hospital[k % b.full_hospital.len()];
+                        black_box(b.engine.free_places_by_day(d, visit_day(), visit_day().plus_days(HORIZON_DAYS - 1)).expect("query"));
+                    }
+                    _ => {
+                        let d = b.full_clinic[k % b.full_clinic.len()];
+                        black_box(b.engine.alternatives(d, visit_day(), visit_day().plus_days(6), 5).expect("query"));
+                    }
+                }
+            }
+            println!("{what}: wall {:.1} ns, on-CPU {:.1} ns per call", start.elapsed().as_nanos() as f64 / n as f64, (on_cpu_ns() - cpu0) as f64 / n as f64);
+        }
+        other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | spread2 | query | publish | flash | busy_query | busy_by_day | busy_alternatives"),
     }
 }

@@ -171,6 +171,52 @@ pub fn booking_fixture(patients: usize) -> BookingFixture {
     BookingFixture { engine, city, slots, patients, app }
 }
 
+/// A city where booking is in full swing, for the availability queries: 7 days published from
+/// `visit_day()`, the 4 open ones (released at `booking_time()`) booked to about 70% of each
+/// slot's places, and every 10th department (the *asking* ones, hospital and clinic) booked
+/// full — "where else is a place?" is asked when one's own department is full.
+pub struct BusyCity {
+    pub engine: Engine,
+    pub city: City,
+    /// Full departments: every 10th hospital department.
+    pub full_hospital: Vec<DepartmentId>,
+    /// Full departments: every 10th community clinic.
+    pub full_clinic: Vec<DepartmentId>,
+}
+
+pub const BUSY_DAYS: i32 = 7;
+pub const BUSY_OPEN_DAYS: i32 = 4;
+
+pub fn busy_city() -> BusyCity {
+    let (engine, city) = city_engine(Policy::default(), booking_time());
+    let app = engine.channel_id("app").expect("standard channel");
+    let full_hospital: Vec<DepartmentId> =
+        city.hospital_departments.iter().copied().step_by(10).collect();
+    let full_clinic: Vec<DepartmentId> =
+        city.clinic_departments.iter().copied().step_by(10).collect();
+    for d in 0..BUSY_DAYS {
+        let slots = engine
+            .publish_slots(&city_day_specs(&city, visit_day().plus_days(d)))
+            .expect("publish");
+        if d >= BUSY_OPEN_DAYS {
+            continue;
+        }
+        for id in slots {
+            let info = engine.slot(id).expect("published");
+            let full =
+                full_hospital.contains(&info.department) || full_clinic.contains(&info.department);
+            let want = if full { u16::MAX } else { (info.capacity as u32 * 7).div_ceil(10) as u16 };
+            for _ in 0..want {
+                let patient = engine.register_patient().expect("patient");
+                if engine.book(&Request::new(patient, id, app)).is_err() {
+                    break; // the public's places are gone (the rest are reserved)
+                }
+            }
+        }
+    }
+    BusyCity { engine, city, full_hospital, full_clinic }
+}
+
 /// A province-size pool: `cities` Dongguan-size cities, each with `days` days published, one
 /// publish call per city-day. Returns the cities and the wall time of the build.
 pub struct Province {

@@ -30,6 +30,15 @@ pub const QUERY_LIMIT_MAX: u32 = 100_000;
 #[derive(Copy, Clone)]
 struct Pools([Pool; 4], usize);
 
+/// Answers of `day_pools` within one query, keyed by (date, first start, last start).
+#[derive(Default)]
+struct PoolsMemo(Vec<((Date, u16, u16), Option<Pools>)>);
+
+impl PoolsMemo {
+    /// A handful: a query's days share a few session shapes; a miss only costs the computation.
+    const ENTRIES: usize = 16;
+}
+
 impl Pools {
     fn as_slice(&self) -> &[Pool] {
         &self.0[..self.1]
@@ -94,12 +103,30 @@ impl Engine {
     /// alike; `None` when they do not (the caller asks slot by slot). The deadlines and
     /// roll-overs move with a slot's start, so the first and last slot (the list is in start
     /// order) bound the rest: if they agree, every slot between agrees.
-    fn day_pools(&self, list: &DayList, with_referral: bool, now: Timestamp) -> Option<Pools> {
+    ///
+    /// Answers are remembered in `memo` within one query: they depend only on the date and
+    /// the first and last start of the day (a slot's window is a function of its date and
+    /// start), and the many department-days of one query mostly share those.
+    fn day_pools_memo(
+        &self,
+        list: &DayList,
+        with_referral: bool,
+        now: Timestamp,
+        memo: &mut PoolsMemo,
+    ) -> Option<Pools> {
         let (first, last) = (list.slots.first()?, list.slots.last()?);
         let (first, last) = (self.store.get(*first)?, self.store.get(*last)?);
+        let key = (first.date, first.start_min, last.start_min);
+        if let Some((_, pools)) = memo.0.iter().find(|(k, _)| *k == key) {
+            return *pools;
+        }
         let (pools, n, mask) = self.requester_pools(first, with_referral, now);
         let (_, _, last_mask) = self.requester_pools(last, with_referral, now);
-        (mask == last_mask).then_some(Pools(pools, n))
+        let answer = (mask == last_mask).then_some(Pools(pools, n));
+        if memo.0.len() < PoolsMemo::ENTRIES {
+            memo.0.push((key, answer));
+        }
+        answer
     }
 
     /// Free places of a whole day for a requester, from the index (see `day_pools`), with the
@@ -110,7 +137,17 @@ impl Engine {
         with_referral: bool,
         now: Timestamp,
     ) -> Option<(u32, Pools)> {
-        let pools = self.day_pools(list, with_referral, now)?;
+        self.day_free_memo(list, with_referral, now, &mut PoolsMemo::default())
+    }
+
+    fn day_free_memo(
+        &self,
+        list: &DayList,
+        with_referral: bool,
+        now: Timestamp,
+        memo: &mut PoolsMemo,
+    ) -> Option<(u32, Pools)> {
+        let pools = self.day_pools_memo(list, with_referral, now, memo)?;
         Some((self.store.day_counts(list.counts).free_in(pools.as_slice()), pools))
     }
 
@@ -216,6 +253,7 @@ impl Engine {
             Some(d) => vec![d],
             None => self.query_departments(q)?,
         };
+        let mut memo = PoolsMemo::default();
         let mut date = q.date_from;
         while date <= q.date_to && out.len() < q.limit as usize {
             let mut day: Vec<FreeSlot> = Vec::new();
@@ -238,11 +276,12 @@ impl Engine {
                 }
             };
             // A day with nothing free for this requester is skipped without reading a slot.
-            let mut scan_day = |list: &DayList| match self.day_free(list, q.with_referral, now) {
-                Some((0, _)) => {}
-                Some((_, pools)) => scan(&list.slots, Some(pools)),
-                None => scan(&list.slots, None),
-            };
+            let mut scan_day =
+                |list: &DayList| match self.day_free_memo(list, q.with_referral, now, &mut memo) {
+                    Some((0, _)) => {}
+                    Some((_, pools)) => scan(&list.slots, Some(pools)),
+                    None => scan(&list.slots, None),
+                };
             match q.resource {
                 Some(r) => {
                     if let Some(list) = self.store.by_resource_day.get(&(r, date)) {
@@ -328,6 +367,7 @@ impl Engine {
             .unwrap_or_default();
         let now = self.now();
         let mut out = Vec::new();
+        let mut memo = PoolsMemo::default();
         for d in others {
             let (mut taken, mut places) = (0u32, 0u32);
             let mut earliest: Option<FreeSlot> = None;
@@ -339,7 +379,8 @@ impl Engine {
                     places += counts.places.load(Ordering::Acquire);
                     // The earliest free place: the first day with any, read slot by slot only
                     // there (and only up to its first free slot).
-                    let day = (earliest.is_none()).then(|| self.day_free(&list, false, now));
+                    let day = (earliest.is_none())
+                        .then(|| self.day_free_memo(&list, false, now, &mut memo));
                     if let Some(day) = day.filter(|d| !matches!(d, Some((0, _)))) {
                         earliest = list.slots.iter().find_map(|&id| {
                             let s = self.store.get(id)?;
