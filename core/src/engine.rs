@@ -6,7 +6,7 @@
 //! See `docs/concurrency.md` for which lock or atomic guards what.
 
 use crate::calendar::check_utc_offset;
-use crate::cards::CardKey;
+use crate::cards::{CardDigest, CardKey};
 use crate::error::{Error, Result};
 use crate::events::{EventBus, EventKind, EventSink, SubscribeOptions, Subscription};
 use crate::ids::*;
@@ -16,7 +16,7 @@ use crate::model::{
     PoolCounts, ResourceKind, ResourceStats, Roster, SlotInfo, SlotRange, SlotSpec,
     SuspensionReport, Tier,
 };
-use crate::patients::{LinkedCard, Patients};
+use crate::patients::{LinkedCard, Patients, PATIENTS_MAX};
 use crate::policy::Policy;
 use crate::registry::{Registry, Resource};
 use crate::roster::Rosters;
@@ -34,6 +34,9 @@ use std::sync::Arc;
 
 /// Most slots one bulk publish call accepts (a bound on one call's memory).
 pub const PUBLISH_BATCH_MAX: usize = 5_000_000;
+/// Most patients one `register_patients*` call registers (a province registers its residents
+/// a batch at a time).
+pub const REGISTER_BATCH_MAX: usize = 1_000_000;
 /// Most slots one `bookings_on` call accepts.
 pub const SLOTS_PER_QUERY_MAX: usize = 1_000_000;
 /// How far ahead of today `publish_rosters_until` may publish, in days.
@@ -123,6 +126,10 @@ pub struct Engine {
     /// threads and wherever a crash cuts the journal (hardening issue, item B). Additions are
     /// rare and short; bookings never take it.
     alloc_lock: crate::sync::Mutex<()>,
+    /// Card links take it shared, a batch registration (`register_patients_with_cards`)
+    /// exclusively: between the batch's check that none of its cards is linked yet and its own
+    /// links, no other link can take one of them, so the batch is all or nothing.
+    cards_lock: parking_lot::RwLock<()>,
     /// Serialises roster publications (see `publish_rosters_until`).
     roster_lock: Mutex<()>,
     /// Serialises `tick` so expiry and draws happen once, in order.
@@ -189,6 +196,7 @@ impl Engine {
             channel_groups: boxcar::Vec::new(),
             publish_lock: Mutex::new(()),
             alloc_lock: crate::sync::Mutex::new(()),
+            cards_lock: parking_lot::RwLock::new(()),
             roster_lock: Mutex::new(()),
             tick_lock: Mutex::new(()),
             clock_lock: Mutex::new(()),
@@ -432,11 +440,123 @@ impl Engine {
         self.durable(id)
     }
 
+    /// Register `count` patients at once: their ids are contiguous, in order. All or nothing
+    /// (refused only above [`REGISTER_BATCH_MAX`] or the engine's patient limit); one
+    /// durability wait for the whole batch.
+    ///
+    /// ```
+    /// use haoyuan::*;
+    /// let engine = Engine::new(EngineConfig::default()).unwrap();
+    /// let ids = engine.register_patients(3).unwrap();
+    /// assert_eq!(ids.len(), 3);
+    /// assert_eq!(ids[1].0, ids[0].0 + 1);
+    /// ```
+    pub fn register_patients(&self, count: usize) -> Result<Vec<PatientId>> {
+        self.register_batch(count, None)
+    }
+
+    /// Register one patient per card number, each with that card linked (a province's
+    /// residents from its population register, a batch at a time). All or nothing: a malformed
+    /// number, a number given twice in the batch, or a card that already belongs to someone
+    /// refuses the whole batch, and no one is registered. Returns the new ids, contiguous and in
+    /// the order of `numbers`. Each patient gets the events of the single calls
+    /// (`PatientRegistered`, `CardLinked`), so the journal and its replay are the same; the
+    /// batch waits for durability once.
+    ///
+    /// ```
+    /// use haoyuan::*;
+    /// let engine = Engine::new(EngineConfig::default()).unwrap();
+    /// let ids = engine.register_patients_with_cards("resident_id", &["110101199003071234", "110101199003075678"]).unwrap();
+    /// assert_eq!(engine.find_patient_by_card("resident_id", "110101199003075678").unwrap(), Some(ids[1]));
+    /// // A card already linked refuses the whole next batch:
+    /// let again = engine.register_patients_with_cards("resident_id", &["110101199003079999", "110101199003071234"]);
+    /// assert_eq!(again.unwrap_err().code(), ErrorCode::CardTaken);
+    /// assert_eq!(engine.find_patient_by_card("resident_id", "110101199003079999").unwrap(), None);
+    /// ```
+    pub fn register_patients_with_cards(
+        &self,
+        card_type: &str,
+        numbers: &[&str],
+    ) -> Result<Vec<PatientId>> {
+        self.register_batch(numbers.len(), Some((card_type, numbers)))
+    }
+
+    fn register_batch(
+        &self,
+        count: usize,
+        cards: Option<(&str, &[&str])>,
+    ) -> Result<Vec<PatientId>> {
+        if count > REGISTER_BATCH_MAX {
+            return Err(Error::CapacityExceeded(format!(
+                "at most {REGISTER_BATCH_MAX} patients per registration batch"
+            )));
+        }
+        // Hash every card first (the costly part: a keyed BLAKE3 each, in parallel), outside
+        // every lock; the first bad number, in input order, refuses the batch.
+        let linked: Vec<LinkedCard> = match cards {
+            Some((card_type, numbers)) => {
+                let hashed: Vec<Result<LinkedCard>> = numbers
+                    .par_iter()
+                    .map(|n| LinkedCard::new(&self.card_key, card_type, n))
+                    .collect();
+                hashed.into_iter().collect::<Result<_>>()?
+            }
+            None => Vec::new(),
+        };
+        let mut digests: Vec<(CardDigest, usize)> =
+            linked.iter().enumerate().map(|(i, c)| (c.digest, i)).collect();
+        digests.sort_unstable();
+        if let Some(w) = digests.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(Error::invalid(format!(
+                "card {} is given twice in the batch (rows {} and {})",
+                linked[w[0].1].masked, w[0].1, w[1].1
+            )));
+        }
+        let ids = {
+            let _no_link_between = self.cards_lock.write();
+            for c in &linked {
+                if let Some(owner) = self.patients.cards.get(&c.digest).map(|o| *o) {
+                    return Err(Error::CardTaken {
+                        card_type: c.card_type.clone(),
+                        masked: c.masked.clone(),
+                        owner,
+                    });
+                }
+            }
+            let _in_id_order = self.alloc_lock.lock();
+            if self.patients.count() + count > PATIENTS_MAX {
+                return Err(Error::CapacityExceeded(format!("at most {PATIENTS_MAX} patients")));
+            }
+            let mut ids = Vec::with_capacity(count);
+            let mut cards = linked.into_iter();
+            for _ in 0..count {
+                let id = self.patients.register()?; // within the limit: checked above
+                self.emit(EventKind::PatientRegistered { patient: id });
+                if let Some(card) = cards.next() {
+                    let (_, mut state) = self.patients.lock(id)?;
+                    self.patients.cards.insert(card.digest, id);
+                    let event = EventKind::CardLinked {
+                        patient: id,
+                        card_type: card.card_type.clone(),
+                        masked: card.masked.clone(),
+                        digest: card.digest,
+                    };
+                    state.cards.push(card);
+                    self.emit(event);
+                }
+                ids.push(id);
+            }
+            ids
+        };
+        self.durable(ids)
+    }
+
     /// Link a card to a patient. A card that already belongs to someone else is
     /// [`Error::CardTaken`]; linking it again to its owner is a no-op. The number is hashed
     /// and masked here and goes no further: no event, record or error holds it.
     pub fn link_card(&self, patient: PatientId, card_type: &str, number: &str) -> Result<()> {
         let card = LinkedCard::new(&self.card_key, card_type, number)?;
+        let _no_batch_between = self.cards_lock.read();
         let (patient, mut state) = self.patients.lock(patient)?;
         match self.patients.cards.entry(card.digest) {
             dashmap::mapref::entry::Entry::Occupied(e) => {

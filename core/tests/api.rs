@@ -267,3 +267,93 @@ fn an_empty_time_of_day_is_refused_wherever_it_is_taken() {
     let whole = TimeOfDay { start_min: 0, end_min: 1440 };
     assert_eq!(c.engine.suspend_session(c.doctor[2], date, Some(whole)).unwrap().slots, [slot]);
 }
+
+/// Bulk registration (province-scale issue, item 6): one patient per card, contiguous ids, all
+/// or nothing per batch, the same events as the single calls (so a durable engine reopens with
+/// every card).
+#[test]
+fn registering_a_batch_with_cards_is_all_or_nothing_and_survives_reopening() {
+    let dir = durability_support::fresh_dir("api-register-batch");
+    let open = || {
+        DurableEngine::open(
+            &dir,
+            OpenOptions::new(Durability::Sync).config(durability_support::config()),
+        )
+        .unwrap()
+    };
+    let number = |i: u32| format!("4419002000{i:08}");
+    let numbers: Vec<String> = (0..1_000).map(number).collect();
+    let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let ids = {
+        let e = open();
+        let before = e.register_patient().unwrap();
+        let ids = e.register_patients_with_cards("resident_id", &refs).unwrap();
+        assert_eq!(ids.len(), 1_000);
+        assert!(
+            ids.iter().enumerate().all(|(i, id)| id.0 == before.0 + 1 + i as u32),
+            "contiguous, in order"
+        );
+        // Refused batches register no one: the next id follows the last accepted one.
+        let taken =
+            e.register_patients_with_cards("resident_id", &["441900200099999999", &number(7)]);
+        assert_eq!(taken.unwrap_err().code(), ErrorCode::CardTaken);
+        let twice = e.register_patients_with_cards(
+            "resident_id",
+            &["441900200099999998", "441900200099999998"],
+        );
+        assert_eq!(twice.unwrap_err().code(), ErrorCode::InvalidArgument);
+        let bad = e.register_patients_with_cards("resident_id", &["441900200099999997", ""]);
+        assert_eq!(bad.unwrap_err().code(), ErrorCode::InvalidArgument);
+        let too_many = e.register_patients(REGISTER_BATCH_MAX + 1);
+        assert_eq!(too_many.unwrap_err().code(), ErrorCode::CapacityExceeded);
+        for n in ["441900200099999999", "441900200099999998", "441900200099999997"] {
+            assert_eq!(
+                e.find_patient_by_card("resident_id", n).unwrap(),
+                None,
+                "{n} left no trace"
+            );
+        }
+        let plain = e.register_patients(2).unwrap();
+        assert_eq!(plain[0].0, ids[999].0 + 1, "refused batches took no id");
+        e.close().unwrap();
+        ids
+    };
+    let e = open();
+    for (i, id) in ids.iter().enumerate().step_by(97) {
+        assert_eq!(e.find_patient_by_card("resident_id", &number(i as u32)).unwrap(), Some(*id));
+    }
+    assert_eq!(e.patient_record(ids[999]).unwrap().cards.len(), 1);
+}
+
+/// A batch racing single links of its own cards: either the batch registered everyone (and the
+/// racing link was refused), or it registered no one (and the link stands) — never a part.
+#[test]
+fn a_batch_racing_single_links_is_still_all_or_nothing() {
+    for round in 0..40u32 {
+        let e = Engine::new(EngineConfig::default()).unwrap();
+        let loner = e.register_patient().unwrap();
+        let numbers: Vec<String> = (0..200).map(|i| format!("4419{round:04}{i:010}")).collect();
+        let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        let contested = numbers[150].clone();
+        let (batch, link) = std::thread::scope(|s| {
+            let b = s.spawn(|| e.register_patients_with_cards("resident_id", &refs));
+            let l = s.spawn(|| e.link_card(loner, "resident_id", &contested));
+            (b.join().unwrap(), l.join().unwrap())
+        });
+        let owner = e.find_patient_by_card("resident_id", &contested).unwrap();
+        let others = e.find_patient_by_card("resident_id", &numbers[0]).unwrap();
+        match (batch, link) {
+            (Ok(ids), Err(err)) => {
+                assert_eq!(err.code(), ErrorCode::CardTaken);
+                assert_eq!(owner, Some(ids[150]));
+                assert_eq!(others, Some(ids[0]));
+            }
+            (Err(err), Ok(())) => {
+                assert_eq!(err.code(), ErrorCode::CardTaken);
+                assert_eq!(owner, Some(loner));
+                assert_eq!(others, None, "a refused batch links nothing");
+            }
+            (b, l) => panic!("round {round}: batch {b:?}, link {l:?}: exactly one must win"),
+        }
+    }
+}
