@@ -141,7 +141,8 @@ fn main() {
         for (i, &p) in patients.iter().enumerate() {
             // Spread patients over the day's slots; on a full slot try the next ones.
             for attempt in 0..64 {
-                let slot = SlotId((first + (i * 7 + attempt) % per_day) as u32);
+                // Slot ids are 1-based: index + 1.
+                let slot = SlotId((first + (i * 7 + attempt) % per_day) as u32 + 1);
                 match engine.book(&Request::new(p, slot, app)) {
                     Ok(_) => {
                         booked += 1;
