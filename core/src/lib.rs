@@ -35,6 +35,7 @@ mod availability;
 mod booking;
 mod calendar;
 mod cards;
+mod chunked;
 mod durability;
 mod engine;
 mod error;

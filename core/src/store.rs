@@ -9,6 +9,7 @@
 //! suspension find every booking of a session without a global booking map: any claim that won
 //! before the slot was closed appended its entry first (see `Engine::suspend_session`).
 
+use crate::chunked::ChunkedVec;
 use crate::ids::*;
 use crate::model::Pool;
 use crate::slot::{ClaimError, Dealt, Slot};
@@ -82,9 +83,9 @@ impl Default for DayList {
     }
 }
 
-#[derive(Default)]
 pub(crate) struct SlotStore {
-    pub slots: boxcar::Vec<Slot>,
+    /// In fixed-size chunks (`chunked.rs`): lock-free reads by index, no doubling slack.
+    pub slots: ChunkedVec<Slot>,
     pub by_department_day: IdMap<(DepartmentId, Date), DayList>,
     pub by_resource_day: IdMap<(ResourceId, Date), DayList>,
     /// The counters of every department-day and resource-day, appended as days appear and
@@ -95,6 +96,19 @@ pub(crate) struct SlotStore {
     /// saves re-dealing a day from its first place at every publication. Derived state — a
     /// missing entry is rebuilt from the day's slots — so neither journaled nor snapshotted.
     pub dealt: IdMap<(ResourceId, Date), Dealt>,
+}
+
+impl Default for SlotStore {
+    fn default() -> SlotStore {
+        SlotStore {
+            slots: ChunkedVec::with_max(SLOTS_MAX),
+            by_department_day: IdMap::default(),
+            by_resource_day: IdMap::default(),
+            days: boxcar::Vec::new(),
+            day_log: IdMap::default(),
+            dealt: IdMap::default(),
+        }
+    }
 }
 
 impl SlotStore {
@@ -150,8 +164,9 @@ impl SlotStore {
                 }
                 c.places.fetch_add(slot.capacity as u32, Ordering::AcqRel);
             }
-            let pushed = self.slots.push(slot);
-            // Publication is serialised, so the ids are the ones announced.
+            // Callers check `SLOTS_MAX` before adding, and publication is serialised, so the
+            // push succeeds and the ids are the ones announced.
+            let pushed = self.slots.push(slot).ok().expect("callers keep within SLOTS_MAX");
             assert_eq!(pushed, first + i, "slots are added by one thread at a time");
             ids.push(id);
         }

@@ -154,7 +154,7 @@ impl State {
             (i as usize).checked_sub(1).and_then(|i| v.get(i)).cloned().unwrap_or_default()
         };
         let mut slots = Vec::with_capacity(e.store.count());
-        for (_, s) in e.store.slots.iter() {
+        for s in e.store.slots.iter() {
             slots.push(SlotRec {
                 spec: SlotSpec {
                     resource: s.resource,
