@@ -14,6 +14,10 @@
 #   make test-latest           a fresh venv with the newest release of every Python dependency
 #                              (unpinned), the wheel, the whole suite; NOT part of `make test`, so
 #                              an upstream release cannot turn CI red
+#   make test-python-sdist     the sdist (maturin sdist) holds everything a build needs: pip builds
+#                              it, unpacked in a temp dir, with its own target dir (a cold Rust build,
+#                              minutes), into a fresh venv, and the suite runs on that install (NOT
+#                              part of `make test`)
 #   make bench-python          per-call overhead of one booking from Python vs Rust, and of a bulk call
 #
 # Works on a fresh machine: python/.venv is created with python3 -m venv and filled from
@@ -34,13 +38,14 @@ PY_WHEEL := $(PY_WHEEL_DIR)/haoyuan-*-cp39-abi3-*.whl
 PY_INSTALL_VENV := $(PY_TGT)/python-install
 PY_BUILD_PY := $(PY_INSTALL_VENV)/bin/python
 PY_LATEST_VENV := $(PY_TGT)/python-latest
+PY_SDIST_DIR := $(PY_TGT)/python-sdist
 # Every Python package the package, its extras and its tests use, newest releases.
 PY_LATEST_PKGS := numpy pandas pyarrow matplotlib tqdm simpy pytest hypothesis mypy
 # The suite imports what pip installed, never python/python/haoyuan (tests/conftest.py checks).
 PY_TEST_ENV := HAOYUAN_TEST_INSTALLED=1
 PY_PIP := -m pip install -q --disable-pip-version-check
 
-.PHONY: test-python python-wheel python-build test-python-install test-latest bench-python
+.PHONY: test-python python-wheel python-build test-python-install test-latest test-python-sdist bench-python
 TEST_TARGETS += test-python test-python-install
 
 $(PY_STAMP): python/requirements-dev.txt
@@ -80,6 +85,15 @@ test-latest: python-wheel
 	@$(PY_LATEST_VENV)/bin/python -m pip list --disable-pip-version-check | grep -iwE "$$(echo $(PY_LATEST_PKGS) | tr ' ' '|')"
 	cd python && $(PY_TEST_ENV) $(PY_LATEST_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PY_TESTS) $(PY_SIM_TESTS)
 	cd python && MYPY_CACHE_DIR=$(PY_TGT)/mypy-cache-latest $(PY_LATEST_VENV)/bin/python -m mypy.stubtest haoyuan._native
+
+# Outside the workspace: the sdist's own Cargo.toml (maturin rewrites it) and Cargo.lock.
+test-python-sdist: $(PY_STAMP)
+	rm -rf $(PY_SDIST_DIR) && mkdir -p $(PY_SDIST_DIR)/src
+	$(PY_BIN)/maturin sdist -m python/Cargo.toml -o $(PY_SDIST_DIR)
+	tar xzf $(PY_SDIST_DIR)/haoyuan-*.tar.gz -C $(PY_SDIST_DIR)/src
+	python3 -m venv $(PY_SDIST_DIR)/venv
+	cd $(PY_SDIST_DIR)/src/haoyuan-* && CARGO_TARGET_DIR=$(PY_SDIST_DIR)/target $(PY_SDIST_DIR)/venv/bin/python $(PY_PIP) ".[pandas,arrow]" pytest hypothesis -c $(abspath python/requirements-dev.txt)
+	cd python && $(PY_TEST_ENV) $(PY_SDIST_DIR)/venv/bin/python -m pytest -q -p no:cacheprovider $(PY_TESTS)
 
 bench-python: python-build
 	cd python && $(PY_BIN)/python benchmarks/overhead.py
