@@ -36,6 +36,10 @@ PY_TGT := $(abspath $(or $(CARGO_TARGET_DIR),target))
 PY_WHEEL_DIR := $(PY_TGT)/python-wheel
 PY_WHEEL := $(PY_WHEEL_DIR)/haoyuan-*-cp39-abi3-*.whl
 PY_INSTALL_VENV := $(PY_TGT)/python-install
+# The pinned requirements as wheel files (maturin for the build env included): the fresh venvs
+# install offline from here instead of downloading numpy, pandas and pyarrow again each run.
+PY_WHEELHOUSE := $(PY_TGT)/python-wheelhouse
+PY_WHEELHOUSE_STAMP := $(PY_WHEELHOUSE)/.requirements-dev.stamp
 PY_BUILD_PY := $(PY_INSTALL_VENV)/bin/python
 PY_LATEST_VENV := $(PY_TGT)/python-latest
 PY_SDIST_DIR := $(PY_TGT)/python-sdist
@@ -51,6 +55,10 @@ TEST_TARGETS += test-python test-python-install
 $(PY_STAMP): python/requirements-dev.txt
 	@test -x $(PY_BIN)/python || python3 -m venv $(PY_VENV)
 	$(PY_BIN)/python $(PY_PIP) -r python/requirements-dev.txt
+	@touch $@
+
+$(PY_WHEELHOUSE_STAMP): python/requirements-dev.txt $(PY_STAMP)
+	$(PY_BIN)/python -m pip download -q --disable-pip-version-check -d $(PY_WHEELHOUSE) -r python/requirements-dev.txt
 	@touch $@
 
 python-wheel: $(PY_STAMP)
@@ -69,11 +77,11 @@ test-python: python-build
 	cd python && MYPY_CACHE_DIR=$(PY_TGT)/mypy-cache $(PY_BIN)/python -m mypy.stubtest haoyuan._native
 
 # pip builds ./python in place (no copy of the tree), through maturin in an isolated build env;
-# the test dependencies are held to the pinned versions of requirements-dev.txt.
-test-python-install:
+# everything else (maturin too) comes from the wheelhouse of the pinned requirements.
+test-python-install: $(PY_WHEELHOUSE_STAMP)
 	rm -rf $(PY_INSTALL_VENV)
 	python3 -m venv $(PY_INSTALL_VENV)
-	CARGO_TARGET_DIR=$(PY_TGT) $(PY_BUILD_PY) $(PY_PIP) "./python[pandas,arrow]" pytest hypothesis -c python/requirements-dev.txt
+	CARGO_TARGET_DIR=$(PY_TGT) $(PY_BUILD_PY) $(PY_PIP) --no-index --find-links $(PY_WHEELHOUSE) "./python[pandas,arrow]" pytest hypothesis
 	cd python && $(PY_TEST_ENV) $(PY_BUILD_PY) -m pytest -q -p no:cacheprovider $(PY_TESTS)
 
 test-latest: python-wheel
@@ -87,12 +95,12 @@ test-latest: python-wheel
 	cd python && MYPY_CACHE_DIR=$(PY_TGT)/mypy-cache-latest $(PY_LATEST_VENV)/bin/python -m mypy.stubtest haoyuan._native
 
 # Outside the workspace: the sdist's own Cargo.toml (maturin rewrites it) and Cargo.lock.
-test-python-sdist: $(PY_STAMP)
+test-python-sdist: $(PY_WHEELHOUSE_STAMP)
 	rm -rf $(PY_SDIST_DIR) && mkdir -p $(PY_SDIST_DIR)/src
 	$(PY_BIN)/maturin sdist -m python/Cargo.toml -o $(PY_SDIST_DIR)
 	tar xzf $(PY_SDIST_DIR)/haoyuan-*.tar.gz -C $(PY_SDIST_DIR)/src
 	python3 -m venv $(PY_SDIST_DIR)/venv
-	cd $(PY_SDIST_DIR)/src/haoyuan-* && CARGO_TARGET_DIR=$(PY_SDIST_DIR)/target $(PY_SDIST_DIR)/venv/bin/python $(PY_PIP) ".[pandas,arrow]" pytest hypothesis -c $(abspath python/requirements-dev.txt)
+	cd $(PY_SDIST_DIR)/src/haoyuan-* && CARGO_TARGET_DIR=$(PY_SDIST_DIR)/target $(PY_SDIST_DIR)/venv/bin/python $(PY_PIP) --no-index --find-links $(PY_WHEELHOUSE) ".[pandas,arrow]" pytest hypothesis
 	cd python && $(PY_TEST_ENV) $(PY_SDIST_DIR)/venv/bin/python -m pytest -q -p no:cacheprovider $(PY_TESTS)
 
 bench-python: python-build
