@@ -9,7 +9,8 @@
 #
 # The Rust tests (sim/tests/sim_run.rs) run in `test-rust` (cargo test --workspace);
 # `make test-sim-rust` runs them alone. The Python side shares python/.venv with the Python
-# face (mk/python.mk), adds the simulator's extras and runs the simulator's pytest files.
+# face (mk/python.mk) and its wheel, adds the simulator's extras and runs the simulator's pytest
+# files on the installed package.
 
 SIM_VENV ?= python/.venv
 SIM_PY := $(SIM_VENV)/bin/python
@@ -24,16 +25,18 @@ test-sim: test-sim-python
 test-sim-rust:
 	$(CARGO) test -p haoyuan-sim --test sim_run
 
-# A venv with the dev requirements, the simulator's extras and the compiled module.
-sim-python-env:
+# A venv with the dev requirements, the simulator's extras and the wheel of python-build
+# (mk/python.mk: one build of the module for every target).
+sim-python-env: python-build
 	@test -x $(SIM_PY) || python3 -m venv $(SIM_VENV)
 	@$(SIM_PY) -c "import matplotlib, tqdm, simpy, pandas, hypothesis, pytest" 2>/dev/null || \
 	  $(SIM_PY) -m pip install -q -r python/requirements-dev.txt $(SIM_PIP_EXTRA)
-	@# Same command and target dir as the Python face's build: a no-op when it just ran.
-	cd python && VIRTUAL_ENV=$(abspath $(SIM_VENV)) PATH="$(abspath $(SIM_VENV))/bin:$$PATH" $(abspath $(SIM_VENV))/bin/maturin develop --release -q
+ifneq ($(abspath $(SIM_VENV)),$(abspath $(PY_VENV)))
+	$(SIM_PY) -m pip install -q --no-deps --force-reinstall $(PY_WHEEL)
+endif
 
 test-sim-python: sim-python-env
-	cd python && $(abspath $(SIM_PY)) -m pytest -q -p no:cacheprovider tests/test_sim.py tests/test_sim_validation.py tests/test_sim_plots.py
+	cd python && $(PY_TEST_ENV) $(abspath $(SIM_PY)) -m pytest -q -p no:cacheprovider $(PY_SIM_TESTS)
 
 bench-sim: sim-python-env
 	@mkdir -p $(SIM_OUT)

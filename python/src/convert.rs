@@ -9,12 +9,26 @@ use crate::errors::invalid;
 use chrono::NaiveDate;
 use haoyuan::{Date, TimeOfDay, Timestamp};
 use pyo3::prelude::*;
-use pyo3::types::{PyDate, PyDateTime, PyDict, PyList, PyString};
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyDict, PyList, PyString, PyType};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 exists")
+}
+
+/// Whether `ob` is a `datetime.date` (a `datetime.datetime` is one too). The limited API of the
+/// abi3 wheel has no `PyDate_Check`: the class is looked up once and kept.
+fn is_date(ob: &Bound<'_, PyAny>) -> PyResult<bool> {
+    static DATE: GILOnceCell<Py<PyType>> = GILOnceCell::new();
+    ob.is_instance(DATE.import(ob.py(), "datetime", "date")?)
+}
+
+/// Whether `ob` is a `datetime.datetime` (as `is_date`).
+fn is_datetime(ob: &Bound<'_, PyAny>) -> PyResult<bool> {
+    static DATETIME: GILOnceCell<Py<PyType>> = GILOnceCell::new();
+    ob.is_instance(DATETIME.import(ob.py(), "datetime", "datetime")?)
 }
 
 /// An engine date as a `datetime.date`.
@@ -34,10 +48,10 @@ impl<'py> FromPyObject<'py> for DateArg {
                 .map(DateArg)
                 .map_err(|_| invalid(format!("{s:?} is not a date YYYY-MM-DD in 1970 ..= 2199")));
         }
-        if ob.is_instance_of::<PyDateTime>() {
+        if is_datetime(ob)? {
             return Err(invalid("expected a datetime.date, got a datetime.datetime (use .date())"));
         }
-        if ob.is_instance_of::<PyDate>() {
+        if is_date(ob)? {
             let d: NaiveDate = ob.extract()?;
             let days = (d - epoch()).num_days();
             let date = Date(
@@ -66,7 +80,7 @@ pub struct TimeArg(pub Timestamp);
 
 impl<'py> FromPyObject<'py> for TimeArg {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let seconds = if ob.is_instance_of::<PyDateTime>() {
+        let seconds = if is_datetime(ob)? {
             if ob.getattr("tzinfo")?.is_none() {
                 return Err(invalid(
                     "a naive datetime is ambiguous: give it a tzinfo, or pass int seconds",

@@ -8,11 +8,28 @@ visit dates up to 2026-11-30 is open (7 days ahead at 15:00), and cancelling a v
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 import haoyuan as hy
+
+#: The package's sources (python/python/haoyuan): never imported by the make targets, which test
+#: the installed wheel (an editable install, `maturin develop`, would import these).
+SOURCE = Path(__file__).resolve().parents[1] / "python" / "haoyuan"
+INSTALLED = Path(hy.__file__).resolve().parent
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"haoyuan {hy.__version__} imported from {INSTALLED}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # mk/python.mk sets HAOYUAN_TEST_INSTALLED=1: the run must test what pip installed.
+    if os.environ.get("HAOYUAN_TEST_INSTALLED") == "1" and INSTALLED == SOURCE:
+        raise pytest.UsageError(f"haoyuan was imported from the source tree {SOURCE}, not from an installed wheel")
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 11, 23, 16, 0, tzinfo=TZ)

@@ -97,12 +97,20 @@ def test_bookings_and_slots_as_pandas_and_arrow() -> None:
     assert df["id"].tolist() == [b1.id, b2.id]
     assert df["state"].tolist() == ["cancelled", "held"] and df["pool"].tolist() == ["general", "general"]
     assert df["date"].iloc[0].date() == DAY and str(df["starts_at"].dt.tz) == "UTC"
+    # The units are the engine's (seconds) under every pandas: 2.x's to_datetime gives ns, 3.x us.
+    assert str(df["date"].dtype) == "datetime64[s]"
+    for c in ("created_at", "expires_at", "starts_at"):
+        assert str(df[c].dtype) == "datetime64[s, UTC]", (c, df[c].dtype)
+    assert df["starts_at"].astype("int64").tolist() == [e.slot(r.slots[0]).starts_at, e.slot(r.slots[1]).starts_at]
+    assert df["expires_at"].iloc[1].timestamp() == b2.expires_at
     assert len(e.bookings_to_pandas(patients=[q])) == 1
     t = e.bookings_to_arrow()
     assert t.num_rows == 2 and t.column("state").to_pylist() == ["cancelled", "held"]
     assert t.column("date").to_pylist() == [DAY, DAY]
     slots = e.slots_to_pandas()
     assert len(slots) == 8 and slots["taken"].tolist()[:2] == [0, 1]
+    assert str(slots["date"].dtype) == "datetime64[s]" and str(slots["starts_at"].dtype) == "datetime64[s, UTC]"
+    assert slots["starts_at"].astype("int64").iloc[0] == e.slot(r.slots[0]).starts_at
     assert e.slots_to_arrow().num_rows == 8
 
 

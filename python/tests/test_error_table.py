@@ -10,6 +10,8 @@ import haoyuan as hy
 from haoyuan import _native
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The stub as installed with the package (the wheel must ship it).
+STUB = Path(hy.__file__).resolve().parent / "_native.pyi"
 
 
 def test_every_code_has_its_class() -> None:
@@ -23,7 +25,7 @@ def test_every_code_has_its_class() -> None:
 
 
 def test_the_stub_lists_exactly_the_table() -> None:
-    stub = (ROOT / "python" / "haoyuan" / "_native.pyi").read_text()
+    stub = STUB.read_text()
     declared = set(re.findall(r"^class (\w+)\(HaoyuanError\)", stub, re.M)) - {"FhirError"}
     assert declared == {name for _, name, _ in _native.ERROR_TABLE}
 
@@ -38,7 +40,7 @@ def test_the_c_header_has_the_same_numbers() -> None:
 def test_the_stub_exports_the_table_and_documents_fhir_error() -> None:
     """The stub's `__all__` lists every error class and ERROR_TABLE, as the module does, and
     FhirError (the FHIR twin) is declared with its `outcome`."""
-    stub = (ROOT / "python" / "haoyuan" / "_native.pyi").read_text()
+    stub = STUB.read_text()
     m = re.search(r"^__all__: list\[str\] = \[(.*)\]$", stub, re.M)
     assert m is not None
     exported = set(re.findall(r'"(\w+)"', m.group(1)))

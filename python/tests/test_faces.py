@@ -28,7 +28,8 @@ from haoyuan import _native
 ROOT = Path(__file__).resolve().parents[2]
 FACES = ROOT / "docs" / "faces.md"
 HEADER = ROOT / "ffi" / "include" / "haoyuan.h"
-STUB = ROOT / "python" / "haoyuan" / "_native.pyi"
+#: The stub as installed with the package (the wheel must ship it, next to the module).
+STUB = Path(hy.__file__).resolve().parent / "_native.pyi"
 RUST_DIRS = [ROOT / "core" / "src", ROOT / "fhir" / "src"]
 COLUMNS = ("concept", "rust", "c", "python", "fhir", "deprecated")
 

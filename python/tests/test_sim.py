@@ -85,6 +85,9 @@ def test_compare_gives_means_and_confidence_intervals() -> None:
     assert math.isclose(row["mean"], sum(util) / 3)
     assert sim.t_quantile_975(2) == pytest.approx(4.303)
     assert sim.t_quantile_975(1000) == pytest.approx(1.9623, abs=1e-3)
+    # Found by the hardening fuzz under make test-latest: 1e308 ** 2 raised OverflowError.
+    for huge in (10**6 + 1, 1e308, 10**400, math.inf):
+        assert sim.t_quantile_975(huge) == pytest.approx(1.95996, abs=1e-5), huge
 
 
 class LatestPlaceNoOverbooking(sim.CustomPolicy):

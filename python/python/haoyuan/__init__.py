@@ -221,14 +221,28 @@ def _frame(columns: dict[str, Any]) -> "pandas.DataFrame":
     return pd.DataFrame(columns)
 
 
+def _dates(days: Any) -> np.ndarray:
+    """Day numbers as ``datetime64[s]`` (pandas' unit for dates without a time; the same under
+    pandas 2 and 3)."""
+    return np.asarray(days).astype("datetime64[D]").astype("datetime64[s]")
+
+
+def _instants(seconds: Any) -> Any:
+    """Engine instants (int seconds) as ``datetime64[s, UTC]`` values. The unit is stated, not
+    left to pandas: ``to_datetime(unit="s")`` gives nanoseconds under pandas 2 and microseconds
+    under pandas 3, and code that reads the integers (``.astype("int64")``) must not depend on it."""
+    pd = _require("pandas", "pandas")
+    return pd.to_datetime(np.asarray(seconds, dtype=np.int64), unit="s", utc=True).as_unit("s")
+
+
 def _booking_frame_columns(cols: dict[str, np.ndarray]) -> dict[str, Any]:
     pd = _require("pandas", "pandas")
     out: dict[str, Any] = dict(cols)
     out["state"] = pd.Categorical.from_codes(cols["state"].astype(np.int8), categories=list(BOOKING_STATES))
     out["pool"] = pd.Categorical.from_codes(cols["pool"].astype(np.int8), categories=list(POOLS))
-    out["date"] = cols["date"].astype("datetime64[D]").astype("datetime64[s]")
+    out["date"] = _dates(cols["date"])
     for c in ("created_at", "expires_at", "starts_at"):
-        out[c] = pd.to_datetime(cols[c], unit="s", utc=True)
+        out[c] = _instants(cols[c])
     return out
 
 
@@ -293,7 +307,7 @@ class Subscription:
         return self._native.cut_off
 
     def to_pandas(self, max_events: int = 1_000_000) -> "pandas.DataFrame":
-        """Drain waiting events into a DataFrame: seq, at (UTC), kind, booking, slot, patient
+        """Drain waiting events into a DataFrame: seq, at (``datetime64[s, UTC]``), kind, booking, slot, patient
         (-1 where the event has none) and data (the event's fields as JSON text)."""
         return events_to_pandas(self.poll_columns(max_events))
 
@@ -328,7 +342,7 @@ def events_to_pandas(source: Union[Subscription, Iterable[Event], dict[str, Any]
     """Events (a subscription, which is drained, or a list of ``Event``) as a DataFrame."""
     pd = _require("pandas", "pandas")
     cols = dict(_event_columns(source))
-    cols["at"] = pd.to_datetime(np.asarray(cols["at"], dtype=np.int64), unit="s", utc=True)
+    cols["at"] = _instants(cols["at"])
     cols["kind"] = pd.Categorical(cols["kind"])
     return pd.DataFrame(cols)
 
@@ -418,7 +432,7 @@ class Engine(_native.Engine):
     def bookings_to_pandas(self, patients: Any = None) -> "pandas.DataFrame":
         """Every hold and booking (or those of ``patients``) as a DataFrame, one row each:
         id, patient, slot, department, date, channel, state, pool, referral and offer (-1 for
-        none), created_at, expires_at, starts_at (UTC)."""
+        none), created_at, expires_at, starts_at (``datetime64[s, UTC]``; date ``datetime64[s]``)."""
         return _frame(_booking_frame_columns(self.booking_columns(patients)))
 
     def bookings_to_arrow(self, patients: Any = None) -> "pyarrow.Table":
@@ -430,8 +444,8 @@ class Engine(_native.Engine):
         """Every slot (or ``slots``) as a DataFrame: places and places taken over all pools."""
         pd = _require("pandas", "pandas")
         cols = dict(self.slot_columns(slots))
-        cols["date"] = cols["date"].astype("datetime64[D]").astype("datetime64[s]")
-        cols["starts_at"] = pd.to_datetime(cols["starts_at"], unit="s", utc=True)
+        cols["date"] = _dates(cols["date"])
+        cols["starts_at"] = _instants(cols["starts_at"])
         return pd.DataFrame(cols)
 
     def slots_to_arrow(self, slots: Any = None) -> "pyarrow.Table":

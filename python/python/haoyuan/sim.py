@@ -279,6 +279,8 @@ def t_quantile_975(df: int) -> float:
         return _T975[df - 1]
     # Cornish-Fisher expansion around the normal quantile: accurate to 1e-3 for df > 30.
     z = 1.959963984540054
+    if df > 1e6:
+        return z  # the corrections are below 1e-6 (and df**2 of a float such as 1e308 overflows)
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
