@@ -166,7 +166,7 @@ impl SlotStore {
             }
             // Callers check `SLOTS_MAX` before adding, and publication is serialised, so the
             // push succeeds and the ids are the ones announced.
-            let pushed = self.slots.push(slot).ok().expect("callers keep within SLOTS_MAX");
+            let pushed = self.slots.push(slot).expect("callers keep within SLOTS_MAX");
             assert_eq!(pushed, first + i, "slots are added by one thread at a time");
             ids.push(id);
         }
