@@ -9,7 +9,9 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-TEST_TARGETS := test-rust
+# loom-prebuild (mk/ci.mk) first: it starts the loom models' separate build in the background,
+# at low priority, so that it uses the cores test-rust leaves idle (tests running one thread).
+TEST_TARGETS := loom-prebuild test-rust
 
 -include mk/*.mk
 
