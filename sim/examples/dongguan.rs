@@ -394,7 +394,15 @@ fn main() {
         .collect();
     let places: u32 =
         expert_slots.iter().map(|s| engine.slot(*s).map_or(0, |i| i.pool_places.total())).sum();
-    let events = engine.subscribe();
+    // Room for every event of the crowd (an entry each, then the draw, a won or lost each):
+    // the default queue (65,536) would cut this subscriber off halfway, and the counts below
+    // would read zero.
+    let events = engine
+        .subscribe_with(SubscribeOptions {
+            capacity: 4 * FLASH_REQUESTS,
+            overflow: Overflow::Disconnect,
+        })
+        .expect("within SUBSCRIPTION_CAPACITY_MAX");
     let t = Instant::now();
     let entered = AtomicU64::new(0);
     std::thread::scope(|s| {
@@ -421,6 +429,7 @@ fn main() {
     let t = Instant::now();
     engine.advance_to(release.plus_s(60)).expect("draw");
     let draw = t.elapsed();
+    assert!(!events.is_cut_off(), "the subscriber kept up with the crowd");
     let (mut won, mut lost) = (0u64, 0u64);
     let mut reasons: HashMap<String, u64> = HashMap::new();
     for e in events.try_iter() {
