@@ -15,22 +15,9 @@ if ! command -v mcs >/dev/null || ! command -v mono >/dev/null; then
   apt-get update -qq && apt-get install -y -qq mono-mcs mono-runtime >/dev/null
 fi
 
-out="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
-${CARGO:-cargo} build --release -q -p haoyuan-ffi
-mkdir -p "$out/ffi-langs"
-
-# sizeof() of the structs the example declares, as the C compiler lays them out.
-"${CC:-cc}" -std=c11 -Iffi/include -x c -o "$out/ffi-langs/struct-sizes" - <<'EOF'
-#include <stdio.h>
-#include "haoyuan.h"
-int main(void) {
-    printf("hy_request=%zu hy_booking=%zu hy_slot_spec=%zu hy_slot_info=%zu\n", sizeof(hy_request),
-           sizeof(hy_booking), sizeof(hy_slot_spec), sizeof(hy_slot_info));
-    return 0;
-}
-EOF
-read -r -a sizes < <("$out/ffi-langs/struct-sizes")
-version="$(sed -n 's/^#define HY_VERSION "\(.*\)"$/\1/p' ffi/include/haoyuan.h)"
+# The release library, $out, the struct sizes and the header's version (shared with the other
+# language's script).
+source ci/lib/ffi-langs.sh
 
 mcs -warnaserror -nologo -out:"$out/ffi-langs/HaoyuanPInvoke.exe" ffi/examples/csharp/HaoyuanPInvoke.cs
 LD_LIBRARY_PATH="$out/release${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \

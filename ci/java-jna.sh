@@ -17,21 +17,8 @@ if ! command -v java >/dev/null || [[ ! -f "$jna" ]]; then
   apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless libjna-java >/dev/null
 fi
 
-out="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
-${CARGO:-cargo} build --release -q -p haoyuan-ffi
-mkdir -p "$out/ffi-langs"
-
-# sizeof() of the structs the example declares, as the C compiler lays them out.
-"${CC:-cc}" -std=c11 -Iffi/include -x c -o "$out/ffi-langs/struct-sizes" - <<'EOF'
-#include <stdio.h>
-#include "haoyuan.h"
-int main(void) {
-    printf("hy_request=%zu hy_booking=%zu hy_slot_spec=%zu hy_slot_info=%zu\n", sizeof(hy_request),
-           sizeof(hy_booking), sizeof(hy_slot_spec), sizeof(hy_slot_info));
-    return 0;
-}
-EOF
-read -r -a sizes < <("$out/ffi-langs/struct-sizes")
-version="$(sed -n 's/^#define HY_VERSION "\(.*\)"$/\1/p' ffi/include/haoyuan.h)"
+# The release library, $out, the struct sizes and the header's version (shared with the other
+# language's script).
+source ci/lib/ffi-langs.sh
 
 java -cp "$jna" -Djna.library.path="$out/release" ffi/examples/java/HaoyuanJna.java "$version" "${sizes[@]}"
