@@ -35,6 +35,8 @@ pub(crate) struct Draw {
     pub tickets: Vec<Ticket>,
     /// (patient, slot) already entered: one ticket each. Engine-assigned keys: a fast hasher.
     pub entered: FxHashSet<(PatientId, SlotId)>,
+    /// Taken out for its draw (`take_due`): an `enter` that locks it afterwards must not push.
+    drawn: bool,
 }
 
 impl Draw {
@@ -43,6 +45,7 @@ impl Draw {
             draws_at,
             tickets: Vec::with_capacity(TICKETS_RESERVED),
             entered: FxHashSet::with_capacity_and_hasher(TICKETS_RESERVED, FxBuildHasher),
+            drawn: false,
         }
     }
 }
@@ -55,9 +58,8 @@ pub(crate) enum EnterError {
     Duplicate,
 }
 
-/// An open draw in the map. `draws_at` sits outside the mutex so that scanning the map never
-/// locks a draw while holding a shard guard (`enter` does the reverse: it holds the draw's lock
-/// and reads the map), which could otherwise deadlock behind a waiting writer.
+/// An open draw in the map. `draws_at` sits outside the mutex so that finding the due draws
+/// reads the map without locking any draw.
 struct OpenDraw {
     draws_at: Timestamp,
     draw: Mutex<Draw>,
@@ -91,9 +93,9 @@ impl Lotteries {
     /// Enter `ticket` in the draw of `release_at`, unless it holds `max_entries` tickets or the
     /// patient entered this slot already.
     ///
-    /// A draw taken out by `take_due` while this call held its `Arc` is gone from the map: the
-    /// caller's `tick` drew it already, so entering it would be lost. The check after locking
-    /// catches that (the lock orders the push before or after the drawing thread's take).
+    /// A draw taken out by `take_due` while this call held its `Arc` is marked drawn: entering
+    /// it would be lost, so the entry goes to the release's current draw instead. The mark is
+    /// read under the draw's lock, which orders the push before or after the take.
     pub fn enter(
         &self,
         release_at: Timestamp,
@@ -104,9 +106,8 @@ impl Lotteries {
         loop {
             let draw = self.draw(release_at, draws_at);
             let mut d = draw.draw.lock();
-            if !self.open.get(&release_at).is_some_and(|x| Arc::ptr_eq(&x, &draw)) {
-                // Drawn (or replaced) between the lookup and the lock: enter the current one.
-                continue;
+            if d.drawn {
+                continue; // drawn between the lookup and the lock: enter the current one
             }
             if d.tickets.len() >= max_entries {
                 return Err(EnterError::Full);
@@ -149,9 +150,12 @@ impl Lotteries {
         due.into_iter()
             .filter_map(|release_at| {
                 let (_, draw) = self.open.remove(&release_at)?;
-                // Lock to wait out an `enter` that holds the draw; after this no one can push
-                // to it (`enter` rechecks the map under the lock).
-                let taken = std::mem::take(&mut *draw.draw.lock());
+                // Lock to wait out an `enter` that holds the draw; the mark left behind turns
+                // later ones away.
+                let taken = std::mem::replace(
+                    &mut *draw.draw.lock(),
+                    Draw { drawn: true, ..Draw::default() },
+                );
                 Some((release_at, taken))
             })
             .collect()
