@@ -1,5 +1,5 @@
 # The extra checks of ci/ (one commented script each), part of `make test`:
-#   make ci-checks    clippy -D warnings, rustfmt --check, import cycles, loom models, instructions
+#   make ci-checks    clippy -D warnings, rustfmt --check, import cycles, shell pipes, loom models, instructions
 #                     per operation (callgrind), the Java (JNA) and C# (Mono) examples
 CI_SCRIPTS := $(sort $(wildcard ci/*.sh))
 

@@ -45,7 +45,7 @@ test-conformance: conformance-runners
 	  for face in c python; do \
 	    cmp -s $(CONF_OUT)/rust/$$n.jsonl $(CONF_OUT)/$$face/$$n.jsonl || { \
 	      echo "conformance: $$n: the $$face output differs from the rust output:"; \
-	      diff -u $(CONF_OUT)/rust/$$n.jsonl $(CONF_OUT)/$$face/$$n.jsonl | head -n 20; \
+	      diff -u $(CONF_OUT)/rust/$$n.jsonl $(CONF_OUT)/$$face/$$n.jsonl | sed -n 1,20p; \
 	      exit 1; }; \
 	  done; \
 	done

@@ -29,6 +29,17 @@ fail() {
   exit 1
 }
 
+# Does the output of a command match an extended regex? Never `cmd | grep -q` here: grep -q
+# exits at its first match, the command dies of SIGPIPE if it is still writing, and pipefail
+# turns that into a failed pipeline -- a check that fails (or, negated, passes) by timing.
+# CI met exactly that with ldd. A command that fails is a failure of the test, not a "no".
+output_has() {
+  local pattern="$1" out
+  shift
+  out="$("$@")" || fail "$* exited with $?"
+  grep -Eq -- "$pattern" <<<"$out"
+}
+
 # Files and links under a directory, relative, sorted.
 tree_of() { (cd "$1" && find . ! -type d | sed 's|^\./||' | LC_ALL=C sort); }
 
@@ -55,10 +66,10 @@ prefix="$work/prefix"
   fail "installed files differ: $(diff <(echo "$expected_tree") <(tree_of "$prefix"))"
 [[ "$(readlink "$prefix/lib/libhaoyuan.so")" == "libhaoyuan.so.$major" ]] || fail "libhaoyuan.so link"
 [[ "$(readlink "$prefix/lib/libhaoyuan.so.$major")" == "libhaoyuan.so.$version" ]] || fail "SONAME link"
-readelf -d "$prefix/lib/libhaoyuan.so.$version" | grep -q "Library soname: \[libhaoyuan.so.$major\]" ||
+output_has "Library soname: \[libhaoyuan\.so\.$major\]" readelf -d "$prefix/lib/libhaoyuan.so.$version" ||
   fail "SONAME of libhaoyuan.so.$version is not libhaoyuan.so.$major"
 for lib in "libhaoyuan.so.$version" libhaoyuan.a; do
-  if readelf -S -W "$prefix/lib/$lib" | grep -Eq '\.debug_info|\.llvmbc'; then fail "$lib has debug info or bitcode"; fi
+  if output_has '\.debug_info|\.llvmbc' readelf -S -W "$prefix/lib/$lib"; then fail "$lib has debug info or bitcode"; fi
 done
 (cd "$prefix" && ls -l lib/libhaoyuan.* include/haoyuan.h)
 
@@ -72,9 +83,9 @@ echo "== 2a. C, shared: cc consumer.c \$(pkg-config --cflags --libs haoyuan)"
 # shellcheck disable=SC2046 # pkg-config's output is a list of flags
 "$cc" "${cflags[@]}" tests/install/consumer.c $(pkg-config --cflags --libs haoyuan) \
   -Wl,-rpath,"$libdir" -o "$work/build/consumer_shared"
-readelf -d "$work/build/consumer_shared" | grep -q "NEEDED.*\[libhaoyuan.so.$major\]" ||
+output_has "NEEDED.*\[libhaoyuan\.so\.$major\]" readelf -d "$work/build/consumer_shared" ||
   fail "consumer_shared does not need libhaoyuan.so.$major"
-ldd "$work/build/consumer_shared" | grep -q "libhaoyuan.so.$major => $libdir/libhaoyuan.so.$major" ||
+output_has "libhaoyuan\.so\.$major => $libdir/libhaoyuan\.so\.$major " ldd "$work/build/consumer_shared" ||
   fail "consumer_shared loads libhaoyuan from elsewhere: $(ldd "$work/build/consumer_shared" | grep haoyuan)"
 "$work/build/consumer_shared"
 
@@ -83,7 +94,7 @@ static_libs="$(pkg-config --static --libs haoyuan)"
 # shellcheck disable=SC2046,SC2086
 "$cc" "${cflags[@]}" tests/install/consumer.c $(pkg-config --cflags haoyuan) \
   ${static_libs/-lhaoyuan /-l:libhaoyuan.a } -o "$work/build/consumer_static"
-if readelf -d "$work/build/consumer_static" | grep -q 'NEEDED.*libhaoyuan'; then
+if output_has 'NEEDED.*libhaoyuan' readelf -d "$work/build/consumer_static"; then
   fail "consumer_static needs libhaoyuan.so"
 fi
 "$work/build/consumer_static"
@@ -95,9 +106,9 @@ grep -- "-- haoyuan " "$work/cmake.log"
 grep -q "^haoyuan_DIR:PATH=$prefix/lib/cmake/haoyuan$" "$work/build/cmake/CMakeCache.txt" ||
   fail "CMake found haoyuan elsewhere than $prefix"
 cmake --build "$work/build/cmake" -j 2 >>"$work/cmake.log" || { cat "$work/cmake.log"; fail "cmake build"; }
-ldd "$work/build/cmake/app" | grep -q "libhaoyuan.so.$major => $libdir/libhaoyuan.so.$major" ||
+output_has "libhaoyuan\.so\.$major => $libdir/libhaoyuan\.so\.$major " ldd "$work/build/cmake/app" ||
   fail "app loads libhaoyuan from elsewhere"
-if readelf -d "$work/build/cmake/app_static" | grep -q 'NEEDED.*libhaoyuan'; then
+if output_has 'NEEDED.*libhaoyuan' readelf -d "$work/build/cmake/app_static"; then
   fail "app_static needs libhaoyuan.so"
 fi
 "$work/build/cmake/app"
