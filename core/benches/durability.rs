@@ -103,6 +103,15 @@ impl Subject {
     }
 }
 
+/// The `i`-th request of a run: patients and slots in turn (ids start at 1).
+fn request(i: u64, app: ChannelId) -> Request {
+    Request::new(
+        PatientId(1 + (i % PATIENTS as u64) as u32),
+        SlotId(1 + (i % SLOTS as u64) as u32),
+        app,
+    )
+}
+
 fn booking_throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group("booking");
     group.throughput(Throughput::Elements(1));
@@ -129,12 +138,7 @@ fn booking_throughput(c: &mut Criterion) {
                                 barrier.wait();
                                 for _ in 0..n {
                                     let i = next.fetch_add(1, Ordering::Relaxed);
-                                    let req = Request::new(
-                                        PatientId((i % PATIENTS as u64) as u32),
-                                        SlotId((i % SLOTS as u64) as u32),
-                                        app,
-                                    );
-                                    e.book(&req).expect("the bench world has room");
+                                    e.book(&request(i, app)).expect("the bench world has room");
                                 }
                             })
                         })
@@ -156,6 +160,110 @@ fn booking_throughput(c: &mut Criterion) {
     group.finish();
 }
 
+/// `Sync` mode with many bookings in flight (issue 16's goals): 64 threads each waiting in its
+/// call; one thread keeping 64 (and 1,024) pipelined bookings in flight (`pipelined`, then
+/// `wait_durable` on the older half of them); one thread making bulk calls of 1,000 (`book_many`). Beside them,
+/// one `fdatasync` of a small append on the same disk: the unit every figure is made of.
+fn in_flight(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sync_in_flight");
+    group.throughput(Throughput::Elements(1));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    let subject = Arc::new(Subject::new("sync"));
+    let next = Arc::new(AtomicU64::new(0));
+    let e = subject.engine();
+    let app = e.channel_id("app").unwrap();
+    group.bench_function("threads/64", |b| {
+        b.iter_custom(|iters| {
+            let threads = 64u64;
+            let barrier = Arc::new(Barrier::new(threads as usize + 1));
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (subject, next, barrier) = (subject.clone(), next.clone(), barrier.clone());
+                    let n = iters / threads + if t == 0 { iters % threads } else { 0 };
+                    std::thread::spawn(move || {
+                        let e = subject.engine();
+                        barrier.wait();
+                        for _ in 0..n {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            e.book(&request(i, app)).expect("the bench world has room");
+                        }
+                    })
+                })
+                .collect();
+            barrier.wait();
+            let t0 = Instant::now();
+            for h in handles {
+                h.join().unwrap();
+            }
+            t0.elapsed()
+        });
+    });
+    // A host with `window` requests in flight: once it has `window` outcomes waiting, it waits
+    // for the older half of them (and answers those callers) while the newer half is in the
+    // journal's next fsync — so the journal always has a batch to take.
+    for window in [64usize, 1024] {
+        group.bench_function(format!("pipelined/{window}"), |b| {
+            b.iter_custom(|iters| {
+                let t0 = Instant::now();
+                let mut in_flight: std::collections::VecDeque<DurableTicket> =
+                    std::collections::VecDeque::with_capacity(window);
+                for _ in 0..iters {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let p = e.pipelined(|e| e.book(&request(i, app)));
+                    p.outcome.expect("the bench world has room");
+                    in_flight.push_back(p.ticket);
+                    if in_flight.len() == window {
+                        let older: Vec<DurableTicket> = in_flight.drain(..window / 2).collect();
+                        e.wait_durable(*older.last().unwrap()).unwrap();
+                    }
+                }
+                if let Some(&last) = in_flight.back() {
+                    e.wait_durable(last).unwrap();
+                }
+                t0.elapsed()
+            });
+        });
+    }
+    group.bench_function("bulk/1000", |b| {
+        b.iter_custom(|iters| {
+            let t0 = Instant::now();
+            let mut done = 0;
+            while done < iters {
+                let rows = (iters - done).min(1000);
+                let first = next.fetch_add(rows, Ordering::Relaxed);
+                let reqs: Vec<Request> = (first..first + rows).map(|i| request(i, app)).collect();
+                for o in e.book_many(&reqs).unwrap() {
+                    o.expect("the bench world has room");
+                }
+                done += rows;
+            }
+            t0.elapsed()
+        });
+    });
+    drop(group);
+    let mut group = c.benchmark_group("disk");
+    group.sample_size(10).measurement_time(Duration::from_secs(2));
+    let dir = bench_dir("fdatasync");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut f = std::fs::File::create(dir.join("probe")).unwrap();
+    group.bench_function("fdatasync_64B_append", |b| {
+        b.iter(|| {
+            use std::io::Write;
+            f.write_all(&[0u8; 64]).unwrap();
+            f.sync_data().unwrap();
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Ok(Subject::Durable(e, dir)) = Arc::try_unwrap(subject) {
+        drop(e);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// Recovery of a journal of one million records (100,000 registrations, 900,000 bookings) and
 /// no snapshot: the time reported is the time per million records.
 fn recovery(c: &mut Criterion) {
@@ -174,8 +282,8 @@ fn recovery(c: &mut Criterion) {
         let mut i = 0u64;
         while e.last_event_seq() < total {
             let req = Request::new(
-                PatientId((i % 100_000) as u32),
-                SlotId((i % SLOTS as u64) as u32),
+                PatientId(1 + (i % 100_000) as u32),
+                SlotId(1 + (i % SLOTS as u64) as u32),
                 app,
             );
             e.book(&req).unwrap();
@@ -207,5 +315,5 @@ fn recovery(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, booking_throughput, recovery);
+criterion_group!(benches, booking_throughput, in_flight, recovery);
 criterion_main!(benches);

@@ -1097,8 +1097,13 @@ impl Engine {
     }
 
     /// Acknowledge a successful operation: with a durable journal attached, wait (outside every
-    /// lock) until its events are on stable storage.
+    /// lock) until its events are on stable storage — unless the caller pipelines
+    /// (`pipeline.rs`): then it waits on the operation's ticket itself.
     pub(crate) fn durable<T>(&self, value: T) -> Result<T> {
+        if crate::pipeline::pipelining() {
+            EventBus::deliver_waiting();
+            return Ok(value);
+        }
         self.events.wait_durable().map(|()| value)
     }
 

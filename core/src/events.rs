@@ -30,6 +30,16 @@ use std::sync::{Arc, OnceLock};
 pub trait EventSink: Send + Sync {
     fn record(&self, event: &Event);
     fn wait_durable(&self, seq: u64) -> Result<()>;
+    /// The last sequence number known durable. A sink that cannot tell answers 0: nothing is
+    /// then known durable without waiting.
+    fn durable_seq(&self) -> u64 {
+        0
+    }
+    /// Call `done` once every event up to `seq` is durable, or the sink failed. The default
+    /// waits on the calling thread; a sink with a writer thread calls back from it instead.
+    fn on_durable(&self, seq: u64, done: Box<dyn FnOnce(Result<()>) + Send>) {
+        done(self.wait_durable(seq))
+    }
 }
 
 /// One state change.
@@ -445,6 +455,31 @@ impl EventBus {
         match self.sink.get() {
             Some(sink) => sink.wait_durable(self.last_seq()),
             None => Ok(()),
+        }
+    }
+
+    /// Block until every event up to `seq` is durable (no-op without a sink).
+    pub fn wait_durable_seq(&self, seq: u64) -> Result<()> {
+        match self.sink.get() {
+            Some(sink) => sink.wait_durable(seq),
+            None => Ok(()),
+        }
+    }
+
+    /// The last sequence number known durable; without a sink every event is "durable" as
+    /// soon as it is emitted (there is nothing more to wait for).
+    pub fn durable_seq(&self) -> u64 {
+        match self.sink.get() {
+            Some(sink) => sink.durable_seq(),
+            None => self.last_seq(),
+        }
+    }
+
+    /// `done` once `seq` is durable (at once without a sink or when it already is).
+    pub fn on_durable(&self, seq: u64, done: Box<dyn FnOnce(Result<()>) + Send>) {
+        match self.sink.get() {
+            Some(sink) if sink.durable_seq() < seq => sink.on_durable(seq, done),
+            _ => done(Ok(())),
         }
     }
 

@@ -45,6 +45,7 @@ mod lotteries;
 mod lottery;
 mod model;
 mod patients;
+mod pipeline;
 mod policy;
 mod referral;
 mod registry;
@@ -91,6 +92,7 @@ pub use model::{
     SuspensionReport, Tier, Urgency, WaitlistEntry, WaitlistRequest,
 };
 pub use patients::ENDED_BOOKINGS_KEPT;
+pub use pipeline::{DurableTicket, LifecycleAction, PipelineScope, Pipelined, BULK_ROWS_MAX};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use slot::loom_models;

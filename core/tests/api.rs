@@ -357,3 +357,40 @@ fn a_batch_racing_single_links_is_still_all_or_nothing() {
         }
     }
 }
+
+/// The bulk calls and pipelining on an in-memory engine: rows as single calls would have gone,
+/// every ticket durable at once, the callback run on the spot; lifecycle actions by the name
+/// every face uses.
+#[test]
+fn bulk_calls_and_pipelining_in_memory() {
+    let c = city();
+    let slot = c.slot(c.doctor[1], day0().plus_days(1), 9 * 60, 2);
+    let patients: Vec<PatientId> = (0..3).map(|_| c.patient()).collect();
+    let reqs: Vec<Request> = patients.iter().map(|&p| c.req(p, slot)).collect();
+    let out = c.engine.hold_many(&reqs).unwrap();
+    assert!(out[0].is_ok() && out[1].is_ok(), "{out:?}");
+    assert_eq!(out[2].as_ref().unwrap_err().code(), ErrorCode::SlotFull, "the third finds it full");
+    let held: Vec<BookingId> = out.iter().flatten().map(|b| b.id).collect();
+    let confirmed = c.engine.lifecycle_many(LifecycleAction::Confirm, &held).unwrap();
+    assert!(confirmed.iter().all(|b| b.as_ref().is_ok_and(|b| b.state == BookingState::Booked)));
+
+    let p = c.engine.pipelined(|e| e.cancel(held[0]));
+    assert_eq!(p.outcome.unwrap().state, BookingState::Cancelled);
+    assert!(c.engine.is_durable(p.ticket), "no journal: durable at once");
+    c.engine.wait_durable(p.ticket).unwrap();
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = ran.clone();
+    c.engine.on_durable(
+        p.ticket,
+        Box::new(move |r| flag.store(r.is_ok(), std::sync::atomic::Ordering::SeqCst)),
+    );
+    assert!(ran.load(std::sync::atomic::Ordering::SeqCst), "the callback ran at once with Ok");
+
+    for a in LifecycleAction::ALL {
+        assert_eq!(LifecycleAction::from_name(a.name()).unwrap(), a);
+        assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{}\"", a.name()));
+    }
+    let err = LifecycleAction::from_name("undo").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(err.to_string().contains("check_in"), "{err}");
+}

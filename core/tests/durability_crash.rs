@@ -1,5 +1,6 @@
 //! Crash test: a child process books and cancels at full speed in `Sync` mode (and snapshots
-//! now and then), printing each acknowledged operation; the parent kills it with SIGKILL at a
+//! now and then), printing each acknowledged operation — acknowledged by each call, by a
+//! pipelined ticket's wait or callback, or by a bulk call; the parent kills it with SIGKILL at a
 //! random moment, reopens the directory and checks that every acknowledged booking and
 //! cancellation is there and that no slot is over capacity. 50 kills by default;
 //! `HY_CRASH_KILLS=500` for a longer run.
@@ -91,27 +92,96 @@ fn crash_child() {
     let slots = e.slot_count() as u32;
     let channel = e.channel_id("app").unwrap();
     let mut threads = Vec::new();
+    // Each thread acknowledges its own way, so that kills land between in-memory outcomes and
+    // durability in every form: 0 waits in each call, 1 pipelines (`pipelined`, then
+    // `wait_durable` on a window of tickets), 2 pipelines with `on_durable` callbacks, 3 uses
+    // the bulk calls (`book_many`, `lifecycle_many`: one wait per call).
     for t in 0..4u64 {
         let (e, out, stop) = (e.clone(), out.clone(), stop.clone());
         threads.push(std::thread::spawn(move || {
             let mut rng = ChaCha8Rng::seed_from_u64(seed * 16 + t);
             let mut mine: Vec<BookingId> = Vec::new();
+            // Pipelined outcomes not yet durable: (line to print once durable, booking, ticket).
+            let mut in_flight: Vec<(char, BookingId, DurableTicket)> = Vec::new();
+            let random_request = |rng: &mut ChaCha8Rng| {
+                Request::new(
+                    PatientId(rng.random_range(1..=PATIENTS)),
+                    SlotId(rng.random_range(1..=slots)),
+                    channel,
+                )
+            };
             while !stop.load(Ordering::Relaxed) {
-                if rng.random_bool(0.2) && !mine.is_empty() {
-                    let b = mine.swap_remove(rng.random_range(0..mine.len()));
-                    if e.cancel(b).is_ok() {
-                        writeln!(out.lock(), "C {}", b.0).unwrap();
+                let cancel = rng.random_bool(0.2) && !mine.is_empty();
+                match t {
+                    0 => {
+                        if cancel {
+                            let b = mine.swap_remove(rng.random_range(0..mine.len()));
+                            if e.cancel(b).is_ok() {
+                                writeln!(out.lock(), "C {}", b.0).unwrap();
+                            }
+                        } else if let Ok(b) = e.book(&random_request(&mut rng)) {
+                            // Printed only once `book` returned: acknowledged means durable.
+                            writeln!(out.lock(), "B {}", b.id.0).unwrap();
+                            mine.push(b.id);
+                        }
                     }
-                } else {
-                    let req = Request::new(
-                        PatientId(rng.random_range(1..=PATIENTS)),
-                        SlotId(rng.random_range(1..=slots)),
-                        channel,
-                    );
-                    if let Ok(b) = e.book(&req) {
-                        // Printed only once `book` returned: acknowledged means durable.
-                        writeln!(out.lock(), "B {}", b.id.0).unwrap();
-                        mine.push(b.id);
+                    1 | 2 => {
+                        let (kind, p) = if cancel {
+                            let b = mine.swap_remove(rng.random_range(0..mine.len()));
+                            ('C', e.pipelined(|e| e.cancel(b)))
+                        } else {
+                            let req = random_request(&mut rng);
+                            ('B', e.pipelined(|e| e.book(&req)))
+                        };
+                        let Ok(b) = p.outcome else { continue };
+                        if kind == 'B' {
+                            mine.push(b.id);
+                        }
+                        if t == 2 {
+                            // Printed by the journal's thread once durable, never before.
+                            let out = out.clone();
+                            e.on_durable(
+                                p.ticket,
+                                Box::new(move |r| {
+                                    if r.is_ok() {
+                                        writeln!(out.lock(), "{kind} {}", b.id.0).unwrap();
+                                    }
+                                }),
+                            );
+                        } else {
+                            in_flight.push((kind, b.id, p.ticket));
+                            if in_flight.len() >= 64 || rng.random_bool(0.05) {
+                                let newest = in_flight.iter().map(|f| f.2).max().unwrap();
+                                e.wait_durable(newest).unwrap();
+                                let mut out = out.lock();
+                                for (kind, id, _) in in_flight.drain(..) {
+                                    writeln!(out, "{kind} {}", id.0).unwrap();
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        if cancel {
+                            let n = rng.random_range(1..=mine.len().min(20));
+                            let ids: Vec<BookingId> = mine.drain(..n).collect();
+                            let outcomes = e.lifecycle_many(LifecycleAction::Cancel, &ids).unwrap();
+                            let mut out = out.lock();
+                            for (id, o) in ids.iter().zip(outcomes) {
+                                if o.is_ok() {
+                                    writeln!(out, "C {}", id.0).unwrap();
+                                }
+                            }
+                        } else {
+                            let n = rng.random_range(1..=50);
+                            let reqs: Vec<Request> =
+                                (0..n).map(|_| random_request(&mut rng)).collect();
+                            let outcomes = e.book_many(&reqs).unwrap();
+                            let mut out = out.lock();
+                            for b in outcomes.into_iter().flatten() {
+                                writeln!(out, "B {}", b.id.0).unwrap();
+                                mine.push(b.id);
+                            }
+                        }
                     }
                 }
             }

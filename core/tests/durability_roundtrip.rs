@@ -233,3 +233,112 @@ fn every_prefix_of_the_event_sequence_is_within_capacity() {
         "the race must contend: {claims} claims, {full} refused as full"
     );
 }
+
+/// The bulk calls commit as one batch: a thousand rows cost a handful of fsyncs, not a
+/// thousand, each row's outcome is the one a single call would have given, and all of it is
+/// there after reopening.
+#[test]
+fn a_bulk_call_is_one_batch_and_each_row_stands_on_its_own() {
+    let dir = fresh_dir("bulk-batch");
+    let e = open(&dir, Durability::Sync);
+    let w = build_world(&e);
+    let reference = Engine::with_manual_clock(config(), start()).unwrap();
+    build_world(&reference);
+    let app = e.channel_id("app").unwrap();
+    let slots = e.slot_count() as u32;
+    // Every patient asks for every slot in turn: most rows fail (full slots, limits), which
+    // must not stop the rows after them.
+    let requests: Vec<Request> = (0..1000u32)
+        .map(|i| Request::new(w.patients[(i % 40) as usize], SlotId(1 + i * 7 % slots), app))
+        .collect();
+    let fsyncs_before = e.journal_stats().unwrap().fsyncs;
+    let outcomes = e.book_many(&requests).unwrap();
+    let fsyncs = e.journal_stats().unwrap().fsyncs - fsyncs_before;
+    let expected: Vec<Result<Booking>> = requests.iter().map(|r| reference.book(r)).collect();
+    assert_eq!(outcomes, expected, "a row's outcome is the one a single call gives");
+    let booked: Vec<BookingId> = outcomes.iter().flatten().map(|b| b.id).collect();
+    assert!(booked.len() > 50 && booked.len() < 1000, "{} of 1000 rows booked", booked.len());
+    // The writer takes everything queued in each round: a few rounds, never one per row.
+    assert!(fsyncs <= 10, "{fsyncs} fsyncs for one bulk call of 1000 rows");
+
+    let cancels = e.lifecycle_many(LifecycleAction::Cancel, &booked[..10]).unwrap();
+    assert!(cancels.iter().all(|c| c.as_ref().is_ok_and(|b| b.state == BookingState::Cancelled)));
+    let again = e.lifecycle_many(LifecycleAction::Cancel, &booked[..1]).unwrap();
+    assert_eq!(again[0].as_ref().unwrap_err().code(), ErrorCode::WrongState);
+    let too_many = vec![booked[0]; BULK_ROWS_MAX + 1];
+    let seq = e.last_event_seq();
+    assert_eq!(
+        e.lifecycle_many(LifecycleAction::Fulfil, &too_many).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(e.last_event_seq(), seq, "a refused bulk call changes nothing");
+    e.close().unwrap();
+
+    let e = open(&dir, Durability::None);
+    for (i, id) in booked.iter().enumerate() {
+        let state = e.booking(*id).unwrap().state;
+        let want = if i < 10 { BookingState::Cancelled } else { BookingState::Booked };
+        assert_eq!(state, want, "booking {i} after reopening");
+    }
+    assert_no_slot_over_capacity(&e);
+}
+
+/// Pipelined operations: outcomes at once, one wait (or one callback) for many of them, and
+/// tickets that say honestly whether they are durable.
+#[test]
+fn pipelined_outcomes_become_durable_on_their_tickets() {
+    let dir = fresh_dir("pipelined");
+    let e = Arc::new(open(&dir, Durability::Sync));
+    let w = build_world(&e);
+    let app = e.channel_id("app").unwrap();
+    let fsyncs_before = e.journal_stats().unwrap().fsyncs;
+    let free = e
+        .find_free_slots(&AvailabilityQuery::department(
+            w.departments[0],
+            day0().plus_days(1),
+            day0().plus_days(3),
+        ))
+        .unwrap();
+    assert!(free.len() >= w.patients.len());
+    let mut tickets = Vec::new();
+    let mut booked = Vec::new();
+    for (&p, f) in w.patients.iter().zip(&free) {
+        let req = Request::new(p, f.slot, app);
+        let r = e.pipelined(|e| e.book(&req));
+        booked.push(r.outcome.unwrap().id);
+        tickets.push(r.ticket);
+    }
+    assert!(tickets.windows(2).all(|t| t[0] < t[1]), "each booking's ticket is later");
+    let newest = *tickets.last().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    e.on_durable(newest, Box::new(move |r| tx.send(r.is_ok()).unwrap()));
+    e.wait_durable(newest).unwrap();
+    assert!(tickets.iter().all(|&t| e.is_durable(t)));
+    assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "the callback got Ok");
+    let fsyncs = e.journal_stats().unwrap().fsyncs - fsyncs_before;
+    assert!(
+        fsyncs < w.patients.len() as u64,
+        "{fsyncs} fsyncs for {} pipelined bookings",
+        w.patients.len()
+    );
+    // The scope form (what C's begin/end and Python's `with engine.pipeline()` hold).
+    let cancelled = {
+        let _scope = e.pipeline_scope();
+        e.cancel(booked[0]).unwrap().id
+    };
+    let ticket = e.ticket();
+    assert!(ticket > newest);
+    e.wait_durable(ticket).unwrap();
+    assert!(e.is_durable(ticket));
+    // A failed operation changes nothing and its ticket covers nothing new.
+    let seq = e.last_event_seq();
+    let r = e.pipelined(|e| e.book(&Request::new(w.patients[0], free[0].slot, app)));
+    assert!(r.outcome.is_err());
+    assert_eq!(r.ticket, DurableTicket(seq));
+    Arc::try_unwrap(e).unwrap().close().unwrap();
+    let e = open(&dir, Durability::None);
+    for id in booked {
+        let want = if id == cancelled { BookingState::Cancelled } else { BookingState::Booked };
+        assert_eq!(e.booking(id).unwrap().state, want);
+    }
+}

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -216,6 +216,56 @@ struct Progress {
     failed: Option<String>,
     /// fsyncs done and events made durable by them (events per fsync = group commit width).
     fsyncs: u64,
+    /// `on_durable` callbacks waiting for their sequence number, the smallest first. Bounded
+    /// by what the hosts have in flight; each is run once, by the writer, outside the lock.
+    callbacks: BinaryHeap<Callback>,
+}
+
+/// A callback of `EventSink::on_durable`, ordered by its sequence number (smallest on top).
+struct Callback {
+    seq: u64,
+    done: Box<dyn FnOnce(Result<()>) + Send>,
+}
+
+impl PartialEq for Callback {
+    fn eq(&self, other: &Callback) -> bool {
+        self.seq == other.seq
+    }
+}
+impl Eq for Callback {}
+impl PartialOrd for Callback {
+    fn partial_cmp(&self, other: &Callback) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Callback {
+    fn cmp(&self, other: &Callback) -> std::cmp::Ordering {
+        other.seq.cmp(&self.seq) // reversed: BinaryHeap is a max-heap
+    }
+}
+
+impl Progress {
+    /// The callbacks now due: all of them with the failure once the journal failed, else those
+    /// whose sequence number is durable. The caller runs them after releasing the lock.
+    fn due(&mut self) -> Vec<(Box<dyn FnOnce(Result<()>) + Send>, Result<()>)> {
+        let mut due = Vec::new();
+        while let Some(top) = self.callbacks.peek() {
+            let result = match &self.failed {
+                Some(msg) => Err(Error::Durability(msg.clone())),
+                None if top.seq <= self.durable => Ok(()),
+                None => break,
+            };
+            let cb = self.callbacks.pop().expect("peeked");
+            due.push((cb.done, result));
+        }
+        due
+    }
+}
+
+fn run_callbacks(due: Vec<(Box<dyn FnOnce(Result<()>) + Send>, Result<()>)>) {
+    for (done, result) in due {
+        done(result);
+    }
 }
 
 struct Shared {
@@ -251,6 +301,20 @@ impl EventSink for JournalSink {
             self.shared.cond.wait(&mut p);
         }
     }
+
+    fn durable_seq(&self) -> u64 {
+        self.shared.progress.lock().durable
+    }
+
+    fn on_durable(&self, seq: u64, done: Box<dyn FnOnce(Result<()>) + Send>) {
+        let due = {
+            let mut p = self.shared.progress.lock();
+            p.callbacks.push(Callback { seq, done });
+            // Already durable (or failed): run it here rather than wait for the next fsync.
+            p.due()
+        };
+        run_callbacks(due);
+    }
 }
 
 /// The writer thread's handle.
@@ -283,7 +347,7 @@ impl Journal {
         let file = create_segment(dir, next_seq, &key_check)?;
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_MAX);
         let shared = Arc::new(Shared {
-            progress: Mutex::new(Progress { durable: next_seq - 1, failed: None, fsyncs: 0 }),
+            progress: Mutex::new(Progress { durable: next_seq - 1, ..Progress::default() }),
             cond: Condvar::new(),
         });
         let mut w = Writer {
@@ -352,13 +416,15 @@ impl Journal {
         let result = if self.thread.lock().is_some() { self.flush().map(|_| ()) } else { Ok(()) };
         // Dropping our sender is not enough (the engine's sink holds one): the writer exits on
         // a poisoned progress, which close sets after the final flush.
-        {
+        let due = {
             let mut p = self.shared.progress.lock();
             if p.failed.is_none() {
                 p.failed = Some("the journal is closed".into());
             }
-        }
+            p.due()
+        };
         self.shared.cond.notify_all();
+        run_callbacks(due);
         let _ = self.tx.send(Msg::Flush(crossbeam_channel::bounded(1).0));
         if let Some(t) = self.thread.lock().take() {
             let _ = t.join();
@@ -489,12 +555,14 @@ impl Writer {
             }
             self.durable = self.written;
             self.last_sync = Instant::now();
-            {
+            let due = {
                 let mut p = self.shared.progress.lock();
                 p.durable = self.durable;
                 p.fsyncs += 1;
-            }
+                p.due()
+            };
             self.shared.cond.notify_all();
+            run_callbacks(due);
         } else if sync {
             self.last_sync = Instant::now();
         }
@@ -520,8 +588,10 @@ impl Writer {
         if p.failed.is_none() {
             p.failed = Some(msg.clone());
         }
+        let due = p.due();
         drop(p);
         self.shared.cond.notify_all();
+        run_callbacks(due);
         Error::Durability(msg)
     }
 }
