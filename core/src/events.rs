@@ -37,10 +37,14 @@ pub trait EventSink: Send + Sync {
     }
     /// Call `done` once every event up to `seq` is durable, or the sink failed. The default
     /// waits on the calling thread; a sink with a writer thread calls back from it instead.
-    fn on_durable(&self, seq: u64, done: Box<dyn FnOnce(Result<()>) + Send>) {
+    fn on_durable(&self, seq: u64, done: DurableCallback) {
         done(self.wait_durable(seq))
     }
 }
+
+/// What `on_durable` calls once: `Ok` when the events are durable, the journal's error if it
+/// failed first.
+pub type DurableCallback = Box<dyn FnOnce(Result<()>) + Send>;
 
 /// One state change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -476,7 +480,7 @@ impl EventBus {
     }
 
     /// `done` once `seq` is durable (at once without a sink or when it already is).
-    pub fn on_durable(&self, seq: u64, done: Box<dyn FnOnce(Result<()>) + Send>) {
+    pub fn on_durable(&self, seq: u64, done: DurableCallback) {
         match self.sink.get() {
             Some(sink) if sink.durable_seq() < seq => sink.on_durable(seq, done),
             _ => done(Ok(())),

@@ -79,7 +79,7 @@ pub use engine::{
 };
 pub use error::{Error, ErrorCode, LimitKind, Result, FORGOTTEN_BOOKING};
 pub use events::{
-    Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription,
+    DurableCallback, Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription,
     SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX,
 };
 pub use ids::*;

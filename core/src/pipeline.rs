@@ -27,6 +27,7 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::events::DurableCallback;
 use crate::ids::BookingId;
 use crate::model::{Booking, Request};
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,7 @@ impl Engine {
     /// Call `done` once `ticket` is durable (or the journal failed): at once on this thread if
     /// it already is, else later on the journal's writer thread. `done` must be quick and must
     /// not call the engine's mutating operations (it would delay every fsync after it).
-    pub fn on_durable(&self, ticket: DurableTicket, done: Box<dyn FnOnce(Result<()>) + Send>) {
+    pub fn on_durable(&self, ticket: DurableTicket, done: DurableCallback) {
         self.events.on_durable(ticket.0, done)
     }
 

@@ -62,6 +62,10 @@
 // Largest queue `hy_engine_subscribe_with` accepts (events).
 #define HY_EVENTS_CAPACITY_MAX 4194304
 
+// Most `hy_engine_pipeline_begin` calls open at once on one thread (nesting is allowed, each
+// begin needs its end): a bound, and a guard against a begin in a loop without its end.
+#define HY_PIPELINE_DEPTH_MAX 64
+
 // Most slots one `hy_engine_bookings_on` call takes.
 #define HY_SLOTS_PER_QUERY_MAX 1000000
 
@@ -536,6 +540,19 @@ typedef int32_t (*hy_event_callback)(void *userdata,
 // Deprecated: use `hy_subscription` (the same type under its first name).
 typedef hy_subscription hy_events;
 
+// What a host waits on before acknowledging pipelined operations: the engine's event sequence
+// number when they returned. A later ticket covers every earlier one.
+typedef uint64_t hy_ticket;
+
+// Called once by `hy_engine_on_durable` with its `userdata`, the ticket and HY_OK (durable) or
+// HY_DURABILITY (the journal failed or was closed first). It runs on the journal's writer
+// thread (or on the calling thread when the ticket is already durable): keep it short — every
+// fsync after it waits — and do not call `hy_engine_*` functions that change the engine from
+// it (hand the news to your own thread instead). It must not unwind.
+typedef void (*hy_durable_callback)(void *userdata,
+                                    hy_ticket ticket,
+                                    hy_result result);
+
 // A hospital or clinic, as `hy_engine_institution` and `hy_engine_institutions` report it.
 typedef struct {
   hy_institution_id id;
@@ -756,7 +773,8 @@ hy_result hy_engine_booking(const hy_engine *engine,
 
 // Book `len` requests in one call, in order, each independently (one failing does not stop
 // the others): `results[i]` is the outcome of `requests[i]`. The call returns HY_OK when it
-// ran; look at each `results[i].result`. Both arrays have `len` entries (at most
+// ran; look at each `results[i].result`. A durable engine waits once, for all rows together
+// (one journal batch); HY_DURABILITY if that fails, and then no row is acknowledged. Both arrays have `len` entries (at most
 // HY_ARRAY_MAX), read/written during the call only. (Python: `Engine.book_many`.)
 hy_result hy_engine_book_many(hy_engine *engine,
                               const hy_request *requests,
@@ -1289,6 +1307,44 @@ hy_result hy_error_message(uint32_t result,
 hy_result hy_last_error_message(char *buf,
                                 size_t len,
                                 size_t *written);
+
+// Start pipelining **this thread's** calls on the engine: until the matching
+// `hy_engine_pipeline_end`, each mutating call returns its in-memory outcome without waiting
+// for the journal (durable engines; an in-memory engine never waits anyway). Outcomes so
+// obtained are NOT acknowledged: tell a patient "booked" only after `hy_engine_wait_durable`
+// on a ticket taken after the call returned HY_OK for it (or `hy_engine_on_durable` reported
+// HY_OK). Failed calls changed nothing and need no wait. HY_INVALID_ARGUMENT past
+// HY_PIPELINE_DEPTH_MAX nested begins.
+hy_result hy_engine_pipeline_begin(hy_engine *engine);
+
+// End the innermost pipeline this thread began and write the ticket covering every call made
+// so far into `*ticket_out` (may be NULL). HY_INVALID_ARGUMENT if this thread began none.
+hy_result hy_engine_pipeline_end(hy_engine *engine,
+                                 hy_ticket *ticket_out);
+
+// The ticket covering every call that has returned so far, on any thread.
+hy_result hy_engine_ticket(const hy_engine *engine,
+                           hy_ticket *ticket_out);
+
+// Block until everything up to `ticket` is on stable storage (at once on an in-memory engine).
+// HY_DURABILITY if the journal failed: then nothing after its last durable point may be
+// acknowledged.
+hy_result hy_engine_wait_durable(const hy_engine *engine,
+                                 hy_ticket ticket);
+
+// Whether `ticket` is already durable, without blocking.
+hy_result hy_engine_is_durable(const hy_engine *engine,
+                               hy_ticket ticket,
+                               bool *durable_out);
+
+// Call `callback(userdata, ticket, result)` once `ticket` is durable: at once on this thread
+// if it already is, else later on the journal's writer thread (see `hy_durable_callback`).
+// `userdata` must stay valid until the callback ran; the callback runs exactly once, also when
+// the engine is freed first (with HY_DURABILITY).
+hy_result hy_engine_on_durable(const hy_engine *engine,
+                               hy_ticket ticket,
+                               hy_durable_callback callback,
+                               void *userdata);
 
 // One institution by id (HY_NOT_FOUND if there is none).
 hy_result hy_engine_institution(const hy_engine *engine,

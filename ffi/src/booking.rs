@@ -156,21 +156,27 @@ fn bulk<T>(
     let e = try_engine(e)?;
     let items = try_slice(items, len, HY_ARRAY_MAX, "items")?;
     let results = try_slice_mut(results, len, HY_ARRAY_MAX, "results")?;
-    for (item, out) in items.iter().zip(results.iter_mut()) {
-        // Per item, no thread-local message: that would cost an allocation per failure.
-        *out = match f(e, item) {
-            Ok(b) => hy_booking_result { result: hy_result::HY_OK, booking: (&b).into() },
-            Err(err) => {
-                hy_booking_result { result: err.code().into(), booking: hy_booking::default() }
-            }
-        };
+    {
+        // The rows pipelined, then one wait: the journal commits the call as one batch.
+        let _pipelined = e.pipeline_scope();
+        for (item, out) in items.iter().zip(results.iter_mut()) {
+            // Per item, no thread-local message: that would cost an allocation per failure.
+            *out = match f(e, item) {
+                Ok(b) => hy_booking_result { result: hy_result::HY_OK, booking: (&b).into() },
+                Err(err) => {
+                    hy_booking_result { result: err.code().into(), booking: hy_booking::default() }
+                }
+            };
+        }
     }
+    e.wait_durable(e.ticket())?;
     Ok(())
 }
 
 /// Book `len` requests in one call, in order, each independently (one failing does not stop
 /// the others): `results[i]` is the outcome of `requests[i]`. The call returns HY_OK when it
-/// ran; look at each `results[i].result`. Both arrays have `len` entries (at most
+/// ran; look at each `results[i].result`. A durable engine waits once, for all rows together
+/// (one journal batch); HY_DURABILITY if that fails, and then no row is acknowledged. Both arrays have `len` entries (at most
 /// HY_ARRAY_MAX), read/written during the call only. (Python: `Engine.book_many`.)
 #[no_mangle]
 pub extern "C" fn hy_engine_book_many(

@@ -186,11 +186,98 @@ static void test_utc_offsets_hy_engine_open(void) { check_open_offsets(0); }
 /* Before the fix, as hy_engine_open. */
 static void test_utc_offsets_hy_engine_open_with_manual_clock(void) { check_open_offsets(1); }
 
+/* Pipelined acknowledgements: outcomes at once, one ticket for many calls, a wait and a
+ * callback; the bulk calls commit as one batch; misuse is an error code. */
+static void on_durable(void *userdata, hy_ticket ticket, hy_result result) {
+    /* Another thread (the journal's writer) may write it: atomically. */
+    __atomic_store_n((hy_ticket *)userdata, result == HY_OK ? ticket : 1, __ATOMIC_RELEASE);
+}
+
+static void test_pipelined_acknowledgements(void) {
+    char dir[] = "/tmp/hy-ffi-pipeline-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    hy_date day;
+    hy_timestamp start;
+    CHECK_OK(hy_date_from_ymd(2026, 11, 23, &day));
+    CHECK_OK(hy_timestamp_from_local(day, 16 * 60, OFFSET_S, &start));
+    hy_engine *e = NULL;
+    CHECK_OK(hy_engine_open_with_manual_clock(dir, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, start, &e));
+    hy_institution_id inst;
+    hy_department_id dep;
+    hy_resource_id res;
+    hy_channel_id app;
+    CHECK_OK(hy_engine_add_institution(e, "Huizhou Central", HY_TIER_SECONDARY, "Huicheng", &inst));
+    CHECK_OK(hy_engine_add_department(e, inst, "general", "General practice", &dep));
+    CHECK_OK(hy_engine_add_resource(e, dep, HY_RESOURCE_DOCTOR, "Dr Huang", false, &res));
+    CHECK_OK(hy_engine_channel_id(e, "app", &app));
+    enum { N = 64 };
+    hy_slot_spec specs[N];
+    for (int i = 0; i < N; i++) specs[i] = (hy_slot_spec){res, day + 1, (uint16_t)(480 + i), (uint16_t)(481 + i), 2};
+    hy_slot_id first, slots[N];
+    CHECK_OK(hy_engine_publish_slots(e, specs, N, &first));
+    for (int i = 0; i < N; i++) slots[i] = first + (hy_slot_id)i;
+    hy_patient_id patients[N];
+    for (int i = 0; i < N; i++) CHECK_OK(hy_engine_register_patient(e, &patients[i]));
+
+    /* Pipelined single calls: a ticket from the end, then the wait. */
+    hy_ticket before;
+    CHECK_OK(hy_engine_ticket(e, &before));
+    CHECK_OK(hy_engine_pipeline_begin(e));
+    hy_booking booked[N / 2];
+    for (int i = 0; i < N / 2; i++) {
+        hy_request q = request_for(patients[i], slots[i], app);
+        CHECK_OK(hy_engine_book(e, &q, &booked[i]));
+    }
+    hy_ticket ticket = 0;
+    CHECK_OK(hy_engine_pipeline_end(e, &ticket));
+    CHECK(ticket >= before + N / 2);
+    hy_ticket seen = 0;
+    CHECK_OK(hy_engine_on_durable(e, ticket, on_durable, &seen));
+    CHECK_OK(hy_engine_wait_durable(e, ticket));
+    bool durable = false;
+    CHECK_OK(hy_engine_is_durable(e, ticket, &durable));
+    CHECK(durable);
+    /* The writer runs callbacks just after waking the waiters: give it a moment. */
+    for (int i = 0; i < 5000 && __atomic_load_n(&seen, __ATOMIC_ACQUIRE) == 0; i++) usleep(1000);
+    CHECK(__atomic_load_n(&seen, __ATOMIC_ACQUIRE) == ticket);
+
+    /* A bulk call: one batch. */
+    hy_request reqs[N / 2];
+    for (int i = 0; i < N / 2; i++) reqs[i] = request_for(patients[N / 2 + i], slots[N / 2 + i], app);
+    hy_booking_result results[N / 2];
+    CHECK_OK(hy_engine_book_many(e, reqs, N / 2, results));
+    for (int i = 0; i < N / 2; i++) CHECK(results[i].result == HY_OK);
+
+    /* Misuse. */
+    CHECK_RC(hy_engine_pipeline_end(e, NULL), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "no pipeline was begun") != NULL);
+    for (int i = 0; i < HY_PIPELINE_DEPTH_MAX; i++) CHECK_OK(hy_engine_pipeline_begin(e));
+    CHECK_RC(hy_engine_pipeline_begin(e), HY_INVALID_ARGUMENT);
+    for (int i = 0; i < HY_PIPELINE_DEPTH_MAX; i++) CHECK_OK(hy_engine_pipeline_end(e, NULL));
+    CHECK_RC(hy_engine_on_durable(e, ticket, NULL, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_wait_durable(NULL, ticket), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_is_durable(e, ticket, NULL), HY_NULL_PARAMETER);
+    hy_engine_free(e);
+
+    /* Everything acknowledged is there after reopening. */
+    CHECK_OK(hy_engine_open_with_manual_clock(dir, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, start, &e));
+    for (int i = 0; i < N / 2; i++) {
+        hy_booking b;
+        CHECK_OK(hy_engine_booking(e, booked[i].id, &b));
+        CHECK(b.state == HY_BOOKING_BOOKED);
+        CHECK_OK(hy_engine_booking(e, results[i].booking.id, &b));
+        CHECK(b.state == HY_BOOKING_BOOKED);
+    }
+    hy_engine_free(e);
+    remove_dir(dir);
+}
+
 TEST_MAIN_BEGIN
     /* Before any thread exists: the engine reads the key from the environment. */
     if (setenv("HAOYUAN_CARD_KEY", CARD_KEY, 1) != 0) return 1;
     RUN(test_reopen_recovers_bookings);
     RUN(test_durable_misuse);
+    RUN(test_pipelined_acknowledgements);
     RUN(test_open_empty_path_touches_nothing);
     RUN(test_utc_offsets_hy_engine_open);
     RUN(test_utc_offsets_hy_engine_open_with_manual_clock);

@@ -15,7 +15,7 @@
 use super::codec::{self, corrupt, Frame, HeaderProblem};
 use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::error::{Error, Result};
-use crate::events::{Event, EventSink};
+use crate::events::{DurableCallback, Event, EventSink};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -224,7 +224,7 @@ struct Progress {
 /// A callback of `EventSink::on_durable`, ordered by its sequence number (smallest on top).
 struct Callback {
     seq: u64,
-    done: Box<dyn FnOnce(Result<()>) + Send>,
+    done: DurableCallback,
 }
 
 impl PartialEq for Callback {
@@ -247,7 +247,7 @@ impl Ord for Callback {
 impl Progress {
     /// The callbacks now due: all of them with the failure once the journal failed, else those
     /// whose sequence number is durable. The caller runs them after releasing the lock.
-    fn due(&mut self) -> Vec<(Box<dyn FnOnce(Result<()>) + Send>, Result<()>)> {
+    fn due(&mut self) -> Vec<(DurableCallback, Result<()>)> {
         let mut due = Vec::new();
         while let Some(top) = self.callbacks.peek() {
             let result = match &self.failed {
@@ -262,7 +262,7 @@ impl Progress {
     }
 }
 
-fn run_callbacks(due: Vec<(Box<dyn FnOnce(Result<()>) + Send>, Result<()>)>) {
+fn run_callbacks(due: Vec<(DurableCallback, Result<()>)>) {
     for (done, result) in due {
         done(result);
     }
@@ -306,7 +306,7 @@ impl EventSink for JournalSink {
         self.shared.progress.lock().durable
     }
 
-    fn on_durable(&self, seq: u64, done: Box<dyn FnOnce(Result<()>) + Send>) {
+    fn on_durable(&self, seq: u64, done: DurableCallback) {
         let due = {
             let mut p = self.shared.progress.lock();
             p.callbacks.push(Callback { seq, done });
