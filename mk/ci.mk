@@ -18,4 +18,8 @@ loom-prebuild:
 	@(RUSTFLAGS="--cfg loom" nice -n 10 $(CARGO) test -q --target-dir $(LOOM_TARGET_DIR) -p haoyuan-loom --no-run >$(LOOM_TARGET_DIR)/prebuild.log 2>&1 &)
 
 ci-checks:
-	@for s in $(CI_SCRIPTS); do echo "== $$s"; CARGO=$(CARGO) bash $$s || exit 1; done
+	@for s in $(CI_SCRIPTS); do \
+	  echo "== $$s"; t0=$$(date +%s); \
+	  CARGO=$(CARGO) bash $$s || exit 1; \
+	  echo "== $$s: $$(( $$(date +%s) - t0 )) s"; \
+	done

@@ -201,7 +201,7 @@ impl CardDigest {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn from_hex(hex: &str) -> Option<CardDigest> {
+    pub(crate) fn from_hex(hex: &str) -> Option<CardDigest> {
         if hex.len() != 2 * CARD_DIGEST_LEN || !hex.is_ascii() {
             return None;
         }
@@ -237,7 +237,9 @@ impl Serialize for CardDigest {
 
 impl<'de> Deserialize<'de> for CardDigest {
     /// Either form, whatever the format says of itself (serde's buffering of internally tagged
-    /// enums does not pass `is_human_readable` on).
+    /// enums does not pass `is_human_readable` on) — except in a format that cannot describe
+    /// itself (postcard, the journal's from format 3), which is never human-readable and is
+    /// asked for the bytes it holds.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<CardDigest, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
@@ -275,7 +277,11 @@ impl<'de> Deserialize<'de> for CardDigest {
                 Ok(CardDigest(d))
             }
         }
-        d.deserialize_any(V)
+        if d.is_human_readable() {
+            d.deserialize_any(V)
+        } else {
+            d.deserialize_bytes(V)
+        }
     }
 }
 

@@ -256,7 +256,9 @@ fn fuzz_corpus_and_mutations_never_panic() {
 /// = fuzz/fuzz_targets/journal.rs
 fn fuzz_journal(data: &[u8]) -> bool {
     let ok = fuzz_decode_segment(data).is_ok();
-    let _ = fuzz_decode_segment(&fuzz_segment_from_payloads(7, &[data]));
+    for format in [2, 3] {
+        let _ = fuzz_decode_segment(&fuzz_segment_from_payloads(format, 7, &[data]).unwrap());
+    }
     ok
 }
 

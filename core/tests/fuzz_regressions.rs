@@ -53,7 +53,7 @@ fn patient_registered(seq: u64, at: i64, id: u64) -> Vec<u8> {
 /// A journal segment (valid header and checksums) holding `records` from event 1 on.
 fn segment(records: &[Vec<u8>]) -> Vec<u8> {
     let payloads: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
-    fuzz_segment_from_payloads(1, &payloads)
+    fuzz_segment_from_payloads(2, 1, &payloads).unwrap()
 }
 
 /// 2026-11-23 00:00 UTC (08:00 in China): an ordinary instant.

@@ -7,5 +7,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = haoyuan::fuzz_decode_segment(data);
-    let _ = haoyuan::fuzz_decode_segment(&haoyuan::fuzz_segment_from_payloads(7, &[data]));
+    for format in [2, 3] {
+        if let Ok(segment) = haoyuan::fuzz_segment_from_payloads(format, 7, &[data]) {
+            let _ = haoyuan::fuzz_decode_segment(&segment);
+        }
+    }
 });

@@ -2,10 +2,9 @@
 //!
 //! A frame is `len: u32 LE | crc: u32 LE | payload`, with `crc = crc32c(len bytes ‖ payload)`
 //! so that a flipped length is caught as surely as a flipped payload byte. The payload is the
-//! event in MessagePack (`rmp_serde::to_vec`, structs as arrays: compact, no field names).
-//! MessagePack rather than postcard/bincode because it is self-describing, which the core's
-//! internally tagged serde enums (`EventKind` is `#[serde(tag = "type")]`) need to deserialize;
-//! a non-self-describing format would force a hand-kept mirror of every event type.
+//! event: from format 3 in postcard with a fixed numeric tag per kind (`record.rs`, which says
+//! why), in formats 1 and 2 in MessagePack (`rmp_serde::to_vec`, structs as arrays). Snapshots
+//! are MessagePack in every format.
 //!
 //! # Format versions
 //! Every segment and snapshot header starts with a 6-byte magic (`HYJRNL`, `HYSNAP`) and a
@@ -15,7 +14,8 @@
 //! | format | written by | card numbers |
 //! |---|---|---|
 //! | 1 | haoyuan before card numbers were hashed (read only) | plain text: hashed under the card key and masked as they are read (`format1.rs`) |
-//! | 2 | this build | masked form and keyed digest only; headers hold the key check value |
+//! | 2 | haoyuan before format 3 (read only) | masked form and keyed digest only; headers hold the key check value |
+//! | 3 | this build: journal records in postcard (`record.rs`); headers and snapshots as format 2 | as format 2 |
 //!
 //! Format 1 headers have no binary version: their magic ends in the ASCII digits `01`
 //! (`HYJRNL01`, `HYSNAP01`), which stand where later headers keep the version (`b"01"` read as
@@ -42,12 +42,11 @@
 
 use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::error::{Error, Result};
-use crate::events::Event;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The format this build writes.
-pub(crate) const FORMAT_CURRENT: u16 = 2;
+pub(crate) const FORMAT_CURRENT: u16 = 3;
 /// The formats this build reads.
 pub(crate) const FORMATS_READ: std::ops::RangeInclusive<u16> = 1..=FORMAT_CURRENT;
 /// The version field of a format-1 header: the ASCII digits ending its magic.
@@ -80,26 +79,6 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| corrupt(format!("cannot decode: {e}")))
-}
-
-/// One event as a complete frame, ready to append.
-pub(crate) fn encode_frame(event: &Event) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
-    rmp_serde::encode::write(&mut out, event)
-        .map_err(|e| corrupt(format!("cannot encode event {}: {e}", event.seq)))?;
-    let len = out.len() - FRAME_HEADER_LEN;
-    if len > RECORD_LEN_MAX {
-        return Err(corrupt(format!(
-            "event {} encodes to {len} bytes, above the {RECORD_LEN_MAX} record limit",
-            event.seq
-        )));
-    }
-    let len_bytes = (len as u32).to_le_bytes();
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&len_bytes), &out[FRAME_HEADER_LEN..]);
-    out[0..4].copy_from_slice(&len_bytes);
-    out[4..8].copy_from_slice(&crc.to_le_bytes());
-    Ok(out)
 }
 
 /// What is at an offset of a segment.
@@ -239,9 +218,20 @@ pub(crate) fn segment_header(
     first_seq: u64,
     key_check: &[u8; KEY_CHECK_LEN],
 ) -> [u8; SEGMENT_HEADER_LEN] {
+    segment_header_of(FORMAT_CURRENT, first_seq, key_check)
+}
+
+/// A segment header of format `version` (2 or later: same layout). Tests and fuzzing write
+/// earlier formats with it; the engine writes only `FORMAT_CURRENT`.
+pub(crate) fn segment_header_of(
+    version: u16,
+    first_seq: u64,
+    key_check: &[u8; KEY_CHECK_LEN],
+) -> [u8; SEGMENT_HEADER_LEN] {
+    debug_assert!(version >= 2 && FORMATS_READ.contains(&version));
     let mut h = [0u8; SEGMENT_HEADER_LEN];
     h[..6].copy_from_slice(SEGMENT_MAGIC);
-    h[6..8].copy_from_slice(&FORMAT_CURRENT.to_le_bytes());
+    h[6..8].copy_from_slice(&version.to_le_bytes());
     h[8..10].copy_from_slice(&(SEGMENT_HEADER_LEN as u16).to_le_bytes());
     h[12..20].copy_from_slice(&first_seq.to_le_bytes());
     h[20..36].copy_from_slice(key_check);
@@ -361,6 +351,7 @@ pub(crate) fn parse_snapshot(buf: &[u8]) -> Result<ParsedSnapshot<'_>, HeaderPro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Event;
     use crate::events::EventKind;
     use crate::ids::*;
     use crate::model::*;
@@ -392,17 +383,22 @@ mod tests {
                 no_shows: 1.5,
             },
             EventKind::LotteryLost { ticket: TicketId(3), reason: "slot full".into() },
+            // A custom Deserialize (bytes or hex): postcard cannot describe itself.
+            EventKind::CardLinked {
+                patient: PatientId(2),
+                card_type: "national_id".into(),
+                masked: "4419**********1234".into(),
+                digest: crate::cards::CardDigest::from_hex(&"a5".repeat(16)).unwrap(),
+            },
         ];
         for (i, kind) in events.into_iter().enumerate() {
+            // Format 2's records (still read): MessagePack of the internally tagged event.
             let e = Event { seq: i as u64 + 1, at: Timestamp(1_800_000_000), kind };
-            let frame = encode_frame(&e).unwrap();
-            match read_frame(&frame, 0) {
-                Frame::Ok(payload, end) => {
-                    assert_eq!(end, frame.len());
-                    assert_eq!(decode::<Event>(payload).unwrap(), e);
-                }
-                other => panic!("{other:?}"),
-            }
+            assert_eq!(decode::<Event>(&rmp_serde::to_vec(&e).unwrap()).unwrap(), e);
+            // Format 3's (written): postcard through the mirror of `record.rs`.
+            let frame = super::super::record::encode_frame(&e).unwrap();
+            let Frame::Ok(payload, _) = read_frame(&frame, 0) else { panic!("bad frame") };
+            assert_eq!(super::super::record::decode(payload).unwrap(), e);
         }
     }
 
@@ -413,7 +409,7 @@ mod tests {
             at: Timestamp(0),
             kind: EventKind::PatientRegistered { patient: PatientId(0) },
         };
-        let frame = encode_frame(&e).unwrap();
+        let frame = super::super::record::encode_frame(&e).unwrap();
         for cut in 1..frame.len() {
             assert!(matches!(read_frame(&frame[..cut], 0), Frame::Bad(_)), "cut at {cut}");
         }
@@ -470,23 +466,24 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_the_header() {
+        let next = FORMAT_CURRENT + 1;
         assert_eq!(
-            parse_segment_header(&future_header(SEGMENT_MAGIC, 3, 64)),
-            Err(HeaderProblem::Unsupported(3))
+            parse_segment_header(&future_header(SEGMENT_MAGIC, next, 64)),
+            Err(HeaderProblem::Unsupported(next))
         );
         assert_eq!(
             parse_segment_header(&future_header(SEGMENT_MAGIC, 900, 20)),
             Err(HeaderProblem::Unsupported(900))
         );
         assert_eq!(
-            parse_snapshot(&future_header(SNAPSHOT_MAGIC, 3, 80)),
-            Err(HeaderProblem::Unsupported(3))
+            parse_snapshot(&future_header(SNAPSHOT_MAGIC, next, 80)),
+            Err(HeaderProblem::Unsupported(next))
         );
         assert!(matches!(
             parse_segment_header(&future_header(SEGMENT_MAGIC, 1, 40)),
             Err(HeaderProblem::Damaged(_))
         ));
-        assert!(unsupported("seg-1.hyj", 3).to_string().contains("format 3"));
+        assert!(unsupported("seg-1.hyj", next).to_string().contains(&format!("format {next}")));
         // Format 1: "HYJRNL01" | first seq | CRC of the 16 bytes.
         let mut v1 = b"HYJRNL01".to_vec();
         v1.extend_from_slice(&9u64.to_le_bytes());

@@ -91,12 +91,13 @@ pub(crate) fn create_segment(
 // ------------------------------------------------------------------ reading
 
 /// Decode one checksummed frame payload of a segment of `version`. Format 1 needs the card key
-/// to turn a card number into its digest and masked form (`format1.rs`); later formats are
-/// `codec.rs`'s own.
+/// to turn a card number into its digest and masked form (`format1.rs`); format 2 is
+/// MessagePack of the event (`codec.rs`), format 3 postcard (`record.rs`).
 fn decode_event(version: u16, payload: &[u8], key: Option<&CardKey>) -> Result<Event> {
     match version {
         1 => super::format1::decode_event(payload, key),
-        _ => codec::decode(payload),
+        2 => codec::decode(payload),
+        _ => super::record::decode(payload),
     }
 }
 
@@ -285,7 +286,7 @@ pub(crate) struct JournalSink {
 impl EventSink for JournalSink {
     fn record(&self, event: &Event) {
         // A send fails only once the writer is gone; `wait_durable` reports that.
-        let _ = self.tx.send(Msg::Record(event.seq, codec::encode_frame(event)));
+        let _ = self.tx.send(Msg::Record(event.seq, super::record::encode_frame(event)));
     }
 
     fn wait_durable(&self, seq: u64) -> Result<()> {

@@ -58,6 +58,7 @@
 mod codec;
 mod format1;
 mod journal;
+mod record;
 mod replay;
 mod snapshot;
 
@@ -787,11 +788,19 @@ pub fn fuzz_decode_snapshot_payload(payload: &[u8]) -> Result<u64> {
     Ok(seq)
 }
 
-/// Fuzzing: frame raw bytes as one journal segment (valid header and checksums) so a fuzzer
-/// reaches the event decoder and replay.
+/// Fuzzing: frame raw bytes as one journal segment of `format` (2: MessagePack records, 3:
+/// postcard; valid header and checksums) so a fuzzer reaches that format's event decoder and
+/// replay. Another format is an error.
 #[cfg(feature = "fuzz-hooks")]
-pub fn fuzz_segment_from_payloads(first_seq: u64, payloads: &[&[u8]]) -> Vec<u8> {
-    let mut out = codec::segment_header(first_seq, &fuzz_key().check_value()).to_vec();
+pub fn fuzz_segment_from_payloads(
+    format: u16,
+    first_seq: u64,
+    payloads: &[&[u8]],
+) -> Result<Vec<u8>> {
+    if !(2..=codec::FORMAT_CURRENT).contains(&format) {
+        return Err(Error::invalid(format!("format {format}: 2 ..= {}", codec::FORMAT_CURRENT)));
+    }
+    let mut out = codec::segment_header_of(format, first_seq, &fuzz_key().check_value()).to_vec();
     for p in payloads {
         let len = (p.len() as u32).to_le_bytes();
         let crc = crc32c::crc32c_append(crc32c::crc32c(&len), p);
@@ -799,7 +808,7 @@ pub fn fuzz_segment_from_payloads(first_seq: u64, payloads: &[&[u8]]) -> Vec<u8>
         out.extend_from_slice(&crc.to_le_bytes());
         out.extend_from_slice(p);
     }
-    out
+    Ok(out)
 }
 
 /// The card key of the fuzzing entry points: fixed, so that the segments

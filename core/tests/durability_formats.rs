@@ -1,0 +1,111 @@
+//! Every journal format this build reads opens to the same state, and what is written after
+//! opening is in the current format. Format 1 (card numbers in plain text) is `pii.rs`'s; this
+//! file reads format 2 (MessagePack records), written by the code before format 3
+//! (`fixtures/format2/README.md`).
+
+mod durability_support;
+
+use durability_support::*;
+use haoyuan::*;
+use std::path::{Path, PathBuf};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format2")
+}
+
+/// A copy of the fixture to open (opening writes: a new segment, the LOCK file).
+fn copy_of_fixture(name: &str) -> PathBuf {
+    let dir = fresh_dir(name);
+    for entry in std::fs::read_dir(fixture()).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_str().unwrap().to_string();
+        if file.ends_with(".hyj") || file.ends_with(".hys") || file == "config.json" {
+            std::fs::copy(&path, dir.join(&file)).unwrap();
+        }
+    }
+    dir
+}
+
+fn expected(field: &str) -> String {
+    let text = std::fs::read_to_string(fixture().join("expected.txt")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field).map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("{field} missing from expected.txt"))
+}
+
+fn hex(digest: [u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The first bytes of each segment: magic and format version.
+fn segment_formats(dir: &Path) -> Vec<(String, u16)> {
+    let mut out: Vec<(String, u16)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "hyj"))
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p.file_name().unwrap().to_str().unwrap().to_string(), u16::from_le_bytes([b[6], b[7]]))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn open(dir: &Path) -> DurableEngine {
+    DurableEngine::open(
+        dir,
+        OpenOptions::new(Durability::Sync).config(config()).clock(ClockKind::Manual(start())),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_format2_directory_recovers_its_exact_state_and_continues_in_format3() {
+    let dir = copy_of_fixture("format2");
+    assert_eq!(
+        segment_formats(&dir).iter().map(|s| s.1).collect::<Vec<_>>(),
+        [2, 2],
+        "the fixture is format 2"
+    );
+    let e = open(&dir);
+    let report = e.recovery_report().clone();
+    assert_eq!(report.snapshot_seq, Some(336));
+    assert_eq!(report.segments_read, 2);
+    assert_eq!(report.events_replayed, 481 - 336);
+    assert_eq!(e.last_event_seq().to_string(), expected("last_event_seq"));
+    assert_eq!(hex(e.state_digest().unwrap()), expected("state_digest"));
+    assert_no_slot_over_capacity(&e);
+    e.check_availability_index().unwrap();
+    // The card linked in the fixture's second session is found by its number.
+    let p =
+        e.find_patient_by_card("e_health", "EH20260002024").unwrap().expect("the card is linked");
+
+    // Writing goes on in format 3, after the format-2 segments.
+    let app = e.channel_id("app").unwrap();
+    let free = e.find_free_slots(&AvailabilityQuery::department(
+        DepartmentId(1),
+        day0().plus_days(1),
+        day0().plus_days(6),
+    ));
+    let slot = free.unwrap().into_iter().next().expect("a free slot in the fixture").slot;
+    let booked = e.book(&Request::new(p, slot, app)).unwrap();
+    let digest = e.state_digest().unwrap();
+    e.close().unwrap();
+    let formats = segment_formats(&dir);
+    assert_eq!(formats.len(), 3, "{formats:?}");
+    assert_eq!(formats.iter().map(|s| s.1).collect::<Vec<_>>(), [2, 2, 3], "{formats:?}");
+
+    // Mixed formats reopen to the same state; a snapshot then compacts the old formats away.
+    let e = open(&dir);
+    assert_eq!(e.state_digest().unwrap(), digest);
+    assert_eq!(e.booking(booked.id).unwrap().state, BookingState::Booked);
+    e.snapshot().unwrap();
+    e.cancel(booked.id).unwrap();
+    e.snapshot().unwrap();
+    let digest = e.state_digest().unwrap();
+    e.close().unwrap();
+    assert!(segment_formats(&dir).iter().all(|s| s.1 == 3), "{:?}", segment_formats(&dir));
+    let e = open(&dir);
+    assert_eq!(e.state_digest().unwrap(), digest);
+}
