@@ -50,6 +50,16 @@
 //! in mid-write) is cut off and reported in the [`RecoveryReport`]; damage anywhere else is an
 //! [`Error::Durability`] naming the file and offset, never a silent skip.
 //!
+//! # Acknowledgement without one fsync per call
+//! In `Sync` mode every call waits until its events are durable, and concurrent calls share an
+//! fsync (group commit). A host with many requests in flight gets more out of one thread with
+//! [`Engine::pipelined`](crate::Engine::pipelined) or
+//! [`Engine::pipeline_scope`](crate::Engine::pipeline_scope): outcomes at once, then one
+//! [`wait_durable`](crate::Engine::wait_durable) (or an
+//! [`on_durable`](crate::Engine::on_durable) callback) for many of them; the bulk calls
+//! ([`Engine::book_many`](crate::Engine::book_many) …) do that for their rows. The rule: an
+//! outcome is acknowledged to the patient only once its ticket is durable.
+//!
 //! What a crash can lose: nothing acknowledged in `Sync` mode; up to one fsync interval in
 //! `Buffered` mode. An operation that was not yet acknowledged may survive in part (e.g. a
 //! session suspension that had cancelled some of its bookings): each of its events is a
