@@ -7,6 +7,7 @@
 #   make test-python           install that wheel into python/.venv and run the pytest suite on
 #                              the installed package (engine API, bulk calls, threads, fork,
 #                              hypothesis invariants, the hardening regressions of issue 12, the
+#                              durable engine, pipelines and a SIGKILL loop of issue 16, the
 #                              README example), and mypy.stubtest (part of `make test`)
 #   make test-python-install   what a user does: `pip install ./python` (from source, PEP 517
 #                              through maturin) into a fresh venv with the extras, then the suite on
@@ -30,7 +31,7 @@
 PY_VENV := python/.venv
 PY_BIN := $(abspath $(PY_VENV))/bin
 PY_STAMP := $(PY_VENV)/.requirements-dev.stamp
-PY_TESTS := tests/test_engine.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py tests/test_hardening.py tests/test_pii.py tests/test_error_table.py tests/test_faces.py README.md
+PY_TESTS := tests/test_engine.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py tests/test_hardening.py tests/test_pii.py tests/test_error_table.py tests/test_faces.py tests/test_durable.py README.md
 PY_SIM_TESTS := tests/test_sim.py tests/test_sim_validation.py tests/test_sim_plots.py
 PY_TGT := $(abspath $(or $(CARGO_TARGET_DIR),target))
 PY_WHEEL_DIR := $(PY_TGT)/python-wheel

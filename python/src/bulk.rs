@@ -1,12 +1,18 @@
 //! The bulk forms: NumPy arrays in, NumPy arrays out, one GIL release per call and no Python
 //! loop on the hot path. Inputs are copied out of NumPy before the GIL is released, so another
 //! Python thread changing an array cannot race with the engine reading it.
+//!
+//! The mutating bulk calls (`book_many`, `hold_many`, `lifecycle_many`) run their rows
+//! pipelined (core `pipeline.rs`) and wait once, at the end, for all of them to be durable: on a
+//! durable engine a call is a few journal batches and fsyncs, not one per row. Their outcomes
+//! are returned only after that wait; a journal failure raises `Durability` instead (then no
+//! row's outcome is acknowledged).
 
-use crate::errors::invalid;
+use crate::errors::{invalid, HyErr};
 use crate::runtime::{pool, run, run_parallel};
 use haoyuan::{
-    AvailabilityQuery, BookingId, BookingState, ChannelId, Date, DepartmentId, Engine, PatientId,
-    Pool, Request, ResourceId, SlotId, SlotSpec,
+    AvailabilityQuery, BookingId, BookingState, ChannelId, Date, DepartmentId, Engine,
+    LifecycleAction, PatientId, Pool, Request, ResourceId, SlotId, SlotSpec,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -107,16 +113,15 @@ pub fn book_many<'py>(
 ) -> PyResult<BookResult<'py>> {
     let (p, s, c) = (rows("patient", patient)?, rows("slot", slot)?, rows("channel", channel)?);
     let n = same_len(&[("patient", p.len()), ("slot", s.len()), ("channel", c.len())])?;
-    let one = |i: usize| {
+    let one = |e: &Engine, i: usize| {
         let req = Request::new(PatientId(p[i]), SlotId(s[i]), ChannelId(c[i]));
-        code(&if hold { engine.hold(&req) } else { engine.book(&req) })
+        if hold {
+            e.hold(&req)
+        } else {
+            e.book(&req)
+        }
     };
-    let out: Vec<(u64, u32)> = if parallel {
-        let pool = pool().map_err(invalid)?;
-        py.allow_threads(|| pool.install(|| (0..n).into_par_iter().map(one).collect()))
-    } else {
-        py.allow_threads(|| (0..n).map(one).collect())
-    };
+    let out = rows_pipelined(py, engine, n, parallel, |e, i| code(&one(e, i)))?;
     let (ids, codes): (Vec<u64>, Vec<u32>) = out.into_iter().unzip();
     Ok((PyArray1::from_vec(py, ids), PyArray1::from_vec(py, codes)))
 }
@@ -127,23 +132,49 @@ pub fn lifecycle_many<'py>(
     action: &str,
     booking: &PyReadonlyArray1<'py, u64>,
 ) -> PyResult<Bound<'py, PyArray1<u32>>> {
-    type Action = fn(&Engine, BookingId) -> haoyuan::Result<haoyuan::Booking>;
-    let f: Action = match action {
-        "confirm" => Engine::confirm,
-        "cancel" => Engine::cancel,
-        "check_in" => Engine::check_in,
-        "fulfil" => Engine::fulfil,
-        "mark_no_show" => Engine::mark_no_show,
-        other => {
-            return Err(invalid(format!(
-            "unknown action {other:?}; expected confirm, cancel, check_in, fulfil or mark_no_show"
-        )))
-        }
-    };
+    let action = LifecycleAction::from_name(action).map_err(HyErr)?;
     let ids = rows("booking", booking)?;
-    let codes: Vec<u32> =
-        py.allow_threads(|| ids.iter().map(|&id| code(&f(engine, BookingId(id))).1).collect());
+    let codes = rows_pipelined(py, engine, ids.len(), false, |e, i| {
+        code(&e.lifecycle(action, BookingId(ids[i]))).1
+    })?;
     Ok(PyArray1::from_vec(py, codes))
+}
+
+/// Run `row(engine, i)` for each row `0..n` with the GIL released and durability waits deferred,
+/// then wait once for everything they did (core `Engine::book_many` does the same for its own
+/// bound of rows; the NumPy calls take more, `BULK_ROWS_MAX`).
+///
+/// In order on this thread, inside one pipeline scope; or (`parallel`) spread over the worker
+/// pool, each row pipelined on its own: a worker's pipeline mark then lasts exactly one row, so
+/// a job of another call that the worker steals while waiting can never run under it.
+fn rows_pipelined<T: Send>(
+    py: Python<'_>,
+    engine: &Engine,
+    n: usize,
+    parallel: bool,
+    row: impl Fn(&Engine, usize) -> T + Sync,
+) -> PyResult<Vec<T>> {
+    let pool = if parallel { Some(pool().map_err(invalid)?) } else { None };
+    py.allow_threads(|| {
+        let out: Vec<T> = match &pool {
+            Some(pool) => pool.install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .map(|i| {
+                        let _scope = engine.pipeline_scope();
+                        row(engine, i)
+                    })
+                    .collect()
+            }),
+            None => {
+                let _scope = engine.pipeline_scope();
+                (0..n).map(|i| row(engine, i)).collect()
+            }
+        };
+        // One wait for every row: the ticket is taken after the last one returned.
+        engine.wait_durable(engine.ticket()).map(|()| out)
+    })
+    .map_err(|e| PyErr::from(HyErr(e)))
 }
 
 pub fn find_free_many<'py>(

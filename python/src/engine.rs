@@ -3,12 +3,13 @@
 //! The engine is `Send + Sync` and the class is frozen, so any number of Python threads may call
 //! one engine at once.
 
-use crate::args::{int, Id, Int};
+use crate::args::{float, int, Id, Int};
 use crate::bulk;
 use crate::convert::{
     enum_str, parse_enum, DateArg, TimeArg, TimeOfDayArg, INSTANT_MAX, RESOURCE_KINDS, TIERS,
     URGENCIES,
 };
+use crate::durable::{self, Pipeline};
 use crate::errors::{invalid, HyErr};
 use crate::events::Subscription;
 use crate::policy::{policy_arg, Policy};
@@ -20,8 +21,10 @@ use haoyuan::{
     WaitlistId, WaitlistRequest,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
+use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyRange, PyString};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A channel argument: its id, or its name ("app", "wechat", "kiosk" …).
@@ -43,24 +46,90 @@ impl<'py> FromPyObject<'py> for ChannelArg {
 /// bound, `PUBLISH_BATCH_MAX`).
 const PUBLISH_LIST_MAX: usize = haoyuan::PUBLISH_BATCH_MAX;
 
+/// The Rust engine behind a Python one: in memory, or journaled on a directory (a
+/// `DurableEngine` derefs to `Engine`, so every method works on both; the C face holds its
+/// engines the same way).
+// One `Inner` per Python engine, behind an `Arc`: boxing the larger variant would only add an
+// indirection to every call.
+#[allow(clippy::large_enum_variant)]
+pub enum Inner {
+    Memory(haoyuan::Engine),
+    Durable(haoyuan::DurableEngine),
+}
+
+impl std::ops::Deref for Inner {
+    type Target = haoyuan::Engine;
+    fn deref(&self) -> &haoyuan::Engine {
+        match self {
+            Inner::Memory(e) => e,
+            Inner::Durable(d) => d,
+        }
+    }
+}
+
 /// The engine: one region-wide pool of slots. `Engine()` runs on the system clock;
 /// `Engine(start=t)` on a manual clock that moves only through `advance_clock` / `advance_to`.
+/// `DurableEngine` (durable.rs) is its subclass journaled on a directory.
 #[pyclass(module = "haoyuan._native", frozen, subclass)]
 pub struct Engine {
-    pub inner: Arc<haoyuan::Engine>,
+    /// The engine; `None` once a durable engine is closed. Each call takes its own reference
+    /// (an `Arc` clone) for its duration, so `DurableEngine.close` can wait for the calls in
+    /// progress on other threads and then own the engine to close it.
+    cell: RwLock<Option<Arc<Inner>>>,
     manual: bool,
+    /// The directory of a durable engine (for messages).
+    dir: Option<PathBuf>,
+}
+
+/// The error of every call on a closed durable engine.
+pub fn closed_error(dir: Option<&Path>) -> PyErr {
+    let at = dir.map(|d| format!(" on {}", d.display())).unwrap_or_default();
+    PyErr::from(HyErr(haoyuan::Error::Durability(format!(
+        "the durable engine{at} is closed; open the directory again to go on"
+    ))))
 }
 
 impl Engine {
-    fn channel_of(&self, c: ChannelArg) -> PyResult<ChannelId> {
+    pub fn from_inner(inner: Inner, manual: bool, dir: Option<PathBuf>) -> Engine {
+        Engine { cell: RwLock::new(Some(Arc::new(inner))), manual, dir }
+    }
+
+    /// The engine for one call, or `Durability` once it is closed.
+    pub fn engine(&self) -> PyResult<Arc<Inner>> {
+        self.cell.read().clone().ok_or_else(|| closed_error(self.dir.as_deref()))
+    }
+
+    /// Take the engine out (closing): later calls fail with `Durability`.
+    pub fn take(&self) -> Option<Arc<Inner>> {
+        self.cell.write().take()
+    }
+
+    /// Put back an engine that `take` removed (a close that could not finish).
+    pub fn put_back(&self, inner: Arc<Inner>) {
+        *self.cell.write() = Some(inner);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.cell.read().is_none()
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    pub fn is_manual(&self) -> bool {
+        self.manual
+    }
+
+    fn channel_of(e: &haoyuan::Engine, c: ChannelArg) -> PyResult<ChannelId> {
         match c {
             ChannelArg::Id(id) => Ok(id),
-            ChannelArg::Name(name) => Ok(self.inner.channel_id(&name).map_err(HyErr)?),
+            ChannelArg::Name(name) => Ok(e.channel_id(&name).map_err(HyErr)?),
         }
     }
 
     fn request(
-        &self,
+        e: &haoyuan::Engine,
         patient: PatientId,
         slot: SlotId,
         channel: ChannelArg,
@@ -70,26 +139,26 @@ impl Engine {
         Ok(Request {
             patient,
             slot,
-            channel: self.channel_of(channel)?,
+            channel: Self::channel_of(e, channel)?,
             referral: referral.map(|r| r.0),
             follow_up,
         })
     }
 
-    pub fn institution_record(&self, i: haoyuan::Institution) -> Institution {
+    pub fn institution_record(e: &haoyuan::Engine, i: haoyuan::Institution) -> Institution {
         Institution {
             id: i.id.0,
             name: i.name,
             tier: enum_str(&i.tier),
-            district: self.inner.district_name(i.district).unwrap_or_default(),
+            district: e.district_name(i.district).unwrap_or_default(),
         }
     }
 
-    fn department_record(&self, d: haoyuan::Department) -> PyResult<Department> {
+    fn department_record(e: &haoyuan::Engine, d: haoyuan::Department) -> PyResult<Department> {
         Ok(Department {
             id: d.id.0,
             institution: d.institution.0,
-            specialty: self.inner.specialty_name(d.specialty).map_err(HyErr)?,
+            specialty: e.specialty_name(d.specialty).map_err(HyErr)?,
             name: d.name,
         })
     }
@@ -104,12 +173,12 @@ impl Engine {
         }
     }
 
-    fn referral_record(&self, r: haoyuan::Referral) -> Referral {
+    fn referral_record(e: &haoyuan::Engine, r: haoyuan::Referral) -> Referral {
         Referral {
             id: r.id.0,
             patient: r.patient.0,
             from_: r.from.0,
-            specialty: self.inner.specialty_name(r.specialty).unwrap_or_default(),
+            specialty: e.specialty_name(r.specialty).unwrap_or_default(),
             institution: r.institution.map(|i| i.0),
             urgency: enum_str(&r.urgency),
             valid_from: r.valid_from.0,
@@ -121,7 +190,7 @@ impl Engine {
 
 /// The card key: 32 bytes, or 64 hex characters; `None` leaves it to the environment
 /// (`HAOYUAN_CARD_KEY` / `HAOYUAN_CARD_KEY_FILE`), else a random key per engine.
-fn card_key_arg(key: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CardKey>> {
+pub fn card_key_arg(key: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CardKey>> {
     let Some(key) = key.filter(|k| !k.is_none()) else { return Ok(None) };
     let parsed = if let Ok(b) = key.downcast::<pyo3::types::PyBytes>() {
         CardKey::from_bytes(b.as_bytes())
@@ -154,7 +223,7 @@ impl Engine {
             Some(TimeArg(t)) => (run(py, || haoyuan::Engine::with_manual_clock(config, t))?, true),
             None => (run(py, || haoyuan::Engine::new(config))?, false),
         };
-        Ok(Engine { inner: Arc::new(engine), manual })
+        Ok(Engine::from_inner(Inner::Memory(engine), manual, None))
     }
 
     /// An engine on a manual clock starting at `start` (int seconds or an aware datetime),
@@ -180,7 +249,8 @@ impl Engine {
     }
 
     fn __repr__(&self) -> String {
-        let s = self.inner.stats();
+        let Ok(e) = self.engine() else { return String::from("Engine(closed)") };
+        let s = e.stats();
         format!(
             "Engine(clock={}, institutions={}, departments={}, resources={}, patients={}, slots={}, last_event_seq={})",
             if self.manual { "manual" } else { "system" },
@@ -195,13 +265,13 @@ impl Engine {
 
     /// The policy the engine runs (fixed at construction).
     #[getter]
-    fn policy(&self) -> Policy {
-        Policy { inner: self.inner.policy().clone() }
+    fn policy(&self) -> PyResult<Policy> {
+        Ok(Policy { inner: self.engine()?.policy().clone() })
     }
 
     #[getter]
-    fn utc_offset_s(&self) -> i32 {
-        self.inner.utc_offset_s()
+    fn utc_offset_s(&self) -> PyResult<i32> {
+        Ok(self.engine()?.utc_offset_s())
     }
 
     /// Whether the engine runs on a manual clock.
@@ -213,15 +283,15 @@ impl Engine {
     // ------------------------------------------------------------------ clock
 
     /// The engine's current time, int seconds since the epoch.
-    fn now(&self) -> i64 {
-        self.inner.now().0
+    fn now(&self) -> PyResult<i64> {
+        Ok(self.engine()?.now().0)
     }
 
     /// Move the manual clock forward by `seconds` (0 ..= 366 days, and never past
     /// `INSTANT_MAX`, the end of the calendar) and process what fell due.
     fn advance_clock(&self, py: Python<'_>, seconds: Int<i64>) -> PyResult<()> {
         let Int(seconds) = seconds;
-        let e = &*self.inner;
+        let e = self.engine()?;
         if self.manual && seconds > 0 && e.now().0.saturating_add(seconds) > INSTANT_MAX {
             return Err(invalid(format!(
                 "advance of {seconds} s would move the clock past {INSTANT_MAX} (2199-12-31)"
@@ -233,13 +303,13 @@ impl Engine {
     /// Move the manual clock to `t` and process what fell due. A manual clock never goes back:
     /// an earlier `t` raises `InvalidArgument` and changes nothing.
     fn advance_to(&self, py: Python<'_>, t: TimeArg) -> PyResult<()> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.advance_to(t.0))
     }
 
     /// Expire due holds and draw due lotteries; returns how many holds expired.
     fn tick(&self, py: Python<'_>) -> PyResult<usize> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || Ok(e.tick()))
     }
 
@@ -253,7 +323,7 @@ impl Engine {
         district: &str,
     ) -> PyResult<u32> {
         let tier = parse_enum("tier", tier, TIERS)?;
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.add_institution(name, tier, district)).map(|i| i.0)
     }
 
@@ -264,7 +334,7 @@ impl Engine {
         specialty: &str,
         name: &str,
     ) -> PyResult<u32> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.add_department(institution.0, specialty, name)).map(|d| d.0)
     }
 
@@ -278,40 +348,42 @@ impl Engine {
         expert: bool,
     ) -> PyResult<u32> {
         let kind = parse_enum("resource kind", kind, RESOURCE_KINDS)?;
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.add_resource(department.0, kind, name, expert)).map(|r| r.0)
     }
 
     /// Add a channel (idempotent by name); the six standard channels exist from the start.
     fn add_channel(&self, py: Python<'_>, name: &str) -> PyResult<u16> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.add_channel(name)).map(|c| c.0)
     }
 
     fn channel_id(&self, name: &str) -> PyResult<u16> {
-        Ok(self.inner.channel_id(name).map_err(HyErr)?.0)
+        Ok(self.engine()?.channel_id(name).map_err(HyErr)?.0)
     }
 
     fn institution(&self, id: Id<InstitutionId>) -> PyResult<Institution> {
-        let i = self.inner.institution(id.0).map_err(HyErr)?;
-        Ok(self.institution_record(i))
+        let e = self.engine()?;
+        let i = e.institution(id.0).map_err(HyErr)?;
+        Ok(Self::institution_record(&e, i))
     }
 
     fn department(&self, id: Id<DepartmentId>) -> PyResult<Department> {
-        let d = self.inner.department(id.0).map_err(HyErr)?;
-        self.department_record(d)
+        let e = self.engine()?;
+        let d = e.department(id.0).map_err(HyErr)?;
+        Self::department_record(&e, d)
     }
 
     fn resource(&self, id: Id<ResourceId>) -> PyResult<Resource> {
-        let r = self.inner.resource(id.0).map_err(HyErr)?;
+        let r = self.engine()?.resource(id.0).map_err(HyErr)?;
         Ok(Self::resource_record(&r))
     }
 
     /// Every institution, in id order.
     fn institutions(&self, py: Python<'_>) -> PyResult<Vec<Institution>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         let all = run(py, || Ok(e.institutions()))?;
-        Ok(all.into_iter().map(|i| self.institution_record(i)).collect())
+        Ok(all.into_iter().map(|i| Self::institution_record(&e, i)).collect())
     }
 
     /// An institution's departments, in id order.
@@ -320,9 +392,9 @@ impl Engine {
         py: Python<'_>,
         institution: Id<InstitutionId>,
     ) -> PyResult<Vec<Department>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         let all = run(py, || e.departments_of(institution.0))?;
-        all.into_iter().map(|d| self.department_record(d)).collect()
+        all.into_iter().map(|d| Self::department_record(&e, d)).collect()
     }
 
     /// A department's resources, in id order.
@@ -331,29 +403,29 @@ impl Engine {
         py: Python<'_>,
         department: Id<DepartmentId>,
     ) -> PyResult<Vec<Resource>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         let all = run(py, || e.resources_of(department.0))?;
         Ok(all.iter().map(Self::resource_record).collect())
     }
 
     fn channel(&self, id: Id<ChannelId>) -> PyResult<Channel> {
-        let c = self.inner.channel(id.0).map_err(HyErr)?;
+        let c = self.engine()?.channel(id.0).map_err(HyErr)?;
         Ok(Channel { id: c.id.0, name: c.name })
     }
 
     /// Measured no-show rate of a resource (for setting its overbooking ratio).
     fn resource_stats(&self, id: Id<ResourceId>) -> PyResult<ResourceStats> {
-        Ok(self.inner.resource_stats(id.0).map_err(HyErr)?.into())
+        Ok(self.engine()?.resource_stats(id.0).map_err(HyErr)?.into())
     }
 
-    fn stats(&self) -> EngineStats {
-        self.inner.stats().into()
+    fn stats(&self) -> PyResult<EngineStats> {
+        Ok(self.engine()?.stats().into())
     }
 
     // ------------------------------------------------------------------ patients
 
     fn register_patient(&self, py: Python<'_>) -> PyResult<u32> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.register_patient()).map(|p| p.0)
     }
 
@@ -365,7 +437,7 @@ impl Engine {
         card_type: &str,
         number: &str,
     ) -> PyResult<()> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.link_card(patient.0, card_type, number))
     }
 
@@ -376,7 +448,7 @@ impl Engine {
         card_type: &str,
         number: &str,
     ) -> PyResult<Option<u32>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.find_patient_by_card(card_type, number)).map(|p| p.map(|p| p.0))
     }
 
@@ -387,12 +459,12 @@ impl Engine {
         survivor: Id<PatientId>,
         merged: Id<PatientId>,
     ) -> PyResult<()> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.merge_patients(survivor.0, merged.0))
     }
 
     fn patient_record(&self, py: Python<'_>, patient: Id<PatientId>) -> PyResult<PatientRecord> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         let r = run(py, || e.patient_record(patient.0))?;
         Ok(PatientRecord {
             patient: r.patient.0,
@@ -400,14 +472,14 @@ impl Engine {
             no_shows_in_window: r.no_shows_in_window + 0.0, // an empty f32 sum is -0.0
             suspended_until: r.suspended_until.map(|t| t.0),
             active_bookings: r.active_bookings.into_iter().map(Booking::from).collect(),
-            referrals: r.referrals.into_iter().map(|x| self.referral_record(x)).collect(),
+            referrals: r.referrals.into_iter().map(|x| Self::referral_record(&e, x)).collect(),
             waitlist_entries: r.waitlist_entries,
         })
     }
 
     /// Every hold and booking of a patient, ended ones included, oldest first.
     fn bookings_of(&self, py: Python<'_>, patient: Id<PatientId>) -> PyResult<Vec<Booking>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.bookings_of(patient.0)).map(|v| v.into_iter().map(Booking::from).collect())
     }
 
@@ -415,19 +487,19 @@ impl Engine {
     /// holds a place.
     fn bookings_on(&self, py: Python<'_>, slots: Vec<Id<SlotId>>) -> PyResult<Vec<Booking>> {
         let ids: Vec<SlotId> = slots.into_iter().map(|s| s.0).collect();
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.bookings_on(&ids)).map(|v| v.into_iter().map(Booking::from).collect())
     }
 
     fn booking(&self, py: Python<'_>, id: Id<BookingId>) -> PyResult<Booking> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.booking(id.0)).map(Booking::from)
     }
 
     // ------------------------------------------------------------------ slots and rosters
 
     fn slot(&self, id: Id<SlotId>) -> PyResult<SlotInfo> {
-        Ok(self.inner.slot(id.0).map_err(HyErr)?.into())
+        Ok(self.engine()?.slot(id.0).map_err(HyErr)?.into())
     }
 
     /// The slot ids of a resource on a date, in start order (empty when none is published).
@@ -437,13 +509,13 @@ impl Engine {
         resource: Id<ResourceId>,
         date: DateArg,
     ) -> PyResult<Vec<u32>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.resource_day_slots(resource.0, date.0))
             .map(|v| v.into_iter().map(|s| s.0).collect())
     }
 
-    fn slot_count(&self) -> usize {
-        self.inner.slot_count()
+    fn slot_count(&self) -> PyResult<usize> {
+        Ok(self.engine()?.slot_count())
     }
 
     /// Publish slots from an iterable of `(resource, date, start_min, end_min, capacity)`
@@ -486,7 +558,7 @@ impl Engine {
             })?;
             parsed.push(SlotSpec { resource, date, start_min, end_min, capacity });
         }
-        let e = &*self.inner;
+        let e = self.engine()?;
         let ids = run_parallel(py, || e.publish_slots(&parsed))?;
         PyRange::new(py, ids.start.0 as isize, ids.end.0 as isize)
     }
@@ -503,7 +575,7 @@ impl Engine {
         capacity: PyReadonlyArray1<'py, u16>,
     ) -> PyResult<Bound<'py, PyRange>> {
         let specs = bulk::slot_specs(&resource, &date, &start_min, &end_min, &capacity)?;
-        let e = &*self.inner;
+        let e = self.engine()?;
         let ids = run_parallel(py, || e.publish_slots(&specs))?;
         PyRange::new(py, ids.start.0 as isize, ids.end.0 as isize)
     }
@@ -538,17 +610,17 @@ impl Engine {
             valid_until: valid_until.0,
             closed_dates: closed_dates.into_iter().map(|d| d.0).collect(),
         };
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.add_roster(roster)).map(|r| r.0)
     }
 
     fn roster(&self, id: Id<RosterId>) -> PyResult<Roster> {
-        Ok(self.inner.roster(id.0).map_err(HyErr)?.into())
+        Ok(self.engine()?.roster(id.0).map_err(HyErr)?.into())
     }
 
     /// Publish every roster's slots up to and including `until`; returns how many were created.
     fn publish_rosters_until(&self, py: Python<'_>, until: DateArg) -> PyResult<usize> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run_parallel(py, || e.publish_rosters_until(until.0))
     }
 
@@ -562,7 +634,7 @@ impl Engine {
         date: DateArg,
         time: Option<TimeOfDayArg>,
     ) -> PyResult<SuspensionReport> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.suspend_session(resource.0, date.0, time.map(|t| t.0)))
             .map(SuspensionReport::from)
     }
@@ -600,7 +672,7 @@ impl Engine {
             with_referral,
             limit,
         };
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.find_free_slots(&q)).map(|v| v.into_iter().map(FreeSlot::from).collect())
     }
 
@@ -612,7 +684,7 @@ impl Engine {
         date_from: DateArg,
         date_to: DateArg,
     ) -> PyResult<Vec<DayAvailability>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.free_places_by_day(department.0, date_from.0, date_to.0))
             .map(|v| v.into_iter().map(DayAvailability::from).collect())
     }
@@ -627,7 +699,7 @@ impl Engine {
         date_to: DateArg,
         #[pyo3(from_py_with = int::<u32>)] limit: u32,
     ) -> PyResult<Vec<Alternative>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.alternatives(department.0, date_from.0, date_to.0, limit))
             .map(|v| v.into_iter().map(Alternative::from).collect())
     }
@@ -652,8 +724,8 @@ impl Engine {
             let category = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
             PyErr::warn(py, &category, c"Engine.hold(ttl_s=...) is deprecated: use Engine.hold_for(patient, slot, channel, ttl_s)", 1)?;
         }
-        let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
-        let e = &*self.inner;
+        let e = self.engine()?;
+        let req = Self::request(&e, patient.0, slot.0, channel, referral, follow_up)?;
         match ttl_s {
             Some(Int(ttl)) => run(py, || e.hold_for(&req, ttl)),
             None => run(py, || e.hold(&req)),
@@ -674,8 +746,8 @@ impl Engine {
         referral: Option<Id<ReferralId>>,
         follow_up: bool,
     ) -> PyResult<Booking> {
-        let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
-        let e = &*self.inner;
+        let e = self.engine()?;
+        let req = Self::request(&e, patient.0, slot.0, channel, referral, follow_up)?;
         let Int(ttl) = ttl_s;
         run(py, || e.hold_for(&req, ttl)).map(Booking::from)
     }
@@ -691,8 +763,8 @@ impl Engine {
         referral: Option<Id<ReferralId>>,
         follow_up: bool,
     ) -> PyResult<Booking> {
-        let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
-        let e = &*self.inner;
+        let e = self.engine()?;
+        let req = Self::request(&e, patient.0, slot.0, channel, referral, follow_up)?;
         run(py, || e.book(&req)).map(Booking::from)
     }
 
@@ -707,33 +779,33 @@ impl Engine {
         referral: Option<Id<ReferralId>>,
         follow_up: bool,
     ) -> PyResult<Submission> {
-        let req = self.request(patient.0, slot.0, channel, referral, follow_up)?;
-        let e = &*self.inner;
+        let e = self.engine()?;
+        let req = Self::request(&e, patient.0, slot.0, channel, referral, follow_up)?;
         run(py, || e.submit(&req)).map(Submission::from)
     }
 
     fn confirm(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.confirm(booking.0)).map(Booking::from)
     }
 
     fn cancel(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.cancel(booking.0)).map(Booking::from)
     }
 
     fn check_in(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.check_in(booking.0)).map(Booking::from)
     }
 
     fn fulfil(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.fulfil(booking.0)).map(Booking::from)
     }
 
     fn mark_no_show(&self, py: Python<'_>, booking: Id<BookingId>) -> PyResult<Booking> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.mark_no_show(booking.0)).map(Booking::from)
     }
 
@@ -761,9 +833,9 @@ impl Engine {
             urgency: parse_enum("urgency", urgency, URGENCIES)?,
             valid_days,
         };
-        let e = &*self.inner;
+        let e = self.engine()?;
         let referral = run(py, || e.issue_referral(&r))?;
-        Ok(self.referral_record(referral))
+        Ok(Self::referral_record(&e, referral))
     }
 
     /// Join a department's waitlist over a date range.
@@ -782,6 +854,7 @@ impl Engine {
         referral: Option<Id<ReferralId>>,
         follow_up: bool,
     ) -> PyResult<WaitlistEntry> {
+        let e = self.engine()?;
         let req = WaitlistRequest {
             patient: patient.0,
             department: department.0,
@@ -789,16 +862,15 @@ impl Engine {
             date_from: date_from.0,
             date_to: date_to.0,
             time: time.map(|t| t.0),
-            channel: self.channel_of(channel)?,
+            channel: Self::channel_of(&e, channel)?,
             referral: referral.map(|r| r.0),
             follow_up,
         };
-        let e = &*self.inner;
         run(py, || e.join_waitlist(&req)).map(WaitlistEntry::from)
     }
 
     fn leave_waitlist(&self, py: Python<'_>, entry: Id<WaitlistId>) -> PyResult<()> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.leave_waitlist(entry.0))
     }
 
@@ -808,7 +880,7 @@ impl Engine {
         py: Python<'_>,
         department: Id<DepartmentId>,
     ) -> PyResult<Vec<WaitlistEntry>> {
-        let e = &*self.inner;
+        let e = self.engine()?;
         run(py, || e.waitlist(department.0))
             .map(|v| v.into_iter().map(WaitlistEntry::from).collect())
     }
@@ -839,14 +911,81 @@ impl Engine {
             }
         };
         let sub = self
-            .inner
+            .engine()?
             .subscribe_with(haoyuan::SubscribeOptions { capacity, overflow })
             .map_err(HyErr)?;
         Ok(Subscription::new(sub))
     }
 
-    fn last_event_seq(&self) -> u64 {
-        self.inner.last_event_seq()
+    fn last_event_seq(&self) -> PyResult<u64> {
+        Ok(self.engine()?.last_event_seq())
+    }
+
+    // ------------------------------------------------------------------ pipelined acknowledgements
+
+    /// Pipeline this thread's calls: `with engine.pipeline() as p:` — inside the block each call
+    /// on this thread returns its in-memory outcome without waiting for the journal's fsync;
+    /// on exit `p.ticket` covers everything returned so far. Acknowledge those outcomes (tell the
+    /// patient "booked") only after `wait_durable(p.ticket)` returned True (or `await
+    /// engine.durable(p.ticket)`, or an `on_durable` callback got None). Calls spread over the
+    /// worker pool (`parallel=True`, `publish_*`) and the bulk calls wait as usual. On an
+    /// in-memory engine every ticket is durable at once. Rust `Engine::pipeline_scope`, C
+    /// `hy_engine_pipeline_begin` / `_end`.
+    fn pipeline(slf: &Bound<'_, Self>) -> PyResult<Pipeline> {
+        slf.get().engine()?;
+        Ok(Pipeline::new(slf.clone().unbind()))
+    }
+
+    /// A ticket (an int, the engine's last event number) covering every operation that has
+    /// returned so far, on any thread. Tickets are ordered: a later one covers every earlier one.
+    fn ticket(&self) -> PyResult<u64> {
+        Ok(self.engine()?.ticket().0)
+    }
+
+    /// Whether everything up to `ticket` is on stable storage (never waits).
+    fn is_durable(&self, ticket: Int<u64>) -> PyResult<bool> {
+        let e = self.engine()?;
+        let t = durable::ticket_arg(&e, ticket.0)?;
+        Ok(e.is_durable(t))
+    }
+
+    /// Wait until everything up to `ticket` is on stable storage (in buffered mode: the next
+    /// fsync), at most `timeout_s` seconds (0 ..= 86400; None: no limit). True once durable,
+    /// False if the time ran out first. The GIL is released while waiting, and Ctrl-C
+    /// interrupts the wait. A journal failure (or the engine closing first) raises
+    /// `Durability`: then nothing after the last durable point may be acknowledged.
+    #[pyo3(signature = (ticket, timeout_s=None))]
+    fn wait_durable(
+        &self,
+        py: Python<'_>,
+        ticket: Int<u64>,
+        timeout_s: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let timeout_s = match timeout_s.filter(|t| !t.is_none()) {
+            None => None,
+            Some(t) => Some(float(t)?),
+        };
+        let e = self.engine()?;
+        let t = durable::ticket_arg(&e, ticket.0)?;
+        durable::wait(py, e, t, timeout_s)
+    }
+
+    /// Call `callback(error)` once everything up to `ticket` is durable (`error` None) or the
+    /// journal failed first (`error` the `Durability` exception, not raised). It runs on a
+    /// helper thread of haoyuan with the GIL held — never on the calling thread, even when the
+    /// ticket is already durable — so it must be quick and must not wait for the engine; an
+    /// exception it raises goes to `sys.unraisablehook`. `await engine.durable(ticket)` is the
+    /// asyncio form. Rust `Engine::on_durable`, C `hy_engine_on_durable`.
+    fn on_durable(&self, ticket: Int<u64>, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !callback.is_callable() {
+            return Err(invalid(format!(
+                "callback must be callable, got {}",
+                callback.get_type().name()?
+            )));
+        }
+        let e = self.engine()?;
+        let t = durable::ticket_arg(&e, ticket.0)?;
+        durable::on_durable(&e, t, callback.clone().unbind())
     }
 
     // ------------------------------------------------------------------ bulk (NumPy)
@@ -865,7 +1004,8 @@ impl Engine {
         hold: bool,
         parallel: bool,
     ) -> PyResult<bulk::BookResult<'py>> {
-        bulk::book_many(py, &self.inner, &patient, &slot, &channel, hold, parallel)
+        let e = self.engine()?;
+        bulk::book_many(py, &e, &patient, &slot, &channel, hold, parallel)
     }
 
     /// Hold one request per row; as `book_many(..., hold=True)` (C `hy_engine_hold_many`).
@@ -878,7 +1018,8 @@ impl Engine {
         channel: PyReadonlyArray1<'py, u16>,
         parallel: bool,
     ) -> PyResult<bulk::BookResult<'py>> {
-        bulk::book_many(py, &self.inner, &patient, &slot, &channel, true, parallel)
+        let e = self.engine()?;
+        bulk::book_many(py, &e, &patient, &slot, &channel, true, parallel)
     }
 
     /// Apply one lifecycle action (`"confirm"`, `"cancel"`, `"check_in"`, `"fulfil"`,
@@ -889,7 +1030,8 @@ impl Engine {
         action: &str,
         booking: PyReadonlyArray1<'py, u64>,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
-        bulk::lifecycle_many(py, &self.inner, action, &booking)
+        let e = self.engine()?;
+        bulk::lifecycle_many(py, &e, action, &booking)
     }
 
     /// Many availability queries at once: one per row of `department`, `date_from`, `date_to`
@@ -904,7 +1046,8 @@ impl Engine {
         date_to: PyReadonlyArray1<'py, i32>,
         #[pyo3(from_py_with = int::<u32>)] limit: u32,
     ) -> PyResult<Bound<'py, PyDict>> {
-        bulk::find_free_many(py, &self.inner, &department, &date_from, &date_to, limit)
+        let e = self.engine()?;
+        bulk::find_free_many(py, &e, &department, &date_from, &date_to, limit)
     }
 
     /// Every slot (or the ids in `slots`) as a dict of column arrays.
@@ -914,7 +1057,8 @@ impl Engine {
         py: Python<'py>,
         slots: Option<PyReadonlyArray1<'py, u32>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        bulk::slot_columns(py, &self.inner, slots.as_ref())
+        let e = self.engine()?;
+        bulk::slot_columns(py, &e, slots.as_ref())
     }
 
     /// Every hold and booking (or those of `patients`) as a dict of column arrays.
@@ -924,6 +1068,7 @@ impl Engine {
         py: Python<'py>,
         patients: Option<PyReadonlyArray1<'py, u32>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        bulk::booking_columns(py, &self.inner, patients.as_ref())
+        let e = self.engine()?;
+        bulk::booking_columns(py, &e, patients.as_ref())
     }
 }

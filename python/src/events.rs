@@ -189,35 +189,7 @@ impl Subscription {
         #[pyo3(from_py_with = int::<u64>)] max_events: u64,
     ) -> PyResult<Bound<'py, PyDict>> {
         let events = self.take(py, max_events, 0.0)?;
-        let n = events.len();
-        let (mut seq, mut at, mut booking, mut slot, mut patient) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let kinds = PyList::empty(py);
-        let data = PyList::empty(py);
-        for e in &events {
-            let (kind, map) = split(e);
-            seq.push(e.seq);
-            at.push(e.at.0);
-            booking.push(id_field(&map, "booking"));
-            slot.push(id_field(&map, "slot"));
-            patient.push(id_field(&map, "patient"));
-            kinds.append(kind)?;
-            data.append(serde_json::Value::Object(map).to_string())?;
-        }
-        let out = PyDict::new(py);
-        out.set_item("seq", PyArray1::from_vec(py, seq))?;
-        out.set_item("at", PyArray1::from_vec(py, at))?;
-        out.set_item("kind", kinds)?;
-        out.set_item("booking", PyArray1::from_vec(py, booking))?;
-        out.set_item("slot", PyArray1::from_vec(py, slot))?;
-        out.set_item("patient", PyArray1::from_vec(py, patient))?;
-        out.set_item("data", data)?;
-        Ok(out)
+        event_columns(py, &events)
     }
 
     /// Events waiting to be polled.
@@ -238,4 +210,42 @@ impl Subscription {
     fn cut_off(&self) -> bool {
         self.rx.is_cut_off()
     }
+}
+
+/// Events as columns (`poll_columns`, `read_journal_columns`): `seq`, `at` (arrays), `kind`
+/// (list of str), `booking`, `slot`, `patient` (int64 arrays, -1 where the event has no such
+/// field) and `data` (the other fields as JSON text).
+pub fn event_columns<'py>(
+    py: Python<'py>,
+    events: &[haoyuan::Event],
+) -> PyResult<Bound<'py, PyDict>> {
+    let n = events.len();
+    let (mut seq, mut at, mut booking, mut slot, mut patient) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let kinds = PyList::empty(py);
+    let data = PyList::empty(py);
+    for e in events {
+        let (kind, map) = split(e);
+        seq.push(e.seq);
+        at.push(e.at.0);
+        booking.push(id_field(&map, "booking"));
+        slot.push(id_field(&map, "slot"));
+        patient.push(id_field(&map, "patient"));
+        kinds.append(kind)?;
+        data.append(serde_json::Value::Object(map).to_string())?;
+    }
+    let out = PyDict::new(py);
+    out.set_item("seq", PyArray1::from_vec(py, seq))?;
+    out.set_item("at", PyArray1::from_vec(py, at))?;
+    out.set_item("kind", kinds)?;
+    out.set_item("booking", PyArray1::from_vec(py, booking))?;
+    out.set_item("slot", PyArray1::from_vec(py, slot))?;
+    out.set_item("patient", PyArray1::from_vec(py, patient))?;
+    out.set_item("data", data)?;
+    Ok(out)
 }

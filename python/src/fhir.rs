@@ -22,7 +22,7 @@ macro_rules! text_op {
     ($name:ident, $core:ident, $arg:ident) => {
         #[pyfunction]
         fn $name(py: Python<'_>, engine: &Engine, $arg: &str) -> PyResult<String> {
-            let e = engine.inner.clone();
+            let e = engine.engine()?;
             call(py, move || fhir::$core(&e, $arg))
         }
     };
@@ -32,7 +32,7 @@ macro_rules! id_op {
     ($name:ident, $core:ident, $arg:ident: $id:ident) => {
         #[pyfunction]
         fn $name(py: Python<'_>, engine: &Engine, $arg: Id<haoyuan::$id>) -> PyResult<String> {
-            let e = engine.inner.clone();
+            let e = engine.engine()?;
             let Id(haoyuan::$id(raw)) = $arg;
             call(py, move || fhir::$core(&e, raw))
         }
@@ -57,13 +57,13 @@ fn fhir_import_bundle(
     bundle: &str,
     options: &str,
 ) -> PyResult<String> {
-    let e = engine.inner.clone();
+    let e = engine.engine()?;
     call(py, move || fhir::import_bundle_json(&e, bundle, options))
 }
 
 #[pyfunction]
 fn fhir_import_csv(py: Python<'_>, engine: &Engine, csv: &str, options: &str) -> PyResult<String> {
-    let e = engine.inner.clone();
+    let e = engine.engine()?;
     call(py, move || fhir::import_csv_json(&e, csv, options))
 }
 

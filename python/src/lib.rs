@@ -8,6 +8,7 @@
 mod args;
 mod bulk;
 mod convert;
+mod durable;
 mod engine;
 mod errors;
 mod events;
@@ -36,7 +37,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BULK_ROWS_MAX", bulk::BULK_ROWS_MAX)?;
     m.add("PUBLISH_SLOTS_MAX", haoyuan::PUBLISH_BATCH_MAX)?;
     m.add("INSTANT_MAX", convert::INSTANT_MAX)?;
+    m.add("JOURNAL_EVENTS_MAX", durable::JOURNAL_EVENTS_MAX)?;
     m.add_class::<engine::Engine>()?;
+    m.add_class::<durable::DurableEngine>()?;
+    m.add_class::<durable::Pipeline>()?;
     m.add_class::<policy::Policy>()?;
     m.add_class::<events::Event>()?;
     m.add_class::<events::Subscription>()?;
@@ -47,5 +51,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "fhir")]
     fhir::register(m)?;
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(durable::read_journal_columns, m)?)?;
     Ok(())
 }

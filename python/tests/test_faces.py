@@ -2,8 +2,9 @@
 
 Every name in backticks in the Rust, C, Python and deprecated-alias columns must exist:
 - Rust: `Type::method` or `Type` (or `haoyuan_fhir::function`) as a `pub fn` / `pub struct` /
-  `pub enum` / `pub type` / `pub trait` (ids: the `id_type!` list) in core/src or fhir/src;
-- C: a function or type declared in ffi/include/haoyuan.h;
+  `pub enum` / `pub type` / `pub trait` / `pub const` (ids: the `id_type!` list) in core/src or
+  fhir/src;
+- C: a function, type or constant (`#define HY_…`) declared in ffi/include/haoyuan.h;
 - Python: a name on the built package `haoyuan` or its native module `haoyuan._native`
   (`Class.member` or a module-level name), and in the stub `_native.pyi` when the runtime name
   comes from `_native`.
@@ -68,6 +69,7 @@ def rust_items() -> set[str]:
         for f in d.rglob("*.rs"):
             src = f.read_text()
             found |= set(re.findall(r"\bpub(?:\([^)]*\))?\s+(?:const\s+)?(?:fn|struct|enum|type|trait)\s+(\w+)", src))
+            found |= set(re.findall(r"\bpub(?:\([^)]*\))?\s+(?:const|static)\s+([A-Z][A-Z0-9_]*)\s*:", src))
             if f.name == "ids.rs":  # the `id_type!` list
                 found |= set(re.findall(r"^\s*(\w+Id)\(u(?:16|32|64)\)", src, re.M))
     return found
@@ -90,6 +92,11 @@ def c_types(code: str) -> set[str]:
         | set(re.findall(r"}\s*(hy_\w+)\s*;", code))
         | set(re.findall(r"\btypedef\b[^;]*?\(\*\s*(hy_\w+)\)\s*\(", code))  # function pointers
     )
+
+
+def c_constants(code: str) -> set[str]:
+    """Constants the header defines (`#define HY_PIPELINE_DEPTH_MAX 64`)."""
+    return set(re.findall(r"^\s*#\s*define\s+(HY_\w+)\s+\S", code, re.M))
 
 
 def c_deprecations(code: str) -> dict[str, str]:
@@ -173,7 +180,7 @@ def rows() -> list[Row]:
 def test_every_name_in_the_table_exists(rows: list[Row]) -> None:
     items = rust_items()
     code = header_code()
-    c_names = c_functions(code) | c_types(code)
+    c_names = c_functions(code) | c_types(code) | c_constants(code)
     top, members = stub_names()
     problems: list[str] = []
     for r in rows:

@@ -14,9 +14,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import inspect
 import math
+import os
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -104,6 +107,10 @@ WRONG_TYPES: list[Any] = [1.5, True]
 
 Call = Callable[[World, Any], Any]
 
+#: A directory that the refused DurableEngine and read_journal calls never get to touch.
+NOWHERE = os.path.join(tempfile.gettempdir(), "haoyuan-hardening-never-created")
+KEY = bytes(range(32))
+
 # Every public callable that takes an integer: (name, kind, call with `v` in one position).
 INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "Engine": [
@@ -114,6 +121,12 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "Engine.with_manual_clock": [
         (INSTANT, lambda w, v: hy.Engine.with_manual_clock(start=v)),
         (OFFSET, lambda w, v: hy.Engine.with_manual_clock(start=START, utc_offset_s=v)),
+    ],
+    "DurableEngine": [
+        (OFFSET, lambda w, v: hy.DurableEngine(NOWHERE, utc_offset_s=v, card_key=KEY)),
+        (INSTANT, lambda w, v: hy.DurableEngine(NOWHERE, start=v, card_key=KEY)),
+        (U32, lambda w, v: hy.DurableEngine(NOWHERE, mode="buffered", fsync_interval_ms=v, card_key=KEY)),
+        (U32, lambda w, v: hy.DurableEngine(NOWHERE, max_unflushed=v, card_key=KEY)),
     ],
     "Engine.advance_clock": [(SECONDS, lambda w, v: w.e.advance_clock(v))],
     "Engine.advance_to": [(INSTANT, lambda w, v: w.e.advance_to(v))],
@@ -249,6 +262,14 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "Engine.slots_to_pandas": [(U32, lambda w, v: w.e.slots_to_pandas([v]))],
     "Engine.slots_to_arrow": [(U32, lambda w, v: w.e.slots_to_arrow([v]))],
     "Engine.subscribe": [(U64, lambda w, v: w.e.subscribe(v))],
+    "Engine.is_durable": [(U64, lambda w, v: w.e.is_durable(v))],
+    "Engine.wait_durable": [(U64, lambda w, v: w.e.wait_durable(v))],
+    "Engine.on_durable": [(U64, lambda w, v: w.e.on_durable(v, print))],
+    "Engine.durable": [(U64, lambda w, v: asyncio.run(w.e.durable(v)))],
+    "read_journal": [(U64, lambda w, v: hy.read_journal(NOWHERE, v))],
+    "read_journal_arrow": [(U64, lambda w, v: hy.read_journal_arrow(NOWHERE, v))],
+    "read_journal_columns": [(U64, lambda w, v: hy.read_journal_columns(NOWHERE, v))],
+    "_native.read_journal_columns": [(U64, lambda w, v: _native.read_journal_columns(NOWHERE, v))],
     "Subscription.poll": [(U64, lambda w, v: w.sub.poll(v))],
     "Subscription.poll_columns": [(U64, lambda w, v: w.sub.poll_columns(v))],
     "Subscription.to_pandas": [(U64, lambda w, v: w.sub.to_pandas(v))],
@@ -291,6 +312,7 @@ NO_INT_ARGS: set[str] = {
     "Engine.add_institution", "Engine.add_channel", "Engine.channel_id", "Engine.stats",
     "Engine.register_patient", "Engine.find_patient_by_card", "Engine.slot_count",
     "Engine.publish_rosters_until", "Engine.last_event_seq",
+    "Engine.pipeline", "Engine.ticket",
     "Engine.institutions",
     "Subscription.pending", "Subscription.capacity", "Subscription.cut_off",
     "Subscription.try_recv", "Subscription.recv",  # recv's timeout_s is a float
@@ -309,8 +331,9 @@ NO_INT_ARGS: set[str] = {
 
 def _public_callables() -> set[str]:
     """Every public function and method of haoyuan, haoyuan._native and haoyuan.sim (classes:
-    Engine and Subscription; the record classes and Policy take no integers)."""
-    names = {"Engine"}
+    Engine and Subscription, and the DurableEngine constructor — its other methods are Engine's
+    or take no integers; the record classes and Policy take no integers)."""
+    names = {"Engine", "DurableEngine"}
     for cls in (hy.Engine, hy.Subscription):
         names |= {f"{cls.__name__}.{n}" for n in dir(cls) if not n.startswith("_")}
     for n in hy.__all__:

@@ -6,6 +6,12 @@ drive one engine; the bulk forms (``publish_slots_arrays``, ``book_many``, ``lif
 ``find_free_many``) take and return NumPy arrays so that no Python loop sits on a hot path.
 Bookings, slots and events convert to pandas DataFrames and Arrow tables.
 
+Durability: ``DurableEngine(dir, ...)`` is an ``Engine`` that journals every acknowledged
+operation in a directory and recovers it when opened again (``read_journal`` reads the journal
+into a DataFrame). ``with engine.pipeline() as p:`` runs calls without waiting for the journal,
+``engine.wait_durable(p.ticket)`` (or ``await engine.durable(p.ticket)``) then waits once for
+all of them; the mutating bulk calls do the same by themselves.
+
 Names follow the domain vocabulary: institutions (tier, district), departments, resources,
 rosters, slots, pools, patients and cards, channels, holds and bookings, referrals, waitlists,
 no-shows and suspensions. Ids are ints, dates ``datetime.date``, instants int seconds since the
@@ -38,6 +44,7 @@ from ._native import (
     BOOKING_STATES,
     BULK_ROWS_MAX,
     INSTANT_MAX,
+    JOURNAL_EVENTS_MAX,
     POOLS,
     PUBLISH_SLOTS_MAX,
     Alternative,
@@ -68,6 +75,7 @@ from ._native import (
     PatientMerged,
     PatientRecord,
     PatientSuspended,
+    Pipeline,
     Policy,
     Referral,
     ReferralInvalid,
@@ -85,6 +93,8 @@ from ._native import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    import os
+
     import pandas
     import pyarrow
 
@@ -374,6 +384,36 @@ class Engine(_native.Engine):
         subscription from a thread that also calls the engine)."""
         return Subscription(super().subscribe(capacity, overflow))
 
+    # ---------------------------------------------------------------- durability
+
+    async def durable(self, ticket: int) -> None:
+        """Wait (asyncio) until everything up to ``ticket`` is on stable storage; raises
+        ``Durability`` if the journal failed first. ``await engine.durable(p.ticket)`` after a
+        pipeline is the asyncio form of ``wait_durable``: the event loop is never blocked (the
+        engine calls back through ``on_durable`` and ``loop.call_soon_threadsafe``). Cancelling
+        the awaiting task is safe; the ticket then simply goes unobserved."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:  # on the event loop
+            if future.done():  # cancelled meanwhile
+                return
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+        def done(error: BaseException | None) -> None:  # on haoyuan's callback thread
+            try:
+                loop.call_soon_threadsafe(settle, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+        self.on_durable(ticket, done)
+        await future
+
     # ---------------------------------------------------------------- bulk with conversions
 
     def publish_slots_arrays(self, resource: Any, date: Any, start_min: Any, end_min: Any, capacity: Any) -> range:  # type: ignore[override]
@@ -452,6 +492,67 @@ class Engine(_native.Engine):
         """Every slot (or ``slots``) as an Arrow table."""
         cols = self.slot_columns(slots)
         return _arrow_table(cols, {}, ("date",), ("starts_at",))
+
+
+class DurableEngine(_native.DurableEngine, Engine):
+    """An ``Engine`` whose every acknowledged operation is journaled in a directory; opening
+    the directory again recovers the state (newest snapshot, then the journal after it).
+
+    ``DurableEngine(dir, policy=None, *, mode="sync", fsync_interval_ms=100, max_unflushed=4096,
+    start=None, utc_offset_s=None, card_key=None)`` opens ``dir`` (a str or path), creating it if
+    needed. Every ``Engine`` method works unchanged.
+
+    - ``mode``: ``"sync"`` — a call returns only once its events are fsynced (concurrent calls
+      share one fsync), so nothing acknowledged is ever lost; ``"buffered"`` — a writer fsyncs
+      every ``fsync_interval_ms`` (1 ..= 60000) and a call never runs more than
+      ``max_unflushed`` journal records (1 ..= 1000000) ahead of the last fsync, the most a crash
+      can lose; ``"none"`` — recover the directory but write nothing more (replays, studies).
+    - ``policy`` and ``utc_offset_s`` are stored with a new directory; an existing one is opened
+      with its own unless they are given, and then they must be the same (``InvalidArgument``).
+    - ``start``: a manual clock that starts at the later of ``start`` and the latest event time
+      found in the directory (as ``Engine(start=t)``; ``DurableEngine.with_manual_clock``).
+    - ``card_key`` (32 bytes or 64 hex characters): the deployment's secret under which card
+      numbers are hashed; without it ``HAOYUAN_CARD_KEY`` / ``HAOYUAN_CARD_KEY_FILE``. A durable
+      engine refuses to open without one (``InvalidArgument``), or with another key than the
+      directory was written with.
+
+    One engine per directory: a second open, here or in another process, raises ``Durability``.
+    ``close()`` (or the end of a ``with DurableEngine(...) as e:`` block) flushes and releases the
+    directory; every later call raises ``Durability``. ``snapshot()`` compacts the journal,
+    ``flush()`` makes everything durable, ``recovery_report`` tells what opening found,
+    ``journal_stats()`` counts fsyncs.
+
+    Pipelining: ``with engine.pipeline() as p:`` — calls on this thread return at once without
+    waiting for the fsync; acknowledge them only after ``engine.wait_durable(p.ticket)`` returned
+    True (or ``await engine.durable(p.ticket)``). ``book_many``, ``hold_many`` and
+    ``lifecycle_many`` pipeline their rows and wait once at the end.
+    """
+
+
+def read_journal_columns(dir: Union[str, "os.PathLike[str]"], max_events: int = 1_000_000) -> dict[str, Any]:
+    """The journaled events of a durable directory as columns (see ``read_journal``)."""
+    return _native.read_journal_columns(dir, max_events)
+
+
+def read_journal(dir: Union[str, "os.PathLike[str]"], max_events: int = 1_000_000) -> "pandas.DataFrame":
+    """Every journaled event still on disk in a durable directory (the journal after the oldest
+    kept snapshot: older events were compacted into it), one row per event in sequence order,
+    with the columns of ``events_to_pandas``: seq, at (``datetime64[s, UTC]``), kind (the event
+    type, categorical), booking, slot, patient (-1 where the event has none) and data (the
+    event's fields as JSON text). Safe on a directory that an engine holds open (it ends at the
+    last complete record). More than ``max_events`` (at most ``JOURNAL_EVENTS_MAX``) events is
+    ``CapacityExceeded``; a damaged journal is ``Durability``.
+
+    The card key is the environment's (``HAOYUAN_CARD_KEY`` / ``HAOYUAN_CARD_KEY_FILE``), if set:
+    segments are then checked against it, and segments of the first format (plain card numbers)
+    need it to be read at all."""
+    return events_to_pandas(read_journal_columns(dir, max_events))
+
+
+def read_journal_arrow(dir: Union[str, "os.PathLike[str]"], max_events: int = 1_000_000) -> "pyarrow.Table":
+    """The journaled events of a durable directory as an Arrow table (the columns of
+    ``read_journal``)."""
+    return events_to_arrow(read_journal_columns(dir, max_events))
 
 
 # ------------------------------------------------------------------ deprecated names
@@ -561,6 +662,7 @@ __all__ = [
     "DayAvailability",
     "Department",
     "Durability",
+    "DurableEngine",
     "ERROR_CLASSES",
     "ERROR_CODES",
     "Engine",
@@ -572,6 +674,7 @@ __all__ = [
     "HoldExpired",
     "INSTANT_MAX",
     "Institution",
+    "JOURNAL_EVENTS_MAX",
     "InvalidArgument",
     "InvalidDate",
     "InvalidPolicy",
@@ -585,6 +688,7 @@ __all__ = [
     "PatientMerged",
     "PatientRecord",
     "PatientSuspended",
+    "Pipeline",
     "Policy",
     "Referral",
     "ReferralInvalid",
@@ -616,5 +720,8 @@ __all__ = [
     "fhir_import_bundle",
     "fhir_import_csv",
     "num_threads",
+    "read_journal",
+    "read_journal_arrow",
+    "read_journal_columns",
     "to_datetime",
 ]

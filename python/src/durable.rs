@@ -1,0 +1,588 @@
+//! Durability from Python: `DurableEngine` (an `Engine` journaled on a directory, core
+//! `durability/`), pipelined acknowledgements (`Engine.pipeline`, tickets, `wait_durable`,
+//! `on_durable`; core `pipeline.rs`) and `read_journal_columns`.
+//!
+//! A `DurableEngine` is a subclass of `Engine` whose engine is `Inner::Durable`: every `Engine`
+//! method works on it unchanged. `close()` takes the engine out of the Python object (later calls
+//! raise `Durability`), waits for the calls still running on other threads, then closes it.
+//!
+//! Callbacks (`on_durable`, and so `await engine.durable(ticket)`) never run on the journal's
+//! writer thread: there the callback only queues the outcome for one helper thread of this
+//! module, which calls Python with the GIL. The writer never waits for the GIL — a Python thread
+//! that holds it while dropping or closing an engine (which joins the writer) cannot deadlock
+//! with it, and a slow callback delays no fsync.
+
+use crate::args::{int, Int};
+use crate::convert::TimeArg;
+use crate::engine::{card_key_arg, closed_error, Engine, Inner};
+use crate::errors::{invalid, HyErr};
+use crate::events::event_columns;
+use crate::policy::policy_arg;
+use crate::runtime::run;
+use crossbeam_channel::{RecvTimeoutError, Sender};
+use haoyuan::{
+    ClockKind, Durability, DurableTicket, EngineConfig, OpenOptions, PipelineScope, RecoveryReport,
+};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+/// Most events one `read_journal_columns` call returns (a bound on one call's memory).
+pub const JOURNAL_EVENTS_MAX: u64 = 10_000_000;
+
+/// How long `close()` waits for calls in progress on other threads before giving up.
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
+
+fn durability_error(msg: impl Into<String>) -> PyErr {
+    PyErr::from(HyErr(haoyuan::Error::Durability(msg.into())))
+}
+
+/// A directory argument: a `str` or an `os.PathLike`, not empty.
+fn path_arg(ob: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let path: PathBuf = ob.extract().map_err(|_| {
+        invalid(format!(
+            "a directory must be a str or an os.PathLike, got {}",
+            ob.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })?;
+    if path.as_os_str().is_empty() {
+        return Err(invalid("the directory path is empty"));
+    }
+    Ok(path)
+}
+
+/// The journal mode: `"sync"`, `"buffered"` or `"none"`.
+fn mode_arg(ob: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    const MODES: [&str; 3] = ["sync", "buffered", "none"];
+    let s: String = ob.extract().map_err(|_| {
+        invalid(format!(
+            "mode must be \"sync\", \"buffered\" or \"none\", got {}",
+            ob.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))
+    })?;
+    MODES.into_iter().find(|m| *m == s).ok_or_else(|| {
+        invalid(format!("unknown mode {s:?}; expected \"sync\", \"buffered\" or \"none\""))
+    })
+}
+
+// ------------------------------------------------------------------ tickets
+
+/// A ticket argument: at most the engine's last event (a larger one names nothing that has
+/// happened, and waiting on it could last forever).
+pub fn ticket_arg(e: &haoyuan::Engine, ticket: u64) -> PyResult<DurableTicket> {
+    let last = e.last_event_seq();
+    if ticket > last {
+        return Err(invalid(format!(
+            "ticket {ticket} is ahead of the engine's last event {last}: take tickets from Engine.ticket() or a pipeline"
+        )));
+    }
+    Ok(DurableTicket(ticket))
+}
+
+/// `Engine.wait_durable`: wait in short steps with the GIL released (Ctrl-C is seen between
+/// them) for the `on_durable` callback, at most `timeout_s`.
+pub fn wait(
+    py: Python<'_>,
+    e: Arc<Inner>,
+    ticket: DurableTicket,
+    timeout_s: Option<f64>,
+) -> PyResult<bool> {
+    if let Some(t) = timeout_s {
+        if !(t.is_finite() && (0.0..=86_400.0).contains(&t)) {
+            return Err(invalid("timeout_s must be 0 ..= 86400 seconds"));
+        }
+    }
+    if e.is_durable(ticket) {
+        return Ok(true);
+    }
+    let (tx, rx) = crossbeam_channel::bounded::<haoyuan::Result<()>>(1);
+    e.on_durable(
+        ticket,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    // The callback holds what it needs: a `close()` on another thread need not wait for us
+    // (it flushes, so the callback then reports the ticket durable).
+    drop(e);
+    let deadline = timeout_s.map(|t| Instant::now() + Duration::from_secs_f64(t));
+    const STEP: Duration = Duration::from_millis(100);
+    loop {
+        let step = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()).min(STEP),
+            None => STEP,
+        };
+        match py.allow_threads(|| rx.recv_timeout(step)) {
+            Ok(Ok(())) => return Ok(true),
+            Ok(Err(err)) => return Err(HyErr(err).into()),
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(durability_error(
+                    "the engine was dropped before the ticket was durable",
+                ))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(false);
+                }
+                py.check_signals()?;
+            }
+        }
+    }
+}
+
+/// A Python callback and the outcome to call it with.
+type Delivery = (Py<PyAny>, haoyuan::Result<()>);
+
+/// The helper thread that calls the `on_durable` callbacks, and the process that started it
+/// (a forked child starts its own: the parent's thread does not exist there).
+static DISPATCHER: Mutex<Option<(u32, Sender<Delivery>)>> = Mutex::new(None);
+
+fn dispatcher() -> PyResult<Sender<Delivery>> {
+    let pid = std::process::id();
+    let mut slot = DISPATCHER.lock();
+    if let Some((owner, tx)) = slot.as_ref() {
+        if *owner == pid {
+            return Ok(tx.clone());
+        }
+    }
+    let (tx, rx) = crossbeam_channel::unbounded::<Delivery>();
+    std::thread::Builder::new()
+        .name("haoyuan-durable".into())
+        .spawn(move || {
+            for (callback, outcome) in rx {
+                Python::with_gil(|py| {
+                    let arg: Py<PyAny> = match outcome {
+                        Ok(()) => py.None(),
+                        Err(e) => PyErr::from(HyErr(e)).into_value(py).into_any(),
+                    };
+                    if let Err(err) = callback.call1(py, (arg,)) {
+                        err.write_unraisable(py, Some(callback.bind(py)));
+                    }
+                    drop(callback);
+                });
+            }
+        })
+        .map_err(|e| {
+            PyErr::from(HyErr(haoyuan::Error::CapacityExceeded(format!(
+                "cannot start the thread that runs durability callbacks: {e}"
+            ))))
+        })?;
+    *slot = Some((pid, tx.clone()));
+    Ok(tx)
+}
+
+/// `Engine.on_durable`: the engine's callback (on the writer thread, or at once here) only
+/// queues the outcome for the helper thread.
+pub fn on_durable(e: &haoyuan::Engine, ticket: DurableTicket, callback: Py<PyAny>) -> PyResult<()> {
+    let tx = dispatcher()?;
+    e.on_durable(
+        ticket,
+        Box::new(move |outcome| {
+            // Fails only if the helper thread is gone (interpreter shutdown): the callback is
+            // then dropped without the GIL, which pyo3 defers safely.
+            let _ = tx.send((callback, outcome));
+        }),
+    );
+    Ok(())
+}
+
+// ------------------------------------------------------------------ pipelines
+
+thread_local! {
+    /// The pipeline scopes entered on this thread, by token. A `PipelineScope` marks the thread
+    /// that made it and must end there: it stays here, and the Python object keeps its token.
+    static SCOPES: RefCell<Vec<(u64, PipelineScope)>> = const { RefCell::new(Vec::new()) };
+}
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// End the scope `token` of this thread (nothing if it is not here).
+fn end_scope(token: u64) {
+    let _ = SCOPES.try_with(|s| {
+        let mut s = s.borrow_mut();
+        if let Some(i) = s.iter().position(|(t, _)| *t == token) {
+            // Dropping the scope ends the pipeline mark of this thread.
+            drop(s.remove(i));
+        }
+    });
+}
+
+#[derive(Default)]
+struct PipelineState {
+    /// While entered: the thread and the token of its scope.
+    entered: Option<(ThreadId, u64)>,
+    used: bool,
+    ticket: Option<u64>,
+}
+
+/// `with engine.pipeline() as p:` — the calls this thread makes inside the block return their
+/// in-memory outcome without waiting for the journal; `p.ticket` (set on exit) covers them all.
+/// Acknowledge those outcomes only after `engine.wait_durable(p.ticket)` returned True. Enter
+/// and exit on the same thread; a pipeline is entered once (ask `engine.pipeline()` again).
+#[pyclass(module = "haoyuan._native", frozen)]
+pub struct Pipeline {
+    engine: Py<Engine>,
+    state: Mutex<PipelineState>,
+}
+
+impl Pipeline {
+    pub fn new(engine: Py<Engine>) -> Pipeline {
+        Pipeline { engine, state: Mutex::new(PipelineState::default()) }
+    }
+}
+
+#[pymethods]
+impl Pipeline {
+    fn __enter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        let this = slf.get();
+        let mut st = this.state.lock();
+        if st.used {
+            return Err(invalid(
+                "this pipeline was already entered; take a new one with engine.pipeline()",
+            ));
+        }
+        let e = this.engine.get().engine()?;
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+        SCOPES.with(|s| s.borrow_mut().push((token, e.pipeline_scope())));
+        st.entered = Some((std::thread::current().id(), token));
+        st.used = true;
+        Ok(slf.clone())
+    }
+
+    /// End the pipeline and set `ticket`. Never suppresses an exception.
+    #[pyo3(signature = (*args))]
+    fn __exit__(&self, args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        let mut st = self.state.lock();
+        let Some((thread, token)) = st.entered else {
+            return Err(invalid("this pipeline is not entered"));
+        };
+        if thread != std::thread::current().id() {
+            return Err(invalid("a pipeline ends on the thread that entered it"));
+        }
+        end_scope(token);
+        st.entered = None;
+        match self.engine.get().engine() {
+            Ok(e) => st.ticket = Some(e.ticket().0),
+            // Closed inside the block: `close()` flushed everything. Do not hide an exception
+            // already on its way out.
+            Err(err) => {
+                let propagating = args.get_item(0).is_ok_and(|t| !t.is_none());
+                if !propagating {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The ticket covering every call made in the block (None until the block ends).
+    #[getter]
+    fn ticket(&self) -> Option<u64> {
+        self.state.lock().ticket
+    }
+
+    /// Whether the block is running.
+    #[getter]
+    fn active(&self) -> bool {
+        self.state.lock().entered.is_some()
+    }
+
+    fn __repr__(&self) -> String {
+        let st = self.state.lock();
+        match (st.entered, st.ticket) {
+            (Some(_), _) => String::from("Pipeline(active)"),
+            (None, Some(t)) => format!("Pipeline(ticket={t})"),
+            (None, None) => String::from("Pipeline(not entered)"),
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        // Dropped without `__exit__` (a pipeline entered by hand): end the scope if we are on its
+        // thread. On another thread it cannot be ended; it ends with its thread.
+        if let Some((thread, token)) = self.state.get_mut().entered {
+            if thread == std::thread::current().id() {
+                end_scope(token);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ DurableEngine
+
+/// An `Engine` whose every acknowledged operation is journaled in a directory (Rust
+/// `DurableEngine::open`, C `hy_engine_open`). See the Python class `haoyuan.DurableEngine`.
+#[pyclass(module = "haoyuan._native", extends = Engine, frozen, subclass)]
+pub struct DurableEngine {
+    mode: &'static str,
+    report: RecoveryReport,
+}
+
+/// The durable engine of `slf`, or `Durability` once closed.
+fn durable_of(slf: &Bound<'_, DurableEngine>) -> PyResult<Arc<Inner>> {
+    let base = slf.as_super().get();
+    let e = base.engine()?;
+    match &*e {
+        Inner::Durable(_) => Ok(e),
+        Inner::Memory(_) => Err(closed_error(base.dir())),
+    }
+}
+
+/// Run `f` on the durable engine of `slf` with the GIL released.
+fn with_durable<T: Send>(
+    slf: &Bound<'_, DurableEngine>,
+    f: impl FnOnce(&haoyuan::DurableEngine) -> haoyuan::Result<T> + Send,
+) -> PyResult<T> {
+    let e = durable_of(slf)?;
+    run(slf.py(), || match &*e {
+        Inner::Durable(d) => f(d),
+        Inner::Memory(_) => Err(haoyuan::Error::invalid("not a durable engine")),
+    })
+}
+
+#[pymethods]
+impl DurableEngine {
+    #[new]
+    #[pyo3(signature = (dir, policy=None, *, mode="sync", fsync_interval_ms=100, max_unflushed=4096, start=None, utc_offset_s=None, card_key=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        #[pyo3(from_py_with = path_arg)] dir: PathBuf,
+        policy: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = mode_arg)] mode: &'static str,
+        #[pyo3(from_py_with = int::<u32>)] fsync_interval_ms: u32,
+        #[pyo3(from_py_with = int::<u32>)] max_unflushed: u32,
+        start: Option<TimeArg>,
+        utc_offset_s: Option<Int<i32>>,
+        card_key: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Self, Engine)> {
+        const _: () = assert!(haoyuan::BUFFERED_UNFLUSHED_MAX_DEFAULT == 4096);
+        if !(1..=60_000).contains(&fsync_interval_ms) {
+            return Err(invalid(format!(
+                "fsync_interval_ms {fsync_interval_ms} must be 1 ..= 60000"
+            )));
+        }
+        let durability = match mode {
+            "sync" => Durability::Sync,
+            "buffered" => {
+                Durability::Buffered { interval: Duration::from_millis(fsync_interval_ms.into()) }
+            }
+            _ => Durability::None,
+        };
+        let mut options = OpenOptions::new(durability).max_unflushed(max_unflushed);
+        // A configuration only when one is given: `DurableEngine(dir)` opens an existing
+        // directory with the configuration it was created with.
+        let given_policy = policy.filter(|p| !p.is_none());
+        if given_policy.is_some() || utc_offset_s.is_some() {
+            options = options.config(EngineConfig {
+                policy: policy_arg(given_policy)?,
+                utc_offset_s: utc_offset_s.map_or(EngineConfig::default().utc_offset_s, |o| o.0),
+                card_key: None,
+            });
+        }
+        if let Some(key) = card_key_arg(card_key)? {
+            options = options.card_key(key);
+        }
+        if let Some(TimeArg(t)) = start {
+            options = options.clock(ClockKind::Manual(t));
+        }
+        let open_dir = dir.clone();
+        let d = run(py, move || haoyuan::DurableEngine::open(&open_dir, options))?;
+        let report = d.recovery_report().clone();
+        let base = Engine::from_inner(Inner::Durable(d), start.is_some(), Some(dir));
+        Ok((DurableEngine { mode, report }, base))
+    }
+
+    /// A durable engine on a manual clock that starts at the later of `start` and the latest
+    /// event time found in the directory (a simulation continues where it stopped). The same as
+    /// `DurableEngine(dir, policy, start=start, ...)`.
+    #[classmethod]
+    #[pyo3(signature = (dir, policy=None, *, start, mode="sync", fsync_interval_ms=100, max_unflushed=4096, utc_offset_s=None, card_key=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn with_manual_clock<'py>(
+        cls: &Bound<'py, PyType>,
+        dir: &Bound<'py, PyAny>,
+        policy: Option<&Bound<'py, PyAny>>,
+        start: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = mode_arg)] mode: &'static str,
+        #[pyo3(from_py_with = int::<u32>)] fsync_interval_ms: u32,
+        #[pyo3(from_py_with = int::<u32>)] max_unflushed: u32,
+        utc_offset_s: Option<&Bound<'py, PyAny>>,
+        card_key: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = PyDict::new(cls.py());
+        kwargs.set_item("start", start)?;
+        kwargs.set_item("mode", mode)?;
+        kwargs.set_item("fsync_interval_ms", fsync_interval_ms)?;
+        kwargs.set_item("max_unflushed", max_unflushed)?;
+        kwargs.set_item("utc_offset_s", utc_offset_s)?;
+        kwargs.set_item("card_key", card_key)?;
+        cls.call((dir, policy), Some(&kwargs))
+    }
+
+    /// The directory (as given to the constructor).
+    #[getter]
+    fn dir(slf: &Bound<'_, Self>) -> String {
+        slf.as_super().get().dir().map(|d| d.display().to_string()).unwrap_or_default()
+    }
+
+    /// The journal mode: "sync", "buffered" or "none".
+    #[getter]
+    fn mode(&self) -> &'static str {
+        self.mode
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(slf: &Bound<'_, Self>) -> bool {
+        slf.as_super().get().is_closed()
+    }
+
+    /// What recovery found when the engine was opened (available after `close()` too): a dict
+    /// with `snapshot_seq` (int or None), `snapshots_skipped` (list of (path, reason)),
+    /// `segments_read`, `events_replayed`, `last_seq` (the last event recovered) and
+    /// `torn_tail` (None, or a dict `segment`, `offset`, `bytes_dropped`, `reason`: damage at
+    /// the end of the journal, a crash in mid-write, that was cut off).
+    #[getter]
+    fn recovery_report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let r = &self.report;
+        let d = PyDict::new(py);
+        d.set_item("snapshot_seq", r.snapshot_seq)?;
+        let skipped: Vec<(String, String)> = r
+            .snapshots_skipped
+            .iter()
+            .map(|(p, why)| (p.display().to_string(), why.clone()))
+            .collect();
+        d.set_item("snapshots_skipped", skipped)?;
+        d.set_item("segments_read", r.segments_read)?;
+        d.set_item("events_replayed", r.events_replayed)?;
+        d.set_item("last_seq", r.last_seq)?;
+        match &r.torn_tail {
+            None => d.set_item("torn_tail", py.None())?,
+            Some(t) => {
+                let tail = PyDict::new(py);
+                tail.set_item("segment", t.segment.display().to_string())?;
+                tail.set_item("offset", t.offset)?;
+                tail.set_item("bytes_dropped", t.bytes_dropped)?;
+                tail.set_item("reason", &t.reason)?;
+                d.set_item("torn_tail", tail)?;
+            }
+        }
+        Ok(d)
+    }
+
+    /// The journal writer's counters: a dict `fsyncs` (so far) and `durable_seq` (the last
+    /// event on stable storage); None in mode "none" (no journal).
+    fn journal_stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(s) = with_durable(slf, |d| Ok(d.journal_stats()))? else { return Ok(None) };
+        let d = PyDict::new(slf.py());
+        d.set_item("fsyncs", s.fsyncs)?;
+        d.set_item("durable_seq", s.durable_seq)?;
+        Ok(Some(d))
+    }
+
+    /// Make everything done so far durable (in buffered mode, before a planned stop); returns
+    /// the durable event number.
+    fn flush(slf: &Bound<'_, Self>) -> PyResult<u64> {
+        with_durable(slf, |d| d.flush())
+    }
+
+    /// Write a snapshot and remove the journal it makes unnecessary; returns its event number.
+    /// Other threads' calls go on meanwhile. Mode "none" keeps no journal: `InvalidArgument`.
+    fn snapshot(slf: &Bound<'_, Self>) -> PyResult<u64> {
+        with_durable(slf, |d| d.snapshot())
+    }
+
+    /// Flush, stop journaling and release the directory (another engine may open it then).
+    /// Every later call raises `Durability`; closing again does nothing. Calls in progress on
+    /// other threads are waited for (up to 30 s; then `Durability` and the engine stays open).
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let base = slf.as_super().get();
+        let Some(mut e) = base.take() else { return Ok(()) };
+        let deadline = Instant::now() + CLOSE_WAIT;
+        loop {
+            match Arc::try_unwrap(e) {
+                Ok(Inner::Durable(d)) => return run(py, move || d.close()),
+                Ok(Inner::Memory(_)) => return Ok(()),
+                Err(shared) => e = shared,
+            }
+            if Instant::now() >= deadline {
+                let others = Arc::strong_count(&e) - 1;
+                base.put_back(e);
+                return Err(durability_error(format!(
+                    "cannot close: {others} call(s) on other threads still use the engine"
+                )));
+            }
+            py.allow_threads(|| std::thread::sleep(Duration::from_millis(1)));
+            if let Err(err) = py.check_signals() {
+                base.put_back(e);
+                return Err(err);
+            }
+        }
+    }
+
+    fn __enter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        durable_of(slf)?;
+        Ok(slf.clone())
+    }
+
+    /// Close the engine (see `close`). Never suppresses an exception.
+    #[pyo3(signature = (*args))]
+    fn __exit__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        let _ = args;
+        Self::close(slf)?;
+        Ok(false)
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> String {
+        let base = slf.as_super().get();
+        let dir = base.dir().map(|d| d.display().to_string()).unwrap_or_default();
+        let mode = slf.get().mode;
+        match base.engine() {
+            Err(_) => format!("DurableEngine(dir={dir:?}, mode={mode:?}, closed)"),
+            Ok(e) => format!(
+                "DurableEngine(dir={dir:?}, mode={mode:?}, clock={}, last_event_seq={})",
+                if base.is_manual() { "manual" } else { "system" },
+                e.last_event_seq()
+            ),
+        }
+    }
+}
+
+/// Every journaled event still on disk in `dir` (after the oldest kept snapshot; older events
+/// were compacted into it), in sequence order, as the columns of `Subscription.poll_columns`.
+/// Safe on a directory that is open elsewhere (it ends at the last complete record). Segments
+/// are checked against the card key of the environment if one is set there (`HAOYUAN_CARD_KEY`
+/// / `HAOYUAN_CARD_KEY_FILE`); segments of format 1 need it to be read at all.
+#[pyfunction]
+#[pyo3(signature = (dir, max_events=1_000_000))]
+pub fn read_journal_columns<'py>(
+    py: Python<'py>,
+    #[pyo3(from_py_with = path_arg)] dir: PathBuf,
+    #[pyo3(from_py_with = int::<u64>)] max_events: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    if max_events == 0 || max_events > JOURNAL_EVENTS_MAX {
+        return Err(invalid(format!("max_events {max_events} must be 1 ..= {JOURNAL_EVENTS_MAX}")));
+    }
+    let events = run(py, || {
+        let mut out = Vec::new();
+        for event in haoyuan::read_journal(&dir)? {
+            if out.len() as u64 >= max_events {
+                return Err(haoyuan::Error::CapacityExceeded(format!(
+                    "the journal holds more than {max_events} events: raise max_events (at most {JOURNAL_EVENTS_MAX}) or snapshot the directory"
+                )));
+            }
+            out.push(event?);
+        }
+        Ok(out)
+    })?;
+    event_columns(py, &events)
+}
