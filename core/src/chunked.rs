@@ -46,6 +46,13 @@ impl<T> ChunkedVec<T> {
         self.len.load(Ordering::Acquire)
     }
 
+    /// Bytes of the chunks allocated so far and of the chunk table (operator metrics).
+    pub fn allocated_bytes(&self) -> usize {
+        let chunks = self.chunks.iter().filter(|c| !c.load(Ordering::Acquire).is_null()).count();
+        chunks * CHUNK * std::mem::size_of::<T>()
+            + self.chunks.len() * std::mem::size_of::<AtomicPtr<MaybeUninit<T>>>()
+    }
+
     pub fn get(&self, index: usize) -> Option<&T> {
         if index >= self.len.load(Ordering::Acquire) {
             return None;

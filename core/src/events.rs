@@ -40,6 +40,10 @@ pub trait EventSink: Send + Sync {
     fn on_durable(&self, seq: u64, done: DurableCallback) {
         done(self.wait_durable(seq))
     }
+    /// The writer's side for [`crate::Engine::metrics`]; `None` for a sink without one.
+    fn metrics(&self) -> Option<crate::metrics::JournalMetrics> {
+        None
+    }
 }
 
 /// What `on_durable` calls once: `Ok` when the events are durable, the journal's error if it
@@ -485,6 +489,28 @@ impl EventBus {
             Some(sink) if sink.durable_seq() < seq => sink.on_durable(seq, done),
             _ => done(Ok(())),
         }
+    }
+
+    /// The journal's metrics, if a sink is attached and keeps them.
+    pub fn journal_metrics(&self) -> Option<crate::metrics::JournalMetrics> {
+        self.sink.get().and_then(|s| s.metrics())
+    }
+
+    /// Each subscription's queue, by subscription order.
+    pub fn subscriber_metrics(&self) -> Vec<crate::metrics::SubscriberMetrics> {
+        self.subscribers
+            .read()
+            .iter()
+            .map(|s| crate::metrics::SubscriberMetrics {
+                id: s.id,
+                queue_depth: s.tx.len(),
+                queue_capacity: s.tx.capacity().unwrap_or(0),
+                overflow: match s.overflow {
+                    Overflow::Disconnect => "disconnect".into(),
+                    Overflow::Block => "block".into(),
+                },
+            })
+            .collect()
     }
 
     /// Recovery only (durability): continue the sequence after the last replayed event.

@@ -43,6 +43,7 @@ mod events;
 mod ids;
 mod lotteries;
 mod lottery;
+mod metrics;
 mod model;
 mod patients;
 mod pipeline;
@@ -84,6 +85,7 @@ pub use events::{
 };
 pub use ids::*;
 pub use lottery::weighted_order;
+pub use metrics::{JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSYNC_BUCKETS_S};
 pub use model::{
     Alternative, AvailabilityQuery, Booking, BookingState, CancelledBy, Card, Channel,
     DayAvailability, Department, EngineStats, FreeSlot, Institution, NoShowMark, PatientRecord,

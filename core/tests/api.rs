@@ -394,3 +394,82 @@ fn bulk_calls_and_pipelining_in_memory() {
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
     assert!(err.to_string().contains("check_in"), "{err}");
 }
+
+/// Checks the Prometheus text exposition's grammar: `# HELP`/`# TYPE` before a family's
+/// samples, every sample `name{labels} number`, names prefixed `haoyuan_`. Returns the samples.
+pub fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
+    let mut typed: Vec<String> = Vec::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(["gauge", "counter", "histogram"].contains(&kind), "{line}");
+            typed.push(name.to_string());
+        } else if line.starts_with("# HELP haoyuan_") {
+        } else {
+            let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line:?}"));
+            let name = series.split('{').next().unwrap();
+            assert!(name.starts_with("haoyuan_"), "{line}");
+            assert!(
+                typed.iter().any(|t| name == t
+                    || name
+                        .strip_prefix(t.as_str())
+                        .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))),
+                "sample before its # TYPE: {line}"
+            );
+            if let Some(labels) = series.strip_prefix(name) {
+                assert!(
+                    labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+                    "{line}"
+                );
+            }
+            samples.push((
+                series.to_string(),
+                value.parse::<f64>().unwrap_or_else(|_| panic!("{line}")),
+            ));
+        }
+    }
+    samples
+}
+
+#[test]
+fn metrics_count_what_the_engine_holds_and_expose_them_to_prometheus() {
+    let c = city();
+    let slot = c.slot(c.doctor[1], day0().plus_days(1), 9 * 60, 3);
+    let sub = c
+        .engine
+        .subscribe_with(SubscribeOptions { capacity: 8, overflow: Overflow::Disconnect })
+        .unwrap();
+    let p = c.patient();
+    c.engine.book(&c.req(p, slot)).unwrap();
+    let m = c.engine.metrics();
+    assert_eq!(m.stats, c.engine.stats());
+    assert_eq!(m.last_event_seq, c.engine.last_event_seq());
+    assert_eq!(
+        (m.durable_seq, m.durable_lag_events),
+        (m.last_event_seq, 0),
+        "no journal: nothing to wait for"
+    );
+    assert!(m.journal.is_none());
+    assert_eq!(m.subscribers.len(), 1);
+    assert_eq!((m.subscribers[0].queue_depth, m.subscribers[0].queue_capacity), (sub.len(), 8));
+    assert_eq!(sub.len(), 2, "registered, booked");
+    assert!(m.memory.slot_bytes > 0);
+    assert!(m.memory.process_resident_bytes > m.memory.slot_bytes);
+    let samples = parse_prometheus(&m.to_prometheus());
+    let value = |series: &str| {
+        samples.iter().find(|s| s.0 == series).unwrap_or_else(|| panic!("{series}")).1
+    };
+    assert_eq!(value("haoyuan_patients"), c.engine.stats().patients as f64);
+    assert_eq!(value("haoyuan_events_total"), m.last_event_seq as f64);
+    assert_eq!(
+        value("haoyuan_subscriber_queue_depth{subscriber=\"0\",overflow=\"disconnect\"}"),
+        2.0
+    );
+    assert!(
+        !samples.iter().any(|s| s.0.starts_with("haoyuan_journal")),
+        "no journal, no journal metrics"
+    );
+    let json: Metrics = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+    assert_eq!(json, m);
+}

@@ -261,6 +261,19 @@ fn a_bulk_call_is_one_batch_and_each_row_stands_on_its_own() {
     // The writer takes everything queued in each round: a few rounds, never one per row.
     assert!(fsyncs <= 10, "{fsyncs} fsyncs for one bulk call of 1000 rows");
 
+    // The journal's metrics saw it: fsyncs in the histogram, bytes written, nothing lagging.
+    let m = e.metrics();
+    let j = m.journal.clone().expect("a durable engine has journal metrics");
+    assert_eq!(j.fsyncs, e.journal_stats().unwrap().fsyncs);
+    assert_eq!(j.fsync_buckets.iter().sum::<u64>(), j.fsyncs);
+    assert!(j.fsync_seconds_sum > 0.0 && j.fsync_seconds_max <= j.fsync_seconds_sum);
+    assert!(j.bytes_written > 1000 && !j.failed);
+    assert_eq!((m.durable_seq, m.durable_lag_events), (e.last_event_seq(), 0), "sync mode");
+    let text = m.to_prometheus();
+    let inf = format!("haoyuan_journal_fsync_seconds_bucket{{le=\"+Inf\"}} {}\n", j.fsyncs);
+    assert!(text.contains(&inf), "{text}");
+    assert!(text.contains(&format!("haoyuan_journal_fsync_seconds_count {}\n", j.fsyncs)));
+
     let cancels = e.lifecycle_many(LifecycleAction::Cancel, &booked[..10]).unwrap();
     assert!(cancels.iter().all(|c| c.as_ref().is_ok_and(|b| b.state == BookingState::Cancelled)));
     let again = e.lifecycle_many(LifecycleAction::Cancel, &booked[..1]).unwrap();

@@ -1308,6 +1308,23 @@ hy_result hy_last_error_message(char *buf,
                                 size_t len,
                                 size_t *written);
 
+// The engine's operator metrics as one JSON object (the Rust `Metrics`: counts, `last_event_seq`,
+// `durable_seq`, `durable_lag_events`, `journal` — queue depth, fsyncs, fsync latency buckets —
+// or null in memory, `subscribers`, `memory`), NUL-terminated into `buf`. `*written` is its
+// length without the NUL; on HY_BUFFER_TOO_SMALL it is the size needed and `buf` is untouched
+// (the figures move: give a little more on the second try).
+hy_result hy_engine_metrics_json(const hy_engine *engine,
+                                 char *buf,
+                                 size_t len,
+                                 size_t *written);
+
+// The same metrics in the Prometheus text exposition format (0.0.4; names `haoyuan_*`), for a
+// host to serve as it is on its `/metrics` endpoint; into `buf` as `hy_engine_metrics_json`.
+hy_result hy_engine_metrics_prometheus(const hy_engine *engine,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *written);
+
 // Start pipelining **this thread's** calls on the engine: until the matching
 // `hy_engine_pipeline_end`, each mutating call returns its in-memory outcome without waiting
 // for the journal (durable engines; an in-memory engine never waits anyway). Outcomes so

@@ -21,6 +21,7 @@ mod ffi;
 #[cfg(feature = "fhir")]
 mod fhir;
 mod messages;
+mod metrics;
 mod pipeline;
 mod reads;
 mod types;
@@ -29,6 +30,7 @@ pub use booking::*;
 pub use engine::*;
 pub use error::*;
 pub use events::*;
+pub use metrics::*;
 pub use pipeline::*;
 pub use reads::*;
 pub use types::*;

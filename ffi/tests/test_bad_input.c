@@ -26,6 +26,18 @@ static void test_null_engine_everywhere(void) {
     CHECK_RC(hy_engine_cancel(NULL, 1, &b), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_book_many(NULL, &q, 1, NULL), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_subscribe(NULL, &ev), HY_NULL_PARAMETER);
+    hy_ticket ticket;
+    bool durable;
+    char buf[16];
+    size_t written;
+    CHECK_RC(hy_engine_pipeline_begin(NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_pipeline_end(NULL, &ticket), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_ticket(NULL, &ticket), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_wait_durable(NULL, 1), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_is_durable(NULL, 1, &durable), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_on_durable(NULL, 1, NULL, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_metrics_json(NULL, buf, sizeof buf, &written), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_metrics_prometheus(NULL, buf, sizeof buf, &written), HY_NULL_PARAMETER);
     CHECK(strstr(last_error(), "engine is NULL") != NULL);
     /* Free accepts NULL. */
     hy_engine_free(NULL);

@@ -248,7 +248,23 @@ static void test_pipelined_acknowledgements(void) {
     CHECK_OK(hy_engine_book_many(e, reqs, N / 2, results));
     for (int i = 0; i < N / 2; i++) CHECK(results[i].result == HY_OK);
 
+    /* Operator metrics: the journal's side is there, in JSON and in Prometheus text. */
+    char small[8];
+    size_t need = 0;
+    CHECK_RC(hy_engine_metrics_prometheus(e, small, sizeof small, &need), HY_BUFFER_TOO_SMALL);
+    CHECK(need > 100);
+    char *text = malloc(need + 4096);
+    size_t written = 0;
+    CHECK_OK(hy_engine_metrics_prometheus(e, text, need + 4096, &written));
+    CHECK(written == strlen(text));
+    CHECK(strstr(text, "\nhaoyuan_journal_fsync_seconds_count ") != NULL);
+    CHECK(strstr(text, "\nhaoyuan_durable_lag_events 0\n") != NULL);
+    CHECK_OK(hy_engine_metrics_json(e, text, need + 4096, &written));
+    CHECK(strstr(text, "\"journal\":{\"queue_depth\":") != NULL);
+    free(text);
+
     /* Misuse. */
+    CHECK_RC(hy_engine_metrics_json(e, NULL, 0, NULL), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_pipeline_end(e, NULL), HY_INVALID_ARGUMENT);
     CHECK(strstr(last_error(), "no pipeline was begun") != NULL);
     for (int i = 0; i < HY_PIPELINE_DEPTH_MAX; i++) CHECK_OK(hy_engine_pipeline_begin(e));

@@ -16,6 +16,7 @@ use super::codec::{self, corrupt, Frame, HeaderProblem};
 use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::error::{Error, Result};
 use crate::events::{DurableCallback, Event, EventSink};
+use crate::metrics::{JournalMetrics, FSYNC_BUCKETS_S};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -217,6 +218,11 @@ struct Progress {
     failed: Option<String>,
     /// fsyncs done and events made durable by them (events per fsync = group commit width).
     fsyncs: u64,
+    /// Operator metrics (`metrics.rs`): bytes appended, fsync latency histogram.
+    bytes_written: u64,
+    fsync_buckets: [u64; FSYNC_BUCKETS_S.len() + 1],
+    fsync_seconds_sum: f64,
+    fsync_seconds_max: f64,
     /// `on_durable` callbacks waiting for their sequence number, the smallest first. Bounded
     /// by what the hosts have in flight; each is run once, by the writer, outside the lock.
     callbacks: BinaryHeap<Callback>,
@@ -305,6 +311,20 @@ impl EventSink for JournalSink {
 
     fn durable_seq(&self) -> u64 {
         self.shared.progress.lock().durable
+    }
+
+    fn metrics(&self) -> Option<JournalMetrics> {
+        let p = self.shared.progress.lock();
+        Some(JournalMetrics {
+            queue_depth: self.tx.len(),
+            queue_capacity: QUEUE_MAX,
+            fsyncs: p.fsyncs,
+            bytes_written: p.bytes_written,
+            fsync_buckets: p.fsync_buckets.to_vec(),
+            fsync_seconds_sum: p.fsync_seconds_sum,
+            fsync_seconds_max: p.fsync_seconds_max,
+            failed: p.failed.is_some(),
+        })
     }
 
     fn on_durable(&self, seq: u64, done: DurableCallback) {
@@ -545,21 +565,31 @@ impl Writer {
                 return Err(self.fail(format!("journal write failed: {e}")));
             }
             self.file_len += self.buf.len() as u64;
+            self.shared.progress.lock().bytes_written += self.buf.len() as u64;
             self.buf.clear();
             self.written = self.next - 1;
         }
         if sync && self.written > self.durable {
             // fdatasync; after a failure the page cache state is unknown, so the journal is
             // poisoned rather than retried (the fsync-gate lesson).
+            let began = Instant::now();
             if let Err(e) = self.file.sync_data() {
                 return Err(self.fail(format!("journal fsync failed: {e}")));
             }
             self.durable = self.written;
             self.last_sync = Instant::now();
+            let took = (self.last_sync - began).as_secs_f64();
             let due = {
                 let mut p = self.shared.progress.lock();
                 p.durable = self.durable;
                 p.fsyncs += 1;
+                let bucket = FSYNC_BUCKETS_S
+                    .iter()
+                    .position(|&b| took <= b)
+                    .unwrap_or(FSYNC_BUCKETS_S.len());
+                p.fsync_buckets[bucket] += 1;
+                p.fsync_seconds_sum += took;
+                p.fsync_seconds_max = p.fsync_seconds_max.max(took);
                 p.due()
             };
             self.shared.cond.notify_all();
