@@ -15,13 +15,22 @@ TEST_TARGETS := loom-prebuild test-rust
 
 -include mk/*.mk
 
-.PHONY: demo test test-rust workload bench clean
+.PHONY: demo test test-serial test-rust workload bench clean
 
 demo:
 	$(CARGO) run --release -p haoyuan-sim --example dongguan
 
-test: $(TEST_TARGETS)
+# Two targets at a time (this machine has 2 cores): much of `make test` is one thread — valgrind,
+# callgrind, pytest, the JVM and Mono, the workload runner — and the other core compiles the next
+# target meanwhile (cargo's lock on the target dir orders the builds). Each target's output is
+# printed whole when it ends (--output-sync), so logs do not interleave. Targets that share a
+# file say so in their prerequisites. `make test-serial` runs them one after the other.
+test:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_TARGETS)
 	@echo "make test: all passed ($(TEST_TARGETS))"
+
+test-serial: $(TEST_TARGETS)
+	@echo "make test-serial: all passed ($(TEST_TARGETS))"
 
 test-rust:
 	$(CARGO) test -p haoyuan -p haoyuan-sim -p haoyuan-fhir

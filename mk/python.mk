@@ -53,9 +53,12 @@ PY_PIP := -m pip install -q --disable-pip-version-check
 .PHONY: test-python python-wheel python-build test-python-install test-latest test-python-sdist bench-python
 TEST_TARGETS += test-python test-python-install
 
+# The simulator's extras (mk/sim.mk) too: `make test` runs targets side by side (Makefile), and
+# sim-python-env installing them into this venv while test-python's pytest imports from it
+# would be a race.
 $(PY_STAMP): python/requirements-dev.txt
 	@test -x $(PY_BIN)/python || python3 -m venv $(PY_VENV)
-	$(PY_BIN)/python $(PY_PIP) -r python/requirements-dev.txt
+	$(PY_BIN)/python $(PY_PIP) -r python/requirements-dev.txt $(SIM_PIP_EXTRA)
 	@touch $@
 
 $(PY_WHEELHOUSE_STAMP): python/requirements-dev.txt $(PY_STAMP)
@@ -79,7 +82,9 @@ test-python: python-build
 
 # pip builds ./python in place (no copy of the tree), through maturin in an isolated build env;
 # everything else (maturin too) comes from the wheelhouse of the pinned requirements.
-test-python-install: $(PY_WHEELHOUSE_STAMP)
+# After python-wheel: it builds with the interpreter of $(PY_INSTALL_VENV), which this target
+# deletes and recreates (the two run side by side in `make test` otherwise).
+test-python-install: $(PY_WHEELHOUSE_STAMP) python-wheel
 	rm -rf $(PY_INSTALL_VENV)
 	python3 -m venv $(PY_INSTALL_VENV)
 	CARGO_TARGET_DIR=$(PY_TGT) $(PY_BUILD_PY) $(PY_PIP) --no-index --find-links $(PY_WHEELHOUSE) "./python[pandas,arrow]" pytest hypothesis

@@ -428,6 +428,26 @@ impl Engine {
         }
     }
 
+    /// The operator metrics now (`metrics.rs`): counts, event and durable sequence numbers,
+    /// the journal's queue and fsync latencies (durable engines), the subscribers' queues,
+    /// memory. Cheap: counters only.
+    pub fn metrics(&self) -> crate::metrics::Metrics {
+        let last = self.events.last_seq();
+        let durable = self.events.durable_seq().min(last);
+        crate::metrics::Metrics {
+            stats: self.stats(),
+            last_event_seq: last,
+            durable_seq: durable,
+            durable_lag_events: last - durable,
+            journal: self.events.journal_metrics(),
+            subscribers: self.events.subscriber_metrics(),
+            memory: crate::metrics::MemoryMetrics {
+                slot_bytes: self.store.slots.allocated_bytes() as u64,
+                process_resident_bytes: crate::metrics::process_resident_bytes(),
+            },
+        }
+    }
+
     // ---------------------------------------------------------------- master patient index
 
     pub fn register_patient(&self) -> Result<PatientId> {
@@ -1100,7 +1120,7 @@ impl Engine {
     /// lock) until its events are on stable storage — unless the caller pipelines
     /// (`pipeline.rs`): then it waits on the operation's ticket itself.
     pub(crate) fn durable<T>(&self, value: T) -> Result<T> {
-        if crate::pipeline::pipelining() {
+        if crate::ack::pipelining() {
             EventBus::deliver_waiting();
             return Ok(value);
         }

@@ -31,6 +31,7 @@
 //! assert_eq!(free[0].free, 6);
 //! ```
 
+mod ack;
 mod availability;
 mod booking;
 mod calendar;
@@ -61,6 +62,7 @@ mod waitlists;
 
 pub use availability::{QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
 
+pub use ack::PipelineScope;
 pub use cards::{
     mask_card_number, CardDigest, CardKey, CARD_DIGEST_LEN, CARD_FIELD_LEN_MAX, CARD_KEY_ENV,
     CARD_KEY_FILE_ENV, CARD_KEY_LEN,
@@ -94,7 +96,7 @@ pub use model::{
     SuspensionReport, Tier, Urgency, WaitlistEntry, WaitlistRequest,
 };
 pub use patients::ENDED_BOOKINGS_KEPT;
-pub use pipeline::{DurableTicket, LifecycleAction, PipelineScope, Pipelined, BULK_ROWS_MAX};
+pub use pipeline::{DurableTicket, LifecycleAction, Pipelined, BULK_ROWS_MAX};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use slot::loom_models;

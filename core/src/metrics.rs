@@ -70,28 +70,6 @@ pub struct Metrics {
     pub memory: MemoryMetrics,
 }
 
-impl crate::engine::Engine {
-    /// The operator metrics now (see the module): counts, event and durable sequence numbers,
-    /// the journal's queue and fsync latencies (durable engines), the subscribers' queues,
-    /// memory. Cheap: counters only.
-    pub fn metrics(&self) -> Metrics {
-        let last = self.events.last_seq();
-        let durable = self.events.durable_seq().min(last);
-        Metrics {
-            stats: self.stats(),
-            last_event_seq: last,
-            durable_seq: durable,
-            durable_lag_events: last - durable,
-            journal: self.events.journal_metrics(),
-            subscribers: self.events.subscriber_metrics(),
-            memory: MemoryMetrics {
-                slot_bytes: self.store.slots.allocated_bytes() as u64,
-                process_resident_bytes: process_resident_bytes(),
-            },
-        }
-    }
-}
-
 /// One metric family of the exposition: `# HELP`, `# TYPE`, then its samples.
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP haoyuan_{name} {help}");

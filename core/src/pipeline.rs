@@ -25,49 +25,13 @@
 //! operation's own last event, so waiting for it covers the operation (and perhaps other
 //! threads' events too — a few microseconds more, never less).
 
+use crate::ack::PipelineScope;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::DurableCallback;
 use crate::ids::BookingId;
 use crate::model::{Booking, Request};
 use serde::{Deserialize, Serialize};
-use std::cell::Cell;
-
-thread_local! {
-    /// How many `pipelined` calls enclose the current one on this thread.
-    static PIPELINING: Cell<u32> = const { Cell::new(0) };
-}
-
-/// Whether the calling thread is inside [`Engine::pipelined`] (or a bulk call): the engine then
-/// acknowledges without waiting for durability.
-pub(crate) fn pipelining() -> bool {
-    PIPELINING.with(|d| d.get() > 0)
-}
-
-/// While it lives, the engine's operations **on this thread** return their in-memory outcome
-/// without waiting for durability; [`Engine::ticket`] then names what to wait on. For hosts
-/// that cannot pass a closure ([`Engine::pipelined`] is the Rust form): the C face's
-/// `hy_engine_pipeline_begin`/`_end` and Python's `with engine.pipeline()` hold one.
-///
-/// Not `Send`: the mark is the calling thread's. Dropping it (even in a panic's unwinding)
-/// ends it, so a pooled thread is never left pipelining.
-#[must_use = "operations pipeline only while the scope lives"]
-pub struct PipelineScope {
-    _this_thread: std::marker::PhantomData<*const ()>,
-}
-
-impl PipelineScope {
-    fn enter() -> PipelineScope {
-        PIPELINING.with(|d| d.set(d.get() + 1));
-        PipelineScope { _this_thread: std::marker::PhantomData }
-    }
-}
-
-impl Drop for PipelineScope {
-    fn drop(&mut self) {
-        PIPELINING.with(|d| d.set(d.get() - 1));
-    }
-}
 
 /// What an operation's durability is waited on with: the engine's event sequence number when
 /// the operation returned. Tickets are ordered: a later ticket covers every earlier one.
