@@ -8,6 +8,9 @@
 //! iteration gets a fresh engine (untimed), and after it the bench asserts that exactly 2,000
 //! places were given and no slot is oversold (invariant 1). Goal: ≤ 20 ms, zero oversold.
 //!
+//! - `flash_crowd_100k_to_2k_sync`: first come, first served on a durable engine in `Sync` mode,
+//!   timed until every outcome is on disk (see `flash_durable`).
+//!
 //! Run: `cargo bench -p haoyuan-benches --bench flash_crowd`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -93,9 +96,82 @@ fn flash(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same crowd (first come, first served) on a durable engine in `Sync` mode, timed until
+/// every outcome is acknowledged, i.e. on disk (issue 16's goal: ≤ 1 s). One thread, as a host
+/// with the crowd in flight would: `pipelined` with up to 1,024 requests in flight (waiting on
+/// the older half when full), or bulk calls of 1,000 (`book_many`). Set-up (100,000 patients,
+/// journaled in `Buffered` mode, then reopened in `Sync`) is not timed.
+fn flash_durable(c: &mut Criterion) {
+    let mut g = c.benchmark_group("flash_crowd_100k_to_2k_sync");
+    g.throughput(Throughput::Elements(FLASH_REQUESTS as u64));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("flash-durable");
+    let config = EngineConfig::default().with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
+    let options = |mode| {
+        OpenOptions::new(mode)
+            .config(config.clone())
+            .clock(ClockKind::Manual(release_of(visit_day())))
+    };
+    for mode in ["pipelined_1024", "bulk_1000"] {
+        let mut seed = 0u64;
+        g.bench_function(mode, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    seed += 1;
+                    let _ = std::fs::remove_dir_all(&dir);
+                    let (slots, requests) = {
+                        let e = DurableEngine::open(
+                            &dir,
+                            options(Durability::Buffered { interval: Duration::from_millis(50) }),
+                        )
+                        .unwrap();
+                        let crowd = add_flash_crowd(&e, FLASH_REQUESTS, FLASH_SLOTS, seed).unwrap();
+                        e.close().unwrap();
+                        crowd
+                    };
+                    let e = DurableEngine::open(&dir, options(Durability::Sync)).unwrap();
+                    let start = Instant::now();
+                    let won = if mode == "bulk_1000" {
+                        let mut won = 0;
+                        for chunk in requests.chunks(1000) {
+                            won += e.book_many(chunk).unwrap().iter().filter(|o| o.is_ok()).count();
+                        }
+                        won
+                    } else {
+                        let mut won = 0;
+                        let mut in_flight = std::collections::VecDeque::with_capacity(1024);
+                        for r in &requests {
+                            let p = e.pipelined(|e| e.book(r));
+                            match p.outcome {
+                                Ok(_) => won += 1,
+                                Err(Error::SlotFull { .. }) => {}
+                                Err(err) => panic!("unexpected refusal: {err}"),
+                            }
+                            in_flight.push_back(p.ticket);
+                            if in_flight.len() == 1024 {
+                                let older: Vec<DurableTicket> = in_flight.drain(..512).collect();
+                                e.wait_durable(*older.last().unwrap()).unwrap();
+                            }
+                        }
+                        e.wait_durable(e.ticket()).unwrap();
+                        won
+                    };
+                    total += start.elapsed();
+                    assert_eq!(won, FLASH_SLOTS);
+                    assert_eq!(assert_not_oversold(&e, slots) as usize, FLASH_SLOTS);
+                    e.close().unwrap();
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+                total
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5)).sample_size(10);
-    targets = flash
+    targets = flash, flash_durable
 }
 criterion_main!(benches);
