@@ -6,12 +6,13 @@
 use crate::args::{float, int, Id, Int};
 use crate::bulk;
 use crate::convert::{
-    enum_str, parse_enum, DateArg, TimeArg, TimeOfDayArg, INSTANT_MAX, RESOURCE_KINDS, TIERS,
-    URGENCIES,
+    enum_str, json_to_py, parse_enum, DateArg, TimeArg, TimeOfDayArg, INSTANT_MAX, RESOURCE_KINDS,
+    TIERS, URGENCIES,
 };
-use crate::durable::{self, Pipeline};
 use crate::errors::{invalid, HyErr};
 use crate::events::Subscription;
+use crate::inner::Inner;
+use crate::pipeline::{self, Pipeline};
 use crate::policy::{policy_arg, Policy};
 use crate::runtime::{run, run_parallel};
 use crate::types::*;
@@ -45,27 +46,6 @@ impl<'py> FromPyObject<'py> for ChannelArg {
 /// Most specs one list-based `publish_slots` call takes (the array form takes the engine's own
 /// bound, `PUBLISH_BATCH_MAX`).
 const PUBLISH_LIST_MAX: usize = haoyuan::PUBLISH_BATCH_MAX;
-
-/// The Rust engine behind a Python one: in memory, or journaled on a directory (a
-/// `DurableEngine` derefs to `Engine`, so every method works on both; the C face holds its
-/// engines the same way).
-// One `Inner` per Python engine, behind an `Arc`: boxing the larger variant would only add an
-// indirection to every call.
-#[allow(clippy::large_enum_variant)]
-pub enum Inner {
-    Memory(haoyuan::Engine),
-    Durable(haoyuan::DurableEngine),
-}
-
-impl std::ops::Deref for Inner {
-    type Target = haoyuan::Engine;
-    fn deref(&self) -> &haoyuan::Engine {
-        match self {
-            Inner::Memory(e) => e,
-            Inner::Durable(d) => d,
-        }
-    }
-}
 
 /// The engine: one region-wide pool of slots. `Engine()` runs on the system clock;
 /// `Engine(start=t)` on a manual clock that moves only through `advance_clock` / `advance_to`.
@@ -921,6 +901,33 @@ impl Engine {
         Ok(self.engine()?.last_event_seq())
     }
 
+    // ------------------------------------------------------------------ operator metrics
+
+    /// The operator metrics now, as a plain dict with the Rust `Metrics` field names: `stats`
+    /// (the counts of `stats()`), `last_event_seq`, `durable_seq`, `durable_lag_events` (events
+    /// emitted and not yet durable), `journal` (None in memory and in mode "none"; else
+    /// `queue_depth`, `queue_capacity`, `fsyncs`, `bytes_written`, `fsync_buckets` — counts per
+    /// bound of `FSYNC_BUCKETS_S`, not cumulative, then one above the last —,
+    /// `fsync_seconds_sum`, `fsync_seconds_max`, `failed`), `subscribers` (one dict per
+    /// subscription: `id`, `queue_depth`, `queue_capacity`, `overflow`) and `memory`
+    /// (`slot_bytes`, `process_resident_bytes`). Cheap (counters only): fine to scrape every
+    /// few seconds. Rust `Engine::metrics`, C `hy_engine_metrics_json`.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let e = self.engine()?;
+        let m = py.allow_threads(|| e.metrics());
+        let v = serde_json::to_value(&m)
+            .map_err(|err| invalid(format!("cannot encode the metrics: {err}")))?;
+        Ok(json_to_py(py, &v)?.downcast_into::<PyDict>()?)
+    }
+
+    /// The same metrics in the Prometheus text exposition format (0.0.4; every name prefixed
+    /// `haoyuan_`), for a host to serve as it is on its `/metrics` endpoint. Rust
+    /// `Metrics::to_prometheus`, C `hy_engine_metrics_prometheus`.
+    fn metrics_prometheus(&self, py: Python<'_>) -> PyResult<String> {
+        let e = self.engine()?;
+        Ok(py.allow_threads(|| e.metrics().to_prometheus()))
+    }
+
     // ------------------------------------------------------------------ pipelined acknowledgements
 
     /// Pipeline this thread's calls: `with engine.pipeline() as p:` — inside the block each call
@@ -933,7 +940,8 @@ impl Engine {
     /// `hy_engine_pipeline_begin` / `_end`.
     fn pipeline(slf: &Bound<'_, Self>) -> PyResult<Pipeline> {
         slf.get().engine()?;
-        Ok(Pipeline::new(slf.clone().unbind()))
+        let engine: Py<Engine> = slf.clone().unbind();
+        Ok(Pipeline::new(Box::new(move || engine.get().engine())))
     }
 
     /// A ticket (an int, the engine's last event number) covering every operation that has
@@ -945,7 +953,7 @@ impl Engine {
     /// Whether everything up to `ticket` is on stable storage (never waits).
     fn is_durable(&self, ticket: Int<u64>) -> PyResult<bool> {
         let e = self.engine()?;
-        let t = durable::ticket_arg(&e, ticket.0)?;
+        let t = pipeline::ticket_arg(&e, ticket.0)?;
         Ok(e.is_durable(t))
     }
 
@@ -966,8 +974,8 @@ impl Engine {
             Some(t) => Some(float(t)?),
         };
         let e = self.engine()?;
-        let t = durable::ticket_arg(&e, ticket.0)?;
-        durable::wait(py, e, t, timeout_s)
+        let t = pipeline::ticket_arg(&e, ticket.0)?;
+        pipeline::wait(py, e, t, timeout_s)
     }
 
     /// Call `callback(error)` once everything up to `ticket` is durable (`error` None) or the
@@ -984,8 +992,8 @@ impl Engine {
             )));
         }
         let e = self.engine()?;
-        let t = durable::ticket_arg(&e, ticket.0)?;
-        durable::on_durable(&e, t, callback.clone().unbind())
+        let t = pipeline::ticket_arg(&e, ticket.0)?;
+        pipeline::on_durable(&e, t, callback.clone().unbind())
     }
 
     // ------------------------------------------------------------------ bulk (NumPy)

@@ -14,6 +14,8 @@ mod errors;
 mod events;
 #[cfg(feature = "fhir")]
 mod fhir;
+mod inner;
+mod pipeline;
 mod policy;
 mod runtime;
 #[cfg(feature = "sim")]
@@ -38,9 +40,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PUBLISH_SLOTS_MAX", haoyuan::PUBLISH_BATCH_MAX)?;
     m.add("INSTANT_MAX", convert::INSTANT_MAX)?;
     m.add("JOURNAL_EVENTS_MAX", durable::JOURNAL_EVENTS_MAX)?;
+    // A tuple: the bounds are fixed (`Engine.metrics()["journal"]["fsync_buckets"]` counts one
+    // per bound, then one above the last).
+    m.add("FSYNC_BUCKETS_S", pyo3::types::PyTuple::new(m.py(), haoyuan::FSYNC_BUCKETS_S)?)?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<durable::DurableEngine>()?;
-    m.add_class::<durable::Pipeline>()?;
+    m.add_class::<pipeline::Pipeline>()?;
     m.add_class::<policy::Policy>()?;
     m.add_class::<events::Event>()?;
     m.add_class::<events::Subscription>()?;

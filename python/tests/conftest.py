@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,3 +69,42 @@ def make_region(policy: object = None, capacity: int = 10) -> Region:
 @pytest.fixture
 def region() -> Region:
     return make_region()
+
+
+_SAMPLE = re.compile(r"^(haoyuan_[A-Za-z0-9_]+)(?:\{([^}]*)\})? (\S+)$")
+_LABEL = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)="([^"\\]*)"$')
+_HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def prometheus_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Parse a Prometheus text exposition (what ``Engine.metrics_prometheus`` returns), failing
+    on any line that is not a ``# HELP`` / ``# TYPE`` comment or a ``name{labels} value`` sample
+    named ``haoyuan_*`` of a family declared by an earlier ``# TYPE``. Returns each sample's
+    value by (name, labels as sorted pairs)."""
+    assert text.endswith("\n"), "the exposition ends with a newline"
+    types: dict[str, str] = {}
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            assert len(parts) >= 4 and parts[1] in ("HELP", "TYPE") and parts[2].startswith("haoyuan_"), line
+            if parts[1] == "TYPE":
+                assert parts[3] in ("counter", "gauge", "histogram"), line
+                types[parts[2]] = parts[3]
+            continue
+        m = _SAMPLE.match(line)
+        assert m is not None, f"not a `name{{labels}} value` sample: {line!r}"
+        name, labels, value = m.groups()
+        family = name
+        if name not in types:
+            family = next((name[: -len(s)] for s in _HISTOGRAM_SUFFIXES if name.endswith(s)), name)
+            assert types.get(family) == "histogram", f"{name} has no # TYPE line before it"
+        pairs: list[tuple[str, str]] = []
+        for label in labels.split(",") if labels else []:
+            lm = _LABEL.match(label)
+            assert lm is not None, f"bad label {label!r} in {line!r}"
+            pairs.append((lm.group(1), lm.group(2)))
+        key = (name, tuple(sorted(pairs)))
+        assert key not in samples, f"duplicate sample {line!r}"
+        samples[key] = float(value)
+    return samples

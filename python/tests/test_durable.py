@@ -24,7 +24,7 @@ import pytest
 
 import haoyuan as hy
 
-from conftest import DAY, START
+from conftest import DAY, START, prometheus_samples
 
 KEY = bytes(range(32))
 #: Per-patient limits out of the way: these tests are about durability, not anti-scalping.
@@ -181,6 +181,55 @@ def test_bulk_calls_on_a_closed_engine_raise(tmp_path: Path) -> None:
         e.book_many(patients[:2], slots[:2], "app")
     with pytest.raises(hy.Durability, match="closed"):
         e.lifecycle_many("cancel", [1])
+
+
+# ------------------------------------------------------------------ operator metrics
+
+
+def test_metrics_of_a_durable_engine(tmp_path: Path) -> None:
+    with open_engine(tmp_path) as e:
+        patients, slots = populate(e)
+        sub = e.subscribe(capacity=16)
+        for x in patients[:3]:
+            e.book(int(x), int(slots[0]), "app")
+        m = e.metrics()
+        j = m["journal"]
+        assert j is not None and set(j) == {"queue_depth", "queue_capacity", "fsyncs", "bytes_written", "fsync_buckets", "fsync_seconds_sum", "fsync_seconds_max", "failed"}
+        assert j["fsyncs"] >= 1 and sum(j["fsync_buckets"]) == j["fsyncs"]
+        assert len(j["fsync_buckets"]) == len(hy.FSYNC_BUCKETS_S) + 1
+        assert j["bytes_written"] > 0 and j["failed"] is False
+        assert 0 <= j["queue_depth"] <= j["queue_capacity"] and j["queue_capacity"] > 0
+        assert type(j["fsync_seconds_sum"]) is float and 0.0 <= j["fsync_seconds_max"] <= j["fsync_seconds_sum"]
+        # Sync mode: every call returned once durable.
+        assert m["durable_lag_events"] == 0 and m["durable_seq"] == m["last_event_seq"] == e.last_event_seq()
+        stats = e.journal_stats()
+        assert stats is not None and stats["fsyncs"] == j["fsyncs"] and stats["durable_seq"] == m["durable_seq"]
+        assert m["stats"] == e.stats().to_dict()
+        assert [(s["queue_depth"], s["queue_capacity"], s["overflow"]) for s in m["subscribers"]] == [(3, 16, "disconnect")]
+        assert sub.pending() == 3
+
+        text = e.metrics_prometheus()
+        samples = prometheus_samples(text)
+        assert all(name.startswith("haoyuan_") for name, _ in samples)
+        again = e.metrics()["journal"]
+        assert again is not None and again["fsyncs"] == j["fsyncs"], "nothing ran between the two calls"
+        count = samples[("haoyuan_journal_fsync_seconds_count", ())]
+        assert count == j["fsyncs"]
+        by_bound = {float(labels[0][1]): v for (name, labels), v in samples.items() if name == "haoyuan_journal_fsync_seconds_bucket"}
+        assert list(by_bound) == [*hy.FSYNC_BUCKETS_S, float("inf")]
+        cumulative = list(by_bound.values())
+        assert cumulative == sorted(cumulative) and cumulative[-1] == count
+        assert [b - a for a, b in zip([0.0, *cumulative], cumulative)] == j["fsync_buckets"]
+        assert samples[("haoyuan_journal_bytes_written_total", ())] == j["bytes_written"]
+        assert samples[("haoyuan_journal_failed", ())] == 0
+        assert samples[("haoyuan_events_total", ())] == samples[("haoyuan_durable_events_total", ())] == e.last_event_seq()
+        assert samples[("haoyuan_durable_lag_events", ())] == 0
+        last = e.last_event_seq()
+    # Mode "none" keeps no journal: nothing to report of one, nothing behind.
+    with open_engine(tmp_path, mode="none") as replay:
+        m = replay.metrics()
+        assert m["journal"] is None and m["durable_lag_events"] == 0 and m["last_event_seq"] == last
+        assert "haoyuan_journal_" not in replay.metrics_prometheus()
 
 
 # ------------------------------------------------------------------ pipelines and tickets
@@ -409,6 +458,8 @@ def test_one_engine_per_directory_and_calls_after_close(tmp_path: Path) -> None:
         lambda: e.snapshot(),
         lambda: e.flush(),
         lambda: e.journal_stats(),
+        lambda: e.metrics(),
+        lambda: e.metrics_prometheus(),
         lambda: e.ticket(),
         lambda: e.wait_durable(ticket),
         lambda: e.pipeline(),

@@ -10,7 +10,7 @@ import pytest
 
 import haoyuan as hy
 
-from conftest import DAY, START, Region, make_region
+from conftest import DAY, START, Region, make_region, prometheus_samples
 
 
 def test_registry_records_have_domain_names(region: Region) -> None:
@@ -381,3 +381,52 @@ def test_hold_many_holds(region: Region) -> None:
     ids, codes = e.hold_many(ps, [region.slots[0]] * 3, "app")
     assert list(codes) == [0, 0, 0]
     assert {e.booking(int(i)).state for i in ids} == {"held"}
+
+
+# ------------------------------------------------------------------ operator metrics
+
+METRICS_KEYS = {"stats", "last_event_seq", "durable_seq", "durable_lag_events", "journal", "subscribers", "memory"}
+
+
+def test_fsync_buckets_constant() -> None:
+    bounds = hy.FSYNC_BUCKETS_S
+    assert isinstance(bounds, tuple) and len(bounds) == 12
+    assert all(type(b) is float for b in bounds)
+    assert list(bounds) == sorted(set(bounds)) and bounds[0] == 0.00005 and bounds[-1] == 1.0
+
+
+def test_metrics_in_memory(region: Region) -> None:
+    e = region.engine
+    sub = e.subscribe(capacity=8)
+    blocking = e.subscribe(capacity=100, overflow="block")
+    p = e.register_patient()
+    e.book(p, region.slots[0], "app")
+    m = e.metrics()
+    assert set(m) == METRICS_KEYS
+    json.dumps(m, allow_nan=False)  # plain Python values only
+    assert m["journal"] is None, "no journal in memory"
+    assert m["durable_lag_events"] == 0 and m["durable_seq"] == m["last_event_seq"] == e.last_event_seq() > 0
+    assert m["stats"] == e.stats().to_dict()
+    assert m["stats"]["patients"] == 1 and m["stats"]["slots"] == len(region.slots)
+    subs = m["subscribers"]
+    assert [s["overflow"] for s in subs] == ["disconnect", "block"]
+    assert [(s["queue_depth"], s["queue_capacity"]) for s in subs] == [(2, 8), (2, 100)]
+    assert all(type(s["id"]) is int for s in subs) and subs[0]["id"] != subs[1]["id"]
+    assert set(m["memory"]) == {"slot_bytes", "process_resident_bytes"} and m["memory"]["slot_bytes"] > 0
+    assert type(m["memory"]["process_resident_bytes"]) is int and m["memory"]["process_resident_bytes"] >= 0
+    # Polling drains the queue the metrics report.
+    assert len(sub.poll()) == 2
+    depths = [s["queue_depth"] for s in e.metrics()["subscribers"]]
+    assert depths == [0, 2] and blocking.pending() == 2
+
+    samples = prometheus_samples(e.metrics_prometheus())
+    assert not any(name.startswith("haoyuan_journal_") for name, _ in samples)
+    assert samples[("haoyuan_patients", ())] == 1
+    assert samples[("haoyuan_events_total", ())] == e.last_event_seq()
+    assert samples[("haoyuan_durable_lag_events", ())] == 0
+    first = (("overflow", "disconnect"), ("subscriber", str(subs[0]["id"])))
+    second = (("overflow", "block"), ("subscriber", str(subs[1]["id"])))
+    assert samples[("haoyuan_subscriber_queue_depth", first)] == 0
+    assert samples[("haoyuan_subscriber_queue_depth", second)] == 2
+    assert samples[("haoyuan_subscriber_queue_capacity", second)] == 100
+    assert samples[("haoyuan_memory_bytes", (("structure", "slots"),))] == m["memory"]["slot_bytes"]

@@ -43,6 +43,7 @@ from . import _native
 from ._native import (
     BOOKING_STATES,
     BULK_ROWS_MAX,
+    FSYNC_BUCKETS_S,
     INSTANT_MAX,
     JOURNAL_EVENTS_MAX,
     POOLS,
@@ -520,7 +521,9 @@ class DurableEngine(_native.DurableEngine, Engine):
     ``close()`` (or the end of a ``with DurableEngine(...) as e:`` block) flushes and releases the
     directory; every later call raises ``Durability``. ``snapshot()`` compacts the journal,
     ``flush()`` makes everything durable, ``recovery_report`` tells what opening found,
-    ``journal_stats()`` counts fsyncs.
+    ``journal_stats()`` counts fsyncs. ``metrics()`` (a dict) and ``metrics_prometheus()``
+    (Prometheus text) are the operator metrics of every ``Engine``; on a durable one they add
+    the journal's queue, fsync latencies (histogram over ``FSYNC_BUCKETS_S``) and durable lag.
 
     Pipelining: ``with engine.pipeline() as p:`` — calls on this thread return at once without
     waiting for the fsync; acknowledge them only after ``engine.wait_durable(p.ticket)`` returned
@@ -668,6 +671,7 @@ __all__ = [
     "Engine",
     "EngineStats",
     "Event",
+    "FSYNC_BUCKETS_S",
     "FhirError",
     "FreeSlot",
     "HaoyuanError",

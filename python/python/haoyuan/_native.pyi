@@ -9,7 +9,7 @@ from typing_extensions import Self, disjoint_base
 import numpy as np
 import numpy.typing as npt
 
-__all__: list[str] = ["__version__", "BOOKING_STATES", "POOLS", "BULK_ROWS_MAX", "PUBLISH_SLOTS_MAX", "INSTANT_MAX", "JOURNAL_EVENTS_MAX", "Engine", "DurableEngine", "Pipeline", "Policy", "Event", "Subscription", "Institution", "Department", "Resource", "Channel", "ResourceStats", "EngineStats", "Card", "Booking", "SlotInfo", "Slot", "FreeSlot", "DayAvailability", "Alternative", "Referral", "PatientRecord", "WaitlistEntry", "Roster", "SuspensionReport", "Submission", "HaoyuanError", "InvalidArgument", "InvalidPolicy", "NotFound", "CardTaken", "WrongState", "HoldExpired", "SlotFull", "SlotClosed", "NotOpenYet", "BookingClosed", "PatientSuspended", "LimitReached", "ReferralInvalid", "LotteryWindow", "PatientMerged", "NotManualClock", "CapacityExceeded", "InvalidDate", "Durability", "FhirError", "ERROR_TABLE", "sim_region", "sim_demand", "sim_policy", "sim_simulate", "sim_compare", "sim_summary", "jain_index", "gini", "SIM_DAYS_MAX", "num_threads", "read_journal_columns", "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_schedule", "fhir_export_slot", "fhir_export_appointment", "fhir_export_patient_appointments", "fhir_export_waitlist", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv"]
+__all__: list[str] = ["__version__", "BOOKING_STATES", "POOLS", "BULK_ROWS_MAX", "PUBLISH_SLOTS_MAX", "INSTANT_MAX", "JOURNAL_EVENTS_MAX", "FSYNC_BUCKETS_S", "Engine", "DurableEngine", "Pipeline", "Policy", "Event", "Subscription", "Institution", "Department", "Resource", "Channel", "ResourceStats", "EngineStats", "Card", "Booking", "SlotInfo", "Slot", "FreeSlot", "DayAvailability", "Alternative", "Referral", "PatientRecord", "WaitlistEntry", "Roster", "SuspensionReport", "Submission", "HaoyuanError", "InvalidArgument", "InvalidPolicy", "NotFound", "CardTaken", "WrongState", "HoldExpired", "SlotFull", "SlotClosed", "NotOpenYet", "BookingClosed", "PatientSuspended", "LimitReached", "ReferralInvalid", "LotteryWindow", "PatientMerged", "NotManualClock", "CapacityExceeded", "InvalidDate", "Durability", "FhirError", "ERROR_TABLE", "sim_region", "sim_demand", "sim_policy", "sim_simulate", "sim_compare", "sim_summary", "jain_index", "gini", "SIM_DAYS_MAX", "num_threads", "read_journal_columns", "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_schedule", "fhir_export_slot", "fhir_export_appointment", "fhir_export_patient_appointments", "fhir_export_waitlist", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv"]
 
 __version__: str
 BOOKING_STATES: list[str]
@@ -18,6 +18,7 @@ BULK_ROWS_MAX: int
 PUBLISH_SLOTS_MAX: int
 INSTANT_MAX: int
 JOURNAL_EVENTS_MAX: int
+FSYNC_BUCKETS_S: tuple[float, ...]
 SIM_DAYS_MAX: int
 
 _DateLike = datetime.date | str
@@ -514,6 +515,10 @@ class Engine:
     def waitlist(self, department: int) -> list[WaitlistEntry]: ...
     def subscribe(self, capacity: int = 65536, overflow: Literal["disconnect", "block"] = "disconnect") -> Subscription: ...
     def last_event_seq(self) -> int: ...
+    def metrics(self) -> dict[str, Any]:
+        """The operator metrics (Rust `Metrics`) as a dict: `stats`, `last_event_seq`, `durable_seq`, `durable_lag_events`, `journal` (None in memory), `subscribers`, `memory`."""
+    def metrics_prometheus(self) -> str:
+        """The operator metrics in the Prometheus text exposition format (names `haoyuan_*`)."""
     def pipeline(self) -> Pipeline:
         """`with engine.pipeline() as p:` — calls on this thread return without waiting for the journal; `p.ticket` covers them."""
     def ticket(self) -> int:
