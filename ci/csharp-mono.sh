@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v mcs >/dev/null || ! command -v mono >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq mono-mcs mono-runtime >/dev/null
+  bash ci/lib/apt-install.sh mono-mcs mono-runtime
 fi
 
 # The release library, $out, the struct sizes and the header's version (shared with the other

@@ -12,7 +12,7 @@
 # below carry a 10% margin for that and for CPU-dependent code paths such as memchr's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+command -v valgrind >/dev/null || bash ci/lib/apt-install.sh valgrind
 
 ${CARGO:-cargo} build -q -p haoyuan-benches --example hot_path
 bin="${CARGO_TARGET_DIR:-target}/debug/examples/hot_path"

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 jna=/usr/share/java/jna.jar
 if ! command -v java >/dev/null || [[ ! -f "$jna" ]]; then
-  apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless libjna-java >/dev/null
+  bash ci/lib/apt-install.sh openjdk-17-jdk-headless libjna-java
 fi
 
 # The release library, $out, the struct sizes and the header's version (shared with the other

@@ -24,8 +24,8 @@ TEST_TARGETS += test-conformance
 # The C runner, built against the debug static library (the Rust one is built by `cargo run`,
 # the Python one needs the module of python-build).
 conformance-runners: python-build
-	@test -f /usr/include/cjson/cJSON.h || { apt-get update -qq && apt-get install -y -qq libcjson-dev >/dev/null; }
-	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+	@test -f /usr/include/cjson/cJSON.h || bash ci/lib/apt-install.sh libcjson-dev
+	@command -v valgrind >/dev/null || bash ci/lib/apt-install.sh valgrind
 	$(CARGO) build -q -p haoyuan-ffi
 	@mkdir -p $(CONF_OUT)
 	$(CC) $(CONF_CFLAGS) $(CONF_DIR)/runner.c $(CONF_LIB) -lcjson -lpthread -ldl -lm -o $(CONF_OUT)/runner-c

@@ -27,7 +27,7 @@ test-c:
 	  $(CC) $(FFI_CFLAGS) ffi/tests/$$t.c $(FFI_STATIC_LIBS) -o $(FFI_OUT)/$$t || exit 1; \
 	done
 	@for t in $(FFI_C_TESTS); do echo "== $$t"; $(FFI_OUT)/$$t || exit 1; done
-	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+	@command -v valgrind >/dev/null || bash ci/lib/apt-install.sh valgrind
 	@for t in $(FFI_C_TESTS); do \
 	  echo "== valgrind $$t"; \
 	  $(FFI_VALGRIND) $(FFI_OUT)/$$t >$(FFI_OUT)/$$t.valgrind.log 2>&1 \

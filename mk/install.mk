@@ -41,5 +41,5 @@ uninstall:
 
 test-install:
 	@command -v cmake >/dev/null && command -v pkg-config >/dev/null && command -v c++ >/dev/null \
-	  || { apt-get update -qq && apt-get install -y -qq cmake pkg-config g++ >/dev/null; }
+	  || bash ci/lib/apt-install.sh cmake pkg-config g++
 	MAKE='$(MAKE)' bash tests/install/run.sh $(INSTALL_TEST_DIR)
