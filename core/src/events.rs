@@ -467,11 +467,29 @@ impl EventBus {
     }
 
     /// Block until every event up to `seq` is durable (no-op without a sink).
+    ///
+    /// On stable storage in every mode: in `Buffered` mode an operation's own acknowledgement
+    /// waits only until it is within the mode's bound of the durable point
+    /// (`EventSink::wait_durable`), but a ticket's wait means what it says, so it waits for the
+    /// fsync that covers `seq` (through `on_durable`: at the latest the mode's interval).
     pub fn wait_durable_seq(&self, seq: u64) -> Result<()> {
-        match self.sink.get() {
-            Some(sink) => sink.wait_durable(seq),
-            None => Ok(()),
+        let Some(sink) = self.sink.get() else { return Ok(()) };
+        if sink.durable_seq() >= seq {
+            return Ok(());
         }
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        sink.on_durable(
+            seq,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        // The sink calls back exactly once; a sink dropped without calling is a failure too.
+        rx.recv().unwrap_or_else(|_| {
+            Err(crate::Error::Durability(
+                "the journal stopped before the ticket was durable".into(),
+            ))
+        })
     }
 
     /// The last sequence number known durable; without a sink every event is "durable" as

@@ -19,6 +19,10 @@
 //! that may lose the booking, and the patient would hold a confirmation the engine has
 //! forgotten. Outcomes that are errors need no wait (they changed nothing).
 //!
+//! In `Buffered` mode a plain call is acknowledged once it is within the mode's bound of the
+//! durable point; a ticket's wait and the bulk calls wait for the fsync that covers them (at the
+//! latest the mode's interval): "durable" means on stable storage in every mode.
+//!
 //! How it works: a thread-local depth marks the calling thread as pipelining, and
 //! `Engine::durable` (the last step of every mutating call) then returns without waiting. The
 //! ticket is the engine's last event sequence number when the operation returned: at least the

@@ -355,3 +355,40 @@ fn pipelined_outcomes_become_durable_on_their_tickets() {
         assert_eq!(e.booking(id).unwrap().state, want);
     }
 }
+
+/// In `Buffered` mode a ticket's wait still means on stable storage: it returns only once the
+/// fsync covering the ticket is done (the plain calls' bounded-loss acknowledgement is not
+/// enough for it), and so do the bulk calls.
+#[test]
+fn in_buffered_mode_a_ticket_waits_for_its_fsync() {
+    let dir = fresh_dir("buffered-ticket");
+    // A long interval and a large bound: nothing forces an fsync but the interval.
+    let e = DurableEngine::open(
+        &dir,
+        OpenOptions::new(Durability::Buffered { interval: Duration::from_millis(300) })
+            .config(config())
+            .clock(ClockKind::Manual(start()))
+            .max_unflushed(1_000_000),
+    )
+    .unwrap();
+    let w = build_world(&e);
+    e.flush().unwrap();
+    let p = e.pipelined(|e| e.register_patient());
+    p.outcome.unwrap();
+    e.wait_durable(p.ticket).unwrap();
+    assert!(e.is_durable(p.ticket), "wait_durable returned before the ticket was on disk");
+    assert!(e.journal_stats().unwrap().durable_seq >= p.ticket.0);
+    let app = e.channel_id("app").unwrap();
+    let free = e
+        .find_free_slots(&AvailabilityQuery::department(
+            w.departments[1],
+            day0().plus_days(1),
+            day0().plus_days(2),
+        ))
+        .unwrap();
+    let reqs: Vec<Request> =
+        w.patients.iter().zip(&free).map(|(&p, f)| Request::new(p, f.slot, app)).collect();
+    let out = e.book_many(&reqs).unwrap();
+    assert!(out.iter().any(|o| o.is_ok()));
+    assert!(e.is_durable(e.ticket()), "a bulk call returns with its rows on disk");
+}
