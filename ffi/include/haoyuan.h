@@ -53,6 +53,10 @@
 // bound on one call's memory and time.
 #define HY_ARRAY_MAX 5000000
 
+// Most patients one `hy_engine_register_patients` / `hy_engine_register_patients_with_cards`
+// call registers (a province registers its residents a batch at a time).
+#define HY_REGISTER_BATCH_MAX 1000000
+
 // Most events one poll or dispatch call hands over (a bound on one call's time).
 #define HY_EVENTS_PER_CALL_MAX 1000000
 
@@ -991,6 +995,34 @@ hy_result hy_engine_channel_id(const hy_engine *engine,
 // Register a new patient in the master patient index.
 hy_result hy_engine_register_patient(hy_engine *engine,
                                      hy_patient_id *id_out);
+
+// Register `n` new patients in one call (0 ..= HY_REGISTER_BATCH_MAX), all or nothing. Their
+// ids are contiguous, in order: `*first_out` … `*first_out + n - 1`. `ids_out` (NULL, or an
+// array of `n` entries) receives each id; `*first_out` (may be NULL) the first, or 0 (no id)
+// when `n` is 0. `n` above HY_REGISTER_BATCH_MAX is HY_INVALID_ARGUMENT; beyond the engine's
+// patient limit HY_CAPACITY_EXCEEDED; either way no one is registered and the outputs are
+// untouched. One durability wait for the whole batch. (Rust: `Engine::register_patients`;
+// Python: `Engine.register_patients`.)
+hy_result hy_engine_register_patients(hy_engine *engine,
+                                      size_t n,
+                                      hy_patient_id *ids_out,
+                                      hy_patient_id *first_out);
+
+// Register one new patient per card number, each with that card (`card_type`, 1 ..= 64 bytes)
+// linked: `numbers` is an array of `n` NUL-terminated numbers (0 ..= HY_REGISTER_BATCH_MAX;
+// NULL allowed when `n` is 0) and `ids_out` an array of `n` entries that receives the new ids,
+// contiguous and in the order of `numbers` (`ids_out[i]` holds `numbers[i]`). All or nothing:
+// a malformed number or a number given twice in the batch is HY_INVALID_ARGUMENT, a card that
+// already belongs to someone is HY_CARD_TAKEN, `n` above HY_REGISTER_BATCH_MAX is
+// HY_INVALID_ARGUMENT; then no one is registered and `ids_out` is untouched. Numbers are
+// hashed and masked as in `hy_engine_link_card`: no message holds one. The arrays are read or
+// written during the call only. (Rust: `Engine::register_patients_with_cards`; Python:
+// `Engine.register_patients_with_cards`.)
+hy_result hy_engine_register_patients_with_cards(hy_engine *engine,
+                                                 const char *card_type,
+                                                 const char *const *numbers,
+                                                 size_t n,
+                                                 hy_patient_id *ids_out);
 
 // Link a card (type + number, each 1 ..= 64 bytes) to a patient. HY_CARD_TAKEN if it belongs
 // to someone else; linking it again to its owner is HY_OK. The engine keeps only a keyed digest

@@ -507,6 +507,93 @@ pub extern "C" fn hy_engine_register_patient(
     }
 }
 
+/// Most patients one `hy_engine_register_patients` / `hy_engine_register_patients_with_cards`
+/// call registers (a province registers its residents a batch at a time).
+pub const HY_REGISTER_BATCH_MAX: usize = 1_000_000;
+const _: () = assert!(HY_REGISTER_BATCH_MAX == haoyuan_core::REGISTER_BATCH_MAX);
+
+/// Register `n` new patients in one call (0 ..= HY_REGISTER_BATCH_MAX), all or nothing. Their
+/// ids are contiguous, in order: `*first_out` … `*first_out + n - 1`. `ids_out` (NULL, or an
+/// array of `n` entries) receives each id; `*first_out` (may be NULL) the first, or 0 (no id)
+/// when `n` is 0. `n` above HY_REGISTER_BATCH_MAX is HY_INVALID_ARGUMENT; beyond the engine's
+/// patient limit HY_CAPACITY_EXCEEDED; either way no one is registered and the outputs are
+/// untouched. One durability wait for the whole batch. (Rust: `Engine::register_patients`;
+/// Python: `Engine.register_patients`.)
+#[no_mangle]
+pub extern "C" fn hy_engine_register_patients(
+    engine: *mut hy_engine,
+    n: usize,
+    ids_out: *mut hy_patient_id,
+    first_out: *mut hy_patient_id,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        if n > HY_REGISTER_BATCH_MAX {
+            set_last_error(format!("n {n} is above the limit of {HY_REGISTER_BATCH_MAX} patients per call"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        let ids_dst = if ids_out.is_null() { None } else { Some(try_slice_mut(ids_out, n, HY_REGISTER_BATCH_MAX, "ids_out")?) };
+        let first = if first_out.is_null() { None } else { Some(try_out(first_out, "first_out")?) };
+        let ids = e.register_patients(n)?;
+        if let Some(dst) = ids_dst {
+            for (d, id) in dst.iter_mut().zip(&ids) {
+                *d = id.0;
+            }
+        }
+        if let Some(first) = first {
+            first.set(ids.first().map_or(0, |id| id.0));
+        }
+        Ok(())
+    }
+}
+
+/// Register one new patient per card number, each with that card (`card_type`, 1 ..= 64 bytes)
+/// linked: `numbers` is an array of `n` NUL-terminated numbers (0 ..= HY_REGISTER_BATCH_MAX;
+/// NULL allowed when `n` is 0) and `ids_out` an array of `n` entries that receives the new ids,
+/// contiguous and in the order of `numbers` (`ids_out[i]` holds `numbers[i]`). All or nothing:
+/// a malformed number or a number given twice in the batch is HY_INVALID_ARGUMENT, a card that
+/// already belongs to someone is HY_CARD_TAKEN, `n` above HY_REGISTER_BATCH_MAX is
+/// HY_INVALID_ARGUMENT; then no one is registered and `ids_out` is untouched. Numbers are
+/// hashed and masked as in `hy_engine_link_card`: no message holds one. The arrays are read or
+/// written during the call only. (Rust: `Engine::register_patients_with_cards`; Python:
+/// `Engine.register_patients_with_cards`.)
+#[no_mangle]
+pub extern "C" fn hy_engine_register_patients_with_cards(
+    engine: *mut hy_engine,
+    card_type: *const c_char,
+    numbers: *const *const c_char,
+    n: usize,
+    ids_out: *mut hy_patient_id,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let card_type = try_str(card_type, "card_type")?;
+        let raw = try_slice(numbers, n, HY_REGISTER_BATCH_MAX, "numbers")?;
+        let dst = try_slice_mut(ids_out, n, HY_REGISTER_BATCH_MAX, "ids_out")?;
+        let numbers = card_numbers(raw)?;
+        let ids = e.register_patients_with_cards(card_type, &numbers)?;
+        for (d, id) in dst.iter_mut().zip(&ids) {
+            *d = id.0;
+        }
+        Ok(())
+    }
+}
+
+/// The card numbers of a batch as strings; an error names the entry (`numbers[i]`), never the
+/// number.
+fn card_numbers<'a>(raw: &[*const c_char]) -> Result<Vec<&'a str>, hy_result> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            try_str(p, "numbers").inspect_err(|_| {
+                let detail = crate::error::LAST_ERROR.with(|m| m.borrow().clone());
+                let rest = detail.strip_prefix("numbers").unwrap_or(&detail);
+                set_last_error(format!("numbers[{i}]{rest}"));
+            })
+        })
+        .collect()
+}
+
 /// Link a card (type + number, each 1 ..= 64 bytes) to a patient. HY_CARD_TAKEN if it belongs
 /// to someone else; linking it again to its owner is HY_OK. The engine keeps only a keyed digest
 /// and the masked number (`4419**********1234`): no message, event or record holds the number.

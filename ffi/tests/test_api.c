@@ -171,6 +171,94 @@ static void test_patients_and_cards(void) {
     hy_engine_free(r.engine);
 }
 
+/* Bulk registration (province scale): contiguous ids, all or nothing, bounded. */
+static void test_register_patients_in_bulk(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_stats s;
+    hy_patient_id one, first = 0, next = 0, ids[100];
+    CHECK_OK(hy_engine_register_patient(r.engine, &one));
+    CHECK_OK(hy_engine_register_patients(r.engine, 100, ids, &first));
+    CHECK(first == one + 1);
+    for (hy_patient_id i = 0; i < 100; i++) CHECK(ids[i] == first + i);
+    /* Only the first id, or neither output. */
+    CHECK_OK(hy_engine_register_patients(r.engine, 3, NULL, &next));
+    CHECK(next == first + 100);
+    CHECK_OK(hy_engine_register_patients(r.engine, 2, NULL, NULL));
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.patients == 1 + 100 + 3 + 2);
+    /* n = 0: nothing registered, *first_out is 0 (no id), any ids_out (NULL included). */
+    first = 12345;
+    CHECK_OK(hy_engine_register_patients(r.engine, 0, NULL, &first));
+    CHECK(first == 0);
+    CHECK_OK(hy_engine_register_patients(r.engine, 0, NULL, NULL));
+    /* Above the bound: HY_INVALID_ARGUMENT, outputs untouched, no one registered, no id used. */
+    CHECK(HY_REGISTER_BATCH_MAX == 1000000);
+    first = 12345;
+    CHECK_RC(hy_engine_register_patients(r.engine, (size_t)HY_REGISTER_BATCH_MAX + 1, NULL, &first), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "1000000") != NULL);
+    CHECK_RC(hy_engine_register_patients(r.engine, SIZE_MAX, ids, &first), HY_INVALID_ARGUMENT);
+    CHECK(first == 12345 && ids[0] == one + 1);
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.patients == 106);
+    CHECK_OK(hy_engine_register_patient(r.engine, &one));
+    CHECK(one == next + 5);
+    hy_engine_free(r.engine);
+}
+
+static void test_register_patients_with_cards(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    enum { N = 200 };
+    static char text[N][32];
+    const char *numbers[N];
+    hy_patient_id ids[N], found;
+    for (int i = 0; i < N; i++) {
+        snprintf(text[i], sizeof text[i], "4419002000%08d", i);
+        numbers[i] = text[i];
+    }
+    CHECK_OK(hy_engine_register_patients_with_cards(r.engine, "resident_id", numbers, N, ids));
+    for (hy_patient_id i = 0; i < N; i++) {
+        CHECK(ids[i] == ids[0] + i); /* contiguous, in the order of numbers */
+        CHECK_OK(hy_engine_find_patient_by_card(r.engine, "resident_id", numbers[i], &found));
+        CHECK(found == ids[i]);
+    }
+    hy_stats s;
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.patients == N);
+    /* n = 0: NULL arrays are fine, nothing registered. */
+    CHECK_OK(hy_engine_register_patients_with_cards(r.engine, "resident_id", NULL, 0, NULL));
+
+    /* A card someone already has: HY_CARD_TAKEN, the whole batch refused, ids untouched. */
+    const char *taken[2] = {"441900209999999999", text[7]};
+    hy_patient_id out[2] = {777, 777};
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", taken, 2, out), HY_CARD_TAKEN);
+    CHECK(strstr(last_error(), "4419**********0007") != NULL);
+    CHECK(!holds_piece_of(last_error(), text[7]));
+    CHECK(out[0] == 777 && out[1] == 777);
+    CHECK_RC(hy_engine_find_patient_by_card(r.engine, "resident_id", taken[0], &found), HY_NOT_FOUND);
+    /* A number given twice in the batch: HY_INVALID_ARGUMENT, no one registered. */
+    const char *twice[3] = {"441900209999999998", "441900209999999997", "441900209999999998"};
+    hy_patient_id out3[3] = {777, 777, 777};
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", twice, 3, out3), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "twice") != NULL && !holds_piece_of(last_error(), twice[0]));
+    CHECK(out3[0] == 777 && out3[2] == 777);
+    CHECK_RC(hy_engine_find_patient_by_card(r.engine, "resident_id", twice[1], &found), HY_NOT_FOUND);
+    /* A malformed (empty) number refuses the batch too. */
+    const char *empty[2] = {"441900209999999996", ""};
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", empty, 2, out), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_find_patient_by_card(r.engine, "resident_id", empty[0], &found), HY_NOT_FOUND);
+    /* Above the bound: refused before either array is read. */
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", numbers, (size_t)HY_REGISTER_BATCH_MAX + 1, ids), HY_INVALID_ARGUMENT);
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.patients == N);
+    /* The refused batches took no id. */
+    hy_patient_id first;
+    CHECK_OK(hy_engine_register_patients(r.engine, 1, NULL, &first));
+    CHECK(first == ids[N - 1] + 1);
+    hy_engine_free(r.engine);
+}
+
 static void test_booking_lifecycle(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
@@ -727,6 +815,8 @@ TEST_MAIN_BEGIN
     RUN(test_publish_and_query);
     RUN(test_rosters);
     RUN(test_patients_and_cards);
+    RUN(test_register_patients_in_bulk);
+    RUN(test_register_patients_with_cards);
     RUN(test_booking_lifecycle);
     RUN(test_cancel_frees_the_place);
     RUN(test_hold_expires_on_the_clock);

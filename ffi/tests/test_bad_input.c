@@ -22,6 +22,9 @@ static void test_null_engine_everywhere(void) {
     CHECK_RC(hy_engine_stats(NULL, &s), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_add_institution(NULL, "x", HY_TIER_TERTIARY, "y", &i), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_register_patient(NULL, &p), HY_NULL_PARAMETER);
+    const char *one_number[1] = {"441900199001011234"};
+    CHECK_RC(hy_engine_register_patients(NULL, 1, &p, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_register_patients_with_cards(NULL, "resident_id", one_number, 1, &p), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_book(NULL, &q, &b), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_cancel(NULL, 1, &b), HY_NULL_PARAMETER);
     CHECK_RC(hy_engine_book_many(NULL, &q, 1, NULL), HY_NULL_PARAMETER);
@@ -83,6 +86,44 @@ static void test_null_arguments_and_outputs(void) {
     CHECK_RC(hy_engine_patient_record_json(r.engine, 0, NULL, 0, NULL), HY_NULL_PARAMETER);
     CHECK_RC(hy_error_message(HY_OK, NULL, 10, &n), HY_NULL_PARAMETER);
     CHECK_RC(hy_last_error_message(NULL, 0, NULL), HY_NULL_PARAMETER);
+    hy_engine_free(r.engine);
+}
+
+/* The bulk registrations: every bad pointer is refused before anyone is registered, and the
+ * outputs stay untouched. */
+static void test_register_patients_bad_input(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_patient_id ids[2] = {SENTINEL32, SENTINEL32}, first = SENTINEL32;
+    const char *numbers[2] = {"441900199001011234", "441900199001015678"};
+    const char *with_null[2] = {"441900199001011234", NULL};
+    const char *bad_utf8[2] = {"\x80", "441900199001015678"};
+    /* register_patients: both outputs may be NULL; a misaligned one is refused. */
+    _Alignas(8) unsigned char raw[3 * sizeof(hy_patient_id) + 8];
+    CHECK_RC(hy_engine_register_patients(r.engine, 2, (hy_patient_id *)(raw + 1), NULL), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "aligned") != NULL);
+    CHECK_RC(hy_engine_register_patients(r.engine, 2, NULL, (hy_patient_id *)(raw + 1)), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "aligned") != NULL);
+    /* register_patients_with_cards: NULL card type, arrays, entries; invalid UTF-8. */
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, NULL, numbers, 2, ids), HY_NULL_PARAMETER);
+    CHECK(strstr(last_error(), "card_type is NULL") != NULL);
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", NULL, 2, ids), HY_NULL_PARAMETER);
+    CHECK(strstr(last_error(), "numbers is NULL") != NULL);
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", numbers, 2, NULL), HY_NULL_PARAMETER);
+    CHECK(strstr(last_error(), "ids_out is NULL") != NULL);
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", with_null, 2, ids), HY_NULL_PARAMETER);
+    CHECK(strstr(last_error(), "numbers[1] is NULL") != NULL);
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", bad_utf8, 2, ids), HY_INVALID_UTF8);
+    CHECK(strstr(last_error(), "numbers[0] is not valid UTF-8") != NULL);
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "", numbers, 2, ids), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", numbers, 2, (hy_patient_id *)(raw + 1)), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_register_patients_with_cards(r.engine, "resident_id", numbers, SIZE_MAX, ids), HY_INVALID_ARGUMENT);
+    CHECK(ids[0] == SENTINEL32 && ids[1] == SENTINEL32 && first == SENTINEL32);
+    hy_patient_id found;
+    CHECK_RC(hy_engine_find_patient_by_card(r.engine, "resident_id", numbers[0], &found), HY_NOT_FOUND);
+    hy_stats s;
+    CHECK_OK(hy_engine_stats(r.engine, &s));
+    CHECK(s.patients == 0);
     hy_engine_free(r.engine);
 }
 
@@ -479,6 +520,7 @@ static void test_last_error_message_never_changes_the_message(void) {
 TEST_MAIN_BEGIN
     RUN(test_null_engine_everywhere);
     RUN(test_null_arguments_and_outputs);
+    RUN(test_register_patients_bad_input);
     RUN(test_invalid_policy_and_config);
     RUN(test_invalid_utf8_and_long_strings);
     RUN(test_bad_enum_values);

@@ -19,7 +19,7 @@ use crate::types::*;
 use haoyuan::{
     AvailabilityQuery, BookingId, CardKey, ChannelId, DepartmentId, EngineConfig, InstitutionId,
     PatientId, ReferralId, ReferralRequest, Request, ResourceId, RosterId, SlotId, SlotSpec,
-    WaitlistId, WaitlistRequest,
+    WaitlistId, WaitlistRequest, REGISTER_BATCH_MAX,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
 use parking_lot::RwLock;
@@ -41,6 +41,37 @@ impl<'py> FromPyObject<'py> for ChannelArg {
             Err(_) => Ok(ChannelArg::Id(ob.extract::<Id<ChannelId>>()?.0)),
         }
     }
+}
+
+/// The card numbers of `register_patients_with_cards`: a sequence of `str` (not one `str`), at
+/// most `REGISTER_BATCH_MAX`. A message names an entry by its index and type, never its value
+/// (a card number is personal information).
+fn card_numbers(numbers: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let too_many = || invalid(format!("at most {REGISTER_BATCH_MAX} card numbers per call"));
+    if numbers.is_instance_of::<PyString>() {
+        return Err(invalid("numbers must be a sequence of card numbers, not one str"));
+    }
+    // A sized collection beyond the bound is refused before one item is converted.
+    if numbers.len().is_ok_and(|n| n > REGISTER_BATCH_MAX) {
+        return Err(too_many());
+    }
+    let Ok(items) = numbers.try_iter() else {
+        let kind = numbers.get_type().name()?;
+        return Err(invalid(format!("numbers must be a sequence of str, got {kind}")));
+    };
+    let mut out = Vec::with_capacity(numbers.len().unwrap_or(0));
+    for (i, item) in items.enumerate() {
+        if i >= REGISTER_BATCH_MAX {
+            return Err(too_many());
+        }
+        let item = item?;
+        let Ok(s) = item.downcast::<PyString>() else {
+            let kind = item.get_type().name()?;
+            return Err(invalid(format!("numbers[{i}] must be a str, got {kind}")));
+        };
+        out.push(s.to_cow()?.into_owned());
+    }
+    Ok(out)
 }
 
 /// Most specs one list-based `publish_slots` call takes (the array form takes the engine's own
@@ -407,6 +438,46 @@ impl Engine {
     fn register_patient(&self, py: Python<'_>) -> PyResult<u32> {
         let e = self.engine()?;
         run(py, || e.register_patient()).map(|p| p.0)
+    }
+
+    /// Register `n` patients at once (0 ..= 1,000,000), all or nothing: their ids are
+    /// contiguous, in order, returned as a `uint32` array (the `patient` column of `book_many`).
+    /// `n` above the bound is `InvalidArgument` and registers no one.
+    fn register_patients<'py>(
+        &self,
+        py: Python<'py>,
+        n: Int<u64>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let n = match usize::try_from(n.0) {
+            Ok(n) if n <= REGISTER_BATCH_MAX => n,
+            _ => {
+                return Err(invalid(format!(
+                    "n {} is above the limit of {REGISTER_BATCH_MAX} patients per call",
+                    n.0
+                )))
+            }
+        };
+        let e = self.engine()?;
+        let ids = run(py, || e.register_patients(n))?;
+        Ok(PyArray1::from_vec(py, ids.into_iter().map(|p| p.0).collect()))
+    }
+
+    /// Register one patient per card number (a sequence of `str`, at most 1,000,000), each with
+    /// that card linked; all or nothing. Returns the new ids as a `uint32` array, contiguous and
+    /// in the order of `numbers`. A malformed number or one given twice is `InvalidArgument`, a
+    /// card someone already has `CardTaken`; then no one is registered.
+    fn register_patients_with_cards<'py>(
+        &self,
+        py: Python<'py>,
+        card_type: &str,
+        numbers: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let numbers = card_numbers(numbers)?;
+        let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        let e = self.engine()?;
+        // The numbers are hashed in parallel: in the fork-safe pool.
+        let ids = run_parallel(py, || e.register_patients_with_cards(card_type, &refs))?;
+        Ok(PyArray1::from_vec(py, ids.into_iter().map(|p| p.0).collect()))
     }
 
     /// Link a card (card type + number) to a patient; a card owned by another is `CardTaken`.

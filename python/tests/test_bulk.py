@@ -27,6 +27,15 @@ def city(n_resources: int = 20, segments: int = 10, capacity: int = 3) -> tuple[
     return e, slots
 
 
+def test_registered_ids_feed_book_many() -> None:
+    e, slots = city(2, 3, 4)
+    patients = e.register_patients(6)
+    cards = e.register_patients_with_cards("resident_id", [f"44190020010000{i:04d}" for i in range(6)])
+    ids, codes = e.book_many(np.concatenate([patients, cards]), np.tile(np.asarray(slots, dtype=np.uint32), 2), np.full(12, e.channel_id("app"), dtype=np.uint16))
+    assert codes.tolist() == [0] * 12 and len(set(ids.tolist())) == 12
+    assert e.stats().patients == 12
+
+
 def test_publish_slots_arrays_matches_the_list_form() -> None:
     e, slots = city(2, 3, 4)
     assert len(slots) == 6 and e.slot_count() == 6

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 
 import haoyuan as hy
@@ -133,6 +134,62 @@ def test_patients_cards_and_merge(region: Region) -> None:
     rec = e.patient_record(b)
     assert rec.patient == a and {c.masked for c in rec.cards} == {"4419**********1234", "E**7"}
     assert [x.id for x in rec.active_bookings] == [booking.id]
+
+
+def test_register_patients_in_bulk(region: Region) -> None:
+    e = region.engine
+    one = e.register_patient()
+    ids = e.register_patients(100)
+    assert ids.dtype == np.uint32 and ids.tolist() == list(range(one + 1, one + 101)), "contiguous, in order"
+    assert e.register_patients(0).tolist() == [] and e.stats().patients == 101
+    assert e.register_patients(np.int64(2)).tolist() == [one + 101, one + 102], "NumPy integers are integers"
+    for n in (1_000_001, 2**40):
+        with pytest.raises(hy.InvalidArgument, match="1000000"):
+            e.register_patients(n)
+    for bad in (-1, 2**64, 1.5, True, "3"):
+        with pytest.raises(hy.InvalidArgument):
+            e.register_patients(bad)
+    assert e.stats().patients == 103, "refused calls registered no one"
+    assert e.register_patient() == one + 103, "and took no id"
+
+
+def test_register_patients_with_cards(region: Region) -> None:
+    e = region.engine
+    numbers = [f"4419002000{i:08d}" for i in range(200)]
+    ids = e.register_patients_with_cards("resident_id", numbers)
+    assert ids.dtype == np.uint32 and ids.tolist() == list(range(int(ids[0]), int(ids[0]) + 200))
+    assert all(e.find_patient_by_card("resident_id", n) == p for n, p in zip(numbers, ids.tolist()))
+    assert [c.masked for c in e.patient_record(int(ids[7])).cards] == ["4419**********0007"]
+    # Any sequence of str: a tuple, a NumPy array of strings; an empty one registers no one.
+    more = e.register_patients_with_cards("ehealth", np.array(["E-1", "E-2"]))
+    assert more.tolist() == [int(ids[-1]) + 1, int(ids[-1]) + 2]
+    assert e.register_patients_with_cards("ehealth", ()).tolist() == []
+    before = e.stats().patients
+    # A card someone already has: CardTaken (owner named, number masked), no one registered.
+    with pytest.raises(hy.CardTaken) as taken:
+        e.register_patients_with_cards("resident_id", ["441900209999999999", numbers[7]])
+    assert taken.value.owner == ids[7] and numbers[7] not in str(taken.value)
+    assert e.find_patient_by_card("resident_id", "441900209999999999") is None
+    # A number given twice in the batch, or a malformed one: InvalidArgument, no one registered.
+    with pytest.raises(hy.InvalidArgument, match="twice") as twice:
+        e.register_patients_with_cards("resident_id", ["441900209999999998", "441900209999999997", "441900209999999998"])
+    assert "441900209999999998" not in str(twice.value)
+    with pytest.raises(hy.InvalidArgument):
+        e.register_patients_with_cards("resident_id", ["441900209999999996", ""])
+    # Not a sequence of str: one str, a non-str item (named by index, not value), a non-iterable.
+    with pytest.raises(hy.InvalidArgument, match="not one str"):
+        e.register_patients_with_cards("resident_id", "441900209999999995")
+    with pytest.raises(hy.InvalidArgument, match=r"numbers\[1\] must be a str, got int"):
+        e.register_patients_with_cards("resident_id", ["441900209999999995", 441900209999999994])
+    with pytest.raises(hy.InvalidArgument):
+        e.register_patients_with_cards("resident_id", 5)  # type: ignore[arg-type]
+    # Beyond the bound: refused before any item is read.
+    with pytest.raises(hy.InvalidArgument, match="1000000"):
+        e.register_patients_with_cards("resident_id", ["x"] * 1_000_001)
+    assert e.stats().patients == before
+    for n in ("441900209999999998", "441900209999999997", "441900209999999996", "441900209999999995"):
+        assert e.find_patient_by_card("resident_id", n) is None
+    assert e.register_patient() == int(more[-1]) + 1, "refused batches took no id"
 
 
 def test_rosters_publish_and_availability(region: Region) -> None:

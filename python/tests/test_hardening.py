@@ -139,6 +139,7 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "Engine.resource_stats": [(U32, lambda w, v: w.e.resource_stats(v))],
     "Engine.departments_of": [(U32, lambda w, v: w.e.departments_of(v))],
     "Engine.resources_of": [(U32, lambda w, v: w.e.resources_of(v))],
+    "Engine.register_patients": [(U64, lambda w, v: w.e.register_patients(v))],
     "Engine.link_card": [(U32, lambda w, v: w.e.link_card(v, "ehealth", "E-1"))],
     "Engine.merge_patients": [
         (U32, lambda w, v: w.e.merge_patients(v, w.q)),
@@ -310,7 +311,7 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
 NO_INT_ARGS: set[str] = {
     "Engine.policy", "Engine.utc_offset_s", "Engine.manual_clock", "Engine.now", "Engine.tick",
     "Engine.add_institution", "Engine.add_channel", "Engine.channel_id", "Engine.stats",
-    "Engine.register_patient", "Engine.find_patient_by_card", "Engine.slot_count",
+    "Engine.register_patient", "Engine.register_patients_with_cards", "Engine.find_patient_by_card", "Engine.slot_count",
     "Engine.publish_rosters_until", "Engine.last_event_seq", "Engine.metrics", "Engine.metrics_prometheus",
     "Engine.pipeline", "Engine.ticket",
     "Engine.institutions",
