@@ -112,6 +112,38 @@ fn request(i: u64, app: ChannelId) -> Request {
     )
 }
 
+/// Book `iters` requests from `threads` threads, each waiting in its own calls; the time from
+/// the moment they all start until the last one is done.
+fn book_from_threads(
+    subject: &Arc<Subject>,
+    next: &Arc<AtomicU64>,
+    app: ChannelId,
+    threads: usize,
+    iters: u64,
+) -> Duration {
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads as u64)
+        .map(|t| {
+            let (subject, next, barrier) = (subject.clone(), next.clone(), barrier.clone());
+            let n = iters / threads as u64 + if t == 0 { iters % threads as u64 } else { 0 };
+            std::thread::spawn(move || {
+                let e = subject.engine();
+                barrier.wait();
+                for _ in 0..n {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    e.book(&request(i, app)).expect("the bench world has room");
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let t0 = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    t0.elapsed()
+}
+
 fn booking_throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group("booking");
     group.throughput(Throughput::Elements(1));
@@ -125,31 +157,7 @@ fn booking_throughput(c: &mut Criterion) {
             let next = Arc::new(AtomicU64::new(0));
             let app = subject.engine().channel_id("app").unwrap();
             group.bench_with_input(BenchmarkId::new(mode, threads), &threads, |b, &threads| {
-                b.iter_custom(|iters| {
-                    let barrier = Arc::new(Barrier::new(threads + 1));
-                    let handles: Vec<_> = (0..threads)
-                        .map(|t| {
-                            let (subject, next, barrier) =
-                                (subject.clone(), next.clone(), barrier.clone());
-                            let n = iters / threads as u64
-                                + if t == 0 { iters % threads as u64 } else { 0 };
-                            std::thread::spawn(move || {
-                                let e = subject.engine();
-                                barrier.wait();
-                                for _ in 0..n {
-                                    let i = next.fetch_add(1, Ordering::Relaxed);
-                                    e.book(&request(i, app)).expect("the bench world has room");
-                                }
-                            })
-                        })
-                        .collect();
-                    barrier.wait();
-                    let t0 = Instant::now();
-                    for h in handles {
-                        h.join().unwrap();
-                    }
-                    t0.elapsed()
-                });
+                b.iter_custom(|iters| book_from_threads(&subject, &next, app, threads, iters));
             });
             if let Ok(Subject::Durable(e, dir)) = Arc::try_unwrap(subject) {
                 drop(e);
@@ -176,30 +184,7 @@ fn in_flight(c: &mut Criterion) {
     let e = subject.engine();
     let app = e.channel_id("app").unwrap();
     group.bench_function("threads/64", |b| {
-        b.iter_custom(|iters| {
-            let threads = 64u64;
-            let barrier = Arc::new(Barrier::new(threads as usize + 1));
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (subject, next, barrier) = (subject.clone(), next.clone(), barrier.clone());
-                    let n = iters / threads + if t == 0 { iters % threads } else { 0 };
-                    std::thread::spawn(move || {
-                        let e = subject.engine();
-                        barrier.wait();
-                        for _ in 0..n {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            e.book(&request(i, app)).expect("the bench world has room");
-                        }
-                    })
-                })
-                .collect();
-            barrier.wait();
-            let t0 = Instant::now();
-            for h in handles {
-                h.join().unwrap();
-            }
-            t0.elapsed()
-        });
+        b.iter_custom(|iters| book_from_threads(&subject, &next, app, 64, iters));
     });
     // A host with `window` requests in flight: once it has `window` outcomes waiting, it waits
     // for the older half of them (and answers those callers) while the newer half is in the

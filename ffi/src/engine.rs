@@ -3,7 +3,8 @@
 
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{
-    copy_out, ffi_panic_boundary, try_opt_str, try_out, try_ref, try_slice, try_slice_mut, try_str,
+    copy_out_json, ffi_panic_boundary, try_opt_str, try_out, try_ref, try_slice, try_slice_mut,
+    try_str,
 };
 use crate::types::*;
 use haoyuan_core::*;
@@ -666,11 +667,7 @@ pub extern "C" fn hy_engine_patient_record_json(
         // Checked before the work; written by `copy_out`.
         try_out(written, "written")?;
         let record = e.patient_record(PatientId(patient))?;
-        let json = serde_json::to_string(&record).map_err(|err| {
-            set_last_error(format!("cannot encode the record: {err}"));
-            hy_result::HY_INVALID_ARGUMENT
-        })?;
-        copy_out(&json, buf, len, written)
+        copy_out_json(&record, "record", buf, len, written)
     }
 }
 

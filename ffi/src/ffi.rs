@@ -177,6 +177,21 @@ pub(crate) fn copy_out(
     Ok(())
 }
 
+/// `value` as JSON, copied out as `copy_out` does (`what` names it in an encoding error).
+pub(crate) fn copy_out_json<T: serde::Serialize>(
+    value: &T,
+    what: &str,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> Result<(), hy_result> {
+    let json = serde_json::to_string(value).map_err(|err| {
+        set_last_error(format!("cannot encode the {what}: {err}"));
+        hy_result::HY_INVALID_ARGUMENT
+    })?;
+    copy_out(&json, buf, len, written)
+}
+
 /// Copy as much of `s` as fits, cut at a character boundary, always NUL-terminated when
 /// `len > 0`. For messages, where a truncated text beats none.
 pub(crate) fn copy_truncated(

@@ -1,8 +1,8 @@
 //! Operator metrics (core `metrics.rs`): one call, as JSON or as Prometheus text.
 
 use crate::engine::{hy_engine, try_engine};
-use crate::error::{hy_result, set_last_error};
-use crate::ffi::{copy_out, ffi_panic_boundary, try_out};
+use crate::error::hy_result;
+use crate::ffi::{copy_out, copy_out_json, ffi_panic_boundary, try_out};
 use std::ffi::c_char;
 
 /// The engine's operator metrics as one JSON object (the Rust `Metrics`: counts, `last_event_seq`,
@@ -20,11 +20,7 @@ pub extern "C" fn hy_engine_metrics_json(
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         try_out(written, "written")?;
-        let json = serde_json::to_string(&e.metrics()).map_err(|err| {
-            set_last_error(format!("cannot encode the metrics: {err}"));
-            hy_result::HY_INVALID_ARGUMENT
-        })?;
-        copy_out(&json, buf, len, written)
+        copy_out_json(&e.metrics(), "metrics", buf, len, written)
     }
 }
 
