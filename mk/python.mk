@@ -32,7 +32,7 @@ PY_VENV := python/.venv
 PY_BIN := $(abspath $(PY_VENV))/bin
 PY_STAMP := $(PY_VENV)/.requirements-dev.stamp
 PY_TESTS := tests/test_engine.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py tests/test_hardening.py tests/test_pii.py tests/test_error_table.py tests/test_faces.py tests/test_durable.py README.md
-PY_SIM_TESTS := tests/test_sim.py tests/test_sim_validation.py tests/test_sim_plots.py
+PY_SIM_TESTS := tests/test_sim.py tests/test_sim_validation.py tests/test_sim_plots.py tests/test_sim_report.py tests/test_sim_sweep.py
 PY_TGT := $(abspath $(or $(CARGO_TARGET_DIR),target))
 PY_WHEEL_DIR := $(PY_TGT)/python-wheel
 PY_WHEEL := $(PY_WHEEL_DIR)/haoyuan-*-cp39-abi3-*.whl
@@ -45,7 +45,7 @@ PY_BUILD_PY := $(PY_INSTALL_VENV)/bin/python
 PY_LATEST_VENV := $(PY_TGT)/python-latest
 PY_SDIST_DIR := $(PY_TGT)/python-sdist
 # Every Python package the package, its extras and its tests use, newest releases.
-PY_LATEST_PKGS := numpy pandas pyarrow matplotlib tqdm simpy pytest hypothesis mypy
+PY_LATEST_PKGS := numpy pandas pyarrow matplotlib tqdm simpy ray pytest hypothesis mypy
 # The suite imports what pip installed, never python/python/haoyuan (tests/conftest.py checks).
 PY_TEST_ENV := HAOYUAN_TEST_INSTALLED=1
 PY_PIP := -m pip install -q --disable-pip-version-check
@@ -91,6 +91,7 @@ test-python-install: $(PY_WHEELHOUSE_STAMP) python-wheel
 	cd python && $(PY_TEST_ENV) $(PY_BUILD_PY) -m pytest -q -p no:cacheprovider $(PY_TESTS)
 
 test-latest: python-wheel
+	bash ci/lib/apt-install.sh chromium
 	rm -rf $(PY_LATEST_VENV)
 	python3 -m venv $(PY_LATEST_VENV)
 	$(PY_LATEST_VENV)/bin/python $(PY_PIP) -U pip

@@ -14,7 +14,7 @@
 
 SIM_VENV ?= python/.venv
 SIM_PY := $(SIM_VENV)/bin/python
-SIM_PIP_EXTRA := matplotlib==3.11.2 tqdm==4.70.1 simpy==4.1.2
+SIM_PIP_EXTRA := matplotlib==3.11.2 tqdm==4.70.1 simpy==4.1.2 ray==2.60.0
 SIM_OUT := $(or $(CARGO_TARGET_DIR),target)/sim
 
 .PHONY: test-sim test-sim-rust test-sim-python sim-python-env bench-sim sim-study
@@ -29,19 +29,22 @@ test-sim-rust:
 # (mk/python.mk: one build of the module for every target).
 sim-python-env: python-build
 	@test -x $(SIM_PY) || python3 -m venv $(SIM_VENV)
-	@$(SIM_PY) -c "import matplotlib, tqdm, simpy, pandas, hypothesis, pytest" 2>/dev/null || \
+	@$(SIM_PY) -c "import matplotlib, tqdm, simpy, ray, pandas, hypothesis, pytest" 2>/dev/null || \
 	  $(SIM_PY) -m pip install -q -r python/requirements-dev.txt $(SIM_PIP_EXTRA)
 ifneq ($(abspath $(SIM_VENV)),$(abspath $(PY_VENV)))
 	$(SIM_PY) -m pip install -q --no-deps --force-reinstall $(PY_WHEEL)
 endif
 
 test-sim-python: sim-python-env
+	bash ci/lib/apt-install.sh chromium
 	cd python && $(PY_TEST_ENV) $(abspath $(SIM_PY)) -m pytest -q -p no:cacheprovider $(PY_SIM_TESTS)
 
 bench-sim: sim-python-env
 	@mkdir -p $(SIM_OUT)
 	@echo "== Dongguan city-year (365 days, release build)"
 	$(CARGO) test --release -p haoyuan-sim --test sim_bench -- --ignored --nocapture | tee $(SIM_OUT)/city_year.txt
+	@echo "== Steady state on Dongguan: 20 replications of 7- and 28-day windows (minutes)"
+	$(CARGO) test --release -p haoyuan-sim --test steady_state -- --ignored --nocapture 2>&1 | tee $(SIM_OUT)/steady_state.txt
 	@echo "== SimPy vs haoyuan.sim, same small model"
 	cd python && $(abspath $(SIM_PY)) benchmarks/simpy_vs_haoyuan.py --reps 5 --json $(abspath $(SIM_OUT))/simpy_vs_haoyuan.json
 

@@ -3,7 +3,8 @@
 //! side) describes regions, demand and policies as dicts and analyses the result dicts.
 //!
 //! The run itself is entirely Rust with the GIL released; the GIL is taken back only to report
-//! progress (at most every 50 ms) and to call a user's custom-policy hooks, if any.
+//! progress (at most every 50 ms) and to call a user's custom-policy hooks, if any. The run goes
+//! on a helper thread while the calling thread watches for Ctrl-C (see [`interruptible`]).
 
 use crate::args::{int, int_named, Float};
 use crate::convert::py_to_json;
@@ -12,12 +13,14 @@ use crate::policy::Policy;
 use crate::runtime::pool;
 use haoyuan_sim::{
     self as sim, ChoiceContext, DemandSpec, Offer, RegionSpec, SimHooks, SimPolicy, SimResult,
+    Window,
 };
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn from_py<T: DeserializeOwned>(what: &str, ob: &Bound<'_, PyAny>) -> PyResult<T> {
@@ -96,37 +99,48 @@ fn policy_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<SimPolicy> {
     Ok(p)
 }
 
-/// Calls a Python progress callback `(done, total)` at most every 50 ms (and at the end); the
-/// first exception it raises is kept and re-raised after the run.
+/// The simulator's progress callback: calls a Python `(done, total)` at most every 50 ms (and
+/// at the end), and stops the run — at the next simulated day — once the callback has raised or
+/// the host was interrupted (`stop`). The first exception is kept and re-raised after the run.
 struct ProgressSink {
     callback: Option<Py<PyAny>>,
     last: Mutex<Option<Instant>>,
     error: Mutex<Option<PyErr>>,
+    stop: AtomicBool,
 }
 
 impl ProgressSink {
     fn new(callback: Option<Py<PyAny>>) -> Self {
-        ProgressSink { callback, last: Mutex::new(None), error: Mutex::new(None) }
+        ProgressSink {
+            callback,
+            last: Mutex::new(None),
+            error: Mutex::new(None),
+            stop: AtomicBool::new(false),
+        }
     }
 
-    fn report(&self, done: u64, total: u64) {
-        let Some(cb) = &self.callback else { return };
+    fn report(&self, done: u64, total: u64) -> haoyuan::Result<()> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(haoyuan::Error::invalid("the simulation was interrupted"));
+        }
+        let Some(cb) = &self.callback else { return Ok(()) };
         {
             let mut last = self.last.lock();
             let due = last.is_none_or(|t| t.elapsed() >= Duration::from_millis(50));
             if !due && done < total {
-                return;
+                return Ok(());
             }
             *last = Some(Instant::now());
         }
-        if self.error.lock().is_some() {
-            return;
-        }
-        Python::with_gil(|py| {
-            if let Err(e) = cb.call1(py, (done, total)) {
+        Python::with_gil(|py| match cb.call1(py, (done, total)) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let msg = e.to_string();
                 self.error.lock().get_or_insert(e);
+                self.stop.store(true, Ordering::Relaxed);
+                Err(haoyuan::Error::invalid(format!("the progress callback raised: {msg}")))
             }
-        });
+        })
     }
 
     fn finish<T>(self, r: PyResult<T>) -> PyResult<T> {
@@ -135,6 +149,49 @@ impl ProgressSink {
             None => r,
         }
     }
+}
+
+/// Runs `work` on a helper thread, the GIL released, while the calling thread checks for signals
+/// every 50 ms: CPython runs signal handlers (Ctrl-C's KeyboardInterrupt) only on the main thread
+/// and only when it executes Python, which a GIL-released run never does. A raised exception
+/// stops the run through `sink` at its next simulated day and is what the call raises.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    sink: &ProgressSink,
+    work: impl FnOnce() -> T + Send,
+) -> PyResult<T> {
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    // In a mutex only to be shareable with the GIL-released closure (a Receiver is not Sync).
+    let done_rx = Mutex::new(done_rx);
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(move || {
+            let out = work();
+            let _ = done_tx.send(());
+            out
+        });
+        loop {
+            let finished = py.allow_threads(|| {
+                !matches!(
+                    done_rx.lock().recv_timeout(Duration::from_millis(50)),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                )
+            });
+            if finished {
+                break;
+            }
+            if let Err(e) = py.check_signals() {
+                sink.stop.store(true, Ordering::Relaxed);
+                sink.error.lock().get_or_insert(e);
+            }
+        }
+        py.allow_threads(|| handle.join()).map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err("the simulation thread panicked")
+        })
+    })
+}
+
+fn window_arg(days: u32, warmup_days: Option<u32>) -> Window {
+    Window { days, warmup_days }
 }
 
 /// A custom policy written in Python: an object with `choose(ctx, offers) -> int | None` and
@@ -239,10 +296,12 @@ pub fn sim_policy(py: Python<'_>, policy: &Bound<'_, PyAny>) -> PyResult<Py<PyAn
 }
 
 /// Run the simulator: `region`, `demand` and `policy` as dicts (or preset names), `days`
-/// measured days, `seed`. Returns the result as a dict. Same inputs and seed, same result (bar
-/// `elapsed_s`). `progress(done, total)` is called now and then; `hooks` is a custom policy.
+/// measured days after `warmup_days` (None: the default, long enough for every rule), `seed`.
+/// Returns the result as a dict. Same inputs and seed, same result (bar `elapsed_s`).
+/// `progress(done, total)` is called now and then; `hooks` is a custom policy. Ctrl-C stops
+/// the run within a simulated day.
 #[pyfunction]
-#[pyo3(signature = (region=None, demand=None, policy=None, days=7, seed=0, progress=None, hooks=None))]
+#[pyo3(signature = (region=None, demand=None, policy=None, days=7, seed=0, progress=None, hooks=None, warmup_days=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sim_simulate(
     py: Python<'_>,
@@ -253,7 +312,9 @@ pub fn sim_simulate(
     #[pyo3(from_py_with = int::<u64>)] seed: u64,
     progress: Option<Py<PyAny>>,
     hooks: Option<Py<PyAny>>,
+    warmup_days: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
+    let window = window_arg(days, opt_u32(warmup_days, "warmup_days")?);
     let (region, demand, policy) = (region_arg(region)?, demand_arg(demand)?, policy_arg(policy)?);
     let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
     let hooks = match hooks.filter(|h| !h.is_none(py)) {
@@ -268,10 +329,10 @@ pub fn sim_simulate(
         None => None,
     };
     let report = |d: u64, t: u64| sink.report(d, t);
-    let result: haoyuan::Result<SimResult> = py.allow_threads(|| match &hooks {
-        Some(h) => sim::simulate_with_hooks(&region, &demand, &policy, days, seed, h, &report),
-        None => sim::simulate(&region, &demand, &policy, days, seed, &report),
-    });
+    let result: haoyuan::Result<SimResult> = interruptible(py, &sink, || match &hooks {
+        Some(h) => sim::simulate_with_hooks(&region, &demand, &policy, window, seed, h, &report),
+        None => sim::simulate(&region, &demand, &policy, window, seed, &report),
+    })?;
     if let Some(e) = hooks.and_then(|h| h.error.into_inner()) {
         return Err(e);
     }
@@ -283,7 +344,7 @@ pub fn sim_simulate(
 /// common random numbers, in parallel on the worker pool. Returns a list of dicts with
 /// `policy`, `replication`, `seed`, `result` and `summary` (the headline numbers).
 #[pyfunction]
-#[pyo3(signature = (policies, region=None, demand=None, days=7, replications=1, seed=0, progress=None))]
+#[pyo3(signature = (policies, region=None, demand=None, days=7, replications=1, seed=0, progress=None, warmup_days=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sim_compare(
     py: Python<'_>,
@@ -294,7 +355,9 @@ pub fn sim_compare(
     #[pyo3(from_py_with = int::<u32>)] replications: u32,
     #[pyo3(from_py_with = int::<u64>)] seed: u64,
     progress: Option<Py<PyAny>>,
+    warmup_days: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
+    let window = window_arg(days, opt_u32(warmup_days, "warmup_days")?);
     let (region, demand) = (region_arg(region)?, demand_arg(demand)?);
     let mut named: Vec<(String, SimPolicy)> = Vec::with_capacity(policies.len());
     for (k, v) in policies.iter() {
@@ -303,10 +366,10 @@ pub fn sim_compare(
     let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
     let workers = pool().map_err(invalid)?;
     let report = |d: u64, t: u64| sink.report(d, t);
-    let runs = py.allow_threads(|| {
+    let runs = interruptible(py, &sink, || {
         workers
-            .install(|| sim::compare(&region, &demand, &named, days, replications, seed, &report))
-    });
+            .install(|| sim::compare(&region, &demand, &named, window, replications, seed, &report))
+    })?;
     let runs = sink.finish(runs.map_err(|e| PyErr::from(HyErr(e))))?;
     let out = PyList::empty(py);
     for r in &runs {
@@ -319,6 +382,13 @@ pub fn sim_compare(
         out.append(d)?;
     }
     Ok(out.into_any().unbind())
+}
+
+fn opt_u32(ob: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u32>> {
+    match ob.filter(|o| !o.is_none()) {
+        Some(o) => int_named::<u32>(o, name).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn summary_dict<'py>(py: Python<'py>, r: &SimResult) -> PyResult<Bound<'py, PyDict>> {
@@ -340,6 +410,29 @@ pub fn sim_summary<'py>(
 }
 
 /// Jain's fairness index of non-negative values (1 = perfectly even).
+/// The seed of replication `r` of a study seeded with `seed` (what `compare` uses, and what a
+/// sweep cell runs with): every policy of a study gets the same one (common random numbers), so
+/// any single cell can be re-run alone with `simulate(..., seed=replication_seed(seed, r))`.
+#[pyfunction]
+pub fn sim_replication_seed(
+    #[pyo3(from_py_with = int::<u64>)] seed: u64,
+    #[pyo3(from_py_with = int::<u32>)] replication: u32,
+) -> u64 {
+    sim::replication_seed(seed, replication)
+}
+
+/// The default warm-up in days of a run of `policy` on `region` with `demand` (dicts or preset
+/// names): long enough for every policy rule to act before the first measured day.
+#[pyfunction]
+#[pyo3(signature = (region=None, demand=None, policy=None))]
+pub fn sim_default_warmup_days(
+    region: Option<&Bound<'_, PyAny>>,
+    demand: Option<&Bound<'_, PyAny>>,
+    policy: Option<&Bound<'_, PyAny>>,
+) -> PyResult<u32> {
+    Ok(sim::default_warmup_days(&region_arg(region)?, &demand_arg(demand)?, &policy_arg(policy)?))
+}
+
 #[pyfunction]
 pub fn jain_index(xs: Vec<Float>) -> f64 {
     sim::jain_index(&xs.into_iter().map(|x| x.0).collect::<Vec<f64>>())
@@ -358,6 +451,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sim_simulate, m)?)?;
     m.add_function(wrap_pyfunction!(sim_compare, m)?)?;
     m.add_function(wrap_pyfunction!(sim_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_replication_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_default_warmup_days, m)?)?;
     m.add_function(wrap_pyfunction!(jain_index, m)?)?;
     m.add_function(wrap_pyfunction!(gini, m)?)?;
     m.add("SIM_DAYS_MAX", sim::SIM_DAYS_MAX)?;

@@ -93,13 +93,20 @@ def test_overbooking_matches_the_binomial_expectation(p: float) -> None:
     assert abs(r.no_show_rate - p) < 4 * math.sqrt(p * q / (n * slots))
 
 
-def test_unified_pool_books_more_and_spreads_load_down() -> None:
-    demand = sim.demand(requests_per_day=900.0, population=8_000)
+def test_unified_pool_spreads_load_down_and_shortens_waits() -> None:
+    # A busy small city (tertiary hospitals crowded, community clinics idle). Measured in steady
+    # state (after the warm-up), the unified pool's effect is load spreading: more of the
+    # community clinics' places are booked, less of the load lands on tertiary hospitals, and
+    # patients wait less. The total booking rate does not move here (CI of the difference
+    # [-0.006, +0.005] when this was written): places are not short city-wide, patients are
+    # (suspensions and limits), so the pool changes where and when they are seen, not how many.
+    # Before the warm-up existed, the pile-up of warm-up demand on day 0 made the total rise too.
+    demand = sim.demand(requests_per_day=2500.0, population=8_000)
     df = sim.compare({"islands": "islands", "unified": "unified"}, region="small", demand=demand, days=10, replications=3, seed=5)
     unified = df[df["policy"] == "unified"].set_index("metric")
-    # Paired differences to the islands (common random numbers): the whole 95% interval > 0.
-    assert unified.loc["booking_rate", "diff_ci_low"] > 0, unified.loc["booking_rate"]
+    # Paired differences to the islands (common random numbers): the whole 95% interval on one side.
     assert unified.loc["booking_rate_community", "diff_ci_low"] > 0, unified.loc["booking_rate_community"]
+    assert unified.loc["days_to_appointment_mean", "diff_ci_high"] < 0, unified.loc["days_to_appointment_mean"]
     # Load moves away from the crowded tertiary hospitals towards the lower tiers.
     runs = sim.results_of(df, "unified")
     islands = sim.results_of(df, "islands")

@@ -21,6 +21,9 @@ pub const REQUESTS_PER_DAY_MAX: f64 = 5_000_000.0;
 
 /// The no-show model: `p = base + per_lead_day × lead days + per_past_no_show × past no-shows`,
 /// capped at `max` (literature: ~15% at a Chinese hospital, 7.6% NHS England, ~23% worldwide).
+/// Past no-shows are those of the last `history_days` days (at most [`NO_SHOW_HISTORY_MAX`] of
+/// them): a history that only grew would raise the no-show rate all through a run, and no
+/// warm-up could reach a steady state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NoShowModel {
@@ -28,11 +31,22 @@ pub struct NoShowModel {
     pub per_lead_day: f64,
     pub per_past_no_show: f64,
     pub max: f64,
+    /// Days a no-show counts in a patient's history (1 ..= 366).
+    pub history_days: u32,
 }
+
+/// Most past no-shows a patient's history holds (older ones drop out first).
+pub const NO_SHOW_HISTORY_MAX: usize = 4;
 
 impl Default for NoShowModel {
     fn default() -> Self {
-        NoShowModel { base: 0.11, per_lead_day: 0.008, per_past_no_show: 0.10, max: 0.9 }
+        NoShowModel {
+            base: 0.11,
+            per_lead_day: 0.008,
+            per_past_no_show: 0.10,
+            max: 0.9,
+            history_days: 30,
+        }
     }
 }
 
@@ -230,6 +244,9 @@ impl DemandSpec {
         }
         if !(w(self.no_show.per_lead_day) && w(self.no_show.per_past_no_show)) {
             return bad("no_show slopes must be non-negative");
+        }
+        if !(1..=366).contains(&self.no_show.history_days) {
+            return bad("no_show.history_days must be 1 ..= 366");
         }
         if self.tolerance_days_max > 60 {
             return bad("tolerance_days_max must be at most 60");

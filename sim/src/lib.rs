@@ -12,9 +12,18 @@
 //! use haoyuan_sim::*;
 //! let region = RegionSpec::small();
 //! let demand = DemandSpec { requests_per_day: 300.0, ..DemandSpec::default() };
-//! let r = simulate(&region, &demand, &SimPolicy::default(), 7, 1, &|_, _| {}).unwrap();
+//! let r = simulate(&region, &demand, &SimPolicy::default(), 7, 1, &|_, _| Ok(())).unwrap();
 //! assert!(r.total.places > 0 && r.total.booked > 0);
+//! assert_eq!(r.warmup_days, default_warmup_days(&region, &demand, &SimPolicy::default()));
 //! ```
+//!
+//! **Steady state by construction.** A run is a warm-up followed by a measurement window
+//! ([`Window`]). The engine starts with every slot of its booking horizon already published
+//! (as in a city that has been running), patients ask during the warm-up exactly as later, the
+//! engine keeps publishing past the window's end so that the last measured days see their full
+//! horizon, and only the window's requests and visit dates are counted. Without a warm-up the
+//! first days measure the set-up instead of the city: an empty pool absorbs the demand of a
+//! whole booking window at once.
 //!
 //! What it models, and what it does not: one request is one patient asking for one specialty;
 //! the patient picks a preferred institution by tier preference (crowding towards tertiary
@@ -29,10 +38,12 @@ mod metrics;
 mod region;
 mod run;
 
-pub use demand::{DemandSpec, NoShowModel, POPULATION_MAX, REQUESTS_PER_DAY_MAX};
+pub use demand::{
+    DemandSpec, NoShowModel, NO_SHOW_HISTORY_MAX, POPULATION_MAX, REQUESTS_PER_DAY_MAX,
+};
 pub use metrics::{
-    gini, jain_index, Access, Counts, Fairness, LeadTime, ReferralLead, ReleaseClass, SimResult,
-    UnitUsage, Usage, LEAD_HOURS_MAX,
+    gini, jain_index, Access, Counts, DayUsage, Fairness, LeadTime, ReferralLead, ReleaseClass,
+    SimResult, UnitUsage, Usage, LEAD_HOURS_MAX,
 };
 pub use region::{
     build_region, Region, RegionDepartment, RegionInstitution, RegionSpec, TierSpec,
@@ -139,7 +150,7 @@ pub struct ChoiceContext {
     pub channel: String,
     /// Longest wait in days the patient accepts at the preferred place.
     pub tolerance_days: u8,
-    /// The patient's no-shows so far in the simulation.
+    /// The patient's no-shows within the demand's history window (`no_show.history_days`).
     pub past_no_shows: u32,
 }
 
@@ -159,28 +170,91 @@ pub trait SimHooks: Sync {
     ) -> Result<bool>;
 }
 
-/// Progress: `(done, total)` in simulated days, warm-up days included (over all runs for `compare`).
-pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+/// Progress: `(done, total)` in simulated days, warm-up days included (over all runs for
+/// `compare`). Called after every simulated day; an `Err` stops the run (or the comparison) at
+/// that point and is returned — how a host interrupts a long run (the Python face's Ctrl-C).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) -> Result<()> + Sync);
 
-fn check_days(days: u32) -> Result<()> {
-    if days == 0 || days > SIM_DAYS_MAX {
-        return Err(Error::invalid(format!("days {days} must be 1 ..= {SIM_DAYS_MAX}")));
-    }
-    Ok(())
+/// How long a run measures, and how long it warms up first.
+///
+/// `Window::from(28)` measures 28 days after the default warm-up; `Window::days(28).warmup(10)`
+/// chooses the warm-up (a shorter one than [`default_warmup_days`] adds a warning to the result).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Measured days (1 ..= [`SIM_DAYS_MAX`]).
+    pub days: u32,
+    /// Days simulated before the first measured day; `None` = [`default_warmup_days`].
+    #[serde(default)]
+    pub warmup_days: Option<u32>,
 }
 
-/// Simulate `days` days of `demand` on `region` under `policy`. Deterministic: the same inputs
-/// and seed give the same result, bit for bit (apart from `elapsed_s`).
+impl Window {
+    /// `days` measured days after the default warm-up.
+    pub fn days(days: u32) -> Window {
+        Window { days, warmup_days: None }
+    }
+
+    /// The same window after a warm-up of `days` days.
+    pub fn warmup(self, days: u32) -> Window {
+        Window { warmup_days: Some(days), ..self }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.days == 0 || self.days > SIM_DAYS_MAX {
+            return Err(Error::invalid(format!("days {} must be 1 ..= {SIM_DAYS_MAX}", self.days)));
+        }
+        if self.warmup_days.is_some_and(|w| w > SIM_DAYS_MAX) {
+            return Err(Error::invalid(format!("warmup_days must be at most {SIM_DAYS_MAX}")));
+        }
+        Ok(())
+    }
+
+    /// The warm-up this window runs under `policy` on `region` with `demand`.
+    pub fn warmup_for(&self, region: &RegionSpec, demand: &DemandSpec, policy: &SimPolicy) -> u32 {
+        self.warmup_days.unwrap_or_else(|| default_warmup_days(region, demand, policy))
+    }
+}
+
+impl From<u32> for Window {
+    fn from(days: u32) -> Window {
+        Window::days(days)
+    }
+}
+
+/// The warm-up long enough for every policy rule to act before the first measured day:
+///
+/// - the **booking windows** (public and referral, capped by the region's horizon): after that
+///   many days every bookable date has seen a full window of demand, so the first measured
+///   day starts as full as any later day, and its waiting times are those of a running city;
+/// - plus the **first no-show suspension**: the first visits (and no-shows) of the warm-up
+///   happen within a window, and only after a first suspension has run its course do patients
+///   come back from suspension as fast as others are suspended;
+/// - and at least the demand's **no-show history** window (`no_show.history_days`), so that
+///   patients arrive at day 0 with the history they would have had.
+///
+/// Penalties counted per calendar year keep escalating through the year in a real city too:
+/// that cycle is not a warm-up artefact, and no warm-up removes it.
+pub fn default_warmup_days(region: &RegionSpec, demand: &DemandSpec, policy: &SimPolicy) -> u32 {
+    let p = &policy.engine;
+    let window = p.window.open_days_ahead.max(p.referral.open_days_ahead).min(region.horizon_days);
+    (window as u32 + p.no_show.suspension_days(1)).max(demand.no_show.history_days)
+}
+
+/// Simulate the measurement window `window` (a number of days, or a [`Window`]) of `demand` on
+/// `region` under `policy`. Deterministic: the same inputs and seed give the same result, bit
+/// for bit (apart from `elapsed_s`).
 pub fn simulate(
     region: &RegionSpec,
     demand: &DemandSpec,
     policy: &SimPolicy,
-    days: u32,
+    window: impl Into<Window>,
     seed: u64,
     progress: Progress<'_>,
 ) -> Result<SimResult> {
-    check_days(days)?;
-    run::run(region, demand, policy, days, seed, None, &|d, t| progress(d, t))
+    let window = window.into();
+    window.check()?;
+    run::run(region, demand, policy, window, seed, None, progress)
 }
 
 /// [`simulate`] with a custom policy hook (see [`SimHooks`]).
@@ -188,13 +262,14 @@ pub fn simulate_with_hooks(
     region: &RegionSpec,
     demand: &DemandSpec,
     policy: &SimPolicy,
-    days: u32,
+    window: impl Into<Window>,
     seed: u64,
     hooks: &dyn SimHooks,
     progress: Progress<'_>,
 ) -> Result<SimResult> {
-    check_days(days)?;
-    run::run(region, demand, policy, days, seed, Some(hooks), &|d, t| progress(d, t))
+    let window = window.into();
+    window.check()?;
+    run::run(region, demand, policy, window, seed, Some(hooks), progress)
 }
 
 /// One run of a comparison.
@@ -221,12 +296,13 @@ pub fn compare(
     region: &RegionSpec,
     demand: &DemandSpec,
     policies: &[(String, SimPolicy)],
-    days: u32,
+    window: impl Into<Window>,
     replications: u32,
     seed: u64,
     progress: Progress<'_>,
 ) -> Result<Vec<CompareRun>> {
-    check_days(days)?;
+    let window = window.into();
+    window.check()?;
     if policies.is_empty()
         || replications == 0
         || policies.len() * replications as usize > COMPARE_RUNS_MAX
@@ -240,17 +316,19 @@ pub fn compare(
     }
     let jobs: Vec<(usize, u32)> =
         (0..policies.len()).flat_map(|p| (0..replications).map(move |r| (p, r))).collect();
-    let total: u64 =
-        jobs.iter().map(|&(p, _)| (days + run::warm_days(region, &policies[p].1)) as u64).sum();
+    let total: u64 = jobs
+        .iter()
+        .map(|&(p, _)| (window.days + window.warmup_for(region, demand, &policies[p].1)) as u64)
+        .sum();
     let done = AtomicU64::new(0);
     jobs.par_iter()
         .map(|&(p, r)| {
             let s = replication_seed(seed, r);
             let last = std::cell::Cell::new(0u64);
-            let result = run::run(region, demand, &policies[p].1, days, s, None, &|d, _| {
+            let result = run::run(region, demand, &policies[p].1, window, s, None, &|d, _| {
                 let step = d.saturating_sub(last.replace(d));
                 let now = done.fetch_add(step, Ordering::Relaxed) + step;
-                progress(now, total);
+                progress(now, total)
             })?;
             Ok(CompareRun { policy: policies[p].0.clone(), replication: r, seed: s, result })
         })

@@ -6,6 +6,33 @@ use serde::{Deserialize, Serialize};
 /// Longest lead time the histograms resolve, in hours (30 days); longer waits land in the last bin.
 pub const LEAD_HOURS_MAX: usize = 30 * 24;
 
+/// NaN ⇄ `null`: a metric a run could not measure is NaN in Rust (and in Python's summaries)
+/// and `null` in JSON, which has no NaN; `null` reads back as NaN, so results round-trip.
+pub(crate) mod nan_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_none()
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+/// `a / b`, or NaN (not measured) when there is nothing to divide by.
+pub(crate) fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        f64::NAN
+    } else {
+        a / b
+    }
+}
+
 /// Places, bookings and visits of a group of slots (a tier, an institution, a department).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
@@ -17,9 +44,11 @@ pub struct Usage {
     pub no_shows: u64,
     /// Attended patients beyond a slot's capacity (overbooking that materialised).
     pub overflow: u64,
-    /// Attended within capacity / places.
+    /// Attended within capacity / places (NaN: no places).
+    #[serde(with = "nan_null")]
     pub utilisation: f64,
     /// Booked within capacity / places: the share of released places that were booked.
+    #[serde(with = "nan_null")]
     pub booking_rate: f64,
 }
 
@@ -36,69 +65,74 @@ impl Usage {
     }
 
     pub(crate) fn finish(&mut self) {
-        let p = self.places.max(1) as f64;
-        self.utilisation /= p;
-        self.booking_rate /= p;
+        let p = self.places as f64;
+        self.utilisation = ratio(self.utilisation, p);
+        self.booking_rate = ratio(self.booking_rate, p);
     }
 }
 
-/// A distribution of waits in hours.
+/// Usage of one measured day's slots (by visit date): the steady-state check reads these.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayUsage {
+    /// Day index (0 = first measured day).
+    pub day: u32,
+    pub usage: Usage,
+}
+
+/// A distribution of waits in days: from a patient's request to the visit booked for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeadTime {
     pub count: u64,
+    /// Mean, median and 90th percentile in days (NaN: nobody was served). The quantiles are
+    /// exact order statistics (nearest rank), not histogram bins, so they vary from run to run
+    /// as the waits do.
+    #[serde(with = "nan_null")]
     pub mean_days: f64,
+    #[serde(with = "nan_null")]
     pub p50_days: f64,
+    #[serde(with = "nan_null")]
     pub p90_days: f64,
     /// Counts by whole days of wait, `0 ..= 30` (the last bin holds longer waits).
     pub histogram_days: Vec<u64>,
 }
 
-#[derive(Clone, Debug)]
+/// Every wait, in seconds: exact quantiles need the values (4 bytes per served request, about
+/// 60 MB for a city-year — small beside the engine).
+#[derive(Clone, Debug, Default)]
 pub(crate) struct LeadAcc {
-    hours: Vec<u64>,
-    sum_h: f64,
-}
-
-impl Default for LeadAcc {
-    fn default() -> Self {
-        LeadAcc { hours: vec![0; LEAD_HOURS_MAX + 1], sum_h: 0.0 }
-    }
+    seconds: Vec<u32>,
 }
 
 impl LeadAcc {
     pub fn add(&mut self, seconds: i64) {
-        let h = (seconds.max(0) / 3600) as usize;
-        self.hours[h.min(LEAD_HOURS_MAX)] += 1;
-        self.sum_h += seconds.max(0) as f64 / 3600.0;
+        self.seconds.push(seconds.clamp(0, u32::MAX as i64) as u32);
     }
 
-    fn quantile_days(&self, q: f64, count: u64) -> f64 {
-        if count == 0 {
-            return 0.0;
+    /// Nearest-rank quantile of sorted values, in days.
+    fn quantile_days(sorted: &[u32], q: f64) -> f64 {
+        if sorted.is_empty() {
+            return f64::NAN;
         }
-        let target = (q * count as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (h, n) in self.hours.iter().enumerate() {
-            seen += n;
-            if seen >= target {
-                // The middle of the hour bin.
-                return (h as f64 + 0.5) / 24.0;
-            }
-        }
-        LEAD_HOURS_MAX as f64 / 24.0
+        let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
+        sorted[rank.min(sorted.len()) - 1] as f64 / 86_400.0
     }
 
     pub fn finish(&self) -> LeadTime {
-        let count: u64 = self.hours.iter().sum();
-        let mut histogram_days = vec![0u64; LEAD_HOURS_MAX / 24 + 1];
-        for (h, n) in self.hours.iter().enumerate() {
-            histogram_days[(h / 24).min(LEAD_HOURS_MAX / 24)] += n;
+        let mut sorted = self.seconds.clone();
+        sorted.sort_unstable();
+        let days_max = LEAD_HOURS_MAX / 24;
+        let mut histogram_days = vec![0u64; days_max + 1];
+        for s in &sorted {
+            histogram_days[(*s as usize / 86_400).min(days_max)] += 1;
         }
+        let count = sorted.len() as u64;
+        // Summed in sorted order: the mean does not depend on the order requests were served.
+        let sum: f64 = sorted.iter().map(|s| *s as f64).sum();
         LeadTime {
             count,
-            mean_days: if count == 0 { 0.0 } else { self.sum_h / count as f64 / 24.0 },
-            p50_days: self.quantile_days(0.5, count),
-            p90_days: self.quantile_days(0.9, count),
+            mean_days: ratio(sum / 86_400.0, count as f64),
+            p50_days: Self::quantile_days(&sorted, 0.5),
+            p90_days: Self::quantile_days(&sorted, 0.9),
             histogram_days,
         }
     }
@@ -110,6 +144,8 @@ pub struct Access {
     pub name: String,
     pub requests: u64,
     pub served: u64,
+    /// Served / requests (NaN: the group made no request).
+    #[serde(with = "nan_null")]
     pub served_rate: f64,
 }
 
@@ -153,8 +189,7 @@ impl Fairness {
         let groups: Vec<Access> = groups
             .into_iter()
             .map(|mut g| {
-                g.served_rate =
-                    if g.requests == 0 { 0.0 } else { g.served as f64 / g.requests as f64 };
+                g.served_rate = ratio(g.served as f64, g.requests as f64);
                 g
             })
             .collect();
@@ -172,9 +207,12 @@ pub struct ReleaseClass {
     pub class: String,
     pub requests: u64,
     pub won: u64,
-    /// This class's share of all places won at release.
+    /// This class's share of all places won at release (NaN: nobody won a place at release in
+    /// the measured window).
+    #[serde(with = "nan_null")]
     pub share_won: f64,
-    /// This class's share of all release requests.
+    /// This class's share of all release requests (NaN: no request came at a release).
+    #[serde(with = "nan_null")]
     pub share_requests: f64,
 }
 
@@ -199,6 +237,7 @@ pub struct UnitUsage {
     pub places: u64,
     pub booked: u64,
     pub attended: u64,
+    #[serde(with = "nan_null")]
     pub utilisation: f64,
 }
 
@@ -225,32 +264,43 @@ pub struct Counts {
     pub referrals_issued: u64,
     /// Took an alternative institution instead of the preferred one (load spreading).
     pub took_alternative: u64,
-    /// Load-spreading suggestion lists computed by the engine (see `alternatives_refresh_s`).
+    /// Load-spreading suggestion lists computed by the engine (see `alternatives_refresh_s`);
+    /// a measure of work, warm-up included.
     pub suggestion_lists: u64,
     /// A custom hook declined an overbooked place.
     pub overbooking_declined: u64,
     /// Engine calls that failed where the simulator expected success (should stay 0).
     pub anomalies: u64,
-    /// Engine calls made (a rough measure of work).
+    /// Engine calls made (a rough measure of work, warm-up included).
     pub engine_calls: u64,
 }
 
-/// Everything a run measures. Slot metrics cover visit dates `0 .. days`; request metrics cover
-/// requests made on those days.
+/// Everything a run measures. Slot metrics cover visit dates `0 .. days` (the measurement
+/// window); request metrics cover requests made on those days, whatever date they booked (the
+/// engine publishes past the window's end, as a running city does). Nothing of the warm-up is
+/// counted. A metric the run could not measure is NaN (`null` in JSON) and `warnings` says why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimResult {
+    /// Measured days.
     pub days: u32,
+    /// Days simulated before the measurement window (see [`crate::default_warmup_days`]).
+    pub warmup_days: u32,
     pub seed: u64,
+    /// Slots of the measured dates.
     pub slots: u64,
     pub total: Usage,
+    /// Usage of each measured day's slots, by visit date.
+    pub by_day: Vec<DayUsage>,
     /// Community, secondary, tertiary.
     pub by_tier: Vec<(Tier, Usage)>,
     pub by_institution: Vec<UnitUsage>,
     pub by_department: Vec<UnitUsage>,
-    /// From booking to visit, all bookings standing at the visit.
+    /// From the request to the visit booked for it, for every measured request that got a
+    /// confirmed booking (counted when booked, whether or not it is later cancelled).
     pub days_to_appointment: LeadTime,
     pub days_to_appointment_by_tier: Vec<(Tier, LeadTime)>,
-    /// No-shows / (attended + no-shows).
+    /// No-shows / (attended + no-shows) (NaN: nothing was booked).
+    #[serde(with = "nan_null")]
     pub no_show_rate: f64,
     pub referral_lead: Vec<ReferralLead>,
     pub fairness_districts: Fairness,
@@ -260,6 +310,9 @@ pub struct SimResult {
     pub counts: Counts,
     /// The first few unexpected engine errors, if any (see `counts.anomalies`).
     pub notes: Vec<String>,
+    /// Why a metric is NaN, or why the numbers may not be steady (a warm-up shorter than the
+    /// policy's rules need).
+    pub warnings: Vec<String>,
     /// Wall-clock seconds of the run (not part of the determinism guarantee).
     pub elapsed_s: f64,
 }
@@ -278,10 +331,10 @@ impl SimResult {
             ("booking_rate".into(), self.total.booking_rate),
             (
                 "overflow_per_place".into(),
-                self.total.overflow as f64 / self.total.places.max(1) as f64,
+                ratio(self.total.overflow as f64, self.total.places as f64),
             ),
             ("no_show_rate".into(), self.no_show_rate),
-            ("served_rate".into(), self.counts.served as f64 / self.counts.requests.max(1) as f64),
+            ("served_rate".into(), ratio(self.counts.served as f64, self.counts.requests as f64)),
             ("days_to_appointment_p50".into(), self.days_to_appointment.p50_days),
             ("days_to_appointment_p90".into(), self.days_to_appointment.p90_days),
             ("days_to_appointment_mean".into(), self.days_to_appointment.mean_days),
@@ -295,6 +348,10 @@ impl SimResult {
             let t = tier_name(*tier);
             out.push((format!("utilisation_{t}"), u.utilisation));
             out.push((format!("booking_rate_{t}"), u.booking_rate));
+            out.push((
+                format!("overflow_per_place_{t}"),
+                ratio(u.overflow as f64, u.places as f64),
+            ));
         }
         for r in &self.referral_lead {
             out.push((format!("referral_lead_p50_{}", r.urgency), r.lead.p50_days));
@@ -328,15 +385,31 @@ mod tests {
     }
 
     #[test]
-    fn lead_quantiles() {
+    fn lead_quantiles_are_exact_order_statistics() {
         let mut a = LeadAcc::default();
-        for d in 0..10 {
-            a.add(d * 86_400 + 3600);
+        // Added out of order, minutes apart within an hour: hour bins could not tell them apart.
+        for d in [9, 3, 0, 7, 1, 8, 2, 6, 4, 5] {
+            a.add(d * 86_400 + 3600 + d * 60);
         }
         let l = a.finish();
         assert_eq!(l.count, 10);
-        assert!((l.p50_days - 4.06).abs() < 0.1, "{}", l.p50_days);
-        assert!((l.p90_days - 8.06).abs() < 0.1, "{}", l.p90_days);
+        // Nearest rank: the 5th and the 9th smallest of ten.
+        assert_eq!(l.p50_days, (4.0 * 86_400.0 + 3600.0 + 240.0) / 86_400.0);
+        assert_eq!(l.p90_days, (8.0 * 86_400.0 + 3600.0 + 480.0) / 86_400.0);
         assert_eq!(l.histogram_days.iter().sum::<u64>(), 10);
+        assert_eq!(l.histogram_days[..10], [1; 10]);
+    }
+
+    #[test]
+    fn nothing_measured_is_nan_and_round_trips_through_json_as_null() {
+        let l = LeadAcc::default().finish();
+        assert!(l.p50_days.is_nan() && l.mean_days.is_nan() && l.count == 0);
+        let mut u = Usage::default();
+        u.finish();
+        assert!(u.utilisation.is_nan());
+        let text = serde_json::to_string(&l).unwrap();
+        assert!(text.contains("\"p50_days\":null"), "{text}");
+        let back: LeadTime = serde_json::from_str(&text).unwrap();
+        assert!(back.p50_days.is_nan());
     }
 }

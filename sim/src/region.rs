@@ -323,12 +323,16 @@ fn tier_index(t: Tier) -> usize {
 }
 
 /// Create the region's institutions, departments, resources and weekly rosters in `engine`
-/// (rosters run from the region's start date for ten years; publishing is up to the caller).
-/// `seed` decides which doctors are experts and their days off.
+/// (rosters run from the engine's today — before the region's start date when a run warms up
+/// first — to ten years after the start date; publishing is up to the caller). `seed` decides
+/// which doctors are experts and their days off.
 pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Region> {
     spec.validate()?;
     let start = spec.start()?;
     let until = start.plus_days(3650);
+    // A warm-up simulates days before day 0: the city's clinics ran then as they do after.
+    // From today, not earlier: the first publication would create every past date's slots.
+    let valid_from = engine.now().to_local(engine.utc_offset_s()).0.min(start);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7265_6769_6f6e);
     let mut specialties = spec.specialties.clone();
     let any_beds = [Tier::Community, Tier::Secondary, Tier::Tertiary]
@@ -419,7 +423,7 @@ pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Reg
                             end_min: e0,
                             segment_min: t.segment_min,
                             places: t.places_per_slot,
-                            valid_from: start,
+                            valid_from,
                             valid_until: until,
                             closed_dates: vec![],
                         })?;
@@ -438,7 +442,7 @@ pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Reg
                     end_min: 11 * 60,
                     segment_min: 60,
                     places: t.beds,
-                    valid_from: start,
+                    valid_from,
                     valid_until: until,
                     closed_dates: vec![],
                 })?;
@@ -461,7 +465,7 @@ pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Reg
                         end_min: 17 * 60,
                         segment_min: 20,
                         places: 1,
-                        valid_from: start,
+                        valid_from,
                         valid_until: until,
                         closed_dates: vec![],
                     })?;

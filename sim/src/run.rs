@@ -4,12 +4,13 @@
 //! own tally of outcomes, fed by return values and by the engine's event stream (waitlist
 //! offers, lottery results, suspensions and expiries happen inside the engine).
 
-use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler};
+use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler, NO_SHOW_HISTORY_MAX};
 use super::metrics::{
-    Access, Counts, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult, UnitUsage, Usage,
+    ratio, Access, Counts, DayUsage, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult,
+    UnitUsage, Usage,
 };
 use super::region::{build_region, Region, RegionSpec};
-use super::{ChoiceContext, Offer, SimHooks, SimPolicy};
+use super::{default_warmup_days, ChoiceContext, Offer, SimHooks, SimPolicy, Window};
 use haoyuan::{
     AvailabilityQuery, Booking, CancelledBy, ReferralRequest, Request, Submission, Tier, Urgency,
     WaitlistRequest,
@@ -90,6 +91,8 @@ struct Live {
 
 #[derive(Clone, Copy, Default)]
 struct SlotRec {
+    /// Visit date, as a day index (0 = first measured day).
+    day: i32,
     department: u32,
     capacity: u16,
     booked: u16,
@@ -105,7 +108,6 @@ struct Sim<'a> {
     events: Subscription,
     /// Local midnight of day 0.
     t0: Timestamp,
-    days: i32,
     queue: BinaryHeap<Item>,
     seq: u64,
     channels: Vec<ChannelId>,
@@ -114,7 +116,8 @@ struct Sim<'a> {
     /// that a million-resident city costs only the residents who book.
     patient_ids: Vec<u32>,
     home: Vec<u16>,
-    past_no_shows: Vec<u16>,
+    /// Per resident, the days of their latest no-shows (`i32::MIN`: none), oldest first.
+    no_show_days: Vec<[i32; NO_SHOW_HISTORY_MAX]>,
     community_all: Vec<u32>,
     live: Vec<Live>,
     free_live: Vec<u32>,
@@ -145,27 +148,22 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Days of demand before day 0, so that day 0 starts with the bookings a live system has.
-pub(crate) fn warm_days(spec: &RegionSpec, policy: &SimPolicy) -> u32 {
-    let p = &policy.engine;
-    p.window.open_days_ahead.max(p.referral.open_days_ahead).min(spec.horizon_days) as u32
-}
-
 pub(crate) fn run(
     spec: &RegionSpec,
     demand: &DemandSpec,
     policy: &SimPolicy,
-    days: u32,
+    window: Window,
     seed: u64,
     hooks: Option<&dyn SimHooks>,
-    progress: &dyn Fn(u64, u64),
+    progress: &dyn Fn(u64, u64) -> Result<()>,
 ) -> Result<SimResult> {
     let started = std::time::Instant::now();
     spec.validate()?;
     demand.validate()?;
     policy.validate()?;
     let start = spec.start()?;
-    let warm = warm_days(spec, policy) as i32;
+    let days = window.days;
+    let warm = window.warmup_for(spec, demand, policy) as i32;
     let config = EngineConfig { policy: policy.engine.clone(), ..EngineConfig::default() };
     let offset = config.utc_offset_s;
     let t0 = Timestamp::from_local(start, 0, offset);
@@ -208,14 +206,13 @@ pub(crate) fn run(
         hooks,
         events,
         t0,
-        days: days as i32,
         queue: BinaryHeap::new(),
         seq: 0,
         channels,
         channel_names,
         patient_ids: vec![u32::MAX; demand.population as usize],
         home,
-        past_no_shows: vec![0; demand.population as usize],
+        no_show_days: vec![[i32::MIN; NO_SHOW_HISTORY_MAX]; demand.population as usize],
         community_all,
         live: Vec::new(),
         free_live: Vec::new(),
@@ -277,15 +274,34 @@ pub(crate) fn run(
             }
             sim.drain()?;
         }
-        progress((day + warm + 1) as u64, total);
+        progress((day + warm + 1) as u64, total)?;
     }
-    Ok(sim.finish(days, seed, started.elapsed().as_secs_f64()))
+    let mut warnings = Vec::new();
+    let needed = default_warmup_days(spec, demand, policy);
+    if (warm as u32) < needed {
+        warnings.push(format!(
+            "a warm-up of {warm} days is shorter than the {needed} days this policy's rules and \
+             the no-show history need: the first measured days are not in steady state"
+        ));
+    }
+    Ok(sim.finish(days, warm as u32, seed, warnings, started.elapsed().as_secs_f64()))
 }
 
 impl<'a> Sim<'a> {
     fn push(&mut self, t: i64, action: Action) {
         self.seq += 1;
         self.queue.push(Item { t, seq: self.seq, action });
+    }
+
+    /// The current day index (0 = first measured day).
+    fn today(&self) -> i32 {
+        (self.engine.now().0 - self.t0.0).div_euclid(DAY_S) as i32
+    }
+
+    /// No-shows of resident `i` within the demand's history window.
+    fn past_no_shows(&self, i: u32) -> u32 {
+        let since = self.today() - self.demand.no_show.history_days as i32;
+        self.no_show_days[i as usize].iter().filter(|d| **d > since).count() as u32
     }
 
     fn patient(&mut self, i: u32) -> Result<PatientId> {
@@ -316,13 +332,11 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Publish slots up to `horizon` days ahead (never beyond the last simulated day) and note
-    /// each new slot's department and capacity.
+    /// Publish slots up to `horizon` days ahead — past the last measured day too, so that the
+    /// window's last requests see as far ahead as the first — and note each new slot's date,
+    /// department and capacity.
     fn publish(&mut self, start: Date, day: i32, horizon: i32) -> Result<()> {
-        let until = (day + horizon).min(self.days - 1);
-        if until < 0 {
-            return Ok(());
-        }
+        let until = day + horizon;
         let before = self.engine.slot_count();
         self.engine.publish_rosters_until(start.plus_days(until))?;
         let after = self.engine.slot_count();
@@ -335,8 +349,9 @@ impl<'a> Sim<'a> {
                 .department_index(info.department)
                 .ok_or_else(|| Error::invalid("slot of an unknown department"))?
                 as u32;
+            let day = info.date.0 - start.0;
             self.slots[id] =
-                SlotRec { department, capacity: info.capacity, booked: 0, attended: 0 };
+                SlotRec { day, department, capacity: info.capacity, booked: 0, attended: 0 };
         }
         Ok(())
     }
@@ -345,13 +360,15 @@ impl<'a> Sim<'a> {
         while let Some(ev) = self.events.try_recv() {
             match ev.kind {
                 EventKind::WaitlistOffered { entry, booking } => {
-                    self.counts.waitlist_offers += 1;
                     let Some((req, referral, dept)) = self.waiting.remove(&entry) else { continue };
+                    // Counted for the window's requests only, as every request metric is.
+                    let measured = req.day >= 0;
+                    self.counts.waitlist_offers += measured as u64;
                     if (req.u_offer as f64) < self.demand.offer_accept_probability {
                         self.counts.engine_calls += 1;
                         match self.engine.confirm(booking) {
                             Ok(b) => {
-                                self.counts.waitlist_offers_accepted += 1;
+                                self.counts.waitlist_offers_accepted += measured as u64;
                                 let preferred = dept
                                     == self
                                         .region
@@ -366,16 +383,17 @@ impl<'a> Sim<'a> {
                 }
                 EventKind::PatientSuspended { .. } if ev.at >= self.t0 => self.suspensions += 1,
                 EventKind::Expired { slot, .. } => {
-                    self.counts.holds_expired += 1;
+                    self.counts.holds_expired += (ev.at >= self.t0) as u64;
                     self.freed(slot);
                 }
                 EventKind::Cancelled { slot, by, late, .. } => {
-                    self.counts.late_cancellations += (by == CancelledBy::Patient && late) as u64;
+                    self.counts.late_cancellations +=
+                        (by == CancelledBy::Patient && late && ev.at >= self.t0) as u64;
                     self.freed(slot);
                 }
                 EventKind::LotteryWon { ticket, booking } => {
                     let Some((req, referral)) = self.tickets.remove(&ticket) else { continue };
-                    self.counts.lottery_won += 1;
+                    self.counts.lottery_won += (req.day >= 0) as u64;
                     match self.engine.booking(booking) {
                         Ok(b) => self.took(req, referral, b, false, true),
                         Err(e) => self.anomaly("lottery booking", &e),
@@ -451,7 +469,7 @@ impl<'a> Sim<'a> {
             class: CLASSES[class_of(req.kind)].to_string(),
             channel: self.channel_names[req.channel as usize].clone(),
             tolerance_days: req.tolerance_days,
-            past_no_shows: self.past_no_shows[req.patient as usize] as u32,
+            past_no_shows: self.past_no_shows(req.patient),
         }
     }
 
@@ -494,7 +512,7 @@ impl<'a> Sim<'a> {
                 self.counts.engine_calls += 1;
                 match self.engine.issue_referral(&r) {
                     Ok(r) => {
-                        self.counts.referrals_issued += 1;
+                        self.counts.referrals_issued += measured as u64;
                         referral = Some(r.id);
                     }
                     Err(e) => self.anomaly("issue referral", &e),
@@ -519,12 +537,12 @@ impl<'a> Sim<'a> {
         } else {
             (req.day, req.day + ahead)
         };
-        let to = to.min(self.days - 1);
-        if from > to || to < 0 {
+        if from > to {
             self.counts.found_nothing += measured as u64;
             return Ok(());
         }
-        let from = from.max(0);
+        // Warm-up requests book warm-up dates as any later request books its own days: the
+        // engine has published them (see `publish`).
         let start = self.region.start;
         let (date_from, date_to) = (start.plus_days(from), start.plus_days(to));
         let department = self.region.departments[dept as usize].id;
@@ -683,7 +701,7 @@ impl<'a> Sim<'a> {
                 if booked >= info.capacity as u32
                     && !h.overbook(&self.context(&req), &offer, booked, info.capacity as u32)?
                 {
-                    self.counts.overbooking_declined += 1;
+                    self.counts.overbooking_declined += measured as u64;
                     continue;
                 }
             }
@@ -696,7 +714,7 @@ impl<'a> Sim<'a> {
                 match self.engine.submit(&r) {
                     Ok(Submission::Booked { booking }) => Ok(Some(booking)),
                     Ok(Submission::Entered { ticket, .. }) => {
-                        self.counts.lottery_entries += 1;
+                        self.counts.lottery_entries += measured as u64;
                         self.tickets.insert(ticket, (req, referral));
                         Ok(None)
                     }
@@ -708,7 +726,7 @@ impl<'a> Sim<'a> {
                     Err(Error::LotteryWindow { .. }) => match self.engine.submit(&r) {
                         Ok(Submission::Booked { booking }) => Ok(booking),
                         Ok(Submission::Entered { ticket, .. }) => {
-                            self.counts.lottery_entries += 1;
+                            self.counts.lottery_entries += measured as u64;
                             self.tickets.insert(ticket, (req, referral));
                             return Ok(());
                         }
@@ -721,7 +739,7 @@ impl<'a> Sim<'a> {
                     Ok(hold) if (req.u_abandon as f64) < self.demand.hold_abandon_probability => {
                         // Walks away from payment: the hold expires and the place returns.
                         let _ = hold;
-                        self.counts.holds_abandoned += 1;
+                        self.counts.holds_abandoned += measured as u64;
                         Ok(None)
                     }
                     Ok(hold) => {
@@ -811,6 +829,17 @@ impl<'a> Sim<'a> {
                 self.referrals[u as usize].1 += 1;
             }
         }
+        if measured {
+            // From asking to being seen, at the moment the patient has a confirmed place.
+            let wait = b.starts_at.0 - self.t0.0 - req.at_s;
+            self.lead.add(wait);
+            if let Some(d) = self.region.department_index(b.department) {
+                self.lead_tier[self.region.departments[d].tier as usize - 1].add(wait);
+            }
+            if let Kind::Referral(u) = req.kind {
+                self.referrals[u as usize].2.add(wait);
+            }
+        }
         let now = self.engine.now();
         let live = Live {
             id: b.id,
@@ -864,17 +893,19 @@ impl<'a> Sim<'a> {
             return Ok(());
         }
         let lead_s = l.starts_at.0 - l.created_at.0;
-        let past = self.past_no_shows[l.req.patient as usize];
-        let p = self.demand.no_show.probability(lead_s as f64 / DAY_S as f64, past as u32);
+        let past = self.past_no_shows(l.req.patient);
+        let p = self.demand.no_show.probability(lead_s as f64 / DAY_S as f64, past);
         let rec = &mut self.slots[l.slot.0 as usize - 1];
         rec.booked += 1;
-        let tier = self.region.departments[rec.department as usize].tier;
         self.counts.engine_calls += 1;
         if (l.req.u_no_show as f64) < p {
             if let Err(e) = self.engine.mark_no_show(l.id) {
                 self.anomaly("mark no-show", &e);
             }
-            self.past_no_shows[l.req.patient as usize] = past.saturating_add(1);
+            let today = self.today();
+            let h = &mut self.no_show_days[l.req.patient as usize];
+            h.rotate_left(1);
+            h[NO_SHOW_HISTORY_MAX - 1] = today;
         } else {
             rec.attended += 1;
             self.counts.engine_calls += 1;
@@ -882,21 +913,30 @@ impl<'a> Sim<'a> {
                 self.anomaly("check in", &e);
             }
         }
-        self.lead.add(lead_s);
-        self.lead_tier[tier as usize - 1].add(lead_s);
-        if let Kind::Referral(u) = l.req.kind {
-            self.referrals[u as usize].2.add(l.starts_at.0 - self.t0.0 - l.req.at_s);
-        }
         Ok(())
     }
 
-    fn finish(self, days: u32, seed: u64, elapsed_s: f64) -> SimResult {
+    fn finish(
+        self,
+        days: u32,
+        warmup_days: u32,
+        seed: u64,
+        mut warnings: Vec<String>,
+        elapsed_s: f64,
+    ) -> SimResult {
         let region = &self.region;
         let mut total = Usage::default();
         let mut tiers: [Usage; 3] = Default::default();
         let mut inst: Vec<Usage> = vec![Usage::default(); region.institutions.len()];
         let mut dept: Vec<Usage> = vec![Usage::default(); region.departments.len()];
-        for s in &self.slots {
+        let mut by_day: Vec<DayUsage> =
+            (0..days).map(|day| DayUsage { day, usage: Usage::default() }).collect();
+        let mut slots = 0u64;
+        // Only the measurement window's visit dates: warm-up dates and dates published past the
+        // end (booked, but not yet visited) are not part of it.
+        for s in self.slots.iter().filter(|s| (0..days as i32).contains(&s.day)) {
+            slots += 1;
+            by_day[s.day as usize].usage.add_slot(s.capacity, s.booked, s.attended);
             let d = &region.departments[s.department as usize];
             total.add_slot(s.capacity, s.booked, s.attended);
             tiers[d.tier as usize - 1].add_slot(s.capacity, s.booked, s.attended);
@@ -904,6 +944,9 @@ impl<'a> Sim<'a> {
             dept[s.department as usize].add_slot(s.capacity, s.booked, s.attended);
         }
         total.finish();
+        for d in &mut by_day {
+            d.usage.finish();
+        }
         let by_tier = tiers
             .into_iter()
             .enumerate()
@@ -947,6 +990,19 @@ impl<'a> Sim<'a> {
             .collect();
         let won: u64 = self.release.iter().map(|r| r.1).sum();
         let asked: u64 = self.release.iter().map(|r| r.0).sum();
+        if asked == 0 {
+            warnings.push(
+                "no request came at a daily release in the measurement window: the release \
+                 shares are not measured (NaN)"
+                    .into(),
+            );
+        } else if won == 0 {
+            warnings.push(
+                "nobody won a place at a daily release in the measurement window: the shares \
+                 of places won are not measured (NaN)"
+                    .into(),
+            );
+        }
         let release = CLASSES
             .iter()
             .zip(self.release)
@@ -954,8 +1010,8 @@ impl<'a> Sim<'a> {
                 class: c.to_string(),
                 requests,
                 won: w,
-                share_won: if won == 0 { 0.0 } else { w as f64 / won as f64 },
-                share_requests: if asked == 0 { 0.0 } else { requests as f64 / asked as f64 },
+                share_won: ratio(w as f64, won as f64),
+                share_requests: ratio(requests as f64, asked as f64),
             })
             .collect();
         let referral_lead = CLASSES[..3]
@@ -968,7 +1024,10 @@ impl<'a> Sim<'a> {
                 lead: lead.finish(),
             })
             .collect();
-        let no_show_rate = total.no_shows as f64 / total.booked.max(1) as f64;
+        let no_show_rate = ratio(total.no_shows as f64, total.booked as f64);
+        if self.counts.served == 0 {
+            warnings.push("no measured request was served: waiting times are not measured".into());
+        }
         let mut counts = self.counts;
         if !self.notes.is_empty() {
             // Anomalies are counted; their first messages help whoever reads the result.
@@ -976,9 +1035,11 @@ impl<'a> Sim<'a> {
         }
         SimResult {
             days,
+            warmup_days,
             seed,
-            slots: self.slots.len() as u64,
+            slots,
             total,
+            by_day,
             by_tier,
             by_institution,
             by_department,
@@ -999,6 +1060,7 @@ impl<'a> Sim<'a> {
             suspensions_issued: self.suspensions,
             counts,
             notes: self.notes,
+            warnings,
             elapsed_s,
         }
     }

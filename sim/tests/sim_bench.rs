@@ -26,6 +26,7 @@ fn dongguan_city_year() {
             if d == total || last.elapsed().as_secs() >= 10 {
                 eprintln!("  day {d}/{total} at {:.1} s", t.elapsed().as_secs_f64());
             }
+            Ok(())
         },
     )
     .unwrap();

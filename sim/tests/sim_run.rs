@@ -8,7 +8,9 @@ fn demand(requests_per_day: f64) -> DemandSpec {
     DemandSpec { requests_per_day, population: 5_000, ..DemandSpec::default() }
 }
 
-fn quiet(_: u64, _: u64) {}
+fn quiet(_: u64, _: u64) -> Result<()> {
+    Ok(())
+}
 
 #[test]
 fn same_seed_same_result_bit_for_bit() {
@@ -71,7 +73,14 @@ fn metrics_are_consistent() {
     assert_eq!(r.by_department.iter().map(|u| u.booked).sum::<u64>(), t.booked);
     // ~15% no-shows by default (base 11% + lead time + history).
     assert!((0.08..0.25).contains(&r.no_show_rate), "no-show rate {}", r.no_show_rate);
-    assert_eq!(r.days_to_appointment.count, t.booked);
+    // Waits are those of the window's served requests (whatever date they booked); visits are
+    // those of the window's dates (whoever booked them).
+    assert_eq!(r.days_to_appointment.count, r.counts.served);
+    assert_eq!(r.by_day.len(), 14);
+    assert_eq!(r.by_day.iter().map(|d| d.usage.places).sum::<u64>(), t.places);
+    assert_eq!(r.by_day.iter().map(|d| d.usage.attended).sum::<u64>(), t.attended);
+    assert_eq!(r.warmup_days, default_warmup_days(&region, &demand(300.0), &SimPolicy::default()));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert!(r.days_to_appointment.p50_days <= r.days_to_appointment.p90_days);
     assert!(r.days_to_appointment.p90_days <= 15.0);
     let c = &r.counts;
@@ -138,12 +147,15 @@ fn compare_is_parallel_and_deterministic() {
         progress.fetch_max(d, std::sync::atomic::Ordering::Relaxed);
         total.store(t, std::sync::atomic::Ordering::Relaxed);
         assert!(d <= t);
+        Ok(())
     })
     .unwrap();
     assert_eq!(runs.len(), 4);
-    // Five days each plus the 14 warm-up days (the referral window).
-    assert_eq!(progress.into_inner(), 4 * (5 + 14));
-    assert_eq!(total.into_inner(), 4 * (5 + 14));
+    // Five days each plus the warm-up: the referral window (14 days) and a first suspension (30).
+    let warm = default_warmup_days(&region, &demand(300.0), &SimPolicy::default());
+    assert_eq!(warm, 14 + 30);
+    assert_eq!(progress.into_inner(), 4 * (5 + warm as u64));
+    assert_eq!(total.into_inner(), 4 * (5 + warm as u64));
     assert_eq!((runs[0].policy.as_str(), runs[0].replication), ("unified", 0));
     assert_eq!(runs[0].seed, runs[2].seed, "common random numbers across policies");
     let again =
@@ -202,7 +214,29 @@ fn bad_input_is_a_typed_error() {
         simulate(&region, &d, &bad_policy, 3, 1, &quiet),
         Err(Error::InvalidPolicy(_))
     ));
-    assert!(compare(&region, &d, &[], 3, 1, 1, &|_, _| {}).is_err());
+    assert!(compare(&region, &d, &[], 3, 1, 1, &|_, _| Ok(())).is_err());
+    assert!(matches!(
+        simulate(&region, &d, &p, Window::days(3).warmup(SIM_DAYS_MAX + 1), 1, &quiet),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn progress_error_stops_the_run_and_is_returned() {
+    // How a host interrupts a long run (Python's Ctrl-C): the day after the callback says stop,
+    // nothing more is simulated.
+    let region = RegionSpec::small();
+    let calls = std::sync::atomic::AtomicU64::new(0);
+    let r = simulate(&region, &demand(100.0), &SimPolicy::default(), 30, 1, &|d, _| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if d >= 3 {
+            Err(Error::invalid("stopped by the host"))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(matches!(r, Err(Error::InvalidArgument(m)) if m == "stopped by the host"));
+    assert_eq!(calls.into_inner(), 3);
 }
 
 #[test]

@@ -10,13 +10,15 @@ in Rust with the GIL released, so a Dongguan-sized week takes seconds, not hours
     >>> 0 < r.utilisation <= 1
     True
 
-Inputs (each a dict; the presets are the place to start, keyword overrides are merged in):
+Inputs (each a dict; the presets are the place to start, keyword overrides are merged in —
+records such as ``no_show={"base": 0.2}`` merge field by field, while maps keyed by names, such
+as ``specialty_weights`` or ``channel_mix``, are replaced whole, so a preset's mix can be swapped):
 
-* ``region(name="small", **overrides)`` — institutions by tier and district, departments,
+* ``region(preset="small", **overrides)`` — institutions by tier and district, departments,
   doctors with weekly rosters, beds, exam devices. ``region("dongguan")`` holds DOMAIN.md's
   numbers: 2,300 institutions (nearly all community clinics), about 52,000 slots a weekday,
   a 14-day horizon.
-* ``demand(name="default", **overrides)`` — arrivals by hour with the 15:00 release spike,
+* ``demand(preset="default", **overrides)`` — arrivals by hour with the 15:00 release spike,
   the preference for tertiary hospitals, the department mix, referrals with urgencies,
   no-shows growing with lead time and past no-shows (about 15%), cancellations, channels.
 * ``policy(base="unified", **overrides)`` — the engine's rules (``engine=``, a dict of
@@ -25,7 +27,15 @@ Inputs (each a dict; the presets are the place to start, keyword overrides are m
   a patient is shown.
 
 Running: ``simulate(region, demand, policy, days, seed)`` returns a :class:`SimResult`; the
-same inputs and seed give the same result bit for bit. ``compare({name: policy}, ...,
+same inputs and seed give the same result bit for bit. A run is a **warm-up** followed by
+``days`` measured days: the engine starts with its whole booking horizon published, patients
+ask during the warm-up exactly as later, slots keep being published past the last measured day,
+and only the measured days count — so the numbers are those of a city that has been running,
+not of its first morning. The default warm-up (``warmup_days=None``) is long enough for every
+policy rule to act: the booking windows, plus a first no-show suspension, and at least the
+no-show history window (``default_warmup_days``; a shorter one is allowed and noted in
+``result.warnings``). A metric a run cannot measure (no release request, nobody served) is NaN,
+never 0, with the reason in ``result.warnings``. ``compare({name: policy}, ...,
 replications=k)`` runs every policy on common random numbers (replication *r* has the same
 patients and the same dice under every policy), in parallel, and returns a DataFrame of means
 and 95% confidence intervals. Plots are in :mod:`haoyuan.plots`.
@@ -54,6 +64,7 @@ An exception raised by a hook stops the run and is re-raised.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
@@ -63,11 +74,15 @@ __all__ = [
     "CustomPolicy",
     "SimResult",
     "compare",
+    "default_warmup_days",
     "demand",
     "policy",
     "region",
+    "replication_seed",
+    "report",
     "simulate",
     "summarise",
+    "sweep",
     "t_quantile_975",
     "DAYS_MAX",
 ]
@@ -77,35 +92,72 @@ DAYS_MAX: int = int(_native.SIM_DAYS_MAX)
 Spec = Union[str, Mapping[str, Any]]
 
 
-def _merge(base: Dict[str, Any], overrides: Mapping[str, Any]) -> Dict[str, Any]:
-    """Recursive dict merge: nested dicts are merged, everything else replaced."""
+# Dict-valued fields that are maps keyed by names (a mix, weights per id): an override replaces
+# them whole. Every other dict is a record of fixed fields, merged field by field.
+_MAPS = frozenset(
+    {
+        "specialty_weights",
+        "channel_mix",
+        "engine.overbooking.by_department",
+        "engine.overbooking.by_resource",
+    }
+)
+
+
+def _merge(base: Dict[str, Any], overrides: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """Merge ``overrides`` into ``base``: records merge recursively, maps and everything else
+    are replaced."""
     out = dict(base)
     for k, v in overrides.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
+        path = prefix + k
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict) and path not in _MAPS:
+            out[k] = _merge(out[k], v, path + ".")
         else:
-            out[k] = v
+            out[k] = dict(v) if isinstance(v, Mapping) else v
     return out
 
 
-def region(name: str = "small", **overrides: Any) -> Dict[str, Any]:
-    """A region description: the preset ``name`` (``"small"`` or ``"dongguan"``) with
-    ``overrides`` merged in, e.g. ``region("dongguan", districts=10)`` or
-    ``region(tertiary={"institutions": 4})``."""
-    return _merge(_native.sim_region(name), overrides)
+def region(preset: str = "small", /, **overrides: Any) -> Dict[str, Any]:
+    """A region description: the preset (``"small"`` or ``"dongguan"``) with ``overrides``
+    merged in, e.g. ``region("dongguan", districts=10)``, ``region(tertiary={"institutions": 4})``
+    or ``region("small", name="Xiamen")`` (the preset is positional, so every field of the
+    region, ``name`` included, can be overridden)."""
+    return _merge(_native.sim_region(preset), overrides)
 
 
-def demand(name: str = "default", **overrides: Any) -> Dict[str, Any]:
-    """A demand description: the preset ``name`` (``"default"`` or ``"dongguan"``) with
-    ``overrides`` merged in, e.g. ``demand(requests_per_day=800, no_show={"base": 0.2})``."""
-    return _merge(_native.sim_demand(name), overrides)
+def demand(preset: str = "default", /, **overrides: Any) -> Dict[str, Any]:
+    """A demand description: the preset (``"default"`` or ``"dongguan"``) with ``overrides``
+    merged in, e.g. ``demand(requests_per_day=800, no_show={"base": 0.2})``. A mix replaces the
+    preset's whole: ``demand(specialty_weights={"internal_medicine": 1.0},
+    other_specialty_weight=0.0)`` asks for internal medicine only."""
+    return _merge(_native.sim_demand(preset), overrides)
 
 
-def policy(base: Any = "unified", **overrides: Any) -> Dict[str, Any]:
+def policy(base: Any = "unified", /, **overrides: Any) -> Dict[str, Any]:
     """A simulated policy: ``base`` is ``"unified"``, ``"islands"``, a dict or a
     ``haoyuan.Policy``; ``overrides`` are merged in, e.g.
     ``policy("unified", engine={"overbooking": {"ratio": 0.1}})``."""
     return _merge(_native.sim_policy(base), overrides)
+
+
+def replication_seed(seed: int, replication: int) -> int:
+    """The simulator seed of replication ``replication`` of a study seeded ``seed``: what
+    :func:`compare` and :func:`sweep` run each replication with, under every policy (common
+    random numbers). Any cell of a study can be re-run alone:
+    ``simulate(..., seed=replication_seed(seed, r))``."""
+    return int(_native.sim_replication_seed(seed, replication))
+
+
+def default_warmup_days(region: Spec = "small", demand: Spec = "default", policy: Any = "unified") -> int:
+    """The default warm-up of a run (days simulated before the first measured day): the longest
+    booking window, plus the first no-show suspension, and at least the demand's no-show history
+    window — long enough for every policy rule to act before anything is measured."""
+    return int(_native.sim_default_warmup_days(region, demand, policy))
+
+
+def _num(v: Any) -> float:
+    """A metric of a raw result: ``None`` (JSON's NaN, a metric the run could not measure) is NaN."""
+    return math.nan if v is None else float(v)
 
 
 class CustomPolicy:
@@ -128,9 +180,11 @@ class SimResult:
         self.raw = raw
 
     def __repr__(self) -> str:
+        warn = f", warnings={len(self.warnings)}" if self.warnings else ""
         return (
-            f"SimResult(days={self.raw['days']}, seed={self.raw['seed']}, utilisation={self.utilisation:.3f}, "
-            f"booking_rate={self.booking_rate:.3f}, no_show_rate={self.no_show_rate:.3f}, elapsed_s={self.elapsed_s:.2f})"
+            f"SimResult(days={self.raw['days']}, warmup_days={self.raw['warmup_days']}, seed={self.raw['seed']}, "
+            f"utilisation={self.utilisation:.3f}, booking_rate={self.booking_rate:.3f}, "
+            f"no_show_rate={self.no_show_rate:.3f}, elapsed_s={self.elapsed_s:.2f}{warn})"
         )
 
     def __getitem__(self, key: str) -> Any:
@@ -138,23 +192,29 @@ class SimResult:
 
     @property
     def utilisation(self) -> float:
-        return float(self.raw["total"]["utilisation"])
+        return _num(self.raw["total"]["utilisation"])
 
     @property
     def booking_rate(self) -> float:
         """Share of released places that were booked (the seeds' "10%" problem)."""
-        return float(self.raw["total"]["booking_rate"])
+        return _num(self.raw["total"]["booking_rate"])
 
     @property
     def no_show_rate(self) -> float:
-        return float(self.raw["no_show_rate"])
+        return _num(self.raw["no_show_rate"])
+
+    @property
+    def warnings(self) -> List[str]:
+        """Why a metric is NaN, or why the numbers may not be steady (a short warm-up)."""
+        return list(self.raw.get("warnings", []))
 
     @property
     def elapsed_s(self) -> float:
         return float(self.raw["elapsed_s"])
 
     def summary(self) -> Dict[str, float]:
-        """The headline numbers (what :func:`compare` tabulates), in a fixed order."""
+        """The headline numbers (what :func:`compare` tabulates), in a fixed order; NaN where
+        the run could not measure one. Bit for bit what :func:`compare` reports for the run."""
         return dict(_native.sim_summary(self.raw))
 
     def same_as(self, other: "SimResult") -> bool:
@@ -171,6 +231,14 @@ class SimResult:
 
         rows = [dict(tier=t, **u) for t, u in self.raw["by_tier"]]
         return pd.DataFrame(rows).set_index("tier")
+
+    def by_day(self) -> "Any":
+        """Places, bookings, attendance, utilisation and booking rate of each measured day's
+        slots, by visit date (DataFrame indexed by day, 0 = first measured day)."""
+        import pandas as pd
+
+        rows = [dict(day=d["day"], **d["usage"]) for d in self.raw["by_day"]]
+        return pd.DataFrame(rows).set_index("day").astype({"utilisation": float, "booking_rate": float})
 
     def by_institution(self) -> "Any":
         import pandas as pd
@@ -207,10 +275,22 @@ class SimResult:
         return pd.DataFrame(self.raw["release"]).set_index("class")
 
 
+def _interactive() -> bool:
+    """Whether someone is watching: a terminal, or a Jupyter/IPython kernel (whose stderr is
+    not a terminal, but shows tqdm.auto's widget)."""
+    if "ipykernel" in sys.modules or os.environ.get("JPY_PARENT_PID"):
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+
+
 def _progress_bar(enabled: Optional[bool], desc: str) -> "tuple[Optional[Callable[[int, int], None]], Callable[[], None]]":
-    """A ``(callback, close)`` pair drawing a tqdm bar (or a plain one without tqdm)."""
+    """A ``(callback, close)`` pair drawing a tqdm.auto bar (a notebook widget in Jupyter, text
+    in a terminal), or a plain one without tqdm. Default: when :func:`_interactive`."""
     if enabled is None:
-        enabled = sys.stderr.isatty()
+        enabled = _interactive()
     if not enabled:
         return None, lambda: None
     try:
@@ -247,16 +327,19 @@ def simulate(
     days: int = 7,
     seed: int = 0,
     *,
+    warmup_days: Optional[int] = None,
     progress: Optional[bool] = None,
     hooks: Optional[Any] = None,
 ) -> SimResult:
-    """Simulate ``days`` days (after a warm-up that fills the booking window) and return the
-    metrics. ``region``/``demand``/``policy`` are dicts or preset names. ``progress``: draw a
-    progress bar (default: when stderr is a terminal). ``hooks``: a custom policy (see the
-    module documentation). Deterministic: the same inputs and seed give the same result."""
+    """Simulate ``days`` measured days after ``warmup_days`` of warm-up (default: long enough
+    for every policy rule, see the module documentation) and return the metrics.
+    ``region``/``demand``/``policy`` are dicts or preset names. ``progress``: draw a progress
+    bar (default: in a terminal or a Jupyter notebook). ``hooks``: a custom policy (see the
+    module documentation). Ctrl-C stops the run within a simulated day (KeyboardInterrupt).
+    Deterministic: the same inputs and seed give the same result."""
     callback, close = _progress_bar(progress, "simulate")
     try:
-        raw = _native.sim_simulate(region, demand, policy, days, seed, callback, hooks)
+        raw = _native.sim_simulate(region, demand, policy, days, seed, callback, hooks, warmup_days)
     finally:
         close()
     return SimResult(raw)
@@ -289,26 +372,34 @@ def summarise(runs: Sequence[Mapping[str, Any]]) -> "Any":
     metric, per policy: a tidy DataFrame with columns ``policy, metric, mean, std, n,
     ci_low, ci_high``. Also the paired difference to the first policy (common random numbers
     make it much tighter than the two intervals suggest): ``diff_mean, diff_ci_low,
-    diff_ci_high``."""
+    diff_ci_high``. A replication that could not measure a metric (NaN) is left out of it:
+    ``n`` counts those that did."""
+    import numpy as np
     import pandas as pd
 
     rows = [dict(policy=r["policy"], replication=r["replication"], **r["summary"]) for r in runs]
     wide = pd.DataFrame(rows)
     metrics = [c for c in wide.columns if c not in ("policy", "replication")]
     long = wide.melt(id_vars=["policy", "replication"], value_vars=metrics, var_name="metric")
+    long["value"] = long["value"].astype(float)
     policies = list(dict.fromkeys(wide["policy"]))
     baseline = long[long["policy"] == policies[0]].set_index(["metric", "replication"])["value"]
     out = []
     for (pol, metric), g in long.groupby(["policy", "metric"], sort=False):
-        v = g["value"].to_numpy(dtype=float)
+        # A replication that could not measure the metric (NaN) is left out: n counts the
+        # replications that did; the paired difference uses the pairs measured under both.
+        all_v = g["value"].to_numpy(dtype=float)
+        v = all_v[~np.isnan(all_v)]
         n = len(v)
-        mean = float(v.mean())
+        mean = float(v.mean()) if n else math.nan
         std = float(v.std(ddof=1)) if n > 1 else math.nan
         half = t_quantile_975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
         d = g.set_index("replication")["value"] - baseline.loc[metric].reindex(g["replication"]).to_numpy()
         dn = d.to_numpy(dtype=float)
-        dmean = float(dn.mean())
-        dhalf = t_quantile_975(n - 1) * float(dn.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+        dn = dn[~np.isnan(dn)]
+        m = len(dn)
+        dmean = float(dn.mean()) if m else math.nan
+        dhalf = t_quantile_975(m - 1) * float(dn.std(ddof=1)) / math.sqrt(m) if m > 1 else math.nan
         out.append(
             dict(
                 policy=pol, metric=metric, mean=mean, std=std, n=n, ci_low=mean - half, ci_high=mean + half,
@@ -334,12 +425,14 @@ def compare(
     replications: int = 5,
     seed: int = 0,
     *,
+    warmup_days: Optional[int] = None,
     progress: Optional[bool] = None,
 ) -> "Any":
     """Run every policy of ``policies`` (name → policy) for ``replications`` replications on
     common random numbers, in parallel, and return :func:`summarise`'s DataFrame. The raw
     runs (``policy``, ``replication``, ``seed``, ``result``, ``summary``) are kept in
-    ``df.attrs["runs"]``."""
+    ``df.attrs["runs"]``; replication ``r`` ran with ``seed=replication_seed(seed, r)`` under
+    every policy, so any run can be repeated alone with :func:`simulate`."""
     if not policies:
         raise ValueError("compare needs at least one policy")
     if isinstance(replications, bool) or not isinstance(replications, int) or not 1 <= replications < 2**32:
@@ -348,7 +441,7 @@ def compare(
         raise _invalid(f"replications must be an integer in 1 ..= {2**32 - 1}, got {replications!r}")
     callback, close = _progress_bar(progress, "compare")
     try:
-        runs = _native.sim_compare(dict(policies), region, demand, days, replications, seed, callback)
+        runs = _native.sim_compare(dict(policies), region, demand, days, replications, seed, callback, warmup_days)
     finally:
         close()
     df = summarise(runs)
@@ -362,3 +455,19 @@ def results_of(df: "Any", policy: str) -> List[SimResult]:
 
 
 __all__.append("results_of")
+
+
+def sweep(*args: Any, **kwargs: Any) -> "Any":
+    """Policies × parameter values × replications, on local processes or a Ray cluster: see
+    :func:`haoyuan.sweep.sweep` (imported on first use, as Ray and process pools are)."""
+    from .sweep import sweep as _sweep
+
+    return _sweep(*args, **kwargs)
+
+
+def report(*args: Any, **kwargs: Any) -> "Any":
+    """One self-contained HTML page with a study's tables and plots: see
+    :func:`haoyuan.report.report` (imported on first use: it needs matplotlib)."""
+    from .report import report as _report
+
+    return _report(*args, **kwargs)
