@@ -20,7 +20,7 @@ use crate::patients::{LinkedCard, Patients, PATIENTS_MAX};
 use crate::policy::Policy;
 use crate::registry::{Registry, Resource};
 use crate::roster::Rosters;
-use crate::slot::{pool_sizes, share_ppm, Dealt, Slot, PLACES_MAX};
+use crate::slot::{overbooking_allowances, pool_sizes, share_ppm, Dealt, Slot, PLACES_MAX};
 use crate::store::{SlotStore, SLOTS_MAX};
 use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::timers::Timers;
@@ -831,8 +831,8 @@ impl Engine {
     /// Pool sizes are fixed here from the policy: the referral share at secondary and tertiary
     /// institutions (larger for experts) and the channel quotas, spread over each resource-day
     /// as a whole — counting the places it already has — so that a session reserves its shares
-    /// however its slots are published (`slot::pool_sizes`); overbooking adds
-    /// ⌊capacity × ratio⌋ general places.
+    /// however its slots are published (`slot::pool_sizes`); overbooking adds general places,
+    /// ⌊capacity × ratio⌋ per slot or ⌊ratio × places⌋ per session (`OverbookingSpread`).
     pub fn publish_slots(&self, specs: &[SlotSpec]) -> Result<SlotRange> {
         if specs.len() > PUBLISH_BATCH_MAX {
             return Err(Error::CapacityExceeded(format!(
@@ -928,14 +928,21 @@ impl Engine {
             .or_else(|| self.policy.overbooking.by_department.get(&department.0))
             .copied()
             .unwrap_or(self.policy.overbooking.ratio);
+        let allowances = overbooking_allowances(
+            self.policy.overbooking.spread,
+            ratio,
+            start.places,
+            &capacities,
+        );
         Ok(indexes
             .iter()
             .zip(reserved)
-            .map(|(&i, r)| {
+            .zip(allowances)
+            .map(|((&i, r), over)| {
                 let spec = &specs[i];
                 let reserved_total: u16 = r.iter().sum();
-                let over = (spec.capacity as f32 * ratio).floor() as u16;
-                // Ratios are within 0 ..= 1 (`Policy::validate`): the cast above never saturates.
+                // Ratios are within 0 ..= 1 (`Policy::validate`), so neither spread gives a slot
+                // more extra places than it has places.
                 assert!(over <= spec.capacity.min(crate::slot::OVERBOOKING_PLACES_MAX));
                 let sizes = [spec.capacity - reserved_total + over, r[0], r[1], r[2]];
                 // Invariant 1 at publication: a slot's pools never sum past its capacity plus

@@ -249,6 +249,25 @@ pub struct OverbookingPolicy {
     pub by_department: BTreeMap<u32, f32>,
     /// Per-resource overrides, by resource id (take precedence over department).
     pub by_resource: BTreeMap<u32, f32>,
+    /// How the allowance is counted: per slot (the default, as journals written before this
+    /// field existed were) or per session.
+    pub spread: OverbookingSpread,
+}
+
+/// How the overbooking allowance is counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverbookingSpread {
+    /// ⌊capacity × ratio⌋ extra places on each slot: nothing on slots of fewer than 1 / ratio
+    /// places — at 10%, nothing on the one- and two-place segments most clinics publish.
+    /// The default, so that a durable directory written before `spread` existed reopens to
+    /// the same pools.
+    #[default]
+    Slot,
+    /// ⌊ratio × places⌋ extra places per resource-day (session), dealt over its slots as the
+    /// referral share is: the first `c` places of the day carry ⌊ratio × c⌋ in all, so a
+    /// 10% allowance on ten one-place segments is one extra place, however they are published.
+    Session,
 }
 
 impl Policy {

@@ -8,6 +8,7 @@
 
 use crate::ids::*;
 use crate::model::{Pool, SlotSpec};
+use crate::policy::OverbookingSpread;
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::time::Date;
 
@@ -290,6 +291,42 @@ pub(crate) fn pool_sizes(
     (out, dealt)
 }
 
+/// The overbooking allowance of each new slot of a resource-day, in publication order.
+/// `before`: the day's places already published; `capacities`: the new slots' capacities.
+///
+/// [`OverbookingSpread::Session`]: the first `c` places of the day carry `⌊ratio × c⌋` extra
+/// places in all (in parts per million, exactly), and a slot gets the increase across it — so
+/// the day's total depends only on its places, however its slots are published, and a slot
+/// never gets more than its own capacity (ratio ≤ 1: `⌊r(c+k)⌋ − ⌊rc⌋ ≤ k`).
+/// [`OverbookingSpread::Slot`]: `⌊capacity × ratio⌋` per slot, as before `spread` existed
+/// (computed in f32 exactly as then, so that old journals replay to the same pools).
+pub(crate) fn overbooking_allowances(
+    spread: OverbookingSpread,
+    ratio: f32,
+    before: u64,
+    capacities: &[u16],
+) -> Vec<u16> {
+    match spread {
+        OverbookingSpread::Slot => {
+            capacities.iter().map(|&c| (c as f32 * ratio).floor() as u16).collect()
+        }
+        OverbookingSpread::Session => {
+            let ppm = share_ppm(ratio) as u128;
+            let upto = |places: u64| (ppm * places as u128 / SHARE_UNIT as u128) as u64;
+            let mut places = before;
+            capacities
+                .iter()
+                .map(|&c| {
+                    let over = upto(places + c as u64) - upto(places);
+                    places += c as u64;
+                    assert!(over <= c as u64, "an allowance beyond the slot's own places");
+                    over as u16
+                })
+                .collect()
+        }
+    }
+}
+
 /// Where the dealing of a resource-day stands: its places so far and the reserved places each
 /// pool received. A function of the places alone (see [`pool_sizes`]), so the engine may keep
 /// it between calls — saving the re-deal — or rebuild it from the slots after a restart.
@@ -337,6 +374,31 @@ impl Dealt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_allowance_is_the_ratio_of_the_days_places_however_published() {
+        let s = OverbookingSpread::Session;
+        // 10% on ten one-place segments: one extra place (per slot it would be none).
+        let one_by_one: Vec<u16> = (0..10)
+            .flat_map(|k| overbooking_allowances(s, 0.1, k, &[1]))
+            .collect();
+        assert_eq!(one_by_one.iter().sum::<u16>(), 1);
+        assert_eq!(overbooking_allowances(s, 0.1, 0, &[1; 10]), one_by_one);
+        assert_eq!(overbooking_allowances(OverbookingSpread::Slot, 0.1, 0, &[1; 10]), [0; 10]);
+        // Any split of a day gives ⌊ratio × places⌋ in all, each slot within its capacity.
+        for (ratio, caps) in [(0.15_f32, vec![2u16, 1, 3, 1, 1]), (1.0, vec![5, 1]), (0.33, vec![7])] {
+            let all = overbooking_allowances(s, ratio, 0, &caps);
+            let places: u64 = caps.iter().map(|&c| c as u64).sum();
+            let want = (share_ppm(ratio) * places / SHARE_UNIT) as u16;
+            assert_eq!(all.iter().sum::<u16>(), want, "{ratio} {caps:?}");
+            assert!(all.iter().zip(&caps).all(|(o, c)| o <= c));
+            let (head, tail) = caps.split_at(caps.len() / 2);
+            let before: u64 = head.iter().map(|&c| c as u64).sum();
+            let split: u16 = overbooking_allowances(s, ratio, 0, head).iter().sum::<u16>()
+                + overbooking_allowances(s, ratio, before, tail).iter().sum::<u16>();
+            assert_eq!(split, want);
+        }
+    }
 
     fn slot(capacity: u16, sizes: [u16; 4]) -> Slot {
         let spec = SlotSpec {

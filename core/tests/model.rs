@@ -87,6 +87,8 @@ struct Rules {
     quota: Option<(f32, u32)>,
     rollover: bool,
     overbooking: f32,
+    /// Per slot or per session (the session spread gives one-place slots an allowance too).
+    spread: OverbookingSpread,
     one_by_one: bool,
 }
 
@@ -240,22 +242,39 @@ fn st(s: BookingState) -> St {
 // ---------------------------------------------------------------- the property
 
 /// Invariant 1 at publication, checked against the policy rather than the engine's own rule:
-/// every slot's pools sum to its capacity plus ⌊capacity × overbooking⌋, and each session
-/// (resource-day) reserves round(share × its places) in all, each pool within one place of its
-/// own share.
+/// every slot's pools sum to its capacity plus its allowance — ⌊capacity × overbooking⌋ per
+/// slot, or with the session spread at most its capacity and ⌊overbooking × places⌋ over the
+/// session — and each session (resource-day) reserves round(share × its places) in all, each
+/// pool within one place of its own share.
 fn check_pools(model: &Model, tertiary: &[bool]) -> Result<(), TestCaseError> {
     for (k, s) in model.slots.iter().enumerate() {
-        let over = (s.capacity as f32 * model.rules.overbooking).floor() as usize;
-        prop_assert_eq!(
-            s.sizes.iter().map(|&x| x as usize).sum::<usize>(),
-            s.capacity + over,
-            "pools of slot {}",
-            k
-        );
+        let sum = s.sizes.iter().map(|&x| x as usize).sum::<usize>();
+        match model.rules.spread {
+            OverbookingSpread::Slot => {
+                let over = (s.capacity as f32 * model.rules.overbooking).floor() as usize;
+                prop_assert_eq!(sum, s.capacity + over, "pools of slot {}", k);
+            }
+            OverbookingSpread::Session => {
+                prop_assert!(
+                    (s.capacity..=2 * s.capacity).contains(&sum),
+                    "pools of slot {} sum to {}",
+                    k,
+                    sum
+                );
+            }
+        }
     }
     for session in model.slots.chunks(SEGMENTS).zip(tertiary.chunks(SEGMENTS)) {
         let (slots, tertiary) = session;
         let places: usize = slots.iter().map(|s| s.capacity).sum();
+        if model.rules.spread == OverbookingSpread::Session {
+            let ppm = (model.rules.overbooking as f64 * 1e6).round() as usize;
+            let over: usize = slots
+                .iter()
+                .map(|s| s.sizes.iter().map(|&x| x as usize).sum::<usize>() - s.capacity)
+                .sum();
+            prop_assert_eq!(over, ppm * places / 1_000_000, "the session's allowance");
+        }
         // Shares in parts per million, rounded half up in integers: 30% + 35% of 10 is 7.
         let referral_ppm: usize = if tertiary[0] { 300_000 } else { 0 };
         let quota_ppm: usize = model.rules.quota.map_or(0, |q| (q.0 as f64 * 1e6).round() as usize);
@@ -278,6 +297,7 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
     policy.limits = rules.limits.clone();
     policy.referral.rollover_at_public_open = rules.rollover;
     policy.overbooking.ratio = rules.overbooking;
+    policy.overbooking.spread = rules.spread;
     if let Some((share, cutoff_hours_before_start)) = rules.quota {
         policy.channel_quotas = vec![ChannelQuota {
             channels: vec!["kiosk".into(), "phone".into()],
@@ -436,7 +456,8 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                 "places taken per pool in {}",
                 s
             );
-            let over = (info.capacity as f32 * model.rules.overbooking).floor() as u16;
+            // The allowance as the model checked it at publication (`check_pools`).
+            let over = model.slots[k].sizes.iter().sum::<u16>() - info.capacity;
             prop_assert!(
                 info.pool_taken.total() <= (info.capacity + over) as u32,
                 "{} is oversold",
@@ -470,10 +491,11 @@ proptest! {
         (per_department_day, per_visit_date, per_seven_days, total_active) in (1u32..3, 1u32..3, 1u32..4, 1u32..5),
         quota in proptest::option::of((prop_oneof![Just(0.1f32), Just(0.2), Just(0.35)], prop_oneof![Just(24u32), Just(72)])),
         rollover in any::<bool>(),
-        overbooking in prop_oneof![3 => Just(0.0f32), 1 => Just(0.5)],
+        overbooking in prop_oneof![3 => Just(0.0f32), 1 => Just(0.5), 1 => Just(0.25)],
+        spread in prop_oneof![Just(OverbookingSpread::Slot), Just(OverbookingSpread::Session)],
         one_by_one in any::<bool>(),
     ) {
         let limits = LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active };
-        run(ops, capacities, Rules { limits, quota, rollover, overbooking, one_by_one })?;
+        run(ops, capacities, Rules { limits, quota, rollover, overbooking, spread, one_by_one })?;
     }
 }
