@@ -47,6 +47,7 @@ bench-sim: sim-python-env
 	$(CARGO) test --release -p haoyuan-sim --test steady_state -- --ignored --nocapture 2>&1 | tee $(SIM_OUT)/steady_state.txt
 	@echo "== SimPy vs haoyuan.sim, same small model"
 	cd python && $(abspath $(SIM_PY)) benchmarks/simpy_vs_haoyuan.py --reps 5 --json $(abspath $(SIM_OUT))/simpy_vs_haoyuan.json
+	cd python && $(abspath $(SIM_PY)) benchmarks/simpy_district.py --reps 5 --json $(abspath $(SIM_OUT))/simpy_district.json
 
 sim-study: sim-python-env
 	cd python && $(abspath $(SIM_PY)) examples/policy_study.py --out $(abspath $(SIM_OUT))/policy_study
