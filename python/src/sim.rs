@@ -15,6 +15,8 @@ use haoyuan_sim::{
     self as sim, ChoiceContext, DemandSpec, Offer, RegionSpec, SimHooks, SimPolicy, SimResult,
     Window,
 };
+use haoyuan_sim::{Arrival, Recorded, ARRIVALS_MAX};
+use numpy::{PyArray1, PyReadonlyArray1};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -455,6 +457,230 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sim_default_warmup_days, m)?)?;
     m.add_function(wrap_pyfunction!(jain_index, m)?)?;
     m.add_function(wrap_pyfunction!(gini, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_simulate_recorded, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_compare_recorded, m)?)?;
+    m.add_function(wrap_pyfunction!(sim_synthetic_arrivals, m)?)?;
+    m.add("SIM_ARRIVALS_MAX", ARRIVALS_MAX)?;
     m.add("SIM_DAYS_MAX", sim::SIM_DAYS_MAX)?;
     Ok(())
+}
+
+// ------------------------------------------------------------------ runs from recorded arrivals
+
+/// Column `name` of the arrivals dict.
+fn arrival_column<'py>(d: &Bound<'py, PyDict>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    d.get_item(name)?.ok_or_else(|| invalid(format!("arrivals: no column {name}")))
+}
+
+/// A numeric column (or a text column's codes), copied out of NumPy.
+fn arrival_numbers<T: numpy::Element + Copy>(
+    ob: &Bound<'_, PyAny>,
+    name: &str,
+    dtype: &str,
+) -> PyResult<Vec<T>> {
+    let a = ob.extract::<PyReadonlyArray1<'_, T>>().map_err(|_| {
+        invalid(format!("arrivals: column {name} must be a 1-D NumPy array of {dtype}"))
+    })?;
+    let n = a.as_array().len();
+    if n > ARRIVALS_MAX {
+        return Err(invalid(format!("arrivals: {n} rows; at most {ARRIVALS_MAX}")));
+    }
+    Ok(match a.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => a.as_array().iter().copied().collect(),
+    })
+}
+
+/// A dictionary-encoded text column: `(codes, names)`, int64 codes into a list of str.
+fn arrival_coded(d: &Bound<'_, PyDict>, name: &str) -> PyResult<(Vec<i64>, Vec<String>)> {
+    let (codes, names): (Bound<'_, PyAny>, Vec<String>) =
+        arrival_column(d, name)?.extract().map_err(|_| {
+            invalid(format!("arrivals: column {name} must be (int64 codes, list of str)"))
+        })?;
+    Ok((arrival_numbers::<i64>(&codes, name, "int64")?, names))
+}
+
+/// Recorded arrivals as `haoyuan.sim` passes them: a dict of columns — `day`, `at_s`,
+/// `patient` as int64 arrays, `at_release` a bool array, and `specialty`, `kind`, `channel`
+/// dictionary-encoded as `(codes, names)`, int64 codes (-1: missing) into a list of str. Every
+/// value out of its field's range is an error naming its row (the simulator checks the rest
+/// against the region, the demand and the window).
+fn recorded_arg(ob: &Bound<'_, PyAny>) -> PyResult<Recorded> {
+    let d = ob
+        .downcast::<PyDict>()
+        .map_err(|_| invalid("arrivals must be a dict of columns (see haoyuan.sim.simulate)"))?;
+    let int64 = |name: &str| arrival_numbers::<i64>(&arrival_column(d, name)?, name, "int64");
+    let (day, at_s, patient) = (int64("day")?, int64("at_s")?, int64("patient")?);
+    let at_release =
+        arrival_numbers::<bool>(&arrival_column(d, "at_release")?, "at_release", "bool")?;
+    let text =
+        [arrival_coded(d, "specialty")?, arrival_coded(d, "kind")?, arrival_coded(d, "channel")?];
+    let n = day.len();
+    let lens = [
+        at_s.len(),
+        patient.len(),
+        at_release.len(),
+        text[0].0.len(),
+        text[1].0.len(),
+        text[2].0.len(),
+    ];
+    if lens.iter().any(|l| *l != n) {
+        return Err(invalid(format!(
+            "arrivals: every column needs as many rows as day ({n}); at_s, patient, at_release, \
+             specialty, kind and channel have {lens:?}"
+        )));
+    }
+    let at = |i: usize, m: String| invalid(format!("recorded arrival {i}: {m}"));
+    // The value of text column `k` in row `i`.
+    let text_at = |i: usize, k: usize| -> PyResult<String> {
+        let (field, (codes, values)) = (["specialty", "kind", "channel"][k], &text[k]);
+        match usize::try_from(codes[i]).ok().and_then(|c| values.get(c)) {
+            Some(v) => Ok(v.clone()),
+            None if codes[i] == -1 => Err(at(i, format!("{field} is missing"))),
+            None => Err(at(i, format!("{field} code {} is out of range", codes[i]))),
+        }
+    };
+    let mut arrivals = Vec::with_capacity(n);
+    for i in 0..n {
+        arrivals.push(Arrival {
+            day: i32::try_from(day[i])
+                .map_err(|_| at(i, format!("day {} is out of range", day[i])))?,
+            at_s: u32::try_from(at_s[i])
+                .map_err(|_| at(i, format!("at_s {} is not a second of the day", at_s[i])))?,
+            patient: u32::try_from(patient[i]).map_err(|_| {
+                at(i, format!("patient {} is not a resident index (0 .. population)", patient[i]))
+            })?,
+            specialty: text_at(i, 0)?,
+            kind: text_at(i, 1)?,
+            channel: text_at(i, 2)?,
+            at_release: at_release[i],
+        });
+    }
+    Ok(Recorded { arrivals })
+}
+
+/// `simulate` driven by recorded arrivals (see `recorded_arg`) instead of the synthetic demand.
+#[pyfunction]
+#[pyo3(signature = (arrivals, region=None, demand=None, policy=None, days=7, seed=0, progress=None, warmup_days=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn sim_simulate_recorded(
+    py: Python<'_>,
+    arrivals: &Bound<'_, PyAny>,
+    region: Option<&Bound<'_, PyAny>>,
+    demand: Option<&Bound<'_, PyAny>>,
+    policy: Option<&Bound<'_, PyAny>>,
+    #[pyo3(from_py_with = int::<u32>)] days: u32,
+    #[pyo3(from_py_with = int::<u64>)] seed: u64,
+    progress: Option<Py<PyAny>>,
+    warmup_days: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let window = window_arg(days, opt_u32(warmup_days, "warmup_days")?);
+    let (region, demand, policy) = (region_arg(region)?, demand_arg(demand)?, policy_arg(policy)?);
+    let recorded = recorded_arg(arrivals)?;
+    let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
+    let report = |d: u64, t: u64| sink.report(d, t);
+    let result = interruptible(py, &sink, || {
+        sim::simulate_recorded(&region, &demand, &policy, window, seed, &recorded, &report)
+    })?;
+    let result = sink.finish(result.map_err(|e| PyErr::from(HyErr(e))))?;
+    Ok(to_py(py, &result)?.unbind())
+}
+
+/// `compare` driven by recorded arrivals: every policy meets the same arrivals.
+#[pyfunction]
+#[pyo3(signature = (policies, arrivals, region=None, demand=None, days=7, replications=1, seed=0, progress=None, warmup_days=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn sim_compare_recorded(
+    py: Python<'_>,
+    policies: &Bound<'_, PyDict>,
+    arrivals: &Bound<'_, PyAny>,
+    region: Option<&Bound<'_, PyAny>>,
+    demand: Option<&Bound<'_, PyAny>>,
+    #[pyo3(from_py_with = int::<u32>)] days: u32,
+    #[pyo3(from_py_with = int::<u32>)] replications: u32,
+    #[pyo3(from_py_with = int::<u64>)] seed: u64,
+    progress: Option<Py<PyAny>>,
+    warmup_days: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let window = window_arg(days, opt_u32(warmup_days, "warmup_days")?);
+    let (region, demand) = (region_arg(region)?, demand_arg(demand)?);
+    let mut named: Vec<(String, SimPolicy)> = Vec::with_capacity(policies.len());
+    for (k, v) in policies.iter() {
+        named.push((k.extract::<String>()?, policy_arg(Some(&v))?));
+    }
+    let recorded = recorded_arg(arrivals)?;
+    let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
+    let workers = pool().map_err(invalid)?;
+    let report = |d: u64, t: u64| sink.report(d, t);
+    let runs = interruptible(py, &sink, || {
+        workers.install(|| {
+            sim::compare_recorded(
+                &region,
+                &demand,
+                &named,
+                window,
+                replications,
+                seed,
+                &recorded,
+                &report,
+            )
+        })
+    })?;
+    let runs = sink.finish(runs.map_err(|e| PyErr::from(HyErr(e))))?;
+    let out = PyList::empty(py);
+    for r in &runs {
+        let d = PyDict::new(py);
+        d.set_item("policy", &r.policy)?;
+        d.set_item("replication", r.replication)?;
+        d.set_item("seed", r.seed)?;
+        d.set_item("result", to_py(py, &r.result)?)?;
+        d.set_item("summary", summary_dict(py, &r.result)?)?;
+        out.append(d)?;
+    }
+    Ok(out.into_any().unbind())
+}
+
+/// The arrivals the synthetic demand makes in a run (warm-up included), as the columns
+/// `recorded_arg` takes back: `day` int32, `at_s` and `patient` uint32, `at_release` bool
+/// arrays, and `specialty`, `kind`, `channel` as `(codes, names)`, int64 codes into a list.
+#[pyfunction]
+#[pyo3(signature = (region=None, demand=None, policy=None, days=7, seed=0, warmup_days=None))]
+pub fn sim_synthetic_arrivals<'py>(
+    py: Python<'py>,
+    region: Option<&Bound<'py, PyAny>>,
+    demand: Option<&Bound<'py, PyAny>>,
+    policy: Option<&Bound<'py, PyAny>>,
+    #[pyo3(from_py_with = int::<u32>)] days: u32,
+    #[pyo3(from_py_with = int::<u64>)] seed: u64,
+    warmup_days: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let window = window_arg(days, opt_u32(warmup_days, "warmup_days")?);
+    let (region, demand, policy) = (region_arg(region)?, demand_arg(demand)?, policy_arg(policy)?);
+    let rec = py
+        .allow_threads(|| sim::synthetic_arrivals(&region, &demand, &policy, window, seed))
+        .map_err(HyErr)?;
+    let a = &rec.arrivals;
+    let out = PyDict::new(py);
+    out.set_item("day", PyArray1::from_vec(py, a.iter().map(|r| r.day).collect()))?;
+    out.set_item("at_s", PyArray1::from_vec(py, a.iter().map(|r| r.at_s).collect()))?;
+    out.set_item("patient", PyArray1::from_vec(py, a.iter().map(|r| r.patient).collect()))?;
+    out.set_item("at_release", PyArray1::from_vec(py, a.iter().map(|r| r.at_release).collect()))?;
+    let code = |f: fn(&Arrival) -> &str| {
+        let mut names: Vec<&str> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let codes: Vec<i64> = a
+            .iter()
+            .map(|r| {
+                *index.entry(f(r)).or_insert_with(|| {
+                    names.push(f(r));
+                    names.len() as i64 - 1
+                })
+            })
+            .collect();
+        (PyArray1::from_vec(py, codes), names)
+    };
+    out.set_item("specialty", code(|r| &r.specialty))?;
+    out.set_item("kind", code(|r| &r.kind))?;
+    out.set_item("channel", code(|r| &r.channel))?;
+    Ok(out)
 }

@@ -18,6 +18,7 @@ import math
 
 import pytest
 
+import haoyuan
 from haoyuan import sim
 
 CAPACITY = 10
@@ -125,3 +126,25 @@ def test_laganga_lawrence_direction_of_effect() -> None:
         assert base["total"]["overflow"] == 0 and over["total"]["overflow"] > 0, p
         gains[p] = over.utilisation - base.utilisation
     assert gains[0.3] > gains[0.1], gains
+
+
+def test_overbooking_per_session_and_by_name() -> None:
+    # Found trying it: 10% overbooking per slot adds ⌊capacity × 0.1⌋ = 0 places to one- and
+    # two-place segments. The simulator counts the allowance per session (resource-day).
+    assert sim.policy()["engine"]["overbooking"]["spread"] == "session"
+    assert haoyuan.Policy().to_dict()["overbooking"]["spread"] == "slot"  # the engine's default
+    demand = sim.demand(requests_per_day=5000.0, population=50_000)
+    runs = {
+        spread: sim.simulate("small", demand, sim.policy("islands", engine={"overbooking": {"ratio": 0.1, "spread": spread}}), days=5, seed=4)
+        for spread in ("slot", "session")
+    }
+    assert runs["slot"]["total"]["overflow"] == 0
+    assert runs["session"]["total"]["overflow"] > 0
+    # By tier (or specialty, or institution name): only the targeted tier overbooks.
+    tertiary = sim.simulate("small", demand, sim.policy("islands", overbooking_targets=[{"tier": "tertiary", "ratio": 0.5}]), days=5, seed=4)
+    over = {t: u["overflow"] for t, u in tertiary["by_tier"]}
+    assert over["tertiary"] > 0 and over["community"] == over["secondary"] == 0
+    with pytest.raises(haoyuan.InvalidArgument, match="matches no department"):
+        sim.simulate("small", demand, sim.policy(overbooking_targets=[{"institution": "Atlantis General", "ratio": 0.1}]), days=1, seed=4)
+    with pytest.raises(haoyuan.HaoyuanError):
+        sim.simulate("small", demand, sim.policy(overbooking_targets=[{"tier": "tertiary", "ratio": 1.5}]), days=1, seed=4)

@@ -35,6 +35,7 @@
 
 mod demand;
 mod metrics;
+mod recorded;
 mod region;
 mod run;
 
@@ -45,10 +46,42 @@ pub use metrics::{
     gini, jain_index, Access, Counts, DayUsage, Fairness, LeadTime, ReferralLead, ReleaseClass,
     SimResult, UnitUsage, Usage, LEAD_HOURS_MAX,
 };
+pub use recorded::{Arrival, Recorded, ARRIVALS_MAX, ARRIVAL_KINDS};
 pub use region::{
     build_region, Region, RegionDepartment, RegionInstitution, RegionSpec, TierSpec,
     BEDS_SPECIALTY, EXAMS_SPECIALTY,
 };
+
+/// The engine's `overbooking.by_department` entries of `targets` on `region`: every department
+/// each target matches, later targets winning. A target that matches nothing is an error (a
+/// misspelt name would otherwise change nothing, silently).
+pub fn resolve_overbooking_targets(
+    region: &Region,
+    targets: &[OverbookingTarget],
+) -> Result<std::collections::BTreeMap<u32, f32>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, t) in targets.iter().enumerate() {
+        let mut matched = 0usize;
+        for d in &region.departments {
+            let inst = &region.institutions[d.institution as usize];
+            let ok = t.tier.is_none_or(|x| x == d.tier)
+                && t.specialty
+                    .as_ref()
+                    .is_none_or(|s| *s == region.specialties[d.specialty as usize])
+                && t.institution.as_ref().is_none_or(|n| *n == inst.name);
+            if ok {
+                out.insert(d.id.0, t.ratio);
+                matched += 1;
+            }
+        }
+        if matched == 0 {
+            return Err(Error::invalid(format!(
+                "overbooking target {k} ({t:?}) matches no department of the region"
+            )));
+        }
+    }
+    Ok(out)
+}
 
 use haoyuan::Policy;
 use haoyuan::Tier;
@@ -85,7 +118,30 @@ pub struct SimPolicy {
     /// of that department freed (cancellation, expiry). Exact: the engine would report the
     /// same; off = query everything (the test that they agree turns it off).
     pub query_hints: bool,
+    /// Overbooking for parts of the city, by what a planner knows them by — tier, specialty,
+    /// institution name — rather than by the engine's department ids, which exist only once
+    /// the region is built. Each becomes the engine's `overbooking.by_department` entry of
+    /// every department it matches; later targets win where they overlap.
+    pub overbooking_targets: Vec<OverbookingTarget>,
 }
+
+/// An overbooking ratio for the departments that match every given selector (none given: all).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverbookingTarget {
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    #[serde(default)]
+    pub specialty: Option<String>,
+    /// An institution's name (see [`RegionInstitution::name`]).
+    #[serde(default)]
+    pub institution: Option<String>,
+    /// 0 ..= 1, counted as the engine's `overbooking.spread` says.
+    pub ratio: f32,
+}
+
+/// Most overbooking targets one policy may list.
+pub const OVERBOOKING_TARGETS_MAX: usize = 10_000;
 
 impl Default for SimPolicy {
     fn default() -> Self {
@@ -95,11 +151,22 @@ impl Default for SimPolicy {
             alternatives: 5,
             alternatives_refresh_s: 1800,
             query_hints: true,
+            overbooking_targets: Vec::new(),
         }
+        .with_session_overbooking()
     }
 }
 
 impl SimPolicy {
+    /// The engine's per-session overbooking ([`OverbookingSpread::Session`]): the simulator's
+    /// default, so that a 10% allowance means 10% on a city of one- and two-place segments
+    /// (per slot it adds nothing there). The engine keeps per-slot as its default only so that
+    /// durable directories written before the spread existed reopen unchanged.
+    fn with_session_overbooking(mut self) -> SimPolicy {
+        self.engine.overbooking.spread = OverbookingSpread::Session;
+        self
+    }
+
     /// "Information islands": no shared pool, no alternatives.
     pub fn islands() -> SimPolicy {
         SimPolicy { unified_pool: false, alternatives: 0, ..SimPolicy::default() }
@@ -109,6 +176,19 @@ impl SimPolicy {
         self.engine.validate()?;
         if self.alternatives_refresh_s > 86_400 {
             return Err(Error::invalid("alternatives_refresh_s must be at most a day"));
+        }
+        if self.overbooking_targets.len() > OVERBOOKING_TARGETS_MAX {
+            return Err(Error::invalid(format!(
+                "at most {OVERBOOKING_TARGETS_MAX} overbooking targets"
+            )));
+        }
+        for t in &self.overbooking_targets {
+            if !(0.0..=1.0).contains(&t.ratio) {
+                return Err(Error::InvalidPolicy(format!(
+                    "overbooking target ratio {} must be within 0 ..= 1",
+                    t.ratio
+                )));
+            }
         }
         if self.alternatives > 100 {
             return Err(Error::invalid(format!(
@@ -301,7 +381,21 @@ pub fn compare(
     seed: u64,
     progress: Progress<'_>,
 ) -> Result<Vec<CompareRun>> {
-    let window = window.into();
+    compare_with(region, demand, policies, window.into(), replications, seed, None, progress)
+}
+
+/// [`compare`] on the synthetic demand or on `recorded` requests.
+#[allow(clippy::too_many_arguments)]
+fn compare_with(
+    region: &RegionSpec,
+    demand: &DemandSpec,
+    policies: &[(String, SimPolicy)],
+    window: Window,
+    replications: u32,
+    seed: u64,
+    recorded: Option<&Recorded>,
+    progress: Progress<'_>,
+) -> Result<Vec<CompareRun>> {
     window.check()?;
     if policies.is_empty()
         || replications == 0
@@ -314,6 +408,11 @@ pub fn compare(
     for (_, p) in policies {
         p.validate()?;
     }
+    if let Some(r) = recorded {
+        // The checks that need no region, once: a malformed table fails before any region is
+        // built (each run checks the rest against its own region and warm-up).
+        r.validate()?;
+    }
     let jobs: Vec<(usize, u32)> =
         (0..policies.len()).flat_map(|p| (0..replications).map(move |r| (p, r))).collect();
     let total: u64 = jobs
@@ -325,12 +424,76 @@ pub fn compare(
         .map(|&(p, r)| {
             let s = replication_seed(seed, r);
             let last = std::cell::Cell::new(0u64);
-            let result = run::run(region, demand, &policies[p].1, window, s, None, &|d, _| {
+            let report = |d: u64, _| {
                 let step = d.saturating_sub(last.replace(d));
                 let now = done.fetch_add(step, Ordering::Relaxed) + step;
                 progress(now, total)
-            })?;
+            };
+            let result =
+                run::run_with(region, demand, &policies[p].1, window, s, None, recorded, &report)?;
             Ok(CompareRun { policy: policies[p].0.clone(), replication: r, seed: s, result })
         })
         .collect()
+}
+
+/// [`simulate`] driven by recorded requests instead of the synthetic demand: a city replays
+/// its own month under another policy (see [`Recorded`]). `demand` still gives the population,
+/// the no-show model, the cancellation, abandonment and waitlist probabilities and the patients'
+/// tolerance; its volumes and mixes are not used. Every arrival must fall within the warm-up
+/// and measured days of `window`; a bad row is an `InvalidArgument` naming it, before anything
+/// runs. Deterministic for a recording and seed, whatever the order of its rows.
+pub fn simulate_recorded(
+    region: &RegionSpec,
+    demand: &DemandSpec,
+    policy: &SimPolicy,
+    window: impl Into<Window>,
+    seed: u64,
+    recorded: &Recorded,
+    progress: Progress<'_>,
+) -> Result<SimResult> {
+    let window = window.into();
+    window.check()?;
+    run::run_with(region, demand, policy, window, seed, None, Some(recorded), progress)
+}
+
+/// [`compare`] on recorded requests (see [`simulate_recorded`]): every policy meets the same
+/// arrivals; a replication changes only the dice (choices, no-shows, cancellations), on common
+/// random numbers.
+#[allow(clippy::too_many_arguments)]
+pub fn compare_recorded(
+    region: &RegionSpec,
+    demand: &DemandSpec,
+    policies: &[(String, SimPolicy)],
+    window: impl Into<Window>,
+    replications: u32,
+    seed: u64,
+    recorded: &Recorded,
+    progress: Progress<'_>,
+) -> Result<Vec<CompareRun>> {
+    compare_with(
+        region,
+        demand,
+        policies,
+        window.into(),
+        replications,
+        seed,
+        Some(recorded),
+        progress,
+    )
+}
+
+/// The requests the synthetic demand makes in a run of `window` (warm-up days included, with
+/// negative `day`s) as a recording: to export, edit and replay with [`simulate_recorded`]. A
+/// replay makes exactly these requests; its dice are drawn anew, so its metrics agree with
+/// [`simulate`]'s of the same seed statistically, not bit for bit.
+pub fn synthetic_arrivals(
+    region: &RegionSpec,
+    demand: &DemandSpec,
+    policy: &SimPolicy,
+    window: impl Into<Window>,
+    seed: u64,
+) -> Result<Recorded> {
+    let window = window.into();
+    window.check()?;
+    run::synthetic_arrivals(region, demand, policy, window, seed)
 }

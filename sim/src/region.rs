@@ -272,6 +272,8 @@ impl RegionSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegionInstitution {
     pub id: InstitutionId,
+    /// Its name in the engine (`"<region> <Tier> <n>"`): what policies target it by.
+    pub name: String,
     pub tier: Tier,
     /// District index, `0 .. districts`.
     pub district: u32,
@@ -377,7 +379,7 @@ pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Reg
             let name = format!("{} {:?} {}", spec.name, tier, i + 1);
             let id = engine.add_institution(&name, tier, &district_names[district as usize])?;
             let inst = region.institutions.len() as u32;
-            region.institutions.push(RegionInstitution { id, tier, district });
+            region.institutions.push(RegionInstitution { id, name, tier, district });
             if tier == Tier::Community {
                 region.community_by_district[district as usize].push(inst);
             }

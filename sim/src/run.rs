@@ -9,8 +9,12 @@ use super::metrics::{
     ratio, Access, Counts, DayUsage, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult,
     UnitUsage, Usage,
 };
+use super::recorded::{kind_name, Arrival, Days, Recorded};
 use super::region::{build_region, Region, RegionSpec};
-use super::{default_warmup_days, ChoiceContext, Offer, SimHooks, SimPolicy, Window};
+use super::{
+    default_warmup_days, resolve_overbooking_targets, ChoiceContext, Offer, SimHooks, SimPolicy,
+    Window,
+};
 use haoyuan::{
     AvailabilityQuery, Booking, CancelledBy, ReferralRequest, Request, Submission, Tier, Urgency,
     WaitlistRequest,
@@ -148,34 +152,16 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-pub(crate) fn run(
-    spec: &RegionSpec,
-    demand: &DemandSpec,
-    policy: &SimPolicy,
-    window: Window,
-    seed: u64,
-    hooks: Option<&dyn SimHooks>,
-    progress: &dyn Fn(u64, u64) -> Result<()>,
-) -> Result<SimResult> {
-    let started = std::time::Instant::now();
-    spec.validate()?;
-    demand.validate()?;
-    policy.validate()?;
-    let start = spec.start()?;
-    let days = window.days;
-    let warm = window.warmup_for(spec, demand, policy) as i32;
-    let config = EngineConfig { policy: policy.engine.clone(), ..EngineConfig::default() };
-    let offset = config.utc_offset_s;
-    let t0 = Timestamp::from_local(start, 0, offset);
-    let engine = Engine::with_manual_clock(config, t0.plus_s(-(warm as i64) * DAY_S))?;
-    let region = build_region(&engine, spec, seed)?;
-    // The run reads its own events after every step; the largest queue, and a cut-off is an
-    // error rather than silently wrong metrics.
-    let events = engine.subscribe_with(SubscribeOptions {
-        capacity: SUBSCRIPTION_CAPACITY_MAX,
-        overflow: Overflow::Disconnect,
-    })?;
+/// Where a run's requests come from.
+enum Source {
+    /// The demand's synthetic patients.
+    Synthetic(Sampler),
+    /// Recorded arrivals (see `recorded.rs`).
+    Recorded(Days),
+}
 
+/// The channel table of a run: the engine's standard channels, then the demand's others.
+fn channel_names(demand: &DemandSpec) -> Result<Vec<String>> {
     let mut channel_names: Vec<String> = STANDARD_CHANNELS.iter().map(|s| s.to_string()).collect();
     for name in demand.channel_mix.keys() {
         if !channel_names.contains(name) {
@@ -185,6 +171,81 @@ pub(crate) fn run(
     if channel_names.len() > 250 {
         return Err(Error::invalid("at most 250 channels"));
     }
+    Ok(channel_names)
+}
+
+/// The synthetic demand's sampler on `region`.
+fn sampler(demand: &DemandSpec, region: &Region, channel_names: &[String]) -> Sampler {
+    let referral_ok: Vec<bool> = (0..region.specialties.len())
+        .map(|s| {
+            !region.by_specialty_tier[s][1].is_empty() || !region.by_specialty_tier[s][2].is_empty()
+        })
+        .collect();
+    let mut s = Sampler::new(demand, &region.specialties, referral_ok, channel_names);
+    // Nobody asks for a specialty the region does not offer.
+    for (i, w) in s.specialty_w.iter_mut().enumerate() {
+        if region.by_specialty_tier[i].iter().all(|l| l.is_empty()) {
+            *w = 0.0;
+        }
+    }
+    s.channel_w[CLINIC as usize] = 0.0;
+    s
+}
+
+pub(crate) fn run(
+    spec: &RegionSpec,
+    demand: &DemandSpec,
+    policy: &SimPolicy,
+    window: Window,
+    seed: u64,
+    hooks: Option<&dyn SimHooks>,
+    progress: &dyn Fn(u64, u64) -> Result<()>,
+) -> Result<SimResult> {
+    run_with(spec, demand, policy, window, seed, hooks, None, progress)
+}
+
+/// [`run`] with the requests of `recorded` instead of the synthetic demand, if given.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_with(
+    spec: &RegionSpec,
+    demand: &DemandSpec,
+    policy: &SimPolicy,
+    window: Window,
+    seed: u64,
+    hooks: Option<&dyn SimHooks>,
+    recorded: Option<&Recorded>,
+    progress: &dyn Fn(u64, u64) -> Result<()>,
+) -> Result<SimResult> {
+    let started = std::time::Instant::now();
+    spec.validate()?;
+    demand.validate()?;
+    policy.validate()?;
+    let start = spec.start()?;
+    let days = window.days;
+    let warm = window.warmup_for(spec, demand, policy) as i32;
+    let mut config = EngineConfig { policy: policy.engine.clone(), ..EngineConfig::default() };
+    let offset = config.utc_offset_s;
+    let t0 = Timestamp::from_local(start, 0, offset);
+    let begin = t0.plus_s(-(warm as i64) * DAY_S);
+    if !policy.overbooking_targets.is_empty() {
+        // Targets name departments that exist only once the region is built, and the policy is
+        // fixed when the engine is made: build the region once on a scratch engine to learn the
+        // ids (the build is deterministic), then make the real engine with them.
+        let scratch = Engine::with_manual_clock(config.clone(), begin)?;
+        let ids = build_region(&scratch, spec, seed)?;
+        let by_department = resolve_overbooking_targets(&ids, &policy.overbooking_targets)?;
+        config.policy.overbooking.by_department.extend(by_department);
+    }
+    let engine = Engine::with_manual_clock(config, begin)?;
+    let region = build_region(&engine, spec, seed)?;
+    // The run reads its own events after every step; the largest queue, and a cut-off is an
+    // error rather than silently wrong metrics.
+    let events = engine.subscribe_with(SubscribeOptions {
+        capacity: SUBSCRIPTION_CAPACITY_MAX,
+        overflow: Overflow::Disconnect,
+    })?;
+
+    let channel_names = channel_names(demand)?;
     let channels =
         channel_names.iter().map(|n| engine.add_channel(n)).collect::<Result<Vec<_>>>()?;
     let home: Vec<u16> = (0..demand.population)
@@ -232,24 +293,20 @@ pub(crate) fn run(
         suggestions: HashMap::new(),
     };
     sim.full_through = vec![None; sim.region.departments.len()];
-    let referral_ok: Vec<bool> = (0..sim.region.specialties.len())
-        .map(|s| {
-            !sim.region.by_specialty_tier[s][1].is_empty()
-                || !sim.region.by_specialty_tier[s][2].is_empty()
-        })
-        .collect();
-    let sampler = {
-        let mut s = Sampler::new(demand, &sim.region.specialties, referral_ok, &sim.channel_names);
-        // Nobody asks for a specialty the region does not offer.
-        for (i, w) in s.specialty_w.iter_mut().enumerate() {
-            if sim.region.by_specialty_tier[i].iter().all(|l| l.is_empty()) {
-                *w = 0.0;
-            }
-        }
-        s.channel_w[CLINIC as usize] = 0.0;
-        s
-    };
     let release_s = policy.engine.window.release_at_min as i64 * 60;
+    // Recordings are checked, all of them, before the first simulated day.
+    let source = match recorded {
+        None => Source::Synthetic(sampler(demand, &sim.region, &sim.channel_names)),
+        Some(r) => Source::Recorded(Days::new(
+            r,
+            &sim.region,
+            &sim.channel_names,
+            demand.population,
+            -warm,
+            days + warm as u32,
+            release_s,
+        )?),
+    };
     let total = (days as i32 + warm) as u64;
     for day in -warm..days as i32 {
         let day_start = day as i64 * DAY_S;
@@ -257,7 +314,11 @@ pub(crate) fn run(
         sim.publish(start, day, spec.horizon_days as i32)?;
         sim.suggestions.retain(|(_, from), _| *from >= day);
         let weekday = start.plus_days(day).weekday();
-        for req in sampler.day(demand, seed, day, weekday, release_s, CLINIC) {
+        let reqs = match &source {
+            Source::Synthetic(s) => s.day(demand, seed, day, weekday, release_s, CLINIC),
+            Source::Recorded(r) => r.day(seed, day, demand.tolerance_days_max),
+        };
+        for req in reqs {
             sim.push(req.at_s, Action::Request(req, None, false));
         }
         if policy.engine.lottery.window_s > 0 {
@@ -277,6 +338,9 @@ pub(crate) fn run(
         progress((day + warm + 1) as u64, total)?;
     }
     let mut warnings = Vec::new();
+    if let Source::Recorded(r) = &source {
+        warnings.extend(r.warnings());
+    }
     let needed = default_warmup_days(spec, demand, policy);
     if (warm as u32) < needed {
         warnings.push(format!(
@@ -1064,4 +1128,51 @@ impl<'a> Sim<'a> {
             elapsed_s,
         }
     }
+}
+
+/// The arrivals the synthetic demand makes in a run of `window`, warm-up included: what
+/// [`crate::synthetic_arrivals`] exports. They are the very requests [`run`] would make, bar
+/// the dice (a recording's are drawn again, see `recorded.rs`).
+pub(crate) fn synthetic_arrivals(
+    spec: &RegionSpec,
+    demand: &DemandSpec,
+    policy: &SimPolicy,
+    window: Window,
+    seed: u64,
+) -> Result<Recorded> {
+    spec.validate()?;
+    demand.validate()?;
+    policy.validate()?;
+    let start = spec.start()?;
+    let warm = window.warmup_for(spec, demand, policy) as i32;
+    // Only the region's structure matters here (its specialties and who offers them): an
+    // engine that never publishes a slot. `seed` as in `run`, which builds the same region.
+    let config = EngineConfig { policy: policy.engine.clone(), ..EngineConfig::default() };
+    let t0 = Timestamp::from_local(start, 0, config.utc_offset_s);
+    let engine = Engine::with_manual_clock(config, t0)?;
+    let region = build_region(&engine, spec, seed)?;
+    let channel_names = channel_names(demand)?;
+    let sampler = sampler(demand, &region, &channel_names);
+    let release_s = policy.engine.window.release_at_min as i64 * 60;
+    let mut arrivals = Vec::new();
+    for day in -warm..window.days as i32 {
+        let weekday = start.plus_days(day).weekday();
+        let reqs = sampler.day(demand, seed, day, weekday, release_s, CLINIC);
+        if arrivals.len() + reqs.len() > super::ARRIVALS_MAX {
+            return Err(Error::invalid(format!(
+                "the synthetic demand makes more than {} arrivals in this window",
+                super::ARRIVALS_MAX
+            )));
+        }
+        arrivals.extend(reqs.into_iter().map(|r| Arrival {
+            day,
+            at_s: (r.at_s - day as i64 * DAY_S) as u32,
+            patient: r.patient,
+            specialty: region.specialties[r.specialty as usize].clone(),
+            kind: kind_name(r.kind).to_string(),
+            channel: channel_names[r.channel as usize].clone(),
+            at_release: r.spike,
+        }));
+    }
+    Ok(Recorded { arrivals })
 }

@@ -34,12 +34,27 @@ fn dongguan_city_year() {
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(r.counts.anomalies, 0, "{:?}", r.notes);
     let summary: std::collections::BTreeMap<String, f64> = r.summary().into_iter().collect();
+    // Simulated days include the warm-up: what a city-year (365 measured days after the same
+    // warm-up) would cost at this run's rate.
+    let simulated = (days + r.warmup_days) as f64;
+    let per_day = secs / simulated;
+    eprintln!(
+        "{days} measured + {} warm-up days in {secs:.1} s: {per_day:.3} s per simulated day, \
+         city-year ≈ {:.0} s, peak resident {:.2} GB",
+        r.warmup_days,
+        per_day * (365 + r.warmup_days) as f64,
+        peak_resident_bytes() as f64 / 1e9
+    );
     println!(
         "{}",
         serde_json::json!({
             "bench": "dongguan_city_year",
             "days": days,
+            "warmup_days": r.warmup_days,
             "seconds": secs,
+            "seconds_per_simulated_day": per_day,
+            "city_year_seconds_extrapolated": per_day * (365 + r.warmup_days) as f64,
+            "peak_resident_bytes": peak_resident_bytes(),
             "slots": r.slots,
             "places": r.total.places,
             "requests": r.counts.requests,
@@ -50,4 +65,14 @@ fn dongguan_city_year() {
             "summary": summary,
         })
     );
+}
+
+/// The process's peak resident memory (`VmHWM`), or 0 where /proc is not available.
+fn peak_resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }

@@ -4,8 +4,11 @@
 use haoyuan::*;
 use haoyuan_sim::*;
 
+/// Demand on the small region. 50,000 residents: with fewer, each would ask every few days and
+/// no-show suspensions, not places, would cap what they book (5,000 residents at 1,500 a day:
+/// more than half the requests refused for suspension, a third of the places booked).
 fn demand(requests_per_day: f64) -> DemandSpec {
-    DemandSpec { requests_per_day, population: 5_000, ..DemandSpec::default() }
+    DemandSpec { requests_per_day, population: 50_000, ..DemandSpec::default() }
 }
 
 fn quiet(_: u64, _: u64) -> Result<()> {
@@ -35,7 +38,7 @@ fn query_hints_and_suggestion_refresh_change_nothing_but_speed() {
     // the engine. Suggestions refreshed for every patient vs every 10 minutes do differ, so
     // both runs keep the refresh fixed.
     let region = RegionSpec::small();
-    let d = demand(1200.0);
+    let d = demand(3000.0);
     let mut exact = SimPolicy { query_hints: false, ..SimPolicy::default() };
     exact.engine.lottery.window_s = 60;
     let mut hinted = exact.clone();
@@ -121,9 +124,74 @@ fn unified_pool_books_more_and_spreads_load_down() {
 }
 
 #[test]
-fn overbooking_raises_utilisation_and_overflow() {
+fn overbooking_per_session_means_something_on_one_and_two_place_slots() {
+    // Found trying it: 10% per slot adds ⌊capacity × 0.1⌋ = 0 places to the small region's
+    // one- and two-place segments, so "10% overbooking" changed nothing. Per session it is 10%
+    // of each resource-day's places.
+    let region = RegionSpec::small();
+    let d = demand(3000.0);
+    let mut per_slot = SimPolicy::islands();
+    per_slot.engine.overbooking.ratio = 0.1;
+    per_slot.engine.overbooking.spread = OverbookingSpread::Slot;
+    let mut per_session = per_slot.clone();
+    per_session.engine.overbooking.spread = OverbookingSpread::Session;
+    assert_eq!(SimPolicy::default().engine.overbooking.spread, OverbookingSpread::Session);
+    let a = simulate(&region, &d, &per_slot, 7, 5, &quiet).unwrap();
+    let b = simulate(&region, &d, &per_session, 7, 5, &quiet).unwrap();
+    assert_eq!(a.total.overflow, 0, "per slot: no slot of the small region gets a place");
+    assert!(b.total.overflow > 0, "per session: the allowance exists and is used");
+    assert!(b.total.booked > a.total.booked);
+}
+
+#[test]
+fn overbooking_targets_by_tier_specialty_and_name() {
     let region = RegionSpec::small();
     let d = demand(1500.0);
+    let mut p = SimPolicy::islands();
+    p.overbooking_targets = vec![OverbookingTarget {
+        tier: Some(Tier::Tertiary),
+        specialty: None,
+        institution: None,
+        ratio: 0.5,
+    }];
+    let r = simulate(&region, &d, &p, 7, 5, &quiet).unwrap();
+    let overflow = |t: Tier| r.by_tier.iter().find(|(x, _)| *x == t).unwrap().1.overflow;
+    assert!(overflow(Tier::Tertiary) > 0);
+    assert_eq!(overflow(Tier::Community) + overflow(Tier::Secondary), 0);
+    // By name: the engine's name of an institution, as the built region reports it.
+    let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp(0)).unwrap();
+    let built = build_region(&engine, &region, 5).unwrap();
+    let name = built.institutions.iter().find(|i| i.tier == Tier::Tertiary).unwrap().name.clone();
+    let target = |institution: &str| OverbookingTarget {
+        tier: None,
+        specialty: None,
+        institution: Some(institution.into()),
+        ratio: 0.5,
+    };
+    p.overbooking_targets = vec![target(&name)];
+    let one = simulate(&region, &d, &p, 7, 5, &quiet).unwrap();
+    let inst = built.institutions.iter().position(|i| i.name == name).unwrap();
+    let ids: Vec<u32> = built
+        .departments
+        .iter()
+        .filter(|x| x.institution as usize == inst)
+        .map(|x| x.id.0)
+        .collect();
+    let resolved = resolve_overbooking_targets(&built, &p.overbooking_targets).unwrap();
+    assert_eq!(resolved.keys().copied().collect::<Vec<_>>(), ids);
+    assert!(one.total.overflow > 0 && one.total.overflow < r.total.overflow);
+    // A misspelt name is an error, not a policy that silently changes nothing.
+    p.overbooking_targets = vec![target("Atlantis General")];
+    assert!(matches!(simulate(&region, &d, &p, 2, 5, &quiet), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn overbooking_raises_utilisation_and_overflow() {
+    let region = RegionSpec::small();
+    // Demand beyond capacity (booking rate 0.99 without overbooking), as in LaGanga &
+    // Lawrence: below saturation the extra places, taken like ordinary ones, draw patients off
+    // later places and utilisation falls (0.774 → 0.748 at 3,000 a day, measured).
+    let d = demand(5000.0);
     // Each patient sticks to one clinic (no load spreading), as in LaGanga & Lawrence's
     // single-clinic model.
     let base = simulate(&region, &d, &SimPolicy::islands(), 10, 5, &quiet).unwrap();
@@ -253,7 +321,8 @@ fn dongguan_preset_has_domain_numbers() {
     // Slots of a Wednesday, counted from the rosters (doctors, beds and exam devices).
     let engine = Engine::with_manual_clock(
         EngineConfig::default(),
-        Timestamp::from_local(Date::from_ymd(2026, 1, 1).unwrap(), 0, 8 * 3600),
+        // At the region's start (a Monday): rosters run from the engine's today.
+        Timestamp::from_local(spec.start().unwrap(), 0, 8 * 3600),
     )
     .unwrap();
     let region = build_region(&engine, &spec, 1).unwrap();

@@ -40,6 +40,12 @@ replications=k)`` runs every policy on common random numbers (replication *r* ha
 patients and the same dice under every policy), in parallel, and returns a DataFrame of means
 and 95% confidence intervals. Plots are in :mod:`haoyuan.plots`.
 
+Runs from data: ``simulate(..., arrivals=table)`` and ``compare(..., arrivals=table)`` replay
+recorded requests (a table of arrivals, or ``arrivals_from_journal(haoyuan.read_journal(dir),
+start)``) instead of the synthetic demand, so a city can replay its own last month under another
+policy; ``calibrate_no_show(bookings)`` fits the demand's no-show model to recorded bookings.
+The table's columns and what a replay keeps of the demand: :mod:`haoyuan.calibrate`.
+
 Custom policies — the hook
 --------------------------
 Pass ``hooks=`` an object with either or both of these methods (subclass :class:`CustomPolicy`
@@ -330,16 +336,31 @@ def simulate(
     warmup_days: Optional[int] = None,
     progress: Optional[bool] = None,
     hooks: Optional[Any] = None,
+    arrivals: Optional[Any] = None,
 ) -> SimResult:
     """Simulate ``days`` measured days after ``warmup_days`` of warm-up (default: long enough
     for every policy rule, see the module documentation) and return the metrics.
     ``region``/``demand``/``policy`` are dicts or preset names. ``progress``: draw a progress
     bar (default: in a terminal or a Jupyter notebook). ``hooks``: a custom policy (see the
     module documentation). Ctrl-C stops the run within a simulated day (KeyboardInterrupt).
-    Deterministic: the same inputs and seed give the same result."""
+    Deterministic: the same inputs and seed give the same result. ``arrivals``: recorded
+    requests replayed instead of the synthetic demand — a DataFrame, dict of columns or list of
+    row dicts with the columns of :mod:`haoyuan.calibrate` (``day``, ``at_s``, ``patient``,
+    ``specialty``, ``kind``, ``channel``, optional ``at_release``); not with ``hooks``."""
+    if arrivals is not None:
+        from .calibrate import arrival_columns
+
+        if hooks is not None:
+            from . import _invalid
+
+            raise _invalid("hooks cannot be combined with arrivals (a recorded run takes the built-in choices)")
+        columns = arrival_columns(arrivals)
     callback, close = _progress_bar(progress, "simulate")
     try:
-        raw = _native.sim_simulate(region, demand, policy, days, seed, callback, hooks, warmup_days)
+        if arrivals is not None:
+            raw = _native.sim_simulate_recorded(columns, region, demand, policy, days, seed, callback, warmup_days)
+        else:
+            raw = _native.sim_simulate(region, demand, policy, days, seed, callback, hooks, warmup_days)
     finally:
         close()
     return SimResult(raw)
@@ -427,21 +448,33 @@ def compare(
     *,
     warmup_days: Optional[int] = None,
     progress: Optional[bool] = None,
+    arrivals: Optional[Any] = None,
 ) -> "Any":
     """Run every policy of ``policies`` (name → policy) for ``replications`` replications on
     common random numbers, in parallel, and return :func:`summarise`'s DataFrame. The raw
     runs (``policy``, ``replication``, ``seed``, ``result``, ``summary``) are kept in
     ``df.attrs["runs"]``; replication ``r`` ran with ``seed=replication_seed(seed, r)`` under
-    every policy, so any run can be repeated alone with :func:`simulate`."""
+    every policy, so any run can be repeated alone with :func:`simulate`. ``arrivals``: recorded
+    requests every policy replays (see :func:`simulate`); replications then differ only in
+    the patients' dice."""
     if not policies:
         raise ValueError("compare needs at least one policy")
     if isinstance(replications, bool) or not isinstance(replications, int) or not 1 <= replications < 2**32:
         from . import _invalid
 
         raise _invalid(f"replications must be an integer in 1 ..= {2**32 - 1}, got {replications!r}")
+    if arrivals is not None:
+        from .calibrate import arrival_columns
+
+        columns = arrival_columns(arrivals)
     callback, close = _progress_bar(progress, "compare")
     try:
-        runs = _native.sim_compare(dict(policies), region, demand, days, replications, seed, callback, warmup_days)
+        if arrivals is not None:
+            runs = _native.sim_compare_recorded(
+                dict(policies), columns, region, demand, days, replications, seed, callback, warmup_days
+            )
+        else:
+            runs = _native.sim_compare(dict(policies), region, demand, days, replications, seed, callback, warmup_days)
     finally:
         close()
     df = summarise(runs)
@@ -471,3 +504,31 @@ def report(*args: Any, **kwargs: Any) -> "Any":
     from .report import report as _report
 
     return _report(*args, **kwargs)
+
+
+def synthetic_arrivals(*args: Any, **kwargs: Any) -> "Any":
+    """The requests the synthetic demand makes in a run, as an arrivals DataFrame to inspect,
+    edit and replay: see :func:`haoyuan.calibrate.synthetic_arrivals`."""
+    from .calibrate import synthetic_arrivals as _synthetic_arrivals
+
+    return _synthetic_arrivals(*args, **kwargs)
+
+
+def arrivals_from_journal(*args: Any, **kwargs: Any) -> "Any":
+    """A journal's requests (``haoyuan.read_journal(dir)``) as an arrivals table to replay, and
+    what the journal cannot say: see :func:`haoyuan.calibrate.arrivals_from_journal`."""
+    from .calibrate import arrivals_from_journal as _arrivals_from_journal
+
+    return _arrivals_from_journal(*args, **kwargs)
+
+
+def calibrate_no_show(*args: Any, **kwargs: Any) -> Dict[str, Any]:
+    """The demand's no-show model fitted to recorded bookings (``lead_days``, ``past_no_shows``,
+    ``no_show``), to pass as ``demand(no_show=...)``: see
+    :func:`haoyuan.calibrate.calibrate_no_show`."""
+    from .calibrate import calibrate_no_show as _calibrate_no_show
+
+    return _calibrate_no_show(*args, **kwargs)
+
+
+__all__ += ["arrivals_from_journal", "calibrate_no_show", "synthetic_arrivals"]
