@@ -379,14 +379,15 @@ mod tests {
     fn session_allowance_is_the_ratio_of_the_days_places_however_published() {
         let s = OverbookingSpread::Session;
         // 10% on ten one-place segments: one extra place (per slot it would be none).
-        let one_by_one: Vec<u16> = (0..10)
-            .flat_map(|k| overbooking_allowances(s, 0.1, k, &[1]))
-            .collect();
+        let one_by_one: Vec<u16> =
+            (0..10).flat_map(|k| overbooking_allowances(s, 0.1, k, &[1])).collect();
         assert_eq!(one_by_one.iter().sum::<u16>(), 1);
         assert_eq!(overbooking_allowances(s, 0.1, 0, &[1; 10]), one_by_one);
         assert_eq!(overbooking_allowances(OverbookingSpread::Slot, 0.1, 0, &[1; 10]), [0; 10]);
         // Any split of a day gives ⌊ratio × places⌋ in all, each slot within its capacity.
-        for (ratio, caps) in [(0.15_f32, vec![2u16, 1, 3, 1, 1]), (1.0, vec![5, 1]), (0.33, vec![7])] {
+        for (ratio, caps) in
+            [(0.15_f32, vec![2u16, 1, 3, 1, 1]), (1.0, vec![5, 1]), (0.33, vec![7])]
+        {
             let all = overbooking_allowances(s, ratio, 0, &caps);
             let places: u64 = caps.iter().map(|&c| c as u64).sum();
             let want = (share_ppm(ratio) * places / SHARE_UNIT) as u16;
