@@ -360,6 +360,22 @@ pub fn sim_compare(
     warmup_days: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let window = window_arg(days, opt_u32(warmup_days, "warmup_days")?);
+    compare_runs(py, policies, region, demand, window, replications, seed, progress, None)
+}
+
+/// `compare` on the synthetic demand or on `recorded` arrivals, as a list of run dicts.
+#[allow(clippy::too_many_arguments)]
+fn compare_runs(
+    py: Python<'_>,
+    policies: &Bound<'_, PyDict>,
+    region: Option<&Bound<'_, PyAny>>,
+    demand: Option<&Bound<'_, PyAny>>,
+    window: Window,
+    replications: u32,
+    seed: u64,
+    progress: Option<Py<PyAny>>,
+    recorded: Option<Recorded>,
+) -> PyResult<Py<PyAny>> {
     let (region, demand) = (region_arg(region)?, demand_arg(demand)?);
     let mut named: Vec<(String, SimPolicy)> = Vec::with_capacity(policies.len());
     for (k, v) in policies.iter() {
@@ -369,8 +385,19 @@ pub fn sim_compare(
     let workers = pool().map_err(invalid)?;
     let report = |d: u64, t: u64| sink.report(d, t);
     let runs = interruptible(py, &sink, || {
-        workers
-            .install(|| sim::compare(&region, &demand, &named, window, replications, seed, &report))
+        workers.install(|| match &recorded {
+            Some(rec) => sim::compare_recorded(
+                &region,
+                &demand,
+                &named,
+                window,
+                replications,
+                seed,
+                rec,
+                &report,
+            ),
+            None => sim::compare(&region, &demand, &named, window, replications, seed, &report),
+        })
     })?;
     let runs = sink.finish(runs.map_err(|e| PyErr::from(HyErr(e))))?;
     let out = PyList::empty(py);
@@ -603,41 +630,8 @@ pub fn sim_compare_recorded(
     warmup_days: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let window = window_arg(days, opt_u32(warmup_days, "warmup_days")?);
-    let (region, demand) = (region_arg(region)?, demand_arg(demand)?);
-    let mut named: Vec<(String, SimPolicy)> = Vec::with_capacity(policies.len());
-    for (k, v) in policies.iter() {
-        named.push((k.extract::<String>()?, policy_arg(Some(&v))?));
-    }
     let recorded = recorded_arg(arrivals)?;
-    let sink = ProgressSink::new(progress.filter(|p| !p.is_none(py)));
-    let workers = pool().map_err(invalid)?;
-    let report = |d: u64, t: u64| sink.report(d, t);
-    let runs = interruptible(py, &sink, || {
-        workers.install(|| {
-            sim::compare_recorded(
-                &region,
-                &demand,
-                &named,
-                window,
-                replications,
-                seed,
-                &recorded,
-                &report,
-            )
-        })
-    })?;
-    let runs = sink.finish(runs.map_err(|e| PyErr::from(HyErr(e))))?;
-    let out = PyList::empty(py);
-    for r in &runs {
-        let d = PyDict::new(py);
-        d.set_item("policy", &r.policy)?;
-        d.set_item("replication", r.replication)?;
-        d.set_item("seed", r.seed)?;
-        d.set_item("result", to_py(py, &r.result)?)?;
-        d.set_item("summary", summary_dict(py, &r.result)?)?;
-        out.append(d)?;
-    }
-    Ok(out.into_any().unbind())
+    compare_runs(py, policies, region, demand, window, replications, seed, progress, Some(recorded))
 }
 
 /// The arrivals the synthetic demand makes in a run (warm-up included), as the columns
