@@ -337,3 +337,31 @@ def test_metric_invariants(requests: float, no_show: float, cancel: float, ratio
     lead = r["days_to_appointment"]
     assert (lead["p50_days"] is None) == (c["served"] == 0)
     assert c["served"] == 0 or lead["p50_days"] <= lead["p90_days"]
+
+
+def test_summarise_paired_differences_by_hand() -> None:
+    # The study's "policy − baseline" with its CI, checked on made-up replications: the test is
+    # of the arithmetic, not of which policy wins. Replication 2 of "b" could not measure m2.
+    runs = [
+        {"policy": "a", "replication": 0, "summary": {"m1": 1.0, "m2": 10.0}},
+        {"policy": "a", "replication": 1, "summary": {"m1": 2.0, "m2": 12.0}},
+        {"policy": "a", "replication": 2, "summary": {"m1": 4.0, "m2": 11.0}},
+        {"policy": "b", "replication": 0, "summary": {"m1": 2.0, "m2": 13.0}},
+        {"policy": "b", "replication": 1, "summary": {"m1": 4.0, "m2": 14.0}},
+        {"policy": "b", "replication": 2, "summary": {"m1": 5.0, "m2": math.nan}},
+    ]
+    df = sim.summarise(runs).set_index(["policy", "metric"])
+    b1 = df.loc[("b", "m1")]
+    # Differences 1, 2, 1: mean 4/3, sd 1/sqrt(3), half-width t(2) × sd / sqrt(3).
+    half = sim.t_quantile_975(2) * (1 / math.sqrt(3)) / math.sqrt(3)
+    assert b1["diff_mean"] == pytest.approx(4 / 3)
+    assert (b1["diff_ci_low"], b1["diff_ci_high"]) == pytest.approx((4 / 3 - half, 4 / 3 + half))
+    assert b1["mean"] == pytest.approx(11 / 3) and b1["n"] == 3
+    # The unmeasured replication is left out of the mean and of the pairs: differences 3, 2.
+    b2 = df.loc[("b", "m2")]
+    assert b2["n"] == 2 and b2["mean"] == pytest.approx(13.5)
+    half2 = sim.t_quantile_975(1) * math.sqrt(0.5) / math.sqrt(2)
+    assert b2["diff_mean"] == pytest.approx(2.5)
+    assert (b2["diff_ci_low"], b2["diff_ci_high"]) == pytest.approx((2.5 - half2, 2.5 + half2))
+    a1 = df.loc[("a", "m1")]
+    assert a1["diff_mean"] == 0 and a1["diff_ci_low"] == a1["diff_ci_high"] == 0
