@@ -250,7 +250,9 @@ pub struct OverbookingPolicy {
     /// Per-resource overrides, by resource id (take precedence over department).
     pub by_resource: BTreeMap<u32, f32>,
     /// How the allowance is counted: per slot (the default, as journals written before this
-    /// field existed were) or per session.
+    /// field existed were) or per session. Written only when not the default, so that a
+    /// snapshot's state (and its digest) is byte for byte what it was before the field existed.
+    #[serde(skip_serializing_if = "OverbookingSpread::is_slot")]
     pub spread: OverbookingSpread,
 }
 
@@ -268,6 +270,12 @@ pub enum OverbookingSpread {
     /// referral share is: the first `c` places of the day carry ⌊ratio × c⌋ in all, so a
     /// 10% allowance on ten one-place segments is one extra place, however they are published.
     Session,
+}
+
+impl OverbookingSpread {
+    fn is_slot(&self) -> bool {
+        *self == OverbookingSpread::Slot
+    }
 }
 
 impl Policy {
@@ -376,6 +384,30 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overbooking_spread_round_trips_in_snapshots_and_leaves_old_encodings_unchanged() {
+        // Snapshots hold the policy in positional MessagePack: the default spread is not
+        // written (a snapshot written before the field existed decodes, and a state's digest
+        // is unchanged), and a session spread round-trips.
+        let slot = Policy::default();
+        let mut session = Policy::default();
+        session.overbooking.spread = OverbookingSpread::Session;
+        for p in [&slot, &session] {
+            let bytes = rmp_serde::to_vec(p).unwrap();
+            assert_eq!(&rmp_serde::from_slice::<Policy>(&bytes).unwrap(), p);
+        }
+        assert!(
+            rmp_serde::to_vec(&session).unwrap().len() > rmp_serde::to_vec(&slot).unwrap().len()
+        );
+        let json = serde_json::to_value(&session).unwrap();
+        assert_eq!(json["overbooking"]["spread"], "session");
+        assert!(serde_json::to_value(&slot).unwrap()["overbooking"].get("spread").is_none());
+        assert_eq!(
+            Policy::from_json(r#"{"overbooking": {"spread": "session"}}"#).unwrap(),
+            session
+        );
+    }
 
     #[test]
     fn defaults_round_trip_through_toml_and_json() {
