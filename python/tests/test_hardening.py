@@ -290,6 +290,7 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "_native.sim_simulate": [
         (U32, lambda w, v: _native.sim_simulate(None, None, None, v)),
         (U64, lambda w, v: _native.sim_simulate(None, None, None, 1, v)),
+        (U32, lambda w, v: _native.sim_simulate(None, None, None, 1, 1, None, None, v)),
     ],
     "_native.sim_compare": [
         (U32, lambda w, v: _native.sim_compare({"u": "unified"}, None, None, v)),
@@ -299,11 +300,51 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     "sim.simulate": [
         (U32, lambda w, v: sim.simulate("small", "default", "unified", v)),
         (U64, lambda w, v: sim.simulate("small", "default", "unified", 1, v)),
+        (U32, lambda w, v: sim.simulate("small", "default", "unified", 1, 1, warmup_days=v)),
     ],
     "sim.compare": [
         (U32, lambda w, v: sim.compare({"u": "unified"}, days=v)),
         (U32, lambda w, v: sim.compare({"u": "unified"}, days=1, replications=v)),
         (U64, lambda w, v: sim.compare({"u": "unified"}, days=1, replications=1, seed=v)),
+        (U32, lambda w, v: sim.compare({"u": "unified"}, days=1, replications=1, warmup_days=v)),
+    ],
+    "_native.sim_replication_seed": [
+        (U64, lambda w, v: _native.sim_replication_seed(v, 0)),
+        (U32, lambda w, v: _native.sim_replication_seed(1, v)),
+    ],
+    "sim.replication_seed": [
+        (U64, lambda w, v: sim.replication_seed(v, 0)),
+        (U32, lambda w, v: sim.replication_seed(1, v)),
+    ],
+    "_native.sim_simulate_recorded": [
+        (U32, lambda w, v: _native.sim_simulate_recorded({}, None, None, None, v)),
+        (U64, lambda w, v: _native.sim_simulate_recorded({}, None, None, None, 1, v)),
+    ],
+    "_native.sim_compare_recorded": [
+        (U32, lambda w, v: _native.sim_compare_recorded({"u": "unified"}, {}, None, None, v)),
+        (U32, lambda w, v: _native.sim_compare_recorded({"u": "unified"}, {}, None, None, 1, v)),
+        (U64, lambda w, v: _native.sim_compare_recorded({"u": "unified"}, {}, None, None, 1, 1, v)),
+    ],
+    "_native.sim_synthetic_arrivals": [
+        (U32, lambda w, v: _native.sim_synthetic_arrivals(None, None, None, v)),
+        (U64, lambda w, v: _native.sim_synthetic_arrivals(None, None, None, 1, v)),
+        (U32, lambda w, v: _native.sim_synthetic_arrivals(None, None, None, 1, 1, v)),
+    ],
+    "sim.synthetic_arrivals": [
+        (U32, lambda w, v: sim.synthetic_arrivals(days=v)),
+        (U64, lambda w, v: sim.synthetic_arrivals(days=1, seed=v)),
+        (U32, lambda w, v: sim.synthetic_arrivals(days=1, warmup_days=v)),
+    ],
+    "sim.arrivals_from_journal": [
+        (OFFSET, lambda w, v: sim.arrivals_from_journal(None, "2026-01-05", utc_offset_s=v)),
+        (U32, lambda w, v: sim.arrivals_from_journal(None, "2026-01-05", release_at_min=v)),
+        (U32, lambda w, v: sim.arrivals_from_journal(None, "2026-01-05", release_window_s=v)),
+    ],
+    "sim.sweep": [
+        (U32, lambda w, v: sim.sweep({"u": "unified"}, None, v, progress=False)),
+        (U32, lambda w, v: sim.sweep({"u": "unified"}, None, 1, days=v, progress=False)),
+        (U64, lambda w, v: sim.sweep({"u": "unified"}, None, 1, days=1, seed=v, progress=False)),
+        (U32, lambda w, v: sim.sweep({"u": "unified"}, None, 1, days=1, workers=v, progress=False)),
     ],
 }
 
@@ -327,6 +368,8 @@ NO_INT_ARGS: set[str] = {
     # A pure math helper, not an engine entry point: degrees of freedom below 1 answer NaN by
     # contract (summarise relies on it).
     "sim.t_quantile_975",
+    # Presets, results and tables in, no integer out of their own.
+    "_native.sim_default_warmup_days", "sim.default_warmup_days", "sim.report", "sim.calibrate_no_show",
 }  # fmt: skip
 
 
@@ -719,7 +762,11 @@ NASTY: list[Any] = [
     None, True, object(), b"bytes", 1j,
 ]  # fmt: skip
 # Calls that run a simulation or may wait: their arguments are covered by the tables above.
-NOT_FUZZED = {"sim.simulate", "sim.compare", "_native.sim_simulate", "_native.sim_compare", "Subscription.poll", "Subscription.recv"}
+NOT_FUZZED = {
+    "sim.simulate", "sim.compare", "_native.sim_simulate", "_native.sim_compare", "Subscription.poll", "Subscription.recv",
+    "sim.sweep", "_native.sim_simulate_recorded", "_native.sim_compare_recorded", "_native.sim_synthetic_arrivals",
+    "sim.synthetic_arrivals",
+}  # fmt: skip
 
 
 def _resolve(w: World, name: str) -> Callable[..., Any]:

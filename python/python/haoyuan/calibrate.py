@@ -69,6 +69,15 @@ _I64 = np.iinfo(np.int64)
 _STANDARD_CHANNELS = ("app", "wechat", "web", "kiosk", "phone", "clinic")
 
 
+def _int_in(name: str, v: Any, lo: int, hi: int) -> None:
+    """An integer argument within ``lo ..= hi``, else ``InvalidArgument`` naming it and its value
+    (a bool or a float is not an integer here, as in every call of the package)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise _invalid(f"{name} must be an integer in {lo} ..= {hi}, got {type(v).__name__} {v!r}")
+    if not lo <= int(v) <= hi:
+        raise _invalid(f"{name} {v!r} is out of range {lo} ..= {hi}")
+
+
 def _invalid(msg: str) -> Exception:
     from . import _invalid as invalid
 
@@ -323,6 +332,10 @@ def arrivals_from_journal(
         >>> a.iloc[0].to_dict()
         {'day': 0, 'at_s': 32400, 'patient': 0, 'specialty': 'internal_medicine', 'kind': 'general', 'channel': 'wechat', 'at_release': False}
     """
+    # Checked first, so that a bad number is named whatever the events hold.
+    _int_in("utc_offset_s", utc_offset_s, -14 * 3600, 14 * 3600)
+    _int_in("release_at_min", release_at_min, 0, 24 * 60 - 1)
+    _int_in("release_window_s", release_window_s, 0, 86_400)
     import pandas as pd
 
     cols = _columns_of(events, "events")
