@@ -111,7 +111,12 @@ def test_progress_bar_shows_in_jupyter_and_terminals(monkeypatch: pytest.MonkeyP
 
 _INTERRUPTIBLE = textwrap.dedent(
     """
+    import signal
     import sys
+    # What an interactive Python has: a process started in the background by a shell (make
+    # test under nohup, CI runners) inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler — Ctrl-C would be ignored before it reached the engine.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from haoyuan import sim, _native
     def progress(done, total):
         if done == 1:
@@ -130,16 +135,20 @@ _INTERRUPTIBLE = textwrap.dedent(
 def test_ctrl_c_stops_a_long_run(call: str) -> None:
     # Years of simulated days would take many minutes: SIGINT must end the run at its next
     # simulated day with KeyboardInterrupt, in simulate and in compare's worker threads alike.
-    proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE, call], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "running"
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        out, err = proc.communicate(timeout=60)
-        waited = time.monotonic() - sent
-    finally:
-        proc.kill()
+    # `with`: the pipes are closed and the child reaped whatever happens (an unclosed pipe
+    # would surface as a ResourceWarning in a later test).
+    with subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE, call], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "running"
+            proc.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+            out, err = proc.communicate(timeout=60)
+            waited = time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     assert "KeyboardInterrupt" in err, err[-2000:]
     assert "finished" not in out
     assert proc.returncode != 0
