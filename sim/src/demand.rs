@@ -290,6 +290,44 @@ pub(crate) struct Req {
     pub tolerance_days: u8,
 }
 
+/// What a request asks (from the synthetic demand or a recording), before its dice.
+pub(crate) struct Asked {
+    pub at_s: i64,
+    pub day: i32,
+    pub patient: u32,
+    pub specialty: u32,
+    pub kind: Kind,
+    pub channel: u8,
+    pub spike: bool,
+}
+
+impl Asked {
+    /// The request with its patient's dice, drawn from `rng` in one fixed order — the one
+    /// place that order is written, for synthetic and recorded requests alike.
+    pub fn with_dice(self, rng: &mut impl Rng, tolerance_days_max: u8) -> Req {
+        Req {
+            at_s: self.at_s,
+            day: self.day,
+            patient: self.patient,
+            specialty: self.specialty,
+            kind: self.kind,
+            channel: self.channel,
+            spike: self.spike,
+            u_tier: rng.random(),
+            u_inst: rng.random(),
+            u_slot: rng.random(),
+            u_no_show: rng.random(),
+            u_cancel: rng.random(),
+            u_cancel_at: rng.random(),
+            u_abandon: rng.random(),
+            u_waitlist: rng.random(),
+            u_offer: rng.random(),
+            u_clinic: rng.random(),
+            tolerance_days: rng.random_range(0..=tolerance_days_max),
+        }
+    }
+}
+
 fn pick(weights: &[f64], u: f64) -> usize {
     let total: f64 = weights.iter().sum();
     let mut x = u * total;
@@ -375,26 +413,18 @@ impl Sampler {
             if self.specialty_w.get(specialty as usize).is_none() {
                 specialty = 0;
             }
-            out.push(Req {
+            // The patient first, then the dice (the order of draws fixes a seed's run).
+            let patient = rng.random_range(0..d.population);
+            let request = Asked {
                 at_s: base + at_s,
                 day,
-                patient: rng.random_range(0..d.population),
+                patient,
                 specialty,
                 kind,
                 channel,
                 spike: spike && !referral,
-                u_tier: rng.random(),
-                u_inst: rng.random(),
-                u_slot: rng.random(),
-                u_no_show: rng.random(),
-                u_cancel: rng.random(),
-                u_cancel_at: rng.random(),
-                u_abandon: rng.random(),
-                u_waitlist: rng.random(),
-                u_offer: rng.random(),
-                u_clinic: rng.random(),
-                tolerance_days: rng.random_range(0..=d.tolerance_days_max),
-            });
+            };
+            out.push(request.with_dice(&mut rng, d.tolerance_days_max));
         }
         out.sort_by_key(|r| r.at_s);
         out

@@ -4,11 +4,11 @@
 //! What a recording means, and what a replay keeps of the demand, is documented on
 //! [`Recorded`] (re-exported by the crate).
 
-use super::demand::{Kind, Req};
+use super::demand::{Asked, Kind, Req};
 use super::region::Region;
 use haoyuan::{Error, Result, Urgency, DAY_S};
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -294,7 +294,7 @@ impl Days {
                 let mut rng = base.clone();
                 rng.set_stream(rank as u64);
                 let kind = KINDS[r.kind as usize];
-                Req {
+                Asked {
                     at_s: midnight + r.at_s as i64,
                     day,
                     patient: r.patient,
@@ -302,18 +302,8 @@ impl Days {
                     kind,
                     channel: r.channel,
                     spike: r.at_release && !matches!(kind, Kind::Referral(_)),
-                    u_tier: rng.random(),
-                    u_inst: rng.random(),
-                    u_slot: rng.random(),
-                    u_no_show: rng.random(),
-                    u_cancel: rng.random(),
-                    u_cancel_at: rng.random(),
-                    u_abandon: rng.random(),
-                    u_waitlist: rng.random(),
-                    u_offer: rng.random(),
-                    u_clinic: rng.random(),
-                    tolerance_days: rng.random_range(0..=tolerance_days_max),
                 }
+                .with_dice(&mut rng, tolerance_days_max)
             })
             .collect()
     }
