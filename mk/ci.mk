@@ -1,6 +1,7 @@
 # The extra checks of ci/ (one commented script each), part of `make test`:
 #   make ci-checks    clippy -D warnings, rustfmt --check, import cycles, shell pipes, loom models, instructions
-#                     per operation (callgrind), the Java (JNA) and C# (Mono) examples
+#                     per operation (callgrind), the Java (JNA) and C# (Mono) examples, cargo package
+#   make package-check  cargo package of the public crates, verified (compiled afresh)
 CI_SCRIPTS := $(sort $(wildcard ci/*.sh))
 
 .PHONY: ci-checks loom-prebuild
@@ -23,3 +24,9 @@ ci-checks:
 	  CARGO=$(CARGO) bash $$s || exit 1; \
 	  echo "== $$s: $$(( $$(date +%s) - t0 )) s"; \
 	done
+
+# `cargo package` of the public crates with verification (each package compiled afresh; minutes,
+# so `make test` runs ci/package.sh without it).
+.PHONY: package-check
+package-check:
+	HY_PACKAGE_VERIFY=1 CARGO=$(CARGO) bash ci/package.sh

@@ -116,3 +116,8 @@ pub use time::{
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctest;
+
+/// The crate's own README (what crates.io shows), compiled and run as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctest;

@@ -615,6 +615,12 @@ class SweepResult(NamedTuple):
         )
 
 
+# typing.NamedTuple builds ``__new__`` in a namespace of its own, where this module's postponed
+# annotations (``from __future__ import annotations``) cannot be resolved: documentation tools
+# (``make docs``: pdoc) would fail on ``Any``. Give it the resolved ones.
+SweepResult.__new__.__annotations__ = {"summary": Any, "runs": Any, "return": SweepResult}
+
+
 def cell(runs: Any, i: int) -> Dict[str, Any]:
     """The ``sim.simulate`` keyword arguments (``region``, ``demand``, ``policy`` dicts,
     ``days``, ``seed``, and ``warmup_days`` / ``hooks`` if the sweep had them) of the raw row
