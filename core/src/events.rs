@@ -28,7 +28,10 @@ use std::sync::{Arc, OnceLock};
 /// calls it before acknowledging an operation, outside every lock, so that concurrent
 /// operations share one fsync (group commit).
 pub trait EventSink: Send + Sync {
+    /// Take one event, in sequence order per emitting thread; must not block on I/O.
     fn record(&self, event: &Event);
+    /// Block until every event up to `seq` is durable; `Err` if the sink failed (the engine then
+    /// reports the operation as not acknowledged).
     fn wait_durable(&self, seq: u64) -> Result<()>;
     /// The last sequence number known durable. A sink that cannot tell answers 0: nothing is
     /// then known durable without waiting.
@@ -53,8 +56,12 @@ pub type DurableCallback = Box<dyn FnOnce(Result<()>) + Send>;
 /// One state change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// Its number: consecutive from 1 over the engine's life (a gap a subscriber sees means it
+    /// missed events); the journal's order.
     pub seq: u64,
+    /// When it happened, on the engine's clock.
     pub at: Timestamp,
+    /// What happened.
     pub kind: EventKind,
 }
 
@@ -62,162 +69,277 @@ pub struct Event {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
+    /// A hospital or clinic joined the registry (`Engine::add_institution`).
     InstitutionAdded {
+        /// Its id.
         institution: InstitutionId,
+        /// Its display name.
         name: String,
+        /// Its tier of care (community, secondary, tertiary).
         tier: Tier,
+        /// The district it belongs to (load spreading and alternatives stay within it).
         district: String,
     },
+    /// A department of an institution joined the registry (`Engine::add_department`).
     DepartmentAdded {
+        /// Its id.
         department: DepartmentId,
+        /// The institution it belongs to.
         institution: InstitutionId,
+        /// Its specialty (the key alternatives and referrals match on).
         specialty: String,
+        /// Its display name.
         name: String,
     },
+    /// A bookable resource — a doctor, bed, exam room … — joined a department (`Engine::add_resource`).
     ResourceAdded {
+        /// Its id.
         resource: ResourceId,
+        /// The department it belongs to.
         department: DepartmentId,
+        /// What kind of resource it is.
         kind: ResourceKind,
+        /// Its display name.
         name: String,
+        /// An expert (专家号) rather than an ordinary doctor.
         expert: bool,
     },
+    /// A booking channel (app, WeChat, phone, window …) was added (`Engine::add_channel`).
     ChannelAdded {
+        /// Its id.
         channel: ChannelId,
+        /// Its name, unique in the engine.
         name: String,
     },
+    /// A patient record was created in the master patient index.
     PatientRegistered {
+        /// The new record's id.
         patient: PatientId,
     },
     /// The number itself is never emitted: its masked form, and the keyed digest that indexes
     /// it (pseudonymous; replay needs it).
     CardLinked {
+        /// The patient the card now identifies.
         patient: PatientId,
+        /// The card's type (national ID, social security …).
         card_type: String,
+        /// The number, masked for display.
         masked: String,
+        /// The keyed digest of the number (under the host's secret).
         digest: CardDigest,
     },
+    /// Two records of one person were merged: `merged` now resolves to `survivor`.
     PatientsMerged {
+        /// The record that is kept.
         survivor: PatientId,
+        /// The record merged into it (a tombstone from now on).
         merged: PatientId,
     },
     /// A batch of slots; ids are `first .. first + specs.len()` in order.
     SlotsPublished {
+        /// The id of the batch's first slot.
         first: SlotId,
+        /// The slots, in id order.
         specs: Vec<SlotSpec>,
     },
+    /// A weekly roster template was added; its slots are published by `RostersPublished`.
     RosterAdded {
+        /// Its id.
         roster: RosterId,
+        /// The template, as given.
         template: Roster,
     },
     /// Rosters were expanded up to `until` (their slots follow as `SlotsPublished`).
     RostersPublished {
+        /// The last date published.
         until: Date,
     },
+    /// A place was held for a patient until `expires_at` (confirm before then, or it expires).
     Held {
+        /// The booking (or hold).
         booking: BookingId,
+        /// Its slot.
         slot: SlotId,
+        /// The patient.
         patient: PatientId,
+        /// The channel it came through.
         channel: ChannelId,
+        /// The pool its place was taken from.
         pool: Pool,
+        /// When the hold expires unless confirmed.
         expires_at: Timestamp,
+        /// The referral it uses, if any.
         referral: Option<ReferralId>,
+        /// The waitlist entry whose offer this hold is, if any.
         offer: Option<WaitlistId>,
     },
     /// Hold and confirm in one step.
     Booked {
+        /// The booking (or hold).
         booking: BookingId,
+        /// Its slot.
         slot: SlotId,
+        /// The patient.
         patient: PatientId,
+        /// The channel it came through.
         channel: ChannelId,
+        /// The pool its place was taken from.
         pool: Pool,
+        /// The referral it uses, if any.
         referral: Option<ReferralId>,
     },
+    /// A hold became a booking.
     Confirmed {
+        /// The booking (or hold).
         booking: BookingId,
     },
+    /// A hold or booking was cancelled and its place given back.
     Cancelled {
+        /// The booking (or hold).
         booking: BookingId,
+        /// Its slot.
         slot: SlotId,
+        /// Who cancelled: the patient, or the provider (session suspension).
         by: CancelledBy,
+        /// Cancelled too close to the visit: counted as a fraction of a no-show.
         late: bool,
     },
+    /// A hold passed its deadline unconfirmed; its place was given back.
     Expired {
+        /// The booking (or hold).
         booking: BookingId,
+        /// Its slot.
         slot: SlotId,
     },
+    /// The patient arrived for a booking (报到).
     CheckedIn {
+        /// The booking (or hold).
         booking: BookingId,
     },
+    /// The patient was seen: the booking is complete.
     Fulfilled {
+        /// The booking (or hold).
         booking: BookingId,
     },
+    /// The patient did not come: counted against them (no-show penalties).
     NoShow {
+        /// The booking (or hold).
         booking: BookingId,
+        /// Its slot.
         slot: SlotId,
     },
+    /// A patient reached the no-show threshold and may not book until `until`.
     PatientSuspended {
+        /// The patient.
         patient: PatientId,
+        /// When the suspension ends.
         until: Timestamp,
+        /// The weighted no-shows counted in the policy's window that triggered it.
         no_shows: f32,
     },
+    /// A provider suspended a session (停诊): its slots closed, their bookings cancelled by the provider.
     SessionSuspended {
+        /// The resource whose session was suspended.
         resource: ResourceId,
+        /// The date of the session.
         date: Date,
+        /// The part of the day suspended (`None`: the whole day).
         time: Option<TimeOfDay>,
+        /// How many slots were closed.
         slots: u32,
+        /// How many bookings were cancelled by the provider.
         cancelled: u32,
     },
+    /// A lower-tier institution referred a patient (their bookings may take the referral pool).
     ReferralIssued {
+        /// Its id.
         referral: ReferralId,
+        /// The patient.
         patient: PatientId,
+        /// The referring institution.
         from: InstitutionId,
+        /// The specialty referred to.
         specialty: SpecialtyId,
+        /// The one institution it is valid at (`None`: any higher-tier one with the specialty).
         institution: Option<InstitutionId>,
+        /// How urgent (decides the pools it may take).
         urgency: Urgency,
+        /// When it lapses unused.
         valid_until: Timestamp,
     },
+    /// A booking used a referral.
     ReferralConsumed {
+        /// The referral.
         referral: ReferralId,
+        /// The booking that used it.
         booking: BookingId,
     },
+    /// The booking that used a referral ended before the visit: the referral can be used again.
     ReferralReturned {
+        /// The referral, usable again.
         referral: ReferralId,
     },
+    /// A patient joined a waitlist.
     WaitlistJoined {
+        /// The entry, with its id, patient, wishes and priority.
         entry: WaitlistEntry,
     },
+    /// A freed place was offered to a waitlisted patient as a hold (`booking`).
     WaitlistOffered {
+        /// The entry offered a place.
         entry: WaitlistId,
+        /// The hold made for it.
         booking: BookingId,
     },
+    /// A waitlist entry ended: withdrawn (`Engine::leave_waitlist`), or dropped because its
+    /// patient can no longer book (suspended, at a limit, referral used).
     WaitlistLeft {
+        /// The entry.
         entry: WaitlistId,
+        /// Its patient.
         patient: PatientId,
     },
+    /// A request made during a release window entered that release's lottery.
     LotteryEntered {
+        /// The ticket's id.
         ticket: TicketId,
+        /// The request it will make if drawn.
         request: Request,
+        /// Its weight in the draw: its priority class's weight, lowered by the patient's counted
+        /// no-shows (`Policy::lottery`).
         weight: f64,
+        /// The release it entered (the public opening instant).
         release_at: Timestamp,
+        /// When that release is drawn.
         draws_at: Timestamp,
     },
     /// The order in which the entries of one release were served, from its seed.
     LotteryDrawn {
+        /// The release drawn.
         release_at: Timestamp,
+        /// The seed of the draw (auditable: the same seed gives the same order).
         seed: u64,
+        /// Every ticket of the release, in the order served.
         order: Vec<TicketId>,
     },
+    /// A lottery ticket won: its booking was made.
     LotteryWon {
+        /// The ticket.
         ticket: TicketId,
+        /// The booking it made.
         booking: BookingId,
     },
+    /// A lottery ticket lost (no place left for it, or its patient could not book).
     LotteryLost {
+        /// The ticket.
         ticket: TicketId,
+        /// Why it lost, for the patient (e.g. no place left).
         reason: String,
     },
     /// A manual clock moved forward to `to` (the event's own `at`). Journaled so that a durable
     /// simulation reopens where its clock stood, even if nothing else happened since.
     ClockSet {
+        /// The new time.
         to: Timestamp,
     },
 }
@@ -249,6 +371,7 @@ pub const SUBSCRIPTION_CAPACITY_DEFAULT: usize = 1 << 16;
 pub struct SubscribeOptions {
     /// Events queued at most, 1 ..= [`SUBSCRIPTION_CAPACITY_MAX`].
     pub capacity: usize,
+    /// What happens when the queue is full.
     pub overflow: Overflow,
 }
 
@@ -300,6 +423,7 @@ impl Subscription {
         self.rx.len()
     }
 
+    /// No event queued now.
     pub fn is_empty(&self) -> bool {
         self.rx.is_empty()
     }
