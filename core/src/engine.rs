@@ -46,6 +46,7 @@ pub const ROSTER_HORIZON_DAYS_MAX: i32 = 366;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
+    /// The allocation policy (limits, windows, pools, lottery, no-shows …); checked by `Engine::new`.
     pub policy: Policy,
     /// The region's offset from UTC in seconds (China: +8 h). Dates and minutes of day in slots
     /// and policy are local to the region.
@@ -216,10 +217,12 @@ impl Engine {
         self.manual_clock.as_deref()
     }
 
+    /// The policy the engine runs.
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
 
+    /// The region's offset from UTC, seconds.
     pub fn utc_offset_s(&self) -> i32 {
         self.utc_offset_s
     }
@@ -231,6 +234,7 @@ impl Engine {
 
     // ---------------------------------------------------------------- clock
 
+    /// The engine's clock now (wall clock, or the manual clock's time).
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -299,6 +303,8 @@ impl Engine {
 
     // ---------------------------------------------------------------- registry
 
+    /// Add a hospital or clinic in `district` (created on first use). Journaled; names up to the
+    /// registry's length bound; `Err(CapacityExceeded)` past the registry's size bound.
     pub fn add_institution(&self, name: &str, tier: Tier, district: &str) -> Result<InstitutionId> {
         let id = {
             let _in_id_order = self.alloc_lock.lock();
@@ -314,6 +320,8 @@ impl Engine {
         self.durable(id)
     }
 
+    /// Add a department of `specialty` (created on first use) to an institution; it joins its
+    /// district's set of that specialty (alternatives, referrals). Journaled.
     pub fn add_department(
         &self,
         institution: InstitutionId,
@@ -334,6 +342,8 @@ impl Engine {
         self.durable(id)
     }
 
+    /// Add a bookable resource (a doctor, bed, exam room …) to a department. `expert` marks an
+    /// expert's sessions (专家号). Journaled.
     pub fn add_resource(
         &self,
         department: DepartmentId,
@@ -376,28 +386,34 @@ impl Engine {
         group.map(|g| g as u8)
     }
 
+    /// The id of a channel by name (`Err(NotFound)` if there is none).
     pub fn channel_id(&self, name: &str) -> Result<ChannelId> {
         self.registry
             .find_channel(name)
             .ok_or_else(|| Error::invalid(format!("unknown channel {name:?}")))
     }
 
+    /// An institution's record.
     pub fn institution(&self, id: InstitutionId) -> Result<Institution> {
         self.registry.institution(id).cloned()
     }
 
+    /// A department's record.
     pub fn department(&self, id: DepartmentId) -> Result<Department> {
         self.registry.department(id).cloned()
     }
 
+    /// A resource's record.
     pub fn resource(&self, id: ResourceId) -> Result<Resource> {
         self.registry.resource(id).map(Resource::snapshot)
     }
 
+    /// A channel's record.
     pub fn channel(&self, id: ChannelId) -> Result<Channel> {
         self.registry.channel(id).cloned()
     }
 
+    /// A district's name.
     pub fn district_name(&self, id: DistrictId) -> Result<String> {
         id.index()
             .and_then(|i| self.registry.districts.get(i))
@@ -405,6 +421,7 @@ impl Engine {
             .ok_or_else(|| Error::not_found("district", id.0 as u64))
     }
 
+    /// A specialty's name.
     pub fn specialty_name(&self, id: SpecialtyId) -> Result<String> {
         id.index()
             .and_then(|i| self.registry.specialties.get(i))
@@ -417,6 +434,7 @@ impl Engine {
         self.registry.resource_stats(id)
     }
 
+    /// Counts of what the engine holds, for a quick look.
     pub fn stats(&self) -> EngineStats {
         EngineStats {
             institutions: self.registry.institutions.count(),
@@ -450,6 +468,8 @@ impl Engine {
 
     // ---------------------------------------------------------------- master patient index
 
+    /// Create an empty patient record in the master patient index. Journaled; the id is dense and
+    /// never reused (a merged id stays a tombstone resolving to its survivor).
     pub fn register_patient(&self) -> Result<PatientId> {
         let id = {
             let _in_id_order = self.alloc_lock.lock();
@@ -793,6 +813,7 @@ impl Engine {
         })
     }
 
+    /// Slots published over the engine's life.
     pub fn slot_count(&self) -> usize {
         self.store.count()
     }

@@ -30,6 +30,7 @@
 //! // unused referral places roll into the general pool, so all 6 were free.
 //! assert_eq!(free[0].free, 6);
 //! ```
+#![warn(missing_docs)]
 
 mod ack;
 mod availability;

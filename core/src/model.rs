@@ -29,38 +29,54 @@ pub enum Tier {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
+    /// A doctor's clinic sessions (门诊号).
     Doctor,
+    /// An inpatient bed: one slot per night (Xiamen's obstetric bed pool).
     Bed,
+    /// An examination: ultrasound, CT, MRI …
     Exam,
+    /// Nursing services (home or clinic).
     Nursing,
+    /// Pharmacy pick-up.
     Pharmacy,
+    /// Any other bookable service (certificates, vaccinations …).
     Service,
 }
 
 /// A hospital or clinic.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Institution {
+    /// Its id.
     pub id: InstitutionId,
+    /// Its display name.
     pub name: String,
+    /// Its tier of care: decides referral priority and where routine care goes first.
     pub tier: Tier,
+    /// The district it belongs to: load spreading and alternatives stay within it.
     pub district: DistrictId,
 }
 
 /// A specialty at one institution.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Department {
+    /// Its id.
     pub id: DepartmentId,
+    /// The institution it belongs to.
     pub institution: InstitutionId,
+    /// Its specialty: what alternatives, referrals and queries match on.
     pub specialty: SpecialtyId,
+    /// Its display name.
     pub name: String,
 }
 
 /// The measured no-show rate of a resource.
 #[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceStats {
+    /// The resource measured.
     pub resource: ResourceId,
     /// Bookings that reached an outcome: attended or no-show.
     pub outcomes: u64,
+    /// Of those, no-shows.
     pub no_shows: u64,
     /// `no_shows / outcomes`, 0 when nothing was observed yet.
     pub no_show_rate: f64,
@@ -69,7 +85,9 @@ pub struct ResourceStats {
 /// A booking channel.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Channel {
+    /// Its id.
     pub id: ChannelId,
+    /// Its name, unique in the engine (the six of [`STANDARD_CHANNELS`](crate::STANDARD_CHANNELS) exist from the start).
     pub name: String,
 }
 
@@ -80,15 +98,21 @@ pub struct Channel {
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum Pool {
+    /// The public share: every channel, first come first served (or by lottery at release).
     General = 0,
+    /// Reserved for referrals from lower tiers until the policy's roll-over before the start.
     Referral = 1,
+    /// Reserved for the first channel quota group (e.g. phone and clinic windows, for the elderly).
     Quota0 = 2,
+    /// Reserved for the second channel quota group.
     Quota1 = 3,
 }
 
 impl Pool {
+    /// Every pool, in index order (the order of counts in C and Python arrays).
     pub const ALL: [Pool; 4] = [Pool::General, Pool::Referral, Pool::Quota0, Pool::Quota1];
 
+    /// The pool of channel quota group `group` (0 or 1; any other value is group 1).
     pub fn quota(group: usize) -> Pool {
         if group == 0 {
             Pool::Quota0
@@ -101,10 +125,13 @@ impl Pool {
 /// What a caller publishes: one time segment of one resource.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotSpec {
+    /// The resource it belongs to.
     pub resource: ResourceId,
+    /// The local date of the visit.
     pub date: Date,
     /// Minutes after local midnight, `start_min < end_min <= 1440`.
     pub start_min: u16,
+    /// Minutes after local midnight at which it ends.
     pub end_min: u16,
     /// Places, 1 ..= [`PLACES_MAX`](crate::PLACES_MAX).
     pub capacity: u16,
@@ -115,8 +142,11 @@ pub struct SlotSpec {
 /// A request for a place in one slot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
+    /// The patient asking.
     pub patient: PatientId,
+    /// The slot asked for.
     pub slot: SlotId,
+    /// The channel the request came through (counts against that channel's quota group).
     pub channel: ChannelId,
     /// A referral from a lower tier: opens the referral pool and raises priority.
     #[serde(default)]
@@ -127,15 +157,18 @@ pub struct Request {
 }
 
 impl Request {
+    /// A plain request: no referral, not a follow-up.
     pub fn new(patient: PatientId, slot: SlotId, channel: ChannelId) -> Request {
         Request { patient, slot, channel, referral: None, follow_up: false }
     }
 
+    /// The same request with a referral.
     pub fn with_referral(mut self, referral: ReferralId) -> Request {
         self.referral = Some(referral);
         self
     }
 
+    /// The same request as a follow-up visit.
     pub fn as_follow_up(mut self) -> Request {
         self.follow_up = true;
         self
@@ -147,20 +180,33 @@ impl Request {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Submission {
     /// Booked at once (first come, first served).
-    Booked { booking: Booking },
+    Booked {
+        /// The booking made.
+        booking: Booking,
+    },
     /// Entered into the release lottery, drawn at `draws_at`; the result arrives as a
     /// `lottery_won` / `lottery_lost` event.
-    Entered { ticket: TicketId, draws_at: Timestamp },
+    Entered {
+        /// The lottery ticket (named by the events that settle it).
+        ticket: TicketId,
+        /// When the release is drawn.
+        draws_at: Timestamp,
+    },
 }
 
 /// Priority classes, highest first. Used by the lottery weights and waitlist order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PriorityClass {
+    /// Emergency referral: may take any pool, from the referral opening on.
     Emergency,
+    /// Urgent referral.
     Urgent,
+    /// Routine referral.
     Routine,
+    /// A follow-up visit.
     FollowUp,
+    /// Everyone else.
     General,
 }
 
@@ -182,6 +228,7 @@ impl PriorityClass {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CancelledBy {
+    /// The patient (or a channel on their behalf).
     Patient,
     /// The clinic session was suspended (停诊); never counts against the patient.
     Provider,
@@ -191,8 +238,11 @@ pub enum CancelledBy {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
+    /// Emergency (e.g. two-week-wait cancer pathway): may take any pool.
     Emergency,
+    /// Urgent.
     Urgent,
+    /// Routine.
     Routine,
 }
 
@@ -200,11 +250,16 @@ pub enum Urgency {
 /// tier (any institution of that tier or above, or one named institution).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferralRequest {
+    /// The patient referred.
     pub patient: PatientId,
+    /// The referring institution (community or secondary).
     pub from: InstitutionId,
+    /// The specialty referred to, by name.
     pub specialty: String,
     #[serde(default)]
+    /// One institution it is valid at; `None`: any institution of a higher tier with the specialty.
     pub institution: Option<InstitutionId>,
+    /// How urgent.
     pub urgency: Urgency,
     /// Valid for this many days from now (1 ..= 366).
     pub valid_days: u16,
@@ -217,6 +272,7 @@ pub struct ReferralRequest {
 /// never kept (see `cards.rs`): only its masked form, e.g. `4419**********1234`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Card {
+    /// The card's type (e.g. `social_security`, `ehealth`).
     pub card_type: String,
     /// The number masked for display ([`mask_card_number`](crate::mask_card_number)).
     pub masked: String,
@@ -228,13 +284,21 @@ pub struct Card {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BookingState {
+    /// A place is held for the patient until the hold's deadline.
     Held,
+    /// Confirmed.
     Booked,
+    /// The patient arrived (报到).
     CheckedIn,
+    /// The patient was seen.
     Fulfilled,
+    /// A hold passed its deadline unconfirmed.
     Expired,
+    /// Cancelled by the patient (or a channel for them).
     Cancelled,
+    /// Cancelled by the provider: the session was suspended (停诊).
     ProviderCancelled,
+    /// The patient did not come.
     NoShow,
 }
 
@@ -244,6 +308,7 @@ impl BookingState {
         matches!(self, BookingState::Held | BookingState::Booked | BookingState::CheckedIn)
     }
 
+    /// The state's name, as the event stream, C and Python spell it (`checked_in`).
     pub fn name(self) -> &'static str {
         match self {
             BookingState::Held => "held",
@@ -267,17 +332,27 @@ impl std::fmt::Display for BookingState {
 /// A hold or booking as the engine reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Booking {
+    /// Its id (it carries the patient it was first made for).
     pub id: BookingId,
+    /// The patient it belongs to (the survivor, after a merge).
     pub patient: PatientId,
+    /// The slot it takes a place in.
     pub slot: SlotId,
+    /// The slot's department.
     pub department: DepartmentId,
+    /// The visit date.
     pub date: Date,
+    /// The channel it was made through.
     pub channel: ChannelId,
+    /// Where it is in its lifecycle.
     pub state: BookingState,
+    /// The pool its place was taken from.
     pub pool: Pool,
+    /// The referral it uses, if any.
     pub referral: Option<ReferralId>,
     /// A waitlist offer this hold came from.
     pub offer: Option<WaitlistId>,
+    /// When it was made.
     pub created_at: Timestamp,
     /// When a hold expires (only meaningful while `held`).
     pub expires_at: Timestamp,
@@ -288,14 +363,21 @@ pub struct Booking {
 /// A referral from a lower-tier institution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Referral {
+    /// Its id.
     pub id: ReferralId,
+    /// The patient referred.
     pub patient: PatientId,
+    /// The referring institution.
     pub from: InstitutionId,
+    /// The specialty referred to.
     pub specialty: SpecialtyId,
     /// Restrict to one institution, or any higher-tier institution with the specialty.
     pub institution: Option<InstitutionId>,
+    /// How urgent.
     pub urgency: Urgency,
+    /// When it became valid.
     pub valid_from: Timestamp,
+    /// When it lapses unused.
     pub valid_until: Timestamp,
     /// The booking that consumed it, while that booking stands.
     pub used_by: Option<BookingId>,
@@ -304,20 +386,28 @@ pub struct Referral {
 /// A counted no-show (or a late cancellation counted as a fraction of one).
 #[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoShowMark {
+    /// When the no-show (or late cancellation) happened.
     pub at: Timestamp,
+    /// 1 for a no-show; the policy's weight for a late cancellation.
     pub weight: f32,
 }
 
 /// A patient's record as the engine reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PatientRecord {
+    /// Its id (the survivor's, if the asked id was merged).
     pub patient: PatientId,
+    /// Its linked cards, masked.
     pub cards: Vec<Card>,
     /// Weighted no-shows in the policy's counting window.
     pub no_shows_in_window: f32,
+    /// Suspended from booking until then (no-show penalty), if suspended.
     pub suspended_until: Option<Timestamp>,
+    /// Its holds, bookings and check-ins.
     pub active_bookings: Vec<Booking>,
+    /// Its referrals, used or not.
     pub referrals: Vec<Referral>,
+    /// How many waitlists it is on.
     pub waitlist_entries: u32,
 }
 
@@ -326,29 +416,40 @@ pub struct PatientRecord {
 /// What a patient waits for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitlistRequest {
+    /// The patient waiting.
     pub patient: PatientId,
+    /// The department waited for.
     pub department: DepartmentId,
     /// One resource of the department, or any.
     #[serde(default)]
     pub resource: Option<ResourceId>,
+    /// First acceptable visit date.
     pub date_from: Date,
+    /// Last acceptable visit date.
     pub date_to: Date,
     /// Only segments starting in this time of day.
     #[serde(default)]
     pub time: Option<TimeOfDay>,
+    /// The channel an offer's hold is made through.
     pub channel: ChannelId,
     #[serde(default)]
+    /// A referral the offer may use (opens the referral pool).
     pub referral: Option<ReferralId>,
     #[serde(default)]
+    /// A follow-up visit (its priority class).
     pub follow_up: bool,
 }
 
 /// A waitlist entry as the engine reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WaitlistEntry {
+    /// Its id.
     pub id: WaitlistId,
+    /// What is waited for.
     pub request: WaitlistRequest,
+    /// Its priority class: entries are served by class, then by joining order.
     pub priority: PriorityClass,
+    /// When it joined.
     pub joined_at: Timestamp,
 }
 
@@ -358,17 +459,27 @@ pub struct WaitlistEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AvailabilityQuery {
+    /// Only this department.
     pub department: Option<DepartmentId>,
+    /// Only this resource.
     pub resource: Option<ResourceId>,
+    /// Only this institution.
     pub institution: Option<InstitutionId>,
+    /// Only departments of this specialty (by name).
     pub specialty: Option<String>,
+    /// Only institutions of this tier.
     pub tier: Option<Tier>,
+    /// Only institutions of this district (by name).
     pub district: Option<String>,
+    /// First visit date (required).
     pub date_from: Date,
+    /// Last visit date (required; at most 366 days after the first).
     pub date_to: Date,
+    /// Only segments starting in this part of the day.
     pub time: Option<TimeOfDay>,
     /// Count the referral pool as free (for a patient holding a referral).
     pub with_referral: bool,
+    /// Most slots returned (1 ..= 100,000), earliest first.
     pub limit: u32,
 }
 
@@ -400,31 +511,45 @@ impl AvailabilityQuery {
 /// A slot with free places.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FreeSlot {
+    /// The slot.
     pub slot: SlotId,
+    /// Its resource.
     pub resource: ResourceId,
+    /// Its department.
     pub department: DepartmentId,
+    /// Its institution.
     pub institution: InstitutionId,
+    /// Its visit date.
     pub date: Date,
+    /// Start, minutes after local midnight.
     pub start_min: u16,
+    /// End, minutes after local midnight.
     pub end_min: u16,
     /// Places free to this kind of requester now.
     pub free: u32,
+    /// Its start as an instant.
     pub starts_at: Timestamp,
 }
 
 /// Free and total places of one department-day.
 #[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DayAvailability {
+    /// The day.
     pub date: Date,
+    /// Places free to the public now (pools a requester without referral may take).
     pub free: u32,
+    /// All places of the department's slots that day.
     pub places: u32,
 }
 
 /// Another institution's department with free places, for load spreading.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alternative {
+    /// The department.
     pub department: DepartmentId,
+    /// Its institution.
     pub institution: InstitutionId,
+    /// Its institution's tier.
     pub tier: Tier,
     /// Its earliest free slot in the range.
     pub earliest: FreeSlot,
@@ -439,19 +564,24 @@ pub struct Alternative {
 /// like the input: `range.get(i)` is the id of `specs[i]`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SlotRange {
+    /// The first id of the call.
     pub start: SlotId,
+    /// One past the last id of the call.
     pub end: SlotId,
 }
 
 impl SlotRange {
+    /// How many slots the call published.
     pub fn len(&self) -> usize {
         self.end.0.saturating_sub(self.start.0) as usize
     }
 
+    /// Whether the call published nothing.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Whether `id` came from this call.
     pub fn contains(&self, id: SlotId) -> bool {
         (self.start.0..self.end.0).contains(&id.0)
     }
@@ -461,6 +591,7 @@ impl SlotRange {
         (i < self.len()).then(|| SlotId(self.start.0 + i as u32))
     }
 
+    /// The ids, in input order.
     pub fn iter(&self) -> SlotRangeIter {
         SlotRangeIter(self.start.0..self.end.0)
     }
@@ -514,9 +645,13 @@ impl ExactSizeIterator for SlotRangeIter {}
 /// variable; C and Python keep the array form (`to_array`, ordered as [`Pool::ALL`]).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PoolCounts {
+    /// General (public) pool.
     pub general: u16,
+    /// Referral pool.
     pub referral: u16,
+    /// First channel quota group's pool.
     pub quota0: u16,
+    /// Second channel quota group's pool.
     pub quota1: u16,
 }
 
@@ -557,26 +692,38 @@ impl std::ops::Index<Pool> for PoolCounts {
 /// A published slot as the engine reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SlotInfo {
+    /// The slot's id.
     pub id: SlotId,
+    /// Its resource.
     pub resource: ResourceId,
+    /// Its department.
     pub department: DepartmentId,
+    /// Its institution.
     pub institution: InstitutionId,
+    /// Its visit date.
     pub date: Date,
+    /// Start, minutes after local midnight.
     pub start_min: u16,
+    /// End, minutes after local midnight.
     pub end_min: u16,
+    /// Places as published (overbooking adds to the general pool).
     pub capacity: u16,
     /// Places of each pool; general includes overbooking.
     pub pool_places: PoolCounts,
     /// Places taken from each pool.
     pub pool_taken: PoolCounts,
+    /// Closed by a session suspension: nothing more can be taken.
     pub closed: bool,
+    /// Its start as an instant.
     pub starts_at: Timestamp,
+    /// Its end as an instant.
     pub ends_at: Timestamp,
 }
 
 /// What a session suspension (停诊) did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SuspensionReport {
+    /// The slots closed.
     pub slots: Vec<SlotId>,
     /// Holds and bookings cancelled as `provider_cancelled`; the host notifies and rebooks them.
     pub cancelled: Vec<Booking>,
@@ -585,11 +732,17 @@ pub struct SuspensionReport {
 /// Counters for a quick look at the engine.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EngineStats {
+    /// Institutions registered.
     pub institutions: usize,
+    /// Departments registered.
     pub departments: usize,
+    /// Resources registered.
     pub resources: usize,
+    /// Patient records (merged ones included).
     pub patients: usize,
+    /// Slots published.
     pub slots: usize,
+    /// The last event's sequence number.
     pub last_event_seq: u64,
 }
 
@@ -600,15 +753,23 @@ pub struct EngineStats {
 /// `valid_until` inclusive, except on `closed_dates`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Roster {
+    /// The resource the schedule is for.
     pub resource: ResourceId,
     /// Monday = 0 … Sunday = 6.
     pub weekdays: Vec<u8>,
+    /// Session start, minutes after local midnight.
     pub start_min: u16,
+    /// Session end, minutes after local midnight.
     pub end_min: u16,
+    /// Length of each segment (slot), minutes.
     pub segment_min: u16,
+    /// Places of each segment.
     pub places: u16,
+    /// First date it applies to.
     pub valid_from: Date,
+    /// Last date it applies to (inclusive).
     pub valid_until: Date,
     #[serde(default)]
+    /// Dates it does not apply to (holidays, leave).
     pub closed_dates: Vec<Date>,
 }
