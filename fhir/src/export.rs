@@ -10,16 +10,34 @@ use haoyuan::Resource;
 use std::collections::{BTreeMap, HashMap};
 
 /// FHIR `Slot.status`.
+///
+/// FHIR has no capacity field, so a slot of several places stays `free` until its last place
+/// is taken (the places are in the [`EXT_CAPACITY`] and [`EXT_FREE`] extensions).
+///
+/// ```
+/// use haoyuan_fhir::SlotStatus;
+/// assert_eq!(SlotStatus::BusyTentative.code(), "busy-tentative");
+/// assert_eq!(SlotStatus::from_code("busy-unavailable"), Some(SlotStatus::BusyUnavailable));
+/// assert_eq!(SlotStatus::from_code("Busy"), None); // codes are case-sensitive
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SlotStatus {
+    /// `free`: at least one place can still be taken.
     Free,
+    /// `busy`: every place is booked (confirmed).
     Busy,
+    /// `busy-tentative`: every place is taken and at least one only by a hold, which may still
+    /// expire and free it.
     BusyTentative,
+    /// `busy-unavailable`: the session is suspended (停诊); on import, such Slots are skipped.
     BusyUnavailable,
+    /// `entered-in-error`: never exported (the engine has no such state); on import, such Slots
+    /// are skipped.
     EnteredInError,
 }
 
 impl SlotStatus {
+    /// Every status, in FHIR's order.
     pub const ALL: [SlotStatus; 5] = [
         SlotStatus::Free,
         SlotStatus::Busy,
@@ -28,6 +46,8 @@ impl SlotStatus {
         SlotStatus::EnteredInError,
     ];
 
+    /// The FHIR code (`free`, `busy`, `busy-tentative`, `busy-unavailable`,
+    /// `entered-in-error`).
     pub fn code(self) -> &'static str {
         match self {
             SlotStatus::Free => "free",
@@ -38,12 +58,14 @@ impl SlotStatus {
         }
     }
 
+    /// The status of a FHIR code, exactly as written; `None` for anything else.
     pub fn from_code(code: &str) -> Option<SlotStatus> {
         SlotStatus::ALL.into_iter().find(|s| s.code() == code)
     }
 
     /// A slot's status from its places: free until the last place is taken; then
     /// busy-tentative while any taken place is only held; busy-unavailable once suspended.
+    /// `held` is the number of the slot's places taken by holds not yet confirmed.
     pub fn of(info: &SlotInfo, held: u32) -> SlotStatus {
         let places: u32 = info.pool_places.total();
         let taken: u32 = info.pool_taken.total();
@@ -63,14 +85,23 @@ impl SlotStatus {
 /// the whole region), optionally with their holds and bookings as Appointments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExportScope {
+    /// First visit date exported (local to the region, inclusive).
     pub date_from: Date,
+    /// Last visit date exported (inclusive); the range is at most `QUERY_DAYS_MAX` days.
     pub date_to: Date,
+    /// Only this institution's resources (`None`: every institution).
     pub institution: Option<InstitutionId>,
+    /// Only this resource (`None`: every resource in scope). With `institution` too, the
+    /// resource must be at that institution.
     pub resource: Option<ResourceId>,
+    /// Also export each hold and booking on the slots as an Appointment (ended ones included).
     pub appointments: bool,
 }
 
 impl ExportScope {
+    /// Read a scope from JSON: `{"date_from": "2026-11-24", "date_to": "2026-11-30",
+    /// "institution": 0, "resource": 3, "appointments": true}`; the dates are required, the
+    /// rest optional. Unknown fields are refused (a typo would otherwise widen the export).
     pub fn from_json(v: &Value) -> FhirResult<ExportScope> {
         let o = v
             .as_object()
@@ -500,6 +531,46 @@ fn scope_slots(engine: &Engine, scope: &ExportScope) -> FhirResult<Vec<SlotInfo>
 /// A `collection` Bundle: the Schedule of every resource with slots in scope, each Slot, and
 /// (if `scope.appointments`) each hold and booking on those slots. This is also the format
 /// [`super::import::import_bundle`] reads.
+///
+/// Errors: an invalid or unordered date range, or one longer than `QUERY_DAYS_MAX` days
+/// (`invalid`); an unknown institution or resource (`not-found`).
+///
+/// ```
+/// use haoyuan::{Date, Engine, EngineConfig, ResourceKind, SlotSpec, Tier, Timestamp};
+/// use haoyuan_fhir::{export, ExportScope};
+/// use serde_json::Value;
+/// let day = Date::from_ymd(2026, 11, 24)?;
+/// let engine = Engine::with_manual_clock(
+///     EngineConfig::default(),
+///     Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600),
+/// )?;
+/// let h = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+/// let ecg = engine.add_resource(
+///     engine.add_department(h, "cardiology", "Cardiology")?,
+///     ResourceKind::Exam,
+///     "ECG room 2",
+///     false,
+/// )?;
+/// let spec = SlotSpec { resource: ecg, date: day, start_min: 480, end_min: 495, capacity: 4 };
+/// engine.publish_slots(&[spec])?;
+/// let scope = ExportScope {
+///     date_from: day,
+///     date_to: day,
+///     institution: Some(h),
+///     resource: None,
+///     appointments: false,
+/// };
+/// let b = export::bundle(&engine, &scope)?;
+/// assert_eq!(b["type"], "collection");
+/// let entries = b["entry"].as_array().unwrap();
+/// let kinds: Vec<&Value> = entries.iter().map(|e| &e["resource"]["resourceType"]).collect();
+/// assert_eq!(kinds, ["Schedule", "Slot"]);
+/// // An exam device is a Device actor; its four places are in the capacity extension.
+/// let actor = b["entry"][0]["resource"]["actor"][0]["reference"].as_str().unwrap();
+/// assert!(actor.starts_with("Device/"));
+/// assert_eq!(b["entry"][1]["resource"]["extension"][0]["valuePositiveInt"], 4);
+/// # Ok::<(), haoyuan_fhir::FhirError>(())
+/// ```
 pub fn bundle(engine: &Engine, scope: &ExportScope) -> FhirResult<Value> {
     let infos = scope_slots(engine, scope)?;
     let keys: Vec<(SlotId, Date)> = infos.iter().map(|i| (i.id, i.date)).collect();

@@ -49,6 +49,7 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
+    /// Read the options from JSON: `{}` or `{"institution": 0}`. Unknown options are refused.
     pub fn from_json(v: &Value) -> FhirResult<ImportOptions> {
         let o = v
             .as_object()
@@ -74,12 +75,17 @@ fn opt_id(o: &Map<String, Value>, k: &str) -> FhirResult<Option<u32>> {
 /// A CSV roster import: whose roster, and which dates to publish.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CsvImport {
+    /// The institution whose departments and resources the rows name.
     pub institution: InstitutionId,
+    /// First date to publish (local to the region, inclusive).
     pub valid_from: Date,
+    /// Last date to publish (inclusive), at most [`CSV_DAYS_MAX`] days after `valid_from`.
     pub valid_until: Date,
 }
 
 impl CsvImport {
+    /// Read the options from JSON: `{"institution": 0, "valid_from": "2026-11-23",
+    /// "valid_until": "2026-12-06"}`, all three required. Unknown options are refused.
     pub fn from_json(v: &Value) -> FhirResult<CsvImport> {
         let o = v
             .as_object()
@@ -130,6 +136,9 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// The report as the `*_json` functions return it: `{"first_slot": id or null, "slots":
+    /// count published, "skipped": Slots skipped, "rosters": CSV rows}` (the specs and rosters
+    /// themselves are not repeated).
     pub fn to_json(&self) -> Value {
         json!({
             "first_slot": self.slots.as_ref().map(|r| r.start.0),
@@ -1031,6 +1040,32 @@ pub fn parse_csv(
 
 /// Import a CSV roster: validate every row, expand the rosters over `valid_from ..=
 /// valid_until`, refuse duplicates of published slots, then publish in one call.
+///
+/// All or nothing: on `Err` nothing was published, and the [`FhirError`] lists every bad row
+/// (`line N, column`) found, up to [`ISSUES_MAX`] in its `OperationOutcome`.
+///
+/// ```
+/// use haoyuan::{Date, Engine, EngineConfig, ResourceKind, Tier, Timestamp};
+/// use haoyuan_fhir::{import, CsvImport};
+/// let monday = Date::from_ymd(2026, 11, 23)?;
+/// let engine = Engine::with_manual_clock(
+///     EngineConfig::default(),
+///     Timestamp::from_local(monday.plus_days(-1), 16 * 60, 8 * 3600),
+/// )?;
+/// let h = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+/// let cardiology = engine.add_department(h, "cardiology", "Cardiology")?;
+/// engine.add_resource(cardiology, ResourceKind::Doctor, "Dr Li", false)?;
+/// let csv = "resource,department,weekday,session_start,session_end,segment_minutes,places\n\
+///            Dr Li,cardiology,mon,08:00,12:00,30,2\n";
+/// let week = CsvImport { institution: h, valid_from: monday, valid_until: monday.plus_days(6) };
+/// let report = import::import_csv(&engine, csv, &week)?;
+/// assert_eq!(report.specs.len(), 8); // one Monday morning in 30-minute segments
+/// // Importing the same week again would double the places: refused, nothing changes.
+/// let err = import::import_csv(&engine, csv, &week).unwrap_err();
+/// assert!(err.issues[0].location.as_deref().unwrap().starts_with("line 2"));
+/// assert_eq!(engine.slot_count(), 8);
+/// # Ok::<(), haoyuan_fhir::FhirError>(())
+/// ```
 pub fn import_csv(engine: &Engine, text: &str, opts: &CsvImport) -> FhirResult<ImportReport> {
     let rosters = parse_csv(engine, text, opts)?;
     let mut specs = Vec::new();

@@ -21,6 +21,56 @@
 //! ([`FhirError::code`]) and its `OperationOutcome` ([`FhirError::outcome_json`]).
 //!
 //! Times are RFC 3339 with the region's offset (`2026-11-24T08:00:00+08:00`).
+//!
+//! ## Example: find, hold, book and cancel through FHIR
+//!
+//! ```
+//! use haoyuan::{Date, Engine, EngineConfig, ResourceKind, SlotSpec, Tier, Timestamp};
+//! use haoyuan_fhir as fhir;
+//! use serde_json::Value;
+//!
+//! // A hospital with one cardiologist; the clock at 16:00 the day before the visit (after the
+//! // public release at 15:00), in UTC+8.
+//! let day = Date::from_ymd(2026, 11, 24)?;
+//! let now = Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600);
+//! let engine = Engine::with_manual_clock(EngineConfig::default(), now)?;
+//! let hospital =
+//!     engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+//! let cardiology = engine.add_department(hospital, "cardiology", "Cardiology")?;
+//! let dr_li = engine.add_resource(cardiology, ResourceKind::Doctor, "Dr Li", false)?;
+//! let spec = SlotSpec { resource: dr_li, date: day, start_min: 480, end_min: 510, capacity: 2 };
+//! engine.publish_slots(&[spec])?;
+//! let patient = engine.register_patient()?;
+//!
+//! // $find: a searchset Bundle of free Slots.
+//! let params = r#"{"start": "2026-11-24", "end": "2026-11-24", "specialty": "cardiology"}"#;
+//! let found = fhir::find_json(&engine, params)?;
+//! let found: Value = serde_json::from_str(&found).unwrap();
+//! let slot = found["entry"][0]["resource"]["id"].as_str().unwrap().to_string();
+//! assert_eq!(found["entry"][0]["resource"]["status"], "free");
+//!
+//! // $hold, then $book the pending Appointment.
+//! let patient = format!("Patient/patient-{}", patient.0);
+//! let request = format!(r#"{{"slot": "Slot/{slot}", "patient": "{patient}", "channel": "wechat"}}"#);
+//! let held: Value = serde_json::from_str(&fhir::hold_json(&engine, &request)?).unwrap();
+//! assert_eq!(held["status"], "pending");
+//! let confirm = format!(r#"{{"appointment": "Appointment/{}"}}"#, held["id"].as_str().unwrap());
+//! let booked: Value = serde_json::from_str(&fhir::book_json(&engine, &confirm)?).unwrap();
+//! assert_eq!(booked["status"], "booked");
+//!
+//! // A second booking of the same department-day breaks the per-patient limit: an
+//! // OperationOutcome with the engine's stable error code.
+//! let err = fhir::book_json(&engine, &request).unwrap_err();
+//! assert_eq!(err.code(), haoyuan::ErrorCode::LimitReached);
+//! assert!(err.outcome_json().contains("business-rule"));
+//!
+//! // $cancel: the place returns to the pool.
+//! let cancelled: Value = serde_json::from_str(&fhir::cancel_json(&engine, &confirm)?).unwrap();
+//! assert_eq!(cancelled["status"], "cancelled");
+//! # Ok::<(), fhir::FhirError>(())
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod export;
 pub mod import;
@@ -43,11 +93,23 @@ pub use ops::{AppointmentRequest, FindParams};
 pub const BASE: &str = "https://example.invalid/haoyuan/fhir";
 /// `Identifier.system` of a resource (the Schedule's identifier value is the `ResourceId`).
 pub const SID_RESOURCE: &str = "https://example.invalid/haoyuan/fhir/sid/resource";
+/// `Identifier.system` of a Slot: its value is the engine's `SlotId` (the number in `slot-N`).
 pub const SID_SLOT: &str = "https://example.invalid/haoyuan/fhir/sid/slot";
+/// `Identifier.system` of an Appointment for a hold or booking: its value is the engine's
+/// `BookingId` (the number in `booking-N`).
 pub const SID_BOOKING: &str = "https://example.invalid/haoyuan/fhir/sid/booking";
+/// `Identifier.system` of a `waitlist` Appointment: its value is the engine's `WaitlistId`
+/// (the number in `waitlist-N`).
 pub const SID_WAITLIST: &str = "https://example.invalid/haoyuan/fhir/sid/waitlist";
+/// CodeSystem of `serviceType` on Schedules, Slots and Appointments: what is booked (`doctor`,
+/// `bed`, `exam`, `nursing`, `pharmacy`, `service`).
 pub const CS_RESOURCE_KIND: &str = "https://example.invalid/haoyuan/fhir/CodeSystem/resource-kind";
+/// CodeSystem of `specialty`: the department's specialty code as registered in the engine
+/// (`cardiology`, `paediatrics` …); the department's display name is the concept's `text`.
 pub const CS_SPECIALTY: &str = "https://example.invalid/haoyuan/fhir/CodeSystem/specialty";
+/// CodeSystem of `OperationOutcome.issue.details`: the engine's stable numeric error code
+/// ([`ErrorCode`] as a number, its name as `display`), the same code the C ABI and the Python
+/// exceptions carry.
 pub const CS_ERROR: &str = "https://example.invalid/haoyuan/fhir/CodeSystem/error-code";
 /// HL7's appointment cancellation reasons (`pat`, `prov`, `other`).
 pub const CS_CANCEL_REASON: &str =
@@ -83,6 +145,7 @@ pub struct Issue {
     /// FHIR IssueType: `invalid`, `required`, `value`, `code-invalid`, `not-found`, `conflict`,
     /// `duplicate`, `business-rule`, `too-costly`, `not-supported`, `exception` …
     pub code: &'static str,
+    /// Human-readable explanation: the engine's error message, or what is wrong with the input.
     pub diagnostics: String,
     /// Where: a FHIRPath such as `Bundle.entry[3].resource.start`, or `line 4, places` for CSV.
     pub location: Option<String>,
@@ -91,6 +154,8 @@ pub struct Issue {
 }
 
 impl Issue {
+    /// An `error`-severity issue of IssueType `code` at `location` (a FHIRPath, a CSV
+    /// position or `None`), without an engine code.
     pub fn error(
         code: &'static str,
         location: impl Into<Option<String>>,
@@ -110,14 +175,17 @@ impl Issue {
 /// [`ISSUES_MAX`]). Renders as an `OperationOutcome`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FhirError {
+    /// The problems, in the order found (never empty when returned by this crate).
     pub issues: Vec<Issue>,
 }
 
 impl FhirError {
+    /// A failure of one issue.
     pub fn one(issue: Issue) -> FhirError {
         FhirError { issues: vec![issue] }
     }
 
+    /// A failure of one `invalid` issue: the input at `location` is malformed.
     pub fn invalid(
         location: impl Into<Option<String>>,
         diagnostics: impl Into<String>,
@@ -227,6 +295,7 @@ impl From<Error> for FhirError {
     }
 }
 
+/// The result of every call of this crate: `Err` is a [`FhirError`] (an `OperationOutcome`).
 pub type FhirResult<T> = std::result::Result<T, FhirError>;
 
 // ------------------------------------------------------------------ JSON text API (C, Python)

@@ -26,13 +26,18 @@ pub struct FindParams {
     pub specialty: Option<String>,
     /// `Practitioner/resource-N` (or any resource: Location, Device, HealthcareService).
     pub practitioner: Option<ResourceId>,
+    /// `Organization/institution-N`: only this institution's slots.
     pub organization: Option<InstitutionId>,
     /// A district name, or `Location/resource-N` for a bed.
     pub location: Option<String>,
+    /// The bed (or other resource) named by a `location` of the form `Location/resource-N`;
+    /// if `practitioner` is given too, both must name the same resource.
     pub location_resource: Option<ResourceId>,
     /// The patient who will book: a patient with a valid unused referral also sees the
     /// referral pool.
     pub patient: Option<PatientId>,
+    /// Most Slots returned (`_count`, 1 ..= the engine's `QUERY_LIMIT_MAX`; default
+    /// [`FIND_COUNT_DEFAULT`]).
     pub count: u32,
 }
 
@@ -260,13 +265,53 @@ impl FindParams {
 }
 
 /// `$find`: free Slots matching the parameters, earliest first, as a searchset Bundle.
+///
+/// The Bundle lists each Slot (search mode `match`) and then the Schedule of each resource
+/// they belong to (mode `include`). Only slots open to booking now are found: the public
+/// window (and, for a `patient` with a valid referral, the referral window) decides.
+///
+/// ```
+/// use haoyuan::{Date, Engine, EngineConfig, ResourceKind, SlotSpec, Tier, Timestamp};
+/// use haoyuan_fhir::ops;
+/// use serde_json::json;
+/// let day = Date::from_ymd(2026, 11, 24)?;
+/// let engine = Engine::with_manual_clock(
+///     EngineConfig::default(),
+///     Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600),
+/// )?;
+/// let h = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+/// let paediatrics = engine.add_department(h, "paediatrics", "Paediatrics")?;
+/// let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", true)?;
+/// let seg = |start_min| SlotSpec {
+///     resource: dr_chen,
+///     date: day,
+///     start_min,
+///     end_min: start_min + 20,
+///     capacity: 1,
+/// };
+/// engine.publish_slots(&[seg(840), seg(860), seg(880)])?;
+/// // A FHIR Parameters resource; a plain object with the same names works too.
+/// let params = json!({ "resourceType": "Parameters", "parameter": [
+///     { "name": "start", "valueDateTime": "2026-11-24T14:15:00+08:00" },
+///     { "name": "end", "valueDate": "2026-11-24" },
+///     { "name": "specialty", "valueCode": "paediatrics" },
+///     { "name": "_count", "valueInteger": 5 },
+/// ]});
+/// let bundle = ops::find(&engine, &params)?;
+/// assert_eq!(bundle["type"], "searchset");
+/// assert_eq!(bundle["total"], 2, "the 14:00 segment starts before the requested start");
+/// assert_eq!(bundle["entry"][0]["resource"]["start"], "2026-11-24T14:20:00+08:00");
+/// assert_eq!(bundle["entry"][2]["search"]["mode"], "include"); // Dr Chen's Schedule
+/// # Ok::<(), haoyuan_fhir::FhirError>(())
+/// ```
 pub fn find(engine: &Engine, v: &Value) -> FhirResult<Value> {
     let p = FindParams::from_json(engine, v)?;
     let slots = find_slots(engine, &p)?;
     searchset(engine, &slots)
 }
 
-/// The free slots `$find` reports.
+/// The free slots `$find` reports, as the engine's [`SlotInfo`]s (earliest first, at most
+/// `p.count`): for a host that wants the slots rather than the Bundle.
 pub fn find_slots(engine: &Engine, p: &FindParams) -> FhirResult<Vec<SlotInfo>> {
     let off = engine.utc_offset_s();
     let resource = match (p.practitioner, p.location_resource) {
@@ -329,10 +374,17 @@ pub fn find_slots(engine: &Engine, p: &FindParams) -> FhirResult<Vec<SlotInfo>> 
 /// What `$hold`, `$book` and `$cancel` act on.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct AppointmentRequest {
+    /// The Slot to hold or book (`Slot/slot-N`); required unless confirming or cancelling
+    /// an existing `appointment`.
     pub slot: Option<SlotId>,
+    /// The booking patient (`Patient/patient-N`, the engine's master patient index id).
     pub patient: Option<PatientId>,
+    /// The booking channel by name (`app`, `wechat`, `web`, `kiosk`, `phone`, `clinic` or one
+    /// the host added); per-channel quotas and statistics depend on it.
     pub channel: Option<String>,
+    /// A referral (`ServiceRequest/referral-N`): opens the referral pool and raises priority.
     pub referral: Option<ReferralId>,
+    /// A follow-up visit: priority between referrals and the general public.
     pub follow_up: bool,
     /// An existing hold or booking (`Appointment/booking-N`).
     pub appointment: Option<BookingId>,
@@ -488,6 +540,44 @@ pub fn hold(engine: &Engine, v: &Value) -> FhirResult<Value> {
 
 /// `$book`: confirm the pending hold named by `appointment`, or book `slot` at once; → the
 /// `booked` Appointment.
+///
+/// Errors are the engine's refusals as `OperationOutcome`s: a full slot is a `conflict`
+/// ([`ErrorCode::SlotFull`]); a per-patient limit, a suspension, a booking window not yet open
+/// or an expired hold is a `business-rule`, each with its engine code
+/// ([`FhirError::code`]).
+///
+/// ```
+/// use haoyuan::{Date, Engine, EngineConfig, ErrorCode, ResourceKind, SlotSpec, Tier, Timestamp};
+/// use haoyuan_fhir::ops;
+/// use serde_json::json;
+/// let day = Date::from_ymd(2026, 11, 24)?;
+/// let engine = Engine::with_manual_clock(
+///     EngineConfig::default(),
+///     Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600),
+/// )?;
+/// let h = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+/// let cardiology = engine.add_department(h, "cardiology", "Cardiology")?;
+/// let dr_li = engine.add_resource(cardiology, ResourceKind::Doctor, "Dr Li", false)?;
+/// let spec = SlotSpec { resource: dr_li, date: day, start_min: 480, end_min: 510, capacity: 1 };
+/// let slot = engine.publish_slots(&[spec])?.start;
+/// let (p1, p2) = (engine.register_patient()?, engine.register_patient()?);
+/// // An Appointment resource, as a FHIR client would send it.
+/// let appointment = |p: haoyuan::PatientId| json!({
+///     "resourceType": "Appointment",
+///     "status": "proposed",
+///     "slot": [{ "reference": format!("Slot/slot-{}", slot.0) }],
+///     "participant": [{
+///         "actor": { "reference": format!("Patient/patient-{}", p.0) },
+///         "status": "needs-action",
+///     }],
+///     "extension": [{ "url": haoyuan_fhir::EXT_CHANNEL, "valueString": "kiosk" }],
+/// });
+/// let booked = ops::book(&engine, &appointment(p1))?;
+/// assert_eq!(booked["status"], "booked");
+/// let full = ops::book(&engine, &appointment(p2)).unwrap_err();
+/// assert_eq!((full.issues[0].code, full.code()), ("conflict", ErrorCode::SlotFull));
+/// # Ok::<(), haoyuan_fhir::FhirError>(())
+/// ```
 pub fn book(engine: &Engine, v: &Value) -> FhirResult<Value> {
     let r = AppointmentRequest::from_json(v)?;
     let b = match r.appointment {

@@ -27,9 +27,17 @@ pub const REQUESTS_PER_DAY_MAX: f64 = 5_000_000.0;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NoShowModel {
+    /// Probability (0 ..= 1) that a patient booked for the same day, with no past no-show,
+    /// does not come. Default 0.11: with the lead-time term, bookings a few days ahead land
+    /// near the ~15% reported at a Chinese hospital.
     pub base: f64,
+    /// Added probability per day between booking and visit (default 0.008: a place booked a
+    /// week ahead is missed about 6 points more often — plans change, people forget).
     pub per_lead_day: f64,
+    /// Added probability per no-show in the patient's recent history (default 0.10: past
+    /// no-shows predict future ones — the behaviour suspensions act on).
     pub per_past_no_show: f64,
+    /// Cap on the probability (0 ..= 1; default 0.9: nobody is certain not to come).
     pub max: f64,
     /// Days a no-show counts in a patient's history (1 ..= 366).
     pub history_days: u32,
@@ -51,6 +59,17 @@ impl Default for NoShowModel {
 }
 
 impl NoShowModel {
+    /// The probability (0 ..= `max`) that a booking made `lead_days` days (fractional, from
+    /// booking to the visit; negative counts as 0) ahead is a no-show, for a patient with
+    /// `past_no_shows` no-shows in the history window.
+    ///
+    /// ```
+    /// use haoyuan_sim::NoShowModel;
+    /// let m = NoShowModel::default();
+    /// assert!((m.probability(0.0, 0) - 0.11).abs() < 1e-12);
+    /// assert!((m.probability(7.0, 1) - (0.11 + 7.0 * 0.008 + 0.10)).abs() < 1e-12);
+    /// assert_eq!(m.probability(7.0, 100), m.max);
+    /// ```
     pub fn probability(&self, lead_days: f64, past_no_shows: u32) -> f64 {
         (self.base
             + self.per_lead_day * lead_days.max(0.0)
@@ -59,7 +78,25 @@ impl NoShowModel {
     }
 }
 
-/// What patients ask for.
+/// What patients ask for, and how they behave once booked.
+///
+/// Weights (`weekday_factor`, `hourly_weights`, `tier_preference`, `specialty_weights`,
+/// `urgency_mix`, `channel_mix`) are relative: only their ratios matter. Shares and
+/// probabilities are within 0 ..= 1. The default is a city of 20,000 booking residents making
+/// 600 requests on an ordinary weekday, with the specialty, channel and no-show mixes of the
+/// seed articles; [`DemandSpec::dongguan`] scales it to Dongguan. Serde reads a partial object
+/// (missing fields take these defaults) and refuses unknown fields.
+///
+/// ```
+/// use haoyuan_sim::*;
+/// // A city where the elderly book by phone much more, and patients wait longer.
+/// let mut demand =
+///     DemandSpec { requests_per_day: 300.0, tolerance_days_max: 7, ..DemandSpec::default() };
+/// demand.channel_mix.insert("phone".into(), 0.5);
+/// demand.validate().unwrap();
+/// demand.release_spike_share = 1.5;
+/// assert!(demand.validate().is_err());
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DemandSpec {
@@ -79,6 +116,8 @@ pub struct DemandSpec {
     pub tier_preference: [f64; 3],
     /// Relative demand by specialty name; a specialty not named gets `other_specialty_weight`.
     pub specialty_weights: BTreeMap<String, f64>,
+    /// Relative demand of each region specialty not named in `specialty_weights` (default
+    /// 0.03, beside internal medicine's 0.26).
     pub other_specialty_weight: f64,
     /// Share of requests that are referrals from a community clinic (booked by the family
     /// doctor through the `clinic` channel).
@@ -89,6 +128,7 @@ pub struct DemandSpec {
     pub follow_up_share: f64,
     /// Relative use of the patient channels (referrals always use `clinic`).
     pub channel_mix: BTreeMap<String, f64>,
+    /// Who does not come to a booked visit, and how long a no-show is remembered.
     pub no_show: NoShowModel,
     /// Probability that a booking is cancelled by the patient before the visit.
     pub cancel_probability: f64,
@@ -178,6 +218,11 @@ impl DemandSpec {
         DemandSpec { population: 1_000_000, requests_per_day: 45_000.0, ..DemandSpec::default() }
     }
 
+    /// Check every field against its bound: population 1 ..= [`POPULATION_MAX`], at most
+    /// [`REQUESTS_PER_DAY_MAX`] requests on the busiest weekday, weights finite and non-negative
+    /// with a positive sum where one is drawn from, shares and probabilities within 0 ..= 1,
+    /// `no_show.history_days` 1 ..= 366, `tolerance_days_max` at most 60. Every entry point
+    /// calls this; an `Err` (`InvalidArgument`) names the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::invalid(format!("demand: {m}")));
         let p = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);

@@ -1,8 +1,8 @@
 //! # The policy simulator: the real engine, driven by synthetic patients
 //!
 //! A data scientist asks "what happens to waiting times, fairness and no-shows in our city if
-//! we change the rules?". [`simulate`] answers on the very same [`Engine`](haoyuan::Engine) a
-//! hospital runs: it builds a region ([`RegionSpec`], e.g. [`RegionSpec::dongguan`]), lets
+//! we change the rules?". [`simulate`] answers on the very same [`Engine`] a hospital runs:
+//! it builds a region ([`RegionSpec`], e.g. [`RegionSpec::dongguan`]), lets
 //! seeded patients ([`DemandSpec`]) query availability, hold, confirm, cancel, arrive or not
 //! come, on a manual clock, and returns a [`SimResult`]. The same inputs and seed give the same
 //! result bit for bit (invariant 5). [`compare`] runs several policies over replications on
@@ -32,6 +32,24 @@
 //! patient tolerates. With "information islands" each patient sees only the institution whose
 //! channel they use. The clinical side (visit length, overtime) is not modelled: an attended
 //! patient beyond a slot's capacity is counted as overflow.
+//!
+//! ## Where to start
+//!
+//! - Describe the city: [`RegionSpec`] ([`RegionSpec::small`] for a quick look,
+//!   [`RegionSpec::dongguan`] for DOMAIN.md's sizes) and its patients: [`DemandSpec`].
+//! - Describe the rules under study: [`SimPolicy`] (the engine's [`Policy`] plus the unified
+//!   pool, load spreading and [`OverbookingTarget`]s).
+//! - Run: [`simulate`] (one policy, one seed), [`compare`] (several policies × replications on
+//!   common random numbers), [`simulate_recorded`] / [`compare_recorded`] (a city's own
+//!   recorded requests, see [`Recorded`]), or [`simulate_with_hooks`] (a choice model written by
+//!   the user, see [`SimHooks`]).
+//! - Read the [`SimResult`]: [`SimResult::summary`] for the headline numbers; `warnings` for
+//!   what could not be measured.
+//!
+//! Every entry point validates its inputs first and returns [`Error::InvalidArgument`] (or
+//! `InvalidPolicy`) naming the bad field before anything runs.
+
+#![warn(missing_docs)]
 
 mod demand;
 mod metrics;
@@ -55,6 +73,44 @@ pub use region::{
 /// The engine's `overbooking.by_department` entries of `targets` on `region`: every department
 /// each target matches, later targets winning. A target that matches nothing is an error (a
 /// misspelt name would otherwise change nothing, silently).
+///
+/// The keys are engine department ids ([`RegionDepartment::id`]), the values the targets'
+/// ratios (0 ..= 1). [`simulate`] calls this itself for [`SimPolicy::overbooking_targets`]; call
+/// it to see which departments a target list reaches before running it.
+///
+/// # Errors
+///
+/// `InvalidArgument` naming the first target (its index and selectors) that matches no
+/// department.
+///
+/// ```
+/// use haoyuan::{Engine, EngineConfig, Tier, Timestamp};
+/// use haoyuan_sim::*;
+/// let spec = RegionSpec::small();
+/// let config = EngineConfig::default();
+/// let now = Timestamp::from_local(spec.start()?, 0, config.utc_offset_s);
+/// let engine = Engine::with_manual_clock(config, now)?;
+/// let region = build_region(&engine, &spec, 1)?;
+/// // 10% extra on tertiary paediatrics: the small region has two tertiary hospitals.
+/// let paediatrics = OverbookingTarget {
+///     tier: Some(Tier::Tertiary),
+///     specialty: Some("paediatrics".into()),
+///     institution: None,
+///     ratio: 0.1,
+/// };
+/// let by_department = resolve_overbooking_targets(&region, &[paediatrics])?;
+/// assert_eq!(by_department.len(), 2);
+/// assert!(by_department.values().all(|r| *r == 0.1));
+/// // A misspelt specialty is an error, not a silent no-op.
+/// let typo = OverbookingTarget {
+///     tier: None,
+///     specialty: Some("paediatric".into()),
+///     institution: None,
+///     ratio: 0.1,
+/// };
+/// assert!(resolve_overbooking_targets(&region, &[typo]).is_err());
+/// # Ok::<(), haoyuan::Error>(())
+/// ```
 pub fn resolve_overbooking_targets(
     region: &Region,
     targets: &[OverbookingTarget],
@@ -92,12 +148,28 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Longest simulated period (ten years).
+/// Longest simulated period, in days (ten years): the bound on [`Window::days`] and on a
+/// warm-up.
 pub const SIM_DAYS_MAX: u32 = 3660;
-/// Most runs one `compare` call makes.
+/// Most runs (policies × replications) one [`compare`] call makes: each run keeps a whole
+/// engine in memory while it runs, and its [`SimResult`] afterwards.
 pub const COMPARE_RUNS_MAX: usize = 10_000;
 
 /// A policy under study: the engine's rules plus how the region shares its slots.
+///
+/// The default is the engine's default [`Policy`] (DOMAIN.md's rules) with overbooking
+/// counted per session (see below), on one unified pool with five load-spreading alternatives
+/// refreshed every 30 minutes. [`SimPolicy::islands`] is the city before a platform. Serde
+/// reads a partial object (missing fields take their defaults) and refuses unknown fields, so a
+/// misspelt setting is an error rather than a silent default.
+///
+/// ```
+/// use haoyuan_sim::*;
+/// let mut lottery = SimPolicy::default();
+/// lottery.engine.lottery.window_s = 60; // the release minute is drawn by lot
+/// lottery.validate().unwrap();
+/// assert!(SimPolicy::islands().validate().is_ok());
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimPolicy {
@@ -126,21 +198,31 @@ pub struct SimPolicy {
 }
 
 /// An overbooking ratio for the departments that match every given selector (none given: all).
+///
+/// Resolved against the built region by [`resolve_overbooking_targets`]; a target that matches
+/// no department makes the run fail, so a misspelt name cannot pass unnoticed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverbookingTarget {
+    /// Only departments of institutions of this tier (`None`: any tier).
     #[serde(default)]
     pub tier: Option<Tier>,
+    /// Only departments of this specialty, by its name in [`RegionSpec::specialties`] (or
+    /// [`BEDS_SPECIALTY`], [`EXAMS_SPECIALTY`]); `None`: any specialty.
     #[serde(default)]
     pub specialty: Option<String>,
-    /// An institution's name (see [`RegionInstitution::name`]).
+    /// Only the departments of the institution of this name (see [`RegionInstitution::name`]);
+    /// `None`: any institution.
     #[serde(default)]
     pub institution: Option<String>,
-    /// 0 ..= 1, counted as the engine's `overbooking.spread` says.
+    /// Extra bookings allowed beyond capacity, as a share of places (0 ..= 1; 0.1 = 10%),
+    /// counted as the engine's `overbooking.spread` says (per session by default in the
+    /// simulator, see [`SimPolicy`]).
     pub ratio: f32,
 }
 
-/// Most overbooking targets one policy may list.
+/// Most overbooking targets one policy may list (each is matched against every department of
+/// the region once per run).
 pub const OVERBOOKING_TARGETS_MAX: usize = 10_000;
 
 impl Default for SimPolicy {
@@ -172,6 +254,10 @@ impl SimPolicy {
         SimPolicy { unified_pool: false, alternatives: 0, ..SimPolicy::default() }
     }
 
+    /// Check the policy before a run: the engine's own checks ([`Policy::validate`]), then
+    /// `alternatives` at most 100, `alternatives_refresh_s` at most a day (86,400 s), at most
+    /// [`OVERBOOKING_TARGETS_MAX`] targets, each ratio within 0 ..= 1. Every entry point calls
+    /// this; an `Err` names the bad field.
     pub fn validate(&self) -> Result<()> {
         self.engine.validate()?;
         if self.alternatives_refresh_s > 86_400 {
@@ -201,15 +287,22 @@ impl SimPolicy {
 }
 
 /// A place offered to a patient: the preferred institution's earliest, or an alternative.
+/// What a [`SimHooks::choose`] hook chooses among.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Offer {
+    /// The engine's slot (one time segment of one doctor, bed or device on one date).
     pub slot: SlotId,
+    /// The engine's department of the slot.
     pub department: DepartmentId,
+    /// The engine's institution of the slot.
     pub institution: InstitutionId,
+    /// The institution's tier.
     pub tier: Tier,
+    /// The institution's district index, `0 .. districts` (as [`RegionInstitution::district`]).
     pub district: u32,
     /// Days from the request's day to the visit date.
     pub days_ahead: i32,
+    /// Start of the segment, in minutes after local midnight (480 = 08:00).
     pub start_min: u16,
     /// Places free to this requester.
     pub free: u32,
@@ -217,16 +310,22 @@ pub struct Offer {
     pub preferred: bool,
 }
 
-/// Who is choosing.
+/// Who is choosing: what a [`SimHooks`] hook knows about the patient and the request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChoiceContext {
+    /// The patient's id in the engine's master patient index (registered on the resident's
+    /// first request of the run).
     pub patient: PatientId,
     /// Simulated day of the request (0 = first measured day; negative in warm-up).
     pub day: i32,
+    /// The patient's home district index, `0 .. districts` (fixed per resident by the seed).
     pub district: u32,
+    /// The specialty asked for, by name (one of [`Region::specialties`]).
     pub specialty: String,
     /// `emergency`, `urgent`, `routine`, `follow_up` or `general`.
     pub class: String,
+    /// The channel the request came through (`app`, `wechat`, `web`, `kiosk`, `phone`,
+    /// `clinic` for referrals, or a channel of [`DemandSpec::channel_mix`]).
     pub channel: String,
     /// Longest wait in days the patient accepts at the preferred place.
     pub tolerance_days: u8,
@@ -235,6 +334,32 @@ pub struct ChoiceContext {
 }
 
 /// A custom policy written by the user (e.g. in Python): slower, but anything goes.
+///
+/// Without hooks a patient takes the preferred place if it is within their tolerance, else the
+/// earliest alternative that is earlier. A hook replaces that choice, and may refuse places
+/// beyond a slot's capacity. An `Err` from a hook stops the run and is returned.
+///
+/// ```
+/// use haoyuan_sim::*;
+/// /// Patients who always take the soonest place, wherever it is, and never an overbooked one.
+/// struct Soonest;
+/// impl SimHooks for Soonest {
+///     fn choose(&self, _: &ChoiceContext, offers: &[Offer]) -> haoyuan::Result<Option<usize>> {
+///         Ok((0..offers.len()).min_by_key(|&i| (offers[i].days_ahead, offers[i].start_min)))
+///     }
+///     fn overbook(&self, _: &ChoiceContext, _: &Offer, _: u32, _: u32) -> haoyuan::Result<bool> {
+///         Ok(false)
+///     }
+/// }
+/// let demand = DemandSpec { requests_per_day: 200.0, ..DemandSpec::default() };
+/// let window = Window::days(1).warmup(2);
+/// let quiet = |_: u64, _: u64| -> haoyuan::Result<()> { Ok(()) };
+/// let r = simulate_with_hooks(
+///     &RegionSpec::small(), &demand, &SimPolicy::default(), window, 7, &Soonest, &quiet,
+/// )?;
+/// assert!(r.counts.served > 0);
+/// # Ok::<(), haoyuan::Error>(())
+/// ```
 pub trait SimHooks: Sync {
     /// Which offer the patient takes (an index into `offers`), or `None` to take none.
     /// Called only when there is at least one offer.
@@ -324,6 +449,33 @@ pub fn default_warmup_days(region: &RegionSpec, demand: &DemandSpec, policy: &Si
 /// Simulate the measurement window `window` (a number of days, or a [`Window`]) of `demand` on
 /// `region` under `policy`. Deterministic: the same inputs and seed give the same result, bit
 /// for bit (apart from `elapsed_s`).
+///
+/// `progress` is called after every simulated day (see [`Progress`]); pass `&|_, _| Ok(())`
+/// for none.
+///
+/// # Errors
+///
+/// `InvalidArgument` / `InvalidPolicy` when the region, demand, policy or window fails its
+/// checks (nothing has run then); the `Err` of `progress` if it stops the run;
+/// `CapacityExceeded` if the simulator fell behind the engine's event stream (a bug: please
+/// report it with the seed). Engine refusals a patient would meet (a full slot, a limit) are
+/// not errors: they are counted in [`SimResult::counts`].
+///
+/// ```
+/// use haoyuan_sim::*;
+/// let region = RegionSpec::small();
+/// let demand = DemandSpec { requests_per_day: 200.0, ..DemandSpec::default() };
+/// // Two measured days after a deliberately short warm-up of three: quick, but not steady.
+/// let window = Window::days(2).warmup(3);
+/// let r = simulate(&region, &demand, &SimPolicy::default(), window, 42, &|_, _| Ok(()))?;
+/// assert_eq!((r.days, r.warmup_days), (2, 3));
+/// assert!(r.warnings.iter().any(|w| w.contains("not in steady state")));
+/// assert!(r.counts.requests > 0 && r.counts.served <= r.counts.requests);
+/// // Same inputs, same seed: the same result.
+/// let again = simulate(&region, &demand, &SimPolicy::default(), window, 42, &|_, _| Ok(()))?;
+/// assert_eq!(r.without_timing(), again.without_timing());
+/// # Ok::<(), haoyuan::Error>(())
+/// ```
 pub fn simulate(
     region: &RegionSpec,
     demand: &DemandSpec,
@@ -355,9 +507,14 @@ pub fn simulate_with_hooks(
 /// One run of a comparison.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompareRun {
+    /// The policy's name, as given to [`compare`].
     pub policy: String,
+    /// Replication index, `0 .. replications`.
     pub replication: u32,
+    /// The run's seed: [`replication_seed`] of the comparison's seed and `replication` (pass it
+    /// to [`simulate`] to rerun this one run alone).
     pub seed: u64,
+    /// What the run measured.
     pub result: SimResult,
 }
 
@@ -372,6 +529,37 @@ pub fn replication_seed(seed: u64, r: u32) -> u64 {
 
 /// Run every policy for `replications` replications on common random numbers, in parallel on
 /// the rayon pool. Results come back in (policy, replication) order whatever the scheduling.
+///
+/// Replication `r` of every policy runs with the seed [`replication_seed`]`(seed, r)`, so the
+/// policies meet the same patients with the same dice, and differences between them are the
+/// policy's, not the noise's. `progress` counts simulated days over all runs.
+///
+/// # Errors
+///
+/// As [`simulate`], plus `InvalidArgument` when there is no policy, no replication, or more
+/// than [`COMPARE_RUNS_MAX`] runs. The first failing run's error is returned.
+///
+/// ```
+/// use haoyuan_sim::*;
+/// let region = RegionSpec::small();
+/// let demand = DemandSpec { requests_per_day: 200.0, ..DemandSpec::default() };
+/// let policies = vec![
+///     ("unified".to_string(), SimPolicy::default()),
+///     ("islands".to_string(), SimPolicy::islands()),
+/// ];
+/// let window = Window::days(1).warmup(2);
+/// let runs = compare(&region, &demand, &policies, window, 2, 1, &|_, _| Ok(()))?;
+/// assert_eq!(runs.len(), 4);
+/// assert_eq!((runs[1].policy.as_str(), runs[1].replication), ("unified", 1));
+/// // Common random numbers: replication 1 of each policy had the same seed.
+/// assert_eq!(runs[1].seed, runs[3].seed);
+/// assert_eq!(runs[1].seed, replication_seed(1, 1));
+/// for run in &runs {
+///     let served = run.result.summary().into_iter().find(|(k, _)| k == "served_rate").unwrap();
+///     assert!((0.0..=1.0).contains(&served.1));
+/// }
+/// # Ok::<(), haoyuan::Error>(())
+/// ```
 pub fn compare(
     region: &RegionSpec,
     demand: &DemandSpec,
@@ -497,3 +685,8 @@ pub fn synthetic_arrivals(
     window.check()?;
     run::synthetic_arrivals(region, demand, policy, window, seed)
 }
+
+/// The crate's README (what crates.io shows), compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctest;

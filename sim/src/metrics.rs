@@ -40,7 +40,9 @@ pub struct Usage {
     pub places: u64,
     /// Bookings standing at the visit (attended + no-show).
     pub booked: u64,
+    /// Booked patients who came (checked in and were seen), overflow included.
     pub attended: u64,
+    /// Booked patients who did not come (`booked − attended`).
     pub no_shows: u64,
     /// Attended patients beyond a slot's capacity (overbooking that materialised).
     pub overflow: u64,
@@ -76,20 +78,24 @@ impl Usage {
 pub struct DayUsage {
     /// Day index (0 = first measured day).
     pub day: u32,
+    /// Usage of the slots whose visit date is that day.
     pub usage: Usage,
 }
 
 /// A distribution of waits in days: from a patient's request to the visit booked for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeadTime {
+    /// Waits measured (requests served).
     pub count: u64,
     /// Mean, median and 90th percentile in days (NaN: nobody was served). The quantiles are
     /// exact order statistics (nearest rank), not histogram bins, so they vary from run to run
     /// as the waits do.
     #[serde(with = "nan_null")]
     pub mean_days: f64,
+    /// Median wait in days, fractional (seconds / 86,400; NaN: nobody was served).
     #[serde(with = "nan_null")]
     pub p50_days: f64,
+    /// 90th percentile of the wait in days, fractional (NaN: nobody was served).
     #[serde(with = "nan_null")]
     pub p90_days: f64,
     /// Counts by whole days of wait, `0 ..= 30` (the last bin holds longer waits).
@@ -141,8 +147,11 @@ impl LeadAcc {
 /// Requests and how many of them got a place, for one group (a district, a channel).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Access {
+    /// The group: `district N` (1-based, by the patients' home district) or a channel name.
     pub name: String,
+    /// Requests the group made on measured days.
     pub requests: u64,
+    /// Of those, requests that ended with a confirmed booking.
     pub served: u64,
     /// Served / requests (NaN: the group made no request).
     #[serde(with = "nan_null")]
@@ -153,12 +162,24 @@ pub struct Access {
 /// (0 = equal) of the groups' served rates.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fairness {
+    /// Jain's index of the served rates of the groups that made requests: 1/n ..= 1, 1 = every
+    /// group served equally (see [`jain_index`]).
     pub jain: f64,
+    /// Gini coefficient of the same rates: 0 ..= 1, 0 = equal (see [`gini`]).
     pub gini: f64,
+    /// The groups, with their counts and served rates (every district; the channels that made
+    /// requests). A group without requests has rate NaN and is left out of `jain` and `gini`.
     pub groups: Vec<Access>,
 }
 
-/// Jain's fairness index of non-negative values: (Σx)² / (n Σx²); 1 when all are equal.
+/// Jain's fairness index of non-negative values: (Σx)² / (n Σx²); 1 when all are equal, 1/n
+/// when one value holds everything. 1 for no values or all zeros (nothing to be unequal about).
+///
+/// ```
+/// use haoyuan_sim::jain_index;
+/// assert_eq!(jain_index(&[0.5, 0.5, 0.5]), 1.0);
+/// assert_eq!(jain_index(&[1.0, 0.0, 0.0, 0.0]), 0.25);
+/// ```
 pub fn jain_index(xs: &[f64]) -> f64 {
     let n = xs.len() as f64;
     let s: f64 = xs.iter().sum();
@@ -169,7 +190,14 @@ pub fn jain_index(xs: &[f64]) -> f64 {
     s * s / (n * s2)
 }
 
-/// Gini coefficient of non-negative values: mean absolute difference / (2 × mean); 0 when equal.
+/// Gini coefficient of non-negative values: mean absolute difference / (2 × mean); 0 when
+/// equal, (n − 1) / n when one value holds everything. 0 for no values or all zeros.
+///
+/// ```
+/// use haoyuan_sim::gini;
+/// assert_eq!(gini(&[0.8, 0.8]), 0.0);
+/// assert_eq!(gini(&[0.0, 0.0, 0.0, 4.0]), 0.75);
+/// ```
 pub fn gini(xs: &[f64]) -> f64 {
     let n = xs.len();
     let s: f64 = xs.iter().sum();
@@ -205,7 +233,11 @@ impl Fairness {
 pub struct ReleaseClass {
     /// `emergency`, `urgent`, `routine`, `follow_up`, `general`.
     pub class: String,
+    /// Measured requests of this class made at a daily release (in the minute after it, for
+    /// the newly released date).
     pub requests: u64,
+    /// Of those, requests that got a confirmed place at the release (directly or by winning the
+    /// release lottery).
     pub won: u64,
     /// This class's share of all places won at release (NaN: nobody won a place at release in
     /// the measured window).
@@ -219,9 +251,13 @@ pub struct ReleaseClass {
 /// Referral lead time of one urgency: from the family doctor's request to the visit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReferralLead {
+    /// `emergency`, `urgent` or `routine`.
     pub urgency: String,
+    /// Measured referral requests of this urgency.
     pub requests: u64,
+    /// Of those, requests that ended with a confirmed booking.
     pub served: u64,
+    /// Waits of the served ones, from the family doctor's request to the visit.
     pub lead: LeadTime,
 }
 
@@ -230,18 +266,29 @@ pub struct ReferralLead {
 pub struct UnitUsage {
     /// Engine id (institution or department).
     pub id: u32,
+    /// The institution's tier.
     pub tier: Tier,
+    /// The institution's district index, `0 .. districts`.
     pub district: u32,
     /// Specialty name (departments) or empty (institutions).
     pub specialty: String,
+    /// As [`Usage::places`], for this unit's slots of the measured dates.
     pub places: u64,
+    /// As [`Usage::booked`].
     pub booked: u64,
+    /// As [`Usage::attended`].
     pub attended: u64,
+    /// As [`Usage::utilisation`]: attended within capacity / places (NaN: no places).
     #[serde(with = "nan_null")]
     pub utilisation: f64,
 }
 
 /// Counts of what happened to requests and bookings.
+///
+/// Unless a field says otherwise, a count is of the measured days' requests (warm-up requests
+/// are not counted, whenever their outcome happens). `holds_expired` and `late_cancellations`
+/// are counted by when the engine reported them (from day 0 on); `suggestion_lists` and
+/// `engine_calls` include the warm-up.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
     /// Requests made on measured days.
@@ -250,17 +297,34 @@ pub struct Counts {
     pub served: u64,
     /// Requests that found no free place.
     pub found_nothing: u64,
+    /// Requests the engine refused for a per-patient limit (anti-scalping: per department-day,
+    /// per date, per 7 days, in all).
     pub refused_limit: u64,
+    /// Requests the engine refused because the patient was suspended for past no-shows.
     pub refused_suspended: u64,
+    /// Holds the patient walked away from (never confirmed; see
+    /// [`DemandSpec::hold_abandon_probability`](crate::DemandSpec::hold_abandon_probability)).
     pub holds_abandoned: u64,
+    /// Holds the engine expired (abandoned holds and unanswered waitlist offers), counted by
+    /// expiry time from day 0 on.
     pub holds_expired: u64,
+    /// Requests that found nothing and joined the department's waitlist.
     pub waitlist_joined: u64,
+    /// Waitlist offers (a hold with its own TTL) made to those requests' patients.
     pub waitlist_offers: u64,
+    /// Of those, offers the patient confirmed.
     pub waitlist_offers_accepted: u64,
+    /// Requests entered into a release lottery (the policy's `lottery.window_s` after a daily
+    /// release).
     pub lottery_entries: u64,
+    /// Lottery entries that won a place (losers retry first come, first served).
     pub lottery_won: u64,
+    /// Bookings the patient cancelled before the visit.
     pub cancellations: u64,
+    /// Patient cancellations after the free-cancellation deadline (by default counted against
+    /// the patient as a no-show), counted by cancellation time from day 0 on.
     pub late_cancellations: u64,
+    /// Referrals a family doctor issued for referral requests.
     pub referrals_issued: u64,
     /// Took an alternative institution instead of the preferred one (load spreading).
     pub took_alternative: u64,
@@ -285,28 +349,41 @@ pub struct SimResult {
     pub days: u32,
     /// Days simulated before the measurement window (see [`crate::default_warmup_days`]).
     pub warmup_days: u32,
+    /// The seed the run used (for [`crate::compare`], the replication's seed).
     pub seed: u64,
     /// Slots of the measured dates.
     pub slots: u64,
+    /// Usage of all slots of the measured dates.
     pub total: Usage,
     /// Usage of each measured day's slots, by visit date.
     pub by_day: Vec<DayUsage>,
     /// Community, secondary, tertiary.
     pub by_tier: Vec<(Tier, Usage)>,
+    /// Every institution of the region, in [`crate::Region::institutions`] order.
     pub by_institution: Vec<UnitUsage>,
+    /// Every department of the region, in [`crate::Region::departments`] order.
     pub by_department: Vec<UnitUsage>,
     /// From the request to the visit booked for it, for every measured request that got a
     /// confirmed booking (counted when booked, whether or not it is later cancelled).
     pub days_to_appointment: LeadTime,
+    /// `days_to_appointment` by the tier of the institution booked: community, secondary,
+    /// tertiary.
     pub days_to_appointment_by_tier: Vec<(Tier, LeadTime)>,
     /// No-shows / (attended + no-shows) (NaN: nothing was booked).
     #[serde(with = "nan_null")]
     pub no_show_rate: f64,
+    /// Referral waits by urgency: emergency, urgent, routine.
     pub referral_lead: Vec<ReferralLead>,
+    /// Served rates of the patients' home districts (every district, 1-based names).
     pub fairness_districts: Fairness,
+    /// Served rates of the channels that made requests (`app`, `wechat`, `kiosk` …).
     pub fairness_channels: Fairness,
+    /// Places won at the daily release, by priority class: emergency, urgent, routine,
+    /// follow-up, general.
     pub release: Vec<ReleaseClass>,
+    /// No-show suspensions the engine issued from day 0 on.
     pub suspensions_issued: u64,
+    /// What happened to requests and bookings.
     pub counts: Counts,
     /// The first few unexpected engine errors, if any (see `counts.anomalies`).
     pub notes: Vec<String>,
@@ -325,6 +402,11 @@ impl SimResult {
     }
 
     /// The headline numbers as (name, value) pairs, in a fixed order: what `compare` tabulates.
+    ///
+    /// Shares and rates are 0 ..= 1 (NaN: not measured), waits in days, fairness indexes as in
+    /// [`Fairness`]; then per-tier utilisation, booking rate and overflow per place
+    /// (`utilisation_tertiary` …), per-urgency median referral wait (`referral_lead_p50_urgent`
+    /// …) and per-class share of release places won (`release_share_won_general` …).
     pub fn summary(&self) -> Vec<(String, f64)> {
         let mut out: Vec<(String, f64)> = vec![
             ("utilisation".into(), self.total.utilisation),

@@ -102,6 +102,7 @@ pub struct Arrival {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recorded {
+    /// The recorded requests, one per row of the host's table, in any order.
     pub arrivals: Vec<Arrival>,
 }
 

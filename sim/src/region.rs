@@ -24,18 +24,28 @@ pub const BEDS_SPECIALTY: &str = "inpatient";
 pub const EXAMS_SPECIALTY: &str = "imaging";
 
 /// How one tier of institutions is staffed and rostered.
+///
+/// Every institution of a tier is alike; the seed decides only which doctors are experts and
+/// their day off. The default is an empty tier (0 institutions) with one department of one
+/// doctor working weekday mornings in 30-minute one-place segments, so that a spec need only
+/// name what differs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TierSpec {
+    /// Institutions of this tier in the region (0 = none), spread over the districts in turn.
     pub institutions: u32,
     /// Clinical departments per institution: the first `departments` of [`RegionSpec::specialties`].
     pub departments: u32,
+    /// Doctors in each clinical department (at most 1000); each has a roster per session.
     pub doctors_per_department: u32,
     /// Share of doctors who are experts (senior doctors; larger referral share).
     pub expert_share: f32,
     /// Clinic sessions of a working day, `(start_min, end_min)` local.
     pub sessions: Vec<(u16, u16)>,
+    /// Length of one bookable segment (分时段), in minutes; a session is cut into as many whole
+    /// segments as fit.
     pub segment_min: u16,
+    /// Places (patients) per doctor segment: the slot's capacity (1 ..= 1000).
     pub places_per_slot: u16,
     /// Days of the week the doctors work (Monday = 0). Each doctor also takes one random day off
     /// from these when there are six or more.
@@ -64,13 +74,31 @@ impl Default for TierSpec {
 }
 
 /// A synthetic region. Every size is a parameter; [`RegionSpec::dongguan`] holds DOMAIN.md's.
+///
+/// The default is [`RegionSpec::small`]. [`build_region`] turns a spec into institutions,
+/// departments, resources and rosters in an engine; the simulator does that itself.
+///
+/// ```
+/// use haoyuan_sim::*;
+/// // The small region with a busier tertiary tier: a spec is plain data.
+/// let mut spec = RegionSpec::small();
+/// spec.tertiary.doctors_per_department = 5;
+/// spec.validate().unwrap();
+/// assert_eq!(spec.tier(haoyuan::Tier::Tertiary).doctors_per_department, 5);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RegionSpec {
+    /// The region's name: the prefix of its institution and district names in the engine
+    /// (`"Dongguan Tertiary 3"`, `"Dongguan district 12"`).
     pub name: String,
+    /// Number of districts (towns, streets) the institutions are spread over (1 ..= 10,000).
     pub districts: u32,
+    /// Community clinics (基层/一级): the first tier of care.
     pub community: TierSpec,
+    /// Secondary (二级) hospitals.
     pub secondary: TierSpec,
+    /// Tertiary (三级) hospitals: the crowded big hospitals of the seeds.
     pub tertiary: TierSpec,
     /// Clinical specialties, most common first. Community clinics get the first ones, so lower
     /// tiers can absorb the commonest demand.
@@ -181,6 +209,7 @@ impl RegionSpec {
         }
     }
 
+    /// The spec of `tier`'s institutions.
     pub fn tier(&self, tier: Tier) -> &TierSpec {
         match tier {
             Tier::Community => &self.community,
@@ -189,13 +218,19 @@ impl RegionSpec {
         }
     }
 
+    /// [`RegionSpec::start_date`] as a date: day 0 of a run, the first measured visit date.
+    /// `InvalidArgument` if it is not `YYYY-MM-DD`.
     pub fn start(&self) -> Result<Date> {
         Date::parse(&self.start_date).map_err(|_| {
             Error::invalid(format!("region start_date {:?} is not YYYY-MM-DD", self.start_date))
         })
     }
 
-    /// Check every size against its bound.
+    /// Check every size against its bound: districts 1 ..= 10,000, 1 ..= 1000 specialties
+    /// (none named [`BEDS_SPECIALTY`] or [`EXAMS_SPECIALTY`]), a horizon of 1 ..= 60 days, per
+    /// tier at most 1000 doctors per department and exam devices, 1 ..= 8 sessions within the
+    /// day, segments no longer than the shortest session, and 1 ..= 100,000 institutions and at
+    /// most 2,000,000 resources in all. An `Err` (`InvalidArgument`) names the tier and field.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::invalid(format!("region: {m}")));
         self.start()?;
@@ -271,9 +306,12 @@ impl RegionSpec {
 /// One institution of a built region.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegionInstitution {
+    /// The engine's id of the institution (as in [`crate::UnitUsage::id`] of
+    /// [`crate::SimResult::by_institution`]).
     pub id: InstitutionId,
     /// Its name in the engine (`"<region> <Tier> <n>"`): what policies target it by.
     pub name: String,
+    /// Community, secondary or tertiary.
     pub tier: Tier,
     /// District index, `0 .. districts`.
     pub district: u32,
@@ -282,24 +320,36 @@ pub struct RegionInstitution {
 /// One department of a built region.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegionDepartment {
+    /// The engine's id of the department (as in [`crate::UnitUsage::id`] of
+    /// [`crate::SimResult::by_department`]).
     pub id: DepartmentId,
     /// Index into [`Region::institutions`].
     pub institution: u32,
     /// Index into [`Region::specialties`].
     pub specialty: u32,
+    /// Its institution's tier.
     pub tier: Tier,
+    /// Its institution's district index, `0 .. districts`.
     pub district: u32,
 }
 
 /// What [`build_region`] created: ids and indexes the simulator chooses from.
+///
+/// Indexes (`u32` positions in these vectors) are the simulator's; ids are the engine's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Region {
+    /// Number of districts, as in [`RegionSpec::districts`].
     pub districts: u32,
+    /// Day 0: the first measured visit date ([`RegionSpec::start`]).
     pub start: Date,
+    /// Days of slots live ahead of today, as in [`RegionSpec::horizon_days`].
     pub horizon_days: u16,
     /// Clinical specialties, then [`BEDS_SPECIALTY`] and [`EXAMS_SPECIALTY`] if any exist.
     pub specialties: Vec<String>,
+    /// Every institution, tertiary first, then secondary, then community (creation order).
     pub institutions: Vec<RegionInstitution>,
+    /// Every department (clinical, beds, exams), in creation order: their engine ids are
+    /// consecutive, which [`Region::department_index`] relies on.
     pub departments: Vec<RegionDepartment>,
     /// `[specialty][tier - 1]` → department indexes (city-wide).
     pub by_specialty_tier: Vec<[Vec<u32>; 3]>,
@@ -307,7 +357,9 @@ pub struct Region {
     pub by_specialty_tier_district: Vec<[Vec<Vec<u32>>; 3]>,
     /// Community institutions (indexes) of each district: where referrals come from.
     pub community_by_district: Vec<Vec<u32>>,
+    /// Resources created (doctors, exam devices and one bed pool per institution with beds).
     pub resources: usize,
+    /// Weekly rosters created (one per doctor and session, per exam device, per bed pool).
     pub rosters: usize,
 }
 
@@ -328,6 +380,27 @@ fn tier_index(t: Tier) -> usize {
 /// (rosters run from the engine's today — before the region's start date when a run warms up
 /// first — to ten years after the start date; publishing is up to the caller). `seed` decides
 /// which doctors are experts and their days off.
+///
+/// The simulator calls this itself; call it to inspect a region, or to drive an engine of your
+/// own with a synthetic city. Errors: the spec's [`RegionSpec::validate`], or the engine's
+/// refusal of a registry call (its registry full, a region name that makes names too long).
+/// Building twice into one engine adds a second, separate copy of the region.
+///
+/// ```
+/// use haoyuan::{Engine, EngineConfig, Timestamp};
+/// use haoyuan_sim::*;
+/// let spec = RegionSpec::small();
+/// let config = EngineConfig::default();
+/// let now = Timestamp::from_local(spec.start()?, 0, config.utc_offset_s);
+/// let engine = Engine::with_manual_clock(config, now)?;
+/// let region = build_region(&engine, &spec, 1)?;
+/// assert_eq!(region.institutions.len(), 12 + 3 + 2);
+/// assert!(region.specialties.iter().any(|s| s == BEDS_SPECIALTY));
+/// // Publishing is up to the caller: a week of slots.
+/// engine.publish_rosters_until(region.start.plus_days(7))?;
+/// assert!(engine.slot_count() > 0);
+/// # Ok::<(), haoyuan::Error>(())
+/// ```
 pub fn build_region(engine: &Engine, spec: &RegionSpec, seed: u64) -> Result<Region> {
     spec.validate()?;
     let start = spec.start()?;
