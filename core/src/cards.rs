@@ -189,14 +189,18 @@ impl CardKey {
 pub struct CardDigest([u8; CARD_DIGEST_LEN]);
 
 impl CardDigest {
+    /// The 16 digest bytes, as the journal stores them.
     pub fn as_bytes(&self) -> &[u8; CARD_DIGEST_LEN] {
         &self.0
     }
 
+    /// The digest of 16 bytes read back (from a journal or a host's own store). Any bytes are
+    /// a digest: whether one names a patient is only known by looking it up.
     pub fn from_bytes(bytes: [u8; CARD_DIGEST_LEN]) -> CardDigest {
         CardDigest(bytes)
     }
 
+    /// The 32 lowercase hex characters of the digest, as JSON and other text formats show it.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }

@@ -52,47 +52,185 @@ impl std::fmt::Display for LimitKind {
 }
 
 /// Everything that can go wrong, as a value.
+///
+/// Every variant is refused work: a call that returns an error changed nothing, except
+/// [`Error::HoldExpired`] (the hold had already run out; the call records the expiry if the
+/// timer had not yet) and [`Error::Durability`] (the change happened in memory but was not
+/// acknowledged). Timestamps in the variants are UTC
+/// seconds; `utc_offset_s` is the engine's region offset, carried so that the message can show
+/// local time without a lookup.
 #[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum Error {
+    /// An argument is out of range or malformed: a capacity of 0, `start_min >= end_min`, a
+    /// blank or too long name, merging a patient into itself, a bulk call over its row limit,
+    /// joining a waitlist the policy disables. The message names the argument and its bound.
+    /// Retrying the same call fails again: fix the input.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A policy text does not parse (TOML/JSON syntax, an unknown key) or a number in it is out
+    /// of range ([`Policy::validate`](crate::Policy::validate)). The engine keeps its previous
+    /// policy; correct the text.
     #[error("invalid policy: {0}")]
     InvalidPolicy(String),
+    /// An id names nothing the engine knows (never registered, or retired past the retention
+    /// period). Re-read the id from its source; for a booking past a patient's record see
+    /// [`FORGOTTEN_BOOKING`].
     #[error("unknown {kind} id {id}")]
-    NotFound { kind: String, id: u64 },
-    /// The card number never appears here: only its masked form.
+    NotFound {
+        /// What was looked up: `"slot"`, `"patient"`, `"booking"`, `"department"` …, or
+        /// [`FORGOTTEN_BOOKING`].
+        kind: String,
+        /// The number that was looked up, widened to 64 bits whatever its id type.
+        id: u64,
+    },
+    /// Linking a card that is already linked to another patient. The card number never
+    /// appears here: only its masked form. Either the card was mistyped, or the two patients
+    /// are the same person and should be merged (`Engine::merge_patients`).
     #[error("card {card_type}:{masked} already belongs to {owner}")]
-    CardTaken { card_type: String, masked: String, owner: PatientId },
+    CardTaken {
+        /// The card's type as the host named it when linking (e.g. a national ID or social
+        /// security card).
+        card_type: String,
+        /// The number masked for display by [`mask_card_number`](crate::mask_card_number) (at
+        /// most 4 characters kept at each end), never the number itself: card numbers are
+        /// sensitive personal information (DOMAIN.md).
+        masked: String,
+        /// The patient the card is linked to now.
+        owner: PatientId,
+    },
+    /// A lifecycle action the booking's state does not allow (DOMAIN.md, "Booking lifecycle"):
+    /// confirming a booking twice, checking in a hold, cancelling a fulfilled visit. Re-read
+    /// the booking; the action is usually already done or no longer possible.
     #[error("{booking} is {state}; cannot {action}")]
-    WrongState { booking: BookingId, state: BookingState, action: String },
+    WrongState {
+        /// The booking or hold acted on.
+        booking: BookingId,
+        /// Its state when the action was refused.
+        state: BookingState,
+        /// The refused action in words: `"confirm"`, `"cancel"`, `"check in"`, `"fulfil"`,
+        /// `"mark as no-show"`.
+        action: String,
+    },
+    /// Confirming or cancelling a hold whose time ran out (policy `hold.ttl_s`). The place has
+    /// gone back to the pool (this call expires the hold if the timer has not yet); hold
+    /// again if a place is still free.
     #[error("{booking}: the hold expired at {}", .expired_at.local(*.utc_offset_s))]
-    HoldExpired { booking: BookingId, expired_at: Timestamp, utc_offset_s: i32 },
+    HoldExpired {
+        /// The expired hold.
+        booking: BookingId,
+        /// When it expired, UTC seconds.
+        expired_at: Timestamp,
+        /// The region's offset from UTC in seconds, for the message's local time.
+        utc_offset_s: i32,
+    },
+    /// Every pool this request may take is used up (its capacity, the overbooking allowance
+    /// and the pools open to its referral/channel). Not a fault: offer other slots
+    /// (`find_free_slots`, `alternatives`) or join the waitlist.
     #[error("{slot} has no free place for this request")]
-    SlotFull { slot: SlotId },
+    SlotFull {
+        /// The full slot.
+        slot: SlotId,
+    },
+    /// The slot's session was suspended by the provider (停诊); its bookings were
+    /// provider-cancelled. Book another slot.
     #[error("{slot} is closed: the session was suspended by the provider")]
-    SlotClosed { slot: SlotId },
+    SlotClosed {
+        /// The closed slot.
+        slot: SlotId,
+    },
+    /// The slot's booking window has not opened for this requester: the public release
+    /// (default 7 days ahead at 15:00), or the referral release for a request with a
+    /// referral. Try again at `opens_at`.
     #[error("{slot} is not open for booking yet; it opens at {}", .opens_at.local(*.utc_offset_s))]
-    NotOpenYet { slot: SlotId, opens_at: Timestamp, utc_offset_s: i32 },
+    NotOpenYet {
+        /// The slot asked for.
+        slot: SlotId,
+        /// When its window opens for this kind of request, UTC seconds.
+        opens_at: Timestamp,
+        /// The region's offset from UTC in seconds, for the message's local time.
+        utc_offset_s: i32,
+    },
+    /// Booking for the slot has closed (by default when its segment starts; the policy may
+    /// close it earlier). Final: book a later slot.
     #[error("booking for {slot} closed at {}", .closed_at.local(*.utc_offset_s))]
-    BookingClosed { slot: SlotId, closed_at: Timestamp, utc_offset_s: i32 },
+    BookingClosed {
+        /// The slot asked for.
+        slot: SlotId,
+        /// When booking closed, UTC seconds.
+        closed_at: Timestamp,
+        /// The region's offset from UTC in seconds, for the message's local time.
+        utc_offset_s: i32,
+    },
+    /// The patient is in a no-show suspension (default 30, 60, 90 … days for the 1st, 2nd,
+    /// 3rd no-show of the counting window) and may not hold, book, enter a lottery or join a
+    /// waitlist until `until`. Existing bookings are kept. Tell the patient the date.
     #[error("{patient} is suspended until {} after no-shows", .until.local(*.utc_offset_s))]
-    PatientSuspended { patient: PatientId, until: Timestamp, utc_offset_s: i32 },
+    PatientSuspended {
+        /// The patient (after following merges).
+        patient: PatientId,
+        /// The end of the suspension, UTC seconds.
+        until: Timestamp,
+        /// The region's offset from UTC in seconds, for the message's local time.
+        utc_offset_s: i32,
+    },
+    /// A per-patient limit (policy `limits`) refuses one more active booking or waitlist
+    /// entry: the real-name anti-scalping rule. The patient must cancel one first.
     #[error("{patient} reached the {limit} limit of {max} active bookings")]
-    LimitReached { patient: PatientId, limit: LimitKind, max: u32 },
+    LimitReached {
+        /// The patient (after following merges).
+        patient: PatientId,
+        /// Which limit refused.
+        limit: LimitKind,
+        /// That limit's value in the policy, reached already.
+        max: u32,
+    },
+    /// The request's referral cannot be used for this slot. Book without it (general pool) or
+    /// have a valid referral issued.
     #[error("{referral} cannot be used: {reason}")]
-    ReferralInvalid { referral: ReferralId, reason: String },
+    ReferralInvalid {
+        /// The referral the request named.
+        referral: ReferralId,
+        /// Why, in words: not this patient's, already used, outside its validity, issued for
+        /// another specialty or institution, or the slot is not at a higher tier than the
+        /// referring institution.
+        reason: String,
+    },
+    /// A direct hold or book of a slot inside its release-lottery window (the first
+    /// `lottery.window_s` seconds after the public release), where arrival order must not
+    /// decide. Submit the request instead (`Engine::submit`); it is drawn at `draws_at`.
     #[error(
         "{slot} is in its release lottery until {}; submit the request to enter it",
         .draws_at.local(*.utc_offset_s)
     )]
-    LotteryWindow { slot: SlotId, draws_at: Timestamp, utc_offset_s: i32 },
+    LotteryWindow {
+        /// The slot asked for.
+        slot: SlotId,
+        /// When the lottery is drawn and first-come-first-served resumes, UTC seconds.
+        draws_at: Timestamp,
+        /// The region's offset from UTC in seconds, for the message's local time.
+        utc_offset_s: i32,
+    },
+    /// The patient id was merged into another patient. Reserved: no call of this version
+    /// returns it (every call follows a merged id to its survivor), but the code (24) is part
+    /// of the C and Python faces, so it stays. Use `survivor` from now on.
     #[error("{patient} was merged into {survivor}")]
-    PatientMerged { patient: PatientId, survivor: PatientId },
+    PatientMerged {
+        /// The id that was merged away (a tombstone).
+        patient: PatientId,
+        /// The patient who now holds its cards, bookings and history.
+        survivor: PatientId,
+    },
+    /// Setting or advancing the clock of an engine that runs on the system clock. Only engines
+    /// made with a manual clock (simulations, tests) can be moved in time.
     #[error("the engine does not run on a manual clock")]
     NotManualClock,
+    /// A size bound of the engine was reached (institutions, patients, slots, rosters,
+    /// bookings kept per patient …; the message names the bound). Memory is bounded by
+    /// design (invariant 6): retire the past, or raise the bound in a build made for it.
     #[error("capacity limit: {0}")]
     CapacityExceeded(String),
+    /// A date outside 1970-01-01 ..= 2199-12-31 (or a calendar day that does not exist).
     #[error("date {0} is outside the supported range or calendar")]
     InvalidDate(Date),
     /// The journal could not make the operation durable; it happened in memory but was not

@@ -21,14 +21,22 @@ pub struct JournalMetrics {
     /// Records handed to the writer and not yet taken by it (bounded: emitting threads wait
     /// when it is full).
     pub queue_depth: usize,
+    /// The writer queue's fixed bound in records (65,536); a depth near it means the disk is
+    /// not keeping up and engine calls are about to wait.
     pub queue_capacity: usize,
+    /// fsyncs done since the journal opened. Events made durable per fsync (the group-commit
+    /// width) is how far one disk flush is shared under load.
     pub fsyncs: u64,
     /// Bytes appended to segments since the journal opened.
     pub bytes_written: u64,
     /// fsync latency: counts per bucket of [`FSYNC_BUCKETS_S`] (not cumulative), then the
     /// count above the last bound.
     pub fsync_buckets: Vec<u64>,
+    /// Total time spent in fsync since the journal opened, in seconds (with `fsyncs`, the
+    /// mean latency).
     pub fsync_seconds_sum: f64,
+    /// The slowest single fsync since the journal opened, in seconds: the worst wait an
+    /// acknowledgement has seen.
     pub fsync_seconds_max: f64,
     /// The journal failed (an I/O error poisons it): nothing more can be acknowledged.
     pub failed: bool,
@@ -37,8 +45,14 @@ pub struct JournalMetrics {
 /// One subscription's queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriberMetrics {
+    /// The engine's number for the subscription, in subscribing order from 0, unique for the
+    /// engine's life; the `subscriber` label of the Prometheus series.
     pub id: u64,
+    /// Events queued and not yet received by the subscriber.
     pub queue_depth: usize,
+    /// The queue's bound in events, as subscribed (`SubscribeOptions::capacity`). Depth at
+    /// capacity means the next event cuts the subscriber off or makes the engine wait,
+    /// depending on `overflow`.
     pub queue_capacity: usize,
     /// `"disconnect"` or `"block"` (see [`crate::Overflow`]).
     pub overflow: String,
@@ -57,6 +71,8 @@ pub struct MemoryMetrics {
 /// Everything [`crate::Engine::metrics`] reports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    /// How big the engine has grown: registered institutions, departments, resources,
+    /// patients and slots.
     pub stats: EngineStats,
     /// The last event emitted.
     pub last_event_seq: u64,
@@ -65,8 +81,12 @@ pub struct Metrics {
     /// Events emitted and not yet durable: what a crash now could lose of what is not yet
     /// acknowledged (`Sync` mode) or may lose (`Buffered`).
     pub durable_lag_events: u64,
+    /// The journal writer's side; `None` for an in-memory engine (nothing is written).
     pub journal: Option<JournalMetrics>,
+    /// One entry per subscription the engine still delivers to (a dropped or cut-off one is
+    /// removed at the next event), in subscribing order.
     pub subscribers: Vec<SubscriberMetrics>,
+    /// Memory the engine can measure cheaply.
     pub memory: MemoryMetrics,
 }
 

@@ -48,7 +48,11 @@ pub struct DurableTicket(pub u64);
 #[derive(Debug)]
 #[must_use = "an outcome is not acknowledged until its ticket is durable"]
 pub struct Pipelined<T> {
+    /// What the operation did in memory. An `Ok` may be lost by a crash until `ticket` is
+    /// durable; an `Err` changed nothing and needs no wait.
     pub outcome: Result<T>,
+    /// Wait on this ([`Engine::wait_durable`], [`Engine::on_durable`]) before telling anyone
+    /// about an `Ok` outcome.
     pub ticket: DurableTicket,
 }
 
@@ -56,14 +60,22 @@ pub struct Pipelined<T> {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LifecycleAction {
+    /// `held → booked`: [`Engine::confirm`] (the patient confirmed or paid in time).
     Confirm,
+    /// `held | booked → cancelled` by the patient: [`Engine::cancel`] (a late cancel counts
+    /// as part of a no-show).
     Cancel,
+    /// `booked → checked_in`: [`Engine::check_in`] (the patient arrived).
     CheckIn,
+    /// `checked_in → fulfilled`: [`Engine::fulfil`] (the visit took place).
     Fulfil,
+    /// `booked → no_show`: [`Engine::mark_no_show`], once the segment has started; may start a
+    /// suspension.
     MarkNoShow,
 }
 
 impl LifecycleAction {
+    /// Every action, in lifecycle order (the order of the C `HY_LIFECYCLE_*` numbers, 0 ..= 4).
     pub const ALL: [LifecycleAction; 5] = [
         LifecycleAction::Confirm,
         LifecycleAction::Cancel,

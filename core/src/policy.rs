@@ -15,16 +15,31 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
+    /// When a slot opens to the public and when booking for it closes (`[window]`).
     pub window: WindowPolicy,
+    /// How long a hold and a waitlist offer last before the place returns (`[hold]`).
     pub hold: HoldPolicy,
+    /// Per-patient caps on active bookings, the anti-scalping rule (`[limits]`).
     pub limits: LimitPolicy,
+    /// Until when a patient may cancel for free, and what a late cancel costs
+    /// (`[cancellation]`).
     pub cancellation: CancellationPolicy,
+    /// How no-shows are counted and how long each one suspends the patient (`[no_show]`).
     pub no_show: NoShowPolicy,
+    /// The referral pool of secondary and tertiary slots: its share and opening
+    /// (`[referral]`).
     pub referral: ReferralPolicy,
+    /// Shares kept for groups of channels (`[[channel_quotas]]`); empty by default (no quota).
     /// At most [`MAX_CHANNEL_QUOTAS`] quota groups.
     pub channel_quotas: Vec<ChannelQuota>,
+    /// The seeded draw that replaces arrival order just after a release (`[lottery]`); off by
+    /// default.
     pub lottery: LotteryPolicy,
+    /// Whether patients may wait for a freed place, and how many waits each may have
+    /// (`[waitlist]`).
     pub waitlist: WaitlistPolicy,
+    /// Places accepted beyond capacity where no-shows justify it (`[overbooking]`); 0 by
+    /// default.
     pub overbooking: OverbookingPolicy,
 }
 
@@ -67,12 +82,22 @@ impl Default for HoldPolicy {
 }
 
 /// Real-name per-patient limits (anti-scalping). Holds count as active.
+///
+/// Each is a count of the patient's active places (held, booked, checked in); a request that
+/// would take a count past its limit is [`Error::LimitReached`]. The defaults are Beijing's
+/// 114 platform's. A limit of 0 refuses every booking of that kind (no separate "off": set a
+/// large number instead).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitPolicy {
+    /// Most active places per (institution, department, visit date); default 1, so one person
+    /// cannot take several of one clinic's sessions on a day.
     pub per_department_day: u32,
+    /// Most active places per visit date, across all institutions; default 2.
     pub per_visit_date: u32,
+    /// Most active places with visit dates inside any 7 consecutive days; default 3.
     pub per_seven_days: u32,
+    /// Most active places in all; default 5.
     pub total_active: u32,
 }
 
@@ -113,9 +138,18 @@ pub enum NoShowWindow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NoShowPolicy {
+    /// Over which period no-shows add up; default the calendar year (Beijing), so a new year
+    /// starts clean.
     pub window: NoShowWindow,
+    /// Suspension in days for the 1st, 2nd, 3rd … no-show in the window; default
+    /// `[30, 60, 90]` (Beijing). A suspension starts when the weighted count (late cancels
+    /// count `late_cancel_weight`) crosses a whole number.
     pub ladder_days: Vec<u32>,
+    /// Days added per no-show beyond the ladder; default 30, continuing Beijing's 30-day steps
+    /// (4th → 120 days).
     pub step_days: u32,
+    /// Cap on any one suspension in days; default 365, so no patient is shut out for more than
+    /// a year however many no-shows they have.
     pub max_suspension_days: u32,
 }
 
@@ -179,6 +213,8 @@ impl Default for ReferralPolicy {
 pub struct ChannelQuota {
     /// Channel names (as registered: "kiosk", "phone" …).
     pub channels: Vec<String>,
+    /// Fraction of every slot's places kept for these channels, 0 ..= 1 (e.g. 0.10). No
+    /// default: a quota is written out in full. With the referral share it may not pass 1.
     pub share: f32,
     /// Unused quota places roll into the general pool this many hours before the segment starts.
     #[serde(default = "default_quota_cutoff")]
@@ -198,11 +234,18 @@ pub struct LotteryPolicy {
     pub window_s: u32,
     /// Seed of the draw; each release instant derives its own stream from it.
     pub seed: u64,
-    /// Weight of each priority class in the draw.
+    /// Relative weight of a request with an emergency referral in the draw; default 8. The
+    /// weights are relative, each > 0 and at most 10^6; the defaults (8, 4, 2, 1.5, 1)
+    /// follow DOMAIN.md's order (emergency > urgent > routine > follow-up > general) so that
+    /// priority tilts the odds without shutting the general public out.
     pub weight_emergency: f64,
+    /// Weight of a request with an urgent referral; default 4.
     pub weight_urgent: f64,
+    /// Weight of a request with a routine referral; default 2.
     pub weight_routine: f64,
+    /// Weight of a follow-up visit without referral; default 1.5.
     pub weight_follow_up: f64,
+    /// Weight of the general public; default 1 (the unit the others are measured in).
     pub weight_general: f64,
     /// Each counted no-show divides the weight by (1 + this).
     pub no_show_penalty: f64,
@@ -230,7 +273,11 @@ impl Default for LotteryPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WaitlistPolicy {
+    /// Whether `join_waitlist` is allowed; default true. When false it is
+    /// [`Error::InvalidArgument`], and freed places simply return to their pool.
     pub enabled: bool,
+    /// Most waitlist entries one patient may have at once; default 3, so one patient cannot
+    /// queue for every department (the waitlist's own anti-scalping limit).
     pub max_entries_per_patient: u32,
 }
 
@@ -244,6 +291,8 @@ impl Default for WaitlistPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct OverbookingPolicy {
+    /// Extra places as a fraction of capacity, 0 ..= 1, for every resource without an
+    /// override; default 0 (no overbooking) until a measured no-show rate justifies more.
     pub ratio: f32,
     /// Per-department overrides, by department id.
     pub by_department: BTreeMap<u32, f32>,
@@ -293,10 +342,14 @@ impl Policy {
         Ok(p)
     }
 
+    /// The policy as TOML; [`Policy::from_toml`] reads it back equal. Fields at their default
+    /// are written too (except `overbooking.spread`), so the text is the whole rule set.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
     }
 
+    /// The policy as JSON; [`Policy::from_json`] reads it back equal. Written as
+    /// [`Policy::to_toml`] is.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }

@@ -21,13 +21,21 @@ pub const ENTITIES_MAX: usize = u32::MAX as usize / 2;
 /// larger referral share.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Resource {
+    /// This resource's id, assigned at registration from 1 in registration order; never reused.
     pub id: ResourceId,
+    /// The department it belongs to (and so its institution, specialty and district); fixed at
+    /// registration.
     pub department: DepartmentId,
+    /// What is booked: a doctor's clinic, a bed, an exam device, nursing, pharmacy or a service.
     pub kind: ResourceKind,
+    /// Display name, 1 ..= 200 bytes of UTF-8 (`NAME_LEN_MAX`), not blank, not unique.
     pub name: String,
+    /// A senior doctor (专家): its slots keep the larger referral share
+    /// (`referral.expert_share`, default 50% against 30%), since these are the places a
+    /// referral most needs.
     pub expert: bool,
-    /// Bookings of this resource that reached an outcome (fulfilled or no-show), for the measured
-    /// no-show rate a host uses to set overbooking.
+    /// Bookings of this resource that reached an outcome (checked in or no-show), for the
+    /// measured no-show rate a host uses to set overbooking.
     #[serde(skip)]
     pub(crate) outcomes: AtomicU64,
     #[serde(skip)]

@@ -11,6 +11,10 @@ use parking_lot::Mutex;
 pub const ROSTERS_MAX: usize = 10_000_000;
 
 impl Roster {
+    /// Check the template before it is stored: `weekdays` non-empty and 0 (Monday) ..= 6,
+    /// `start_min < end_min <= 1440`, `segment_min` 1 ..= the session length, `places`
+    /// 1 ..= [`PLACES_MAX`] (16,000), every date valid and `valid_from <= valid_until`.
+    /// [`Error::InvalidArgument`] naming the field, or [`Error::InvalidDate`].
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::invalid(format!("roster: {m}")));
         if self.weekdays.is_empty() || self.weekdays.iter().any(|d| *d > 6) {

@@ -140,7 +140,9 @@ impl fmt::Display for Date {
 /// A time of day range in minutes after local midnight, `[start_min, end_min)`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TimeOfDay {
+    /// First minute of the range after local midnight, inclusive, 0 ..= 1439.
     pub start_min: u16,
+    /// End of the range in minutes after local midnight, exclusive, `start_min + 1 ..= 1440`.
     pub end_min: u16,
 }
 
@@ -154,6 +156,8 @@ impl TimeOfDay {
 /// Where the engine reads the time. Production uses [`SystemClock`]; tests and simulations use
 /// [`ManualClock`], which only moves when told to, so runs are reproducible (invariant 5).
 pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant, whole seconds since the Unix epoch (UTC). Called on every
+    /// operation, from many threads at once: keep it cheap and never let it run backwards.
     fn now(&self) -> Timestamp;
 }
 
@@ -176,6 +180,7 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `start` until it is set or advanced.
     pub fn new(start: Timestamp) -> Self {
         ManualClock { now_s: AtomicI64::new(start.0) }
     }

@@ -91,6 +91,7 @@ enum hy_result
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+  // Success: the outputs were written.
   HY_OK = 0,
   // A required pointer argument was NULL.
   HY_NULL_PARAMETER = 1,
@@ -155,13 +156,24 @@ enum hy_booking_state
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+  // A place taken for a short time (policy `hold.ttl_s`, default 10 minutes) while the
+  // patient confirms or pays; confirm it before `expires_at`. Occupies a place.
   HY_BOOKING_HELD = 0,
+  // Confirmed. Occupies a place and counts against the per-patient limits.
   HY_BOOKING_BOOKED = 1,
+  // The patient arrived and is in the queue. Still occupies its place.
   HY_BOOKING_CHECKED_IN = 2,
+  // The visit took place. Final.
   HY_BOOKING_FULFILLED = 3,
+  // A hold that was not confirmed in time; its place went back. Final.
   HY_BOOKING_EXPIRED = 4,
+  // Cancelled by the patient; its place went back. Final. A late cancel counted as part of
+  // a no-show (policy `cancellation`).
   HY_BOOKING_CANCELLED = 5,
+  // Cancelled because the provider suspended the session (停诊). Final; never counts
+  // against the patient.
   HY_BOOKING_PROVIDER_CANCELLED = 6,
+  // The patient did not come. Final; counts a no-show and may suspend the patient.
   HY_BOOKING_NO_SHOW = 7,
 };
 #ifndef __cplusplus
@@ -172,15 +184,23 @@ typedef uint32_t hy_booking_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Which share of a slot's places a booking took.
+// Which share of a slot's places a booking took. Also the index into
+// `hy_slot_info.pool_places` / `pool_taken`.
 enum hy_pool
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+  // The general public's places, with the overbooking allowance.
   HY_POOL_GENERAL = 0,
+  // The referral pool of a secondary or tertiary slot (default 30% of its places, 50% for
+  // experts). Once the public window opens, unused referral places roll over to everyone
+  // (policy `referral.rollover_at_public_open`); such a booking reports this pool too.
   HY_POOL_REFERRAL = 1,
+  // The quota of the policy's first channel group (`channel_quotas[0]`); open to everyone
+  // after the group's cut-off.
   HY_POOL_QUOTA0 = 2,
+  // The quota of the policy's second channel group (`channel_quotas[1]`).
   HY_POOL_QUOTA1 = 3,
 };
 #ifndef __cplusplus
@@ -217,10 +237,15 @@ enum hy_priority
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+  // With an emergency referral: served first.
   HY_PRIORITY_EMERGENCY = 0,
+  // With an urgent referral.
   HY_PRIORITY_URGENT = 1,
+  // With a routine referral.
   HY_PRIORITY_ROUTINE = 2,
+  // A follow-up visit without referral.
   HY_PRIORITY_FOLLOW_UP = 3,
+  // The general public: served last.
   HY_PRIORITY_GENERAL = 4,
 };
 #ifndef __cplusplus
@@ -274,10 +299,14 @@ typedef uint16_t hy_channel_id;
 // A referral. Never 0, so 0 means "no referral" in structs.
 typedef uint64_t hy_referral_id;
 
-// A request for a place in one slot.
+// A request for a place in one slot (`hy_engine_hold`, `_book`, `_submit`, the bulk calls).
+// Caller-owned; zero-initialise it, then set the fields.
 typedef struct {
+  // Who the place is for (a merged id is followed to its survivor).
   hy_patient_id patient;
+  // The slot asked for.
   hy_slot_id slot;
+  // Where the request comes from; picks the channel quota it may use.
   hy_channel_id channel;
   // A follow-up visit (priority above the general public).
   bool follow_up;
@@ -302,20 +331,30 @@ typedef uint64_t hy_waitlist_id;
 // Seconds since the Unix epoch, UTC.
 typedef int64_t hy_timestamp;
 
-// A hold or booking as the engine reports it.
+// A hold or booking as the engine reports it: a copy written into caller-owned memory, not
+// updated afterwards (read it again with `hy_engine_booking`).
 typedef struct {
+  // Its id, for confirm, cancel, check-in and look-ups.
   hy_booking_id id;
+  // The patient who holds it (the survivor, after a merge).
   hy_patient_id patient;
+  // The slot whose place it occupies.
   hy_slot_id slot;
+  // The slot's department (copied so that limits and reports need no slot look-up).
   hy_department_id department;
+  // The visit date.
   hy_date date;
+  // The channel it was made through.
   hy_channel_id channel;
+  // Where it is in the lifecycle.
   hy_booking_state state;
+  // The share of the slot's places it took (a cancel returns the place there).
   hy_pool pool;
   // The referral it used, or 0.
   hy_referral_id referral;
   // The waitlist entry whose offer this hold is, or 0.
   hy_waitlist_id offer;
+  // When the hold was taken (Unix seconds).
   hy_timestamp created_at;
   // When a hold expires (meaningful while HY_BOOKING_HELD).
   hy_timestamp expires_at;
@@ -326,10 +365,19 @@ typedef struct {
 // A release-lottery ticket. Never 0.
 typedef uint64_t hy_ticket_id;
 
+// What `hy_engine_submit` did with a request: booked it at once (outside a release-lottery
+// window), or entered it into the lottery. Which fields are set depends on `outcome`; the
+// others are zero.
 typedef struct {
+  // Which of the two happened.
   hy_submission_outcome outcome;
+  // HY_SUBMISSION_BOOKED: the booking (state HY_BOOKING_BOOKED). Otherwise all zeros.
   hy_booking booking;
+  // HY_SUBMISSION_ENTERED: the lottery ticket, named again by the `lottery_won` /
+  // `lottery_lost` event. Otherwise 0.
   hy_ticket_id ticket;
+  // HY_SUBMISSION_ENTERED: when the lottery is drawn (Unix seconds; `hy_engine_tick` draws
+  // it). Otherwise 0.
   hy_timestamp draws_at;
 } hy_submission;
 
@@ -337,21 +385,28 @@ typedef struct {
 // booking. Otherwise `booking` is all zeros (`booking.id` 0, which is never a booking id: look
 // at `result`), and no message is kept for the item (call the single form to get one).
 typedef struct {
+  // This item's outcome: HY_OK, or the code the single call would have returned.
   hy_result result;
+  // The hold or booking when `result` is HY_OK; all zeros otherwise.
   hy_booking booking;
 } hy_booking_result;
 
-// A bulk lifecycle action (`hy_engine_lifecycle_many`).
+// A bulk lifecycle action (`hy_engine_lifecycle_many`): the same step as the single call of
+// the same name, applied to each booking. Any other value is HY_INVALID_ARGUMENT.
 typedef uint32_t hy_lifecycle_action;
 
 // An institution (hospital or clinic). Never 0.
 typedef uint32_t hy_institution_id;
 
-// Urgency of a referral.
+// Urgency of a referral (NHS e-Referral: two-week-wait/emergency, urgent, routine). Sets the
+// holder's place in waitlists and the release lottery; any other value passed in is
+// HY_INVALID_ARGUMENT.
 typedef uint32_t hy_urgency;
 
-// A referral to issue, from a community or secondary institution upwards.
+// A referral to issue, from a community or secondary institution upwards
+// (`hy_engine_issue_referral`). Caller-owned.
 typedef struct {
+  // The patient referred.
   hy_patient_id patient;
   // The referring institution.
   hy_institution_id from;
@@ -359,6 +414,7 @@ typedef struct {
   const char *specialty;
   // One target institution, or HY_NONE for any of a higher tier.
   hy_institution_id institution;
+  // How urgent: the holder's priority, and whether any pool may be taken (emergency).
   hy_urgency urgency;
   // Valid for this many days from now, 1 ..= 366.
   uint16_t valid_days;
@@ -366,15 +422,21 @@ typedef struct {
 
 // An issued referral.
 typedef struct {
+  // The referral, to put in `hy_request.referral`.
   hy_referral_id id;
+  // The patient who holds it; only this patient's requests may use it.
   hy_patient_id patient;
+  // The referring institution; a slot must be at a higher tier than it.
   hy_institution_id from;
   // The specialty's id in the engine's registry.
   uint32_t specialty;
   // The target institution, or HY_NONE for any of a higher tier.
   hy_institution_id institution;
+  // How urgent, as issued.
   hy_urgency urgency;
+  // When it was issued (Unix seconds); usable from then.
   hy_timestamp valid_from;
+  // Last instant it may be used (Unix seconds).
   hy_timestamp valid_until;
   // The booking that uses it, or 0.
   hy_booking_id used_by;
@@ -383,24 +445,34 @@ typedef struct {
 // A bookable resource (doctor, bed, exam device …). Never 0.
 typedef uint32_t hy_resource_id;
 
-// What a patient waits for on a waitlist.
+// What a patient waits for on a waitlist (`hy_engine_join_waitlist`). When a matching place
+// frees up the first eligible entry gets an offer: a hold with the policy's `offer_ttl_s`.
+// Caller-owned.
 typedef struct {
+  // The patient waiting.
   hy_patient_id patient;
+  // The department whose places the patient waits for.
   hy_department_id department;
   // One resource of the department, or HY_NONE for any.
   hy_resource_id resource;
+  // First acceptable visit date.
   hy_date date_from;
+  // Last acceptable visit date, inclusive.
   hy_date date_to;
   // Only segments starting in this time of day; (0, 0) for the whole day.
   uint16_t time_start_min;
+  // End of that time of day in minutes, exclusive, time_start_min < end <= 1440.
   uint16_t time_end_min;
+  // The channel the offer's hold is made through (its quota applies).
   hy_channel_id channel;
+  // A follow-up visit: served after referrals, before the general public.
   bool follow_up;
   // A referral held by the patient, or 0.
   hy_referral_id referral;
 } hy_waitlist_request;
 
-// The language of a policy text.
+// The language of a policy text (the same keys in both; see docs for the policy's fields).
+// Any other value is HY_INVALID_ARGUMENT.
 typedef uint32_t hy_policy_format;
 
 // How a durable engine writes its journal.
@@ -408,88 +480,126 @@ typedef uint32_t hy_journal_mode;
 
 // Counters for a quick look at an engine.
 typedef struct {
+  // Institutions registered.
   uint64_t institutions;
+  // Departments registered.
   uint64_t departments;
+  // Resources registered.
   uint64_t resources;
+  // Patients registered in the index (a merged id still counts).
   uint64_t patients;
+  // Slots published so far (ids are never reused).
   uint64_t slots;
+  // Sequence number of the last event emitted (0 before the first): compare with a
+  // subscriber's last `seq` to see how far behind it is.
   uint64_t last_event_seq;
 } hy_stats;
 
 // Level of care of an institution (分级诊疗). 0 means "any" in an availability query.
+// Referrals go upwards only: a referral is valid for a slot at a higher tier than the
+// referring institution, never at a community one.
 typedef uint32_t hy_tier;
 
-// What is booked.
+// What is booked. Any other value passed in is HY_INVALID_ARGUMENT.
 typedef uint32_t hy_resource_kind;
 
-// A weekly roster template (排班).
+// A weekly roster template (排班) for `hy_engine_add_roster`: on each weekday it runs, a
+// session from `start_min` to `end_min` cut into whole segments of `segment_min` minutes (a
+// shorter remainder is not published), `places` places each. Caller-owned.
 typedef struct {
+  // The registered resource whose slots the roster makes.
   hy_resource_id resource;
-  // Days it runs: bit 0 = Monday … bit 6 = Sunday.
+  // Days it runs: bit 0 = Monday … bit 6 = Sunday; at least one bit, bit 7 clear.
   uint8_t weekdays;
+  // Start of the session, minutes after local midnight (480 = 08:00).
   uint16_t start_min;
+  // End of the session, minutes after local midnight, exclusive; start_min < end_min <= 1440.
   uint16_t end_min;
+  // Length of each slot in minutes, 1 ..= end_min - start_min.
   uint16_t segment_min;
-  // Places per segment.
+  // Places per segment, 1 ..= 16000.
   uint16_t places;
+  // First date it runs.
   hy_date valid_from;
-  // Inclusive.
+  // Last date it runs, inclusive; not before `valid_from`.
   hy_date valid_until;
   // Dates it does not run (holidays); may be NULL when `closed_dates_len` is 0.
   // Read during the call only.
   const hy_date *closed_dates;
+  // Number of dates at `closed_dates`, 0 ..= 4096.
   size_t closed_dates_len;
 } hy_roster;
 
 // A weekly roster template. Never 0.
 typedef uint32_t hy_roster_id;
 
-// One time segment of one resource to publish.
+// One time segment of one resource to publish (`hy_engine_publish_slots`). Caller-owned.
 typedef struct {
+  // The registered resource the places belong to (HY_NOT_FOUND otherwise).
   hy_resource_id resource;
+  // The visit date.
   hy_date date;
   // Minutes after local midnight, start_min < end_min <= 1440.
   uint16_t start_min;
+  // End of the segment, minutes after local midnight, exclusive (1440 = midnight).
   uint16_t end_min;
   // Places, 1 ..= 16000.
   uint16_t capacity;
 } hy_slot_spec;
 
-// A published slot.
+// A published slot (`hy_engine_slot`): a copy of its counters at the time of the call.
 typedef struct {
+  // The slot.
   hy_slot_id id;
+  // Its resource.
   hy_resource_id resource;
+  // Its resource's department.
   hy_department_id department;
+  // That department's institution.
   hy_institution_id institution;
+  // The visit date.
   hy_date date;
+  // Start of the segment, minutes after local midnight.
   uint16_t start_min;
+  // End of the segment, minutes after local midnight, exclusive.
   uint16_t end_min;
+  // Places as published, 1 ..= 16000 (the pools split these, plus any overbooking).
   uint16_t capacity;
   // Places of each pool, indexed by hy_pool (general includes overbooking).
   uint16_t pool_places[4];
   // Places taken from each pool.
   uint16_t pool_taken[4];
-  // The session was suspended.
+  // The session was suspended (停诊): nothing can be booked.
   bool closed;
+  // Start of the segment as an instant (Unix seconds).
   hy_timestamp starts_at;
+  // End of the segment as an instant (Unix seconds).
   hy_timestamp ends_at;
 } hy_slot_info;
 
 // Which free slots to list. Id filters take HY_NONE for "any", `tier` HY_TIER_ANY, strings
 // NULL; the time of day (0, 0) means the whole day. The date range is required.
 typedef struct {
+  // Only this department, or HY_NONE.
   hy_department_id department;
+  // Only this resource, or HY_NONE.
   hy_resource_id resource;
+  // Only this institution, or HY_NONE.
   hy_institution_id institution;
+  // Only institutions of this tier, or HY_TIER_ANY.
   hy_tier tier;
   // A specialty name (e.g. "cardiology") or NULL; read during the call only.
   const char *specialty;
   // A district name or NULL; read during the call only.
   const char *district;
+  // First visit date searched.
   hy_date date_from;
   // Inclusive; at most 366 days after `date_from`.
   hy_date date_to;
+  // Only segments starting at or after this minute of the day (0 ..= 1439); with
+  // `time_end_min` 0 too, the whole day.
   uint16_t time_start_min;
+  // Only segments starting before this minute of the day, time_start_min < end <= 1440.
   uint16_t time_end_min;
   // Count the referral pool as free (for a patient holding a referral).
   bool with_referral;
@@ -497,31 +607,47 @@ typedef struct {
   uint32_t limit;
 } hy_availability_query;
 
-// A slot with free places.
+// A slot with free places, as an availability search found it (a snapshot: the place may be
+// gone by the time it is booked; the booking call decides).
 typedef struct {
+  // The slot, to put in `hy_request.slot`.
   hy_slot_id slot;
+  // Its resource (doctor, bed, device …).
   hy_resource_id resource;
+  // Its resource's department.
   hy_department_id department;
+  // That department's institution.
   hy_institution_id institution;
+  // The visit date.
   hy_date date;
+  // Start of the segment, minutes after local midnight.
   uint16_t start_min;
+  // End of the segment, minutes after local midnight, exclusive.
   uint16_t end_min;
-  // Places free to this kind of requester now.
+  // Places free to this kind of requester now (with or without a referral, as asked).
   uint32_t free;
+  // Start of the segment as an instant (Unix seconds).
   hy_timestamp starts_at;
 } hy_free_slot;
 
 // Free and total places of one department-day.
 typedef struct {
+  // The day.
   hy_date date;
+  // Places the general public (no referral) could book now across the department's slots
+  // that day; 0 before the public release and after booking closed.
   uint32_t free;
+  // Places published that day (the slots' capacities summed, overbooking not included).
   uint32_t places;
 } hy_day_availability;
 
 // Another institution's department with free places (load spreading).
 typedef struct {
+  // The department of the same specialty at another institution.
   hy_department_id department;
+  // Its institution (same district as the one asked about).
   hy_institution_id institution;
+  // That institution's tier (HY_TIER_COMMUNITY, _SECONDARY or _TERTIARY).
   hy_tier tier;
   // Its earliest free slot in the range.
   hy_free_slot earliest;
@@ -559,47 +685,57 @@ typedef void (*hy_durable_callback)(void *userdata,
 
 // A hospital or clinic, as `hy_engine_institution` and `hy_engine_institutions` report it.
 typedef struct {
+  // The institution.
   hy_institution_id id;
+  // Its level of care (HY_TIER_COMMUNITY, _SECONDARY or _TERTIARY).
   hy_tier tier;
-  // NUL-terminated UTF-8.
+  // Its name, NUL-terminated UTF-8.
   char name[HY_NAME_BUF_LEN];
-  // NUL-terminated UTF-8.
+  // Its district (where load spreading looks for alternatives), NUL-terminated UTF-8.
   char district[HY_NAME_BUF_LEN];
 } hy_institution;
 
 // A specialty at one institution.
 typedef struct {
+  // The department.
   hy_department_id id;
+  // The institution it belongs to.
   hy_institution_id institution;
   // NUL-terminated UTF-8 (e.g. "cardiology"; shared across institutions).
   char specialty[HY_NAME_BUF_LEN];
-  // NUL-terminated UTF-8.
+  // The department's own name at its institution, NUL-terminated UTF-8.
   char name[HY_NAME_BUF_LEN];
 } hy_department;
 
 // A bookable resource of a department.
 typedef struct {
+  // The resource.
   hy_resource_id id;
+  // The department it belongs to.
   hy_department_id department;
+  // What is booked (HY_RESOURCE_*).
   hy_resource_kind kind;
   // A senior doctor (a larger referral share).
   bool expert;
-  // NUL-terminated UTF-8.
+  // Its name (a doctor's name, "CT 2" …), NUL-terminated UTF-8.
   char name[HY_NAME_BUF_LEN];
 } hy_resource;
 
 // A booking channel.
 typedef struct {
+  // The channel (the standard six are 1 ..= 6).
   hy_channel_id id;
-  // NUL-terminated UTF-8.
+  // Its name ("app", "kiosk" …; what a policy's channel quota names), NUL-terminated UTF-8.
   char name[HY_NAME_BUF_LEN];
 } hy_channel;
 
 // The measured no-show rate of a resource (for setting its overbooking ratio).
 typedef struct {
+  // The resource measured.
   hy_resource_id resource;
-  // Bookings that reached an outcome: attended or no-show.
+  // Bookings that reached an outcome: attended (checked in) or no-show.
   uint64_t outcomes;
+  // Of those, the no-shows.
   uint64_t no_shows;
   // `no_shows / outcomes`, 0 when nothing was observed yet.
   double no_show_rate;
@@ -627,22 +763,31 @@ typedef struct {
 
 // A patient waiting on a department's waitlist.
 typedef struct {
+  // The entry (`hy_booking.offer` of the hold it is offered).
   hy_waitlist_id id;
+  // The patient waiting.
   hy_patient_id patient;
+  // The department waited for.
   hy_department_id department;
   // One resource of the department, or HY_NONE for any.
   hy_resource_id resource;
+  // First acceptable visit date.
   hy_date date_from;
   // Inclusive.
   hy_date date_to;
   // Only segments starting in this time of day; (0, 0) for the whole day.
   uint16_t time_start_min;
+  // End of that time of day in minutes, exclusive.
   uint16_t time_end_min;
+  // The channel an offer's hold is made through.
   hy_channel_id channel;
+  // A follow-up visit.
   bool follow_up;
   // The referral it uses, or 0.
   hy_referral_id referral;
+  // Its serving class, from the referral's urgency or `follow_up`.
   hy_priority priority;
+  // When it joined (Unix seconds): the order within a class.
   hy_timestamp joined_at;
 } hy_waitlist_entry;
 
@@ -657,34 +802,50 @@ typedef struct {
 // Recover the directory but write nothing more (read-only replays, simulations).
 #define HY_JOURNAL_NONE 2
 
+// "Any tier": only in `hy_availability_query.tier`; elsewhere HY_INVALID_ARGUMENT.
 #define HY_TIER_ANY 0
 
+// Community clinic or township hospital (基层/一级): keeps no referral pool.
 #define HY_TIER_COMMUNITY 1
 
+// Secondary hospital (二级): its slots keep the referral pool.
 #define HY_TIER_SECONDARY 2
 
+// Tertiary hospital (三级): its slots keep the referral pool.
 #define HY_TIER_TERTIARY 3
 
+// A doctor's clinic sessions (the common case; an expert doctor keeps a larger referral share).
 #define HY_RESOURCE_DOCTOR 0
 
+// A bed (a ward's beds, the obstetric bed pool).
 #define HY_RESOURCE_BED 1
 
+// An exam device or room (CT, ultrasound …).
 #define HY_RESOURCE_EXAM 2
 
+// Nursing visits or procedures.
 #define HY_RESOURCE_NURSING 3
 
+// Pharmacy counselling or dispensing.
 #define HY_RESOURCE_PHARMACY 4
 
+// Anything else that is booked in time segments (certificates, administrative services).
 #define HY_RESOURCE_SERVICE 5
 
+// Served first, and may take a place from any pool (general and channel quotas included)
+// from the referral opening on.
 #define HY_URGENCY_EMERGENCY 0
 
+// Served after emergency referrals; takes the referral pool, then the general one.
 #define HY_URGENCY_URGENT 1
 
+// Served after urgent referrals, before follow-ups and the general public.
 #define HY_URGENCY_ROUTINE 2
 
+// A JSON object, e.g. `{"hold": {"ttl_s": 300}}`.
 #define HY_POLICY_JSON 0
 
+// A TOML document, e.g. `[hold]` then `ttl_s = 300`.
 #define HY_POLICY_TOML 1
 
 // Cut the subscriber off: it keeps what is queued, then `hy_subscription_is_cut_off` is true and the
@@ -695,14 +856,19 @@ typedef struct {
 // lock. Never read such a handle on a thread that also calls the engine.
 #define HY_OVERFLOW_BLOCK 1
 
+// held → booked (`hy_engine_confirm`).
 #define HY_LIFECYCLE_CONFIRM 0
 
+// held | booked → cancelled by the patient (`hy_engine_cancel`).
 #define HY_LIFECYCLE_CANCEL 1
 
+// booked → checked in (`hy_engine_check_in`).
 #define HY_LIFECYCLE_CHECK_IN 2
 
+// checked in → fulfilled (`hy_engine_fulfil`).
 #define HY_LIFECYCLE_FULFIL 3
 
+// booked → no-show, once the segment has started (`hy_engine_mark_no_show`).
 #define HY_LIFECYCLE_MARK_NO_SHOW 4
 
 #ifdef __cplusplus
@@ -721,17 +887,26 @@ void hy_string_free(char *s);
 
 // Hold a place for the policy's hold time (default 10 minutes) while the patient confirms or
 // pays; it expires by itself unless confirmed or cancelled.
+//
+// `request` (not NULL) is read during the call only. On HY_OK `*booking_out` (not NULL,
+// caller-owned) is the new hold, state HY_BOOKING_HELD, with its `expires_at`. Refusals are
+// the request's domain codes: HY_SLOT_FULL, HY_NOT_OPEN_YET, HY_BOOKING_CLOSED,
+// HY_SLOT_CLOSED, HY_LOTTERY_WINDOW (use `hy_engine_submit`), HY_PATIENT_SUSPENDED,
+// HY_LIMIT_REACHED, HY_REFERRAL_INVALID, HY_NOT_FOUND; none of them changes anything.
 hy_result hy_engine_hold(hy_engine *engine,
                          const hy_request *request,
                          hy_booking *booking_out);
 
-// Hold a place for `ttl_s` seconds (1 ..= 86400).
+// Hold a place for `ttl_s` seconds (1 ..= 86400, else HY_INVALID_ARGUMENT) instead of the
+// policy's hold time, e.g. for a payment step known to take longer. Otherwise as
+// `hy_engine_hold`.
 hy_result hy_engine_hold_for(hy_engine *engine,
                              const hy_request *request,
                              uint32_t ttl_s,
                              hy_booking *booking_out);
 
-// Hold and confirm in one step.
+// Hold and confirm in one step: on HY_OK `*booking_out` is the booking, state
+// HY_BOOKING_BOOKED. Arguments and refusals as `hy_engine_hold`.
 hy_result hy_engine_book(hy_engine *engine,
                          const hy_request *request,
                          hy_booking *booking_out);
@@ -744,6 +919,9 @@ hy_result hy_engine_submit(hy_engine *engine,
 
 // Confirm a hold. HY_HOLD_EXPIRED if it ran out, whether or not a tick has processed the
 // expiry yet.
+//
+// On HY_OK `*booking_out` (not NULL) is the booking, now HY_BOOKING_BOOKED. HY_NOT_FOUND for
+// an unknown id; HY_WRONG_STATE for anything but a hold.
 hy_result hy_engine_confirm(hy_engine *engine,
                             hy_booking_id booking,
                             hy_booking *booking_out);
@@ -755,22 +933,31 @@ hy_result hy_engine_cancel(hy_engine *engine,
                            hy_booking_id booking,
                            hy_booking *booking_out);
 
-// The patient arrived.
+// The patient arrived: booked → HY_BOOKING_CHECKED_IN (counts as attended in the resource's
+// measured no-show rate). On HY_OK `*booking_out` (not NULL) is the booking after the step;
+// HY_WRONG_STATE unless it was booked, HY_NOT_FOUND for an unknown id.
 hy_result hy_engine_check_in(hy_engine *engine,
                              hy_booking_id booking,
                              hy_booking *booking_out);
 
-// The visit took place.
+// The visit took place: checked in → HY_BOOKING_FULFILLED. On HY_OK `*booking_out` (not
+// NULL) is the booking after the step; HY_WRONG_STATE unless it was checked in.
 hy_result hy_engine_fulfil(hy_engine *engine,
                            hy_booking_id booking,
                            hy_booking *booking_out);
 
-// The patient did not come: counted towards suspension by the policy.
+// The patient did not come: booked → HY_BOOKING_NO_SHOW, counted towards suspension by the
+// policy (the patient may be suspended from now on). Only once the segment has started
+// (before, HY_INVALID_ARGUMENT); HY_WRONG_STATE unless it was booked. On HY_OK
+// `*booking_out` (not NULL) is the booking after the step.
 hy_result hy_engine_mark_no_show(hy_engine *engine,
                                  hy_booking_id booking,
                                  hy_booking *booking_out);
 
-// One hold or booking, by id.
+// One hold or booking, by id, copied into `*booking_out` (not NULL). Does not change the
+// engine: a hold past its time that no tick has expired yet still reads HY_BOOKING_HELD.
+// HY_NOT_FOUND for an unknown id, or one ended long enough ago that the patient's record no
+// longer keeps it.
 hy_result hy_engine_booking(const hy_engine *engine,
                             hy_booking_id booking,
                             hy_booking *booking_out);
@@ -834,7 +1021,8 @@ hy_result hy_engine_join_waitlist(hy_engine *engine,
                                   const hy_waitlist_request *request,
                                   hy_waitlist_id *entry_out);
 
-// Leave a waitlist.
+// Leave a waitlist: `entry` (from `hy_engine_join_waitlist`) is removed and gets no more
+// offers. HY_NOT_FOUND for 0, an unknown entry or one already removed.
 hy_result hy_engine_leave_waitlist(hy_engine *engine,
                                    hy_waitlist_id entry);
 
@@ -933,7 +1121,8 @@ hy_result hy_engine_flush(hy_engine *engine,
 // progress or follow; `hy_subscription` handles made from it stay valid (they receive no more).
 void hy_engine_free(hy_engine *engine);
 
-// The engine's current time (Unix seconds).
+// The engine's current time (Unix seconds) into `*now_out` (not NULL): the system clock, or
+// where a manual clock stands. Every rule (windows, hold expiry) is judged against it.
 hy_result hy_engine_now(const hy_engine *engine,
                         hy_timestamp *now_out);
 
@@ -953,7 +1142,9 @@ hy_result hy_engine_advance_to(hy_engine *engine,
 hy_result hy_engine_tick(hy_engine *engine,
                          size_t *expired_out);
 
-// Counters: institutions, departments, resources, patients, slots, last event sequence.
+// Counters: institutions, departments, resources, patients, slots, last event sequence, into
+// the caller's `*stats_out` (not NULL). Cheap (no walk over records); for the journal and
+// subscriber queues see `hy_engine_metrics_json`.
 hy_result hy_engine_stats(const hy_engine *engine,
                           hy_stats *stats_out);
 
@@ -992,7 +1183,9 @@ hy_result hy_engine_channel_id(const hy_engine *engine,
                                const char *name,
                                hy_channel_id *id_out);
 
-// Register a new patient in the master patient index.
+// Register a new patient in the master patient index; on HY_OK `*id_out` (not NULL) is the
+// new id (ids count up from 1). Link cards to it with `hy_engine_link_card`.
+// HY_CAPACITY_EXCEEDED when the index is full.
 hy_result hy_engine_register_patient(hy_engine *engine,
                                      hy_patient_id *id_out);
 
@@ -1073,7 +1266,8 @@ hy_result hy_engine_publish_slots(hy_engine *engine,
                                   size_t len,
                                   hy_slot_id *first_out);
 
-// A published slot: places and takings per pool, times, whether it is closed.
+// A published slot: places and takings per pool, times, whether it is closed, copied into
+// the caller's `*info_out` (not NULL). HY_NOT_FOUND for an unknown slot id.
 hy_result hy_engine_slot(const hy_engine *engine,
                          hy_slot_id slot,
                          hy_slot_info *info_out);
@@ -1111,8 +1305,9 @@ hy_result hy_engine_free_places_by_day(const hy_engine *engine,
                                        size_t *written_out);
 
 // Departments of the same specialty and district at other institutions with free places in
-// `date_from ..= date_to`, least loaded first (load spreading), into `out` (`cap` entries, at
-// most 1000); `*written_out` says how many.
+// `date_from ..= date_to`, earliest free place first and, among equally early ones, least
+// loaded first (load spreading), into `out` (`cap` entries, at most 1000); `*written_out`
+// says how many.
 hy_result hy_engine_alternatives(const hy_engine *engine,
                                  hy_department_id department,
                                  hy_date date_from,
@@ -1156,7 +1351,10 @@ hy_result hy_engine_subscribe_with(const hy_engine *engine,
 hy_result hy_subscription_is_cut_off(const hy_subscription *subscription,
                                      bool *cut_off_out);
 
-// Unsubscribe and free. NULL is accepted and ignored.
+// Unsubscribe and free. NULL is accepted and ignored. Events still queued are dropped; the
+// engine stops delivering to it at its next event. Call it once per handle, from the one
+// thread using it, after its last `hy_subscription_*` call; the engine may be freed before or
+// after.
 void hy_subscription_free(hy_subscription *subscription);
 
 // The next waiting event, if any (Rust: `Subscription::try_recv`): its JSON, NUL-terminated,

@@ -36,6 +36,12 @@ fn with_booking(
 
 /// Hold a place for the policy's hold time (default 10 minutes) while the patient confirms or
 /// pays; it expires by itself unless confirmed or cancelled.
+///
+/// `request` (not NULL) is read during the call only. On HY_OK `*booking_out` (not NULL,
+/// caller-owned) is the new hold, state HY_BOOKING_HELD, with its `expires_at`. Refusals are
+/// the request's domain codes: HY_SLOT_FULL, HY_NOT_OPEN_YET, HY_BOOKING_CLOSED,
+/// HY_SLOT_CLOSED, HY_LOTTERY_WINDOW (use `hy_engine_submit`), HY_PATIENT_SUSPENDED,
+/// HY_LIMIT_REACHED, HY_REFERRAL_INVALID, HY_NOT_FOUND; none of them changes anything.
 #[no_mangle]
 pub extern "C" fn hy_engine_hold(
     engine: *mut hy_engine,
@@ -45,7 +51,9 @@ pub extern "C" fn hy_engine_hold(
     ffi_panic_boundary! { with_request(engine, request, booking_out, |e, r| e.hold(r)) }
 }
 
-/// Hold a place for `ttl_s` seconds (1 ..= 86400).
+/// Hold a place for `ttl_s` seconds (1 ..= 86400, else HY_INVALID_ARGUMENT) instead of the
+/// policy's hold time, e.g. for a payment step known to take longer. Otherwise as
+/// `hy_engine_hold`.
 #[no_mangle]
 pub extern "C" fn hy_engine_hold_for(
     engine: *mut hy_engine,
@@ -56,7 +64,8 @@ pub extern "C" fn hy_engine_hold_for(
     ffi_panic_boundary! { with_request(engine, request, booking_out, |e, r| e.hold_for(r, ttl_s)) }
 }
 
-/// Hold and confirm in one step.
+/// Hold and confirm in one step: on HY_OK `*booking_out` is the booking, state
+/// HY_BOOKING_BOOKED. Arguments and refusals as `hy_engine_hold`.
 #[no_mangle]
 pub extern "C" fn hy_engine_book(
     engine: *mut hy_engine,
@@ -85,6 +94,9 @@ pub extern "C" fn hy_engine_submit(
 
 /// Confirm a hold. HY_HOLD_EXPIRED if it ran out, whether or not a tick has processed the
 /// expiry yet.
+///
+/// On HY_OK `*booking_out` (not NULL) is the booking, now HY_BOOKING_BOOKED. HY_NOT_FOUND for
+/// an unknown id; HY_WRONG_STATE for anything but a hold.
 #[no_mangle]
 pub extern "C" fn hy_engine_confirm(
     engine: *mut hy_engine,
@@ -106,7 +118,9 @@ pub extern "C" fn hy_engine_cancel(
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.cancel(id)) }
 }
 
-/// The patient arrived.
+/// The patient arrived: booked → HY_BOOKING_CHECKED_IN (counts as attended in the resource's
+/// measured no-show rate). On HY_OK `*booking_out` (not NULL) is the booking after the step;
+/// HY_WRONG_STATE unless it was booked, HY_NOT_FOUND for an unknown id.
 #[no_mangle]
 pub extern "C" fn hy_engine_check_in(
     engine: *mut hy_engine,
@@ -116,7 +130,8 @@ pub extern "C" fn hy_engine_check_in(
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.check_in(id)) }
 }
 
-/// The visit took place.
+/// The visit took place: checked in → HY_BOOKING_FULFILLED. On HY_OK `*booking_out` (not
+/// NULL) is the booking after the step; HY_WRONG_STATE unless it was checked in.
 #[no_mangle]
 pub extern "C" fn hy_engine_fulfil(
     engine: *mut hy_engine,
@@ -126,7 +141,10 @@ pub extern "C" fn hy_engine_fulfil(
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.fulfil(id)) }
 }
 
-/// The patient did not come: counted towards suspension by the policy.
+/// The patient did not come: booked → HY_BOOKING_NO_SHOW, counted towards suspension by the
+/// policy (the patient may be suspended from now on). Only once the segment has started
+/// (before, HY_INVALID_ARGUMENT); HY_WRONG_STATE unless it was booked. On HY_OK
+/// `*booking_out` (not NULL) is the booking after the step.
 #[no_mangle]
 pub extern "C" fn hy_engine_mark_no_show(
     engine: *mut hy_engine,
@@ -136,7 +154,10 @@ pub extern "C" fn hy_engine_mark_no_show(
     ffi_panic_boundary! { with_booking(engine, booking, booking_out, |e, id| e.mark_no_show(id)) }
 }
 
-/// One hold or booking, by id.
+/// One hold or booking, by id, copied into `*booking_out` (not NULL). Does not change the
+/// engine: a hold past its time that no tick has expired yet still reads HY_BOOKING_HELD.
+/// HY_NOT_FOUND for an unknown id, or one ended long enough ago that the patient's record no
+/// longer keeps it.
 #[no_mangle]
 pub extern "C" fn hy_engine_booking(
     engine: *const hy_engine,
@@ -299,7 +320,8 @@ pub extern "C" fn hy_engine_join_waitlist(
     }
 }
 
-/// Leave a waitlist.
+/// Leave a waitlist: `entry` (from `hy_engine_join_waitlist`) is removed and gets no more
+/// offers. HY_NOT_FOUND for 0, an unknown entry or one already removed.
 #[no_mangle]
 pub extern "C" fn hy_engine_leave_waitlist(
     engine: *mut hy_engine,

@@ -331,7 +331,8 @@ pub extern "C" fn hy_engine_free(engine: *mut hy_engine) {
     };
 }
 
-/// The engine's current time (Unix seconds).
+/// The engine's current time (Unix seconds) into `*now_out` (not NULL): the system clock, or
+/// where a manual clock stands. Every rule (windows, hold expiry) is judged against it.
 #[no_mangle]
 pub extern "C" fn hy_engine_now(engine: *const hy_engine, now_out: *mut hy_timestamp) -> hy_result {
     ffi_panic_boundary! {
@@ -383,7 +384,9 @@ pub extern "C" fn hy_engine_tick(engine: *mut hy_engine, expired_out: *mut usize
     }
 }
 
-/// Counters: institutions, departments, resources, patients, slots, last event sequence.
+/// Counters: institutions, departments, resources, patients, slots, last event sequence, into
+/// the caller's `*stats_out` (not NULL). Cheap (no walk over records); for the journal and
+/// subscriber queues see `hy_engine_metrics_json`.
 #[no_mangle]
 pub extern "C" fn hy_engine_stats(engine: *const hy_engine, stats_out: *mut hy_stats) -> hy_result {
     ffi_panic_boundary! {
@@ -494,7 +497,9 @@ pub extern "C" fn hy_engine_channel_id(
 
 // ------------------------------------------------------------------ master patient index
 
-/// Register a new patient in the master patient index.
+/// Register a new patient in the master patient index; on HY_OK `*id_out` (not NULL) is the
+/// new id (ids count up from 1). Link cards to it with `hy_engine_link_card`.
+/// HY_CAPACITY_EXCEEDED when the index is full.
 #[no_mangle]
 pub extern "C" fn hy_engine_register_patient(
     engine: *mut hy_engine,
@@ -730,7 +735,8 @@ pub extern "C" fn hy_engine_publish_slots(
     }
 }
 
-/// A published slot: places and takings per pool, times, whether it is closed.
+/// A published slot: places and takings per pool, times, whether it is closed, copied into
+/// the caller's `*info_out` (not NULL). HY_NOT_FOUND for an unknown slot id.
 #[no_mangle]
 pub extern "C" fn hy_engine_slot(
     engine: *const hy_engine,
@@ -850,8 +856,9 @@ pub extern "C" fn hy_engine_free_places_by_day(
 }
 
 /// Departments of the same specialty and district at other institutions with free places in
-/// `date_from ..= date_to`, least loaded first (load spreading), into `out` (`cap` entries, at
-/// most 1000); `*written_out` says how many.
+/// `date_from ..= date_to`, earliest free place first and, among equally early ones, least
+/// loaded first (load spreading), into `out` (`cap` entries, at most 1000); `*written_out`
+/// says how many.
 #[no_mangle]
 pub extern "C" fn hy_engine_alternatives(
     engine: *const hy_engine,

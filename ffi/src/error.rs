@@ -12,6 +12,7 @@ use std::cell::RefCell;
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum hy_result {
+    /// Success: the outputs were written.
     #[default]
     HY_OK = 0,
     /// A required pointer argument was NULL.

@@ -124,7 +124,10 @@ pub extern "C" fn hy_subscription_is_cut_off(
     }
 }
 
-/// Unsubscribe and free. NULL is accepted and ignored.
+/// Unsubscribe and free. NULL is accepted and ignored. Events still queued are dropped; the
+/// engine stops delivering to it at its next event. Call it once per handle, from the one
+/// thread using it, after its last `hy_subscription_*` call; the engine may be freed before or
+/// after.
 #[no_mangle]
 pub extern "C" fn hy_subscription_free(subscription: *mut hy_subscription) {
     let _ = ffi_panic_boundary! {

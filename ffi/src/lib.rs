@@ -7,6 +7,9 @@
 //! first argument for calls that do not change the engine, a `hy_result` from every call, and
 //! every body inside `ffi_panic_boundary!` so that nothing a caller passes can abort the host.
 
+// Every public item is part of the C header (cbindgen copies the doc comments into it), so an
+// undocumented one is an undocumented C declaration.
+#![warn(missing_docs)]
 #![allow(non_camel_case_types)]
 // Every `extern "C"` function takes raw pointers from C and checks them itself (NULL,
 // alignment, lengths) through `ffi.rs`; marking them `unsafe fn` would add nothing for a C

@@ -58,34 +58,55 @@ pub type hy_ticket_id = u64;
 pub const HY_NONE: u32 = 0xFFFF_FFFF;
 
 /// Level of care of an institution (分级诊疗). 0 means "any" in an availability query.
+/// Referrals go upwards only: a referral is valid for a slot at a higher tier than the
+/// referring institution, never at a community one.
 #[allow(non_camel_case_types)]
 pub type hy_tier = u32;
+/// "Any tier": only in `hy_availability_query.tier`; elsewhere HY_INVALID_ARGUMENT.
 pub const HY_TIER_ANY: hy_tier = 0;
+/// Community clinic or township hospital (基层/一级): keeps no referral pool.
 pub const HY_TIER_COMMUNITY: hy_tier = 1;
+/// Secondary hospital (二级): its slots keep the referral pool.
 pub const HY_TIER_SECONDARY: hy_tier = 2;
+/// Tertiary hospital (三级): its slots keep the referral pool.
 pub const HY_TIER_TERTIARY: hy_tier = 3;
 
-/// What is booked.
+/// What is booked. Any other value passed in is HY_INVALID_ARGUMENT.
 #[allow(non_camel_case_types)]
 pub type hy_resource_kind = u32;
+/// A doctor's clinic sessions (the common case; an expert doctor keeps a larger referral share).
 pub const HY_RESOURCE_DOCTOR: hy_resource_kind = 0;
+/// A bed (a ward's beds, the obstetric bed pool).
 pub const HY_RESOURCE_BED: hy_resource_kind = 1;
+/// An exam device or room (CT, ultrasound …).
 pub const HY_RESOURCE_EXAM: hy_resource_kind = 2;
+/// Nursing visits or procedures.
 pub const HY_RESOURCE_NURSING: hy_resource_kind = 3;
+/// Pharmacy counselling or dispensing.
 pub const HY_RESOURCE_PHARMACY: hy_resource_kind = 4;
+/// Anything else that is booked in time segments (certificates, administrative services).
 pub const HY_RESOURCE_SERVICE: hy_resource_kind = 5;
 
-/// Urgency of a referral.
+/// Urgency of a referral (NHS e-Referral: two-week-wait/emergency, urgent, routine). Sets the
+/// holder's place in waitlists and the release lottery; any other value passed in is
+/// HY_INVALID_ARGUMENT.
 #[allow(non_camel_case_types)]
 pub type hy_urgency = u32;
+/// Served first, and may take a place from any pool (general and channel quotas included)
+/// from the referral opening on.
 pub const HY_URGENCY_EMERGENCY: hy_urgency = 0;
+/// Served after emergency referrals; takes the referral pool, then the general one.
 pub const HY_URGENCY_URGENT: hy_urgency = 1;
+/// Served after urgent referrals, before follow-ups and the general public.
 pub const HY_URGENCY_ROUTINE: hy_urgency = 2;
 
-/// The language of a policy text.
+/// The language of a policy text (the same keys in both; see docs for the policy's fields).
+/// Any other value is HY_INVALID_ARGUMENT.
 #[allow(non_camel_case_types)]
 pub type hy_policy_format = u32;
+/// A JSON object, e.g. `{"hold": {"ttl_s": 300}}`.
 pub const HY_POLICY_JSON: hy_policy_format = 0;
+/// A TOML document, e.g. `[hold]` then `ttl_s = 300`.
 pub const HY_POLICY_TOML: hy_policy_format = 1;
 
 /// What the engine does when a subscription's queue is full (`hy_engine_subscribe_with`).
@@ -181,36 +202,58 @@ pub(crate) fn time_of_day(start_min: u16, end_min: u16) -> Result<Option<TimeOfD
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum hy_booking_state {
+    /// A place taken for a short time (policy `hold.ttl_s`, default 10 minutes) while the
+    /// patient confirms or pays; confirm it before `expires_at`. Occupies a place.
     HY_BOOKING_HELD = 0,
+    /// Confirmed. Occupies a place and counts against the per-patient limits.
     HY_BOOKING_BOOKED = 1,
+    /// The patient arrived and is in the queue. Still occupies its place.
     HY_BOOKING_CHECKED_IN = 2,
+    /// The visit took place. Final.
     HY_BOOKING_FULFILLED = 3,
+    /// A hold that was not confirmed in time; its place went back. Final.
     HY_BOOKING_EXPIRED = 4,
+    /// Cancelled by the patient; its place went back. Final. A late cancel counted as part of
+    /// a no-show (policy `cancellation`).
     HY_BOOKING_CANCELLED = 5,
+    /// Cancelled because the provider suspended the session (停诊). Final; never counts
+    /// against the patient.
     HY_BOOKING_PROVIDER_CANCELLED = 6,
+    /// The patient did not come. Final; counts a no-show and may suspend the patient.
     HY_BOOKING_NO_SHOW = 7,
 }
 
-/// Which share of a slot's places a booking took.
+/// Which share of a slot's places a booking took. Also the index into
+/// `hy_slot_info.pool_places` / `pool_taken`.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum hy_pool {
+    /// The general public's places, with the overbooking allowance.
     HY_POOL_GENERAL = 0,
+    /// The referral pool of a secondary or tertiary slot (default 30% of its places, 50% for
+    /// experts). Once the public window opens, unused referral places roll over to everyone
+    /// (policy `referral.rollover_at_public_open`); such a booking reports this pool too.
     HY_POOL_REFERRAL = 1,
+    /// The quota of the policy's first channel group (`channel_quotas[0]`); open to everyone
+    /// after the group's cut-off.
     HY_POOL_QUOTA0 = 2,
+    /// The quota of the policy's second channel group (`channel_quotas[1]`).
     HY_POOL_QUOTA1 = 3,
 }
 
-/// One time segment of one resource to publish.
+/// One time segment of one resource to publish (`hy_engine_publish_slots`). Caller-owned.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_slot_spec {
+    /// The registered resource the places belong to (HY_NOT_FOUND otherwise).
     pub resource: hy_resource_id,
+    /// The visit date.
     pub date: hy_date,
     /// Minutes after local midnight, start_min < end_min <= 1440.
     pub start_min: u16,
+    /// End of the segment, minutes after local midnight, exclusive (1440 = midnight).
     pub end_min: u16,
     /// Places, 1 ..= 16000.
     pub capacity: u16,
@@ -228,25 +271,33 @@ impl From<&hy_slot_spec> for SlotSpec {
     }
 }
 
-/// A weekly roster template (排班).
+/// A weekly roster template (排班) for `hy_engine_add_roster`: on each weekday it runs, a
+/// session from `start_min` to `end_min` cut into whole segments of `segment_min` minutes (a
+/// shorter remainder is not published), `places` places each. Caller-owned.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_roster {
+    /// The registered resource whose slots the roster makes.
     pub resource: hy_resource_id,
-    /// Days it runs: bit 0 = Monday … bit 6 = Sunday.
+    /// Days it runs: bit 0 = Monday … bit 6 = Sunday; at least one bit, bit 7 clear.
     pub weekdays: u8,
+    /// Start of the session, minutes after local midnight (480 = 08:00).
     pub start_min: u16,
+    /// End of the session, minutes after local midnight, exclusive; start_min < end_min <= 1440.
     pub end_min: u16,
+    /// Length of each slot in minutes, 1 ..= end_min - start_min.
     pub segment_min: u16,
-    /// Places per segment.
+    /// Places per segment, 1 ..= 16000.
     pub places: u16,
+    /// First date it runs.
     pub valid_from: hy_date,
-    /// Inclusive.
+    /// Last date it runs, inclusive; not before `valid_from`.
     pub valid_until: hy_date,
     /// Dates it does not run (holidays); may be NULL when `closed_dates_len` is 0.
     /// Read during the call only.
     pub closed_dates: *const hy_date,
+    /// Number of dates at `closed_dates`, 0 ..= 4096.
     pub closed_dates_len: usize,
 }
 
@@ -275,13 +326,17 @@ pub(crate) fn roster_from(r: &hy_roster) -> Result<Roster, hy_result> {
     })
 }
 
-/// A request for a place in one slot.
+/// A request for a place in one slot (`hy_engine_hold`, `_book`, `_submit`, the bulk calls).
+/// Caller-owned; zero-initialise it, then set the fields.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_request {
+    /// Who the place is for (a merged id is followed to its survivor).
     pub patient: hy_patient_id,
+    /// The slot asked for.
     pub slot: hy_slot_id,
+    /// Where the request comes from; picks the channel quota it may use.
     pub channel: hy_channel_id,
     /// A follow-up visit (priority above the general public).
     pub follow_up: bool,
@@ -301,23 +356,33 @@ impl From<&hy_request> for Request {
     }
 }
 
-/// A hold or booking as the engine reports it.
+/// A hold or booking as the engine reports it: a copy written into caller-owned memory, not
+/// updated afterwards (read it again with `hy_engine_booking`).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_booking {
+    /// Its id, for confirm, cancel, check-in and look-ups.
     pub id: hy_booking_id,
+    /// The patient who holds it (the survivor, after a merge).
     pub patient: hy_patient_id,
+    /// The slot whose place it occupies.
     pub slot: hy_slot_id,
+    /// The slot's department (copied so that limits and reports need no slot look-up).
     pub department: hy_department_id,
+    /// The visit date.
     pub date: hy_date,
+    /// The channel it was made through.
     pub channel: hy_channel_id,
+    /// Where it is in the lifecycle.
     pub state: hy_booking_state,
+    /// The share of the slot's places it took (a cancel returns the place there).
     pub pool: hy_pool,
     /// The referral it used, or 0.
     pub referral: hy_referral_id,
     /// The waitlist entry whose offer this hold is, or 0.
     pub offer: hy_waitlist_id,
+    /// When the hold was taken (Unix seconds).
     pub created_at: hy_timestamp,
     /// When a hold expires (meaningful while HY_BOOKING_HELD).
     pub expires_at: hy_timestamp,
@@ -386,7 +451,9 @@ impl From<&Booking> for hy_booking {
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_booking_result {
+    /// This item's outcome: HY_OK, or the code the single call would have returned.
     pub result: hy_result,
+    /// The hold or booking when `result` is HY_OK; all zeros otherwise.
     pub booking: hy_booking,
 }
 
@@ -402,13 +469,22 @@ pub enum hy_submission_outcome {
     HY_SUBMISSION_ENTERED = 1,
 }
 
+/// What `hy_engine_submit` did with a request: booked it at once (outside a release-lottery
+/// window), or entered it into the lottery. Which fields are set depends on `outcome`; the
+/// others are zero.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_submission {
+    /// Which of the two happened.
     pub outcome: hy_submission_outcome,
+    /// HY_SUBMISSION_BOOKED: the booking (state HY_BOOKING_BOOKED). Otherwise all zeros.
     pub booking: hy_booking,
+    /// HY_SUBMISSION_ENTERED: the lottery ticket, named again by the `lottery_won` /
+    /// `lottery_lost` event. Otherwise 0.
     pub ticket: hy_ticket_id,
+    /// HY_SUBMISSION_ENTERED: when the lottery is drawn (Unix seconds; `hy_engine_tick` draws
+    /// it). Otherwise 0.
     pub draws_at: hy_timestamp,
 }
 
@@ -437,18 +513,26 @@ impl From<&Submission> for hy_submission {
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_availability_query {
+    /// Only this department, or HY_NONE.
     pub department: hy_department_id,
+    /// Only this resource, or HY_NONE.
     pub resource: hy_resource_id,
+    /// Only this institution, or HY_NONE.
     pub institution: hy_institution_id,
+    /// Only institutions of this tier, or HY_TIER_ANY.
     pub tier: hy_tier,
     /// A specialty name (e.g. "cardiology") or NULL; read during the call only.
     pub specialty: *const std::ffi::c_char,
     /// A district name or NULL; read during the call only.
     pub district: *const std::ffi::c_char,
+    /// First visit date searched.
     pub date_from: hy_date,
     /// Inclusive; at most 366 days after `date_from`.
     pub date_to: hy_date,
+    /// Only segments starting at or after this minute of the day (0 ..= 1439); with
+    /// `time_end_min` 0 too, the whole day.
     pub time_start_min: u16,
+    /// Only segments starting before this minute of the day, time_start_min < end <= 1440.
     pub time_end_min: u16,
     /// Count the referral pool as free (for a patient holding a referral).
     pub with_referral: bool,
@@ -480,20 +564,29 @@ pub(crate) fn query_from(
     })
 }
 
-/// A slot with free places.
+/// A slot with free places, as an availability search found it (a snapshot: the place may be
+/// gone by the time it is booked; the booking call decides).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_free_slot {
+    /// The slot, to put in `hy_request.slot`.
     pub slot: hy_slot_id,
+    /// Its resource (doctor, bed, device …).
     pub resource: hy_resource_id,
+    /// Its resource's department.
     pub department: hy_department_id,
+    /// That department's institution.
     pub institution: hy_institution_id,
+    /// The visit date.
     pub date: hy_date,
+    /// Start of the segment, minutes after local midnight.
     pub start_min: u16,
+    /// End of the segment, minutes after local midnight, exclusive.
     pub end_min: u16,
-    /// Places free to this kind of requester now.
+    /// Places free to this kind of requester now (with or without a referral, as asked).
     pub free: u32,
+    /// Start of the segment as an instant (Unix seconds).
     pub starts_at: hy_timestamp,
 }
 
@@ -518,8 +611,12 @@ impl From<&FreeSlot> for hy_free_slot {
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_day_availability {
+    /// The day.
     pub date: hy_date,
+    /// Places the general public (no referral) could book now across the department's slots
+    /// that day; 0 before the public release and after booking closed.
     pub free: u32,
+    /// Places published that day (the slots' capacities summed, overbooking not included).
     pub places: u32,
 }
 
@@ -528,8 +625,11 @@ pub struct hy_day_availability {
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_alternative {
+    /// The department of the same specialty at another institution.
     pub department: hy_department_id,
+    /// Its institution (same district as the one asked about).
     pub institution: hy_institution_id,
+    /// That institution's tier (HY_TIER_COMMUNITY, _SECONDARY or _TERTIARY).
     pub tier: hy_tier,
     /// Its earliest free slot in the range.
     pub earliest: hy_free_slot,
@@ -537,34 +637,46 @@ pub struct hy_alternative {
     pub load: f32,
 }
 
-/// A published slot.
+/// A published slot (`hy_engine_slot`): a copy of its counters at the time of the call.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_slot_info {
+    /// The slot.
     pub id: hy_slot_id,
+    /// Its resource.
     pub resource: hy_resource_id,
+    /// Its resource's department.
     pub department: hy_department_id,
+    /// That department's institution.
     pub institution: hy_institution_id,
+    /// The visit date.
     pub date: hy_date,
+    /// Start of the segment, minutes after local midnight.
     pub start_min: u16,
+    /// End of the segment, minutes after local midnight, exclusive.
     pub end_min: u16,
+    /// Places as published, 1 ..= 16000 (the pools split these, plus any overbooking).
     pub capacity: u16,
     /// Places of each pool, indexed by hy_pool (general includes overbooking).
     pub pool_places: [u16; 4],
     /// Places taken from each pool.
     pub pool_taken: [u16; 4],
-    /// The session was suspended.
+    /// The session was suspended (停诊): nothing can be booked.
     pub closed: bool,
+    /// Start of the segment as an instant (Unix seconds).
     pub starts_at: hy_timestamp,
+    /// End of the segment as an instant (Unix seconds).
     pub ends_at: hy_timestamp,
 }
 
-/// A referral to issue, from a community or secondary institution upwards.
+/// A referral to issue, from a community or secondary institution upwards
+/// (`hy_engine_issue_referral`). Caller-owned.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_referral_request {
+    /// The patient referred.
     pub patient: hy_patient_id,
     /// The referring institution.
     pub from: hy_institution_id,
@@ -572,6 +684,7 @@ pub struct hy_referral_request {
     pub specialty: *const std::ffi::c_char,
     /// One target institution, or HY_NONE for any of a higher tier.
     pub institution: hy_institution_id,
+    /// How urgent: the holder's priority, and whether any pool may be taken (emergency).
     pub urgency: hy_urgency,
     /// Valid for this many days from now, 1 ..= 366.
     pub valid_days: u16,
@@ -593,15 +706,21 @@ pub(crate) fn referral_request_from(r: &hy_referral_request) -> Result<ReferralR
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_referral {
+    /// The referral, to put in `hy_request.referral`.
     pub id: hy_referral_id,
+    /// The patient who holds it; only this patient's requests may use it.
     pub patient: hy_patient_id,
+    /// The referring institution; a slot must be at a higher tier than it.
     pub from: hy_institution_id,
     /// The specialty's id in the engine's registry.
     pub specialty: u32,
     /// The target institution, or HY_NONE for any of a higher tier.
     pub institution: hy_institution_id,
+    /// How urgent, as issued.
     pub urgency: hy_urgency,
+    /// When it was issued (Unix seconds); usable from then.
     pub valid_from: hy_timestamp,
+    /// Last instant it may be used (Unix seconds).
     pub valid_until: hy_timestamp,
     /// The booking that uses it, or 0.
     pub used_by: hy_booking_id,
@@ -623,21 +742,30 @@ impl From<&Referral> for hy_referral {
     }
 }
 
-/// What a patient waits for on a waitlist.
+/// What a patient waits for on a waitlist (`hy_engine_join_waitlist`). When a matching place
+/// frees up the first eligible entry gets an offer: a hold with the policy's `offer_ttl_s`.
+/// Caller-owned.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_waitlist_request {
+    /// The patient waiting.
     pub patient: hy_patient_id,
+    /// The department whose places the patient waits for.
     pub department: hy_department_id,
     /// One resource of the department, or HY_NONE for any.
     pub resource: hy_resource_id,
+    /// First acceptable visit date.
     pub date_from: hy_date,
+    /// Last acceptable visit date, inclusive.
     pub date_to: hy_date,
     /// Only segments starting in this time of day; (0, 0) for the whole day.
     pub time_start_min: u16,
+    /// End of that time of day in minutes, exclusive, time_start_min < end <= 1440.
     pub time_end_min: u16,
+    /// The channel the offer's hold is made through (its quota applies).
     pub channel: hy_channel_id,
+    /// A follow-up visit: served after referrals, before the general public.
     pub follow_up: bool,
     /// A referral held by the patient, or 0.
     pub referral: hy_referral_id,
@@ -662,11 +790,18 @@ pub(crate) fn waitlist_request_from(w: &hy_waitlist_request) -> Result<WaitlistR
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_stats {
+    /// Institutions registered.
     pub institutions: u64,
+    /// Departments registered.
     pub departments: u64,
+    /// Resources registered.
     pub resources: u64,
+    /// Patients registered in the index (a merged id still counts).
     pub patients: u64,
+    /// Slots published so far (ids are never reused).
     pub slots: u64,
+    /// Sequence number of the last event emitted (0 before the first): compare with a
+    /// subscriber's last `seq` to see how far behind it is.
     pub last_event_seq: u64,
 }
 
@@ -698,11 +833,13 @@ pub(crate) fn name_field(s: &str) -> [std::ffi::c_char; HY_NAME_BUF_LEN] {
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_institution {
+    /// The institution.
     pub id: hy_institution_id,
+    /// Its level of care (HY_TIER_COMMUNITY, _SECONDARY or _TERTIARY).
     pub tier: hy_tier,
-    /// NUL-terminated UTF-8.
+    /// Its name, NUL-terminated UTF-8.
     pub name: [std::ffi::c_char; HY_NAME_BUF_LEN],
-    /// NUL-terminated UTF-8.
+    /// Its district (where load spreading looks for alternatives), NUL-terminated UTF-8.
     pub district: [std::ffi::c_char; HY_NAME_BUF_LEN],
 }
 
@@ -711,11 +848,13 @@ pub struct hy_institution {
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_department {
+    /// The department.
     pub id: hy_department_id,
+    /// The institution it belongs to.
     pub institution: hy_institution_id,
     /// NUL-terminated UTF-8 (e.g. "cardiology"; shared across institutions).
     pub specialty: [std::ffi::c_char; HY_NAME_BUF_LEN],
-    /// NUL-terminated UTF-8.
+    /// The department's own name at its institution, NUL-terminated UTF-8.
     pub name: [std::ffi::c_char; HY_NAME_BUF_LEN],
 }
 
@@ -724,12 +863,15 @@ pub struct hy_department {
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_resource {
+    /// The resource.
     pub id: hy_resource_id,
+    /// The department it belongs to.
     pub department: hy_department_id,
+    /// What is booked (HY_RESOURCE_*).
     pub kind: hy_resource_kind,
     /// A senior doctor (a larger referral share).
     pub expert: bool,
-    /// NUL-terminated UTF-8.
+    /// Its name (a doctor's name, "CT 2" …), NUL-terminated UTF-8.
     pub name: [std::ffi::c_char; HY_NAME_BUF_LEN],
 }
 
@@ -738,8 +880,9 @@ pub struct hy_resource {
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_channel {
+    /// The channel (the standard six are 1 ..= 6).
     pub id: hy_channel_id,
-    /// NUL-terminated UTF-8.
+    /// Its name ("app", "kiosk" …; what a policy's channel quota names), NUL-terminated UTF-8.
     pub name: [std::ffi::c_char; HY_NAME_BUF_LEN],
 }
 
@@ -748,9 +891,11 @@ pub struct hy_channel {
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct hy_resource_stats {
+    /// The resource measured.
     pub resource: hy_resource_id,
-    /// Bookings that reached an outcome: attended or no-show.
+    /// Bookings that reached an outcome: attended (checked in) or no-show.
     pub outcomes: u64,
+    /// Of those, the no-shows.
     pub no_shows: u64,
     /// `no_shows / outcomes`, 0 when nothing was observed yet.
     pub no_show_rate: f64,
@@ -772,10 +917,15 @@ pub(crate) fn resource_kind_to(k: ResourceKind) -> hy_resource_kind {
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum hy_priority {
+    /// With an emergency referral: served first.
     HY_PRIORITY_EMERGENCY = 0,
+    /// With an urgent referral.
     HY_PRIORITY_URGENT = 1,
+    /// With a routine referral.
     HY_PRIORITY_ROUTINE = 2,
+    /// A follow-up visit without referral.
     HY_PRIORITY_FOLLOW_UP = 3,
+    /// The general public: served last.
     HY_PRIORITY_GENERAL = 4,
 }
 
@@ -784,22 +934,31 @@ pub enum hy_priority {
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct hy_waitlist_entry {
+    /// The entry (`hy_booking.offer` of the hold it is offered).
     pub id: hy_waitlist_id,
+    /// The patient waiting.
     pub patient: hy_patient_id,
+    /// The department waited for.
     pub department: hy_department_id,
     /// One resource of the department, or HY_NONE for any.
     pub resource: hy_resource_id,
+    /// First acceptable visit date.
     pub date_from: hy_date,
     /// Inclusive.
     pub date_to: hy_date,
     /// Only segments starting in this time of day; (0, 0) for the whole day.
     pub time_start_min: u16,
+    /// End of that time of day in minutes, exclusive.
     pub time_end_min: u16,
+    /// The channel an offer's hold is made through.
     pub channel: hy_channel_id,
+    /// A follow-up visit.
     pub follow_up: bool,
     /// The referral it uses, or 0.
     pub referral: hy_referral_id,
+    /// Its serving class, from the referral's urgency or `follow_up`.
     pub priority: hy_priority,
+    /// When it joined (Unix seconds): the order within a class.
     pub joined_at: hy_timestamp,
 }
 
@@ -853,11 +1012,17 @@ pub struct hy_patient_record {
     pub waitlist_entries: u32,
 }
 
-/// A bulk lifecycle action (`hy_engine_lifecycle_many`).
+/// A bulk lifecycle action (`hy_engine_lifecycle_many`): the same step as the single call of
+/// the same name, applied to each booking. Any other value is HY_INVALID_ARGUMENT.
 #[allow(non_camel_case_types)]
 pub type hy_lifecycle_action = u32;
+/// held → booked (`hy_engine_confirm`).
 pub const HY_LIFECYCLE_CONFIRM: hy_lifecycle_action = 0;
+/// held | booked → cancelled by the patient (`hy_engine_cancel`).
 pub const HY_LIFECYCLE_CANCEL: hy_lifecycle_action = 1;
+/// booked → checked in (`hy_engine_check_in`).
 pub const HY_LIFECYCLE_CHECK_IN: hy_lifecycle_action = 2;
+/// checked in → fulfilled (`hy_engine_fulfil`).
 pub const HY_LIFECYCLE_FULFIL: hy_lifecycle_action = 3;
+/// booked → no-show, once the segment has started (`hy_engine_mark_no_show`).
 pub const HY_LIFECYCLE_MARK_NO_SHOW: hy_lifecycle_action = 4;

@@ -198,7 +198,11 @@ pub enum Durability {
     /// wait for the fsync, except that no operation is acknowledged more than `max_unflushed`
     /// records ahead of it: a crash loses at most that many acknowledged records (default
     /// 4096), whatever the load or the scheduling of the writer.
-    Buffered { interval: Duration },
+    Buffered {
+        /// Longest time between fsyncs while records wait, clamped to 1 ms ..= 1 h: how old an
+        /// acknowledged but not yet durable record can grow when the load is light.
+        interval: Duration,
+    },
     /// An operation is acknowledged only once its events are fsynced; concurrent operations
     /// share one fsync (group commit).
     Sync,

@@ -100,7 +100,12 @@ pub struct OpenOptions {
     /// The configuration of a new directory. For an existing one, `None` uses the stored one
     /// and `Some` must equal it (its card key is not compared: see `card_key`).
     pub config: Option<EngineConfig>,
+    /// How far an acknowledgement waits for the disk: `Sync` (every acknowledged operation
+    /// survives a crash), `Buffered` (at most `max_unflushed` records may be lost) or `None`
+    /// (recover the directory, then run in memory only).
     pub durability: Durability,
+    /// The system clock (production) or a manual one (simulations that continue a run); default
+    /// the system clock.
     pub clock: ClockKind,
     /// `Buffered` mode only: most journal records an acknowledged operation may be ahead of the
     /// last fsync. An operation that would pass it waits for the next fsync, so a crash loses at
@@ -136,35 +141,51 @@ impl OpenOptions {
         self
     }
 
+    /// Use this card key (see [`OpenOptions::card_key`]). It must be the key the directory was
+    /// written with: the segment headers carry its check value, and another key is refused
+    /// before anything is read.
     pub fn card_key(mut self, key: CardKey) -> OpenOptions {
         self.card_key = Some(key);
         self
     }
 
+    /// Create a new directory with this configuration, or require an existing one to have it
+    /// (see [`OpenOptions::config`]).
     pub fn config(mut self, config: EngineConfig) -> OpenOptions {
         self.config = Some(config);
         self
     }
 
+    /// Run the recovered engine on this clock (see [`ClockKind`]).
     pub fn clock(mut self, clock: ClockKind) -> OpenOptions {
         self.clock = clock;
         self
     }
 }
 
-/// A torn tail that recovery cut off.
+/// A torn tail that recovery cut off: the end of the last journal segment held a record that
+/// a crash left half written (or a segment whose header was never completed). Expected after
+/// a crash, and harmless: such a record was never acknowledged. Damage anywhere else is an
+/// [`Error::Durability`] instead, and nothing is cut.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TornTail {
+    /// The segment file that was cut (always the directory's last).
     pub segment: PathBuf,
+    /// Byte offset in `segment` of the first byte dropped: the segment was truncated to this
+    /// length (0: the whole file, a damaged header, was removed).
     pub offset: u64,
+    /// How many bytes were dropped from `offset` to the end of the file.
     pub bytes_dropped: u64,
+    /// What was wrong there, in words (a short record, a checksum that does not match …).
     pub reason: String,
 }
 
 /// Counters of the journal writer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JournalStats {
+    /// fsyncs the writer has done since the engine was opened.
     pub fsyncs: u64,
+    /// The last event sequence number on stable storage: everything up to it survives a crash.
     pub durable_seq: u64,
 }
 
@@ -175,10 +196,13 @@ pub struct RecoveryReport {
     pub snapshot_seq: Option<u64>,
     /// Newer snapshots that failed their checks and were passed over.
     pub snapshots_skipped: Vec<(PathBuf, String)>,
+    /// Journal segment files read after the snapshot (those wholly covered by it are skipped).
     pub segments_read: usize,
+    /// Events applied on top of the snapshot (or an empty engine) to rebuild the state.
     pub events_replayed: u64,
     /// The last event of the recovered state; the next one gets `last_seq + 1`.
     pub last_seq: u64,
+    /// The half-written end recovery cut off, if the last run stopped in a crash.
     pub torn_tail: Option<TornTail>,
 }
 
@@ -271,10 +295,13 @@ impl DurableEngine {
         &self.report
     }
 
+    /// The directory this engine journals into (as given to [`DurableEngine::open`]); no other
+    /// open of it, in this process or another, succeeds while the engine lives.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The engine itself, for code that takes `&Engine` (the same as dereferencing).
     pub fn engine(&self) -> &Engine {
         &self.engine
     }

@@ -37,6 +37,7 @@ const PARKED_MAX: usize = 100_000;
 /// Whether a restored engine runs on the system clock or a manual one (simulations).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ClockKind {
+    /// The operating system's clock ([`crate::SystemClock`]): production.
     System,
     /// A manual clock; it starts at the latest of this instant and the latest event time found
     /// in the directory, so a simulation continues where it stopped.
