@@ -10,7 +10,8 @@ use crate::cards::CardDigest;
 use crate::error::Result;
 use crate::ids::*;
 use crate::model::{
-    CancelledBy, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency, WaitlistEntry,
+    CancelledBy, HalfDay, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency,
+    WaitlistEntry,
 };
 
 use crate::time::{Date, TimeOfDay, Timestamp};
@@ -219,6 +220,17 @@ pub enum EventKind {
     /// simulation reopens where its clock stood, even if nothing else happened since.
     ClockSet {
         to: Timestamp,
+    },
+    /// The live load board of a department-session moved past a threshold of the policy
+    /// (`Policy::board`): its queue or expected wait now. Derived from the lifecycle event
+    /// just before it (same `at`); replay rebuilds the board from those and takes from this
+    /// one only the figures last reported, the baseline of the next event (`board.rs`).
+    LoadChanged {
+        department: DepartmentId,
+        date: Date,
+        half_day: HalfDay,
+        queue: u32,
+        expected_wait_s: u32,
     },
 }
 

@@ -16,6 +16,7 @@
 //! ids before it exist.
 
 use super::codec::corrupt;
+use crate::board::Change;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
@@ -296,7 +297,7 @@ impl Replayer {
                         BookingState::ProviderCancelled
                     }
                 };
-                self.end(booking, slot, to, |e, state| {
+                self.end(at, booking, slot, to, |e, state| {
                     if late {
                         let p = &e.policy;
                         state.add_no_show(
@@ -309,7 +310,7 @@ impl Replayer {
                 })
             }
             EventKind::Expired { booking, slot } => {
-                self.end(booking, slot, BookingState::Expired, |_, _| {})
+                self.end(at, booking, slot, BookingState::Expired, |_, _| {})
             }
             EventKind::CheckedIn { booking } => self.transition(
                 booking,
@@ -317,6 +318,7 @@ impl Replayer {
                 BookingState::CheckedIn,
                 |e, _, b| {
                     resource_of(e, b.slot)?.outcomes.fetch_add(1, Ordering::Relaxed);
+                    e.board_change(e.slot_ref(b.slot)?, Change::CheckedIn, at, false, || {});
                     Ok(())
                 },
             ),
@@ -324,7 +326,10 @@ impl Replayer {
                 booking,
                 BookingState::CheckedIn,
                 BookingState::Fulfilled,
-                |_, _, _| Ok(()),
+                |e, _, b| {
+                    e.board_change(e.slot_ref(b.slot)?, Change::Fulfilled, at, false, || {});
+                    Ok(())
+                },
             ),
             EventKind::NoShow { booking, slot: _ } => self.transition(
                 booking,
@@ -452,6 +457,13 @@ impl Replayer {
             EventKind::ClockSet { to } => {
                 Err(corrupt(format!("a clock move to {} recorded at {}", to.0, at.0)))
             }
+            // Derived from the lifecycle event before it, which rebuilt the board; only the
+            // figures it reported are taken (the baseline of the next one, board.rs).
+            EventKind::LoadChanged { department, date, half_day, queue, expected_wait_s } => {
+                e.registry.department(department)?;
+                e.board_reported(department, date, half_day, (queue, expected_wait_s));
+                Ok(())
+            }
         }
     }
 
@@ -556,6 +568,7 @@ impl Replayer {
     /// End an active booking: give its place and referral back.
     fn end(
         &self,
+        at: Timestamp,
         id: BookingId,
         slot: SlotId,
         to: BookingState,
@@ -580,6 +593,10 @@ impl Replayer {
         };
         if !may_end {
             return Err(corrupt(format!("{id} is {}; cannot end as {to}", b.state)));
+        }
+        if b.state == BookingState::CheckedIn {
+            // A provider suspension takes a checked-in patient off its queue (board.rs).
+            e.board_change(e.slot_ref(slot)?, Change::Left, at, false, || {});
         }
         b.state = to;
         let (pool, referral) = (b.pool, b.referral);
