@@ -1,0 +1,72 @@
+"""The live load board, Python face: ``Engine.load_board`` rows, typed errors, the DataFrame
+helper and the plot (issue 18 part 2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+
+import pytest
+
+import haoyuan as hy
+from haoyuan import plots
+
+DAY = dt.date(2026, 11, 24)
+
+
+def board_world() -> tuple[hy.Engine, int, int]:
+    e = hy.Engine(start=dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    h = e.add_institution("Xiamen Children's Hospital", "tertiary", "Siming")
+    c = e.add_institution("Siming Community Clinic", "community", "Siming")
+    ped = e.add_department(h, "paediatrics", "Paediatrics")
+    e.add_department(c, "paediatrics", "Children's clinic")
+    dr = e.add_resource(ped, "doctor", "Dr Xu")
+    beds = e.add_resource(ped, "bed", "Ward 3")
+    slots = e.publish_slots([(dr, DAY, 480, 510, 6), (dr, DAY, 510, 540, 6), (beds, DAY, 1080, 1440, 10)])
+    ids = []
+    for _ in range(3):
+        p = e.register_patient()
+        ids.append(e.book(p, slots[0], "app").id)
+    e.advance_to(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    for b in ids[:2]:
+        e.check_in(b)
+    return e, ped, ids[0]
+
+
+def test_rows_queue_wait_free_places_and_beds() -> None:
+    e, ped, first = board_world()
+    rows = e.load_board("paediatrics", "Siming")
+    assert [r.tier for r in rows] == ["community", "tertiary"]  # least expected wait first
+    r = rows[1]
+    assert (r.department, r.department_name, r.date, r.half_day) == (ped, "Paediatrics", DAY, "am")
+    assert (r.queue, r.mean_service_interval_s, r.expected_wait_s) == (2, 300.0, 600)
+    assert (r.free_today, r.free_beds_tonight) == (6 + 10, 10)
+    e.fulfil(first)
+    assert e.load_board("paediatrics", "Siming")[1].queue == 1
+
+
+def test_bad_input_is_a_typed_error() -> None:
+    e, _, _ = board_world()
+    with pytest.raises(hy.InvalidArgument, match="unknown district"):
+        e.load_board("paediatrics", "Atlantis")
+    with pytest.raises(hy.InvalidArgument, match="unknown specialty"):
+        e.load_board("astrology", "Siming")
+    for bad in [(1, "Siming"), ("paediatrics", None), (b"paediatrics", "Siming")]:
+        with pytest.raises(TypeError):
+            e.load_board(*bad)  # type: ignore[arg-type]
+
+
+def test_dataframe_and_plot() -> None:
+    pytest.importorskip("pandas")
+    e, _, _ = board_world()
+    df = e.load_board_to_pandas("paediatrics", "Siming")
+    assert list(df["queue"]) == [0, 2] and list(df["expected_wait_s"]) == [0, 600]
+    assert str(df["date"].dtype).startswith("datetime64")
+    out = tempfile.mkdtemp()
+    for source in (df, e.load_board("paediatrics", "Siming")):
+        path = plots.load_board(source, os.path.join(out, "board.png"), title="Siming paediatrics")
+        with open(path, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    fig = plots._figure_load_board(df)
+    assert "minutes" in fig.axes[0].get_xlabel() and "count" in fig.axes[1].get_xlabel()
