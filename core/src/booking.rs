@@ -14,10 +14,10 @@
 //! 4. A place that frees up is offered to the waitlist *after* the patient lock is released:
 //!    no thread ever holds two patient locks.
 
-use crate::board::Change;
 use crate::error::{Error, Result, FORGOTTEN_BOOKING};
 use crate::events::EventKind;
 use crate::ids::*;
+use crate::load::Change;
 use crate::model::{Booking, BookingState, CancelledBy, Pool, Request, Submission, Tier, Urgency};
 use crate::patients::{PatientState, BOOKINGS_PER_PATIENT_MAX};
 

@@ -117,7 +117,7 @@ pub struct Engine {
     pub(crate) lotteries: Lotteries,
     pub(crate) rosters: Rosters,
     /// The live load board's queues and paces (board.rs).
-    pub(crate) board: crate::board::Board,
+    pub(crate) board: crate::load::Board,
     /// Quota group of each channel (by channel id), fixed when the channel is added.
     pub(crate) channel_groups: boxcar::Vec<Option<u8>>,
     /// Serialises publishers only (never bookings), so that one batch gets contiguous slot ids.
@@ -195,7 +195,7 @@ impl Engine {
             waitlists: Waitlists::default(),
             lotteries: Lotteries::default(),
             rosters: Rosters::default(),
-            board: crate::board::Board::default(),
+            board: crate::load::Board::default(),
             channel_groups: boxcar::Vec::new(),
             publish_lock: Mutex::new(()),
             alloc_lock: crate::sync::Mutex::new(()),
@@ -1075,7 +1075,7 @@ impl Engine {
                 };
                 match self.store.get(b.slot).filter(|_| was_waiting) {
                     // A checked-in patient leaves its session's queue (board.rs).
-                    Some(s) => self.board_change(s, crate::board::Change::Left, now, true, event),
+                    Some(s) => self.board_change(s, crate::load::Change::Left, now, true, event),
                     None => event(),
                 }
                 if let Some(s) = self.store.get(b.slot) {

@@ -43,6 +43,7 @@ mod engine;
 mod error;
 mod events;
 mod ids;
+mod load;
 mod lotteries;
 mod lottery;
 mod metrics;
@@ -62,7 +63,7 @@ mod waitlist;
 mod waitlists;
 
 pub use availability::{QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
-pub use board::{SERVICE_EWMA_ALPHA, SESSIONS_PER_DEPARTMENT_MAX};
+pub use load::{SERVICE_EWMA_ALPHA, SESSIONS_PER_DEPARTMENT_MAX};
 
 pub use ack::PipelineScope;
 pub use cards::{

@@ -391,7 +391,7 @@ fn concurrent_check_ins_and_visits_match_a_recount_and_replay() {
     assert!(r.mean_service_interval_s > 0.0);
     // Replay applies the journal in sequence order: the same board, paces and baselines.
     let state = debug_state(&d);
-    let d = Arc::try_unwrap(d).ok().expect("the threads are done");
+    let Ok(d) = Arc::try_unwrap(d) else { panic!("the threads are done") };
     d.close().unwrap();
     let d = open();
     assert_eq!(d.load_board("paediatrics", "Siming").unwrap(), board);

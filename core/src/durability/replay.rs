@@ -16,11 +16,11 @@
 //! ids before it exist.
 
 use super::codec::corrupt;
-use crate::board::Change;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
 use crate::ids::*;
+use crate::load::Change;
 use crate::lotteries::{EnterError, Ticket};
 use crate::model::{Booking, BookingState, CancelledBy, Pool, Referral};
 use crate::patients::{

@@ -19,8 +19,8 @@ use crate::model::{
     WaitlistEntry,
 };
 
-use crate::board::DepartmentLoad;
 use crate::cards::{CardDigest, CardKey};
+use crate::load::DepartmentLoad;
 use crate::patients::{LinkedCard, PatientState};
 
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
@@ -382,7 +382,7 @@ impl State {
                     .iter()
                     .flat_map(|s| &s.waiting)
                     .all(|(r, _)| reg.resource(*r).is_ok());
-            if load.sessions.len() > crate::board::SESSIONS_PER_DEPARTMENT_MAX || !resources_ok {
+            if load.sessions.len() > crate::load::SESSIONS_PER_DEPARTMENT_MAX || !resources_ok {
                 return Err(corrupt(format!("snapshot board of {d} is inconsistent")));
             }
             e.board.departments.insert(d, load);
