@@ -18,13 +18,13 @@ fn board(c: &mut Criterion) {
     let (engine, city) = city_engine(Policy::default(), booking_time());
     engine.publish_slots(&city_day_specs(&city, visit_day())).expect("city-day publishes");
     let app = engine.channel_id("app").expect("standard channel");
-    // Six patients in the first 08:00 slot of every hospital paediatrics doctor and clinic GP.
+    // Every place of the first two slots (08:00, 08:15) of every hospital paediatrics doctor.
     let mut booked = Vec::new();
     for &(resource, _, places) in &city.resources {
         let dept = engine.resource(resource).expect("resource").department;
         let specialty = engine.department(dept).expect("department").specialty;
         let name = engine.specialty_name(specialty).expect("specialty");
-        if name != "paediatrics" && name != "general_practice" {
+        if name != "paediatrics" {
             continue;
         }
         let slots = engine.resource_day_slots(resource, visit_day()).expect("slots");
