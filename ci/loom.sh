@@ -2,7 +2,8 @@
 # loom models: every interleaving (up to a preemption bound) of two or three threads on the real
 # slot counter (core/src/slot.rs `loom_models`: claims never overbook, releases bring the counts
 # back to zero) and on the real id allocation (loom/tests/ids.rs: dense ids reach the journal in
-# id order). `--cfg loom` swaps loom's atomics and mutex into that code (core/src/sync.rs) and
+# id order) and on the availability index's group-day bits (core/src/store.rs `loom_models`: a
+# claim racing a release leaves the bit equal to the counters). `--cfg loom` swaps loom's atomics and mutex into that code (core/src/sync.rs) and
 # into boxcar; such a build is good for nothing else, so it lives in its own target directory.
 # The harness is its own crate (loom/) so the build compiles core's library, not core's
 # test-only dependencies.
@@ -18,5 +19,6 @@ cd "$(dirname "$0")/.."
 export RUSTFLAGS="--cfg loom"
 target=(--target-dir "${CARGO_TARGET_DIR:-target}/loom" -p haoyuan-loom)
 LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-4}" ${CARGO:-cargo} test "${target[@]}" --test slot --quiet
+LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-4}" ${CARGO:-cargo} test "${target[@]}" --test index --quiet
 ${CARGO:-cargo} test "${target[@]}" --test ids --quiet
 echo "loom: models hold"

@@ -9,7 +9,8 @@
 //! pools roll over to the public as a slot's start nears) and is applied here, at query time.
 //! When the first and the last slot of a day differ in that (the roll-over or the booking
 //! deadline falls inside the day), that one day is scanned slot by slot. A full day is skipped
-//! without reading its slots.
+//! without reading its slots. `alternatives` visits only the departments of the district
+//! whose day has a free place (the group-day sets, `store::GroupDay`).
 
 use crate::error::{Error, Result};
 use crate::ids::*;
@@ -228,7 +229,14 @@ impl Engine {
     /// assert!(engine.check_availability_index().is_ok());
     /// ```
     pub fn check_availability_index(&self) -> std::result::Result<(), String> {
-        self.store.check_index()
+        let groups = |d| {
+            self.registry.department_group(d).unwrap_or((
+                SpecialtyId(u32::MAX),
+                DistrictId(u32::MAX),
+                u32::MAX,
+            ))
+        };
+        self.store.check_index(&groups)
     }
 
     /// Free slots matching the query, earliest first, at most `limit`.
@@ -337,6 +345,11 @@ impl Engine {
     /// Other institutions' departments of the same specialty and district with free places in
     /// the range, ranked by earliest free place, then by load (least booked first), so that
     /// crowds spread out.
+    ///
+    /// Walks the range day by day over the group-day sets (`store::GroupDay`): only departments
+    /// with a free place that day are looked at. A department found on a day has its earliest
+    /// free place that day, so once `limit` are found no later day can rank among them and the
+    /// walk stops: the cost follows the answer, not the size of the district.
     pub fn alternatives(
         &self,
         department: DepartmentId,
@@ -349,63 +362,91 @@ impl Engine {
             return Err(Error::invalid(format!("limit {limit} must be 1 ..= {QUERY_LIMIT_MAX}")));
         }
         let home = self.registry.department(department)?;
-        let district = self.registry.institution(home.institution)?.district;
-        let others: Vec<DepartmentId> = self
-            .registry
-            .by_specialty_district
-            .get(&(home.specialty, district))
-            .map(|l| {
-                l.iter()
-                    .copied()
-                    .filter(|d| {
-                        self.registry
-                            .department(*d)
-                            .is_ok_and(|x| x.institution != home.institution)
-                    })
-                    .collect()
+        let (specialty, district, _) = self.registry.department_group(department)?;
+        // The group's departments in member order (a read guard: departments join rarely).
+        let Some(members) = self.registry.by_specialty_district.get(&(specialty, district)) else {
+            return Ok(Vec::new());
+        };
+        let days = (date_to.0 - date_from.0 + 1) as usize;
+        let group_days: Vec<Option<&crate::store::GroupDay>> = (0..days)
+            .map(|i| {
+                let date = date_from.plus_days(i as i32);
+                let g = self.store.by_group_day.get(&(specialty, district, date)).map(|g| *g);
+                g.map(|g| self.store.group_day(g))
             })
-            .unwrap_or_default();
+            .collect();
         let now = self.now();
-        let mut out = Vec::new();
         let mut memo = PoolsMemo::default();
-        for d in others {
+        // Members already found, or of the home institution (never offered).
+        let mut seen = vec![false; members.len()];
+        let mut found: Vec<(u32, DepartmentId, FreeSlot)> = Vec::new();
+        for (i, gd) in group_days.iter().enumerate() {
+            if found.len() >= limit as usize {
+                break;
+            }
+            let Some(gd) = gd else { continue };
+            let date = date_from.plus_days(i as i32);
+            for m in gd.free_members() {
+                let Some(&d) = members.get(m as usize) else { continue };
+                if seen[m as usize] {
+                    continue;
+                }
+                if self.registry.department(d).map_or(true, |x| x.institution == home.institution) {
+                    seen[m as usize] = true;
+                    continue;
+                }
+                let Some(list) = self.store.by_department_day.get(&(d, date)) else { continue };
+                // The set holds any pool's free place; this requester's pools decide.
+                let day = self.day_free_memo(&list, false, now, &mut memo);
+                if matches!(day, Some((0, _))) {
+                    continue;
+                }
+                // Its earliest free place: read slot by slot, only up to the first free one.
+                let earliest = list.slots.iter().find_map(|&id| {
+                    let s = self.store.get(id)?;
+                    let free = match day {
+                        Some((_, pools)) => s.free_in(pools.as_slice()),
+                        None => self.free_now(s, false, now),
+                    };
+                    (free > 0).then(|| self.free_slot(id, s, free))
+                });
+                if let Some(earliest) = earliest {
+                    seen[m as usize] = true;
+                    found.push((m, d, earliest));
+                }
+            }
+        }
+        drop(members);
+        // Only those that can still rank need their load: the first `limit` by earliest place
+        // and any tied with the last of them (load breaks the tie). Stable sorts keep member
+        // order among equals, as the answer always has.
+        let key = |f: &(u32, DepartmentId, FreeSlot)| (f.2.date, f.2.start_min);
+        found.sort_by_key(key);
+        if found.len() > limit as usize {
+            let last = key(&found[limit as usize - 1]);
+            found.truncate(found.partition_point(|f| key(f) <= last));
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for (m, d, earliest) in found {
+            // Load over the whole range, from the member's counters of each day.
             let (mut taken, mut places) = (0u32, 0u32);
-            let mut earliest: Option<FreeSlot> = None;
-            let mut date = date_from;
-            while date <= date_to {
-                if let Some(list) = self.store.by_department_day.get(&(d, date)) {
-                    let counts = self.store.day_counts(list.counts);
+            for gd in group_days.iter().flatten() {
+                if let Some(c) = gd.counts(m) {
+                    let counts = self.store.day_counts(c);
                     taken += counts.taken();
                     places += counts.places.load(Ordering::Acquire);
-                    // The earliest free place: the first day with any, read slot by slot only
-                    // there (and only up to its first free slot).
-                    let day = (earliest.is_none())
-                        .then(|| self.day_free_memo(&list, false, now, &mut memo));
-                    if let Some(day) = day.filter(|d| !matches!(d, Some((0, _)))) {
-                        earliest = list.slots.iter().find_map(|&id| {
-                            let s = self.store.get(id)?;
-                            let free = match day {
-                                Some((_, pools)) => s.free_in(pools.as_slice()),
-                                None => self.free_now(s, false, now),
-                            };
-                            (free > 0).then(|| self.free_slot(id, s, free))
-                        });
-                    }
                 }
-                date = date.plus_days(1);
             }
-            if let Some(earliest) = earliest {
-                let dep = self.registry.department(d)?;
-                let tier = self.registry.institution(dep.institution)?.tier;
-                let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
-                out.push(Alternative {
-                    department: d,
-                    institution: dep.institution,
-                    tier,
-                    earliest,
-                    load,
-                });
-            }
+            let dep = self.registry.department(d)?;
+            let tier = self.registry.institution(dep.institution)?.tier;
+            let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
+            out.push(Alternative {
+                department: d,
+                institution: dep.institution,
+                tier,
+                earliest,
+                load,
+            });
         }
         out.sort_by(|a, b| {
             (a.earliest.date, a.earliest.start_min)

@@ -849,7 +849,7 @@ impl Engine {
             return Err(Error::CapacityExceeded(format!("at most {SLOTS_MAX} slots")));
         }
         let built = self.build_batch(specs)?;
-        let added = self.store.add(built);
+        let added = self.add_slots(built);
         debug_assert_eq!(added, first);
         // Built only if recorded or received: the copy of a city-day's specs is ~0.8 MB.
         self.emit_lazily(self.now(), || EventKind::SlotsPublished {
@@ -860,6 +860,15 @@ impl Engine {
         self.durable(SlotRange {
             start: SlotId::from_index(first),
             end: SlotId::from_index(first + specs.len()),
+        })
+    }
+
+    /// Add built slots to the store, each department-day entered in its group-day. Under the
+    /// publish lock (live) or single-threaded (replay, restore).
+    pub(crate) fn add_slots(&self, slots: Vec<Slot>) -> usize {
+        self.store.add(slots, &|d| {
+            // `build_batch` (and the snapshot's check) only pass known departments.
+            self.registry.department_group(d).expect("slots name registered departments")
         })
     }
 

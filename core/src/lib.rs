@@ -103,6 +103,9 @@ pub use pipeline::{DurableTicket, LifecycleAction, Pipelined, BULK_ROWS_MAX};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use slot::loom_models;
+#[cfg(loom)]
+#[doc(hidden)]
+pub use store::loom_models as index_loom_models;
 
 pub use calendar::check_utc_offset;
 pub use policy::*;

@@ -209,6 +209,20 @@ impl Registry {
             .ok_or_else(|| Error::not_found("institution", id.0 as u64))
     }
 
+    /// A department's group-day key and member number (`store::GroupDay`): its specialty, its
+    /// institution's district, and its place in their `by_specialty_district` list. Departments
+    /// only join the end of that list, so the number never changes.
+    pub fn department_group(&self, id: DepartmentId) -> Result<crate::store::Group> {
+        let d = self.department(id)?;
+        let district = self.institution(d.institution)?.district;
+        let member = self
+            .by_specialty_district
+            .get(&(d.specialty, district))
+            .and_then(|l| l.iter().position(|x| *x == id))
+            .ok_or_else(|| Error::invalid(format!("{id} is missing from its specialty's list")))?;
+        Ok((d.specialty, district, member as u32))
+    }
+
     pub fn department(&self, id: DepartmentId) -> Result<&Department> {
         id.index()
             .and_then(|i| self.departments.get(i))

@@ -4,6 +4,11 @@
 //! lock-free, and a slot never moves. Two sharded indexes (department-day and resource-day)
 //! list slot ids in start order; they change only when slots are published.
 //!
+//! The availability index: every department-day and resource-day has counters of its free
+//! places per pool (`DayCounts`), and every (specialty, district, date) a bit set of the
+//! departments that still have a free place (`GroupDay`), both kept by the functions below that
+//! change a slot's counter — so queries read counters and sets instead of scanning slots.
+//!
 //! The *day log* records, per visit date, which patient tried to take a place in which slot. It
 //! is appended under the patient's lock *before* the slot claim, which is what lets a provider
 //! suspension find every booking of a session without a global booking map: any claim that won
@@ -13,7 +18,7 @@ use crate::chunked::ChunkedVec;
 use crate::ids::*;
 use crate::model::Pool;
 use crate::slot::{ClaimError, Dealt, Slot};
-use crate::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use crate::time::Date;
 
 /// Most slots in one engine (ids are u32).
@@ -26,7 +31,7 @@ pub const SLOTS_MAX: usize = u32::MAX as usize - 1;
 /// A counter may trail a racing claim for a moment (the slot's compare-and-swap stays the only
 /// authority on a place); once operations quiesce it equals a recount of the slots
 /// (`SlotStore::check_index`, run by the workload runner after every step).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct DayCounts {
     /// Free places per pool in the day's *open* slots: size − taken, summed. Signed: replay may
     /// take a pool past its size for a moment (`Slot::force_take`).
@@ -39,9 +44,89 @@ pub(crate) struct DayCounts {
     closed_taken: AtomicU32,
     /// Capacity of all of the day's slots (the places of `free_places_by_day`).
     pub places: AtomicU32,
+    /// A department-day's group-day (index into `SlotStore::group_days`) and its member number
+    /// there (`NO_GROUP` for a resource-day). Set before the counters become reachable.
+    group: u32,
+    member: u32,
+}
+
+/// The department-days of one (specialty, district, date): which of them still have a free
+/// place, so that `alternatives` visits only departments it could send a patient to instead of
+/// looking up every department of the district for every day (43–47% of a simulated city's
+/// time went there). A department's member number is its place in the registry's
+/// `by_specialty_district` list; both vectors grow (under the publish lock) as departments join.
+#[derive(Default)]
+pub(crate) struct GroupDay {
+    /// Bit m of word m / 64: member m's day has a free place in some pool of an open slot (a
+    /// superset of what any one requester may take: the query checks the pools). Kept on every
+    /// change of the member's free counters; see `SlotStore::sync_group` for why it cannot stay
+    /// wrong once operations quiesce.
+    free: boxcar::Vec<AtomicU64>,
+    /// Member m's department-day counters (index into `SlotStore::days`; `NO_COUNTS` when the
+    /// department has no slot that day), for the load of a candidate without a map lookup.
+    counts: boxcar::Vec<AtomicU32>,
+}
+
+impl GroupDay {
+    /// Members with a free place, in member order (a snapshot: bits may change meanwhile).
+    pub fn free_members(&self) -> impl Iterator<Item = u32> + '_ {
+        self.free.iter().flat_map(|(w, word)| {
+            let mut bits = word.load(Ordering::SeqCst);
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    w as u32 * 64 + b
+                })
+            })
+        })
+    }
+
+    /// Member m's department-day counters, if it has slots that day.
+    pub fn counts(&self, member: u32) -> Option<u32> {
+        let c = self.counts.get(member as usize)?.load(Ordering::Acquire);
+        (c != NO_COUNTS).then_some(c)
+    }
+
+    /// Grow both vectors to hold `member` (publication only: serialised).
+    fn reserve(&self, member: u32) {
+        while self.counts.count() <= member as usize {
+            self.counts.push(AtomicU32::new(NO_COUNTS));
+        }
+        while self.free.count() * 64 <= member as usize {
+            self.free.push(AtomicU64::new(0));
+        }
+    }
+}
+
+/// Where a department's days are grouped: (specialty, district) and its member number.
+pub(crate) type Group = (SpecialtyId, DistrictId, u32);
+
+const NO_GROUP: u32 = u32::MAX;
+
+impl Default for DayCounts {
+    fn default() -> DayCounts {
+        DayCounts {
+            free: Default::default(),
+            open_sizes: AtomicU32::new(0),
+            closed_taken: AtomicU32::new(0),
+            places: AtomicU32::new(0),
+            group: NO_GROUP,
+            member: 0,
+        }
+    }
 }
 
 impl DayCounts {
+    fn new(group: u32, member: u32) -> DayCounts {
+        DayCounts { group, member, ..DayCounts::default() }
+    }
+
+    /// Any free place in any pool of the day's open slots (the group-day bit).
+    fn any_free(&self) -> bool {
+        self.free.iter().any(|f| f.load(Ordering::SeqCst) > 0)
+    }
+
     /// Free places of `pools` (each pool's count floored at 0, as `Slot::free_in` does).
     pub fn free_in(&self, pools: &[Pool]) -> u32 {
         pools.iter().map(|&p| self.free[p as usize].load(Ordering::Acquire).max(0) as u32).sum()
@@ -54,8 +139,13 @@ impl DayCounts {
         (open_taken + self.closed_taken.load(Ordering::Acquire) as i64).max(0) as u32
     }
 
-    fn add_free(&self, pool: Pool, n: i32) {
-        self.free[pool as usize].fetch_add(n, Ordering::AcqRel);
+    /// Add `n` free places to `pool`; true when that changed whether the pool has any free
+    /// (the only changes that can change the group-day bit: see `SlotStore::sync_group`).
+    fn add_free(&self, pool: Pool, n: i32) -> bool {
+        // SeqCst, as the group-day bits' loads and swaps: `SlotStore::sync_group` relies on one
+        // total order of these changes and those bits.
+        let before = self.free[pool as usize].fetch_add(n, Ordering::SeqCst);
+        (before > 0) != (before.wrapping_add(n) > 0)
     }
 
     fn add_closed_taken(&self, n: i32) {
@@ -91,6 +181,9 @@ pub(crate) struct SlotStore {
     /// The counters of every department-day and resource-day, appended as days appear and
     /// addressed by index from the slots and the lists: no hashing on a claim or a release.
     pub days: boxcar::Vec<DayCounts>,
+    /// The group-days (`GroupDay`), appended as they appear, and where each one is.
+    pub group_days: boxcar::Vec<GroupDay>,
+    pub by_group_day: IdMap<(SpecialtyId, DistrictId, Date), u32>,
     pub day_log: IdMap<Date, boxcar::Vec<(SlotId, PatientId)>>,
     /// Where the dealing of each resource-day's reserved places stands (`slot::pool_sizes`):
     /// saves re-dealing a day from its first place at every publication. Derived state — a
@@ -105,6 +198,8 @@ impl Default for SlotStore {
             by_department_day: IdMap::default(),
             by_resource_day: IdMap::default(),
             days: boxcar::Vec::new(),
+            group_days: boxcar::Vec::new(),
+            by_group_day: IdMap::default(),
             day_log: IdMap::default(),
             dealt: IdMap::default(),
         }
@@ -124,30 +219,93 @@ impl SlotStore {
         &self.days[index as usize]
     }
 
-    /// The counters of `list`'s day, created with its first slot.
-    fn counts_of(&self, list: &mut DayList) -> u32 {
+    pub fn group_day(&self, index: u32) -> &GroupDay {
+        &self.group_days[index as usize]
+    }
+
+    /// The counters of `list`'s day, created with its first slot; a department-day's (`group`
+    /// given) are entered in their group-day before anything can reach them.
+    fn counts_of(&self, list: &mut DayList, group: Option<(Group, Date)>) -> u32 {
         if list.counts == NO_COUNTS {
-            let index = self.days.push(DayCounts::default());
+            let counts = match group {
+                None => DayCounts::default(),
+                Some(((specialty, district, member), date)) => {
+                    let g = *self.by_group_day.entry((specialty, district, date)).or_insert_with(
+                        || {
+                            let g = self.group_days.push(GroupDay::default());
+                            u32::try_from(g).expect("fewer group-days than slots")
+                        },
+                    );
+                    self.group_day(g).reserve(member);
+                    DayCounts::new(g, member)
+                }
+            };
+            let index = self.days.push(counts);
             list.counts = u32::try_from(index).expect("fewer days than slots, and slots are u32");
+            if let Some(((_, _, member), _)) = group {
+                let c = self.day_counts(list.counts);
+                self.group_day(c.group).counts[member as usize]
+                    .store(list.counts, Ordering::Release);
+            }
         }
         list.counts
+    }
+
+    /// Make `c`'s group-day bit say whether the day has a free place. Called after every change
+    /// of its free counters. Two threads may race (one takes the last place and reads "full",
+    /// the other gives one back and reads "free", and the first writes last): each thread
+    /// therefore re-reads the counters after its write and repeats until bit and counters agree.
+    /// With the counters' changes and the bit's loads and writes in one total order (SeqCst),
+    /// the last write to the bit is followed by a read of the counters that is either after the
+    /// last counter change — then its thread would write again if they disagreed — or before
+    /// it, and then the thread that made that change reads the bit after that last write and
+    /// would write if they disagreed: either way, once operations quiesce, bit = counters.
+    ///
+    /// Callers may skip the call when their change left the positivity of every pool's count as
+    /// it was (`DayCounts::add_free` says): such a change cannot change `any_free`, so the last
+    /// change that could is still followed by its own call, which is all the argument needs.
+    /// Where called, no change of fullness means loads only: the shared word is not written.
+    #[cold]
+    #[inline(never)]
+    fn sync_group(&self, c: &DayCounts) {
+        if c.group == NO_GROUP {
+            return;
+        }
+        let word = &self.group_day(c.group).free[(c.member / 64) as usize];
+        let bit = 1u64 << (c.member % 64);
+        loop {
+            let want = c.any_free();
+            if (word.load(Ordering::SeqCst) & bit != 0) == want {
+                return;
+            }
+            if want {
+                word.fetch_or(bit, Ordering::SeqCst);
+            } else {
+                word.fetch_and(!bit, Ordering::SeqCst);
+            }
+        }
     }
 
     /// Add published (or restored) slots, in id order, to the store and both indexes: each
     /// slot's day counters are found or created and charged with its places *before* the slot
     /// becomes visible, so no claim can reach a slot its counters do not yet count. Called
     /// under the publish lock (live) or single-threaded (replay, restore): never concurrently.
-    /// Returns the first new id.
-    pub fn add(&self, slots: Vec<Slot>) -> usize {
+    /// `group_of` names a department's group (`Engine::department_group`). Returns the first
+    /// new id.
+    pub fn add(&self, slots: Vec<Slot>, group_of: &dyn Fn(DepartmentId) -> Group) -> usize {
         let first = self.count();
         let mut ids = Vec::with_capacity(slots.len());
+        let mut groups: rustc_hash::FxHashMap<DepartmentId, Group> = Default::default();
         for (i, mut slot) in slots.into_iter().enumerate() {
             let id = SlotId::from_index(first + i);
+            let group = *groups.entry(slot.department).or_insert_with(|| group_of(slot.department));
             slot.dept_day = self.counts_of(
                 &mut self.by_department_day.entry((slot.department, slot.date)).or_default(),
+                Some((group, slot.date)),
             );
             slot.res_day = self.counts_of(
                 &mut self.by_resource_day.entry((slot.resource, slot.date)).or_default(),
+                None,
             );
             let taken = slot.taken();
             let taken_total: u32 = taken.iter().map(|&t| t as u32).sum();
@@ -163,6 +321,7 @@ impl SlotStore {
                     c.open_sizes.fetch_add(sizes_total, Ordering::AcqRel);
                 }
                 c.places.fetch_add(slot.capacity as u32, Ordering::AcqRel);
+                self.sync_group(c);
             }
             // Callers check `SLOTS_MAX` before adding, and publication is serialised, so the
             // push succeeds and the ids are the ones announced.
@@ -210,17 +369,23 @@ impl SlotStore {
             }
             c.open_sizes.fetch_sub(sizes_total, Ordering::AcqRel);
             c.add_closed_taken(taken_total as i32);
+            self.sync_group(c);
         }
         true
     }
 
     /// `taken` places more (or fewer, if negative) in `pool` of `slot`: the free count moves
     /// only if the slot was open at that change.
+    #[inline]
     fn charge(&self, slot: &Slot, pool: Pool, open: bool, taken: i32) {
         for index in [slot.dept_day, slot.res_day] {
             let c = self.day_counts(index);
             if open {
-                c.add_free(pool, -taken);
+                // Most claims and releases leave the pool as free or as full as it was: no
+                // group-day work, not even a read of the shared bit word.
+                if c.add_free(pool, -taken) {
+                    self.sync_group(c);
+                }
             } else {
                 c.add_closed_taken(taken);
             }
@@ -229,7 +394,7 @@ impl SlotStore {
 
     /// Recount every day's counters from its slots and compare: `Err` names the first day that
     /// differs. O(slots): for tests (`Engine::check_availability_index`), never on a hot path.
-    pub fn check_index(&self) -> Result<(), String> {
+    pub fn check_index(&self, group_of: &dyn Fn(DepartmentId) -> Group) -> Result<(), String> {
         let recount = |what: String, list: &DayList| -> Result<(), String> {
             let (mut free, mut taken, mut places) = ([0i64; 4], 0u64, 0u64);
             for &id in &list.slots {
@@ -259,10 +424,39 @@ impl SlotStore {
         };
         for e in self.by_department_day.iter() {
             recount(format!("{} on {}", e.key().0, e.key().1), e.value())?;
+            // Its group-day: the right one, pointing back, with the right bit.
+            let ((department, date), list) = (e.key(), e.value());
+            let c = self.day_counts(list.counts);
+            let (specialty, district, member) = group_of(*department);
+            let g = self.by_group_day.get(&(specialty, district, date.to_owned())).map(|g| *g);
+            if g != Some(c.group) || c.member != member {
+                return Err(format!(
+                    "{department} on {date}: in group-day {} as member {}, expected {g:?} as {member}",
+                    c.group, c.member
+                ));
+            }
+            let gd = self.group_day(c.group);
+            if gd.counts(member) != Some(list.counts) {
+                return Err(format!("{department} on {date}: its group-day lists other counters"));
+            }
+            let bit = gd.free_members().any(|m| m == member);
+            if bit != c.any_free() {
+                return Err(format!(
+                    "{department} on {date}: group-day says free = {bit}, its counters {}",
+                    c.any_free()
+                ));
+            }
             for &id in &e.value().slots {
                 if self.get(id).is_some_and(|s| s.dept_day != e.value().counts) {
                     return Err(format!("{id} points at another department-day's counters"));
                 }
+            }
+        }
+        // No group-day bit without a department-day behind it.
+        for e in self.by_group_day.iter() {
+            let gd = self.group_day(*e.value());
+            if let Some(m) = gd.free_members().find(|&m| gd.counts(m).is_none()) {
+                return Err(format!("group-day {:?}: member {m} free without a day", e.key()));
             }
         }
         for e in self.by_resource_day.iter() {
@@ -314,5 +508,61 @@ impl SlotStore {
     /// Slot ids of a resource-day in start order (empty if none).
     pub fn resource_day(&self, resource: ResourceId, date: Date) -> Vec<SlotId> {
         self.by_resource_day.get(&(resource, date)).map(|l| l.slots.clone()).unwrap_or_default()
+    }
+}
+
+/// loom models of the availability index's group-day bits (`ci/loom.sh`, `loom/tests/index.rs`).
+#[cfg(loom)]
+pub mod loom_models {
+    use super::*;
+    use crate::model::SlotSpec;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// A department-day of one slot with two general places, one taken: one thread takes the
+    /// other place while another gives the first back. Whichever order, one place ends free, so
+    /// the group-day must say "free". The interleaving that needs `sync_group`'s re-read: the
+    /// taker reads "full" (0 free), the giver then frees a place, reads "free", finds the bit
+    /// still set and leaves it; the taker clears it. Without the re-read the bit stays clear
+    /// over a free place and `alternatives` never offers that department again.
+    pub fn group_bit_follows_racing_claim_and_release() {
+        let mut model = loom::model::Builder::new();
+        // Setting up the store (boxcar's vectors, the counters) takes more atomic operations
+        // than loom's default budget of branches; the racing part is small.
+        model.max_branches = 100_000;
+        model.check(|| {
+            let store = Arc::new(SlotStore::default());
+            let spec = SlotSpec {
+                resource: ResourceId(0),
+                date: Date(0),
+                start_min: 480,
+                end_min: 490,
+                capacity: 2,
+            };
+            store.add(vec![Slot::new(&spec, DepartmentId(0), [2, 0, 0, 0])], &|_| {
+                (SpecialtyId(0), DistrictId(0), 0)
+            });
+            let slot = || store.get(SlotId::from_index(0)).expect("added");
+            store.claim(slot(), &[Pool::General]).expect("two places");
+            let taker = {
+                let store = store.clone();
+                thread::spawn(move || {
+                    let s = store.get(SlotId::from_index(0)).expect("added");
+                    store.claim(s, &[Pool::General]).is_ok()
+                })
+            };
+            let giver = {
+                let store = store.clone();
+                thread::spawn(move || {
+                    let s = store.get(SlotId::from_index(0)).expect("added");
+                    store.release(s, Pool::General)
+                })
+            };
+            assert!(taker.join().unwrap(), "a place was free for the taker in every order");
+            giver.join().unwrap();
+            let gd = store.group_day(0);
+            assert_eq!(gd.free_members().collect::<Vec<_>>(), vec![0], "one place is free");
+            assert_eq!(store.check_index(&|_| (SpecialtyId(0), DistrictId(0), 0)), Ok(()));
+        });
     }
 }

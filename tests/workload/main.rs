@@ -111,8 +111,12 @@ fn build(seed: u64) -> World {
         .expect("random policies are valid");
     let mut institutions = Vec::new();
     let mut resources = Vec::new();
+    // Three institutions in one district, two in the other: a department has up to two
+    // alternatives (checked against a reference in the query step).
     for (i, tier) in
-        [Tier::Community, Tier::Secondary, Tier::Tertiary, Tier::Tertiary].into_iter().enumerate()
+        [Tier::Community, Tier::Secondary, Tier::Tertiary, Tier::Tertiary, Tier::Community]
+            .into_iter()
+            .enumerate()
     {
         let inst = engine
             .add_institution(
@@ -311,13 +315,63 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
                         ));
                 }
             }
-            let _ = e
+            let alternatives = e
                 .alternatives(department, today, today.plus_days(13), 5)
                 .map_err(|x| x.to_string())?;
-            Some(format!("query: {n} free"))
+            if w.alone {
+                check_alternatives(e, department, today, &alternatives)?;
+            }
+            Some(format!("query: {n} free, {} alternatives", alternatives.len()))
         }
     };
     Ok(desc.unwrap_or_else(|| "rejected request".into()))
+}
+
+/// `alternatives` (walked over the group-day sets of the availability index) against a
+/// reference built from the public calls: every other institution's same-specialty department
+/// of the district, its earliest free slot from `find_free_slots`, ranked by (date, start). The
+/// answer must be the reference's first five (ties among equal starts are ranked by load, which
+/// the reference does not compute: the (date, start) sequence and each department's own earliest
+/// place are compared).
+fn check_alternatives(
+    e: &Engine,
+    department: DepartmentId,
+    today: Date,
+    got: &[Alternative],
+) -> Result<(), String> {
+    let err = |x: Error| x.to_string();
+    let home = e.department(department).map_err(err)?;
+    let district = e.institution(home.institution).map_err(err)?.district;
+    let mut reference: HashMap<DepartmentId, (Date, u16)> = HashMap::new();
+    for inst in e.institutions() {
+        if inst.id == home.institution || inst.district != district {
+            continue;
+        }
+        for d in e.departments_of(inst.id).map_err(err)? {
+            if d.specialty != home.specialty {
+                continue;
+            }
+            let mut q = AvailabilityQuery::department(d.id, today, today.plus_days(13));
+            q.limit = 1;
+            if let Some(f) = e.find_free_slots(&q).map_err(err)?.first() {
+                reference.insert(d.id, (f.date, f.start_min));
+            }
+        }
+    }
+    let mut want: Vec<(Date, u16)> = reference.values().copied().collect();
+    want.sort();
+    want.truncate(5);
+    let seq: Vec<(Date, u16)> =
+        got.iter().map(|a| (a.earliest.date, a.earliest.start_min)).collect();
+    let mine = |a: &Alternative| {
+        reference.get(&a.department) == Some(&(a.earliest.date, a.earliest.start_min))
+    };
+    if seq != want || !got.iter().all(mine) || got.iter().any(|a| !(0.0..=1.0).contains(&a.load)) {
+        return Err(format!(
+            "alternatives of {department}: {got:?}, reference earliest places {reference:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// DOMAIN.md's invariants 1–3 over the whole state.

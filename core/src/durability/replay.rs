@@ -650,7 +650,7 @@ pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::model::SlotSpec
     {
         return Err(corrupt("slot batch above its bound"));
     }
-    e.store.add(e.build_batch(specs)?);
+    e.add_slots(e.build_batch(specs)?);
     Ok(())
 }
 

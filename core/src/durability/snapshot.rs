@@ -309,7 +309,7 @@ impl State {
             slot.restore_counts(s.taken, s.closed);
             restored.push(slot);
         }
-        e.store.add(restored);
+        e.add_slots(restored);
         let patient_count = self.patients.len();
         let known = |p: PatientId| p.index().is_some_and(|i| i < patient_count);
         for p in self.patients {
