@@ -70,3 +70,39 @@ def test_dataframe_and_plot() -> None:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     fig = plots._figure_load_board(df)
     assert "minutes" in fig.axes[0].get_xlabel() and "count" in fig.axes[1].get_xlabel()
+
+
+def test_plot_title_has_units_and_the_legend_is_off_the_bars() -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    e, _, _ = board_world()
+    fig = plots._figure_load_board(e.load_board("paediatrics", "Siming"), title="Siming paediatrics")
+    FigureCanvasAgg(fig).draw()  # lays the figure out: extents are final
+    title = fig._suptitle.get_text()
+    assert title.startswith("Siming paediatrics, 2026-11-24 am") and "(minutes)" in title and "(count)" in title
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["free places today", "free beds tonight"]
+    box = legend.get_window_extent()
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent())
+    # One bar per department, least expected wait at the top; the queue written on its bar.
+    left = fig.axes[0]
+    assert [t.get_text().replace("\n", " ") for t in left.get_yticklabels()] == [
+        "Siming Community Clinic — Children's clinic", "Xiamen Children's Hospital — Paediatrics"]
+    assert [round(p.get_width(), 6) for p in left.patches] == [0.0, 10.0]
+    assert [t.get_text() for t in left.texts] == [" 0 waiting", " 2 waiting"]
+    # A DataFrame gives the same title (its dates are Timestamps, printed as the day).
+    pytest.importorskip("pandas")
+    df_fig = plots._figure_load_board(e.load_board_to_pandas("paediatrics", "Siming"), title="Siming paediatrics")
+    assert df_fig._suptitle.get_text() == title
+
+
+def test_dataframe_helper_without_pandas_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    e, _, _ = board_world()
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now raises ImportError
+    with pytest.raises(ImportError, match=r"pandas is needed for this call: pip install 'haoyuan\[pandas\]'"):
+        e.load_board_to_pandas("paediatrics", "Siming")

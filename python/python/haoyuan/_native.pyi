@@ -9,7 +9,7 @@ from typing_extensions import Self, disjoint_base
 import numpy as np
 import numpy.typing as npt
 
-__all__: list[str] = ["__version__", "BOOKING_STATES", "POOLS", "BULK_ROWS_MAX", "PUBLISH_SLOTS_MAX", "INSTANT_MAX", "JOURNAL_EVENTS_MAX", "FSYNC_BUCKETS_S", "Engine", "DurableEngine", "Pipeline", "Policy", "Event", "Subscription", "Institution", "Department", "Resource", "Channel", "ResourceStats", "EngineStats", "Card", "Booking", "SlotInfo", "Slot", "FreeSlot", "DayAvailability", "Alternative", "Referral", "PatientRecord", "WaitlistEntry", "Roster", "SuspensionReport", "Submission", "HaoyuanError", "InvalidArgument", "InvalidPolicy", "NotFound", "CardTaken", "WrongState", "HoldExpired", "SlotFull", "SlotClosed", "NotOpenYet", "BookingClosed", "PatientSuspended", "LimitReached", "ReferralInvalid", "LotteryWindow", "PatientMerged", "NotManualClock", "CapacityExceeded", "InvalidDate", "Durability", "FhirError", "ERROR_TABLE", "sim_region", "sim_demand", "sim_policy", "sim_simulate", "sim_compare", "sim_summary", "sim_replication_seed", "sim_default_warmup_days", "jain_index", "gini", "SIM_DAYS_MAX", "sim_simulate_recorded", "sim_compare_recorded", "sim_synthetic_arrivals", "SIM_ARRIVALS_MAX", "num_threads", "read_journal_columns", "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_schedule", "fhir_export_slot", "fhir_export_appointment", "fhir_export_patient_appointments", "fhir_export_waitlist", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv"]
+__all__: list[str] = ["__version__", "BOOKING_STATES", "POOLS", "BULK_ROWS_MAX", "PUBLISH_SLOTS_MAX", "INSTANT_MAX", "JOURNAL_EVENTS_MAX", "FSYNC_BUCKETS_S", "Engine", "DurableEngine", "Pipeline", "Policy", "Event", "Subscription", "Institution", "Department", "Resource", "Channel", "ResourceStats", "EngineStats", "Card", "Booking", "SlotInfo", "Slot", "FreeSlot", "DayAvailability", "Alternative", "BoardRow", "Referral", "PatientRecord", "WaitlistEntry", "Roster", "SuspensionReport", "Submission", "HaoyuanError", "InvalidArgument", "InvalidPolicy", "NotFound", "CardTaken", "WrongState", "HoldExpired", "SlotFull", "SlotClosed", "NotOpenYet", "BookingClosed", "PatientSuspended", "LimitReached", "ReferralInvalid", "LotteryWindow", "PatientMerged", "NotManualClock", "CapacityExceeded", "InvalidDate", "Durability", "FhirError", "ERROR_TABLE", "sim_region", "sim_demand", "sim_policy", "sim_simulate", "sim_compare", "sim_summary", "sim_replication_seed", "sim_default_warmup_days", "jain_index", "gini", "SIM_DAYS_MAX", "sim_simulate_recorded", "sim_compare_recorded", "sim_synthetic_arrivals", "SIM_ARRIVALS_MAX", "num_threads", "read_journal_columns", "fhir_find", "fhir_hold", "fhir_book", "fhir_cancel", "fhir_export_schedule", "fhir_export_slot", "fhir_export_appointment", "fhir_export_patient_appointments", "fhir_export_waitlist", "fhir_export_bundle", "fhir_import_bundle", "fhir_import_csv"]
 
 __version__: str
 BOOKING_STATES: list[str]
@@ -290,7 +290,12 @@ class BoardRow:
     def free_today(self) -> int: ...
     @property
     def free_beds_tonight(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
 
+@final
 class Alternative:
     @property
     def department(self) -> int: ...

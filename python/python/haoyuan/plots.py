@@ -547,14 +547,17 @@ def _figure_load_board(board: Any, title: str = "Live load board") -> Figure:
     right.barh(ys + h / 2, [r["free_beds_tonight"] for r in rows], h, color="C2", label="free beds tonight")
     right.set_xlabel("places (count)", fontsize=8)
     right.set_title("Free places today and beds tonight", fontsize=9)
-    # Below the axes, never over the bars.
-    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(rows) > 3 else -0.3), ncol=2, fontsize=8, frameon=False)
+    # A figure legend below both panels (constrained layout keeps it outside the axes), never
+    # over the bars.
+    handles, labels = right.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     for ax in (left, right):
         ax.grid(axis="x", alpha=0.3)
         ax.set_axisbelow(True)
         ax.tick_params(axis="x", labelsize=8)
-    when = f"{rows[0]['date']} {rows[0]['half_day']}" if rows else "no department"
-    fig.suptitle(f"{title} ({when})", fontsize=11)
+    # A DataFrame's date is a Timestamp (its str has a time of day): the calendar day only.
+    when = f"{str(rows[0]['date'])[:10]} {rows[0]['half_day']}" if rows else "no department"
+    fig.suptitle(f"{title}, {when}: expected wait (minutes), free places (count)", fontsize=11)
     return fig
 
 
