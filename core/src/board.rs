@@ -11,7 +11,8 @@
 //!
 //! **What moves the board.** `check_in` adds a patient to the queue of its slot's session;
 //! `fulfil` takes one off and measures the resource's pace; a provider suspension that cancels
-//! a checked-in booking takes it off. `cancel` and `mark_no_show` apply to `booked` only
+//! a checked-in booking takes it off (and, with its last patient, its doctor off the session's
+//! pace). `cancel` and `mark_no_show` apply to `booked` only
 //! (DOMAIN.md's lifecycle), never to a patient in a queue, so they do not touch the board.
 //!
 //! **Pace.** A resource's service interval is an exponentially weighted moving average of the

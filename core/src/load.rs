@@ -31,7 +31,8 @@ pub(crate) struct SessionLoad {
     pub date: Date,
     pub half_day: HalfDay,
     /// (resource, patients checked in and not yet seen), in first check-in order; a resource
-    /// stays listed at 0 (it still serves the session).
+    /// stays listed at 0 after its patients are seen (it still serves the session), not after a
+    /// provider suspension cancels its last one (it no longer does).
     pub waiting: Vec<(ResourceId, u32)>,
     /// Queue and expected wait of its last `LoadChanged` (0, 0 before any).
     pub reported: (u32, u32),
@@ -149,6 +150,13 @@ impl DepartmentLoad {
             }
             None => return,
         };
+        if change == Change::Left && left == 0 {
+            // The provider cancelled this resource's last checked-in patient of the session
+            // (a suspension): it no longer serves the session, so its pace leaves the session's
+            // rate. A later check-in to one of its slots lists it again.
+            session.waiting.retain(|(x, _)| *x != r);
+            return;
+        }
         let i = match self.pace.iter().position(|p| p.resource == r) {
             Some(i) => i,
             None => {

@@ -183,6 +183,37 @@ fn queue_pace_expected_wait_free_places_and_beds() {
     let _ = (w.dr_x, w.beds);
 }
 
+/// A suspended doctor no longer serves the session: once the suspension has cancelled his last
+/// checked-in patient, his pace leaves the session's rate, and the patients still waiting for
+/// the other doctor are expected to wait at that doctor's pace alone.
+#[test]
+fn a_suspended_doctor_leaves_the_session_pace() {
+    let e = Engine::with_manual_clock(
+        config(Policy::default()),
+        Timestamp::from_local(day().plus_days(-1), 16 * 60, OFFSET),
+    )
+    .unwrap();
+    let w = build(&e);
+    let xs: Vec<BookingId> = (0..3).map(|_| book(&e, w.x8)).collect();
+    let y = book(&e, w.y8);
+    e.advance_to(at(8, 0)).unwrap();
+    for id in xs.iter().chain([&y]) {
+        e.check_in(*id).unwrap();
+    }
+    e.fulfil(xs[0]).unwrap();
+    e.advance_to(at(8, 4)).unwrap();
+    e.fulfil(xs[1]).unwrap(); // Dr Xu: 240 s measured; Dr Ye: planned 300 s
+    let r = row(&e.load_board("paediatrics", "Siming").unwrap(), w.children).clone();
+    let both = 1.0 / (1.0 / 240.0 + 1.0 / 300.0);
+    assert_eq!(r.queue, 2);
+    assert!((r.mean_service_interval_s - both).abs() < 1e-9, "{r:?}");
+
+    let cancelled = e.suspend_session(w.dr_y, day(), None).unwrap().cancelled;
+    assert_eq!(cancelled.iter().map(|b| b.id).collect::<Vec<_>>(), vec![y]);
+    let r = row(&e.load_board("paediatrics", "Siming").unwrap(), w.children).clone();
+    assert_eq!((r.queue, r.mean_service_interval_s, r.expected_wait_s), (1, 240.0, 240));
+}
+
 #[test]
 fn unknown_specialty_or_district_is_a_typed_error() {
     let e = Engine::with_manual_clock(config(Policy::default()), at(8, 0)).unwrap();
