@@ -16,6 +16,18 @@ fn at(hh: u16, mm: u16) -> Timestamp {
     Timestamp::from_local(day(), hh * 60 + mm, OFFSET)
 }
 
+/// 16:00 the day before the clinics: their slots are open to booking.
+fn eve() -> Timestamp {
+    Timestamp::from_local(day().plus_days(-1), 16 * 60, OFFSET)
+}
+
+/// An engine on a manual clock at [`eve`] holding Siming's [`World`].
+fn world(policy: Policy) -> (Engine, World) {
+    let e = Engine::with_manual_clock(config(policy), eve()).unwrap();
+    let w = build(&e);
+    (e, w)
+}
+
 fn config(policy: Policy) -> EngineConfig {
     EngineConfig {
         policy,
@@ -99,12 +111,7 @@ fn fresh_dir(name: &str) -> PathBuf {
 
 #[test]
 fn queue_pace_expected_wait_free_places_and_beds() {
-    let e = Engine::with_manual_clock(
-        config(Policy::default()),
-        Timestamp::from_local(day().plus_days(-1), 16 * 60, OFFSET),
-    )
-    .unwrap();
-    let w = build(&e);
+    let (e, w) = world(Policy::default());
     let xs: Vec<BookingId> = (0..4).map(|_| book(&e, w.x8)).collect();
     let ys: Vec<BookingId> = (0..2).map(|_| book(&e, w.y8)).collect();
     book(&e, w.bed_tonight);
@@ -188,12 +195,7 @@ fn queue_pace_expected_wait_free_places_and_beds() {
 /// the other doctor are expected to wait at that doctor's pace alone.
 #[test]
 fn a_suspended_doctor_leaves_the_session_pace() {
-    let e = Engine::with_manual_clock(
-        config(Policy::default()),
-        Timestamp::from_local(day().plus_days(-1), 16 * 60, OFFSET),
-    )
-    .unwrap();
-    let w = build(&e);
+    let (e, w) = world(Policy::default());
     let xs: Vec<BookingId> = (0..3).map(|_| book(&e, w.x8)).collect();
     let y = book(&e, w.y8);
     e.advance_to(at(8, 0)).unwrap();
@@ -246,12 +248,7 @@ fn a_change_past_the_threshold_is_an_event_and_the_default_emits_none() {
     ] {
         let mut policy = Policy::default();
         policy.board.queue_delta = queue_delta;
-        let e = Engine::with_manual_clock(
-            config(policy),
-            Timestamp::from_local(day().plus_days(-1), 16 * 60, OFFSET),
-        )
-        .unwrap();
-        let w = build(&e);
+        let (e, w) = world(policy);
         let ids: Vec<BookingId> = [w.x8, w.y8, w.x8, w.y8].iter().map(|s| book(&e, *s)).collect();
         e.advance_to(at(8, 0)).unwrap();
         let sub = e.subscribe();
@@ -263,12 +260,7 @@ fn a_change_past_the_threshold_is_an_event_and_the_default_emits_none() {
     // On the expected wait: more than 400 s away from the last report.
     let mut policy = Policy::default();
     policy.board.wait_delta_s = Some(400);
-    let e = Engine::with_manual_clock(
-        config(policy),
-        Timestamp::from_local(day().plus_days(-1), 16 * 60, OFFSET),
-    )
-    .unwrap();
-    let w = build(&e);
+    let (e, w) = world(policy);
     let ids: Vec<BookingId> = (0..3).map(|_| book(&e, w.x8)).collect();
     e.advance_to(at(8, 0)).unwrap();
     let sub = e.subscribe();
@@ -305,9 +297,9 @@ fn the_board_survives_the_journal_snapshots_and_reopening() {
     let open = || {
         DurableEngine::open(
             &dir,
-            OpenOptions::new(Durability::Sync).config(config(policy.clone())).clock(
-                ClockKind::Manual(Timestamp::from_local(day().plus_days(-1), 16 * 60, OFFSET)),
-            ),
+            OpenOptions::new(Durability::Sync)
+                .config(config(policy.clone()))
+                .clock(ClockKind::Manual(eve())),
         )
         .unwrap()
     };
@@ -357,7 +349,7 @@ fn concurrent_check_ins_and_visits_match_a_recount_and_replay() {
     let dir = fresh_dir("stress");
     let mut policy = Policy::default();
     policy.board.queue_delta = Some(2);
-    let start = Timestamp::from_local(day().plus_days(-1), 16 * 60, OFFSET);
+    let start = eve();
     let open = || {
         DurableEngine::open(
             &dir,
