@@ -17,6 +17,7 @@
 use crate::error::{Error, Result, FORGOTTEN_BOOKING};
 use crate::events::EventKind;
 use crate::ids::*;
+use crate::load::Change;
 use crate::model::{Booking, BookingState, CancelledBy, Pool, Request, Submission, Tier, Urgency};
 use crate::patients::{PatientState, BOOKINGS_PER_PATIENT_MAX};
 
@@ -531,12 +532,20 @@ impl Engine {
                 return Err(Self::wrong_state(b, "check in"));
             }
             b.state = BookingState::CheckedIn;
-            if let Some(slot) = engine.store.get(b.slot) {
-                if let Ok(r) = engine.registry.resource(slot.resource) {
-                    r.outcomes.fetch_add(1, Ordering::Relaxed);
+            let event = || {
+                engine.emit_at(now, EventKind::CheckedIn { booking: id });
+            };
+            match engine.store.get(b.slot) {
+                Some(slot) => {
+                    if let Ok(r) = engine.registry.resource(slot.resource) {
+                        r.outcomes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Joins its session's queue; the event is numbered under the board's
+                    // department lock (board.rs).
+                    engine.board_change(slot, Change::CheckedIn, now, true, event);
                 }
+                None => event(),
             }
-            engine.emit_at(now, EventKind::CheckedIn { booking: id });
             Ok(b.clone())
         })
         .and_then(|b| self.durable(b))
@@ -551,7 +560,13 @@ impl Engine {
                 return Err(Self::wrong_state(b, "fulfil"));
             }
             b.state = BookingState::Fulfilled;
-            engine.emit_at(now, EventKind::Fulfilled { booking: id });
+            let event = || {
+                engine.emit_at(now, EventKind::Fulfilled { booking: id });
+            };
+            match engine.store.get(b.slot) {
+                Some(slot) => engine.board_change(slot, Change::Fulfilled, now, true, event),
+                None => event(),
+            }
             Ok(b.clone())
         })
         .and_then(|b| self.durable(b))

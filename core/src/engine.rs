@@ -117,6 +117,8 @@ pub struct Engine {
     pub(crate) waitlists: Waitlists,
     pub(crate) lotteries: Lotteries,
     pub(crate) rosters: Rosters,
+    /// The live load board's queues and paces (board.rs).
+    pub(crate) board: crate::load::Board,
     /// Quota group of each channel (by channel id), fixed when the channel is added.
     pub(crate) channel_groups: boxcar::Vec<Option<u8>>,
     /// Serialises publishers only (never bookings), so that one batch gets contiguous slot ids.
@@ -194,6 +196,7 @@ impl Engine {
             waitlists: Waitlists::default(),
             lotteries: Lotteries::default(),
             rosters: Rosters::default(),
+            board: crate::load::Board::default(),
             channel_groups: boxcar::Vec::new(),
             publish_lock: Mutex::new(()),
             alloc_lock: crate::sync::Mutex::new(()),
@@ -1086,17 +1089,25 @@ impl Engine {
                 .iter_mut()
                 .filter(|b| b.state.is_active() && closed.contains(&b.slot))
             {
+                let was_waiting = b.state == BookingState::CheckedIn;
                 b.state = BookingState::ProviderCancelled;
                 // Numbered before the release, as in `end_booking` (journal prefixes stay within capacity).
-                self.emit_at(
-                    now,
-                    EventKind::Cancelled {
-                        booking: b.id,
-                        slot: b.slot,
-                        by: crate::model::CancelledBy::Provider,
-                        late: false,
-                    },
-                );
+                let event = || {
+                    self.emit_at(
+                        now,
+                        EventKind::Cancelled {
+                            booking: b.id,
+                            slot: b.slot,
+                            by: crate::model::CancelledBy::Provider,
+                            late: false,
+                        },
+                    );
+                };
+                match self.store.get(b.slot).filter(|_| was_waiting) {
+                    // A checked-in patient leaves its session's queue (board.rs).
+                    Some(s) => self.board_change(s, crate::load::Change::Left, now, true, event),
+                    None => event(),
+                }
                 if let Some(s) = self.store.get(b.slot) {
                     self.store.release(s, b.pool);
                 }

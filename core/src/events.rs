@@ -10,7 +10,8 @@ use crate::cards::CardDigest;
 use crate::error::Result;
 use crate::ids::*;
 use crate::model::{
-    CancelledBy, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency, WaitlistEntry,
+    CancelledBy, HalfDay, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency,
+    WaitlistEntry,
 };
 
 use crate::time::{Date, TimeOfDay, Timestamp};
@@ -341,6 +342,22 @@ pub enum EventKind {
     ClockSet {
         /// The new time.
         to: Timestamp,
+    },
+    /// The live load board of a department-session moved past a threshold of the policy
+    /// (`Policy::board`): its queue or expected wait now. Derived from the lifecycle event
+    /// just before it (same `at`); replay rebuilds the board from those and takes from this
+    /// one only the figures last reported, the baseline of the next event (`board.rs`).
+    LoadChanged {
+        /// The department.
+        department: DepartmentId,
+        /// The session's date.
+        date: Date,
+        /// The session's half-day.
+        half_day: HalfDay,
+        /// Patients checked in and not yet seen.
+        queue: u32,
+        /// Expected wait of someone checking in now, seconds.
+        expected_wait_s: u32,
     },
 }
 

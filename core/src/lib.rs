@@ -34,6 +34,7 @@
 
 mod ack;
 mod availability;
+mod board;
 mod booking;
 mod calendar;
 mod cards;
@@ -43,6 +44,7 @@ mod engine;
 mod error;
 mod events;
 mod ids;
+mod load;
 mod lotteries;
 mod lottery;
 mod metrics;
@@ -62,6 +64,7 @@ mod waitlist;
 mod waitlists;
 
 pub use availability::{QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
+pub use load::{SERVICE_EWMA_ALPHA, SESSIONS_PER_DEPARTMENT_MAX};
 
 pub use ack::PipelineScope;
 pub use cards::{
@@ -90,10 +93,10 @@ pub use ids::*;
 pub use lottery::weighted_order;
 pub use metrics::{JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSYNC_BUCKETS_S};
 pub use model::{
-    Alternative, AvailabilityQuery, Booking, BookingState, CancelledBy, Card, Channel,
-    DayAvailability, Department, EngineStats, FreeSlot, Institution, NoShowMark, PatientRecord,
-    Pool, PoolCounts, PriorityClass, Referral, ReferralRequest, Request, ResourceKind,
-    ResourceStats, Roster, SlotInfo, SlotRange, SlotRangeIter, SlotSpec, Submission,
+    Alternative, AvailabilityQuery, BoardRow, Booking, BookingState, CancelledBy, Card, Channel,
+    DayAvailability, Department, EngineStats, FreeSlot, HalfDay, Institution, LoadBoard,
+    NoShowMark, PatientRecord, Pool, PoolCounts, PriorityClass, Referral, ReferralRequest, Request,
+    ResourceKind, ResourceStats, Roster, SlotInfo, SlotRange, SlotRangeIter, SlotSpec, Submission,
     SuspensionReport, Tier, Urgency, WaitlistEntry, WaitlistRequest,
 };
 pub use patients::ENDED_BOOKINGS_KEPT;

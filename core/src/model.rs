@@ -557,6 +557,91 @@ pub struct Alternative {
     pub load: f32,
 }
 
+// ---------------------------------------------------------------- live load board
+
+/// Half of a day. A department-session is (department, date, half-day of the slot's start):
+/// the engine has no session entity of its own (a roster's hours and `suspend_session`'s
+/// `TimeOfDay` are free ranges), and the clinics of DOMAIN.md's cities run a morning and an
+/// afternoon session (门诊上午/下午), so the half-day is the session a queue belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HalfDay {
+    /// Segments starting before 12:00 local.
+    Am,
+    /// Segments starting at 12:00 local or later.
+    Pm,
+}
+
+impl HalfDay {
+    /// Local minute of day where the afternoon begins.
+    pub const NOON_MIN: u16 = 12 * 60;
+
+    /// The half-day of a local minute of day.
+    pub fn of_minute(minute: u16) -> HalfDay {
+        if minute < Self::NOON_MIN {
+            HalfDay::Am
+        } else {
+            HalfDay::Pm
+        }
+    }
+
+    /// Its name as the event stream, C and Python spell it (`am`, `pm`).
+    pub fn name(self) -> &'static str {
+        match self {
+            HalfDay::Am => "am",
+            HalfDay::Pm => "pm",
+        }
+    }
+}
+
+/// One department's line of the live load board (Xiamen's paediatric platform): its queue in
+/// the current session, the measured pace, the expected wait of someone checking in now, and
+/// its free places today and beds tonight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BoardRow {
+    /// The institution.
+    pub institution: InstitutionId,
+    /// Its display name (the C row carries ids only).
+    pub institution_name: String,
+    /// The department of the asked specialty there.
+    pub department: DepartmentId,
+    /// Its display name.
+    pub department_name: String,
+    /// The institution's tier (community clinics first for routine care).
+    pub tier: Tier,
+    /// The session the queue belongs to: today (local) and the current half-day.
+    pub date: Date,
+    /// The current half-day (the session's other half of the key).
+    pub half_day: HalfDay,
+    /// Patients checked in for this session and not yet seen.
+    pub queue: u32,
+    /// Seconds between two patients seen, for the department as a whole: the resources with
+    /// patients in this session, each at its moving average of the interval between
+    /// fulfilments (or its slots' planned pace before its second fulfilment), in parallel.
+    /// 0 when no resource has a patient in this session.
+    pub mean_service_interval_s: f64,
+    /// Expected wait of someone checking in now: `queue × mean_service_interval_s`, rounded.
+    pub expected_wait_s: u32,
+    /// Places a member of the public could still take today (`free_places_by_day`).
+    pub free_today: u32,
+    /// Free places tonight in the department's `bed` resources (today's bed slots).
+    pub free_beds_tonight: u32,
+}
+
+/// The live load board of one specialty in one district at one instant, least expected wait
+/// first (then shortest queue, then department id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadBoard {
+    /// The specialty asked for, by name.
+    pub specialty: String,
+    /// The district asked for, by name.
+    pub district: String,
+    /// When it was read (the engine's clock).
+    pub at: Timestamp,
+    /// One row per department of the specialty in the district.
+    pub rows: Vec<BoardRow>,
+}
+
 // ---------------------------------------------------------------- engine reports
 
 /// The ids one [`publish_slots`](crate::Engine::publish_slots) call gave its slots:

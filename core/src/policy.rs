@@ -41,6 +41,36 @@ pub struct Policy {
     /// Places accepted beyond capacity where no-shows justify it (`[overbooking]`); 0 by
     /// default.
     pub overbooking: OverbookingPolicy,
+    /// When the live load board emits `LoadChanged` events (off by default). Last, and written
+    /// only when not the default, so that a snapshot's state (and its digest) is byte for byte
+    /// what it was before the field existed, and old snapshots (positional MessagePack) load.
+    #[serde(skip_serializing_if = "BoardPolicy::is_default")]
+    pub board: BoardPolicy,
+}
+
+/// Thresholds of the live load board's change events (`EventKind::LoadChanged`, see
+/// `board.rs`). A department-session's event is emitted when its queue or its expected wait
+/// differs from the figures of its last event (0 and 0 before any) by *more than* the
+/// threshold; `None` never fires on that figure. Both `None` (the default): no board event, so
+/// journals and event streams are what they were before the board existed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BoardPolicy {
+    /// Patients in the queue (`Some(0)`: every change).
+    pub queue_delta: Option<u32>,
+    /// Seconds of expected wait (at most one day).
+    pub wait_delta_s: Option<u32>,
+}
+
+impl BoardPolicy {
+    fn is_default(&self) -> bool {
+        *self == BoardPolicy::default()
+    }
+
+    /// Whether any board event can fire.
+    pub fn emits(&self) -> bool {
+        self.queue_delta.is_some() || self.wait_delta_s.is_some()
+    }
 }
 
 /// How many channel quota groups a slot can carry (each is a counter packed in the slot word).
@@ -358,6 +388,9 @@ impl Policy {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidPolicy(m));
         let share_ok = |x: f32| x.is_finite() && (0.0..=1.0).contains(&x);
+        if self.board.wait_delta_s.is_some_and(|w| w > 86_400) {
+            return bad("board.wait_delta_s must be at most 86400 (one day)".into());
+        }
         if self.window.release_at_min >= 1440 {
             return bad(format!(
                 "window.release_at_min {} is not a minute of the day",

@@ -655,6 +655,35 @@ typedef struct {
   float load;
 } hy_alternative;
 
+// Half of a day: a department-session is (department, date, half-day of the slot's start).
+typedef uint32_t hy_half_day;
+
+// One department's line of the live load board (`hy_engine_load_board`). Names are not
+// copied: look them up by id (`hy_engine_institution_name` …).
+typedef struct {
+  // The institution.
+  hy_institution_id institution;
+  // The department of the asked specialty there.
+  hy_department_id department;
+  // The institution's tier (`HY_TIER_*`).
+  hy_tier tier;
+  // The session of the queue: today (local) and the current half-day.
+  hy_date date;
+  // The current half-day (`HY_HALF_DAY_*`).
+  hy_half_day half_day;
+  // Patients checked in for this session and not yet seen.
+  uint32_t queue;
+  // Seconds between two patients seen, the department's resources in parallel (0: none has
+  // a patient in this session).
+  double mean_service_interval_s;
+  // Expected wait of someone checking in now, in seconds.
+  uint32_t expected_wait_s;
+  // Places a member of the public could still take today.
+  uint32_t free_today;
+  // Free places tonight in the department's bed resources.
+  uint32_t free_beds_tonight;
+} hy_board_row;
+
 // What the engine does when a subscription's queue is full (`hy_engine_subscribe_with`).
 typedef uint32_t hy_overflow;
 
@@ -855,6 +884,12 @@ typedef struct {
 // The engine call that emitted the event waits for room at its end, after it released every
 // lock. Never read such a handle on a thread that also calls the engine.
 #define HY_OVERFLOW_BLOCK 1
+
+// Segments starting before 12:00 local.
+#define HY_HALF_DAY_AM 0
+
+// Segments starting at 12:00 local or later.
+#define HY_HALF_DAY_PM 1
 
 // held → booked (`hy_engine_confirm`).
 #define HY_LIFECYCLE_CONFIRM 0
@@ -1315,6 +1350,19 @@ hy_result hy_engine_alternatives(const hy_engine *engine,
                                  hy_alternative *out,
                                  size_t cap,
                                  size_t *written_out);
+
+// The live load board of a specialty in a district (names as in `hy_availability_query`),
+// least expected wait first, into `out` (`cap` entries); `*written_out` says how many. One row
+// per department of that specialty at an institution of that district, for the current
+// session. HY_INVALID_ARGUMENT for an unknown specialty or district; HY_BUFFER_TOO_SMALL,
+// with the number of rows needed in `*written_out`, if `cap` is less than that. Reads only:
+// any thread, any time.
+hy_result hy_engine_load_board(const hy_engine *engine,
+                               const char *specialty,
+                               const char *district,
+                               hy_board_row *out,
+                               size_t cap,
+                               size_t *written_out);
 
 // The `hy_date` of a calendar day (HY_INVALID_DATE if there is no such day in 1970 ..= 2199).
 hy_result hy_date_from_ymd(int32_t year,

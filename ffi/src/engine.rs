@@ -889,6 +889,41 @@ pub extern "C" fn hy_engine_alternatives(
     }
 }
 
+/// The live load board of a specialty in a district (names as in `hy_availability_query`),
+/// least expected wait first, into `out` (`cap` entries); `*written_out` says how many. One row
+/// per department of that specialty at an institution of that district, for the current
+/// session. HY_INVALID_ARGUMENT for an unknown specialty or district; HY_BUFFER_TOO_SMALL,
+/// with the number of rows needed in `*written_out`, if `cap` is less than that. Reads only:
+/// any thread, any time.
+#[no_mangle]
+pub extern "C" fn hy_engine_load_board(
+    engine: *const hy_engine,
+    specialty: *const c_char,
+    district: *const c_char,
+    out: *mut hy_board_row,
+    cap: usize,
+    written_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let specialty = try_str(specialty, "specialty")?;
+        let district = try_str(district, "district")?;
+        let written = try_out(written_out, "written_out")?;
+        let dst = try_slice_mut(out, cap, HY_ARRAY_MAX, "out")?;
+        let board = e.load_board(specialty, district)?;
+        if board.rows.len() > cap {
+            set_last_error(format!("the board has {} rows; cap is {cap}", board.rows.len()));
+            written.set(board.rows.len());
+            return Err(hy_result::HY_BUFFER_TOO_SMALL);
+        }
+        for (d, r) in dst.iter_mut().zip(&board.rows) {
+            *d = r.into();
+        }
+        written.set(board.rows.len());
+        Ok(())
+    }
+}
+
 // ------------------------------------------------------------------ dates
 
 /// The `hy_date` of a calendar day (HY_INVALID_DATE if there is no such day in 1970 ..= 2199).

@@ -620,6 +620,63 @@ pub struct hy_day_availability {
     pub places: u32,
 }
 
+/// Half of a day: a department-session is (department, date, half-day of the slot's start).
+#[allow(non_camel_case_types)]
+pub type hy_half_day = u32;
+/// Segments starting before 12:00 local.
+pub const HY_HALF_DAY_AM: hy_half_day = 0;
+/// Segments starting at 12:00 local or later.
+pub const HY_HALF_DAY_PM: hy_half_day = 1;
+
+/// One department's line of the live load board (`hy_engine_load_board`). Names are not
+/// copied: look them up by id (`hy_engine_institution_name` …).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_board_row {
+    /// The institution.
+    pub institution: hy_institution_id,
+    /// The department of the asked specialty there.
+    pub department: hy_department_id,
+    /// The institution's tier (`HY_TIER_*`).
+    pub tier: hy_tier,
+    /// The session of the queue: today (local) and the current half-day.
+    pub date: hy_date,
+    /// The current half-day (`HY_HALF_DAY_*`).
+    pub half_day: hy_half_day,
+    /// Patients checked in for this session and not yet seen.
+    pub queue: u32,
+    /// Seconds between two patients seen, the department's resources in parallel (0: none has
+    /// a patient in this session).
+    pub mean_service_interval_s: f64,
+    /// Expected wait of someone checking in now, in seconds.
+    pub expected_wait_s: u32,
+    /// Places a member of the public could still take today.
+    pub free_today: u32,
+    /// Free places tonight in the department's bed resources.
+    pub free_beds_tonight: u32,
+}
+
+impl From<&BoardRow> for hy_board_row {
+    fn from(r: &BoardRow) -> Self {
+        hy_board_row {
+            institution: r.institution.0,
+            department: r.department.0,
+            tier: tier_to(r.tier),
+            date: r.date.0,
+            half_day: match r.half_day {
+                HalfDay::Am => HY_HALF_DAY_AM,
+                HalfDay::Pm => HY_HALF_DAY_PM,
+            },
+            queue: r.queue,
+            mean_service_interval_s: r.mean_service_interval_s,
+            expected_wait_s: r.expected_wait_s,
+            free_today: r.free_today,
+            free_beds_tonight: r.free_beds_tonight,
+        }
+    }
+}
+
 /// Another institution's department with free places (load spreading).
 #[allow(non_camel_case_types)]
 #[repr(C)]

@@ -574,6 +574,45 @@ static void test_alternatives_spread_the_load(void) {
     hy_engine_free(r.engine);
 }
 
+/* The live load board: the hospital's queue after two check-ins, 30 min / 10 places = 180 s a
+ * patient; the idle community clinic first (least expected wait). */
+static void test_load_board(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first;
+    CHECK(region_publish(&r, r.dr_li, 2, 10, &first));
+    hy_booking b[3];
+    for (int i = 0; i < 3; i++) {
+        hy_patient_id p;
+        CHECK_OK(hy_engine_register_patient(r.engine, &p));
+        hy_request q = request_for(p, first, r.app);
+        CHECK_OK(hy_engine_book(r.engine, &q, &b[i]));
+    }
+    hy_timestamp eight;
+    CHECK_OK(hy_timestamp_from_local(r.visit_day, 8 * 60, OFFSET_S, &eight));
+    CHECK_OK(hy_engine_advance_to(r.engine, eight));
+    hy_booking c;
+    CHECK_OK(hy_engine_check_in(r.engine, b[0].id, &c));
+    CHECK_OK(hy_engine_check_in(r.engine, b[1].id, &c));
+    hy_board_row rows[4];
+    size_t n = 0;
+    CHECK_OK(hy_engine_load_board(r.engine, "cardiology", "Guancheng", rows, 4, &n));
+    CHECK(n == 2);
+    CHECK(rows[0].institution == r.clinic && rows[0].queue == 0 && rows[0].expected_wait_s == 0);
+    CHECK(rows[1].institution == r.hospital && rows[1].department == r.cardiology);
+    CHECK(rows[1].tier == HY_TIER_TERTIARY && rows[1].date == r.visit_day && rows[1].half_day == HY_HALF_DAY_AM);
+    CHECK(rows[1].queue == 2 && rows[1].mean_service_interval_s == 180.0 && rows[1].expected_wait_s == 360);
+    /* 08:00's slot has started: 08:30's 10 places are free today; no beds. */
+    CHECK(rows[1].free_today == 10 && rows[1].free_beds_tonight == 0);
+    CHECK_OK(hy_engine_fulfil(r.engine, b[0].id, &c));
+    CHECK_OK(hy_engine_load_board(r.engine, "cardiology", "Guancheng", rows, 4, &n));
+    CHECK(rows[1].queue == 1 && rows[1].expected_wait_s == 180);
+    /* Too small an array: the number of rows needed. */
+    CHECK_RC(hy_engine_load_board(r.engine, "cardiology", "Guancheng", rows, 1, &n), HY_BUFFER_TOO_SMALL);
+    CHECK(n == 2);
+    hy_engine_free(r.engine);
+}
+
 static void test_system_clock_engine(void) {
     hy_engine *e = NULL;
     CHECK_OK(hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, &e));
@@ -830,6 +869,7 @@ TEST_MAIN_BEGIN
     RUN(test_submit_books_outside_the_lottery);
     RUN(test_suspend_session_cancels_for_the_provider);
     RUN(test_alternatives_spread_the_load);
+    RUN(test_load_board);
     RUN(test_system_clock_engine);
     RUN(test_expired_hold_answers_hold_expired_before_the_tick);
     RUN(test_expired_hold_answers_hold_expired_after_the_tick);

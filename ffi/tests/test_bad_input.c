@@ -288,6 +288,29 @@ static void test_absurd_numbers(void) {
     hy_engine_free(r.engine);
 }
 
+/* The load board: NULL engine, names, outputs; unknown specialty or district; bad UTF-8. */
+static void test_load_board_bad_input(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_board_row rows[2];
+    size_t n = 12345;
+    CHECK_RC(hy_engine_load_board(NULL, "cardiology", "Guancheng", rows, 2, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_load_board(r.engine, NULL, "Guancheng", rows, 2, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_load_board(r.engine, "cardiology", NULL, rows, 2, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_load_board(r.engine, "cardiology", "Guancheng", NULL, 2, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_load_board(r.engine, "cardiology", "Guancheng", rows, 2, NULL), HY_NULL_PARAMETER);
+    CHECK(n == 12345); /* outputs written only on success */
+    CHECK_RC(hy_engine_load_board(r.engine, "astrology", "Guancheng", rows, 2, &n), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "unknown specialty") != NULL);
+    CHECK_RC(hy_engine_load_board(r.engine, "cardiology", "Atlantis", rows, 2, &n), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "unknown district") != NULL);
+    CHECK_RC(hy_engine_load_board(r.engine, "cardi\xff", "Guancheng", rows, 2, &n), HY_INVALID_UTF8);
+    CHECK(n == 12345);
+    CHECK_OK(hy_engine_load_board(r.engine, "cardiology", "Guancheng", rows, 2, &n));
+    CHECK(n == 2);
+    hy_engine_free(r.engine);
+}
+
 static void test_unknown_ids(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
@@ -525,6 +548,7 @@ TEST_MAIN_BEGIN
     RUN(test_invalid_utf8_and_long_strings);
     RUN(test_bad_enum_values);
     RUN(test_absurd_numbers);
+    RUN(test_load_board_bad_input);
     RUN(test_unknown_ids);
     RUN(test_wrong_states);
     RUN(test_hold_expired_on_confirm);

@@ -755,6 +755,20 @@ impl Engine {
             .map(|v| v.into_iter().map(Alternative::from).collect())
     }
 
+    /// The live load board of a specialty in a district: one row per department of that
+    /// specialty at an institution of that district, least expected wait first. An unknown
+    /// specialty or district raises `InvalidArgument`.
+    fn load_board(
+        &self,
+        py: Python<'_>,
+        specialty: String,
+        district: String,
+    ) -> PyResult<Vec<BoardRow>> {
+        let e = self.engine()?;
+        run(py, || e.load_board(&specialty, &district))
+            .map(|b| b.rows.into_iter().map(BoardRow::from).collect())
+    }
+
     // ------------------------------------------------------------------ the lifecycle
 
     /// Hold a place for the policy's hold time while the patient confirms or pays. (`ttl_s` is

@@ -126,6 +126,26 @@ record!(
     Alternative { department: u32, institution: u32, tier: String, earliest: FreeSlot, load: f32 }
 );
 record!(
+    /// One department's line of the live load board (`Engine.load_board`): the queue of the
+    /// current session (today, `half_day` "am" | "pm"), the mean interval between patients
+    /// seen and the expected wait of someone checking in now (seconds), free places today and
+    /// free beds tonight.
+    BoardRow {
+        institution: u32,
+        institution_name: String,
+        department: u32,
+        department_name: String,
+        tier: String,
+        date: NaiveDate,
+        half_day: String,
+        queue: u32,
+        mean_service_interval_s: f64,
+        expected_wait_s: u32,
+        free_today: u32,
+        free_beds_tonight: u32,
+    }
+);
+record!(
     /// A referral from a lower-tier institution (`from_`: the referring institution).
     Referral {
         id: u64,
@@ -271,6 +291,25 @@ impl From<haoyuan::Alternative> for Alternative {
     }
 }
 
+impl From<haoyuan::BoardRow> for BoardRow {
+    fn from(r: haoyuan::BoardRow) -> Self {
+        BoardRow {
+            institution: r.institution.0,
+            institution_name: r.institution_name,
+            department: r.department.0,
+            department_name: r.department_name,
+            tier: enum_str(&r.tier),
+            date: date_to_py(r.date),
+            half_day: r.half_day.name().into(),
+            queue: r.queue,
+            mean_service_interval_s: r.mean_service_interval_s,
+            expected_wait_s: r.expected_wait_s,
+            free_today: r.free_today,
+            free_beds_tonight: r.free_beds_tonight,
+        }
+    }
+}
+
 impl From<haoyuan::Card> for Card {
     fn from(c: haoyuan::Card) -> Self {
         Card { card_type: c.card_type, masked: c.masked }
@@ -381,6 +420,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FreeSlot>()?;
     m.add_class::<DayAvailability>()?;
     m.add_class::<Alternative>()?;
+    m.add_class::<BoardRow>()?;
     m.add_class::<Referral>()?;
     m.add_class::<PatientRecord>()?;
     m.add_class::<WaitlistEntry>()?;

@@ -355,7 +355,7 @@ NO_INT_ARGS: set[str] = {
     "Engine.register_patient", "Engine.register_patients_with_cards", "Engine.find_patient_by_card", "Engine.slot_count",
     "Engine.publish_rosters_until", "Engine.last_event_seq", "Engine.metrics", "Engine.metrics_prometheus",
     "Engine.pipeline", "Engine.ticket",
-    "Engine.institutions",
+    "Engine.institutions", "Engine.load_board", "Engine.load_board_to_pandas",
     "Subscription.pending", "Subscription.capacity", "Subscription.cut_off",
     "Subscription.try_recv", "Subscription.recv",  # recv's timeout_s is a float
     "day_number", "events_to_pandas", "events_to_arrow", "num_threads",

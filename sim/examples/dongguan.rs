@@ -5,8 +5,10 @@
 //! booking traffic from several threads (searches, holds, confirms, abandoned holds,
 //! cancellations, referrals from community clinics, load spreading to other hospitals when a
 //! department is full), marks the first day's visits (attended or no-show, with suspensions),
-//! and ends with the 15:00 release flash crowd decided by the seeded release lottery. It prints
-//! what happened and checks that no slot was oversold.
+//! and ends the second day with the 15:00 release flash crowd decided by the seeded release
+//! lottery. It prints what happened and checks that no slot was oversold; then it plays the
+//! next morning's paediatric clinics of one district (check-ins, patients seen) and prints that
+//! district's live load board.
 //!
 //! ```text
 //! cargo run --release -p haoyuan-sim --example dongguan [-- --threads 4 --seed 7]
@@ -530,5 +532,122 @@ fn main() {
     if oversold > 0 {
         eprintln!("INVARIANT BROKEN: {oversold} slots oversold");
         std::process::exit(1);
+    }
+
+    paediatric_board(&engine, &region, day2.plus_days(1), seed);
+}
+
+/// The live load board (Xiamen's paediatric platform, issue 18) of one district's paediatrics
+/// over a simulated morning: walk-in bookings at 07:30 take the free places of the slots before
+/// 11:00, 90% of the booked patients come, up to two hours before their slot (parents queue
+/// from the opening), and check in; each doctor sees one every 8 to 15 minutes (a pace of its
+/// own, ±1 minute, from 08:00); at 09:15 the board
+/// shows each institution's queue, expected wait, free places today and beds tonight.
+fn paediatric_board(engine: &Engine, region: &Region, day: Date, seed: u64) {
+    let Some(ped) = region.specialties.iter().position(|s| s == "paediatrics") else { return };
+    let ped = ped as u32;
+    // The district with the most paediatrics departments.
+    let mut count = vec![0u32; region.districts as usize];
+    for d in region.departments.iter().filter(|d| d.specialty == ped) {
+        count[d.district as usize] += 1;
+    }
+    let Some(district) = (0..region.districts).max_by_key(|&d| (count[d as usize], u32::MAX - d))
+    else {
+        return;
+    };
+    let t = Instant::now();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb0a2d);
+    let app = engine.channel_id("app").expect("standard channel");
+    engine.advance_to(Timestamp::from_local(day, 7 * 60 + 30, OFFSET)).expect("clock");
+    struct Doctor {
+        pace_min: u16,
+        next_free_min: u16,
+        /// (check-in minute, booking), in check-in order.
+        arriving: Vec<(u16, BookingId)>,
+        queue: std::collections::VecDeque<BookingId>,
+    }
+    let mut doctors = Vec::new();
+    let mut district_name = String::new();
+    for d in region.departments.iter().filter(|d| d.specialty == ped && d.district == district) {
+        let inst =
+            engine.institution(region.institutions[d.institution as usize].id).expect("inst");
+        district_name = engine.district_name(inst.district).expect("district");
+        for r in engine.resources_of(d.id).expect("department") {
+            if r.kind != ResourceKind::Doctor {
+                continue;
+            }
+            let slots: Vec<SlotId> = engine
+                .resource_day_slots(r.id, day)
+                .expect("resource")
+                .into_iter()
+                .filter(|s| engine.slot(*s).is_ok_and(|i| i.start_min < 11 * 60))
+                .collect();
+            for &s in &slots {
+                for _ in 0..engine.slot(s).map_or(0, |i| i.capacity) {
+                    let p = PatientId(rng.random_range(0..RESIDENTS));
+                    let _ = engine.book(&Request::new(p, s, app)); // full, or a limit: a walk-in less
+                }
+            }
+            let mut arriving: Vec<(u16, BookingId)> = engine
+                .bookings_on(&slots)
+                .expect("slots")
+                .into_iter()
+                .filter(|b| b.state == BookingState::Booked)
+                .filter_map(|b| {
+                    let start = engine.slot(b.slot).map_or(0, |i| i.start_min);
+                    let early = rng.random_range(0..=120);
+                    rng.random_bool(0.9).then_some((start.saturating_sub(early), b.id))
+                })
+                .collect();
+            arriving.sort();
+            doctors.push(Doctor {
+                pace_min: rng.random_range(8..=15),
+                next_free_min: 8 * 60,
+                arriving,
+                queue: Default::default(),
+            });
+        }
+    }
+    let (mut checked_in, mut seen) = (0, 0);
+    for minute in 7 * 60 + 30..9 * 60 + 15 {
+        engine.advance_to(Timestamp::from_local(day, minute, OFFSET)).expect("clock");
+        for doc in &mut doctors {
+            while doc.arriving.first().is_some_and(|(m, _)| *m <= minute) {
+                let (_, b) = doc.arriving.remove(0);
+                engine.check_in(b).expect("check in");
+                doc.queue.push_back(b);
+                checked_in += 1;
+            }
+            if minute >= doc.next_free_min {
+                if let Some(b) = doc.queue.pop_front() {
+                    engine.fulfil(b).expect("fulfil");
+                    seen += 1;
+                    doc.next_free_min = minute + doc.pace_min + rng.random_range(0..=2) - 1;
+                }
+            }
+        }
+    }
+    let read = Instant::now();
+    let board = engine.load_board("paediatrics", &district_name).expect("board");
+    let read = read.elapsed();
+    println!(
+        "\npaediatrics load board of {district_name}, {day} 09:15 ({} doctors, {checked_in} checked in since 07:30, {seen} seen; simulated in {:.0?}, board read in {read:.0?}):",
+        doctors.len(),
+        t.elapsed()
+    );
+    println!(
+        "  {:<28} {:<10} {:>5} {:>11} {:>10} {:>12}",
+        "institution", "tier", "queue", "wait (min)", "free today", "beds tonight"
+    );
+    for r in &board.rows {
+        println!(
+            "  {:<28} {:<10} {:>5} {:>11.0} {:>10} {:>12}",
+            r.institution_name,
+            format!("{:?}", r.tier),
+            r.queue,
+            r.expected_wait_s as f64 / 60.0,
+            r.free_today,
+            r.free_beds_tonight
+        );
     }
 }

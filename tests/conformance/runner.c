@@ -127,6 +127,15 @@ static const char *pool_name(hy_pool p) {
     return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "unknown";
 }
 
+static const char *tier_name(hy_tier t) {
+    switch (t) {
+    case HY_TIER_COMMUNITY: return "community";
+    case HY_TIER_SECONDARY: return "secondary";
+    case HY_TIER_TERTIARY: return "tertiary";
+    }
+    return "unknown";
+}
+
 static const char *urgency_name(hy_urgency u) {
     switch (u) {
     case HY_URGENCY_EMERGENCY: return "emergency";
@@ -1007,6 +1016,41 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
             }
         }
         free(found);
+    } else if (strcmp(op, "load_board") == 0) {
+        const char *specialty, *district;
+        TRY(get_text(r, a, "specialty", &specialty));
+        TRY(get_text(r, a, "district", &district));
+        /* Grown once on HY_BUFFER_TOO_SMALL, which says how many rows are needed. */
+        size_t cap = 16, written = 0;
+        hy_board_row *rows = need(calloc(cap, sizeof *rows));
+        code = hy_engine_load_board(e, specialty, district, rows, cap, &written);
+        if (code == HY_BUFFER_TOO_SMALL) {
+            cap = written;
+            free(rows);
+            rows = need(calloc(cap, sizeof *rows));
+            code = hy_engine_load_board(e, specialty, district, rows, cap, &written);
+        }
+        *o = failed(code);
+        if (code == HY_OK) {
+            o->out = need(cJSON_CreateObject());
+            cJSON *list = need(cJSON_AddArrayToObject(o->out, "rows"));
+            for (size_t i = 0; i < written; i++) {
+                const hy_board_row *b = &rows[i];
+                cJSON *row = need(cJSON_CreateObject());
+                add_u64(row, "institution", b->institution);
+                add_u64(row, "department", b->department);
+                need(cJSON_AddStringToObject(row, "tier", tier_name(b->tier)));
+                add_i64(row, "date", b->date);
+                need(cJSON_AddStringToObject(row, "half_day", b->half_day == HY_HALF_DAY_AM ? "am" : "pm"));
+                add_u64(row, "queue", b->queue);
+                need(cJSON_AddNumberToObject(row, "mean_service_interval_s", b->mean_service_interval_s));
+                add_u64(row, "expected_wait_s", b->expected_wait_s);
+                add_u64(row, "free_today", b->free_today);
+                add_u64(row, "free_beds_tonight", b->free_beds_tonight);
+                cJSON_AddItemToArray(list, row);
+            }
+        }
+        free(rows);
     } else if (strcmp(op, "hold") == 0 || strcmp(op, "book") == 0 || strcmp(op, "submit") == 0) {
         hy_request req;
         hy_booking b;

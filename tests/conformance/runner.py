@@ -408,6 +408,15 @@ class Run:
         )
         return {"slots": [{"slot": f.slot, "free": f.free, "starts_at": f.starts_at} for f in found]}
 
+    def op_load_board(self, a: dict[str, Any]) -> Any:
+        rows = self.engine.load_board(a["specialty"], a["district"])
+        return {"rows": [{
+            "institution": r.institution, "department": r.department, "tier": r.tier,
+            "date": day_number(r.date), "half_day": r.half_day, "queue": r.queue,
+            "mean_service_interval_s": r.mean_service_interval_s, "expected_wait_s": r.expected_wait_s,
+            "free_today": r.free_today, "free_beds_tonight": r.free_beds_tonight,
+        } for r in rows]}
+
     def _request(self, a: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         kw = {"referral": self.opt_id(a, "referral"), "follow_up": a.get("follow_up", False)}
         return [self.id(a, "patient"), self.id(a, "slot"), self.channel(a)], kw

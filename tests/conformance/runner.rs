@@ -517,6 +517,10 @@ impl Run {
                     })
                     .map_err(engine_err)
             }
+            "load_board" => e
+                .load_board(text(a, "specialty")?, text(a, "district")?)
+                .map(|b| json!({"rows": b.rows.iter().map(board_row_json).collect::<Vec<_>>()}))
+                .map_err(engine_err),
             "hold" | "book" | "submit" => {
                 let req = match self.request(a)? {
                     Ok(r) => r,
@@ -664,6 +668,20 @@ fn booking_json(b: &Booking) -> Value {
         "date": b.date.0, "channel": b.channel.0, "state": b.state.name(), "pool": pool_name(b.pool),
         "referral": b.referral.map(|r| r.0), "offer": b.offer.map(|o| o.0),
         "created_at": b.created_at.0, "expires_at": b.expires_at.0, "starts_at": b.starts_at.0,
+    })
+}
+
+fn board_row_json(r: &BoardRow) -> Value {
+    let tier = match r.tier {
+        Tier::Community => "community",
+        Tier::Secondary => "secondary",
+        Tier::Tertiary => "tertiary",
+    };
+    json!({
+        "institution": r.institution.0, "department": r.department.0, "tier": tier,
+        "date": r.date.0, "half_day": r.half_day.name(), "queue": r.queue,
+        "mean_service_interval_s": r.mean_service_interval_s, "expected_wait_s": r.expected_wait_s,
+        "free_today": r.free_today, "free_beds_tonight": r.free_beds_tonight,
     })
 }
 

@@ -20,7 +20,8 @@ use crate::error::Result;
 use crate::events::{Event, EventKind};
 use crate::ids::*;
 use crate::model::{
-    CancelledBy, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency, WaitlistEntry,
+    CancelledBy, HalfDay, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency,
+    WaitlistEntry,
 };
 use crate::time::{Date, TimeOfDay, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -178,6 +179,13 @@ enum KindDef {
     },
     ClockSet {
         to: Timestamp,
+    },
+    LoadChanged {
+        department: DepartmentId,
+        date: Date,
+        half_day: HalfDay,
+        queue: u32,
+        expected_wait_s: u32,
     },
 }
 

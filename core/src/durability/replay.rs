@@ -20,6 +20,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
 use crate::ids::*;
+use crate::load::Change;
 use crate::lotteries::{EnterError, Ticket};
 use crate::model::{Booking, BookingState, CancelledBy, Pool, Referral};
 use crate::patients::{
@@ -297,7 +298,7 @@ impl Replayer {
                         BookingState::ProviderCancelled
                     }
                 };
-                self.end(booking, slot, to, |e, state| {
+                self.end(at, booking, slot, to, |e, state| {
                     if late {
                         let p = &e.policy;
                         state.add_no_show(
@@ -310,7 +311,7 @@ impl Replayer {
                 })
             }
             EventKind::Expired { booking, slot } => {
-                self.end(booking, slot, BookingState::Expired, |_, _| {})
+                self.end(at, booking, slot, BookingState::Expired, |_, _| {})
             }
             EventKind::CheckedIn { booking } => self.transition(
                 booking,
@@ -318,6 +319,7 @@ impl Replayer {
                 BookingState::CheckedIn,
                 |e, _, b| {
                     resource_of(e, b.slot)?.outcomes.fetch_add(1, Ordering::Relaxed);
+                    e.board_change(e.slot_ref(b.slot)?, Change::CheckedIn, at, false, || {});
                     Ok(())
                 },
             ),
@@ -325,7 +327,10 @@ impl Replayer {
                 booking,
                 BookingState::CheckedIn,
                 BookingState::Fulfilled,
-                |_, _, _| Ok(()),
+                |e, _, b| {
+                    e.board_change(e.slot_ref(b.slot)?, Change::Fulfilled, at, false, || {});
+                    Ok(())
+                },
             ),
             EventKind::NoShow { booking, slot: _ } => self.transition(
                 booking,
@@ -453,6 +458,13 @@ impl Replayer {
             EventKind::ClockSet { to } => {
                 Err(corrupt(format!("a clock move to {} recorded at {}", to.0, at.0)))
             }
+            // Derived from the lifecycle event before it, which rebuilt the board; only the
+            // figures it reported are taken (the baseline of the next one, board.rs).
+            EventKind::LoadChanged { department, date, half_day, queue, expected_wait_s } => {
+                e.registry.department(department)?;
+                e.board_reported(department, date, half_day, (queue, expected_wait_s));
+                Ok(())
+            }
         }
     }
 
@@ -557,6 +569,7 @@ impl Replayer {
     /// End an active booking: give its place and referral back.
     fn end(
         &self,
+        at: Timestamp,
         id: BookingId,
         slot: SlotId,
         to: BookingState,
@@ -581,6 +594,10 @@ impl Replayer {
         };
         if !may_end {
             return Err(corrupt(format!("{id} is {}; cannot end as {to}", b.state)));
+        }
+        if b.state == BookingState::CheckedIn {
+            // A provider suspension takes a checked-in patient off its queue (board.rs).
+            e.board_change(e.slot_ref(slot)?, Change::Left, at, false, || {});
         }
         b.state = to;
         let (pool, referral) = (b.pool, b.referral);

@@ -20,6 +20,7 @@ use crate::model::{
 };
 
 use crate::cards::{CardDigest, CardKey};
+use crate::load::DepartmentLoad;
 use crate::patients::{LinkedCard, PatientState};
 
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
@@ -54,6 +55,11 @@ pub(crate) struct State<C = LinkedCard, I = CardDigest> {
     pub next_ticket: u64,
     pub drawn: Vec<Timestamp>,
     pub next_referral: u64,
+    /// The live load board's queues and paces, by department (board.rs). Last, and written
+    /// only when not empty: snapshots written before it existed (positional MessagePack) load
+    /// with an empty board, and an engine without check-ins encodes as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub board: Vec<(DepartmentId, DepartmentLoad)>,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -137,6 +143,7 @@ impl<C, I> State<C, I> {
             next_ticket: self.next_ticket,
             drawn: self.drawn,
             next_referral: self.next_referral,
+            board: self.board,
         })
     }
 }
@@ -245,6 +252,12 @@ impl State {
             next_ticket: e.lotteries.next_ticket.load(Ordering::Relaxed),
             drawn,
             next_referral: e.next_referral.load(Ordering::Relaxed),
+            board: {
+                let mut board: Vec<(DepartmentId, DepartmentLoad)> =
+                    e.board.departments.iter().map(|d| (*d.key(), d.value().clone())).collect();
+                board.sort_by_key(|(d, _)| *d);
+                board
+            },
         }
     }
 
@@ -361,6 +374,19 @@ impl State {
         }
         e.lotteries.next_ticket.store(self.next_ticket, Ordering::Relaxed);
         e.next_referral.store(self.next_referral, Ordering::Relaxed);
+        for (d, load) in self.board {
+            reg.department(d)?;
+            let resources_ok = load.pace.iter().all(|p| reg.resource(p.resource).is_ok())
+                && load
+                    .sessions
+                    .iter()
+                    .flat_map(|s| &s.waiting)
+                    .all(|(r, _)| reg.resource(*r).is_ok());
+            if load.sessions.len() > crate::load::SESSIONS_PER_DEPARTMENT_MAX || !resources_ok {
+                return Err(corrupt(format!("snapshot board of {d} is inconsistent")));
+            }
+            e.board.departments.insert(d, load);
+        }
         let drawn: BTreeSet<Timestamp> = self.drawn.into_iter().collect();
         Ok(Replayer::from_parts(e, self.seq, self.clock, drawn))
     }

@@ -49,6 +49,7 @@ from ._native import (
     POOLS,
     PUBLISH_SLOTS_MAX,
     Alternative,
+    BoardRow,
     Booking,
     BookingClosed,
     CapacityExceeded,
@@ -489,6 +490,20 @@ class Engine(_native.Engine):
         cols["starts_at"] = _instants(cols["starts_at"])
         return pd.DataFrame(cols)
 
+    def load_board_to_pandas(self, specialty: str, district: str) -> "pandas.DataFrame":
+        """The live load board (``load_board``) as a DataFrame, one row per department, least
+        expected wait first: institution, institution_name, department, department_name, tier,
+        date (``datetime64[s]``), half_day, queue, mean_service_interval_s, expected_wait_s,
+        free_today, free_beds_tonight."""
+        pd = _require("pandas", "pandas")
+        rows = self.load_board(specialty, district)
+        names = ("institution", "institution_name", "department", "department_name", "tier", "date",
+                 "half_day", "queue", "mean_service_interval_s", "expected_wait_s", "free_today",
+                 "free_beds_tonight")
+        cols = {n: [getattr(r, n) for r in rows] for n in names}
+        cols["date"] = np.array(cols["date"], dtype="datetime64[s]")
+        return pd.DataFrame(cols)
+
     def slots_to_arrow(self, slots: Any = None) -> "pyarrow.Table":
         """Every slot (or ``slots``) as an Arrow table."""
         cols = self.slot_columns(slots)
@@ -654,6 +669,7 @@ def fhir_import_csv(engine: Engine, csv: str, options: dict[str, Any]) -> dict[s
 
 __all__ = [
     "Alternative",
+    "BoardRow",
     "BOOKING_STATES",
     "BULK_ROWS_MAX",
     "Booking",

@@ -49,6 +49,7 @@ __all__ = [
     "waiting_times",
     "fairness",
     "policy_comparison",
+    "load_board",
     "METRIC_LABELS",
     "metric_label",
     "metric_scale",
@@ -517,4 +518,51 @@ def policy_comparison(df: Results, path: PathLike, metrics: Optional[Sequence[st
     the means and 95% confidence intervals of :func:`haoyuan.sim.summarise` (a
     :func:`haoyuan.sim.compare` frame is plotted as it is), titled in words with units."""
     _save(_figure_policy_comparison(df, metrics=metrics), path)
+    return os.fspath(path)
+
+
+def _figure_load_board(board: Any, title: str = "Live load board") -> Figure:
+    """Two panels side by side, one bar per institution (least expected wait at the top): the
+    expected wait in minutes with the queue written on each bar, and free places today and
+    free beds tonight. ``board``: ``Engine.load_board``'s rows or ``load_board_to_pandas``."""
+    if hasattr(board, "to_dict"):
+        rows = board.to_dict("records")
+    else:
+        rows = [{k: getattr(r, k) for k in ("institution_name", "department_name", "queue", "expected_wait_s", "free_today", "free_beds_tonight", "date", "half_day")} for r in board]
+    fig = Figure(figsize=(10, max(2.5, 0.45 * len(rows) + 1.6)), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    names = ["\n".join(textwrap.wrap(f"{r['institution_name']} — {r['department_name']}", 34)) for r in rows]
+    ys = np.arange(len(rows))
+    waits = np.array([r["expected_wait_s"] / 60.0 for r in rows], dtype=float)
+    left.barh(ys, waits, color="C3", label="expected wait")
+    for y, w, r in zip(ys, waits, rows):
+        left.text(w, y, f" {r['queue']} waiting", va="center", fontsize=8)
+    left.set_xlabel("expected wait of someone checking in now (minutes)", fontsize=8)
+    left.set_title("Expected wait (queue on each bar)", fontsize=9)
+    left.set_yticks(ys, names, fontsize=8)
+    left.invert_yaxis()
+    left.set_xlim(0, max(1.0, float(waits.max()) if len(waits) else 1.0) * 1.35)  # room for the labels
+    h = 0.38
+    right.barh(ys - h / 2, [r["free_today"] for r in rows], h, color="C0", label="free places today")
+    right.barh(ys + h / 2, [r["free_beds_tonight"] for r in rows], h, color="C2", label="free beds tonight")
+    right.set_xlabel("places (count)", fontsize=8)
+    right.set_title("Free places today and beds tonight", fontsize=9)
+    # A figure legend below both panels (constrained layout keeps it outside the axes), never
+    # over the bars.
+    handles, labels = right.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    for ax in (left, right):
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="x", labelsize=8)
+    # A DataFrame's date is a Timestamp (its str has a time of day): the calendar day only.
+    when = f"{str(rows[0]['date'])[:10]} {rows[0]['half_day']}" if rows else "no department"
+    fig.suptitle(f"{title}, {when}: expected wait (minutes), free places (count)", fontsize=11)
+    return fig
+
+
+def load_board(board: Any, path: PathLike, title: str = "Live load board") -> str:
+    """The live load board (``Engine.load_board`` rows or ``Engine.load_board_to_pandas``):
+    expected wait in minutes with each queue, free places today and free beds tonight."""
+    _save(_figure_load_board(board, title=title), path)
     return os.fspath(path)
