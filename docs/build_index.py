@@ -21,8 +21,10 @@ RUST_CRATES = [
     ("haoyuan", "the engine: Engine, booking, availability, durability (DurableEngine)"),
     ("haoyuan_sim", "the city simulator"),
     ("haoyuan_fhir", "HL7 FHIR R4 scheduling"),
-    ("haoyuan_ffi", "the C ABI as Rust sees it (the C view is the header)"),
 ]
+# The C ABI's crate: its library is named `haoyuan` as well, so its pages live apart
+# (mk/docs.mk copies them to OUT_DIR/ffi-rust).
+FFI_CRATE = ("haoyuan", "haoyuan_ffi: the C ABI as Rust sees it (the C view is the header)")
 
 
 def page(title: str, body: str) -> str:
@@ -54,6 +56,13 @@ def main() -> int:
             missing.append(target)
         rel = os.path.relpath(target, out)
         items.append(f'<li><a href="{rel}"><code>{crate}</code></a> — {html.escape(what)}</li>')
+    ffi_target = os.path.join(out, "ffi-rust", FFI_CRATE[0], "index.html")
+    if not os.path.exists(ffi_target):
+        missing.append(ffi_target)
+    items.append(
+        f'<li><a href="ffi-rust/{FFI_CRATE[0]}/index.html"><code>haoyuan-ffi</code></a> — '
+        f"{html.escape(FFI_CRATE[1])}</li>"
+    )
     python_index = os.path.join(out, "python", "haoyuan.html")
     if not os.path.exists(python_index):
         missing.append(python_index)

@@ -3,17 +3,24 @@
 #                README rendered beside its header; front page $(DOCS_OUT)/index.html
 DOCS_TGT := $(abspath $(or $(CARGO_TARGET_DIR),target))
 DOCS_OUT := $(DOCS_TGT)/docs
-# The public crates and the C ABI's crate (python/ is the native module behind `haoyuan`, whose
-# reference is the Python one; benches/tests/loom are not published).
-DOCS_CRATES := -p haoyuan -p haoyuan-sim -p haoyuan-fhir -p haoyuan-ffi
+# The public crates (python/ is the native module behind `haoyuan`, whose reference is the
+# Python one; benches/tests/loom are not published); the C ABI's crate is documented apart.
+DOCS_CRATES := -p haoyuan -p haoyuan-sim -p haoyuan-fhir
 DOCS_PY_MODULES := haoyuan haoyuan.sim haoyuan.plots haoyuan.report haoyuan.sweep haoyuan.calibrate
 
 .PHONY: docs test-docs
 TEST_TARGETS += test-docs
 
 docs: python-build
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps $(DOCS_CRATES)
 	rm -rf $(DOCS_OUT) && mkdir -p $(DOCS_OUT)
+	@# The C ABI's crate builds a library named `haoyuan` too, so its rustdoc pages land in
+	@# target/doc/haoyuan, where the engine's go (ffi/Cargo.toml: doc = false keeps it out of
+	@# `cargo doc`). Documented alone first and copied aside; removing the directory makes
+	@# cargo run each rustdoc again (it re-runs a doc unit whose output is missing).
+	rm -rf $(DOCS_TGT)/doc/haoyuan
+	$(CARGO) rustdoc -p haoyuan-ffi --lib -- -D warnings
+	cp -r $(DOCS_TGT)/doc $(DOCS_OUT)/ffi-rust && rm -rf $(DOCS_TGT)/doc/haoyuan
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps $(DOCS_CRATES)
 	@# Run from the output directory so that the installed package is documented, never the
 	@# source tree; -W error: pdoc reports what it cannot resolve as Python warnings.
 	cd $(DOCS_OUT) && $(PY_BIN)/python -W error -m pdoc -o python $(DOCS_PY_MODULES)
