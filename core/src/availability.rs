@@ -240,6 +240,26 @@ impl Engine {
     }
 
     /// Free slots matching the query, earliest first, at most `limit`.
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// // Every free slot of the department that day, earliest first.
+    /// let free = engine.find_free_slots(&AvailabilityQuery::department(paediatrics, day, day))?;
+    /// assert_eq!((free.len(), free[0].slot, free[0].free), (1, slots.start, 2));
+    /// // Or by specialty and district, across institutions.
+    /// let mut q = AvailabilityQuery::default();
+    /// (q.specialty, q.district, q.date_from, q.date_to) = (Some("paediatrics".into()), Some("Guancheng".into()), day, day);
+    /// assert_eq!(engine.find_free_slots(&q)?.len(), 1);
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn find_free_slots(&self, q: &AvailabilityQuery) -> Result<Vec<FreeSlot>> {
         self.check_range(q.date_from, q.date_to)?;
         if let Some(t) = q.time {
@@ -350,6 +370,31 @@ impl Engine {
     /// with a free place that day are looked at. A department found on a day has its earliest
     /// free place that day, so once `limit` are found no later day can rank among them and the
     /// walk stops: the cost follows the answer, not the size of the district.
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// // A second hospital of the district with paediatrics.
+    /// let other = engine.add_institution("Dongguan Children's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// let other_paed = engine.add_department(other, "paediatrics", "Paediatrics")?;
+    /// let dr_li = engine.add_resource(other_paed, ResourceKind::Doctor, "Dr Li", false)?;
+    /// engine.publish_slots(&[SlotSpec { resource: dr_li, date: day, start_min: 540, end_min: 570, capacity: 3 }])?;
+    /// // Dr Chen is full: where else is a place that day?
+    /// for _ in 0..2 {
+    ///     engine.book(&Request::new(engine.register_patient()?, slots.start, app))?;
+    /// }
+    /// let alternatives = engine.alternatives(paediatrics, day, day, 5)?;
+    /// assert_eq!(alternatives.len(), 1);
+    /// assert_eq!((alternatives[0].department, alternatives[0].earliest.start_min), (other_paed, 540));
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn alternatives(
         &self,
         department: DepartmentId,

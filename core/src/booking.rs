@@ -315,6 +315,24 @@ impl Engine {
     /// Hold a place for the policy's hold time (default 10 minutes) while the patient confirms
     /// or pays. Inside a release-lottery window this is [`Error::LotteryWindow`]: use
     /// [`Engine::submit`].
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// let patient = engine.register_patient()?;
+    /// let hold = engine.hold(&Request::new(patient, slots.start, app))?;
+    /// assert_eq!(hold.state, BookingState::Held);
+    /// // Confirm before `hold.expires_at`, or the place goes back to the pool.
+    /// assert_eq!(engine.confirm(hold.id)?.state, BookingState::Booked);
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn hold(&self, req: &Request) -> Result<Booking> {
         let ttl = self.policy.hold.ttl_s;
         self.place(
@@ -339,12 +357,49 @@ impl Engine {
     }
 
     /// Hold and confirm in one call.
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// let (a, b, c) = (engine.register_patient()?, engine.register_patient()?, engine.register_patient()?);
+    /// engine.book(&Request::new(a, slots.start, app))?;
+    /// engine.book(&Request::new(b, slots.start, app))?;
+    /// // Two places, two bookings: the third request finds the slot full, and nothing changed.
+    /// assert!(matches!(engine.book(&Request::new(c, slots.start, app)), Err(Error::SlotFull { .. })));
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn book(&self, req: &Request) -> Result<Booking> {
         self.place(req, Mode { hold_ttl_s: None, offer: None, bypass_lottery: false }, self.now())
             .and_then(|b| self.durable(b))
     }
 
     /// Book, or — inside a release-lottery window — enter the lottery of that release.
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// let patient = engine.register_patient()?;
+    /// // No lottery in the default policy: first come, first served.
+    /// match engine.submit(&Request::new(patient, slots.start, app))? {
+    ///     Submission::Booked { booking } => assert_eq!(booking.state, BookingState::Booked),
+    ///     Submission::Entered { .. } => unreachable!("the default policy draws no lottery"),
+    /// }
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn submit(&self, req: &Request) -> Result<Submission> {
         let now = self.now();
         let slot = self.slot_ref(req.slot)?;
@@ -482,6 +537,24 @@ impl Engine {
     /// Cancel a hold or booking. Cancelling a booking after the policy's free-cancellation time
     /// (default 15:00 the day before) counts as a fraction of a no-show. A hold past its expiry
     /// is [`Error::HoldExpired`].
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// let patient = engine.register_patient()?;
+    /// let booking = engine.book(&Request::new(patient, slots.start, app))?;
+    /// assert_eq!(engine.cancel(booking.id)?.state, BookingState::Cancelled);
+    /// // After 15:00 the day before: a late cancellation, counted as a fraction of a no-show.
+    /// assert!(engine.patient_record(patient)?.no_shows_in_window > 0.0);
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn cancel(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
         let (result, slot) = self.with_booking(id, |engine, state, i| {
@@ -552,6 +625,24 @@ impl Engine {
     }
 
     /// The visit took place.
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// let patient = engine.register_patient()?;
+    /// let booking = engine.book(&Request::new(patient, slots.start, app))?;
+    /// engine.advance_to(Timestamp::from_local(day, 7 * 60 + 50, 8 * 3600))?;
+    /// engine.check_in(booking.id)?; // 报到: the patient joins the session's queue
+    /// assert_eq!(engine.fulfil(booking.id)?.state, BookingState::Fulfilled);
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn fulfil(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
         self.with_booking(id, |engine, state, i| {

@@ -15,6 +15,28 @@ use std::sync::atomic::Ordering;
 impl Engine {
     /// Issue a referral. The referring institution must be community or secondary, and a named
     /// target institution must be of a higher tier and have the specialty.
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// let clinic = engine.add_institution("Guancheng Community Clinic", Tier::Community, "Guancheng")?;
+    /// let patient = engine.register_patient()?;
+    /// let referral = engine.issue_referral(&ReferralRequest {
+    ///     patient, from: clinic, specialty: "paediatrics".into(), institution: None,
+    ///     urgency: Urgency::Routine, valid_days: 30,
+    /// })?;
+    /// // The referral opens the slot's referral pool and raises the request's priority.
+    /// let booking = engine.book(&Request::new(patient, slots.start, app).with_referral(referral.id))?;
+    /// assert_eq!(booking.referral, Some(referral.id));
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn issue_referral(&self, r: &ReferralRequest) -> Result<Referral> {
         let now = self.now();
         let from = self.registry.institution(r.from)?;

@@ -24,6 +24,31 @@ const OFFER_ATTEMPTS_MAX: usize = 32;
 
 impl Engine {
     /// Join a waitlist.
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let day = Date::from_ymd(2026, 11, 24).unwrap();
+    /// # // 16:00 the day before the visit, after the 15:00 release.
+    /// # let engine = Engine::with_manual_clock(EngineConfig::default(), Timestamp::from_local(day.plus_days(-1), 16 * 60, 8 * 3600))?;
+    /// # let hospital = engine.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng")?;
+    /// # let paediatrics = engine.add_department(hospital, "paediatrics", "Paediatrics")?;
+    /// # let dr_chen = engine.add_resource(paediatrics, ResourceKind::Doctor, "Dr Chen", false)?;
+    /// # let slots = engine.publish_slots(&[SlotSpec { resource: dr_chen, date: day, start_min: 480, end_min: 510, capacity: 2 }])?;
+    /// # let app = engine.channel_id("app")?;
+    /// let (a, b, c) = (engine.register_patient()?, engine.register_patient()?, engine.register_patient()?);
+    /// let first = engine.book(&Request::new(a, slots.start, app))?;
+    /// engine.book(&Request::new(b, slots.start, app))?;
+    /// // The slot is full: `c` waits for a place in the department that day.
+    /// engine.join_waitlist(&WaitlistRequest {
+    ///     patient: c, department: paediatrics, resource: None, date_from: day, date_to: day,
+    ///     time: None, channel: app, referral: None, follow_up: false,
+    /// })?;
+    /// engine.cancel(first.id)?;
+    /// // The freed place was offered to `c` as a hold, to confirm within the offer's time.
+    /// let offer = engine.bookings_of(c)?.pop().expect("an offer");
+    /// assert_eq!((offer.slot, offer.state), (slots.start, BookingState::Held));
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn join_waitlist(&self, req: &WaitlistRequest) -> Result<WaitlistEntry> {
         if !self.policy.waitlist.enabled {
             return Err(Error::invalid("waitlists are disabled by the policy"));

@@ -234,6 +234,24 @@ impl std::fmt::Debug for DurableEngine {
 
 impl DurableEngine {
     /// Open (creating if needed) a directory: recover its state, then journal from there on.
+    ///
+    /// ```
+    /// use haoyuan::*;
+    /// let dir = std::env::temp_dir().join(format!("haoyuan-doc-open-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// // The deployment's card key: card numbers are kept only as digests under it.
+    /// let key = CardKey::from_bytes(&[7; 32])?;
+    /// let options = || OpenOptions::new(Durability::Sync).card_key(key.clone());
+    /// let durable = DurableEngine::open(&dir, options())?;
+    /// let patient = durable.engine().register_patient()?; // acknowledged = on disk
+    /// durable.close()?;
+    /// // Reopened (after a clean stop or a crash alike): the journal brings the patient back.
+    /// let reopened = DurableEngine::open(&dir, options())?;
+    /// assert!(reopened.engine().patient_record(patient).is_ok());
+    /// # drop(reopened);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn open(dir: impl AsRef<Path>, options: OpenOptions) -> Result<DurableEngine> {
         let dir = dir.as_ref().to_path_buf();
         // Input is checked before anything touches the disk: a refused open leaves no trace.
