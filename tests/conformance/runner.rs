@@ -7,7 +7,9 @@
 //! runner (`runner.py`) do the same through their faces; `make test-conformance` compares the
 //! three outputs byte for byte.
 //!
-//!     conformance --out target/conformance/rust tests/conformance/scenarios/*.json
+//! ```sh
+//! conformance --out target/conformance/rust tests/conformance/scenarios/*.json
+//! ```
 //!
 //! Exit status: 0 when every expectation held, 1 when one did not (each mismatch is printed),
 //! 2 when a scenario file is malformed.
