@@ -3,9 +3,10 @@
 #                README rendered beside its header; front page $(DOCS_OUT)/index.html
 DOCS_TGT := $(abspath $(or $(CARGO_TARGET_DIR),target))
 DOCS_OUT := $(DOCS_TGT)/docs
-# The public crates (python/ is the native module behind `haoyuan`, whose reference is the
-# Python one; benches/tests/loom are not published); the C ABI's crate is documented apart.
-DOCS_CRATES := -p haoyuan -p haoyuan-sim -p haoyuan-fhir
+# The whole workspace, as the issue asks (`cargo doc --workspace --no-deps`, -D warnings): the
+# published crates and the internal ones (benches, tests, the Python module's native crate)
+# alike. The C ABI's crate is not in it (doc = false, below) and is documented apart.
+DOCS_CRATES := --workspace
 DOCS_PY_MODULES := haoyuan haoyuan.sim haoyuan.plots haoyuan.report haoyuan.sweep haoyuan.calibrate
 
 .PHONY: docs test-docs
