@@ -77,7 +77,7 @@ impl Engine {
         emit();
         let local = self.local_session(at);
         load.apply(slot, change, at, |last| self.local_session(last) == local);
-        if !live || !self.policy.board.emits() {
+        if !live || !self.pol().board.emits() {
             return;
         }
         let (date, half_day) = (slot.date, HalfDay::of_minute(slot.start_min));
@@ -85,8 +85,8 @@ impl Engine {
         let Some(session) = load.session_mut(date, half_day) else { return };
         let (q0, w0) = session.reported;
         let over = |t: Option<u32>, a: u32, b: u32| t.is_some_and(|t| a.abs_diff(b) > t);
-        if over(self.policy.board.queue_delta, queue, q0)
-            || over(self.policy.board.wait_delta_s, wait, w0)
+        if over(self.pol().board.queue_delta, queue, q0)
+            || over(self.pol().board.wait_delta_s, wait, w0)
         {
             session.reported = (queue, wait);
             self.emit_at(

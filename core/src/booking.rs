@@ -67,14 +67,12 @@ pub(crate) struct Window {
 
 impl Engine {
     pub(crate) fn window(&self, slot: &Slot) -> Window {
-        let w = &self.policy.window;
+        let policy = self.pol();
+        let w = &policy.window;
         let public_opens_at =
             self.local(slot.date.plus_days(-(w.open_days_ahead as i32)), w.release_at_min);
         let referral_opens_at = self
-            .local(
-                slot.date.plus_days(-(self.policy.referral.open_days_ahead as i32)),
-                w.release_at_min,
-            )
+            .local(slot.date.plus_days(-(policy.referral.open_days_ahead as i32)), w.release_at_min)
             .min(public_opens_at);
         let starts_at = self.local(slot.date, slot.start_min);
         let closes_at = match w.close_day_before_at_min {
@@ -86,7 +84,7 @@ impl Engine {
 
     /// When the release lottery of a slot draws, if `now` is inside its window.
     pub(crate) fn lottery_draw_at(&self, window: &Window, now: Timestamp) -> Option<Timestamp> {
-        let len = self.policy.lottery.window_s as i64;
+        let len = self.pol().lottery.window_s as i64;
         let draws_at = window.public_opens_at.plus_s(len);
         (len > 0 && now >= window.public_opens_at && now < draws_at).then_some(draws_at)
     }
@@ -100,11 +98,12 @@ impl Engine {
         urgency: Option<Urgency>,
         now: Timestamp,
     ) -> Result<PoolOrder> {
+        let policy = self.pol();
         let group = channel.index().and_then(|i| self.channel_groups.get(i)).copied().flatten();
         let public_open = now >= window.public_opens_at;
         let cut_off = |g: usize| {
             let hours =
-                self.policy.channel_quotas.get(g).map_or(0, |q| q.cutoff_hours_before_start) as i64;
+                policy.channel_quotas.get(g).map_or(0, |q| q.cutoff_hours_before_start) as i64;
             now >= window.starts_at.plus_s(-hours * 3600)
         };
         let mut order = PoolOrder::new();
@@ -142,10 +141,10 @@ impl Engine {
             order.push(Pool::quota(g as usize));
         }
         order.push(Pool::General);
-        if self.policy.referral.rollover_at_public_open {
+        if policy.referral.rollover_at_public_open {
             order.push(Pool::Referral);
         }
-        for g in 0..self.policy.channel_quotas.len() {
+        for g in 0..policy.channel_quotas.len() {
             if cut_off(g) {
                 order.push(Pool::quota(g));
             }
@@ -233,7 +232,7 @@ impl Engine {
                 }
                 e => e,
             })?;
-        state.check_limits(patient, &self.policy.limits, slot.department, slot.date)?;
+        state.check_limits(patient, &self.pol().limits, slot.department, slot.date)?;
         if state.bookings.len() >= BOOKINGS_PER_PATIENT_MAX {
             return Err(Error::CapacityExceeded(format!(
                 "{patient} has {BOOKINGS_PER_PATIENT_MAX} bookings on record"
@@ -334,7 +333,7 @@ impl Engine {
     /// # Ok::<(), haoyuan::Error>(())
     /// ```
     pub fn hold(&self, req: &Request) -> Result<Booking> {
-        let ttl = self.policy.hold.ttl_s;
+        let ttl = self.pol().hold.ttl_s;
         self.place(
             req,
             Mode { hold_ttl_s: Some(ttl), offer: None, bypass_lottery: false },
@@ -556,6 +555,9 @@ impl Engine {
     /// # Ok::<(), haoyuan::Error>(())
     /// ```
     pub fn cancel(&self, id: BookingId) -> Result<Booking> {
+        // A late cancellation's weight and the suspension it may trigger come from the policy,
+        // and replay derives them again: no policy change in between (see `policy_gate`).
+        let policy_gate = self.policy_gate();
         let now = self.now();
         let (result, slot) = self.with_booking(id, |engine, state, i| {
             if let Some((err, freed)) = engine.expired_hold(state, i, now) {
@@ -567,7 +569,7 @@ impl Engine {
             }
             let free_until = engine.local(
                 b.date.plus_days(-1),
-                engine.policy.cancellation.free_until_day_before_at_min,
+                engine.pol().cancellation.free_until_day_before_at_min,
             );
             let late = b.state == BookingState::Booked && now >= free_until;
             let (patient, slot) = (b.patient, b.slot);
@@ -579,9 +581,9 @@ impl Engine {
                 EventKind::Cancelled { booking: id, slot, by: CancelledBy::Patient, late },
             );
             if late {
-                let weight = engine.policy.cancellation.late_cancel_weight;
+                let weight = engine.pol().cancellation.late_cancel_weight;
                 if let Some((until, n)) =
-                    state.add_no_show(weight, now, &engine.policy.no_show, engine.utc_offset_s)
+                    state.add_no_show(weight, now, &engine.pol().no_show, engine.utc_offset_s)
                 {
                     engine
                         .emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
@@ -589,6 +591,7 @@ impl Engine {
             }
             Ok((Ok(state.bookings[i].clone()), Some(slot)))
         })?;
+        drop(policy_gate);
         if let Some(slot) = slot {
             self.offer_freed_place(slot, now);
         }
@@ -666,8 +669,10 @@ impl Engine {
     /// The patient did not come. Allowed once the segment has started. Counts one no-show and
     /// may start a suspension (the ladder of the policy).
     pub fn mark_no_show(&self, id: BookingId) -> Result<Booking> {
+        // The no-show's suspension comes from the policy, and replay derives it again.
+        let policy_gate = self.policy_gate();
         let now = self.now();
-        self.with_booking(id, |engine, state, i| {
+        let marked = self.with_booking(id, |engine, state, i| {
             let b = &mut state.bookings[i];
             if b.state != BookingState::Booked {
                 return Err(Self::wrong_state(b, "mark as no-show"));
@@ -688,13 +693,14 @@ impl Engine {
             }
             engine.emit_at(now, EventKind::NoShow { booking: id, slot });
             if let Some((until, n)) =
-                state.add_no_show(1.0, now, &engine.policy.no_show, engine.utc_offset_s)
+                state.add_no_show(1.0, now, &engine.pol().no_show, engine.utc_offset_s)
             {
                 engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
             }
             Ok(state.bookings[i].clone())
-        })
-        .and_then(|b| self.durable(b))
+        });
+        drop(policy_gate);
+        marked.and_then(|b| self.durable(b))
     }
 
     /// Expire a hold whose deadline passed (called by `tick`). Returns whether it expired.

@@ -25,6 +25,7 @@ use crate::store::{SlotStore, SLOTS_MAX};
 use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::timers::Timers;
 use crate::waitlists::Waitlists;
+use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -105,7 +106,20 @@ impl Default for EngineConfig {
 /// assert_eq!(engine.booking(booking.id).unwrap().state, BookingState::Booked);
 /// ```
 pub struct Engine {
-    pub(crate) policy: Policy,
+    /// The running policy. Read without a lock on every path ([`Engine::pol`]); replaced only by
+    /// [`Engine::set_policy`] (and its replay), under `policy_gate`.
+    policy: ArcSwap<Policy>,
+    /// Orders policy changes against the operations whose *replay* derives something from the
+    /// policy: publication (pool sizes, overbooking allowances), late cancellation and no-show
+    /// marking (weights, the counting window, suspensions), lottery entry (its bound). Such an
+    /// operation holds it shared from reading the policy until its events are numbered, and
+    /// `set_policy` holds it exclusively while it swaps the policy and numbers `PolicyChanged`:
+    /// so every event numbered before `PolicyChanged` was decided under the old policy and
+    /// every one after under the new, which is the order replay applies them in. Bookings read
+    /// the policy too (limits, windows, pools) but their events record what was decided, so
+    /// they never take it: a booking racing a change is decided by one policy or the other,
+    /// never a mix ([`Engine::pol`] is one load per operation step).
+    policy_gate: parking_lot::RwLock<()>,
     pub(crate) utc_offset_s: i32,
     clock: Arc<dyn Clock>,
     manual_clock: Option<Arc<ManualClock>>,
@@ -184,7 +198,8 @@ impl Engine {
             },
         };
         let engine = Engine {
-            policy: config.policy,
+            policy: ArcSwap::from_pointee(config.policy),
+            policy_gate: parking_lot::RwLock::new(()),
             utc_offset_s: config.utc_offset_s,
             clock,
             manual_clock,
@@ -220,9 +235,90 @@ impl Engine {
         self.manual_clock.as_deref()
     }
 
-    /// The policy the engine runs.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The policy the engine runs now (a shared copy: a later [`Engine::set_policy`] does not
+    /// change it).
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.load_full()
+    }
+
+    /// The running policy, for the engine's own reads: one lock-free load. Hold the guard for
+    /// one decision only (it pins this version of the policy).
+    #[inline]
+    pub(crate) fn pol(&self) -> arc_swap::Guard<Arc<Policy>> {
+        self.policy.load()
+    }
+
+    /// Shared hold on the policy gate (see the field): taken before the patient or slot locks
+    /// by the operations whose replay derives from the policy. Recursive, because such an
+    /// operation may publish or enter a draw from inside another (a writer waiting must not
+    /// block the second read).
+    pub(crate) fn policy_gate(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
+        self.policy_gate.read_recursive()
+    }
+
+    /// Replace the running policy from now on, journaled as [`EventKind::PolicyChanged`] and
+    /// replayed at the same point of the journal. Pass a whole policy; to change a part, start
+    /// from [`Engine::policy`]:
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// let engine = Engine::new(EngineConfig::default())?;
+    /// let mut policy = (*engine.policy()).clone();
+    /// policy.limits.per_visit_date = 1;
+    /// engine.set_policy(policy)?;
+    /// assert_eq!(engine.policy().limits.per_visit_date, 1);
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
+    ///
+    /// **Never retroactive.** What was decided under the old policy stays decided:
+    /// - pools and overbooking allowances of published slots keep their sizes (a new referral
+    ///   share, quota share or overbooking ratio applies to slots published from now on);
+    /// - holds keep their expiry, suspensions their end, lottery entries their weight and draw
+    ///   time, no-shows and late cancellations the weight they were counted with;
+    /// - rules read at decision time apply to every decision from now on: limits, booking and
+    ///   cancellation windows, the no-show counting window and threshold (over the no-shows
+    ///   already recorded too: the window is how they are counted), hold and offer times,
+    ///   lottery and waitlist bounds, board thresholds.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPolicy`] (and nothing changes) if the policy fails [`Policy::validate`],
+    /// or if it regroups the channel quotas: published slots hold a pool per quota group, by
+    /// position, so the groups' number and channels are fixed for an engine's life (their
+    /// shares and cut-off hours may change). The journal's error if the
+    /// change cannot be made durable (it is then in memory, as for every operation).
+    pub fn set_policy(&self, policy: Policy) -> Result<()> {
+        policy.validate()?;
+        let _gate = self.policy_gate.write();
+        self.check_policy_change(&self.pol(), &policy)?;
+        self.emit(EventKind::PolicyChanged { policy: Box::new(policy.clone()) });
+        self.replace_policy(policy);
+        drop(_gate);
+        self.durable(())
+    }
+
+    /// What [`Engine::set_policy`] refuses beyond validation.
+    pub(crate) fn check_policy_change(&self, old: &Policy, new: &Policy) -> Result<()> {
+        let groups = |p: &Policy| -> Vec<Vec<String>> {
+            p.channel_quotas.iter().map(|q| q.channels.clone()).collect()
+        };
+        if groups(old) != groups(new) {
+            return Err(Error::InvalidPolicy(
+                "a policy change cannot regroup the channel quotas (published slots keep a pool per group): change their shares or cut-off hours only".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Replay of [`EventKind::PolicyChanged`]: the journal holds only changes that passed
+    /// `set_policy`'s checks.
+    pub(crate) fn replace_policy(&self, policy: Policy) {
+        self.policy.store(Arc::new(policy));
+        // Each resource-day's dealing of reserved places is a function of its places *under
+        // the running shares* (`Dealt::at`): dropping the kept states makes the next
+        // publication rebuild it under the new shares, so that new places take the new shares
+        // (published slots keep theirs), and so that live, replayed and snapshot-restored
+        // engines (which rebuild it from the places alone) deal alike.
+        self.store.dealt.clear();
     }
 
     /// The region's offset from UTC, seconds.
@@ -385,7 +481,7 @@ impl Engine {
 
     fn quota_group_of(&self, channel: &str) -> Option<u8> {
         let group =
-            self.policy.channel_quotas.iter().position(|q| q.channels.iter().any(|c| c == channel));
+            self.pol().channel_quotas.iter().position(|q| q.channels.iter().any(|c| c == channel));
         group.map(|g| g as u8)
     }
 
@@ -678,7 +774,7 @@ impl Engine {
             patient,
             cards: state.cards.iter().map(LinkedCard::public).collect(),
             no_shows_in_window: state.no_shows_in_window(
-                &self.policy.no_show,
+                &self.pol().no_show,
                 now,
                 self.utc_offset_s,
             ),
@@ -863,6 +959,9 @@ impl Engine {
                 "at most {PUBLISH_BATCH_MAX} slots per publish call"
             )));
         }
+        // The pools come from the policy: no policy change between reading it and numbering
+        // `SlotsPublished` (see `policy_gate`).
+        let _policy = self.policy_gate();
         // Held while the pools are computed: they depend on the slots already published.
         let _guard = self.publish_lock.lock();
         let first = self.store.count();
@@ -917,6 +1016,8 @@ impl Engine {
         specs: &[SlotSpec],
         indexes: &[usize],
     ) -> Result<Vec<(usize, Slot)>> {
+        // One version of the policy for the whole resource-day.
+        let policy = self.pol();
         let first = &specs[indexes[0]];
         let department = self.check_spec(first)?;
         for &i in &indexes[1..] {
@@ -927,11 +1028,11 @@ impl Engine {
             self.registry.institution(self.registry.department(department)?.institution)?.tier;
         let referral_share = match tier {
             Tier::Community => 0.0,
-            _ if resource.expert => self.policy.referral.expert_share,
-            _ => self.policy.referral.share,
+            _ if resource.expert => policy.referral.expert_share,
+            _ => policy.referral.share,
         };
         let mut shares = [share_ppm(referral_share), 0, 0];
-        for (g, q) in self.policy.channel_quotas.iter().enumerate() {
+        for (g, q) in policy.channel_quotas.iter().enumerate() {
             shares[1 + g] = share_ppm(q.share);
         }
         // Where the resource-day's dealing stands: remembered from its last publication, or
@@ -953,20 +1054,15 @@ impl Engine {
         let capacities: Vec<u16> = indexes.iter().map(|&i| specs[i].capacity).collect();
         let (reserved, dealt) = pool_sizes(start, &capacities, shares);
         self.store.dealt.insert(key, dealt);
-        let ratio = self
-            .policy
+        let ratio = policy
             .overbooking
             .by_resource
             .get(&resource.id.0)
-            .or_else(|| self.policy.overbooking.by_department.get(&department.0))
+            .or_else(|| policy.overbooking.by_department.get(&department.0))
             .copied()
-            .unwrap_or(self.policy.overbooking.ratio);
-        let allowances = overbooking_allowances(
-            self.policy.overbooking.spread,
-            ratio,
-            start.places,
-            &capacities,
-        );
+            .unwrap_or(policy.overbooking.ratio);
+        let allowances =
+            overbooking_allowances(policy.overbooking.spread, ratio, start.places, &capacities);
         Ok(indexes
             .iter()
             .zip(reserved)

@@ -359,6 +359,12 @@ pub enum EventKind {
         /// Expected wait of someone checking in now, seconds.
         expected_wait_s: u32,
     },
+    /// The running policy was replaced ([`crate::Engine::set_policy`]): every event after this
+    /// one was decided under `policy`.
+    PolicyChanged {
+        /// The whole new policy.
+        policy: Box<crate::policy::Policy>,
+    },
 }
 
 /// What the engine does when a subscriber's queue is full.

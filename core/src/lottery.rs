@@ -77,7 +77,7 @@ impl Engine {
     /// The weight of a request in the draw: its class weight, divided by (1 + penalty) per
     /// counted no-show.
     fn lottery_weight(&self, class: PriorityClass, no_shows: f32) -> f64 {
-        let l = &self.policy.lottery;
+        let l = &self.pol().lottery;
         let base = match class {
             PriorityClass::Emergency => l.weight_emergency,
             PriorityClass::Urgent => l.weight_urgent,
@@ -98,6 +98,8 @@ impl Engine {
         draws_at: Timestamp,
         now: Timestamp,
     ) -> Result<Submission> {
+        // The draw's bound comes from the policy, and replay applies it again.
+        let _policy = self.policy_gate();
         self.registry.channel(req.channel)?;
         let (patient, weight) = {
             let (patient, state) = self.patients.lock(req.patient)?;
@@ -122,12 +124,12 @@ impl Engine {
                 ),
                 None => None,
             };
-            let no_shows = state.no_shows_in_window(&self.policy.no_show, now, self.utc_offset_s);
+            let no_shows = state.no_shows_in_window(&self.pol().no_show, now, self.utc_offset_s);
             (patient, self.lottery_weight(PriorityClass::of(urgency, req.follow_up), no_shows))
         };
         let id = TicketId(self.lotteries.next_ticket.fetch_add(1, Ordering::Relaxed) + 1);
         let request = Request { patient, ..req.clone() };
-        let max = self.policy.lottery.max_entries as usize;
+        let max = self.pol().lottery.max_entries as usize;
         let ticket = Ticket { id, request: request.clone(), weight };
         match self.lotteries.enter(release_at, draws_at, max, ticket) {
             Ok(()) => {}
@@ -175,7 +177,7 @@ impl Engine {
     /// cancellation *during* the draw goes to whoever asks next, not to a later ticket of it.
     pub(crate) fn draw_due_lotteries(&self, now: Timestamp) {
         for (release_at, draw) in self.lotteries.take_due(now) {
-            let seed = mix(self.policy.lottery.seed ^ release_at.0 as u64);
+            let seed = mix(self.pol().lottery.seed ^ release_at.0 as u64);
             let identities: Vec<u64> = draw.tickets.iter().map(|t| identity(&t.request)).collect();
             let weights: Vec<f64> = draw.tickets.iter().map(|t| t.weight).collect();
             let order = order_of(&identities, &weights, seed);

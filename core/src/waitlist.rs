@@ -50,7 +50,7 @@ impl Engine {
     /// # Ok::<(), haoyuan::Error>(())
     /// ```
     pub fn join_waitlist(&self, req: &WaitlistRequest) -> Result<WaitlistEntry> {
-        if !self.policy.waitlist.enabled {
+        if !self.pol().waitlist.enabled {
             return Err(Error::invalid("waitlists are disabled by the policy"));
         }
         self.registry.department(req.department)?;
@@ -94,7 +94,7 @@ impl Engine {
                     utc_offset_s: self.utc_offset_s,
                 });
             }
-            let max = self.policy.waitlist.max_entries_per_patient;
+            let max = self.pol().waitlist.max_entries_per_patient;
             if state.waitlist_entries >= max {
                 return Err(Error::LimitReached {
                     patient,
@@ -170,7 +170,7 @@ impl Engine {
             }
             None => return,
         };
-        let ttl = self.policy.hold.offer_ttl_s;
+        let ttl = self.pol().hold.offer_ttl_s;
         for id in candidates {
             let Some(entry) = self.waitlists.remove(id) else { continue };
             let r = &entry.request;

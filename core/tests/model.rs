@@ -17,14 +17,28 @@ use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Hold { patient: usize, slot: usize, kiosk: bool },
-    Book { patient: usize, slot: usize, kiosk: bool },
+    Hold {
+        patient: usize,
+        slot: usize,
+        kiosk: bool,
+    },
+    Book {
+        patient: usize,
+        slot: usize,
+        kiosk: bool,
+    },
     Confirm(usize),
     Cancel(usize),
     CheckIn(usize),
     Fulfil(usize),
     NoShow(usize),
     Advance(i64),
+    /// A policy change on the running engine (`set_policy`): new limits and roll-over rule,
+    /// applied from the next decision on; published pools stay as dealt.
+    SetPolicy {
+        limits: LimitPolicy,
+        rollover: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -38,6 +52,14 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..64usize).prop_map(Op::NoShow),
         2 => (1..10 * 3600i64).prop_map(Op::Advance),
         1 => prop_oneof![Just(599i64), Just(600), Just(601)].prop_map(Op::Advance),
+        1 => ((1u32..3, 1u32..3, 1u32..4, 1u32..5), any::<bool>()).prop_map(
+            |((per_department_day, per_visit_date, per_seven_days, total_active), rollover)| {
+                Op::SetPolicy {
+                    limits: LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active },
+                    rollover,
+                }
+            }
+        ),
     ]
 }
 
@@ -432,6 +454,15 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
             Op::Advance(s) => {
                 e.advance_clock(s).unwrap();
                 model.advance(s);
+                (Ok(()), Ok(()))
+            }
+            Op::SetPolicy { ref limits, rollover } => {
+                let mut policy = Policy::clone(&e.policy());
+                policy.limits = limits.clone();
+                policy.referral.rollover_at_public_open = rollover;
+                e.set_policy(policy).unwrap();
+                model.limits = limits.clone();
+                model.rules.rollover = rollover;
                 (Ok(()), Ok(()))
             }
         };

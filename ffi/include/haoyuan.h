@@ -1281,6 +1281,26 @@ hy_result hy_engine_patient_record_json(const hy_engine *engine,
                                         size_t len,
                                         size_t *written);
 
+// Replace the running policy from now on: `policy` is its whole text in `format`
+// (HY_POLICY_JSON or HY_POLICY_TOML; unspecified fields take their defaults, not the running
+// policy's — read that with `hy_engine_policy_json` to change a part). Journaled by a durable
+// engine and replayed at the same point. Never retroactive: published slots keep their pools
+// and overbooking places, holds their expiry, suspensions their end; limits, windows and the
+// other rules read at decision time apply from now on. HY_NULL_PARAMETER for NULL text;
+// HY_INVALID_POLICY (nothing changes) for malformed text, a policy that fails validation, or
+// one that regroups the channel quotas (their number and channels are fixed for an engine's
+// life).
+hy_result hy_engine_set_policy(hy_engine *engine,
+                               const char *policy,
+                               hy_policy_format format);
+
+// The running policy as JSON, NUL-terminated into `buf`. `*written` is its length without the
+// NUL; on HY_BUFFER_TOO_SMALL it is the buffer size needed and `buf` is untouched.
+hy_result hy_engine_policy_json(const hy_engine *engine,
+                                char *buf,
+                                size_t len,
+                                size_t *written);
+
 // Add a weekly roster template; its slots are created by `hy_engine_publish_rosters_until`.
 // `roster->closed_dates` is read during the call only (at most 4096 dates).
 hy_result hy_engine_add_roster(hy_engine *engine,

@@ -74,12 +74,9 @@ pub(crate) fn try_engine<'a>(p: *const hy_engine) -> Result<&'a Engine, hy_resul
 /// bound on one call's memory and time.
 pub const HY_ARRAY_MAX: usize = 5_000_000;
 
-fn config_from(
-    policy: *const c_char,
-    format: hy_policy_format,
-    utc_offset_s: i32,
-) -> Result<EngineConfig, hy_result> {
-    let policy = match try_opt_str(policy, "policy")? {
+/// A policy from its text in `format`; NULL text is the default policy.
+fn policy_from(policy: *const c_char, format: hy_policy_format) -> Result<Policy, hy_result> {
+    Ok(match try_opt_str(policy, "policy")? {
         None => Policy::default(),
         Some(text) => match format {
             HY_POLICY_JSON => Policy::from_json(text)?,
@@ -91,7 +88,15 @@ fn config_from(
                 return Err(hy_result::HY_INVALID_ARGUMENT);
             }
         },
-    };
+    })
+}
+
+fn config_from(
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+) -> Result<EngineConfig, hy_result> {
+    let policy = policy_from(policy, format)?;
     // The card key comes from the environment (HAOYUAN_CARD_KEY / HAOYUAN_CARD_KEY_FILE).
     Ok(EngineConfig { policy, utc_offset_s, ..EngineConfig::default() })
 }
@@ -673,6 +678,49 @@ pub extern "C" fn hy_engine_patient_record_json(
         try_out(written, "written")?;
         let record = e.patient_record(PatientId(patient))?;
         copy_out_json(&record, "record", buf, len, written)
+    }
+}
+
+/// Replace the running policy from now on: `policy` is its whole text in `format`
+/// (HY_POLICY_JSON or HY_POLICY_TOML; unspecified fields take their defaults, not the running
+/// policy's — read that with `hy_engine_policy_json` to change a part). Journaled by a durable
+/// engine and replayed at the same point. Never retroactive: published slots keep their pools
+/// and overbooking places, holds their expiry, suspensions their end; limits, windows and the
+/// other rules read at decision time apply from now on. HY_NULL_PARAMETER for NULL text;
+/// HY_INVALID_POLICY (nothing changes) for malformed text, a policy that fails validation, or
+/// one that regroups the channel quotas (their number and channels are fixed for an engine's
+/// life).
+#[no_mangle]
+pub extern "C" fn hy_engine_set_policy(
+    engine: *mut hy_engine,
+    policy: *const c_char,
+    format: hy_policy_format,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        if policy.is_null() {
+            set_last_error("policy is NULL: pass the whole policy text".to_string());
+            return Err(hy_result::HY_NULL_PARAMETER);
+        }
+        let policy = policy_from(policy, format)?;
+        e.set_policy(policy)?;
+        Ok(())
+    }
+}
+
+/// The running policy as JSON, NUL-terminated into `buf`. `*written` is its length without the
+/// NUL; on HY_BUFFER_TOO_SMALL it is the buffer size needed and `buf` is untouched.
+#[no_mangle]
+pub extern "C" fn hy_engine_policy_json(
+    engine: *const hy_engine,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        try_out(written, "written")?;
+        copy_out_json(&*e.policy(), "policy", buf, len, written)
     }
 }
 

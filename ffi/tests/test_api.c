@@ -92,6 +92,39 @@ static void test_publish_and_query(void) {
     hy_engine_free(r.engine);
 }
 
+/* hy_engine_set_policy: from now on, never retroactive; a refused change changes nothing. */
+static void test_set_policy(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first = 0;
+    CHECK(region_publish(&r, r.dr_li, 1, 10, &first));
+    CHECK_OK(hy_engine_set_policy(r.engine, "{\"referral\": {\"share\": 0.5}}", HY_POLICY_JSON));
+    char json[4096];
+    size_t n = 0;
+    CHECK_OK(hy_engine_policy_json(r.engine, json, sizeof json, &n));
+    CHECK(n == strlen(json) && strstr(json, "\"share\":0.5") != NULL);
+    hy_slot_info info;
+    CHECK_OK(hy_engine_slot(r.engine, first, &info));
+    CHECK(info.pool_places[HY_POOL_REFERRAL] == 3); /* published before: kept */
+    hy_stats before, after;
+    CHECK_OK(hy_engine_stats(r.engine, &before));
+    CHECK_RC(hy_engine_set_policy(r.engine, NULL, HY_POLICY_JSON), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_set_policy(r.engine, "{\"referral\": {\"share\": 1.5}}", HY_POLICY_JSON), HY_INVALID_POLICY);
+    CHECK_RC(hy_engine_set_policy(r.engine, "referral = [", HY_POLICY_TOML), HY_INVALID_POLICY);
+    CHECK_RC(hy_engine_set_policy(r.engine, "{}", (hy_policy_format)7), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_set_policy(NULL, "{}", HY_POLICY_JSON), HY_NULL_PARAMETER);
+    CHECK_OK(hy_engine_stats(r.engine, &after));
+    CHECK(after.last_event_seq == before.last_event_seq);
+    CHECK_OK(hy_engine_policy_json(r.engine, json, sizeof json, &n));
+    CHECK(strstr(json, "\"share\":0.5") != NULL);
+    char small[8];
+    size_t need = 0;
+    CHECK_RC(hy_engine_policy_json(r.engine, small, sizeof small, &need), HY_BUFFER_TOO_SMALL);
+    CHECK(need == n + 1); /* the NUL too */
+    CHECK_RC(hy_engine_policy_json(r.engine, json, sizeof json, NULL), HY_NULL_PARAMETER);
+    hy_engine_free(r.engine);
+}
+
 static void test_rosters(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
@@ -865,6 +898,7 @@ TEST_MAIN_BEGIN
     RUN(test_referral_opens_the_referral_pool);
     RUN(test_waitlist_offer_on_cancel);
     RUN(test_patient_record_json);
+    RUN(test_set_policy);
     RUN(test_bulk_book_and_cancel);
     RUN(test_submit_books_outside_the_lottery);
     RUN(test_suspend_session_cancels_for_the_provider);

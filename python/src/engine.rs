@@ -274,10 +274,23 @@ impl Engine {
         )
     }
 
-    /// The policy the engine runs (fixed at construction).
+    /// The policy the engine runs now (a copy: `set_policy` replaces it, never this object).
     #[getter]
     fn policy(&self) -> PyResult<Policy> {
-        Ok(Policy { inner: self.engine()?.policy().clone() })
+        Ok(Policy { inner: (*self.engine()?.policy()).clone() })
+    }
+
+    /// Replace the running policy from now on (a `Policy`, a dict, or TOML / JSON text, as for
+    /// the constructor), journaled in a `DurableEngine`. Never retroactive: published slots
+    /// keep their pools, holds their expiry, suspensions their end. A policy that fails
+    /// validation or regroups the channel quotas is `InvalidPolicy`, and nothing changes.
+    fn set_policy(&self, py: Python<'_>, policy: &Bound<'_, PyAny>) -> PyResult<()> {
+        if policy.is_none() {
+            return Err(invalid("set_policy needs a policy (None would mean the default one)"));
+        }
+        let policy = policy_arg(Some(policy))?;
+        let e = self.engine()?;
+        run(py, || e.set_policy(policy))
     }
 
     #[getter]

@@ -601,3 +601,17 @@ def test_sigkill_never_loses_an_acknowledged_booking(tmp_path: Path) -> None:
                 after.snapshot()  # crash and recovery across a snapshot too
     assert len(acknowledged) > 100, len(acknowledged)
     assert time.monotonic() - began < 60
+
+
+def test_a_policy_change_is_journaled_and_survives_reopen(tmp_path: Path) -> None:
+    d = tmp_path / "region"
+    with open_engine(d) as e:
+        populate(e)
+        e.set_policy({**RELAXED, "hold": {"ttl_s": 60}})
+        running = e.policy.to_json()
+    # Reopened with the creation policy (config.json is unchanged): the journal's change wins.
+    with open_engine(d) as again:
+        assert again.policy.to_json() == running
+        again.snapshot()
+    with open_engine(d) as third:
+        assert third.policy.to_json() == running

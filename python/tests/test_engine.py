@@ -487,3 +487,34 @@ def test_metrics_in_memory(region: Region) -> None:
     assert samples[("haoyuan_subscriber_queue_depth", second)] == 2
     assert samples[("haoyuan_subscriber_queue_capacity", second)] == 100
     assert samples[("haoyuan_memory_bytes", (("structure", "slots"),))] == m["memory"]["slot_bytes"]
+
+
+def test_set_policy_applies_from_now_on_and_never_retroactively(region: Region) -> None:
+    e = region.engine
+    before = e.slot(region.slots[0]).pool_places
+    assert before[1] == 3, "a tertiary slot of 10 keeps 3 referral places at the default 30%"
+    changed = json.loads(e.policy.to_json())
+    changed["referral"]["share"] = 0.5
+    changed["limits"]["per_visit_date"] = 1
+    e.set_policy(changed)
+    assert json.loads(e.policy.to_json())["referral"]["share"] == 0.5
+    assert e.slot(region.slots[0]).pool_places == before, "published pools are kept"
+    later = e.publish_slots([(region.dr_li, DAY, 14 * 60, 14 * 60 + 30, 10)])
+    assert e.slot(later[0]).pool_places[1] == 5, "a slot published after takes the new share"
+    # The new limit refuses a second booking on the day.
+    p = e.register_patient()
+    e.book(p, region.slots[0], "app")
+    with pytest.raises(hy.LimitReached):
+        e.book(p, region.slots[4], "app")
+    # A refused change changes nothing and records nothing; a Policy object and TOML work too.
+    seq = e.stats().last_event_seq
+    with pytest.raises(hy.InvalidPolicy):
+        e.set_policy({"referral": {"share": 1.5}})
+    with pytest.raises(hy.InvalidPolicy):
+        e.set_policy("limits = [")
+    with pytest.raises(hy.InvalidArgument):
+        e.set_policy(None)  # type: ignore[arg-type]
+    assert e.stats().last_event_seq == seq
+    assert json.loads(e.policy.to_json())["limits"]["per_visit_date"] == 1
+    e.set_policy(hy.Policy.from_toml("[limits]\nper_visit_date = 2\n"))
+    e.book(p, region.slots[4], "app")

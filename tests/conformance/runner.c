@@ -1136,6 +1136,11 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
         if (code == HY_OK) TRY(get_date(r, a, "date_to", &req.date_to, &code));
         if (code == HY_OK) code = hy_engine_join_waitlist(e, &req, &id);
         *o = with_id(code, id);
+    } else if (strcmp(op, "set_policy") == 0) {
+        char *text;
+        TRY(get_body(r, a, "policy", &text));
+        *o = empty(hy_engine_set_policy(e, text, HY_POLICY_JSON));
+        cJSON_free(text);
     } else if (strcmp(op, "leave_waitlist") == 0) {
         uint64_t id;
         TRY(get_id(r, a, "entry", &id));

@@ -477,6 +477,10 @@ class Run:
         )
         return {"id": e.id}
 
+    def op_set_policy(self, a: dict[str, Any]) -> Any:
+        self.engine.set_policy(json.dumps(self.body(a, "policy")))
+        return {}
+
     def op_leave_waitlist(self, a: dict[str, Any]) -> Any:
         self.engine.leave_waitlist(self.id(a, "entry"))
         return {}

@@ -611,6 +611,10 @@ impl Run {
                 };
                 e.join_waitlist(&r).map(|w| json!({"id": w.id.0})).map_err(engine_err)
             }
+            "set_policy" => Policy::from_json(&self.body(a, "policy")?)
+                .and_then(|p| e.set_policy(p))
+                .map(|()| json!({}))
+                .map_err(engine_err),
             "leave_waitlist" => e
                 .leave_waitlist(WaitlistId(self.id(a, "entry")?))
                 .map(|()| json!({}))

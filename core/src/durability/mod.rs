@@ -16,8 +16,10 @@
 //! ```
 //!
 //! # The directory
-//! - `config.json`: the [`EngineConfig`] the directory was created with; replay recomputes pool
-//!   sizes from it, so it is fixed for the directory's life. It never holds the card key.
+//! - `config.json`: the [`EngineConfig`] the directory was created with; replay starts from it
+//!   (pool sizes are computed from the policy), so it is fixed for the directory's life. A
+//!   policy change at runtime ([`Engine::set_policy`]) is a journal record, and a snapshot holds
+//!   the policy running when it was taken. It never holds the card key.
 //! - `seg-<first seq>.hyj`: journal segments, each a header and gap-free checksummed frames
 //!   (`journal.rs`, `codec.rs`).
 //! - `snap-<seq>.hys`: snapshots, each consistent at exactly one sequence number
@@ -212,6 +214,9 @@ pub struct DurableEngine {
     dir: PathBuf,
     journal: Option<Journal>,
     report: RecoveryReport,
+    /// The directory's configuration (`config.json`, with the card key): what a rebuild from
+    /// the directory starts from, whatever the running policy is now.
+    created: EngineConfig,
     snapshot_lock: Mutex<()>,
     _lock: File,
 }
@@ -303,6 +308,7 @@ impl DurableEngine {
             dir,
             journal,
             report,
+            created: config,
             snapshot_lock: Mutex::new(()),
             _lock: lock,
         })
@@ -352,14 +358,9 @@ impl DurableEngine {
         let _one_at_a_time = self.snapshot_lock.lock();
         let sealed = journal.rotate()?;
         let key = self.engine.card_key().clone();
-        let config = EngineConfig {
-            policy: self.engine.policy().clone(),
-            utc_offset_s: self.engine.utc_offset_s(),
-            card_key: Some(key.clone()),
-        };
         let (replayer, _) = recover(
             &self.dir,
-            &config,
+            &self.created,
             &key,
             ClockKind::Manual(crate::time::Timestamp(0)),
             Some(sealed),
@@ -552,6 +553,21 @@ fn prune(dir: &Path) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Whether a snapshot's configuration can belong to a directory created with `created`. A
+/// snapshot holds the policy running when it was taken, which `Engine::set_policy` may have
+/// changed since the directory was created; what no change can alter must be equal: the UTC
+/// offset and the channel quota groups.
+fn same_deployment(snapshot: &EngineConfig, created: &EngineConfig) -> bool {
+    snapshot.utc_offset_s == created.utc_offset_s
+        && created.policy.channel_quotas.len() == snapshot.policy.channel_quotas.len()
+        && created
+            .policy
+            .channel_quotas
+            .iter()
+            .zip(&snapshot.policy.channel_quotas)
+            .all(|(a, b)| a.channels == b.channels)
+}
+
 /// Rebuild the state of `dir`: newest valid snapshot, then the journal after it, up to
 /// `until` if given, card numbers of format-1 files hashed under `key` (`config` holds it too,
 /// for the rebuilt engine). With `repair`, a torn tail is truncated on disk; without, only
@@ -585,7 +601,7 @@ fn recover(
             e => e,
         })?;
         match loaded {
-            Ok(state) if state.config != *config => {
+            Ok(state) if !same_deployment(&state.config, config) => {
                 return Err(corrupt(format!(
                     "{} was written under another configuration",
                     path.display()

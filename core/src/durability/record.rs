@@ -187,6 +187,27 @@ enum KindDef {
         queue: u32,
         expected_wait_s: u32,
     },
+    PolicyChanged {
+        #[serde(with = "policy_as_json")]
+        policy: Box<crate::policy::Policy>,
+    },
+}
+
+/// A policy inside a journal record, as JSON text: `Policy` leaves default parts out when it
+/// is serialised (`skip_serializing_if`), which only a self-describing format can read back.
+/// A policy change is rare, so the text costs nothing that matters.
+mod policy_as_json {
+    use crate::policy::Policy;
+    use serde::{de::Error as _, ser::Error as _, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &Policy, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&serde_json::to_string(p).map_err(S::Error::custom)?)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<Policy>, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(D::Error::custom)
+    }
 }
 
 /// The kind, written through the mirror.

@@ -300,7 +300,7 @@ impl Replayer {
                 };
                 self.end(at, booking, slot, to, |e, state| {
                     if late {
-                        let p = &e.policy;
+                        let p = &e.pol();
                         state.add_no_show(
                             p.cancellation.late_cancel_weight,
                             at,
@@ -340,7 +340,7 @@ impl Replayer {
                     let r = resource_of(e, b.slot)?;
                     r.outcomes.fetch_add(1, Ordering::Relaxed);
                     r.no_shows.fetch_add(1, Ordering::Relaxed);
-                    state.add_no_show(1.0, at, &e.policy.no_show, e.utc_offset_s);
+                    state.add_no_show(1.0, at, &e.pol().no_show, e.utc_offset_s);
                     Ok(())
                 },
             ),
@@ -430,7 +430,7 @@ impl Replayer {
                 if self.drawn.contains(&release_at) {
                     return Ok(());
                 }
-                let max = e.policy.lottery.max_entries as usize;
+                let max = e.pol().lottery.max_entries as usize;
                 match e.lotteries.enter(
                     release_at,
                     draws_at,
@@ -460,6 +460,13 @@ impl Replayer {
             }
             // Derived from the lifecycle event before it, which rebuilt the board; only the
             // figures it reported are taken (the baseline of the next one, board.rs).
+            EventKind::PolicyChanged { policy } => {
+                policy.validate().map_err(|err| corrupt(format!("policy change: {err}")))?;
+                e.check_policy_change(&e.pol(), &policy)
+                    .map_err(|err| corrupt(format!("policy change: {err}")))?;
+                e.replace_policy(*policy);
+                Ok(())
+            }
             EventKind::LoadChanged { department, date, half_day, queue, expected_wait_s } => {
                 e.registry.department(department)?;
                 e.board_reported(department, date, half_day, (queue, expected_wait_s));

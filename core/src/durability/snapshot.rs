@@ -23,6 +23,7 @@ use crate::cards::{CardDigest, CardKey};
 use crate::load::DepartmentLoad;
 use crate::patients::{LinkedCard, PatientState};
 
+use crate::policy::Policy;
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
 use crate::time::{Date, Timestamp};
 
@@ -36,6 +37,8 @@ use std::sync::atomic::Ordering;
 /// key of a card.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub(crate) struct State<C = LinkedCard, I = CardDigest> {
+    /// The configuration running at `seq`: the policy may differ from the directory's
+    /// `config.json` after `Engine::set_policy` (recovery checks what cannot change).
     pub config: EngineConfig,
     pub seq: u64,
     pub clock: Timestamp,
@@ -194,7 +197,7 @@ impl State {
             .collect();
         State {
             config: EngineConfig {
-                policy: e.policy.clone(),
+                policy: Policy::clone(&e.pol()),
                 utc_offset_s: e.utc_offset_s,
                 card_key: None,
             },

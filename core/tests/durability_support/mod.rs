@@ -115,7 +115,7 @@ impl Ops {
         let slot = SlotId(self.rng.random_range(1..=slots));
         let channel = ChannelId(self.rng.random_range(1..=6));
         let req = Request::new(p, slot, channel);
-        let op = self.rng.random_range(0..101);
+        let op = self.rng.random_range(0..102);
         let ok = match op {
             0..=14 => e.hold(&req).map(|b| self.bookings.push(b.id)).is_ok(),
             15..=27 => e.book(&req).map(|b| self.bookings.push(b.id)).is_ok(),
@@ -211,6 +211,19 @@ impl Ops {
             }
             97 => e.publish_rosters_until(day0().plus_days(self.rng.random_range(10..40))).is_ok(),
             98..=99 => e.tick() > 0,
+            101 => {
+                // A policy change on the running engine: what replay derives from the policy
+                // (pools of later publications, late-cancel and no-show weights, suspensions,
+                // the lottery's bound) must follow it at the same point of the journal.
+                let mut policy = Policy::clone(&e.policy());
+                policy.referral.share = [0.0, 0.3, 0.5][self.rng.random_range(0..3)];
+                policy.overbooking.ratio = [0.0, 0.25][self.rng.random_range(0..2)];
+                policy.cancellation.late_cancel_weight = [0.5, 1.0][self.rng.random_range(0..2)];
+                policy.no_show.ladder_days = vec![self.rng.random_range(1..40)];
+                policy.limits.per_visit_date = self.rng.random_range(1..4);
+                policy.lottery.max_entries = self.rng.random_range(3..100_000);
+                e.set_policy(policy).is_ok()
+            }
             _ => {
                 // A release-time lottery: jump to the next 15:00 release, submit a burst of
                 // requests for the slots it opens, then let the window close and the draw run.
