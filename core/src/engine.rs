@@ -133,6 +133,8 @@ pub struct Engine {
     pub(crate) rosters: Rosters,
     /// The live load board's queues and paces (board.rs).
     pub(crate) board: crate::load::Board,
+    /// Request keys of completed requests (idempotency.rs).
+    pub(crate) request_keys: crate::idempotency::RequestKeys,
     /// Quota group of each channel (by channel id), fixed when the channel is added.
     pub(crate) channel_groups: boxcar::Vec<Option<u8>>,
     /// Serialises publishers only (never bookings), so that one batch gets contiguous slot ids.
@@ -212,6 +214,7 @@ impl Engine {
             lotteries: Lotteries::default(),
             rosters: Rosters::default(),
             board: crate::load::Board::default(),
+            request_keys: Default::default(),
             channel_groups: boxcar::Vec::new(),
             publish_lock: Mutex::new(()),
             alloc_lock: crate::sync::Mutex::new(()),

@@ -48,6 +48,27 @@ pub trait EventSink: Send + Sync {
     fn metrics(&self) -> Option<crate::metrics::JournalMetrics> {
         None
     }
+    /// `record`, for the last event of a request run with a [`RequestKey`](crate::RequestKey)
+    /// ([`crate::Engine::execute`]): a sink that recovers request keys must make `stamp` durable
+    /// with the event, atomically — the journal writes it into the event's own record, so that
+    /// a crash keeps both or neither (and with the event, every earlier one of the request).
+    /// The default records the event alone: such a sink forgets the keys across a restart.
+    fn record_stamped(&self, event: &Event, stamp: &RequestStamp) {
+        let _ = stamp;
+        self.record(event)
+    }
+}
+
+/// What the journal keeps with the last event of a request run with a request key
+/// ([`crate::Engine::execute`]): enough to answer a retry after a restart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestStamp {
+    /// The client's key.
+    pub key: crate::command::RequestKey,
+    /// BLAKE3 of the command's JSON (first 16 bytes): a retry must carry the same command.
+    pub fingerprint: [u8; 16],
+    /// The outcome the request returned, as JSON ([`crate::Outcome`]).
+    pub outcome: String,
 }
 
 /// What `on_durable` calls once: `Ok` when the events are durable, the journal's error if it
@@ -489,6 +510,69 @@ thread_local! {
     static WAITING: std::cell::RefCell<Vec<(u64, Sender<Event>, Event)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// Set while this thread runs a keyed request (`idempotency.rs`): its events are counted,
+    /// and the sink gets each one only when the next arrives — the last is held back until the
+    /// request's outcome is known, to be recorded with its stamp ([`EventSink::record_stamped`]).
+    static KEYED: std::cell::RefCell<Option<KeyedRun>> = const { std::cell::RefCell::new(None) };
+    /// Whether `KEYED` is set: one cheap read on every emission.
+    static KEYED_ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+struct KeyedRun {
+    emitted: u32,
+    held: Option<(Arc<dyn EventSink>, Event)>,
+}
+
+/// A keyed request's hold on its own events (see `KEYED`). Not `Send`: it is the thread's.
+/// Dropped without [`KeyedEmission::finish`] (a panic), it records the held event unstamped.
+pub(crate) struct KeyedEmission {
+    _this_thread: std::marker::PhantomData<*const ()>,
+}
+
+impl KeyedEmission {
+    pub fn begin() -> KeyedEmission {
+        KEYED.with(|k| {
+            let mut k = k.borrow_mut();
+            assert!(k.is_none(), "keyed requests do not nest");
+            *k = Some(KeyedRun { emitted: 0, held: None });
+        });
+        KEYED_ACTIVE.with(|a| a.set(true));
+        KeyedEmission { _this_thread: std::marker::PhantomData }
+    }
+
+    /// Events emitted since `begin` (with or without a sink): 0 means the request changed
+    /// nothing.
+    pub fn emitted(&self) -> u32 {
+        KEYED.with(|k| k.borrow().as_ref().map_or(0, |r| r.emitted))
+    }
+
+    /// End the hold: the held event goes to the sink, with `stamp` if given. Returns the held
+    /// event's time (`None` without a sink: nothing was held).
+    pub fn finish(self, stamp: Option<&RequestStamp>) -> Option<Timestamp> {
+        let at = Self::release(stamp);
+        std::mem::forget(self);
+        at
+    }
+
+    fn release(stamp: Option<&RequestStamp>) -> Option<Timestamp> {
+        KEYED_ACTIVE.with(|a| a.set(false));
+        let run = KEYED.with(|k| k.borrow_mut().take());
+        let (sink, event) = run.and_then(|r| r.held)?;
+        match stamp {
+            Some(stamp) => sink.record_stamped(&event, stamp),
+            None => sink.record(&event),
+        }
+        Some(event.at)
+    }
+}
+
+impl Drop for KeyedEmission {
+    fn drop(&mut self) {
+        Self::release(None);
+    }
+}
+
 /// Events parked in any thread's `WAITING`: lets every operation skip the thread-local lookup
 /// in the common case of nothing waiting anywhere.
 static WAITING_TOTAL: AtomicUsize = AtomicUsize::new(0);
@@ -534,13 +618,33 @@ impl EventBus {
     /// lottery's ~100,000 `LotteryLost` reasons, a publication's copy of its specs.
     pub fn emit_with(&self, at: Timestamp, kind: impl FnOnce() -> EventKind) -> u64 {
         let seq = self.next_seq.fetch_add(1, Ordering::AcqRel) + 1;
+        let keyed = KEYED_ACTIVE.with(|a| a.get());
+        if keyed {
+            KEYED.with(|k| {
+                if let Some(run) = k.borrow_mut().as_mut() {
+                    run.emitted += 1;
+                }
+            });
+        }
         let sink = self.sink.get();
         if sink.is_none() && self.subscriber_count.load(Ordering::Acquire) == 0 {
             return seq;
         }
         let event = Event { seq, at, kind: kind() };
         if let Some(sink) = sink {
-            sink.record(&event);
+            if keyed {
+                // Hold this one back; the one held before is not the request's last.
+                let before = KEYED.with(|k| {
+                    k.borrow_mut()
+                        .as_mut()
+                        .and_then(|run| run.held.replace((sink.clone(), event.clone())))
+                });
+                if let Some((sink, event)) = before {
+                    sink.record(&event);
+                }
+            } else {
+                sink.record(&event);
+            }
         }
         if self.subscriber_count.load(Ordering::Acquire) == 0 {
             return seq;

@@ -39,10 +39,12 @@ mod booking;
 mod calendar;
 mod cards;
 mod chunked;
+mod command;
 mod durability;
 mod engine;
 mod error;
 mod events;
+mod idempotency;
 mod ids;
 mod load;
 mod lotteries;
@@ -71,6 +73,7 @@ pub use cards::{
     mask_card_number, CardDigest, CardKey, CARD_DIGEST_LEN, CARD_FIELD_LEN_MAX, CARD_KEY_ENV,
     CARD_KEY_FILE_ENV, CARD_KEY_LEN,
 };
+pub use command::{Command, Outcome, RequestKey, REQUEST_KEY_LEN_MAX};
 #[cfg(feature = "fuzz-hooks")]
 pub use durability::{
     debug_state, fuzz_decode_segment, fuzz_decode_snapshot, fuzz_decode_snapshot_payload,
@@ -86,9 +89,10 @@ pub use engine::{
 };
 pub use error::{Error, ErrorCode, LimitKind, Result, FORGOTTEN_BOOKING};
 pub use events::{
-    DurableCallback, Event, EventKind, EventSink, Overflow, SubscribeOptions, Subscription,
-    SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX,
+    DurableCallback, Event, EventKind, EventSink, Overflow, RequestStamp, SubscribeOptions,
+    Subscription, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX,
 };
+pub use idempotency::{REQUEST_KEYS_MAX, REQUEST_KEY_RETENTION_S};
 pub use ids::*;
 pub use lottery::weighted_order;
 pub use metrics::{JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSYNC_BUCKETS_S};

@@ -2,7 +2,8 @@
 //! now and then), printing each acknowledged operation — acknowledged by each call, by a
 //! pipelined ticket's wait or callback, or by a bulk call; the parent kills it with SIGKILL at a
 //! random moment, reopens the directory and checks that every acknowledged booking and
-//! cancellation is there and that no slot is over capacity. 50 kills by default;
+//! cancellation is there, that every acknowledged request key is remembered (its retry returns
+//! the same booking), and that no slot is over capacity. 50 kills by default;
 //! `HY_CRASH_KILLS=500` for a longer run.
 //!
 //! The child is this test binary itself, re-run on the ignored `crash_child` test (no separate
@@ -95,14 +96,16 @@ fn crash_child() {
     // Each thread acknowledges its own way, so that kills land between in-memory outcomes and
     // durability in every form: 0 waits in each call, 1 pipelines (`pipelined`, then
     // `wait_durable` on a window of tickets), 2 pipelines with `on_durable` callbacks, 3 uses
-    // the bulk calls (`book_many`, `lifecycle_many`: one wait per call).
-    for t in 0..4u64 {
+    // the bulk calls (`book_many`, `lifecycle_many`: one wait per call), 4 books with request
+    // keys (`execute`) and now and then retries one at once, as a client that timed out would.
+    for t in 0..5u64 {
         let (e, out, stop) = (e.clone(), out.clone(), stop.clone());
         threads.push(std::thread::spawn(move || {
             let mut rng = ChaCha8Rng::seed_from_u64(seed * 16 + t);
             let mut mine: Vec<BookingId> = Vec::new();
             // Pipelined outcomes not yet durable: (line to print once durable, booking, ticket).
             let mut in_flight: Vec<(char, BookingId, DurableTicket)> = Vec::new();
+            let mut keyed = 0u64;
             let random_request = |rng: &mut ChaCha8Rng| {
                 Request::new(
                     PatientId(rng.random_range(1..=PATIENTS)),
@@ -160,6 +163,24 @@ fn crash_child() {
                             }
                         }
                     }
+                    4 => {
+                        keyed += 1;
+                        let key = RequestKey::new(format!("k{seed}-{keyed}")).unwrap();
+                        let req = random_request(&mut rng);
+                        let book = haoyuan::Command::Book { request: req.clone() };
+                        if let Ok(Outcome::Booking { booking }) = e.execute(Some(&key), &book) {
+                            if rng.random_bool(0.3) {
+                                match e.execute(Some(&key), &book) {
+                                    Ok(Outcome::Booking { booking: again }) => {
+                                        assert_eq!(again.id, booking.id, "a retry booked again")
+                                    }
+                                    other => panic!("a retry returned {other:?}"),
+                                }
+                            }
+                            let (p, s) = (req.patient.0, req.slot.0);
+                            writeln!(out.lock(), "K {key} {p} {s} {}", booking.id.0).unwrap();
+                        }
+                    }
                     _ => {
                         if cancel {
                             let n = rng.random_range(1..=mine.len().min(20));
@@ -206,6 +227,8 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
     let mut rng = ChaCha8Rng::seed_from_u64(0xc4a5);
     let mut booked: HashSet<u64> = HashSet::new();
     let mut cancelled: HashSet<u64> = HashSet::new();
+    // Acknowledged keyed bookings: (key, patient, slot, booking).
+    let mut keyed: Vec<(String, PatientId, SlotId, u64)> = Vec::new();
     let mut torn_tails = 0;
     let began = Instant::now();
     for round in 0..kills {
@@ -237,6 +260,14 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
         for l in &lines {
             // A line cut short by the kill has no trustworthy id: only whole lines count, and
             // `lines()` yields the last fragment too, so require the parse to succeed.
+            if let ["K", key, p, s, id] = l.split(' ').collect::<Vec<_>>()[..] {
+                if let (Ok(p), Ok(s), Ok(id)) = (p.parse(), s.parse(), id.parse::<u64>()) {
+                    keyed.push((key.to_string(), PatientId(p), SlotId(s), id));
+                    booked.insert(id);
+                    acked_this_round += 1;
+                }
+                continue;
+            }
             let Some((kind, id)) = l.split_once(' ') else { continue };
             let Ok(id) = id.parse::<u64>() else { continue };
             match kind {
@@ -272,6 +303,19 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
                 );
             }
         }
+        // Every acknowledged keyed request is remembered: its retry returns the same booking
+        // (a forgotten key would book a new one, with a new id).
+        let app = e.channel_id("app").unwrap();
+        for (key, patient, slot, id) in &keyed {
+            let retry = haoyuan::Command::Book { request: Request::new(*patient, *slot, app) };
+            match e.execute(Some(&RequestKey::new(key.as_str()).unwrap()), &retry) {
+                Ok(Outcome::Booking { booking }) => assert_eq!(
+                    booking.id.0, *id,
+                    "round {round}: the retry of acknowledged request {key} booked again"
+                ),
+                other => panic!("round {round}: the retry of {key} returned {other:?}"),
+            }
+        }
         for i in 0..e.slot_count() {
             let s = e.slot(SlotId(i as u32 + 1)).unwrap();
             for p in Pool::ALL {
@@ -282,10 +326,12 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
             }
         }
         if round % 10 == 0 {
-            eprintln!("round {round}: {acked_this_round} acknowledged this round, {} bookings checked, {states:?}", booked.len());
+            eprintln!("round {round}: {acked_this_round} acknowledged this round, {} bookings checked ({} keyed), {states:?}", booked.len(), keyed.len());
         }
     }
-    eprintln!("{kills} kills in {:?}; {} acknowledged bookings, {} cancellations, {torn_tails} torn tails cut", began.elapsed(), booked.len(), cancelled.len());
+    eprintln!("{kills} kills in {:?}; {} acknowledged bookings ({} with request keys), {} cancellations, {torn_tails} torn tails cut", began.elapsed(), booked.len(), keyed.len(), cancelled.len());
     assert!(booked.len() > kills, "the child must make progress between kills");
+    // One fsync per keyed request (as thread 0's calls): tens per round, not thousands.
+    assert!(!keyed.is_empty(), "keyed requests must be acknowledged too, for their check to run");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,8 @@
 //! Every journal format this build reads opens to the same state, and what is written after
 //! opening is in the current format. Format 1 (card numbers in plain text) is `pii.rs`'s; this
 //! file reads format 2 (MessagePack records), written by the code before format 3
-//! (`fixtures/format2/README.md`).
+//! (`fixtures/format2/README.md`), and format 3 (postcard records, no request stamps), written
+//! by the code before format 4 (`fixtures/format3/README.md`).
 
 mod durability_support;
 
@@ -9,14 +10,16 @@ use durability_support::*;
 use haoyuan::*;
 use std::path::{Path, PathBuf};
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format2")
+const CURRENT: u16 = 4;
+
+fn fixture(format: u16) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/format{format}"))
 }
 
 /// A copy of the fixture to open (opening writes: a new segment, the LOCK file).
-fn copy_of_fixture(name: &str) -> PathBuf {
+fn copy_of_fixture(format: u16, name: &str) -> PathBuf {
     let dir = fresh_dir(name);
-    for entry in std::fs::read_dir(fixture()).unwrap() {
+    for entry in std::fs::read_dir(fixture(format)).unwrap() {
         let path = entry.unwrap().path();
         let file = path.file_name().unwrap().to_str().unwrap().to_string();
         if file.ends_with(".hyj") || file.ends_with(".hys") || file == "config.json" {
@@ -26,8 +29,8 @@ fn copy_of_fixture(name: &str) -> PathBuf {
     dir
 }
 
-fn expected(field: &str) -> String {
-    let text = std::fs::read_to_string(fixture().join("expected.txt")).unwrap();
+fn expected(format: u16, field: &str) -> String {
+    let text = std::fs::read_to_string(fixture(format).join("expected.txt")).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(field).map(|v| v.trim().to_string()))
         .unwrap_or_else(|| panic!("{field} missing from expected.txt"))
@@ -61,27 +64,38 @@ fn open(dir: &Path) -> DurableEngine {
 }
 
 #[test]
-fn a_format2_directory_recovers_its_exact_state_and_continues_in_format3() {
-    let dir = copy_of_fixture("format2");
+fn a_format2_directory_recovers_its_exact_state_and_continues_in_the_current_format() {
+    recovers_and_continues(2, 336, 481);
+}
+
+#[test]
+fn a_format3_directory_recovers_its_exact_state_and_continues_in_the_current_format() {
+    recovers_and_continues(3, 274, 447);
+}
+
+/// Open a copy of the fixture of `format` (a snapshot at `snapshot_seq`, events up to `last`),
+/// check its state against `expected.txt`, write on, reopen, compact.
+fn recovers_and_continues(format: u16, snapshot_seq: u64, last: u64) {
+    let dir = copy_of_fixture(format, &format!("format{format}"));
     assert_eq!(
         segment_formats(&dir).iter().map(|s| s.1).collect::<Vec<_>>(),
-        [2, 2],
-        "the fixture is format 2"
+        [format, format],
+        "the fixture is format {format}"
     );
     let e = open(&dir);
     let report = e.recovery_report().clone();
-    assert_eq!(report.snapshot_seq, Some(336));
+    assert_eq!(report.snapshot_seq, Some(snapshot_seq));
     assert_eq!(report.segments_read, 2);
-    assert_eq!(report.events_replayed, 481 - 336);
-    assert_eq!(e.last_event_seq().to_string(), expected("last_event_seq"));
-    assert_eq!(hex(e.state_digest().unwrap()), expected("state_digest"));
+    assert_eq!(report.events_replayed, last - snapshot_seq);
+    assert_eq!(e.last_event_seq().to_string(), expected(format, "last_event_seq"));
+    assert_eq!(hex(e.state_digest().unwrap()), expected(format, "state_digest"));
     assert_no_slot_over_capacity(&e);
     e.check_availability_index().unwrap();
     // The card linked in the fixture's second session is found by its number.
     let p =
         e.find_patient_by_card("e_health", "EH20260002024").unwrap().expect("the card is linked");
 
-    // Writing goes on in format 3, after the format-2 segments.
+    // Writing goes on in the current format, after the fixture's segments.
     let app = e.channel_id("app").unwrap();
     let free = e.find_free_slots(&AvailabilityQuery::department(
         DepartmentId(1),
@@ -94,7 +108,7 @@ fn a_format2_directory_recovers_its_exact_state_and_continues_in_format3() {
     e.close().unwrap();
     let formats = segment_formats(&dir);
     assert_eq!(formats.len(), 3, "{formats:?}");
-    assert_eq!(formats.iter().map(|s| s.1).collect::<Vec<_>>(), [2, 2, 3], "{formats:?}");
+    assert_eq!(formats.iter().map(|s| s.1).collect::<Vec<_>>(), [format, format, CURRENT]);
 
     // Mixed formats reopen to the same state; a snapshot then compacts the old formats away.
     let e = open(&dir);
@@ -105,7 +119,7 @@ fn a_format2_directory_recovers_its_exact_state_and_continues_in_format3() {
     e.snapshot().unwrap();
     let digest = e.state_digest().unwrap();
     e.close().unwrap();
-    assert!(segment_formats(&dir).iter().all(|s| s.1 == 3), "{:?}", segment_formats(&dir));
+    assert!(segment_formats(&dir).iter().all(|s| s.1 == CURRENT), "{:?}", segment_formats(&dir));
     let e = open(&dir);
     assert_eq!(e.state_digest().unwrap(), digest);
 }

@@ -1061,6 +1061,27 @@ hy_result hy_engine_join_waitlist(hy_engine *engine,
 hy_result hy_engine_leave_waitlist(hy_engine *engine,
                                    hy_waitlist_id entry);
 
+// Run a patient-facing change at most once per request key (idempotent retries): a retry with
+// the same `request_key` returns the first outcome instead of acting again — across a crash
+// and reopen of a durable engine too. `command` is JSON naming the call and its arguments,
+// e.g. `{"command": "book", "request": {"patient": 1, "slot": 2, "channel": 1}}` (commands:
+// `register_patient`, `hold`, `book`, `submit`, `confirm`, `cancel`, `check_in`, `fulfil`,
+// `mark_no_show`, `join_waitlist`, `leave_waitlist`, `issue_referral`; the arguments as the
+// Rust `Command`). `request_key`: 1 ..= 64 bytes of printable text chosen by the client (a
+// UUID per request), or NULL for no key. The outcome is JSON (`{"outcome": "booking",
+// "booking": {...}}`, `{"outcome": "patient", "patient": 7}` …) handed out in `*json_out`
+// (its length without the NUL in `*len_out`) to free with `hy_string_free`.
+//
+// A failed request is not remembered (it changed nothing; a retry runs again).
+// HY_INVALID_ARGUMENT for a malformed key or command, a key used for another command, or a
+// request with this key still running (retry later); otherwise the command's own errors.
+// Every pointer is checked before anything happens.
+hy_result hy_engine_execute_json(hy_engine *engine,
+                                 const char *request_key,
+                                 const char *command,
+                                 char **json_out,
+                                 size_t *len_out);
+
 // Create an engine on the system clock.
 //
 // `policy` is a policy text in `format` (HY_POLICY_JSON or HY_POLICY_TOML; unspecified fields

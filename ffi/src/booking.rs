@@ -3,9 +3,13 @@
 
 use crate::engine::{hy_engine, try_engine, HY_ARRAY_MAX};
 use crate::error::{hy_result, set_last_error};
-use crate::ffi::{ffi_panic_boundary, try_out, try_ref, try_slice, try_slice_mut};
+use crate::ffi::{
+    ffi_panic_boundary, give_string, try_opt_str, try_out, try_ref, try_slice, try_slice_mut,
+    try_str,
+};
 use crate::types::*;
 use haoyuan_core::*;
+use std::ffi::c_char;
 
 /// Run `f` on the request, write the booking on success.
 fn with_request(
@@ -334,6 +338,51 @@ pub extern "C" fn hy_engine_leave_waitlist(
             return Err(hy_result::HY_NOT_FOUND);
         }
         e.leave_waitlist(WaitlistId(entry))?;
+        Ok(())
+    }
+}
+
+/// Run a patient-facing change at most once per request key (idempotent retries): a retry with
+/// the same `request_key` returns the first outcome instead of acting again — across a crash
+/// and reopen of a durable engine too. `command` is JSON naming the call and its arguments,
+/// e.g. `{"command": "book", "request": {"patient": 1, "slot": 2, "channel": 1}}` (commands:
+/// `register_patient`, `hold`, `book`, `submit`, `confirm`, `cancel`, `check_in`, `fulfil`,
+/// `mark_no_show`, `join_waitlist`, `leave_waitlist`, `issue_referral`; the arguments as the
+/// Rust `Command`). `request_key`: 1 ..= 64 bytes of printable text chosen by the client (a
+/// UUID per request), or NULL for no key. The outcome is JSON (`{"outcome": "booking",
+/// "booking": {...}}`, `{"outcome": "patient", "patient": 7}` …) handed out in `*json_out`
+/// (its length without the NUL in `*len_out`) to free with `hy_string_free`.
+///
+/// A failed request is not remembered (it changed nothing; a retry runs again).
+/// HY_INVALID_ARGUMENT for a malformed key or command, a key used for another command, or a
+/// request with this key still running (retry later); otherwise the command's own errors.
+/// Every pointer is checked before anything happens.
+#[no_mangle]
+pub extern "C" fn hy_engine_execute_json(
+    engine: *mut hy_engine,
+    request_key: *const c_char,
+    command: *const c_char,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let key = match try_opt_str(request_key, "request_key")? {
+            None => None,
+            Some(k) => Some(RequestKey::new(k)?),
+        };
+        let text = try_str(command, "command")?;
+        let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
+        let command: haoyuan_core::Command = serde_json::from_str(text).map_err(|err| {
+            set_last_error(format!("command: {err}"));
+            hy_result::HY_INVALID_ARGUMENT
+        })?;
+        let outcome = e.execute(key.as_ref(), &command)?;
+        // Serialising an outcome cannot fail (plain data); were it to, the call has acted, so
+        // it still reports success, with the error as the text.
+        let json = serde_json::to_string(&outcome)
+            .unwrap_or_else(|err| format!("{{\"outcome\":\"unprintable\",\"error\":{:?}}}", err.to_string()));
+        give_string(json, json_out, len_out);
         Ok(())
     }
 }

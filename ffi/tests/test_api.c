@@ -125,6 +125,58 @@ static void test_set_policy(void) {
     hy_engine_free(r.engine);
 }
 
+/* hy_engine_execute_json: a retry with the same request key returns the first outcome and
+ * books nothing more; bad input is refused before anything happens. */
+static void test_execute_with_request_key(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_slot_id first = 0;
+    CHECK(region_publish(&r, r.dr_li, 1, 5, &first));
+    hy_patient_id p = 0;
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    char command[256];
+    snprintf(command, sizeof command,
+             "{\"command\": \"book\", \"request\": {\"patient\": %u, \"slot\": %u, \"channel\": %u}}",
+             (unsigned)p, (unsigned)first, (unsigned)r.app);
+    char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    CHECK_OK(hy_engine_execute_json(r.engine, "his-42", command, &a, &alen));
+    CHECK(alen == strlen(a) && strstr(a, "\"outcome\":\"booking\"") != NULL);
+    hy_stats before, after;
+    CHECK_OK(hy_engine_stats(r.engine, &before));
+    CHECK_OK(hy_engine_execute_json(r.engine, "his-42", command, &b, &blen));
+    CHECK(strcmp(a, b) == 0); /* the first outcome, as it was */
+    CHECK_OK(hy_engine_stats(r.engine, &after));
+    CHECK(after.last_event_seq == before.last_event_seq); /* a retry records nothing */
+    hy_string_free(a);
+    hy_string_free(b);
+    hy_slot_info info;
+    CHECK_OK(hy_engine_slot(r.engine, first, &info));
+    CHECK(info.pool_taken[HY_POOL_GENERAL] == 1);
+    char *out = NULL;
+    size_t len = 0;
+    CHECK_RC(hy_engine_execute_json(r.engine, "", command, &out, &len), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_execute_json(r.engine, "k", "{\"command\": \"fly\"}", &out, &len), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_execute_json(r.engine, "k", "not json", &out, &len), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_execute_json(r.engine, "k", NULL, &out, &len), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_execute_json(r.engine, "k", command, NULL, &len), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_execute_json(r.engine, "k", command, &out, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_execute_json(NULL, "k", command, &out, &len), HY_NULL_PARAMETER);
+    CHECK(out == NULL);
+    CHECK_OK(hy_engine_stats(r.engine, &after));
+    CHECK(after.last_event_seq == before.last_event_seq); /* refused calls changed nothing */
+    /* No key: the command acts (a second place for another patient). */
+    CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    snprintf(command, sizeof command,
+             "{\"command\": \"book\", \"request\": {\"patient\": %u, \"slot\": %u, \"channel\": %u}}",
+             (unsigned)p, (unsigned)first, (unsigned)r.app);
+    CHECK_OK(hy_engine_execute_json(r.engine, NULL, command, &out, &len));
+    hy_string_free(out);
+    CHECK_OK(hy_engine_slot(r.engine, first, &info));
+    CHECK(info.pool_taken[HY_POOL_GENERAL] == 2);
+    hy_engine_free(r.engine);
+}
+
 static void test_rosters(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
@@ -899,6 +951,7 @@ TEST_MAIN_BEGIN
     RUN(test_waitlist_offer_on_cancel);
     RUN(test_patient_record_json);
     RUN(test_set_policy);
+    RUN(test_execute_with_request_key);
     RUN(test_bulk_book_and_cancel);
     RUN(test_submit_books_outside_the_lottery);
     RUN(test_suspend_session_cancels_for_the_provider);

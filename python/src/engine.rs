@@ -293,6 +293,33 @@ impl Engine {
         run(py, || e.set_policy(policy))
     }
 
+    /// Run a patient-facing change at most once per request key (idempotent retries): a retry
+    /// with the same `request_key` returns the first outcome instead of acting again, across
+    /// a crash and reopen of a `DurableEngine` too. `command` is a dict (or JSON text) naming
+    /// the call and its arguments, e.g. `{"command": "book", "request": {"patient": 1,
+    /// "slot": 2, "channel": 1}}`; the outcome is a dict (`{"outcome": "booking", "booking":
+    /// {...}}`). A failed request is not remembered. `InvalidArgument` for a malformed key or
+    /// command, a key used for another command, or a request with this key still running.
+    #[pyo3(signature = (command, request_key=None))]
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        command: &Bound<'py, PyAny>,
+        request_key: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = match command.downcast::<pyo3::types::PyString>() {
+            Ok(s) => s.to_cow()?.into_owned(),
+            Err(_) => crate::convert::py_to_json(command)?,
+        };
+        let command: haoyuan::Command =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("command: {e}")))?;
+        let key = request_key.map(haoyuan::RequestKey::new).transpose().map_err(HyErr)?;
+        let e = self.engine()?;
+        let outcome = run(py, || e.execute(key.as_ref(), &command))?;
+        let json = serde_json::to_string(&outcome).map_err(|e| invalid(e.to_string()))?;
+        py.import("json")?.call_method1("loads", (json,))
+    }
+
     #[getter]
     fn utc_offset_s(&self) -> PyResult<i32> {
         Ok(self.engine()?.utc_offset_s())

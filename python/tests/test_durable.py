@@ -615,3 +615,17 @@ def test_a_policy_change_is_journaled_and_survives_reopen(tmp_path: Path) -> Non
         again.snapshot()
     with open_engine(d) as third:
         assert third.policy.to_json() == running
+
+
+def test_a_request_key_is_remembered_across_reopen(tmp_path: Path) -> None:
+    d = tmp_path / "region"
+    with open_engine(d) as e:
+        patients, slots = populate(e)
+        book = {"command": "book", "request": {"patient": int(patients[0]), "slot": int(slots[0]), "channel": e.channel_id("app")}}
+        first = e.execute(book, request_key="his-1")
+    with open_engine(d) as again:
+        assert again.execute(book, request_key="his-1") == first
+        assert again.slot(int(slots[0])).pool_taken[0] == 1, "the retry booked nothing more"
+        again.snapshot()
+    with open_engine(d) as third:
+        assert third.execute(book, request_key="his-1") == first

@@ -518,3 +518,28 @@ def test_set_policy_applies_from_now_on_and_never_retroactively(region: Region) 
     assert json.loads(e.policy.to_json())["limits"]["per_visit_date"] == 1
     e.set_policy(hy.Policy.from_toml("[limits]\nper_visit_date = 2\n"))
     e.book(p, region.slots[4], "app")
+
+
+def test_execute_with_a_request_key_acts_once(region: Region) -> None:
+    e = region.engine
+    p = e.register_patient()
+    book = {"command": "book", "request": {"patient": p, "slot": region.slots[0], "channel": e.channel_id("app")}}
+    first = e.execute(book, request_key="app-0001")
+    assert first["outcome"] == "booking" and first["booking"]["state"] == "booked"
+    seq = e.stats().last_event_seq
+    assert e.execute(book, request_key="app-0001") == first
+    assert e.execute(json.dumps(book), request_key="app-0001") == first, "JSON text works too"
+    assert e.stats().last_event_seq == seq, "a retry records nothing"
+    assert e.slot(region.slots[0]).pool_taken[0] == 1
+    other = {**book, "request": {**book["request"], "slot": region.slots[1]}}
+    with pytest.raises(hy.InvalidArgument, match="another request"):
+        e.execute(other, request_key="app-0001")
+    with pytest.raises(hy.InvalidArgument):
+        e.execute(book, request_key="")
+    with pytest.raises(hy.InvalidArgument):
+        e.execute({"command": "fly"}, request_key="k")
+    with pytest.raises(hy.NotFound):
+        e.execute({"command": "cancel", "booking": 999}, request_key="k")
+    assert e.stats().last_event_seq == seq
+    patient = e.execute({"command": "register_patient"})
+    assert patient["outcome"] == "patient" and patient["patient"] > p

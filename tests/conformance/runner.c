@@ -1136,6 +1136,20 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
         if (code == HY_OK) TRY(get_date(r, a, "date_to", &req.date_to, &code));
         if (code == HY_OK) code = hy_engine_join_waitlist(e, &req, &id);
         *o = with_id(code, id);
+    } else if (strcmp(op, "execute") == 0) {
+        char *command, *json = NULL;
+        size_t len = 0;
+        const cJSON *key = cJSON_GetObjectItemCaseSensitive(a, "request_key");
+        if (key != NULL && !cJSON_IsString(key)) return bad(r, "request_key must be a string");
+        TRY(get_body(r, a, "command", &command));
+        code = hy_engine_execute_json(e, key ? key->valuestring : NULL, command, &json, &len);
+        cJSON_free(command);
+        o->code = code;
+        if (code == HY_OK) {
+            o->out = parse_library_json(json);
+            hy_string_free(json);
+            if (o->out == NULL) return bad(r, "the library returned text that is not JSON");
+        }
     } else if (strcmp(op, "set_policy") == 0) {
         char *text;
         TRY(get_body(r, a, "policy", &text));

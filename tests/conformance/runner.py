@@ -477,6 +477,9 @@ class Run:
         )
         return {"id": e.id}
 
+    def op_execute(self, a: dict[str, Any]) -> Any:
+        return self.engine.execute(self.body(a, "command"), request_key=a.get("request_key"))
+
     def op_set_policy(self, a: dict[str, Any]) -> Any:
         self.engine.set_policy(json.dumps(self.body(a, "policy")))
         return {}

@@ -611,6 +611,23 @@ impl Run {
                 };
                 e.join_waitlist(&r).map(|w| json!({"id": w.id.0})).map_err(engine_err)
             }
+            "execute" => {
+                let key = match a.get("request_key") {
+                    None => None,
+                    Some(Value::String(k)) => Some(RequestKey::new(k.as_str()).map_err(engine_err)),
+                    Some(_) => return Err("request_key must be a string".into()),
+                };
+                // A command the engine cannot read is the caller's error, as in C and Python.
+                let command = serde_json::from_str::<haoyuan::Command>(&self.body(a, "command")?)
+                    .map_err(|e| engine_err(Error::InvalidArgument(format!("command: {e}"))));
+                match (key.transpose(), command) {
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                    (Ok(key), Ok(command)) => e
+                        .execute(key.as_ref(), &command)
+                        .map(|o| serde_json::to_value(o).expect("an outcome is plain data"))
+                        .map_err(engine_err),
+                }
+            }
             "set_policy" => Policy::from_json(&self.body(a, "policy")?)
                 .and_then(|p| e.set_policy(p))
                 .map(|()| json!({}))

@@ -15,7 +15,8 @@
 //! |---|---|---|
 //! | 1 | haoyuan before card numbers were hashed (read only) | plain text: hashed under the card key and masked as they are read (`format1.rs`) |
 //! | 2 | haoyuan before format 3 (read only) | masked form and keyed digest only; headers hold the key check value |
-//! | 3 | this build: journal records in postcard (`record.rs`); headers and snapshots as format 2 | as format 2 |
+//! | 3 | haoyuan before request keys (read only): journal records in postcard (`record.rs`); headers and snapshots as format 2 | as format 2 |
+//! | 4 | this build: as format 3, each record ending in the optional stamp of a keyed request, and snapshots holding the request keys after the state | as format 2 |
 //!
 //! Format 1 headers have no binary version: their magic ends in the ASCII digits `01`
 //! (`HYJRNL01`, `HYSNAP01`), which stand where later headers keep the version (`b"01"` read as
@@ -46,7 +47,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The format this build writes.
-pub(crate) const FORMAT_CURRENT: u16 = 3;
+pub(crate) const FORMAT_CURRENT: u16 = 4;
 /// The formats this build reads.
 pub(crate) const FORMATS_READ: std::ops::RangeInclusive<u16> = 1..=FORMAT_CURRENT;
 /// The version field of a format-1 header: the ASCII digits ending its magic.
@@ -396,9 +397,9 @@ mod tests {
             let e = Event { seq: i as u64 + 1, at: Timestamp(1_800_000_000), kind };
             assert_eq!(decode::<Event>(&rmp_serde::to_vec(&e).unwrap()).unwrap(), e);
             // Format 3's (written): postcard through the mirror of `record.rs`.
-            let frame = super::super::record::encode_frame(&e).unwrap();
+            let frame = super::super::record::encode_frame(&e, None).unwrap();
             let Frame::Ok(payload, _) = read_frame(&frame, 0) else { panic!("bad frame") };
-            assert_eq!(super::super::record::decode(payload).unwrap(), e);
+            assert_eq!(super::super::record::decode(FORMAT_CURRENT, payload).unwrap(), (e, None));
         }
     }
 
@@ -409,7 +410,7 @@ mod tests {
             at: Timestamp(0),
             kind: EventKind::PatientRegistered { patient: PatientId(0) },
         };
-        let frame = super::super::record::encode_frame(&e).unwrap();
+        let frame = super::super::record::encode_frame(&e, None).unwrap();
         for cut in 1..frame.len() {
             assert!(matches!(read_frame(&frame[..cut], 0), Frame::Bad(_)), "cut at {cut}");
         }

@@ -15,7 +15,7 @@
 use super::codec::{self, corrupt, Frame, HeaderProblem};
 use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::error::{Error, Result};
-use crate::events::{DurableCallback, Event, EventSink};
+use crate::events::{DurableCallback, Event, EventSink, RequestStamp};
 use crate::metrics::{JournalMetrics, FSYNC_BUCKETS_S};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
@@ -94,11 +94,15 @@ pub(crate) fn create_segment(
 /// Decode one checksummed frame payload of a segment of `version`. Format 1 needs the card key
 /// to turn a card number into its digest and masked form (`format1.rs`); format 2 is
 /// MessagePack of the event (`codec.rs`), format 3 postcard (`record.rs`).
-fn decode_event(version: u16, payload: &[u8], key: Option<&CardKey>) -> Result<Event> {
+fn decode_event(
+    version: u16,
+    payload: &[u8],
+    key: Option<&CardKey>,
+) -> Result<(Event, Option<RequestStamp>)> {
     match version {
-        1 => super::format1::decode_event(payload, key),
-        2 => codec::decode(payload),
-        _ => super::record::decode(payload),
+        1 => super::format1::decode_event(payload, key).map(|e| (e, None)),
+        2 => codec::decode(payload).map(|e| (e, None)),
+        _ => super::record::decode(version, payload),
     }
 }
 
@@ -122,6 +126,9 @@ pub(crate) struct SegmentScan<'a> {
     key: Option<&'a CardKey>,
     expected: u64,
     pub stop: Option<Stop>,
+    /// The request key's stamp of the event `next_event` returned last, if it ended a keyed
+    /// request (format 4 on).
+    pub stamp: Option<RequestStamp>,
 }
 
 impl<'a> SegmentScan<'a> {
@@ -146,6 +153,7 @@ impl<'a> SegmentScan<'a> {
             key,
             expected: h.first_seq,
             stop: None,
+            stamp: None,
         }))
     }
 
@@ -171,7 +179,7 @@ impl<'a> SegmentScan<'a> {
                 }
             },
             Frame::Ok(payload, end) => {
-                let event: Event = decode_event(self.version, payload, self.key).map_err(|e| match e {
+                let (event, stamp) = decode_event(self.version, payload, self.key).map_err(|e| match e {
                     Error::Durability(e) => corrupt(format!("checksummed record at offset {} does not decode: {e}", self.pos)),
                     e => e,
                 })?;
@@ -180,6 +188,7 @@ impl<'a> SegmentScan<'a> {
                 }
                 self.expected += 1;
                 self.pos = end;
+                self.stamp = stamp;
                 Ok(Some(event))
             }
         }
@@ -296,7 +305,12 @@ pub(crate) struct JournalSink {
 impl EventSink for JournalSink {
     fn record(&self, event: &Event) {
         // A send fails only once the writer is gone; `wait_durable` reports that.
-        let _ = self.tx.send(Msg::Record(event.seq, super::record::encode_frame(event)));
+        let _ = self.tx.send(Msg::Record(event.seq, super::record::encode_frame(event, None)));
+    }
+
+    fn record_stamped(&self, event: &Event, stamp: &RequestStamp) {
+        let frame = super::record::encode_frame(event, Some(stamp));
+        let _ = self.tx.send(Msg::Record(event.seq, frame));
     }
 
     fn wait_durable(&self, seq: u64) -> Result<()> {

@@ -81,6 +81,7 @@ use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::idempotency::KeyRec;
 use codec::{corrupt, HeaderProblem};
 use journal::{io, list, snapshot_name, sync_dir, Journal, SegmentScan, Stop};
 use parking_lot::Mutex;
@@ -496,7 +497,9 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_snapshot(dir: &Path, state: &State, key_check: &[u8; KEY_CHECK_LEN]) -> Result<()> {
-    let payload = codec::encode(state)?;
+    // Format 4: the state, then the request keys (a separate MessagePack value after it, so
+    // that the state's own layout, with its optional trailing fields, is format 3's).
+    let payload = codec::encode(&(state, &state.request_keys))?;
     write_atomically(
         dir,
         &snapshot_name(state.seq),
@@ -516,7 +519,11 @@ pub(crate) fn decode_snapshot(bytes: &[u8], key: &CardKey) -> Result<Result<Stat
     codec::check_key(s.key_check, key)?;
     let state = match s.version {
         1 => format1::decode_state(s.payload, key),
-        _ => codec::decode::<State>(s.payload),
+        2 | 3 => codec::decode::<State>(s.payload),
+        _ => codec::decode::<(State, Vec<KeyRec>)>(s.payload).map(|(mut state, keys)| {
+            state.request_keys = keys;
+            state
+        }),
     };
     Ok(match state {
         Ok(state) if state.seq != s.seq => {
@@ -675,7 +682,11 @@ fn recover(
             if until.is_some_and(|u| event.seq > u) {
                 break;
             }
+            let at_time = event.at;
             replayer.apply(event).map_err(at)?;
+            if let Some(stamp) = scan.stamp.take() {
+                replayer.engine.request_keys.restore(stamp, at_time);
+            }
             report.events_replayed += 1;
         }
         if let Some(Stop::Torn { offset, reason }) = scan.stop {
@@ -906,7 +917,14 @@ impl Engine {
         // allocation state: left out, so that digests compare as before the board existed
         // (a format-2 directory's digest is pinned by a test). `load_board` compares them.
         state.board.clear();
-        Ok(*blake3::hash(&codec::encode(&state)?).as_bytes())
+        let mut digest = blake3::Hasher::new();
+        digest.update(&codec::encode(&state)?);
+        // Request keys are state (they decide a retry's outcome); none leaves the digest as
+        // it was before they existed.
+        if !state.request_keys.is_empty() {
+            digest.update(&codec::encode(&state.request_keys)?);
+        }
+        Ok(*digest.finalize().as_bytes())
     }
 }
 

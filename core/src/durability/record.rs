@@ -17,7 +17,7 @@
 use super::codec::{corrupt, FRAME_HEADER_LEN, RECORD_LEN_MAX};
 use crate::cards::CardDigest;
 use crate::error::Result;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, RequestStamp};
 use crate::ids::*;
 use crate::model::{
     CancelledBy, HalfDay, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency,
@@ -228,18 +228,26 @@ impl<'de> Deserialize<'de> for KindOwned {
     }
 }
 
-/// A record as written: (seq, at, kind) — a tuple, so no names and no lengths on the wire.
+/// A record as written from format 4 on: (seq, at, kind, stamp) — a tuple, so no names and no
+/// lengths on the wire. `stamp` is the request key's record of the last event of a keyed
+/// request (`idempotency.rs`), one 0 byte otherwise.
 #[derive(Serialize)]
-struct RecordRef<'a>(u64, Timestamp, KindRef<'a>);
+struct RecordRef<'a>(u64, Timestamp, KindRef<'a>, Option<&'a RequestStamp>);
+
+/// A format-3 record: (seq, at, kind).
+#[derive(Deserialize)]
+struct RecordOwned3(u64, Timestamp, KindOwned);
 
 #[derive(Deserialize)]
-struct RecordOwned(u64, Timestamp, KindOwned);
+struct RecordOwned(u64, Timestamp, KindOwned, Option<RequestStamp>);
 
-/// One event as a complete format-3 frame (`codec.rs` has the frame layout), ready to append.
-pub(crate) fn encode_frame(event: &Event) -> Result<Vec<u8>> {
+/// One event (and the stamp of its keyed request, if it ends one) as a complete frame of the
+/// current format (`codec.rs` has the frame layout), ready to append.
+pub(crate) fn encode_frame(event: &Event, stamp: Option<&RequestStamp>) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
-    let mut out = postcard::to_extend(&RecordRef(event.seq, event.at, KindRef(&event.kind)), out)
+    let record = RecordRef(event.seq, event.at, KindRef(&event.kind), stamp);
+    let mut out = postcard::to_extend(&record, out)
         .map_err(|e| corrupt(format!("cannot encode event {}: {e}", event.seq)))?;
     let len = out.len() - FRAME_HEADER_LEN;
     if len > RECORD_LEN_MAX {
@@ -255,16 +263,24 @@ pub(crate) fn encode_frame(event: &Event) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The event of a format-3 payload. Every byte must belong to it: trailing bytes in a
-/// checksummed record mean it was not written by this format, and are corruption.
-pub(crate) fn decode(payload: &[u8]) -> Result<Event> {
-    let (RecordOwned(seq, at, KindOwned(kind)), rest) =
-        postcard::take_from_bytes::<RecordOwned>(payload)
-            .map_err(|e| corrupt(format!("cannot decode: {e}")))?;
+/// The event (and stamp) of a payload of format 3 or 4. Every byte must belong to it:
+/// trailing bytes in a checksummed record mean it was not written by this format, and are
+/// corruption.
+pub(crate) fn decode(version: u16, payload: &[u8]) -> Result<(Event, Option<RequestStamp>)> {
+    let bad = |e: postcard::Error| corrupt(format!("cannot decode: {e}"));
+    let ((seq, at, kind, stamp), rest) = if version == 3 {
+        let (RecordOwned3(seq, at, KindOwned(kind)), rest) =
+            postcard::take_from_bytes::<RecordOwned3>(payload).map_err(bad)?;
+        ((seq, at, kind, None), rest)
+    } else {
+        let (RecordOwned(seq, at, KindOwned(kind), stamp), rest) =
+            postcard::take_from_bytes::<RecordOwned>(payload).map_err(bad)?;
+        ((seq, at, kind, stamp), rest)
+    };
     if !rest.is_empty() {
         return Err(corrupt(format!("{} bytes after the end of the record", rest.len())));
     }
-    Ok(Event { seq, at, kind })
+    Ok((Event { seq, at, kind }, stamp))
 }
 
 #[cfg(test)]
@@ -297,10 +313,20 @@ mod tests {
         ];
         for (i, kind) in events.into_iter().enumerate() {
             let event = Event { seq: 1000 + i as u64, at: Timestamp(1_795_392_000), kind };
-            let frame = encode_frame(&event).unwrap();
+            let frame = encode_frame(&event, None).unwrap();
             let Frame::Ok(payload, end) = read_frame(&frame, 0) else { panic!("bad frame") };
             assert_eq!(end, frame.len());
-            assert_eq!(decode(payload).unwrap(), event);
+            assert_eq!(decode(4, payload).unwrap(), (event.clone(), None));
+            // With a request key's stamp (format 4), and format 3's layout without one.
+            let stamp = RequestStamp {
+                key: crate::RequestKey::new("retry-7").unwrap(),
+                fingerprint: [9; 16],
+                outcome: "{\"outcome\":\"done\"}".into(),
+            };
+            let frame = encode_frame(&event, Some(&stamp)).unwrap();
+            let Frame::Ok(stamped, _) = read_frame(&frame, 0) else { panic!("bad frame") };
+            assert_eq!(decode(4, stamped).unwrap(), (event.clone(), Some(stamp)));
+            assert_eq!(decode(3, &payload[..payload.len() - 1]).unwrap(), (event.clone(), None));
             let format2 = rmp_serde::to_vec(&event).unwrap();
             assert!(payload.len() < format2.len(), "{} ≥ {} bytes", payload.len(), format2.len());
         }
@@ -314,12 +340,17 @@ mod tests {
             kind: EventKind::PatientRegistered { patient: PatientId(1) },
         };
         let mut payload =
-            postcard::to_stdvec(&RecordRef(1, Timestamp(0), KindRef(&event.kind))).unwrap();
-        assert_eq!(decode(&payload).unwrap(), event);
+            postcard::to_stdvec(&RecordRef(1, Timestamp(0), KindRef(&event.kind), None)).unwrap();
+        assert_eq!(decode(4, &payload).unwrap(), (event, None));
         payload.push(0);
-        assert!(decode(&payload).unwrap_err().to_string().contains("after the end"));
+        assert!(decode(4, &payload).unwrap_err().to_string().contains("after the end"));
+        // Format 3 has no stamp: the 0 byte of "none" is a byte too many there.
+        assert!(decode(3, &payload[..payload.len() - 1])
+            .unwrap_err()
+            .to_string()
+            .contains("after the end"));
         // seq 1, at 0 (zigzag), then a tag past the last variant.
-        assert!(decode(&[1, 0, 0x7f]).is_err());
-        assert!(decode(&[]).is_err());
+        assert!(decode(4, &[1, 0, 0x7f]).is_err());
+        assert!(decode(4, &[]).is_err());
     }
 }

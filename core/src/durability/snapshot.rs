@@ -23,6 +23,7 @@ use crate::cards::{CardDigest, CardKey};
 use crate::load::DepartmentLoad;
 use crate::patients::{LinkedCard, PatientState};
 
+use crate::idempotency::KeyRec;
 use crate::policy::Policy;
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
 use crate::time::{Date, Timestamp};
@@ -63,6 +64,10 @@ pub(crate) struct State<C = LinkedCard, I = CardDigest> {
     /// with an empty board, and an engine without check-ins encodes as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub board: Vec<(DepartmentId, DepartmentLoad)>,
+    /// The remembered request keys (idempotency.rs), oldest first. Not a field of the
+    /// encoded state: format 4 writes them after it (`write_snapshot`).
+    #[serde(skip)]
+    pub request_keys: Vec<KeyRec>,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -147,6 +152,7 @@ impl<C, I> State<C, I> {
             drawn: self.drawn,
             next_referral: self.next_referral,
             board: self.board,
+            request_keys: Vec::new(),
         })
     }
 }
@@ -261,6 +267,7 @@ impl State {
                 board.sort_by_key(|(d, _)| *d);
                 board
             },
+            request_keys: e.request_keys.records(),
         }
     }
 
@@ -389,6 +396,9 @@ impl State {
                 return Err(corrupt(format!("snapshot board of {d} is inconsistent")));
             }
             e.board.departments.insert(d, load);
+        }
+        for rec in self.request_keys {
+            e.request_keys.complete(rec);
         }
         let drawn: BTreeSet<Timestamp> = self.drawn.into_iter().collect();
         Ok(Replayer::from_parts(e, self.seq, self.clock, drawn))
