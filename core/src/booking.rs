@@ -555,9 +555,6 @@ impl Engine {
     /// # Ok::<(), haoyuan::Error>(())
     /// ```
     pub fn cancel(&self, id: BookingId) -> Result<Booking> {
-        // A late cancellation's weight and the suspension it may trigger come from the policy,
-        // and replay derives them again: no policy change in between (see `policy_gate`).
-        let policy_gate = self.policy_gate();
         let now = self.now();
         let (result, slot) = self.with_booking(id, |engine, state, i| {
             if let Some((err, freed)) = engine.expired_hold(state, i, now) {
@@ -572,6 +569,12 @@ impl Engine {
                 engine.pol().cancellation.free_until_day_before_at_min,
             );
             let late = b.state == BookingState::Booked && now >= free_until;
+            // A late cancellation's weight and the suspension it may trigger come from the
+            // policy, and replay derives them again: no policy change between numbering the
+            // event and reading them (see `policy_gate`; `late` itself is in the event). Taken
+            // only when late, to keep it off the common path; inside the patient lock is safe,
+            // since `set_policy` holds the gate without taking any patient lock.
+            let _policy_gate = late.then(|| engine.policy_gate());
             let (patient, slot) = (b.patient, b.slot);
             engine.end_booking(
                 state,
@@ -591,7 +594,6 @@ impl Engine {
             }
             Ok((Ok(state.bookings[i].clone()), Some(slot)))
         })?;
-        drop(policy_gate);
         if let Some(slot) = slot {
             self.offer_freed_place(slot, now);
         }

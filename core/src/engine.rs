@@ -25,12 +25,11 @@ use crate::store::{SlotStore, SLOTS_MAX};
 use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::timers::Timers;
 use crate::waitlists::Waitlists;
-use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicPtr, AtomicU64};
 use std::sync::Arc;
 
 /// Most slots one bulk publish call accepts (a bound on one call's memory).
@@ -90,6 +89,11 @@ impl Default for EngineConfig {
     }
 }
 
+/// Most policy changes in an engine's life ([`Engine::set_policy`]): every version is kept
+/// (a reader holds it without a lock), ~1 KB each, so this bounds that memory to ~10 MB. A
+/// change a day for 27 years; a simulation changing its policy daily over a year uses 365.
+pub const POLICY_CHANGES_MAX: usize = 10_000;
+
 /// The engine. `Send + Sync`; every method takes `&self`.
 ///
 /// ```
@@ -106,9 +110,17 @@ impl Default for EngineConfig {
 /// assert_eq!(engine.booking(booking.id).unwrap().state, BookingState::Booked);
 /// ```
 pub struct Engine {
-    /// The running policy. Read without a lock on every path ([`Engine::pol`]); replaced only by
-    /// [`Engine::set_policy`] (and its replay), under `policy_gate`.
-    policy: ArcSwap<Policy>,
+    /// Every policy the engine has run, boxed (a box's contents never move) and never dropped
+    /// while the engine lives: so a reader holds a plain `&Policy` without a lock or a
+    /// reference count ([`Engine::pol`] is one atomic load on the booking path, where
+    /// `arc-swap` cost ~300 instructions per book + cancel pair and an index into an
+    /// append-only vector ~270, ci/instructions.sh). The price is memory: an old version is
+    /// never freed, hence the bound [`POLICY_CHANGES_MAX`].
+    #[allow(clippy::vec_box)] // the boxes are the point: their contents never move
+    policies: Mutex<Vec<Box<Policy>>>,
+    /// The running policy, a box of `policies`; replaced only by [`Engine::set_policy`] (and
+    /// its replay), under `policy_gate`.
+    policy_now: AtomicPtr<Policy>,
     /// Orders policy changes against the operations whose *replay* derives something from the
     /// policy: publication (pool sizes, overbooking allowances), late cancellation and no-show
     /// marking (weights, the counting window, suspensions), lottery entry (its bound). Such an
@@ -118,7 +130,7 @@ pub struct Engine {
     /// every one after under the new, which is the order replay applies them in. Bookings read
     /// the policy too (limits, windows, pools) but their events record what was decided, so
     /// they never take it: a booking racing a change is decided by one policy or the other,
-    /// never a mix ([`Engine::pol`] is one load per operation step).
+    /// though one operation may read it at several steps.
     policy_gate: parking_lot::RwLock<()>,
     pub(crate) utc_offset_s: i32,
     clock: Arc<dyn Clock>,
@@ -200,7 +212,8 @@ impl Engine {
             },
         };
         let engine = Engine {
-            policy: ArcSwap::from_pointee(config.policy),
+            policy_now: AtomicPtr::new(std::ptr::null_mut()),
+            policies: Mutex::new(Vec::new()),
             policy_gate: parking_lot::RwLock::new(()),
             utc_offset_s: config.utc_offset_s,
             clock,
@@ -226,6 +239,8 @@ impl Engine {
             next_referral: AtomicU64::new(1),
             card_key,
         };
+        // The first policy, before anyone can read it (`pol` needs one).
+        engine.replace_policy(config.policy);
         // The registry starts with the standard channels; give each its quota group.
         for (_, channel) in engine.registry.channels.iter() {
             engine.channel_groups.push(engine.quota_group_of(&channel.name));
@@ -238,17 +253,21 @@ impl Engine {
         self.manual_clock.as_deref()
     }
 
-    /// The policy the engine runs now (a shared copy: a later [`Engine::set_policy`] does not
-    /// change it).
-    pub fn policy(&self) -> Arc<Policy> {
-        self.policy.load_full()
+    /// The policy the engine runs now. A later [`Engine::set_policy`] does not change what this
+    /// returned (the engine keeps every version it ran).
+    pub fn policy(&self) -> &Policy {
+        self.pol()
     }
 
-    /// The running policy, for the engine's own reads: one lock-free load. Hold the guard for
-    /// one decision only (it pins this version of the policy).
+    /// The running policy, for the engine's own reads: one atomic load and an index.
     #[inline]
-    pub(crate) fn pol(&self) -> arc_swap::Guard<Arc<Policy>> {
-        self.policy.load()
+    pub(crate) fn pol(&self) -> &Policy {
+        let now = self.policy_now.load(std::sync::atomic::Ordering::Acquire);
+        // SAFETY: `now` points into a box of `self.policies` (set by `replace_policy`, also in
+        // `build` before the engine is shared, so never null here), stored with Release after
+        // the box was filled and pushed; the box is neither dropped nor changed while `self`
+        // lives, so the reference is valid for `&self`'s lifetime.
+        unsafe { &*now }
     }
 
     /// Shared hold on the policy gate (see the field): taken before the patient or slot locks
@@ -292,7 +311,12 @@ impl Engine {
     pub fn set_policy(&self, policy: Policy) -> Result<()> {
         policy.validate()?;
         let _gate = self.policy_gate.write();
-        self.check_policy_change(&self.pol(), &policy)?;
+        self.check_policy_change(self.pol(), &policy)?;
+        if self.policies.lock().len() > POLICY_CHANGES_MAX {
+            return Err(Error::CapacityExceeded(format!(
+                "at most {POLICY_CHANGES_MAX} policy changes in an engine's life (each version is kept)"
+            )));
+        }
         self.emit(EventKind::PolicyChanged { policy: Box::new(policy.clone()) });
         self.replace_policy(policy);
         drop(_gate);
@@ -315,7 +339,10 @@ impl Engine {
     /// Replay of [`EventKind::PolicyChanged`]: the journal holds only changes that passed
     /// `set_policy`'s checks.
     pub(crate) fn replace_policy(&self, policy: Policy) {
-        self.policy.store(Arc::new(policy));
+        let boxed = Box::new(policy);
+        let now: *const Policy = &*boxed;
+        self.policies.lock().push(boxed);
+        self.policy_now.store(now.cast_mut(), std::sync::atomic::Ordering::Release);
         // Each resource-day's dealing of reserved places is a function of its places *under
         // the running shares* (`Dealt::at`): dropping the kept states makes the next
         // publication rebuild it under the new shares, so that new places take the new shares

@@ -84,8 +84,8 @@ pub use durability::{
     RecoveryReport, TornTail, BUFFERED_UNFLUSHED_MAX_DEFAULT,
 };
 pub use engine::{
-    Engine, EngineConfig, PUBLISH_BATCH_MAX, REGISTER_BATCH_MAX, ROSTER_HORIZON_DAYS_MAX,
-    SLOTS_PER_QUERY_MAX,
+    Engine, EngineConfig, POLICY_CHANGES_MAX, PUBLISH_BATCH_MAX, REGISTER_BATCH_MAX,
+    ROSTER_HORIZON_DAYS_MAX, SLOTS_PER_QUERY_MAX,
 };
 pub use error::{Error, ErrorCode, LimitKind, Result, FORGOTTEN_BOOKING};
 pub use events::{

@@ -457,7 +457,7 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                 (Ok(()), Ok(()))
             }
             Op::SetPolicy { ref limits, rollover } => {
-                let mut policy = Policy::clone(&e.policy());
+                let mut policy = e.policy().clone();
                 policy.limits = limits.clone();
                 policy.referral.rollover_at_public_open = rollover;
                 e.set_policy(policy).unwrap();

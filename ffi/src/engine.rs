@@ -720,7 +720,7 @@ pub extern "C" fn hy_engine_policy_json(
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
         try_out(written, "written")?;
-        copy_out_json(&*e.policy(), "policy", buf, len, written)
+        copy_out_json(e.policy(), "policy", buf, len, written)
     }
 }
 

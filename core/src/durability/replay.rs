@@ -462,7 +462,7 @@ impl Replayer {
             // figures it reported are taken (the baseline of the next one, board.rs).
             EventKind::PolicyChanged { policy } => {
                 policy.validate().map_err(|err| corrupt(format!("policy change: {err}")))?;
-                e.check_policy_change(&e.pol(), &policy)
+                e.check_policy_change(e.pol(), &policy)
                     .map_err(|err| corrupt(format!("policy change: {err}")))?;
                 e.replace_policy(*policy);
                 Ok(())

@@ -24,7 +24,6 @@ use crate::load::DepartmentLoad;
 use crate::patients::{LinkedCard, PatientState};
 
 use crate::idempotency::KeyRec;
-use crate::policy::Policy;
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
 use crate::time::{Date, Timestamp};
 
@@ -203,7 +202,7 @@ impl State {
             .collect();
         State {
             config: EngineConfig {
-                policy: Policy::clone(&e.pol()),
+                policy: e.pol().clone(),
                 utc_offset_s: e.utc_offset_s,
                 card_key: None,
             },

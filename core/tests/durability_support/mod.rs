@@ -215,7 +215,7 @@ impl Ops {
                 // A policy change on the running engine: what replay derives from the policy
                 // (pools of later publications, late-cancel and no-show weights, suspensions,
                 // the lottery's bound) must follow it at the same point of the journal.
-                let mut policy = Policy::clone(&e.policy());
+                let mut policy = e.policy().clone();
                 policy.referral.share = [0.0, 0.3, 0.5][self.rng.random_range(0..3)];
                 policy.overbooking.ratio = [0.0, 0.25][self.rng.random_range(0..2)];
                 policy.cancellation.late_cancel_weight = [0.5, 1.0][self.rng.random_range(0..2)];
