@@ -78,10 +78,10 @@
 #define HY_NONE 4294967295
 
 // Most recommendations one `hy_engine_recommend` returns.
-#define HY_RECOMMEND_LIMIT_MAX RECOMMEND_LIMIT_MAX
+#define HY_RECOMMEND_LIMIT_MAX 100
 
 // Longest date range one recommendation searches, in days.
-#define HY_RECOMMEND_DAYS_MAX (uint32_t)RECOMMEND_DAYS_MAX
+#define HY_RECOMMEND_DAYS_MAX 31
 
 // Longest name the registry accepts (institutions, departments, resources, channels,
 // districts, specialties), in bytes.

@@ -719,9 +719,12 @@ pub struct hy_recommend_query {
 }
 
 /// Most recommendations one `hy_engine_recommend` returns.
-pub const HY_RECOMMEND_LIMIT_MAX: u32 = RECOMMEND_LIMIT_MAX;
+pub const HY_RECOMMEND_LIMIT_MAX: u32 = 100;
 /// Longest date range one recommendation searches, in days.
-pub const HY_RECOMMEND_DAYS_MAX: u32 = RECOMMEND_DAYS_MAX as u32;
+pub const HY_RECOMMEND_DAYS_MAX: u32 = 31;
+// Literals, so that cbindgen writes numbers into the header; the engine's bounds, checked here.
+const _: () = assert!(HY_RECOMMEND_LIMIT_MAX == RECOMMEND_LIMIT_MAX);
+const _: () = assert!(HY_RECOMMEND_DAYS_MAX as i32 == RECOMMEND_DAYS_MAX);
 
 /// One recommended department and doctor (`hy_engine_recommend`), best first. Names are not
 /// copied: look them up by id; the reason's words are Rust's and Python's only.
