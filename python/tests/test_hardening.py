@@ -196,6 +196,9 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (U64, lambda w, v: w.e.recommend("Guancheng", DAY, specialty="cardiology", patient=w.p, referral=v)),
         (U32, lambda w, v: w.e.recommend("Guancheng", DAY, specialty="cardiology", limit=v)),
     ],
+    "Engine.recommend_to_pandas": [
+        (U32, lambda w, v: w.e.recommend_to_pandas("Guancheng", DAY, specialty="cardiology", limit=v)),
+    ],
     "Engine.hold_for": [
         (U32, lambda w, v: w.e.hold_for(v, w.slots[2], "app", 60)),
         (U32, lambda w, v: w.e.hold_for(w.p, v, "app", 60)),
