@@ -40,7 +40,10 @@ fn recommend(c: &mut Criterion) {
         .expect("referral");
     let mut with_referral = RecommendQuery::specialty("cardiology", district, from, to);
     (with_referral.patient, with_referral.referral) = (Some(patient), Some(referral.id));
-    assert_eq!(engine.recommend(&with_referral).expect("recommend")[0].reason, RecommendReason::Referral);
+    assert_eq!(
+        engine.recommend(&with_referral).expect("recommend")[0].reason,
+        RecommendReason::Referral
+    );
     let emergency = RecommendQuery::complaint("胸痛", district, from, to);
     assert_eq!(engine.recommend(&emergency).expect("recommend")[0].tier, Tier::Tertiary);
 
