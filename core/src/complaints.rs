@@ -272,7 +272,7 @@ mod tests {
             )
         };
         let long = format!("[\"{}\"]", "x".repeat(KEYWORD_LEN_MAX + 1));
-        let many = format!("[{}]", vec!["\"s\""; SPECIALTIES_PER_ENTRY_MAX + 1].join(","));
+        let many = format!("[{}]", ["\"s\""; SPECIALTIES_PER_ENTRY_MAX + 1].join(","));
         for text in [
             String::new(),
             "not json".into(),
