@@ -29,11 +29,11 @@ pub const QUERY_LIMIT_MAX: u32 = 100_000;
 
 /// The pools a requester may take (at most the four, on the stack), `Engine::requester_pools`.
 #[derive(Copy, Clone)]
-struct Pools([Pool; 4], usize);
+pub(crate) struct Pools([Pool; 4], usize);
 
 /// Answers of `day_pools` within one query, keyed by (date, first start, last start).
 #[derive(Default)]
-struct PoolsMemo(Vec<((Date, u16, u16), Option<Pools>)>);
+pub(crate) struct PoolsMemo(Vec<((Date, u16, u16), Option<Pools>)>);
 
 impl PoolsMemo {
     /// A handful: a query's days share a few session shapes; a miss only costs the computation.
@@ -41,13 +41,13 @@ impl PoolsMemo {
 }
 
 impl Pools {
-    fn as_slice(&self) -> &[Pool] {
+    pub(crate) fn as_slice(&self) -> &[Pool] {
         &self.0[..self.1]
     }
 }
 
 impl Engine {
-    fn check_range(&self, from: Date, to: Date) -> Result<()> {
+    pub(crate) fn check_range(&self, from: Date, to: Date) -> Result<()> {
         for d in [from, to] {
             if !d.is_valid() {
                 return Err(Error::InvalidDate(d));
@@ -95,7 +95,7 @@ impl Engine {
     }
 
     /// Places a requester could take in `slot` right now.
-    fn free_now(&self, slot: &Slot, with_referral: bool, now: Timestamp) -> u32 {
+    pub(crate) fn free_now(&self, slot: &Slot, with_referral: bool, now: Timestamp) -> u32 {
         let (pools, n, _) = self.requester_pools(slot, with_referral, now);
         slot.free_in(&pools[..n])
     }
@@ -141,7 +141,7 @@ impl Engine {
         self.day_free_memo(list, with_referral, now, &mut PoolsMemo::default())
     }
 
-    fn day_free_memo(
+    pub(crate) fn day_free_memo(
         &self,
         list: &DayList,
         with_referral: bool,
@@ -152,7 +152,7 @@ impl Engine {
         Some((self.store.day_counts(list.counts).free_in(pools.as_slice()), pools))
     }
 
-    fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
+    pub(crate) fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
         FreeSlot {
             slot: id,
             resource: slot.resource,

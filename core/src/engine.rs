@@ -170,6 +170,8 @@ pub struct Engine {
     /// Serialises patient merges (see `merge_patients`).
     merge_lock: Mutex<()>,
     pub(crate) next_referral: AtomicU64,
+    /// The host's complaint table for `recommend` (configuration, not state: never journaled).
+    pub(crate) complaints: parking_lot::RwLock<Arc<crate::complaints::ComplaintTable>>,
     /// Card numbers are hashed under it (never printed: see `CardKey`'s `Debug`).
     card_key: CardKey,
 }
@@ -237,6 +239,9 @@ impl Engine {
             clock_lock: Mutex::new(()),
             merge_lock: Mutex::new(()),
             next_referral: AtomicU64::new(1),
+            complaints: parking_lot::RwLock::new(Arc::new(
+                crate::complaints::ComplaintTable::bundled(),
+            )),
             card_key,
         };
         // The first policy, before anyone can read it (`pol` needs one).

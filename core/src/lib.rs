@@ -40,6 +40,7 @@ mod calendar;
 mod cards;
 mod chunked;
 mod command;
+mod complaints;
 mod durability;
 mod engine;
 mod error;
@@ -54,6 +55,7 @@ mod model;
 mod patients;
 mod pipeline;
 mod policy;
+mod recommend;
 mod referral;
 mod registry;
 mod roster;
@@ -66,7 +68,12 @@ mod waitlist;
 mod waitlists;
 
 pub use availability::{QUERY_DAYS_MAX, QUERY_LIMIT_MAX};
+pub use complaints::{
+    ComplaintEntry, ComplaintMatch, ComplaintTable, COMPLAINT_ENTRIES_MAX, COMPLAINT_LEN_MAX,
+    COMPLAINT_TABLE_BYTES_MAX, KEYWORDS_PER_ENTRY_MAX, KEYWORD_LEN_MAX, SPECIALTIES_PER_ENTRY_MAX,
+};
 pub use load::{SERVICE_EWMA_ALPHA, SESSIONS_PER_DEPARTMENT_MAX};
+pub use recommend::{RECOMMEND_DAYS_MAX, RECOMMEND_LIMIT_MAX};
 
 pub use ack::PipelineScope;
 pub use cards::{
@@ -99,9 +106,10 @@ pub use metrics::{JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSY
 pub use model::{
     Alternative, AvailabilityQuery, BoardRow, Booking, BookingState, CancelledBy, Card, Channel,
     DayAvailability, Department, EngineStats, FreeSlot, HalfDay, Institution, LoadBoard,
-    NoShowMark, PatientRecord, Pool, PoolCounts, PriorityClass, Referral, ReferralRequest, Request,
-    ResourceKind, ResourceStats, Roster, SlotInfo, SlotRange, SlotRangeIter, SlotSpec, Submission,
-    SuspensionReport, Tier, Urgency, WaitlistEntry, WaitlistRequest,
+    NoShowMark, PatientRecord, Pool, PoolCounts, PriorityClass, RecommendQuery, RecommendReason,
+    Recommendation, Referral, ReferralRequest, Request, ResourceKind, ResourceStats, Roster,
+    SlotInfo, SlotRange, SlotRangeIter, SlotSpec, Submission, SuspensionReport, Tier, Urgency,
+    WaitlistEntry, WaitlistRequest,
 };
 pub use patients::ENDED_BOOKINGS_KEPT;
 pub use pipeline::{DurableTicket, LifecycleAction, Pipelined, BULK_ROWS_MAX};

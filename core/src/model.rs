@@ -642,6 +642,146 @@ pub struct LoadBoard {
     pub rows: Vec<BoardRow>,
 }
 
+// ---------------------------------------------------------------- recommendations
+
+/// What to recommend for (Qingdao: "after entering symptoms, the patient is recommended
+/// hospitals and doctors"): a complaint or a specialty, the patient's district, and optionally
+/// the patient and a referral of theirs, over a date range. See
+/// [`Engine::recommend`](crate::Engine::recommend) for the ranking.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecommendQuery {
+    /// The patient's words (looked up in the engine's complaint table); or `specialty`.
+    pub complaint: Option<String>,
+    /// A specialty by name; or `complaint`. Both unset is allowed only with a referral (its
+    /// specialty is then recommended).
+    pub specialty: Option<String>,
+    /// The patient's district, by name (same-district places rank first within a tier).
+    pub district: String,
+    /// The patient: leaves out department-days where a per-patient limit would refuse them;
+    /// required with `referral`.
+    pub patient: Option<PatientId>,
+    /// A referral of the patient's: where it is valid ranks first, counting its referral pool.
+    pub referral: Option<ReferralId>,
+    /// First visit date searched.
+    pub date_from: Date,
+    /// Last visit date searched (at most [`RECOMMEND_DAYS_MAX`](crate::RECOMMEND_DAYS_MAX) days
+    /// from the first).
+    pub date_to: Date,
+    /// Most recommendations returned, 1 ..= [`RECOMMEND_LIMIT_MAX`](crate::RECOMMEND_LIMIT_MAX).
+    pub limit: u32,
+}
+
+impl Default for RecommendQuery {
+    fn default() -> Self {
+        RecommendQuery {
+            complaint: None,
+            specialty: None,
+            district: String::new(),
+            patient: None,
+            referral: None,
+            date_from: Date(0),
+            date_to: Date(0),
+            limit: 10,
+        }
+    }
+}
+
+impl RecommendQuery {
+    /// Recommendations for a complaint in a district over a date range.
+    pub fn complaint(complaint: &str, district: &str, date_from: Date, date_to: Date) -> Self {
+        RecommendQuery {
+            complaint: Some(complaint.into()),
+            district: district.into(),
+            date_from,
+            date_to,
+            ..Default::default()
+        }
+    }
+
+    /// Recommendations for a specialty in a district over a date range.
+    pub fn specialty(specialty: &str, district: &str, date_from: Date, date_to: Date) -> Self {
+        RecommendQuery {
+            specialty: Some(specialty.into()),
+            district: district.into(),
+            date_from,
+            date_to,
+            ..Default::default()
+        }
+    }
+}
+
+/// Why a recommendation has its rank (with [`Recommendation::reason_text`] in words).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecommendReason {
+    /// The patient's referral is valid here: referral places rank first (orderly referral).
+    Referral,
+    /// A routine complaint at a community clinic: primary care first (基层首诊).
+    CommunityFirst,
+    /// A routine complaint at a hospital: after every community clinic with a place.
+    HigherTier,
+    /// An urgent complaint: the earliest place first, whatever the tier.
+    Urgent,
+    /// A complaint that may be an emergency: go to an emergency department now; hospital
+    /// places are listed highest tier first for a visit afterwards.
+    Emergency,
+}
+
+impl RecommendReason {
+    /// Its name as C and Python spell it (`community_first`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RecommendReason::Referral => "referral",
+            RecommendReason::CommunityFirst => "community_first",
+            RecommendReason::HigherTier => "higher_tier",
+            RecommendReason::Urgent => "urgent",
+            RecommendReason::Emergency => "emergency",
+        }
+    }
+}
+
+/// One recommended department and doctor, with its earliest free place and the reason for its
+/// rank ([`Engine::recommend`](crate::Engine::recommend)).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// 1 for the first recommendation, 2 for the next …
+    pub rank: u32,
+    /// The institution.
+    pub institution: InstitutionId,
+    /// Its display name.
+    pub institution_name: String,
+    /// Its tier.
+    pub tier: Tier,
+    /// Its district's name.
+    pub district: String,
+    /// Whether it is in the patient's district.
+    pub same_district: bool,
+    /// The department.
+    pub department: DepartmentId,
+    /// Its display name.
+    pub department_name: String,
+    /// Its specialty's name.
+    pub specialty: String,
+    /// The doctor (a `doctor` resource of the department) with the earliest free place.
+    pub resource: ResourceId,
+    /// The doctor's display name.
+    pub resource_name: String,
+    /// That earliest free place: a slot the patient could take now (`earliest.free` places).
+    pub earliest: FreeSlot,
+    /// Expected wait after checking in for that place's session, in seconds, from the live load
+    /// board (queue × measured pace, `BoardRow::expected_wait_s`); `None` when the session has
+    /// no check-ins yet (nothing measured: unknown, not zero).
+    pub expected_wait_s: Option<u32>,
+    /// The urgency the ranking used: the complaint's (the most urgent matching keyword), or a
+    /// usable referral's if more urgent; `routine` for a plain specialty.
+    pub urgency: Urgency,
+    /// Why it ranks where it does.
+    pub reason: RecommendReason,
+    /// The reason in words, for display (English).
+    pub reason_text: String,
+}
+
 // ---------------------------------------------------------------- engine reports
 
 /// The ids one [`publish_slots`](crate::Engine::publish_slots) call gave its slots:

@@ -77,6 +77,12 @@
 // (0 is never an id either, but 0 in such a field is looked up and is HY_NOT_FOUND.)
 #define HY_NONE 4294967295
 
+// Most recommendations one `hy_engine_recommend` returns.
+#define HY_RECOMMEND_LIMIT_MAX 100
+
+// Longest date range one recommendation searches, in days.
+#define HY_RECOMMEND_DAYS_MAX 31
+
 // Longest name the registry accepts (institutions, departments, resources, channels,
 // districts, specialties), in bytes.
 #define HY_NAME_LEN_MAX 200
@@ -684,6 +690,58 @@ typedef struct {
   uint32_t free_beds_tonight;
 } hy_board_row;
 
+// What to recommend for (`hy_engine_recommend`): exactly one of `complaint` and `specialty`
+// (both NULL only with a referral), the patient's district, optionally the patient and a
+// referral of theirs, a date range and a limit. Strings are read during the call only.
+typedef struct {
+  // The patient's words (UTF-8, looked up in the engine's complaint table), or NULL.
+  const char *complaint;
+  // A specialty name, or NULL.
+  const char *specialty;
+  // The patient's district name (required).
+  const char *district;
+  // The patient, or HY_NONE (required with a referral).
+  hy_patient_id patient;
+  // A referral of the patient's, or 0 for none.
+  hy_referral_id referral;
+  // First visit date searched.
+  hy_date date_from;
+  // Last visit date searched, at most HY_RECOMMEND_DAYS_MAX days from the first.
+  hy_date date_to;
+  // Most recommendations wanted; 0 means "as many as the output array holds" (at most
+  // HY_RECOMMEND_LIMIT_MAX).
+  uint32_t limit;
+} hy_recommend_query;
+
+// Why a recommendation has its rank (`hy_recommendation.reason`).
+typedef uint32_t hy_recommend_reason;
+
+// One recommended department and doctor (`hy_engine_recommend`), best first. Names are not
+// copied: look them up by id; the reason's words are Rust's and Python's only.
+typedef struct {
+  // 1 for the first, 2 for the next …
+  uint32_t rank;
+  // The institution.
+  hy_institution_id institution;
+  // Its tier (HY_TIER_COMMUNITY, _SECONDARY or _TERTIARY).
+  hy_tier tier;
+  // Whether it is in the patient's district.
+  bool same_district;
+  // The department.
+  hy_department_id department;
+  // The doctor with the earliest free place (also `earliest.resource`).
+  hy_resource_id resource;
+  // That earliest free place: a slot the patient could take now.
+  hy_free_slot earliest;
+  // Expected wait after checking in for that place's session, in seconds (live load
+  // board), or HY_NONE when the session has no check-ins yet (unknown).
+  uint32_t expected_wait_s;
+  // The urgency the ranking used (the complaint's, or a more urgent referral's).
+  hy_urgency urgency;
+  // Why it ranks where it does (HY_RECOMMEND_REASON_*).
+  hy_recommend_reason reason;
+} hy_recommendation;
+
 // What the engine does when a subscription's queue is full (`hy_engine_subscribe_with`).
 typedef uint32_t hy_overflow;
 
@@ -890,6 +948,22 @@ typedef struct {
 
 // Segments starting at 12:00 local or later.
 #define HY_HALF_DAY_PM 1
+
+// The patient's referral is valid here: referral places rank first (orderly referral).
+#define HY_RECOMMEND_REASON_REFERRAL 0
+
+// A routine complaint at a community clinic: primary care first.
+#define HY_RECOMMEND_REASON_COMMUNITY_FIRST 1
+
+// A routine complaint at a hospital: after every community clinic with a place.
+#define HY_RECOMMEND_REASON_HIGHER_TIER 2
+
+// An urgent complaint: the earliest place first, whatever the tier.
+#define HY_RECOMMEND_REASON_URGENT 3
+
+// Possibly an emergency: the patient should go to an emergency department now; hospital
+// places are listed highest tier first, for afterwards.
+#define HY_RECOMMEND_REASON_EMERGENCY 4
 
 // held → booked (`hy_engine_confirm`).
 #define HY_LIFECYCLE_CONFIRM 0
@@ -1404,6 +1478,33 @@ hy_result hy_engine_load_board(const hy_engine *engine,
                                hy_board_row *out,
                                size_t cap,
                                size_t *written_out);
+
+// Recommended departments and doctors for a complaint or a specialty (Qingdao), best first,
+// into `out` (`cap` entries, at most `query->limit` when it is not 0); `*written_out` says how
+// many. Ranking: with a referral, where it is valid first; then for a routine complaint
+// community clinics first, for an urgent one the earliest place, for a possible emergency the
+// highest tier (reason HY_RECOMMEND_REASON_EMERGENCY: go to an emergency department now);
+// within that the patient's district first, then the earliest free place, then the expected
+// wait; ties by ids. One row per department; full departments are left out.
+// HY_INVALID_ARGUMENT: both or neither of complaint and specialty (neither is allowed with a
+// referral), a complaint no keyword matches, an unknown specialty or district, a referral
+// without its patient, a range over HY_RECOMMEND_DAYS_MAX days; HY_NOT_FOUND for an unknown
+// patient; HY_REFERRAL_INVALID for a referral that is not the patient's, used, or lapsed.
+// Reads only: any thread, any time.
+hy_result hy_engine_recommend(const hy_engine *engine,
+                              const hy_recommend_query *query,
+                              hy_recommendation *out,
+                              size_t cap,
+                              size_t *written_out);
+
+// Replace the complaint table `hy_engine_recommend` looks complaints up in with a host's own,
+// given as JSON text (UTF-8, NUL-terminated; the format is in the Rust docs of
+// `ComplaintTable`: `{"complaints": [{"keywords": [...], "specialties": [...], "urgency":
+// "routine" | "urgent" | "emergency"}]}`). Every engine starts with the bundled example
+// table. HY_INVALID_ARGUMENT names what is wrong; the old table is kept then. Configuration,
+// not state: not journaled, so set it again after reopening a durable engine.
+hy_result hy_engine_set_complaint_table(hy_engine *engine,
+                                        const char *json);
 
 // The `hy_date` of a calendar day (HY_INVALID_DATE if there is no such day in 1970 ..= 2199).
 hy_result hy_date_from_ymd(int32_t year,

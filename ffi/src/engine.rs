@@ -972,6 +972,63 @@ pub extern "C" fn hy_engine_load_board(
     }
 }
 
+/// Recommended departments and doctors for a complaint or a specialty (Qingdao), best first,
+/// into `out` (`cap` entries, at most `query->limit` when it is not 0); `*written_out` says how
+/// many. Ranking: with a referral, where it is valid first; then for a routine complaint
+/// community clinics first, for an urgent one the earliest place, for a possible emergency the
+/// highest tier (reason HY_RECOMMEND_REASON_EMERGENCY: go to an emergency department now);
+/// within that the patient's district first, then the earliest free place, then the expected
+/// wait; ties by ids. One row per department; full departments are left out.
+/// HY_INVALID_ARGUMENT: both or neither of complaint and specialty (neither is allowed with a
+/// referral), a complaint no keyword matches, an unknown specialty or district, a referral
+/// without its patient, a range over HY_RECOMMEND_DAYS_MAX days; HY_NOT_FOUND for an unknown
+/// patient; HY_REFERRAL_INVALID for a referral that is not the patient's, used, or lapsed.
+/// Reads only: any thread, any time.
+#[no_mangle]
+pub extern "C" fn hy_engine_recommend(
+    engine: *const hy_engine,
+    query: *const hy_recommend_query,
+    out: *mut hy_recommendation,
+    cap: usize,
+    written_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let q = try_ref(query, "query")?;
+        let written = try_out(written_out, "written_out")?;
+        let dst = try_slice_mut(out, cap, HY_ARRAY_MAX, "out")?;
+        if cap == 0 {
+            set_last_error("cap must be at least 1".to_string());
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        let rows = e.recommend(&recommend_query_from(q, cap)?)?;
+        for (d, r) in dst.iter_mut().zip(&rows) {
+            *d = r.into();
+        }
+        written.set(rows.len().min(cap));
+        Ok(())
+    }
+}
+
+/// Replace the complaint table `hy_engine_recommend` looks complaints up in with a host's own,
+/// given as JSON text (UTF-8, NUL-terminated; the format is in the Rust docs of
+/// `ComplaintTable`: `{"complaints": [{"keywords": [...], "specialties": [...], "urgency":
+/// "routine" | "urgent" | "emergency"}]}`). Every engine starts with the bundled example
+/// table. HY_INVALID_ARGUMENT names what is wrong; the old table is kept then. Configuration,
+/// not state: not journaled, so set it again after reopening a durable engine.
+#[no_mangle]
+pub extern "C" fn hy_engine_set_complaint_table(
+    engine: *mut hy_engine,
+    json: *const c_char,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let table = ComplaintTable::from_json(try_str(json, "json")?)?;
+        e.set_complaint_table(table);
+        Ok(())
+    }
+}
+
 // ------------------------------------------------------------------ dates
 
 /// The `hy_date` of a calendar day (HY_INVALID_DATE if there is no such day in 1970 ..= 2199).

@@ -677,6 +677,128 @@ impl From<&BoardRow> for hy_board_row {
     }
 }
 
+/// Why a recommendation has its rank (`hy_recommendation.reason`).
+#[allow(non_camel_case_types)]
+pub type hy_recommend_reason = u32;
+/// The patient's referral is valid here: referral places rank first (orderly referral).
+pub const HY_RECOMMEND_REASON_REFERRAL: hy_recommend_reason = 0;
+/// A routine complaint at a community clinic: primary care first.
+pub const HY_RECOMMEND_REASON_COMMUNITY_FIRST: hy_recommend_reason = 1;
+/// A routine complaint at a hospital: after every community clinic with a place.
+pub const HY_RECOMMEND_REASON_HIGHER_TIER: hy_recommend_reason = 2;
+/// An urgent complaint: the earliest place first, whatever the tier.
+pub const HY_RECOMMEND_REASON_URGENT: hy_recommend_reason = 3;
+/// Possibly an emergency: the patient should go to an emergency department now; hospital
+/// places are listed highest tier first, for afterwards.
+pub const HY_RECOMMEND_REASON_EMERGENCY: hy_recommend_reason = 4;
+
+/// What to recommend for (`hy_engine_recommend`): exactly one of `complaint` and `specialty`
+/// (both NULL only with a referral), the patient's district, optionally the patient and a
+/// referral of theirs, a date range and a limit. Strings are read during the call only.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct hy_recommend_query {
+    /// The patient's words (UTF-8, looked up in the engine's complaint table), or NULL.
+    pub complaint: *const std::ffi::c_char,
+    /// A specialty name, or NULL.
+    pub specialty: *const std::ffi::c_char,
+    /// The patient's district name (required).
+    pub district: *const std::ffi::c_char,
+    /// The patient, or HY_NONE (required with a referral).
+    pub patient: hy_patient_id,
+    /// A referral of the patient's, or 0 for none.
+    pub referral: hy_referral_id,
+    /// First visit date searched.
+    pub date_from: hy_date,
+    /// Last visit date searched, at most HY_RECOMMEND_DAYS_MAX days from the first.
+    pub date_to: hy_date,
+    /// Most recommendations wanted; 0 means "as many as the output array holds" (at most
+    /// HY_RECOMMEND_LIMIT_MAX).
+    pub limit: u32,
+}
+
+/// Most recommendations one `hy_engine_recommend` returns.
+pub const HY_RECOMMEND_LIMIT_MAX: u32 = 100;
+/// Longest date range one recommendation searches, in days.
+pub const HY_RECOMMEND_DAYS_MAX: u32 = 31;
+// Literals, so that cbindgen writes numbers into the header; the engine's bounds, checked here.
+const _: () = assert!(HY_RECOMMEND_LIMIT_MAX == RECOMMEND_LIMIT_MAX);
+const _: () = assert!(HY_RECOMMEND_DAYS_MAX as i32 == RECOMMEND_DAYS_MAX);
+
+/// One recommended department and doctor (`hy_engine_recommend`), best first. Names are not
+/// copied: look them up by id; the reason's words are Rust's and Python's only.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct hy_recommendation {
+    /// 1 for the first, 2 for the next …
+    pub rank: u32,
+    /// The institution.
+    pub institution: hy_institution_id,
+    /// Its tier (HY_TIER_COMMUNITY, _SECONDARY or _TERTIARY).
+    pub tier: hy_tier,
+    /// Whether it is in the patient's district.
+    pub same_district: bool,
+    /// The department.
+    pub department: hy_department_id,
+    /// The doctor with the earliest free place (also `earliest.resource`).
+    pub resource: hy_resource_id,
+    /// That earliest free place: a slot the patient could take now.
+    pub earliest: hy_free_slot,
+    /// Expected wait after checking in for that place's session, in seconds (live load
+    /// board), or HY_NONE when the session has no check-ins yet (unknown).
+    pub expected_wait_s: u32,
+    /// The urgency the ranking used (the complaint's, or a more urgent referral's).
+    pub urgency: hy_urgency,
+    /// Why it ranks where it does (HY_RECOMMEND_REASON_*).
+    pub reason: hy_recommend_reason,
+}
+
+impl From<&Recommendation> for hy_recommendation {
+    fn from(r: &Recommendation) -> Self {
+        hy_recommendation {
+            rank: r.rank,
+            institution: r.institution.0,
+            tier: tier_to(r.tier),
+            same_district: r.same_district,
+            department: r.department.0,
+            resource: r.resource.0,
+            earliest: (&r.earliest).into(),
+            expected_wait_s: r.expected_wait_s.unwrap_or(HY_NONE),
+            urgency: urgency_to(r.urgency),
+            reason: match r.reason {
+                RecommendReason::Referral => HY_RECOMMEND_REASON_REFERRAL,
+                RecommendReason::CommunityFirst => HY_RECOMMEND_REASON_COMMUNITY_FIRST,
+                RecommendReason::HigherTier => HY_RECOMMEND_REASON_HIGHER_TIER,
+                RecommendReason::Urgent => HY_RECOMMEND_REASON_URGENT,
+                RecommendReason::Emergency => HY_RECOMMEND_REASON_EMERGENCY,
+            },
+        }
+    }
+}
+
+pub(crate) fn recommend_query_from(
+    q: &hy_recommend_query,
+    cap: usize,
+) -> Result<RecommendQuery, hy_result> {
+    let limit = match q.limit {
+        0 => cap,
+        n => (n as usize).min(cap),
+    }
+    .min(RECOMMEND_LIMIT_MAX as usize) as u32;
+    Ok(RecommendQuery {
+        complaint: try_opt_str(q.complaint, "query.complaint")?.map(str::to_string),
+        specialty: try_opt_str(q.specialty, "query.specialty")?.map(str::to_string),
+        district: try_str(q.district, "query.district")?.to_string(),
+        patient: opt_u32(q.patient).map(PatientId),
+        referral: opt_u64(q.referral).map(ReferralId),
+        date_from: Date(q.date_from),
+        date_to: Date(q.date_to),
+        limit,
+    })
+}
+
 /// Another institution's department with free places (load spreading).
 #[allow(non_camel_case_types)]
 #[repr(C)]

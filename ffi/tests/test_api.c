@@ -698,6 +698,58 @@ static void test_load_board(void) {
     hy_engine_free(r.engine);
 }
 
+/* Recommendations: a routine specialty query puts the community clinic first; a chest pain
+ * complaint (bundled table: cardiology, emergency) the tertiary hospital; a host's own table. */
+static void test_recommend(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_resource_id dr_gp;
+    CHECK_OK(hy_engine_add_resource(r.engine, r.clinic_cardiology, HY_RESOURCE_DOCTOR, "Dr Gao", false, &dr_gp));
+    hy_slot_id first, gp_first;
+    CHECK(region_publish(&r, r.dr_li, 2, 4, &first));
+    CHECK(region_publish(&r, dr_gp, 1, 4, &gp_first));
+    hy_recommend_query q;
+    memset(&q, 0, sizeof q);
+    q.specialty = "cardiology";
+    q.district = "Guancheng";
+    q.patient = HY_NONE;
+    q.date_from = r.visit_day;
+    q.date_to = r.visit_day;
+    hy_recommendation rows[4];
+    size_t n = 0;
+    CHECK_OK(hy_engine_recommend(r.engine, &q, rows, 4, &n));
+    CHECK(n == 2);
+    CHECK(rows[0].rank == 1 && rows[0].institution == r.clinic && rows[0].tier == HY_TIER_COMMUNITY);
+    CHECK(rows[0].department == r.clinic_cardiology && rows[0].resource == dr_gp && rows[0].same_district);
+    CHECK(rows[0].earliest.slot == gp_first && rows[0].earliest.free == 4);
+    CHECK(rows[0].reason == HY_RECOMMEND_REASON_COMMUNITY_FIRST && rows[0].urgency == HY_URGENCY_ROUTINE);
+    CHECK(rows[0].expected_wait_s == HY_NONE);
+    CHECK(rows[1].institution == r.hospital && rows[1].reason == HY_RECOMMEND_REASON_HIGHER_TIER);
+    CHECK(rows[1].earliest.slot == first && rows[1].resource == r.dr_li);
+    /* A limit of 1, or an output array of 1. */
+    q.limit = 1;
+    CHECK_OK(hy_engine_recommend(r.engine, &q, rows, 4, &n));
+    CHECK(n == 1 && rows[0].institution == r.clinic);
+    q.limit = 0;
+    CHECK_OK(hy_engine_recommend(r.engine, &q, rows, 1, &n));
+    CHECK(n == 1 && rows[0].institution == r.clinic);
+    /* Chest pain may be an emergency: the hospital first. */
+    q.specialty = NULL;
+    q.complaint = "胸痛 since this morning";
+    CHECK_OK(hy_engine_recommend(r.engine, &q, rows, 4, &n));
+    CHECK(n == 2 && rows[0].institution == r.hospital && rows[0].reason == HY_RECOMMEND_REASON_EMERGENCY);
+    CHECK(rows[0].urgency == HY_URGENCY_EMERGENCY);
+    /* The host's own table. */
+    CHECK_OK(hy_engine_set_complaint_table(r.engine,
+        "{\"complaints\": [{\"keywords\": [\"heart\"], \"specialties\": [\"cardiology\"], \"urgency\": \"urgent\"}]}"));
+    q.complaint = "heart flutters";
+    CHECK_OK(hy_engine_recommend(r.engine, &q, rows, 4, &n));
+    CHECK(n == 2 && rows[0].reason == HY_RECOMMEND_REASON_URGENT && rows[0].institution == r.hospital);
+    q.complaint = "chest pain";
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 4, &n), HY_INVALID_ARGUMENT);
+    hy_engine_free(r.engine);
+}
+
 static void test_system_clock_engine(void) {
     hy_engine *e = NULL;
     CHECK_OK(hy_engine_new(NULL, HY_POLICY_JSON, OFFSET_S, &e));
@@ -957,6 +1009,7 @@ TEST_MAIN_BEGIN
     RUN(test_suspend_session_cancels_for_the_provider);
     RUN(test_alternatives_spread_the_load);
     RUN(test_load_board);
+    RUN(test_recommend);
     RUN(test_system_clock_engine);
     RUN(test_expired_hold_answers_hold_expired_before_the_tick);
     RUN(test_expired_hold_answers_hold_expired_after_the_tick);

@@ -311,6 +311,66 @@ static void test_load_board_bad_input(void) {
     hy_engine_free(r.engine);
 }
 
+/* Recommendations: NULLs, both or neither of complaint and specialty, unknown names, bad
+ * UTF-8, a bad complaint table (the old one is kept), a referral without its patient. */
+static void test_recommend_bad_input(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_recommend_query q;
+    memset(&q, 0, sizeof q);
+    q.specialty = "cardiology";
+    q.district = "Guancheng";
+    q.patient = HY_NONE;
+    q.date_from = r.visit_day;
+    q.date_to = r.visit_day;
+    hy_recommendation rows[2];
+    size_t n = 12345;
+    CHECK_RC(hy_engine_recommend(NULL, &q, rows, 2, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_recommend(r.engine, NULL, rows, 2, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_recommend(r.engine, &q, NULL, 2, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 0, &n), HY_INVALID_ARGUMENT);
+    CHECK(n == 12345); /* outputs written only on success */
+    q.district = NULL;
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_NULL_PARAMETER);
+    q.district = "Atlantis";
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "unknown district") != NULL);
+    q.district = "Guancheng";
+    q.complaint = "cough";
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "not both") != NULL);
+    q.specialty = NULL;
+    q.complaint = "cardi\xff";
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_INVALID_UTF8);
+    q.complaint = NULL;
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_INVALID_ARGUMENT);
+    q.specialty = "astrology";
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_INVALID_ARGUMENT);
+    q.specialty = "cardiology";
+    q.referral = 1;
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_INVALID_ARGUMENT);
+    q.referral = 0;
+    q.patient = 999999;
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_NOT_FOUND);
+    q.patient = HY_NONE;
+    q.date_to = r.visit_day + 40;
+    CHECK_RC(hy_engine_recommend(r.engine, &q, rows, 2, &n), HY_INVALID_ARGUMENT);
+    CHECK(n == 12345);
+    CHECK_RC(hy_engine_set_complaint_table(NULL, "{}"), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_set_complaint_table(r.engine, NULL), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_set_complaint_table(r.engine, "{\"complaints\": []}"), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "complaint table") != NULL);
+    CHECK_RC(hy_engine_set_complaint_table(r.engine, "{\xff}"), HY_INVALID_UTF8);
+    /* The bundled table is still in place: chest pain matches cardiology (no doctor: no rows). */
+    q.date_to = r.visit_day;
+    q.specialty = NULL;
+    q.complaint = "chest pain";
+    CHECK_OK(hy_engine_recommend(r.engine, &q, rows, 2, &n));
+    CHECK(n == 0);
+    hy_engine_free(r.engine);
+}
+
 static void test_unknown_ids(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
@@ -549,6 +609,7 @@ TEST_MAIN_BEGIN
     RUN(test_bad_enum_values);
     RUN(test_absurd_numbers);
     RUN(test_load_board_bad_input);
+    RUN(test_recommend_bad_input);
     RUN(test_unknown_ids);
     RUN(test_wrong_states);
     RUN(test_hold_expired_on_confirm);

@@ -18,8 +18,8 @@ use crate::runtime::{run, run_parallel};
 use crate::types::*;
 use haoyuan::{
     AvailabilityQuery, BookingId, CardKey, ChannelId, DepartmentId, EngineConfig, InstitutionId,
-    PatientId, ReferralId, ReferralRequest, Request, ResourceId, RosterId, SlotId, SlotSpec,
-    WaitlistId, WaitlistRequest, REGISTER_BATCH_MAX,
+    PatientId, RecommendQuery, ReferralId, ReferralRequest, Request, ResourceId, RosterId, SlotId,
+    SlotSpec, WaitlistId, WaitlistRequest, REGISTER_BATCH_MAX,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
 use parking_lot::RwLock;
@@ -807,6 +807,53 @@ impl Engine {
         let e = self.engine()?;
         run(py, || e.load_board(&specialty, &district))
             .map(|b| b.rows.into_iter().map(BoardRow::from).collect())
+    }
+
+    /// Recommended departments and doctors for a complaint or a specialty (Qingdao), best
+    /// first: with a referral, where it is valid first; then for a routine complaint community
+    /// clinics first, for an urgent one the earliest place, for a possible emergency the
+    /// highest tier (reason "emergency": go to an emergency department now); within that the
+    /// patient's district first, then the earliest free place, then the expected wait. Give
+    /// exactly one of `complaint` and `specialty` (neither only with a referral).
+    #[pyo3(signature = (district, date_from, date_to=None, *, complaint=None, specialty=None, patient=None, referral=None, limit=10))]
+    #[allow(clippy::too_many_arguments)]
+    fn recommend(
+        &self,
+        py: Python<'_>,
+        district: String,
+        date_from: DateArg,
+        date_to: Option<DateArg>,
+        complaint: Option<String>,
+        specialty: Option<String>,
+        patient: Option<Id<PatientId>>,
+        referral: Option<Id<ReferralId>>,
+        #[pyo3(from_py_with = int::<u32>)] limit: u32,
+    ) -> PyResult<Vec<Recommendation>> {
+        let q = RecommendQuery {
+            complaint,
+            specialty,
+            district,
+            patient: patient.map(|p| p.0),
+            referral: referral.map(|r| r.0),
+            date_from: date_from.0,
+            date_to: date_to.unwrap_or(date_from).0,
+            limit,
+        };
+        let e = self.engine()?;
+        run(py, || e.recommend(&q)).map(|v| v.into_iter().map(Recommendation::from).collect())
+    }
+
+    /// Replace the complaint table `recommend` looks complaints up in with a host's own, given
+    /// as JSON text: `{"complaints": [{"keywords": [...], "specialties": [...], "urgency":
+    /// "routine" | "urgent" | "emergency"}]}` (every engine starts with the bundled example,
+    /// `haoyuan.BUNDLED_COMPLAINT_TABLE`). A bad table raises `InvalidArgument` and keeps the
+    /// old one. Configuration, not state: not journaled.
+    fn set_complaint_table(&self, py: Python<'_>, json: String) -> PyResult<()> {
+        let e = self.engine()?;
+        run(py, || {
+            e.set_complaint_table(haoyuan::ComplaintTable::from_json(&json)?);
+            Ok(())
+        })
     }
 
     // ------------------------------------------------------------------ the lifecycle

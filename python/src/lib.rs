@@ -38,6 +38,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("POOLS", bulk::POOL_NAMES.to_vec())?;
     m.add("BULK_ROWS_MAX", bulk::BULK_ROWS_MAX)?;
     m.add("PUBLISH_SLOTS_MAX", haoyuan::PUBLISH_BATCH_MAX)?;
+    m.add("RECOMMEND_LIMIT_MAX", haoyuan::RECOMMEND_LIMIT_MAX)?;
+    m.add("BUNDLED_COMPLAINT_TABLE", haoyuan::ComplaintTable::bundled_json())?;
     m.add("INSTANT_MAX", convert::INSTANT_MAX)?;
     m.add("JOURNAL_EVENTS_MAX", durable::JOURNAL_EVENTS_MAX)?;
     // A tuple: the bounds are fixed (`Engine.metrics()["journal"]["fsync_buckets"]` counts one

@@ -146,6 +146,31 @@ record!(
     }
 );
 record!(
+    /// One recommended department and doctor (`Engine.recommend`), best first: `earliest` is a
+    /// place the patient could take now; `expected_wait_s` the live board's wait of its session
+    /// (None: nobody checked in yet, unknown); `urgency` "routine" | "urgent" | "emergency";
+    /// `reason` "referral" | "community_first" | "higher_tier" | "urgent" | "emergency", and
+    /// `reason_text` in words.
+    Recommendation {
+        rank: u32,
+        institution: u32,
+        institution_name: String,
+        tier: String,
+        district: String,
+        same_district: bool,
+        department: u32,
+        department_name: String,
+        specialty: String,
+        resource: u32,
+        resource_name: String,
+        earliest: FreeSlot,
+        expected_wait_s: Option<u32>,
+        urgency: String,
+        reason: String,
+        reason_text: String,
+    }
+);
+record!(
     /// A referral from a lower-tier institution (`from_`: the referring institution).
     Referral {
         id: u64,
@@ -310,6 +335,29 @@ impl From<haoyuan::BoardRow> for BoardRow {
     }
 }
 
+impl From<haoyuan::Recommendation> for Recommendation {
+    fn from(r: haoyuan::Recommendation) -> Self {
+        Recommendation {
+            rank: r.rank,
+            institution: r.institution.0,
+            institution_name: r.institution_name,
+            tier: enum_str(&r.tier),
+            district: r.district,
+            same_district: r.same_district,
+            department: r.department.0,
+            department_name: r.department_name,
+            specialty: r.specialty,
+            resource: r.resource.0,
+            resource_name: r.resource_name,
+            earliest: r.earliest.into(),
+            expected_wait_s: r.expected_wait_s,
+            urgency: enum_str(&r.urgency),
+            reason: r.reason.name().into(),
+            reason_text: r.reason_text,
+        }
+    }
+}
+
 impl From<haoyuan::Card> for Card {
     fn from(c: haoyuan::Card) -> Self {
         Card { card_type: c.card_type, masked: c.masked }
@@ -421,6 +469,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<DayAvailability>()?;
     m.add_class::<Alternative>()?;
     m.add_class::<BoardRow>()?;
+    m.add_class::<Recommendation>()?;
     m.add_class::<Referral>()?;
     m.add_class::<PatientRecord>()?;
     m.add_class::<WaitlistEntry>()?;

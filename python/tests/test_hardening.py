@@ -191,6 +191,14 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (U32, lambda w, v: w.e.alternatives(v, DAY, DAY)),
         (U32, lambda w, v: w.e.alternatives(w.cardiology, DAY, DAY, v)),
     ],
+    "Engine.recommend": [
+        (U32, lambda w, v: w.e.recommend("Guancheng", DAY, specialty="cardiology", patient=v)),
+        (U64, lambda w, v: w.e.recommend("Guancheng", DAY, specialty="cardiology", patient=w.p, referral=v)),
+        (U32, lambda w, v: w.e.recommend("Guancheng", DAY, specialty="cardiology", limit=v)),
+    ],
+    "Engine.recommend_to_pandas": [
+        (U32, lambda w, v: w.e.recommend_to_pandas("Guancheng", DAY, specialty="cardiology", limit=v)),
+    ],
     "Engine.hold_for": [
         (U32, lambda w, v: w.e.hold_for(v, w.slots[2], "app", 60)),
         (U32, lambda w, v: w.e.hold_for(w.p, v, "app", 60)),
@@ -355,7 +363,7 @@ NO_INT_ARGS: set[str] = {
     "Engine.register_patient", "Engine.register_patients_with_cards", "Engine.find_patient_by_card", "Engine.slot_count",
     "Engine.publish_rosters_until", "Engine.last_event_seq", "Engine.metrics", "Engine.metrics_prometheus",
     "Engine.pipeline", "Engine.ticket",
-    "Engine.institutions", "Engine.load_board", "Engine.load_board_to_pandas",
+    "Engine.institutions", "Engine.load_board", "Engine.load_board_to_pandas", "Engine.set_complaint_table",
     "Subscription.pending", "Subscription.capacity", "Subscription.cut_off",
     "Subscription.try_recv", "Subscription.recv",  # recv's timeout_s is a float
     "day_number", "events_to_pandas", "events_to_arrow", "num_threads",

@@ -1016,6 +1016,57 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
             }
         }
         free(found);
+    } else if (strcmp(op, "recommend") == 0) {
+        hy_recommend_query q;
+        memset(&q, 0, sizeof q);
+        double limit = 10;
+        uint64_t referral;
+        TRY(opt_text(r, a, "complaint", &q.complaint));
+        TRY(opt_text(r, a, "specialty", &q.specialty));
+        TRY(get_text(r, a, "district", &q.district));
+        TRY(opt_id32(r, a, "patient", &q.patient));
+        TRY(opt_id(r, a, "referral", 0, &referral));
+        q.referral = referral;
+        if (cJSON_GetObjectItemCaseSensitive(a, "limit")) TRY(get_number(r, a, "limit", 1, HY_RECOMMEND_LIMIT_MAX, &limit));
+        q.limit = (uint32_t)limit;
+        TRY(get_date(r, a, "date_from", &q.date_from, &code));
+        if (code == HY_OK) TRY(get_date(r, a, "date_to", &q.date_to, &code));
+        hy_recommendation *rows = need(calloc((size_t)limit, sizeof *rows));
+        size_t written = 0;
+        if (code == HY_OK) code = hy_engine_recommend(e, &q, rows, (size_t)limit, &written);
+        *o = failed(code);
+        if (code == HY_OK) {
+            static const char *reasons[] = {"referral", "community_first", "higher_tier", "urgent", "emergency"};
+            o->out = need(cJSON_CreateObject());
+            cJSON *list = need(cJSON_AddArrayToObject(o->out, "rows"));
+            for (size_t i = 0; i < written; i++) {
+                const hy_recommendation *x = &rows[i];
+                cJSON *row = need(cJSON_CreateObject());
+                add_u64(row, "rank", x->rank);
+                add_u64(row, "institution", x->institution);
+                add_u64(row, "department", x->department);
+                add_u64(row, "resource", x->resource);
+                need(cJSON_AddStringToObject(row, "tier", tier_name(x->tier)));
+                need(cJSON_AddBoolToObject(row, "same_district", x->same_district));
+                add_u64(row, "slot", x->earliest.slot);
+                add_u64(row, "free", x->earliest.free);
+                add_i64(row, "starts_at", x->earliest.starts_at);
+                if (x->expected_wait_s == HY_NONE) need(cJSON_AddNullToObject(row, "expected_wait_s"));
+                else add_u64(row, "expected_wait_s", x->expected_wait_s);
+                need(cJSON_AddStringToObject(row, "urgency", urgency_name(x->urgency)));
+                need(cJSON_AddStringToObject(row, "reason", x->reason < 5 ? reasons[x->reason] : "unknown"));
+                cJSON_AddItemToArray(list, row);
+            }
+        }
+        free(rows);
+    } else if (strcmp(op, "set_complaint_table") == 0) {
+        const cJSON *table = cJSON_GetObjectItemCaseSensitive(a, "table");
+        if (table == NULL) return bad(r, "missing argument table");
+        char *text = need(cJSON_PrintUnformatted(table));
+        code = hy_engine_set_complaint_table(e, text);
+        free(text);
+        *o = failed(code);
+        if (code == HY_OK) o->out = need(cJSON_CreateObject());
     } else if (strcmp(op, "load_board") == 0) {
         const char *specialty, *district;
         TRY(get_text(r, a, "specialty", &specialty));

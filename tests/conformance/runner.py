@@ -408,6 +408,23 @@ class Run:
         )
         return {"slots": [{"slot": f.slot, "free": f.free, "starts_at": f.starts_at} for f in found]}
 
+    def op_recommend(self, a: dict[str, Any]) -> Any:
+        rows = self.engine.recommend(
+            a["district"], a["date_from"], a["date_to"], complaint=a.get("complaint"),
+            specialty=a.get("specialty"), patient=self.opt_id(a, "patient"),
+            referral=self.opt_id(a, "referral"), limit=a.get("limit", 10),
+        )
+        return {"rows": [{
+            "rank": r.rank, "institution": r.institution, "department": r.department,
+            "resource": r.resource, "tier": r.tier, "same_district": r.same_district,
+            "slot": r.earliest.slot, "free": r.earliest.free, "starts_at": r.earliest.starts_at,
+            "expected_wait_s": r.expected_wait_s, "urgency": r.urgency, "reason": r.reason,
+        } for r in rows]}
+
+    def op_set_complaint_table(self, a: dict[str, Any]) -> Any:
+        self.engine.set_complaint_table(json.dumps(a["table"], ensure_ascii=False))
+        return {}
+
     def op_load_board(self, a: dict[str, Any]) -> Any:
         rows = self.engine.load_board(a["specialty"], a["district"])
         return {"rows": [{

@@ -523,6 +523,37 @@ impl Run {
                 .load_board(text(a, "specialty")?, text(a, "district")?)
                 .map(|b| json!({"rows": b.rows.iter().map(board_row_json).collect::<Vec<_>>()}))
                 .map_err(engine_err),
+            "recommend" => {
+                let (from, to) = match (date(a, "date_from")?, date(a, "date_to")?) {
+                    (Ok(f), Ok(t)) => (f, t),
+                    (Err(err), _) | (_, Err(err)) => return Ok(Err(err)),
+                };
+                let q = RecommendQuery {
+                    complaint: opt_text(a, "complaint")?.map(String::from),
+                    specialty: opt_text(a, "specialty")?.map(String::from),
+                    district: text(a, "district")?.into(),
+                    patient: self.opt_id32(a, "patient")?.map(PatientId),
+                    referral: self.opt_id(a, "referral")?.map(ReferralId),
+                    date_from: from,
+                    date_to: to,
+                    limit: match a.get("limit") {
+                        None => 10,
+                        Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or("limit")?,
+                    },
+                };
+                e.recommend(&q)
+                    .map(|rows| json!({"rows": rows.iter().map(recommendation_json).collect::<Vec<_>>()}))
+                    .map_err(engine_err)
+            }
+            "set_complaint_table" => {
+                let table = a.get("table").ok_or("missing argument table")?.to_string();
+                ComplaintTable::from_json(&table)
+                    .map(|t| {
+                        e.set_complaint_table(t);
+                        json!({})
+                    })
+                    .map_err(engine_err)
+            }
             "hold" | "book" | "submit" => {
                 let req = match self.request(a)? {
                     Ok(r) => r,
@@ -691,6 +722,25 @@ fn booking_json(b: &Booking) -> Value {
         "date": b.date.0, "channel": b.channel.0, "state": b.state.name(), "pool": pool_name(b.pool),
         "referral": b.referral.map(|r| r.0), "offer": b.offer.map(|o| o.0),
         "created_at": b.created_at.0, "expires_at": b.expires_at.0, "starts_at": b.starts_at.0,
+    })
+}
+
+fn recommendation_json(r: &Recommendation) -> Value {
+    let tier = match r.tier {
+        Tier::Community => "community",
+        Tier::Secondary => "secondary",
+        Tier::Tertiary => "tertiary",
+    };
+    let urgency = match r.urgency {
+        Urgency::Emergency => "emergency",
+        Urgency::Urgent => "urgent",
+        Urgency::Routine => "routine",
+    };
+    json!({
+        "rank": r.rank, "institution": r.institution.0, "department": r.department.0,
+        "resource": r.resource.0, "tier": tier, "same_district": r.same_district,
+        "slot": r.earliest.slot.0, "free": r.earliest.free, "starts_at": r.earliest.starts_at.0,
+        "expected_wait_s": r.expected_wait_s, "urgency": urgency, "reason": r.reason.name(),
     })
 }
 

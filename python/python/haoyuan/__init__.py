@@ -43,11 +43,13 @@ from . import _native
 from ._native import (
     BOOKING_STATES,
     BULK_ROWS_MAX,
+    BUNDLED_COMPLAINT_TABLE,
     FSYNC_BUCKETS_S,
     INSTANT_MAX,
     JOURNAL_EVENTS_MAX,
     POOLS,
     PUBLISH_SLOTS_MAX,
+    RECOMMEND_LIMIT_MAX,
     Alternative,
     BoardRow,
     Booking,
@@ -79,6 +81,7 @@ from ._native import (
     PatientSuspended,
     Pipeline,
     Policy,
+    Recommendation,
     Referral,
     ReferralInvalid,
     Resource,
@@ -504,6 +507,27 @@ class Engine(_native.Engine):
         cols["date"] = np.array(cols["date"], dtype="datetime64[s]")
         return pd.DataFrame(cols)
 
+    def recommend_to_pandas(self, district: str, date_from: Any, date_to: Any = None, **kw: Any) -> "pandas.DataFrame":
+        """Recommendations (``recommend``, same arguments) as a DataFrame, one row per
+        recommendation, best first: rank, institution, institution_name, tier, district,
+        same_district, department, department_name, specialty, resource, resource_name, slot,
+        date (``datetime64[s]``), start_min, free, starts_at (UTC instant), expected_wait_s
+        (a nullable ``Int64``: missing when unknown), urgency, reason, reason_text."""
+        pd = _require("pandas", "pandas")
+        rows = self.recommend(district, date_from, date_to, **kw)
+        names = ("rank", "institution", "institution_name", "tier", "district", "same_district",
+                 "department", "department_name", "specialty", "resource", "resource_name")
+        cols: dict[str, Any] = {n: [getattr(r, n) for r in rows] for n in names}
+        cols["slot"] = [r.earliest.slot for r in rows]
+        cols["date"] = np.array([r.earliest.date for r in rows], dtype="datetime64[s]")
+        cols["start_min"] = [r.earliest.start_min for r in rows]
+        cols["free"] = [r.earliest.free for r in rows]
+        cols["starts_at"] = _instants([r.earliest.starts_at for r in rows])
+        cols["expected_wait_s"] = pd.array([r.expected_wait_s for r in rows], dtype="Int64")
+        for n in ("urgency", "reason", "reason_text"):
+            cols[n] = [getattr(r, n) for r in rows]
+        return pd.DataFrame(cols)
+
     def slots_to_arrow(self, slots: Any = None) -> "pyarrow.Table":
         """Every slot (or ``slots``) as an Arrow table."""
         cols = self.slot_columns(slots)
@@ -705,6 +729,9 @@ __all__ = [
     "NotOpenYet",
     "POOLS",
     "PUBLISH_SLOTS_MAX",
+    "RECOMMEND_LIMIT_MAX",
+    "BUNDLED_COMPLAINT_TABLE",
+    "Recommendation",
     "PatientMerged",
     "PatientRecord",
     "PatientSuspended",
