@@ -1,5 +1,6 @@
 //! A plain loop over one hot path, for profilers (criterion's own machinery would dominate a
-//! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `spread2`, `query`, `publish`,
+//! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `keyed_book_cancel` (the
+//! same through `execute` with request keys), `spread2`, `query`, `publish`,
 //! `flash`, or on a city 70% booked asking from full departments (`busy_city`): `busy_query`
 //! (department-day), `busy_by_day` (free places by day, 14 days), `busy_alternatives` (clinic,
 //! 7 days, first 5).
@@ -61,6 +62,28 @@ fn main() {
             let cpu = (on_cpu_ns() - cpu0) as f64 / n as f64;
             let ops = if what == "book_cancel" { 2.0 } else { 3.0 };
             println!("{what}: wall {ns:.1} ns per iteration ({:.2} M operations/s); on-CPU {cpu:.1} ns ({:.2} M operations/s)", ops * 1e3 / ns, ops * 1e3 / cpu);
+        }
+        "keyed_book_cancel" => {
+            // book + cancel through `execute` with a request key each (idempotent retries):
+            // the key's claim, the outcome's JSON and the key table on top of `book_cancel`.
+            let f = booking_fixture(200_000);
+            let n_slots = f.slots.end.0 - f.slots.start.0;
+            let (start, cpu0) = (Instant::now(), on_cpu_ns());
+            for i in 0..n {
+                let patient = f.patients[i % f.patients.len()];
+                let slot = SlotId(f.slots.start.0 + ((i as u32).wrapping_mul(7_919) % n_slots));
+                let book = Command::Book { request: Request::new(patient, slot, f.app) };
+                let key = RequestKey::new(format!("b-{i}")).expect("key");
+                let Ok(Outcome::Booking { booking }) = f.engine.execute(Some(&key), &book) else {
+                    panic!("free")
+                };
+                let cancel = Command::Cancel { booking: booking.id };
+                let key = RequestKey::new(format!("c-{i}")).expect("key");
+                black_box(f.engine.execute(Some(&key), &cancel).expect("cancel"));
+            }
+            let ns = start.elapsed().as_nanos() as f64 / n as f64;
+            let cpu = (on_cpu_ns() - cpu0) as f64 / n as f64;
+            println!("{what}: wall {ns:.1} ns per iteration ({:.2} M operations/s); on-CPU {cpu:.1} ns ({:.2} M operations/s)", 2e3 / ns, 2e3 / cpu);
         }
         "spread2" => {
             // book + cancel on spread slots from 1 and then 2 threads: on a shared machine the
