@@ -151,6 +151,18 @@ impl RequestKeys {
     }
 }
 
+/// Releases a claimed key when dropped, i.e. only on unwinding (`execute` forgets it).
+struct ReleaseOnUnwind<'a> {
+    keys: &'a RequestKeys,
+    key: &'a RequestKey,
+}
+
+impl Drop for ReleaseOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.keys.release(self.key);
+    }
+}
+
 /// BLAKE3 of the command's JSON, first 16 bytes: a retry must carry the same command.
 fn fingerprint(command: &Command) -> Result<[u8; 16]> {
     let json = serde_json::to_vec(command)
@@ -201,6 +213,9 @@ impl Engine {
             }
             Claim::New => {}
         }
+        // Should the command panic (a bug; the faces catch panics), the key must not stay
+        // "in progress" for ever: released on unwinding.
+        let claimed = ReleaseOnUnwind { keys: &self.request_keys, key };
         let emission = KeyedEmission::begin();
         // The request's last event is held back until its outcome is known, so nothing in it
         // may wait for durability.
@@ -224,6 +239,7 @@ impl Engine {
                 self.request_keys.release(key);
             }
         }
+        std::mem::forget(claimed);
         match result {
             Ok(outcome) => self.durable(outcome),
             // Failures that recorded something (an expired hold) are durable before reported.
