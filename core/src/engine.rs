@@ -145,8 +145,8 @@ pub struct Engine {
     pub(crate) rosters: Rosters,
     /// The live load board's queues and paces (board.rs).
     pub(crate) board: crate::load::Board,
-    /// Request keys of completed requests (idempotency.rs).
-    pub(crate) request_keys: crate::idempotency::RequestKeys,
+    /// Request keys of completed requests (request_keys.rs; run by idempotency.rs).
+    pub(crate) request_keys: crate::request_keys::RequestKeys,
     /// Quota group of each channel (by channel id), fixed when the channel is added.
     pub(crate) channel_groups: boxcar::Vec<Option<u8>>,
     /// Serialises publishers only (never bookings), so that one batch gets contiguous slot ids.

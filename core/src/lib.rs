@@ -58,6 +58,7 @@ mod policy;
 mod recommend;
 mod referral;
 mod registry;
+mod request_keys;
 mod roster;
 mod slot;
 mod store;
@@ -99,7 +100,6 @@ pub use events::{
     DurableCallback, Event, EventKind, EventSink, Overflow, RequestStamp, SubscribeOptions,
     Subscription, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX,
 };
-pub use idempotency::{REQUEST_KEYS_MAX, REQUEST_KEY_RETENTION_S};
 pub use ids::*;
 pub use lottery::weighted_order;
 pub use metrics::{JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSYNC_BUCKETS_S};
@@ -113,6 +113,7 @@ pub use model::{
 };
 pub use patients::ENDED_BOOKINGS_KEPT;
 pub use pipeline::{DurableTicket, LifecycleAction, Pipelined, BULK_ROWS_MAX};
+pub use request_keys::{REQUEST_KEYS_MAX, REQUEST_KEY_RETENTION_S};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use slot::loom_models;

@@ -81,7 +81,7 @@ use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::idempotency::KeyRec;
+use crate::request_keys::KeyRec;
 use codec::{corrupt, HeaderProblem};
 use journal::{io, list, snapshot_name, sync_dir, Journal, SegmentScan, Stop};
 use parking_lot::Mutex;

@@ -23,7 +23,7 @@ use crate::cards::{CardDigest, CardKey};
 use crate::load::DepartmentLoad;
 use crate::patients::{LinkedCard, PatientState};
 
-use crate::idempotency::KeyRec;
+use crate::request_keys::KeyRec;
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
 use crate::time::{Date, Timestamp};
 
