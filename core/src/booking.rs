@@ -162,17 +162,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Urgency> {
         let invalid = |reason: &str| Error::ReferralInvalid { referral: id, reason: reason.into() };
-        let r = state
-            .referrals
-            .iter()
-            .find(|r| r.id == id)
-            .ok_or_else(|| invalid("not a referral of this patient"))?;
-        if r.used_by.is_some() {
-            return Err(invalid("already used by another booking"));
-        }
-        if now < r.valid_from || now > r.valid_until {
-            return Err(invalid("outside its validity period"));
-        }
+        let r = state.usable_referral(id, now)?;
         let department = self.registry.department(slot.department)?;
         if department.specialty != r.specialty {
             return Err(invalid("issued for another specialty"));

@@ -71,6 +71,24 @@ pub(crate) struct PatientState {
 }
 
 impl PatientState {
+    /// This patient's referral `id` if it can be used at `now`: the patient's own, unused, and
+    /// inside its validity period (the checks a booking and a recommendation share).
+    pub fn usable_referral(&self, id: ReferralId, now: Timestamp) -> Result<&Referral> {
+        let invalid = |reason: &str| Error::ReferralInvalid { referral: id, reason: reason.into() };
+        let r = self
+            .referrals
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| invalid("not a referral of this patient"))?;
+        if r.used_by.is_some() {
+            return Err(invalid("already used by another booking"));
+        }
+        if now < r.valid_from || now > r.valid_until {
+            return Err(invalid("outside its validity period"));
+        }
+        Ok(r)
+    }
+
     pub fn booking_mut(&mut self, id: BookingId) -> Option<&mut Booking> {
         self.bookings.iter_mut().rev().find(|b| b.id == id)
     }

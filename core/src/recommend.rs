@@ -209,20 +209,7 @@ impl Engine {
                     .map(|b| (b.department, b.date)),
             );
             if let Some(id) = q.referral {
-                let invalid =
-                    |reason: &str| Error::ReferralInvalid { referral: id, reason: reason.into() };
-                let r = state
-                    .referrals
-                    .iter()
-                    .find(|r| r.id == id)
-                    .ok_or_else(|| invalid("not a referral of this patient"))?;
-                if r.used_by.is_some() {
-                    return Err(invalid("already used by another booking"));
-                }
-                if now < r.valid_from || now > r.valid_until {
-                    return Err(invalid("outside its validity period"));
-                }
-                referral = Some(r.clone());
+                referral = Some(state.usable_referral(id, now)?.clone());
             }
         } else if q.referral.is_some() {
             return Err(Error::invalid("a referral needs its patient"));
