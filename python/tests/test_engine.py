@@ -540,6 +540,9 @@ def test_execute_with_a_request_key_acts_once(region: Region) -> None:
         e.execute({"command": "fly"}, request_key="k")
     with pytest.raises(hy.NotFound):
         e.execute({"command": "cancel", "booking": 999}, request_key="k")
+    for bad in (-1, 2**64, 1.5, "7"):
+        with pytest.raises(hy.InvalidArgument):
+            e.execute({"command": "cancel", "booking": bad}, request_key="k")
     assert e.stats().last_event_seq == seq
     patient = e.execute({"command": "register_patient"})
     assert patient["outcome"] == "patient" and patient["patient"] > p

@@ -364,6 +364,10 @@ NO_INT_ARGS: set[str] = {
     "Engine.publish_rosters_until", "Engine.last_event_seq", "Engine.metrics", "Engine.metrics_prometheus",
     "Engine.pipeline", "Engine.ticket",
     "Engine.institutions", "Engine.load_board", "Engine.load_board_to_pandas", "Engine.set_complaint_table",
+    "Engine.set_policy",
+    # Its ids are inside the command (a dict): out-of-range ones are refused as a malformed
+    # command, InvalidArgument (test_engine.py::test_execute_with_a_request_key_acts_once).
+    "Engine.execute",
     "Subscription.pending", "Subscription.capacity", "Subscription.cut_off",
     "Subscription.try_recv", "Subscription.recv",  # recv's timeout_s is a float
     "day_number", "events_to_pandas", "events_to_arrow", "num_threads",
