@@ -20,8 +20,8 @@ use crate::error::Result;
 use crate::events::{Event, EventKind, RequestStamp};
 use crate::ids::*;
 use crate::model::{
-    CancelledBy, HalfDay, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency,
-    WaitlistEntry,
+    CancelledBy, GroupAction, HalfDay, Pool, Request, ResourceKind, Roster, SlotSpec, Tier,
+    Urgency, WaitlistEntry,
 };
 use crate::time::{Date, TimeOfDay, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -191,6 +191,48 @@ enum KindDef {
         #[serde(with = "policy_as_json")]
         policy: Box<crate::policy::Policy>,
     },
+    Group {
+        group: BookingId,
+        action: GroupAction,
+        replaces: Option<BookingId>,
+        #[serde(with = "kinds_via_mirror")]
+        events: Vec<EventKind>,
+    },
+}
+
+/// The events inside a group record, each through the mirror (the same tags as a record's).
+mod kinds_via_mirror {
+    use super::{EventKind, KindOwned, KindRef};
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(events: &[EventKind], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(events.len()))?;
+        for e in events {
+            seq.serialize_element(&KindRef(e))?;
+        }
+        seq.end()
+    }
+
+    thread_local! {
+        /// Whether a group's events are being decoded on this thread: groups never nest, and a
+        /// crafted record nesting them a million deep must not overflow the decoder's stack.
+        static INSIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EventKind>, D::Error> {
+        if INSIDE.with(|i| i.replace(true)) {
+            return Err(serde::de::Error::custom("a group inside a group"));
+        }
+        struct Leave;
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                INSIDE.with(|i| i.set(false));
+            }
+        }
+        let _leave = Leave;
+        Ok(Vec::<KindOwned>::deserialize(d)?.into_iter().map(|k| k.0).collect())
+    }
 }
 
 /// A policy inside a journal record, as JSON text: `Policy` leaves default parts out when it
