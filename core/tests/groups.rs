@@ -433,6 +433,45 @@ mod durable {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Writes the fuzz seed `fuzz/corpus/journal/group` (a segment holding group records):
+    /// `cargo test -p haoyuan --test groups write_group_seed -- --ignored`.
+    #[test]
+    #[ignore = "regenerates a fuzz corpus seed"]
+    fn write_group_seed() {
+        let dir = ds::fresh_dir("groups-seed");
+        {
+            let d = DurableEngine::open(&dir, options()).unwrap();
+            let e = d.engine();
+            let (bed, nights, app) = ward(e);
+            let p = e.register_patient().unwrap();
+            let g = GroupRequest {
+                patient: p,
+                channel: app,
+                slots: nights[0..3].to_vec(),
+                referral: None,
+            };
+            let g = e.book_group(&g).unwrap();
+            let g = e
+                .reschedule(&RescheduleRequest {
+                    booking: g.id,
+                    slots: nights[1..4].to_vec(),
+                    channel: app,
+                })
+                .unwrap();
+            e.suspend_session(bed, ds::day0().plus_days(3), None).unwrap();
+            e.cancel(g.id).unwrap_err();
+            d.close().unwrap();
+        }
+        let seg = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "hyj"))
+            .unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/journal");
+        std::fs::write(root.join("group"), std::fs::read(seg).unwrap()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A crash in the middle of writing a group record: recovery cuts the torn record, and
     /// none of the group is there — no booking, no place counted.
     #[test]

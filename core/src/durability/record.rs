@@ -375,6 +375,52 @@ mod tests {
     }
 
     #[test]
+    fn a_group_round_trips_and_a_group_inside_a_group_is_refused() {
+        let booked = |n: u64| EventKind::Booked {
+            booking: BookingId(7 << 32 | n),
+            slot: SlotId(n as u32 + 1),
+            patient: PatientId(7),
+            channel: ChannelId(1),
+            pool: Pool::General,
+            referral: None,
+        };
+        let group = |events| EventKind::Group {
+            group: BookingId(7 << 32),
+            action: GroupAction::Booked,
+            replaces: None,
+            events,
+        };
+        let event =
+            Event { seq: 9, at: Timestamp(1_795_392_000), kind: group(vec![booked(0), booked(1)]) };
+        let frame = encode_frame(&event, None).unwrap();
+        let Frame::Ok(payload, _) = read_frame(&frame, 0) else { panic!("bad frame") };
+        assert_eq!(decode(5, payload).unwrap(), (event, None));
+        // Nested (never written by the engine; a crafted record): refused at the first level,
+        // however deep it goes. Crafted by repeating a one-level group's prefix.
+        let inner = postcard::to_stdvec(&KindRef(&booked(0))).unwrap();
+        let one = postcard::to_stdvec(&KindRef(&group(vec![booked(0)]))).unwrap();
+        let prefix = &one[..one.len() - inner.len()];
+        let mut payload = postcard::to_stdvec(&(10u64, Timestamp(0))).unwrap();
+        for _ in 0..1_000_000 {
+            payload.extend_from_slice(prefix);
+        }
+        payload.extend_from_slice(&inner);
+        payload.push(0); // no stamp
+                         // (postcard reports a custom error without its text: that it is an error, not a stack
+                         // overflow that aborts the process, is the point).
+        assert!(decode(5, &payload).is_err());
+        // One level of nesting, as small as it gets, is refused too; and the decoder is usable
+        // afterwards.
+        let two = [&payload[..2], prefix, prefix, &inner, &[0]].concat();
+        assert!(decode(5, &two).is_err());
+        assert!(decode(5, &[&payload[..2], prefix, &inner, &[0]].concat()).is_ok());
+        let again = Event { seq: 11, at: Timestamp(0), kind: group(vec![booked(2)]) };
+        let frame = encode_frame(&again, None).unwrap();
+        let Frame::Ok(payload, _) = read_frame(&frame, 0) else { panic!("bad frame") };
+        assert_eq!(decode(5, payload).unwrap(), (again, None));
+    }
+
+    #[test]
     fn trailing_bytes_and_unknown_tags_are_corruption() {
         let event = Event {
             seq: 1,
