@@ -42,6 +42,33 @@ fn booking(c: &mut Criterion) {
             black_box(f.engine.cancel(booking.id).expect("cancellable"))
         })
     });
+    // A booking group of three places (a 3-night stay, a visit with two exams) and its
+    // cancellation, against three single book + cancel pairs on the same slots.
+    g.throughput(Throughput::Elements(2));
+    g.bench_function("group3_book_cancel", |b| {
+        b.iter(|| {
+            i += 1;
+            let patient = f.patients[(i % PATIENTS as u64) as usize];
+            let first = (i as u32).wrapping_mul(SLOT_STRIDE) % (n_slots - 2);
+            let slots = (0..3).map(|k| SlotId(f.slots.start.0 + first + k)).collect();
+            let req = GroupRequest { patient, channel: f.app, slots, referral: None };
+            let group = f.engine.book_group(&req).expect("free places");
+            black_box(f.engine.cancel(group.id).expect("cancellable"))
+        })
+    });
+    g.throughput(Throughput::Elements(6));
+    g.bench_function("single3_book_cancel", |b| {
+        b.iter(|| {
+            i += 1;
+            let patient = f.patients[(i % PATIENTS as u64) as usize];
+            let first = (i as u32).wrapping_mul(SLOT_STRIDE) % (n_slots - 2);
+            for k in 0..3 {
+                let slot = SlotId(f.slots.start.0 + first + k);
+                let booking = f.engine.book(&Request::new(patient, slot, f.app)).expect("free");
+                black_box(f.engine.cancel(booking.id).expect("cancellable"));
+            }
+        })
+    });
     g.finish();
     // Every place went back: nothing may be left taken.
     assert_eq!(assert_not_oversold(&f.engine, f.slots), 0);

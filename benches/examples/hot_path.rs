@@ -1,6 +1,7 @@
 //! A plain loop over one hot path, for profilers (criterion's own machinery would dominate a
 //! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `keyed_book_cancel` (the
-//! same through `execute` with request keys), `spread2`, `query`, `publish`,
+//! same through `execute` with request keys), `group3_book_cancel` (a booking group of three
+//! neighbouring slots and its cancellation), `spread2`, `query`, `publish`,
 //! `flash`, or on a city 70% booked asking from full departments (`busy_city`): `busy_query`
 //! (department-day), `busy_by_day` (free places by day, 14 days), `busy_alternatives` (clinic,
 //! 7 days, first 5).
@@ -80,6 +81,22 @@ fn main() {
                 let cancel = Command::Cancel { booking: booking.id };
                 let key = RequestKey::new(format!("c-{i}")).expect("key");
                 black_box(f.engine.execute(Some(&key), &cancel).expect("cancel"));
+            }
+            let ns = start.elapsed().as_nanos() as f64 / n as f64;
+            let cpu = (on_cpu_ns() - cpu0) as f64 / n as f64;
+            println!("{what}: wall {ns:.1} ns per iteration ({:.2} M operations/s); on-CPU {cpu:.1} ns ({:.2} M operations/s)", 2e3 / ns, 2e3 / cpu);
+        }
+        "group3_book_cancel" => {
+            let f = booking_fixture(200_000);
+            let n_slots = f.slots.end.0 - f.slots.start.0;
+            let (start, cpu0) = (Instant::now(), on_cpu_ns());
+            for i in 0..n {
+                let patient = f.patients[i % f.patients.len()];
+                let first = (i as u32).wrapping_mul(7_919) % (n_slots - 2);
+                let slots = (0..3).map(|k| SlotId(f.slots.start.0 + first + k)).collect();
+                let req = GroupRequest { patient, channel: f.app, slots, referral: None };
+                let g = f.engine.book_group(&req).expect("free");
+                black_box(f.engine.cancel(g.id).expect("cancel"));
             }
             let ns = start.elapsed().as_nanos() as f64 / n as f64;
             let cpu = (on_cpu_ns() - cpu0) as f64 / n as f64;

@@ -247,16 +247,9 @@ impl Engine {
         }
 
         // Every place is ours: record, number, then give the old places back.
-        let mut events = Vec::with_capacity(2 * places.len() + 2);
         let mut freed = Vec::new();
         if let Some(m) = &moving {
             for x in &m.members {
-                events.push(EventKind::Cancelled {
-                    booking: x.id,
-                    slot: x.slot,
-                    by: CancelledBy::Patient,
-                    late: false,
-                });
                 if let Some(b) = state.booking_mut(x.id) {
                     b.state = BookingState::Cancelled;
                 }
@@ -269,7 +262,6 @@ impl Engine {
         let id_of = |i: usize| BookingId::new(patient, first + i as u32);
         let mut bookings = Vec::with_capacity(places.len());
         for (i, (p, pool)) in places.iter().zip(&pools).enumerate() {
-            let referral = referral.filter(|_| i == 0);
             bookings.push(Booking {
                 id: id_of(i),
                 patient,
@@ -279,29 +271,20 @@ impl Engine {
                 channel,
                 state: BookingState::Booked,
                 pool: *pool,
-                referral,
+                referral: referral.filter(|_| i == 0),
                 offer: None,
                 created_at: now,
                 expires_at: now,
                 starts_at: p.starts_at,
             });
-            events.push(EventKind::Booked {
-                booking: id_of(i),
-                slot: p.id,
-                patient,
-                channel,
-                pool: *pool,
-                referral,
-            });
         }
         let group_id = id_of(0);
-        if let Some(r) = referral {
-            events.push(EventKind::ReferralConsumed { referral: r, booking: group_id });
-            if let Some(r) = state.referral_mut(r) {
-                r.used_by = Some(group_id);
-            }
+        if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
+            r.used_by = Some(group_id);
         }
         state.next_seq += places.len() as u32;
+        // One growth for the group's places, not one per place.
+        state.bookings.reserve_exact(bookings.len());
         for b in &bookings {
             state.push_booking(b.clone(), now);
         }
@@ -312,7 +295,30 @@ impl Engine {
             replaces,
         });
         let action = if moving.is_some() { GroupAction::Rescheduled } else { GroupAction::Booked };
-        self.emit_at(now, EventKind::Group { group: group_id, action, replaces, events });
+        // Built only if journaled or subscribed to (`emit_lazily`): the old places' ends, then
+        // the new places, then the referral, in the order replay applies them.
+        self.emit_lazily(now, || {
+            let moved = moving.as_ref().map_or(&[][..], |m| &m.members[..]);
+            let mut events = Vec::with_capacity(moved.len() + bookings.len() + 1);
+            events.extend(moved.iter().map(|x| EventKind::Cancelled {
+                booking: x.id,
+                slot: x.slot,
+                by: CancelledBy::Patient,
+                late: false,
+            }));
+            events.extend(bookings.iter().map(|b| EventKind::Booked {
+                booking: b.id,
+                slot: b.slot,
+                patient,
+                channel,
+                pool: b.pool,
+                referral: b.referral,
+            }));
+            if let Some(r) = referral {
+                events.push(EventKind::ReferralConsumed { referral: r, booking: group_id });
+            }
+            EventKind::Group { group: group_id, action, replaces, events }
+        });
         for (slot, pool) in &freed {
             if let Some(s) = self.store.get(*slot) {
                 self.store.release(s, *pool);
@@ -394,19 +400,11 @@ impl Engine {
         let late = first.state == BookingState::Booked && now >= free_until;
         let _policy_gate = late.then(|| self.policy_gate());
         let policy = self.pol();
-        let mut events = Vec::with_capacity(ending.len() + 2);
-        for (i, b) in ending.iter().enumerate() {
-            events.push(EventKind::Cancelled {
-                booking: b.id,
-                slot: b.slot,
-                by: CancelledBy::Patient,
-                late: late && i == 0,
-            });
-        }
+        let mut returned = Vec::new();
         for r in ending.iter().filter_map(|b| b.referral) {
             if let Some(r) = state.referral_mut(r) {
                 r.used_by = None;
-                events.push(EventKind::ReferralReturned { referral: r.id });
+                returned.push(r.id);
             }
         }
         for b in &ending {
@@ -414,19 +412,33 @@ impl Engine {
                 x.state = BookingState::Cancelled;
             }
         }
-        if late {
-            let patient = first.patient;
-            if let Some((until, n)) = state.add_no_show(
+        let suspended = if late {
+            state.add_no_show(
                 policy.cancellation.late_cancel_weight,
                 now,
                 &policy.no_show,
                 self.utc_offset_s,
-            ) {
-                events.push(EventKind::PatientSuspended { patient, until, no_shows: n });
+            )
+        } else {
+            None
+        };
+        let patient = first.patient;
+        self.emit_lazily(now, || {
+            let mut events = Vec::with_capacity(ending.len() + returned.len() + 1);
+            events.extend(ending.iter().enumerate().map(|(i, b)| EventKind::Cancelled {
+                booking: b.id,
+                slot: b.slot,
+                by: CancelledBy::Patient,
+                late: late && i == 0,
+            }));
+            events
+                .extend(returned.iter().map(|&referral| EventKind::ReferralReturned { referral }));
+            if let Some((until, no_shows)) = suspended {
+                events.push(EventKind::PatientSuspended { patient, until, no_shows });
             }
-        }
-        let action = GroupAction::Cancelled;
-        self.emit_at(now, EventKind::Group { group, action, replaces: None, events });
+            let action = GroupAction::Cancelled;
+            EventKind::Group { group, action, replaces: None, events }
+        });
         for b in &ending {
             if let Some(s) = self.store.get(b.slot) {
                 self.store.release(s, b.pool);
@@ -644,7 +656,8 @@ struct Member {
     pool: Pool,
 }
 
-/// 1 ..= GROUP_PLACES_MAX places, all in different slots.
+/// 1 ..= GROUP_PLACES_MAX places, all in different slots (pairwise: at most 465 comparisons,
+/// no allocation, no hashing).
 fn check_places(slots: &[SlotId]) -> Result<()> {
     if !(1..=GROUP_PLACES_MAX).contains(&slots.len()) {
         return Err(Error::invalid(format!(
@@ -652,8 +665,7 @@ fn check_places(slots: &[SlotId]) -> Result<()> {
             slots.len()
         )));
     }
-    let distinct: HashSet<SlotId> = slots.iter().copied().collect();
-    if distinct.len() != slots.len() {
+    if slots.iter().enumerate().any(|(i, s)| slots[..i].contains(s)) {
         return Err(Error::invalid(
             "a booking group takes one place per slot: a slot is named twice",
         ));
