@@ -1,8 +1,9 @@
 //! Every journal format this build reads opens to the same state, and what is written after
 //! opening is in the current format. Format 1 (card numbers in plain text) is `pii.rs`'s; this
 //! file reads format 2 (MessagePack records), written by the code before format 3
-//! (`fixtures/format2/README.md`), and format 3 (postcard records, no request stamps), written
-//! by the code before format 4 (`fixtures/format3/README.md`).
+//! (`fixtures/format2/README.md`), format 3 (postcard records, no request stamps), written by
+//! the code before format 4 (`fixtures/format3/README.md`), and format 4 (request stamps and
+//! keys, no group records), written by the code before format 5 (`fixtures/format4/README.md`).
 
 mod durability_support;
 
@@ -71,6 +72,25 @@ fn a_format2_directory_recovers_its_exact_state_and_continues_in_the_current_for
 #[test]
 fn a_format3_directory_recovers_its_exact_state_and_continues_in_the_current_format() {
     recovers_and_continues(3, 274, 447);
+}
+
+#[test]
+fn a_format4_directory_recovers_its_exact_state_and_continues_in_the_current_format() {
+    recovers_and_continues(4, 277, 453);
+    // Its request keys, from the snapshot and from the journal's stamps, are remembered: a
+    // retry answers the first outcome and registers nobody.
+    let dir = copy_of_fixture(4, "format4-keys");
+    let e = open(&dir);
+    for key in ["fixture-150-0", "fixture-300-2"] {
+        let seq = e.last_event_seq();
+        let key = RequestKey::new(key).unwrap();
+        let outcome = e.execute(Some(&key), &Command::RegisterPatient).unwrap();
+        assert!(matches!(outcome, Outcome::Patient { .. }), "{outcome:?}");
+        assert_eq!(e.last_event_seq(), seq, "the retry of {key} acted again");
+    }
+    let seq = e.last_event_seq();
+    e.execute(Some(&RequestKey::new("fixture-new").unwrap()), &Command::RegisterPatient).unwrap();
+    assert_eq!(e.last_event_seq(), seq + 1, "an unknown key acts");
 }
 
 /// Open a copy of the fixture of `format` (a snapshot at `snapshot_seq`, events up to `last`),
