@@ -1,10 +1,12 @@
 //! Multi-threaded stress: 8 threads × 100,000 mixed operations racing for a few slots, with
-//! limits, referrals, waitlist offers, expiries and a provider suspension in the mix. Afterwards
+//! limits, referrals, waitlist offers, expiries, booking groups (several places all or nothing)
+//! and their moves, and a provider suspension in the mix. Afterwards
 //! every invariant is checked against the bookings themselves:
 //! - no slot (and no pool) holds more places than it has (invariant 1);
 //! - the places each slot counts taken equal the active bookings that point at it, so every
 //!   hold is accounted for (invariant 3) and nothing leaked;
-//! - no patient has more active bookings than a limit allows (invariant 2).
+//! - no patient has more active bookings than a limit allows (invariant 2), a group counted once;
+//! - no booking group is left partly cancelled.
 
 mod common;
 use common::*;
@@ -125,13 +127,42 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
                                 follow_up: false,
                             });
                         }
-                        91..=96 => {
+                        91..=93 => {
                             let _ = engine.patient_record(patient);
                             let _ = engine.find_free_slots(&AvailabilityQuery::department(
                                 departments[0],
                                 dates[0],
                                 dates[2],
                             ));
+                        }
+                        94..=98 => {
+                            // A group of 2–3 places: a session's neighbouring segments (a stay's
+                            // nights) or any of the slots (a visit with an exam elsewhere).
+                            let k = rng.random_range(0..slots.len());
+                            let n = rng.random_range(2..=3);
+                            let group: Vec<SlotId> = if rng.random_bool(0.5) {
+                                (0..n).map(|i| slots[(k + i) % slots.len()]).collect()
+                            } else {
+                                (0..n).map(|_| slots[rng.random_range(0..slots.len())]).collect()
+                            };
+                            let req = GroupRequest {
+                                patient,
+                                channel: app,
+                                slots: group,
+                                referral: None,
+                            };
+                            if let Ok(g) = engine.book_group(&req) {
+                                mine.extend(g.bookings.iter().map(|b| b.id));
+                                counts[3] += 1;
+                            }
+                        }
+                        99 if !mine.is_empty() => {
+                            let b = mine[rng.random_range(0..mine.len())];
+                            let to = vec![slot, slots[rng.random_range(0..slots.len())]];
+                            let req = RescheduleRequest { booking: b, slots: to, channel: app };
+                            if let Ok(g) = engine.reschedule(&req) {
+                                mine.extend(g.bookings.iter().map(|b| b.id));
+                            }
                         }
                         _ => {}
                     }
@@ -145,9 +176,10 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
     let totals: Vec<[usize; 4]> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     let placed: usize = totals.iter().map(|c| c[0]).sum();
     let cancels: usize = totals.iter().map(|c| c[2]).sum();
+    let groups: usize = totals.iter().map(|c| c[3]).sum();
     assert!(
-        placed > 100 && cancels > 50,
-        "the race must actually book and cancel: {placed} placed, {cancels} cancelled"
+        placed > 100 && cancels > 50 && groups > 10,
+        "the race must actually book, cancel and book groups: {placed} placed, {cancels} cancelled, {groups} groups"
     );
 
     // Invariant 1 and 3: per slot, taken == active bookings on it, and ≤ pool sizes.
@@ -156,8 +188,33 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
     for &p in &patients {
         let record = engine.patient_record(p).unwrap();
         let all = engine.bookings_of(p).unwrap();
-        let active: Vec<&Booking> = all.iter().filter(|b| b.state.is_active()).collect();
-        assert_eq!(active.len(), record.active_bookings.len());
+        let all_active: Vec<&Booking> = all.iter().filter(|b| b.state.is_active()).collect();
+        assert_eq!(all_active.len(), record.active_bookings.len());
+        for b in &all_active {
+            active_per_slot.entry(b.slot).or_default()[b.pool as usize] += 1;
+        }
+        // A group counts once for the limits, through its first active place; and it is whole:
+        // no place of it still held or booked once another was cancelled.
+        let group_of = |b: &Booking| engine.booking_group(b.id).ok();
+        let active: Vec<&Booking> = all_active
+            .iter()
+            .copied()
+            .filter(|b| {
+                group_of(b).is_none_or(|g| {
+                    g.bookings.iter().find(|x| x.state.is_active()).map(|x| x.id) == Some(b.id)
+                })
+            })
+            .collect();
+        for g in all.iter().filter_map(|b| group_of(b).filter(|g| g.id == b.id)) {
+            let has = |s: &[BookingState]| g.bookings.iter().any(|x| s.contains(&x.state));
+            assert!(
+                !(has(&[BookingState::Cancelled, BookingState::ProviderCancelled])
+                    && has(&[BookingState::Held, BookingState::Booked])),
+                "group {} partly cancelled: {:?}",
+                g.id,
+                g.bookings.iter().map(|x| x.state).collect::<Vec<_>>()
+            );
+        }
         // Invariant 2.
         assert!(active.len() as u32 <= policy.limits.total_active, "{p}: {} active", active.len());
         let mut per_day: HashMap<Date, u32> = HashMap::new();
@@ -165,13 +222,12 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
         for b in &active {
             *per_day.entry(b.date).or_default() += 1;
             *per_dept_day.entry((b.department, b.date)).or_default() += 1;
-            active_per_slot.entry(b.slot).or_default()[b.pool as usize] += 1;
         }
         assert!(per_day.values().all(|&n| n <= policy.limits.per_visit_date));
         assert!(per_dept_day.values().all(|&n| n <= policy.limits.per_department_day));
         // Every referral is used by at most one active booking, and that booking exists.
         for r in record.referrals.iter().filter_map(|r| r.used_by) {
-            assert!(active.iter().any(|b| b.id == r), "referral used by an ended booking");
+            assert!(all_active.iter().any(|b| b.id == r), "referral used by an ended booking");
         }
     }
     for &s in &slots {
@@ -197,7 +253,9 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
     assert!(offers > 10, "waitlist offers must take part in the race: {offers}");
     // The availability index, kept by every racing claim, release and close, equals a recount.
     engine.check_availability_index().unwrap();
-    eprintln!("stress: {placed} placed, {cancels} cancelled, {offers} waitlist offers");
+    eprintln!(
+        "stress: {placed} placed, {cancels} cancelled, {groups} groups, {offers} waitlist offers"
+    );
     // Every hold ends: after the last deadline passes, nothing is left held.
     engine.advance_clock(24 * 3600 - 1).unwrap();
     for &p in &patients {
