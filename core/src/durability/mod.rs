@@ -73,9 +73,11 @@ mod journal;
 mod record;
 mod replay;
 mod snapshot;
+mod standby;
 
 pub use journal::Durability;
 pub use replay::ClockKind;
+pub use standby::{Standby, StandbyLag, StandbyOptions, STANDBY_POLL_MAX, STANDBY_POLL_MIN};
 
 use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::engine::{Engine, EngineConfig};
@@ -460,27 +462,32 @@ fn check_headers(dir: &Path, key: &CardKey) -> Result<()> {
 }
 
 fn settle_config(dir: &Path, wanted: Option<EngineConfig>) -> Result<EngineConfig> {
-    let path = dir.join(CONFIG_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let stored: EngineConfig = serde_json::from_slice(&bytes).map_err(|e| {
-                corrupt(format!("{} is not a valid configuration: {e}", path.display()))
-            })?;
-            match wanted {
-                Some(w) if w != stored => Err(Error::invalid(format!(
-                    "{} was created with another configuration; open it with `config: None` or the same one",
-                    dir.display()
-                ))),
-                _ => Ok(stored),
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    match stored_config(dir)? {
+        Some(stored) => match wanted {
+            Some(w) if w != stored => Err(Error::invalid(format!(
+                "{} was created with another configuration; open it with `config: None` or the same one",
+                dir.display()
+            ))),
+            _ => Ok(stored),
+        },
+        None => {
             let config = wanted.unwrap_or_default();
             config.validate()?;
             let json = serde_json::to_vec_pretty(&config).map_err(|e| corrupt(e.to_string()))?;
             write_atomically(dir, CONFIG_FILE, &json)?;
             Ok(config)
         }
+    }
+}
+
+/// The directory's `config.json`, `None` if it has none (not created yet). Reads only.
+fn stored_config(dir: &Path) -> Result<Option<EngineConfig>> {
+    let path = dir.join(CONFIG_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| corrupt(format!("{} is not a valid configuration: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io("read", &path, e)),
     }
 }
@@ -588,8 +595,13 @@ fn recover(
     repair: bool,
 ) -> Result<(Replayer, RecoveryReport)> {
     let mut report = RecoveryReport::default();
-    for (_, tmp) in list(dir, "", ".tmp").unwrap_or_default() {
-        let _ = std::fs::remove_file(tmp);
+    // Leftovers of an interrupted atomic write. Only a repairing recovery (the open that holds
+    // the lock) removes them: a reader of a live directory (a snapshot's rebuild, a standby)
+    // could remove the file a writer is filling.
+    if repair {
+        for (_, tmp) in list(dir, "", ".tmp").unwrap_or_default() {
+            let _ = std::fs::remove_file(tmp);
+        }
     }
     let mut replayer = None;
     for (seq, path) in list(dir, "snap-", ".hys")?.into_iter().rev() {
@@ -682,11 +694,7 @@ fn recover(
             if until.is_some_and(|u| event.seq > u) {
                 break;
             }
-            let at_time = event.at;
-            replayer.apply(event).map_err(at)?;
-            if let Some(stamp) = scan.stamp.take() {
-                replayer.engine.request_keys.restore(stamp, at_time);
-            }
+            apply_scanned(&mut replayer, event, scan.stamp.take()).map_err(at)?;
             report.events_replayed += 1;
         }
         if let Some(Stop::Torn { offset, reason }) = scan.stop {
@@ -724,6 +732,20 @@ fn recover(
     }
     report.last_seq = replayer.last_seq;
     Ok((replayer, report))
+}
+
+/// Apply one event read from a segment, with the request key stamp its record carried.
+fn apply_scanned(
+    replayer: &mut Replayer,
+    event: Event,
+    stamp: Option<crate::events::RequestStamp>,
+) -> Result<()> {
+    let at_time = event.at;
+    replayer.apply(event)?;
+    if let Some(stamp) = stamp {
+        replayer.engine.request_keys.restore(stamp, at_time);
+    }
+    Ok(())
 }
 
 /// Every journaled event still on disk in `dir`, in sequence order: the journal after the
