@@ -60,8 +60,8 @@ use crate::events::{Event, RequestStamp};
 use crate::ids::*;
 use crate::model::{
     AvailabilityQuery, Booking, Channel, DayAvailability, Department, EngineStats, FreeSlot,
-    Institution, LoadBoard, PatientRecord, RecommendQuery, Recommendation, ResourceStats,
-    SlotInfo, WaitlistEntry,
+    Institution, LoadBoard, PatientRecord, RecommendQuery, Recommendation, ResourceStats, SlotInfo,
+    WaitlistEntry,
 };
 use crate::policy::Policy;
 use crate::registry::Resource;
@@ -313,7 +313,9 @@ impl Standby {
         // A damaged tail is the restart's to cut; what the follower read is only a check.
         let _ = self.inner.catch_up();
         let applied = self.inner.state.read().last_seq;
-        if options.card_key.is_none() && options.config.as_ref().is_none_or(|c| c.card_key.is_none()) {
+        if options.card_key.is_none()
+            && options.config.as_ref().is_none_or(|c| c.card_key.is_none())
+        {
             options.card_key = Some(self.inner.key.clone());
         }
         let leader = DurableEngine::open(&self.inner.dir, options)?;
@@ -424,11 +426,9 @@ impl Standby {
 
 fn check_interval(interval: Option<Duration>) -> Result<()> {
     match interval {
-        Some(i) if !(STANDBY_POLL_MIN..=STANDBY_POLL_MAX).contains(&i) => {
-            Err(Error::invalid(format!(
-                "poll_interval {i:?} must be {STANDBY_POLL_MIN:?} ..= {STANDBY_POLL_MAX:?}"
-            )))
-        }
+        Some(i) if !(STANDBY_POLL_MIN..=STANDBY_POLL_MAX).contains(&i) => Err(Error::invalid(
+            format!("poll_interval {i:?} must be {STANDBY_POLL_MIN:?} ..= {STANDBY_POLL_MAX:?}"),
+        )),
         _ => Ok(()),
     }
 }
@@ -588,7 +588,10 @@ impl Inner {
             return Ok(SegmentEnd::NotReadable);
         };
         if scan.first_seq != cursor.first_seq {
-            return Err(at(codec::corrupt(format!("header says it starts at event {}", scan.first_seq))));
+            return Err(at(codec::corrupt(format!(
+                "header says it starts at event {}",
+                scan.first_seq
+            ))));
         }
         scan.resume_at(cursor.expected);
         let mut events: Vec<(Event, Option<RequestStamp>)> = Vec::new();
