@@ -156,6 +156,39 @@ fn follower_continues_across_a_leader_restart() {
 }
 
 #[test]
+fn follower_rides_out_a_crashed_leaders_restart() {
+    let dir = fresh_dir("standby-crashed-restart");
+    let mut ops = Ops::new(16);
+    let leader = open_leader(&dir);
+    let mut world = build_world(&leader);
+    leader.flush().unwrap();
+    let standby = open_standby(&dir);
+    for _ in 0..100 {
+        ops.step(&leader, &mut world);
+    }
+    assert_follows(&leader, &standby, "before the crash");
+    drop(leader);
+    // The crash left the start of a record at the end of the live segment.
+    let last = segments(&dir).pop().unwrap();
+    let len = std::fs::metadata(&last).unwrap().len();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .unwrap()
+        .write_all(&[40, 0, 0, 0, 1, 2, 3])
+        .unwrap();
+    assert_eq!(standby.catch_up().unwrap(), 0, "a torn tail is waited for");
+    assert_eq!(standby.lag().last_error, None);
+    // The restarted leader cuts it and continues in a new segment; the standby follows.
+    let leader = open_leader(&dir);
+    assert_eq!(std::fs::metadata(&last).unwrap().len(), len);
+    for _ in 0..100 {
+        ops.step(&leader, &mut world);
+    }
+    assert_follows(&leader, &standby, "after the restart");
+}
+
+#[test]
 fn a_half_written_record_is_waited_for_not_reported() {
     let dir = fresh_dir("standby-torn");
     let leader = open_leader(&dir);
@@ -240,6 +273,7 @@ fn promotion_is_refused_while_the_leader_lives() {
     leader.flush().unwrap();
     let standby = open_standby(&dir);
     // The leader holds the LOCK in this very process: another open file description conflicts.
+    assert!(standby.leader_alive().unwrap());
     match standby.promote(leader_options(Durability::Sync)) {
         Err(Error::Durability(m)) => assert!(m.contains("LOCK"), "{m}"),
         other => panic!("promotion while the leader lives: {other:?}"),
@@ -248,6 +282,7 @@ fn promotion_is_refused_while_the_leader_lives() {
     let p = leader.register_patient().unwrap();
     let digest = leader.state_digest().unwrap();
     leader.close().unwrap();
+    assert!(!standby.leader_alive().unwrap());
     let promoted = standby.promote(leader_options(Durability::Sync)).unwrap();
     assert_eq!(promoted.state_digest().unwrap(), digest);
     assert!(promoted.patient_record(p).is_ok());
@@ -420,7 +455,7 @@ fn standby_crash_child() {
 #[test]
 fn promoted_standby_keeps_everything_acknowledged() {
     let rounds: usize =
-        std::env::var("HY_STANDBY_ROUNDS").ok().and_then(|k| k.parse().ok()).unwrap_or(4);
+        std::env::var("HY_STANDBY_ROUNDS").ok().and_then(|k| k.parse().ok()).unwrap_or(8);
     let dir = fresh_dir("standby-crash");
     crash_setup(&dir);
     let exe = std::env::current_exe().unwrap();
@@ -457,6 +492,7 @@ fn promoted_standby_keeps_everything_acknowledged() {
         std::thread::sleep(Duration::from_millis(rng.random_range(300..700)));
         let lag = standby.lag();
         assert_eq!(lag.last_error, None, "round {round}: the follower failed while following");
+        assert!(lag.applied_seq > opened_at, "round {round}: the poller followed nothing: {lag:?}");
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let lines = reader.join().unwrap();

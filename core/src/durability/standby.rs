@@ -202,6 +202,41 @@ struct Inner {
 
 /// A read-only engine following a leader's durable directory. See the module documentation.
 ///
+/// It has queries only: the calls that change an engine do not exist on it, so a standby can
+/// never diverge from its leader. None of these compiles:
+///
+/// ```compile_fail
+/// # use haoyuan::*;
+/// # fn f(standby: &Standby, req: &Request) { let _ =
+/// standby.book(req);
+/// # }
+/// ```
+/// ```compile_fail
+/// # use haoyuan::*;
+/// # fn f(standby: &Standby) { let _ =
+/// standby.register_patient();
+/// # }
+/// ```
+/// ```compile_fail
+/// # use haoyuan::*;
+/// # fn f(standby: &Standby, specs: &[SlotSpec]) { let _ =
+/// standby.publish_slots(specs);
+/// # }
+/// ```
+/// ```compile_fail
+/// # use haoyuan::*;
+/// # fn f(standby: &Standby) { let _ =
+/// standby.cancel(BookingId(1));
+/// # }
+/// ```
+/// Nor does reaching an [`Engine`] through it (it has no `Deref`):
+/// ```compile_fail
+/// # use haoyuan::*;
+/// # fn f(standby: &Standby) {
+/// let engine: &Engine = &standby;
+/// # }
+/// ```
+///
 /// ```
 /// use haoyuan::*;
 /// let dir = std::env::temp_dir().join(format!("haoyuan-doc-standby-{}", std::process::id()));
@@ -296,6 +331,12 @@ impl Standby {
     /// Stop the background poller (if any) and release the standby.
     pub fn close(mut self) {
         self.stop_poller();
+    }
+
+    /// Whether the leader's `LOCK` is held (the leader lives, in this process or another):
+    /// [`Standby::promote`] refuses then. Takes the lock for an instant when it is free.
+    pub fn leader_alive(&self) -> Result<bool> {
+        leader_lock_held(&self.inner.dir)
     }
 
     /// Become the leader: refused with [`Error::Durability`] while the leader's `LOCK` is held
