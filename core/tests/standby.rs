@@ -8,13 +8,14 @@ mod durability_support;
 
 use durability_support::*;
 use haoyuan::*;
+use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn leader_options(mode: Durability) -> OpenOptions {
@@ -441,7 +442,7 @@ fn standby_crash_child() {
                 };
                 // Printed only once the call returned: acknowledged means durable.
                 if let Some(line) = line {
-                    writeln!(out.lock().unwrap(), "{line}").unwrap();
+                    writeln!(out.lock(), "{line}").unwrap();
                 }
             }
         });
