@@ -62,6 +62,11 @@
 //! ([`Engine::book_many`](crate::Engine::book_many) …) do that for their rows. The rule: an
 //! outcome is acknowledged to the patient only once its ticket is durable.
 //!
+//! # A hot standby
+//! [`Standby`] follows a leader's directory read-only (no `LOCK`, nothing written), applies
+//! its records as they are appended, answers queries, reports its lag and is promoted to
+//! leader once the leader's `LOCK` is free (`standby.rs`).
+//!
 //! What a crash can lose: nothing acknowledged in `Sync` mode; up to one fsync interval in
 //! `Buffered` mode. An operation that was not yet acknowledged may survive in part (e.g. a
 //! session suspension that had cancelled some of its bookings): each of its events is a
