@@ -5,7 +5,7 @@
 //! method works on it unchanged. `close()` takes the engine out of the Python object (later calls
 //! raise `Durability`), waits for the calls still running on other threads, then closes it.
 
-use crate::args::{int, Int};
+use crate::args::{int, path_arg, Int};
 use crate::convert::TimeArg;
 use crate::engine::{card_key_arg, closed_error, Engine};
 use crate::errors::invalid;
@@ -27,20 +27,6 @@ pub const JOURNAL_EVENTS_MAX: u64 = 10_000_000;
 
 /// How long `close()` waits for calls in progress on other threads before giving up.
 const CLOSE_WAIT: Duration = Duration::from_secs(30);
-
-/// A directory argument: a `str` or an `os.PathLike`, not empty.
-pub fn path_arg(ob: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    let path: PathBuf = ob.extract().map_err(|_| {
-        invalid(format!(
-            "a directory must be a str or an os.PathLike, got {}",
-            ob.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-        ))
-    })?;
-    if path.as_os_str().is_empty() {
-        return Err(invalid("the directory path is empty"));
-    }
-    Ok(path)
-}
 
 /// The journal mode: `"sync"`, `"buffered"` or `"none"`.
 fn mode_arg(ob: &Bound<'_, PyAny>) -> PyResult<&'static str> {

@@ -5,9 +5,8 @@
 //! `close()` (or promotion) takes the Rust standby out of the Python object: later calls raise
 //! `Durability`.
 
-use crate::args::{Id, Int};
+use crate::args::{path_arg, Id, Int};
 use crate::convert::TimeArg;
-use crate::durable::path_arg;
 use crate::engine::card_key_arg;
 use crate::pipeline::durability_error;
 use crate::runtime::run;
