@@ -154,7 +154,7 @@ impl Engine {
     }
 
     /// Check a referral for this slot; returns its urgency.
-    fn check_referral(
+    pub(crate) fn check_referral(
         &self,
         state: &PatientState,
         id: ReferralId,
@@ -546,9 +546,16 @@ impl Engine {
     /// ```
     pub fn cancel(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
+        let mut group_freed = Vec::new();
         let (result, slot) = self.with_booking(id, |engine, state, i| {
             if let Some((err, freed)) = engine.expired_hold(state, i, now) {
                 return Ok((Err(err), freed));
+            }
+            // A place of a booking group: the whole group goes, as one (groups.rs).
+            if let Some(group) = state.group_of(id).map(|g| g.id) {
+                let (booking, freed) = engine.cancel_group_locked(state, group, id, now)?;
+                group_freed = freed;
+                return Ok((Ok(booking), None));
             }
             let b = &state.bookings[i];
             if !matches!(b.state, BookingState::Held | BookingState::Booked) {
@@ -584,7 +591,7 @@ impl Engine {
             }
             Ok((Ok(state.bookings[i].clone()), Some(slot)))
         })?;
-        if let Some(slot) = slot {
+        for slot in slot.into_iter().chain(group_freed) {
             self.offer_freed_place(slot, now);
         }
         self.durable(())?;

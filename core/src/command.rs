@@ -5,7 +5,8 @@
 use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::model::{
-    Booking, Referral, ReferralRequest, Request, Submission, WaitlistEntry, WaitlistRequest,
+    Booking, BookingGroup, GroupRequest, Referral, ReferralRequest, Request, RescheduleRequest,
+    Submission, WaitlistEntry, WaitlistRequest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -142,6 +143,16 @@ pub enum Command {
         /// The referral.
         request: ReferralRequest,
     },
+    /// [`Engine::book_group`](crate::Engine::book_group).
+    BookGroup {
+        /// The places, all or nothing.
+        request: GroupRequest,
+    },
+    /// [`Engine::reschedule`](crate::Engine::reschedule).
+    Reschedule {
+        /// The booking to move and where.
+        request: RescheduleRequest,
+    },
 }
 
 /// What a [`Command`] returned (a retry with the same key returns it again, as recorded when
@@ -176,4 +187,9 @@ pub enum Outcome {
     },
     /// `leave_waitlist`: nothing to return.
     Done,
+    /// `book_group`, `reschedule`.
+    Group {
+        /// The booking group made.
+        group: BookingGroup,
+    },
 }

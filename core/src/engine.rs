@@ -1214,6 +1214,11 @@ impl Engine {
         let mut cancelled = Vec::new();
         for p in patients {
             let Ok((_, mut state)) = self.patients.lock(p) else { continue };
+            // A booking group with a place here ends whole, as one record (groups.rs); its
+            // bookings are no longer active for the loop below.
+            if !state.groups.is_empty() {
+                cancelled.extend(self.end_groups_in_closed(&mut state, &closed, now));
+            }
             let mut returned = Vec::new();
             for b in state
                 .bookings

@@ -386,6 +386,22 @@ pub enum EventKind {
         /// The whole new policy.
         policy: Box<crate::policy::Policy>,
     },
+    /// Several changes of one booking group ([`crate::Engine::book_group`],
+    /// [`crate::Engine::reschedule`], a cancellation), applied as one: one journal record, so
+    /// after a crash either all of them are there or none. `events` holds ordinary `booked`,
+    /// `cancelled`, `referral_consumed`, `referral_returned` and `patient_suspended` events,
+    /// in the order they apply — never another group.
+    Group {
+        /// The group: its lead booking's id.
+        group: BookingId,
+        /// What happened to it.
+        action: crate::model::GroupAction,
+        /// When rescheduled: the booking or group it replaced (its places are given back by
+        /// the `cancelled` events inside).
+        replaces: Option<BookingId>,
+        /// The changes, in order.
+        events: Vec<EventKind>,
+    },
 }
 
 /// What the engine does when a subscriber's queue is full.

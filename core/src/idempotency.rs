@@ -156,6 +156,12 @@ impl Engine {
             Command::IssueReferral { request } => {
                 self.issue_referral(request).map(|referral| Outcome::Referral { referral })
             }
+            Command::BookGroup { request } => {
+                self.book_group(request).map(|group| Outcome::Group { group })
+            }
+            Command::Reschedule { request } => {
+                self.reschedule(request).map(|group| Outcome::Group { group })
+            }
         }
     }
 }

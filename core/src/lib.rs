@@ -45,6 +45,7 @@ mod durability;
 mod engine;
 mod error;
 mod events;
+mod groups;
 mod idempotency;
 mod ids;
 mod load;
@@ -101,16 +102,18 @@ pub use events::{
     DurableCallback, Event, EventKind, EventSink, Overflow, RequestStamp, SubscribeOptions,
     Subscription, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX,
 };
+pub use groups::{STAY_FLEX_DAYS_MAX, STAY_LIMIT_MAX};
 pub use ids::*;
 pub use lottery::weighted_order;
 pub use metrics::{JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSYNC_BUCKETS_S};
 pub use model::{
-    Alternative, AvailabilityQuery, BoardRow, Booking, BookingState, CancelledBy, Card, Channel,
-    DayAvailability, Department, EngineStats, FreeSlot, HalfDay, Institution, LoadBoard,
-    NoShowMark, PatientRecord, Pool, PoolCounts, PriorityClass, RecommendQuery, RecommendReason,
-    Recommendation, Referral, ReferralRequest, Request, ResourceKind, ResourceStats, Roster,
-    SlotInfo, SlotRange, SlotRangeIter, SlotSpec, Submission, SuspensionReport, Tier, Urgency,
-    WaitlistEntry, WaitlistRequest,
+    Alternative, AvailabilityQuery, BoardRow, Booking, BookingGroup, BookingState, CancelledBy,
+    Card, Channel, DayAvailability, Department, EngineStats, FreeSlot, GroupAction, GroupRequest,
+    HalfDay, Institution, LoadBoard, NoShowMark, PatientRecord, Pool, PoolCounts, PriorityClass,
+    RecommendQuery, RecommendReason, Recommendation, Referral, ReferralRequest, Request,
+    RescheduleRequest, ResourceKind, ResourceStats, Roster, SlotInfo, SlotRange, SlotRangeIter,
+    SlotSpec, StayOffer, StayQuery, Submission, SuspensionReport, Tier, Urgency, WaitlistEntry,
+    WaitlistRequest, GROUP_PLACES_MAX,
 };
 pub use patients::ENDED_BOOKINGS_KEPT;
 pub use pipeline::{DurableTicket, LifecycleAction, Pipelined, BULK_ROWS_MAX};

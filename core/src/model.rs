@@ -194,6 +194,104 @@ pub enum Submission {
     },
 }
 
+/// Most places one booking group holds (a bed stay of a month, a visit with its exams).
+pub const GROUP_PLACES_MAX: usize = 31;
+
+/// A booking of several places at once, all or nothing ([`crate::Engine::book_group`]): a bed
+/// stay of several nights, a doctor's session with the exam it needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRequest {
+    /// The patient asking.
+    pub patient: PatientId,
+    /// The channel the request came through (every place counts against its quota group).
+    pub channel: ChannelId,
+    /// The slots, one place in each, 1 ..= [`GROUP_PLACES_MAX`], all different. The first is
+    /// the group's lead: the per-patient limits count the group once, on the lead's date and
+    /// department.
+    pub slots: Vec<SlotId>,
+    /// A referral for the lead's specialty: its urgency opens the referral pool for every
+    /// place of that specialty, and the group uses it up.
+    #[serde(default)]
+    pub referral: Option<ReferralId>,
+}
+
+/// What happened to a booking group (in [`crate::EventKind::Group`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupAction {
+    /// Its places were booked, all at once.
+    Booked,
+    /// It replaced another booking or group (`replaces`): the new places were taken before
+    /// the old were given back.
+    Rescheduled,
+    /// Its remaining places were cancelled, all at once.
+    Cancelled,
+}
+
+/// Several bookings made, moved and cancelled as one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BookingGroup {
+    /// Its id: the id of its first booking (the lead).
+    pub id: BookingId,
+    /// The patient it belongs to.
+    pub patient: PatientId,
+    /// Its bookings, one per place, in the order requested.
+    pub bookings: Vec<Booking>,
+    /// The booking or group it replaced, if it was made by rescheduling.
+    pub replaces: Option<BookingId>,
+}
+
+/// Moving a booking or a whole group to other places ([`crate::Engine::reschedule`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RescheduleRequest {
+    /// Any booking of the booking or group to move.
+    pub booking: BookingId,
+    /// The new places, as in [`GroupRequest::slots`]. A slot the old booking already holds a
+    /// place in keeps that place.
+    pub slots: Vec<SlotId>,
+    /// The channel asking (its quota group applies to the new places).
+    pub channel: ChannelId,
+}
+
+/// Where to look for a bed stay ([`crate::Engine::find_stays`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StayQuery {
+    /// The bed class: the specialty of the departments whose bed resources are searched
+    /// (e.g. "obstetrics").
+    pub specialty: String,
+    /// The patient's district: stays there are offered first (`None`: no preference).
+    #[serde(default)]
+    pub district: Option<String>,
+    /// The first night wanted.
+    pub first_night: Date,
+    /// Nights in a row, 1 ..= [`GROUP_PLACES_MAX`].
+    pub nights: u16,
+    /// How many days later the stay may start if the wanted night is full, 0 ..= 30.
+    #[serde(default)]
+    pub flex_days: u16,
+    /// Most offers returned, 1 ..= 1,000.
+    pub limit: u32,
+}
+
+/// A bed stay that can be booked now: one free bed per night at one institution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StayOffer {
+    /// The institution.
+    pub institution: InstitutionId,
+    /// The department whose beds these are.
+    pub department: DepartmentId,
+    /// The institution's tier.
+    pub tier: Tier,
+    /// Whether it is in the query's district.
+    pub same_district: bool,
+    /// The first night.
+    pub first_night: Date,
+    /// One slot per night, in order: book them with [`crate::Engine::book_group`].
+    pub slots: Vec<SlotId>,
+    /// Booked share of the department's beds over those nights (0 = empty, 1 = full).
+    pub load: f32,
+}
+
 /// Priority classes, highest first. Used by the lottery weights and waitlist order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -232,6 +330,9 @@ pub enum CancelledBy {
     Patient,
     /// The clinic session was suspended (停诊); never counts against the patient.
     Provider,
+    /// Another place of its booking group was cancelled by the provider, and a group is all or
+    /// nothing ([`crate::Engine::book_group`]); never counts against the patient.
+    Group,
 }
 
 /// Urgency of a referral (NHS e-RS: two-week-wait/emergency, urgent, routine).

@@ -68,9 +68,53 @@ pub(crate) struct PatientState {
     pub suspended_until: Option<Timestamp>,
     pub referrals: Vec<Referral>,
     pub waitlist_entries: u32,
+    /// The patient's booking groups (`groups.rs`); empty for almost every patient, which keeps
+    /// the limit check's group test to one `is_empty`.
+    pub groups: Vec<GroupRec>,
+}
+
+/// A booking group as a patient's record keeps it: its bookings live in `bookings` like any
+/// other; this says which belong together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GroupRec {
+    /// The lead booking's id.
+    pub id: BookingId,
+    /// Its bookings, in the order requested (the lead first).
+    pub members: Vec<BookingId>,
+    /// The booking or group it replaced, if rescheduled.
+    pub replaces: Option<BookingId>,
 }
 
 impl PatientState {
+    /// The booking `id`, if the record still holds it.
+    pub fn booking(&self, id: BookingId) -> Option<&Booking> {
+        self.bookings.iter().rev().find(|b| b.id == id)
+    }
+
+    /// The group booking `id` belongs to, if any.
+    pub fn group_of(&self, id: BookingId) -> Option<&GroupRec> {
+        self.groups.iter().find(|g| g.members.contains(&id))
+    }
+
+    /// Whether `b` counts for the per-patient limits: a single booking counts itself, a group
+    /// counts once, through its first active place (the lead until the lead has ended).
+    /// `exclude` (a booking or group id) counts nothing: the one being rescheduled.
+    fn counts_for_limits(&self, b: &Booking, exclude: Option<BookingId>) -> bool {
+        if self.groups.is_empty() {
+            return Some(b.id) != exclude;
+        }
+        match self.group_of(b.id) {
+            None => Some(b.id) != exclude,
+            Some(g) => {
+                Some(g.id) != exclude
+                    && g.members
+                        .iter()
+                        .find(|m| self.booking(**m).is_some_and(|x| x.state.is_active()))
+                        == Some(&b.id)
+            }
+        }
+    }
+
     /// This patient's referral `id` if it can be used at `now`: the patient's own, unused, and
     /// inside its validity period (the checks a booking and a recommendation share).
     pub fn usable_referral(&self, id: ReferralId, now: Timestamp) -> Result<&Referral> {
@@ -123,6 +167,10 @@ impl PatientState {
                     drop -= forget as usize;
                     !forget
                 });
+                // A group goes when the last of its bookings has gone.
+                let bookings = &self.bookings;
+                self.groups
+                    .retain(|g| g.members.iter().any(|m| bookings.iter().any(|b| b.id == *m)));
             }
         }
         if self.bookings.capacity() == 0 {
@@ -158,6 +206,7 @@ impl PatientState {
         };
         self.referrals.extend(other.referrals);
         self.waitlist_entries += other.waitlist_entries;
+        self.groups.extend(other.groups);
     }
 
     /// Check DOMAIN.md's per-patient limits for a new booking on `date` in `department`.
@@ -168,7 +217,24 @@ impl PatientState {
         department: DepartmentId,
         date: Date,
     ) -> Result<()> {
-        let active = || self.bookings.iter().filter(|b| b.state.is_active());
+        self.check_limits_excluding(me, limits, department, date, None)
+    }
+
+    /// `check_limits`, not counting the booking or group `exclude` (a reschedule: the booking
+    /// counts once throughout, as the one being moved).
+    pub fn check_limits_excluding(
+        &self,
+        me: PatientId,
+        limits: &LimitPolicy,
+        department: DepartmentId,
+        date: Date,
+        exclude: Option<BookingId>,
+    ) -> Result<()> {
+        let active = || {
+            self.bookings
+                .iter()
+                .filter(move |b| b.state.is_active() && self.counts_for_limits(b, exclude))
+        };
         let refuse = |limit, max| Err(Error::LimitReached { patient: me, limit, max });
         if active().count() as u32 >= limits.total_active {
             return refuse(LimitKind::TotalActive, limits.total_active);

@@ -36,6 +36,10 @@ fn config() -> EngineConfig {
         per_seven_days: 1000,
         total_active: 1000,
     };
+    // Nor suspensions: late cancellations (everything on the first day is late from 15:00 the
+    // day before) would suspend every patient within a few rounds, and later children would
+    // have nothing left to do.
+    c.policy.cancellation.late_cancel_weight = 0.0;
     c
 }
 
@@ -114,6 +118,16 @@ fn crash_child() {
                 )
             };
             while !stop.load(Ordering::Relaxed) {
+                // Bookings of earlier rounds too: without them, once the first rounds filled
+                // every slot, later children could neither book nor cancel, and their kills
+                // landed on an idle engine.
+                if mine.is_empty() {
+                    if let Ok(r) = e.patient_record(PatientId(rng.random_range(1..=PATIENTS))) {
+                        let booked =
+                            r.active_bookings.iter().filter(|b| b.state == BookingState::Booked);
+                        mine.extend(booked.map(|b| b.id));
+                    }
+                }
                 let cancel = rng.random_bool(0.2) && !mine.is_empty();
                 match t {
                     0 => {
@@ -121,6 +135,25 @@ fn crash_child() {
                             let b = mine.swap_remove(rng.random_range(0..mine.len()));
                             if e.cancel(b).is_ok() {
                                 writeln!(out.lock(), "C {}", b.0).unwrap();
+                            }
+                        } else if rng.random_bool(0.5) {
+                            // A booking group (all or nothing, one journal record): a kill
+                            // lands inside groups too.
+                            let first = random_request(&mut rng);
+                            let n = rng.random_range(2..=3u32);
+                            let group = GroupRequest {
+                                patient: first.patient,
+                                channel,
+                                slots: (0..n)
+                                    .map(|i| SlotId((first.slot.0 + i - 1) % slots + 1))
+                                    .collect(),
+                                referral: None,
+                            };
+                            if let Ok(g) = e.book_group(&group) {
+                                let ids: Vec<String> =
+                                    g.bookings.iter().map(|b| b.id.0.to_string()).collect();
+                                writeln!(out.lock(), "G {}", ids.join(",")).unwrap();
+                                mine.extend(g.bookings.iter().map(|b| b.id));
                             }
                         } else if let Ok(b) = e.book(&random_request(&mut rng)) {
                             // Printed only once `book` returned: acknowledged means durable.
@@ -229,6 +262,8 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
     let mut cancelled: HashSet<u64> = HashSet::new();
     // Acknowledged keyed bookings: (key, patient, slot, booking).
     let mut keyed: Vec<(String, PatientId, SlotId, u64)> = Vec::new();
+    // Acknowledged booking groups, their booking ids in order.
+    let mut groups: Vec<Vec<u64>> = Vec::new();
     let mut torn_tails = 0;
     let began = Instant::now();
     for round in 0..kills {
@@ -268,6 +303,16 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
                 }
                 continue;
             }
+            if let Some(ids) = l.strip_prefix("G ") {
+                let ids: Vec<u64> = ids.split(',').filter_map(|x| x.parse().ok()).collect();
+                // The last line may be cut short: a group counts only with all its ids.
+                if ids.len() >= 2 && !l.ends_with(',') && l.split(',').count() == ids.len() {
+                    booked.extend(ids.iter().copied());
+                    groups.push(ids);
+                    acked_this_round += 1;
+                }
+                continue;
+            }
             let Some((kind, id)) = l.split_once(' ') else { continue };
             let Ok(id) = id.parse::<u64>() else { continue };
             match kind {
@@ -303,6 +348,20 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
                 );
             }
         }
+        // Every acknowledged group is whole: all its bookings, in one state (a cancellation
+        // of any of them ends them all, in one record).
+        for ids in &groups {
+            let g = e.booking_group(BookingId(ids[0])).unwrap_or_else(|err| {
+                panic!("round {round}: acknowledged group {ids:?} lost: {err}")
+            });
+            let got: Vec<u64> = g.bookings.iter().map(|b| b.id.0).collect();
+            assert_eq!(&got, ids, "round {round}: group incomplete");
+            assert!(
+                g.bookings.iter().all(|b| b.state == g.bookings[0].state),
+                "round {round}: a group half cancelled: {:?}",
+                g.bookings.iter().map(|b| b.state).collect::<Vec<_>>()
+            );
+        }
         // Every acknowledged keyed request is remembered: its retry returns the same booking
         // (a forgotten key would book a new one, with a new id).
         let app = e.channel_id("app").unwrap();
@@ -326,7 +385,7 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
             }
         }
         if round % 10 == 0 {
-            eprintln!("round {round}: {acked_this_round} acknowledged this round, {} bookings checked ({} keyed), {states:?}", booked.len(), keyed.len());
+            eprintln!("round {round}: {acked_this_round} acknowledged this round, {} bookings checked ({} keyed, {} groups), {states:?}", booked.len(), keyed.len(), groups.len());
         }
     }
     eprintln!("{kills} kills in {:?}; {} acknowledged bookings ({} with request keys), {} cancellations, {torn_tails} torn tails cut", began.elapsed(), booked.len(), keyed.len(), cancelled.len());

@@ -10,7 +10,7 @@ use durability_support::*;
 use haoyuan::*;
 use std::path::{Path, PathBuf};
 
-const CURRENT: u16 = 4;
+const CURRENT: u16 = 5;
 
 fn fixture(format: u16) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/format{format}"))

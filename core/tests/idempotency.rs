@@ -129,6 +129,18 @@ fn every_command_can_be_keyed() {
         panic!()
     };
     assert_eq!(run("leave", Command::LeaveWaitlist { entry: entry.id }), Outcome::Done);
+    // A booking group and its move, each once however often retried.
+    let grouped = c.patient();
+    let later = c.slot(c.doctor[3], date, 540, 5);
+    let request =
+        GroupRequest { patient: grouped, channel: c.app, slots: vec![slot, later], referral: None };
+    let Outcome::Group { group } = run("group", Command::BookGroup { request }) else { panic!() };
+    let request = RescheduleRequest { booking: group.id, slots: vec![later], channel: c.app };
+    let Outcome::Group { group: moved } = run("move", Command::Reschedule { request }) else {
+        panic!()
+    };
+    assert_eq!(moved.replaces, Some(group.id));
+    assert_eq!(c.engine.slot(later).unwrap().pool_taken.total(), 1, "a retried move moves once");
     // A no-show, on a booking whose time has passed.
     let late = c.patient();
     let b = c.engine.book(&c.req(late, slot)).unwrap();

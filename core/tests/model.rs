@@ -4,6 +4,10 @@
 //! lifecycle, late cancellation and the no-show suspension ladder). After every step the
 //! outcome (success or error code) and the whole state must agree.
 //!
+//! Booking groups (several places all or nothing, counted once for the limits; cancelled and
+//! moved as one) are in the mix, with repeated slots (refused), groups across both
+//! departments, and moves onto places the booking already holds.
+//!
 //! The generator covers what once broke invariant 1 unseen: a referral share *and* a channel
 //! quota on sessions of one-place slots at a tertiary hospital, published in one call or one
 //! slot at a time, booked from a quota channel and an ordinary one. Pool sizes are read from
@@ -39,6 +43,19 @@ enum Op {
         limits: LimitPolicy,
         rollover: bool,
     },
+    /// A booking group: several places all or nothing, counted once for the limits (a slot
+    /// drawn twice makes an invalid request).
+    BookGroup {
+        patient: usize,
+        slots: Vec<usize>,
+        kiosk: bool,
+    },
+    /// Move a booking or its whole group to other places (shared slots keep their places).
+    Reschedule {
+        booking: usize,
+        slots: Vec<usize>,
+        kiosk: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -52,6 +69,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..64usize).prop_map(Op::NoShow),
         2 => (1..10 * 3600i64).prop_map(Op::Advance),
         1 => prop_oneof![Just(599i64), Just(600), Just(601)].prop_map(Op::Advance),
+        3 => (0..4usize, proptest::collection::vec(0..SLOTS, 1..5), any::<bool>())
+            .prop_map(|(patient, slots, kiosk)| Op::BookGroup { patient, slots, kiosk }),
+        2 => (0..64usize, proptest::collection::vec(0..SLOTS, 1..4), any::<bool>())
+            .prop_map(|(booking, slots, kiosk)| Op::Reschedule { booking, slots, kiosk }),
         1 => ((1u32..3, 1u32..3, 1u32..4, 1u32..5), any::<bool>()).prop_map(
             |((per_department_day, per_visit_date, per_seven_days, total_active), rollover)| {
                 Op::SetPolicy {
@@ -99,6 +120,8 @@ struct MBooking {
     pool: Pool,
     state: St,
     expires_at: Timestamp,
+    /// Its booking group (an index into `Model::groups`), if any.
+    group: Option<usize>,
 }
 
 /// The allocation rules the model applies (a subset of `Policy`, drawn by the generator).
@@ -127,6 +150,8 @@ struct Model {
     slots: Vec<MSlot>,
     bookings: Vec<MBooking>,
     patients: Vec<MPatient>,
+    /// Booking groups: the indices of their bookings, in order.
+    groups: Vec<Vec<usize>>,
 }
 
 fn active(s: St) -> bool {
@@ -139,25 +164,30 @@ fn uses_place(s: St) -> bool {
 }
 
 impl Model {
-    fn place(
-        &mut self,
+    /// Whether booking `j` counts for the limits: a single booking itself, a group once, through
+    /// its first active booking; nothing of `excluded` (the booking or group being moved).
+    fn counts(&self, j: usize, excluded: &[usize]) -> bool {
+        let b = &self.bookings[j];
+        active(b.state)
+            && !excluded.contains(&j)
+            && b.group.is_none_or(|g| {
+                self.groups[g].iter().find(|&&m| active(self.bookings[m].state)) == Some(&j)
+            })
+    }
+
+    /// The window, suspension and limit checks of a request for `slot` (a group's lead), in the
+    /// engine's order, not counting `excluded`.
+    fn check_limits(
+        &self,
         patient: usize,
         slot: usize,
-        held: bool,
-        kiosk: bool,
-    ) -> Result<usize, ErrorCode> {
+        excluded: &[usize],
+    ) -> Result<(), ErrorCode> {
         let s = &self.slots[slot];
-        if self.now >= s.starts_at {
-            return Err(ErrorCode::BookingClosed);
-        }
-        if self.patients[patient].suspended_until.is_some_and(|u| u > self.now) {
-            return Err(ErrorCode::PatientSuspended);
-        }
-        if self.now < at(s.date.plus_days(-7), 15, 0) {
-            return Err(ErrorCode::NotOpenYet);
-        }
-        let mine: Vec<&MBooking> =
-            self.bookings.iter().filter(|b| b.patient == patient && active(b.state)).collect();
+        let mine: Vec<&MBooking> = (0..self.bookings.len())
+            .filter(|&j| self.bookings[j].patient == patient && self.counts(j, excluded))
+            .map(|j| &self.bookings[j])
+            .collect();
         let date_of = |b: &MBooking| self.slots[b.slot].date;
         let same_date = mine.iter().filter(|b| date_of(b) == s.date).count();
         let same_dept_day = mine
@@ -177,8 +207,14 @@ impl Model {
         {
             return Err(ErrorCode::LimitReached);
         }
-        // The pools a public request may take, in order: its channel's quota, the general pool,
-        // the referral pool once the public window rolled it over, every quota past its cut-off.
+        Ok(())
+    }
+
+    /// The pool a public request takes in `slot` now, if one has room: its channel's quota, the
+    /// general pool, the referral pool once the public window rolled it over, every quota past
+    /// its cut-off.
+    fn free_pool(&self, slot: usize, kiosk: bool) -> Option<Pool> {
+        let s = &self.slots[slot];
         let mut order = Vec::new();
         if kiosk && self.rules.quota.is_some() {
             order.push(Pool::Quota0);
@@ -192,10 +228,32 @@ impl Model {
                 order.push(Pool::Quota0);
             }
         }
-        let Some(pool) = order.into_iter().find(|p| s.taken[*p as usize] < s.sizes[*p as usize])
-        else {
-            return Err(ErrorCode::SlotFull);
-        };
+        order.into_iter().find(|p| s.taken[*p as usize] < s.sizes[*p as usize])
+    }
+
+    fn not_open(&self, slot: usize) -> bool {
+        self.now < at(self.slots[slot].date.plus_days(-7), 15, 0)
+    }
+
+    fn place(
+        &mut self,
+        patient: usize,
+        slot: usize,
+        held: bool,
+        kiosk: bool,
+    ) -> Result<usize, ErrorCode> {
+        let s = &self.slots[slot];
+        if self.now >= s.starts_at {
+            return Err(ErrorCode::BookingClosed);
+        }
+        if self.patients[patient].suspended_until.is_some_and(|u| u > self.now) {
+            return Err(ErrorCode::PatientSuspended);
+        }
+        if self.not_open(slot) {
+            return Err(ErrorCode::NotOpenYet);
+        }
+        self.check_limits(patient, slot, &[])?;
+        let pool = self.free_pool(slot, kiosk).ok_or(ErrorCode::SlotFull)?;
         self.slots[slot].taken[pool as usize] += 1;
         self.bookings.push(MBooking {
             patient,
@@ -203,8 +261,132 @@ impl Model {
             pool,
             state: if held { St::Held } else { St::Booked },
             expires_at: self.now.plus_s(600),
+            group: None,
         });
         Ok(self.bookings.len() - 1)
+    }
+
+    /// A booking group, or the move of booking `moving` (and its group) onto `slots`: every
+    /// place or none, in the engine's order of checks. Returns the new bookings' indices.
+    fn place_group(
+        &mut self,
+        patient: usize,
+        slots: &[usize],
+        kiosk: bool,
+        moving: Option<usize>,
+    ) -> Result<Vec<usize>, ErrorCode> {
+        let mut distinct = slots.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if slots.is_empty() || distinct.len() != slots.len() {
+            return Err(ErrorCode::InvalidArgument);
+        }
+        if slots.iter().any(|&k| self.now >= self.slots[k].starts_at) {
+            return Err(ErrorCode::BookingClosed);
+        }
+        let patient = moving.map_or(patient, |i| self.bookings[i].patient);
+        if self.patients[patient].suspended_until.is_some_and(|u| u > self.now) {
+            return Err(ErrorCode::PatientSuspended);
+        }
+        // What moves: the unit's held or booked bookings; a checked-in one refuses the move.
+        let (unit, moved): (Vec<usize>, Vec<usize>) = match moving {
+            None => (vec![], vec![]),
+            Some(i) => {
+                let unit = self.bookings[i].group.map_or(vec![i], |g| self.groups[g].clone());
+                let mut moved = Vec::new();
+                for &m in &unit {
+                    match self.bookings[m].state {
+                        St::Held | St::Booked => moved.push(m),
+                        St::CheckedIn => return Err(ErrorCode::WrongState),
+                        _ => {}
+                    }
+                }
+                if moved.is_empty() {
+                    return Err(ErrorCode::WrongState);
+                }
+                (unit, moved)
+            }
+        };
+        if slots.iter().any(|&k| self.not_open(k)) {
+            return Err(ErrorCode::NotOpenYet);
+        }
+        self.check_limits(patient, slots[0], &unit)?;
+        let kept = |k: usize| moved.iter().copied().find(|&m| self.bookings[m].slot == k);
+        let mut pools = Vec::new();
+        for &k in slots {
+            let pool = match kept(k) {
+                Some(m) => self.bookings[m].pool,
+                None => match self.free_pool(k, kiosk) {
+                    Some(pool) => {
+                        self.slots[k].taken[pool as usize] += 1;
+                        pool
+                    }
+                    None => {
+                        for (&k, pool) in slots.iter().zip(&pools) {
+                            if kept(k).is_none() {
+                                self.slots[k].taken[*pool as usize] -= 1;
+                            }
+                        }
+                        return Err(ErrorCode::SlotFull);
+                    }
+                },
+            };
+            pools.push(pool);
+        }
+        for &m in &moved {
+            self.bookings[m].state = St::Cancelled;
+            if !slots.contains(&self.bookings[m].slot) {
+                self.release(m);
+            }
+        }
+        let group = self.groups.len();
+        let first = self.bookings.len();
+        for (&k, pool) in slots.iter().zip(pools) {
+            self.bookings.push(MBooking {
+                patient,
+                slot: k,
+                pool,
+                state: St::Booked,
+                expires_at: self.now,
+                group: Some(group),
+            });
+        }
+        self.groups.push((first..self.bookings.len()).collect());
+        Ok((first..self.bookings.len()).collect())
+    }
+
+    /// Cancel booking `i`: a single one, or what is left of its group, as one.
+    fn cancel(&mut self, i: usize) -> Result<(), ErrorCode> {
+        let Some(g) = self.bookings[i].group else {
+            let b = &self.bookings[i];
+            let late = b.state == St::Booked
+                && self.now >= at(self.slots[b.slot].date.plus_days(-1), 15, 0);
+            let patient = b.patient;
+            self.transition(i, &[St::Held, St::Booked], St::Cancelled)?;
+            if late {
+                self.add_no_show(patient);
+            }
+            return Ok(());
+        };
+        let ending: Vec<usize> = self.groups[g]
+            .iter()
+            .copied()
+            .filter(|&m| matches!(self.bookings[m].state, St::Held | St::Booked))
+            .collect();
+        let Some(&first) = ending.first() else { return Err(ErrorCode::WrongState) };
+        let b = &self.bookings[first];
+        // Late once for the group, judged on its first place still to come.
+        let late =
+            b.state == St::Booked && self.now >= at(self.slots[b.slot].date.plus_days(-1), 15, 0);
+        let patient = b.patient;
+        for m in ending {
+            self.bookings[m].state = St::Cancelled;
+            self.release(m);
+        }
+        if late {
+            self.add_no_show(patient);
+        }
+        Ok(())
     }
 
     /// A booking ends and its place goes back to its pool.
@@ -336,6 +518,7 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
         slots: Vec::new(),
         bookings: Vec::new(),
         patients: vec![MPatient::default(); 4],
+        groups: Vec::new(),
     };
     let mut slot_ids = Vec::new();
     let mut tertiary = Vec::new();
@@ -418,17 +601,7 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                     Op::Confirm(_) => {
                         (code(e.confirm(id)), model.transition(i, &[St::Held], St::Booked))
                     }
-                    Op::Cancel(_) => {
-                        let b = &model.bookings[i];
-                        let late = b.state == St::Booked
-                            && model.now >= at(model.slots[b.slot].date.plus_days(-1), 15, 0);
-                        let patient = b.patient;
-                        let want = model.transition(i, &[St::Held, St::Booked], St::Cancelled);
-                        if want.is_ok() && late {
-                            model.add_no_show(patient);
-                        }
-                        (code(e.cancel(id)), want)
-                    }
+                    Op::Cancel(_) => (code(e.cancel(id)), model.cancel(i)),
                     Op::CheckIn(_) => {
                         (code(e.check_in(id)), model.transition(i, &[St::Booked], St::CheckedIn))
                     }
@@ -450,6 +623,37 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                         (code(e.mark_no_show(id)), want)
                     }
                 }
+            }
+            Op::BookGroup { patient, ref slots, kiosk } => {
+                let req = GroupRequest {
+                    patient: patients[patient],
+                    channel: if kiosk { c.kiosk } else { c.app },
+                    slots: slots.iter().map(|&k| slot_ids[k]).collect(),
+                    referral: None,
+                };
+                let got = e.book_group(&req);
+                let want = model.place_group(patient, slots, kiosk, None);
+                if let Ok(g) = &got {
+                    ids.extend(g.bookings.iter().map(|b| b.id));
+                }
+                (got.map(|_| ()).map_err(|e| e.code()), want.map(|_| ()))
+            }
+            Op::Reschedule { booking, ref slots, kiosk } => {
+                if ids.is_empty() {
+                    continue;
+                }
+                let i = booking % ids.len();
+                let req = RescheduleRequest {
+                    booking: ids[i],
+                    slots: slots.iter().map(|&k| slot_ids[k]).collect(),
+                    channel: if kiosk { c.kiosk } else { c.app },
+                };
+                let got = e.reschedule(&req);
+                let want = model.place_group(0, slots, kiosk, Some(i));
+                if let Ok(g) = &got {
+                    ids.extend(g.bookings.iter().map(|b| b.id));
+                }
+                (got.map(|_| ()).map_err(|e| e.code()), want.map(|_| ()))
             }
             Op::Advance(s) => {
                 e.advance_clock(s).unwrap();
@@ -478,6 +682,16 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
         prop_assert_eq!(ids.len(), model.bookings.len());
         for (id, b) in ids.iter().zip(&model.bookings) {
             prop_assert_eq!(st(e.booking(*id).unwrap().state), b.state, "state of {}", id);
+            // Its group, member for member.
+            match b.group {
+                None => prop_assert!(e.booking_group(*id).is_err(), "{} is in no group", id),
+                Some(g) => {
+                    let got: Vec<BookingId> =
+                        e.booking_group(*id).unwrap().bookings.iter().map(|x| x.id).collect();
+                    let want: Vec<BookingId> = model.groups[g].iter().map(|&m| ids[m]).collect();
+                    prop_assert_eq!(got, want, "group of {}", id);
+                }
+            }
         }
         for (k, s) in slot_ids.iter().enumerate() {
             let info = e.slot(*s).unwrap();

@@ -1152,8 +1152,12 @@ hy_result hy_engine_leave_waitlist(hy_engine *engine,
 // and reopen of a durable engine too. `command` is JSON naming the call and its arguments,
 // e.g. `{"command": "book", "request": {"patient": 1, "slot": 2, "channel": 1}}` (commands:
 // `register_patient`, `hold`, `book`, `submit`, `confirm`, `cancel`, `check_in`, `fulfil`,
-// `mark_no_show`, `join_waitlist`, `leave_waitlist`, `issue_referral`; the arguments as the
-// Rust `Command`). `request_key`: 1 ..= 64 bytes of printable text chosen by the client (a
+// `mark_no_show`, `join_waitlist`, `leave_waitlist`, `issue_referral`, and the multi-place
+// `book_group` (`{"command": "book_group", "request": {"patient": 1, "channel": 1, "slots":
+// [5, 6, 7]}}`: several places all or nothing, e.g. the nights of a bed stay) and
+// `reschedule` (`{"command": "reschedule", "request": {"booking": B, "slots": [...],
+// "channel": 1}}`), whose outcome is `{"outcome": "group", "group": {...}}`; the arguments as
+// the Rust `Command`). `request_key`: 1 ..= 64 bytes of printable text chosen by the client (a
 // UUID per request), or NULL for no key. The outcome is JSON (`{"outcome": "booking",
 // "booking": {...}}`, `{"outcome": "patient", "patient": 7}` …) handed out in `*json_out`
 // (its length without the NUL in `*len_out`) to free with `hy_string_free`.
@@ -1167,6 +1171,25 @@ hy_result hy_engine_execute_json(hy_engine *engine,
                                  const char *command,
                                  char **json_out,
                                  size_t *len_out);
+
+// The booking group `booking` belongs to (made by `book_group` or `reschedule` through
+// `hy_engine_execute_json`), as JSON `{"id", "patient", "bookings": [...], "replaces"}` in
+// `*json_out` (its length in `*len_out`; free with `hy_string_free`). HY_NOT_FOUND for a
+// booking that is not part of a group.
+hy_result hy_engine_booking_group_json(hy_engine *engine,
+                                       hy_booking_id booking,
+                                       char **json_out,
+                                       size_t *len_out);
+
+// Bed stays that can be booked now (Xiamen's delivery beds): `query` is JSON
+// `{"specialty": "obstetrics", "district": "Siming" | null, "first_night": D, "nights": 3,
+// "flex_days": 2, "limit": 10}` (`D` a `hy_date`, days since 1970-01-01); the offers, district first, then earliest, then
+// least loaded, are a JSON array in `*json_out` (free with `hy_string_free`), each with the
+// `slots` to pass to `book_group`. HY_INVALID_ARGUMENT for a malformed or out-of-range query.
+hy_result hy_engine_find_stays_json(hy_engine *engine,
+                                    const char *query,
+                                    char **json_out,
+                                    size_t *len_out);
 
 // Create an engine on the system clock.
 //

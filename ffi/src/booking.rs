@@ -347,8 +347,12 @@ pub extern "C" fn hy_engine_leave_waitlist(
 /// and reopen of a durable engine too. `command` is JSON naming the call and its arguments,
 /// e.g. `{"command": "book", "request": {"patient": 1, "slot": 2, "channel": 1}}` (commands:
 /// `register_patient`, `hold`, `book`, `submit`, `confirm`, `cancel`, `check_in`, `fulfil`,
-/// `mark_no_show`, `join_waitlist`, `leave_waitlist`, `issue_referral`; the arguments as the
-/// Rust `Command`). `request_key`: 1 ..= 64 bytes of printable text chosen by the client (a
+/// `mark_no_show`, `join_waitlist`, `leave_waitlist`, `issue_referral`, and the multi-place
+/// `book_group` (`{"command": "book_group", "request": {"patient": 1, "channel": 1, "slots":
+/// [5, 6, 7]}}`: several places all or nothing, e.g. the nights of a bed stay) and
+/// `reschedule` (`{"command": "reschedule", "request": {"booking": B, "slots": [...],
+/// "channel": 1}}`), whose outcome is `{"outcome": "group", "group": {...}}`; the arguments as
+/// the Rust `Command`). `request_key`: 1 ..= 64 bytes of printable text chosen by the client (a
 /// UUID per request), or NULL for no key. The outcome is JSON (`{"outcome": "booking",
 /// "booking": {...}}`, `{"outcome": "patient", "patient": 7}` …) handed out in `*json_out`
 /// (its length without the NUL in `*len_out`) to free with `hy_string_free`.
@@ -382,6 +386,60 @@ pub extern "C" fn hy_engine_execute_json(
         // it still reports success, with the error as the text.
         let json = serde_json::to_string(&outcome)
             .unwrap_or_else(|err| format!("{{\"outcome\":\"unprintable\",\"error\":{:?}}}", err.to_string()));
+        give_string(json, json_out, len_out);
+        Ok(())
+    }
+}
+
+/// The booking group `booking` belongs to (made by `book_group` or `reschedule` through
+/// `hy_engine_execute_json`), as JSON `{"id", "patient", "bookings": [...], "replaces"}` in
+/// `*json_out` (its length in `*len_out`; free with `hy_string_free`). HY_NOT_FOUND for a
+/// booking that is not part of a group.
+#[no_mangle]
+pub extern "C" fn hy_engine_booking_group_json(
+    engine: *mut hy_engine,
+    booking: hy_booking_id,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
+        let group = e.booking_group(BookingId(booking))?;
+        let json = serde_json::to_string(&group).map_err(|err| {
+            set_last_error(format!("booking group: {err}"));
+            hy_result::HY_INVALID_ARGUMENT
+        })?;
+        give_string(json, json_out, len_out);
+        Ok(())
+    }
+}
+
+/// Bed stays that can be booked now (Xiamen's delivery beds): `query` is JSON
+/// `{"specialty": "obstetrics", "district": "Siming" | null, "first_night": D, "nights": 3,
+/// "flex_days": 2, "limit": 10}` (`D` a `hy_date`, days since 1970-01-01); the offers, district first, then earliest, then
+/// least loaded, are a JSON array in `*json_out` (free with `hy_string_free`), each with the
+/// `slots` to pass to `book_group`. HY_INVALID_ARGUMENT for a malformed or out-of-range query.
+#[no_mangle]
+pub extern "C" fn hy_engine_find_stays_json(
+    engine: *mut hy_engine,
+    query: *const c_char,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let text = try_str(query, "query")?;
+        let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
+        let query: haoyuan_core::StayQuery = serde_json::from_str(text).map_err(|err| {
+            set_last_error(format!("query: {err}"));
+            hy_result::HY_INVALID_ARGUMENT
+        })?;
+        let offers = e.find_stays(&query)?;
+        let json = serde_json::to_string(&offers).map_err(|err| {
+            set_last_error(format!("stays: {err}"));
+            hy_result::HY_INVALID_ARGUMENT
+        })?;
         give_string(json, json_out, len_out);
         Ok(())
     }

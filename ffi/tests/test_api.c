@@ -177,6 +177,86 @@ static void test_execute_with_request_key(void) {
     hy_engine_free(r.engine);
 }
 
+/* Booking groups: a three-night bed stay through hy_engine_execute_json, all or nothing, found
+ * by hy_engine_find_stays_json, read back by hy_engine_booking_group_json, then moved. */
+static void test_booking_groups(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_department_id ward;
+    hy_resource_id beds;
+    CHECK_OK(hy_engine_add_department(r.engine, r.hospital, "obstetrics", "Obstetric ward", &ward));
+    CHECK_OK(hy_engine_add_resource(r.engine, ward, HY_RESOURCE_BED, "Delivery beds", false, &beds));
+    hy_slot_spec nights[4];
+    for (int i = 0; i < 4; i++) {
+        nights[i].resource = beds;
+        nights[i].date = r.visit_day + i;
+        nights[i].start_min = 20 * 60;
+        nights[i].end_min = 20 * 60 + 1;
+        nights[i].capacity = 1;
+    }
+    hy_slot_id first = 0;
+    CHECK_OK(hy_engine_publish_slots(r.engine, nights, 4, &first));
+    hy_patient_id mother = 0, other = 0;
+    CHECK_OK(hy_engine_register_patient(r.engine, &mother));
+    CHECK_OK(hy_engine_register_patient(r.engine, &other));
+
+    char query[256], command[256];
+    snprintf(query, sizeof query,
+             "{\"specialty\": \"obstetrics\", \"district\": \"Guancheng\", \"first_night\": %d, \"nights\": 3, \"flex_days\": 1, \"limit\": 5}",
+             (int)r.visit_day);
+    char *out = NULL;
+    size_t len = 0;
+    CHECK_OK(hy_engine_find_stays_json(r.engine, query, &out, &len));
+    CHECK(strstr(out, "\"same_district\":true") != NULL && len == strlen(out));
+    hy_string_free(out);
+
+    /* The third night taken by another patient: the stay fails whole, and nothing changes. */
+    hy_booking b;
+    hy_request q = request_for(other, first + 2, r.app);
+    CHECK_OK(hy_engine_book(r.engine, &q, &b));
+    hy_stats before, after;
+    CHECK_OK(hy_engine_stats(r.engine, &before));
+    snprintf(command, sizeof command,
+             "{\"command\": \"book_group\", \"request\": {\"patient\": %u, \"channel\": %u, \"slots\": [%u, %u, %u]}}",
+             (unsigned)mother, (unsigned)r.app, (unsigned)first, (unsigned)(first + 1), (unsigned)(first + 2));
+    CHECK_RC(hy_engine_execute_json(r.engine, NULL, command, &out, &len), HY_SLOT_FULL);
+    CHECK_OK(hy_engine_stats(r.engine, &after));
+    CHECK(after.last_event_seq == before.last_event_seq);
+    hy_slot_info info;
+    CHECK_OK(hy_engine_slot(r.engine, first, &info));
+    CHECK(info.pool_taken[HY_POOL_GENERAL] == 0);
+    /* Freed: the stay books, as one group. */
+    CHECK_OK(hy_engine_cancel(r.engine, b.id, &b));
+    CHECK_OK(hy_engine_execute_json(r.engine, "stay-1", command, &out, &len));
+    CHECK(strstr(out, "\"outcome\":\"group\"") != NULL);
+    hy_string_free(out);
+    hy_booking_id lead = ((hy_booking_id)mother << 32) | 0;
+    CHECK_OK(hy_engine_booking_group_json(r.engine, lead + 2, &out, &len));
+    CHECK(strstr(out, "\"bookings\":[") != NULL && strstr(out, "\"replaces\":null") != NULL);
+    hy_string_free(out);
+    CHECK_RC(hy_engine_booking_group_json(r.engine, b.id, &out, &len), HY_NOT_FOUND);
+    /* Moved one night later: the shared nights keep their places, the first is freed. */
+    snprintf(command, sizeof command,
+             "{\"command\": \"reschedule\", \"request\": {\"booking\": %llu, \"channel\": %u, \"slots\": [%u, %u, %u]}}",
+             (unsigned long long)lead, (unsigned)r.app, (unsigned)(first + 1), (unsigned)(first + 2), (unsigned)(first + 3));
+    CHECK_OK(hy_engine_execute_json(r.engine, NULL, command, &out, &len));
+    CHECK(strstr(out, "\"replaces\":") != NULL);
+    hy_string_free(out);
+    CHECK_OK(hy_engine_slot(r.engine, first, &info));
+    CHECK(info.pool_taken[HY_POOL_GENERAL] == 0);
+    CHECK_OK(hy_engine_slot(r.engine, first + 3, &info));
+    CHECK(info.pool_taken[HY_POOL_GENERAL] == 1);
+    /* Bad input: typed errors, nothing changes. */
+    out = NULL;
+    CHECK_RC(hy_engine_find_stays_json(r.engine, "{\"specialty\": \"obstetrics\"}", &out, &len), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_find_stays_json(r.engine, NULL, &out, &len), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_find_stays_json(r.engine, query, NULL, &len), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_booking_group_json(NULL, lead, &out, &len), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_booking_group_json(r.engine, lead, &out, NULL), HY_NULL_PARAMETER);
+    CHECK(out == NULL);
+    hy_engine_free(r.engine);
+}
+
 static void test_rosters(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
@@ -1003,6 +1083,7 @@ TEST_MAIN_BEGIN
     RUN(test_waitlist_offer_on_cancel);
     RUN(test_patient_record_json);
     RUN(test_set_policy);
+    RUN(test_booking_groups);
     RUN(test_execute_with_request_key);
     RUN(test_bulk_book_and_cancel);
     RUN(test_submit_books_outside_the_lottery);

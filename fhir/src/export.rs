@@ -311,9 +311,52 @@ pub fn slot(engine: &Engine, id: SlotId) -> FhirResult<Value> {
 
 /// The `Appointment` of one hold or booking.
 pub fn appointment(engine: &Engine, id: BookingId) -> FhirResult<Value> {
+    if let Ok(group) = engine.booking_group(id) {
+        return group_appointment(engine, &group, &mut FactsCache::default());
+    }
     let b = engine.booking(id)?;
     let info = engine.slot(b.slot)?;
     appointment_value(engine, &b, &info, &ResourceFacts::of(engine, info.resource)?)
+}
+
+/// A booking group (several places all or nothing: a bed stay, a visit with its exam) as one
+/// Appointment: `slot` references every place in order (R4 allows 0..*), `start` is the first
+/// place's start and `end` the last's end, a participant per resource, and the status of its
+/// first place still active (else of its first place). Its id is the group's, its lead
+/// booking's.
+fn group_appointment(
+    engine: &Engine,
+    group: &haoyuan::BookingGroup,
+    cache: &mut FactsCache,
+) -> FhirResult<Value> {
+    let lead =
+        group.bookings.iter().find(|b| b.state.is_active()).or(group.bookings.first()).ok_or_else(
+            || FhirError::from(haoyuan::Error::not_found("booking group", group.id.0)),
+        )?;
+    let mut lead = lead.clone();
+    lead.id = group.id;
+    let info = engine.slot(lead.slot)?;
+    let mut v = appointment_value(engine, &lead, &info, cache.get(engine, info.resource)?)?;
+    let mut slots = Vec::with_capacity(group.bookings.len());
+    let mut actors: Vec<Value> = vec![v["participant"][0].clone()];
+    let mut last_end = info.ends_at;
+    for b in &group.bookings {
+        let info = engine.slot(b.slot)?;
+        slots.push(json!({ "reference": format!("Slot/slot-{}", b.slot.0) }));
+        last_end = last_end.max(info.ends_at);
+        let actor = cache.get(engine, info.resource)?.actor();
+        if !actors.iter().any(|a| a["actor"] == actor) {
+            actors.push(json!({ "actor": actor, "required": "required", "status": "accepted" }));
+        }
+    }
+    v["slot"] = Value::Array(slots);
+    v["end"] = json!(rfc3339(last_end, engine.utc_offset_s()));
+    v["participant"] = Value::Array(actors);
+    if let Some(o) = v.as_object_mut() {
+        // A stay's minutes are not one duration; `start` and `end` say it.
+        o.remove("minutesDuration");
+    }
+    Ok(v)
 }
 
 /// Every hold and booking of a patient, ended ones included, as Appointments.
@@ -321,6 +364,13 @@ pub fn appointments_of(engine: &Engine, patient: PatientId) -> FhirResult<Vec<Va
     let mut cache = FactsCache::default();
     let mut out = Vec::new();
     for b in engine.bookings_of(patient)? {
+        // A booking group is one Appointment, listed at its lead.
+        if let Ok(group) = engine.booking_group(b.id) {
+            if group.id == b.id {
+                out.push(group_appointment(engine, &group, &mut cache)?);
+            }
+            continue;
+        }
         let info = engine.slot(b.slot)?;
         let f = cache.get(engine, info.resource)?;
         out.push(appointment_value(engine, &b, &info, f)?);

@@ -10,7 +10,7 @@
 use super::export::{searchset, RESOURCE_REF_TYPES};
 use super::*;
 use haoyuan::QUERY_LIMIT_MAX;
-use haoyuan::{AvailabilityQuery, Request, SlotInfo};
+use haoyuan::{AvailabilityQuery, GroupRequest, Request, SlotInfo, GROUP_PLACES_MAX};
 
 /// Most Slots one `$find` returns when `_count` is not given.
 pub const FIND_COUNT_DEFAULT: u32 = 100;
@@ -388,6 +388,9 @@ pub struct AppointmentRequest {
     pub follow_up: bool,
     /// An existing hold or booking (`Appointment/booking-N`).
     pub appointment: Option<BookingId>,
+    /// Every slot of an Appointment naming several (`slot[0..]`): a booking group, booked all
+    /// or nothing by `$book` (a bed stay, a visit with its exam). Empty for one slot.
+    pub slots: Vec<SlotId>,
 }
 
 impl AppointmentRequest {
@@ -416,6 +419,7 @@ impl AppointmentRequest {
         let slot = a.reference("slot", &["Slot"], "slot-")?;
         let patient = a.reference("patient", &["Patient"], "patient-")?;
         Ok(AppointmentRequest {
+            slots: Vec::new(),
             slot: slot
                 .map(|n| id_u32(n, "slot").map(SlotId))
                 .transpose()
@@ -444,13 +448,23 @@ impl AppointmentRequest {
         }
         match v.get("slot") {
             None => {}
-            Some(Value::Array(a)) if a.len() <= 1 => {
-                if let Some(s) = a.first() {
-                    let n = parse_ref(s, &["Slot"], "slot-").map_err(|m| inv("slot[0]", m))?;
-                    req.slot = Some(SlotId(id_u32(n, "slot").map_err(|m| inv("slot[0]", m))?));
+            Some(Value::Array(a)) if a.len() <= GROUP_PLACES_MAX => {
+                for (i, s) in a.iter().enumerate() {
+                    let at = format!("slot[{i}]");
+                    let n = parse_ref(s, &["Slot"], "slot-").map_err(|m| inv(&at, m))?;
+                    let id = SlotId(id_u32(n, "slot").map_err(|m| inv(&at, m))?);
+                    req.slot.get_or_insert(id);
+                    if a.len() > 1 {
+                        req.slots.push(id);
+                    }
                 }
             }
-            Some(_) => return Err(inv("slot", "must be an array of one Slot reference".into())),
+            Some(_) => {
+                return Err(inv(
+                    "slot",
+                    format!("must be an array of 1 ..= {GROUP_PLACES_MAX} Slot references"),
+                ))
+            }
         }
         match v.get("participant") {
             None => {}
@@ -534,6 +548,12 @@ pub fn hold(engine: &Engine, v: &Value) -> FhirResult<Value> {
             "$hold makes a new appointment; do not name an existing one",
         ));
     }
+    if !r.slots.is_empty() {
+        return Err(FhirError::invalid(
+            Some("slot".into()),
+            "an Appointment of several slots is booked all at once ($book), never held",
+        ));
+    }
     let b = engine.hold(&r.request(engine)?)?;
     export::appointment(engine, b.id)
 }
@@ -582,6 +602,17 @@ pub fn book(engine: &Engine, v: &Value) -> FhirResult<Value> {
     let r = AppointmentRequest::from_json(v)?;
     let b = match r.appointment {
         Some(id) => engine.confirm(id)?,
+        // Several slots: one booking group, all or nothing; its Appointment references them all.
+        None if !r.slots.is_empty() => {
+            let one = r.request(engine)?;
+            let group = GroupRequest {
+                patient: one.patient,
+                channel: one.channel,
+                slots: r.slots.clone(),
+                referral: one.referral,
+            };
+            return export::appointment(engine, engine.book_group(&group)?.id);
+        }
         None => engine.book(&r.request(engine)?)?,
     };
     export::appointment(engine, b.id)

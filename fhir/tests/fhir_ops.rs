@@ -495,3 +495,47 @@ fn json_errors_carry_the_engine_code() {
     assert_eq!(fhir::hold_json(&r.engine, "{").unwrap_err().code(), ErrorCode::InvalidArgument);
     assert_eq!(fhir::export_slot_json(&r.engine, 999).unwrap_err().code(), ErrorCode::NotFound);
 }
+
+/// An Appointment with several `slot` references is one booking group: `$book` takes every
+/// place or none, the result references them all, `$cancel` of it cancels them all, and `$hold`
+/// refuses it (a group is booked at once).
+#[test]
+fn an_appointment_of_several_slots_is_booked_all_or_nothing() {
+    let r = region();
+    let (a, b) = two_slots(&r);
+    let (p1, p2) = (patient(&r.engine), patient(&r.engine));
+    let appointment = |p: PatientId| {
+        json!({
+            "resourceType": "Appointment",
+            "status": "proposed",
+            "slot": [{ "reference": format!("Slot/slot-{}", a.0) }, { "reference": format!("Slot/slot-{}", b.0) }],
+            "participant": [{ "actor": { "reference": format!("Patient/patient-{}", p.0) }, "status": "needs-action" }],
+            "extension": [{ "url": fhir::EXT_CHANNEL, "valueString": "app" }],
+        })
+    };
+    assert_eq!(outcome_code(ops::hold(&r.engine, &appointment(p1)).unwrap_err()).1, "invalid");
+    let booked = ops::book(&r.engine, &appointment(p1)).unwrap();
+    assert_eq!(booked["status"], "booked");
+    assert_eq!(booked["slot"].as_array().unwrap().len(), 2);
+    assert_eq!(booked["start"], "2026-11-24T08:00:00+08:00");
+    assert_eq!(booked["end"], "2026-11-24T09:00:00+08:00");
+    // The second slot had one place: the next group fails whole, the first slot keeps its place.
+    let full = ops::book(&r.engine, &appointment(p2)).unwrap_err();
+    assert_eq!(outcome_code(full).2, Some(ErrorCode::SlotFull));
+    assert_eq!(r.engine.slot(a).unwrap().pool_taken.total(), 1);
+    // Exported, listed and cancelled as one Appointment.
+    let id = booked["id"].as_str().unwrap();
+    assert_eq!(fhir::export::appointments_of(&r.engine, p1).unwrap().len(), 1);
+    let cancelled =
+        ops::cancel(&r.engine, &json!({ "appointment": format!("Appointment/{id}") })).unwrap();
+    assert_eq!(
+        (cancelled["status"].as_str(), cancelled["id"].as_str()),
+        (Some("cancelled"), Some(id))
+    );
+    assert_eq!(r.engine.slot(b).unwrap().pool_taken.total(), 0);
+    // More slots than a group holds is refused as invalid.
+    let mut many = appointment(p2);
+    many["slot"] =
+        json!(vec![json!({ "reference": format!("Slot/slot-{}", a.0) }); GROUP_PLACES_MAX + 1]);
+    assert_eq!(outcome_code(ops::book(&r.engine, &many).unwrap_err()).1, "invalid");
+}

@@ -920,6 +920,92 @@ impl Engine {
         run(py, || e.book(&req)).map(Booking::from)
     }
 
+    /// Book several places at once, all or nothing (the nights of a bed stay, a visit and its
+    /// exam): a dict `{"id", "patient", "bookings": [...], "replaces"}` (bookings as dicts).
+    /// The limits count the group once, on its first place; cancelling any of its bookings
+    /// cancels them all. If one place cannot be taken, that place's error is raised and
+    /// nothing changes.
+    #[pyo3(signature = (patient, slots, channel, *, referral=None))]
+    fn book_group<'py>(
+        &self,
+        py: Python<'py>,
+        patient: Id<PatientId>,
+        slots: Vec<Id<SlotId>>,
+        channel: ChannelArg,
+        referral: Option<Id<ReferralId>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let e = self.engine()?;
+        let req = haoyuan::GroupRequest {
+            patient: patient.0,
+            channel: Self::channel_of(&e, channel)?,
+            slots: slots.into_iter().map(|s| s.0).collect(),
+            referral: referral.map(|r| r.0),
+        };
+        let group = run(py, || e.book_group(&req))?;
+        as_python(py, &group)
+    }
+
+    /// Move a booking or a whole group to other places, atomically (the new places are taken
+    /// before the old are given back, or nothing changes; a slot it already holds keeps its
+    /// place). The new group as `book_group` returns it, `replaces` naming the old one.
+    fn reschedule<'py>(
+        &self,
+        py: Python<'py>,
+        booking: Id<BookingId>,
+        slots: Vec<Id<SlotId>>,
+        channel: ChannelArg,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let e = self.engine()?;
+        let req = haoyuan::RescheduleRequest {
+            booking: booking.0,
+            slots: slots.into_iter().map(|s| s.0).collect(),
+            channel: Self::channel_of(&e, channel)?,
+        };
+        let group = run(py, || e.reschedule(&req))?;
+        as_python(py, &group)
+    }
+
+    /// The booking group a booking belongs to (dict as `book_group` returns it); `NotFound` for
+    /// a booking that is not part of a group.
+    fn booking_group<'py>(
+        &self,
+        py: Python<'py>,
+        booking: Id<BookingId>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let e = self.engine()?;
+        let group = run(py, || e.booking_group(booking.0))?;
+        as_python(py, &group)
+    }
+
+    /// Bed stays that can be booked now (Xiamen's delivery beds): for each department of the
+    /// bed class `specialty`, the earliest first night from `first_night` (up to `flex_days`
+    /// later) with a free bed every night; the district's first, then the earliest, then the
+    /// least loaded. A list of dicts, each with the `slots` to pass to `book_group`.
+    #[pyo3(signature = (specialty, first_night, nights, *, district=None, flex_days=0, limit=10))]
+    #[allow(clippy::too_many_arguments)]
+    fn find_stays<'py>(
+        &self,
+        py: Python<'py>,
+        specialty: String,
+        first_night: DateArg,
+        #[pyo3(from_py_with = int::<u16>)] nights: u16,
+        district: Option<String>,
+        #[pyo3(from_py_with = int::<u16>)] flex_days: u16,
+        #[pyo3(from_py_with = int::<u32>)] limit: u32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let q = haoyuan::StayQuery {
+            specialty,
+            district,
+            first_night: first_night.0,
+            nights,
+            flex_days,
+            limit,
+        };
+        let e = self.engine()?;
+        let offers = run(py, || e.find_stays(&q))?;
+        as_python(py, &offers)
+    }
+
     /// Book, or inside a release-lottery window enter the lottery.
     #[pyo3(signature = (patient, slot, channel, *, referral=None, follow_up=false))]
     fn submit(
@@ -1251,4 +1337,10 @@ impl Engine {
         let e = self.engine()?;
         bulk::booking_columns(py, &e, patients.as_ref())
     }
+}
+
+/// A result as plain Python values (dicts, lists, ints, strings), through its JSON.
+fn as_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value).map_err(|e| invalid(e.to_string()))?;
+    crate::convert::json_to_py(py, &json)
 }

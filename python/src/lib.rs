@@ -40,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BULK_ROWS_MAX", bulk::BULK_ROWS_MAX)?;
     m.add("PUBLISH_SLOTS_MAX", haoyuan::PUBLISH_BATCH_MAX)?;
     m.add("RECOMMEND_LIMIT_MAX", haoyuan::RECOMMEND_LIMIT_MAX)?;
+    m.add("GROUP_PLACES_MAX", haoyuan::GROUP_PLACES_MAX)?;
     m.add("BUNDLED_COMPLAINT_TABLE", haoyuan::ComplaintTable::bundled_json())?;
     m.add("INSTANT_MAX", convert::INSTANT_MAX)?;
     m.add("JOURNAL_EVENTS_MAX", durable::JOURNAL_EVENTS_MAX)?;

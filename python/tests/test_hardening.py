@@ -246,6 +246,23 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
     ],
     "Engine.leave_waitlist": [(U64, lambda w, v: w.e.leave_waitlist(v))],
     "Engine.waitlist": [(U32, lambda w, v: w.e.waitlist(v))],
+    "Engine.book_group": [
+        (U32, lambda w, v: w.e.book_group(v, [w.slots[2]], "app")),
+        (U32, lambda w, v: w.e.book_group(w.p, [v], "app")),
+        (U16, lambda w, v: w.e.book_group(w.p, [w.slots[2]], v)),
+        (U64, lambda w, v: w.e.book_group(w.p, [w.slots[2]], "app", referral=v)),
+    ],
+    "Engine.reschedule": [
+        (U64, lambda w, v: w.e.reschedule(v, [w.slots[2]], "app")),
+        (U32, lambda w, v: w.e.reschedule(1 << 32, [v], "app")),
+        (U16, lambda w, v: w.e.reschedule(1 << 32, [w.slots[2]], v)),
+    ],
+    "Engine.booking_group": [(U64, lambda w, v: w.e.booking_group(v))],
+    "Engine.find_stays": [
+        (U16, lambda w, v: w.e.find_stays("cardiology", DAY, v)),
+        (U16, lambda w, v: w.e.find_stays("cardiology", DAY, 1, flex_days=v)),
+        (U32, lambda w, v: w.e.find_stays("cardiology", DAY, 1, limit=v)),
+    ],
     "Engine.book_many": [
         (U32, lambda w, v: w.e.book_many([v], [w.slots[2]], "app")),
         (U32, lambda w, v: w.e.book_many([w.p], [v], "app")),

@@ -1059,6 +1059,50 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
             }
         }
         free(rows);
+    } else if (strcmp(op, "booking_group") == 0 || strcmp(op, "find_stays") == 0) {
+        char *json = NULL;
+        size_t len = 0;
+        if (strcmp(op, "booking_group") == 0) {
+            uint64_t id;
+            TRY(get_id(r, a, "booking", &id));
+            code = hy_engine_booking_group_json(e, id, &json, &len);
+        } else {
+            /* The query as the engine reads it: the date as its day number. */
+            const char *specialty, *district;
+            hy_date night;
+            double nights, flex = 0, limit = 10;
+            TRY(get_text(r, a, "specialty", &specialty));
+            TRY(opt_text(r, a, "district", &district));
+            TRY(get_number(r, a, "nights", 0, 65535, &nights));
+            if (cJSON_GetObjectItemCaseSensitive(a, "flex_days")) TRY(get_number(r, a, "flex_days", 0, 65535, &flex));
+            if (cJSON_GetObjectItemCaseSensitive(a, "limit")) TRY(get_number(r, a, "limit", 0, 4294967295.0, &limit));
+            TRY(get_date(r, a, "first_night", &night, &code));
+            if (code == HY_OK) {
+                cJSON *q = need(cJSON_CreateObject());
+                need(cJSON_AddStringToObject(q, "specialty", specialty));
+                if (district) need(cJSON_AddStringToObject(q, "district", district));
+                need(cJSON_AddNumberToObject(q, "first_night", night));
+                need(cJSON_AddNumberToObject(q, "nights", nights));
+                need(cJSON_AddNumberToObject(q, "flex_days", flex));
+                need(cJSON_AddNumberToObject(q, "limit", limit));
+                char *text = need(cJSON_PrintUnformatted(q));
+                cJSON_Delete(q);
+                code = hy_engine_find_stays_json(e, text, &json, &len);
+                cJSON_free(text);
+            }
+        }
+        o->code = code;
+        if (code == HY_OK) {
+            cJSON *parsed = parse_library_json(json);
+            hy_string_free(json);
+            if (parsed == NULL) return bad(r, "the library returned text that is not JSON");
+            if (strcmp(op, "find_stays") == 0) {
+                o->out = need(cJSON_CreateObject());
+                cJSON_AddItemToObject(o->out, "offers", parsed);
+            } else {
+                o->out = parsed;
+            }
+        }
     } else if (strcmp(op, "set_complaint_table") == 0) {
         const cJSON *table = cJSON_GetObjectItemCaseSensitive(a, "table");
         if (table == NULL) return bad(r, "missing argument table");

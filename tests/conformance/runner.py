@@ -470,6 +470,16 @@ class Run:
     def op_mark_no_show(self, a: dict[str, Any]) -> Any:
         return booking_out(self.engine.mark_no_show(self.id(a, "booking")))
 
+    def op_booking_group(self, a: dict[str, Any]) -> Any:
+        return self.engine.booking_group(self.id(a, "booking"))
+
+    def op_find_stays(self, a: dict[str, Any]) -> Any:
+        offers = self.engine.find_stays(
+            a["specialty"], a["first_night"], a["nights"], district=a.get("district"),
+            flex_days=a.get("flex_days", 0), limit=a.get("limit", 10),
+        )
+        return {"offers": offers}
+
     def op_booking(self, a: dict[str, Any]) -> Any:
         return booking_out(self.engine.booking(self.id(a, "booking")))
 

@@ -545,6 +545,31 @@ impl Run {
                     .map(|rows| json!({"rows": rows.iter().map(recommendation_json).collect::<Vec<_>>()}))
                     .map_err(engine_err)
             }
+            "booking_group" => e
+                .booking_group(BookingId(self.id(a, "booking")?))
+                .map(|g| serde_json::to_value(g).expect("a group is plain data"))
+                .map_err(engine_err),
+            "find_stays" => {
+                let first_night = match date(a, "first_night")? {
+                    Ok(d) => d,
+                    Err(err) => return Ok(Err(err)),
+                };
+                let number = |key: &str, default: u64| match a.get(key) {
+                    None => Ok(default),
+                    Some(v) => v.as_u64().ok_or(key.to_string()),
+                };
+                let q = StayQuery {
+                    specialty: text(a, "specialty")?.into(),
+                    district: opt_text(a, "district")?.map(String::from),
+                    first_night,
+                    nights: u16::try_from(number("nights", 0)?).map_err(|_| "nights")?,
+                    flex_days: u16::try_from(number("flex_days", 0)?).map_err(|_| "flex_days")?,
+                    limit: u32::try_from(number("limit", 10)?).map_err(|_| "limit")?,
+                };
+                e.find_stays(&q)
+                    .map(|offers| json!({"offers": serde_json::to_value(offers).expect("plain data")}))
+                    .map_err(engine_err)
+            }
             "set_complaint_table" => {
                 let table = a.get("table").ok_or("missing argument table")?.to_string();
                 ComplaintTable::from_json(&table)

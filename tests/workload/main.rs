@@ -173,7 +173,7 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
         (!b.is_empty()).then(|| b[rng.random_range(0..b.len())])
     };
     let suspended_until = e.patient_record(patient).map_err(|x| x.to_string())?.suspended_until;
-    let op = rng.random_range(0..100);
+    let op = rng.random_range(0..104);
     let mut req = Request::new(patient, slot, channel);
     if rng.random_bool(0.2) {
         if let Some(r) = e
@@ -294,6 +294,39 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
             }
             Some(format!("publish {published} afternoon slots of {resource} on {date}"))
         }
+        100..=101 => {
+            // A booking group, all or nothing: neighbouring slots (a session's segments, like a
+            // stay's nights) or scattered ones (a visit and an exam elsewhere).
+            let n = rng.random_range(2..=4u32);
+            let slots: Vec<SlotId> = if rng.random_bool(0.5) {
+                (0..n).map(|i| SlotId((slot.0 + i - 1) % count + 1)).collect()
+            } else {
+                (0..n).map(|_| SlotId(count - rng.random_range(0..count.min(300)))).collect()
+            };
+            let g = GroupRequest { patient, channel, slots, referral: req.referral };
+            match e.book_group(&g) {
+                Ok(group) => {
+                    if let Some(until) = suspended_until.filter(|u| *u > e.now()) {
+                        return Err(format!(
+                            "{patient} is suspended until {until} but gained {}",
+                            group.id
+                        ));
+                    }
+                    bookings.extend(group.bookings.iter().map(|b| b.id));
+                    Some(format!("group {g:?}"))
+                }
+                Err(x) => Some(format!("group refused: {x}")),
+            }
+        }
+        102..=103 => pick(rng, bookings).map(|b| {
+            let n = rng.random_range(1..=3u32);
+            let slots: Vec<SlotId> = (0..n).map(|i| SlotId((slot.0 + i - 1) % count + 1)).collect();
+            let r = e.reschedule(&RescheduleRequest { booking: b, slots, channel });
+            if let Ok(g) = &r {
+                bookings.extend(g.bookings.iter().map(|b| b.id));
+            }
+            format!("reschedule {b}: {:?}", r.map(|g| g.id))
+        }),
         _ => {
             let (_, department) = w.resources[rng.random_range(0..w.resources.len())];
             let today = e.now().to_local(OFFSET).0;
@@ -389,7 +422,13 @@ fn check(w: &World) -> Result<(), String> {
             continue; // merged into a survivor already checked
         }
         let all = e.bookings_of(record.patient).map_err(|x| x.to_string())?;
-        let active: Vec<&Booking> = all.iter().filter(|b| b.state.is_active()).collect();
+        // A booking group counts once for the limits, through its first active booking.
+        let counts = |b: &Booking| match e.booking_group(b.id) {
+            Err(_) => true,
+            Ok(g) => g.bookings.iter().find(|x| x.state.is_active()).map(|x| x.id) == Some(b.id),
+        };
+        let active: Vec<&Booking> =
+            all.iter().filter(|b| b.state.is_active() && counts(b)).collect();
         // Merges may join two records' bookings; limits are checked per original patient.
         let mut per_origin: HashMap<PatientId, Vec<&Booking>> = HashMap::new();
         for b in &active {
@@ -409,6 +448,19 @@ fn check(w: &World) -> Result<(), String> {
             }
             if per_day.values().any(|&n| n > limits.per_visit_date) {
                 return Err(format!("{origin} exceeds the per-visit-date limit"));
+            }
+        }
+        for b in all.iter().filter(|b| Ok(b.id) == e.booking_group(b.id).map(|g| g.id)) {
+            // All or nothing: a group's cancellation (by the patient, a provider suspension or
+            // a move) ends every place still held or booked.
+            let g = e.booking_group(b.id).map_err(|x| x.to_string())?;
+            let has =
+                |states: &[BookingState]| g.bookings.iter().any(|x| states.contains(&x.state));
+            if has(&[BookingState::Cancelled, BookingState::ProviderCancelled])
+                && has(&[BookingState::Held, BookingState::Booked])
+            {
+                let states: Vec<BookingState> = g.bookings.iter().map(|x| x.state).collect();
+                return Err(format!("group {} is partly cancelled: {states:?}", g.id));
             }
         }
         for b in &all {
@@ -512,6 +564,9 @@ fn run_sequential(seed: u64, steps: usize) -> Result<(u64, usize), String> {
     let mut n_events = 0;
     for i in 0..steps {
         let what = step(&w, &mut rng, &mut bookings).map_err(|m| format!("step {i}: {m}"))?;
+        if std::env::var("WORKLOAD_TRACE").is_ok() {
+            eprintln!("{what}");
+        }
         check(&w).map_err(|m| format!("step {i} ({what}): invariant broken: {m}"))?;
         for ev in events.try_iter() {
             serde_json::to_string(&ev).map_err(|x| x.to_string())?.hash(&mut hasher);

@@ -16,7 +16,8 @@
 //! | 1 | haoyuan before card numbers were hashed (read only) | plain text: hashed under the card key and masked as they are read (`format1.rs`) |
 //! | 2 | haoyuan before format 3 (read only) | masked form and keyed digest only; headers hold the key check value |
 //! | 3 | haoyuan before request keys (read only): journal records in postcard (`record.rs`); headers and snapshots as format 2 | as format 2 |
-//! | 4 | this build: as format 3, each record ending in the optional stamp of a keyed request, and snapshots holding the request keys after the state | as format 2 |
+//! | 4 | haoyuan before booking groups (read only): as format 3, each record ending in the optional stamp of a keyed request, and snapshots holding the request keys after the state | as format 2 |
+//! | 5 | this build: as format 4, with the group record (`EventKind::Group`, a new tag) and booking groups in snapshots (a trailing field per patient, absent when it has none). Bumped although format 4's reader would decode every record but the new one: a build that cannot apply a group must refuse the directory by its version, not halfway through replay | as format 2 |
 //!
 //! Format 1 headers have no binary version: their magic ends in the ASCII digits `01`
 //! (`HYJRNL01`, `HYSNAP01`), which stand where later headers keep the version (`b"01"` read as
@@ -47,7 +48,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The format this build writes.
-pub(crate) const FORMAT_CURRENT: u16 = 4;
+pub(crate) const FORMAT_CURRENT: u16 = 5;
 /// The formats this build reads.
 pub(crate) const FORMATS_READ: std::ops::RangeInclusive<u16> = 1..=FORMAT_CURRENT;
 /// The version field of a format-1 header: the ASCII digits ending its magic.

@@ -22,9 +22,11 @@ use crate::events::{Event, EventKind};
 use crate::ids::*;
 use crate::load::Change;
 use crate::lotteries::{EnterError, Ticket};
-use crate::model::{Booking, BookingState, CancelledBy, Pool, Referral};
+use crate::model::{
+    Booking, BookingState, CancelledBy, GroupAction, Pool, Referral, GROUP_PLACES_MAX,
+};
 use crate::patients::{
-    LinkedCard, PatientState, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX,
+    GroupRec, LinkedCard, PatientState, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX,
 };
 
 use crate::time::Timestamp;
@@ -297,6 +299,8 @@ impl Replayer {
                         e.store.close(e.slot_ref(slot)?);
                         BookingState::ProviderCancelled
                     }
+                    // Ended with its group; its own slot stays open.
+                    CancelledBy::Group => BookingState::ProviderCancelled,
                 };
                 self.end(at, booking, slot, to, |e, state| {
                     if late {
@@ -467,11 +471,59 @@ impl Replayer {
                 e.replace_policy(*policy);
                 Ok(())
             }
+            EventKind::Group { group, action, replaces, events } => {
+                self.apply_group(at, group, action, replaces, events)
+            }
             EventKind::LoadChanged { department, date, half_day, queue, expected_wait_s } => {
                 e.registry.department(department)?;
                 e.board_reported(department, date, half_day, (queue, expected_wait_s));
                 Ok(())
             }
+        }
+    }
+
+    /// A group record: its events in order, then the group itself. Only the kinds a group is
+    /// made of may appear inside it (`groups.rs` writes no others).
+    fn apply_group(
+        &mut self,
+        at: Timestamp,
+        group: BookingId,
+        action: GroupAction,
+        replaces: Option<BookingId>,
+        events: Vec<EventKind>,
+    ) -> Result<()> {
+        if events.is_empty() || events.len() > 4 * GROUP_PLACES_MAX + 4 {
+            return Err(corrupt(format!("group {group} holds {} events", events.len())));
+        }
+        let mut members = Vec::new();
+        for kind in events {
+            match &kind {
+                EventKind::Booked { booking, .. }
+                    if booking.origin_patient() == group.origin_patient() =>
+                {
+                    members.push(*booking)
+                }
+                EventKind::Cancelled { .. }
+                | EventKind::ReferralConsumed { .. }
+                | EventKind::ReferralReturned { .. }
+                | EventKind::PatientSuspended { .. } => {}
+                other => {
+                    let what = format!("{other:?}");
+                    return Err(corrupt(format!("group {group} holds {:.60}", what)));
+                }
+            }
+            self.apply_kind(at, kind)?;
+        }
+        match action {
+            GroupAction::Cancelled if members.is_empty() => Ok(()),
+            GroupAction::Booked | GroupAction::Rescheduled
+                if members.first() == Some(&group) && members.len() <= GROUP_PLACES_MAX =>
+            {
+                let (_, mut state) = self.engine.patients.lock(group.origin_patient())?;
+                state.groups.push(GroupRec { id: group, members, replaces });
+                Ok(())
+            }
+            _ => Err(corrupt(format!("group {group}: its events do not match {action:?}"))),
         }
     }
 

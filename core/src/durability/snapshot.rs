@@ -21,7 +21,7 @@ use crate::model::{
 
 use crate::cards::{CardDigest, CardKey};
 use crate::load::DepartmentLoad;
-use crate::patients::{LinkedCard, PatientState};
+use crate::patients::{GroupRec, LinkedCard, PatientState};
 
 use crate::request_keys::KeyRec;
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
@@ -89,6 +89,11 @@ pub(crate) struct PatientRec<C = LinkedCard> {
     pub suspended_until: Option<Timestamp>,
     pub referrals: Vec<Referral>,
     pub waitlist_entries: u32,
+    /// Booking groups. Last, and written only when not empty: snapshots written before groups
+    /// existed (positional MessagePack) load without any, and a patient without one encodes as
+    /// before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupRec>,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -127,6 +132,7 @@ impl<C, I> State<C, I> {
                     suspended_until: p.suspended_until,
                     referrals: p.referrals,
                     waitlist_entries: p.waitlist_entries,
+                    groups: p.groups,
                 })
             })
             .collect::<Result<_>>()?;
@@ -248,6 +254,7 @@ impl State {
                         suspended_until: p.suspended_until,
                         referrals: p.referrals.clone(),
                         waitlist_entries: p.waitlist_entries,
+                        groups: p.groups.clone(),
                     }
                 })
                 .collect(),
@@ -327,6 +334,16 @@ impl State {
             {
                 return Err(corrupt("snapshot merges a patient into an unknown one"));
             }
+            // Bounded as the live engine bounds them: a group lives while one of its bookings
+            // does, and holds 1 ..= GROUP_PLACES_MAX of them.
+            if p.groups.len() > p.bookings.len()
+                || p.groups.iter().any(|g| {
+                    g.members.first() != Some(&g.id)
+                        || g.members.len() > crate::model::GROUP_PLACES_MAX
+                })
+            {
+                return Err(corrupt("snapshot booking group out of bounds"));
+            }
             for b in &p.bookings {
                 let slot = e.slot_ref(b.slot)?;
                 if !known(b.patient) {
@@ -349,6 +366,7 @@ impl State {
                 suspended_until: p.suspended_until,
                 referrals: p.referrals,
                 waitlist_entries: p.waitlist_entries,
+                groups: p.groups,
             }));
         }
         for (digest, owner) in self.cards {

@@ -115,7 +115,7 @@ impl Ops {
         let slot = SlotId(self.rng.random_range(1..=slots));
         let channel = ChannelId(self.rng.random_range(1..=6));
         let req = Request::new(p, slot, channel);
-        let op = self.rng.random_range(0..102);
+        let op = self.rng.random_range(0..106);
         let ok = match op {
             0..=14 => e.hold(&req).map(|b| self.bookings.push(b.id)).is_ok(),
             15..=27 => e.book(&req).map(|b| self.bookings.push(b.id)).is_ok(),
@@ -223,6 +223,40 @@ impl Ops {
                 policy.limits.per_visit_date = self.rng.random_range(1..4);
                 policy.lottery.max_entries = self.rng.random_range(3..100_000);
                 e.set_policy(policy).is_ok()
+            }
+            102..=103 => {
+                // A booking group of 2–4 places, all or nothing: neighbouring slot ids (mostly
+                // one resource-day, like a stay's nights) or scattered ones (a visit and its
+                // exam elsewhere), sometimes with a referral (its urgency opens pools).
+                let n = self.rng.random_range(2..=4u32);
+                let slots: Vec<SlotId> = if self.rng.random_bool(0.5) {
+                    (0..n).map(|i| SlotId((slot.0 + i - 1) % slots + 1)).collect()
+                } else {
+                    (0..n).map(|_| SlotId(self.rng.random_range(1..=slots))).collect()
+                };
+                let referral = match self.pick(&self.referrals.clone()) {
+                    Some((rp, r)) if rp == p && self.rng.random_bool(0.5) => Some(r),
+                    _ => None,
+                };
+                let g = GroupRequest { patient: p, channel, slots, referral };
+                e.book_group(&g)
+                    .map(|g| self.bookings.extend(g.bookings.iter().map(|b| b.id)))
+                    .is_ok()
+            }
+            104 => {
+                // Move a booking or group (rescheduling), sometimes onto places it holds.
+                let Some(b) = self.pick(&self.bookings.clone()) else { return };
+                let n = self.rng.random_range(1..=3u32);
+                let mut slots: Vec<SlotId> =
+                    (0..n).map(|i| SlotId((slot.0 + i - 1) % slots + 1)).collect();
+                if let (true, Ok(old)) = (self.rng.random_bool(0.3), e.booking(b)) {
+                    slots[0] = old.slot;
+                    slots.dedup();
+                }
+                let r = RescheduleRequest { booking: b, slots, channel };
+                e.reschedule(&r)
+                    .map(|g| self.bookings.extend(g.bookings.iter().map(|b| b.id)))
+                    .is_ok()
             }
             _ => {
                 // A release-time lottery: jump to the next 15:00 release, submit a burst of
