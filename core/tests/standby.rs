@@ -260,6 +260,12 @@ fn queries_answer_and_change_nothing() {
         leader.find_patient_by_card("social_security", "441900000000").unwrap()
     );
     assert!(standby.booking(BookingId(u64::MAX)).is_err());
+    // Booking groups (the mix books and reschedules some) read back alike.
+    for &b in &ops.bookings {
+        if let Ok(group) = leader.booking_group(b) {
+            assert_eq!(standby.booking_group(b).unwrap(), group);
+        }
+    }
     // The queries changed nothing (mutating calls do not exist on a standby: see the
     // `compile_fail` examples on `Standby`).
     assert_eq!(standby.state_digest().unwrap(), digest);

@@ -59,9 +59,9 @@ use crate::error::{Error, Result};
 use crate::events::{Event, RequestStamp};
 use crate::ids::*;
 use crate::model::{
-    AvailabilityQuery, Booking, Channel, DayAvailability, Department, EngineStats, FreeSlot,
-    Institution, LoadBoard, PatientRecord, RecommendQuery, Recommendation, ResourceStats, SlotInfo,
-    WaitlistEntry,
+    AvailabilityQuery, Booking, BookingGroup, Channel, DayAvailability, Department, EngineStats,
+    FreeSlot, Institution, LoadBoard, PatientRecord, RecommendQuery, Recommendation, ResourceStats,
+    SlotInfo, StayOffer, StayQuery, WaitlistEntry,
 };
 use crate::policy::Policy;
 use crate::registry::Resource;
@@ -414,6 +414,10 @@ queries! {
     fn load_board(specialty: &str, district: &str) -> Result<LoadBoard>;
     /// See [`Engine::booking`].
     fn booking(id: BookingId) -> Result<Booking>;
+    /// See [`Engine::booking_group`].
+    fn booking_group(id: BookingId) -> Result<BookingGroup>;
+    /// See [`Engine::find_stays`].
+    fn find_stays(q: &StayQuery) -> Result<Vec<StayOffer>>;
     /// See [`Engine::bookings_of`].
     fn bookings_of(patient: PatientId) -> Result<Vec<Booking>>;
     /// See [`Engine::bookings_on`].
