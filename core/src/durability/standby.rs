@@ -141,7 +141,8 @@ pub struct StandbyLag {
     pub leader_seq: u64,
     /// `leader_seq - applied_seq`.
     pub records_behind: u64,
-    /// The leader's time of the last applied event (its clock, UTC seconds); `None` before any.
+    /// The latest event time applied (the leader's clock, UTC seconds; from the snapshot and
+    /// journal read at open on); `None` while nothing dated was applied.
     pub last_applied_at: Option<Timestamp>,
     /// Wall clock (milliseconds since the Unix epoch) of the last catch-up that reached the end
     /// of what was on disk; `None` before the first.
@@ -181,7 +182,6 @@ enum SegmentEnd {
 #[derive(Default)]
 struct Follow {
     cursor: Option<Cursor>,
-    last_applied_at: Option<Timestamp>,
     caught_up_at: Option<SystemTime>,
     resyncs: u64,
     last_error: Option<String>,
@@ -659,12 +659,10 @@ impl Inner {
                 if event.seq <= state.last_seq {
                     continue;
                 }
-                let at = event.at;
                 if let Err(e) = apply_scanned(&mut state, event, stamp) {
                     f.broken = Some(format!("the standby diverged and must be reopened: {e}"));
                     return Err(e);
                 }
-                f.last_applied_at = Some(at);
             }
             drop(state);
             self.publish_progress();
@@ -686,7 +684,6 @@ impl Inner {
         let (cursor, mut lag) = {
             let f = self.follow.lock();
             let lag = StandbyLag {
-                last_applied_at: f.last_applied_at,
                 caught_up_at_unix_ms: f.caught_up_at.and_then(|t| {
                     t.duration_since(SystemTime::UNIX_EPOCH).ok().map(|d| d.as_millis() as u64)
                 }),
@@ -696,7 +693,11 @@ impl Inner {
             };
             (f.cursor.clone(), lag)
         };
-        lag.applied_seq = self.state.read().last_seq;
+        {
+            let state = self.state.read();
+            lag.applied_seq = state.last_seq;
+            lag.last_applied_at = (state.clock.0 > 0).then_some(state.clock);
+        }
         lag.leader_seq = self.leader_seq(cursor).unwrap_or(0).max(lag.applied_seq);
         lag.records_behind = lag.leader_seq - lag.applied_seq;
         lag
