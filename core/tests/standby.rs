@@ -292,6 +292,9 @@ fn promotion_is_refused_while_the_leader_lives() {
     assert!(!standby.leader_alive().unwrap());
     let promoted = standby.promote(leader_options(Durability::Sync)).unwrap();
     assert_eq!(promoted.state_digest().unwrap(), digest);
+    // Promoted from the standby's own state: nothing was replayed a second time.
+    let report = promoted.recovery_report();
+    assert_eq!((report.snapshot_seq, report.events_replayed), (None, 0), "{report:?}");
     assert!(promoted.patient_record(p).is_ok());
     // The promoted engine is the leader now: it journals, and holds the LOCK.
     let b = promoted
@@ -370,6 +373,10 @@ fn bad_inputs_are_typed_errors() {
 const CRASH_PATIENTS: u32 = 1000;
 
 fn crash_options() -> OpenOptions {
+    crash_options_mode(Durability::Sync)
+}
+
+fn crash_options_mode(mode: Durability) -> OpenOptions {
     let mut c = config();
     c.policy.limits = LimitPolicy {
         per_department_day: 1000,
@@ -377,7 +384,7 @@ fn crash_options() -> OpenOptions {
         per_seven_days: 1000,
         total_active: 1000,
     };
-    OpenOptions::new(Durability::Sync).config(c).clock(ClockKind::Manual(start()))
+    OpenOptions::new(mode).config(c).clock(ClockKind::Manual(start()))
 }
 
 fn crash_setup(dir: &Path) {
@@ -471,9 +478,15 @@ fn promoted_standby_keeps_everything_acknowledged() {
         (HashSet::new(), HashSet::new(), HashSet::new());
     let began = Instant::now();
     for round in 0..rounds {
+        // On the leader's manual clock, the promotion continues from the standby's state; on
+        // the system clock (odd rounds) it recovers the directory from its newest snapshot.
+        let clock = if round % 2 == 0 { ClockKind::Manual(start()) } else { ClockKind::System };
         let standby = Standby::open(
             &dir,
-            StandbyOptions::new().card_key(test_key()).poll_interval(Duration::from_millis(2)),
+            StandbyOptions::new()
+                .card_key(test_key())
+                .clock(clock)
+                .poll_interval(Duration::from_millis(2)),
         )
         .unwrap();
         let opened_at = standby.last_event_seq();
@@ -547,8 +560,16 @@ fn promoted_standby_keeps_everything_acknowledged() {
             );
         }
         assert_no_slot_over_capacity(&leader);
+        // Whichever way it was promoted, the state is what a plain recovery of the directory
+        // rebuilds.
+        let promoted_digest = leader.state_digest().unwrap();
+        let replayed_at_promotion = leader.recovery_report().events_replayed;
+        drop(leader);
+        let reopened = DurableEngine::open(&dir, crash_options_mode(Durability::None)).unwrap();
+        assert_eq!(reopened.state_digest().unwrap(), promoted_digest, "round {round}");
+        let leader = reopened;
         eprintln!(
-            "round {round}: {} lines, followed to event {}, {:?} so far",
+            "round {round}: {} lines, followed to event {}, {replayed_at_promotion} replayed at promotion, {:?} so far",
             lines.len(),
             followed.0,
             began.elapsed()

@@ -266,7 +266,18 @@ impl DurableEngine {
     /// # Ok::<(), haoyuan::Error>(())
     /// ```
     pub fn open(dir: impl AsRef<Path>, options: OpenOptions) -> Result<DurableEngine> {
-        let dir = dir.as_ref().to_path_buf();
+        DurableEngine::open_from(dir.as_ref(), options, None)
+    }
+
+    /// `open`, continuing from `start` when given: the replayed state of this very directory
+    /// (a promoted standby's, `standby.rs`, on the clock `options` names) instead of the newest
+    /// snapshot, so that only the journal after it is read — with the torn tail cut as always.
+    fn open_from(
+        dir: &Path,
+        options: OpenOptions,
+        start: Option<Replayer>,
+    ) -> Result<DurableEngine> {
+        let dir = dir.to_path_buf();
         // Input is checked before anything touches the disk: a refused open leaves no trace.
         if dir.as_os_str().is_empty() {
             return Err(Error::invalid("the durable directory path is empty"));
@@ -294,7 +305,7 @@ impl DurableEngine {
         check_headers(&dir, &key)?;
         let mut config = settle_config(&dir, options.config)?;
         config.card_key = Some(key.clone());
-        let (replayer, report) = recover(&dir, &config, &key, options.clock, None, true)?;
+        let (replayer, report) = recover(&dir, &config, &key, options.clock, None, true, start)?;
         let last_seq = replayer.last_seq;
         let engine = replayer.finish()?;
         let journal = match options.durability {
@@ -373,6 +384,7 @@ impl DurableEngine {
             ClockKind::Manual(crate::time::Timestamp(0)),
             Some(sealed),
             false,
+            None,
         )?;
         if replayer.last_seq != sealed {
             return Err(corrupt(format!(
@@ -590,7 +602,9 @@ fn same_deployment(snapshot: &EngineConfig, created: &EngineConfig) -> bool {
 /// Rebuild the state of `dir`: newest valid snapshot, then the journal after it, up to
 /// `until` if given, card numbers of format-1 files hashed under `key` (`config` holds it too,
 /// for the rebuilt engine). With `repair`, a torn tail is truncated on disk; without, only
-/// reported.
+/// reported. With `start` (a state of this directory already replayed, by a standby), no
+/// snapshot is loaded: the journal after `start` is applied to it.
+#[allow(clippy::too_many_arguments)]
 fn recover(
     dir: &Path,
     config: &EngineConfig,
@@ -598,6 +612,7 @@ fn recover(
     clock: ClockKind,
     until: Option<u64>,
     repair: bool,
+    start: Option<Replayer>,
 ) -> Result<(Replayer, RecoveryReport)> {
     let mut report = RecoveryReport::default();
     // Leftovers of an interrupted atomic write. Only a repairing recovery (the open that holds
@@ -608,8 +623,9 @@ fn recover(
             let _ = std::fs::remove_file(tmp);
         }
     }
-    let mut replayer = None;
-    for (seq, path) in list(dir, "snap-", ".hys")?.into_iter().rev() {
+    let mut replayer = start;
+    let snapshots = if replayer.is_some() { Vec::new() } else { list(dir, "snap-", ".hys")? };
+    for (seq, path) in snapshots.into_iter().rev() {
         if until.is_some_and(|u| seq > u) {
             continue;
         }

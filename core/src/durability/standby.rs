@@ -33,10 +33,12 @@
 //!
 //! # Promotion
 //! [`Standby::promote`] refuses while the leader's `LOCK` is held (the leader lives, in this
-//! process or another); once it is free, it reads what is left and opens the directory with
-//! [`DurableEngine::open`], so a torn tail the dead leader left is cut exactly as a restart
-//! would cut it. Opening replays the directory a second time; reusing the follower's state
-//! would save that, at the price of a second path to the same result.
+//! process or another); once it is free, it opens the directory as [`DurableEngine::open`]
+//! does — the same function, so a torn tail the dead leader left is cut exactly as a restart
+//! cuts it — but starting from the state the standby already holds instead of the newest
+//! snapshot: a promotion reads only the end of the journal, not everything since the snapshot
+//! a second time. (When the standby cannot vouch for its state — a failed catch-up, another
+//! clock asked for — it opens the directory from scratch.)
 //!
 //! # Not built here
 //! - A standby on another machine. It would need the records shipped to it (segment files
@@ -254,7 +256,24 @@ struct Inner {
 /// ```
 pub struct Standby {
     inner: Arc<Inner>,
-    poller: Option<JoinHandle<()>>,
+    poller: Poller,
+}
+
+/// The background thread of [`StandbyOptions::poll_interval`]; dropping it stops and joins the
+/// thread (so that `promote` can take the state out of the last reference to `Inner`).
+struct Poller {
+    inner: Arc<Inner>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        *self.inner.stop.lock() = true;
+        self.inner.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Standby {
@@ -303,11 +322,11 @@ impl Standby {
             wake: Condvar::new(),
         });
         inner.publish_progress();
-        let poller = match options.poll_interval {
+        let thread = match options.poll_interval {
             Some(interval) => Some(spawn_poller(inner.clone(), interval)?),
             None => None,
         };
-        Ok(Standby { inner, poller })
+        Ok(Standby { poller: Poller { inner: inner.clone(), thread }, inner })
     }
 
     /// Read and apply every complete record appended since the last one applied; returns how
@@ -328,10 +347,8 @@ impl Standby {
         &self.inner.dir
     }
 
-    /// Stop the background poller (if any) and release the standby.
-    pub fn close(mut self) {
-        self.stop_poller();
-    }
+    /// Stop the background poller (if any) and release the standby (as dropping it does).
+    pub fn close(self) {}
 
     /// Whether the leader's `LOCK` is held (the leader lives, in this process or another):
     /// [`Standby::promote`] refuses then. Takes the lock for an instant when it is free.
@@ -340,51 +357,41 @@ impl Standby {
     }
 
     /// Become the leader: refused with [`Error::Durability`] while the leader's `LOCK` is held
-    /// (it lives, in this process or another). Otherwise reads what is left and opens the
-    /// directory with [`DurableEngine::open`] under `options` (their card key defaults to the
-    /// standby's), which cuts a torn tail as any restart does.
-    pub fn promote(mut self, mut options: OpenOptions) -> Result<DurableEngine> {
+    /// (it lives, in this process or another). Otherwise the directory is opened as
+    /// [`DurableEngine::open`] opens it, under `options` (their card key defaults to the
+    /// standby's), cutting a torn tail as any restart does — but when the standby is caught up
+    /// and `options` run on its clock, from the state it already holds: only the journal after
+    /// it is read, not the snapshot and everything since (the recovery report then names no
+    /// snapshot and counts only those events).
+    pub fn promote(self, mut options: OpenOptions) -> Result<DurableEngine> {
         if leader_lock_held(&self.inner.dir)? {
             return Err(Error::Durability(format!(
                 "the leader of {} is alive (its LOCK is held): promotion refused",
                 self.inner.dir.display()
             )));
         }
-        self.stop_poller();
-        // A damaged tail is the restart's to cut; what the follower read is only a check.
-        let _ = self.inner.catch_up();
-        let applied = self.inner.state.read().last_seq;
-        if options.card_key.is_none()
-            && options.config.as_ref().is_none_or(|c| c.card_key.is_none())
-        {
-            options.card_key = Some(self.inner.key.clone());
+        let Standby { inner, poller } = self;
+        drop(poller);
+        let caught_up = inner.catch_up().is_ok();
+        let given_key = options
+            .card_key
+            .clone()
+            .or_else(|| options.config.as_ref().and_then(|c| c.card_key.clone()));
+        let same_key = given_key.as_ref().is_none_or(|k| k.same_as(&inner.key));
+        if given_key.is_none() {
+            options.card_key = Some(inner.key.clone());
         }
-        let leader = DurableEngine::open(&self.inner.dir, options)?;
-        if leader.recovery_report().last_seq < applied {
-            return Err(Error::Durability(format!(
-                "the standby applied event {applied}, the directory recovers only to {}",
-                leader.recovery_report().last_seq
-            )));
-        }
-        Ok(leader)
-    }
-
-    fn stop_poller(&mut self) {
-        *self.inner.stop.lock() = true;
-        self.inner.wake.notify_all();
-        if let Some(t) = self.poller.take() {
-            let _ = t.join();
-        }
+        let reuse = caught_up && same_key && options.clock == inner.clock;
+        let dir = inner.dir.clone();
+        let start = match Arc::try_unwrap(inner) {
+            Ok(inner) if reuse => Some(inner.state.into_inner()),
+            _ => None,
+        };
+        DurableEngine::open_from(&dir, options, start)
     }
 
     fn with<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
         f(&self.inner.state.read().engine)
-    }
-}
-
-impl Drop for Standby {
-    fn drop(&mut self) {
-        self.stop_poller();
     }
 }
 
@@ -503,7 +510,7 @@ fn recover_read_only(
 ) -> Result<Replayer> {
     let mut attempt = 0;
     loop {
-        match recover(dir, config, key, clock, None, false) {
+        match recover(dir, config, key, clock, None, false, None) {
             Ok((replayer, _)) => return Ok(replayer),
             Err(Error::Durability(_)) if attempt + 1 < RECOVER_ATTEMPTS => attempt += 1,
             Err(e) => return Err(e),
