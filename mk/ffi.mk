@@ -9,7 +9,7 @@ FFI_OUT := $(or $(CARGO_TARGET_DIR),target)/ffi-c
 FFI_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O1 -Iffi/include
 # Static link for the tests (no loader path needed); the example links the shared library.
 FFI_STATIC_LIBS := $(FFI_BUILD)/libhaoyuan.a -lpthread -ldl -lm
-FFI_C_TESTS := test_api test_bad_input test_events test_threads test_fhir test_durable test_reads
+FFI_C_TESTS := test_api test_bad_input test_events test_threads test_fhir test_durable test_reads test_standby
 # rayon's global pool threads live until exit: "possibly lost", not errors, so not shown.
 # --fair-sched: the tests have threads that poll; timeout: a hang fails instead of stalling CI.
 FFI_VALGRIND := timeout 300 valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no

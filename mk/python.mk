@@ -31,7 +31,7 @@
 PY_VENV := python/.venv
 PY_BIN := $(abspath $(PY_VENV))/bin
 PY_STAMP := $(PY_VENV)/.requirements-dev.stamp
-PY_TESTS := tests/test_engine.py tests/test_board.py tests/test_recommend.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py tests/test_hardening.py tests/test_pii.py tests/test_error_table.py tests/test_faces.py tests/test_durable.py README.md
+PY_TESTS := tests/test_engine.py tests/test_board.py tests/test_recommend.py tests/test_bulk.py tests/test_invariants.py tests/test_fhir_api.py tests/test_hardening.py tests/test_pii.py tests/test_error_table.py tests/test_faces.py tests/test_durable.py tests/test_standby.py README.md
 PY_SIM_TESTS := tests/test_sim.py tests/test_sim_validation.py tests/test_sim_plots.py tests/test_sim_report.py tests/test_sim_sweep.py tests/test_sim_data.py
 PY_TGT := $(abspath $(or $(CARGO_TARGET_DIR),target))
 PY_WHEEL_DIR := $(PY_TGT)/python-wheel

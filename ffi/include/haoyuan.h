@@ -279,6 +279,18 @@ typedef uint32_t hy_priority;
 // example with `hy_engine_booking`).
 typedef struct hy_engine hy_engine;
 
+// A hot standby: a read-only copy of a durable engine that follows its directory on this
+// machine, never takes its LOCK and never writes there. It has reads only (no call changes
+// it, so it never diverges from the leader) and becomes a `hy_engine` with
+// `hy_standby_promote` once the leader is gone.
+//
+// Thread-safety: every function may be called from any number of threads at once on the same
+// handle, except `hy_standby_free`, which must be the last call on it.
+//
+// Lifetime: from `hy_standby_open` until `hy_standby_free` (also after a promotion: the
+// promoted handle is closed, its calls return HY_DURABILITY, and it must still be freed).
+typedef struct hy_standby hy_standby;
+
 // A subscription to an engine's events (`hy_engine_subscribe`): it receives every event
 // emitted after it was made, in the engine's per-patient order (events of different patients
 // may be a few positions apart; `seq` has no gaps, so sort by it if you need the total order).
@@ -1897,6 +1909,58 @@ hy_result hy_engine_waitlist(const hy_engine *engine,
                              hy_waitlist_entry *out,
                              size_t cap,
                              size_t *written_out);
+
+// Open a standby of the durable directory `dir` (read-only) and recover its state as
+// `hy_engine_open` would. `poll_interval_ms`: 0 follows only on `hy_standby_catch_up`; else a
+// background thread catches up at that interval (1 ..= 600000) until `hy_standby_free`. The
+// card key comes from the environment, as for `hy_engine_open`. A directory that does not
+// exist or is not a durable one, a bad interval or a missing or wrong card key is
+// HY_INVALID_ARGUMENT; damage recovery refuses is HY_DURABILITY. `*standby_out` (not NULL)
+// receives the handle on HY_OK.
+hy_result hy_standby_open(const char *dir,
+                          uint32_t poll_interval_ms,
+                          hy_standby **standby_out);
+
+// Apply what the leader appended since the last call (a record still being written is left
+// for the next one); `*applied_out` (may be NULL) receives how many events.
+hy_result hy_standby_catch_up(const hy_standby *standby,
+                              uint64_t *applied_out);
+
+// How far behind the leader the standby is, as JSON into (`buf`, `len`) (as
+// `hy_engine_metrics_json`): `applied_seq`, `leader_seq`, `records_behind`,
+// `last_applied_at`, `caught_up_at_unix_ms`, `resyncs`, `last_error`.
+hy_result hy_standby_lag_json(const hy_standby *standby,
+                              char *buf,
+                              size_t len,
+                              size_t *written);
+
+// The last event the standby applied into `*seq_out` (not NULL).
+hy_result hy_standby_last_event_seq(const hy_standby *standby,
+                                    uint64_t *seq_out);
+
+// One booking, by id, as `hy_engine_booking` reads it on the leader.
+hy_result hy_standby_booking(const hy_standby *standby,
+                             hy_booking_id booking,
+                             hy_booking *booking_out);
+
+// Whether the leader still holds the directory's LOCK into `*alive_out` (not NULL):
+// `hy_standby_promote` is refused then.
+hy_result hy_standby_leader_alive(const hy_standby *standby,
+                                  bool *alive_out);
+
+// Become the leader: HY_DURABILITY while the leader holds the LOCK (the standby goes on).
+// Otherwise reads what is left, opens the directory as `hy_engine_open` does with `mode` and
+// `fsync_interval_ms` (the configuration stored there, the card key of the environment) and
+// puts the new engine in `*engine_out` (not NULL). Once past the LOCK check the standby
+// handle is closed, whatever the result: free it with `hy_standby_free`.
+hy_result hy_standby_promote(hy_standby *standby,
+                             hy_journal_mode mode,
+                             uint32_t fsync_interval_ms,
+                             hy_engine **engine_out);
+
+// Stop following and free the standby. NULL is accepted and ignored. No other call on this
+// handle may be in progress or follow.
+void hy_standby_free(hy_standby *standby);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -43,6 +43,11 @@ impl hy_engine {
         Box::into_raw(Box::new(hy_engine { inner: Inner::Memory(inner) }))
     }
 
+    /// A handle owning a durable engine (opened, or promoted from a standby).
+    pub(crate) fn boxed_durable(engine: DurableEngine) -> *mut hy_engine {
+        Box::into_raw(Box::new(hy_engine { inner: Inner::Durable(engine) }))
+    }
+
     /// The Rust engine behind the handle, for Rust code that holds a handle made by C (and for
     /// the overhead bench). Not part of the C API.
     pub fn as_engine(&self) -> &Engine {
@@ -192,25 +197,35 @@ fn open_durable(
     let out = try_out(engine_out, "engine_out")?;
     let dir = try_str(dir, "dir")?;
     let config = config_from(policy, format, utc_offset_s)?;
-    let durability = match mode {
-        HY_JOURNAL_SYNC => Durability::Sync,
-        HY_JOURNAL_NONE => Durability::None,
-        HY_JOURNAL_BUFFERED if (1..=60_000).contains(&fsync_interval_ms) => Durability::Buffered {
-            interval: std::time::Duration::from_millis(fsync_interval_ms as u64),
-        },
+    let durability = durability_from(mode, fsync_interval_ms)?;
+    let engine =
+        DurableEngine::open(dir, OpenOptions::new(durability).config(config).clock(clock))?;
+    out.set(hy_engine::boxed_durable(engine));
+    Ok(())
+}
+
+/// The journal mode of `hy_engine_open*` (and `hy_standby_promote`) as C passed it.
+pub(crate) fn durability_from(
+    mode: hy_journal_mode,
+    fsync_interval_ms: u32,
+) -> Result<Durability, hy_result> {
+    match mode {
+        HY_JOURNAL_SYNC => Ok(Durability::Sync),
+        HY_JOURNAL_NONE => Ok(Durability::None),
+        HY_JOURNAL_BUFFERED if (1..=60_000).contains(&fsync_interval_ms) => {
+            Ok(Durability::Buffered {
+                interval: std::time::Duration::from_millis(fsync_interval_ms as u64),
+            })
+        }
         HY_JOURNAL_BUFFERED => {
             set_last_error(format!("fsync_interval_ms {fsync_interval_ms} must be 1 ..= 60000"));
-            return Err(hy_result::HY_INVALID_ARGUMENT);
+            Err(hy_result::HY_INVALID_ARGUMENT)
         }
         other => {
             set_last_error(format!("journal mode {other} is not one of HY_JOURNAL_*"));
-            return Err(hy_result::HY_INVALID_ARGUMENT);
+            Err(hy_result::HY_INVALID_ARGUMENT)
         }
-    };
-    let engine =
-        DurableEngine::open(dir, OpenOptions::new(durability).config(config).clock(clock))?;
-    out.set(Box::into_raw(Box::new(hy_engine { inner: Inner::Durable(engine) })));
-    Ok(())
+    }
 }
 
 /// Open (creating if needed) a durable engine on directory `dir`, on the system clock: the

@@ -27,6 +27,7 @@ mod messages;
 mod metrics;
 mod pipeline;
 mod reads;
+mod standby;
 mod types;
 
 pub use booking::*;
@@ -36,6 +37,7 @@ pub use events::*;
 pub use metrics::*;
 pub use pipeline::*;
 pub use reads::*;
+pub use standby::*;
 pub use types::*;
 
 use std::ffi::{c_char, CString};

@@ -14,6 +14,7 @@ use crate::errors::invalid;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
+use std::path::PathBuf;
 
 /// The Rust integer types an argument may have.
 pub trait IntType: Copy + TryFrom<i128> {
@@ -154,4 +155,18 @@ impl<'py> FromPyObject<'py> for Float {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
         float(ob).map(Float)
     }
+}
+
+/// A directory argument: a `str` or an `os.PathLike`, not empty.
+pub fn path_arg(ob: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let path: PathBuf = ob.extract().map_err(|_| {
+        invalid(format!(
+            "a directory must be a str or an os.PathLike, got {}",
+            ob.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })?;
+    if path.as_os_str().is_empty() {
+        return Err(invalid("the directory path is empty"));
+    }
+    Ok(path)
 }

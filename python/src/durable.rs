@@ -5,7 +5,7 @@
 //! method works on it unchanged. `close()` takes the engine out of the Python object (later calls
 //! raise `Durability`), waits for the calls still running on other threads, then closes it.
 
-use crate::args::{int, Int};
+use crate::args::{int, path_arg, Int};
 use crate::convert::TimeArg;
 use crate::engine::{card_key_arg, closed_error, Engine};
 use crate::errors::invalid;
@@ -14,10 +14,11 @@ use crate::inner::Inner;
 use crate::pipeline::durability_error;
 use crate::policy::policy_arg;
 use crate::runtime::run;
+use crate::standby::Standby;
 use haoyuan::{ClockKind, Durability, EngineConfig, OpenOptions, RecoveryReport};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,20 +27,6 @@ pub const JOURNAL_EVENTS_MAX: u64 = 10_000_000;
 
 /// How long `close()` waits for calls in progress on other threads before giving up.
 const CLOSE_WAIT: Duration = Duration::from_secs(30);
-
-/// A directory argument: a `str` or an `os.PathLike`, not empty.
-fn path_arg(ob: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    let path: PathBuf = ob.extract().map_err(|_| {
-        invalid(format!(
-            "a directory must be a str or an os.PathLike, got {}",
-            ob.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-        ))
-    })?;
-    if path.as_os_str().is_empty() {
-        return Err(invalid("the directory path is empty"));
-    }
-    Ok(path)
-}
 
 /// The journal mode: `"sync"`, `"buffered"` or `"none"`.
 fn mode_arg(ob: &Bound<'_, PyAny>) -> PyResult<&'static str> {
@@ -90,7 +77,7 @@ fn with_durable<T: Send>(
 #[pymethods]
 impl DurableEngine {
     #[new]
-    #[pyo3(signature = (dir, policy=None, *, mode="sync", fsync_interval_ms=100, max_unflushed=4096, start=None, utc_offset_s=None, card_key=None))]
+    #[pyo3(signature = (dir, policy=None, *, mode="sync", fsync_interval_ms=100, max_unflushed=4096, start=None, utc_offset_s=None, card_key=None, standby=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -102,6 +89,7 @@ impl DurableEngine {
         start: Option<TimeArg>,
         utc_offset_s: Option<Int<i32>>,
         card_key: Option<&Bound<'_, PyAny>>,
+        standby: Option<Bound<'_, Standby>>,
     ) -> PyResult<(Self, Engine)> {
         const _: () = assert!(haoyuan::BUFFERED_UNFLUSHED_MAX_DEFAULT == 4096);
         if !(1..=60_000).contains(&fsync_interval_ms) {
@@ -130,11 +118,16 @@ impl DurableEngine {
         if let Some(key) = card_key_arg(card_key)? {
             options = options.card_key(key);
         }
-        if let Some(TimeArg(t)) = start {
+        // A promotion keeps the standby's manual clock unless another start is given.
+        let start = start.map(|t| t.0).or(standby.as_ref().and_then(|s| s.get().start));
+        if let Some(t) = start {
             options = options.clock(ClockKind::Manual(t));
         }
         let open_dir = dir.clone();
-        let d = run(py, move || haoyuan::DurableEngine::open(&open_dir, options))?;
+        let d = match standby {
+            None => run(py, move || haoyuan::DurableEngine::open(&open_dir, options))?,
+            Some(s) => promote(py, s.get(), &dir, options)?,
+        };
         let report = d.recovery_report().clone();
         let base = Engine::from_inner(Inner::Durable(d), start.is_some(), Some(dir));
         Ok((DurableEngine { mode, report }, base))
@@ -295,6 +288,31 @@ impl DurableEngine {
             ),
         }
     }
+}
+
+/// `DurableEngine(dir, standby=s)`: promote the standby `s` (following `dir`). Refused while the
+/// leader lives, and the standby is kept then; once past that check the standby is consumed.
+fn promote(
+    py: Python<'_>,
+    standby: &Standby,
+    dir: &Path,
+    options: OpenOptions,
+) -> PyResult<haoyuan::DurableEngine> {
+    if standby.dir() != dir {
+        return Err(invalid(format!(
+            "the standby follows {}, not {}",
+            standby.dir().display(),
+            dir.display()
+        )));
+    }
+    if standby.leader_is_alive(py)? {
+        return Err(durability_error(format!(
+            "the leader of {} is alive (its LOCK is held): promotion refused",
+            dir.display()
+        )));
+    }
+    let s = standby.take()?;
+    run(py, move || s.promote(options))
 }
 
 /// Every journaled event still on disk in `dir` (after the oldest kept snapshot; older events

@@ -20,6 +20,7 @@ mod policy;
 mod runtime;
 #[cfg(feature = "sim")]
 mod sim;
+mod standby;
 mod types;
 
 use pyo3::prelude::*;
@@ -48,6 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FSYNC_BUCKETS_S", pyo3::types::PyTuple::new(m.py(), haoyuan::FSYNC_BUCKETS_S)?)?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<durable::DurableEngine>()?;
+    m.add_class::<standby::Standby>()?;
     m.add_class::<pipeline::Pipeline>()?;
     m.add_class::<policy::Policy>()?;
     m.add_class::<events::Event>()?;

@@ -157,6 +157,23 @@ impl<'a> SegmentScan<'a> {
         }))
     }
 
+    /// Continue a scan begun earlier: the bytes after the header start at the record of event
+    /// `expected` (a follower reads only what was appended since its last read, see
+    /// `standby.rs`).
+    pub fn resume_at(&mut self, expected: u64) {
+        self.expected = expected;
+    }
+
+    /// Byte offset (in the scanned buffer) of the next record to read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The sequence number the next record must carry.
+    pub fn next_seq(&self) -> u64 {
+        self.expected
+    }
+
     /// The next event, `Ok(None)` at the end or at a torn tail (see `stop`), or an error for
     /// damage with valid records after it, or a checksummed record that is not the next event.
     pub fn next_event(&mut self) -> Result<Option<Event>> {

@@ -62,6 +62,11 @@
 //! ([`Engine::book_many`](crate::Engine::book_many) …) do that for their rows. The rule: an
 //! outcome is acknowledged to the patient only once its ticket is durable.
 //!
+//! # A hot standby
+//! [`Standby`] follows a leader's directory read-only (no `LOCK`, nothing written), applies
+//! its records as they are appended, answers queries, reports its lag and is promoted to
+//! leader once the leader's `LOCK` is free (`standby.rs`).
+//!
 //! What a crash can lose: nothing acknowledged in `Sync` mode; up to one fsync interval in
 //! `Buffered` mode. An operation that was not yet acknowledged may survive in part (e.g. a
 //! session suspension that had cancelled some of its bookings): each of its events is a
@@ -73,9 +78,11 @@ mod journal;
 mod record;
 mod replay;
 mod snapshot;
+mod standby;
 
 pub use journal::Durability;
 pub use replay::ClockKind;
+pub use standby::{Standby, StandbyLag, StandbyOptions, STANDBY_POLL_MAX, STANDBY_POLL_MIN};
 
 use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::engine::{Engine, EngineConfig};
@@ -259,7 +266,18 @@ impl DurableEngine {
     /// # Ok::<(), haoyuan::Error>(())
     /// ```
     pub fn open(dir: impl AsRef<Path>, options: OpenOptions) -> Result<DurableEngine> {
-        let dir = dir.as_ref().to_path_buf();
+        DurableEngine::open_from(dir.as_ref(), options, None)
+    }
+
+    /// `open`, continuing from `start` when given: the replayed state of this very directory
+    /// (a promoted standby's, `standby.rs`, on the clock `options` names) instead of the newest
+    /// snapshot, so that only the journal after it is read — with the torn tail cut as always.
+    fn open_from(
+        dir: &Path,
+        options: OpenOptions,
+        start: Option<Replayer>,
+    ) -> Result<DurableEngine> {
+        let dir = dir.to_path_buf();
         // Input is checked before anything touches the disk: a refused open leaves no trace.
         if dir.as_os_str().is_empty() {
             return Err(Error::invalid("the durable directory path is empty"));
@@ -287,7 +305,7 @@ impl DurableEngine {
         check_headers(&dir, &key)?;
         let mut config = settle_config(&dir, options.config)?;
         config.card_key = Some(key.clone());
-        let (replayer, report) = recover(&dir, &config, &key, options.clock, None, true)?;
+        let (replayer, report) = recover(&dir, &config, &key, options.clock, None, true, start)?;
         let last_seq = replayer.last_seq;
         let engine = replayer.finish()?;
         let journal = match options.durability {
@@ -366,6 +384,7 @@ impl DurableEngine {
             ClockKind::Manual(crate::time::Timestamp(0)),
             Some(sealed),
             false,
+            None,
         )?;
         if replayer.last_seq != sealed {
             return Err(corrupt(format!(
@@ -460,27 +479,32 @@ fn check_headers(dir: &Path, key: &CardKey) -> Result<()> {
 }
 
 fn settle_config(dir: &Path, wanted: Option<EngineConfig>) -> Result<EngineConfig> {
-    let path = dir.join(CONFIG_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let stored: EngineConfig = serde_json::from_slice(&bytes).map_err(|e| {
-                corrupt(format!("{} is not a valid configuration: {e}", path.display()))
-            })?;
-            match wanted {
-                Some(w) if w != stored => Err(Error::invalid(format!(
-                    "{} was created with another configuration; open it with `config: None` or the same one",
-                    dir.display()
-                ))),
-                _ => Ok(stored),
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    match stored_config(dir)? {
+        Some(stored) => match wanted {
+            Some(w) if w != stored => Err(Error::invalid(format!(
+                "{} was created with another configuration; open it with `config: None` or the same one",
+                dir.display()
+            ))),
+            _ => Ok(stored),
+        },
+        None => {
             let config = wanted.unwrap_or_default();
             config.validate()?;
             let json = serde_json::to_vec_pretty(&config).map_err(|e| corrupt(e.to_string()))?;
             write_atomically(dir, CONFIG_FILE, &json)?;
             Ok(config)
         }
+    }
+}
+
+/// The directory's `config.json`, `None` if it has none (not created yet). Reads only.
+fn stored_config(dir: &Path) -> Result<Option<EngineConfig>> {
+    let path = dir.join(CONFIG_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| corrupt(format!("{} is not a valid configuration: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io("read", &path, e)),
     }
 }
@@ -578,7 +602,9 @@ fn same_deployment(snapshot: &EngineConfig, created: &EngineConfig) -> bool {
 /// Rebuild the state of `dir`: newest valid snapshot, then the journal after it, up to
 /// `until` if given, card numbers of format-1 files hashed under `key` (`config` holds it too,
 /// for the rebuilt engine). With `repair`, a torn tail is truncated on disk; without, only
-/// reported.
+/// reported. With `start` (a state of this directory already replayed, by a standby), no
+/// snapshot is loaded: the journal after `start` is applied to it.
+#[allow(clippy::too_many_arguments)]
 fn recover(
     dir: &Path,
     config: &EngineConfig,
@@ -586,13 +612,20 @@ fn recover(
     clock: ClockKind,
     until: Option<u64>,
     repair: bool,
+    start: Option<Replayer>,
 ) -> Result<(Replayer, RecoveryReport)> {
     let mut report = RecoveryReport::default();
-    for (_, tmp) in list(dir, "", ".tmp").unwrap_or_default() {
-        let _ = std::fs::remove_file(tmp);
+    // Leftovers of an interrupted atomic write. Only a repairing recovery (the open that holds
+    // the lock) removes them: a reader of a live directory (a snapshot's rebuild, a standby)
+    // could remove the file a writer is filling.
+    if repair {
+        for (_, tmp) in list(dir, "", ".tmp").unwrap_or_default() {
+            let _ = std::fs::remove_file(tmp);
+        }
     }
-    let mut replayer = None;
-    for (seq, path) in list(dir, "snap-", ".hys")?.into_iter().rev() {
+    let mut replayer = start;
+    let snapshots = if replayer.is_some() { Vec::new() } else { list(dir, "snap-", ".hys")? };
+    for (seq, path) in snapshots.into_iter().rev() {
         if until.is_some_and(|u| seq > u) {
             continue;
         }
@@ -682,11 +715,7 @@ fn recover(
             if until.is_some_and(|u| event.seq > u) {
                 break;
             }
-            let at_time = event.at;
-            replayer.apply(event).map_err(at)?;
-            if let Some(stamp) = scan.stamp.take() {
-                replayer.engine.request_keys.restore(stamp, at_time);
-            }
+            apply_scanned(&mut replayer, event, scan.stamp.take()).map_err(at)?;
             report.events_replayed += 1;
         }
         if let Some(Stop::Torn { offset, reason }) = scan.stop {
@@ -724,6 +753,20 @@ fn recover(
     }
     report.last_seq = replayer.last_seq;
     Ok((replayer, report))
+}
+
+/// Apply one event read from a segment, with the request key stamp its record carried.
+fn apply_scanned(
+    replayer: &mut Replayer,
+    event: Event,
+    stamp: Option<crate::events::RequestStamp>,
+) -> Result<()> {
+    let at_time = event.at;
+    replayer.apply(event)?;
+    if let Some(stamp) = stamp {
+        replayer.engine.request_keys.restore(stamp, at_time);
+    }
+    Ok(())
 }
 
 /// Every journaled event still on disk in `dir`, in sequence order: the journal after the

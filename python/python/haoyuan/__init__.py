@@ -572,6 +572,38 @@ class DurableEngine(_native.DurableEngine, Engine):
     """
 
 
+class Standby(_native.Standby):
+    """A hot standby: a read-only copy of a ``DurableEngine`` that follows its directory (on
+    the same machine), ready to take over when the leader is gone.
+
+    ``Standby(dir, *, card_key=None, start=None, poll_interval_ms=None)`` opens ``dir``
+    read-only (it never takes the LOCK and never writes there) and recovers its state as opening
+    it would. ``catch_up()`` applies what the leader appended since (a record still being
+    written is left for the next call); with ``poll_interval_ms`` (1 ..= 600000) a background
+    thread does that until ``close()``. ``lag()`` tells how far behind it is (a dict).
+
+    Read-only: it has queries (``booking``, ``slot``, ``stats``, ``state_digest``,
+    ``last_event_seq``) and no call that changes state, so it never diverges from the leader.
+
+    ``promote(mode="sync", ...)`` returns a ``DurableEngine`` on the directory once the leader is
+    gone: while the leader holds the LOCK it raises ``Durability`` (and the standby goes on);
+    after that check the standby is consumed.
+    """
+
+    def promote(self, *, mode: str = "sync", fsync_interval_ms: int = 100, max_unflushed: int = 4096) -> "DurableEngine":
+        """The leader now: a ``DurableEngine`` on the directory (see the class docstring)."""
+        return DurableEngine(
+            self.dir, mode=mode, fsync_interval_ms=fsync_interval_ms, max_unflushed=max_unflushed, standby=self
+        )
+
+    def __enter__(self) -> "Standby":
+        return self
+
+    def __exit__(self, *args: object) -> bool:
+        self.close()
+        return False
+
+
 def read_journal_columns(dir: Union[str, "os.PathLike[str]"], max_events: int = 1_000_000) -> dict[str, Any]:
     """The journaled events of a durable directory as columns (see ``read_journal``)."""
     return _native.read_journal_columns(dir, max_events)
@@ -747,6 +779,7 @@ __all__ = [
     "SlotClosed",
     "SlotFull",
     "SlotInfo",
+    "Standby",
     "Submission",
     "Subscription",
     "SuspensionReport",

@@ -1,0 +1,108 @@
+"""The hot standby from Python (issue 16, item 7): a read-only follower of a DurableEngine's
+directory that catches up, reports its lag, has no mutating call, refuses promotion while the
+leader lives and becomes a DurableEngine once it is gone."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import haoyuan as hy
+
+from test_durable import KEY, RELAXED, open_engine, populate
+
+
+@pytest.fixture(autouse=True)
+def no_key_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HAOYUAN_CARD_KEY", raising=False)
+    monkeypatch.delenv("HAOYUAN_CARD_KEY_FILE", raising=False)
+
+
+def test_follows_catches_up_and_reports_lag(tmp_path: Path) -> None:
+    d = tmp_path / "region"
+    with open_engine(d) as leader:
+        patients, slots = populate(leader)
+        s = hy.Standby(d, card_key=KEY)
+        assert s.dir == str(d) and not s.closed
+        booked = [leader.book(int(p), int(slots[i % 3]), "app") for i, p in enumerate(patients[:4])]
+        assert s.lag()["records_behind"] > 0
+        assert s.catch_up() > 0
+        lag = s.lag()
+        assert lag["applied_seq"] == lag["leader_seq"] == leader.last_event_seq() == s.last_event_seq()
+        assert lag["records_behind"] == 0 and lag["last_error"] is None and lag["resyncs"] == 0
+        assert [s.booking(b.id).state for b in booked] == ["booked"] * 4
+        assert s.slot(int(slots[0])).capacity == leader.slot(int(slots[0])).capacity
+        assert s.stats().patients == leader.stats().patients
+        assert len(s.state_digest()) == 32
+        leader.snapshot()  # a rotation and a snapshot: the standby reads across them
+        leader.cancel(booked[0].id)
+        s.catch_up()
+        assert s.booking(booked[0].id).state == "cancelled"
+        s.close()
+    assert s.closed and "closed" in repr(s)
+    with pytest.raises(hy.Durability):
+        s.catch_up()
+
+
+def test_read_only_no_mutating_call(tmp_path: Path) -> None:
+    d = tmp_path / "region"
+    with open_engine(d):
+        pass
+    with hy.Standby(d, card_key=KEY) as s:
+        for name in ("book", "hold", "cancel", "register_patient", "publish_slots", "advance_clock", "set_policy"):
+            assert not hasattr(s, name), name
+
+
+def test_background_polling(tmp_path: Path) -> None:
+    d = tmp_path / "region"
+    with open_engine(d) as leader:
+        s = hy.Standby(d, card_key=KEY, poll_interval_ms=2)
+        populate(leader)
+        deadline = time.monotonic() + 10
+        while s.last_event_seq() < leader.last_event_seq():
+            assert time.monotonic() < deadline, s.lag()
+            time.sleep(0.005)
+        s.close()
+
+
+def test_promotion_refused_while_the_leader_lives_then_done(tmp_path: Path) -> None:
+    d = tmp_path / "region"
+    leader = open_engine(d)
+    patients, slots = populate(leader)
+    s = hy.Standby(d, card_key=KEY, start=0)
+    assert s.leader_alive()
+    with pytest.raises(hy.Durability, match="LOCK"):
+        s.promote()
+    assert not s.closed  # refused: the standby goes on
+    b = leader.book(int(patients[0]), int(slots[0]), "app")
+    leader.close()
+    assert not s.leader_alive()
+    promoted = s.promote(mode="sync")
+    assert isinstance(promoted, hy.DurableEngine) and s.closed
+    assert promoted.booking(b.id).state == "booked"
+    assert promoted.cancel(b.id).state == "cancelled"  # the leader now: it journals
+    promoted.close()
+    with hy.DurableEngine(d, RELAXED, card_key=KEY, mode="none") as again:
+        assert again.booking(b.id).state == "cancelled"
+
+
+def test_bad_inputs_are_typed_errors(tmp_path: Path) -> None:
+    with pytest.raises(hy.InvalidArgument):
+        hy.Standby(tmp_path / "missing", card_key=KEY)
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(hy.InvalidArgument, match="not a durable directory"):
+        hy.Standby(tmp_path / "plain", card_key=KEY)
+    d = tmp_path / "region"
+    with open_engine(d):
+        pass
+    for ms in (0, 600_001):
+        with pytest.raises(hy.InvalidArgument, match="poll_interval"):
+            hy.Standby(d, card_key=KEY, poll_interval_ms=ms)
+    with pytest.raises(hy.InvalidArgument):
+        hy.Standby(d, card_key=KEY, poll_interval_ms=-1)
+    with pytest.raises(hy.InvalidArgument):
+        hy.Standby(d)  # no card key
+    with pytest.raises(hy.InvalidArgument):
+        hy.Standby("", card_key=KEY)
