@@ -22,6 +22,7 @@ fn config() -> EngineConfig {
         per_visit_date: 100_000,
         per_seven_days: 100_000,
         total_active: 100_000,
+        group_dates: GroupDates::First,
     };
     c
 }

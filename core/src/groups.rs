@@ -29,6 +29,7 @@ use crate::model::{
     RescheduleRequest, ResourceKind, StayOffer, StayQuery, Urgency, GROUP_PLACES_MAX,
 };
 use crate::patients::{GroupRec, PatientState, BOOKINGS_PER_PATIENT_MAX};
+use crate::policy::GroupDates;
 use crate::slot::{ClaimError, Slot};
 use crate::time::{Date, Timestamp};
 use crate::Engine;
@@ -216,6 +217,19 @@ impl Engine {
             lead.date,
             moving.as_ref().map(|m| m.unit),
         )?;
+        if limits.group_dates == GroupDates::Every {
+            // The group counts on each of its dates too (once per date and department-date).
+            let unit = moving.as_ref().map(|m| m.unit);
+            for (i, p) in places.iter().enumerate().skip(1) {
+                let key = (p.slot.date, p.slot.department);
+                let seen = std::iter::once(lead)
+                    .chain(places[..i].iter().map(|q| q.slot))
+                    .any(|s| (s.date, s.department) == key);
+                if !seen {
+                    state.check_day_limits(patient, limits, key.1, key.0, unit)?;
+                }
+            }
+        }
         if state.bookings.len() + places.len() > BOOKINGS_PER_PATIENT_MAX {
             return Err(Error::CapacityExceeded(format!(
                 "{patient} has {BOOKINGS_PER_PATIENT_MAX} bookings on record"

@@ -11,7 +11,7 @@ use crate::error::{Error, LimitKind, Result};
 use crate::model::{Booking, BookingState, Card, NoShowMark, Referral};
 
 use crate::ids::*;
-use crate::policy::{LimitPolicy, NoShowPolicy, NoShowWindow};
+use crate::policy::{GroupDates, LimitPolicy, NoShowPolicy, NoShowWindow};
 
 use crate::time::{Date, Timestamp, DAY_S};
 use parking_lot::{Mutex, MutexGuard};
@@ -239,14 +239,7 @@ impl PatientState {
         if active().count() as u32 >= limits.total_active {
             return refuse(LimitKind::TotalActive, limits.total_active);
         }
-        if active().filter(|b| b.date == date).count() as u32 >= limits.per_visit_date {
-            return refuse(LimitKind::PerVisitDate, limits.per_visit_date);
-        }
-        if active().filter(|b| b.date == date && b.department == department).count() as u32
-            >= limits.per_department_day
-        {
-            return refuse(LimitKind::PerDepartmentDay, limits.per_department_day);
-        }
+        self.check_day_limits(me, limits, department, date, exclude)?;
         // Every 7-day window containing `date` must stay within the limit.
         for first in (date.0 - 6)..=date.0 {
             let n = active().filter(|b| (first..first + 7).contains(&b.date.0)).count() as u32;
@@ -255,6 +248,54 @@ impl PatientState {
             }
         }
         Ok(())
+    }
+
+    /// The two per-date limits alone, for a place on `date` in `department` (a group checks
+    /// each further date of its own this way under [`GroupDates::Every`]).
+    pub fn check_day_limits(
+        &self,
+        me: PatientId,
+        limits: &LimitPolicy,
+        department: DepartmentId,
+        date: Date,
+        exclude: Option<BookingId>,
+    ) -> Result<()> {
+        let refuse = |limit, max| Err(Error::LimitReached { patient: me, limit, max });
+        let how = limits.group_dates;
+        if self.units_on(date, None, exclude, how) >= limits.per_visit_date {
+            return refuse(LimitKind::PerVisitDate, limits.per_visit_date);
+        }
+        if self.units_on(date, Some(department), exclude, how) >= limits.per_department_day {
+            return refuse(LimitKind::PerDepartmentDay, limits.per_department_day);
+        }
+        Ok(())
+    }
+
+    /// Bookings and groups counting on `date` (in `department`, if given) for the per-date
+    /// limits: a group on its first active place's date, or under [`GroupDates::Every`] once on
+    /// every date (department-date) it has an active place on.
+    fn units_on(
+        &self,
+        date: Date,
+        department: Option<DepartmentId>,
+        exclude: Option<BookingId>,
+        how: GroupDates,
+    ) -> u32 {
+        let here = |b: &Booking| {
+            b.state.is_active() && b.date == date && department.is_none_or(|d| b.department == d)
+        };
+        if how == GroupDates::First || self.groups.is_empty() {
+            let n = self.bookings.iter().filter(|b| here(b) && self.counts_for_limits(b, exclude));
+            return n.count() as u32;
+        }
+        let singles = self
+            .bookings
+            .iter()
+            .filter(|b| here(b) && Some(b.id) != exclude && self.group_of(b.id).is_none());
+        let groups = self.groups.iter().filter(|g| {
+            Some(g.id) != exclude && g.members.iter().any(|m| self.booking(*m).is_some_and(here))
+        });
+        (singles.count() + groups.count()) as u32
     }
 
     /// Weighted no-shows counted at `now` under the policy's window.

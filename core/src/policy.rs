@@ -129,11 +129,44 @@ pub struct LimitPolicy {
     pub per_seven_days: u32,
     /// Most active places in all; default 5.
     pub total_active: u32,
+    /// Which dates a booking group (several places all or nothing: a bed stay, a visit with
+    /// its exam) counts on for the two per-date limits; it counts once in the total and 7-day
+    /// limits either way. Written only when not the default, so that a snapshot's state (and
+    /// its digest) is byte for byte what it was before the field existed, and old snapshots
+    /// (positional MessagePack) load.
+    #[serde(skip_serializing_if = "GroupDates::is_first")]
+    pub group_dates: GroupDates,
 }
 
 impl Default for LimitPolicy {
     fn default() -> Self {
-        LimitPolicy { per_department_day: 1, per_visit_date: 2, per_seven_days: 3, total_active: 5 }
+        LimitPolicy {
+            per_department_day: 1,
+            per_visit_date: 2,
+            per_seven_days: 3,
+            total_active: 5,
+            group_dates: GroupDates::First,
+        }
+    }
+}
+
+/// Which dates a booking group counts on for the per-date limits ([`LimitPolicy::group_dates`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupDates {
+    /// Its first place's date only (the first still active): a 5-night stay takes one place of
+    /// the per-date limits, on its first night, so the mother can still book a clinic visit on
+    /// the nights after. The default.
+    #[default]
+    First,
+    /// Every date it has a place on, once per date (and per department-date): the stay takes
+    /// one per-date place on each of its nights.
+    Every,
+}
+
+impl GroupDates {
+    fn is_first(&self) -> bool {
+        *self == GroupDates::First
     }
 }
 

@@ -35,6 +35,7 @@ fn config() -> EngineConfig {
         per_visit_date: 1000,
         per_seven_days: 1000,
         total_active: 1000,
+        group_dates: GroupDates::First,
     };
     // Nor suspensions: late cancellations (everything on the first day is late from 15:00 the
     // day before) would suspend every patient within a few rounds, and later children would

@@ -103,6 +103,32 @@ fn a_stay_takes_every_night_and_counts_once_against_the_limits() {
 }
 
 #[test]
+fn under_every_date_a_stay_takes_a_per_date_place_on_each_night() {
+    let mut policy = no_shares();
+    policy.limits.per_visit_date = 1;
+    policy.limits.group_dates = GroupDates::Every;
+    let w = wards_with(policy, 2);
+    let mother = w.c.patient();
+    w.c.engine.book_group(&w.stay(mother, 0, 0, 3)).unwrap();
+    // The second night's date is taken by the stay now (the default counts only the first).
+    let visit = w.c.slot(w.c.doctor[2], day0().plus_days(2), 480, 5);
+    match w.c.engine.book(&w.c.req(mother, visit)) {
+        Err(Error::LimitReached { limit: LimitKind::PerVisitDate, .. }) => {}
+        r => panic!("expected the per-date limit on the second night, got {r:?}"),
+    }
+    let after = w.c.slot(w.c.doctor[2], day0().plus_days(4), 480, 5);
+    w.c.engine.book(&w.c.req(mother, after)).unwrap();
+    // A second stay over a booked date is refused on that date, whole.
+    let other = w.c.patient();
+    w.c.engine.book(&w.c.req(other, w.c.slot(w.c.doctor[3], day0().plus_days(6), 480, 5))).unwrap();
+    assert!(matches!(
+        w.c.engine.book_group(&w.stay(other, 1, 4, 3)),
+        Err(Error::LimitReached { limit: LimitKind::PerVisitDate, .. })
+    ));
+    assert_eq!(w.free(w.nights[1][4]), 2, "nothing taken");
+}
+
+#[test]
 fn one_full_night_fails_the_whole_stay_and_changes_nothing() {
     let w = wards(1);
     let first = w.c.patient();

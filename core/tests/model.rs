@@ -73,10 +73,11 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(patient, slots, kiosk)| Op::BookGroup { patient, slots, kiosk }),
         2 => (0..64usize, proptest::collection::vec(0..SLOTS, 1..4), any::<bool>())
             .prop_map(|(booking, slots, kiosk)| Op::Reschedule { booking, slots, kiosk }),
-        1 => ((1u32..3, 1u32..3, 1u32..4, 1u32..5), any::<bool>()).prop_map(
-            |((per_department_day, per_visit_date, per_seven_days, total_active), rollover)| {
+        1 => ((1u32..3, 1u32..3, 1u32..4, 1u32..5), any::<bool>(), any::<bool>()).prop_map(
+            |((per_department_day, per_visit_date, per_seven_days, total_active), rollover, every)| {
+                let group_dates = if every { GroupDates::Every } else { GroupDates::First };
                 Op::SetPolicy {
-                    limits: LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active },
+                    limits: LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active, group_dates },
                     rollover,
                 }
             }
@@ -189,11 +190,7 @@ impl Model {
             .map(|j| &self.bookings[j])
             .collect();
         let date_of = |b: &MBooking| self.slots[b.slot].date;
-        let same_date = mine.iter().filter(|b| date_of(b) == s.date).count();
-        let same_dept_day = mine
-            .iter()
-            .filter(|b| date_of(b) == s.date && self.slots[b.slot].department == s.department)
-            .count();
+        let (same_date, same_dept_day) = self.day_counts(patient, slot, excluded);
         let within_week = (0..7).any(|k| {
             let first = s.date.0 - 6 + k;
             mine.iter().filter(|b| (first..first + 7).contains(&date_of(b).0)).count() as u32
@@ -204,6 +201,55 @@ impl Model {
             || same_date as u32 >= l.per_visit_date
             || same_dept_day as u32 >= l.per_department_day
             || within_week
+        {
+            return Err(ErrorCode::LimitReached);
+        }
+        Ok(())
+    }
+
+    /// Units counting on `slot`'s date (and on its department-date) for the per-date limits:
+    /// a group on its first active place's date, or under `GroupDates::Every` once on every
+    /// date (department-date) it has an active place on.
+    fn day_counts(&self, patient: usize, slot: usize, excluded: &[usize]) -> (usize, usize) {
+        let s = &self.slots[slot];
+        let here = |b: &MBooking, dept: bool| {
+            active(b.state)
+                && self.slots[b.slot].date == s.date
+                && (!dept || self.slots[b.slot].department == s.department)
+        };
+        let count = |dept: bool| {
+            let mine = |j: usize| self.bookings[j].patient == patient && !excluded.contains(&j);
+            if self.limits.group_dates == GroupDates::First {
+                return (0..self.bookings.len())
+                    .filter(|&j| {
+                        mine(j) && self.counts(j, excluded) && here(&self.bookings[j], dept)
+                    })
+                    .count();
+            }
+            let singles = (0..self.bookings.len())
+                .filter(|&j| mine(j) && self.bookings[j].group.is_none())
+                .filter(|&j| here(&self.bookings[j], dept))
+                .count();
+            let groups = self
+                .groups
+                .iter()
+                .filter(|g| mine(g[0]) && g.iter().any(|&m| here(&self.bookings[m], dept)))
+                .count();
+            singles + groups
+        };
+        (count(false), count(true))
+    }
+
+    /// The per-date limits alone, for a further place of a group under `GroupDates::Every`.
+    fn check_day_limits(
+        &self,
+        patient: usize,
+        slot: usize,
+        excluded: &[usize],
+    ) -> Result<(), ErrorCode> {
+        let (same_date, same_dept_day) = self.day_counts(patient, slot, excluded);
+        if same_date as u32 >= self.limits.per_visit_date
+            || same_dept_day as u32 >= self.limits.per_department_day
         {
             return Err(ErrorCode::LimitReached);
         }
@@ -311,6 +357,14 @@ impl Model {
             return Err(ErrorCode::NotOpenYet);
         }
         self.check_limits(patient, slots[0], &unit)?;
+        if self.limits.group_dates == GroupDates::Every {
+            let key = |k: usize| (self.slots[k].date, self.slots[k].department);
+            for (i, &k) in slots.iter().enumerate().skip(1) {
+                if !slots[..i].iter().any(|&q| key(q) == key(k)) {
+                    self.check_day_limits(patient, k, &unit)?;
+                }
+            }
+        }
         let kept = |k: usize| moved.iter().copied().find(|&m| self.bookings[m].slot == k);
         let mut pools = Vec::new();
         for &k in slots {
@@ -739,8 +793,10 @@ proptest! {
         overbooking in prop_oneof![3 => Just(0.0f32), 1 => Just(0.5), 1 => Just(0.25)],
         spread in prop_oneof![Just(OverbookingSpread::Slot), Just(OverbookingSpread::Session)],
         one_by_one in any::<bool>(),
+        every_date in any::<bool>(),
     ) {
-        let limits = LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active };
+        let group_dates = if every_date { GroupDates::Every } else { GroupDates::First };
+        let limits = LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active, group_dates };
         run(ops, capacities, Rules { limits, quota, rollover, overbooking, spread, one_by_one })?;
     }
 }

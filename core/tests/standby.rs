@@ -383,6 +383,7 @@ fn crash_options_mode(mode: Durability) -> OpenOptions {
         per_visit_date: 1000,
         per_seven_days: 1000,
         total_active: 1000,
+        group_dates: GroupDates::First,
     };
     OpenOptions::new(mode).config(c).clock(ClockKind::Manual(start()))
 }

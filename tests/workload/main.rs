@@ -61,6 +61,7 @@ fn random_policy(rng: &mut ChaCha8Rng) -> Policy {
         per_visit_date: rng.random_range(1..4),
         per_seven_days: rng.random_range(1..5),
         total_active: rng.random_range(1..7),
+        group_dates: [GroupDates::First, GroupDates::Every][rng.random_range(0..2)],
     };
     p.cancellation.late_cancel_weight = [0.0, 0.5, 1.0][rng.random_range(0..3)];
     if rng.random_bool(0.5) {
