@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::model::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, Pool};
 
+use crate::policy::AlternativesRank;
 use crate::slot::Slot;
 use crate::store::DayList;
 use crate::sync::atomic::Ordering;
@@ -465,14 +466,25 @@ impl Engine {
         // Only those that can still rank need their load: the first `limit` by earliest place
         // and any tied with the last of them (load breaks the tie). Stable sorts keep member
         // order among equals, as the answer always has.
-        let key = |f: &(u32, DepartmentId, FreeSlot)| (f.2.date, f.2.start_min);
+        // Under `AlternativesRank::ExpectedWait` a place today ranks by its session's expected
+        // wait before its start (`wait` is 0 otherwise, and for the days after today).
+        let by_wait = self.pol().board.rank_alternatives == AlternativesRank::ExpectedWait;
+        let mut found: Vec<(u32, DepartmentId, FreeSlot, u32)> = found
+            .into_iter()
+            .map(|(m, d, f)| {
+                let wait = if by_wait { self.expected_wait_for(d, f.date, f.start_min) } else { 0 };
+                (m, d, f, wait)
+            })
+            .collect();
+        let key = |f: &(u32, DepartmentId, FreeSlot, u32)| (f.2.date, f.3, f.2.start_min);
         found.sort_by_key(key);
         if found.len() > limit as usize {
             let last = key(&found[limit as usize - 1]);
             found.truncate(found.partition_point(|f| key(f) <= last));
         }
         let mut out = Vec::with_capacity(found.len());
-        for (m, d, earliest) in found {
+        let mut waits = Vec::with_capacity(found.len());
+        for (m, d, earliest, wait) in found {
             // Load over the whole range, from the member's counters of each day.
             let (mut taken, mut places) = (0u32, 0u32);
             for gd in group_days.iter().flatten() {
@@ -492,13 +504,15 @@ impl Engine {
                 earliest,
                 load,
             });
+            waits.push(wait);
         }
-        out.sort_by(|a, b| {
-            (a.earliest.date, a.earliest.start_min)
-                .cmp(&(b.earliest.date, b.earliest.start_min))
+        let mut ranked: Vec<(Alternative, u32)> = out.into_iter().zip(waits).collect();
+        ranked.sort_by(|(a, wa), (b, wb)| {
+            (a.earliest.date, wa, a.earliest.start_min)
+                .cmp(&(b.earliest.date, wb, b.earliest.start_min))
                 .then(a.load.total_cmp(&b.load))
         });
-        out.truncate(limit as usize);
-        Ok(out)
+        ranked.truncate(limit as usize);
+        Ok(ranked.into_iter().map(|(a, _)| a).collect())
     }
 }

@@ -57,7 +57,7 @@ use crate::time::{Date, Timestamp};
 use crate::Engine;
 
 impl Engine {
-    fn local_session(&self, at: Timestamp) -> (Date, HalfDay) {
+    pub(crate) fn local_session(&self, at: Timestamp) -> (Date, HalfDay) {
         let (date, minute) = at.to_local(self.utc_offset_s);
         (date, HalfDay::of_minute(minute))
     }
@@ -100,6 +100,24 @@ impl Engine {
                 },
             );
         }
+    }
+
+    /// Expected wait, in seconds, of someone checking in now for a place at `start_min` on
+    /// `date` in `department`: its session's figure today, 0 on other days (no queue yet).
+    pub(crate) fn expected_wait_for(
+        &self,
+        department: DepartmentId,
+        date: Date,
+        start_min: u16,
+    ) -> u32 {
+        let (today, _) = self.local_session(self.now());
+        if date != today {
+            return 0;
+        }
+        self.board
+            .departments
+            .get(&department)
+            .map_or(0, |load| load.figures(date, HalfDay::of_minute(start_min)).2)
     }
 
     /// Replay of a `LoadChanged`: the figures last reported (the baseline of the next event).

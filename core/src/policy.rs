@@ -60,6 +60,30 @@ pub struct BoardPolicy {
     pub queue_delta: Option<u32>,
     /// Seconds of expected wait (at most one day).
     pub wait_delta_s: Option<u32>,
+    /// How [`crate::Engine::alternatives`] (load spreading) ranks the places it offers. Last,
+    /// and written only when not the default (old snapshots load, digests stay).
+    #[serde(skip_serializing_if = "AlternativesRank::is_earliest")]
+    pub rank_alternatives: AlternativesRank,
+}
+
+/// How load spreading ranks other institutions' places ([`BoardPolicy::rank_alternatives`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlternativesRank {
+    /// The earliest free place first (then the least loaded). The default.
+    #[default]
+    Earliest,
+    /// By day, then on the same day the least expected wait for someone checking in now
+    /// (the live load board's queue ÷ pace of that place's session today; 0 for the days
+    /// after, whose queues have not formed), then the earliest start: Xiamen's board, where
+    /// parents spread away from crowded hospitals.
+    ExpectedWait,
+}
+
+impl AlternativesRank {
+    fn is_earliest(&self) -> bool {
+        *self == AlternativesRank::Earliest
+    }
 }
 
 impl BoardPolicy {

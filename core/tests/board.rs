@@ -420,3 +420,52 @@ fn concurrent_check_ins_and_visits_match_a_recount_and_replay() {
     assert_eq!(d.load_board("paediatrics", "Siming").unwrap(), board);
     assert_eq!(debug_state(&d), state);
 }
+
+/// Load spreading by expected wait (`BoardPolicy::rank_alternatives`): on the same day, the
+/// hospital whose queue is shorter comes first even when its free place starts later; by
+/// default the earliest place comes first.
+#[test]
+fn alternatives_may_rank_by_expected_wait() {
+    for (rank, first) in [(AlternativesRank::Earliest, 0), (AlternativesRank::ExpectedWait, 1)] {
+        let mut policy = Policy::default();
+        policy.board.rank_alternatives = rank;
+        let e = Engine::with_manual_clock(config(policy), eve()).unwrap();
+        let home = e.add_institution("Siming Community Clinic", Tier::Community, "Siming").unwrap();
+        let home = e.add_department(home, "paediatrics", "Children's clinic").unwrap();
+        let mut departments = Vec::new();
+        let mut slots = Vec::new();
+        // Hospital 0's free place starts at 09:00, hospital 1's at 09:30; both sessions began
+        // at 08:00 (30-minute slots of 6 places: a planned 300 s each).
+        for (i, start) in [(0u16, 540u16), (1, 570)] {
+            let h = e.add_institution(&format!("Hospital {i}"), Tier::Tertiary, "Siming").unwrap();
+            let d = e.add_department(h, "paediatrics", "Paediatrics").unwrap();
+            let r = e.add_resource(d, ResourceKind::Doctor, &format!("Dr {i}"), false).unwrap();
+            let spec = |start_min: u16| SlotSpec {
+                resource: r,
+                date: day(),
+                start_min,
+                end_min: start_min + 30,
+                capacity: 6,
+            };
+            let ids = e.publish_slots(&[spec(480), spec(start)]).unwrap();
+            departments.push(d);
+            slots.push(ids.start);
+        }
+        // Hospital 0's 08:00 session fills and its patients check in: a queue of 6.
+        let app = e.channel_id("app").unwrap();
+        let booked: Vec<BookingId> = (0..6)
+            .map(|_| {
+                let p = e.register_patient().unwrap();
+                e.book(&Request::new(p, slots[0], app)).unwrap().id
+            })
+            .collect();
+        e.advance_to(at(8, 5)).unwrap();
+        for b in booked {
+            e.check_in(b).unwrap();
+        }
+        let alternatives = e.alternatives(home, day(), day(), 5).unwrap();
+        let order: Vec<DepartmentId> = alternatives.iter().map(|a| a.department).collect();
+        assert_eq!(order[0], departments[first], "{rank:?}: {alternatives:?}");
+        assert_eq!(order.len(), 2);
+    }
+}
