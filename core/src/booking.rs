@@ -552,7 +552,8 @@ impl Engine {
                 return Ok((Err(err), freed));
             }
             // A place of a booking group: the whole group goes, as one (groups.rs).
-            if let Some(group) = state.group_of(id).map(|g| g.id) {
+            if let Some(group) = state.groups.first().and_then(|_| state.group_of(id)).map(|g| g.id)
+            {
                 let (booking, freed) = engine.cancel_group_locked(state, group, id, now)?;
                 group_freed = freed;
                 return Ok((Ok(booking), None));
@@ -591,7 +592,10 @@ impl Engine {
             }
             Ok((Ok(state.bookings[i].clone()), Some(slot)))
         })?;
-        for slot in slot.into_iter().chain(group_freed) {
+        if let Some(slot) = slot {
+            self.offer_freed_place(slot, now);
+        }
+        for slot in group_freed {
             self.offer_freed_place(slot, now);
         }
         self.durable(())?;

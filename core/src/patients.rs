@@ -230,16 +230,62 @@ impl PatientState {
         date: Date,
         exclude: Option<BookingId>,
     ) -> Result<()> {
-        let active = || {
-            self.bookings
-                .iter()
-                .filter(move |b| b.state.is_active() && self.counts_for_limits(b, exclude))
-        };
+        // Almost every patient holds no group and nothing is being moved: then every active
+        // booking counts once, on its own date. That case runs on every booking (its 7-day
+        // window scans the record seven times), so it gets its own instance of the check, with
+        // no per-booking group test in its loops.
+        if self.groups.is_empty() && exclude.is_none() {
+            let on_date = |department: Option<DepartmentId>| {
+                let here = |b: &&Booking| {
+                    b.state.is_active()
+                        && b.date == date
+                        && department.is_none_or(|d| b.department == d)
+                };
+                self.bookings.iter().filter(here).count() as u32
+            };
+            return self.check_limits_with(
+                me,
+                limits,
+                date,
+                department,
+                |b| b.state.is_active(),
+                on_date,
+            );
+        }
+        let how = limits.group_dates;
+        self.check_limits_with(
+            me,
+            limits,
+            date,
+            department,
+            |b| b.state.is_active() && self.counts_for_limits(b, exclude),
+            |d| self.units_on(date, d, exclude, how),
+        )
+    }
+
+    /// The limits in their order (total, per visit date, per department-day, 7 days):
+    /// `counts` says which bookings count for the total and 7-day limits, `on_date` how many
+    /// count on `date` (in a department, if given).
+    fn check_limits_with(
+        &self,
+        me: PatientId,
+        limits: &LimitPolicy,
+        date: Date,
+        department: DepartmentId,
+        counts: impl Fn(&Booking) -> bool,
+        on_date: impl Fn(Option<DepartmentId>) -> u32,
+    ) -> Result<()> {
+        let active = || self.bookings.iter().filter(|b| counts(b));
         let refuse = |limit, max| Err(Error::LimitReached { patient: me, limit, max });
         if active().count() as u32 >= limits.total_active {
             return refuse(LimitKind::TotalActive, limits.total_active);
         }
-        self.check_day_limits(me, limits, department, date, exclude)?;
+        if on_date(None) >= limits.per_visit_date {
+            return refuse(LimitKind::PerVisitDate, limits.per_visit_date);
+        }
+        if on_date(Some(department)) >= limits.per_department_day {
+            return refuse(LimitKind::PerDepartmentDay, limits.per_department_day);
+        }
         // Every 7-day window containing `date` must stay within the limit.
         for first in (date.0 - 6)..=date.0 {
             let n = active().filter(|b| (first..first + 7).contains(&b.date.0)).count() as u32;
