@@ -392,13 +392,8 @@ impl Engine {
         asked: BookingId,
         now: Timestamp,
     ) -> Result<(Booking, Vec<SlotId>)> {
-        let members = state.group_of(group).map(|g| g.members.clone()).unwrap_or_default();
-        let ending: Vec<Booking> = members
-            .iter()
-            .filter_map(|m| state.booking(*m))
-            .filter(|b| matches!(b.state, BookingState::Held | BookingState::Booked))
-            .cloned()
-            .collect();
+        let ending =
+            group_members(state, group, |s| matches!(s, BookingState::Held | BookingState::Booked));
         let Some(first) = ending.first() else {
             let b = state.booking(asked).ok_or_else(|| Error::not_found("booking", asked.0))?;
             return Err(Error::WrongState {
@@ -414,18 +409,7 @@ impl Engine {
         let late = first.state == BookingState::Booked && now >= free_until;
         let _policy_gate = late.then(|| self.policy_gate());
         let policy = self.pol();
-        let mut returned = Vec::new();
-        for r in ending.iter().filter_map(|b| b.referral) {
-            if let Some(r) = state.referral_mut(r) {
-                r.used_by = None;
-                returned.push(r.id);
-            }
-        }
-        for b in &ending {
-            if let Some(x) = state.booking_mut(b.id) {
-                x.state = BookingState::Cancelled;
-            }
-        }
+        let returned = end_members(state, &ending, BookingState::Cancelled);
         let suspended = if late {
             state.add_no_show(
                 policy.cancellation.late_cancel_weight,
@@ -485,13 +469,7 @@ impl Engine {
             .collect();
         let mut ended = Vec::new();
         for group in hit {
-            let members = state.group_of(group).map(|g| g.members.clone()).unwrap_or_default();
-            let ending: Vec<Booking> = members
-                .iter()
-                .filter_map(|m| state.booking(*m))
-                .filter(|b| b.state.is_active())
-                .cloned()
-                .collect();
+            let ending = group_members(state, group, BookingState::is_active);
             let mut events = Vec::with_capacity(ending.len() + 1);
             for b in &ending {
                 let by = if closed.contains(&b.slot) {
@@ -501,17 +479,10 @@ impl Engine {
                 };
                 events.push(EventKind::Cancelled { booking: b.id, slot: b.slot, by, late: false });
             }
-            for r in ending.iter().filter_map(|b| b.referral) {
-                if let Some(r) = state.referral_mut(r) {
-                    r.used_by = None;
-                    events.push(EventKind::ReferralReturned { referral: r.id });
-                }
-            }
-            for b in &ending {
-                if let Some(x) = state.booking_mut(b.id) {
-                    x.state = BookingState::ProviderCancelled;
-                }
-            }
+            let returned = end_members(state, &ending, BookingState::ProviderCancelled);
+            events.extend(
+                returned.into_iter().map(|referral| EventKind::ReferralReturned { referral }),
+            );
             let action = GroupAction::Cancelled;
             self.emit_at(now, EventKind::Group { group, action, replaces: None, events });
             for b in &ending {
@@ -654,6 +625,36 @@ impl Engine {
         let load = if places == 0 { 1.0 } else { 1.0 - free_total as f32 / places as f32 };
         Some((chosen, load.clamp(0.0, 1.0)))
     }
+}
+
+/// The bookings of group `group` whose state passes `ends`, in the group's order (copies:
+/// the caller changes the record next).
+fn group_members(
+    state: &PatientState,
+    group: BookingId,
+    ends: impl Fn(BookingState) -> bool,
+) -> Vec<Booking> {
+    let Some(g) = state.group_of(group) else { return Vec::new() };
+    g.members.iter().filter_map(|m| state.booking(*m)).filter(|b| ends(b.state)).cloned().collect()
+}
+
+/// End `ending` in the patient's record as `to` and give back the referrals they used;
+/// returns those referrals (for their `referral_returned` events). Places are released by
+/// the caller, after the group record is numbered.
+fn end_members(state: &mut PatientState, ending: &[Booking], to: BookingState) -> Vec<ReferralId> {
+    let mut returned = Vec::new();
+    for r in ending.iter().filter_map(|b| b.referral) {
+        if let Some(r) = state.referral_mut(r) {
+            r.used_by = None;
+            returned.push(r.id);
+        }
+    }
+    for b in ending {
+        if let Some(x) = state.booking_mut(b.id) {
+            x.state = to;
+        }
+    }
+    returned
 }
 
 /// What a reschedule moves.
