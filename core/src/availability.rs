@@ -345,22 +345,32 @@ impl Engine {
         let mut out = Vec::new();
         let mut date = date_from;
         while date <= date_to {
-            let (mut free, mut places) = (0, 0);
-            if let Some(list) = self.store.by_department_day.get(&(department, date)) {
-                places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
-                free =
-                    self.day_free(&list, false, now).map(|(free, _)| free).unwrap_or_else(|| {
-                        list.slots
-                            .iter()
-                            .filter_map(|id| self.store.get(*id))
-                            .map(|s| self.free_now(s, false, now))
-                            .sum()
-                    });
-            }
+            let (free, places) = self.department_day_free(department, date, now);
             out.push(DayAvailability { date, free, places });
             date = date.plus_days(1);
         }
         Ok(out)
+    }
+
+    /// A department-day's free places for a member of the public at `now`, and its places.
+    pub(crate) fn department_day_free(
+        &self,
+        department: DepartmentId,
+        date: Date,
+        now: Timestamp,
+    ) -> (u32, u32) {
+        let Some(list) = self.store.by_department_day.get(&(department, date)) else {
+            return (0, 0);
+        };
+        let places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
+        let free = self.day_free(&list, false, now).map(|(free, _)| free).unwrap_or_else(|| {
+            list.slots
+                .iter()
+                .filter_map(|id| self.store.get(*id))
+                .map(|s| self.free_now(s, false, now))
+                .sum()
+        });
+        (free, places)
     }
 
     /// Other institutions' departments of the same specialty and district with free places in

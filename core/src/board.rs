@@ -40,7 +40,11 @@
 //! event, under the same locks, through the ordinary (bounded) subscriber queues and the
 //! journal. Replay skips it except to restore the last reported figures (the next event's
 //! baseline): journals without board events are what they were, and a journal with them
-//! gains one appended variant (record.rs).
+//! gains one appended variant (record.rs). Likewise `FreeChanged`, per department and day,
+//! when its free places today or free beds tonight move past `free_delta` / `beds_delta`:
+//! checked after every change of a place of today (claim, release, publication, closing),
+//! never for other days (their figures are not on the board), and at a cost of one policy
+//! read when off. Beds are recounted only when a bed's place changed.
 //!
 //! **Bounds.** At most [`SESSIONS_PER_DEPARTMENT_MAX`] sessions per department (checking in to
 //! a new one forgets the oldest, whose patients are from an earlier half-day); a session lists
@@ -50,8 +54,8 @@
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
-use crate::load::Change;
-use crate::model::{BoardRow, HalfDay, LoadBoard, ResourceKind};
+use crate::load::{Change, FreeReported};
+use crate::model::{BoardRow, HalfDay, LoadBoard, ResourceKind, SlotSpec};
 use crate::slot::Slot;
 use crate::time::{Date, Timestamp};
 use crate::Engine;
@@ -133,6 +137,91 @@ impl Engine {
                 s.reported = figures;
             }
         }
+    }
+
+    /// After a change of free places in `slot` (a claim, a release, a publication, a closing):
+    /// a `FreeChanged` if the policy asks for it, the slot is today's and its department's
+    /// free places today or free beds tonight moved past a threshold from its last report.
+    /// Live only (replay restores the baseline from the event). Called right after the
+    /// change's own event, in the same thread and under the same patient lock if any; the
+    /// figures are read and the event numbered under the department's board lock, so the
+    /// journal's order of a department's reports is the order their baselines were set.
+    ///
+    /// The figures move with the clock too (a place's booking deadline passes, a pool rolls
+    /// over to the public): those changes are seen at the department's next claim or release,
+    /// never by a timer.
+    #[inline]
+    pub(crate) fn board_free_change(&self, slot: &Slot, at: Timestamp) {
+        if self.pol().board.emits_free() {
+            self.board_free_report(slot.department, slot.resource, slot.date, at);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn board_free_report(
+        &self,
+        department: DepartmentId,
+        resource: ResourceId,
+        date: Date,
+        at: Timestamp,
+    ) {
+        let (today, _) = self.local_session(at);
+        if date != today {
+            return;
+        }
+        let policy = &self.pol().board;
+        let bed = self.registry.resource(resource).is_ok_and(|r| r.kind == ResourceKind::Bed);
+        let mut load = self.board.departments.entry(department).or_default();
+        let last = load.free_reported.filter(|f| f.date == today);
+        let base =
+            last.unwrap_or(FreeReported { date: today, free_today: 0, free_beds_tonight: 0 });
+        let free_today = self.department_day_free(department, today, at).0;
+        // Beds change only when a bed slot does: otherwise the last report still holds.
+        let free_beds_tonight = match last {
+            Some(l) if !bed => l.free_beds_tonight,
+            _ => self.free_beds_tonight(department, today, at),
+        };
+        let over = |t: Option<u32>, a: u32, b: u32| t.is_some_and(|t| a.abs_diff(b) > t);
+        if over(policy.free_delta, free_today, base.free_today)
+            || over(policy.beds_delta, free_beds_tonight, base.free_beds_tonight)
+        {
+            load.free_reported = Some(FreeReported { date: today, free_today, free_beds_tonight });
+            self.emit_at(
+                at,
+                EventKind::FreeChanged { department, date: today, free_today, free_beds_tonight },
+            );
+        }
+    }
+
+    /// After a publication: [`Engine::board_free_change`] once per department with places
+    /// today (with a bed resource of it if any, so that its beds are recounted).
+    pub(crate) fn board_free_published(&self, specs: &[SlotSpec], at: Timestamp) {
+        if !self.pol().board.emits_free() {
+            return;
+        }
+        let (today, _) = self.local_session(at);
+        // department → (a resource of it published today, whether that one is a bed)
+        let mut departments: rustc_hash::FxHashMap<DepartmentId, (ResourceId, bool)> =
+            Default::default();
+        for spec in specs.iter().filter(|s| s.date == today) {
+            let Ok(r) = self.registry.resource(spec.resource) else { continue };
+            let bed = r.kind == ResourceKind::Bed;
+            let d = departments.entry(r.department).or_insert((spec.resource, bed));
+            if bed && !d.1 {
+                *d = (spec.resource, true);
+            }
+        }
+        let mut departments: Vec<_> = departments.into_iter().collect();
+        departments.sort_unstable_by_key(|(d, _)| *d); // a deterministic order of events
+        for (department, (resource, _)) in departments {
+            self.board_free_report(department, resource, today, at);
+        }
+    }
+
+    /// Replay of a `FreeChanged`: the figures last reported (the baseline of the next event).
+    pub(crate) fn board_free_reported(&self, department: DepartmentId, figures: FreeReported) {
+        self.board.departments.entry(department).or_default().free_reported = Some(figures);
     }
 
     /// Free places tonight in a department's `bed` resources: today's bed slots, the places a

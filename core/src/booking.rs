@@ -298,6 +298,7 @@ impl Engine {
         if let Some(referral) = referral {
             self.emit_at(now, EventKind::ReferralConsumed { referral, booking: id });
         }
+        self.board_free_change(slot, now);
         Ok(booking)
     }
 
@@ -455,13 +456,17 @@ impl Engine {
         debug_assert!(b.state.is_active());
         b.state = to;
         self.emit_at(now, event);
-        if let Some(slot) = self.store.get(b.slot) {
+        let place = self.store.get(b.slot);
+        if let Some(slot) = place {
             self.store.release(slot, b.pool);
         }
         let (slot, referral) = (b.slot, b.referral);
         if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
             r.used_by = None;
             self.emit_at(now, EventKind::ReferralReturned { referral: r.id });
+        }
+        if let Some(place) = place {
+            self.board_free_change(place, now);
         }
         (slot, referral)
     }

@@ -1011,6 +1011,7 @@ impl Engine {
             first: SlotId::from_index(first),
             specs: specs.to_vec(),
         });
+        self.board_free_published(specs, self.now());
         drop(_guard);
         self.durable(SlotRange {
             start: SlotId::from_index(first),
@@ -1269,6 +1270,10 @@ impl Engine {
                 cancelled: cancelled.len() as u32,
             },
         );
+        // One resource-day: one department's figures moved.
+        if let Some(s) = slots.first().and_then(|id| self.store.get(*id)) {
+            self.board_free_change(s, now);
+        }
         self.durable(SuspensionReport { slots, cancelled })
     }
 

@@ -380,6 +380,21 @@ pub enum EventKind {
         /// Expected wait of someone checking in now, seconds.
         expected_wait_s: u32,
     },
+    /// A department's free places today or free beds tonight (the live load board's
+    /// `free_today`, `free_beds_tonight`) moved past a threshold of the policy
+    /// (`Policy::board`). Derived from the change just before it (a booking, a cancellation,
+    /// an expiry, a publication, a suspension); replay takes from it only the figures last
+    /// reported, the baseline of the next event (`board.rs`).
+    FreeChanged {
+        /// The department.
+        department: DepartmentId,
+        /// Today (the engine's local date).
+        date: Date,
+        /// Free places today a member of the public may take.
+        free_today: u32,
+        /// Free beds tonight.
+        free_beds_tonight: u32,
+    },
     /// The running policy was replaced ([`crate::Engine::set_policy`]): every event after this
     /// one was decided under `policy`.
     PolicyChanged {

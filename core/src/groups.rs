@@ -338,6 +338,10 @@ impl Engine {
                 self.store.release(s, *pool);
             }
         }
+        let claimed = places.iter().filter(|p| p.kept.is_none()).map(|p| p.slot);
+        for s in claimed.chain(freed.iter().filter_map(|(s, _)| self.store.get(*s))) {
+            self.board_free_change(s, now);
+        }
         drop(guard);
         Ok((
             BookingGroup { id: group_id, patient, bookings, replaces },
@@ -440,6 +444,7 @@ impl Engine {
         for b in &ending {
             if let Some(s) = self.store.get(b.slot) {
                 self.store.release(s, b.pool);
+                self.board_free_change(s, now);
             }
         }
         let asked =
@@ -492,6 +497,7 @@ impl Engine {
                         self.board_change(s, crate::load::Change::Left, now, true, || {});
                     }
                     self.store.release(s, b.pool);
+                    self.board_free_change(s, now);
                 }
             }
             ended.extend(ending);

@@ -23,6 +23,19 @@ pub(crate) struct DepartmentLoad {
     pub sessions: Vec<SessionLoad>,
     /// The pace of each resource of the department that has had a patient checked in.
     pub pace: Vec<Pace>,
+    /// The figures of its last `FreeChanged`. Last, and written only when set, so that a
+    /// snapshot (positional MessagePack) without free-place events encodes as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_reported: Option<FreeReported>,
+}
+
+/// The free places today and free beds tonight a department's last `FreeChanged` reported:
+/// the baseline of the next one, that day (another day starts again from 0 and 0).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FreeReported {
+    pub date: Date,
+    pub free_today: u32,
+    pub free_beds_tonight: u32,
 }
 
 /// The queue of one department-session.

@@ -41,29 +41,66 @@ pub struct Policy {
     /// Places accepted beyond capacity where no-shows justify it (`[overbooking]`); 0 by
     /// default.
     pub overbooking: OverbookingPolicy,
-    /// When the live load board emits `LoadChanged` events (off by default). Last, and written
+    /// When the live load board emits `LoadChanged` and `FreeChanged` events (off by default),
+    /// and how load spreading ranks by it. Last, and written
     /// only when not the default, so that a snapshot's state (and its digest) is byte for byte
     /// what it was before the field existed, and old snapshots (positional MessagePack) load.
     #[serde(skip_serializing_if = "BoardPolicy::is_default")]
     pub board: BoardPolicy,
 }
 
-/// Thresholds of the live load board's change events (`EventKind::LoadChanged`, see
-/// `board.rs`). A department-session's event is emitted when its queue or its expected wait
-/// differs from the figures of its last event (0 and 0 before any) by *more than* the
-/// threshold; `None` never fires on that figure. Both `None` (the default): no board event, so
+/// Thresholds of the live load board's change events (see `board.rs`). A department-session's
+/// `EventKind::LoadChanged` is emitted when its queue or its expected wait differs from the
+/// figures of its last event (0 and 0 before any) by *more than* the threshold; a
+/// department's `EventKind::FreeChanged` likewise when its free places today or free beds
+/// tonight do. `None` never fires on that figure. All `None` (the default): no board event, so
 /// journals and event streams are what they were before the board existed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Serialised by hand (below): a snapshot stores the policy positionally, so only a trailing
+/// run of default fields may be left out, and which run that is depends on several fields.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BoardPolicy {
     /// Patients in the queue (`Some(0)`: every change).
     pub queue_delta: Option<u32>,
     /// Seconds of expected wait (at most one day).
     pub wait_delta_s: Option<u32>,
-    /// How [`crate::Engine::alternatives`] (load spreading) ranks the places it offers. Last,
-    /// and written only when not the default (old snapshots load, digests stay).
-    #[serde(skip_serializing_if = "AlternativesRank::is_earliest")]
+    /// How [`crate::Engine::alternatives`] (load spreading) ranks the places it offers.
     pub rank_alternatives: AlternativesRank,
+    /// Free places today a member of the public may take in a department (the board's
+    /// `free_today`).
+    pub free_delta: Option<u32>,
+    /// Free beds tonight in a department's bed resources (the board's `free_beds_tonight`).
+    pub beds_delta: Option<u32>,
+}
+
+impl Serialize for BoardPolicy {
+    /// The fields in order, up to the last one that is not its default among those added after
+    /// the first release (`rank_alternatives` onwards): a policy using none of them encodes
+    /// byte for byte as before they existed (old snapshots load, digests stay), and a reader
+    /// of a positional encoding finds every field written at its place.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let later = [
+            self.rank_alternatives != AlternativesRank::Earliest,
+            self.free_delta.is_some(),
+            self.beds_delta.is_some(),
+        ];
+        let n = 2 + later.iter().rposition(|&set| set).map_or(0, |last| last + 1);
+        let mut st = s.serialize_struct("BoardPolicy", n)?;
+        st.serialize_field("queue_delta", &self.queue_delta)?;
+        st.serialize_field("wait_delta_s", &self.wait_delta_s)?;
+        if n > 2 {
+            st.serialize_field("rank_alternatives", &self.rank_alternatives)?;
+        }
+        if n > 3 {
+            st.serialize_field("free_delta", &self.free_delta)?;
+        }
+        if n > 4 {
+            st.serialize_field("beds_delta", &self.beds_delta)?;
+        }
+        st.end()
+    }
 }
 
 /// How load spreading ranks other institutions' places ([`BoardPolicy::rank_alternatives`]).
@@ -80,20 +117,20 @@ pub enum AlternativesRank {
     ExpectedWait,
 }
 
-impl AlternativesRank {
-    fn is_earliest(&self) -> bool {
-        *self == AlternativesRank::Earliest
-    }
-}
-
 impl BoardPolicy {
     fn is_default(&self) -> bool {
         *self == BoardPolicy::default()
     }
 
-    /// Whether any board event can fire.
+    /// Whether a `LoadChanged` event can fire.
     pub fn emits(&self) -> bool {
         self.queue_delta.is_some() || self.wait_delta_s.is_some()
+    }
+
+    /// Whether a `FreeChanged` event can fire.
+    #[inline]
+    pub fn emits_free(&self) -> bool {
+        self.free_delta.is_some() || self.beds_delta.is_some()
     }
 }
 
@@ -578,5 +615,45 @@ mod tests {
         let p = NoShowPolicy::default();
         assert_eq!([1, 2, 3, 4, 5].map(|n| p.suspension_days(n)), [30, 60, 90, 120, 150]);
         assert_eq!(p.suspension_days(100), 365);
+    }
+}
+
+#[cfg(test)]
+mod board_encoding {
+    use super::*;
+
+    /// Snapshots hold the policy in positional MessagePack: every combination of the board's
+    /// later fields must come back as written, and a board using none of them must encode as
+    /// the two-field board of the first release did.
+    #[test]
+    fn board_policy_round_trips_positionally_and_old_encodings_stay() {
+        let ranks = [AlternativesRank::Earliest, AlternativesRank::ExpectedWait];
+        for rank_alternatives in ranks {
+            for free_delta in [None, Some(0), Some(7)] {
+                for beds_delta in [None, Some(1)] {
+                    let b = BoardPolicy {
+                        queue_delta: Some(2),
+                        wait_delta_s: None,
+                        rank_alternatives,
+                        free_delta,
+                        beds_delta,
+                    };
+                    let bytes = rmp_serde::to_vec(&b).unwrap();
+                    let back: BoardPolicy = rmp_serde::from_slice(&bytes).unwrap();
+                    assert_eq!(back, b, "positional");
+                    let json = serde_json::to_string(&b).unwrap();
+                    assert_eq!(serde_json::from_str::<BoardPolicy>(&json).unwrap(), b, "{json}");
+                }
+            }
+        }
+        // The first release's board: two fields, whatever was added since.
+        let first =
+            BoardPolicy { queue_delta: Some(1), wait_delta_s: Some(60), ..Default::default() };
+        let old: (Option<u32>, Option<u32>) = (Some(1), Some(60));
+        assert_eq!(rmp_serde::to_vec(&first).unwrap(), rmp_serde::to_vec(&old).unwrap());
+        assert_eq!(
+            rmp_serde::from_slice::<BoardPolicy>(&rmp_serde::to_vec(&old).unwrap()).unwrap(),
+            first
+        );
     }
 }

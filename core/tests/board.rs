@@ -274,6 +274,121 @@ fn a_change_past_the_threshold_is_an_event_and_the_default_emits_none() {
     assert_eq!(bad.validate().unwrap_err().code(), ErrorCode::InvalidPolicy);
 }
 
+fn free_events(sub: &Subscription, department: DepartmentId) -> Vec<(u32, u32)> {
+    sub.try_iter()
+        .filter_map(|ev| match ev.kind {
+            EventKind::FreeChanged { department: d, free_today, free_beds_tonight, .. }
+                if d == department =>
+            {
+                Some((free_today, free_beds_tonight))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A day of changes to the children's department's free places and beds, on `day()`: after
+/// each step, `check` sees the engine.
+fn free_place_steps(e: &Engine, w: &World, mut check: impl FnMut(&Engine, &str)) {
+    let app = e.channel_id("app").unwrap();
+    let mut booked = Vec::new();
+    for i in 0..4 {
+        booked.push(book(e, if i % 2 == 0 { w.x8 } else { w.y8 }));
+        check(e, "book a doctor's place");
+    }
+    for _ in 0..2 {
+        booked.push(book(e, w.bed_tonight));
+        check(e, "book a bed tonight");
+    }
+    e.cancel(booked[0]).unwrap();
+    check(e, "cancel a doctor's place");
+    e.cancel(booked[4]).unwrap();
+    check(e, "cancel a bed");
+    let p = e.register_patient().unwrap();
+    e.hold(&Request::new(p, w.x8, app)).unwrap();
+    check(e, "hold a place");
+    // Tomorrow's places are not today's figures: nothing to report.
+    let tomorrow = e
+        .publish_slots(&[SlotSpec {
+            resource: w.dr_x,
+            date: day().plus_days(1),
+            start_min: 480,
+            end_min: 540,
+            capacity: 20,
+        }])
+        .unwrap();
+    book(e, tomorrow.start);
+    check(e, "book tomorrow");
+    // Places published for today, and beds for tonight.
+    e.publish_slots(&[
+        SlotSpec { resource: w.dr_y, date: day(), start_min: 840, end_min: 900, capacity: 8 },
+        SlotSpec { resource: w.beds, date: day(), start_min: 1200, end_min: 1440, capacity: 3 },
+    ])
+    .unwrap();
+    check(e, "publish today");
+    e.suspend_session(w.dr_y, day(), None).unwrap();
+    check(e, "suspend a doctor's day");
+}
+
+fn free_policy() -> Policy {
+    let mut policy = Policy::default();
+    policy.board.free_delta = Some(2);
+    policy.board.beds_delta = Some(0);
+    policy
+}
+
+#[test]
+fn free_places_and_beds_past_a_threshold_are_events() {
+    let (e, w) = world(free_policy());
+    e.advance_to(at(7, 0)).unwrap();
+    let sub = e.subscribe();
+    // The reference: the board's own figures after each step, reported when one moved past
+    // its threshold from the last report (0 and 0 before any).
+    let (mut last, mut all, mut steps) = ((0u32, 0u32), Vec::new(), 0);
+    free_place_steps(&e, &w, |e, step| {
+        let r = row(&e.load_board("paediatrics", "Siming").unwrap(), w.children).clone();
+        let now = (r.free_today, r.free_beds_tonight);
+        let mut expected = Vec::new();
+        if now.0.abs_diff(last.0) > 2 || now.1 != last.1 {
+            expected.push(now);
+            last = now;
+        }
+        let got = free_events(&sub, w.children);
+        assert_eq!(got, expected, "after {step}");
+        all.extend(got);
+        steps += 1;
+    });
+    assert_eq!(steps, 12);
+    // The steps do move both figures past their thresholds: the reference is not vacuous.
+    assert!(all.len() >= 5, "{all:?}");
+    assert!(all.windows(2).any(|p| p[0].1 != p[1].1), "beds moved: {all:?}");
+    assert!(all.windows(2).any(|p| p[0].0 != p[1].0), "places moved: {all:?}");
+    // The default policy reports nothing.
+    let (e, w) = world(Policy::default());
+    e.advance_to(at(7, 0)).unwrap();
+    let sub = e.subscribe();
+    free_place_steps(&e, &w, |_, _| {});
+    assert!(sub.try_iter().all(|ev| !matches!(ev.kind, EventKind::FreeChanged { .. })));
+    // Neither does a change on a day other than today.
+    let mut policy = Policy::default();
+    policy.board.free_delta = Some(0);
+    let (e, w) = world(policy);
+    let sub = e.subscribe();
+    book(&e, w.x8); // at 16:00 the day before: tomorrow's place
+    assert!(free_events(&sub, w.children).is_empty());
+    // Bed threshold alone: a doctor's booking does not recount beds, a bed booking does.
+    let mut policy = Policy::default();
+    policy.board.beds_delta = Some(0);
+    let (e, w) = world(policy);
+    e.advance_to(at(7, 0)).unwrap();
+    let sub = e.subscribe();
+    book(&e, w.bed_tonight);
+    book(&e, w.x8);
+    book(&e, w.bed_tonight);
+    let beds: Vec<u32> = free_events(&sub, w.children).iter().map(|f| f.1).collect();
+    assert_eq!(beds, vec![9, 8]);
+}
+
 /// Every operation of the round-trip test, on the durable engine.
 fn visits(e: &Engine, w: &World) {
     let ids: Vec<BookingId> =
@@ -293,6 +408,10 @@ fn the_board_survives_the_journal_snapshots_and_reopening() {
     let mut policy = Policy::default();
     policy.board.queue_delta = Some(1);
     policy.board.wait_delta_s = Some(120);
+    // Free-place events too, with `rank_alternatives` left at its default before them: the
+    // snapshot's positional policy must write it to keep their places.
+    policy.board.free_delta = Some(1);
+    policy.board.beds_delta = Some(0);
     let dir = fresh_dir("roundtrip");
     let open = || {
         DurableEngine::open(
@@ -322,7 +441,12 @@ fn the_board_survives_the_journal_snapshots_and_reopening() {
         }
         d.advance_clock(240).unwrap();
         d.fulfil(more[0]).unwrap();
-        assert!(!load_events(&sub).is_empty(), "the policy makes the board emit");
+        let events: Vec<Event> = sub.try_iter().collect();
+        assert!(events.iter().any(|e| matches!(e.kind, EventKind::LoadChanged { .. })));
+        assert!(
+            events.iter().any(|e| matches!(e.kind, EventKind::FreeChanged { .. })),
+            "the policy makes the board report free places"
+        );
         let board = d.load_board("paediatrics", "Siming").unwrap();
         assert!(row(&board, w.children).queue > 0);
         let out = (board, debug_state(&d), d.last_event_seq());
@@ -331,6 +455,7 @@ fn the_board_survives_the_journal_snapshots_and_reopening() {
     };
     let d = open();
     assert_eq!(d.last_event_seq(), seq);
+    assert_eq!(d.policy(), &policy);
     assert_eq!(d.load_board("paediatrics", "Siming").unwrap(), board);
     // Queues, paces and the last reported figures (the next event's baseline) are all back.
     assert_eq!(debug_state(&d), state);
@@ -338,6 +463,7 @@ fn the_board_survives_the_journal_snapshots_and_reopening() {
     d.snapshot().unwrap();
     d.close().unwrap();
     let d = open();
+    assert_eq!(d.policy(), &policy, "the policy is back from the snapshot");
     assert_eq!(d.load_board("paediatrics", "Siming").unwrap(), board);
     assert_eq!(debug_state(&d), state);
 }
@@ -467,5 +593,78 @@ fn alternatives_may_rank_by_expected_wait() {
         let order: Vec<DepartmentId> = alternatives.iter().map(|a| a.department).collect();
         assert_eq!(order[0], departments[first], "{rank:?}: {alternatives:?}");
         assert_eq!(order.len(), 2);
+    }
+}
+
+/// Racing bookings and cancellations of today's places: each change is followed by its own
+/// check under the department's board lock, so once they quiesce the last report is within the
+/// threshold of the board's figures, whatever the interleaving.
+#[test]
+fn racing_changes_leave_the_last_report_within_the_threshold() {
+    const THREADS: usize = 4;
+    for round in 0..5 {
+        let mut policy = Policy::default();
+        policy.board.free_delta = Some(3);
+        policy.board.beds_delta = Some(1);
+        let (e, w) = world(policy);
+        let e = Arc::new(e);
+        let big = e
+            .publish_slots(&[
+                SlotSpec {
+                    resource: w.dr_x,
+                    date: day(),
+                    start_min: 600,
+                    end_min: 720,
+                    capacity: 90,
+                },
+                SlotSpec {
+                    resource: w.beds,
+                    date: day(),
+                    start_min: 1380,
+                    end_min: 1440,
+                    capacity: 40,
+                },
+            ])
+            .unwrap();
+        e.advance_to(at(7, 0)).unwrap();
+        let sub =
+            e.subscribe_with(SubscribeOptions { capacity: 1 << 16, ..Default::default() }).unwrap();
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let e = e.clone();
+                std::thread::spawn(move || {
+                    let app = e.channel_id("app").unwrap();
+                    let mut mine = Vec::new();
+                    for i in 0..40 {
+                        let slot = big.get((t + i + round) % 2).unwrap();
+                        let p = e.register_patient().unwrap();
+                        if let Ok(b) = e.book(&Request::new(p, slot, app)) {
+                            mine.push(b.id);
+                        }
+                        if i % 3 == 2 && !mine.is_empty() {
+                            e.cancel(mine.remove(0)).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let mut reports: Vec<Event> =
+            sub.try_iter().filter(|ev| matches!(ev.kind, EventKind::FreeChanged { .. })).collect();
+        reports.sort_by_key(|ev| ev.seq);
+        let Some(EventKind::FreeChanged { free_today, free_beds_tonight, .. }) =
+            reports.last().map(|ev| ev.kind.clone())
+        else {
+            panic!("round {round}: no report at all")
+        };
+        let r = row(&e.load_board("paediatrics", "Siming").unwrap(), w.children).clone();
+        assert!(r.free_today.abs_diff(free_today) <= 3, "round {round}: {r:?} vs {free_today}");
+        assert!(
+            r.free_beds_tonight.abs_diff(free_beds_tonight) <= 1,
+            "round {round}: {r:?} vs {free_beds_tonight}"
+        );
+        assert!(reports.len() > 5, "round {round}: {} reports", reports.len());
     }
 }

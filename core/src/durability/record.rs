@@ -198,6 +198,12 @@ enum KindDef {
         #[serde(with = "kinds_via_mirror")]
         events: Vec<EventKind>,
     },
+    FreeChanged {
+        department: DepartmentId,
+        date: Date,
+        free_today: u32,
+        free_beds_tonight: u32,
+    },
 }
 
 /// The events inside a group record, each through the mirror (the same tags as a record's).

@@ -20,7 +20,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
 use crate::ids::*;
-use crate::load::Change;
+use crate::load::{Change, FreeReported};
 use crate::lotteries::{EnterError, Ticket};
 use crate::model::{
     Booking, BookingState, CancelledBy, GroupAction, Pool, Referral, GROUP_PLACES_MAX,
@@ -477,6 +477,14 @@ impl Replayer {
             EventKind::LoadChanged { department, date, half_day, queue, expected_wait_s } => {
                 e.registry.department(department)?;
                 e.board_reported(department, date, half_day, (queue, expected_wait_s));
+                Ok(())
+            }
+            EventKind::FreeChanged { department, date, free_today, free_beds_tonight } => {
+                e.registry.department(department)?;
+                e.board_free_reported(
+                    department,
+                    FreeReported { date, free_today, free_beds_tonight },
+                );
                 Ok(())
             }
         }
