@@ -94,7 +94,8 @@ pub struct ExportScope {
     /// Only this resource (`None`: every resource in scope). With `institution` too, the
     /// resource must be at that institution.
     pub resource: Option<ResourceId>,
-    /// Also export each hold and booking on the slots as an Appointment (ended ones included).
+    /// Also export each hold and booking on the slots as an Appointment (ended ones included);
+    /// a booking group as one Appointment referencing all its Slots.
     pub appointments: bool,
 }
 
@@ -638,7 +639,16 @@ pub fn bundle(engine: &Engine, scope: &ExportScope) -> FhirResult<Value> {
     entries.extend(slots.into_iter().map(|s| entry(s, None)));
     if scope.appointments {
         let by_id: HashMap<SlotId, &SlotInfo> = infos.iter().map(|i| (i.id, i)).collect();
+        // A booking group is one Appointment (as `$book` answered it), listed once, when any
+        // of its places is in scope; its other places' Slots may be outside the bundle.
+        let mut groups = std::collections::HashSet::new();
         for b in &bookings {
+            if let Ok(group) = engine.booking_group(b.id) {
+                if groups.insert(group.id) {
+                    entries.push(entry(group_appointment(engine, &group, &mut cache)?, None));
+                }
+                continue;
+            }
             let info = by_id[&b.slot];
             let f = cache.get(engine, info.resource)?;
             entries.push(entry(appointment_value(engine, b, info, f)?, None));

@@ -526,6 +526,27 @@ fn an_appointment_of_several_slots_is_booked_all_or_nothing() {
     // Exported, listed and cancelled as one Appointment.
     let id = booked["id"].as_str().unwrap();
     assert_eq!(fhir::export::appointments_of(&r.engine, p1).unwrap().len(), 1);
+    // A bundle export too: one Appointment for the group, the same as `$book` answered, next
+    // to a single booking's own.
+    let single = r.engine.book(&Request::new(p2, a, r.engine.channel_id("app").unwrap())).unwrap();
+    let scope = fhir::ExportScope {
+        date_from: day(),
+        date_to: day(),
+        institution: None,
+        resource: Some(r.dr_li),
+        appointments: true,
+    };
+    let bundle = fhir::export::bundle(&r.engine, &scope).unwrap();
+    let appointments: Vec<&Value> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Appointment")
+        .collect();
+    assert_eq!(appointments.len(), 2, "{appointments:#?}");
+    assert!(appointments.contains(&&booked), "the group as `$book` answered it");
+    r.engine.cancel(single.id).unwrap();
     let cancelled =
         ops::cancel(&r.engine, &json!({ "appointment": format!("Appointment/{id}") })).unwrap();
     assert_eq!(
