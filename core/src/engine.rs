@@ -314,8 +314,18 @@ impl Engine {
     /// shares and cut-off hours may change). The journal's error if the
     /// change cannot be made durable (it is then in memory, as for every operation).
     pub fn set_policy(&self, policy: Policy) -> Result<()> {
-        policy.validate()?;
+        self.change_policy(|_| Ok(Some(policy))).map(|_| ())
+    }
+
+    /// Replace the running policy by what `change` makes of it (`None`: leave it), with no
+    /// other change in between (under the policy gate). Returns whether it changed.
+    pub(crate) fn change_policy(
+        &self,
+        change: impl FnOnce(&Policy) -> Result<Option<Policy>>,
+    ) -> Result<bool> {
         let _gate = self.policy_gate.write();
+        let Some(policy) = change(self.pol())? else { return Ok(false) };
+        policy.validate()?;
         self.check_policy_change(self.pol(), &policy)?;
         if self.policies.lock().len() > POLICY_CHANGES_MAX {
             return Err(Error::CapacityExceeded(format!(
@@ -325,7 +335,7 @@ impl Engine {
         self.emit(EventKind::PolicyChanged { policy: Box::new(policy.clone()) });
         self.replace_policy(policy);
         drop(_gate);
-        self.durable(())
+        self.durable(true)
     }
 
     /// What [`Engine::set_policy`] refuses beyond validation.

@@ -53,6 +53,7 @@ mod lotteries;
 mod lottery;
 mod metrics;
 mod model;
+mod overbooking;
 mod patients;
 mod pipeline;
 mod policy;
@@ -75,6 +76,7 @@ pub use complaints::{
     COMPLAINT_TABLE_BYTES_MAX, KEYWORDS_PER_ENTRY_MAX, KEYWORD_LEN_MAX, SPECIALTIES_PER_ENTRY_MAX,
 };
 pub use load::{SERVICE_EWMA_ALPHA, SESSIONS_PER_DEPARTMENT_MAX};
+pub use overbooking::overflow_probability;
 pub use recommend::{RECOMMEND_DAYS_MAX, RECOMMEND_LIMIT_MAX};
 
 pub use ack::PipelineScope;
@@ -109,10 +111,11 @@ pub use metrics::{JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSY
 pub use model::{
     Alternative, AvailabilityQuery, BoardRow, Booking, BookingGroup, BookingState, CancelledBy,
     Card, Channel, DayAvailability, Department, EngineStats, FreeSlot, GroupAction, GroupRequest,
-    HalfDay, Institution, LoadBoard, NoShowMark, PatientRecord, Pool, PoolCounts, PriorityClass,
-    RecommendQuery, RecommendReason, Recommendation, Referral, ReferralRequest, Request,
-    RescheduleRequest, ResourceKind, ResourceStats, Roster, SlotInfo, SlotRange, SlotRangeIter,
-    SlotSpec, StayOffer, StayQuery, Submission, SuspensionReport, Tier, Urgency, WaitlistEntry,
+    HalfDay, Institution, LoadBoard, NoShowMark, OverbookingCalibration, OverbookingReport,
+    PatientRecord, Pool, PoolCounts, PriorityClass, RecommendQuery, RecommendReason,
+    Recommendation, Referral, ReferralRequest, Request, RescheduleRequest, ResourceKind,
+    ResourceOverbooking, ResourceStats, Roster, SlotInfo, SlotRange, SlotRangeIter, SlotSpec,
+    StayOffer, StayQuery, Submission, SuspensionReport, Tier, Urgency, WaitlistEntry,
     WaitlistRequest, GROUP_PLACES_MAX,
 };
 pub use patients::ENDED_BOOKINGS_KEPT;

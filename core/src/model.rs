@@ -82,6 +82,62 @@ pub struct ResourceStats {
     pub no_show_rate: f64,
 }
 
+/// How [`crate::Engine::calibrate_overbooking`] sets each resource's overbooking ratio from
+/// its measured no-show rate: the most extra places per session such that the chance that more
+/// patients come than the session has places stays within `overflow_risk` (binomial: each
+/// booked patient comes with probability 1 − the resource's no-show rate, independently).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OverbookingCalibration {
+    /// Highest accepted probability that a full session (places + extra places booked) sees
+    /// more patients come than it has places; 0 < risk < 1, default 0.05.
+    pub overflow_risk: f64,
+    /// Outcomes (check-ins and no-shows) a resource needs before its rate is used; resources
+    /// with fewer keep the ratio they had. Default 50.
+    pub min_outcomes: u64,
+    /// Highest ratio set (extra places ÷ places), 0 ..= 1; default 0.5.
+    pub max_ratio: f32,
+}
+
+impl Default for OverbookingCalibration {
+    fn default() -> Self {
+        OverbookingCalibration { overflow_risk: 0.05, min_outcomes: 50, max_ratio: 0.5 }
+    }
+}
+
+/// One resource's line of an [`OverbookingReport`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceOverbooking {
+    /// The resource.
+    pub resource: ResourceId,
+    /// Its measured outcomes and no-show rate.
+    pub outcomes: u64,
+    /// `no_shows / outcomes`.
+    pub no_show_rate: f64,
+    /// Its typical session: the mean places of its published days, rounded.
+    pub places: u32,
+    /// Extra places such a session gets.
+    pub extra: u32,
+    /// The chance that more patients than `places` come to a session booked to
+    /// `places + extra`.
+    pub overflow_risk: f64,
+    /// The ratio set in `overbooking.by_resource` (slightly above `extra ÷ places`, so that
+    /// the session spread's ⌊ratio × places⌋ is `extra`).
+    pub ratio: f32,
+}
+
+/// What [`crate::Engine::calibrate_overbooking`] did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverbookingReport {
+    /// The resources calibrated, by id.
+    pub resources: Vec<ResourceOverbooking>,
+    /// Resources left as they were: fewer outcomes than `min_outcomes`, or no published place.
+    pub skipped: u32,
+    /// Whether the policy changed (a journaled policy change; slots published from now on get
+    /// the new allowances, published ones keep theirs).
+    pub policy_changed: bool,
+}
+
 /// A booking channel.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Channel {
