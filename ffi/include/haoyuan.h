@@ -1424,6 +1424,21 @@ hy_result hy_engine_set_policy(hy_engine *engine,
                                const char *policy,
                                hy_policy_format format);
 
+// No-show-driven overbooking: set each resource's overbooking ratio from its measured no-show
+// rate so that a full session overflows (more patients come than it has places) with
+// probability at most the target. `calibration` is JSON `{"overflow_risk": 0.05,
+// "min_outcomes": 50, "max_ratio": 0.5}` (each field optional, these are the defaults); NULL
+// means all defaults. One journaled policy change (none when nothing changed), never
+// retroactive. The report — `{"resources": [{"resource", "outcomes", "no_show_rate",
+// "places", "extra", "overflow_risk", "ratio"}…], "skipped", "policy_changed"}` — is JSON in
+// `*json_out` (free with `hy_string_free`). HY_INVALID_ARGUMENT (nothing changes) for malformed
+// JSON, a risk outside (0, 1) or a max_ratio outside 0 ..= 1; HY_INVALID_POLICY when the policy
+// counts overbooking per slot (`overbooking.spread` must be "session").
+hy_result hy_engine_calibrate_overbooking_json(hy_engine *engine,
+                                               const char *calibration,
+                                               char **json_out,
+                                               size_t *len_out);
+
 // The running policy as JSON, NUL-terminated into `buf`. `*written` is its length without the
 // NUL; on HY_BUFFER_TOO_SMALL it is the buffer size needed and `buf` is untouched.
 hy_result hy_engine_policy_json(const hy_engine *engine,

@@ -3,8 +3,8 @@
 
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{
-    copy_out_json, ffi_panic_boundary, try_opt_str, try_out, try_ref, try_slice, try_slice_mut,
-    try_str,
+    copy_out_json, ffi_panic_boundary, give_string, try_opt_str, try_out, try_ref, try_slice,
+    try_slice_mut, try_str,
 };
 use crate::types::*;
 use haoyuan_core::*;
@@ -719,6 +719,44 @@ pub extern "C" fn hy_engine_set_policy(
         }
         let policy = policy_from(policy, format)?;
         e.set_policy(policy)?;
+        Ok(())
+    }
+}
+
+/// No-show-driven overbooking: set each resource's overbooking ratio from its measured no-show
+/// rate so that a full session overflows (more patients come than it has places) with
+/// probability at most the target. `calibration` is JSON `{"overflow_risk": 0.05,
+/// "min_outcomes": 50, "max_ratio": 0.5}` (each field optional, these are the defaults); NULL
+/// means all defaults. One journaled policy change (none when nothing changed), never
+/// retroactive. The report — `{"resources": [{"resource", "outcomes", "no_show_rate",
+/// "places", "extra", "overflow_risk", "ratio"}…], "skipped", "policy_changed"}` — is JSON in
+/// `*json_out` (free with `hy_string_free`). HY_INVALID_ARGUMENT (nothing changes) for malformed
+/// JSON, a risk outside (0, 1) or a max_ratio outside 0 ..= 1; HY_INVALID_POLICY when the policy
+/// counts overbooking per slot (`overbooking.spread` must be "session").
+#[no_mangle]
+pub extern "C" fn hy_engine_calibrate_overbooking_json(
+    engine: *mut hy_engine,
+    calibration: *const c_char,
+    json_out: *mut *mut c_char,
+    len_out: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
+        let calibration: OverbookingCalibration = if calibration.is_null() {
+            Default::default()
+        } else {
+            serde_json::from_str(try_str(calibration, "calibration")?).map_err(|err| {
+                set_last_error(format!("calibration: {err}"));
+                hy_result::HY_INVALID_ARGUMENT
+            })?
+        };
+        let report = e.calibrate_overbooking(&calibration)?;
+        let json = serde_json::to_string(&report).map_err(|err| {
+            set_last_error(format!("report: {err}"));
+            hy_result::HY_INVALID_ARGUMENT
+        })?;
+        give_string(json, json_out, len_out);
         Ok(())
     }
 }

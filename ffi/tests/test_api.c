@@ -257,6 +257,57 @@ static void test_booking_groups(void) {
     hy_engine_free(r.engine);
 }
 
+static void test_calibrate_overbooking(void) {
+    region r;
+    CHECK(region_open(&r, "{\"overbooking\": {\"spread\": \"session\"}}", HY_POLICY_JSON));
+    hy_slot_id first;
+    CHECK(region_publish(&r, r.dr_li, 1, 4, &first));
+    hy_booking b[4];
+    for (int i = 0; i < 4; i++) {
+        hy_patient_id p;
+        CHECK_OK(hy_engine_register_patient(r.engine, &p));
+        hy_request q = request_for(p, first, r.app);
+        CHECK_OK(hy_engine_book(r.engine, &q, &b[i]));
+    }
+    hy_timestamp noon;
+    CHECK_OK(hy_timestamp_from_local(r.visit_day, 12 * 60, OFFSET_S, &noon));
+    CHECK_OK(hy_engine_advance_to(r.engine, noon));
+    hy_booking after;
+    for (int i = 0; i < 4; i++) {
+        if (i % 2 == 0) {
+            CHECK_OK(hy_engine_mark_no_show(r.engine, b[i].id, &after));
+        } else {
+            CHECK_OK(hy_engine_check_in(r.engine, b[i].id, &after));
+        }
+    }
+    /* Half of Dr Li's patients missed: extra places within a 20% overflow risk. */
+    char *out = NULL;
+    size_t len = 0;
+    const char *calibration = "{\"overflow_risk\": 0.2, \"min_outcomes\": 4, \"max_ratio\": 1}";
+    CHECK_OK(hy_engine_calibrate_overbooking_json(r.engine, calibration, &out, &len));
+    CHECK(len == strlen(out) && strstr(out, "\"no_show_rate\":0.5") != NULL);
+    CHECK(strstr(out, "\"policy_changed\":true") != NULL && strstr(out, "\"extra\":0") == NULL);
+    hy_string_free(out);
+    /* All defaults (NULL): 4 outcomes are fewer than 50, nothing changes. */
+    CHECK_OK(hy_engine_calibrate_overbooking_json(r.engine, NULL, &out, &len));
+    CHECK(strstr(out, "\"skipped\":1") != NULL && strstr(out, "\"policy_changed\":false") != NULL);
+    hy_string_free(out);
+    /* Bad input: typed errors, nothing written. */
+    out = NULL;
+    CHECK_RC(hy_engine_calibrate_overbooking_json(r.engine, "{\"overflow_risk\": 0}", &out, &len), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_calibrate_overbooking_json(r.engine, "{\"risk\": 0.1}", &out, &len), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_calibrate_overbooking_json(r.engine, "[", &out, &len), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_calibrate_overbooking_json(r.engine, NULL, NULL, &len), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_calibrate_overbooking_json(NULL, NULL, &out, &len), HY_NULL_PARAMETER);
+    CHECK(out == NULL);
+    hy_engine_free(r.engine);
+    /* Per-slot counting: refused as a policy matter. */
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    CHECK_RC(hy_engine_calibrate_overbooking_json(r.engine, NULL, &out, &len), HY_INVALID_POLICY);
+    CHECK(out == NULL);
+    hy_engine_free(r.engine);
+}
+
 static void test_rosters(void) {
     region r;
     CHECK(region_open(&r, NULL, HY_POLICY_JSON));
@@ -1084,6 +1135,7 @@ TEST_MAIN_BEGIN
     RUN(test_patient_record_json);
     RUN(test_set_policy);
     RUN(test_booking_groups);
+    RUN(test_calibrate_overbooking);
     RUN(test_execute_with_request_key);
     RUN(test_bulk_book_and_cancel);
     RUN(test_submit_books_outside_the_lottery);

@@ -293,6 +293,27 @@ impl Engine {
         run(py, || e.set_policy(policy))
     }
 
+    /// No-show-driven overbooking: set each resource's overbooking ratio from its measured
+    /// no-show rate so that a full session overflows (more patients come than it has places)
+    /// with probability at most `overflow_risk`; resources with fewer than `min_outcomes`
+    /// outcomes keep theirs; ratios at most `max_ratio`. One journaled policy change (none if
+    /// nothing changed), never retroactive. Needs `overbooking.spread = "session"`
+    /// (`InvalidPolicy` otherwise). Returns the report as a dict (`resources`, `skipped`,
+    /// `policy_changed`).
+    #[pyo3(signature = (*, overflow_risk=0.05, min_outcomes=50, max_ratio=0.5))]
+    fn calibrate_overbooking<'py>(
+        &self,
+        py: Python<'py>,
+        overflow_risk: f64,
+        #[pyo3(from_py_with = int::<u64>)] min_outcomes: u64,
+        max_ratio: f32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = haoyuan::OverbookingCalibration { overflow_risk, min_outcomes, max_ratio };
+        let e = self.engine()?;
+        let report = run(py, || e.calibrate_overbooking(&c))?;
+        as_python(py, &report)
+    }
+
     /// Run a patient-facing change at most once per request key (idempotent retries): a retry
     /// with the same `request_key` returns the first outcome instead of acting again, across
     /// a crash and reopen of a `DurableEngine` too. `command` is a dict (or JSON text) naming

@@ -258,6 +258,7 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (U16, lambda w, v: w.e.reschedule(1 << 32, [w.slots[2]], v)),
     ],
     "Engine.booking_group": [(U64, lambda w, v: w.e.booking_group(v))],
+    "Engine.calibrate_overbooking": [(U64, lambda w, v: w.e.calibrate_overbooking(min_outcomes=v))],
     "Engine.find_stays": [
         (U16, lambda w, v: w.e.find_stays("cardiology", DAY, v)),
         (U16, lambda w, v: w.e.find_stays("cardiology", DAY, 1, flex_days=v)),
