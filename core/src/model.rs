@@ -114,7 +114,8 @@ pub struct ResourceOverbooking {
     pub outcomes: u64,
     /// `no_shows / outcomes`.
     pub no_show_rate: f64,
-    /// Its typical session: the mean places of its published days, rounded.
+    /// Its typical session: the mean places of its published days within two weeks of
+    /// today (before or after), rounded.
     pub places: u32,
     /// Extra places such a session gets.
     pub extra: u32,

@@ -28,8 +28,8 @@ use crate::ids::ResourceId;
 use crate::model::{OverbookingCalibration, OverbookingReport, ResourceOverbooking};
 use crate::policy::OverbookingSpread;
 use crate::sync::atomic::Ordering;
+use crate::time::Date;
 use crate::Engine;
-use std::collections::BTreeMap;
 
 /// The chance that more than `places` of `booked` patients come, each independently with
 /// probability `show`: P(X > places) for X ~ Binomial(booked, show). Summed in log space from
@@ -77,7 +77,48 @@ fn allowance(places: u32, show: f64, risk: f64, most: u32) -> (u32, f64) {
     best
 }
 
+impl OverbookingCalibration {
+    /// [`Error::InvalidArgument`] unless 0 < `overflow_risk` < 1 and 0 ≤ `max_ratio` ≤ 1 (NaN
+    /// fails both).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.overflow_risk > 0.0 && self.overflow_risk < 1.0) {
+            return Err(Error::invalid(format!(
+                "overflow_risk must be between 0 and 1 (exclusive), got {}",
+                self.overflow_risk
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.max_ratio) {
+            return Err(Error::invalid(format!(
+                "max_ratio must be within 0 ..= 1, got {}",
+                self.max_ratio
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The days around today whose sessions make a resource's typical session: the last two
+/// weeks and the next two (a roster's weekly pattern twice over, past and published).
+const TYPICAL_DAYS: i32 = 14;
+
 impl Engine {
+    /// The mean places of `resource`'s published days within [`TYPICAL_DAYS`] of `today`,
+    /// rounded; 0 without any. At most 2 × 14 lookups: the cost does not grow with the
+    /// engine's history.
+    fn typical_places(&self, resource: ResourceId, today: Date) -> u32 {
+        let (mut places, mut days) = (0u64, 0u64);
+        for d in -TYPICAL_DAYS..TYPICAL_DAYS {
+            if let Some(list) = self.store.by_resource_day.get(&(resource, today.plus_days(d))) {
+                let p = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
+                if p > 0 {
+                    places += p as u64;
+                    days += 1;
+                }
+            }
+        }
+        (places + days / 2).checked_div(days).map_or(0, |mean| mean as u32)
+    }
+
     /// Set each resource's overbooking ratio from its measured no-show rate (see the module
     /// comment): for every resource with at least `min_outcomes` outcomes and published places,
     /// the most extra places per session whose overflow probability is within `overflow_risk`,
@@ -107,36 +148,18 @@ impl Engine {
     /// (`spread = "slot"`), where a ratio gives one-place segments nothing. Nothing changes
     /// then.
     pub fn calibrate_overbooking(&self, c: &OverbookingCalibration) -> Result<OverbookingReport> {
-        if !(c.overflow_risk > 0.0 && c.overflow_risk < 1.0) {
-            return Err(Error::invalid(format!(
-                "overflow_risk must be between 0 and 1 (exclusive), got {}",
-                c.overflow_risk
-            )));
-        }
-        if !(0.0..=1.0).contains(&c.max_ratio) {
-            return Err(Error::invalid(format!(
-                "max_ratio must be within 0 ..= 1, got {}",
-                c.max_ratio
-            )));
-        }
+        c.validate()?;
         if self.pol().overbooking.spread != OverbookingSpread::Session {
             return Err(Error::InvalidPolicy(
                 "no-show calibration counts allowances per session: set overbooking.spread = \"session\" first".into(),
             ));
         }
-        // Places per resource over its published days (one pass over the resource-days).
-        let mut days: BTreeMap<ResourceId, (u64, u64)> = BTreeMap::new();
-        for e in self.store.by_resource_day.iter() {
-            let places = self.store.day_counts(e.value().counts).places.load(Ordering::Acquire);
-            let d = days.entry(e.key().0).or_default();
-            d.0 += places as u64;
-            d.1 += 1;
-        }
+        let (today, _) = self.local_session(self.now());
         let mut report = OverbookingReport::default();
         for r in self.registry.resources.iter().map(|(_, r)| r) {
             let outcomes = r.outcomes.load(Ordering::Relaxed);
             let no_shows = r.no_shows.load(Ordering::Relaxed).min(outcomes);
-            let places = days.get(&r.id).map_or(0, |&(p, n)| ((p + n / 2) / n) as u32);
+            let places = self.typical_places(r.id, today);
             if outcomes < c.min_outcomes.max(1) || places == 0 {
                 report.skipped += 1;
                 continue;

@@ -77,7 +77,8 @@ fn demand_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<DemandSpec> {
     Ok(d)
 }
 
-/// A simulated policy: a dict of `SimPolicy` (`engine`, `unified_pool`, `alternatives`), a
+/// A simulated policy: a dict of `SimPolicy` (`engine`, `unified_pool`, `alternatives`,
+/// `overbooking_targets`, `no_show_overbooking` …), a
 /// `haoyuan.Policy` (the engine's rules on a unified pool), `"unified"` or `"islands"`.
 fn policy_arg(ob: Option<&Bound<'_, PyAny>>) -> PyResult<SimPolicy> {
     let Some(ob) = ob.filter(|o| !o.is_none()) else { return Ok(SimPolicy::default()) };

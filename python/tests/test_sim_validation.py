@@ -150,3 +150,15 @@ def test_overbooking_per_session_and_by_name() -> None:
         sim.simulate("small", demand, sim.policy(overbooking_targets=[{"institution": "Atlantis General", "ratio": 0.1}]), days=1, seed=4)
     with pytest.raises(haoyuan.HaoyuanError):
         sim.simulate("small", demand, sim.policy(overbooking_targets=[{"tier": "tertiary", "ratio": 1.5}]), days=1, seed=4)
+
+
+def test_no_show_driven_overbooking_from_python() -> None:
+    # The engine's calibration, once a simulated week: extra places where no-shows justify them.
+    demand = sim.demand(requests_per_day=5000.0, population=50_000)
+    base = sim.simulate("small", demand, sim.policy("islands"), days=5, seed=4)
+    policy = sim.policy("islands", no_show_overbooking={"overflow_risk": 0.05, "min_outcomes": 20})
+    cal = sim.simulate("small", demand, policy, days=5, seed=4)
+    assert cal["total"]["booked"] > base["total"]["booked"]
+    assert cal.utilisation > base.utilisation
+    with pytest.raises(haoyuan.InvalidPolicy):
+        sim.simulate("small", demand, sim.policy(no_show_overbooking={"overflow_risk": 2.0}), days=1, seed=4)

@@ -195,7 +195,17 @@ pub struct SimPolicy {
     /// the region is built. Each becomes the engine's `overbooking.by_department` entry of
     /// every department it matches; later targets win where they overlap.
     pub overbooking_targets: Vec<OverbookingTarget>,
+    /// No-show-driven overbooking: once a simulated week (its first day, before that day's
+    /// publication) the engine sets each resource's ratio from its measured no-show rate
+    /// within this overflow risk ([`Engine::calibrate_overbooking`], the rule a platform runs
+    /// as its nightly or weekly job), so extra places go only where no-shows justify them.
+    /// Its ratios take precedence over `overbooking_targets` and `engine.overbooking.ratio`
+    /// for the resources it calibrates. `None` (the default): off.
+    pub no_show_overbooking: Option<OverbookingCalibration>,
 }
+
+/// How often (simulated days) [`SimPolicy::no_show_overbooking`] recalibrates.
+pub const CALIBRATION_EVERY_DAYS: i32 = 7;
 
 /// An overbooking ratio for the departments that match every given selector (none given: all).
 ///
@@ -234,6 +244,7 @@ impl Default for SimPolicy {
             alternatives_refresh_s: 1800,
             query_hints: true,
             overbooking_targets: Vec::new(),
+            no_show_overbooking: None,
         }
         .with_session_overbooking()
     }
@@ -274,6 +285,14 @@ impl SimPolicy {
                     "overbooking target ratio {} must be within 0 ..= 1",
                     t.ratio
                 )));
+            }
+        }
+        if let Some(c) = &self.no_show_overbooking {
+            c.validate().map_err(|e| Error::InvalidPolicy(format!("no_show_overbooking: {e}")))?;
+            if self.engine.overbooking.spread != OverbookingSpread::Session {
+                return Err(Error::InvalidPolicy(
+                    "no_show_overbooking counts allowances per session: engine.overbooking.spread must be \"session\"".into(),
+                ));
             }
         }
         if self.alternatives > 100 {

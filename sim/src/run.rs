@@ -13,7 +13,7 @@ use super::recorded::{kind_name, Arrival, Days, Recorded};
 use super::region::{build_region, Region, RegionSpec};
 use super::{
     default_warmup_days, resolve_overbooking_targets, ChoiceContext, Offer, SimHooks, SimPolicy,
-    Window,
+    Window, CALIBRATION_EVERY_DAYS,
 };
 use haoyuan::{
     AvailabilityQuery, Booking, CancelledBy, ReferralRequest, Request, Submission, Tier, Urgency,
@@ -311,6 +311,11 @@ pub(crate) fn run_with(
     for day in -warm..days as i32 {
         let day_start = day as i64 * DAY_S;
         sim.advance(day_start)?;
+        if let Some(c) = &policy.no_show_overbooking {
+            if (day + warm) % CALIBRATION_EVERY_DAYS == 0 {
+                sim.engine.calibrate_overbooking(c)?;
+            }
+        }
         sim.publish(start, day, spec.horizon_days as i32)?;
         sim.suggestions.retain(|(_, from), _| *from >= day);
         let weekday = start.plus_days(day).weekday();
