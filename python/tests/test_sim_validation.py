@@ -160,5 +160,9 @@ def test_no_show_driven_overbooking_from_python() -> None:
     cal = sim.simulate("small", demand, policy, days=5, seed=4)
     assert cal["total"]["booked"] > base["total"]["booked"]
     assert cal.utilisation > base.utilisation
+    # Sessions booked beyond their places rarely see more patients than places (target 5%).
+    s = cal["sessions"]
+    assert s["overbooked"] > 0 and s["overflowed"] / s["overbooked"] < 0.1, s
+    assert base["sessions"]["overbooked"] == 0
     with pytest.raises(haoyuan.InvalidPolicy):
         sim.simulate("small", demand, sim.policy(no_show_overbooking={"overflow_risk": 2.0}), days=1, seed=4)

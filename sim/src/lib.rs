@@ -62,7 +62,7 @@ pub use demand::{
 };
 pub use metrics::{
     gini, jain_index, Access, Counts, DayUsage, Fairness, LeadTime, ReferralLead, ReleaseClass,
-    SimResult, UnitUsage, Usage, LEAD_HOURS_MAX,
+    Sessions, SimResult, UnitUsage, Usage, LEAD_HOURS_MAX,
 };
 pub use recorded::{Arrival, Recorded, ARRIVALS_MAX, ARRIVAL_KINDS};
 pub use region::{

@@ -339,6 +339,52 @@ pub struct Counts {
     pub engine_calls: u64,
 }
 
+/// How overbooked sessions turned out: the check of an overbooking rule's promise — e.g.
+/// [`haoyuan::OverbookingCalibration::overflow_risk`], the chance that a session booked beyond
+/// its places sees more patients come than it has places. `Usage::overflow` counts per slot
+/// instead (a patient beyond one segment's places, whom a no-show elsewhere in the session may
+/// make room for).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sessions {
+    /// Resource-days of the measured dates with places.
+    pub sessions: u64,
+    /// Of those, booked beyond their places (overbooking used) at the visit.
+    pub overbooked: u64,
+    /// Of those, where more booked patients came than the day had places.
+    pub overflowed: u64,
+}
+
+impl Sessions {
+    /// From each slot's (session key, places, booked, attended).
+    pub(crate) fn of<K: std::hash::Hash + Eq>(
+        slots: impl Iterator<Item = (K, u16, u16, u16)>,
+    ) -> Sessions {
+        let mut by: std::collections::HashMap<K, (u64, u64, u64)> = Default::default();
+        for (k, places, booked, attended) in slots {
+            let e = by.entry(k).or_default();
+            e.0 += places as u64;
+            e.1 += booked as u64;
+            e.2 += attended as u64;
+        }
+        let mut out = Sessions::default();
+        for (places, booked, attended) in by.into_values().filter(|v| v.0 > 0) {
+            out.sessions += 1;
+            if booked > places {
+                out.overbooked += 1;
+                out.overflowed += (attended > places) as u64;
+            }
+        }
+        out
+    }
+
+    /// `overflowed ÷ overbooked`: the measured overflow risk of an overbooked session (NaN: no
+    /// session was overbooked). A method rather than a field, so that results without
+    /// overbooking still compare equal (NaN ≠ NaN).
+    pub fn overflow_share(&self) -> f64 {
+        ratio(self.overflowed as f64, self.overbooked as f64)
+    }
+}
+
 /// Everything a run measures. Slot metrics cover visit dates `0 .. days` (the measurement
 /// window); request metrics cover requests made on those days, whatever date they booked (the
 /// engine publishes past the window's end, as a running city does). Nothing of the warm-up is
@@ -355,6 +401,10 @@ pub struct SimResult {
     pub slots: u64,
     /// Usage of all slots of the measured dates.
     pub total: Usage,
+    /// The sessions (resource-days) of the measured dates: how many were booked beyond their
+    /// places, and how many of those saw more patients come than they had places.
+    #[serde(default)]
+    pub sessions: Sessions,
     /// Usage of each measured day's slots, by visit date.
     pub by_day: Vec<DayUsage>,
     /// Community, secondary, tertiary.

@@ -6,8 +6,8 @@
 
 use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler, NO_SHOW_HISTORY_MAX};
 use super::metrics::{
-    ratio, Access, Counts, DayUsage, Fairness, LeadAcc, ReferralLead, ReleaseClass, SimResult,
-    UnitUsage, Usage,
+    ratio, Access, Counts, DayUsage, Fairness, LeadAcc, ReferralLead, ReleaseClass, Sessions,
+    SimResult, UnitUsage, Usage,
 };
 use super::recorded::{kind_name, Arrival, Days, Recorded};
 use super::region::{build_region, Region, RegionSpec};
@@ -98,6 +98,8 @@ struct SlotRec {
     /// Visit date, as a day index (0 = first measured day).
     day: i32,
     department: u32,
+    /// The engine's resource id (a session is one resource-day).
+    resource: u32,
     capacity: u16,
     booked: u16,
     attended: u16,
@@ -419,8 +421,14 @@ impl<'a> Sim<'a> {
                 .ok_or_else(|| Error::invalid("slot of an unknown department"))?
                 as u32;
             let day = info.date.0 - start.0;
-            self.slots[id] =
-                SlotRec { day, department, capacity: info.capacity, booked: 0, attended: 0 };
+            self.slots[id] = SlotRec {
+                day,
+                department,
+                resource: info.resource.0,
+                capacity: info.capacity,
+                booked: 0,
+                attended: 0,
+            };
         }
         Ok(())
     }
@@ -1013,6 +1021,12 @@ impl<'a> Sim<'a> {
             dept[s.department as usize].add_slot(s.capacity, s.booked, s.attended);
         }
         total.finish();
+        let sessions = Sessions::of(
+            self.slots
+                .iter()
+                .filter(|s| (0..days as i32).contains(&s.day))
+                .map(|s| ((s.resource, s.day), s.capacity, s.booked, s.attended)),
+        );
         for d in &mut by_day {
             d.usage.finish();
         }
@@ -1108,6 +1122,7 @@ impl<'a> Sim<'a> {
             seed,
             slots,
             total,
+            sessions,
             by_day,
             by_tier,
             by_institution,
