@@ -1038,6 +1038,34 @@ impl Engine {
         })
     }
 
+    /// A resource's overbooking ratio under `policy` (see `OverbookingPolicy`'s precedence).
+    fn overbooking_ratio(
+        &self,
+        policy: &Policy,
+        resource: ResourceId,
+        department: DepartmentId,
+    ) -> Result<f32> {
+        let o = &policy.overbooking;
+        if let Some(r) =
+            o.by_resource.get(&resource.0).or_else(|| o.by_department.get(&department.0))
+        {
+            return Ok(*r);
+        }
+        if o.targets.is_empty() {
+            return Ok(o.ratio);
+        }
+        let dep = self.registry.department(department)?;
+        let inst = self.registry.institution(dep.institution)?;
+        let matches = |t: &&crate::policy::OverbookingTarget| {
+            t.tier.is_none_or(|x| x == inst.tier)
+                && t.institution.as_ref().is_none_or(|n| *n == inst.name)
+                && t.specialty
+                    .as_ref()
+                    .is_none_or(|s| self.registry.find_specialty(s) == Some(dep.specialty))
+        };
+        Ok(o.targets.iter().rev().find(matches).map_or(o.ratio, |t| t.ratio))
+    }
+
     /// The slots of a batch, in input order, with their pool sizes. Called under the publish
     /// lock (live) or by replay, so the resource-days' existing places cannot change meanwhile.
     pub(crate) fn build_batch(&self, specs: &[SlotSpec]) -> Result<Vec<Slot>> {
@@ -1100,13 +1128,7 @@ impl Engine {
         let capacities: Vec<u16> = indexes.iter().map(|&i| specs[i].capacity).collect();
         let (reserved, dealt) = pool_sizes(start, &capacities, shares);
         self.store.dealt.insert(key, dealt);
-        let ratio = policy
-            .overbooking
-            .by_resource
-            .get(&resource.id.0)
-            .or_else(|| policy.overbooking.by_department.get(&department.0))
-            .copied()
-            .unwrap_or(policy.overbooking.ratio);
+        let ratio = self.overbooking_ratio(policy, resource.id, department)?;
         let allowances =
             overbooking_allowances(policy.overbooking.spread, ratio, start.places, &capacities);
         Ok(indexes

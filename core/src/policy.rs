@@ -411,8 +411,13 @@ impl Default for WaitlistPolicy {
     }
 }
 
-/// Overbooking: accept up to capacity × (1 + ratio) bookings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+/// Overbooking: accept up to capacity × (1 + ratio) bookings. A resource's ratio is, first
+/// found: its `by_resource` entry, its department's `by_department` entry, the last of
+/// `targets` that matches its department, `ratio`.
+///
+/// Serialised by hand (below): a snapshot stores the policy positionally, so only a trailing
+/// run of default fields may be left out.
+#[derive(Clone, Debug, PartialEq, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct OverbookingPolicy {
     /// Extra places as a fraction of capacity, 0 ..= 1, for every resource without an
@@ -423,11 +428,59 @@ pub struct OverbookingPolicy {
     /// Per-resource overrides, by resource id (take precedence over department).
     pub by_resource: BTreeMap<u32, f32>,
     /// How the allowance is counted: per slot (the default, as journals written before this
-    /// field existed were) or per session. Written only when not the default, so that a
-    /// snapshot's state (and its digest) is byte for byte what it was before the field existed.
-    #[serde(skip_serializing_if = "OverbookingSpread::is_slot")]
+    /// field existed were) or per session. Written only when not the default (or when
+    /// `targets` follows), so that a snapshot's state (and its digest) is byte for byte what
+    /// it was before the field existed.
     pub spread: OverbookingSpread,
+    /// Ratios by what a planner knows departments by — tier, specialty, institution name —
+    /// rather than by ids, which exist only once the city is registered; later targets win
+    /// where they overlap. At most [`OVERBOOKING_TARGETS_MAX`].
+    pub targets: Vec<OverbookingTarget>,
 }
+
+impl Serialize for OverbookingPolicy {
+    /// Every field up to the last one that is not its default among those added after the
+    /// first release (`spread` onwards); see [`BoardPolicy`]'s for why.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let later = [self.spread != OverbookingSpread::Slot, !self.targets.is_empty()];
+        let n = 3 + later.iter().rposition(|&set| set).map_or(0, |last| last + 1);
+        let mut st = s.serialize_struct("OverbookingPolicy", n)?;
+        st.serialize_field("ratio", &self.ratio)?;
+        st.serialize_field("by_department", &self.by_department)?;
+        st.serialize_field("by_resource", &self.by_resource)?;
+        if n > 3 {
+            st.serialize_field("spread", &self.spread)?;
+        }
+        if n > 4 {
+            st.serialize_field("targets", &self.targets)?;
+        }
+        st.end()
+    }
+}
+
+/// An overbooking ratio for the departments that match every given selector (none given:
+/// every department), by names a planner knows ([`OverbookingPolicy::targets`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverbookingTarget {
+    /// Only departments of institutions of this tier (`None`: any tier).
+    #[serde(default)]
+    pub tier: Option<crate::model::Tier>,
+    /// Only departments of this specialty, by its name (`None`: any specialty).
+    #[serde(default)]
+    pub specialty: Option<String>,
+    /// Only the departments of the institution of this name (`None`: any institution).
+    #[serde(default)]
+    pub institution: Option<String>,
+    /// Extra bookings allowed beyond capacity, as a share of places (0 ..= 1; 0.1 = 10%),
+    /// counted as `spread` says.
+    pub ratio: f32,
+}
+
+/// Most overbooking targets one policy may list (each publication of a resource-day matches
+/// them in turn).
+pub const OVERBOOKING_TARGETS_MAX: usize = 10_000;
 
 /// How the overbooking allowance is counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -443,12 +496,6 @@ pub enum OverbookingSpread {
     /// referral share is: the first `c` places of the day carry ⌊ratio × c⌋ in all, so a
     /// 10% allowance on ten one-place segments is one extra place, however they are published.
     Session,
-}
-
-impl OverbookingSpread {
-    fn is_slot(&self) -> bool {
-        *self == OverbookingSpread::Slot
-    }
 }
 
 impl Policy {
@@ -557,6 +604,22 @@ impl Policy {
         {
             return bad("overbooking ratios must be within 0 ..= 1".into());
         }
+        let targets = &self.overbooking.targets;
+        if targets.len() > OVERBOOKING_TARGETS_MAX {
+            return bad(format!("at most {OVERBOOKING_TARGETS_MAX} overbooking targets"));
+        }
+        for (k, t) in targets.iter().enumerate() {
+            if !ratio_ok(t.ratio) {
+                return bad(format!(
+                    "overbooking target {k}: ratio {} must be within 0 ..= 1",
+                    t.ratio
+                ));
+            }
+            let long = |n: &Option<String>| n.as_ref().is_some_and(|n| n.len() > 200);
+            if long(&t.specialty) || long(&t.institution) {
+                return bad(format!("overbooking target {k}: names are at most 200 bytes"));
+            }
+        }
         Ok(())
     }
 }
@@ -619,14 +682,14 @@ mod tests {
 }
 
 #[cfg(test)]
-mod board_encoding {
+mod later_fields_encoding {
     use super::*;
 
     /// Snapshots hold the policy in positional MessagePack: every combination of the board's
     /// later fields must come back as written, and a board using none of them must encode as
     /// the two-field board of the first release did.
     #[test]
-    fn board_policy_round_trips_positionally_and_old_encodings_stay() {
+    fn later_fields_round_trip_positionally_and_old_encodings_stay() {
         let ranks = [AlternativesRank::Earliest, AlternativesRank::ExpectedWait];
         for rank_alternatives in ranks {
             for free_delta in [None, Some(0), Some(7)] {
@@ -646,6 +709,26 @@ mod board_encoding {
                 }
             }
         }
+        // The overbooking section: every combination of its later fields, positionally.
+        let target = OverbookingTarget {
+            tier: Some(crate::model::Tier::Tertiary),
+            specialty: None,
+            institution: Some("Dongguan People's Hospital".into()),
+            ratio: 0.1,
+        };
+        for spread in [OverbookingSpread::Slot, OverbookingSpread::Session] {
+            for targets in [vec![], vec![target.clone()]] {
+                let o = OverbookingPolicy { ratio: 0.05, spread, targets, ..Default::default() };
+                let back: OverbookingPolicy =
+                    rmp_serde::from_slice(&rmp_serde::to_vec(&o).unwrap()).unwrap();
+                assert_eq!(back, o, "positional");
+                let json = serde_json::to_string(&o).unwrap();
+                assert_eq!(serde_json::from_str::<OverbookingPolicy>(&json).unwrap(), o, "{json}");
+            }
+        }
+        let plain = OverbookingPolicy { ratio: 0.05, ..Default::default() };
+        let old = (0.05f32, BTreeMap::<u32, f32>::new(), BTreeMap::<u32, f32>::new());
+        assert_eq!(rmp_serde::to_vec(&plain).unwrap(), rmp_serde::to_vec(&old).unwrap());
         // The first release's board: two fields, whatever was added since.
         let first =
             BoardPolicy { queue_delta: Some(1), wait_delta_s: Some(60), ..Default::default() };

@@ -205,3 +205,49 @@ fn a_calibration_survives_the_journal_and_replays_to_the_same_pools() {
     d.close().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Targets by tier, specialty and institution name: the engine resolves them at publication,
+/// after `by_resource` and `by_department`, the last matching target winning.
+#[test]
+fn targets_by_names_reach_the_departments_they_name() {
+    let mut policy = session_policy();
+    policy.overbooking.ratio = 0.0;
+    let target =
+        |tier, specialty: Option<&str>, institution: Option<&str>, ratio| OverbookingTarget {
+            tier,
+            specialty: specialty.map(Into::into),
+            institution: institution.map(Into::into),
+            ratio,
+        };
+    policy.overbooking.targets = vec![
+        target(Some(Tier::Tertiary), None, None, 0.2),
+        target(None, Some("paediatrics"), Some("Dongguan People's Hospital"), 0.5),
+        target(None, Some("astrology"), None, 1.0), // matches nothing: no effect
+    ];
+    let config = EngineConfig { policy, utc_offset_s: OFFSET, ..Default::default() };
+    let e =
+        Engine::with_manual_clock(config, Timestamp::from_local(day(-1), 9 * 60, OFFSET)).unwrap();
+    let h = e.add_institution("Dongguan People's Hospital", Tier::Tertiary, "Guancheng").unwrap();
+    let c = e.add_institution("Nancheng Clinic", Tier::Community, "Nancheng").unwrap();
+    let internal = e.add_department(h, "internal", "Internal medicine").unwrap();
+    let paed = e.add_department(h, "paediatrics", "Paediatrics").unwrap();
+    let clinic = e.add_department(c, "paediatrics", "Children's clinic").unwrap();
+    let doctor = |d, name| e.add_resource(d, ResourceKind::Doctor, name, false).unwrap();
+    let (dr_i, dr_p, dr_c) =
+        (doctor(internal, "Dr I"), doctor(paed, "Dr P"), doctor(clinic, "Dr C"));
+    for r in [dr_i, dr_p, dr_c] {
+        e.publish_slots(&morning(r, day(0))).unwrap();
+    }
+    // Tertiary: 20%; the named hospital's paediatrics: 50% (the later target); the clinic: none.
+    assert_eq!([dr_i, dr_p, dr_c].map(|r| day_places(&e, r, day(0))), [12, 15, 10]);
+    // A by_department entry comes before every target.
+    let mut p = e.policy().clone();
+    p.overbooking.by_department.insert(paed.0, 0.1);
+    e.set_policy(p).unwrap();
+    e.publish_slots(&morning(dr_p, day(1))).unwrap();
+    assert_eq!(day_places(&e, dr_p, day(1)), 11);
+    // Out-of-range target ratios are refused as a policy.
+    let mut bad = e.policy().clone();
+    bad.overbooking.targets.push(target(None, None, None, 1.5));
+    assert_eq!(e.set_policy(bad).unwrap_err().code(), ErrorCode::InvalidPolicy);
+}

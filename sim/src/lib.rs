@@ -60,6 +60,7 @@ mod run;
 pub use demand::{
     DemandSpec, NoShowModel, NO_SHOW_HISTORY_MAX, POPULATION_MAX, REQUESTS_PER_DAY_MAX,
 };
+pub use haoyuan::{OverbookingTarget, OVERBOOKING_TARGETS_MAX};
 pub use metrics::{
     gini, jain_index, Access, Counts, DayUsage, Fairness, LeadTime, ReferralLead, ReleaseClass,
     Sessions, SimResult, UnitUsage, Usage, LEAD_HOURS_MAX,
@@ -70,12 +71,13 @@ pub use region::{
     BEDS_SPECIALTY, EXAMS_SPECIALTY,
 };
 
-/// The engine's `overbooking.by_department` entries of `targets` on `region`: every department
-/// each target matches, later targets winning. A target that matches nothing is an error (a
-/// misspelt name would otherwise change nothing, silently).
+/// The ratio `targets` give each department of `region` they reach, later targets winning —
+/// what the engine applies itself (`OverbookingPolicy::targets`) where no `by_department` or
+/// `by_resource` entry comes first. A target that matches nothing is an error (a misspelt
+/// name would otherwise change nothing, silently).
 ///
 /// The keys are engine department ids ([`RegionDepartment::id`]), the values the targets'
-/// ratios (0 ..= 1). [`simulate`] calls this itself for [`SimPolicy::overbooking_targets`]; call
+/// ratios (0 ..= 1). [`simulate`] calls this to check [`SimPolicy::overbooking_targets`]; call
 /// it to see which departments a target list reaches before running it.
 ///
 /// # Errors
@@ -192,8 +194,9 @@ pub struct SimPolicy {
     pub query_hints: bool,
     /// Overbooking for parts of the city, by what a planner knows them by — tier, specialty,
     /// institution name — rather than by the engine's department ids, which exist only once
-    /// the region is built. Each becomes the engine's `overbooking.by_department` entry of
-    /// every department it matches; later targets win where they overlap.
+    /// the region is built. Appended to the engine's `overbooking.targets` (the engine's rule:
+    /// later targets win where they overlap, `by_department` and `by_resource` entries before
+    /// any); a target that matches no department of the region makes the run fail.
     pub overbooking_targets: Vec<OverbookingTarget>,
     /// No-show-driven overbooking: once a simulated week (its first day, before that day's
     /// publication) the engine sets each resource's ratio from its measured no-show rate
@@ -206,34 +209,6 @@ pub struct SimPolicy {
 
 /// How often (simulated days) [`SimPolicy::no_show_overbooking`] recalibrates.
 pub const CALIBRATION_EVERY_DAYS: i32 = 7;
-
-/// An overbooking ratio for the departments that match every given selector (none given: all).
-///
-/// Resolved against the built region by [`resolve_overbooking_targets`]; a target that matches
-/// no department makes the run fail, so a misspelt name cannot pass unnoticed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OverbookingTarget {
-    /// Only departments of institutions of this tier (`None`: any tier).
-    #[serde(default)]
-    pub tier: Option<Tier>,
-    /// Only departments of this specialty, by its name in [`RegionSpec::specialties`] (or
-    /// [`BEDS_SPECIALTY`], [`EXAMS_SPECIALTY`]); `None`: any specialty.
-    #[serde(default)]
-    pub specialty: Option<String>,
-    /// Only the departments of the institution of this name (see [`RegionInstitution::name`]);
-    /// `None`: any institution.
-    #[serde(default)]
-    pub institution: Option<String>,
-    /// Extra bookings allowed beyond capacity, as a share of places (0 ..= 1; 0.1 = 10%),
-    /// counted as the engine's `overbooking.spread` says (per session by default in the
-    /// simulator, see [`SimPolicy`]).
-    pub ratio: f32,
-}
-
-/// Most overbooking targets one policy may list (each is matched against every department of
-/// the region once per run).
-pub const OVERBOOKING_TARGETS_MAX: usize = 10_000;
 
 impl Default for SimPolicy {
     fn default() -> Self {
@@ -279,14 +254,10 @@ impl SimPolicy {
                 "at most {OVERBOOKING_TARGETS_MAX} overbooking targets"
             )));
         }
-        for t in &self.overbooking_targets {
-            if !(0.0..=1.0).contains(&t.ratio) {
-                return Err(Error::InvalidPolicy(format!(
-                    "overbooking target ratio {} must be within 0 ..= 1",
-                    t.ratio
-                )));
-            }
-        }
+        // The ratios are checked where the engine's own targets are (they join them).
+        let mut engine = self.engine.clone();
+        engine.overbooking.targets.extend(self.overbooking_targets.iter().cloned());
+        engine.validate()?;
         if let Some(c) = &self.no_show_overbooking {
             c.validate().map_err(|e| Error::InvalidPolicy(format!("no_show_overbooking: {e}")))?;
             if self.engine.overbooking.spread != OverbookingSpread::Session {

@@ -229,17 +229,11 @@ pub(crate) fn run_with(
     let offset = config.utc_offset_s;
     let t0 = Timestamp::from_local(start, 0, offset);
     let begin = t0.plus_s(-(warm as i64) * DAY_S);
-    if !policy.overbooking_targets.is_empty() {
-        // Targets name departments that exist only once the region is built, and the policy is
-        // fixed when the engine is made: build the region once on a scratch engine to learn the
-        // ids (the build is deterministic), then make the real engine with them.
-        let scratch = Engine::with_manual_clock(config.clone(), begin)?;
-        let ids = build_region(&scratch, spec, seed)?;
-        let by_department = resolve_overbooking_targets(&ids, &policy.overbooking_targets)?;
-        config.policy.overbooking.by_department.extend(by_department);
-    }
+    config.policy.overbooking.targets.extend(policy.overbooking_targets.iter().cloned());
     let engine = Engine::with_manual_clock(config, begin)?;
     let region = build_region(&engine, spec, seed)?;
+    // A misspelt name would change nothing, silently: every target must reach a department.
+    resolve_overbooking_targets(&region, &policy.overbooking_targets)?;
     // The run reads its own events after every step; the largest queue, and a cut-off is an
     // error rather than silently wrong metrics.
     let events = engine.subscribe_with(SubscribeOptions {
