@@ -133,9 +133,22 @@ struct Rules {
     quota: Option<(f32, u32)>,
     rollover: bool,
     overbooking: f32,
+    /// The ratio of an overbooking target naming the tertiary tier (`OverbookingPolicy::
+    /// targets`), which the tertiary hospital's sessions then get instead of `overbooking`.
+    tertiary_target: Option<f32>,
     /// Per slot or per session (the session spread gives one-place slots an allowance too).
     spread: OverbookingSpread,
     one_by_one: bool,
+}
+
+impl Rules {
+    /// The overbooking ratio of a slot of the tertiary hospital or of the community clinic.
+    fn ratio(&self, tertiary: bool) -> f32 {
+        match self.tertiary_target {
+            Some(r) if tertiary => r,
+            _ => self.overbooking,
+        }
+    }
 }
 
 #[derive(Default, Clone)]
@@ -509,7 +522,7 @@ fn check_pools(model: &Model, tertiary: &[bool]) -> Result<(), TestCaseError> {
         let sum = s.sizes.iter().map(|&x| x as usize).sum::<usize>();
         match model.rules.spread {
             OverbookingSpread::Slot => {
-                let over = (s.capacity as f32 * model.rules.overbooking).floor() as usize;
+                let over = (s.capacity as f32 * model.rules.ratio(tertiary[k])).floor() as usize;
                 prop_assert_eq!(sum, s.capacity + over, "pools of slot {}", k);
             }
             OverbookingSpread::Session => {
@@ -526,7 +539,7 @@ fn check_pools(model: &Model, tertiary: &[bool]) -> Result<(), TestCaseError> {
         let (slots, tertiary) = session;
         let places: usize = slots.iter().map(|s| s.capacity).sum();
         if model.rules.spread == OverbookingSpread::Session {
-            let ppm = (model.rules.overbooking as f64 * 1e6).round() as usize;
+            let ppm = (model.rules.ratio(tertiary[0]) as f64 * 1e6).round() as usize;
             let over: usize = slots
                 .iter()
                 .map(|s| s.sizes.iter().map(|&x| x as usize).sum::<usize>() - s.capacity)
@@ -556,6 +569,14 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
     policy.referral.rollover_at_public_open = rules.rollover;
     policy.overbooking.ratio = rules.overbooking;
     policy.overbooking.spread = rules.spread;
+    if let Some(ratio) = rules.tertiary_target {
+        policy.overbooking.targets = vec![OverbookingTarget {
+            tier: Some(Tier::Tertiary),
+            specialty: None,
+            institution: None,
+            ratio,
+        }];
+    }
     if let Some((share, cutoff_hours_before_start)) = rules.quota {
         policy.channel_quotas = vec![ChannelQuota {
             channels: vec!["kiosk".into(), "phone".into()],
@@ -791,12 +812,13 @@ proptest! {
         quota in proptest::option::of((prop_oneof![Just(0.1f32), Just(0.2), Just(0.35)], prop_oneof![Just(24u32), Just(72)])),
         rollover in any::<bool>(),
         overbooking in prop_oneof![3 => Just(0.0f32), 1 => Just(0.5), 1 => Just(0.25)],
+        tertiary_target in proptest::option::of(prop_oneof![Just(0.0f32), Just(0.2), Just(1.0)]),
         spread in prop_oneof![Just(OverbookingSpread::Slot), Just(OverbookingSpread::Session)],
         one_by_one in any::<bool>(),
         every_date in any::<bool>(),
     ) {
         let group_dates = if every_date { GroupDates::Every } else { GroupDates::First };
         let limits = LimitPolicy { per_department_day, per_visit_date, per_seven_days, total_active, group_dates };
-        run(ops, capacities, Rules { limits, quota, rollover, overbooking, spread, one_by_one })?;
+        run(ops, capacities, Rules { limits, quota, rollover, overbooking, tertiary_target, spread, one_by_one })?;
     }
 }
