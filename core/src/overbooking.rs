@@ -64,15 +64,27 @@ pub fn overflow_probability(booked: u32, show: f64, places: u32) -> f64 {
 
 /// The largest `extra` ≤ `most` whose session (`places` + `extra` booked) overflows with
 /// probability ≤ `risk`, and that probability. The probability grows with `extra`, so the
-/// search stops at the first one over.
+/// search stops at the first one over; each step adds one term to the last (O(`most`), not a
+/// fresh tail per candidate): with m = places + extra,
+/// P(Bin(m, q) > n) = P(Bin(m − 1, q) > n) + q · P(Bin(m − 1, q) = n), and
+/// P(Bin(m, q) = n) = P(Bin(m − 1, q) = n) · m / (m − n) · (1 − q).
 fn allowance(places: u32, show: f64, risk: f64, most: u32) -> (u32, f64) {
-    let mut best = (0, 0.0);
+    if show <= 0.0 {
+        return (most, 0.0);
+    }
+    if show >= 1.0 {
+        return (0, 0.0);
+    }
+    let (ln_q, ln_miss) = (show.ln(), (1.0 - show).ln());
+    let mut ln_exactly = places as f64 * ln_q; // ln P(Bin(places, q) = places)
+    let (mut tail, mut best) = (0.0, (0, 0.0));
     for extra in 1..=most {
-        let p = overflow_probability(places + extra, show, places);
-        if p > risk {
+        tail += (ln_q + ln_exactly).exp();
+        if tail > risk {
             break;
         }
-        best = (extra, p);
+        best = (extra, tail);
+        ln_exactly += ((places + extra) as f64).ln() - (extra as f64).ln() + ln_miss;
     }
     best
 }
@@ -159,8 +171,10 @@ impl Engine {
         for r in self.registry.resources.iter().map(|(_, r)| r) {
             let outcomes = r.outcomes.load(Ordering::Relaxed);
             let no_shows = r.no_shows.load(Ordering::Relaxed).min(outcomes);
-            let places = self.typical_places(r.id, today);
-            if outcomes < c.min_outcomes.max(1) || places == 0 {
+            // The counter first: an unmeasured resource costs no lookup.
+            let places =
+                if outcomes < c.min_outcomes.max(1) { 0 } else { self.typical_places(r.id, today) };
+            if places == 0 {
                 report.skipped += 1;
                 continue;
             }
@@ -227,6 +241,20 @@ mod tests {
             (0..5).map(|k| overflow_probability(5000 + 480 + k * 10, 0.9, 5000)).collect();
         assert!(big.iter().all(|p| p.is_finite() && *p > 0.0 && *p < 1.0), "{big:?}");
         assert!(big.windows(2).all(|w| w[0] < w[1]), "{big:?}");
+    }
+
+    #[test]
+    fn the_stepwise_tail_is_the_direct_one() {
+        for (places, show) in [(10u32, 0.7), (1, 0.5), (40, 0.95), (300, 0.85)] {
+            let most = places;
+            let (k, p) = allowance(places, show, 0.999_999, most);
+            assert!(k > 0, "{places} {show}");
+            let direct = overflow_probability(places + k, show, places);
+            assert!(
+                (p - direct).abs() <= 1e-9 * direct.max(1e-12),
+                "{places} {show}: {p} vs {direct}"
+            );
+        }
     }
 
     #[test]
