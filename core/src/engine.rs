@@ -607,6 +607,7 @@ impl Engine {
                 slot_bytes: self.store.slots.allocated_bytes() as u64,
                 process_resident_bytes: crate::metrics::process_resident_bytes(),
             },
+            follower: None,
         }
     }
 

@@ -107,7 +107,9 @@ pub use events::{
 pub use groups::{STAY_FLEX_DAYS_MAX, STAY_LIMIT_MAX};
 pub use ids::*;
 pub use lottery::weighted_order;
-pub use metrics::{JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSYNC_BUCKETS_S};
+pub use metrics::{
+    FollowerMetrics, JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSYNC_BUCKETS_S,
+};
 pub use model::{
     Alternative, AvailabilityQuery, BoardRow, Booking, BookingGroup, BookingState, CancelledBy,
     Card, Channel, DayAvailability, Department, EngineStats, FreeSlot, GroupAction, GroupRequest,

@@ -88,6 +88,28 @@ pub struct Metrics {
     pub subscribers: Vec<SubscriberMetrics>,
     /// Memory the engine can measure cheaply.
     pub memory: MemoryMetrics,
+    /// A hot standby's distance from its leader (`Standby::metrics`); `None` for an engine
+    /// that follows no one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follower: Option<FollowerMetrics>,
+}
+
+/// How far a hot standby is behind its leader, for operators (from `Standby::lag`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FollowerMetrics {
+    /// The last event the standby applied.
+    pub applied_seq: u64,
+    /// The last complete record on the leader's disk when the standby looked.
+    pub leader_seq: u64,
+    /// `leader_seq − applied_seq`.
+    pub records_behind: u64,
+    /// Seconds since the standby last reached the end of what the leader had written; `None`
+    /// before the first time.
+    pub caught_up_age_s: Option<f64>,
+    /// Reloads from a snapshot after the leader's compaction removed unread segments.
+    pub resyncs: u64,
+    /// Whether the last catch-up failed (the background poller keeps trying).
+    pub failing: bool,
 }
 
 /// One metric family of the exposition: `# HELP`, `# TYPE`, then its samples.
@@ -214,6 +236,52 @@ impl Metrics {
             "{structure=\"process\"}",
             self.memory.process_resident_bytes,
         );
+        if let Some(f) = &self.follower {
+            for (name, kind, help, value) in [
+                (
+                    "follower_applied_seq",
+                    "gauge",
+                    "The last event this standby applied.",
+                    f.applied_seq,
+                ),
+                (
+                    "follower_leader_seq",
+                    "gauge",
+                    "The last complete record on the leader's disk.",
+                    f.leader_seq,
+                ),
+                (
+                    "follower_records_behind",
+                    "gauge",
+                    "Records written by the leader, not yet applied here.",
+                    f.records_behind,
+                ),
+                (
+                    "follower_resyncs_total",
+                    "counter",
+                    "Reloads from a snapshot after the leader's compaction.",
+                    f.resyncs,
+                ),
+                (
+                    "follower_failing",
+                    "gauge",
+                    "1 while the last catch-up failed.",
+                    f.failing as u64,
+                ),
+            ] {
+                family(&mut out, name, kind, help);
+                sample(&mut out, name, "", value);
+            }
+            if let Some(age) = f.caught_up_age_s {
+                family(
+                    &mut out,
+                    "follower_caught_up_age_seconds",
+                    "gauge",
+                    "Seconds since the standby last reached the end of the leader's journal.",
+                );
+                sample(&mut out, "follower_caught_up_age_seconds", "", age);
+            }
+        }
         out
     }
 }

@@ -580,3 +580,36 @@ fn promoted_standby_keeps_everything_acknowledged() {
     assert!(booked.len() > rounds, "the child must make progress between kills");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The standby's operator metrics: its distance from the leader, for alerting, in the
+/// Prometheus exposition too; an engine that follows no one reports no follower section.
+#[test]
+fn metrics_report_how_far_behind_the_standby_is() {
+    let dir = fresh_dir("standby-metrics");
+    let leader = open_leader(&dir);
+    leader.register_patient().unwrap();
+    let standby = open_standby(&dir);
+    for _ in 0..5 {
+        leader.register_patient().unwrap();
+    }
+    leader.flush().unwrap();
+    let behind = standby.metrics();
+    let f = behind.follower.clone().expect("a standby reports a follower section");
+    assert_eq!((f.records_behind, f.leader_seq - f.applied_seq), (5, 5), "{f:?}");
+    assert!(!f.failing && f.resyncs == 0);
+    let text = behind.to_prometheus();
+    assert!(text.contains("\nhaoyuan_follower_records_behind 5\n"), "{text}");
+    assert!(text.contains("# TYPE haoyuan_follower_resyncs_total counter\n"));
+    standby.catch_up().unwrap();
+    let m = standby.metrics();
+    let f = m.follower.expect("follower");
+    assert_eq!((f.records_behind, f.applied_seq), (0, leader.last_event_seq()));
+    assert!(f.caught_up_age_s.is_some_and(|s| (0.0..60.0).contains(&s)), "{f:?}");
+    assert_eq!(m.stats.patients, 6);
+    // The leader itself follows no one.
+    let lm = leader.metrics();
+    assert!(lm.follower.is_none());
+    assert!(!lm.to_prometheus().contains("haoyuan_follower_"));
+    drop(standby);
+    leader.close().unwrap();
+}

@@ -1949,6 +1949,21 @@ hy_result hy_standby_lag_json(const hy_standby *standby,
                               size_t len,
                               size_t *written);
 
+// The standby's operator metrics as JSON into (`buf`, `len`) (as `hy_engine_metrics_json`),
+// with a `follower` object: `applied_seq`, `leader_seq`, `records_behind`, `caught_up_age_s`
+// (or null), `resyncs`, `failing`.
+hy_result hy_standby_metrics_json(const hy_standby *standby,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *written);
+
+// The same in the Prometheus text exposition format (the `haoyuan_follower_*` families
+// added), into (`buf`, `len`) as `hy_engine_metrics_prometheus`: for a host to serve as it is.
+hy_result hy_standby_metrics_prometheus(const hy_standby *standby,
+                                        char *buf,
+                                        size_t len,
+                                        size_t *written);
+
 // The last event the standby applied into `*seq_out` (not NULL).
 hy_result hy_standby_last_event_seq(const hy_standby *standby,
                                     uint64_t *seq_out);

@@ -3,7 +3,7 @@
 
 use crate::engine::{durability_from, hy_engine, hy_journal_mode};
 use crate::error::{hy_result, set_last_error};
-use crate::ffi::{copy_out_json, ffi_panic_boundary, try_out, try_ref, try_str};
+use crate::ffi::{copy_out, copy_out_json, ffi_panic_boundary, try_out, try_ref, try_str};
 use crate::types::*;
 use haoyuan_core::*;
 use parking_lot::RwLock;
@@ -95,6 +95,41 @@ pub extern "C" fn hy_standby_lag_json(
         let s = try_ref(standby, "standby")?;
         let lag = s.with(|s| Ok(s.lag()))?;
         copy_out_json(&lag, "lag", buf, len, written)
+    }
+}
+
+/// The standby's operator metrics as JSON into (`buf`, `len`) (as `hy_engine_metrics_json`),
+/// with a `follower` object: `applied_seq`, `leader_seq`, `records_behind`, `caught_up_age_s`
+/// (or null), `resyncs`, `failing`.
+#[no_mangle]
+pub extern "C" fn hy_standby_metrics_json(
+    standby: *const hy_standby,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let s = try_ref(standby, "standby")?;
+        try_out(written, "written")?;
+        let m = s.with(|s| Ok(s.metrics()))?;
+        copy_out_json(&m, "metrics", buf, len, written)
+    }
+}
+
+/// The same in the Prometheus text exposition format (the `haoyuan_follower_*` families
+/// added), into (`buf`, `len`) as `hy_engine_metrics_prometheus`: for a host to serve as it is.
+#[no_mangle]
+pub extern "C" fn hy_standby_metrics_prometheus(
+    standby: *const hy_standby,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let s = try_ref(standby, "standby")?;
+        try_out(written, "written")?;
+        let text = s.with(|s| Ok(s.metrics().to_prometheus()))?;
+        copy_out(&text, buf, len, written)
     }
 }
 

@@ -66,6 +66,15 @@ static void test_follow_then_promote(void) {
     CHECK_OK(hy_standby_lag_json(s, lag, sizeof lag, &n));
     CHECK(strstr(lag, "\"records_behind\":0") != NULL);
     CHECK_RC(hy_standby_lag_json(s, lag, 4, &n), HY_BUFFER_TOO_SMALL);
+    /* Operator metrics with the follower section, as JSON and as Prometheus text. */
+    static char metrics[16384];
+    CHECK_OK(hy_standby_metrics_json(s, metrics, sizeof metrics, &n));
+    CHECK(strstr(metrics, "\"follower\":{") != NULL && strstr(metrics, "\"records_behind\":0") != NULL);
+    CHECK_OK(hy_standby_metrics_prometheus(s, metrics, sizeof metrics, &n));
+    CHECK(n == strlen(metrics) && strstr(metrics, "\nhaoyuan_follower_records_behind 0\n") != NULL);
+    CHECK_RC(hy_standby_metrics_prometheus(s, metrics, 4, &n), HY_BUFFER_TOO_SMALL);
+    CHECK_RC(hy_standby_metrics_json(NULL, metrics, sizeof metrics, &n), HY_NULL_PARAMETER);
+    CHECK_RC(hy_standby_metrics_json(s, metrics, sizeof metrics, NULL), HY_NULL_PARAMETER);
 
     /* The leader holds the LOCK: promotion is refused and the standby goes on. */
     bool alive = false;

@@ -6,7 +6,8 @@
 //! `Durability`.
 
 use crate::args::{path_arg, Id, Int};
-use crate::convert::TimeArg;
+use crate::convert::{json_to_py, TimeArg};
+use crate::errors::invalid;
 use crate::engine::card_key_arg;
 use crate::pipeline::durability_error;
 use crate::runtime::run;
@@ -114,6 +115,24 @@ impl Standby {
         d.set_item("resyncs", lag.resyncs)?;
         d.set_item("last_error", lag.last_error)?;
         Ok(d)
+    }
+
+    /// Operator metrics of the standby (as `Engine.metrics`), with a `follower` dict:
+    /// `applied_seq`, `leader_seq`, `records_behind`, `caught_up_age_s` (or None), `resyncs`,
+    /// `failing`. Rust `Standby::metrics`, C `hy_standby_metrics_json`.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.standby()?;
+        let m = py.allow_threads(|| s.metrics());
+        let v = serde_json::to_value(&m)
+            .map_err(|err| invalid(format!("cannot encode the metrics: {err}")))?;
+        Ok(json_to_py(py, &v)?.downcast_into::<PyDict>()?)
+    }
+
+    /// The same in the Prometheus text exposition format (the `haoyuan_follower_*` families
+    /// added). Rust `Metrics::to_prometheus`, C `hy_standby_metrics_prometheus`.
+    fn metrics_prometheus(&self, py: Python<'_>) -> PyResult<String> {
+        let s = self.standby()?;
+        Ok(py.allow_threads(|| s.metrics().to_prometheus()))
     }
 
     /// Whether the leader still holds the directory's LOCK (promotion is refused then).

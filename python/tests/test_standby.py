@@ -28,7 +28,13 @@ def test_follows_catches_up_and_reports_lag(tmp_path: Path) -> None:
         assert s.dir == str(d) and not s.closed
         booked = [leader.book(int(p), int(slots[i % 3]), "app") for i, p in enumerate(patients[:4])]
         assert s.lag()["records_behind"] > 0
+        behind = s.metrics()["follower"]
+        assert behind["records_behind"] > 0 and behind["failing"] is False
+        assert "\nhaoyuan_follower_records_behind " in s.metrics_prometheus()
         assert s.catch_up() > 0
+        follower = s.metrics()["follower"]
+        assert follower["records_behind"] == 0 and follower["caught_up_age_s"] is not None
+        assert "follower" not in leader.metrics()
         lag = s.lag()
         assert lag["applied_seq"] == lag["leader_seq"] == leader.last_event_seq() == s.last_event_seq()
         assert lag["records_behind"] == 0 and lag["last_error"] is None and lag["resyncs"] == 0

@@ -342,6 +342,43 @@ impl Standby {
         self.inner.lag()
     }
 
+    /// Operator metrics of the standby's engine ([`Engine::metrics`]: sizes, memory; no
+    /// journal of its own) with `follower` set from [`Standby::lag`]: what a host serves on
+    /// its `/metrics` endpoint (`to_prometheus`) to alert on a standby falling behind.
+    ///
+    /// ```
+    /// # use haoyuan::*;
+    /// # let dir = std::env::temp_dir().join(format!("hy-standby-metrics-doc-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # let key = CardKey::from_bytes(&[1; 32])?;
+    /// let leader = DurableEngine::open(&dir, OpenOptions::new(Durability::Sync).card_key(key.clone()))?;
+    /// leader.register_patient()?;
+    /// let standby = Standby::open(&dir, StandbyOptions::new().card_key(key))?;
+    /// let m = standby.metrics();
+    /// assert_eq!(m.follower.as_ref().map(|f| f.records_behind), Some(0));
+    /// assert!(m.to_prometheus().contains("\nhaoyuan_follower_records_behind 0\n"));
+    /// # drop(standby); leader.close()?; let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
+    pub fn metrics(&self) -> crate::metrics::Metrics {
+        let lag = self.lag();
+        let mut m = self.with(|e| e.metrics());
+        let now_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        m.follower = Some(crate::metrics::FollowerMetrics {
+            applied_seq: lag.applied_seq,
+            leader_seq: lag.leader_seq,
+            records_behind: lag.records_behind,
+            caught_up_age_s: lag
+                .caught_up_at_unix_ms
+                .map(|at| now_ms.saturating_sub(at) as f64 / 1e3),
+            resyncs: lag.resyncs,
+            failing: lag.last_error.is_some(),
+        });
+        m
+    }
+
     /// The directory followed.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
