@@ -588,6 +588,8 @@ fn metrics_report_how_far_behind_the_standby_is() {
     let dir = fresh_dir("standby-metrics");
     let leader = open_leader(&dir);
     leader.register_patient().unwrap();
+    // Written before the standby opens (the leader is buffered): it starts from that record.
+    leader.flush().unwrap();
     let standby = open_standby(&dir);
     for _ in 0..5 {
         leader.register_patient().unwrap();
