@@ -7,8 +7,8 @@
 
 use crate::args::{path_arg, Id, Int};
 use crate::convert::{json_to_py, TimeArg};
-use crate::errors::invalid;
 use crate::engine::card_key_arg;
+use crate::errors::invalid;
 use crate::pipeline::durability_error;
 use crate::runtime::run;
 use crate::types::{Booking, EngineStats, SlotInfo};
