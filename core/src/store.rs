@@ -167,6 +167,18 @@ pub(crate) struct DayList {
 
 const NO_COUNTS: u32 = u32::MAX;
 
+/// Slots being added that share a department-day and a resource-day (`counts`: their
+/// counters' indexes), with what they add to both (`SlotStore::add`).
+#[derive(Default)]
+struct Run {
+    counts: (u32, u32),
+    slots: Vec<Slot>,
+    free: [i32; 4],
+    open_sizes: u32,
+    places: u32,
+    closed_taken: i32,
+}
+
 impl Default for DayList {
     fn default() -> DayList {
         DayList { slots: Vec::new(), counts: NO_COUNTS }
@@ -296,41 +308,93 @@ impl SlotStore {
         let first = self.count();
         let mut ids = Vec::with_capacity(slots.len());
         let mut groups: rustc_hash::FxHashMap<DepartmentId, Group> = Default::default();
+        // The previous slot's department-day and resource-day and their counters: slots come
+        // by resource-day (a publication, a snapshot's slots in id order), so most slots skip
+        // both map lookups. A day's counters never move once created, so a remembered index
+        // stays right for the whole call (a restored province: 10 M slots, 20 M lookups saved).
+        let mut last_dept: Option<((DepartmentId, Date), u32)> = None;
+        let mut last_res: Option<((ResourceId, Date), u32)> = None;
+        // Consecutive slots of one department-day and resource-day are charged to their
+        // counters together, then stored: a dozen atomic adds per run instead of per slot, and
+        // still no slot visible before its counters count it.
+        let mut run = Run::default();
         for (i, mut slot) in slots.into_iter().enumerate() {
             let id = SlotId::from_index(first + i);
-            let group = *groups.entry(slot.department).or_insert_with(|| group_of(slot.department));
-            slot.dept_day = self.counts_of(
-                &mut self.by_department_day.entry((slot.department, slot.date)).or_default(),
-                Some((group, slot.date)),
-            );
-            slot.res_day = self.counts_of(
-                &mut self.by_resource_day.entry((slot.resource, slot.date)).or_default(),
-                None,
-            );
+            let dept_key = (slot.department, slot.date);
+            slot.dept_day = match last_dept {
+                Some((k, c)) if k == dept_key => c,
+                _ => {
+                    let group =
+                        *groups.entry(slot.department).or_insert_with(|| group_of(slot.department));
+                    let c = self.counts_of(
+                        &mut self.by_department_day.entry(dept_key).or_default(),
+                        Some((group, slot.date)),
+                    );
+                    last_dept = Some((dept_key, c));
+                    c
+                }
+            };
+            let res_key = (slot.resource, slot.date);
+            slot.res_day = match last_res {
+                Some((k, c)) if k == res_key => c,
+                _ => {
+                    let c =
+                        self.counts_of(&mut self.by_resource_day.entry(res_key).or_default(), None);
+                    last_res = Some((res_key, c));
+                    c
+                }
+            };
+            if run.slots.is_empty() || run.counts != (slot.dept_day, slot.res_day) {
+                let run_first = first + ids.len() - run.slots.len();
+                self.charge_run(&mut run, run_first);
+                run.counts = (slot.dept_day, slot.res_day);
+            }
             let taken = slot.taken();
             let taken_total: u32 = taken.iter().map(|&t| t as u32).sum();
-            let sizes_total: u32 = slot.sizes.iter().map(|&t| t as u32).sum();
-            for index in [slot.dept_day, slot.res_day] {
-                let c = self.day_counts(index);
-                if slot.is_closed() {
-                    c.add_closed_taken(taken_total as i32);
-                } else {
-                    for p in Pool::ALL {
-                        c.add_free(p, slot.sizes[p as usize] as i32 - taken[p as usize] as i32);
-                    }
-                    c.open_sizes.fetch_add(sizes_total, Ordering::AcqRel);
+            if slot.is_closed() {
+                run.closed_taken += taken_total as i32;
+            } else {
+                for p in Pool::ALL {
+                    run.free[p as usize] +=
+                        slot.sizes[p as usize] as i32 - taken[p as usize] as i32;
                 }
-                c.places.fetch_add(slot.capacity as u32, Ordering::AcqRel);
-                self.sync_group(c);
+                run.open_sizes += slot.sizes.iter().map(|&t| t as u32).sum::<u32>();
             }
+            run.places += slot.capacity as u32;
+            run.slots.push(slot);
+            ids.push(id);
+        }
+        let run_first = first + ids.len() - run.slots.len();
+        self.charge_run(&mut run, run_first);
+        self.index(&ids);
+        first
+    }
+
+    /// Charge a run's places to its two days' counters, then store its slots (the first gets id
+    /// `first`), leaving the run empty.
+    fn charge_run(&self, run: &mut Run, first: usize) {
+        if run.slots.is_empty() {
+            return;
+        }
+        for index in [run.counts.0, run.counts.1] {
+            let c = self.day_counts(index);
+            if run.closed_taken != 0 {
+                c.add_closed_taken(run.closed_taken);
+            }
+            for p in Pool::ALL {
+                c.add_free(p, run.free[p as usize]);
+            }
+            c.open_sizes.fetch_add(run.open_sizes, Ordering::AcqRel);
+            c.places.fetch_add(run.places, Ordering::AcqRel);
+            self.sync_group(c);
+        }
+        for (i, slot) in run.slots.drain(..).enumerate() {
             // Callers check `SLOTS_MAX` before adding, and publication is serialised, so the
             // push succeeds and the ids are the ones announced.
             let pushed = self.slots.push(slot).expect("callers keep within SLOTS_MAX");
             assert_eq!(pushed, first + i, "slots are added by one thread at a time");
-            ids.push(id);
         }
-        self.index(&ids);
-        first
+        *run = Run { slots: std::mem::take(&mut run.slots), ..Run::default() };
     }
 
     /// Take a place (see `Slot::claim`), and count it in the slot's days.
@@ -472,27 +536,41 @@ impl SlotStore {
 
     /// Insert ids (already in `slots`) into both indexes, keeping each list in start order.
     fn index(&self, ids: &[SlotId]) {
-        let mut by_dept: rustc_hash::FxHashMap<(DepartmentId, Date), Vec<SlotId>> =
+        // Each new slot with its sort key (start, resource, id), read once: sorting by a
+        // comparator that looks both slots up costs two store reads per comparison, and this
+        // runs over every slot of a restored snapshot.
+        type Keyed = (u16, ResourceId, SlotId);
+        let mut by_dept: rustc_hash::FxHashMap<(DepartmentId, Date), Vec<Keyed>> =
             Default::default();
-        let mut by_res: rustc_hash::FxHashMap<(ResourceId, Date), Vec<SlotId>> = Default::default();
+        let mut by_res: rustc_hash::FxHashMap<(ResourceId, Date), Vec<Keyed>> = Default::default();
         for &id in ids {
             let s = self.get(id).expect("indexed slots exist");
-            by_dept.entry((s.department, s.date)).or_default().push(id);
-            by_res.entry((s.resource, s.date)).or_default().push(id);
+            let keyed = (s.start_min, s.resource, id);
+            by_dept.entry((s.department, s.date)).or_default().push(keyed);
+            by_res.entry((s.resource, s.date)).or_default().push(keyed);
         }
-        let order = |a: &SlotId, b: &SlotId| {
-            let (x, y) = (self.get(*a).expect("exists"), self.get(*b).expect("exists"));
-            (x.start_min, x.resource, a.0).cmp(&(y.start_min, y.resource, b.0))
+        let keyed = |id: SlotId| {
+            let s = self.get(id).expect("exists");
+            (s.start_min, s.resource, id)
+        };
+        // The day's list in (start, resource, id) order. Ids are unique, so the keys are, and
+        // an unstable sort gives the one order there is; a day published in start order (the
+        // usual case) is only checked.
+        let merge = |list: &mut Vec<SlotId>, mut new: Vec<Keyed>| {
+            if !list.is_empty() {
+                new.extend(list.iter().map(|&id| keyed(id)));
+                list.clear();
+            }
+            if !new.is_sorted() {
+                new.sort_unstable();
+            }
+            list.extend(new.into_iter().map(|(_, _, id)| id));
         };
         for (key, new) in by_dept {
-            let mut list = self.by_department_day.entry(key).or_default();
-            list.slots.extend(new);
-            list.slots.sort_by(order);
+            merge(&mut self.by_department_day.entry(key).or_default().slots, new);
         }
         for (key, new) in by_res {
-            let mut list = self.by_resource_day.entry(key).or_default();
-            list.slots.extend(new);
-            list.slots.sort_by(order);
+            merge(&mut self.by_resource_day.entry(key).or_default().slots, new);
         }
     }
 
