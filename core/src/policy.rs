@@ -74,6 +74,13 @@ pub struct BoardPolicy {
     pub beds_delta: Option<u32>,
 }
 
+/// How many fields a hand-written `Serialize` of a snapshot-stored struct writes: its `first`
+/// fields always, then its later ones up to the last that is not its default (`later[i]`:
+/// whether later field `i` is set). A positional decoder fills the trailing defaults.
+fn fields_written(first: usize, later: &[bool]) -> usize {
+    first + later.iter().rposition(|&set| set).map_or(0, |last| last + 1)
+}
+
 impl Serialize for BoardPolicy {
     /// The fields in order, up to the last one that is not its default among those added after
     /// the first release (`rank_alternatives` onwards): a policy using none of them encodes
@@ -81,12 +88,14 @@ impl Serialize for BoardPolicy {
     /// of a positional encoding finds every field written at its place.
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let later = [
-            self.rank_alternatives != AlternativesRank::Earliest,
-            self.free_delta.is_some(),
-            self.beds_delta.is_some(),
-        ];
-        let n = 2 + later.iter().rposition(|&set| set).map_or(0, |last| last + 1);
+        let n = fields_written(
+            2,
+            &[
+                self.rank_alternatives != AlternativesRank::Earliest,
+                self.free_delta.is_some(),
+                self.beds_delta.is_some(),
+            ],
+        );
         let mut st = s.serialize_struct("BoardPolicy", n)?;
         st.serialize_field("queue_delta", &self.queue_delta)?;
         st.serialize_field("wait_delta_s", &self.wait_delta_s)?;
@@ -443,8 +452,8 @@ impl Serialize for OverbookingPolicy {
     /// first release (`spread` onwards); see [`BoardPolicy`]'s for why.
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let later = [self.spread != OverbookingSpread::Slot, !self.targets.is_empty()];
-        let n = 3 + later.iter().rposition(|&set| set).map_or(0, |last| last + 1);
+        let n =
+            fields_written(3, &[self.spread != OverbookingSpread::Slot, !self.targets.is_empty()]);
         let mut st = s.serialize_struct("OverbookingPolicy", n)?;
         st.serialize_field("ratio", &self.ratio)?;
         st.serialize_field("by_department", &self.by_department)?;

@@ -4,8 +4,8 @@
 use crate::engine::{hy_engine, try_engine, HY_ARRAY_MAX};
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{
-    ffi_panic_boundary, give_string, try_opt_str, try_out, try_ref, try_slice, try_slice_mut,
-    try_str,
+    ffi_panic_boundary, give_json, give_string, parse_json, try_opt_str, try_out, try_ref,
+    try_slice, try_slice_mut, try_str,
 };
 use crate::types::*;
 use haoyuan_core::*;
@@ -377,10 +377,7 @@ pub extern "C" fn hy_engine_execute_json(
         };
         let text = try_str(command, "command")?;
         let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
-        let command: haoyuan_core::Command = serde_json::from_str(text).map_err(|err| {
-            set_last_error(format!("command: {err}"));
-            hy_result::HY_INVALID_ARGUMENT
-        })?;
+        let command: haoyuan_core::Command = parse_json(text, "command")?;
         let outcome = e.execute(key.as_ref(), &command)?;
         // Serialising an outcome cannot fail (plain data); were it to, the call has acted, so
         // it still reports success, with the error as the text.
@@ -406,12 +403,7 @@ pub extern "C" fn hy_engine_booking_group_json(
         let e = try_engine(engine)?;
         let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
         let group = e.booking_group(BookingId(booking))?;
-        let json = serde_json::to_string(&group).map_err(|err| {
-            set_last_error(format!("booking group: {err}"));
-            hy_result::HY_INVALID_ARGUMENT
-        })?;
-        give_string(json, json_out, len_out);
-        Ok(())
+        give_json(&group, "booking group", json_out, len_out)
     }
 }
 
@@ -431,16 +423,8 @@ pub extern "C" fn hy_engine_find_stays_json(
         let e = try_engine(engine)?;
         let text = try_str(query, "query")?;
         let (json_out, len_out) = (try_out(json_out, "json_out")?, try_out(len_out, "len_out")?);
-        let query: haoyuan_core::StayQuery = serde_json::from_str(text).map_err(|err| {
-            set_last_error(format!("query: {err}"));
-            hy_result::HY_INVALID_ARGUMENT
-        })?;
+        let query: haoyuan_core::StayQuery = parse_json(text, "query")?;
         let offers = e.find_stays(&query)?;
-        let json = serde_json::to_string(&offers).map_err(|err| {
-            set_last_error(format!("stays: {err}"));
-            hy_result::HY_INVALID_ARGUMENT
-        })?;
-        give_string(json, json_out, len_out);
-        Ok(())
+        give_json(&offers, "stays", json_out, len_out)
     }
 }

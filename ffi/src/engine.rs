@@ -3,8 +3,8 @@
 
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{
-    copy_out_json, ffi_panic_boundary, give_string, try_opt_str, try_out, try_ref, try_slice,
-    try_slice_mut, try_str,
+    copy_out_json, ffi_panic_boundary, give_json, parse_json, try_opt_str, try_out, try_ref,
+    try_slice, try_slice_mut, try_str,
 };
 use crate::types::*;
 use haoyuan_core::*;
@@ -746,18 +746,10 @@ pub extern "C" fn hy_engine_calibrate_overbooking_json(
         let calibration: OverbookingCalibration = if calibration.is_null() {
             Default::default()
         } else {
-            serde_json::from_str(try_str(calibration, "calibration")?).map_err(|err| {
-                set_last_error(format!("calibration: {err}"));
-                hy_result::HY_INVALID_ARGUMENT
-            })?
+            parse_json(try_str(calibration, "calibration")?, "calibration")?
         };
         let report = e.calibrate_overbooking(&calibration)?;
-        let json = serde_json::to_string(&report).map_err(|err| {
-            set_last_error(format!("report: {err}"));
-            hy_result::HY_INVALID_ARGUMENT
-        })?;
-        give_string(json, json_out, len_out);
-        Ok(())
+        give_json(&report, "report", json_out, len_out)
     }
 }
 

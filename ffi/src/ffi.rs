@@ -185,11 +185,37 @@ pub(crate) fn copy_out_json<T: serde::Serialize>(
     len: usize,
     written: *mut usize,
 ) -> Result<(), hy_result> {
-    let json = serde_json::to_string(value).map_err(|err| {
+    copy_out(&to_json(value, what)?, buf, len, written)
+}
+
+/// `value` as JSON text; an encoding error is HY_INVALID_ARGUMENT naming `what`.
+fn to_json<T: serde::Serialize>(value: &T, what: &str) -> Result<String, hy_result> {
+    serde_json::to_string(value).map_err(|err| {
         set_last_error(format!("cannot encode the {what}: {err}"));
         hy_result::HY_INVALID_ARGUMENT
-    })?;
-    copy_out(&json, buf, len, written)
+    })
+}
+
+/// `value` as JSON in a string the caller frees (`give_string`).
+pub(crate) fn give_json<T: serde::Serialize>(
+    value: &T,
+    what: &str,
+    json_out: Out<'_, *mut c_char>,
+    len_out: Out<'_, usize>,
+) -> Result<(), hy_result> {
+    give_string(to_json(value, what)?, json_out, len_out);
+    Ok(())
+}
+
+/// JSON text read as a `T`; malformed text is HY_INVALID_ARGUMENT naming `what`.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> Result<T, hy_result> {
+    serde_json::from_str(text).map_err(|err| {
+        set_last_error(format!("{what}: {err}"));
+        hy_result::HY_INVALID_ARGUMENT
+    })
 }
 
 /// Copy as much of `s` as fits, cut at a character boundary, always NUL-terminated when
