@@ -92,8 +92,9 @@ pub use durability::{
 };
 pub use durability::{
     read_journal, ClockKind, Durability, DurableEngine, JournalReader, JournalStats, OpenOptions,
-    RecoveryReport, Standby, StandbyLag, StandbyOptions, TornTail, BUFFERED_UNFLUSHED_MAX_DEFAULT,
-    STANDBY_POLL_MAX, STANDBY_POLL_MIN,
+    RecoveryReport, ReplicationMode, ReplicationOptions, Standby, StandbyLag, StandbyOptions,
+    TornTail, BUFFERED_UNFLUSHED_MAX_DEFAULT, SHIP_PROTOCOL_VERSION, STANDBY_POLL_MAX,
+    STANDBY_POLL_MIN,
 };
 pub use engine::{
     Engine, EngineConfig, POLICY_CHANGES_MAX, PUBLISH_BATCH_MAX, REGISTER_BATCH_MAX,

@@ -244,7 +244,15 @@ enum Msg {
 
 #[derive(Default)]
 struct Progress {
+    /// The acknowledged point: `local`, and in `AckAfterFollower` replication also at most
+    /// `follower_acked`.
     durable: u64,
+    /// The last sequence number fsynced into this directory.
+    local: u64,
+    /// Replication in `AckAfterFollower` mode (`ship.rs`): acknowledgements wait for a follower.
+    need_follower: bool,
+    /// The highest sequence number a follower reported fsynced in its own directory.
+    follower_acked: u64,
     failed: Option<String>,
     /// fsyncs done and events made durable by them (events per fsync = group commit width).
     fsyncs: u64,
@@ -262,6 +270,8 @@ struct Progress {
 struct Callback {
     seq: u64,
     done: DurableCallback,
+    /// When it was registered: `AckAfterFollower` fails it after the acknowledgement timeout.
+    since: Instant,
 }
 
 impl PartialEq for Callback {
@@ -282,6 +292,12 @@ impl Ord for Callback {
 }
 
 impl Progress {
+    /// Recompute the acknowledged point from the local one and the follower's.
+    fn settle(&mut self) {
+        self.durable =
+            if self.need_follower { self.local.min(self.follower_acked) } else { self.local };
+    }
+
     /// The callbacks now due: all of them with the failure once the journal failed, else those
     /// whose sequence number is durable. The caller runs them after releasing the lock.
     fn due(&mut self) -> Vec<(DurableCallback, Result<()>)> {
@@ -305,9 +321,69 @@ fn run_callbacks(due: Vec<(DurableCallback, Result<()>)>) {
     }
 }
 
-struct Shared {
+pub(crate) struct Shared {
     progress: Mutex<Progress>,
     cond: Condvar,
+    /// `AckAfterFollower`: how long an acknowledgement waits for a follower.
+    ack_timeout: Option<Duration>,
+}
+
+impl Shared {
+    /// The last sequence number fsynced locally (what the leader ships), or the failure.
+    pub(crate) fn local_durable(&self) -> Result<u64> {
+        let p = self.progress.lock();
+        match &p.failed {
+            Some(msg) => Err(Error::Durability(msg.clone())),
+            None => Ok(p.local),
+        }
+    }
+
+    /// Wait up to `timeout` for the local durable point to pass `seen`.
+    pub(crate) fn wait_local(&self, seen: u64, timeout: Duration) {
+        let mut p = self.progress.lock();
+        if p.local <= seen && p.failed.is_none() {
+            self.cond.wait_for(&mut p, timeout);
+        }
+    }
+
+    /// A follower has fsynced everything up to `seq` into its own directory.
+    pub(crate) fn follower_acked(&self, seq: u64) {
+        let due = {
+            let mut p = self.progress.lock();
+            if seq <= p.follower_acked {
+                return;
+            }
+            p.follower_acked = seq;
+            p.settle();
+            p.due()
+        };
+        self.cond.notify_all();
+        run_callbacks(due);
+    }
+
+    /// `AckAfterFollower`: fail the `on_durable` callbacks that waited longer than the
+    /// acknowledgement timeout for a follower (their operations are not acknowledged).
+    pub(crate) fn expire_callbacks(&self) {
+        let Some(timeout) = self.ack_timeout else { return };
+        let due = {
+            let mut p = self.progress.lock();
+            if p.callbacks.is_empty() {
+                return;
+            }
+            let (old, keep): (Vec<Callback>, Vec<Callback>) =
+                p.callbacks.drain().partition(|c| c.since.elapsed() >= timeout);
+            p.callbacks = keep.into_iter().collect();
+            old.into_iter().map(|c| (c.done, Err(no_follower(c.seq, timeout)))).collect::<Vec<_>>()
+        };
+        run_callbacks(due);
+    }
+}
+
+fn no_follower(seq: u64, timeout: Duration) -> Error {
+    Error::Durability(format!(
+        "no follower acknowledged event {seq} within {timeout:?} (replication mode \
+         AckAfterFollower): the operation is durable on the leader but not acknowledged"
+    ))
 }
 
 /// The engine's [`EventSink`]: hands frames to the writer, waits for the durable point.
@@ -331,6 +407,7 @@ impl EventSink for JournalSink {
     }
 
     fn wait_durable(&self, seq: u64) -> Result<()> {
+        let mut deadline: Option<Instant> = None;
         let mut p = self.shared.progress.lock();
         loop {
             if let Some(msg) = &p.failed {
@@ -340,7 +417,18 @@ impl EventSink for JournalSink {
             if p.durable >= needed {
                 return Ok(());
             }
-            self.shared.cond.wait(&mut p);
+            match (self.shared.ack_timeout, p.need_follower) {
+                (Some(timeout), true) => {
+                    let deadline = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+                    if self.shared.cond.wait_until(&mut p, deadline).timed_out()
+                        && p.durable < needed
+                        && p.failed.is_none()
+                    {
+                        return Err(no_follower(seq, timeout));
+                    }
+                }
+                _ => self.shared.cond.wait(&mut p),
+            }
         }
     }
 
@@ -365,7 +453,7 @@ impl EventSink for JournalSink {
     fn on_durable(&self, seq: u64, done: DurableCallback) {
         let due = {
             let mut p = self.shared.progress.lock();
-            p.callbacks.push(Callback { seq, done });
+            p.callbacks.push(Callback { seq, done, since: Instant::now() });
             // Already durable (or failed): run it here rather than wait for the next fsync.
             p.due()
         };
@@ -391,6 +479,7 @@ impl Journal {
         mode: Durability,
         key_check: [u8; KEY_CHECK_LEN],
         max_unflushed: u64,
+        ack_timeout: Option<Duration>,
     ) -> Result<Journal> {
         assert!(max_unflushed >= 1, "validated by DurableEngine::open");
         let interval = match mode {
@@ -403,8 +492,15 @@ impl Journal {
         let file = create_segment(dir, next_seq, &key_check)?;
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_MAX);
         let shared = Arc::new(Shared {
-            progress: Mutex::new(Progress { durable: next_seq - 1, ..Progress::default() }),
+            progress: Mutex::new(Progress {
+                durable: next_seq - 1,
+                local: next_seq - 1,
+                need_follower: ack_timeout.is_some(),
+                follower_acked: next_seq - 1,
+                ..Progress::default()
+            }),
             cond: Condvar::new(),
+            ack_timeout,
         });
         let mut w = Writer {
             dir: dir.to_path_buf(),
@@ -461,10 +557,15 @@ impl Journal {
         self.ask(Msg::Flush)
     }
 
-    /// (fsyncs so far, durable sequence number).
+    /// (fsyncs so far, locally durable sequence number).
     pub fn stats(&self) -> (u64, u64) {
         let p = self.shared.progress.lock();
-        (p.fsyncs, p.durable)
+        (p.fsyncs, p.local)
+    }
+
+    /// The progress shared with the writer (for the replication server, `ship.rs`).
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
     }
 
     /// Flush and stop the writer. Idempotent.
@@ -616,7 +717,8 @@ impl Writer {
             let took = (self.last_sync - began).as_secs_f64();
             let due = {
                 let mut p = self.shared.progress.lock();
-                p.durable = self.durable;
+                p.local = self.durable;
+                p.settle();
                 p.fsyncs += 1;
                 let bucket = FSYNC_BUCKETS_S
                     .iter()

@@ -77,11 +77,13 @@ mod format1;
 mod journal;
 mod record;
 mod replay;
+mod ship;
 mod snapshot;
 mod standby;
 
 pub use journal::Durability;
 pub use replay::ClockKind;
+pub use ship::{ReplicationMode, ReplicationOptions, SHIP_PROTOCOL_VERSION};
 pub use standby::{Standby, StandbyLag, StandbyOptions, STANDBY_POLL_MAX, STANDBY_POLL_MIN};
 
 use crate::cards::{CardKey, KEY_CHECK_LEN};
@@ -99,7 +101,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const CONFIG_FILE: &str = "config.json";
+pub(crate) const CONFIG_FILE: &str = "config.json";
 const LOCK_FILE: &str = "LOCK";
 /// Snapshots kept (with the journal after the oldest of them).
 const SNAPSHOTS_KEPT: usize = 2;
@@ -127,6 +129,9 @@ pub struct OpenOptions {
     /// (`HAOYUAN_CARD_KEY`, `HAOYUAN_CARD_KEY_FILE`); a durable engine refuses to open
     /// without a key.
     pub card_key: Option<CardKey>,
+    /// Serve the journal to stream followers ([`Standby::connect`]) over TCP; `None` (the
+    /// default): no listener. See `ship.rs`.
+    pub replication: Option<ReplicationOptions>,
 }
 
 /// Default bound on unflushed acknowledged records in `Buffered` mode (see
@@ -142,7 +147,14 @@ impl OpenOptions {
             clock: ClockKind::System,
             card_key: None,
             max_unflushed: BUFFERED_UNFLUSHED_MAX_DEFAULT,
+            replication: None,
         }
+    }
+
+    /// Serve the journal to stream followers (see [`OpenOptions::replication`]).
+    pub fn replicate(mut self, replication: ReplicationOptions) -> OpenOptions {
+        self.replication = Some(replication);
+        self
     }
 
     /// See [`OpenOptions::max_unflushed`].
@@ -220,6 +232,8 @@ pub struct RecoveryReport {
 pub struct DurableEngine {
     engine: Engine,
     dir: PathBuf,
+    /// Stopped before the journal (fields drop in order).
+    shipper: Option<ship::Server>,
     journal: Option<Journal>,
     report: RecoveryReport,
     /// The directory's configuration (`config.json`, with the card key): what a rebuild from
@@ -292,6 +306,9 @@ impl DurableEngine {
             )));
         }
         let key = card_key_of(&options)?;
+        if let Some(r) = &options.replication {
+            r.validate(options.durability)?;
+        }
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = FsOpenOptions::new()
@@ -317,20 +334,37 @@ impl DurableEngine {
                     mode,
                     key.check_value(),
                     options.max_unflushed as u64,
+                    options.replication.as_ref().and_then(|r| r.ack_timeout_if_needed()),
                 )?;
                 engine.set_event_sink(j.sink())?;
                 Some(j)
             }
         };
+        let shipper = match (&options.replication, &journal) {
+            (Some(r), Some(j)) => Some(ship::Server::start(&dir, r.clone(), j.shared())?),
+            _ => None,
+        };
         Ok(DurableEngine {
             engine,
             dir,
+            shipper,
             journal,
             report,
             created: config,
             snapshot_lock: Mutex::new(()),
             _lock: lock,
         })
+    }
+
+    /// The address the replication listener is bound to ([`OpenOptions::replicate`]; with
+    /// port 0 asked, the port the system chose); `None` without replication.
+    pub fn replication_addr(&self) -> Option<std::net::SocketAddr> {
+        self.shipper.as_ref().map(|s| s.addr())
+    }
+
+    /// Stream followers connected now (see [`OpenOptions::replicate`]).
+    pub fn followers(&self) -> usize {
+        self.shipper.as_ref().map_or(0, |s| s.followers())
     }
 
     /// What recovery found when this engine was opened.
@@ -400,7 +434,13 @@ impl DurableEngine {
     }
 
     /// Flush and stop journaling; later operations fail with [`Error::Durability`].
-    pub fn close(self) -> Result<()> {
+    pub fn close(mut self) -> Result<()> {
+        // Flush first, so that connected followers receive everything before the listener stops.
+        let flushed = self.flush().map(|_| ());
+        if let Some(s) = self.shipper.take() {
+            s.stop();
+        }
+        flushed?;
         match &self.journal {
             Some(j) => j.close(),
             None => Ok(()),
@@ -509,7 +549,7 @@ fn stored_config(dir: &Path) -> Result<Option<EngineConfig>> {
     }
 }
 
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     let mut f = File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
     f.write_all(bytes).map_err(|e| io("write", &tmp, e))?;

@@ -40,13 +40,15 @@
 //! a second time. (When the standby cannot vouch for its state — a failed catch-up, another
 //! clock asked for — it opens the directory from scratch.)
 //!
-//! # Not built here
-//! - A standby on another machine. It would need the records shipped to it (segment files
-//!   copied as they grow, or a replicated log such as a Raft-based store the leader writes
-//!   through), and it misses whatever was acknowledged but not yet shipped.
-//! - The mode where the leader acknowledges an operation only once a follower has its record
-//!   (synchronous replication). On one machine it adds nothing: the leader's fsync already
-//!   makes the record readable by every follower.
+//! # A standby on another machine
+//! [`Standby::connect`] receives the leader's records over TCP (`ship.rs`: the leader runs
+//! with [`OpenOptions::replicate`]) and writes them into segments of *its own* directory, which
+//! it then follows exactly as [`Standby::open`] follows a leader's: one apply path, and the
+//! directory survives the standby's restart (it reconnects asking for what follows its last
+//! complete record) and is promoted by opening it as a leader. The leader's
+//! [`ReplicationMode::AckAfterFollower`](super::ReplicationMode) acknowledges only what such a
+//! follower has fsynced. A stream standby has no leader `LOCK` to look at: promoting it while
+//! the old leader still runs elsewhere is the operator's (or the fencing system's) decision.
 
 use super::codec::{self, read_frame, Frame, HeaderProblem};
 use super::journal::{io, list, SegmentScan};
@@ -71,7 +73,9 @@ use crate::time::{Date, Timestamp};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -200,6 +204,10 @@ struct Inner {
     follow: Mutex<Follow>,
     stop: Mutex<bool>,
     wake: Condvar,
+    /// Stream followers: the leader's durable sequence number as last heard (0: not streamed).
+    leader_heard: AtomicU64,
+    /// Stream followers: why the stream stopped (reconnect with `Standby::connect`).
+    stream_error: Mutex<Option<String>>,
 }
 
 /// A read-only engine following a leader's durable directory. See the module documentation.
@@ -264,12 +272,18 @@ pub struct Standby {
 struct Poller {
     inner: Arc<Inner>,
     thread: Option<JoinHandle<()>>,
+    /// A stream standby's receiver thread and its socket (shut down to stop it).
+    receiver: Option<(JoinHandle<()>, TcpStream)>,
 }
 
 impl Drop for Poller {
     fn drop(&mut self) {
         *self.inner.stop.lock() = true;
         self.inner.wake.notify_all();
+        if let Some((t, socket)) = self.receiver.take() {
+            let _ = socket.shutdown(Shutdown::Both);
+            let _ = t.join();
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -296,12 +310,7 @@ impl Standby {
         if !dir.is_dir() {
             return Err(Error::invalid(format!("{} is not a directory", dir.display())));
         }
-        let key = match options.card_key {
-            Some(k) => k,
-            None => CardKey::from_env()?.ok_or_else(|| {
-                Error::invalid("a standby needs the card key the directory was written with")
-            })?,
-        };
+        let key = key_of(&options)?;
         let mut config = stored_config(&dir)?.ok_or_else(|| {
             Error::invalid(format!(
                 "{} is not a durable directory (it has no config.json)",
@@ -320,13 +329,101 @@ impl Standby {
             follow: Mutex::new(Follow::default()),
             stop: Mutex::new(false),
             wake: Condvar::new(),
+            leader_heard: AtomicU64::new(0),
+            stream_error: Mutex::new(None),
         });
         inner.publish_progress();
         let thread = match options.poll_interval {
             Some(interval) => Some(spawn_poller(inner.clone(), interval)?),
             None => None,
         };
-        Ok(Standby { poller: Poller { inner: inner.clone(), thread }, inner })
+        Ok(Standby { poller: Poller { inner: inner.clone(), thread, receiver: None }, inner })
+    }
+
+    /// Follow a leader on another machine: connect to its replication listener
+    /// ([`OpenOptions::replicate`], [`DurableEngine::replication_addr`]), receive its records
+    /// into `dir` — this standby's own durable directory, created if needed, resumed if it
+    /// holds records already — and apply them as they come (no polling: `poll_interval` is not
+    /// used). Every frame is checked as recovery checks it before it is written; the standby
+    /// fsyncs each batch and then acknowledges it to the leader.
+    ///
+    /// When the stream stops (the leader gone or restarted, a follower cut off for falling
+    /// behind, bad input) the standby keeps its state and says why in
+    /// [`StandbyLag::last_error`]; connect again to resume. [`Standby::promote`] stops the
+    /// stream and opens `dir` as a leader.
+    ///
+    /// Errors: [`Error::Durability`] when the leader cannot be reached, refuses (too many
+    /// followers, records compacted away, another history) or sends something that is not its
+    /// journal; [`Error::InvalidArgument`] for a missing card key.
+    pub fn connect(
+        leader: impl ToSocketAddrs,
+        dir: impl AsRef<Path>,
+        mut options: StandbyOptions,
+    ) -> Result<Standby> {
+        use super::ship;
+        let dir = dir.as_ref().to_path_buf();
+        let key = key_of(&options)?;
+        let own = ship::OwnJournal::open(&dir, &key)?;
+        let addr = leader
+            .to_socket_addrs()
+            .map_err(ship::net("resolve the leader"))?
+            .next()
+            .ok_or_else(|| Error::invalid("no leader address given"))?;
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .map_err(ship::net("connect to the leader"))?;
+        let _ = stream.set_nodelay(true);
+        stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(ship::net("configure"))?;
+        std::io::Write::write_all(&mut stream, &ship::hello(own.next))
+            .map_err(ship::net("write to the leader"))?;
+        match ship::read_msg(&mut stream)? {
+            (ship::MSG_CONFIG, body) => {
+                let theirs: EngineConfig = serde_json::from_slice(&body).map_err(|e| {
+                    codec::corrupt(format!("the leader's configuration is not valid: {e}"))
+                })?;
+                match stored_config(&dir)? {
+                    Some(ours) if ours != theirs => {
+                        return Err(Error::invalid(format!(
+                            "{} holds another engine's journal (its configuration differs from the leader's)",
+                            dir.display()
+                        )))
+                    }
+                    Some(_) => {}
+                    None => super::write_atomically(&dir, super::CONFIG_FILE, &body)?,
+                }
+            }
+            (ship::MSG_REFUSED, why) => {
+                return Err(Error::Durability(format!(
+                    "the leader refused the follower: {}",
+                    String::from_utf8_lossy(&why)
+                )))
+            }
+            (tag, _) => {
+                return Err(codec::corrupt(format!(
+                    "the leader opened with message {tag}, not its configuration"
+                )))
+            }
+        }
+        stream.set_read_timeout(None).map_err(ship::net("configure"))?;
+        options.card_key = Some(key);
+        options.poll_interval = None;
+        let mut standby = Standby::open(&dir, options)?;
+        let socket = stream.try_clone().map_err(ship::net("configure"))?;
+        let inner = standby.inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("haoyuan-standby-stream".into())
+            .spawn(move || {
+                let why = receive(stream, own, &inner);
+                *inner.stream_error.lock() = Some(why.to_string());
+            })
+            .map_err(|e| Error::Durability(format!("cannot start the stream receiver: {e}")))?;
+        standby.poller.receiver = Some((thread, socket));
+        Ok(standby)
+    }
+
+    /// A stream standby: whether it still receives from its leader (`false` once the stream
+    /// stopped, see [`StandbyLag::last_error`]; always `false` for a directory follower).
+    pub fn streaming(&self) -> bool {
+        self.poller.receiver.as_ref().is_some_and(|(t, _)| !t.is_finished())
     }
 
     /// Read and apply every complete record appended since the last one applied; returns how
@@ -510,6 +607,48 @@ impl Standby {
     /// The policy running at the last applied event (a copy).
     pub fn policy(&self) -> Policy {
         self.with(|e| e.policy().clone())
+    }
+}
+
+fn key_of(options: &StandbyOptions) -> Result<CardKey> {
+    match &options.card_key {
+        Some(k) => Ok(k.clone()),
+        None => CardKey::from_env()?.ok_or_else(|| {
+            Error::invalid("a standby needs the card key the directory was written with")
+        }),
+    }
+}
+
+/// The stream receiver: write what the leader sends into the own directory, acknowledge,
+/// apply. Returns why it stopped.
+fn receive(mut stream: TcpStream, mut own: super::ship::OwnJournal, inner: &Inner) -> Error {
+    use super::ship::*;
+    loop {
+        let step = match read_msg(&mut stream) {
+            Ok((MSG_SEGMENT, header)) => own.segment(&header),
+            Ok((MSG_FRAMES, body)) => own.frames(&body).and_then(|last| {
+                inner.leader_heard.fetch_max(last, Ordering::SeqCst);
+                std::io::Write::write_all(&mut stream, &last.to_le_bytes())
+                    .map_err(net("acknowledge to the leader"))?;
+                inner.catch_up().map(|_| ())
+            }),
+            Ok((MSG_HEARTBEAT, body)) if body.len() == 8 => {
+                let seq = u64::from_le_bytes(body[..8].try_into().expect("8 bytes"));
+                inner.leader_heard.fetch_max(seq, Ordering::SeqCst);
+                Ok(())
+            }
+            Ok((MSG_REFUSED, why)) => Err(Error::Durability(format!(
+                "the leader stopped the stream: {}",
+                String::from_utf8_lossy(&why)
+            ))),
+            Ok((tag, _)) => {
+                Err(codec::corrupt(format!("unexpected message {tag} from the leader")))
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = step {
+            return e;
+        }
     }
 }
 
@@ -732,7 +871,11 @@ impl Inner {
                     t.duration_since(SystemTime::UNIX_EPOCH).ok().map(|d| d.as_millis() as u64)
                 }),
                 resyncs: f.resyncs,
-                last_error: f.last_error.clone().or_else(|| f.broken.clone()),
+                last_error: f
+                    .last_error
+                    .clone()
+                    .or_else(|| f.broken.clone())
+                    .or_else(|| self.stream_error.lock().clone()),
                 ..StandbyLag::default()
             };
             (f.cursor.clone(), lag)
@@ -742,7 +885,11 @@ impl Inner {
             lag.applied_seq = state.last_seq;
             lag.last_applied_at = (state.clock.0 > 0).then_some(state.clock);
         }
-        lag.leader_seq = self.leader_seq(cursor).unwrap_or(0).max(lag.applied_seq);
+        lag.leader_seq = self
+            .leader_seq(cursor)
+            .unwrap_or(0)
+            .max(self.leader_heard.load(Ordering::SeqCst))
+            .max(lag.applied_seq);
         lag.records_behind = lag.leader_seq - lag.applied_seq;
         lag
     }
