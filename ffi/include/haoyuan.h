@@ -496,6 +496,9 @@ typedef uint32_t hy_policy_format;
 // How a durable engine writes its journal.
 typedef uint32_t hy_journal_mode;
 
+// When a replicating leader (`hy_engine_open_replicating`) acknowledges an operation.
+typedef uint32_t hy_replication_mode;
+
 // Counters for a quick look at an engine.
 typedef struct {
   // Institutions registered.
@@ -901,6 +904,17 @@ typedef struct {
 // Recover the directory but write nothing more (read-only replays, simulations).
 #define HY_JOURNAL_NONE 2
 
+// Once fsynced locally, as without replication; followers receive records after that. A
+// follower on another machine misses, when the leader's machine dies, what was acknowledged
+// and not yet shipped (at most its `records_behind` when it last heard from the leader).
+#define HY_REPLICATION_ASYNC 0
+
+// Once fsynced locally *and* fsynced by a follower in its own directory: nothing acknowledged
+// is lost with the leader's machine. Without a follower an operation waits `ack_timeout_ms`,
+// then fails with HY_DURABILITY although it is applied and durable on the leader: do not
+// report it to the patient; a retry with the same request key returns its outcome.
+#define HY_REPLICATION_ACK_AFTER_FOLLOWER 1
+
 // "Any tier": only in `hy_availability_query.tier`; elsewhere HY_INVALID_ARGUMENT.
 #define HY_TIER_ANY 0
 
@@ -1257,6 +1271,40 @@ hy_result hy_engine_open_with_manual_clock(const char *dir,
                                            uint32_t fsync_interval_ms,
                                            hy_timestamp start,
                                            hy_engine **engine_out);
+
+// As `hy_engine_open` (or `hy_engine_open_with_manual_clock` when `start` is not NULL), and
+// serve the journal to stream followers (`hy_standby_connect`) on another machine over TCP.
+// `listen` is `"host:port"` (`"127.0.0.1:0"`: a free loopback port, see
+// `hy_engine_replication_addr`); `replication_mode` one of HY_REPLICATION_*;
+// `ack_timeout_ms` (1 ..= 3600000) the longest wait for a follower in
+// HY_REPLICATION_ACK_AFTER_FOLLOWER. At most 4 followers at once. An address that is not
+// `host:port`, a bad mode or timeout, or HY_JOURNAL_NONE is HY_INVALID_ARGUMENT (nothing is
+// created); a port that cannot be bound is HY_DURABILITY.
+hy_result hy_engine_open_replicating(const char *dir,
+                                     const char *policy,
+                                     hy_policy_format format,
+                                     int32_t utc_offset_s,
+                                     hy_journal_mode mode,
+                                     uint32_t fsync_interval_ms,
+                                     const hy_timestamp *start,
+                                     const char *listen,
+                                     hy_replication_mode replication_mode,
+                                     uint32_t ack_timeout_ms,
+                                     hy_engine **engine_out);
+
+// The address a replicating engine listens on (`"127.0.0.1:40313"`: with port 0 asked, the
+// port the system chose), NUL-terminated into `buf`. `*written` is its length without the
+// NUL; on HY_BUFFER_TOO_SMALL it is the buffer size needed and `buf` is untouched.
+// HY_INVALID_ARGUMENT for an engine opened without replication.
+hy_result hy_engine_replication_addr(const hy_engine *engine,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *written);
+
+// Stream followers connected now into `*followers_out` (not NULL); 0 without replication.
+// HY_INVALID_ARGUMENT on an in-memory engine.
+hy_result hy_engine_followers(const hy_engine *engine,
+                              uint32_t *followers_out);
 
 // Deprecated: use `hy_engine_open_with_manual_clock` (same arguments, same result).
 HY_DEPRECATED("use hy_engine_open_with_manual_clock")
@@ -1935,6 +1983,28 @@ hy_result hy_engine_waitlist(const hy_engine *engine,
 hy_result hy_standby_open(const char *dir,
                           uint32_t poll_interval_ms,
                           hy_standby **standby_out);
+
+// Follow a leader on another machine: connect to its replication listener (`leader`,
+// `"host:port"`, see `hy_engine_open_replicating` and `hy_engine_replication_addr`), receive its
+// records into `dir` (this standby's own durable directory, created if needed, resumed if it
+// holds records already) and apply them as they come, on a background thread. Every frame is
+// checked as recovery checks it; each batch is fsynced, then acknowledged to the leader. When
+// the stream stops (leader gone, follower cut off, bad input) the standby keeps its state,
+// `hy_standby_streaming` says false and the lag's `last_error` why; open it again to resume.
+// `hy_standby_promote` opens `dir` as a leader (a stream standby has no leader LOCK to look at:
+// that the old leader is down is the operator's decision). An address that is not
+// `host:port` or a missing card key is HY_INVALID_ARGUMENT; a leader that cannot be reached,
+// refuses or sends something that is not its journal is HY_DURABILITY. `*standby_out` (not
+// NULL) receives the handle on HY_OK.
+hy_result hy_standby_connect(const char *leader,
+                             const char *dir,
+                             hy_standby **standby_out);
+
+// Whether a stream standby (`hy_standby_connect`) still receives from its leader into
+// `*streaming_out` (not NULL); false once the stream stopped, and always for a directory
+// standby (`hy_standby_open`).
+hy_result hy_standby_streaming(const hy_standby *standby,
+                               bool *streaming_out);
 
 // Apply what the leader appended since the last call (a record still being written is left
 // for the next one); `*applied_out` (may be NULL) receives how many events.

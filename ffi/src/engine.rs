@@ -3,8 +3,8 @@
 
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{
-    copy_out_json, ffi_panic_boundary, give_json, parse_json, try_opt_str, try_out, try_ref,
-    try_slice, try_slice_mut, try_str,
+    copy_out, copy_out_json, ffi_panic_boundary, give_json, parse_json, try_opt_str, try_out,
+    try_ref, try_slice, try_slice_mut, try_str,
 };
 use crate::types::*;
 use haoyuan_core::*;
@@ -192,14 +192,18 @@ fn open_durable(
     mode: hy_journal_mode,
     fsync_interval_ms: u32,
     clock: ClockKind,
+    replication: Option<ReplicationOptions>,
     engine_out: *mut *mut hy_engine,
 ) -> Result<(), hy_result> {
     let out = try_out(engine_out, "engine_out")?;
     let dir = try_str(dir, "dir")?;
     let config = config_from(policy, format, utc_offset_s)?;
     let durability = durability_from(mode, fsync_interval_ms)?;
-    let engine =
-        DurableEngine::open(dir, OpenOptions::new(durability).config(config).clock(clock))?;
+    let mut options = OpenOptions::new(durability).config(config).clock(clock);
+    if let Some(r) = replication {
+        options = options.replicate(r);
+    }
+    let engine = DurableEngine::open(dir, options)?;
     out.set(hy_engine::boxed_durable(engine));
     Ok(())
 }
@@ -253,7 +257,7 @@ pub extern "C" fn hy_engine_open(
     fsync_interval_ms: u32,
     engine_out: *mut *mut hy_engine,
 ) -> hy_result {
-    ffi_panic_boundary! { open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, ClockKind::System, engine_out) }
+    ffi_panic_boundary! { open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, ClockKind::System, None, engine_out) }
 }
 
 /// As `hy_engine_open`, on a manual clock that starts at the later of `start` and the latest
@@ -275,7 +279,109 @@ pub extern "C" fn hy_engine_open_with_manual_clock(
             set_last_error(format!("start {start} must be within 1970-01-01 ..= 2200-01-01"));
             return Err(hy_result::HY_INVALID_ARGUMENT);
         }
-        open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, ClockKind::Manual(Timestamp(start)), engine_out)
+        open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, ClockKind::Manual(Timestamp(start)), None, engine_out)
+    }
+}
+
+/// When a replicating leader (`hy_engine_open_replicating`) acknowledges an operation.
+pub type hy_replication_mode = u32;
+/// Once fsynced locally, as without replication; followers receive records after that. A
+/// follower on another machine misses, when the leader's machine dies, what was acknowledged
+/// and not yet shipped (at most its `records_behind` when it last heard from the leader).
+pub const HY_REPLICATION_ASYNC: hy_replication_mode = 0;
+/// Once fsynced locally *and* fsynced by a follower in its own directory: nothing acknowledged
+/// is lost with the leader's machine. Without a follower an operation waits `ack_timeout_ms`,
+/// then fails with HY_DURABILITY although it is applied and durable on the leader: do not
+/// report it to the patient; a retry with the same request key returns its outcome.
+pub const HY_REPLICATION_ACK_AFTER_FOLLOWER: hy_replication_mode = 1;
+
+/// As `hy_engine_open` (or `hy_engine_open_with_manual_clock` when `start` is not NULL), and
+/// serve the journal to stream followers (`hy_standby_connect`) on another machine over TCP.
+/// `listen` is `"host:port"` (`"127.0.0.1:0"`: a free loopback port, see
+/// `hy_engine_replication_addr`); `replication_mode` one of HY_REPLICATION_*;
+/// `ack_timeout_ms` (1 ..= 3600000) the longest wait for a follower in
+/// HY_REPLICATION_ACK_AFTER_FOLLOWER. At most 4 followers at once. An address that is not
+/// `host:port`, a bad mode or timeout, or HY_JOURNAL_NONE is HY_INVALID_ARGUMENT (nothing is
+/// created); a port that cannot be bound is HY_DURABILITY.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn hy_engine_open_replicating(
+    dir: *const c_char,
+    policy: *const c_char,
+    format: hy_policy_format,
+    utc_offset_s: i32,
+    mode: hy_journal_mode,
+    fsync_interval_ms: u32,
+    start: *const hy_timestamp,
+    listen: *const c_char,
+    replication_mode: hy_replication_mode,
+    ack_timeout_ms: u32,
+    engine_out: *mut *mut hy_engine,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let start = if start.is_null() { None } else { Some(try_ref(start, "start")?) };
+        let clock = match start {
+            None => ClockKind::System,
+            Some(&start) if (0..=7_258_118_400).contains(&start) => {
+                ClockKind::Manual(Timestamp(start))
+            }
+            Some(start) => {
+                set_last_error(format!("start {start} must be within 1970-01-01 ..= 2200-01-01"));
+                return Err(hy_result::HY_INVALID_ARGUMENT);
+            }
+        };
+        let listen = try_str(listen, "listen")?;
+        let Ok(addr) = listen.parse::<std::net::SocketAddr>() else {
+            set_last_error(format!("listen {listen:?} is not an address host:port"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        };
+        let replication_mode = match replication_mode {
+            HY_REPLICATION_ASYNC => ReplicationMode::Async,
+            HY_REPLICATION_ACK_AFTER_FOLLOWER => ReplicationMode::AckAfterFollower,
+            other => {
+                set_last_error(format!("replication mode {other} is not one of HY_REPLICATION_*"));
+                return Err(hy_result::HY_INVALID_ARGUMENT);
+            }
+        };
+        let replication = ReplicationOptions::new(addr, replication_mode)
+            .ack_timeout(std::time::Duration::from_millis(ack_timeout_ms.into()));
+        open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, clock, Some(replication), engine_out)
+    }
+}
+
+/// The address a replicating engine listens on (`"127.0.0.1:40313"`: with port 0 asked, the
+/// port the system chose), NUL-terminated into `buf`. `*written` is its length without the
+/// NUL; on HY_BUFFER_TOO_SMALL it is the buffer size needed and `buf` is untouched.
+/// HY_INVALID_ARGUMENT for an engine opened without replication.
+#[no_mangle]
+pub extern "C" fn hy_engine_replication_addr(
+    engine: *const hy_engine,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let h = try_ref(engine, "engine")?;
+        let Some(addr) = h.durable()?.replication_addr() else {
+            set_last_error("this engine was opened without replication".into());
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        };
+        copy_out(&addr.to_string(), buf, len, written)
+    }
+}
+
+/// Stream followers connected now into `*followers_out` (not NULL); 0 without replication.
+/// HY_INVALID_ARGUMENT on an in-memory engine.
+#[no_mangle]
+pub extern "C" fn hy_engine_followers(
+    engine: *const hy_engine,
+    followers_out: *mut u32,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let h = try_ref(engine, "engine")?;
+        let out = try_out(followers_out, "followers_out")?;
+        out.set(h.durable()?.followers() as u32);
+        Ok(())
     }
 }
 

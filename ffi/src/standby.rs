@@ -63,6 +63,58 @@ pub extern "C" fn hy_standby_open(
     }
 }
 
+/// Follow a leader on another machine: connect to its replication listener (`leader`,
+/// `"host:port"`, see `hy_engine_open_replicating` and `hy_engine_replication_addr`), receive its
+/// records into `dir` (this standby's own durable directory, created if needed, resumed if it
+/// holds records already) and apply them as they come, on a background thread. Every frame is
+/// checked as recovery checks it; each batch is fsynced, then acknowledged to the leader. When
+/// the stream stops (leader gone, follower cut off, bad input) the standby keeps its state,
+/// `hy_standby_streaming` says false and the lag's `last_error` why; open it again to resume.
+/// `hy_standby_promote` opens `dir` as a leader (a stream standby has no leader LOCK to look at:
+/// that the old leader is down is the operator's decision). An address that is not
+/// `host:port` or a missing card key is HY_INVALID_ARGUMENT; a leader that cannot be reached,
+/// refuses or sends something that is not its journal is HY_DURABILITY. `*standby_out` (not
+/// NULL) receives the handle on HY_OK.
+#[no_mangle]
+pub extern "C" fn hy_standby_connect(
+    leader: *const c_char,
+    dir: *const c_char,
+    standby_out: *mut *mut hy_standby,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let out = try_out(standby_out, "standby_out")?;
+        let leader = try_str(leader, "leader")?;
+        let dir = try_str(dir, "dir")?;
+        let Ok(addr) = leader.parse::<std::net::SocketAddr>() else {
+            set_last_error(format!("leader {leader:?} is not an address host:port"));
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        };
+        if dir.is_empty() {
+            set_last_error("dir is empty".into());
+            return Err(hy_result::HY_INVALID_ARGUMENT);
+        }
+        let standby = Standby::connect(addr, dir, StandbyOptions::new())?;
+        out.set(Box::into_raw(Box::new(hy_standby { inner: RwLock::new(Some(standby)) })));
+        Ok(())
+    }
+}
+
+/// Whether a stream standby (`hy_standby_connect`) still receives from its leader into
+/// `*streaming_out` (not NULL); false once the stream stopped, and always for a directory
+/// standby (`hy_standby_open`).
+#[no_mangle]
+pub extern "C" fn hy_standby_streaming(
+    standby: *const hy_standby,
+    streaming_out: *mut bool,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let s = try_ref(standby, "standby")?;
+        let out = try_out(streaming_out, "streaming_out")?;
+        out.set(s.with(|s| Ok(s.streaming()))?);
+        Ok(())
+    }
+}
+
 /// Apply what the leader appended since the last call (a record still being written is left
 /// for the next one); `*applied_out` (may be NULL) receives how many events.
 #[no_mangle]

@@ -21,13 +21,13 @@ typedef struct {
     hy_channel_id app;
 } leader_world;
 
-/* A leader with one bed pool slot and one patient, on a manual clock. */
-static int open_leader(const char *dir, hy_engine **e, leader_world *w) {
-    hy_date day;
-    hy_timestamp start;
-    if (hy_date_from_ymd(2026, 11, 23, &day) != HY_OK) return 0;
-    if (hy_timestamp_from_local(day, 16 * 60, OFFSET_S, &start) != HY_OK) return 0;
-    if (hy_engine_open_with_manual_clock(dir, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, start, e) != HY_OK) return 0;
+static int start_of(hy_date *day, hy_timestamp *start) {
+    if (hy_date_from_ymd(2026, 11, 23, day) != HY_OK) return 0;
+    return hy_timestamp_from_local(*day, 16 * 60, OFFSET_S, start) == HY_OK;
+}
+
+/* One bed pool slot and one patient. */
+static int build_world(hy_engine **e, hy_date day, leader_world *w) {
     hy_institution_id inst;
     hy_department_id dep;
     hy_resource_id res;
@@ -38,6 +38,132 @@ static int open_leader(const char *dir, hy_engine **e, leader_world *w) {
     hy_slot_spec spec = {res, day + 2, 0, 1440, 8};
     if (hy_engine_publish_slots(*e, &spec, 1, &w->slot) != HY_OK) return 0;
     return hy_engine_register_patient(*e, &w->patient) == HY_OK;
+}
+
+/* A leader with one bed pool slot and one patient, on a manual clock. */
+static int open_leader(const char *dir, hy_engine **e, leader_world *w) {
+    hy_date day;
+    hy_timestamp start;
+    if (!start_of(&day, &start)) return 0;
+    if (hy_engine_open_with_manual_clock(dir, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, start, e) != HY_OK) return 0;
+    return build_world(e, day, w);
+}
+
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&t, NULL);
+}
+
+/* A standby on "another machine": it receives the leader's journal over TCP into its own
+ * directory. In HY_REPLICATION_ACK_AFTER_FOLLOWER a booking returns only once the follower
+ * holds it; the leader gone, the standby is promoted with it. */
+static void test_stream_follow_then_promote(void) {
+    char dir[] = "/tmp/hy-ffi-ship-leader-XXXXXX";
+    char own[] = "/tmp/hy-ffi-ship-follower-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL && mkdtemp(own) != NULL);
+    CHECK(setenv("HAOYUAN_CARD_KEY", CARD_KEY, 1) == 0);
+    hy_date day;
+    hy_timestamp start;
+    CHECK(start_of(&day, &start));
+    hy_engine *leader = NULL;
+    CHECK_OK(hy_engine_open_replicating(dir, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &start, "127.0.0.1:0", HY_REPLICATION_ACK_AFTER_FOLLOWER, 20000, &leader));
+    char addr[64];
+    size_t n = 0;
+    CHECK_OK(hy_engine_replication_addr(leader, addr, sizeof addr, &n));
+    CHECK(n == strlen(addr) && strncmp(addr, "127.0.0.1:", 10) == 0);
+    CHECK_RC(hy_engine_replication_addr(leader, addr, 4, &n), HY_BUFFER_TOO_SMALL);
+    uint32_t followers = 9;
+    CHECK_OK(hy_engine_followers(leader, &followers));
+    CHECK(followers == 0);
+    hy_standby *s = NULL;
+    CHECK_OK(hy_standby_connect(addr, own, &s));
+    bool streaming = false;
+    CHECK_OK(hy_standby_streaming(s, &streaming));
+    CHECK(streaming);
+    for (int i = 0; i < 5000 && followers == 0; i++) {
+        sleep_ms(1);
+        CHECK_OK(hy_engine_followers(leader, &followers));
+    }
+    CHECK(followers == 1);
+    leader_world w;
+    CHECK(build_world(&leader, day, &w));
+    hy_request q = request_for(w.patient, w.slot, w.app);
+    hy_booking b;
+    CHECK_OK(hy_engine_book(leader, &q, &b));
+    uint64_t target = 0, seq = 0;
+    CHECK_OK(hy_engine_flush(leader, &target));
+    for (int i = 0; i < 10000 && seq < target; i++) {
+        sleep_ms(1);
+        CHECK_OK(hy_standby_last_event_seq(s, &seq));
+    }
+    CHECK(seq == target);
+    hy_booking seen;
+    CHECK_OK(hy_standby_booking(s, b.id, &seen));
+    CHECK(seen.state == HY_BOOKING_BOOKED && seen.slot == w.slot);
+
+    /* The leader goes away: the stream stops, and the standby becomes the leader. */
+    hy_engine_free(leader);
+    for (int i = 0; i < 10000 && streaming; i++) {
+        sleep_ms(1);
+        CHECK_OK(hy_standby_streaming(s, &streaming));
+    }
+    CHECK(!streaming);
+    hy_engine *promoted = NULL;
+    CHECK_OK(hy_standby_promote(s, HY_JOURNAL_SYNC, 0, &promoted));
+    CHECK_OK(hy_engine_booking(promoted, b.id, &seen));
+    CHECK(seen.state == HY_BOOKING_BOOKED);
+    hy_standby_free(s);
+    hy_engine_free(promoted);
+    remove_dir(dir);
+    remove_dir(own);
+}
+
+/* Bad replication arguments are typed errors that create nothing; without a follower an
+ * HY_REPLICATION_ACK_AFTER_FOLLOWER operation fails after its timeout, unacknowledged. */
+static void test_replication_misuse(void) {
+    CHECK(setenv("HAOYUAN_CARD_KEY", CARD_KEY, 1) == 0);
+    hy_date day;
+    hy_timestamp start;
+    CHECK(start_of(&day, &start));
+    const char *never = "/tmp/hy-ffi-ship-never-created";
+    remove_dir(never);
+    hy_engine *e = NULL;
+    CHECK_RC(hy_engine_open_replicating(never, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &start, "nonsense", HY_REPLICATION_ASYNC, 1000, &e), HY_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "host:port") != NULL);
+    CHECK_RC(hy_engine_open_replicating(never, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &start, "127.0.0.1:0", 7, 1000, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_open_replicating(never, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &start, "127.0.0.1:0", HY_REPLICATION_ASYNC, 0, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_open_replicating(never, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_NONE, 0, &start, "127.0.0.1:0", HY_REPLICATION_ASYNC, 1000, &e), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_engine_open_replicating(never, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &start, NULL, HY_REPLICATION_ASYNC, 1000, &e), HY_NULL_PARAMETER);
+    CHECK(e == NULL);
+    CHECK(access(never, F_OK) != 0);
+    hy_standby *s = NULL;
+    CHECK_RC(hy_standby_connect("nonsense", "/tmp/hy-ffi-ship-x", &s), HY_INVALID_ARGUMENT);
+    CHECK_RC(hy_standby_connect(NULL, "/tmp/hy-ffi-ship-x", &s), HY_NULL_PARAMETER);
+    CHECK_RC(hy_standby_connect("127.0.0.1:1", "", &s), HY_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+
+    char dir[] = "/tmp/hy-ffi-ship-lonely-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_OK(hy_engine_open_replicating(dir, NULL, HY_POLICY_JSON, OFFSET_S, HY_JOURNAL_SYNC, 0, &start, "127.0.0.1:0", HY_REPLICATION_ACK_AFTER_FOLLOWER, 50, &e));
+    hy_patient_id p;
+    CHECK_RC(hy_engine_register_patient(e, &p), HY_DURABILITY);
+    CHECK(strstr(last_error(), "no follower acknowledged") != NULL);
+    /* No listener there: connecting is HY_DURABILITY. */
+    char own[] = "/tmp/hy-ffi-ship-orphan-XXXXXX";
+    CHECK(mkdtemp(own) != NULL);
+    CHECK_RC(hy_standby_connect("127.0.0.1:1", own, &s), HY_DURABILITY);
+    hy_engine_free(e);
+    hy_engine *plain = NULL;
+    CHECK(open_leader(own, &plain, &(leader_world){0}));
+    char addr[64];
+    size_t n = 0;
+    CHECK_RC(hy_engine_replication_addr(plain, addr, sizeof addr, &n), HY_INVALID_ARGUMENT);
+    uint32_t followers = 9;
+    CHECK_OK(hy_engine_followers(plain, &followers));
+    CHECK(followers == 0);
+    hy_engine_free(plain);
+    remove_dir(dir);
+    remove_dir(own);
 }
 
 static void test_follow_then_promote(void) {
@@ -166,4 +292,6 @@ TEST_MAIN_BEGIN
 RUN(test_follow_then_promote);
 RUN(test_background_polling);
 RUN(test_standby_misuse);
+RUN(test_stream_follow_then_promote);
+RUN(test_replication_misuse);
 TEST_MAIN_END

@@ -15,9 +15,13 @@ use crate::pipeline::durability_error;
 use crate::policy::policy_arg;
 use crate::runtime::run;
 use crate::standby::Standby;
-use haoyuan::{ClockKind, Durability, EngineConfig, OpenOptions, RecoveryReport};
+use haoyuan::{
+    ClockKind, Durability, EngineConfig, OpenOptions, RecoveryReport, ReplicationMode,
+    ReplicationOptions,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,6 +44,24 @@ fn mode_arg(ob: &Bound<'_, PyAny>) -> PyResult<&'static str> {
     MODES.into_iter().find(|m| *m == s).ok_or_else(|| {
         invalid(format!("unknown mode {s:?}; expected \"sync\", \"buffered\" or \"none\""))
     })
+}
+
+/// The `replicate=`, `replication_mode=` and `ack_timeout_ms=` arguments of `DurableEngine`.
+fn replication_arg(listen: &str, mode: &str, ack_timeout_ms: u32) -> PyResult<ReplicationOptions> {
+    let addr: SocketAddr = listen
+        .parse()
+        .map_err(|_| invalid(format!("replicate {listen:?} is not an address host:port")))?;
+    let mode = match mode {
+        "async" => ReplicationMode::Async,
+        "ack_after_follower" => ReplicationMode::AckAfterFollower,
+        other => {
+            return Err(invalid(format!(
+                "unknown replication_mode {other:?}; expected \"async\" or \"ack_after_follower\""
+            )))
+        }
+    };
+    Ok(ReplicationOptions::new(addr, mode)
+        .ack_timeout(Duration::from_millis(ack_timeout_ms.into())))
 }
 
 // ------------------------------------------------------------------ DurableEngine
@@ -77,7 +99,7 @@ fn with_durable<T: Send>(
 #[pymethods]
 impl DurableEngine {
     #[new]
-    #[pyo3(signature = (dir, policy=None, *, mode="sync", fsync_interval_ms=100, max_unflushed=4096, start=None, utc_offset_s=None, card_key=None, standby=None))]
+    #[pyo3(signature = (dir, policy=None, *, mode="sync", fsync_interval_ms=100, max_unflushed=4096, start=None, utc_offset_s=None, card_key=None, standby=None, replicate=None, replication_mode="async", ack_timeout_ms=5000))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -90,6 +112,9 @@ impl DurableEngine {
         utc_offset_s: Option<Int<i32>>,
         card_key: Option<&Bound<'_, PyAny>>,
         standby: Option<Bound<'_, Standby>>,
+        replicate: Option<String>,
+        replication_mode: &str,
+        #[pyo3(from_py_with = int::<u32>)] ack_timeout_ms: u32,
     ) -> PyResult<(Self, Engine)> {
         const _: () = assert!(haoyuan::BUFFERED_UNFLUSHED_MAX_DEFAULT == 4096);
         if !(1..=60_000).contains(&fsync_interval_ms) {
@@ -105,6 +130,10 @@ impl DurableEngine {
             _ => Durability::None,
         };
         let mut options = OpenOptions::new(durability).max_unflushed(max_unflushed);
+        if let Some(listen) = replicate {
+            options =
+                options.replicate(replication_arg(&listen, replication_mode, ack_timeout_ms)?);
+        }
         // A configuration only when one is given: `DurableEngine(dir)` opens an existing
         // directory with the configuration it was created with.
         let given_policy = policy.filter(|p| !p.is_none());
@@ -164,6 +193,26 @@ impl DurableEngine {
     #[getter]
     fn dir(slf: &Bound<'_, Self>) -> String {
         slf.as_super().get().dir().map(|d| d.display().to_string()).unwrap_or_default()
+    }
+
+    /// The address the replication listener is bound to (`replicate=`; with port 0 asked, the
+    /// port the system chose), e.g. "127.0.0.1:40313"; None without replication.
+    #[getter]
+    fn replication_addr(slf: &Bound<'_, Self>) -> PyResult<Option<String>> {
+        let e = durable_of(slf)?;
+        Ok(match &*e {
+            Inner::Durable(d) => d.replication_addr().map(|a| a.to_string()),
+            Inner::Memory(_) => None,
+        })
+    }
+
+    /// Stream followers (`Standby.connect`) connected now; 0 without replication.
+    fn followers(slf: &Bound<'_, Self>) -> PyResult<usize> {
+        let e = durable_of(slf)?;
+        Ok(match &*e {
+            Inner::Durable(d) => d.followers(),
+            Inner::Memory(_) => 0,
+        })
     }
 
     /// The journal mode: "sync", "buffered" or "none".

@@ -16,6 +16,7 @@ use haoyuan::{BookingId, ClockKind, SlotId, StandbyOptions};
 use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,13 +66,14 @@ impl Standby {
 #[pymethods]
 impl Standby {
     #[new]
-    #[pyo3(signature = (dir, *, card_key=None, start=None, poll_interval_ms=None))]
+    #[pyo3(signature = (dir, *, card_key=None, start=None, poll_interval_ms=None, leader=None))]
     fn new(
         py: Python<'_>,
         #[pyo3(from_py_with = path_arg)] dir: PathBuf,
         card_key: Option<&Bound<'_, PyAny>>,
         start: Option<TimeArg>,
         poll_interval_ms: Option<Int<u64>>,
+        leader: Option<String>,
     ) -> PyResult<Self> {
         let mut options = StandbyOptions::new();
         if let Some(key) = card_key_arg(card_key)? {
@@ -84,8 +86,29 @@ impl Standby {
             options = options.poll_interval(Duration::from_millis(ms));
         }
         let open_dir = dir.clone();
-        let s = run(py, move || haoyuan::Standby::open(&open_dir, options))?;
+        let s = match leader {
+            None => run(py, move || haoyuan::Standby::open(&open_dir, options))?,
+            Some(leader) => {
+                if poll_interval_ms.is_some() {
+                    return Err(invalid(
+                        "a stream standby (leader=...) applies records as they come: \
+                         poll_interval_ms is not used with it",
+                    ));
+                }
+                let addr: SocketAddr = leader.parse().map_err(|_| {
+                    invalid(format!("leader {leader:?} is not an address host:port"))
+                })?;
+                run(py, move || haoyuan::Standby::connect(addr, &open_dir, options))?
+            }
+        };
         Ok(Standby { cell: RwLock::new(Some(Arc::new(s))), dir, start: start.map(|t| t.0) })
+    }
+
+    /// A stream standby (`leader=`): whether it still receives from its leader (False once the
+    /// stream stopped, see `lag()["last_error"]`; always False for a directory standby).
+    #[getter]
+    fn streaming(&self) -> PyResult<bool> {
+        Ok(self.standby()?.streaming())
     }
 
     /// The directory followed.

@@ -127,6 +127,7 @@ INT_ARGS: dict[str, list[tuple[str, Call]]] = {
         (INSTANT, lambda w, v: hy.DurableEngine(NOWHERE, start=v, card_key=KEY)),
         (U32, lambda w, v: hy.DurableEngine(NOWHERE, mode="buffered", fsync_interval_ms=v, card_key=KEY)),
         (U32, lambda w, v: hy.DurableEngine(NOWHERE, max_unflushed=v, card_key=KEY)),
+        (U32, lambda w, v: hy.DurableEngine(NOWHERE, replicate="127.0.0.1:0", ack_timeout_ms=v, card_key=KEY)),
     ],
     "Engine.advance_clock": [(SECONDS, lambda w, v: w.e.advance_clock(v))],
     "Engine.advance_to": [(INSTANT, lambda w, v: w.e.advance_to(v))],

@@ -112,3 +112,72 @@ def test_bad_inputs_are_typed_errors(tmp_path: Path) -> None:
         hy.Standby(d)  # no card key
     with pytest.raises(hy.InvalidArgument):
         hy.Standby("", card_key=KEY)
+
+
+# ------------------------------------------------------------------ a standby on another machine
+
+
+def _wait(cond, what: str, seconds: float = 20) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.002)
+
+
+@pytest.mark.parametrize("mode", ["async", "ack_after_follower"])
+def test_stream_standby_follows_over_tcp_and_is_promoted(tmp_path: Path, mode: str) -> None:
+    """The leader serves its journal on a loopback port; the standby receives it into its own
+    directory. In "ack_after_follower" a call returns only once the follower has it."""
+    d, own = tmp_path / "leader", tmp_path / "follower"
+    leader = open_engine(d, replicate="127.0.0.1:0", replication_mode=mode, ack_timeout_ms=20_000)
+    addr = leader.replication_addr
+    assert addr is not None and addr.startswith("127.0.0.1:") and leader.followers() == 0
+    s = hy.Standby.connect(addr, own, card_key=KEY, start=0)
+    assert isinstance(s, hy.Standby) and s.streaming and s.dir == str(own)
+    _wait(lambda: leader.followers() == 1, "the follower is counted")
+    patients, slots = populate(leader)
+    booked = [leader.book(int(p), int(slots[i % 3]), "app") for i, p in enumerate(patients[:4])]
+    if mode == "ack_after_follower":
+        # Acknowledged means fsynced in the follower's directory: it is on disk there already.
+        assert (own / "config.json").exists() and any(own.glob("seg-*.hyj"))
+    _wait(lambda: s.last_event_seq() == leader.last_event_seq(), f"caught up: {s.lag()}")
+    assert s.state_digest() == leader.state_digest()
+    assert [s.booking(b.id).state for b in booked] == ["booked"] * 4
+    assert s.lag()["records_behind"] == 0 and s.lag()["last_error"] is None
+    leader.close()
+    _wait(lambda: not s.streaming, "the stream notices the leader is gone")
+    assert s.lag()["last_error"] is not None
+    promoted = s.promote()
+    assert isinstance(promoted, hy.DurableEngine) and promoted.dir == str(own)
+    assert [promoted.booking(b.id).state for b in booked] == ["booked"] * 4
+    assert promoted.cancel(booked[0].id).state == "cancelled"
+    promoted.close()
+
+
+def test_ack_after_follower_without_a_follower_times_out(tmp_path: Path) -> None:
+    with open_engine(tmp_path / "lonely", replicate="127.0.0.1:0", replication_mode="ack_after_follower", ack_timeout_ms=50) as e:
+        with pytest.raises(hy.Durability, match="no follower acknowledged"):
+            e.register_patient()
+
+
+def test_replication_bad_inputs_are_typed_errors(tmp_path: Path) -> None:
+    never = tmp_path / "never"
+    for kw in (
+        {"replicate": "nonsense"},
+        {"replicate": "127.0.0.1:0", "replication_mode": "eventually"},
+        {"replicate": "127.0.0.1:0", "ack_timeout_ms": 0},
+        {"replicate": "127.0.0.1:0", "mode": "none"},
+    ):
+        with pytest.raises(hy.InvalidArgument):
+            open_engine(never, **kw)
+        assert not never.exists(), kw
+    with pytest.raises(TypeError):
+        open_engine(never, replicate=7400)
+    with pytest.raises(hy.InvalidArgument, match="host:port"):
+        hy.Standby.connect("nonsense", tmp_path / "f", card_key=KEY)
+    with pytest.raises(hy.InvalidArgument, match="poll_interval_ms"):
+        hy.Standby(tmp_path / "f", card_key=KEY, leader="127.0.0.1:1", poll_interval_ms=5)
+    with pytest.raises(hy.Durability, match="connect"):
+        hy.Standby.connect("127.0.0.1:1", tmp_path / "f", card_key=KEY)
+    with open_engine(tmp_path / "plain") as plain:
+        assert plain.replication_addr is None and plain.followers() == 0

@@ -565,6 +565,16 @@ class DurableEngine(_native.DurableEngine, Engine):
     (Prometheus text) are the operator metrics of every ``Engine``; on a durable one they add
     the journal's queue, fsync latencies (histogram over ``FSYNC_BUCKETS_S``) and durable lag.
 
+    Replication to a standby on another machine: ``replicate="0.0.0.0:7400"`` serves the
+    journal over TCP to ``Standby.connect`` followers (at most 4; ``"127.0.0.1:0"`` picks a free
+    port, read it from ``replication_addr``; ``followers()`` counts them).
+    ``replication_mode="async"`` acknowledges once fsynced locally (a follower on another
+    machine misses, if this machine dies, what it had not yet received: its ``records_behind``);
+    ``"ack_after_follower"`` only once a follower has fsynced it too, so nothing acknowledged is
+    lost with the machine. Without a follower such a call waits ``ack_timeout_ms`` (1 ..=
+    3600000), then raises ``Durability``: it is applied and durable here but **not acknowledged**
+    — do not report it to the patient; a retry with the same request key returns its outcome.
+
     Pipelining: ``with engine.pipeline() as p:`` — calls on this thread return at once without
     waiting for the fsync; acknowledge them only after ``engine.wait_durable(p.ticket)`` returned
     True (or ``await engine.durable(p.ticket)``). ``book_many``, ``hold_many`` and
@@ -588,7 +598,27 @@ class Standby(_native.Standby):
     ``promote(mode="sync", ...)`` returns a ``DurableEngine`` on the directory once the leader is
     gone: while the leader holds the LOCK it raises ``Durability`` (and the standby goes on);
     after that check the standby is consumed.
+
+    On another machine: ``Standby.connect(leader, dir)`` (the same as ``Standby(dir,
+    leader=leader)``) connects to a leader opened with ``DurableEngine(..., replicate=...)``,
+    receives its journal into ``dir`` — this standby's own durable directory, created if needed
+    and resumed if it holds records — and applies records as they come. ``streaming`` is False
+    once the stream stopped (leader gone, cut off, bad input: ``lag()["last_error"]`` says
+    why); connect again to resume. A stream standby has no leader LOCK to look at: promoting it
+    while the old leader still runs elsewhere is the operator's decision.
     """
+
+    @classmethod
+    def connect(
+        cls,
+        leader: str,
+        dir: Union[str, "os.PathLike[str]"],
+        *,
+        card_key: Union[bytes, str, None] = None,
+        start: Any = None,
+    ) -> "Standby":
+        """Follow the leader at ``leader`` (``"host:port"``) into ``dir`` (see the class docstring)."""
+        return cls(dir, card_key=card_key, start=start, leader=leader)
 
     def promote(self, *, mode: str = "sync", fsync_interval_ms: int = 100, max_unflushed: int = 4096) -> "DurableEngine":
         """The leader now: a ``DurableEngine`` on the directory (see the class docstring)."""
