@@ -9,8 +9,15 @@
 //! acknowledgement until the standby had applied its event (0 when the standby was first).
 //! Prints the achieved rate, the lag's p50 / p99 / max, and the standby's resyncs.
 //!
-//! `cargo run --release -p haoyuan-benches --example follower_lag -- [rate] [seconds] [poll_ms]`
-//! (defaults 50,000, 3, 1).
+//! The standby is one of three `follower` kinds: `dir` (the default: [`Standby::open`] on the
+//! leader's directory, polling), `stream-async` or `stream-ack` ([`Standby::connect`] to the
+//! leader's replication listener on loopback TCP, receiving into its own directory; the leader
+//! in [`ReplicationMode::Async`] or [`ReplicationMode::AckAfterFollower`]). With a `rate` the
+//! leader cannot reach (say 1e9) the achieved rate is the mode's durable throughput: the cost of
+//! acknowledging only what a follower has fsynced.
+//!
+//! `cargo run --release -p haoyuan-benches --example follower_lag -- [rate] [seconds] [poll_ms]
+//! [follower]` (defaults 50,000, 3, 1, dir).
 
 use haoyuan::*;
 use haoyuan_benches::*;
@@ -23,16 +30,33 @@ fn main() {
     let rate: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50_000.0);
     let seconds: f64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3.0);
     let poll_ms: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1);
-    let n = (rate * seconds) as usize;
+    let follower = args.get(4).map_or("dir", |a| a.as_str());
+    let replication = match follower {
+        "dir" => None,
+        "stream-async" => Some(ReplicationMode::Async),
+        "stream-ack" => Some(ReplicationMode::AckAfterFollower),
+        other => panic!("follower {other:?}: expected dir, stream-async or stream-ack"),
+    };
+    let n = (rate * seconds).min(400_000.0) as usize;
     let dir = std::env::temp_dir().join(format!("haoyuan-follower-lag-{}", std::process::id()));
+    let own = dir.with_extension("standby");
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&own);
     let key = CardKey::from_bytes(&[9; 32]).expect("key");
     let config = EngineConfig::default().with_card_key(key.clone());
-    let leader = DurableEngine::open(
-        &dir,
-        OpenOptions::new(Durability::Sync).config(config).clock(ClockKind::Manual(booking_time())),
-    )
-    .expect("open leader");
+    let mut options =
+        OpenOptions::new(Durability::Sync).config(config).clock(ClockKind::Manual(booking_time()));
+    if let Some(mode) = replication {
+        options = options.replicate(ReplicationOptions::new("127.0.0.1:0".parse().unwrap(), mode));
+    }
+    let leader = DurableEngine::open(&dir, options).expect("open leader");
+    let standby_options =
+        StandbyOptions::new().card_key(key).clock(ClockKind::Manual(booking_time()));
+    // A stream standby connects before the city is built: in `AckAfterFollower` nothing is
+    // acknowledged without it.
+    let stream = leader.replication_addr().map(|addr| {
+        Arc::new(Standby::connect(addr, &own, standby_options.clone()).expect("connect standby"))
+    });
     let city = add_city(&leader, 0).expect("city");
     let app = leader.channel_id("app").expect("channel");
     let mut places = Vec::with_capacity(n);
@@ -54,16 +78,12 @@ fn main() {
     let patients = leader.register_patients(n).expect("patients");
     leader.flush().expect("flush");
 
-    let standby = Arc::new(
-        Standby::open(
-            &dir,
-            StandbyOptions::new()
-                .card_key(key)
-                .clock(ClockKind::Manual(booking_time()))
-                .poll_interval(Duration::from_millis(poll_ms)),
+    let standby = stream.unwrap_or_else(|| {
+        Arc::new(
+            Standby::open(&dir, standby_options.poll_interval(Duration::from_millis(poll_ms)))
+                .expect("open standby"),
         )
-        .expect("open standby"),
-    );
+    });
     while standby.last_event_seq() < leader.last_event_seq() {
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -81,6 +101,12 @@ fn main() {
                     seen.push((Instant::now(), applied));
                 }
                 std::thread::sleep(Duration::from_micros(50));
+            }
+            // The last move may have come between the last sample and the stop: the main thread
+            // stops the observer only once the standby has applied everything.
+            let applied = standby.last_event_seq();
+            if applied != seen.last().expect("one at least").1 {
+                seen.push((Instant::now(), applied));
             }
             seen
         })
@@ -126,7 +152,7 @@ fn main() {
     let q = |p: f64| lags_ms[((lags_ms.len() - 1) as f64 * p).round() as usize];
     println!(
         "follower lag: {n} bookings (events {}..{end_seq}) at {:.0}/s asked, {:.0}/s achieved, \
-         sync mode, poll {poll_ms} ms: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; resyncs {}",
+         sync mode, follower {follower} (poll {poll_ms} ms): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; resyncs {}",
         start_seq + 1,
         rate,
         n as f64 / elapsed,
@@ -138,4 +164,5 @@ fn main() {
     drop(standby);
     leader.close().expect("close");
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&own);
 }
