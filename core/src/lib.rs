@@ -109,7 +109,8 @@ pub use groups::{STAY_FLEX_DAYS_MAX, STAY_LIMIT_MAX};
 pub use ids::*;
 pub use lottery::weighted_order;
 pub use metrics::{
-    FollowerMetrics, JournalMetrics, MemoryMetrics, Metrics, SubscriberMetrics, FSYNC_BUCKETS_S,
+    FollowerMetrics, JournalMetrics, MemoryMetrics, Metrics, ReplicationMetrics, SubscriberMetrics,
+    FSYNC_BUCKETS_S,
 };
 pub use model::{
     Alternative, AvailabilityQuery, BoardRow, Booking, BookingGroup, BookingState, CancelledBy,

@@ -40,6 +40,27 @@ pub struct JournalMetrics {
     pub fsync_seconds_max: f64,
     /// The journal failed (an I/O error poisons it): nothing more can be acknowledged.
     pub failed: bool,
+    /// A replicating leader's stream followers (`OpenOptions::replicate`); `None` without.
+    #[serde(default)]
+    pub replication: Option<ReplicationMetrics>,
+}
+
+/// A replicating leader's side of journal shipping (`OpenOptions::replicate`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationMetrics {
+    /// `"async"` or `"ack_after_follower"` (see `ReplicationMode`).
+    pub mode: String,
+    /// Stream followers connected now.
+    pub followers: u64,
+    /// The highest event a follower reported fsynced in its own directory since this leader
+    /// opened (0: none yet).
+    pub follower_acked_seq: u64,
+    /// Events durable here that no follower has reported yet: in `async` mode, what this
+    /// machine's loss would take with it.
+    pub unreplicated_events: u64,
+    /// Operations whose acknowledgement gave up waiting for a follower (`ack_after_follower`):
+    /// applied and durable here, reported to the host as not acknowledged.
+    pub ack_timeouts: u64,
 }
 
 /// One subscription's queue.
@@ -207,6 +228,32 @@ impl Metrics {
                 "Slowest fdatasync since the journal opened.",
             );
             sample(&mut out, "journal_fsync_seconds_max", "", j.fsync_seconds_max);
+            if let Some(r) = &j.replication {
+                for (name, kind, help, value) in [
+                    ("replication_followers", "gauge", "Stream followers connected.", r.followers),
+                    (
+                        "replication_follower_acked_seq",
+                        "gauge",
+                        "The highest event a follower reported fsynced.",
+                        r.follower_acked_seq,
+                    ),
+                    (
+                        "replication_unreplicated_events",
+                        "gauge",
+                        "Events durable on the leader that no follower has reported.",
+                        r.unreplicated_events,
+                    ),
+                    (
+                        "replication_ack_timeouts_total",
+                        "counter",
+                        "Acknowledgements that gave up waiting for a follower.",
+                        r.ack_timeouts,
+                    ),
+                ] {
+                    family(&mut out, name, kind, help);
+                    sample(&mut out, name, "", value);
+                }
+            }
         }
         family(&mut out, "subscriber_queue_depth", "gauge", "Events queued for a subscriber.");
         for sub in &self.subscribers {

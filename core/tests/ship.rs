@@ -143,6 +143,13 @@ fn ack_after_follower_waits_for_a_follower_and_times_out_without_one() {
         other => panic!("acknowledged without a follower: {other:?}"),
     }
     assert!(began.elapsed() >= Duration::from_millis(190));
+    let replication = |leader: &DurableEngine| {
+        leader.metrics().journal.and_then(|j| j.replication).expect("a replicating journal")
+    };
+    let r = replication(&leader);
+    assert_eq!((r.mode.as_str(), r.followers, r.ack_timeouts), ("ack_after_follower", 0, 1));
+    assert_eq!(r.follower_acked_seq, 0);
+    assert_eq!(r.unreplicated_events, leader.last_event_seq(), "nothing reported by a follower");
     let standby =
         Standby::connect(leader.replication_addr().unwrap(), &own, standby_options()).unwrap();
     // With one: acknowledged once the follower has fsynced it, so it is in its directory.
@@ -156,6 +163,19 @@ fn ack_after_follower_waits_for_a_follower_and_times_out_without_one() {
         let _ = p;
     }
     assert_follows(&leader, &standby, "ack mode");
+    let r = replication(&leader);
+    assert_eq!(r.followers, 1);
+    assert_eq!(r.follower_acked_seq, leader.last_event_seq());
+    assert_eq!((r.unreplicated_events, r.ack_timeouts), (0, 1));
+    let text = leader.metrics().to_prometheus();
+    assert!(text.contains("\nhaoyuan_replication_followers 1\n"), "{text}");
+    assert!(text.contains("\nhaoyuan_replication_ack_timeouts_total 1\n"), "{text}");
+    // Without replication there is no such section.
+    drop(standby);
+    drop(leader);
+    let plain =
+        DurableEngine::open(fresh_dir("ship-plain"), crash_options(Durability::Sync)).unwrap();
+    assert_eq!(plain.metrics().journal.map(|j| j.replication), Some(None));
 }
 
 #[test]

@@ -100,6 +100,11 @@ static void test_stream_follow_then_promote(void) {
     hy_booking seen;
     CHECK_OK(hy_standby_booking(s, b.id, &seen));
     CHECK(seen.state == HY_BOOKING_BOOKED && seen.slot == w.slot);
+    /* The leader's metrics: its follower, and nothing it holds that the follower does not. */
+    static char metrics[16384];
+    CHECK_OK(hy_engine_metrics_json(leader, metrics, sizeof metrics, &n));
+    CHECK(strstr(metrics, "\"replication\":{\"mode\":\"ack_after_follower\",\"followers\":1,") != NULL);
+    CHECK(strstr(metrics, "\"unreplicated_events\":0,\"ack_timeouts\":0}") != NULL);
 
     /* The leader goes away: the stream stops, and the standby becomes the leader. */
     hy_engine_free(leader);

@@ -194,7 +194,7 @@ def test_metrics_of_a_durable_engine(tmp_path: Path) -> None:
             e.book(int(x), int(slots[0]), "app")
         m = e.metrics()
         j = m["journal"]
-        assert j is not None and set(j) == {"queue_depth", "queue_capacity", "fsyncs", "bytes_written", "fsync_buckets", "fsync_seconds_sum", "fsync_seconds_max", "failed"}
+        assert j is not None and set(j) == {"queue_depth", "queue_capacity", "fsyncs", "bytes_written", "fsync_buckets", "fsync_seconds_sum", "fsync_seconds_max", "failed", "replication"}
         assert j["fsyncs"] >= 1 and sum(j["fsync_buckets"]) == j["fsyncs"]
         assert len(j["fsync_buckets"]) == len(hy.FSYNC_BUCKETS_S) + 1
         assert j["bytes_written"] > 0 and j["failed"] is False

@@ -145,6 +145,10 @@ def test_stream_standby_follows_over_tcp_and_is_promoted(tmp_path: Path, mode: s
     assert s.stats() == leader.stats()
     assert [s.booking(b.id).state for b in booked] == ["booked"] * 4
     assert s.lag()["records_behind"] == 0 and s.lag()["last_error"] is None
+    r = leader.metrics()["journal"]["replication"]
+    assert r["mode"] == mode and r["followers"] == 1 and r["ack_timeouts"] == 0
+    _wait(lambda: leader.metrics()["journal"]["replication"]["unreplicated_events"] == 0, "all reported")
+    assert "\nhaoyuan_replication_followers 1\n" in leader.metrics_prometheus()
     leader.close()
     _wait(lambda: not s.streaming, "the stream notices the leader is gone")
     assert s.lag()["last_error"] is not None
@@ -182,3 +186,4 @@ def test_replication_bad_inputs_are_typed_errors(tmp_path: Path) -> None:
         hy.Standby.connect("127.0.0.1:1", tmp_path / "f", card_key=KEY)
     with open_engine(tmp_path / "plain") as plain:
         assert plain.replication_addr is None and plain.followers() == 0
+        assert plain.metrics()["journal"]["replication"] is None

@@ -16,13 +16,14 @@ use super::codec::{self, corrupt, Frame, HeaderProblem};
 use crate::cards::{CardKey, KEY_CHECK_LEN};
 use crate::error::{Error, Result};
 use crate::events::{DurableCallback, Event, EventSink, RequestStamp};
-use crate::metrics::{JournalMetrics, FSYNC_BUCKETS_S};
+use crate::metrics::{JournalMetrics, ReplicationMetrics, FSYNC_BUCKETS_S};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -251,8 +252,14 @@ struct Progress {
     local: u64,
     /// Replication in `AckAfterFollower` mode (`ship.rs`): acknowledgements wait for a follower.
     need_follower: bool,
-    /// The highest sequence number a follower reported fsynced in its own directory.
+    /// The highest sequence number a follower reported fsynced in its own directory (starts
+    /// at the journal's end when it opened: what came before was acknowledged by the run that
+    /// wrote it).
     follower_acked: u64,
+    /// The highest sequence number a follower reported in this run (0: none yet), for metrics.
+    follower_heard: u64,
+    /// Acknowledgements that gave up waiting for a follower (`AckAfterFollower`).
+    ack_timeouts: u64,
     failed: Option<String>,
     /// fsyncs done and events made durable by them (events per fsync = group commit width).
     fsyncs: u64,
@@ -326,6 +333,9 @@ pub(crate) struct Shared {
     cond: Condvar,
     /// `AckAfterFollower`: how long an acknowledgement waits for a follower.
     ack_timeout: Option<Duration>,
+    /// A replication listener serves this journal (`ship.rs`), with this many followers.
+    pub(crate) replicating: AtomicBool,
+    pub(crate) followers: AtomicUsize,
 }
 
 impl Shared {
@@ -350,6 +360,7 @@ impl Shared {
     pub(crate) fn follower_acked(&self, seq: u64) {
         let due = {
             let mut p = self.progress.lock();
+            p.follower_heard = p.follower_heard.max(seq);
             if seq <= p.follower_acked {
                 return;
             }
@@ -373,6 +384,7 @@ impl Shared {
             let (old, keep): (Vec<Callback>, Vec<Callback>) =
                 p.callbacks.drain().partition(|c| c.since.elapsed() >= timeout);
             p.callbacks = keep.into_iter().collect();
+            p.ack_timeouts += old.len() as u64;
             old.into_iter().map(|c| (c.done, Err(no_follower(c.seq, timeout)))).collect::<Vec<_>>()
         };
         run_callbacks(due);
@@ -424,6 +436,7 @@ impl EventSink for JournalSink {
                         && p.durable < needed
                         && p.failed.is_none()
                     {
+                        p.ack_timeouts += 1;
                         return Err(no_follower(seq, timeout));
                     }
                 }
@@ -447,6 +460,20 @@ impl EventSink for JournalSink {
             fsync_seconds_sum: p.fsync_seconds_sum,
             fsync_seconds_max: p.fsync_seconds_max,
             failed: p.failed.is_some(),
+            replication: self.shared.replicating.load(Ordering::Relaxed).then(|| {
+                ReplicationMetrics {
+                    mode: if self.shared.ack_timeout.is_some() {
+                        "ack_after_follower"
+                    } else {
+                        "async"
+                    }
+                    .into(),
+                    followers: self.shared.followers.load(Ordering::Relaxed) as u64,
+                    follower_acked_seq: p.follower_heard,
+                    unreplicated_events: p.local.saturating_sub(p.follower_heard),
+                    ack_timeouts: p.ack_timeouts,
+                }
+            }),
         })
     }
 
@@ -501,6 +528,8 @@ impl Journal {
             }),
             cond: Condvar::new(),
             ack_timeout,
+            replicating: AtomicBool::new(false),
+            followers: AtomicUsize::new(0),
         });
         let mut w = Writer {
             dir: dir.to_path_buf(),

@@ -56,7 +56,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -202,7 +202,7 @@ pub(crate) fn hello(from_seq: u64) -> [u8; HELLO_LEN] {
 pub(crate) struct Server {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    followers: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -211,7 +211,6 @@ struct Ctx {
     options: ReplicationOptions,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
-    followers: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -220,19 +219,18 @@ impl Server {
         listener.set_nonblocking(true).map_err(net("listen"))?;
         let addr = listener.local_addr().map_err(net("listen"))?;
         let stop = Arc::new(AtomicBool::new(false));
-        let followers = Arc::new(AtomicUsize::new(0));
         let ctx = Arc::new(Ctx {
             dir: dir.to_path_buf(),
             options,
-            shared,
+            shared: shared.clone(),
             stop: stop.clone(),
-            followers: followers.clone(),
         });
         let thread = std::thread::Builder::new()
             .name("haoyuan-ship".into())
             .spawn(move || accept_loop(listener, ctx))
             .map_err(|e| Error::Durability(format!("cannot start the replication server: {e}")))?;
-        Ok(Server { addr, stop, followers, thread: Some(thread) })
+        shared.replicating.store(true, Ordering::Relaxed);
+        Ok(Server { addr, stop, shared, thread: Some(thread) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -240,7 +238,7 @@ impl Server {
     }
 
     pub fn followers(&self) -> usize {
-        self.followers.load(Ordering::SeqCst)
+        self.shared.followers.load(Ordering::SeqCst)
     }
 
     /// Ship what is durable to the connected followers, then close their connections.
@@ -294,13 +292,13 @@ fn serve(stream: TcpStream, ctx: &Ctx) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(ctx.options.send_timeout));
     let mut w = stream;
-    let taken = ctx.followers.fetch_add(1, Ordering::SeqCst);
+    let taken = ctx.shared.followers.fetch_add(1, Ordering::SeqCst);
     let result = if taken >= ctx.options.max_followers {
         Err(format!("the leader serves {} followers already", ctx.options.max_followers))
     } else {
         ship(&mut w, ctx)
     };
-    ctx.followers.fetch_sub(1, Ordering::SeqCst);
+    ctx.shared.followers.fetch_sub(1, Ordering::SeqCst);
     if let Err(why) = result {
         let _ = write_msg(&mut w, MSG_REFUSED, &[why.as_bytes()]);
     }
@@ -343,10 +341,10 @@ fn ship(w: &mut TcpStream, ctx: &Ctx) -> std::result::Result<(), String> {
     let reader = w.try_clone().map_err(|e| e.to_string())?;
     let done = Arc::new(AtomicBool::new(false));
     let acks = {
-        let (shared, done, mode) = (ctx.shared.clone(), done.clone(), ctx.options.mode);
+        let (shared, done) = (ctx.shared.clone(), done.clone());
         std::thread::Builder::new()
             .name("haoyuan-ship-acks".into())
-            .spawn(move || read_acks(reader, &shared, &done, mode))
+            .spawn(move || read_acks(reader, &shared, &done))
             .map_err(|e| e.to_string())?
     };
     let result = ship_loop(w, ctx, &mut cursor, &done);
@@ -356,7 +354,7 @@ fn ship(w: &mut TcpStream, ctx: &Ctx) -> std::result::Result<(), String> {
     result
 }
 
-fn read_acks(mut r: TcpStream, shared: &Shared, done: &AtomicBool, mode: ReplicationMode) {
+fn read_acks(mut r: TcpStream, shared: &Shared, done: &AtomicBool) {
     let _ = r.set_read_timeout(Some(Duration::from_millis(100)));
     let mut buf = [0u8; 8];
     let mut have = 0;
@@ -367,9 +365,8 @@ fn read_acks(mut r: TcpStream, shared: &Shared, done: &AtomicBool, mode: Replica
                 have += n;
                 if have == 8 {
                     have = 0;
-                    if mode == ReplicationMode::AckAfterFollower {
-                        shared.follower_acked(u64::from_le_bytes(buf));
-                    }
+                    // In `Async` too: the metrics report how far the followers are.
+                    shared.follower_acked(u64::from_le_bytes(buf));
                 }
             }
             Err(e)
