@@ -128,6 +128,18 @@ fn main() {
     let s2 = sample();
     let patients = register_patients(&engine, patients_n);
     per("patient (empty record)", &s2, patients_n, None);
+    // Residents as a province registers them (issue 14 item 6): in batches, one card each; the
+    // figure includes the card's entry in the card index.
+    // Sampled before the card numbers are made: they are freed before the figure is taken.
+    let s2c = sample();
+    let carded_n = patients_n.min(1_000_000);
+    let numbers: Vec<String> = (0..carded_n).map(|i| format!("44190019{i:010}")).collect();
+    for batch in numbers.chunks(10_000) {
+        let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
+        engine.register_patients_with_cards("resident_id", &refs).expect("carded patients");
+    }
+    drop(numbers);
+    per("patient + one card + its index entry", &s2c, carded_n, Some(112.0));
 
     let app = engine.channel_id("app").expect("standard channel");
     let per_day = cities * CITY_DAY_SLOTS;

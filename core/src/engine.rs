@@ -16,7 +16,7 @@ use crate::model::{
     PoolCounts, ResourceKind, ResourceStats, Roster, SlotInfo, SlotRange, SlotSpec,
     SuspensionReport, Tier,
 };
-use crate::patients::{LinkedCard, Patients, PATIENTS_MAX};
+use crate::patients::{push_lean, LinkedCard, Patients, PATIENTS_MAX};
 use crate::policy::Policy;
 use crate::registry::{Registry, Resource};
 use crate::roster::Rosters;
@@ -726,7 +726,7 @@ impl Engine {
                         masked: card.masked.clone(),
                         digest: card.digest,
                     };
-                    state.cards.push(card);
+                    push_lean(&mut state.cards, card);
                     self.emit(event);
                 }
                 ids.push(id);
@@ -766,7 +766,7 @@ impl Engine {
             masked: card.masked.clone(),
             digest: card.digest,
         };
-        state.cards.push(card);
+        push_lean(&mut state.cards, card);
         self.emit(event);
         drop(state);
         self.durable(())
@@ -831,7 +831,7 @@ impl Engine {
                 .filter(|b| b.state.is_active())
                 .cloned()
                 .collect(),
-            referrals: state.referrals.clone(),
+            referrals: state.referrals.to_vec(),
             waitlist_entries: state.waitlist_entries,
         })
     }
@@ -840,7 +840,7 @@ impl Engine {
     /// ended ones (at most `ENDED_BOOKINGS_KEPT`; the event stream has them all).
     pub fn bookings_of(&self, patient: PatientId) -> Result<Vec<Booking>> {
         let (_, state) = self.patients.lock(patient)?;
-        Ok(state.bookings.clone())
+        Ok(state.bookings.to_vec())
     }
 
     /// Every hold and booking on `slots` (at most [`SLOTS_PER_QUERY_MAX`]), active ones and the

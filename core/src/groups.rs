@@ -28,7 +28,7 @@ use crate::model::{
     Booking, BookingGroup, BookingState, CancelledBy, GroupAction, GroupRequest, Pool,
     RescheduleRequest, ResourceKind, StayOffer, StayQuery, Urgency, GROUP_PLACES_MAX,
 };
-use crate::patients::{GroupRec, PatientState, BOOKINGS_PER_PATIENT_MAX};
+use crate::patients::{push_lean, GroupRec, PatientState, BOOKINGS_PER_PATIENT_MAX};
 use crate::policy::GroupDates;
 use crate::slot::{ClaimError, Slot};
 use crate::time::{Date, Timestamp};
@@ -303,11 +303,10 @@ impl Engine {
             state.push_booking(b.clone(), now);
         }
         let replaces = moving.as_ref().map(|m| m.unit);
-        state.groups.push(GroupRec {
-            id: group_id,
-            members: bookings.iter().map(|b| b.id).collect(),
-            replaces,
-        });
+        push_lean(
+            &mut state.groups,
+            GroupRec { id: group_id, members: bookings.iter().map(|b| b.id).collect(), replaces },
+        );
         let action = if moving.is_some() { GroupAction::Rescheduled } else { GroupAction::Booked };
         // Built only if journaled or subscribed to (`emit_lazily`): the old places' ends, then
         // the new places, then the referral, in the order replay applies them.

@@ -7,6 +7,7 @@
 //! them one after the other, never nested (see `Engine::merge_patients`).
 
 use crate::cards::{check_card_fields, mask_card_number, CardDigest, CardKey};
+use crate::chunked::ChunkedVec;
 use crate::error::{Error, LimitKind, Result};
 use crate::model::{Booking, BookingState, Card, NoShowMark, Referral};
 
@@ -16,6 +17,7 @@ use crate::policy::{GroupDates, LimitPolicy, NoShowPolicy, NoShowWindow};
 use crate::time::{Date, Timestamp, DAY_S};
 use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
+use thin_vec::ThinVec;
 
 /// Most patients in one engine (ids are u32; the high bit is kept free).
 pub const PATIENTS_MAX: usize = 1 << 31;
@@ -59,19 +61,37 @@ impl LinkedCard {
 }
 
 #[derive(Default, Debug)]
+///
+/// Sized for 100 M residents (province-scale issue): each list is a [`ThinVec`] — one pointer,
+/// nothing allocated while empty, its length and capacity kept in its allocation — so a
+/// registered patient who has never booked costs the fixed part alone (80 bytes with its lock,
+/// asserted below), where `Vec`s cost 24 bytes per empty list.
 pub(crate) struct PatientState {
     pub merged_into: Option<PatientId>,
-    pub cards: Vec<LinkedCard>,
-    pub bookings: Vec<Booking>,
+    pub cards: ThinVec<LinkedCard>,
+    pub bookings: ThinVec<Booking>,
     pub next_seq: u32,
-    pub no_shows: Vec<NoShowMark>,
+    pub no_shows: ThinVec<NoShowMark>,
     pub suspended_until: Option<Timestamp>,
-    pub referrals: Vec<Referral>,
+    pub referrals: ThinVec<Referral>,
     pub waitlist_entries: u32,
     /// The patient's booking groups (`groups.rs`); empty for almost every patient, which keeps
     /// the limit check's group test to one `is_empty`.
-    pub groups: Vec<GroupRec>,
+    pub groups: ThinVec<GroupRec>,
 }
+
+/// Push onto one of a patient's lists, allocating room for exactly one on the first push: most
+/// patients hold one card, one referral, one booking at a time, and the default first growth
+/// (4 elements) would quadruple the memory of a record's first card.
+pub(crate) fn push_lean<T>(list: &mut ThinVec<T>, value: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(1);
+    }
+    list.push(value);
+}
+
+// The budget of an empty record (lock included); see `Patients::records`.
+const _: () = assert!(std::mem::size_of::<Mutex<PatientState>>() <= 80);
 
 /// A booking group as a patient's record keeps it: its bookings live in `bookings` like any
 /// other; this says which belong together.
@@ -173,12 +193,7 @@ impl PatientState {
                     .retain(|g| g.members.iter().any(|m| bookings.iter().any(|b| b.id == *m)));
             }
         }
-        if self.bookings.capacity() == 0 {
-            // Most patients hold one or two bookings: Vec's default first growth (4) would
-            // triple the memory of a patient's first booking.
-            self.bookings.reserve_exact(1);
-        }
-        self.bookings.push(booking);
+        push_lean(&mut self.bookings, booking);
     }
 
     /// Take over a merged record's data (the merge keeps everything, drops nothing). The moved
@@ -194,7 +209,7 @@ impl PatientState {
         }
         for card in other.cards {
             if !self.cards.iter().any(|c| c.digest == card.digest) {
-                self.cards.push(card);
+                push_lean(&mut self.cards, card);
             }
         }
         self.bookings.extend(other.bookings);
@@ -373,7 +388,7 @@ impl PatientState {
             return None;
         }
         let before = self.no_shows_in_window(policy, now, utc_offset_s);
-        self.no_shows.push(NoShowMark { at: now, weight });
+        push_lean(&mut self.no_shows, NoShowMark { at: now, weight });
         let after = before + weight;
         // A small epsilon so that e.g. 0.1 × 10 reaches 1.
         let n_before = (before + 1e-4).floor() as u32;
@@ -390,10 +405,17 @@ impl PatientState {
 }
 
 /// The index: patients by id, and card digests to patients (16 bytes a card, no number).
-#[derive(Default)]
 pub(crate) struct Patients {
-    pub records: boxcar::Vec<Mutex<PatientState>>,
+    /// One lock and record per patient id, in fixed-size chunks: `boxcar`'s doubling buckets
+    /// left up to half of the last bucket empty (at 100 M patients, ~80 B a patient of slack).
+    pub records: ChunkedVec<Mutex<PatientState>>,
     pub cards: IdMap<CardDigest, PatientId>,
+}
+
+impl Default for Patients {
+    fn default() -> Patients {
+        Patients { records: ChunkedVec::with_max(PATIENTS_MAX), cards: IdMap::default() }
+    }
 }
 
 impl Patients {
@@ -401,7 +423,11 @@ impl Patients {
         if self.records.count() >= PATIENTS_MAX {
             return Err(Error::CapacityExceeded(format!("at most {PATIENTS_MAX} patients")));
         }
-        Ok(PatientId::from_index(self.records.push(Mutex::new(PatientState::default()))))
+        let index = self
+            .records
+            .push(Mutex::new(PatientState::default()))
+            .map_err(|_| Error::CapacityExceeded(format!("at most {PATIENTS_MAX} patients")))?;
+        Ok(PatientId::from_index(index))
     }
 
     pub fn count(&self) -> usize {
@@ -504,6 +530,23 @@ mod tests {
             "the newest ended ones are kept"
         );
         assert!(p.bookings.iter().filter(|b| !b.state.is_active()).count() >= ENDED_BOOKINGS_KEPT);
+    }
+
+    #[test]
+    fn an_empty_record_allocates_nothing_and_a_first_entry_exactly_one() {
+        let mut p = PatientState::default();
+        assert_eq!(
+            (p.cards.capacity(), p.bookings.capacity(), p.no_shows.capacity()),
+            (0, 0, 0),
+            "nothing allocated while empty"
+        );
+        p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
+        assert_eq!(p.bookings.capacity(), 1);
+        push_lean(&mut p.no_shows, NoShowMark { at: Timestamp(0), weight: 1.0 });
+        assert_eq!(p.no_shows.capacity(), 1);
+        // Later entries grow as a Vec does.
+        push_lean(&mut p.no_shows, NoShowMark { at: Timestamp(1), weight: 1.0 });
+        assert!(p.no_shows.capacity() >= 2 && p.no_shows.len() == 2);
     }
 
     #[test]

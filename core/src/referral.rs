@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
 use crate::model::{Referral, ReferralRequest, Tier};
-use crate::patients::REFERRALS_PER_PATIENT_MAX;
+use crate::patients::{push_lean, REFERRALS_PER_PATIENT_MAX};
 
 use crate::time::DAY_S;
 use crate::Engine;
@@ -77,7 +77,7 @@ impl Engine {
             valid_until: now.plus_s(r.valid_days as i64 * DAY_S),
             used_by: None,
         };
-        state.referrals.push(referral.clone());
+        push_lean(&mut state.referrals, referral.clone());
         self.emit_at(
             now,
             EventKind::ReferralIssued {

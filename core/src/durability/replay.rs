@@ -26,7 +26,8 @@ use crate::model::{
     Booking, BookingState, CancelledBy, GroupAction, Pool, Referral, GROUP_PLACES_MAX,
 };
 use crate::patients::{
-    GroupRec, LinkedCard, PatientState, BOOKINGS_PER_PATIENT_MAX, REFERRALS_PER_PATIENT_MAX,
+    push_lean, GroupRec, LinkedCard, PatientState, BOOKINGS_PER_PATIENT_MAX,
+    REFERRALS_PER_PATIENT_MAX,
 };
 
 use crate::time::Timestamp;
@@ -228,7 +229,7 @@ impl Replayer {
                 let (p, mut state) = e.patients.lock(patient)?;
                 if !state.cards.iter().any(|c| c.digest == card.digest) {
                     e.patients.cards.insert(card.digest, p);
-                    state.cards.push(card);
+                    push_lean(&mut state.cards, card);
                 }
                 Ok(())
             }
@@ -377,17 +378,20 @@ impl Replayer {
                 if state.referrals.len() >= REFERRALS_PER_PATIENT_MAX {
                     return Err(corrupt(format!("{p} has too many referrals")));
                 }
-                state.referrals.push(Referral {
-                    id: referral,
-                    patient: p,
-                    from,
-                    specialty,
-                    institution,
-                    urgency,
-                    valid_from: at,
-                    valid_until,
-                    used_by: None,
-                });
+                push_lean(
+                    &mut state.referrals,
+                    Referral {
+                        id: referral,
+                        patient: p,
+                        from,
+                        specialty,
+                        institution,
+                        urgency,
+                        valid_from: at,
+                        valid_until,
+                        used_by: None,
+                    },
+                );
                 e.next_referral.fetch_max(referral.0.saturating_add(1), Ordering::Relaxed);
                 Ok(())
             }
@@ -528,7 +532,7 @@ impl Replayer {
                 if members.first() == Some(&group) && members.len() <= GROUP_PLACES_MAX =>
             {
                 let (_, mut state) = self.engine.patients.lock(group.origin_patient())?;
-                state.groups.push(GroupRec { id: group, members, replaces });
+                push_lean(&mut state.groups, GroupRec { id: group, members, replaces });
                 Ok(())
             }
             _ => Err(corrupt(format!("group {group}: its events do not match {action:?}"))),

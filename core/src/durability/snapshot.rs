@@ -243,18 +243,18 @@ impl State {
                 .patients
                 .records
                 .iter()
-                .map(|(_, m)| {
+                .map(|m| {
                     let p = m.lock();
                     PatientRec {
                         merged_into: p.merged_into,
-                        cards: p.cards.clone(),
-                        bookings: p.bookings.clone(),
+                        cards: p.cards.to_vec(),
+                        bookings: p.bookings.to_vec(),
                         next_seq: p.next_seq,
-                        no_shows: p.no_shows.clone(),
+                        no_shows: p.no_shows.to_vec(),
                         suspended_until: p.suspended_until,
-                        referrals: p.referrals.clone(),
+                        referrals: p.referrals.to_vec(),
                         waitlist_entries: p.waitlist_entries,
-                        groups: p.groups.clone(),
+                        groups: p.groups.to_vec(),
                     }
                 })
                 .collect(),
@@ -357,17 +357,20 @@ impl State {
                     e.timers.push(b.expires_at, b.id);
                 }
             }
-            e.patients.records.push(Mutex::new(PatientState {
-                merged_into: p.merged_into,
-                cards: p.cards,
-                bookings: p.bookings,
-                next_seq: p.next_seq,
-                no_shows: p.no_shows,
-                suspended_until: p.suspended_until,
-                referrals: p.referrals,
-                waitlist_entries: p.waitlist_entries,
-                groups: p.groups,
-            }));
+            e.patients
+                .records
+                .push(Mutex::new(PatientState {
+                    merged_into: p.merged_into,
+                    cards: p.cards.into(),
+                    bookings: p.bookings.into(),
+                    next_seq: p.next_seq,
+                    no_shows: p.no_shows.into(),
+                    suspended_until: p.suspended_until,
+                    referrals: p.referrals.into(),
+                    waitlist_entries: p.waitlist_entries,
+                    groups: p.groups.into(),
+                }))
+                .map_err(|_| corrupt("snapshot holds more patients than an engine can"))?;
         }
         for (digest, owner) in self.cards {
             if !known(owner) {
