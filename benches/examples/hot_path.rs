@@ -2,7 +2,8 @@
 //! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `keyed_book_cancel` (the
 //! same through `execute` with request keys), `group3_book_cancel` (a booking group of three
 //! neighbouring slots and its cancellation), `spread2`, `query`, `publish`,
-//! `flash`, or on a city 70% booked asking from full departments (`busy_city`): `busy_query`
+//! `flash` (`flash 2 [threads]`: the release lottery; `flash_setup 2`: its fixture alone), or
+//! on a city 70% booked asking from full departments (`busy_city`): `busy_query`
 //! (department-day), `busy_by_day` (free places by day, 14 days), `busy_alternatives` (clinic,
 //! 7 days, first 5).
 //!
@@ -35,6 +36,16 @@ fn on_cpu_ns() -> u64 {
         .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
         .filter_map(|s| s.split_whitespace().next().and_then(|x| x.parse::<u64>().ok()))
         .sum()
+}
+
+/// Nanoseconds the calling thread has spent on a CPU (Linux `/proc/thread-self/schedstat`;
+/// 0 elsewhere). A thread that has exited is gone from `/proc/self/task`, so the crowd's threads
+/// report their own time before they end.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()))
+        .unwrap_or(0)
 }
 
 fn main() {
@@ -153,21 +164,50 @@ fn main() {
             }
             println!("publish a city-day: median wall {:.2} ms, on-CPU (all threads) {:.2} ms", median(&mut wall), median(&mut cpu));
         }
-        "flash" => {
-            let lottery = n > 1; // `flash 2` runs the lottery, `flash 1` first-come-first-served
+        "flash" | "flash_setup" => {
+            // `flash 2 [threads]` runs the lottery (submissions from `threads` threads, default
+            // 1, interleaved shares as in the criterion bench, then the draw), `flash 1 [threads]`
+            // first-come-first-served. `flash_setup 2` builds the same crowd and stops: the
+            // callgrind total of `flash 2` minus this one is the crowd's own cost.
+            let lottery = n > 1;
+            let threads: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 64);
             let f = flash_crowd(FLASH_REQUESTS, FLASH_SLOTS, if lottery { 60 } else { 0 }, 1);
-            let (start, cpu0) = (Instant::now(), on_cpu_ns());
-            for r in &f.requests {
-                let _ = black_box(f.engine.submit(r));
+            if what == "flash_setup" {
+                assert_eq!(assert_not_oversold(&f.engine, f.slots), 0);
+                return;
             }
+            // Every live thread's time (a rayon pool's too), plus the crowd threads' own.
+            let (start, cpu0) = (Instant::now(), on_cpu_ns());
+            let spawned_cpu: u64 = if threads == 1 {
+                for r in &f.requests {
+                    let _ = black_box(f.engine.submit(r));
+                }
+                0
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = (0..threads)
+                        .map(|t| {
+                            let f = &f;
+                            s.spawn(move || {
+                                let cpu0 = thread_cpu_ns();
+                                for r in f.requests.iter().skip(t).step_by(threads) {
+                                    let _ = black_box(f.engine.submit(r));
+                                }
+                                thread_cpu_ns() - cpu0
+                            })
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| h.join().expect("crowd thread")).sum()
+                })
+            };
             if lottery {
                 f.engine.advance_clock(60).expect("manual clock");
             }
             println!(
-                "flash crowd ({}, 1 thread): wall {:.2} ms, on-CPU {:.2} ms",
+                "flash crowd ({}, {threads} thread(s)): wall {:.2} ms, on-CPU {:.2} ms (all threads)",
                 if lottery { "lottery" } else { "fcfs" },
                 start.elapsed().as_secs_f64() * 1e3,
-                (on_cpu_ns() - cpu0) as f64 / 1e6
+                (on_cpu_ns() - cpu0 + spawned_cpu) as f64 / 1e6
             );
             assert_eq!(assert_not_oversold(&f.engine, f.slots) as usize, FLASH_SLOTS);
         }
@@ -195,6 +235,6 @@ fn main() {
             }
             println!("{what}: wall {:.1} ns, on-CPU {:.1} ns per call", start.elapsed().as_nanos() as f64 / n as f64, (on_cpu_ns() - cpu0) as f64 / n as f64);
         }
-        other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | spread2 | query | publish | flash | busy_query | busy_by_day | busy_alternatives"),
+        other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | spread2 | query | publish | flash | flash_setup | busy_query | busy_by_day | busy_alternatives"),
     }
 }
