@@ -48,6 +48,17 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// FNV-1a of a sequence of strings (a digest to compare runs of different builds).
+fn fnv(items: impl Iterator<Item = String>) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for s in items {
+        for b in s.bytes().chain([0]) {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map(String::as_str).unwrap_or("book_cancel");
@@ -165,13 +176,19 @@ fn main() {
             println!("publish a city-day: median wall {:.2} ms, on-CPU (all threads) {:.2} ms", median(&mut wall), median(&mut cpu));
         }
         "flash" | "flash_setup" => {
-            // `flash 2 [threads]` runs the lottery (submissions from `threads` threads, default
-            // 1, interleaved shares as in the criterion bench, then the draw), `flash 1 [threads]`
-            // first-come-first-served. `flash_setup 2` builds the same crowd and stops: the
-            // callgrind total of `flash 2` minus this one is the crowd's own cost.
+            // `flash 2 [threads] [events]` runs the lottery (submissions from `threads`
+            // threads, default 1, interleaved shares as in the criterion bench, then the draw),
+            // `flash 1 [threads]` first-come-first-served. With `events`, a subscriber receives
+            // every event (so every event is built), and a digest of them is printed. The
+            // winners' digest compares outcomes across builds. `flash_setup 2` builds the same
+            // crowd and stops: the callgrind total of `flash 2` minus it is the crowd's own cost.
             let lottery = n > 1;
             let threads: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 64);
             let f = flash_crowd(FLASH_REQUESTS, FLASH_SLOTS, if lottery { 60 } else { 0 }, 1);
+            let events = (args.get(4).map(String::as_str) == Some("events")).then(|| {
+                let options = SubscribeOptions { capacity: 1 << 20, overflow: Overflow::Disconnect };
+                f.engine.subscribe_with(options).expect("subscribe")
+            });
             if what == "flash_setup" {
                 assert_eq!(assert_not_oversold(&f.engine, f.slots), 0);
                 return;
@@ -210,6 +227,20 @@ fn main() {
                 (on_cpu_ns() - cpu0 + spawned_cpu) as f64 / 1e6
             );
             assert_eq!(assert_not_oversold(&f.engine, f.slots) as usize, FLASH_SLOTS);
+            let mut patients: Vec<PatientId> = f.requests.iter().map(|r| r.patient).collect();
+            patients.sort_unstable();
+            patients.dedup();
+            let won = patients.iter().flat_map(|&p| {
+                let bookings = f.engine.patient_record(p).expect("patient").active_bookings;
+                bookings.into_iter().map(move |b| format!("{p} {}", b.slot))
+            });
+            println!("winners digest {:016x}, last event seq {}", fnv(won), f.engine.last_event_seq());
+            if let Some(events) = events {
+                let mut all: Vec<Event> = events.try_iter().collect();
+                all.sort_by_key(|e| e.seq);
+                let n = all.len();
+                println!("{n} events received, digest {:016x}", fnv(all.iter().map(|e| format!("{e:?}"))));
+            }
         }
         "busy_query" | "busy_by_day" | "busy_alternatives" => {
             // On a city 70% booked, asking from full departments (see `busy_city`).
