@@ -193,12 +193,13 @@ fn main() {
             println!("publish a city-day: median wall {:.2} ms, on-CPU (all threads) {:.2} ms", median(&mut wall), median(&mut cpu));
         }
         "flash" | "flash_setup" => {
-            // `flash 2 [threads] [events]` runs the lottery (submissions from `threads`
+            // `flash 2 [threads] [check|events]` runs the lottery (submissions from `threads`
             // threads, default 1, interleaved shares as in the criterion bench, then the draw),
-            // `flash 1 [threads]` first-come-first-served. With `events`, a subscriber receives
-            // every event (so every event is built), and a digest of them is printed. The
-            // winners' digest compares outcomes across builds. `flash_setup 2` builds the same
-            // crowd and stops: the callgrind total of `flash 2` minus it is the crowd's own cost.
+            // `flash 1 [threads]` first-come-first-served. `check` prints a digest of the
+            // winners and the last event's seq, to compare outcomes across builds; `events` also
+            // subscribes, so that every event is built, and prints a digest of them all.
+            // `flash_setup 2` builds the same crowd and stops: the callgrind total of `flash 2`
+            // minus it is the crowd's own cost.
             let lottery = n > 1;
             let threads: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 64);
             let f = flash_crowd(FLASH_REQUESTS, FLASH_SLOTS, if lottery { 60 } else { 0 }, 1);
@@ -237,6 +238,9 @@ fn main() {
                 (process_cpu_exact_ns() - cpu0) as f64 / 1e6
             );
             assert_eq!(assert_not_oversold(&f.engine, f.slots) as usize, FLASH_SLOTS);
+            if args.get(4).is_none() {
+                return;
+            }
             let mut patients: Vec<PatientId> = f.requests.iter().map(|r| r.patient).collect();
             patients.sort_unstable();
             patients.dedup();
