@@ -21,6 +21,11 @@ use std::sync::Arc;
 /// (The whole `max_entries` is not reserved up front: most releases draw a few entries.)
 const TICKETS_RESERVED: usize = 4_096;
 
+/// Tickets reserved when a draw outgrows `TICKETS_RESERVED`: a release with that many entries is
+/// a flash crowd (DOMAIN.md: 100,000+ requests within seconds), so the buffers grow once to
+/// this, instead of doubling five times and rehashing the duplicate set each time.
+const FLASH_CROWD_RESERVED: usize = 1 << 17;
+
 /// One entry into a release's draw.
 #[derive(Clone)]
 pub(crate) struct Ticket {
@@ -35,6 +40,13 @@ pub(crate) struct Draw {
     pub tickets: Vec<Ticket>,
     /// (patient, slot) already entered: one ticket each. Engine-assigned keys: a fast hasher.
     pub entered: FxHashSet<(PatientId, SlotId)>,
+    /// The sort key of each ticket in the draw seeded `keys_seed` (`lottery::key`), computed by
+    /// the thread that entered it, so the crowd's threads share that work and the draw only
+    /// sorts. Valid when it has one key per ticket and the draw's seed is `keys_seed`;
+    /// otherwise (a restored snapshot, a replayed entry, a policy seed changed meanwhile) the
+    /// draw computes them all again.
+    pub keys: Vec<u64>,
+    pub keys_seed: Option<u64>,
     /// Taken out for its draw (`take_due`): an `enter` that locks it afterwards must not push.
     drawn: bool,
 }
@@ -45,8 +57,29 @@ impl Draw {
             draws_at,
             tickets: Vec::with_capacity(TICKETS_RESERVED),
             entered: FxHashSet::with_capacity_and_hasher(TICKETS_RESERVED, FxBuildHasher),
+            keys: Vec::with_capacity(TICKETS_RESERVED),
+            keys_seed: None,
             drawn: false,
         }
+    }
+
+    /// The keys of every ticket if they were all computed for `seed`.
+    pub fn keys_for(&self, seed: u64) -> Option<&[u64]> {
+        (self.keys_seed == Some(seed) && self.keys.len() == self.tickets.len())
+            .then_some(&self.keys[..])
+    }
+
+    /// Room for one more ticket: at `TICKETS_RESERVED`, room for a flash crowd at once.
+    fn reserve_one(&mut self, max_entries: usize) {
+        let len = self.tickets.len();
+        if len < self.tickets.capacity() {
+            return;
+        }
+        let to = if len < FLASH_CROWD_RESERVED { FLASH_CROWD_RESERVED } else { len * 2 };
+        let more = to.min(max_entries).saturating_sub(len).max(1);
+        self.tickets.reserve_exact(more);
+        self.keys.reserve_exact(more);
+        self.entered.reserve(more);
     }
 }
 
@@ -91,17 +124,29 @@ impl Lotteries {
     }
 
     /// Enter `ticket` in the draw of `release_at`, unless it holds `max_entries` tickets or the
-    /// patient entered this slot already.
-    ///
-    /// A draw taken out by `take_due` while this call held its `Arc` is marked drawn: entering
-    /// it would be lost, so the entry goes to the release's current draw instead. The mark is
-    /// read under the draw's lock, which orders the push before or after the take.
+    /// patient entered this slot already. Without its sort key (replay): the draw computes it.
     pub fn enter(
         &self,
         release_at: Timestamp,
         draws_at: Timestamp,
         max_entries: usize,
         ticket: Ticket,
+    ) -> Result<(), EnterError> {
+        self.enter_keyed(release_at, draws_at, max_entries, ticket, None)
+    }
+
+    /// `enter`, with the ticket's sort key in the draw seeded `key.0` if the caller computed it.
+    ///
+    /// A draw taken out by `take_due` while this call held its `Arc` is marked drawn: entering
+    /// it would be lost, so the entry goes to the release's current draw instead. The mark is
+    /// read under the draw's lock, which orders the push before or after the take.
+    pub fn enter_keyed(
+        &self,
+        release_at: Timestamp,
+        draws_at: Timestamp,
+        max_entries: usize,
+        ticket: Ticket,
+        key: Option<(u64, u64)>,
     ) -> Result<(), EnterError> {
         loop {
             let draw = self.draw(release_at, draws_at);
@@ -112,8 +157,16 @@ impl Lotteries {
             if d.tickets.len() >= max_entries {
                 return Err(EnterError::Full);
             }
+            d.reserve_one(max_entries);
             if !d.entered.insert((ticket.request.patient, ticket.request.slot)) {
                 return Err(EnterError::Duplicate);
+            }
+            match key {
+                Some((seed, key)) if d.tickets.is_empty() || d.keys_seed == Some(seed) => {
+                    d.keys_seed = Some(seed);
+                    d.keys.push(key);
+                }
+                _ => d.keys_seed = None, // the draw computes every key
             }
             d.tickets.push(ticket);
             return Ok(());
