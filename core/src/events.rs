@@ -683,17 +683,21 @@ impl EventBus {
         let mut gone: Vec<u64> = Vec::new();
         {
             let subs = self.subscribers.read();
-            for sub in subs.iter() {
+            // Built once: the last subscriber gets the event itself, the others copies (a
+            // release's `LotteryDrawn` holds every ticket of the draw).
+            let mut event = Some(event);
+            for (k, sub) in subs.iter().enumerate() {
+                let Some(ev) = (if k + 1 == subs.len() { event.take() } else { event.clone() })
+                else {
+                    break;
+                };
                 // A blocking subscriber with an event already parked by this thread gets the
                 // later ones parked too, so that this thread's events reach it in order.
                 let parked_before = sub.overflow == Overflow::Block
                     && WAITING_TOTAL.load(Ordering::Acquire) > 0
                     && WAITING.with(|w| w.borrow().iter().any(|(id, _, _)| *id == sub.id));
-                let result = if parked_before {
-                    Err(TrySendError::Full(event.clone()))
-                } else {
-                    sub.tx.try_send(event.clone())
-                };
+                let result =
+                    if parked_before { Err(TrySendError::Full(ev)) } else { sub.tx.try_send(ev) };
                 match result {
                     Ok(()) => {}
                     Err(TrySendError::Full(ev)) => match sub.overflow {
@@ -721,10 +725,18 @@ impl EventBus {
 
     /// Send the events this thread parked for full [`Overflow::Block`] queues, waiting for
     /// room. Called at the end of every operation, outside every lock.
+    #[inline]
     pub fn deliver_waiting() {
-        if WAITING_TOTAL.load(Ordering::Acquire) == 0 {
-            return;
+        if WAITING_TOTAL.load(Ordering::Acquire) != 0 {
+            Self::deliver_parked();
         }
+    }
+
+    /// `deliver_waiting` when something is parked somewhere (kept out of line: every
+    /// operation inlines the check above, one load, instead of calling).
+    #[cold]
+    #[inline(never)]
+    fn deliver_parked() {
         let waiting = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
         WAITING_TOTAL.fetch_sub(waiting.len(), Ordering::AcqRel);
         for (_, tx, event) in waiting {

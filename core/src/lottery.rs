@@ -251,24 +251,25 @@ impl Engine {
         for (release_at, draw) in self.lotteries.take_due(now) {
             let seed = draw_seed(self.pol().lottery.seed, release_at);
             let at = draw.draws_at;
-            let tickets = &draw.tickets;
             // One pass over the tickets in their stored order: each one's key and sight, so
             // that serving them in drawn order reads the sorted entries and the sights, and a
             // ticket's own record only if it is tried (about one in fifty in a flash crowd).
+            let tickets: Vec<&Ticket> = draw.shards.iter().flat_map(|d| &d.tickets).collect();
             let mut sights = Sights::new(self, at);
-            let keys = draw.keys_for(seed);
-            let entries: Vec<Entry> = tickets
-                .iter()
-                .enumerate()
-                .map(|(i, t)| Entry {
-                    key: match keys {
-                        Some(keys) => keys[i],
-                        None => key(unit(seed, identity(&t.request)), t.weight),
-                    },
-                    index: i as u32,
-                    sight: sights.index_of(&t.request),
-                })
-                .collect();
+            let mut entries: Vec<Entry> = Vec::with_capacity(tickets.len());
+            for shard in &draw.shards {
+                let keys = shard.keys_for(seed);
+                for (i, t) in shard.tickets.iter().enumerate() {
+                    entries.push(Entry {
+                        key: match keys {
+                            Some(keys) => keys[i],
+                            None => key(unit(seed, identity(&t.request)), t.weight),
+                        },
+                        index: entries.len() as u32,
+                        sight: sights.index_of(&t.request),
+                    });
+                }
+            }
             let order =
                 serving_order(entries, |e| e.key, |e| identity(&tickets[e.index as usize].request));
             self.emit_lazily(at, || EventKind::LotteryDrawn {
