@@ -10,11 +10,12 @@
 //!
 //! A release brings ~100,000 entries for ~2,000 places (DOMAIN.md), so the draw is built for
 //! that: each entry's key is computed by the thread that enters it (the crowd's threads share
-//! the logarithms); the draw sorts 16-byte (key, index, sight) entries with a radix sort (equal
-//! keys then put in identity order: the same order a comparison sort of (key, identity) gives);
-//! what a slot offers a channel is looked at once per (slot, channel), not per ticket, so a
-//! ticket whose slot has no place left for it loses without its patient's lock and without its
-//! own record being read; and events are built only if someone reads them.
+//! the logarithms); the draw sorts 16-byte (key, index, sight) entries with a radix sort of the
+//! keys' top bits (equal prefixes then ordered by whole key and identity: the same order a
+//! comparison sort of (key, identity) gives); what a slot offers a channel is looked at once
+//! per (slot, channel), not per ticket, so a ticket whose slot has no place left for it loses
+//! without its patient's lock and without its own record being read; and events are built
+//! only if someone reads them.
 
 use crate::booking::{Mode, PoolOrder};
 use crate::error::{Error, Result};
@@ -59,14 +60,16 @@ fn draw_seed(policy_seed: u64, release_at: Timestamp) -> u64 {
 
 /// Below this many entries a comparison sort beats the radix sort's fixed cost.
 const RADIX_FROM: usize = 1_024;
-/// The radix sort's digit: 6 passes of 11 bits cover a 64-bit key.
+/// The radix sort's digit and passes: 3 passes of 11 bits sort by a key's top 33 bits.
 const DIGIT_BITS: u32 = 11;
 const BUCKETS: usize = 1 << DIGIT_BITS;
-const PASSES: usize = 64usize.div_ceil(DIGIT_BITS as usize);
+const PASSES: usize = 3;
+/// The bits below a key's sorted prefix.
+const PREFIX_SHIFT: u32 = 64 - PASSES as u32 * DIGIT_BITS;
 
-/// `a` in ascending `key` order, stable (least significant digit first; a pass whose digit is
-/// the same for every key is skipped). Two buffers and one histogram: no comparisons, ~6 moves
-/// of each element.
+/// `a` in ascending `key` order for keys below `2^(PASSES × DIGIT_BITS)`, stable (least
+/// significant digit first; a pass whose digit is the same for every key is skipped). Two
+/// buffers and one histogram: no comparisons, up to 3 moves of each element.
 fn radix_sort<T: Copy + Default>(mut a: Vec<T>, key: impl Fn(&T) -> u64) -> Vec<T> {
     let n = a.len();
     if n == 0 {
@@ -102,29 +105,33 @@ fn radix_sort<T: Copy + Default>(mut a: Vec<T>, key: impl Fn(&T) -> u64) -> Vec<
 /// `entries` in serving order: ascending key, equal keys by ascending identity (identities
 /// are distinct). The order is total, so it depends only on the entries, never on the order
 /// they were given in.
+///
+/// Large draws: a radix sort by the keys' top 33 bits (for the keys of a draw, the exponent
+/// and 21 bits of the mantissa), then each run of equal prefixes (a few entries among
+/// 100,000) ordered by whole key and identity — the same order as one comparison sort.
 fn serving_order<T: Copy + Default>(
     entries: Vec<T>,
     key: impl Fn(&T) -> u64,
     identity: impl Fn(&T) -> u64,
 ) -> Vec<T> {
     let n = entries.len();
+    let by_key_then_identity =
+        |a: &T, b: &T| key(a).cmp(&key(b)).then_with(|| identity(a).cmp(&identity(b)));
     if n < RADIX_FROM {
         let mut entries = entries;
-        entries.sort_unstable_by_key(|e| (key(e), identity(e)));
+        entries.sort_unstable_by(by_key_then_identity);
         return entries;
     }
-    let mut entries = radix_sort(entries, &key);
-    // Equal keys (rare: 53 random bits each) are still in the order given: put them in
-    // identity order.
+    let mut entries = radix_sort(entries, |e| key(e) >> PREFIX_SHIFT);
     let mut i = 0;
     while i + 1 < n {
-        let k = key(&entries[i]);
+        let prefix = key(&entries[i]) >> PREFIX_SHIFT;
         let mut j = i + 1;
-        while j < n && key(&entries[j]) == k {
+        while j < n && key(&entries[j]) >> PREFIX_SHIFT == prefix {
             j += 1;
         }
         if j - i > 1 {
-            entries[i..j].sort_unstable_by_key(&identity);
+            entries[i..j].sort_unstable_by(by_key_then_identity);
         }
         i = j;
     }
@@ -438,8 +445,11 @@ mod tests {
     fn equal_keys_go_by_identity_whatever_the_arrival_order() {
         // Keys from a small range: most entries share their key with others, above and
         // below the size where the radix sort takes over.
-        for n in [300usize, 3_000] {
-            let keys: Vec<u64> = (0..n as u64).map(|i| (mix(i) % 17) << 52).collect();
+        // And keys equal in their top bits (the radix sort's prefix), different below.
+        for (n, low) in [(300usize, false), (3_000, false), (3_000, true), (100_000, true)] {
+            let keys: Vec<u64> = (0..n as u64)
+                .map(|i| (mix(i) % 17) << 52 | if low { mix(i ^ 5) % 3 } else { 0 })
+                .collect();
             let identities: Vec<u64> = (0..n as u64).map(|i| mix(i ^ 0xabc)).collect();
             let order = |given: Vec<u32>| -> Vec<u32> {
                 let entries = given.into_iter().map(|i| (keys[i as usize], i)).collect();
