@@ -285,14 +285,15 @@ impl Engine {
                 order: order.iter().map(|e| tickets[e.index as usize].id).collect(),
             });
             let mode = Mode { hold_ttl_s: None, offer: None, bypass_lottery: true };
-            for e in &order {
-                if let Some(sight) = sights.full(e.sight) {
-                    self.emit_lazily(at, || EventKind::LotteryLost {
-                        ticket: tickets[e.index as usize].id,
-                        reason: sight.reason(),
-                    });
+            // The tickets that lose on sight are emitted in runs, each run before the next
+            // ticket tried and so numbered as one by one (`EventBus::emit_run`).
+            let mut run_from = 0;
+            for (k, e) in order.iter().enumerate() {
+                if sights.full(e.sight).is_some() {
                     continue;
                 }
+                self.emit_lost_on_sight(at, &order[run_from..k], &tickets, &mut sights);
+                run_from = k + 1;
                 let t = &tickets[e.index as usize];
                 match self.place(&t.request, mode, at) {
                     Ok(b) => {
@@ -306,7 +307,22 @@ impl Engine {
                     }
                 }
             }
+            self.emit_lost_on_sight(at, &order[run_from..], &tickets, &mut sights);
         }
+    }
+
+    /// `LotteryLost` for a run of tickets that lost on sight (their slots' reasons).
+    fn emit_lost_on_sight(
+        &self,
+        at: Timestamp,
+        run: &[Entry],
+        tickets: &[&Ticket],
+        sights: &mut Sights<'_>,
+    ) {
+        self.events.emit_run(at, run.len(), |j| EventKind::LotteryLost {
+            ticket: tickets[run[j].index as usize].id,
+            reason: sights.list[run[j].sight as usize].reason(),
+        });
     }
 }
 
