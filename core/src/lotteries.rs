@@ -130,10 +130,39 @@ impl Draw {
     }
 }
 
-/// A draw taken out to be drawn: its tickets, in shards.
+/// A draw taken out to be drawn: its tickets, in shards. Ticket `i` of the draw is ticket
+/// `i - starts[s]` of the shard `s` that holds it (no copy of the tickets into one vector).
 pub(crate) struct TakenDraw {
     pub draws_at: Timestamp,
     pub shards: Vec<Draw>,
+    /// Where each shard's tickets start in the draw's numbering; last: the number of tickets.
+    starts: Vec<usize>,
+}
+
+impl TakenDraw {
+    fn new(draws_at: Timestamp, shards: Vec<Draw>) -> TakenDraw {
+        let mut starts = Vec::with_capacity(shards.len() + 1);
+        let mut n = 0;
+        starts.push(0);
+        for d in &shards {
+            n += d.tickets.len();
+            starts.push(n);
+        }
+        TakenDraw { draws_at, shards, starts }
+    }
+
+    /// The number of tickets.
+    pub fn len(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+
+    /// Ticket `i` (`< len()`) in the draw's numbering: the shards' tickets one after another.
+    pub fn ticket(&self, i: u32) -> &Ticket {
+        let i = i as usize;
+        // The last shard starting at or before `i` (empty shards start where the next does).
+        let s = self.starts.partition_point(|&start| start <= i) - 1;
+        &self.shards[s].tickets[i - self.starts[s]]
+    }
 }
 
 /// Why a ticket could not be entered.
@@ -374,7 +403,7 @@ impl Lotteries {
             })
             .collect();
         index.free.push(place);
-        Some(TakenDraw { draws_at, shards })
+        Some(TakenDraw::new(draws_at, shards))
     }
 
     /// Forget a release's draw (replay of its `LotteryDrawn`).
@@ -512,8 +541,11 @@ mod tests {
             }
             let due = l.take_due(Timestamp(i64::MAX));
             assert_eq!(due.len(), 1);
-            let tickets: usize = due[0].1.shards.iter().map(|d| d.tickets.len()).sum();
-            assert_eq!(tickets, 100);
+            let draw = &due[0].1;
+            assert_eq!(draw.len(), 100);
+            let mut ids: Vec<u64> = (0..100).map(|i| draw.ticket(i).id.0).collect();
+            ids.sort_unstable();
+            assert_eq!(ids, (round * 1_000..round * 1_000 + 100).collect::<Vec<u64>>());
             assert!(l.open_draws().is_empty());
         }
         assert_eq!(l.store.count(), 1, "one place, reused");

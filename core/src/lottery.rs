@@ -21,7 +21,7 @@ use crate::booking::{Mode, PoolOrder};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
-use crate::lotteries::{EnterError, Ticket};
+use crate::lotteries::{EnterError, TakenDraw, Ticket};
 use crate::model::{PriorityClass, Request, Submission};
 use crate::policy::Policy;
 use crate::slot::Slot;
@@ -261,9 +261,8 @@ impl Engine {
             // One pass over the tickets in their stored order: each one's key and sight, so
             // that serving them in drawn order reads the sorted entries and the sights, and a
             // ticket's own record only if it is tried (about one in fifty in a flash crowd).
-            let tickets: Vec<&Ticket> = draw.shards.iter().flat_map(|d| &d.tickets).collect();
             let mut sights = Sights::new(self, at);
-            let mut entries: Vec<Entry> = Vec::with_capacity(tickets.len());
+            let mut entries: Vec<Entry> = Vec::with_capacity(draw.len());
             for shard in &draw.shards {
                 let keys = shard.keys_for(seed);
                 for (i, t) in shard.tickets.iter().enumerate() {
@@ -278,11 +277,11 @@ impl Engine {
                 }
             }
             let order =
-                serving_order(entries, |e| e.key, |e| identity(&tickets[e.index as usize].request));
+                serving_order(entries, |e| e.key, |e| identity(&draw.ticket(e.index).request));
             self.emit_lazily(at, || EventKind::LotteryDrawn {
                 release_at,
                 seed,
-                order: order.iter().map(|e| tickets[e.index as usize].id).collect(),
+                order: order.iter().map(|e| draw.ticket(e.index).id).collect(),
             });
             let mode = Mode { hold_ttl_s: None, offer: None, bypass_lottery: true };
             // The tickets that lose on sight are emitted in runs, each run before the next
@@ -292,9 +291,9 @@ impl Engine {
                 if sights.full(e.sight).is_some() {
                     continue;
                 }
-                self.emit_lost_on_sight(at, &order[run_from..k], &tickets, &mut sights);
+                self.emit_lost_on_sight(at, &order[run_from..k], &draw, &mut sights);
                 run_from = k + 1;
-                let t = &tickets[e.index as usize];
+                let t = draw.ticket(e.index);
                 match self.place(&t.request, mode, at) {
                     Ok(b) => {
                         self.emit_at(at, EventKind::LotteryWon { ticket: t.id, booking: b.id });
@@ -307,7 +306,7 @@ impl Engine {
                     }
                 }
             }
-            self.emit_lost_on_sight(at, &order[run_from..], &tickets, &mut sights);
+            self.emit_lost_on_sight(at, &order[run_from..], &draw, &mut sights);
         }
     }
 
@@ -316,11 +315,11 @@ impl Engine {
         &self,
         at: Timestamp,
         run: &[Entry],
-        tickets: &[&Ticket],
+        draw: &TakenDraw,
         sights: &mut Sights<'_>,
     ) {
         self.events.emit_run(at, run.len(), |j| EventKind::LotteryLost {
-            ticket: tickets[run[j].index as usize].id,
+            ticket: draw.ticket(run[j].index).id,
             reason: sights.list[run[j].sight as usize].reason(),
         });
     }
