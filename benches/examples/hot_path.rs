@@ -2,7 +2,8 @@
 //! callgrind profile): `book_cancel` (default), `hold_confirm_cancel`, `keyed_book_cancel` (the
 //! same through `execute` with request keys), `group3_book_cancel` (a booking group of three
 //! neighbouring slots and its cancellation), `spread2`, `query`, `publish`,
-//! `flash`, or on a city 70% booked asking from full departments (`busy_city`): `busy_query`
+//! `flash` (`flash 2 [threads]`: the release lottery; `flash_setup 2`: its fixture alone), or
+//! on a city 70% booked asking from full departments (`busy_city`): `busy_query`
 //! (department-day), `busy_by_day` (free places by day, 14 days), `busy_alternatives` (clinic,
 //! 7 days, first 5).
 //!
@@ -35,6 +36,44 @@ fn on_cpu_ns() -> u64 {
         .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
         .filter_map(|s| s.split_whitespace().next().and_then(|x| x.parse::<u64>().ok()))
         .sum()
+}
+
+/// CPU time of the whole process in nanoseconds, exited threads included, exact to the call
+/// (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`: unlike a thread's `schedstat` read by itself,
+/// which is only brought up to date at the scheduler's tick, 4 ms here).
+#[cfg(target_os = "linux")]
+fn process_cpu_exact_ns() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+    let mut t = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid, writable `struct timespec` (64-bit Linux layout).
+    if unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut t) } != 0 {
+        return 0;
+    }
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_cpu_exact_ns() -> u64 {
+    0
+}
+
+/// FNV-1a of a sequence of strings (a digest to compare runs of different builds).
+fn fnv(items: impl Iterator<Item = String>) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for s in items {
+        for b in s.bytes().chain([0]) {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 fn main() {
@@ -153,23 +192,72 @@ fn main() {
             }
             println!("publish a city-day: median wall {:.2} ms, on-CPU (all threads) {:.2} ms", median(&mut wall), median(&mut cpu));
         }
-        "flash" => {
-            let lottery = n > 1; // `flash 2` runs the lottery, `flash 1` first-come-first-served
+        "flash" | "flash_setup" => {
+            // `flash 2 [threads] [check|events]` runs the lottery (submissions from `threads`
+            // threads, default 1, interleaved shares as in the criterion bench, then the draw),
+            // `flash 1 [threads]` first-come-first-served. `check` prints a digest of the
+            // winners and the last event's seq, to compare outcomes across builds; `events` also
+            // subscribes, so that every event is built, and prints a digest of them all.
+            // `flash_setup 2` builds the same crowd and stops: the callgrind total of `flash 2`
+            // minus it is the crowd's own cost.
+            let lottery = n > 1;
+            let threads: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 64);
             let f = flash_crowd(FLASH_REQUESTS, FLASH_SLOTS, if lottery { 60 } else { 0 }, 1);
-            let (start, cpu0) = (Instant::now(), on_cpu_ns());
-            for r in &f.requests {
-                let _ = black_box(f.engine.submit(r));
+            let events = (args.get(4).map(String::as_str) == Some("events")).then(|| {
+                let options = SubscribeOptions { capacity: 1 << 20, overflow: Overflow::Disconnect };
+                f.engine.subscribe_with(options).expect("subscribe")
+            });
+            if what == "flash_setup" {
+                assert_eq!(assert_not_oversold(&f.engine, f.slots), 0);
+                return;
             }
+            let (start, cpu0) = (Instant::now(), process_cpu_exact_ns());
+            if threads == 1 {
+                for r in &f.requests {
+                    let _ = black_box(f.engine.submit(r));
+                }
+            } else {
+                std::thread::scope(|s| {
+                    for t in 0..threads {
+                        let f = &f;
+                        s.spawn(move || {
+                            for r in f.requests.iter().skip(t).step_by(threads) {
+                                let _ = black_box(f.engine.submit(r));
+                            }
+                        });
+                    }
+                });
+            }
+            let (entered, cpu1) = (start.elapsed(), process_cpu_exact_ns());
             if lottery {
                 f.engine.advance_clock(60).expect("manual clock");
             }
             println!(
-                "flash crowd ({}, 1 thread): wall {:.2} ms, on-CPU {:.2} ms",
+                "flash crowd ({}, {threads} thread(s)): wall {:.2} ms, on-CPU {:.2} ms (process); the draw: wall {:.2} ms, on-CPU {:.2} ms",
                 if lottery { "lottery" } else { "fcfs" },
                 start.elapsed().as_secs_f64() * 1e3,
-                (on_cpu_ns() - cpu0) as f64 / 1e6
+                (process_cpu_exact_ns() - cpu0) as f64 / 1e6,
+                (start.elapsed() - entered).as_secs_f64() * 1e3,
+                (process_cpu_exact_ns() - cpu1) as f64 / 1e6,
             );
             assert_eq!(assert_not_oversold(&f.engine, f.slots) as usize, FLASH_SLOTS);
+            if args.get(4).is_none() {
+                return;
+            }
+            let mut patients: Vec<PatientId> = f.requests.iter().map(|r| r.patient).collect();
+            patients.sort_unstable();
+            patients.dedup();
+            let won = patients.iter().flat_map(|&p| {
+                let bookings = f.engine.patient_record(p).expect("patient").active_bookings;
+                bookings.into_iter().map(move |b| format!("{p} {}", b.slot))
+            });
+            println!("winners digest {:016x}, last event seq {}", fnv(won), f.engine.last_event_seq());
+            if let Some(events) = events {
+                let mut all: Vec<Event> = events.try_iter().collect();
+                all.sort_by_key(|e| e.seq);
+                let n = all.len();
+                println!("{n} events received, digest {:016x}", fnv(all.iter().map(|e| format!("{e:?}"))));
+            }
         }
         "busy_query" | "busy_by_day" | "busy_alternatives" => {
             // On a city 70% booked, asking from full departments (see `busy_city`).
@@ -195,6 +283,6 @@ fn main() {
             }
             println!("{what}: wall {:.1} ns, on-CPU {:.1} ns per call", start.elapsed().as_nanos() as f64 / n as f64, (on_cpu_ns() - cpu0) as f64 / n as f64);
         }
-        other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | spread2 | query | publish | flash | busy_query | busy_by_day | busy_alternatives"),
+        other => eprintln!("unknown hot path {other:?}: book_cancel | hold_confirm_cancel | spread2 | query | publish | flash | flash_setup | busy_query | busy_by_day | busy_alternatives"),
     }
 }

@@ -9,17 +9,25 @@
 //! records it.
 //!
 //! A release brings ~100,000 entries for ~2,000 places (DOMAIN.md), so the draw is built for
-//! that: one unstable sort of 16-byte keys, events built only if someone reads them, and a
-//! ticket whose slot has no place left for it loses without taking its patient's lock.
+//! that: each entry's key is computed by the thread that enters it (the crowd's threads share
+//! the logarithms); the draw sorts 16-byte (key, index, sight) entries with a radix sort of the
+//! keys' top bits (equal prefixes then ordered by whole key and identity: the same order a
+//! comparison sort of (key, identity) gives); what a slot offers a channel is looked at once
+//! per (slot, channel), not per ticket, so a ticket whose slot has no place left for it loses
+//! without its patient's lock and without its own record being read; and events are built
+//! only if someone reads them.
 
-use crate::booking::Mode;
+use crate::booking::{Mode, PoolOrder};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
-use crate::lotteries::{EnterError, Ticket};
+use crate::lotteries::{EnterError, TakenDraw, Ticket};
 use crate::model::{PriorityClass, Request, Submission};
+use crate::policy::Policy;
+use crate::slot::Slot;
 use crate::time::Timestamp;
 use crate::Engine;
+use rustc_hash::FxHashMap;
 use std::sync::atomic::Ordering;
 
 /// SplitMix64's finaliser: a bijective 64-bit mix. Derives one seed per release instant from
@@ -45,20 +53,105 @@ fn key(u: f64, weight: f64) -> u64 {
     (-u.ln() / weight.max(f64::MIN_POSITIVE)).to_bits()
 }
 
+/// The seed of the draw of the release at `release_at` under the policy seed `policy_seed`.
+fn draw_seed(policy_seed: u64, release_at: Timestamp) -> u64 {
+    mix(policy_seed ^ release_at.0 as u64)
+}
+
+/// Below this many entries a comparison sort beats the radix sort's fixed cost.
+const RADIX_FROM: usize = 1_024;
+/// The radix sort's digit and passes: 3 passes of 11 bits sort by a key's top 33 bits.
+const DIGIT_BITS: u32 = 11;
+const BUCKETS: usize = 1 << DIGIT_BITS;
+const PASSES: usize = 3;
+/// The bits below a key's sorted prefix.
+const PREFIX_SHIFT: u32 = 64 - PASSES as u32 * DIGIT_BITS;
+
+/// `a` in ascending `key` order for keys below `2^(PASSES × DIGIT_BITS)`, stable (least
+/// significant digit first; a pass whose digit is the same for every key is skipped). Two
+/// buffers and one histogram: no comparisons, up to 3 moves of each element.
+fn radix_sort<T: Copy + Default>(mut a: Vec<T>, key: impl Fn(&T) -> u64) -> Vec<T> {
+    let n = a.len();
+    if n == 0 {
+        return a;
+    }
+    let mut counts = vec![0u32; PASSES * BUCKETS];
+    for e in &a {
+        let k = key(e);
+        for (p, c) in counts.chunks_exact_mut(BUCKETS).enumerate() {
+            c[(k >> (p as u32 * DIGIT_BITS)) as usize & (BUCKETS - 1)] += 1;
+        }
+    }
+    let mut b = vec![T::default(); n];
+    for (p, c) in counts.chunks_exact_mut(BUCKETS).enumerate() {
+        let shift = p as u32 * DIGIT_BITS;
+        if c[(key(&a[0]) >> shift) as usize & (BUCKETS - 1)] as usize == n {
+            continue; // every key has this digit: the pass would not move anything
+        }
+        let mut sum = 0;
+        for x in c.iter_mut() {
+            (*x, sum) = (sum, sum + *x);
+        }
+        for e in &a {
+            let d = (key(e) >> shift) as usize & (BUCKETS - 1);
+            b[c[d] as usize] = *e;
+            c[d] += 1;
+        }
+        std::mem::swap(&mut a, &mut b);
+    }
+    a
+}
+
+/// `entries` in serving order: ascending key, equal keys by ascending identity (identities
+/// are distinct). The order is total, so it depends only on the entries, never on the order
+/// they were given in.
+///
+/// Large draws: a radix sort by the keys' top 33 bits (for the keys of a draw, the exponent
+/// and 21 bits of the mantissa), then each run of equal prefixes (a few entries among
+/// 100,000) ordered by whole key and identity — the same order as one comparison sort.
+fn serving_order<T: Copy + Default>(
+    entries: Vec<T>,
+    key: impl Fn(&T) -> u64,
+    identity: impl Fn(&T) -> u64,
+) -> Vec<T> {
+    let n = entries.len();
+    let by_key_then_identity =
+        |a: &T, b: &T| key(a).cmp(&key(b)).then_with(|| identity(a).cmp(&identity(b)));
+    if n < RADIX_FROM {
+        let mut entries = entries;
+        entries.sort_unstable_by(by_key_then_identity);
+        return entries;
+    }
+    let mut entries = radix_sort(entries, |e| key(e) >> PREFIX_SHIFT);
+    let mut i = 0;
+    while i + 1 < n {
+        let prefix = key(&entries[i]) >> PREFIX_SHIFT;
+        let mut j = i + 1;
+        while j < n && key(&entries[j]) >> PREFIX_SHIFT == prefix {
+            j += 1;
+        }
+        if j - i > 1 {
+            entries[i..j].sort_unstable_by(by_key_then_identity);
+        }
+        i = j;
+    }
+    entries
+}
+
 /// Serving order of entries given their identities (distinct) and weights: indexes into both.
 /// Ties (equal keys) go to the smaller identity, so the order is total and arrival-free.
 fn order_of(identities: &[u64], weights: &[f64], seed: u64) -> Vec<usize> {
     debug_assert_eq!(identities.len(), weights.len());
-    // (key, identity, index): one unstable sort of plain integers; identities are distinct, so
-    // the comparison is total and an unstable sort gives one answer.
-    let mut keyed: Vec<(u64, u64, u32)> = identities
+    let keyed: Vec<(u64, u32)> = identities
         .iter()
         .zip(weights)
         .enumerate()
-        .map(|(i, (&id, &w))| (key(unit(seed, id), w), id, i as u32))
+        .map(|(i, (&id, &w))| (key(unit(seed, id), w), i as u32))
         .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, _, i)| i as usize).collect()
+    serving_order(keyed, |e| e.0, |e| identities[e.1 as usize])
+        .into_iter()
+        .map(|(_, i)| i as usize)
+        .collect()
 }
 
 /// The serving order of weighted entries (indexes into `weights`), from `seed`: entry `i`'s
@@ -127,11 +220,14 @@ impl Engine {
             let no_shows = state.no_shows_in_window(&self.pol().no_show, now, self.utc_offset_s);
             (patient, self.lottery_weight(PriorityClass::of(urgency, req.follow_up), no_shows))
         };
-        let id = TicketId(self.lotteries.next_ticket.fetch_add(1, Ordering::Relaxed) + 1);
         let request = Request { patient, ..req.clone() };
+        // The ticket's sort key, here rather than in the draw: the crowd's threads share it.
+        let seed = draw_seed(self.pol().lottery.seed, release_at);
+        let key = (seed, key(unit(seed, identity(&request)), weight));
+        let id = TicketId(self.lotteries.next_ticket.fetch_add(1, Ordering::Relaxed) + 1);
         let max = self.pol().lottery.max_entries as usize;
         let ticket = Ticket { id, request: request.clone(), weight };
-        match self.lotteries.enter(release_at, draws_at, max, ticket) {
+        match self.lotteries.enter_keyed(release_at, draws_at, max, ticket, Some(key)) {
             Ok(()) => {}
             Err(EnterError::Full) => {
                 return Err(Error::CapacityExceeded(format!("the lottery of {release_at} is full")))
@@ -153,48 +249,52 @@ impl Engine {
         Ok(Submission::Entered { ticket: id, draws_at })
     }
 
-    /// Why a ticket certainly loses, known from its slot alone, without its patient's lock: the
-    /// slot is closed, booking has closed, or no pool this request may take has a free place.
-    /// Only for tickets without a referral (a referral's pools depend on the patient's record;
-    /// those go through `place`). `None` when the ticket must be tried.
-    fn lost_on_sight(&self, req: &Request, at: Timestamp) -> Option<Error> {
-        if req.referral.is_some() {
-            return None;
-        }
-        let slot = self.store.get(req.slot)?;
-        let window = self.window(slot);
-        if at >= window.closes_at || slot.is_closed() {
-            return None; // `place` words these refusals.
-        }
-        let order = self.pool_order(slot, &window, req.channel, None, at).ok()?;
-        (slot.free_in(order.as_slice()) == 0).then_some(Error::SlotFull { slot: req.slot })
-    }
-
     /// Draw every lottery whose window has closed, oldest release first. Called by `tick`.
     ///
     /// Tickets are served in the drawn order against the places as they stand: a ticket whose
-    /// slot has nothing left for it loses at once (`lost_on_sight`), so a place given back by a
+    /// slot has nothing left for it loses at once (`Sights::full`), so a place given back by a
     /// cancellation *during* the draw goes to whoever asks next, not to a later ticket of it.
     pub(crate) fn draw_due_lotteries(&self, now: Timestamp) {
         for (release_at, draw) in self.lotteries.take_due(now) {
-            let seed = mix(self.pol().lottery.seed ^ release_at.0 as u64);
-            let identities: Vec<u64> = draw.tickets.iter().map(|t| identity(&t.request)).collect();
-            let weights: Vec<f64> = draw.tickets.iter().map(|t| t.weight).collect();
-            let order = order_of(&identities, &weights, seed);
+            let seed = draw_seed(self.pol().lottery.seed, release_at);
             let at = draw.draws_at;
+            // One pass over the tickets in their stored order: each one's key and sight, so
+            // that serving them in drawn order reads the sorted entries and the sights, and a
+            // ticket's own record only if it is tried (about one in fifty in a flash crowd).
+            let mut sights = Sights::new(self, at);
+            let mut entries: Vec<Entry> = Vec::with_capacity(draw.len());
+            for shard in &draw.shards {
+                let keys = shard.keys_for(seed);
+                for (i, t) in shard.tickets.iter().enumerate() {
+                    entries.push(Entry {
+                        key: match keys {
+                            Some(keys) => keys[i],
+                            None => key(unit(seed, identity(&t.request)), t.weight),
+                        },
+                        index: entries.len() as u32,
+                        sight: sights.index_of(&t.request),
+                    });
+                }
+            }
+            let order =
+                serving_order(entries, |e| e.key, |e| identity(&draw.ticket(e.index).request));
             self.emit_lazily(at, || EventKind::LotteryDrawn {
                 release_at,
                 seed,
-                order: order.iter().map(|&i| draw.tickets[i].id).collect(),
+                order: order.iter().map(|e| draw.ticket(e.index).id).collect(),
             });
             let mode = Mode { hold_ttl_s: None, offer: None, bypass_lottery: true };
-            for i in order {
-                let t = &draw.tickets[i];
-                let outcome = match self.lost_on_sight(&t.request, at) {
-                    Some(e) => Err(e),
-                    None => self.place(&t.request, mode, at),
-                };
-                match outcome {
+            // The tickets that lose on sight are emitted in runs, each run before the next
+            // ticket tried and so numbered as one by one (`EventBus::emit_run`).
+            let mut run_from = 0;
+            for (k, e) in order.iter().enumerate() {
+                if sights.full(e.sight).is_some() {
+                    continue;
+                }
+                self.emit_lost_on_sight(at, &order[run_from..k], &draw, &mut sights);
+                run_from = k + 1;
+                let t = draw.ticket(e.index);
+                match self.place(&t.request, mode, at) {
                     Ok(b) => {
                         self.emit_at(at, EventKind::LotteryWon { ticket: t.id, booking: b.id });
                     }
@@ -206,13 +306,179 @@ impl Engine {
                     }
                 }
             }
+            self.emit_lost_on_sight(at, &order[run_from..], &draw, &mut sights);
         }
+    }
+
+    /// `LotteryLost` for a run of tickets that lost on sight (their slots' reasons).
+    fn emit_lost_on_sight(
+        &self,
+        at: Timestamp,
+        run: &[Entry],
+        draw: &TakenDraw,
+        sights: &mut Sights<'_>,
+    ) {
+        self.events.emit_run(at, run.len(), |j| EventKind::LotteryLost {
+            ticket: draw.ticket(run[j].index).id,
+            reason: sights.list[run[j].sight as usize].reason(),
+        });
+    }
+}
+
+/// A ticket in the draw: its sort key, its index in the draw's tickets, its sight.
+#[derive(Copy, Clone, Default)]
+struct Entry {
+    key: u64,
+    index: u32,
+    sight: u32,
+}
+
+/// The sight of tickets that always go through `place`.
+const NO_SIGHT: u32 = u32::MAX;
+
+/// What the draw knows of one (slot, channel) without any lock: the slot, and the pools a
+/// ticket of that channel may take at the draw's instant. Computed once per (slot, channel)
+/// instead of once per ticket (a release brings ~50 tickets per slot).
+struct Sight<'e> {
+    slot_id: SlotId,
+    channel: ChannelId,
+    /// `None`: the tickets go through `place`, which words their refusal (unknown slot,
+    /// booking closed, pool not open).
+    seen: Option<(&'e Slot, PoolOrder)>,
+    /// The reason a ticket lost, written once per slot if an event is built.
+    reason: Option<String>,
+}
+
+impl Sight<'_> {
+    fn reason(&mut self) -> String {
+        let slot = self.slot_id;
+        self.reason.get_or_insert_with(|| Error::SlotFull { slot }.to_string()).clone()
+    }
+}
+
+/// The sights of one draw.
+struct Sights<'e> {
+    engine: &'e Engine,
+    at: Timestamp,
+    /// The policy the sights were computed under: a policy change during the draw computes
+    /// them again.
+    policy: *const Policy,
+    index: FxHashMap<(SlotId, ChannelId), u32>,
+    list: Vec<Sight<'e>>,
+}
+
+impl<'e> Sights<'e> {
+    fn new(engine: &'e Engine, at: Timestamp) -> Self {
+        Sights { engine, at, policy: engine.pol(), index: FxHashMap::default(), list: Vec::new() }
+    }
+
+    fn see(&self, slot_id: SlotId, channel: ChannelId) -> Option<(&'e Slot, PoolOrder)> {
+        let engine = self.engine;
+        let slot = engine.store.get(slot_id)?;
+        let window = engine.window(slot);
+        if self.at >= window.closes_at {
+            return None;
+        }
+        let order = engine.pool_order(slot, &window, channel, None, self.at).ok()?;
+        Some((slot, order))
+    }
+
+    /// The sight of a request: `NO_SIGHT` for a request with a referral (its pools depend on
+    /// the patient's record).
+    fn index_of(&mut self, req: &Request) -> u32 {
+        if req.referral.is_some() {
+            return NO_SIGHT;
+        }
+        if let Some(&i) = self.index.get(&(req.slot, req.channel)) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        let seen = self.see(req.slot, req.channel);
+        self.list.push(Sight { slot_id: req.slot, channel: req.channel, seen, reason: None });
+        self.index.insert((req.slot, req.channel), i);
+        i
+    }
+
+    /// The sight `i` if its tickets certainly lose now, known from the slot alone, without
+    /// the patient's lock: the slot is open and no pool the request may take has a place.
+    /// `None` when the ticket must be tried: no sight, the slot is closed or booking has
+    /// closed (`place` words these), or a place is free.
+    fn full(&mut self, i: u32) -> Option<&mut Sight<'e>> {
+        if i == NO_SIGHT {
+            return None;
+        }
+        if !std::ptr::eq(self.engine.pol(), self.policy) {
+            self.policy = self.engine.pol();
+            for k in 0..self.list.len() {
+                let (slot, channel) = (self.list[k].slot_id, self.list[k].channel);
+                self.list[k].seen = self.see(slot, channel);
+            }
+        }
+        let sight = &mut self.list[i as usize];
+        let (slot, order) = sight.seen.as_ref()?;
+        (!slot.is_closed() && slot.free_in(order.as_slice()) == 0).then_some(sight)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The order as it was computed before the radix sort (one comparison sort of
+    /// (key, identity, index)): the draw must give exactly this order, or a seed would
+    /// give other winners than it did.
+    fn reference_order(identities: &[u64], weights: &[f64], seed: u64) -> Vec<usize> {
+        let mut keyed: Vec<(u64, u64, u32)> = identities
+            .iter()
+            .zip(weights)
+            .enumerate()
+            .map(|(i, (&id, &w))| (key(unit(seed, id), w), id, i as u32))
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, _, i)| i as usize).collect()
+    }
+
+    #[test]
+    fn the_order_is_the_comparison_sorts_at_every_size() {
+        for (n, seed) in [(0, 1), (1, 2), (7, 3), (1_023, 4), (1_024, 5), (5_000, 6), (100_000, 7)]
+        {
+            // Distinct identities as a draw has them ((patient, slot) pairs, given in a
+            // scrambled order), and the default weights of the five priority classes.
+            let identities: Vec<u64> =
+                (0..n as u64).map(|i| (mix(i) >> 40) << 32 | i.wrapping_mul(7_919)).collect();
+            let classes = [8.0, 4.0, 2.0, 1.5, 1.0];
+            let weights: Vec<f64> = (0..n).map(|i| classes[mix(i as u64) as usize % 5]).collect();
+            assert_eq!(
+                order_of(&identities, &weights, seed),
+                reference_order(&identities, &weights, seed),
+                "{n} entries"
+            );
+        }
+    }
+
+    #[test]
+    fn equal_keys_go_by_identity_whatever_the_arrival_order() {
+        // Keys from a small range: most entries share their key with others, above and
+        // below the size where the radix sort takes over.
+        // And keys equal in their top bits (the radix sort's prefix), different below.
+        for (n, low) in [(300usize, false), (3_000, false), (3_000, true), (100_000, true)] {
+            let keys: Vec<u64> = (0..n as u64)
+                .map(|i| (mix(i) % 17) << 52 | if low { mix(i ^ 5) % 3 } else { 0 })
+                .collect();
+            let identities: Vec<u64> = (0..n as u64).map(|i| mix(i ^ 0xabc)).collect();
+            let order = |given: Vec<u32>| -> Vec<u32> {
+                let entries = given.into_iter().map(|i| (keys[i as usize], i)).collect();
+                let sorted =
+                    serving_order(entries, |e: &(u64, u32)| e.0, |e| identities[e.1 as usize]);
+                sorted.into_iter().map(|e| e.1).collect()
+            };
+            let mut expected: Vec<u32> = (0..n as u32).collect();
+            expected.sort_unstable_by_key(|&i| (keys[i as usize], identities[i as usize]));
+            assert_eq!(order((0..n as u32).collect()), expected);
+            // The same entries given in reverse: the same entries served in the same order.
+            assert_eq!(order((0..n as u32).rev().collect()), expected);
+        }
+    }
 
     #[test]
     fn same_seed_same_order_and_weights_matter() {
