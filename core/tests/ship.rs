@@ -295,52 +295,6 @@ fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 // ------------------------------------------------------------------ crash test
 
-const CRASH_PATIENTS: u32 = 1000;
-
-fn crash_options(durability: Durability) -> OpenOptions {
-    let mut c = config();
-    c.policy.limits = LimitPolicy {
-        per_department_day: 1000,
-        per_visit_date: 1000,
-        per_seven_days: 1000,
-        total_active: 1000,
-        group_dates: GroupDates::First,
-    };
-    OpenOptions::new(durability).config(c).clock(ClockKind::Manual(start()))
-}
-
-fn crash_setup(dir: &Path) {
-    let e = DurableEngine::open(dir, crash_options(Durability::Sync)).unwrap();
-    let day = day0().plus_days(1);
-    let hospital =
-        e.add_institution("Songshan Lake Hospital", Tier::Secondary, "Songshan Lake").unwrap();
-    for d in 0..3 {
-        let dept = e
-            .add_department(hospital, &format!("specialty-{d}"), &format!("Department {d}"))
-            .unwrap();
-        for r in 0..4 {
-            let res = e
-                .add_resource(dept, ResourceKind::Doctor, &format!("Doctor {d}-{r}"), false)
-                .unwrap();
-            e.add_roster(Roster {
-                resource: res,
-                weekdays: vec![0, 1, 2, 3, 4, 5, 6],
-                start_min: 8 * 60,
-                end_min: 12 * 60,
-                segment_min: 30,
-                places: 12,
-                valid_from: day,
-                valid_until: day.plus_days(5),
-                closed_dates: vec![],
-            })
-            .unwrap();
-        }
-    }
-    e.publish_rosters_until(day.plus_days(5)).unwrap();
-    e.register_patients(CRASH_PATIENTS as usize).unwrap();
-    e.close().unwrap();
-}
-
 /// The child: a replicating `Sync` leader; prints its listener address, then three threads
 /// book, cancel and register, printing each operation once acknowledged; snapshots now and
 /// then. Until killed.

@@ -370,56 +370,6 @@ fn bad_inputs_are_typed_errors() {
 
 // ------------------------------------------------------------------ crash test
 
-const CRASH_PATIENTS: u32 = 1000;
-
-fn crash_options() -> OpenOptions {
-    crash_options_mode(Durability::Sync)
-}
-
-fn crash_options_mode(mode: Durability) -> OpenOptions {
-    let mut c = config();
-    c.policy.limits = LimitPolicy {
-        per_department_day: 1000,
-        per_visit_date: 1000,
-        per_seven_days: 1000,
-        total_active: 1000,
-        group_dates: GroupDates::First,
-    };
-    OpenOptions::new(mode).config(c).clock(ClockKind::Manual(start()))
-}
-
-fn crash_setup(dir: &Path) {
-    let e = DurableEngine::open(dir, crash_options()).unwrap();
-    let day = day0().plus_days(1);
-    let hospital =
-        e.add_institution("Songshan Lake Hospital", Tier::Secondary, "Songshan Lake").unwrap();
-    for d in 0..3 {
-        let dept = e
-            .add_department(hospital, &format!("specialty-{d}"), &format!("Department {d}"))
-            .unwrap();
-        for r in 0..4 {
-            let res = e
-                .add_resource(dept, ResourceKind::Doctor, &format!("Doctor {d}-{r}"), false)
-                .unwrap();
-            e.add_roster(Roster {
-                resource: res,
-                weekdays: vec![0, 1, 2, 3, 4, 5, 6],
-                start_min: 8 * 60,
-                end_min: 12 * 60,
-                segment_min: 30,
-                places: 12,
-                valid_from: day,
-                valid_until: day.plus_days(5),
-                closed_dates: vec![],
-            })
-            .unwrap();
-        }
-    }
-    e.publish_rosters_until(day.plus_days(5)).unwrap();
-    e.register_patients(CRASH_PATIENTS as usize).unwrap();
-    e.close().unwrap();
-}
-
 /// The child: a leader in `Sync` mode, three threads booking, cancelling and registering
 /// patients, printing each operation once acknowledged; snapshots now and then. Until killed.
 #[test]
@@ -427,7 +377,7 @@ fn crash_setup(dir: &Path) {
 fn standby_crash_child() {
     let Ok(dir) = std::env::var("HY_STANDBY_DIR") else { return };
     let seed: u64 = std::env::var("HY_STANDBY_SEED").unwrap().parse().unwrap();
-    let e = Arc::new(DurableEngine::open(&dir, crash_options()).unwrap());
+    let e = Arc::new(DurableEngine::open(&dir, crash_options(Durability::Sync)).unwrap());
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let slots = e.slot_count() as u32;
     let channel = e.channel_id("app").unwrap();
@@ -535,7 +485,7 @@ fn promoted_standby_keeps_everything_acknowledged() {
             "round {round}: the standby followed nothing"
         );
         let leader = standby
-            .promote(crash_options())
+            .promote(crash_options(Durability::Sync))
             .unwrap_or_else(|e| panic!("round {round}: promotion failed: {e}"));
         assert_eq!(
             (leader.last_event_seq(), leader.state_digest().unwrap()),
@@ -566,7 +516,7 @@ fn promoted_standby_keeps_everything_acknowledged() {
         let promoted_digest = leader.state_digest().unwrap();
         let replayed_at_promotion = leader.recovery_report().events_replayed;
         drop(leader);
-        let reopened = DurableEngine::open(&dir, crash_options_mode(Durability::None)).unwrap();
+        let reopened = DurableEngine::open(&dir, crash_options(Durability::None)).unwrap();
         assert_eq!(reopened.state_digest().unwrap(), promoted_digest, "round {round}");
         let leader = reopened;
         eprintln!(
