@@ -146,12 +146,8 @@ pub extern "C" fn hy_engine_with_manual_clock(
     ffi_panic_boundary! {
         let out = try_out(engine_out, "engine_out")?;
         let config = config_from(policy, format, utc_offset_s)?;
-        // Keep every instant far from overflow (the engine's dates end in 2199).
-        if !(0..=7_258_118_400).contains(&start) {
-            set_last_error(format!("start {start} must be within 1970-01-01 ..= 2200-01-01"));
-            return Err(hy_result::HY_INVALID_ARGUMENT);
-        }
-        out.set(hy_engine::boxed(Engine::with_manual_clock(config, Timestamp(start))?));
+        let start = instant_from(start, "start")?;
+        out.set(hy_engine::boxed(Engine::with_manual_clock(config, start)?));
         Ok(())
     }
 }
@@ -167,6 +163,16 @@ pub extern "C" fn hy_engine_new_manual_clock(
     engine_out: *mut *mut hy_engine,
 ) -> hy_result {
     hy_engine_with_manual_clock(policy, format, utc_offset_s, start, engine_out)
+}
+
+/// An instant C passed (`what` names it): within 1970-01-01 ..= 2200-01-01, which keeps every
+/// instant far from overflow (the engine's dates end in 2199), else HY_INVALID_ARGUMENT.
+fn instant_from(t: hy_timestamp, what: &str) -> Result<Timestamp, hy_result> {
+    if !(0..=7_258_118_400).contains(&t) {
+        set_last_error(format!("{what} {t} must be within 1970-01-01 ..= 2200-01-01"));
+        return Err(hy_result::HY_INVALID_ARGUMENT);
+    }
+    Ok(Timestamp(t))
 }
 
 // ------------------------------------------------------------------ durability
@@ -275,11 +281,8 @@ pub extern "C" fn hy_engine_open_with_manual_clock(
     engine_out: *mut *mut hy_engine,
 ) -> hy_result {
     ffi_panic_boundary! {
-        if !(0..=7_258_118_400).contains(&start) {
-            set_last_error(format!("start {start} must be within 1970-01-01 ..= 2200-01-01"));
-            return Err(hy_result::HY_INVALID_ARGUMENT);
-        }
-        open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, ClockKind::Manual(Timestamp(start)), None, engine_out)
+        let clock = ClockKind::Manual(instant_from(start, "start")?);
+        open_durable(dir, policy, format, utc_offset_s, mode, fsync_interval_ms, clock, None, engine_out)
     }
 }
 
@@ -322,13 +325,7 @@ pub extern "C" fn hy_engine_open_replicating(
         let start = if start.is_null() { None } else { Some(try_ref(start, "start")?) };
         let clock = match start {
             None => ClockKind::System,
-            Some(&start) if (0..=7_258_118_400).contains(&start) => {
-                ClockKind::Manual(Timestamp(start))
-            }
-            Some(start) => {
-                set_last_error(format!("start {start} must be within 1970-01-01 ..= 2200-01-01"));
-                return Err(hy_result::HY_INVALID_ARGUMENT);
-            }
+            Some(&start) => ClockKind::Manual(instant_from(start, "start")?),
         };
         let listen = try_str(listen, "listen")?;
         let Ok(addr) = listen.parse::<std::net::SocketAddr>() else {
@@ -485,11 +482,7 @@ pub extern "C" fn hy_engine_advance_clock(engine: *mut hy_engine, seconds: i64) 
 pub extern "C" fn hy_engine_advance_to(engine: *mut hy_engine, t: hy_timestamp) -> hy_result {
     ffi_panic_boundary! {
         let e = try_engine(engine)?;
-        if !(0..=7_258_118_400).contains(&t) {
-            set_last_error(format!("t {t} must be within 1970-01-01 ..= 2200-01-01"));
-            return Err(hy_result::HY_INVALID_ARGUMENT);
-        }
-        e.advance_to(Timestamp(t))?;
+        e.advance_to(instant_from(t, "t")?)?;
         Ok(())
     }
 }
