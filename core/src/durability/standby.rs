@@ -355,6 +355,43 @@ impl Standby {
     /// Errors: [`Error::Durability`] when the leader cannot be reached, refuses (too many
     /// followers, records compacted away, another history) or sends something that is not its
     /// journal; [`Error::InvalidArgument`] for a missing card key.
+    ///
+    /// ```
+    /// use haoyuan::*;
+    /// use std::time::Duration;
+    /// let base = std::env::temp_dir().join(format!("haoyuan-doc-ship-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&base);
+    /// let key = CardKey::from_bytes(&[7; 32])?;
+    /// // The leader acknowledges only what a follower has fsynced in its own directory.
+    /// let replication = ReplicationOptions::new(
+    ///     "127.0.0.1:0".parse().unwrap(), // a free loopback port; on a network, the host's
+    ///     ReplicationMode::AckAfterFollower,
+    /// )
+    /// .ack_timeout(Duration::from_secs(10));
+    /// let leader = DurableEngine::open(
+    ///     base.join("leader"),
+    ///     OpenOptions::new(Durability::Sync).card_key(key.clone()).replicate(replication),
+    /// )?;
+    /// let addr = leader.replication_addr().expect("replicating");
+    /// // On the other machine: the standby's own directory, fed over TCP.
+    /// let standby =
+    ///     Standby::connect(addr, base.join("standby"), StandbyOptions::new().card_key(key))?;
+    /// let patient = leader.register_patient()?; // returned: on both machines' disks
+    /// while standby.last_event_seq() < leader.last_event_seq() {
+    ///     std::thread::sleep(Duration::from_millis(1)); // applied just after its fsync
+    /// }
+    /// assert!(standby.patient_record(patient).is_ok());
+    /// // The leader's machine is gone: the standby becomes the leader on its own directory.
+    /// drop(leader);
+    /// while standby.streaming() {
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// let promoted = standby.promote(OpenOptions::new(Durability::Sync))?;
+    /// assert!(promoted.patient_record(patient).is_ok());
+    /// # drop(promoted);
+    /// # std::fs::remove_dir_all(&base).unwrap();
+    /// # Ok::<(), haoyuan::Error>(())
+    /// ```
     pub fn connect(
         leader: impl ToSocketAddrs,
         dir: impl AsRef<Path>,
