@@ -215,10 +215,12 @@ fn bad_input_is_a_typed_error() {
         assert!(began.elapsed() < Duration::from_secs(10));
         std::thread::sleep(Duration::from_millis(2));
     }
-    match Standby::connect(addr, fresh_dir("ship-bad-second"), standby_options()) {
+    let never = fresh_dir("ship-bad-second").join("standby");
+    match Standby::connect(addr, &never, standby_options()) {
         Err(Error::Durability(m)) => assert!(m.contains("refused"), "{m}"),
         other => panic!("a follower past the limit: {other:?}"),
     }
+    assert!(!never.exists(), "a refused connect leaves no directory behind");
     drop(first);
 
     // A fake leader sending garbage, a bad version, a gap: typed errors, never a panic.

@@ -184,6 +184,7 @@ def test_replication_bad_inputs_are_typed_errors(tmp_path: Path) -> None:
         hy.Standby(tmp_path / "f", card_key=KEY, leader="127.0.0.1:1", poll_interval_ms=5)
     with pytest.raises(hy.Durability, match="connect"):
         hy.Standby.connect("127.0.0.1:1", tmp_path / "f", card_key=KEY)
+    assert not (tmp_path / "f").exists(), "a failed connect leaves no directory behind"
     with open_engine(tmp_path / "plain") as plain:
         assert plain.replication_addr is None and plain.followers() == 0
         assert plain.metrics()["journal"]["replication"] is None

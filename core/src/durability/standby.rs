@@ -395,10 +395,25 @@ impl Standby {
     pub fn connect(
         leader: impl ToSocketAddrs,
         dir: impl AsRef<Path>,
+        options: StandbyOptions,
+    ) -> Result<Standby> {
+        let dir = dir.as_ref().to_path_buf();
+        // A call that fails changes nothing: a directory this call created goes with it.
+        let created = !dir.exists();
+        let result = Standby::connect_into(leader, &dir, options);
+        if result.is_err() && created {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        result
+    }
+
+    fn connect_into(
+        leader: impl ToSocketAddrs,
+        dir: &Path,
         mut options: StandbyOptions,
     ) -> Result<Standby> {
         use super::ship;
-        let dir = dir.as_ref().to_path_buf();
+        let dir = dir.to_path_buf();
         let key = key_of(&options)?;
         let own = ship::OwnJournal::open(&dir, &key)?;
         let addr = leader
