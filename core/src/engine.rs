@@ -702,8 +702,8 @@ impl Engine {
             for c in &linked {
                 if let Some(owner) = self.patients.cards.get(&c.digest).map(|o| *o) {
                     return Err(Error::CardTaken {
-                        card_type: c.card_type.clone(),
-                        masked: c.masked.clone(),
+                        card_type: c.card_type.to_string(),
+                        masked: c.masked.to_string(),
                         owner,
                     });
                 }
@@ -722,8 +722,8 @@ impl Engine {
                     self.patients.cards.insert(card.digest, id);
                     let event = EventKind::CardLinked {
                         patient: id,
-                        card_type: card.card_type.clone(),
-                        masked: card.masked.clone(),
+                        card_type: card.card_type.to_string(),
+                        masked: card.masked.to_string(),
                         digest: card.digest,
                     };
                     push_lean(&mut state.cards, card);
@@ -751,8 +751,8 @@ impl Engine {
                     return Ok(());
                 }
                 return Err(Error::CardTaken {
-                    card_type: card.card_type,
-                    masked: card.masked,
+                    card_type: card.card_type.into(),
+                    masked: card.masked.into(),
                     owner,
                 });
             }
@@ -762,8 +762,8 @@ impl Engine {
         }
         let event = EventKind::CardLinked {
             patient,
-            card_type: card.card_type.clone(),
-            masked: card.masked.clone(),
+            card_type: card.card_type.to_string(),
+            masked: card.masked.to_string(),
             digest: card.digest,
         };
         push_lean(&mut state.cards, card);

@@ -33,8 +33,10 @@ pub const ENDED_BOOKINGS_KEPT: usize = 64;
 /// A card as the engine keeps it: type, masked number, and the keyed digest that indexes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LinkedCard {
-    pub card_type: String,
-    pub masked: String,
+    /// Boxed strings, not `String`s: a card is kept for each of 100 M residents and never
+    /// grows, so the capacity word is dead weight (16 bytes a card).
+    pub card_type: Box<str>,
+    pub masked: Box<str>,
     pub digest: CardDigest,
 }
 
@@ -43,8 +45,8 @@ impl LinkedCard {
     pub fn new(key: &CardKey, card_type: &str, number: &str) -> Result<LinkedCard> {
         check_card_fields(card_type, number)?;
         Ok(LinkedCard {
-            card_type: card_type.to_string(),
-            masked: mask_card_number(number),
+            card_type: card_type.into(),
+            masked: mask_card_number(number).into(),
             digest: key.digest(card_type, number),
         })
     }
@@ -52,11 +54,11 @@ impl LinkedCard {
     /// A card read back from the journal or a snapshot.
     pub fn restored(card_type: String, masked: String, digest: CardDigest) -> Result<LinkedCard> {
         check_card_fields(&card_type, &masked)?;
-        Ok(LinkedCard { card_type, masked, digest })
+        Ok(LinkedCard { card_type: card_type.into(), masked: masked.into(), digest })
     }
 
     pub fn public(&self) -> Card {
-        Card { card_type: self.card_type.clone(), masked: self.masked.clone() }
+        Card { card_type: self.card_type.to_string(), masked: self.masked.to_string() }
     }
 }
 

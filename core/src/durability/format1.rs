@@ -116,8 +116,8 @@ pub(crate) fn decode_event(payload: &[u8], key: Option<&CardKey>) -> Result<Even
     let card = PlainCard { card_type, number }.hash(key.ok_or_else(no_key)?)?;
     let kind = EventKind::CardLinked {
         patient,
-        card_type: card.card_type,
-        masked: card.masked,
+        card_type: card.card_type.into(),
+        masked: card.masked.into(),
         digest: card.digest,
     };
     Ok(Event { seq: e.seq, at: e.at, kind })
