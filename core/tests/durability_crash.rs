@@ -9,6 +9,9 @@
 //! The child is this test binary itself, re-run on the ignored `crash_child` test (no separate
 //! binary to build).
 
+mod durability_support;
+
+use durability_support::add_crash_hospital;
 use haoyuan::*;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
@@ -54,32 +57,7 @@ fn setup(dir: &Path) {
         options(Durability::Buffered { interval: Duration::from_millis(50) }),
     )
     .unwrap();
-    let day = Date::from_ymd(2026, 11, 24).unwrap();
-    let hospital =
-        e.add_institution("Songshan Lake Hospital", Tier::Secondary, "Songshan Lake").unwrap();
-    for d in 0..5 {
-        let dept = e
-            .add_department(hospital, &format!("specialty-{d}"), &format!("Department {d}"))
-            .unwrap();
-        for r in 0..8 {
-            let res = e
-                .add_resource(dept, ResourceKind::Doctor, &format!("Doctor {d}-{r}"), false)
-                .unwrap();
-            e.add_roster(Roster {
-                resource: res,
-                weekdays: vec![0, 1, 2, 3, 4, 5, 6],
-                start_min: 8 * 60,
-                end_min: 12 * 60,
-                segment_min: 30,
-                places: 12,
-                valid_from: day,
-                valid_until: day.plus_days(5),
-                closed_dates: vec![],
-            })
-            .unwrap();
-        }
-    }
-    e.publish_rosters_until(day.plus_days(5)).unwrap();
+    add_crash_hospital(&e, 5, 8);
     for _ in 0..PATIENTS {
         e.register_patient().unwrap();
     }

@@ -11,7 +11,6 @@ use haoyuan::*;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -316,42 +315,7 @@ fn ship_crash_child() {
     // libtest has already written "test ship_crash_child ... " without a newline: the marker
     // is found anywhere in the line.
     writeln!(out.lock(), "@listening {}", e.replication_addr().unwrap()).unwrap();
-    let slots = e.slot_count() as u32;
-    let channel = e.channel_id("app").unwrap();
-    for t in 0..3u64 {
-        let (e, out) = (e.clone(), out.clone());
-        std::thread::spawn(move || {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed * 16 + t);
-            let mut mine: Vec<BookingId> = Vec::new();
-            loop {
-                let roll = rng.random_range(0..10);
-                let line = if roll < 2 && !mine.is_empty() {
-                    let b = mine.swap_remove(rng.random_range(0..mine.len()));
-                    e.cancel(b).ok().map(|_| format!("C {}", b.0))
-                } else if roll < 3 {
-                    e.register_patient().ok().map(|p| format!("P {}", p.0))
-                } else {
-                    let req = Request::new(
-                        PatientId(rng.random_range(1..=CRASH_PATIENTS)),
-                        SlotId(rng.random_range(1..=slots)),
-                        channel,
-                    );
-                    e.book(&req).ok().map(|b| {
-                        mine.push(b.id);
-                        format!("B {}", b.id.0)
-                    })
-                };
-                // Printed only once the call returned: acknowledged.
-                if let Some(line) = line {
-                    writeln!(out.lock(), "{line}").unwrap();
-                }
-            }
-        });
-    }
-    loop {
-        std::thread::sleep(Duration::from_millis(80));
-        e.snapshot().unwrap();
-    }
+    crash_load(e, out, seed, Duration::from_millis(80))
 }
 
 /// Copy a directory's files but `LOCK`: seeds a follower with the leader's state.
@@ -403,34 +367,12 @@ fn crash_round(mode: &str, round: u64) {
         assert!(began.elapsed() < Duration::from_secs(10), "the stream did not notice the kill");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let (mut booked, mut cancelled, mut patients) =
-        (HashSet::new(), HashSet::new(), HashSet::new());
-    for l in &lines {
-        let Some((kind, id)) = l.split_once(' ') else { continue };
-        let Ok(id) = id.parse::<u64>() else { continue }; // a line cut by the kill
-        match kind {
-            "B" => booked.insert(id),
-            "C" => cancelled.insert(id),
-            "P" => patients.insert(id),
-            _ => continue,
-        };
-    }
+    let mut acknowledged = Acknowledged::default();
+    acknowledged.add(&lines);
     eprintln!("{mode} {round}: stream stopped");
     let leader = standby.promote(crash_options(Durability::Sync)).unwrap();
     eprintln!("{mode} {round}: promoted");
-    let mut lost = 0u64;
-    for &id in &booked {
-        match leader.booking(BookingId(id)) {
-            Ok(b) if cancelled.contains(&id) && b.state != BookingState::Cancelled => lost += 1,
-            Ok(_) => {}
-            Err(_) => lost += 1 + cancelled.contains(&id) as u64,
-        }
-    }
-    for &p in &patients {
-        if leader.patient_record(PatientId(p as u32)).is_err() {
-            lost += 1;
-        }
-    }
+    let lost = acknowledged.missing(&leader).len() as u64;
     assert_no_slot_over_capacity(&leader);
     let followed = leader.last_event_seq();
     // What the dead leader had durable (its directory is on this machine in the test).

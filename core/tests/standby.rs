@@ -11,7 +11,6 @@ use haoyuan::*;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -379,42 +378,7 @@ fn standby_crash_child() {
     let seed: u64 = std::env::var("HY_STANDBY_SEED").unwrap().parse().unwrap();
     let e = Arc::new(DurableEngine::open(&dir, crash_options(Durability::Sync)).unwrap());
     let out = Arc::new(Mutex::new(std::io::stdout()));
-    let slots = e.slot_count() as u32;
-    let channel = e.channel_id("app").unwrap();
-    for t in 0..3u64 {
-        let (e, out) = (e.clone(), out.clone());
-        std::thread::spawn(move || {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed * 16 + t);
-            let mut mine: Vec<BookingId> = Vec::new();
-            loop {
-                let roll = rng.random_range(0..10);
-                let line = if roll < 2 && !mine.is_empty() {
-                    let b = mine.swap_remove(rng.random_range(0..mine.len()));
-                    e.cancel(b).ok().map(|_| format!("C {}", b.0))
-                } else if roll < 3 {
-                    e.register_patient().ok().map(|p| format!("P {}", p.0))
-                } else {
-                    let req = Request::new(
-                        PatientId(rng.random_range(1..=CRASH_PATIENTS)),
-                        SlotId(rng.random_range(1..=slots)),
-                        channel,
-                    );
-                    e.book(&req).ok().map(|b| {
-                        mine.push(b.id);
-                        format!("B {}", b.id.0)
-                    })
-                };
-                // Printed only once the call returned: acknowledged means durable.
-                if let Some(line) = line {
-                    writeln!(out.lock(), "{line}").unwrap();
-                }
-            }
-        });
-    }
-    loop {
-        std::thread::sleep(Duration::from_millis(60));
-        e.snapshot().unwrap();
-    }
+    crash_load(e, out, seed, Duration::from_millis(60))
 }
 
 #[test]
@@ -425,8 +389,7 @@ fn promoted_standby_keeps_everything_acknowledged() {
     crash_setup(&dir);
     let exe = std::env::current_exe().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0x57a);
-    let (mut booked, mut cancelled, mut patients) =
-        (HashSet::new(), HashSet::new(), HashSet::new());
+    let mut acknowledged = Acknowledged::default();
     let began = Instant::now();
     for round in 0..rounds {
         // On the leader's manual clock, the promotion continues from the standby's state; on
@@ -467,16 +430,7 @@ fn promoted_standby_keeps_everything_acknowledged() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let lines = reader.join().unwrap();
-        for l in &lines {
-            let Some((kind, id)) = l.split_once(' ') else { continue };
-            let Ok(id) = id.parse::<u64>() else { continue }; // a line cut by the kill
-            match kind {
-                "B" => booked.insert(id),
-                "C" => cancelled.insert(id),
-                "P" => patients.insert(id),
-                _ => continue,
-            };
-        }
+        acknowledged.add(&lines);
         // The follower's own state, complete, equals what the promotion recovers.
         standby.catch_up().unwrap();
         let followed = (standby.last_event_seq(), standby.state_digest().unwrap());
@@ -492,24 +446,8 @@ fn promoted_standby_keeps_everything_acknowledged() {
             followed,
             "round {round}: the promoted state is not the followed state"
         );
-        for &id in &booked {
-            let b = leader
-                .booking(BookingId(id))
-                .unwrap_or_else(|e| panic!("round {round}: acknowledged booking {id} lost: {e}"));
-            if cancelled.contains(&id) {
-                assert_eq!(
-                    b.state,
-                    BookingState::Cancelled,
-                    "round {round}: cancellation of {id} lost"
-                );
-            }
-        }
-        for &p in &patients {
-            assert!(
-                leader.patient_record(PatientId(p as u32)).is_ok(),
-                "round {round}: patient {p} lost"
-            );
-        }
+        let lost = acknowledged.missing(&leader);
+        assert!(lost.is_empty(), "round {round}: acknowledged and lost: {lost:?}");
         assert_no_slot_over_capacity(&leader);
         // Whichever way it was promoted, the state is what a plain recovery of the directory
         // rebuilds.
@@ -527,7 +465,7 @@ fn promoted_standby_keeps_everything_acknowledged() {
         );
         drop(leader);
     }
-    assert!(booked.len() > rounds, "the child must make progress between kills");
+    assert!(acknowledged.booked.len() > rounds, "the child must make progress between kills");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

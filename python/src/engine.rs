@@ -213,6 +213,17 @@ pub fn card_key_arg(key: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CardKey>>
     Ok(Some(parsed.map_err(HyErr)?))
 }
 
+/// Operator metrics as a dict (JSON's shape: the same keys in every face); `Engine.metrics`
+/// and `Standby.metrics`.
+pub(crate) fn metrics_dict<'py>(
+    py: Python<'py>,
+    m: &haoyuan::Metrics,
+) -> PyResult<Bound<'py, PyDict>> {
+    let v = serde_json::to_value(m)
+        .map_err(|err| invalid(format!("cannot encode the metrics: {err}")))?;
+    Ok(json_to_py(py, &v)?.downcast_into::<PyDict>()?)
+}
+
 #[pymethods]
 impl Engine {
     #[new]
@@ -1193,10 +1204,7 @@ impl Engine {
     /// few seconds. Rust `Engine::metrics`, C `hy_engine_metrics_json`.
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let e = self.engine()?;
-        let m = py.allow_threads(|| e.metrics());
-        let v = serde_json::to_value(&m)
-            .map_err(|err| invalid(format!("cannot encode the metrics: {err}")))?;
-        Ok(json_to_py(py, &v)?.downcast_into::<PyDict>()?)
+        metrics_dict(py, &py.allow_threads(|| e.metrics()))
     }
 
     /// The same metrics in the Prometheus text exposition format (0.0.4; every name prefixed

@@ -6,8 +6,8 @@
 //! `Durability`.
 
 use crate::args::{path_arg, Id, Int};
-use crate::convert::{json_to_py, TimeArg};
-use crate::engine::card_key_arg;
+use crate::convert::TimeArg;
+use crate::engine::{card_key_arg, metrics_dict};
 use crate::errors::invalid;
 use crate::pipeline::durability_error;
 use crate::runtime::run;
@@ -145,10 +145,7 @@ impl Standby {
     /// `failing`. Rust `Standby::metrics`, C `hy_standby_metrics_json`.
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.standby()?;
-        let m = py.allow_threads(|| s.metrics());
-        let v = serde_json::to_value(&m)
-            .map_err(|err| invalid(format!("cannot encode the metrics: {err}")))?;
-        Ok(json_to_py(py, &v)?.downcast_into::<PyDict>()?)
+        metrics_dict(py, &py.allow_threads(|| s.metrics()))
     }
 
     /// The same in the Prometheus text exposition format (the `haoyuan_follower_*` families

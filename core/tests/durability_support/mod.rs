@@ -329,14 +329,22 @@ pub fn crash_options(durability: Durability) -> OpenOptions {
 /// patients, written to `dir` and closed: the crash tests' children open it.
 pub fn crash_setup(dir: &std::path::Path) {
     let e = DurableEngine::open(dir, crash_options(Durability::Sync)).unwrap();
+    add_crash_hospital(&e, 3, 4);
+    e.register_patients(CRASH_PATIENTS as usize).unwrap();
+    e.close().unwrap();
+}
+
+/// One hospital of `departments` × `doctors` doctors (every day 08:00–12:00, 30-minute
+/// segments of 12 places), published for the 5 days after day 0.
+pub fn add_crash_hospital(e: &Engine, departments: usize, doctors: usize) {
     let day = day0().plus_days(1);
     let hospital =
         e.add_institution("Songshan Lake Hospital", Tier::Secondary, "Songshan Lake").unwrap();
-    for d in 0..3 {
+    for d in 0..departments {
         let dept = e
             .add_department(hospital, &format!("specialty-{d}"), &format!("Department {d}"))
             .unwrap();
-        for r in 0..4 {
+        for r in 0..doctors {
             let res = e
                 .add_resource(dept, ResourceKind::Doctor, &format!("Doctor {d}-{r}"), false)
                 .unwrap();
@@ -355,6 +363,103 @@ pub fn crash_setup(dir: &std::path::Path) {
         }
     }
     e.publish_rosters_until(day.plus_days(5)).unwrap();
-    e.register_patients(CRASH_PATIENTS as usize).unwrap();
-    e.close().unwrap();
+}
+
+/// The load of a crash test's child, until it is killed: three threads book, cancel and
+/// register at random (seeded by `seed`), each printing an operation (`B id`, `C id`, `P id`)
+/// only once its call returned — acknowledged — while this thread snapshots every
+/// `snapshot_every`.
+pub fn crash_load(
+    e: std::sync::Arc<DurableEngine>,
+    out: std::sync::Arc<parking_lot::Mutex<std::io::Stdout>>,
+    seed: u64,
+    snapshot_every: std::time::Duration,
+) -> ! {
+    use std::io::Write;
+    let slots = e.slot_count() as u32;
+    let channel = e.channel_id("app").unwrap();
+    for t in 0..3u64 {
+        let (e, out) = (e.clone(), out.clone());
+        std::thread::spawn(move || {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed * 16 + t);
+            let mut mine: Vec<BookingId> = Vec::new();
+            loop {
+                let roll = rng.random_range(0..10);
+                let line = if roll < 2 && !mine.is_empty() {
+                    let b = mine.swap_remove(rng.random_range(0..mine.len()));
+                    e.cancel(b).ok().map(|_| format!("C {}", b.0))
+                } else if roll < 3 {
+                    e.register_patient().ok().map(|p| format!("P {}", p.0))
+                } else {
+                    let req = Request::new(
+                        PatientId(rng.random_range(1..=CRASH_PATIENTS)),
+                        SlotId(rng.random_range(1..=slots)),
+                        channel,
+                    );
+                    e.book(&req).ok().map(|b| {
+                        mine.push(b.id);
+                        format!("B {}", b.id.0)
+                    })
+                };
+                if let Some(line) = line {
+                    writeln!(out.lock(), "{line}").unwrap();
+                }
+            }
+        });
+    }
+    loop {
+        std::thread::sleep(snapshot_every);
+        e.snapshot().unwrap();
+    }
+}
+
+/// What a crash test's child reported acknowledged (the lines of `crash_load`).
+#[derive(Default)]
+pub struct Acknowledged {
+    pub booked: std::collections::HashSet<u64>,
+    pub cancelled: std::collections::HashSet<u64>,
+    pub patients: std::collections::HashSet<u64>,
+}
+
+impl Acknowledged {
+    /// Add a child's lines; a line cut by the kill is skipped.
+    pub fn add(&mut self, lines: &[String]) {
+        for l in lines {
+            let Some((kind, id)) = l.split_once(' ') else { continue };
+            let Ok(id) = id.parse::<u64>() else { continue };
+            match kind {
+                "B" => self.booked.insert(id),
+                "C" => self.cancelled.insert(id),
+                "P" => self.patients.insert(id),
+                _ => continue,
+            };
+        }
+    }
+
+    /// Every acknowledged operation `e` does not hold, one line each (a booking lost with its
+    /// cancellation counts twice).
+    pub fn missing(&self, e: &Engine) -> Vec<String> {
+        let mut lost = Vec::new();
+        for &id in &self.booked {
+            let cancelled = self.cancelled.contains(&id);
+            match e.booking(BookingId(id)) {
+                Ok(b) if cancelled && b.state != BookingState::Cancelled => {
+                    lost.push(format!("the cancellation of booking {id}"))
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    lost.push(format!("booking {id} ({err})"));
+                    if cancelled {
+                        lost.push(format!("the cancellation of booking {id}"));
+                    }
+                }
+            }
+        }
+        for &p in &self.patients {
+            if e.patient_record(PatientId(p as u32)).is_err() {
+                lost.push(format!("patient {p}"));
+            }
+        }
+        lost
+    }
 }
