@@ -3,15 +3,20 @@
 #
 #   make bench-compare   haoyuan vs PostgreSQL, Redis and a one-Mutex baseline -> BENCHMARKS.md
 #   make bench-memory    bytes per live slot and per booking over ~10 M slots (counting allocator)
+#   make bench-province  a province in one process: 10 M slots, 100 M residents with a card, 3 M
+#                        bookings; build times, memory and latencies (~12 GB, < 10 minutes)
 #   make bench-suite     the criterion suite (publish, availability, booking, contention, flash crowd)
 
-.PHONY: bench-compare bench-memory bench-suite
+.PHONY: bench-compare bench-memory bench-province bench-suite
 
 bench-compare:
 	bash benches/compare/run.sh
 
 bench-memory:
 	$(CARGO) bench -p haoyuan-benches --bench memory
+
+bench-province:
+	$(CARGO) bench -p haoyuan-benches --bench province
 
 bench-suite:
 	$(CARGO) bench -p haoyuan-benches

@@ -12,6 +12,7 @@
 //! then `callgrind_annotate cg.out | head -60`.
 
 use haoyuan::*;
+use haoyuan_benches::measure::on_cpu_ns;
 use haoyuan_benches::*;
 use std::hint::black_box;
 use std::time::Instant;
@@ -24,18 +25,6 @@ fn process_cpu_ns() -> u64 {
     let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
     // Fields 14 and 15 of stat(5) (utime, stime) are 11 and 12 after the command name.
     (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) * 10_000_000
-}
-
-/// Nanoseconds this process has spent on a CPU (all threads), from the scheduler's own
-/// accounting (Linux `/proc/self/task/*/schedstat`). On a shared machine the wall time
-/// includes waiting for a core; this does not, so it shows the engine's own cost. 0 elsewhere.
-fn on_cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|x| x.parse::<u64>().ok()))
-        .sum()
 }
 
 /// CPU time of the whole process in nanoseconds, exited threads included, exact to the call

@@ -7,6 +7,8 @@
 
 use haoyuan::*;
 
+pub mod measure;
+
 /// Slots a Dongguan day publishes (DOMAIN.md: 30,000–52,000 doctor slots a day).
 pub const CITY_DAY_SLOTS: usize = 52_000;
 /// Days of a live horizon (Huizhou: slots over two weeks).

@@ -204,7 +204,7 @@ impl Engine {
         }
 
         let (patient, mut state) = self.patients.lock(req.patient)?;
-        if let Some(until) = state.suspended_until.filter(|u| *u > now) {
+        if let Some(until) = state.suspended_until().filter(|u| *u > now) {
             return Err(Error::PatientSuspended {
                 patient,
                 until,
@@ -557,7 +557,8 @@ impl Engine {
                 return Ok((Err(err), freed));
             }
             // A place of a booking group: the whole group goes, as one (groups.rs).
-            if let Some(group) = state.groups.first().and_then(|_| state.group_of(id)).map(|g| g.id)
+            if let Some(group) =
+                state.groups().first().and_then(|_| state.group_of(id)).map(|g| g.id)
             {
                 let (booking, freed) = engine.cancel_group_locked(state, group, id, now)?;
                 group_freed = freed;

@@ -16,7 +16,7 @@ use crate::model::{
     PoolCounts, ResourceKind, ResourceStats, Roster, SlotInfo, SlotRange, SlotSpec,
     SuspensionReport, Tier,
 };
-use crate::patients::{push_lean, LinkedCard, Patients, PATIENTS_MAX};
+use crate::patients::{LinkedCard, Patients, PATIENTS_MAX};
 use crate::policy::Policy;
 use crate::registry::{Registry, Resource};
 use crate::roster::Rosters;
@@ -726,7 +726,7 @@ impl Engine {
                         masked: card.masked.to_string(),
                         digest: card.digest,
                     };
-                    push_lean(&mut state.cards, card);
+                    state.add_card(&self.patients.card_types, card);
                     self.emit(event);
                 }
                 ids.push(id);
@@ -766,7 +766,7 @@ impl Engine {
             masked: card.masked.to_string(),
             digest: card.digest,
         };
-        push_lean(&mut state.cards, card);
+        state.add_card(&self.patients.card_types, card);
         self.emit(event);
         drop(state);
         self.durable(())
@@ -799,9 +799,9 @@ impl Engine {
             let mut kept = self.patients.lock_raw(survivor)?;
             let taken = std::mem::take(&mut *loser);
             // Tombstone: from here on, `lock` follows the merge.
-            loser.merged_into = Some(survivor);
-            let cards: Vec<_> = taken.cards.iter().map(|c| c.digest).collect();
-            kept.absorb(survivor, taken);
+            loser.set_merged_into(survivor);
+            let cards: Vec<_> = taken.card_digests().collect();
+            kept.absorb(&self.patients.card_types, survivor, taken);
             self.emit(EventKind::PatientsMerged { survivor, merged: merged_now });
             cards
         };
@@ -818,20 +818,20 @@ impl Engine {
         let (patient, state) = self.patients.lock(patient)?;
         Ok(PatientRecord {
             patient,
-            cards: state.cards.iter().map(LinkedCard::public).collect(),
+            cards: state.cards(&self.patients.card_types).iter().map(LinkedCard::public).collect(),
             no_shows_in_window: state.no_shows_in_window(
                 &self.pol().no_show,
                 now,
                 self.utc_offset_s,
             ),
-            suspended_until: state.suspended_until.filter(|u| *u > now),
+            suspended_until: state.suspended_until().filter(|u| *u > now),
             active_bookings: state
                 .bookings
                 .iter()
                 .filter(|b| b.state.is_active())
                 .cloned()
                 .collect(),
-            referrals: state.referrals.to_vec(),
+            referrals: state.referrals().to_vec(),
             waitlist_entries: state.waitlist_entries,
         })
     }
@@ -1250,7 +1250,7 @@ impl Engine {
             let Ok((_, mut state)) = self.patients.lock(p) else { continue };
             // A booking group with a place here ends whole, as one record (groups.rs); its
             // bookings are no longer active for the loop below.
-            if !state.groups.is_empty() {
+            if !state.groups().is_empty() {
                 cancelled.extend(self.end_groups_in_closed(&mut state, &closed, now));
             }
             let mut returned = Vec::new();

@@ -168,7 +168,7 @@ impl Engine {
             None => self.patients.lock(patient)?,
         };
         let state = &mut *guard;
-        if let Some(until) = state.suspended_until.filter(|u| *u > now) {
+        if let Some(until) = state.suspended_until().filter(|u| *u > now) {
             return Err(Error::PatientSuspended {
                 patient,
                 until,
@@ -189,7 +189,7 @@ impl Engine {
             // Checked on the lead, as a single booking's is on its slot.
             (Some(r), None) => Some(self.check_referral(state, r, lead, now)?),
             // A moved booking keeps the referral it already used.
-            (Some(r), Some(_)) => state.referrals.iter().find(|x| x.id == r).map(|x| x.urgency),
+            (Some(r), Some(_)) => state.referrals().iter().find(|x| x.id == r).map(|x| x.urgency),
             (None, _) => None,
         };
         let specialty = self.registry.department(lead.department)?.specialty;
@@ -304,7 +304,7 @@ impl Engine {
         }
         let replaces = moving.as_ref().map(|m| m.unit);
         push_lean(
-            &mut state.groups,
+            state.groups_mut(),
             GroupRec { id: group_id, members: bookings.iter().map(|b| b.id).collect(), replaces },
         );
         let action = if moving.is_some() { GroupAction::Rescheduled } else { GroupAction::Booked };
@@ -460,7 +460,7 @@ impl Engine {
         now: Timestamp,
     ) -> Vec<Booking> {
         let hit: Vec<BookingId> = state
-            .groups
+            .groups()
             .iter()
             .filter(|g| {
                 g.members.iter().any(|m| {

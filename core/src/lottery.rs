@@ -196,7 +196,7 @@ impl Engine {
         self.registry.channel(req.channel)?;
         let (patient, weight) = {
             let (patient, state) = self.patients.lock(req.patient)?;
-            if let Some(until) = state.suspended_until.filter(|u| *u > now) {
+            if let Some(until) = state.suspended_until().filter(|u| *u > now) {
                 return Err(Error::PatientSuspended {
                     patient,
                     until,
@@ -206,7 +206,7 @@ impl Engine {
             let urgency = match req.referral {
                 Some(r) => Some(
                     state
-                        .referrals
+                        .referrals()
                         .iter()
                         .find(|x| x.id == r && x.used_by.is_none())
                         .ok_or_else(|| Error::ReferralInvalid {

@@ -62,24 +62,142 @@ impl LinkedCard {
     }
 }
 
-#[derive(Default, Debug)]
+/// Most distinct card types one engine keeps in its table ([`CardTypes`]). A card of a type
+/// beyond it is kept in full ([`LinkedCard`]): nothing is refused, it only costs more.
+pub(crate) const CARD_TYPES_MAX: usize = 4096;
+
+/// The card types an engine has seen, each kept once, so that a record's card names its type
+/// by a 2-byte number: a province links one card for each of 100 M residents, and almost all
+/// of them share two or three types.
+#[derive(Default)]
+pub(crate) struct CardTypes {
+    /// Append-only: a number, once given, names its type for the engine's life (lock-free
+    /// reads by number).
+    names: boxcar::Vec<Box<str>>,
+    /// Number of each name. Host-supplied strings, so the standard (flood-resistant) hasher.
+    numbers: parking_lot::RwLock<std::collections::HashMap<Box<str>, u16>>,
+}
+
+impl CardTypes {
+    /// The number of `name`, giving it one if it has none and the table has room.
+    fn number(&self, name: &str) -> Option<u16> {
+        if let Some(&n) = self.numbers.read().get(name) {
+            return Some(n);
+        }
+        let mut numbers = self.numbers.write();
+        if let Some(&n) = numbers.get(name) {
+            return Some(n);
+        }
+        if numbers.len() >= CARD_TYPES_MAX {
+            return None;
+        }
+        // Pushed under the write lock, so numbers and positions agree.
+        let n = self.names.push(name.into()) as u16;
+        numbers.insert(name.into(), n);
+        Some(n)
+    }
+
+    fn name(&self, number: u16) -> &str {
+        // Every number in a record was given by `number` of this same table.
+        self.names.get(number as usize).map_or("", |n| n)
+    }
+}
+
+/// A card in 28 bytes, the form of almost every resident's one card: its digest, its type's
+/// number in [`CardTypes`], and its masked number as what the mask leaves visible (at most 4
+/// ASCII characters at each end, see `mask_card_number`) and its length. A card that does not
+/// fit (visible characters beyond ASCII, a type table that is full, a masked form the mask did
+/// not make) is kept as a [`LinkedCard`] instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CompactCard {
+    digest: CardDigest,
+    card_type: u16,
+    /// Characters of the masked number.
+    chars: u8,
+    /// Visible characters at each end.
+    keep: u8,
+    /// The first `keep` visible characters, then the last `keep`.
+    visible: [u8; 8],
+}
+
+impl CompactCard {
+    /// `card` in compact form, if it round-trips exactly.
+    fn new(types: &CardTypes, card: &LinkedCard) -> Option<CompactCard> {
+        let masked = &*card.masked;
+        let chars = masked.chars().count();
+        let keep = (chars / 4).min(4);
+        let tail_at = masked.len().checked_sub(keep)?;
+        if chars > u8::MAX as usize
+            || !masked.is_char_boundary(keep)
+            || !masked.is_char_boundary(tail_at)
+        {
+            return None;
+        }
+        let (head, tail) = (&masked[..keep], &masked[tail_at..]);
+        if !head.is_ascii() || !tail.is_ascii() {
+            return None;
+        }
+        let mut visible = [0u8; 8];
+        visible[..keep].copy_from_slice(head.as_bytes());
+        visible[keep..2 * keep].copy_from_slice(tail.as_bytes());
+        let compact = CompactCard {
+            digest: card.digest,
+            card_type: types.number(&card.card_type)?,
+            chars: chars as u8,
+            keep: keep as u8,
+            visible,
+        };
+        // The masked number must be the mask's own shape (stars between the ends): checked by
+        // rebuilding it, so that a record never shows a card other than it was given.
+        (compact.masked() == masked).then_some(compact)
+    }
+
+    fn masked(&self) -> String {
+        let (keep, chars) = (self.keep as usize, self.chars as usize);
+        let ascii = |b: &[u8]| b.iter().map(|&c| c as char).collect::<String>();
+        let mut s = ascii(&self.visible[..keep]);
+        s.extend(std::iter::repeat_n('*', chars - 2 * keep));
+        s.push_str(&ascii(&self.visible[keep..2 * keep]));
+        s
+    }
+
+    fn expand(&self, types: &CardTypes) -> LinkedCard {
+        LinkedCard {
+            card_type: types.name(self.card_type).into(),
+            masked: self.masked().into(),
+            digest: self.digest,
+        }
+    }
+}
+
+/// One patient's record.
 ///
-/// Sized for 100 M residents (province-scale issue): each list is a [`ThinVec`] — one pointer,
-/// nothing allocated while empty, its length and capacity kept in its allocation — so a
-/// registered patient who has never booked costs the fixed part alone (80 bytes with its lock,
-/// asserted below), where `Vec`s cost 24 bytes per empty list.
+/// Sized for 100 M residents (province-scale issue): 64 bytes with its lock (asserted below)
+/// for a patient with one card who has never booked. The first card sits in the record in its
+/// compact form; the bookings are one [`ThinVec`] (one pointer, nothing allocated while empty);
+/// everything most residents never have — a merge, a suspension, no-shows, referrals, groups,
+/// further cards — is behind one pointer ([`Rare`]), allocated on first use.
+#[derive(Default, Debug)]
 pub(crate) struct PatientState {
-    pub merged_into: Option<PatientId>,
-    pub cards: ThinVec<LinkedCard>,
+    /// The first card, when it fits the compact form; every other card is in `rare.cards`
+    /// (in the order linked: this one, when present, was linked first).
+    card: Option<CompactCard>,
     pub bookings: ThinVec<Booking>,
     pub next_seq: u32,
-    pub no_shows: ThinVec<NoShowMark>,
-    pub suspended_until: Option<Timestamp>,
-    pub referrals: ThinVec<Referral>,
     pub waitlist_entries: u32,
-    /// The patient's booking groups (`groups.rs`); empty for almost every patient, which keeps
-    /// the limit check's group test to one `is_empty`.
-    pub groups: ThinVec<GroupRec>,
+    rare: Option<Box<Rare>>,
+}
+
+/// The parts of a record most residents never need (see [`PatientState`]).
+#[derive(Default, Debug)]
+struct Rare {
+    merged_into: Option<PatientId>,
+    suspended_until: Option<Timestamp>,
+    cards: ThinVec<LinkedCard>,
+    no_shows: ThinVec<NoShowMark>,
+    referrals: ThinVec<Referral>,
+    /// The patient's booking groups (`groups.rs`).
+    groups: ThinVec<GroupRec>,
 }
 
 /// Push onto one of a patient's lists, allocating room for exactly one on the first push: most
@@ -92,8 +210,21 @@ pub(crate) fn push_lean<T>(list: &mut ThinVec<T>, value: T) {
     list.push(value);
 }
 
-// The budget of an empty record (lock included); see `Patients::records`.
-const _: () = assert!(std::mem::size_of::<Mutex<PatientState>>() <= 80);
+// The budget of a record with one card (lock included); see `Patients::records`.
+const _: () = assert!(std::mem::size_of::<Mutex<PatientState>>() <= 64);
+
+/// A record's parts, as a snapshot keeps them (`PatientState::parts`, `from_parts`).
+pub(crate) struct PatientParts {
+    pub merged_into: Option<PatientId>,
+    pub cards: Vec<LinkedCard>,
+    pub bookings: Vec<Booking>,
+    pub next_seq: u32,
+    pub no_shows: Vec<NoShowMark>,
+    pub suspended_until: Option<Timestamp>,
+    pub referrals: Vec<Referral>,
+    pub waitlist_entries: u32,
+    pub groups: Vec<GroupRec>,
+}
 
 /// A booking group as a patient's record keeps it: its bookings live in `bookings` like any
 /// other; this says which belong together.
@@ -108,6 +239,130 @@ pub(crate) struct GroupRec {
 }
 
 impl PatientState {
+    /// The survivor this record was merged into, if it was.
+    pub fn merged_into(&self) -> Option<PatientId> {
+        self.rare.as_ref()?.merged_into
+    }
+
+    pub fn set_merged_into(&mut self, survivor: PatientId) {
+        self.rare_mut().merged_into = Some(survivor);
+    }
+
+    /// The end of the patient's latest suspension (past or not).
+    pub fn suspended_until(&self) -> Option<Timestamp> {
+        self.rare.as_ref()?.suspended_until
+    }
+
+    /// Suspend until `until`, or keep a later end already set.
+    pub fn suspend_until(&mut self, until: Timestamp) -> Timestamp {
+        let rare = self.rare_mut();
+        let end = rare.suspended_until.map_or(until, |u| u.max(until));
+        rare.suspended_until = Some(end);
+        end
+    }
+
+    pub fn no_shows(&self) -> &[NoShowMark] {
+        self.rare.as_ref().map_or(&[], |r| &r.no_shows)
+    }
+
+    pub fn referrals(&self) -> &[Referral] {
+        self.rare.as_ref().map_or(&[], |r| &r.referrals)
+    }
+
+    pub fn add_referral(&mut self, referral: Referral) {
+        push_lean(&mut self.rare_mut().referrals, referral);
+    }
+
+    pub fn groups(&self) -> &[GroupRec] {
+        self.rare.as_ref().map_or(&[], |r| &r.groups)
+    }
+
+    pub fn groups_mut(&mut self) -> &mut ThinVec<GroupRec> {
+        &mut self.rare_mut().groups
+    }
+
+    /// The record's cards, in the order they were linked.
+    pub fn cards(&self, types: &CardTypes) -> Vec<LinkedCard> {
+        let first = self.card.map(|c| c.expand(types));
+        let rest = self.rare.as_ref().into_iter().flat_map(|r| r.cards.iter().cloned());
+        first.into_iter().chain(rest).collect()
+    }
+
+    /// The digests of the record's cards (what the card index holds).
+    pub fn card_digests(&self) -> impl Iterator<Item = CardDigest> + '_ {
+        let rest = self.rare.as_ref().into_iter().flat_map(|r| r.cards.iter().map(|c| c.digest));
+        self.card.map(|c| c.digest).into_iter().chain(rest)
+    }
+
+    pub fn has_card(&self, digest: CardDigest) -> bool {
+        self.card_digests().any(|d| d == digest)
+    }
+
+    pub fn card_count(&self) -> usize {
+        self.card.is_some() as usize + self.rare.as_ref().map_or(0, |r| r.cards.len())
+    }
+
+    /// Add a card (the caller has checked it is not already linked): in the record itself when
+    /// it is the first and fits the compact form, else with the rare parts.
+    pub fn add_card(&mut self, types: &CardTypes, card: LinkedCard) {
+        if self.card_count() == 0 {
+            if let Some(compact) = CompactCard::new(types, &card) {
+                self.card = Some(compact);
+                return;
+            }
+        }
+        push_lean(&mut self.rare_mut().cards, card);
+    }
+
+    /// The rare parts, allocated on first use.
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// The record's parts (a snapshot's form).
+    pub fn parts(&self, types: &CardTypes) -> PatientParts {
+        PatientParts {
+            merged_into: self.merged_into(),
+            cards: self.cards(types),
+            bookings: self.bookings.to_vec(),
+            next_seq: self.next_seq,
+            no_shows: self.no_shows().to_vec(),
+            suspended_until: self.suspended_until(),
+            referrals: self.referrals().to_vec(),
+            waitlist_entries: self.waitlist_entries,
+            groups: self.groups().to_vec(),
+        }
+    }
+
+    /// A record from its parts (a snapshot's form), laid out as the live engine lays it out.
+    pub fn from_parts(types: &CardTypes, p: PatientParts) -> PatientState {
+        let mut state = PatientState {
+            bookings: p.bookings.into(),
+            next_seq: p.next_seq,
+            waitlist_entries: p.waitlist_entries,
+            ..PatientState::default()
+        };
+        for card in p.cards {
+            state.add_card(types, card);
+        }
+        let rare = Rare {
+            merged_into: p.merged_into,
+            suspended_until: p.suspended_until,
+            cards: std::mem::take(&mut state.rare_mut().cards),
+            no_shows: p.no_shows.into(),
+            referrals: p.referrals.into(),
+            groups: p.groups.into(),
+        };
+        let empty = rare.merged_into.is_none()
+            && rare.suspended_until.is_none()
+            && rare.cards.is_empty()
+            && rare.no_shows.is_empty()
+            && rare.referrals.is_empty()
+            && rare.groups.is_empty();
+        state.rare = (!empty).then(|| Box::new(rare));
+        state
+    }
+
     /// The booking `id`, if the record still holds it.
     pub fn booking(&self, id: BookingId) -> Option<&Booking> {
         self.bookings.iter().rev().find(|b| b.id == id)
@@ -115,14 +370,14 @@ impl PatientState {
 
     /// The group booking `id` belongs to, if any.
     pub fn group_of(&self, id: BookingId) -> Option<&GroupRec> {
-        self.groups.iter().find(|g| g.members.contains(&id))
+        self.groups().iter().find(|g| g.members.contains(&id))
     }
 
     /// Whether `b` counts for the per-patient limits: a single booking counts itself, a group
     /// counts once, through its first active place (the lead until the lead has ended).
     /// `exclude` (a booking or group id) counts nothing: the one being rescheduled.
     fn counts_for_limits(&self, b: &Booking, exclude: Option<BookingId>) -> bool {
-        if self.groups.is_empty() {
+        if self.groups().is_empty() {
             return Some(b.id) != exclude;
         }
         match self.group_of(b.id) {
@@ -142,7 +397,7 @@ impl PatientState {
     pub fn usable_referral(&self, id: ReferralId, now: Timestamp) -> Result<&Referral> {
         let invalid = |reason: &str| Error::ReferralInvalid { referral: id, reason: reason.into() };
         let r = self
-            .referrals
+            .referrals()
             .iter()
             .find(|r| r.id == id)
             .ok_or_else(|| invalid("not a referral of this patient"))?;
@@ -160,7 +415,7 @@ impl PatientState {
     }
 
     pub fn referral_mut(&mut self, id: ReferralId) -> Option<&mut Referral> {
-        self.referrals.iter_mut().find(|r| r.id == id)
+        self.rare.as_mut()?.referrals.iter_mut().find(|r| r.id == id)
     }
 
     /// Record a new hold or booking, first forgetting the oldest ended bookings beyond
@@ -190,9 +445,11 @@ impl PatientState {
                     !forget
                 });
                 // A group goes when the last of its bookings has gone.
-                let bookings = &self.bookings;
-                self.groups
-                    .retain(|g| g.members.iter().any(|m| bookings.iter().any(|b| b.id == *m)));
+                if let Some(rare) = &mut self.rare {
+                    let bookings = &self.bookings;
+                    rare.groups
+                        .retain(|g| g.members.iter().any(|m| bookings.iter().any(|b| b.id == *m)));
+                }
             }
         }
         push_lean(&mut self.bookings, booking);
@@ -202,28 +459,31 @@ impl PatientState {
     /// bookings and referrals name `me`, the survivor, from now on: the merged id is only a
     /// tombstone that resolves to `me`, and a record must not report a patient it is not kept
     /// under (booking ids keep the origin patient; see `BookingId::origin_patient`).
-    pub fn absorb(&mut self, me: PatientId, mut other: PatientState) {
+    pub fn absorb(&mut self, types: &CardTypes, me: PatientId, mut other: PatientState) {
         for b in &mut other.bookings {
             b.patient = me;
         }
-        for r in &mut other.referrals {
-            r.patient = me;
-        }
-        for card in other.cards {
-            if !self.cards.iter().any(|c| c.digest == card.digest) {
-                push_lean(&mut self.cards, card);
+        for card in other.cards(types) {
+            if !self.has_card(card.digest) {
+                self.add_card(types, card);
             }
         }
         self.bookings.extend(other.bookings);
-        self.no_shows.extend(other.no_shows);
-        self.no_shows.sort_by_key(|m| m.at);
-        self.suspended_until = match (self.suspended_until, other.suspended_until) {
+        self.waitlist_entries += other.waitlist_entries;
+        let Some(theirs) = other.rare else { return };
+        let Rare { suspended_until, mut referrals, no_shows, groups, .. } = *theirs;
+        for r in &mut referrals {
+            r.patient = me;
+        }
+        let mine = self.rare_mut();
+        mine.no_shows.extend(no_shows);
+        mine.no_shows.sort_by_key(|m| m.at);
+        mine.suspended_until = match (mine.suspended_until, suspended_until) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        self.referrals.extend(other.referrals);
-        self.waitlist_entries += other.waitlist_entries;
-        self.groups.extend(other.groups);
+        mine.referrals.extend(referrals);
+        mine.groups.extend(groups);
     }
 
     /// Check DOMAIN.md's per-patient limits for a new booking on `date` in `department`.
@@ -251,7 +511,7 @@ impl PatientState {
         // booking counts once, on its own date. That case runs on every booking (its 7-day
         // window scans the record seven times), so it gets its own instance of the check, with
         // no per-booking group test in its loops.
-        if self.groups.is_empty() && exclude.is_none() {
+        if self.groups().is_empty() && exclude.is_none() {
             let on_date = |department: Option<DepartmentId>| {
                 let here = |b: &&Booking| {
                     b.state.is_active()
@@ -347,7 +607,7 @@ impl PatientState {
         let here = |b: &Booking| {
             b.state.is_active() && b.date == date && department.is_none_or(|d| b.department == d)
         };
-        if how == GroupDates::First || self.groups.is_empty() {
+        if how == GroupDates::First || self.groups().is_empty() {
             let n = self.bookings.iter().filter(|b| here(b) && self.counts_for_limits(b, exclude));
             return n.count() as u32;
         }
@@ -355,7 +615,7 @@ impl PatientState {
             .bookings
             .iter()
             .filter(|b| here(b) && Some(b.id) != exclude && self.group_of(b.id).is_none());
-        let groups = self.groups.iter().filter(|g| {
+        let groups = self.groups().iter().filter(|g| {
             Some(g.id) != exclude && g.members.iter().any(|m| self.booking(*m).is_some_and(here))
         });
         (singles.count() + groups.count()) as u32
@@ -374,7 +634,7 @@ impl PatientState {
             }
             NoShowWindow::RollingDays(d) => m.at.0 > now.0 - d as i64 * DAY_S,
         };
-        self.no_shows.iter().filter(counts).map(|m| m.weight).sum()
+        self.no_shows().iter().filter(counts).map(|m| m.weight).sum()
     }
 
     /// Record a (possibly fractional) no-show and, when the count crosses a whole number, start
@@ -390,7 +650,7 @@ impl PatientState {
             return None;
         }
         let before = self.no_shows_in_window(policy, now, utc_offset_s);
-        push_lean(&mut self.no_shows, NoShowMark { at: now, weight });
+        push_lean(&mut self.rare_mut().no_shows, NoShowMark { at: now, weight });
         let after = before + weight;
         // A small epsilon so that e.g. 0.1 × 10 reaches 1.
         let n_before = (before + 1e-4).floor() as u32;
@@ -398,9 +658,7 @@ impl PatientState {
         if n_after > n_before {
             let days = policy.suspension_days(n_after) as i64;
             let until = now.plus_s(days * DAY_S);
-            let end = self.suspended_until.map_or(until, |u| u.max(until));
-            self.suspended_until = Some(end);
-            return Some((end, after));
+            return Some((self.suspend_until(until), after));
         }
         None
     }
@@ -412,11 +670,17 @@ pub(crate) struct Patients {
     /// left up to half of the last bucket empty (at 100 M patients, ~80 B a patient of slack).
     pub records: ChunkedVec<Mutex<PatientState>>,
     pub cards: IdMap<CardDigest, PatientId>,
+    /// The card types of the records' compact cards.
+    pub card_types: CardTypes,
 }
 
 impl Default for Patients {
     fn default() -> Patients {
-        Patients { records: ChunkedVec::with_max(PATIENTS_MAX), cards: IdMap::default() }
+        Patients {
+            records: ChunkedVec::with_max(PATIENTS_MAX),
+            cards: IdMap::default(),
+            card_types: CardTypes::default(),
+        }
     }
 }
 
@@ -451,7 +715,7 @@ impl Patients {
         // Merge chains are short; the bound keeps a corrupted chain from looping forever.
         for _ in 0..64 {
             let guard = self.lock_raw(current)?;
-            match guard.merged_into {
+            match guard.merged_into() {
                 None => return Ok((current, guard)),
                 Some(next) => current = next,
             }
@@ -537,18 +801,100 @@ mod tests {
     #[test]
     fn an_empty_record_allocates_nothing_and_a_first_entry_exactly_one() {
         let mut p = PatientState::default();
-        assert_eq!(
-            (p.cards.capacity(), p.bookings.capacity(), p.no_shows.capacity()),
-            (0, 0, 0),
-            "nothing allocated while empty"
-        );
+        assert!(p.rare.is_none() && p.bookings.capacity() == 0, "nothing allocated while empty");
         p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
         assert_eq!(p.bookings.capacity(), 1);
-        push_lean(&mut p.no_shows, NoShowMark { at: Timestamp(0), weight: 1.0 });
-        assert_eq!(p.no_shows.capacity(), 1);
+        let pol = NoShowPolicy::default();
+        p.add_no_show(0.5, Timestamp(0), &pol, 0);
+        assert_eq!(p.rare.as_ref().unwrap().no_shows.capacity(), 1);
         // Later entries grow as a Vec does.
-        push_lean(&mut p.no_shows, NoShowMark { at: Timestamp(1), weight: 1.0 });
-        assert!(p.no_shows.capacity() >= 2 && p.no_shows.len() == 2);
+        p.add_no_show(0.25, Timestamp(1), &pol, 0);
+        let no_shows = &p.rare.as_ref().unwrap().no_shows;
+        assert!(no_shows.capacity() >= 2 && no_shows.len() == 2);
+    }
+
+    fn card(types: &str, number: &str) -> LinkedCard {
+        LinkedCard::new(&CardKey::from_bytes(&[7; 32]).unwrap(), types, number).unwrap()
+    }
+
+    #[test]
+    fn a_first_card_lives_in_the_record_and_every_card_reads_back_as_linked() {
+        let types = CardTypes::default();
+        let cards = [
+            card("resident_id", "441900199001011234"),
+            card("身份证", "H-9"),
+            card("e-health", "EH123456"),
+            // Visible characters beyond ASCII: kept in full.
+            card("医保卡", "粤A12345678"),
+        ];
+        let mut p = PatientState::default();
+        for c in &cards {
+            p.add_card(&types, c.clone());
+        }
+        assert!(p.card.is_some(), "the first card is compact");
+        assert_eq!(p.cards(&types), cards.to_vec(), "same cards, same order");
+        assert_eq!(
+            p.card_digests().collect::<Vec<_>>(),
+            cards.iter().map(|c| c.digest).collect::<Vec<_>>()
+        );
+        assert!(p.has_card(cards[2].digest) && p.card_count() == 4);
+
+        // A first card that does not fit stays first, and later cards follow it.
+        let mut q = PatientState::default();
+        q.add_card(&types, cards[3].clone());
+        q.add_card(&types, cards[0].clone());
+        assert!(q.card.is_none());
+        assert_eq!(q.cards(&types), vec![cards[3].clone(), cards[0].clone()]);
+
+        // Multi-byte characters at either end, where a byte count would cut one.
+        for number in ["é1234567", "1234567é", "éééééééé"] {
+            let c = card("t", number);
+            let mut q = PatientState::default();
+            q.add_card(&types, c.clone());
+            assert_eq!(q.cards(&types), vec![c], "{number}");
+        }
+        // A masked form the mask did not make round-trips in full, never altered.
+        let odd = LinkedCard::restored("x".into(), "ab*d".into(), cards[0].digest).unwrap();
+        assert!(CompactCard::new(&types, &odd).is_none());
+        let mut r = PatientState::default();
+        r.add_card(&types, odd.clone());
+        assert_eq!(r.cards(&types), vec![odd]);
+    }
+
+    #[test]
+    fn a_full_type_table_keeps_cards_in_full() {
+        let types = CardTypes::default();
+        for i in 0..CARD_TYPES_MAX {
+            assert_eq!(types.number(&format!("t{i}")), Some(i as u16));
+        }
+        assert_eq!(types.number("t7"), Some(7), "known types keep their number");
+        assert_eq!(types.number("one more"), None);
+        let mut p = PatientState::default();
+        let c = card("one more", "441900199001011234");
+        p.add_card(&types, c.clone());
+        assert!(p.card.is_none());
+        assert_eq!(p.cards(&types), vec![c]);
+    }
+
+    #[test]
+    fn parts_round_trip_and_an_empty_rare_part_is_not_allocated() {
+        let types = CardTypes::default();
+        let mut p = PatientState::default();
+        p.add_card(&types, card("resident_id", "441900199001011234"));
+        p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
+        let q = PatientState::from_parts(&types, p.parts(&types));
+        assert!(q.rare.is_none() && q.card.is_some());
+        assert_eq!(q.cards(&types), p.cards(&types));
+        p.set_merged_into(PatientId(9));
+        p.suspend_until(Timestamp(50));
+        p.add_card(&types, card("e-health", "EH123456"));
+        let q = PatientState::from_parts(&types, p.parts(&types));
+        assert_eq!(
+            (q.merged_into(), q.suspended_until()),
+            (Some(PatientId(9)), Some(Timestamp(50)))
+        );
+        assert_eq!(q.cards(&types), p.cards(&types));
+        assert_eq!(q.bookings.to_vec(), p.bookings.to_vec());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
 use crate::model::{Referral, ReferralRequest, Tier};
-use crate::patients::{push_lean, REFERRALS_PER_PATIENT_MAX};
+use crate::patients::REFERRALS_PER_PATIENT_MAX;
 
 use crate::time::DAY_S;
 use crate::Engine;
@@ -61,7 +61,7 @@ impl Engine {
         }
         let id = ReferralId(self.next_referral.fetch_add(1, Ordering::Relaxed));
         let (patient, mut state) = self.patients.lock(r.patient)?;
-        if state.referrals.len() >= REFERRALS_PER_PATIENT_MAX {
+        if state.referrals().len() >= REFERRALS_PER_PATIENT_MAX {
             return Err(Error::CapacityExceeded(format!(
                 "{patient} has {REFERRALS_PER_PATIENT_MAX} referrals"
             )));
@@ -77,7 +77,7 @@ impl Engine {
             valid_until: now.plus_s(r.valid_days as i64 * DAY_S),
             used_by: None,
         };
-        push_lean(&mut state.referrals, referral.clone());
+        state.add_referral(referral.clone());
         self.emit_at(
             now,
             EventKind::ReferralIssued {

@@ -87,7 +87,7 @@ impl Engine {
         let now = self.now();
         let entry = {
             let (patient, mut state) = self.patients.lock(req.patient)?;
-            if let Some(until) = state.suspended_until.filter(|u| *u > now) {
+            if let Some(until) = state.suspended_until().filter(|u| *u > now) {
                 return Err(Error::PatientSuspended {
                     patient,
                     until,
@@ -105,7 +105,7 @@ impl Engine {
             let urgency = match req.referral {
                 Some(r) => Some(
                     state
-                        .referrals
+                        .referrals()
                         .iter()
                         .find(|x| x.id == r)
                         .ok_or_else(|| Error::ReferralInvalid {

@@ -227,9 +227,9 @@ impl Replayer {
             EventKind::CardLinked { patient, card_type, masked, digest } => {
                 let card = LinkedCard::restored(card_type, masked, digest)?;
                 let (p, mut state) = e.patients.lock(patient)?;
-                if !state.cards.iter().any(|c| c.digest == card.digest) {
+                if !state.has_card(card.digest) {
                     e.patients.cards.insert(card.digest, p);
-                    push_lean(&mut state.cards, card);
+                    state.add_card(&e.patients.card_types, card);
                 }
                 Ok(())
             }
@@ -239,18 +239,18 @@ impl Replayer {
                 }
                 let taken = {
                     let mut loser = e.patients.lock_raw(merged)?;
-                    if loser.merged_into.is_some() {
+                    if loser.merged_into().is_some() {
                         return Err(corrupt(format!("{merged} is merged twice")));
                     }
                     let taken = std::mem::take(&mut *loser);
-                    loser.merged_into = Some(survivor);
+                    loser.set_merged_into(survivor);
                     taken
                 };
-                for card in &taken.cards {
-                    e.patients.cards.insert(card.digest, survivor);
+                for digest in taken.card_digests() {
+                    e.patients.cards.insert(digest, survivor);
                 }
                 let (_, mut s) = e.patients.lock(survivor)?;
-                s.absorb(survivor, taken);
+                s.absorb(&e.patients.card_types, survivor, taken);
                 Ok(())
             }
             EventKind::SlotsPublished { first, specs } => publish(e, first, &specs),
@@ -352,7 +352,7 @@ impl Replayer {
             EventKind::PatientSuspended { patient, until, .. } => {
                 // Normally already derived from the no-show that caused it; idempotent.
                 let (_, mut state) = e.patients.lock(patient)?;
-                state.suspended_until = Some(state.suspended_until.map_or(until, |u| u.max(until)));
+                state.suspend_until(until);
                 Ok(())
             }
             EventKind::SessionSuspended { resource, date, time, .. } => {
@@ -375,23 +375,20 @@ impl Replayer {
                 valid_until,
             } => {
                 let (p, mut state) = e.patients.lock(patient)?;
-                if state.referrals.len() >= REFERRALS_PER_PATIENT_MAX {
+                if state.referrals().len() >= REFERRALS_PER_PATIENT_MAX {
                     return Err(corrupt(format!("{p} has too many referrals")));
                 }
-                push_lean(
-                    &mut state.referrals,
-                    Referral {
-                        id: referral,
-                        patient: p,
-                        from,
-                        specialty,
-                        institution,
-                        urgency,
-                        valid_from: at,
-                        valid_until,
-                        used_by: None,
-                    },
-                );
+                state.add_referral(Referral {
+                    id: referral,
+                    patient: p,
+                    from,
+                    specialty,
+                    institution,
+                    urgency,
+                    valid_from: at,
+                    valid_until,
+                    used_by: None,
+                });
                 e.next_referral.fetch_max(referral.0.saturating_add(1), Ordering::Relaxed);
                 Ok(())
             }
@@ -532,7 +529,7 @@ impl Replayer {
                 if members.first() == Some(&group) && members.len() <= GROUP_PLACES_MAX =>
             {
                 let (_, mut state) = self.engine.patients.lock(group.origin_patient())?;
-                push_lean(&mut state.groups, GroupRec { id: group, members, replaces });
+                push_lean(state.groups_mut(), GroupRec { id: group, members, replaces });
                 Ok(())
             }
             _ => Err(corrupt(format!("group {group}: its events do not match {action:?}"))),

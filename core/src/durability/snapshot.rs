@@ -21,7 +21,7 @@ use crate::model::{
 
 use crate::cards::{CardDigest, CardKey};
 use crate::load::DepartmentLoad;
-use crate::patients::{GroupRec, LinkedCard, PatientState};
+use crate::patients::{GroupRec, LinkedCard, PatientParts, PatientState};
 
 use crate::request_keys::KeyRec;
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
@@ -244,17 +244,17 @@ impl State {
                 .records
                 .iter()
                 .map(|m| {
-                    let p = m.lock();
+                    let p = m.lock().parts(&e.patients.card_types);
                     PatientRec {
                         merged_into: p.merged_into,
-                        cards: p.cards.to_vec(),
-                        bookings: p.bookings.to_vec(),
+                        cards: p.cards,
+                        bookings: p.bookings,
                         next_seq: p.next_seq,
-                        no_shows: p.no_shows.to_vec(),
+                        no_shows: p.no_shows,
                         suspended_until: p.suspended_until,
-                        referrals: p.referrals.to_vec(),
+                        referrals: p.referrals,
                         waitlist_entries: p.waitlist_entries,
-                        groups: p.groups.to_vec(),
+                        groups: p.groups,
                     }
                 })
                 .collect(),
@@ -359,17 +359,20 @@ impl State {
             }
             e.patients
                 .records
-                .push(Mutex::new(PatientState {
-                    merged_into: p.merged_into,
-                    cards: p.cards.into(),
-                    bookings: p.bookings.into(),
-                    next_seq: p.next_seq,
-                    no_shows: p.no_shows.into(),
-                    suspended_until: p.suspended_until,
-                    referrals: p.referrals.into(),
-                    waitlist_entries: p.waitlist_entries,
-                    groups: p.groups.into(),
-                }))
+                .push(Mutex::new(PatientState::from_parts(
+                    &e.patients.card_types,
+                    PatientParts {
+                        merged_into: p.merged_into,
+                        cards: p.cards,
+                        bookings: p.bookings,
+                        next_seq: p.next_seq,
+                        no_shows: p.no_shows,
+                        suspended_until: p.suspended_until,
+                        referrals: p.referrals,
+                        waitlist_entries: p.waitlist_entries,
+                        groups: p.groups,
+                    },
+                )))
                 .map_err(|_| corrupt("snapshot holds more patients than an engine can"))?;
         }
         for (digest, owner) in self.cards {
