@@ -106,17 +106,21 @@ fn main() {
         let s = sample();
         let first = round * per_day; // the slots of visit day `round`
         let mut booked = 0;
-        for (i, &p) in patients.iter().enumerate() {
-            // Spread patients over the day's slots; on a full slot try the next ones.
-            for attempt in 0..64 {
+        // Patients in turn take the day's places slot by slot: a refused attempt is logged
+        // too (8 B in the day log, see `SlotStore::log_attempt`), so the loop makes one only
+        // when a slot has just filled, and the figure is the bookings' own.
+        let mut slot = 0;
+        for &p in &patients {
+            while slot < per_day {
                 // Slot ids are 1-based: index + 1.
-                let slot = SlotId((first + (i * 7 + attempt) % per_day) as u32 + 1);
-                match engine.book(&Request::new(p, slot, app)) {
+                let id = SlotId((first + slot) as u32 + 1);
+                match engine.book(&Request::new(p, id, app)) {
                     Ok(_) => {
                         booked += 1;
                         break;
                     }
-                    Err(Error::SlotFull { .. }) | Err(Error::LimitReached { .. }) => continue,
+                    Err(Error::SlotFull { .. }) => slot += 1,
+                    Err(Error::LimitReached { .. }) => break,
                     Err(e) => panic!("unexpected refusal: {e}"),
                 }
             }

@@ -14,6 +14,7 @@
 //! 4. A place that frees up is offered to the waitlist *after* the patient lock is released:
 //!    no thread ever holds two patient locks.
 
+use crate::booking_record::BookingRec;
 use crate::error::{Error, Result, FORGOTTEN_BOOKING};
 use crate::events::EventKind;
 use crate::ids::*;
@@ -262,7 +263,7 @@ impl Engine {
         if let Some(r) = req.referral.and_then(|r| state.referral_mut(r)) {
             r.used_by = Some(id);
         }
-        state.push_booking(booking.clone(), now);
+        state.push_booking(BookingRec::made(&booking), now);
         let (slot_id, channel, referral) = (req.slot, req.channel, req.referral);
         match mode.hold_ttl_s {
             Some(_) => {
@@ -406,14 +407,14 @@ impl Engine {
     fn with_booking<T>(
         &self,
         id: BookingId,
-        f: impl FnOnce(&Engine, &mut PatientState, usize) -> Result<T>,
+        f: impl FnOnce(&Engine, PatientId, &mut PatientState, usize) -> Result<T>,
     ) -> Result<T> {
-        let (_, mut state) = self
+        let (owner, mut state) = self
             .patients
             .lock(id.origin_patient())
             .map_err(|_| Error::not_found("booking", id.0))?;
         match state.bookings.iter().rposition(|b| b.id == id) {
-            Some(index) => f(self, &mut state, index),
+            Some(index) => f(self, owner, &mut state, index),
             None => {
                 drop(state);
                 Err(self.booking_missing(id))
@@ -436,7 +437,7 @@ impl Engine {
         }
     }
 
-    fn wrong_state(b: &Booking, action: &str) -> Error {
+    fn wrong_state(b: &BookingRec, action: &str) -> Error {
         Error::WrongState { booking: b.id, state: b.state, action: action.into() }
     }
 
@@ -460,7 +461,7 @@ impl Engine {
         if let Some(slot) = place {
             self.store.release(slot, b.pool);
         }
-        let (slot, referral) = (b.slot, b.referral);
+        let (slot, referral) = (b.slot, b.referral());
         if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
             r.used_by = None;
             self.emit_at(now, EventKind::ReferralReturned { referral: r.id });
@@ -508,7 +509,7 @@ impl Engine {
     /// Confirm a hold. A hold past its expiry is [`Error::HoldExpired`] (see `expired_hold`).
     pub fn confirm(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
-        let (result, freed) = self.with_booking(id, |engine, state, i| {
+        let (result, freed) = self.with_booking(id, |engine, owner, state, i| {
             if let Some((err, freed)) = engine.expired_hold(state, i, now) {
                 return Ok((Err(err), freed));
             }
@@ -518,7 +519,7 @@ impl Engine {
             }
             state.bookings[i].state = BookingState::Booked;
             engine.emit_at(now, EventKind::Confirmed { booking: id });
-            Ok((Ok(state.bookings[i].clone()), None))
+            Ok((Ok(state.bookings[i].public(owner)), None))
         })?;
         if let Some(slot) = freed {
             self.offer_freed_place(slot, now);
@@ -552,7 +553,7 @@ impl Engine {
     pub fn cancel(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
         let mut group_freed = Vec::new();
-        let (result, slot) = self.with_booking(id, |engine, state, i| {
+        let (result, slot) = self.with_booking(id, |engine, owner, state, i| {
             if let Some((err, freed)) = engine.expired_hold(state, i, now) {
                 return Ok((Err(err), freed));
             }
@@ -560,7 +561,7 @@ impl Engine {
             if let Some(group) =
                 state.groups().first().and_then(|_| state.group_of(id)).map(|g| g.id)
             {
-                let (booking, freed) = engine.cancel_group_locked(state, group, id, now)?;
+                let (booking, freed) = engine.cancel_group_locked(owner, state, group, id, now)?;
                 group_freed = freed;
                 return Ok((Ok(booking), None));
             }
@@ -579,7 +580,7 @@ impl Engine {
             // only when late, to keep it off the common path; inside the patient lock is safe,
             // since `set_policy` holds the gate without taking any patient lock.
             let _policy_gate = late.then(|| engine.policy_gate());
-            let (patient, slot) = (b.patient, b.slot);
+            let (patient, slot) = (owner, b.slot);
             engine.end_booking(
                 state,
                 i,
@@ -596,7 +597,7 @@ impl Engine {
                         .emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
                 }
             }
-            Ok((Ok(state.bookings[i].clone()), Some(slot)))
+            Ok((Ok(state.bookings[i].public(owner)), Some(slot)))
         })?;
         if let Some(slot) = slot {
             self.offer_freed_place(slot, now);
@@ -611,7 +612,7 @@ impl Engine {
     /// The patient arrived.
     pub fn check_in(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
-        self.with_booking(id, |engine, state, i| {
+        self.with_booking(id, |engine, owner, state, i| {
             let b = &mut state.bookings[i];
             if b.state != BookingState::Booked {
                 return Err(Self::wrong_state(b, "check in"));
@@ -631,7 +632,7 @@ impl Engine {
                 }
                 None => event(),
             }
-            Ok(b.clone())
+            Ok(b.public(owner))
         })
         .and_then(|b| self.durable(b))
     }
@@ -657,7 +658,7 @@ impl Engine {
     /// ```
     pub fn fulfil(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
-        self.with_booking(id, |engine, state, i| {
+        self.with_booking(id, |engine, owner, state, i| {
             let b = &mut state.bookings[i];
             if b.state != BookingState::CheckedIn {
                 return Err(Self::wrong_state(b, "fulfil"));
@@ -670,7 +671,7 @@ impl Engine {
                 Some(slot) => engine.board_change(slot, Change::Fulfilled, now, true, event),
                 None => event(),
             }
-            Ok(b.clone())
+            Ok(b.public(owner))
         })
         .and_then(|b| self.durable(b))
     }
@@ -681,7 +682,7 @@ impl Engine {
         // The no-show's suspension comes from the policy, and replay derives it again.
         let policy_gate = self.policy_gate();
         let now = self.now();
-        let marked = self.with_booking(id, |engine, state, i| {
+        let marked = self.with_booking(id, |engine, owner, state, i| {
             let b = &mut state.bookings[i];
             if b.state != BookingState::Booked {
                 return Err(Self::wrong_state(b, "mark as no-show"));
@@ -693,7 +694,7 @@ impl Engine {
                 )));
             }
             b.state = BookingState::NoShow;
-            let (slot, patient) = (b.slot, b.patient);
+            let (slot, patient) = (b.slot, owner);
             if let Some(r) =
                 engine.store.get(slot).and_then(|s| engine.registry.resource(s.resource).ok())
             {
@@ -706,7 +707,7 @@ impl Engine {
             {
                 engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
             }
-            Ok(state.bookings[i].clone())
+            Ok(state.bookings[i].public(owner))
         });
         drop(policy_gate);
         marked.and_then(|b| self.durable(b))
@@ -714,7 +715,7 @@ impl Engine {
 
     /// Expire a hold whose deadline passed (called by `tick`). Returns whether it expired.
     pub(crate) fn expire_if_due(&self, id: BookingId, now: Timestamp) -> bool {
-        let freed = self.with_booking(id, |engine, state, i| {
+        let freed = self.with_booking(id, |engine, _, state, i| {
             let b = &state.bookings[i];
             if b.state != BookingState::Held || now < b.expires_at {
                 return Ok(None);

@@ -829,7 +829,7 @@ impl Engine {
                 .bookings
                 .iter()
                 .filter(|b| b.state.is_active())
-                .cloned()
+                .map(|b| b.public(patient))
                 .collect(),
             referrals: state.referrals().to_vec(),
             waitlist_entries: state.waitlist_entries,
@@ -839,8 +839,8 @@ impl Engine {
     /// A patient's holds and bookings, oldest first: every active one, and the most recent
     /// ended ones (at most `ENDED_BOOKINGS_KEPT`; the event stream has them all).
     pub fn bookings_of(&self, patient: PatientId) -> Result<Vec<Booking>> {
-        let (_, state) = self.patients.lock(patient)?;
-        Ok(state.bookings.to_vec())
+        let (owner, state) = self.patients.lock(patient)?;
+        Ok(state.bookings.iter().map(|b| b.public(owner)).collect())
     }
 
     /// Every hold and booking on `slots` (at most [`SLOTS_PER_QUERY_MAX`]), active ones and the
@@ -876,10 +876,10 @@ impl Engine {
         let mut seen: HashSet<BookingId> = HashSet::new();
         for p in patients {
             // A merged patient's bookings live with the survivor; `seen` drops the repeats.
-            let Ok((_, state)) = self.patients.lock(p) else { continue };
+            let Ok((owner, state)) = self.patients.lock(p) else { continue };
             for b in state.bookings.iter().filter(|b| wanted.contains(&b.slot)) {
                 if seen.insert(b.id) {
-                    out.push(b.clone());
+                    out.push(b.public(owner));
                 }
             }
         }
@@ -922,11 +922,11 @@ impl Engine {
     /// answers [`Error::NotFound`] with the kind [`FORGOTTEN_BOOKING`](crate::FORGOTTEN_BOOKING) (the event stream and
     /// the journal still have it), an id never issued the kind `"booking"`.
     pub fn booking(&self, id: BookingId) -> Result<Booking> {
-        let (_, mut state) = self
+        let (owner, state) = self
             .patients
             .lock(id.origin_patient())
             .map_err(|_| Error::not_found("booking", id.0))?;
-        match state.booking_mut(id).cloned() {
+        match state.booking(id).map(|b| b.public(owner)) {
             Some(b) => Ok(b),
             None => {
                 drop(state);
@@ -1247,11 +1247,11 @@ impl Engine {
         patients.dedup();
         let mut cancelled = Vec::new();
         for p in patients {
-            let Ok((_, mut state)) = self.patients.lock(p) else { continue };
+            let Ok((owner, mut state)) = self.patients.lock(p) else { continue };
             // A booking group with a place here ends whole, as one record (groups.rs); its
             // bookings are no longer active for the loop below.
             if !state.groups().is_empty() {
-                cancelled.extend(self.end_groups_in_closed(&mut state, &closed, now));
+                cancelled.extend(self.end_groups_in_closed(owner, &mut state, &closed, now));
             }
             let mut returned = Vec::new();
             for b in state
@@ -1281,10 +1281,10 @@ impl Engine {
                 if let Some(s) = self.store.get(b.slot) {
                     self.store.release(s, b.pool);
                 }
-                if let Some(r) = b.referral {
+                if let Some(r) = b.referral() {
                     returned.push(r);
                 }
-                cancelled.push(b.clone());
+                cancelled.push(b.public(owner));
             }
             for r in returned {
                 if let Some(r) = state.referral_mut(r) {

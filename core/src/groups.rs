@@ -21,6 +21,7 @@
 //!   cancelled by the provider, the others with them (`CancelledBy::Group`); neither counts
 //!   against the patient.
 
+use crate::booking_record::BookingRec;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
@@ -117,7 +118,12 @@ impl Engine {
         Ok(BookingGroup {
             id: g.id,
             patient,
-            bookings: g.members.iter().filter_map(|m| state.booking(*m).cloned()).collect(),
+            bookings: g
+                .members
+                .iter()
+                .filter_map(|m| state.booking(*m))
+                .map(|b| b.public(patient))
+                .collect(),
             replaces: g.replaces,
         })
     }
@@ -300,7 +306,7 @@ impl Engine {
         // One growth for the group's places, not one per place.
         state.bookings.reserve_exact(bookings.len());
         for b in &bookings {
-            state.push_booking(b.clone(), now);
+            state.push_booking(BookingRec::made(b), now);
         }
         let replaces = moving.as_ref().map(|m| m.unit);
         push_lean(
@@ -361,8 +367,8 @@ impl Engine {
             let Some(x) = state.booking(m) else { continue };
             match x.state {
                 BookingState::Held | BookingState::Booked => {
-                    if x.referral.is_some() {
-                        referral = x.referral;
+                    if x.referral().is_some() {
+                        referral = x.referral();
                     }
                     members.push(Member { id: x.id, slot: x.slot, pool: x.pool });
                 }
@@ -390,6 +396,7 @@ impl Engine {
     /// named). Under the patient lock. Returns the asked booking and the slots freed.
     pub(crate) fn cancel_group_locked(
         &self,
+        owner: PatientId,
         state: &mut PatientState,
         group: BookingId,
         asked: BookingId,
@@ -423,7 +430,7 @@ impl Engine {
         } else {
             None
         };
-        let patient = first.patient;
+        let patient = owner;
         self.emit_lazily(now, || {
             let mut events = Vec::with_capacity(ending.len() + returned.len() + 1);
             events.extend(ending.iter().enumerate().map(|(i, b)| EventKind::Cancelled {
@@ -446,8 +453,10 @@ impl Engine {
                 self.board_free_change(s, now);
             }
         }
-        let asked =
-            state.booking(asked).cloned().ok_or_else(|| Error::not_found("booking", asked.0))?;
+        let asked = state
+            .booking(asked)
+            .map(|b| b.public(owner))
+            .ok_or_else(|| Error::not_found("booking", asked.0))?;
         Ok((asked, ending.iter().map(|b| b.slot).collect()))
     }
 
@@ -455,6 +464,7 @@ impl Engine {
     /// place there, all of it. Under the patient lock. Returns the bookings ended.
     pub(crate) fn end_groups_in_closed(
         &self,
+        owner: PatientId,
         state: &mut PatientState,
         closed: &HashSet<SlotId>,
         now: Timestamp,
@@ -499,7 +509,7 @@ impl Engine {
                     self.board_free_change(s, now);
                 }
             }
-            ended.extend(ending);
+            ended.extend(ending.iter().map(|b| b.public(owner)));
         }
         ended
     }
@@ -638,7 +648,7 @@ fn group_members(
     state: &PatientState,
     group: BookingId,
     ends: impl Fn(BookingState) -> bool,
-) -> Vec<Booking> {
+) -> Vec<BookingRec> {
     let Some(g) = state.group_of(group) else { return Vec::new() };
     g.members.iter().filter_map(|m| state.booking(*m)).filter(|b| ends(b.state)).cloned().collect()
 }
@@ -646,9 +656,13 @@ fn group_members(
 /// End `ending` in the patient's record as `to` and give back the referrals they used;
 /// returns those referrals (for their `referral_returned` events). Places are released by
 /// the caller, after the group record is numbered.
-fn end_members(state: &mut PatientState, ending: &[Booking], to: BookingState) -> Vec<ReferralId> {
+fn end_members(
+    state: &mut PatientState,
+    ending: &[BookingRec],
+    to: BookingState,
+) -> Vec<ReferralId> {
     let mut returned = Vec::new();
-    for r in ending.iter().filter_map(|b| b.referral) {
+    for r in ending.iter().filter_map(|b| b.referral()) {
         if let Some(r) = state.referral_mut(r) {
             r.used_by = None;
             returned.push(r.id);

@@ -36,6 +36,7 @@ mod ack;
 mod availability;
 mod board;
 mod booking;
+mod booking_record;
 mod calendar;
 mod cards;
 mod chunked;

@@ -6,6 +6,7 @@
 //! (invariant 2). Merging two records is the only place that touches two patients; it takes
 //! them one after the other, never nested (see `Engine::merge_patients`).
 
+use crate::booking_record::BookingRec;
 use crate::cards::{check_card_fields, mask_card_number, CardDigest, CardKey};
 use crate::chunked::ChunkedVec;
 use crate::error::{Error, LimitKind, Result};
@@ -182,7 +183,7 @@ pub(crate) struct PatientState {
     /// The first card, when it fits the compact form; every other card is in `rare.cards`
     /// (in the order linked: this one, when present, was linked first).
     card: Option<CompactCard>,
-    pub bookings: ThinVec<Booking>,
+    pub bookings: ThinVec<BookingRec>,
     pub next_seq: u32,
     pub waitlist_entries: u32,
     rare: Option<Box<Rare>>,
@@ -319,12 +320,12 @@ impl PatientState {
         self.rare.get_or_insert_with(Box::default)
     }
 
-    /// The record's parts (a snapshot's form).
-    pub fn parts(&self, types: &CardTypes) -> PatientParts {
+    /// The record's parts (a snapshot's form); `me` is the patient it is kept under.
+    pub fn parts(&self, types: &CardTypes, me: PatientId) -> PatientParts {
         PatientParts {
             merged_into: self.merged_into(),
             cards: self.cards(types),
-            bookings: self.bookings.to_vec(),
+            bookings: self.bookings.iter().map(|b| b.public(me)).collect(),
             next_seq: self.next_seq,
             no_shows: self.no_shows().to_vec(),
             suspended_until: self.suspended_until(),
@@ -334,10 +335,11 @@ impl PatientState {
         }
     }
 
-    /// A record from its parts (a snapshot's form), laid out as the live engine lays it out.
-    pub fn from_parts(types: &CardTypes, p: PatientParts) -> PatientState {
+    /// A record from its parts (a snapshot's form), laid out as the live engine lays it out;
+    /// `None` when a booking names an id no engine makes (see `BookingRec::new`).
+    pub fn from_parts(types: &CardTypes, p: PatientParts) -> Option<PatientState> {
         let mut state = PatientState {
-            bookings: p.bookings.into(),
+            bookings: p.bookings.iter().map(BookingRec::new).collect::<Option<_>>()?,
             next_seq: p.next_seq,
             waitlist_entries: p.waitlist_entries,
             ..PatientState::default()
@@ -360,11 +362,11 @@ impl PatientState {
             && rare.referrals.is_empty()
             && rare.groups.is_empty();
         state.rare = (!empty).then(|| Box::new(rare));
-        state
+        Some(state)
     }
 
     /// The booking `id`, if the record still holds it.
-    pub fn booking(&self, id: BookingId) -> Option<&Booking> {
+    pub fn booking(&self, id: BookingId) -> Option<&BookingRec> {
         self.bookings.iter().rev().find(|b| b.id == id)
     }
 
@@ -376,7 +378,7 @@ impl PatientState {
     /// Whether `b` counts for the per-patient limits: a single booking counts itself, a group
     /// counts once, through its first active place (the lead until the lead has ended).
     /// `exclude` (a booking or group id) counts nothing: the one being rescheduled.
-    fn counts_for_limits(&self, b: &Booking, exclude: Option<BookingId>) -> bool {
+    fn counts_for_limits(&self, b: &BookingRec, exclude: Option<BookingId>) -> bool {
         if self.groups().is_empty() {
             return Some(b.id) != exclude;
         }
@@ -410,7 +412,7 @@ impl PatientState {
         Ok(r)
     }
 
-    pub fn booking_mut(&mut self, id: BookingId) -> Option<&mut Booking> {
+    pub fn booking_mut(&mut self, id: BookingId) -> Option<&mut BookingRec> {
         self.bookings.iter_mut().rev().find(|b| b.id == id)
     }
 
@@ -423,9 +425,9 @@ impl PatientState {
     /// expired ones, and fulfilled or no-show ones whose segment has started (their place stays
     /// counted in the slot). Amortised O(1): the list is compacted only when it has grown to
     /// twice the kept history. Deterministic in `now`, so a replay keeps the same ones.
-    pub fn push_booking(&mut self, booking: Booking, now: Timestamp) {
+    pub fn push_booking(&mut self, booking: BookingRec, now: Timestamp) {
         if self.bookings.len() >= 2 * ENDED_BOOKINGS_KEPT {
-            let forgettable = |b: &Booking| match b.state {
+            let forgettable = |b: &BookingRec| match b.state {
                 BookingState::Cancelled
                 | BookingState::Expired
                 | BookingState::ProviderCancelled => true,
@@ -452,17 +454,20 @@ impl PatientState {
                 }
             }
         }
-        push_lean(&mut self.bookings, booking);
+        // Up to a few bookings the list grows one at a time: most patients hold one to three
+        // (the 7-day limit is 3), and doubling would leave a 64 B record of slack in most
+        // records. Past that it doubles as a Vec does (amortised O(1) for the rare long one).
+        if self.bookings.len() == self.bookings.capacity() && self.bookings.len() < 4 {
+            self.bookings.reserve_exact(1);
+        }
+        self.bookings.push(booking);
     }
 
     /// Take over a merged record's data (the merge keeps everything, drops nothing). The moved
     /// bookings and referrals name `me`, the survivor, from now on: the merged id is only a
     /// tombstone that resolves to `me`, and a record must not report a patient it is not kept
     /// under (booking ids keep the origin patient; see `BookingId::origin_patient`).
-    pub fn absorb(&mut self, types: &CardTypes, me: PatientId, mut other: PatientState) {
-        for b in &mut other.bookings {
-            b.patient = me;
-        }
+    pub fn absorb(&mut self, types: &CardTypes, me: PatientId, other: PatientState) {
         for card in other.cards(types) {
             if !self.has_card(card.digest) {
                 self.add_card(types, card);
@@ -513,7 +518,7 @@ impl PatientState {
         // no per-booking group test in its loops.
         if self.groups().is_empty() && exclude.is_none() {
             let on_date = |department: Option<DepartmentId>| {
-                let here = |b: &&Booking| {
+                let here = |b: &&BookingRec| {
                     b.state.is_active()
                         && b.date == date
                         && department.is_none_or(|d| b.department == d)
@@ -549,7 +554,7 @@ impl PatientState {
         limits: &LimitPolicy,
         date: Date,
         department: DepartmentId,
-        counts: impl Fn(&Booking) -> bool,
+        counts: impl Fn(&BookingRec) -> bool,
         on_date: impl Fn(Option<DepartmentId>) -> u32,
     ) -> Result<()> {
         let active = || self.bookings.iter().filter(|b| counts(b));
@@ -604,7 +609,7 @@ impl PatientState {
         exclude: Option<BookingId>,
         how: GroupDates,
     ) -> u32 {
-        let here = |b: &Booking| {
+        let here = |b: &BookingRec| {
             b.state.is_active() && b.date == date && department.is_none_or(|d| b.department == d)
         };
         if how == GroupDates::First || self.groups().is_empty() {
@@ -734,8 +739,8 @@ mod tests {
     use super::*;
     use crate::model::*;
 
-    fn booking(date: i32, dept: u32, state: BookingState) -> Booking {
-        Booking {
+    fn booking(date: i32, dept: u32, state: BookingState) -> BookingRec {
+        BookingRec::made(&Booking {
             id: BookingId(0),
             patient: PatientId(0),
             slot: SlotId(0),
@@ -749,7 +754,7 @@ mod tests {
             created_at: Timestamp(0),
             expires_at: Timestamp(0),
             starts_at: Timestamp(0),
-        }
+        })
     }
 
     #[test]
@@ -804,6 +809,10 @@ mod tests {
         assert!(p.rare.is_none() && p.bookings.capacity() == 0, "nothing allocated while empty");
         p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
         assert_eq!(p.bookings.capacity(), 1);
+        // A few bookings grow one at a time (no doubling slack in a 3-booking record).
+        p.push_booking(booking(2, 1, BookingState::Booked), Timestamp(0));
+        p.push_booking(booking(3, 1, BookingState::Booked), Timestamp(0));
+        assert_eq!(p.bookings.capacity(), 3);
         let pol = NoShowPolicy::default();
         p.add_no_show(0.5, Timestamp(0), &pol, 0);
         assert_eq!(p.rare.as_ref().unwrap().no_shows.capacity(), 1);
@@ -882,13 +891,13 @@ mod tests {
         let mut p = PatientState::default();
         p.add_card(&types, card("resident_id", "441900199001011234"));
         p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
-        let q = PatientState::from_parts(&types, p.parts(&types));
+        let q = PatientState::from_parts(&types, p.parts(&types, PatientId(1))).unwrap();
         assert!(q.rare.is_none() && q.card.is_some());
         assert_eq!(q.cards(&types), p.cards(&types));
         p.set_merged_into(PatientId(9));
         p.suspend_until(Timestamp(50));
         p.add_card(&types, card("e-health", "EH123456"));
-        let q = PatientState::from_parts(&types, p.parts(&types));
+        let q = PatientState::from_parts(&types, p.parts(&types, PatientId(1))).unwrap();
         assert_eq!(
             (q.merged_into(), q.suspended_until()),
             (Some(PatientId(9)), Some(Timestamp(50)))

@@ -16,6 +16,7 @@
 //! ids before it exist.
 
 use super::codec::corrupt;
+use crate::booking_record::BookingRec;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind};
@@ -577,28 +578,23 @@ impl Replayer {
                 .checked_add(1)
                 .ok_or_else(|| corrupt(format!("{id}: booking numbers exhausted")))?;
             // Same history bound as the live path, so the recovered record is identical.
-            state.push_booking(
-                Booking {
-                    id,
-                    patient,
-                    slot: slot_id,
-                    department: slot.department,
-                    date: slot.date,
-                    channel,
-                    state: if hold_until.is_some() {
-                        BookingState::Held
-                    } else {
-                        BookingState::Booked
-                    },
-                    pool,
-                    referral,
-                    offer,
-                    created_at: at,
-                    expires_at: hold_until.unwrap_or(at),
-                    starts_at: window.starts_at,
-                },
-                at,
-            );
+            let rec = BookingRec::new(&Booking {
+                id,
+                patient,
+                slot: slot_id,
+                department: slot.department,
+                date: slot.date,
+                channel,
+                state: if hold_until.is_some() { BookingState::Held } else { BookingState::Booked },
+                pool,
+                referral,
+                offer,
+                created_at: at,
+                expires_at: hold_until.unwrap_or(at),
+                starts_at: window.starts_at,
+            })
+            .ok_or_else(|| corrupt(format!("{id} names an id no engine makes")))?;
+            state.push_booking(rec, at);
             if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
                 r.used_by = Some(id);
             }
@@ -617,7 +613,7 @@ impl Replayer {
         id: BookingId,
         from: BookingState,
         to: BookingState,
-        f: impl FnOnce(&Engine, &mut PatientState, &Booking) -> Result<()>,
+        f: impl FnOnce(&Engine, &mut PatientState, &BookingRec) -> Result<()>,
     ) -> Result<()> {
         let e = &self.engine;
         let (_, mut state) = e.patients.lock(id.origin_patient())?;
@@ -668,7 +664,7 @@ impl Replayer {
             e.board_change(e.slot_ref(slot)?, Change::Left, at, false, || {});
         }
         b.state = to;
-        let (pool, referral) = (b.pool, b.referral);
+        let (pool, referral) = (b.pool, b.referral());
         if !e.store.force_release(e.slot_ref(slot)?, pool) {
             return Err(corrupt(format!("{slot} gives back a place it never counted")));
         }

@@ -243,8 +243,9 @@ impl State {
                 .patients
                 .records
                 .iter()
-                .map(|m| {
-                    let p = m.lock().parts(&e.patients.card_types);
+                .enumerate()
+                .map(|(i, m)| {
+                    let p = m.lock().parts(&e.patients.card_types, PatientId::from_index(i));
                     PatientRec {
                         merged_into: p.merged_into,
                         cards: p.cards,
@@ -344,12 +345,15 @@ impl State {
             {
                 return Err(corrupt("snapshot booking group out of bounds"));
             }
+            // A record holds only its own patient's bookings (a merge renames the ones it
+            // moves), so the record does not keep the patient (booking_record.rs).
+            let me = PatientId::from_index(e.patients.records.count());
             for b in &p.bookings {
                 let slot = e.slot_ref(b.slot)?;
-                if !known(b.patient) {
+                if b.patient != me {
                     return Err(corrupt(format!(
-                        "snapshot {} belongs to an unknown patient",
-                        b.id
+                        "snapshot {} of {} is kept in the record of {me}",
+                        b.id, b.patient
                     )));
                 }
                 e.store.log_attempt(slot.date, b.slot, b.patient);
@@ -357,22 +361,26 @@ impl State {
                     e.timers.push(b.expires_at, b.id);
                 }
             }
+            let state = PatientState::from_parts(
+                &e.patients.card_types,
+                PatientParts {
+                    merged_into: p.merged_into,
+                    cards: p.cards,
+                    bookings: p.bookings,
+                    next_seq: p.next_seq,
+                    no_shows: p.no_shows,
+                    suspended_until: p.suspended_until,
+                    referrals: p.referrals,
+                    waitlist_entries: p.waitlist_entries,
+                    groups: p.groups,
+                },
+            )
+            .ok_or_else(|| {
+                corrupt(format!("a snapshot booking of {me} names an id no engine makes"))
+            })?;
             e.patients
                 .records
-                .push(Mutex::new(PatientState::from_parts(
-                    &e.patients.card_types,
-                    PatientParts {
-                        merged_into: p.merged_into,
-                        cards: p.cards,
-                        bookings: p.bookings,
-                        next_seq: p.next_seq,
-                        no_shows: p.no_shows,
-                        suspended_until: p.suspended_until,
-                        referrals: p.referrals,
-                        waitlist_entries: p.waitlist_entries,
-                        groups: p.groups,
-                    },
-                )))
+                .push(Mutex::new(state))
                 .map_err(|_| corrupt("snapshot holds more patients than an engine can"))?;
         }
         for (digest, owner) in self.cards {
