@@ -9,13 +9,15 @@
 //! a card. It reports the time of each build step, the bytes per resident (allocated and
 //! resident), the resident set at the end and its peak, and each operation's median and 99th
 //! percentile (wall clock per call, so on a shared machine they include waiting for a core)
-//! with the phase's on-CPU time per call beside them.
+//! with the phase's CPU time per call beside them (the process's, exact to the call).
 //!
 //! Goal: ≤ 14 GB resident, all of it in under 10 minutes. Not part of `make test` (≈ 12 GB of
 //! memory). Smaller: `cargo bench -p haoyuan-benches --bench province -- --residents 1000000`.
 
 use haoyuan::*;
-use haoyuan_benches::measure::{live_bytes, on_cpu_ns, peak_rss_bytes, rss_bytes, Counting};
+use haoyuan_benches::measure::{
+    live_bytes, peak_rss_bytes, process_cpu_exact_ns as cpu_ns, rss_bytes, Counting,
+};
 use haoyuan_benches::*;
 use std::hint::black_box;
 use std::time::Instant;
@@ -61,11 +63,11 @@ struct Step {
 
 impl Step {
     fn start() -> Step {
-        Step { started: Instant::now(), cpu0: on_cpu_ns() }
+        Step { started: Instant::now(), cpu0: cpu_ns() }
     }
     /// (wall seconds, on-CPU seconds) since the start.
     fn done(&self) -> (f64, f64) {
-        (self.started.elapsed().as_secs_f64(), (on_cpu_ns() - self.cpu0) as f64 / 1e9)
+        (self.started.elapsed().as_secs_f64(), (cpu_ns() - self.cpu0) as f64 / 1e9)
     }
 }
 
@@ -172,7 +174,7 @@ fn main() {
     let mut measure = |what: &str, op: &mut dyn FnMut(&mut SplitMix) -> bool| {
         let mut rng = SplitMix(what.len() as u64 * 7_919);
         let mut ns = Vec::with_capacity(samples);
-        let cpu0 = on_cpu_ns();
+        let cpu0 = cpu_ns();
         while ns.len() < samples {
             let t = Instant::now();
             let counted = op(&mut rng);
@@ -181,7 +183,7 @@ fn main() {
                 ns.push(dt);
             }
         }
-        let cpu = (on_cpu_ns() - cpu0) as f64 / samples as f64;
+        let cpu = (cpu_ns() - cpu0) as f64 / samples as f64;
         let (p50, p99) = quantiles(&mut ns);
         println!("  {what:<44} median {p50:>9} ns   p99 {p99:>9} ns   on-CPU {cpu:>9.0} ns");
         rows.push(

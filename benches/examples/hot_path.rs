@@ -12,7 +12,7 @@
 //! then `callgrind_annotate cg.out | head -60`.
 
 use haoyuan::*;
-use haoyuan_benches::measure::on_cpu_ns;
+use haoyuan_benches::measure::{on_cpu_ns, process_cpu_exact_ns};
 use haoyuan_benches::*;
 use std::hint::black_box;
 use std::time::Instant;
@@ -25,33 +25,6 @@ fn process_cpu_ns() -> u64 {
     let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
     // Fields 14 and 15 of stat(5) (utime, stime) are 11 and 12 after the command name.
     (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) * 10_000_000
-}
-
-/// CPU time of the whole process in nanoseconds, exited threads included, exact to the call
-/// (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`: unlike a thread's `schedstat` read by itself,
-/// which is only brought up to date at the scheduler's tick, 4 ms here).
-#[cfg(target_os = "linux")]
-fn process_cpu_exact_ns() -> u64 {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-    let mut t = Timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `t` is a valid, writable `struct timespec` (64-bit Linux layout).
-    if unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut t) } != 0 {
-        return 0;
-    }
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-}
-
-#[cfg(not(target_os = "linux"))]
-fn process_cpu_exact_ns() -> u64 {
-    0
 }
 
 /// FNV-1a of a sequence of strings (a digest to compare runs of different builds).
