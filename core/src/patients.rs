@@ -870,6 +870,33 @@ mod tests {
         assert_eq!(r.cards(&types), vec![odd]);
     }
 
+    proptest::proptest! {
+        /// Whatever a host links — any type, any number the card rules accept, ASCII or not,
+        /// in any order — a record gives back exactly the cards linked, in order, whichever
+        /// form (compact or full) each was kept in.
+        #[test]
+        fn every_linked_card_reads_back_exactly(
+            cards in proptest::collection::vec(
+                ("[a-z\\-_]{1,6}|身份证|医保卡|[^\\x00]{1,4}", "[0-9A-Za-z*\\-]{1,30}|[^\\x00]{1,24}"),
+                1..5,
+            ),
+        ) {
+            let types = CardTypes::default();
+            let key = CardKey::from_bytes(&[3; 32]).unwrap();
+            let linked: Vec<LinkedCard> = cards
+                .iter()
+                .filter_map(|(t, n)| LinkedCard::new(&key, t, n).ok())
+                .collect();
+            let mut p = PatientState::default();
+            for c in &linked {
+                p.add_card(&types, c.clone());
+            }
+            proptest::prop_assert_eq!(p.cards(&types), linked.clone());
+            let q = PatientState::from_parts(&types, p.parts(&types, PatientId(1))).unwrap();
+            proptest::prop_assert_eq!(q.cards(&types), linked);
+        }
+    }
+
     #[test]
     fn a_full_type_table_keeps_cards_in_full() {
         let types = CardTypes::default();
