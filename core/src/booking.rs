@@ -230,13 +230,22 @@ impl Engine {
             )));
         }
 
+        let refused = |e| match e {
+            ClaimError::Full => Error::SlotFull { slot: req.slot },
+            ClaimError::Closed => Error::SlotClosed { slot: req.slot },
+        };
+        // A slot with nothing left for this requester refuses before the log: only an attempt
+        // that may win a place must be found by a suspension, and a release crowd's refused
+        // attempts (98 of 100 in a flash crowd) would otherwise each stay in the day log. A
+        // place given back after this read is not this request's: the refusal is ordered
+        // before the release, as a claim that lost its compare-and-swap would be.
+        if let Some(e) = slot.refusal(order.as_slice()) {
+            return Err(refused(e));
+        }
         // Logged before the claim: a provider suspension that closes the slot after our claim
         // is guaranteed to find this entry (store.rs).
         self.store.log_attempt(slot.date, req.slot, patient);
-        let pool = self.store.claim(slot, order.as_slice()).map_err(|e| match e {
-            ClaimError::Full => Error::SlotFull { slot: req.slot },
-            ClaimError::Closed => Error::SlotClosed { slot: req.slot },
-        })?;
+        let pool = self.store.claim(slot, order.as_slice()).map_err(refused)?;
 
         let id = BookingId::new(patient, state.next_seq);
         state.next_seq += 1;

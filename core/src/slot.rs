@@ -226,6 +226,17 @@ impl Slot {
         Pool::ALL.map(|p| Self::taken_in(w, p))
     }
 
+    /// Why `claim(order)` would fail if it ran now, or `None` if it could succeed: the same
+    /// reading of the word as `claim`'s first, without changing it.
+    pub fn refusal(&self, order: &[Pool]) -> Option<ClaimError> {
+        let word = self.counts.load(Ordering::Acquire);
+        if word & CLOSED != 0 {
+            return Some(ClaimError::Closed);
+        }
+        let any = order.iter().any(|&p| Self::taken_in(word, p) < self.sizes[p as usize]);
+        (!any).then_some(ClaimError::Full)
+    }
+
     /// Places still free in the pools of `order` (0 when closed).
     pub fn free_in(&self, order: &[Pool]) -> u32 {
         let w = self.counts.load(Ordering::Acquire);
