@@ -382,7 +382,6 @@ pub(crate) fn run_with(
     let total = (days as i32 + warm) as u64;
     for day in -warm..days as i32 {
         let day_start = day as i64 * DAY_S;
-        sim.queue.start_day(day);
         sim.advance(day_start)?;
         if let Some(c) = &policy.no_show_overbooking {
             if (day + warm) % CALIBRATION_EVERY_DAYS == 0 {
@@ -402,6 +401,8 @@ pub(crate) fn run_with(
         if policy.engine.lottery.window_s > 0 {
             sim.push(day_start + release_s + policy.engine.lottery.window_s as i64, Action::Tick);
         }
+        // After the day's requests are in its bucket: they are sorted with it, once.
+        sim.queue.start_day(day);
         while let Some(item) = sim.queue.pop_before(day_start + DAY_S) {
             sim.advance(item.t)?;
             match item.action {
