@@ -286,10 +286,18 @@ impl Engine {
         let mut date = q.date_from;
         while date <= q.date_to && out.len() < q.limit as usize {
             let mut day: Vec<FreeSlot> = Vec::new();
+            let wanted = q.limit as usize - out.len();
             // `pools`: what the requester may take from every slot of the day, when known.
+            // A day list is in start order, and the day's answer is its first `wanted` by
+            // (start, id): once a list has given `wanted` free slots, its slots that start
+            // later cannot be among them, and the scan of that list stops.
             let mut scan = |ids: &[SlotId], pools: Option<Pools>| {
+                let (mut found, mut last_start) = (0usize, 0u16);
                 for &id in ids {
                     let Some(s) = self.store.get(id) else { continue };
+                    if found >= wanted && s.start_min > last_start {
+                        break;
+                    }
                     if q.resource.is_some_and(|r| r != s.resource)
                         || q.time.is_some_and(|t| !t.contains_start(s.start_min))
                     {
@@ -301,6 +309,8 @@ impl Engine {
                     };
                     if free > 0 {
                         day.push(self.free_slot(id, s, free));
+                        found += 1;
+                        last_start = s.start_min;
                     }
                 }
             };
