@@ -109,19 +109,27 @@ impl Engine {
     /// Answers are remembered in `memo` within one query: they depend only on the date and
     /// the first and last start of the day (a slot's window is a function of its date and
     /// start), and the many department-days of one query mostly share those.
+    ///
+    /// `date` is the list's date: with the starts the list keeps (`DayList::starts`), a
+    /// remembered answer is found without reading a slot.
     fn day_pools_memo(
         &self,
         list: &DayList,
+        date: Date,
         with_referral: bool,
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> Option<Pools> {
-        let (first, last) = (list.slots.first()?, list.slots.last()?);
-        let (first, last) = (self.store.get(*first)?, self.store.get(*last)?);
-        let key = (first.date, first.start_min, last.start_min);
+        if list.slots.is_empty() {
+            return None;
+        }
+        let key = (date, list.starts.0, list.starts.1);
         if let Some((_, pools)) = memo.0.iter().find(|(k, _)| *k == key) {
             return *pools;
         }
+        let (first, last) = (list.slots.first()?, list.slots.last()?);
+        let (first, last) = (self.store.get(*first)?, self.store.get(*last)?);
+        debug_assert_eq!(key, (first.date, first.start_min, last.start_min));
         let (pools, n, mask) = self.requester_pools(first, with_referral, now);
         let (_, _, last_mask) = self.requester_pools(last, with_referral, now);
         let answer = (mask == last_mask).then_some(Pools(pools, n));
@@ -136,20 +144,22 @@ impl Engine {
     fn day_free(
         &self,
         list: &DayList,
+        date: Date,
         with_referral: bool,
         now: Timestamp,
     ) -> Option<(u32, Pools)> {
-        self.day_free_memo(list, with_referral, now, &mut PoolsMemo::default())
+        self.day_free_memo(list, date, with_referral, now, &mut PoolsMemo::default())
     }
 
     pub(crate) fn day_free_memo(
         &self,
         list: &DayList,
+        date: Date,
         with_referral: bool,
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> Option<(u32, Pools)> {
-        let pools = self.day_pools_memo(list, with_referral, now, memo)?;
+        let pools = self.day_pools_memo(list, date, with_referral, now, memo)?;
         Some((self.store.day_counts(list.counts).free_in(pools.as_slice()), pools))
     }
 
@@ -315,12 +325,17 @@ impl Engine {
                 }
             };
             // A day with nothing free for this requester is skipped without reading a slot.
-            let mut scan_day =
-                |list: &DayList| match self.day_free_memo(list, q.with_referral, now, &mut memo) {
-                    Some((0, _)) => {}
-                    Some((_, pools)) => scan(&list.slots, Some(pools)),
-                    None => scan(&list.slots, None),
-                };
+            let mut scan_day = |list: &DayList| match self.day_free_memo(
+                list,
+                date,
+                q.with_referral,
+                now,
+                &mut memo,
+            ) {
+                Some((0, _)) => {}
+                Some((_, pools)) => scan(&list.slots, Some(pools)),
+                None => scan(&list.slots, None),
+            };
             match q.resource {
                 Some(r) => {
                     if let Some(list) = self.store.by_resource_day.get(&(r, date)) {
@@ -373,13 +388,14 @@ impl Engine {
             return (0, 0);
         };
         let places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
-        let free = self.day_free(&list, false, now).map(|(free, _)| free).unwrap_or_else(|| {
-            list.slots
-                .iter()
-                .filter_map(|id| self.store.get(*id))
-                .map(|s| self.free_now(s, false, now))
-                .sum()
-        });
+        let free =
+            self.day_free(&list, date, false, now).map(|(free, _)| free).unwrap_or_else(|| {
+                list.slots
+                    .iter()
+                    .filter_map(|id| self.store.get(*id))
+                    .map(|s| self.free_now(s, false, now))
+                    .sum()
+            });
         (free, places)
     }
 
@@ -463,7 +479,7 @@ impl Engine {
                 }
                 let Some(list) = self.store.by_department_day.get(&(d, date)) else { continue };
                 // The set holds any pool's free place; this requester's pools decide.
-                let day = self.day_free_memo(&list, false, now, &mut memo);
+                let day = self.day_free_memo(&list, date, false, now, &mut memo);
                 if matches!(day, Some((0, _))) {
                     continue;
                 }
