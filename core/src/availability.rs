@@ -70,15 +70,26 @@ impl Engine {
         with_referral: bool,
         now: Timestamp,
     ) -> ([Pool; 4], usize, u8) {
-        let window = self.window(slot);
+        self.requester_pools_at(slot.date, slot.start_min, with_referral, now)
+    }
+
+    /// `requester_pools` of a slot on `date` starting at `start_min`: they depend on nothing
+    /// else of the slot (its window, `window_at`).
+    fn requester_pools_at(
+        &self,
+        date: Date,
+        start_min: u16,
+        with_referral: bool,
+        now: Timestamp,
+    ) -> ([Pool; 4], usize, u8) {
+        let window = self.window_at(date, start_min);
         let (mut pools, mut n, mut mask) = ([Pool::General; 4], 0, 0u8);
         if now >= window.closes_at {
             return (pools, 0, 0);
         }
-        let general = self.pool_order(slot, &window, ChannelId(0), None, now).ok();
+        let general = self.pool_order_in(&window, ChannelId(0), None, now).ok();
         let referral = if with_referral {
-            self.pool_order(slot, &window, ChannelId(0), Some(crate::model::Urgency::Urgent), now)
-                .ok()
+            self.pool_order_in(&window, ChannelId(0), Some(crate::model::Urgency::Urgent), now).ok()
         } else {
             None
         };
@@ -110,8 +121,8 @@ impl Engine {
     /// the first and last start of the day (a slot's window is a function of its date and
     /// start), and the many department-days of one query mostly share those.
     ///
-    /// `date` is the list's date: with the starts the list keeps (`DayList::starts`), a
-    /// remembered answer is found without reading a slot.
+    /// `date` is the list's date: with the starts the list keeps (`DayList::starts`), the
+    /// answer is found, or computed, without reading a slot.
     fn day_pools_memo(
         &self,
         list: &DayList,
@@ -127,11 +138,17 @@ impl Engine {
         if let Some((_, pools)) = memo.0.iter().find(|(k, _)| *k == key) {
             return *pools;
         }
-        let (first, last) = (list.slots.first()?, list.slots.last()?);
-        let (first, last) = (self.store.get(*first)?, self.store.get(*last)?);
-        debug_assert_eq!(key, (first.date, first.start_min, last.start_min));
-        let (pools, n, mask) = self.requester_pools(first, with_referral, now);
-        let (_, _, last_mask) = self.requester_pools(last, with_referral, now);
+        // A slot's pools depend only on its date and start: no slot is read.
+        debug_assert!([(list.slots.first(), list.starts.0), (list.slots.last(), list.starts.1)]
+            .iter()
+            .all(|(id, start)| id.and_then(|id| self.store.get(*id)).is_none_or(|s| (
+                s.date,
+                s.start_min
+            ) == (
+                date, *start
+            ))));
+        let (pools, n, mask) = self.requester_pools_at(date, list.starts.0, with_referral, now);
+        let (_, _, last_mask) = self.requester_pools_at(date, list.starts.1, with_referral, now);
         let answer = (mask == last_mask).then_some(Pools(pools, n));
         if memo.0.len() < PoolsMemo::ENTRIES {
             memo.0.push((key, answer));
