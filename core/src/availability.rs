@@ -180,6 +180,15 @@ impl Engine {
         Some((self.store.day_counts(list.counts).free_in(pools.as_slice()), pools))
     }
 
+    /// How many slots at the head of a day list (in start order) are closed to booking at
+    /// `now`: a slot's closing time grows with its start, so the closed ones come first and a
+    /// binary search finds them, reading a few slots rather than each.
+    pub(crate) fn closed_prefix(&self, ids: &[SlotId], now: Timestamp) -> usize {
+        ids.partition_point(|id| {
+            self.store.get(*id).is_some_and(|s| now >= self.window(s).closes_at)
+        })
+    }
+
     pub(crate) fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
         FreeSlot {
             slot: id,
@@ -320,6 +329,12 @@ impl Engine {
             // later cannot be among them, and the scan of that list stops.
             let mut scan = |ids: &[SlotId], pools: Option<Pools>| {
                 let (mut found, mut last_start) = (0usize, 0u16);
+                // Slot by slot (the day's slots answer differently): those already closed have
+                // nothing free, and they come first.
+                let ids = match pools {
+                    Some(_) => ids,
+                    None => &ids[self.closed_prefix(ids, now)..],
+                };
                 for &id in ids {
                     let Some(s) = self.store.get(id) else { continue };
                     if found >= wanted && s.start_min > last_start {
@@ -500,8 +515,13 @@ impl Engine {
                 if matches!(day, Some((0, _))) {
                     continue;
                 }
-                // Its earliest free place: read slot by slot, only up to the first free one.
-                let earliest = list.slots.iter().find_map(|&id| {
+                // Its earliest free place: read slot by slot, only up to the first free one
+                // (past the closed ones, when the day's slots answer differently).
+                let open = match day {
+                    Some(_) => &list.slots[..],
+                    None => &list.slots[self.closed_prefix(&list.slots, now)..],
+                };
+                let earliest = open.iter().find_map(|&id| {
                     let s = self.store.get(id)?;
                     let free = match day {
                         Some((_, pools)) => s.free_in(pools.as_slice()),
