@@ -28,8 +28,9 @@ use haoyuan::STANDARD_CHANNELS;
 use haoyuan::{Date, Timestamp, DAY_S};
 
 use haoyuan::{Engine, EngineConfig};
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 const CLINIC: u8 = 5;
 const CLASSES: [&str; 5] = ["emergency", "urgent", "routine", "follow_up", "general"];
@@ -350,8 +351,8 @@ pub(crate) fn run_with(
         live: Vec::new(),
         free_live: Vec::new(),
         slots: Vec::new(),
-        tickets: HashMap::new(),
-        waiting: HashMap::new(),
+        tickets: HashMap::default(),
+        waiting: HashMap::default(),
         counts: Counts::default(),
         suspensions: 0,
         districts,
@@ -362,7 +363,7 @@ pub(crate) fn run_with(
         lead_tier: Default::default(),
         notes: Vec::new(),
         full_through: Vec::new(),
-        suggestions: HashMap::new(),
+        suggestions: HashMap::default(),
     };
     sim.full_through = vec![None; sim.region.departments.len()];
     let release_s = policy.engine.window.release_at_min as i64 * 60;
@@ -778,7 +779,7 @@ impl<'a> Sim<'a> {
                 )?;
                 self.suggestions.insert(key, (now, alt_to, list));
             }
-            let list = self.suggestions.get(&key).map(|x| x.2.clone()).unwrap_or_default();
+            let list = self.suggestions.get(&key).map_or(&[][..], |x| &x.2[..]);
             for a in list {
                 if is_referral && a.tier == Tier::Community {
                     continue;
@@ -832,16 +833,19 @@ impl<'a> Sim<'a> {
         };
         // The chosen place first; if it is gone by the time the patient books (suggestions
         // may be minutes old), the next ones they would take, at most three tries.
-        let mut order = vec![ci];
+        // Then the next two by (preferred first, days ahead, start), the earlier offer first
+        // among equals (what a stable sort of the rest would put first).
+        let mut order = [ci, usize::MAX, usize::MAX];
         if self.hooks.is_none() {
-            let mut rest: Vec<usize> = (0..offers.len()).filter(|i| *i != ci).collect();
-            rest.sort_by_key(|i| {
-                (!offers[*i].preferred, offers[*i].days_ahead, offers[*i].start_min)
-            });
-            order.extend(rest);
+            let rank = |i: usize| (!offers[i].preferred, offers[i].days_ahead, offers[i].start_min);
+            for k in 1..3 {
+                order[k] = (0..offers.len())
+                    .filter(|i| !order[..k].contains(i))
+                    .min_by_key(|&i| rank(i))
+                    .unwrap_or(usize::MAX);
+            }
         }
-        order.truncate(3);
-        for oi in order {
+        for oi in order.into_iter().take_while(|&i| i != usize::MAX) {
             let offer = offers[oi].clone();
             if let Some(h) = self.hooks {
                 let info = self.engine.slot(offer.slot)?;
