@@ -493,6 +493,8 @@ impl Engine {
         let mut memo = PoolsMemo::default();
         // Members already found, or of the home institution (never offered).
         let mut seen = vec![false; members.len()];
+        // Members known to be of another institution (their department read once a call).
+        let mut other = vec![false; members.len()];
         let mut found: Vec<(u32, DepartmentId, FreeSlot)> = Vec::new();
         for (i, gd) in group_days.iter().enumerate() {
             if found.len() >= limit as usize {
@@ -505,9 +507,16 @@ impl Engine {
                 if seen[m as usize] {
                     continue;
                 }
-                if self.registry.department(d).map_or(true, |x| x.institution == home.institution) {
-                    seen[m as usize] = true;
-                    continue;
+                if !other[m as usize] {
+                    if self
+                        .registry
+                        .department(d)
+                        .map_or(true, |x| x.institution == home.institution)
+                    {
+                        seen[m as usize] = true;
+                        continue;
+                    }
+                    other[m as usize] = true;
                 }
                 let Some(list) = self.store.by_department_day.get(&(d, date)) else { continue };
                 // The set holds any pool's free place; this requester's pools decide.
