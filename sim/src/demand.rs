@@ -478,7 +478,7 @@ impl Sampler {
 
 /// Tier choice of a self-referred patient among the tiers that offer the specialty.
 pub(crate) fn pick_tier(pref: &[f64; 3], available: [bool; 3], u: f32) -> Option<Tier> {
-    let w: Vec<f64> = (0..3).map(|i| if available[i] { pref[i] } else { 0.0 }).collect();
+    let w: [f64; 3] = std::array::from_fn(|i| if available[i] { pref[i] } else { 0.0 });
     if w.iter().sum::<f64>() <= 0.0 {
         // Preferred tiers do not offer it: any tier that does.
         return available.iter().position(|a| *a).map(tier_of);
