@@ -189,6 +189,27 @@ impl Engine {
         })
     }
 
+    /// A day list whose slots answer differently (`day_pools_memo` gave `None`): the part
+    /// not yet closed (`closed_prefix`), and the pools a requester may take from every slot of
+    /// it if its first and last slot agree (they bound the rest, as in `day_pools_memo`), so
+    /// that each slot needs only its counts; `None`: ask slot by slot.
+    pub(crate) fn open_part<'l>(
+        &self,
+        list: &'l DayList,
+        date: Date,
+        with_referral: bool,
+        now: Timestamp,
+    ) -> (&'l [SlotId], Option<Pools>) {
+        let open = &list.slots[self.closed_prefix(&list.slots, now)..];
+        let pools = open.first().and_then(|id| self.store.get(*id)).and_then(|first| {
+            let (pools, n, mask) =
+                self.requester_pools_at(date, first.start_min, with_referral, now);
+            let (_, _, last) = self.requester_pools_at(date, list.starts.1, with_referral, now);
+            (mask == last).then_some(Pools(pools, n))
+        });
+        (open, pools)
+    }
+
     pub(crate) fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
         FreeSlot {
             slot: id,
@@ -329,12 +350,6 @@ impl Engine {
             // later cannot be among them, and the scan of that list stops.
             let mut scan = |ids: &[SlotId], pools: Option<Pools>| {
                 let (mut found, mut last_start) = (0usize, 0u16);
-                // Slot by slot (the day's slots answer differently): those already closed have
-                // nothing free, and they come first.
-                let ids = match pools {
-                    Some(_) => ids,
-                    None => &ids[self.closed_prefix(ids, now)..],
-                };
                 for &id in ids {
                     let Some(s) = self.store.get(id) else { continue };
                     if found >= wanted && s.start_min > last_start {
@@ -366,7 +381,10 @@ impl Engine {
             ) {
                 Some((0, _)) => {}
                 Some((_, pools)) => scan(&list.slots, Some(pools)),
-                None => scan(&list.slots, None),
+                None => {
+                    let (open, pools) = self.open_part(list, date, q.with_referral, now);
+                    scan(open, pools)
+                }
             };
             match q.resource {
                 Some(r) => {
@@ -526,14 +544,14 @@ impl Engine {
                 }
                 // Its earliest free place: read slot by slot, only up to the first free one
                 // (past the closed ones, when the day's slots answer differently).
-                let open = match day {
-                    Some(_) => &list.slots[..],
-                    None => &list.slots[self.closed_prefix(&list.slots, now)..],
+                let (open, pools) = match day {
+                    Some((_, pools)) => (&list.slots[..], Some(pools)),
+                    None => self.open_part(&list, date, false, now),
                 };
                 let earliest = open.iter().find_map(|&id| {
                     let s = self.store.get(id)?;
-                    let free = match day {
-                        Some((_, pools)) => s.free_in(pools.as_slice()),
+                    let free = match pools {
+                        Some(pools) => s.free_in(pools.as_slice()),
                         None => self.free_now(s, false, now),
                     };
                     (free > 0).then(|| self.free_slot(id, s, free))
