@@ -335,14 +335,28 @@ impl Engine {
             Some(r) => Some(self.registry.resource(r)?.department),
             None => None,
         };
-        let departments = match resource_dept {
-            Some(d) => vec![d],
-            None => self.query_departments(q)?,
+        // One department (a department's or a resource's query) without a vector.
+        let (one, many);
+        let departments: &[DepartmentId] = match (resource_dept, q.department) {
+            (Some(d), _) => {
+                one = d;
+                std::slice::from_ref(&one)
+            }
+            (None, Some(d)) => {
+                self.registry.department(d)?;
+                one = d;
+                std::slice::from_ref(&one)
+            }
+            (None, None) => {
+                many = self.query_departments(q)?;
+                &many
+            }
         };
         let mut memo = PoolsMemo::default();
         let mut date = q.date_from;
+        // One day's free slots, before they are sorted and the first ones kept (reused).
+        let mut day: Vec<FreeSlot> = Vec::new();
         while date <= q.date_to && out.len() < q.limit as usize {
-            let mut day: Vec<FreeSlot> = Vec::new();
             let wanted = q.limit as usize - out.len();
             // `pools`: what the requester may take from every slot of the day, when known.
             // A day list is in start order, and the day's answer is its first `wanted` by
@@ -393,7 +407,7 @@ impl Engine {
                     }
                 }
                 None => {
-                    for d in &departments {
+                    for d in departments {
                         if let Some(list) = self.store.by_department_day.get(&(*d, date)) {
                             scan_day(&list);
                         }
@@ -401,7 +415,7 @@ impl Engine {
                 }
             }
             day.sort_by_key(|f| (f.start_min, f.slot));
-            out.extend(day.into_iter().take(q.limit as usize - out.len()));
+            out.extend(day.drain(..).take(q.limit as usize - out.len()));
             date = date.plus_days(1);
         }
         Ok(out)
@@ -509,11 +523,13 @@ impl Engine {
             .collect();
         let now = self.now();
         let mut memo = PoolsMemo::default();
-        // Members already found, or of the home institution (never offered).
-        let mut seen = vec![false; members.len()];
-        // Members known to be of another institution (their department read once a call).
-        let mut other = vec![false; members.len()];
-        let mut found: Vec<(u32, DepartmentId, FreeSlot)> = Vec::new();
+        // Per member: UNKNOWN; OTHER, of another institution (its department read once a
+        // call); or SEEN, already found or of the home institution (never offered).
+        const UNKNOWN: u8 = 0;
+        const OTHER: u8 = 1;
+        const SEEN: u8 = 2;
+        let mut state = vec![UNKNOWN; members.len()];
+        let mut found: Vec<(u32, DepartmentId, FreeSlot)> = Vec::with_capacity(members.len());
         for (i, gd) in group_days.iter().enumerate() {
             if found.len() >= limit as usize {
                 break;
@@ -522,19 +538,20 @@ impl Engine {
             let date = date_from.plus_days(i as i32);
             for m in gd.free_members() {
                 let Some(&d) = members.get(m as usize) else { continue };
-                if seen[m as usize] {
-                    continue;
-                }
-                if !other[m as usize] {
-                    if self
-                        .registry
-                        .department(d)
-                        .map_or(true, |x| x.institution == home.institution)
-                    {
-                        seen[m as usize] = true;
-                        continue;
+                match state[m as usize] {
+                    SEEN => continue,
+                    OTHER => {}
+                    _ => {
+                        if self
+                            .registry
+                            .department(d)
+                            .map_or(true, |x| x.institution == home.institution)
+                        {
+                            state[m as usize] = SEEN;
+                            continue;
+                        }
+                        state[m as usize] = OTHER;
                     }
-                    other[m as usize] = true;
                 }
                 let Some(list) = self.store.by_department_day.get(&(d, date)) else { continue };
                 // The set holds any pool's free place; this requester's pools decide.
@@ -557,7 +574,7 @@ impl Engine {
                     (free > 0).then(|| self.free_slot(id, s, free))
                 });
                 if let Some(earliest) = earliest {
-                    seen[m as usize] = true;
+                    state[m as usize] = SEEN;
                     found.push((m, d, earliest));
                 }
             }
