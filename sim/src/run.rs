@@ -222,6 +222,8 @@ struct Sim<'a> {
     /// Per (department, first day): (computed at, last day, suggestions). Entries of past days
     /// are dropped at each day's start.
     suggestions: HashMap<(u32, i32), (i64, i32, Vec<haoyuan::Alternative>)>,
+    /// The current request's offers (a buffer kept between requests).
+    offers: Vec<Offer>,
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -364,6 +366,7 @@ pub(crate) fn run_with(
         notes: Vec::new(),
         full_through: Vec::new(),
         suggestions: HashMap::default(),
+        offers: Vec::new(),
     };
     sim.full_through = vec![None; sim.region.departments.len()];
     let release_s = policy.engine.window.release_at_min as i64 * 60;
@@ -622,7 +625,22 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn request(&mut self, req: Req, mut referral: Option<ReferralId>, retry: bool) -> Result<()> {
+    fn request(&mut self, req: Req, referral: Option<ReferralId>, retry: bool) -> Result<()> {
+        // The offers' vector is the loop's, reused request after request.
+        let mut offers = std::mem::take(&mut self.offers);
+        offers.clear();
+        let done = self.request_with(req, referral, retry, &mut offers);
+        self.offers = offers;
+        done
+    }
+
+    fn request_with(
+        &mut self,
+        req: Req,
+        mut referral: Option<ReferralId>,
+        retry: bool,
+        offers: &mut Vec<Offer>,
+    ) -> Result<()> {
         let measured = req.day >= 0;
         let class = class_of(req.kind);
         let district = self.home[req.patient as usize] as usize;
@@ -733,7 +751,6 @@ impl<'a> Sim<'a> {
                     Some(self.full_through[dept as usize].map_or(x, |y| y.max(x)));
             }
         }
-        let mut offers: Vec<Offer> = Vec::new();
         if !free.is_empty() {
             // At release everyone sees the same fresh day; each picks a segment they like.
             let i = if req.spike && !retry {
@@ -802,7 +819,7 @@ impl<'a> Sim<'a> {
             None
         } else if let Some(h) = self.hooks {
             let ctx = self.context(&req);
-            match h.choose(&ctx, &offers)? {
+            match h.choose(&ctx, offers)? {
                 Some(i) if i < offers.len() => Some(i),
                 Some(i) => {
                     return Err(Error::invalid(format!(
