@@ -33,12 +33,32 @@ pub const QUERY_LIMIT_MAX: u32 = 100_000;
 pub(crate) struct Pools([Pool; 4], usize);
 
 /// Answers of `day_pools` within one query, keyed by (date, first start, last start).
-#[derive(Default)]
-pub(crate) struct PoolsMemo(Vec<((Date, u16, u16), Option<Pools>)>);
+/// On the stack (a query allocated one vector for it before).
+pub(crate) struct PoolsMemo {
+    entries: [((Date, u16, u16), Option<Pools>); PoolsMemo::ENTRIES],
+    len: usize,
+}
 
 impl PoolsMemo {
     /// A handful: a query's days share a few session shapes; a miss only costs the computation.
     const ENTRIES: usize = 16;
+
+    fn get(&self, key: (Date, u16, u16)) -> Option<Option<Pools>> {
+        self.entries[..self.len].iter().find(|(k, _)| *k == key).map(|(_, pools)| *pools)
+    }
+
+    fn remember(&mut self, key: (Date, u16, u16), pools: Option<Pools>) {
+        if self.len < PoolsMemo::ENTRIES {
+            self.entries[self.len] = (key, pools);
+            self.len += 1;
+        }
+    }
+}
+
+impl Default for PoolsMemo {
+    fn default() -> Self {
+        PoolsMemo { entries: [((Date(0), 0, 0), None); PoolsMemo::ENTRIES], len: 0 }
+    }
 }
 
 impl Pools {
@@ -135,8 +155,8 @@ impl Engine {
             return None;
         }
         let key = (date, list.starts.0, list.starts.1);
-        if let Some((_, pools)) = memo.0.iter().find(|(k, _)| *k == key) {
-            return *pools;
+        if let Some(pools) = memo.get(key) {
+            return pools;
         }
         // A slot's pools depend only on its date and start: no slot is read.
         debug_assert!([(list.slots.first(), list.starts.0), (list.slots.last(), list.starts.1)]
@@ -150,9 +170,7 @@ impl Engine {
         let (pools, n, mask) = self.requester_pools_at(date, list.starts.0, with_referral, now);
         let (_, _, last_mask) = self.requester_pools_at(date, list.starts.1, with_referral, now);
         let answer = (mask == last_mask).then_some(Pools(pools, n));
-        if memo.0.len() < PoolsMemo::ENTRIES {
-            memo.0.push((key, answer));
-        }
+        memo.remember(key, answer);
         answer
     }
 
