@@ -4,7 +4,9 @@
 //! own tally of outcomes, fed by return values and by the engine's event stream (waitlist
 //! offers, lottery results, suspensions and expiries happen inside the engine).
 
-use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler, NO_SHOW_HISTORY_MAX};
+use super::demand::{
+    pick_tier, stable_sort_by_second, tier_of, DemandSpec, Kind, Req, Sampler, NO_SHOW_HISTORY_MAX,
+};
 use super::metrics::{
     ratio, Access, Counts, DayUsage, Fairness, LeadAcc, ReferralLead, ReleaseClass, Sessions,
     SimResult, UnitUsage, Usage,
@@ -124,9 +126,10 @@ impl Queue {
         self.day = d;
         let i = (d - self.base) as usize;
         let Some(bucket) = self.later.get_mut(i) else { return };
-        let mut bucket = std::mem::take(bucket);
-        // `Item`'s order is reversed (earliest greatest): ascending in it is latest first.
-        bucket.sort_unstable();
+        // Pushed in `seq` order, so a stable sort by time is the (time, seq) order; reversed,
+        // latest first, to pop from the end.
+        let mut bucket = stable_sort_by_second(std::mem::take(bucket), |i| i.t);
+        bucket.reverse();
         if self.sorted.is_empty() {
             self.sorted = bucket;
         } else {
