@@ -494,25 +494,15 @@ pub(crate) fn stable_sort_by_second<T>(mut items: Vec<T>, at: impl Fn(&T) -> i64
     for i in 1..start.len() {
         start[i] += start[i - 1];
     }
-    let mut order: Vec<(u32, T)> = items
-        .into_iter()
-        .map(|item| {
-            let slot = &mut start[(at(&item) - lo) as usize];
-            *slot += 1;
-            (*slot - 1, item)
-        })
-        .collect();
-    // The places are a permutation: put each item at its own.
-    let mut i = 0;
-    while i < order.len() {
-        let p = order[i].0 as usize;
-        if p == i {
-            i += 1;
-        } else {
-            order.swap(i, p);
-        }
+    // Which item goes to each place: its time's next free place, in the items' order.
+    let mut source = vec![0u32; items.len()];
+    for (i, t) in items.iter().map(&at).enumerate() {
+        let place = &mut start[(t - lo) as usize];
+        source[*place as usize] = i as u32;
+        *place += 1;
     }
-    order.into_iter().map(|(_, item)| item).collect()
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    source.into_iter().map(|i| items[i as usize].take().expect("a permutation")).collect()
 }
 
 /// Tier choice of a self-referred patient among the tiers that offer the specialty.
