@@ -33,12 +33,32 @@ pub const QUERY_LIMIT_MAX: u32 = 100_000;
 pub(crate) struct Pools([Pool; 4], usize);
 
 /// Answers of `day_pools` within one query, keyed by (date, first start, last start).
-#[derive(Default)]
-pub(crate) struct PoolsMemo(Vec<((Date, u16, u16), Option<Pools>)>);
+/// On the stack (a query allocated one vector for it before).
+pub(crate) struct PoolsMemo {
+    entries: [((Date, u16, u16), Option<Pools>); PoolsMemo::ENTRIES],
+    len: usize,
+}
 
 impl PoolsMemo {
     /// A handful: a query's days share a few session shapes; a miss only costs the computation.
     const ENTRIES: usize = 16;
+
+    fn get(&self, key: (Date, u16, u16)) -> Option<Option<Pools>> {
+        self.entries[..self.len].iter().find(|(k, _)| *k == key).map(|(_, pools)| *pools)
+    }
+
+    fn remember(&mut self, key: (Date, u16, u16), pools: Option<Pools>) {
+        if self.len < PoolsMemo::ENTRIES {
+            self.entries[self.len] = (key, pools);
+            self.len += 1;
+        }
+    }
+}
+
+impl Default for PoolsMemo {
+    fn default() -> Self {
+        PoolsMemo { entries: [((Date(0), 0, 0), None); PoolsMemo::ENTRIES], len: 0 }
+    }
 }
 
 impl Pools {
@@ -70,15 +90,26 @@ impl Engine {
         with_referral: bool,
         now: Timestamp,
     ) -> ([Pool; 4], usize, u8) {
-        let window = self.window(slot);
+        self.requester_pools_at(slot.date, slot.start_min, with_referral, now)
+    }
+
+    /// `requester_pools` of a slot on `date` starting at `start_min`: they depend on nothing
+    /// else of the slot (its window, `window_at`).
+    fn requester_pools_at(
+        &self,
+        date: Date,
+        start_min: u16,
+        with_referral: bool,
+        now: Timestamp,
+    ) -> ([Pool; 4], usize, u8) {
+        let window = self.window_at(date, start_min);
         let (mut pools, mut n, mut mask) = ([Pool::General; 4], 0, 0u8);
         if now >= window.closes_at {
             return (pools, 0, 0);
         }
-        let general = self.pool_order(slot, &window, ChannelId(0), None, now).ok();
+        let general = self.pool_order_in(&window, ChannelId(0), None, now).ok();
         let referral = if with_referral {
-            self.pool_order(slot, &window, ChannelId(0), Some(crate::model::Urgency::Urgent), now)
-                .ok()
+            self.pool_order_in(&window, ChannelId(0), Some(crate::model::Urgency::Urgent), now).ok()
         } else {
             None
         };
@@ -109,25 +140,37 @@ impl Engine {
     /// Answers are remembered in `memo` within one query: they depend only on the date and
     /// the first and last start of the day (a slot's window is a function of its date and
     /// start), and the many department-days of one query mostly share those.
+    ///
+    /// `date` is the list's date: with the starts the list keeps (`DayList::starts`), the
+    /// answer is found, or computed, without reading a slot.
     fn day_pools_memo(
         &self,
         list: &DayList,
+        date: Date,
         with_referral: bool,
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> Option<Pools> {
-        let (first, last) = (list.slots.first()?, list.slots.last()?);
-        let (first, last) = (self.store.get(*first)?, self.store.get(*last)?);
-        let key = (first.date, first.start_min, last.start_min);
-        if let Some((_, pools)) = memo.0.iter().find(|(k, _)| *k == key) {
-            return *pools;
+        if list.slots.is_empty() {
+            return None;
         }
-        let (pools, n, mask) = self.requester_pools(first, with_referral, now);
-        let (_, _, last_mask) = self.requester_pools(last, with_referral, now);
+        let key = (date, list.starts.0, list.starts.1);
+        if let Some(pools) = memo.get(key) {
+            return pools;
+        }
+        // A slot's pools depend only on its date and start: no slot is read.
+        debug_assert!([(list.slots.first(), list.starts.0), (list.slots.last(), list.starts.1)]
+            .iter()
+            .all(|(id, start)| id.and_then(|id| self.store.get(*id)).is_none_or(|s| (
+                s.date,
+                s.start_min
+            ) == (
+                date, *start
+            ))));
+        let (pools, n, mask) = self.requester_pools_at(date, list.starts.0, with_referral, now);
+        let (_, _, last_mask) = self.requester_pools_at(date, list.starts.1, with_referral, now);
         let answer = (mask == last_mask).then_some(Pools(pools, n));
-        if memo.0.len() < PoolsMemo::ENTRIES {
-            memo.0.push((key, answer));
-        }
+        memo.remember(key, answer);
         answer
     }
 
@@ -136,21 +179,53 @@ impl Engine {
     fn day_free(
         &self,
         list: &DayList,
+        date: Date,
         with_referral: bool,
         now: Timestamp,
     ) -> Option<(u32, Pools)> {
-        self.day_free_memo(list, with_referral, now, &mut PoolsMemo::default())
+        self.day_free_memo(list, date, with_referral, now, &mut PoolsMemo::default())
     }
 
     pub(crate) fn day_free_memo(
         &self,
         list: &DayList,
+        date: Date,
         with_referral: bool,
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> Option<(u32, Pools)> {
-        let pools = self.day_pools_memo(list, with_referral, now, memo)?;
+        let pools = self.day_pools_memo(list, date, with_referral, now, memo)?;
         Some((self.store.day_counts(list.counts).free_in(pools.as_slice()), pools))
+    }
+
+    /// How many slots at the head of a day list (in start order) are closed to booking at
+    /// `now`: a slot's closing time grows with its start, so the closed ones come first and a
+    /// binary search finds them, reading a few slots rather than each.
+    pub(crate) fn closed_prefix(&self, ids: &[SlotId], now: Timestamp) -> usize {
+        ids.partition_point(|id| {
+            self.store.get(*id).is_some_and(|s| now >= self.window(s).closes_at)
+        })
+    }
+
+    /// A day list whose slots answer differently (`day_pools_memo` gave `None`): the part
+    /// not yet closed (`closed_prefix`), and the pools a requester may take from every slot of
+    /// it if its first and last slot agree (they bound the rest, as in `day_pools_memo`), so
+    /// that each slot needs only its counts; `None`: ask slot by slot.
+    pub(crate) fn open_part<'l>(
+        &self,
+        list: &'l DayList,
+        date: Date,
+        with_referral: bool,
+        now: Timestamp,
+    ) -> (&'l [SlotId], Option<Pools>) {
+        let open = &list.slots[self.closed_prefix(&list.slots, now)..];
+        let pools = open.first().and_then(|id| self.store.get(*id)).and_then(|first| {
+            let (pools, n, mask) =
+                self.requester_pools_at(date, first.start_min, with_referral, now);
+            let (_, _, last) = self.requester_pools_at(date, list.starts.1, with_referral, now);
+            (mask == last).then_some(Pools(pools, n))
+        });
+        (open, pools)
     }
 
     pub(crate) fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
@@ -278,18 +353,40 @@ impl Engine {
             Some(r) => Some(self.registry.resource(r)?.department),
             None => None,
         };
-        let departments = match resource_dept {
-            Some(d) => vec![d],
-            None => self.query_departments(q)?,
+        // One department (a department's or a resource's query) without a vector.
+        let (one, many);
+        let departments: &[DepartmentId] = match (resource_dept, q.department) {
+            (Some(d), _) => {
+                one = d;
+                std::slice::from_ref(&one)
+            }
+            (None, Some(d)) => {
+                self.registry.department(d)?;
+                one = d;
+                std::slice::from_ref(&one)
+            }
+            (None, None) => {
+                many = self.query_departments(q)?;
+                &many
+            }
         };
         let mut memo = PoolsMemo::default();
         let mut date = q.date_from;
+        // One day's free slots, before they are sorted and the first ones kept (reused).
+        let mut day: Vec<FreeSlot> = Vec::new();
         while date <= q.date_to && out.len() < q.limit as usize {
-            let mut day: Vec<FreeSlot> = Vec::new();
+            let wanted = q.limit as usize - out.len();
             // `pools`: what the requester may take from every slot of the day, when known.
+            // A day list is in start order, and the day's answer is its first `wanted` by
+            // (start, id): once a list has given `wanted` free slots, its slots that start
+            // later cannot be among them, and the scan of that list stops.
             let mut scan = |ids: &[SlotId], pools: Option<Pools>| {
+                let (mut found, mut last_start) = (0usize, 0u16);
                 for &id in ids {
                     let Some(s) = self.store.get(id) else { continue };
+                    if found >= wanted && s.start_min > last_start {
+                        break;
+                    }
                     if q.resource.is_some_and(|r| r != s.resource)
                         || q.time.is_some_and(|t| !t.contains_start(s.start_min))
                     {
@@ -301,16 +398,26 @@ impl Engine {
                     };
                     if free > 0 {
                         day.push(self.free_slot(id, s, free));
+                        found += 1;
+                        last_start = s.start_min;
                     }
                 }
             };
             // A day with nothing free for this requester is skipped without reading a slot.
-            let mut scan_day =
-                |list: &DayList| match self.day_free_memo(list, q.with_referral, now, &mut memo) {
-                    Some((0, _)) => {}
-                    Some((_, pools)) => scan(&list.slots, Some(pools)),
-                    None => scan(&list.slots, None),
-                };
+            let mut scan_day = |list: &DayList| match self.day_free_memo(
+                list,
+                date,
+                q.with_referral,
+                now,
+                &mut memo,
+            ) {
+                Some((0, _)) => {}
+                Some((_, pools)) => scan(&list.slots, Some(pools)),
+                None => {
+                    let (open, pools) = self.open_part(list, date, q.with_referral, now);
+                    scan(open, pools)
+                }
+            };
             match q.resource {
                 Some(r) => {
                     if let Some(list) = self.store.by_resource_day.get(&(r, date)) {
@@ -318,7 +425,7 @@ impl Engine {
                     }
                 }
                 None => {
-                    for d in &departments {
+                    for d in departments {
                         if let Some(list) = self.store.by_department_day.get(&(*d, date)) {
                             scan_day(&list);
                         }
@@ -326,7 +433,7 @@ impl Engine {
                 }
             }
             day.sort_by_key(|f| (f.start_min, f.slot));
-            out.extend(day.into_iter().take(q.limit as usize - out.len()));
+            out.extend(day.drain(..).take(q.limit as usize - out.len()));
             date = date.plus_days(1);
         }
         Ok(out)
@@ -363,13 +470,14 @@ impl Engine {
             return (0, 0);
         };
         let places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
-        let free = self.day_free(&list, false, now).map(|(free, _)| free).unwrap_or_else(|| {
-            list.slots
-                .iter()
-                .filter_map(|id| self.store.get(*id))
-                .map(|s| self.free_now(s, false, now))
-                .sum()
-        });
+        let free =
+            self.day_free(&list, date, false, now).map(|(free, _)| free).unwrap_or_else(|| {
+                list.slots
+                    .iter()
+                    .filter_map(|id| self.store.get(*id))
+                    .map(|s| self.free_now(s, false, now))
+                    .sum()
+            });
         (free, places)
     }
 
@@ -433,9 +541,13 @@ impl Engine {
             .collect();
         let now = self.now();
         let mut memo = PoolsMemo::default();
-        // Members already found, or of the home institution (never offered).
-        let mut seen = vec![false; members.len()];
-        let mut found: Vec<(u32, DepartmentId, FreeSlot)> = Vec::new();
+        // Per member: UNKNOWN; OTHER, of another institution (its department read once a
+        // call); or SEEN, already found or of the home institution (never offered).
+        const UNKNOWN: u8 = 0;
+        const OTHER: u8 = 1;
+        const SEEN: u8 = 2;
+        let mut state = vec![UNKNOWN; members.len()];
+        let mut found: Vec<(u32, DepartmentId, FreeSlot)> = Vec::with_capacity(members.len());
         for (i, gd) in group_days.iter().enumerate() {
             if found.len() >= limit as usize {
                 break;
@@ -444,30 +556,43 @@ impl Engine {
             let date = date_from.plus_days(i as i32);
             for m in gd.free_members() {
                 let Some(&d) = members.get(m as usize) else { continue };
-                if seen[m as usize] {
-                    continue;
-                }
-                if self.registry.department(d).map_or(true, |x| x.institution == home.institution) {
-                    seen[m as usize] = true;
-                    continue;
+                match state[m as usize] {
+                    SEEN => continue,
+                    OTHER => {}
+                    _ => {
+                        if self
+                            .registry
+                            .department(d)
+                            .map_or(true, |x| x.institution == home.institution)
+                        {
+                            state[m as usize] = SEEN;
+                            continue;
+                        }
+                        state[m as usize] = OTHER;
+                    }
                 }
                 let Some(list) = self.store.by_department_day.get(&(d, date)) else { continue };
                 // The set holds any pool's free place; this requester's pools decide.
-                let day = self.day_free_memo(&list, false, now, &mut memo);
+                let day = self.day_free_memo(&list, date, false, now, &mut memo);
                 if matches!(day, Some((0, _))) {
                     continue;
                 }
-                // Its earliest free place: read slot by slot, only up to the first free one.
-                let earliest = list.slots.iter().find_map(|&id| {
+                // Its earliest free place: read slot by slot, only up to the first free one
+                // (past the closed ones, when the day's slots answer differently).
+                let (open, pools) = match day {
+                    Some((_, pools)) => (&list.slots[..], Some(pools)),
+                    None => self.open_part(&list, date, false, now),
+                };
+                let earliest = open.iter().find_map(|&id| {
                     let s = self.store.get(id)?;
-                    let free = match day {
-                        Some((_, pools)) => s.free_in(pools.as_slice()),
+                    let free = match pools {
+                        Some(pools) => s.free_in(pools.as_slice()),
                         None => self.free_now(s, false, now),
                     };
                     (free > 0).then(|| self.free_slot(id, s, free))
                 });
                 if let Some(earliest) = earliest {
-                    seen[m as usize] = true;
+                    state[m as usize] = SEEN;
                     found.push((m, d, earliest));
                 }
             }

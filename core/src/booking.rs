@@ -23,7 +23,7 @@ use crate::model::{Booking, BookingState, CancelledBy, Pool, Request, Submission
 use crate::patients::{PatientState, BOOKINGS_PER_PATIENT_MAX};
 
 use crate::slot::{ClaimError, Slot};
-use crate::time::Timestamp;
+use crate::time::{Date, Timestamp};
 use crate::Engine;
 use std::sync::atomic::Ordering;
 
@@ -68,16 +68,22 @@ pub(crate) struct Window {
 
 impl Engine {
     pub(crate) fn window(&self, slot: &Slot) -> Window {
+        self.window_at(slot.date, slot.start_min)
+    }
+
+    /// The window of a slot on `date` starting at `start_min`: a slot's window depends on
+    /// nothing else (so a day's can be known without reading its slots).
+    pub(crate) fn window_at(&self, date: Date, start_min: u16) -> Window {
         let policy = self.pol();
         let w = &policy.window;
         let public_opens_at =
-            self.local(slot.date.plus_days(-(w.open_days_ahead as i32)), w.release_at_min);
+            self.local(date.plus_days(-(w.open_days_ahead as i32)), w.release_at_min);
         let referral_opens_at = self
-            .local(slot.date.plus_days(-(policy.referral.open_days_ahead as i32)), w.release_at_min)
+            .local(date.plus_days(-(policy.referral.open_days_ahead as i32)), w.release_at_min)
             .min(public_opens_at);
-        let starts_at = self.local(slot.date, slot.start_min);
+        let starts_at = self.local(date, start_min);
         let closes_at = match w.close_day_before_at_min {
-            Some(m) => self.local(slot.date.plus_days(-1), m).min(starts_at),
+            Some(m) => self.local(date.plus_days(-1), m).min(starts_at),
             None => starts_at,
         };
         Window { public_opens_at, referral_opens_at, closes_at, starts_at }
@@ -94,6 +100,18 @@ impl Engine {
     pub(crate) fn pool_order(
         &self,
         slot: &Slot,
+        window: &Window,
+        channel: ChannelId,
+        urgency: Option<Urgency>,
+        now: Timestamp,
+    ) -> Result<PoolOrder> {
+        let _ = slot;
+        self.pool_order_in(window, channel, urgency, now)
+    }
+
+    /// `pool_order` for any slot of `window`: the order depends on the window, not the slot.
+    pub(crate) fn pool_order_in(
+        &self,
         window: &Window,
         channel: ChannelId,
         urgency: Option<Urgency>,
@@ -150,7 +168,6 @@ impl Engine {
                 order.push(Pool::quota(g));
             }
         }
-        let _ = slot;
         Ok(order)
     }
 

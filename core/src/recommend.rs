@@ -299,7 +299,7 @@ impl Engine {
                             continue;
                         };
                         let memo = if valid { &mut memo_referral } else { &mut memo };
-                        let day = self.day_free_memo(&list, valid, now, memo);
+                        let day = self.day_free_memo(&list, date, valid, now, memo);
                         if matches!(day, Some((0, _))) {
                             continue;
                         }

@@ -163,6 +163,9 @@ pub(crate) struct DayList {
     pub slots: Vec<SlotId>,
     /// Index into `SlotStore::days` (`NO_COUNTS` until the first slot is added).
     pub counts: u32,
+    /// The start (minutes) of the first and of the last slot of `slots`, kept with the list
+    /// so that a query can tell days' shapes apart without reading a slot (`day_pools_memo`).
+    pub starts: (u16, u16),
 }
 
 const NO_COUNTS: u32 = u32::MAX;
@@ -181,7 +184,7 @@ struct Run {
 
 impl Default for DayList {
     fn default() -> DayList {
-        DayList { slots: Vec::new(), counts: NO_COUNTS }
+        DayList { slots: Vec::new(), counts: NO_COUNTS, starts: (0, 0) }
     }
 }
 
@@ -556,7 +559,8 @@ impl SlotStore {
         // The day's list in (start, resource, id) order. Ids are unique, so the keys are, and
         // an unstable sort gives the one order there is; a day published in start order (the
         // usual case) is only checked.
-        let merge = |list: &mut Vec<SlotId>, mut new: Vec<Keyed>| {
+        let merge = |day: &mut DayList, mut new: Vec<Keyed>| {
+            let list = &mut day.slots;
             if !list.is_empty() {
                 new.extend(list.iter().map(|&id| keyed(id)));
                 list.clear();
@@ -564,13 +568,16 @@ impl SlotStore {
             if !new.is_sorted() {
                 new.sort_unstable();
             }
+            if let (Some(first), Some(last)) = (new.first(), new.last()) {
+                day.starts = (first.0, last.0);
+            }
             list.extend(new.into_iter().map(|(_, _, id)| id));
         };
         for (key, new) in by_dept {
-            merge(&mut self.by_department_day.entry(key).or_default().slots, new);
+            merge(&mut self.by_department_day.entry(key).or_default(), new);
         }
         for (key, new) in by_res {
-            merge(&mut self.by_resource_day.entry(key).or_default().slots, new);
+            merge(&mut self.by_resource_day.entry(key).or_default(), new);
         }
     }
 

@@ -471,14 +471,43 @@ impl Sampler {
             };
             out.push(request.with_dice(&mut rng, d.tolerance_days_max));
         }
-        out.sort_by_key(|r| r.at_s);
-        out
+        stable_sort_by_second(out, |r| r.at_s)
     }
+}
+
+/// `items` stably sorted by `at` (seconds): what `sort_by_key(at)` gives, by counting when the
+/// times span at most about a day (a day's requests, a day's actions), by merge sort otherwise.
+pub(crate) fn stable_sort_by_second<T>(mut items: Vec<T>, at: impl Fn(&T) -> i64) -> Vec<T> {
+    let (Some(lo), Some(hi)) = (items.iter().map(&at).min(), items.iter().map(&at).max()) else {
+        return items;
+    };
+    let span = (hi - lo) as u64;
+    if span > 2 * 86_400 {
+        items.sort_by_key(at);
+        return items;
+    }
+    // Each item's place: the items before it in time, then those of its time before it.
+    let mut start = vec![0u32; span as usize + 2];
+    for t in items.iter().map(&at) {
+        start[(t - lo) as usize + 1] += 1;
+    }
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
+    }
+    // Which item goes to each place: its time's next free place, in the items' order.
+    let mut source = vec![0u32; items.len()];
+    for (i, t) in items.iter().map(&at).enumerate() {
+        let place = &mut start[(t - lo) as usize];
+        source[*place as usize] = i as u32;
+        *place += 1;
+    }
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    source.into_iter().map(|i| items[i as usize].take().expect("a permutation")).collect()
 }
 
 /// Tier choice of a self-referred patient among the tiers that offer the specialty.
 pub(crate) fn pick_tier(pref: &[f64; 3], available: [bool; 3], u: f32) -> Option<Tier> {
-    let w: Vec<f64> = (0..3).map(|i| if available[i] { pref[i] } else { 0.0 }).collect();
+    let w: [f64; 3] = std::array::from_fn(|i| if available[i] { pref[i] } else { 0.0 });
     if w.iter().sum::<f64>() <= 0.0 {
         // Preferred tiers do not offer it: any tier that does.
         return available.iter().position(|a| *a).map(tier_of);
@@ -491,5 +520,24 @@ pub(crate) fn tier_of(i: usize) -> Tier {
         0 => Tier::Community,
         1 => Tier::Secondary,
         _ => Tier::Tertiary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counting_sort_is_the_stable_sort() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        // A day of times with many ties, a wide span (the merge-sort path), and nothing.
+        for span in [86_400i64, 30, 10 * 86_400, 0] {
+            let n = if span == 0 { 0 } else { 5_000 };
+            let items: Vec<(i64, usize)> =
+                (0..n).map(|i| (-86_400 + rng.random_range(0..span.max(1)), i)).collect();
+            let mut expected = items.clone();
+            expected.sort_by_key(|x| x.0);
+            assert_eq!(stable_sort_by_second(items, |x| x.0), expected);
+        }
     }
 }

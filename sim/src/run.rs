@@ -4,7 +4,9 @@
 //! own tally of outcomes, fed by return values and by the engine's event stream (waitlist
 //! offers, lottery results, suspensions and expiries happen inside the engine).
 
-use super::demand::{pick_tier, tier_of, DemandSpec, Kind, Req, Sampler, NO_SHOW_HISTORY_MAX};
+use super::demand::{
+    pick_tier, stable_sort_by_second, tier_of, DemandSpec, Kind, Req, Sampler, NO_SHOW_HISTORY_MAX,
+};
 use super::metrics::{
     ratio, Access, Counts, DayUsage, Fairness, LeadAcc, ReferralLead, ReleaseClass, Sessions,
     SimResult, UnitUsage, Usage,
@@ -28,8 +30,9 @@ use haoyuan::STANDARD_CHANNELS;
 use haoyuan::{Date, Timestamp, DAY_S};
 
 use haoyuan::{Engine, EngineConfig};
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 const CLINIC: u8 = 5;
 const CLASSES: [&str; 5] = ["emergency", "urgent", "routine", "follow_up", "general"];
@@ -76,6 +79,83 @@ impl Ord for Item {
     }
 }
 
+/// The loop's actions in (time, push order) — the order a single binary heap of every pending
+/// action would give, at a fraction of its cost: actions of later days wait unsorted in one
+/// bucket per day; a day's bucket is sorted once when the day starts, and actions pushed for
+/// the current day meanwhile (retries, cancellations) go to a small heap beside it.
+struct Queue {
+    /// Day index of `later[0]`.
+    base: i32,
+    /// The current day: actions at or before its end are in `sorted` or `heap`.
+    day: i32,
+    /// The current day's bucket, latest first (popped from the end).
+    sorted: Vec<Item>,
+    /// Actions pushed for the current day (or earlier) once it had started.
+    heap: BinaryHeap<Item>,
+    /// Actions of later days, one unsorted bucket per day from `base`.
+    later: Vec<Vec<Item>>,
+}
+
+impl Queue {
+    fn new(first_day: i32) -> Queue {
+        Queue {
+            base: first_day,
+            day: first_day - 1,
+            sorted: Vec::new(),
+            heap: BinaryHeap::new(),
+            later: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, item: Item) {
+        let d = item.t.div_euclid(DAY_S) as i32;
+        if d <= self.day {
+            self.heap.push(item);
+            return;
+        }
+        let i = (d - self.base) as usize;
+        if i >= self.later.len() {
+            self.later.resize_with(i + 1, Vec::new);
+        }
+        self.later[i].push(item);
+    }
+
+    /// Start day `d` (days in order): its bucket joins the current actions.
+    fn start_day(&mut self, d: i32) {
+        debug_assert!(d > self.day);
+        self.day = d;
+        let i = (d - self.base) as usize;
+        let Some(bucket) = self.later.get_mut(i) else { return };
+        // Pushed in `seq` order, so a stable sort by time is the (time, seq) order; reversed,
+        // latest first, to pop from the end.
+        let mut bucket = stable_sort_by_second(std::mem::take(bucket), |i| i.t);
+        bucket.reverse();
+        if self.sorted.is_empty() {
+            self.sorted = bucket;
+        } else {
+            // Left over from earlier days (not in the loop's use): keep one order.
+            self.heap.extend(bucket);
+        }
+    }
+
+    /// The earliest action, if it is before `end`.
+    fn pop_before(&mut self, end: i64) -> Option<Item> {
+        let from_sorted = match (self.sorted.last(), self.heap.peek()) {
+            (Some(a), Some(b)) => a > b,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if from_sorted {
+            if self.sorted.last().is_some_and(|i| i.t < end) {
+                return self.sorted.pop();
+            }
+        } else if self.heap.peek().is_some_and(|i| i.t < end) {
+            return self.heap.pop();
+        }
+        None
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum LiveState {
     Booked,
@@ -114,7 +194,7 @@ struct Sim<'a> {
     events: Subscription,
     /// Local midnight of day 0.
     t0: Timestamp,
-    queue: BinaryHeap<Item>,
+    queue: Queue,
     seq: u64,
     channels: Vec<ChannelId>,
     channel_names: Vec<String>,
@@ -145,6 +225,8 @@ struct Sim<'a> {
     /// Per (department, first day): (computed at, last day, suggestions). Entries of past days
     /// are dropped at each day's start.
     suggestions: HashMap<(u32, i32), (i64, i32, Vec<haoyuan::Alternative>)>,
+    /// The current request's offers (a buffer kept between requests).
+    offers: Vec<Offer>,
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -263,7 +345,7 @@ pub(crate) fn run_with(
         hooks,
         events,
         t0,
-        queue: BinaryHeap::new(),
+        queue: Queue::new(-warm),
         seq: 0,
         channels,
         channel_names,
@@ -274,8 +356,8 @@ pub(crate) fn run_with(
         live: Vec::new(),
         free_live: Vec::new(),
         slots: Vec::new(),
-        tickets: HashMap::new(),
-        waiting: HashMap::new(),
+        tickets: HashMap::default(),
+        waiting: HashMap::default(),
         counts: Counts::default(),
         suspensions: 0,
         districts,
@@ -286,7 +368,8 @@ pub(crate) fn run_with(
         lead_tier: Default::default(),
         notes: Vec::new(),
         full_through: Vec::new(),
-        suggestions: HashMap::new(),
+        suggestions: HashMap::default(),
+        offers: Vec::new(),
     };
     sim.full_through = vec![None; sim.region.departments.len()];
     let release_s = policy.engine.window.release_at_min as i64 * 60;
@@ -325,8 +408,9 @@ pub(crate) fn run_with(
         if policy.engine.lottery.window_s > 0 {
             sim.push(day_start + release_s + policy.engine.lottery.window_s as i64, Action::Tick);
         }
-        while sim.queue.peek().is_some_and(|i| i.t < day_start + DAY_S) {
-            let item = sim.queue.pop().expect("peeked");
+        // After the day's requests are in its bucket: they are sorted with it, once.
+        sim.queue.start_day(day);
+        while let Some(item) = sim.queue.pop_before(day_start + DAY_S) {
             sim.advance(item.t)?;
             match item.action {
                 Action::Request(req, referral, retry) => sim.request(req, referral, retry)?,
@@ -544,7 +628,22 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn request(&mut self, req: Req, mut referral: Option<ReferralId>, retry: bool) -> Result<()> {
+    fn request(&mut self, req: Req, referral: Option<ReferralId>, retry: bool) -> Result<()> {
+        // The offers' vector is the loop's, reused request after request.
+        let mut offers = std::mem::take(&mut self.offers);
+        offers.clear();
+        let done = self.request_with(req, referral, retry, &mut offers);
+        self.offers = offers;
+        done
+    }
+
+    fn request_with(
+        &mut self,
+        req: Req,
+        mut referral: Option<ReferralId>,
+        retry: bool,
+        offers: &mut Vec<Offer>,
+    ) -> Result<()> {
         let measured = req.day >= 0;
         let class = class_of(req.kind);
         let district = self.home[req.patient as usize] as usize;
@@ -655,7 +754,6 @@ impl<'a> Sim<'a> {
                     Some(self.full_through[dept as usize].map_or(x, |y| y.max(x)));
             }
         }
-        let mut offers: Vec<Offer> = Vec::new();
         if !free.is_empty() {
             // At release everyone sees the same fresh day; each picks a segment they like.
             let i = if req.spike && !retry {
@@ -701,7 +799,7 @@ impl<'a> Sim<'a> {
                 )?;
                 self.suggestions.insert(key, (now, alt_to, list));
             }
-            let list = self.suggestions.get(&key).map(|x| x.2.clone()).unwrap_or_default();
+            let list = self.suggestions.get(&key).map_or(&[][..], |x| &x.2[..]);
             for a in list {
                 if is_referral && a.tier == Tier::Community {
                     continue;
@@ -724,7 +822,7 @@ impl<'a> Sim<'a> {
             None
         } else if let Some(h) = self.hooks {
             let ctx = self.context(&req);
-            match h.choose(&ctx, &offers)? {
+            match h.choose(&ctx, offers)? {
                 Some(i) if i < offers.len() => Some(i),
                 Some(i) => {
                     return Err(Error::invalid(format!(
@@ -755,16 +853,19 @@ impl<'a> Sim<'a> {
         };
         // The chosen place first; if it is gone by the time the patient books (suggestions
         // may be minutes old), the next ones they would take, at most three tries.
-        let mut order = vec![ci];
+        // Then the next two by (preferred first, days ahead, start), the earlier offer first
+        // among equals (what a stable sort of the rest would put first).
+        let mut order = [ci, usize::MAX, usize::MAX];
         if self.hooks.is_none() {
-            let mut rest: Vec<usize> = (0..offers.len()).filter(|i| *i != ci).collect();
-            rest.sort_by_key(|i| {
-                (!offers[*i].preferred, offers[*i].days_ahead, offers[*i].start_min)
-            });
-            order.extend(rest);
+            let rank = |i: usize| (!offers[i].preferred, offers[i].days_ahead, offers[i].start_min);
+            for k in 1..3 {
+                order[k] = (0..offers.len())
+                    .filter(|i| !order[..k].contains(i))
+                    .min_by_key(|&i| rank(i))
+                    .unwrap_or(usize::MAX);
+            }
         }
-        order.truncate(3);
-        for oi in order {
+        for oi in order.into_iter().take_while(|&i| i != usize::MAX) {
             let offer = offers[oi].clone();
             if let Some(h) = self.hooks {
                 let info = self.engine.slot(offer.slot)?;

@@ -34,6 +34,13 @@ fn dongguan_city_year() {
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(r.counts.anomalies, 0, "{:?}", r.notes);
     let summary: std::collections::BTreeMap<String, f64> = r.summary().into_iter().collect();
+    // The whole result (but its wall time) to a file, to check that a speed change changes no
+    // answer: `SIM_DUMP=path`.
+    if let Ok(path) = std::env::var("SIM_DUMP") {
+        let mut whole = r.clone();
+        whole.elapsed_s = 0.0;
+        std::fs::write(&path, serde_json::to_string_pretty(&whole).unwrap()).unwrap();
+    }
     // Simulated days include the warm-up: what a city-year (365 measured days after the same
     // warm-up) would cost at this run's rate.
     let simulated = (days + r.warmup_days) as f64;
