@@ -41,15 +41,6 @@ fn per(what: &str, before: &Sample, n: usize, goal: Option<f64>) -> f64 {
     bytes
 }
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; only our own flags are read.
     let cities = arg("--cities", PROVINCE_CITIES).clamp(1, 64);

@@ -31,15 +31,6 @@ const BATCH: usize = 10_000;
 const GOAL_RESIDENT_BYTES: f64 = 14e9;
 const GOAL_SECONDS: f64 = 600.0;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Resident `i`'s card number: 18 characters, as a national ID.
 fn card_number(i: usize) -> String {
     format!("44{i:016}")

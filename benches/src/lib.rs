@@ -244,6 +244,17 @@ pub fn build_province(cities: usize, days: i32, now: Timestamp) -> Province {
     Province { engine, cities, days, build: t0.elapsed() }
 }
 
+/// The number after `name` on the command line (`--cities 4`), or `default`. `cargo bench`
+/// passes flags of its own (`--bench`); only the names asked for are read.
+pub fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A small, fast, seeded generator (SplitMix64) so fixtures need no RNG crate.
 #[derive(Clone, Debug)]
 pub struct SplitMix(pub u64);

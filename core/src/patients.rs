@@ -214,16 +214,23 @@ pub(crate) fn push_lean<T>(list: &mut ThinVec<T>, value: T) {
 // The budget of a record with one card (lock included); see `Patients::records`.
 const _: () = assert!(std::mem::size_of::<Mutex<PatientState>>() <= 64);
 
-/// A record's parts, as a snapshot keeps them (`PatientState::parts`, `from_parts`).
-pub(crate) struct PatientParts {
+/// A record's parts, as a snapshot keeps them (`PatientState::parts`, `from_parts`): the
+/// public forms of its cards and bookings. Positional in the snapshot's MessagePack, so new
+/// fields go last. Generic over the card for the conversion of format-1 snapshots.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) struct PatientRec<C = LinkedCard> {
     pub merged_into: Option<PatientId>,
-    pub cards: Vec<LinkedCard>,
+    pub cards: Vec<C>,
     pub bookings: Vec<Booking>,
     pub next_seq: u32,
     pub no_shows: Vec<NoShowMark>,
     pub suspended_until: Option<Timestamp>,
     pub referrals: Vec<Referral>,
     pub waitlist_entries: u32,
+    /// Booking groups. Last, and written only when not empty: snapshots written before groups
+    /// existed (positional MessagePack) load without any, and a patient without one encodes as
+    /// before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupRec>,
 }
 
@@ -321,8 +328,8 @@ impl PatientState {
     }
 
     /// The record's parts (a snapshot's form); `me` is the patient it is kept under.
-    pub fn parts(&self, types: &CardTypes, me: PatientId) -> PatientParts {
-        PatientParts {
+    pub fn parts(&self, types: &CardTypes, me: PatientId) -> PatientRec {
+        PatientRec {
             merged_into: self.merged_into(),
             cards: self.cards(types),
             bookings: self.bookings.iter().map(|b| b.public(me)).collect(),
@@ -337,7 +344,7 @@ impl PatientState {
 
     /// A record from its parts (a snapshot's form), laid out as the live engine lays it out;
     /// `None` when a booking names an id no engine makes (see `BookingRec::new`).
-    pub fn from_parts(types: &CardTypes, p: PatientParts) -> Option<PatientState> {
+    pub fn from_parts(types: &CardTypes, p: PatientRec) -> Option<PatientState> {
         let mut state = PatientState {
             bookings: p.bookings.iter().map(BookingRec::new).collect::<Option<_>>()?,
             next_seq: p.next_seq,

@@ -14,14 +14,12 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::Result;
 use crate::ids::*;
 use crate::lotteries::{Draw, Ticket};
-use crate::model::{
-    Booking, BookingState, NoShowMark, Referral, Request, ResourceKind, Roster, SlotSpec, Tier,
-    WaitlistEntry,
-};
+use crate::model::{BookingState, Request, ResourceKind, Roster, SlotSpec, Tier, WaitlistEntry};
 
 use crate::cards::{CardDigest, CardKey};
 use crate::load::DepartmentLoad;
-use crate::patients::{GroupRec, LinkedCard, PatientParts, PatientState};
+pub(crate) use crate::patients::PatientRec;
+use crate::patients::{LinkedCard, PatientState};
 
 use crate::request_keys::KeyRec;
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
@@ -77,23 +75,6 @@ pub(crate) struct ResourceRec {
     pub expert: bool,
     pub outcomes: u64,
     pub no_shows: u64,
-}
-
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
-pub(crate) struct PatientRec<C = LinkedCard> {
-    pub merged_into: Option<PatientId>,
-    pub cards: Vec<C>,
-    pub bookings: Vec<Booking>,
-    pub next_seq: u32,
-    pub no_shows: Vec<NoShowMark>,
-    pub suspended_until: Option<Timestamp>,
-    pub referrals: Vec<Referral>,
-    pub waitlist_entries: u32,
-    /// Booking groups. Last, and written only when not empty: snapshots written before groups
-    /// existed (positional MessagePack) load without any, and a patient without one encodes as
-    /// before.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<GroupRec>,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -244,20 +225,7 @@ impl State {
                 .records
                 .iter()
                 .enumerate()
-                .map(|(i, m)| {
-                    let p = m.lock().parts(&e.patients.card_types, PatientId::from_index(i));
-                    PatientRec {
-                        merged_into: p.merged_into,
-                        cards: p.cards,
-                        bookings: p.bookings,
-                        next_seq: p.next_seq,
-                        no_shows: p.no_shows,
-                        suspended_until: p.suspended_until,
-                        referrals: p.referrals,
-                        waitlist_entries: p.waitlist_entries,
-                        groups: p.groups,
-                    }
-                })
+                .map(|(i, m)| m.lock().parts(&e.patients.card_types, PatientId::from_index(i)))
                 .collect(),
             cards,
             slots,
@@ -361,21 +329,7 @@ impl State {
                     e.timers.push(b.expires_at, b.id);
                 }
             }
-            let state = PatientState::from_parts(
-                &e.patients.card_types,
-                PatientParts {
-                    merged_into: p.merged_into,
-                    cards: p.cards,
-                    bookings: p.bookings,
-                    next_seq: p.next_seq,
-                    no_shows: p.no_shows,
-                    suspended_until: p.suspended_until,
-                    referrals: p.referrals,
-                    waitlist_entries: p.waitlist_entries,
-                    groups: p.groups,
-                },
-            )
-            .ok_or_else(|| {
+            let state = PatientState::from_parts(&e.patients.card_types, p).ok_or_else(|| {
                 corrupt(format!("a snapshot booking of {me} names an id no engine makes"))
             })?;
             e.patients
