@@ -898,7 +898,7 @@ mod tests {
         assert_eq!(q.cards(&types), vec![cards[3].clone(), cards[0].clone()]);
 
         // Multi-byte characters at either end, where a byte count would cut one.
-        for number in ["é1234567", "1234567é", "éééééééé"] {
+        for number in ["é1234567", "1234567é", "éééééééé", "123456é8", "1é345678"] {
             let c = card("t", number);
             let mut q = PatientState::default();
             q.add_card(&types, c.clone());
