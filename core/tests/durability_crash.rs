@@ -11,7 +11,7 @@
 
 mod durability_support;
 
-use durability_support::add_crash_hospital;
+use durability_support::{add_crash_hospital, limits_out_of_the_way};
 use haoyuan::*;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
@@ -32,14 +32,7 @@ fn start() -> Timestamp {
 
 fn config() -> EngineConfig {
     let mut c = EngineConfig::default().with_card_key(CardKey::from_bytes(&[7; 32]).unwrap());
-    // Limits out of the way: this test is about durability, not anti-scalping.
-    c.policy.limits = LimitPolicy {
-        per_department_day: 1000,
-        per_visit_date: 1000,
-        per_seven_days: 1000,
-        total_active: 1000,
-        group_dates: GroupDates::First,
-    };
+    c.policy.limits = limits_out_of_the_way();
     // Nor suspensions: late cancellations (everything on the first day is late from 15:00 the
     // day before) would suspend every patient within a few rounds, and later children would
     // have nothing left to do.

@@ -315,14 +315,20 @@ pub const CRASH_PATIENTS: u32 = 1000;
 /// random), a manual clock at `start()`.
 pub fn crash_options(durability: Durability) -> OpenOptions {
     let mut c = config();
-    c.policy.limits = LimitPolicy {
+    c.policy.limits = limits_out_of_the_way();
+    OpenOptions::new(durability).config(c).clock(ClockKind::Manual(start()))
+}
+
+/// Per-patient limits no crash-test load reaches: these tests are about durability, not
+/// anti-scalping, and their children book at random.
+pub fn limits_out_of_the_way() -> LimitPolicy {
+    LimitPolicy {
         per_department_day: 1000,
         per_visit_date: 1000,
         per_seven_days: 1000,
         total_active: 1000,
         group_dates: GroupDates::First,
-    };
-    OpenOptions::new(durability).config(c).clock(ClockKind::Manual(start()))
+    }
 }
 
 /// A hospital of 3 departments × 4 doctors with 5 days published, and `CRASH_PATIENTS`
