@@ -203,7 +203,7 @@ impl Engine {
     /// binary search finds them, reading a few slots rather than each.
     pub(crate) fn closed_prefix(&self, ids: &[SlotId], now: Timestamp) -> usize {
         ids.partition_point(|id| {
-            self.store.get(*id).is_some_and(|s| now >= self.window(s).closes_at)
+            self.store.get(*id).is_some_and(|s| now >= self.window(&s).closes_at)
         })
     }
 
@@ -394,10 +394,10 @@ impl Engine {
                     }
                     let free = match pools {
                         Some(p) => s.free_in(p.as_slice()),
-                        None => self.free_now(s, q.with_referral, now),
+                        None => self.free_now(&s, q.with_referral, now),
                     };
                     if free > 0 {
-                        day.push(self.free_slot(id, s, free));
+                        day.push(self.free_slot(id, &s, free));
                         found += 1;
                         last_start = s.start_min;
                     }
@@ -475,7 +475,7 @@ impl Engine {
                 list.slots
                     .iter()
                     .filter_map(|id| self.store.get(*id))
-                    .map(|s| self.free_now(s, false, now))
+                    .map(|s| self.free_now(&s, false, now))
                     .sum()
             });
         (free, places)
@@ -587,9 +587,9 @@ impl Engine {
                     let s = self.store.get(id)?;
                     let free = match pools {
                         Some(pools) => s.free_in(pools.as_slice()),
-                        None => self.free_now(s, false, now),
+                        None => self.free_now(&s, false, now),
                     };
-                    (free > 0).then(|| self.free_slot(id, s, free))
+                    (free > 0).then(|| self.free_slot(id, &s, free))
                 });
                 if let Some(earliest) = earliest {
                     state[m as usize] = SEEN;

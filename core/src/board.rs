@@ -239,8 +239,8 @@ impl Engine {
             }
             for id in self.store.resource_day(r, today) {
                 let Some(slot) = self.store.get(id) else { continue };
-                let window = self.window(slot);
-                if let Ok(order) = self.pool_order(slot, &window, ChannelId(0), None, now) {
+                let window = self.window(&slot);
+                if let Ok(order) = self.pool_order(&slot, &window, ChannelId(0), None, now) {
                     free += slot.free_in(order.as_slice());
                 }
             }

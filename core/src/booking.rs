@@ -200,7 +200,7 @@ impl Engine {
     pub(crate) fn place(&self, req: &Request, mode: Mode, now: Timestamp) -> Result<Booking> {
         let slot = self.slot_ref(req.slot)?;
         self.registry.channel(req.channel)?;
-        let window = self.window(slot);
+        let window = self.window(&slot);
         if now >= window.closes_at {
             return Err(Error::BookingClosed {
                 slot: req.slot,
@@ -230,11 +230,11 @@ impl Engine {
             });
         }
         let urgency = match req.referral {
-            Some(r) => Some(self.check_referral(&state, r, slot, now)?),
+            Some(r) => Some(self.check_referral(&state, r, &slot, now)?),
             None => None,
         };
         let order =
-            self.pool_order(slot, &window, req.channel, urgency, now).map_err(|e| match e {
+            self.pool_order(&slot, &window, req.channel, urgency, now).map_err(|e| match e {
                 Error::NotOpenYet { opens_at, utc_offset_s, .. } => {
                     Error::NotOpenYet { slot: req.slot, opens_at, utc_offset_s }
                 }
@@ -262,7 +262,7 @@ impl Engine {
         // Logged before the claim: a provider suspension that closes the slot after our claim
         // is guaranteed to find this entry (store.rs).
         self.store.log_attempt(slot.date, req.slot, patient);
-        let pool = self.store.claim(slot, order.as_slice()).map_err(refused)?;
+        let pool = self.store.claim(&slot, order.as_slice()).map_err(refused)?;
 
         let id = BookingId::new(patient, state.next_seq);
         state.next_seq += 1;
@@ -325,7 +325,7 @@ impl Engine {
         if let Some(referral) = referral {
             self.emit_at(now, EventKind::ReferralConsumed { referral, booking: id });
         }
-        self.board_free_change(slot, now);
+        self.board_free_change(&slot, now);
         Ok(booking)
     }
 
@@ -420,7 +420,7 @@ impl Engine {
     pub fn submit(&self, req: &Request) -> Result<Submission> {
         let now = self.now();
         let slot = self.slot_ref(req.slot)?;
-        let window = self.window(slot);
+        let window = self.window(&slot);
         match self.lottery_draw_at(&window, now) {
             Some(draws_at) => self
                 .enter_lottery(req, window.public_opens_at, draws_at, now)
@@ -484,8 +484,8 @@ impl Engine {
         b.state = to;
         self.emit_at(now, event);
         let place = self.store.get(b.slot);
-        if let Some(slot) = place {
-            self.store.release(slot, b.pool);
+        if let Some(slot) = &place {
+            self.store.release(&slot, b.pool);
         }
         let (slot, referral) = (b.slot, b.referral());
         if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
@@ -493,7 +493,7 @@ impl Engine {
             self.emit_at(now, EventKind::ReferralReturned { referral: r.id });
         }
         if let Some(place) = place {
-            self.board_free_change(place, now);
+            self.board_free_change(&place, now);
         }
         (slot, referral)
     }
@@ -654,7 +654,7 @@ impl Engine {
                     }
                     // Joins its session's queue; the event is numbered under the board's
                     // department lock (board.rs).
-                    engine.board_change(slot, Change::CheckedIn, now, true, event);
+                    engine.board_change(&slot, Change::CheckedIn, now, true, event);
                 }
                 None => event(),
             }
@@ -694,7 +694,7 @@ impl Engine {
                 engine.emit_at(now, EventKind::Fulfilled { booking: id });
             };
             match engine.store.get(b.slot) {
-                Some(slot) => engine.board_change(slot, Change::Fulfilled, now, true, event),
+                Some(slot) => engine.board_change(&slot, Change::Fulfilled, now, true, event),
                 None => event(),
             }
             Ok(b.public(owner))

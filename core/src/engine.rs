@@ -21,7 +21,7 @@ use crate::policy::Policy;
 use crate::registry::{Registry, Resource};
 use crate::roster::Rosters;
 use crate::slot::{overbooking_allowances, pool_sizes, share_ppm, Dealt, Slot, PLACES_MAX};
-use crate::store::{SlotStore, SLOTS_MAX};
+use crate::store::{SlotRef, SlotStore, SLOTS_MAX};
 use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::timers::Timers;
 use crate::waitlists::Waitlists;
@@ -440,9 +440,37 @@ impl Engine {
             }
         }
         self.draw_due_lotteries(now);
+        self.retire_due(now);
         drop(_one_at_a_time);
         EventBus::deliver_waiting();
         expired
+    }
+
+    /// Retention (`Policy::retention`): retire the days the policy no longer keeps at `now`,
+    /// journaled first (`Retired`) so that a replay retires the same. Under the tick lock.
+    fn retire_due(&self, now: Timestamp) {
+        let today = now.to_local(self.utc_offset_s).0;
+        let Some(before) = self.pol().retention.keeps_from(today) else { return };
+        if before <= self.store.retired_before() {
+            return;
+        }
+        self.emit_at(now, EventKind::Retired { before });
+        self.retire(before, now);
+    }
+
+    /// Retire every day before `before` (live from `retire_due`, or replaying a `Retired`):
+    /// the store drops the days' slots, indexes and day log (`SlotStore::retire`), and the
+    /// patients who tried for a place on them (the day log names every one that can hold a
+    /// booking there) drop those bookings and their no-show marks past counting.
+    pub(crate) fn retire(&self, before: Date, now: Timestamp) {
+        let retired = self.store.retire(before);
+        let cutoff = self.local(before, 0);
+        let policy = &self.pol().no_show;
+        for patient in retired.patients {
+            if let Ok((_, mut state)) = self.patients.lock(patient) {
+                state.retire(cutoff, policy, now, self.utc_offset_s);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- registry
@@ -604,7 +632,7 @@ impl Engine {
             journal: self.events.journal_metrics(),
             subscribers: self.events.subscriber_metrics(),
             memory: crate::metrics::MemoryMetrics {
-                slot_bytes: self.store.slots.allocated_bytes() as u64,
+                slot_bytes: self.store.slot_bytes() as u64,
                 process_resident_bytes: crate::metrics::process_resident_bytes(),
             },
             follower: None,
@@ -963,7 +991,7 @@ impl Engine {
         self.store.count()
     }
 
-    pub(crate) fn slot_ref(&self, id: SlotId) -> Result<&Slot> {
+    pub(crate) fn slot_ref(&self, id: SlotId) -> Result<SlotRef<'_>> {
         self.store.get(id).ok_or_else(|| Error::not_found("slot", id.0 as u64))
     }
 
@@ -1013,6 +1041,13 @@ impl Engine {
         let first = self.store.count();
         if first + specs.len() > SLOTS_MAX {
             return Err(Error::CapacityExceeded(format!("at most {SLOTS_MAX} slots")));
+        }
+        let kept_from = self.store.retired_before();
+        if let Some(spec) = specs.iter().find(|s| s.date < kept_from) {
+            return Err(Error::invalid(format!(
+                "slot date {} is retired (retention keeps {} onwards)",
+                spec.date, kept_from
+            )));
         }
         let built = self.build_batch(specs)?;
         let added = self.add_slots(built);
@@ -1232,7 +1267,7 @@ impl Engine {
             .collect();
         for id in &slots {
             if let Some(s) = self.store.get(*id) {
-                self.store.close(s);
+                self.store.close(&s);
             }
         }
         // Every claim that won before the close logged its patient first (see store.rs).
@@ -1275,11 +1310,11 @@ impl Engine {
                 };
                 match self.store.get(b.slot).filter(|_| was_waiting) {
                     // A checked-in patient leaves its session's queue (board.rs).
-                    Some(s) => self.board_change(s, crate::load::Change::Left, now, true, event),
+                    Some(s) => self.board_change(&s, crate::load::Change::Left, now, true, event),
                     None => event(),
                 }
                 if let Some(s) = self.store.get(b.slot) {
-                    self.store.release(s, b.pool);
+                    self.store.release(&s, b.pool);
                 }
                 if let Some(r) = b.referral() {
                     returned.push(r);
@@ -1305,7 +1340,7 @@ impl Engine {
         );
         // One resource-day: one department's figures moved.
         if let Some(s) = slots.first().and_then(|id| self.store.get(*id)) {
-            self.board_free_change(s, now);
+            self.board_free_change(&s, now);
         }
         self.durable(SuspensionReport { slots, cancelled })
     }

@@ -7,11 +7,12 @@ use crate::model::BookingState;
 use crate::time::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// The `kind` of [`Error::NotFound`] for a booking that existed but ended long enough ago to be
-/// forgotten: a patient's record keeps its last
-/// [`ENDED_BOOKINGS_KEPT`](crate::ENDED_BOOKINGS_KEPT) ended bookings.
+/// The `kind` of [`Error::NotFound`] for a booking that existed but is forgotten: a patient's
+/// record keeps its last [`ENDED_BOOKINGS_KEPT`](crate::ENDED_BOOKINGS_KEPT) ended bookings,
+/// and none of a day retired past the retention ([`RetentionPolicy`](crate::RetentionPolicy)).
 pub const FORGOTTEN_BOOKING: &str =
-    "booking (ended, past the ended bookings a patient's record keeps; the journal has it)";
+    "booking (forgotten: ended past the history a patient's record keeps, or of a day retired \
+     past the retention; the journal has it)";
 
 /// The result type of every fallible engine call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -417,6 +417,13 @@ pub enum EventKind {
         /// The changes, in order.
         events: Vec<EventKind>,
     },
+    /// Retention retired every day before `before` (`Policy::retention`): their slots are
+    /// unknown ids from now on, their bookings have left the patients' records, and the
+    /// memory of both is freed. Journaled, so a replay retires the same days at the same point.
+    Retired {
+        /// The first date kept.
+        before: Date,
+    },
 }
 
 /// What the engine does when a subscriber's queue is full.

@@ -144,7 +144,7 @@ impl Engine {
         let mut wanted = Vec::with_capacity(slots.len());
         for &id in slots {
             let slot = self.slot_ref(id)?;
-            let window = self.window(slot);
+            let window = self.window(&slot);
             if now >= window.closes_at {
                 return Err(Error::BookingClosed {
                     slot: id,
@@ -190,10 +190,10 @@ impl Engine {
             Some(m) => m.referral,
             None => referral,
         };
-        let lead = wanted[0].1;
+        let lead = &*wanted[0].1;
         let urgency = match (referral, &moving) {
             // Checked on the lead, as a single booking's is on its slot.
-            (Some(r), None) => Some(self.check_referral(state, r, lead, now)?),
+            (Some(r), None) => Some(self.check_referral(state, r, &lead, now)?),
             // A moved booking keeps the referral it already used.
             (Some(r), Some(_)) => state.referrals().iter().find(|x| x.id == r).map(|x| x.urgency),
             (None, _) => None,
@@ -213,7 +213,13 @@ impl Engine {
             let kept = moving
                 .as_ref()
                 .and_then(|m| m.members.iter().find(|x| x.slot == *id).map(|x| (x.id, x.pool)));
-            places.push(Wanted { id: *id, slot, starts_at: window.starts_at, order, kept });
+            places.push(Wanted {
+                id: *id,
+                slot: &**slot,
+                starts_at: window.starts_at,
+                order,
+                kept,
+            });
         }
         let limits = &self.pol().limits;
         state.check_limits_excluding(
@@ -228,8 +234,8 @@ impl Engine {
             let unit = moving.as_ref().map(|m| m.unit);
             for (i, p) in places.iter().enumerate().skip(1) {
                 let key = (p.slot.date, p.slot.department);
-                let seen = std::iter::once(lead)
-                    .chain(places[..i].iter().map(|q| q.slot))
+                let seen = std::iter::once(&*lead)
+                    .chain(places[..i].iter().map(|q| &*q.slot))
                     .any(|s| (s.date, s.department) == key);
                 if !seen {
                     state.check_day_limits(patient, limits, key.1, key.0, unit)?;
@@ -250,12 +256,12 @@ impl Engine {
                 continue;
             }
             self.store.log_attempt(p.slot.date, p.id, patient);
-            match self.store.claim(p.slot, p.order.as_slice()) {
+            match self.store.claim(&p.slot, p.order.as_slice()) {
                 Ok(pool) => pools.push(pool),
                 Err(e) => {
                     for (q, pool) in places.iter().zip(&pools) {
                         if q.kept.is_none() {
-                            self.store.release(q.slot, *pool);
+                            self.store.release(&q.slot, *pool);
                         }
                     }
                     return Err(match e {
@@ -340,12 +346,14 @@ impl Engine {
         });
         for (slot, pool) in &freed {
             if let Some(s) = self.store.get(*slot) {
-                self.store.release(s, *pool);
+                self.store.release(&s, *pool);
             }
         }
-        let claimed = places.iter().filter(|p| p.kept.is_none()).map(|p| p.slot);
-        for s in claimed.chain(freed.iter().filter_map(|(s, _)| self.store.get(*s))) {
-            self.board_free_change(s, now);
+        for p in places.iter().filter(|p| p.kept.is_none()) {
+            self.board_free_change(&p.slot, now);
+        }
+        for s in freed.iter().filter_map(|(s, _)| self.store.get(*s)) {
+            self.board_free_change(&s, now);
         }
         drop(guard);
         Ok((
@@ -449,8 +457,8 @@ impl Engine {
         });
         for b in &ending {
             if let Some(s) = self.store.get(b.slot) {
-                self.store.release(s, b.pool);
-                self.board_free_change(s, now);
+                self.store.release(&s, b.pool);
+                self.board_free_change(&s, now);
             }
         }
         let asked = state
@@ -503,10 +511,10 @@ impl Engine {
                 if let Some(s) = self.store.get(b.slot) {
                     if b.state == BookingState::CheckedIn {
                         // A checked-in patient leaves its session's queue (board.rs).
-                        self.board_change(s, crate::load::Change::Left, now, true, || {});
+                        self.board_change(&s, crate::load::Change::Left, now, true, || {});
                     }
-                    self.store.release(s, b.pool);
-                    self.board_free_change(s, now);
+                    self.store.release(&s, b.pool);
+                    self.board_free_change(&s, now);
                 }
             }
             ended.extend(ending.iter().map(|b| b.public(owner)));
@@ -617,13 +625,13 @@ impl Engine {
                     if slot.is_closed() {
                         continue;
                     }
-                    let window = self.window(slot);
+                    let window = self.window(&slot);
                     let free = if now >= window.closes_at
                         || self.lottery_draw_at(&window, now).is_some()
                     {
                         0
                     } else {
-                        self.free_now(slot, false, now)
+                        self.free_now(&slot, false, now)
                     };
                     places += slot.capacity as u64;
                     free_total += free as u64;

@@ -24,7 +24,7 @@ use crate::ids::*;
 use crate::lotteries::{EnterError, TakenDraw, Ticket};
 use crate::model::{PriorityClass, Request, Submission};
 use crate::policy::Policy;
-use crate::slot::Slot;
+use crate::store::SlotRef;
 use crate::time::Timestamp;
 use crate::Engine;
 use rustc_hash::FxHashMap;
@@ -344,7 +344,7 @@ struct Sight<'e> {
     channel: ChannelId,
     /// `None`: the tickets go through `place`, which words their refusal (unknown slot,
     /// booking closed, pool not open).
-    seen: Option<(&'e Slot, PoolOrder)>,
+    seen: Option<(SlotRef<'e>, PoolOrder)>,
     /// The reason a ticket lost, written once per slot if an event is built.
     reason: Option<String>,
 }
@@ -372,14 +372,14 @@ impl<'e> Sights<'e> {
         Sights { engine, at, policy: engine.pol(), index: FxHashMap::default(), list: Vec::new() }
     }
 
-    fn see(&self, slot_id: SlotId, channel: ChannelId) -> Option<(&'e Slot, PoolOrder)> {
+    fn see(&self, slot_id: SlotId, channel: ChannelId) -> Option<(SlotRef<'e>, PoolOrder)> {
         let engine = self.engine;
         let slot = engine.store.get(slot_id)?;
-        let window = engine.window(slot);
+        let window = engine.window(&slot);
         if self.at >= window.closes_at {
             return None;
         }
-        let order = engine.pool_order(slot, &window, channel, None, self.at).ok()?;
+        let order = engine.pool_order(&slot, &window, channel, None, self.at).ok()?;
         Some((slot, order))
     }
 

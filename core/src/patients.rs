@@ -201,6 +201,18 @@ struct Rare {
     groups: ThinVec<GroupRec>,
 }
 
+impl Rare {
+    /// Nothing that needs the box: the record can go back to 64 B.
+    fn is_empty(&self) -> bool {
+        self.merged_into.is_none()
+            && self.suspended_until.is_none()
+            && self.cards.is_empty()
+            && self.no_shows.is_empty()
+            && self.referrals.is_empty()
+            && self.groups.is_empty()
+    }
+}
+
 /// Push onto one of a patient's lists, allocating room for exactly one on the first push: most
 /// patients hold one card, one referral, one booking at a time, and the default first growth
 /// (4 elements) would quadruple the memory of a record's first card.
@@ -362,13 +374,7 @@ impl PatientState {
             referrals: p.referrals.into(),
             groups: p.groups.into(),
         };
-        let empty = rare.merged_into.is_none()
-            && rare.suspended_until.is_none()
-            && rare.cards.is_empty()
-            && rare.no_shows.is_empty()
-            && rare.referrals.is_empty()
-            && rare.groups.is_empty();
-        state.rare = (!empty).then(|| Box::new(rare));
+        state.rare = (!rare.is_empty()).then(|| Box::new(rare));
         Some(state)
     }
 
@@ -666,6 +672,61 @@ impl PatientState {
             Some(g.id) != exclude && g.members.iter().any(|m| self.booking(*m).is_some_and(here))
         });
         (singles.count() + groups.count()) as u32
+    }
+
+    /// Retention: forget the bookings of retired days (visits starting before `cutoff`,
+    /// whatever their state: their slots are gone), the groups left without a booking, the
+    /// no-show marks that can no longer count at `now` under `policy`'s window, a suspension
+    /// that ended before `cutoff`, and referrals that expired before it unused; the rarely
+    /// used part of the record goes when nothing is left in it. Returns how many bookings went.
+    pub fn retire(
+        &mut self,
+        cutoff: Timestamp,
+        policy: &NoShowPolicy,
+        now: Timestamp,
+        utc_offset_s: i32,
+    ) -> usize {
+        let before = self.bookings.len();
+        self.bookings.retain(|b| b.starts_at >= cutoff);
+        let gone = before - self.bookings.len();
+        if gone > 0 {
+            self.bookings.shrink_to_fit();
+        }
+        if let Some(rare) = &mut self.rare {
+            let bookings = &self.bookings;
+            if gone > 0 {
+                rare.groups
+                    .retain(|g| g.members.iter().any(|m| bookings.iter().any(|b| b.id == *m)));
+            }
+            let year = now.to_local(utc_offset_s).0.year();
+            let counts = |m: &NoShowMark| match policy.window {
+                NoShowWindow::CalendarYear => m.at.to_local(utc_offset_s).0.year() == year,
+                NoShowWindow::RollingDays(d) => m.at.0 > now.0 - d as i64 * DAY_S,
+            };
+            if !rare.no_shows.iter().all(counts) {
+                let kept: Vec<NoShowMark> = rare.no_shows.iter().copied().filter(counts).collect();
+                rare.no_shows = kept.into();
+            }
+            // A suspension that ended before the retired days, and referrals that expired
+            // before them unused (or used by a booking retired now), are history too.
+            if rare.suspended_until.is_some_and(|until| until < cutoff) {
+                rare.suspended_until = None;
+            }
+            let used = |r: &Referral| r.used_by.is_some_and(|b| bookings.iter().any(|x| x.id == b));
+            if rare.referrals.iter().any(|r| r.valid_until < cutoff && !used(r)) {
+                let kept: Vec<Referral> = rare
+                    .referrals
+                    .iter()
+                    .filter(|r| r.valid_until >= cutoff || used(r))
+                    .cloned()
+                    .collect();
+                rare.referrals = kept.into();
+            }
+            if rare.is_empty() {
+                self.rare = None;
+            }
+        }
+        gone
     }
 
     /// Weighted no-shows counted at `now` under the policy's window.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// All allocation rules. Unknown fields are an error, so a typo in a config file is caught.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// When a slot opens to the public and when booking for it closes (`[window]`).
@@ -45,8 +45,70 @@ pub struct Policy {
     /// and how load spreading ranks by it. Last, and written
     /// only when not the default, so that a snapshot's state (and its digest) is byte for byte
     /// what it was before the field existed, and old snapshots (positional MessagePack) load.
-    #[serde(skip_serializing_if = "BoardPolicy::is_default")]
     pub board: BoardPolicy,
+    /// How long the past is kept (`[retention]`): days after a visit date before its slots,
+    /// their indexes, its day log and its bookings are freed. Written only when not the
+    /// default, as `board`.
+    pub retention: RetentionPolicy,
+}
+
+impl Serialize for Policy {
+    /// The fields in order, up to the last one that is not its default among those added
+    /// after the first release (`board` onwards), as `BoardPolicy` does: a policy using none
+    /// of them encodes byte for byte as before they existed, and a positional reader finds
+    /// every field written at its place.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let n = fields_written(
+            10,
+            &[!self.board.is_default(), self.retention != RetentionPolicy::default()],
+        );
+        let mut st = s.serialize_struct("Policy", n)?;
+        st.serialize_field("window", &self.window)?;
+        st.serialize_field("hold", &self.hold)?;
+        st.serialize_field("limits", &self.limits)?;
+        st.serialize_field("cancellation", &self.cancellation)?;
+        st.serialize_field("no_show", &self.no_show)?;
+        st.serialize_field("referral", &self.referral)?;
+        st.serialize_field("channel_quotas", &self.channel_quotas)?;
+        st.serialize_field("lottery", &self.lottery)?;
+        st.serialize_field("waitlist", &self.waitlist)?;
+        st.serialize_field("overbooking", &self.overbooking)?;
+        if n > 10 {
+            st.serialize_field("board", &self.board)?;
+        }
+        if n > 11 {
+            st.serialize_field("retention", &self.retention)?;
+        }
+        st.end()
+    }
+}
+
+/// Retention (DOMAIN.md invariant 6: "the past is retired after a retention period"). When
+/// the clock passes `days` days after a date, that day is retired: its slots become unknown
+/// ids (`NotFound`), its bookings leave their patients' records, and the memory of both, of
+/// the day's availability counters and of its day log is freed. The retirement is journaled
+/// (`EventKind::Retired`), so a replay retires the same. No-show marks are kept while they
+/// can count (`no_show.window`), whatever the retention. Ids are never reused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionPolicy {
+    /// Days a date is kept after it has passed (1 ..= 3660); `0` keeps the past for ever.
+    /// Default 30: a month of visits stays queryable for follow-up and disputes.
+    pub days: u16,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy { days: 30 }
+    }
+}
+
+impl RetentionPolicy {
+    /// The first date kept at local date `today`, or `None` when the past is kept for ever.
+    pub fn keeps_from(&self, today: crate::time::Date) -> Option<crate::time::Date> {
+        (self.days > 0).then(|| today.plus_days(-(self.days as i32)))
+    }
 }
 
 /// Thresholds of the live load board's change events (see `board.rs`). A department-session's
@@ -538,6 +600,9 @@ impl Policy {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidPolicy(m));
         let share_ok = |x: f32| x.is_finite() && (0.0..=1.0).contains(&x);
+        if self.retention.days > 3660 {
+            return bad(format!("retention.days {} must be at most 3660", self.retention.days));
+        }
         if self.board.wait_delta_s.is_some_and(|w| w > 86_400) {
             return bad("board.wait_delta_s must be at most 86400 (one day)".into());
         }

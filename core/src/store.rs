@@ -14,12 +14,14 @@
 //! suspension find every booking of a session without a global booking map: any claim that won
 //! before the slot was closed appended its entry first (see `Engine::suspend_session`).
 
-use crate::chunked::ChunkedVec;
+use crate::chunked::{ChunkedVec, CHUNK};
 use crate::ids::*;
 use crate::model::Pool;
 use crate::slot::{ClaimError, Dealt, Slot};
 use crate::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use crate::time::Date;
+use crossbeam_epoch::Guard;
+use std::sync::Arc;
 
 /// Most slots in one engine (ids are u32).
 pub const SLOTS_MAX: usize = u32::MAX as usize - 1;
@@ -45,9 +47,11 @@ pub(crate) struct DayCounts {
     /// Capacity of all of the day's slots (the places of `free_places_by_day`).
     pub places: AtomicU32,
     /// A department-day's group-day (index into `SlotStore::group_days`) and its member number
-    /// there (`NO_GROUP` for a resource-day). Set before the counters become reachable.
-    group: u32,
-    member: u32,
+    /// there (`NO_GROUP` for a resource-day). Set before the counters become reachable (on
+    /// creation, or when retired counters are reused: `SlotStore::counts_of`); atomics only
+    /// because reuse writes them through `&self`.
+    group: AtomicU32,
+    member: AtomicU32,
 }
 
 /// The department-days of one (specialty, district, date): which of them still have a free
@@ -88,6 +92,16 @@ impl GroupDay {
         (c != NO_COUNTS).then_some(c)
     }
 
+    /// Forget a retired group-day's members, for reuse (`SlotStore::counts_of`).
+    fn reset(&self) {
+        for (_, w) in self.free.iter() {
+            w.store(0, Ordering::SeqCst);
+        }
+        for (_, c) in self.counts.iter() {
+            c.store(NO_COUNTS, Ordering::Release);
+        }
+    }
+
     /// Grow both vectors to hold `member` (publication only: serialised).
     fn reserve(&self, member: u32) {
         while self.counts.count() <= member as usize {
@@ -111,15 +125,33 @@ impl Default for DayCounts {
             open_sizes: AtomicU32::new(0),
             closed_taken: AtomicU32::new(0),
             places: AtomicU32::new(0),
-            group: NO_GROUP,
-            member: 0,
+            group: AtomicU32::new(NO_GROUP),
+            member: AtomicU32::new(0),
         }
     }
 }
 
 impl DayCounts {
-    fn new(group: u32, member: u32) -> DayCounts {
-        DayCounts { group, member, ..DayCounts::default() }
+    /// Reset for a new day (`group`: its group-day and member, or none). Only counters no
+    /// reader can reach (a retired day's, after its grace period: `SlotStore::retire`).
+    fn reset(&self, group: Option<(u32, u32)>) {
+        let (g, m) = group.unwrap_or((NO_GROUP, 0));
+        for f in &self.free {
+            f.store(0, Ordering::Relaxed);
+        }
+        self.open_sizes.store(0, Ordering::Relaxed);
+        self.closed_taken.store(0, Ordering::Relaxed);
+        self.places.store(0, Ordering::Relaxed);
+        self.group.store(g, Ordering::Relaxed);
+        self.member.store(m, Ordering::Relaxed);
+    }
+
+    fn group(&self) -> u32 {
+        self.group.load(Ordering::Relaxed)
+    }
+
+    fn member(&self) -> u32 {
+        self.member.load(Ordering::Relaxed)
     }
 
     /// Any free place in any pool of the day's open slots (the group-day bit).
@@ -190,7 +222,7 @@ impl Default for DayList {
 
 pub(crate) struct SlotStore {
     /// In fixed-size chunks (`chunked.rs`): lock-free reads by index, no doubling slack.
-    pub slots: ChunkedVec<Slot>,
+    slots: ChunkedVec<Slot>,
     pub by_department_day: IdMap<(DepartmentId, Date), DayList>,
     pub by_resource_day: IdMap<(ResourceId, Date), DayList>,
     /// The counters of every department-day and resource-day, appended as days appear and
@@ -204,6 +236,45 @@ pub(crate) struct SlotStore {
     /// saves re-dealing a day from its first place at every publication. Derived state — a
     /// missing entry is rebuilt from the day's slots — so neither journaled nor snapshotted.
     pub dealt: IdMap<(ResourceId, Date), Dealt>,
+    /// Retention: slots of days before this one are retired — unreachable by id or index —
+    /// and their memory is freed (`retire`). `Date(i32::MIN)` until the first retirement.
+    retired_before: AtomicI32,
+    /// The latest date of each chunk of `slots` not yet freed (by chunk number): a chunk is
+    /// freed once its latest date is retired.
+    chunk_dates: parking_lot::Mutex<std::collections::BTreeMap<usize, Date>>,
+    /// Counters and group-days of retired days, reusable once no reader can hold them (pushed
+    /// by the deferred function of `retire`, after the epoch's grace period).
+    reusable: Arc<parking_lot::Mutex<Reusable>>,
+}
+
+/// Indexes of retired `DayCounts` and `GroupDay`s that no reader can reach any more.
+#[derive(Default)]
+struct Reusable {
+    days: Vec<u32>,
+    group_days: Vec<u32>,
+}
+
+/// What one retirement took out of the store (`SlotStore::retire`).
+#[derive(Default, Debug)]
+pub(crate) struct RetiredDays {
+    /// Patients that tried for a place on a retired day (the day log): the only ones that can
+    /// hold a booking of one.
+    pub patients: Vec<PatientId>,
+    /// Slot chunks freed.
+    pub chunks: usize,
+}
+
+/// A slot, read under a pinned epoch guard: retention cannot free its memory while this lives.
+pub(crate) struct SlotRef<'a> {
+    slot: &'a Slot,
+    _pin: Guard,
+}
+
+impl std::ops::Deref for SlotRef<'_> {
+    type Target = Slot;
+    fn deref(&self) -> &Slot {
+        self.slot
+    }
 }
 
 impl Default for SlotStore {
@@ -217,13 +288,28 @@ impl Default for SlotStore {
             by_group_day: IdMap::default(),
             day_log: IdMap::default(),
             dealt: IdMap::default(),
+            retired_before: AtomicI32::new(i32::MIN),
+            chunk_dates: Default::default(),
+            reusable: Default::default(),
         }
     }
 }
 
 impl SlotStore {
-    pub fn get(&self, id: SlotId) -> Option<&Slot> {
-        self.slots.get(id.index()?)
+    /// The slot `id`, unless it never existed or its day is retired.
+    pub fn get(&self, id: SlotId) -> Option<SlotRef<'_>> {
+        let pin = crossbeam_epoch::pin();
+        let slot: *const Slot = self.slots.get_pinned(id.index()?, &pin)?;
+        // Safety: the slot's memory lives until `pin` is dropped (`ChunkedVec::retire_chunk`),
+        // and `pin` moves into the `SlotRef` that hands the borrow out.
+        let slot = unsafe { &*slot };
+        (slot.date.0 >= self.retired_before.load(Ordering::Acquire))
+            .then_some(SlotRef { slot, _pin: pin })
+    }
+
+    /// Days before this one are retired.
+    pub fn retired_before(&self) -> Date {
+        Date(self.retired_before.load(Ordering::Acquire))
     }
 
     pub fn count(&self) -> usize {
@@ -238,29 +324,39 @@ impl SlotStore {
         &self.group_days[index as usize]
     }
 
-    /// The counters of `list`'s day, created with its first slot; a department-day's (`group`
-    /// given) are entered in their group-day before anything can reach them.
+    /// The counters of `list`'s day, created with its first slot (or reused from a retired
+    /// day); a department-day's (`group` given) are entered in their group-day before anything
+    /// can reach them.
     fn counts_of(&self, list: &mut DayList, group: Option<(Group, Date)>) -> u32 {
         if list.counts == NO_COUNTS {
-            let counts = match group {
-                None => DayCounts::default(),
-                Some(((specialty, district, member), date)) => {
-                    let g = *self.by_group_day.entry((specialty, district, date)).or_insert_with(
-                        || {
-                            let g = self.group_days.push(GroupDay::default());
-                            u32::try_from(g).expect("fewer group-days than slots")
-                        },
-                    );
-                    self.group_day(g).reserve(member);
-                    DayCounts::new(g, member)
+            let placed = group.map(|((specialty, district, member), date)| {
+                let g =
+                    *self.by_group_day.entry((specialty, district, date)).or_insert_with(|| {
+                        match self.reusable.lock().group_days.pop() {
+                            Some(g) => {
+                                self.group_day(g).reset();
+                                g
+                            }
+                            None => {
+                                let g = self.group_days.push(GroupDay::default());
+                                u32::try_from(g).expect("fewer group-days than slots")
+                            }
+                        }
+                    });
+                self.group_day(g).reserve(member);
+                (g, member)
+            });
+            let index = match self.reusable.lock().days.pop() {
+                Some(index) => {
+                    self.day_counts(index).reset(placed);
+                    index as usize
                 }
+                None => self.days.push(DayCounts::default()),
             };
-            let index = self.days.push(counts);
+            self.days[index].reset(placed);
             list.counts = u32::try_from(index).expect("fewer days than slots, and slots are u32");
-            if let Some(((_, _, member), _)) = group {
-                let c = self.day_counts(list.counts);
-                self.group_day(c.group).counts[member as usize]
-                    .store(list.counts, Ordering::Release);
+            if let Some((g, member)) = placed {
+                self.group_day(g).counts[member as usize].store(list.counts, Ordering::Release);
             }
         }
         list.counts
@@ -283,11 +379,12 @@ impl SlotStore {
     #[cold]
     #[inline(never)]
     fn sync_group(&self, c: &DayCounts) {
-        if c.group == NO_GROUP {
+        let (group, member) = (c.group(), c.member());
+        if group == NO_GROUP {
             return;
         }
-        let word = &self.group_day(c.group).free[(c.member / 64) as usize];
-        let bit = 1u64 << (c.member % 64);
+        let word = &self.group_day(group).free[(member / 64) as usize];
+        let bit = 1u64 << (member % 64);
         loop {
             let want = c.any_free();
             if (word.load(Ordering::SeqCst) & bit != 0) == want {
@@ -321,8 +418,21 @@ impl SlotStore {
         // counters together, then stored: a dozen atomic adds per run instead of per slot, and
         // still no slot visible before its counters count it.
         let mut run = Run::default();
-        for (i, mut slot) in slots.into_iter().enumerate() {
-            let id = SlotId::from_index(first + i);
+        let retired_before = self.retired_before();
+        let mut pushed = 0;
+        for mut slot in slots {
+            let id = SlotId::from_index(first + pushed);
+            pushed += 1;
+            if slot.date < retired_before {
+                // A retired day's slot of a restored snapshot (its chunk still held other
+                // days' slots): it keeps its id, and nothing can reach it.
+                let run_first = first + pushed - 1 - run.slots.len();
+                self.charge_run(&mut run, run_first);
+                slot.dept_day = NO_COUNTS;
+                slot.res_day = NO_COUNTS;
+                self.push_slot(slot, first + pushed - 1);
+                continue;
+            }
             let dept_key = (slot.department, slot.date);
             slot.dept_day = match last_dept {
                 Some((k, c)) if k == dept_key => c,
@@ -348,7 +458,7 @@ impl SlotStore {
                 }
             };
             if run.slots.is_empty() || run.counts != (slot.dept_day, slot.res_day) {
-                let run_first = first + ids.len() - run.slots.len();
+                let run_first = first + pushed - 1 - run.slots.len();
                 self.charge_run(&mut run, run_first);
                 run.counts = (slot.dept_day, slot.res_day);
             }
@@ -367,10 +477,38 @@ impl SlotStore {
             run.slots.push(slot);
             ids.push(id);
         }
-        let run_first = first + ids.len() - run.slots.len();
+        let run_first = first + pushed - run.slots.len();
         self.charge_run(&mut run, run_first);
         self.index(&ids);
         first
+    }
+
+    /// Store one slot at id `expected` (its counters charged already, or none: retired).
+    fn push_slot(&self, slot: Slot, expected: usize) {
+        let date = slot.date;
+        // Callers check `SLOTS_MAX` before adding, and publication is serialised, so the push
+        // succeeds and the ids are the ones announced.
+        let pushed = self.slots.push(slot).expect("callers keep within SLOTS_MAX");
+        assert_eq!(pushed, expected, "slots are added by one thread at a time");
+        let mut dates = self.chunk_dates.lock();
+        let latest = dates.entry(pushed / CHUNK).or_insert(date);
+        *latest = (*latest).max(date);
+    }
+
+    /// Leave the next chunk of ids empty (a restored snapshot's freed chunk); `false` when the
+    /// store is not at a chunk boundary.
+    pub fn skip_chunk(&self) -> bool {
+        self.slots.skip_chunk()
+    }
+
+    /// The slots by chunk, `None` for a freed chunk (snapshots), under `guard`.
+    pub fn chunks<'g>(&'g self, guard: &'g Guard) -> impl Iterator<Item = Option<&'g [Slot]>> {
+        self.slots.chunks(guard)
+    }
+
+    /// Bytes of the slot chunks and their directory (operator metrics).
+    pub fn slot_bytes(&self) -> usize {
+        self.slots.allocated_bytes()
     }
 
     /// Charge a run's places to its two days' counters, then store its slots (the first gets id
@@ -392,10 +530,7 @@ impl SlotStore {
             self.sync_group(c);
         }
         for (i, slot) in run.slots.drain(..).enumerate() {
-            // Callers check `SLOTS_MAX` before adding, and publication is serialised, so the
-            // push succeeds and the ids are the ones announced.
-            let pushed = self.slots.push(slot).expect("callers keep within SLOTS_MAX");
-            assert_eq!(pushed, first + i, "slots are added by one thread at a time");
+            self.push_slot(slot, first + i);
         }
         *run = Run { slots: std::mem::take(&mut run.slots), ..Run::default() };
     }
@@ -496,13 +631,14 @@ impl SlotStore {
             let c = self.day_counts(list.counts);
             let (specialty, district, member) = group_of(*department);
             let g = self.by_group_day.get(&(specialty, district, date.to_owned())).map(|g| *g);
-            if g != Some(c.group) || c.member != member {
+            if g != Some(c.group()) || c.member() != member {
                 return Err(format!(
                     "{department} on {date}: in group-day {} as member {}, expected {g:?} as {member}",
-                    c.group, c.member
+                    c.group(),
+                    c.member()
                 ));
             }
-            let gd = self.group_day(c.group);
+            let gd = self.group_day(c.group());
             if gd.counts(member) != Some(list.counts) {
                 return Err(format!("{department} on {date}: its group-day lists other counters"));
             }
@@ -581,7 +717,79 @@ impl SlotStore {
         }
     }
 
+    /// Retire every day before `before`: its slots become unreachable at once (`get`), its
+    /// department-day, resource-day and group-day entries and its day log go, and the memory
+    /// follows once no lock-free reader can still hold it — slot chunks whose latest date is
+    /// retired are freed, counters and group-days become reusable by new days (both through
+    /// the epoch's deferred functions). Called by one thread at a time (the engine's tick, or
+    /// replay); a `before` at or below the current one does nothing.
+    pub fn retire(&self, before: Date) -> RetiredDays {
+        let mut out = RetiredDays::default();
+        if before <= self.retired_before() {
+            return out;
+        }
+        self.retired_before.store(before.0, Ordering::SeqCst);
+        let mut freed = Reusable::default();
+        self.by_department_day.retain(|&(_, date), list| {
+            (date >= before) || {
+                freed.days.extend((list.counts != NO_COUNTS).then_some(list.counts));
+                false
+            }
+        });
+        self.by_resource_day.retain(|&(_, date), list| {
+            (date >= before) || {
+                freed.days.extend((list.counts != NO_COUNTS).then_some(list.counts));
+                false
+            }
+        });
+        self.by_group_day.retain(|&(_, _, date), g| {
+            (date >= before) || {
+                freed.group_days.push(*g);
+                false
+            }
+        });
+        self.dealt.retain(|&(_, date), _| date >= before);
+        let dates: Vec<Date> =
+            self.day_log.iter().map(|e| *e.key()).filter(|&d| d < before).collect();
+        for date in dates {
+            if let Some((_, log)) = self.day_log.remove(&date) {
+                out.patients.extend(log.iter().map(|(_, (_, p))| *p));
+            }
+        }
+        out.patients.sort_unstable();
+        out.patients.dedup();
+        let pin = crossbeam_epoch::pin();
+        {
+            let mut dates = self.chunk_dates.lock();
+            let whole = self.count() / CHUNK;
+            let done: Vec<usize> = dates
+                .iter()
+                .filter(|&(&c, &latest)| c < whole && latest < before)
+                .map(|(&c, _)| c)
+                .collect();
+            for c in done {
+                dates.remove(&c);
+                // Safety: every reader of `slots` reads under a pinned guard (`get`,
+                // `chunks`), never through `ChunkedVec::get`.
+                out.chunks += unsafe { self.slots.retire_chunk(c, &pin) } as usize;
+            }
+        }
+        let reusable = Arc::clone(&self.reusable);
+        pin.defer(move || {
+            let mut r = reusable.lock();
+            r.days.extend(freed.days);
+            r.group_days.extend(freed.group_days);
+        });
+        pin.flush();
+        out
+    }
+
     pub fn log_attempt(&self, date: Date, slot: SlotId, patient: PatientId) {
+        // A retired day's log is gone; an attempt racing its retirement cannot win a place (a
+        // retired day is long past its booking window), so it is not logged again.
+        if date < self.retired_before() {
+            return;
+        }
         // A shared (read) guard on the common path: `boxcar` appends through `&self`.
         if let Some(log) = self.day_log.get(&date) {
             log.push((slot, patient));

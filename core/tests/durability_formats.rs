@@ -57,9 +57,13 @@ fn segment_formats(dir: &Path) -> Vec<(String, u16)> {
 }
 
 fn open(dir: &Path) -> DurableEngine {
+    // The fixtures were written before retention existed: their configuration has the
+    // default retention, not the shorter one of the other durability tests.
+    let mut config = config();
+    config.policy.retention = RetentionPolicy::default();
     DurableEngine::open(
         dir,
-        OpenOptions::new(Durability::Sync).config(config()).clock(ClockKind::Manual(start())),
+        OpenOptions::new(Durability::Sync).config(config).clock(ClockKind::Manual(start())),
     )
     .unwrap()
 }

@@ -246,9 +246,10 @@ fn queries_answer_and_change_nothing() {
     assert_eq!(standby.patient_record(p).unwrap(), leader.patient_record(p).unwrap());
     assert_eq!(standby.bookings_of(p).unwrap(), leader.bookings_of(p).unwrap());
     if let Some(&b) = ops.bookings.first() {
-        assert_eq!(standby.booking(b).unwrap(), leader.booking(b).unwrap());
+        assert_eq!(format!("{:?}", standby.booking(b)), format!("{:?}", leader.booking(b)));
     }
-    assert_eq!(standby.slot(SlotId(1)).unwrap(), leader.slot(SlotId(1)).unwrap());
+    // Slot 1's day may be retired by now (the tests' retention is a day): then both say so.
+    assert_eq!(format!("{:?}", standby.slot(SlotId(1))), format!("{:?}", leader.slot(SlotId(1))));
     assert_eq!(standby.slot_count(), leader.slot_count());
     assert_eq!(standby.institutions(), leader.institutions());
     assert_eq!(standby.waitlist(dept).unwrap(), leader.waitlist(dept).unwrap());

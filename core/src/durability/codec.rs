@@ -47,8 +47,8 @@ use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// The format this build writes.
-pub(crate) const FORMAT_CURRENT: u16 = 5;
+/// The format this build writes (6: retention's `Retired` record and snapshot trailer).
+pub(crate) const FORMAT_CURRENT: u16 = 6;
 /// The formats this build reads.
 pub(crate) const FORMATS_READ: std::ops::RangeInclusive<u16> = 1..=FORMAT_CURRENT;
 /// The version field of a format-1 header: the ASCII digits ending its magic.

@@ -95,7 +95,7 @@ use codec::{corrupt, HeaderProblem};
 use journal::{io, list, snapshot_name, sync_dir, Journal, SegmentScan, Stop};
 use parking_lot::Mutex;
 use replay::Replayer;
-use snapshot::State;
+use snapshot::{Retained, State};
 use std::fs::{File, OpenOptions as FsOpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -562,14 +562,25 @@ pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(
 
 fn write_snapshot(dir: &Path, state: &State, key_check: &[u8; KEY_CHECK_LEN]) -> Result<()> {
     // Format 4: the state, then the request keys (a separate MessagePack value after it, so
-    // that the state's own layout, with its optional trailing fields, is format 3's).
-    let payload = codec::encode(&(state, &state.request_keys))?;
+    // that the state's own layout, with its optional trailing fields, is format 3's), then —
+    // only once retention has retired something — what it retired (`snapshot::Retained`): a
+    // snapshot of an engine that never retired is byte for byte what it was before.
+    let payload = if state.retained == Retained::default() {
+        codec::encode(&(state, &state.request_keys))?
+    } else {
+        codec::encode(&(state, &state.request_keys, &state.retained))?
+    };
     write_atomically(
         dir,
         &snapshot_name(state.seq),
         &codec::snapshot_bytes(state.seq, key_check, &payload),
     )
 }
+
+/// A format-4 payload: the state, the request keys, and what retention retired (absent when
+/// nothing was: a positional reader fills the default).
+#[derive(serde::Deserialize)]
+struct Format4(State, Vec<KeyRec>, #[serde(default)] Retained);
 
 /// Decode a snapshot file's bytes (checksum, then content, its cards under `key`). The outer
 /// error refuses the directory (a format this build does not read, another card key); the
@@ -584,8 +595,9 @@ pub(crate) fn decode_snapshot(bytes: &[u8], key: &CardKey) -> Result<Result<Stat
     let state = match s.version {
         1 => format1::decode_state(s.payload, key),
         2 | 3 => codec::decode::<State>(s.payload),
-        _ => codec::decode::<(State, Vec<KeyRec>)>(s.payload).map(|(mut state, keys)| {
+        _ => codec::decode::<Format4>(s.payload).map(|Format4(mut state, keys, retained)| {
             state.request_keys = keys;
+            state.retained = retained;
             state
         }),
     };

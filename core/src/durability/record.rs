@@ -204,6 +204,9 @@ enum KindDef {
         free_today: u32,
         free_beds_tonight: u32,
     },
+    Retired {
+        before: Date,
+    },
 }
 
 /// The events inside a group record, each through the mirror (the same tags as a record's).

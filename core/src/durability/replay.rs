@@ -298,7 +298,7 @@ impl Replayer {
                     CancelledBy::Patient => BookingState::Cancelled,
                     CancelledBy::Provider => {
                         // Only a closed slot's bookings are cancelled by the provider.
-                        e.store.close(e.slot_ref(slot)?);
+                        e.store.close(&*e.slot_ref(slot)?);
                         BookingState::ProviderCancelled
                     }
                     // Ended with its group; its own slot stays open.
@@ -325,7 +325,7 @@ impl Replayer {
                 BookingState::CheckedIn,
                 |e, _, b| {
                     resource_of(e, b.slot)?.outcomes.fetch_add(1, Ordering::Relaxed);
-                    e.board_change(e.slot_ref(b.slot)?, Change::CheckedIn, at, false, || {});
+                    e.board_change(&*e.slot_ref(b.slot)?, Change::CheckedIn, at, false, || {});
                     Ok(())
                 },
             ),
@@ -334,7 +334,7 @@ impl Replayer {
                 BookingState::CheckedIn,
                 BookingState::Fulfilled,
                 |e, _, b| {
-                    e.board_change(e.slot_ref(b.slot)?, Change::Fulfilled, at, false, || {});
+                    e.board_change(&*e.slot_ref(b.slot)?, Change::Fulfilled, at, false, || {});
                     Ok(())
                 },
             ),
@@ -360,7 +360,7 @@ impl Replayer {
                 for id in e.store.resource_day(resource, date) {
                     if let Some(s) = e.store.get(id) {
                         if time.is_none_or(|t| t.contains_start(s.start_min)) {
-                            e.store.close(s);
+                            e.store.close(&s);
                         }
                     }
                 }
@@ -460,6 +460,12 @@ impl Replayer {
             EventKind::LotteryWon { .. } | EventKind::LotteryLost { .. } => Ok(()),
             // The replayer's clock follows every event's `at` (see `apply`); a clock move must
             // stand where it says, or the journal was written by something else.
+            // Retention: the same days retired at the same point of the history (the live
+            // engine decided when; replay only follows).
+            EventKind::Retired { before } => {
+                e.retire(before, at);
+                Ok(())
+            }
             EventKind::ClockSet { to } if to == at => Ok(()),
             EventKind::ClockSet { to } => {
                 Err(corrupt(format!("a clock move to {} recorded at {}", to.0, at.0)))
@@ -555,7 +561,7 @@ impl Replayer {
         if id.origin_patient() != patient {
             return Err(corrupt(format!("{id} does not belong to {patient}")));
         }
-        let window = e.window(slot);
+        let window = e.window(&slot);
         {
             let (p, mut state) = e.patients.lock(patient)?;
             if p != patient {
@@ -570,7 +576,7 @@ impl Replayer {
             if own_seq < state.next_seq {
                 return Err(corrupt(format!("{id} is placed twice or out of order")));
             }
-            if !e.store.force_take(slot, pool) {
+            if !e.store.force_take(&slot, pool) {
                 return Err(corrupt(format!("{slot_id} pool counter overflow")));
             }
             e.store.log_attempt(slot.date, slot_id, patient);
@@ -661,11 +667,11 @@ impl Replayer {
         }
         if b.state == BookingState::CheckedIn {
             // A provider suspension takes a checked-in patient off its queue (board.rs).
-            e.board_change(e.slot_ref(slot)?, Change::Left, at, false, || {});
+            e.board_change(&*e.slot_ref(slot)?, Change::Left, at, false, || {});
         }
         b.state = to;
         let (pool, referral) = (b.pool, b.referral());
-        if !e.store.force_release(e.slot_ref(slot)?, pool) {
+        if !e.store.force_release(&*e.slot_ref(slot)?, pool) {
             return Err(corrupt(format!("{slot} gives back a place it never counted")));
         }
         if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {

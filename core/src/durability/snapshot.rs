@@ -21,6 +21,7 @@ use crate::load::DepartmentLoad;
 pub(crate) use crate::patients::PatientRec;
 use crate::patients::{LinkedCard, PatientState};
 
+use crate::chunked::CHUNK;
 use crate::request_keys::KeyRec;
 use crate::slot::{Slot, PLACES_MAX, TAKEN_MAX};
 use crate::time::{Date, Timestamp};
@@ -65,6 +66,25 @@ pub(crate) struct State<C = LinkedCard, I = CardDigest> {
     /// encoded state: format 4 writes them after it (`write_snapshot`).
     #[serde(skip)]
     pub request_keys: Vec<KeyRec>,
+    /// What retention has retired. Not a field of the encoded state either: written after
+    /// the request keys, and only once something is retired (`write_snapshot`).
+    #[serde(skip)]
+    pub retained: Retained,
+}
+
+/// Retention's part of a snapshot: the first date kept, and the chunks of slot ids whose
+/// memory is freed (their ids stay taken; `slots` lists every other id's slot, in id order,
+/// retired or not, so that ids stay where they were).
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+pub(crate) struct Retained {
+    pub before: Date,
+    pub holes: Vec<u32>,
+}
+
+impl Default for Retained {
+    fn default() -> Retained {
+        Retained { before: Date(i32::MIN), holes: Vec::new() }
+    }
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -139,6 +159,7 @@ impl<C, I> State<C, I> {
             next_referral: self.next_referral,
             board: self.board,
             request_keys: Vec::new(),
+            retained: Retained::default(),
         })
     }
 }
@@ -156,8 +177,14 @@ impl State {
             (i as usize).checked_sub(1).and_then(|i| v.get(i)).cloned().unwrap_or_default()
         };
         let mut slots = Vec::with_capacity(e.store.count());
-        for s in e.store.slots.iter() {
-            slots.push(SlotRec {
+        let mut holes = Vec::new();
+        let pin = crossbeam_epoch::pin();
+        for (c, chunk) in e.store.chunks(&pin).enumerate() {
+            let Some(chunk) = chunk else {
+                holes.push(u32::try_from(c).expect("slot ids are u32"));
+                continue;
+            };
+            slots.extend(chunk.iter().map(|s| SlotRec {
                 spec: SlotSpec {
                     resource: s.resource,
                     date: s.date,
@@ -169,8 +196,9 @@ impl State {
                 sizes: s.sizes,
                 taken: s.taken(),
                 closed: s.is_closed(),
-            });
+            }));
         }
+        drop(pin);
         let mut cards: Vec<(CardDigest, PatientId)> =
             e.patients.cards.iter().map(|c| (*c.key(), *c.value())).collect();
         cards.sort_unstable();
@@ -243,6 +271,7 @@ impl State {
                 board
             },
             request_keys: e.request_keys.records(),
+            retained: Retained { before: e.store.retired_before(), holes },
         }
     }
 
@@ -294,7 +323,32 @@ impl State {
             slot.restore_counts(s.taken, s.closed);
             restored.push(slot);
         }
-        e.add_slots(restored);
+        // Retention first, so that the retired days' slots are stored without an index; then
+        // the slots chunk by chunk, a freed chunk leaving its ids empty, so every id is where
+        // it was.
+        let retained = std::mem::take(&mut self.retained);
+        e.store.retire(retained.before);
+        if !retained.holes.is_sorted_by(|a, b| a < b) {
+            return Err(corrupt("snapshot slot holes out of order"));
+        }
+        let mut holes = retained.holes.iter().peekable();
+        let mut restored = restored.into_iter();
+        for c in 0u32.. {
+            if holes.next_if_eq(&&c).is_some() {
+                if !e.store.skip_chunk() {
+                    return Err(corrupt(format!("snapshot slot hole {c} is not a whole chunk")));
+                }
+                continue;
+            }
+            let chunk: Vec<Slot> = restored.by_ref().take(CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            e.add_slots(chunk);
+        }
+        if holes.next().is_some() {
+            return Err(corrupt("snapshot slot hole beyond its slots"));
+        }
         let patient_count = self.patients.len();
         let known = |p: PatientId| p.index().is_some_and(|i| i < patient_count);
         for p in self.patients {
