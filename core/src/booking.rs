@@ -485,7 +485,7 @@ impl Engine {
         self.emit_at(now, event);
         let place = self.store.get(b.slot);
         if let Some(slot) = &place {
-            self.store.release(&slot, b.pool);
+            self.store.release(slot, b.pool);
         }
         let (slot, referral) = (b.slot, b.referral());
         if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {

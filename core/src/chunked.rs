@@ -144,7 +144,7 @@ impl<T> ChunkedVec<T> {
     pub fn skip_chunk(&self) -> bool {
         let _one_writer = self.append.lock();
         let index = self.len.load(Ordering::Relaxed);
-        if index % CHUNK != 0 || self.chunk_slot(index >> CHUNK_BITS).is_none() {
+        if !index.is_multiple_of(CHUNK) || self.chunk_slot(index >> CHUNK_BITS).is_none() {
             return false;
         }
         self.len.store(index + CHUNK, Ordering::Release);
@@ -263,6 +263,61 @@ mod tests {
             assert_eq!(v.iter().count(), n);
         }
         assert_eq!(drops.load(Ordering::Relaxed), n, "every element dropped exactly once");
+    }
+
+    /// The reclamation protocol: a retired chunk leaves the directory at once, but an element
+    /// read under a guard pinned before the retirement stays alive until that guard is gone;
+    /// then the chunk is dropped, each element once. Fails if `retire_chunk` frees at once.
+    #[test]
+    fn a_retired_chunk_outlives_the_guards_that_could_see_it() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        struct Counted(usize, Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.1.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let v = ChunkedVec::with_max(4 * CHUNK);
+        for i in 0..CHUNK + 5 {
+            v.push(Counted(i, drops.clone())).ok().unwrap();
+        }
+        let reader = crossbeam_epoch::pin();
+        let seen = v.get_pinned(7, &reader).unwrap();
+        // Only whole chunks retire; chunk 1 is not whole.
+        assert!(!unsafe { v.retire_chunk(1, &crossbeam_epoch::pin()) });
+        assert!(unsafe { v.retire_chunk(0, &crossbeam_epoch::pin()) });
+        assert!(!unsafe { v.retire_chunk(0, &crossbeam_epoch::pin()) }, "retired once");
+        assert!(v.get(7).is_none() && v.get(CHUNK).is_some_and(|c| c.0 == CHUNK));
+        assert_eq!(v.count(), CHUNK + 5, "ids stay taken");
+        for _ in 0..1_000 {
+            crossbeam_epoch::pin().flush();
+        }
+        assert_eq!(seen.0, 7, "read after the retirement, under the old guard");
+        assert_eq!(drops.load(Ordering::Relaxed), 0, "freed while a reader could hold it");
+        drop(reader);
+        for _ in 0..100_000 {
+            if drops.load(Ordering::Relaxed) == CHUNK {
+                break;
+            }
+            crossbeam_epoch::pin().flush();
+            std::thread::yield_now();
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), CHUNK, "the chunk is freed, each element once");
+        assert_eq!(
+            v.chunks(&crossbeam_epoch::pin()).map(|c| c.map(|c| c.len())).collect::<Vec<_>>(),
+            [None, Some(5)]
+        );
+    }
+
+    #[test]
+    fn restored_holes_leave_their_ids_empty() {
+        let v = ChunkedVec::with_max(4 * CHUNK);
+        assert!(v.skip_chunk());
+        v.push(1u32).unwrap();
+        assert!(!v.skip_chunk(), "only at a chunk boundary");
+        assert_eq!(v.count(), CHUNK + 1);
+        assert!(v.get(0).is_none() && v.get(CHUNK) == Some(&1));
+        assert_eq!(v.chunks(&crossbeam_epoch::pin()).filter(|c| c.is_none()).count(), 1);
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl Engine {
         let lead = &*wanted[0].1;
         let urgency = match (referral, &moving) {
             // Checked on the lead, as a single booking's is on its slot.
-            (Some(r), None) => Some(self.check_referral(state, r, &lead, now)?),
+            (Some(r), None) => Some(self.check_referral(state, r, lead, now)?),
             // A moved booking keeps the referral it already used.
             (Some(r), Some(_)) => state.referrals().iter().find(|x| x.id == r).map(|x| x.urgency),
             (None, _) => None,
@@ -213,13 +213,7 @@ impl Engine {
             let kept = moving
                 .as_ref()
                 .and_then(|m| m.members.iter().find(|x| x.slot == *id).map(|x| (x.id, x.pool)));
-            places.push(Wanted {
-                id: *id,
-                slot: &**slot,
-                starts_at: window.starts_at,
-                order,
-                kept,
-            });
+            places.push(Wanted { id: *id, slot, starts_at: window.starts_at, order, kept });
         }
         let limits = &self.pol().limits;
         state.check_limits_excluding(
@@ -234,8 +228,8 @@ impl Engine {
             let unit = moving.as_ref().map(|m| m.unit);
             for (i, p) in places.iter().enumerate().skip(1) {
                 let key = (p.slot.date, p.slot.department);
-                let seen = std::iter::once(&*lead)
-                    .chain(places[..i].iter().map(|q| &*q.slot))
+                let seen = std::iter::once(lead)
+                    .chain(places[..i].iter().map(|q| q.slot))
                     .any(|s| (s.date, s.department) == key);
                 if !seen {
                     state.check_day_limits(patient, limits, key.1, key.0, unit)?;
@@ -256,12 +250,12 @@ impl Engine {
                 continue;
             }
             self.store.log_attempt(p.slot.date, p.id, patient);
-            match self.store.claim(&p.slot, p.order.as_slice()) {
+            match self.store.claim(p.slot, p.order.as_slice()) {
                 Ok(pool) => pools.push(pool),
                 Err(e) => {
                     for (q, pool) in places.iter().zip(&pools) {
                         if q.kept.is_none() {
-                            self.store.release(&q.slot, *pool);
+                            self.store.release(q.slot, *pool);
                         }
                     }
                     return Err(match e {
@@ -350,7 +344,7 @@ impl Engine {
             }
         }
         for p in places.iter().filter(|p| p.kept.is_none()) {
-            self.board_free_change(&p.slot, now);
+            self.board_free_change(p.slot, now);
         }
         for s in freed.iter().filter_map(|(s, _)| self.store.get(*s)) {
             self.board_free_change(&s, now);

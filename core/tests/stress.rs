@@ -266,3 +266,88 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
             .all(|b| b.state != BookingState::Held || b.expires_at > engine.now()));
     }
 }
+
+/// Retention frees slot chunks while other threads read slots without a lock: readers and
+/// bookers race a clock that publishes more than a chunk of slots a day (1,100) and retires
+/// every day past a one-day retention. A reader that kept a freed chunk would read garbage
+/// (every slot here has 2 places and lasts 3 minutes) or crash; none may. At the end the
+/// availability index equals a recount, no slot is over capacity, and the memory of most
+/// published slots is freed.
+#[test]
+fn readers_and_bookers_race_retirement() {
+    let mut policy = Policy::default();
+    policy.retention.days = 1;
+    policy.limits.per_department_day = 1000;
+    policy.limits.per_visit_date = 1000;
+    policy.limits.per_seven_days = 1000;
+    policy.limits.total_active = 1000;
+    let c = city_with(policy, at(day0(), 9, 0));
+    let engine = Arc::new(c.engine);
+    let publish = |date: Date| {
+        let specs: Vec<SlotSpec> = (0..1_100u16)
+            .map(|k| SlotSpec {
+                resource: c.doctor[(k % 4) as usize],
+                date,
+                start_min: 6 * 60 + (k / 4) * 3,
+                end_min: 6 * 60 + (k / 4) * 3 + 3,
+                capacity: 2,
+            })
+            .collect();
+        engine.publish_slots(&specs).unwrap();
+    };
+    for d in 0..3 {
+        publish(day0().plus_days(d));
+    }
+    let patients: Vec<PatientId> = engine.register_patients(500).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (app, departments) = (c.app, c.cardio);
+    std::thread::scope(|s| {
+        for t in 0..3u64 {
+            let (engine, patients, done) = (&engine, &patients, &done);
+            s.spawn(move || {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(t);
+                let mut reads = 0u64;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let n = engine.slot_count() as u32;
+                    let id = SlotId(rng.random_range(1..=n));
+                    if let Ok(info) = engine.slot(id) {
+                        assert_eq!(info.capacity, 2, "{id}: {info:?}");
+                        assert_eq!(info.end_min - info.start_min, 3, "{id}: {info:?}");
+                        reads += 1;
+                    }
+                    let p = patients[rng.random_range(0..patients.len())];
+                    if let Ok(b) = engine.book(&Request::new(p, id, app)) {
+                        if rng.random_bool(0.5) {
+                            engine.cancel(b.id).unwrap();
+                        }
+                    }
+                    let dept = departments[rng.random_range(0..4)];
+                    let from = engine.now().to_local(OFFSET).0.plus_days(rng.random_range(-3..3));
+                    let q = AvailabilityQuery::department(dept, from, from.plus_days(2));
+                    for f in engine.find_free_slots(&q).unwrap() {
+                        assert!(f.free <= 2, "{f:?}");
+                    }
+                    engine.free_places_by_day(dept, from, from.plus_days(2)).unwrap();
+                }
+                assert!(reads > 0);
+            });
+        }
+        for d in 3..15 {
+            publish(day0().plus_days(d));
+            engine.advance_clock(86_400).unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    engine.check_availability_index().unwrap();
+    let published = engine.slot_count();
+    let mut live = 0;
+    for i in 1..=published as u32 {
+        if let Ok(s) = engine.slot(SlotId(i)) {
+            live += 1;
+            assert!(s.pool_taken.total() <= s.capacity as u32, "{s:?}");
+        }
+    }
+    assert!(live < published / 2, "{live} of {published} slots still live");
+    let bytes = engine.metrics().memory.slot_bytes as usize;
+    assert!(bytes < published * 48 / 2, "{bytes} B of slots for {published} published");
+}
