@@ -151,6 +151,7 @@ impl Engine {
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> Option<Pools> {
+        let pin = &crossbeam_epoch::pin();
         if list.slots.is_empty() {
             return None;
         }
@@ -161,12 +162,11 @@ impl Engine {
         // A slot's pools depend only on its date and start: no slot is read.
         debug_assert!([(list.slots.first(), list.starts.0), (list.slots.last(), list.starts.1)]
             .iter()
-            .all(|(id, start)| id.and_then(|id| self.store.get(*id)).is_none_or(|s| (
+            .all(|(id, start)| id.and_then(|id| self.store.get_in(*id, pin)).is_none_or(|s| (
                 s.date,
                 s.start_min
-            ) == (
-                date, *start
-            ))));
+            )
+                == (date, *start))));
         let (pools, n, mask) = self.requester_pools_at(date, list.starts.0, with_referral, now);
         let (_, _, last_mask) = self.requester_pools_at(date, list.starts.1, with_referral, now);
         let answer = (mask == last_mask).then_some(Pools(pools, n));
@@ -202,8 +202,9 @@ impl Engine {
     /// `now`: a slot's closing time grows with its start, so the closed ones come first and a
     /// binary search finds them, reading a few slots rather than each.
     pub(crate) fn closed_prefix(&self, ids: &[SlotId], now: Timestamp) -> usize {
+        let pin = &crossbeam_epoch::pin();
         ids.partition_point(|id| {
-            self.store.get(*id).is_some_and(|s| now >= self.window(&s).closes_at)
+            self.store.get_in(*id, pin).is_some_and(|s| now >= self.window(&s).closes_at)
         })
     }
 
@@ -218,8 +219,9 @@ impl Engine {
         with_referral: bool,
         now: Timestamp,
     ) -> (&'l [SlotId], Option<Pools>) {
+        let pin = &crossbeam_epoch::pin();
         let open = &list.slots[self.closed_prefix(&list.slots, now)..];
-        let pools = open.first().and_then(|id| self.store.get(*id)).and_then(|first| {
+        let pools = open.first().and_then(|id| self.store.get_in(*id, pin)).and_then(|first| {
             let (pools, n, mask) =
                 self.requester_pools_at(date, first.start_min, with_referral, now);
             let (_, _, last) = self.requester_pools_at(date, list.starts.1, with_referral, now);
@@ -337,6 +339,7 @@ impl Engine {
     /// # Ok::<(), haoyuan::Error>(())
     /// ```
     pub fn find_free_slots(&self, q: &AvailabilityQuery) -> Result<Vec<FreeSlot>> {
+        let pin = &crossbeam_epoch::pin();
         self.check_range(q.date_from, q.date_to)?;
         if let Some(t) = q.time {
             t.check()?;
@@ -383,7 +386,7 @@ impl Engine {
             let mut scan = |ids: &[SlotId], pools: Option<Pools>| {
                 let (mut found, mut last_start) = (0usize, 0u16);
                 for &id in ids {
-                    let Some(s) = self.store.get(id) else { continue };
+                    let Some(s) = self.store.get_in(id, pin) else { continue };
                     if found >= wanted && s.start_min > last_start {
                         break;
                     }
@@ -466,6 +469,7 @@ impl Engine {
         date: Date,
         now: Timestamp,
     ) -> (u32, u32) {
+        let pin = &crossbeam_epoch::pin();
         let Some(list) = self.store.by_department_day.get(&(department, date)) else {
             return (0, 0);
         };
@@ -474,7 +478,7 @@ impl Engine {
             self.day_free(&list, date, false, now).map(|(free, _)| free).unwrap_or_else(|| {
                 list.slots
                     .iter()
-                    .filter_map(|id| self.store.get(*id))
+                    .filter_map(|id| self.store.get_in(*id, pin))
                     .map(|s| self.free_now(&s, false, now))
                     .sum()
             });
@@ -521,6 +525,7 @@ impl Engine {
         date_to: Date,
         limit: u32,
     ) -> Result<Vec<Alternative>> {
+        let pin = &crossbeam_epoch::pin();
         self.check_range(date_from, date_to)?;
         if limit == 0 || limit > QUERY_LIMIT_MAX {
             return Err(Error::invalid(format!("limit {limit} must be 1 ..= {QUERY_LIMIT_MAX}")));
@@ -584,7 +589,7 @@ impl Engine {
                     None => self.open_part(&list, date, false, now),
                 };
                 let earliest = open.iter().find_map(|&id| {
-                    let s = self.store.get(id)?;
+                    let s = self.store.get_in(id, pin)?;
                     let free = match pools {
                         Some(pools) => s.free_in(pools.as_slice()),
                         None => self.free_now(&s, false, now),

@@ -178,6 +178,7 @@ impl Engine {
     /// # Ok::<(), haoyuan::Error>(())
     /// ```
     pub fn recommend(&self, q: &RecommendQuery) -> Result<Vec<Recommendation>> {
+        let pin = &crossbeam_epoch::pin();
         self.check_range(q.date_from, q.date_to)?;
         if q.date_to.0 - q.date_from.0 >= RECOMMEND_DAYS_MAX {
             return Err(Error::invalid(format!(
@@ -304,7 +305,7 @@ impl Engine {
                             continue;
                         }
                         let earliest = list.slots.iter().find_map(|&id| {
-                            let slot = self.store.get(id)?;
+                            let slot = self.store.get_in(id, pin)?;
                             let doctor = self
                                 .registry
                                 .resource(slot.resource)
