@@ -524,7 +524,7 @@ fn a_format1_directory_opens_under_any_key_until_written_in_a_later_format() {
     assert_fixture_cards(&e);
     drop(e);
     assert_eq!(listing(&dir), before, "Durability::None writes nothing");
-    // … and a snapshot of it under a key is in the current format (5; the key check came in 2).
+    // … and a snapshot of it under a key is in the current format (6; the key check came in 2).
     let e = DurableEngine::open(&dir, options(Some(key()))).unwrap();
     e.snapshot().unwrap();
     drop(e);
@@ -534,8 +534,8 @@ fn a_format1_directory_opens_under_any_key_until_written_in_a_later_format() {
         .unwrap();
     assert_eq!(
         &newest.1[..8],
-        &[b'H', b'Y', b'S', b'N', b'A', b'P', 5, 0],
-        "magic + u16 version 5"
+        &[b'H', b'Y', b'S', b'N', b'A', b'P', 6, 0],
+        "magic + u16 version 6"
     );
     assert_clean("new snapshot", &newest.1, FIXTURE_NUMBERS);
     let _ = std::fs::remove_dir_all(&dir);
@@ -577,15 +577,15 @@ fn files_of_a_future_format_are_refused_by_version() {
         e.link_card(p, "national_id", "441900199001011234").unwrap();
         drop(e);
         let header = match kind {
-            "segment" => future_header(b"HYJRNL", 6, 48, 100),
-            _ => future_header(b"HYSNAP", 6, 64, 100),
+            "segment" => future_header(b"HYJRNL", 7, 48, 100),
+            _ => future_header(b"HYSNAP", 7, 64, 100),
         };
         std::fs::write(dir.join(name), &header).unwrap();
         let before = listing(&dir);
         let err = DurableEngine::open(&dir, options(Some(key()))).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Durability, "{err}");
         assert!(
-            err.to_string().contains("format 6") && err.to_string().contains(name),
+            err.to_string().contains("format 7") && err.to_string().contains(name),
             "{kind}: {err}"
         );
         assert_eq!(listing(&dir), before, "{kind}: a refused open changes nothing");
