@@ -355,19 +355,10 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// From each slot's (session key, places, booked, attended).
-    pub(crate) fn of<K: std::hash::Hash + Eq>(
-        slots: impl Iterator<Item = (K, u16, u16, u16)>,
-    ) -> Sessions {
-        let mut by: std::collections::HashMap<K, (u64, u64, u64)> = Default::default();
-        for (k, places, booked, attended) in slots {
-            let e = by.entry(k).or_default();
-            e.0 += places as u64;
-            e.1 += booked as u64;
-            e.2 += attended as u64;
-        }
+    /// From each session's (places, booked, attended), summed over its slots.
+    pub(crate) fn of_sums(sessions: impl Iterator<Item = (u64, u64, u64)>) -> Sessions {
         let mut out = Sessions::default();
-        for (places, booked, attended) in by.into_values().filter(|v| v.0 > 0) {
+        for (places, booked, attended) in sessions.filter(|v| v.0 > 0) {
             out.sessions += 1;
             if booked > places {
                 out.overbooked += 1;

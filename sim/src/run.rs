@@ -207,7 +207,9 @@ struct Sim<'a> {
     community_all: Vec<u32>,
     live: Vec<Live>,
     free_live: Vec<u32>,
-    slots: Vec<SlotRec>,
+    slots: SlotTable,
+    /// The measurement window's slot tallies, folded from `slots` as their dates pass.
+    tally: Tally,
     tickets: HashMap<TicketId, (Req, Option<ReferralId>)>,
     waiting: HashMap<WaitlistId, (Req, Option<ReferralId>, u32)>,
     counts: Counts,
@@ -337,6 +339,7 @@ pub(crate) fn run_with(
         .collect();
     let channel_access =
         channel_names.iter().map(|n| Access { name: n.clone(), ..Access::default() }).collect();
+    let tally = Tally::new(region.institutions.len(), region.departments.len(), days);
     let mut sim = Sim {
         engine,
         region,
@@ -355,7 +358,8 @@ pub(crate) fn run_with(
         community_all,
         live: Vec::new(),
         free_live: Vec::new(),
-        slots: Vec::new(),
+        slots: SlotTable::default(),
+        tally,
         tickets: HashMap::default(),
         waiting: HashMap::default(),
         counts: Counts::default(),
@@ -390,6 +394,8 @@ pub(crate) fn run_with(
     for day in -warm..days as i32 {
         let day_start = day as i64 * DAY_S;
         sim.advance(day_start)?;
+        // Every visit of the days before is done: their slots' records become tallies.
+        sim.fold_past(day);
         if let Some(c) = &policy.no_show_overbooking {
             if (day + warm) % CALIBRATION_EVERY_DAYS == 0 {
                 sim.engine.calibrate_overbooking(c)?;
@@ -490,7 +496,7 @@ impl<'a> Sim<'a> {
         self.engine.publish_rosters_until(start.plus_days(until))?;
         let after = self.engine.slot_count();
         // Ids are dense from 1 in this engine: the slot table is indexed by id − 1.
-        self.slots.resize(after, SlotRec::default());
+        self.slots.resize(after);
         for id in before..after {
             let info = self.engine.slot(SlotId(id as u32 + 1))?;
             let department = self
@@ -499,7 +505,7 @@ impl<'a> Sim<'a> {
                 .ok_or_else(|| Error::invalid("slot of an unknown department"))?
                 as u32;
             let day = info.date.0 - start.0;
-            self.slots[id] = SlotRec {
+            *self.slots.get_mut(id).expect("just added") = SlotRec {
                 day,
                 department,
                 resource: info.resource.0,
@@ -1058,6 +1064,18 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
+    /// Fold the records of slots dated before `day` at the front of the table into the
+    /// window's tallies and drop them (ids are published in date order after the first
+    /// publication, so the front is the past).
+    fn fold_past(&mut self, day: i32) {
+        let departments = &self.region.departments;
+        while let Some(s) = self.slots.pop_front_if(|s| s.day < day) {
+            self.tally.add(&s, departments[s.department as usize].tier, |d| {
+                departments[d as usize].institution
+            });
+        }
+    }
+
     fn visit(&mut self, i: u32) -> Result<()> {
         let l = self.live[i as usize];
         self.free_live.push(i);
@@ -1067,7 +1085,7 @@ impl<'a> Sim<'a> {
         let lead_s = l.starts_at.0 - l.created_at.0;
         let past = self.past_no_shows(l.req.patient);
         let p = self.demand.no_show.probability(lead_s as f64 / DAY_S as f64, past);
-        let rec = &mut self.slots[l.slot.0 as usize - 1];
+        let rec = self.slots.get_mut(l.slot.0 as usize - 1).expect("a visit today: not folded yet");
         rec.booked += 1;
         self.counts.engine_calls += 1;
         if (l.req.u_no_show as f64) < p {
@@ -1089,39 +1107,18 @@ impl<'a> Sim<'a> {
     }
 
     fn finish(
-        self,
+        mut self,
         days: u32,
         warmup_days: u32,
         seed: u64,
         mut warnings: Vec<String>,
         elapsed_s: f64,
     ) -> SimResult {
+        self.fold_past(i32::MAX);
         let region = &self.region;
-        let mut total = Usage::default();
-        let mut tiers: [Usage; 3] = Default::default();
-        let mut inst: Vec<Usage> = vec![Usage::default(); region.institutions.len()];
-        let mut dept: Vec<Usage> = vec![Usage::default(); region.departments.len()];
-        let mut by_day: Vec<DayUsage> =
-            (0..days).map(|day| DayUsage { day, usage: Usage::default() }).collect();
-        let mut slots = 0u64;
-        // Only the measurement window's visit dates: warm-up dates and dates published past the
-        // end (booked, but not yet visited) are not part of it.
-        for s in self.slots.iter().filter(|s| (0..days as i32).contains(&s.day)) {
-            slots += 1;
-            by_day[s.day as usize].usage.add_slot(s.capacity, s.booked, s.attended);
-            let d = &region.departments[s.department as usize];
-            total.add_slot(s.capacity, s.booked, s.attended);
-            tiers[d.tier as usize - 1].add_slot(s.capacity, s.booked, s.attended);
-            inst[d.institution as usize].add_slot(s.capacity, s.booked, s.attended);
-            dept[s.department as usize].add_slot(s.capacity, s.booked, s.attended);
-        }
+        let Tally { mut total, tiers, inst, dept, mut by_day, slots, sessions, .. } = self.tally;
         total.finish();
-        let sessions = Sessions::of(
-            self.slots
-                .iter()
-                .filter(|s| (0..days as i32).contains(&s.day))
-                .map(|s| ((s.resource, s.day), s.capacity, s.booked, s.attended)),
-        );
+        let sessions = Sessions::of_sums(sessions.into_values());
         for d in &mut by_day {
             d.usage.finish();
         }
@@ -1290,4 +1287,83 @@ pub(crate) fn synthetic_arrivals(
         }));
     }
     Ok(Recorded { arrivals })
+}
+
+/// The simulator's slot records by id (index = id − 1), from the oldest not yet folded: a
+/// city-year's 15 M records would be 0.3 GB; a horizon's are a few MB.
+#[derive(Default)]
+struct SlotTable {
+    /// The index of `recs[0]`.
+    first: usize,
+    recs: std::collections::VecDeque<SlotRec>,
+}
+
+impl SlotTable {
+    fn get(&self, index: usize) -> Option<&SlotRec> {
+        self.recs.get(index.checked_sub(self.first)?)
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut SlotRec> {
+        self.recs.get_mut(index.checked_sub(self.first)?)
+    }
+
+    /// Room for ids up to `len` (new records default).
+    fn resize(&mut self, len: usize) {
+        self.recs.resize(len - self.first, SlotRec::default());
+    }
+
+    fn pop_front_if(&mut self, done: impl Fn(&SlotRec) -> bool) -> Option<SlotRec> {
+        if !done(self.recs.front()?) {
+            return None;
+        }
+        self.first += 1;
+        self.recs.pop_front()
+    }
+}
+
+/// What the measurement window's slots add up to: every sum is of integers, so folding slots in
+/// any order gives the same figures as summing them at the end.
+struct Tally {
+    days: u32,
+    total: Usage,
+    tiers: [Usage; 3],
+    inst: Vec<Usage>,
+    dept: Vec<Usage>,
+    by_day: Vec<DayUsage>,
+    slots: u64,
+    /// (resource, day) → places, booked, attended: the sessions.
+    sessions: HashMap<(u32, i32), (u64, u64, u64)>,
+}
+
+impl Tally {
+    fn new(institutions: usize, departments: usize, days: u32) -> Tally {
+        Tally {
+            days,
+            total: Usage::default(),
+            tiers: Default::default(),
+            inst: vec![Usage::default(); institutions],
+            dept: vec![Usage::default(); departments],
+            by_day: (0..days).map(|day| DayUsage { day, usage: Usage::default() }).collect(),
+            slots: 0,
+            sessions: HashMap::default(),
+        }
+    }
+
+    /// Count one slot, if its date is in the measurement window.
+    fn add(&mut self, s: &SlotRec, tier: Tier, institution_of: impl Fn(u32) -> u32) {
+        if !(0..self.days as i32).contains(&s.day) {
+            return;
+        }
+        let (c, b, a) = (s.capacity, s.booked, s.attended);
+        self.slots += 1;
+        self.by_day[s.day as usize].usage.add_slot(c, b, a);
+        self.total.add_slot(c, b, a);
+        self.tiers[tier as usize - 1].add_slot(c, b, a);
+        self.inst[institution_of(s.department) as usize].add_slot(c, b, a);
+        self.dept[s.department as usize].add_slot(c, b, a);
+        let e = self.sessions.entry((s.resource, s.day)).or_default();
+        e.0 += c as u64;
+        e.1 += b as u64;
+        e.2 += a as u64;
+    }
 }
