@@ -456,6 +456,7 @@ impl Engine {
         }
         self.emit_at(now, EventKind::Retired { before });
         self.retire(before, now);
+        self.leave_past_waitlists(before);
     }
 
     /// Retire every day before `before` (live from `retire_due`, or replaying a `Retired`):

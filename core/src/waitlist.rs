@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
 use crate::model::{PriorityClass, Request, WaitlistEntry, WaitlistRequest};
-use crate::time::Timestamp;
+use crate::time::{Date, Timestamp};
 use crate::waitlists::WAITLIST_PER_DEPARTMENT_MAX;
 use crate::Engine;
 use std::sync::atomic::Ordering;
@@ -143,6 +143,33 @@ impl Engine {
     pub fn waitlist(&self, department: DepartmentId) -> Result<Vec<WaitlistEntry>> {
         self.registry.department(department)?;
         Ok(self.waitlists.lists.get(&department).map(|l| l.clone()).unwrap_or_default())
+    }
+
+    /// Retention: the entries whose every date is retired (before `before`) can never be
+    /// served; they leave their lists, each with its `WaitlistLeft` event (which replay applies,
+    /// so the retirement record itself leaves waitlists alone), and stop counting against
+    /// their patients' waits.
+    pub(crate) fn leave_past_waitlists(&self, before: Date) {
+        if self.waitlists.is_empty() {
+            return;
+        }
+        let past: Vec<WaitlistId> = self
+            .waitlists
+            .lists
+            .iter()
+            .flat_map(|l| {
+                l.value()
+                    .iter()
+                    .filter(|e| e.request.date_to < before)
+                    .map(|e| e.id)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for id in past {
+            if let Some(entry) = self.waitlists.remove(id) {
+                self.forget_entry(&entry);
+            }
+        }
     }
 
     fn forget_entry(&self, entry: &WaitlistEntry) {

@@ -79,3 +79,58 @@ fn retired_days_answer_typed_errors_and_change_nothing() {
     let days = e.free_places_by_day(DepartmentId(1), date, date).unwrap();
     assert!(days.iter().all(|d| d.places == 0 && d.free == 0), "{days:?}");
 }
+
+/// A waitlist entry whose every date is retired can never be served: it leaves its list with a
+/// `waitlist_left` event when its last date retires, stops counting against the patient's
+/// waits, and a reopened directory (replaying that event) agrees.
+#[test]
+fn waits_for_retired_days_leave_their_lists() {
+    let mut policy = Policy::default();
+    policy.retention.days = 1;
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("retention-waits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = || {
+        OpenOptions::new(Durability::Sync)
+            .config(config(policy.clone()))
+            .clock(ClockKind::Manual(Timestamp::from_local(first_day(), 7 * 60, OFFSET)))
+    };
+    let e = DurableEngine::open(&dir, options()).unwrap();
+    let host = Host::on(&*e);
+    let (patient, department) = (host.patients[0], e.resource(host.doctors[0]).unwrap().department);
+    let app = e.channel_id("app").unwrap();
+    let wait = |from: i32, to: i32| WaitlistRequest {
+        patient,
+        department,
+        resource: None,
+        date_from: first_day().plus_days(from),
+        date_to: first_day().plus_days(to),
+        time: None,
+        channel: app,
+        referral: None,
+        follow_up: false,
+    };
+    let soon = e.join_waitlist(&wait(1, 1)).unwrap();
+    let later = e.join_waitlist(&wait(1, 5)).unwrap();
+    assert_eq!(e.patient_record(patient).unwrap().waitlist_entries, 2);
+    let events = e.subscribe();
+    e.advance_clock(3 * 86_400).unwrap();
+    let left: Vec<WaitlistId> = events
+        .try_iter()
+        .filter_map(|ev| match ev.kind {
+            EventKind::WaitlistLeft { entry, .. } => Some(entry),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(left, [soon.id], "only the wait whose every date is retired leaves");
+    let waiting: Vec<WaitlistId> = e.waitlist(department).unwrap().iter().map(|w| w.id).collect();
+    assert_eq!(waiting, [later.id]);
+    assert_eq!(e.patient_record(patient).unwrap().waitlist_entries, 1);
+    let digest = e.state_digest().unwrap();
+    drop(host);
+    e.close().unwrap();
+    let reopened = DurableEngine::open(&dir, options()).unwrap();
+    assert_eq!(reopened.state_digest().unwrap(), digest, "replay leaves the same waits");
+    drop(reopened);
+    let _ = std::fs::remove_dir_all(&dir);
+}

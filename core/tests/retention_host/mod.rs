@@ -14,8 +14,8 @@ const AHEAD: i32 = 7;
 /// as a city's do, so that no-show suspensions stay a steady trickle).
 pub struct Host<E: std::ops::Deref<Target = Engine> = Box<Engine>> {
     pub engine: E,
-    doctors: Vec<ResourceId>,
-    patients: Vec<PatientId>,
+    pub doctors: Vec<ResourceId>,
+    pub patients: Vec<PatientId>,
     app: ChannelId,
     today: Date,
     /// The slots published for each coming day.
