@@ -204,7 +204,7 @@ impl Engine {
     pub(crate) fn closed_prefix(&self, ids: &[SlotId], now: Timestamp) -> usize {
         let pin = &crossbeam_epoch::pin();
         ids.partition_point(|id| {
-            self.store.get_in(*id, pin).is_some_and(|s| now >= self.window(&s).closes_at)
+            self.store.get_in(*id, pin).is_some_and(|s| now >= self.window(s).closes_at)
         })
     }
 
@@ -397,10 +397,10 @@ impl Engine {
                     }
                     let free = match pools {
                         Some(p) => s.free_in(p.as_slice()),
-                        None => self.free_now(&s, q.with_referral, now),
+                        None => self.free_now(s, q.with_referral, now),
                     };
                     if free > 0 {
-                        day.push(self.free_slot(id, &s, free));
+                        day.push(self.free_slot(id, s, free));
                         found += 1;
                         last_start = s.start_min;
                     }
@@ -479,7 +479,7 @@ impl Engine {
                 list.slots
                     .iter()
                     .filter_map(|id| self.store.get_in(*id, pin))
-                    .map(|s| self.free_now(&s, false, now))
+                    .map(|s| self.free_now(s, false, now))
                     .sum()
             });
         (free, places)
@@ -592,9 +592,9 @@ impl Engine {
                     let s = self.store.get_in(id, pin)?;
                     let free = match pools {
                         Some(pools) => s.free_in(pools.as_slice()),
-                        None => self.free_now(&s, false, now),
+                        None => self.free_now(s, false, now),
                     };
-                    (free > 0).then(|| self.free_slot(id, &s, free))
+                    (free > 0).then(|| self.free_slot(id, s, free))
                 });
                 if let Some(earliest) = earliest {
                     state[m as usize] = SEEN;

@@ -315,9 +315,9 @@ impl Engine {
                             }
                             let free = match day {
                                 Some((_, pools)) => slot.free_in(pools.as_slice()),
-                                None => self.free_now(&slot, valid, now),
+                                None => self.free_now(slot, valid, now),
                             };
-                            (free > 0).then(|| self.free_slot(id, &slot, free))
+                            (free > 0).then(|| self.free_slot(id, slot, free))
                         });
                         drop(list);
                         let Some(earliest) = earliest else { continue };
