@@ -1,6 +1,6 @@
 //! Crash test of retention (province-scale issue, item 5): a child process runs a hospital's
 //! days at full speed in `Sync` mode — publishes its rosters a few days ahead, books, moves the
-//! clock six hours at a time so that days retire under a one-day retention, while another thread
+//! clock twelve hours at a time so that days retire under a one-day retention, while another thread
 //! snapshots every 20 ms (snapshots holding freed chunks of slot ids as holes) — printing each
 //! acknowledged booking with its visit date. The parent kills it with SIGKILL at a random
 //! moment, reopens the directory and checks: recovery succeeds; every acknowledged booking of a
@@ -10,7 +10,8 @@
 //!
 //! The durability crash test (`durability_crash.rs`) keeps its clock still; this one is the
 //! combination it never generated: retirements, snapshots and a crash together. 30 kills by
-//! default; `HY_CRASH_KILLS=300` for a longer run.
+//! default, and more (up to 300) until a freed chunk has been seen: on a loaded machine a child
+//! gets through fewer days before its kill; `HY_CRASH_KILLS=300` for a longer run.
 
 mod durability_support;
 
@@ -95,7 +96,7 @@ fn retention_crash_child() {
     loop {
         e.publish_rosters_until(today(&e).plus_days(3)).unwrap();
         let n = e.slot_count() as u32;
-        for _ in 0..20 {
+        for _ in 0..10 {
             // The slots of the last few days published: the days still bookable.
             let slot = SlotId(n - rng.random_range(0..n.min(192)));
             let patient = PatientId(rng.random_range(1..=PATIENTS as u32));
@@ -104,7 +105,7 @@ fn retention_crash_child() {
                 writeln!(out, "B {} {}", b.id.0, b.date.0).unwrap();
             }
         }
-        e.advance_clock(6 * 3600).unwrap();
+        e.advance_clock(12 * 3600).unwrap();
     }
 }
 
@@ -121,7 +122,9 @@ fn retirement_survives_sigkill() {
     // Acknowledged bookings and their visit dates.
     let mut booked: Vec<(u64, Date)> = Vec::new();
     let (mut forgotten, mut holes_seen) = (0, false);
-    for round in 0..kills {
+    let mut round = 0;
+    while round < kills || (!holes_seen && round < 300) {
+        round += 1;
         let mut child = Command::new(&exe)
             .args(["--exact", "retention_crash_child", "--ignored", "--nocapture"])
             .args(["--test-threads", "1"])
@@ -183,10 +186,10 @@ fn retirement_survives_sigkill() {
         );
     }
     eprintln!(
-        "{kills} kills; {} acknowledged bookings, {forgotten} checks found a retired one forgotten",
+        "{round} kills; {} acknowledged bookings, {forgotten} checks found a retired one forgotten",
         booked.len()
     );
-    assert!(booked.len() > kills, "the child must make progress between kills");
+    assert!(booked.len() > round, "the child must make progress between kills");
     assert!(forgotten > 0, "no retirement reached the journal: the test tested nothing");
     assert!(holes_seen, "no chunk of slots was ever freed");
     let _ = std::fs::remove_dir_all(&dir);
