@@ -812,5 +812,35 @@ mod later_fields_encoding {
             rmp_serde::from_slice::<BoardPolicy>(&rmp_serde::to_vec(&old).unwrap()).unwrap(),
             first
         );
+        // The policy's own later fields (board, retention): every combination positionally,
+        // and a policy using neither encodes as the ten fields before them.
+        for board in [BoardPolicy::default(), first.clone()] {
+            for days in [30, 0, 1] {
+                let p = Policy {
+                    board: board.clone(),
+                    retention: RetentionPolicy { days },
+                    ..Policy::default()
+                };
+                let back: Policy = rmp_serde::from_slice(&rmp_serde::to_vec(&p).unwrap()).unwrap();
+                assert_eq!(back, p, "positional");
+                let json = serde_json::to_string(&p).unwrap();
+                assert_eq!(serde_json::from_str::<Policy>(&json).unwrap(), p, "{json}");
+            }
+        }
+        let p = Policy::default();
+        let ten = (
+            &p.window,
+            &p.hold,
+            &p.limits,
+            &p.cancellation,
+            &p.no_show,
+            &p.referral,
+            &p.channel_quotas,
+            &p.lottery,
+            &p.waitlist,
+            &p.overbooking,
+        );
+        let bytes = rmp_serde::to_vec(&p).unwrap();
+        assert_eq!(bytes, rmp_serde::to_vec(&ten).unwrap(), "ten fields, as before board");
     }
 }
