@@ -353,13 +353,10 @@ impl SlotStore {
                 self.group_day(g).reserve(member);
                 (g, member)
             });
-            let index = match self.reusable.lock().days.pop() {
-                Some(index) => {
-                    self.day_counts(index).reset(placed);
-                    index as usize
-                }
-                None => self.days.push(DayCounts::default()),
-            };
+            // A retired day's counters, past their grace period, or new ones; either way set
+            // for this day before any slot can reach them.
+            let reused = self.reusable.lock().days.pop();
+            let index = reused.map_or_else(|| self.days.push(DayCounts::default()), |i| i as usize);
             self.days[index].reset(placed);
             list.counts = u32::try_from(index).expect("fewer days than slots, and slots are u32");
             if let Some((g, member)) = placed {
