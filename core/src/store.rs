@@ -840,19 +840,19 @@ pub mod loom_models {
                 (SpecialtyId(0), DistrictId(0), 0)
             });
             let slot = || store.get(SlotId::from_index(0)).expect("added");
-            store.claim(slot(), &[Pool::General]).expect("two places");
+            store.claim(&slot(), &[Pool::General]).expect("two places");
             let taker = {
                 let store = store.clone();
                 thread::spawn(move || {
                     let s = store.get(SlotId::from_index(0)).expect("added");
-                    store.claim(s, &[Pool::General]).is_ok()
+                    store.claim(&s, &[Pool::General]).is_ok()
                 })
             };
             let giver = {
                 let store = store.clone();
                 thread::spawn(move || {
                     let s = store.get(SlotId::from_index(0)).expect("added");
-                    store.release(s, Pool::General)
+                    store.release(&s, Pool::General)
                 })
             };
             assert!(taker.join().unwrap(), "a place was free for the taker in every order");
