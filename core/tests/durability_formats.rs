@@ -3,9 +3,9 @@
 //! file reads format 2 (MessagePack records), written by the code before format 3
 //! (`fixtures/format2/README.md`), format 3 (postcard records, no request stamps), written by
 //! the code before format 4 (`fixtures/format3/README.md`), and format 4 (request stamps and
-//! keys, no group records), written by the code before format 5 (`fixtures/format4/README.md`).
-//! (No fixture of format 5 yet: format 6 only added the retirement record and the snapshot's
-//! optional retention element, read by the same decoder as format 5.)
+//! keys, no group records), written by the code before format 5 (`fixtures/format4/README.md`),
+//! and format 5 (group records, no retirement record), written by the code before format 6
+//! (`fixtures/format5/README.md`).
 
 mod durability_support;
 
@@ -99,6 +99,19 @@ fn a_format4_directory_recovers_its_exact_state_and_continues_in_the_current_for
     assert_eq!(e.last_event_seq(), seq + 1, "an unknown key acts");
 }
 
+#[test]
+fn a_format5_directory_recovers_its_exact_state_and_continues_in_the_current_format() {
+    recovers_and_continues(5, 247, 445);
+    // Its booking groups (one from the snapshot's field, one from a group record) come back
+    // whole.
+    let e = open(&copy_of_fixture(5, "format5-groups"));
+    let groups = (1..=e.stats().patients as u32)
+        .flat_map(|p| e.bookings_of(PatientId(p)).unwrap_or_default())
+        .filter(|b| e.booking_group(b.id).is_ok_and(|g| g.bookings.len() >= 2))
+        .count();
+    assert!(groups >= 4, "the fixture's two groups of two: {groups} grouped bookings");
+}
+
 /// Open a copy of the fixture of `format` (a snapshot at `snapshot_seq`, events up to `last`),
 /// check its state against `expected.txt`, write on, reopen, compact.
 fn recovers_and_continues(format: u16, snapshot_seq: u64, last: u64) {
@@ -123,13 +136,20 @@ fn recovers_and_continues(format: u16, snapshot_seq: u64, last: u64) {
 
     // Writing goes on in the current format, after the fixture's segments.
     let app = e.channel_id("app").unwrap();
-    let free = e.find_free_slots(&AvailabilityQuery::department(
-        DepartmentId(1),
-        day0().plus_days(1),
-        day0().plus_days(6),
-    ));
-    let slot = free.unwrap().into_iter().next().expect("a free slot in the fixture").slot;
-    let booked = e.book(&Request::new(p, slot, app)).unwrap();
+    // The first place the card's patient may book, in any department of the fixture, in the
+    // days after the fixture's clock (the format-5 fixture's ran 8 days on).
+    let today = e.now().to_local(8 * 3600).0;
+    let booked = (1..=3)
+        .flat_map(|d| {
+            let q = AvailabilityQuery::department(
+                DepartmentId(d),
+                today.max(day0()).plus_days(1),
+                today.max(day0()).plus_days(6),
+            );
+            e.find_free_slots(&q).unwrap()
+        })
+        .find_map(|f| e.book(&Request::new(p, f.slot, app)).ok())
+        .expect("a place the fixture's patient may book");
     let digest = e.state_digest().unwrap();
     e.close().unwrap();
     let formats = segment_formats(&dir);
