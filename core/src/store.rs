@@ -1,8 +1,9 @@
 //! Where slots live and how they are found.
 //!
-//! Slots sit in an append-only `boxcar::Vec`: a `SlotId` is an index, reading a slot is
-//! lock-free, and a slot never moves. Two sharded indexes (department-day and resource-day)
-//! list slot ids in start order; they change only when slots are published.
+//! Slots sit in an append-only vector of fixed-size chunks (`chunked.rs`): a `SlotId` is an
+//! index, reading a slot is lock-free (under an epoch guard: `SlotRef`, `get_in`), and a slot
+//! never moves. Two sharded indexes (department-day and resource-day) list slot ids in start
+//! order; they change only when slots are published or their day is retired.
 //!
 //! The availability index: every department-day and resource-day has counters of its free
 //! places per pool (`DayCounts`), and every (specialty, district, date) a bit set of the
@@ -13,6 +14,11 @@
 //! is appended under the patient's lock *before* the slot claim, which is what lets a provider
 //! suspension find every booking of a session without a global booking map: any claim that won
 //! before the slot was closed appended its entry first (see `Engine::suspend_session`).
+//!
+//! *Retention* (`retire`) retires whole days: a retired day's slots are unreachable at once
+//! (every read checks the first date kept), its entries leave the indexes and the day log, and
+//! its memory follows once no reader can hold it — slot chunks freed, day counters and
+//! group-days reused, both after the epoch's grace period.
 
 use crate::chunked::{ChunkedVec, CHUNK};
 use crate::ids::*;
