@@ -440,6 +440,12 @@ impl Engine {
             .lock(id.origin_patient())
             .map_err(|_| Error::not_found("booking", id.0))?;
         match state.bookings.iter().rposition(|b| b.id == id) {
+            // A booking of a retired day that retention has not pruned from this record yet:
+            // already forgotten (see `Engine::retire_due` for why this check is made here,
+            // under the patient's lock).
+            Some(index) if self.is_retired(state.bookings[index].starts_at) => {
+                Err(Error::not_found(FORGOTTEN_BOOKING, id.0))
+            }
             Some(index) => f(self, owner, &mut state, index),
             None => {
                 drop(state);

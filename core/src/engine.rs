@@ -454,24 +454,47 @@ impl Engine {
         if before <= self.store.retired_before() {
             return;
         }
+        // The record comes *after* the retirement, so that no event about a retired slot or
+        // booking can follow it in the journal (replay would no longer find what it names):
+        // an operation on a booking checks the days being retired under its patient's lock
+        // (`is_retired`), and `retire` prunes each such patient under that lock after setting
+        // them, so an operation that checked before is done — its event emitted, its slots
+        // read — before the pruning of its patient, hence before this record. Publications
+        // and session suspensions, which name slots without a patient lock, wait on the
+        // publish lock meanwhile.
+        {
+            let _no_publication = self.publish_lock.lock();
+            self.retire(before, now);
+        }
         self.emit_at(now, EventKind::Retired { before });
-        self.retire(before, now);
         self.leave_past_waitlists(before);
+    }
+
+    /// Whether a booking starting at `starts_at` is of a retired day (gone, or about to go).
+    pub(crate) fn is_retired(&self, starts_at: Timestamp) -> bool {
+        let kept_from = self.store.retiring_before();
+        kept_from.0 != i32::MIN && starts_at < self.local(kept_from, 0)
     }
 
     /// Retire every day before `before` (live from `retire_due`, or replaying a `Retired`):
     /// the store drops the days' slots, indexes and day log (`SlotStore::retire`), and the
     /// patients who tried for a place on them (the day log names every one that can hold a
     /// booking there) drop those bookings and their no-show marks past counting.
+    ///
+    /// The records go first, each under its patient's lock, while the slots are still
+    /// readable: an operation that took a patient's lock before `begin_retire` finishes with
+    /// the slots it saw (its resource counts, its board change) before that patient is pruned,
+    /// exactly as replay, which applies its event before this retirement, does.
     pub(crate) fn retire(&self, before: Date, now: Timestamp) {
-        let retired = self.store.retire(before);
+        let patients = self.store.begin_retire(before);
         let cutoff = self.local(before, 0);
         let policy = &self.pol().no_show;
-        for patient in retired.patients {
+        for patient in patients {
             if let Ok((_, mut state)) = self.patients.lock(patient) {
                 state.retire(cutoff, policy, now, self.utc_offset_s);
             }
         }
+        self.store.retire(before);
     }
 
     // ---------------------------------------------------------------- registry
@@ -1254,6 +1277,11 @@ impl Engine {
         }
         if let Some(t) = time {
             t.check()?;
+        }
+        // Serialised with retention (`retire_due`), which refuses the day from then on.
+        let _no_retirement = self.publish_lock.lock();
+        if date < self.store.retired_before() {
+            return Err(Error::invalid(format!("{date} is retired (past the retention)")));
         }
         let now = self.now();
         let slots: Vec<SlotId> = self

@@ -359,6 +359,10 @@ impl Engine {
     /// The booking or group `id` as a reschedule moves it: its members still held or booked.
     fn moving(&self, state: &PatientState, id: BookingId) -> Result<Moving> {
         let b = state.booking(id).ok_or_else(|| Error::not_found("booking", id.0))?;
+        // Of a retired day not yet pruned from this record: forgotten (`Engine::retire_due`).
+        if self.is_retired(b.starts_at) {
+            return Err(Error::not_found(crate::error::FORGOTTEN_BOOKING, id.0));
+        }
         let (unit, ids) = match state.group_of(id) {
             Some(g) => (g.id, g.members.clone()),
             None => (id, vec![id]),

@@ -245,6 +245,11 @@ pub(crate) struct SlotStore {
     /// Retention: slots of days before this one are retired — unreachable by id or index —
     /// and their memory is freed (`retire`). `Date(i32::MIN)` until the first retirement.
     retired_before: AtomicI32,
+    /// The retirement under way: days before this one are being retired (`begin_retire`), so
+    /// an operation on one of their bookings is refused from now on (`Engine::is_retired`),
+    /// while their slots stay readable until `retire` — every operation that started before
+    /// finishes with the slots it saw.
+    retiring_before: AtomicI32,
     /// The latest date of each chunk of `slots` not yet freed (by chunk number): a chunk is
     /// freed once its latest date is retired.
     chunk_dates: parking_lot::Mutex<std::collections::BTreeMap<usize, Date>>,
@@ -263,9 +268,6 @@ struct Reusable {
 /// What one retirement took out of the store (`SlotStore::retire`).
 #[derive(Default, Debug)]
 pub(crate) struct RetiredDays {
-    /// Patients that tried for a place on a retired day (the day log): the only ones that can
-    /// hold a booking of one.
-    pub patients: Vec<PatientId>,
     /// Slot chunks freed.
     pub chunks: usize,
 }
@@ -295,6 +297,7 @@ impl Default for SlotStore {
             day_log: IdMap::default(),
             dealt: IdMap::default(),
             retired_before: AtomicI32::new(i32::MIN),
+            retiring_before: AtomicI32::new(i32::MIN),
             chunk_dates: Default::default(),
             reusable: Default::default(),
         }
@@ -323,6 +326,27 @@ impl SlotStore {
     /// Days before this one are retired.
     pub fn retired_before(&self) -> Date {
         Date(self.retired_before.load(Ordering::Acquire))
+    }
+
+    /// Days before this one are retired or being retired.
+    pub fn retiring_before(&self) -> Date {
+        Date(self.retiring_before.load(Ordering::SeqCst))
+    }
+
+    /// Start retiring the days before `before` (see `retiring_before`), and name the patients
+    /// who tried for a place on one of them (their day logs): the only ones that can hold a
+    /// booking there.
+    pub fn begin_retire(&self, before: Date) -> Vec<PatientId> {
+        self.retiring_before.fetch_max(before.0, Ordering::SeqCst);
+        let mut patients: Vec<PatientId> = self
+            .day_log
+            .iter()
+            .filter(|e| *e.key() < before)
+            .flat_map(|e| e.value().iter().map(|(_, (_, p))| *p).collect::<Vec<_>>())
+            .collect();
+        patients.sort_unstable();
+        patients.dedup();
+        patients
     }
 
     pub fn count(&self) -> usize {
@@ -738,6 +762,7 @@ impl SlotStore {
         if before <= self.retired_before() {
             return out;
         }
+        self.retiring_before.fetch_max(before.0, Ordering::SeqCst);
         self.retired_before.store(before.0, Ordering::SeqCst);
         let mut freed = Reusable::default();
         self.by_department_day.retain(|&(_, date), list| {
@@ -762,12 +787,8 @@ impl SlotStore {
         let dates: Vec<Date> =
             self.day_log.iter().map(|e| *e.key()).filter(|&d| d < before).collect();
         for date in dates {
-            if let Some((_, log)) = self.day_log.remove(&date) {
-                out.patients.extend(log.iter().map(|(_, (_, p))| *p));
-            }
+            self.day_log.remove(&date);
         }
-        out.patients.sort_unstable();
-        out.patients.dedup();
         let pin = crossbeam_epoch::pin();
         {
             let mut dates = self.chunk_dates.lock();
