@@ -464,7 +464,9 @@ impl SlotStore {
                 self.charge_run(&mut run, run_first);
                 slot.dept_day = NO_COUNTS;
                 slot.res_day = NO_COUNTS;
+                let date = slot.date;
                 self.push_slot(slot, first + pushed - 1);
+                self.note_dates(first + pushed - 1, 1, date);
                 continue;
             }
             let dept_key = (slot.department, slot.date);
@@ -519,14 +521,23 @@ impl SlotStore {
 
     /// Store one slot at id `expected` (its counters charged already, or none: retired).
     fn push_slot(&self, slot: Slot, expected: usize) {
-        let date = slot.date;
         // Callers check `SLOTS_MAX` before adding, and publication is serialised, so the push
         // succeeds and the ids are the ones announced.
         let pushed = self.slots.push(slot).expect("callers keep within SLOTS_MAX");
         assert_eq!(pushed, expected, "slots are added by one thread at a time");
+    }
+
+    /// Ids `first .. first + n`, all of `date`, are stored: their chunks' latest dates grow to
+    /// it. Once per run of a day's slots, not per slot (a city-day is 52,000 slots).
+    fn note_dates(&self, first: usize, n: usize, date: Date) {
+        if n == 0 {
+            return;
+        }
         let mut dates = self.chunk_dates.lock();
-        let latest = dates.entry(pushed / CHUNK).or_insert(date);
-        *latest = (*latest).max(date);
+        for c in first / CHUNK..=(first + n - 1) / CHUNK {
+            let latest = dates.entry(c).or_insert(date);
+            *latest = (*latest).max(date);
+        }
     }
 
     /// Leave the next chunk of ids empty (a restored snapshot's freed chunk); `false` when the
@@ -563,9 +574,12 @@ impl SlotStore {
             c.places.fetch_add(run.places, Ordering::AcqRel);
             self.sync_group(c);
         }
+        // A run is one department-day: one date.
+        let (n, date) = (run.slots.len(), run.slots[0].date);
         for (i, slot) in run.slots.drain(..).enumerate() {
             self.push_slot(slot, first + i);
         }
+        self.note_dates(first, n, date);
         *run = Run { slots: std::mem::take(&mut run.slots), ..Run::default() };
     }
 

@@ -53,10 +53,7 @@ fn run(ops: Vec<Op>, days: u16) -> Result<(), TestCaseError> {
     let mut policy = Policy::default();
     policy.retention.days = days;
     policy.window.open_days_ahead = 30;
-    policy.limits.per_department_day = 100;
-    policy.limits.per_visit_date = 100;
-    policy.limits.per_seven_days = 100;
-    policy.limits.total_active = 100;
+    policy.limits = limits_out_of_the_way();
     policy.cancellation.late_cancel_weight = 0.0;
     let c = city_with(policy, at(day0(), 7, 0));
     let e = &c.engine;

@@ -277,10 +277,7 @@ fn eight_threads_race_for_few_slots_without_breaking_invariants() {
 fn readers_and_bookers_race_retirement() {
     let mut policy = Policy::default();
     policy.retention.days = 1;
-    policy.limits.per_department_day = 1000;
-    policy.limits.per_visit_date = 1000;
-    policy.limits.per_seven_days = 1000;
-    policy.limits.total_active = 1000;
+    policy.limits = limits_out_of_the_way();
     let c = city_with(policy, at(day0(), 9, 0));
     let engine = Arc::new(c.engine);
     let publish = |date: Date| {
@@ -319,7 +316,9 @@ fn readers_and_bookers_race_retirement() {
                     let p = patients[rng.random_range(0..patients.len())];
                     if let Ok(b) = engine.book(&Request::new(p, id, app)) {
                         if rng.random_bool(0.5) {
-                            engine.cancel(b.id).unwrap();
+                            // The clock moves meanwhile: the visit may have started or its day
+                            // may be retiring, and the cancellation refused with a typed error.
+                            let _ = engine.cancel(b.id);
                         }
                     }
                     let dept = departments[rng.random_range(0..4)];
