@@ -178,8 +178,19 @@ fn a_directory_keeps_its_configuration_and_refuses_a_second_opener() {
 /// What a crash leaves is a prefix of the event sequence (the journal is written in sequence
 /// order). Every prefix must be within capacity: a place given back is numbered before any
 /// claim that takes it again. Eight threads race book/cancel on one single-place slot.
+///
+/// The race must really contend, and on a loaded machine threads may run one after another:
+/// they start together at a barrier, now and then hold the place across a yield, and keep going until the threads between them have claimed
+/// the place thousands of times and been refused as full hundreds of times (or a cap of attempts is reached, which fails the test).
+/// The subscription holds every event of the run, so the whole sequence is checked, not the
+/// first queue-full of it.
 #[test]
 fn every_prefix_of_the_event_sequence_is_within_capacity() {
+    const THREADS: usize = 8;
+    const MIN_EACH: usize = 2_000;
+    const CAP_EACH: usize = 100_000;
+    const FULL_WANTED: usize = 300;
+    const CLAIMS_WANTED: usize = 2_000;
     let e = Arc::new(Engine::with_manual_clock(config(), start()).unwrap());
     let h = e.add_institution("Shijie Clinic", Tier::Community, "Shijie").unwrap();
     let d = e.add_department(h, "general", "General practice").unwrap();
@@ -193,32 +204,63 @@ fn every_prefix_of_the_event_sequence_is_within_capacity() {
     }];
     let slots = e.publish_slots(&specs).unwrap();
     let patients: Vec<PatientId> = (0..64).map(|_| e.register_patient().unwrap()).collect();
-    let events = e.subscribe();
+    // Two events per attempt at most, for every attempt the cap allows.
+    let events = e
+        .subscribe_with(SubscribeOptions {
+            capacity: 2 * THREADS * CAP_EACH,
+            overflow: Overflow::Disconnect,
+        })
+        .unwrap();
     let app = e.channel_id("app").unwrap();
-    let handles: Vec<_> = (0..8)
+    let barrier = Arc::new(std::sync::Barrier::new(THREADS));
+    let full_total = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let claims_total = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let handles: Vec<_> = (0..THREADS)
         .map(|t| {
-            let e = e.clone();
-            let mine: Vec<PatientId> = patients.iter().copied().skip(t).step_by(8).collect();
+            let (e, barrier) = (e.clone(), barrier.clone());
+            let (full_total, claims_total) = (full_total.clone(), claims_total.clone());
+            let mine: Vec<PatientId> = patients.iter().copied().skip(t).step_by(THREADS).collect();
             let slot = slots.start;
             std::thread::spawn(move || {
-                let mut full = 0;
-                for i in 0..20_000usize {
+                use std::sync::atomic::Ordering::Relaxed;
+                barrier.wait();
+                let mut i = 0usize;
+                let enough = || {
+                    full_total.load(Relaxed) >= FULL_WANTED
+                        && claims_total.load(Relaxed) >= CLAIMS_WANTED
+                };
+                while i < CAP_EACH && (i < MIN_EACH || !enough()) {
                     let p = mine[i % mine.len()];
                     match e.book(&Request::new(p, slot, app)) {
                         Ok(b) => {
+                            claims_total.fetch_add(1, Relaxed);
+                            if i % 16 == 0 {
+                                // Hold the place across a yield now and then: on one core (a
+                                // loaded machine) the other threads then meet a full slot.
+                                std::thread::yield_now();
+                            }
                             e.cancel(b.id).unwrap();
                         }
-                        Err(Error::SlotFull { .. }) => full += 1,
+                        Err(Error::SlotFull { .. }) => {
+                            full_total.fetch_add(1, Relaxed);
+                        }
                         Err(err) => panic!("{err}"),
                     }
+                    i += 1;
                 }
-                full
             })
         })
         .collect();
-    let full: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let full = full_total.load(std::sync::atomic::Ordering::Relaxed);
     let mut all: Vec<Event> = events.try_iter().collect();
+    assert!(!events.is_cut_off(), "the subscription must hold the whole run");
     all.sort_by_key(|e| e.seq);
+    for w in all.windows(2) {
+        assert_eq!(w[1].seq, w[0].seq + 1, "the sequence has no gaps");
+    }
     let mut taken = std::collections::HashMap::new();
     let (mut claims, mut max_seen) = (0, 0);
     for ev in &all {
@@ -235,7 +277,7 @@ fn every_prefix_of_the_event_sequence_is_within_capacity() {
         }
     }
     assert!(
-        claims > 1000 && max_seen == 1 && full > 100,
+        claims >= CLAIMS_WANTED && max_seen == 1 && full >= FULL_WANTED,
         "the race must contend: {claims} claims, {full} refused as full"
     );
 }
