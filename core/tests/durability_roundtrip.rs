@@ -180,8 +180,9 @@ fn a_directory_keeps_its_configuration_and_refuses_a_second_opener() {
 /// claim that takes it again. Eight threads race book/cancel on one single-place slot.
 ///
 /// The race must really contend, and on a loaded machine threads may run one after another:
-/// they start together at a barrier, now and then hold the place across a yield, and keep going until the threads between them have claimed
-/// the place thousands of times and been refused as full hundreds of times (or a cap of attempts is reached, which fails the test).
+/// they start together at a barrier, now and then hold the place across a yield, and keep
+/// going until between them they have claimed the place thousands of times and been refused
+/// as full hundreds of times (or a cap of attempts is reached, which fails the test).
 /// The subscription holds every event of the run, so the whole sequence is checked, not the
 /// first queue-full of it.
 #[test]
