@@ -22,6 +22,7 @@ use crate::store::DayList;
 use crate::sync::atomic::Ordering;
 use crate::time::{Date, Timestamp};
 use crate::Engine;
+use crossbeam_epoch::Guard;
 
 /// Longest date range one query may cover.
 pub const QUERY_DAYS_MAX: i32 = 366;
@@ -151,7 +152,6 @@ impl Engine {
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> Option<Pools> {
-        let pin = &crossbeam_epoch::pin();
         if list.slots.is_empty() {
             return None;
         }
@@ -159,14 +159,17 @@ impl Engine {
         if let Some(pools) = memo.get(key) {
             return pools;
         }
-        // A slot's pools depend only on its date and start: no slot is read.
-        debug_assert!([(list.slots.first(), list.starts.0), (list.slots.last(), list.starts.1)]
-            .iter()
-            .all(|(id, start)| id.and_then(|id| self.store.get_in(*id, pin)).is_none_or(|s| (
-                s.date,
-                s.start_min
+        // A slot's pools depend only on its date and start: no slot is read (the check pins
+        // its own guard: a release build reads nothing here, and pins nothing).
+        debug_assert!({
+            let pin = &crossbeam_epoch::pin();
+            [(list.slots.first(), list.starts.0), (list.slots.last(), list.starts.1)].iter().all(
+                |(id, start)| {
+                    id.and_then(|id| self.store.get_in(*id, pin))
+                        .is_none_or(|s| (s.date, s.start_min) == (date, *start))
+                },
             )
-                == (date, *start))));
+        });
         let (pools, n, mask) = self.requester_pools_at(date, list.starts.0, with_referral, now);
         let (_, _, last_mask) = self.requester_pools_at(date, list.starts.1, with_referral, now);
         let answer = (mask == last_mask).then_some(Pools(pools, n));
@@ -201,8 +204,7 @@ impl Engine {
     /// How many slots at the head of a day list (in start order) are closed to booking at
     /// `now`: a slot's closing time grows with its start, so the closed ones come first and a
     /// binary search finds them, reading a few slots rather than each.
-    pub(crate) fn closed_prefix(&self, ids: &[SlotId], now: Timestamp) -> usize {
-        let pin = &crossbeam_epoch::pin();
+    pub(crate) fn closed_prefix(&self, ids: &[SlotId], now: Timestamp, pin: &Guard) -> usize {
         ids.partition_point(|id| {
             self.store.get_in(*id, pin).is_some_and(|s| now >= self.window(s).closes_at)
         })
@@ -218,9 +220,9 @@ impl Engine {
         date: Date,
         with_referral: bool,
         now: Timestamp,
+        pin: &Guard,
     ) -> (&'l [SlotId], Option<Pools>) {
-        let pin = &crossbeam_epoch::pin();
-        let open = &list.slots[self.closed_prefix(&list.slots, now)..];
+        let open = &list.slots[self.closed_prefix(&list.slots, now, pin)..];
         let pools = open.first().and_then(|id| self.store.get_in(*id, pin)).and_then(|first| {
             let (pools, n, mask) =
                 self.requester_pools_at(date, first.start_min, with_referral, now);
@@ -417,20 +419,20 @@ impl Engine {
                 Some((0, _)) => {}
                 Some((_, pools)) => scan(&list.slots, Some(pools)),
                 None => {
-                    let (open, pools) = self.open_part(list, date, q.with_referral, now);
+                    let (open, pools) = self.open_part(list, date, q.with_referral, now, pin);
                     scan(open, pools)
                 }
             };
             match q.resource {
                 Some(r) => {
-                    if let Some(list) = self.store.by_resource_day.get(&(r, date)) {
-                        scan_day(&list);
+                    if let Some(list) = self.store.resource_day_list(r, date, pin) {
+                        scan_day(list);
                     }
                 }
                 None => {
                     for d in departments {
-                        if let Some(list) = self.store.by_department_day.get(&(*d, date)) {
-                            scan_day(&list);
+                        if let Some(list) = self.store.department_day(*d, date, pin) {
+                            scan_day(list);
                         }
                     }
                 }
@@ -470,12 +472,12 @@ impl Engine {
         now: Timestamp,
     ) -> (u32, u32) {
         let pin = &crossbeam_epoch::pin();
-        let Some(list) = self.store.by_department_day.get(&(department, date)) else {
+        let Some(list) = self.store.department_day(department, date, pin) else {
             return (0, 0);
         };
         let places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
         let free =
-            self.day_free(&list, date, false, now).map(|(free, _)| free).unwrap_or_else(|| {
+            self.day_free(list, date, false, now).map(|(free, _)| free).unwrap_or_else(|| {
                 list.slots
                     .iter()
                     .filter_map(|id| self.store.get_in(*id, pin))
@@ -576,9 +578,12 @@ impl Engine {
                         state[m as usize] = OTHER;
                     }
                 }
-                let Some(list) = self.store.by_department_day.get(&(d, date)) else { continue };
+                // Its day's list through the group-day's counters: no map lookup.
+                let Some(list) = gd.counts(m).and_then(|c| self.store.day_list(c, pin)) else {
+                    continue;
+                };
                 // The set holds any pool's free place; this requester's pools decide.
-                let day = self.day_free_memo(&list, date, false, now, &mut memo);
+                let day = self.day_free_memo(list, date, false, now, &mut memo);
                 if matches!(day, Some((0, _))) {
                     continue;
                 }
@@ -586,7 +591,7 @@ impl Engine {
                 // (past the closed ones, when the day's slots answer differently).
                 let (open, pools) = match day {
                     Some((_, pools)) => (&list.slots[..], Some(pools)),
-                    None => self.open_part(&list, date, false, now),
+                    None => self.open_part(list, date, false, now, pin),
                 };
                 let earliest = open.iter().find_map(|&id| {
                     let s = self.store.get_in(id, pin)?;
@@ -603,40 +608,55 @@ impl Engine {
             }
         }
         drop(members);
-        // Only those that can still rank need their load: the first `limit` by earliest place
-        // and any tied with the last of them (load breaks the tie). Stable sorts keep member
-        // order among equals, as the answer always has.
-        // Under `AlternativesRank::ExpectedWait` a place today ranks by its session's expected
-        // wait before its start (`wait` is 0 otherwise, and for the days after today).
+        // Ranked by (earliest date, expected wait, earliest start), then load, then member
+        // order. Under `AlternativesRank::ExpectedWait` a place today ranks by its session's
+        // expected wait before its start (`wait` is 0 otherwise, and for the days after today).
+        // The sorts move small keys (a candidate's number in `found`), not the candidates, and
+        // are unstable: the member number ends every key, so no two keys are equal and the
+        // order is the one stable sorts gave.
         let by_wait = self.pol().board.rank_alternatives == AlternativesRank::ExpectedWait;
-        let mut found: Vec<(u32, DepartmentId, FreeSlot, u32)> = found
-            .into_iter()
-            .map(|(m, d, f)| {
-                let wait = if by_wait { self.expected_wait_for(d, f.date, f.start_min) } else { 0 };
-                (m, d, f, wait)
+        let mut keys: Vec<(Date, u32, u16, u32, u32)> = found
+            .iter()
+            .enumerate()
+            .map(|(i, (m, d, f))| {
+                let wait =
+                    if by_wait { self.expected_wait_for(*d, f.date, f.start_min) } else { 0 };
+                (f.date, wait, f.start_min, *m, i as u32)
             })
             .collect();
-        let key = |f: &(u32, DepartmentId, FreeSlot, u32)| (f.2.date, f.3, f.2.start_min);
-        found.sort_by_key(key);
-        if found.len() > limit as usize {
-            let last = key(&found[limit as usize - 1]);
-            found.truncate(found.partition_point(|f| key(f) <= last));
+        keys.sort_unstable();
+        // Only those that can still rank need their load: the first `limit` by earliest place
+        // and any tied with the last of them (load breaks the tie).
+        if keys.len() > limit as usize {
+            let last = keys[limit as usize - 1];
+            let tied = |k: &(Date, u32, u16, u32, u32)| (k.0, k.1, k.2) <= (last.0, last.1, last.2);
+            keys.truncate(keys.partition_point(tied));
         }
-        let mut out = Vec::with_capacity(found.len());
-        let mut waits = Vec::with_capacity(found.len());
-        for (m, d, earliest, wait) in found {
-            // Load over the whole range, from the member's counters of each day.
-            let (mut taken, mut places) = (0u32, 0u32);
-            for gd in group_days.iter().flatten() {
-                if let Some(c) = gd.counts(m) {
-                    let counts = self.store.day_counts(c);
-                    taken += counts.taken();
-                    places += counts.places.load(Ordering::Acquire);
+        let mut ranked: Vec<(Date, u32, u16, f32, u32, u32)> = keys
+            .into_iter()
+            .map(|(date, wait, start, m, i)| {
+                // Load over the whole range, from the member's counters of each day.
+                let (mut taken, mut places) = (0u32, 0u32);
+                for gd in group_days.iter().flatten() {
+                    if let Some(c) = gd.counts(m) {
+                        let counts = self.store.day_counts(c);
+                        taken += counts.taken();
+                        places += counts.places.load(Ordering::Acquire);
+                    }
                 }
-            }
+                let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
+                (date, wait, start, load, m, i)
+            })
+            .collect();
+        ranked.sort_unstable_by(|a, b| {
+            (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)).then(a.3.total_cmp(&b.3)).then(a.4.cmp(&b.4))
+        });
+        ranked.truncate(limit as usize);
+        let mut out = Vec::with_capacity(ranked.len());
+        for (_, _, _, load, _, i) in ranked {
+            let (_, d, earliest) = found[i as usize].clone();
             let dep = self.registry.department(d)?;
             let tier = self.registry.institution(dep.institution)?.tier;
-            let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
             out.push(Alternative {
                 department: d,
                 institution: dep.institution,
@@ -644,15 +664,7 @@ impl Engine {
                 earliest,
                 load,
             });
-            waits.push(wait);
         }
-        let mut ranked: Vec<(Alternative, u32)> = out.into_iter().zip(waits).collect();
-        ranked.sort_by(|(a, wa), (b, wb)| {
-            (a.earliest.date, wa, a.earliest.start_min)
-                .cmp(&(b.earliest.date, wb, b.earliest.start_min))
-                .then(a.load.total_cmp(&b.load))
-        });
-        ranked.truncate(limit as usize);
-        Ok(ranked.into_iter().map(|(a, _)| a).collect())
+        Ok(out)
     }
 }

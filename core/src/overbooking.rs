@@ -120,8 +120,8 @@ impl Engine {
     fn typical_places(&self, resource: ResourceId, today: Date) -> u32 {
         let (mut places, mut days) = (0u64, 0u64);
         for d in -TYPICAL_DAYS..TYPICAL_DAYS {
-            if let Some(list) = self.store.by_resource_day.get(&(resource, today.plus_days(d))) {
-                let p = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
+            if let Some(counts) = self.store.resource_day_counts(resource, today.plus_days(d)) {
+                let p = counts.places.load(Ordering::Acquire);
                 if p > 0 {
                     places += p as u64;
                     days += 1;

@@ -296,11 +296,12 @@ impl Engine {
                         {
                             continue;
                         }
-                        let Some(list) = self.store.by_department_day.get(&(dep.id, date)) else {
+                        let Some(list) = gd.counts(m).and_then(|c| self.store.day_list(c, pin))
+                        else {
                             continue;
                         };
                         let memo = if valid { &mut memo_referral } else { &mut memo };
-                        let day = self.day_free_memo(&list, date, valid, now, memo);
+                        let day = self.day_free_memo(list, date, valid, now, memo);
                         if matches!(day, Some((0, _))) {
                             continue;
                         }
@@ -319,7 +320,6 @@ impl Engine {
                             };
                             (free > 0).then(|| self.free_slot(id, slot, free))
                         });
-                        drop(list);
                         let Some(earliest) = earliest else { continue };
                         open[m as usize] = None;
                         let half = HalfDay::of_minute(earliest.start_min);

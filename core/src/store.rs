@@ -58,6 +58,23 @@ pub(crate) struct DayCounts {
     /// because reuse writes them through `&self`.
     group: AtomicU32,
     member: AtomicU32,
+    /// The day's slots in start order: read without a lock or a map lookup by whoever has the
+    /// counters' index (a group-day member, a slot), under a pinned guard. Replaced whole by
+    /// publication (serialised), the old list freed after the epoch's grace period; null
+    /// for retired counters awaiting reuse.
+    list: crossbeam_epoch::Atomic<DayList>,
+}
+
+impl Drop for DayCounts {
+    fn drop(&mut self) {
+        // Safety: `&mut self`, so no reader is left, and the list was made by `Owned::new`.
+        unsafe {
+            let list = self.list.load(Ordering::Relaxed, crossbeam_epoch::unprotected());
+            if !list.is_null() {
+                drop(list.into_owned());
+            }
+        }
+    }
 }
 
 /// The department-days of one (specialty, district, date): which of them still have a free
@@ -133,6 +150,7 @@ impl Default for DayCounts {
             places: AtomicU32::new(0),
             group: AtomicU32::new(NO_GROUP),
             member: AtomicU32::new(0),
+            list: crossbeam_epoch::Atomic::null(),
         }
     }
 }
@@ -150,6 +168,10 @@ impl DayCounts {
         self.places.store(0, Ordering::Relaxed);
         self.group.store(g, Ordering::Relaxed);
         self.member.store(m, Ordering::Relaxed);
+        debug_assert!(
+            self.list.load(Ordering::Acquire, &crossbeam_epoch::pin()).is_null(),
+            "a retired day's list went with its retirement (`SlotStore::retire`)"
+        );
     }
 
     fn group(&self) -> u32 {
@@ -195,11 +217,12 @@ impl DayCounts {
     }
 }
 
-/// The slots of a department-day or resource-day in start order, and where its counters are.
+/// The slots of a department-day or resource-day in start order, and where its counters are
+/// (which hold this list: `DayCounts::list`).
 #[derive(Debug, Clone)]
 pub(crate) struct DayList {
     pub slots: Vec<SlotId>,
-    /// Index into `SlotStore::days` (`NO_COUNTS` until the first slot is added).
+    /// Index into `SlotStore::days`.
     pub counts: u32,
     /// The start (minutes) of the first and of the last slot of `slots`, kept with the list
     /// so that a query can tell days' shapes apart without reading a slot (`day_pools_memo`).
@@ -220,17 +243,13 @@ struct Run {
     closed_taken: i32,
 }
 
-impl Default for DayList {
-    fn default() -> DayList {
-        DayList { slots: Vec::new(), counts: NO_COUNTS, starts: (0, 0) }
-    }
-}
-
 pub(crate) struct SlotStore {
     /// In fixed-size chunks (`chunked.rs`): lock-free reads by index, no doubling slack.
     slots: ChunkedVec<Slot>,
-    pub by_department_day: IdMap<(DepartmentId, Date), DayList>,
-    pub by_resource_day: IdMap<(ResourceId, Date), DayList>,
+    /// Each department-day's and resource-day's counters (index into `days`), which hold the
+    /// day's slot list (`DayCounts::list`).
+    by_department_day: IdMap<(DepartmentId, Date), u32>,
+    by_resource_day: IdMap<(ResourceId, Date), u32>,
     /// The counters of every department-day and resource-day, appended as days appear and
     /// addressed by index from the slots and the lists: no hashing on a claim or a release.
     pub days: boxcar::Vec<DayCounts>,
@@ -364,8 +383,8 @@ impl SlotStore {
     /// The counters of `list`'s day, created with its first slot (or reused from a retired
     /// day); a department-day's (`group` given) are entered in their group-day before anything
     /// can reach them.
-    fn counts_of(&self, list: &mut DayList, group: Option<(Group, Date)>) -> u32 {
-        if list.counts == NO_COUNTS {
+    fn counts_of(&self, counts: &mut u32, group: Option<(Group, Date)>) -> u32 {
+        if *counts == NO_COUNTS {
             let placed = group.map(|((specialty, district, member), date)| {
                 let g =
                     *self.by_group_day.entry((specialty, district, date)).or_insert_with(|| {
@@ -387,13 +406,15 @@ impl SlotStore {
             // for this day before any slot can reach them.
             let reused = self.reusable.lock().days.pop();
             let index = reused.map_or_else(|| self.days.push(DayCounts::default()), |i| i as usize);
-            self.days[index].reset(placed);
-            list.counts = u32::try_from(index).expect("fewer days than slots, and slots are u32");
+            let index = u32::try_from(index).expect("fewer days than slots, and slots are u32");
+            // No list until `index` adds the slots (retirement left none behind: `retire`).
+            self.day_counts(index).reset(placed);
+            *counts = index;
             if let Some((g, member)) = placed {
-                self.group_day(g).counts[member as usize].store(list.counts, Ordering::Release);
+                self.group_day(g).counts[member as usize].store(index, Ordering::Release);
             }
         }
-        list.counts
+        *counts
     }
 
     /// Make `c`'s group-day bit say whether the day has a free place. Called after every change
@@ -476,7 +497,7 @@ impl SlotStore {
                     let group =
                         *groups.entry(slot.department).or_insert_with(|| group_of(slot.department));
                     let c = self.counts_of(
-                        &mut self.by_department_day.entry(dept_key).or_default(),
+                        &mut self.by_department_day.entry(dept_key).or_insert(NO_COUNTS),
                         Some((group, slot.date)),
                     );
                     last_dept = Some((dept_key, c));
@@ -487,8 +508,10 @@ impl SlotStore {
             slot.res_day = match last_res {
                 Some((k, c)) if k == res_key => c,
                 _ => {
-                    let c =
-                        self.counts_of(&mut self.by_resource_day.entry(res_key).or_default(), None);
+                    let c = self.counts_of(
+                        &mut self.by_resource_day.entry(res_key).or_insert(NO_COUNTS),
+                        None,
+                    );
                     last_res = Some((res_key, c));
                     c
                 }
@@ -672,10 +695,21 @@ impl SlotStore {
             }
             Ok(())
         };
+        let guard = &crossbeam_epoch::pin();
+        // A day's counters hold its list, and the list names them back.
+        let list_of = |what: String, counts: u32| -> Result<&DayList, String> {
+            match self.day_list(counts, guard) {
+                Some(list) if list.counts == counts => Ok(list),
+                Some(list) => Err(format!("{what}: list names counters {}", list.counts)),
+                None => Err(format!("{what}: counters {counts} hold no list")),
+            }
+        };
         for e in self.by_department_day.iter() {
-            recount(format!("{} on {}", e.key().0, e.key().1), e.value())?;
+            let what = || format!("{} on {}", e.key().0, e.key().1);
+            let list = list_of(what(), *e.value())?;
+            recount(what(), list)?;
             // Its group-day: the right one, pointing back, with the right bit.
-            let ((department, date), list) = (e.key(), e.value());
+            let (department, date) = e.key();
             let c = self.day_counts(list.counts);
             let (specialty, district, member) = group_of(*department);
             let g = self.by_group_day.get(&(specialty, district, date.to_owned())).map(|g| *g);
@@ -697,8 +731,8 @@ impl SlotStore {
                     c.any_free()
                 ));
             }
-            for &id in &e.value().slots {
-                if self.get(id).is_some_and(|s| s.dept_day != e.value().counts) {
+            for &id in &list.slots {
+                if self.get(id).is_some_and(|s| s.dept_day != list.counts) {
                     return Err(format!("{id} points at another department-day's counters"));
                 }
             }
@@ -711,9 +745,11 @@ impl SlotStore {
             }
         }
         for e in self.by_resource_day.iter() {
-            recount(format!("{} on {}", e.key().0, e.key().1), e.value())?;
-            for &id in &e.value().slots {
-                if self.get(id).is_some_and(|s| s.res_day != e.value().counts) {
+            let what = || format!("{} on {}", e.key().0, e.key().1);
+            let list = list_of(what(), *e.value())?;
+            recount(what(), list)?;
+            for &id in &list.slots {
+                if self.get(id).is_some_and(|s| s.res_day != list.counts) {
                     return Err(format!("{id} points at another resource-day's counters"));
                 }
             }
@@ -721,48 +757,89 @@ impl SlotStore {
         Ok(())
     }
 
-    /// Insert ids (already in `slots`) into both indexes, keeping each list in start order.
+    /// Insert ids (already in `slots`, their counters set) into their days' lists, keeping
+    /// each list in start order. Each list touched is replaced whole (`DayCounts::list`):
+    /// readers go on with the list they loaded, freed once none can hold it.
     fn index(&self, ids: &[SlotId]) {
+        let guard = &crossbeam_epoch::pin();
         // Each new slot with its sort key (start, resource, id), read once: sorting by a
         // comparator that looks both slots up costs two store reads per comparison, and this
-        // runs over every slot of a restored snapshot.
+        // runs over every slot of a restored snapshot. Grouped by the days' counters, which
+        // the slot names: no map lookup.
         type Keyed = (u16, ResourceId, SlotId);
-        let mut by_dept: rustc_hash::FxHashMap<(DepartmentId, Date), Vec<Keyed>> =
-            Default::default();
-        let mut by_res: rustc_hash::FxHashMap<(ResourceId, Date), Vec<Keyed>> = Default::default();
+        let mut by_day: rustc_hash::FxHashMap<u32, Vec<Keyed>> = Default::default();
         for &id in ids {
-            let s = self.get(id).expect("indexed slots exist");
+            let s = self.get_in(id, guard).expect("indexed slots exist");
             let keyed = (s.start_min, s.resource, id);
-            by_dept.entry((s.department, s.date)).or_default().push(keyed);
-            by_res.entry((s.resource, s.date)).or_default().push(keyed);
+            by_day.entry(s.dept_day).or_default().push(keyed);
+            by_day.entry(s.res_day).or_default().push(keyed);
         }
         let keyed = |id: SlotId| {
-            let s = self.get(id).expect("exists");
+            let s = self.get_in(id, guard).expect("exists");
             (s.start_min, s.resource, id)
         };
         // The day's list in (start, resource, id) order. Ids are unique, so the keys are, and
         // an unstable sort gives the one order there is; a day published in start order (the
         // usual case) is only checked.
-        let merge = |day: &mut DayList, mut new: Vec<Keyed>| {
-            let list = &mut day.slots;
-            if !list.is_empty() {
-                new.extend(list.iter().map(|&id| keyed(id)));
-                list.clear();
+        for (counts, mut new) in by_day {
+            let c = self.day_counts(counts);
+            // Safety: lists are replaced only here and in `counts_of` and `retire`, all
+            // serialised (publication), so this one stays until the swap below.
+            if let Some(old) = unsafe { c.list.load(Ordering::Acquire, guard).as_ref() } {
+                new.extend(old.slots.iter().map(|&id| keyed(id)));
             }
             if !new.is_sorted() {
                 new.sort_unstable();
             }
-            if let (Some(first), Some(last)) = (new.first(), new.last()) {
-                day.starts = (first.0, last.0);
+            let starts = (new.first().map_or(0, |k| k.0), new.last().map_or(0, |k| k.0));
+            // A fresh vector of the exact size (collecting in place would keep the keys'
+            // buffer, three times as large).
+            let mut slots = Vec::with_capacity(new.len());
+            slots.extend(new.into_iter().map(|(_, _, id)| id));
+            let list = crossbeam_epoch::Owned::new(DayList { slots, counts, starts });
+            let old = c.list.swap(list, Ordering::AcqRel, guard);
+            if !old.is_null() {
+                // Safety: unreachable from now on (swapped out); readers that loaded it are
+                // pinned, and the destruction waits for them.
+                unsafe { guard.defer_destroy(old) };
             }
-            list.extend(new.into_iter().map(|(_, _, id)| id));
-        };
-        for (key, new) in by_dept {
-            merge(&mut self.by_department_day.entry(key).or_default(), new);
         }
-        for (key, new) in by_res {
-            merge(&mut self.by_resource_day.entry(key).or_default(), new);
-        }
+    }
+
+    /// The list of day counters `counts` (a department-day's or a resource-day's), read under
+    /// `guard`; `None` for counters of a retired day.
+    pub fn day_list<'g>(&'g self, counts: u32, guard: &'g Guard) -> Option<&'g DayList> {
+        // Safety: a list is freed only through `defer_destroy`, after every guard pinned
+        // before it was swapped out is dropped; `guard` outlives the borrow.
+        unsafe { self.day_counts(counts).list.load(Ordering::Acquire, guard).as_ref() }
+    }
+
+    /// A department-day's slots in start order, if it has any.
+    pub fn department_day<'g>(
+        &'g self,
+        department: DepartmentId,
+        date: Date,
+        guard: &'g Guard,
+    ) -> Option<&'g DayList> {
+        let counts = *self.by_department_day.get(&(department, date))?;
+        self.day_list(counts, guard)
+    }
+
+    /// A resource-day's counters, if it has slots.
+    pub fn resource_day_counts(&self, resource: ResourceId, date: Date) -> Option<&DayCounts> {
+        let counts = *self.by_resource_day.get(&(resource, date))?;
+        Some(self.day_counts(counts))
+    }
+
+    /// A resource-day's slots in start order, if it has any.
+    pub fn resource_day_list<'g>(
+        &'g self,
+        resource: ResourceId,
+        date: Date,
+        guard: &'g Guard,
+    ) -> Option<&'g DayList> {
+        let counts = *self.by_resource_day.get(&(resource, date))?;
+        self.day_list(counts, guard)
     }
 
     /// Retire every day before `before`: its slots become unreachable at once (`get`), its
@@ -779,15 +856,15 @@ impl SlotStore {
         self.retiring_before.fetch_max(before.0, Ordering::SeqCst);
         self.retired_before.store(before.0, Ordering::SeqCst);
         let mut freed = Reusable::default();
-        self.by_department_day.retain(|&(_, date), list| {
+        self.by_department_day.retain(|&(_, date), &mut counts| {
             (date >= before) || {
-                freed.days.extend((list.counts != NO_COUNTS).then_some(list.counts));
+                freed.days.extend((counts != NO_COUNTS).then_some(counts));
                 false
             }
         });
-        self.by_resource_day.retain(|&(_, date), list| {
+        self.by_resource_day.retain(|&(_, date), &mut counts| {
             (date >= before) || {
-                freed.days.extend((list.counts != NO_COUNTS).then_some(list.counts));
+                freed.days.extend((counts != NO_COUNTS).then_some(counts));
                 false
             }
         });
@@ -804,6 +881,18 @@ impl SlotStore {
             self.day_log.remove(&date);
         }
         let pin = crossbeam_epoch::pin();
+        // The retired days' lists go now; their counters wait for reuse (below).
+        for &counts in &freed.days {
+            let old = self.day_counts(counts).list.swap(
+                crossbeam_epoch::Shared::null(),
+                Ordering::AcqRel,
+                &pin,
+            );
+            if !old.is_null() {
+                // Safety: unreachable from now on; pinned readers hold it off.
+                unsafe { pin.defer_destroy(old) };
+            }
+        }
         {
             let mut dates = self.chunk_dates.lock();
             let whole = self.count() / CHUNK;
@@ -845,7 +934,8 @@ impl SlotStore {
 
     /// Slot ids of a resource-day in start order (empty if none).
     pub fn resource_day(&self, resource: ResourceId, date: Date) -> Vec<SlotId> {
-        self.by_resource_day.get(&(resource, date)).map(|l| l.slots.clone()).unwrap_or_default()
+        let guard = &crossbeam_epoch::pin();
+        self.resource_day_list(resource, date, guard).map(|l| l.slots.clone()).unwrap_or_default()
     }
 }
 

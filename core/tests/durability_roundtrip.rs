@@ -235,7 +235,7 @@ fn every_prefix_of_the_event_sequence_is_within_capacity() {
                     match e.book(&Request::new(p, slot, app)) {
                         Ok(b) => {
                             claims_total.fetch_add(1, Relaxed);
-                            if i % 16 == 0 {
+                            if i.is_multiple_of(16) {
                                 // Hold the place across a yield now and then: on one core (a
                                 // loaded machine) the other threads then meet a full slot.
                                 std::thread::yield_now();

@@ -183,11 +183,6 @@ pub struct SimPolicy {
     /// With a unified pool: how many load-spreading alternatives a patient is shown when the
     /// preferred place is full or too far away (0 = none).
     pub alternatives: u32,
-    /// How often (seconds, default 30 minutes) the platform recomputes a department's load-spreading suggestions;
-    /// patients in between see the last list (each place is still checked by the engine when
-    /// booked). 0 = fresh for every patient. Suggestions scan a whole district, so this is the
-    /// simulator's largest cost on a city.
-    pub alternatives_refresh_s: u32,
     /// Skip department-days the engine already reported full until the simulator sees a place
     /// of that department freed (cancellation, expiry). Exact: the engine would report the
     /// same; off = query everything (the test that they agree turns it off).
@@ -216,7 +211,6 @@ impl Default for SimPolicy {
             engine: Policy::default(),
             unified_pool: true,
             alternatives: 5,
-            alternatives_refresh_s: 1800,
             query_hints: true,
             overbooking_targets: Vec::new(),
             no_show_overbooking: None,
@@ -241,14 +235,11 @@ impl SimPolicy {
     }
 
     /// Check the policy before a run: the engine's own checks ([`Policy::validate`]), then
-    /// `alternatives` at most 100, `alternatives_refresh_s` at most a day (86,400 s), at most
+    /// `alternatives` at most 100, at most
     /// [`OVERBOOKING_TARGETS_MAX`] targets, each ratio within 0 ..= 1. Every entry point calls
     /// this; an `Err` names the bad field.
     pub fn validate(&self) -> Result<()> {
         self.engine.validate()?;
-        if self.alternatives_refresh_s > 86_400 {
-            return Err(Error::invalid("alternatives_refresh_s must be at most a day"));
-        }
         if self.overbooking_targets.len() > OVERBOOKING_TARGETS_MAX {
             return Err(Error::invalid(format!(
                 "at most {OVERBOOKING_TARGETS_MAX} overbooking targets"

@@ -328,8 +328,8 @@ pub struct Counts {
     pub referrals_issued: u64,
     /// Took an alternative institution instead of the preferred one (load spreading).
     pub took_alternative: u64,
-    /// Load-spreading suggestion lists computed by the engine (see `alternatives_refresh_s`);
-    /// a measure of work, warm-up included.
+    /// Load-spreading suggestion lists computed by the engine (one per request that needed
+    /// them); a measure of work, warm-up included.
     pub suggestion_lists: u64,
     /// A custom hook declined an overbooked place.
     pub overbooking_declined: u64,

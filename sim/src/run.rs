@@ -224,9 +224,6 @@ struct Sim<'a> {
     /// Per department: the last date (day index) the engine reported full for public
     /// requesters, from the first open date on; cleared when a place there frees up.
     full_through: Vec<Option<i32>>,
-    /// Per (department, first day): (computed at, last day, suggestions). Entries of past days
-    /// are dropped at each day's start.
-    suggestions: HashMap<(u32, i32), (i64, i32, Vec<haoyuan::Alternative>)>,
     /// The current request's offers (a buffer kept between requests).
     offers: Vec<Offer>,
 }
@@ -372,7 +369,6 @@ pub(crate) fn run_with(
         lead_tier: Default::default(),
         notes: Vec::new(),
         full_through: Vec::new(),
-        suggestions: HashMap::default(),
         offers: Vec::new(),
     };
     sim.full_through = vec![None; sim.region.departments.len()];
@@ -402,7 +398,6 @@ pub(crate) fn run_with(
             }
         }
         sim.publish(start, day, spec.horizon_days as i32)?;
-        sim.suggestions.retain(|(_, from), _| *from >= day);
         let weekday = start.plus_days(day).weekday();
         let reqs = match &source {
             Source::Synthetic(s) => s.day(demand, seed, day, weekday, release_s, CLINIC),
@@ -784,29 +779,19 @@ impl<'a> Sim<'a> {
         let too_far = offers.first().is_none_or(|o| o.days_ahead > req.tolerance_days as i32);
         if self.policy.unified_pool && self.policy.alternatives > 0 && too_far {
             self.counts.engine_calls += 1;
-            let now = self.engine.now().0;
             // Only as far as the most patient patient would wait: the suggestions are for
-            // those who find the preferred place too far away.
+            // those who find the preferred place too far away. Computed for every patient who
+            // needs them, as a platform answers each request: a list kept for a while would
+            // change the answers with the speed (the setting that did so is gone).
             let alt_to = (from + self.demand.tolerance_days_max as i32).min(to);
-            let key = (dept, from);
-            let fresh = match self.suggestions.get(&key) {
-                Some((at, end, _)) => {
-                    now - at >= self.policy.alternatives_refresh_s as i64 || *end != alt_to
-                }
-                None => true,
-            };
-            if fresh {
-                self.counts.suggestion_lists += 1;
-                let list = self.engine.alternatives(
-                    department,
-                    date_from,
-                    start.plus_days(alt_to),
-                    self.policy.alternatives,
-                )?;
-                self.suggestions.insert(key, (now, alt_to, list));
-            }
-            let list = self.suggestions.get(&key).map_or(&[][..], |x| &x.2[..]);
-            for a in list {
+            self.counts.suggestion_lists += 1;
+            let list = self.engine.alternatives(
+                department,
+                date_from,
+                start.plus_days(alt_to),
+                self.policy.alternatives,
+            )?;
+            for a in &list {
                 if is_referral && a.tier == Tier::Community {
                     continue;
                 }
@@ -857,8 +842,9 @@ impl<'a> Sim<'a> {
         let Some(ci) = choice else {
             return self.found_nothing(req, referral, dept, date_from, date_to, measured);
         };
-        // The chosen place first; if it is gone by the time the patient books (suggestions
-        // may be minutes old), the next ones they would take, at most three tries.
+        // The chosen place first; if it is gone by the time the patient books (a lottery's
+        // draw or a hook's choice may come between), the next ones they would take, at most
+        // three tries.
         // Then the next two by (preferred first, days ahead, start), the earlier offer first
         // among equals (what a stable sort of the rest would put first).
         let mut order = [ci, usize::MAX, usize::MAX];
@@ -936,8 +922,8 @@ impl<'a> Sim<'a> {
                 }
                 // The same patient entered this slot's lottery twice: one entry counts.
                 Err(Error::InvalidArgument(m)) if m.contains("already entered the lottery") => {}
-                // A suggestion computed a few minutes ago may be gone or closed by now: the
-                // patient tries the next place they would take.
+                // A place offered may be gone or closed by the time it is taken: the patient
+                // tries the next place they would take.
                 Err(Error::SlotFull { .. } | Error::BookingClosed { .. }) => continue,
                 Err(e) => self.anomaly("book", &e),
             }

@@ -12,10 +12,7 @@ fn dongguan_city_year() {
     let days: u32 = std::env::var("SIM_DAYS").ok().and_then(|s| s.parse().ok()).unwrap_or(365);
     let t = Instant::now();
     let mut last = Instant::now();
-    let mut policy = SimPolicy::default();
-    if let Some(s) = std::env::var("SIM_REFRESH_S").ok().and_then(|s| s.parse().ok()) {
-        policy.alternatives_refresh_s = s;
-    }
+    let policy = SimPolicy::default();
     let r = simulate(
         &RegionSpec::dongguan(),
         &DemandSpec::dongguan(),
@@ -67,7 +64,6 @@ fn dongguan_city_year() {
             "requests": r.counts.requests,
             "engine_calls": r.counts.engine_calls,
             "suggestion_lists": r.counts.suggestion_lists,
-            "alternatives_refresh_s": policy.alternatives_refresh_s,
             "engine_calls_per_s": r.counts.engine_calls as f64 / secs,
             "summary": summary,
         })

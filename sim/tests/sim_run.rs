@@ -33,10 +33,10 @@ fn same_seed_same_result_bit_for_bit() {
 }
 
 #[test]
-fn query_hints_and_suggestion_refresh_change_nothing_but_speed() {
+fn query_hints_change_nothing_but_speed() {
     // The hints skip days the engine already reported full; with them off every query goes to
-    // the engine. Suggestions refreshed for every patient vs every 10 minutes do differ, so
-    // both runs keep the refresh fixed.
+    // the engine. (Load-spreading suggestions are computed for every patient: no setting
+    // trades them for speed.)
     let region = RegionSpec::small();
     let d = demand(3000.0);
     let mut exact = SimPolicy { query_hints: false, ..SimPolicy::default() };
