@@ -177,18 +177,8 @@ impl Engine {
         answer
     }
 
-    /// Free places of a whole day for a requester, from the index (see `day_pools`), with the
-    /// pools it was counted over; `None` when the day's slots do not answer alike.
-    fn day_free(
-        &self,
-        list: &DayList,
-        date: Date,
-        with_referral: bool,
-        now: Timestamp,
-    ) -> Option<(u32, Pools)> {
-        self.day_free_memo(list, date, with_referral, now, &mut PoolsMemo::default())
-    }
-
+    /// Free places of a whole day for a requester, from the index (see `day_pools_memo`), with
+    /// the pools it was counted over; `None` when the day's slots do not answer alike.
     pub(crate) fn day_free_memo(
         &self,
         list: &DayList,
@@ -454,10 +444,13 @@ impl Engine {
         self.registry.department(department)?;
         self.check_range(date_from, date_to)?;
         let now = self.now();
-        let mut out = Vec::new();
+        // One pin and one pools memo for the whole range; the answer's size is known.
+        let pin = &crossbeam_epoch::pin();
+        let mut memo = PoolsMemo::default();
+        let mut out = Vec::with_capacity((date_to.0 - date_from.0 + 1) as usize);
         let mut date = date_from;
         while date <= date_to {
-            let (free, places) = self.department_day_free(department, date, now);
+            let (free, places) = self.department_day_free_in(department, date, now, pin, &mut memo);
             out.push(DayAvailability { date, free, places });
             date = date.plus_days(1);
         }
@@ -472,12 +465,26 @@ impl Engine {
         now: Timestamp,
     ) -> (u32, u32) {
         let pin = &crossbeam_epoch::pin();
+        self.department_day_free_in(department, date, now, pin, &mut PoolsMemo::default())
+    }
+
+    /// `department_day_free` under the caller's guard and memo (a range of days).
+    fn department_day_free_in(
+        &self,
+        department: DepartmentId,
+        date: Date,
+        now: Timestamp,
+        pin: &Guard,
+        memo: &mut PoolsMemo,
+    ) -> (u32, u32) {
         let Some(list) = self.store.department_day(department, date, pin) else {
             return (0, 0);
         };
         let places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
-        let free =
-            self.day_free(list, date, false, now).map(|(free, _)| free).unwrap_or_else(|| {
+        let free = self
+            .day_free_memo(list, date, false, now, memo)
+            .map(|(free, _)| free)
+            .unwrap_or_else(|| {
                 list.slots
                     .iter()
                     .filter_map(|id| self.store.get_in(*id, pin))

@@ -312,6 +312,10 @@ def test_bad_input_is_a_typed_error() -> None:
         sim.simulate("atlantis", small_demand(), "unified", days=2)
     with pytest.raises(ValueError):
         sim.compare({}, days=2)
+    # The suggestion cache's setting is gone (suggestions are computed for every request): a
+    # policy that still names it is refused by name, not silently ignored.
+    with pytest.raises(haoyuan.HaoyuanError, match="alternatives_refresh_s"):
+        sim.simulate("small", small_demand(), sim.policy(alternatives_refresh_s=0), days=2)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

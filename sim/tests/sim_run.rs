@@ -283,6 +283,10 @@ fn bad_input_is_a_typed_error() {
         Err(Error::InvalidPolicy(_))
     ));
     assert!(compare(&region, &d, &[], 3, 1, 1, &|_, _| Ok(())).is_err());
+    // The suggestion cache's setting is gone (suggestions are computed for every request): a
+    // policy naming it is refused by name.
+    let err = serde_json::from_str::<SimPolicy>(r#"{"alternatives_refresh_s": 0}"#).unwrap_err();
+    assert!(err.to_string().contains("alternatives_refresh_s"), "{err}");
     assert!(matches!(
         simulate(&region, &d, &p, Window::days(3).warmup(SIM_DAYS_MAX + 1), 1, &quiet),
         Err(Error::InvalidArgument(_))
