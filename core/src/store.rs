@@ -783,8 +783,9 @@ impl SlotStore {
         // usual case) is only checked.
         for (counts, mut new) in by_day {
             let c = self.day_counts(counts);
-            // Safety: lists are replaced only here and in `counts_of` and `retire`, all
-            // serialised (publication), so this one stays until the swap below.
+            // Safety: lists are replaced only here and taken out only by `retire`, both
+            // serialised (under the publish lock, or single-threaded replay), so this one
+            // stays until the swap below; `guard` keeps it alive meanwhile anyway.
             if let Some(old) = unsafe { c.list.load(Ordering::Acquire, guard).as_ref() } {
                 new.extend(old.slots.iter().map(|&id| keyed(id)));
             }
