@@ -480,7 +480,6 @@ impl Engine {
         let Some(list) = self.store.department_day(department, date, pin) else {
             return (0, 0);
         };
-        let places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
         let free = self
             .day_free_memo(list, date, false, now, memo)
             .map(|(free, _)| free)
@@ -491,6 +490,10 @@ impl Engine {
                     .map(|s| self.free_now(s, false, now))
                     .sum()
             });
+        // Places after free: a racing publication adds to the places before the free places
+        // (`SlotStore::charge_run`), and places never shrink, so the answer never shows more
+        // free places than places.
+        let places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
         (free, places)
     }
 

@@ -587,14 +587,17 @@ impl SlotStore {
         }
         for index in [run.counts.0, run.counts.1] {
             let c = self.day_counts(index);
+            // The places first, then what is free and taken in them: a reader that loads the
+            // free places and then the places (`Engine::department_day_free_in`) never sees
+            // more free than places, even while a day is being published.
+            c.places.fetch_add(run.places, Ordering::AcqRel);
+            c.open_sizes.fetch_add(run.open_sizes, Ordering::AcqRel);
             if run.closed_taken != 0 {
                 c.add_closed_taken(run.closed_taken);
             }
             for p in Pool::ALL {
                 c.add_free(p, run.free[p as usize]);
             }
-            c.open_sizes.fetch_add(run.open_sizes, Ordering::AcqRel);
-            c.places.fetch_add(run.places, Ordering::AcqRel);
             self.sync_group(c);
         }
         // A run is one department-day: one date.

@@ -350,3 +350,105 @@ fn readers_and_bookers_race_retirement() {
     let bytes = engine.metrics().memory.slot_bytes as usize;
     assert!(bytes < published * 48 / 2, "{bytes} B of slots for {published} published");
 }
+
+/// Readers query days whose slot lists are being replaced: publication adds slots to days that
+/// already have some, while other threads book, cancel and ask every availability question.
+/// A day's list is swapped whole under the epoch (`DayCounts::list`) and the old one freed
+/// after the grace period, so a reader must only ever see a whole list, old or new: answers
+/// stay well-formed throughout, and once quiet the index equals a recount and every day's
+/// free places equal what its slots say.
+#[test]
+fn readers_race_publication_into_their_days() {
+    let mut policy = Policy::default();
+    policy.limits = limits_out_of_the_way();
+    let c = city_with(policy, at(day0(), 16, 0));
+    let engine = Arc::new(c.engine);
+    let days: Vec<Date> = (1..4).map(|d| day0().plus_days(d)).collect();
+    // Round r adds, to every doctor's day, slots starting at 07:00 + r minutes, 30 minutes
+    // apart: each round interleaves with the ones before, so every list is rebuilt.
+    let publish = |round: u16| {
+        let specs: Vec<SlotSpec> = days
+            .iter()
+            .flat_map(|&date| {
+                c.doctor.iter().flat_map(move |&resource| {
+                    (0..8u16).map(move |k| SlotSpec {
+                        resource,
+                        date,
+                        start_min: 7 * 60 + round + k * 30,
+                        end_min: 7 * 60 + round + k * 30 + 1,
+                        capacity: 2,
+                    })
+                })
+            })
+            .collect();
+        engine.publish_slots(&specs).unwrap();
+    };
+    publish(0);
+    let patients: Vec<PatientId> = engine.register_patients(300).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (app, departments) = (c.app, c.cardio);
+    let (first, last) = (days[0], days[days.len() - 1]);
+    std::thread::scope(|s| {
+        for t in 0..3u64 {
+            let (engine, patients, done) = (&engine, &patients, &done);
+            s.spawn(move || {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(t);
+                let mut rounds = 0;
+                while rounds < 200 || !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    rounds += 1;
+                    let dept = departments[rng.random_range(0..4)];
+                    if t == 0 {
+                        // The booker.
+                        let id = SlotId(rng.random_range(1..=engine.slot_count() as u32));
+                        let p = patients[rng.random_range(0..patients.len())];
+                        if let Ok(b) = engine.book(&Request::new(p, id, app)) {
+                            if rng.random_bool(0.5) {
+                                engine.cancel(b.id).unwrap();
+                            }
+                        }
+                        continue;
+                    }
+                    let free = engine
+                        .find_free_slots(&AvailabilityQuery::department(dept, first, last))
+                        .unwrap();
+                    for w in free.windows(2) {
+                        assert!((w[0].date, w[0].start_min) <= (w[1].date, w[1].start_min));
+                    }
+                    for f in &free {
+                        assert!((1..=2).contains(&f.free) && f.department == dept, "{f:?}");
+                        assert!((first..=last).contains(&f.date), "{f:?}");
+                    }
+                    for d in engine.free_places_by_day(dept, first, last).unwrap() {
+                        assert!(d.free <= d.places, "{d:?}");
+                    }
+                    let home = engine.department(dept).unwrap().institution;
+                    for a in engine.alternatives(dept, first, last, 3).unwrap() {
+                        assert!(a.institution != home && (0.0..=1.0).contains(&a.load), "{a:?}");
+                        assert!((1..=2).contains(&a.earliest.free), "{a:?}");
+                        assert_eq!(a.earliest.department, a.department, "{a:?}");
+                    }
+                }
+            });
+        }
+        for round in 1..30 {
+            publish(round);
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    // Each day's list recounted against its counters, and each slot against its days: a list
+    // that lost or doubled a slot while being replaced fails here.
+    engine.check_availability_index().unwrap();
+    // 30 rounds of 8 two-place slots per doctor-day, one doctor per department.
+    for &dept in &departments {
+        for d in engine.free_places_by_day(dept, first, last).unwrap() {
+            assert_eq!(d.places, 30 * 8 * 2, "{dept} on {}", d.date);
+        }
+        let all = AvailabilityQuery {
+            limit: 100_000,
+            ..AvailabilityQuery::department(dept, first, last)
+        };
+        let free = engine.find_free_slots(&all).unwrap();
+        let unique: std::collections::HashSet<SlotId> = free.iter().map(|f| f.slot).collect();
+        assert_eq!(unique.len(), free.len(), "a slot listed twice in {dept}'s days");
+    }
+}
