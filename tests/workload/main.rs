@@ -286,10 +286,12 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
             Some(format!("card: {:?}", e.link_card(patient, "ehealth", &number)))
         }
         94 => {
-            // An afternoon session published by hand, a few days past the rosters' horizon, in
-            // a random partition into calls and a random order: its shares must not depend on it.
+            // An afternoon session published by hand, in a random partition into calls and a
+            // random order: its shares must not depend on it. Today to a month ahead: into days
+            // other threads are querying and booking too (their lists are replaced under the
+            // readers), and past the rosters' horizon.
             let (resource, _) = w.resources[rng.random_range(0..w.resources.len())];
-            let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(15..30));
+            let date = e.now().to_local(OFFSET).0.plus_days(rng.random_range(0..30));
             let mut specs: Vec<SlotSpec> = (0..rng.random_range(1..10u16))
                 .map(|i| SlotSpec {
                     resource,
@@ -354,6 +356,11 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
             let days = e
                 .free_places_by_day(department, today, today.plus_days(13))
                 .map_err(|x| x.to_string())?;
+            // Under races too: never more free places than places, whatever is being
+            // published or booked meanwhile.
+            if let Some(d) = days.iter().find(|d| d.free > d.places) {
+                return Err(format!("{department}: {d:?} has more free places than places"));
+            }
             for d in days.into_iter().filter(|_| w.alone) {
                 let listed: u32 = free.iter().filter(|f| f.date == d.date).map(|f| f.free).sum();
                 if listed != d.free {
