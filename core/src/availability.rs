@@ -155,10 +155,6 @@ impl Engine {
         if list.slots.is_empty() {
             return None;
         }
-        let key = (date, list.starts.0, list.starts.1);
-        if let Some(pools) = memo.get(key) {
-            return pools;
-        }
         // A slot's pools depend only on its date and start: no slot is read (the check pins
         // its own guard: a release build reads nothing here, and pins nothing).
         debug_assert!({
@@ -170,8 +166,24 @@ impl Engine {
                 },
             )
         });
-        let (pools, n, mask) = self.requester_pools_at(date, list.starts.0, with_referral, now);
-        let (_, _, last_mask) = self.requester_pools_at(date, list.starts.1, with_referral, now);
+        self.pools_for_starts(date, list.starts, with_referral, now, memo)
+    }
+
+    /// `day_pools_memo` of a day of `date` whose slots start from `starts.0` to `starts.1`.
+    fn pools_for_starts(
+        &self,
+        date: Date,
+        starts: (u16, u16),
+        with_referral: bool,
+        now: Timestamp,
+        memo: &mut PoolsMemo,
+    ) -> Option<Pools> {
+        let key = (date, starts.0, starts.1);
+        if let Some(pools) = memo.get(key) {
+            return pools;
+        }
+        let (pools, n, mask) = self.requester_pools_at(date, starts.0, with_referral, now);
+        let (_, _, last_mask) = self.requester_pools_at(date, starts.1, with_referral, now);
         let answer = (mask == last_mask).then_some(Pools(pools, n));
         memo.remember(key, answer);
         answer
@@ -477,23 +489,29 @@ impl Engine {
         pin: &Guard,
         memo: &mut PoolsMemo,
     ) -> (u32, u32) {
-        let Some(list) = self.store.department_day(department, date, pin) else {
+        let Some(counts) = self.store.department_day_counts(department, date) else {
             return (0, 0);
         };
-        let free = self
-            .day_free_memo(list, date, false, now, memo)
-            .map(|(free, _)| free)
-            .unwrap_or_else(|| {
+        let c = self.store.day_counts(counts);
+        // From the counters and the day's first and last start alone where the day's slots
+        // answer alike (the list is not read); else slot by slot.
+        let from_counts = c
+            .starts()
+            .and_then(|starts| self.pools_for_starts(date, starts, false, now, memo))
+            .map(|pools| c.free_in(pools.as_slice()));
+        let free = from_counts.unwrap_or_else(|| {
+            self.store.day_list(counts, pin).map_or(0, |list| {
                 list.slots
                     .iter()
                     .filter_map(|id| self.store.get_in(*id, pin))
                     .map(|s| self.free_now(s, false, now))
                     .sum()
-            });
+            })
+        });
         // Places after free: a racing publication adds to the places before the free places
         // (`SlotStore::charge_run`), and places never shrink, so the answer never shows more
         // free places than places.
-        let places = self.store.day_counts(list.counts).places.load(Ordering::Acquire);
+        let places = c.places.load(Ordering::Acquire);
         (free, places)
     }
 

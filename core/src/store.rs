@@ -63,6 +63,11 @@ pub(crate) struct DayCounts {
     /// publication (serialised), the old list freed after the epoch's grace period; null
     /// for retired counters awaiting reuse.
     list: crossbeam_epoch::Atomic<DayList>,
+    /// The list's first and last start (`DayList::starts`, packed first << 16 | last), or
+    /// `NO_STARTS` before its first list: a by-day count needs only these and the counters,
+    /// not the list (one cache miss fewer per day on a province). Set with each new list, so
+    /// for a moment it may trail the counters of a day being published.
+    starts: AtomicU32,
 }
 
 impl Drop for DayCounts {
@@ -151,6 +156,7 @@ impl Default for DayCounts {
             group: AtomicU32::new(NO_GROUP),
             member: AtomicU32::new(0),
             list: crossbeam_epoch::Atomic::null(),
+            starts: AtomicU32::new(NO_STARTS),
         }
     }
 }
@@ -168,10 +174,17 @@ impl DayCounts {
         self.places.store(0, Ordering::Relaxed);
         self.group.store(g, Ordering::Relaxed);
         self.member.store(m, Ordering::Relaxed);
+        self.starts.store(NO_STARTS, Ordering::Relaxed);
         debug_assert!(
             self.list.load(Ordering::Acquire, &crossbeam_epoch::pin()).is_null(),
             "a retired day's list went with its retirement (`SlotStore::retire`)"
         );
+    }
+
+    /// The day's first and last start, once it has a list.
+    pub fn starts(&self) -> Option<(u16, u16)> {
+        let packed = self.starts.load(Ordering::Acquire);
+        (packed != NO_STARTS).then_some(((packed >> 16) as u16, packed as u16))
     }
 
     fn group(&self) -> u32 {
@@ -230,6 +243,8 @@ pub(crate) struct DayList {
 }
 
 const NO_COUNTS: u32 = u32::MAX;
+/// `DayCounts::starts` of a day without a list yet (no start packs to it: minutes < 1,440).
+const NO_STARTS: u32 = u32::MAX;
 
 /// Slots being added that share a department-day and a resource-day (`counts`: their
 /// counters' indexes), with what they add to both (`SlotStore::add`).
@@ -801,6 +816,7 @@ impl SlotStore {
             let mut slots = Vec::with_capacity(new.len());
             slots.extend(new.into_iter().map(|(_, _, id)| id));
             let list = crossbeam_epoch::Owned::new(DayList { slots, counts, starts });
+            c.starts.store((starts.0 as u32) << 16 | starts.1 as u32, Ordering::Release);
             let old = c.list.swap(list, Ordering::AcqRel, guard);
             if !old.is_null() {
                 // Safety: unreachable from now on (swapped out); readers that loaded it are
@@ -827,6 +843,11 @@ impl SlotStore {
     ) -> Option<&'g DayList> {
         let counts = *self.by_department_day.get(&(department, date))?;
         self.day_list(counts, guard)
+    }
+
+    /// A department-day's counters, if it has slots.
+    pub fn department_day_counts(&self, department: DepartmentId, date: Date) -> Option<u32> {
+        self.by_department_day.get(&(department, date)).map(|c| *c)
     }
 
     /// A resource-day's counters, if it has slots.
