@@ -189,6 +189,46 @@ impl Engine {
         answer
     }
 
+    /// What of the day of counters `counts` a requester's scan must read: `None` when the day
+    /// has nothing free for them; else its list, the part to read (past the slots already
+    /// closed when the day's slots answer differently, `open_part`), and the pools every slot
+    /// of that part answers with (`None`: ask slot by slot).
+    ///
+    /// Asked of the counters and the day's first and last start first (`DayCounts::starts`),
+    /// so that a day with nothing free for the requester is passed over without reading its
+    /// list — a cache miss saved per day on a city. Once a publication is done the starts are
+    /// the list's, and the answer is the one the list gives; while one is under way the
+    /// counters' starts may trail, and the list is asked instead.
+    fn day_to_scan<'g>(
+        &'g self,
+        counts: u32,
+        date: Date,
+        with_referral: bool,
+        now: Timestamp,
+        memo: &mut PoolsMemo,
+        pin: &'g Guard,
+    ) -> Option<(&'g [SlotId], Option<Pools>)> {
+        let c = self.store.day_counts(counts);
+        let starts = c.starts();
+        let pools = starts.and_then(|st| self.pools_for_starts(date, st, with_referral, now, memo));
+        if pools.is_some_and(|p| c.free_in(p.as_slice()) == 0) {
+            return None;
+        }
+        let list = self.store.day_list(counts, pin)?;
+        let pools = if starts == Some(list.starts) {
+            pools
+        } else {
+            match self.day_free_memo(list, date, with_referral, now, memo) {
+                Some((0, _)) => return None,
+                day => day.map(|(_, pools)| pools),
+            }
+        };
+        Some(match pools {
+            Some(pools) => (&list.slots[..], Some(pools)),
+            None => self.open_part(list, date, with_referral, now, pin),
+        })
+    }
+
     /// Free places of a whole day for a requester, from the index (see `day_pools_memo`), with
     /// the pools it was counted over; `None` when the day's slots do not answer alike.
     pub(crate) fn day_free_memo(
@@ -411,30 +451,24 @@ impl Engine {
                 }
             };
             // A day with nothing free for this requester is skipped without reading a slot.
-            let mut scan_day = |list: &DayList| match self.day_free_memo(
-                list,
-                date,
-                q.with_referral,
-                now,
-                &mut memo,
-            ) {
-                Some((0, _)) => {}
-                Some((_, pools)) => scan(&list.slots, Some(pools)),
-                None => {
-                    let (open, pools) = self.open_part(list, date, q.with_referral, now, pin);
+            // Nor its list read, when its counters tell (`day_to_scan`).
+            let mut scan_day = |counts: u32| {
+                if let Some((open, pools)) =
+                    self.day_to_scan(counts, date, q.with_referral, now, &mut memo, pin)
+                {
                     scan(open, pools)
                 }
             };
             match q.resource {
                 Some(r) => {
-                    if let Some(list) = self.store.resource_day_list(r, date, pin) {
-                        scan_day(list);
+                    if let Some(counts) = self.store.resource_day_counts(r, date) {
+                        scan_day(counts);
                     }
                 }
                 None => {
                     for d in departments {
-                        if let Some(list) = self.store.department_day(*d, date, pin) {
-                            scan_day(list);
+                        if let Some(counts) = self.store.department_day_counts(*d, date) {
+                            scan_day(counts);
                         }
                     }
                 }
@@ -606,21 +640,17 @@ impl Engine {
                         state[m as usize] = OTHER;
                     }
                 }
-                // Its day's list through the group-day's counters: no map lookup.
-                let Some(list) = gd.counts(m).and_then(|c| self.store.day_list(c, pin)) else {
+                let Some(counts) = gd.counts(m) else { continue };
+                // The set holds any pool's free place; this requester's pools decide. Its day's
+                // list is reached through the group-day's counters (no map lookup), and not at
+                // all when the counters say the day has nothing for this requester.
+                let Some((open, pools)) =
+                    self.day_to_scan(counts, date, false, now, &mut memo, pin)
+                else {
                     continue;
                 };
-                // The set holds any pool's free place; this requester's pools decide.
-                let day = self.day_free_memo(list, date, false, now, &mut memo);
-                if matches!(day, Some((0, _))) {
-                    continue;
-                }
                 // Its earliest free place: read slot by slot, only up to the first free one
                 // (past the closed ones, when the day's slots answer differently).
-                let (open, pools) = match day {
-                    Some((_, pools)) => (&list.slots[..], Some(pools)),
-                    None => self.open_part(list, date, false, now, pin),
-                };
                 let earliest = open.iter().find_map(|&id| {
                     let s = self.store.get_in(id, pin)?;
                     let free = match pools {

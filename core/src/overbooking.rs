@@ -121,7 +121,7 @@ impl Engine {
         let (mut places, mut days) = (0u64, 0u64);
         for d in -TYPICAL_DAYS..TYPICAL_DAYS {
             if let Some(counts) = self.store.resource_day_counts(resource, today.plus_days(d)) {
-                let p = counts.places.load(Ordering::Acquire);
+                let p = self.store.day_counts(counts).places.load(Ordering::Acquire);
                 if p > 0 {
                     places += p as u64;
                     days += 1;

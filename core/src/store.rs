@@ -834,26 +834,14 @@ impl SlotStore {
         unsafe { self.day_counts(counts).list.load(Ordering::Acquire, guard).as_ref() }
     }
 
-    /// A department-day's slots in start order, if it has any.
-    pub fn department_day<'g>(
-        &'g self,
-        department: DepartmentId,
-        date: Date,
-        guard: &'g Guard,
-    ) -> Option<&'g DayList> {
-        let counts = *self.by_department_day.get(&(department, date))?;
-        self.day_list(counts, guard)
-    }
-
     /// A department-day's counters, if it has slots.
     pub fn department_day_counts(&self, department: DepartmentId, date: Date) -> Option<u32> {
         self.by_department_day.get(&(department, date)).map(|c| *c)
     }
 
     /// A resource-day's counters, if it has slots.
-    pub fn resource_day_counts(&self, resource: ResourceId, date: Date) -> Option<&DayCounts> {
-        let counts = *self.by_resource_day.get(&(resource, date))?;
-        Some(self.day_counts(counts))
+    pub fn resource_day_counts(&self, resource: ResourceId, date: Date) -> Option<u32> {
+        self.by_resource_day.get(&(resource, date)).map(|c| *c)
     }
 
     /// A resource-day's slots in start order, if it has any.
