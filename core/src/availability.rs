@@ -190,8 +190,8 @@ impl Engine {
     }
 
     /// What of the day of counters `counts` a requester's scan must read: `None` when the day
-    /// has nothing free for them; else its list, the part to read (past the slots already
-    /// closed when the day's slots answer differently, `open_part`), and the pools every slot
+    /// has nothing free for them; else the part of its list to read (past the slots already
+    /// closed when the day's slots answer differently, `open_part`) and the pools every slot
     /// of that part answers with (`None`: ask slot by slot).
     ///
     /// Asked of the counters and the day's first and last start first (`DayCounts::starts`),
