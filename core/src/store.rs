@@ -844,17 +844,6 @@ impl SlotStore {
         self.by_resource_day.get(&(resource, date)).map(|c| *c)
     }
 
-    /// A resource-day's slots in start order, if it has any.
-    pub fn resource_day_list<'g>(
-        &'g self,
-        resource: ResourceId,
-        date: Date,
-        guard: &'g Guard,
-    ) -> Option<&'g DayList> {
-        let counts = *self.by_resource_day.get(&(resource, date))?;
-        self.day_list(counts, guard)
-    }
-
     /// Retire every day before `before`: its slots become unreachable at once (`get`), its
     /// department-day, resource-day and group-day entries and its day log go, and the memory
     /// follows once no lock-free reader can still hold it — slot chunks whose latest date is
@@ -948,7 +937,10 @@ impl SlotStore {
     /// Slot ids of a resource-day in start order (empty if none).
     pub fn resource_day(&self, resource: ResourceId, date: Date) -> Vec<SlotId> {
         let guard = &crossbeam_epoch::pin();
-        self.resource_day_list(resource, date, guard).map(|l| l.slots.clone()).unwrap_or_default()
+        self.resource_day_counts(resource, date)
+            .and_then(|counts| self.day_list(counts, guard))
+            .map(|l| l.slots.clone())
+            .unwrap_or_default()
     }
 }
 

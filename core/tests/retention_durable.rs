@@ -1,9 +1,27 @@
 //! Retention, durable (province-scale issue, item 5: "journaled so replay retires the same").
 //! Its own test binary: `retention.rs` counts every byte its process allocates.
 
+#[path = "common/limits.rs"]
+mod limits;
 mod retention_host;
 use haoyuan::*;
+use limits::limits_out_of_the_way;
 use retention_host::*;
+
+/// A fresh, empty directory under the target dir, named for its test.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// How the durable host opens: `policy`, `durability`, the host's clock at its first morning.
+fn open_options(policy: &Policy, durability: Durability) -> OpenOptions {
+    OpenOptions::new(durability)
+        .config(config(policy.clone()))
+        .clock(ClockKind::Manual(Timestamp::from_local(first_day(), 7 * 60, OFFSET)))
+}
 
 /// Retirement journaled and snapshotted: a durable host and an in-memory twin run 40 days
 /// under a 5-day retention, with snapshots while chunks of slot ids are being freed. Both hold
@@ -13,13 +31,12 @@ use retention_host::*;
 fn retirement_is_journaled_and_snapshotted_exactly() {
     let mut policy = Policy::default();
     policy.retention.days = 5;
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("retention-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("retention");
     let options = || {
-        OpenOptions::new(Durability::Buffered { interval: std::time::Duration::from_millis(5) })
-            .config(config(policy.clone()))
-            .clock(ClockKind::Manual(Timestamp::from_local(first_day(), 7 * 60, OFFSET)))
+        open_options(
+            &policy,
+            Durability::Buffered { interval: std::time::Duration::from_millis(5) },
+        )
     };
     let mut memory = Host::new(policy.clone());
     let mut durable = Host::on(DurableEngine::open(&dir, options()).unwrap());
@@ -87,14 +104,8 @@ fn retired_days_answer_typed_errors_and_change_nothing() {
 fn waits_for_retired_days_leave_their_lists() {
     let mut policy = Policy::default();
     policy.retention.days = 1;
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("retention-waits-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let options = || {
-        OpenOptions::new(Durability::Sync)
-            .config(config(policy.clone()))
-            .clock(ClockKind::Manual(Timestamp::from_local(first_day(), 7 * 60, OFFSET)))
-    };
+    let dir = fresh_dir("retention-waits");
+    let options = || open_options(&policy, Durability::Sync);
     let e = DurableEngine::open(&dir, options()).unwrap();
     let host = Host::on(&*e);
     let (patient, department) = (host.patients[0], e.resource(host.doctors[0]).unwrap().department);
@@ -146,22 +157,15 @@ fn waits_for_retired_days_leave_their_lists() {
 fn operations_racing_a_retirement_replay_exactly() {
     let mut policy = Policy::default();
     policy.retention.days = 1;
-    policy.limits = LimitPolicy {
-        per_department_day: 1000,
-        per_visit_date: 1000,
-        per_seven_days: 1000,
-        total_active: 1000,
-        group_dates: GroupDates::First,
-    };
+    policy.limits = limits_out_of_the_way();
     policy.cancellation.late_cancel_weight = 0.5;
     for round in 0..6 {
-        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("retention-race-{}-{round}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir(&format!("retention-race-{round}"));
         let options = || {
-            OpenOptions::new(Durability::Buffered { interval: std::time::Duration::from_millis(2) })
-                .config(config(policy.clone()))
-                .clock(ClockKind::Manual(Timestamp::from_local(first_day(), 7 * 60, OFFSET)))
+            open_options(
+                &policy,
+                Durability::Buffered { interval: std::time::Duration::from_millis(2) },
+            )
         };
         let e = DurableEngine::open(&dir, options()).unwrap();
         let inst =

@@ -302,11 +302,7 @@ fn readers_and_bookers_race_retirement() {
         for t in 0..3u64 {
             let (engine, patients, done) = (&engine, &patients, &done);
             s.spawn(move || {
-                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(t);
-                // At least 200 rounds each, however late the thread starts on a busy machine.
-                let mut rounds = 0;
-                while rounds < 200 || !done.load(std::sync::atomic::Ordering::Relaxed) {
-                    rounds += 1;
+                rounds_until(done, t, |rng| {
                     let n = engine.slot_count() as u32;
                     let id = SlotId(rng.random_range(1..=n));
                     if let Ok(info) = engine.slot(id) {
@@ -328,7 +324,7 @@ fn readers_and_bookers_race_retirement() {
                         assert!(f.free <= 2, "{f:?}");
                     }
                     engine.free_places_by_day(dept, from, from.plus_days(2)).unwrap();
-                }
+                })
             });
         }
         for d in 3..15 {
@@ -392,10 +388,7 @@ fn readers_race_publication_into_their_days() {
         for t in 0..3u64 {
             let (engine, patients, done) = (&engine, &patients, &done);
             s.spawn(move || {
-                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(t);
-                let mut rounds = 0;
-                while rounds < 200 || !done.load(std::sync::atomic::Ordering::Relaxed) {
-                    rounds += 1;
+                rounds_until(done, t, |rng| {
                     let dept = departments[rng.random_range(0..4)];
                     if t == 0 {
                         // The booker.
@@ -406,7 +399,7 @@ fn readers_race_publication_into_their_days() {
                                 engine.cancel(b.id).unwrap();
                             }
                         }
-                        continue;
+                        return;
                     }
                     let free = engine
                         .find_free_slots(&AvailabilityQuery::department(dept, first, last))
@@ -427,7 +420,7 @@ fn readers_race_publication_into_their_days() {
                         assert!((1..=2).contains(&a.earliest.free), "{a:?}");
                         assert_eq!(a.earliest.department, a.department, "{a:?}");
                     }
-                }
+                })
             });
         }
         for round in 1..30 {
@@ -450,5 +443,20 @@ fn readers_race_publication_into_their_days() {
         let free = engine.find_free_slots(&all).unwrap();
         let unique: std::collections::HashSet<SlotId> = free.iter().map(|f| f.slot).collect();
         assert_eq!(unique.len(), free.len(), "a slot listed twice in {dept}'s days");
+    }
+}
+
+/// A racing thread's loop: `round` with the thread's own seeded generator, at least 200 times
+/// (however late the thread starts on a busy machine), then until `done`.
+fn rounds_until(
+    done: &std::sync::atomic::AtomicBool,
+    seed: u64,
+    mut round: impl FnMut(&mut rand_chacha::ChaCha8Rng),
+) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut rounds = 0;
+    while rounds < 200 || !done.load(std::sync::atomic::Ordering::Relaxed) {
+        rounds += 1;
+        round(&mut rng);
     }
 }

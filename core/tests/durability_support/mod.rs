@@ -327,17 +327,15 @@ pub fn crash_options(durability: Durability) -> OpenOptions {
     OpenOptions::new(durability).config(c).clock(ClockKind::Manual(start()))
 }
 
-/// Per-patient limits no crash-test load reaches: these tests are about durability, not
-/// anti-scalping, and their children book at random.
-pub fn limits_out_of_the_way() -> LimitPolicy {
-    LimitPolicy {
-        per_department_day: 1000,
-        per_visit_date: 1000,
-        per_seven_days: 1000,
-        total_active: 1000,
-        group_dates: GroupDates::First,
-    }
-}
+// Per-patient limits no crash-test load reaches: these tests are about durability, not
+// anti-scalping, and their children book at random.
+// A test binary may include both shared modules, and so this file twice: the same function
+// in two modules, harmless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/limits.rs"]
+mod limits;
+#[allow(unused_imports)] // not every test binary uses it
+pub use limits::limits_out_of_the_way;
 
 /// A hospital of 3 departments × 4 doctors with 5 days published, and `CRASH_PATIENTS`
 /// patients, written to `dir` and closed: the crash tests' children open it.
