@@ -237,6 +237,8 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
     // Acknowledged booking groups, their booking ids in order.
     let mut groups: Vec<Vec<u64>> = Vec::new();
     let mut torn_tails = 0;
+    // Acknowledged bookings the records had forgotten at the last check (ended, past history).
+    let mut forgotten = 0;
     let began = Instant::now();
     for round in 0..kills {
         let mut child = Command::new(&exe)
@@ -300,10 +302,26 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
             torn_tails += 1;
         }
         let mut states: HashMap<BookingState, usize> = HashMap::new();
+        forgotten = 0;
         for &id in &booked {
-            let b = e.booking(BookingId(id)).unwrap_or_else(|err| {
-                panic!("round {round}: acknowledged booking {id} lost: {err}")
-            });
+            let b = match e.booking(BookingId(id)) {
+                Ok(b) => b,
+                // A patient's record forgets its oldest ended bookings past its history
+                // (ENDED_BOOKINGS_KEPT; the journal keeps them): on a fast run a patient books
+                // more than that many times over the rounds. Only an ended booking can be
+                // forgotten, and only by a record whose history is full.
+                Err(Error::NotFound { kind, .. }) if kind == FORGOTTEN_BOOKING => {
+                    let mine = e.bookings_of(BookingId(id).origin_patient()).unwrap();
+                    let ended = mine.iter().filter(|b| !b.state.is_active()).count();
+                    assert!(
+                        ended >= ENDED_BOOKINGS_KEPT,
+                        "round {round}: {id} forgotten by a record with {ended} ended bookings"
+                    );
+                    forgotten += 1;
+                    continue;
+                }
+                Err(err) => panic!("round {round}: acknowledged booking {id} lost: {err}"),
+            };
             *states.entry(b.state).or_default() += 1;
             if cancelled.contains(&id) {
                 assert_eq!(
@@ -360,7 +378,7 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
             eprintln!("round {round}: {acked_this_round} acknowledged this round, {} bookings checked ({} keyed, {} groups), {states:?}", booked.len(), keyed.len(), groups.len());
         }
     }
-    eprintln!("{kills} kills in {:?}; {} acknowledged bookings ({} with request keys), {} cancellations, {torn_tails} torn tails cut", began.elapsed(), booked.len(), keyed.len(), cancelled.len());
+    eprintln!("{kills} kills in {:?}; {} acknowledged bookings ({} with request keys), {} cancellations, {torn_tails} torn tails cut, {forgotten} forgotten as history", began.elapsed(), booked.len(), keyed.len(), cancelled.len());
     assert!(booked.len() > kills, "the child must make progress between kills");
     // One fsync per keyed request (as thread 0's calls): tens per round, not thousands.
     assert!(!keyed.is_empty(), "keyed requests must be acknowledged too, for their check to run");
