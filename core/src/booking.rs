@@ -261,7 +261,7 @@ impl Engine {
         }
         // Logged before the claim: a provider suspension that closes the slot after our claim
         // is guaranteed to find this entry (store.rs).
-        self.store.log_attempt(slot.date, req.slot, patient);
+        self.store.log_attempt(slot.date, req.slot, patient)?;
         let pool = self.store.claim(&slot, order.as_slice()).map_err(refused)?;
 
         let id = BookingId::new(patient, state.next_seq);
@@ -289,7 +289,8 @@ impl Engine {
         if let Some(r) = req.referral.and_then(|r| state.referral_mut(r)) {
             r.used_by = Some(id);
         }
-        state.push_booking(BookingRec::made(&booking), now);
+        let (rec, links) = BookingRec::made(&booking);
+        state.push_booking(rec, links, now);
         let (slot_id, channel, referral) = (req.slot, req.channel, req.referral);
         match mode.hold_ttl_s {
             Some(_) => {
@@ -443,7 +444,7 @@ impl Engine {
             // A booking of a retired day that retention has not pruned from this record yet:
             // already forgotten (see `Engine::retire_due` for why this check is made here,
             // under the patient's lock).
-            Some(index) if self.is_retired(state.bookings[index].starts_at) => {
+            Some(index) if self.is_retired(state.bookings[index].starts_at()) => {
                 Err(Error::not_found(FORGOTTEN_BOOKING, id.0))
             }
             Some(index) => f(self, owner, &mut state, index),
@@ -493,7 +494,8 @@ impl Engine {
         if let Some(slot) = &place {
             self.store.release(slot, b.pool);
         }
-        let (slot, referral) = (b.slot, b.referral());
+        let slot = b.slot;
+        let referral = state.referral_of(&state.bookings[index]);
         if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
             r.used_by = None;
             self.emit_at(now, EventKind::ReferralReturned { referral: r.id });
@@ -515,7 +517,7 @@ impl Engine {
         now: Timestamp,
     ) -> Option<(Error, Option<SlotId>)> {
         let b = &state.bookings[i];
-        let (id, expired_at, slot) = (b.id, b.expires_at, b.slot);
+        let (id, expired_at, slot) = (b.id, b.expires_at(), b.slot);
         match b.state {
             BookingState::Expired => Some((
                 Error::HoldExpired { booking: id, expired_at, utc_offset_s: self.utc_offset_s },
@@ -551,7 +553,7 @@ impl Engine {
             }
             state.bookings[i].state = BookingState::Booked;
             engine.emit_at(now, EventKind::Confirmed { booking: id });
-            Ok((Ok(state.bookings[i].public(owner)), None))
+            Ok((Ok(state.public_at(i, owner)), None))
         })?;
         if let Some(slot) = freed {
             self.offer_freed_place(slot, now);
@@ -629,7 +631,7 @@ impl Engine {
                         .emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
                 }
             }
-            Ok((Ok(state.bookings[i].public(owner)), Some(slot)))
+            Ok((Ok(state.public_at(i, owner)), Some(slot)))
         })?;
         if let Some(slot) = slot {
             self.offer_freed_place(slot, now);
@@ -664,7 +666,7 @@ impl Engine {
                 }
                 None => event(),
             }
-            Ok(b.public(owner))
+            Ok(state.public_at(i, owner))
         })
         .and_then(|b| self.durable(b))
     }
@@ -703,7 +705,7 @@ impl Engine {
                 Some(slot) => engine.board_change(&slot, Change::Fulfilled, now, true, event),
                 None => event(),
             }
-            Ok(b.public(owner))
+            Ok(state.public_at(i, owner))
         })
         .and_then(|b| self.durable(b))
     }
@@ -719,10 +721,10 @@ impl Engine {
             if b.state != BookingState::Booked {
                 return Err(Self::wrong_state(b, "mark as no-show"));
             }
-            if now < b.starts_at {
+            if now < b.starts_at() {
                 return Err(Error::invalid(format!(
                     "{id} starts at {}; a no-show can only be marked after that",
-                    b.starts_at
+                    b.starts_at()
                 )));
             }
             b.state = BookingState::NoShow;
@@ -739,7 +741,7 @@ impl Engine {
             {
                 engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
             }
-            Ok(state.bookings[i].public(owner))
+            Ok(state.public_at(i, owner))
         });
         drop(policy_gate);
         marked.and_then(|b| self.durable(b))
@@ -749,7 +751,7 @@ impl Engine {
     pub(crate) fn expire_if_due(&self, id: BookingId, now: Timestamp) -> bool {
         let freed = self.with_booking(id, |engine, _, state, i| {
             let b = &state.bookings[i];
-            if b.state != BookingState::Held || now < b.expires_at {
+            if b.state != BookingState::Held || now < b.expires_at() {
                 return Ok(None);
             }
             let slot = b.slot;

@@ -881,7 +881,7 @@ impl Engine {
                 .bookings
                 .iter()
                 .filter(|b| b.state.is_active())
-                .map(|b| b.public(patient))
+                .map(|b| state.public_booking(b, patient))
                 .collect(),
             referrals: state.referrals().to_vec(),
             waitlist_entries: state.waitlist_entries,
@@ -892,7 +892,7 @@ impl Engine {
     /// ended ones (at most `ENDED_BOOKINGS_KEPT`; the event stream has them all).
     pub fn bookings_of(&self, patient: PatientId) -> Result<Vec<Booking>> {
         let (owner, state) = self.patients.lock(patient)?;
-        Ok(state.bookings.iter().map(|b| b.public(owner)).collect())
+        Ok(state.bookings.iter().map(|b| state.public_booking(b, owner)).collect())
     }
 
     /// Every hold and booking on `slots` (at most [`SLOTS_PER_QUERY_MAX`]), active ones and the
@@ -917,9 +917,7 @@ impl Engine {
         let mut patients: Vec<PatientId> = Vec::new();
         for d in dates {
             if let Some(log) = self.store.day_log.get(&d) {
-                patients.extend(
-                    log.iter().filter(|(_, (s, _))| wanted.contains(s)).map(|(_, (_, p))| *p),
-                );
+                patients.extend(log.iter().filter(|(s, _)| wanted.contains(s)).map(|(_, p)| p));
             }
         }
         patients.sort_unstable();
@@ -931,7 +929,7 @@ impl Engine {
             let Ok((owner, state)) = self.patients.lock(p) else { continue };
             for b in state.bookings.iter().filter(|b| wanted.contains(&b.slot)) {
                 if seen.insert(b.id) {
-                    out.push(b.public(owner));
+                    out.push(state.public_booking(b, owner));
                 }
             }
         }
@@ -978,7 +976,7 @@ impl Engine {
             .patients
             .lock(id.origin_patient())
             .map_err(|_| Error::not_found("booking", id.0))?;
-        match state.booking(id).map(|b| b.public(owner)) {
+        match state.booking(id).map(|b| state.public_booking(b, owner)) {
             Some(b) => Ok(b),
             None => {
                 drop(state);
@@ -1302,9 +1300,7 @@ impl Engine {
         // Every claim that won before the close logged its patient first (see store.rs).
         let closed: HashSet<SlotId> = slots.iter().copied().collect();
         let mut patients: Vec<PatientId> = match self.store.day_log.get(&date) {
-            Some(log) => {
-                log.iter().filter(|(_, (s, _))| closed.contains(s)).map(|(_, (_, p))| *p).collect()
-            }
+            Some(log) => log.iter().filter(|(s, _)| closed.contains(s)).map(|(_, p)| p).collect(),
             None => Vec::new(),
         };
         patients.sort_unstable();
@@ -1318,11 +1314,11 @@ impl Engine {
                 cancelled.extend(self.end_groups_in_closed(owner, &mut state, &closed, now));
             }
             let mut returned = Vec::new();
-            for b in state
-                .bookings
-                .iter_mut()
-                .filter(|b| b.state.is_active() && closed.contains(&b.slot))
-            {
+            for i in 0..state.bookings.len() {
+                let b = &mut state.bookings[i];
+                if !(b.state.is_active() && closed.contains(&b.slot)) {
+                    continue;
+                }
                 let was_waiting = b.state == BookingState::CheckedIn;
                 b.state = BookingState::ProviderCancelled;
                 // Numbered before the release, as in `end_booking` (journal prefixes stay within capacity).
@@ -1345,10 +1341,8 @@ impl Engine {
                 if let Some(s) = self.store.get(b.slot) {
                     self.store.release(&s, b.pool);
                 }
-                if let Some(r) = b.referral() {
-                    returned.push(r);
-                }
-                cancelled.push(b.public(owner));
+                returned.extend(state.referral_of(&state.bookings[i]));
+                cancelled.push(state.public_at(i, owner));
             }
             for r in returned {
                 if let Some(r) = state.referral_mut(r) {

@@ -122,7 +122,7 @@ impl Engine {
                 .members
                 .iter()
                 .filter_map(|m| state.booking(*m))
-                .map(|b| b.public(patient))
+                .map(|b| state.public_booking(b, patient))
                 .collect(),
             replaces: g.replaces,
         })
@@ -249,8 +249,13 @@ impl Engine {
                 pools.push(pool);
                 continue;
             }
-            self.store.log_attempt(p.slot.date, p.id, patient);
-            match self.store.claim(p.slot, p.order.as_slice()) {
+            let claimed = self.store.log_attempt(p.slot.date, p.id, patient).and_then(|()| {
+                self.store.claim(p.slot, p.order.as_slice()).map_err(|e| match e {
+                    ClaimError::Full => Error::SlotFull { slot: p.id },
+                    ClaimError::Closed => Error::SlotClosed { slot: p.id },
+                })
+            });
+            match claimed {
                 Ok(pool) => pools.push(pool),
                 Err(e) => {
                     for (q, pool) in places.iter().zip(&pools) {
@@ -258,10 +263,7 @@ impl Engine {
                             self.store.release(q.slot, *pool);
                         }
                     }
-                    return Err(match e {
-                        ClaimError::Full => Error::SlotFull { slot: p.id },
-                        ClaimError::Closed => Error::SlotClosed { slot: p.id },
-                    });
+                    return Err(e);
                 }
             }
         }
@@ -306,7 +308,8 @@ impl Engine {
         // One growth for the group's places, not one per place.
         state.bookings.reserve_exact(bookings.len());
         for b in &bookings {
-            state.push_booking(BookingRec::made(b), now);
+            let (rec, links) = BookingRec::made(b);
+            state.push_booking(rec, links, now);
         }
         let replaces = moving.as_ref().map(|m| m.unit);
         push_lean(
@@ -360,7 +363,7 @@ impl Engine {
     fn moving(&self, state: &PatientState, id: BookingId) -> Result<Moving> {
         let b = state.booking(id).ok_or_else(|| Error::not_found("booking", id.0))?;
         // Of a retired day not yet pruned from this record: forgotten (`Engine::retire_due`).
-        if self.is_retired(b.starts_at) {
+        if self.is_retired(b.starts_at()) {
             return Err(Error::not_found(crate::error::FORGOTTEN_BOOKING, id.0));
         }
         let (unit, ids) = match state.group_of(id) {
@@ -373,8 +376,8 @@ impl Engine {
             let Some(x) = state.booking(m) else { continue };
             match x.state {
                 BookingState::Held | BookingState::Booked => {
-                    if x.referral().is_some() {
-                        referral = x.referral();
+                    if let Some(r) = state.referral_of(x) {
+                        referral = Some(r);
                     }
                     members.push(Member { id: x.id, slot: x.slot, pool: x.pool });
                 }
@@ -461,7 +464,7 @@ impl Engine {
         }
         let asked = state
             .booking(asked)
-            .map(|b| b.public(owner))
+            .map(|b| state.public_booking(b, owner))
             .ok_or_else(|| Error::not_found("booking", asked.0))?;
         Ok((asked, ending.iter().map(|b| b.slot).collect()))
     }
@@ -515,7 +518,7 @@ impl Engine {
                     self.board_free_change(&s, now);
                 }
             }
-            ended.extend(ending.iter().map(|b| b.public(owner)));
+            ended.extend(ending.iter().map(|b| state.public_booking(b, owner)));
         }
         ended
     }
@@ -668,7 +671,8 @@ fn end_members(
     to: BookingState,
 ) -> Vec<ReferralId> {
     let mut returned = Vec::new();
-    for r in ending.iter().filter_map(|b| b.referral()) {
+    let referrals: Vec<ReferralId> = ending.iter().filter_map(|b| state.referral_of(b)).collect();
+    for r in referrals {
         if let Some(r) = state.referral_mut(r) {
             r.used_by = None;
             returned.push(r.id);

@@ -6,7 +6,7 @@
 //! (invariant 2). Merging two records is the only place that touches two patients; it takes
 //! them one after the other, never nested (see `Engine::merge_patients`).
 
-use crate::booking_record::BookingRec;
+use crate::booking_record::{BookingLinks, BookingRec};
 use crate::cards::{check_card_fields, mask_card_number, CardDigest, CardKey};
 use crate::chunked::ChunkedVec;
 use crate::error::{Error, LimitKind, Result};
@@ -199,6 +199,9 @@ struct Rare {
     referrals: ThinVec<Referral>,
     /// The patient's booking groups (`groups.rs`).
     groups: ThinVec<GroupRec>,
+    /// The referral and offer of each booking in `bookings` that has either (see
+    /// `booking_record.rs`): one entry per such booking, none for a booking gone.
+    links: ThinVec<BookingLinks>,
 }
 
 impl Rare {
@@ -210,6 +213,7 @@ impl Rare {
             && self.no_shows.is_empty()
             && self.referrals.is_empty()
             && self.groups.is_empty()
+            && self.links.is_empty()
     }
 }
 
@@ -344,7 +348,7 @@ impl PatientState {
         PatientRec {
             merged_into: self.merged_into(),
             cards: self.cards(types),
-            bookings: self.bookings.iter().map(|b| b.public(me)).collect(),
+            bookings: self.bookings.iter().map(|b| self.public_booking(b, me)).collect(),
             next_seq: self.next_seq,
             no_shows: self.no_shows().to_vec(),
             suspended_until: self.suspended_until(),
@@ -358,11 +362,17 @@ impl PatientState {
     /// `None` when a booking names an id no engine makes (see `BookingRec::new`).
     pub fn from_parts(types: &CardTypes, p: PatientRec) -> Option<PatientState> {
         let mut state = PatientState {
-            bookings: p.bookings.iter().map(BookingRec::new).collect::<Option<_>>()?,
             next_seq: p.next_seq,
             waitlist_entries: p.waitlist_entries,
             ..PatientState::default()
         };
+        let mut links = ThinVec::new();
+        state.bookings.reserve_exact(p.bookings.len());
+        for b in &p.bookings {
+            let (rec, link) = BookingRec::new(b)?;
+            state.bookings.push(rec);
+            links.extend(link);
+        }
         for card in p.cards {
             state.add_card(types, card);
         }
@@ -373,6 +383,7 @@ impl PatientState {
             no_shows: p.no_shows.into(),
             referrals: p.referrals.into(),
             groups: p.groups.into(),
+            links,
         };
         state.rare = (!rare.is_empty()).then(|| Box::new(rare));
         Some(state)
@@ -381,6 +392,26 @@ impl PatientState {
     /// The booking `id`, if the record still holds it.
     pub fn booking(&self, id: BookingId) -> Option<&BookingRec> {
         self.bookings.iter().rev().find(|b| b.id == id)
+    }
+
+    /// The referral and offer of `b`, a booking of this record, if it has either.
+    fn links_of(&self, b: &BookingRec) -> Option<&BookingLinks> {
+        self.rare.as_ref()?.links.iter().find(|l| l.booking == b.id)
+    }
+
+    /// The public form of `b`, a booking of this record, which is kept under `owner`.
+    pub fn public_booking(&self, b: &BookingRec, owner: PatientId) -> Booking {
+        b.public(owner, self.links_of(b))
+    }
+
+    /// The public form of booking `i` of this record, which is kept under `owner`.
+    pub fn public_at(&self, i: usize, owner: PatientId) -> Booking {
+        self.public_booking(&self.bookings[i], owner)
+    }
+
+    /// The referral `b`, a booking of this record, was made with, if any.
+    pub fn referral_of(&self, b: &BookingRec) -> Option<ReferralId> {
+        self.links_of(b).and_then(BookingLinks::referral)
     }
 
     /// The group booking `id` belongs to, if any.
@@ -438,13 +469,18 @@ impl PatientState {
     /// expired ones, and fulfilled or no-show ones whose segment has started (their place stays
     /// counted in the slot). Amortised O(1): the list is compacted only when it has grown to
     /// twice the kept history. Deterministic in `now`, so a replay keeps the same ones.
-    pub fn push_booking(&mut self, booking: BookingRec, now: Timestamp) {
+    pub fn push_booking(
+        &mut self,
+        booking: BookingRec,
+        links: Option<BookingLinks>,
+        now: Timestamp,
+    ) {
         if self.bookings.len() >= 2 * ENDED_BOOKINGS_KEPT {
             let forgettable = |b: &BookingRec| match b.state {
                 BookingState::Cancelled
                 | BookingState::Expired
                 | BookingState::ProviderCancelled => true,
-                BookingState::Fulfilled | BookingState::NoShow => b.starts_at <= now,
+                BookingState::Fulfilled | BookingState::NoShow => b.starts_at() <= now,
                 _ => false,
             };
             let mut drop = self
@@ -459,12 +495,7 @@ impl PatientState {
                     drop -= forget as usize;
                     !forget
                 });
-                // A group goes when the last of its bookings has gone.
-                if let Some(rare) = &mut self.rare {
-                    let bookings = &self.bookings;
-                    rare.groups
-                        .retain(|g| g.members.iter().any(|m| bookings.iter().any(|b| b.id == *m)));
-                }
+                self.forget_what_went_with_bookings();
             }
         }
         // Up to a few bookings the list grows one at a time: most patients hold one to three
@@ -473,7 +504,22 @@ impl PatientState {
         if self.bookings.len() == self.bookings.capacity() && self.bookings.len() < 4 {
             self.bookings.reserve_exact(1);
         }
+        if let Some(links) = links {
+            debug_assert!(links.booking == booking.id && self.links_of(&booking).is_none());
+            push_lean(&mut self.rare_mut().links, links);
+        }
         self.bookings.push(booking);
+    }
+
+    /// After bookings went from the list: a group goes when the last of its bookings has gone,
+    /// and a booking's links go with it.
+    fn forget_what_went_with_bookings(&mut self) {
+        if let Some(rare) = &mut self.rare {
+            let bookings = &self.bookings;
+            let kept = |id: BookingId| bookings.iter().any(|b| b.id == id);
+            rare.groups.retain(|g| g.members.iter().any(|m| kept(*m)));
+            rare.links.retain(|l| kept(l.booking));
+        }
     }
 
     /// Take over a merged record's data (the merge keeps everything, drops nothing). The moved
@@ -489,7 +535,7 @@ impl PatientState {
         self.bookings.extend(other.bookings);
         self.waitlist_entries += other.waitlist_entries;
         let Some(theirs) = other.rare else { return };
-        let Rare { suspended_until, mut referrals, no_shows, groups, .. } = *theirs;
+        let Rare { suspended_until, mut referrals, no_shows, groups, links, .. } = *theirs;
         for r in &mut referrals {
             r.patient = me;
         }
@@ -502,6 +548,7 @@ impl PatientState {
         };
         mine.referrals.extend(referrals);
         mine.groups.extend(groups);
+        mine.links.extend(links);
     }
 
     /// Check DOMAIN.md's per-patient limits for a new booking on `date` in `department`.
@@ -687,17 +734,14 @@ impl PatientState {
         utc_offset_s: i32,
     ) -> usize {
         let before = self.bookings.len();
-        self.bookings.retain(|b| b.starts_at >= cutoff);
+        self.bookings.retain(|b| b.starts_at() >= cutoff);
         let gone = before - self.bookings.len();
         if gone > 0 {
             self.bookings.shrink_to_fit();
+            self.forget_what_went_with_bookings();
         }
         if let Some(rare) = &mut self.rare {
             let bookings = &self.bookings;
-            if gone > 0 {
-                rare.groups
-                    .retain(|g| g.members.iter().any(|m| bookings.iter().any(|b| b.id == *m)));
-            }
             let year = now.to_local(utc_offset_s).0.year();
             let counts = |m: &NoShowMark| match policy.window {
                 NoShowWindow::CalendarYear => m.at.to_local(utc_offset_s).0.year() == year,
@@ -843,7 +887,7 @@ mod tests {
     use crate::model::*;
 
     fn booking(date: i32, dept: u32, state: BookingState) -> BookingRec {
-        BookingRec::made(&Booking {
+        let (rec, links) = BookingRec::made(&Booking {
             id: BookingId(0),
             patient: PatientId(0),
             slot: SlotId(0),
@@ -857,7 +901,9 @@ mod tests {
             created_at: Timestamp(0),
             expires_at: Timestamp(0),
             starts_at: Timestamp(0),
-        })
+        });
+        assert!(links.is_none());
+        rec
     }
 
     #[test]
@@ -890,11 +936,11 @@ mod tests {
     #[test]
     fn ended_history_is_bounded_and_active_bookings_are_kept() {
         let mut p = PatientState::default();
-        p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
+        p.push_booking(booking(1, 1, BookingState::Booked), None, Timestamp(0));
         for i in 0..1000 {
             let mut b = booking(2, 1, BookingState::Cancelled);
             b.id = BookingId(i + 10);
-            p.push_booking(b, Timestamp(0));
+            p.push_booking(b, None, Timestamp(0));
         }
         assert!(p.bookings.len() <= 2 * ENDED_BOOKINGS_KEPT);
         assert_eq!(p.bookings[0].state, BookingState::Booked, "active bookings are never dropped");
@@ -910,11 +956,11 @@ mod tests {
     fn an_empty_record_allocates_nothing_and_a_first_entry_exactly_one() {
         let mut p = PatientState::default();
         assert!(p.rare.is_none() && p.bookings.capacity() == 0, "nothing allocated while empty");
-        p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
+        p.push_booking(booking(1, 1, BookingState::Booked), None, Timestamp(0));
         assert_eq!(p.bookings.capacity(), 1);
         // A few bookings grow one at a time (no doubling slack in a 3-booking record).
-        p.push_booking(booking(2, 1, BookingState::Booked), Timestamp(0));
-        p.push_booking(booking(3, 1, BookingState::Booked), Timestamp(0));
+        p.push_booking(booking(2, 1, BookingState::Booked), None, Timestamp(0));
+        p.push_booking(booking(3, 1, BookingState::Booked), None, Timestamp(0));
         assert_eq!(p.bookings.capacity(), 3);
         let pol = NoShowPolicy::default();
         p.add_no_show(0.5, Timestamp(0), &pol, 0);
@@ -1066,7 +1112,7 @@ mod tests {
         let types = CardTypes::default();
         let mut p = PatientState::default();
         p.add_card(&types, card("resident_id", "441900199001011234"));
-        p.push_booking(booking(1, 1, BookingState::Booked), Timestamp(0));
+        p.push_booking(booking(1, 1, BookingState::Booked), None, Timestamp(0));
         let q = PatientState::from_parts(&types, p.parts(&types, PatientId(1))).unwrap();
         assert!(q.rare.is_none() && q.card.is_some());
         assert_eq!(q.cards(&types), p.cards(&types));
@@ -1080,6 +1126,83 @@ mod tests {
         );
         assert_eq!(q.cards(&types), p.cards(&types));
         assert_eq!(q.bookings.to_vec(), p.bookings.to_vec());
+    }
+
+    /// A booking with a referral or an offer keeps them beside the record
+    /// (`booking_record.rs`): they read back with the booking wherever it goes — a snapshot, a
+    /// merge — and go with it, whether the history forgets it or retention retires it.
+    #[test]
+    fn a_bookings_links_follow_it_and_go_with_it() {
+        let types = CardTypes::default();
+        let linked = |id: u64, date: i32, state: BookingState| {
+            let b = Booking {
+                id: BookingId(id),
+                patient: PatientId(1),
+                slot: SlotId(3),
+                department: DepartmentId(1),
+                date: Date(date),
+                channel: ChannelId(0),
+                state,
+                pool: Pool::Referral,
+                referral: Some(ReferralId(id + 100)),
+                offer: id.is_multiple_of(2).then_some(WaitlistId(id + 200)),
+                created_at: Timestamp(0),
+                expires_at: Timestamp(0),
+                starts_at: Timestamp(date as i64 * DAY_S),
+            };
+            let (rec, links) = BookingRec::made(&b);
+            (b, rec, links)
+        };
+        let mut p = PatientState::default();
+        let (b1, rec, links) = linked(1, 10, BookingState::Booked);
+        p.push_booking(rec, links, Timestamp(0));
+        p.push_booking(booking(10, 1, BookingState::Booked), None, Timestamp(0));
+        assert_eq!(p.public_at(0, PatientId(1)), b1);
+        assert_eq!(p.referral_of(&p.bookings[0]), Some(ReferralId(101)));
+        assert_eq!(p.referral_of(&p.bookings[1]), None);
+        // A snapshot's round trip.
+        let q = PatientState::from_parts(&types, p.parts(&types, PatientId(1))).unwrap();
+        assert_eq!(q.public_at(0, PatientId(1)), b1);
+        assert_eq!(q.rare.as_ref().unwrap().links.len(), 1);
+        // A merge: the survivor reads the merged record's booking with its links.
+        let mut survivor = PatientState::default();
+        survivor.absorb(&types, PatientId(7), p);
+        let moved = survivor.booking(BookingId(1)).unwrap();
+        assert_eq!(
+            survivor.public_booking(moved, PatientId(7)),
+            Booking { patient: PatientId(7), ..b1 }
+        );
+        // The history forgets ended bookings past ENDED_BOOKINGS_KEPT: their links go too.
+        let mut p = PatientState::default();
+        for i in 0..(2 * ENDED_BOOKINGS_KEPT as u64 + 1) {
+            let (_, rec, links) = linked(i + 1, 10, BookingState::Cancelled);
+            p.push_booking(rec, links, Timestamp(20 * DAY_S));
+        }
+        let kept: Vec<BookingId> = p.bookings.iter().map(|b| b.id).collect();
+        let links: Vec<BookingId> =
+            p.rare.as_ref().unwrap().links.iter().map(|l| l.booking).collect();
+        assert!(kept.len() < 2 * ENDED_BOOKINGS_KEPT, "the history was compacted");
+        assert_eq!(links, kept, "one entry per booking kept, none for a booking gone");
+        for (i, b) in p.bookings.iter().enumerate() {
+            assert_eq!(p.public_at(i, PatientId(1)), linked(b.id.0, 10, BookingState::Cancelled).0);
+        }
+        // Retention: a retired day's bookings go with their links, and an empty rare part too.
+        let mut p = PatientState::default();
+        let (_, rec, links) = linked(2, 10, BookingState::Fulfilled);
+        p.push_booking(rec, links, Timestamp(0));
+        let (b3, rec, links) = linked(3, 40, BookingState::Booked);
+        p.push_booking(rec, links, Timestamp(0));
+        assert_eq!(
+            p.retire(Timestamp(20 * DAY_S), &NoShowPolicy::default(), Timestamp(50 * DAY_S), 0),
+            1
+        );
+        assert_eq!(p.rare.as_ref().unwrap().links.len(), 1);
+        assert_eq!(p.public_at(0, PatientId(1)), b3);
+        assert_eq!(
+            p.retire(Timestamp(45 * DAY_S), &NoShowPolicy::default(), Timestamp(75 * DAY_S), 0),
+            1
+        );
+        assert!(p.rare.is_none(), "nothing left in the rare part: freed");
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! group-days reused, both after the epoch's grace period.
 
 use crate::chunked::{ChunkedVec, CHUNK};
+use crate::day_log::{DayLog, DAY_LOG_MAX};
+use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::model::Pool;
 use crate::slot::{ClaimError, Dealt, Slot};
@@ -271,7 +273,7 @@ pub(crate) struct SlotStore {
     /// The group-days (`GroupDay`), appended as they appear, and where each one is.
     pub group_days: boxcar::Vec<GroupDay>,
     pub by_group_day: IdMap<(SpecialtyId, DistrictId, Date), u32>,
-    pub day_log: IdMap<Date, boxcar::Vec<(SlotId, PatientId)>>,
+    pub day_log: IdMap<Date, DayLog>,
     /// Where the dealing of each resource-day's reserved places stands (`slot::pool_sizes`):
     /// saves re-dealing a day from its first place at every publication. Derived state — a
     /// missing entry is rebuilt from the day's slots — so neither journaled nor snapshotted.
@@ -376,7 +378,7 @@ impl SlotStore {
             .day_log
             .iter()
             .filter(|e| *e.key() < before)
-            .flat_map(|e| e.value().iter().map(|(_, (_, p))| *p).collect::<Vec<_>>())
+            .flat_map(|e| e.value().iter().map(|(_, p)| p).collect::<Vec<_>>())
             .collect();
         patients.sort_unstable();
         patients.dedup();
@@ -920,18 +922,22 @@ impl SlotStore {
         out
     }
 
-    pub fn log_attempt(&self, date: Date, slot: SlotId, patient: PatientId) {
+    pub fn log_attempt(&self, date: Date, slot: SlotId, patient: PatientId) -> Result<()> {
         // A retired day's log is gone; an attempt racing its retirement cannot win a place (a
         // retired day is long past its booking window), so it is not logged again.
         if date < self.retired_before() {
-            return;
+            return Ok(());
         }
-        // A shared (read) guard on the common path: `boxcar` appends through `&self`.
-        if let Some(log) = self.day_log.get(&date) {
-            log.push((slot, patient));
-            return;
-        }
-        self.day_log.entry(date).or_default().push((slot, patient));
+        // A shared (read) guard on the common path: the log appends through `&self`.
+        let logged = match self.day_log.get(&date) {
+            Some(log) => log.push(slot, patient),
+            None => self.day_log.entry(date).or_default().push(slot, patient),
+        };
+        logged.then_some(()).ok_or_else(|| {
+            Error::CapacityExceeded(format!(
+                "{DAY_LOG_MAX} attempts on {date} (the day log's bound): try another day"
+            ))
+        })
     }
 
     /// Slot ids of a resource-day in start order (empty if none).

@@ -579,7 +579,7 @@ impl Replayer {
             if !e.store.force_take(&slot, pool) {
                 return Err(corrupt(format!("{slot_id} pool counter overflow")));
             }
-            e.store.log_attempt(slot.date, slot_id, patient);
+            e.store.log_attempt(slot.date, slot_id, patient)?;
             state.next_seq = own_seq
                 .checked_add(1)
                 .ok_or_else(|| corrupt(format!("{id}: booking numbers exhausted")))?;
@@ -599,8 +599,13 @@ impl Replayer {
                 expires_at: hold_until.unwrap_or(at),
                 starts_at: window.starts_at,
             })
-            .ok_or_else(|| corrupt(format!("{id} names an id no engine makes")))?;
-            state.push_booking(rec, at);
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "{id} cannot be kept as it was made (an id no engine makes, or a hold \
+                     ending before it began)"
+                ))
+            })?;
+            state.push_booking(rec.0, rec.1, at);
             if let Some(r) = referral.and_then(|r| state.referral_mut(r)) {
                 r.used_by = Some(id);
             }
@@ -670,7 +675,8 @@ impl Replayer {
             e.board_change(&*e.slot_ref(slot)?, Change::Left, at, false, || {});
         }
         b.state = to;
-        let (pool, referral) = (b.pool, b.referral());
+        let pool = b.pool;
+        let referral = state.referral_of(&state.bookings[i]);
         if !e.store.force_release(&*e.slot_ref(slot)?, pool) {
             return Err(corrupt(format!("{slot} gives back a place it never counted")));
         }

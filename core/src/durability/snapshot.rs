@@ -378,7 +378,7 @@ impl State {
                         b.id, b.patient
                     )));
                 }
-                e.store.log_attempt(slot.date, b.slot, b.patient);
+                e.store.log_attempt(slot.date, b.slot, b.patient)?;
                 if b.state == BookingState::Held {
                     e.timers.push(b.expires_at, b.id);
                 }
