@@ -307,15 +307,22 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
             let b = match e.booking(BookingId(id)) {
                 Ok(b) => b,
                 // A patient's record forgets its oldest ended bookings past its history
-                // (ENDED_BOOKINGS_KEPT; the journal keeps them): on a fast run a patient books
-                // more than that many times over the rounds. Only an ended booking can be
-                // forgotten, and only by a record whose history is full.
+                // (ENDED_BOOKINGS_KEPT; the journal keeps them), which a fast run may reach.
+                // Only a record that has been compacted can have forgotten one: compaction
+                // starts at 2 × ENDED_BOOKINGS_KEPT bookings, so the patient's newest booking
+                // number must be past that, and the record keeps a full history.
                 Err(Error::NotFound { kind, .. }) if kind == FORGOTTEN_BOOKING => {
                     let mine = e.bookings_of(BookingId(id).origin_patient()).unwrap();
                     let ended = mine.iter().filter(|b| !b.state.is_active()).count();
+                    let newest = mine.iter().map(|b| b.id.0 as u32).max().unwrap_or(0);
+                    let seqs: Vec<u32> = mine.iter().map(|b| b.id.0 as u32).collect();
                     assert!(
-                        ended >= ENDED_BOOKINGS_KEPT,
-                        "round {round}: {id} forgotten by a record with {ended} ended bookings"
+                        ended >= ENDED_BOOKINGS_KEPT
+                            && newest as usize + 1 >= 2 * ENDED_BOOKINGS_KEPT,
+                        "round {round}: acknowledged booking {id} (number {}) lost from a record \
+                         that never reached its history's bound: {ended} ended bookings, \
+                         numbers held {seqs:?}",
+                        id as u32
                     );
                     forgotten += 1;
                     continue;
