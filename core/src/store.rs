@@ -21,6 +21,7 @@
 //! group-days reused, both after the epoch's grace period.
 
 use crate::chunked::{ChunkedVec, CHUNK};
+pub(crate) use crate::day_list::DayList;
 use crate::day_log::{DayLog, DAY_LOG_MAX};
 use crate::error::{Error, Result};
 use crate::ids::*;
@@ -74,7 +75,7 @@ pub(crate) struct DayCounts {
 
 impl Drop for DayCounts {
     fn drop(&mut self) {
-        // Safety: `&mut self`, so no reader is left, and the list was made by `Owned::new`.
+        // Safety: `&mut self`, so no reader is left, and the list was made by `DayList::new`.
         unsafe {
             let list = self.list.load(Ordering::Relaxed, crossbeam_epoch::unprotected());
             if !list.is_null() {
@@ -230,18 +231,6 @@ impl DayCounts {
             self.closed_taken.fetch_sub(n.unsigned_abs(), Ordering::AcqRel);
         }
     }
-}
-
-/// The slots of a department-day or resource-day in start order, and where its counters are
-/// (which hold this list: `DayCounts::list`).
-#[derive(Debug, Clone)]
-pub(crate) struct DayList {
-    pub slots: Vec<SlotId>,
-    /// Index into `SlotStore::days`.
-    pub counts: u32,
-    /// The start (minutes) of the first and of the last slot of `slots`, kept with the list
-    /// so that a query can tell days' shapes apart without reading a slot (`day_pools_memo`).
-    pub starts: (u16, u16),
 }
 
 const NO_COUNTS: u32 = u32::MAX;
@@ -813,11 +802,9 @@ impl SlotStore {
                 new.sort_unstable();
             }
             let starts = (new.first().map_or(0, |k| k.0), new.last().map_or(0, |k| k.0));
-            // A fresh vector of the exact size (collecting in place would keep the keys'
-            // buffer, three times as large).
-            let mut slots = Vec::with_capacity(new.len());
-            slots.extend(new.into_iter().map(|(_, _, id)| id));
-            let list = crossbeam_epoch::Owned::new(DayList { slots, counts, starts });
+            // The ids alone, copied into the list's single allocation (`DayList::new`).
+            let slots: Vec<SlotId> = new.iter().map(|&(_, _, id)| id).collect();
+            let list = DayList::new(counts, starts, slots);
             c.starts.store((starts.0 as u32) << 16 | starts.1 as u32, Ordering::Release);
             let old = c.list.swap(list, Ordering::AcqRel, guard);
             if !old.is_null() {
@@ -945,7 +932,7 @@ impl SlotStore {
         let guard = &crossbeam_epoch::pin();
         self.resource_day_counts(resource, date)
             .and_then(|counts| self.day_list(counts, guard))
-            .map(|l| l.slots.clone())
+            .map(|l| l.slots.to_vec())
             .unwrap_or_default()
     }
 }
