@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::model::Pool;
 use crate::slot::{ClaimError, Dealt, Slot};
-use crate::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use crate::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use crate::time::Date;
 use crossbeam_epoch::Guard;
 use std::sync::Arc;
@@ -89,57 +89,156 @@ impl Drop for DayCounts {
 /// place, so that `alternatives` visits only departments it could send a patient to instead of
 /// looking up every department of the district for every day (43–47% of a simulated city's
 /// time went there). A department's member number is its place in the registry's
-/// `by_specialty_district` list; both vectors grow (under the publish lock) as departments join.
-#[derive(Default)]
+/// `by_specialty_district` list; the group grows (under the publish lock) as departments join.
+///
+/// Members are kept in blocks of 64 (`MemberBlock`: their free bits in one word, their
+/// counters' indexes), allocated as the group reaches them; blocks never move, so readers and
+/// the claim path use them without a lock. The first `INLINE_BLOCKS` hang off the group-day
+/// itself and the rest, for a group of more than 256 departments, off a growable vector. Why
+/// not one `boxcar::Vec` for the bits and one for the indexes, as before: each is 480 bytes
+/// before its first element, so a group-day cost ~2 KB, ~7 B per live slot on a province
+/// (193 group-days a city-day, most of a handful of hospitals); now 40 B and a block or two.
 pub(crate) struct GroupDay {
-    /// Bit m of word m / 64: member m's day has a free place in some pool of an open slot (a
-    /// superset of what any one requester may take: the query checks the pools). Kept on every
-    /// change of the member's free counters; see `SlotStore::sync_group` for why it cannot stay
-    /// wrong once operations quiesce.
-    free: boxcar::Vec<AtomicU64>,
-    /// Member m's department-day counters (index into `SlotStore::days`; `NO_COUNTS` when the
-    /// department has no slot that day), for the load of a candidate without a map lookup.
-    counts: boxcar::Vec<AtomicU32>,
+    first: [AtomicPtr<MemberBlock>; INLINE_BLOCKS],
+    /// Blocks `INLINE_BLOCKS..`, once the group has that many members; null before.
+    rest: AtomicPtr<boxcar::Vec<MemberBlock>>,
+}
+
+/// Blocks of a group-day held inline (256 members).
+const INLINE_BLOCKS: usize = 4;
+
+/// 64 members of a group-day.
+struct MemberBlock {
+    /// Bit i: member 64·b + i's day has a free place in some pool of an open slot (a superset
+    /// of what any one requester may take: the query checks the pools). Kept on every change
+    /// of the member's free counters; see `SlotStore::sync_group` for why it cannot stay wrong
+    /// once operations quiesce.
+    free: AtomicU64,
+    /// Each member's department-day counters (index into `SlotStore::days`; `NO_COUNTS` when
+    /// the department has no slot that day), for the load of a candidate without a map lookup.
+    counts: [AtomicU32; 64],
+}
+
+impl MemberBlock {
+    fn new() -> MemberBlock {
+        MemberBlock {
+            free: AtomicU64::new(0),
+            counts: std::array::from_fn(|_| AtomicU32::new(NO_COUNTS)),
+        }
+    }
+}
+
+impl Default for GroupDay {
+    fn default() -> GroupDay {
+        GroupDay {
+            first: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            rest: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+}
+
+impl Drop for GroupDay {
+    fn drop(&mut self) {
+        // Safety: `&mut self`: no reader is left; every non-null pointer came from
+        // `Box::into_raw` in `reserve` and is freed once, here.
+        unsafe {
+            for b in &self.first {
+                let p = b.load(Ordering::Relaxed);
+                if !p.is_null() {
+                    drop(Box::from_raw(p));
+                }
+            }
+            let rest = self.rest.load(Ordering::Relaxed);
+            if !rest.is_null() {
+                drop(Box::from_raw(rest));
+            }
+        }
+    }
 }
 
 impl GroupDay {
+    /// Block `b`, if the group has reached it.
+    fn block(&self, b: usize) -> Option<&MemberBlock> {
+        let p = match self.first.get(b) {
+            Some(p) => p.load(Ordering::Acquire),
+            None => {
+                let rest = self.rest.load(Ordering::Acquire);
+                // Safety: a published `rest` lives until `self` drops (see `Drop`).
+                return unsafe { rest.as_ref() }?.get(b - INLINE_BLOCKS);
+            }
+        };
+        // Safety: a published block lives until `self` drops and is never moved.
+        unsafe { p.as_ref() }
+    }
+
+    /// The blocks the group has, in member order.
+    fn blocks(&self) -> impl Iterator<Item = &MemberBlock> + '_ {
+        (0..).map_while(move |b| self.block(b))
+    }
+
     /// Members with a free place, in member order (a snapshot: bits may change meanwhile).
     pub fn free_members(&self) -> impl Iterator<Item = u32> + '_ {
-        self.free.iter().flat_map(|(w, word)| {
-            let mut bits = word.load(Ordering::SeqCst);
+        self.blocks().enumerate().flat_map(|(b, block)| {
+            let mut bits = block.free.load(Ordering::SeqCst);
             std::iter::from_fn(move || {
                 (bits != 0).then(|| {
-                    let b = bits.trailing_zeros();
+                    let i = bits.trailing_zeros();
                     bits &= bits - 1;
-                    w as u32 * 64 + b
+                    b as u32 * 64 + i
                 })
             })
         })
     }
 
+    /// The word holding member m's free bit, once the group has reached m.
+    fn free_word(&self, member: u32) -> Option<&AtomicU64> {
+        Some(&self.block(member as usize / 64)?.free)
+    }
+
     /// Member m's department-day counters, if it has slots that day.
     pub fn counts(&self, member: u32) -> Option<u32> {
-        let c = self.counts.get(member as usize)?.load(Ordering::Acquire);
+        let block = self.block(member as usize / 64)?;
+        let c = block.counts[member as usize % 64].load(Ordering::Acquire);
         (c != NO_COUNTS).then_some(c)
+    }
+
+    /// Make member m's counters `counts` (publication only; the group has reached m).
+    fn set_counts(&self, member: u32, counts: u32) {
+        let block = self.block(member as usize / 64).expect("reserved before its counters");
+        block.counts[member as usize % 64].store(counts, Ordering::Release);
     }
 
     /// Forget a retired group-day's members, for reuse (`SlotStore::counts_of`).
     fn reset(&self) {
-        for (_, w) in self.free.iter() {
-            w.store(0, Ordering::SeqCst);
-        }
-        for (_, c) in self.counts.iter() {
-            c.store(NO_COUNTS, Ordering::Release);
+        for block in self.blocks() {
+            block.free.store(0, Ordering::SeqCst);
+            for c in &block.counts {
+                c.store(NO_COUNTS, Ordering::Release);
+            }
         }
     }
 
-    /// Grow both vectors to hold `member` (publication only: serialised).
+    /// Allocate the blocks up to `member`'s (publication only: serialised, so no two threads
+    /// install the same block).
     fn reserve(&self, member: u32) {
-        while self.counts.count() <= member as usize {
-            self.counts.push(AtomicU32::new(NO_COUNTS));
+        let last = member as usize / 64;
+        for b in 0..=last.min(INLINE_BLOCKS - 1) {
+            if self.first[b].load(Ordering::Acquire).is_null() {
+                let block = Box::into_raw(Box::new(MemberBlock::new()));
+                self.first[b].store(block, Ordering::Release);
+            }
         }
-        while self.free.count() * 64 <= member as usize {
-            self.free.push(AtomicU64::new(0));
+        if last < INLINE_BLOCKS {
+            return;
+        }
+        if self.rest.load(Ordering::Acquire).is_null() {
+            let rest = Box::into_raw(Box::new(boxcar::Vec::new()));
+            self.rest.store(rest, Ordering::Release);
+        }
+        // Safety: published just above or before, alive until `self` drops.
+        let rest = unsafe { &*self.rest.load(Ordering::Acquire) };
+        while rest.count() + INLINE_BLOCKS <= last {
+            rest.push(MemberBlock::new());
         }
     }
 }
@@ -258,7 +357,10 @@ pub(crate) struct SlotStore {
     by_resource_day: IdMap<(ResourceId, Date), u32>,
     /// The counters of every department-day and resource-day, appended as days appear and
     /// addressed by index from the slots and the lists: no hashing on a claim or a release.
-    pub days: boxcar::Vec<DayCounts>,
+    ///
+    /// In fixed chunks, not boxcar's flagged doubling buckets (~75 B a day instead of 48 on a
+    /// province: 6,800 days per city-day); appends are serialised anyway (publication).
+    pub days: ChunkedVec<DayCounts>,
     /// The group-days (`GroupDay`), appended as they appear, and where each one is.
     pub group_days: boxcar::Vec<GroupDay>,
     pub by_group_day: IdMap<(SpecialtyId, DistrictId, Date), u32>,
@@ -316,7 +418,8 @@ impl Default for SlotStore {
             slots: ChunkedVec::with_max(SLOTS_MAX),
             by_department_day: IdMap::default(),
             by_resource_day: IdMap::default(),
-            days: boxcar::Vec::new(),
+            // Indexes are u32 (`NO_COUNTS` excluded).
+            days: ChunkedVec::with_max(NO_COUNTS as usize),
             group_days: boxcar::Vec::new(),
             by_group_day: IdMap::default(),
             day_log: IdMap::default(),
@@ -379,7 +482,9 @@ impl SlotStore {
     }
 
     pub fn day_counts(&self, index: u32) -> &DayCounts {
-        &self.days[index as usize]
+        // Every index a caller holds was handed out by `counts_of`, and days are never freed
+        // (retired ones are reused), so the element is there.
+        self.days.get(index as usize).expect("day counters are never freed")
     }
 
     pub fn group_day(&self, index: u32) -> &GroupDay {
@@ -411,13 +516,21 @@ impl SlotStore {
             // A retired day's counters, past their grace period, or new ones; either way set
             // for this day before any slot can reach them.
             let reused = self.reusable.lock().days.pop();
-            let index = reused.map_or_else(|| self.days.push(DayCounts::default()), |i| i as usize);
+            let index = reused.map_or_else(
+                || {
+                    let pushed = self.days.push(DayCounts::default());
+                    pushed.unwrap_or_else(|_| {
+                        panic!("more than {NO_COUNTS} department- and resource-days")
+                    })
+                },
+                |i| i as usize,
+            );
             let index = u32::try_from(index).expect("fewer days than slots, and slots are u32");
             // No list until `index` adds the slots (retirement left none behind: `retire`).
             self.day_counts(index).reset(placed);
             *counts = index;
             if let Some((g, member)) = placed {
-                self.group_day(g).counts[member as usize].store(index, Ordering::Release);
+                self.group_day(g).set_counts(member, index);
             }
         }
         *counts
@@ -444,7 +557,10 @@ impl SlotStore {
         if group == NO_GROUP {
             return;
         }
-        let word = &self.group_day(group).free[(member / 64) as usize];
+        let Some(word) = self.group_day(group).free_word(member) else {
+            debug_assert!(false, "member {member} of group-day {group} was never reserved");
+            return;
+        };
         let bit = 1u64 << (member % 64);
         loop {
             let want = c.any_free();
@@ -990,5 +1106,38 @@ pub mod loom_models {
             assert_eq!(gd.free_members().collect::<Vec<_>>(), vec![0], "one place is free");
             assert_eq!(store.check_index(&|_| (SpecialtyId(0), DistrictId(0), 0)), Ok(()));
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A group-day's members live in blocks of 64, the first four inline and the rest in a
+    /// growable vector: every member reads back across both, bits come out in member order,
+    /// and a reset forgets them all.
+    #[test]
+    fn group_day_members_across_inline_and_further_blocks() {
+        let g = GroupDay::default();
+        assert_eq!(g.free_members().count(), 0);
+        assert_eq!(g.counts(0), None, "no block yet");
+        let members = [0u32, 1, 63, 64, 200, 255, 256, 300, 1_000];
+        g.reserve(1_000);
+        for &m in &members {
+            g.set_counts(m, m * 10);
+            g.free_word(m).unwrap().fetch_or(1 << (m % 64), Ordering::SeqCst);
+        }
+        for &m in &members {
+            assert_eq!(g.counts(m), Some(m * 10), "member {m}");
+        }
+        assert_eq!(g.counts(2), None, "a member without a day");
+        assert_eq!(g.counts(1_024), None, "past the last block");
+        assert_eq!(g.free_members().collect::<Vec<_>>(), members);
+        // Reserving less changes nothing; blocks are whole (members 1,001..1,023 exist).
+        g.reserve(10);
+        assert!(g.free_word(1_023).is_some() && g.free_word(1_024).is_none());
+        g.reset();
+        assert_eq!(g.free_members().count(), 0);
+        assert!(members.iter().all(|&m| g.counts(m).is_none()));
     }
 }

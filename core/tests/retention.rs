@@ -79,7 +79,13 @@ fn four_hundred_days_hold_what_day_one_hundred_held() {
     eprintln!("{booked} bookings, {fulfilled} visits, {no_shows} no-shows");
     // The days did what a city's days do (a host whose bookings all fail holds nothing).
     assert!(booked > 400 * 500 && fulfilled > 400 * 300 && no_shows > 400 * 30, "{:?}", host.done);
-    assert!(growth.abs() <= 0.05, "day 400 holds {at_400} B against {at_100} B at day 100");
+    // Bounded: day 400 holds no more than 5% over day 100, and no day after 100 did. Less is
+    // allowed: what a record keeps follows the calendar (no-show marks count for the calendar
+    // year, suspensions end), so the held bytes swing a few percent over the year — ±0.45 MB
+    // here — and day 400 (February) holds fewer marks than day 100 (April). With the compact
+    // records of this build that swing is 5.2% of the total (3.3% when the total was larger).
+    assert!(growth <= 0.05, "day 400 holds {at_400} B against {at_100} B at day 100");
+    assert!(growth >= -0.10, "day 400 holds {at_400} B, far below day 100's {at_100} B");
     assert!(most as f64 <= 1.05 * at_100 as f64, "{most} B at some day after day 100");
     // The past is gone: the first day's slots are unknown ids.
     assert!(matches!(host.engine.slot(SlotId(1)), Err(Error::NotFound { .. })));
