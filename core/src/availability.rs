@@ -274,14 +274,22 @@ impl Engine {
         (open, pools)
     }
 
-    pub(crate) fn free_slot(&self, id: SlotId, slot: &Slot, free: u32) -> FreeSlot {
+    /// The answer's record of a free slot of `department` (which the caller knows: its query's
+    /// or its candidate's, so that no slot's counters are read for it).
+    pub(crate) fn free_slot(
+        &self,
+        id: SlotId,
+        slot: &Slot,
+        department: DepartmentId,
+        free: u32,
+    ) -> FreeSlot {
         FreeSlot {
             slot: id,
             resource: slot.resource,
-            department: slot.department,
+            department,
             institution: self
                 .registry
-                .department(slot.department)
+                .department(department)
                 .map(|d| d.institution)
                 .unwrap_or(InstitutionId(u32::MAX)),
             date: slot.date,
@@ -427,7 +435,7 @@ impl Engine {
             // A day list is in start order, and the day's answer is its first `wanted` by
             // (start, id): once a list has given `wanted` free slots, its slots that start
             // later cannot be among them, and the scan of that list stops.
-            let mut scan = |ids: &[SlotId], pools: Option<Pools>| {
+            let mut scan = |ids: &[SlotId], pools: Option<Pools>, department: DepartmentId| {
                 let (mut found, mut last_start) = (0usize, 0u16);
                 for &id in ids {
                     let Some(s) = self.store.get_in(id, pin) else { continue };
@@ -444,7 +452,7 @@ impl Engine {
                         None => self.free_now(s, q.with_referral, now),
                     };
                     if free > 0 {
-                        day.push(self.free_slot(id, s, free));
+                        day.push(self.free_slot(id, s, department, free));
                         found += 1;
                         last_start = s.start_min;
                     }
@@ -452,23 +460,24 @@ impl Engine {
             };
             // A day with nothing free for this requester is skipped without reading a slot.
             // Nor its list read, when its counters tell (`day_to_scan`).
-            let mut scan_day = |counts: u32| {
+            let mut scan_day = |counts: u32, department: DepartmentId| {
                 if let Some((open, pools)) =
                     self.day_to_scan(counts, date, q.with_referral, now, &mut memo, pin)
                 {
-                    scan(open, pools)
+                    scan(open, pools, department)
                 }
             };
             match q.resource {
                 Some(r) => {
                     if let Some(counts) = self.store.resource_day_counts(r, date) {
-                        scan_day(counts);
+                        // `departments` is the resource's department alone.
+                        scan_day(counts, departments[0]);
                     }
                 }
                 None => {
                     for d in departments {
                         if let Some(counts) = self.store.department_day_counts(*d, date) {
-                            scan_day(counts);
+                            scan_day(counts, *d);
                         }
                     }
                 }
@@ -657,7 +666,7 @@ impl Engine {
                         Some(pools) => s.free_in(pools.as_slice()),
                         None => self.free_now(s, false, now),
                     };
-                    (free > 0).then(|| self.free_slot(id, s, free))
+                    (free > 0).then(|| self.free_slot(id, s, d, free))
                 });
                 if let Some(earliest) = earliest {
                     state[m as usize] = SEEN;

@@ -77,7 +77,7 @@ impl Engine {
         live: bool,
         emit: impl FnOnce(),
     ) {
-        let mut load = self.board.departments.entry(slot.department).or_default();
+        let mut load = self.board.departments.entry(self.store.department_of(slot)).or_default();
         emit();
         let local = self.local_session(at);
         load.apply(slot, change, at, |last| self.local_session(last) == local);
@@ -96,7 +96,7 @@ impl Engine {
             self.emit_at(
                 at,
                 EventKind::LoadChanged {
-                    department: slot.department,
+                    department: self.store.department_of(slot),
                     date,
                     half_day,
                     queue,
@@ -153,7 +153,7 @@ impl Engine {
     #[inline]
     pub(crate) fn board_free_change(&self, slot: &Slot, at: Timestamp) {
         if self.pol().board.emits_free() {
-            self.board_free_report(slot.department, slot.resource, slot.date, at);
+            self.board_free_report(self.store.department_of(slot), slot.resource, slot.date, at);
         }
     }
 

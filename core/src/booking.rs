@@ -181,7 +181,7 @@ impl Engine {
     ) -> Result<Urgency> {
         let invalid = |reason: &str| Error::ReferralInvalid { referral: id, reason: reason.into() };
         let r = state.usable_referral(id, now)?;
-        let department = self.registry.department(slot.department)?;
+        let department = self.registry.department(self.store.department_of(slot))?;
         if department.specialty != r.specialty {
             return Err(invalid("issued for another specialty"));
         }
@@ -240,7 +240,8 @@ impl Engine {
                 }
                 e => e,
             })?;
-        state.check_limits(patient, &self.pol().limits, slot.department, slot.date)?;
+        let department = self.store.department_of(&slot);
+        state.check_limits(patient, &self.pol().limits, department, slot.date)?;
         if state.bookings.len() >= BOOKINGS_PER_PATIENT_MAX {
             return Err(Error::CapacityExceeded(format!(
                 "{patient} has {BOOKINGS_PER_PATIENT_MAX} bookings on record"
@@ -271,7 +272,7 @@ impl Engine {
             id,
             patient,
             slot: req.slot,
-            department: slot.department,
+            department,
             date: slot.date,
             channel: req.channel,
             state: if mode.hold_ttl_s.is_some() {

@@ -112,9 +112,15 @@ impl BookingRec {
     /// start is its date's minute less a checked UTC offset (`calendar::check_utc_offset`:
     /// within a day), and its hold a `u32` of seconds or none. A debug build checks all three.
     pub fn made(b: &Booking) -> (BookingRec, Option<BookingLinks>) {
-        debug_assert!(BookingRec::new(b).is_some(), "every booking the engine makes fits: {b:?}");
         let start_s = b.starts_at.0 - midnight(b.date);
         let hold_s = b.expires_at.0 - b.created_at.0;
+        debug_assert!(
+            i32::try_from(start_s).is_ok()
+                && u32::try_from(hold_s).is_ok()
+                && b.referral.is_none_or(|r| r.0 != u64::MAX)
+                && b.offer.is_none_or(|w| w.0 != u64::MAX),
+            "every booking the engine makes fits its record: {b:?}"
+        );
         let links = (b.referral.is_some() || b.offer.is_some()).then(|| BookingLinks {
             booking: b.id,
             referral: b.referral.map_or(OptId::NONE, |r| OptId(r.0)),

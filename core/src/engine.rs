@@ -990,11 +990,11 @@ impl Engine {
     /// A slot as the engine reports it.
     pub fn slot(&self, id: SlotId) -> Result<SlotInfo> {
         let s = self.slot_ref(id)?;
-        let institution = self.registry.department(s.department)?.institution;
+        let institution = self.registry.department(self.store.department_of(&s))?.institution;
         Ok(SlotInfo {
             id,
             resource: s.resource,
-            department: s.department,
+            department: self.store.department_of(&s),
             institution,
             date: s.date,
             start_min: s.start_min,
@@ -1090,9 +1090,13 @@ impl Engine {
     /// Add built slots to the store, each department-day entered in its group-day. Under the
     /// publish lock (live) or single-threaded (replay, restore).
     pub(crate) fn add_slots(&self, slots: Vec<Slot>) -> usize {
-        self.store.add(slots, &|d| {
-            // `build_batch` (and the snapshot's check) only pass known departments.
-            self.registry.department_group(d).expect("slots name registered departments")
+        self.store.add(slots, &|r| {
+            // `build_batch` (and the snapshot's check) only pass known resources, and a
+            // resource's department is registered before it.
+            let department = self.registry.resource(r).expect("slots name registered resources");
+            let department = department.department;
+            let group = self.registry.department_group(department).expect("registered before");
+            (department, group)
         })
     }
 
@@ -1206,7 +1210,7 @@ impl Engine {
                     sizes.iter().map(|&x| x as u32).sum::<u32>(),
                     spec.capacity as u32 + over as u32
                 );
-                (i, Slot::new(spec, department, sizes))
+                (i, Slot::new(spec, sizes))
             })
             .collect())
     }

@@ -198,10 +198,11 @@ impl Engine {
             (Some(r), Some(_)) => state.referrals().iter().find(|x| x.id == r).map(|x| x.urgency),
             (None, _) => None,
         };
-        let specialty = self.registry.department(lead.department)?.specialty;
+        let specialty = self.registry.department(self.store.department_of(lead))?.specialty;
         let mut places = Vec::with_capacity(wanted.len());
         for (id, slot, window) in &wanted {
-            let same = self.registry.department(slot.department)?.specialty == specialty;
+            let same =
+                self.registry.department(self.store.department_of(slot))?.specialty == specialty;
             let urgency: Option<Urgency> = urgency.filter(|_| same);
             let order =
                 self.pool_order(slot, window, channel, urgency, now).map_err(|e| match e {
@@ -219,7 +220,7 @@ impl Engine {
         state.check_limits_excluding(
             patient,
             limits,
-            lead.department,
+            self.store.department_of(lead),
             lead.date,
             moving.as_ref().map(|m| m.unit),
         )?;
@@ -227,10 +228,10 @@ impl Engine {
             // The group counts on each of its dates too (once per date and department-date).
             let unit = moving.as_ref().map(|m| m.unit);
             for (i, p) in places.iter().enumerate().skip(1) {
-                let key = (p.slot.date, p.slot.department);
+                let key = (p.slot.date, self.store.department_of(p.slot));
                 let seen = std::iter::once(lead)
                     .chain(places[..i].iter().map(|q| q.slot))
-                    .any(|s| (s.date, s.department) == key);
+                    .any(|s| (s.date, self.store.department_of(s)) == key);
                 if !seen {
                     state.check_day_limits(patient, limits, key.1, key.0, unit)?;
                 }
@@ -288,7 +289,7 @@ impl Engine {
                 id: id_of(i),
                 patient,
                 slot: p.id,
-                department: p.slot.department,
+                department: self.store.department_of(p.slot),
                 date: p.slot.date,
                 channel,
                 state: BookingState::Booked,

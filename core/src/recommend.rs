@@ -318,7 +318,7 @@ impl Engine {
                                 Some((_, pools)) => slot.free_in(pools.as_slice()),
                                 None => self.free_now(slot, valid, now),
                             };
-                            (free > 0).then(|| self.free_slot(id, slot, free))
+                            (free > 0).then(|| self.free_slot(id, slot, dep.id, free))
                         });
                         let Some(earliest) = earliest else { continue };
                         open[m as usize] = None;

@@ -39,13 +39,14 @@ const _: () = assert!((FIELD_MASK << ((Pool::ALL.len() as u32 - 1) * FIELD_BITS)
 //   carry into the next pool's field (the test `the_largest_slot_fits_the_counter` fills it).
 const _: () = assert!(PLACES_MAX as u64 + OVERBOOKING_PLACES_MAX as u64 <= FIELD_MASK);
 
-/// A published slot. 48 bytes: the packed counter, where and when, the size of each pool
-/// (fixed at publication from the policy), and where its day's availability counters are.
+/// A published slot. 40 bytes: the packed counter, where and when, the size of each pool
+/// (fixed at publication from the policy), and where its resource-day's availability counters
+/// are — which name its department and its department-day's counters (`store::DayCounts`), so
+/// the slot does not (`SlotStore::department_of`).
 #[derive(Debug)]
 pub(crate) struct Slot {
     counts: AtomicU64,
     pub resource: ResourceId,
-    pub department: DepartmentId,
     pub date: Date,
     pub start_min: u16,
     pub end_min: u16,
@@ -53,15 +54,14 @@ pub(crate) struct Slot {
     /// Places of each pool, indexed by `Pool as usize`. The general pool includes the
     /// overbooking allowance.
     pub sizes: [u16; 4],
-    /// The availability counters of this slot's department-day and resource-day
-    /// (`store::DayCounts`, indexes into `SlotStore::days`), set when the store adds the slot.
-    pub dept_day: u32,
+    /// The availability counters of this slot's resource-day (`store::DayCounts`, an index
+    /// into `SlotStore::days`), set when the store adds the slot.
     pub res_day: u32,
 }
 
 // The memory budget of a slot (the province-scale issue: 10 M live slots in one process).
 #[cfg(not(loom))]
-const _: () = assert!(std::mem::size_of::<Slot>() <= 48);
+const _: () = assert!(std::mem::size_of::<Slot>() <= 40);
 
 /// Where a pool's counter sits in the slot's word.
 trait CounterField {
@@ -82,20 +82,18 @@ pub(crate) enum ClaimError {
 }
 
 impl Slot {
-    pub fn new(spec: &SlotSpec, department: DepartmentId, sizes: [u16; 4]) -> Slot {
+    pub fn new(spec: &SlotSpec, sizes: [u16; 4]) -> Slot {
         // `claim` relies on it: a pool that fits its counter is never incremented past it.
         // Publication deals sizes that fit; a snapshot's are checked before they get here.
         assert!(Slot::sizes_fit_counters(sizes), "pool sizes {sizes:?} beyond the counters");
         Slot {
             counts: AtomicU64::new(0),
             resource: spec.resource,
-            department,
             date: spec.date,
             start_min: spec.start_min,
             end_min: spec.end_min,
             capacity: spec.capacity,
             sizes,
-            dept_day: u32::MAX,
             res_day: u32::MAX,
         }
     }
@@ -420,7 +418,7 @@ mod tests {
             end_min: 490,
             capacity,
         };
-        Slot::new(&spec, DepartmentId(0), sizes)
+        Slot::new(&spec, sizes)
     }
 
     #[test]
@@ -520,7 +518,7 @@ pub mod loom_models {
             end_min: 490,
             capacity,
         };
-        Slot::new(&spec, DepartmentId(1), sizes)
+        Slot::new(&spec, sizes)
     }
 
     /// Invariant 1 under contention: three patients race for a slot of two places (one

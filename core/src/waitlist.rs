@@ -191,7 +191,11 @@ impl Engine {
                 && (r.date_from..=r.date_to).contains(&slot.date)
                 && r.time.is_none_or(|t| t.contains_start(slot.start_min))
         };
-        let candidates: Vec<WaitlistId> = match self.waitlists.lists.get(&slot.department) {
+        let candidates: Vec<WaitlistId> = match self
+            .waitlists
+            .lists
+            .get(&self.store.department_of(&slot))
+        {
             Some(list) => {
                 list.iter().filter(|e| matches(e)).take(OFFER_ATTEMPTS_MAX).map(|e| e.id).collect()
             }

@@ -588,7 +588,7 @@ impl Replayer {
                 id,
                 patient,
                 slot: slot_id,
-                department: slot.department,
+                department: e.store.department_of(&slot),
                 date: slot.date,
                 channel,
                 state: if hold_until.is_some() { BookingState::Held } else { BookingState::Booked },

@@ -192,7 +192,10 @@ impl State {
                     end_min: s.end_min,
                     capacity: s.capacity,
                 },
-                department: s.department,
+                // From the registry, not the resource-day's counters: a retired day's slot
+                // (kept while its chunk holds other days) no longer owns its counters.
+                department:
+                    reg.resource(s.resource).map_or(DepartmentId(u32::MAX), |r| r.department),
                 sizes: s.sizes,
                 taken: s.taken(),
                 closed: s.is_closed(),
@@ -319,7 +322,7 @@ impl State {
                     s.spec.resource
                 )));
             }
-            let slot = Slot::new(&s.spec, s.department, s.sizes);
+            let slot = Slot::new(&s.spec, s.sizes);
             slot.restore_counts(s.taken, s.closed);
             restored.push(slot);
         }
