@@ -227,8 +227,9 @@ pub enum Error {
     #[error("the engine does not run on a manual clock")]
     NotManualClock,
     /// A size bound of the engine was reached (institutions, patients, slots, rosters,
-    /// bookings kept per patient …; the message names the bound). Memory is bounded by
-    /// design (invariant 6): retire the past, or raise the bound in a build made for it.
+    /// bookings kept per patient, attempts logged for one visit date …; the message names the
+    /// bound). Memory is bounded by design (invariant 6): retire the past, or raise the bound
+    /// in a build made for it.
     #[error("capacity limit: {0}")]
     CapacityExceeded(String),
     /// A date outside 1970-01-01 ..= 2199-12-31 (or a calendar day that does not exist).
