@@ -121,12 +121,7 @@ impl BookingRec {
                 && b.offer.is_none_or(|w| w.0 != u64::MAX),
             "every booking the engine makes fits its record: {b:?}"
         );
-        let links = (b.referral.is_some() || b.offer.is_some()).then(|| BookingLinks {
-            booking: b.id,
-            referral: b.referral.map_or(OptId::NONE, |r| OptId(r.0)),
-            offer: b.offer.map_or(OptId::NONE, |w| OptId(w.0)),
-        });
-        (BookingRec::with(b, start_s as i32, hold_s as u32), links)
+        (BookingRec::with(b, start_s as i32, hold_s as u32), BookingLinks::of(b).flatten())
     }
 
     fn with(b: &Booking, start_s: i32, hold_s: u32) -> BookingRec {

@@ -46,6 +46,8 @@ pub const STAY_LIMIT_MAX: u32 = 1_000;
 struct Wanted<'a> {
     id: SlotId,
     slot: &'a Slot,
+    /// The slot's department (from its resource-day's counters), read once.
+    department: DepartmentId,
     starts_at: Timestamp,
     order: crate::booking::PoolOrder,
     kept: Option<(BookingId, Pool)>,
@@ -198,11 +200,12 @@ impl Engine {
             (Some(r), Some(_)) => state.referrals().iter().find(|x| x.id == r).map(|x| x.urgency),
             (None, _) => None,
         };
-        let specialty = self.registry.department(self.store.department_of(lead))?.specialty;
+        let lead_department = self.store.department_of(lead);
+        let specialty = self.registry.department(lead_department)?.specialty;
         let mut places = Vec::with_capacity(wanted.len());
         for (id, slot, window) in &wanted {
-            let same =
-                self.registry.department(self.store.department_of(slot))?.specialty == specialty;
+            let department = self.store.department_of(slot);
+            let same = self.registry.department(department)?.specialty == specialty;
             let urgency: Option<Urgency> = urgency.filter(|_| same);
             let order =
                 self.pool_order(slot, window, channel, urgency, now).map_err(|e| match e {
@@ -214,13 +217,14 @@ impl Engine {
             let kept = moving
                 .as_ref()
                 .and_then(|m| m.members.iter().find(|x| x.slot == *id).map(|x| (x.id, x.pool)));
-            places.push(Wanted { id: *id, slot, starts_at: window.starts_at, order, kept });
+            let starts_at = window.starts_at;
+            places.push(Wanted { id: *id, slot, department, starts_at, order, kept });
         }
         let limits = &self.pol().limits;
         state.check_limits_excluding(
             patient,
             limits,
-            self.store.department_of(lead),
+            lead_department,
             lead.date,
             moving.as_ref().map(|m| m.unit),
         )?;
@@ -228,10 +232,9 @@ impl Engine {
             // The group counts on each of its dates too (once per date and department-date).
             let unit = moving.as_ref().map(|m| m.unit);
             for (i, p) in places.iter().enumerate().skip(1) {
-                let key = (p.slot.date, self.store.department_of(p.slot));
-                let seen = std::iter::once(lead)
-                    .chain(places[..i].iter().map(|q| q.slot))
-                    .any(|s| (s.date, self.store.department_of(s)) == key);
+                // `places[0]` is the lead.
+                let key = (p.slot.date, p.department);
+                let seen = places[..i].iter().any(|q| (q.slot.date, q.department) == key);
                 if !seen {
                     state.check_day_limits(patient, limits, key.1, key.0, unit)?;
                 }
@@ -289,7 +292,7 @@ impl Engine {
                 id: id_of(i),
                 patient,
                 slot: p.id,
-                department: self.store.department_of(p.slot),
+                department: p.department,
                 date: p.slot.date,
                 channel,
                 state: BookingState::Booked,
