@@ -33,38 +33,57 @@ pub const QUERY_LIMIT_MAX: u32 = 100_000;
 #[derive(Copy, Clone)]
 pub(crate) struct Pools([Pool; 4], usize);
 
-/// Answers of `day_pools` within one query, keyed by (date, first start, last start).
-/// On the stack (a query allocated one vector for it before).
+/// The pools a requester may take from a slot on a date starting at a minute
+/// (`Engine::requester_pools_at`), remembered within one query: they depend on nothing else
+/// of the slot, and the many department-days of a query (an `alternatives` call visits some
+/// forty) share a few dates and session starts. On the stack; direct-mapped (a colliding key
+/// replaces the entry: a miss only costs the computation), so a lookup is one hash and one
+/// compare, where the earlier memo of whole days kept sixteen and searched them in turn.
 pub(crate) struct PoolsMemo {
-    entries: [((Date, u16, u16), Option<Pools>); PoolsMemo::ENTRIES],
-    len: usize,
+    /// `PoolsMemo::key` of each entry; `EMPTY` where none is.
+    keys: [u64; PoolsMemo::ENTRIES],
+    /// The entry's pools as a bit set (bit `Pool as u8`; 0: booking has closed).
+    masks: [u8; PoolsMemo::ENTRIES],
 }
 
 impl PoolsMemo {
-    /// A handful: a query's days share a few session shapes; a miss only costs the computation.
-    const ENTRIES: usize = 16;
+    const ENTRIES: usize = 64;
+    /// No key equals it: a date is 32 bits, shifted past the start and the referral bit.
+    const EMPTY: u64 = u64::MAX;
 
-    fn get(&self, key: (Date, u16, u16)) -> Option<Option<Pools>> {
-        self.entries[..self.len].iter().find(|(k, _)| *k == key).map(|(_, pools)| *pools)
+    fn key(date: Date, start_min: u16, with_referral: bool) -> u64 {
+        (date.0 as u32 as u64) << 17 | (with_referral as u64) << 16 | start_min as u64
     }
 
-    fn remember(&mut self, key: (Date, u16, u16), pools: Option<Pools>) {
-        if self.len < PoolsMemo::ENTRIES {
-            self.entries[self.len] = (key, pools);
-            self.len += 1;
-        }
+    fn entry(key: u64) -> usize {
+        // Fibonacci hashing: the top bits of the product spread nearby starts and dates.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - PoolsMemo::ENTRIES.trailing_zeros()))
+            as usize
     }
 }
 
 impl Default for PoolsMemo {
     fn default() -> Self {
-        PoolsMemo { entries: [((Date(0), 0, 0), None); PoolsMemo::ENTRIES], len: 0 }
+        PoolsMemo { keys: [PoolsMemo::EMPTY; PoolsMemo::ENTRIES], masks: [0; PoolsMemo::ENTRIES] }
     }
 }
 
 impl Pools {
     pub(crate) fn as_slice(&self) -> &[Pool] {
         &self.0[..self.1]
+    }
+
+    /// The pools of a bit set (bit `Pool as u8`), in `Pool` order: a requester's pools are
+    /// summed, never tried in turn, here, so their order does not matter.
+    fn of_mask(mask: u8) -> Pools {
+        let mut pools = Pools([Pool::General; 4], 0);
+        for p in Pool::ALL {
+            if mask & (1 << p as u8) != 0 {
+                pools.0[pools.1] = p;
+                pools.1 += 1;
+            }
+        }
+        pools
     }
 }
 
@@ -133,14 +152,27 @@ impl Engine {
         slot.free_in(&pools[..n])
     }
 
+    /// `free_now` within a query, its pools through the query's memo: a day whose slots
+    /// answer differently is read slot by slot, and its slots share a few starts.
+    pub(crate) fn free_now_memo(
+        &self,
+        slot: &Slot,
+        with_referral: bool,
+        now: Timestamp,
+        memo: &mut PoolsMemo,
+    ) -> u32 {
+        let mask = self.pools_mask_memo(slot.date, slot.start_min, with_referral, now, memo);
+        slot.free_in(Pools::of_mask(mask).as_slice())
+    }
+
     /// The pools a requester may take now from *every* slot of a day, if they all answer
     /// alike; `None` when they do not (the caller asks slot by slot). The deadlines and
     /// roll-overs move with a slot's start, so the first and last slot (the list is in start
     /// order) bound the rest: if they agree, every slot between agrees.
     ///
-    /// Answers are remembered in `memo` within one query: they depend only on the date and
-    /// the first and last start of the day (a slot's window is a function of its date and
-    /// start), and the many department-days of one query mostly share those.
+    /// The pools of each (date, start) are remembered in `memo` within one query (a slot's
+    /// window is a function of its date and start), and the many department-days of one
+    /// query mostly share those.
     ///
     /// `date` is the list's date: with the starts the list keeps (`DayList::starts`), the
     /// answer is found, or computed, without reading a slot.
@@ -178,15 +210,27 @@ impl Engine {
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> Option<Pools> {
-        let key = (date, starts.0, starts.1);
-        if let Some(pools) = memo.get(key) {
-            return pools;
+        let first = self.pools_mask_memo(date, starts.0, with_referral, now, memo);
+        let last = self.pools_mask_memo(date, starts.1, with_referral, now, memo);
+        (first == last).then(|| Pools::of_mask(first))
+    }
+
+    /// `requester_pools_at`'s bit set, through the query's memo.
+    fn pools_mask_memo(
+        &self,
+        date: Date,
+        start_min: u16,
+        with_referral: bool,
+        now: Timestamp,
+        memo: &mut PoolsMemo,
+    ) -> u8 {
+        let key = PoolsMemo::key(date, start_min, with_referral);
+        let e = PoolsMemo::entry(key);
+        if memo.keys[e] != key {
+            memo.keys[e] = key;
+            memo.masks[e] = self.requester_pools_at(date, start_min, with_referral, now).2;
         }
-        let (pools, n, mask) = self.requester_pools_at(date, starts.0, with_referral, now);
-        let (_, _, last_mask) = self.requester_pools_at(date, starts.1, with_referral, now);
-        let answer = (mask == last_mask).then_some(Pools(pools, n));
-        memo.remember(key, answer);
-        answer
+        memo.masks[e]
     }
 
     /// What of the day of counters `counts` a requester's scan must read: `None` when the day
@@ -225,7 +269,7 @@ impl Engine {
         };
         Some(match pools {
             Some(pools) => (&list.slots[..], Some(pools)),
-            None => self.open_part(list, date, with_referral, now, pin),
+            None => self.open_part(list, date, with_referral, now, memo, pin),
         })
     }
 
@@ -262,14 +306,12 @@ impl Engine {
         date: Date,
         with_referral: bool,
         now: Timestamp,
+        memo: &mut PoolsMemo,
         pin: &Guard,
     ) -> (&'l [SlotId], Option<Pools>) {
         let open = &list.slots[self.closed_prefix(&list.slots, now, pin)..];
         let pools = open.first().and_then(|id| self.store.get_in(*id, pin)).and_then(|first| {
-            let (pools, n, mask) =
-                self.requester_pools_at(date, first.start_min, with_referral, now);
-            let (_, _, last) = self.requester_pools_at(date, list.starts.1, with_referral, now);
-            (mask == last).then_some(Pools(pools, n))
+            self.pools_for_starts(date, (first.start_min, list.starts.1), with_referral, now, memo)
         });
         (open, pools)
     }
@@ -435,7 +477,10 @@ impl Engine {
             // A day list is in start order, and the day's answer is its first `wanted` by
             // (start, id): once a list has given `wanted` free slots, its slots that start
             // later cannot be among them, and the scan of that list stops.
-            let mut scan = |ids: &[SlotId], pools: Option<Pools>, department: DepartmentId| {
+            let mut scan = |ids: &[SlotId],
+                            pools: Option<Pools>,
+                            department: DepartmentId,
+                            memo: &mut PoolsMemo| {
                 let (mut found, mut last_start) = (0usize, 0u16);
                 for &id in ids {
                     let Some(s) = self.store.get_in(id, pin) else { continue };
@@ -449,7 +494,7 @@ impl Engine {
                     }
                     let free = match pools {
                         Some(p) => s.free_in(p.as_slice()),
-                        None => self.free_now(s, q.with_referral, now),
+                        None => self.free_now_memo(s, q.with_referral, now, memo),
                     };
                     if free > 0 {
                         day.push(self.free_slot(id, s, department, free));
@@ -464,7 +509,7 @@ impl Engine {
                 if let Some((open, pools)) =
                     self.day_to_scan(counts, date, q.with_referral, now, &mut memo, pin)
                 {
-                    scan(open, pools, department)
+                    scan(open, pools, department, &mut memo)
                 }
             };
             match q.resource {
@@ -547,7 +592,7 @@ impl Engine {
                 list.slots
                     .iter()
                     .filter_map(|id| self.store.get_in(*id, pin))
-                    .map(|s| self.free_now(s, false, now))
+                    .map(|s| self.free_now_memo(s, false, now, memo))
                     .sum()
             })
         });
@@ -664,7 +709,7 @@ impl Engine {
                     let s = self.store.get_in(id, pin)?;
                     let free = match pools {
                         Some(pools) => s.free_in(pools.as_slice()),
-                        None => self.free_now(s, false, now),
+                        None => self.free_now_memo(s, false, now, &mut memo),
                     };
                     (free > 0).then(|| self.free_slot(id, s, d, free))
                 });
@@ -680,28 +725,40 @@ impl Engine {
         // expected wait before its start (`wait` is 0 otherwise, and for the days after today).
         // The sorts move small keys (a candidate's number in `found`), not the candidates, and
         // are unstable: the member number ends every key, so no two keys are equal and the
-        // order is the one stable sorts gave.
+        // order is the one stable sorts gave. Nor do they sort more than they keep: a district
+        // may offer a hundred candidates for five places, and a selection (linear) finds which
+        // can rank before the few kept are sorted.
         let by_wait = self.pol().board.rank_alternatives == AlternativesRank::ExpectedWait;
-        let mut keys: Vec<(Date, u32, u16, u32, u32)> = found
+        // Each key packed into one integer whose order is the key's, so that a comparison is
+        // one or two instructions (the tuples it replaced cost tens): from the top, the day
+        // within the range (under 366, `check_range`), the wait, the start, then the member
+        // number and the candidate's number in `found`.
+        let mut keys: Vec<u128> = found
             .iter()
             .enumerate()
             .map(|(i, (m, d, f))| {
                 let wait =
                     if by_wait { self.expected_wait_for(*d, f.date, f.start_min) } else { 0 };
-                (f.date, wait, f.start_min, *m, i as u32)
+                let day = (f.date.0 - date_from.0) as u16;
+                (day as u128) << 112
+                    | (wait as u128) << 80
+                    | (f.start_min as u128) << 64
+                    | (*m as u128) << 32
+                    | i as u128
             })
             .collect();
-        keys.sort_unstable();
         // Only those that can still rank need their load: the first `limit` by earliest place
         // and any tied with the last of them (load breaks the tie).
         if keys.len() > limit as usize {
-            let last = keys[limit as usize - 1];
-            let tied = |k: &(Date, u32, u16, u32, u32)| (k.0, k.1, k.2) <= (last.0, last.1, last.2);
-            keys.truncate(keys.partition_point(tied));
+            let (_, &mut last, _) = keys.select_nth_unstable(limit as usize - 1);
+            keys.retain(|k| k >> 64 <= last >> 64);
         }
-        let mut ranked: Vec<(Date, u32, u16, f32, u32, u32)> = keys
+        // Ranked by (day, wait, start), load, member: the load's bits order as the load does,
+        // a float in 0 ..= 1 (never negative, never NaN). The candidate's number rides along.
+        let mut ranked: Vec<(u128, u32)> = keys
             .into_iter()
-            .map(|(date, wait, start, m, i)| {
+            .map(|key| {
+                let m = (key >> 32) as u32;
                 // Load over the whole range, from the member's counters of each day.
                 let (mut taken, mut places) = (0u32, 0u32);
                 for gd in group_days.iter().flatten() {
@@ -712,15 +769,19 @@ impl Engine {
                     }
                 }
                 let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
-                (date, wait, start, load, m, i)
+                debug_assert!((0.0..=1.0).contains(&load) && load.is_sign_positive());
+                let rank = key >> 64 << 64 | (load.to_bits() as u128) << 32 | m as u128;
+                (rank, key as u32)
             })
             .collect();
-        ranked.sort_unstable_by(|a, b| {
-            (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)).then(a.3.total_cmp(&b.3)).then(a.4.cmp(&b.4))
-        });
-        ranked.truncate(limit as usize);
+        if ranked.len() > limit as usize {
+            ranked.select_nth_unstable(limit as usize - 1);
+            ranked.truncate(limit as usize);
+        }
+        ranked.sort_unstable();
         let mut out = Vec::with_capacity(ranked.len());
-        for (_, _, _, load, _, i) in ranked {
+        for (rank, i) in ranked {
+            let load = f32::from_bits((rank >> 32) as u32);
             let (_, d, earliest) = found[i as usize].clone();
             let dep = self.registry.department(d)?;
             let tier = self.registry.institution(dep.institution)?.tier;

@@ -316,7 +316,7 @@ impl Engine {
                             }
                             let free = match day {
                                 Some((_, pools)) => slot.free_in(pools.as_slice()),
-                                None => self.free_now(slot, valid, now),
+                                None => self.free_now_memo(slot, valid, now, memo),
                             };
                             (free > 0).then(|| self.free_slot(id, slot, dep.id, free))
                         });
