@@ -3,7 +3,8 @@
 # slot counter (core/src/slot.rs `loom_models`: claims never overbook, releases bring the counts
 # back to zero) and on the real id allocation (loom/tests/ids.rs: dense ids reach the journal in
 # id order) and on the availability index's group-day bits (core/src/store.rs `loom_models`: a
-# claim racing a release leaves the bit equal to the counters). `--cfg loom` swaps loom's atomics and mutex into that code (core/src/sync.rs) and
+# claim racing a release leaves the bit equal to the counters) and its scan hints (a scan moving
+# a department-day's hint racing a release never leaves it past the freed place). `--cfg loom` swaps loom's atomics and mutex into that code (core/src/sync.rs) and
 # into boxcar; such a build is good for nothing else, so it lives in its own target directory.
 # The harness is its own crate (loom/) so the build compiles core's library, not core's
 # test-only dependencies.

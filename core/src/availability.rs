@@ -18,7 +18,7 @@ use crate::model::{Alternative, AvailabilityQuery, DayAvailability, FreeSlot, Po
 
 use crate::policy::AlternativesRank;
 use crate::slot::Slot;
-use crate::store::DayList;
+use crate::store::{DayCounts, DayList, FreeHint};
 use crate::sync::atomic::Ordering;
 use crate::time::{Date, Timestamp};
 use crate::Engine;
@@ -44,27 +44,85 @@ pub(crate) struct PoolsMemo {
     keys: [u64; PoolsMemo::ENTRIES],
     /// The entry's pools as a bit set (bit `Pool as u8`; 0: booking has closed).
     masks: [u8; PoolsMemo::ENTRIES],
+    /// Whole days, keyed by (date, first start, last start): the pools every slot of such a
+    /// day answers with, or `DIFFER` (`Engine::pools_for_starts`). One lookup where a day
+    /// would take two of the starts'.
+    day_keys: [u64; PoolsMemo::DAYS],
+    day_masks: [u8; PoolsMemo::DAYS],
 }
 
 impl PoolsMemo {
     const ENTRIES: usize = 64;
+    const DAYS: usize = 32;
     /// No key equals it: a date is 32 bits, shifted past the start and the referral bit.
     const EMPTY: u64 = u64::MAX;
+    /// A day whose first and last slot answer differently.
+    const DIFFER: u8 = u8::MAX;
 
     fn key(date: Date, start_min: u16, with_referral: bool) -> u64 {
         (date.0 as u32 as u64) << 17 | (with_referral as u64) << 16 | start_min as u64
     }
 
-    fn entry(key: u64) -> usize {
+    /// A day's key: its date's low 20 bits are enough, as a memo serves one query, whose
+    /// dates lie within `QUERY_DAYS_MAX` of each other; 20 + 1 + 16 + 16 bits never make
+    /// `EMPTY`.
+    fn day_key(date: Date, starts: (u16, u16), with_referral: bool) -> u64 {
+        (date.0 as u32 as u64 & 0xF_FFFF) << 33
+            | (with_referral as u64) << 32
+            | (starts.0 as u64) << 16
+            | starts.1 as u64
+    }
+
+    fn entry(key: u64, entries: usize) -> usize {
         // Fibonacci hashing: the top bits of the product spread nearby starts and dates.
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - PoolsMemo::ENTRIES.trailing_zeros()))
-            as usize
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - entries.trailing_zeros())) as usize
     }
 }
 
+const _: () = assert!(QUERY_DAYS_MAX < 1 << 20);
+
 impl Default for PoolsMemo {
     fn default() -> Self {
-        PoolsMemo { keys: [PoolsMemo::EMPTY; PoolsMemo::ENTRIES], masks: [0; PoolsMemo::ENTRIES] }
+        PoolsMemo {
+            keys: [PoolsMemo::EMPTY; PoolsMemo::ENTRIES],
+            masks: [0; PoolsMemo::ENTRIES],
+            day_keys: [PoolsMemo::EMPTY; PoolsMemo::DAYS],
+            day_masks: [0; PoolsMemo::DAYS],
+        }
+    }
+}
+
+/// What of a day a scan for a free place reads (`Engine::day_to_scan`); the scan reports
+/// back how far it found every slot full (`read_full_until`), which moves the day's hint.
+pub(crate) struct DayScan<'g> {
+    /// The day's list, in start order.
+    slots: &'g [SlotId],
+    /// The first slot to read: every one before it is closed at `now`, or full in every pool
+    /// of `pools` (the hint).
+    from: usize,
+    /// The pools the requester may take from every slot read; `None`: ask slot by slot.
+    pools: Option<Pools>,
+    /// A department-day's counters and their hint as read, when `pools` is known.
+    hint: Option<(&'g DayCounts, FreeHint)>,
+}
+
+impl<'g> DayScan<'g> {
+    /// The slots to read, in start order, with their place in the day's list.
+    fn to_read(&self) -> impl Iterator<Item = (usize, SlotId)> + 'g {
+        let from = self.from;
+        self.slots[from..].iter().enumerate().map(move |(k, &id)| (from + k, id))
+    }
+
+    /// The scan read every slot from `from` up to `to` (a place in the list: the first slot
+    /// it found free, or could not judge, or the list's end) and found none free in `pools`.
+    fn read_full_until(&self, to: usize) {
+        if to <= self.from {
+            // The first slot read was free (the usual case): nothing learned.
+            return;
+        }
+        if let (Some((counts, seen)), Some(pools)) = (self.hint, self.pools) {
+            counts.advance_hint(seen, seen.extended(pools.as_slice(), self.from, to));
+        }
     }
 }
 
@@ -73,17 +131,27 @@ impl Pools {
         &self.0[..self.1]
     }
 
-    /// The pools of a bit set (bit `Pool as u8`), in `Pool` order: a requester's pools are
-    /// summed, never tried in turn, here, so their order does not matter.
+    /// The pools of a bit set (bit `Pool as u8`, four bits), in `Pool` order: a requester's
+    /// pools are summed, never tried in turn, here, so their order does not matter. From a
+    /// table built at compile time: a memo's answer costs one load.
     fn of_mask(mask: u8) -> Pools {
-        let mut pools = Pools([Pool::General; 4], 0);
-        for p in Pool::ALL {
-            if mask & (1 << p as u8) != 0 {
-                pools.0[pools.1] = p;
-                pools.1 += 1;
+        const TABLE: [Pools; 16] = {
+            let mut table = [Pools([Pool::General; 4], 0); 16];
+            let mut mask = 0;
+            while mask < 16 {
+                let mut p = 0;
+                while p < 4 {
+                    if mask & (1 << p) != 0 {
+                        table[mask].0[table[mask].1] = Pool::ALL[p];
+                        table[mask].1 += 1;
+                    }
+                    p += 1;
+                }
+                mask += 1;
             }
-        }
-        pools
+            table
+        };
+        TABLE[(mask & 0xF) as usize]
     }
 }
 
@@ -202,6 +270,7 @@ impl Engine {
     }
 
     /// `day_pools_memo` of a day of `date` whose slots start from `starts.0` to `starts.1`.
+    #[inline]
     fn pools_for_starts(
         &self,
         date: Date,
@@ -210,9 +279,16 @@ impl Engine {
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> Option<Pools> {
-        let first = self.pools_mask_memo(date, starts.0, with_referral, now, memo);
-        let last = self.pools_mask_memo(date, starts.1, with_referral, now, memo);
-        (first == last).then(|| Pools::of_mask(first))
+        let key = PoolsMemo::day_key(date, starts, with_referral);
+        let e = PoolsMemo::entry(key, PoolsMemo::DAYS);
+        if memo.day_keys[e] != key {
+            let first = self.pools_mask_memo(date, starts.0, with_referral, now, memo);
+            let last = self.pools_mask_memo(date, starts.1, with_referral, now, memo);
+            memo.day_keys[e] = key;
+            memo.day_masks[e] = if first == last { first } else { PoolsMemo::DIFFER };
+        }
+        let mask = memo.day_masks[e];
+        (mask != PoolsMemo::DIFFER).then(|| Pools::of_mask(mask))
     }
 
     /// `requester_pools_at`'s bit set, through the query's memo.
@@ -225,7 +301,7 @@ impl Engine {
         memo: &mut PoolsMemo,
     ) -> u8 {
         let key = PoolsMemo::key(date, start_min, with_referral);
-        let e = PoolsMemo::entry(key);
+        let e = PoolsMemo::entry(key, PoolsMemo::ENTRIES);
         if memo.keys[e] != key {
             memo.keys[e] = key;
             memo.masks[e] = self.requester_pools_at(date, start_min, with_referral, now).2;
@@ -234,9 +310,10 @@ impl Engine {
     }
 
     /// What of the day of counters `counts` a requester's scan must read: `None` when the day
-    /// has nothing free for them; else the part of its list to read (past the slots already
-    /// closed when the day's slots answer differently, `open_part`) and the pools every slot
-    /// of that part answers with (`None`: ask slot by slot).
+    /// has nothing free for them; else the day's list, where to start reading it (past the
+    /// slots already closed when the day's slots answer differently, `open_part`, and past
+    /// those its scan hint knows are full, `FreeHint`) and the pools every slot read answers
+    /// with (`None`: ask slot by slot).
     ///
     /// Asked of the counters and the day's first and last start first (`DayCounts::starts`),
     /// so that a day with nothing free for the requester is passed over without reading its
@@ -251,13 +328,15 @@ impl Engine {
         now: Timestamp,
         memo: &mut PoolsMemo,
         pin: &'g Guard,
-    ) -> Option<(&'g [SlotId], Option<Pools>)> {
+    ) -> Option<DayScan<'g>> {
         let c = self.store.day_counts(counts);
         let starts = c.starts();
         let pools = starts.and_then(|st| self.pools_for_starts(date, st, with_referral, now, memo));
         if pools.is_some_and(|p| c.free_in(p.as_slice()) == 0) {
             return None;
         }
+        // The hint before the list (`DayCounts::hint`).
+        let hint = c.is_department_day().then(|| (c, c.hint()));
         let list = self.store.day_list(counts, pin)?;
         let pools = if starts == Some(list.starts) {
             pools
@@ -267,10 +346,18 @@ impl Engine {
                 day => day.map(|(_, pools)| pools),
             }
         };
-        Some(match pools {
-            Some(pools) => (&list.slots[..], Some(pools)),
+        let (open, pools) = match pools {
+            Some(pools) => (0, Some(pools)),
             None => self.open_part(list, date, with_referral, now, memo, pin),
-        })
+        };
+        // A hint helps only a requester whose pools every slot read shares.
+        let hint = hint.filter(|_| pools.is_some());
+        let skip = match (hint, pools) {
+            (Some((_, h)), Some(pools)) => h.skip(pools.as_slice()),
+            _ => 0,
+        };
+        let from = open.max(skip).min(list.slots.len());
+        Some(DayScan { slots: &list.slots, from, pools, hint })
     }
 
     /// Free places of a whole day for a requester, from the index (see `day_pools_memo`), with
@@ -300,20 +387,22 @@ impl Engine {
     /// not yet closed (`closed_prefix`), and the pools a requester may take from every slot of
     /// it if its first and last slot agree (they bound the rest, as in `day_pools_memo`), so
     /// that each slot needs only its counts; `None`: ask slot by slot.
-    pub(crate) fn open_part<'l>(
+    pub(crate) fn open_part(
         &self,
-        list: &'l DayList,
+        list: &DayList,
         date: Date,
         with_referral: bool,
         now: Timestamp,
         memo: &mut PoolsMemo,
         pin: &Guard,
-    ) -> (&'l [SlotId], Option<Pools>) {
-        let open = &list.slots[self.closed_prefix(&list.slots, now, pin)..];
-        let pools = open.first().and_then(|id| self.store.get_in(*id, pin)).and_then(|first| {
-            self.pools_for_starts(date, (first.start_min, list.starts.1), with_referral, now, memo)
-        });
-        (open, pools)
+    ) -> (usize, Option<Pools>) {
+        let closed = self.closed_prefix(&list.slots, now, pin);
+        let pools =
+            list.slots.get(closed).and_then(|id| self.store.get_in(*id, pin)).and_then(|first| {
+                let starts = (first.start_min, list.starts.1);
+                self.pools_for_starts(date, starts, with_referral, now, memo)
+            });
+        (closed, pools)
     }
 
     /// The answer's record of a free slot of `department` (which the caller knows: its query's
@@ -477,39 +566,45 @@ impl Engine {
             // A day list is in start order, and the day's answer is its first `wanted` by
             // (start, id): once a list has given `wanted` free slots, its slots that start
             // later cannot be among them, and the scan of that list stops.
-            let mut scan = |ids: &[SlotId],
-                            pools: Option<Pools>,
-                            department: DepartmentId,
-                            memo: &mut PoolsMemo| {
+            let mut scan = |day_scan: &DayScan, department: DepartmentId, memo: &mut PoolsMemo| {
                 let (mut found, mut last_start) = (0usize, 0u16);
-                for &id in ids {
-                    let Some(s) = self.store.get_in(id, pin) else { continue };
+                // Where the head of slots read and found full ends (the day's hint may move
+                // there): at the first slot free, filtered out or gone, else the list's end.
+                let mut full_until = None;
+                for (i, id) in day_scan.to_read() {
+                    let Some(s) = self.store.get_in(id, pin) else {
+                        full_until = full_until.or(Some(i));
+                        continue;
+                    };
                     if found >= wanted && s.start_min > last_start {
                         break;
                     }
                     if q.resource.is_some_and(|r| r != s.resource)
                         || q.time.is_some_and(|t| !t.contains_start(s.start_min))
                     {
+                        full_until = full_until.or(Some(i));
                         continue;
                     }
-                    let free = match pools {
+                    let free = match day_scan.pools {
                         Some(p) => s.free_in(p.as_slice()),
                         None => self.free_now_memo(s, q.with_referral, now, memo),
                     };
                     if free > 0 {
+                        full_until = full_until.or(Some(i));
                         day.push(self.free_slot(id, s, department, free));
                         found += 1;
                         last_start = s.start_min;
                     }
                 }
+                day_scan.read_full_until(full_until.unwrap_or(day_scan.slots.len()));
             };
             // A day with nothing free for this requester is skipped without reading a slot.
             // Nor its list read, when its counters tell (`day_to_scan`).
             let mut scan_day = |counts: u32, department: DepartmentId| {
-                if let Some((open, pools)) =
+                if let Some(day_scan) =
                     self.day_to_scan(counts, date, q.with_referral, now, &mut memo, pin)
                 {
-                    scan(open, pools, department, &mut memo)
+                    scan(&day_scan, department, &mut memo)
                 }
             };
             match q.resource {
@@ -698,21 +793,28 @@ impl Engine {
                 // The set holds any pool's free place; this requester's pools decide. Its day's
                 // list is reached through the group-day's counters (no map lookup), and not at
                 // all when the counters say the day has nothing for this requester.
-                let Some((open, pools)) =
-                    self.day_to_scan(counts, date, false, now, &mut memo, pin)
+                let Some(day_scan) = self.day_to_scan(counts, date, false, now, &mut memo, pin)
                 else {
                     continue;
                 };
                 // Its earliest free place: read slot by slot, only up to the first free one
-                // (past the closed ones, when the day's slots answer differently).
-                let earliest = open.iter().find_map(|&id| {
-                    let s = self.store.get_in(id, pin)?;
-                    let free = match pools {
+                // (past the closed ones and the known full ones: `day_to_scan`).
+                let mut full_until = day_scan.slots.len();
+                let earliest = day_scan.to_read().find_map(|(i, id)| {
+                    let Some(s) = self.store.get_in(id, pin) else {
+                        full_until = full_until.min(i);
+                        return None;
+                    };
+                    let free = match day_scan.pools {
                         Some(pools) => s.free_in(pools.as_slice()),
                         None => self.free_now_memo(s, false, now, &mut memo),
                     };
-                    (free > 0).then(|| self.free_slot(id, s, d, free))
+                    (free > 0).then(|| {
+                        full_until = full_until.min(i);
+                        self.free_slot(id, s, d, free)
+                    })
                 });
+                day_scan.read_full_until(full_until);
                 if let Some(earliest) = earliest {
                     state[m as usize] = SEEN;
                     found.push((m, d, earliest));

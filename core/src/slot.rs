@@ -135,12 +135,19 @@ impl Slot {
 
     /// Give back a place taken from `pool`. Returns whether the slot was open (the place is
     /// free again) rather than closed (it is not offered to anyone).
+    #[cfg(any(loom, test))]
     pub fn release(&self, pool: Pool) -> bool {
+        self.release_noting(pool).0
+    }
+
+    /// `release`, also saying whether the pool was full before (no place free in it).
+    pub fn release_noting(&self, pool: Pool) -> (bool, bool) {
         let prev = self.counts.fetch_sub(1u64 << pool.shift_bits(), Ordering::AcqRel);
         // A release without its claim would borrow from the next pool's field (or the closed
         // flag) and corrupt every count of the slot: stop rather than go on with them.
-        assert!(Self::taken_in(prev, pool) > 0, "released a place never claimed");
-        prev & CLOSED == 0
+        let taken = Self::taken_in(prev, pool);
+        assert!(taken > 0, "released a place never claimed");
+        (prev & CLOSED == 0, taken >= self.sizes[pool as usize])
     }
 
     /// Replay only (durability): take a place from `pool` without the size check — the journal

@@ -77,6 +77,55 @@ pub(crate) struct DayCounts {
     /// not the list (one cache miss fewer per day on a province). Set with each new list, so
     /// for a moment it may trail the counters of a day being published.
     starts: AtomicU32,
+    /// A department-day's scan hint (`FreeHint`, packed): how many slots at the head of its
+    /// list have no free place in the general pool, and in the referral pool, so that a scan
+    /// for a free place starts past them. A lower bound, never more: only a scan that read
+    /// those slots full moves it forward (`advance_hint`), and a release that frees a place in
+    /// a slot whose pool was full, or a new list, sends it back to the head (`forget_hint`).
+    /// Its generation makes a scan that raced one of those fail to move it. Unused (zero) in
+    /// a resource-day's counters.
+    hint: AtomicU64,
+}
+
+/// The scan hint of a department-day (`DayCounts::hint`), unpacked: from the top, a
+/// generation (32 bits, bumped by every `forget_hint`), then the head of the list known full
+/// in the general pool and in the referral pool (16 bits each, saturating: a longer full head
+/// is only partly skipped). The quota pools have none: a requester whose pools include one
+/// scans from the head (as every requester did before).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FreeHint(pub u64);
+
+impl FreeHint {
+    const GENERAL_SHIFT: u32 = 16;
+
+    /// Slots at the head known to have no free place in `pool`.
+    pub fn full_head(self, pool: Pool) -> usize {
+        match pool {
+            Pool::General => (self.0 >> FreeHint::GENERAL_SHIFT) as u16 as usize,
+            Pool::Referral => self.0 as u16 as usize,
+            Pool::Quota0 | Pool::Quota1 => 0,
+        }
+    }
+
+    /// Slots at the head with no free place in any of `pools`: what a scan for them skips.
+    pub fn skip(self, pools: &[Pool]) -> usize {
+        pools.iter().map(|&p| self.full_head(p)).min().unwrap_or(0)
+    }
+
+    /// The hint once a scan for `pools` has read every slot of `from .. to` and found none
+    /// free in them: a pool's head grows to `to` where it reached `from` already (the slots
+    /// before it are known full), else it stays (a gap the scan did not read).
+    pub fn extended(self, pools: &[Pool], from: usize, to: usize) -> FreeHint {
+        let to = to.min(u16::MAX as usize) as u64;
+        let mut h = self.0;
+        for (pool, shift) in [(Pool::General, FreeHint::GENERAL_SHIFT), (Pool::Referral, 0)] {
+            let head = self.full_head(pool);
+            if pools.contains(&pool) && head >= from && (head as u64) < to {
+                h = h & !(0xFFFF << shift) | to << shift;
+            }
+        }
+        FreeHint(h)
+    }
 }
 
 impl Drop for DayCounts {
@@ -267,6 +316,7 @@ impl Default for DayCounts {
             member: AtomicU32::new(0),
             list: crossbeam_epoch::Atomic::null(),
             starts: AtomicU32::new(NO_STARTS),
+            hint: AtomicU64::new(0),
         }
     }
 }
@@ -287,10 +337,38 @@ impl DayCounts {
         self.starts.store(NO_STARTS, Ordering::Relaxed);
         self.department.store(NO_COUNTS, Ordering::Relaxed);
         self.dept_day.store(NO_COUNTS, Ordering::Relaxed);
+        self.forget_hint();
         debug_assert!(
             self.list.load(Ordering::Acquire, &crossbeam_epoch::pin()).is_null(),
             "a retired day's list went with its retirement (`SlotStore::retire`)"
         );
+    }
+
+    /// Whether these are a department-day's counters (a resource-day's name theirs).
+    pub fn is_department_day(&self) -> bool {
+        self.dept_day.load(Ordering::Acquire) == NO_COUNTS
+    }
+
+    /// The scan hint (`FreeHint`), read before the list it applies to: a hint read after a
+    /// `forget_hint` shows every change that preceded it (the release's place, the new list).
+    pub fn hint(&self) -> FreeHint {
+        FreeHint(self.hint.load(Ordering::Acquire))
+    }
+
+    /// Move the hint from `seen` (read by `hint`) to `to`, unless it changed meanwhile: a
+    /// release or a new list forgot it, or another scan moved it (that one is kept).
+    pub fn advance_hint(&self, seen: FreeHint, to: FreeHint) {
+        if to != seen {
+            let _ = self.hint.compare_exchange(seen.0, to.0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+
+    /// Send the hint back to the head of the list, with a new generation (see `hint`).
+    /// Called after the change it answers: a released place, a new or no list.
+    pub fn forget_hint(&self) {
+        let _ = self.hint.fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+            Some(((h >> 32).wrapping_add(1)) << 32)
+        });
     }
 
     /// The day's first and last start, once it has a list.
@@ -780,8 +858,13 @@ impl SlotStore {
 
     /// Give a place back (see `Slot::release`), and count it in the slot's days.
     pub fn release(&self, slot: &Slot, pool: Pool) {
-        let open = slot.release(pool);
+        let (open, was_full) = slot.release_noting(pool);
         self.charge(slot, pool, open, -1);
+        if open && was_full {
+            // The pool had no free place and has one now: a scan hint may count the slot
+            // among the full ones (only a department-day's is kept: `DayCounts::hint`).
+            self.day_counts(self.dept_day_of(slot)).forget_hint();
+        }
     }
 
     /// Replay: `Slot::force_take`, counted.
@@ -791,7 +874,11 @@ impl SlotStore {
 
     /// Replay: `Slot::force_release`, counted.
     pub fn force_release(&self, slot: &Slot, pool: Pool) -> bool {
-        slot.force_release(pool).map(|open| self.charge(slot, pool, open, -1)).is_some()
+        let Some(open) = slot.force_release(pool) else { return false };
+        self.charge(slot, pool, open, -1);
+        // Replay counts may pass a pool's size for a moment: forget the hint at every release.
+        self.day_counts(self.dept_day_of(slot)).forget_hint();
+        true
     }
 
     /// Close a slot (provider suspension): what was free in it stops counting as free.
@@ -875,6 +962,28 @@ impl SlotStore {
             let what = || format!("{} on {}", e.key().0, e.key().1);
             let list = list_of(what(), *e.value())?;
             recount(what(), list)?;
+            // Its scan hint: every slot it counts as full in a pool has no free place there.
+            let hint = self.day_counts(list.counts).hint();
+            for pool in [Pool::General, Pool::Referral] {
+                let head = hint.full_head(pool);
+                if head > list.slots.len() {
+                    return Err(format!(
+                        "{}: hint {hint:?} past its {} slots",
+                        what(),
+                        list.slots.len()
+                    ));
+                }
+                for &id in &list.slots[..head] {
+                    let slot =
+                        self.get(id).ok_or_else(|| format!("{}: lists unknown {id}", what()))?;
+                    if slot.free_in(&[pool]) > 0 {
+                        return Err(format!(
+                            "{}: hint {hint:?} counts {id} full in {pool:?}, which has a free place",
+                            what()
+                        ));
+                    }
+                }
+            }
             // Its group-day: the right one, pointing back, with the right bit.
             let (department, date) = e.key();
             let c = self.day_counts(list.counts);
@@ -915,6 +1024,28 @@ impl SlotStore {
             let what = || format!("{} on {}", e.key().0, e.key().1);
             let list = list_of(what(), *e.value())?;
             recount(what(), list)?;
+            // Its scan hint: every slot it counts as full in a pool has no free place there.
+            let hint = self.day_counts(list.counts).hint();
+            for pool in [Pool::General, Pool::Referral] {
+                let head = hint.full_head(pool);
+                if head > list.slots.len() {
+                    return Err(format!(
+                        "{}: hint {hint:?} past its {} slots",
+                        what(),
+                        list.slots.len()
+                    ));
+                }
+                for &id in &list.slots[..head] {
+                    let slot =
+                        self.get(id).ok_or_else(|| format!("{}: lists unknown {id}", what()))?;
+                    if slot.free_in(&[pool]) > 0 {
+                        return Err(format!(
+                            "{}: hint {hint:?} counts {id} full in {pool:?}, which has a free place",
+                            what()
+                        ));
+                    }
+                }
+            }
             for &id in &list.slots {
                 if self.get(id).is_some_and(|s| s.res_day != list.counts) {
                     return Err(format!("{id} points at another resource-day's counters"));
@@ -965,6 +1096,8 @@ impl SlotStore {
             let list = DayList::new(counts, starts, slots);
             c.starts.store((starts.0 as u32) << 16 | starts.1 as u32, Ordering::Release);
             let old = c.list.swap(list, Ordering::AcqRel, guard);
+            // After the swap: a scan that reads the hint from here on reads the new list.
+            c.forget_hint();
             if !old.is_null() {
                 // Safety: unreachable from now on (swapped out); readers that loaded it are
                 // pinned, and the destruction waits for them.
@@ -1037,6 +1170,7 @@ impl SlotStore {
                 Ordering::AcqRel,
                 &pin,
             );
+            self.day_counts(counts).forget_hint();
             if !old.is_null() {
                 // Safety: unreachable from now on; pinned readers hold it off.
                 unsafe { pin.defer_destroy(old) };
@@ -1146,6 +1280,63 @@ pub mod loom_models {
             giver.join().unwrap();
             let gd = store.group_day(0);
             assert_eq!(gd.free_members().collect::<Vec<_>>(), vec![0], "one place is free");
+            assert_eq!(store.check_index(&|_| (SpecialtyId(0), DistrictId(0), 0)), Ok(()));
+        });
+    }
+
+    /// A department-day of two one-place slots, both taken: a scan for a free place (the
+    /// protocol of `Engine::day_to_scan` and `DayScan::read_full_until`: read the hint, then
+    /// the slots, then move the hint) races the release of the first slot. Whichever order,
+    /// the hint must not end counting the first slot full: the release forgets the hint
+    /// after freeing the place, so a scan that read the slot full either moved the hint before
+    /// (and the release sends it back) or fails to move it (its generation changed). Without
+    /// `forget_hint` in `SlotStore::release` the hint ends past a free place, and queries
+    /// never offer it again.
+    pub fn scan_hint_never_hides_a_released_place() {
+        let mut model = loom::model::Builder::new();
+        model.max_branches = 100_000;
+        model.check(|| {
+            let store = Arc::new(SlotStore::default());
+            let spec = |start_min: u16| SlotSpec {
+                resource: ResourceId(0),
+                date: Date(0),
+                start_min,
+                end_min: start_min + 10,
+                capacity: 1,
+            };
+            let slots =
+                vec![Slot::new(&spec(480), [1, 0, 0, 0]), Slot::new(&spec(490), [1, 0, 0, 0])];
+            store.add(slots, &|_| (DepartmentId(0), (SpecialtyId(0), DistrictId(0), 0)));
+            for i in 0..2 {
+                let s = store.get(SlotId::from_index(i)).expect("added");
+                store.claim(&s, &[Pool::General]).expect("one place each");
+            }
+            let giver = {
+                let store = store.clone();
+                thread::spawn(move || {
+                    let s = store.get(SlotId::from_index(0)).expect("added");
+                    store.release(&s, Pool::General)
+                })
+            };
+            let scanner = {
+                let store = store.clone();
+                thread::spawn(move || {
+                    let general = &[Pool::General][..];
+                    let counts =
+                        store.department_day_counts(DepartmentId(0), Date(0)).expect("a day");
+                    let c = store.day_counts(counts);
+                    let seen = c.hint();
+                    let pin = crossbeam_epoch::pin();
+                    let list = store.day_list(counts, &pin).expect("a list");
+                    let from = seen.skip(general);
+                    let to = (from..list.slots.len())
+                        .find(|&i| store.get(list.slots[i]).is_none_or(|s| s.free_in(general) > 0))
+                        .unwrap_or(list.slots.len());
+                    c.advance_hint(seen, seen.extended(general, from, to));
+                })
+            };
+            giver.join().unwrap();
+            scanner.join().unwrap();
             assert_eq!(store.check_index(&|_| (SpecialtyId(0), DistrictId(0), 0)), Ok(()));
         });
     }

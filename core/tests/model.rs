@@ -37,6 +37,13 @@ enum Op {
     Fulfil(usize),
     NoShow(usize),
     Advance(i64),
+    /// Where a public request finds a free place: department 0 or 1, over every date, the
+    /// earliest only or all. Queries read through the scan hints that queries move and
+    /// releases reset (`DayCounts::hint`), so they run between the operations that change them.
+    Query {
+        department: usize,
+        earliest_only: bool,
+    },
     /// A policy change on the running engine (`set_policy`): new limits and roll-over rule,
     /// applied from the next decision on; published pools stay as dealt.
     SetPolicy {
@@ -68,6 +75,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..64usize).prop_map(Op::Fulfil),
         1 => (0..64usize).prop_map(Op::NoShow),
         2 => (1..10 * 3600i64).prop_map(Op::Advance),
+        3 => (0..2usize, any::<bool>()).prop_map(|(department, earliest_only)| Op::Query { department, earliest_only }),
         1 => prop_oneof![Just(599i64), Just(600), Just(601)].prop_map(Op::Advance),
         3 => (0..4usize, proptest::collection::vec(0..SLOTS, 1..5), any::<bool>())
             .prop_map(|(patient, slots, kiosk)| Op::BookGroup { patient, slots, kiosk }),
@@ -288,6 +296,25 @@ impl Model {
             }
         }
         order.into_iter().find(|p| s.taken[*p as usize] < s.sizes[*p as usize])
+    }
+
+    /// Places a public app request could take in `slot` now, as `find_free_slots` counts them:
+    /// 0 before the public window or once booking has closed.
+    fn free_places(&self, slot: usize) -> u16 {
+        let s = &self.slots[slot];
+        if self.not_open(slot) || self.now >= s.starts_at {
+            return 0;
+        }
+        let mut pools = vec![Pool::General];
+        if self.rules.rollover {
+            pools.push(Pool::Referral);
+        }
+        if let Some((_, cutoff_h)) = self.rules.quota {
+            if self.now >= s.starts_at.plus_s(-(cutoff_h as i64) * 3600) {
+                pools.push(Pool::Quota0);
+            }
+        }
+        pools.iter().map(|&p| s.sizes[p as usize].saturating_sub(s.taken[p as usize])).sum()
     }
 
     fn not_open(&self, slot: usize) -> bool {
@@ -597,6 +624,7 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
     };
     let mut slot_ids = Vec::new();
     let mut tertiary = Vec::new();
+    let mut departments = Vec::new();
     // A community clinic's department (no referral pool) and a tertiary hospital's (30%).
     for (dept, doctor, is_tertiary) in [(0usize, c.doctor[0], false), (1, c.doctor[2], true)] {
         // Two weeks, so that both the 7-day and the total limit are reachable; the later dates
@@ -627,6 +655,9 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
             };
             for (spec, id) in specs.iter().zip(ids) {
                 let info = e.slot(id).unwrap();
+                if departments.len() == dept {
+                    departments.push(info.department);
+                }
                 slot_ids.push(id);
                 tertiary.push(is_tertiary);
                 model.slots.push(MSlot {
@@ -729,6 +760,27 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                     ids.extend(g.bookings.iter().map(|b| b.id));
                 }
                 (got.map(|_| ()).map_err(|e| e.code()), want.map(|_| ()))
+            }
+            Op::Query { department, earliest_only } => {
+                let q = AvailabilityQuery {
+                    limit: if earliest_only { 1 } else { SLOTS as u32 },
+                    ..AvailabilityQuery::department(
+                        departments[department],
+                        day0().plus_days(DATES[0]),
+                        day0().plus_days(DATES[DATES.len() - 1]),
+                    )
+                };
+                let got: Vec<(SlotId, u32)> =
+                    e.find_free_slots(&q).unwrap().iter().map(|f| (f.slot, f.free)).collect();
+                // The department's slots are in date and start order in `slot_ids`.
+                let mut want: Vec<(SlotId, u32)> = (0..SLOTS)
+                    .filter(|&k| model.slots[k].department == department)
+                    .map(|k| (slot_ids[k], model.free_places(k) as u32))
+                    .filter(|&(_, free)| free > 0)
+                    .collect();
+                want.truncate(q.limit as usize);
+                prop_assert_eq!(got, want, "free slots of department {}", department);
+                (Ok(()), Ok(()))
             }
             Op::Advance(s) => {
                 e.advance_clock(s).unwrap();
