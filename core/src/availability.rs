@@ -23,6 +23,7 @@ use crate::sync::atomic::Ordering;
 use crate::time::{Date, Timestamp};
 use crate::Engine;
 use crossbeam_epoch::Guard;
+use std::mem::MaybeUninit;
 
 /// Longest date range one query may cover.
 pub const QUERY_DAYS_MAX: i32 = 366;
@@ -40,22 +41,23 @@ pub(crate) struct Pools([Pool; 4], usize);
 /// replaces the entry: a miss only costs the computation), so a lookup is one hash and one
 /// compare, where the earlier memo of whole days kept sixteen and searched them in turn.
 pub(crate) struct PoolsMemo {
-    /// `PoolsMemo::key` of each entry; `EMPTY` where none is.
-    keys: [u64; PoolsMemo::ENTRIES],
+    /// `PoolsMemo::key` of each entry written (bit `e` of `written`): left uninitialised, so
+    /// that a query of one department-day does not clear a kilobyte first.
+    keys: [MaybeUninit<u64>; PoolsMemo::ENTRIES],
     /// The entry's pools as a bit set (bit `Pool as u8`; 0: booking has closed).
-    masks: [u8; PoolsMemo::ENTRIES],
+    masks: [MaybeUninit<u8>; PoolsMemo::ENTRIES],
+    written: u64,
     /// Whole days, keyed by (date, first start, last start): the pools every slot of such a
     /// day answers with, or `DIFFER` (`Engine::pools_for_starts`). One lookup where a day
     /// would take two of the starts'.
-    day_keys: [u64; PoolsMemo::DAYS],
-    day_masks: [u8; PoolsMemo::DAYS],
+    day_keys: [MaybeUninit<u64>; PoolsMemo::DAYS],
+    day_masks: [MaybeUninit<u8>; PoolsMemo::DAYS],
+    days_written: u32,
 }
 
 impl PoolsMemo {
     const ENTRIES: usize = 64;
     const DAYS: usize = 32;
-    /// No key equals it: a date is 32 bits, shifted past the start and the referral bit.
-    const EMPTY: u64 = u64::MAX;
     /// A day whose first and last slot answer differently.
     const DIFFER: u8 = u8::MAX;
 
@@ -64,8 +66,7 @@ impl PoolsMemo {
     }
 
     /// A day's key: its date's low 20 bits are enough, as a memo serves one query, whose
-    /// dates lie within `QUERY_DAYS_MAX` of each other; 20 + 1 + 16 + 16 bits never make
-    /// `EMPTY`.
+    /// dates lie within `QUERY_DAYS_MAX` of each other.
     fn day_key(date: Date, starts: (u16, u16), with_referral: bool) -> u64 {
         (date.0 as u32 as u64 & 0xF_FFFF) << 33
             | (with_referral as u64) << 32
@@ -77,17 +78,75 @@ impl PoolsMemo {
         // Fibonacci hashing: the top bits of the product spread nearby starts and dates.
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - entries.trailing_zeros())) as usize
     }
+
+    /// The start entry of `key`, if remembered.
+    fn start(&self, key: u64) -> Option<u8> {
+        let e = PoolsMemo::entry(key, PoolsMemo::ENTRIES);
+        // Safety: an entry is read only once written (its bit in `written`).
+        (self.written >> e & 1 == 1 && unsafe { self.keys[e].assume_init() } == key)
+            .then(|| unsafe { self.masks[e].assume_init() })
+    }
+
+    fn remember_start(&mut self, key: u64, mask: u8) {
+        let e = PoolsMemo::entry(key, PoolsMemo::ENTRIES);
+        self.keys[e] = MaybeUninit::new(key);
+        self.masks[e] = MaybeUninit::new(mask);
+        self.written |= 1 << e;
+    }
+
+    /// The day entry of `key`, if remembered.
+    fn day(&self, key: u64) -> Option<u8> {
+        let e = PoolsMemo::entry(key, PoolsMemo::DAYS);
+        // Safety: as `start`.
+        (self.days_written >> e & 1 == 1 && unsafe { self.day_keys[e].assume_init() } == key)
+            .then(|| unsafe { self.day_masks[e].assume_init() })
+    }
+
+    fn remember_day(&mut self, key: u64, mask: u8) {
+        let e = PoolsMemo::entry(key, PoolsMemo::DAYS);
+        self.day_keys[e] = MaybeUninit::new(key);
+        self.day_masks[e] = MaybeUninit::new(mask);
+        self.days_written |= 1 << e;
+    }
 }
 
 const _: () = assert!(QUERY_DAYS_MAX < 1 << 20);
+const _: () = assert!(PoolsMemo::ENTRIES <= 64 && PoolsMemo::DAYS <= 32);
 
 impl Default for PoolsMemo {
     fn default() -> Self {
         PoolsMemo {
-            keys: [PoolsMemo::EMPTY; PoolsMemo::ENTRIES],
-            masks: [0; PoolsMemo::ENTRIES],
-            day_keys: [PoolsMemo::EMPTY; PoolsMemo::DAYS],
-            day_masks: [0; PoolsMemo::DAYS],
+            keys: [const { MaybeUninit::uninit() }; PoolsMemo::ENTRIES],
+            masks: [const { MaybeUninit::uninit() }; PoolsMemo::ENTRIES],
+            written: 0,
+            day_keys: [const { MaybeUninit::uninit() }; PoolsMemo::DAYS],
+            day_masks: [const { MaybeUninit::uninit() }; PoolsMemo::DAYS],
+            days_written: 0,
+        }
+    }
+}
+
+/// A free place `alternatives` found, as read from its slot: what its `FreeSlot` needs but
+/// the registry's and the clock's parts, looked up for the candidates that rank only.
+#[derive(Copy, Clone)]
+struct Found {
+    slot: SlotId,
+    resource: ResourceId,
+    date: Date,
+    start_min: u16,
+    end_min: u16,
+    free: u32,
+}
+
+impl Found {
+    fn of(slot: SlotId, s: &Slot, free: u32) -> Found {
+        Found {
+            slot,
+            resource: s.resource,
+            date: s.date,
+            start_min: s.start_min,
+            end_min: s.end_min,
+            free,
         }
     }
 }
@@ -280,14 +339,16 @@ impl Engine {
         memo: &mut PoolsMemo,
     ) -> Option<Pools> {
         let key = PoolsMemo::day_key(date, starts, with_referral);
-        let e = PoolsMemo::entry(key, PoolsMemo::DAYS);
-        if memo.day_keys[e] != key {
-            let first = self.pools_mask_memo(date, starts.0, with_referral, now, memo);
-            let last = self.pools_mask_memo(date, starts.1, with_referral, now, memo);
-            memo.day_keys[e] = key;
-            memo.day_masks[e] = if first == last { first } else { PoolsMemo::DIFFER };
-        }
-        let mask = memo.day_masks[e];
+        let mask = match memo.day(key) {
+            Some(mask) => mask,
+            None => {
+                let first = self.pools_mask_memo(date, starts.0, with_referral, now, memo);
+                let last = self.pools_mask_memo(date, starts.1, with_referral, now, memo);
+                let mask = if first == last { first } else { PoolsMemo::DIFFER };
+                memo.remember_day(key, mask);
+                mask
+            }
+        };
         (mask != PoolsMemo::DIFFER).then(|| Pools::of_mask(mask))
     }
 
@@ -301,12 +362,11 @@ impl Engine {
         memo: &mut PoolsMemo,
     ) -> u8 {
         let key = PoolsMemo::key(date, start_min, with_referral);
-        let e = PoolsMemo::entry(key, PoolsMemo::ENTRIES);
-        if memo.keys[e] != key {
-            memo.keys[e] = key;
-            memo.masks[e] = self.requester_pools_at(date, start_min, with_referral, now).2;
-        }
-        memo.masks[e]
+        memo.start(key).unwrap_or_else(|| {
+            let mask = self.requester_pools_at(date, start_min, with_referral, now).2;
+            memo.remember_start(key, mask);
+            mask
+        })
     }
 
     /// What of the day of counters `counts` a requester's scan must read: `None` when the day
@@ -337,7 +397,7 @@ impl Engine {
         }
         // The hint before the list (`DayCounts::hint`).
         let hint = c.is_department_day().then(|| (c, c.hint()));
-        let list = self.store.day_list(counts, pin)?;
+        let list = c.list(pin)?;
         let pools = if starts == Some(list.starts) {
             pools
         } else {
@@ -765,7 +825,9 @@ impl Engine {
         const OTHER: u8 = 1;
         const SEEN: u8 = 2;
         let mut state = vec![UNKNOWN; members.len()];
-        let mut found: Vec<(u32, DepartmentId, FreeSlot)> = Vec::with_capacity(members.len());
+        // A candidate: its member number, department and earliest free place, the record of
+        // the answer (`FreeSlot`) built for the few that rank only.
+        let mut found: Vec<(u32, DepartmentId, Found)> = Vec::with_capacity(members.len());
         for (i, gd) in group_days.iter().enumerate() {
             if found.len() >= limit as usize {
                 break;
@@ -811,7 +873,7 @@ impl Engine {
                     };
                     (free > 0).then(|| {
                         full_until = full_until.min(i);
-                        self.free_slot(id, s, d, free)
+                        Found::of(id, s, free)
                     })
                 });
                 day_scan.read_full_until(full_until);
@@ -884,9 +946,20 @@ impl Engine {
         let mut out = Vec::with_capacity(ranked.len());
         for (rank, i) in ranked {
             let load = f32::from_bits((rank >> 32) as u32);
-            let (_, d, earliest) = found[i as usize].clone();
+            let (_, d, f) = found[i as usize];
             let dep = self.registry.department(d)?;
             let tier = self.registry.institution(dep.institution)?.tier;
+            let earliest = FreeSlot {
+                slot: f.slot,
+                resource: f.resource,
+                department: d,
+                institution: dep.institution,
+                date: f.date,
+                start_min: f.start_min,
+                end_min: f.end_min,
+                free: f.free,
+                starts_at: self.local(f.date, f.start_min),
+            };
             out.push(Alternative {
                 department: d,
                 institution: dep.institution,

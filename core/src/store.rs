@@ -344,6 +344,13 @@ impl DayCounts {
         );
     }
 
+    /// The day's list (`SlotStore::day_list`), read under `guard`; `None` once retired.
+    pub fn list<'g>(&'g self, guard: &'g Guard) -> Option<&'g DayList> {
+        // Safety: a list is freed only through `defer_destroy`, after every guard pinned
+        // before it was swapped out is dropped; `guard` outlives the borrow.
+        unsafe { self.list.load(Ordering::Acquire, guard).as_ref() }
+    }
+
     /// Whether these are a department-day's counters (a resource-day's name theirs).
     pub fn is_department_day(&self) -> bool {
         self.dept_day.load(Ordering::Acquire) == NO_COUNTS
@@ -1109,9 +1116,7 @@ impl SlotStore {
     /// The list of day counters `counts` (a department-day's or a resource-day's), read under
     /// `guard`; `None` for counters of a retired day.
     pub fn day_list<'g>(&'g self, counts: u32, guard: &'g Guard) -> Option<&'g DayList> {
-        // Safety: a list is freed only through `defer_destroy`, after every guard pinned
-        // before it was swapped out is dropped; `guard` outlives the borrow.
-        unsafe { self.day_counts(counts).list.load(Ordering::Acquire, guard).as_ref() }
+        self.day_counts(counts).list(guard)
     }
 
     /// A department-day's counters, if it has slots.
