@@ -618,10 +618,9 @@ impl Engine {
         };
         let mut memo = PoolsMemo::default();
         let mut date = q.date_from;
-        // One day's free slots, before they are sorted and the first ones kept (reused).
-        let mut day: Vec<FreeSlot> = Vec::new();
         while date <= q.date_to && out.len() < q.limit as usize {
             let wanted = q.limit as usize - out.len();
+            let day_from = out.len();
             // `pools`: what the requester may take from every slot of the day, when known.
             // A day list is in start order, and the day's answer is its first `wanted` by
             // (start, id): once a list has given `wanted` free slots, its slots that start
@@ -651,7 +650,7 @@ impl Engine {
                     };
                     if free > 0 {
                         full_until = full_until.or(Some(i));
-                        day.push(self.free_slot(id, s, department, free));
+                        out.push(self.free_slot(id, s, department, free));
                         found += 1;
                         last_start = s.start_min;
                     }
@@ -682,8 +681,10 @@ impl Engine {
                     }
                 }
             }
-            day.sort_by_key(|f| (f.start_min, f.slot));
-            out.extend(day.drain(..).take(q.limit as usize - out.len()));
+            // The day's free slots (pushed after the days before) in (start, id) order, and
+            // the first of them kept: one vector for the answer, no second one per query.
+            out[day_from..].sort_unstable_by_key(|f| (f.start_min, f.slot));
+            out.truncate(q.limit as usize);
             date = date.plus_days(1);
         }
         Ok(out)

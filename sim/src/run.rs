@@ -120,6 +120,19 @@ impl Queue {
         self.later[i].push(item);
     }
 
+    /// Room for `n` more actions of day `d`, a later day: a day's requests come in one batch,
+    /// and a bucket grown push by push copied itself a dozen times a day.
+    fn reserve(&mut self, d: i32, n: usize) {
+        if d <= self.day {
+            return;
+        }
+        let i = (d - self.base) as usize;
+        if i >= self.later.len() {
+            self.later.resize_with(i + 1, Vec::new);
+        }
+        self.later[i].reserve(n);
+    }
+
     /// Start day `d` (days in order): its bucket joins the current actions.
     fn start_day(&mut self, d: i32) {
         debug_assert!(d > self.day);
@@ -403,6 +416,7 @@ pub(crate) fn run_with(
             Source::Synthetic(s) => s.day(demand, seed, day, weekday, release_s, CLINIC),
             Source::Recorded(r) => r.day(seed, day, demand.tolerance_days_max),
         };
+        sim.queue.reserve(day, reqs.len() + 1);
         for req in reqs {
             sim.push(req.at_s, Action::Request(req, None, false));
         }
