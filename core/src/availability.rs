@@ -9,8 +9,10 @@
 //! pools roll over to the public as a slot's start nears) and is applied here, at query time.
 //! When the first and the last slot of a day differ in that (the roll-over or the booking
 //! deadline falls inside the day), that one day is scanned slot by slot. A full day is skipped
-//! without reading its slots. `alternatives` visits only the departments of the district
-//! whose day has a free place (the group-day sets, `store::GroupDay`).
+//! without reading its slots, and a scan of a department-day starts past the slots its scan hint
+//! knows are full (`store::FreeHint`: moved by the scans that read them, reset by releases).
+//! `alternatives` visits only the departments of the district whose day has a free place (the
+//! group-day sets, `store::GroupDay`).
 
 use crate::error::{Error, Result};
 use crate::ids::*;
