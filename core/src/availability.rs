@@ -34,7 +34,7 @@ pub const QUERY_LIMIT_MAX: u32 = 100_000;
 
 /// The pools a requester may take (at most the four, on the stack), `Engine::requester_pools`.
 #[derive(Copy, Clone)]
-pub(crate) struct Pools([Pool; 4], usize);
+pub(crate) struct Pools([Pool; 4], usize, u8);
 
 /// The pools a requester may take from a slot on a date starting at a minute
 /// (`Engine::requester_pools_at`), remembered within one query: they depend on nothing else
@@ -163,8 +163,9 @@ pub(crate) struct DayScan<'g> {
     from: usize,
     /// The pools the requester may take from every slot read; `None`: ask slot by slot.
     pools: Option<Pools>,
-    /// A department-day's counters and their hint as read, when `pools` is known.
-    hint: Option<(&'g DayCounts, FreeHint)>,
+    /// The day's counters, and their hint as read before the list.
+    counts: &'g DayCounts,
+    hint: FreeHint,
 }
 
 impl<'g> DayScan<'g> {
@@ -181,8 +182,10 @@ impl<'g> DayScan<'g> {
             // The first slot read was free (the usual case): nothing learned.
             return;
         }
-        if let (Some((counts, seen)), Some(pools)) = (self.hint, self.pools) {
-            counts.advance_hint(seen, seen.extended(pools.as_slice(), self.from, to));
+        // A resource-day's hint is never moved: releases keep only department-days' (the
+        // scans that use it are a department's).
+        if let Some(pools) = self.pools.filter(|_| self.counts.is_department_day()) {
+            self.counts.advance_hint(self.hint, self.hint.extended(pools.mask(), self.from, to));
         }
     }
 }
@@ -192,12 +195,17 @@ impl Pools {
         &self.0[..self.1]
     }
 
+    /// The pools as a bit set (bit `Pool as u8`).
+    pub(crate) fn mask(&self) -> u8 {
+        self.2
+    }
+
     /// The pools of a bit set (bit `Pool as u8`, four bits), in `Pool` order: a requester's
     /// pools are summed, never tried in turn, here, so their order does not matter. From a
     /// table built at compile time: a memo's answer costs one load.
     fn of_mask(mask: u8) -> Pools {
         const TABLE: [Pools; 16] = {
-            let mut table = [Pools([Pool::General; 4], 0); 16];
+            let mut table = [Pools([Pool::General; 4], 0, 0); 16];
             let mut mask = 0;
             while mask < 16 {
                 let mut p = 0;
@@ -205,6 +213,7 @@ impl Pools {
                     if mask & (1 << p) != 0 {
                         table[mask].0[table[mask].1] = Pool::ALL[p];
                         table[mask].1 += 1;
+                        table[mask].2 |= 1 << p;
                     }
                     p += 1;
                 }
@@ -397,8 +406,8 @@ impl Engine {
         if pools.is_some_and(|p| c.free_in(p.as_slice()) == 0) {
             return None;
         }
-        // The hint before the list (`DayCounts::hint`).
-        let hint = c.is_department_day().then(|| (c, c.hint()));
+        // The hint before the list (`DayCounts::hint`; a resource-day's stays 0).
+        let hint = c.hint();
         let list = c.list(pin)?;
         let pools = if starts == Some(list.starts) {
             pools
@@ -413,13 +422,9 @@ impl Engine {
             None => self.open_part(list, date, with_referral, now, memo, pin),
         };
         // A hint helps only a requester whose pools every slot read shares.
-        let hint = hint.filter(|_| pools.is_some());
-        let skip = match (hint, pools) {
-            (Some((_, h)), Some(pools)) => h.skip(pools.as_slice()),
-            _ => 0,
-        };
+        let skip = pools.map_or(0, |pools| hint.skip(pools.mask()));
         let from = open.max(skip).min(list.slots.len());
-        Some(DayScan { slots: &list.slots, from, pools, hint })
+        Some(DayScan { slots: &list.slots, from, pools, counts: c, hint })
     }
 
     /// Free places of a whole day for a requester, from the index (see `day_pools_memo`), with
@@ -740,10 +745,15 @@ impl Engine {
         };
         let c = self.store.day_counts(counts);
         // From the counters and the day's first and last start alone where the day's slots
-        // answer alike (the list is not read); else slot by slot.
+        // answer alike (the list is not read); else slot by slot. Asked directly, not through
+        // the memo: the days of a by-day answer are all different dates.
         let from_counts = c
             .starts()
-            .and_then(|starts| self.pools_for_starts(date, starts, false, now, memo))
+            .and_then(|(first, last)| {
+                let (pools, n, mask) = self.requester_pools_at(date, first, false, now);
+                let (_, _, last_mask) = self.requester_pools_at(date, last, false, now);
+                (mask == last_mask).then_some(Pools(pools, n, mask))
+            })
             .map(|pools| c.free_in(pools.as_slice()));
         let free = from_counts.unwrap_or_else(|| {
             self.store.day_list(counts, pin).map_or(0, |list| {

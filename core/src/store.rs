@@ -107,20 +107,32 @@ impl FreeHint {
         }
     }
 
-    /// Slots at the head with no free place in any of `pools`: what a scan for them skips.
-    pub fn skip(self, pools: &[Pool]) -> usize {
-        pools.iter().map(|&p| self.full_head(p)).min().unwrap_or(0)
+    /// Slots at the head with no free place in any pool of `pools` (a bit set, bit
+    /// `Pool as u8`): what a scan for them skips. Branch-free: it runs for every day scanned.
+    pub fn skip(self, pools: u8) -> usize {
+        const GENERAL: u8 = 1 << Pool::General as u8;
+        const REFERRAL: u8 = 1 << Pool::Referral as u8;
+        let general = if pools & GENERAL != 0 { self.full_head(Pool::General) } else { usize::MAX };
+        let referral =
+            if pools & REFERRAL != 0 { self.full_head(Pool::Referral) } else { usize::MAX };
+        // A quota pool has no head (0); no pool at all, nothing to skip (0).
+        let quota_or_none = pools & !(GENERAL | REFERRAL) != 0 || pools == 0;
+        if quota_or_none {
+            0
+        } else {
+            general.min(referral)
+        }
     }
 
-    /// The hint once a scan for `pools` has read every slot of `from .. to` and found none
-    /// free in them: a pool's head grows to `to` where it reached `from` already (the slots
-    /// before it are known full), else it stays (a gap the scan did not read).
-    pub fn extended(self, pools: &[Pool], from: usize, to: usize) -> FreeHint {
+    /// The hint once a scan for `pools` (a bit set) has read every slot of `from .. to` and
+    /// found none free in them: a pool's head grows to `to` where it reached `from` already
+    /// (the slots before it are known full), else it stays (a gap the scan did not read).
+    pub fn extended(self, pools: u8, from: usize, to: usize) -> FreeHint {
         let to = to.min(u16::MAX as usize) as u64;
         let mut h = self.0;
         for (pool, shift) in [(Pool::General, FreeHint::GENERAL_SHIFT), (Pool::Referral, 0)] {
             let head = self.full_head(pool);
-            if pools.contains(&pool) && head >= from && (head as u64) < to {
+            if pools & (1 << pool as u8) != 0 && head >= from && (head as u64) < to {
                 h = h & !(0xFFFF << shift) | to << shift;
             }
         }
@@ -1327,17 +1339,18 @@ pub mod loom_models {
                 let store = store.clone();
                 thread::spawn(move || {
                     let general = &[Pool::General][..];
+                    let mask = 1 << Pool::General as u8;
                     let counts =
                         store.department_day_counts(DepartmentId(0), Date(0)).expect("a day");
                     let c = store.day_counts(counts);
                     let seen = c.hint();
                     let pin = crossbeam_epoch::pin();
                     let list = store.day_list(counts, &pin).expect("a list");
-                    let from = seen.skip(general);
+                    let from = seen.skip(mask);
                     let to = (from..list.slots.len())
                         .find(|&i| store.get(list.slots[i]).is_none_or(|s| s.free_in(general) > 0))
                         .unwrap_or(list.slots.len());
-                    c.advance_hint(seen, seen.extended(general, from, to));
+                    c.advance_hint(seen, seen.extended(mask, from, to));
                 })
             };
             giver.join().unwrap();
@@ -1350,6 +1363,30 @@ pub mod loom_models {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    /// A scan hint: which head a requester's pools skip (the least of theirs; none with a
+    /// quota pool), and how a scan's run of full slots moves each head only where it joins it.
+    #[test]
+    fn scan_hint_skips_and_extends_only_what_was_read() {
+        let (g, r, q) =
+            (1u8 << Pool::General as u8, 1u8 << Pool::Referral as u8, 1u8 << Pool::Quota0 as u8);
+        let h = FreeHint(7 << 32 | 5 << FreeHint::GENERAL_SHIFT | 3);
+        assert_eq!((h.full_head(Pool::General), h.full_head(Pool::Referral)), (5, 3));
+        assert_eq!((h.skip(g), h.skip(r), h.skip(g | r)), (5, 3, 3));
+        assert_eq!((h.skip(g | q), h.skip(q), h.skip(0)), (0, 0, 0), "a quota pool has no head");
+        // A general-pool scan from 5 found slots 5..9 full: the general head joins, the
+        // referral head (not asked) stays.
+        let e = h.extended(g, 5, 9);
+        assert_eq!((e.full_head(Pool::General), e.full_head(Pool::Referral), e.0 >> 32), (9, 3, 7));
+        // Both pools read from 3 (the lesser head): both heads reach 8.
+        let e = h.extended(g | r, 3, 8);
+        assert_eq!((e.full_head(Pool::General), e.full_head(Pool::Referral)), (8, 8));
+        // Read from 6: a gap after the general head (5) and the referral head (3) — neither moves.
+        assert_eq!(h.extended(g | r, 6, 10), h);
+        // Never backwards, and saturating at 16 bits.
+        assert_eq!(h.extended(g, 5, 4), h);
+        assert_eq!(h.extended(g, 5, 1 << 20).full_head(Pool::General), u16::MAX as usize);
+    }
 
     /// A group-day's members live in blocks of 64, the first four inline and the rest in a
     /// growable vector: every member reads back across both, bits come out in member order,
