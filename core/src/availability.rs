@@ -182,9 +182,8 @@ impl<'g> DayScan<'g> {
             // The first slot read was free (the usual case): nothing learned.
             return;
         }
-        // A resource-day's hint is never moved: releases keep only department-days' (the
-        // scans that use it are a department's).
-        if let Some(pools) = self.pools.filter(|_| self.counts.is_department_day()) {
+        // (`advance_hint` moves a department-day's only: releases keep only those.)
+        if let Some(pools) = self.pools {
             self.counts.advance_hint(self.hint, self.hint.extended(pools.mask(), self.from, to));
         }
     }

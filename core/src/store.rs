@@ -61,12 +61,20 @@ pub(crate) struct DayCounts {
     /// because reuse writes them through `&self`.
     group: AtomicU32,
     member: AtomicU32,
-    /// A resource-day's department and that department-day's counters (`NO_COUNTS` for a
-    /// department-day): a slot keeps only its resource-day's index (`Slot::res_day`), and
-    /// finds its department and its department-day here (`SlotStore::department_of`), which
-    /// saves 8 of a slot's bytes. Set with the counters, before any slot reaches them.
-    department: AtomicU32,
-    dept_day: AtomicU32,
+    /// One word, read as what the day is (a department-day has a group-day, a resource-day
+    /// none: `is_department_day`), so that the counters stay at 56 bytes:
+    /// - a resource-day's department and that department-day's counters
+    ///   (`department << 32 | dept_day`): a slot keeps only its resource-day's index
+    ///   (`Slot::res_day`) and finds its department and department-day here
+    ///   (`SlotStore::department_of`), which saves 8 of a slot's bytes. Set with the
+    ///   counters, before any slot reaches them.
+    /// - a department-day's scan hint (`FreeHint`, packed): how many slots at the head of
+    ///   its list have no free place in the general pool, and in the referral pool, so that a
+    ///   scan for a free place starts past them. A lower bound, never more: only a scan that
+    ///   read those slots full moves it forward (`advance_hint`), and a release that frees a
+    ///   place in a slot whose pool was full, or a new list, sends it back to the head
+    ///   (`forget_hint`). Its generation makes a scan that raced one of those fail to move it.
+    link: AtomicU64,
     /// The day's slots in start order: read without a lock or a map lookup by whoever has the
     /// counters' index (a group-day member, a slot), under a pinned guard. Replaced whole by
     /// publication (serialised), the old list freed after the epoch's grace period; null
@@ -77,15 +85,15 @@ pub(crate) struct DayCounts {
     /// not the list (one cache miss fewer per day on a province). Set with each new list, so
     /// for a moment it may trail the counters of a day being published.
     starts: AtomicU32,
-    /// A department-day's scan hint (`FreeHint`, packed): how many slots at the head of its
-    /// list have no free place in the general pool, and in the referral pool, so that a scan
-    /// for a free place starts past them. A lower bound, never more: only a scan that read
-    /// those slots full moves it forward (`advance_hint`), and a release that frees a place in
-    /// a slot whose pool was full, or a new list, sends it back to the head (`forget_hint`).
-    /// Its generation makes a scan that raced one of those fail to move it. Unused (zero) in
-    /// a resource-day's counters.
-    hint: AtomicU64,
 }
+
+/// `DayCounts::link` of a resource-day not yet placed (no department, no department-day).
+const NO_LINK: u64 = (NO_COUNTS as u64) << 32 | NO_COUNTS as u64;
+
+// The counters' budget: a province holds about one a slot's eighth (a resource-day of ~14
+// slots, a department-day of ~17).
+#[cfg(not(loom))]
+const _: () = assert!(std::mem::size_of::<DayCounts>() <= 56);
 
 /// The scan hint of a department-day (`DayCounts::hint`), unpacked: from the top, a
 /// generation (32 bits, bumped by every `forget_hint`), then the head of the list known full
@@ -323,12 +331,10 @@ impl Default for DayCounts {
             closed_taken: AtomicU32::new(0),
             places: AtomicU32::new(0),
             group: AtomicU32::new(NO_GROUP),
-            department: AtomicU32::new(NO_COUNTS),
-            dept_day: AtomicU32::new(NO_COUNTS),
+            link: AtomicU64::new(NO_LINK),
             member: AtomicU32::new(0),
             list: crossbeam_epoch::Atomic::null(),
             starts: AtomicU32::new(NO_STARTS),
-            hint: AtomicU64::new(0),
         }
     }
 }
@@ -347,9 +353,8 @@ impl DayCounts {
         self.group.store(g, Ordering::Relaxed);
         self.member.store(m, Ordering::Relaxed);
         self.starts.store(NO_STARTS, Ordering::Relaxed);
-        self.department.store(NO_COUNTS, Ordering::Relaxed);
-        self.dept_day.store(NO_COUNTS, Ordering::Relaxed);
-        self.forget_hint();
+        // A department-day's hint at the head (no reader can hold a stale one: see above).
+        self.link.store(if group.is_some() { 0 } else { NO_LINK }, Ordering::Relaxed);
         debug_assert!(
             self.list.load(Ordering::Acquire, &crossbeam_epoch::pin()).is_null(),
             "a retired day's list went with its retirement (`SlotStore::retire`)"
@@ -363,31 +368,48 @@ impl DayCounts {
         unsafe { self.list.load(Ordering::Acquire, guard).as_ref() }
     }
 
-    /// Whether these are a department-day's counters (a resource-day's name theirs).
+    /// Whether these are a department-day's counters (those have a group-day; a
+    /// resource-day's name their department-day in `link`).
     pub fn is_department_day(&self) -> bool {
-        self.dept_day.load(Ordering::Acquire) == NO_COUNTS
+        self.group.load(Ordering::Acquire) != NO_GROUP
+    }
+
+    /// A resource-day's department and department-day (`link`).
+    fn placed(&self) -> (u32, u32) {
+        // Not asserted here, on every claim's path: `check_index` checks every resource-day.
+        let link = self.link.load(Ordering::Acquire);
+        ((link >> 32) as u32, link as u32)
     }
 
     /// The scan hint (`FreeHint`), read before the list it applies to: a hint read after a
     /// `forget_hint` shows every change that preceded it (the release's place, the new list).
+    /// A resource-day has none (0: nothing to skip).
     pub fn hint(&self) -> FreeHint {
-        FreeHint(self.hint.load(Ordering::Acquire))
+        if self.is_department_day() {
+            FreeHint(self.link.load(Ordering::Acquire))
+        } else {
+            FreeHint(0)
+        }
     }
 
     /// Move the hint from `seen` (read by `hint`) to `to`, unless it changed meanwhile: a
-    /// release or a new list forgot it, or another scan moved it (that one is kept).
+    /// release or a new list forgot it, or another scan moved it (that one is kept). Only a
+    /// department-day's: a resource-day's is never forgotten, so never moved.
     pub fn advance_hint(&self, seen: FreeHint, to: FreeHint) {
-        if to != seen {
-            let _ = self.hint.compare_exchange(seen.0, to.0, Ordering::AcqRel, Ordering::Relaxed);
+        if to != seen && self.is_department_day() {
+            let _ = self.link.compare_exchange(seen.0, to.0, Ordering::AcqRel, Ordering::Relaxed);
         }
     }
 
     /// Send the hint back to the head of the list, with a new generation (see `hint`).
-    /// Called after the change it answers: a released place, a new or no list.
+    /// Called after the change it answers: a released place, a new or no list. Nothing for
+    /// a resource-day.
     pub fn forget_hint(&self) {
-        let _ = self.hint.fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
-            Some(((h >> 32).wrapping_add(1)) << 32)
-        });
+        if self.is_department_day() {
+            let _ = self.link.fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+                Some(((h >> 32).wrapping_add(1)) << 32)
+            });
+        }
     }
 
     /// The day's first and last start, once it has a list.
@@ -598,12 +620,12 @@ impl SlotStore {
     /// resource-day's counters, which a retired day's slots no longer own: for those, the
     /// registry's resource says).
     pub fn department_of(&self, slot: &Slot) -> DepartmentId {
-        DepartmentId(self.day_counts(slot.res_day).department.load(Ordering::Acquire))
+        DepartmentId(self.day_counts(slot.res_day).placed().0)
     }
 
     /// The department-day counters of `slot` (as `department_of`).
     fn dept_day_of(&self, slot: &Slot) -> u32 {
-        self.day_counts(slot.res_day).dept_day.load(Ordering::Acquire)
+        self.day_counts(slot.res_day).placed().1
     }
 
     /// The counters of `slot`'s department-day and resource-day (as `department_of`): the
@@ -611,7 +633,7 @@ impl SlotStore {
     #[inline]
     fn days_of(&self, slot: &Slot) -> [&DayCounts; 2] {
         let res = self.day_counts(slot.res_day);
-        [self.day_counts(res.dept_day.load(Ordering::Acquire)), res]
+        [self.day_counts(res.placed().1), res]
     }
 
     pub fn group_day(&self, index: u32) -> &GroupDay {
@@ -768,8 +790,7 @@ impl SlotStore {
                         None,
                     );
                     let counts = self.day_counts(r);
-                    counts.department.store(department.0, Ordering::Release);
-                    counts.dept_day.store(d, Ordering::Release);
+                    counts.link.store((department.0 as u64) << 32 | d as u64, Ordering::Release);
                     last_res = Some((res_key, r, d));
                     (r, d)
                 }
@@ -1043,27 +1064,10 @@ impl SlotStore {
             let what = || format!("{} on {}", e.key().0, e.key().1);
             let list = list_of(what(), *e.value())?;
             recount(what(), list)?;
-            // Its scan hint: every slot it counts as full in a pool has no free place there.
-            let hint = self.day_counts(list.counts).hint();
-            for pool in [Pool::General, Pool::Referral] {
-                let head = hint.full_head(pool);
-                if head > list.slots.len() {
-                    return Err(format!(
-                        "{}: hint {hint:?} past its {} slots",
-                        what(),
-                        list.slots.len()
-                    ));
-                }
-                for &id in &list.slots[..head] {
-                    let slot =
-                        self.get(id).ok_or_else(|| format!("{}: lists unknown {id}", what()))?;
-                    if slot.free_in(&[pool]) > 0 {
-                        return Err(format!(
-                            "{}: hint {hint:?} counts {id} full in {pool:?}, which has a free place",
-                            what()
-                        ));
-                    }
-                }
+            // A resource-day (no group-day) names a department-day's counters in its link.
+            let c = self.day_counts(list.counts);
+            if c.is_department_day() || !self.day_counts(c.placed().1).is_department_day() {
+                return Err(format!("{}: not linked to a department-day", what()));
             }
             for &id in &list.slots {
                 if self.get(id).is_some_and(|s| s.res_day != list.counts) {
