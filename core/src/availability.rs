@@ -42,24 +42,17 @@ pub(crate) struct Pools([Pool; 4], usize, u8);
 /// forty) share a few dates and session starts. On the stack; direct-mapped (a colliding key
 /// replaces the entry: a miss only costs the computation), so a lookup is one hash and one
 /// compare, where the earlier memo of whole days kept sixteen and searched them in turn.
+#[derive(Default)]
 pub(crate) struct PoolsMemo {
-    /// `PoolsMemo::key` of each entry written (bit `e` of `written`): left uninitialised, so
-    /// that a query of one department-day does not clear a kilobyte first.
-    keys: [MaybeUninit<u64>; PoolsMemo::ENTRIES],
-    /// The entry's pools as a bit set (bit `Pool as u8`; 0: booking has closed).
-    masks: [MaybeUninit<u8>; PoolsMemo::ENTRIES],
-    written: u64,
+    /// Each (date, start)'s pools as a bit set (bit `Pool as u8`; 0: booking has closed).
+    starts: MemoTable<64>,
     /// Whole days, keyed by (date, first start, last start): the pools every slot of such a
     /// day answers with, or `DIFFER` (`Engine::pools_for_starts`). One lookup where a day
     /// would take two of the starts'.
-    day_keys: [MaybeUninit<u64>; PoolsMemo::DAYS],
-    day_masks: [MaybeUninit<u8>; PoolsMemo::DAYS],
-    days_written: u32,
+    days: MemoTable<32>,
 }
 
 impl PoolsMemo {
-    const ENTRIES: usize = 64;
-    const DAYS: usize = 32;
     /// A day whose first and last slot answer differently.
     const DIFFER: u8 = u8::MAX;
 
@@ -75,55 +68,50 @@ impl PoolsMemo {
             | (starts.0 as u64) << 16
             | starts.1 as u64
     }
-
-    fn entry(key: u64, entries: usize) -> usize {
-        // Fibonacci hashing: the top bits of the product spread nearby starts and dates.
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - entries.trailing_zeros())) as usize
-    }
-
-    /// The start entry of `key`, if remembered.
-    fn start(&self, key: u64) -> Option<u8> {
-        let e = PoolsMemo::entry(key, PoolsMemo::ENTRIES);
-        // Safety: an entry is read only once written (its bit in `written`).
-        (self.written >> e & 1 == 1 && unsafe { self.keys[e].assume_init() } == key)
-            .then(|| unsafe { self.masks[e].assume_init() })
-    }
-
-    fn remember_start(&mut self, key: u64, mask: u8) {
-        let e = PoolsMemo::entry(key, PoolsMemo::ENTRIES);
-        self.keys[e] = MaybeUninit::new(key);
-        self.masks[e] = MaybeUninit::new(mask);
-        self.written |= 1 << e;
-    }
-
-    /// The day entry of `key`, if remembered.
-    fn day(&self, key: u64) -> Option<u8> {
-        let e = PoolsMemo::entry(key, PoolsMemo::DAYS);
-        // Safety: as `start`.
-        (self.days_written >> e & 1 == 1 && unsafe { self.day_keys[e].assume_init() } == key)
-            .then(|| unsafe { self.day_masks[e].assume_init() })
-    }
-
-    fn remember_day(&mut self, key: u64, mask: u8) {
-        let e = PoolsMemo::entry(key, PoolsMemo::DAYS);
-        self.day_keys[e] = MaybeUninit::new(key);
-        self.day_masks[e] = MaybeUninit::new(mask);
-        self.days_written |= 1 << e;
-    }
 }
 
 const _: () = assert!(QUERY_DAYS_MAX < 1 << 20);
-const _: () = assert!(PoolsMemo::ENTRIES <= 64 && PoolsMemo::DAYS <= 32);
 
-impl Default for PoolsMemo {
+/// A direct-mapped table of `N` (a power of two, at most 64) `u64` keys to bytes. Left
+/// uninitialised but for a bit set of the entries written, so that a query of one
+/// department-day does not clear a kilobyte first.
+struct MemoTable<const N: usize> {
+    keys: [MaybeUninit<u64>; N],
+    values: [MaybeUninit<u8>; N],
+    written: u64,
+}
+
+impl<const N: usize> MemoTable<N> {
+    const FITS: () = assert!(N.is_power_of_two() && N <= 64);
+
+    fn entry(key: u64) -> usize {
+        let () = Self::FITS;
+        // Fibonacci hashing: the top bits of the product spread nearby starts and dates.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - N.trailing_zeros())) as usize
+    }
+
+    fn get(&self, key: u64) -> Option<u8> {
+        let e = Self::entry(key);
+        // Safety: an entry is read only once written (its bit in `written`).
+        (self.written >> e & 1 == 1 && unsafe { self.keys[e].assume_init() } == key)
+            .then(|| unsafe { self.values[e].assume_init() })
+    }
+
+    /// Remember `value` for `key`, replacing whatever shared its entry.
+    fn put(&mut self, key: u64, value: u8) {
+        let e = Self::entry(key);
+        self.keys[e] = MaybeUninit::new(key);
+        self.values[e] = MaybeUninit::new(value);
+        self.written |= 1 << e;
+    }
+}
+
+impl<const N: usize> Default for MemoTable<N> {
     fn default() -> Self {
-        PoolsMemo {
-            keys: [const { MaybeUninit::uninit() }; PoolsMemo::ENTRIES],
-            masks: [const { MaybeUninit::uninit() }; PoolsMemo::ENTRIES],
+        MemoTable {
+            keys: [const { MaybeUninit::uninit() }; N],
+            values: [const { MaybeUninit::uninit() }; N],
             written: 0,
-            day_keys: [const { MaybeUninit::uninit() }; PoolsMemo::DAYS],
-            day_masks: [const { MaybeUninit::uninit() }; PoolsMemo::DAYS],
-            days_written: 0,
         }
     }
 }
@@ -349,13 +337,13 @@ impl Engine {
         memo: &mut PoolsMemo,
     ) -> Option<Pools> {
         let key = PoolsMemo::day_key(date, starts, with_referral);
-        let mask = match memo.day(key) {
+        let mask = match memo.days.get(key) {
             Some(mask) => mask,
             None => {
                 let first = self.pools_mask_memo(date, starts.0, with_referral, now, memo);
                 let last = self.pools_mask_memo(date, starts.1, with_referral, now, memo);
                 let mask = if first == last { first } else { PoolsMemo::DIFFER };
-                memo.remember_day(key, mask);
+                memo.days.put(key, mask);
                 mask
             }
         };
@@ -372,9 +360,9 @@ impl Engine {
         memo: &mut PoolsMemo,
     ) -> u8 {
         let key = PoolsMemo::key(date, start_min, with_referral);
-        memo.start(key).unwrap_or_else(|| {
+        memo.starts.get(key).unwrap_or_else(|| {
             let mask = self.requester_pools_at(date, start_min, with_referral, now).2;
-            memo.remember_start(key, mask);
+            memo.starts.put(key, mask);
             mask
         })
     }
