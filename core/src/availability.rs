@@ -32,7 +32,8 @@ pub const QUERY_DAYS_MAX: i32 = 366;
 /// Most results one query returns.
 pub const QUERY_LIMIT_MAX: u32 = 100_000;
 
-/// The pools a requester may take (at most the four, on the stack), `Engine::requester_pools`.
+/// The pools a requester may take (at most the four, on the stack; `Engine::requester_pools_at`),
+/// with their bit set (bit `Pool as u8`). Made by `Pools::of_mask` alone.
 #[derive(Copy, Clone)]
 pub(crate) struct Pools([Pool; 4], usize, u8);
 
@@ -227,30 +228,20 @@ impl Engine {
         Ok(())
     }
 
-    /// The pools a requester (with a referral or not) may take from `slot` now, merged, and
-    /// as a bit set (bit `Pool as u8`) to compare days' slots. Empty when booking has closed.
-    fn requester_pools(
-        &self,
-        slot: &Slot,
-        with_referral: bool,
-        now: Timestamp,
-    ) -> ([Pool; 4], usize, u8) {
-        self.requester_pools_at(slot.date, slot.start_min, with_referral, now)
-    }
-
-    /// `requester_pools` of a slot on `date` starting at `start_min`: they depend on nothing
-    /// else of the slot (its window, `window_at`).
+    /// The pools a requester (with a referral or not) may take from a slot on `date`
+    /// starting at `start_min` now, as a bit set (bit `Pool as u8`; 0 once booking has
+    /// closed): they depend on nothing else of the slot (its window, `window_at`), and are
+    /// summed, never tried in turn, by the queries (`Pools::of_mask`).
     fn requester_pools_at(
         &self,
         date: Date,
         start_min: u16,
         with_referral: bool,
         now: Timestamp,
-    ) -> ([Pool; 4], usize, u8) {
+    ) -> u8 {
         let window = self.window_at(date, start_min);
-        let (mut pools, mut n, mut mask) = ([Pool::General; 4], 0, 0u8);
         if now >= window.closes_at {
-            return (pools, 0, 0);
+            return 0;
         }
         let general = self.pool_order_in(&window, ChannelId(0), None, now).ok();
         let referral = if with_referral {
@@ -258,23 +249,19 @@ impl Engine {
         } else {
             None
         };
-        // At most the four pools: a stack array, no allocation per slot scanned.
+        let mut mask = 0u8;
         for order in [general, referral].into_iter().flatten() {
             for &p in order.as_slice() {
-                if mask & (1 << p as u8) == 0 {
-                    mask |= 1 << p as u8;
-                    pools[n] = p;
-                    n += 1;
-                }
+                mask |= 1 << p as u8;
             }
         }
-        (pools, n, mask)
+        mask
     }
 
     /// Places a requester could take in `slot` right now.
     pub(crate) fn free_now(&self, slot: &Slot, with_referral: bool, now: Timestamp) -> u32 {
-        let (pools, n, _) = self.requester_pools(slot, with_referral, now);
-        slot.free_in(&pools[..n])
+        let mask = self.requester_pools_at(slot.date, slot.start_min, with_referral, now);
+        slot.free_in(Pools::of_mask(mask).as_slice())
     }
 
     /// `free_now` within a query, its pools through the query's memo: a day whose slots
@@ -361,7 +348,7 @@ impl Engine {
     ) -> u8 {
         let key = PoolsMemo::key(date, start_min, with_referral);
         memo.starts.get(key).unwrap_or_else(|| {
-            let mask = self.requester_pools_at(date, start_min, with_referral, now).2;
+            let mask = self.requester_pools_at(date, start_min, with_referral, now);
             memo.starts.put(key, mask);
             mask
         })
@@ -468,20 +455,32 @@ impl Engine {
         department: DepartmentId,
         free: u32,
     ) -> FreeSlot {
+        let institution = self
+            .registry
+            .department(department)
+            .map(|d| d.institution)
+            .unwrap_or(InstitutionId(u32::MAX));
+        self.answer_slot(Found::of(id, slot, free), department, institution)
+    }
+
+    /// The answer's record of a free place read from its slot (`Found`), with the parts the
+    /// slot does not hold: its department and institution, and its start as an instant.
+    fn answer_slot(
+        &self,
+        f: Found,
+        department: DepartmentId,
+        institution: InstitutionId,
+    ) -> FreeSlot {
         FreeSlot {
-            slot: id,
-            resource: slot.resource,
+            slot: f.slot,
+            resource: f.resource,
             department,
-            institution: self
-                .registry
-                .department(department)
-                .map(|d| d.institution)
-                .unwrap_or(InstitutionId(u32::MAX)),
-            date: slot.date,
-            start_min: slot.start_min,
-            end_min: slot.end_min,
-            free,
-            starts_at: self.local(slot.date, slot.start_min),
+            institution,
+            date: f.date,
+            start_min: f.start_min,
+            end_min: f.end_min,
+            free: f.free,
+            starts_at: self.local(f.date, f.start_min),
         }
     }
 
@@ -737,9 +736,9 @@ impl Engine {
         let from_counts = c
             .starts()
             .and_then(|(first, last)| {
-                let (pools, n, mask) = self.requester_pools_at(date, first, false, now);
-                let (_, _, last_mask) = self.requester_pools_at(date, last, false, now);
-                (mask == last_mask).then_some(Pools(pools, n, mask))
+                let mask = self.requester_pools_at(date, first, false, now);
+                let last_mask = self.requester_pools_at(date, last, false, now);
+                (mask == last_mask).then(|| Pools::of_mask(mask))
             })
             .map(|pools| c.free_in(pools.as_slice()));
         let free = from_counts.unwrap_or_else(|| {
@@ -949,17 +948,7 @@ impl Engine {
             let (_, d, f) = found[i as usize];
             let dep = self.registry.department(d)?;
             let tier = self.registry.institution(dep.institution)?.tier;
-            let earliest = FreeSlot {
-                slot: f.slot,
-                resource: f.resource,
-                department: d,
-                institution: dep.institution,
-                date: f.date,
-                start_min: f.start_min,
-                end_min: f.end_min,
-                free: f.free,
-                starts_at: self.local(f.date, f.start_min),
-            };
+            let earliest = self.answer_slot(f, d, dep.institution);
             out.push(Alternative {
                 department: d,
                 institution: dep.institution,
