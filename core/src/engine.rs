@@ -358,12 +358,6 @@ impl Engine {
         let now: *const Policy = &*boxed;
         self.policies.lock().push(boxed);
         self.policy_now.store(now.cast_mut(), std::sync::atomic::Ordering::Release);
-        // Each resource-day's dealing of reserved places is a function of its places *under
-        // the running shares* (`Dealt::at`): dropping the kept states makes the next
-        // publication rebuild it under the new shares, so that new places take the new shares
-        // (published slots keep theirs), and so that live, replayed and snapshot-restored
-        // engines (which rebuild it from the places alone) deal alike.
-        self.store.dealt.clear();
     }
 
     /// The region's offset from UTC, seconds.
@@ -1171,25 +1165,19 @@ impl Engine {
         for (g, q) in policy.channel_quotas.iter().enumerate() {
             shares[1 + g] = share_ppm(q.share);
         }
-        // Where the resource-day's dealing stands: remembered from its last publication, or
-        // rebuilt from its slots (after a restart; the state is a function of the places).
-        let key = (first.resource, first.date);
-        let start = match self.store.dealt.get(&key) {
-            Some(d) => *d,
-            None => {
-                let places: u64 = self
-                    .store
-                    .resource_day(first.resource, first.date)
-                    .iter()
-                    .filter_map(|id| self.store.get(*id))
-                    .map(|s| s.capacity as u64)
-                    .sum();
-                Dealt::at(places, shares)
-            }
-        };
+        // Where the resource-day's dealing stands: a function of its places so far under the
+        // running shares (`Dealt::at`), and its counters hold those places. Rebuilt at every
+        // publication rather than kept per resource-day (a map entry of ~40 B a resource-day,
+        // ~3 B a live slot on a province), for a few dozen steps of arithmetic; and so live,
+        // replayed and snapshot-restored engines deal alike, and a policy change applies its
+        // shares to the places published after it (published slots keep theirs).
+        let places = self
+            .store
+            .resource_day_counts(first.resource, first.date)
+            .map_or(0, |c| self.store.day_counts(c).places.load(std::sync::atomic::Ordering::Acquire));
+        let start = Dealt::at(places as u64, shares);
         let capacities: Vec<u16> = indexes.iter().map(|&i| specs[i].capacity).collect();
-        let (reserved, dealt) = pool_sizes(start, &capacities, shares);
-        self.store.dealt.insert(key, dealt);
+        let (reserved, _) = pool_sizes(start, &capacities, shares);
         let ratio = self.overbooking_ratio(policy, resource.id, department)?;
         let allowances =
             overbooking_allowances(policy.overbooking.spread, ratio, start.places, &capacities);

@@ -26,7 +26,7 @@ use crate::day_log::{DayLog, DAY_LOG_MAX};
 use crate::error::{Error, Result};
 use crate::ids::*;
 use crate::model::Pool;
-use crate::slot::{ClaimError, Dealt, Slot};
+use crate::slot::{ClaimError, Slot};
 use crate::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use crate::time::Date;
 use crossbeam_epoch::Guard;
@@ -494,10 +494,6 @@ pub(crate) struct SlotStore {
     pub group_days: boxcar::Vec<GroupDay>,
     pub by_group_day: IdMap<(SpecialtyId, DistrictId, Date), u32>,
     pub day_log: IdMap<Date, DayLog>,
-    /// Where the dealing of each resource-day's reserved places stands (`slot::pool_sizes`):
-    /// saves re-dealing a day from its first place at every publication. Derived state — a
-    /// missing entry is rebuilt from the day's slots — so neither journaled nor snapshotted.
-    pub dealt: IdMap<(ResourceId, Date), Dealt>,
     /// Retention: slots of days before this one are retired — unreachable by id or index —
     /// and their memory is freed (`retire`). `Date(i32::MIN)` until the first retirement.
     retired_before: AtomicI32,
@@ -552,7 +548,6 @@ impl Default for SlotStore {
             group_days: boxcar::Vec::new(),
             by_group_day: IdMap::default(),
             day_log: IdMap::default(),
-            dealt: IdMap::default(),
             retired_before: AtomicI32::new(i32::MIN),
             retiring_before: AtomicI32::new(i32::MIN),
             chunk_dates: Default::default(),
@@ -1177,7 +1172,6 @@ impl SlotStore {
                 false
             }
         });
-        self.dealt.retain(|&(_, date), _| date >= before);
         let dates: Vec<Date> =
             self.day_log.iter().map(|e| *e.key()).filter(|&d| d < before).collect();
         for date in dates {
