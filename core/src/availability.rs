@@ -134,7 +134,7 @@ impl Found {
         Found {
             slot,
             resource: s.resource,
-            date: s.date,
+            date: s.date(),
             start_min: s.start_min,
             end_min: s.end_min,
             free,
@@ -260,7 +260,7 @@ impl Engine {
 
     /// Places a requester could take in `slot` right now.
     pub(crate) fn free_now(&self, slot: &Slot, with_referral: bool, now: Timestamp) -> u32 {
-        let mask = self.requester_pools_at(slot.date, slot.start_min, with_referral, now);
+        let mask = self.requester_pools_at(slot.date(), slot.start_min, with_referral, now);
         slot.free_in(Pools::of_mask(mask).as_slice())
     }
 
@@ -273,7 +273,7 @@ impl Engine {
         now: Timestamp,
         memo: &mut PoolsMemo,
     ) -> u32 {
-        let mask = self.pools_mask_memo(slot.date, slot.start_min, with_referral, now, memo);
+        let mask = self.pools_mask_memo(slot.date(), slot.start_min, with_referral, now, memo);
         slot.free_in(Pools::of_mask(mask).as_slice())
     }
 
@@ -306,7 +306,7 @@ impl Engine {
             [(list.slots.first(), list.starts.0), (list.slots.last(), list.starts.1)].iter().all(
                 |(id, start)| {
                     id.and_then(|id| self.store.get_in(*id, pin))
-                        .is_none_or(|s| (s.date, s.start_min) == (date, *start))
+                        .is_none_or(|s| (s.date(), s.start_min) == (date, *start))
                 },
             )
         });

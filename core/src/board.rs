@@ -84,7 +84,7 @@ impl Engine {
         if !live || !self.pol().board.emits() {
             return;
         }
-        let (date, half_day) = (slot.date, HalfDay::of_minute(slot.start_min));
+        let (date, half_day) = (slot.date(), HalfDay::of_minute(slot.start_min));
         let (queue, _, wait) = load.figures(date, half_day);
         let Some(session) = load.session_mut(date, half_day) else { return };
         let (q0, w0) = session.reported;
@@ -153,7 +153,7 @@ impl Engine {
     #[inline]
     pub(crate) fn board_free_change(&self, slot: &Slot, at: Timestamp) {
         if self.pol().board.emits_free() {
-            self.board_free_report(self.store.department_of(slot), slot.resource, slot.date, at);
+            self.board_free_report(self.store.department_of(slot), slot.resource, slot.date(), at);
         }
     }
 

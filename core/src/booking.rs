@@ -68,7 +68,7 @@ pub(crate) struct Window {
 
 impl Engine {
     pub(crate) fn window(&self, slot: &Slot) -> Window {
-        self.window_at(slot.date, slot.start_min)
+        self.window_at(slot.date(), slot.start_min)
     }
 
     /// The window of a slot on `date` starting at `start_min`: a slot's window depends on
@@ -241,7 +241,7 @@ impl Engine {
                 e => e,
             })?;
         let department = self.store.department_of(&slot);
-        state.check_limits(patient, &self.pol().limits, department, slot.date)?;
+        state.check_limits(patient, &self.pol().limits, department, slot.date())?;
         if state.bookings.len() >= BOOKINGS_PER_PATIENT_MAX {
             return Err(Error::CapacityExceeded(format!(
                 "{patient} has {BOOKINGS_PER_PATIENT_MAX} bookings on record"
@@ -262,7 +262,7 @@ impl Engine {
         }
         // Logged before the claim: a provider suspension that closes the slot after our claim
         // is guaranteed to find this entry (store.rs).
-        self.store.log_attempt(slot.date, req.slot, patient)?;
+        self.store.log_attempt(slot.date(), req.slot, patient)?;
         let pool = self.store.claim(&slot, order.as_slice()).map_err(refused)?;
 
         let id = BookingId::new(patient, state.next_seq);
@@ -273,7 +273,7 @@ impl Engine {
             patient,
             slot: req.slot,
             department,
-            date: slot.date,
+            date: slot.date(),
             channel: req.channel,
             state: if mode.hold_ttl_s.is_some() {
                 BookingState::Held

@@ -904,7 +904,7 @@ impl Engine {
         for &id in slots {
             let s = self.slot_ref(id)?;
             wanted.insert(id);
-            dates.push(s.date);
+            dates.push(s.date());
         }
         dates.sort_unstable();
         dates.dedup();
@@ -990,15 +990,15 @@ impl Engine {
             resource: s.resource,
             department: self.store.department_of(&s),
             institution,
-            date: s.date,
+            date: s.date(),
             start_min: s.start_min,
             end_min: s.end_min,
-            capacity: s.capacity,
+            capacity: s.capacity(),
             pool_places: PoolCounts::from_array(s.sizes),
             pool_taken: PoolCounts::from_array(s.taken()),
             closed: s.is_closed(),
-            starts_at: self.local(s.date, s.start_min),
-            ends_at: self.local(s.date, s.end_min),
+            starts_at: self.local(s.date(), s.start_min),
+            ends_at: self.local(s.date(), s.end_min),
         })
     }
 

@@ -225,7 +225,7 @@ impl Engine {
             patient,
             limits,
             lead_department,
-            lead.date,
+            lead.date(),
             moving.as_ref().map(|m| m.unit),
         )?;
         if limits.group_dates == GroupDates::Every {
@@ -233,8 +233,8 @@ impl Engine {
             let unit = moving.as_ref().map(|m| m.unit);
             for (i, p) in places.iter().enumerate().skip(1) {
                 // `places[0]` is the lead.
-                let key = (p.slot.date, p.department);
-                let seen = places[..i].iter().any(|q| (q.slot.date, q.department) == key);
+                let key = (p.slot.date(), p.department);
+                let seen = places[..i].iter().any(|q| (q.slot.date(), q.department) == key);
                 if !seen {
                     state.check_day_limits(patient, limits, key.1, key.0, unit)?;
                 }
@@ -253,7 +253,7 @@ impl Engine {
                 pools.push(pool);
                 continue;
             }
-            let claimed = self.store.log_attempt(p.slot.date, p.id, patient).and_then(|()| {
+            let claimed = self.store.log_attempt(p.slot.date(), p.id, patient).and_then(|()| {
                 self.store.claim(p.slot, p.order.as_slice()).map_err(|e| match e {
                     ClaimError::Full => Error::SlotFull { slot: p.id },
                     ClaimError::Closed => Error::SlotClosed { slot: p.id },
@@ -293,7 +293,7 @@ impl Engine {
                 patient,
                 slot: p.id,
                 department: p.department,
-                date: p.slot.date,
+                date: p.slot.date(),
                 channel,
                 state: BookingState::Booked,
                 pool: *pool,
@@ -638,7 +638,7 @@ impl Engine {
                     } else {
                         self.free_now(&slot, false, now)
                     };
-                    places += slot.capacity as u64;
+                    places += slot.capacity() as u64;
                     free_total += free as u64;
                     let same = previous == Some(r);
                     if free > 0 && best.is_none_or(|(s, _, _)| same && !s) {

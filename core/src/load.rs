@@ -128,7 +128,7 @@ impl DepartmentLoad {
         at: Timestamp,
         same_half: impl Fn(Timestamp) -> bool,
     ) {
-        let (date, half_day) = (slot.date, HalfDay::of_minute(slot.start_min));
+        let (date, half_day) = (slot.date(), HalfDay::of_minute(slot.start_min));
         let r = slot.resource;
         if self.session(date, half_day).is_none() {
             if change != Change::CheckedIn {
@@ -188,7 +188,7 @@ impl DepartmentLoad {
         match change {
             Change::CheckedIn => {
                 let segment_s = (slot.end_min - slot.start_min) as f64 * 60.0;
-                pace.planned_s = segment_s / slot.capacity.max(1) as f64;
+                pace.planned_s = segment_s / slot.capacity().max(1) as f64;
             }
             Change::Fulfilled => {
                 if let Some(last) = pace.last_fulfil_at {

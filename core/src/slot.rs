@@ -39,7 +39,7 @@ const _: () = assert!((FIELD_MASK << ((Pool::ALL.len() as u32 - 1) * FIELD_BITS)
 //   carry into the next pool's field (the test `the_largest_slot_fits_the_counter` fills it).
 const _: () = assert!(PLACES_MAX as u64 + OVERBOOKING_PLACES_MAX as u64 <= FIELD_MASK);
 
-/// A published slot. 40 bytes: the packed counter, where and when, the size of each pool
+/// A published slot. 32 bytes: the packed counter, where and when, the size of each pool
 /// (fixed at publication from the policy), and where its resource-day's availability counters
 /// are — which name its department and its department-day's counters (`store::DayCounts`), so
 /// the slot does not (`SlotStore::department_of`).
@@ -47,21 +47,28 @@ const _: () = assert!(PLACES_MAX as u64 + OVERBOOKING_PLACES_MAX as u64 <= FIELD
 pub(crate) struct Slot {
     counts: AtomicU64,
     pub resource: ResourceId,
-    pub date: Date,
     pub start_min: u16,
     pub end_min: u16,
-    pub capacity: u16,
     /// Places of each pool, indexed by `Pool as usize`. The general pool includes the
     /// overbooking allowance.
     pub sizes: [u16; 4],
     /// The availability counters of this slot's resource-day (`store::DayCounts`, an index
     /// into `SlotStore::days`), set when the store adds the slot.
     pub res_day: u32,
+    /// The date (low `DATE_BITS`) and the capacity above it, in one word: a date needs 17
+    /// bits and a capacity 14, so apart they would take 6 bytes and the slot 40 (`date`,
+    /// `capacity`).
+    date_capacity: u32,
 }
+
+/// Bits of `Slot::date_capacity` that hold the date.
+const DATE_BITS: u32 = 17;
+const _: () = assert!(crate::time::DATE_MIN.0 >= 0 && (crate::time::DATE_MAX.0 as u64) < 1 << DATE_BITS);
+const _: () = assert!((PLACES_MAX as u64) < 1 << (u32::BITS - DATE_BITS));
 
 // The memory budget of a slot (the province-scale issue: 10 M live slots in one process).
 #[cfg(not(loom))]
-const _: () = assert!(std::mem::size_of::<Slot>() <= 40);
+const _: () = assert!(std::mem::size_of::<Slot>() <= 32);
 
 /// Where a pool's counter sits in the slot's word.
 trait CounterField {
@@ -89,13 +96,30 @@ impl Slot {
         Slot {
             counts: AtomicU64::new(0),
             resource: spec.resource,
-            date: spec.date,
             start_min: spec.start_min,
             end_min: spec.end_min,
-            capacity: spec.capacity,
             sizes,
             res_day: u32::MAX,
+            date_capacity: Slot::pack_date_capacity(spec.date, spec.capacity),
         }
+    }
+
+    /// `date_capacity` of a date in the engine's calendar and a capacity of at most
+    /// `PLACES_MAX` (publication and snapshot loading check both before a slot is made).
+    fn pack_date_capacity(date: Date, capacity: u16) -> u32 {
+        assert!(date.is_valid() && capacity <= PLACES_MAX, "{date:?} {capacity} out of range");
+        date.0 as u32 | (capacity as u32) << DATE_BITS
+    }
+
+    #[inline]
+    pub fn date(&self) -> Date {
+        Date((self.date_capacity & ((1 << DATE_BITS) - 1)) as i32)
+    }
+
+    /// Places of the slot as published, without the overbooking allowance.
+    #[inline]
+    pub fn capacity(&self) -> u16 {
+        (self.date_capacity >> DATE_BITS) as u16
     }
 
     /// Whether every pool size fits a 15-bit counter (see the layout assertions above).

@@ -564,7 +564,7 @@ impl SlotStore {
         // Safety: the slot's memory lives until `pin` is dropped (`ChunkedVec::retire_chunk`),
         // and `pin` moves into the `SlotRef` that hands the borrow out.
         let slot = unsafe { &*slot };
-        (slot.date.0 >= self.retired_before.load(Ordering::Acquire))
+        (slot.date().0 >= self.retired_before.load(Ordering::Acquire))
             .then_some(SlotRef { slot, _pin: pin })
     }
 
@@ -572,7 +572,7 @@ impl SlotStore {
     /// pinning costs a thread-local access and, unnested, a fence; a scan pays it once.
     pub fn get_in<'g>(&'g self, id: SlotId, guard: &'g Guard) -> Option<&'g Slot> {
         let slot = self.slots.get_pinned(id.index()?, guard)?;
-        (slot.date.0 >= self.retired_before.load(Ordering::Acquire)).then_some(slot)
+        (slot.date().0 >= self.retired_before.load(Ordering::Acquire)).then_some(slot)
     }
 
     /// Days before this one are retired.
@@ -749,32 +749,32 @@ impl SlotStore {
         for mut slot in slots {
             let id = SlotId::from_index(first + pushed);
             pushed += 1;
-            if slot.date < retired_before {
+            if slot.date() < retired_before {
                 // A retired day's slot of a restored snapshot (its chunk still held other
                 // days' slots): it keeps its id, and nothing can reach it.
                 let run_first = first + pushed - 1 - run.slots.len();
                 self.charge_run(&mut run, run_first);
                 slot.res_day = NO_COUNTS;
-                let date = slot.date;
+                let date = slot.date();
                 self.push_slot(slot, first + pushed - 1);
                 self.note_dates(first + pushed - 1, 1, date);
                 continue;
             }
             // The department-day only when the resource-day changes: a resource-day's counters
             // name their department and department-day (`DayCounts::department`).
-            let res_key = (slot.resource, slot.date);
+            let res_key = (slot.resource, slot.date());
             let (res_day, dept_day) = match last_res {
                 Some((k, r, d)) if k == res_key => (r, d),
                 _ => {
                     let (department, group) =
                         *places.entry(slot.resource).or_insert_with(|| place(slot.resource));
-                    let dept_key = (department, slot.date);
+                    let dept_key = (department, slot.date());
                     let d = match last_dept {
                         Some((k, c)) if k == dept_key => c,
                         _ => {
                             let c = self.counts_of(
                                 &mut self.by_department_day.entry(dept_key).or_insert(NO_COUNTS),
-                                Some((group, slot.date)),
+                                Some((group, slot.date())),
                             );
                             last_dept = Some((dept_key, c));
                             c
@@ -807,7 +807,7 @@ impl SlotStore {
                 }
                 run.open_sizes += slot.sizes.iter().map(|&t| t as u32).sum::<u32>();
             }
-            run.places += slot.capacity as u32;
+            run.places += slot.capacity() as u32;
             run.slots.push(slot);
             ids.push(id);
         }
@@ -876,7 +876,7 @@ impl SlotStore {
             self.sync_group(c);
         }
         // A run is one department-day: one date.
-        let (n, date) = (run.slots.len(), run.slots[0].date);
+        let (n, date) = (run.slots.len(), run.slots[0].date());
         for (i, slot) in run.slots.drain(..).enumerate() {
             self.push_slot(slot, first + i);
         }
@@ -968,7 +968,7 @@ impl SlotStore {
                     }
                 }
                 taken += t.iter().map(|&x| x as u64).sum::<u64>();
-                places += s.capacity as u64;
+                places += s.capacity() as u64;
             }
             let c = self.day_counts(list.counts);
             let kept = (

@@ -188,7 +188,7 @@ impl Engine {
         let matches = |e: &WaitlistEntry| {
             let r = &e.request;
             r.resource.is_none_or(|x| x == slot.resource)
-                && (r.date_from..=r.date_to).contains(&slot.date)
+                && (r.date_from..=r.date_to).contains(&slot.date())
                 && r.time.is_none_or(|t| t.contains_start(slot.start_min))
         };
         let candidates: Vec<WaitlistId> = match self

@@ -579,7 +579,7 @@ impl Replayer {
             if !e.store.force_take(&slot, pool) {
                 return Err(corrupt(format!("{slot_id} pool counter overflow")));
             }
-            e.store.log_attempt(slot.date, slot_id, patient)?;
+            e.store.log_attempt(slot.date(), slot_id, patient)?;
             state.next_seq = own_seq
                 .checked_add(1)
                 .ok_or_else(|| corrupt(format!("{id}: booking numbers exhausted")))?;
@@ -589,7 +589,7 @@ impl Replayer {
                 patient,
                 slot: slot_id,
                 department: e.store.department_of(&slot),
-                date: slot.date,
+                date: slot.date(),
                 channel,
                 state: if hold_until.is_some() { BookingState::Held } else { BookingState::Booked },
                 pool,

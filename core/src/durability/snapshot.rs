@@ -187,10 +187,10 @@ impl State {
             slots.extend(chunk.iter().map(|s| SlotRec {
                 spec: SlotSpec {
                     resource: s.resource,
-                    date: s.date,
+                    date: s.date(),
                     start_min: s.start_min,
                     end_min: s.end_min,
-                    capacity: s.capacity,
+                    capacity: s.capacity(),
                 },
                 // From the registry, not the resource-day's counters: a retired day's slot
                 // (kept while its chunk holds other days) no longer owns its counters.
@@ -314,6 +314,7 @@ impl State {
             let res = reg.resource(s.spec.resource)?;
             if res.department != s.department
                 || !(1..=PLACES_MAX).contains(&s.spec.capacity)
+                || !s.spec.date.is_valid()
                 || !Slot::sizes_fit_counters(s.sizes)
                 || s.taken.iter().any(|&t| t > TAKEN_MAX)
             {
@@ -381,7 +382,7 @@ impl State {
                         b.id, b.patient
                     )));
                 }
-                e.store.log_attempt(slot.date, b.slot, b.patient)?;
+                e.store.log_attempt(slot.date(), b.slot, b.patient)?;
                 if b.state == BookingState::Held {
                     e.timers.push(b.expires_at, b.id);
                 }
