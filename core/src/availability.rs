@@ -610,6 +610,8 @@ impl Engine {
             }
         };
         let mut memo = PoolsMemo::default();
+        // The resource-day's own (a second table, so the scans' can stay borrowed).
+        let mut resource_memo = PoolsMemo::default();
         let mut date = q.date_from;
         while date <= q.date_to && out.len() < q.limit as usize {
             let wanted = q.limit as usize - out.len();
@@ -661,9 +663,18 @@ impl Engine {
             };
             match q.resource {
                 Some(r) => {
+                    // The resource-day's counters say whether it may have a free place; its
+                    // slots are its department-day's (filtered by `scan`: a resource-day keeps
+                    // no list of its own).
                     if let Some(counts) = self.store.resource_day_counts(r, date) {
-                        // `departments` is the resource's department alone.
-                        scan_day(counts, departments[0]);
+                        let c = self.store.day_counts(counts);
+                        let pools = c.starts().and_then(|st| {
+                            self.pools_for_starts(date, st, q.with_referral, now, &mut resource_memo)
+                        });
+                        if !pools.is_some_and(|p| c.free_in(p.as_slice()) == 0) {
+                            // `departments` is the resource's department alone.
+                            scan_day(c.placed().1, departments[0]);
+                        }
                     }
                 }
                 None => {

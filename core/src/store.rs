@@ -375,7 +375,7 @@ impl DayCounts {
     }
 
     /// A resource-day's department and department-day (`link`).
-    fn placed(&self) -> (u32, u32) {
+    pub fn placed(&self) -> (u32, u32) {
         // Not asserted here, on every claim's path: `check_index` checks every resource-day.
         let link = self.link.load(Ordering::Acquire);
         ((link >> 32) as u32, link as u32)
@@ -957,9 +957,9 @@ impl SlotStore {
     /// Recount every day's counters from its slots and compare: `Err` names the first day that
     /// differs. O(slots): for tests (`Engine::check_availability_index`), never on a hot path.
     pub fn check_index(&self, group_of: &dyn Fn(DepartmentId) -> Group) -> Result<(), String> {
-        let recount = |what: String, list: &DayList| -> Result<(), String> {
+        let recount = |what: String, counts: u32, ids: &[SlotId]| -> Result<(), String> {
             let (mut free, mut taken, mut places) = ([0i64; 4], 0u64, 0u64);
-            for &id in &list.slots {
+            for &id in ids {
                 let s = self.get(id).ok_or_else(|| format!("{what}: lists unknown {id}"))?;
                 let t = s.taken();
                 if !s.is_closed() {
@@ -970,7 +970,7 @@ impl SlotStore {
                 taken += t.iter().map(|&x| x as u64).sum::<u64>();
                 places += s.capacity() as u64;
             }
-            let c = self.day_counts(list.counts);
+            let c = self.day_counts(counts);
             let kept = (
                 c.free.each_ref().map(|f| f.load(Ordering::Acquire) as i64),
                 c.taken() as u64,
@@ -996,7 +996,7 @@ impl SlotStore {
         for e in self.by_department_day.iter() {
             let what = || format!("{} on {}", e.key().0, e.key().1);
             let list = list_of(what(), *e.value())?;
-            recount(what(), list)?;
+            recount(what(), list.counts, &list.slots)?;
             // Its scan hint: every slot it counts as full in a pool has no free place there.
             let hint = self.day_counts(list.counts).hint();
             for pool in [Pool::General, Pool::Referral] {
@@ -1057,15 +1057,30 @@ impl SlotStore {
         }
         for e in self.by_resource_day.iter() {
             let what = || format!("{} on {}", e.key().0, e.key().1);
-            let list = list_of(what(), *e.value())?;
-            recount(what(), list)?;
-            // A resource-day (no group-day) names a department-day's counters in its link.
-            let c = self.day_counts(list.counts);
+            let counts = *e.value();
+            // A resource-day (no group-day, no list) names a department-day's counters in its
+            // link, whose list holds its slots.
+            let c = self.day_counts(counts);
             if c.is_department_day() || !self.day_counts(c.placed().1).is_department_day() {
                 return Err(format!("{}: not linked to a department-day", what()));
             }
-            for &id in &list.slots {
-                if self.get(id).is_some_and(|s| s.res_day != list.counts) {
+            if c.list(guard).is_some() {
+                return Err(format!("{}: a resource-day holds a list", what()));
+            }
+            let ids: Vec<SlotId> = self.resource_day_slots(counts, guard).collect();
+            recount(what(), counts, &ids)?;
+            // Its first and last start, which a query's pools are worked out from.
+            let starts: Vec<u16> = ids.iter().filter_map(|&id| self.get(id)).map(|s| s.start_min).collect();
+            let want = starts.first().zip(starts.last()).map(|(&f, &l)| (f, l));
+            if c.starts() != want {
+                return Err(format!("{}: starts {:?}, its slots {want:?}", what(), c.starts()));
+            }
+            // Its department-day's list holds every slot of the resource and date.
+            let (resource, date) = *e.key();
+            let dept_day = c.placed().1;
+            let all = self.day_list(dept_day, guard).map_or(&[][..], |l| &l.slots[..]);
+            for &id in all {
+                if self.get(id).is_some_and(|s| s.resource == resource && s.date() == date && s.res_day != counts) {
                     return Err(format!("{id} points at another resource-day's counters"));
                 }
             }
@@ -1084,11 +1099,20 @@ impl SlotStore {
         // the slot names: no map lookup.
         type Keyed = (u16, ResourceId, SlotId);
         let mut by_day: rustc_hash::FxHashMap<u32, Vec<Keyed>> = Default::default();
+        // A resource-day keeps no list of its own (its slots are its department-day's with its
+        // counters: `resource_day`, 4 B a live slot less), only its first and last start.
+        let mut resource_starts: rustc_hash::FxHashMap<u32, (u16, u16)> = Default::default();
         for &id in ids {
             let s = self.get_in(id, guard).expect("indexed slots exist");
             let keyed = (s.start_min, s.resource, id);
             by_day.entry(self.dept_day_of(s)).or_default().push(keyed);
-            by_day.entry(s.res_day).or_default().push(keyed);
+            let st = resource_starts.entry(s.res_day).or_insert((s.start_min, s.start_min));
+            *st = (st.0.min(s.start_min), st.1.max(s.start_min));
+        }
+        for (counts, (first, last)) in resource_starts {
+            let c = self.day_counts(counts);
+            let (first, last) = c.starts().map_or((first, last), |(f, l)| (f.min(first), l.max(last)));
+            c.starts.store((first as u32) << 16 | last as u32, Ordering::Release);
         }
         let keyed = |id: SlotId| {
             let s = self.get_in(id, guard).expect("exists");
@@ -1238,9 +1262,24 @@ impl SlotStore {
     pub fn resource_day(&self, resource: ResourceId, date: Date) -> Vec<SlotId> {
         let guard = &crossbeam_epoch::pin();
         self.resource_day_counts(resource, date)
-            .and_then(|counts| self.day_list(counts, guard))
-            .map(|l| l.slots.to_vec())
+            .map(|counts| self.resource_day_slots(counts, guard).collect())
             .unwrap_or_default()
+    }
+
+    /// The slots of resource-day counters `counts`, in start order: its department-day's
+    /// list, filtered by the counters the slots name (a resource-day keeps no list).
+    pub fn resource_day_slots<'g>(
+        &'g self,
+        counts: u32,
+        guard: &'g Guard,
+    ) -> impl Iterator<Item = SlotId> + 'g {
+        let department_day = self.day_counts(counts).placed().1;
+        let list = (department_day != NO_COUNTS)
+            .then(|| self.day_list(department_day, guard))
+            .flatten();
+        list.into_iter().flat_map(|l| l.slots.iter().copied()).filter(move |&id| {
+            self.get_in(id, guard).is_some_and(|s| s.res_day == counts)
+        })
     }
 }
 

@@ -473,3 +473,58 @@ fn metrics_count_what_the_engine_holds_and_expose_them_to_prometheus() {
     let json: Metrics = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
     assert_eq!(json, m);
 }
+
+/// A resource-day keeps no list of its own: its slots are its department-day's, read through
+/// the counters they name (`SlotStore::resource_day_slots`). Two doctors of one department with
+/// interleaved sessions, published in several calls, the later ones starting earlier: each
+/// doctor's query and slot list give that doctor's slots alone, in start order, and a doctor
+/// whose day is full is skipped while the other's free slots still answer.
+#[test]
+fn a_doctors_query_and_slot_list_hold_that_doctors_slots_alone() {
+    let c = city();
+    let e = &c.engine;
+    let second = e.add_resource(c.cardio[2], ResourceKind::Doctor, "Dr 2b", false).unwrap();
+    let doctors = [c.doctor[2], second];
+    let date = day0().plus_days(2);
+    let mut mine: [Vec<(u16, SlotId)>; 2] = Default::default();
+    // Three calls; each doctor's slots every 20 minutes, the second doctor 10 minutes later.
+    for from in [10 * 60, 8 * 60, 14 * 60] {
+        let specs: Vec<SlotSpec> = (0..6u16)
+            .map(|k| SlotSpec {
+                resource: doctors[(k % 2) as usize],
+                date,
+                start_min: from + (k / 2) * 20 + (k % 2) * 10,
+                end_min: from + (k / 2) * 20 + (k % 2) * 10 + 10,
+                capacity: 1,
+            })
+            .collect();
+        let ids = e.publish_slots(&specs).unwrap();
+        for (spec, id) in specs.iter().zip(ids.iter()) {
+            mine[(spec.resource == second) as usize].push((spec.start_min, id));
+        }
+    }
+    for m in &mut mine {
+        m.sort();
+    }
+    let query = |d: usize| {
+        let q = AvailabilityQuery {
+            resource: Some(doctors[d]),
+            limit: 100,
+            ..AvailabilityQuery::department(c.cardio[2], date, date)
+        };
+        e.find_free_slots(&q).unwrap().iter().map(|f| (f.start_min, f.slot)).collect::<Vec<_>>()
+    };
+    for d in 0..2 {
+        assert_eq!(query(d), mine[d], "doctor {d}'s free slots");
+        let listed = e.resource_day_slots(doctors[d], date).unwrap();
+        assert_eq!(listed, mine[d].iter().map(|&(_, id)| id).collect::<Vec<_>>());
+    }
+    // Fill the first doctor's day (the public pool of each one-place slot).
+    let patients = e.register_patients(mine[0].len()).unwrap();
+    for (p, &(_, slot)) in patients.iter().zip(&mine[0]) {
+        e.book(&Request::new(*p, slot, c.app)).unwrap();
+    }
+    assert_eq!(query(0), vec![], "a full doctor's day answers nothing");
+    assert_eq!(query(1), mine[1], "the other doctor's slots still answer");
+    e.check_availability_index().unwrap();
+}

@@ -43,6 +43,9 @@ enum Op {
     Query {
         department: usize,
         earliest_only: bool,
+        /// Asked for the department's doctor rather than the department (a resource-day's
+        /// slots are read through its department-day's list).
+        by_resource: bool,
     },
     /// A policy change on the running engine (`set_policy`): new limits and roll-over rule,
     /// applied from the next decision on; published pools stay as dealt.
@@ -75,7 +78,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..64usize).prop_map(Op::Fulfil),
         1 => (0..64usize).prop_map(Op::NoShow),
         2 => (1..10 * 3600i64).prop_map(Op::Advance),
-        3 => (0..2usize, any::<bool>()).prop_map(|(department, earliest_only)| Op::Query { department, earliest_only }),
+        3 => (0..2usize, any::<bool>(), any::<bool>()).prop_map(|(department, earliest_only, by_resource)| Op::Query { department, earliest_only, by_resource }),
         1 => prop_oneof![Just(599i64), Just(600), Just(601)].prop_map(Op::Advance),
         3 => (0..4usize, proptest::collection::vec(0..SLOTS, 1..5), any::<bool>())
             .prop_map(|(patient, slots, kiosk)| Op::BookGroup { patient, slots, kiosk }),
@@ -625,6 +628,7 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
     let mut slot_ids = Vec::new();
     let mut tertiary = Vec::new();
     let mut departments = Vec::new();
+    let doctors = [c.doctor[0], c.doctor[2]];
     // A community clinic's department (no referral pool) and a tertiary hospital's (30%).
     for (dept, doctor, is_tertiary) in [(0usize, c.doctor[0], false), (1, c.doctor[2], true)] {
         // Two weeks, so that both the 7-day and the total limit are reachable; the later dates
@@ -761,9 +765,10 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                 }
                 (got.map(|_| ()).map_err(|e| e.code()), want.map(|_| ()))
             }
-            Op::Query { department, earliest_only } => {
+            Op::Query { department, earliest_only, by_resource } => {
                 let q = AvailabilityQuery {
                     limit: if earliest_only { 1 } else { SLOTS as u32 },
+                    resource: by_resource.then_some(doctors[department]),
                     ..AvailabilityQuery::department(
                         departments[department],
                         day0().plus_days(DATES[0]),
