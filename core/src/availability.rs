@@ -669,9 +669,15 @@ impl Engine {
                     if let Some(counts) = self.store.resource_day_counts(r, date) {
                         let c = self.store.day_counts(counts);
                         let pools = c.starts().and_then(|st| {
-                            self.pools_for_starts(date, st, q.with_referral, now, &mut resource_memo)
+                            self.pools_for_starts(
+                                date,
+                                st,
+                                q.with_referral,
+                                now,
+                                &mut resource_memo,
+                            )
                         });
-                        if !pools.is_some_and(|p| c.free_in(p.as_slice()) == 0) {
+                        if pools.is_none_or(|p| c.free_in(p.as_slice()) > 0) {
                             // `departments` is the resource's department alone.
                             scan_day(c.placed().1, departments[0]);
                         }

@@ -1171,10 +1171,9 @@ impl Engine {
         // ~3 B a live slot on a province), for a few dozen steps of arithmetic; and so live,
         // replayed and snapshot-restored engines deal alike, and a policy change applies its
         // shares to the places published after it (published slots keep theirs).
-        let places = self
-            .store
-            .resource_day_counts(first.resource, first.date)
-            .map_or(0, |c| self.store.day_counts(c).places.load(std::sync::atomic::Ordering::Acquire));
+        let places = self.store.resource_day_counts(first.resource, first.date).map_or(0, |c| {
+            self.store.day_counts(c).places.load(std::sync::atomic::Ordering::Acquire)
+        });
         let start = Dealt::at(places as u64, shares);
         let capacities: Vec<u16> = indexes.iter().map(|&i| specs[i].capacity).collect();
         let (reserved, _) = pool_sizes(start, &capacities, shares);

@@ -42,6 +42,7 @@ mod cards;
 mod chunked;
 mod command;
 mod complaints;
+mod day_index;
 mod day_list;
 mod day_log;
 mod durability;

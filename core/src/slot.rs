@@ -63,7 +63,8 @@ pub(crate) struct Slot {
 
 /// Bits of `Slot::date_capacity` that hold the date.
 const DATE_BITS: u32 = 17;
-const _: () = assert!(crate::time::DATE_MIN.0 >= 0 && (crate::time::DATE_MAX.0 as u64) < 1 << DATE_BITS);
+const _: () =
+    assert!(crate::time::DATE_MIN.0 >= 0 && (crate::time::DATE_MAX.0 as u64) < 1 << DATE_BITS);
 const _: () = assert!((PLACES_MAX as u64) < 1 << (u32::BITS - DATE_BITS));
 
 // The memory budget of a slot (the province-scale issue: 10 M live slots in one process).
@@ -401,10 +402,9 @@ impl Dealt {
         if 2 * upto as u128 > positive {
             for p in (0..RESERVED_POOLS).filter(|&p| shares[p] > 0) {
                 // The k ≥ 0 with (2k + 1) · T < a = share_p · (2 upto − P): m = ⌊(a − 1) / T⌋
-                // is the largest integer with m · T < a, and (m + 1) / 2 odd numbers lie in
-                // 1 ..= m.
+                // is the largest integer with m · T < a, and ⌈m / 2⌉ odd numbers lie in 1 ..= m.
                 let a = shares[p] as u128 * (2 * upto as u128 - positive);
-                let above = ((a - 1) / sum + 1) / 2;
+                let above = ((a - 1) / sum).div_ceil(2);
                 pools[p] = pools[p].max(above as u32);
             }
         }
@@ -468,10 +468,15 @@ mod tests {
         };
         for round in 0..3_000 {
             // Shares in ppm, some zero, some equal (ties), some summing past the whole.
-            let pick = |v: u64| [0, 1, 100_000, 200_000, 333_333, 500_000, 999_999, v][(v % 8) as usize];
+            let pick =
+                |v: u64| [0, 1, 100_000, 200_000, 333_333, 500_000, 999_999, v][(v % 8) as usize];
             let shares = [pick(next(1_000_000)), pick(next(1_000_000)), pick(next(1_000_000))];
             let places = if round % 10 == 0 { next(200_000) } else { next(300) };
-            assert_eq!(Dealt::at(places, shares), dealt_one_by_one(places, shares), "{places} {shares:?}");
+            assert_eq!(
+                Dealt::at(places, shares),
+                dealt_one_by_one(places, shares),
+                "{places} {shares:?}"
+            );
             // Grown in two steps it is the same again.
             let first = next(places + 1);
             assert_eq!(

@@ -21,6 +21,7 @@
 //! group-days reused, both after the epoch's grace period.
 
 use crate::chunked::{ChunkedVec, CHUNK};
+use crate::day_index::DayIndex;
 pub(crate) use crate::day_list::DayList;
 use crate::day_log::{DayLog, DAY_LOG_MAX};
 use crate::error::{Error, Result};
@@ -482,8 +483,8 @@ pub(crate) struct SlotStore {
     slots: ChunkedVec<Slot>,
     /// Each department-day's and resource-day's counters (index into `days`), which hold the
     /// day's slot list (`DayCounts::list`).
-    by_department_day: IdMap<(DepartmentId, Date), u32>,
-    by_resource_day: IdMap<(ResourceId, Date), u32>,
+    by_department_day: DayIndex,
+    by_resource_day: DayIndex,
     /// The counters of every department-day and resource-day, appended as days appear and
     /// addressed by index from the slots and the lists: no hashing on a claim or a release.
     ///
@@ -541,8 +542,8 @@ impl Default for SlotStore {
     fn default() -> SlotStore {
         SlotStore {
             slots: ChunkedVec::with_max(SLOTS_MAX),
-            by_department_day: IdMap::default(),
-            by_resource_day: IdMap::default(),
+            by_department_day: DayIndex::default(),
+            by_resource_day: DayIndex::default(),
             // Indexes are u32 (`NO_COUNTS` excluded).
             days: ChunkedVec::with_max(NO_COUNTS as usize),
             group_days: boxcar::Vec::new(),
@@ -635,12 +636,11 @@ impl SlotStore {
         &self.group_days[index as usize]
     }
 
-    /// The counters of `list`'s day, created with its first slot (or reused from a retired
-    /// day); a department-day's (`group` given) are entered in their group-day before anything
-    /// can reach them.
-    fn counts_of(&self, counts: &mut u32, group: Option<(Group, Date)>) -> u32 {
-        if *counts == NO_COUNTS {
-            let placed = group.map(|((specialty, district, member), date)| {
+    /// New counters for a day's first slot (or a retired day's, reused); a department-day's
+    /// (`group` given) are entered in their group-day before anything can reach them.
+    fn new_counts(&self, group: Option<(Group, Date)>) -> u32 {
+        let placed =
+            group.map(|((specialty, district, member), date)| {
                 let g =
                     *self.by_group_day.entry((specialty, district, date)).or_insert_with(|| {
                         match self.reusable.lock().group_days.pop() {
@@ -657,27 +657,25 @@ impl SlotStore {
                 self.group_day(g).reserve(member);
                 (g, member)
             });
-            // A retired day's counters, past their grace period, or new ones; either way set
-            // for this day before any slot can reach them.
-            let reused = self.reusable.lock().days.pop();
-            let index = reused.map_or_else(
-                || {
-                    let pushed = self.days.push(DayCounts::default());
-                    pushed.unwrap_or_else(|_| {
-                        panic!("more than {NO_COUNTS} department- and resource-days")
-                    })
-                },
-                |i| i as usize,
-            );
-            let index = u32::try_from(index).expect("fewer days than slots, and slots are u32");
-            // No list until `index` adds the slots (retirement left none behind: `retire`).
-            self.day_counts(index).reset(placed);
-            *counts = index;
-            if let Some((g, member)) = placed {
-                self.group_day(g).set_counts(member, index);
-            }
+        // A retired day's counters, past their grace period, or new ones; either way set for
+        // this day before any slot can reach them.
+        let reused = self.reusable.lock().days.pop();
+        let index = reused.map_or_else(
+            || {
+                let pushed = self.days.push(DayCounts::default());
+                pushed.unwrap_or_else(|_| {
+                    panic!("more than {NO_COUNTS} department- and resource-days")
+                })
+            },
+            |i| i as usize,
+        );
+        let index = u32::try_from(index).expect("fewer days than slots, and slots are u32");
+        // No list until `index` adds the slots (retirement left none behind: `retire`).
+        self.day_counts(index).reset(placed);
+        if let Some((g, member)) = placed {
+            self.group_day(g).set_counts(member, index);
         }
-        *counts
+        index
     }
 
     /// Make `c`'s group-day bit say whether the day has a free place. Called after every change
@@ -772,18 +770,22 @@ impl SlotStore {
                     let d = match last_dept {
                         Some((k, c)) if k == dept_key => c,
                         _ => {
-                            let c = self.counts_of(
-                                &mut self.by_department_day.entry(dept_key).or_insert(NO_COUNTS),
-                                Some((group, slot.date())),
-                            );
+                            let c = self.by_department_day.get(department.0, slot.date());
+                            let c = c.unwrap_or_else(|| {
+                                let c = self.new_counts(Some((group, slot.date())));
+                                self.by_department_day.set(department.0, slot.date(), c);
+                                c
+                            });
                             last_dept = Some((dept_key, c));
                             c
                         }
                     };
-                    let r = self.counts_of(
-                        &mut self.by_resource_day.entry(res_key).or_insert(NO_COUNTS),
-                        None,
-                    );
+                    let r = self.by_resource_day.get(slot.resource.0, slot.date());
+                    let r = r.unwrap_or_else(|| {
+                        let r = self.new_counts(None);
+                        self.by_resource_day.set(slot.resource.0, slot.date(), r);
+                        r
+                    });
                     let counts = self.day_counts(r);
                     counts.link.store((department.0 as u64) << 32 | d as u64, Ordering::Release);
                     last_res = Some((res_key, r, d));
@@ -954,6 +956,13 @@ impl SlotStore {
         one(resource_day);
     }
 
+    /// An index's entries as ((id, date), counters), for `check_index`.
+    fn entries<I>(index: &DayIndex, id: impl Fn(u32) -> I) -> Vec<((I, Date), u32)> {
+        let mut out = Vec::new();
+        index.for_each(|i, date, counts| out.push(((id(i), date), counts)));
+        out
+    }
+
     /// Recount every day's counters from its slots and compare: `Err` names the first day that
     /// differs. O(slots): for tests (`Engine::check_availability_index`), never on a hot path.
     pub fn check_index(&self, group_of: &dyn Fn(DepartmentId) -> Group) -> Result<(), String> {
@@ -993,9 +1002,9 @@ impl SlotStore {
                 None => Err(format!("{what}: counters {counts} hold no list")),
             }
         };
-        for e in self.by_department_day.iter() {
-            let what = || format!("{} on {}", e.key().0, e.key().1);
-            let list = list_of(what(), *e.value())?;
+        for (key, counts) in Self::entries(&self.by_department_day, DepartmentId) {
+            let what = || format!("{} on {}", key.0, key.1);
+            let list = list_of(what(), counts)?;
             recount(what(), list.counts, &list.slots)?;
             // Its scan hint: every slot it counts as full in a pool has no free place there.
             let hint = self.day_counts(list.counts).hint();
@@ -1020,7 +1029,7 @@ impl SlotStore {
                 }
             }
             // Its group-day: the right one, pointing back, with the right bit.
-            let (department, date) = e.key();
+            let (department, date) = &key;
             let c = self.day_counts(list.counts);
             let (specialty, district, member) = group_of(*department);
             let g = self.by_group_day.get(&(specialty, district, date.to_owned())).map(|g| *g);
@@ -1055,9 +1064,9 @@ impl SlotStore {
                 return Err(format!("group-day {:?}: member {m} free without a day", e.key()));
             }
         }
-        for e in self.by_resource_day.iter() {
-            let what = || format!("{} on {}", e.key().0, e.key().1);
-            let counts = *e.value();
+        for (key, counts) in Self::entries(&self.by_resource_day, ResourceId) {
+            let what = || format!("{} on {}", key.0, key.1);
+
             // A resource-day (no group-day, no list) names a department-day's counters in its
             // link, whose list holds its slots.
             let c = self.day_counts(counts);
@@ -1070,17 +1079,20 @@ impl SlotStore {
             let ids: Vec<SlotId> = self.resource_day_slots(counts, guard).collect();
             recount(what(), counts, &ids)?;
             // Its first and last start, which a query's pools are worked out from.
-            let starts: Vec<u16> = ids.iter().filter_map(|&id| self.get(id)).map(|s| s.start_min).collect();
+            let starts: Vec<u16> =
+                ids.iter().filter_map(|&id| self.get(id)).map(|s| s.start_min).collect();
             let want = starts.first().zip(starts.last()).map(|(&f, &l)| (f, l));
             if c.starts() != want {
                 return Err(format!("{}: starts {:?}, its slots {want:?}", what(), c.starts()));
             }
             // Its department-day's list holds every slot of the resource and date.
-            let (resource, date) = *e.key();
+            let (resource, date) = key;
             let dept_day = c.placed().1;
             let all = self.day_list(dept_day, guard).map_or(&[][..], |l| &l.slots[..]);
             for &id in all {
-                if self.get(id).is_some_and(|s| s.resource == resource && s.date() == date && s.res_day != counts) {
+                if self.get(id).is_some_and(|s| {
+                    s.resource == resource && s.date() == date && s.res_day != counts
+                }) {
                     return Err(format!("{id} points at another resource-day's counters"));
                 }
             }
@@ -1111,7 +1123,8 @@ impl SlotStore {
         }
         for (counts, (first, last)) in resource_starts {
             let c = self.day_counts(counts);
-            let (first, last) = c.starts().map_or((first, last), |(f, l)| (f.min(first), l.max(last)));
+            let (first, last) =
+                c.starts().map_or((first, last), |(f, l)| (f.min(first), l.max(last)));
             c.starts.store((first as u32) << 16 | last as u32, Ordering::Release);
         }
         let keyed = |id: SlotId| {
@@ -1156,12 +1169,12 @@ impl SlotStore {
 
     /// A department-day's counters, if it has slots.
     pub fn department_day_counts(&self, department: DepartmentId, date: Date) -> Option<u32> {
-        self.by_department_day.get(&(department, date)).map(|c| *c)
+        self.by_department_day.get(department.0, date)
     }
 
     /// A resource-day's counters, if it has slots.
     pub fn resource_day_counts(&self, resource: ResourceId, date: Date) -> Option<u32> {
-        self.by_resource_day.get(&(resource, date)).map(|c| *c)
+        self.by_resource_day.get(resource.0, date)
     }
 
     /// Retire every day before `before`: its slots become unreachable at once (`get`), its
@@ -1178,18 +1191,8 @@ impl SlotStore {
         self.retiring_before.fetch_max(before.0, Ordering::SeqCst);
         self.retired_before.store(before.0, Ordering::SeqCst);
         let mut freed = Reusable::default();
-        self.by_department_day.retain(|&(_, date), &mut counts| {
-            (date >= before) || {
-                freed.days.extend((counts != NO_COUNTS).then_some(counts));
-                false
-            }
-        });
-        self.by_resource_day.retain(|&(_, date), &mut counts| {
-            (date >= before) || {
-                freed.days.extend((counts != NO_COUNTS).then_some(counts));
-                false
-            }
-        });
+        self.by_department_day.retire_before(before, &mut |counts| freed.days.push(counts));
+        self.by_resource_day.retire_before(before, &mut |counts| freed.days.push(counts));
         self.by_group_day.retain(|&(_, _, date), g| {
             (date >= before) || {
                 freed.group_days.push(*g);
@@ -1274,12 +1277,11 @@ impl SlotStore {
         guard: &'g Guard,
     ) -> impl Iterator<Item = SlotId> + 'g {
         let department_day = self.day_counts(counts).placed().1;
-        let list = (department_day != NO_COUNTS)
-            .then(|| self.day_list(department_day, guard))
-            .flatten();
-        list.into_iter().flat_map(|l| l.slots.iter().copied()).filter(move |&id| {
-            self.get_in(id, guard).is_some_and(|s| s.res_day == counts)
-        })
+        let list =
+            (department_day != NO_COUNTS).then(|| self.day_list(department_day, guard)).flatten();
+        list.into_iter()
+            .flat_map(|l| l.slots.iter().copied())
+            .filter(move |&id| self.get_in(id, guard).is_some_and(|s| s.res_day == counts))
     }
 }
 
