@@ -455,12 +455,16 @@ impl Engine {
         department: DepartmentId,
         free: u32,
     ) -> FreeSlot {
-        let institution = self
-            .registry
+        self.answer_slot(Found::of(id, slot, free), department, self.institution_of(department))
+    }
+
+    /// A department's institution (`InstitutionId(u32::MAX)` for an unknown department: the
+    /// callers hold departments the registry gave them).
+    fn institution_of(&self, department: DepartmentId) -> InstitutionId {
+        self.registry
             .department(department)
             .map(|d| d.institution)
-            .unwrap_or(InstitutionId(u32::MAX));
-        self.answer_slot(Found::of(id, slot, free), department, institution)
+            .unwrap_or(InstitutionId(u32::MAX))
     }
 
     /// The answer's record of a free place read from its slot (`Found`), with the parts the
@@ -620,7 +624,9 @@ impl Engine {
             // A day list is in start order, and the day's answer is its first `wanted` by
             // (start, id): once a list has given `wanted` free slots, its slots that start
             // later cannot be among them, and the scan of that list stops.
-            let mut scan = |day_scan: &DayScan, department: DepartmentId, memo: &mut PoolsMemo| {
+            let mut scan = |day_scan: &DayScan,
+                            (department, institution): (DepartmentId, InstitutionId),
+                            memo: &mut PoolsMemo| {
                 let (mut found, mut last_start) = (0usize, 0u16);
                 // Where the head of slots read and found full ends (the day's hint may move
                 // there): at the first slot free, filtered out or gone, else the list's end.
@@ -645,7 +651,7 @@ impl Engine {
                     };
                     if free > 0 {
                         full_until = full_until.or(Some(i));
-                        out.push(self.free_slot(id, s, department, free));
+                        out.push(self.answer_slot(Found::of(id, s, free), department, institution));
                         found += 1;
                         last_start = s.start_min;
                     }
@@ -658,7 +664,8 @@ impl Engine {
                 if let Some(day_scan) =
                     self.day_to_scan(counts, date, q.with_referral, now, &mut memo, pin)
                 {
-                    scan(&day_scan, department, &mut memo)
+                    // Once per day scanned, not per free slot answered.
+                    scan(&day_scan, (department, self.institution_of(department)), &mut memo)
                 }
             };
             match q.resource {

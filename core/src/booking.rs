@@ -296,32 +296,26 @@ impl Engine {
         match mode.hold_ttl_s {
             Some(_) => {
                 self.timers.push(expires_at, id);
-                self.emit_at(
-                    now,
-                    EventKind::Held {
-                        booking: id,
-                        slot: slot_id,
-                        patient,
-                        channel,
-                        pool,
-                        expires_at,
-                        referral,
-                        offer: mode.offer,
-                    },
-                );
+                self.emit_lazily(now, || EventKind::Held {
+                    booking: id,
+                    slot: slot_id,
+                    patient,
+                    channel,
+                    pool,
+                    expires_at,
+                    referral,
+                    offer: mode.offer,
+                });
             }
             None => {
-                self.emit_at(
-                    now,
-                    EventKind::Booked {
-                        booking: id,
-                        slot: slot_id,
-                        patient,
-                        channel,
-                        pool,
-                        referral,
-                    },
-                );
+                self.emit_lazily(now, || EventKind::Booked {
+                    booking: id,
+                    slot: slot_id,
+                    patient,
+                    channel,
+                    pool,
+                    referral,
+                });
             }
         }
         if let Some(referral) = referral {
@@ -485,12 +479,12 @@ impl Engine {
         index: usize,
         to: BookingState,
         now: Timestamp,
-        event: EventKind,
+        event: impl FnOnce() -> EventKind,
     ) -> (SlotId, Option<ReferralId>) {
         let b = &mut state.bookings[index];
         debug_assert!(b.state.is_active());
         b.state = to;
-        self.emit_at(now, event);
+        self.emit_lazily(now, event);
         let place = self.store.get(b.slot);
         if let Some(slot) = &place {
             self.store.release(slot, b.pool);
@@ -525,13 +519,10 @@ impl Engine {
                 None,
             )),
             BookingState::Held if now >= expired_at => {
-                self.end_booking(
-                    state,
-                    i,
-                    BookingState::Expired,
-                    now,
-                    EventKind::Expired { booking: id, slot },
-                );
+                self.end_booking(state, i, BookingState::Expired, now, || EventKind::Expired {
+                    booking: id,
+                    slot,
+                });
                 Some((
                     Error::HoldExpired { booking: id, expired_at, utc_offset_s: self.utc_offset_s },
                     Some(slot),
@@ -616,13 +607,12 @@ impl Engine {
             // since `set_policy` holds the gate without taking any patient lock.
             let _policy_gate = late.then(|| engine.policy_gate());
             let (patient, slot) = (owner, b.slot);
-            engine.end_booking(
-                state,
-                i,
-                BookingState::Cancelled,
-                now,
-                EventKind::Cancelled { booking: id, slot, by: CancelledBy::Patient, late },
-            );
+            engine.end_booking(state, i, BookingState::Cancelled, now, || EventKind::Cancelled {
+                booking: id,
+                slot,
+                by: CancelledBy::Patient,
+                late,
+            });
             if late {
                 let weight = engine.pol().cancellation.late_cancel_weight;
                 if let Some((until, n)) =
@@ -756,13 +746,10 @@ impl Engine {
                 return Ok(None);
             }
             let slot = b.slot;
-            engine.end_booking(
-                state,
-                i,
-                BookingState::Expired,
-                now,
-                EventKind::Expired { booking: id, slot },
-            );
+            engine.end_booking(state, i, BookingState::Expired, now, || EventKind::Expired {
+                booking: id,
+                slot,
+            });
             Ok(Some(slot))
         });
         match freed {
