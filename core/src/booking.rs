@@ -262,7 +262,7 @@ impl Engine {
         }
         // Logged before the claim: a provider suspension that closes the slot after our claim
         // is guaranteed to find this entry (store.rs).
-        self.store.log_attempt(slot.date(), req.slot, patient)?;
+        self.store.log_attempt(slot.date(), req.slot, patient, slot.guard())?;
         let pool = self.store.claim(&slot, order.as_slice()).map_err(refused)?;
 
         let id = BookingId::new(patient, state.next_seq);

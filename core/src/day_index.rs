@@ -45,7 +45,61 @@ struct DateTable {
     chunks: AtomicPtr<ChunkDir>,
 }
 
-struct DateDir([AtomicPtr<DateTable>; DIR_DATES]);
+/// One pointer per date of the engine's calendar, in directories of `DIR_DATES` dates made as
+/// dates are reached: a lookup by date is two dependent loads, no hashing and no lock. What the
+/// pointers own, and when it may be freed, is the user's business (`DayIndex`: never before
+/// the index drops; the day logs: after an epoch's grace period, `SlotStore::retire`).
+pub(crate) struct DateSlots<T> {
+    dirs: Box<[AtomicPtr<[AtomicPtr<T>; DIR_DATES]>]>,
+}
+
+impl<T> Default for DateSlots<T> {
+    fn default() -> DateSlots<T> {
+        DateSlots { dirs: (0..DATE_DIRS).map(|_| null()).collect() }
+    }
+}
+
+impl<T> DateSlots<T> {
+    /// The pointer of `date`, if its directory exists (none for dates outside the calendar).
+    #[inline]
+    pub fn get(&self, date: Date) -> Option<&AtomicPtr<T>> {
+        let d = usize::try_from(date.0).ok()?;
+        let dir = self.dirs.get(d / DIR_DATES)?.load(Ordering::Acquire);
+        // Safety: directories are freed only by `drop` (`&mut self`).
+        let dir = unsafe { dir.as_ref() }?;
+        Some(&dir[d % DIR_DATES])
+    }
+
+    /// The pointer of `date`, its directory made if need be (by any thread: a racing maker's
+    /// directory is dropped), or `None` outside the calendar.
+    pub fn get_or_make(&self, date: Date) -> Option<&AtomicPtr<T>> {
+        let d = usize::try_from(date.0).ok()?;
+        let at = self.dirs.get(d / DIR_DATES)?;
+        if at.load(Ordering::Acquire).is_null() {
+            let dir = Box::into_raw(Box::new(std::array::from_fn(|_| null())));
+            if at
+                .compare_exchange(std::ptr::null_mut(), dir, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                // Safety: ours, never published.
+                drop(unsafe { Box::from_raw(dir) });
+            }
+        }
+        self.get(date)
+    }
+}
+
+impl<T> Drop for DateSlots<T> {
+    fn drop(&mut self) {
+        for dir in self.dirs.iter() {
+            let p = dir.load(Ordering::Relaxed);
+            if !p.is_null() {
+                // Safety: `&mut self`; made by `Box::into_raw` in `get_or_make`, freed once.
+                drop(unsafe { Box::from_raw(p) });
+            }
+        }
+    }
+}
 
 /// What only the (serialised) writer touches: where memory is, to free it on drop.
 #[derive(Default)]
@@ -60,7 +114,7 @@ struct Owned {
 }
 
 pub(crate) struct DayIndex {
-    dates: Box<[AtomicPtr<DateDir>]>,
+    dates: DateSlots<DateTable>,
     owned: parking_lot::Mutex<Owned>,
 }
 
@@ -76,7 +130,7 @@ fn null<T>() -> AtomicPtr<T> {
 impl Default for DayIndex {
     fn default() -> DayIndex {
         DayIndex {
-            dates: (0..DATE_DIRS).map(|_| null()).collect(),
+            dates: DateSlots::default(),
             owned: parking_lot::Mutex::new(Owned {
                 low: i32::MAX,
                 high: i32::MIN,
@@ -87,20 +141,10 @@ impl Default for DayIndex {
 }
 
 impl DayIndex {
-    /// The table of `date`, if one is in use for it (the slot of the date directory, and the
-    /// table behind it). Dates outside the calendar have none.
-    fn slot(&self, date: Date) -> Option<&AtomicPtr<DateTable>> {
-        let d = usize::try_from(date.0).ok()?;
-        let dir = self.dates.get(d / DIR_DATES)?.load(Ordering::Acquire);
-        // Safety: directories are freed only by `drop` (`&mut self`).
-        let dir = unsafe { dir.as_ref() }?;
-        Some(&dir.0[d % DIR_DATES])
-    }
-
     /// The counters of `id` on `date`, if it has any.
     #[inline]
     pub fn get(&self, id: u32, date: Date) -> Option<u32> {
-        let table = self.slot(date)?.load(Ordering::Acquire);
+        let table = self.dates.get(date)?.load(Ordering::Acquire);
         // Safety: tables are freed only by `drop`.
         let table = unsafe { table.as_ref() }?;
         if table.date.load(Ordering::Acquire) != date.0 {
@@ -119,13 +163,7 @@ impl DayIndex {
     pub fn set(&self, id: u32, date: Date, counts: u32) {
         assert!(date.is_valid(), "dates are checked before their days are made");
         let mut owned = self.owned.lock();
-        let d = date.0 as usize;
-        let dir_slot = &self.dates[d / DIR_DATES];
-        if dir_slot.load(Ordering::Acquire).is_null() {
-            let dir = Box::new(DateDir(std::array::from_fn(|_| null())));
-            dir_slot.store(Box::into_raw(dir), Ordering::Release);
-        }
-        let slot = self.slot(date).expect("its directory was just made");
+        let slot = self.dates.get_or_make(date).expect("a date of the calendar");
         let mut table = slot.load(Ordering::Acquire);
         if table.is_null() {
             table = owned.spare.pop().unwrap_or_else(|| {
@@ -182,7 +220,7 @@ impl DayIndex {
         let mut owned = self.owned.lock();
         let upto = before.0.min(owned.high.saturating_add(1));
         for d in owned.low..upto.max(owned.low) {
-            let Some(slot) = self.slot(Date(d)) else { continue };
+            let Some(slot) = self.dates.get(Date(d)) else { continue };
             let table = slot.load(Ordering::Acquire);
             if table.is_null() {
                 continue;
@@ -230,7 +268,7 @@ impl DayIndex {
             (owned.low, owned.high)
         };
         for d in low..=high {
-            let Some(table) = self.slot(Date(d)).map(|s| s.load(Ordering::Acquire)) else {
+            let Some(table) = self.dates.get(Date(d)).map(|s| s.load(Ordering::Acquire)) else {
                 continue;
             };
             // Safety: tables are freed only by `drop`.
@@ -260,12 +298,6 @@ impl Drop for DayIndex {
             }
             for &dir in &owned.dirs {
                 drop(Box::from_raw(dir));
-            }
-            for dir in self.dates.iter() {
-                let p = dir.load(Ordering::Relaxed);
-                if !p.is_null() {
-                    drop(Box::from_raw(p));
-                }
             }
         }
     }

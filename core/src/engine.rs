@@ -910,9 +910,9 @@ impl Engine {
         dates.dedup();
         let mut patients: Vec<PatientId> = Vec::new();
         for d in dates {
-            if let Some(log) = self.store.day_log.get(&d) {
-                patients.extend(log.iter().filter(|(s, _)| wanted.contains(s)).map(|(_, p)| p));
-            }
+            self.store.with_day_log(d, |log| {
+                patients.extend(log.iter().filter(|(s, _)| wanted.contains(s)).map(|(_, p)| p))
+            });
         }
         patients.sort_unstable();
         patients.dedup();
@@ -1290,10 +1290,10 @@ impl Engine {
         }
         // Every claim that won before the close logged its patient first (see store.rs).
         let closed: HashSet<SlotId> = slots.iter().copied().collect();
-        let mut patients: Vec<PatientId> = match self.store.day_log.get(&date) {
-            Some(log) => log.iter().filter(|(s, _)| closed.contains(s)).map(|(_, p)| p).collect(),
-            None => Vec::new(),
-        };
+        let mut patients: Vec<PatientId> = Vec::new();
+        self.store.with_day_log(date, |log| {
+            patients.extend(log.iter().filter(|(s, _)| closed.contains(s)).map(|(_, p)| p))
+        });
         patients.sort_unstable();
         patients.dedup();
         let mut cancelled = Vec::new();

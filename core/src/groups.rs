@@ -247,18 +247,21 @@ impl Engine {
         }
 
         // Claims: all, or none (given back on the first failure, before anything is numbered).
+        // One pin for the day logs of all of them (`SlotStore::log_attempt`).
+        let pin = &crossbeam_epoch::pin();
         let mut pools = Vec::with_capacity(places.len());
         for p in &places {
             if let Some((_, pool)) = p.kept {
                 pools.push(pool);
                 continue;
             }
-            let claimed = self.store.log_attempt(p.slot.date(), p.id, patient).and_then(|()| {
-                self.store.claim(p.slot, p.order.as_slice()).map_err(|e| match e {
-                    ClaimError::Full => Error::SlotFull { slot: p.id },
-                    ClaimError::Closed => Error::SlotClosed { slot: p.id },
-                })
-            });
+            let claimed =
+                self.store.log_attempt(p.slot.date(), p.id, patient, pin).and_then(|()| {
+                    self.store.claim(p.slot, p.order.as_slice()).map_err(|e| match e {
+                        ClaimError::Full => Error::SlotFull { slot: p.id },
+                        ClaimError::Closed => Error::SlotClosed { slot: p.id },
+                    })
+                });
             match claimed {
                 Ok(pool) => pools.push(pool),
                 Err(e) => {

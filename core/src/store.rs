@@ -21,7 +21,7 @@
 //! group-days reused, both after the epoch's grace period.
 
 use crate::chunked::{ChunkedVec, CHUNK};
-use crate::day_index::DayIndex;
+use crate::day_index::{DateSlots, DayIndex};
 pub(crate) use crate::day_list::DayList;
 use crate::day_log::{DayLog, DAY_LOG_MAX};
 use crate::error::{Error, Result};
@@ -494,7 +494,12 @@ pub(crate) struct SlotStore {
     /// The group-days (`GroupDay`), appended as they appear, and where each one is.
     pub group_days: boxcar::Vec<GroupDay>,
     pub by_group_day: IdMap<(SpecialtyId, DistrictId, Date), u32>,
-    pub day_log: IdMap<Date, DayLog>,
+    /// Each date's day log (`day_log.rs`), by date without hashing or a shard lock on the
+    /// booking path (`log_attempt`); freed after an epoch's grace period once retired.
+    day_logs: DateSlots<DayLog>,
+    /// The dates that have a day log (`retire`, `begin_retire` walk them); also what makes a
+    /// log: held while one is made, so that a date gets one log and a retired date none.
+    log_dates: parking_lot::Mutex<std::collections::BTreeSet<Date>>,
     /// Retention: slots of days before this one are retired — unreachable by id or index —
     /// and their memory is freed (`retire`). `Date(i32::MIN)` until the first retirement.
     retired_before: AtomicI32,
@@ -509,6 +514,22 @@ pub(crate) struct SlotStore {
     /// Counters and group-days of retired days, reusable once no reader can hold them (pushed
     /// by the deferred function of `retire`, after the epoch's grace period).
     reusable: Arc<parking_lot::Mutex<Reusable>>,
+}
+
+impl Drop for SlotStore {
+    fn drop(&mut self) {
+        // The day logs still held (retired ones are freed by `retire`).
+        for &date in self.log_dates.get_mut().iter() {
+            if let Some(at) = self.day_logs.get(date) {
+                let log = at.swap(std::ptr::null_mut(), Ordering::Relaxed);
+                if !log.is_null() {
+                    // Safety: `&mut self`: no reader is left; made by `Box::into_raw` in
+                    // `day_log_of`, listed once in `log_dates`.
+                    drop(unsafe { Box::from_raw(log) });
+                }
+            }
+        }
+    }
 }
 
 /// Indexes of retired `DayCounts` and `GroupDay`s that no reader can reach any more.
@@ -528,7 +549,14 @@ pub(crate) struct RetiredDays {
 /// A slot, read under a pinned epoch guard: retention cannot free its memory while this lives.
 pub(crate) struct SlotRef<'a> {
     slot: &'a Slot,
-    _pin: Guard,
+    pin: Guard,
+}
+
+impl SlotRef<'_> {
+    /// The guard this reference holds: more reads under it need no pin of their own.
+    pub fn guard(&self) -> &Guard {
+        &self.pin
+    }
 }
 
 impl std::ops::Deref for SlotRef<'_> {
@@ -548,7 +576,8 @@ impl Default for SlotStore {
             days: ChunkedVec::with_max(NO_COUNTS as usize),
             group_days: boxcar::Vec::new(),
             by_group_day: IdMap::default(),
-            day_log: IdMap::default(),
+            day_logs: DateSlots::default(),
+            log_dates: Default::default(),
             retired_before: AtomicI32::new(i32::MIN),
             retiring_before: AtomicI32::new(i32::MIN),
             chunk_dates: Default::default(),
@@ -566,7 +595,7 @@ impl SlotStore {
         // and `pin` moves into the `SlotRef` that hands the borrow out.
         let slot = unsafe { &*slot };
         (slot.date().0 >= self.retired_before.load(Ordering::Acquire))
-            .then_some(SlotRef { slot, _pin: pin })
+            .then_some(SlotRef { slot, pin })
     }
 
     /// `get` under a guard the caller pinned once for many reads (a scan of a day's slots):
@@ -591,12 +620,11 @@ impl SlotStore {
     /// booking there.
     pub fn begin_retire(&self, before: Date) -> Vec<PatientId> {
         self.retiring_before.fetch_max(before.0, Ordering::SeqCst);
-        let mut patients: Vec<PatientId> = self
-            .day_log
-            .iter()
-            .filter(|e| *e.key() < before)
-            .flat_map(|e| e.value().iter().map(|(_, p)| p).collect::<Vec<_>>())
-            .collect();
+        let dates: Vec<Date> = self.log_dates.lock().range(..before).copied().collect();
+        let mut patients: Vec<PatientId> = Vec::new();
+        for date in dates {
+            self.with_day_log(date, |log| patients.extend(log.iter().map(|(_, p)| p)));
+        }
         patients.sort_unstable();
         patients.dedup();
         patients
@@ -1199,12 +1227,23 @@ impl SlotStore {
                 false
             }
         });
-        let dates: Vec<Date> =
-            self.day_log.iter().map(|e| *e.key()).filter(|&d| d < before).collect();
-        for date in dates {
-            self.day_log.remove(&date);
-        }
         let pin = crossbeam_epoch::pin();
+        {
+            // Under the lock that makes logs: none is made for a retired date from here on
+            // (`day_log_of` checks `retired_before`, stored above).
+            let mut dates = self.log_dates.lock();
+            let retired: Vec<Date> = dates.range(..before).copied().collect();
+            for date in retired {
+                dates.remove(&date);
+                let Some(at) = self.day_logs.get(date) else { continue };
+                let log = at.swap(std::ptr::null_mut(), Ordering::AcqRel);
+                if !log.is_null() {
+                    // Safety: unreachable from now on; appenders and readers hold a pin while
+                    // they use a log (`log_attempt`, `with_day_log`), and the drop waits for them.
+                    unsafe { pin.defer_unchecked(move || drop(Box::from_raw(log))) };
+                }
+            }
+        }
         // The retired days' lists go now; their counters wait for reuse (below).
         for &counts in &freed.days {
             let old = self.day_counts(counts).list.swap(
@@ -1243,22 +1282,74 @@ impl SlotStore {
         out
     }
 
-    pub fn log_attempt(&self, date: Date, slot: SlotId, patient: PatientId) -> Result<()> {
+    /// Log an attempt on `slot` (of `date`) before its claim, under the caller's pinned
+    /// `guard` (a retirement frees a log only after the guards pinned before it are gone).
+    pub fn log_attempt(
+        &self,
+        date: Date,
+        slot: SlotId,
+        patient: PatientId,
+        _guard: &Guard,
+    ) -> Result<()> {
         // A retired day's log is gone; an attempt racing its retirement cannot win a place (a
         // retired day is long past its booking window), so it is not logged again.
         if date < self.retired_before() {
             return Ok(());
         }
-        // A shared (read) guard on the common path: the log appends through `&self`.
-        let logged = match self.day_log.get(&date) {
-            Some(log) => log.push(slot, patient),
-            None => self.day_log.entry(date).or_default().push(slot, patient),
+        let Some(log) = self.day_log_of(date, true) else {
+            // Retired meanwhile: as above.
+            return Ok(());
         };
+        // Safety: read under `_guard` (see `retire`).
+        let logged = unsafe { &*log }.push(slot, patient);
         logged.then_some(()).ok_or_else(|| {
             Error::CapacityExceeded(format!(
                 "{DAY_LOG_MAX} attempts on {date} (the day log's bound): try another day"
             ))
         })
+    }
+
+    /// The day log of `date` (made if `make` and the date is not retired), to be used under a
+    /// pinned guard; `None` when there is none.
+    #[inline]
+    fn day_log_of(&self, date: Date, make: bool) -> Option<*mut DayLog> {
+        let log =
+            self.day_logs.get(date).map_or(std::ptr::null_mut(), |at| at.load(Ordering::Acquire));
+        if !log.is_null() {
+            return Some(log);
+        }
+        if make {
+            self.make_day_log(date)
+        } else {
+            None
+        }
+    }
+
+    /// A date's first attempt makes its log, under the lock that retirement holds.
+    #[cold]
+    fn make_day_log(&self, date: Date) -> Option<*mut DayLog> {
+        let at = self.day_logs.get_or_make(date)?;
+        let mut dates = self.log_dates.lock();
+        let log = at.load(Ordering::Acquire);
+        if !log.is_null() {
+            return Some(log);
+        }
+        if date < self.retired_before() {
+            return None;
+        }
+        let log = Box::into_raw(Box::<DayLog>::default());
+        at.store(log, Ordering::Release);
+        dates.insert(date);
+        Some(log)
+    }
+
+    /// Read `date`'s day log, if it has one.
+    pub fn with_day_log(&self, date: Date, read: impl FnOnce(&DayLog)) {
+        let _pin = crossbeam_epoch::pin();
+        if let Some(log) = self.day_log_of(date, false) {
+            // Safety: under `_pin` (see `retire`).
+            read(unsafe { &*log });
+        }
     }
 
     /// Slot ids of a resource-day in start order (empty if none).

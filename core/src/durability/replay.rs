@@ -579,7 +579,7 @@ impl Replayer {
             if !e.store.force_take(&slot, pool) {
                 return Err(corrupt(format!("{slot_id} pool counter overflow")));
             }
-            e.store.log_attempt(slot.date(), slot_id, patient)?;
+            e.store.log_attempt(slot.date(), slot_id, patient, slot.guard())?;
             state.next_seq = own_seq
                 .checked_add(1)
                 .ok_or_else(|| corrupt(format!("{id}: booking numbers exhausted")))?;

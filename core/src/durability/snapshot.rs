@@ -382,7 +382,7 @@ impl State {
                         b.id, b.patient
                     )));
                 }
-                e.store.log_attempt(slot.date(), b.slot, b.patient)?;
+                e.store.log_attempt(slot.date(), b.slot, b.patient, slot.guard())?;
                 if b.state == BookingState::Held {
                     e.timers.push(b.expires_at, b.id);
                 }
