@@ -2,8 +2,10 @@
 //!
 //! Slots sit in an append-only vector of fixed-size chunks (`chunked.rs`): a `SlotId` is an
 //! index, reading a slot is lock-free (under an epoch guard: `SlotRef`, `get_in`), and a slot
-//! never moves. Two sharded indexes (department-day and resource-day) list slot ids in start
-//! order; they change only when slots are published or their day is retired.
+//! never moves. Each department-day lists its slot ids in start order; a resource-day's slots
+//! are read from its department-day's list (the slots name their resource-day). Department-days
+//! and resource-days are found through tables by date and id (`day_index.rs`), which change
+//! only when slots are published or their day is retired.
 //!
 //! The availability index: every department-day and resource-day has counters of its free
 //! places per pool (`DayCounts`), and every (specialty, district, date) a bit set of the
@@ -76,13 +78,15 @@ pub(crate) struct DayCounts {
     ///   place in a slot whose pool was full, or a new list, sends it back to the head
     ///   (`forget_hint`). Its generation makes a scan that raced one of those fail to move it.
     link: AtomicU64,
-    /// The day's slots in start order: read without a lock or a map lookup by whoever has the
-    /// counters' index (a group-day member, a slot), under a pinned guard. Replaced whole by
-    /// publication (serialised), the old list freed after the epoch's grace period; null
-    /// for retired counters awaiting reuse.
+    /// A department-day's slots in start order: read without a lock or a map lookup by whoever
+    /// has the counters' index (a group-day member, a slot), under a pinned guard. Replaced
+    /// whole by publication (serialised), the old list freed after the epoch's grace period;
+    /// null for retired counters awaiting reuse, and for a resource-day (whose slots are its
+    /// department-day's: `SlotStore::resource_day_slots`, 4 B a live slot saved).
     list: crossbeam_epoch::Atomic<DayList>,
-    /// The list's first and last start (`DayList::starts`, packed first << 16 | last), or
-    /// `NO_STARTS` before its first list: a by-day count needs only these and the counters,
+    /// The first and last start of the day's slots (a department-day's `DayList::starts`,
+    /// packed first << 16 | last), or `NO_STARTS` before its first slot: a by-day count, and a
+    /// resource query's skip of a full resource-day, need only these and the counters,
     /// not the list (one cache miss fewer per day on a province). Set with each new list, so
     /// for a moment it may trail the counters of a day being published.
     starts: AtomicU32,
@@ -1189,8 +1193,8 @@ impl SlotStore {
         }
     }
 
-    /// The list of day counters `counts` (a department-day's or a resource-day's), read under
-    /// `guard`; `None` for counters of a retired day.
+    /// The list of department-day counters `counts`, read under `guard`; `None` for counters
+    /// of a retired day (and for a resource-day's, which hold none).
     pub fn day_list<'g>(&'g self, counts: u32, guard: &'g Guard) -> Option<&'g DayList> {
         self.day_counts(counts).list(guard)
     }
