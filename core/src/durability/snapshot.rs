@@ -447,3 +447,32 @@ impl State {
         Ok(Replayer::from_parts(e, self.seq, self.clock, drawn))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Date;
+
+    /// A slot packs its date into 17 bits (`Slot::date`), so a date outside the engine's
+    /// calendar must be refused before a slot is made of it: a snapshot that carries one is
+    /// corrupt, an error, never a panic or a slot with another date.
+    #[test]
+    fn a_snapshot_slot_dated_outside_the_calendar_is_refused() {
+        let day = Date::from_ymd(2026, 11, 30).expect("a date");
+        let e = Engine::with_manual_clock(EngineConfig::default(), Timestamp(0)).unwrap();
+        let inst = e.add_institution("Nancheng Hospital", Tier::Secondary, "Nancheng").unwrap();
+        let dept = e.add_department(inst, "cardiology", "Cardiology").unwrap();
+        let r = e.add_resource(dept, ResourceKind::Doctor, "Dr Chen", false).unwrap();
+        let spec = SlotSpec { resource: r, date: day, start_min: 480, end_min: 510, capacity: 2 };
+        e.publish_slots(&[spec]).unwrap();
+        let key = CardKey::from_bytes(&[7; 32]).expect("32 bytes");
+        let state = || State::capture_engine(&e, 0, Timestamp(0), Vec::new());
+        assert!(state().restore(ClockKind::Manual(Timestamp(0)), &key).is_ok());
+        for bad in [Date(-1), Date(crate::time::DATE_MAX.0 + 1), Date(i32::MAX)] {
+            let mut s = state();
+            s.slots[0].spec.date = bad;
+            let err = s.restore(ClockKind::Manual(Timestamp(0)), &key).err().expect("refused");
+            assert!(err.to_string().contains("inconsistent"), "{bad:?}: {err}");
+        }
+    }
+}
