@@ -154,8 +154,11 @@ impl DayIndex {
         let chunks = unsafe { &*table.chunks.load(Ordering::Acquire) };
         let chunk = chunks.0.get(id as usize / CHUNK)?.load(Ordering::Acquire);
         let counts = unsafe { chunk.as_ref() }?.0[id as usize % CHUNK].load(Ordering::Acquire);
-        // The entry was read under the date read first: if the table was emptied meanwhile
-        // (its date cleared before its entries, `retire_before`), the date now reads otherwise.
+        // Read again after the entry. The writer clears the date before it empties the table
+        // (`retire_before`) and stores a new date before the new date's entries (`set`), each
+        // store release; the entry was loaded acquire. So an entry written by either comes
+        // with a date that reads otherwise now, and only an entry of `date` is answered. (A
+        // retired date is never set again: its slots are not indexed, `SlotStore::add`.)
         (counts != NONE && table.date.load(Ordering::Acquire) == date.0).then_some(counts)
     }
 
