@@ -376,10 +376,7 @@ impl Engine {
     ) -> Option<DayScan<'g>> {
         let c = self.store.day_counts(counts);
         let starts = c.starts();
-        let pools = starts.and_then(|st| self.pools_for_starts(date, st, with_referral, now, memo));
-        if pools.is_some_and(|p| c.free_in(p.as_slice()) == 0) {
-            return None;
-        }
+        let pools = self.pools_if_free(c, starts, date, with_referral, now, memo)?;
         // The hint before the list (`DayCounts::hint`; a resource-day's stays 0).
         let hint = c.hint();
         let list = c.list(pin)?;
@@ -399,6 +396,24 @@ impl Engine {
         let skip = pools.map_or(0, |pools| hint.skip(pools.mask()));
         let from = open.max(skip).min(list.slots.len());
         Some(DayScan { slots: &list.slots, from, pools, counts: c, hint })
+    }
+
+    /// `None` when a day's counters show nothing free for this requester; else the pools it may
+    /// take from every slot of the day, when its first and last start (`starts`) agree on them.
+    fn pools_if_free(
+        &self,
+        c: &DayCounts,
+        starts: Option<(u16, u16)>,
+        date: Date,
+        with_referral: bool,
+        now: Timestamp,
+        memo: &mut PoolsMemo,
+    ) -> Option<Option<Pools>> {
+        let pools = starts.and_then(|st| self.pools_for_starts(date, st, with_referral, now, memo));
+        match pools {
+            Some(p) if c.free_in(p.as_slice()) == 0 => None,
+            _ => Some(pools),
+        }
     }
 
     /// Free places of a whole day for a requester, from the index (see `day_pools_memo`), with
@@ -614,8 +629,6 @@ impl Engine {
             }
         };
         let mut memo = PoolsMemo::default();
-        // The resource-day's own (a second table, so the scans' can stay borrowed).
-        let mut resource_memo = PoolsMemo::default();
         let mut date = q.date_from;
         while date <= q.date_to && out.len() < q.limit as usize {
             let wanted = q.limit as usize - out.len();
@@ -660,12 +673,12 @@ impl Engine {
             };
             // A day with nothing free for this requester is skipped without reading a slot.
             // Nor its list read, when its counters tell (`day_to_scan`).
-            let mut scan_day = |counts: u32, department: DepartmentId| {
+            let mut scan_day = |counts: u32, department: DepartmentId, memo: &mut PoolsMemo| {
                 if let Some(day_scan) =
-                    self.day_to_scan(counts, date, q.with_referral, now, &mut memo, pin)
+                    self.day_to_scan(counts, date, q.with_referral, now, memo, pin)
                 {
                     // Once per day scanned, not per free slot answered.
-                    scan(&day_scan, (department, self.institution_of(department)), &mut memo)
+                    scan(&day_scan, (department, self.institution_of(department)), memo)
                 }
             };
             match q.resource {
@@ -675,25 +688,17 @@ impl Engine {
                     // no list of its own).
                     if let Some(counts) = self.store.resource_day_counts(r, date) {
                         let c = self.store.day_counts(counts);
-                        let pools = c.starts().and_then(|st| {
-                            self.pools_for_starts(
-                                date,
-                                st,
-                                q.with_referral,
-                                now,
-                                &mut resource_memo,
-                            )
-                        });
-                        if pools.is_none_or(|p| c.free_in(p.as_slice()) > 0) {
+                        let (w, starts) = (q.with_referral, c.starts());
+                        if self.pools_if_free(c, starts, date, w, now, &mut memo).is_some() {
                             // `departments` is the resource's department alone.
-                            scan_day(c.placed().1, departments[0]);
+                            scan_day(c.placed().1, departments[0], &mut memo);
                         }
                     }
                 }
                 None => {
                     for d in departments {
                         if let Some(counts) = self.store.department_day_counts(*d, date) {
-                            scan_day(counts, *d);
+                            scan_day(counts, *d, &mut memo);
                         }
                     }
                 }

@@ -234,31 +234,25 @@ impl DayIndex {
             // Safety: tables are freed only by `drop`.
             let t = unsafe { &*table };
             t.date.store(NO_DATE, Ordering::Release);
-            Self::entries(t, |_, counts| freed(counts));
-            let chunks = unsafe { &*t.chunks.load(Ordering::Acquire) };
-            for chunk in chunks.0.iter() {
-                if let Some(chunk) = unsafe { chunk.load(Ordering::Acquire).as_ref() } {
-                    for e in &chunk.0 {
-                        e.store(NONE, Ordering::Release);
-                    }
+            Self::entries(t, |_, e| {
+                let counts = e.swap(NONE, Ordering::AcqRel);
+                if counts != NONE {
+                    freed(counts);
                 }
-            }
+            });
             owned.spare.push(table);
         }
         owned.low = owned.low.max(before.0);
     }
 
-    /// Each entry of a table: (id, counters).
-    fn entries(table: &DateTable, mut f: impl FnMut(u32, u32)) {
+    /// Each entry (set or not) of a table's chunks, with its id.
+    fn entries(table: &DateTable, mut f: impl FnMut(u32, &AtomicU32)) {
         // Safety: chunk directories and chunks are freed only by `drop`.
         let chunks = unsafe { &*table.chunks.load(Ordering::Acquire) };
         for (c, chunk) in chunks.0.iter().enumerate() {
             if let Some(chunk) = unsafe { chunk.load(Ordering::Acquire).as_ref() } {
                 for (i, e) in chunk.0.iter().enumerate() {
-                    let counts = e.load(Ordering::Acquire);
-                    if counts != NONE {
-                        f((c * CHUNK + i) as u32, counts);
-                    }
+                    f((c * CHUNK + i) as u32, e);
                 }
             }
         }
@@ -276,7 +270,12 @@ impl DayIndex {
             };
             // Safety: tables are freed only by `drop`.
             if let Some(t) = unsafe { table.as_ref() } {
-                Self::entries(t, |id, counts| f(id, Date(d), counts));
+                Self::entries(t, |id, e| {
+                    let counts = e.load(Ordering::Acquire);
+                    if counts != NONE {
+                        f(id, Date(d), counts);
+                    }
+                });
             }
         }
     }
