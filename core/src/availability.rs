@@ -787,8 +787,9 @@ impl Engine {
     }
 
     /// Other institutions' departments of the same specialty and district with free places in
-    /// the range, ranked by earliest free place, then by load (least booked first), so that
-    /// crowds spread out.
+    /// the range, ranked by earliest free place, then by the load of that place's day (least
+    /// booked first), so that a crowd asking for the same morning spreads over the clinics
+    /// that open at the same time.
     ///
     /// Walks the range day by day over the group-day sets (`store::GroupDay`): only departments
     /// with a free place that day are looked at. A department found on a day has its earliest
@@ -853,15 +854,25 @@ impl Engine {
         const OTHER: u8 = 1;
         const SEEN: u8 = 2;
         let mut state = vec![UNKNOWN; members.len()];
-        // A candidate: its member number, department and earliest free place, the record of
-        // the answer (`FreeSlot`) built for the few that rank only.
-        let mut found: Vec<(u32, DepartmentId, Found)> = Vec::with_capacity(members.len());
+        // A candidate: its member number, department, earliest free place and the load of that
+        // place's day; the record of the answer (`FreeSlot`) is built for the few that rank only.
+        let mut found: Vec<(u32, DepartmentId, Found, f32)> = Vec::with_capacity(members.len());
+        let by_wait = self.pol().board.rank_alternatives == AlternativesRank::ExpectedWait;
+        // A day's candidates before their lists are read: member number, department, counters
+        // and the load of the day; and the order they are read in (see below). Both reused from
+        // day to day.
+        let mut candidates: Vec<(u32, DepartmentId, u32, f32)> = Vec::new();
+        let mut order: Vec<(u128, u32)> = Vec::new();
+        // The best `limit − found before the day` keys (start, load, member) found on the day:
+        // a max-heap, so that its top is the key a later candidate must beat.
+        let mut best = std::collections::BinaryHeap::<u128>::new();
         for (i, gd) in group_days.iter().enumerate() {
             if found.len() >= limit as usize {
                 break;
             }
             let Some(gd) = gd else { continue };
             let date = date_from.plus_days(i as i32);
+            candidates.clear();
             for m in gd.free_members() {
                 let Some(&d) = members.get(m as usize) else { continue };
                 match state[m as usize] {
@@ -880,9 +891,44 @@ impl Engine {
                     }
                 }
                 let Some(counts) = gd.counts(m) else { continue };
-                // The set holds any pool's free place; this requester's pools decide. Its day's
-                // list is reached through the group-day's counters (no map lookup), and not at
-                // all when the counters say the day has nothing for this requester.
+                // The set holds any pool's free place; this requester's pools decide, from the
+                // counters alone where they can (`pools_if_free`, as `day_to_scan` does).
+                let c = self.store.day_counts(counts);
+                if self.pools_if_free(c, c.starts(), date, false, now, &mut memo).is_none() {
+                    continue;
+                }
+                // The load of the day offered, from the same cache line (a load over the whole
+                // range cost a line a day for every candidate tied at the cut: ~40% of a call's
+                // misses on a city 70% booked).
+                let places = c.places.load(Ordering::Acquire);
+                let load =
+                    if places == 0 { 0.0 } else { (c.taken() as f32 / places as f32).min(1.0) };
+                debug_assert!((0.0..=1.0).contains(&load) && load.is_sign_positive());
+                candidates.push((m, d, counts, load));
+            }
+            // Which candidates' lists to read. A day's key is (start, load, member) — the wait
+            // is 0 but under `ExpectedWait` — and the day's first start is a bound below a
+            // candidate's earliest free one, so (first start, load, member) is a bound below its
+            // key. Read in the order of those bounds, the candidates can stop once the day has
+            // given the places still wanted with keys all below the next candidate's bound: no
+            // candidate after it can rank before them. A district whose clinics open at the same
+            // hour reads the lists of about `limit` of its candidates, not of all of them. Under
+            // `ExpectedWait` the wait breaks the bound, and every candidate is read.
+            let key = |start: u16, load: f32, m: u32| {
+                (start as u128) << 64 | (load.to_bits() as u128) << 32 | m as u128
+            };
+            order.clear();
+            order.extend(candidates.iter().enumerate().map(|(k, &(m, _, counts, load))| {
+                let first = self.store.day_counts(counts).starts().map_or(0, |(first, _)| first);
+                (key(first, load, m), k as u32)
+            }));
+            if !by_wait {
+                order.sort_unstable();
+            }
+            let wanted = limit as usize - found.len();
+            best.clear();
+            for (n, &(_, k)) in order.iter().enumerate() {
+                let (m, d, counts, load) = candidates[k as usize];
                 let Some(day_scan) = self.day_to_scan(counts, date, false, now, &mut memo, pin)
                 else {
                     continue;
@@ -905,9 +951,19 @@ impl Engine {
                     })
                 });
                 day_scan.read_full_until(full_until);
-                if let Some(earliest) = earliest {
-                    state[m as usize] = SEEN;
-                    found.push((m, d, earliest));
+                let Some(earliest) = earliest else { continue };
+                state[m as usize] = SEEN;
+                found.push((m, d, earliest, load));
+                if by_wait {
+                    continue;
+                }
+                best.push(key(earliest.start_min, load, m));
+                if best.len() > wanted {
+                    best.pop();
+                }
+                let next_bound = order.get(n + 1).map(|&(bound, _)| bound);
+                if best.len() == wanted && next_bound.is_some_and(|b| best.peek() < Some(&b)) {
+                    break;
                 }
             }
         }
@@ -915,55 +971,28 @@ impl Engine {
         // Ranked by (earliest date, expected wait, earliest start), then load, then member
         // order. Under `AlternativesRank::ExpectedWait` a place today ranks by its session's
         // expected wait before its start (`wait` is 0 otherwise, and for the days after today).
-        // The sorts move small keys (a candidate's number in `found`), not the candidates, and
-        // are unstable: the member number ends every key, so no two keys are equal and the
-        // order is the one stable sorts gave. Nor do they sort more than they keep: a district
-        // may offer a hundred candidates for five places, and a selection (linear) finds which
-        // can rank before the few kept are sorted.
-        let by_wait = self.pol().board.rank_alternatives == AlternativesRank::ExpectedWait;
-        // Each key packed into one integer whose order is the key's, so that a comparison is
+        // Each key is packed into one integer whose order is the key's, so that a comparison is
         // one or two instructions (the tuples it replaced cost tens): from the top, the day
-        // within the range (under 366, `check_range`), the wait, the start, then the member
-        // number and the candidate's number in `found`.
-        let mut keys: Vec<u128> = found
+        // within the range (under 366, `check_range`), the wait, the start, the load (a float in
+        // 0 ..= 1, never negative or NaN: its bits order as it does), then the member number —
+        // unique, so no two keys are equal, and the unstable sorts give the order a stable one
+        // would. The candidate's number in `found` rides along. Nor is more sorted than kept: a
+        // district may offer a hundred candidates for five places, and a selection (linear)
+        // finds the few kept before they are sorted, and only they get their answer record
+        // (`FreeSlot`: a registry lookup and a clock conversion).
+        let mut ranked: Vec<(u128, u32)> = found
             .iter()
             .enumerate()
-            .map(|(i, (m, d, f))| {
+            .map(|(i, (m, d, f, load))| {
                 let wait =
                     if by_wait { self.expected_wait_for(*d, f.date, f.start_min) } else { 0 };
                 let day = (f.date.0 - date_from.0) as u16;
-                (day as u128) << 112
+                let rank = (day as u128) << 112
                     | (wait as u128) << 80
                     | (f.start_min as u128) << 64
-                    | (*m as u128) << 32
-                    | i as u128
-            })
-            .collect();
-        // Only those that can still rank need their load: the first `limit` by earliest place
-        // and any tied with the last of them (load breaks the tie).
-        if keys.len() > limit as usize {
-            let (_, &mut last, _) = keys.select_nth_unstable(limit as usize - 1);
-            keys.retain(|k| k >> 64 <= last >> 64);
-        }
-        // Ranked by (day, wait, start), load, member: the load's bits order as the load does,
-        // a float in 0 ..= 1 (never negative, never NaN). The candidate's number rides along.
-        let mut ranked: Vec<(u128, u32)> = keys
-            .into_iter()
-            .map(|key| {
-                let m = (key >> 32) as u32;
-                // Load over the whole range, from the member's counters of each day.
-                let (mut taken, mut places) = (0u32, 0u32);
-                for gd in group_days.iter().flatten() {
-                    if let Some(c) = gd.counts(m) {
-                        let counts = self.store.day_counts(c);
-                        taken += counts.taken();
-                        places += counts.places.load(Ordering::Acquire);
-                    }
-                }
-                let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
-                debug_assert!((0.0..=1.0).contains(&load) && load.is_sign_positive());
-                let rank = key >> 64 << 64 | (load.to_bits() as u128) << 32 | m as u128;
-                (rank, key as u32)
+                    | (load.to_bits() as u128) << 32
+                    | *m as u128;
+                (rank, i as u32)
             })
             .collect();
         if ranked.len() > limit as usize {
@@ -972,9 +1001,8 @@ impl Engine {
         }
         ranked.sort_unstable();
         let mut out = Vec::with_capacity(ranked.len());
-        for (rank, i) in ranked {
-            let load = f32::from_bits((rank >> 32) as u32);
-            let (_, d, f) = found[i as usize];
+        for (_, i) in ranked {
+            let (_, d, f, load) = found[i as usize];
             let dep = self.registry.department(d)?;
             let tier = self.registry.institution(dep.institution)?.tier;
             let earliest = self.answer_slot(f, d, dep.institution);

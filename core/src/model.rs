@@ -711,7 +711,8 @@ pub struct Alternative {
     pub tier: Tier,
     /// Its earliest free slot in the range.
     pub earliest: FreeSlot,
-    /// Booked share of its places over the range (0 = empty, 1 = full).
+    /// Booked share of its places on the day of `earliest` (0 = empty, 1 = full): the day the
+    /// patient would book into, and what breaks a tie between equally early alternatives.
     pub load: f32,
 }
 

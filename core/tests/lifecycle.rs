@@ -271,6 +271,32 @@ fn alternatives_rank_by_earliest_free_then_load() {
     assert!(!order.contains(&c.tertiary), "the full home institution is not an alternative");
 }
 
+/// The load that breaks a tie is that of the day offered, not of the whole range: the patient
+/// books into that day, and a crowd asking for the same morning should spread over the clinics
+/// open then. Here the secondary hospital is the quieter on the day offered but the busier over
+/// the two days, so a load over the range ranked it second.
+#[test]
+fn alternatives_tied_on_their_earliest_place_rank_by_that_days_load() {
+    let c = city();
+    let (d1, d2) = (day0().plus_days(1), day0().plus_days(2));
+    let full = c.slot(c.doctor[2], d1, 480, 1);
+    c.engine.book(&c.req(c.patient(), full)).unwrap();
+    let starts = [540, 555, 570, 585];
+    // Secondary: one of four places taken on d1, all four on d2.
+    let sec1 = c.slots(c.doctor[1], d1, &starts, 1);
+    let sec2 = c.slots(c.doctor[1], d2, &starts, 1);
+    // Other tertiary: two of four taken on d1, none on d2.
+    let ter1 = c.slots(c.doctor[3], d1, &starts, 1);
+    c.slots(c.doctor[3], d2, &starts, 1);
+    for slot in [sec1[3]].iter().chain(&sec2).chain(&ter1[2..]) {
+        c.engine.book(&c.req(c.patient(), *slot)).unwrap();
+    }
+    let alts = c.engine.alternatives(c.cardio[2], d1, d2, 10).unwrap();
+    let got: Vec<(InstitutionId, u16, f32)> =
+        alts.iter().map(|a| (a.institution, a.earliest.start_min, a.load)).collect();
+    assert_eq!(got, [(c.secondary, 540, 0.25), (c.other_tertiary, 540, 0.5)]);
+}
+
 #[test]
 fn rosters_publish_idempotently() {
     let c = city();

@@ -672,7 +672,7 @@ typedef struct {
   hy_tier tier;
   // Its earliest free slot in the range.
   hy_free_slot earliest;
-  // Booked share of its places over the range (0 = empty, 1 = full).
+  // Booked share of its places on the day of `earliest` (0 = empty, 1 = full).
   float load;
 } hy_alternative;
 
@@ -1554,8 +1554,8 @@ hy_result hy_engine_free_places_by_day(const hy_engine *engine,
 
 // Departments of the same specialty and district at other institutions with free places in
 // `date_from ..= date_to`, earliest free place first and, among equally early ones, least
-// loaded first (load spreading), into `out` (`cap` entries, at most 1000); `*written_out`
-// says how many.
+// loaded that day first (load spreading), into `out` (`cap` entries, at most 1000);
+// `*written_out` says how many.
 hy_result hy_engine_alternatives(const hy_engine *engine,
                                  hy_department_id department,
                                  hy_date date_from,

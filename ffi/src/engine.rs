@@ -1049,8 +1049,8 @@ pub extern "C" fn hy_engine_free_places_by_day(
 
 /// Departments of the same specialty and district at other institutions with free places in
 /// `date_from ..= date_to`, earliest free place first and, among equally early ones, least
-/// loaded first (load spreading), into `out` (`cap` entries, at most 1000); `*written_out`
-/// says how many.
+/// loaded that day first (load spreading), into `out` (`cap` entries, at most 1000);
+/// `*written_out` says how many.
 #[no_mangle]
 pub extern "C" fn hy_engine_alternatives(
     engine: *const hy_engine,

@@ -812,7 +812,7 @@ pub struct hy_alternative {
     pub tier: hy_tier,
     /// Its earliest free slot in the range.
     pub earliest: hy_free_slot,
-    /// Booked share of its places over the range (0 = empty, 1 = full).
+    /// Booked share of its places on the day of `earliest` (0 = empty, 1 = full).
     pub load: f32,
 }
 

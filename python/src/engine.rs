@@ -812,7 +812,8 @@ impl Engine {
             .map(|v| v.into_iter().map(DayAvailability::from).collect())
     }
 
-    /// Other institutions' departments of the same specialty and district with free places.
+    /// Other institutions' departments of the same specialty and district with free places,
+    /// earliest free place first and, among equally early ones, least loaded that day first.
     #[pyo3(signature = (department, date_from, date_to, limit=10))]
     fn alternatives(
         &self,

@@ -198,6 +198,21 @@ struct SlotRec {
     attended: u16,
 }
 
+/// What the loop keeps of a resident, in one record: a request or a visit reads all of it, and
+/// a city has millions of residents, so one cache line a resident rather than one per field.
+#[derive(Clone, Copy)]
+struct Resident {
+    /// Engine id, registered on their first request (u32::MAX: not yet), so that a
+    /// million-resident city costs the engine only the residents who book.
+    patient: u32,
+    /// Home district.
+    home: u16,
+    /// The days of their latest no-shows (`i32::MIN`: none), oldest first.
+    no_show_days: [i32; NO_SHOW_HISTORY_MAX],
+}
+
+const _: () = assert!(std::mem::size_of::<Resident>() <= 24);
+
 struct Sim<'a> {
     engine: Engine,
     region: Region,
@@ -211,12 +226,8 @@ struct Sim<'a> {
     seq: u64,
     channels: Vec<ChannelId>,
     channel_names: Vec<String>,
-    /// Engine id of each resident, registered on their first request (u32::MAX: not yet), so
-    /// that a million-resident city costs only the residents who book.
-    patient_ids: Vec<u32>,
-    home: Vec<u16>,
-    /// Per resident, the days of their latest no-shows (`i32::MIN`: none), oldest first.
-    no_show_days: Vec<[i32; NO_SHOW_HISTORY_MAX]>,
+    /// Per resident, what the loop keeps of them (see `Resident`).
+    residents: Vec<Resident>,
     community_all: Vec<u32>,
     live: Vec<Live>,
     free_live: Vec<u32>,
@@ -362,9 +373,14 @@ pub(crate) fn run_with(
         seq: 0,
         channels,
         channel_names,
-        patient_ids: vec![u32::MAX; demand.population as usize],
-        home,
-        no_show_days: vec![[i32::MIN; NO_SHOW_HISTORY_MAX]; demand.population as usize],
+        residents: home
+            .into_iter()
+            .map(|home| Resident {
+                patient: u32::MAX,
+                home,
+                no_show_days: [i32::MIN; NO_SHOW_HISTORY_MAX],
+            })
+            .collect(),
         community_all,
         live: Vec::new(),
         free_live: Vec::new(),
@@ -465,11 +481,11 @@ impl<'a> Sim<'a> {
     /// No-shows of resident `i` within the demand's history window.
     fn past_no_shows(&self, i: u32) -> u32 {
         let since = self.today() - self.demand.no_show.history_days as i32;
-        self.no_show_days[i as usize].iter().filter(|d| **d > since).count() as u32
+        self.residents[i as usize].no_show_days.iter().filter(|d| **d > since).count() as u32
     }
 
     fn patient(&mut self, i: u32) -> Result<PatientId> {
-        let id = &mut self.patient_ids[i as usize];
+        let id = &mut self.residents[i as usize].patient;
         if *id == u32::MAX {
             *id = self.engine.register_patient()?.0;
         }
@@ -616,7 +632,7 @@ impl<'a> Sim<'a> {
         }
         let tier = pick_tier(&pref, available, req.u_tier)?;
         let ti = tier as usize - 1;
-        let district = self.home[req.patient as usize] as usize;
+        let district = self.residents[req.patient as usize].home as usize;
         let local = &self.region.by_specialty_tier_district[s][ti][district];
         // Clinics and district hospitals are chosen near home; tertiary hospitals city-wide.
         let list = if tier != Tier::Tertiary && !local.is_empty() { local } else { &by_tier[ti] };
@@ -627,9 +643,9 @@ impl<'a> Sim<'a> {
 
     fn context(&self, req: &Req) -> ChoiceContext {
         ChoiceContext {
-            patient: PatientId(self.patient_ids[req.patient as usize]),
+            patient: PatientId(self.residents[req.patient as usize].patient),
             day: req.day,
-            district: self.home[req.patient as usize] as u32,
+            district: self.residents[req.patient as usize].home as u32,
             specialty: self
                 .region
                 .specialties
@@ -661,7 +677,7 @@ impl<'a> Sim<'a> {
     ) -> Result<()> {
         let measured = req.day >= 0;
         let class = class_of(req.kind);
-        let district = self.home[req.patient as usize] as usize;
+        let district = self.residents[req.patient as usize].home as usize;
         let patient = self.patient(req.patient)?;
         if measured && !retry {
             self.counts.requests += 1;
@@ -962,7 +978,7 @@ impl<'a> Sim<'a> {
             return Ok(());
         }
         let w = WaitlistRequest {
-            patient: PatientId(self.patient_ids[req.patient as usize]),
+            patient: PatientId(self.residents[req.patient as usize].patient),
             department: self.region.departments[dept as usize].id,
             resource: None,
             date_from,
@@ -998,7 +1014,7 @@ impl<'a> Sim<'a> {
         if measured {
             self.counts.served += 1;
             self.counts.took_alternative += alternative as u64;
-            self.districts[self.home[req.patient as usize] as usize].served += 1;
+            self.districts[self.residents[req.patient as usize].home as usize].served += 1;
             self.channel_access[req.channel as usize].served += 1;
             if at_release {
                 self.release[class_of(req.kind)].1 += 1;
@@ -1093,7 +1109,7 @@ impl<'a> Sim<'a> {
                 self.anomaly("mark no-show", &e);
             }
             let today = self.today();
-            let h = &mut self.no_show_days[l.req.patient as usize];
+            let h = &mut self.residents[l.req.patient as usize].no_show_days;
             h.rotate_left(1);
             h[NO_SHOW_HISTORY_MAX - 1] = today;
         } else {

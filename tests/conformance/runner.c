@@ -1016,6 +1016,35 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
             }
         }
         free(found);
+    } else if (strcmp(op, "alternatives") == 0) {
+        double limit = 10;
+        uint32_t department;
+        hy_date from = 0, to = 0;
+        TRY(get_id32(r, a, "department", &department));
+        if (cJSON_GetObjectItemCaseSensitive(a, "limit")) TRY(get_number(r, a, "limit", 1, 1000, &limit));
+        TRY(get_date(r, a, "date_from", &from, &code));
+        if (code == HY_OK) TRY(get_date(r, a, "date_to", &to, &code));
+        hy_alternative *rows = need(calloc((size_t)limit, sizeof *rows));
+        size_t written = 0;
+        if (code == HY_OK) code = hy_engine_alternatives(e, department, from, to, rows, (size_t)limit, &written);
+        *o = failed(code);
+        if (code == HY_OK) {
+            o->out = need(cJSON_CreateObject());
+            cJSON *list = need(cJSON_AddArrayToObject(o->out, "alternatives"));
+            for (size_t i = 0; i < written; i++) {
+                const hy_alternative *x = &rows[i];
+                cJSON *row = need(cJSON_CreateObject());
+                add_u64(row, "department", x->department);
+                add_u64(row, "institution", x->institution);
+                need(cJSON_AddStringToObject(row, "tier", tier_name(x->tier)));
+                add_u64(row, "slot", x->earliest.slot);
+                add_u64(row, "free", x->earliest.free);
+                add_i64(row, "starts_at", x->earliest.starts_at);
+                need(cJSON_AddNumberToObject(row, "load", (double)x->load));
+                cJSON_AddItemToArray(list, row);
+            }
+        }
+        free(rows);
     } else if (strcmp(op, "recommend") == 0) {
         hy_recommend_query q;
         memset(&q, 0, sizeof q);

@@ -425,6 +425,15 @@ class Run:
         self.engine.set_complaint_table(json.dumps(a["table"], ensure_ascii=False))
         return {}
 
+    def op_alternatives(self, a: dict[str, Any]) -> Any:
+        rows = self.engine.alternatives(
+            self.id(a, "department"), a["date_from"], a["date_to"], a.get("limit", 10))
+        return {"alternatives": [{
+            "department": x.department, "institution": x.institution, "tier": x.tier,
+            "slot": x.earliest.slot, "free": x.earliest.free, "starts_at": x.earliest.starts_at,
+            "load": x.load,
+        } for x in rows]}
+
     def op_load_board(self, a: dict[str, Any]) -> Any:
         rows = self.engine.load_board(a["specialty"], a["district"])
         return {"rows": [{

@@ -519,6 +519,32 @@ impl Run {
                     })
                     .map_err(engine_err)
             }
+            "alternatives" => {
+                let (from, to) = match (date(a, "date_from")?, date(a, "date_to")?) {
+                    (Ok(f), Ok(t)) => (f, t),
+                    (Err(err), _) | (_, Err(err)) => return Ok(Err(err)),
+                };
+                let limit = match a.get("limit") {
+                    None => 10,
+                    Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or("limit")?,
+                };
+                e.alternatives(DepartmentId(self.id32(a, "department")?), from, to, limit)
+                    .map(|list| {
+                        let rows: Vec<Value> = list
+                            .iter()
+                            .map(|x| {
+                                json!({
+                                    "department": x.department.0, "institution": x.institution.0,
+                                    "tier": tier_name(x.tier), "slot": x.earliest.slot.0,
+                                    "free": x.earliest.free, "starts_at": x.earliest.starts_at.0,
+                                    "load": x.load as f64,
+                                })
+                            })
+                            .collect();
+                        json!({"alternatives": rows})
+                    })
+                    .map_err(engine_err)
+            }
             "load_board" => e
                 .load_board(text(a, "specialty")?, text(a, "district")?)
                 .map(|b| json!({"rows": b.rows.iter().map(board_row_json).collect::<Vec<_>>()}))
@@ -769,14 +795,17 @@ fn recommendation_json(r: &Recommendation) -> Value {
     })
 }
 
-fn board_row_json(r: &BoardRow) -> Value {
-    let tier = match r.tier {
+fn tier_name(tier: Tier) -> &'static str {
+    match tier {
         Tier::Community => "community",
         Tier::Secondary => "secondary",
         Tier::Tertiary => "tertiary",
-    };
+    }
+}
+
+fn board_row_json(r: &BoardRow) -> Value {
     json!({
-        "institution": r.institution.0, "department": r.department.0, "tier": tier,
+        "institution": r.institution.0, "department": r.department.0, "tier": tier_name(r.tier),
         "date": r.date.0, "half_day": r.half_day.name(), "queue": r.queue,
         "mean_service_interval_s": r.mean_service_interval_s, "expected_wait_s": r.expected_wait_s,
         "free_today": r.free_today, "free_beds_tonight": r.free_beds_tonight,

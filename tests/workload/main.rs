@@ -385,9 +385,10 @@ fn step(w: &World, rng: &mut ChaCha8Rng, bookings: &mut Vec<BookingId>) -> Resul
 /// `alternatives` (walked over the group-day sets of the availability index) against a
 /// reference built from the public calls: every other institution's same-specialty department
 /// of the district, its earliest free slot from `find_free_slots`, ranked by (date, start). The
-/// answer must be the reference's first five (ties among equal starts are ranked by load, which
-/// the reference does not compute: the (date, start) sequence and each department's own earliest
-/// place are compared).
+/// answer must be the reference's first five by (date, start, load of that day), with each
+/// department's own earliest place and the load of its day recounted from the slots (ties of all
+/// three are ranked by the engine's member order, which the reference does not know: the
+/// sequence of (date, start, load) and each department's own record are compared).
 fn check_alternatives(
     e: &Engine,
     department: DepartmentId,
@@ -397,7 +398,20 @@ fn check_alternatives(
     let err = |x: Error| x.to_string();
     let home = e.department(department).map_err(err)?;
     let district = e.institution(home.institution).map_err(err)?.district;
-    let mut reference: HashMap<DepartmentId, (Date, u16)> = HashMap::new();
+    // A department-day's booked share, as `Alternative::load` states it: places taken over
+    // places, from every slot of the day.
+    let day_load = |d: DepartmentId, date: Date| -> Result<f32, String> {
+        let (mut taken, mut places) = (0u32, 0u32);
+        for r in e.resources_of(d).map_err(err)? {
+            for id in e.resource_day_slots(r.id, date).map_err(err)? {
+                let s = e.slot(id).map_err(err)?;
+                taken += s.pool_taken.total();
+                places += s.capacity as u32;
+            }
+        }
+        Ok(if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) })
+    };
+    let mut reference: HashMap<DepartmentId, (Date, u16, f32)> = HashMap::new();
     for inst in e.institutions() {
         if inst.id == home.institution || inst.district != district {
             continue;
@@ -409,19 +423,19 @@ fn check_alternatives(
             let mut q = AvailabilityQuery::department(d.id, today, today.plus_days(13));
             q.limit = 1;
             if let Some(f) = e.find_free_slots(&q).map_err(err)?.first() {
-                reference.insert(d.id, (f.date, f.start_min));
+                reference.insert(d.id, (f.date, f.start_min, day_load(d.id, f.date)?));
             }
         }
     }
-    let mut want: Vec<(Date, u16)> = reference.values().copied().collect();
-    want.sort();
+    let mut want: Vec<(Date, u16, f32)> = reference.values().copied().collect();
+    want.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
     want.truncate(5);
-    let seq: Vec<(Date, u16)> =
-        got.iter().map(|a| (a.earliest.date, a.earliest.start_min)).collect();
+    let seq: Vec<(Date, u16, f32)> =
+        got.iter().map(|a| (a.earliest.date, a.earliest.start_min, a.load)).collect();
     let mine = |a: &Alternative| {
-        reference.get(&a.department) == Some(&(a.earliest.date, a.earliest.start_min))
+        reference.get(&a.department) == Some(&(a.earliest.date, a.earliest.start_min, a.load))
     };
-    if seq != want || !got.iter().all(mine) || got.iter().any(|a| !(0.0..=1.0).contains(&a.load)) {
+    if seq != want || !got.iter().all(mine) {
         return Err(format!(
             "alternatives of {department}: {got:?}, reference earliest places {reference:?}"
         ));

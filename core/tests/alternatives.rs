@@ -1,0 +1,127 @@
+//! `alternatives` against a reference built from public calls, on districts larger than the
+//! small city of the other tests: many clinics of one specialty opening at the same few
+//! minutes, so that candidates tie on their earliest place and the answer's cut falls among
+//! them. The engine reads the lists of only the candidates that can still rank (in the order of
+//! a bound from their counters); the reference reads every department. Both must give the same
+//! departments, places and loads, in the same order: (date, start, load of that day, member
+//! order — the order departments joined the district's specialty, here their creation order).
+
+mod common;
+use common::*;
+use haoyuan::*;
+use proptest::prelude::*;
+
+/// One department's day: slots (start index into `STARTS`, capacity) and how many public
+/// bookings to try on it, slot by slot from the first.
+#[derive(Clone, Debug)]
+struct DaySpec {
+    slots: Vec<(usize, u16)>,
+    bookings: usize,
+}
+
+/// Few distinct starts: clinics that open at the same hour tie.
+const STARTS: [u16; 4] = [480, 495, 510, 540];
+
+fn day_spec() -> impl Strategy<Value = DaySpec> {
+    (prop::collection::vec((0..STARTS.len(), 1u16..=3), 0..5), 0usize..8)
+        .prop_map(|(slots, bookings)| DaySpec { slots, bookings })
+}
+
+/// A district: the home department (full) and `n` others, each with its days' specs.
+fn district() -> impl Strategy<Value = (Vec<Vec<DaySpec>>, u32, usize)> {
+    (2usize..=3).prop_flat_map(|days| {
+        (
+            prop::collection::vec(prop::collection::vec(day_spec(), days), 1..24),
+            1u32..=8,
+            Just(days),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn alternatives_equal_a_reference_that_reads_every_department(
+        (departments, limit, days) in district()
+    ) {
+        let engine = Engine::with_manual_clock(
+            EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() },
+            at(day0(), 16, 0),
+        )
+        .unwrap();
+        let app = engine.channel_id("app").unwrap();
+        let d1 = day0().plus_days(1);
+        let home_inst = engine.add_institution("Home Hospital", Tier::Tertiary, "Nancheng").unwrap();
+        let home = engine.add_department(home_inst, "paediatrics", "Paediatrics").unwrap();
+        let mut others = Vec::new();
+        for (k, spec) in departments.iter().enumerate() {
+            let inst = engine
+                .add_institution(&format!("Clinic {k}"), Tier::Community, "Nancheng")
+                .unwrap();
+            let d = engine.add_department(inst, "paediatrics", "Paediatrics").unwrap();
+            let r = engine.add_resource(d, ResourceKind::Doctor, &format!("Dr {k}"), false).unwrap();
+            for (day, ds) in spec.iter().enumerate() {
+                let date = d1.plus_days(day as i32);
+                let specs: Vec<SlotSpec> = ds
+                    .slots
+                    .iter()
+                    .map(|&(s, capacity)| SlotSpec {
+                        resource: r,
+                        date,
+                        start_min: STARTS[s],
+                        end_min: STARTS[s] + 15,
+                        capacity,
+                    })
+                    .collect();
+                if specs.is_empty() {
+                    continue;
+                }
+                let range = engine.publish_slots(&specs).unwrap();
+                // Bookings in start order, a place at a time, until the public's are gone.
+                let mut ids: Vec<SlotId> = (range.start.0..range.end.0).map(SlotId).collect();
+                ids.sort_by_key(|id| engine.slot(*id).unwrap().start_min);
+                let mut left = ds.bookings;
+                for id in ids {
+                    while left > 0 {
+                        let p = engine.register_patient().unwrap();
+                        if engine.book(&Request::new(p, id, app)).is_err() {
+                            break;
+                        }
+                        left -= 1;
+                    }
+                }
+            }
+            others.push(d);
+        }
+        let to = d1.plus_days(days as i32 - 1);
+        let got = engine.alternatives(home, d1, to, limit).unwrap();
+
+        // The reference: each other department's earliest free place for the public, the load
+        // of that day recounted from its slots, ranked by (date, start, load, creation order).
+        let mut want = Vec::new();
+        for (k, d) in others.iter().enumerate() {
+            let mut q = AvailabilityQuery::department(*d, d1, to);
+            q.limit = 1;
+            let Some(f) = engine.find_free_slots(&q).unwrap().into_iter().next() else { continue };
+            let (mut taken, mut places) = (0u32, 0u32);
+            for r in engine.resources_of(*d).unwrap() {
+                for id in engine.resource_day_slots(r.id, f.date).unwrap() {
+                    let s = engine.slot(id).unwrap();
+                    taken += s.pool_taken.total();
+                    places += s.capacity as u32;
+                }
+            }
+            let load = if places == 0 { 0.0 } else { (taken as f32 / places as f32).min(1.0) };
+            want.push((f.date, f.start_min, load, k, *d, f.slot));
+        }
+        want.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)).then(a.3.cmp(&b.3)));
+        want.truncate(limit as usize);
+        let want: Vec<_> = want.into_iter().map(|(date, start, load, _, d, slot)| (d, date, start, slot, load)).collect();
+        let got: Vec<_> = got
+            .iter()
+            .map(|a| (a.department, a.earliest.date, a.earliest.start_min, a.earliest.slot, a.load))
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+}
