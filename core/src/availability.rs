@@ -644,6 +644,8 @@ impl Engine {
                 // Where the head of slots read and found full ends (the day's hint may move
                 // there): at the first slot free, filtered out or gone, else the list's end.
                 let mut full_until = None;
+                // Room for what the day can give at most, once (not doubling as it fills).
+                out.reserve(day_scan.slots.len().saturating_sub(day_scan.from).min(wanted));
                 for (i, id) in day_scan.to_read() {
                     let Some(s) = self.store.get_in(id, pin) else {
                         full_until = full_until.or(Some(i));
@@ -725,12 +727,25 @@ impl Engine {
         // One pin and one pools memo for the whole range; the answer's size is known.
         let pin = &crossbeam_epoch::pin();
         let mut memo = PoolsMemo::default();
-        let mut out = Vec::with_capacity((date_to.0 - date_from.0 + 1) as usize);
-        let mut date = date_from;
-        while date <= date_to {
-            let (free, places) = self.department_day_free_in(department, date, now, pin, &mut memo);
+        // Two passes: the first finds each day's counters and asks for their lines
+        // (`prefetch`), the second reads them — on a province each day is a miss to memory,
+        // and fourteen asked for together overlap instead of following one another.
+        let days = (date_to.0 - date_from.0 + 1) as usize;
+        let counts: Vec<Option<u32>> = (0..days)
+            .map(|i| {
+                let c = self.store.department_day_counts(department, date_from.plus_days(i as i32));
+                if let Some(c) = c {
+                    crate::sync::prefetch(self.store.day_counts(c));
+                }
+                c
+            })
+            .collect();
+        let mut out = Vec::with_capacity(days);
+        for (i, c) in counts.into_iter().enumerate() {
+            let date = date_from.plus_days(i as i32);
+            let (free, places) =
+                c.map_or((0, 0), |c| self.day_free_of(c, date, now, pin, &mut memo));
             out.push(DayAvailability { date, free, places });
-            date = date.plus_days(1);
         }
         Ok(out)
     }
@@ -755,9 +770,21 @@ impl Engine {
         pin: &Guard,
         memo: &mut PoolsMemo,
     ) -> (u32, u32) {
-        let Some(counts) = self.store.department_day_counts(department, date) else {
-            return (0, 0);
-        };
+        match self.store.department_day_counts(department, date) {
+            Some(counts) => self.day_free_of(counts, date, now, pin, memo),
+            None => (0, 0),
+        }
+    }
+
+    /// `department_day_free_in` of the department-day whose counters are `counts`.
+    fn day_free_of(
+        &self,
+        counts: u32,
+        date: Date,
+        now: Timestamp,
+        pin: &Guard,
+        memo: &mut PoolsMemo,
+    ) -> (u32, u32) {
         let c = self.store.day_counts(counts);
         // From the counters and the day's first and last start alone where the day's slots
         // answer alike (the list is not read); else slot by slot. Asked directly, not through
@@ -861,8 +888,10 @@ impl Engine {
         // A day's candidates before their lists are read: member number, department, counters
         // and the load of the day; and the order they are read in (see below). Both reused from
         // day to day.
-        let mut candidates: Vec<(u32, DepartmentId, u32, f32)> = Vec::new();
-        let mut order: Vec<(u128, u32)> = Vec::new();
+        let mut candidates: Vec<(u32, DepartmentId, u32, f32)> = Vec::with_capacity(members.len());
+        // A day's free members not yet seen, with their counters, before those are read.
+        let mut pending: Vec<(u32, DepartmentId, u32)> = Vec::with_capacity(members.len());
+        let mut order: Vec<(u128, u32)> = Vec::with_capacity(members.len());
         // The best `limit − found before the day` keys (start, load, member) found on the day:
         // a max-heap, so that its top is the key a later candidate must beat.
         let mut best = std::collections::BinaryHeap::<u128>::new();
@@ -872,25 +901,38 @@ impl Engine {
             }
             let Some(gd) = gd else { continue };
             let date = date_from.plus_days(i as i32);
-            candidates.clear();
+            // Two passes over the day's free members: the first asks for every counter line
+            // and department record it will read (`prefetch`), the second reads them. On a
+            // province each is a miss to memory, and asked for together they overlap rather
+            // than follow one another.
+            pending.clear();
             for m in gd.free_members() {
                 let Some(&d) = members.get(m as usize) else { continue };
-                match state[m as usize] {
-                    SEEN => continue,
-                    OTHER => {}
-                    _ => {
-                        if self
-                            .registry
-                            .department(d)
-                            .map_or(true, |x| x.institution == home.institution)
-                        {
-                            state[m as usize] = SEEN;
-                            continue;
-                        }
-                        state[m as usize] = OTHER;
-                    }
+                if state[m as usize] == SEEN {
+                    continue;
                 }
                 let Some(counts) = gd.counts(m) else { continue };
+                crate::sync::prefetch(self.store.day_counts(counts));
+                if state[m as usize] == UNKNOWN {
+                    if let Ok(x) = self.registry.department(d) {
+                        crate::sync::prefetch(x);
+                    }
+                }
+                pending.push((m, d, counts));
+            }
+            candidates.clear();
+            for &(m, d, counts) in &pending {
+                if state[m as usize] == UNKNOWN {
+                    if self
+                        .registry
+                        .department(d)
+                        .map_or(true, |x| x.institution == home.institution)
+                    {
+                        state[m as usize] = SEEN;
+                        continue;
+                    }
+                    state[m as usize] = OTHER;
+                }
                 // The set holds any pool's free place; this requester's pools decide, from the
                 // counters alone where they can (`pools_if_free`, as `day_to_scan` does).
                 let c = self.store.day_counts(counts);
