@@ -866,13 +866,6 @@ impl Engine {
             return Ok(Vec::new());
         };
         let days = (date_to.0 - date_from.0 + 1) as usize;
-        let group_days: Vec<Option<&crate::store::GroupDay>> = (0..days)
-            .map(|i| {
-                let date = date_from.plus_days(i as i32);
-                let g = self.store.by_group_day.get(&(specialty, district, date)).map(|g| *g);
-                g.map(|g| self.store.group_day(g))
-            })
-            .collect();
         let now = self.now();
         let mut memo = PoolsMemo::default();
         // Per member: UNKNOWN; OTHER, of another institution (its department read once a
@@ -895,12 +888,18 @@ impl Engine {
         // The best `limit − found before the day` keys (start, load, member) found on the day:
         // a max-heap, so that its top is the key a later candidate must beat.
         let mut best = std::collections::BinaryHeap::<u128>::new();
-        for (i, gd) in group_days.iter().enumerate() {
+        for i in 0..days {
             if found.len() >= limit as usize {
                 break;
             }
-            let Some(gd) = gd else { continue };
             let date = date_from.plus_days(i as i32);
+            // Each day's group-day looked up when the walk reaches it (a hashed lookup and a
+            // shard lock each): the walk mostly stops within a day or two of a week's range.
+            let Some(g) = self.store.by_group_day.get(&(specialty, district, date)).map(|g| *g)
+            else {
+                continue;
+            };
+            let gd = self.store.group_day(g);
             // Two passes over the day's free members: the first asks for every counter line
             // and department record it will read (`prefetch`), the second reads them. On a
             // province each is a miss to memory, and asked for together they overlap rather
