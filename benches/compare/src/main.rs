@@ -195,7 +195,7 @@ fn check_booked(o: &Outcome, w: &Workload) -> Res<()> {
 
 /// Build the workload's state in `engine` (whose clock is at the workload's instant) and
 /// return the requests as the engine knows them.
-fn haoyuan_setup(engine: &Engine, w: &Workload) -> Res<(Vec<Request>, std::ops::SlotRange)> {
+fn haoyuan_setup(engine: &Engine, w: &Workload) -> Res<(Vec<Request>, haoyuan::SlotRange)> {
     let e = |e: Error| e.to_string();
     match w.name {
         "stream" => {
