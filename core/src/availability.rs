@@ -878,6 +878,9 @@ impl Engine {
         // place's day; the record of the answer (`FreeSlot`) is built for the few that rank only.
         let mut found: Vec<(u32, DepartmentId, Found, f32)> = Vec::with_capacity(members.len());
         let by_wait = self.pol().board.rank_alternatives == AlternativesRank::ExpectedWait;
+        // The one date whose places rank by their expected wait (`expected_wait_for`, at the
+        // same `now`): on every other date the wait is 0.
+        let wait_date = by_wait.then(|| self.local_session(now).0);
         // A day's candidates before their lists are read: member number, department, counters
         // and the load of the day; and the order they are read in (see below). Both reused from
         // day to day.
@@ -954,7 +957,9 @@ impl Engine {
             // given the places still wanted with keys all below the next candidate's bound: no
             // candidate after it can rank before them. A district whose clinics open at the same
             // hour reads the lists of about `limit` of its candidates, not of all of them. Under
-            // `ExpectedWait` the wait breaks the bound, and every candidate is read.
+            // `ExpectedWait` the wait breaks the bound on today's date, where every candidate
+            // is read; on the other dates the wait is 0 and the bound holds.
+            let prune = wait_date != Some(date);
             let key = |start: u16, load: f32, m: u32| {
                 (start as u128) << 64 | (load.to_bits() as u128) << 32 | m as u128
             };
@@ -963,7 +968,7 @@ impl Engine {
                 let first = self.store.day_counts(counts).starts().map_or(0, |(first, _)| first);
                 (key(first, load, m), k as u32)
             }));
-            if !by_wait {
+            if prune {
                 order.sort_unstable();
             }
             let wanted = limit as usize - found.len();
@@ -995,7 +1000,7 @@ impl Engine {
                 let Some(earliest) = earliest else { continue };
                 state[m as usize] = SEEN;
                 found.push((m, d, earliest, load));
-                if by_wait {
+                if !prune {
                     continue;
                 }
                 best.push(key(earliest.start_min, load, m));
@@ -1026,7 +1031,7 @@ impl Engine {
             .enumerate()
             .map(|(i, (m, d, f, load))| {
                 let wait =
-                    if by_wait { self.expected_wait_for(*d, f.date, f.start_min) } else { 0 };
+                    if by_wait { self.expected_wait_for(*d, f.date, f.start_min, now) } else { 0 };
                 let day = (f.date.0 - date_from.0) as u16;
                 let rank = (day as u128) << 112
                     | (wait as u128) << 80

@@ -106,15 +106,18 @@ impl Engine {
         }
     }
 
-    /// Expected wait, in seconds, of someone checking in now for a place at `start_min` on
-    /// `date` in `department`: its session's figure today, 0 on other days (no queue yet).
+    /// Expected wait, in seconds, of someone checking in at `now` for a place at `start_min`
+    /// on `date` in `department`: its session's figure today, 0 on other days (no queue yet).
+    /// `now` is the caller's, so that one call judges "today" once (`alternatives` relies on
+    /// the wait being 0 on every other date).
     pub(crate) fn expected_wait_for(
         &self,
         department: DepartmentId,
         date: Date,
         start_min: u16,
+        now: Timestamp,
     ) -> u32 {
-        let (today, _) = self.local_session(self.now());
+        let (today, _) = self.local_session(now);
         if date != today {
             return 0;
         }

@@ -43,10 +43,17 @@ proptest! {
 
     #[test]
     fn alternatives_equal_a_reference_that_reads_every_department(
-        (departments, limit, days) in district()
+        (departments, limit, days) in district(),
+        by_wait in any::<bool>(),
     ) {
+        // Ranked by expected wait, the days after today rank as by earliest place (no queue
+        // yet: a wait of 0), and the engine prunes them alike.
+        let mut policy = Policy::default();
+        if by_wait {
+            policy.board.rank_alternatives = AlternativesRank::ExpectedWait;
+        }
         let engine = Engine::with_manual_clock(
-            EngineConfig { utc_offset_s: OFFSET, ..EngineConfig::default() },
+            EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
             at(day0(), 16, 0),
         )
         .unwrap();

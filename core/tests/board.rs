@@ -596,6 +596,54 @@ fn alternatives_may_rank_by_expected_wait() {
     }
 }
 
+/// Ranked by expected wait, today's candidates are all read even when fewer places are wanted:
+/// a later start with no queue can rank before an earlier one behind a queue, so the bound an
+/// `alternatives` call prunes other days by (the day's first start) does not hold today. Here
+/// hospital 0 is read first (its day starts at 08:00) and has a place at 09:00 behind a queue
+/// of 6; hospital 1's only place, at 09:30, has none. One place wanted: hospital 1's.
+#[test]
+fn alternatives_by_expected_wait_read_every_candidate_today() {
+    let mut policy = Policy::default();
+    policy.board.rank_alternatives = AlternativesRank::ExpectedWait;
+    let e = Engine::with_manual_clock(config(policy), eve()).unwrap();
+    let home = e.add_institution("Siming Community Clinic", Tier::Community, "Siming").unwrap();
+    let home = e.add_department(home, "paediatrics", "Children's clinic").unwrap();
+    let mut departments = Vec::new();
+    let mut first_slots = Vec::new();
+    for (i, starts) in [(0, &[480u16, 540][..]), (1, &[570u16][..])] {
+        let h = e.add_institution(&format!("Hospital {i}"), Tier::Tertiary, "Siming").unwrap();
+        let d = e.add_department(h, "paediatrics", "Paediatrics").unwrap();
+        let r = e.add_resource(d, ResourceKind::Doctor, &format!("Dr {i}"), false).unwrap();
+        let specs: Vec<SlotSpec> = starts
+            .iter()
+            .map(|&start_min| SlotSpec {
+                resource: r,
+                date: day(),
+                start_min,
+                end_min: start_min + 30,
+                capacity: 6,
+            })
+            .collect();
+        first_slots.push(e.publish_slots(&specs).unwrap().start);
+        departments.push(d);
+    }
+    let app = e.channel_id("app").unwrap();
+    let booked: Vec<BookingId> = (0..6)
+        .map(|_| {
+            let p = e.register_patient().unwrap();
+            e.book(&Request::new(p, first_slots[0], app)).unwrap().id
+        })
+        .collect();
+    e.advance_to(at(8, 5)).unwrap();
+    for b in booked {
+        e.check_in(b).unwrap();
+    }
+    let alternatives = e.alternatives(home, day(), day(), 1).unwrap();
+    let got: Vec<(DepartmentId, u16)> =
+        alternatives.iter().map(|a| (a.department, a.earliest.start_min)).collect();
+    assert_eq!(got, [(departments[1], 570)], "{alternatives:?}");
+}
+
 /// Racing bookings and cancellations of today's places: each change is followed by its own
 /// check under the department's board lock, so once they quiesce the last report is within the
 /// threshold of the board's figures, whatever the interleaving.
