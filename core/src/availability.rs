@@ -881,10 +881,11 @@ impl Engine {
         // The one date whose places rank by their expected wait (`expected_wait_for`, at the
         // same `now`): on every other date the wait is 0.
         let wait_date = by_wait.then(|| self.local_session(now).0);
-        // A day's candidates before their lists are read: member number, department, counters
-        // and the load of the day; and the order they are read in (see below). Both reused from
-        // day to day.
-        let mut candidates: Vec<(u32, DepartmentId, u32, f32)> = Vec::with_capacity(members.len());
+        // A day's candidates before their lists are read: member number, department, counters,
+        // the load of the day and its first start; and the order they are read in (see below).
+        // Both reused from day to day.
+        let mut candidates: Vec<(u32, DepartmentId, u32, f32, u16)> =
+            Vec::with_capacity(members.len());
         // A day's free members not yet seen, with their counters, before those are read.
         let mut pending: Vec<(u32, DepartmentId, u32)> = Vec::with_capacity(members.len());
         let mut order: Vec<(u128, u32)> = Vec::with_capacity(members.len());
@@ -938,7 +939,8 @@ impl Engine {
                 // The set holds any pool's free place; this requester's pools decide, from the
                 // counters alone where they can (`pools_if_free`, as `day_to_scan` does).
                 let c = self.store.day_counts(counts);
-                if self.pools_if_free(c, c.starts(), date, false, now, &mut memo).is_none() {
+                let starts = c.starts();
+                if self.pools_if_free(c, starts, date, false, now, &mut memo).is_none() {
                     continue;
                 }
                 // The load of the day offered, from the same cache line (a load over the whole
@@ -948,7 +950,7 @@ impl Engine {
                 let load =
                     if places == 0 { 0.0 } else { (c.taken() as f32 / places as f32).min(1.0) };
                 debug_assert!((0.0..=1.0).contains(&load) && load.is_sign_positive());
-                candidates.push((m, d, counts, load));
+                candidates.push((m, d, counts, load, starts.map_or(0, |(first, _)| first)));
             }
             // Which candidates' lists to read. A day's key is (start, load, member) — the wait
             // is 0 but under `ExpectedWait` — and the day's first start is a bound below a
@@ -964,17 +966,19 @@ impl Engine {
                 (start as u128) << 64 | (load.to_bits() as u128) << 32 | m as u128
             };
             order.clear();
-            order.extend(candidates.iter().enumerate().map(|(k, &(m, _, counts, load))| {
-                let first = self.store.day_counts(counts).starts().map_or(0, |(first, _)| first);
-                (key(first, load, m), k as u32)
-            }));
+            order.extend(
+                candidates
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &(m, _, _, load, first))| (key(first, load, m), k as u32)),
+            );
             if prune {
                 order.sort_unstable();
             }
             let wanted = limit as usize - found.len();
             best.clear();
             for (n, &(_, k)) in order.iter().enumerate() {
-                let (m, d, counts, load) = candidates[k as usize];
+                let (m, d, counts, load, _) = candidates[k as usize];
                 let Some(day_scan) = self.day_to_scan(counts, date, false, now, &mut memo, pin)
                 else {
                     continue;

@@ -578,21 +578,26 @@ fn alternatives_may_rank_by_expected_wait() {
             slots.push(ids.start);
         }
         // Hospital 0's 08:00 session fills and its patients check in: a queue of 6.
-        let app = e.channel_id("app").unwrap();
-        let booked: Vec<BookingId> = (0..6)
-            .map(|_| {
-                let p = e.register_patient().unwrap();
-                e.book(&Request::new(p, slots[0], app)).unwrap().id
-            })
-            .collect();
-        e.advance_to(at(8, 5)).unwrap();
-        for b in booked {
-            e.check_in(b).unwrap();
-        }
+        queue_of_six(&e, slots[0]);
         let alternatives = e.alternatives(home, day(), day(), 5).unwrap();
         let order: Vec<DepartmentId> = alternatives.iter().map(|a| a.department).collect();
         assert_eq!(order[0], departments[first], "{rank:?}: {alternatives:?}");
         assert_eq!(order.len(), 2);
+    }
+}
+
+/// Fill `slot`'s six places and check its patients in at 08:05: a queue of 6.
+fn queue_of_six(e: &Engine, slot: SlotId) {
+    let app = e.channel_id("app").unwrap();
+    let booked: Vec<BookingId> = (0..6)
+        .map(|_| {
+            let p = e.register_patient().unwrap();
+            e.book(&Request::new(p, slot, app)).unwrap().id
+        })
+        .collect();
+    e.advance_to(at(8, 5)).unwrap();
+    for b in booked {
+        e.check_in(b).unwrap();
     }
 }
 
@@ -627,17 +632,7 @@ fn alternatives_by_expected_wait_read_every_candidate_today() {
         first_slots.push(e.publish_slots(&specs).unwrap().start);
         departments.push(d);
     }
-    let app = e.channel_id("app").unwrap();
-    let booked: Vec<BookingId> = (0..6)
-        .map(|_| {
-            let p = e.register_patient().unwrap();
-            e.book(&Request::new(p, first_slots[0], app)).unwrap().id
-        })
-        .collect();
-    e.advance_to(at(8, 5)).unwrap();
-    for b in booked {
-        e.check_in(b).unwrap();
-    }
+    queue_of_six(&e, first_slots[0]);
     let alternatives = e.alternatives(home, day(), day(), 1).unwrap();
     let got: Vec<(DepartmentId, u16)> =
         alternatives.iter().map(|a| (a.department, a.earliest.start_min)).collect();
