@@ -633,6 +633,9 @@ impl Engine {
         while date <= q.date_to && out.len() < q.limit as usize {
             let wanted = q.limit as usize - out.len();
             let day_from = out.len();
+            // Lists that gave a free slot: one list gives its answer in its own order, which
+            // is (start, id) (`SlotStore::index`), and needs no sort.
+            let mut lists_found = 0u32;
             // `pools`: what the requester may take from every slot of the day, when known.
             // A day list is in start order, and the day's answer is its first `wanted` by
             // (start, id): once a list has given `wanted` free slots, its slots that start
@@ -672,6 +675,7 @@ impl Engine {
                     }
                 }
                 day_scan.read_full_until(full_until.unwrap_or(day_scan.slots.len()));
+                lists_found += (found > 0) as u32;
             };
             // A day with nothing free for this requester is skipped without reading a slot.
             // Nor its list read, when its counters tell (`day_to_scan`).
@@ -707,7 +711,11 @@ impl Engine {
             }
             // The day's free slots (pushed after the days before) in (start, id) order, and
             // the first of them kept: one vector for the answer, no second one per query.
-            out[day_from..].sort_unstable_by_key(|f| (f.start_min, f.slot));
+            // From one list they are in that order already.
+            if lists_found > 1 {
+                out[day_from..].sort_unstable_by_key(|f| (f.start_min, f.slot));
+            }
+            debug_assert!(out[day_from..].is_sorted_by_key(|f| (f.start_min, f.slot)));
             out.truncate(q.limit as usize);
             date = date.plus_days(1);
         }

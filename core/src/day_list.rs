@@ -40,7 +40,7 @@ pub(crate) struct DayList<S: ?Sized = [SlotId]> {
     /// The start (minutes) of the first and of the last slot of `slots`, kept with the list
     /// so that a query can tell days' shapes apart without reading a slot (`day_pools_memo`).
     pub starts: (u16, u16),
-    /// The day's slot ids in start order (then resource, then id).
+    /// The day's slot ids in start order, then id: the order of a query's answer.
     pub slots: S,
 }
 

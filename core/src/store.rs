@@ -1142,18 +1142,19 @@ impl SlotStore {
     /// readers go on with the list they loaded, freed once none can hold it.
     fn index(&self, ids: &[SlotId]) {
         let guard = &crossbeam_epoch::pin();
-        // Each new slot with its sort key (start, resource, id), read once: sorting by a
-        // comparator that looks both slots up costs two store reads per comparison, and this
-        // runs over every slot of a restored snapshot. Grouped by the days' counters, which
-        // the slot names: no map lookup.
-        type Keyed = (u16, ResourceId, SlotId);
+        // Each new slot with its sort key (start, id), read once: sorting by a comparator that
+        // looks both slots up costs two store reads per comparison, and this runs over every
+        // slot of a restored snapshot. Grouped by the days' counters, which the slot names: no
+        // map lookup. (start, id) is the order a query answers in (`find_free_slots`), so a
+        // day's answer from one list needs no sort.
+        type Keyed = (u16, SlotId);
         let mut by_day: rustc_hash::FxHashMap<u32, Vec<Keyed>> = Default::default();
         // A resource-day keeps no list of its own (its slots are its department-day's with its
         // counters: `resource_day`, 4 B a live slot less), only its first and last start.
         let mut resource_starts: rustc_hash::FxHashMap<u32, (u16, u16)> = Default::default();
         for &id in ids {
             let s = self.get_in(id, guard).expect("indexed slots exist");
-            let keyed = (s.start_min, s.resource, id);
+            let keyed = (s.start_min, id);
             by_day.entry(self.dept_day_of(s)).or_default().push(keyed);
             let st = resource_starts.entry(s.res_day).or_insert((s.start_min, s.start_min));
             *st = (st.0.min(s.start_min), st.1.max(s.start_min));
@@ -1166,9 +1167,9 @@ impl SlotStore {
         }
         let keyed = |id: SlotId| {
             let s = self.get_in(id, guard).expect("exists");
-            (s.start_min, s.resource, id)
+            (s.start_min, id)
         };
-        // The day's list in (start, resource, id) order. Ids are unique, so the keys are, and
+        // The day's list in (start, id) order. Ids are unique, so the keys are, and
         // an unstable sort gives the one order there is; a day published in start order (the
         // usual case) is only checked.
         for (counts, mut new) in by_day {
@@ -1184,7 +1185,7 @@ impl SlotStore {
             }
             let starts = (new.first().map_or(0, |k| k.0), new.last().map_or(0, |k| k.0));
             // The ids alone, copied into the list's single allocation (`DayList::new`).
-            let slots: Vec<SlotId> = new.iter().map(|&(_, _, id)| id).collect();
+            let slots: Vec<SlotId> = new.iter().map(|&(_, id)| id).collect();
             let list = DayList::new(counts, starts, slots);
             c.starts.store((starts.0 as u32) << 16 | starts.1 as u32, Ordering::Release);
             let old = c.list.swap(list, Ordering::AcqRel, guard);
