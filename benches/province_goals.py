@@ -80,7 +80,7 @@ def compare(system):
     return runs
 
 
-ours, naive = compare("haoyuan (in memory)"), compare("naive")
+ours, naive = compare("haoyuan (in memory)"), compare("one Mutex")
 compare_ratio = [a / b for a, b in zip(ours, naive)]
 
 instructions = {}
@@ -93,7 +93,7 @@ slot_bytes = float(re.search(r"live slot\s+\d+ × +([0-9.]+) B allocated", memor
 booking_bytes = float(re.search(r"booking, 3 rounds \(average\)\s+\d+ × +([0-9.]+) B", memory).group(1))
 carded_bytes = float(re.search(r"patient \+ one card \+ its index entry\s+\d+ × +([0-9.]+) B", memory).group(1))
 
-province = json.loads(next(l for l in lines("province.log") if l.startswith('{"bench":"province"')))
+province = json.loads(next(l for l in lines("province.log") if l.startswith('{') and '"bench":"province"' in l))
 ops = {o["op"]: o for o in province["operations"]}
 province_text = "\n".join(lines("province.log"))
 resident_record = float(re.search(r"([0-9.]+) B allocated, [0-9.]+ B resident per resident", province_text).group(1))
@@ -138,7 +138,7 @@ for kind, today, goal, limit in (("fcfs", "10.9 ms (1 thread), 17 ms (2)", "≤ 
 print(f"| publish a city-day (52,000 slots, one call) | 7–27 ms | ≤ 5 ms | {med(publish_wall):.2f} / **{med(publish_cpu):.2f} ms** "
       f"(medians of 7 per run; on-CPU all threads) | {verdict(med(publish_wall) <= 5)} |")
 print(f"| memory per live slot / booking / patient + card | 94 / 168 / 306 B | ≤ 48 / 64 / 112 B | **{slot_bytes:.1f} / {booking_bytes:.1f} / {carded_bytes:.1f} B** "
-      f"(`make bench-memory`; the province's 100 M residents: {resident_record:.1} B each) "
+      f"(`make bench-memory`; the province's 100 M residents: {resident_record:.1f} B each) "
       f"| {verdict(slot_bytes <= 48 and booking_bytes <= 64 and carded_bytes <= 112 and resident_record <= 112)} |")
 peak = province["peak_resident_bytes"]
 print(f"| province in one process: 10.2 M slots, 100 M residents with a card, 3 M bookings | ≈ 35 GB (estimated) | ≤ 14 GB resident, < 10 min "

@@ -15,6 +15,8 @@
 #   systems only, $RUNS runs of 50,000 bookings from 2 threads);
 # then benches/province_goals.py prints the table with the machine's load. About 12 minutes
 # and 10.5 GB of RAM on the 2-core machine; run nothing else beside it. Logs go to $OUT.
+# Knobs: RUNS (5); PROVINCE_ARGS, MEMORY_ARGS (passed to those benches, e.g. a smaller trial
+# run: PROVINCE_ARGS="--cities 1 --residents 1000000" MEMORY_ARGS="--cities 1").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="${CARGO_TARGET_DIR:-target}"
@@ -60,9 +62,9 @@ callgrind() { # total instructions of `hot_path $*`
 } > "$OUT/instructions.log"
 
 echo "== make bench-memory"
-cargo bench -q -p haoyuan-benches --bench memory > "$OUT/memory.log" 2>&1
+cargo bench -q -p haoyuan-benches --bench memory -- ${MEMORY_ARGS:-} > "$OUT/memory.log" 2>&1
 echo "== make bench-province (~2.5 minutes, ~10.5 GB)"
-cargo bench -q -p haoyuan-benches --bench province > "$OUT/province.log" 2>&1
+cargo bench -q -p haoyuan-benches --bench province -- ${PROVINCE_ARGS:-} > "$OUT/province.log" 2>&1
 
 uptime >> "$OUT/machine.txt"
 python3 benches/province_goals.py "$OUT"
