@@ -13,7 +13,7 @@
 #   the calls on the province pool);
 # - the side-by-side stream against the one-`Mutex` baseline (benches/compare, in-process
 #   systems only, $RUNS runs of 50,000 bookings from 2 threads);
-# then benches/province_goals.py prints the table with the machine's load. About 12 minutes
+# then benches/province_goals.py prints the table with the machine's load. About 5 minutes
 # and 10.5 GB of RAM on the 2-core machine; run nothing else beside it. Logs go to $OUT.
 # Knobs: RUNS (5); PROVINCE_ARGS, MEMORY_ARGS (passed to those benches, e.g. a smaller trial
 # run: PROVINCE_ARGS="--cities 1 --residents 1000000" MEMORY_ARGS="--cities 1").

@@ -6,7 +6,7 @@
 #   make bench-province  a province in one process: 10 M slots, 100 M residents with a card, 3 M
 #                        bookings; build times, memory and latencies (~12 GB, < 10 minutes)
 #   make bench-suite     the criterion suite (publish, availability, booking, contention, flash crowd)
-#   make bench-province-goals  issue 14's goals table, every row from one run (~12 minutes,
+#   make bench-province-goals  issue 14's goals table, every row from one run (~5 minutes,
 #                        ~10.5 GB; benches/province_goals.sh)
 
 .PHONY: bench-compare bench-memory bench-province bench-suite bench-province-goals

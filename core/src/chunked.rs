@@ -128,6 +128,33 @@ impl<T> ChunkedVec<T> {
         Ok(index)
     }
 
+    /// Append every value of `values` as `push` would, under one taking of the append lock (a
+    /// publication stores a run of a day's slots at once); the index of the first. `Err` with
+    /// the values not stored when the vector is full (those before them are stored).
+    pub fn push_all(&self, values: impl IntoIterator<Item = T>) -> Result<usize, Vec<T>> {
+        let _one_writer = self.append.lock();
+        let first = self.len.load(Ordering::Relaxed);
+        let mut values = values.into_iter();
+        let mut index = first;
+        while let Some(value) = values.next() {
+            let Some(slot) = self.chunk_slot(index >> CHUNK_BITS) else {
+                return Err(std::iter::once(value).chain(values).collect());
+            };
+            let mut chunk = slot.load(Ordering::Relaxed);
+            if chunk.is_null() {
+                let fresh: Box<[Chunk<T>]> = (0..CHUNK).map(|_| MaybeUninit::uninit()).collect();
+                chunk = Box::into_raw(fresh) as *mut Chunk<T>;
+                slot.store(chunk, Ordering::Release);
+            }
+            // Safety: as in `push`.
+            unsafe { (*chunk.add(index & (CHUNK - 1))).write(value) };
+            // Published one by one, as `push` does: a reader sees each as soon as it is whole.
+            index += 1;
+            self.len.store(index, Ordering::Release);
+        }
+        Ok(first)
+    }
+
     /// Chunk `c`'s pointer, allocating its page (appends only, under `append`).
     fn chunk_slot(&self, c: usize) -> Option<&AtomicPtr<Chunk<T>>> {
         let top = self.pages.get(c >> PAGE_BITS)?;
@@ -328,6 +355,21 @@ mod tests {
         assert_eq!(v.push(2u8), Ok(1));
         let full = ChunkedVec::<u8>::with_max(0);
         assert_eq!(full.push(3), Err(3));
+    }
+
+    /// `push_all` stores as many `push`es would, across chunk boundaries, and a full vector
+    /// gives back exactly the values it could not store.
+    #[test]
+    fn push_all_stores_a_run_as_pushes_would() {
+        let v = ChunkedVec::with_max(4 * CHUNK);
+        v.push(0u32).unwrap();
+        assert_eq!(v.push_all(1..(2 * CHUNK as u32 + 7)), Ok(1));
+        assert_eq!(v.push(2 * CHUNK as u32 + 7), Ok(2 * CHUNK + 7));
+        assert!((0..2 * CHUNK + 8).all(|i| v.get(i) == Some(&(i as u32))));
+        assert_eq!(v.push_all(std::iter::empty()), Ok(2 * CHUNK + 8), "nothing stored");
+        let full = ChunkedVec::<u32>::with_max(0);
+        assert_eq!(full.push_all(0..3), Err(vec![0, 1, 2]));
+        assert_eq!(full.count(), 0);
     }
 
     #[test]

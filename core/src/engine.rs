@@ -1125,10 +1125,15 @@ impl Engine {
     /// The slots of a batch, in input order, with their pool sizes. Called under the publish
     /// lock (live) or by replay, so the resource-days' existing places cannot change meanwhile.
     pub(crate) fn build_batch(&self, specs: &[SlotSpec]) -> Result<Vec<Slot>> {
-        // Group by resource-day, keeping input order inside each group.
+        // Group by resource-day, keeping input order inside each group. A publication lists a
+        // resource-day's slots together: one lookup and one growth per run of them.
         let mut groups: rustc_hash::FxHashMap<(ResourceId, Date), Vec<usize>> = Default::default();
-        for (i, spec) in specs.iter().enumerate() {
-            groups.entry((spec.resource, spec.date)).or_default().push(i);
+        let mut i = 0;
+        while i < specs.len() {
+            let key = (specs[i].resource, specs[i].date);
+            let run = specs[i..].iter().take_while(|s| (s.resource, s.date) == key).count();
+            groups.entry(key).or_default().extend(i..i + run);
+            i += run;
         }
         let groups: Vec<Vec<usize>> = groups.into_values().collect();
         let built: Vec<Vec<(usize, Slot)>> =

@@ -33,10 +33,15 @@ use crate::slot::{ClaimError, Slot};
 use crate::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use crate::time::Date;
 use crossbeam_epoch::Guard;
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// Most slots in one engine (ids are u32).
 pub const SLOTS_MAX: usize = u32::MAX as usize - 1;
+
+/// From this many department-days touched, a publication builds their lists in parallel
+/// (`SlotStore::index`); below it the tasks would cost more than the lists.
+const PARALLEL_INDEX_DAYS: usize = 64;
 
 /// Availability counters of one department-day or resource-day: kept on every claim, release
 /// and close of its slots (the `SlotStore` methods below are the only way to change a slot's
@@ -916,9 +921,10 @@ impl SlotStore {
         }
         // A run is one department-day: one date.
         let (n, date) = (run.slots.len(), run.slots[0].date());
-        for (i, slot) in run.slots.drain(..).enumerate() {
-            self.push_slot(slot, first + i);
-        }
+        // Callers check `SLOTS_MAX` before adding, and publication is serialised, so the push
+        // succeeds and the ids are the ones announced.
+        let pushed = self.slots.push_all(run.slots.drain(..));
+        assert_eq!(pushed.ok(), Some(first), "slots are added by one thread at a time");
         self.note_dates(first, n, date);
         *run = Run { slots: std::mem::take(&mut run.slots), ..Run::default() };
     }
@@ -1152,12 +1158,42 @@ impl SlotStore {
         // A resource-day keeps no list of its own (its slots are its department-day's with its
         // counters: `resource_day`, 4 B a live slot less), only its first and last start.
         let mut resource_starts: rustc_hash::FxHashMap<u32, (u16, u16)> = Default::default();
+        // A publication lists a resource-day's slots together, and mostly a department-day's:
+        // each run of consecutive slots of one department-day is entered in `by_day` with one
+        // lookup and one allocation, and each run of one resource-day in `resource_starts` with
+        // one lookup (slot by slot, the maps' lookups and the vectors' growth were a fifth of
+        // a city-day's publication).
+        let mut run: (Option<u32>, Vec<Keyed>) = (None, Vec::new());
+        let mut res_run: Option<(u32, (u16, u16))> = None;
+        let widen = |st: &mut (u16, u16), (first, last): (u16, u16)| {
+            *st = (st.0.min(first), st.1.max(last));
+        };
         for &id in ids {
             let s = self.get_in(id, guard).expect("indexed slots exist");
-            let keyed = (s.start_min, id);
-            by_day.entry(self.dept_day_of(s)).or_default().push(keyed);
-            let st = resource_starts.entry(s.res_day).or_insert((s.start_min, s.start_min));
-            *st = (st.0.min(s.start_min), st.1.max(s.start_min));
+            let day = self.dept_day_of(s);
+            if run.0 != Some(day) {
+                if let Some(d) = run.0 {
+                    by_day.entry(d).or_default().extend_from_slice(&run.1);
+                }
+                run = (Some(day), std::mem::take(&mut run.1));
+                run.1.clear();
+            }
+            run.1.push((s.start_min, id));
+            match &mut res_run {
+                Some((r, st)) if *r == s.res_day => widen(st, (s.start_min, s.start_min)),
+                _ => {
+                    if let Some((r, st)) = res_run.take() {
+                        widen(resource_starts.entry(r).or_insert(st), st);
+                    }
+                    res_run = Some((s.res_day, (s.start_min, s.start_min)));
+                }
+            }
+        }
+        if let Some(d) = run.0 {
+            by_day.entry(d).or_default().extend_from_slice(&run.1);
+        }
+        if let Some((r, st)) = res_run {
+            widen(resource_starts.entry(r).or_insert(st), st);
         }
         for (counts, (first, last)) in resource_starts {
             let c = self.day_counts(counts);
@@ -1165,23 +1201,23 @@ impl SlotStore {
                 c.starts().map_or((first, last), |(f, l)| (f.min(first), l.max(last)));
             c.starts.store((first as u32) << 16 | last as u32, Ordering::Release);
         }
-        let keyed = |id: SlotId| {
-            let s = self.get_in(id, guard).expect("exists");
-            (s.start_min, id)
-        };
-        // The day's list in (start, id) order. Ids are unique, so the keys are, and
-        // an unstable sort gives the one order there is; a day published in start order (the
-        // usual case) is only checked.
-        for (counts, mut new) in by_day {
+        // The day's list in (start, id) order. Ids are unique, so the keys are, and any sort
+        // gives the one order there is; a day published in start order is only checked. The
+        // stable sort finds the sorted runs a day is made of (a run per doctor, another per
+        // later publication) and merges them, where the unstable one sorts afresh.
+        let install = |counts: u32, mut new: Vec<Keyed>, guard: &Guard| {
             let c = self.day_counts(counts);
-            // Safety: lists are replaced only here and taken out only by `retire`, both
-            // serialised (under the publish lock, or single-threaded replay), so this one
-            // stays until the swap below; `guard` keeps it alive meanwhile anyway.
+            // Safety: lists are replaced only here (each day by one task) and taken out only
+            // by `retire`, both serialised (under the publish lock, or single-threaded replay),
+            // so this one stays until the swap below; `guard` keeps it alive meanwhile anyway.
             if let Some(old) = unsafe { c.list.load(Ordering::Acquire, guard).as_ref() } {
-                new.extend(old.slots.iter().map(|&id| keyed(id)));
+                new.extend(old.slots.iter().map(|&id| {
+                    let s = self.get_in(id, guard).expect("exists");
+                    (s.start_min, id)
+                }));
             }
             if !new.is_sorted() {
-                new.sort_unstable();
+                new.sort();
             }
             let starts = (new.first().map_or(0, |k| k.0), new.last().map_or(0, |k| k.0));
             // The ids alone, copied into the list's single allocation (`DayList::new`).
@@ -1195,6 +1231,17 @@ impl SlotStore {
                 // Safety: unreachable from now on (swapped out); readers that loaded it are
                 // pinned, and the destruction waits for them.
                 unsafe { guard.defer_destroy(old) };
+            }
+        };
+        // Days are independent: a city-day's 3,000 lists are built on every core (the store
+        // and the counters are the serial part of a publication). A few days, on this thread.
+        if by_day.len() >= PARALLEL_INDEX_DAYS {
+            let days: Vec<(u32, Vec<Keyed>)> = by_day.into_iter().collect();
+            days.into_par_iter()
+                .for_each(|(counts, new)| install(counts, new, &crossbeam_epoch::pin()));
+        } else {
+            for (counts, new) in by_day {
+                install(counts, new, guard);
             }
         }
     }

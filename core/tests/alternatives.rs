@@ -5,17 +5,21 @@
 //! a bound from their counters); the reference reads every department. Both must give the same
 //! departments, places and loads, in the same order: (date, start, load of that day, member
 //! order — the order departments joined the district's specialty, here their creation order).
+//! Each clinic has two doctors whose slots are published in a generated order, so slots that
+//! start together may have their ids in either doctor order: the place offered is the one the
+//! department's query lists first (the lowest id), which the reference takes.
 
 mod common;
 use common::*;
 use haoyuan::*;
 use proptest::prelude::*;
 
-/// One department's day: slots (start index into `STARTS`, capacity) and how many public
-/// bookings to try on it, slot by slot from the first.
+/// One department's day: slots (doctor 0 or 1, start index into `STARTS`, capacity), published
+/// in this order (so a later-registered doctor's slot may have the lower id), and how many
+/// public bookings to try on it, slot by slot from the first.
 #[derive(Clone, Debug)]
 struct DaySpec {
-    slots: Vec<(usize, u16)>,
+    slots: Vec<(usize, usize, u16)>,
     bookings: usize,
 }
 
@@ -23,7 +27,7 @@ struct DaySpec {
 const STARTS: [u16; 4] = [480, 495, 510, 540];
 
 fn day_spec() -> impl Strategy<Value = DaySpec> {
-    (prop::collection::vec((0..STARTS.len(), 1u16..=3), 0..5), 0usize..8)
+    (prop::collection::vec((0..2usize, 0..STARTS.len(), 1u16..=3), 0..5), 0usize..8)
         .prop_map(|(slots, bookings)| DaySpec { slots, bookings })
 }
 
@@ -67,14 +71,16 @@ proptest! {
                 .add_institution(&format!("Clinic {k}"), Tier::Community, "Nancheng")
                 .unwrap();
             let d = engine.add_department(inst, "paediatrics", "Paediatrics").unwrap();
-            let r = engine.add_resource(d, ResourceKind::Doctor, &format!("Dr {k}"), false).unwrap();
+            let doctors = [0, 1].map(|i| {
+                engine.add_resource(d, ResourceKind::Doctor, &format!("Dr {k}.{i}"), false).unwrap()
+            });
             for (day, ds) in spec.iter().enumerate() {
                 let date = d1.plus_days(day as i32);
                 let specs: Vec<SlotSpec> = ds
                     .slots
                     .iter()
-                    .map(|&(s, capacity)| SlotSpec {
-                        resource: r,
+                    .map(|&(doctor, s, capacity)| SlotSpec {
+                        resource: doctors[doctor],
                         date,
                         start_min: STARTS[s],
                         end_min: STARTS[s] + 15,

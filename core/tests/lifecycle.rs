@@ -297,6 +297,30 @@ fn alternatives_tied_on_their_earliest_place_rank_by_that_days_load() {
     assert_eq!(got, [(c.secondary, 540, 0.25), (c.other_tertiary, 540, 0.5)]);
 }
 
+/// Among a department's slots that start together, `alternatives` offers the one a query lists
+/// first: the lowest slot id, whichever doctor's it is. (A day's list used to be in (start,
+/// resource, id) order, so `alternatives` offered the lower resource's slot while
+/// `find_free_slots` listed the lower id first.)
+#[test]
+fn alternatives_offer_the_slot_a_query_lists_first() {
+    let c = city();
+    let d1 = day0().plus_days(1);
+    let full = c.slot(c.doctor[2], d1, 480, 1);
+    c.engine.book(&c.req(c.patient(), full)).unwrap();
+    let second = c.engine.add_resource(c.cardio[3], ResourceKind::Doctor, "Dr 3b", false).unwrap();
+    assert!(second > c.doctor[3]);
+    // The later-registered doctor's 9:00 slot is published first: the lower slot id.
+    let early_id = c.slot(second, d1, 540, 1);
+    let late_id = c.slot(c.doctor[3], d1, 540, 1);
+    assert!(early_id < late_id);
+    let listed =
+        c.engine.find_free_slots(&AvailabilityQuery::department(c.cardio[3], d1, d1)).unwrap();
+    assert_eq!(listed.iter().map(|f| f.slot).collect::<Vec<_>>(), [early_id, late_id]);
+    let alts = c.engine.alternatives(c.cardio[2], d1, d1, 10).unwrap();
+    let offered = alts.iter().find(|a| a.institution == c.other_tertiary).unwrap();
+    assert_eq!(offered.earliest.slot, early_id);
+}
+
 #[test]
 fn rosters_publish_idempotently() {
     let c = city();
