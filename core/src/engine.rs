@@ -1126,18 +1126,27 @@ impl Engine {
     /// lock (live) or by replay, so the resource-days' existing places cannot change meanwhile.
     pub(crate) fn build_batch(&self, specs: &[SlotSpec]) -> Result<Vec<Slot>> {
         // Group by resource-day, keeping input order inside each group. A publication lists a
-        // resource-day's slots together: one lookup and one growth per run of them.
-        let mut groups: rustc_hash::FxHashMap<(ResourceId, Date), Vec<usize>> = Default::default();
+        // resource-day's slots together: its runs are found in one pass, and a stable sort of
+        // the runs by resource-day gathers one listed in pieces, in input order. No map and no
+        // vector per resource-day on this thread: the tasks make their own index lists.
+        type Run = ((ResourceId, Date), std::ops::Range<usize>);
+        let mut runs: Vec<Run> = Vec::new();
         let mut i = 0;
         while i < specs.len() {
             let key = (specs[i].resource, specs[i].date);
             let run = specs[i..].iter().take_while(|s| (s.resource, s.date) == key).count();
-            groups.entry(key).or_default().extend(i..i + run);
+            runs.push((key, i..i + run));
             i += run;
         }
-        let groups: Vec<Vec<usize>> = groups.into_values().collect();
-        let built: Vec<Vec<(usize, Slot)>> =
-            groups.par_iter().map(|g| self.build_resource_day(specs, g)).collect::<Result<_>>()?;
+        runs.sort_by_key(|r| r.0);
+        let groups: Vec<&[Run]> = runs.chunk_by(|a, b| a.0 == b.0).collect();
+        let built: Vec<Vec<(usize, Slot)>> = groups
+            .par_iter()
+            .map(|g| {
+                let indexes: Vec<usize> = g.iter().flat_map(|(_, r)| r.clone()).collect();
+                self.build_resource_day(specs, &indexes)
+            })
+            .collect::<Result<_>>()?;
         let mut slots: Vec<Option<Slot>> = (0..specs.len()).map(|_| None).collect();
         for (i, slot) in built.into_iter().flatten() {
             slots[i] = Some(slot);
