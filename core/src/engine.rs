@@ -131,7 +131,7 @@ pub struct Engine {
     /// the policy too (limits, windows, pools) but their events record what was decided, so
     /// they never take it: a booking racing a change is decided by one policy or the other,
     /// though one operation may read it at several steps.
-    policy_gate: parking_lot::RwLock<()>,
+    policy_gate: crate::gate::ShardedGate,
     pub(crate) utc_offset_s: i32,
     clock: Arc<dyn Clock>,
     manual_clock: Option<Arc<ManualClock>>,
@@ -216,7 +216,7 @@ impl Engine {
         let engine = Engine {
             policy_now: AtomicPtr::new(std::ptr::null_mut()),
             policies: Mutex::new(Vec::new()),
-            policy_gate: parking_lot::RwLock::new(()),
+            policy_gate: crate::gate::ShardedGate::default(),
             utc_offset_s: config.utc_offset_s,
             clock,
             manual_clock,
@@ -280,7 +280,7 @@ impl Engine {
     /// operation may publish or enter a draw from inside another (a writer waiting must not
     /// block the second read).
     pub(crate) fn policy_gate(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
-        self.policy_gate.read_recursive()
+        self.policy_gate.read()
     }
 
     /// Replace the running policy from now on, journaled as [`EventKind::PolicyChanged`] and

@@ -49,6 +49,7 @@ mod durability;
 mod engine;
 mod error;
 mod events;
+mod gate;
 mod groups;
 mod idempotency;
 mod ids;
