@@ -114,18 +114,7 @@ impl<T> ChunkedVec<T> {
     pub fn push(&self, value: T) -> Result<usize, T> {
         let _one_writer = self.append.lock();
         let index = self.len.load(Ordering::Relaxed);
-        let Some(slot) = self.chunk_slot(index >> CHUNK_BITS) else { return Err(value) };
-        let mut chunk = slot.load(Ordering::Relaxed);
-        if chunk.is_null() {
-            let fresh: Box<[Chunk<T>]> = (0..CHUNK).map(|_| MaybeUninit::uninit()).collect();
-            chunk = Box::into_raw(fresh) as *mut Chunk<T>;
-            slot.store(chunk, Ordering::Release);
-        }
-        // Safety: the chunk holds CHUNK elements and this index is not yet published, so no
-        // reader looks at it; appends are serialised by `append`.
-        unsafe { (*chunk.add(index & (CHUNK - 1))).write(value) };
-        self.len.store(index + 1, Ordering::Release);
-        Ok(index)
+        self.write_next(index, value).map(|()| index)
     }
 
     /// Append every value of `values` as `push` would, under one taking of the append lock (a
@@ -137,22 +126,30 @@ impl<T> ChunkedVec<T> {
         let mut values = values.into_iter();
         let mut index = first;
         while let Some(value) = values.next() {
-            let Some(slot) = self.chunk_slot(index >> CHUNK_BITS) else {
+            if let Err(value) = self.write_next(index, value) {
                 return Err(std::iter::once(value).chain(values).collect());
-            };
-            let mut chunk = slot.load(Ordering::Relaxed);
-            if chunk.is_null() {
-                let fresh: Box<[Chunk<T>]> = (0..CHUNK).map(|_| MaybeUninit::uninit()).collect();
-                chunk = Box::into_raw(fresh) as *mut Chunk<T>;
-                slot.store(chunk, Ordering::Release);
             }
-            // Safety: as in `push`.
-            unsafe { (*chunk.add(index & (CHUNK - 1))).write(value) };
-            // Published one by one, as `push` does: a reader sees each as soon as it is whole.
             index += 1;
-            self.len.store(index, Ordering::Release);
         }
         Ok(first)
+    }
+
+    /// Store `value` at `index`, the length, allocating its chunk (and page) on first use, and
+    /// publish it (the length moves past it: a reader sees each element as soon as it is
+    /// whole). Under `append` only; gives the value back when the directory has no room.
+    fn write_next(&self, index: usize, value: T) -> Result<(), T> {
+        let Some(slot) = self.chunk_slot(index >> CHUNK_BITS) else { return Err(value) };
+        let mut chunk = slot.load(Ordering::Relaxed);
+        if chunk.is_null() {
+            let fresh: Box<[Chunk<T>]> = (0..CHUNK).map(|_| MaybeUninit::uninit()).collect();
+            chunk = Box::into_raw(fresh) as *mut Chunk<T>;
+            slot.store(chunk, Ordering::Release);
+        }
+        // Safety: the chunk holds CHUNK elements and this index is not yet published, so no
+        // reader looks at it; appends are serialised by `append`.
+        unsafe { (*chunk.add(index & (CHUNK - 1))).write(value) };
+        self.len.store(index + 1, Ordering::Release);
+        Ok(())
     }
 
     /// Chunk `c`'s pointer, allocating its page (appends only, under `append`).
