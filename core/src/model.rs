@@ -709,7 +709,8 @@ pub struct Alternative {
     pub institution: InstitutionId,
     /// Its institution's tier.
     pub tier: Tier,
-    /// Its earliest free slot in the range.
+    /// Its earliest free slot in the range; of its slots that start together, the lowest id
+    /// (the one its own [`Engine::find_free_slots`] lists first).
     pub earliest: FreeSlot,
     /// Booked share of its places on the day of `earliest` (0 = empty, 1 = full): the day the
     /// patient would book into, and what breaks a tie between equally early alternatives.

@@ -670,7 +670,8 @@ typedef struct {
   hy_institution_id institution;
   // That institution's tier (HY_TIER_COMMUNITY, _SECONDARY or _TERTIARY).
   hy_tier tier;
-  // Its earliest free slot in the range.
+  // Its earliest free slot in the range; of its slots that start together, the lowest id
+  // (the one `hy_engine_find_free_slots` on the department lists first).
   hy_free_slot earliest;
   // Booked share of its places on the day of `earliest` (0 = empty, 1 = full).
   float load;

@@ -810,7 +810,8 @@ pub struct hy_alternative {
     pub institution: hy_institution_id,
     /// That institution's tier (HY_TIER_COMMUNITY, _SECONDARY or _TERTIARY).
     pub tier: hy_tier,
-    /// Its earliest free slot in the range.
+    /// Its earliest free slot in the range; of its slots that start together, the lowest id
+    /// (the one `hy_engine_find_free_slots` on the department lists first).
     pub earliest: hy_free_slot,
     /// Booked share of its places on the day of `earliest` (0 = empty, 1 = full).
     pub load: f32,

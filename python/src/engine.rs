@@ -814,6 +814,8 @@ impl Engine {
 
     /// Other institutions' departments of the same specialty and district with free places,
     /// earliest free place first and, among equally early ones, least loaded that day first.
+    /// Each one's `earliest` is, of its slots that start together, the lowest id (the one
+    /// `find_free_slots` on that department lists first).
     #[pyo3(signature = (department, date_from, date_to, limit=10))]
     fn alternatives(
         &self,
