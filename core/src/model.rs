@@ -710,7 +710,7 @@ pub struct Alternative {
     /// Its institution's tier.
     pub tier: Tier,
     /// Its earliest free slot in the range; of its slots that start together, the lowest id
-    /// (the one its own [`Engine::find_free_slots`] lists first).
+    /// (the one its own [`crate::Engine::find_free_slots`] lists first).
     pub earliest: FreeSlot,
     /// Booked share of its places on the day of `earliest` (0 = empty, 1 = full): the day the
     /// patient would book into, and what breaks a tie between equally early alternatives.
