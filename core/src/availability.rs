@@ -117,6 +117,22 @@ impl<const N: usize> Default for MemoTable<N> {
     }
 }
 
+/// A department-day `alternatives` may read: its member number and department, its counters
+/// with their first and last start, the pools the requester may take from every slot of it
+/// (`None`: ask slot by slot) and its load.
+#[derive(Copy, Clone)]
+struct Candidate<'g> {
+    member: u32,
+    department: DepartmentId,
+    counts: &'g DayCounts,
+    starts: Option<(u16, u16)>,
+    pools: Option<Pools>,
+    load: f32,
+}
+
+/// The last minute of a day: a start no slot passes.
+const LAST_MINUTE: u16 = 24 * 60 - 1;
+
 /// A free place `alternatives` found, as read from its slot: what its `FreeSlot` needs but
 /// the registry's and the clock's parts, looked up for the candidates that rank only.
 #[derive(Copy, Clone)]
@@ -377,6 +393,23 @@ impl Engine {
         let c = self.store.day_counts(counts);
         let starts = c.starts();
         let pools = self.pools_if_free(c, starts, date, with_referral, now, memo)?;
+        self.scan_of(c, starts, pools, date, with_referral, now, memo, pin)
+    }
+
+    /// `day_to_scan` of a day whose counters `c` its caller has read and found free for the
+    /// requester (`pools_if_free` gave `pools`).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_of<'g>(
+        &'g self,
+        c: &'g DayCounts,
+        starts: Option<(u16, u16)>,
+        pools: Option<Pools>,
+        date: Date,
+        with_referral: bool,
+        now: Timestamp,
+        memo: &mut PoolsMemo,
+        pin: &'g Guard,
+    ) -> Option<DayScan<'g>> {
         // The hint before the list (`DayCounts::hint`; a resource-day's stays 0).
         let hint = c.hint();
         let list = c.list(pin)?;
@@ -540,7 +573,7 @@ impl Engine {
                 .registry
                 .by_specialty_district
                 .get(&(s, x))
-                .map(|l| l.clone())
+                .map(|l| l.departments.clone())
                 .unwrap_or_default();
             return Ok(ids
                 .into_iter()
@@ -876,27 +909,22 @@ impl Engine {
         let days = (date_to.0 - date_from.0 + 1) as usize;
         let now = self.now();
         let mut memo = PoolsMemo::default();
-        // Per member: UNKNOWN; OTHER, of another institution (its department read once a
-        // call); or SEEN, already found or of the home institution (never offered).
-        const UNKNOWN: u8 = 0;
-        const OTHER: u8 = 1;
-        const SEEN: u8 = 2;
-        let mut state = vec![UNKNOWN; members.len()];
-        // A candidate: its member number, department, earliest free place and the load of that
-        // place's day; the record of the answer (`FreeSlot`) is built for the few that rank only.
-        let mut found: Vec<(u32, DepartmentId, Found, f32)> = Vec::with_capacity(members.len());
+        // Per member: already found, or of the home institution (never offered). The group
+        // keeps each member's institution beside it, so that telling them apart reads no
+        // department record.
+        let mut seen: Vec<bool> =
+            members.institutions.iter().map(|&i| i == home.institution).collect();
+        let mut found: Vec<(u32, DepartmentId, Found, f32)> = Vec::with_capacity(seen.len());
         let by_wait = self.pol().board.rank_alternatives == AlternativesRank::ExpectedWait;
         // The one date whose places rank by their expected wait (`expected_wait_for`, at the
         // same `now`): on every other date the wait is 0.
         let wait_date = by_wait.then(|| self.local_session(now).0);
-        // A day's candidates before their lists are read: member number, department, counters,
-        // the load of the day and its first start; and the order they are read in (see below).
-        // Both reused from day to day.
-        let mut candidates: Vec<(u32, DepartmentId, u32, f32, u16)> =
-            Vec::with_capacity(members.len());
+        // A day's candidates before their lists are read, and the order they are read in (see
+        // below). Both reused from day to day.
+        let mut candidates: Vec<Candidate> = Vec::with_capacity(seen.len());
         // A day's free members not yet seen, with their counters, before those are read.
-        let mut pending: Vec<(u32, DepartmentId, u32)> = Vec::with_capacity(members.len());
-        let mut order: Vec<(u128, u32)> = Vec::with_capacity(members.len());
+        let mut pending: Vec<(u32, DepartmentId, u32)> = Vec::with_capacity(seen.len());
+        let mut order: Vec<u128> = Vec::with_capacity(seen.len());
         // The best `limit − found before the day` keys (start, load, member) found on the day:
         // a max-heap, so that its top is the key a later candidate must beat.
         let mut best = std::collections::BinaryHeap::<u128>::new();
@@ -912,45 +940,46 @@ impl Engine {
                 continue;
             };
             let gd = self.store.group_day(g);
-            // Two passes over the day's free members: the first asks for every counter line
-            // and department record it will read (`prefetch`), the second reads them. On a
+            // Two passes over the day's free members: the first asks for every counter line it
+            // will read (`prefetch`), the second reads them. On a
             // province each is a miss to memory, and asked for together they overlap rather
             // than follow one another.
             pending.clear();
             for m in gd.free_members() {
-                let Some(&d) = members.get(m as usize) else { continue };
-                if state[m as usize] == SEEN {
+                let Some(&d) = members.departments.get(m as usize) else { continue };
+                if seen[m as usize] {
                     continue;
                 }
                 let Some(counts) = gd.counts(m) else { continue };
                 crate::sync::prefetch(self.store.day_counts(counts));
-                if state[m as usize] == UNKNOWN {
-                    if let Ok(x) = self.registry.department(d) {
-                        crate::sync::prefetch(x);
-                    }
-                }
                 pending.push((m, d, counts));
             }
+            // The pools a public requester may take on this date, if every start of the day
+            // answers alike (the roll-overs and deadlines move with the start, so minute 0 and
+            // the day's last minute bound the rest, as a day's first and last slot do): then no
+            // candidate asks the memo for its own starts. Mostly so on the days after today.
+            let date_pools = self.pools_for_starts(date, (0, LAST_MINUTE), false, now, &mut memo);
             candidates.clear();
             for &(m, d, counts) in &pending {
-                if state[m as usize] == UNKNOWN {
-                    if self
-                        .registry
-                        .department(d)
-                        .map_or(true, |x| x.institution == home.institution)
-                    {
-                        state[m as usize] = SEEN;
-                        continue;
-                    }
-                    state[m as usize] = OTHER;
-                }
                 // The set holds any pool's free place; this requester's pools decide, from the
                 // counters alone where they can (`pools_if_free`, as `day_to_scan` does).
                 let c = self.store.day_counts(counts);
                 let starts = c.starts();
-                if self.pools_if_free(c, starts, date, false, now, &mut memo).is_none() {
-                    continue;
-                }
+                let pools = match (starts, date_pools) {
+                    (Some(_), Some(p)) => {
+                        debug_assert!(starts
+                            .and_then(|st| self.pools_for_starts(date, st, false, now, &mut memo))
+                            .is_some_and(|q| q.mask() == p.mask()));
+                        match c.free_in(p.as_slice()) {
+                            0 => continue,
+                            _ => Some(p),
+                        }
+                    }
+                    _ => match self.pools_if_free(c, starts, date, false, now, &mut memo) {
+                        None => continue,
+                        Some(pools) => pools,
+                    },
+                };
                 // The load of the day offered, from the same cache line (a load over the whole
                 // range cost a line a day for every candidate tied at the cut: ~40% of a call's
                 // misses on a city 70% booked).
@@ -958,7 +987,14 @@ impl Engine {
                 let load =
                     if places == 0 { 0.0 } else { (c.taken() as f32 / places as f32).min(1.0) };
                 debug_assert!((0.0..=1.0).contains(&load) && load.is_sign_positive());
-                candidates.push((m, d, counts, load, starts.map_or(0, |(first, _)| first)));
+                candidates.push(Candidate {
+                    member: m,
+                    department: d,
+                    counts: c,
+                    starts,
+                    pools,
+                    load,
+                });
             }
             // Which candidates' lists to read. A day's key is (start, load, member) — the wait
             // is 0 but under `ExpectedWait` — and the day's first start is a bound below a
@@ -970,24 +1006,32 @@ impl Engine {
             // `ExpectedWait` the wait breaks the bound on today's date, where every candidate
             // is read; on the other dates the wait is 0 and the bound holds.
             let prune = wait_date != Some(date);
-            let key = |start: u16, load: f32, m: u32| {
-                (start as u128) << 64 | (load.to_bits() as u128) << 32 | m as u128
+            // A key in one integer, whose order is the tuple's: a comparison of two is two
+            // instructions, and a day's candidates are sorted by it. The candidate's number on
+            // the day stands for its member number: candidates come in member order (the free
+            // set's), so the two order alike; and it finds the candidate again (`order` holds the
+            // keys alone).
+            let key = |start: u16, load: f32, k: u32| {
+                (start as u128) << 64 | (load.to_bits() as u128) << 32 | k as u128
             };
             order.clear();
             order.extend(
                 candidates
                     .iter()
                     .enumerate()
-                    .map(|(k, &(m, _, _, load, first))| (key(first, load, m), k as u32)),
+                    .map(|(k, c)| key(c.starts.map_or(0, |(first, _)| first), c.load, k as u32)),
             );
             if prune {
                 order.sort_unstable();
             }
             let wanted = limit as usize - found.len();
             best.clear();
-            for (n, &(_, k)) in order.iter().enumerate() {
-                let (m, d, counts, load, _) = candidates[k as usize];
-                let Some(day_scan) = self.day_to_scan(counts, date, false, now, &mut memo, pin)
+            for (n, &bound) in order.iter().enumerate() {
+                let k = bound as u32;
+                let Candidate { member: m, department: d, counts: c, starts, pools, load } =
+                    candidates[k as usize];
+                let Some(day_scan) =
+                    self.scan_of(c, starts, pools, date, false, now, &mut memo, pin)
                 else {
                     continue;
                 };
@@ -1010,16 +1054,16 @@ impl Engine {
                 });
                 day_scan.read_full_until(full_until);
                 let Some(earliest) = earliest else { continue };
-                state[m as usize] = SEEN;
+                seen[m as usize] = true;
                 found.push((m, d, earliest, load));
                 if !prune {
                     continue;
                 }
-                best.push(key(earliest.start_min, load, m));
+                best.push(key(earliest.start_min, load, k));
                 if best.len() > wanted {
                     best.pop();
                 }
-                let next_bound = order.get(n + 1).map(|&(bound, _)| bound);
+                let next_bound = order.get(n + 1).copied();
                 if best.len() == wanted && next_bound.is_some_and(|b| best.peek() < Some(&b)) {
                     break;
                 }

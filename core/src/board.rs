@@ -276,8 +276,12 @@ impl Engine {
             .registry
             .find_district(district)
             .ok_or_else(|| Error::invalid(format!("unknown district {district:?}")))?;
-        let departments =
-            self.registry.by_specialty_district.get(&(s, x)).map(|l| l.clone()).unwrap_or_default();
+        let departments = self
+            .registry
+            .by_specialty_district
+            .get(&(s, x))
+            .map(|l| l.departments.clone())
+            .unwrap_or_default();
         let now = self.now();
         let (today, half_day) = self.local_session(now);
         let mut rows = Vec::with_capacity(departments.len());

@@ -137,6 +137,12 @@ pub use slot::loom_models;
 #[doc(hidden)]
 pub use store::loom_models as index_loom_models;
 
+/// The cache hint the engine's scans use, for the simulator's loop (`haoyuan-sim`), which
+/// asks for the next action's records while it works on the current one. Not part of the
+/// engine's interface.
+#[doc(hidden)]
+pub use sync::prefetch;
+
 pub use calendar::check_utc_offset;
 pub use policy::*;
 pub use registry::{Resource, STANDARD_CHANNELS};

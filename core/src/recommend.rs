@@ -262,11 +262,15 @@ impl Engine {
         let mut found: Vec<Candidate> = Vec::new();
         for &s in &specialties {
             for x in (0..districts).map(DistrictId::from_index) {
-                let members =
-                    match self.registry.by_specialty_district.get(&(s, x)).map(|l| l.clone()) {
-                        Some(m) if !m.is_empty() => m,
-                        _ => continue,
-                    };
+                let members = match self
+                    .registry
+                    .by_specialty_district
+                    .get(&(s, x))
+                    .map(|l| l.departments.clone())
+                {
+                    Some(m) if !m.is_empty() => m,
+                    _ => continue,
+                };
                 // Per member: department, institution, tier, referral valid; None once found
                 // (or a department the registry cannot name).
                 let mut open: Vec<Option<(&Department, Tier, bool)>> = members

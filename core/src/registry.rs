@@ -72,11 +72,30 @@ pub(crate) struct Registry {
     specialty_ids: DashMap<String, SpecialtyId>,
     channel_ids: DashMap<String, ChannelId>,
     /// (specialty, district) → departments: where to look for alternatives.
-    pub by_specialty_district: IdMap<(SpecialtyId, DistrictId), Vec<DepartmentId>>,
+    pub by_specialty_district: IdMap<(SpecialtyId, DistrictId), GroupMembers>,
     /// institution → its departments, in id order.
     pub by_institution: IdMap<InstitutionId, Vec<DepartmentId>>,
     /// department → its resources, in id order.
     pub by_department: IdMap<DepartmentId, Vec<ResourceId>>,
+}
+
+/// The departments of one specialty in one district, in the order they joined (a member's
+/// number is its place here, `department_group`), with each one's institution beside it:
+/// `alternatives` passes over a group's members on every call and must leave out the asking
+/// department's own institution, and a registry lookup per member for that was a miss to
+/// memory each.
+#[derive(Clone, Default)]
+pub(crate) struct GroupMembers {
+    pub departments: Vec<DepartmentId>,
+    pub institutions: Vec<InstitutionId>,
+}
+
+impl GroupMembers {
+    fn push(&mut self, department: DepartmentId, institution: InstitutionId) {
+        self.departments.push(department);
+        self.institutions.push(institution);
+        debug_assert_eq!(self.departments.len(), self.institutions.len());
+    }
 }
 
 pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
@@ -169,7 +188,7 @@ impl Registry {
             specialty,
             name: name.to_string(),
         }));
-        self.by_specialty_district.entry((specialty, district)).or_default().push(id);
+        self.by_specialty_district.entry((specialty, district)).or_default().push(id, institution);
         self.by_institution.entry(institution).or_default().push(id);
         Ok(id)
     }
@@ -226,7 +245,7 @@ impl Registry {
         let member = self
             .by_specialty_district
             .get(&(d.specialty, district))
-            .and_then(|l| l.iter().position(|x| *x == id))
+            .and_then(|l| l.departments.iter().position(|x| *x == id))
             .ok_or_else(|| Error::invalid(format!("{id} is missing from its specialty's list")))?;
         Ok((d.specialty, district, member as u32))
     }

@@ -36,16 +36,14 @@ impl<T> Mutex<T> {
 /// Ask the processor to bring `value`'s cache line in, without waiting for it: a loop that
 /// will read many far-apart records (a district's day counters, a range of days) asks for all
 /// of them first, so that their misses overlap instead of following one another. A hint only:
-/// nothing is read, so it cannot fault or race; a no-op where the target has no such hint.
+/// nothing is read, so it cannot fault or race, whatever the address; a no-op where the target has no such hint.
 #[inline(always)]
-pub(crate) fn prefetch<T>(value: &T) {
+pub fn prefetch<T>(value: *const T) {
     #[cfg(target_arch = "x86_64")]
-    // Safety: `_mm_prefetch` reads nothing (it only hints the cache), and SSE is part of the
-    // x86_64 baseline.
+    // Safety: `_mm_prefetch` reads nothing (it only hints the cache, so any address will do),
+    // and SSE is part of the x86_64 baseline.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            value as *const T as *const i8,
-        );
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(value as *const i8);
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;

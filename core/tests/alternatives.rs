@@ -49,12 +49,33 @@ proptest! {
     fn alternatives_equal_a_reference_that_reads_every_department(
         (departments, limit, days) in district(),
         by_wait in any::<bool>(),
+        (rollover, quota_cutoff_h, close_day_before, asked_after_min) in (
+            any::<bool>(),
+            prop::option::of(0u32..=3),
+            prop::option::of(prop::sample::select(vec![17 * 60u16, 23 * 60])),
+            0i64..=1_050,
+        ),
     ) {
         // Ranked by expected wait, the days after today rank as by earliest place (no queue
         // yet: a wait of 0), and the engine prunes them alike.
         let mut policy = Policy::default();
         if by_wait {
             policy.board.rank_alternatives = AlternativesRank::ExpectedWait;
+        }
+        // What a public requester may take moves with the clock and a slot's start: booking
+        // closes (at the start, or the evening before), a kiosk quota rolls into the general
+        // pool hours before the start, referral places roll over at the public opening or not.
+        // The call is asked at a generated minute from the evening before the first day to
+        // that morning's sessions, so that the first day's slots answer differently by start.
+        // (A shortcut that took one answer for a whole date was checked here.)
+        policy.referral.rollover_at_public_open = rollover;
+        policy.window.close_day_before_at_min = close_day_before;
+        if let Some(h) = quota_cutoff_h {
+            policy.channel_quotas = vec![ChannelQuota {
+                channels: vec!["kiosk".into()],
+                share: 0.4,
+                cutoff_hours_before_start: h,
+            }];
         }
         let engine = Engine::with_manual_clock(
             EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
@@ -67,9 +88,10 @@ proptest! {
         let home = engine.add_department(home_inst, "paediatrics", "Paediatrics").unwrap();
         let mut others = Vec::new();
         for (k, spec) in departments.iter().enumerate() {
-            let inst = engine
-                .add_institution(&format!("Clinic {k}"), Tier::Community, "Nancheng")
-                .unwrap();
+            // Every other one a secondary hospital, whose slots keep a referral share.
+            let tier = if k % 2 == 0 { Tier::Community } else { Tier::Secondary };
+            let inst =
+                engine.add_institution(&format!("Clinic {k}"), tier, "Nancheng").unwrap();
             let d = engine.add_department(inst, "paediatrics", "Paediatrics").unwrap();
             let doctors = [0, 1].map(|i| {
                 engine.add_resource(d, ResourceKind::Doctor, &format!("Dr {k}.{i}"), false).unwrap()
@@ -108,6 +130,7 @@ proptest! {
             others.push(d);
         }
         let to = d1.plus_days(days as i32 - 1);
+        engine.advance_to(at(day0(), 16, 0).plus_s(asked_after_min * 60)).unwrap();
         let got = engine.alternatives(home, d1, to, limit).unwrap();
 
         // The reference: each other department's earliest free place for the public, the load
