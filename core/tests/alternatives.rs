@@ -55,6 +55,7 @@ proptest! {
             prop::option::of(prop::sample::select(vec![17 * 60u16, 23 * 60])),
             0i64..=1_050,
         ),
+        cancel_every in prop::option::of(1usize..=4),
     ) {
         // Ranked by expected wait, the days after today rank as by earliest place (no queue
         // yet: a wait of 0), and the engine prunes them alike.
@@ -87,6 +88,7 @@ proptest! {
         let home_inst = engine.add_institution("Home Hospital", Tier::Tertiary, "Nancheng").unwrap();
         let home = engine.add_department(home_inst, "paediatrics", "Paediatrics").unwrap();
         let mut others = Vec::new();
+        let mut booked = Vec::new();
         for (k, spec) in departments.iter().enumerate() {
             // Every other one a secondary hospital, whose slots keep a referral share.
             let tier = if k % 2 == 0 { Tier::Community } else { Tier::Secondary };
@@ -120,8 +122,9 @@ proptest! {
                 for id in ids {
                     while left > 0 {
                         let p = engine.register_patient().unwrap();
-                        if engine.book(&Request::new(p, id, app)).is_err() {
-                            break;
+                        match engine.book(&Request::new(p, id, app)) {
+                            Ok(b) => booked.push(b.id),
+                            Err(_) => break,
                         }
                         left -= 1;
                     }
@@ -130,8 +133,21 @@ proptest! {
             others.push(d);
         }
         let to = d1.plus_days(days as i32 - 1);
+        // Queries first, whose scans move the days' hints past the slots they read full (the
+        // bound `alternatives` orders candidates by); then, maybe, cancellations, which send a
+        // hint back where they free a place in a slot it counted full.
+        let _ = engine.alternatives(home, d1, to, limit).unwrap();
+        for d in &others {
+            let _ = engine.find_free_slots(&AvailabilityQuery::department(*d, d1, to)).unwrap();
+        }
+        if let Some(n) = cancel_every {
+            for b in booked.iter().step_by(n) {
+                engine.cancel(*b).unwrap();
+            }
+        }
         engine.advance_to(at(day0(), 16, 0).plus_s(asked_after_min * 60)).unwrap();
         let got = engine.alternatives(home, d1, to, limit).unwrap();
+        prop_assert_eq!(engine.check_availability_index(), Ok(()));
 
         // The reference: each other department's earliest free place for the public, the load
         // of that day recounted from its slots, ranked by (date, start, load, creation order).
