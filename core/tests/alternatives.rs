@@ -33,9 +33,11 @@ fn day_spec() -> impl Strategy<Value = DaySpec> {
 
 /// A district: the home department (full) and `n` others, each with its days' specs.
 fn district() -> impl Strategy<Value = (Vec<Vec<DaySpec>>, u32, usize)> {
-    (2usize..=3).prop_flat_map(|days| {
+    // Most districts small; some of over a hundred clinics, whose days have more candidates
+    // than `alternatives` sorts at once (it selects the first few, then sorts them).
+    (2usize..=3, prop_oneof![3 => 1usize..24, 1 => 100usize..180]).prop_flat_map(|(days, n)| {
         (
-            prop::collection::vec(prop::collection::vec(day_spec(), days), 1..24),
+            prop::collection::vec(prop::collection::vec(day_spec(), days), n),
             1u32..=8,
             Just(days),
         )
