@@ -237,8 +237,14 @@ pub(crate) struct Lotteries {
     index: Mutex<Index>,
     /// 1 + the place of the draw entered or opened last: where an entry looks first.
     recent: AtomicUsize,
+    /// The last ticket number given. A live entry takes the next one only once it is in its
+    /// draw (`number`): a refused entry changes nothing, its number included, so the live
+    /// engine's count is the journal's (replay raises it to each `LotteryEntered`'s ticket).
     pub(crate) next_ticket: AtomicU64,
 }
+
+/// A ticket whose number the draw gives it as it enters (`Lotteries::enter_keyed`).
+pub(crate) const TICKET_TO_NUMBER: TicketId = TicketId(0);
 
 impl Lotteries {
     /// Open the draw of `release_at` (drawing at `draws_at`, bounded by `max_entries`) if it is
@@ -266,14 +272,15 @@ impl Lotteries {
     }
 
     /// Enter `ticket` in the draw of `release_at`, unless it holds `max_entries` tickets or the
-    /// patient entered this slot already. Without its sort key (replay): the draw computes it.
+    /// patient entered this slot already; returns its number (`TICKET_TO_NUMBER`: the next
+    /// one, taken only if it enters). Without its sort key (replay): the draw computes it.
     pub fn enter(
         &self,
         release_at: Timestamp,
         draws_at: Timestamp,
         max_entries: usize,
         ticket: Ticket,
-    ) -> Result<(), EnterError> {
+    ) -> Result<TicketId, EnterError> {
         self.enter_keyed(release_at, draws_at, max_entries, ticket, None)
     }
 
@@ -293,7 +300,7 @@ impl Lotteries {
         max_entries: usize,
         ticket: Ticket,
         key: Option<(u64, u64)>,
-    ) -> Result<(), EnterError> {
+    ) -> Result<TicketId, EnterError> {
         let shard = shard_of(ticket.request.patient, ticket.request.slot);
         let mut place = self.recent.load(Ordering::Acquire).wrapping_sub(1);
         loop {
@@ -306,7 +313,7 @@ impl Lotteries {
                             d.budget = open.take_budget().unwrap_or(0);
                         }
                         if d.budget > 0 {
-                            return Self::push(d, max_entries, ticket, key);
+                            return self.push(d, max_entries, ticket, key);
                         }
                     }
                     drop(d);
@@ -325,18 +332,32 @@ impl Lotteries {
 
     /// Push a ticket into a shard that has budget for it, unless it is a duplicate.
     fn push(
+        &self,
         mut d: MutexGuard<'_, Draw>,
         max_entries: usize,
         ticket: Ticket,
         key: Option<(u64, u64)>,
-    ) -> Result<(), EnterError> {
+    ) -> Result<TicketId, EnterError> {
         if !d.entered.insert((ticket.request.patient, ticket.request.slot)) {
             return Err(EnterError::Duplicate);
         }
         d.budget -= 1;
         d.reserve_one(max_entries);
+        let ticket = self.number(ticket);
+        let id = ticket.id;
         d.push(ticket, key);
-        Ok(())
+        Ok(id)
+    }
+
+    /// The ticket with its number: the next one if it has none yet (a live entry, now sure to
+    /// enter), else its own (replay), which the count is raised to.
+    fn number(&self, mut ticket: Ticket) -> Ticket {
+        if ticket.id == TICKET_TO_NUMBER {
+            ticket.id = TicketId(self.next_ticket.fetch_add(1, Ordering::Relaxed) + 1);
+        } else {
+            self.next_ticket.fetch_max(ticket.id.0, Ordering::Relaxed);
+        }
+        ticket
     }
 
     /// The exact path: every shard locked (in order), the tickets counted against the bound,
@@ -350,7 +371,7 @@ impl Lotteries {
         max_entries: usize,
         ticket: Ticket,
         key: Option<(u64, u64)>,
-    ) -> Result<Result<(), EnterError>, Ticket> {
+    ) -> Result<Result<TicketId, EnterError>, Ticket> {
         let mut all: Vec<MutexGuard<'_, Draw>> = open.shards.iter().map(|s| s.0.lock()).collect();
         if !all[shard].is_open_for(release_at) {
             return Err(ticket);
@@ -370,8 +391,10 @@ impl Lotteries {
         }
         open.left.fetch_sub(1, Ordering::AcqRel);
         d.reserve_one(max_entries);
+        let ticket = self.number(ticket);
+        let id = ticket.id;
         d.push(ticket, key);
-        Ok(Ok(()))
+        Ok(Ok(id))
     }
 
     /// Put back a whole draw (snapshot restore).
@@ -513,7 +536,7 @@ mod tests {
                     for p in 0..8_000u32 {
                         let id = (t as u64) << 32 | p as u64;
                         match l.enter(R, AT, max, ticket(id, p * 2 + t, 3)) {
-                            Ok(()) => {
+                            Ok(_) => {
                                 entered.fetch_add(1, Ordering::Relaxed);
                             }
                             Err(EnterError::Full) => {}
@@ -536,7 +559,7 @@ mod tests {
             let release = Timestamp(R.0 + round as i64 * 86_400);
             for p in 0..100 {
                 assert!(l
-                    .enter(release, AT, 1_000, ticket(round * 1_000 + p, p as u32, 1))
+                    .enter(release, AT, 1_000, ticket(round * 1_000 + p + 1, p as u32, 1))
                     .is_ok());
             }
             let due = l.take_due(Timestamp(i64::MAX));
@@ -545,7 +568,7 @@ mod tests {
             assert_eq!(draw.len(), 100);
             let mut ids: Vec<u64> = (0..100).map(|i| draw.ticket(i).id.0).collect();
             ids.sort_unstable();
-            assert_eq!(ids, (round * 1_000..round * 1_000 + 100).collect::<Vec<u64>>());
+            assert_eq!(ids, (round * 1_000 + 1..=round * 1_000 + 100).collect::<Vec<u64>>());
             assert!(l.open_draws().is_empty());
         }
         assert_eq!(l.store.count(), 1, "one place, reused");

@@ -21,14 +21,13 @@ use crate::booking::{Mode, PoolOrder};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::*;
-use crate::lotteries::{EnterError, TakenDraw, Ticket};
+use crate::lotteries::{EnterError, TakenDraw, Ticket, TICKET_TO_NUMBER};
 use crate::model::{PriorityClass, Request, Submission};
 use crate::policy::Policy;
 use crate::store::SlotRef;
 use crate::time::Timestamp;
 use crate::Engine;
 use rustc_hash::FxHashMap;
-use std::sync::atomic::Ordering;
 
 /// SplitMix64's finaliser: a bijective 64-bit mix. Derives one seed per release instant from
 /// the policy seed, and each entry's uniform from that seed and the entry's identity.
@@ -224,11 +223,11 @@ impl Engine {
         // The ticket's sort key, here rather than in the draw: the crowd's threads share it.
         let seed = draw_seed(self.pol().lottery.seed, release_at);
         let key = (seed, key(unit(seed, identity(&request)), weight));
-        let id = TicketId(self.lotteries.next_ticket.fetch_add(1, Ordering::Relaxed) + 1);
         let max = self.pol().lottery.max_entries as usize;
-        let ticket = Ticket { id, request: request.clone(), weight };
-        match self.lotteries.enter_keyed(release_at, draws_at, max, ticket, Some(key)) {
-            Ok(()) => {}
+        // Numbered as it enters: a refused entry takes no number (`Lotteries::next_ticket`).
+        let ticket = Ticket { id: TICKET_TO_NUMBER, request: request.clone(), weight };
+        let id = match self.lotteries.enter_keyed(release_at, draws_at, max, ticket, Some(key)) {
+            Ok(id) => id,
             Err(EnterError::Full) => {
                 return Err(Error::CapacityExceeded(format!("the lottery of {release_at} is full")))
             }
@@ -238,7 +237,7 @@ impl Engine {
                     req.slot
                 )))
             }
-        }
+        };
         self.emit_lazily(now, || EventKind::LotteryEntered {
             ticket: id,
             request,

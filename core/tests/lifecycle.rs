@@ -390,3 +390,30 @@ fn engine_is_send_and_sync_and_rejects_bad_configs() {
     let e = Engine::new(EngineConfig::default()).unwrap();
     assert!(matches!(e.advance_clock(10), Err(Error::NotManualClock)));
 }
+
+/// A lottery entry that is refused (the same patient for the same slot again, or a full draw)
+/// changes nothing, the ticket numbering included: the next entry takes the next number, and a
+/// durable engine reopened from its journal numbers on from where the live one stood. Before,
+/// the ticket number was taken before the refusal, so a refused entry left a gap in the live
+/// engine that its journal did not record; a reopened engine then stood one number behind it
+/// (`durability_roundtrip.rs`, four threads entering, failed on that now and then).
+#[test]
+fn a_refused_lottery_entry_takes_no_ticket_number() {
+    let date = day0().plus_days(7);
+    let mut policy = Policy::default();
+    policy.lottery.window_s = 60;
+    let c = city_with(policy, at(day0(), 14, 0));
+    let slot = c.slot(c.doctor[2], date, 480, 4);
+    c.engine.advance_to(at(day0(), 15, 0)).unwrap();
+    let ticket = |p: PatientId| match c.engine.submit(&c.req(p, slot)) {
+        Ok(Submission::Entered { ticket, .. }) => Ok(ticket),
+        Ok(other) => panic!("expected a lottery entry, got {other:?}"),
+        Err(e) => Err(e),
+    };
+    let first = c.patient();
+    let t1 = ticket(first).unwrap();
+    let again = ticket(first).unwrap_err();
+    assert_eq!(again.code(), ErrorCode::InvalidArgument, "{again}");
+    let t2 = ticket(c.patient()).unwrap();
+    assert_eq!(t2.0, t1.0 + 1, "the refused entry took a ticket number");
+}

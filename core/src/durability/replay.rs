@@ -432,6 +432,10 @@ impl Replayer {
                 Ok(())
             }
             EventKind::LotteryEntered { ticket, request, weight, release_at, draws_at } => {
+                if ticket.0 == 0 {
+                    // Numbers start at 1; 0 asks the draw for a number (`TICKET_TO_NUMBER`).
+                    return Err(corrupt("a lottery entry with ticket number 0".to_string()));
+                }
                 e.lotteries.next_ticket.fetch_max(ticket.0, Ordering::Relaxed);
                 if self.drawn.contains(&release_at) {
                     return Ok(());
@@ -443,7 +447,7 @@ impl Replayer {
                     max,
                     Ticket { id: ticket, request, weight },
                 ) {
-                    Ok(()) => Ok(()),
+                    Ok(_) => Ok(()),
                     Err(EnterError::Full) => {
                         Err(corrupt(format!("the lottery of {release_at} is above its bound")))
                     }

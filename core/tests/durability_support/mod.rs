@@ -277,11 +277,25 @@ impl Ops {
                     .map(|f| f.slot)
                     .collect();
                 let mut entered = 0;
+                let mut last = None;
                 for _ in 0..6 {
                     let (Some(s), Some(p)) = (self.pick(&free), self.pick(&w.patients)) else {
                         break;
                     };
-                    entered += e.submit(&Request::new(p, s, channel)).is_ok() as usize;
+                    match e.submit(&Request::new(p, s, channel)) {
+                        Ok(Submission::Entered { .. }) => {
+                            entered += 1;
+                            last = Some((p, s));
+                        }
+                        Ok(_) => entered += 1,
+                        Err(_) => {}
+                    }
+                }
+                // The same entry again, refused: a refused entry must change nothing, its
+                // ticket number included (a gap it left stood between the live engine and its
+                // journal whenever it was the last entry).
+                if let Some((p, s)) = last {
+                    assert!(e.submit(&Request::new(p, s, channel)).is_err(), "entered twice");
                 }
                 e.advance_clock(61).unwrap();
                 entered > 0
