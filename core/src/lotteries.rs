@@ -238,7 +238,7 @@ pub(crate) struct Lotteries {
     /// 1 + the place of the draw entered or opened last: where an entry looks first.
     recent: AtomicUsize,
     /// The last ticket number given. A live entry takes the next one only once it is in its
-    /// draw (`number`): a refused entry changes nothing, its number included, so the live
+    /// draw (`push_numbered`): a refused entry changes nothing, its number included, so the live
     /// engine's count is the journal's (replay raises it to each `LotteryEntered`'s ticket).
     pub(crate) next_ticket: AtomicU64,
 }
@@ -343,21 +343,18 @@ impl Lotteries {
         }
         d.budget -= 1;
         d.reserve_one(max_entries);
-        let ticket = self.number(ticket);
-        let id = ticket.id;
-        d.push(ticket, key);
-        Ok(id)
+        Ok(self.push_numbered(&mut d, ticket, key))
     }
 
-    /// The ticket with its number: the next one if it has none yet (a live entry, now sure to
-    /// enter), else its own (replay), which the count is raised to.
-    fn number(&self, mut ticket: Ticket) -> Ticket {
+    /// Push a ticket that is sure to enter, numbered now if it has no number yet (a live
+    /// entry: the next one); replay's tickets keep theirs (replay raises the count itself).
+    fn push_numbered(&self, d: &mut Draw, mut ticket: Ticket, key: Option<(u64, u64)>) -> TicketId {
         if ticket.id == TICKET_TO_NUMBER {
             ticket.id = TicketId(self.next_ticket.fetch_add(1, Ordering::Relaxed) + 1);
-        } else {
-            self.next_ticket.fetch_max(ticket.id.0, Ordering::Relaxed);
         }
-        ticket
+        let id = ticket.id;
+        d.push(ticket, key);
+        id
     }
 
     /// The exact path: every shard locked (in order), the tickets counted against the bound,
@@ -391,10 +388,7 @@ impl Lotteries {
         }
         open.left.fetch_sub(1, Ordering::AcqRel);
         d.reserve_one(max_entries);
-        let ticket = self.number(ticket);
-        let id = ticket.id;
-        d.push(ticket, key);
-        Ok(Ok(id))
+        Ok(Ok(self.push_numbered(d, ticket, key)))
     }
 
     /// Put back a whole draw (snapshot restore).
