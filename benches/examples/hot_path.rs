@@ -166,7 +166,7 @@ fn main() {
             let threads: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 64);
             let f = flash_crowd(FLASH_REQUESTS, FLASH_SLOTS, if lottery { 60 } else { 0 }, 1);
             let events = (args.get(4).map(String::as_str) == Some("events")).then(|| {
-                let options = SubscribeOptions { capacity: 1 << 20, overflow: Overflow::Disconnect };
+                let options = SubscribeOptions { capacity: 1 << 20, overflow: Overflow::Disconnect, ..SubscribeOptions::default() };
                 f.engine.subscribe_with(options).expect("subscribe")
             });
             if what == "flash_setup" {

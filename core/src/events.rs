@@ -8,6 +8,7 @@
 
 use crate::cards::CardDigest;
 use crate::error::Result;
+use crate::event_types::{EventKinds, EventType};
 use crate::ids::*;
 use crate::model::{
     CancelledBy, HalfDay, Pool, Request, ResourceKind, Roster, SlotSpec, Tier, Urgency,
@@ -19,7 +20,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// Where a durable journal plugs in (see the durability module).
 ///
@@ -426,6 +427,40 @@ pub enum EventKind {
     },
 }
 
+/// `EventKind::event_type`'s match, one arm per variant of the same name in both enums: a
+/// variant missing from either is a compile error, and no arm can map to another name.
+macro_rules! event_type_of {
+    ($kind:expr; $($variant:ident)*) => {
+        match $kind {
+            $(EventKind::$variant { .. } => EventType::$variant,)*
+        }
+    };
+}
+
+impl EventKind {
+    /// This event's type (its JSON `type` tag is [`EventType::name`]).
+    pub fn event_type(&self) -> EventType {
+        event_type_of!(self;
+            InstitutionAdded DepartmentAdded ResourceAdded ChannelAdded PatientRegistered
+            CardLinked PatientsMerged SlotsPublished RosterAdded RostersPublished Held Booked
+            Confirmed Cancelled Expired CheckedIn Fulfilled NoShow PatientSuspended
+            SessionSuspended ReferralIssued ReferralConsumed ReferralReturned WaitlistJoined
+            WaitlistOffered WaitlistLeft LotteryEntered LotteryDrawn LotteryWon LotteryLost
+            ClockSet LoadChanged FreeChanged PolicyChanged Group Retired)
+    }
+
+    /// The bits of the types this event counts as for a subscription: its own, and a
+    /// group's members' ([`EventKinds`]).
+    fn type_bits(&self) -> u64 {
+        match self {
+            EventKind::Group { events, .. } => {
+                events.iter().fold(EventType::Group.bit(), |m, e| m | e.event_type().bit())
+            }
+            other => other.event_type().bit(),
+        }
+    }
+}
+
 /// What the engine does when a subscriber's queue is full.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -448,18 +483,38 @@ pub const SUBSCRIPTION_CAPACITY_MAX: usize = 1 << 22;
 /// Queue size of [`crate::Engine::subscribe`].
 pub const SUBSCRIPTION_CAPACITY_DEFAULT: usize = 1 << 16;
 
-/// How to subscribe: the queue's size and what happens when it is full.
+/// How to subscribe: the queue's size, what happens when it is full, and which events.
+///
+/// ```
+/// use haoyuan::{EventKinds, SubscribeOptions};
+/// // Cancellations and expiries only (the places that come back), in a queue of 1,024.
+/// let options = SubscribeOptions {
+///     capacity: 1024,
+///     kinds: EventKinds::from_names(["cancelled", "expired"])?,
+///     ..SubscribeOptions::default()
+/// };
+/// # Ok::<(), haoyuan::Error>(())
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscribeOptions {
     /// Events queued at most, 1 ..= [`SUBSCRIPTION_CAPACITY_MAX`].
     pub capacity: usize,
     /// What happens when the queue is full.
     pub overflow: Overflow,
+    /// The event types received (not empty); every type by default. The others are neither
+    /// queued nor counted against the capacity, and show as gaps in `seq` (see
+    /// [`Subscription`]). A [`EventKind::Group`] counts as every type it holds.
+    #[serde(default)]
+    pub kinds: EventKinds,
 }
 
 impl Default for SubscribeOptions {
     fn default() -> Self {
-        SubscribeOptions { capacity: SUBSCRIPTION_CAPACITY_DEFAULT, overflow: Overflow::Disconnect }
+        SubscribeOptions {
+            capacity: SUBSCRIPTION_CAPACITY_DEFAULT,
+            overflow: Overflow::Disconnect,
+            kinds: EventKinds::ALL,
+        }
     }
 }
 
@@ -467,10 +522,25 @@ impl Default for SubscribeOptions {
 /// [`SubscribeOptions`]). Drop it to unsubscribe. Events of one patient arrive in order; events
 /// of different patients may arrive a few positions apart — `seq` has no gaps, so a consumer
 /// that needs the total order re-sequences by it, and a consumer that was cut off sees where.
+/// A subscription to some types only ([`SubscribeOptions::kinds`]) sees the others' numbers as
+/// gaps; [`Subscription::is_cut_off`] tells it whether it missed any of its own.
 #[derive(Debug)]
 pub struct Subscription {
     rx: Receiver<Event>,
     cut_off: Arc<AtomicBool>,
+    /// Its entry in the bus's list, removed when it is dropped (`Drop` below).
+    id: u64,
+    bus: Weak<Subscribers>,
+}
+
+impl Drop for Subscription {
+    /// Unsubscribe at once: a subscriber to rare types would otherwise stay listed (and keep
+    /// the engine building events for it) until one of its types next came.
+    fn drop(&mut self) {
+        if let Some(subscribers) = self.bus.upgrade() {
+            subscribers.remove(&[self.id]);
+        }
+    }
 }
 
 impl Subscription {
@@ -533,11 +603,14 @@ impl Subscription {
     }
 }
 
+#[derive(Debug)]
 struct Subscriber {
     id: u64,
     tx: Sender<Event>,
     overflow: Overflow,
     cut_off: Arc<AtomicBool>,
+    /// The types it receives, as bits (`EventKinds::bits`).
+    kinds: u64,
 }
 
 thread_local! {
@@ -615,14 +688,40 @@ impl Drop for KeyedEmission {
 /// in the common case of nothing waiting anywhere.
 static WAITING_TOTAL: AtomicUsize = AtomicUsize::new(0);
 
+/// The subscribers, shared with their subscriptions (each removes itself when dropped).
+#[derive(Debug, Default)]
+struct Subscribers {
+    list: RwLock<Vec<Subscriber>>,
+    /// Read without the lock: with no subscriber, emitting costs one atomic add.
+    count: AtomicUsize,
+    /// The union of the subscribers' types (bits), read without the lock: an event nobody
+    /// asked for is dropped before the list is read. Written under its write lock.
+    wanted: AtomicU64,
+}
+
+impl Subscribers {
+    /// Publish the count and the union of types of `list` (under its write lock). The union
+    /// is stored first: an emitter that sees the new count sees the new union too.
+    fn changed(&self, list: &[Subscriber]) {
+        self.wanted.store(list.iter().fold(0, |m, s| m | s.kinds), Ordering::Release);
+        self.count.store(list.len(), Ordering::Release);
+    }
+
+    /// Remove the subscribers `ids` (dropping a sender ends its subscription once its queue
+    /// is read).
+    fn remove(&self, ids: &[u64]) {
+        let mut list = self.list.write();
+        list.retain(|s| !ids.contains(&s.id));
+        self.changed(&list);
+    }
+}
+
 /// Fan-out of events to subscribers.
 #[derive(Default)]
 pub(crate) struct EventBus {
     next_seq: AtomicU64,
-    subscribers: RwLock<Vec<Subscriber>>,
+    subscribers: Arc<Subscribers>,
     next_subscriber: AtomicU64,
-    /// Read without the lock: with no subscriber, emitting costs one atomic add.
-    subscriber_count: AtomicUsize,
     sink: OnceLock<Arc<dyn EventSink>>,
 }
 
@@ -634,13 +733,26 @@ impl EventBus {
                 options.capacity
             )));
         }
+        if options.kinds.is_empty() {
+            return Err(crate::Error::invalid(
+                "a subscription must receive at least one event type (`kinds` is empty)",
+            ));
+        }
         let (tx, rx) = crossbeam_channel::bounded(options.capacity);
         let cut_off = Arc::new(AtomicBool::new(false));
         let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
-        let mut subs = self.subscribers.write();
-        subs.push(Subscriber { id, tx, overflow: options.overflow, cut_off: cut_off.clone() });
-        self.subscriber_count.store(subs.len(), Ordering::Release);
-        Ok(Subscription { rx, cut_off })
+        let kinds = options.kinds.bits();
+        let mut list = self.subscribers.list.write();
+        list.push(Subscriber {
+            id,
+            tx,
+            overflow: options.overflow,
+            cut_off: cut_off.clone(),
+            kinds,
+        });
+        self.subscribers.changed(&list);
+        let bus = Arc::downgrade(&self.subscribers);
+        Ok(Subscription { rx, cut_off, id, bus })
     }
 
     /// Number and record an event, and queue it for every subscriber. Called under the lock of
@@ -670,7 +782,7 @@ impl EventBus {
         let first = self.next_seq.fetch_add(n as u64, Ordering::AcqRel) + 1;
         if !KEYED_ACTIVE.with(|a| a.get())
             && self.sink.get().is_none()
-            && self.subscriber_count.load(Ordering::Acquire) == 0
+            && self.subscribers.count.load(Ordering::Acquire) == 0
         {
             return;
         }
@@ -690,7 +802,7 @@ impl EventBus {
             });
         }
         let sink = self.sink.get();
-        if sink.is_none() && self.subscriber_count.load(Ordering::Acquire) == 0 {
+        if sink.is_none() && self.subscribers.count.load(Ordering::Acquire) == 0 {
             return;
         }
         let event = Event { seq, at, kind: kind() };
@@ -709,18 +821,28 @@ impl EventBus {
                 sink.record(&event);
             }
         }
-        if self.subscriber_count.load(Ordering::Acquire) == 0 {
+        if self.subscribers.count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        // Nobody asked for this type: the list is not read (a simulator that reads six types
+        // of thirty-six, `SubscribeOptions::kinds`). A subscriber that joins meanwhile missed
+        // nothing it could have had: it subscribed after the event was numbered.
+        let mask = event.kind.type_bits();
+        if self.subscribers.wanted.load(Ordering::Acquire) & mask == 0 {
             return;
         }
         let mut gone: Vec<u64> = Vec::new();
         {
-            let subs = self.subscribers.read();
-            // Built once: the last subscriber gets the event itself, the others copies (a
-            // release's `LotteryDrawn` holds every ticket of the draw).
+            let subs = self.subscribers.list.read();
+            // Built once: the last subscriber that wants it gets the event itself, the others
+            // copies (a release's `LotteryDrawn` holds every ticket of the draw).
+            let last = subs.iter().rposition(|s| s.kinds & mask != 0);
             let mut event = Some(event);
             for (k, sub) in subs.iter().enumerate() {
-                let Some(ev) = (if k + 1 == subs.len() { event.take() } else { event.clone() })
-                else {
+                if sub.kinds & mask == 0 {
+                    continue;
+                }
+                let Some(ev) = (if Some(k) == last { event.take() } else { event.clone() }) else {
                     break;
                 };
                 // A blocking subscriber with an event already parked by this thread gets the
@@ -747,10 +869,7 @@ impl EventBus {
             }
         }
         if !gone.is_empty() {
-            // Dropping the sender ends the subscription once its queue is read.
-            let mut subs = self.subscribers.write();
-            subs.retain(|s| !gone.contains(&s.id));
-            self.subscriber_count.store(subs.len(), Ordering::Release);
+            self.subscribers.remove(&gone);
         }
     }
 
@@ -842,6 +961,7 @@ impl EventBus {
     /// Each subscription's queue, by subscription order.
     pub fn subscriber_metrics(&self) -> Vec<crate::metrics::SubscriberMetrics> {
         self.subscribers
+            .list
             .read()
             .iter()
             .map(|s| crate::metrics::SubscriberMetrics {

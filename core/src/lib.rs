@@ -48,6 +48,7 @@ mod day_log;
 mod durability;
 mod engine;
 mod error;
+mod event_types;
 mod events;
 mod gate;
 mod groups;
@@ -106,6 +107,7 @@ pub use engine::{
     ROSTER_HORIZON_DAYS_MAX, SLOTS_PER_QUERY_MAX,
 };
 pub use error::{Error, ErrorCode, LimitKind, Result, FORGOTTEN_BOOKING};
+pub use event_types::{EventKinds, EventType, EVENT_KIND_NAMES_MAX};
 pub use events::{
     DurableCallback, Event, EventKind, EventSink, Overflow, RequestStamp, SubscribeOptions,
     Subscription, SUBSCRIPTION_CAPACITY_DEFAULT, SUBSCRIPTION_CAPACITY_MAX,

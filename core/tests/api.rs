@@ -438,7 +438,11 @@ fn metrics_count_what_the_engine_holds_and_expose_them_to_prometheus() {
     let slot = c.slot(c.doctor[1], day0().plus_days(1), 9 * 60, 3);
     let sub = c
         .engine
-        .subscribe_with(SubscribeOptions { capacity: 8, overflow: Overflow::Disconnect })
+        .subscribe_with(SubscribeOptions {
+            capacity: 8,
+            overflow: Overflow::Disconnect,
+            ..SubscribeOptions::default()
+        })
         .unwrap();
     let p = c.patient();
     c.engine.book(&c.req(p, slot)).unwrap();

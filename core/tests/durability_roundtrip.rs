@@ -210,6 +210,7 @@ fn every_prefix_of_the_event_sequence_is_within_capacity() {
         .subscribe_with(SubscribeOptions {
             capacity: 2 * THREADS * CAP_EACH,
             overflow: Overflow::Disconnect,
+            ..SubscribeOptions::default()
         })
         .unwrap();
     let app = e.channel_id("app").unwrap();

@@ -331,7 +331,11 @@ fn q_disconnect_policy_cuts_off_and_the_gap_shows() {
     let c = city();
     let sub = c
         .engine
-        .subscribe_with(SubscribeOptions { capacity: 8, overflow: Overflow::Disconnect })
+        .subscribe_with(SubscribeOptions {
+            capacity: 8,
+            overflow: Overflow::Disconnect,
+            ..SubscribeOptions::default()
+        })
         .unwrap();
     let first = c.engine.last_event_seq() + 1;
     for _ in 0..20 {
@@ -344,7 +348,11 @@ fn q_disconnect_policy_cuts_off_and_the_gap_shows() {
     assert_eq!(c.engine.last_event_seq(), first + 19, "every operation went on");
     assert_eq!(
         c.engine
-            .subscribe_with(SubscribeOptions { capacity: 0, overflow: Overflow::Block })
+            .subscribe_with(SubscribeOptions {
+                capacity: 0,
+                overflow: Overflow::Block,
+                ..SubscribeOptions::default()
+            })
             .unwrap_err()
             .code(),
         ErrorCode::InvalidArgument
@@ -353,7 +361,8 @@ fn q_disconnect_policy_cuts_off_and_the_gap_shows() {
         c.engine
             .subscribe_with(SubscribeOptions {
                 capacity: SUBSCRIPTION_CAPACITY_MAX + 1,
-                overflow: Overflow::Block
+                overflow: Overflow::Block,
+                ..SubscribeOptions::default()
             })
             .unwrap_err()
             .code(),
@@ -370,7 +379,11 @@ fn q_block_policy_loses_nothing_and_waits_outside_every_lock() {
     let slot = c.slot(c.doctor[0], day0().plus_days(2), 480, 100);
     let sub = c
         .engine
-        .subscribe_with(SubscribeOptions { capacity: 4, overflow: Overflow::Block })
+        .subscribe_with(SubscribeOptions {
+            capacity: 4,
+            overflow: Overflow::Block,
+            ..SubscribeOptions::default()
+        })
         .unwrap();
     let first = c.engine.last_event_seq() + 1;
     // Fill the queue, then one more booking: it must wait for the reader...

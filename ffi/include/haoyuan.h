@@ -66,6 +66,9 @@
 // Largest queue `hy_engine_subscribe_with` accepts (events).
 #define HY_EVENTS_CAPACITY_MAX 4194304
 
+// Most names `hy_engine_subscribe_kinds` takes.
+#define HY_EVENT_KIND_NAMES_MAX 128
+
 // Most `hy_engine_pipeline_begin` calls open at once on one thread (nesting is allowed, each
 // begin needs its end): a bound, and a guard against a begin in a loop without its end.
 #define HY_PIPELINE_DEPTH_MAX 64
@@ -1634,6 +1637,21 @@ hy_result hy_engine_subscribe_with(const hy_engine *engine,
                                    size_t capacity,
                                    hy_overflow overflow,
                                    hy_subscription **subscription_out);
+
+// Subscribe to some event types only (Rust: `SubscribeOptions::kinds`; Python:
+// `Engine.subscribe(kinds=…)`): `kinds` is an array of `kinds_len` NUL-terminated names, the
+// `type` tags of the events' JSON (`"cancelled"`, `"expired"`, `"lottery_won"` …; 1 ..=
+// `HY_EVENT_KIND_NAMES_MAX`, a name may repeat). Events of other types are neither queued nor
+// counted against `capacity`, and show as gaps in `seq`; a `"group"` event is delivered when
+// `"group"` or any type it holds is named. An unknown name, or none, is HY_INVALID_ARGUMENT
+// (the message names the known ones) and subscribes nothing. Otherwise as
+// `hy_engine_subscribe_with`.
+hy_result hy_engine_subscribe_kinds(const hy_engine *engine,
+                                    size_t capacity,
+                                    hy_overflow overflow,
+                                    const char *const *kinds,
+                                    size_t kinds_len,
+                                    hy_subscription **subscription_out);
 
 // Whether the engine cut this subscriber off because its queue was full
 // (`HY_OVERFLOW_DISCONNECT`): the events after those still queued were not delivered.

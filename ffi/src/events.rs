@@ -11,7 +11,7 @@ use crate::engine::{hy_engine, try_engine};
 use crate::error::{hy_result, set_last_error};
 use crate::ffi::{ffi_panic_boundary, try_mut, try_out, try_slice_mut};
 use crate::types::{hy_overflow, overflow_from};
-use haoyuan_core::{SubscribeOptions, Subscription};
+use haoyuan_core::{EventKinds, SubscribeOptions, Subscription};
 use std::ffi::{c_char, c_void};
 
 /// A subscription to an engine's events (`hy_engine_subscribe`): it receives every event
@@ -103,11 +103,53 @@ pub extern "C" fn hy_engine_subscribe_with(
         let e = try_engine(engine)?;
         let out = try_out(subscription_out, "subscription_out")?;
         let overflow = overflow_from(overflow)?;
-        let rx = e.subscribe_with(SubscribeOptions { capacity, overflow })?;
+        let rx = e.subscribe_with(SubscribeOptions {
+            capacity,
+            overflow,
+            ..SubscribeOptions::default()
+        })?;
         out.set(Box::into_raw(Box::new(hy_subscription { rx, pending: None })));
         Ok(())
     }
 }
+
+/// Subscribe to some event types only (Rust: `SubscribeOptions::kinds`; Python:
+/// `Engine.subscribe(kinds=…)`): `kinds` is an array of `kinds_len` NUL-terminated names, the
+/// `type` tags of the events' JSON (`"cancelled"`, `"expired"`, `"lottery_won"` …; 1 ..=
+/// `HY_EVENT_KIND_NAMES_MAX`, a name may repeat). Events of other types are neither queued nor
+/// counted against `capacity`, and show as gaps in `seq`; a `"group"` event is delivered when
+/// `"group"` or any type it holds is named. An unknown name, or none, is HY_INVALID_ARGUMENT
+/// (the message names the known ones) and subscribes nothing. Otherwise as
+/// `hy_engine_subscribe_with`.
+#[no_mangle]
+pub extern "C" fn hy_engine_subscribe_kinds(
+    engine: *const hy_engine,
+    capacity: usize,
+    overflow: hy_overflow,
+    kinds: *const *const c_char,
+    kinds_len: usize,
+    subscription_out: *mut *mut hy_subscription,
+) -> hy_result {
+    ffi_panic_boundary! {
+        let e = try_engine(engine)?;
+        let out = try_out(subscription_out, "subscription_out")?;
+        let overflow = overflow_from(overflow)?;
+        let raw = crate::ffi::try_slice(kinds, kinds_len, HY_EVENT_KIND_NAMES_MAX, "kinds")?;
+        let names = raw
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| crate::ffi::try_str(p, &format!("kinds[{i}]")))
+            .collect::<Result<Vec<&str>, hy_result>>()?;
+        let kinds = EventKinds::from_names(names)?;
+        let rx = e.subscribe_with(SubscribeOptions { capacity, overflow, kinds })?;
+        out.set(Box::into_raw(Box::new(hy_subscription { rx, pending: None })));
+        Ok(())
+    }
+}
+
+/// Most names `hy_engine_subscribe_kinds` takes.
+pub const HY_EVENT_KIND_NAMES_MAX: usize = 128;
+const _: () = assert!(HY_EVENT_KIND_NAMES_MAX == haoyuan_core::EVENT_KIND_NAMES_MAX);
 
 /// Whether the engine cut this subscriber off because its queue was full
 /// (`HY_OVERFLOW_DISCONNECT`): the events after those still queued were not delivered.

@@ -195,7 +195,52 @@ static void test_block_policy_keeps_every_event(void) {
     hy_engine_free(r.engine);
 }
 
+/* A subscription to some types only: the others take no room in its queue (capacity 2, and
+ * ten registrations before the two cancellations it asked for) and show as gaps in seq; bad
+ * names subscribe nothing. */
+static void test_subscribe_kinds(void) {
+    region r;
+    CHECK(region_open(&r, NULL, HY_POLICY_JSON));
+    hy_subscription *ev = NULL;
+    const char *bad[] = {"cancelled", "canceled"};
+    CHECK_RC(hy_engine_subscribe_kinds(r.engine, 2, HY_OVERFLOW_DISCONNECT, bad, 2, &ev), HY_INVALID_ARGUMENT);
+    CHECK(ev == NULL && strstr(last_error(), "\"canceled\"") != NULL);
+    CHECK_RC(hy_engine_subscribe_kinds(r.engine, 2, HY_OVERFLOW_DISCONNECT, NULL, 0, &ev), HY_INVALID_ARGUMENT);
+    const char *null_name[] = {"cancelled", NULL};
+    CHECK_RC(hy_engine_subscribe_kinds(r.engine, 2, HY_OVERFLOW_DISCONNECT, null_name, 2, &ev), HY_NULL_PARAMETER);
+    CHECK_RC(hy_engine_subscribe_kinds(r.engine, 2, HY_OVERFLOW_DISCONNECT, bad, HY_EVENT_KIND_NAMES_MAX + 1, &ev), HY_INVALID_ARGUMENT);
+    CHECK(ev == NULL);
+    const char *kinds[] = {"cancelled", "cancelled"};
+    CHECK_OK(hy_engine_subscribe_kinds(r.engine, 2, HY_OVERFLOW_DISCONNECT, kinds, 2, &ev));
+    hy_slot_id slot;
+    CHECK(region_publish(&r, r.dr_li, 1, 2, &slot));
+    hy_booking b1 = book_one(&r, slot), b2 = book_one(&r, slot), c;
+    CHECK(b1.state == HY_BOOKING_BOOKED && b2.state == HY_BOOKING_BOOKED);
+    for (int i = 0; i < 10; i++) {
+        hy_patient_id p;
+        CHECK_OK(hy_engine_register_patient(r.engine, &p));
+    }
+    CHECK_OK(hy_engine_cancel(r.engine, b1.id, &c));
+    CHECK_OK(hy_engine_cancel(r.engine, b2.id, &c));
+    bool cut = true;
+    CHECK_OK(hy_subscription_is_cut_off(ev, &cut));
+    CHECK(!cut);
+    char buf[4096];
+    size_t n = 0, count = 0;
+    CHECK_OK(hy_subscription_poll(ev, buf, sizeof buf, &n, &count));
+    CHECK(count == 2);
+    const char *second = strchr(buf, '\n') + 1;
+    unsigned long long s1 = 0, s2 = 0;
+    CHECK(sscanf(buf, "{\"seq\":%llu", &s1) == 1 && sscanf(second, "{\"seq\":%llu", &s2) == 1);
+    CHECK(s2 == s1 + 1 && strstr(buf, "\"type\":\"cancelled\"") != NULL);
+    CHECK(strstr(second, "\"type\":\"cancelled\"") != NULL);
+    CHECK(strstr(buf, "booked") == NULL && strstr(buf, "patient_registered") == NULL);
+    hy_subscription_free(ev);
+    hy_engine_free(r.engine);
+}
+
 TEST_MAIN_BEGIN
+    RUN(test_subscribe_kinds);
     RUN(test_poll_json_lines);
     RUN(test_full_queue_disconnects);
     RUN(test_block_policy_keeps_every_event);

@@ -1164,13 +1164,16 @@ impl Engine {
     /// is full, `overflow="disconnect"` cuts the subscription off (see `Subscription.cut_off`;
     /// the engine never waits) and `overflow="block"` makes the emitting engine call wait at its
     /// end, outside every lock, until the queue has room — never poll such a subscription from a
-    /// thread that also calls the engine.
+    /// thread that also calls the engine. `kinds`, a list of event type names (`"cancelled"`,
+    /// `"expired"` …, the events' `kind`), receives those alone: the others take no room in
+    /// the queue and show as gaps in `seq`; a `"group"` event comes when it holds a type named.
     // A literal default, so that the signature (and the stub) show it; asserted equal to core's.
-    #[pyo3(signature = (capacity=65536, overflow="disconnect"))]
+    #[pyo3(signature = (capacity=65536, overflow="disconnect", kinds=None))]
     fn subscribe(
         &self,
         #[pyo3(from_py_with = crate::args::int::<u64>)] capacity: u64,
         overflow: &str,
+        kinds: Option<Vec<String>>,
     ) -> PyResult<Subscription> {
         const _: () = assert!(haoyuan::SUBSCRIPTION_CAPACITY_DEFAULT == 65536);
         let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
@@ -1183,9 +1186,15 @@ impl Engine {
                 )))
             }
         };
+        let kinds = match kinds {
+            None => haoyuan::EventKinds::ALL,
+            Some(names) => {
+                haoyuan::EventKinds::from_names(names.iter().map(String::as_str)).map_err(HyErr)?
+            }
+        };
         let sub = self
             .engine()?
-            .subscribe_with(haoyuan::SubscribeOptions { capacity, overflow })
+            .subscribe_with(haoyuan::SubscribeOptions { capacity, overflow, kinds })
             .map_err(HyErr)?;
         Ok(Subscription::new(sub))
     }

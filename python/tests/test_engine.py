@@ -338,6 +338,30 @@ def test_events_poll_and_tables(region: Region) -> None:
     assert frame["booking"].tolist() == [-1, b.id, b.id]
 
 
+def test_subscribe_to_some_kinds(region: Region) -> None:
+    e = region.engine
+    every = e.subscribe()
+    some = e.subscribe(capacity=2, kinds=["cancelled", "cancelled"])
+    p, q = e.register_patient(), e.register_patient()
+    b, c = e.book(p, region.slots[0], "app"), e.book(q, region.slots[1], "app")
+    for _ in range(10):
+        e.register_patient()
+    e.cancel(b.id)
+    e.cancel(c.id)
+    got = some.poll()
+    assert [ev.kind for ev in got] == ["cancelled", "cancelled"] and not some.cut_off
+    assert got == [ev for ev in every.poll() if ev.kind == "cancelled"]
+    # A bad set subscribes nothing.
+    subscribers = len(e.metrics()["subscribers"])
+    with pytest.raises(hy.InvalidArgument, match="canceled"):
+        e.subscribe(kinds=["canceled"])
+    with pytest.raises(hy.InvalidArgument):
+        e.subscribe(kinds=[])
+    with pytest.raises(TypeError):
+        e.subscribe(kinds="cancelled")
+    assert len(e.metrics()["subscribers"]) == subscribers
+
+
 # ------------------------------------------------------------------ the names shared with Rust and C
 
 

@@ -403,6 +403,7 @@ fn main() {
         .subscribe_with(SubscribeOptions {
             capacity: 4 * FLASH_REQUESTS,
             overflow: Overflow::Disconnect,
+            ..SubscribeOptions::default()
         })
         .expect("within SUBSCRIPTION_CAPACITY_MAX");
     let t = Instant::now();

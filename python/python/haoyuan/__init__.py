@@ -383,12 +383,28 @@ class Engine(_native.Engine):
     ``HAOYUAN_CARD_KEY_FILE`` from the environment, else a random key for this engine.
     """
 
-    def subscribe(self, capacity: int = 65536, overflow: str = "disconnect") -> Subscription:  # type: ignore[override]
+    def subscribe(  # type: ignore[override]
+        self, capacity: int = 65536, overflow: str = "disconnect", kinds: Sequence[str] | None = None
+    ) -> Subscription:
         """Receive every event emitted from now on, through a queue of ``capacity`` events;
         ``overflow`` is ``"disconnect"`` (cut off when full; the engine never waits) or
         ``"block"`` (the emitting call waits for room, outside every lock — never poll such a
-        subscription from a thread that also calls the engine)."""
-        return Subscription(super().subscribe(capacity, overflow))
+        subscription from a thread that also calls the engine).
+
+        ``kinds``, a list of event type names (an event's ``kind``: ``"cancelled"``,
+        ``"expired"`` …), receives those alone: the others take no room in the queue and show
+        as gaps in ``seq``. A ``"group"`` event comes when it holds a type named. An unknown
+        name raises ``InvalidArgument``, naming the known ones.
+
+        >>> e = Engine(start=0)
+        >>> sub = e.subscribe(kinds=["cancelled", "expired"])
+        >>> _ = e.register_patient()
+        >>> sub.poll()
+        []
+        """
+        if isinstance(kinds, str):
+            raise TypeError("kinds is a list of names, not one string: kinds=[%r]" % kinds)
+        return Subscription(super().subscribe(capacity, overflow, None if kinds is None else list(kinds)))
 
     # ---------------------------------------------------------------- durability
 
