@@ -374,6 +374,7 @@ typedef struct {
     const char *name;
     hy_engine *engine;
     hy_subscription *events;
+    hy_subscription *filtered; /* the last `subscribe` op's (some types only), read by `poll_events` */
     int32_t utc_offset_s;
     struct {
         char *name;
@@ -743,6 +744,25 @@ static outcome with_id(hy_result code, uint64_t id) {
         add_u64(o.out, "id", id);
     }
     return o;
+}
+
+/* One event of the filtered subscription, as {seq, event} into the array `userdata`. */
+static int32_t on_filtered_event(void *userdata, uint64_t seq, const char *json, size_t json_len) {
+    cJSON *list = userdata;
+    (void)json_len;
+    cJSON *event = parse_library_json(json);
+    const cJSON *kind = event ? cJSON_GetObjectItemCaseSensitive(event, "kind") : NULL;
+    const cJSON *type = kind ? cJSON_GetObjectItemCaseSensitive(kind, "type") : NULL;
+    if (!cJSON_IsString(type)) {
+        fprintf(stderr, "conformance (c): event %" PRIu64 " has no type\n", seq);
+        exit(2);
+    }
+    cJSON *item = need(cJSON_CreateObject());
+    add_u64(item, "seq", seq);
+    need(cJSON_AddStringToObject(item, "event", type->valuestring));
+    cJSON_AddItemToArray(list, item);
+    cJSON_Delete(event);
+    return 0;
 }
 
 static outcome empty(hy_result code) {
@@ -1279,6 +1299,38 @@ static int call(run *r, const char *op, const cJSON *a, outcome *o) {
         TRY(get_body(r, a, "policy", &text));
         *o = empty(hy_engine_set_policy(e, text, HY_POLICY_JSON));
         cJSON_free(text);
+    } else if (strcmp(op, "subscribe") == 0) {
+        const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(a, "kinds"), *k;
+        if (!cJSON_IsArray(kinds) || cJSON_GetArraySize(kinds) > HY_EVENT_KIND_NAMES_MAX)
+            return bad(r, "kinds is an array of at most %d names", (int)HY_EVENT_KIND_NAMES_MAX);
+        const char *names[HY_EVENT_KIND_NAMES_MAX];
+        size_t n = 0;
+        cJSON_ArrayForEach(k, kinds) {
+            if (!cJSON_IsString(k)) return bad(r, "kinds: a name");
+            names[n++] = k->valuestring;
+        }
+        double capacity;
+        TRY(get_number(r, a, "capacity", 0, 1e12, &capacity));
+        hy_subscription *sub = NULL;
+        *o = empty(hy_engine_subscribe_kinds(e, (size_t)capacity, HY_OVERFLOW_DISCONNECT, names, n, &sub));
+        if (o->code == HY_OK) {
+            hy_subscription_free(r->filtered);
+            r->filtered = sub;
+        }
+    } else if (strcmp(op, "poll_events") == 0) {
+        if (r->filtered == NULL) return bad(r, "poll_events before a subscribe");
+        cJSON *list = need(cJSON_CreateArray());
+        /* One thread called the engine: the queue is in seq order already. */
+        code = hy_subscription_dispatch(r->filtered, on_filtered_event, list, 0, NULL);
+        bool cut = false;
+        if (code == HY_OK) code = hy_subscription_is_cut_off(r->filtered, &cut);
+        *o = empty(code);
+        if (code == HY_OK) {
+            cJSON_AddItemToObject(o->out, "events", list);
+            need(cJSON_AddBoolToObject(o->out, "cut_off", cut));
+        } else {
+            cJSON_Delete(list);
+        }
     } else if (strcmp(op, "leave_waitlist") == 0) {
         uint64_t id;
         TRY(get_id(r, a, "entry", &id));
@@ -1482,6 +1534,7 @@ static int play(run *r, const cJSON *scenario) {
 
 static void run_free(run *r) {
     hy_subscription_free(r->events);
+    hy_subscription_free(r->filtered);
     hy_engine_free(r->engine);
     for (size_t i = 0; i < r->names_len; i++) {
         free(r->names[i].name);

@@ -172,6 +172,8 @@ class Run:
         except haoyuan.HaoyuanError as e:
             raise Bad(f"engine: {e}") from e
         self.events = self.engine.subscribe()
+        #: The subscription of the last `subscribe` op (some types only), read by `poll_events`.
+        self.filtered: haoyuan.Subscription | None = None
         self.names: dict[str, Any] = {}
         self.lines: list[str] = []
         self.mismatches = 0
@@ -519,6 +521,16 @@ class Run:
     def op_set_policy(self, a: dict[str, Any]) -> Any:
         self.engine.set_policy(json.dumps(self.body(a, "policy")))
         return {}
+
+    def op_subscribe(self, a: dict[str, Any]) -> Any:
+        self.filtered = self.engine.subscribe(capacity=a["capacity"], kinds=a["kinds"])
+        return {}
+
+    def op_poll_events(self, a: dict[str, Any]) -> Any:
+        if self.filtered is None:
+            raise Bad("poll_events before a subscribe")
+        events = sorted(self.filtered.poll(), key=lambda e: e.seq)
+        return {"events": [{"seq": e.seq, "event": e.kind} for e in events], "cut_off": self.filtered.cut_off}
 
     def op_leave_waitlist(self, a: dict[str, Any]) -> Any:
         self.engine.leave_waitlist(self.id(a, "entry"))

@@ -94,6 +94,8 @@ struct Run {
     name: String,
     engine: Engine,
     events: Subscription,
+    /// The subscription of the last `subscribe` op (some types only), read by `poll_events`.
+    filtered: std::cell::RefCell<Option<Subscription>>,
     utc_offset_s: i32,
     names: HashMap<String, Value>,
     out: String,
@@ -123,6 +125,7 @@ impl Run {
             name: name.to_string(),
             engine,
             events,
+            filtered: std::cell::RefCell::new(None),
             utc_offset_s,
             names: HashMap::new(),
             out: String::new(),
@@ -714,6 +717,36 @@ impl Run {
                 .and_then(|p| e.set_policy(p))
                 .map(|()| json!({}))
                 .map_err(engine_err),
+            "subscribe" => {
+                let names = a.get("kinds").and_then(Value::as_array).ok_or("kinds")?;
+                let names =
+                    names.iter().map(|n| n.as_str().ok_or("kinds: a name")).collect::<Result<Vec<_>, _>>()?;
+                let capacity = a.get("capacity").and_then(Value::as_u64).ok_or("capacity")?;
+                EventKinds::from_names(names)
+                    .and_then(|kinds| {
+                        e.subscribe_with(SubscribeOptions {
+                            capacity: capacity as usize,
+                            kinds,
+                            ..SubscribeOptions::default()
+                        })
+                    })
+                    .map(|sub| {
+                        *self.filtered.borrow_mut() = Some(sub);
+                        json!({})
+                    })
+                    .map_err(engine_err)
+            }
+            "poll_events" => {
+                let filtered = self.filtered.borrow();
+                let sub = filtered.as_ref().ok_or("poll_events before a subscribe")?;
+                let mut events: Vec<Event> = sub.try_iter().collect();
+                events.sort_by_key(|ev| ev.seq);
+                let events: Vec<Value> = events
+                    .iter()
+                    .map(|ev| json!({"seq": ev.seq, "event": ev.kind.event_type().name()}))
+                    .collect();
+                Ok(json!({"events": events, "cut_off": sub.is_cut_off()}))
+            }
             "leave_waitlist" => e
                 .leave_waitlist(WaitlistId(self.id(a, "entry")?))
                 .map(|()| json!({}))
