@@ -118,16 +118,74 @@ impl<const N: usize> Default for MemoTable<N> {
 }
 
 /// A department-day `alternatives` may read: its member number and department, its counters
-/// with their first and last start, the pools the requester may take from every slot of it
-/// (`None`: ask slot by slot) and its load.
+/// (their index in the store) with their first and last start, the pools the requester may take
+/// from every slot of it (`None`: ask slot by slot) and its load.
 #[derive(Copy, Clone)]
-struct Candidate<'g> {
+struct Candidate {
     member: u32,
     department: DepartmentId,
-    counts: &'g DayCounts,
+    counts: u32,
     starts: Option<(u16, u16)>,
     pools: Option<Pools>,
     load: f32,
+}
+
+/// The working vectors of one `alternatives` call, kept per thread and reused: a call made
+/// eight allocations (and as many frees), ~4% of a simulated city's instructions, for vectors of
+/// a district's size. Each is cleared before use; one grown past `ALTERNATIVES_SCRATCH_MAX`
+/// entries (a very large group) is given back after the call, so a thread keeps at most that.
+#[derive(Default)]
+struct AlternativesScratch {
+    /// Per member: already found, or of the home institution (never offered).
+    seen: Vec<bool>,
+    /// (member, department, earliest free place, load of its day) of every department found.
+    found: Vec<(u32, DepartmentId, Found, f32)>,
+    /// A day's free members not yet seen, with their counters, before those are read.
+    pending: Vec<(u32, DepartmentId, u32)>,
+    /// A day's candidates before their lists are read.
+    candidates: Vec<Candidate>,
+    /// The order a day's candidates are read in (keys, see the call).
+    order: Vec<u128>,
+    /// The best keys found on the day (a max-heap).
+    best: std::collections::BinaryHeap<u128>,
+    /// The found departments' rank keys.
+    ranked: Vec<(u128, u32)>,
+}
+
+/// Entries past which a thread's `AlternativesScratch` vector is freed after the call.
+const ALTERNATIVES_SCRATCH_MAX: usize = 4096;
+
+impl AlternativesScratch {
+    fn clear(&mut self) {
+        self.seen.clear();
+        self.found.clear();
+        self.pending.clear();
+        self.candidates.clear();
+        self.order.clear();
+        self.best.clear();
+        self.ranked.clear();
+    }
+
+    /// Whether any vector outgrew `ALTERNATIVES_SCRATCH_MAX` (then the whole is dropped).
+    fn oversized(&self) -> bool {
+        [
+            self.seen.capacity(),
+            self.found.capacity(),
+            self.pending.capacity(),
+            self.candidates.capacity(),
+            self.order.capacity(),
+            self.best.capacity(),
+            self.ranked.capacity(),
+        ]
+        .into_iter()
+        .any(|c| c > ALTERNATIVES_SCRATCH_MAX)
+    }
+}
+
+thread_local! {
+    /// This thread's `alternatives` working vectors (see `AlternativesScratch`).
+    static ALTERNATIVES_SCRATCH: std::cell::RefCell<AlternativesScratch> =
+        std::cell::RefCell::default();
 }
 
 /// The last minute of a day: a start no slot passes.
@@ -895,6 +953,38 @@ impl Engine {
         date_to: Date,
         limit: u32,
     ) -> Result<Vec<Alternative>> {
+        ALTERNATIVES_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => {
+                scratch.clear();
+                let answer =
+                    self.alternatives_in(&mut scratch, department, date_from, date_to, limit);
+                if scratch.oversized() {
+                    *scratch = AlternativesScratch::default();
+                }
+                answer
+            }
+            // Never nested today; should a call ever run inside another on one thread, it
+            // works on vectors of its own.
+            Err(_) => self.alternatives_in(
+                &mut AlternativesScratch::default(),
+                department,
+                date_from,
+                date_to,
+                limit,
+            ),
+        })
+    }
+
+    /// `alternatives` on working vectors `scratch` (cleared).
+    fn alternatives_in(
+        &self,
+        scratch: &mut AlternativesScratch,
+        department: DepartmentId,
+        date_from: Date,
+        date_to: Date,
+        limit: u32,
+    ) -> Result<Vec<Alternative>> {
+        let AlternativesScratch { seen, found, pending, candidates, order, best, ranked } = scratch;
         let pin = &crossbeam_epoch::pin();
         self.check_range(date_from, date_to)?;
         if limit == 0 || limit > QUERY_LIMIT_MAX {
@@ -912,22 +1002,15 @@ impl Engine {
         // Per member: already found, or of the home institution (never offered). The group
         // keeps each member's institution beside it, so that telling them apart reads no
         // department record.
-        let mut seen: Vec<bool> =
-            members.institutions.iter().map(|&i| i == home.institution).collect();
-        let mut found: Vec<(u32, DepartmentId, Found, f32)> = Vec::with_capacity(seen.len());
+        seen.extend(members.institutions.iter().map(|&i| i == home.institution));
         let by_wait = self.pol().board.rank_alternatives == AlternativesRank::ExpectedWait;
         // The one date whose places rank by their expected wait (`expected_wait_for`, at the
         // same `now`): on every other date the wait is 0.
         let wait_date = by_wait.then(|| self.local_session(now).0);
-        // A day's candidates before their lists are read, and the order they are read in (see
-        // below). Both reused from day to day.
-        let mut candidates: Vec<Candidate> = Vec::with_capacity(seen.len());
-        // A day's free members not yet seen, with their counters, before those are read.
-        let mut pending: Vec<(u32, DepartmentId, u32)> = Vec::with_capacity(seen.len());
-        let mut order: Vec<u128> = Vec::with_capacity(seen.len());
-        // The best `limit − found before the day` keys (start, load, member) found on the day:
-        // a max-heap, so that its top is the key a later candidate must beat.
-        let mut best = std::collections::BinaryHeap::<u128>::new();
+        // A day's candidates (`candidates`, `pending`) and the order they are read in
+        // (`order`, see below) are reused from day to day. `best` holds the best `limit − found
+        // before the day` keys (start, load, member) found on the day: a max-heap, so that its
+        // top is the key a later candidate must beat.
         for i in 0..days {
             if found.len() >= limit as usize {
                 break;
@@ -960,7 +1043,7 @@ impl Engine {
             // candidate asks the memo for its own starts. Mostly so on the days after today.
             let date_pools = self.pools_for_starts(date, (0, LAST_MINUTE), false, now, &mut memo);
             candidates.clear();
-            for &(m, d, counts) in &pending {
+            for &(m, d, counts) in pending.iter() {
                 // The set holds any pool's free place; this requester's pools decide, from the
                 // counters alone where they can (`pools_if_free`, as `day_to_scan` does).
                 let c = self.store.day_counts(counts);
@@ -990,7 +1073,7 @@ impl Engine {
                 candidates.push(Candidate {
                     member: m,
                     department: d,
-                    counts: c,
+                    counts,
                     starts,
                     pools,
                     load,
@@ -1028,8 +1111,9 @@ impl Engine {
             best.clear();
             for (n, &bound) in order.iter().enumerate() {
                 let k = bound as u32;
-                let Candidate { member: m, department: d, counts: c, starts, pools, load } =
+                let Candidate { member: m, department: d, counts, starts, pools, load } =
                     candidates[k as usize];
+                let c = self.store.day_counts(counts);
                 let Some(day_scan) =
                     self.scan_of(c, starts, pools, date, false, now, &mut memo, pin)
                 else {
@@ -1082,28 +1166,24 @@ impl Engine {
         // district may offer a hundred candidates for five places, and a selection (linear)
         // finds the few kept before they are sorted, and only they get their answer record
         // (`FreeSlot`: a registry lookup and a clock conversion).
-        let mut ranked: Vec<(u128, u32)> = found
-            .iter()
-            .enumerate()
-            .map(|(i, (m, d, f, load))| {
-                let wait =
-                    if by_wait { self.expected_wait_for(*d, f.date, f.start_min, now) } else { 0 };
-                let day = (f.date.0 - date_from.0) as u16;
-                let rank = (day as u128) << 112
-                    | (wait as u128) << 80
-                    | (f.start_min as u128) << 64
-                    | (load.to_bits() as u128) << 32
-                    | *m as u128;
-                (rank, i as u32)
-            })
-            .collect();
+        ranked.extend(found.iter().enumerate().map(|(i, (m, d, f, load))| {
+            let wait =
+                if by_wait { self.expected_wait_for(*d, f.date, f.start_min, now) } else { 0 };
+            let day = (f.date.0 - date_from.0) as u16;
+            let rank = (day as u128) << 112
+                | (wait as u128) << 80
+                | (f.start_min as u128) << 64
+                | (load.to_bits() as u128) << 32
+                | *m as u128;
+            (rank, i as u32)
+        }));
         if ranked.len() > limit as usize {
             ranked.select_nth_unstable(limit as usize - 1);
             ranked.truncate(limit as usize);
         }
         ranked.sort_unstable();
         let mut out = Vec::with_capacity(ranked.len());
-        for (_, i) in ranked {
+        for &(_, i) in ranked.iter() {
             let (_, d, f, load) = found[i as usize];
             let dep = self.registry.department(d)?;
             let tier = self.registry.institution(dep.institution)?.tier;
