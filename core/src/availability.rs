@@ -826,10 +826,14 @@ impl Engine {
         // One pin and one pools memo for the whole range; the answer's size is known.
         let pin = &crossbeam_epoch::pin();
         let mut memo = PoolsMemo::default();
-        // Two passes: the first finds each day's counters and asks for their lines
-        // (`prefetch`), the second reads them — on a province each day is a miss to memory,
-        // and fourteen asked for together overlap instead of following one another.
+        // Three passes: the first asks for each day's index entry (`prefetch`), the second
+        // reads them and asks for the counters' lines, the third reads those — on a province
+        // each entry and each counter is a miss to memory, and fourteen asked for together
+        // overlap instead of following one another.
         let days = (date_to.0 - date_from.0 + 1) as usize;
+        for i in 0..days {
+            self.store.prefetch_department_day(department, date_from.plus_days(i as i32));
+        }
         let counts: Vec<Option<u32>> = (0..days)
             .map(|i| {
                 let c = self.store.department_day_counts(department, date_from.plus_days(i as i32));

@@ -162,6 +162,24 @@ impl DayIndex {
         (counts != NONE && table.date.load(Ordering::Acquire) == date.0).then_some(counts)
     }
 
+    /// Ask for the line of `id`'s entry on `date` — `get`'s last load before the counters —
+    /// without waiting for it: a caller about to look up many dates asks for all their entries
+    /// first, so that their misses overlap (`Engine::free_places_by_day`). The loads before it
+    /// (the date's table and chunk directory) are shared by every id of the date and mostly
+    /// cached.
+    #[inline]
+    pub fn prefetch(&self, id: u32, date: Date) {
+        let Some(table) = self.dates.get(date) else { return };
+        // Safety: as in `get` (tables, directories and chunks are freed only by `drop`). A
+        // table being reused for another date only makes the hint useless, never unsafe.
+        let Some(table) = (unsafe { table.load(Ordering::Acquire).as_ref() }) else { return };
+        let chunks = unsafe { &*table.chunks.load(Ordering::Acquire) };
+        let Some(chunk) = chunks.0.get(id as usize / CHUNK) else { return };
+        if let Some(chunk) = unsafe { chunk.load(Ordering::Acquire).as_ref() } {
+            crate::sync::prefetch(&chunk.0[id as usize % CHUNK]);
+        }
+    }
+
     /// Make `counts` the counters of `id` on `date` (serialised writers only).
     pub fn set(&self, id: u32, date: Date, counts: u32) {
         assert!(date.is_valid(), "dates are checked before their days are made");

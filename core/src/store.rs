@@ -1262,6 +1262,11 @@ impl SlotStore {
         self.by_department_day.get(department.0, date)
     }
 
+    /// Ask for the line that says where a department-day's counters are (`DayIndex::prefetch`).
+    pub fn prefetch_department_day(&self, department: DepartmentId, date: Date) {
+        self.by_department_day.prefetch(department.0, date)
+    }
+
     /// A resource-day's counters, if it has slots.
     pub fn resource_day_counts(&self, resource: ResourceId, date: Date) -> Option<u32> {
         self.by_resource_day.get(resource.0, date)
