@@ -144,16 +144,11 @@ impl DayIndex {
     /// The counters of `id` on `date`, if it has any.
     #[inline]
     pub fn get(&self, id: u32, date: Date) -> Option<u32> {
-        let table = self.dates.get(date)?.load(Ordering::Acquire);
-        // Safety: tables are freed only by `drop`.
-        let table = unsafe { table.as_ref() }?;
+        let (table, entry) = self.entry(id, date)?;
         if table.date.load(Ordering::Acquire) != date.0 {
             return None;
         }
-        // Safety: chunk directories and chunks are freed only by `drop`.
-        let chunks = unsafe { &*table.chunks.load(Ordering::Acquire) };
-        let chunk = chunks.0.get(id as usize / CHUNK)?.load(Ordering::Acquire);
-        let counts = unsafe { chunk.as_ref() }?.0[id as usize % CHUNK].load(Ordering::Acquire);
+        let counts = entry.load(Ordering::Acquire);
         // Read again after the entry. The writer clears the date before it empties the table
         // (`retire_before`) and stores a new date before the new date's entries (`set`), each
         // store release; the entry was loaded acquire. So an entry written by either comes
@@ -169,15 +164,21 @@ impl DayIndex {
     /// cached.
     #[inline]
     pub fn prefetch(&self, id: u32, date: Date) {
-        let Some(table) = self.dates.get(date) else { return };
-        // Safety: as in `get` (tables, directories and chunks are freed only by `drop`). A
-        // table being reused for another date only makes the hint useless, never unsafe.
-        let Some(table) = (unsafe { table.load(Ordering::Acquire).as_ref() }) else { return };
-        let chunks = unsafe { &*table.chunks.load(Ordering::Acquire) };
-        let Some(chunk) = chunks.0.get(id as usize / CHUNK) else { return };
-        if let Some(chunk) = unsafe { chunk.load(Ordering::Acquire).as_ref() } {
-            crate::sync::prefetch(&chunk.0[id as usize % CHUNK]);
+        // A table being reused for another date only makes the hint useless.
+        if let Some((_, entry)) = self.entry(id, date) {
+            crate::sync::prefetch(entry);
         }
+    }
+
+    /// The table that holds `date` now (or held it: the caller checks its date) and `id`'s
+    /// entry in it, without reading the entry.
+    #[inline]
+    fn entry(&self, id: u32, date: Date) -> Option<(&DateTable, &AtomicU32)> {
+        // Safety: tables, chunk directories and chunks are freed only by `drop`.
+        let table = unsafe { self.dates.get(date)?.load(Ordering::Acquire).as_ref() }?;
+        let chunks = unsafe { &*table.chunks.load(Ordering::Acquire) };
+        let chunk = unsafe { chunks.0.get(id as usize / CHUNK)?.load(Ordering::Acquire).as_ref() }?;
+        Some((table, &chunk.0[id as usize % CHUNK]))
     }
 
     /// Make `counts` the counters of `id` on `date` (serialised writers only).

@@ -100,23 +100,21 @@ pub extern "C" fn hy_engine_subscribe_with(
     subscription_out: *mut *mut hy_subscription,
 ) -> hy_result {
     ffi_panic_boundary! {
-        subscribe_into(engine, capacity, overflow, || Ok(EventKinds::ALL), subscription_out)
+        subscribe_into(engine, capacity, overflow, EventKinds::ALL, subscription_out)
     }
 }
 
-/// The body of both `hy_engine_subscribe_*`: the arguments checked in order (engine, out,
-/// overflow, then `kinds`), and a new handle in `*subscription_out` on success.
+/// The body of both `hy_engine_subscribe_*`: a new handle in `*subscription_out` on success.
 fn subscribe_into(
     engine: *const hy_engine,
     capacity: usize,
     overflow: hy_overflow,
-    kinds: impl FnOnce() -> Result<EventKinds, hy_result>,
+    kinds: EventKinds,
     subscription_out: *mut *mut hy_subscription,
 ) -> Result<(), hy_result> {
     let e = try_engine(engine)?;
     let out = try_out(subscription_out, "subscription_out")?;
     let overflow = overflow_from(overflow)?;
-    let kinds = kinds()?;
     let rx = e.subscribe_with(SubscribeOptions { capacity, overflow, kinds })?;
     out.set(Box::into_raw(Box::new(hy_subscription { rx, pending: None })));
     Ok(())
@@ -140,16 +138,14 @@ pub extern "C" fn hy_engine_subscribe_kinds(
     subscription_out: *mut *mut hy_subscription,
 ) -> hy_result {
     ffi_panic_boundary! {
-        let names = || {
-            let raw = crate::ffi::try_slice(kinds, kinds_len, HY_EVENT_KIND_NAMES_MAX, "kinds")?;
-            let names = raw
-                .iter()
-                .enumerate()
-                .map(|(i, &p)| crate::ffi::try_str(p, &format!("kinds[{i}]")))
-                .collect::<Result<Vec<&str>, hy_result>>()?;
-            Ok(EventKinds::from_names(names)?)
-        };
-        subscribe_into(engine, capacity, overflow, names, subscription_out)
+        let raw = crate::ffi::try_slice(kinds, kinds_len, HY_EVENT_KIND_NAMES_MAX, "kinds")?;
+        let names = raw
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| crate::ffi::try_str(p, &format!("kinds[{i}]")))
+            .collect::<Result<Vec<&str>, hy_result>>()?;
+        let kinds = EventKinds::from_names(names)?;
+        subscribe_into(engine, capacity, overflow, kinds, subscription_out)
     }
 }
 
