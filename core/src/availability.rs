@@ -128,6 +128,9 @@ struct Candidate {
     starts: Option<(u16, u16)>,
     pools: Option<Pools>,
     load: f32,
+    /// No later than the start of its earliest free place (the day's first start, or its
+    /// hint's, `FreeHint::start_bound`): what the candidates are read in the order of.
+    bound: u16,
 }
 
 /// The working vectors of one `alternatives` call, kept per thread and reused: a call made
@@ -239,15 +242,18 @@ impl<'g> DayScan<'g> {
     }
 
     /// The scan read every slot from `from` up to `to` (a place in the list: the first slot
-    /// it found free, or could not judge, or the list's end) and found none free in `pools`.
-    fn read_full_until(&self, to: usize) {
+    /// it found free, or could not judge, or the list's end) and found none free in `pools`;
+    /// `start` is the start of the last slot it read up to and including `to` (no later than
+    /// the slot at `to`: the list is in start order), if it read one.
+    fn read_full_until(&self, to: usize, start: Option<u16>) {
         if to <= self.from {
             // The first slot read was free (the usual case): nothing learned.
             return;
         }
         // (`advance_hint` moves a department-day's only: releases keep only those.)
         if let Some(pools) = self.pools {
-            self.counts.advance_hint(self.hint, self.hint.extended(pools.mask(), self.from, to));
+            let to_hint = self.hint.extended(pools.mask(), self.from, to, start);
+            self.counts.advance_hint(self.hint, to_hint);
         }
     }
 }
@@ -738,6 +744,8 @@ impl Engine {
                 // Where the head of slots read and found full ends (the day's hint may move
                 // there): at the first slot free, filtered out or gone, else the list's end.
                 let mut full_until = None;
+                // The start of the last slot read up to there (the hint's start).
+                let mut head_start = None;
                 // Room for what the day can give at most, once (not doubling as it fills).
                 out.reserve(day_scan.slots.len().saturating_sub(day_scan.from).min(wanted));
                 for (i, id) in day_scan.to_read() {
@@ -745,6 +753,9 @@ impl Engine {
                         full_until = full_until.or(Some(i));
                         continue;
                     };
+                    if full_until.is_none() {
+                        head_start = Some(s.start_min);
+                    }
                     if found >= wanted && s.start_min > last_start {
                         break;
                     }
@@ -765,7 +776,7 @@ impl Engine {
                         last_start = s.start_min;
                     }
                 }
-                day_scan.read_full_until(full_until.unwrap_or(day_scan.slots.len()));
+                day_scan.read_full_until(full_until.unwrap_or(day_scan.slots.len()), head_start);
                 lists_found += (found > 0) as u32;
             };
             // A day with nothing free for this requester is skipped without reading a slot.
@@ -1074,6 +1085,11 @@ impl Engine {
                 let load =
                     if places == 0 { 0.0 } else { (c.taken() as f32 / places as f32).min(1.0) };
                 debug_assert!((0.0..=1.0).contains(&load) && load.is_sign_positive());
+                // Where its free places can begin: the day's first start, or later where the
+                // day's hint knows a head of full slots (read from the same line).
+                let first = starts.map_or(0, |(first, _)| first);
+                let bound = pools
+                    .map_or(first, |p| first.max(c.department_day_hint().start_bound(p.mask())));
                 candidates.push(Candidate {
                     member: m,
                     department: d,
@@ -1081,17 +1097,19 @@ impl Engine {
                     starts,
                     pools,
                     load,
+                    bound,
                 });
             }
             // Which candidates' lists to read. A day's key is (start, load, member) — the wait
-            // is 0 but under `ExpectedWait` — and the day's first start is a bound below a
-            // candidate's earliest free one, so (first start, load, member) is a bound below its
-            // key. Read in the order of those bounds, the candidates can stop once the day has
-            // given the places still wanted with keys all below the next candidate's bound: no
-            // candidate after it can rank before them. A district whose clinics open at the same
-            // hour reads the lists of about `limit` of its candidates, not of all of them. Under
-            // `ExpectedWait` the wait breaks the bound on today's date, where every candidate
-            // is read; on the other dates the wait is 0 and the bound holds.
+            // is 0 but under `ExpectedWait` — and a candidate's `bound` (the day's first start,
+            // or its hint's) is no later than its earliest free start, so (bound, load, member)
+            // is a bound below its key. Read in the order of those bounds, the candidates can
+            // stop once the day has given the places still wanted with keys all below the next
+            // candidate's bound: no candidate after it can rank before them. A district whose
+            // clinics open at the same hour reads the lists of about `limit` of its candidates,
+            // not of all of them; once the mornings are booked, the hints' starts keep it so.
+            // Under `ExpectedWait` the wait breaks the bound on today's date, where every
+            // candidate is read; on the other dates the wait is 0 and the bound holds.
             let prune = wait_date != Some(date);
             // A key in one integer, whose order is the tuple's: a comparison of two is two
             // instructions, and a day's candidates are sorted by it. The candidate's number on
@@ -1102,12 +1120,8 @@ impl Engine {
                 (start as u128) << 64 | (load.to_bits() as u128) << 32 | k as u128
             };
             order.clear();
-            order.extend(
-                candidates
-                    .iter()
-                    .enumerate()
-                    .map(|(k, c)| key(c.starts.map_or(0, |(first, _)| first), c.load, k as u32)),
-            );
+            order
+                .extend(candidates.iter().enumerate().map(|(k, c)| key(c.bound, c.load, k as u32)));
             if prune {
                 order.sort_unstable();
             }
@@ -1115,7 +1129,7 @@ impl Engine {
             best.clear();
             for (n, &bound) in order.iter().enumerate() {
                 let k = bound as u32;
-                let Candidate { member: m, department: d, counts, starts, pools, load } =
+                let Candidate { member: m, department: d, counts, starts, pools, load, .. } =
                     candidates[k as usize];
                 let c = self.store.day_counts(counts);
                 let Some(day_scan) =
@@ -1126,11 +1140,16 @@ impl Engine {
                 // Its earliest free place: read slot by slot, only up to the first free one
                 // (past the closed ones and the known full ones: `day_to_scan`).
                 let mut full_until = day_scan.slots.len();
+                // The start of the last slot read up to there (the hint's start).
+                let mut head_start = None;
                 let earliest = day_scan.to_read().find_map(|(i, id)| {
                     let Some(s) = self.store.get_in(id, pin) else {
                         full_until = full_until.min(i);
                         return None;
                     };
+                    if full_until == day_scan.slots.len() {
+                        head_start = Some(s.start_min);
+                    }
                     let free = match day_scan.pools {
                         Some(pools) => s.free_in(pools.as_slice()),
                         None => self.free_now_memo(s, false, now, &mut memo),
@@ -1140,7 +1159,7 @@ impl Engine {
                         Found::of(id, s, free)
                     })
                 });
-                day_scan.read_full_until(full_until);
+                day_scan.read_full_until(full_until, head_start);
                 let Some(earliest) = earliest else { continue };
                 seen[m as usize] = true;
                 found.push((m, d, earliest, load));

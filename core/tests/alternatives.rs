@@ -27,7 +27,8 @@ struct DaySpec {
 const STARTS: [u16; 4] = [480, 495, 510, 540];
 
 fn day_spec() -> impl Strategy<Value = DaySpec> {
-    (prop::collection::vec((0..2usize, 0..STARTS.len(), 1u16..=3), 0..5), 0usize..8)
+    // Up to five places: a kiosk quota of 40% keeps one from three, two from five.
+    (prop::collection::vec((0..2usize, 0..STARTS.len(), 1u16..=5), 0..5), 0usize..8)
         .prop_map(|(slots, bookings)| DaySpec { slots, bookings })
 }
 
@@ -51,7 +52,10 @@ proptest! {
             any::<bool>(),
             prop::option::of(0u32..=3),
             prop::option::of(prop::sample::select(vec![17 * 60u16, 23 * 60])),
-            0i64..=1_050,
+            // Often in the hours before the first day's sessions, when a quota has rolled over
+            // for every start of the day (the pools, alike for the whole day, then include it)
+            // while the scans of 16:00 moved the day's hints with the general pool alone.
+            prop_oneof![0i64..=1_050, 780i64..=960],
         ),
         cancel_every in prop::option::of(1usize..=4),
     ) {
@@ -174,4 +178,87 @@ proptest! {
             .collect();
         prop_assert_eq!(got, want);
     }
+}
+
+/// A day's hint knows where the general pool's free places begin, and `alternatives` orders
+/// candidates by it — but only for a requester whose pools start there. In each case below,
+/// clinic A's 08:00 slot is full in the general pool and keeps places of another pool: a
+/// public query at 16:00 the day before moves the day's hint past it (to 10:00). Then that
+/// other pool opens to the public (`opens`), so the 08:00 place is theirs again, and it must
+/// outrank clinic B's 09:00 place with a limit of one (a bound of 10:00 would read B first and
+/// stop there).
+fn the_hint_of_a_pool_opened_later(policy: Policy, tier: Tier, opens: impl Fn(&Engine)) {
+    let engine = Engine::with_manual_clock(
+        EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
+        at(day0(), 16, 0),
+    )
+    .unwrap();
+    let app = engine.channel_id("app").unwrap();
+    let d1 = day0().plus_days(1);
+    let home_inst = engine.add_institution("Home Hospital", Tier::Tertiary, "Nancheng").unwrap();
+    let home = engine.add_department(home_inst, "paediatrics", "Paediatrics").unwrap();
+    let clinic = |name: &str, starts: &[u16]| {
+        let inst = engine.add_institution(name, tier, "Nancheng").unwrap();
+        let d = engine.add_department(inst, "paediatrics", "Paediatrics").unwrap();
+        let r = engine.add_resource(d, ResourceKind::Doctor, "Dr", false).unwrap();
+        let specs: Vec<SlotSpec> = starts
+            .iter()
+            .map(|&s| SlotSpec {
+                resource: r,
+                date: d1,
+                start_min: s,
+                end_min: s + 15,
+                capacity: 5,
+            })
+            .collect();
+        (d, engine.publish_slots(&specs).unwrap())
+    };
+    let (a, a_slots) = clinic("Clinic A", &[480, 600]);
+    let (b, _) = clinic("Clinic B", &[540]);
+    // Clinic A's 08:00 slot: every general place booked through the app; the others stay.
+    let early = a_slots.start;
+    while engine.book(&Request::new(engine.register_patient().unwrap(), early, app)).is_ok() {}
+    assert!(engine.slot(early).unwrap().pool_taken.total() < 5, "another pool's places are left");
+    let public = AvailabilityQuery::department(a, d1, d1);
+    assert_eq!(engine.find_free_slots(&public).unwrap()[0].start_min, 600);
+    opens(&engine);
+    let first = engine.find_free_slots(&public).unwrap();
+    assert_eq!((first[0].slot, first[0].start_min), (early, 480), "the place is public");
+    let got = engine.alternatives(home, d1, d1, 1).unwrap();
+    assert_eq!(
+        got.iter().map(|x| (x.department, x.earliest.start_min)).collect::<Vec<_>>(),
+        [(a, 480)]
+    );
+    // And with room for both, B's 09:00 after it.
+    let got = engine.alternatives(home, d1, d1, 2).unwrap();
+    assert_eq!(got.iter().map(|x| x.department).collect::<Vec<_>>(), [a, b]);
+    assert_eq!(engine.check_availability_index(), Ok(()));
+}
+
+/// A kiosk quota rolled over to the public (by 07:30, three hours before each start): the
+/// pools include a quota, which has no head.
+#[test]
+fn a_hint_does_not_bound_a_quota_rolled_over() {
+    let mut policy = Policy::default();
+    policy.channel_quotas = vec![ChannelQuota {
+        channels: vec!["kiosk".into()],
+        share: 0.4,
+        cutoff_hours_before_start: 3,
+    }];
+    the_hint_of_a_pool_opened_later(policy, Tier::Community, |engine| {
+        engine.advance_to(at(day0().plus_days(1), 7, 30)).unwrap();
+    });
+}
+
+/// A secondary clinic's referral places, opened to the public by a new policy: the pools
+/// include the referral pool, whose head (0) is short of the general one.
+#[test]
+fn a_hint_does_not_bound_a_referral_pool_short_of_the_general_head() {
+    let mut policy = Policy::default();
+    policy.referral.rollover_at_public_open = false;
+    let mut opened = policy.clone();
+    opened.referral.rollover_at_public_open = true;
+    the_hint_of_a_pool_opened_later(policy, Tier::Secondary, |engine| {
+        engine.set_policy(opened.clone()).unwrap();
+    });
 }
