@@ -1036,6 +1036,9 @@ impl Engine {
         // The one date whose places rank by their expected wait (`expected_wait_for`, at the
         // same `now`): on every other date the wait is 0.
         let wait_date = by_wait.then(|| self.local_session(now).0);
+        // Today, and the minute of day now: a slot of today starting at or before it has closed
+        // (booking closes at the start at the latest).
+        let (today, now_min) = now.to_local(self.utc_offset_s);
         // A day's candidates (`candidates`, `pending`) and the order they are read in
         // (`order`, see below) are reused from day to day. `best` holds the best `limit − found
         // before the day` keys (start, load, member) found on the day: a max-heap, so that its
@@ -1081,6 +1084,17 @@ impl Engine {
             // last pair asked is kept beside the memo and mostly answers (one compare, where
             // the memo's lookup cost ~95 instructions: 4% of a simulated city's).
             let mut last_asked: Option<((u16, u16), Option<Pools>)> = None;
+            // Today, the slots starting after this minute answer alike if its pools are the
+            // last minute's (the two bound the starts between), and those before it have
+            // closed: then a candidate whose own starts differ (its morning closed) is still
+            // passed over with nothing free in those pools, and its hint still bounds where
+            // its free places begin. Today's days are where the city's mornings are booked.
+            let open_from = now_min + 1;
+            let open_pools = (date_pools.is_none() && date == today && open_from <= LAST_MINUTE)
+                .then(|| {
+                    self.pools_for_starts(date, (open_from, LAST_MINUTE), false, now, &mut memo)
+                })
+                .flatten();
             for &(m, d, counts) in pending.iter() {
                 // The set holds any pool's free place; this requester's pools decide, from the
                 // counters alone where they can (`pools_if_free`, as `day_to_scan` does).
@@ -1103,8 +1117,18 @@ impl Engine {
                     },
                     (None, _) => None,
                 };
-                // Nothing free for this requester (`pools_if_free`).
-                if pools.is_some_and(|p| c.free_in(p.as_slice()) == 0) {
+                // The pools of every slot that may have a place for this requester, and the
+                // first start such a slot can have.
+                let first = starts.map_or(0, |(first, _)| first);
+                let open = match (pools, open_pools) {
+                    (Some(p), _) => Some((p, first)),
+                    (None, Some(p)) => Some((p, first.max(open_from))),
+                    (None, None) => None,
+                };
+                // Nothing free for this requester (`pools_if_free`). The counters count the
+                // places of every slot whose booking has closed too: none is passed over
+                // that has a place.
+                if open.is_some_and(|(p, _)| c.free_in(p.as_slice()) == 0) {
                     continue;
                 }
                 // The load of the day offered, from the same cache line (a load over the whole
@@ -1114,11 +1138,11 @@ impl Engine {
                 let load =
                     if places == 0 { 0.0 } else { (c.taken() as f32 / places as f32).min(1.0) };
                 debug_assert!((0.0..=1.0).contains(&load) && load.is_sign_positive());
-                // Where its free places can begin: the day's first start, or later where the
-                // day's hint knows a head of full slots (read from the same line).
-                let first = starts.map_or(0, |(first, _)| first);
-                let bound = pools
-                    .map_or(first, |p| first.max(c.department_day_hint().start_bound(p.mask())));
+                // Where its free places can begin: the day's first open start, or later where
+                // the day's hint knows a head of full slots (read from the same line).
+                let bound = open.map_or(first, |(p, from)| {
+                    from.max(c.department_day_hint().start_bound(p.mask()))
+                });
                 candidates.push(Candidate {
                     member: m,
                     department: d,
