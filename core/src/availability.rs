@@ -12,7 +12,8 @@
 //! without reading its slots, and a scan of a department-day starts past the slots its scan hint
 //! knows are full (`store::FreeHint`: moved by the scans that read them, reset by releases).
 //! `alternatives` visits only the departments of the district whose day has a free place (the
-//! group-day sets, `store::GroupDay`).
+//! group-day sets, `store::GroupDay`), and reads their lists in the order of where their free
+//! places can begin (the start the scan hint keeps), only as far as one could still rank.
 
 use crate::error::{Error, Result};
 use crate::ids::*;

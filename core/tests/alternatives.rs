@@ -41,6 +41,20 @@ fn district() -> impl Strategy<Value = (Vec<Vec<DaySpec>>, u32, usize)> {
     })
 }
 
+/// An engine under `policy` at 16:00 of day 0, with the app channel, the first visit day, and
+/// the home department (paediatrics of a tertiary hospital in Nancheng) that asks.
+fn district_at_four(policy: Policy) -> (Engine, ChannelId, Date, DepartmentId) {
+    let engine = Engine::with_manual_clock(
+        EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
+        at(day0(), 16, 0),
+    )
+    .unwrap();
+    let app = engine.channel_id("app").unwrap();
+    let home_inst = engine.add_institution("Home Hospital", Tier::Tertiary, "Nancheng").unwrap();
+    let home = engine.add_department(home_inst, "paediatrics", "Paediatrics").unwrap();
+    (engine, app, day0().plus_days(1), home)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -80,15 +94,7 @@ proptest! {
                 cutoff_hours_before_start: h,
             }];
         }
-        let engine = Engine::with_manual_clock(
-            EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
-            at(day0(), 16, 0),
-        )
-        .unwrap();
-        let app = engine.channel_id("app").unwrap();
-        let d1 = day0().plus_days(1);
-        let home_inst = engine.add_institution("Home Hospital", Tier::Tertiary, "Nancheng").unwrap();
-        let home = engine.add_department(home_inst, "paediatrics", "Paediatrics").unwrap();
+        let (engine, app, d1, home) = district_at_four(policy);
         let mut others = Vec::new();
         let mut booked = Vec::new();
         for (k, spec) in departments.iter().enumerate() {
@@ -188,15 +194,7 @@ proptest! {
 /// outrank clinic B's 09:00 place with a limit of one (a bound of 10:00 would read B first and
 /// stop there).
 fn the_hint_of_a_pool_opened_later(policy: Policy, tier: Tier, opens: impl Fn(&Engine)) {
-    let engine = Engine::with_manual_clock(
-        EngineConfig { policy, utc_offset_s: OFFSET, ..EngineConfig::default() },
-        at(day0(), 16, 0),
-    )
-    .unwrap();
-    let app = engine.channel_id("app").unwrap();
-    let d1 = day0().plus_days(1);
-    let home_inst = engine.add_institution("Home Hospital", Tier::Tertiary, "Nancheng").unwrap();
-    let home = engine.add_department(home_inst, "paediatrics", "Paediatrics").unwrap();
+    let (engine, app, d1, home) = district_at_four(policy);
     let clinic = |name: &str, starts: &[u16]| {
         let inst = engine.add_institution(name, tier, "Nancheng").unwrap();
         let d = engine.add_department(inst, "paediatrics", "Paediatrics").unwrap();
