@@ -247,6 +247,30 @@ pub(crate) struct DayScan<'g> {
     hint: FreeHint,
 }
 
+/// What a scan of a day (`DayScan::to_read`) learned of the head of its list: where the run of
+/// slots it read and found full ends (at the first slot free, filtered out or gone; `None`: the
+/// list's end), and the start of the last slot it read up to there, which is no later than the
+/// slot where the run ends (the list is in start order): the hint's start.
+#[derive(Default)]
+struct ReadHead {
+    until: Option<usize>,
+    start: Option<u16>,
+}
+
+impl ReadHead {
+    /// A slot starting at `start` was read, at or after the one before.
+    fn read(&mut self, start: u16) {
+        if self.until.is_none() {
+            self.start = Some(start);
+        }
+    }
+
+    /// The run of full slots ends at slot `i`, if it had not ended before.
+    fn ends_at(&mut self, i: usize) {
+        self.until = self.until.or(Some(i));
+    }
+}
+
 impl<'g> DayScan<'g> {
     /// The slots to read, in start order, with their place in the day's list.
     fn to_read(&self) -> impl Iterator<Item = (usize, SlotId)> + 'g {
@@ -254,11 +278,11 @@ impl<'g> DayScan<'g> {
         self.slots[from..].iter().enumerate().map(move |(k, &id)| (from + k, id))
     }
 
-    /// The scan read every slot from `from` up to `to` (a place in the list: the first slot
-    /// it found free, or could not judge, or the list's end) and found none free in `pools`;
-    /// `start` is the start of the last slot it read up to and including `to` (no later than
-    /// the slot at `to`: the list is in start order), if it read one.
-    fn read_full_until(&self, to: usize, start: Option<u16>) {
+    /// The scan read the slots of `head` (from `from` on) and found none free in `pools` up to
+    /// where the head ends (or the list's end): the day's hint may move there.
+    fn read_full_until(&self, head: ReadHead) {
+        let to = head.until.unwrap_or(self.slots.len());
+        let start = head.start;
         if to <= self.from {
             // The first slot read was free (the usual case): nothing learned.
             return;
@@ -754,28 +778,23 @@ impl Engine {
                             (department, institution): (DepartmentId, InstitutionId),
                             memo: &mut PoolsMemo| {
                 let (mut found, mut last_start) = (0usize, 0u16);
-                // Where the head of slots read and found full ends (the day's hint may move
-                // there): at the first slot free, filtered out or gone, else the list's end.
-                let mut full_until = None;
-                // The start of the last slot read up to there (the hint's start).
-                let mut head_start = None;
+                // What the scan learns of the day's head of full slots (its hint may move).
+                let mut head = ReadHead::default();
                 // Room for what the day can give at most, once (not doubling as it fills).
                 out.reserve(day_scan.slots.len().saturating_sub(day_scan.from).min(wanted));
                 for (i, id) in day_scan.to_read() {
                     let Some(s) = self.store.get_in(id, pin) else {
-                        full_until = full_until.or(Some(i));
+                        head.ends_at(i);
                         continue;
                     };
-                    if full_until.is_none() {
-                        head_start = Some(s.start_min);
-                    }
+                    head.read(s.start_min);
                     if found >= wanted && s.start_min > last_start {
                         break;
                     }
                     if q.resource.is_some_and(|r| r != s.resource)
                         || q.time.is_some_and(|t| !t.contains_start(s.start_min))
                     {
-                        full_until = full_until.or(Some(i));
+                        head.ends_at(i);
                         continue;
                     }
                     let free = match day_scan.pools {
@@ -783,13 +802,13 @@ impl Engine {
                         None => self.free_now_memo(s, q.with_referral, now, memo),
                     };
                     if free > 0 {
-                        full_until = full_until.or(Some(i));
+                        head.ends_at(i);
                         out.push(self.answer_slot(Found::of(id, s, free), department, institution));
                         found += 1;
                         last_start = s.start_min;
                     }
                 }
-                day_scan.read_full_until(full_until.unwrap_or(day_scan.slots.len()), head_start);
+                day_scan.read_full_until(head);
                 lists_found += (found > 0) as u32;
             };
             // A day with nothing free for this requester is skipped without reading a slot.
@@ -1121,10 +1140,9 @@ impl Engine {
                 // The pools of every slot that may have a place for this requester, and the
                 // first start such a slot can have.
                 let first = starts.map_or(0, |(first, _)| first);
-                let open = match (pools, open_pools) {
-                    (Some(p), _) => Some((p, first)),
-                    (None, Some(p)) => Some((p, first.max(open_from))),
-                    (None, None) => None,
+                let open = match pools {
+                    Some(p) => Some((p, first)),
+                    None => open_pools.map(|p| (p, first.max(open_from))),
                 };
                 // Nothing free for this requester (`pools_if_free`). The counters count the
                 // places of every slot whose booking has closed too: none is passed over
@@ -1193,27 +1211,23 @@ impl Engine {
                 };
                 // Its earliest free place: read slot by slot, only up to the first free one
                 // (past the closed ones and the known full ones: `day_to_scan`).
-                let mut full_until = day_scan.slots.len();
-                // The start of the last slot read up to there (the hint's start).
-                let mut head_start = None;
+                let mut head = ReadHead::default();
                 let earliest = day_scan.to_read().find_map(|(i, id)| {
                     let Some(s) = self.store.get_in(id, pin) else {
-                        full_until = full_until.min(i);
+                        head.ends_at(i);
                         return None;
                     };
-                    if full_until == day_scan.slots.len() {
-                        head_start = Some(s.start_min);
-                    }
+                    head.read(s.start_min);
                     let free = match day_scan.pools {
                         Some(pools) => s.free_in(pools.as_slice()),
                         None => self.free_now_memo(s, false, now, &mut memo),
                     };
                     (free > 0).then(|| {
-                        full_until = full_until.min(i);
+                        head.ends_at(i);
                         Found::of(id, s, free)
                     })
                 });
-                day_scan.read_full_until(full_until, head_start);
+                day_scan.read_full_until(head);
                 let Some(earliest) = earliest else { continue };
                 seen[m as usize] = call;
                 found.push((m, d, earliest, load));
