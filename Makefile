@@ -32,12 +32,13 @@ test:
 test-serial: $(TEST_TARGETS)
 	@echo "make test-serial: all passed ($(TEST_TARGETS))"
 
+# The Rust crates' tests, and the seeded workload runner (tests/workload/seeds.rs: its runs,
+# and every seed of tests/workload/seeds.txt) and conformance runner built by the same cargo
+# call, so with the same features: a `cargo run` of either compiled the engine again.
+RUST_TEST_PACKAGES := -p haoyuan -p haoyuan-sim -p haoyuan-fhir -p haoyuan-tests
+
 test-rust:
-	$(CARGO) test -p haoyuan -p haoyuan-sim -p haoyuan-fhir
-	@# The workload runs in the test profile (optimised, see Cargo.toml) to reuse its build.
-	$(CARGO) run -p haoyuan-tests --bin workload -- --seed 1 --steps 10000
-	$(CARGO) run -p haoyuan-tests --bin workload -- --seed 2 --steps 200000 --threads 4
-	CARGO=$(CARGO) tests/workload/run-seeds.sh
+	$(CARGO) test $(RUST_TEST_PACKAGES)
 
 # Reproduce a workload run exactly: make workload SEED=1234
 workload:

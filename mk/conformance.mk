@@ -15,14 +15,15 @@ CONF_DIR := tests/conformance
 CONF_SCENARIOS = $(sort $(wildcard $(CONF_DIR)/scenarios/*.json))
 CONF_OUT := $(or $(CARGO_TARGET_DIR),target)/conformance
 CONF_LIB := $(or $(CARGO_TARGET_DIR),target)/debug/libhaoyuan.a
+CONF_RUST := $(or $(CARGO_TARGET_DIR),target)/debug/conformance
 CONF_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O1 -Iffi/include
 CONF_VALGRIND := timeout 300 valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no
 
 .PHONY: test-conformance conformance-runners
 TEST_TARGETS += test-conformance
 
-# The C runner, built against the debug static library (the Rust one is built by `cargo run`,
-# the Python one needs the module of python-build).
+# The C runner, built against the debug static library (the Rust one is test-rust's build, see
+# below; the Python one needs the module of python-build).
 conformance-runners: python-build
 	@test -f /usr/include/cjson/cJSON.h || bash ci/lib/apt-install.sh libcjson-dev
 	@command -v valgrind >/dev/null || bash ci/lib/apt-install.sh valgrind
@@ -34,8 +35,11 @@ conformance-runners: python-build
 # expectation fails); then each scenario's three outputs must be the same bytes.
 test-conformance: conformance-runners
 	@rm -rf $(CONF_OUT)/rust $(CONF_OUT)/c $(CONF_OUT)/python
-	@echo "== rust runner (cargo run -p haoyuan-tests --bin conformance) over $(CONF_DIR)/scenarios/*.json"
-	@$(CARGO) run -q -p haoyuan-tests --bin conformance -- --out $(CONF_OUT)/rust $(CONF_SCENARIOS)
+	@echo "== rust runner ($(CONF_RUST)) over $(CONF_DIR)/scenarios/*.json"
+	@# Built by test-rust's cargo call (a no-op here once it has run): a `cargo run` would
+	@# resolve features without the tests' dev-dependencies and compile the engine again.
+	@$(CARGO) test -q $(RUST_TEST_PACKAGES) --no-run
+	@$(CONF_RUST) --out $(CONF_OUT)/rust $(CONF_SCENARIOS)
 	@echo "== c runner ($(CONF_OUT)/runner-c, under valgrind)"
 	@$(CONF_VALGRIND) $(CONF_OUT)/runner-c --out $(CONF_OUT)/c $(CONF_SCENARIOS)
 	@echo "== python runner ($(CONF_DIR)/runner.py)"
