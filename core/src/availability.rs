@@ -41,7 +41,9 @@ pub(crate) struct Pools([Pool; 4], usize, u8);
 /// The pools a requester may take from a slot on a date starting at a minute
 /// (`Engine::requester_pools_at`), remembered within one query: they depend on nothing else
 /// of the slot, and the many department-days of a query (an `alternatives` call visits some
-/// forty) share a few dates and session starts. On the stack; direct-mapped (a colliding key
+/// forty) share a few dates and session starts. In front of the thread's cache across queries
+/// (`pools_cache`), which needs the engine's scope and the clock's span checked; this needs
+/// neither, as a query asks at one instant of one engine. On the stack; direct-mapped (a colliding key
 /// replaces the entry: a miss only costs the computation), so a lookup is one hash and one
 /// compare, where the earlier memo of whole days kept sixteen and searched them in turn.
 #[derive(Default)]
@@ -348,7 +350,8 @@ impl Engine {
     /// The pools a requester (with a referral or not) may take from a slot on `date`
     /// starting at `start_min` now, as a bit set (bit `Pool as u8`; 0 once booking has
     /// closed): they depend on nothing else of the slot (its window, `window_at`), and are
-    /// summed, never tried in turn, by the queries (`Pools::of_mask`).
+    /// summed, never tried in turn, by the queries (`Pools::of_mask`). Remembered on the
+    /// thread across queries for as long as they hold (`pools_cache`).
     fn requester_pools_at(
         &self,
         date: Date,
@@ -356,23 +359,49 @@ impl Engine {
         with_referral: bool,
         now: Timestamp,
     ) -> u8 {
+        let starts = (start_min, start_min);
+        crate::pools_cache::mask(self.pools_scope(), date, starts, with_referral, now, || {
+            self.requester_pools_span(date, start_min, with_referral, now)
+        })
+    }
+
+    /// `requester_pools_at` computed, with the span of instants it holds for: it reads `now`
+    /// only in comparisons with the window's instants below (here, and in `pool_order_in`),
+    /// so it changes only where `now` crosses one of them.
+    pub(crate) fn requester_pools_span(
+        &self,
+        date: Date,
+        start_min: u16,
+        with_referral: bool,
+        now: Timestamp,
+    ) -> crate::pools_cache::Span {
         let window = self.window_at(date, start_min);
-        if now >= window.closes_at {
-            return 0;
-        }
-        let general = self.pool_order_in(&window, ChannelId(0), None, now).ok();
-        let referral = if with_referral {
-            self.pool_order_in(&window, ChannelId(0), Some(crate::model::Urgency::Urgent), now).ok()
+        let quotas = &self.pol().channel_quotas;
+        let instants =
+            [window.public_opens_at, window.referral_opens_at, window.closes_at].into_iter().chain(
+                quotas
+                    .iter()
+                    .map(|q| window.starts_at.plus_s(-(q.cutoff_hours_before_start as i64) * 3600)),
+            );
+        let mask = if now >= window.closes_at {
+            0
         } else {
-            None
-        };
-        let mut mask = 0u8;
-        for order in [general, referral].into_iter().flatten() {
-            for &p in order.as_slice() {
-                mask |= 1 << p as u8;
+            let general = self.pool_order_in(&window, ChannelId(0), None, now).ok();
+            let referral = if with_referral {
+                self.pool_order_in(&window, ChannelId(0), Some(crate::model::Urgency::Urgent), now)
+                    .ok()
+            } else {
+                None
+            };
+            let mut mask = 0u8;
+            for order in [general, referral].into_iter().flatten() {
+                for &p in order.as_slice() {
+                    mask |= 1 << p as u8;
+                }
             }
-        }
-        mask
+            mask
+        };
+        crate::pools_cache::Span::around(mask, now, instants)
     }
 
     /// Places a requester could take in `slot` right now.
@@ -444,9 +473,22 @@ impl Engine {
         let mask = match memo.days.get(key) {
             Some(mask) => mask,
             None => {
-                let first = self.pools_mask_memo(date, starts.0, with_referral, now, memo);
-                let last = self.pools_mask_memo(date, starts.1, with_referral, now, memo);
-                let mask = if first == last { first } else { PoolsMemo::DIFFER };
+                // Across queries (`pools_cache`): the day's answer holds while both ends' do.
+                let scope = self.pools_scope();
+                let mask =
+                    crate::pools_cache::mask(scope, date, starts, with_referral, now, || {
+                        let first = self.requester_pools_span(date, starts.0, with_referral, now);
+                        let last = self.requester_pools_span(date, starts.1, with_referral, now);
+                        crate::pools_cache::Span {
+                            mask: if first.mask == last.mask {
+                                first.mask
+                            } else {
+                                PoolsMemo::DIFFER
+                            },
+                            from: first.from.max(last.from),
+                            until: first.until.min(last.until),
+                        }
+                    });
                 memo.days.put(key, mask);
                 mask
             }
@@ -564,12 +606,24 @@ impl Engine {
         Some((self.store.day_counts(list.counts).free_in(pools.as_slice()), pools))
     }
 
-    /// How many slots at the head of a day list (in start order) are closed to booking at
-    /// `now`: a slot's closing time grows with its start, so the closed ones come first and a
-    /// binary search finds them, reading a few slots rather than each.
-    pub(crate) fn closed_prefix(&self, ids: &[SlotId], now: Timestamp, pin: &Guard) -> usize {
+    /// How many slots at the head of a day list of `date` (in start order) are closed to
+    /// booking at `now`: a slot's closing time grows with its start, so the closed ones come
+    /// first and a binary search finds them, reading a few slots rather than each, and
+    /// comparing their starts with the day's last closed one (`last_closed_start`).
+    pub(crate) fn closed_prefix(
+        &self,
+        ids: &[SlotId],
+        date: Date,
+        now: Timestamp,
+        pin: &Guard,
+    ) -> usize {
+        let Some(last_closed) = self.last_closed_start(date, now) else { return 0 };
         ids.partition_point(|id| {
-            self.store.get_in(*id, pin).is_some_and(|s| now >= self.window(s).closes_at)
+            self.store.get_in(*id, pin).is_some_and(|s| {
+                let closed = s.start_min <= last_closed;
+                debug_assert_eq!(closed, now >= self.window(s).closes_at, "{s:?} at {now:?}");
+                closed
+            })
         })
     }
 
@@ -586,7 +640,7 @@ impl Engine {
         memo: &mut PoolsMemo,
         pin: &Guard,
     ) -> (usize, Option<Pools>) {
-        let closed = self.closed_prefix(&list.slots, now, pin);
+        let closed = self.closed_prefix(&list.slots, date, now, pin);
         let pools =
             list.slots.get(closed).and_then(|id| self.store.get_in(*id, pin)).and_then(|first| {
                 let starts = (first.start_min, list.starts.1);
@@ -1294,6 +1348,177 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pools a requester may take, as remembered across queries (`pools_cache`), are the
+    /// pools computed afresh, at every instant around a slot's window (each of its instants,
+    /// a second either side, and every half hour between), for several starts of a day, with
+    /// and without a referral, under policies with and without a closing the day before, two
+    /// channel quotas and the referral pool's roll-over; with a second engine asking the same
+    /// dates on the same thread, and a policy change in the middle. And each span holds from
+    /// its first instant to its last: the fresh answer there is the same.
+    #[test]
+    fn remembered_pools_are_the_pools_computed_afresh() {
+        use crate::policy::{ChannelQuota, Policy};
+        use crate::EngineConfig;
+        let policy = |close: Option<u16>, rollover: bool| {
+            let mut p = Policy::default();
+            p.window.open_days_ahead = 7;
+            p.window.release_at_min = 8 * 60;
+            p.window.close_day_before_at_min = close;
+            p.referral.open_days_ahead = 14;
+            p.referral.rollover_at_public_open = rollover;
+            p.channel_quotas = vec![
+                ChannelQuota {
+                    channels: vec!["kiosk".into()],
+                    share: 0.2,
+                    cutoff_hours_before_start: 24,
+                },
+                ChannelQuota {
+                    channels: vec!["phone".into()],
+                    share: 0.1,
+                    cutoff_hours_before_start: 2,
+                },
+            ];
+            p
+        };
+        let engine = |p: Policy| {
+            let config =
+                EngineConfig { policy: p, utc_offset_s: 8 * 3600, ..EngineConfig::default() };
+            Engine::with_manual_clock(config, Timestamp(0)).expect("engine")
+        };
+        let a = engine(policy(Some(18 * 60), false));
+        let b = engine(policy(None, true));
+        let date = Date(20_000);
+        let starts = [0u16, 60, 480, 481, 720, 1_439];
+        let mut instants = Vec::new();
+        for e in [&a, &b] {
+            for &st in &starts {
+                let w = e.window_at(date, st);
+                instants.extend([w.public_opens_at, w.referral_opens_at, w.closes_at, w.starts_at]);
+                for h in [24i64, 2] {
+                    instants.push(w.starts_at.plus_s(-h * 3600));
+                }
+            }
+        }
+        let first = instants.iter().min().expect("instants").plus_s(-86_400);
+        let last = instants.iter().max().expect("instants").plus_s(86_400);
+        let mut nows: Vec<Timestamp> = (0..)
+            .map(|k| first.plus_s(k * 1_800))
+            .take_while(|t| *t <= last)
+            .chain(instants.iter().flat_map(|t| [t.plus_s(-1), *t, t.plus_s(1)]))
+            .collect();
+        nows.sort();
+        // Every answer of `engines` at every instant, `change` applied (a policy change) an
+        // hour after the public opening: where the two policies answer differently (the
+        // referral pool rolled over or not) and the answers remembered still hold.
+        let change_at = a.window_at(date, 480).public_opens_at.plus_s(3_600);
+        // (answers checked, how many were remembered).
+        let check = |engines: &[&Engine], change: Option<(&Engine, Policy)>| {
+            let misses = crate::pools_cache::MISSES.with(|m| m.get());
+            let mut change = change;
+            let mut checked = 0u64;
+            for &now in &nows {
+                if now >= change_at {
+                    if let Some((e, p)) = change.take() {
+                        e.set_policy(p).expect("policy change");
+                    }
+                }
+                for e in engines {
+                    for &st in &starts {
+                        for referral in [false, true] {
+                            let fresh = e.requester_pools_span(date, st, referral, now);
+                            assert_eq!(
+                                e.requester_pools_at(date, st, referral, now),
+                                fresh.mask,
+                                "start {st}, referral {referral}, at {now:?}"
+                            );
+                            for edge in [fresh.from, fresh.until.plus_s(-1)] {
+                                if edge != Timestamp(i64::MIN) && edge != Timestamp(i64::MAX - 1) {
+                                    let there = e.requester_pools_span(date, st, referral, edge);
+                                    assert_eq!(
+                                        there.mask, fresh.mask,
+                                        "span {fresh:?} at {edge:?}"
+                                    );
+                                }
+                            }
+                            checked += 1;
+                        }
+                    }
+                    // A whole day between two starts: their pools if the two agree, else
+                    // none (`pools_for_starts`, through a query's memo made afresh).
+                    for (i, &first) in starts.iter().enumerate() {
+                        for &last in &starts[i..] {
+                            for referral in [false, true] {
+                                let ends = [first, last]
+                                    .map(|st| e.requester_pools_span(date, st, referral, now).mask);
+                                let day = e
+                                    .pools_for_starts(
+                                        date,
+                                        (first, last),
+                                        referral,
+                                        now,
+                                        &mut PoolsMemo::default(),
+                                    )
+                                    .map(|p| p.mask());
+                                assert_eq!(
+                                    day,
+                                    (ends[0] == ends[1]).then_some(ends[0]),
+                                    "{first}..{last} at {now:?}"
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            let computed = crate::pools_cache::MISSES.with(|m| m.get()) - misses;
+            (checked, checked - computed)
+        };
+        // One engine alone, its policy changed: most answers are remembered.
+        let (checked, remembered) = check(&[&a], Some((&a, policy(None, true))));
+        assert!(checked > 5_000 && remembered > checked / 2, "{remembered} of {checked}");
+        // Two engines of different policies asking alike, one after the other.
+        let c = engine(policy(Some(18 * 60), false));
+        let (checked, _) = check(&[&b, &c], None);
+        assert!(checked > 10_000, "{checked} answers checked");
+        // The same, and its answers remembered, without the other engine in between.
+        let (checked, remembered) = check(&[&c], None);
+        assert!(remembered > checked / 2, "{remembered} of {checked}");
+    }
+
+    /// A day's last closed start (`last_closed_start`) tells the closed slots as each slot's
+    /// window does, at every minute around the day, with and without a closing the day
+    /// before, east and west of UTC.
+    #[test]
+    fn the_last_closed_start_is_where_the_windows_close() {
+        use crate::policy::Policy;
+        use crate::EngineConfig;
+        let mut checked = 0;
+        for close in [None, Some(0), Some(18 * 60), Some(1_439)] {
+            for offset in [8 * 3600, -5 * 3600 - 1800, 0] {
+                let mut policy = Policy::default();
+                policy.window.close_day_before_at_min = close;
+                let config =
+                    EngineConfig { policy, utc_offset_s: offset, ..EngineConfig::default() };
+                let e = Engine::with_manual_clock(config, Timestamp(0)).expect("engine");
+                let date = Date(20_000);
+                let midnight = e.local(date, 0);
+                for now in (-2 * 1_440..2 * 1_440).map(|m| midnight.plus_s(m * 60 - 30 + m % 61)) {
+                    let last = e.last_closed_start(date, now);
+                    for start in (0..1_440u16).step_by(7).chain([1_439]) {
+                        let closed = now >= e.window_at(date, start).closes_at;
+                        assert_eq!(
+                            closed,
+                            last.is_some_and(|l| start <= l),
+                            "{close:?} {offset} {now:?} {start}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000_000);
+    }
 
     /// A thread's `alternatives` scratch forgets the members one call found when the next
     /// begins — by a new stamp, without clearing — and wholly when the stamps wrap around.

@@ -89,6 +89,24 @@ impl Engine {
         Window { public_opens_at, referral_opens_at, closes_at, starts_at }
     }
 
+    /// The slots of `date` whose booking has closed at `now` are those starting at or before
+    /// the minute this gives (`None`: none has): `window_at`'s `closes_at`, solved for the
+    /// start once per day, so that a search of a day's closed slots compares starts rather than
+    /// building each one's window.
+    pub(crate) fn last_closed_start(&self, date: Date, now: Timestamp) -> Option<u16> {
+        let closed_day_before = self
+            .pol()
+            .window
+            .close_day_before_at_min
+            .is_some_and(|m| now >= self.local(date.plus_days(-1), m));
+        if closed_day_before {
+            return Some(u16::MAX);
+        }
+        // now >= local(date, start) ⇔ start ≤ (now − local(date, 0)) / 60, in whole minutes.
+        let since_midnight = now.0 - self.local(date, 0).0;
+        (since_midnight >= 0).then(|| (since_midnight / 60).min(u16::MAX as i64) as u16)
+    }
+
     /// When the release lottery of a slot draws, if `now` is inside its window.
     pub(crate) fn lottery_draw_at(&self, window: &Window, now: Timestamp) -> Option<Timestamp> {
         let len = self.pol().lottery.window_s as i64;

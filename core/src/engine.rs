@@ -32,6 +32,9 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicPtr, AtomicU64};
 use std::sync::Arc;
 
+/// The next engine's number (`Engine::uid`).
+static NEXT_ENGINE_UID: AtomicU64 = AtomicU64::new(0);
+
 /// Most slots one bulk publish call accepts (a bound on one call's memory).
 pub const PUBLISH_BATCH_MAX: usize = 5_000_000;
 /// Most patients one `register_patients*` call registers (a province registers its residents
@@ -149,6 +152,9 @@ pub struct Engine {
     pub(crate) request_keys: crate::request_keys::RequestKeys,
     /// Quota group of each channel (by channel id), fixed when the channel is added.
     pub(crate) channel_groups: boxcar::Vec<Option<u8>>,
+    /// This engine's number, unique in the process (never reused, unlike its address): what
+    /// the per-thread caches that outlive a query key their entries by (`pools_cache`).
+    pub(crate) uid: u64,
     /// Serialises publishers only (never bookings), so that one batch gets contiguous slot ids.
     publish_lock: Mutex<()>,
     /// Held while a dense id (registry items, channels, patients, rosters) is taken *and* its
@@ -231,6 +237,7 @@ impl Engine {
             board: crate::load::Board::default(),
             request_keys: Default::default(),
             channel_groups: boxcar::Vec::new(),
+            uid: NEXT_ENGINE_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             publish_lock: Mutex::new(()),
             alloc_lock: crate::sync::Mutex::new(()),
             cards_lock: parking_lot::RwLock::new(()),
@@ -266,6 +273,12 @@ impl Engine {
 
     /// The running policy, for the engine's own reads: one atomic load and an index.
     #[inline]
+    /// What the per-thread caches scope their entries by: this engine and the policy version
+    /// it runs (`pools_cache`).
+    pub(crate) fn pools_scope(&self) -> crate::pools_cache::Scope {
+        crate::pools_cache::Scope { engine: self.uid, policy: self.pol() as *const Policy as usize }
+    }
+
     pub(crate) fn pol(&self) -> &Policy {
         let now = self.policy_now.load(std::sync::atomic::Ordering::Acquire);
         // SAFETY: `now` points into a box of `self.policies` (set by `replace_policy`, also in

@@ -63,6 +63,7 @@ mod overbooking;
 mod patients;
 mod pipeline;
 mod policy;
+mod pools_cache;
 mod recommend;
 mod referral;
 mod registry;
