@@ -473,27 +473,35 @@ impl Engine {
         let mask = match memo.days.get(key) {
             Some(mask) => mask,
             None => {
-                // Across queries (`pools_cache`): the day's answer holds while both ends' do.
-                let scope = self.pools_scope();
-                let mask =
-                    crate::pools_cache::mask(scope, date, starts, with_referral, now, || {
-                        let first = self.requester_pools_span(date, starts.0, with_referral, now);
-                        let last = self.requester_pools_span(date, starts.1, with_referral, now);
-                        crate::pools_cache::Span {
-                            mask: if first.mask == last.mask {
-                                first.mask
-                            } else {
-                                PoolsMemo::DIFFER
-                            },
-                            from: first.from.max(last.from),
-                            until: first.until.min(last.until),
-                        }
-                    });
+                let mask = self.day_pools_at(date, starts, with_referral, now);
                 memo.days.put(key, mask);
                 mask
             }
         };
         (mask != PoolsMemo::DIFFER).then(|| Pools::of_mask(mask))
+    }
+
+    /// `pools_for_starts`' bit set (`PoolsMemo::DIFFER` when the two starts answer
+    /// differently), remembered on the thread across queries (`pools_cache`): the day's answer
+    /// holds while both ends' do.
+    #[inline]
+    fn day_pools_at(
+        &self,
+        date: Date,
+        starts: (u16, u16),
+        with_referral: bool,
+        now: Timestamp,
+    ) -> u8 {
+        let scope = self.pools_scope();
+        crate::pools_cache::mask(scope, date, starts, with_referral, now, || {
+            let first = self.requester_pools_span(date, starts.0, with_referral, now);
+            let last = self.requester_pools_span(date, starts.1, with_referral, now);
+            crate::pools_cache::Span {
+                mask: if first.mask == last.mask { first.mask } else { PoolsMemo::DIFFER },
+                from: first.from.max(last.from),
+                until: first.until.min(last.until),
+            }
+        })
     }
 
     /// `requester_pools_at`'s bit set, through the query's memo.
@@ -987,16 +995,13 @@ impl Engine {
     ) -> (u32, u32) {
         let c = self.store.day_counts(counts);
         // From the counters and the day's first and last start alone where the day's slots
-        // answer alike (the list is not read); else slot by slot. Asked directly, not through
-        // the memo: the days of a by-day answer are all different dates.
+        // answer alike (the list is not read); else slot by slot. Asked of the thread's cache
+        // alone, not of a query's memo: the days of a by-day answer are all different dates.
         let from_counts = c
             .starts()
-            .and_then(|(first, last)| {
-                let mask = self.requester_pools_at(date, first, false, now);
-                let last_mask = self.requester_pools_at(date, last, false, now);
-                (mask == last_mask).then(|| Pools::of_mask(mask))
-            })
-            .map(|pools| c.free_in(pools.as_slice()));
+            .map(|starts| self.day_pools_at(date, starts, false, now))
+            .filter(|&mask| mask != PoolsMemo::DIFFER)
+            .map(|mask| c.free_in(Pools::of_mask(mask).as_slice()));
         let free = from_counts.unwrap_or_else(|| {
             self.store.day_list(counts, pin).map_or(0, |list| {
                 list.slots
