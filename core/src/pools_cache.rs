@@ -110,10 +110,10 @@ const _: () = assert!(ENTRIES.is_power_of_two());
 
 /// The answer for (date, starts, referral) at `now` under `scope` — the pools of a slot
 /// starting at `starts.0 == starts.1`, or those of every slot of a day between the two starts
-/// (or `availability::DIFFER`) — remembered if an entry holds it, else `compute`d (giving the
-/// answer and its span) and remembered. The table is not borrowed
-/// while `compute` runs, so that it may read anything (and a nested use, should one ever come,
-/// computes afresh rather than fail).
+/// (or `PoolsMemo::DIFFER`) — remembered if an entry holds it, else `compute`d (giving the
+/// answer and its span) and remembered. The table is not borrowed while `compute` runs, so
+/// that it may read anything (and a nested use, should one ever come, computes afresh rather
+/// than fail).
 #[inline]
 pub(crate) fn mask(
     scope: Scope,
