@@ -377,12 +377,9 @@ impl Engine {
     ) -> crate::pools_cache::Span {
         let window = self.window_at(date, start_min);
         let quotas = &self.pol().channel_quotas;
-        let instants =
-            [window.public_opens_at, window.referral_opens_at, window.closes_at].into_iter().chain(
-                quotas
-                    .iter()
-                    .map(|q| window.starts_at.plus_s(-(q.cutoff_hours_before_start as i64) * 3600)),
-            );
+        let instants = [window.public_opens_at, window.referral_opens_at, window.closes_at]
+            .into_iter()
+            .chain(quotas.iter().map(|q| window.quota_cut_off_at(q)));
         let mask = if now >= window.closes_at {
             0
         } else {

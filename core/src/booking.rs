@@ -66,6 +66,15 @@ pub(crate) struct Window {
     pub starts_at: Timestamp,
 }
 
+impl Window {
+    /// When a channel quota's unused places roll into the general pool: its cut-off before
+    /// the start. One rule for the booking path (`pool_order_in`) and for the instants at
+    /// which a requester's pools can change (`Engine::requester_pools_span`).
+    pub fn quota_cut_off_at(&self, quota: &crate::policy::ChannelQuota) -> Timestamp {
+        self.starts_at.plus_s(-(quota.cutoff_hours_before_start as i64) * 3600)
+    }
+}
+
 impl Engine {
     pub(crate) fn window(&self, slot: &Slot) -> Window {
         self.window_at(slot.date(), slot.start_min)
@@ -139,9 +148,11 @@ impl Engine {
         let group = channel.index().and_then(|i| self.channel_groups.get(i)).copied().flatten();
         let public_open = now >= window.public_opens_at;
         let cut_off = |g: usize| {
-            let hours =
-                policy.channel_quotas.get(g).map_or(0, |q| q.cutoff_hours_before_start) as i64;
-            now >= window.starts_at.plus_s(-hours * 3600)
+            let at = policy
+                .channel_quotas
+                .get(g)
+                .map_or(window.starts_at, |q| window.quota_cut_off_at(q));
+            now >= at
         };
         let mut order = PoolOrder::new();
         match urgency {
