@@ -663,13 +663,25 @@ impl Engine {
         result
     }
 
-    /// The patient arrived.
+    /// The patient arrived (报到). Accepted from local midnight of the visit day on: a booking
+    /// checked in can no longer be marked a no-show, so a check-in before the visit day would
+    /// take it out of the no-show rules (`Error::InvalidArgument`, nothing changes). Later
+    /// than the visit day is accepted while the booking is still booked: a host may record
+    /// arrivals late.
     pub fn check_in(&self, id: BookingId) -> Result<Booking> {
         let now = self.now();
         self.with_booking(id, |engine, owner, state, i| {
             let b = &mut state.bookings[i];
             if b.state != BookingState::Booked {
                 return Err(Self::wrong_state(b, "check in"));
+            }
+            let (visit_day, _) = b.starts_at().to_local(engine.utc_offset_s);
+            let (today, _) = now.to_local(engine.utc_offset_s);
+            if today < visit_day {
+                return Err(Error::invalid(format!(
+                    "{id} is for {visit_day}; a patient checks in on the visit day, not before \
+                     (today is {today})"
+                )));
             }
             b.state = BookingState::CheckedIn;
             let event = || {

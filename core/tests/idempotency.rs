@@ -76,8 +76,10 @@ fn every_command_can_be_keyed() {
         first
     };
     let Outcome::Patient { patient } = run("register", Command::RegisterPatient) else { panic!() };
+    // A visit this evening: check-in opens on the visit day.
+    let tonight = c.slot(c.doctor[2], day0(), 23 * 60, 5);
     let Outcome::Booking { booking: held } =
-        run("hold", Command::Hold { request: c.req(patient, slot) })
+        run("hold", Command::Hold { request: c.req(patient, tonight) })
     else {
         panic!()
     };

@@ -14,15 +14,40 @@ fn hold_confirm_check_in_fulfil() {
     assert_eq!(hold.state, BookingState::Held);
     assert_eq!(hold.expires_at, c.engine.now().plus_s(600));
     assert_eq!(c.engine.confirm(hold.id).unwrap().state, BookingState::Booked);
+    c.engine.advance_to(at(day0().plus_days(1), 7, 50)).unwrap();
     assert_eq!(c.engine.check_in(hold.id).unwrap().state, BookingState::CheckedIn);
     assert_eq!(c.engine.fulfil(hold.id).unwrap().state, BookingState::Fulfilled);
     let kinds: Vec<String> = events
         .try_iter()
         .map(|e| serde_json::to_value(&e.kind).unwrap()["type"].as_str().unwrap().to_string())
+        // The clock's own events (moved to the visit day, which retires nothing here).
+        .filter(|k| k != "clock_set" && k != "retired")
         .collect();
     assert_eq!(kinds, ["held", "confirmed", "checked_in", "fulfilled"]);
     // Fulfilled keeps its place: the slot still counts it taken.
     assert_eq!(c.engine.slot(slot).unwrap().pool_taken.total(), 1);
+}
+
+#[test]
+fn check_in_opens_on_the_visit_day() {
+    // Checked in, a booking can no longer be marked a no-show: a check-in days before the
+    // visit would take a patient out of the no-show rules. It is refused, changes nothing,
+    // and is accepted from the visit day's local midnight.
+    let c = city();
+    let day = day0().plus_days(2);
+    let slot = c.slot(c.doctor[2], day, 10 * 60, 2);
+    let b = c.engine.book(&c.req(c.patient(), slot)).unwrap();
+    for now in [c.engine.now(), at(day.plus_days(-1), 23, 59)] {
+        c.engine.advance_to(now).unwrap();
+        let events = c.engine.subscribe();
+        let err = c.engine.check_in(b.id).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+        assert!(err.to_string().contains("visit day"), "{err}");
+        assert_eq!(c.engine.booking(b.id).unwrap().state, BookingState::Booked);
+        assert_eq!(events.try_iter().count(), 0, "a refused check-in emits nothing");
+    }
+    c.engine.advance_to(at(day, 0, 0)).unwrap();
+    assert_eq!(c.engine.check_in(b.id).unwrap().state, BookingState::CheckedIn);
 }
 
 #[test]

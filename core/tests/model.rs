@@ -713,7 +713,16 @@ fn run(ops: Vec<Op>, capacities: Vec<u16>, rules: Rules) -> Result<(), TestCaseE
                     }
                     Op::Cancel(_) => (code(e.cancel(id)), model.cancel(i)),
                     Op::CheckIn(_) => {
-                        (code(e.check_in(id)), model.transition(i, &[St::Booked], St::CheckedIn))
+                        let b = &model.bookings[i];
+                        // Check-in opens at local midnight of the visit day.
+                        let visit_day = model.slots[b.slot].starts_at.to_local(OFFSET).0;
+                        let want =
+                            if b.state == St::Booked && model.now.to_local(OFFSET).0 < visit_day {
+                                Err(ErrorCode::InvalidArgument)
+                            } else {
+                                model.transition(i, &[St::Booked], St::CheckedIn)
+                            };
+                        (code(e.check_in(id)), want)
                     }
                     Op::Fulfil(_) => {
                         (code(e.fulfil(id)), model.transition(i, &[St::CheckedIn], St::Fulfilled))

@@ -1074,7 +1074,9 @@ hy_result hy_engine_cancel(hy_engine *engine,
 
 // The patient arrived: booked → HY_BOOKING_CHECKED_IN (counts as attended in the resource's
 // measured no-show rate). On HY_OK `*booking_out` (not NULL) is the booking after the step;
-// HY_WRONG_STATE unless it was booked, HY_NOT_FOUND for an unknown id.
+// HY_WRONG_STATE unless it was booked, HY_INVALID_ARGUMENT before the visit day (check-in
+// opens at local midnight of the visit day: a booking checked in can no longer be marked a
+// no-show), HY_NOT_FOUND for an unknown id.
 hy_result hy_engine_check_in(hy_engine *engine,
                              hy_booking_id booking,
                              hy_booking *booking_out);

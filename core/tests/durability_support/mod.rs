@@ -113,6 +113,28 @@ impl Ops {
         }
     }
 
+    /// The booking to check in: `picked`, or the first of the 8 bookings after it that could
+    /// be checked in now (booked, its visit day come): check-in opens on the visit day, and
+    /// without the look the checked-in and fulfilled states would be rare. Draws nothing from
+    /// the generator.
+    fn due_for_check_in(&self, e: &Engine, picked: BookingId) -> BookingId {
+        let today = e.now().to_local(e.utc_offset_s()).0;
+        let at = self.bookings.iter().position(|&b| b == picked).unwrap_or(0);
+        self.bookings
+            .iter()
+            .cycle()
+            .skip(at)
+            .take(8.min(self.bookings.len()))
+            .copied()
+            .find(|&b| {
+                e.booking(b).is_ok_and(|x| {
+                    x.state == BookingState::Booked
+                        && x.starts_at.to_local(e.utc_offset_s()).0 <= today
+                })
+            })
+            .unwrap_or(picked)
+    }
+
     pub fn step(&mut self, e: &Engine, w: &mut World) {
         let slots = e.slot_count() as u32;
         let p = self.pick(&w.patients).unwrap();
@@ -137,7 +159,9 @@ impl Ops {
                 self.pick(&recent).is_some_and(|b| e.confirm(b).is_ok())
             }
             44..=51 => self.pick(&self.bookings.clone()).is_some_and(|b| e.cancel(b).is_ok()),
-            52..=55 => self.pick(&self.bookings.clone()).is_some_and(|b| e.check_in(b).is_ok()),
+            52..=55 => self
+                .pick(&self.bookings.clone())
+                .is_some_and(|b| e.check_in(self.due_for_check_in(e, b)).is_ok()),
             56..=58 => self.pick(&self.bookings.clone()).is_some_and(|b| e.fulfil(b).is_ok()),
             59..=61 => self.pick(&self.bookings.clone()).is_some_and(|b| e.mark_no_show(b).is_ok()),
             62..=69 => {
