@@ -272,6 +272,41 @@ fn queries_answer_and_change_nothing() {
     assert_eq!(standby.last_event_seq(), seq);
 }
 
+/// A child process that another thread is spawning holds the parent's open files between
+/// `fork` and `exec`, the leader's `LOCK` among them: `leader_alive` must not take that moment
+/// for a living leader. It did, and `promotion_is_refused_while_the_leader_lives` failed once
+/// when another test of this binary spawned its child process just then. Here the child waits
+/// 300 ms before its `exec`, so the moment is long enough to hit every time.
+#[cfg(unix)]
+#[test]
+fn a_child_being_spawned_does_not_pass_for_the_leader() {
+    use std::os::unix::process::CommandExt;
+    let dir = fresh_dir("standby-fork");
+    let leader = open_leader(&dir);
+    build_world(&leader);
+    leader.flush().unwrap();
+    let standby = open_standby(&dir);
+    let spawner = std::thread::spawn(|| {
+        let mut child = Command::new("true");
+        // Safety: the closure runs in the child between fork and exec and only sleeps
+        // (nanosleep is async-signal-safe): it allocates nothing and takes no lock.
+        unsafe {
+            child.pre_exec(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            });
+        }
+        child.status()
+    });
+    // The child has forked (holding a share of the LOCK) well before this ends.
+    std::thread::sleep(Duration::from_millis(50));
+    leader.close().unwrap();
+    assert!(!standby.leader_alive().unwrap(), "a child between fork and exec is not the leader");
+    assert!(spawner.join().unwrap().unwrap().success());
+    // And promotion, which asks the same, goes ahead.
+    assert!(standby.promote(leader_options(Durability::Sync)).is_ok());
+}
+
 #[test]
 fn promotion_is_refused_while_the_leader_lives() {
     let dir = fresh_dir("standby-promote");

@@ -2065,7 +2065,8 @@ hy_result hy_standby_booking(const hy_standby *standby,
                              hy_booking *booking_out);
 
 // Whether the leader still holds the directory's LOCK into `*alive_out` (not NULL):
-// `hy_standby_promote` is refused then.
+// `hy_standby_promote` is refused then. A held lock is tried again for half a second before
+// the answer is yes (a child process being spawned holds a share of it for a moment).
 hy_result hy_standby_leader_alive(const hy_standby *standby,
                                   bool *alive_out);
 

@@ -215,7 +215,8 @@ pub extern "C" fn hy_standby_booking(
 }
 
 /// Whether the leader still holds the directory's LOCK into `*alive_out` (not NULL):
-/// `hy_standby_promote` is refused then.
+/// `hy_standby_promote` is refused then. A held lock is tried again for half a second before
+/// the answer is yes (a child process being spawned holds a share of it for a moment).
 #[no_mangle]
 pub extern "C" fn hy_standby_leader_alive(
     standby: *const hy_standby,

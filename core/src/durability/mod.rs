@@ -448,19 +448,23 @@ impl DurableEngine {
     }
 }
 
+/// Tries at a directory's `LOCK` before it counts as held by someone else, and the wait
+/// between two (`lock_directory`, `standby::leader_lock_held`): half a second in all.
+pub(crate) const LOCK_ATTEMPTS: u32 = 50;
+pub(crate) const LOCK_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Take the directory's advisory lock. A lock just released by a clean `close` can still be
 /// held for a moment by a child process that another thread of the host is spawning: between
 /// `fork` and `exec` the child shares the parent's open files, and so the lock, until exec closes
 /// them. A few retries over half a second ride that out; a directory really open elsewhere is
 /// still refused.
 fn lock_directory(lock: &File, dir: &Path) -> Result<()> {
-    const ATTEMPTS: u32 = 50;
-    for attempt in 0..ATTEMPTS {
+    for attempt in 0..LOCK_ATTEMPTS {
         if lock.try_lock().is_ok() {
             return Ok(());
         }
-        if attempt + 1 < ATTEMPTS {
-            std::thread::sleep(std::time::Duration::from_millis(10));
+        if attempt + 1 < LOCK_ATTEMPTS {
+            std::thread::sleep(LOCK_RETRY_AFTER);
         }
     }
     Err(Error::Durability(format!("{} is open in another process or handle", dir.display())))

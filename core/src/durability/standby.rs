@@ -537,7 +537,9 @@ impl Standby {
     pub fn close(self) {}
 
     /// Whether the leader's `LOCK` is held (the leader lives, in this process or another):
-    /// [`Standby::promote`] refuses then. Takes the lock for an instant when it is free.
+    /// [`Standby::promote`] refuses then. Takes the lock for an instant when it is free. A lock
+    /// that is held is tried again for half a second before the answer is yes: a child process
+    /// being spawned by another thread of this process holds a share of it for a moment.
     pub fn leader_alive(&self) -> Result<bool> {
         leader_lock_held(&self.inner.dir)
     }
@@ -722,10 +724,21 @@ fn leader_lock_held(dir: &Path) -> Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(io("open", &path, e)),
     };
-    match lock.try_lock() {
-        Ok(()) => Ok(false),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
-        Err(std::fs::TryLockError::Error(e)) => Err(io("lock", &path, e)),
+    // Held only if it stays held over the retries `lock_directory` allows: a child process
+    // that another thread of this process is spawning holds a share of the lock between `fork`
+    // and `exec` (see `lock_directory`), and that moment is not a living leader. A living
+    // leader is therefore reported after those retries (half a second).
+    let mut attempts = 1;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) if attempts < super::LOCK_ATTEMPTS => {
+                attempts += 1;
+                std::thread::sleep(super::LOCK_RETRY_AFTER)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path, e)),
+        }
     }
 }
 
