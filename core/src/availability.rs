@@ -928,30 +928,36 @@ impl Engine {
         // One pin and one pools memo for the whole range; the answer's size is known.
         let pin = &crossbeam_epoch::pin();
         let mut memo = PoolsMemo::default();
-        // Three passes: the first asks for each day's index entry (`prefetch`), the second
-        // reads them and asks for the counters' lines, the third reads those — on a province
-        // each entry and each counter is a miss to memory, and fourteen asked for together
-        // overlap instead of following one another.
         let days = (date_to.0 - date_from.0 + 1) as usize;
-        for i in 0..days {
-            self.store.prefetch_department_day(department, date_from.plus_days(i as i32));
-        }
-        let counts: Vec<Option<u32>> = (0..days)
-            .map(|i| {
-                let c = self.store.department_day_counts(department, date_from.plus_days(i as i32));
-                if let Some(c) = c {
+        let mut out = Vec::with_capacity(days);
+        // Three passes over each run of up to `BY_DAY_RUN` days: the first asks for each
+        // day's index entry (`prefetch`), the second reads them and asks for the counters'
+        // lines, the third reads those — on a province each entry and each counter is a miss
+        // to memory, and the run's asked for together overlap instead of following one
+        // another. The run's counters wait on the stack: a vector for them was an allocation
+        // and a free per call, ~8% of a 14-day answer's instructions.
+        const BY_DAY_RUN: usize = 32;
+        for run_from in (0..days).step_by(BY_DAY_RUN) {
+            let run = (days - run_from).min(BY_DAY_RUN);
+            let date_of = |i: usize| date_from.plus_days((run_from + i) as i32);
+            for i in 0..run {
+                self.store.prefetch_department_day(department, date_of(i));
+            }
+            let mut counts = [None::<u32>; BY_DAY_RUN];
+            for (i, slot) in counts[..run].iter_mut().enumerate() {
+                *slot = self.store.department_day_counts(department, date_of(i));
+                if let Some(c) = *slot {
                     crate::sync::prefetch(self.store.day_counts(c));
                 }
-                c
-            })
-            .collect();
-        let mut out = Vec::with_capacity(days);
-        for (i, c) in counts.into_iter().enumerate() {
-            let date = date_from.plus_days(i as i32);
-            let (free, places) =
-                c.map_or((0, 0), |c| self.day_free_of(c, date, now, pin, &mut memo));
-            out.push(DayAvailability { date, free, places });
+            }
+            for (i, c) in counts[..run].iter().enumerate() {
+                let date = date_of(i);
+                let (free, places) =
+                    c.map_or((0, 0), |c| self.day_free_of(c, date, now, pin, &mut memo));
+                out.push(DayAvailability { date, free, places });
+            }
         }
+        debug_assert_eq!(out.len(), days);
         Ok(out)
     }
 

@@ -51,6 +51,30 @@ fn check_in_opens_on_the_visit_day() {
 }
 
 #[test]
+fn free_places_by_day_over_a_long_range_answers_every_day() {
+    // A range longer than the runs the answer is read in (32 days): every day answered once,
+    // in order, as a one-day call answers it, with the places published that day.
+    let c = city();
+    let first = day0();
+    let offsets = [0, 1, 2, 31, 32, 33, 63, 64, 65, 90];
+    for (k, &o) in offsets.iter().enumerate() {
+        c.slot(c.doctor[2], first.plus_days(o), 8 * 60, 1 + k as u16);
+    }
+    let days = c.engine.free_places_by_day(c.cardio[2], first, first.plus_days(99)).unwrap();
+    assert_eq!(days.len(), 100);
+    for (i, d) in days.iter().enumerate() {
+        let date = first.plus_days(i as i32);
+        assert_eq!(d.date, date);
+        let one = c.engine.free_places_by_day(c.cardio[2], date, date).unwrap();
+        assert_eq!(one, [*d], "{date}");
+        let places = offsets.iter().position(|&o| o == i as i32).map_or(0, |k| 1 + k as u32);
+        assert_eq!(d.places, places, "{date}");
+    }
+    // Some of them open to the public (the first days), none of the far ones.
+    assert!(days[1].free > 0 && days[90].free == 0, "{days:?}");
+}
+
+#[test]
 fn wrong_transitions_are_typed_errors() {
     let c = city();
     let slot = c.slot(c.doctor[2], day0().plus_days(1), 8 * 60, 2);
