@@ -11,15 +11,14 @@
 
 mod durability_support;
 
-use durability_support::{add_crash_hospital, limits_out_of_the_way};
+use durability_support::{add_crash_hospital, limits_out_of_the_way, CrashChild};
 use haoyuan::*;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -228,7 +227,6 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
         .join(format!("durability-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     setup(&dir);
-    let exe = std::env::current_exe().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0xc4a5);
     let mut booked: HashSet<u64> = HashSet::new();
     let mut cancelled: HashSet<u64> = HashSet::new();
@@ -241,30 +239,13 @@ fn crash_test_sigkill_loses_nothing_acknowledged() {
     let mut forgotten = 0;
     let began = Instant::now();
     for round in 0..kills {
-        let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child", "--ignored", "--nocapture", "--test-threads", "1"])
-            .env("HY_CRASH_DIR", &dir)
-            .env("HY_CRASH_SEED", round.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut lines = Vec::new();
-            for line in BufReader::new(stdout).lines() {
-                match line {
-                    Ok(l) => lines.push(l),
-                    Err(_) => break,
-                }
-            }
-            lines
-        });
+        let child = CrashChild::spawn(
+            "crash_child",
+            &[("HY_CRASH_DIR", dir.display().to_string()), ("HY_CRASH_SEED", round.to_string())],
+        );
         // Kill after the child had time to recover and start (~tens of ms) plus a random moment.
         std::thread::sleep(Duration::from_millis(rng.random_range(40..160)));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let lines = reader.join().unwrap();
+        let lines = child.kill();
         let mut acked_this_round = 0;
         for l in &lines {
             // A line cut short by the kill has no trustworthy id: only whole lines count, and

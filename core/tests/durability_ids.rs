@@ -11,13 +11,15 @@
 //!
 //! The SIGKILL child is this test binary itself, re-run on the ignored `id_child` test.
 
+mod durability_support;
+
+use durability_support::CrashChild;
 use haoyuan::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -301,32 +303,18 @@ fn id_child() {
     }
 }
 
-fn kill_round(
-    exe: &Path,
-    dir: &Path,
-    mode: &str,
-    round: usize,
-    after_ms: u64,
-) -> Vec<(String, u64)> {
-    let mut child = Command::new(exe)
-        .args(["--exact", "id_child", "--ignored", "--nocapture", "--test-threads", "1"])
-        .env("HY_IDS_DIR", dir)
-        .env("HY_IDS_MODE", mode)
-        .env("HY_IDS_ROUND", round.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
-    });
+fn kill_round(dir: &Path, mode: &str, round: usize, after_ms: u64) -> Vec<(String, u64)> {
+    let child = CrashChild::spawn(
+        "id_child",
+        &[
+            ("HY_IDS_DIR", dir.display().to_string()),
+            ("HY_IDS_MODE", mode.to_string()),
+            ("HY_IDS_ROUND", round.to_string()),
+        ],
+    );
     std::thread::sleep(Duration::from_millis(after_ms));
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    reader
-        .join()
-        .unwrap()
+    child
+        .kill()
         .iter()
         // A line cut short by the kill does not parse: only whole lines count.
         .filter_map(|l| {
@@ -339,13 +327,12 @@ fn kill_round(
 fn sigkill_during_concurrent_id_allocation_loses_nothing_acknowledged() {
     let kills: usize =
         std::env::var("HY_IDS_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(20);
-    let exe = std::env::current_exe().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0x1d5);
     for mode in ["sync", "buffered"] {
         let dir = fresh_dir(&format!("kill-{mode}"));
         let mut acked: BTreeSet<(String, u64)> = BTreeSet::new();
         for round in 0..kills {
-            let got = kill_round(&exe, &dir, mode, round, rng.random_range(60..250));
+            let got = kill_round(&dir, mode, round, rng.random_range(60..250));
             acked.extend(got);
             let e = DurableEngine::open(&dir, options(Durability::None))
                 .unwrap_or_else(|err| panic!("{mode} round {round}: recovery failed: {err}"));

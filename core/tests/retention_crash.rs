@@ -15,13 +15,12 @@
 
 mod durability_support;
 
-use durability_support::limits_out_of_the_way;
+use durability_support::{add_rostered_hospital, limits_out_of_the_way, CrashChild};
 use haoyuan::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const PATIENTS: usize = 2000;
@@ -48,28 +47,7 @@ fn options(mode: Durability) -> OpenOptions {
 /// years (64 slots a day: a chunk of 1,024 slot ids fills in 16 days), and the patients.
 fn setup(dir: &Path) {
     let e = DurableEngine::open(dir, options(Durability::Sync)).unwrap();
-    let hospital =
-        e.add_institution("Songshan Lake Hospital", Tier::Secondary, "Songshan Lake").unwrap();
-    for d in 0..2 {
-        let dept = e.add_department(hospital, &format!("specialty-{d}"), "Department").unwrap();
-        for r in 0..4 {
-            let res = e
-                .add_resource(dept, ResourceKind::Doctor, &format!("Doctor {d}-{r}"), false)
-                .unwrap();
-            e.add_roster(Roster {
-                resource: res,
-                weekdays: vec![0, 1, 2, 3, 4, 5, 6],
-                start_min: 8 * 60,
-                end_min: 12 * 60,
-                segment_min: 30,
-                places: 3,
-                valid_from: day0(),
-                valid_until: day0().plus_days(730),
-                closed_dates: vec![],
-            })
-            .unwrap();
-        }
-    }
+    add_rostered_hospital(&e, 2, 4, 3, (day0(), day0().plus_days(730)));
     e.register_patients(PATIENTS).unwrap();
     e.close().unwrap();
 }
@@ -117,7 +95,6 @@ fn retirement_survives_sigkill() {
         .join(format!("retention-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     setup(&dir);
-    let exe = std::env::current_exe().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0x7e7e);
     // Acknowledged bookings and their visit dates.
     let mut booked: Vec<(u64, Date)> = Vec::new();
@@ -125,23 +102,12 @@ fn retirement_survives_sigkill() {
     let mut round = 0;
     while round < kills || (!holes_seen && round < 300) {
         round += 1;
-        let mut child = Command::new(&exe)
-            .args(["--exact", "retention_crash_child", "--ignored", "--nocapture"])
-            .args(["--test-threads", "1"])
-            .env("HY_CRASH_DIR", &dir)
-            .env("HY_CRASH_SEED", round.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(|l| l.ok()).collect::<Vec<String>>()
-        });
+        let child = CrashChild::spawn(
+            "retention_crash_child",
+            &[("HY_CRASH_DIR", dir.display().to_string()), ("HY_CRASH_SEED", round.to_string())],
+        );
         std::thread::sleep(Duration::from_millis(rng.random_range(60..200)));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        for l in reader.join().unwrap() {
+        for l in child.kill() {
             // Only whole lines: the last one may be cut short by the kill.
             if let ["B", id, date] = l.split(' ').collect::<Vec<_>>()[..] {
                 if let (Ok(id), Ok(date)) = (id.parse(), date.parse()) {

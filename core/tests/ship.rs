@@ -11,10 +11,9 @@ use haoyuan::*;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -335,32 +334,23 @@ fn crash_round(mode: &str, round: u64) {
     let own = fresh_dir(&format!("ship-crash-{mode}-{round}-follower"));
     crash_setup(&dir);
     copy_dir(&dir, &own);
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "ship_crash_child", "--ignored", "--nocapture", "--test-threads", "1"])
-        .env("HY_SHIP_DIR", &dir)
-        .env("HY_SHIP_SEED", round.to_string())
-        .env("HY_SHIP_MODE", mode)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let l = lines.next().expect("the child prints its address").unwrap();
-        if let Some((_, a)) = l.split_once("@listening ") {
-            break a.trim().to_string();
-        }
-    };
+    let mut child = CrashChild::spawn(
+        "ship_crash_child",
+        &[
+            ("HY_SHIP_DIR", dir.display().to_string()),
+            ("HY_SHIP_SEED", round.to_string()),
+            ("HY_SHIP_MODE", mode.to_string()),
+        ],
+    );
+    let listening = child.wait_for(|l| l.contains("@listening "));
+    let addr = listening.split_once("@listening ").expect("matched").1.trim().to_string();
     eprintln!("{mode} {round}: child at {addr}");
     let standby = Standby::connect(addr.as_str(), &own, standby_options()).unwrap();
     eprintln!("{mode} {round}: connected");
-    let reader = std::thread::spawn(move || lines.map_while(|l| l.ok()).collect::<Vec<String>>());
     let mut rng = ChaCha8Rng::seed_from_u64(round);
     std::thread::sleep(Duration::from_millis(rng.random_range(400..900)));
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let lines = child.kill();
     eprintln!("{mode} {round}: killed");
-    let lines = reader.join().unwrap();
     eprintln!("{mode} {round}: read {} lines", lines.len());
     let began = Instant::now();
     while standby.streaming() {

@@ -11,9 +11,9 @@ use haoyuan::*;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -423,7 +423,6 @@ fn promoted_standby_keeps_everything_acknowledged() {
         std::env::var("HY_STANDBY_ROUNDS").ok().and_then(|k| k.parse().ok()).unwrap_or(8);
     let dir = fresh_dir("standby-crash");
     crash_setup(&dir);
-    let exe = std::env::current_exe().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0x57a);
     let mut acknowledged = Acknowledged::default();
     let began = Instant::now();
@@ -440,32 +439,18 @@ fn promoted_standby_keeps_everything_acknowledged() {
         )
         .unwrap();
         let opened_at = standby.last_event_seq();
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "standby_crash_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env("HY_STANDBY_DIR", &dir)
-            .env("HY_STANDBY_SEED", round.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(|l| l.ok()).collect::<Vec<String>>()
-        });
+        let child = CrashChild::spawn(
+            "standby_crash_child",
+            &[
+                ("HY_STANDBY_DIR", dir.display().to_string()),
+                ("HY_STANDBY_SEED", round.to_string()),
+            ],
+        );
         std::thread::sleep(Duration::from_millis(rng.random_range(300..700)));
         let lag = standby.lag();
         assert_eq!(lag.last_error, None, "round {round}: the follower failed while following");
         assert!(lag.applied_seq > opened_at, "round {round}: the poller followed nothing: {lag:?}");
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let lines = reader.join().unwrap();
+        let lines = child.kill();
         acknowledged.add(&lines);
         // The follower's own state, complete, equals what the promotion recovers.
         standby.catch_up().unwrap();

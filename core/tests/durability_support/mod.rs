@@ -388,6 +388,20 @@ pub fn crash_setup(dir: &std::path::Path) {
 /// segments of 12 places), published for the 5 days after day 0.
 pub fn add_crash_hospital(e: &Engine, departments: usize, doctors: usize) {
     let day = day0().plus_days(1);
+    add_rostered_hospital(e, departments, doctors, 12, (day, day.plus_days(5)));
+    e.publish_rosters_until(day.plus_days(5)).unwrap();
+}
+
+/// One hospital of `departments` × `doctors` doctors, each on a roster of every day
+/// 08:00–12:00 in 30-minute segments of `places`, valid over `valid` (first, last day);
+/// nothing published yet.
+pub fn add_rostered_hospital(
+    e: &Engine,
+    departments: usize,
+    doctors: usize,
+    places: u16,
+    valid: (Date, Date),
+) {
     let hospital =
         e.add_institution("Songshan Lake Hospital", Tier::Secondary, "Songshan Lake").unwrap();
     for d in 0..departments {
@@ -404,15 +418,14 @@ pub fn add_crash_hospital(e: &Engine, departments: usize, doctors: usize) {
                 start_min: 8 * 60,
                 end_min: 12 * 60,
                 segment_min: 30,
-                places: 12,
-                valid_from: day,
-                valid_until: day.plus_days(5),
+                places,
+                valid_from: valid.0,
+                valid_until: valid.1,
                 closed_dates: vec![],
             })
             .unwrap();
         }
     }
-    e.publish_rosters_until(day.plus_days(5)).unwrap();
 }
 
 /// The load of a crash test's child, until it is killed: three threads book, cancel and
@@ -511,5 +524,63 @@ impl Acknowledged {
             }
         }
         lost
+    }
+}
+
+/// A crash test's child: this test binary run again as a separate process, with only its
+/// ignored test `test` (`--exact … --ignored --nocapture --test-threads 1`) and the
+/// environment `env`, so that it can be killed with SIGKILL mid-write. Its stdout is read line
+/// by line on a thread as it comes (a child that fills its pipe would stall); stderr is
+/// dropped. The children print each operation once it is acknowledged, so the lines are what
+/// the parent may demand after recovery — the last one possibly cut short by the kill:
+/// callers parse strictly and count only whole lines.
+pub struct CrashChild {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl CrashChild {
+    pub fn spawn(test: &str, env: &[(&str, String)]) -> CrashChild {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", test, "--ignored", "--nocapture", "--test-threads", "1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        CrashChild { child, lines, reader }
+    }
+
+    /// The first line `matches` accepts; the lines before it are dropped. Panics if the child
+    /// ends first.
+    pub fn wait_for(&mut self, matches: impl Fn(&str) -> bool) -> String {
+        loop {
+            let line = self.lines.recv().expect("the child ended before the line waited for");
+            if matches(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// Kill it (SIGKILL) and wait for it; the lines it printed that no `wait_for` took.
+    pub fn kill(mut self) -> Vec<String> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        // The pipe's writer is gone: the reader reaches its end and stops.
+        self.reader.join().unwrap();
+        self.lines.try_iter().collect()
     }
 }
