@@ -1132,11 +1132,22 @@ impl Engine {
             let date = date_from.plus_days(i as i32);
             // Each day's group-day looked up when the walk reaches it (a hashed lookup and a
             // shard lock each): the walk mostly stops within a day or two of a week's range.
+            // A day whose every slot has closed has nothing to offer, and is passed over
+            // without looking at a member: a day before today, or today once the clock is past
+            // the group-day's latest start (booking closes at a slot's start at the latest).
+            // On a simulated city a third of the members looked at were on such days: today,
+            // after the clinics' sessions.
+            if date < today {
+                continue;
+            }
             let Some(g) = self.store.by_group_day.get(&(specialty, district, date)).map(|g| *g)
             else {
                 continue;
             };
             let gd = self.store.group_day(g);
+            if date == today && gd.last_start() <= now_min {
+                continue;
+            }
             // Two passes over the day's free members: the first asks for every counter line it
             // will read (`prefetch`), the second reads them. On a
             // province each is a miss to memory, and asked for together they overlap rather

@@ -250,6 +250,11 @@ pub(crate) struct GroupDay {
     first: [AtomicPtr<MemberBlock>; INLINE_BLOCKS],
     /// Blocks `INLINE_BLOCKS..`, once the group has that many members; null before.
     rest: AtomicPtr<boxcar::Vec<MemberBlock>>,
+    /// The latest start of any member's slots that day (0 before the first list): once the
+    /// clock is past it, every slot of the group-day has closed and `alternatives` passes the
+    /// day over without looking at a member. Raised as lists are installed (publication; the
+    /// starts of a day's list never fall while it lives), reset with the group-day.
+    last_start: AtomicU32,
 }
 
 /// Blocks of a group-day held inline (256 members).
@@ -281,6 +286,7 @@ impl Default for GroupDay {
         GroupDay {
             first: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             rest: AtomicPtr::new(std::ptr::null_mut()),
+            last_start: AtomicU32::new(0),
         }
     }
 }
@@ -356,8 +362,14 @@ impl GroupDay {
         block.counts[member as usize % 64].store(counts, Ordering::Release);
     }
 
+    /// The latest start of any member's slots (0 before the first; see the field).
+    pub fn last_start(&self) -> u16 {
+        self.last_start.load(Ordering::Acquire) as u16
+    }
+
     /// Forget a retired group-day's members, for reuse (`SlotStore::counts_of`).
     fn reset(&self) {
+        self.last_start.store(0, Ordering::Release);
         for block in self.blocks() {
             block.free.store(0, Ordering::SeqCst);
             for c in &block.counts {
@@ -1163,6 +1175,15 @@ impl SlotStore {
             if gd.counts(member) != Some(list.counts) {
                 return Err(format!("{department} on {date}: its group-day lists other counters"));
             }
+            if let Some((_, last)) = c.starts() {
+                if gd.last_start() < last {
+                    return Err(format!(
+                        "{department} on {date}: its slots start until {last}, its group-day's \
+                         latest start is {}",
+                        gd.last_start()
+                    ));
+                }
+            }
             let bit = gd.free_members().any(|m| m == member);
             if bit != c.any_free() {
                 return Err(format!(
@@ -1305,6 +1326,11 @@ impl SlotStore {
             let slots: Vec<SlotId> = new.iter().map(|&(_, id)| id).collect();
             let list = DayList::new(counts, starts, slots);
             c.starts.store((starts.0 as u32) << 16 | starts.1 as u32, Ordering::Release);
+            // Before the list is reachable: a reader that finds it finds the group-day's
+            // latest start at or past its slots'.
+            if c.group() != NO_GROUP {
+                self.group_day(c.group()).last_start.fetch_max(starts.1 as u32, Ordering::AcqRel);
+            }
             let old = c.list.swap(list, Ordering::AcqRel, guard);
             // After the swap: a scan that reads the hint from here on reads the new list.
             c.forget_hint();
