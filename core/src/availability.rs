@@ -156,12 +156,16 @@ struct AlternativesScratch {
     /// A day's candidates before their lists are read.
     candidates: Vec<Candidate>,
     /// The order a day's candidates are read in (keys, see the call).
-    order: Vec<u128>,
+    order: Vec<u64>,
     /// The best keys found on the day (a max-heap).
-    best: std::collections::BinaryHeap<u128>,
+    best: std::collections::BinaryHeap<u64>,
     /// The found departments' rank keys.
     ranked: Vec<(u128, u32)>,
 }
+
+/// Bits of a day's candidate number in `alternatives`' read-order key (the low bits; the start
+/// and the load take the other 46): a day of 2^18 candidates or more is read whole.
+const DAY_KEY_K_BITS: u32 = 18;
 
 /// Entries past which a thread's `AlternativesScratch` vector is freed after the call.
 const ALTERNATIVES_SCRATCH_MAX: usize = 4096;
@@ -1255,25 +1259,34 @@ impl Engine {
             // not of all of them; once the mornings are booked, the hints' starts keep it so.
             // Under `ExpectedWait` the wait breaks the bound on today's date, where every
             // candidate is read; on the other dates the wait is 0 and the bound holds.
-            let prune = wait_date != Some(date);
-            // A key in one integer, whose order is the tuple's: a comparison of two is two
-            // instructions, and a day's candidates are sorted by it. The candidate's number on
-            // the day stands for its member number: candidates come in member order (the free
-            // set's), so the two order alike; and it finds the candidate again (`order` holds the
-            // keys alone).
+            // A day of more candidates than a key can number (`DAY_KEY_K_BITS`) is read whole,
+            // as the day whose wait breaks the bound is: slower, and the same answer.
+            let prune = wait_date != Some(date) && candidates.len() < 1 << DAY_KEY_K_BITS;
+            // A key in one machine word, whose order is the tuple's: a comparison of two is one
+            // instruction, and a day's candidates are sorted by it. From the top: the start (16
+            // bits), the load (a float in 0 ..= 1, never negative or NaN, whose bits order as
+            // it does and fit in 30), then the candidate's number on the day. That number stands
+            // for its member number: candidates come in member order (the free set's), so the
+            // two order alike; and it finds the candidate again (`order` holds the keys alone).
+            // Read whole, a day's `order` holds the numbers alone, in member order.
             let key = |start: u16, load: f32, k: u32| {
-                (start as u128) << 64 | (load.to_bits() as u128) << 32 | k as u128
+                debug_assert!(load.to_bits() < 1 << 30 && k < 1 << DAY_KEY_K_BITS);
+                (start as u64) << 48 | (load.to_bits() as u64) << DAY_KEY_K_BITS | k as u64
             };
             order.clear();
-            order
-                .extend(candidates.iter().enumerate().map(|(k, c)| key(c.bound, c.load, k as u32)));
             if prune {
+                order.extend(
+                    candidates.iter().enumerate().map(|(k, c)| key(c.bound, c.load, k as u32)),
+                );
                 order.sort_unstable();
+            } else {
+                order.extend(0..candidates.len() as u64);
             }
             let wanted = limit as usize - found.len();
             best.clear();
             for (n, &bound) in order.iter().enumerate() {
-                let k = bound as u32;
+                let k =
+                    if prune { (bound & ((1 << DAY_KEY_K_BITS) - 1)) as u32 } else { bound as u32 };
                 let Candidate { member: m, department: d, counts, starts, pools, load, .. } =
                     candidates[k as usize];
                 let c = self.store.day_counts(counts);
