@@ -127,7 +127,8 @@ impl<const N: usize> Default for MemoTable<N> {
 struct Candidate {
     member: u32,
     department: DepartmentId,
-    counts: u32,
+    /// Where its counters are in the day's `pending`.
+    pending: u32,
     starts: Option<(u16, u16)>,
     pools: Option<Pools>,
     load: f32,
@@ -151,8 +152,9 @@ struct AlternativesScratch {
     call: u32,
     /// (member, department, earliest free place, load of its day) of every department found.
     found: Vec<(u32, DepartmentId, Found, f32)>,
-    /// A day's free members not yet seen, with their counters, before those are read.
-    pending: Vec<(u32, DepartmentId, u32)>,
+    /// A day's free members not yet seen, with their counters, before those are read: kept
+    /// here only for its allocation (a call holds references, `recycle`).
+    pending: Vec<(u32, DepartmentId, usize)>,
     /// A day's candidates before their lists are read.
     candidates: Vec<Candidate>,
     /// The order a day's candidates are read in (keys, see the call).
@@ -161,6 +163,13 @@ struct AlternativesScratch {
     best: std::collections::BinaryHeap<u64>,
     /// The found departments' rank keys.
     ranked: Vec<(u128, u32)>,
+}
+
+/// `v`'s allocation, emptied, as a vector of another element type of the same size and
+/// alignment (std collects in place then; where it would not, a new vector: slower, the same).
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// Bits of a day's candidate number in `alternatives`' read-order key (the low bits; the start
@@ -1097,8 +1106,21 @@ impl Engine {
         limit: u32,
     ) -> Result<Vec<Alternative>> {
         scratch.clear();
-        let AlternativesScratch { seen, call, found, pending, candidates, order, best, ranked } =
-            scratch;
+        let AlternativesScratch {
+            seen,
+            call,
+            found,
+            pending: pending_kept,
+            candidates,
+            order,
+            best,
+            ranked,
+        } = scratch;
+        // A day's pending members hold their counters by reference, found once in the first
+        // pass and read in the second (a second lookup was ~20 instructions a member): a
+        // vector of this call's lifetime in the kept one's allocation, given back at the end.
+        let mut pending: Vec<(u32, DepartmentId, &DayCounts)> =
+            recycle(std::mem::take(pending_kept));
         let call = *call;
         let pin = &crossbeam_epoch::pin();
         self.check_range(date_from, date_to)?;
@@ -1167,8 +1189,9 @@ impl Engine {
                     continue;
                 }
                 let Some(counts) = gd.counts(m) else { continue };
-                crate::sync::prefetch(self.store.day_counts(counts));
-                pending.push((m, d, counts));
+                let c = self.store.day_counts(counts);
+                crate::sync::prefetch(c);
+                pending.push((m, d, c));
             }
             // The pools a public requester may take on this date, if every start of the day
             // answers alike (the roll-overs and deadlines move with the start, so minute 0 and
@@ -1192,10 +1215,9 @@ impl Engine {
                     self.pools_for_starts(date, (open_from, LAST_MINUTE), false, now, &mut memo)
                 })
                 .flatten();
-            for &(m, d, counts) in pending.iter() {
+            for (at, &(m, d, c)) in pending.iter().enumerate() {
                 // The set holds any pool's free place; this requester's pools decide, from the
                 // counters alone where they can (`pools_if_free`, as `day_to_scan` does).
-                let c = self.store.day_counts(counts);
                 let starts = c.starts();
                 let pools = match (starts, date_pools) {
                     (Some(_), Some(p)) => {
@@ -1242,7 +1264,7 @@ impl Engine {
                 candidates.push(Candidate {
                     member: m,
                     department: d,
-                    counts,
+                    pending: at as u32,
                     starts,
                     pools,
                     load,
@@ -1287,9 +1309,10 @@ impl Engine {
             for (n, &bound) in order.iter().enumerate() {
                 let k =
                     if prune { (bound & ((1 << DAY_KEY_K_BITS) - 1)) as u32 } else { bound as u32 };
-                let Candidate { member: m, department: d, counts, starts, pools, load, .. } =
-                    candidates[k as usize];
-                let c = self.store.day_counts(counts);
+                let Candidate {
+                    member: m, department: d, pending: at, starts, pools, load, ..
+                } = candidates[k as usize];
+                let c = pending[at as usize].2;
                 let Some(day_scan) =
                     self.scan_of(c, starts, pools, date, false, now, &mut memo, pin)
                 else {
@@ -1331,6 +1354,7 @@ impl Engine {
             }
         }
         drop(members);
+        *pending_kept = recycle(pending);
         // Ranked by (earliest date, expected wait, earliest start), then load, then member
         // order. Under `AlternativesRank::ExpectedWait` a place today ranks by its session's
         // expected wait before its start (`wait` is 0 otherwise, and for the days after today).
@@ -1554,6 +1578,18 @@ mod tests {
 
     /// A thread's `alternatives` scratch forgets the members one call found when the next
     /// begins — by a new stamp, without clearing — and wholly when the stamps wrap around.
+    /// `alternatives` counts on `recycle` keeping the allocation of its `pending` vector: a
+    /// new one would be an allocation and a free per call.
+    #[test]
+    fn recycle_keeps_the_allocation() {
+        let kept: Vec<(u32, DepartmentId, usize)> = Vec::with_capacity(100);
+        let at = kept.as_ptr() as usize;
+        let pending: Vec<(u32, DepartmentId, &crate::store::DayCounts)> = recycle(kept);
+        assert_eq!((pending.as_ptr() as usize, pending.capacity() >= 100), (at, true));
+        let back: Vec<(u32, DepartmentId, usize)> = recycle(pending);
+        assert_eq!(back.as_ptr() as usize, at);
+    }
+
     #[test]
     fn alternatives_scratch_forgets_what_a_call_found() {
         let mut s = AlternativesScratch::default();
