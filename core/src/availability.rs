@@ -1576,8 +1576,6 @@ mod tests {
         assert!(checked > 1_000_000);
     }
 
-    /// A thread's `alternatives` scratch forgets the members one call found when the next
-    /// begins — by a new stamp, without clearing — and wholly when the stamps wrap around.
     /// `alternatives` counts on `recycle` keeping the allocation of its `pending` vector: a
     /// new one would be an allocation and a free per call.
     #[test]
@@ -1590,6 +1588,8 @@ mod tests {
         assert_eq!(back.as_ptr() as usize, at);
     }
 
+    /// A thread's `alternatives` scratch forgets the members one call found when the next
+    /// begins — by a new stamp, without clearing — and wholly when the stamps wrap around.
     #[test]
     fn alternatives_scratch_forgets_what_a_call_found() {
         let mut s = AlternativesScratch::default();

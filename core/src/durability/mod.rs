@@ -448,26 +448,38 @@ impl DurableEngine {
     }
 }
 
-/// Tries at a directory's `LOCK` before it counts as held by someone else, and the wait
-/// between two (`lock_directory`, `standby::leader_lock_held`): half a second in all.
-pub(crate) const LOCK_ATTEMPTS: u32 = 50;
-pub(crate) const LOCK_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(10);
-
-/// Take the directory's advisory lock. A lock just released by a clean `close` can still be
+/// Take a directory's advisory `LOCK` through `lock`: true once taken, false if it is still
+/// held after half a second of tries. A lock just released by a clean `close` can still be
 /// held for a moment by a child process that another thread of the host is spawning: between
-/// `fork` and `exec` the child shares the parent's open files, and so the lock, until exec closes
-/// them. A few retries over half a second ride that out; a directory really open elsewhere is
-/// still refused.
-fn lock_directory(lock: &File, dir: &Path) -> Result<()> {
-    for attempt in 0..LOCK_ATTEMPTS {
-        if lock.try_lock().is_ok() {
-            return Ok(());
-        }
-        if attempt + 1 < LOCK_ATTEMPTS {
-            std::thread::sleep(LOCK_RETRY_AFTER);
+/// `fork` and `exec` the child shares the parent's open files, and so the lock, until exec
+/// closes them. The retries ride that out; a directory really open elsewhere stays held.
+/// Used to open a directory (`lock_directory`) and to ask whether its leader lives
+/// (`standby::leader_lock_held`), so that neither takes that moment for a living holder.
+pub(crate) fn take_lock_patiently(lock: &File) -> std::io::Result<bool> {
+    const ATTEMPTS: u32 = 50;
+    for attempt in 1..=ATTEMPTS {
+        match lock.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) if attempt < ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
         }
     }
-    Err(Error::Durability(format!("{} is open in another process or handle", dir.display())))
+    Ok(false)
+}
+
+/// Take the directory's advisory lock (`take_lock_patiently`); a directory open elsewhere is
+/// refused.
+fn lock_directory(lock: &File, dir: &Path) -> Result<()> {
+    match take_lock_patiently(lock) {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(_) => Err(Error::Durability(format!(
+            "{} is open in another process or handle",
+            dir.display()
+        ))),
+    }
 }
 
 /// The card key to open with: the options', else the configuration's, else the environment's.

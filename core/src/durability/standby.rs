@@ -724,21 +724,12 @@ fn leader_lock_held(dir: &Path) -> Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(io("open", &path, e)),
     };
-    // Held only if it stays held over the retries `lock_directory` allows: a child process
-    // that another thread of this process is spawning holds a share of the lock between `fork`
-    // and `exec` (see `lock_directory`), and that moment is not a living leader. A living
-    // leader is therefore reported after those retries (half a second).
-    let mut attempts = 1;
-    loop {
-        match lock.try_lock() {
-            Ok(()) => return Ok(false),
-            Err(std::fs::TryLockError::WouldBlock) if attempts < super::LOCK_ATTEMPTS => {
-                attempts += 1;
-                std::thread::sleep(super::LOCK_RETRY_AFTER)
-            }
-            Err(std::fs::TryLockError::WouldBlock) => return Ok(true),
-            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path, e)),
-        }
+    // Held only if it stays held over the retries that opening the directory allows: a child
+    // process being spawned by another thread holds a share of the lock for a moment, and that
+    // is not a living leader. A living leader is therefore reported after half a second.
+    match super::take_lock_patiently(&lock) {
+        Ok(taken) => Ok(!taken),
+        Err(e) => Err(io("lock", &path, e)),
     }
 }
 
