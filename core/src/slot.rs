@@ -385,11 +385,34 @@ impl Dealt {
 
     /// The state after `more` places.
     fn grow(self, more: u64, shares: [u64; RESERVED_POOLS]) -> Dealt {
-        let total_share = shares.iter().sum::<u64>().min(SHARE_UNIT) as u128;
+        let total_share = shares.iter().sum::<u64>().min(SHARE_UNIT);
         let places = self.places + more;
-        let upto =
-            ((total_share * places as u128 + SHARE_UNIT as u128 / 2) / SHARE_UNIT as u128) as u64;
+        // In 64 bits while they suffice (a day's places are counted in 32), which spares the
+        // 128-bit division a publication would otherwise make per slot.
+        let upto = match total_share.checked_mul(places) {
+            Some(x) if x <= u64::MAX - SHARE_UNIT / 2 => (x + SHARE_UNIT / 2) / SHARE_UNIT,
+            _ => {
+                ((total_share as u128 * places as u128 + SHARE_UNIT as u128 / 2)
+                    / SHARE_UNIT as u128) as u64
+            }
+        };
         let mut pools = self.pools;
+        // No new reserved place: the state is the same (it is a function of `upto` alone, and
+        // `self` dealt exactly its own `upto`). Slots without shares (community clinics) take
+        // this path, and one-place slots most of the time.
+        if pools.iter().map(|&x| x as u64).sum::<u64>() == upto {
+            return Dealt { places, pools };
+        }
+        // One pool with a share (the default policy: referral, no channel quota) receives
+        // every reserved place.
+        let mut positive_pools = (0..RESERVED_POOLS).filter(|&p| shares[p] > 0);
+        if let (Some(p), None) = (positive_pools.next(), positive_pools.next()) {
+            let others: u64 =
+                (0..RESERVED_POOLS).filter(|&q| q != p).map(|q| pools[q] as u64).sum();
+            debug_assert_eq!(others, 0, "a pool without share was dealt places");
+            pools[p] = u32::try_from(upto - others).expect("a day's places fit in 32 bits");
+            return Dealt { places, pools };
+        }
         // The dealing is highest averages: each place goes to the pool of the highest
         // share_p / (2 dealt_p + 1), ties to the lower pool. So the first `upto` places are
         // the `upto` highest of all those averages, and every average above a bound t whose
@@ -457,15 +480,19 @@ mod tests {
         Dealt { places, pools }
     }
 
-    #[test]
-    fn dealing_with_the_jump_equals_dealing_one_place_at_a_time() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |m: u64| {
+    /// A xorshift generator of numbers below `m`, for the dealing tests.
+    fn xorshift(mut x: u64) -> impl FnMut(u64) -> u64 {
+        move |m| {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x % m
-        };
+        }
+    }
+
+    #[test]
+    fn dealing_with_the_jump_equals_dealing_one_place_at_a_time() {
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..3_000 {
             // Shares in ppm, some zero, some equal (ties), some summing past the whole.
             let pick =
@@ -485,6 +512,24 @@ mod tests {
                 "{first} + {} {shares:?}",
                 places - first
             );
+        }
+    }
+
+    /// As a publication grows it, slot by slot (one to three places at a time): every prefix
+    /// is the dealing of its places, through the paths where no place is reserved and where
+    /// one pool alone has a share.
+    #[test]
+    fn dealing_slot_by_slot_equals_dealing_one_place_at_a_time() {
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+        for _ in 0..300 {
+            let pick = |v: u64| [0, 0, 50_000, 300_000, 500_000, 999_999, v][(v % 7) as usize];
+            let shares = [pick(next(1_000_000)), pick(next(1_000_000)), pick(next(1_000_000))];
+            let mut dealt = Dealt::default();
+            while dealt.places < 150 {
+                let grown = dealt.grow(1 + next(3), shares);
+                assert_eq!(grown, dealt_one_by_one(grown.places, shares), "{dealt:?} {shares:?}");
+                dealt = grown;
+            }
         }
     }
 
