@@ -17,6 +17,7 @@ use crate::model::{
 
 use crate::time::{Date, TimeOfDay, Timestamp};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -719,7 +720,9 @@ impl Subscribers {
 /// Fan-out of events to subscribers.
 #[derive(Default)]
 pub(crate) struct EventBus {
-    next_seq: AtomicU64,
+    /// On a cache line of its own: every event adds to it, from every thread, and the fields
+    /// beside it (and the engine's around the bus) are read by every operation.
+    next_seq: CachePadded<AtomicU64>,
     subscribers: Arc<Subscribers>,
     next_subscriber: AtomicU64,
     sink: OnceLock<Arc<dyn EventSink>>,
