@@ -107,9 +107,11 @@ fn main() {
             // book + cancel on spread slots from 1 and then 2 threads: on a shared machine the
             // wall time says how much CPU we were given; the on-CPU time per pair says whether
             // a second thread makes each pair dearer (contention) or not.
-            let f = booking_fixture(200_000);
-            let n_slots = f.slots.end.0 - f.slots.start.0;
             for threads in [1usize, 2] {
+                // A fresh city for each: the second run's patients would otherwise carry the
+                // first run's bookings (longer records to check), which is not contention.
+                let f = booking_fixture(200_000);
+                let n_slots = f.slots.end.0 - f.slots.start.0;
                 let (start, cpu0) = (Instant::now(), process_cpu_ns());
                 std::thread::scope(|s| {
                     for t in 0..threads {
