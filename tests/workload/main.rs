@@ -651,7 +651,6 @@ fn live_slot(
     }
 }
 
-/// One single-threaded run; returns a digest of every event emitted.
 /// What a single-thread run did: its events' digest and count, retirements, and how many
 /// bookings reached each state of the lifecycle (confirmed, checked in, fulfilled, no-show)
 /// and suspensions, printed so that a change of the generator shows what it reaches.
@@ -663,6 +662,7 @@ struct RunSummary {
     lifecycle: [usize; 5],
 }
 
+/// One single-threaded run; returns a digest of every event emitted, and what it did.
 fn run_sequential(seed: u64, steps: usize) -> Result<RunSummary, String> {
     let w = build(seed);
     let events = w.engine.subscribe();
