@@ -20,7 +20,9 @@ use crate::patients::{LinkedCard, Patients, PATIENTS_MAX};
 use crate::policy::Policy;
 use crate::registry::{Registry, Resource};
 use crate::roster::Rosters;
-use crate::slot::{overbooking_allowances, pool_sizes, share_ppm, Dealt, Slot, PLACES_MAX};
+use crate::slot::{
+    overbooking_allowances, pool_sizes, share_ppm, Dealt, Slot, DAY_PLACES_MAX, PLACES_MAX,
+};
 use crate::store::{SlotRef, SlotStore, SLOTS_MAX};
 use crate::time::{Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S};
 use crate::timers::Timers;
@@ -1079,6 +1081,7 @@ impl Engine {
             )));
         }
         let built = self.build_batch(specs)?;
+        self.check_day_places(&built)?;
         let added = self.add_slots(built);
         debug_assert_eq!(added, first);
         // Built only if recorded or received: the copy of a city-day's specs is ~0.8 MB.
@@ -1092,6 +1095,34 @@ impl Engine {
             start: SlotId::from_index(first),
             end: SlotId::from_index(first + specs.len()),
         })
+    }
+
+    /// Refuse slots that would take a department-day past [`DAY_PLACES_MAX`] places, counting
+    /// the places it has: before anything is added, so a refused publication (or a corrupt
+    /// journal's or snapshot's) changes nothing. Under the publish lock or single-threaded.
+    pub(crate) fn check_day_places(&self, slots: &[Slot]) -> Result<()> {
+        let added: u64 = slots.iter().map(|s| s.capacity() as u64).sum();
+        // Every real publication: the whole batch on the fullest day so far stays within.
+        if added + self.store.max_day_places() as u64 <= DAY_PLACES_MAX as u64 {
+            return Ok(());
+        }
+        let mut days: rustc_hash::FxHashMap<(DepartmentId, Date), u64> = Default::default();
+        for s in slots {
+            let department = self.registry.resource(s.resource)?.department;
+            *days.entry((department, s.date())).or_default() += s.capacity() as u64;
+        }
+        for ((department, date), more) in days {
+            let has = self.store.department_day_counts(department, date).map_or(0, |c| {
+                self.store.day_counts(c).places.load(std::sync::atomic::Ordering::Acquire)
+            });
+            if has as u64 + more > DAY_PLACES_MAX as u64 {
+                return Err(Error::CapacityExceeded(format!(
+                    "{department} on {date}: {has} places and {more} more exceed \
+                     {DAY_PLACES_MAX} places a day"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Add built slots to the store, each department-day entered in its group-day. Under the

@@ -149,7 +149,7 @@ pub use sync::prefetch;
 pub use calendar::check_utc_offset;
 pub use policy::*;
 pub use registry::{Resource, STANDARD_CHANNELS};
-pub use slot::PLACES_MAX;
+pub use slot::{DAY_PLACES_MAX, PLACES_MAX};
 pub use time::{
     Clock, Date, ManualClock, SystemClock, TimeOfDay, Timestamp, DAY_S, UTC_OFFSET_MAX_S,
 };

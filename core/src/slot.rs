@@ -16,6 +16,14 @@ use crate::time::Date;
 /// overbooking allowance fits the 15-bit pool counters.
 pub const PLACES_MAX: u16 = 16_000;
 
+/// Most places (capacities as published) one department-day may have, over every publication
+/// to it: a day's availability counters (`store::DayCounts`) count its pools' places — at most
+/// twice these, with the largest overbooking — in 32-bit signed integers, which this keeps
+/// clear of wrapping. A thousand million places a day is far beyond any clinic's; it bounds an
+/// input, it does not shape a city.
+pub const DAY_PLACES_MAX: u32 = 1_000_000_000;
+const _: () = assert!(DAY_PLACES_MAX as u64 * 2 <= i32::MAX as u64);
+
 /// Most overbooking places one slot may have: `Policy::validate` keeps every overbooking ratio
 /// within 0 ..= 1, so the allowance ⌊capacity × ratio⌋ is at most the capacity.
 pub(crate) const OVERBOOKING_PLACES_MAX: u16 = PLACES_MAX;

@@ -604,6 +604,10 @@ pub(crate) struct SlotStore {
     /// Counters and group-days of retired days, reusable once no reader can hold them (pushed
     /// by the deferred function of `retire`, after the epoch's grace period).
     reusable: Arc<parking_lot::Mutex<Reusable>>,
+    /// The most places any department-day has had (`DayCounts::places`; never lowered, by
+    /// retirement either): a publication whose places, added to this, stay within
+    /// `DAY_PLACES_MAX` needs no count per day (`Engine::check_day_places`).
+    max_day_places: AtomicU32,
 }
 
 impl Drop for SlotStore {
@@ -672,6 +676,7 @@ impl Default for SlotStore {
             retiring_before: AtomicI32::new(i32::MIN),
             chunk_dates: Default::default(),
             reusable: Default::default(),
+            max_day_places: AtomicU32::new(0),
         }
     }
 }
@@ -696,6 +701,12 @@ impl SlotStore {
     }
 
     /// Days before this one are retired.
+    /// At least the places of every department-day (`max_day_places`). Read under the publish
+    /// lock (or single-threaded), as it is written.
+    pub fn max_day_places(&self) -> u32 {
+        self.max_day_places.load(Ordering::Relaxed)
+    }
+
     pub fn retired_before(&self) -> Date {
         Date(self.retired_before.load(Ordering::Acquire))
     }
@@ -985,7 +996,8 @@ impl SlotStore {
             // The places first, then what is free and taken in them: a reader that loads the
             // free places and then the places (`Engine::department_day_free_in`) never sees
             // more free than places, even while a day is being published.
-            c.places.fetch_add(run.places, Ordering::AcqRel);
+            let places = c.places.fetch_add(run.places, Ordering::AcqRel) + run.places;
+            self.max_day_places.fetch_max(places, Ordering::Relaxed);
             c.open_sizes.fetch_add(run.open_sizes, Ordering::AcqRel);
             if run.closed_taken != 0 {
                 c.add_closed_taken(run.closed_taken);

@@ -423,3 +423,80 @@ fn q_block_policy_loses_nothing_and_waits_outside_every_lock() {
     assert_eq!(seqs, (first..first + 6).collect::<Vec<_>>(), "every event, gap-free");
     assert!(!sub.is_cut_off());
 }
+
+/// Noticed in the thirteenth session, fixed in the fifteenth: a department-day's free places
+/// are kept in 32-bit signed counters (`DayCounts`), and publication did not bound a day's
+/// places. 140,000 slots of 16,000 places (2.24 × 10⁹) in one call were accepted, and the
+/// general pool's counter wrapped: the day read as having no free place. Now a day holds at most
+/// `DAY_PLACES_MAX` places, counted over every call that publishes to it; a publication past
+/// it is refused whole, and what was published before still counts right.
+#[test]
+fn n_a_department_day_too_large_for_its_counters_is_refused() {
+    let date = day0().plus_days(2);
+    let c = city(); // the community clinic: no referral share, every place general
+    let doctor = c.doctor[0];
+    let specs = |resource: ResourceId, date: Date, n: usize, capacity: u16| -> Vec<SlotSpec> {
+        (0..n)
+            .map(|i| {
+                let start = (i % 1439) as u16;
+                SlotSpec { resource, date, start_min: start, end_min: start + 1, capacity }
+            })
+            .collect()
+    };
+    let by_day = |date: Date| {
+        let d = c.engine.free_places_by_day(c.cardio[0], date, date).unwrap();
+        (d[0].free as u64, d[0].places as u64)
+    };
+    // Past the counters' range in one call: refused whole, nothing published.
+    let err = c.engine.publish_slots(&specs(doctor, date, 140_000, PLACES_MAX)).err();
+    assert!(matches!(err, Some(Error::CapacityExceeded(_))), "{err:?}; by day {:?}", by_day(date));
+    assert_eq!((c.engine.slot_count(), by_day(date)), (0, (0, 0)));
+    // Up to the limit in two calls (62,500 × 16,000 = 10⁹), each counted right.
+    let first = c.engine.publish_slots(&specs(doctor, date, 40_000, PLACES_MAX)).unwrap().start;
+    c.engine.publish_slots(&specs(doctor, date, 22_500, PLACES_MAX)).unwrap();
+    let limit = DAY_PLACES_MAX as u64;
+    assert_eq!(limit, 62_500 * PLACES_MAX as u64);
+    assert_eq!(by_day(date), (limit, limit));
+    // One place more, by another doctor of the department, is refused; that doctor's other
+    // days are not full.
+    let other = c.engine.add_resource(c.cardio[0], ResourceKind::Doctor, "Dr Wu", false).unwrap();
+    let err = c.engine.publish_slots(&specs(other, date, 1, 1)).err();
+    assert!(matches!(err, Some(Error::CapacityExceeded(_))), "{err:?}");
+    assert_eq!((c.engine.slot_count(), by_day(date)), (62_500, (limit, limit)));
+    c.engine.publish_slots(&specs(other, date.plus_days(1), 1, 1)).unwrap();
+    assert_eq!(by_day(date.plus_days(1)), (1, 1));
+    // A booking on the full-size day moves its counters by one place.
+    c.engine.book(&c.req(c.patient(), first)).unwrap();
+    assert_eq!(by_day(date), (limit - 1, limit));
+}
+
+/// With the largest overbooking (ratio 1: a place more for every place), a day at
+/// `DAY_PLACES_MAX` places holds twice as many in its pools, and its counters still hold them.
+#[test]
+fn n_a_day_at_the_limit_with_the_largest_overbooking_counts_right() {
+    let date = day0().plus_days(2);
+    let mut policy = Policy::default();
+    policy.overbooking.ratio = 1.0;
+    let c = city_with(policy, at(day0(), 16, 0));
+    let specs: Vec<SlotSpec> = (0..62_500usize)
+        .map(|i| {
+            let start = (i % 1439) as u16;
+            SlotSpec {
+                resource: c.doctor[0],
+                date,
+                start_min: start,
+                end_min: start + 1,
+                capacity: PLACES_MAX,
+            }
+        })
+        .collect();
+    c.engine.publish_slots(&specs).unwrap();
+    let d = c.engine.free_places_by_day(c.cardio[0], date, date).unwrap();
+    assert_eq!(
+        (d[0].free as u64, d[0].places as u64),
+        (2 * DAY_PLACES_MAX as u64, DAY_PLACES_MAX as u64)
+    );
+    let free =
+        c.engine.find_free_slots(&AvailabilityQuery::department(c.cardio[0], date, date)).unwrap();
+    assert!(free.iter().all(|f| f.free == 2 * PLACES_MAX as u32), "{:?}", free.first());
+}

@@ -667,6 +667,7 @@ ANCIENT = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
         pytest.param(lambda w: w.e.publish_slots([(w.dr_li, DAY, 600, 630, 65535)]), hy.InvalidArgument, id="publish-capacity-u16-max"),
         pytest.param(lambda w: w.e.publish_slots([(w.dr_li, DAY, 600, 630, 1)] * (hy.PUBLISH_SLOTS_MAX + 1)), hy.InvalidArgument, id="publish-list-beyond-bound"),
         pytest.param(lambda w: w.e.publish_slots([(w.dr_li, DAY, 600)]), hy.InvalidArgument, id="publish-short-tuple"),
+        pytest.param(lambda w: w.e.publish_slots([(w.dr_li, DAY, 600, 630, 16_000)] * 140_000), hy.CapacityExceeded, id="publish-day-past-its-counters"),
         pytest.param(lambda w: w.e.publish_slots(None), hy.InvalidArgument, id="publish-none"),
         pytest.param(lambda w: w.e.publish_slots_arrays(np.zeros(3, np.uint32), [0], [1], [2], [3]), hy.InvalidArgument, id="arrays-ragged"),
         pytest.param(lambda w: w.e.publish_slots_arrays([[1]], [[0]], [[1]], [[2]], [[3]]), hy.InvalidArgument, id="arrays-2d"),

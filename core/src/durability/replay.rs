@@ -731,7 +731,9 @@ pub(crate) fn publish(e: &Engine, first: SlotId, specs: &[crate::model::SlotSpec
     {
         return Err(corrupt("slot batch above its bound"));
     }
-    e.add_slots(e.build_batch(specs)?);
+    let built = e.build_batch(specs)?;
+    e.check_day_places(&built)?;
+    e.add_slots(built);
     Ok(())
 }
 

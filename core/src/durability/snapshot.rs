@@ -97,7 +97,7 @@ pub(crate) struct ResourceRec {
     pub no_shows: u64,
 }
 
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
 pub(crate) struct SlotRec {
     pub spec: SlotSpec,
     pub department: DepartmentId,
@@ -316,6 +316,10 @@ impl State {
                 || !(1..=PLACES_MAX).contains(&s.spec.capacity)
                 || !s.spec.date.is_valid()
                 || !Slot::sizes_fit_counters(s.sizes)
+                // Capacity plus an overbooking allowance of at most the capacity (as
+                // publication builds them): what keeps a day's counters within range
+                // (`DAY_PLACES_MAX`).
+                || s.sizes.iter().map(|&n| n as u32).sum::<u32>() > 2 * s.spec.capacity as u32
                 || s.taken.iter().any(|&t| t > TAKEN_MAX)
             {
                 return Err(corrupt(format!(
@@ -327,6 +331,7 @@ impl State {
             slot.restore_counts(s.taken, s.closed);
             restored.push(slot);
         }
+        e.check_day_places(&restored).map_err(|err| corrupt(format!("snapshot: {err}")))?;
         // Retention first, so that the retired days' slots are stored without an index; then
         // the slots chunk by chunk, a freed chunk leaving its ids empty, so every id is where
         // it was.
@@ -474,5 +479,40 @@ mod tests {
             let err = s.restore(ClockKind::Manual(Timestamp(0)), &key).err().expect("refused");
             assert!(err.to_string().contains("inconsistent"), "{bad:?}: {err}");
         }
+    }
+
+    /// A day's counters hold at most twice `DAY_PLACES_MAX` places (`slot::DAY_PLACES_MAX`):
+    /// a snapshot that would take one past it — too many places on one day, or a slot whose
+    /// pools hold more than twice its capacity — is corrupt, refused before a counter wraps.
+    #[test]
+    fn a_snapshot_day_past_the_counters_range_is_refused() {
+        let day = Date::from_ymd(2026, 11, 30).expect("a date");
+        let e = Engine::with_manual_clock(EngineConfig::default(), Timestamp(0)).unwrap();
+        let inst = e.add_institution("Nancheng Clinic", Tier::Community, "Nancheng").unwrap();
+        let dept = e.add_department(inst, "cardiology", "Cardiology").unwrap();
+        let r = e.add_resource(dept, ResourceKind::Doctor, "Dr Chen", false).unwrap();
+        let capacity = crate::slot::PLACES_MAX;
+        let spec = SlotSpec { resource: r, date: day, start_min: 480, end_min: 510, capacity };
+        e.publish_slots(&[spec]).unwrap();
+        let key = CardKey::from_bytes(&[7; 32]).expect("32 bytes");
+        let state = || State::capture_engine(&e, 0, Timestamp(0), Vec::new());
+        let at_limit = (crate::slot::DAY_PLACES_MAX / capacity as u32) as usize;
+        // At the limit: restored, and counted.
+        let mut s = state();
+        s.slots = vec![s.slots[0].clone(); at_limit];
+        let restored = s.restore(ClockKind::Manual(Timestamp(0)), &key).expect("at the limit");
+        let places = restored.engine.free_places_by_day(dept, day, day).unwrap()[0].places;
+        assert_eq!(places, crate::slot::DAY_PLACES_MAX);
+        // One slot more.
+        let mut s = state();
+        s.slots = vec![s.slots[0].clone(); at_limit + 1];
+        let err = s.restore(ClockKind::Manual(Timestamp(0)), &key).err().expect("refused");
+        assert!(err.to_string().contains("places a day"), "{err}");
+        // Pools of more than twice the capacity (each within its counter).
+        let mut s = state();
+        s.slots[0].spec.capacity = 1;
+        s.slots[0].sizes = [1, 1, 1, 0];
+        let err = s.restore(ClockKind::Manual(Timestamp(0)), &key).err().expect("refused");
+        assert!(err.to_string().contains("inconsistent"), "{err}");
     }
 }
