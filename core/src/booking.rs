@@ -645,7 +645,7 @@ impl Engine {
             if late {
                 let weight = engine.pol().cancellation.late_cancel_weight;
                 if let Some((until, n)) =
-                    state.add_no_show(weight, now, &engine.pol().no_show, engine.utc_offset_s)
+                    engine.add_no_show(state, patient, weight, now, &engine.pol().no_show)
                 {
                     engine
                         .emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
@@ -769,7 +769,7 @@ impl Engine {
             }
             engine.emit_at(now, EventKind::NoShow { booking: id, slot });
             if let Some((until, n)) =
-                state.add_no_show(1.0, now, &engine.pol().no_show, engine.utc_offset_s)
+                engine.add_no_show(state, patient, 1.0, now, &engine.pol().no_show)
             {
                 engine.emit_at(now, EventKind::PatientSuspended { patient, until, no_shows: n });
             }

@@ -495,15 +495,34 @@ impl Engine {
     /// the slots it saw (its resource counts, its board change) before that patient is pruned,
     /// exactly as replay, which applies its event before this retirement, does.
     pub(crate) fn retire(&self, before: Date, now: Timestamp) {
-        let patients = self.store.begin_retire(before);
+        let mut patients = self.store.begin_retire(before);
         let cutoff = self.local(before, 0);
         let policy = &self.pol().no_show;
+        // And whoever holds a mark that no longer counts, whether or not they tried for a
+        // retired day (`MarkQueue`).
+        patients.extend(self.patients.marks.take_past(policy, now, self.utc_offset_s));
+        patients.sort_unstable();
+        patients.dedup();
         for patient in patients {
             if let Ok((_, mut state)) = self.patients.lock(patient) {
                 state.retire(cutoff, policy, now, self.utc_offset_s);
             }
         }
         self.store.retire(before);
+    }
+
+    /// Count a no-show (or a late cancellation's fraction of one) against `patient`, whose
+    /// record `state` is, under its lock; the mark is queued for retention (`MarkQueue`).
+    /// Returns the suspension it started, if any (`PatientState::add_no_show`).
+    pub(crate) fn add_no_show(
+        &self,
+        state: &mut crate::patients::PatientState,
+        patient: PatientId,
+        weight: f32,
+        now: Timestamp,
+        policy: &crate::policy::NoShowPolicy,
+    ) -> Option<(Timestamp, f32)> {
+        state.add_no_show(weight, now, policy, self.utc_offset_s, (&self.patients.marks, patient))
     }
 
     // ---------------------------------------------------------------- registry

@@ -437,11 +437,12 @@ impl Engine {
         let policy = self.pol();
         let returned = end_members(state, &ending, BookingState::Cancelled);
         let suspended = if late {
-            state.add_no_show(
+            self.add_no_show(
+                state,
+                owner,
                 policy.cancellation.late_cancel_weight,
                 now,
                 &policy.no_show,
-                self.utc_offset_s,
             )
         } else {
             None

@@ -742,11 +742,7 @@ impl PatientState {
         }
         if let Some(rare) = &mut self.rare {
             let bookings = &self.bookings;
-            let year = now.to_local(utc_offset_s).0.year();
-            let counts = |m: &NoShowMark| match policy.window {
-                NoShowWindow::CalendarYear => m.at.to_local(utc_offset_s).0.year() == year,
-                NoShowWindow::RollingDays(d) => m.at.0 > now.0 - d as i64 * DAY_S,
-            };
+            let counts = |m: &NoShowMark| mark_counts(policy, m.at, now, utc_offset_s);
             if !rare.no_shows.iter().all(counts) {
                 let kept: Vec<NoShowMark> = rare.no_shows.iter().copied().filter(counts).collect();
                 rare.no_shows = kept.into();
@@ -780,29 +776,29 @@ impl PatientState {
         now: Timestamp,
         utc_offset_s: i32,
     ) -> f32 {
-        let counts = |m: &&NoShowMark| match policy.window {
-            NoShowWindow::CalendarYear => {
-                m.at.to_local(utc_offset_s).0.year() == now.to_local(utc_offset_s).0.year()
-            }
-            NoShowWindow::RollingDays(d) => m.at.0 > now.0 - d as i64 * DAY_S,
-        };
+        let counts = |m: &&NoShowMark| mark_counts(policy, m.at, now, utc_offset_s);
         self.no_shows().iter().filter(counts).map(|m| m.weight).sum()
     }
 
     /// Record a (possibly fractional) no-show and, when the count crosses a whole number, start
-    /// the suspension of the ladder. Returns the new suspension end if one was issued.
+    /// the suspension of the ladder. Returns the new suspension end if one was issued. The
+    /// mark is queued for retention in `queue` under the patient's id `me` (an id whose lock
+    /// leads to this record: `MarkQueue`) — a parameter, so that no caller, live or replay,
+    /// can make a mark retention would not reach.
     pub fn add_no_show(
         &mut self,
         weight: f32,
         now: Timestamp,
         policy: &NoShowPolicy,
         utc_offset_s: i32,
+        (queue, me): (&MarkQueue, PatientId),
     ) -> Option<(Timestamp, f32)> {
         if weight <= 0.0 {
             return None;
         }
         let before = self.no_shows_in_window(policy, now, utc_offset_s);
         push_lean(&mut self.rare_mut().no_shows, NoShowMark { at: now, weight });
+        queue.push(now, me);
         let after = before + weight;
         // A small epsilon so that e.g. 0.1 × 10 reaches 1.
         let n_before = (before + 1e-4).floor() as u32;
@@ -824,6 +820,8 @@ pub(crate) struct Patients {
     pub cards: IdMap<CardDigest, PatientId>,
     /// The card types of the records' compact cards.
     pub card_types: CardTypes,
+    /// Every no-show mark's time and patient, oldest first (`MarkQueue`).
+    pub marks: MarkQueue,
 }
 
 impl Default for Patients {
@@ -832,7 +830,75 @@ impl Default for Patients {
             records: ChunkedVec::with_max(PATIENTS_MAX),
             cards: IdMap::default(),
             card_types: CardTypes::default(),
+            marks: MarkQueue::default(),
         }
+    }
+}
+
+/// Who holds a no-show mark, by the mark's time: so that retention forgets the marks that can
+/// no longer count (`PatientState::retire`) of patients who do not come back. A retirement
+/// otherwise reaches only the patients of the retired days' logs, whose marks of those days
+/// still count under a window longer than the retention (the default: the calendar year
+/// against 30 days), and a mark of a patient who never books again was kept for ever.
+///
+/// One entry per mark made (live, replayed, restored from a snapshot); a mark's entry is not
+/// removed when the mark goes another way (the patient's own retirement, a merge: `lock`
+/// follows a merge to the record that holds the mark now), so an entry may name a patient with
+/// nothing left to forget — visiting one costs a lock, and changes nothing. A mark counts
+/// at `now` less the older it is, under either window (`NoShowWindow`), so the entries of
+/// marks past counting are the oldest ones: `take_past` pops them and no others. Hence after a
+/// retirement no record holds a mark past counting at its time, whichever entries were
+/// there: live, replayed and restored engines forget the same marks.
+///
+/// Bounded by the marks made over the counting window and the retention (each popped at the
+/// first retirement after its mark stops counting): 16 B a mark. A leaf lock: taken inside a
+/// patient's lock to push, never while a patient's lock is taken to pop.
+#[derive(Default)]
+pub(crate) struct MarkQueue {
+    heap: Mutex<std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, PatientId)>>>,
+}
+
+impl MarkQueue {
+    /// `patient` was given a mark at `at`.
+    pub fn push(&self, at: Timestamp, patient: PatientId) {
+        self.heap.lock().push(std::cmp::Reverse((at, patient)));
+    }
+
+    /// The patients of every entry whose mark no longer counts at `now` under `policy`,
+    /// taken out of the queue.
+    pub fn take_past(
+        &self,
+        policy: &NoShowPolicy,
+        now: Timestamp,
+        utc_offset_s: i32,
+    ) -> Vec<PatientId> {
+        let mut heap = self.heap.lock();
+        let mut past = Vec::new();
+        while let Some(&std::cmp::Reverse((at, patient))) = heap.peek() {
+            if mark_counts(policy, at, now, utc_offset_s) {
+                break;
+            }
+            heap.pop();
+            past.push(patient);
+        }
+        past.sort_unstable();
+        past.dedup();
+        past
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.heap.lock().len()
+    }
+}
+
+/// Whether a mark made at `at` counts at `now` (the policy's window).
+fn mark_counts(policy: &NoShowPolicy, at: Timestamp, now: Timestamp, utc_offset_s: i32) -> bool {
+    match policy.window {
+        NoShowWindow::CalendarYear => {
+            at.to_local(utc_offset_s).0.year() == now.to_local(utc_offset_s).0.year()
+        }
+        NoShowWindow::RollingDays(d) => at.0 > now.0 - d as i64 * DAY_S,
     }
 }
 
@@ -963,10 +1029,10 @@ mod tests {
         p.push_booking(booking(3, 1, BookingState::Booked), None, Timestamp(0));
         assert_eq!(p.bookings.capacity(), 3);
         let pol = NoShowPolicy::default();
-        p.add_no_show(0.5, Timestamp(0), &pol, 0);
+        p.add_no_show(0.5, Timestamp(0), &pol, 0, (&MarkQueue::default(), PatientId(1)));
         assert_eq!(p.rare.as_ref().unwrap().no_shows.capacity(), 1);
         // Later entries grow as a Vec does.
-        p.add_no_show(0.25, Timestamp(1), &pol, 0);
+        p.add_no_show(0.25, Timestamp(1), &pol, 0, (&MarkQueue::default(), PatientId(1)));
         let no_shows = &p.rare.as_ref().unwrap().no_shows;
         assert!(no_shows.capacity() >= 2 && no_shows.len() == 2);
     }
@@ -1210,15 +1276,56 @@ mod tests {
         let pol = NoShowPolicy::default();
         let mut p = PatientState::default();
         let t0 = Timestamp(1_800_000_000);
-        assert_eq!(p.add_no_show(0.5, t0, &pol, 0), None);
-        let (until, n) = p.add_no_show(0.5, t0, &pol, 0).unwrap();
+        assert_eq!(p.add_no_show(0.5, t0, &pol, 0, (&MarkQueue::default(), PatientId(1))), None);
+        let (until, n) =
+            p.add_no_show(0.5, t0, &pol, 0, (&MarkQueue::default(), PatientId(1))).unwrap();
         assert_eq!(until, t0.plus_s(30 * DAY_S));
         assert!((n - 1.0).abs() < 1e-6);
-        let (until, _) = p.add_no_show(1.0, t0, &pol, 0).unwrap();
+        let (until, _) =
+            p.add_no_show(1.0, t0, &pol, 0, (&MarkQueue::default(), PatientId(1))).unwrap();
         assert_eq!(until, t0.plus_s(60 * DAY_S));
         // Rolling window: old marks fall out.
         let rolling =
             NoShowPolicy { window: NoShowWindow::RollingDays(10), ..NoShowPolicy::default() };
         assert_eq!(p.no_shows_in_window(&rolling, t0.plus_s(11 * DAY_S), 0), 0.0);
+    }
+
+    /// Noticed in the thirteenth session, fixed in the fifteenth: a retirement pruned only the
+    /// patients of the retired days' logs, at a time when their marks of those days still
+    /// counted (the calendar-year window against 30 days of retention). A patient who never
+    /// booked again kept the mark for ever. Now the mark goes at the first retirement after it
+    /// stops counting.
+    #[test]
+    fn retention_forgets_the_marks_of_patients_who_never_come_back() {
+        use crate::*;
+        let off = 8 * 3600;
+        let day = Date::from_ymd(2026, 3, 2).unwrap();
+        let local = |d: Date, min: u16| Timestamp::from_local(d, min, off);
+        let config = EngineConfig { utc_offset_s: off, ..EngineConfig::default() };
+        assert_eq!(config.policy.no_show.window, NoShowWindow::CalendarYear);
+        assert_eq!(config.policy.retention.days, 30);
+        let e = Engine::with_manual_clock(config, local(day.plus_days(-1), 16 * 60)).unwrap();
+        let inst = e.add_institution("Nancheng Hospital", Tier::Secondary, "Nancheng").unwrap();
+        let dept = e.add_department(inst, "cardiology", "Cardiology").unwrap();
+        let doctor = e.add_resource(dept, ResourceKind::Doctor, "Dr Chen", false).unwrap();
+        let spec =
+            SlotSpec { resource: doctor, date: day, start_min: 480, end_min: 510, capacity: 2 };
+        let slot = e.publish_slots(&[spec]).unwrap().start;
+        let gone = e.register_patient().unwrap();
+        let b = e.book(&Request::new(gone, slot, e.channel_id("app").unwrap())).unwrap();
+        e.advance_to(local(day, 9 * 60)).unwrap();
+        e.mark_no_show(b.id).unwrap();
+        let marks = |p: PatientId| e.patients.lock(p).unwrap().1.no_shows().len();
+        // The visit day has retired; the mark still counts this year, and is kept.
+        e.advance_to(local(day.plus_days(60), 0)).unwrap();
+        assert!(e.slot(slot).is_err(), "the visit day is retired");
+        assert_eq!((marks(gone), e.patient_record(gone).unwrap().no_shows_in_window), (1, 1.0));
+        assert_eq!(e.patients.marks.len(), 1);
+        // The next year: it no longer counts, and goes with the next retirement, though the
+        // patient has booked nothing since; the record is back to its lean form.
+        e.advance_to(local(Date::from_ymd(2027, 1, 2).unwrap(), 0)).unwrap();
+        assert_eq!(marks(gone), 0);
+        assert!(e.patients.lock(gone).unwrap().1.rare.is_none());
+        assert_eq!(e.patients.marks.len(), 0);
     }
 }

@@ -31,6 +31,9 @@ fn open_options(policy: &Policy, durability: Durability) -> OpenOptions {
 fn retirement_is_journaled_and_snapshotted_exactly() {
     let mut policy = Policy::default();
     policy.retention.days = 5;
+    // Marks counted longer than days are kept: they go in retirements of their own
+    // (`MarkQueue`), which a snapshot must rebuild and replay repeat.
+    policy.no_show.window = NoShowWindow::RollingDays(12);
     let dir = fresh_dir("retention");
     let options = || {
         open_options(
@@ -196,6 +199,10 @@ fn operations_racing_a_retirement_replay_exactly() {
         // The visit day is over: its bookings can be settled, until it retires.
         e.advance_to(Timestamp::from_local(first_day().plus_days(2), 23 * 60 + 59, OFFSET))
             .unwrap();
+        // Ten no-shows for sure (the race may retire the day before any thread marks one).
+        for &b in bookings.iter().step_by(3).take(10) {
+            e.mark_no_show(b).unwrap();
+        }
         let start = std::sync::Barrier::new(5);
         std::thread::scope(|s| {
             for t in 0..4 {
@@ -215,7 +222,16 @@ fn operations_racing_a_retirement_replay_exactly() {
             // Midnight: the visit day falls out of the one-day retention.
             e.advance_clock(120).unwrap();
         });
+        // The visit day's patients were pruned at its retirement, while their marks of this
+        // year still counted; none of them books again. In the next year's first retirement
+        // the marks no longer count, and go: the journal's `Retired` record must forget the
+        // same ones on replay.
+        let marked = debug_state(&e).matches("NoShowMark {").count();
+        assert!(marked >= 10, "round {round}: {marked} marks");
+        e.advance_to(Timestamp::from_local(Date::from_ymd(2027, 1, 2).unwrap(), 0, OFFSET))
+            .unwrap();
         let expected = debug_state(&e);
+        assert_eq!(expected.matches("NoShowMark {").count(), 0, "round {round}: marks kept");
         e.close().unwrap();
         let reopened = DurableEngine::open(&dir, options())
             .unwrap_or_else(|err| panic!("round {round}: the directory does not reopen: {err}"));

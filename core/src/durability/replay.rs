@@ -307,12 +307,8 @@ impl Replayer {
                 self.end(at, booking, slot, to, |e, state| {
                     if late {
                         let p = &e.pol();
-                        state.add_no_show(
-                            p.cancellation.late_cancel_weight,
-                            at,
-                            &p.no_show,
-                            e.utc_offset_s,
-                        );
+                        let weight = p.cancellation.late_cancel_weight;
+                        e.add_no_show(state, booking.origin_patient(), weight, at, &p.no_show);
                     }
                 })
             }
@@ -346,7 +342,7 @@ impl Replayer {
                     let r = resource_of(e, b.slot)?;
                     r.outcomes.fetch_add(1, Ordering::Relaxed);
                     r.no_shows.fetch_add(1, Ordering::Relaxed);
-                    state.add_no_show(1.0, at, &e.pol().no_show, e.utc_offset_s);
+                    e.add_no_show(state, booking.origin_patient(), 1.0, at, &e.pol().no_show);
                     Ok(())
                 },
             ),

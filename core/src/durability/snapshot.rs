@@ -379,6 +379,10 @@ impl State {
             // A record holds only its own patient's bookings (a merge renames the ones it
             // moves), so the record does not keep the patient (booking_record.rs).
             let me = PatientId::from_index(e.patients.records.count());
+            // Every mark held is queued for retention, as the live engine queued it.
+            for m in &p.no_shows {
+                e.patients.marks.push(m.at, me);
+            }
             for b in &p.bookings {
                 let slot = e.slot_ref(b.slot)?;
                 if b.patient != me {
