@@ -1515,6 +1515,8 @@ hy_result hy_engine_publish_rosters_until(hy_engine *engine,
 // Publish `len` slots in one call (a whole city-day is one call), all or nothing. The new ids
 // are contiguous, in input order: `*first_out` … `*first_out + len - 1`. `specs` is read during
 // the call only; `len` at most HY_ARRAY_MAX (NULL allowed when `len` is 0).
+// HY_CAPACITY_EXCEEDED, nothing published, when a department-day would hold more than
+// 1,000,000,000 places (capacities as published, counted over every call).
 hy_result hy_engine_publish_slots(hy_engine *engine,
                                   const hy_slot_spec *specs,
                                   size_t len,

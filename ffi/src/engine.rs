@@ -911,6 +911,8 @@ pub extern "C" fn hy_engine_publish_rosters_until(
 /// Publish `len` slots in one call (a whole city-day is one call), all or nothing. The new ids
 /// are contiguous, in input order: `*first_out` … `*first_out + len - 1`. `specs` is read during
 /// the call only; `len` at most HY_ARRAY_MAX (NULL allowed when `len` is 0).
+/// HY_CAPACITY_EXCEEDED, nothing published, when a department-day would hold more than
+/// 1,000,000,000 places (capacities as published, counted over every call).
 #[no_mangle]
 pub extern "C" fn hy_engine_publish_slots(
     engine: *mut hy_engine,

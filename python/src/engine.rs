@@ -642,7 +642,8 @@ impl Engine {
     }
 
     /// Publish slots from an iterable of `(resource, date, start_min, end_min, capacity)`
-    /// tuples. All or nothing; returns the new ids as a `range`.
+    /// tuples. All or nothing; returns the new ids as a `range`. Raises `CapacityExceeded`
+    /// when a department-day would hold more than 1,000,000,000 places (over every call).
     fn publish_slots<'py>(
         &self,
         py: Python<'py>,
