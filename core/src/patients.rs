@@ -865,7 +865,8 @@ impl MarkQueue {
     }
 
     /// The patients of every entry whose mark no longer counts at `now` under `policy`,
-    /// taken out of the queue.
+    /// taken out of the queue (a patient once per such entry: the caller dedups, with the
+    /// retired days' patients).
     pub fn take_past(
         &self,
         policy: &NoShowPolicy,
@@ -881,8 +882,6 @@ impl MarkQueue {
             heap.pop();
             past.push(patient);
         }
-        past.sort_unstable();
-        past.dedup();
         past
     }
 
