@@ -27,7 +27,7 @@ TEST_TARGETS += test-conformance
 conformance-runners: python-build
 	@test -f /usr/include/cjson/cJSON.h || bash ci/lib/apt-install.sh libcjson-dev
 	@command -v valgrind >/dev/null || bash ci/lib/apt-install.sh valgrind
-	$(CARGO) build -q -p haoyuan-ffi
+	$(FFI_DEBUG_BUILD)
 	@mkdir -p $(CONF_OUT)
 	$(CC) $(CONF_CFLAGS) $(CONF_DIR)/runner.c $(CONF_LIB) -lcjson -lpthread -ldl -lm -o $(CONF_OUT)/runner-c
 

@@ -12,6 +12,12 @@ FFI_STATIC_LIBS := $(FFI_BUILD)/libhaoyuan.a -lpthread -ldl -lm
 FFI_C_TESTS := test_api test_bad_input test_events test_threads test_fhir test_durable test_reads test_standby
 # rayon's global pool threads live until exit: "possibly lost", not errors, so not shown.
 # --fair-sched: the tests have threads that poll; timeout: a hang fails instead of stalling CI.
+# The debug C library for the C tests and the conformance runner. `--tests` so that cargo
+# resolves features as `cargo test -p haoyuan-ffi` (just before) does, dev-dependencies
+# included: the engine compiled for it serves here too (a plain `cargo build` resolved them
+# otherwise and compiled the engine a third time in `make test`, ~2.5 CPU-minutes). `--lib`
+# makes the library a target of its own, so cargo copies it to $(FFI_BUILD).
+FFI_DEBUG_BUILD = $(CARGO) build -q -p haoyuan-ffi --lib --tests
 FFI_VALGRIND := timeout 300 valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no
 
 .PHONY: test-c ffi-header bench-ffi
@@ -20,7 +26,7 @@ TEST_TARGETS += test-c
 test-c:
 	@# Rust side: unit tests, and the checked-in header equals what cbindgen makes now.
 	$(CARGO) test -p haoyuan-ffi
-	$(CARGO) build -p haoyuan-ffi
+	$(FFI_DEBUG_BUILD)
 	@mkdir -p $(FFI_OUT)
 	@for t in $(FFI_C_TESTS); do \
 	  echo "cc ffi/tests/$$t.c"; \

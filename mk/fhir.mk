@@ -14,7 +14,11 @@ test-fhir:
 	@test -x $(FHIR_VENV)/bin/python || python3 -m venv $(FHIR_VENV)
 	$(FHIR_VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-fhir.txt
 	rm -rf $(FHIR_SAMPLES)
-	$(CARGO) run -q -p haoyuan-fhir --example fhir_export -- $(FHIR_SAMPLES)
+	@# Built by test-rust's cargo call (a no-op here once it has run): `cargo run -p
+	@# haoyuan-fhir` would resolve features without the other crates' dev-dependencies and
+	@# compile the engine once more.
+	@$(CARGO) test -q $(RUST_TEST_PACKAGES) --no-run
+	$(or $(CARGO_TARGET_DIR),target)/debug/examples/fhir_export $(FHIR_SAMPLES)
 	HAOYUAN_FHIR_SAMPLES=$(abspath $(FHIR_SAMPLES)) $(FHIR_VENV)/bin/python -m pytest -q -p no:cacheprovider --noconftest -o addopts= python/tests/test_fhir_validation.py
 
 TEST_TARGETS += test-fhir

@@ -3,7 +3,7 @@
 # libhaoyuan.a, haoyuan.pc for pkg-config and a CMake package (haoyuan::haoyuan,
 # haoyuan::haoyuan_static). ffi/README.md, "Installing", says how to use them.
 #
-#   make install       cargo build --release -p haoyuan-ffi, then install under
+#   make install       build the release library (INSTALL_BUILD below), then install under
 #                      $(DESTDIR)$(PREFIX) (PREFIX=/usr/local; LIBDIR=$(PREFIX)/lib and
 #                      INCLUDEDIR=$(PREFIX)/include can be set too), libraries stripped of debug
 #                      info, with a manifest in $(PREFIX)/share/haoyuan/install_manifest.txt
@@ -26,13 +26,21 @@ INSTALL_TEST_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/install-test
 # (checked with Rust 1.95 on x86_64 Linux). Goes into Libs.private of haoyuan.pc and the
 # haoyuan::haoyuan_static target.
 INSTALL_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# The C library alone: its cdylib and staticlib, without the rlib that only the Rust tests and
+# benches link. Built so, every crate under it is compiled for link-time optimisation only, as
+# for the Python module's cdylib (maturin), so the two share one release build of the engine
+# and its dependencies; with the rlib, cargo also gives each dependency object code, a build of
+# its own (`make test` compiled the release engine twice, ~2.5 CPU-minutes more). The same
+# libraries come out as from `cargo build --release -p haoyuan-ffi`. ci/lib/ffi-langs.sh builds
+# the same way.
+INSTALL_BUILD = $(CARGO) rustc --release -p haoyuan-ffi --lib --crate-type cdylib --crate-type staticlib
 INSTALL_ENV = PREFIX='$(PREFIX)' LIBDIR='$(LIBDIR)' INCLUDEDIR='$(INCLUDEDIR)' DESTDIR='$(DESTDIR)'
 
 .PHONY: install uninstall test-install
 TEST_TARGETS += test-install
 
 install:
-	$(CARGO) build --release -p haoyuan-ffi
+	$(INSTALL_BUILD)
 	@$(INSTALL_ENV) HY_RELEASE_DIR='$(INSTALL_RELEASE_DIR)' HY_STATIC_LIBS='$(INSTALL_STATIC_LIBS)' \
 	  bash ffi/install/install.sh install
 

@@ -5,7 +5,9 @@
 #   sizes    sizeof() of the structs the examples declare, as the C compiler lays them out
 #   version  HY_VERSION of the header
 out="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
-${CARGO:-cargo} build --release -q -p haoyuan-ffi
+# The library alone, as `make install` builds it (mk/install.mk, INSTALL_BUILD: one release
+# build of the engine shared with the Python module's).
+${CARGO:-cargo} rustc --release -q -p haoyuan-ffi --lib --crate-type cdylib --crate-type staticlib
 mkdir -p "$out/ffi-langs"
 
 "${CC:-cc}" -std=c11 -Iffi/include -x c -o "$out/ffi-langs/struct-sizes" - <<'C'
