@@ -338,6 +338,9 @@ impl Engine {
         &self,
         change: impl FnOnce(&Policy) -> Result<Option<Policy>>,
     ) -> Result<bool> {
+        // The tick lock first (a tick takes the gate inside it): no retirement runs until the
+        // no-show marks' queue follows the change (`retention_switched`).
+        let _no_tick = self.tick_lock.lock();
         let _gate = self.policy_gate.write();
         let Some(policy) = change(self.pol())? else { return Ok(false) };
         policy.validate()?;
@@ -347,9 +350,12 @@ impl Engine {
                 "at most {POLICY_CHANGES_MAX} policy changes in an engine's life (each version is kept)"
             )));
         }
+        let retention_was_on = self.pol().retention.days > 0;
         self.emit(EventKind::PolicyChanged { policy: Box::new(policy.clone()) });
         self.replace_policy(policy);
         drop(_gate);
+        self.retention_switched(retention_was_on);
+        drop(_no_tick);
         self.durable(true)
     }
 
@@ -373,6 +379,23 @@ impl Engine {
         let now: *const Policy = &*boxed;
         self.policies.lock().push(boxed);
         self.policy_now.store(now.cast_mut(), std::sync::atomic::Ordering::Release);
+    }
+
+    /// After a policy change (live or replayed) that may have turned retention on or off
+    /// (`was_on`: before it): the no-show marks' queue is kept while retention is on only
+    /// (`MarkQueue`), filled from every record when it is turned on, emptied when it is turned
+    /// off. Live, the caller holds the tick lock (no retirement reads the queue meanwhile) but
+    /// no longer the policy gate: filling takes every patient's lock, and a late cancellation
+    /// asks for the gate while it holds its patient's. A mark made after the change is queued
+    /// by its maker and may be queued again here, which is harmless (`MarkQueue`); none made
+    /// before it is missed, since its maker held the gate. Replay fills at the same point of
+    /// the journal, before the same retirements.
+    pub(crate) fn retention_switched(&self, was_on: bool) {
+        match (was_on, self.pol().retention.days > 0) {
+            (false, true) => self.patients.marks.fill_from(&self.patients),
+            (true, false) => self.patients.marks.clear(),
+            _ => {}
+        }
     }
 
     /// The region's offset from UTC, seconds.
@@ -512,8 +535,10 @@ impl Engine {
     }
 
     /// Count a no-show (or a late cancellation's fraction of one) against `patient`, whose
-    /// record `state` is, under its lock; the mark is queued for retention (`MarkQueue`).
-    /// Returns the suspension it started, if any (`PatientState::add_no_show`).
+    /// record `state` is, under its lock; the mark is queued for retention (`MarkQueue`) if
+    /// retention is on. Every live caller holds the policy gate (shared), so retention cannot
+    /// be turned on between this reading of it and the push (`replace_policy`); replay is
+    /// one thread. Returns the suspension it started, if any (`PatientState::add_no_show`).
     pub(crate) fn add_no_show(
         &self,
         state: &mut crate::patients::PatientState,
@@ -522,7 +547,8 @@ impl Engine {
         now: Timestamp,
         policy: &crate::policy::NoShowPolicy,
     ) -> Option<(Timestamp, f32)> {
-        state.add_no_show(weight, now, policy, self.utc_offset_s, (&self.patients.marks, patient))
+        let queue = (self.pol().retention.days > 0).then_some(&self.patients.marks);
+        state.add_no_show(weight, now, policy, self.utc_offset_s, (queue, patient))
     }
 
     // ---------------------------------------------------------------- registry

@@ -784,21 +784,24 @@ impl PatientState {
     /// the suspension of the ladder. Returns the new suspension end if one was issued. The
     /// mark is queued for retention in `queue` under the patient's id `me` (an id whose lock
     /// leads to this record: `MarkQueue`) — a parameter, so that no caller, live or replay,
-    /// can make a mark retention would not reach.
+    /// can make a mark retention would not reach; `None` only while retention is off
+    /// (`Engine::add_no_show`: the queue is rebuilt from the records when it is turned on).
     pub fn add_no_show(
         &mut self,
         weight: f32,
         now: Timestamp,
         policy: &NoShowPolicy,
         utc_offset_s: i32,
-        (queue, me): (&MarkQueue, PatientId),
+        (queue, me): (Option<&MarkQueue>, PatientId),
     ) -> Option<(Timestamp, f32)> {
         if weight <= 0.0 {
             return None;
         }
         let before = self.no_shows_in_window(policy, now, utc_offset_s);
         push_lean(&mut self.rare_mut().no_shows, NoShowMark { at: now, weight });
-        queue.push(now, me);
+        if let Some(queue) = queue {
+            queue.push(now, me);
+        }
         let after = before + weight;
         // A small epsilon so that e.g. 0.1 × 10 reaches 1.
         let n_before = (before + 1e-4).floor() as u32;
@@ -851,7 +854,11 @@ impl Default for Patients {
 /// there: live, replayed and restored engines forget the same marks.
 ///
 /// Bounded by the marks made over the counting window and the retention (each popped at the
-/// first retirement after its mark stops counting): 16 B a mark. A leaf lock: taken inside a
+/// first retirement after its mark stops counting): 16 B a mark. Kept only while retention is
+/// on: with retention off nothing retires, so the queue would only grow, a mark at a time,
+/// for nothing. Turning retention on fills it from every record (`Engine::replace_policy`,
+/// under the policy gate's write side, which every caller of `Engine::add_no_show` holds
+/// shared: no mark is made meanwhile); turning it off empties it. A leaf lock: taken inside a
 /// patient's lock to push, never while a patient's lock is taken to pop.
 #[derive(Default)]
 pub(crate) struct MarkQueue {
@@ -862,6 +869,25 @@ impl MarkQueue {
     /// `patient` was given a mark at `at`.
     pub fn push(&self, at: Timestamp, patient: PatientId) {
         self.heap.lock().push(std::cmp::Reverse((at, patient)));
+    }
+
+    /// Retention was turned off: forget every entry, and the memory they took.
+    pub fn clear(&self) {
+        *self.heap.lock() = std::collections::BinaryHeap::new();
+    }
+
+    /// Retention was turned on: queue every mark `patients` hold (after `clear`, or on an
+    /// empty queue). The records are read first, each under its own lock, and the queue's
+    /// lock is taken once at the end: it is a leaf lock, never held while a patient's is taken.
+    pub fn fill_from(&self, patients: &Patients) {
+        let mut entries = Vec::new();
+        for i in 0..patients.count() {
+            let id = PatientId::from_index(i);
+            if let Ok(record) = patients.lock_raw(id) {
+                entries.extend(record.no_shows().iter().map(|m| std::cmp::Reverse((m.at, id))));
+            }
+        }
+        self.heap.lock().extend(entries);
     }
 
     /// The patients of every entry whose mark no longer counts at `now` under `policy`,
@@ -1028,10 +1054,10 @@ mod tests {
         p.push_booking(booking(3, 1, BookingState::Booked), None, Timestamp(0));
         assert_eq!(p.bookings.capacity(), 3);
         let pol = NoShowPolicy::default();
-        p.add_no_show(0.5, Timestamp(0), &pol, 0, (&MarkQueue::default(), PatientId(1)));
+        p.add_no_show(0.5, Timestamp(0), &pol, 0, (Some(&MarkQueue::default()), PatientId(1)));
         assert_eq!(p.rare.as_ref().unwrap().no_shows.capacity(), 1);
         // Later entries grow as a Vec does.
-        p.add_no_show(0.25, Timestamp(1), &pol, 0, (&MarkQueue::default(), PatientId(1)));
+        p.add_no_show(0.25, Timestamp(1), &pol, 0, (Some(&MarkQueue::default()), PatientId(1)));
         let no_shows = &p.rare.as_ref().unwrap().no_shows;
         assert!(no_shows.capacity() >= 2 && no_shows.len() == 2);
     }
@@ -1275,13 +1301,16 @@ mod tests {
         let pol = NoShowPolicy::default();
         let mut p = PatientState::default();
         let t0 = Timestamp(1_800_000_000);
-        assert_eq!(p.add_no_show(0.5, t0, &pol, 0, (&MarkQueue::default(), PatientId(1))), None);
+        assert_eq!(
+            p.add_no_show(0.5, t0, &pol, 0, (Some(&MarkQueue::default()), PatientId(1))),
+            None
+        );
         let (until, n) =
-            p.add_no_show(0.5, t0, &pol, 0, (&MarkQueue::default(), PatientId(1))).unwrap();
+            p.add_no_show(0.5, t0, &pol, 0, (Some(&MarkQueue::default()), PatientId(1))).unwrap();
         assert_eq!(until, t0.plus_s(30 * DAY_S));
         assert!((n - 1.0).abs() < 1e-6);
         let (until, _) =
-            p.add_no_show(1.0, t0, &pol, 0, (&MarkQueue::default(), PatientId(1))).unwrap();
+            p.add_no_show(1.0, t0, &pol, 0, (Some(&MarkQueue::default()), PatientId(1))).unwrap();
         assert_eq!(until, t0.plus_s(60 * DAY_S));
         // Rolling window: old marks fall out.
         let rolling =
@@ -1326,5 +1355,77 @@ mod tests {
         assert_eq!(marks(gone), 0);
         assert!(e.patients.lock(gone).unwrap().1.rare.is_none());
         assert_eq!(e.patients.marks.len(), 0);
+    }
+
+    /// Noticed in the fifteenth session, fixed in the sixteenth: with retention off nothing
+    /// retires, yet every mark was queued for retention, so the queue grew a mark at a time
+    /// for the engine's life (the brief's "a limit on every queue"). Now nothing is queued
+    /// while retention is off, and turning it on queues the marks the records hold, so those
+    /// made while it was off are still forgotten once they stop counting; turning it off
+    /// again empties the queue.
+    #[test]
+    fn with_retention_off_no_show_marks_queue_nothing_and_turning_it_on_finds_them() {
+        use crate::*;
+        let off = 8 * 3600;
+        let day = Date::from_ymd(2026, 3, 2).unwrap();
+        let local = |d: Date, min: u16| Timestamp::from_local(d, min, off);
+        let mut config = EngineConfig { utc_offset_s: off, ..EngineConfig::default() };
+        config.policy.retention.days = 0;
+        let e = Engine::with_manual_clock(config, local(day.plus_days(-1), 16 * 60)).unwrap();
+        let inst = e.add_institution("Nancheng Hospital", Tier::Secondary, "Nancheng").unwrap();
+        let dept = e.add_department(inst, "cardiology", "Cardiology").unwrap();
+        let doctor = e.add_resource(dept, ResourceKind::Doctor, "Dr Chen", false).unwrap();
+        let app = e.channel_id("app").unwrap();
+        let patients = e.register_patients(3).unwrap();
+        let specs: Vec<SlotSpec> = (0..3u16)
+            .map(|k| SlotSpec {
+                resource: doctor,
+                date: day,
+                start_min: 480 + 30 * k,
+                end_min: 510 + 30 * k,
+                capacity: 1,
+            })
+            .collect();
+        let slots = e.publish_slots(&specs).unwrap();
+        let booked: Vec<BookingId> = slots
+            .iter()
+            .zip(&patients)
+            .map(|(slot, &p)| e.book(&Request::new(p, slot, app)).unwrap().id)
+            .collect();
+        e.advance_to(local(day, 12 * 60)).unwrap();
+        for &b in &booked {
+            e.mark_no_show(b).unwrap();
+        }
+        let marks = |p: PatientId| e.patients.lock(p).unwrap().1.no_shows().len();
+        // Retention off: the marks are kept (they count this year) and nothing is queued.
+        assert_eq!(patients.iter().map(|&p| marks(p)).sum::<usize>(), 3);
+        assert_eq!(e.patients.marks.len(), 0, "queued with retention off");
+        // Turned on: the queue holds the three marks, and the next year's first retirement
+        // forgets them.
+        let mut policy = e.policy().clone();
+        policy.retention.days = 30;
+        e.set_policy(policy.clone()).unwrap();
+        assert_eq!(e.patients.marks.len(), 3);
+        e.advance_to(local(Date::from_ymd(2027, 1, 2).unwrap(), 0)).unwrap();
+        assert_eq!(patients.iter().map(|&p| marks(p)).sum::<usize>(), 0);
+        assert_eq!(e.patients.marks.len(), 0);
+        // Off again with a mark queued: the queue is emptied, the mark kept.
+        let slot = e
+            .publish_slots(&[SlotSpec {
+                resource: doctor,
+                date: Date::from_ymd(2027, 1, 3).unwrap(),
+                start_min: 480,
+                end_min: 510,
+                capacity: 1,
+            }])
+            .unwrap()
+            .start;
+        let b = e.book(&Request::new(patients[0], slot, app)).unwrap();
+        e.advance_to(local(Date::from_ymd(2027, 1, 3).unwrap(), 12 * 60)).unwrap();
+        e.mark_no_show(b.id).unwrap();
+        assert_eq!(e.patients.marks.len(), 1);
+        policy.retention.days = 0;
+        e.set_policy(policy).unwrap();
+        assert_eq!((e.patients.marks.len(), marks(patients[0])), (0, 1));
     }
 }

@@ -379,9 +379,12 @@ impl State {
             // A record holds only its own patient's bookings (a merge renames the ones it
             // moves), so the record does not keep the patient (booking_record.rs).
             let me = PatientId::from_index(e.patients.records.count());
-            // Every mark held is queued for retention, as the live engine queued it.
-            for m in &p.no_shows {
-                e.patients.marks.push(m.at, me);
+            // Every mark held is queued for retention, as the live engine queued it (while
+            // retention is on: `MarkQueue`).
+            if e.policy().retention.days > 0 {
+                for m in &p.no_shows {
+                    e.patients.marks.push(m.at, me);
+                }
             }
             for b in &p.bookings {
                 let slot = e.slot_ref(b.slot)?;

@@ -250,6 +250,16 @@ impl Ops {
                 policy.no_show.ladder_days = vec![self.rng.random_range(1..40)];
                 policy.limits.per_visit_date = self.rng.random_range(1..4);
                 policy.lottery.max_entries = self.rng.random_range(3..100_000);
+                // Retention turned off and on again, and no-show windows of a day or two, so
+                // that marks stop counting within the test's few days: while retention is off
+                // no mark is queued for it, and turning it on queues the records' marks
+                // (`MarkQueue`) — replay must forget exactly the marks the live engine forgot.
+                policy.retention.days = [0, 1, 1, 3][self.rng.random_range(0..4)];
+                policy.no_show.window = [
+                    NoShowWindow::CalendarYear,
+                    NoShowWindow::RollingDays(1),
+                    NoShowWindow::RollingDays(2),
+                ][self.rng.random_range(0..3)];
                 e.set_policy(policy).is_ok()
             }
             102..=103 => {
