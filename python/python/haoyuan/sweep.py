@@ -296,11 +296,18 @@ def _run_ray(tasks: List[Task], init: Mapping[str, Any], options: Mapping[str, A
             progress.step()
         done = len(refs)
     finally:
-        for r in refs[done:]:
-            try:
-                ray.cancel(r)
-            except Exception:  # pragma: no cover - a task that finished meanwhile
-                pass
+        # Stop the cells not yet finished (an error or Ctrl-C ends the sweep), never one that
+        # has: cancelling a task whose reply is being processed trips a check inside Ray
+        # (ray-project/ray#54527: "Check failed: it != submissible_tasks_.end()", which
+        # aborted the whole process once in `make test` right after a failing cell).
+        rest = refs[done:]
+        if rest:
+            _, pending = ray.wait(rest, num_returns=len(rest), timeout=0)
+            for r in pending:
+                try:
+                    ray.cancel(r)
+                except Exception:  # pragma: no cover - a task that finished meanwhile
+                    pass
 
 
 # What sweep passes on to every cell's simulate, and the Ray backend's own.
