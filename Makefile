@@ -32,10 +32,14 @@ test:
 test-serial: $(TEST_TARGETS)
 	@echo "make test-serial: all passed ($(TEST_TARGETS))"
 
-# The Rust crates' tests, and the seeded workload runner (tests/workload/seeds.rs: its runs,
-# and every seed of tests/workload/seeds.txt) and conformance runner built by the same cargo
-# call, so with the same features: a `cargo run` of either compiled the engine again.
-RUST_TEST_PACKAGES := -p haoyuan -p haoyuan-sim -p haoyuan-fhir -p haoyuan-tests
+# The Rust crates' tests (the C ABI crate's too: its unit tests and the header's freshness),
+# and the seeded workload runner (tests/workload/seeds.rs: its runs, and every seed of
+# tests/workload/seeds.txt) and conformance runner built by the same cargo call, so with the
+# same features. Cargo resolves features per call: a `cargo run` of a runner, or a separate
+# `cargo test -p haoyuan-ffi` (cbindgen's dev-dependency turns on syn's "full", and serde's
+# derive with it), compiled the engine once more each. The debug C library is this call's too
+# (FFI_DEBUG_BUILD, mk/ffi.mk).
+RUST_TEST_PACKAGES := -p haoyuan -p haoyuan-sim -p haoyuan-fhir -p haoyuan-tests -p haoyuan-ffi
 
 test-rust:
 	$(CARGO) test $(RUST_TEST_PACKAGES)

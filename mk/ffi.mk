@@ -1,4 +1,5 @@
-# The C ABI (ffi/): header freshness, C tests (also under valgrind), the HIS example.
+# The C ABI (ffi/): C tests (also under valgrind), the HIS example; its Rust tests (the
+# header's freshness among them) run in test-rust.
 #
 #   make test-c       everything below, part of `make test`
 #   make ffi-header   regenerate ffi/include/haoyuan.h after changing the C API
@@ -10,22 +11,22 @@ FFI_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -O1 -Iffi/include
 # Static link for the tests (no loader path needed); the example links the shared library.
 FFI_STATIC_LIBS := $(FFI_BUILD)/libhaoyuan.a -lpthread -ldl -lm
 FFI_C_TESTS := test_api test_bad_input test_events test_threads test_fhir test_durable test_reads test_standby
+# The debug C library for the C tests and the conformance runner, from test-rust's build (a
+# no-op once it has run): the same packages, so cargo resolves the same features and the
+# engine compiled for the tests serves here too (a `cargo build -p haoyuan-ffi` resolved them
+# otherwise and compiled the engine again, ~2.5 CPU-minutes). `--lib` makes the C library a
+# target of its own, so cargo copies it to $(FFI_BUILD).
+FFI_DEBUG_BUILD = $(CARGO) build -q $(RUST_TEST_PACKAGES) --lib --tests
 # rayon's global pool threads live until exit: "possibly lost", not errors, so not shown.
 # --fair-sched: the tests have threads that poll; timeout: a hang fails instead of stalling CI.
-# The debug C library for the C tests and the conformance runner. `--tests` so that cargo
-# resolves features as `cargo test -p haoyuan-ffi` (just before) does, dev-dependencies
-# included: the engine compiled for it serves here too (a plain `cargo build` resolved them
-# otherwise and compiled the engine a third time in `make test`, ~2.5 CPU-minutes). `--lib`
-# makes the library a target of its own, so cargo copies it to $(FFI_BUILD).
-FFI_DEBUG_BUILD = $(CARGO) build -q -p haoyuan-ffi --lib --tests
 FFI_VALGRIND := timeout 300 valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no
 
 .PHONY: test-c ffi-header bench-ffi
 TEST_TARGETS += test-c
 
 test-c:
-	@# Rust side: unit tests, and the checked-in header equals what cbindgen makes now.
-	$(CARGO) test -p haoyuan-ffi
+	@# The Rust side (unit tests; the checked-in header equals what cbindgen makes now) is
+	@# test-rust's: `cargo test -p haoyuan-ffi` alone.
 	$(FFI_DEBUG_BUILD)
 	@mkdir -p $(FFI_OUT)
 	@for t in $(FFI_C_TESTS); do \
