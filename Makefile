@@ -38,8 +38,9 @@ test-serial: $(TEST_TARGETS)
 # same features. Cargo resolves features per call: a `cargo run` of a runner, or a separate
 # `cargo test -p haoyuan-ffi` (cbindgen's dev-dependency turns on syn's "full", and serde's
 # derive with it), compiled the engine once more each. The debug C library is this call's too
-# (FFI_DEBUG_BUILD, mk/ffi.mk).
-RUST_TEST_PACKAGES := -p haoyuan -p haoyuan-sim -p haoyuan-fhir -p haoyuan-tests -p haoyuan-ffi
+# (FFI_DEBUG_BUILD, mk/ffi.mk), and so is the instruction gate's example (ci/instructions.sh,
+# haoyuan-benches).
+RUST_TEST_PACKAGES := -p haoyuan -p haoyuan-sim -p haoyuan-fhir -p haoyuan-tests -p haoyuan-ffi -p haoyuan-benches
 
 test-rust:
 	$(CARGO) test $(RUST_TEST_PACKAGES)

@@ -14,7 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || bash ci/lib/apt-install.sh valgrind
 
-${CARGO:-cargo} build -q -p haoyuan-benches --example hot_path
+# In `make test`, test-rust's build: make passes its package list (HY_RUST_TEST_PACKAGES), and
+# the same packages resolve the same features, so the example links the engine test-rust
+# compiled; `-p haoyuan-benches` alone compiled the engine once more (~2.5 CPU-minutes).
+# shellcheck disable=SC2086 # a list of arguments
+${CARGO:-cargo} build -q ${HY_RUST_TEST_PACKAGES:--p haoyuan-benches} --example hot_path
 bin="${CARGO_TARGET_DIR:-target}/debug/examples/hot_path"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -21,7 +21,7 @@ loom-prebuild:
 ci-checks:
 	@for s in $(CI_SCRIPTS); do \
 	  echo "== $$s"; t0=$$(date +%s); \
-	  CARGO=$(CARGO) bash $$s || exit 1; \
+	  CARGO=$(CARGO) HY_RUST_TEST_PACKAGES="$(RUST_TEST_PACKAGES)" bash $$s || exit 1; \
 	  echo "== $$s: $$(( $$(date +%s) - t0 )) s"; \
 	done
 
