@@ -322,9 +322,11 @@ impl Default for CancellationPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoShowWindow {
-    /// Counted per calendar year (Beijing).
+    /// Counted per calendar year (Beijing), in the region's local time: a mark counts until
+    /// the local New Year after it.
     CalendarYear,
-    /// Counted over the last N days.
+    /// Counted over the last N days: a mark counts for N × 24 hours after it was made, and no
+    /// longer at exactly N days.
     RollingDays(u32),
 }
 
