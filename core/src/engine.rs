@@ -534,6 +534,16 @@ impl Engine {
         self.store.retire(before);
     }
 
+    /// Tests: the no-show marks' queue is what retention relies on (`MarkQueue`): while
+    /// retention is on, every mark of every record is queued (else it would never be
+    /// forgotten), and while it is off the queue is empty (else it would grow). Call it with
+    /// no operation running.
+    #[cfg(feature = "fuzz-hooks")]
+    #[doc(hidden)]
+    pub fn check_no_show_queue(&self) -> std::result::Result<(), String> {
+        self.patients.marks.check_covers(&self.patients, self.pol().retention.days > 0)
+    }
+
     /// Count a no-show (or a late cancellation's fraction of one) against `patient`, whose
     /// record `state` is, under its lock; the mark is queued for retention (`MarkQueue`) if
     /// retention is on. Every live caller holds the policy gate (shared), so retention cannot

@@ -915,6 +915,39 @@ impl MarkQueue {
     pub fn len(&self) -> usize {
         self.heap.lock().len()
     }
+
+    /// Tests (`Engine::check_no_show_queue`): with retention `on`, every mark a record holds
+    /// has an entry naming a patient whose lock leads to that record; off, the queue is empty.
+    /// Meaningful once operations have quiesced. The queue is copied first: its lock is a leaf.
+    #[cfg(feature = "fuzz-hooks")]
+    pub fn check_covers(&self, patients: &Patients, on: bool) -> std::result::Result<(), String> {
+        let entries: Vec<(Timestamp, PatientId)> = self.heap.lock().iter().map(|e| e.0).collect();
+        if !on {
+            return match entries.first() {
+                None => Ok(()),
+                Some(e) => {
+                    Err(format!("retention off, yet {} entries queued ({e:?} …)", entries.len()))
+                }
+            };
+        }
+        let mut queued = std::collections::HashSet::new();
+        for (at, id) in entries {
+            if let Ok((owner, _)) = patients.lock(id) {
+                queued.insert((at, owner));
+            }
+        }
+        for i in 0..patients.count() {
+            let id = PatientId::from_index(i);
+            let Ok(record) = patients.lock_raw(id) else { continue };
+            if let Some(m) = record.no_shows().iter().find(|m| !queued.contains(&(m.at, id))) {
+                return Err(format!(
+                    "{id}'s no-show mark at {:?} is not queued for retention",
+                    m.at
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether a mark made at `at` counts at `now` (the policy's window).

@@ -460,3 +460,87 @@ fn rounds_until(
         round(&mut rng);
     }
 }
+
+/// Retention switched on and off while patients cancel late (each a full no-show mark) from
+/// several threads: turning it on fills the no-show marks' queue from the records while marks
+/// are being made, turning it off empties it (`Engine::retention_switched`). A mark made
+/// while the fill runs must still be queued, or retention would never forget it; none may stay
+/// queued once it is off, or the queue would grow with retention off. Checked after the
+/// threads stop, in the state the last switch left and in the other. Five engines, one after
+/// the other, as one lasts milliseconds: an engine broken to fill the queue before the switch
+/// instead of after it failed 7 of 8 runs of this test (one engine a run: 3 of 8).
+#[test]
+fn retention_switched_while_marks_are_made_keeps_the_queue_whole() {
+    for _ in 0..5 {
+        switch_retention_while_marking();
+    }
+}
+
+fn switch_retention_while_marking() {
+    let mut policy = Policy::default();
+    policy.retention.days = 1;
+    policy.limits = limits_out_of_the_way();
+    policy.cancellation.late_cancel_weight = 1.0;
+    // 16:00 the day before the visits: every cancellation is late.
+    let c = city_with(policy, at(day0(), 16, 0));
+    let engine = Arc::new(c.engine);
+    let date = day0().plus_days(1);
+    let specs: Vec<SlotSpec> = (0..2_000u16)
+        .map(|k| SlotSpec {
+            resource: c.doctor[(k % 4) as usize],
+            date,
+            start_min: 6 * 60 + (k / 4),
+            end_min: 6 * 60 + (k / 4) + 1,
+            capacity: 1,
+        })
+        .collect();
+    let slots = engine.publish_slots(&specs).unwrap();
+    let patients: Vec<PatientId> = engine.register_patients(2_000).unwrap();
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    let (done, switched) = (AtomicBool::new(false), AtomicUsize::new(0));
+    let app = c.app;
+    let mut marks = 0usize;
+    std::thread::scope(|s| {
+        let makers: Vec<_> = (0..3usize)
+            .map(|t| {
+                let (engine, patients, switched) = (&engine, &patients, &switched);
+                // Each patient books once and cancels late: one mark (and a suspension).
+                s.spawn(move || {
+                    // The switcher is running before the first mark (a run is short).
+                    while switched.load(Relaxed) == 0 {
+                        std::thread::yield_now();
+                    }
+                    let mut made = 0;
+                    for (i, slot) in slots.iter().enumerate().skip(t).step_by(3) {
+                        let b = engine.book(&Request::new(patients[i], slot, app)).unwrap();
+                        let cancelled = engine.cancel(b.id).unwrap();
+                        assert_eq!(cancelled.state, BookingState::Cancelled);
+                        made += 1;
+                    }
+                    made
+                })
+            })
+            .collect();
+        s.spawn(|| {
+            // Bounded: an engine keeps at most POLICY_CHANGES_MAX policy versions.
+            while !done.load(Relaxed) && switched.load(Relaxed) < 2_000 {
+                let mut p = engine.policy().clone();
+                p.retention.days = if p.retention.days > 0 { 0 } else { 1 };
+                engine.set_policy(p).unwrap();
+                switched.fetch_add(1, Relaxed);
+            }
+        });
+        marks = makers.into_iter().map(|h| h.join().unwrap()).sum();
+        done.store(true, Relaxed);
+    });
+    assert_eq!(marks, 2_000);
+    let marked: f32 =
+        patients.iter().map(|p| engine.patient_record(*p).unwrap().no_shows_in_window).sum();
+    assert_eq!(marked, 2_000.0);
+    engine.check_no_show_queue().unwrap();
+    // And the other way round, from the same records.
+    let mut p = engine.policy().clone();
+    p.retention.days = if p.retention.days > 0 { 0 } else { 1 };
+    engine.set_policy(p).unwrap();
+    engine.check_no_show_queue().unwrap();
+}
