@@ -350,7 +350,7 @@ impl Engine {
                 "at most {POLICY_CHANGES_MAX} policy changes in an engine's life (each version is kept)"
             )));
         }
-        let retention_was_on = self.pol().retention.days > 0;
+        let retention_was_on = self.pol().retention.is_on();
         self.emit(EventKind::PolicyChanged { policy: Box::new(policy.clone()) });
         self.replace_policy(policy);
         drop(_gate);
@@ -391,7 +391,7 @@ impl Engine {
     /// before it is missed, since its maker held the gate. Replay fills at the same point of
     /// the journal, before the same retirements.
     pub(crate) fn retention_switched(&self, was_on: bool) {
-        match (was_on, self.pol().retention.days > 0) {
+        match (was_on, self.pol().retention.is_on()) {
             (false, true) => self.patients.marks.fill_from(&self.patients),
             (true, false) => self.patients.marks.clear(),
             _ => {}
@@ -541,7 +541,7 @@ impl Engine {
     #[cfg(feature = "fuzz-hooks")]
     #[doc(hidden)]
     pub fn check_no_show_queue(&self) -> std::result::Result<(), String> {
-        self.patients.marks.check_covers(&self.patients, self.pol().retention.days > 0)
+        self.patients.marks.check_covers(&self.patients, self.pol().retention.is_on())
     }
 
     /// Count a no-show (or a late cancellation's fraction of one) against `patient`, whose
@@ -557,7 +557,7 @@ impl Engine {
         now: Timestamp,
         policy: &crate::policy::NoShowPolicy,
     ) -> Option<(Timestamp, f32)> {
-        let queue = (self.pol().retention.days > 0).then_some(&self.patients.marks);
+        let queue = self.pol().retention.is_on().then_some(&self.patients.marks);
         state.add_no_show(weight, now, policy, self.utc_offset_s, (queue, patient))
     }
 

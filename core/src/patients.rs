@@ -880,14 +880,21 @@ impl MarkQueue {
     /// empty queue). The records are read first, each under its own lock, and the queue's
     /// lock is taken once at the end: it is a leaf lock, never held while a patient's is taken.
     pub fn fill_from(&self, patients: &Patients) {
-        let mut entries = Vec::new();
+        let entries = Self::marks_held(patients).into_iter().map(std::cmp::Reverse);
+        self.heap.lock().extend(entries);
+    }
+
+    /// Every mark the records hold, as (when, whose record), each record read under its own
+    /// lock: what the queue must cover while retention is on.
+    fn marks_held(patients: &Patients) -> Vec<(Timestamp, PatientId)> {
+        let mut marks = Vec::new();
         for i in 0..patients.count() {
             let id = PatientId::from_index(i);
             if let Ok(record) = patients.lock_raw(id) {
-                entries.extend(record.no_shows().iter().map(|m| std::cmp::Reverse((m.at, id))));
+                marks.extend(record.no_shows().iter().map(|m| (m.at, id)));
             }
         }
-        self.heap.lock().extend(entries);
+        marks
     }
 
     /// The patients of every entry whose mark no longer counts at `now` under `policy`,
@@ -936,17 +943,12 @@ impl MarkQueue {
                 queued.insert((at, owner));
             }
         }
-        for i in 0..patients.count() {
-            let id = PatientId::from_index(i);
-            let Ok(record) = patients.lock_raw(id) else { continue };
-            if let Some(m) = record.no_shows().iter().find(|m| !queued.contains(&(m.at, id))) {
-                return Err(format!(
-                    "{id}'s no-show mark at {:?} is not queued for retention",
-                    m.at
-                ));
+        match Self::marks_held(patients).into_iter().find(|mark| !queued.contains(mark)) {
+            Some((at, id)) => {
+                Err(format!("{id}'s no-show mark at {at:?} is not queued for retention"))
             }
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -105,9 +105,14 @@ impl Default for RetentionPolicy {
 }
 
 impl RetentionPolicy {
+    /// Whether the past is retired at all (`days` 0 keeps it for ever).
+    pub fn is_on(&self) -> bool {
+        self.days > 0
+    }
+
     /// The first date kept at local date `today`, or `None` when the past is kept for ever.
     pub fn keeps_from(&self, today: crate::time::Date) -> Option<crate::time::Date> {
-        (self.days > 0).then(|| today.plus_days(-(self.days as i32)))
+        self.is_on().then(|| today.plus_days(-(self.days as i32)))
     }
 }
 

@@ -476,7 +476,7 @@ impl Replayer {
                 policy.validate().map_err(|err| corrupt(format!("policy change: {err}")))?;
                 e.check_policy_change(e.pol(), &policy)
                     .map_err(|err| corrupt(format!("policy change: {err}")))?;
-                let retention_was_on = e.pol().retention.days > 0;
+                let retention_was_on = e.pol().retention.is_on();
                 e.replace_policy(*policy);
                 e.retention_switched(retention_was_on);
                 Ok(())

@@ -381,7 +381,7 @@ impl State {
             let me = PatientId::from_index(e.patients.records.count());
             // Every mark held is queued for retention, as the live engine queued it (while
             // retention is on: `MarkQueue`).
-            if e.policy().retention.days > 0 {
+            if e.policy().retention.is_on() {
                 for m in &p.no_shows {
                     e.patients.marks.push(m.at, me);
                 }
